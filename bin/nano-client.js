@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+import { requireNode } from "./_require-node.js";
+
+requireNode("nano-client");
+const { main } = await import("../src/cli/client.ts");
+await main(process.argv.slice(2));

@@ -1,0 +1,47 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
+import { NanoError } from "../errors/index.ts";
+import { copyBytes } from "./bytes.ts";
+
+/** node:crypto's names for the native algorithms. */
+export type NativeKeyType = "x25519" | "ed25519" | "ml-kem-768" | "ml-dsa-65";
+
+/**
+ * X25519 and Ed25519 private keys import as `raw-private`; ML-KEM and ML-DSA as `raw-seed`
+ * (64-byte d||z and 32-byte xi): the seed is the stored form of every private key.
+ */
+const PRIVATE_FORMAT: Record<NativeKeyType, "raw-private" | "raw-seed"> = {
+  x25519: "raw-private",
+  ed25519: "raw-private",
+  "ml-kem-768": "raw-seed",
+  "ml-dsa-65": "raw-seed",
+};
+
+export function checkLength(what: string, bytes: Uint8Array, expected: number): void {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
+  if (bytes.length !== expected) {
+    throw new NanoError("invalid_length", `${what} must be ${expected} bytes, got ${bytes.length}`);
+  }
+}
+
+export function privateKeyFromSeed(type: NativeKeyType, seed: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.from(seed), format: PRIVATE_FORMAT[type], asymmetricKeyType: type });
+}
+
+/** Imports a raw public key; a key that the algorithm's own check rejects is `invalid_public_key`. */
+export function publicKeyFromRaw(type: NativeKeyType, raw: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({ key: Buffer.from(raw), format: "raw-public", asymmetricKeyType: type });
+  } catch (cause) {
+    throw new NanoError("invalid_public_key", `${type} public key rejected by its validity check`, { cause });
+  }
+}
+
+/** The raw public key of a public key object, or of the public half of a private one. */
+export function exportRawPublic(key: KeyObject): Uint8Array {
+  const publicKey = key.type === "private" ? createPublicKey(key) : key;
+  return copyBytes(publicKey.export({ format: "raw-public" }));
+}
+
+export function exportSeed(type: NativeKeyType, key: KeyObject): Uint8Array {
+  return copyBytes(key.export({ format: PRIVATE_FORMAT[type] }));
+}

@@ -1,0 +1,53 @@
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { NanoError } from "../errors/index.ts";
+import { concatBytes, copyBytes } from "./bytes.ts";
+
+/** ChaCha20-Poly1305 (RFC 8439): the only AEAD of every suite. */
+export const CHACHA20_POLY1305 = Object.freeze({
+  name: "ChaCha20-Poly1305",
+  keyLength: 32,
+  nonceLength: 12,
+  tagLength: 16,
+});
+
+function checkKeyAndNonce(key: Uint8Array, nonce: Uint8Array): void {
+  if (key.length !== CHACHA20_POLY1305.keyLength) {
+    throw new NanoError("invalid_length", `AEAD key must be 32 bytes, got ${key.length}`);
+  }
+  if (nonce.length !== CHACHA20_POLY1305.nonceLength) {
+    throw new NanoError("invalid_length", `AEAD nonce must be 12 bytes, got ${nonce.length}`);
+  }
+}
+
+/** Encrypts and authenticates; returns ciphertext || 16-byte tag. */
+export function aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+  checkKeyAndNonce(key, nonce);
+  const cipher = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: CHACHA20_POLY1305.tagLength });
+  cipher.setAAD(ad, { plaintextLength: plaintext.length });
+  return concatBytes(cipher.update(plaintext), cipher.final(), cipher.getAuthTag());
+}
+
+/**
+ * Verifies and decrypts ciphertext || tag. Any failure (short input, wrong key, changed byte, changed
+ * associated data) is the single error `decryption_failed`, so callers cannot leak which check failed.
+ */
+export function aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array {
+  checkKeyAndNonce(key, nonce);
+  if (sealed.length < CHACHA20_POLY1305.tagLength) {
+    throw new NanoError("decryption_failed", "ciphertext is shorter than the authentication tag");
+  }
+  const split = sealed.length - CHACHA20_POLY1305.tagLength;
+  const decipher = createDecipheriv("chacha20-poly1305", key, nonce, {
+    authTagLength: CHACHA20_POLY1305.tagLength,
+  });
+  decipher.setAuthTag(sealed.subarray(split));
+  decipher.setAAD(ad, { plaintextLength: split });
+  const plaintext = decipher.update(sealed.subarray(0, split));
+  try {
+    decipher.final();
+  } catch (cause) {
+    plaintext.fill(0);
+    throw new NanoError("decryption_failed", "authentication tag mismatch", { cause });
+  }
+  return copyBytes(plaintext);
+}

@@ -1,0 +1,67 @@
+/**
+ * Byte helpers shared by every encoder: concatenation, big-endian integers, hex. Encoders measure,
+ * allocate once and write; nothing here copies more than once.
+ */
+
+/** A plain Uint8Array copy of any byte view (never a view into Node's shared Buffer pool). */
+export function copyBytes(source: Uint8Array): Uint8Array {
+  const out = new Uint8Array(source.length);
+  out.set(source);
+  return out;
+}
+
+export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+export function u8(value: number): Uint8Array {
+  if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new RangeError(`u8 out of range: ${value}`);
+  return Uint8Array.of(value);
+}
+
+export function u16(value: number): Uint8Array {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff) throw new RangeError(`u16 out of range: ${value}`);
+  return Uint8Array.of(value >>> 8, value & 0xff);
+}
+
+export function u32(value: number): Uint8Array {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new RangeError(`u32 out of range: ${value}`);
+  }
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, value);
+  return out;
+}
+
+export function u64(value: bigint): Uint8Array {
+  if (value < 0n || value > 0xffffffffffffffffn) throw new RangeError(`u64 out of range: ${value}`);
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, value);
+  return out;
+}
+
+export function utf8(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex");
+}
+
+export function fromHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new TypeError("invalid hex string");
+  return copyBytes(Buffer.from(hex, "hex"));
+}
+
+/** Overwrites secret material that is no longer needed. Best effort: JavaScript may hold other copies. */
+export function wipe(...secrets: Uint8Array[]): void {
+  for (const secret of secrets) secret.fill(0);
+}

@@ -1,0 +1,60 @@
+import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from "node:crypto";
+import { checkLength, exportRawPublic, exportSeed, privateKeyFromSeed, publicKeyFromRaw } from "./_key-objects.ts";
+import { ALG, type SeedKeyPair, type SignatureScheme } from "./algorithms.ts";
+import { concatBytes, copyBytes, u8 } from "./bytes.ts";
+
+const LENGTHS = Object.freeze({ seed: 32, publicKey: 32, signature: 64 });
+const MAX_CONTEXT = 255;
+
+function keygen(seed?: Uint8Array): SeedKeyPair {
+  if (seed === undefined) {
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    return { seed: exportSeed("ed25519", privateKey), publicKey: exportRawPublic(publicKey) };
+  }
+  return { seed: copyBytes(seed), publicKey: publicKey(seed) };
+}
+
+function publicKey(seed: Uint8Array): Uint8Array {
+  checkLength("Ed25519 private key", seed, LENGTHS.seed);
+  return exportRawPublic(privateKeyFromSeed("ed25519", seed));
+}
+
+/** Pure Ed25519 (RFC 8032) over the message as given: the composite signature and the vectors use this. */
+export function ed25519SignRaw(seed: Uint8Array, message: Uint8Array): Uint8Array {
+  checkLength("Ed25519 private key", seed, LENGTHS.seed);
+  return copyBytes(nodeSign(null, message, privateKeyFromSeed("ed25519", seed)));
+}
+
+/** Verifies pure Ed25519; false for any malformed or non-canonical signature (OpenSSL checks S < L). */
+export function ed25519VerifyRaw(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  checkLength("Ed25519 public key", publicKey, LENGTHS.publicKey);
+  if (signature.length !== LENGTHS.signature) return false;
+  let key: ReturnType<typeof publicKeyFromRaw>;
+  try {
+    key = publicKeyFromRaw("ed25519", publicKey);
+  } catch {
+    return false;
+  }
+  return nodeVerify(null, message, key, signature);
+}
+
+/**
+ * Ed25519 has no context input, so the context is bound by signing `len(context) || context || message`
+ * (DESIGN.md's domain separation): a signature made for one label never verifies under another.
+ */
+function framed(message: Uint8Array, context: Uint8Array): Uint8Array {
+  if (context.length > MAX_CONTEXT) throw new RangeError(`signature context longer than ${MAX_CONTEXT} bytes`);
+  return concatBytes(u8(context.length), context, message);
+}
+
+export const ed25519: SignatureScheme = Object.freeze({
+  alg: ALG.ed25519,
+  name: "Ed25519",
+  lengths: LENGTHS,
+  keygen,
+  publicKey,
+  sign: (seed: Uint8Array, message: Uint8Array, context: Uint8Array) =>
+    ed25519SignRaw(seed, framed(message, context)),
+  verify: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, context: Uint8Array) =>
+    ed25519VerifyRaw(publicKey, framed(message, context), signature),
+});

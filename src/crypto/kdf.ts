@@ -1,0 +1,28 @@
+import { hkdfSync } from "node:crypto";
+import { NanoError } from "../errors/index.ts";
+import { copyBytes } from "./bytes.ts";
+import { BLAKE2B_LENGTH } from "./hash.ts";
+
+/**
+ * HKDF (RFC 5869) over HMAC-BLAKE2b-512: the protocol's one KDF. Secrets go in `ikm`, public context
+ * in `info`, and `salt` carries a previous key or transcript hash.
+ */
+export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  return hkdfWith("blake2b512", BLAKE2B_LENGTH, ikm, salt, info, length);
+}
+
+/** HKDF over another HMAC hash. Exists so the HKDF construction itself can run the RFC/Wycheproof vectors. */
+export function hkdfWith(
+  hash: "blake2b512" | "sha256",
+  hashLength: number,
+  ikm: Uint8Array,
+  salt: Uint8Array,
+  info: Uint8Array,
+  length: number,
+): Uint8Array {
+  if (!Number.isInteger(length) || length < 1) throw new RangeError(`HKDF length must be positive: ${length}`);
+  if (length > 255 * hashLength) {
+    throw new NanoError("kdf_output_too_long", `HKDF output of ${length} bytes exceeds ${255 * hashLength}`);
+  }
+  return copyBytes(new Uint8Array(hkdfSync(hash, ikm, salt, info, length)));
+}
