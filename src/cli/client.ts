@@ -2,7 +2,7 @@
 export async function main(argv: readonly string[]): Promise<void> {
   process.stderr.write(
     `nano-client: the client is not built yet (asked for: ${argv.join(" ") || "help"})\n` +
-      "hint: see README.md \"Status\"\n",
+      'hint: see README.md "Status"\n',
   );
   process.exitCode = 69;
 }

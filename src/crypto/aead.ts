@@ -20,9 +20,16 @@ function checkKeyAndNonce(key: Uint8Array, nonce: Uint8Array): void {
 }
 
 /** Encrypts and authenticates; returns ciphertext || 16-byte tag. */
-export function aeadSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+export function aeadSeal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+): Uint8Array {
   checkKeyAndNonce(key, nonce);
-  const cipher = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: CHACHA20_POLY1305.tagLength });
+  const cipher = createCipheriv("chacha20-poly1305", key, nonce, {
+    authTagLength: CHACHA20_POLY1305.tagLength,
+  });
   cipher.setAAD(ad, { plaintextLength: plaintext.length });
   return concatBytes(cipher.update(plaintext), cipher.final(), cipher.getAuthTag());
 }

@@ -23,12 +23,14 @@ export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
 }
 
 export function u8(value: number): Uint8Array {
-  if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new RangeError(`u8 out of range: ${value}`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xff)
+    throw new RangeError(`u8 out of range: ${value}`);
   return Uint8Array.of(value);
 }
 
 export function u16(value: number): Uint8Array {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffff) throw new RangeError(`u16 out of range: ${value}`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff)
+    throw new RangeError(`u16 out of range: ${value}`);
   return Uint8Array.of(value >>> 8, value & 0xff);
 }
 

@@ -24,7 +24,8 @@ const MAX_CONTEXT = 255;
 
 /** M' = Prefix || Label || len(ctx) || ctx || SHA-512(M). */
 export function compositeMessageRepresentative(message: Uint8Array, context: Uint8Array): Uint8Array {
-  if (context.length > MAX_CONTEXT) throw new RangeError(`composite context longer than ${MAX_CONTEXT} bytes`);
+  if (context.length > MAX_CONTEXT)
+    throw new RangeError(`composite context longer than ${MAX_CONTEXT} bytes`);
   return concatBytes(PREFIX, LABEL, u8(context.length), context, sha512(message));
 }
 
@@ -50,7 +51,12 @@ function sign(seed: Uint8Array, message: Uint8Array, context: Uint8Array): Uint8
   return concatBytes(mlDsa65.sign(mlDsaSeed, representative, LABEL), ed25519SignRaw(edSeed, representative));
 }
 
-function verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, context: Uint8Array): boolean {
+function verify(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+  context: Uint8Array,
+): boolean {
   checkLength("composite public key", publicKey, LENGTHS.publicKey);
   if (signature.length !== LENGTHS.signature || context.length > MAX_CONTEXT) return false;
   const representative = compositeMessageRepresentative(message, context);

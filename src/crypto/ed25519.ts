@@ -1,5 +1,11 @@
 import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from "node:crypto";
-import { checkLength, exportRawPublic, exportSeed, privateKeyFromSeed, publicKeyFromRaw } from "./_key-objects.ts";
+import {
+  checkLength,
+  exportRawPublic,
+  exportSeed,
+  privateKeyFromSeed,
+  publicKeyFromRaw,
+} from "./_key-objects.ts";
 import { ALG, type SeedKeyPair, type SignatureScheme } from "./algorithms.ts";
 import { concatBytes, copyBytes, u8 } from "./bytes.ts";
 
@@ -43,7 +49,8 @@ export function ed25519VerifyRaw(publicKey: Uint8Array, message: Uint8Array, sig
  * (DESIGN.md's domain separation): a signature made for one label never verifies under another.
  */
 function framed(message: Uint8Array, context: Uint8Array): Uint8Array {
-  if (context.length > MAX_CONTEXT) throw new RangeError(`signature context longer than ${MAX_CONTEXT} bytes`);
+  if (context.length > MAX_CONTEXT)
+    throw new RangeError(`signature context longer than ${MAX_CONTEXT} bytes`);
   return concatBytes(u8(context.length), context, message);
 }
 

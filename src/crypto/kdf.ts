@@ -20,7 +20,8 @@ export function hkdfWith(
   info: Uint8Array,
   length: number,
 ): Uint8Array {
-  if (!Number.isInteger(length) || length < 1) throw new RangeError(`HKDF length must be positive: ${length}`);
+  if (!Number.isInteger(length) || length < 1)
+    throw new RangeError(`HKDF length must be positive: ${length}`);
   if (length > 255 * hashLength) {
     throw new NanoError("kdf_output_too_long", `HKDF output of ${length} bytes exceeds ${255 * hashLength}`);
   }

@@ -39,6 +39,7 @@ export function decodeTaggedKey(
 /** Decodes a buffer that must hold exactly one tagged key of algorithm `expected`. */
 export function decodeTaggedKeyExact(bytes: Uint8Array, expected: AlgId, length: number): Uint8Array {
   const [key, read] = decodeTaggedKey(bytes, 0, expected, length);
-  if (read !== bytes.length) throw new NanoError("trailing_bytes", `bytes after the ${ALG_NAMES[expected]} key`);
+  if (read !== bytes.length)
+    throw new NanoError("trailing_bytes", `bytes after the ${ALG_NAMES[expected]} key`);
   return key;
 }

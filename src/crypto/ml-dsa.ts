@@ -1,5 +1,11 @@
 import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from "node:crypto";
-import { checkLength, exportRawPublic, exportSeed, privateKeyFromSeed, publicKeyFromRaw } from "./_key-objects.ts";
+import {
+  checkLength,
+  exportRawPublic,
+  exportSeed,
+  privateKeyFromSeed,
+  publicKeyFromRaw,
+} from "./_key-objects.ts";
 import { ALG, type SeedKeyPair, type SignatureScheme } from "./algorithms.ts";
 import { copyBytes } from "./bytes.ts";
 
@@ -31,7 +37,12 @@ function sign(seed: Uint8Array, message: Uint8Array, context: Uint8Array): Uint8
   return copyBytes(nodeSign(null, message, { key: privateKeyFromSeed("ml-dsa-65", seed), context }));
 }
 
-function verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, context: Uint8Array): boolean {
+function verify(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+  context: Uint8Array,
+): boolean {
   checkLength("ML-DSA-65 public key", publicKey, LENGTHS.publicKey);
   if (signature.length !== LENGTHS.signature || context.length > MAX_CONTEXT) return false;
   let key: ReturnType<typeof publicKeyFromRaw>;

@@ -1,5 +1,15 @@
-import { decapsulate as nodeDecapsulate, encapsulate as nodeEncapsulate, generateKeyPairSync } from "node:crypto";
-import { checkLength, exportRawPublic, exportSeed, privateKeyFromSeed, publicKeyFromRaw } from "./_key-objects.ts";
+import {
+  generateKeyPairSync,
+  decapsulate as nodeDecapsulate,
+  encapsulate as nodeEncapsulate,
+} from "node:crypto";
+import {
+  checkLength,
+  exportRawPublic,
+  exportSeed,
+  privateKeyFromSeed,
+  publicKeyFromRaw,
+} from "./_key-objects.ts";
 import { ALG, type Kem, type SeedKeyPair } from "./algorithms.ts";
 import { copyBytes } from "./bytes.ts";
 

@@ -15,7 +15,11 @@ export interface Argon2idParameters {
 }
 
 /** RFC 9106's second recommended option (64 MiB, 3 passes), with 1 lane: well under a second here. */
-export const DEFAULT_ARGON2ID: Argon2idParameters = Object.freeze({ memoryKiB: 65536, passes: 3, parallelism: 1 });
+export const DEFAULT_ARGON2ID: Argon2idParameters = Object.freeze({
+  memoryKiB: 65536,
+  passes: 3,
+  parallelism: 1,
+});
 
 export const ARGON2ID_BOUNDS = Object.freeze({
   memoryKiB: { min: 19456, max: 1048576 },
@@ -30,7 +34,10 @@ export function checkArgon2idParameters(parameters: Argon2idParameters): void {
     const value = parameters[name];
     const { min, max } = ARGON2ID_BOUNDS[name];
     if (!Number.isInteger(value) || value < min || value > max) {
-      throw new NanoError("kdf_parameters_out_of_range", `argon2id ${name} must be in ${min}..${max}, got ${value}`);
+      throw new NanoError(
+        "kdf_parameters_out_of_range",
+        `argon2id ${name} must be in ${min}..${max}, got ${value}`,
+      );
     }
   }
 }

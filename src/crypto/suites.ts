@@ -146,7 +146,8 @@ export function encodeSuitePublicKeys(keys: SuitePublicKeys): Uint8Array {
   if (suite.agreement && keys.agreement) parts.push(encodeTaggedKey(suite.agreement.alg, keys.agreement));
   parts.push(encodeTaggedKey(suite.kem.alg, keys.kem));
   const encoded = concatBytes(...parts);
-  if (encoded.length !== suitePublicKeysLength(suite)) throw new NanoError("invalid_length", "key of wrong size");
+  if (encoded.length !== suitePublicKeysLength(suite))
+    throw new NanoError("invalid_length", "key of wrong size");
   return encoded;
 }
 
@@ -164,7 +165,12 @@ export function decodeSuitePublicKeys(bytes: Uint8Array, offset: number): [Suite
   cursor += signatureRead;
   let agreement: Uint8Array | null = null;
   if (suite.agreement) {
-    const [key, read] = decodeTaggedKey(bytes, cursor, suite.agreement.alg, suite.agreement.lengths.publicKey);
+    const [key, read] = decodeTaggedKey(
+      bytes,
+      cursor,
+      suite.agreement.alg,
+      suite.agreement.lengths.publicKey,
+    );
     agreement = key;
     cursor += read;
   }

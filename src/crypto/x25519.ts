@@ -1,6 +1,12 @@
 import { diffieHellman, generateKeyPairSync } from "node:crypto";
 import { NanoError } from "../errors/index.ts";
-import { checkLength, exportRawPublic, exportSeed, privateKeyFromSeed, publicKeyFromRaw } from "./_key-objects.ts";
+import {
+  checkLength,
+  exportRawPublic,
+  exportSeed,
+  privateKeyFromSeed,
+  publicKeyFromRaw,
+} from "./_key-objects.ts";
 import { ALG, type KeyAgreement, type SeedKeyPair } from "./algorithms.ts";
 import { copyBytes } from "./bytes.ts";
 import { isAllZero } from "./constant-time.ts";

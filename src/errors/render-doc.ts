@@ -25,8 +25,9 @@ function escapeCell(text: string): string {
 }
 
 export function renderErrorsDoc(): string {
-  const rows = Object.entries(ERROR_CATALOGUE).map(([code, entry]: [string, ErrorEntry]) =>
-    `| \`${code}\` | ${entry.kind} | ${entry.status} | ${escapeCell(entry.meaning)} | ${escapeCell(entry.fix)} |`,
+  const rows = Object.entries(ERROR_CATALOGUE).map(
+    ([code, entry]: [string, ErrorEntry]) =>
+      `| \`${code}\` | ${entry.kind} | ${entry.status} | ${escapeCell(entry.meaning)} | ${escapeCell(entry.fix)} |`,
   );
   return `${HEADER}${rows.join("\n")}\n`;
 }
