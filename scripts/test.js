@@ -25,7 +25,7 @@ if (files.length === 0) {
   process.stderr.write("npm test: no test files found\n");
   process.exit(1);
 }
-const reporter = process.env.CI ? "spec" : "dot";
+const reporter = "spec";
 const result = spawnSync(
   process.execPath,
   ["--test", "--test-concurrency=2", `--test-reporter=${reporter}`, "--test-timeout=600000", ...files],
