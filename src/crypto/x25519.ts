@@ -34,12 +34,17 @@ function publicKey(seed: Uint8Array): Uint8Array {
 function agree(seed: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
   checkLength("X25519 private key", seed, LENGTHS.seed);
   checkLength("X25519 public key", peerPublicKey, LENGTHS.publicKey);
-  const shared = copyBytes(
-    diffieHellman({
-      privateKey: privateKeyFromSeed("x25519", seed),
-      publicKey: publicKeyFromRaw("x25519", peerPublicKey),
-    }),
-  );
+  const privateKey = privateKeyFromSeed("x25519", seed);
+  const publicKey = publicKeyFromRaw("x25519", peerPublicKey);
+  let shared: Uint8Array;
+  try {
+    shared = copyBytes(diffieHellman({ privateKey, publicKey }));
+  } catch (cause) {
+    // With both keys imported, OpenSSL's X25519 derivation fails only on the all-zero output (RFC 7748
+    // section 6.1 check, ERR_OSSL_FAILED_DURING_DERIVATION): the same low-order case as below.
+    throw new NanoError("low_order_point", "X25519 produced the all-zero shared secret", { cause });
+  }
+  // Kept although OpenSSL checks first: the policy must not depend on one provider's behaviour.
   if (isAllZero(shared)) throw new NanoError("low_order_point", "X25519 produced the all-zero shared secret");
   return shared;
 }
