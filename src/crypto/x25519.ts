@@ -34,12 +34,15 @@ function publicKey(seed: Uint8Array): Uint8Array {
 function agree(seed: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
   checkLength("X25519 private key", seed, LENGTHS.seed);
   checkLength("X25519 public key", peerPublicKey, LENGTHS.publicKey);
-  const shared = copyBytes(
-    diffieHellman({
-      privateKey: privateKeyFromSeed("x25519", seed),
-      publicKey: publicKeyFromRaw("x25519", peerPublicKey),
-    }),
-  );
+  const privateKey = privateKeyFromSeed("x25519", seed);
+  const publicKey = publicKeyFromRaw("x25519", peerPublicKey);
+  let shared: Uint8Array;
+  try {
+    shared = copyBytes(diffieHellman({ privateKey, publicKey }));
+  } catch (cause) {
+    // OpenSSL 3.5 itself refuses the all-zero result; any 32-byte key imports, so that is the only failure.
+    throw new NanoError("low_order_point", "X25519 produced the all-zero shared secret", { cause });
+  }
   if (isAllZero(shared)) throw new NanoError("low_order_point", "X25519 produced the all-zero shared secret");
   return shared;
 }
