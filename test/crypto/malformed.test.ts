@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import {
   ALG,
+  ALG_NAMES,
   aeadOpen,
   aeadSeal,
   argon2id,
@@ -11,6 +12,7 @@ import {
   compositeMessageRepresentative,
   concatBytes,
   constantTimeEqual,
+  copyBytes,
   DEFAULT_ARGON2ID,
   decodeTaggedKey,
   decodeTaggedKeyExact,
@@ -22,17 +24,25 @@ import {
   getSuite,
   hkdf,
   hkdfWith,
+  isAlgId,
+  isAllZero,
   type Kem,
   mlDsa65,
   mlDsa65Ed25519,
   mlKem768,
   randomBytes,
   type SignatureScheme,
+  sha3_256,
+  sha256,
+  sha512,
   shake256,
+  toHex,
   u8,
   u16,
   u32,
   u64,
+  utf8,
+  wipe,
   x25519,
   x25519Kem,
   xWing,
@@ -403,6 +413,13 @@ describe("hashes, KDFs and randomness: out-of-range sizes are our own usage erro
     }
   });
 
+  test("argon2id at the minimum parameters derives the asked length, and an empty passphrase is allowed", async () => {
+    const minimum = { memoryKiB: 19456, passes: 2, parallelism: 1 };
+    const salt = new Uint8Array(16);
+    assert.equal((await argon2id(MESSAGE, salt, minimum, 4)).length, 4);
+    assert.equal((await argon2id(EMPTY, salt, minimum)).length, 32);
+  });
+
   test("argon2id: a short salt is invalid_length; an output length outside 4..2^32-1 is RangeError", () => {
     for (const length of [0, 15]) {
       throwsCode(() => argon2id(MESSAGE, new Uint8Array(length), DEFAULT_ARGON2ID), "invalid_length");
@@ -485,6 +502,47 @@ describe("tagged keys and byte helpers", () => {
     for (const value of [-1n, 2n ** 64n]) throwsUsage(() => u64(value), RangeError);
     for (const hex of ["0", "zz", "0g", " 00"]) throwsUsage(() => fromHex(hex), TypeError, hex);
     assert.deepEqual(fromHex(""), EMPTY);
+  });
+
+  test("isAlgId accepts exactly the ALG values; encodeTaggedKey refuses an id over one byte", () => {
+    const known = new Set<number>(Object.values(ALG));
+    for (let value = -1; value <= 256; value++) assert.equal(isAlgId(value), known.has(value), `0x${value}`);
+    for (const alg of known) assert.ok(ALG_NAMES[alg as keyof typeof ALG_NAMES]);
+    throwsUsage(() => encodeTaggedKey(0x100 as unknown as (typeof ALG)["x25519"], EMPTY), RangeError);
+  });
+
+  test("hex, copies, wiping and zero checks behave on arbitrary bytes", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 100 }),
+        fc.uint8Array({ maxLength: 100 }),
+        fc.string(),
+        (a, b, text) => {
+          assert.equal(new TextDecoder().decode(utf8(text)), text.toWellFormed());
+          assert.deepEqual(fromHex(toHex(a)), a);
+          assert.deepEqual(fromHex(toHex(a).toUpperCase()), a);
+          const joined = concatBytes(a, b);
+          assert.equal(joined.length, a.length + b.length);
+          const copy = copyBytes(a);
+          wipe(copy);
+          assert.ok(isAllZero(copy));
+          assert.equal(
+            isAllZero(a),
+            a.every((byte) => byte === 0),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test("hashes take empty and megabyte inputs", () => {
+    for (const input of [EMPTY, new Uint8Array(HUGE)]) {
+      assert.equal(sha256(input).length, 32);
+      assert.equal(sha512(input).length, 64);
+      assert.equal(sha3_256(input).length, 32);
+      assert.equal(shake256(input, 96).length, 96);
+    }
   });
 
   test("constantTimeEqual: different lengths are unequal, not an error", () => {
