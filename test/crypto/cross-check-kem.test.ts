@@ -107,6 +107,29 @@ describe("X25519: node:crypto and @noble/curves agree", () => {
   });
 });
 
+describe("X25519: both refuse the all-zero shared secret", () => {
+  // RFC 7748 section 6.1: the low-order u-coordinates (and their non-canonical encodings).
+  const lowOrder = [
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+    "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  ].map((hex) => Uint8Array.from(Buffer.from(hex, "hex")));
+
+  test("every low-order point is refused by ours (low_order_point) and by noble", () => {
+    fc.assert(
+      fc.property(bytes(32), fc.constantFrom(...lowOrder), (seed, point) => {
+        assert.throws(() => x25519.agree(seed, point), { code: "low_order_point" });
+        assert.throws(() => nobleX25519.getSharedSecret(seed, point));
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
 describe("X25519-KEM: ours against the same DHKEM shape built from noble", () => {
   // ss = HKDF-BLAKE2b(ikm = dh, salt = empty, info = label || ct || pk_R, 32): see src/crypto/x25519-kem.ts.
   const label = utf8("nano/v1/x25519-kem");

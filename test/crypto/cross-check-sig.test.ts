@@ -86,6 +86,33 @@ describe("Ed25519: node:crypto and @noble/curves agree", () => {
   });
 });
 
+describe("Ed25519: both refuse malleated signatures", () => {
+  // S + L encodes the same scalar mod L; RFC 8032 section 5.1.7 requires S < L, so both must reject it.
+  const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+  const toLittleEndian = (value: bigint) =>
+    Uint8Array.from({ length: 32 }, (_, i) => Number((value >> BigInt(8 * i)) & 0xffn));
+  const fromLittleEndian = (bytes: Uint8Array) =>
+    bytes.reduceRight((acc, byte) => (acc << 8n) | BigInt(byte), 0n);
+
+  test("S + L (when it fits in 32 bytes) is rejected by ours and by noble with zip215 off", () => {
+    let checked = 0;
+    fc.assert(
+      fc.property(bytes(32), message, (seed, msg) => {
+        const signature = ed25519SignRaw(seed, msg);
+        const s = fromLittleEndian(signature.subarray(32));
+        const publicKey = ed25519.publicKey(seed);
+        if (s + L >= 2n ** 256n) return;
+        checked++;
+        const malleated = concatBytes(signature.subarray(0, 32), toLittleEndian(s + L));
+        assert.equal(ed25519VerifyRaw(publicKey, msg, malleated), false);
+        assert.equal(nobleEd25519.verify(malleated, msg, publicKey, { zip215: false }), false);
+      }),
+      { numRuns: 100 },
+    );
+    assert.ok(checked > 50, "most signatures leave room for S + L");
+  });
+});
+
 describe("composite ML-DSA-65 + Ed25519: ours against a representative built from noble", () => {
   // DESIGN.md "Standard constructions": M' = Prefix || Label || len(ctx) || ctx || SHA-512(M); ML-DSA signs
   // M' with context = Label, Ed25519 signs M' (pure); signature = mldsaSig || edSig.
