@@ -62,6 +62,10 @@ export const ed25519: SignatureScheme = Object.freeze({
   publicKey,
   sign: (seed: Uint8Array, message: Uint8Array, context: Uint8Array) =>
     ed25519SignRaw(seed, framed(message, context)),
-  verify: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, context: Uint8Array) =>
-    ed25519VerifyRaw(publicKey, framed(message, context), signature),
+  // An over-long context cannot have been signed, so it is an invalid signature like in ML-DSA.
+  verify: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, context: Uint8Array) => {
+    checkLength("Ed25519 public key", publicKey, LENGTHS.publicKey);
+    if (context.length > MAX_CONTEXT) return false;
+    return ed25519VerifyRaw(publicKey, framed(message, context), signature);
+  },
 });

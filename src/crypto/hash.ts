@@ -21,6 +21,8 @@ export function sha3_256(...parts: readonly Uint8Array[]): Uint8Array {
 
 /** SHAKE256 (FIPS 202) with `length` bytes of output: X-Wing key expansion. */
 export function shake256(data: Uint8Array, length: number): Uint8Array {
+  if (!Number.isSafeInteger(length) || length < 0)
+    throw new RangeError(`SHAKE256 length out of range: ${length}`);
   return digest("shake256", [data], length);
 }
 

@@ -3,6 +3,9 @@ import { NanoError } from "../errors/index.ts";
 import { copyBytes } from "./bytes.ts";
 import { BLAKE2B_LENGTH } from "./hash.ts";
 
+/** The longest `info` node:crypto's HKDF accepts. */
+export const HKDF_MAX_INFO = 1024;
+
 /**
  * HKDF (RFC 5869) over HMAC-BLAKE2b-512: the protocol's one KDF. Secrets go in `ikm`, public context
  * in `info`, and `salt` carries a previous key or transcript hash.
@@ -22,6 +25,8 @@ export function hkdfWith(
 ): Uint8Array {
   if (!Number.isInteger(length) || length < 1)
     throw new RangeError(`HKDF length must be positive: ${length}`);
+  // OpenSSL's HKDF refuses more; checked here so callers get our error, not node's ERR_OUT_OF_RANGE.
+  if (info.length > HKDF_MAX_INFO) throw new RangeError(`HKDF info longer than ${HKDF_MAX_INFO} bytes`);
   if (length > 255 * hashLength) {
     throw new NanoError("kdf_output_too_long", `HKDF output of ${length} bytes exceeds ${255 * hashLength}`);
   }

@@ -11,6 +11,11 @@ export interface TaggedKey {
   readonly key: Uint8Array;
 }
 
+/** Offsets come from the caller's own cursor: a bad one is a bug there, not hostile input. */
+export function checkOffset(offset: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`offset out of range: ${offset}`);
+}
+
 export function encodeTaggedKey(alg: AlgId, key: Uint8Array): Uint8Array {
   return concatBytes(u8(alg), key);
 }
@@ -25,6 +30,8 @@ export function decodeTaggedKey(
   expected: AlgId,
   length: number,
 ): [Uint8Array, number] {
+  checkOffset(offset);
+  if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`key length out of range: ${length}`);
   if (offset >= bytes.length) throw new NanoError("truncated", `expected a ${ALG_NAMES[expected]} key`);
   const alg = bytes[offset]!;
   if (!isAlgId(alg)) throw new NanoError("unknown_algorithm", `unknown key algorithm 0x${alg.toString(16)}`);

@@ -50,6 +50,10 @@ export function argon2id(
   length = 32,
 ): Promise<Uint8Array> {
   checkArgon2idParameters(parameters);
+  // RFC 9106 section 3.1: the tag is 4..2^32-1 bytes; node would otherwise reject the promise with ERR_*.
+  if (!Number.isInteger(length) || length < 4 || length > 0xffffffff) {
+    throw new RangeError(`argon2id output length must be 4..2^32-1 bytes, got ${length}`);
+  }
   if (salt.length < ARGON2ID_SALT_LENGTH) {
     throw new NanoError("invalid_length", `argon2id salt must be at least ${ARGON2ID_SALT_LENGTH} bytes`);
   }

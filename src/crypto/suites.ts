@@ -4,7 +4,7 @@ import type { Kem, KeyAgreement, SeedKeyPair, SignatureScheme } from "./algorith
 import { concatBytes, u16 } from "./bytes.ts";
 import { mlDsa65Ed25519 } from "./composite-signature.ts";
 import { ed25519 } from "./ed25519.ts";
-import { decodeTaggedKey, encodeTaggedKey } from "./key-encoding.ts";
+import { checkOffset, decodeTaggedKey, encodeTaggedKey } from "./key-encoding.ts";
 import { mlDsa65 } from "./ml-dsa.ts";
 import { mlKem768 } from "./ml-kem.ts";
 import { xWing } from "./x-wing.ts";
@@ -153,6 +153,7 @@ export function encodeSuitePublicKeys(keys: SuitePublicKeys): Uint8Array {
 
 /** Decodes suite public keys at `offset`; returns the keys and the bytes read. */
 export function decodeSuitePublicKeys(bytes: Uint8Array, offset: number): [SuitePublicKeys, number] {
+  checkOffset(offset);
   if (offset + 2 > bytes.length) throw new NanoError("truncated", "suite public keys are truncated");
   const suite = getSuite(((bytes[offset]! << 8) | bytes[offset + 1]!) >>> 0);
   let cursor = offset + 2;
