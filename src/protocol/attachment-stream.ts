@@ -273,6 +273,8 @@ export class AttachmentOpener {
         `attachment ciphertext is longer than the ${this.#expectedLength} bytes its reference allows`,
       );
     }
+    // An empty push after the end must not touch the finalised hash.
+    if (ciphertext.length === 0) return [];
     this.#received += ciphertext.length;
     this.#hash.update(ciphertext);
     const out: Uint8Array[] = [];

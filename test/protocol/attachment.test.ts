@@ -294,6 +294,15 @@ describe("incremental use", () => {
     assertCode(() => opener.finish(), "attachment_version_unsupported");
   });
 
+  test("regression: an empty push after the final chunk does not touch the finished hash", () => {
+    const { ciphertext, reference } = encryptAttachment(pattern(3), TYPE);
+    const opener = new AttachmentOpener(reference, LIMIT);
+    assert.equal(concat(...opener.push(ciphertext)).length, 3);
+    assert.deepEqual(opener.push(new Uint8Array(0)), []);
+    opener.finish();
+    assertCode(() => opener.push(Uint8Array.of(0)), "attachment_trailing_data");
+  });
+
   test("finish before the final chunk is truncation, and stays failed", () => {
     const { ciphertext, reference } = encryptAttachment(pattern(CHUNK + 1), TYPE);
     const opener = new AttachmentOpener(reference, LIMIT);
