@@ -53,7 +53,7 @@ describe("encoding", () => {
       ...base,
       size: Number.MAX_SAFE_INTEGER,
       contentType: `a/${"b".repeat(125)}`,
-      filename: "é".repeat(127) + "x",
+      filename: `${"é".repeat(127)}x`,
     };
     const bytes = encodeAttachmentReference(longest);
     assert.equal(bytes.length, ATTACHMENT_REFERENCE_MAX_LENGTH);
