@@ -142,16 +142,15 @@ export class AttachmentSealer {
     out.push(piece);
   }
 
-  #sealBuffered(out: Uint8Array[], last: boolean): void {
-    const sealed = aeadSeal(
-      this.#payloadKey,
-      chunkNonce(this.#counter, last),
-      this.#buffer.subarray(0, this.#filled),
-      new Uint8Array(0),
-    );
+  #seal(out: Uint8Array[], plaintext: Uint8Array, last: boolean): void {
+    const sealed = aeadSeal(this.#payloadKey, chunkNonce(this.#counter, last), plaintext, new Uint8Array(0));
     this.#counter += 1;
-    this.#filled = 0;
     this.#emit(out, sealed);
+  }
+
+  #sealBuffered(out: Uint8Array[], last: boolean): void {
+    this.#seal(out, this.#buffer.subarray(0, this.#filled), last);
+    this.#filled = 0;
   }
 
   push(plaintext: Uint8Array): Uint8Array[] {
@@ -169,6 +168,12 @@ export class AttachmentSealer {
     let position = 0;
     while (position < plaintext.length) {
       if (this.#filled === ATTACHMENT_FORMAT.chunkSize) this.#sealBuffered(out, false);
+      // Fast path without the copy: a whole chunk with more input after it in this call is not last.
+      if (this.#filled === 0 && plaintext.length - position > ATTACHMENT_FORMAT.chunkSize) {
+        this.#seal(out, plaintext.subarray(position, position + ATTACHMENT_FORMAT.chunkSize), false);
+        position += ATTACHMENT_FORMAT.chunkSize;
+        continue;
+      }
       const take = Math.min(ATTACHMENT_FORMAT.chunkSize - this.#filled, plaintext.length - position);
       this.#buffer.set(plaintext.subarray(position, position + take), this.#filled);
       this.#filled += take;
@@ -290,6 +295,12 @@ export class AttachmentOpener {
       }
       const buffer = this.#buffer!;
       const want = this.#sealedChunkLength(this.#counter);
+      // Fast path without the copy when the whole chunk is in this call's input.
+      if (this.#filled === 0 && ciphertext.length - position >= want) {
+        this.#openChunk(out, ciphertext.subarray(position, position + want));
+        position += want;
+        continue;
+      }
       const take = Math.min(want - this.#filled, ciphertext.length - position);
       buffer.set(ciphertext.subarray(position, position + take), this.#filled);
       this.#filled += take;
