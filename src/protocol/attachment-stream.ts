@@ -111,6 +111,7 @@ export class AttachmentSealer {
   #size = 0;
   #headerEmitted = false;
   #reference: AttachmentReference | undefined;
+  #failure: NanoError | undefined;
 
   constructor(options: AttachmentSealOptions) {
     checkContentType(options.contentType);
@@ -156,9 +157,15 @@ export class AttachmentSealer {
   push(plaintext: Uint8Array): Uint8Array[] {
     if (this.#reference !== undefined) throw new TypeError("attachment sealer is already finished");
     if (!(plaintext instanceof Uint8Array)) throw new TypeError("attachment plaintext must be a Uint8Array");
+    if (this.#failure !== undefined) throw this.#failure;
     const size = this.#size + plaintext.length;
-    if (this.#maxBytes !== undefined && size > this.#maxBytes) throw tooLarge(size, this.#maxBytes);
-    if (size > ATTACHMENT_REFERENCE.maxSize) throw tooLarge(size, ATTACHMENT_REFERENCE.maxSize);
+    const limit = Math.min(this.#maxBytes ?? ATTACHMENT_REFERENCE.maxSize, ATTACHMENT_REFERENCE.maxSize);
+    if (size > limit) {
+      // Dead from here on: an attachment cut at the limit must not be finished and sent as if whole.
+      this.#failure = tooLarge(size, limit);
+      wipe(this.#payloadKey, this.#buffer);
+      throw this.#failure;
+    }
     this.#size = size;
     const out: Uint8Array[] = [];
     if (!this.#headerEmitted) {
@@ -184,6 +191,7 @@ export class AttachmentSealer {
 
   /** Seals the last chunk (empty only when the whole attachment is empty) and returns the reference. */
   finish(): { ciphertext: Uint8Array[]; reference: AttachmentReference } {
+    if (this.#failure !== undefined) throw this.#failure;
     if (this.#reference !== undefined) throw new TypeError("attachment sealer is already finished");
     const out = this.push(new Uint8Array(0));
     this.#sealBuffered(out, true);

@@ -238,6 +238,9 @@ describe("size limits", () => {
     const sealer = new AttachmentSealer({ ...TYPE, maxBytes: CHUNK });
     sealer.push(pattern(CHUNK));
     assertCode(() => sealer.push(pattern(1)), "attachment_too_large");
+    // Dead afterwards: the part below the limit cannot be finished and sent as if it were whole.
+    assertCode(() => sealer.push(new Uint8Array(0)), "attachment_too_large");
+    assertCode(() => sealer.finish(), "attachment_too_large");
     assertCode(() => encryptAttachment(pattern(11), { ...TYPE, maxBytes: 10 }), "attachment_too_large");
   });
 
