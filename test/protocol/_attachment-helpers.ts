@@ -82,3 +82,13 @@ export async function assertRejectsCode(run: () => Promise<unknown>, code: Error
     return true;
   });
 }
+
+/**
+ * Byte equality that fails fast with the first differing offset. assert.deepEqual on megabyte arrays
+ * renders a diff of their whole inspection, which takes minutes when a mutation makes it fail.
+ */
+export function assertSameBytes(actual: Uint8Array, expected: Uint8Array, message = "bytes differ"): void {
+  assert.equal(actual.length, expected.length, `${message}: length`);
+  const first = actual.findIndex((byte, index) => byte !== expected[index]);
+  assert.equal(first, -1, `${message}: first difference at offset ${first}`);
+}
