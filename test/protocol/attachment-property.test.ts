@@ -1,6 +1,5 @@
 // Property tests for attachments: any size round-trips under any split of the input, and any single
 // changed, missing or extra byte fails with the code the format assigns to that position.
-import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import type { ErrorCode } from "../../src/errors/index.ts";
