@@ -35,3 +35,26 @@ export function sha512(...parts: readonly Uint8Array[]): Uint8Array {
 export function sha256(...parts: readonly Uint8Array[]): Uint8Array {
   return digest("sha256", parts);
 }
+
+/** An incremental hash: feed any number of parts, then read the digest once. */
+export interface IncrementalHash {
+  update(data: Uint8Array): void;
+  /** Returns the digest; the hash cannot be updated or read again afterwards. */
+  digest(): Uint8Array;
+}
+
+/**
+ * Incremental BLAKE2b-512 for data too large to hold at once (attachment ciphertexts are hashed while
+ * they stream). Same output as `blake2b` over the concatenation of every `update`.
+ */
+export function blake2bIncremental(): IncrementalHash {
+  const hash = createHash("blake2b512");
+  return {
+    update(data: Uint8Array): void {
+      hash.update(data);
+    },
+    digest(): Uint8Array {
+      return copyBytes(hash.digest());
+    },
+  };
+}
