@@ -20,6 +20,7 @@ export {
   checkKeyName,
   ED25519_NOTE_SIGNATURE_TYPE,
   ed25519KeyId,
+  formatVerifierKeys,
   generateLogKey,
   type LogSigningKey,
   type LogVerifierKey,
@@ -28,6 +29,7 @@ export {
   makeVerifierKey,
   mlDsa65KeyId,
   noteKeyId,
+  parseVerifierKeys,
 } from "./log-key.ts";
 export type { LogAppendBatch, MerkleLogStore, StoredEntry, SubtreeNode } from "./log-store.ts";
 export { MemoryLogStore } from "./memory-log-store.ts";

@@ -106,3 +106,59 @@ export function generateLogKey(name: string): { signing: LogSigningKey; verifier
     }
   }
 }
+
+/**
+ * Verifier keys as text (the signed-note "vkey" form, as Go's sumdb/note writes them):
+ *   <name>+<key ID, 8 lowercase hex digits>+<base64(signature type || public key)>
+ * The log key is published as two vkeys, Ed25519 first, so clients can pin it in a config file.
+ */
+export function formatVerifierKeys(key: LogVerifierKey): [ed25519: string, mlDsa65: string] {
+  const vkey = (id: number, type: Uint8Array, publicKey: Uint8Array): string =>
+    `${key.name}+${id.toString(16).padStart(8, "0")}+${Buffer.from(concatBytes(type, publicKey)).toString("base64")}`;
+  return [
+    vkey(ed25519KeyId(key), ED25519_NOTE_SIGNATURE_TYPE, key.ed25519PublicKey),
+    vkey(mlDsa65KeyId(key), ML_DSA_65_NOTE_SIGNATURE_TYPE, key.mlDsa65PublicKey),
+  ];
+}
+
+function parseVkey(
+  text: string,
+  type: Uint8Array,
+  keyLength: number,
+): { name: string; publicKey: Uint8Array } {
+  const malformed = (why: string) => new NanoError("verifier_key_malformed", `verifier key: ${why}`);
+  if (text.length > 8192) throw malformed("too long");
+  // The base64 key may itself contain "+": split at the first two only.
+  const first = text.indexOf("+");
+  const second = first < 0 ? -1 : text.indexOf("+", first + 1);
+  if (second < 0) throw malformed("expected name+id+key");
+  const name = text.slice(0, first);
+  const idHex = text.slice(first + 1, second);
+  const encoded = text.slice(second + 1);
+  try {
+    checkKeyName(name);
+  } catch {
+    throw malformed("invalid key name");
+  }
+  if (!/^[0-9a-f]{8}$/.test(idHex)) throw malformed("key ID is not 8 lowercase hex digits");
+  const raw = new Uint8Array(Buffer.from(encoded, "base64"));
+  if (Buffer.from(raw).toString("base64") !== encoded) throw malformed("key is not canonical base64");
+  if (
+    raw.length !== type.length + keyLength ||
+    !raw.subarray(0, type.length).every((byte, i) => byte === type[i])
+  )
+    throw malformed("wrong signature type or key length");
+  const publicKey = raw.slice(type.length);
+  if (noteKeyId(name, type, publicKey) !== Number.parseInt(idHex, 16))
+    throw malformed("key ID does not match the key");
+  return { name, publicKey };
+}
+
+/** Parses the two published vkeys of a log key; both must name the same log. */
+export function parseVerifierKeys(ed25519Vkey: string, mlDsa65Vkey: string): LogVerifierKey {
+  const ed = parseVkey(ed25519Vkey, ED25519_NOTE_SIGNATURE_TYPE, ed25519.lengths.publicKey);
+  const ml = parseVkey(mlDsa65Vkey, ML_DSA_65_NOTE_SIGNATURE_TYPE, mlDsa65.lengths.publicKey);
+  if (ed.name !== ml.name)
+    throw new NanoError("verifier_key_malformed", "the two verifier keys name different logs");
+  return makeVerifierKey(ed.name, ed.publicKey, ml.publicKey);
+}

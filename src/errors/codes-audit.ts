@@ -77,6 +77,13 @@ export const AUDIT_ERRORS = {
       "A signed-note key name is empty, too long, or contains a space, a plus sign or a control character.",
     fix: "Use a schema-less URL such as `relay.example.com/audit` as the log's name.",
   },
+  verifier_key_malformed: {
+    kind: "codec",
+    status: 400,
+    meaning:
+      "A log verifier key is not `<name>+<8 hex digit key ID>+<base64(type || public key)>` with a matching key ID, type and length.",
+    fix: "Copy the log's verifier keys exactly as the relay publishes them.",
+  },
   checkpoint_malformed: {
     kind: "codec",
     status: 400,

@@ -13,10 +13,12 @@ import {
 import {
   ED25519_NOTE_SIGNATURE_TYPE,
   ed25519KeyId,
+  formatVerifierKeys,
   generateLogKey,
   makeVerifierKey,
   mlDsa65KeyId,
   noteKeyId,
+  parseVerifierKeys,
 } from "../../src/audit/log-key.ts";
 import { EMPTY_ROOT, hashLeaf } from "../../src/audit/merkle-hash.ts";
 import { formatSignedNote, NOTE_LIMITS, parseSignedNote } from "../../src/audit/signed-note.ts";
@@ -319,4 +321,37 @@ test("property: any single-character edit or truncation of a signed note is reje
     ),
     { numRuns: 400 },
   );
+});
+
+test("verifier keys as text: round trip, Go's reference vkey, and malformed keys", () => {
+  const [edVkey, mlVkey] = formatVerifierKeys(verifier);
+  assert.match(edVkey, new RegExp(`^${NAME.replaceAll(".", "\\.")}\\+[0-9a-f]{8}\\+A[Q-Za-f]`));
+  const parsed = parseVerifierKeys(edVkey, mlVkey);
+  assert.deepEqual(parsed, verifier);
+  assert.equal(openCheckpoint(NOTE, parsed).size, CHECKPOINT.size);
+  // The Ed25519 half has exactly Go's vkey layout.
+  const go = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+  const goKey = Buffer.from(go.slice("PeterNeumann+c74f20a3+".length), "base64").subarray(1);
+  assert.equal(
+    formatVerifierKeys({
+      name: "PeterNeumann",
+      ed25519PublicKey: new Uint8Array(goKey),
+      mlDsa65PublicKey: verifier.mlDsa65PublicKey,
+    })[0],
+    go,
+  );
+  const bad = (ed: string, ml: string, why: string) =>
+    rejectsWith("verifier_key_malformed", () => parseVerifierKeys(ed, ml), why);
+  bad(mlVkey, edVkey, "swapped");
+  bad(edVkey.replace(/\+[0-9a-f]{8}\+/, "+00000000+"), mlVkey, "wrong key ID");
+  bad(
+    edVkey.replace(/\+([0-9a-f]{8})\+/, (_, id: string) => `+${id.toUpperCase()}+`),
+    mlVkey,
+    "upper-case hex",
+  );
+  bad(edVkey.slice(0, -4), mlVkey, "truncated key");
+  bad(`${edVkey}+x`, mlVkey, "trailing part");
+  bad("PeterNeumann", mlVkey, "no parts");
+  bad(edVkey, formatVerifierKeys(generateLogKey("other.example/log").verifier)[1], "different names");
+  bad(edVkey.replace(NAME, "a b"), mlVkey, "space in name");
 });
