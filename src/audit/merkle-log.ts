@@ -29,6 +29,14 @@ export interface AppendResult {
   readonly size: number;
 }
 
+/**
+ * Upper-level subtree hashes are read by almost every proof, so they are kept in memory. Safe because a
+ * complete subtree's hash never changes in an append-only log; bounded so memory stays flat at any size.
+ * Full verification (verifyLog) reads the store directly and never sees this cache.
+ */
+const CACHED_MIN_LEVEL = 6;
+const CACHE_LIMIT = 1 << 16;
+
 function nodeKey(level: number, index: number): string {
   return `${level}/${index}`;
 }
@@ -37,6 +45,7 @@ export class MerkleLog {
   readonly store: MerkleLogStore;
   /** Appends run one at a time: each batch's hashes depend on the size the previous one left. */
   #tail: Promise<unknown> = Promise.resolve();
+  readonly #cache = new Map<string, Uint8Array>();
 
   constructor(store: MerkleLogStore) {
     this.store = store;
@@ -92,12 +101,21 @@ export class MerkleLog {
   }
 
   async #requireNode(level: number, index: number): Promise<Uint8Array> {
+    const key = nodeKey(level, index);
+    const cached = this.#cache.get(key);
+    // Copies out: a caller mutating a returned proof element must not poison later proofs.
+    if (cached !== undefined) return cached.slice();
     const hash = await this.store.node(level, index);
     if (hash === undefined)
       throw new NanoError(
         "log_store_inconsistent",
         `the store has no subtree hash at level ${level} index ${index}`,
       );
+    if (level >= CACHED_MIN_LEVEL) {
+      // FIFO eviction: Map iterates in insertion order.
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(key, hash.slice());
+    }
     return hash;
   }
 

@@ -39,6 +39,8 @@ export const MERKLE_LOG_SQLITE_PRAGMAS: readonly string[] = Object.freeze([
   "PRAGMA journal_mode = WAL",
   "PRAGMA synchronous = FULL",
   "PRAGMA busy_timeout = 5000",
+  // 32 MiB of page cache: proofs touch the upper B-tree pages of the node table over and over.
+  "PRAGMA cache_size = -32768",
 ]);
 
 export interface SqliteLogStoreOptions {

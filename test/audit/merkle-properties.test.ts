@@ -181,3 +181,20 @@ test("roots and proofs read O(log n) stored hashes", async () => {
   await counted.append([utf8("next")]);
   assert.ok(store.reads <= Math.ceil(Math.log2(n)) + 1, `append: ${store.reads} reads`);
 });
+
+test("mutating returned proofs and roots never changes later answers (cached subtrees are copied out)", async () => {
+  const small = new MerkleLog(new MemoryLogStore());
+  await small.append(Array.from({ length: 300 }, (_, i) => utf8(`m${i}`)));
+  const expected = await small.inclusionProof(3, 256);
+  for (let round = 0; round < 2; round++) {
+    const proof = await small.inclusionProof(3, 256);
+    assert.deepEqual(proof, expected);
+    for (const element of proof) element.fill(0);
+    (await small.rootHash(256)).fill(0);
+  }
+  assert.deepEqual(await small.inclusionProof(3, 256), expected);
+  assert.deepEqual(
+    await small.rootHash(256),
+    rootFromLeafHashes(Array.from({ length: 256 }, (_, i) => hashLeaf(utf8(`m${i}`)))),
+  );
+});
