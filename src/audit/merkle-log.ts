@@ -46,13 +46,26 @@ export class MerkleLog {
   /** Appends run one at a time: each batch's hashes depend on the size the previous one left. */
   #tail: Promise<unknown> = Promise.resolve();
   readonly #cache = new Map<string, Uint8Array>();
+  #highWater = 0;
 
   constructor(store: MerkleLogStore) {
     this.store = store;
   }
 
   size(): Promise<number> {
-    return this.store.size();
+    return this.#storeSize();
+  }
+
+  /**
+   * Every operation reads the size through here. A size below one seen before means writes this
+   * process observed were rolled back (an append inside the caller's transaction that was then
+   * aborted): subtree hashes cached from them may be gone, so the cache is dropped.
+   */
+  async #storeSize(): Promise<number> {
+    const size = await this.store.size();
+    if (size < this.#highWater) this.#cache.clear();
+    this.#highWater = size;
+    return size;
   }
 
   /** Appends entries atomically (all or none) and returns where they landed. */
@@ -73,7 +86,7 @@ export class MerkleLog {
   }
 
   async #append(entries: readonly Uint8Array[]): Promise<AppendResult> {
-    const start = await this.store.size();
+    const start = await this.#storeSize();
     if (entries.length === 0) return { start, size: start };
     const fresh = new Map<string, Uint8Array>();
     const nodes: SubtreeNode[] = [];
@@ -131,14 +144,14 @@ export class MerkleLog {
 
   async #checkSize(treeSize: number, what: string): Promise<void> {
     checkTreeSize(treeSize, what);
-    const size = await this.store.size();
+    const size = await this.#storeSize();
     if (treeSize > size)
       throw new NanoError("log_index_out_of_range", `${what} ${treeSize} exceeds the log size ${size}`);
   }
 
   /** The root hash at `treeSize` (default: the current size). */
   async rootHash(treeSize?: number): Promise<Uint8Array> {
-    const size = treeSize ?? (await this.store.size());
+    const size = treeSize ?? (await this.#storeSize());
     await this.#checkSize(size, "tree size");
     return size === 0 ? EMPTY_ROOT : this.#rangeHash(0, size);
   }
@@ -146,7 +159,7 @@ export class MerkleLog {
   /** The stored leaf hash of entry `index`. */
   async leafHash(index: number): Promise<Uint8Array> {
     checkTreeSize(index, "leaf index");
-    const size = await this.store.size();
+    const size = await this.#storeSize();
     if (index >= size)
       throw new NanoError("log_index_out_of_range", `leaf index ${index} is not below the log size ${size}`);
     return this.#requireNode(0, index);
@@ -154,7 +167,7 @@ export class MerkleLog {
 
   async entry(index: number): Promise<Uint8Array> {
     checkTreeSize(index, "leaf index");
-    const size = await this.store.size();
+    const size = await this.#storeSize();
     if (index >= size)
       throw new NanoError("log_index_out_of_range", `leaf index ${index} is not below the log size ${size}`);
     const data = await this.store.entry(index);
@@ -165,7 +178,7 @@ export class MerkleLog {
 
   /** PATH(index, D[treeSize]): the audit path, leaf to root. */
   async inclusionProof(index: number, treeSize?: number): Promise<Uint8Array[]> {
-    const size = treeSize ?? (await this.store.size());
+    const size = treeSize ?? (await this.#storeSize());
     await this.#checkSize(size, "tree size");
     checkTreeSize(index, "leaf index");
     if (index >= size)
@@ -192,7 +205,7 @@ export class MerkleLog {
    * verifier treats those cases without a proof).
    */
   async consistencyProof(size1: number, size2?: number): Promise<Uint8Array[]> {
-    const second = size2 ?? (await this.store.size());
+    const second = size2 ?? (await this.#storeSize());
     await this.#checkSize(second, "second tree size");
     checkTreeSize(size1, "first tree size");
     if (size1 > second)

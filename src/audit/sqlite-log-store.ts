@@ -112,7 +112,11 @@ export class SqliteLogStore implements MerkleLogStore {
 
   async append(batch: LogAppendBatch): Promise<void> {
     const db = this.#db;
-    db.exec("BEGIN IMMEDIATE");
+    // Inside the relay's own transaction (an audit event logged with the change it records) the
+    // append nests as a savepoint and commits with it; otherwise it is its own IMMEDIATE transaction,
+    // taking the write lock before reading the size so two processes cannot both append at one size.
+    const nested = db.isTransaction;
+    db.exec(nested ? "SAVEPOINT merkle_log_append" : "BEGIN IMMEDIATE");
     try {
       const size = this.#size();
       if (batch.start !== size)
@@ -125,17 +129,15 @@ export class SqliteLogStore implements MerkleLogStore {
         this.#sql.insertEntry.run(this.logId, batch.start + offset, data);
       for (const node of batch.nodes) this.#sql.insertNode.run(this.logId, node.level, node.index, node.hash);
       this.#sql.updateHead.run(batch.start + batch.entries.length, this.logId);
-      db.exec("COMMIT");
+      db.exec(nested ? "RELEASE merkle_log_append" : "COMMIT");
     } catch (error) {
-      db.exec("ROLLBACK");
+      db.exec(nested ? "ROLLBACK TO merkle_log_append; RELEASE merkle_log_append" : "ROLLBACK");
       if (error instanceof NanoError) throw error;
       // A primary-key clash means rows exist beyond the recorded size: the store was edited.
       throw new NanoError(
         "log_store_inconsistent",
         "the store rejected the append; it holds rows beyond its size",
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
   }

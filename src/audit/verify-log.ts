@@ -16,7 +16,7 @@ import { constantTimeEqual } from "../crypto/constant-time.ts";
 import { NanoError } from "../errors/index.ts";
 import type { TreeHead } from "./checkpoint.ts";
 import type { MerkleLogStore, SubtreeNode } from "./log-store.ts";
-import { EMPTY_ROOT, hashChildren, hashLeaf } from "./merkle-hash.ts";
+import { checkTreeSize, EMPTY_ROOT, hashChildren, hashLeaf } from "./merkle-hash.ts";
 import { encodeBase64 } from "./signed-note.ts";
 
 export type LogFaultKind =
@@ -71,22 +71,34 @@ export async function verifyLog(
   const chunk = options.chunk ?? 4096;
   const size = await store.size();
   const fail = (fault: LogFault): LogVerification => ({ ok: false, size, fault });
+  for (const head of checkpoints) checkTreeSize(head.size, "checkpoint tree size");
   const heads = [...checkpoints].sort((a, b) => a.size - b.size);
   let next = 0; // heads[next] is the first checkpoint not yet compared
-  let lastGood = 0;
+  let lastGood = 0; // the largest size whose checkpoint matched
+  let goodBelow = 0; // the largest matched size below lastGood
   const checkHeads = (count: number, peaks: readonly Peak[]): LogFault | undefined => {
     while (next < heads.length && heads[next]!.size === count) {
       const head = heads[next++]!;
-      if (!constantTimeEqual(rootOf(peaks), head.rootHash))
+      if (!constantTimeEqual(rootOf(peaks), head.rootHash)) {
+        // A second checkpoint for an already matched size is the log itself forking.
+        const forked = head.size > 0 && head.size === lastGood;
+        const from = forked ? goodBelow : lastGood;
         return {
           kind: "checkpoint_root_mismatch",
-          firstBadIndex: lastGood,
-          exact: head.size - lastGood === 1,
+          firstBadIndex: from,
+          exact: head.size - from === 1,
           message:
             `the stored log's root at size ${head.size} is not the signed ${encodeBase64(head.rootHash)}: ` +
-            `an entry in [${lastGood}, ${head.size}) was changed`,
+            (head.size === 0
+              ? "a checkpoint of size 0 must sign the empty root"
+              : `an entry in [${from}, ${head.size}) differs from what was signed`) +
+            (forked ? " (another checkpoint signs the stored root for this size: the log forked)" : ""),
         };
-      lastGood = head.size;
+      }
+      if (head.size > lastGood) {
+        goodBelow = lastGood;
+        lastGood = head.size;
+      }
     }
     return undefined;
   };

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
 import type { MerkleLogStore } from "../../src/audit/log-store.ts";
+import { hashLeaf, rootFromLeafHashes } from "../../src/audit/merkle-hash.ts";
 import { MerkleLog } from "../../src/audit/merkle-log.ts";
 import { MERKLE_LOG_SQLITE_DDL, SqliteLogStore } from "../../src/audit/sqlite-log-store.ts";
 import { toHex, utf8 } from "../../src/crypto/bytes.ts";
@@ -69,4 +70,40 @@ test("SqliteLogStore: rows left beyond the size make the append fail atomically"
   await assert.rejects(log.append([utf8("c")]), (e: unknown) => NanoError.is(e, "log_store_inconsistent"));
   assert.equal(await store.size(), 1);
   store.close();
+});
+
+test("SqliteLogStore: inside the caller's transaction an append commits or rolls back with it", async () => {
+  const db = new DatabaseSync(":memory:");
+  const store = new SqliteLogStore(db);
+  const log = new MerkleLog(store);
+  db.exec("CREATE TABLE accounts (name TEXT)");
+  db.exec("BEGIN IMMEDIATE");
+  db.exec("INSERT INTO accounts VALUES ('alice')");
+  await log.append([utf8("account created: alice")]);
+  db.exec("ROLLBACK");
+  assert.equal(await store.size(), 0, "rolled back with the caller");
+  db.exec("BEGIN IMMEDIATE");
+  db.exec("INSERT INTO accounts VALUES ('bob')");
+  await log.append([utf8("account created: bob")]);
+  await assert.rejects(store.append({ start: 0, entries: [utf8("stale")], nodes: [] }), (e: unknown) =>
+    NanoError.is(e, "log_append_conflict"),
+  );
+  assert.ok(db.isTransaction, "a failed nested append leaves the caller's transaction open");
+  db.exec("COMMIT");
+  assert.equal(await store.size(), 1);
+  assert.deepEqual(await store.entry(0), utf8("account created: bob"));
+  db.close();
+});
+
+test("SqliteLogStore: a rolled-back append leaves no cached subtree behind", async () => {
+  const db = new DatabaseSync(":memory:");
+  const log = new MerkleLog(new SqliteLogStore(db));
+  const batch = (tag: string) => Array.from({ length: 200 }, (_, i) => utf8(`${tag} ${i}`));
+  db.exec("BEGIN IMMEDIATE");
+  await log.append(batch("rolled back"));
+  await log.inclusionProof(3); // reads (and caches) subtrees of 64 and 128 leaves
+  db.exec("ROLLBACK");
+  await log.append(batch("kept"));
+  assert.deepEqual(await log.rootHash(), rootFromLeafHashes(batch("kept").map(hashLeaf)));
+  db.close();
 });

@@ -202,3 +202,29 @@ function signedCheckpoint(head: TreeHead): string {
   const checkpoint: Checkpoint = { origin: NAME, size: head.size, rootHash: head.rootHash, extensions: [] };
   return signCheckpoint(checkpoint, key.signing);
 }
+
+test("conflicting or malformed checkpoints given to verifyLog", async () => {
+  const { store, heads } = await buildLog();
+  const { EMPTY_ROOT, hashLeaf } = await import("../../src/audit/merkle-hash.ts");
+  // Two signed roots for size 20: the store matches one; the other is a fork of the log itself.
+  const fork = { size: 20, rootHash: hashLeaf(utf8("fork")) };
+  const result = await verifyLog(store, [heads[9]!, heads[19]!, fork]);
+  assert.ok(!result.ok);
+  if (!result.ok) {
+    assert.equal(result.fault.kind, "checkpoint_root_mismatch");
+    assert.equal(result.fault.firstBadIndex, 10);
+    assert.match(result.fault.message, /forked/);
+  }
+  await expectFault(
+    store,
+    [{ size: 0, rootHash: hashLeaf(utf8("x")) }],
+    "checkpoint_root_mismatch",
+    0,
+    false,
+  );
+  assert.ok((await verifyLog(store, [{ size: 0, rootHash: EMPTY_ROOT }])).ok);
+  await assert.rejects(verifyLog(store, [{ size: -1, rootHash: EMPTY_ROOT }]), (e: unknown) =>
+    NanoError.is(e, "tree_size_invalid"),
+  );
+  store.close();
+});
