@@ -43,7 +43,8 @@ function lsb(value: number): boolean {
 
 /**
  * RFC 9162 2.1.3.2 steps 2-5, returning the computed root instead of comparing it, or undefined when
- * the path has the wrong length for (index, size). Exported for callers that hold roots by size.
+ * the index is out of range or the path has the wrong length for (index, size). Exported for callers
+ * that hold roots by size; hash lengths are the caller's to check (verifyInclusion does).
  */
 export function rootFromInclusionProof(
   leafHash: Uint8Array,
@@ -51,6 +52,8 @@ export function rootFromInclusionProof(
   treeSize: number,
   proof: readonly Uint8Array[],
 ): Uint8Array | undefined {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(treeSize) || index < 0 || index >= treeSize)
+    return undefined;
   let fn = index;
   let sn = treeSize - 1;
   let r = leafHash;

@@ -7,7 +7,7 @@ import type { MerkleLogStore } from "../../src/audit/log-store.ts";
 import { MemoryLogStore } from "../../src/audit/memory-log-store.ts";
 import { hashLeaf, rootFromLeafHashes } from "../../src/audit/merkle-hash.ts";
 import { MerkleLog } from "../../src/audit/merkle-log.ts";
-import { verifyConsistency, verifyInclusion } from "../../src/audit/merkle-verify.ts";
+import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from "../../src/audit/merkle-verify.ts";
 import { utf8 } from "../../src/crypto/bytes.ts";
 import { NanoError } from "../../src/errors/index.ts";
 
@@ -197,4 +197,17 @@ test("mutating returned proofs and roots never changes later answers (cached sub
     await small.rootHash(256),
     rootFromLeafHashes(Array.from({ length: 256 }, (_, i) => hashLeaf(utf8(`m${i}`)))),
   );
+});
+
+test("rootFromInclusionProof gives no root for an index outside the tree", async () => {
+  const proof = await log.inclusionProof(2, 3);
+  assert.deepEqual(rootFromInclusionProof(leafHashes[2]!, 2, 3, proof), await log.rootHash(3));
+  for (const [index, size] of [
+    [3, 3],
+    [5, 3],
+    [-1, 3],
+    [0, 0],
+    [1.5, 3],
+  ] as const)
+    assert.equal(rootFromInclusionProof(leafHashes[2]!, index, size, proof), undefined, `${index}/${size}`);
 });
