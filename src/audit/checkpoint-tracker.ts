@@ -1,0 +1,110 @@
+/**
+ * Client-side memory of a log: the newest checkpoint this client has verified. Every newer checkpoint
+ * must be signed by the pinned log key and proven (RFC 9162 consistency proof) to extend the one held,
+ * so the log can only ever grow in this client's view. That is what makes key transparency work: a
+ * relay that shows one user a different username→key binding than everyone else must fork its log,
+ * and the fork is caught the moment the client meets a checkpoint from the other branch.
+ *
+ * Rules (the newer checkpoint N against the held checkpoint H):
+ * - N.size < H.size: log_rollback_detected — the log signed a bigger tree before.
+ * - N.size = H.size, different root: log_fork_detected — two signed roots for one size.
+ * - N.size > H.size and the consistency proof fails: log_fork_detected — N does not extend H.
+ * - H.size = 0: any N extends the empty tree; no proof needed.
+ * - Nothing held yet: the first verified checkpoint is trusted on first use.
+ * Both conflict errors name both checkpoints (origin, size, root) so the user or a monitor can publish
+ * the pair as evidence; callers should persist `note` of both.
+ */
+import { constantTimeEqual } from "../crypto/constant-time.ts";
+import { NanoError } from "../errors/index.ts";
+import {
+  type Checkpoint,
+  describeCheckpoint,
+  type OpenCheckpointOptions,
+  openCheckpoint,
+} from "./checkpoint.ts";
+import type { LogVerifierKey } from "./log-key.ts";
+import { verifyConsistency, verifyInclusion } from "./merkle-verify.ts";
+
+export interface TrackedCheckpoint {
+  readonly checkpoint: Checkpoint;
+  /** The signed note exactly as received: evidence a third party can verify. */
+  readonly note: string;
+}
+
+export class CheckpointTracker {
+  readonly #key: LogVerifierKey;
+  readonly #options: OpenCheckpointOptions;
+  #current: TrackedCheckpoint | undefined;
+
+  /** `trusted`: a signed note persisted from an earlier session (verified again here). */
+  constructor(key: LogVerifierKey, options: OpenCheckpointOptions & { readonly trusted?: string } = {}) {
+    this.#key = key;
+    this.#options = { origin: options.origin, allowExtensions: options.allowExtensions };
+    if (options.trusted !== undefined)
+      this.#current = {
+        checkpoint: openCheckpoint(options.trusted, key, this.#options),
+        note: options.trusted,
+      };
+  }
+
+  /** The newest verified checkpoint, or undefined before the first one. */
+  get current(): TrackedCheckpoint | undefined {
+    return this.#current;
+  }
+
+  /**
+   * Verifies `note` and, if it extends the held checkpoint by `consistencyProof`
+   * (PROOF(held.size, note.size)), makes it the held checkpoint. Returns the held checkpoint after the
+   * call. Signature and format errors leave the tracker unchanged.
+   */
+  advance(note: string, consistencyProof: readonly Uint8Array[]): TrackedCheckpoint {
+    const next = openCheckpoint(note, this.#key, this.#options);
+    const held = this.#current;
+    const accepted: TrackedCheckpoint = { checkpoint: next, note };
+    if (held === undefined || held.checkpoint.size === 0) {
+      this.#current = accepted;
+      return accepted;
+    }
+    const old = held.checkpoint;
+    const both = `held ${describeCheckpoint(old)} and received ${describeCheckpoint(next)}`;
+    if (next.size < old.size) throw new NanoError("log_rollback_detected", `log rolled back: ${both}`);
+    if (next.size === old.size) {
+      if (!constantTimeEqual(next.rootHash, old.rootHash))
+        throw new NanoError("log_fork_detected", `log forked, two roots for one size: ${both}`);
+      return held;
+    }
+    try {
+      verifyConsistency({
+        size1: old.size,
+        size2: next.size,
+        root1: old.rootHash,
+        root2: next.rootHash,
+        proof: consistencyProof,
+      });
+    } catch (error) {
+      throw new NanoError(
+        "log_fork_detected",
+        `log forked, the newer checkpoint does not extend the held one: ${both}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    this.#current = accepted;
+    return accepted;
+  }
+
+  /** Checks that `leafHash` is entry `index` of the held checkpoint's tree. */
+  verifyInclusion(leafHash: Uint8Array, index: number, proof: readonly Uint8Array[]): void {
+    const held = this.#current;
+    if (held === undefined)
+      throw new NanoError("log_index_out_of_range", "no checkpoint is held yet; advance to one first");
+    verifyInclusion({
+      leafHash,
+      index,
+      treeSize: held.checkpoint.size,
+      proof,
+      rootHash: held.checkpoint.rootHash,
+    });
+  }
+}
