@@ -1,0 +1,85 @@
+import { getSuite, type SuiteId, utf8 } from "../../src/crypto/index.ts";
+import { encodeBundle } from "../../src/protocol/bundle.ts";
+import { receiveMessage, sendMessage, startSession } from "../../src/protocol/conversation.ts";
+import { generatePrekey, PREKEY_ROLES, type PrekeySecret } from "../../src/protocol/prekey.ts";
+import { selectSuite } from "../../src/protocol/selection.ts";
+import { MemoryStores } from "../../src/protocol/stores.ts";
+import { acceptedFor, makeIdentity, NOW, type TestIdentity } from "./_fixtures.ts";
+
+export interface Party extends TestIdentity {
+  readonly name: string;
+  readonly stores: MemoryStores;
+}
+
+export function makeParty(name: string, preferred: SuiteId, accepted = acceptedFor(preferred)): Party {
+  const identity = makeIdentity(name, preferred, accepted);
+  return { ...identity, name, stores: new MemoryStores(identity.keys, identity.record) };
+}
+
+export interface BundleOptions {
+  readonly oneTimeDh?: boolean;
+  readonly pqLastResort?: boolean;
+  readonly now?: number;
+}
+
+/** The owner generates prekeys for `suite`, stores the secrets and returns what the relay would serve. */
+export async function publishBundle(
+  owner: Party,
+  suiteId: SuiteId,
+  options: BundleOptions = {},
+): Promise<{ bundle: Uint8Array; secrets: PrekeySecret[] }> {
+  const suite = getSuite(suiteId);
+  const created = (options.now ?? NOW) - 1000;
+  const make = (role: (typeof PREKEY_ROLES)[keyof typeof PREKEY_ROLES]) =>
+    generatePrekey(owner.keys, owner.record, suiteId, role, { created });
+  const signedDh = suite.agreement ? make(PREKEY_ROLES.signedDh) : null;
+  const pq = suite.ratchetKem
+    ? make(options.pqLastResort ? PREKEY_ROLES.pqLastResort : PREKEY_ROLES.pqOneTime)
+    : null;
+  const oneTime = suite.agreement && options.oneTimeDh !== false ? make(PREKEY_ROLES.oneTimeDh) : null;
+  const secrets = [signedDh, pq, oneTime].filter((s): s is PrekeySecret => s !== null);
+  for (const secret of secrets) await owner.stores.prekeys.put(secret);
+  const bundle = encodeBundle(
+    suiteId,
+    owner.record,
+    signedDh?.prekey ?? null,
+    pq?.prekey ?? null,
+    oneTime?.prekey ?? null,
+  );
+  return { bundle, secrets };
+}
+
+/** Alice starts a session with Bob using the default selection rule and sends `first`. */
+export async function connect(
+  alice: Party,
+  bob: Party,
+  options: BundleOptions & { explicit?: SuiteId } = {},
+): Promise<{ suite: SuiteId; first: Uint8Array }> {
+  const { suite, selection } = selectSuite(
+    alice.record,
+    bob.record,
+    options.explicit === undefined ? {} : { explicit: options.explicit },
+  );
+  const { bundle } = await publishBundle(bob, suite.id, options);
+  await startSession(alice.stores, bundle, selection, { now: options.now ?? NOW });
+  const first = await sendMessage(alice.stores, bob.name, utf8("hello"), { now: options.now ?? NOW });
+  return { suite: suite.id, first };
+}
+
+export async function roundTrip(from: Party, to: Party, text: string, now = NOW): Promise<string> {
+  const envelope = await sendMessage(from.stores, to.name, utf8(text), { now });
+  const received = await receiveMessage(to.stores, from.name, envelope, { now });
+  return new TextDecoder().decode(received.content);
+}
+
+/** Every stored byte of a party: used to assert that a failure changed nothing. */
+export function snapshot(party: Party): string {
+  const s = party.stores;
+  const hex = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString("hex") : "-");
+  return JSON.stringify({
+    sessions: [...s.sessionMap].map(([k, v]) => [k, hex(v)]),
+    prekeys: [...s.prekeyMap].map(([k, v]) => [k, hex(v.prekey.encoded), hex(v.seed)]),
+    replay: [...s.replayMap],
+    contacts: [...s.contacts].map(([k, v]) => [k, hex(v.record.hash), v.pin]),
+  });
+}
