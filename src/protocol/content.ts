@@ -56,13 +56,19 @@ export function encodeContent(content: Content): Uint8Array {
     w.bytes(new TextEncoder().encode(content.text));
   } else if (content.type === CONTENT_TYPES.attachment) {
     const a = content.attachment;
-    if (a.key.length !== 32 || a.ciphertextHash.length !== 64) throw new RangeError("attachment key 32 B, hash 64 B");
+    if (a.key.length !== 32 || a.ciphertextHash.length !== 64)
+      throw new RangeError("attachment key 32 B, hash 64 B");
     if (!CONTENT_TYPE_PATTERN.test(a.contentType)) throw new RangeError("content type must be type/subtype");
     const name = new TextEncoder().encode(a.fileName);
     if (name.length > 255) throw new RangeError("file name longer than 255 bytes");
-    w.bytes(a.key).bytes(a.ciphertextHash).u64(a.size).vec8(new TextEncoder().encode(a.contentType)).vec8(name);
+    w.bytes(a.key)
+      .bytes(a.ciphertextHash)
+      .u64(a.size)
+      .vec8(new TextEncoder().encode(a.contentType))
+      .vec8(name);
   } else {
-    if (content.ids.length < 1 || content.ids.length > MAX_RECEIPT_IDS) throw new RangeError("1..256 receipt ids");
+    if (content.ids.length < 1 || content.ids.length > MAX_RECEIPT_IDS)
+      throw new RangeError("1..256 receipt ids");
     w.u8(content.kind).u16(content.ids.length);
     for (const id of content.ids) {
       if (id.length !== MESSAGE_ID_BYTES) throw new RangeError("message id must be 16 bytes");
@@ -70,7 +76,8 @@ export function encodeContent(content: Content): Uint8Array {
     }
   }
   const bytes = w.finish();
-  if (bytes.length > MAX_PADDED_CONTENT) throw new NanoError("content_too_large", "content exceeds one envelope");
+  if (bytes.length > MAX_PADDED_CONTENT)
+    throw new NanoError("content_too_large", "content exceeds one envelope");
   return bytes;
 }
 
@@ -89,7 +96,8 @@ export function decodeContent(bytes: Uint8Array, offset: number): [Content, numb
     const ciphertextHash = r.fixed(64, "attachment hash");
     const size = r.u64("attachment size");
     const contentType = decodeUtf8(r.vec8("content type", 255, 3), "content type");
-    if (!CONTENT_TYPE_PATTERN.test(contentType)) throw new NanoError("malformed", "content type must be type/subtype");
+    if (!CONTENT_TYPE_PATTERN.test(contentType))
+      throw new NanoError("malformed", "content type must be type/subtype");
     const fileName = decodeUtf8(r.vec8("file name"), "file name");
     content = { type, messageId, sentAt, attachment: { key, ciphertextHash, size, contentType, fileName } };
   } else if (type === CONTENT_TYPES.receipt) {

@@ -82,6 +82,9 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   if (type !== 1 && type !== 2 && type !== 3)
     throw new NanoError("malformed", `unknown envelope type ${type}`);
   if (type === 3 && !suite.ratchetKem) throw new NanoError("malformed", "classical envelopes carry no KEM");
+  // Every quantum step carries an answer and an offer, so quantum has no type-2 envelopes.
+  if (type === 2 && !suite.agreement)
+    throw new NanoError("malformed", "quantum messages always carry KEM slots");
   if (bytes.length > maxEnvelopeLength(suite, type))
     throw new NanoError("envelope_too_large", "envelope too large");
   if (type === ENVELOPE_TYPES.prekey) {

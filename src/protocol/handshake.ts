@@ -137,6 +137,7 @@ export function initiate(
     kemMessages: 0,
     kemTime: options.now,
     skipped: [],
+    previousRecvHeaderKeys: [],
     pending: {
       handshake: encodeHandshakeFields(suite, fields),
       transcriptHash: transcript,
@@ -299,6 +300,7 @@ export function respond(
     kemMessages: 0,
     kemTime: now,
     skipped: [],
+    previousRecvHeaderKeys: [],
     pending: null,
     created: now,
     lastReceived: now,

@@ -84,6 +84,8 @@ export interface RatchetState {
   kemTime: number;
 
   skipped: SkippedKey[];
+  /** Header keys of our past receiving chains, oldest first (at most maxReceiverChains). */
+  previousRecvHeaderKeys: Uint8Array[];
   pending: PendingPrekey | null;
   created: number;
   /** When this session last decrypted a message (lifecycle: send on the most recently received). */

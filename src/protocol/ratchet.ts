@@ -220,29 +220,7 @@ function skipKeys(state: RatchetState, to: number, limits: ProtocolLimits): void
     state.skipped.push({ headerKey, n: state.recvN, messageKey });
     state.recvN += 1;
   }
-  const chains: Uint8Array[] = [];
-  for (const entry of state.skipped) {
-    if (!chains.some((known) => constantTimeEqual(known, entry.headerKey))) chains.push(entry.headerKey);
-  }
-  while (chains.length > limits.maxReceiverChains) {
-    const oldest = chains.shift()!;
-    state.skipped = state.skipped.filter((entry) => {
-      const evict = constantTimeEqual(entry.headerKey, oldest);
-      if (evict) wipe(entry.messageKey);
-      return !evict;
-    });
-  }
   while (state.skipped.length > limits.maxSkippedTotal) wipe(state.skipped.shift()!.messageKey);
-}
-
-/** Distinct header keys of stored skipped keys, oldest first, without the current chain's. */
-function skippedChains(state: RatchetState): Uint8Array[] {
-  const chains: Uint8Array[] = [];
-  for (const entry of state.skipped) {
-    if (equalOptional(state.recvHeaderKey, entry.headerKey)) continue;
-    if (!chains.some((known) => constantTimeEqual(known, entry.headerKey))) chains.push(entry.headerKey);
-  }
-  return chains;
 }
 
 function takeSkipped(state: RatchetState, headerKey: Uint8Array, n: number): Uint8Array | null {
@@ -284,6 +262,20 @@ function checkStepKem(state: RatchetState, suite: Suite, header: Header): void {
   }
 }
 
+/** Remembers the receiving chain being replaced; beyond the cap the oldest chain and its keys go. */
+function retireReceivingChain(state: RatchetState, limits: ProtocolLimits): void {
+  if (state.recvHeaderKey === null) return;
+  state.previousRecvHeaderKeys.push(state.recvHeaderKey);
+  while (state.previousRecvHeaderKeys.length > limits.maxReceiverChains) {
+    const oldest = state.previousRecvHeaderKeys.shift()!;
+    state.skipped = state.skipped.filter((entry) => {
+      const evict = constantTimeEqual(entry.headerKey, oldest);
+      if (evict) wipe(entry.messageKey);
+      return !evict;
+    });
+  }
+}
+
 function receiveStep(state: RatchetState, suite: Suite, header: Header, options: RatchetOptions): void {
   checkStepKem(state, suite, header);
   let dh: Uint8Array | null = null;
@@ -312,6 +304,7 @@ function receiveStep(state: RatchetState, suite: Suite, header: Header, options:
   state.step = step;
   state.epoch = epoch;
   if (state.recvChainKey) wipe(state.recvChainKey);
+  retireReceivingChain(state, options.limits);
   state.recvHeaderKey = state.nextRecvHeaderKey;
   state.nextRecvHeaderKey = out.nextHeaderKey;
   state.recvChainKey = out.chainKey;
@@ -359,7 +352,7 @@ export function ratchetDecrypt(
       checkSkip(state.recvN, header.n, options.limits);
     }
   } else {
-    for (const headerKey of skippedChains(state)) {
+    for (const headerKey of [...state.previousRecvHeaderKeys].reverse()) {
       header = tryHeader(headerKey, suite, type, message);
       if (header) {
         messageKey = takeSkipped(state, headerKey, header.n);

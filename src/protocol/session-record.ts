@@ -61,6 +61,8 @@ export function encodeRatchetState(state: RatchetState): Uint8Array {
   optional(w, state.lastPeerOfferHash, (v) => w.bytes(v));
   w.u32(state.kemMessages).u64(state.kemTime).u16(state.skipped.length);
   for (const entry of state.skipped) w.bytes(entry.headerKey).u32(entry.n).bytes(entry.messageKey);
+  w.u8(state.previousRecvHeaderKeys.length);
+  for (const headerKey of state.previousRecvHeaderKeys) w.bytes(headerKey);
   optional(w, state.pending, (v) => w.vec32(v.handshake).bytes(v.transcriptHash).vec16(v.sealKey));
   w.u64(state.created).u64(state.lastReceived);
   return w.finish();
@@ -126,6 +128,11 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
       messageKey: key("skipped key"),
     });
   }
+  const previousCount = r.u8("previous chains");
+  if (previousCount > DEFAULT_LIMITS.maxReceiverChains)
+    throw new NanoError("malformed", "too many previous chains");
+  const previousRecvHeaderKeys: Uint8Array[] = [];
+  for (let i = 0; i < previousCount; i++) previousRecvHeaderKeys.push(key("previous header key"));
   const pending = readOptional<PendingPrekey>(r, "pending", () => ({
     handshake: r.vec32("pending handshake", MAX_HANDSHAKE_BYTES),
     transcriptHash: hash("transcript hash"),
@@ -175,6 +182,7 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
     kemMessages,
     kemTime,
     skipped,
+    previousRecvHeaderKeys,
     pending,
     created,
     lastReceived,

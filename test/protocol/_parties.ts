@@ -83,3 +83,58 @@ export function snapshot(party: Party): string {
     contacts: [...s.contacts].map(([k, v]) => [k, hex(v.record.hash), v.pin]),
   });
 }
+
+import { DEFAULT_LIMITS, type ProtocolLimits } from "../../src/protocol/limits.ts";
+import type { RatchetState } from "../../src/protocol/ratchet-state.ts";
+import { decodeEnvelope, decryptContent, encryptContent } from "../../src/protocol/session-cipher.ts";
+import { decodeContactSessions, encodeRatchetState } from "../../src/protocol/session-record.ts";
+
+export function activeState(party: Party, peer: string): RatchetState {
+  const bytes = party.stores.sessionMap.get(peer);
+  if (!bytes) throw new Error(`${party.name} has no sessions with ${peer}`);
+  const state = decodeContactSessions(bytes).active;
+  if (!state) throw new Error("no active session");
+  return state;
+}
+
+/** Alice and Bob with a session in `suiteId`, after Alice's first contact and Bob's first reply. */
+export async function establishPair(
+  suiteId: SuiteId,
+): Promise<{ alice: Party; bob: Party; a: RatchetState; b: RatchetState }> {
+  const alice = makeParty("alice", suiteId, [suiteId]);
+  const bob = makeParty("bob", suiteId, [suiteId]);
+  const { first } = await connect(alice, bob);
+  await receiveMessage(bob.stores, "alice", first, { now: NOW });
+  await roundTrip(bob, alice, "reply");
+  return { alice, bob, a: activeState(alice, "bob"), b: activeState(bob, "alice") };
+}
+
+export interface Sent {
+  readonly state: RatchetState;
+  readonly envelope: Uint8Array;
+}
+
+export function send(
+  state: RatchetState,
+  from: Party,
+  text: string | Uint8Array,
+  limits: ProtocolLimits = DEFAULT_LIMITS,
+  now = NOW,
+): Sent {
+  const content = typeof text === "string" ? utf8(text) : text;
+  return encryptContent(state, from.keys, content, { now, limits });
+}
+
+export function deliver(
+  state: RatchetState,
+  envelope: Uint8Array,
+  limits: ProtocolLimits = DEFAULT_LIMITS,
+  now = NOW,
+): { state: RatchetState; text: string; content: Uint8Array } {
+  const { state: next, content } = decryptContent(state, decodeEnvelope(envelope), { now, limits });
+  return { state: next, content, text: new TextDecoder().decode(content) };
+}
+
+export function stateBytes(state: RatchetState): string {
+  return Buffer.from(encodeRatchetState(state)).toString("hex");
+}
