@@ -270,6 +270,22 @@ for (const suiteId of [SUITE_IDS.hybrid, SUITE_IDS.quantum]) {
   });
 }
 
+for (const suiteId of [SUITE_IDS.hybrid, SUITE_IDS.quantum]) {
+  test(`suite ${suiteId}: a reflected KEM offer (our own ek sent back) is kem_offer_reflected`, async () => {
+    const limits = tightenLimits({ hybridKemMessages: 1 });
+    const { alice, bob, a, b } = await establishPair(suiteId);
+    const stepA = send(a, alice, "offer", limits);
+    const ours = stepA.state.ourOffer!.ek;
+    const stepB = send(deliver(b, stepA.envelope, limits).state, bob, "answer", limits);
+    // A sender whose chain carries Alice's own offer back to her.
+    const reflecting: RatchetState = structuredClone(stepB.state);
+    reflecting.sendStep = { ...reflecting.sendStep, ek: ours };
+    const reflected = send(reflecting, bob, "reflected", limits);
+    assert.throws(() => deliver(stepA.state, reflected.envelope, limits), { code: "kem_offer_reflected" });
+    assert.equal(deliver(stepA.state, stepB.envelope, limits).text, "answer");
+  });
+}
+
 test("hybrid: a hybrid-only initiator refuses a classical bundle (no stripping to classical)", async () => {
   const alice = makeParty("alice", SUITE_IDS.hybrid);
   const bob = makeParty("bob", SUITE_IDS.classical);
