@@ -269,6 +269,10 @@ export function respond(
     secrets.push(suite.kem.decapsulate(own.kem.seed, contact.identityCt!));
   }
   if (suite.ratchetKem) secrets.push(suite.ratchetKem.decapsulate(held.pq!.seed!, contact.pqCt!));
+  // The initiator's first ratchet key and KEM offer are used at our first send: check them now, so a
+  // bad key fails this message instead of wedging the session later.
+  if (suite.agreement) wipe(suite.agreement.agree(own.agreement!.seed, contact.ratchetKey!));
+  if (suite.ratchetKem) wipe(suite.ratchetKem.encapsulate(contact.initialOffer!).sharedSecret);
   const keys = keySchedule(suite, secrets, context.transcript);
   return {
     suiteId: suite.id,

@@ -286,6 +286,23 @@ for (const suiteId of [SUITE_IDS.hybrid, SUITE_IDS.quantum]) {
   });
 }
 
+test("classical: a low-order first ratchet key is refused before anything is stored", async () => {
+  const alice = makeParty("alice", SUITE_IDS.classical, [SUITE_IDS.classical]);
+  const bob = makeParty("bob", SUITE_IDS.classical, [SUITE_IDS.classical]);
+  const state = await initiatorState(alice, bob, SUITE_IDS.classical);
+  const handshake = state.pending!.handshake.slice();
+  // RAT_I is the last 32 bytes of a classical handshake (after EK_I).
+  handshake.fill(0, handshake.length - 32);
+  const before = snapshot(bob);
+  await assert.rejects(
+    receiveMessage(bob.stores, "alice", craftFirstContact(state, pad(utf8("x")), handshake), opts),
+    {
+      code: "low_order_point",
+    },
+  );
+  assert.equal(snapshot(bob), before);
+});
+
 test("hybrid: a hybrid-only initiator refuses a classical bundle (no stripping to classical)", async () => {
   const alice = makeParty("alice", SUITE_IDS.hybrid);
   const bob = makeParty("bob", SUITE_IDS.classical);
