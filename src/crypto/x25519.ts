@@ -34,12 +34,20 @@ function publicKey(seed: Uint8Array): Uint8Array {
 function agree(seed: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
   checkLength("X25519 private key", seed, LENGTHS.seed);
   checkLength("X25519 public key", peerPublicKey, LENGTHS.publicKey);
-  const shared = copyBytes(
-    diffieHellman({
-      privateKey: privateKeyFromSeed("x25519", seed),
-      publicKey: publicKeyFromRaw("x25519", peerPublicKey),
-    }),
-  );
+  let shared: Uint8Array;
+  try {
+    shared = copyBytes(
+      diffieHellman({
+        privateKey: privateKeyFromSeed("x25519", seed),
+        publicKey: publicKeyFromRaw("x25519", peerPublicKey),
+      }),
+    );
+  } catch (cause) {
+    // OpenSSL 3.5 refuses some low-order points itself (ERR_OSSL_FAILED_DURING_DERIVATION) instead of
+    // returning zeros: the same condition, so the same typed error.
+    if (NanoError.is(cause)) throw cause;
+    throw new NanoError("low_order_point", "X25519 derivation failed: low-order public key", { cause });
+  }
   if (isAllZero(shared)) throw new NanoError("low_order_point", "X25519 produced the all-zero shared secret");
   return shared;
 }
