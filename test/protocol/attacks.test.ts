@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import { getSuite, randomBytes, SUITE_IDS, type SuiteId, utf8 } from "../../src/crypto/index.ts";
+import { NanoError } from "../../src/errors/index.ts";
 import { decodeBundleExact, encodeBundle } from "../../src/protocol/bundle.ts";
 import { receiveMessage, sendMessage, startSession } from "../../src/protocol/conversation.ts";
 import { encodeEnvelope, envelopePrefix } from "../../src/protocol/envelope.ts";
@@ -15,7 +17,7 @@ import type { RatchetState } from "../../src/protocol/ratchet-state.ts";
 import { seal } from "../../src/protocol/seal.ts";
 import { defaultSuite, SELECTION } from "../../src/protocol/selection.ts";
 import { sealContext } from "../../src/protocol/session-cipher.ts";
-import { ALL_SUITES, assertCode, NOW } from "./_fixtures.ts";
+import { ALL_SUITES, assertCode, mutations, NOW } from "./_fixtures.ts";
 import {
   activeState,
   connect,
@@ -75,6 +77,37 @@ async function initiatorState(alice: Party, bob: Party, suiteId: SuiteId): Promi
   return initiate(alice.keys, alice.record, decodeBundleExact(bundle, NOW), {
     selection: SELECTION.default,
     now: NOW,
+  });
+}
+
+for (const suiteId of ALL_SUITES) {
+  test(`suite ${suiteId}: anyone can seal to Bob, so hostile first-contact plaintexts get typed errors only`, async () => {
+    const alice = makeParty("alice", suiteId, [suiteId]);
+    const bob = makeParty("bob", suiteId, [suiteId]);
+    const state = await initiatorState(alice, bob, suiteId);
+    const suite = getSuite(suiteId);
+    const padded = pad(utf8("fuzz"));
+    const body = suite.postQuantum ? signBody(alice, suiteId, state.pending!.transcriptHash, padded) : padded;
+    const { message } = ratchetEncrypt(state, body, true, opts);
+    const plaintext = encodeFirstContact(state.pending!.handshake, message);
+    const before = snapshot(bob);
+    await fc.assert(
+      fc.asyncProperty(mutations(plaintext), async (mutated) => {
+        const sealed = seal(
+          suite,
+          state.pending!.sealKey,
+          sealContext(suite.id, bob.record.hash),
+          mutated,
+          envelopePrefix(suite, 1),
+        );
+        const envelope = encodeEnvelope({ type: 1, suite, enc: sealed.enc, sealed: sealed.ciphertext });
+        await assert.rejects(receiveMessage(bob.stores, "alice", envelope, opts), (e: unknown) =>
+          NanoError.is(e),
+        );
+        assert.equal(snapshot(bob), before);
+      }),
+      { numRuns: 250 },
+    );
   });
 }
 
