@@ -13,24 +13,21 @@ export const CONTENT_TYPES = Object.freeze({ text: 1, attachment: 2, receipt: 3 
 export const RECEIPT_KINDS = Object.freeze({ delivered: 1, read: 2 } as const);
 export const MESSAGE_ID_BYTES = 16;
 export const MAX_RECEIPT_IDS = 256;
-const CONTENT_TYPE_PATTERN = /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+-]{1,127}$/;
 
-export interface AttachmentReference {
-  /** The attachment's 32-byte content key. */
-  readonly key: Uint8Array;
-  /** BLAKE2b-512 of the whole attachment ciphertext, checked before decrypting. */
-  readonly ciphertextHash: Uint8Array;
-  /** Plaintext size in bytes. */
-  readonly size: bigint;
-  /** MIME type (RFC 6838 type/subtype, ASCII). */
-  readonly contentType: string;
-  /** Optional file name (UTF-8, at most 255 bytes; empty for none). */
-  readonly fileName: string;
-}
+/**
+ * An attachment reference travels as the exact bytes of `encodeAttachmentReference`
+ * (attachment-reference.ts, docs/attachments.md): u8 version (1) || key (32) || ciphertext hash (64)
+ * || u64 size || vec8 content type || vec8 file name. The content codec carries them opaque, bounded
+ * by their minimum and maximum size, so one module owns the reference grammar (file-name safety rules
+ * included) and the two encodings cannot drift apart; callers decode with decodeAttachmentReferenceExact.
+ */
+export const ATTACHMENT_REFERENCE_MIN_BYTES = 1 + 32 + 64 + 8 + 1 + 3 + 1;
+export const ATTACHMENT_REFERENCE_MAX_BYTES = 1 + 32 + 64 + 8 + 1 + 127 + 1 + 255;
+export const ATTACHMENT_REFERENCE_VERSION = 1;
 
 export type ContentBody =
   | { readonly type: 1; readonly text: string }
-  | { readonly type: 2; readonly attachment: AttachmentReference }
+  | { readonly type: 2; readonly reference: Uint8Array }
   | { readonly type: 3; readonly kind: 1 | 2; readonly ids: readonly Uint8Array[] };
 
 export type Content = ContentBody & {
@@ -49,23 +46,24 @@ function decodeUtf8(bytes: Uint8Array, what: string): string {
   }
 }
 
+function checkReferenceBytes(reference: Uint8Array, usage: typeof RangeError | null): void {
+  const ok =
+    reference.length >= ATTACHMENT_REFERENCE_MIN_BYTES &&
+    reference.length <= ATTACHMENT_REFERENCE_MAX_BYTES &&
+    reference[0] === ATTACHMENT_REFERENCE_VERSION;
+  if (ok) return;
+  if (usage) throw new usage("attachment reference must be an encoded version-1 reference");
+  throw new NanoError("malformed", "attachment reference has the wrong size or version");
+}
+
 export function encodeContent(content: Content): Uint8Array {
   if (content.messageId.length !== MESSAGE_ID_BYTES) throw new RangeError("message id must be 16 bytes");
   const w = new Writer().u8(PROTOCOL_VERSION).u8(content.type).bytes(content.messageId).u64(content.sentAt);
   if (content.type === CONTENT_TYPES.text) {
     w.bytes(new TextEncoder().encode(content.text));
   } else if (content.type === CONTENT_TYPES.attachment) {
-    const a = content.attachment;
-    if (a.key.length !== 32 || a.ciphertextHash.length !== 64)
-      throw new RangeError("attachment key 32 B, hash 64 B");
-    if (!CONTENT_TYPE_PATTERN.test(a.contentType)) throw new RangeError("content type must be type/subtype");
-    const name = new TextEncoder().encode(a.fileName);
-    if (name.length > 255) throw new RangeError("file name longer than 255 bytes");
-    w.bytes(a.key)
-      .bytes(a.ciphertextHash)
-      .u64(a.size)
-      .vec8(new TextEncoder().encode(a.contentType))
-      .vec8(name);
+    checkReferenceBytes(content.reference, RangeError);
+    w.vec16(content.reference);
   } else {
     if (content.ids.length < 1 || content.ids.length > MAX_RECEIPT_IDS)
       throw new RangeError("1..256 receipt ids");
@@ -92,14 +90,13 @@ export function decodeContent(bytes: Uint8Array, offset: number): [Content, numb
   if (type === CONTENT_TYPES.text) {
     content = { type, messageId, sentAt, text: decodeUtf8(r.fixed(r.remaining, "text"), "text") };
   } else if (type === CONTENT_TYPES.attachment) {
-    const key = r.fixed(32, "attachment key");
-    const ciphertextHash = r.fixed(64, "attachment hash");
-    const size = r.u64("attachment size");
-    const contentType = decodeUtf8(r.vec8("content type", 255, 3), "content type");
-    if (!CONTENT_TYPE_PATTERN.test(contentType))
-      throw new NanoError("malformed", "content type must be type/subtype");
-    const fileName = decodeUtf8(r.vec8("file name"), "file name");
-    content = { type, messageId, sentAt, attachment: { key, ciphertextHash, size, contentType, fileName } };
+    const reference = r.vec16(
+      "attachment reference",
+      ATTACHMENT_REFERENCE_MAX_BYTES,
+      ATTACHMENT_REFERENCE_MIN_BYTES,
+    );
+    checkReferenceBytes(reference, null);
+    content = { type, messageId, sentAt, reference };
   } else if (type === CONTENT_TYPES.receipt) {
     const kind = r.u8("receipt kind");
     if (kind !== 1 && kind !== 2) throw new NanoError("malformed", `unknown receipt kind ${kind}`);

@@ -8,7 +8,8 @@ export {
   MAX_BUNDLE_BYTES,
 } from "./bundle.ts";
 export {
-  type AttachmentReference,
+  ATTACHMENT_REFERENCE_MAX_BYTES,
+  ATTACHMENT_REFERENCE_MIN_BYTES,
   CONTENT_TYPES,
   type Content,
   decodeContent,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { getSuite, randomBytes, SUITE_IDS } from "../../src/crypto/index.ts";
+import { getSuite, randomBytes, SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
 import { decodeBundleExact } from "../../src/protocol/bundle.ts";
 import { CONTENT_TYPES, decodeContentExact, encodeContent } from "../../src/protocol/content.ts";
 import { decodeEnvelope, maxEnvelopeLength } from "../../src/protocol/envelope.ts";
@@ -72,13 +72,8 @@ test("content: text, attachment reference and receipts round-trip; hostile conte
       type: CONTENT_TYPES.attachment,
       messageId: id,
       sentAt: NOW,
-      attachment: {
-        key: randomBytes(32),
-        ciphertextHash: randomBytes(64),
-        size: 5n * 1024n * 1024n * 1024n,
-        contentType: "image/png",
-        fileName: "cat.png",
-      },
+      // The layout of encodeAttachmentReference: version, key, hash, u64 size, content type, file name.
+      reference: Uint8Array.of(1, ...randomBytes(96), 0, 0, 0, 1, 0, 0, 0, 0, 9, ...utf8("image/png"), 0),
     },
     {
       type: CONTENT_TYPES.receipt,
@@ -99,6 +94,10 @@ test("content: text, attachment reference and receipts round-trip; hostile conte
   assertCode(
     () => encodeContent({ type: 1, messageId: id, sentAt: NOW, text: "x".repeat(40000) }),
     "content_too_large",
+  );
+  assert.throws(
+    () => encodeContent({ type: 2, messageId: id, sentAt: NOW, reference: new Uint8Array(50) }),
+    RangeError,
   );
 });
 
