@@ -15,10 +15,10 @@ export const PROTOCOL_ERRORS = {
     meaning: "A protocol structure or stored record carries a format version this build does not know.",
     fix: "Upgrade the older side; records are never silently reinterpreted.",
   },
-  envelope_too_large: {
+  envelope_size_invalid: {
     kind: "codec",
     status: 413,
-    meaning: "An envelope or its body is larger than the fixed maximum of its suite and type.",
+    meaning: "An envelope or its body has a size outside the fixed bounds of its suite and type (64 KiB at most).",
     fix: "Send content larger than the per-suite maximum as an attachment.",
   },
   content_too_large: {

@@ -53,7 +53,7 @@ export function readRatchetMessage(
   const headerCiphertext = reader.fixed(headerLength(suite, kem) + TAG, "header ciphertext");
   const length = reader.u32("body length");
   if (length < bodyPrefix + 256 + TAG || length > bodyPrefix + MAX_BUCKET + TAG) {
-    throw new NanoError("envelope_too_large", `body length ${length} outside this suite's bounds`);
+    throw new NanoError("envelope_size_invalid", `body length ${length} outside this suite's bounds`);
   }
   const bucket = length - TAG - bodyPrefix;
   if ((bucket & (bucket - 1)) !== 0) throw new NanoError("malformed", "body is not a padding bucket");
@@ -66,14 +66,14 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
   else encodeRatchetMessage(writer, envelope.message);
   const bytes = writer.finish();
   if (bytes.length > maxEnvelopeLength(envelope.suite, envelope.type)) {
-    throw new NanoError("envelope_too_large", `envelope of ${bytes.length} bytes`);
+    throw new NanoError("envelope_size_invalid", `envelope of ${bytes.length} bytes`);
   }
   return bytes;
 }
 
 /** Parses length, then version, then suite and type, then the fields; rejects trailing bytes. */
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
-  if (bytes.length > MAX_ENVELOPE_BYTES) throw new NanoError("envelope_too_large", "envelope over 64 KiB");
+  if (bytes.length > MAX_ENVELOPE_BYTES) throw new NanoError("envelope_size_invalid", "envelope over 64 KiB");
   const reader = new Reader(bytes);
   const version = reader.u8("envelope version");
   if (version !== PROTOCOL_VERSION) throw new NanoError("unsupported_version", `envelope version ${version}`);
@@ -86,7 +86,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   if (type === 2 && !suite.agreement)
     throw new NanoError("malformed", "quantum messages always carry KEM slots");
   if (bytes.length > maxEnvelopeLength(suite, type))
-    throw new NanoError("envelope_too_large", "envelope too large");
+    throw new NanoError("envelope_size_invalid", "envelope too large");
   if (type === ENVELOPE_TYPES.prekey) {
     const enc = reader.fixed(suite.kem.lengths.ciphertext, "seal encapsulation");
     const sealed = reader.vec32("sealed first contact", MAX_ENVELOPE_BYTES, TAG);
