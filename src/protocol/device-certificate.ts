@@ -153,6 +153,12 @@ export function verifyDeviceCertificate(
   if (!constantTimeEqual(certificate.identityKeyHash, identityKeyHash(certificate.suite, keys.signature))) {
     throw new NanoError("certificate_mismatch", "device certificate names another identity key");
   }
+  // A device key equal to an identity key would make the identity key answer relay challenges.
+  for (const entry of record.keys) {
+    if (constantTimeEqual(entry.signature, certificate.devicePublicKey)) {
+      throw new NanoError("certificate_mismatch", "the device key must differ from every identity key");
+    }
+  }
   const body = certificate.encoded.subarray(0, certificate.encoded.length - certificate.signature.length);
   const ok = certificate.suite.signature.verify(
     keys.signature,

@@ -94,4 +94,9 @@ export {
   type ReplayCache,
   type SessionStore,
 } from "./stores.ts";
-export { createUsernameClaim, type UsernameClaim, verifyUsernameClaim } from "./username-claim.ts";
+export {
+  signIdentityUpdate,
+  signUsernameClaim,
+  verifyIdentityUpdate,
+  verifyUsernameClaim,
+} from "./username-claim.ts";

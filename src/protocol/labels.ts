@@ -13,6 +13,7 @@ export const SIGNATURE_CONTEXTS = Object.freeze({
   usernameClaim: "nano/v1/sig/username-claim",
   deviceCert: "nano/v1/sig/device-cert",
   deviceAuth: "nano/v1/sig/device-auth",
+  identityUpdate: "nano/v1/sig/identity-update",
 } as const);
 
 export const KDF_LABELS = Object.freeze({

@@ -1,118 +1,144 @@
-import { constantTimeEqual } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
-import { decodeExact, Reader, Writer } from "./_codec.ts";
+import { lengthPrefixed } from "./_codec.ts";
 import {
   checkUsername,
   type IdentityKeys,
   type IdentityRecord,
   identityKeysFor,
-  MAX_IDENTITY_RECORD_BYTES,
-  MAX_USERNAME_BYTES,
-  readIdentityRecordField,
+  recordKeysFor,
 } from "./identity-record.ts";
-import { label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "./labels.ts";
+import { label, SIGNATURE_CONTEXTS } from "./labels.ts";
 
 /**
- * Username claims (docs/protocol.md §4.4): proof of possession of every identity key in the record,
- * over the claim and a fresh relay challenge, so a claim cannot be replayed to this or another relay
- * and a record cannot be registered by someone who holds only some of its keys.
+ * Username claims and identity updates (docs/protocol.md §4.4-4.5): detached signatures by EVERY
+ * signature key of the record, so a claim cannot be made by someone who holds only some of the keys
+ * (a quantum attacker who breaks Ed25519 still lacks the ML-DSA key). The relay sends a fresh challenge
+ * and receives the record and the claim signature separately; a claim cannot be replayed to another
+ * challenge, username or record.
  */
 export const CHALLENGE_MIN_BYTES = 16;
 export const CHALLENGE_MAX_BYTES = 64;
 
-export interface UsernameClaim {
-  readonly username: string;
-  readonly created: number;
-  readonly record: IdentityRecord;
-  readonly challenge: Uint8Array;
-  readonly signatures: readonly Uint8Array[];
-  readonly encoded: Uint8Array;
-}
-
-function encodeBody(
-  username: string,
-  created: number,
-  record: IdentityRecord,
-  challenge: Uint8Array,
-): Uint8Array {
+/** lp(username) || lp(challenge) || lp(H(IR)). */
+function claimMessage(username: string, challenge: Uint8Array, record: IdentityRecord): Uint8Array {
   if (challenge.length < CHALLENGE_MIN_BYTES || challenge.length > CHALLENGE_MAX_BYTES) {
-    throw new RangeError("challenge must be 16..64 bytes");
+    throw new NanoError("challenge_mismatch", "a relay challenge has 16 to 64 bytes");
   }
-  return new Writer()
-    .u16(PROTOCOL_VERSION)
-    .vec8(checkUsername(username))
-    .u64(created)
-    .vec32(record.encoded)
-    .vec8(challenge)
-    .finish();
+  return lengthPrefixed(checkUsername(username), challenge, record.hash);
 }
 
-export function createUsernameClaim(
+/** The signatures of every suite of `record`, in the record's order, concatenated. */
+function signAll(
+  identity: IdentityKeys,
+  record: IdentityRecord,
+  message: Uint8Array,
+  context: Uint8Array,
+): Uint8Array {
+  const parts = record.keys.map((entry) =>
+    entry.suite.signature.sign(identityKeysFor(identity, entry.suite).signature.seed, message, context),
+  );
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** True when `signature` is exactly one valid signature per suite of `record`, in order. */
+function verifyAll(
+  record: IdentityRecord,
+  message: Uint8Array,
+  signature: Uint8Array,
+  context: Uint8Array,
+): boolean {
+  const expected = record.keys.reduce((n, entry) => n + entry.suite.signature.lengths.signature, 0);
+  if (signature.length !== expected) return false;
+  let offset = 0;
+  let ok = true;
+  for (const entry of record.keys) {
+    const length = entry.suite.signature.lengths.signature;
+    const part = signature.subarray(offset, offset + length);
+    offset += length;
+    ok =
+      entry.suite.signature.verify(recordKeysFor(record, entry.suite).signature, message, part, context) &&
+      ok;
+  }
+  return ok;
+}
+
+export function signUsernameClaim(
   identity: IdentityKeys,
   record: IdentityRecord,
   challenge: Uint8Array,
-  created: number = Date.now(),
 ): Uint8Array {
   if (record.username !== identity.username) throw new RangeError("record and keys name different users");
-  const body = encodeBody(identity.username, created, record, challenge);
-  const writer = new Writer().bytes(body);
-  for (const entry of record.keys) {
-    const keys = identityKeysFor(identity, entry.suite);
-    writer.bytes(
-      entry.suite.signature.sign(keys.signature.seed, body, label(SIGNATURE_CONTEXTS.usernameClaim)),
-    );
-  }
-  return writer.finish();
-}
-
-/** Parses a claim and verifies the embedded record (not yet the claim signatures). */
-export function decodeUsernameClaim(bytes: Uint8Array, offset: number): [UsernameClaim, number] {
-  const reader = new Reader(bytes, offset);
-  const version = reader.u16("username claim version");
-  if (version !== PROTOCOL_VERSION)
-    throw new NanoError("unsupported_version", `username claim version ${version}`);
-  const username = new TextDecoder().decode(reader.vec8("username", MAX_USERNAME_BYTES, 1));
-  checkUsername(username);
-  const created = reader.u64n("created");
-  const record = readIdentityRecordField(reader);
-  const challenge = reader.vec8("challenge", CHALLENGE_MAX_BYTES, CHALLENGE_MIN_BYTES);
-  const signatures = record.keys.map((entry) =>
-    reader.fixed(entry.suite.signature.lengths.signature, "claim signature"),
+  return signAll(
+    identity,
+    record,
+    claimMessage(record.username, challenge, record),
+    label(SIGNATURE_CONTEXTS.usernameClaim),
   );
-  return [
-    { username, created, record, challenge, signatures, encoded: bytes.slice(offset, reader.offset) },
-    reader.offset - offset,
-  ];
 }
 
 /**
- * What the relay calls before binding a username: the record verifies, names the claimed user, and
- * every identity signature key in it signed the claim over exactly `expectedChallenge`.
+ * What the relay calls before binding `username`: the (already verified) record names exactly that
+ * username and every identity signature key in it signed the claim over this challenge.
  */
-export function verifyUsernameClaim(bytes: Uint8Array, expectedChallenge: Uint8Array): UsernameClaim {
-  if (bytes.length > MAX_IDENTITY_RECORD_BYTES * 2)
-    throw new NanoError("malformed", "username claim too large");
-  const claim = decodeExact(bytes, decodeUsernameClaim, "username claim");
-  if (claim.record.username !== claim.username) {
-    throw new NanoError("certificate_mismatch", "the claim and its identity record name different users");
-  }
-  if (!constantTimeEqual(claim.challenge, expectedChallenge)) {
-    throw new NanoError("challenge_mismatch", "the claim is over another challenge");
-  }
-  const signed = claim.signatures.reduce(
-    (length, signature) => length - signature.length,
-    claim.encoded.length,
+export function verifyUsernameClaim(
+  record: IdentityRecord,
+  username: string,
+  challenge: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (record.username !== username) return false;
+  if (challenge.length < CHALLENGE_MIN_BYTES || challenge.length > CHALLENGE_MAX_BYTES) return false;
+  return verifyAll(
+    record,
+    claimMessage(username, challenge, record),
+    signature,
+    label(SIGNATURE_CONTEXTS.usernameClaim),
   );
-  const body = claim.encoded.subarray(0, signed);
-  claim.record.keys.forEach((entry, i) => {
-    const ok = entry.suite.signature.verify(
-      entry.signature,
-      body,
-      claim.signatures[i]!,
-      label(SIGNATURE_CONTEXTS.usernameClaim),
+}
+
+/** lp(H(current)) || lp(H(next)). */
+function updateMessage(current: IdentityRecord, next: IdentityRecord): Uint8Array {
+  return lengthPrefixed(current.hash, next.hash);
+}
+
+/** The current keys authorize the next record (key rotation, a changed suite list or a lowered pin). */
+export function signIdentityUpdate(
+  currentKeys: IdentityKeys,
+  current: IdentityRecord,
+  next: IdentityRecord,
+): Uint8Array {
+  return signAll(
+    currentKeys,
+    current,
+    updateMessage(current, next),
+    label(SIGNATURE_CONTEXTS.identityUpdate),
+  );
+}
+
+/**
+ * An update is valid when `next` names the same user with a greater record version and every signature
+ * key of `current` signed `H(current) || H(next)`.
+ */
+export function verifyIdentityUpdate(
+  current: IdentityRecord,
+  next: IdentityRecord,
+  signature: Uint8Array,
+): void {
+  if (next.username !== current.username || next.recordVersion <= current.recordVersion) {
+    throw new NanoError(
+      "certificate_mismatch",
+      "an update must keep the username and raise the record version",
     );
-    if (!ok)
-      throw new NanoError("invalid_signature", `username claim signature of the ${entry.suite.name} key`);
-  });
-  return claim;
+  }
+  if (
+    !verifyAll(current, updateMessage(current, next), signature, label(SIGNATURE_CONTEXTS.identityUpdate))
+  ) {
+    throw new NanoError("invalid_signature", "identity update signature");
+  }
 }

@@ -16,7 +16,12 @@ import {
   generateIdentityKeys,
 } from "../../src/protocol/identity-record.ts";
 import { allLabels } from "../../src/protocol/labels.ts";
-import { createUsernameClaim, verifyUsernameClaim } from "../../src/protocol/username-claim.ts";
+import {
+  signIdentityUpdate,
+  signUsernameClaim,
+  verifyIdentityUpdate,
+  verifyUsernameClaim,
+} from "../../src/protocol/username-claim.ts";
 import { ALL_SUITES, assertCode, makeIdentity, mutations, NOW, onlyTypedErrors } from "./_fixtures.ts";
 
 test("labels are unique and none is a prefix of another", () => {
@@ -110,26 +115,45 @@ test("device certificates verify against the record and bind user, key and valid
   }
 });
 
-test("username claims prove every identity key over the relay challenge", () => {
+test("username claims: every identity key signs username, challenge and H(IR)", () => {
   const alice = makeIdentity("alice", SUITE_IDS.quantum);
   const challenge = randomBytes(32);
-  const claim = createUsernameClaim(alice.keys, alice.record, challenge, NOW);
-  const verified = verifyUsernameClaim(claim, challenge);
-  assert.equal(verified.username, "alice");
-  assert.deepEqual(verified.record.hash, alice.record.hash);
-  assertCode(() => verifyUsernameClaim(claim, randomBytes(32)), "challenge_mismatch");
-  const tampered = claim.slice();
-  tampered[tampered.length - 5]! ^= 1;
-  assertCode(() => verifyUsernameClaim(tampered, challenge), "invalid_signature");
-  const small = makeIdentity("erin", SUITE_IDS.classical, [SUITE_IDS.classical]);
-  const smallClaim = createUsernameClaim(small.keys, small.record, challenge, NOW);
+  const signature = signUsernameClaim(alice.keys, alice.record, challenge);
+  assert.ok(verifyUsernameClaim(alice.record, "alice", challenge, signature));
+  assert.ok(!verifyUsernameClaim(alice.record, "alice", randomBytes(32), signature));
+  assert.ok(!verifyUsernameClaim(alice.record, "alicf", challenge, signature));
+  assert.ok(!verifyUsernameClaim(alice.record, "alice", challenge, signature.subarray(1)));
+  // A signature by only one of the two keys (the other replaced) fails.
+  const partial = signature.slice();
+  partial[10]! ^= 1;
+  assert.ok(!verifyUsernameClaim(alice.record, "alice", challenge, partial));
+  const other = makeIdentity("alice", SUITE_IDS.quantum);
+  assert.ok(!verifyUsernameClaim(other.record, "alice", challenge, signature));
   fc.assert(
-    fc.property(mutations(smallClaim), (bytes) => {
-      assert.notEqual(
-        onlyTypedErrors(() => verifyUsernameClaim(bytes, challenge)),
-        "ok",
-      );
+    fc.property(mutations(signature), (bytes) => {
+      assert.equal(verifyUsernameClaim(alice.record, "alice", challenge, bytes), false);
     }),
-    { numRuns: 1000 },
+    { numRuns: 300 },
+  );
+});
+
+test("identity updates: signed by every current key, same user, greater version", () => {
+  const alice = makeIdentity("alice", SUITE_IDS.classical);
+  const nextKeys = generateIdentityKeys("alice", [SUITE_IDS.hybrid]);
+  const next = createIdentityRecord(nextKeys, SUITE_IDS.hybrid, { recordVersion: 2, created: NOW });
+  const signature = signIdentityUpdate(alice.keys, alice.record, next);
+  verifyIdentityUpdate(alice.record, next, signature);
+  const bad = signature.slice();
+  bad[0]! ^= 1;
+  assertCode(() => verifyIdentityUpdate(alice.record, next, bad), "invalid_signature");
+  const sameVersion = createIdentityRecord(nextKeys, SUITE_IDS.hybrid, { recordVersion: 1, created: NOW });
+  assertCode(
+    () =>
+      verifyIdentityUpdate(
+        alice.record,
+        sameVersion,
+        signIdentityUpdate(alice.keys, alice.record, sameVersion),
+      ),
+    "certificate_mismatch",
   );
 });
