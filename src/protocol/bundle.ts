@@ -82,3 +82,29 @@ export function decodeBundleExact(bytes: Uint8Array, now: number = Date.now()): 
 export function bundleHash(encoded: Uint8Array): Uint8Array {
   return blake2b(label(KDF_LABELS.bundle), encoded);
 }
+
+/**
+ * Client side of a fetch: the relay stores the owner's base bundle (signed DH prekey and last-resort
+ * PQ prekey, no one-time key) and hands out one-time prekeys once; the initiator assembles the bundle
+ * it uses from them. A one-time ML-KEM prekey replaces the last-resort one; a one-time X25519 prekey
+ * fills the optional slot. Every key is verified against the base bundle's record.
+ */
+export function assembleBundle(
+  base: Uint8Array,
+  oneTime: readonly Uint8Array[],
+  now: number = Date.now(),
+): Uint8Array {
+  const bundle = decodeBundleExact(base, now);
+  let pq = bundle.pq;
+  let dh = bundle.oneTimeDh;
+  for (const bytes of oneTime) {
+    const prekey = decodeExact(bytes, decodeSignedPrekey, "one-time prekey");
+    verifySignedPrekey(prekey, bundle.record, now);
+    if (prekey.suite.id !== bundle.suite.id)
+      throw new NanoError("prekey_mismatch", "one-time prekey of another suite");
+    if (prekey.role === PREKEY_ROLES.pqOneTime && pq?.role === PREKEY_ROLES.pqLastResort) pq = prekey;
+    else if (prekey.role === PREKEY_ROLES.oneTimeDh && dh === null) dh = prekey;
+    else throw new NanoError("prekey_mismatch", `prekey ${prekey.id} does not fit a free one-time slot`);
+  }
+  return encodeBundle(bundle.suite.id, bundle.record, bundle.signedDh, pq, dh);
+}

@@ -199,10 +199,34 @@ export function verifyDeviceChallenge(
   challenge: Uint8Array,
   answer: Uint8Array,
 ): boolean {
-  return certificate.suite.signature.verify(
+  return verifyDeviceAnswer(
+    certificate.suite,
     certificate.devicePublicKey,
-    authMessage(certificate.suite, certificate.username, challenge),
+    certificate.username,
+    challenge,
     answer,
-    label(SIGNATURE_CONTEXTS.deviceAuth),
   );
+}
+
+/** The same check from the stored device key (raw) and its suite; false for anything malformed. */
+export function verifyDeviceAnswer(
+  suite: Suite,
+  devicePublicKey: Uint8Array,
+  username: string,
+  challenge: Uint8Array,
+  answer: Uint8Array,
+): boolean {
+  if (devicePublicKey.length !== suite.signature.lengths.publicKey) return false;
+  if (challenge.length < 16 || challenge.length > 64) return false;
+  try {
+    return suite.signature.verify(
+      devicePublicKey,
+      authMessage(suite, username, challenge),
+      answer,
+      label(SIGNATURE_CONTEXTS.deviceAuth),
+    );
+  } catch (error) {
+    if (NanoError.is(error)) return false;
+    throw error;
+  }
 }
