@@ -18,7 +18,8 @@ export const PROTOCOL_ERRORS = {
   envelope_size_invalid: {
     kind: "codec",
     status: 413,
-    meaning: "An envelope or its body has a size outside the fixed bounds of its suite and type (64 KiB at most).",
+    meaning:
+      "An envelope or its body has a size outside the fixed bounds of its suite and type (64 KiB at most).",
     fix: "Send content larger than the per-suite maximum as an attachment.",
   },
   content_too_large: {
