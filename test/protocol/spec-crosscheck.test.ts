@@ -5,7 +5,7 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { blake2b } from "@noble/hashes/blake2.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
-import { receiveMessage } from "../../src/protocol/conversation.ts";
+import { receiveMessage, sendMessage } from "../../src/protocol/conversation.ts";
 import { PREKEY_ROLES, type PrekeySecret } from "../../src/protocol/prekey.ts";
 import { NOW } from "./_fixtures.ts";
 import { activeState, connect, makeParty } from "./_parties.ts";
@@ -167,4 +167,39 @@ test("a from-the-spec classical responder (over @noble) interoperates with src/p
   await receiveMessage(bob.stores, "alice", first, { now: NOW });
   assert.deepEqual(activeState(bob, "alice").sessionId, sid);
   assert.deepEqual(activeState(bob, "alice").handshakeHash, H(th));
+
+  // §8.3: Bob's reply opens his first chain with a root step; decrypt it as Alice, from the spec.
+  const reply = await sendMessage(bob.stores, "alice", utf8("reply"), { now: NOW });
+  const r = new Cursor(reply);
+  const replyPrefix = concat(u8(1), u16(suite), u8(2));
+  assert.deepEqual(r.take(4), replyPrefix);
+  const rNonce = r.take(12);
+  const rHdrCt = r.take(41 + 16);
+  const rBody = r.take(r.u32());
+  const nhkR = okm.slice(128, 160);
+  const rHeader = chacha20poly1305(nhkR, rNonce, concat(utf8("nano/v1/hdr"), replyPrefix)).decrypt(rHdrCt);
+  const dhB = rHeader.slice(8, 40);
+  assert.equal(rHeader[40], 0);
+  const ratSeed = activeState(alice, "bob").sendDh!.seed;
+  const info = concat(
+    utf8("nano/v1/root"),
+    u16(suite),
+    u8(2),
+    u32(1),
+    u32(0),
+    u8(0),
+    H(dhB),
+    H(EMPTY),
+    H(EMPTY),
+    H(EMPTY),
+  );
+  const root = HKDF(x25519.getSharedSecret(ratSeed, dhB), okm.slice(0, 32), info, 96);
+  const mkB = HKDF(root.slice(32, 64), EMPTY, concat(utf8("nano/v1/mk"), u16(suite)), 32);
+  const keysB = HKDF(mkB, EMPTY, concat(utf8("nano/v1/msg"), u16(suite), u8(2)), 44);
+  const adB = concat(replyPrefix, sid, bob.record.hash, H(irA), rNonce, rHdrCt);
+  const paddedB = chacha20poly1305(keysB.slice(0, 32), keysB.slice(32), adB).decrypt(rBody);
+  assert.equal(
+    new TextDecoder().decode(paddedB.slice(4, 4 + new DataView(paddedB.buffer).getUint32(0))),
+    "reply",
+  );
 });
