@@ -4,6 +4,8 @@ import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { blake2b } from "@noble/hashes/blake2.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
+import { ml_dsa65 } from "@noble/post-quantum/ml-dsa.js";
+import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import { SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
 import { receiveMessage, sendMessage } from "../../src/protocol/conversation.ts";
 import { PREKEY_ROLES, type PrekeySecret } from "../../src/protocol/prekey.ts";
@@ -202,4 +204,101 @@ test("a from-the-spec classical responder (over @noble) interoperates with src/p
     new TextDecoder().decode(paddedB.slice(4, 4 + new DataView(paddedB.buffer).getUint32(0))),
     "reply",
   );
+});
+
+test("a from-the-spec quantum responder (over @noble/post-quantum) interoperates with src/protocol", async () => {
+  const alice = makeParty("alice", SUITE_IDS.quantum, [SUITE_IDS.quantum]);
+  const bob = makeParty("bob", SUITE_IDS.quantum, [SUITE_IDS.quantum]);
+  const { first } = await connect(alice, bob);
+  const suite = SUITE_IDS.quantum;
+  const bobKeys = bob.keys.suites[0]!;
+  const pq = [...bob.stores.prekeyMap.values()][0] as unknown as PrekeySecret;
+  const decaps = (seed: Uint8Array, ct: Uint8Array) =>
+    ml_kem768.decapsulate(ct, ml_kem768.keygen(seed).secretKey);
+
+  const env = new Cursor(first);
+  assert.deepEqual([env.u8(), env.u8(), env.u8(), env.u8()], [1, 0, suite, 1]);
+  const enc = env.take(1088);
+  const sealed = env.take(env.u32());
+  const prefix = concat(u8(1), u16(suite), u8(1));
+  const sealKeys = HKDF(
+    decaps(bobKeys.kem.seed, enc),
+    H(enc, bobKeys.kem.publicKey),
+    concat(utf8("nano/v1/seal"), u16(suite), H(concat(prefix, bob.record.hash))),
+    44,
+  );
+  const sealAd = concat(prefix, enc);
+  const plaintext = chacha20poly1305(sealKeys.slice(0, 32), sealKeys.slice(32), sealAd).decrypt(sealed);
+
+  const fc = new Cursor(plaintext);
+  const selection = fc.u8();
+  const irA = fc.take(fc.u32());
+  assert.deepEqual(fc.take(64), bob.record.hash);
+  assert.equal(fc.u32(), pq.prekey.id);
+  assert.equal(fc.u8(), 0);
+  const ctIk = fc.take(1088);
+  const ctPq = fc.take(1088);
+  const ek0 = fc.take(1184);
+  const hdrNonce = fc.take(12);
+  const hdrCt = fc.take(9 + 16);
+  const body = fc.take(fc.u32());
+  assert.equal(fc.offset, plaintext.length);
+
+  const bundle = concat(
+    u16(1),
+    u16(suite),
+    u32(bob.record.encoded.length),
+    bob.record.encoded,
+    pq.prekey.encoded,
+    u8(0),
+  );
+  const p = pq.prekey;
+  const th = H(
+    lp(
+      utf8("nano/v1/th"),
+      u8(1),
+      u16(suite),
+      u8(selection),
+      H(irA),
+      bob.record.hash,
+      utf8("alice"),
+      utf8("bob"),
+      H(utf8("nano/v1/bundle"), bundle),
+      u8(1),
+      concat(u8(p.alg), u8(p.role), u32(p.id), p.publicKey),
+      EMPTY,
+      u8(2),
+      ctIk,
+      ctPq,
+      u16(suite),
+      u16(suite),
+      EMPTY,
+      ek0,
+    ),
+  );
+  const okm = HKDF(
+    concat(decaps(bobKeys.kem.seed, ctIk), decaps(pq.seed, ctPq)),
+    th,
+    concat(utf8("nano/v1/hs"), u16(suite)),
+    192,
+  );
+  const [ck0, hk0, sid] = [okm.slice(32, 64), okm.slice(64, 96), okm.slice(160, 192)];
+  const header = chacha20poly1305(hk0, hdrNonce, concat(utf8("nano/v1/hdr"), prefix)).decrypt(hdrCt);
+  assert.deepEqual(header, new Uint8Array(9));
+  const mk = HKDF(ck0, EMPTY, concat(utf8("nano/v1/mk"), u16(suite)), 32);
+  const bodyKeys = HKDF(mk, EMPTY, concat(utf8("nano/v1/msg"), u16(suite), u8(1)), 44);
+  const ad = concat(prefix, sid, H(irA), bob.record.hash, hdrNonce, hdrCt);
+  const opened = chacha20poly1305(bodyKeys.slice(0, 32), bodyKeys.slice(32), ad).decrypt(body);
+  // §7.5: ML-DSA-65 signature (FIPS 204 context = label) over TH || H(padded payload), key from IR_A
+  // (after u16 version, vec8 "alice", u32, u64, u16, u8 n, u16 suite and the alg byte).
+  const signature = opened.slice(0, 3309);
+  const padded = opened.slice(3309);
+  const keyOffset = 2 + 1 + 5 + 4 + 8 + 2 + 1 + 2 + 1;
+  const pkA = irA.slice(keyOffset, keyOffset + 1952);
+  assert.ok(ml_dsa65.verify(signature, concat(th, H(padded)), pkA, { context: utf8("nano/v1/sig/hs-init") }));
+  const length = new DataView(padded.buffer, padded.byteOffset).getUint32(0);
+  assert.equal(new TextDecoder().decode(padded.slice(4, 4 + length)), "hello");
+
+  await receiveMessage(bob.stores, "alice", first, { now: NOW });
+  assert.deepEqual(activeState(bob, "alice").sessionId, sid);
 });
