@@ -9,10 +9,10 @@ import {
   initiate,
   respond,
 } from "./handshake.ts";
-import type { IdentityRecord } from "./identity-record.ts";
+import { acceptedSuites, type IdentityRecord } from "./identity-record.ts";
 import { DEFAULT_LIMITS, type ProtocolLimits } from "./limits.ts";
 import { unpad } from "./padding.ts";
-import { PREKEY_ROLES } from "./prekey.ts";
+import { PREKEY_ROLES, planRotation } from "./prekey.ts";
 import { ratchetDecrypt } from "./ratchet.ts";
 import { checkPin, raisePin, type Selection, selectSuite } from "./selection.ts";
 import { encryptContent, openFirstContact } from "./session-cipher.ts";
@@ -85,12 +85,15 @@ export async function startSession(
   stores: ProtocolStores,
   bundleBytes: Uint8Array,
   selection: Selection,
-  options: CallOptions = {},
+  options: CallOptions & { readonly peer?: string } = {},
 ): Promise<void> {
   const { now, limits } = resolve(options);
   const { keys, record } = await stores.identity.ownIdentity();
   const bundle = decodeBundleExact(bundleBytes, now);
   const peer = bundle.record.username;
+  if (options.peer !== undefined && options.peer !== peer) {
+    throw new NanoError("certificate_mismatch", `the bundle is ${peer}'s, not ${options.peer}'s`);
+  }
   const contact = await stores.identity.getContact(peer);
   checkContact(contact, bundle.record);
   checkPin(bundle.suite, contact?.pin);
@@ -203,4 +206,22 @@ export async function acceptIdentity(stores: ProtocolStores, record: IdentityRec
   const contact = await stores.identity.getContact(record.username);
   const pin = contact?.pin ?? getSuite(record.preferred).id;
   await stores.identity.putContact(record.username, { record, pin });
+}
+
+/**
+ * Deletes expired prekeys (secrets and public parts) and the replay-cache entries anchored to them
+ * (docs/protocol.md §6.2, §7.7). Returns what the owner should generate next (`planRotation`).
+ */
+export async function rotatePrekeys(
+  stores: ProtocolStores,
+  options: CallOptions = {},
+): Promise<ReturnType<typeof planRotation>> {
+  const { now } = resolve(options);
+  const { record } = await stores.identity.ownIdentity();
+  const plan = planRotation(await stores.prekeys.list(), acceptedSuites(record), now);
+  for (const prekey of plan.expired) {
+    await stores.replay.removeFor({ suite: prekey.suite.id, id: prekey.id });
+    await stores.prekeys.remove(prekey.suite.id, prekey.id);
+  }
+  return plan;
 }

@@ -24,6 +24,7 @@ export {
   chooseSuite,
   type Received,
   receiveMessage,
+  rotatePrekeys,
   sendMessage,
   startSession,
 } from "./conversation.ts";

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SUITE_IDS } from "../../src/crypto/index.ts";
+import { receiveMessage, rotatePrekeys, startSession } from "../../src/protocol/conversation.ts";
 import { DEFAULT_LIMITS } from "../../src/protocol/limits.ts";
 import type { RatchetState } from "../../src/protocol/ratchet-state.ts";
+import { SELECTION } from "../../src/protocol/selection.ts";
 import { installSession, sendingSession } from "../../src/protocol/session-lifecycle.ts";
 import { EMPTY_SESSIONS } from "../../src/protocol/session-record.ts";
 import type { MemoryStores } from "../../src/protocol/stores.ts";
 import { assertCode, NOW } from "./_fixtures.ts";
-import { deliver, establishPair, makeParty, send } from "./_parties.ts";
+import { connect, deliver, establishPair, makeParty, publishBundle, send } from "./_parties.ts";
 
 const DAY = 24 * 3600 * 1000;
 
@@ -64,4 +66,24 @@ test("replay cache entries leave with their prekey", async () => {
   await stores.replay.removeFor({ suite: 2, id: 7 });
   assert.equal(await stores.replay.has(new Uint8Array(64).fill(1)), false);
   assert.equal(await stores.replay.has(new Uint8Array(64).fill(2)), true);
+});
+
+test("rotation deletes expired prekeys with their replay entries; the bundle's owner is checked", async () => {
+  const alice = makeParty("alice", SUITE_IDS.hybrid);
+  const bob = makeParty("bob", SUITE_IDS.hybrid);
+  const { first } = await connect(alice, bob);
+  await receiveMessage(bob.stores, "alice", first, { now: NOW });
+  assert.equal(bob.stores.replayMap.size, 1);
+  const early = await rotatePrekeys(bob.stores, { now: NOW });
+  assert.equal(early.expired.length, 0);
+  const late = await rotatePrekeys(bob.stores, { now: NOW + 91 * DAY });
+  assert.equal(late.expired.length, 3);
+  assert.equal(bob.stores.prekeyMap.size, 0);
+  assert.equal(bob.stores.replayMap.size, 0);
+  assert.ok(late.renew.length >= 2);
+  const carol = makeParty("carol", SUITE_IDS.hybrid);
+  const { bundle } = await publishBundle(bob, SUITE_IDS.hybrid);
+  await assert.rejects(startSession(carol.stores, bundle, SELECTION.default, { now: NOW, peer: "dave" }), {
+    code: "certificate_mismatch",
+  });
 });
