@@ -1,7 +1,176 @@
 import type { ErrorEntry } from "./catalogue.ts";
 
-/** Codes raised by the session protocol (src/protocol). */
+/** Codes raised by the session protocol (src/protocol). docs/protocol.md §12 says when each is raised. */
 export const PROTOCOL_ERRORS = {
+  // ---- encodings
+  malformed: {
+    kind: "codec",
+    status: 400,
+    meaning: "A protocol structure has a field outside its allowed values (a length, flag, count or order).",
+    fix: "Encode exactly as docs/protocol.md specifies; the structure cannot be repaired.",
+  },
+  unsupported_version: {
+    kind: "codec",
+    status: 400,
+    meaning: "A protocol structure or stored record carries a format version this build does not know.",
+    fix: "Upgrade the older side; records are never silently reinterpreted.",
+  },
+  envelope_size_invalid: {
+    kind: "codec",
+    status: 413,
+    meaning:
+      "An envelope or its body has a size outside the fixed bounds of its suite and type (64 KiB at most).",
+    fix: "Send content larger than the per-suite maximum as an attachment.",
+  },
+  content_too_large: {
+    kind: "usage",
+    status: 413,
+    meaning: "The content to encrypt does not fit the largest padding bucket of one envelope.",
+    fix: "Send it as an attachment (docs/protocol.md §9); messages carry at most the listed content size.",
+  },
+  invalid_username: {
+    kind: "validation",
+    status: 400,
+    meaning:
+      "A username is empty, longer than 64 bytes, or uses characters outside a-z, 0-9, '.', '_' and '-'.",
+    fix: "Choose a lowercase username of 1 to 64 characters from a-z, 0-9, '.', '_' and '-'.",
+  },
+  // ---- signatures and identities
+  invalid_signature: {
+    kind: "crypto",
+    status: 400,
+    meaning:
+      "A signature (identity record, prekey, certificate, username claim or handshake) did not verify.",
+    fix: "The data was forged or corrupted; discard it and fetch it again from its owner.",
+  },
+  challenge_mismatch: {
+    kind: "crypto",
+    status: 401,
+    meaning: "A signed claim or authentication answer is over a different challenge than the relay issued.",
+    fix: "Request a fresh challenge and sign exactly it; challenges are single-use.",
+  },
+  certificate_expired: {
+    kind: "validation",
+    status: 401,
+    meaning: "A device certificate is outside its validity period.",
+    fix: "Issue a new device certificate with the identity key.",
+  },
+  certificate_mismatch: {
+    kind: "crypto",
+    status: 401,
+    meaning:
+      "A device certificate names another user or another identity key than the record it is checked against.",
+    fix: "Certify the device with the identity key of the current identity record.",
+  },
+  identity_changed: {
+    kind: "validation",
+    status: 409,
+    meaning:
+      "A contact's identity record differs from the one stored for them; sending and receiving are blocked.",
+    fix: "Compare safety numbers with the contact, then accept the new identity explicitly.",
+  },
+  stale_identity_record: {
+    kind: "validation",
+    status: 409,
+    meaning: "A handshake names a version of our own identity record that is not the current one.",
+    fix: "The sender used an outdated bundle; they must fetch the current one and retry.",
+  },
+  // ---- prekeys
+  prekey_expired: {
+    kind: "validation",
+    status: 400,
+    meaning: "A prekey is past its expiry time (or not yet valid).",
+    fix: "Fetch a fresh bundle; owners rotate signed prekeys before they expire.",
+  },
+  prekey_not_found: {
+    kind: "validation",
+    status: 404,
+    meaning:
+      "A handshake names a prekey id this device does not hold (consumed, rotated out or never issued).",
+    fix: "The sender must fetch a fresh bundle and start again.",
+  },
+  prekey_mismatch: {
+    kind: "validation",
+    status: 400,
+    meaning: "A prekey's suite, algorithm, role or last-resort flag is not what its position requires.",
+    fix: "Each bundle slot takes one kind of prekey; see docs/protocol.md §6.",
+  },
+  // ---- suite selection
+  suite_not_accepted: {
+    kind: "validation",
+    status: 400,
+    meaning: "A suite is not in both parties' accepted suites, or is below the local floor.",
+    fix: "Pick a mode both identities accept (see the contact's identity record) or change the floor explicitly.",
+  },
+  suite_mismatch: {
+    kind: "crypto",
+    status: 400,
+    meaning:
+      "The responder's recomputation of the suite choice from both identity records differs from the suite used.",
+    fix: "Treat as a downgrade attempt; the sender's client must follow the selection rule of docs/protocol.md §5.",
+  },
+  suite_below_pin: {
+    kind: "validation",
+    status: 400,
+    meaning: "A new session with a contact uses a suite ranked below the one pinned for that contact.",
+    fix: "Lowering a pin needs an identity update signed by the pinned post-quantum key plus the user's consent.",
+  },
+  no_common_suite: {
+    kind: "validation",
+    status: 400,
+    meaning: "No suite is accepted by both identities at or above the sender's floor.",
+    fix: "One side must accept a higher mode (run init with another --crypto-mode) or the other must upgrade.",
+  },
+  // ---- handshake and ratchet
+  replayed_prekey_message: {
+    kind: "validation",
+    status: 409,
+    meaning: "A first-contact message was processed before (its transcript hash is in the replay cache).",
+    fix: "Nothing to do: the copy is ignored with no state change and no reply.",
+  },
+  duplicate_message: {
+    kind: "validation",
+    status: 409,
+    meaning: "A message whose key was already used was delivered again.",
+    fix: "Nothing to do: message keys are single-use, so the copy is dropped.",
+  },
+  too_many_skipped: {
+    kind: "validation",
+    status: 400,
+    meaning: "Accepting the message would skip more message keys than the per-chain or total limit allows.",
+    fix: "The peer sent far ahead or the message is hostile; it cannot be decrypted. Ask the peer to resend.",
+  },
+  kem_answer_missing: {
+    kind: "crypto",
+    status: 400,
+    meaning:
+      "A ratchet step did not answer the open KEM offer, or a post-quantum step lacked its KEM fields.",
+    fix: "Treat as an attack on post-compromise security; the message is rejected.",
+  },
+  unexpected_kem_answer: {
+    kind: "crypto",
+    status: 400,
+    meaning: "A ratchet step carries a KEM answer although no offer of ours is open.",
+    fix: "Treat as corruption or an attack; the message is rejected.",
+  },
+  kem_offer_reflected: {
+    kind: "crypto",
+    status: 400,
+    meaning: "A peer's KEM offer repeats one of our own or one of theirs seen before.",
+    fix: "Treat as a reflection attack; encapsulation keys are never reused.",
+  },
+  chain_exhausted: {
+    kind: "usage",
+    status: 400,
+    meaning: "A sending chain reached 2^20 messages, the limit of one header key.",
+    fix: "Wait for a reply from the peer (any receipt) so the ratchet can step.",
+  },
+  no_session: {
+    kind: "validation",
+    status: 404,
+    meaning: "No session with this contact can decrypt the message or be used to send.",
+    fix: "Start a new session from the contact's prekey bundle.",
+  },
   // attachments and safety numbers
   attachment_version_unsupported: {
     kind: "codec",

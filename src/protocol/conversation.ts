@@ -1,0 +1,227 @@
+import { constantTimeEqual, getSuite, type Suite, type SuiteId } from "../crypto/index.ts";
+import { NanoError } from "../errors/index.ts";
+import { decodeBundleExact } from "./bundle.ts";
+import { decodeEnvelope, ENVELOPE_TYPES } from "./envelope.ts";
+import {
+  analyzeFirstContact,
+  checkInitiatorSignature,
+  type HeldPrekey,
+  initiate,
+  respond,
+} from "./handshake.ts";
+import { acceptedSuites, type IdentityRecord } from "./identity-record.ts";
+import { DEFAULT_LIMITS, type ProtocolLimits } from "./limits.ts";
+import { unpad } from "./padding.ts";
+import { PREKEY_ROLES, planRotation } from "./prekey.ts";
+import { ratchetDecrypt } from "./ratchet.ts";
+import { checkPin, raisePin, type Selection, selectSuite } from "./selection.ts";
+import { encryptContent, openFirstContact } from "./session-cipher.ts";
+import {
+  decryptWithSessions,
+  findByHandshake,
+  installSession,
+  promote,
+  replaceActive,
+  sendingSession,
+} from "./session-lifecycle.ts";
+import {
+  type ContactSessions,
+  decodeContactSessions,
+  EMPTY_SESSIONS,
+  encodeContactSessions,
+} from "./session-record.ts";
+import type { Contact, ProtocolStores } from "./stores.ts";
+
+/**
+ * The protocol over stores (docs/protocol.md §11): what a client calls. Every decision is made by the
+ * pure functions; this file only loads records, calls them and commits the result. Nothing is written
+ * unless the message verified and decrypted, so a failure changes no stored byte.
+ */
+export interface CallOptions {
+  readonly now?: number;
+  readonly limits?: ProtocolLimits;
+}
+
+function resolve(options: CallOptions): { now: number; limits: ProtocolLimits } {
+  return { now: options.now ?? Date.now(), limits: options.limits ?? DEFAULT_LIMITS };
+}
+
+async function loadSessions(
+  stores: ProtocolStores,
+  peer: string,
+  limits: ProtocolLimits,
+): Promise<ContactSessions> {
+  const bytes = await stores.sessions.load(peer);
+  return bytes ? decodeContactSessions(bytes, limits) : EMPTY_SESSIONS;
+}
+
+/** A contact whose record changed is blocked until the user accepts the new identity. */
+function checkContact(contact: Contact | undefined, record: IdentityRecord): void {
+  if (contact && !constantTimeEqual(contact.record.hash, record.hash)) {
+    throw new NanoError(
+      "identity_changed",
+      `${record.username}'s identity changed; verify it before continuing`,
+    );
+  }
+}
+
+/** Chooses the suite to ask the relay for (the floor, the peer's record and this contact's pin). */
+export async function chooseSuite(
+  stores: ProtocolStores,
+  peer: IdentityRecord,
+  explicit?: SuiteId,
+): Promise<{ suite: Suite; selection: Selection }> {
+  const { record } = await stores.identity.ownIdentity();
+  const contact = await stores.identity.getContact(peer.username);
+  checkContact(contact, peer);
+  return selectSuite(record, peer, {
+    ...(explicit === undefined ? {} : { explicit }),
+    ...(contact ? { pin: contact.pin } : {}),
+  });
+}
+
+/** Starts a session from a bundle fetched for the chosen suite. */
+export async function startSession(
+  stores: ProtocolStores,
+  bundleBytes: Uint8Array,
+  selection: Selection,
+  options: CallOptions & { readonly peer?: string } = {},
+): Promise<void> {
+  const { now, limits } = resolve(options);
+  const { keys, record } = await stores.identity.ownIdentity();
+  const bundle = decodeBundleExact(bundleBytes, now);
+  const peer = bundle.record.username;
+  if (options.peer !== undefined && options.peer !== peer) {
+    throw new NanoError("certificate_mismatch", `the bundle is ${peer}'s, not ${options.peer}'s`);
+  }
+  const contact = await stores.identity.getContact(peer);
+  checkContact(contact, bundle.record);
+  checkPin(bundle.suite, contact?.pin);
+  const state = initiate(keys, record, bundle, { selection, now });
+  const sessions = installSession(await loadSessions(stores, peer, limits), state, now, limits);
+  await stores.identity.putContact(peer, {
+    record: bundle.record,
+    pin: raisePin(contact?.pin, bundle.suite.id),
+  });
+  await stores.sessions.store(peer, encodeContactSessions(sessions));
+}
+
+export async function sendMessage(
+  stores: ProtocolStores,
+  peer: string,
+  content: Uint8Array,
+  options: CallOptions = {},
+): Promise<Uint8Array> {
+  const { now, limits } = resolve(options);
+  const { keys } = await stores.identity.ownIdentity();
+  const sessions = await loadSessions(stores, peer, limits);
+  const { state, envelope } = encryptContent(sendingSession(sessions), keys, content, { now, limits });
+  await stores.sessions.store(peer, encodeContactSessions(replaceActive(sessions, state)));
+  return envelope;
+}
+
+export interface Received {
+  /** Named from the verified identity record for first contacts, never from a claimed name. */
+  readonly peer: string;
+  readonly content: Uint8Array;
+  readonly newSession: boolean;
+}
+
+/**
+ * Processes one envelope. `relaySender` is the sender the relay authenticated; first-contact messages
+ * ignore it and name the peer from the sealed, verified identity record.
+ */
+export async function receiveMessage(
+  stores: ProtocolStores,
+  relaySender: string,
+  bytes: Uint8Array,
+  options: CallOptions = {},
+): Promise<Received> {
+  const { now, limits } = resolve(options);
+  const envelope = decodeEnvelope(bytes);
+  if (envelope.type !== ENVELOPE_TYPES.prekey) {
+    const contact = await stores.identity.getContact(relaySender);
+    if (contact === undefined) throw new NanoError("no_session", `no session with ${relaySender}`);
+    const sessions = await loadSessions(stores, relaySender, limits);
+    const result = decryptWithSessions(sessions, envelope, { now, limits });
+    await stores.sessions.store(relaySender, encodeContactSessions(result.sessions));
+    return { peer: relaySender, content: result.content, newSession: false };
+  }
+  const { keys, record } = await stores.identity.ownIdentity();
+  const suite = envelope.suite;
+  const contact = openFirstContact(keys, record, envelope);
+  const peer = contact.initiator.username;
+  const known = await stores.identity.getContact(peer);
+  checkContact(known, contact.initiator);
+  checkPin(suite, known?.pin);
+  const held = new Map<number, HeldPrekey>();
+  for (const id of [contact.signedDhId, contact.pqId, contact.oneTimeId]) {
+    if (id === null) continue;
+    const found = await stores.prekeys.get(suite.id, id);
+    if (found) held.set(id, found);
+  }
+  const context = analyzeFirstContact(suite, record, contact, (_suite, id) => held.get(id), now);
+  const sessions = await loadSessions(stores, peer, limits);
+  if (await stores.replay.has(context.handshakeHash)) {
+    // A repeated first contact: only a new message of a session this handshake created is accepted.
+    const existing = findByHandshake(sessions, context.handshakeHash);
+    if (existing === null) throw new NanoError("replayed_prekey_message", "first contact seen before");
+    let decrypted: ReturnType<typeof ratchetDecrypt>;
+    try {
+      decrypted = ratchetDecrypt(existing, ENVELOPE_TYPES.prekey, contact.message, { now, limits });
+    } catch (error) {
+      if (NanoError.is(error, "duplicate_message")) {
+        throw new NanoError("replayed_prekey_message", "first contact seen before");
+      }
+      throw error;
+    }
+    const payload = checkInitiatorSignature(suite, contact.initiator, context.transcript, decrypted.body);
+    const content = unpad(payload);
+    const updated = promote(sessions, existing, decrypted.state, now, limits);
+    await stores.sessions.store(peer, encodeContactSessions(updated));
+    return { peer, content, newSession: false };
+  }
+  const initial = respond(keys, record, contact, context, now);
+  const decrypted = ratchetDecrypt(initial, ENVELOPE_TYPES.prekey, contact.message, { now, limits });
+  const payload = checkInitiatorSignature(suite, contact.initiator, context.transcript, decrypted.body);
+  const content = unpad(payload);
+  const consumed = [context.held.oneTime, context.held.pq]
+    .filter(
+      (h): h is HeldPrekey => h !== null && h.prekey.role !== PREKEY_ROLES.signedDh && !h.prekey.lastResort,
+    )
+    .map((h) => ({ suite: suite.id, id: h.prekey.id }));
+  const anchor = (context.held.pq ?? context.held.signedDh)!.prekey;
+  await stores.commitFirstContact({
+    peer,
+    sessions: encodeContactSessions(installSession(sessions, decrypted.state, now, limits)),
+    contact: { record: contact.initiator, pin: raisePin(known?.pin, suite.id) },
+    replay: { handshakeHash: context.handshakeHash, prekey: { suite: suite.id, id: anchor.id } },
+    consumed,
+  });
+  return { peer, content, newSession: true };
+}
+
+/** After the user re-verified a changed identity: store it (the pin is kept, never lowered). */
+export async function acceptIdentity(stores: ProtocolStores, record: IdentityRecord): Promise<void> {
+  const contact = await stores.identity.getContact(record.username);
+  const pin = contact?.pin ?? getSuite(record.preferred).id;
+  await stores.identity.putContact(record.username, { record, pin });
+}
+
+/**
+ * Deletes expired prekeys (secrets and public parts) and the replay-cache entries anchored to them
+ * (docs/protocol.md §6.2, §7.7). Returns what the owner should generate next (`planRotation`).
+ */
+export async function rotatePrekeys(
+  stores: ProtocolStores,
+  options: CallOptions = {},
+): Promise<ReturnType<typeof planRotation>> {
+  const { now } = resolve(options);
+  const { record } = await stores.identity.ownIdentity();
+  const plan = planRotation(await stores.prekeys.list(), acceptedSuites(record), now);
+  for (const prekey of plan.expired) {
+    await stores.replay.removeFor({ suite: prekey.suite.id, id: prekey.id });
+    await stores.prekeys.remove(prekey.suite.id, prekey.id);
+  }
+  return plan;
+}

@@ -1,0 +1,104 @@
+import { CHACHA20_POLY1305, getSuite, type Suite } from "../crypto/index.ts";
+import { NanoError } from "../errors/index.ts";
+import { Reader, Writer } from "./_codec.ts";
+import { headerLength } from "./header.ts";
+import { PROTOCOL_VERSION } from "./labels.ts";
+import { MAX_BUCKET } from "./padding.ts";
+
+/**
+ * Envelopes (docs/protocol.md §9): the only bytes that travel between clients. Everything but
+ * version, suite and type is encrypted; header and body sizes are fixed per (suite, type) and the
+ * padding bucket. Lengths are checked against the per-suite maxima before anything is allocated.
+ */
+export const ENVELOPE_TYPES = Object.freeze({ prekey: 1, message: 2, messageKem: 3 } as const);
+export type EnvelopeType = (typeof ENVELOPE_TYPES)[keyof typeof ENVELOPE_TYPES];
+export const MAX_ENVELOPE_BYTES = 65536;
+const TAG = CHACHA20_POLY1305.tagLength;
+const NONCE = CHACHA20_POLY1305.nonceLength;
+const PREFIX = 4;
+
+/** A header-encrypted ratchet message: inside type 2/3 envelopes and inside the first-contact seal. */
+export interface RatchetMessage {
+  readonly headerNonce: Uint8Array;
+  readonly headerCiphertext: Uint8Array;
+  readonly body: Uint8Array;
+}
+
+export type Envelope =
+  | { readonly type: 1; readonly suite: Suite; readonly enc: Uint8Array; readonly sealed: Uint8Array }
+  | { readonly type: 2 | 3; readonly suite: Suite; readonly message: RatchetMessage };
+
+/** Bytes of a first-contact body before the padded payload: the initiator signature in PQ suites. */
+export function prekeyBodyPrefix(suite: Suite): number {
+  return suite.postQuantum ? suite.signature.lengths.signature : 0;
+}
+
+/** The fixed per-suite maximum of each envelope type (listed in docs/protocol.md §9.3). */
+export function maxEnvelopeLength(suite: Suite, type: EnvelopeType): number {
+  if (type === ENVELOPE_TYPES.prekey) return MAX_ENVELOPE_BYTES;
+  return PREFIX + NONCE + headerLength(suite, type === 3) + TAG + 4 + MAX_BUCKET + TAG;
+}
+
+export function encodeRatchetMessage(writer: Writer, message: RatchetMessage): Writer {
+  return writer.bytes(message.headerNonce).bytes(message.headerCiphertext).vec32(message.body);
+}
+
+export function readRatchetMessage(
+  reader: Reader,
+  suite: Suite,
+  kem: boolean,
+  bodyPrefix: number,
+): RatchetMessage {
+  const headerNonce = reader.fixed(NONCE, "header nonce");
+  const headerCiphertext = reader.fixed(headerLength(suite, kem) + TAG, "header ciphertext");
+  const length = reader.u32("body length");
+  if (length < bodyPrefix + 256 + TAG || length > bodyPrefix + MAX_BUCKET + TAG) {
+    throw new NanoError("envelope_size_invalid", `body length ${length} outside this suite's bounds`);
+  }
+  const bucket = length - TAG - bodyPrefix;
+  if ((bucket & (bucket - 1)) !== 0) throw new NanoError("malformed", "body is not a padding bucket");
+  return { headerNonce, headerCiphertext, body: reader.fixed(length, "body") };
+}
+
+export function encodeEnvelope(envelope: Envelope): Uint8Array {
+  const writer = new Writer().u8(PROTOCOL_VERSION).u16(envelope.suite.id).u8(envelope.type);
+  if (envelope.type === ENVELOPE_TYPES.prekey) writer.bytes(envelope.enc).vec32(envelope.sealed);
+  else encodeRatchetMessage(writer, envelope.message);
+  const bytes = writer.finish();
+  if (bytes.length > maxEnvelopeLength(envelope.suite, envelope.type)) {
+    throw new NanoError("envelope_size_invalid", `envelope of ${bytes.length} bytes`);
+  }
+  return bytes;
+}
+
+/** Parses length, then version, then suite and type, then the fields; rejects trailing bytes. */
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  if (bytes.length > MAX_ENVELOPE_BYTES) throw new NanoError("envelope_size_invalid", "envelope over 64 KiB");
+  const reader = new Reader(bytes);
+  const version = reader.u8("envelope version");
+  if (version !== PROTOCOL_VERSION) throw new NanoError("unsupported_version", `envelope version ${version}`);
+  const suite = getSuite(reader.u16("envelope suite"));
+  const type = reader.u8("envelope type");
+  if (type !== 1 && type !== 2 && type !== 3)
+    throw new NanoError("malformed", `unknown envelope type ${type}`);
+  if (type === 3 && !suite.ratchetKem) throw new NanoError("malformed", "classical envelopes carry no KEM");
+  // Every quantum step carries an answer and an offer, so quantum has no type-2 envelopes.
+  if (type === 2 && !suite.agreement)
+    throw new NanoError("malformed", "quantum messages always carry KEM slots");
+  if (bytes.length > maxEnvelopeLength(suite, type))
+    throw new NanoError("envelope_size_invalid", "envelope too large");
+  if (type === ENVELOPE_TYPES.prekey) {
+    const enc = reader.fixed(suite.kem.lengths.ciphertext, "seal encapsulation");
+    const sealed = reader.vec32("sealed first contact", MAX_ENVELOPE_BYTES, TAG);
+    reader.end("envelope");
+    return { type, suite, enc, sealed };
+  }
+  const message = readRatchetMessage(reader, suite, type === 3, 0);
+  reader.end("envelope");
+  return { type, suite, message };
+}
+
+/** The prefix `version || suite || type` that starts every AD and seal context. */
+export function envelopePrefix(suite: Suite, type: EnvelopeType): Uint8Array {
+  return new Writer().u8(PROTOCOL_VERSION).u16(suite.id).u8(type).finish();
+}

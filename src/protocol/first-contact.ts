@@ -1,0 +1,106 @@
+import type { Suite } from "../crypto/index.ts";
+import { NanoError } from "../errors/index.ts";
+import { Reader, Writer } from "./_codec.ts";
+import {
+  encodeRatchetMessage,
+  prekeyBodyPrefix,
+  type RatchetMessage,
+  readRatchetMessage,
+} from "./envelope.ts";
+import { KEM_CT_BYTES, KEM_EK_BYTES } from "./header.ts";
+import { type IdentityRecord, readIdentityRecordField } from "./identity-record.ts";
+
+/**
+ * The first-contact plaintext (docs/protocol.md §7.6): what travels inside the seal of a type-1
+ * envelope. The initiator's identity and the random prekey ids are only ever inside the seal.
+ */
+export interface HandshakeFields {
+  readonly selection: number;
+  readonly initiator: IdentityRecord;
+  /** H(IR) of the responder's record the initiator used. */
+  readonly responderHash: Uint8Array;
+  readonly signedDhId: number | null;
+  readonly pqId: number | null;
+  readonly oneTimeId: number | null;
+  readonly ephemeral: Uint8Array | null;
+  readonly identityCt: Uint8Array | null;
+  readonly pqCt: Uint8Array | null;
+  readonly ratchetKey: Uint8Array | null;
+  readonly initialOffer: Uint8Array | null;
+}
+
+export interface FirstContact extends HandshakeFields {
+  readonly message: RatchetMessage;
+}
+
+function need<T>(value: T | null, present: boolean, what: string): void {
+  if ((value !== null) !== present) throw new TypeError(`${what} presence does not match the suite`);
+}
+
+export function encodeHandshakeFields(suite: Suite, fields: HandshakeFields): Uint8Array {
+  const dh = suite.agreement !== null;
+  const pq = suite.ratchetKem !== null;
+  need(fields.signedDhId, dh, "signed DH prekey id");
+  need(fields.pqId, pq, "PQ prekey id");
+  need(fields.ephemeral, dh, "ephemeral key");
+  need(fields.identityCt, !dh, "identity KEM ciphertext");
+  need(fields.pqCt, pq, "PQ ciphertext");
+  need(fields.ratchetKey, dh, "ratchet key");
+  need(fields.initialOffer, pq, "initial KEM offer");
+  if (fields.oneTimeId !== null && !dh) throw new TypeError("quantum handshakes have no one-time DH prekey");
+  const writer = new Writer()
+    .u8(fields.selection)
+    .vec32(fields.initiator.encoded)
+    .bytes(fields.responderHash);
+  if (fields.signedDhId !== null) writer.u32(fields.signedDhId);
+  if (fields.pqId !== null) writer.u32(fields.pqId);
+  writer.bool(fields.oneTimeId !== null);
+  if (fields.oneTimeId !== null) writer.u32(fields.oneTimeId);
+  if (fields.ephemeral) writer.bytes(fields.ephemeral);
+  if (fields.identityCt) writer.bytes(fields.identityCt);
+  if (fields.pqCt) writer.bytes(fields.pqCt);
+  if (fields.ratchetKey) writer.bytes(fields.ratchetKey);
+  if (fields.initialOffer) writer.bytes(fields.initialOffer);
+  return writer.finish();
+}
+
+export function encodeFirstContact(handshake: Uint8Array, message: RatchetMessage): Uint8Array {
+  return encodeRatchetMessage(new Writer().bytes(handshake), message).finish();
+}
+
+/** Parses the whole first-contact plaintext for `suite`; the embedded record is verified. */
+export function decodeFirstContact(suite: Suite, bytes: Uint8Array): FirstContact {
+  const reader = new Reader(bytes);
+  const dh = suite.agreement !== null;
+  const pq = suite.ratchetKem !== null;
+  const selection = reader.u8("selection");
+  if (selection > 1) throw new NanoError("malformed", `unknown selection ${selection}`);
+  const initiator = readIdentityRecordField(reader);
+  const responderHash = reader.fixed(64, "responder record hash");
+  const signedDhId = dh ? reader.u32("signed DH prekey id") : null;
+  const pqId = pq ? reader.u32("PQ prekey id") : null;
+  const hasOneTime = reader.bool("one-time prekey flag");
+  if (hasOneTime && !dh) throw new NanoError("malformed", "quantum handshakes have no one-time DH prekey");
+  const oneTimeId = hasOneTime ? reader.u32("one-time prekey id") : null;
+  const ephemeral = dh ? reader.fixed(32, "ephemeral key") : null;
+  const identityCt = dh ? null : reader.fixed(suite.kem.lengths.ciphertext, "identity KEM ciphertext");
+  const pqCt = pq ? reader.fixed(KEM_CT_BYTES, "PQ prekey ciphertext") : null;
+  const ratchetKey = dh ? reader.fixed(32, "ratchet key") : null;
+  const initialOffer = pq ? reader.fixed(KEM_EK_BYTES, "initial KEM offer") : null;
+  const message = readRatchetMessage(reader, suite, false, prekeyBodyPrefix(suite));
+  reader.end("first-contact message");
+  return {
+    selection,
+    initiator,
+    responderHash,
+    signedDhId,
+    pqId,
+    oneTimeId,
+    ephemeral,
+    identityCt,
+    pqCt,
+    ratchetKey,
+    initialOffer,
+    message,
+  };
+}

@@ -1,0 +1,103 @@
+/** The session protocol (docs/protocol.md): formats, handshake, ratchet, sessions. Pure: no I/O. */
+export {
+  type Bundle,
+  bundleHash,
+  decodeBundle,
+  decodeBundleExact,
+  encodeBundle,
+  MAX_BUNDLE_BYTES,
+} from "./bundle.ts";
+export {
+  ATTACHMENT_REFERENCE_MAX_BYTES,
+  ATTACHMENT_REFERENCE_MIN_BYTES,
+  CONTENT_TYPES,
+  type Content,
+  decodeContent,
+  decodeContentExact,
+  encodeContent,
+  MESSAGE_ID_BYTES,
+  RECEIPT_KINDS,
+} from "./content.ts";
+export {
+  acceptIdentity,
+  type CallOptions,
+  chooseSuite,
+  type Received,
+  receiveMessage,
+  rotatePrekeys,
+  sendMessage,
+  startSession,
+} from "./conversation.ts";
+export {
+  createDevice,
+  type DeviceCertificate,
+  decodeDeviceCertificate,
+  decodeDeviceCertificateExact,
+  signDeviceChallenge,
+  verifyDeviceCertificate,
+  verifyDeviceChallenge,
+} from "./device-certificate.ts";
+export {
+  decodeEnvelope,
+  ENVELOPE_TYPES,
+  type Envelope,
+  type EnvelopeType,
+  encodeEnvelope,
+  MAX_ENVELOPE_BYTES,
+  maxEnvelopeLength,
+} from "./envelope.ts";
+export {
+  acceptedSuites,
+  checkUsername,
+  createIdentityRecord,
+  decodeIdentityRecord,
+  decodeIdentityRecordExact,
+  generateIdentityKeys,
+  type IdentityKeys,
+  type IdentityRecord,
+  MAX_IDENTITY_RECORD_BYTES,
+  MAX_USERNAME_BYTES,
+} from "./identity-record.ts";
+export { allLabels, KDF_LABELS, label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "./labels.ts";
+export { DEFAULT_LIMITS, type ProtocolLimits, tightenLimits } from "./limits.ts";
+export { bucketFor, MAX_PADDED_CONTENT, pad, unpad } from "./padding.ts";
+export {
+  decodePrekeyList,
+  decodeSignedPrekey,
+  decodeSignedPrekeyExact,
+  encodePrekeyList,
+  generatePrekey,
+  MAX_PREKEYS_PER_UPLOAD,
+  PREKEY_LIFETIMES,
+  PREKEY_ROLES,
+  type PrekeyRole,
+  type PrekeySecret,
+  planRotation,
+  type SignedPrekey,
+  verifySignedPrekey,
+} from "./prekey.ts";
+export { checkPin, defaultSuite, raisePin, SELECTION, type Selection, selectSuite } from "./selection.ts";
+export {
+  type ContactSessions,
+  decodeContactSessions,
+  decodeRatchetStateExact,
+  encodeContactSessions,
+  encodeRatchetState,
+  SESSION_RECORD_VERSION,
+} from "./session-record.ts";
+export {
+  type Contact,
+  type FirstContactCommit,
+  type IdentityStore,
+  MemoryStores,
+  type PrekeyStore,
+  type ProtocolStores,
+  type ReplayCache,
+  type SessionStore,
+} from "./stores.ts";
+export {
+  signIdentityUpdate,
+  signUsernameClaim,
+  verifyIdentityUpdate,
+  verifyUsernameClaim,
+} from "./username-claim.ts";

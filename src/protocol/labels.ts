@@ -1,0 +1,65 @@
+import { utf8 } from "../crypto/index.ts";
+
+/**
+ * The one registry of domain-separation labels (docs/protocol.md §3). Every signature context and
+ * every KDF/hash label in the protocol comes from here, and test/protocol/labels.test.ts checks that
+ * no label equals or is a prefix of another, so an output made for one purpose can never be valid for
+ * another. Frozen because they are exported: nothing in the process may change a label.
+ */
+export const SIGNATURE_CONTEXTS = Object.freeze({
+  identityRecord: "nano/v1/sig/identity-record",
+  prekey: "nano/v1/sig/prekey",
+  handshakeInit: "nano/v1/sig/hs-init",
+  usernameClaim: "nano/v1/sig/username-claim",
+  deviceCert: "nano/v1/sig/device-cert",
+  deviceAuth: "nano/v1/sig/device-auth",
+  identityUpdate: "nano/v1/sig/identity-update",
+} as const);
+
+export const KDF_LABELS = Object.freeze({
+  /** Transcript hash of the handshake. */
+  transcript: "nano/v1/th",
+  /** Handshake key schedule: root, chain, header keys and session id. */
+  handshake: "nano/v1/hs",
+  /** Root chain step of the ratchet. */
+  root: "nano/v1/root",
+  /** Chain key step. */
+  chain: "nano/v1/ck",
+  /** Message key from a chain key. */
+  messageKey: "nano/v1/mk",
+  /** Body AEAD key || nonce from a message key. */
+  message: "nano/v1/msg",
+  /** Header AEAD associated data. */
+  header: "nano/v1/hdr",
+  /** One-shot sealing (first contact, sealed sender). */
+  seal: "nano/v1/seal",
+  /** Safety numbers (computed in safety-number.ts). */
+  safetyNumber: "nano/v1/sn",
+  /** Hash of an identity record's signature key, bound into device certificates. */
+  identityKeyHash: "nano/v1/ikh",
+  /** Hash of a bundle as the initiator received it. */
+  bundle: "nano/v1/bundle",
+} as const);
+
+export type SignatureContext = (typeof SIGNATURE_CONTEXTS)[keyof typeof SIGNATURE_CONTEXTS];
+export type KdfLabel = (typeof KDF_LABELS)[keyof typeof KDF_LABELS];
+
+const encoded = new Map<string, Uint8Array>();
+
+/** The label's bytes (ASCII), cached. Callers must not mutate the result. */
+export function label(name: SignatureContext | KdfLabel): Uint8Array {
+  let bytes = encoded.get(name);
+  if (bytes === undefined) {
+    bytes = utf8(name);
+    encoded.set(name, bytes);
+  }
+  return bytes;
+}
+
+/** Every label, for the uniqueness test and the spec table. */
+export function allLabels(): readonly string[] {
+  return [...Object.values(SIGNATURE_CONTEXTS), ...Object.values(KDF_LABELS)];
+}
+
+/** Wire format version of every nano v1 structure. */
+export const PROTOCOL_VERSION = 1;

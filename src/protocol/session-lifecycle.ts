@@ -1,0 +1,89 @@
+import { NanoError } from "../errors/index.ts";
+import type { Envelope } from "./envelope.ts";
+import type { ProtocolLimits } from "./limits.ts";
+import type { RatchetOptions } from "./ratchet.ts";
+import type { RatchetState } from "./ratchet-state.ts";
+import { decryptContent } from "./session-cipher.ts";
+import type { ContactSessions } from "./session-record.ts";
+
+/**
+ * Session lifecycle for one contact (docs/protocol.md §11.2): one active session (the one we send on),
+ * up to five archived ones kept 30 days. A message on an archived session promotes it (send on the
+ * session that most recently received), which is how simultaneous initiation converges. A session is
+ * never reset on a decryption failure: errors leave the record unchanged.
+ */
+function prune(archived: readonly RatchetState[], now: number, limits: ProtocolLimits): RatchetState[] {
+  return archived
+    .filter((state) => now - Math.max(state.lastReceived, state.created) < limits.archiveRetentionMs)
+    .slice(0, limits.maxArchivedSessions);
+}
+
+/** A new session (ours or from a verified first contact) becomes active; the old active is archived. */
+export function installSession(
+  sessions: ContactSessions,
+  state: RatchetState,
+  now: number,
+  limits: ProtocolLimits,
+): ContactSessions {
+  const archived = sessions.active ? [sessions.active, ...sessions.archived] : [...sessions.archived];
+  return { active: state, archived: prune(archived, now, limits) };
+}
+
+export function sendingSession(sessions: ContactSessions): RatchetState {
+  if (sessions.active === null) throw new NanoError("no_session", "no session with this contact");
+  return sessions.active;
+}
+
+export function replaceActive(sessions: ContactSessions, state: RatchetState): ContactSessions {
+  return { active: state, archived: sessions.archived };
+}
+
+/** Finds the session (active or archived) that a handshake created. */
+export function findByHandshake(sessions: ContactSessions, handshakeHash: Uint8Array): RatchetState | null {
+  const all = sessions.active ? [sessions.active, ...sessions.archived] : [...sessions.archived];
+  return all.find((state) => Buffer.compare(state.handshakeHash, handshakeHash) === 0) ?? null;
+}
+
+/** Puts `updated` (a new version of `previous`) first: it is the session that most recently received. */
+export function promote(
+  sessions: ContactSessions,
+  previous: RatchetState,
+  updated: RatchetState,
+  now: number,
+  limits: ProtocolLimits,
+): ContactSessions {
+  const all = sessions.active ? [sessions.active, ...sessions.archived] : [...sessions.archived];
+  return {
+    active: updated,
+    archived: prune(
+      all.filter((state) => state !== previous),
+      now,
+      limits,
+    ),
+  };
+}
+
+/**
+ * Decrypts a type 2/3 envelope with the active session, then the archived ones. Only "no header key
+ * opens this" moves on to the next session; any other error belongs to the session that opened the
+ * header and is thrown as is.
+ */
+export function decryptWithSessions(
+  sessions: ContactSessions,
+  envelope: Envelope,
+  options: RatchetOptions & { limits: ProtocolLimits },
+): { sessions: ContactSessions; content: Uint8Array } {
+  const candidates = sessions.active ? [sessions.active, ...sessions.archived] : [...sessions.archived];
+  if (candidates.length === 0) throw new NanoError("no_session", "no session with this contact");
+  for (const candidate of candidates) {
+    if (candidate.suiteId !== envelope.suite.id) continue;
+    try {
+      const { state, content } = decryptContent(candidate, envelope, options);
+      return { sessions: promote(sessions, candidate, state, options.now, options.limits), content };
+    } catch (error) {
+      if (NanoError.is(error, "decryption_failed")) continue;
+      throw error;
+    }
+  }
+  throw new NanoError("decryption_failed", "no session with this contact opens the message");
+}
