@@ -12,19 +12,21 @@
  *   The signature is FIPS 204 ML-DSA-65 (pure, hedged) over the note text with the context string
  *   "nano/v1/sig/checkpoint", so a log key signature can never be replayed as any other nano signature.
  */
+
 import { concatBytes, utf8 } from "../crypto/bytes.ts";
 import { ed25519 } from "../crypto/ed25519.ts";
 import { sha256 } from "../crypto/hash.ts";
+import { KDF_LABELS, label, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
 import { mlDsa65 } from "../crypto/ml-dsa.ts";
 import { NanoError } from "../errors/index.ts";
 
 export const ED25519_NOTE_SIGNATURE_TYPE: Uint8Array = Uint8Array.of(0x01);
 export const ML_DSA_65_NOTE_SIGNATURE_TYPE: Uint8Array = concatBytes(
   Uint8Array.of(0xff),
-  utf8("nano/v1/note/ml-dsa-65"),
+  label(KDF_LABELS.noteMlDsa65),
 );
 /** FIPS 204 context string of the ML-DSA-65 checkpoint signature. */
-export const CHECKPOINT_ML_DSA_CONTEXT: Uint8Array = utf8("nano/v1/sig/checkpoint");
+export const CHECKPOINT_ML_DSA_CONTEXT: Uint8Array = label(SIGNATURE_CONTEXTS.checkpoint);
 
 export const MAX_KEY_NAME_BYTES = 256;
 

@@ -1,7 +1,8 @@
 import { checkLength } from "./_key-objects.ts";
 import { ALG, type Kem, type SeedKeyPair } from "./algorithms.ts";
-import { concatBytes, utf8, wipe } from "./bytes.ts";
+import { concatBytes, wipe } from "./bytes.ts";
 import { hkdf } from "./kdf.ts";
+import { KDF_LABELS, label } from "./labels.ts";
 import { x25519 } from "./x25519.ts";
 
 /**
@@ -10,7 +11,7 @@ import { x25519 } from "./x25519.ts";
  * be redirected to another key. Its keys carry their own algorithm id, distinct from X25519 agreement.
  */
 const LENGTHS = Object.freeze({ seed: 32, publicKey: 32, ciphertext: 32, sharedSecret: 32 });
-const LABEL = utf8("nano/v1/x25519-kem");
+const LABEL = label(KDF_LABELS.x25519Kem);
 
 function derive(dh: Uint8Array, ciphertext: Uint8Array, recipient: Uint8Array): Uint8Array {
   return hkdf(dh, new Uint8Array(0), concatBytes(LABEL, ciphertext, recipient), LENGTHS.sharedSecret);

@@ -20,6 +20,7 @@ import {
   utf8,
   wipe,
 } from "../crypto/index.ts";
+import { KDF_LABELS } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import {
   ATTACHMENT_REFERENCE,
@@ -38,7 +39,7 @@ export const ATTACHMENT_FORMAT = Object.freeze({
   /** Plaintext bytes per chunk (age's 64 KiB): one chunk is the unit of memory and of authentication. */
   chunkSize: 65536,
   tagLength: CHACHA20_POLY1305.tagLength,
-  label: "nano/v1/attachment",
+  label: KDF_LABELS.attachment,
 });
 
 const SEALED_CHUNK = ATTACHMENT_FORMAT.chunkSize + ATTACHMENT_FORMAT.tagLength;

@@ -1,8 +1,8 @@
 import { blake2b, getSuite, type Suite, type SuiteId } from "../crypto/index.ts";
+import { KDF_LABELS, label, PROTOCOL_VERSION } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { decodeExact, Reader, Writer } from "./_codec.ts";
 import { type IdentityRecord, readIdentityRecordField } from "./identity-record.ts";
-import { KDF_LABELS, label, PROTOCOL_VERSION } from "./labels.ts";
 import { decodeSignedPrekey, PREKEY_ROLES, type SignedPrekey, verifySignedPrekey } from "./prekey.ts";
 
 /**

@@ -1,6 +1,6 @@
+import { PROTOCOL_VERSION } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { decodeExact, Reader, Writer } from "./_codec.ts";
-import { PROTOCOL_VERSION } from "./labels.ts";
 import { MAX_PADDED_CONTENT } from "./padding.ts";
 
 /**

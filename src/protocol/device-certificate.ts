@@ -7,6 +7,7 @@ import {
   type SeedKeyPair,
   type Suite,
 } from "../crypto/index.ts";
+import { KDF_LABELS, label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { decodeExact, Reader, Writer } from "./_codec.ts";
 import {
@@ -17,7 +18,6 @@ import {
   MAX_USERNAME_BYTES,
   recordKeysFor,
 } from "./identity-record.ts";
-import { KDF_LABELS, label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "./labels.ts";
 
 /**
  * Device keys and their certificates (docs/protocol.md §4.3). The relay authenticates a device by a

@@ -1,8 +1,8 @@
 import { CHACHA20_POLY1305, getSuite, type Suite } from "../crypto/index.ts";
+import { PROTOCOL_VERSION } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { Reader, Writer } from "./_codec.ts";
 import { headerLength } from "./header.ts";
-import { PROTOCOL_VERSION } from "./labels.ts";
 import { MAX_BUCKET } from "./padding.ts";
 
 /**

@@ -1,10 +1,10 @@
 import { blake2b, concatBytes, constantTimeEqual, hkdf, type Suite, wipe } from "../crypto/index.ts";
+import { KDF_LABELS, label, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { Writer } from "./_codec.ts";
 import { type Bundle, bundleHash, encodeBundle } from "./bundle.ts";
 import { encodeHandshakeFields, type FirstContact, type HandshakeFields } from "./first-contact.ts";
 import { type IdentityKeys, type IdentityRecord, identityKeysFor, recordKeysFor } from "./identity-record.ts";
-import { KDF_LABELS, label, SIGNATURE_CONTEXTS } from "./labels.ts";
 import { PREKEY_ROLES, type PrekeyRole, type SignedPrekey } from "./prekey.ts";
 import { type RatchetState, ROLES } from "./ratchet-state.ts";
 import { checkResponderSelection, type Selection } from "./selection.ts";

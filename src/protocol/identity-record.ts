@@ -10,9 +10,9 @@ import {
   suitePublicKeys,
   utf8,
 } from "../crypto/index.ts";
+import { label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { Reader, Writer } from "./_codec.ts";
-import { label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "./labels.ts";
 
 /**
  * Identity records (docs/protocol.md §4): a user's username, every accepted suite's identity keys and

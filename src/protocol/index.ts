@@ -1,4 +1,6 @@
 /** The session protocol (docs/protocol.md): formats, handshake, ratchet, sessions. Pure: no I/O. */
+
+export { allLabels, KDF_LABELS, label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
 export {
   type Bundle,
   bundleHash,
@@ -58,7 +60,6 @@ export {
   MAX_IDENTITY_RECORD_BYTES,
   MAX_USERNAME_BYTES,
 } from "./identity-record.ts";
-export { allLabels, KDF_LABELS, label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "./labels.ts";
 export { DEFAULT_LIMITS, type ProtocolLimits, tightenLimits } from "./limits.ts";
 export { bucketFor, MAX_PADDED_CONTENT, pad, unpad } from "./padding.ts";
 export {

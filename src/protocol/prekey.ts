@@ -1,8 +1,8 @@
 import { ALG, type AlgId, getSuite, randomBytes, type Suite, type SuiteId, wipe } from "../crypto/index.ts";
+import { label, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { decodeExact, Reader, Writer } from "./_codec.ts";
 import { type IdentityKeys, type IdentityRecord, identityKeysFor, recordKeysFor } from "./identity-record.ts";
-import { label, SIGNATURE_CONTEXTS } from "./labels.ts";
 
 /**
  * Signed prekeys (docs/protocol.md §6). Every prekey — one-time ML-KEM and X25519 keys included — is

@@ -1,6 +1,6 @@
 import { blake2b, hkdf, wipe } from "../crypto/index.ts";
+import { KDF_LABELS, label } from "../crypto/labels.ts";
 import { Writer } from "./_codec.ts";
-import { KDF_LABELS, label } from "./labels.ts";
 import type { Role } from "./ratchet-state.ts";
 
 /**

@@ -8,11 +8,11 @@ import {
   type Suite,
   wipe,
 } from "../crypto/index.ts";
+import { KDF_LABELS, label } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { Writer } from "./_codec.ts";
 import { type EnvelopeType, envelopePrefix, type RatchetMessage } from "./envelope.ts";
 import { decodeHeader, encodeHeader, type Header } from "./header.ts";
-import { KDF_LABELS, label } from "./labels.ts";
 import type { ProtocolLimits } from "./limits.ts";
 import { chainStep, messageKeys, rootStep } from "./ratchet-kdf.ts";
 import { cloneState, type RatchetState, type Role, type SkippedKey } from "./ratchet-state.ts";

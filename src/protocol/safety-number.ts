@@ -8,12 +8,14 @@
  *            30 digits = six times (u40be(h[5j .. 5j+5]) mod 100000), zero-padded to 5 digits
  * number   = the two 30-digit halves in ascending order
  */
+
 import { blake2b, constantTimeEqual, u16, u32, utf8 } from "../crypto/index.ts";
+import { KDF_LABELS } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 
 export const SAFETY_NUMBER = Object.freeze({
   version: 1,
-  label: "nano/v1/sn",
+  label: KDF_LABELS.safetyNumber,
   /**
    * Signal's published count: a 30-digit half is ~99.7 bits, and 5200 sequential hash calls per guess
    * add ~12.3 bits of work, so a second preimage for one half costs more than 2^112 hash calls.

@@ -1,7 +1,7 @@
 import { aeadOpen, aeadSeal, blake2b, hkdf, type Suite, wipe } from "../crypto/index.ts";
+import { KDF_LABELS, label } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { Writer } from "./_codec.ts";
-import { KDF_LABELS, label } from "./labels.ts";
 
 /**
  * One-shot sealing to a public key (docs/protocol.md §7.2), the first-contact layer: the shape of HPKE

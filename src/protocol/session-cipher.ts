@@ -1,11 +1,11 @@
 import { getSuite } from "../crypto/index.ts";
+import { label, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { Writer } from "./_codec.ts";
 import { decodeEnvelope, ENVELOPE_TYPES, type Envelope, encodeEnvelope, envelopePrefix } from "./envelope.ts";
 import { decodeFirstContact, encodeFirstContact, type FirstContact } from "./first-contact.ts";
 import { initiatorSignedMessage } from "./handshake.ts";
 import { type IdentityKeys, type IdentityRecord, identityKeysFor } from "./identity-record.ts";
-import { label, SIGNATURE_CONTEXTS } from "./labels.ts";
 import { pad, unpad } from "./padding.ts";
 import { type RatchetOptions, ratchetDecrypt, ratchetEncrypt } from "./ratchet.ts";
 import type { RatchetState } from "./ratchet-state.ts";

@@ -1,7 +1,7 @@
 import { blake2b, type Suite } from "../crypto/index.ts";
+import { KDF_LABELS, label, PROTOCOL_VERSION } from "../crypto/labels.ts";
 import { lengthPrefixed, Writer } from "./_codec.ts";
 import { acceptedSuites, type IdentityRecord } from "./identity-record.ts";
-import { KDF_LABELS, label, PROTOCOL_VERSION } from "./labels.ts";
 import type { SignedPrekey } from "./prekey.ts";
 
 /**

@@ -1,3 +1,4 @@
+import { label, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { lengthPrefixed } from "./_codec.ts";
 import {
@@ -7,7 +8,6 @@ import {
   identityKeysFor,
   recordKeysFor,
 } from "./identity-record.ts";
-import { label, SIGNATURE_CONTEXTS } from "./labels.ts";
 
 /**
  * Username claims and identity updates (docs/protocol.md §4.4-4.5): detached signatures by EVERY

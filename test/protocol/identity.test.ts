@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { getSuite, randomBytes, SUITE_IDS } from "../../src/crypto/index.ts";
+import { allLabels } from "../../src/crypto/labels.ts";
 import {
   createDevice,
   decodeDeviceCertificateExact,
@@ -15,7 +16,6 @@ import {
   decodeIdentityRecordExact,
   generateIdentityKeys,
 } from "../../src/protocol/identity-record.ts";
-import { allLabels } from "../../src/protocol/labels.ts";
 import {
   signIdentityUpdate,
   signUsernameClaim,

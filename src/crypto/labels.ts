@@ -1,8 +1,9 @@
-import { utf8 } from "../crypto/index.ts";
+import { utf8 } from "./bytes.ts";
 
 /**
  * The one registry of domain-separation labels (docs/protocol.md §3). Every signature context and
- * every KDF/hash label in the protocol comes from here, and test/protocol/labels.test.ts checks that
+ * every KDF/hash label in the project — crypto constructions, protocol, attachments, audit log — comes
+ * from here (it lives in the lowest layer so every layer can import it), and test/protocol/labels.test.ts checks that
  * no label equals or is a prefix of another, so an output made for one purpose can never be valid for
  * another. Frozen because they are exported: nothing in the process may change a label.
  */
@@ -14,6 +15,8 @@ export const SIGNATURE_CONTEXTS = Object.freeze({
   deviceCert: "nano/v1/sig/device-cert",
   deviceAuth: "nano/v1/sig/device-auth",
   identityUpdate: "nano/v1/sig/identity-update",
+  /** ML-DSA-65 FIPS 204 context of the audit log's checkpoint signatures (docs/audit.md). */
+  checkpoint: "nano/v1/sig/checkpoint",
 } as const);
 
 export const KDF_LABELS = Object.freeze({
@@ -39,6 +42,12 @@ export const KDF_LABELS = Object.freeze({
   identityKeyHash: "nano/v1/ikh",
   /** Hash of a bundle as the initiator received it. */
   bundle: "nano/v1/bundle",
+  /** Attachment payload key from the file key (docs/attachments.md). */
+  attachment: "nano/v1/attachment",
+  /** The classical suite's X25519 sealing KEM (docs/crypto.md). */
+  x25519Kem: "nano/v1/x25519-kem",
+  /** Signed-note signature type of the audit log's ML-DSA-65 lines (after the 0xff byte). */
+  noteMlDsa65: "nano/v1/note/ml-dsa-65",
 } as const);
 
 export type SignatureContext = (typeof SIGNATURE_CONTEXTS)[keyof typeof SIGNATURE_CONTEXTS];
