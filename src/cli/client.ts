@@ -8,7 +8,7 @@ import { receive } from "../client/commands/receive.ts";
 import { MAX_FILE_BYTES, MAX_TEXT_BYTES, send } from "../client/commands/send.ts";
 import { status } from "../client/commands/status.ts";
 import { verifyContact } from "../client/commands/verify.ts";
-import { resolveHome } from "../client/home.ts";
+import { checkRelayUrl, resolveHome } from "../client/home.ts";
 import { type UnlockedHome, unlockHome } from "../client/unlocked-home.ts";
 import type { SuiteName } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
@@ -77,11 +77,16 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
       { file: options.passphraseFile, env: io.env, input: io.stdin as never, output: io.stderr as never },
       { creating: false },
     );
-    const home = await unlockHome(paths, passphrase);
+    const unlocked = await unlockHome(paths, passphrase);
+    // --relay overrides config.json for this run (the config keeps the one given to init).
+    const home: UnlockedHome =
+      options.relay === undefined
+        ? unlocked
+        : { ...unlocked, config: { ...unlocked.config, relay: checkRelayUrl(options.relay) } };
     try {
       return await work(home);
     } finally {
-      await home.close();
+      await unlocked.close();
     }
   };
 

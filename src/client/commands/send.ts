@@ -27,7 +27,7 @@ export interface SendResult {
 
 export function checkSendRequest(request: SendRequest): void {
   checkUsername(request.recipient);
-  if (request.text === null && request.file === null) {
+  if ((request.text === null || request.text === "") && request.file === null) {
     throw new NanoError(
       "invalid_argument",
       "nothing to send: give TEXT, pipe it on stdin, or pass --file PATH",
