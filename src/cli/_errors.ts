@@ -42,6 +42,8 @@ const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   wrong_passphrase: "type it again; NANO_PASSPHRASE or --passphrase-file may hold an old passphrase",
   passphrase_required: "set NANO_PASSPHRASE, pass --passphrase-file FILE (mode 0600), or run in a terminal",
   contact_not_found: "list the contacts you have with `nano-client contacts`",
+  contact_identity_changed:
+    "compare safety numbers with `nano-client verify NAME --confirm`, or accept it with `nano-client trust NAME`",
 };
 
 /** A usage error found by the command-line parser, with a hint of its own ("did you mean ..."). */

@@ -1,15 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { claimUsername } from "../client/commands/claim-username.ts";
-import { listContacts, trustContact } from "../client/commands/contacts.ts";
-import { initHome } from "../client/commands/init.ts";
-import { receive } from "../client/commands/receive.ts";
-import { MAX_FILE_BYTES, MAX_TEXT_BYTES, send } from "../client/commands/send.ts";
-import { status } from "../client/commands/status.ts";
-import { verifyContact } from "../client/commands/verify.ts";
-import { checkRelayUrl, resolveHome } from "../client/home.ts";
-import { type UnlockedHome, unlockHome } from "../client/unlocked-home.ts";
+import { MAX_FILE_BYTES, MAX_TEXT_BYTES } from "../client/commands/send.ts";
+import { NanoClient } from "../client/nano-client.ts";
 import type { SuiteName } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
@@ -70,23 +63,22 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
   const print = (value: unknown, text: string) => {
     io.stdout.write(state.json ? `${JSON.stringify(value)}\n` : text);
   };
-  const withHome = async <T>(command: Command, work: (home: UnlockedHome) => Promise<T>): Promise<T> => {
+  const withClient = async <T>(command: Command, work: (client: NanoClient) => Promise<T>): Promise<T> => {
     const options = globals(command);
-    const paths = resolveHome(options.home, io.env);
     const passphrase = await obtainPassphrase(
       { file: options.passphraseFile, env: io.env, input: io.stdin as never, output: io.stderr as never },
       { creating: false },
     );
-    const unlocked = await unlockHome(paths, passphrase);
-    // --relay overrides config.json for this run (the config keeps the one given to init).
-    const home: UnlockedHome =
-      options.relay === undefined
-        ? unlocked
-        : { ...unlocked, config: { ...unlocked.config, relay: checkRelayUrl(options.relay) } };
+    const client = await NanoClient.open({
+      passphrase,
+      env: io.env,
+      ...(options.home === undefined ? {} : { home: options.home }),
+      ...(options.relay === undefined ? {} : { relay: options.relay }),
+    });
     try {
-      return await work(home);
+      return await work(client);
     } finally {
-      await unlocked.close();
+      await client.close();
     }
   };
 
@@ -113,15 +105,15 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     )
     .action(async (options: { cryptoMode: SuiteName }, command: Command) => {
       const global = globals(command);
-      const paths = resolveHome(global.home, io.env);
       const passphrase = await obtainPassphrase(
         { file: global.passphraseFile, env: io.env, input: io.stdin as never, output: io.stderr as never },
         { creating: true },
       );
-      const result = await initHome({
-        paths,
+      const result = await NanoClient.init({
         mode: options.cryptoMode,
         passphrase,
+        env: io.env,
+        ...(global.home === undefined ? {} : { home: global.home }),
         ...(global.relay === undefined ? {} : { relay: global.relay }),
         ...(global.ca === undefined ? {} : { ca: global.ca }),
       });
@@ -133,8 +125,8 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .description("claim NAME on the relay for this identity")
     .argument("<name>")
     .action((name: string, _options: unknown, command: Command) =>
-      withHome(command, async (home) => {
-        const result = await claimUsername(home, name);
+      withClient(command, async (client) => {
+        const result = await client.claimUsername(name);
         print(result, `claimed ${result.username} on ${result.relay}\n`);
       }),
     );
@@ -158,8 +150,8 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
         let body: string | null = text ?? null;
         if (body === null && file === null && io.stdin.isTTY !== true)
           body = await readStdin(io.stdin, MAX_TEXT_BYTES);
-        await withHome(command, async (home) => {
-          const result = await send(home, {
+        await withClient(command, async (client) => {
+          const result = await client.send({
             recipient: name,
             text: body,
             file,
@@ -179,8 +171,8 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .option("--watch", "keep waiting for messages")
     .option("--save-dir <dir>", "write attachments into DIR")
     .action((options: { watch?: boolean; saveDir?: string }, command: Command) =>
-      withHome(command, async (home) => {
-        const result = await receive(home, {
+      withClient(command, async (client) => {
+        const result = await client.receive({
           watch: options.watch === true,
           saveDir: options.saveDir ?? null,
           onMessage: (message) => {
@@ -204,8 +196,8 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .command("contacts")
     .description("list contacts and their verification state")
     .action((_options: unknown, command: Command) =>
-      withHome(command, async (home) => {
-        const contacts = await listContacts(home);
+      withClient(command, async (client) => {
+        const contacts = await client.contacts();
         print({ contacts }, renderContacts(contacts));
       }),
     );
@@ -216,8 +208,8 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .argument("<name>")
     .option("--confirm", "record that the safety numbers match")
     .action((name: string, options: { confirm?: boolean }, command: Command) =>
-      withHome(command, async (home) => {
-        const result = await verifyContact(home, name, options.confirm === true);
+      withClient(command, async (client) => {
+        const result = await client.verify(name, options.confirm === true);
         print(result, `${result.username}: ${result.safetyNumber}${result.verified ? " (verified)" : ""}\n`);
       }),
     );
@@ -227,8 +219,8 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .description("accept NAME's changed identity without verifying it")
     .argument("<name>")
     .action((name: string, _options: unknown, command: Command) =>
-      withHome(command, async (home) => {
-        const contact = await trustContact(home, name);
+      withClient(command, async (client) => {
+        const contact = await client.trust(name);
         print({ contact }, `trusted ${contact.username}'s current identity (unverified)\n`);
       }),
     );
@@ -237,8 +229,8 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .command("status")
     .description("identity, mode, relay and outbox of this home")
     .action((_options: unknown, command: Command) =>
-      withHome(command, async (home) => {
-        const report = await status(home);
+      withClient(command, async (client) => {
+        const report = await client.status();
         print(report, renderStatus(report));
       }),
     );

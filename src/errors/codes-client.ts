@@ -96,6 +96,13 @@ export const CLIENT_ERRORS = {
     meaning: "No contact with that username is stored locally.",
     fix: "Check the spelling with `nano-client contacts`; send to the user once to add them.",
   },
+  contact_identity_changed: {
+    kind: "validation",
+    status: 409,
+    meaning:
+      "The contact's identity record changed since it was pinned: sending and receiving are blocked until the user decides.",
+    fix: "Compare safety numbers (`nano-client verify NAME --confirm`) or accept the change (`nano-client trust NAME`).",
+  },
   // ---- command line and seams
   invalid_argument: {
     kind: "usage",

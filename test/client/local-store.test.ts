@@ -335,3 +335,57 @@ test("a database file readable by others is refused", () =>
       NanoError.is(error, "insecure_permissions"),
     );
   }));
+
+test("deletes, prekey listing and received-log paging", () =>
+  withStore(async (store) => {
+    await store.putContact(contact("alice"));
+    assert.equal(await store.read((t) => t.deleteContact("alice")), true);
+    assert.equal(await store.read((t) => t.deleteContact("alice")), false);
+    const sessionId = randomBytes(16);
+    await store.putSession({ sessionId, peer: "bob", state: randomBytes(8), updatedAt: 1, archived: false });
+    await store.putSession({
+      sessionId: randomBytes(16),
+      peer: "bob",
+      state: randomBytes(8),
+      updatedAt: 2,
+      archived: true,
+    });
+    assert.deepEqual(
+      (await store.getSessions("bob")).map((s) => s.updatedAt),
+      [2, 1],
+      "most recently updated first",
+    );
+    assert.equal(await store.read((t) => t.deleteSession(sessionId)), true);
+    assert.equal((await store.getSessions("bob")).length, 1);
+    for (const id of [randomBytes(8), randomBytes(8)]) {
+      await store.putPrekeySecret({
+        id,
+        suite: 2,
+        role: "one-time",
+        secret: randomBytes(32),
+        createdAt: 0,
+        expiresAt: 1,
+        lastResort: false,
+      });
+    }
+    assert.equal((await store.read((t) => t.listPrekeySecrets())).length, 2);
+    for (let i = 0; i < 5; i += 1) {
+      await store.insertReceived({
+        messageId: `m${i}`,
+        sender: "bob",
+        contentType: "text/plain",
+        body: utf8(`${i}`),
+        receivedAt: i,
+      });
+    }
+    const firstPage = await store.listReceived(0, 2);
+    assert.deepEqual(
+      firstPage.map((m) => m.messageId),
+      ["m0", "m1"],
+    );
+    const rest = await store.listReceived(firstPage.at(-1)!.seq, 10);
+    assert.deepEqual(
+      rest.map((m) => m.messageId),
+      ["m2", "m3", "m4"],
+    );
+  }));

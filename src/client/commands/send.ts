@@ -53,8 +53,8 @@ export async function send(home: UnlockedHome, request: SendRequest): Promise<Se
   const contact = await home.store.getContact(request.recipient);
   if (contact?.identityChanged) {
     throw new NanoError(
-      "invalid_argument",
-      `${request.recipient}'s identity changed: run nano-client verify ${request.recipient} before sending`,
+      "contact_identity_changed",
+      `${request.recipient}'s identity changed; nothing is sent until you verify or trust it`,
     );
   }
   return relayNotWired("send");
