@@ -72,15 +72,23 @@ test(`SIGKILL at random moments (${ITERATIONS} times) never leaves a torn or rea
       });
       let printed = confirmed;
       let buffered = "";
+      let markReady = () => {};
+      const ready = new Promise<void>((resolve) => {
+        markReady = resolve;
+      });
       child.stdout.on("data", (chunk: Buffer) => {
         buffered += chunk.toString();
         const lines = buffered.split("\n");
         buffered = lines.pop() ?? "";
-        for (const line of lines) printed = Math.max(printed, Number(line));
+        for (const line of lines) {
+          if (line === "ready") markReady();
+          else printed = Math.max(printed, Number(line));
+        }
       });
       const exited = new Promise((resolve) => child.once("exit", resolve));
-      // Let the child start (type stripping takes ~100 ms), then kill somewhere inside a write.
-      await sleep(150 + Math.floor(Math.random() * 120));
+      // Kill relative to the writer being ready (a loaded machine starts it slowly), inside some write.
+      await Promise.race([ready, exited]);
+      await sleep(Math.floor(Math.random() * 60));
       child.kill("SIGKILL");
       await exited;
       const version = parseVersion(await readFile(path));

@@ -154,10 +154,17 @@ test("SIGKILL during enqueue and send, 15 times: nothing lost, nothing stored tw
       return { child, exited: new Promise<number | null>((resolve) => child.once("exit", resolve)) };
     };
     for (let iteration = 0; iteration < 15; iteration += 1) {
-      const { child, exited } = run(["enqueue", String(enqueued)], (line) => {
-        enqueued = Math.max(enqueued, Number(line.slice(4)) + 1);
+      let markReady = () => {};
+      const ready = new Promise<void>((resolve) => {
+        markReady = resolve;
       });
-      await sleep(200 + Math.floor(Math.random() * 250));
+      const { child, exited } = run(["enqueue", String(enqueued)], (line) => {
+        if (line === "ready") markReady();
+        else enqueued = Math.max(enqueued, Number(line.slice(4)) + 1);
+      });
+      // Kill relative to the worker being ready, not to its start: a loaded machine starts slowly.
+      await Promise.race([ready, exited]);
+      await sleep(20 + Math.floor(Math.random() * 150));
       child.kill("SIGKILL");
       await exited;
     }
