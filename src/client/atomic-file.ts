@@ -58,11 +58,15 @@ export async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
-/** Removes temporary files left by writes that were killed before their rename. */
-export async function sweepTemporaryFiles(directory: string): Promise<number> {
+/**
+ * Removes temporary files left by writes that were killed before their rename. With `target`, only
+ * those of that file, so a sweep never deletes the in-flight temporary file of another file's writer.
+ */
+export async function sweepTemporaryFiles(directory: string, target?: string): Promise<number> {
+  const prefix = target === undefined ? TEMPORARY_PREFIX : `${TEMPORARY_PREFIX}${target}.`;
   let removed = 0;
   for (const name of await readdir(directory)) {
-    if (!name.startsWith(TEMPORARY_PREFIX)) continue;
+    if (!name.startsWith(prefix)) continue;
     await unlink(join(directory, name)).catch(() => {});
     removed += 1;
   }

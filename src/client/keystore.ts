@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import {
   ARGON2ID_SALT_LENGTH,
   type Argon2idParameters,
@@ -169,7 +169,7 @@ export async function saveKeystore(
   options: KeystoreOptions = {},
 ): Promise<void> {
   const bytes = await sealKeystore(payload, passphrase, options);
-  await sweepTemporaryFiles(dirname(path));
+  await sweepTemporaryFiles(dirname(path), basename(path));
   await writeFileAtomic(path, bytes);
 }
 

@@ -240,7 +240,10 @@ test("changing the passphrase re-seals: the old one fails, the new one opens the
 test("leftover temporary files of a killed write are swept on the next save", () =>
   withTempDir(async (dir) => {
     const stale = join(dir, ".nano-tmp-keystore.abc123");
+    const otherWriter = join(dir, ".nano-tmp-config.json.def456");
     await writeFile(stale, "half a keystore", { mode: 0o600 });
+    await writeFile(otherWriter, "another file's write in flight", { mode: 0o600 });
     await saveKeystore(join(dir, "keystore"), PAYLOAD, PASS, { argon2id: TEST_ARGON2ID, kdf: fastKdf });
     await assert.rejects(stat(stale), { code: "ENOENT" });
+    await stat(otherWriter);
   }));
