@@ -15,6 +15,8 @@ export interface PassphraseSources {
   readonly output: Writable;
 }
 
+const MAX_PASSPHRASE_FILE_BYTES = 4096;
+
 /** The file is a secret: refused when group or others can read it. One trailing newline is dropped. */
 export async function readPassphraseFile(path: string): Promise<string> {
   let info: Awaited<ReturnType<typeof stat>>;
@@ -27,6 +29,12 @@ export async function readPassphraseFile(path: string): Promise<string> {
     throw new NanoError(
       "insecure_permissions",
       `passphrase file ${path} is readable by other users (mode ${(info.mode & 0o777).toString(8)}); run chmod 600 ${path}`,
+    );
+  }
+  if (info.size > MAX_PASSPHRASE_FILE_BYTES) {
+    throw new NanoError(
+      "invalid_argument",
+      `passphrase file ${path} is larger than ${MAX_PASSPHRASE_FILE_BYTES} bytes`,
     );
   }
   return (await readFile(path, "utf8")).replace(/\r?\n$/, "");

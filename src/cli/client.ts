@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { MAX_FILE_BYTES, MAX_TEXT_BYTES } from "../client/commands/send.ts";
@@ -44,12 +44,14 @@ async function readStdin(stdin: NodeJS.ReadableStream, limit: number): Promise<s
 async function readInputFile(path: string): Promise<{ name: string; bytes: Uint8Array }> {
   let bytes: Buffer;
   try {
+    if ((await stat(path)).size > MAX_FILE_BYTES) {
+      throw new NanoError("invalid_argument", `${path} is larger than ${MAX_FILE_BYTES} bytes`);
+    }
     bytes = await readFile(path);
   } catch (error) {
+    if (NanoError.is(error)) throw error;
     throw new NanoError("invalid_argument", `cannot read ${path}: ${(error as NodeJS.ErrnoException).code}`);
   }
-  if (bytes.length > MAX_FILE_BYTES)
-    throw new NanoError("invalid_argument", `${path} is larger than ${MAX_FILE_BYTES} bytes`);
   return { name: basename(path), bytes: new Uint8Array(bytes) };
 }
 

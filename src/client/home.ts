@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { z } from "zod";
@@ -13,6 +13,7 @@ import { assertPrivate, writeFileAtomic } from "./atomic-file.ts";
  *   local.db     the sealed local state (+ -wal, -shm), all 0600
  */
 export const DEFAULT_HOME_NAME = ".nano-messenger";
+const MAX_CONFIG_BYTES = 64 * 1024;
 
 export interface HomePaths {
   readonly root: string;
@@ -77,6 +78,9 @@ export async function readConfig(paths: HomePaths): Promise<ClientConfig> {
   let text: string;
   try {
     await assertPrivate(paths.config, "client config");
+    if ((await stat(paths.config)).size > MAX_CONFIG_BYTES) {
+      throw new NanoError("invalid_argument", `${paths.config} is larger than ${MAX_CONFIG_BYTES} bytes`);
+    }
     text = await readFile(paths.config, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") {

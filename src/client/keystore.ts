@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import {
   ARGON2ID_SALT_LENGTH,
@@ -21,6 +21,7 @@ import {
   assembleKeystore,
   CHECK_VALUE_LENGTH,
   encodeKeystoreHeader,
+  keystoreLength,
   MAX_KEYSTORE_PAYLOAD,
   parseKeystore,
 } from "./keystore-format.ts";
@@ -143,6 +144,14 @@ export async function readKeystoreFile(path: string): Promise<Uint8Array> {
   let bytes: Buffer;
   try {
     await assertPrivate(path, "keystore");
+    // Capped before reading: a multi-gigabyte file named keystore must not be pulled into memory.
+    const { size } = await stat(path);
+    if (size > keystoreLength(MAX_KEYSTORE_PAYLOAD)) {
+      throw new NanoError(
+        "keystore_payload_too_large",
+        `keystore file is ${size} bytes; the format caps it near 1 MiB`,
+      );
+    }
     bytes = await readFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") {

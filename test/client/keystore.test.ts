@@ -247,3 +247,12 @@ test("leftover temporary files of a killed write are swept on the next save", ()
     await assert.rejects(stat(stale), { code: "ENOENT" });
     await stat(otherWriter);
   }));
+
+test("an oversized keystore file is refused before it is read into memory", () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, "keystore");
+    const { truncate } = await import("node:fs/promises");
+    await writeFile(path, "NANOKS", { mode: 0o600 });
+    await truncate(path, 2 * 1024 * 1024 * 1024); // sparse 2 GiB
+    await rejects(loadKeystore(path, PASS, { kdf: fastKdf }), "keystore_payload_too_large");
+  }));
