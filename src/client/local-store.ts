@@ -131,17 +131,18 @@ export class LocalTables {
   /** The peer's sessions, most recently updated first (the one to send on). */
   getSessions(peer: string): SessionRecord[] {
     const rows = this.#all(
-      "SELECT handle, record FROM sessions WHERE peer = ? ORDER BY updated_at DESC",
+      "SELECT handle, record FROM sessions WHERE peer = ?",
       blindIndex(this.#keys, "contacts", peer),
     );
-    return rows
-      .map((row) =>
-        decodeRecord("session", openRow(this.#keys, "sessions", bytesOf(row.handle), bytesOf(row.record))),
-      )
-      .filter((session) => {
-        if (session.peer !== peer) throw new NanoError("local_record_tampered", "a session row was moved");
-        return true;
-      });
+    const sessions = rows.map((row) =>
+      decodeRecord("session", openRow(this.#keys, "sessions", bytesOf(row.handle), bytesOf(row.record))),
+    );
+    // The peer and updated_at columns are not authenticated: check the peer and order by the sealed time,
+    // so an edited column can neither move a session to another contact nor pick the one we send on.
+    for (const session of sessions) {
+      if (session.peer !== peer) throw new NanoError("local_record_tampered", "a session row was moved");
+    }
+    return sessions.sort((a, b) => b.updatedAt - a.updatedAt);
   }
 
   deleteSession(sessionId: Uint8Array): boolean {

@@ -1,12 +1,5 @@
 import { access } from "node:fs/promises";
-import {
-  type Argon2idParameters,
-  blake2b,
-  concatBytes,
-  encodeSuitePublicKeys,
-  toHex,
-  wipe,
-} from "../crypto/index.ts";
+import { blake2b, concatBytes, encodeSuitePublicKeys, toHex, wipe } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { type ClientConfig, type HomePaths, readConfig } from "./home.ts";
 import { decodeIdentitySeeds, type IdentitySeeds } from "./identity-seeds.ts";
@@ -24,11 +17,6 @@ export interface UnlockedHome {
   readonly seeds: IdentitySeeds;
   readonly store: LocalStore;
   close(): Promise<void>;
-}
-
-export interface UnlockOptions {
-  /** Only for tests that need a cheaper work factor; files carry their own parameters anyway. */
-  readonly argon2id?: Argon2idParameters;
 }
 
 export async function unlockHome(paths: HomePaths, passphrase: Passphrase): Promise<UnlockedHome> {

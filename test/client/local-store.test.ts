@@ -336,8 +336,8 @@ test("a database file readable by others is refused", () =>
     );
   }));
 
-test("deletes, prekey listing and received-log paging", () =>
-  withStore(async (store) => {
+test("deletes, session order, prekey listing and received-log paging", () =>
+  withStore(async (store, path) => {
     await store.putContact(contact("alice"));
     assert.equal(await store.read((t) => t.deleteContact("alice")), true);
     assert.equal(await store.read((t) => t.deleteContact("alice")), false);
@@ -354,6 +354,14 @@ test("deletes, prekey listing and received-log paging", () =>
       (await store.getSessions("bob")).map((s) => s.updatedAt),
       [2, 1],
       "most recently updated first",
+    );
+    // Editing the clear updated_at column does not change which session comes first.
+    const raw = new DatabaseSync(path);
+    raw.exec("UPDATE sessions SET updated_at = 1000 - updated_at");
+    raw.close();
+    assert.deepEqual(
+      (await store.getSessions("bob")).map((s) => s.updatedAt),
+      [2, 1],
     );
     assert.equal(await store.read((t) => t.deleteSession(sessionId)), true);
     assert.equal((await store.getSessions("bob")).length, 1);
