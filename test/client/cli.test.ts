@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -259,3 +259,90 @@ test("usage errors exit 64 with a suggestion; network commands fail with relay_n
     const withRelay = await cli(["--home", home, "claim-username", "alice", "--relay", "https://r.example"]);
     assertCliError(withRelay, 69, /claim-username needs the session protocol/);
   }));
+
+const HAS_SCRIPT = spawnSync("script", ["--version"]).status === 0;
+
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`), answering each prompt when its text shows.
+ * This is the only way to exercise the no-echo prompt as a user meets it.
+ */
+function cliOnTerminal(args: string[], answers: readonly { after: string; send: string }[]): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.NANO_PASSPHRASE;
+  delete env.NANO_CLIENT_HOME;
+  const command = [process.execPath, BIN, ...args]
+    .map((part) => `'${part.replaceAll("'", "'\\''")}'`)
+    .join(" ");
+  return new Promise((resolve, reject) => {
+    // A fresh pty is 0 columns wide, which makes the prompt wrap after every character.
+    const child = spawn("script", ["-qec", `stty cols 120 rows 40; ${command}`, "/dev/null"], {
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    let next = 0;
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`nano-client ${args.join(" ")} on a terminal did not finish; output: ${output}`));
+    }, 60_000);
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const answer = answers[next];
+      if (answer !== undefined && output.includes(answer.after)) {
+        next += 1;
+        output += "\n<answered>\n";
+        child.stdin.write(`${answer.send}\r`);
+      }
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({ code, stdout: output, stderr: "" });
+    });
+  });
+}
+
+test(
+  "on a terminal the passphrase is prompted for, never echoed, and checked",
+  { skip: !HAS_SCRIPT && "no `script` for a pseudo-terminal" },
+  () =>
+    withTempDir(async (dir) => {
+      const home = join(dir, "h");
+      const secret = "typed secret phrase";
+      const init = await cliOnTerminal(
+        ["--home", home, "init"],
+        [
+          { after: "new keystore passphrase", send: secret },
+          { after: "the same passphrase again", send: secret },
+        ],
+      );
+      assert.equal(init.code, 0, init.stdout);
+      assert.match(init.stdout, /initialized /);
+      assert.ok(!init.stdout.includes(secret), "the passphrase was echoed");
+
+      const status = await cliOnTerminal(
+        ["--home", home, "status"],
+        [{ after: "keystore passphrase", send: secret }],
+      );
+      assert.equal(status.code, 0, status.stdout);
+      assert.match(status.stdout, /outbox: +0 pending/);
+      assert.ok(!status.stdout.includes(secret));
+
+      const wrong = await cliOnTerminal(
+        ["--home", home, "status"],
+        [{ after: "keystore passphrase", send: "not it at all" }],
+      );
+      assert.equal(wrong.code, 77);
+      assert.match(wrong.stdout, /nano-client: wrong passphrase/);
+
+      const mismatch = await cliOnTerminal(
+        ["--home", join(dir, "other"), "init"],
+        [
+          { after: "new keystore passphrase", send: "first phrase" },
+          { after: "the same passphrase again", send: "second phrase" },
+        ],
+      );
+      assert.equal(mismatch.code, 64);
+      assert.match(mismatch.stdout, /the two passphrases do not match/);
+    }),
+);
