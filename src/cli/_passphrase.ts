@@ -46,6 +46,17 @@ async function prompt(message: string, sources: PassphraseSources): Promise<stri
   return answer;
 }
 
+/**
+ * The new passphrase of `passphrase`: --new-passphrase-file FILE, then NANO_NEW_PASSPHRASE, then two
+ * prompts on a terminal.
+ */
+export async function obtainNewPassphrase(sources: PassphraseSources): Promise<string> {
+  return obtainPassphrase(
+    { ...sources, env: { NANO_PASSPHRASE: sources.env.NANO_NEW_PASSPHRASE } },
+    { creating: true },
+  );
+}
+
 export async function obtainPassphrase(
   sources: PassphraseSources,
   options: { creating: boolean },

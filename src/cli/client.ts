@@ -6,7 +6,7 @@ import { NanoClient } from "../client/nano-client.ts";
 import type { SuiteName } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
-import { obtainPassphrase } from "./_passphrase.ts";
+import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
 import { renderContacts, renderInit, renderStatus } from "./_render.ts";
 
 /** `nano-client`: the client's command line (docs/client.md). */
@@ -226,6 +226,27 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
         print({ contact }, `trusted ${contact.username}'s current identity (unverified)\n`);
       }),
     );
+
+  program
+    .command("passphrase")
+    .description("change the keystore passphrase")
+    .option("--new-passphrase-file <file>", "read the new passphrase from FILE (mode 0600)")
+    .action(async (options: { newPassphraseFile?: string }, command: Command) => {
+      const global = globals(command);
+      const streams = { env: io.env, input: io.stdin as never, output: io.stderr as never };
+      const passphrase = await obtainPassphrase(
+        { ...streams, file: global.passphraseFile },
+        { creating: false },
+      );
+      const newPassphrase = await obtainNewPassphrase({ ...streams, file: options.newPassphraseFile });
+      await NanoClient.changePassphrase({
+        passphrase,
+        newPassphrase,
+        env: io.env,
+        ...(global.home === undefined ? {} : { home: global.home }),
+      });
+      print({ changed: true }, "passphrase changed\n");
+    });
 
   program
     .command("status")

@@ -7,7 +7,7 @@ import { type SendRequest, type SendResult, send } from "./commands/send.ts";
 import { type StatusReport, status } from "./commands/status.ts";
 import { type VerifyResult, verifyContact } from "./commands/verify.ts";
 import { checkRelayUrl, resolveHome } from "./home.ts";
-import type { Passphrase } from "./keystore.ts";
+import { changeKeystorePassphrase, type Passphrase } from "./keystore.ts";
 import { Outbox } from "./outbox.ts";
 import { type UnlockedHome, unlockHome } from "./unlocked-home.ts";
 
@@ -49,6 +49,17 @@ export class NanoClient {
       ...(options.relay === undefined ? {} : { relay: options.relay }),
       ...(options.ca === undefined ? {} : { ca: options.ca }),
     });
+  }
+
+  /**
+   * Re-seals the keystore under a new passphrase (fresh salt and nonce, atomic replace). The local
+   * database key inside it is unchanged, so the local store needs no rewrite.
+   */
+  static changePassphrase(
+    options: NanoClientOptions & { readonly newPassphrase: Passphrase },
+  ): Promise<void> {
+    const paths = resolveHome(options.home, options.env);
+    return changeKeystorePassphrase(paths.keystore, options.passphrase, options.newPassphrase);
   }
 
   /** Unlocks a home with its passphrase. Errors: keystore_missing, wrong_passphrase, keystore_* and more. */

@@ -346,3 +346,26 @@ test(
       assert.match(mismatch.stdout, /the two passphrases do not match/);
     }),
 );
+
+test("passphrase: re-seals under the new passphrase; the old one stops working", () =>
+  withTempDir(async (dir) => {
+    const home = join(dir, "h");
+    assert.equal((await cli(["--home", home, "init"])).code, 0);
+    const before = JSON.parse((await cli(["--home", home, "--json", "status"])).stdout);
+    assertCliError(await cli(["--home", home, "passphrase"]), 64, /no passphrase/);
+    assertCliError(
+      await cli(["--home", home, "passphrase"], { env: { NANO_NEW_PASSPHRASE: "short" } }),
+      64,
+      /at least 8 characters/,
+    );
+    const changed = await cli(["--home", home, "--json", "passphrase"], {
+      env: { NANO_NEW_PASSPHRASE: "the new one!" },
+    });
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.deepEqual(JSON.parse(changed.stdout), { changed: true });
+    assertCliError(await cli(["--home", home, "status"]), 77, /wrong passphrase/);
+    const after = await cli(["--home", home, "--json", "status"], {
+      env: { NANO_PASSPHRASE: "the new one!" },
+    });
+    assert.equal(JSON.parse(after.stdout).identityFingerprint, before.identityFingerprint);
+  }));
