@@ -107,3 +107,17 @@ export async function assertPrivate(path: string, what: string): Promise<void> {
     );
   }
 }
+
+/**
+ * Refuses a directory that other users can write to: they could replace the keystore or the database
+ * with their own (the user would then type the passphrase into, and store messages in, their file).
+ */
+export async function assertNotWritableByOthers(directory: string, what: string): Promise<void> {
+  const info = await stat(directory);
+  if ((info.mode & 0o022) !== 0) {
+    throw new NanoError(
+      "insecure_permissions",
+      `${what} ${directory} is writable by other users (mode ${(info.mode & 0o777).toString(8)}); run chmod 700 ${directory}`,
+    );
+  }
+}

@@ -1,6 +1,7 @@
 import { access } from "node:fs/promises";
 import { blake2b, concatBytes, encodeSuitePublicKeys, toHex, wipe } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
+import { assertNotWritableByOthers } from "./atomic-file.ts";
 import { type ClientConfig, type HomePaths, readConfig } from "./home.ts";
 import { decodeIdentitySeeds, type IdentitySeeds } from "./identity-seeds.ts";
 import { loadKeystore, type Passphrase } from "./keystore.ts";
@@ -25,6 +26,7 @@ export async function unlockHome(paths: HomePaths, passphrase: Passphrase): Prom
   } catch {
     throw new NanoError("keystore_missing", `no keystore in ${paths.root}`);
   }
+  await assertNotWritableByOthers(paths.root, "home directory");
   const config = await readConfig(paths);
   const payload = await loadKeystore(paths.keystore, passphrase);
   let contents: KeystoreContents;

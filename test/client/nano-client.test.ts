@@ -71,3 +71,17 @@ test("NanoClient: init, open, status, contacts, outbox, and the seams that wait 
       await again.close();
     }
   }));
+
+test("a home directory writable by others is refused before the passphrase is used", () =>
+  withTempDir(async (dir) => {
+    const home = join(dir, "h");
+    await NanoClient.init({ home, mode: "hybrid", passphrase: PASS });
+    const { chmod } = await import("node:fs/promises");
+    await chmod(home, 0o770);
+    await assert.rejects(NanoClient.open({ home, passphrase: PASS }), (e: unknown) =>
+      NanoError.is(e, "insecure_permissions"),
+    );
+    await chmod(home, 0o750);
+    const client = await NanoClient.open({ home, passphrase: PASS });
+    await client.close();
+  }));
