@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { chmod, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import fc from "fast-check";
 import {
   changeKeystorePassphrase,
@@ -255,4 +257,58 @@ test("an oversized keystore file is refused before it is read into memory", () =
     await writeFile(path, "NANOKS", { mode: 0o600 });
     await truncate(path, 2 * 1024 * 1024 * 1024); // sparse 2 GiB
     await rejects(loadKeystore(path, PASS, { kdf: fastKdf }), "keystore_payload_too_large");
+  }));
+
+test("SIGKILL during passphrase changes (10 times): the keystore always opens with one of the two", () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, "keystore");
+    const [first, second] = ["first passphrase", "second passphrase"];
+    await saveKeystore(path, PAYLOAD, first, { argon2id: TEST_ARGON2ID });
+    const rekeyer = new URL("./fixtures/keystore-rekeyer.ts", import.meta.url).pathname;
+    let current = first;
+    let changes = 0;
+    for (let iteration = 0; iteration < 10; iteration += 1) {
+      const child = spawn(process.execPath, [rekeyer, path, current, current === first ? second : first], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let reported = current;
+      let markReady = () => {};
+      const ready = new Promise<void>((resolve) => {
+        markReady = resolve;
+      });
+      let buffered = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split("\n");
+        buffered = lines.pop() ?? "";
+        for (const line of lines) {
+          if (line === "ready") markReady();
+          else {
+            reported = line;
+            changes += 1;
+          }
+        }
+      });
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      await Promise.race([ready, exited]);
+      await sleep(Math.floor(Math.random() * 250));
+      child.kill("SIGKILL");
+      await exited;
+      // The last reported change is durable; the one in flight may or may not have landed.
+      const candidates = reported === first ? [first, second] : [second, first];
+      let opened: string | null = null;
+      for (const candidate of candidates) {
+        try {
+          assert.deepEqual(await loadKeystore(path, candidate), PAYLOAD);
+          opened = candidate;
+          break;
+        } catch (error) {
+          if (!NanoError.is(error, "wrong_passphrase")) throw error;
+        }
+      }
+      assert.notEqual(opened, null, `iteration ${iteration}: neither passphrase opens the keystore`);
+      assert.equal((await stat(path)).mode & 0o777, 0o600);
+      current = opened!;
+    }
+    assert.ok(changes > 0, "no change ever completed: the test proved nothing");
   }));
