@@ -1,5 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
+import type { Readable, Writable } from "node:stream";
 import { Command, CommanderError, Option } from "commander";
 import { MAX_FILE_BYTES, MAX_TEXT_BYTES } from "../client/commands/send.ts";
 import { NanoClient } from "../client/nano-client.ts";
@@ -20,15 +21,15 @@ interface GlobalOptions {
 }
 
 export interface CliIo {
-  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
+  readonly stdin: Readable & { isTTY?: boolean };
+  readonly stdout: Writable;
+  readonly stderr: Writable;
   readonly env: NodeJS.ProcessEnv;
 }
 
 const MODES = ["classical", "hybrid", "quantum"] as const;
 
-async function readStdin(stdin: NodeJS.ReadableStream, limit: number): Promise<string> {
+async function readStdin(stdin: Readable, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of stdin) {
@@ -68,7 +69,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
   const withClient = async <T>(command: Command, work: (client: NanoClient) => Promise<T>): Promise<T> => {
     const options = globals(command);
     const passphrase = await obtainPassphrase(
-      { file: options.passphraseFile, env: io.env, input: io.stdin as never, output: io.stderr as never },
+      { file: options.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
       { creating: false },
     );
     const client = await NanoClient.open({
@@ -108,7 +109,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .action(async (options: { cryptoMode: SuiteName }, command: Command) => {
       const global = globals(command);
       const passphrase = await obtainPassphrase(
-        { file: global.passphraseFile, env: io.env, input: io.stdin as never, output: io.stderr as never },
+        { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
         { creating: true },
       );
       const result = await NanoClient.init({
@@ -233,7 +234,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .option("--new-passphrase-file <file>", "read the new passphrase from FILE (mode 0600)")
     .action(async (options: { newPassphraseFile?: string }, command: Command) => {
       const global = globals(command);
-      const streams = { env: io.env, input: io.stdin as never, output: io.stderr as never };
+      const streams = { env: io.env, input: io.stdin, output: io.stderr };
       const passphrase = await obtainPassphrase(
         { ...streams, file: global.passphraseFile },
         { creating: false },
