@@ -1,8 +1,297 @@
-/** `nano-client`: the client's command line. The client arrives with the client issue. */
-export async function main(argv: readonly string[]): Promise<void> {
-  process.stderr.write(
-    `nano-client: the client is not built yet (asked for: ${argv.join(" ") || "help"})\n` +
-      'hint: see README.md "Status"\n',
-  );
-  process.exitCode = 69;
+import { readFile, stat } from "node:fs/promises";
+import { basename } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { Command, CommanderError, Option } from "commander";
+import { MAX_FILE_BYTES, MAX_TEXT_BYTES } from "../client/commands/send.ts";
+import { NanoClient } from "../client/nano-client.ts";
+import type { SuiteName } from "../crypto/index.ts";
+import { NanoError } from "../errors/index.ts";
+import { CliUsageError, EXIT, reportError } from "./_errors.ts";
+import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
+import { renderContacts, renderInit, renderStatus } from "./_render.ts";
+
+/** `nano-client`: the client's command line (docs/client.md). */
+
+interface GlobalOptions {
+  readonly home?: string;
+  readonly relay?: string;
+  readonly ca?: string;
+  readonly json?: boolean;
+  readonly passphraseFile?: string;
+}
+
+export interface CliIo {
+  readonly stdin: Readable & { isTTY?: boolean };
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+const MODES = ["classical", "hybrid", "quantum"] as const;
+
+async function readStdin(stdin: Readable, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stdin) {
+    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+    total += buffer.length;
+    if (total > limit)
+      throw new NanoError("invalid_argument", `stdin is longer than ${limit} bytes; use --file`);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function readInputFile(path: string): Promise<{ name: string; bytes: Uint8Array }> {
+  let bytes: Buffer;
+  try {
+    if ((await stat(path)).size > MAX_FILE_BYTES) {
+      throw new NanoError("invalid_argument", `${path} is larger than ${MAX_FILE_BYTES} bytes`);
+    }
+    bytes = await readFile(path);
+  } catch (error) {
+    if (NanoError.is(error)) throw error;
+    throw new NanoError("invalid_argument", `cannot read ${path}: ${(error as NodeJS.ErrnoException).code}`);
+  }
+  return { name: basename(path), bytes: new Uint8Array(bytes) };
+}
+
+function buildProgram(io: CliIo, state: { json: boolean }): Command {
+  const program = new Command("nano-client");
+  const globals = (command: Command): GlobalOptions => {
+    const options = command.optsWithGlobals<GlobalOptions>();
+    state.json = options.json === true;
+    return options;
+  };
+  const print = (value: unknown, text: string) => {
+    io.stdout.write(state.json ? `${JSON.stringify(value)}\n` : text);
+  };
+  const withClient = async <T>(command: Command, work: (client: NanoClient) => Promise<T>): Promise<T> => {
+    const options = globals(command);
+    const passphrase = await obtainPassphrase(
+      { file: options.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
+      { creating: false },
+    );
+    const client = await NanoClient.open({
+      passphrase,
+      env: io.env,
+      ...(options.home === undefined ? {} : { home: options.home }),
+      ...(options.relay === undefined ? {} : { relay: options.relay }),
+    });
+    try {
+      return await work(client);
+    } finally {
+      await client.close();
+    }
+  };
+
+  program
+    .description("post-quantum end-to-end encrypted messenger client")
+    .option("--home <dir>", "client home directory (default: $NANO_CLIENT_HOME or ~/.nano-messenger)")
+    .option("--relay <url>", "relay URL (https or wss)")
+    .option("--ca <file>", "CA certificate to trust for the relay")
+    .option("--json", "machine-readable output (errors too)")
+    .option("--passphrase-file <file>", "read the passphrase from FILE (mode 0600) instead of prompting")
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: () => {},
+    });
+
+  program
+    .command("init")
+    .description("create the home directory, identity keys and keystore")
+    .addOption(
+      new Option("--crypto-mode <mode>", "preferred mode and floor").choices(MODES).default("hybrid"),
+    )
+    .action(async (options: { cryptoMode: SuiteName }, command: Command) => {
+      const global = globals(command);
+      const passphrase = await obtainPassphrase(
+        { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
+        { creating: true },
+      );
+      const result = await NanoClient.init({
+        mode: options.cryptoMode,
+        passphrase,
+        env: io.env,
+        ...(global.home === undefined ? {} : { home: global.home }),
+        ...(global.relay === undefined ? {} : { relay: global.relay }),
+        ...(global.ca === undefined ? {} : { ca: global.ca }),
+      });
+      print(result, renderInit(result));
+    });
+
+  program
+    .command("claim-username")
+    .description("claim NAME on the relay for this identity")
+    .argument("<name>")
+    .action((name: string, _options: unknown, command: Command) =>
+      withClient(command, async (client) => {
+        const result = await client.claimUsername(name);
+        print(result, `claimed ${result.username} on ${result.relay}\n`);
+      }),
+    );
+
+  program
+    .command("send")
+    .description("send TEXT (or stdin, or --file) to NAME")
+    .argument("<name>")
+    .argument("[text]")
+    .addOption(new Option("--crypto-mode <mode>", "require exactly this mode").choices(MODES))
+    .option("--file <path>", "send a file as an attachment")
+    .action(
+      async (
+        name: string,
+        text: string | undefined,
+        options: { cryptoMode?: SuiteName; file?: string },
+        command: Command,
+      ) => {
+        globals(command);
+        const file = options.file === undefined ? null : await readInputFile(options.file);
+        let body: string | null = text ?? null;
+        if (body === null && file === null && io.stdin.isTTY !== true)
+          body = await readStdin(io.stdin, MAX_TEXT_BYTES);
+        await withClient(command, async (client) => {
+          const result = await client.send({
+            recipient: name,
+            text: body,
+            file,
+            cryptoMode: options.cryptoMode ?? null,
+          });
+          print(
+            result,
+            `${result.queued ? "queued" : "sent"} ${result.clientMessageId} to ${result.recipient} (${result.suite})\n`,
+          );
+        });
+      },
+    );
+
+  program
+    .command("receive")
+    .description("fetch, decrypt and print new messages")
+    .option("--watch", "keep waiting for messages")
+    .option("--save-dir <dir>", "write attachments into DIR")
+    .action((options: { watch?: boolean; saveDir?: string }, command: Command) =>
+      withClient(command, async (client) => {
+        const result = await client.receive({
+          watch: options.watch === true,
+          saveDir: options.saveDir ?? null,
+          onMessage: (message) => {
+            const text = new TextDecoder().decode(message.body);
+            print(
+              {
+                sender: message.sender,
+                messageId: message.messageId,
+                contentType: message.contentType,
+                text,
+              },
+              `${message.sender}: ${text}\n`,
+            );
+          },
+        });
+        if (!state.json && result.received === 0) io.stdout.write("no new messages\n");
+      }),
+    );
+
+  program
+    .command("contacts")
+    .description("list contacts and their verification state")
+    .action((_options: unknown, command: Command) =>
+      withClient(command, async (client) => {
+        const contacts = await client.contacts();
+        print({ contacts }, renderContacts(contacts));
+      }),
+    );
+
+  program
+    .command("verify")
+    .description("show the safety number for NAME; --confirm marks it verified")
+    .argument("<name>")
+    .option("--confirm", "record that the safety numbers match")
+    .action((name: string, options: { confirm?: boolean }, command: Command) =>
+      withClient(command, async (client) => {
+        const result = await client.verify(name, options.confirm === true);
+        print(result, `${result.username}: ${result.safetyNumber}${result.verified ? " (verified)" : ""}\n`);
+      }),
+    );
+
+  program
+    .command("trust")
+    .description("accept NAME's changed identity without verifying it")
+    .argument("<name>")
+    .action((name: string, _options: unknown, command: Command) =>
+      withClient(command, async (client) => {
+        const contact = await client.trust(name);
+        print({ contact }, `trusted ${contact.username}'s current identity (unverified)\n`);
+      }),
+    );
+
+  program
+    .command("passphrase")
+    .description("change the keystore passphrase")
+    .option("--new-passphrase-file <file>", "read the new passphrase from FILE (mode 0600)")
+    .action(async (options: { newPassphraseFile?: string }, command: Command) => {
+      const global = globals(command);
+      const streams = { env: io.env, input: io.stdin, output: io.stderr };
+      const passphrase = await obtainPassphrase(
+        { ...streams, file: global.passphraseFile },
+        { creating: false },
+      );
+      const newPassphrase = await obtainNewPassphrase({ ...streams, file: options.newPassphraseFile });
+      await NanoClient.changePassphrase({
+        passphrase,
+        newPassphrase,
+        env: io.env,
+        ...(global.home === undefined ? {} : { home: global.home }),
+      });
+      print({ changed: true }, "passphrase changed\n");
+    });
+
+  program
+    .command("status")
+    .description("identity, mode, relay and outbox of this home")
+    .action((_options: unknown, command: Command) =>
+      withClient(command, async (client) => {
+        const report = await client.status();
+        print(report, renderStatus(report));
+      }),
+    );
+
+  return program;
+}
+
+const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help", "commander.version"]);
+
+/** Commander's usage errors become `invalid_argument`; its "(Did you mean x?)" becomes the hint. */
+function fromCommander(error: CommanderError): NanoError {
+  const [first = "", ...rest] = error.message.replace(/^error: /, "").split("\n");
+  const suggestion = rest.join(" ").match(/\(Did you mean (.+)\?\)/);
+  return new CliUsageError(first, suggestion ? `did you mean ${suggestion[1]}?` : "see `nano-client help`");
+}
+
+export async function main(argv: readonly string[], io: CliIo = process): Promise<void> {
+  const state = { json: argv.includes("--json") };
+  const program = buildProgram(io, state);
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    process.exitCode = EXIT.ok;
+  } catch (thrown) {
+    let error = thrown;
+    if (error instanceof CommanderError) {
+      if (HELP_CODES.has(error.code) || error.exitCode === 0) {
+        // Help asked for exits 0; help shown because a command was missing is a usage error.
+        process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+        return;
+      }
+      error = fromCommander(error);
+    }
+    process.exitCode = reportError(error, {
+      stdout: io.stdout,
+      stderr: io.stderr,
+      json: state.json,
+      debug: io.env.NANO_DEBUG === "1",
+    });
+  }
 }

@@ -1,4 +1,125 @@
 import type { ErrorEntry } from "./catalogue.ts";
 
 /** Codes raised by the client SDK, keystore and CLI (src/client, src/cli). */
-export const CLIENT_ERRORS = {} as const satisfies Record<string, ErrorEntry>;
+export const CLIENT_ERRORS = {
+  // ---- keystore (docs/client.md "Keystore format")
+  keystore_missing: {
+    kind: "usage",
+    status: 404,
+    meaning: "There is no keystore in the client's home directory.",
+    fix: "Run `nano-client init` first, or point --home / NANO_CLIENT_HOME at an existing home.",
+  },
+  keystore_exists: {
+    kind: "usage",
+    status: 409,
+    meaning: "`init` was asked to create a keystore where one already exists.",
+    fix: "Use another --home, or move the existing home away if you really mean to start over.",
+  },
+  wrong_passphrase: {
+    kind: "crypto",
+    status: 401,
+    meaning: "The passphrase does not unlock the keystore.",
+    fix: "Type the passphrase again; NANO_PASSPHRASE or --passphrase-file may hold an old one.",
+  },
+  keystore_unrecognized: {
+    kind: "codec",
+    status: 400,
+    meaning: "The keystore file does not start with the keystore magic bytes: it is not a keystore.",
+    fix: "Check --home; restore the keystore from a backup if the file was overwritten.",
+  },
+  keystore_version_unsupported: {
+    kind: "codec",
+    status: 400,
+    meaning: "The keystore file has a format version this client does not read.",
+    fix: "Upgrade nano-client, or restore a keystore written by this version.",
+  },
+  keystore_truncated: {
+    kind: "codec",
+    status: 400,
+    meaning: "The keystore file is shorter or longer than its header says: it was cut or appended to.",
+    fix: "Restore the keystore from a backup; keystore writes are atomic, so this is outside damage.",
+  },
+  keystore_corrupt: {
+    kind: "codec",
+    status: 400,
+    meaning: "The keystore file's checksum does not match its contents: bytes changed on disk.",
+    fix: "Restore the keystore from a backup; the disk or another program damaged the file.",
+  },
+  keystore_tampered: {
+    kind: "crypto",
+    status: 400,
+    meaning:
+      "The passphrase is right but the sealed contents fail authentication: the file was modified deliberately.",
+    fix: "Treat the home directory as compromised; restore from a trusted backup.",
+  },
+  keystore_payload_too_large: {
+    kind: "validation",
+    status: 400,
+    meaning: "The keystore payload is larger than the format's cap (1 MiB).",
+    fix: "Keystores hold keys, not data; this is a bug in the caller or a hostile file.",
+  },
+  insecure_permissions: {
+    kind: "validation",
+    status: 400,
+    meaning: "A secret-bearing file or directory can be read by other users.",
+    fix: "Restrict it: `chmod 600 FILE` for files, `chmod 700 DIR` for the home directory.",
+  },
+  passphrase_required: {
+    kind: "usage",
+    status: 400,
+    meaning: "No passphrase was available: stdin is not a terminal and none was given.",
+    fix: "Set NANO_PASSPHRASE or pass --passphrase-file FILE (mode 0600), or run in a terminal.",
+  },
+  passphrase_too_short: {
+    kind: "validation",
+    status: 400,
+    meaning: "A new passphrase is shorter than the minimum (8 characters).",
+    fix: "Choose a longer passphrase; a few random words are easy to type and hard to guess.",
+  },
+  // ---- local state database
+  local_store_version_unsupported: {
+    kind: "codec",
+    status: 400,
+    meaning: "The local state database has a schema version newer than this client knows.",
+    fix: "Upgrade nano-client; an older client must not rewrite a newer database.",
+  },
+  local_record_tampered: {
+    kind: "crypto",
+    status: 400,
+    meaning:
+      "A sealed row of the local database failed authentication: it was changed, swapped with another row or moved.",
+    fix: "Treat the home directory as compromised; the row is not used.",
+  },
+  contact_not_found: {
+    kind: "usage",
+    status: 404,
+    meaning: "No contact with that username is stored locally.",
+    fix: "Check the spelling with `nano-client contacts`; send to the user once to add them.",
+  },
+  contact_identity_changed: {
+    kind: "validation",
+    status: 409,
+    meaning:
+      "The contact's identity record changed since it was pinned: sending and receiving are blocked until the user decides.",
+    fix: "Compare safety numbers (`nano-client verify NAME --confirm`) or accept the change (`nano-client trust NAME`).",
+  },
+  // ---- command line and seams
+  invalid_argument: {
+    kind: "usage",
+    status: 400,
+    meaning: "A command-line argument or option is missing, unknown or malformed.",
+    fix: "See `nano-client help COMMAND` for the accepted forms.",
+  },
+  internal_error: {
+    kind: "internal",
+    status: 500,
+    meaning: "nano-client failed in a way it does not expect (a bug or an environment fault).",
+    fix: "Run again with NANO_DEBUG=1 for a stack trace and report it.",
+  },
+  relay_not_wired: {
+    kind: "internal",
+    status: 501,
+    meaning: "This command needs the session protocol and the relay, which this build does not connect yet.",
+    fix: "Use a build in which NanoClient is wired to the protocol and relay.",
+  },
+} as const satisfies Record<string, ErrorEntry>;

@@ -1,0 +1,51 @@
+import type { ContactSummary } from "../client/commands/contacts.ts";
+import type { InitResult } from "../client/commands/init.ts";
+import type { StatusReport } from "../client/commands/status.ts";
+
+/** Human-readable output of the commands; --json prints the same objects as JSON instead. */
+
+function table(rows: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...rows.map(([label]) => label.length)) + 1;
+  return rows.map(([label, value]) => `${`${label}:`.padEnd(width + 1)}${value}\n`).join("");
+}
+
+export function renderInit(result: InitResult): string {
+  return (
+    `initialized ${result.home}\n` +
+    table([
+      ["crypto mode", `${result.mode} (accepts ${result.acceptedSuites.join(", ")})`],
+      ["identity", result.identityFingerprint],
+      ["device key", result.deviceFingerprint],
+      ["relay", result.relay ?? "not set"],
+    ]) +
+    `next: nano-client claim-username NAME${result.relay === null ? " --relay URL" : ""}\n`
+  );
+}
+
+export function renderStatus(report: StatusReport): string {
+  return table([
+    ["home", report.home],
+    ["crypto mode", `${report.mode} (accepts ${report.acceptedSuites.join(", ")})`],
+    ["identity", report.identityFingerprint],
+    ["device key", report.deviceFingerprint],
+    ["username", report.username ?? "not claimed (nano-client claim-username NAME)"],
+    ["relay", report.relay ?? "not set (pass --relay URL)"],
+    ["outbox", `${report.outbox} pending`],
+    ["contacts", String(report.contacts)],
+    ["created", report.createdAt],
+  ]);
+}
+
+export function renderContacts(contacts: readonly ContactSummary[]): string {
+  if (contacts.length === 0) return "no contacts yet\n";
+  return contacts
+    .map((contact) => {
+      const state = contact.identityChanged
+        ? "IDENTITY CHANGED (nano-client verify or trust)"
+        : contact.verified
+          ? "verified"
+          : "unverified";
+      return `${contact.username}\t${contact.pinnedSuite}\t${state}\n`;
+    })
+    .join("");
+}

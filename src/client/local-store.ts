@@ -1,0 +1,425 @@
+import { closeSync, constants, openSync } from "node:fs";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { copyBytes, utf8 } from "../crypto/index.ts";
+import { NanoError } from "../errors/index.ts";
+import { assertPrivate, PRIVATE_FILE_MODE } from "./atomic-file.ts";
+import {
+  type ContactRecord,
+  decodeRecord,
+  encodeRecord,
+  type OutboxEntry,
+  type PrekeySecretRecord,
+  type ReceivedMessage,
+  type SessionRecord,
+} from "./local-records.ts";
+import { migrate } from "./local-schema.ts";
+import {
+  blindIndex,
+  deriveLocalKeys,
+  type LocalKeys,
+  openRow,
+  sealRow,
+  wipeLocalKeys,
+} from "./record-seal.ts";
+
+export type { ContactRecord, OutboxEntry, PrekeySecretRecord, ReceivedMessage, SessionRecord };
+
+/** A new outbox entry: retry bookkeeping starts at zero attempts, due now. */
+export interface NewOutboxEntry {
+  readonly clientMessageId: string;
+  readonly recipient: string;
+  readonly envelope: Uint8Array;
+  readonly createdAt: number;
+}
+
+type Row = Record<string, SQLInputValue>;
+
+const KEY_CHECK = "key-check";
+const KEY_CHECK_PLAINTEXT = utf8("nano local store");
+
+function bytesOf(value: SQLInputValue | undefined): Uint8Array {
+  if (!(value instanceof Uint8Array))
+    throw new NanoError("local_record_tampered", "a sealed column is not a blob");
+  return value;
+}
+
+function numberOf(value: SQLInputValue | undefined): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "bigint") return Number(value);
+  throw new NanoError("local_record_tampered", "a numeric column is not a number");
+}
+
+/**
+ * The synchronous operations on the tables. Used directly inside `LocalStore.transaction`, which is how
+ * the protocol's "insert the replay entry, store the session, delete consumed one-time secrets" happens
+ * as one durable commit (DESIGN.md "First-message replay").
+ */
+export class LocalTables {
+  readonly #db: DatabaseSync;
+  readonly #keys: LocalKeys;
+
+  constructor(db: DatabaseSync, keys: LocalKeys) {
+    this.#db = db;
+    this.#keys = keys;
+  }
+
+  #all(sql: string, ...params: SQLInputValue[]): Row[] {
+    return this.#db.prepare(sql).all(...params) as Row[];
+  }
+
+  #get(sql: string, ...params: SQLInputValue[]): Row | undefined {
+    return this.#db.prepare(sql).get(...params) as Row | undefined;
+  }
+
+  #run(sql: string, ...params: SQLInputValue[]): number {
+    return Number(this.#db.prepare(sql).run(...params).changes);
+  }
+
+  // ---- contacts: keyed by a blind index of the username
+  putContact(contact: ContactRecord): void {
+    const handle = blindIndex(this.#keys, "contacts", contact.username);
+    const record = sealRow(this.#keys, "contacts", handle, encodeRecord("contact", contact));
+    this.#run("INSERT OR REPLACE INTO contacts (handle, record) VALUES (?, ?)", handle, record);
+  }
+
+  getContact(username: string): ContactRecord | null {
+    const handle = blindIndex(this.#keys, "contacts", username);
+    const row = this.#get("SELECT record FROM contacts WHERE handle = ?", handle);
+    if (row === undefined) return null;
+    const contact = decodeRecord("contact", openRow(this.#keys, "contacts", handle, bytesOf(row.record)));
+    if (contact.username !== username) {
+      throw new NanoError("local_record_tampered", "a contact row holds another username");
+    }
+    return contact;
+  }
+
+  /** Throws `contact_not_found` instead of returning null: for commands that name a contact. */
+  requireContact(username: string): ContactRecord {
+    const contact = this.getContact(username);
+    if (contact === null) throw new NanoError("contact_not_found", `no contact named ${username}`);
+    return contact;
+  }
+
+  listContacts(): ContactRecord[] {
+    return this.#all("SELECT handle, record FROM contacts")
+      .map((row) =>
+        decodeRecord("contact", openRow(this.#keys, "contacts", bytesOf(row.handle), bytesOf(row.record))),
+      )
+      .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+  }
+
+  deleteContact(username: string): boolean {
+    return (
+      this.#run("DELETE FROM contacts WHERE handle = ?", blindIndex(this.#keys, "contacts", username)) > 0
+    );
+  }
+
+  // ---- sessions: keyed by a blind index of the session id, grouped by a blind index of the peer
+  putSession(session: SessionRecord): void {
+    const handle = blindIndex(this.#keys, "sessions", session.sessionId);
+    const peer = blindIndex(this.#keys, "contacts", session.peer);
+    const record = sealRow(this.#keys, "sessions", handle, encodeRecord("session", session));
+    this.#run(
+      "INSERT OR REPLACE INTO sessions (handle, peer, updated_at, record) VALUES (?, ?, ?, ?)",
+      handle,
+      peer,
+      session.updatedAt,
+      record,
+    );
+  }
+
+  /** The peer's sessions, most recently updated first (the one to send on). */
+  getSessions(peer: string): SessionRecord[] {
+    const rows = this.#all(
+      "SELECT handle, record FROM sessions WHERE peer = ?",
+      blindIndex(this.#keys, "contacts", peer),
+    );
+    const sessions = rows.map((row) =>
+      decodeRecord("session", openRow(this.#keys, "sessions", bytesOf(row.handle), bytesOf(row.record))),
+    );
+    // The peer and updated_at columns are not authenticated: check the peer and order by the sealed time,
+    // so an edited column can neither move a session to another contact nor pick the one we send on.
+    for (const session of sessions) {
+      if (session.peer !== peer) throw new NanoError("local_record_tampered", "a session row was moved");
+    }
+    return sessions.sort((a, b) => b.updatedAt - a.updatedAt);
+  }
+
+  deleteSession(sessionId: Uint8Array): boolean {
+    return (
+      this.#run("DELETE FROM sessions WHERE handle = ?", blindIndex(this.#keys, "sessions", sessionId)) > 0
+    );
+  }
+
+  // ---- replay cache of first messages that consumed no one-time key
+  /** True when the digest was new (and is now stored), false for a replay. */
+  rememberReplay(digest: Uint8Array, expiresAt: number): boolean {
+    const blinded = blindIndex(this.#keys, "replay_cache", digest);
+    return (
+      this.#run("INSERT OR IGNORE INTO replay_cache (digest, expires_at) VALUES (?, ?)", blinded, expiresAt) >
+      0
+    );
+  }
+
+  hasReplay(digest: Uint8Array): boolean {
+    const blinded = blindIndex(this.#keys, "replay_cache", digest);
+    return this.#get("SELECT 1 AS hit FROM replay_cache WHERE digest = ?", blinded) !== undefined;
+  }
+
+  pruneReplay(now: number): number {
+    return this.#run("DELETE FROM replay_cache WHERE expires_at <= ?", now);
+  }
+
+  // ---- prekey secrets: prekey ids travel only inside seals, so they are blinded here too
+  putPrekeySecret(prekey: PrekeySecretRecord): void {
+    const handle = blindIndex(this.#keys, "prekey_secrets", prekey.id);
+    const record = sealRow(this.#keys, "prekey_secrets", handle, encodeRecord("prekey", prekey));
+    this.#run("INSERT OR REPLACE INTO prekey_secrets (handle, record) VALUES (?, ?)", handle, record);
+  }
+
+  getPrekeySecret(id: Uint8Array): PrekeySecretRecord | null {
+    const handle = blindIndex(this.#keys, "prekey_secrets", id);
+    const row = this.#get("SELECT record FROM prekey_secrets WHERE handle = ?", handle);
+    if (row === undefined) return null;
+    return decodeRecord("prekey", openRow(this.#keys, "prekey_secrets", handle, bytesOf(row.record)));
+  }
+
+  listPrekeySecrets(): PrekeySecretRecord[] {
+    return this.#all("SELECT handle, record FROM prekey_secrets").map((row) =>
+      decodeRecord("prekey", openRow(this.#keys, "prekey_secrets", bytesOf(row.handle), bytesOf(row.record))),
+    );
+  }
+
+  deletePrekeySecret(id: Uint8Array): boolean {
+    const handle = blindIndex(this.#keys, "prekey_secrets", id);
+    return this.#run("DELETE FROM prekey_secrets WHERE handle = ?", handle) > 0;
+  }
+
+  // ---- outbox: client message ids are sent to the relay, so they are the row key in the clear
+  /** Idempotent: an id already present is left as it is and false is returned. */
+  insertOutbox(entry: NewOutboxEntry): boolean {
+    const key = utf8(entry.clientMessageId);
+    const { recipient, envelope, createdAt } = entry;
+    const record = sealRow(
+      this.#keys,
+      "outbox",
+      key,
+      encodeRecord("outbox", { recipient, envelope, createdAt }),
+    );
+    return (
+      this.#run(
+        `INSERT OR IGNORE INTO outbox (client_message_id, seq, attempts, next_attempt_at, record)
+         VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox), 0, ?, ?)`,
+        entry.clientMessageId,
+        entry.createdAt,
+        record,
+      ) > 0
+    );
+  }
+
+  #outboxEntry(row: Row): OutboxEntry {
+    const clientMessageId = String(row.client_message_id);
+    const sealed = openRow(this.#keys, "outbox", utf8(clientMessageId), bytesOf(row.record));
+    const { recipient, envelope, createdAt } = decodeRecord("outbox", sealed);
+    return {
+      clientMessageId,
+      recipient,
+      envelope,
+      createdAt,
+      attempts: numberOf(row.attempts),
+      nextAttemptAt: numberOf(row.next_attempt_at),
+      lastError: row.last_error === null ? null : String(row.last_error),
+    };
+  }
+
+  /** Pending entries in send order; with `dueAt`, only those whose backoff has elapsed. */
+  listOutbox(dueAt?: number): OutboxEntry[] {
+    const rows =
+      dueAt === undefined
+        ? this.#all("SELECT * FROM outbox ORDER BY seq")
+        : this.#all("SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY seq", dueAt);
+    return rows.map((row) => this.#outboxEntry(row));
+  }
+
+  getOutbox(clientMessageId: string): OutboxEntry | null {
+    const row = this.#get("SELECT * FROM outbox WHERE client_message_id = ?", clientMessageId);
+    return row === undefined ? null : this.#outboxEntry(row);
+  }
+
+  countOutbox(): number {
+    return numberOf(this.#get("SELECT COUNT(*) AS n FROM outbox")?.n);
+  }
+
+  recordOutboxFailure(clientMessageId: string, nextAttemptAt: number, errorCode: string): void {
+    this.#run(
+      "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE client_message_id = ?",
+      nextAttemptAt,
+      errorCode,
+      clientMessageId,
+    );
+  }
+
+  removeOutbox(clientMessageId: string): boolean {
+    return this.#run("DELETE FROM outbox WHERE client_message_id = ?", clientMessageId) > 0;
+  }
+
+  // ---- received messages: redelivery of one relay message id is stored once
+  insertReceived(message: ReceivedMessage): boolean {
+    const handle = blindIndex(this.#keys, "received", message.messageId);
+    const record = sealRow(this.#keys, "received", handle, encodeRecord("received", message));
+    return this.#run("INSERT OR IGNORE INTO received (handle, record) VALUES (?, ?)", handle, record) > 0;
+  }
+
+  /** Messages in arrival order after sequence number `after`; `seq` is an unauthenticated order hint. */
+  listReceived(after = 0, limit = 1000): (ReceivedMessage & { readonly seq: number })[] {
+    return this.#all(
+      "SELECT seq, handle, record FROM received WHERE seq > ? ORDER BY seq LIMIT ?",
+      after,
+      limit,
+    ).map((row) => ({
+      seq: numberOf(row.seq),
+      ...decodeRecord("received", openRow(this.#keys, "received", bytesOf(row.handle), bytesOf(row.record))),
+    }));
+  }
+
+  // ---- meta
+  checkKey(): void {
+    const row = this.#get("SELECT record FROM meta WHERE name = ?", KEY_CHECK);
+    const rowKey = utf8(KEY_CHECK);
+    if (row === undefined) {
+      this.#run(
+        "INSERT INTO meta (name, record) VALUES (?, ?)",
+        KEY_CHECK,
+        sealRow(this.#keys, "meta", rowKey, KEY_CHECK_PLAINTEXT),
+      );
+      return;
+    }
+    try {
+      openRow(this.#keys, "meta", rowKey, bytesOf(row.record));
+    } catch (cause) {
+      throw new NanoError(
+        "local_record_tampered",
+        "the local database was sealed under another key (a keystore from another home?)",
+        { cause },
+      );
+    }
+  }
+}
+
+/**
+ * The client's local state: one SQLite file (WAL, synchronous=FULL, secure_delete) in the home
+ * directory, created 0600. Operations are serialized through one queue so a transaction that awaits
+ * (say, for the relay) is never interleaved with another caller's writes on the same connection.
+ */
+export class LocalStore {
+  readonly #db: DatabaseSync;
+  readonly #keys: LocalKeys;
+  readonly #tables: LocalTables;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(db: DatabaseSync, keys: LocalKeys) {
+    this.#db = db;
+    this.#keys = keys;
+    this.#tables = new LocalTables(db, keys);
+  }
+
+  /** Opens (creating 0600 if needed) and migrates the database at `path` under `databaseKey`. */
+  static async open(path: string, databaseKey: Uint8Array): Promise<LocalStore> {
+    // Create the file ourselves so it is 0600 from its first byte; SQLite gives -wal/-shm the same mode.
+    closeSync(openSync(path, constants.O_CREAT | constants.O_RDWR | constants.O_NOFOLLOW, PRIVATE_FILE_MODE));
+    await assertPrivate(path, "local database");
+    const db = new DatabaseSync(path);
+    const keys = deriveLocalKeys(copyBytes(databaseKey));
+    try {
+      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;");
+      db.exec("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+      migrate(db);
+      const store = new LocalStore(db, keys);
+      store.#tables.checkKey();
+      return store;
+    } catch (error) {
+      db.close();
+      wipeLocalKeys(keys);
+      throw error;
+    }
+  }
+
+  #exclusive<T>(operation: () => T | Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error("local store is closed"));
+    const result = this.#queue.then(operation);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  /** Runs `work` in one IMMEDIATE transaction: all of its writes commit durably together, or none do. */
+  transaction<T>(work: (tables: LocalTables) => T | Promise<T>): Promise<T> {
+    return this.#exclusive(async () => {
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await work(this.#tables);
+        this.#db.exec("COMMIT");
+        return result;
+      } catch (error) {
+        this.#db.exec("ROLLBACK");
+        throw error;
+      }
+    });
+  }
+
+  /** One operation outside an explicit transaction (SQLite commits it on its own). */
+  read<T>(work: (tables: LocalTables) => T): Promise<T> {
+    return this.#exclusive(() => work(this.#tables));
+  }
+
+  putContact(contact: ContactRecord): Promise<void> {
+    return this.read((tables) => tables.putContact(contact));
+  }
+
+  getContact(username: string): Promise<ContactRecord | null> {
+    return this.read((tables) => tables.getContact(username));
+  }
+
+  listContacts(): Promise<ContactRecord[]> {
+    return this.read((tables) => tables.listContacts());
+  }
+
+  putSession(session: SessionRecord): Promise<void> {
+    return this.read((tables) => tables.putSession(session));
+  }
+
+  getSessions(peer: string): Promise<SessionRecord[]> {
+    return this.read((tables) => tables.getSessions(peer));
+  }
+
+  putPrekeySecret(prekey: PrekeySecretRecord): Promise<void> {
+    return this.read((tables) => tables.putPrekeySecret(prekey));
+  }
+
+  getPrekeySecret(id: Uint8Array): Promise<PrekeySecretRecord | null> {
+    return this.read((tables) => tables.getPrekeySecret(id));
+  }
+
+  rememberReplay(digest: Uint8Array, expiresAt: number): Promise<boolean> {
+    return this.read((tables) => tables.rememberReplay(digest, expiresAt));
+  }
+
+  insertReceived(message: ReceivedMessage): Promise<boolean> {
+    return this.read((tables) => tables.insertReceived(message));
+  }
+
+  listReceived(after?: number, limit?: number): Promise<(ReceivedMessage & { readonly seq: number })[]> {
+    return this.read((tables) => tables.listReceived(after, limit));
+  }
+
+  countOutbox(): Promise<number> {
+    return this.read((tables) => tables.countOutbox());
+  }
+
+  async close(): Promise<void> {
+    await this.#exclusive(() => {});
+    this.#closed = true;
+    this.#db.close();
+    wipeLocalKeys(this.#keys);
+  }
+}

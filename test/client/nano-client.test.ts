@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { test } from "node:test";
+import { NanoClient } from "../../src/client/nano-client.ts";
+import { randomBytes, SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
+import { NanoError } from "../../src/errors/index.ts";
+import { withTempDir } from "./_helpers.ts";
+
+const PASS = "a passphrase of some length";
+
+test("NanoClient: init, open, status, contacts, outbox, and the seams that wait for the relay", () =>
+  withTempDir(async (dir) => {
+    const home = join(dir, "h");
+    const created = await NanoClient.init({
+      home,
+      mode: "quantum",
+      passphrase: PASS,
+      relay: "wss://relay.example",
+    });
+    assert.deepEqual(created.acceptedSuites, ["quantum", "hybrid"]);
+    await assert.rejects(NanoClient.open({ home, passphrase: "wrong passphrase" }), (e: unknown) =>
+      NanoError.is(e, "wrong_passphrase"),
+    );
+    await assert.rejects(NanoClient.open({ home: join(dir, "none"), passphrase: PASS }), (e: unknown) =>
+      NanoError.is(e, "keystore_missing"),
+    );
+    await assert.rejects(
+      NanoClient.open({ home, passphrase: PASS, relay: "http://relay.example" }),
+      (e: unknown) => NanoError.is(e, "invalid_argument"),
+    );
+
+    const client = await NanoClient.open({ home, passphrase: PASS });
+    try {
+      const report = await client.status();
+      assert.equal(report.mode, "quantum");
+      assert.equal(report.relay, "wss://relay.example/");
+      assert.equal(report.identityFingerprint, created.identityFingerprint);
+      await client.outbox.enqueue({ recipient: "bob", envelope: utf8("sealed envelope") });
+      assert.equal((await client.status()).outbox, 1);
+
+      await client.home.store.putContact({
+        username: "bob",
+        identityRecord: randomBytes(16),
+        pinnedSuite: SUITE_IDS.hybrid,
+        verified: false,
+        safetyNumberConfirmedAt: null,
+        identityChanged: true,
+        addedAt: 1,
+        updatedAt: 1,
+      });
+      assert.equal((await client.contacts())[0]?.identityChanged, true);
+      const blocked = client.send({ recipient: "bob", text: "hi", file: null, cryptoMode: null });
+      await assert.rejects(blocked, (e: unknown) => NanoError.is(e, "contact_identity_changed"));
+      assert.equal((await client.trust("bob")).identityChanged, false);
+
+      const notWired = (e: unknown) => NanoError.is(e, "relay_not_wired");
+      await assert.rejects(
+        client.send({ recipient: "bob", text: "hi", file: null, cryptoMode: "hybrid" }),
+        notWired,
+      );
+      await assert.rejects(client.claimUsername("alice"), notWired);
+      await assert.rejects(client.verify("bob", true), notWired);
+      await assert.rejects(client.receive({ watch: false, saveDir: null, onMessage: () => {} }), notWired);
+    } finally {
+      await client.close();
+    }
+    const again = await NanoClient.open({ home, passphrase: PASS });
+    try {
+      assert.equal((await again.outbox.pending())[0]?.recipient, "bob", "the outbox survives a restart");
+    } finally {
+      await again.close();
+    }
+  }));
+
+test("a home directory writable by others is refused before the passphrase is used", () =>
+  withTempDir(async (dir) => {
+    const home = join(dir, "h");
+    await NanoClient.init({ home, mode: "hybrid", passphrase: PASS });
+    const { chmod } = await import("node:fs/promises");
+    await chmod(home, 0o770);
+    await assert.rejects(NanoClient.open({ home, passphrase: PASS }), (e: unknown) =>
+      NanoError.is(e, "insecure_permissions"),
+    );
+    await chmod(home, 0o750);
+    const client = await NanoClient.open({ home, passphrase: PASS });
+    await client.close();
+  }));

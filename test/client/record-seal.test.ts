@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { type ContactRecord, decodeRecord, encodeRecord } from "../../src/client/local-records.ts";
+import { blindIndex, deriveLocalKeys, openRow, sealRow } from "../../src/client/record-seal.ts";
+import { randomBytes, utf8 } from "../../src/crypto/index.ts";
+import { NanoError } from "../../src/errors/index.ts";
+
+const tampered = (error: unknown) => NanoError.is(error, "local_record_tampered");
+
+test("blind indexes are deterministic per key and table, and unlinkable across tables and keys", () => {
+  const keys = deriveLocalKeys(randomBytes(32));
+  const other = deriveLocalKeys(randomBytes(32));
+  const a = blindIndex(keys, "contacts", "alice");
+  assert.equal(a.length, 32);
+  assert.deepEqual(blindIndex(keys, "contacts", utf8("alice")), a, "string and UTF-8 bytes agree");
+  assert.notDeepEqual(blindIndex(keys, "contacts", "alice "), a);
+  assert.notDeepEqual(blindIndex(keys, "received", "alice"), a);
+  assert.notDeepEqual(blindIndex(other, "contacts", "alice"), a);
+  // Length framing: ("ab", "c") and ("a", "bc") must not collide.
+  assert.notDeepEqual(blindIndex(keys, "ab", "c"), blindIndex(keys, "a", "bc"));
+  assert.throws(() => deriveLocalKeys(randomBytes(31)), RangeError);
+});
+
+test("a sealed row opens only under its own table and row key, and any changed byte fails", () => {
+  const keys = deriveLocalKeys(randomBytes(32));
+  const sealed = sealRow(keys, "contacts", utf8("k1"), utf8("secret"));
+  assert.deepEqual(openRow(keys, "contacts", utf8("k1"), sealed), utf8("secret"));
+  assert.notDeepEqual(sealRow(keys, "contacts", utf8("k1"), utf8("secret")), sealed, "fresh nonce each time");
+  assert.throws(() => openRow(keys, "contacts", utf8("k2"), sealed), tampered);
+  assert.throws(() => openRow(keys, "sessions", utf8("k1"), sealed), tampered);
+  assert.throws(() => openRow(deriveLocalKeys(randomBytes(32)), "contacts", utf8("k1"), sealed), tampered);
+  for (let i = 0; i < sealed.length; i += 1) {
+    const changed = sealed.slice();
+    changed[i]! ^= 0x40;
+    assert.throws(() => openRow(keys, "contacts", utf8("k1"), changed), tampered, `byte ${i}`);
+  }
+  for (let length = 0; length < sealed.length; length += 1) {
+    assert.throws(() => openRow(keys, "contacts", utf8("k1"), sealed.subarray(0, length)), tampered);
+  }
+});
+
+const contactArbitrary = fc.record({
+  username: fc.string({ minLength: 1, maxLength: 40 }),
+  identityRecord: fc.uint8Array({ maxLength: 200 }),
+  pinnedSuite: fc.constantFrom(1 as const, 2 as const, 3 as const),
+  verified: fc.boolean(),
+  safetyNumberConfirmedAt: fc.option(fc.nat(), { nil: null }),
+  identityChanged: fc.boolean(),
+  addedAt: fc.nat(),
+  updatedAt: fc.nat(),
+});
+
+test("contact records round-trip through the sealed encoding (property)", () => {
+  fc.assert(
+    fc.property(contactArbitrary, (contact) => {
+      const decoded = decodeRecord("contact", encodeRecord("contact", contact));
+      assert.deepEqual(decoded, { ...contact, identityRecord: new Uint8Array(contact.identityRecord) });
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test("records that do not match their schema are refused on the way in and on the way out", () => {
+  const contact: ContactRecord = {
+    username: "alice",
+    identityRecord: randomBytes(4),
+    pinnedSuite: 2,
+    verified: false,
+    safetyNumberConfirmedAt: null,
+    identityChanged: false,
+    addedAt: 0,
+    updatedAt: 0,
+  };
+  assert.throws(() => encodeRecord("contact", { ...contact, pinnedSuite: 9 }));
+  assert.throws(() => encodeRecord("contact", { ...contact, username: "" }));
+  const hostile = [
+    "",
+    "not json",
+    "\xff\xfe",
+    "[]",
+    "null",
+    JSON.stringify({ v: 2, ...contact, identityRecord: "AAAA" }),
+    JSON.stringify({ v: 1, ...contact, identityRecord: "not base64!" }),
+    JSON.stringify({ v: 1, ...contact, identityRecord: "AAAA", extra: 1 }),
+    JSON.stringify({ v: 1, ...contact, identityRecord: "AAAA", addedAt: -1 }),
+    JSON.stringify({ v: 1, ...contact, identityRecord: "AAAA", addedAt: 1.5 }),
+  ];
+  for (const text of hostile) {
+    const bytes = text === "\xff\xfe" ? Uint8Array.of(0xff, 0xfe) : utf8(text);
+    assert.throws(() => decodeRecord("contact", bytes), tampered, text);
+  }
+  assert.throws(
+    () => decodeRecord("session", encodeRecord("contact", contact)),
+    tampered,
+    "kinds do not mix",
+  );
+});
