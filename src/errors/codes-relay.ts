@@ -27,7 +27,19 @@ export const RELAY_ERRORS = {
     meaning: "The store could not be reached or a write could not be made durable.",
     fix: "Retry later; operators check the disk and the database file.",
   },
+  internal_error: {
+    kind: "internal",
+    status: 500,
+    meaning: "The relay hit an unexpected condition; nothing was acknowledged by this request.",
+    fix: "Retry; if it persists, report it with the relay's log line for the request id.",
+  },
   // ---- requests
+  unsupported_media_type: {
+    kind: "usage",
+    status: 415,
+    meaning: "The request's Content-Type is not what the endpoint accepts.",
+    fix: "Send application/json, or application/octet-stream for attachment uploads.",
+  },
   malformed_request: {
     kind: "codec",
     status: 400,

@@ -8,6 +8,8 @@
 export interface AccountRecord {
   /** Normalized username (docs/relay.md). */
   readonly username: string;
+  /** Confusable-folded form of the username; unique across accounts (docs/relay.md). */
+  readonly skeleton: string;
   /** BLAKE2b-512 of the identity record, as computed by the protocol verifier. */
   readonly identityHash: Uint8Array;
   readonly identityRecord: Uint8Array;
@@ -25,7 +27,8 @@ export interface TokenRecord {
 export interface AccountStore {
   /**
    * First claim wins. A claim by the identity that already owns the name (same identity hash) is
-   * idempotent ("already_owned"); any other identity gets "taken". Atomic under concurrency.
+   * idempotent ("already_owned"); any other identity gets "taken", also when another account already
+   * has the same skeleton (a confusable name). Atomic under concurrency.
    */
   claim(account: AccountRecord): Promise<{ outcome: ClaimOutcome; account: AccountRecord }>;
   get(username: string): Promise<AccountRecord | null>;

@@ -37,7 +37,14 @@ function message(
 
 function account(username: string, seed: string) {
   const identityRecord = utf8(`ir:${seed}`);
-  return { username, identityHash: blake2b(identityRecord), identityRecord, createdAt: 1, updatedAt: 1 };
+  return {
+    username,
+    skeleton: username.replaceAll("1", "l"),
+    identityHash: blake2b(identityRecord),
+    identityRecord,
+    createdAt: 1,
+    updatedAt: 1,
+  };
 }
 
 export function runStoreConformance(name: string, factory: StoreFactory): void {
@@ -63,6 +70,17 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
           assert.deepEqual(mallory.account.identityHash, alice.identityHash);
           assert.deepEqual((await store.accounts.get("alice"))?.identityRecord, alice.identityRecord);
           assert.equal(await store.accounts.get("bob"), null);
+        }),
+      );
+
+      it(
+        "a name whose skeleton matches an existing account is taken",
+        withStore(async (store) => {
+          assert.equal((await store.accounts.claim(account("alice", "a"))).outcome, "created");
+          const lookalike = await store.accounts.claim(account("a1ice", "m"));
+          assert.equal(lookalike.outcome, "taken");
+          assert.equal(lookalike.account.username, "alice");
+          assert.equal(await store.accounts.get("a1ice"), null);
         }),
       );
 

@@ -110,6 +110,7 @@ export class SqliteStore implements RelayStore {
   #account(row: Row): AccountRecord {
     return {
       username: String(row.username),
+      skeleton: String(row.skeleton),
       identityHash: bytes(row.identity_hash),
       identityRecord: bytes(row.identity_record),
       createdAt: Number(row.created_at),
@@ -128,9 +129,13 @@ export class SqliteStore implements RelayStore {
             const same = constantTimeEqual(owned.identityHash, account.identityHash);
             return { outcome: same ? ("already_owned" as const) : ("taken" as const), account: owned };
           }
+          const lookalike = this.#get("SELECT * FROM accounts WHERE skeleton = ?", account.skeleton);
+          if (lookalike !== undefined)
+            return { outcome: "taken" as const, account: this.#account(lookalike) };
           this.#run(
-            "INSERT INTO accounts (username, identity_hash, identity_record, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO accounts (username, skeleton, identity_hash, identity_record, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             account.username,
+            account.skeleton,
             account.identityHash,
             account.identityRecord,
             account.createdAt,
