@@ -30,6 +30,10 @@ export async function buildRelayApp(context: RelayContext, options: AppOptions):
       disableRequestLogging: !["debug", "trace"].includes(context.config.monitoring.log_level),
     }),
     bodyLimit: 65_536,
+    // Attachment addresses are 128 hex characters.
+    routerOptions: { maxParamLength: 160 },
+    // Unknown fields are errors, not silently stripped: a client that sends them has a bug to see.
+    ajv: { customOptions: { removeAdditional: false } },
     // Fastify 5 closes idle keep-alive sockets on close(); in-flight requests still finish.
     forceCloseConnections: "idle",
     return503OnClosing: true,
