@@ -136,9 +136,9 @@ describe("integration: real relay processes on port 0", () => {
     await inbox.waitFor((f) => f.type === "ready");
     const perSender = 15;
     for (let i = 0; i < perSender; i++) {
-      peers.forEach((peer, s) =>
-        peer.send({ type: "send", id: `o-${i}`, to: "grace", envelope: envelopeOf(`${s}:${i}`) }),
-      );
+      for (const [s, peer] of peers.entries()) {
+        peer.send({ type: "send", id: `o-${i}`, to: "grace", envelope: envelopeOf(`${s}:${i}`) });
+      }
     }
     await inbox.waitFor(
       () => inbox.frames.filter((f) => f.type === "message").length === perSender * peers.length,
