@@ -199,19 +199,19 @@ export class WsConnection implements PushTarget {
 
   notify(): void {
     if (this.#username === null || this.#closed) return;
-    if (this.#pumping) {
-      this.#dirty = true;
-      return;
-    }
+    this.#dirty = true;
+    if (this.#pumping) return;
     this.#pumping = true;
-    void this.#pump(this.#username).finally(() => {
-      this.#pumping = false;
-    });
+    void this.#pump(this.#username);
   }
 
+  /**
+   * `#pumping` is cleared in the same synchronous step as the last `#dirty` check, so a notification
+   * that arrives while the pump winds down always starts a new round instead of being lost.
+   */
   async #pump(username: string): Promise<void> {
     try {
-      do {
+      while (this.#dirty) {
         this.#dirty = false;
         for (;;) {
           if (this.#closed) return;
@@ -230,10 +230,12 @@ export class WsConnection implements PushTarget {
           this.#cursor = batch[batch.length - 1]!.id;
           this.#context.metrics.messagesDelivered.inc({ via: "websocket" }, batch.length);
         }
-      } while (this.#dirty);
+      }
     } catch (error) {
       this.#context.log.error({ err: error }, "push delivery failed");
       this.close(1011, "internal error");
+    } finally {
+      this.#pumping = false;
     }
   }
 
