@@ -47,8 +47,3 @@ export function loggerOptions(config: RelayConfig): LoggerOptions {
     },
   };
 }
-
-/** Usernames appear in logs only when the operator turned that on (compliance.log_usernames). */
-export function loggableUsername(config: RelayConfig, username: string): string | undefined {
-  return config.compliance.log_usernames ? username : undefined;
-}
