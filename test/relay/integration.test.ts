@@ -193,6 +193,29 @@ describe("integration: real relay processes on port 0", () => {
     assert.deepEqual(inbox.json.messages, []);
   });
 
+  it("answers hostile WebSocket frames with typed errors and closes oversized ones", async () => {
+    const peer = new Peer(relay.wsUrl, alice);
+    await peer.waitFor((f) => f.type === "ready");
+    peer.socket.send(Buffer.from([0, 1, 2, 3]), { binary: true });
+    await peer.waitFor((f) => f.type === "error" && /JSON text/.test(String(f.message)));
+    peer.send({ type: "auth", token: alice });
+    await peer.waitFor((f) => f.type === "error" && /already authenticated/.test(String(f.message)));
+    peer.send({ type: "ack", ids: [0, -1] });
+    peer.send({ type: "ack", ids: Array.from({ length: 1001 }, (_, i) => i + 1) });
+    peer.send({ type: "send", id: "x".repeat(65), to: "bob", envelope: envelopeOf("x") });
+    await peer.waitFor(
+      (f) => f.type === "error" && f.id === "x".repeat(65) && f.code === "malformed_request",
+    );
+    peer.send({ type: "send", id: "nobody", to: "no body", envelope: envelopeOf("x") });
+    await peer.waitFor((f) => f.type === "error" && f.id === "nobody" && f.code === "username_invalid");
+    peer.socket.send("[1,2,3]");
+    const malformed = peer.frames.filter((f) => f.type === "error" && f.code === "malformed_request").length;
+    assert.ok(malformed >= 3);
+    // Bigger than any envelope the relay accepts: the socket is closed with 1009 (message too big).
+    peer.socket.send("x".repeat(200_000));
+    assert.equal(await peer.closed, 1009);
+  });
+
   it("closes unauthenticated WebSockets with 4401", async () => {
     const bad = new Peer(relay.wsUrl, "A".repeat(43));
     assert.equal(await bad.closed, 4401);
