@@ -68,8 +68,10 @@ async function runLoad(
   let delivered = 0;
   let bytes = 0;
   let finish!: () => void;
-  const done = new Promise<void>((resolve) => {
+  let fail!: (error: Error) => void;
+  const done = new Promise<void>((resolve, reject) => {
     finish = resolve;
+    fail = reject;
   });
   const receivers = await Promise.all(names.map(([, receiver]) => open(endpoint, receiver!)));
   const senders = await Promise.all(names.map(([sender]) => open(endpoint, sender!)));
@@ -118,7 +120,7 @@ async function runLoad(
         inflight--;
         pump();
       } else if (frame.type === "error") {
-        throw new Error(`${target}: send failed with ${frame.code}`);
+        fail(new Error(`${target}: send failed with ${frame.code}`));
       }
     });
     pump();
@@ -172,6 +174,11 @@ export async function run(args: string[]): Promise<void> {
   );
   await relay.start();
   const baseline = await startBaseline(dir);
+  // Never leave the child processes behind, even when the run fails.
+  process.on("exit", () => {
+    baseline.child.kill("SIGKILL");
+    relay.kill("SIGKILL");
+  });
   const results: Result[] = [];
   try {
     for (const [index, scenario] of scenarios.entries()) {

@@ -3,6 +3,7 @@ import { NanoError } from "../errors/index.ts";
 import type { RelayContext } from "./context.ts";
 import type { PushTarget } from "./delivery-hub.ts";
 import { acknowledgeMessages, type SubmittedSend, submitMessage, toWire } from "./mailbox-service.ts";
+import { decodeBase64 } from "./routes/_http.ts";
 import { normalizeUsername } from "./usernames.ts";
 
 /** Close codes: 1001 = going away (shutdown; clients reconnect), 4401 = authentication failed. */
@@ -62,8 +63,6 @@ function parseFrame(data: string): ClientFrame {
   }
   throw new NanoError("malformed_request", "unknown frame type or missing fields (see docs/api.md)");
 }
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
  * One push connection. Delivery is a pump over the store: it reads the user's mailbox after a
@@ -146,9 +145,7 @@ export class WsConnection implements PushTarget {
   #onSend(username: string, frame: { id: string; to: string; envelope: string }): void {
     const submitted = this.#sendChain.then((): Promise<SubmittedSend> => {
       if (this.#context.draining) throw new NanoError("relay_draining", "the relay is shutting down");
-      if (!BASE64.test(frame.envelope))
-        throw new NanoError("malformed_request", "envelope is not valid base64");
-      const envelope = new Uint8Array(Buffer.from(frame.envelope, "base64"));
+      const envelope = decodeBase64(frame.envelope, "envelope");
       return submitMessage(this.#context, username, {
         to: normalizeUsername(frame.to),
         clientMessageId: frame.id,

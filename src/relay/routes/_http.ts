@@ -4,12 +4,16 @@ import { bearerToken } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
 import { RateLimitedError } from "../rate-limits.ts";
 
-/** Strict standard base64 (no whitespace, correct padding): lenient decoders accept garbage. */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
+/**
+ * Strict standard base64 (no whitespace, canonical padding and trailing bits). Node's decoder is
+ * lenient and skips garbage, so the decoded bytes are re-encoded and must reproduce the input exactly:
+ * one native round trip, several times faster than a regular expression on megabyte envelopes.
+ */
 export function decodeBase64(value: string, field: string): Uint8Array {
-  if (!BASE64.test(value)) throw new NanoError("malformed_request", `${field} is not valid base64`);
-  return new Uint8Array(Buffer.from(value, "base64"));
+  const bytes = Buffer.from(value, "base64");
+  if (bytes.toString("base64") !== value)
+    throw new NanoError("malformed_request", `${field} is not valid base64`);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export function encodeBase64(bytes: Uint8Array): string {
