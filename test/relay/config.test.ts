@@ -150,3 +150,27 @@ describe("relay configuration", () => {
     assert.equal(usage.status, 64);
   });
 });
+
+describe("docs/configuration.md", () => {
+  it("documents every key of the schema", () => {
+    const doc = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
+    const missing: string[] = [];
+    const walk = (shape: Record<string, unknown>, path: string) => {
+      for (const [key, value] of Object.entries(shape)) {
+        const inner = value as {
+          def?: { innerType?: { shape?: Record<string, unknown> } };
+          shape?: Record<string, unknown>;
+        };
+        const nested = inner.shape ?? inner.def?.innerType?.shape;
+        if (nested !== undefined) {
+          if (!doc.includes(`[${path}${key}]`)) missing.push(`[${path}${key}]`);
+          walk(nested, `${path}${key}.`);
+        } else if (!doc.includes(`\`${key}\``)) {
+          missing.push(`${path}${key}`);
+        }
+      }
+    };
+    walk(relayConfigSchema.shape as unknown as Record<string, unknown>, "");
+    assert.deepEqual(missing, []);
+  });
+});
