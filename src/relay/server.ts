@@ -78,6 +78,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     log,
     pendingWrites: () => store.writer.pending,
   });
+  store.writer.onCommit = (writes) => context.metrics.groupCommitBatch.observe(writes);
   const https = tlsOptions(config);
   const fastify = https === null ? {} : { https };
   const shared = config.server.api_port === config.server.websocket_port;

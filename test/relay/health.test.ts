@@ -130,3 +130,35 @@ describe("the shipped verifier before src/protocol is wired in", () => {
     }
   });
 });
+
+describe("compliance.log_usernames", () => {
+  for (const logUsernames of [false, true]) {
+    it(`${logUsernames ? "names" : "does not name"} the user in failed-login log lines when ${logUsernames}`, async () => {
+      const relay = await buildTestRelay({ compliance: { log_usernames: logUsernames } });
+      try {
+        await signUp(relay.app, "quentin");
+        const c = await relay.app.inject({
+          method: "POST",
+          url: "/v1/challenges",
+          payload: { purpose: "auth", username: "quentin" },
+        });
+        const failed = await relay.app.inject({
+          method: "POST",
+          url: "/v1/auth/token",
+          payload: {
+            username: "quentin",
+            challenge: c.json().challenge,
+            device_certificate: "AAAA",
+            signature: "AAAA",
+          },
+        });
+        assert.equal(failed.statusCode, 400);
+        const lines = relay.logLines.filter((line) => line.includes("authentication failed"));
+        assert.equal(lines.length, 1);
+        assert.equal(lines[0]!.includes("quentin"), logUsernames);
+      } finally {
+        await relay.close();
+      }
+    });
+  }
+});

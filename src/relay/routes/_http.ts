@@ -35,6 +35,17 @@ export async function authenticate(context: RelayContext, request: FastifyReques
   }
 }
 
+/**
+ * Records a failed claim or login: always as a metric, and as a log line that names the username only
+ * when the operator enabled compliance.log_usernames (abuse handling needs it; everyday logs do not).
+ */
+export function recordAuthFailure(context: RelayContext, error: unknown, username: string | undefined): void {
+  if (!NanoError.is(error)) return;
+  context.metrics.authFailures.inc({ reason: error.code });
+  const named = context.config.compliance.log_usernames && username !== undefined ? { username } : {};
+  context.log.warn({ reason: error.code, ...named }, "authentication failed");
+}
+
 export function clientKey(request: FastifyRequest): string {
   return request.ip;
 }

@@ -5,7 +5,7 @@ import type { ChallengePurpose } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
 import type { VerifiedIdentity } from "../protocol-verifier.ts";
 import { normalizeUsername } from "../usernames.ts";
-import { authenticate, clientKey, decodeBase64, encodeBase64 } from "./_http.ts";
+import { authenticate, clientKey, decodeBase64, encodeBase64, recordAuthFailure } from "./_http.ts";
 
 const b64 = (maxLength: number) => ({ type: "string", minLength: 1, maxLength }) as const;
 /** Identity records carry every suite's keys (ML-DSA, ML-KEM, X-Wing...) and signatures: ~16 KiB is ample. */
@@ -126,7 +126,7 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
           created: outcome === "created",
         });
       } catch (error) {
-        if (NanoError.is(error)) context.metrics.authFailures.inc({ reason: error.code });
+        recordAuthFailure(context, error, username);
         throw error;
       }
     },

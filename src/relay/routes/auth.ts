@@ -3,7 +3,7 @@ import { NanoError } from "../../errors/index.ts";
 import { bearerToken } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
 import { normalizeUsername } from "../usernames.ts";
-import { clientKey, decodeBase64 } from "./_http.ts";
+import { clientKey, decodeBase64, recordAuthFailure } from "./_http.ts";
 
 interface TokenBody {
   username: string;
@@ -59,7 +59,7 @@ export function authRoutes(app: FastifyInstance, context: RelayContext): void {
         context.audit.record({ type: "login", username, at: now });
         return { token: issued.token, expires_at: issued.expiresAt };
       } catch (error) {
-        if (NanoError.is(error)) context.metrics.authFailures.inc({ reason: error.code });
+        recordAuthFailure(context, error, request.body.username);
         throw error;
       }
     },

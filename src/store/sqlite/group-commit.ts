@@ -26,6 +26,8 @@ export class GroupCommit {
   /** Number of transactions and writes committed, for metrics and tests of the batching itself. */
   commits = 0;
   writes = 0;
+  /** Observer for the batch-size metric; called after each durable COMMIT with the number of writes. */
+  onCommit: ((writes: number) => void) | null = null;
 
   constructor(db: DatabaseSync, maxBatch: number) {
     this.#db = db;
@@ -92,6 +94,7 @@ export class GroupCommit {
       }
       this.commits++;
       this.writes += batch.length;
+      this.onCommit?.(batch.length);
       batch.forEach((item, index) => {
         const outcome = outcomes[index]!;
         if (outcome.ok) item.resolve(outcome.value);
