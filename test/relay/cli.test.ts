@@ -71,6 +71,26 @@ describe("nano-relay commands", () => {
       assert.equal(report.ready, true);
       assert.equal(report.queue.messages, 0);
       assert.ok("stored/s" in report.rates);
+      const watcher = spawn(
+        process.execPath,
+        [BIN, "status", "--url", ports.api_url, "--watch", "--interval", "0.5", "--json"],
+        {
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let watched = "";
+      watcher.stdout.on("data", (chunk: Buffer) => {
+        watched += chunk.toString();
+      });
+      for (let i = 0; i < 200 && watched.split("\n").length < 3; i++)
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      watcher.kill("SIGTERM");
+      const reports = watched
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { ready: boolean });
+      assert.ok(reports.length >= 2, "--watch keeps refreshing");
+      assert.ok(reports.every((r) => r.ready));
       const human = spawnSync(process.execPath, [BIN, "status", "--url", ports.api_url], {
         encoding: "utf8",
       });
