@@ -12,7 +12,8 @@ export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_PROTOCOL = 1008;
 
 const AUTH_TIMEOUT_MS = 10_000;
-const FETCH_BATCH = 100;
+/** Bytes read from the store per pump round, so large envelopes cannot balloon memory. */
+const FETCH_BUDGET_BYTES = 4 * 1024 * 1024;
 /** Stop pushing while this much is queued in the socket: a slow reader must not grow our memory. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const MAX_ACK_IDS = 1000;
@@ -82,10 +83,15 @@ export class WsConnection implements PushTarget {
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
   readonly #authTimer: NodeJS.Timeout;
+  readonly #fetchBatch: number;
 
   constructor(socket: WebSocket, context: RelayContext, presetToken: string | null) {
     this.#socket = socket;
     this.#context = context;
+    this.#fetchBatch = Math.min(
+      100,
+      Math.max(1, Math.floor(FETCH_BUDGET_BYTES / context.config.limits.max_envelope_bytes)),
+    );
     this.#authTimer = setTimeout(
       () => this.close(CLOSE_UNAUTHENTICATED, "authentication timeout"),
       AUTH_TIMEOUT_MS,
@@ -219,7 +225,7 @@ export class WsConnection implements PushTarget {
           const batch = await this.#context.store.mailboxes.fetch(
             username,
             this.#cursor,
-            FETCH_BATCH,
+            this.#fetchBatch,
             this.#context.clock.now(),
           );
           if (batch.length === 0) break;

@@ -212,4 +212,32 @@ describe("mailboxes over HTTP: send, poll, acknowledge", () => {
       await limited.close();
     }
   });
+
+  it("caps one poll answer by bytes when envelopes may be large", async () => {
+    const big = await buildTestRelay({ limits: { max_envelope_bytes: 4 * 1024 * 1024 } });
+    try {
+      const erin = (await signUp(big.app, "erin")).auth;
+      const frank = (await signUp(big.app, "frank")).auth;
+      for (const id of ["p1", "p2", "p3"]) {
+        const sent = await big.app.inject({
+          method: "POST",
+          url: "/v1/messages",
+          headers: erin,
+          payload: { to: "frank", client_message_id: id, envelope: b64(testEnvelope(id)) },
+        });
+        assert.equal(sent.statusCode, 201);
+      }
+      const first = await big.app.inject({ method: "GET", url: "/v1/messages?limit=100", headers: frank });
+      const page = first.json().messages as { id: number }[];
+      assert.equal(page.length, 2, "8 MiB budget / 4 MiB envelopes");
+      const rest = await big.app.inject({
+        method: "GET",
+        url: `/v1/messages?after=${page[1]!.id}`,
+        headers: frank,
+      });
+      assert.equal(rest.json().messages.length, 1);
+    } finally {
+      await big.close();
+    }
+  });
 });

@@ -12,6 +12,8 @@ interface SendBody {
 
 const MAX_ACK_IDS = 1000;
 const MAX_FETCH = 500;
+/** A poll answer carries at most about this many envelope bytes (at least one message). */
+const POLL_BUDGET_BYTES = 8 * 1024 * 1024;
 
 export function messageRoutes(app: FastifyInstance, context: RelayContext): void {
   const maxEnvelope = context.config.limits.max_envelope_bytes;
@@ -63,10 +65,11 @@ export function messageRoutes(app: FastifyInstance, context: RelayContext): void
     },
     async (request) => {
       const recipient = await authenticate(context, request);
+      const budget = Math.max(1, Math.floor(POLL_BUDGET_BYTES / maxEnvelope));
       const messages = await context.store.mailboxes.fetch(
         recipient,
         request.query.after ?? 0,
-        request.query.limit ?? 100,
+        Math.min(request.query.limit ?? 100, budget),
         context.clock.now(),
       );
       context.metrics.messagesDelivered.inc({ via: "poll" }, messages.length);
