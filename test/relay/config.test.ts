@@ -64,7 +64,15 @@ describe("relay configuration", () => {
     const result = parseConfigText(text, "inline");
     assert.ok(!result.ok);
     const paths = result.problems.map((p) => p.path).sort();
-    assert.deepEqual(paths, ["limits.rate.sends_per_minut", "nope", "server.api_port", "server.bogus"]);
+    assert.deepEqual(paths, [
+      "limits.rate.sends_per_minut",
+      "nope",
+      "server.api_port",
+      "server.bogus",
+      // TLS is on by default and no files are named: reported in the same run.
+      "server.tls.cert_file",
+      "server.tls.key_file",
+    ]);
   });
 
   it("refuses contradictions and unsafe production settings", () => {
@@ -90,6 +98,18 @@ describe("relay configuration", () => {
     assert.ok(proxied.ok);
     const loopbackProd = parseConfigText('environment = "production"\n[server.tls]\nenabled = false\n', "x");
     assert.ok(!loopbackProd.ok, "production without TLS or proxy is refused even on loopback");
+  });
+
+  it("reports cross-key problems in the same run as schema problems", () => {
+    const text =
+      'environment = "production"\n[server]\nbogus = 1\nbind_address = "0.0.0.0"\n[server.tls]\nenabled = false\n[security]\nrequire_post_quantum = false\n';
+    const result = parseConfigText(text, "x");
+    assert.ok(!result.ok);
+    assert.deepEqual(result.problems.map((p) => p.path).sort(), [
+      "security.require_post_quantum",
+      "server.bogus",
+      "server.tls.enabled",
+    ]);
   });
 
   it("reports broken TOML with a position instead of throwing", () => {

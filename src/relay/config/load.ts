@@ -108,6 +108,27 @@ function formatPath(path: readonly PropertyKey[]): string {
   return path.map(String).join(".") || "(top level)";
 }
 
+function withoutIssues(
+  raw: Record<string, unknown>,
+  issues: readonly { path: PropertyKey[]; code: string; keys?: string[] }[],
+) {
+  const copy = structuredClone(raw);
+  for (const issue of issues) {
+    const keys =
+      issue.code === "unrecognized_keys"
+        ? (issue.keys ?? []).map((key) => [...issue.path, key])
+        : [issue.path];
+    for (const path of keys) {
+      if (path.length === 0) continue;
+      let node: unknown = copy;
+      for (const key of path.slice(0, -1)) node = (node as Record<PropertyKey, unknown> | undefined)?.[key];
+      if (typeof node === "object" && node !== null)
+        delete (node as Record<PropertyKey, unknown>)[path[path.length - 1]!];
+    }
+  }
+  return copy;
+}
+
 /** Parses TOML text and validates it; never throws for bad input, returns every problem instead. */
 export function parseConfigText(text: string, source: string, environment?: Environment): ConfigResult {
   let raw: Record<string, unknown>;
@@ -134,6 +155,13 @@ export function parseConfigText(text: string, source: string, environment?: Envi
       }
       return { path: base, message: issue.message };
     });
+    // Best effort so one run reports everything: drop the offending keys (defaults take their place)
+    // and run the cross-key and file checks on what remains.
+    const repaired = relayConfigSchema.safeParse(withoutIssues(raw, parsed.error.issues));
+    if (repaired.success) {
+      const seen = new Set(problems.map((problem) => problem.path));
+      problems.push(...semanticProblems(repaired.data).filter((problem) => !seen.has(problem.path)));
+    }
     return { ok: false, source, problems };
   }
   const problems = semanticProblems(parsed.data);
