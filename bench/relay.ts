@@ -1,4 +1,4 @@
-// `npm run bench -- relay [--quick]`: messages/s, MB/s and send-to-delivery latency through one relay
+// `npm run bench -- relay [--quick] [--pairs N]`: messages/s, MB/s and send-to-delivery latency through one relay
 // process (durable acks, WebSocket both ways), for 1 KiB and 1 MiB envelopes, against a baseline in
 // the same run: a bare ws server with the same SQLite group commit (bench/_baseline-server.ts).
 import { type ChildProcess, spawn } from "node:child_process";
@@ -157,9 +157,16 @@ async function startBaseline(dir: string): Promise<{ child: ChildProcess; port: 
 
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes("--quick");
+  const pairsIndex = args.indexOf("--pairs");
+  const pairs = pairsIndex >= 0 ? Number(args[pairsIndex + 1]) : undefined;
+  if (pairs !== undefined && !(Number.isInteger(pairs) && pairs >= 1 && pairs <= 64)) {
+    process.stderr.write("bench relay: --pairs needs a whole number of sender/receiver pairs, 1-64\n");
+    process.exitCode = 64;
+    return;
+  }
   const scenarios: Scenario[] = [
-    { name: "1 KiB", envelopeBytes: 1024, pairs: 4, perSender: quick ? 500 : 2500, window: 64 },
-    { name: "1 MiB", envelopeBytes: 1_048_576, pairs: 2, perSender: quick ? 8 : 25, window: 4 },
+    { name: "1 KiB", envelopeBytes: 1024, pairs: pairs ?? 4, perSender: quick ? 500 : 2500, window: 64 },
+    { name: "1 MiB", envelopeBytes: 1_048_576, pairs: pairs ?? 2, perSender: quick ? 8 : 25, window: 4 },
   ];
   const dir = tempDir("bench-relay");
   const relay = new RelayProcess(
@@ -219,11 +226,12 @@ export async function run(args: string[]): Promise<void> {
           : 1,
     };
   });
-  const header = ["scenario", "target", "msgs", "msg/s", "MB/s", "p50 ms", "p99 ms", "vs baseline"];
+  const header = ["scenario", "pairs", "target", "msgs", "msg/s", "MB/s", "p50 ms", "p99 ms", "vs baseline"];
   const table = [
     header,
     ...rows.map((row) => [
       row.scenario,
+      String(scenarios.find((scenario) => scenario.name === row.scenario)!.pairs),
       row.target,
       String(row.messages),
       String(row.messagesPerSecond),
