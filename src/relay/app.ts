@@ -37,6 +37,8 @@ export async function buildRelayApp(context: RelayContext, options: AppOptions):
     // Fastify 5 closes idle keep-alive sockets on close(); in-flight requests still finish.
     forceCloseConnections: "idle",
     return503OnClosing: true,
+    // Behind a TLS proxy the peer address is the proxy's: rate limits must key on X-Forwarded-For.
+    trustProxy: context.config.server.behind_tls_proxy,
     ...(options.fastify ?? {}),
   } as FastifyServerOptions) as unknown as FastifyInstance;
   installErrorHandling(app, context);

@@ -240,4 +240,28 @@ describe("mailboxes over HTTP: send, poll, acknowledge", () => {
       await big.close();
     }
   });
+
+  it("keys per-address limits on X-Forwarded-For only behind a TLS proxy", async () => {
+    for (const proxied of [false, true]) {
+      const relay2 = await buildTestRelay({
+        server: { behind_tls_proxy: proxied },
+        limits: { rate: { claims_per_hour: 2 } },
+      });
+      try {
+        const codes: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const response = await relay2.app.inject({
+            method: "POST",
+            url: "/v1/challenges",
+            headers: { "x-forwarded-for": `203.0.113.${i}` },
+            payload: { purpose: "claim", username: `user${i}` },
+          });
+          codes.push(response.statusCode);
+        }
+        assert.deepEqual(codes, proxied ? [200, 200, 200] : [200, 200, 429]);
+      } finally {
+        await relay2.close();
+      }
+    }
+  });
 });
