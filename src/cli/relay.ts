@@ -1,8 +1,167 @@
-/** `nano-relay`: the relay server's command line. The server itself arrives with the relay issue. */
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { Command, CommanderError, Option } from "commander";
+import { NanoError } from "../errors/index.ts";
+import { environmentConfigPath, loadConfigFile } from "../relay/config/load.ts";
+import { ENVIRONMENTS, type Environment } from "../relay/config/schema.ts";
+import { renderConfigTemplate } from "../relay/config/template.ts";
+
+/** Exit codes follow sysexits(3) so scripts can tell a usage error from a bad config or a crash. */
+const EXIT = Object.freeze({ ok: 0, usage: 64, dataError: 65, unavailable: 69, software: 70, config: 78 });
+
+function fail(message: string, hint?: string): never {
+  throw new CliFailure(message, hint);
+}
+
+class CliFailure extends Error {
+  readonly hint: string | undefined;
+  readonly exitCode: number;
+  constructor(message: string, hint?: string, exitCode: number = EXIT.usage) {
+    super(message);
+    this.hint = hint;
+    this.exitCode = exitCode;
+  }
+}
+
+function environmentOption(): Option {
+  return new Option("-e, --environment <name>", "configuration environment").choices(ENVIRONMENTS);
+}
+
+interface ConfigSelection {
+  config?: string;
+  environment?: Environment;
+}
+
+async function validateConfig(options: ConfigSelection, json: boolean): Promise<void> {
+  if (options.config !== undefined && options.environment !== undefined) {
+    fail("give either --config or --environment, not both");
+  }
+  if (options.config === undefined && options.environment === undefined) {
+    fail("name what to validate", "use --environment production or --config FILE");
+  }
+  const file = options.config ?? environmentConfigPath(options.environment!);
+  const result = await loadConfigFile(file, options.config === undefined ? options.environment : undefined);
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify(result.ok ? { ok: true, source: file } : { ok: false, source: file, problems: result.problems })}\n`,
+    );
+  } else if (result.ok) {
+    process.stdout.write(`${file}: valid (${result.config.environment})\n`);
+  } else {
+    process.stderr.write(`nano-relay: ${file} has ${result.problems.length} problem(s):\n`);
+    for (const problem of result.problems) process.stderr.write(`  ${problem.path}: ${problem.message}\n`);
+  }
+  if (!result.ok) process.exitCode = EXIT.config;
+}
+
+async function initConfig(
+  environment: Environment,
+  output: string | undefined,
+  force: boolean,
+): Promise<void> {
+  const text = renderConfigTemplate(environment);
+  if (output === undefined) {
+    process.stdout.write(text);
+    return;
+  }
+  if (existsSync(output) && !force) fail(`${output} already exists`, "pass --force to overwrite it");
+  // The file holds no secrets (they come from the environment), so ordinary permissions are right.
+  await writeFile(output, text, { mode: 0o644 });
+  process.stderr.write(`nano-relay: wrote ${output} (${environment})\n`);
+}
+
+function buildProgram(): Command {
+  const program = new Command("nano-relay")
+    .description("Nano-Messenger relay: stores and forwards ciphertext it cannot read")
+    .option("-c, --config <file>", "configuration file (TOML)")
+    .addOption(environmentOption())
+    .option("--port-file <file>", "write the bound ports as JSON to this file once listening")
+    .enablePositionalOptions()
+    .showHelpAfterError()
+    .exitOverride();
+  program.action(async (options: ConfigSelection & { portFile?: string }) => {
+    const { startCommand } = await import("../relay/commands/start.ts");
+    await startCommand(options);
+  });
+  program
+    .command("start")
+    .description("run the relay (the default command)")
+    .option("-c, --config <file>", "configuration file (TOML)")
+    .addOption(environmentOption())
+    .option("--port-file <file>", "write the bound ports as JSON to this file once listening")
+    .action(async (options: ConfigSelection & { portFile?: string }) => {
+      const { startCommand } = await import("../relay/commands/start.ts");
+      await startCommand({ ...program.opts(), ...options });
+    });
+  program
+    .command("init-config")
+    .description("write a commented, valid configuration for an environment")
+    .addOption(environmentOption().makeOptionMandatory())
+    .option("-o, --output <file>", "write to this file instead of standard output")
+    .option("-f, --force", "overwrite an existing file", false)
+    .action(async (options: { environment: Environment; output?: string; force: boolean }) => {
+      await initConfig(options.environment, options.output, options.force);
+    });
+  program
+    .command("validate-config")
+    .description("check a configuration and print every problem with its path")
+    .option("-c, --config <file>", "configuration file (TOML)")
+    .addOption(environmentOption())
+    .option("--json", "machine-readable output", false)
+    .action(async (options: ConfigSelection & { json: boolean }) => {
+      await validateConfig(options, options.json);
+    });
+  program
+    .command("migrate")
+    .description(
+      "apply database migrations (all by default), or move to version N (down migrations roll back)",
+    )
+    .option("-c, --config <file>", "configuration file (TOML)")
+    .addOption(environmentOption())
+    .option("--to <version>", "target schema version", (value) => {
+      if (!/^\d+$/.test(value)) fail(`--to needs a version number, got "${value}"`);
+      return Number(value);
+    })
+    .option("--list", "list migrations and which are applied", false)
+    .action(async (options: ConfigSelection & { to?: number; list: boolean }) => {
+      const { migrateCommand } = await import("../relay/commands/migrate.ts");
+      await migrateCommand({ ...program.opts(), ...options });
+    });
+  program
+    .command("status")
+    .description("show health, connections, queue depths and rates of a running relay")
+    .option("--url <url>", "relay base URL", "http://127.0.0.1:8080")
+    .option("-w, --watch", "refresh in place until interrupted", false)
+    .option("--interval <seconds>", "refresh interval with --watch", "2")
+    .option("--json", "machine-readable output", false)
+    .action(async (options: { url: string; watch: boolean; interval: string; json: boolean }) => {
+      const { statusCommand } = await import("../relay/commands/status.ts");
+      await statusCommand(options);
+    });
+  return program;
+}
+
+/** `nano-relay`: the relay server's command line. Errors go to stderr in the age voice, no stack traces. */
 export async function main(argv: readonly string[]): Promise<void> {
-  process.stderr.write(
-    `nano-relay: the relay server is not built yet (asked for: ${argv.join(" ") || "start"})\n` +
-      'hint: see README.md "Status"; the crypto core is available now (npm test, npm run bench -- crypto)\n',
-  );
-  process.exitCode = 69;
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode !== 0) process.exitCode = EXIT.usage;
+      return;
+    }
+    if (error instanceof CliFailure) {
+      process.stderr.write(`nano-relay: ${error.message}\n`);
+      if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    if (NanoError.is(error)) {
+      process.stderr.write(`nano-relay: ${error.message}\n`);
+      process.exitCode = error.code === "config_invalid" ? EXIT.config : EXIT.software;
+      return;
+    }
+    throw error;
+  }
 }

@@ -1,0 +1,133 @@
+import { blake2b, randomBytes, toHex } from "../crypto/index.ts";
+import { NanoError } from "../errors/index.ts";
+import type { AccountStore } from "../store/types.ts";
+import type { Clock } from "./clock.ts";
+
+export type ChallengePurpose = "claim" | "auth";
+
+interface IssuedChallenge {
+  readonly purpose: ChallengePurpose;
+  readonly username: string;
+  readonly expiresAt: number;
+}
+
+/** Bound on outstanding challenges: issuing is cheap for a client, so memory must not be. */
+const MAX_OUTSTANDING = 100_000;
+export const CHALLENGE_BYTES = 32;
+const TOKEN_BYTES = 32;
+
+/**
+ * Single-use relay challenges. Each is bound to a purpose and a username, so a challenge issued for
+ * logging in as bob cannot be replayed to claim a name or to log in as alice; it is deleted on first
+ * use whether or not the answer verifies, so a captured answer can never be replayed.
+ */
+export class ChallengeBook {
+  readonly #issued = new Map<string, IssuedChallenge>();
+  readonly #clock: Clock;
+  readonly #lifetimeMs: number;
+
+  constructor(clock: Clock, lifetimeSeconds: number) {
+    this.#clock = clock;
+    this.#lifetimeMs = lifetimeSeconds * 1000;
+  }
+
+  issue(purpose: ChallengePurpose, username: string): { challenge: Uint8Array; expiresAt: number } {
+    if (this.#issued.size >= MAX_OUTSTANDING) this.sweep();
+    if (this.#issued.size >= MAX_OUTSTANDING) {
+      // Oldest first: Map iteration is insertion order.
+      const oldest = this.#issued.keys().next().value;
+      if (oldest !== undefined) this.#issued.delete(oldest);
+    }
+    const challenge = randomBytes(CHALLENGE_BYTES);
+    const expiresAt = this.#clock.now() + this.#lifetimeMs;
+    this.#issued.set(toHex(challenge), { purpose, username, expiresAt });
+    return { challenge, expiresAt };
+  }
+
+  /** Consumes a challenge; throws challenge_invalid if unknown, used, expired or issued for something else. */
+  take(challenge: Uint8Array, purpose: ChallengePurpose, username: string): void {
+    const key = toHex(challenge);
+    const issued = this.#issued.get(key);
+    this.#issued.delete(key);
+    if (
+      issued === undefined ||
+      issued.purpose !== purpose ||
+      issued.username !== username ||
+      issued.expiresAt <= this.#clock.now()
+    ) {
+      throw new NanoError(
+        "challenge_invalid",
+        "the challenge is unknown, used, expired or for another purpose",
+      );
+    }
+  }
+
+  sweep(): number {
+    const now = this.#clock.now();
+    let removed = 0;
+    for (const [key, issued] of this.#issued) {
+      if (issued.expiresAt <= now) {
+        this.#issued.delete(key);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  get size(): number {
+    return this.#issued.size;
+  }
+}
+
+/**
+ * Bearer tokens: 256 random bits, handed to the client once and stored only as BLAKE2b-512, so the
+ * database (or a backup of it) cannot be used to log in.
+ */
+export class TokenService {
+  readonly #accounts: AccountStore;
+  readonly #clock: Clock;
+  readonly #lifetimeMs: number;
+
+  constructor(accounts: AccountStore, clock: Clock, lifetimeSeconds: number) {
+    this.#accounts = accounts;
+    this.#clock = clock;
+    this.#lifetimeMs = lifetimeSeconds * 1000;
+  }
+
+  /** `notAfter` caps the lifetime, e.g. at the expiry of the device certificate that earned it. */
+  async issue(
+    username: string,
+    notAfter = Number.POSITIVE_INFINITY,
+  ): Promise<{ token: string; expiresAt: number }> {
+    const raw = randomBytes(TOKEN_BYTES);
+    const expiresAt = Math.min(this.#clock.now() + this.#lifetimeMs, notAfter);
+    await this.#accounts.putToken(blake2b(raw), { username, expiresAt });
+    return { token: Buffer.from(raw).toString("base64url"), expiresAt };
+  }
+
+  /** Returns the username a token belongs to, or throws unauthenticated / token_expired. */
+  async verify(token: string): Promise<string> {
+    const raw = decodeToken(token);
+    const record = await this.#accounts.getToken(blake2b(raw));
+    if (record === null) throw new NanoError("unauthenticated", "unknown token; log in again");
+    if (record.expiresAt <= this.#clock.now()) throw new NanoError("token_expired", "the token has expired");
+    return record.username;
+  }
+
+  async revoke(token: string): Promise<void> {
+    await this.#accounts.deleteToken(blake2b(decodeToken(token)));
+  }
+}
+
+function decodeToken(token: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw new NanoError("unauthenticated", "malformed token");
+  return new Uint8Array(Buffer.from(token, "base64url"));
+}
+
+/** Extracts the token from `Authorization: Bearer <token>`. */
+export function bearerToken(header: string | undefined): string {
+  if (header === undefined) throw new NanoError("unauthenticated", "missing Authorization: Bearer token");
+  const match = /^Bearer ([^\s]+)$/i.exec(header);
+  if (match === null) throw new NanoError("unauthenticated", "Authorization must be `Bearer <token>`");
+  return match[1]!;
+}

@@ -1,0 +1,69 @@
+import { resolve } from "node:path";
+import type { Logger } from "pino";
+import type { AuditHook, RelayStore } from "../store/types.ts";
+import { ChallengeBook, TokenService } from "./auth.ts";
+import type { Clock } from "./clock.ts";
+import type { RelayConfig } from "./config/schema.ts";
+import { DeliveryHub } from "./delivery-hub.ts";
+import { RelayMetrics } from "./metrics.ts";
+import type { ProtocolVerifier } from "./protocol-verifier.ts";
+import { RelayRateLimits } from "./rate-limits.ts";
+import { UsernamePolicy } from "./usernames.ts";
+
+/** Everything a route needs, built once per relay; routes get it explicitly instead of via globals. */
+export interface RelayContext {
+  readonly config: RelayConfig;
+  readonly store: RelayStore;
+  readonly verifier: ProtocolVerifier;
+  readonly clock: Clock;
+  readonly metrics: RelayMetrics;
+  readonly limits: RelayRateLimits;
+  readonly hub: DeliveryHub;
+  readonly challenges: ChallengeBook;
+  readonly tokens: TokenService;
+  readonly usernames: UsernamePolicy;
+  readonly audit: AuditHook;
+  readonly blobDir: string;
+  readonly log: Logger;
+  /** Set on SIGTERM/SIGINT: /readyz fails and new work is refused with relay_draining. */
+  draining: boolean;
+}
+
+export interface ContextOptions {
+  readonly config: RelayConfig;
+  readonly store: RelayStore;
+  readonly verifier: ProtocolVerifier;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly audit?: AuditHook;
+  /** Writes waiting for the next group commit, for the metrics gauge. */
+  readonly pendingWrites?: () => number;
+}
+
+function auditHook(config: RelayConfig, log: Logger): AuditHook {
+  if (config.compliance.audit_hook === "none") return { record() {} };
+  // Account events are what an operator needs usernames for (abuse, disputes), so they carry them.
+  return { record: (event) => log.info({ audit: event }, "audit") };
+}
+
+export function createRelayContext(options: ContextOptions): RelayContext {
+  const { config, store, clock, log } = options;
+  const metrics = new RelayMetrics();
+  metrics.attachStore(store, options.pendingWrites ?? (() => 0));
+  return {
+    config,
+    store,
+    verifier: options.verifier,
+    clock,
+    metrics,
+    limits: new RelayRateLimits(config, metrics),
+    hub: new DeliveryHub(),
+    challenges: new ChallengeBook(clock, config.security.challenge_lifetime_seconds),
+    tokens: new TokenService(store.accounts, clock, config.security.token_lifetime_seconds),
+    usernames: new UsernamePolicy(config.security.reserved_usernames),
+    audit: options.audit ?? auditHook(config, log),
+    blobDir: resolve(config.storage.blob_dir),
+    log,
+    draining: false,
+  };
+}

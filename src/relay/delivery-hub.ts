@@ -1,0 +1,65 @@
+/**
+ * Who is online: the set of push connections per username. A stored message only *notifies* the
+ * recipient's connections; each connection then reads its mailbox from the store in id order. The
+ * store, not the notification, is the source of truth, so a notification lost to a race or a restart
+ * can delay a message but never lose or reorder it.
+ */
+export interface PushTarget {
+  /** Called after new messages for this user were committed. Must not throw. */
+  notify(): void;
+  /** Closes the connection with a WebSocket close code (1001 on shutdown). */
+  close(code: number, reason: string): void;
+  /** Resolves once every request received on this connection has been answered. */
+  idle(): Promise<void>;
+}
+
+export class DeliveryHub {
+  readonly #online = new Map<string, Set<PushTarget>>();
+  /** Every open connection, authenticated or not, so shutdown reaches them all. */
+  readonly #all = new Set<PushTarget>();
+
+  attach(target: PushTarget): void {
+    this.#all.add(target);
+  }
+
+  detach(target: PushTarget): void {
+    this.#all.delete(target);
+  }
+
+  add(username: string, target: PushTarget): void {
+    let set = this.#online.get(username);
+    if (set === undefined) {
+      set = new Set();
+      this.#online.set(username, set);
+    }
+    set.add(target);
+  }
+
+  remove(username: string, target: PushTarget): void {
+    const set = this.#online.get(username);
+    if (set === undefined) return;
+    set.delete(target);
+    if (set.size === 0) this.#online.delete(username);
+  }
+
+  notify(username: string): void {
+    const set = this.#online.get(username);
+    if (set === undefined) return;
+    for (const target of set) target.notify();
+  }
+
+  get connections(): number {
+    let total = 0;
+    for (const set of this.#online.values()) total += set.size;
+    return total;
+  }
+
+  /** Waits until every connection has answered what it received (used while draining). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#all].map((target) => target.idle()));
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const target of [...this.#all]) target.close(code, reason);
+  }
+}

@@ -1,0 +1,115 @@
+import { Counter, Gauge, Histogram, Registry } from "@prometheus-io/client";
+import type { RelayStore } from "../store/types.ts";
+
+/**
+ * Prometheus metrics. Labels are bounded (route patterns, status codes, limit names): never a
+ * username, token or id, which would both leak and blow up cardinality.
+ */
+export class RelayMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: "nano_http_requests_total",
+    help: "HTTP requests by method, route pattern and status",
+    labelNames: ["method", "route", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: "nano_http_request_duration_seconds",
+    help: "HTTP request latency by method and route pattern",
+    labelNames: ["method", "route"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+  readonly messagesStored = new Counter({
+    name: "nano_messages_stored_total",
+    help: "Messages durably stored (duplicates of a retried send not counted)",
+    registers: [this.registry],
+  });
+  readonly messagesDelivered = new Counter({
+    name: "nano_messages_delivered_total",
+    help: "Messages handed to a recipient (WebSocket push or poll); redeliveries count again",
+    labelNames: ["via"] as const,
+    registers: [this.registry],
+  });
+  readonly messagesAcknowledged = new Counter({
+    name: "nano_messages_acknowledged_total",
+    help: "Messages deleted on the recipient's acknowledgement",
+    registers: [this.registry],
+  });
+  readonly messagesExpired = new Counter({
+    name: "nano_messages_expired_total",
+    help: "Messages deleted by the TTL sweeper",
+    registers: [this.registry],
+  });
+  readonly messagesRejected = new Counter({
+    name: "nano_messages_rejected_total",
+    help: "Sends refused with a typed error, by code",
+    labelNames: ["code"] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimitHits = new Counter({
+    name: "nano_rate_limit_hits_total",
+    help: "Requests refused by a rate limit",
+    labelNames: ["limit"] as const,
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: "nano_auth_failures_total",
+    help: "Failed claims, logins and token checks by reason (error code)",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  readonly websocketConnections = new Gauge({
+    name: "nano_websocket_connections",
+    help: "Open authenticated WebSocket connections",
+    registers: [this.registry],
+  });
+  readonly groupCommitBatch = new Histogram({
+    name: "nano_group_commit_batch_size",
+    help: "Writes per durable transaction",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [this.registry],
+  });
+  readonly draining = new Gauge({
+    name: "nano_relay_draining",
+    help: "1 while the relay is shutting down",
+    registers: [this.registry],
+  });
+
+  /** Queue depths are read from the store when scraped, so they are right after a restart too. */
+  attachStore(store: RelayStore, pendingWrites: () => number): void {
+    const queueMessages = new Gauge({
+      name: "nano_queue_messages",
+      help: "Messages waiting in all mailboxes",
+      registers: [this.registry],
+      async collect() {
+        this.set((await store.mailboxes.totals()).messages);
+      },
+    });
+    const queueBytes = new Gauge({
+      name: "nano_queue_bytes",
+      help: "Envelope bytes waiting in all mailboxes",
+      registers: [this.registry],
+      async collect() {
+        this.set((await store.mailboxes.totals()).bytes);
+      },
+    });
+    const mailboxes = new Gauge({
+      name: "nano_queue_mailboxes",
+      help: "Mailboxes with at least one waiting message",
+      registers: [this.registry],
+      async collect() {
+        this.set((await store.mailboxes.totals()).mailboxes);
+      },
+    });
+    const pending = new Gauge({
+      name: "nano_group_commit_pending",
+      help: "Writes queued for the next durable transaction",
+      registers: [this.registry],
+      collect() {
+        this.set(pendingWrites());
+      },
+    });
+    void [queueMessages, queueBytes, mailboxes, pending];
+  }
+}

@@ -1,0 +1,196 @@
+import type { FastifyInstance } from "fastify";
+import { toHex } from "../../crypto/index.ts";
+import { NanoError } from "../../errors/index.ts";
+import type { ChallengePurpose } from "../auth.ts";
+import type { RelayContext } from "../context.ts";
+import type { VerifiedIdentity } from "../protocol-verifier.ts";
+import { normalizeUsername } from "../usernames.ts";
+import { authenticate, clientKey, decodeBase64, encodeBase64, recordAuthFailure } from "./_http.ts";
+
+const b64 = (maxLength: number) => ({ type: "string", minLength: 1, maxLength }) as const;
+/** Identity records carry every suite's keys (ML-DSA, ML-KEM, X-Wing...) and signatures: ~16 KiB is ample. */
+const MAX_RECORD_B64 = 65_536;
+const MAX_SIGNATURE_B64 = 16_384;
+
+interface ChallengeBody {
+  purpose: ChallengePurpose;
+  username: string;
+}
+interface ClaimBody {
+  username: string;
+  identity_record: string;
+  challenge: string;
+  signature: string;
+}
+interface UpdateBody {
+  identity_record: string;
+  signature: string;
+}
+
+function verifyRecordFor(context: RelayContext, record: Uint8Array, username: string): VerifiedIdentity {
+  const identity = context.verifier.verifyIdentityRecord(record);
+  let named: string;
+  try {
+    named = normalizeUsername(identity.username);
+  } catch {
+    throw new NanoError("identity_record_invalid", "the identity record names an invalid username");
+  }
+  if (named !== username) {
+    throw new NanoError("identity_record_invalid", "the identity record names a different username");
+  }
+  return identity;
+}
+
+export function accountRoutes(app: FastifyInstance, context: RelayContext): void {
+  app.post<{ Body: ChallengeBody }>(
+    "/v1/challenges",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["purpose", "username"],
+          additionalProperties: false,
+          properties: { purpose: { enum: ["claim", "auth"] }, username: { type: "string", maxLength: 128 } },
+        },
+      },
+    },
+    async (request) => {
+      const { purpose } = request.body;
+      await context.limits.consume(purpose === "claim" ? "claim" : "auth", clientKey(request));
+      const username =
+        purpose === "claim"
+          ? context.usernames.checkClaimable(request.body.username).username
+          : normalizeUsername(request.body.username);
+      const { challenge, expiresAt } = context.challenges.issue(purpose, username);
+      return { challenge: encodeBase64(challenge), expires_at: expiresAt };
+    },
+  );
+
+  app.post<{ Body: ClaimBody }>(
+    "/v1/accounts",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["username", "identity_record", "challenge", "signature"],
+          additionalProperties: false,
+          properties: {
+            username: { type: "string", maxLength: 128 },
+            identity_record: b64(MAX_RECORD_B64),
+            challenge: b64(64),
+            signature: b64(MAX_SIGNATURE_B64),
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { username, skeleton } = context.usernames.checkClaimable(request.body.username);
+      const record = decodeBase64(request.body.identity_record, "identity_record");
+      const challenge = decodeBase64(request.body.challenge, "challenge");
+      const signature = decodeBase64(request.body.signature, "signature");
+      try {
+        // Consumed before verifying: a failed answer burns the challenge, so guesses cannot be retried.
+        context.challenges.take(challenge, "claim", username);
+        const identity = verifyRecordFor(context, record, username);
+        const proof = { identity, identityRecord: record, username, challenge, signature };
+        if (!context.verifier.verifyUsernameClaim(proof)) {
+          throw new NanoError("signature_invalid", "the claim signature does not verify");
+        }
+        const now = context.clock.now();
+        const { outcome, account } = await context.store.accounts.claim({
+          username,
+          skeleton,
+          identityHash: identity.identityHash,
+          identityRecord: record,
+          createdAt: now,
+          updatedAt: now,
+        });
+        if (outcome === "taken") {
+          const message =
+            account.username === username
+              ? "this username is taken"
+              : "this username is too similar to an existing one";
+          throw new NanoError("username_taken", message);
+        }
+        if (outcome === "created") {
+          context.audit.record({
+            type: "account_claimed",
+            username,
+            at: now,
+            identityHash: toHex(identity.identityHash),
+          });
+        }
+        return reply.status(outcome === "created" ? 201 : 200).send({
+          username,
+          identity_hash: toHex(account.identityHash),
+          created: outcome === "created",
+        });
+      } catch (error) {
+        recordAuthFailure(context, error, username);
+        throw error;
+      }
+    },
+  );
+
+  app.get<{ Params: { username: string } }>("/v1/accounts/:username", async (request) => {
+    await authenticate(context, request);
+    const account = await context.store.accounts.get(normalizeUsername(request.params.username));
+    if (account === null) throw new NanoError("account_not_found", "no account has this username");
+    return {
+      username: account.username,
+      identity_record: encodeBase64(account.identityRecord),
+      identity_hash: toHex(account.identityHash),
+      updated_at: account.updatedAt,
+    };
+  });
+
+  app.put<{ Params: { username: string }; Body: UpdateBody }>(
+    "/v1/accounts/:username/identity",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["identity_record", "signature"],
+          additionalProperties: false,
+          properties: { identity_record: b64(MAX_RECORD_B64), signature: b64(MAX_SIGNATURE_B64) },
+        },
+      },
+    },
+    async (request) => {
+      const caller = await authenticate(context, request);
+      const username = normalizeUsername(request.params.username);
+      if (caller !== username)
+        throw new NanoError("identity_update_unauthorized", "you can only update your own record");
+      const current = await context.store.accounts.get(username);
+      if (current === null) throw new NanoError("account_not_found", "no account has this username");
+      const next = decodeBase64(request.body.identity_record, "identity_record");
+      const signature = decodeBase64(request.body.signature, "signature");
+      const identity = context.verifier.verifyIdentityUpdate({
+        current: current.identityRecord,
+        next,
+        signature,
+      });
+      verifyRecordFor(context, next, username);
+      const now = context.clock.now();
+      const swapped = await context.store.accounts.replaceIdentity(
+        username,
+        current.identityHash,
+        { identityHash: identity.identityHash, identityRecord: next },
+        now,
+      );
+      if (!swapped) {
+        throw new NanoError(
+          "identity_update_unauthorized",
+          "the record changed concurrently; sign against the newest",
+        );
+      }
+      context.audit.record({
+        type: "identity_updated",
+        username,
+        at: now,
+        identityHash: toHex(identity.identityHash),
+      });
+      return { username, identity_hash: toHex(identity.identityHash) };
+    },
+  );
+}

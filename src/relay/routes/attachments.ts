@@ -1,0 +1,162 @@
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { FastifyInstance } from "fastify";
+import { NanoError } from "../../errors/index.ts";
+import type { RelayContext } from "../context.ts";
+import { normalizeUsername } from "../usernames.ts";
+import { authenticate } from "./_http.ts";
+
+const HASH = /^[0-9a-f]{128}$/;
+const MAX_RECIPIENTS = 100;
+const DAY_MS = 86_400_000;
+
+function checkHash(hash: string): string {
+  if (!HASH.test(hash))
+    throw new NanoError("malformed_request", "the address is the lowercase hex BLAKE2b-512 of the blob");
+  return hash;
+}
+
+export function blobPath(context: RelayContext, hash: string): string {
+  return join(context.blobDir, hash.slice(0, 2), hash);
+}
+
+/** Deletes a blob file; a missing file is fine (deletion is idempotent, metadata is the truth). */
+export async function removeBlob(context: RelayContext, hash: string): Promise<void> {
+  await rm(blobPath(context, hash), { force: true });
+}
+
+/**
+ * Encrypted attachments. Uploads stream to a temporary file while being hashed and counted, so a
+ * 100 MiB blob never sits in memory; the file is fsynced and renamed into place only after the hash
+ * matches its address, and the metadata commit (with the quota check) comes last. A crash in between
+ * leaves at most an orphan file without metadata (never served), never metadata pointing at a
+ * missing or wrong blob.
+ */
+export function attachmentRoutes(app: FastifyInstance, context: RelayContext): void {
+  const { limits } = context.config;
+  app.register(async (scope) => {
+    // Hand the raw stream to the route: Fastify's parsers would buffer the whole body.
+    scope.addContentTypeParser("application/octet-stream", (_request, payload, done) => done(null, payload));
+
+    scope.put<{ Params: { hash: string }; Querystring: { recipients?: string } }>(
+      "/v1/attachments/:hash",
+      async (request, reply) => {
+        const owner = await authenticate(context, request);
+        const hash = checkHash(request.params.hash);
+        const recipients = [
+          ...new Set((request.query.recipients ?? "").split(",").filter((name) => name.length > 0)),
+        ].map(normalizeUsername);
+        if (recipients.length === 0 || recipients.length > MAX_RECIPIENTS) {
+          throw new NanoError("malformed_request", `name 1-${MAX_RECIPIENTS} recipients in ?recipients=a,b`);
+        }
+        for (const username of recipients) {
+          if ((await context.store.accounts.get(username)) === null) {
+            throw new NanoError("account_not_found", "a recipient has no account");
+          }
+        }
+        const declared = Number(request.headers["content-length"] ?? Number.NaN);
+        if (declared > limits.attachment_max_bytes) {
+          throw new NanoError("attachment_too_large", `the limit is ${limits.attachment_max_bytes} bytes`);
+        }
+        const used = await context.store.attachments.usage(owner);
+        if (Number.isFinite(declared) && used + declared > limits.attachment_quota_bytes) {
+          throw new NanoError("attachment_quota_exceeded", "this upload would exceed your attachment quota");
+        }
+        const body = request.body;
+        if (
+          body === undefined ||
+          body === null ||
+          typeof (body as NodeJS.ReadableStream).pipe !== "function"
+        ) {
+          throw new NanoError("unsupported_media_type", "upload the blob as application/octet-stream");
+        }
+        const tmpDir = join(context.blobDir, "tmp");
+        await mkdir(tmpDir, { recursive: true });
+        const tmp = join(tmpDir, randomUUID());
+        // BLAKE2b-512 through node:crypto's streaming interface (src/crypto's helper takes whole buffers).
+        const hasher = createHash("blake2b512");
+        let size = 0;
+        const meter = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            size += chunk.length;
+            if (size > limits.attachment_max_bytes) {
+              callback(
+                new NanoError("attachment_too_large", `the limit is ${limits.attachment_max_bytes} bytes`),
+              );
+              return;
+            }
+            hasher.update(chunk);
+            callback(null, chunk);
+          },
+        });
+        try {
+          await pipeline(body as NodeJS.ReadableStream, meter, createWriteStream(tmp, { mode: 0o600 }));
+          if (hasher.digest("hex") !== hash) {
+            throw new NanoError("attachment_hash_mismatch", "the bytes do not hash to the address");
+          }
+          const file = await open(tmp, "r");
+          try {
+            await file.sync();
+          } finally {
+            await file.close();
+          }
+          const final = blobPath(context, hash);
+          await mkdir(join(context.blobDir, hash.slice(0, 2)), { recursive: true });
+          // Same hash, same bytes: replacing an existing blob with this verified copy is harmless.
+          await rename(tmp, final);
+          const now = context.clock.now();
+          const stored = await context.store.attachments.put(
+            { hash, owner, size, createdAt: now, expiresAt: now + limits.attachment_ttl_days * DAY_MS },
+            recipients,
+            limits.attachment_quota_bytes,
+          );
+          if (!stored) {
+            await removeBlob(context, hash);
+            throw new NanoError(
+              "attachment_quota_exceeded",
+              "this upload would exceed your attachment quota",
+            );
+          }
+          return reply.status(201).send({ hash, size });
+        } catch (error) {
+          if (NanoError.is(error)) throw error;
+          throw new NanoError("malformed_request", "the upload was interrupted", { cause: error });
+        } finally {
+          await rm(tmp, { force: true });
+        }
+      },
+    );
+  });
+
+  app.get<{ Params: { hash: string } }>("/v1/attachments/:hash", async (request, reply) => {
+    const username = await authenticate(context, request);
+    const hash = checkHash(request.params.hash);
+    const record = await context.store.attachments.get(hash);
+    // The same answer whether it does not exist or is not yours: hashes must not be probeable.
+    const allowed =
+      record !== null &&
+      record.expiresAt > context.clock.now() &&
+      (record.owner === username || (await context.store.attachments.isRecipient(hash, username)));
+    if (!allowed) throw new NanoError("attachment_not_found", "no such attachment");
+    const path = blobPath(context, hash);
+    const size = (await stat(path).catch(() => null))?.size;
+    if (size === undefined) throw new NanoError("attachment_not_found", "no such attachment");
+    reply.raw.on("finish", () => {
+      if (username === record.owner) return;
+      context.store.attachments
+        .recordFetch(hash, username)
+        .then(async (last) => {
+          if (last) await removeBlob(context, hash);
+        })
+        .catch((error: unknown) => context.log.error({ err: error }, "attachment fetch bookkeeping failed"));
+    });
+    return reply
+      .header("content-type", "application/octet-stream")
+      .header("content-length", String(size))
+      .send(createReadStream(path));
+  });
+}

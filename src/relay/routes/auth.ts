@@ -1,0 +1,74 @@
+import type { FastifyInstance } from "fastify";
+import { NanoError } from "../../errors/index.ts";
+import { bearerToken } from "../auth.ts";
+import type { RelayContext } from "../context.ts";
+import { normalizeUsername } from "../usernames.ts";
+import { clientKey, decodeBase64, recordAuthFailure } from "./_http.ts";
+
+interface TokenBody {
+  username: string;
+  challenge: string;
+  device_certificate: string;
+  signature: string;
+}
+
+/**
+ * Login by challenge-response with the device key (certified by the identity key), never the identity
+ * key itself: an identity key that signs relay challenges would be a signing oracle for the relay.
+ */
+export function authRoutes(app: FastifyInstance, context: RelayContext): void {
+  app.post<{ Body: TokenBody }>(
+    "/v1/auth/token",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["username", "challenge", "device_certificate", "signature"],
+          additionalProperties: false,
+          properties: {
+            username: { type: "string", maxLength: 128 },
+            challenge: { type: "string", minLength: 1, maxLength: 64 },
+            device_certificate: { type: "string", minLength: 1, maxLength: 32_768 },
+            signature: { type: "string", minLength: 1, maxLength: 16_384 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      try {
+        const username = normalizeUsername(request.body.username);
+        await context.limits.consume("auth", `${clientKey(request)}|${username}`);
+        const challenge = decodeBase64(request.body.challenge, "challenge");
+        const certificate = decodeBase64(request.body.device_certificate, "device_certificate");
+        const signature = decodeBase64(request.body.signature, "signature");
+        context.challenges.take(challenge, "auth", username);
+        const account = await context.store.accounts.get(username);
+        // Same answer as a bad signature: a login attempt must not reveal which usernames exist.
+        if (account === null) throw new NanoError("signature_invalid", "authentication failed");
+        const now = context.clock.now();
+        const device = context.verifier.verifyDeviceCertificate({
+          certificate,
+          identityRecord: account.identityRecord,
+          username,
+          now,
+        });
+        if (!context.verifier.verifyChallengeResponse({ device, username, challenge, signature })) {
+          throw new NanoError("signature_invalid", "authentication failed");
+        }
+        const issued = await context.tokens.issue(username, device.expiresAt);
+        context.audit.record({ type: "login", username, at: now });
+        return { token: issued.token, expires_at: issued.expiresAt };
+      } catch (error) {
+        recordAuthFailure(context, error, request.body.username);
+        throw error;
+      }
+    },
+  );
+
+  app.delete("/v1/auth/token", async (request, reply) => {
+    const token = bearerToken(request.headers.authorization);
+    await context.tokens.verify(token);
+    await context.tokens.revoke(token);
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,30 @@
+import type { FastifyInstance } from "fastify";
+import type { RelayContext } from "../context.ts";
+
+const started = Date.now();
+
+/** Liveness, readiness and metrics: unauthenticated, never refused while draining. */
+export function healthRoutes(app: FastifyInstance, context: RelayContext): void {
+  app.get("/healthz", async () => ({
+    status: "alive",
+    uptime_seconds: Math.round((Date.now() - started) / 1000),
+  }));
+  // Readiness fails while draining so a load balancer stops sending new clients here first.
+  app.get("/readyz", async (_request, reply) => {
+    const store = await context.store.ping();
+    const ready = store && !context.draining;
+    return reply.status(ready ? 200 : 503).send({
+      ready,
+      store: store ? "reachable" : "unreachable",
+      draining: context.draining,
+      websocket_connections: context.hub.connections,
+    });
+  });
+  if (context.config.monitoring.metrics_enabled) {
+    app.get("/metrics", async (_request, reply) => {
+      context.metrics.websocketConnections.set(context.hub.connections);
+      const text = await context.metrics.registry.metrics();
+      return reply.type(context.metrics.registry.contentType).send(text);
+    });
+  }
+}

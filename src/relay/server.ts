@@ -1,0 +1,159 @@
+import { readFileSync } from "node:fs";
+import { rename, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { type DestinationStream, type Logger, pino } from "pino";
+import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { buildRelayApp } from "./app.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import type { RelayConfig } from "./config/schema.ts";
+import { createRelayContext, type RelayContext } from "./context.ts";
+import { loggerOptions } from "./logger.ts";
+import type { ProtocolVerifier } from "./protocol-verifier.ts";
+import { startSweeper } from "./sweeper.ts";
+import { CLOSE_GOING_AWAY } from "./ws-connection.ts";
+
+/** TLS 1.3 only, post-quantum hybrid group first (DESIGN.md stack table). */
+export const TLS_GROUPS = "X25519MLKEM768:X25519";
+
+export interface StartOptions {
+  readonly verifier: ProtocolVerifier;
+  readonly clock?: Clock;
+  /** Written atomically once listening: {"api_port", "websocket_port", "api_url", "websocket_url", "pid"}. */
+  readonly portFile?: string;
+  /** Log destination (defaults to stdout). */
+  readonly logDestination?: DestinationStream;
+}
+
+export interface RelayServer {
+  readonly context: RelayContext;
+  readonly apiUrl: string;
+  readonly websocketUrl: string;
+  readonly apiPort: number;
+  readonly websocketPort: number;
+  /** Graceful: stop accepting, answer what is in flight, close WebSockets with 1001, close the store. */
+  shutdown(reason: string): Promise<void>;
+}
+
+function tlsOptions(config: RelayConfig): object | null {
+  const tls = config.server.tls;
+  if (!tls.enabled) return null;
+  const passphrase = tls.key_passphrase_env === undefined ? undefined : process.env[tls.key_passphrase_env];
+  return {
+    cert: readFileSync(resolve(tls.cert_file!)),
+    key: readFileSync(resolve(tls.key_file!)),
+    ...(passphrase === undefined ? {} : { passphrase }),
+    minVersion: "TLSv1.3",
+    maxVersion: "TLSv1.3",
+    ecdhCurve: TLS_GROUPS,
+  };
+}
+
+async function listen(app: FastifyInstance, host: string, port: number): Promise<number> {
+  await app.listen({ host, port });
+  return (app.server.address() as AddressInfo).port;
+}
+
+function urlFor(config: RelayConfig, scheme: "http" | "ws", port: number): string {
+  const secure = config.server.tls.enabled ? "s" : "";
+  const host = config.server.bind_address.includes(":")
+    ? `[${config.server.bind_address}]`
+    : config.server.bind_address;
+  return `${scheme}${secure}://${host}:${port}`;
+}
+
+export async function startRelay(config: RelayConfig, options: StartOptions): Promise<RelayServer> {
+  const log: Logger = pino(loggerOptions(config), options.logDestination ?? pino.destination(1));
+  const store = new SqliteStore({
+    path: resolve(config.storage.path),
+    maxBatch: config.storage.group_commit_max_batch,
+    busyTimeoutMs: config.storage.busy_timeout_ms,
+  });
+  const context = createRelayContext({
+    config,
+    store,
+    verifier: options.verifier,
+    clock: options.clock ?? systemClock,
+    log,
+    pendingWrites: () => store.writer.pending,
+  });
+  store.writer.onCommit = (writes) => context.metrics.groupCommitBatch.observe(writes);
+  const https = tlsOptions(config);
+  const fastify = https === null ? {} : { https };
+  const shared = config.server.api_port === config.server.websocket_port;
+  const apps: FastifyInstance[] = [];
+  const api = await buildRelayApp(context, { api: true, websocket: shared, fastify });
+  apps.push(api);
+  const host = config.server.bind_address;
+  const apiPort = await listen(api, host, config.server.api_port);
+  let websocketPort = apiPort;
+  if (!shared) {
+    const ws = await buildRelayApp(context, { api: false, websocket: true, fastify });
+    apps.push(ws);
+    websocketPort = await listen(ws, host, config.server.websocket_port);
+  }
+  const stopSweeper = startSweeper(context);
+  const apiUrl = urlFor(config, "http", apiPort);
+  const websocketUrl = `${urlFor(config, "ws", websocketPort)}/v1/ws`;
+  log.info(
+    { api_port: apiPort, websocket_port: websocketPort, api_url: apiUrl, websocket_url: websocketUrl },
+    "listening",
+  );
+  if (options.portFile !== undefined) {
+    const tmp = `${options.portFile}.${process.pid}.tmp`;
+    const info = {
+      api_port: apiPort,
+      websocket_port: websocketPort,
+      api_url: apiUrl,
+      websocket_url: websocketUrl,
+      pid: process.pid,
+    };
+    await writeFile(tmp, `${JSON.stringify(info)}\n`);
+    await rename(tmp, options.portFile);
+  }
+
+  let closing: Promise<void> | null = null;
+  const graceMs = config.server.shutdown_grace_seconds * 1000;
+  const withinGrace = <T>(work: Promise<T>) =>
+    Promise.race([work, new Promise<void>((done) => setTimeout(done, graceMs).unref())]);
+  const shutdown = (reason: string): Promise<void> => {
+    closing ??= (async () => {
+      log.info({ reason }, "draining");
+      context.draining = true;
+      context.metrics.draining.set(1);
+      stopSweeper();
+      // Stop accepting new connections first; existing ones finish what they asked for.
+      for (const app of apps) app.server.close();
+      await withinGrace(context.hub.idle());
+      context.hub.closeAll(CLOSE_GOING_AWAY, "relay shutting down");
+      await withinGrace(Promise.all(apps.map((app) => app.close())));
+      await store.close();
+      log.info("stopped");
+      log.flush?.();
+    })();
+    return closing;
+  };
+  return { context, apiUrl, websocketUrl, apiPort, websocketPort, shutdown };
+}
+
+/** First SIGTERM/SIGINT drains; a second one exits at once (an operator who means it). */
+export function handleSignals(server: RelayServer): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      server.context.log.warn({ signal }, "second signal: exiting without draining");
+      process.exit(130);
+    }
+    signalled = true;
+    server.shutdown(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.context.log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+}

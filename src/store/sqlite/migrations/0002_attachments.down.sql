@@ -1,0 +1,2 @@
+DROP TABLE attachment_recipients;
+DROP TABLE attachments;

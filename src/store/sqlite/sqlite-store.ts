@@ -1,0 +1,454 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { constantTimeEqual } from "../../crypto/index.ts";
+import type {
+  AccountRecord,
+  AccountStore,
+  AttachmentRecord,
+  AttachmentStore,
+  EnqueueResult,
+  MailboxQuota,
+  MailboxStore,
+  NewMessage,
+  OneTimePrekey,
+  PrekeyStore,
+  RelayStore,
+  StoredBundle,
+  StoredMessage,
+  TokenRecord,
+} from "../types.ts";
+import { GroupCommit } from "./group-commit.ts";
+import { migrate } from "./migrations.ts";
+
+export interface SqliteStoreOptions {
+  /** File path, or ":memory:" (tests of the logic only; not durable). */
+  readonly path: string;
+  readonly maxBatch?: number;
+  readonly busyTimeoutMs?: number;
+  /** Apply pending migrations on open (the server does; `nano-relay migrate` manages them explicitly). */
+  readonly migrate?: boolean;
+}
+
+type Row = Record<string, SQLInputValue>;
+
+function bytes(value: SQLInputValue | undefined): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  throw new TypeError("expected a BLOB column");
+}
+
+/** Opens a database with the durability settings the relay promises. */
+export function openDatabase(path: string, busyTimeoutMs = 5000): DatabaseSync {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path, { timeout: busyTimeoutMs, enableForeignKeyConstraints: true });
+  // WAL + synchronous=FULL: a COMMIT has been fsynced before it returns, so an acknowledged message
+  // survives a power cut, not just a process crash.
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = FULL");
+  db.exec("PRAGMA foreign_keys = ON");
+  return db;
+}
+
+export class SqliteStore implements RelayStore {
+  readonly db: DatabaseSync;
+  readonly writer: GroupCommit;
+  readonly accounts: AccountStore;
+  readonly prekeys: PrekeyStore;
+  readonly mailboxes: MailboxStore;
+  readonly attachments: AttachmentStore;
+  #closed = false;
+  readonly #cache = new Map<string, StatementSync>();
+
+  constructor(options: SqliteStoreOptions) {
+    this.db = openDatabase(options.path, options.busyTimeoutMs);
+    if (options.migrate !== false) migrate(this.db);
+    this.writer = new GroupCommit(this.db, options.maxBatch ?? 512);
+    this.accounts = this.#accountStore();
+    this.prekeys = this.#prekeyStore();
+    this.mailboxes = this.#mailboxStore();
+    this.attachments = this.#attachmentStore();
+  }
+
+  #stmt(sql: string): StatementSync {
+    let statement = this.#cache.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.#cache.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #get(sql: string, ...params: SQLInputValue[]): Row | undefined {
+    return this.#stmt(sql).get(...params) as Row | undefined;
+  }
+
+  #all(sql: string, ...params: SQLInputValue[]): Row[] {
+    return this.#stmt(sql).all(...params) as Row[];
+  }
+
+  #run(sql: string, ...params: SQLInputValue[]): { changes: number; lastInsertRowid: number } {
+    const result = this.#stmt(sql).run(...params);
+    return { changes: Number(result.changes), lastInsertRowid: Number(result.lastInsertRowid) };
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.#closed) return false;
+    try {
+      return this.#get("SELECT 1 AS one")?.one === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.writer.close();
+    this.#closed = true;
+    this.db.close();
+  }
+
+  #account(row: Row): AccountRecord {
+    return {
+      username: String(row.username),
+      skeleton: String(row.skeleton),
+      identityHash: bytes(row.identity_hash),
+      identityRecord: bytes(row.identity_record),
+      createdAt: Number(row.created_at),
+      updatedAt: Number(row.updated_at),
+    };
+  }
+
+  #accountStore(): AccountStore {
+    const select = "SELECT * FROM accounts WHERE username = ?";
+    return {
+      claim: (account) =>
+        this.writer.submit(() => {
+          const existing = this.#get(select, account.username);
+          if (existing !== undefined) {
+            const owned = this.#account(existing);
+            const same = constantTimeEqual(owned.identityHash, account.identityHash);
+            return { outcome: same ? ("already_owned" as const) : ("taken" as const), account: owned };
+          }
+          const lookalike = this.#get("SELECT * FROM accounts WHERE skeleton = ?", account.skeleton);
+          if (lookalike !== undefined)
+            return { outcome: "taken" as const, account: this.#account(lookalike) };
+          this.#run(
+            "INSERT INTO accounts (username, skeleton, identity_hash, identity_record, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            account.username,
+            account.skeleton,
+            account.identityHash,
+            account.identityRecord,
+            account.createdAt,
+            account.updatedAt,
+          );
+          return { outcome: "created" as const, account };
+        }),
+      get: async (username) => {
+        const row = this.#get(select, username);
+        return row === undefined ? null : this.#account(row);
+      },
+      replaceIdentity: (username, expectedHash, next, now) =>
+        this.writer.submit(() => {
+          const row = this.#get(select, username);
+          if (row === undefined || !constantTimeEqual(bytes(row.identity_hash), expectedHash)) return false;
+          this.#run(
+            "UPDATE accounts SET identity_hash = ?, identity_record = ?, updated_at = ? WHERE username = ?",
+            next.identityHash,
+            next.identityRecord,
+            now,
+            username,
+          );
+          return true;
+        }),
+      putToken: (tokenHash, token) =>
+        this.writer.submit(() => {
+          this.#run(
+            "INSERT OR REPLACE INTO tokens (token_hash, username, expires_at) VALUES (?, ?, ?)",
+            tokenHash,
+            token.username,
+            token.expiresAt,
+          );
+        }),
+      getToken: async (tokenHash): Promise<TokenRecord | null> => {
+        const row = this.#get("SELECT username, expires_at FROM tokens WHERE token_hash = ?", tokenHash);
+        return row === undefined
+          ? null
+          : { username: String(row.username), expiresAt: Number(row.expires_at) };
+      },
+      deleteToken: (tokenHash) =>
+        this.writer.submit(() => {
+          this.#run("DELETE FROM tokens WHERE token_hash = ?", tokenHash);
+        }),
+      deleteExpiredTokens: (now) =>
+        this.writer.submit(() => this.#run("DELETE FROM tokens WHERE expires_at <= ?", now).changes),
+    };
+  }
+
+  #bundle(row: Row): StoredBundle {
+    return {
+      suite: Number(row.suite),
+      bundle: bytes(row.bundle),
+      lastResort: bytes(row.last_resort),
+      signedPrekeyCreatedAt: Number(row.signed_prekey_created_at),
+      uploadedAt: Number(row.uploaded_at),
+    };
+  }
+
+  #prekeyStore(): PrekeyStore {
+    const selectBundle = "SELECT * FROM prekey_bundles WHERE username = ?";
+    const count = (username: string) =>
+      Number(this.#get("SELECT count(*) AS n FROM one_time_prekeys WHERE username = ?", username)?.n ?? 0);
+    return {
+      putBundle: (username, bundle) =>
+        this.writer.submit(() => {
+          this.#run(
+            `INSERT INTO prekey_bundles (username, suite, bundle, last_resort, signed_prekey_created_at, uploaded_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (username) DO UPDATE SET suite = excluded.suite, bundle = excluded.bundle,
+               last_resort = excluded.last_resort, signed_prekey_created_at = excluded.signed_prekey_created_at,
+               uploaded_at = excluded.uploaded_at`,
+            username,
+            bundle.suite,
+            bundle.bundle,
+            bundle.lastResort,
+            bundle.signedPrekeyCreatedAt,
+            bundle.uploadedAt,
+          );
+        }),
+      addOneTimePrekeys: (username, prekeys: readonly OneTimePrekey[]) =>
+        this.writer.submit(() => {
+          for (const prekey of prekeys) {
+            this.#run(
+              "INSERT OR IGNORE INTO one_time_prekeys (username, key_id, prekey) VALUES (?, ?, ?)",
+              username,
+              prekey.id,
+              prekey.prekey,
+            );
+          }
+          return count(username);
+        }),
+      // Through the writer: the pop must be atomic and durable, or a crash could hand a key out twice.
+      takeBundle: (username) =>
+        this.writer.submit(() => {
+          const row = this.#get(selectBundle, username);
+          if (row === undefined) return null;
+          const key = this.#get(
+            "SELECT key_id, prekey FROM one_time_prekeys WHERE username = ? ORDER BY rowid LIMIT 1",
+            username,
+          );
+          let oneTime: OneTimePrekey | null = null;
+          if (key !== undefined) {
+            this.#run(
+              "DELETE FROM one_time_prekeys WHERE username = ? AND key_id = ?",
+              username,
+              key.key_id!,
+            );
+            oneTime = { id: String(key.key_id), prekey: bytes(key.prekey) };
+          }
+          return { bundle: this.#bundle(row), oneTime };
+        }),
+      getBundle: async (username) => {
+        const row = this.#get(selectBundle, username);
+        return row === undefined ? null : this.#bundle(row);
+      },
+      countOneTimePrekeys: async (username) => count(username),
+    };
+  }
+
+  #message(row: Row): StoredMessage {
+    return {
+      id: Number(row.id),
+      sender: String(row.sender),
+      recipient: String(row.recipient),
+      envelope: bytes(row.envelope),
+      createdAt: Number(row.created_at),
+      expiresAt: Number(row.expires_at),
+    };
+  }
+
+  #enqueueOne(message: NewMessage, quota: MailboxQuota): EnqueueResult {
+    const previous = this.#get(
+      "SELECT server_id, recipient, envelope_hash FROM sent_messages WHERE sender = ? AND client_message_id = ?",
+      message.sender,
+      message.clientMessageId,
+    );
+    if (previous !== undefined) {
+      const same =
+        previous.recipient === message.recipient &&
+        constantTimeEqual(bytes(previous.envelope_hash), message.envelopeHash);
+      return same
+        ? { ok: true, serverId: Number(previous.server_id), duplicate: true }
+        : { ok: false, code: "client_message_id_conflict" };
+    }
+    const usage = this.#get(
+      "SELECT messages, bytes FROM mailbox_usage WHERE recipient = ?",
+      message.recipient,
+    );
+    const size = message.envelope.length;
+    const messages = Number(usage?.messages ?? 0);
+    const used = Number(usage?.bytes ?? 0);
+    if (messages + 1 > quota.maxMessages || used + size > quota.maxBytes) {
+      return { ok: false, code: "mailbox_full" };
+    }
+    const { lastInsertRowid: id } = this.#run(
+      "INSERT INTO messages (recipient, sender, envelope, size, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+      message.recipient,
+      message.sender,
+      message.envelope,
+      size,
+      message.createdAt,
+      message.expiresAt,
+    );
+    this.#run(
+      "INSERT INTO sent_messages (sender, client_message_id, server_id, recipient, envelope_hash, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+      message.sender,
+      message.clientMessageId,
+      id,
+      message.recipient,
+      message.envelopeHash,
+      message.expiresAt,
+    );
+    this.#run(
+      `INSERT INTO mailbox_usage (recipient, messages, bytes) VALUES (?, 1, ?)
+       ON CONFLICT (recipient) DO UPDATE SET messages = messages + 1, bytes = bytes + excluded.bytes`,
+      message.recipient,
+      size,
+    );
+    return { ok: true, serverId: id, duplicate: false };
+  }
+
+  #deleteMessages(rows: readonly Row[]): number {
+    for (const row of rows) {
+      this.#run("DELETE FROM messages WHERE id = ?", row.id!);
+      this.#run(
+        "UPDATE mailbox_usage SET messages = messages - 1, bytes = bytes - ? WHERE recipient = ?",
+        row.size!,
+        row.recipient!,
+      );
+    }
+    return rows.length;
+  }
+
+  #mailboxStore(): MailboxStore {
+    return {
+      enqueue: (messages, quota) =>
+        // One submission per message: each commits (and can fail) independently but shares the batch.
+        Promise.all(messages.map((message) => this.writer.submit(() => this.#enqueueOne(message, quota)))),
+      fetch: async (recipient, afterId, limit, now) =>
+        this.#all(
+          "SELECT * FROM messages WHERE recipient = ? AND id > ? AND expires_at > ? ORDER BY id LIMIT ?",
+          recipient,
+          afterId,
+          now,
+          limit,
+        ).map((row) => this.#message(row)),
+      acknowledge: (recipient, ids) =>
+        this.writer.submit(() => {
+          const rows: Row[] = [];
+          for (const id of new Set(ids)) {
+            const row = this.#get(
+              "SELECT id, size, recipient FROM messages WHERE id = ? AND recipient = ?",
+              id,
+              recipient,
+            );
+            if (row !== undefined) rows.push(row);
+          }
+          return this.#deleteMessages(rows);
+        }),
+      expire: (now) =>
+        this.writer.submit(() => {
+          const rows = this.#all("SELECT id, size, recipient FROM messages WHERE expires_at <= ?", now);
+          this.#run("DELETE FROM sent_messages WHERE expires_at <= ?", now);
+          return this.#deleteMessages(rows);
+        }),
+      depth: async (recipient) => {
+        const row = this.#get("SELECT messages, bytes FROM mailbox_usage WHERE recipient = ?", recipient);
+        return { messages: Number(row?.messages ?? 0), bytes: Number(row?.bytes ?? 0) };
+      },
+      totals: async () => {
+        const row = this.#get(
+          "SELECT coalesce(sum(messages), 0) AS m, coalesce(sum(bytes), 0) AS b, count(*) FILTER (WHERE messages > 0) AS n FROM mailbox_usage",
+        );
+        return { messages: Number(row?.m ?? 0), bytes: Number(row?.b ?? 0), mailboxes: Number(row?.n ?? 0) };
+      },
+    };
+  }
+
+  #attachment(row: Row): AttachmentRecord {
+    return {
+      hash: String(row.hash),
+      owner: String(row.owner),
+      size: Number(row.size),
+      createdAt: Number(row.created_at),
+      expiresAt: Number(row.expires_at),
+    };
+  }
+
+  #attachmentStore(): AttachmentStore {
+    const usage = (owner: string) =>
+      Number(this.#get("SELECT coalesce(sum(size), 0) AS s FROM attachments WHERE owner = ?", owner)?.s ?? 0);
+    return {
+      put: (record, recipients, quotaBytes) =>
+        this.writer.submit(() => {
+          const existing = this.#get("SELECT hash FROM attachments WHERE hash = ?", record.hash);
+          if (existing === undefined) {
+            if (usage(record.owner) + record.size > quotaBytes) return false;
+            this.#run(
+              "INSERT INTO attachments (hash, owner, size, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+              record.hash,
+              record.owner,
+              record.size,
+              record.createdAt,
+              record.expiresAt,
+            );
+          }
+          for (const username of recipients) {
+            this.#run(
+              "INSERT OR IGNORE INTO attachment_recipients (hash, username) VALUES (?, ?)",
+              record.hash,
+              username,
+            );
+          }
+          return true;
+        }),
+      get: async (hash) => {
+        const row = this.#get("SELECT * FROM attachments WHERE hash = ?", hash);
+        return row === undefined ? null : this.#attachment(row);
+      },
+      isRecipient: async (hash, username) =>
+        this.#get(
+          "SELECT 1 AS one FROM attachment_recipients WHERE hash = ? AND username = ?",
+          hash,
+          username,
+        ) !== undefined,
+      recordFetch: (hash, username) =>
+        this.writer.submit(() => {
+          const { changes } = this.#run(
+            "DELETE FROM attachment_recipients WHERE hash = ? AND username = ?",
+            hash,
+            username,
+          );
+          if (changes === 0) return false;
+          const left = Number(
+            this.#get("SELECT count(*) AS n FROM attachment_recipients WHERE hash = ?", hash)?.n ?? 0,
+          );
+          if (left > 0) return false;
+          this.#run("DELETE FROM attachments WHERE hash = ?", hash);
+          return true;
+        }),
+      delete: (hash) =>
+        this.writer.submit(() => {
+          this.#run("DELETE FROM attachments WHERE hash = ?", hash);
+        }),
+      usage: async (owner) => usage(owner),
+      expire: (now) =>
+        this.writer.submit(() => {
+          const hashes = this.#all("SELECT hash FROM attachments WHERE expires_at <= ?", now).map((row) =>
+            String(row.hash),
+          );
+          this.#run("DELETE FROM attachments WHERE expires_at <= ?", now);
+          return hashes;
+        }),
+    };
+  }
+}

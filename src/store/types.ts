@@ -1,0 +1,175 @@
+/**
+ * Storage interfaces for the relay. Every adapter (SQLite now, PostgreSQL later) implements `RelayStore`
+ * and passes test/store/conformance.ts. Records are opaque bytes to the store: it never parses an
+ * identity record, bundle or envelope. Times are milliseconds from the relay's injectable clock, passed
+ * in explicitly so expiry is testable without waiting.
+ */
+
+export interface AccountRecord {
+  /** Normalized username (docs/relay.md). */
+  readonly username: string;
+  /** Confusable-folded form of the username; unique across accounts (docs/relay.md). */
+  readonly skeleton: string;
+  /** BLAKE2b-512 of the identity record, as computed by the protocol verifier. */
+  readonly identityHash: Uint8Array;
+  readonly identityRecord: Uint8Array;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export type ClaimOutcome = "created" | "already_owned" | "taken";
+
+export interface TokenRecord {
+  readonly username: string;
+  readonly expiresAt: number;
+}
+
+export interface AccountStore {
+  /**
+   * First claim wins. A claim by the identity that already owns the name (same identity hash) is
+   * idempotent ("already_owned"); any other identity gets "taken", also when another account already
+   * has the same skeleton (a confusable name). Atomic under concurrency.
+   */
+  claim(account: AccountRecord): Promise<{ outcome: ClaimOutcome; account: AccountRecord }>;
+  get(username: string): Promise<AccountRecord | null>;
+  /**
+   * Compare-and-swap: replaces the record only while the stored hash equals `expectedHash`, so two
+   * concurrent updates cannot both succeed. Returns false if the hash moved on or the account is absent.
+   */
+  replaceIdentity(
+    username: string,
+    expectedHash: Uint8Array,
+    next: { identityHash: Uint8Array; identityRecord: Uint8Array },
+    now: number,
+  ): Promise<boolean>;
+  putToken(tokenHash: Uint8Array, token: TokenRecord): Promise<void>;
+  getToken(tokenHash: Uint8Array): Promise<TokenRecord | null>;
+  deleteToken(tokenHash: Uint8Array): Promise<void>;
+  deleteExpiredTokens(now: number): Promise<number>;
+}
+
+export interface StoredBundle {
+  readonly suite: number;
+  /** The signed bundle as uploaded (identity-bound signed prekeys). */
+  readonly bundle: Uint8Array;
+  /** The signed last-resort PQ prekey, handed out when one-time keys run out. */
+  readonly lastResort: Uint8Array;
+  readonly signedPrekeyCreatedAt: number;
+  readonly uploadedAt: number;
+}
+
+export interface OneTimePrekey {
+  /** Opaque id chosen by the owner (hex); unique per owner. */
+  readonly id: string;
+  readonly prekey: Uint8Array;
+}
+
+export interface PrekeyStore {
+  /** Replaces the owner's bundle and last-resort key; one-time keys are untouched. */
+  putBundle(username: string, bundle: StoredBundle): Promise<void>;
+  /** Adds one-time keys; an id already present is ignored (a retried upload is harmless). Returns the new count. */
+  addOneTimePrekeys(username: string, prekeys: readonly OneTimePrekey[]): Promise<number>;
+  /**
+   * Returns the bundle and removes at most one one-time key in the same atomic step: two concurrent
+   * fetches never receive the same one-time key. `oneTime` is null once they are exhausted.
+   */
+  takeBundle(username: string): Promise<{ bundle: StoredBundle; oneTime: OneTimePrekey | null } | null>;
+  getBundle(username: string): Promise<StoredBundle | null>;
+  countOneTimePrekeys(username: string): Promise<number>;
+}
+
+export interface NewMessage {
+  readonly sender: string;
+  readonly recipient: string;
+  /** Chosen by the sender; the idempotency key together with `sender`. */
+  readonly clientMessageId: string;
+  readonly envelope: Uint8Array;
+  /** Hash of the envelope, so a reused client id with different content is detected. */
+  readonly envelopeHash: Uint8Array;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface MailboxQuota {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+}
+
+export type EnqueueResult =
+  | { readonly ok: true; readonly serverId: number; readonly duplicate: boolean }
+  | { readonly ok: false; readonly code: "mailbox_full" | "client_message_id_conflict" };
+
+export interface StoredMessage {
+  readonly id: number;
+  readonly sender: string;
+  readonly recipient: string;
+  readonly envelope: Uint8Array;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface MailboxStore {
+  /**
+   * Stores messages and resolves only once they are durable (the ack to the sender waits for this).
+   * Results are in input order. Within one call and across calls, ids grow in commit order, so
+   * per-sender order is the order a sender's sends were enqueued. Never drops silently: a full
+   * mailbox yields `mailbox_full` for that message alone.
+   */
+  enqueue(messages: readonly NewMessage[], quota: MailboxQuota): Promise<EnqueueResult[]>;
+  /** Messages for `recipient` with id > `afterId`, oldest first. Expired ones are not returned. */
+  fetch(recipient: string, afterId: number, limit: number, now: number): Promise<StoredMessage[]>;
+  /** Deletes the recipient's own messages among `ids`; durable when it resolves. Returns how many. */
+  acknowledge(recipient: string, ids: readonly number[]): Promise<number>;
+  /** Deletes expired messages and idempotency records; returns the number of messages removed. */
+  expire(now: number): Promise<number>;
+  depth(recipient: string): Promise<{ messages: number; bytes: number }>;
+  totals(): Promise<{ messages: number; bytes: number; mailboxes: number }>;
+}
+
+export interface AttachmentRecord {
+  /** Lowercase hex BLAKE2b-512 of the ciphertext. */
+  readonly hash: string;
+  readonly owner: string;
+  readonly size: number;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface AttachmentStore {
+  /**
+   * Records a verified blob and who may fetch it, if the owner's quota allows. Uploading the same hash
+   * again adds recipients and is otherwise a no-op. Returns false (nothing stored) when over quota.
+   */
+  put(record: AttachmentRecord, recipients: readonly string[], quotaBytes: number): Promise<boolean>;
+  get(hash: string): Promise<AttachmentRecord | null>;
+  isRecipient(hash: string, username: string): Promise<boolean>;
+  /** Marks a fetch; returns true when that was the last pending recipient (the caller deletes the blob). */
+  recordFetch(hash: string, username: string): Promise<boolean>;
+  delete(hash: string): Promise<void>;
+  usage(owner: string): Promise<number>;
+  /** Removes expired attachments' metadata and returns their hashes so the blobs can be deleted. */
+  expire(now: number): Promise<string[]>;
+}
+
+export interface RelayStore {
+  readonly accounts: AccountStore;
+  readonly prekeys: PrekeyStore;
+  readonly mailboxes: MailboxStore;
+  readonly attachments: AttachmentStore;
+  /** True when the store answers a trivial query (readiness). */
+  ping(): Promise<boolean>;
+  /** Flushes pending writes (group commit) and closes. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Account events for compliance (a later Merkle audit log implements this too). */
+export interface AuditEvent {
+  readonly type: "account_claimed" | "identity_updated" | "login" | "prekeys_uploaded";
+  readonly username: string;
+  readonly at: number;
+  readonly identityHash?: string;
+}
+
+export interface AuditHook {
+  record(event: AuditEvent): void;
+}

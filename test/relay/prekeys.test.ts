@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { b64, buildTestRelay, errorCode, fromB64, signUp, type TestRelay } from "./fixtures/harness.ts";
+import type { TestIdentity } from "./fixtures/test-verifier.ts";
+
+describe("prekeys: upload, fetch once, last resort, policy", () => {
+  let relay: TestRelay;
+  let bob: { user: TestIdentity; auth: { authorization: string } };
+  let alice: { user: TestIdentity; auth: { authorization: string } };
+  before(async () => {
+    relay = await buildTestRelay({
+      security: { key_rotation_days: 30 },
+      limits: { rate: { bundle_fetches_per_target_per_minute: 40 } },
+    });
+    bob = await signUp(relay.app, "bob");
+    alice = await signUp(relay.app, "alice");
+  });
+  after(async () => relay.close());
+
+  const upload = (who: typeof bob, payload: object) =>
+    relay.app.inject({ method: "PUT", url: "/v1/prekeys", headers: who.auth, payload });
+  const fetchBundle = (who: typeof bob, target: string) =>
+    relay.app.inject({ method: "GET", url: `/v1/prekeys/${target}`, headers: who.auth });
+
+  it("refuses one-time keys before any bundle and fetches of a user without one", async () => {
+    const response = await upload(bob, { one_time_prekeys: bob.user.oneTimePrekeys(1).map(b64) });
+    assert.equal(errorCode(response), "prekeys_not_found");
+    assert.equal(errorCode(await fetchBundle(alice, "bob")), "prekeys_not_found");
+  });
+
+  it("hands each one-time key out exactly once, then the last-resort key", async () => {
+    const bundle = bob.user.bundle();
+    const keys = bob.user.oneTimePrekeys(3);
+    const response = await upload(bob, { bundle: b64(bundle), one_time_prekeys: keys.map(b64) });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual(response.json(), { one_time_count: 3 });
+    const seen = new Set<string>();
+    let lastResort = "";
+    for (let i = 0; i < 5; i++) {
+      const fetched = await fetchBundle(alice, "bob");
+      assert.equal(fetched.statusCode, 200);
+      const body = fetched.json() as {
+        bundle: string;
+        one_time_prekey: string | null;
+        last_resort_prekey: string;
+        suite: number;
+      };
+      assert.deepEqual(fromB64(body.bundle), bundle);
+      assert.equal(body.suite, 2);
+      lastResort = body.last_resort_prekey;
+      if (body.one_time_prekey !== null) {
+        assert.ok(!seen.has(body.one_time_prekey), "a one-time key was handed out twice");
+        seen.add(body.one_time_prekey);
+      }
+    }
+    assert.equal(seen.size, 3);
+    assert.deepEqual([...seen].sort(), keys.map(b64).sort());
+    assert.ok(lastResort.length > 0);
+    const count = await relay.app.inject({ method: "GET", url: "/v1/prekeys", headers: bob.auth });
+    assert.equal(count.json().one_time_count, 0, "the owner sees the low count and refills");
+    const refill = await upload(bob, { one_time_prekeys: bob.user.oneTimePrekeys(2).map(b64) });
+    assert.deepEqual(refill.json(), { one_time_count: 2 });
+  });
+
+  it("flags a signed prekey older than key_rotation_days", async () => {
+    await upload(bob, { bundle: b64(bob.user.bundle({ created: relay.clock.now() })) });
+    const fresh = await relay.app.inject({ method: "GET", url: "/v1/prekeys", headers: bob.auth });
+    assert.equal(fresh.json().rotation_due, false);
+    await upload(bob, { bundle: b64(bob.user.bundle({ created: relay.clock.now() - 31 * 86_400_000 })) });
+    const stale = await relay.app.inject({ method: "GET", url: "/v1/prekeys", headers: bob.auth });
+    assert.equal(stale.json().rotation_due, true);
+    assert.equal(stale.json().signed_prekey_age_days, 31);
+  });
+
+  it("rejects bundles below the minimum suite or without post-quantum keys", async () => {
+    const classical = await upload(bob, { bundle: b64(bob.user.bundle({ suite: 1, pq: false })) });
+    assert.equal(classical.statusCode, 400);
+    assert.equal(errorCode(classical), "suite_below_minimum");
+    const noPq = await upload(bob, { bundle: b64(bob.user.bundle({ suite: 2, pq: false })) });
+    assert.equal(errorCode(noPq), "post_quantum_required");
+    const unknown = await upload(bob, { bundle: b64(bob.user.bundle({ suite: 9 })) });
+    assert.equal(errorCode(unknown), "prekey_upload_invalid");
+  });
+
+  it("rejects prekeys signed by someone else, tampered, expired, or of another suite", async () => {
+    const foreign = await upload(bob, { bundle: b64(alice.user.bundle()) });
+    assert.equal(errorCode(foreign), "prekey_upload_invalid");
+    const tampered = bob.user.bundle();
+    tampered[8]! ^= 1;
+    assert.equal(errorCode(await upload(bob, { bundle: b64(tampered) })), "prekey_upload_invalid");
+    const expired = await upload(bob, { bundle: b64(bob.user.bundle({ expires: relay.clock.now() - 1 })) });
+    assert.equal(errorCode(expired), "prekey_upload_invalid");
+    const mixed = await upload(bob, { one_time_prekeys: bob.user.oneTimePrekeys(1, 3).map(b64) });
+    assert.equal(errorCode(mixed), "prekey_upload_invalid");
+    const truncated = await upload(bob, { bundle: b64(new Uint8Array(10)) });
+    assert.equal(errorCode(truncated), "truncated");
+  });
+
+  it("bounds uploads: empty body, too many keys, non-base64", async () => {
+    assert.equal(errorCode(await upload(bob, {})), "malformed_request");
+    const many = await upload(bob, { one_time_prekeys: Array.from({ length: 201 }, () => "AA==") });
+    assert.equal(errorCode(many), "malformed_request");
+    assert.equal(errorCode(await upload(bob, { bundle: "not base64!" })), "malformed_request");
+  });
+
+  it("rate-limits bundle fetches per target with 429 and Retry-After", async () => {
+    const carol = await signUp(relay.app, "carol");
+    let limited: Awaited<ReturnType<typeof fetchBundle>> | undefined;
+    for (let i = 0; i < 60 && limited === undefined; i++) {
+      const response = await fetchBundle(i % 2 === 0 ? carol : alice, "bob");
+      if (response.statusCode === 429) limited = response;
+    }
+    assert.ok(limited, "the per-target limit never triggered");
+    assert.equal(errorCode(limited), "rate_limited");
+    assert.ok(Number(limited.headers["retry-after"]) >= 1);
+  });
+});
