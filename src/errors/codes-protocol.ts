@@ -190,8 +190,8 @@ export const PROTOCOL_ERRORS = {
     kind: "validation",
     status: 413,
     meaning:
-      "An attachment's plaintext size is above the limit the caller set; nothing was allocated or decrypted.",
-    fix: "Raise the caller's maxBytes if the size is expected, otherwise refuse the attachment.",
+      "An attachment is above the limit that applies: the caller's maxBytes when decrypting (nothing was allocated or decrypted), or the relay's limits.attachment_max_bytes when uploading.",
+    fix: "Split the content, raise the caller's limit if the size is expected, or ask the operator for a larger relay limit.",
   },
   attachment_truncated: {
     kind: "crypto",

@@ -188,12 +188,6 @@ export const RELAY_ERRORS = {
     fix: "Use a fresh random client message id for every new message; reuse one only to retry the same send.",
   },
   // ---- attachments
-  attachment_too_large: {
-    kind: "validation",
-    status: 413,
-    meaning: "The attachment exceeds limits.attachment_max_bytes.",
-    fix: "Split the content or ask the operator for a larger limit.",
-  },
   attachment_hash_mismatch: {
     kind: "crypto",
     status: 400,
