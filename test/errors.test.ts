@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { AUDIT_ERRORS } from "../src/errors/codes-audit.ts";
 import { CLIENT_ERRORS } from "../src/errors/codes-client.ts";
+import { COMMON_ERRORS } from "../src/errors/codes-common.ts";
 import { CRYPTO_ERRORS } from "../src/errors/codes-crypto.ts";
 import { PROTOCOL_ERRORS } from "../src/errors/codes-protocol.ts";
 import { RELAY_ERRORS } from "../src/errors/codes-relay.ts";
@@ -15,7 +16,7 @@ test("docs/errors.md is exactly what the catalogue generates", () => {
 });
 
 test("every code is defined in exactly one layer and is snake_case", () => {
-  const layers = [CRYPTO_ERRORS, PROTOCOL_ERRORS, RELAY_ERRORS, CLIENT_ERRORS, AUDIT_ERRORS];
+  const layers = [COMMON_ERRORS, CRYPTO_ERRORS, PROTOCOL_ERRORS, RELAY_ERRORS, CLIENT_ERRORS, AUDIT_ERRORS];
   const seen = new Map<string, number>();
   for (const layer of layers)
     for (const code of Object.keys(layer)) seen.set(code, (seen.get(code) ?? 0) + 1);

@@ -1,5 +1,6 @@
 import { AUDIT_ERRORS } from "./codes-audit.ts";
 import { CLIENT_ERRORS } from "./codes-client.ts";
+import { COMMON_ERRORS } from "./codes-common.ts";
 import { CRYPTO_ERRORS } from "./codes-crypto.ts";
 import { PROTOCOL_ERRORS } from "./codes-protocol.ts";
 import { RELAY_ERRORS } from "./codes-relay.ts";
@@ -31,6 +32,7 @@ export interface ErrorEntry {
  * exactly one of them (checked by test/errors.test.ts).
  */
 export const ERROR_CATALOGUE = Object.freeze({
+  ...COMMON_ERRORS,
   ...CRYPTO_ERRORS,
   ...PROTOCOL_ERRORS,
   ...RELAY_ERRORS,

@@ -110,12 +110,6 @@ export const CLIENT_ERRORS = {
     meaning: "A command-line argument or option is missing, unknown or malformed.",
     fix: "See `nano-client help COMMAND` for the accepted forms.",
   },
-  internal_error: {
-    kind: "internal",
-    status: 500,
-    meaning: "nano-client failed in a way it does not expect (a bug or an environment fault).",
-    fix: "Run again with NANO_DEBUG=1 for a stack trace and report it.",
-  },
   relay_not_wired: {
     kind: "internal",
     status: 501,

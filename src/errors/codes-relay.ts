@@ -27,12 +27,6 @@ export const RELAY_ERRORS = {
     meaning: "The store could not be reached or a write could not be made durable.",
     fix: "Retry later; operators check the disk and the database file.",
   },
-  internal_error: {
-    kind: "internal",
-    status: 500,
-    meaning: "The relay hit an unexpected condition; nothing was acknowledged by this request.",
-    fix: "Retry; if it persists, report it with the relay's log line for the request id.",
-  },
   // ---- requests
   unsupported_media_type: {
     kind: "usage",
@@ -188,7 +182,7 @@ export const RELAY_ERRORS = {
     fix: "Use a fresh random client message id for every new message; reuse one only to retry the same send.",
   },
   // ---- attachments
-  attachment_hash_mismatch: {
+  blob_hash_mismatch: {
     kind: "crypto",
     status: 400,
     meaning: "The uploaded bytes do not hash (BLAKE2b-512) to the address they were uploaded under.",

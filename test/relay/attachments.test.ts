@@ -59,7 +59,7 @@ describe("attachments: streamed, hash-addressed, quota, TTL", () => {
     const wrong = toHex(blake2b(randomBytes(10)));
     const response = await upload(alice, blob, "bob", wrong);
     assert.equal(response.statusCode, 400);
-    assert.equal(errorCode(response), "attachment_hash_mismatch");
+    assert.equal(errorCode(response), "blob_hash_mismatch");
     assert.ok(!existsSync(blobPath(relay.context, wrong)));
     const badHash = await upload(alice, blob, "bob", "ABC");
     assert.equal(errorCode(badHash), "malformed_request");

@@ -96,7 +96,7 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
         try {
           await pipeline(body as NodeJS.ReadableStream, meter, createWriteStream(tmp, { mode: 0o600 }));
           if (hasher.digest("hex") !== hash) {
-            throw new NanoError("attachment_hash_mismatch", "the bytes do not hash to the address");
+            throw new NanoError("blob_hash_mismatch", "the bytes do not hash to the address");
           }
           const file = await open(tmp, "r");
           try {
