@@ -101,36 +101,6 @@ describe("health, readiness, metrics, logs", () => {
   });
 });
 
-describe("the shipped verifier before src/protocol is wired in", () => {
-  it("fails closed: claims and sends are refused with internal_error, health still answers", async () => {
-    const { unwiredVerifier } = await import("../../src/relay/unwired-verifier.ts");
-    const relay = await buildTestRelay({}, { verifier: unwiredVerifier });
-    try {
-      assert.equal((await relay.app.inject({ method: "GET", url: "/healthz" })).statusCode, 200);
-      const challenge = await relay.app.inject({
-        method: "POST",
-        url: "/v1/challenges",
-        payload: { purpose: "claim", username: "alice" },
-      });
-      const claim = await relay.app.inject({
-        method: "POST",
-        url: "/v1/accounts",
-        payload: {
-          username: "alice",
-          identity_record: "AAAA",
-          challenge: challenge.json().challenge,
-          signature: "AAAA",
-        },
-      });
-      assert.equal(claim.statusCode, 500);
-      assert.equal(errorCode(claim), "internal_error");
-      assert.ok(!claim.body.includes("stack"));
-    } finally {
-      await relay.close();
-    }
-  });
-});
-
 describe("compliance.log_usernames", () => {
   for (const logUsernames of [false, true]) {
     it(`${logUsernames ? "names" : "does not name"} the user in failed-login log lines when ${logUsernames}`, async () => {

@@ -1,13 +1,13 @@
+import { relayVerifier } from "../../protocol/relay-verifier.ts";
 import { loadConfigOrThrow } from "../config/load.ts";
 import type { Environment } from "../config/schema.ts";
 import type { ProtocolVerifier } from "../protocol-verifier.ts";
 import { handleSignals, startRelay } from "../server.ts";
-import { unwiredVerifier } from "../unwired-verifier.ts";
 
 /** `nano-relay start` / `nano-relay --config FILE` / `npm start`. */
 export async function startCommand(
   options: { config?: string; environment?: Environment; portFile?: string },
-  verifier: ProtocolVerifier = unwiredVerifier,
+  verifier: ProtocolVerifier = relayVerifier,
 ): Promise<void> {
   const config = await loadConfigOrThrow({ file: options.config, environment: options.environment });
   let server: Awaited<ReturnType<typeof startRelay>>;
