@@ -4,7 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import { describe, it } from "node:test";
 import { tempDir, testConfig } from "./fixtures/harness.ts";
 import { type Frame, http, Peer, RelayProcess, signUpOver } from "./fixtures/processes.ts";
-import { testEnvelope } from "./fixtures/test-verifier.ts";
+import { envelopeMarker, testEnvelope } from "./fixtures/identities.ts";
 
 /**
  * Crash test (DESIGN.md "Relay promises"): a bounded load from several senders while the relay is
@@ -22,7 +22,7 @@ const WINDOW = 64;
 const DEADLINE_MS = Number(process.env.NANO_CRASH_DEADLINE_MS ?? 150_000);
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
-const decode = (envelope: unknown) => Buffer.from(String(envelope), "base64").subarray(3).toString();
+const decode = (envelope: unknown) => envelopeMarker(new Uint8Array(Buffer.from(String(envelope), "base64")));
 
 class Availability {
   #up!: Promise<void>;

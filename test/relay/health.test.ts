@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { REDACTED_PATHS } from "../../src/relay/logger.ts";
 import { b64, buildTestRelay, errorCode, signUp, type TestRelay } from "./fixtures/harness.ts";
-import { testEnvelope } from "./fixtures/test-verifier.ts";
+import { testEnvelope } from "./fixtures/identities.ts";
 
 describe("health, readiness, metrics, logs", () => {
   let relay: TestRelay;

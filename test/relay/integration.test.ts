@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { tempDir, testConfig } from "./fixtures/harness.ts";
 import { http, Peer, RelayProcess, signUpOver } from "./fixtures/processes.ts";
-import { testEnvelope } from "./fixtures/test-verifier.ts";
+import { envelopeMarker, testEnvelope } from "./fixtures/identities.ts";
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 const envelopeOf = (text: string) => b64(testEnvelope(text));
-const text = (envelope: unknown) => Buffer.from(String(envelope), "base64").subarray(3).toString();
+const text = (envelope: unknown) => envelopeMarker(new Uint8Array(Buffer.from(String(envelope), "base64")));
 
 describe("integration: real relay processes on port 0", () => {
   let relay: RelayProcess;
