@@ -9,8 +9,8 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { randomBytes, toHex } from "../src/crypto/index.ts";
 import { tempDir, testConfig } from "../test/relay/fixtures/harness.ts";
-import { RelayProcess, signUpOver } from "../test/relay/fixtures/processes.ts";
 import { testEnvelope } from "../test/relay/fixtures/identities.ts";
+import { RelayProcess, signUpOver } from "../test/relay/fixtures/processes.ts";
 
 interface Scenario {
   readonly name: string;
@@ -110,7 +110,9 @@ async function runLoad(
     const pump = () => {
       while (inflight < scenario.window && next < scenario.perSender) {
         const key = `${s}:${next}`.padEnd(KEY_BYTES, " ");
-        const envelope = Buffer.from(testEnvelope(Buffer.concat([Buffer.from(key), filler]))).toString("base64");
+        const envelope = Buffer.from(testEnvelope(Buffer.concat([Buffer.from(key), filler]))).toString(
+          "base64",
+        );
         sentAt.set(nonceKey(envelope), performance.now());
         socket.send(
           JSON.stringify({
@@ -175,8 +177,20 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
   const scenarios: Scenario[] = [
-    { name: "1 KiB bucket", contentBytes: 1024, pairs: pairs ?? 4, perSender: quick ? 500 : 2500, window: 64 },
-    { name: "32 KiB bucket", contentBytes: 32_768, pairs: pairs ?? 2, perSender: quick ? 100 : 500, window: 16 },
+    {
+      name: "1 KiB bucket",
+      contentBytes: 1024,
+      pairs: pairs ?? 4,
+      perSender: quick ? 500 : 2500,
+      window: 64,
+    },
+    {
+      name: "32 KiB bucket",
+      contentBytes: 32_768,
+      pairs: pairs ?? 2,
+      perSender: quick ? 100 : 500,
+      window: 16,
+    },
   ];
   const dir = tempDir("bench-relay");
   const relay = new RelayProcess(

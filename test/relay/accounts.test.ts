@@ -172,10 +172,7 @@ describe("accounts: claims with proof of possession", () => {
         signature: b64(ivan.claimSignature(c2)),
       });
       assert.equal(response.statusCode, 400, response.body);
-      assert.ok(
-        ["unsupported_version", "trailing_bytes"].includes(errorCode(response)!),
-        response.body,
-      );
+      assert.ok(["unsupported_version", "trailing_bytes"].includes(errorCode(response)!), response.body);
     }
   });
 

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, it } from "node:test";
 import { tempDir, testConfig } from "./fixtures/harness.ts";
-import { type Frame, http, Peer, RelayProcess, signUpOver } from "./fixtures/processes.ts";
 import { envelopeMarker, testEnvelope } from "./fixtures/identities.ts";
+import { type Frame, http, Peer, RelayProcess, signUpOver } from "./fixtures/processes.ts";
 
 /**
  * Crash test (DESIGN.md "Relay promises"): a bounded load from several senders while the relay is

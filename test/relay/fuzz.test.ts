@@ -78,16 +78,18 @@ describe("fuzz: every JSON endpoint answers garbage with a typed 4xx", () => {
   /** Real protocol objects with bytes flipped, cut, extended or spliced: the verifier's hostile input. */
   const mutate = (bytes: Uint8Array) =>
     fc.oneof(
-      fc.record({ at: fc.nat(bytes.length - 1), xor: fc.integer({ min: 1, max: 255 }) }).map(({ at, xor }) => {
-        const copy = Uint8Array.from(bytes);
-        copy[at]! ^= xor;
-        return copy;
-      }),
+      fc
+        .record({ at: fc.nat(bytes.length - 1), xor: fc.integer({ min: 1, max: 255 }) })
+        .map(({ at, xor }) => {
+          const copy = Uint8Array.from(bytes);
+          copy[at]! ^= xor;
+          return copy;
+        }),
       fc.nat(bytes.length - 1).map((end) => bytes.slice(0, end)),
       fc.uint8Array({ minLength: 1, maxLength: 8 }).map((tail) => Uint8Array.from([...bytes, ...tail])),
-      fc.record({ at: fc.nat(bytes.length - 1), junk: fc.uint8Array({ minLength: 1, maxLength: 16 }) }).map(
-        ({ at, junk }) => Uint8Array.from([...bytes.subarray(0, at), ...junk, ...bytes.subarray(at)]),
-      ),
+      fc
+        .record({ at: fc.nat(bytes.length - 1), junk: fc.uint8Array({ minLength: 1, maxLength: 16 }) })
+        .map(({ at, junk }) => Uint8Array.from([...bytes.subarray(0, at), ...junk, ...bytes.subarray(at)])),
     );
 
   it("mutated real identity records, claims, certificates, bundles and envelopes", async () => {
@@ -111,7 +113,12 @@ describe("fuzz: every JSON endpoint answers garbage with a typed 4xx", () => {
           response = await relay.app.inject({
             method: "POST",
             url: "/v1/accounts",
-            payload: { username: "zed", identity_record: b64(bytes), challenge: b64(c), signature: b64(bytes) },
+            payload: {
+              username: "zed",
+              identity_record: b64(bytes),
+              challenge: b64(c),
+              signature: b64(bytes),
+            },
           });
         } else if (kind === "certificate") {
           const c = await challenge(relay.app, "auth", "alice");

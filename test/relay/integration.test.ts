@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { tempDir, testConfig } from "./fixtures/harness.ts";
-import { http, Peer, RelayProcess, signUpOver } from "./fixtures/processes.ts";
 import { envelopeMarker, testEnvelope } from "./fixtures/identities.ts";
+import { http, Peer, RelayProcess, signUpOver } from "./fixtures/processes.ts";
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 const envelopeOf = (text: string) => b64(testEnvelope(text));

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { b64, buildTestRelay, errorCode, fromB64, signUp, type TestRelay } from "./fixtures/harness.ts";
+import type { SuiteId } from "../../src/crypto/index.ts";
 import { encodeBundle } from "../../src/protocol/bundle.ts";
+import { b64, buildTestRelay, errorCode, fromB64, signUp, type TestRelay } from "./fixtures/harness.ts";
 import type { TestIdentity } from "./fixtures/identities.ts";
 
 describe("prekeys: upload, fetch once, last resort, policy", () => {
@@ -83,7 +84,7 @@ describe("prekeys: upload, fetch once, last resort, policy", () => {
     const classical = await upload(bob, { bundle: b64(bob.user.bundle({ suite: 1 })) });
     assert.equal(classical.statusCode, 400);
     assert.equal(errorCode(classical), "suite_below_minimum");
-    const unknown = encodeBundle(9, bob.user.identityRecord, null, null, null);
+    const unknown = encodeBundle(9 as SuiteId, bob.user.identityRecord, null, null, null);
     const unknownSuite = await upload(bob, { bundle: b64(unknown) });
     assert.equal(unknownSuite.statusCode, 400);
     assert.equal(errorCode(unknownSuite), "unknown_suite");

@@ -32,7 +32,10 @@ type Auth = { authorization: string };
 type Response = Awaited<ReturnType<TestRelay["app"]["inject"]>>;
 
 function refused(response: Response, code: string, status?: number): void {
-  assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${response.statusCode} ${response.body}`);
+  assert.ok(
+    response.statusCode >= 400 && response.statusCode < 500,
+    `${response.statusCode} ${response.body}`,
+  );
   assert.equal(errorCode(response), code, response.body);
   if (status !== undefined) assert.equal(response.statusCode, status, response.body);
 }
@@ -277,7 +280,12 @@ describe("prekey policy with real bundles", () => {
       ] as const) {
         const { user, auth } = await signUp(relay.app, "hana", { suites: [1, 2], preferred: 2 });
         const put = (bundle: Uint8Array) =>
-          relay.app.inject({ method: "PUT", url: "/v1/prekeys", headers: auth, payload: { bundle: b64(bundle) } });
+          relay.app.inject({
+            method: "PUT",
+            url: "/v1/prekeys",
+            headers: auth,
+            payload: { bundle: b64(bundle) },
+          });
         refused(await put(user.bundle({ suite: 1 as SuiteId })), code, 400);
         assert.equal((await put(user.bundle({ suite: 2 as SuiteId }))).statusCode, 200);
         // Classical envelopes are refused by the same floor on a hybrid-minimum relay.

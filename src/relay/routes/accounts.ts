@@ -56,7 +56,10 @@ function verifyUpdateAuthority(
   try {
     return context.verifier.verifyIdentityUpdate({ current, next, signature });
   } catch (error) {
-    if (NanoError.is(error) && (error.code === "invalid_signature" || error.code === "certificate_mismatch")) {
+    if (
+      NanoError.is(error) &&
+      (error.code === "invalid_signature" || error.code === "certificate_mismatch")
+    ) {
       throw new NanoError("identity_update_unauthorized", `identity update refused: ${error.message}`);
     }
     throw error;
