@@ -287,7 +287,7 @@ describe("crash test: SIGKILL under load", () => {
         assert.deepEqual(left.json.messages, [], "acknowledged messages were deleted");
       }
       process.stdout.write(
-        `# crash test: ${TOTAL} messages, ${kills} SIGKILLs, ${redeliveries} redeliveries of unconfirmed acks\n`,
+        `# crash test: ${TOTAL} messages, ${kills} SIGKILLs, lost ${TOTAL - seen.reduce((sum, set) => sum + set.size, 0)}, duplicates after confirmed ack ${duplicatesAfterAck}, ${redeliveries} redeliveries of unconfirmed acks\n`,
       );
     } finally {
       await relay.stop();

@@ -208,6 +208,18 @@ describe("integration: real relay processes on port 0", () => {
     );
     peer.send({ type: "send", id: "nobody", to: "no body", envelope: envelopeOf("x") });
     await peer.waitFor((f) => f.type === "error" && f.id === "nobody" && f.code === "username_invalid");
+    // The real verifier's envelope checks answer over the socket with the protocol's codes.
+    const real = testEnvelope("x");
+    const hostile: [string, Uint8Array, string][] = [
+      ["ws-v2", Uint8Array.from([2, ...real.subarray(1)]), "unsupported_version"],
+      ["ws-cut", real.subarray(0, real.length - 1), "truncated"],
+      ["ws-tail", Uint8Array.from([...real, 0]), "trailing_bytes"],
+      ["ws-type", Uint8Array.from([...real.subarray(0, 3), 7, ...real.subarray(4)]), "malformed"],
+    ];
+    for (const [id, bytes, code] of hostile) {
+      peer.send({ type: "send", id, to: "bob", envelope: b64(bytes) });
+      await peer.waitFor((f) => f.type === "error" && f.id === id && f.code === code);
+    }
     peer.socket.send("[1,2,3]");
     const malformed = peer.frames.filter((f) => f.type === "error" && f.code === "malformed_request").length;
     assert.ok(malformed >= 3);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { getSuite, type SuiteId, utf8 } from "../../src/crypto/index.ts";
-import { assembleBundle, encodeBundle } from "../../src/protocol/bundle.ts";
+import { assembleBundle, decodeBundleExact, encodeBundle } from "../../src/protocol/bundle.ts";
 import { receiveMessage, sendMessage, startSession } from "../../src/protocol/conversation.ts";
 import { maxEnvelopeLength } from "../../src/protocol/envelope.ts";
 import { generatePrekey, PREKEY_ROLES } from "../../src/protocol/prekey.ts";
@@ -92,11 +92,17 @@ describe("the real protocol through the relay, in every suite", () => {
       await bob.storeSecrets();
 
       const handedOut: string[] = [];
-      let fetched: { bundle: string; one_time_prekey: string | null; suite: number } | undefined;
+      // The last-resort key is the base bundle's ML-KEM prekey (its signed X25519 prekey in classical).
+      const decodedBase = decodeBundleExact(base);
+      const lastResort = (decodedBase.pq ?? decodedBase.signedDh)!.encoded;
+      let fetched:
+        | { bundle: string; one_time_prekey: string | null; last_resort_prekey: string; suite: number }
+        | undefined;
       for (let i = 0; i < 3; i++) {
         fetched = (await fetchBundle(aliceAuth, bob.username)).json();
         assert.equal(fetched!.suite, suite);
         assert.deepEqual(fromB64(fetched!.bundle), base);
+        assert.deepEqual(fromB64(fetched!.last_resort_prekey), lastResort);
         if (fetched!.one_time_prekey !== null) handedOut.push(fetched!.one_time_prekey);
       }
       assert.deepEqual(handedOut.sort(), oneTime.map(b64).sort(), "each one-time key exactly once");
