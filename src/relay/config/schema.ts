@@ -38,7 +38,7 @@ const serverSchema = z.strictObject({
   shutdown_grace_seconds: z.number().positive().max(300).default(10),
   // Node cuts any request still being received after 300 s by default, which ends a large attachment
   // upload on a slow link; this replaces that limit (see docs/configuration.md).
-  request_timeout_seconds: positiveInt.min(30).max(86_400).default(3600),
+  request_timeout_seconds: positiveInt.min(60).max(86_400).default(3600),
   tls: tlsSchema.prefault({}),
 });
 
