@@ -273,6 +273,53 @@ describe("the real protocol through the relay, in every suite", () => {
   });
 });
 
+describe("oversized protocol objects", () => {
+  it("refuses records and bundles over the protocol's caps (16 KiB, 32 KiB) with 4xx", async () => {
+    const relay = await buildTestRelay();
+    try {
+      const { user, auth } = await signUp(relay.app, "olga");
+      // A valid record followed by junk past the 16 KiB cap: refused before any signature work.
+      const bigRecord = new Uint8Array(20_000);
+      bigRecord.set(user.record);
+      const c = await challenge(relay.app, "claim", "oscar");
+      const claimed = await relay.app.inject({
+        method: "POST",
+        url: "/v1/accounts",
+        payload: {
+          username: "oscar",
+          identity_record: b64(bigRecord),
+          challenge: b64(c),
+          signature: b64(user.claimSignature(c)),
+        },
+      });
+      refused(claimed, "malformed", 400);
+      const bigBundle = new Uint8Array(40_000);
+      bigBundle.set(user.bundle());
+      const uploaded = await relay.app.inject({
+        method: "PUT",
+        url: "/v1/prekeys",
+        headers: auth,
+        payload: { bundle: b64(bigBundle) },
+      });
+      refused(uploaded, "malformed", 400);
+      // Past the route's own field limits: refused by the schema, never decoded.
+      const hugeRecord = await relay.app.inject({
+        method: "POST",
+        url: "/v1/accounts",
+        payload: {
+          username: "oscar",
+          identity_record: b64(new Uint8Array(60_000)),
+          challenge: b64(c),
+          signature: "AA==",
+        },
+      });
+      assert.ok(hugeRecord.statusCode === 400 || hugeRecord.statusCode === 413, hugeRecord.body);
+    } finally {
+      await relay.close();
+    }
+  });
+});
+
 describe("prekey policy with real bundles", () => {
   it("refuses classical bundles below the minimum and without PQ when post-quantum is required", async () => {
     const strict = await buildTestRelay({ security: { minimum_crypto_mode: "hybrid" } });
