@@ -39,6 +39,9 @@ export async function buildRelayApp(context: RelayContext, options: AppOptions):
     return503OnClosing: true,
     // Behind a TLS proxy the peer address is the proxy's: rate limits must key on X-Forwarded-For.
     trustProxy: context.config.server.behind_tls_proxy,
+    // Time to receive a whole request, attachment uploads included (Node's default 300 s would cut a
+    // 100 MiB upload below ~350 KB/s). Slow headers are still cut by Node's headersTimeout (60 s).
+    requestTimeout: context.config.server.request_timeout_seconds * 1000,
     ...(options.fastify ?? {}),
   } as FastifyServerOptions) as unknown as FastifyInstance;
   installErrorHandling(app, context);

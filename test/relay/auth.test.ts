@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { ed25519 } from "../../src/crypto/index.ts";
+import { relayVerifier } from "../../src/protocol/relay-verifier.ts";
 import {
   b64,
   buildTestRelay,
@@ -10,7 +10,7 @@ import {
   login,
   type TestRelay,
 } from "./fixtures/harness.ts";
-import { TestIdentity } from "./fixtures/test-verifier.ts";
+import { TestIdentity } from "./fixtures/identities.ts";
 
 describe("auth: device-key challenge-response and tokens", () => {
   let relay: TestRelay;
@@ -55,7 +55,7 @@ describe("auth: device-key challenge-response and tokens", () => {
         username: "alice",
         challenge: b64(c),
         device_certificate: b64(alice.deviceCertificate(Date.now() + 3_600_000)),
-        signature: b64(alice.authSignature(c, alice.seed)),
+        signature: b64(alice.authSignature(c, alice.identitySigningKey().seed)),
       },
     });
     assert.equal(response.statusCode, 401);
@@ -70,11 +70,17 @@ describe("auth: device-key challenge-response and tokens", () => {
       payload: {
         username: "alice",
         challenge: b64(c),
-        device_certificate: b64(alice.deviceCertificate(Date.now() + 3_600_000, alice.publicKey)),
-        signature: b64(alice.authSignature(c, alice.seed)),
+        device_certificate: b64(
+          alice.deviceCertificate(Date.now() + 3_600_000, {
+            devicePublicKey: alice.identitySigningKey().publicKey,
+          }),
+        ),
+        signature: b64(alice.authSignature(c, alice.identitySigningKey().seed)),
       },
     });
-    assert.equal(errorCode(response), "signature_invalid");
+    // docs/protocol.md §4.3: the device key must differ from every identity key of the record.
+    assert.equal(response.statusCode, 401);
+    assert.equal(errorCode(response), "certificate_mismatch");
   });
 
   it("refuses a certificate from another identity, an expired one, and a bad signature", async () => {
@@ -90,9 +96,17 @@ describe("auth: device-key challenge-response and tokens", () => {
         signature: b64(mallory.authSignature(c)),
       },
     });
-    assert.equal(errorCode(foreign), "signature_invalid");
+    // The certificate's identity-key hash names mallory's key, not the one in alice's record.
+    assert.equal(foreign.statusCode, 401);
+    assert.equal(errorCode(foreign), "certificate_mismatch");
     const expired = await tokenRequest({ device_certificate: b64(alice.deviceCertificate(Date.now() - 1)) });
-    assert.equal(errorCode(expired), "signature_invalid");
+    assert.equal(expired.statusCode, 401);
+    assert.equal(errorCode(expired), "certificate_expired");
+    const forgedCertificate = alice.deviceCertificate(Date.now() + 3_600_000);
+    forgedCertificate[forgedCertificate.length - 1]! ^= 1;
+    const forged = await tokenRequest({ device_certificate: b64(forgedCertificate) });
+    assert.equal(forged.statusCode, 400);
+    assert.equal(errorCode(forged), "invalid_signature");
     const bad = await tokenRequest({ signature: b64(new Uint8Array(64)) });
     assert.equal(errorCode(bad), "signature_invalid");
     const wrongLength = await tokenRequest({ signature: b64(new Uint8Array(3)) });
@@ -177,9 +191,10 @@ describe("auth: device-key challenge-response and tokens", () => {
     assert.match(metrics.body, /nano_auth_failures_total\{reason="unauthenticated"\} [1-9]/);
   });
 
-  it("uses the real Ed25519 from src/crypto (the test verifier is not a stub)", () => {
-    const c = new Uint8Array(32);
-    const signature = alice.authSignature(c);
-    assert.equal(ed25519.lengths.signature, signature.length);
+  it("runs the protocol's real verifier with real hybrid (ML-DSA-65 + Ed25519) device signatures", () => {
+    assert.equal(relay.context.verifier, relayVerifier);
+    const signature = alice.authSignature(new Uint8Array(32));
+    assert.equal(signature.length, alice.suite.signature.lengths.signature);
+    assert.ok(signature.length > 3000, "a composite signature, not a bare Ed25519 one");
   });
 });

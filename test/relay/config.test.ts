@@ -8,6 +8,7 @@ import { NanoError } from "../../src/errors/index.ts";
 import { environmentConfigPath, loadConfigOrThrow, parseConfigText } from "../../src/relay/config/load.ts";
 import { ENVIRONMENTS, relayConfigSchema } from "../../src/relay/config/schema.ts";
 import { renderConfigTemplate } from "../../src/relay/config/template.ts";
+import { buildTestRelay } from "./fixtures/harness.ts";
 
 const BIN = new URL("../../bin/nano-relay.js", import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), "nano-relay-config-"));
@@ -135,6 +136,24 @@ describe("relay configuration", () => {
       { storage: { backend: "mysql" } },
     ]) {
       assert.equal(relayConfigSchema.safeParse(input).success, false, JSON.stringify(input));
+    }
+  });
+
+  it("request_timeout_seconds replaces Node's 300 s request timeout (large attachment uploads)", async () => {
+    assert.equal(relayConfigSchema.parse({}).server.request_timeout_seconds, 3600);
+    for (const value of [0, 59, 86_401, 90.5]) {
+      const input = { server: { request_timeout_seconds: value } };
+      assert.equal(relayConfigSchema.safeParse(input).success, false, JSON.stringify(input));
+    }
+    const file = join(tmp, "timeout.toml");
+    writeFileSync(file, "[server]\nrequest_timeout_seconds = 7200\n[server.tls]\nenabled = false\n");
+    const loaded = await loadConfigOrThrow({ file });
+    assert.equal(loaded.server.request_timeout_seconds, 7200);
+    const relay = await buildTestRelay({ server: { request_timeout_seconds: 7200 } });
+    try {
+      assert.equal(relay.app.server.requestTimeout, 7_200_000, "the listener uses the configured value");
+    } finally {
+      await relay.close();
     }
   });
 

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, it } from "node:test";
 import { tempDir, testConfig } from "./fixtures/harness.ts";
+import { envelopeMarker, testEnvelope } from "./fixtures/identities.ts";
 import { type Frame, http, Peer, RelayProcess, signUpOver } from "./fixtures/processes.ts";
-import { testEnvelope } from "./fixtures/test-verifier.ts";
 
 /**
  * Crash test (DESIGN.md "Relay promises"): a bounded load from several senders while the relay is
@@ -22,7 +22,7 @@ const WINDOW = 64;
 const DEADLINE_MS = Number(process.env.NANO_CRASH_DEADLINE_MS ?? 150_000);
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
-const decode = (envelope: unknown) => Buffer.from(String(envelope), "base64").subarray(3).toString();
+const decode = (envelope: unknown) => envelopeMarker(new Uint8Array(Buffer.from(String(envelope), "base64")));
 
 class Availability {
   #up!: Promise<void>;
@@ -287,7 +287,7 @@ describe("crash test: SIGKILL under load", () => {
         assert.deepEqual(left.json.messages, [], "acknowledged messages were deleted");
       }
       process.stdout.write(
-        `# crash test: ${TOTAL} messages, ${kills} SIGKILLs, ${redeliveries} redeliveries of unconfirmed acks\n`,
+        `# crash test: ${TOTAL} messages, ${kills} SIGKILLs, lost ${TOTAL - seen.reduce((sum, set) => sum + set.size, 0)}, duplicates after confirmed ack ${duplicatesAfterAck}, ${redeliveries} redeliveries of unconfirmed acks\n`,
       );
     } finally {
       await relay.stop();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { REDACTED_PATHS } from "../../src/relay/logger.ts";
 import { b64, buildTestRelay, errorCode, signUp, type TestRelay } from "./fixtures/harness.ts";
-import { testEnvelope } from "./fixtures/test-verifier.ts";
+import { testEnvelope } from "./fixtures/identities.ts";
 
 describe("health, readiness, metrics, logs", () => {
   let relay: TestRelay;
@@ -71,7 +71,7 @@ describe("health, readiness, metrics, logs", () => {
   });
 
   it("never logs tokens, keys, signatures, envelopes or usernames (by default)", async () => {
-    const { auth } = await signUp(relay.app, "carol");
+    const { auth, user } = await signUp(relay.app, "carol");
     await relay.app.inject({
       method: "POST",
       url: "/v1/messages",
@@ -90,6 +90,11 @@ describe("health, readiness, metrics, logs", () => {
       token,
       "TOP-SECRET",
       b64(testEnvelope("TOP-SECRET-BODY")),
+      // The envelope's header nonce and ciphertext, in either encoding, and the identity record.
+      b64(testEnvelope("TOP-SECRET-BODY").subarray(3, 63)),
+      Buffer.from(testEnvelope("TOP-SECRET-BODY").subarray(4, 36)).toString("hex"),
+      b64(user.record.subarray(0, 60)),
+      Buffer.from(user.identityHash).toString("base64").slice(0, 40),
       "tok-123",
       "tok-456",
       "carol",

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { tempDir, testConfig } from "./fixtures/harness.ts";
+import { envelopeMarker, testEnvelope } from "./fixtures/identities.ts";
 import { http, Peer, RelayProcess, signUpOver } from "./fixtures/processes.ts";
-import { testEnvelope } from "./fixtures/test-verifier.ts";
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 const envelopeOf = (text: string) => b64(testEnvelope(text));
-const text = (envelope: unknown) => Buffer.from(String(envelope), "base64").subarray(3).toString();
+const text = (envelope: unknown) => envelopeMarker(new Uint8Array(Buffer.from(String(envelope), "base64")));
 
 describe("integration: real relay processes on port 0", () => {
   let relay: RelayProcess;
@@ -208,6 +208,18 @@ describe("integration: real relay processes on port 0", () => {
     );
     peer.send({ type: "send", id: "nobody", to: "no body", envelope: envelopeOf("x") });
     await peer.waitFor((f) => f.type === "error" && f.id === "nobody" && f.code === "username_invalid");
+    // The real verifier's envelope checks answer over the socket with the protocol's codes.
+    const real = testEnvelope("x");
+    const hostile: [string, Uint8Array, string][] = [
+      ["ws-v2", Uint8Array.from([2, ...real.subarray(1)]), "unsupported_version"],
+      ["ws-cut", real.subarray(0, real.length - 1), "truncated"],
+      ["ws-tail", Uint8Array.from([...real, 0]), "trailing_bytes"],
+      ["ws-type", Uint8Array.from([...real.subarray(0, 3), 7, ...real.subarray(4)]), "malformed"],
+    ];
+    for (const [id, bytes, code] of hostile) {
+      peer.send({ type: "send", id, to: "bob", envelope: b64(bytes) });
+      await peer.waitFor((f) => f.type === "error" && f.id === id && f.code === code);
+    }
     peer.socket.send("[1,2,3]");
     const malformed = peer.frames.filter((f) => f.type === "error" && f.code === "malformed_request").length;
     assert.ok(malformed >= 3);

@@ -2,9 +2,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { sweepOnce } from "../../src/relay/sweeper.ts";
 import { b64, buildTestRelay, errorCode, fromB64, signUp, type TestRelay } from "./fixtures/harness.ts";
-import { testEnvelope } from "./fixtures/test-verifier.ts";
+import { testEnvelope } from "./fixtures/identities.ts";
 
 type Auth = { authorization: string };
+
+/** Real hybrid envelopes come in padding buckets: 512-byte content is the largest this relay accepts. */
+const AT_LIMIT = testEnvelope(new Uint8Array(300));
+const OVER_LIMIT = testEnvelope(new Uint8Array(600));
 
 describe("mailboxes over HTTP: send, poll, acknowledge", () => {
   let relay: TestRelay;
@@ -15,7 +19,7 @@ describe("mailboxes over HTTP: send, poll, acknowledge", () => {
     relay = await buildTestRelay({
       // Tokens outlive the simulated day of the TTL test.
       security: { token_lifetime_seconds: 604_800 },
-      limits: { max_envelope_bytes: 1024, mailbox_max_messages: 5, message_ttl_days: 1 },
+      limits: { max_envelope_bytes: AT_LIMIT.length, mailbox_max_messages: 5, message_ttl_days: 1 },
     });
     alice = (await signUp(relay.app, "alice")).auth;
     bob = (await signUp(relay.app, "bob")).auth;
@@ -88,9 +92,10 @@ describe("mailboxes over HTTP: send, poll, acknowledge", () => {
   });
 
   it("refuses oversized envelopes with envelope_too_large and absurd bodies with body_too_large", async () => {
-    const atLimit = await send(alice, "bob", "size-ok", testEnvelope(new Uint8Array(1021)));
+    assert.ok(OVER_LIMIT.length > AT_LIMIT.length);
+    const atLimit = await send(alice, "bob", "size-ok", AT_LIMIT);
     assert.equal(atLimit.statusCode, 201, atLimit.body);
-    const over = await send(alice, "bob", "size-over", testEnvelope(new Uint8Array(1022)));
+    const over = await send(alice, "bob", "size-over", OVER_LIMIT);
     assert.equal(over.statusCode, 413);
     assert.equal(errorCode(over), "envelope_too_large");
     const absurd = await relay.app.inject({
@@ -106,12 +111,20 @@ describe("mailboxes over HTTP: send, poll, acknowledge", () => {
 
   it("refuses envelopes below the minimum suite, with a bad header, or to nobody", async () => {
     assert.equal(
-      errorCode(await send(alice, "bob", "classical", testEnvelope("x", 1))),
+      errorCode(await send(alice, "bob", "classical", testEnvelope("x", { suite: 1 }))),
       "suite_below_minimum",
     );
-    assert.equal(errorCode(await send(alice, "bob", "v9", testEnvelope("x", 2, 9))), "envelope_invalid");
-    assert.equal(errorCode(await send(alice, "bob", "suite9", testEnvelope("x", 9))), "envelope_invalid");
-    assert.equal(errorCode(await send(alice, "bob", "short", new Uint8Array(2))), "truncated");
+    const v9 = testEnvelope("x");
+    v9[0] = 9;
+    assert.equal(errorCode(await send(alice, "bob", "v9", v9)), "unsupported_version");
+    const suite9 = testEnvelope("x");
+    suite9[2] = 9;
+    assert.equal(errorCode(await send(alice, "bob", "suite9", suite9)), "unknown_suite");
+    const whole = testEnvelope("x");
+    assert.equal(errorCode(await send(alice, "bob", "short", whole.subarray(0, 2))), "truncated");
+    const cut = await send(alice, "bob", "cut", whole.subarray(0, whole.length - 1));
+    assert.equal(cut.statusCode, 400);
+    assert.equal(errorCode(cut), "truncated");
     const nobody = await send(alice, "nobody", "n1");
     assert.equal(nobody.statusCode, 404);
     assert.equal(errorCode(nobody), "account_not_found");

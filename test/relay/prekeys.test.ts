@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { SuiteId } from "../../src/crypto/index.ts";
+import { encodeBundle } from "../../src/protocol/bundle.ts";
 import { b64, buildTestRelay, errorCode, fromB64, signUp, type TestRelay } from "./fixtures/harness.ts";
-import type { TestIdentity } from "./fixtures/test-verifier.ts";
+import type { TestIdentity } from "./fixtures/identities.ts";
 
 describe("prekeys: upload, fetch once, last resort, policy", () => {
   let relay: TestRelay;
@@ -12,7 +14,8 @@ describe("prekeys: upload, fetch once, last resort, policy", () => {
       security: { key_rotation_days: 30 },
       limits: { rate: { bundle_fetches_per_target_per_minute: 40 } },
     });
-    bob = await signUp(relay.app, "bob");
+    // bob accepts every suite, so he can make (policy-violating) classical bundles and quantum keys.
+    bob = await signUp(relay.app, "bob", { suites: [1, 2, 3], preferred: 2 });
     alice = await signUp(relay.app, "alice");
   });
   after(async () => relay.close());
@@ -66,33 +69,50 @@ describe("prekeys: upload, fetch once, last resort, policy", () => {
     await upload(bob, { bundle: b64(bob.user.bundle({ created: relay.clock.now() })) });
     const fresh = await relay.app.inject({ method: "GET", url: "/v1/prekeys", headers: bob.auth });
     assert.equal(fresh.json().rotation_due, false);
-    await upload(bob, { bundle: b64(bob.user.bundle({ created: relay.clock.now() - 31 * 86_400_000 })) });
+    // Signed prekeys are valid for 30 days by default (§6.1); this one was signed for longer.
+    const old = relay.clock.now() - 31 * 86_400_000;
+    const stillValid = await upload(bob, {
+      bundle: b64(bob.user.bundle({ created: old, expires: relay.clock.now() + 86_400_000 })),
+    });
+    assert.equal(stillValid.statusCode, 200, stillValid.body);
     const stale = await relay.app.inject({ method: "GET", url: "/v1/prekeys", headers: bob.auth });
     assert.equal(stale.json().rotation_due, true);
     assert.equal(stale.json().signed_prekey_age_days, 31);
   });
 
   it("rejects bundles below the minimum suite or without post-quantum keys", async () => {
-    const classical = await upload(bob, { bundle: b64(bob.user.bundle({ suite: 1, pq: false })) });
+    const classical = await upload(bob, { bundle: b64(bob.user.bundle({ suite: 1 })) });
     assert.equal(classical.statusCode, 400);
     assert.equal(errorCode(classical), "suite_below_minimum");
-    const noPq = await upload(bob, { bundle: b64(bob.user.bundle({ suite: 2, pq: false })) });
-    assert.equal(errorCode(noPq), "post_quantum_required");
-    const unknown = await upload(bob, { bundle: b64(bob.user.bundle({ suite: 9 })) });
-    assert.equal(errorCode(unknown), "prekey_upload_invalid");
+    const unknown = encodeBundle(9 as SuiteId, bob.user.identityRecord, null, null, null);
+    const unknownSuite = await upload(bob, { bundle: b64(unknown) });
+    assert.equal(unknownSuite.statusCode, 400);
+    assert.equal(errorCode(unknownSuite), "unknown_suite");
   });
 
   it("rejects prekeys signed by someone else, tampered, expired, or of another suite", async () => {
+    // alice's valid bundle, bound to alice's record (H(IR) in every prekey signature, §6.1).
     const foreign = await upload(bob, { bundle: b64(alice.user.bundle()) });
-    assert.equal(errorCode(foreign), "prekey_upload_invalid");
+    assert.equal(foreign.statusCode, 409);
+    assert.equal(errorCode(foreign), "stale_identity_record");
     const tampered = bob.user.bundle();
-    tampered[8]! ^= 1;
-    assert.equal(errorCode(await upload(bob, { bundle: b64(tampered) })), "prekey_upload_invalid");
-    const expired = await upload(bob, { bundle: b64(bob.user.bundle({ expires: relay.clock.now() - 1 })) });
-    assert.equal(errorCode(expired), "prekey_upload_invalid");
+    tampered[tampered.length - 2]! ^= 1; // inside the last prekey's signature
+    const tamperedUpload = await upload(bob, { bundle: b64(tampered) });
+    assert.equal(tamperedUpload.statusCode, 400);
+    assert.equal(errorCode(tamperedUpload), "invalid_signature");
+    const expired = await upload(bob, {
+      bundle: b64(
+        bob.user.bundle({ created: relay.clock.now() - 2 * 86_400_000, expires: relay.clock.now() - 1 }),
+      ),
+    });
+    assert.equal(expired.statusCode, 400);
+    assert.equal(errorCode(expired), "prekey_expired");
     const mixed = await upload(bob, { one_time_prekeys: bob.user.oneTimePrekeys(1, 3).map(b64) });
     assert.equal(errorCode(mixed), "prekey_upload_invalid");
-    const truncated = await upload(bob, { bundle: b64(new Uint8Array(10)) });
+    const foreignKey = await upload(bob, { one_time_prekeys: alice.user.oneTimePrekeys(1).map(b64) });
+    assert.equal(errorCode(foreignKey), "invalid_signature");
+    const truncated = await upload(bob, { bundle: b64(bob.user.bundle().subarray(0, 10)) });
+    assert.equal(truncated.statusCode, 400);
     assert.equal(errorCode(truncated), "truncated");
   });
 

@@ -36,6 +36,9 @@ const serverSchema = z.strictObject({
   max_connections: positiveInt.max(1_000_000).default(10_000),
   behind_tls_proxy: z.boolean().default(false),
   shutdown_grace_seconds: z.number().positive().max(300).default(10),
+  // Node cuts any request still being received after 300 s by default, which ends a large attachment
+  // upload on a slow link; this replaces that limit (see docs/configuration.md).
+  request_timeout_seconds: positiveInt.min(60).max(86_400).default(3600),
   tls: tlsSchema.prefault({}),
 });
 

@@ -109,6 +109,8 @@ max_connections = 10000
 behind_tls_proxy = false
 # On SIGTERM/SIGINT: how long to drain before closing anyway (a second signal exits at once).
 shutdown_grace_seconds = 10
+# Longest time to receive one whole request (large attachment uploads on slow links); 60..86400.
+request_timeout_seconds = 3600
 
 [server.tls]
 # TLS 1.3 only; key exchange groups X25519MLKEM768 then X25519 (post-quantum first).

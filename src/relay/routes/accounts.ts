@@ -41,6 +41,31 @@ function verifyRecordFor(context: RelayContext, record: Uint8Array, username: st
   return identity;
 }
 
+/**
+ * docs/protocol.md §4.5: every signature key of the current record signs H(current) || H(next), and
+ * the version must grow. The protocol reports these as `invalid_signature` / `certificate_mismatch`;
+ * for an authenticated caller the relay answers `identity_update_unauthorized` (403), so a client does
+ * not mistake a refused update for a bad token (401) or a malformed request (400).
+ */
+function verifyUpdateAuthority(
+  context: RelayContext,
+  current: Uint8Array,
+  next: Uint8Array,
+  signature: Uint8Array,
+): VerifiedIdentity {
+  try {
+    return context.verifier.verifyIdentityUpdate({ current, next, signature });
+  } catch (error) {
+    if (
+      NanoError.is(error) &&
+      (error.code === "invalid_signature" || error.code === "certificate_mismatch")
+    ) {
+      throw new NanoError("identity_update_unauthorized", `identity update refused: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
 export function accountRoutes(app: FastifyInstance, context: RelayContext): void {
   app.post<{ Body: ChallengeBody }>(
     "/v1/challenges",
@@ -165,12 +190,10 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
       if (current === null) throw new NanoError("account_not_found", "no account has this username");
       const next = decodeBase64(request.body.identity_record, "identity_record");
       const signature = decodeBase64(request.body.signature, "signature");
-      const identity = context.verifier.verifyIdentityUpdate({
-        current: current.identityRecord,
-        next,
-        signature,
-      });
+      // The new record is checked on its own first, so its defects keep their protocol codes; after
+      // that, a failure of the update itself means "not authorized by the current keys".
       verifyRecordFor(context, next, username);
+      const identity = verifyUpdateAuthority(context, current.identityRecord, next, signature);
       const now = context.clock.now();
       const swapped = await context.store.accounts.replaceIdentity(
         username,

@@ -1,10 +1,12 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { FastifyInstance } from "fastify";
+import { blake2bIncremental } from "../../crypto/hash.ts";
+import { toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import type { RelayContext } from "../context.ts";
 import { normalizeUsername } from "../usernames.ts";
@@ -77,8 +79,8 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
         const tmpDir = join(context.blobDir, "tmp");
         await mkdir(tmpDir, { recursive: true });
         const tmp = join(tmpDir, randomUUID());
-        // BLAKE2b-512 through node:crypto's streaming interface (src/crypto's helper takes whole buffers).
-        const hasher = createHash("blake2b512");
+        // The blob address is BLAKE2b-512 of the bytes (docs/attachments.md), hashed as they stream in.
+        const hasher = blake2bIncremental();
         let size = 0;
         const meter = new Transform({
           transform(chunk: Buffer, _encoding, callback) {
@@ -95,7 +97,7 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
         });
         try {
           await pipeline(body as NodeJS.ReadableStream, meter, createWriteStream(tmp, { mode: 0o600 }));
-          if (hasher.digest("hex") !== hash) {
+          if (toHex(hasher.digest()) !== hash) {
             throw new NanoError("blob_hash_mismatch", "the bytes do not hash to the address");
           }
           const file = await open(tmp, "r");
