@@ -27,7 +27,11 @@ export function ktTempDir(prefix: string): string {
 }
 
 /** A testing config in `dir`: database, blobs and log key inside it. */
-export function writeKtConfig(dir: string, compliance: Record<string, unknown> = {}): string {
+export function writeKtConfig(
+  dir: string,
+  compliance: Record<string, unknown> = {},
+  rate: Record<string, number> = {},
+): string {
   const file = join(dir, "relay.toml");
   const config = {
     environment: "testing",
@@ -35,6 +39,15 @@ export function writeKtConfig(dir: string, compliance: Record<string, unknown> =
     storage: { path: join(dir, "relay.sqlite"), blob_dir: join(dir, "blobs") },
     compliance: { log_origin: "relay.test", log_key_file: join(dir, "log-key.json"), ...compliance },
     monitoring: { log_level: "warn" },
+    limits: {
+      rate: {
+        claims_per_hour: 10_000,
+        auth_per_minute: 10_000,
+        bundle_fetches_per_minute: 10_000,
+        bundle_fetches_per_target_per_minute: 10_000,
+        ...rate,
+      },
+    },
   };
   writeFileSync(file, stringify(config));
   return file;
@@ -177,4 +190,21 @@ export async function updateIdentity(api: string, user: User): Promise<HttpResul
     user.record = next;
   }
   return result;
+}
+
+/** The KT log's pinned verifier key, as a client would configure it from GET /v1/transparency/log-keys. */
+export async function pinnedKtKey(api: string) {
+  const { parseVerifierKeys } = await import("../../src/audit/log-key.ts");
+  const keys = await call(api, "GET", "/v1/transparency/log-keys");
+  const [ed, ml] = (keys.body.kt as { verifier_keys: [string, string] }).verifier_keys;
+  return parseVerifierKeys(ed, ml);
+}
+
+/** The consistency-proof callback of KeyTransparencyVerifier over HTTP. */
+export function consistencyFetcher(api: string) {
+  return async (from: number, to: number): Promise<Uint8Array[]> => {
+    const result = await call(api, "GET", `/v1/transparency/kt/consistency?from=${from}&to=${to}`);
+    if (result.status !== 200) throw new Error(`consistency: ${JSON.stringify(result.body)}`);
+    return (result.body.proof as string[]).map(fromB64);
+  };
 }
