@@ -127,7 +127,13 @@ export function decodeAuditEvent(bytes: Uint8Array): AuditEventLeaf {
     previous = field;
     commitments[field] = reader.fixed(COMMITMENT_BYTES, "commitment");
   }
-  const detailText = new TextDecoder("utf-8", { fatal: true }).decode(reader.vec16("details"));
+  const detailBytes = reader.vec16("details");
+  let detailText: string;
+  try {
+    detailText = new TextDecoder("utf-8", { fatal: true }).decode(detailBytes);
+  } catch {
+    throw leafMalformed("details are not UTF-8");
+  }
   reader.end();
   let details: Record<string, DetailValue> = {};
   if (detailText.length > 0) {
