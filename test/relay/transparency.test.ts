@@ -332,3 +332,38 @@ describe("rate-limit blocks are audited", () => {
     assert.equal(events.at(-1)!.type, "relay_stopped");
   });
 });
+
+describe("checkpoints on an interval, migrations and admin actions", () => {
+  it("signs a checkpoint of a grown log without being asked; migrate and --issue are audited", async () => {
+    const dir = ktTempDir("kt-interval");
+    const config = writeKtConfig(dir, { checkpoint_interval_seconds: 0.2 });
+    const migrated = runRelayCli(["migrate", "--config", config]);
+    assert.equal(migrated.status, 0, migrated.stderr);
+    const relay = await startRelayProcess(config, dir);
+    try {
+      const before = await call(relay.api, "GET", "/v1/transparency/kt/checkpoint");
+      assert.equal(before.body.tree_size, 0);
+      assert.equal((await claim(relay.api, makeUser("heidi"))).status, 201);
+      let size = 0;
+      for (let i = 0; i < 200 && size === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        size = (await call(relay.api, "GET", "/v1/transparency/kt/checkpoint")).body.tree_size as number;
+      }
+      assert.equal(size, 1);
+    } finally {
+      assert.equal(await relay.stop(), 0);
+    }
+    assert.equal(runRelayCli(["audit", "checkpoint", "--issue", "--config", config]).status, 0);
+    const exported = runRelayCli(["audit", "export", "--config", config, "--since", "0"]);
+    const events = exported.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const migrations = events.filter((event) => event.type === "migration");
+    assert.equal(migrations.length, 4);
+    assert.ok(migrations.every((event) => (event.details as { via?: string }).via === "command"));
+    assert.equal(events.at(-1)!.type, "admin_action");
+    assert.deepEqual(events.at(-1)!.details, { action: "checkpoint_issue", log: "audit" });
+    assert.equal(runRelayCli(["audit", "verify", "--config", config]).status, 0);
+  });
+});

@@ -21,7 +21,13 @@ import { toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { schemaVersion } from "../../store/sqlite/migrations.ts";
 import { openDatabase } from "../../store/sqlite/sqlite-store.ts";
-import { LOG_IDS, type LogId, publishedVerifierKeys, readLogKey } from "../audit-log-key.ts";
+import {
+  LOG_IDS,
+  type LogId,
+  loadOrCreateLogKey,
+  publishedVerifierKeys,
+  readLogKey,
+} from "../audit-log-key.ts";
 import { logKeyPath } from "../audit-relay.ts";
 import { loadConfigOrThrow } from "../config/load.ts";
 import type { Environment } from "../config/schema.ts";
@@ -188,6 +194,14 @@ export async function auditCheckpointCommand(
 ): Promise<void> {
   await openLogs(options, async (transparency) => {
     const log = options.log ?? "audit";
+    // Signing on request is an operator action: it goes in the audit log first.
+    if (options.issue)
+      await transparency.record({
+        type: "admin_action",
+        outcome: "success",
+        time: Date.now(),
+        details: { action: "checkpoint_issue", log },
+      });
     const checkpoint = options.issue
       ? await transparency.checkpoint(log)
       : transparency.latestCheckpoint(log);
@@ -312,4 +326,32 @@ export async function auditLogKeysCommand(options: AuditCommandOptions): Promise
       out(`# ${log} log (${key.verifier[log].name}): Ed25519, then ML-DSA-65`);
       for (const vkey of vkeys[log]) out(vkey);
     }
+}
+
+/**
+ * `nano-relay migrate` records the steps it applied in the audit log whenever the logs exist after it
+ * ran (generating the log key if this is a fresh install, exactly as the first start would).
+ */
+export function recordMigrationSteps(
+  db: DatabaseSync,
+  keyFile: string,
+  origin: string,
+  steps: readonly { version: number; name: string; direction: "up" | "down" }[],
+): Promise<void> | undefined {
+  if (steps.length === 0 || schemaVersion(db) < LOGS_MIGRATION) return undefined;
+  const transparency = new RelayTransparency({
+    db,
+    key: loadOrCreateLogKey(keyFile, origin).key,
+    run: transactionRunner(db),
+    now: () => Date.now(),
+  });
+  return (async () => {
+    for (const step of steps)
+      await transparency.record({
+        type: "migration",
+        outcome: "success",
+        time: Date.now(),
+        details: { direction: step.direction, name: step.name, version: step.version, via: "command" },
+      });
+  })();
 }
