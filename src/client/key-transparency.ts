@@ -87,6 +87,7 @@ export function parseTransparencyResponse(value: unknown): TransparencyResponse 
 
 export class KeyTransparencyVerifier {
   readonly #tracker: CheckpointTracker;
+  #tail: Promise<unknown> = Promise.resolve();
 
   /** `state`: the note returned by `state()` in an earlier session (verified again here). */
   constructor(pinned: LogVerifierKey, state?: string) {
@@ -108,7 +109,20 @@ export class KeyTransparencyVerifier {
    * relay), checkpoint_* (bad signature or format), inclusion_proof_invalid, kt_binding_mismatch,
    * salted_commitment_mismatch or kt_proof_missing. The tracker only ever moves forward.
    */
-  async verify(
+  verify(
+    username: string,
+    identityRecord: Uint8Array,
+    response: unknown,
+    fetchConsistency: ConsistencyFetcher,
+  ): Promise<KtVerification> {
+    // One at a time: a proof fetched from the held size must meet that same held checkpoint, or two
+    // concurrent verifications would make each other's honest proofs look like a fork.
+    const run = this.#tail.then(() => this.#verify(username, identityRecord, response, fetchConsistency));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #verify(
     username: string,
     identityRecord: Uint8Array,
     response: unknown,

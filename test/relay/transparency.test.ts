@@ -208,6 +208,36 @@ describe("key transparency with a real relay", () => {
     );
   });
 
+  it("concurrent verifications against a growing log do not look like a fork", async () => {
+    const client = new KeyTransparencyVerifier(pinned);
+    await client.verify(
+      "bob",
+      bob.record.encoded,
+      (await fetchBundle(bob, alice)).transparency,
+      consistencyFetcher(relay.api),
+    );
+    const grown: [User, unknown][] = [];
+    for (const name of ["judy", "ivan"]) {
+      const user = makeUser(name);
+      assert.equal((await claim(relay.api, user)).status, 201);
+      await login(relay.api, user);
+      await publishBundle(relay.api, user);
+      grown.push([user, (await fetchBundle(user, alice)).transparency]);
+    }
+    const sizes = grown.map(([, proof]) => (proof as { tree_size: number }).tree_size);
+    assert.ok(sizes[0]! > client.checkpoint!.size && sizes[1]! > sizes[0]!, sizes.join(","));
+    const results = await Promise.all(
+      grown.map(([user, proof]) =>
+        client.verify(user.name, user.record.encoded, proof, consistencyFetcher(relay.api)),
+      ),
+    );
+    assert.deepEqual(
+      results.map((r) => r.checkpoint.size),
+      sizes,
+    );
+    assert.equal(client.checkpoint!.size, sizes[1]);
+  });
+
   it("transparency endpoints: checkpoint, consistency and their hostile inputs", async () => {
     const latest = await call(relay.api, "GET", "/v1/transparency/kt/checkpoint");
     assert.equal(latest.status, 200);

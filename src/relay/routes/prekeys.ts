@@ -119,6 +119,8 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
     const target = normalizeUsername(request.params.username);
     await context.limits.consume("bundle_requester", requester);
     await context.limits.consume("bundle_target", target);
+    // Proven before a one-time key is consumed, so a failure here never burns one.
+    const transparency = await transparencyFields(context, target);
     const taken = await context.store.prekeys.takeBundle(target);
     if (taken === null) throw new NanoError("prekeys_not_found", "this user has no prekey bundle");
     return {
@@ -128,7 +130,7 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
       one_time_prekey: taken.oneTime === null ? null : encodeBase64(taken.oneTime.prekey),
       last_resort_prekey: encodeBase64(taken.bundle.lastResort),
       // Proof that this user's current identity binding is in the key-transparency log.
-      transparency: await transparencyFields(context, target),
+      transparency,
     };
   });
 }
