@@ -197,6 +197,17 @@ function auditCommands(program: Command): void {
     .action(async (options) => {
       await (await load()).auditExportCommand({ ...program.opts(), ...options });
     });
+  base(audit.command("erase"))
+    .description("erase a username from the logs' personal-data side tables (the logs stay verifiable)")
+    .requiredOption("--username <name>", "the normalized username to forget")
+    .action(async (options) => {
+      const { normalizeUsername } = await import("../relay/usernames.ts");
+      await (await load()).auditEraseCommand({
+        ...program.opts(),
+        ...options,
+        username: normalizeUsername(options.username),
+      });
+    });
   base(audit.command("log-keys"))
     .description("print the log verifier keys for clients to pin")
     .action(async (options) => {

@@ -13,7 +13,7 @@
  * signed note (`state()`), which the caller persists and passes back on the next start.
  */
 
-import type { Checkpoint } from "../audit/checkpoint.ts";
+import { type Checkpoint, describeCheckpoint } from "../audit/checkpoint.ts";
 import { CheckpointTracker } from "../audit/checkpoint-tracker.ts";
 import { checkKtUsername, decodeKtLeaf } from "../audit/kt-leaf.ts";
 import type { LogVerifierKey } from "../audit/log-key.ts";
@@ -159,4 +159,20 @@ export class KeyTransparencyVerifier {
       );
     return { proven: true, logIndex: fields.log_index, checkpoint, recordVersion: binding.recordVersion };
   }
+}
+
+/**
+ * One line for `nano-client verify NAME`: whether NAME's key is proven in the log, at which checkpoint,
+ * or why not. Hard errors (fork, rollback) are reported as such, never softened into "unproven".
+ */
+export function describeKtOutcome(username: string, outcome: KtVerification | unknown): string {
+  if (typeof outcome === "object" && outcome !== null && (outcome as KtVerification).proven === true) {
+    const { checkpoint, logIndex } = outcome as KtVerification;
+    return `${username}'s identity is proven in the key-transparency log (entry ${logIndex}) at ${describeCheckpoint(checkpoint)}`;
+  }
+  if (NanoError.is(outcome, "log_fork_detected") || NanoError.is(outcome, "log_rollback_detected"))
+    return `SECURITY ERROR: the relay's key-transparency log is inconsistent: ${outcome.message}`;
+  if (NanoError.is(outcome))
+    return `${username}'s identity is NOT proven in the key-transparency log: ${outcome.message}`;
+  return `${username}'s identity is NOT proven in the key-transparency log`;
 }

@@ -84,7 +84,9 @@ export class RelayTransparency {
     | "saltOf"
     | "latestCheckpoint"
     | "insertCheckpoint"
-    | "checkpoints",
+    | "checkpoints"
+    | "erase"
+    | "unbind",
     StatementSync
   >;
 
@@ -118,6 +120,8 @@ export class RelayTransparency {
       insertCheckpoint: db.prepare(
         "INSERT OR IGNORE INTO merkle_log_checkpoints (log_id, tree_size, issued_at, note) VALUES (?, ?, ?, ?)",
       ),
+      erase: db.prepare("DELETE FROM merkle_log_personal_data WHERE field = 'username' AND data = ?"),
+      unbind: db.prepare("DELETE FROM kt_latest_binding WHERE username = ?"),
       checkpoints: db.prepare(
         "SELECT tree_size, issued_at, note FROM merkle_log_checkpoints WHERE log_id = ? ORDER BY tree_size",
       ),
@@ -246,6 +250,27 @@ export class RelayTransparency {
   /** PROOF(from, to) of one log; `to` must not exceed the latest checkpoint. */
   async consistency(logId: LogId, from: number, to: number): Promise<Uint8Array[]> {
     return this.logs[logId].consistencyProof(from, to);
+  }
+
+  /**
+   * Erasure: deletes every side-table row holding `username` (both logs) and its latest-binding
+   * pointer, and logs the erasure as an admin action (pseudonymous, no commitment: the name is what is
+   * being forgotten). Leaves, roots and checkpoints are untouched, so the logs stay verifiable; the
+   * username's bindings can no longer be proven to anyone. Returns the number of rows erased.
+   */
+  async erase(username: string, time: number): Promise<number> {
+    return this.#run(() => {
+      const data = utf8(username);
+      const erased = Number(this.#sql.erase.run(data).changes);
+      this.#sql.unbind.run(username);
+      this.appendEventSync({
+        type: "admin_action",
+        outcome: "success",
+        time,
+        details: { action: "erase_personal_data", rows: erased },
+      });
+      return erased;
+    });
   }
 
   /** Checks a stored note against this relay's key (commands, tests). */

@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { decodeAuditEvent } from "../../src/audit/audit-event.ts";
 import { decodeKtLeaf, encodeKtLeaf } from "../../src/audit/kt-leaf.ts";
 import type { LogVerifierKey } from "../../src/audit/log-key.ts";
-import { KeyTransparencyVerifier } from "../../src/client/key-transparency.ts";
+import { describeKtOutcome, KeyTransparencyVerifier } from "../../src/client/key-transparency.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import {
   b64,
@@ -81,6 +81,13 @@ describe("key transparency with a real relay", () => {
     assert.equal(result.recordVersion, 1);
     assert.ok(result.checkpoint.size > result.logIndex);
     assert.equal(client.state(), (body.transparency as { checkpoint: string }).checkpoint);
+    assert.match(
+      describeKtOutcome("alice", result),
+      /^alice's identity is proven in the key-transparency log \(entry 0\) at \(origin relay\.test\/kt, size \d+, root /,
+    );
+    assert.match(describeKtOutcome("alice", new NanoError("kt_binding_mismatch", "x")), /NOT proven/);
+    assert.match(describeKtOutcome("alice", new NanoError("log_fork_detected", "y")), /^SECURITY ERROR/);
+    assert.match(describeKtOutcome("alice", undefined), /NOT proven/);
     // The same proof also rides with the account lookup.
     const account = await call(relay.api, "GET", "/v1/accounts/alice", undefined, bob.token);
     await client.verify(
@@ -334,6 +341,30 @@ describe("key transparency with a real relay", () => {
     const beyond = runRelayCli(["audit", "prove", "999999", "--config", config]);
     assert.notEqual(beyond.status, 0);
     assert.match(beyond.stderr, /^nano-relay: /);
+  });
+
+  it("erasure forgets a username: the logs still verify and the binding can no longer be proven", async () => {
+    const erased = runRelayCli(["audit", "erase", "--username", "Alice", "--config", config, "--json"]);
+    assert.equal(erased.status, 0, erased.stderr);
+    assert.ok(JSON.parse(erased.stdout).erased_rows >= 2);
+    const exported = runRelayCli(["audit", "export", "--config", config, "--since", "0", "--personal-data"]);
+    assert.ok(!exported.stdout.includes('"alice"'));
+    assert.ok(exported.stdout.includes('"bob"'));
+    assert.match(exported.stdout, /"action":"erase_personal_data"/);
+    const verify = runRelayCli(["audit", "verify", "--config", config]);
+    assert.equal(verify.status, 0, verify.stdout);
+    const body = await fetchBundle(alice, bob);
+    assert.equal(body.transparency, null);
+    await rejects(
+      new KeyTransparencyVerifier(pinned).verify(
+        "alice",
+        alice.record.encoded,
+        body.transparency,
+        consistencyFetcher(relay.api),
+      ),
+      "kt_proof_missing",
+    );
+    assert.equal(runRelayCli(["audit", "erase", "--config", config]).status, 64);
   });
 });
 

@@ -355,3 +355,12 @@ export function recordMigrationSteps(
       });
   })();
 }
+
+/** `audit erase --username NAME`: forgets a username in both logs' side tables (docs/audit.md "Erasure"). */
+export async function auditEraseCommand(options: AuditCommandOptions & { username: string }): Promise<void> {
+  await openLogs(options, async (transparency) => {
+    const rows = await transparency.erase(options.username, Date.now());
+    if (options.json) out(JSON.stringify({ erased_rows: rows }));
+    else out(`erased ${rows} personal-data row(s); the logs still verify (run nano-relay audit verify)`);
+  });
+}
