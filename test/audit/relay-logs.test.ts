@@ -168,3 +168,65 @@ log_key_file = "${file}"
   const spaced = parseConfigText(`[compliance]\nlog_origin = "a b"\n`, "x.toml");
   assert.equal(spaced.ok, false);
 });
+
+test("the store journal writes the binding and the event in the claim's own transaction", async () => {
+  const { SqliteStore } = await import("../../src/store/sqlite/sqlite-store.ts");
+  const { RelayTransparency } = await import("../../src/relay/transparency.ts");
+  const store = new SqliteStore({ path: join(dir, "journal.sqlite") });
+  const { key } = loadOrCreateLogKey(join(dir, "journal-key.json"), "relay.example");
+  const logs = new RelayTransparency({
+    db: store.db,
+    key,
+    run: (work) => store.writer.submit(work),
+    now: () => 1,
+  });
+  store.journal = logs.journal();
+  const account = (username: string, byte: number) => ({
+    username,
+    skeleton: username,
+    identityHash: new Uint8Array(64).fill(byte),
+    identityRecord: utf8(`record of ${username}`),
+    createdAt: 10,
+    updatedAt: 10,
+  });
+  assert.equal(
+    (await store.accounts.claim(account("alice", 1), { correlationId: "r1", recordVersion: 1 })).outcome,
+    "created",
+  );
+  assert.equal(await logs.stores.kt.size(), 1);
+  assert.equal(await logs.stores.audit.size(), 1);
+  // Idempotent re-claims and refused claims log nothing; a failed compare-and-swap neither.
+  assert.equal((await store.accounts.claim(account("alice", 1))).outcome, "already_owned");
+  assert.equal((await store.accounts.claim(account("alice", 2))).outcome, "taken");
+  assert.equal(
+    await store.accounts.replaceIdentity(
+      "alice",
+      new Uint8Array(64),
+      { identityHash: new Uint8Array(64).fill(3), identityRecord: utf8("x") },
+      20,
+    ),
+    false,
+  );
+  assert.equal(await logs.stores.kt.size(), 1);
+  assert.equal(
+    await store.accounts.replaceIdentity(
+      "alice",
+      new Uint8Array(64).fill(1),
+      { identityHash: new Uint8Array(64).fill(3), identityRecord: utf8("x") },
+      20,
+      { recordVersion: 2 },
+    ),
+    true,
+  );
+  assert.equal(await logs.stores.kt.size(), 2);
+  const proof = await logs.ktProof("alice");
+  assert.equal(proof?.index, 1);
+  // A log that cannot be appended to (a row planted beyond its size) aborts the claim: fail closed.
+  store.db.prepare("INSERT INTO merkle_log_entries (log_id, idx, data) VALUES ('kt', 2, x'00')").run();
+  await assert.rejects(store.accounts.claim(account("bob", 4)), (e: unknown) =>
+    NanoError.is(e, "log_store_inconsistent"),
+  );
+  assert.equal(await store.accounts.get("bob"), null);
+  assert.equal(await logs.stores.audit.size(), 2);
+  await store.close();
+});
