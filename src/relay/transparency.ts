@@ -13,7 +13,7 @@ import {
   type DetailValue,
   encodeAuditEvent,
 } from "../audit/audit-event.ts";
-import { openCheckpoint, signCheckpoint } from "../audit/checkpoint.ts";
+import { signCheckpoint } from "../audit/checkpoint.ts";
 import { ktBinding } from "../audit/kt-leaf.ts";
 import { MerkleLog } from "../audit/merkle-log.ts";
 import { commitPersonalData } from "../audit/salted-commitment.ts";
@@ -271,10 +271,5 @@ export class RelayTransparency {
       });
       return erased;
     });
-  }
-
-  /** Checks a stored note against this relay's key (commands, tests). */
-  openStored(checkpoint: StoredCheckpoint) {
-    return openCheckpoint(checkpoint.note, this.key.verifier[checkpoint.logId]);
   }
 }
