@@ -28,6 +28,7 @@ import {
   logVerifierKey,
 } from "../audit/log-key.ts";
 import { ed25519, hkdf, mlDsa65, randomBytes, toHex, utf8 } from "../crypto/index.ts";
+import { KDF_LABELS, label } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 
 export const LOG_KEY_FILE_VERSION = 1;
@@ -180,5 +181,5 @@ export function publishedVerifierKeys(key: RelayLogKey): Record<LogId, [string, 
  * link for the operator while the log alone names no one. HKDF with the username as info.
  */
 export function actorPseudonym(key: RelayLogKey, username: string): Uint8Array {
-  return hkdf(key.pseudonymKey, utf8("nano/v1/audit-actor"), utf8(username), 16);
+  return hkdf(key.pseudonymKey, label(KDF_LABELS.auditActor), utf8(username), 16);
 }

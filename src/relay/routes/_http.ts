@@ -66,16 +66,20 @@ function auditFailure(
   const transparency = context.transparency;
   if (transparency === undefined) return;
   const name = username !== undefined && username.length <= 128 ? username : undefined;
-  transparency
-    .record({
-      type,
-      outcome,
-      time: context.clock.now(),
-      details: { reason },
-      ...(name === undefined ? {} : { username: name }),
-      ...(request === undefined ? {} : { correlationId: request.id, address: request.ip }),
-    })
-    .catch((failure: unknown) => context.log.error({ err: failure }, "audit append failed"));
+  const event = {
+    type,
+    outcome,
+    time: context.clock.now(),
+    details: { reason },
+    ...(name === undefined ? {} : { username: name }),
+    ...(request === undefined ? {} : { correlationId: request.id, address: request.ip }),
+  };
+  // A flood of refusals must not become a flood of log entries: one per address per minute.
+  const appended =
+    type === "rate_limited" && request !== undefined
+      ? transparency.recordThrottled(request.ip, event)
+      : transparency.record(event);
+  appended?.catch((failure: unknown) => context.log.error({ err: failure }, "audit append failed"));
 }
 
 export function clientKey(request: FastifyRequest): string {
