@@ -110,7 +110,26 @@ export class SqliteLogStore implements MerkleLogStore {
     return this.#size();
   }
 
+  /** The size, synchronously: for appends inside a caller's synchronous transaction. */
+  sizeSync(): number {
+    return this.#size();
+  }
+
+  /** A stored subtree hash, synchronously. */
+  nodeSync(level: number, index: number): Uint8Array | undefined {
+    const row = this.#sql.node.get(this.logId, level, index);
+    return row === undefined ? undefined : asBytes(row.hash);
+  }
+
   async append(batch: LogAppendBatch): Promise<void> {
+    this.appendSync(batch);
+  }
+
+  /**
+   * `append` without the promise: the relay's group commit runs its writes synchronously inside one
+   * transaction, so a log entry must be written there, with the change it records.
+   */
+  appendSync(batch: LogAppendBatch): void {
     const db = this.#db;
     // Inside the relay's own transaction (an audit event logged with the change it records) the
     // append nests as a savepoint and commits with it; otherwise it is its own IMMEDIATE transaction,
@@ -154,8 +173,7 @@ export class SqliteLogStore implements MerkleLogStore {
   }
 
   async node(level: number, index: number): Promise<Uint8Array | undefined> {
-    const row = this.#sql.node.get(this.logId, level, index);
-    return row === undefined ? undefined : asBytes(row.hash);
+    return this.nodeSync(level, index);
   }
 
   async nodes(level: number, start: number, end: number): Promise<SubtreeNode[]> {

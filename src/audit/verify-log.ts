@@ -48,6 +48,12 @@ export type LogVerification =
 export interface VerifyLogOptions {
   /** Entries read per store round trip. */
   readonly chunk?: number;
+  /**
+   * Start recomputing at this size instead of 0. The prefix [0, from) is taken from the stored subtree
+   * hashes, so it is only as good as a signed checkpoint of exactly this size: pass one (it is checked
+   * against the stored prefix first). Checkpoints below `from` are not compared.
+   */
+  readonly from?: number;
 }
 
 interface Peak {
@@ -72,7 +78,11 @@ export async function verifyLog(
   const size = await store.size();
   const fail = (fault: LogFault): LogVerification => ({ ok: false, size, fault });
   for (const head of checkpoints) checkTreeSize(head.size, "checkpoint tree size");
-  const heads = [...checkpoints].sort((a, b) => a.size - b.size);
+  const from = options.from ?? 0;
+  checkTreeSize(from, "start size");
+  if (from > size)
+    throw new NanoError("log_index_out_of_range", `start size ${from} exceeds the log size ${size}`);
+  const heads = [...checkpoints].filter((head) => head.size >= from).sort((a, b) => a.size - b.size);
   let next = 0; // heads[next] is the first checkpoint not yet compared
   let lastGood = 0; // the largest size whose checkpoint matched
   let goodBelow = 0; // the largest matched size below lastGood
@@ -104,12 +114,28 @@ export async function verifyLog(
   };
 
   const peaks: Peak[] = [];
-  const early = checkHeads(0, peaks);
+  // RFC 9162's tree over [0, from) is the complete aligned subtrees of from's binary digits, left first.
+  let covered = 0;
+  for (let level = 52; level >= 0; level--) {
+    const width = 2 ** level;
+    if (from - covered < width) continue;
+    const hash = await store.node(level, covered / width);
+    if (hash === undefined)
+      return fail({
+        kind: "node_missing",
+        firstBadIndex: 0,
+        exact: false,
+        message: `subtree hash (level ${level}, index ${covered / width}) of the trusted prefix is missing`,
+      });
+    peaks.push({ level, hash });
+    covered += width;
+  }
+  const early = checkHeads(from, peaks);
   if (early !== undefined) return fail(early);
   let maxLevel = 0;
   while (2 ** maxLevel < size) maxLevel++;
 
-  for (let start = 0; start < size; start += chunk) {
+  for (let start = from; start < size; start += chunk) {
     const end = Math.min(size, start + chunk);
     const stored = await store.entries(start, end);
     // Stored hashes of this chunk by level; level L nodes completed here have indices below ceil(end / 2^L).

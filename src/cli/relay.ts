@@ -138,7 +138,81 @@ function buildProgram(): Command {
       const { statusCommand } = await import("../relay/commands/status.ts");
       await statusCommand(options);
     });
+  auditCommands(program);
   return program;
+}
+
+function sizeArgument(what: string) {
+  return (value: string): number => {
+    if (!/^(0|[1-9][0-9]{0,15})$/.test(value))
+      fail(`${what} needs a non-negative whole number, got "${value}"`);
+    return Number(value);
+  };
+}
+
+function logOption(): Option {
+  return new Option("--log <log>", "which log").choices(["audit", "kt"]);
+}
+
+/** `nano-relay audit ...` (docs/audit.md): the audit and key-transparency logs in the relay's database. */
+function auditCommands(program: Command): void {
+  const audit = program.command("audit").description("verify and read the audit and key-transparency logs");
+  const base = (command: Command) =>
+    command
+      .option("-c, --config <file>", "configuration file (TOML)")
+      .addOption(environmentOption())
+      .option("--json", "machine-readable output", false);
+  const load = () => import("../relay/commands/audit.ts");
+  base(audit.command("verify"))
+    .description("recompute the logs, check every checkpoint and name the first bad entry (exit 65)")
+    .option("--from <n>", "start at the newest checkpoint at or below entry N", sizeArgument("--from"))
+    .addOption(logOption())
+    .action(async (options) => {
+      await (await load()).auditVerifyCommand({ ...program.opts(), ...options });
+    });
+  base(audit.command("checkpoint"))
+    .description("print the latest signed checkpoint")
+    .addOption(logOption())
+    .option("--issue", "sign a checkpoint of the current size first (needs the log key)", false)
+    .action(async (options) => {
+      await (await load()).auditCheckpointCommand({ ...program.opts(), ...options });
+    });
+  base(audit.command("prove"))
+    .description("print an inclusion proof of ENTRY at the latest checkpoint")
+    .argument("<entry>", "entry index", sizeArgument("ENTRY"))
+    .addOption(logOption())
+    .action(async (entry: number, options) => {
+      await (await load()).auditProveCommand({ ...program.opts(), ...options, entry });
+    });
+  base(audit.command("export"))
+    .description("print log entries since TIME for SIEM ingestion")
+    .requiredOption("--since <time>", "ISO 8601 time or milliseconds since the epoch", (value: string) => {
+      const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+      if (!Number.isFinite(ms)) fail(`--since needs an ISO 8601 time or epoch milliseconds, got "${value}"`);
+      return ms;
+    })
+    .addOption(new Option("--format <format>", "output format").choices(["jsonl"]).default("jsonl"))
+    .addOption(logOption())
+    .option("--personal-data", "include usernames and addresses still in the side table", false)
+    .action(async (options) => {
+      await (await load()).auditExportCommand({ ...program.opts(), ...options });
+    });
+  base(audit.command("erase"))
+    .description("erase a username from the logs' personal-data side tables (the logs stay verifiable)")
+    .requiredOption("--username <name>", "the normalized username to forget")
+    .action(async (options) => {
+      const { normalizeUsername } = await import("../relay/usernames.ts");
+      await (await load()).auditEraseCommand({
+        ...program.opts(),
+        ...options,
+        username: normalizeUsername(options.username),
+      });
+    });
+  base(audit.command("log-keys"))
+    .description("print the log verifier keys for clients to pin")
+    .action(async (options) => {
+      await (await load()).auditLogKeysCommand({ ...program.opts(), ...options });
+    });
 }
 
 /** `nano-relay`: the relay server's command line. Errors go to stderr in the age voice, no stack traces. */

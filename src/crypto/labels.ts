@@ -48,6 +48,8 @@ export const KDF_LABELS = Object.freeze({
   x25519Kem: "nano/v1/x25519-kem",
   /** Signed-note signature type of the audit log's ML-DSA-65 lines (after the 0xff byte). */
   noteMlDsa65: "nano/v1/note/ml-dsa-65",
+  /** Salt of the relay's audit-log actor pseudonyms (HKDF over the per-relay secret). */
+  auditActor: "nano/v1/audit-actor",
 } as const);
 
 export type SignatureContext = (typeof SIGNATURE_CONTEXTS)[keyof typeof SIGNATURE_CONTEXTS];

@@ -131,4 +131,32 @@ export const AUDIT_ERRORS = {
       "Personal data and its salt from the side table do not hash to the commitment stored in the log.",
     fix: "The side table was altered; the logged commitment is authoritative.",
   },
+  log_leaf_malformed: {
+    kind: "validation",
+    status: 422,
+    meaning:
+      "A log entry is not a valid audit-event or key-transparency leaf (wrong version, truncated, trailing bytes, bad field).",
+    fix: "The entry was altered or written by an incompatible relay; run `nano-relay audit verify`.",
+  },
+  kt_binding_mismatch: {
+    kind: "crypto",
+    status: 422,
+    meaning:
+      "The key-transparency leaf the relay proved does not bind this username to this identity record (hash, version or username commitment differ).",
+    fix: "Do not use the received keys: the relay served keys that are not the ones it logged. Keep the response as evidence.",
+  },
+  kt_proof_missing: {
+    kind: "validation",
+    status: 422,
+    meaning:
+      "A response that must carry key-transparency fields (checkpoint, leaf, inclusion proof) lacks them or they are malformed.",
+    fix: "Use a relay with key transparency enabled; a relay that omits the proof cannot be held to the keys it serves.",
+  },
+  log_key_file_invalid: {
+    kind: "validation",
+    status: 500,
+    meaning:
+      "The relay's log key file cannot be read, is not a valid key file, or is readable by group or others.",
+    fix: "Restore the key file from backup with mode 0600, or move it away to let the relay generate a new key (clients must re-pin).",
+  },
 } as const satisfies Record<string, ErrorEntry>;

@@ -7,6 +7,7 @@ import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { prekeyRoutes } from "./routes/prekeys.ts";
+import { transparencyRoutes } from "./routes/transparency.ts";
 import { websocketRoutes } from "./routes/websocket.ts";
 
 export interface AppOptions {
@@ -53,6 +54,7 @@ export async function buildRelayApp(context: RelayContext, options: AppOptions):
     prekeyRoutes(app, context);
     messageRoutes(app, context);
     attachmentRoutes(app, context);
+    transparencyRoutes(app, context);
   }
   await app.ready();
   app.server.maxConnections = context.config.server.max_connections;

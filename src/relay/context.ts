@@ -8,6 +8,7 @@ import { DeliveryHub } from "./delivery-hub.ts";
 import { RelayMetrics } from "./metrics.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
 import { RelayRateLimits } from "./rate-limits.ts";
+import type { RelayTransparency } from "./transparency.ts";
 import { UsernamePolicy } from "./usernames.ts";
 
 /** Everything a route needs, built once per relay; routes get it explicitly instead of via globals. */
@@ -23,6 +24,8 @@ export interface RelayContext {
   readonly tokens: TokenService;
   readonly usernames: UsernamePolicy;
   readonly audit: AuditHook;
+  /** The audit and key-transparency logs; absent only in route tests built without them. */
+  readonly transparency: RelayTransparency | undefined;
   readonly blobDir: string;
   readonly log: Logger;
   /** Set on SIGTERM/SIGINT: /readyz fails and new work is refused with relay_draining. */
@@ -36,6 +39,9 @@ export interface ContextOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly audit?: AuditHook;
+  readonly transparency?: RelayTransparency;
+  /** Extra audit sink next to the configured one (the Merkle audit log). */
+  readonly auditLog?: AuditHook;
   /** Writes waiting for the next group commit, for the metrics gauge. */
   readonly pendingWrites?: () => number;
 }
@@ -44,6 +50,16 @@ function auditHook(config: RelayConfig, log: Logger): AuditHook {
   if (config.compliance.audit_hook === "none") return { record() {} };
   // Account events are what an operator needs usernames for (abuse, disputes), so they carry them.
   return { record: (event) => log.info({ audit: event }, "audit") };
+}
+
+function chainHooks(first: AuditHook, second: AuditHook | undefined): AuditHook {
+  if (second === undefined) return first;
+  return {
+    record(event) {
+      first.record(event);
+      second.record(event);
+    },
+  };
 }
 
 export function createRelayContext(options: ContextOptions): RelayContext {
@@ -61,7 +77,8 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     challenges: new ChallengeBook(clock, config.security.challenge_lifetime_seconds),
     tokens: new TokenService(store.accounts, clock, config.security.token_lifetime_seconds),
     usernames: new UsernamePolicy(config.security.reserved_usernames),
-    audit: options.audit ?? auditHook(config, log),
+    audit: chainHooks(options.audit ?? auditHook(config, log), options.auditLog),
+    transparency: options.transparency,
     blobDir: resolve(config.storage.blob_dir),
     log,
     draining: false,

@@ -4,8 +4,10 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type DestinationStream, type Logger, pino } from "pino";
+import { migrate } from "../store/sqlite/migrations.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { buildRelayApp } from "./app.ts";
+import { attachTransparency, transparencyHook } from "./audit-relay.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { createRelayContext, type RelayContext } from "./context.ts";
@@ -69,13 +71,20 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     path: resolve(config.storage.path),
     maxBatch: config.storage.group_commit_max_batch,
     busyTimeoutMs: config.storage.busy_timeout_ms,
+    // Migrated here rather than in the constructor so that each step lands in the audit log.
+    migrate: false,
   });
+  const clock = options.clock ?? systemClock;
+  const migrations = migrate(store.db);
+  const logs = await attachTransparency(config, store, clock, log, migrations);
   const context = createRelayContext({
     config,
     store,
     verifier: options.verifier,
-    clock: options.clock ?? systemClock,
+    clock,
     log,
+    transparency: logs.transparency,
+    auditLog: transparencyHook(logs.transparency, log),
     pendingWrites: () => store.writer.pending,
   });
   store.writer.onCommit = (writes) => context.metrics.groupCommitBatch.observe(writes);
@@ -128,6 +137,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
       await withinGrace(context.hub.idle());
       context.hub.closeAll(CLOSE_GOING_AWAY, "relay shutting down");
       await withinGrace(Promise.all(apps.map((app) => app.close())));
+      await logs.stop(reason).catch((error: unknown) => log.error({ err: error }, "audit stop failed"));
       await store.close();
       log.info("stopped");
       log.flush?.();

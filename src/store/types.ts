@@ -19,6 +19,29 @@ export interface AccountRecord {
 
 export type ClaimOutcome = "created" | "already_owned" | "taken";
 
+/** Facts about a write that its store journal records with it (docs/audit.md). */
+export interface WriteContext {
+  /** The request id, so a log entry can be matched with the relay's request logs. */
+  readonly correlationId?: string;
+  /** The identity record's version, for the key-transparency binding. */
+  readonly recordVersion?: number;
+}
+
+/**
+ * Called by a store INSIDE the transaction of an account change, so the audit event and the
+ * key-transparency binding commit or roll back together with the change they record. A journal that
+ * throws aborts the change (fail closed: no unlogged binding).
+ */
+export interface StoreJournal {
+  accountClaimed(account: AccountRecord, context: WriteContext): void;
+  identityReplaced(
+    username: string,
+    next: { identityHash: Uint8Array; identityRecord: Uint8Array },
+    now: number,
+    context: WriteContext,
+  ): void;
+}
+
 export interface TokenRecord {
   readonly username: string;
   readonly expiresAt: number;
@@ -30,7 +53,10 @@ export interface AccountStore {
    * idempotent ("already_owned"); any other identity gets "taken", also when another account already
    * has the same skeleton (a confusable name). Atomic under concurrency.
    */
-  claim(account: AccountRecord): Promise<{ outcome: ClaimOutcome; account: AccountRecord }>;
+  claim(
+    account: AccountRecord,
+    context?: WriteContext,
+  ): Promise<{ outcome: ClaimOutcome; account: AccountRecord }>;
   get(username: string): Promise<AccountRecord | null>;
   /**
    * Compare-and-swap: replaces the record only while the stored hash equals `expectedHash`, so two
@@ -41,6 +67,7 @@ export interface AccountStore {
     expectedHash: Uint8Array,
     next: { identityHash: Uint8Array; identityRecord: Uint8Array },
     now: number,
+    context?: WriteContext,
   ): Promise<boolean>;
   putToken(tokenHash: Uint8Array, token: TokenRecord): Promise<void>;
   getToken(tokenHash: Uint8Array): Promise<TokenRecord | null>;
@@ -168,6 +195,8 @@ export interface AuditEvent {
   readonly username: string;
   readonly at: number;
   readonly identityHash?: string;
+  /** The request id (audit log correlation). */
+  readonly correlationId?: string;
 }
 
 export interface AuditHook {

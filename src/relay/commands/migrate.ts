@@ -1,8 +1,10 @@
 import { resolve } from "node:path";
 import { appliedMigrations, loadMigrations, migrate, schemaVersion } from "../../store/sqlite/migrations.ts";
 import { openDatabase } from "../../store/sqlite/sqlite-store.ts";
+import { logKeyPath } from "../audit-relay.ts";
 import { loadConfigOrThrow } from "../config/load.ts";
 import type { Environment } from "../config/schema.ts";
+import { recordMigrationSteps } from "./audit.ts";
 
 /** `nano-relay migrate [--to N] [--list]`: explicit schema management for operators. */
 export async function migrateCommand(options: {
@@ -28,6 +30,7 @@ export async function migrateCommand(options: {
     }
     const before = schemaVersion(db);
     const steps = migrate(db, options.to === undefined ? {} : { target: options.to });
+    await recordMigrationSteps(db, logKeyPath(config), config.compliance.log_origin, steps);
     for (const step of steps) {
       process.stdout.write(
         `${step.direction === "up" ? "applied" : "rolled back"} ${step.version} ${step.name}\n`,

@@ -84,6 +84,21 @@ export function semanticProblems(config: RelayConfig, baseDir = process.cwd()): 
       message: "production needs TLS or server.behind_tls_proxy = true",
     });
   }
+  const logKeyFile = config.compliance.log_key_file;
+  if (production && logKeyFile !== undefined) {
+    const full = isAbsolute(logKeyFile) ? logKeyFile : resolve(baseDir, logKeyFile);
+    try {
+      // The log key signs what every client trusts: no other local user may read it.
+      const mode = statSync(full).mode;
+      if ((mode & 0o077) !== 0)
+        problems.push({
+          path: "compliance.log_key_file",
+          message: `${logKeyFile} is readable by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`,
+        });
+    } catch {
+      // Absent: generated with mode 0600 on first start.
+    }
+  }
   if (production && config.monitoring.log_level === "trace") {
     problems.push({
       path: "monitoring.log_level",

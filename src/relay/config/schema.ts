@@ -92,6 +92,20 @@ const complianceSchema = z.strictObject({
   audit_hook: z.enum(["log", "none"]).default("log"),
   /** Usernames in logs only when an operator needs them (abuse handling); off by default. */
   log_usernames: z.boolean().default(false),
+  /**
+   * Name of this relay's Merkle logs: checkpoints carry the origins "<log_origin>/audit" and
+   * "<log_origin>/kt" (C2SP key names: no spaces, no "+").
+   */
+  log_origin: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^\s+\p{Cc}]+$/u, "must contain no spaces, no '+' and no control characters")
+    .default("nano-relay"),
+  /** The log key (Ed25519 + ML-DSA-65 seeds, 0600); default: log-key.json next to storage.path. */
+  log_key_file: z.string().min(1).optional(),
+  /** A checkpoint of each log that grew is signed this often (and on demand). */
+  checkpoint_interval_seconds: z.number().positive().max(86_400).default(300),
 });
 
 const monitoringSchema = z.strictObject({

@@ -12,6 +12,7 @@ interface Profile {
   readonly tls: boolean;
   readonly storagePath: string;
   readonly blobDir: string;
+  readonly logKeyFile: string;
   readonly logLevel: string;
   readonly tokenLifetime: number;
   readonly sendsPerMinute: number;
@@ -28,6 +29,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     tls: true,
     storagePath: "/var/lib/nano-relay/relay.sqlite",
     blobDir: "/var/lib/nano-relay/blobs",
+    logKeyFile: "/var/lib/nano-relay/log-key.json",
     logLevel: "info",
     tokenLifetime: 3600,
     sendsPerMinute: 1200,
@@ -42,6 +44,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     tls: true,
     storagePath: "/var/lib/nano-relay-staging/relay.sqlite",
     blobDir: "/var/lib/nano-relay-staging/blobs",
+    logKeyFile: "/var/lib/nano-relay-staging/log-key.json",
     logLevel: "info",
     tokenLifetime: 3600,
     sendsPerMinute: 1200,
@@ -56,6 +59,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     tls: false,
     storagePath: "./data/relay.sqlite",
     blobDir: "./data/blobs",
+    logKeyFile: "./data/log-key.json",
     logLevel: "info",
     tokenLifetime: 3600,
     sendsPerMinute: 6000,
@@ -70,6 +74,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     tls: false,
     storagePath: "./data/testing/relay.sqlite",
     blobDir: "./data/testing/blobs",
+    logKeyFile: "./data/testing/log-key.json",
     logLevel: "warn",
     tokenLifetime: 600,
     sendsPerMinute: 1_000_000,
@@ -169,6 +174,13 @@ sends_per_minute = ${p.sendsPerMinute}
 audit_hook = "log"
 # Usernames appear in logs only when this is true (abuse handling); tokens, keys and bodies never do.
 log_usernames = false
+# Name of the Merkle logs (audit events, key transparency): checkpoints say "<log_origin>/audit" and
+# "<log_origin>/kt". Set it to this relay's host name; clients pin it with the log keys.
+log_origin = "nano-relay"
+# Ed25519 + ML-DSA-65 seeds that sign checkpoints; generated (mode 0600) on first start if absent.
+log_key_file = "${p.logKeyFile}"
+# Each log that grew gets a signed checkpoint this often (and on demand).
+checkpoint_interval_seconds = 300
 
 [monitoring]
 log_level = "${p.logLevel}"

@@ -39,11 +39,47 @@ export async function authenticate(context: RelayContext, request: FastifyReques
  * Records a failed claim or login: always as a metric, and as a log line that names the username only
  * when the operator enabled compliance.log_usernames (abuse handling needs it; everyday logs do not).
  */
-export function recordAuthFailure(context: RelayContext, error: unknown, username: string | undefined): void {
+export function recordAuthFailure(
+  context: RelayContext,
+  error: unknown,
+  username: string | undefined,
+  request?: FastifyRequest,
+): void {
   if (!NanoError.is(error)) return;
   context.metrics.authFailures.inc({ reason: error.code });
   const named = context.config.compliance.log_usernames && username !== undefined ? { username } : {};
   context.log.warn({ reason: error.code, ...named }, "authentication failed");
+  // Rate-limit refusals are logged once, by the error handler.
+  if (error instanceof RateLimitedError) return;
+  auditFailure(context, "auth_failed", "failure", error.code, username, request);
+}
+
+/** Appends a refused request to the audit log (usernames and addresses only as salted commitments). */
+function auditFailure(
+  context: RelayContext,
+  type: "auth_failed" | "rate_limited",
+  outcome: "failure" | "blocked",
+  reason: string,
+  username: string | undefined,
+  request: FastifyRequest | undefined,
+): void {
+  const transparency = context.transparency;
+  if (transparency === undefined) return;
+  const name = username !== undefined && username.length <= 128 ? username : undefined;
+  const event = {
+    type,
+    outcome,
+    time: context.clock.now(),
+    details: { reason },
+    ...(name === undefined ? {} : { username: name }),
+    ...(request === undefined ? {} : { correlationId: request.id, address: request.ip }),
+  };
+  // A flood of refusals must not become a flood of log entries: one per address per minute.
+  const appended =
+    type === "rate_limited" && request !== undefined
+      ? transparency.recordThrottled(request.ip, event)
+      : transparency.record(event);
+  appended?.catch((failure: unknown) => context.log.error({ err: failure }, "audit append failed"));
 }
 
 export function clientKey(request: FastifyRequest): string {
@@ -64,6 +100,7 @@ export function installErrorHandling(app: FastifyInstance, context: RelayContext
     (error: FastifyError | NanoError | Error, request: FastifyRequest, reply: FastifyReply) => {
       if (error instanceof RateLimitedError) {
         reply.header("retry-after", String(error.retryAfterSeconds));
+        auditFailure(context, "rate_limited", "blocked", error.message.slice(0, 64), undefined, request);
       }
       if (NanoError.is(error)) {
         if (error.status >= 500) request.log.error({ err: error, code: error.code }, "request failed");

@@ -6,6 +6,7 @@ import type { RelayContext } from "../context.ts";
 import type { VerifiedIdentity } from "../protocol-verifier.ts";
 import { normalizeUsername } from "../usernames.ts";
 import { authenticate, clientKey, decodeBase64, encodeBase64, recordAuthFailure } from "./_http.ts";
+import { transparencyFields } from "./transparency.ts";
 
 const b64 = (maxLength: number) => ({ type: "string", minLength: 1, maxLength }) as const;
 /** Identity records carry every suite's keys (ML-DSA, ML-KEM, X-Wing...) and signatures: ~16 KiB is ample. */
@@ -122,14 +123,17 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
           throw new NanoError("signature_invalid", "the claim signature does not verify");
         }
         const now = context.clock.now();
-        const { outcome, account } = await context.store.accounts.claim({
-          username,
-          skeleton,
-          identityHash: identity.identityHash,
-          identityRecord: record,
-          createdAt: now,
-          updatedAt: now,
-        });
+        const { outcome, account } = await context.store.accounts.claim(
+          {
+            username,
+            skeleton,
+            identityHash: identity.identityHash,
+            identityRecord: record,
+            createdAt: now,
+            updatedAt: now,
+          },
+          { correlationId: request.id, recordVersion: identity.version },
+        );
         if (outcome === "taken") {
           const message =
             account.username === username
@@ -151,7 +155,7 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
           created: outcome === "created",
         });
       } catch (error) {
-        recordAuthFailure(context, error, username);
+        recordAuthFailure(context, error, username, request);
         throw error;
       }
     },
@@ -166,6 +170,7 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
       identity_record: encodeBase64(account.identityRecord),
       identity_hash: toHex(account.identityHash),
       updated_at: account.updatedAt,
+      transparency: await transparencyFields(context, account.username),
     };
   });
 
@@ -200,6 +205,7 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
         current.identityHash,
         { identityHash: identity.identityHash, identityRecord: next },
         now,
+        { correlationId: request.id, recordVersion: identity.version },
       );
       if (!swapped) {
         throw new NanoError(

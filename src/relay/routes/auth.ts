@@ -56,10 +56,10 @@ export function authRoutes(app: FastifyInstance, context: RelayContext): void {
           throw new NanoError("signature_invalid", "authentication failed");
         }
         const issued = await context.tokens.issue(username, device.expiresAt);
-        context.audit.record({ type: "login", username, at: now });
+        context.audit.record({ type: "login", username, at: now, correlationId: request.id });
         return { token: issued.token, expires_at: issued.expiresAt };
       } catch (error) {
-        recordAuthFailure(context, error, request.body.username);
+        recordAuthFailure(context, error, request.body.username, request);
         throw error;
       }
     },

@@ -5,6 +5,7 @@ import { CRYPTO_MODE_RANK } from "../config/schema.ts";
 import type { RelayContext } from "../context.ts";
 import { normalizeUsername } from "../usernames.ts";
 import { authenticate, decodeBase64, encodeBase64 } from "./_http.ts";
+import { transparencyFields } from "./transparency.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -94,7 +95,7 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
         username,
         inspected.oneTimePrekeys.map((key) => ({ id: key.id, prekey: key.prekey })),
       );
-      context.audit.record({ type: "prekeys_uploaded", username, at: now });
+      context.audit.record({ type: "prekeys_uploaded", username, at: now, correlationId: request.id });
       return { one_time_count: count };
     },
   );
@@ -118,6 +119,8 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
     const target = normalizeUsername(request.params.username);
     await context.limits.consume("bundle_requester", requester);
     await context.limits.consume("bundle_target", target);
+    // Proven before a one-time key is consumed, so a failure here never burns one.
+    const transparency = await transparencyFields(context, target);
     const taken = await context.store.prekeys.takeBundle(target);
     if (taken === null) throw new NanoError("prekeys_not_found", "this user has no prekey bundle");
     return {
@@ -126,6 +129,8 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
       bundle: encodeBase64(taken.bundle.bundle),
       one_time_prekey: taken.oneTime === null ? null : encodeBase64(taken.oneTime.prekey),
       last_resort_prekey: encodeBase64(taken.bundle.lastResort),
+      // Proof that this user's current identity binding is in the key-transparency log.
+      transparency,
     };
   });
 }

@@ -16,6 +16,7 @@ import type {
   RelayStore,
   StoredBundle,
   StoredMessage,
+  StoreJournal,
   TokenRecord,
 } from "../types.ts";
 import { GroupCommit } from "./group-commit.ts";
@@ -56,6 +57,8 @@ export class SqliteStore implements RelayStore {
   readonly prekeys: PrekeyStore;
   readonly mailboxes: MailboxStore;
   readonly attachments: AttachmentStore;
+  /** Audit and key-transparency entries written inside account-change transactions (types.ts). */
+  journal: StoreJournal | null = null;
   #closed = false;
   readonly #cache = new Map<string, StatementSync>();
 
@@ -121,7 +124,7 @@ export class SqliteStore implements RelayStore {
   #accountStore(): AccountStore {
     const select = "SELECT * FROM accounts WHERE username = ?";
     return {
-      claim: (account) =>
+      claim: (account, context = {}) =>
         this.writer.submit(() => {
           const existing = this.#get(select, account.username);
           if (existing !== undefined) {
@@ -141,13 +144,14 @@ export class SqliteStore implements RelayStore {
             account.createdAt,
             account.updatedAt,
           );
+          this.journal?.accountClaimed(account, context);
           return { outcome: "created" as const, account };
         }),
       get: async (username) => {
         const row = this.#get(select, username);
         return row === undefined ? null : this.#account(row);
       },
-      replaceIdentity: (username, expectedHash, next, now) =>
+      replaceIdentity: (username, expectedHash, next, now, context = {}) =>
         this.writer.submit(() => {
           const row = this.#get(select, username);
           if (row === undefined || !constantTimeEqual(bytes(row.identity_hash), expectedHash)) return false;
@@ -158,6 +162,7 @@ export class SqliteStore implements RelayStore {
             now,
             username,
           );
+          this.journal?.identityReplaced(username, next, now, context);
           return true;
         }),
       putToken: (tokenHash, token) =>

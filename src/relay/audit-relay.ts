@@ -1,0 +1,111 @@
+/**
+ * Wiring of the Merkle logs into a running relay: the log key, the store journal (claims and identity
+ * updates logged in their own transactions), the lifecycle events (config loaded, migrations, start,
+ * stop) and the checkpoint timer. Kept out of server.ts so the server only calls three functions.
+ */
+import { dirname, join, resolve } from "node:path";
+import type { Logger } from "pino";
+import { sha256, toHex, utf8 } from "../crypto/index.ts";
+import type { MigrationStep } from "../store/sqlite/migrations.ts";
+import type { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import type { AuditEvent, AuditHook } from "../store/types.ts";
+import { loadOrCreateLogKey } from "./audit-log-key.ts";
+import type { Clock } from "./clock.ts";
+import type { RelayConfig } from "./config/schema.ts";
+import { RelayTransparency } from "./transparency.ts";
+
+/** The configured key file, or log-key.json next to the database. */
+export function logKeyPath(config: RelayConfig): string {
+  return resolve(
+    config.compliance.log_key_file ?? join(dirname(resolve(config.storage.path)), "log-key.json"),
+  );
+}
+
+/** SHA-256 of the effective configuration (schema order, defaults filled in): what the relay runs with. */
+export function configHash(config: RelayConfig): string {
+  return toHex(sha256(utf8(JSON.stringify(config))));
+}
+
+export interface AttachedTransparency {
+  readonly transparency: RelayTransparency;
+  /** Records relay_stopped and stops the checkpoint timer; call before the store closes. */
+  stop(reason: string): Promise<void>;
+}
+
+export async function attachTransparency(
+  config: RelayConfig,
+  store: SqliteStore,
+  clock: Clock,
+  log: Logger,
+  migrations: readonly MigrationStep[],
+): Promise<AttachedTransparency> {
+  const path = logKeyPath(config);
+  const { key, created } = loadOrCreateLogKey(path, config.compliance.log_origin);
+  if (created) log.warn({ file: path }, "generated a new log key; clients must pin its verifier keys");
+  const transparency = new RelayTransparency({
+    db: store.db,
+    key,
+    run: (work) => store.writer.submit(work),
+    now: () => clock.now(),
+  });
+  store.journal = transparency.journal();
+  const now = clock.now();
+  for (const step of migrations)
+    await transparency.record({
+      type: "migration",
+      outcome: "success",
+      time: now,
+      details: { direction: step.direction, name: step.name, version: step.version },
+    });
+  await transparency.record({
+    type: "config_loaded",
+    outcome: "success",
+    time: now,
+    details: { config_hash: configHash(config), environment: config.environment },
+  });
+  await transparency.record({
+    type: "relay_started",
+    outcome: "success",
+    time: now,
+    details: { pid: process.pid },
+  });
+  await transparency.checkpointAll();
+  const timer = setInterval(() => {
+    transparency.checkpointAll().catch((error: unknown) => log.error({ err: error }, "checkpoint failed"));
+  }, config.compliance.checkpoint_interval_seconds * 1000);
+  timer.unref();
+  return {
+    transparency,
+    async stop(reason: string) {
+      clearInterval(timer);
+      await transparency.record({
+        type: "relay_stopped",
+        outcome: "success",
+        time: clock.now(),
+        details: { reason: reason.slice(0, 64) },
+      });
+      await transparency.checkpointAll();
+    },
+  };
+}
+
+/**
+ * The account events routes report through the AuditHook. Claims and identity updates are already in
+ * the log (written by the store journal inside their transactions), so only the others are appended.
+ */
+export function transparencyHook(transparency: RelayTransparency, log: Logger): AuditHook {
+  return {
+    record(event: AuditEvent) {
+      if (event.type === "account_claimed" || event.type === "identity_updated") return;
+      transparency
+        .record({
+          type: event.type,
+          outcome: "success",
+          time: event.at,
+          username: event.username,
+          ...(event.correlationId === undefined ? {} : { correlationId: event.correlationId }),
+        })
+        .catch((error: unknown) => log.error({ err: error }, "audit append failed"));
+    },
+  };
+}
