@@ -61,6 +61,9 @@ export interface AccountStore {
   /**
    * Compare-and-swap: replaces the record only while the stored hash equals `expectedHash`, so two
    * concurrent updates cannot both succeed. Returns false if the hash moved on or the account is absent.
+   * In the same transaction it deletes the owner's bundle and one-time prekeys: they are signed over
+   * H(old IR), so no initiator could ever use them, and serving them would only make first contact fail
+   * until the owner re-uploads (protocol.md §6.1).
    */
   replaceIdentity(
     username: string,

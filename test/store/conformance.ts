@@ -112,6 +112,34 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       );
 
       it(
+        "replaceIdentity drops the prekeys bound to the superseded record, and only the owner's",
+        withStore(async (store) => {
+          const alice = account("alice", "a");
+          await store.accounts.claim(alice);
+          await store.accounts.claim(account("bob", "b"));
+          const stored = {
+            suite: 2,
+            bundle: utf8("b"),
+            lastResort: utf8("lr"),
+            signedPrekeyCreatedAt: 1,
+            uploadedAt: 1,
+          };
+          for (const owner of ["alice", "bob"]) {
+            await store.prekeys.putBundle(owner, stored);
+            await store.prekeys.addOneTimePrekeys(owner, [{ id: "01", prekey: utf8("k") }]);
+          }
+          assert.equal(
+            await store.accounts.replaceIdentity("alice", alice.identityHash, account("alice", "a2"), 5),
+            true,
+          );
+          assert.equal(await store.prekeys.getBundle("alice"), null);
+          assert.equal(await store.prekeys.countOneTimePrekeys("alice"), 0);
+          assert.notEqual(await store.prekeys.getBundle("bob"), null);
+          assert.equal(await store.prekeys.countOneTimePrekeys("bob"), 1);
+        }),
+      );
+
+      it(
         "tokens are found by hash and expire",
         withStore(async (store) => {
           await store.accounts.claim(account("alice", "a"));

@@ -162,6 +162,8 @@ export class SqliteStore implements RelayStore {
             now,
             username,
           );
+          this.#run("DELETE FROM prekey_bundles WHERE username = ?", username);
+          this.#run("DELETE FROM one_time_prekeys WHERE username = ?", username);
           this.journal?.identityReplaced(username, next, now, context);
           return true;
         }),
