@@ -1,6 +1,7 @@
 import {
   aeadOpen,
   aeadSeal,
+  aeadTryOpen,
   blake2b,
   constantTimeEqual,
   getSuite,
@@ -190,12 +191,8 @@ function tryHeader(
   message: RatchetMessage,
 ): Header | null {
   if (headerKey === null) return null;
-  let plain: Uint8Array;
-  try {
-    plain = aeadOpen(headerKey, message.headerNonce, message.headerCiphertext, headerAd(suite, type));
-  } catch {
-    return null;
-  }
+  const plain = aeadTryOpen(headerKey, message.headerNonce, message.headerCiphertext, headerAd(suite, type));
+  if (plain === null) return null;
   // An authenticated header that does not parse is corruption by the key holder: a typed codec error.
   return decodeHeader(suite, type === 3, plain);
 }

@@ -31,9 +31,31 @@ function readOptional<T>(reader: Reader, what: string, read: () => T): T | null 
   return reader.bool(what) ? read() : null;
 }
 
+/**
+ * An upper bound of the encoded size, so a record is written into one buffer of about the right size
+ * (growing a buffer several times was most of the cost of writing a record on every message).
+ */
+function sizeHint(state: RatchetState): number {
+  const kem = (bytes: Uint8Array | null | undefined) => bytes?.length ?? 0;
+  return (
+    1024 +
+    kem(state.sendStep.ct) +
+    kem(state.sendStep.ek) +
+    kem(state.ourOffer?.ek) +
+    kem(state.previousOffer?.ek) +
+    kem(state.peerOffer) +
+    state.skipped.length * 68 +
+    state.previousRecvHeaderKeys.length * 32 +
+    (state.pending ? state.pending.handshake.length + state.pending.sealKey.length + 72 : 0)
+  );
+}
+
 export function encodeRatchetState(state: RatchetState): Uint8Array {
-  const w = new Writer()
-    .u16(SESSION_RECORD_VERSION)
+  return writeRatchetState(new Writer(sizeHint(state)), state).finish();
+}
+
+function writeRatchetState(w: Writer, state: RatchetState): Writer {
+  w.u16(SESSION_RECORD_VERSION)
     .u16(state.suiteId)
     .u8(state.role)
     .bytes(state.sessionId)
@@ -65,7 +87,7 @@ export function encodeRatchetState(state: RatchetState): Uint8Array {
   for (const headerKey of state.previousRecvHeaderKeys) w.bytes(headerKey);
   optional(w, state.pending, (v) => w.vec32(v.handshake).bytes(v.transcriptHash).vec16(v.sealKey));
   w.u64(state.created).u64(state.lastReceived);
-  return w.finish();
+  return w;
 }
 
 export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetState, number] {
@@ -203,10 +225,12 @@ export interface ContactSessions {
 export const EMPTY_SESSIONS: ContactSessions = Object.freeze({ active: null, archived: Object.freeze([]) });
 
 export function encodeContactSessions(sessions: ContactSessions): Uint8Array {
-  const w = new Writer().u16(SESSION_RECORD_VERSION);
-  optional(w, sessions.active, (state) => w.vec32(encodeRatchetState(state)));
+  let hint = 8;
+  for (const state of [sessions.active, ...sessions.archived]) if (state) hint += sizeHint(state) + 4;
+  const w = new Writer(hint).u16(SESSION_RECORD_VERSION);
+  optional(w, sessions.active, (state) => w.vec32With(() => writeRatchetState(w, state)));
   w.u8(sessions.archived.length);
-  for (const state of sessions.archived) w.vec32(encodeRatchetState(state));
+  for (const state of sessions.archived) w.vec32With(() => writeRatchetState(w, state));
   return w.finish();
 }
 
