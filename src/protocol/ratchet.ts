@@ -6,6 +6,7 @@ import {
   constantTimeEqual,
   getSuite,
   randomBytes,
+  type SeedKeyPair,
   type Suite,
   wipe,
 } from "../crypto/index.ts";
@@ -71,8 +72,14 @@ function sendStep(state: RatchetState, suite: Suite, options: RatchetOptions): v
   let dh: Uint8Array | null = null;
   let dhPublic: Uint8Array | null = null;
   if (suite.agreement) {
-    const pair = suite.agreement.keygen();
-    dh = suite.agreement.agree(pair.seed, state.remoteDh!);
+    const agreement = suite.agreement;
+    let pair: SeedKeyPair;
+    if (agreement.generateAndAgree) {
+      ({ pair, sharedSecret: dh } = agreement.generateAndAgree(state.remoteDh!));
+    } else {
+      pair = agreement.keygen();
+      dh = agreement.agree(pair.seed, state.remoteDh!);
+    }
     dhPublic = pair.publicKey;
     if (state.sendDh) wipe(state.sendDh.seed);
     state.sendDh = { publicKey: pair.publicKey, seed: pair.seed };
