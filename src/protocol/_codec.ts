@@ -108,8 +108,12 @@ export class Writer {
   private view: DataView;
   private length = 0;
 
-  /** `capacity` is a hint only: the buffer doubles whenever a write needs more. */
-  constructor(capacity = 256) {
+  /**
+   * `capacity` is a hint only: the buffer doubles whenever a write needs more. The default stays at
+   * V8's on-heap typed-array limit (64 bytes): larger buffers are separate allocations that the
+   * garbage collector must track and free one by one, so hot callers pass the size they will write.
+   */
+  constructor(capacity = 64) {
     this.buffer = new Uint8Array(Math.max(16, capacity));
     this.view = new DataView(this.buffer.buffer);
   }

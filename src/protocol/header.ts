@@ -34,7 +34,7 @@ export function encodeHeader(suiteId: number, header: Header): Uint8Array {
   const kem = header.ct !== null || header.ek !== null;
   if (kem && !suite.ratchetKem) throw new TypeError("classical headers carry no KEM fields");
   if ((header.dh !== null) !== (suite.agreement !== null)) throw new TypeError("header DH key presence");
-  const writer = new Writer().u32(header.n).u32(header.pn);
+  const writer = new Writer(headerLength(suite, kem)).u32(header.n).u32(header.pn);
   if (header.dh) writer.bytes(header.dh);
   writer.u8((header.ct ? FLAG_CT : 0) | (header.ek ? FLAG_EK : 0));
   if (kem) {

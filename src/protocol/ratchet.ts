@@ -33,8 +33,17 @@ function otherRole(role: Role): Role {
   return role === 1 ? 2 : 1;
 }
 
+const headerAds = new Map<number, Uint8Array>();
+
+/** `hdr label || version || suite || type`: a constant per (suite, type), built once (never mutated). */
 function headerAd(suite: Suite, type: EnvelopeType): Uint8Array {
-  return new Writer().bytes(label(KDF_LABELS.header)).bytes(envelopePrefix(suite, type)).finish();
+  const id = suite.id * 4 + type;
+  let ad = headerAds.get(id);
+  if (ad === undefined) {
+    ad = new Writer().bytes(label(KDF_LABELS.header)).bytes(envelopePrefix(suite, type)).finish();
+    headerAds.set(id, ad);
+  }
+  return ad;
 }
 
 /** AD = version || suite || type || SID || H(IR_sender) || H(IR_recipient) || header nonce || header ct. */
@@ -47,7 +56,8 @@ function bodyAd(
 ): Uint8Array {
   const sender = sending ? state.localIdentityHash : state.remoteIdentityHash;
   const recipient = sending ? state.remoteIdentityHash : state.localIdentityHash;
-  return new Writer()
+  const size = 4 + state.sessionId.length + sender.length + recipient.length;
+  return new Writer(size + message.headerNonce.length + message.headerCiphertext.length)
     .bytes(envelopePrefix(suite, type))
     .bytes(state.sessionId)
     .bytes(sender)
