@@ -366,22 +366,26 @@ export function ratchetDecrypt(
       checkSkip(state.recvN, header.n, options.limits);
     }
   } else {
-    for (const headerKey of [...state.previousRecvHeaderKeys].reverse()) {
-      header = tryHeader(headerKey, suite, type, message);
-      if (header) {
-        messageKey = takeSkipped(state, headerKey, header.n);
-        if (messageKey === null) throw new NanoError("duplicate_message", "message key already used");
-        break;
-      }
-    }
-    if (!header) {
-      header = tryHeader(state.nextRecvHeaderKey, suite, type, message);
-      if (!header) throw new NanoError("decryption_failed", "no header key opens this message");
+    // NHKr before the past chains: exactly one key can authenticate a header, so the order changes
+    // no outcome, only the cost; a new chain (every direction change) is far more common than a late
+    // message of an old one, and each failed trial costs a full AEAD attempt (docs/protocol.md §8.6).
+    header = tryHeader(state.nextRecvHeaderKey, suite, type, message);
+    if (header) {
       if (type === 1) throw new NanoError("malformed", "a first-contact message cannot open a new chain");
       checkSkip(state.recvN, header.pn, options.limits);
       checkSkip(0, header.n, options.limits);
       skipKeys(state, header.pn, options.limits);
       receiveStep(state, suite, header, options);
+    } else {
+      for (let i = state.previousRecvHeaderKeys.length - 1; i >= 0 && !header; i--) {
+        const headerKey = state.previousRecvHeaderKeys[i]!;
+        header = tryHeader(headerKey, suite, type, message);
+        if (header) {
+          messageKey = takeSkipped(state, headerKey, header.n);
+          if (messageKey === null) throw new NanoError("duplicate_message", "message key already used");
+        }
+      }
+      if (!header) throw new NanoError("decryption_failed", "no header key opens this message");
     }
   }
   if (messageKey === null) {
