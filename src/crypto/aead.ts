@@ -80,5 +80,17 @@ export function aeadTryOpen(
     plaintext.fill(0);
     return null;
   }
-  return copyBytes(plaintext);
+  return owned(plaintext);
+}
+
+/**
+ * A plain Uint8Array over node's output. node allocates cipher output in a buffer of its own (not the
+ * shared Buffer pool); then a view over all of it is as private as a copy and saves copying every
+ * message body and header once more. Anything else is copied.
+ */
+function owned(buffer: Buffer): Uint8Array {
+  if (buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.length && buffer.length > 0) {
+    return new Uint8Array(buffer.buffer, 0, buffer.length);
+  }
+  return copyBytes(buffer);
 }
