@@ -20,6 +20,15 @@ test("opens what aeadOpen opens, into a fresh array", () => {
     aeadTryOpen(key, nonce, aeadSeal(key, nonce, new Uint8Array(0), ad), ad),
     new Uint8Array(0),
   );
+  // Never a view into node's shared Buffer pool: the plaintext owns its whole ArrayBuffer.
+  for (const size of [1, 12, 100, 5000]) {
+    const message = randomBytes(size);
+    const out = aeadTryOpen(key, nonce, aeadSeal(key, nonce, message, ad), ad)!;
+    assert.ok(!Buffer.isBuffer(out));
+    assert.equal(out.byteOffset, 0);
+    assert.equal(out.buffer.byteLength, size);
+    assert.deepEqual(out, message);
+  }
 });
 
 test("every tampering is null, and aeadOpen's decryption_failed", () => {
