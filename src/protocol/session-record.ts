@@ -253,3 +253,48 @@ export function decodeContactSessions(
   r.end("sessions record");
   return { active, archived };
 }
+
+/**
+ * A contact's record with only the active session decoded: what sending needs. Archived sessions stay
+ * the exact bytes they were stored as (framing and count checked), so a send neither parses nor
+ * re-encodes them; since encode(decode(b)) == b, writing them back unchanged is byte-identical to
+ * the full round trip. A damaged archived session is therefore found when a message needs it (every
+ * receive decodes the whole record), not at send time.
+ */
+export interface ActiveSessionRecord {
+  readonly active: RatchetState | null;
+  readonly archived: readonly Uint8Array[];
+}
+
+export function decodeActiveSession(
+  bytes: Uint8Array,
+  limits: ProtocolLimits = DEFAULT_LIMITS,
+): ActiveSessionRecord {
+  const r = new Reader(bytes);
+  const version = r.u16("sessions record version");
+  if (version !== SESSION_RECORD_VERSION)
+    throw new NanoError("unsupported_version", `sessions record version ${version}`);
+  const active = readOptional(r, "active session", () =>
+    decodeRatchetStateExact(r.vec32("session", MAX_STATE_BYTES)),
+  );
+  const count = r.u8("archived count");
+  if (count > limits.maxArchivedSessions) throw new NanoError("malformed", "too many archived sessions");
+  const archived: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) archived.push(r.vec32("session", MAX_STATE_BYTES));
+  r.end("sessions record");
+  return { active, archived };
+}
+
+/** The record of `decodeActiveSession` with a new active session; archived bytes are copied as they are. */
+export function encodeActiveSession(
+  active: RatchetState | null,
+  archived: readonly Uint8Array[],
+): Uint8Array {
+  let hint = 8 + (active ? sizeHint(active) + 4 : 0);
+  for (const raw of archived) hint += raw.length + 4;
+  const w = new Writer(hint).u16(SESSION_RECORD_VERSION);
+  optional(w, active, (state) => w.vec32With(() => writeRatchetState(w, state)));
+  w.u8(archived.length);
+  for (const raw of archived) w.vec32(raw);
+  return w.finish();
+}
