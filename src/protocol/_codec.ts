@@ -182,6 +182,13 @@ export class Writer {
     return this.u8(value ? 1 : 0);
   }
 
+  /** `count` zero bytes (absent fixed-size fields), without building an array of zeros first. */
+  zeros(count: number): this {
+    const offset = this.reserve(count);
+    this.buffer.fill(0, offset, offset + count);
+    return this;
+  }
+
   vec8(part: Uint8Array): this {
     return this.u8(part.length).bytes(part);
   }

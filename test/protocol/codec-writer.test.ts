@@ -108,3 +108,16 @@ test("out-of-range integers are RangeErrors and write nothing", () => {
   writer.u64(2 ** 60);
   assert.deepEqual(writer.finish(), Uint8Array.of(1, 0x10, 0, 0, 0, 0, 0, 0, 0));
 });
+
+test("zeros(n) writes exactly n zero bytes, across growth", () => {
+  for (const [capacity, n] of [
+    [16, 0],
+    [16, 5],
+    [16, 1088],
+    [2048, 1184],
+  ] as const) {
+    const a = new Writer(capacity).u8(0xaa).zeros(n).u8(0xbb).finish();
+    const b = new Writer().u8(0xaa).bytes(new Uint8Array(n)).u8(0xbb).finish();
+    assert.deepEqual(a, b);
+  }
+});
