@@ -27,7 +27,7 @@ export {
   checkArgon2idParameters,
   DEFAULT_ARGON2ID,
 } from "./password.ts";
-export { randomBytes } from "./random.ts";
+export { publicRandomBytes, randomBytes } from "./random.ts";
 export * from "./suites.ts";
 export { xWing } from "./x-wing.ts";
 export { x25519 } from "./x25519.ts";

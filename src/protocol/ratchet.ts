@@ -5,7 +5,7 @@ import {
   blake2b,
   constantTimeEqual,
   getSuite,
-  randomBytes,
+  publicRandomBytes,
   type SeedKeyPair,
   type Suite,
   wipe,
@@ -178,7 +178,7 @@ export function ratchetEncrypt(
     ct: prekey ? null : state.sendStep.ct,
     ek: prekey ? null : state.sendStep.ek,
   };
-  const headerNonce = randomBytes(12);
+  const headerNonce = publicRandomBytes(12);
   const headerCiphertext = aeadSeal(
     state.sendHeaderKey,
     headerNonce,
