@@ -1,6 +1,8 @@
 // `npm run bench -- crypto [--quick] [--only TEXT]`: operations per second of every primitive in
 // src/crypto and of each suite's operations, with each suite's ratio to classical measured in the same
 // run. Prints a table and writes bench/results/crypto-<timestamp>.json and crypto-latest.json.
+import { createCipheriv, hkdfSync } from "node:crypto";
+import { clearPublicKeyCache, publicKeyFromRaw } from "../src/crypto/_key-objects.ts";
 import {
   aeadOpen,
   aeadSeal,
@@ -198,6 +200,76 @@ function suites(plan: Plan): void {
   for (const candidate of all) plan.results.push(measured.get(candidate)!);
 }
 
+/**
+ * What src/crypto does to cut per-call setup (docs/benchmarks.md, "Protocol"), each measured against
+ * the naive way in the same run with interleaved samples: secret KeyObjects instead of raw key bytes
+ * for HKDF and the AEAD, the public-key import cache, and X25519 keygen+agree in one call.
+ */
+function keyHandling(plan: Plan): void {
+  const key = randomBytes(32);
+  const info = randomBytes(40);
+  const empty = new Uint8Array(0);
+  const nonce = randomBytes(12);
+  const plaintext = randomBytes(KIB);
+  const ad = randomBytes(64);
+  const naiveSeal = () => {
+    const cipher = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
+    cipher.setAAD(ad, { plaintextLength: plaintext.length });
+    return [cipher.update(plaintext), cipher.final(), cipher.getAuthTag()];
+  };
+  const peer = x25519.keygen().publicKey;
+  const generateAndAgree = x25519.generateAndAgree!;
+  const pairs: [string, string, () => unknown, string, () => unknown][] = [
+    [
+      "HKDF-BLAKE2b 64 B",
+      "raw key bytes (node direct)",
+      () => hkdfSync("blake2b512", key, empty, info, 64),
+      "hkdf() (secret KeyObject)",
+      () => hkdf(key, empty, info, 64),
+    ],
+    [
+      "ChaCha20-Poly1305 seal 1 KiB",
+      "raw key bytes (node direct)",
+      naiveSeal,
+      "aeadSeal() (secret KeyObject)",
+      () => aeadSeal(key, nonce, plaintext, ad),
+    ],
+    [
+      "X25519 public key import",
+      "cold (cache cleared)",
+      () => {
+        clearPublicKeyCache();
+        return publicKeyFromRaw("x25519", peer);
+      },
+      "cached",
+      () => publicKeyFromRaw("x25519", peer),
+    ],
+    [
+      "X25519 ratchet send step",
+      "keygen + agree",
+      () => x25519.agree(x25519.keygen().seed, peer),
+      "generateAndAgree",
+      () => generateAndAgree(peer),
+    ],
+  ];
+  for (const [group, naiveName, naive, oursName, ours] of pairs) {
+    if (!wanted(plan, group, naiveName) && !wanted(plan, group, oursName)) continue;
+    const [before, after] = measureInterleaved(
+      [
+        { group, name: naiveName, operation: naive, bytesPerOp: null },
+        { group, name: oursName, operation: ours, bytesPerOp: null },
+      ],
+      plan.options,
+    ) as [Measurement, Measurement];
+    relateTo(after, before, "naive");
+    plan.results.push(before, after);
+    process.stderr.write(
+      `  ${group}: ${Math.round(before.microsPerOp * 10) / 10} -> ${Math.round(after.microsPerOp * 10) / 10} us\n`,
+    );
+  }
+  clearPublicKeyCache();
+}
+
 function parseArgs(args: readonly string[]): { quick: boolean; only: string | null } {
   let quick = false;
   let only: string | null = null;
@@ -219,6 +291,7 @@ export async function run(args: string[]): Promise<void> {
 
   primitives(plan);
   await passwordHashing(plan);
+  keyHandling(plan);
   suites(plan);
 
   process.stdout.write(`\n${formatTable(plan.results)}\n\n`);

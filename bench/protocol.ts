@@ -1,7 +1,9 @@
 // `npm run bench -- protocol [--quick]`: per suite, full session setups/s, 1 KiB messages/s and
 // max-size content throughput with session records serialized and parsed on every message (the
 // conversation API over MemoryStores), bytes of overhead per message and per PQ epoch, and the hybrid
-// vs classical steady-state ratio measured in the same run.
+// vs classical steady-state ratio measured in the same run. Two steady states: direction changes
+// every 10 messages (a ratchet step each time) and one direction only (the pure symmetric ratchet,
+// the floor cost of a message). Then a breakdown of one message and one step into components.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { randomBytes, SUITES, type Suite } from "../src/crypto/index.ts";
 import { encodeBundle } from "../src/protocol/bundle.ts";
@@ -12,6 +14,7 @@ import { generatePrekey, PREKEY_ROLES, type PrekeySecret } from "../src/protocol
 import { SELECTION } from "../src/protocol/selection.ts";
 import { decodeContactSessions } from "../src/protocol/session-record.ts";
 import { MemoryStores } from "../src/protocol/stores.ts";
+import { type Breakdown, breakdown } from "./_protocol-breakdown.ts";
 
 interface Pair {
   readonly alice: MemoryStores;
@@ -53,20 +56,31 @@ async function setup(pair: Pair, bundle: Uint8Array): Promise<void> {
 
 interface SteadyResult {
   readonly messagesPerSecond: number;
+  /** Process CPU time per message: the work, without the time spent waiting for a shared core. */
+  readonly cpuMicrosPerMessage: number;
   readonly overheadPerMessage: number;
   readonly epochs: number;
   readonly kemBytesPerEpoch: number;
 }
 
-/** Conversation in bursts of 10 messages per direction; overhead = envelope bytes - content bytes. */
-async function steady(pair: Pair, size: number, count: number): Promise<SteadyResult> {
+/**
+ * Conversation in bursts of `burst` messages per direction, or alice to bob only when `burst` is null;
+ * overhead = envelope bytes - content bytes.
+ */
+async function steady(
+  pair: Pair,
+  size: number,
+  count: number,
+  burst: number | null = 10,
+): Promise<SteadyResult> {
   const content = randomBytes(size);
   let overhead = 0;
   let kemBytes = 0;
   const startEpoch = decodeContactSessions(pair.alice.sessionMap.get("bob")!).active!.epoch;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < count; i++) {
-    const forward = Math.floor(i / 10) % 2 === 0;
+    const forward = burst === null || Math.floor(i / burst) % 2 === 0;
     const [from, to, fromName, toName] = forward
       ? [pair.alice, pair.bob, "alice", "bob"]
       : [pair.bob, pair.alice, "bob", "alice"];
@@ -76,9 +90,11 @@ async function steady(pair: Pair, size: number, count: number): Promise<SteadyRe
     if (envelope[3] === 3) kemBytes += 1088 + 1184;
   }
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   const epochs = decodeContactSessions(pair.alice.sessionMap.get("bob")!).active!.epoch - startEpoch;
   return {
     messagesPerSecond: count / seconds,
+    cpuMicrosPerMessage: (cpu.user + cpu.system) / count,
     overheadPerMessage: overhead / count,
     epochs,
     kemBytesPerEpoch: epochs > 0 ? kemBytes / epochs : 0,
@@ -109,12 +125,16 @@ export async function run(args: string[]): Promise<void> {
   }
   // Rounds interleave the suites so that load from other processes hits all of them alike.
   const small = new Map<string, SteadyResult[]>();
+  const oneWay = new Map<string, SteadyResult[]>();
   const big = new Map<string, SteadyResult[]>();
+  const push = (map: Map<string, SteadyResult[]>, name: string, result: SteadyResult) =>
+    map.set(name, [...(map.get(name) ?? []), result]);
   for (let round = 0; round < rounds; round++) {
     for (const suite of SUITES) {
       const pair = pairs.get(suite.name)!;
-      small.set(suite.name, [...(small.get(suite.name) ?? []), await steady(pair, 1024, perRound)]);
-      big.set(suite.name, [...(big.get(suite.name) ?? []), await steady(pair, MAX_PADDED_CONTENT, large)]);
+      push(small, suite.name, await steady(pair, 1024, perRound));
+      push(oneWay, suite.name, await steady(pair, 1024, perRound, null));
+      push(big, suite.name, await steady(pair, MAX_PADDED_CONTENT, large));
     }
   }
   const rows = SUITES.map((suite) => {
@@ -122,10 +142,15 @@ export async function run(args: string[]): Promise<void> {
     const b = big.get(suite.name)!;
     const epochs = s.reduce((sum, r) => sum + r.epochs, 0);
     const kem = s.reduce((sum, r) => sum + r.kemBytesPerEpoch * r.epochs, 0);
+    const rate = median(s.map((r) => r.messagesPerSecond));
+    const oneWayRate = median(oneWay.get(suite.name)!.map((r) => r.messagesPerSecond));
     return {
       suite: suite.name,
       "setups/s": Math.round(setupRates.get(suite.name)!),
-      "1KiB msg/s": Math.round(median(s.map((r) => r.messagesPerSecond))),
+      "1KiB msg/s": Math.round(rate),
+      "CPU µs/msg": Math.round(median(s.map((r) => r.cpuMicrosPerMessage))),
+      "1KiB one-way msg/s": Math.round(oneWayRate),
+      "one-way CPU µs/msg": Math.round(median(oneWay.get(suite.name)!.map((r) => r.cpuMicrosPerMessage))),
       "max-content MiB/s": Number(
         ((median(b.map((r) => r.messagesPerSecond)) * MAX_PADDED_CONTENT) / 2 ** 20).toFixed(1),
       ),
@@ -134,19 +159,66 @@ export async function run(args: string[]): Promise<void> {
       "KEM B/epoch": epochs > 0 ? Math.round(kem / epochs) : 0,
     };
   });
-  const rate = (name: string) => Number(rows.find((r) => r.suite === name)!["1KiB msg/s"]);
-  const ratio = rate("hybrid") / rate("classical");
+  const rate = (name: string, column: "1KiB msg/s" | "1KiB one-way msg/s") =>
+    Number(rows.find((r) => r.suite === name)![column]);
+  const cpu = (name: string, column: "CPU µs/msg" | "one-way CPU µs/msg") =>
+    Number(rows.find((r) => r.suite === name)![column]);
+  const ratio = rate("hybrid", "1KiB msg/s") / rate("classical", "1KiB msg/s");
+  const oneWayRatio = rate("hybrid", "1KiB one-way msg/s") / rate("classical", "1KiB one-way msg/s");
+  const cpuRatio = cpu("classical", "CPU µs/msg") / cpu("hybrid", "CPU µs/msg");
+  const oneWayCpuRatio = cpu("classical", "one-way CPU µs/msg") / cpu("hybrid", "one-way CPU µs/msg");
   console.table(rows);
   console.log(
-    `hybrid / classical steady-state 1 KiB messages (median of ${rounds} interleaved rounds): ${(ratio * 100).toFixed(1)}% (goal >= 85%)`,
+    `hybrid / classical steady-state 1 KiB messages (median of ${rounds} interleaved rounds): ${(ratio * 100).toFixed(1)}% (goal >= 85%); one way: ${(oneWayRatio * 100).toFixed(1)}%`,
   );
   console.log(
-    "messages alternate direction every 10 (a ratchet step each time); records are parsed and written per message",
+    `same, by CPU time per message (robust to other processes' load): ${(cpuRatio * 100).toFixed(1)}%; one way: ${(oneWayCpuRatio * 100).toFixed(1)}%`,
   );
+  console.log(
+    "1KiB msg/s: direction changes every 10 messages (a ratchet step each time); one-way: no direction change (symmetric ratchet only); records are parsed and written per message",
+  );
+  const options = quick ? { samples: 5, operations: 100 } : { samples: 9, operations: 300 };
+  const parts: Breakdown[] = SUITES.map((suite) => {
+    const pair = pairs.get(suite.name)!;
+    return breakdown(suite.id, pair.alice.sessionMap.get("bob")!, pair.bob.sessionMap.get("alice")!, options);
+  });
+  printBreakdown(parts, (name) => cpu(name, "one-way CPU µs/msg"));
   const out = new URL("./results/", import.meta.url);
   mkdirSync(out, { recursive: true });
   writeFileSync(
     new URL("protocol.json", out),
-    `${JSON.stringify({ date: new Date().toISOString(), quick, rows, hybridVsClassical: ratio }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), quick, rows, hybridVsClassical: ratio, hybridVsClassicalOneWay: oneWayRatio, hybridVsClassicalCpu: cpuRatio, hybridVsClassicalOneWayCpu: oneWayCpuRatio, breakdown: parts }, null, 2)}\n`,
   );
+}
+
+/** One table per kind: rows are components, columns the suites' µs (x count per message or step). */
+function printBreakdown(parts: readonly Breakdown[], measuredMicros: (suite: string) => number): void {
+  const fmt = (micros: number) => (micros >= 100 ? micros.toFixed(0) : micros.toFixed(1));
+  for (const kind of ["perMessage", "perStep"] as const) {
+    const names = [...new Set(parts.flatMap((p) => p[kind].map((c) => c.name)))];
+    const table: Record<string, string | number>[] = names.map((name) => {
+      const row: Record<string, string | number> = { component: name };
+      for (const part of parts) {
+        const c = part[kind].find((x) => x.name === name);
+        row[`${part.suite} µs`] = c ? `${fmt(c.micros)}${c.perMessage > 1 ? ` x${c.perMessage}` : ""}` : "-";
+      }
+      return row;
+    });
+    if (kind === "perMessage") {
+      const sum: Record<string, string | number> = { component: "sum of the above (one message)" };
+      const measured: Record<string, string | number> = { component: "measured one-way CPU µs/msg" };
+      const other: Record<string, string | number> = { component: "other: async stores, copies, GC" };
+      for (const part of parts) {
+        const total = measuredMicros(part.suite);
+        sum[`${part.suite} µs`] = fmt(part.messageMicros);
+        measured[`${part.suite} µs`] = fmt(total);
+        other[`${part.suite} µs`] = fmt(total - part.messageMicros);
+      }
+      table.push(sum, measured, other);
+      console.log("where one message's time goes (send + receive, no ratchet step):");
+    } else {
+      console.log("a ratchet step (direction change) adds, split between sender and receiver:");
+    }
+    console.table(table);
+  }
 }

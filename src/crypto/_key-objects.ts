@@ -27,13 +27,51 @@ export function privateKeyFromSeed(type: NativeKeyType, seed: Uint8Array): KeyOb
   return createPrivateKey({ key: Buffer.from(seed), format: PRIVATE_FORMAT[type], asymmetricKeyType: type });
 }
 
+/**
+ * Imported public keys, most recently used last. An import costs 25-130 us (OpenSSL's decoder), and
+ * the same public key is imported again and again: the peer's ratchet key at its step and at our next
+ * one, the peer's KEM offer at its trial encapsulation and at our answer, identity keys at every
+ * verification. Only public keys are cached, never a private key or seed. The cache key is the
+ * algorithm and the COMPLETE raw key (a string comparison of every byte), so a hit is by construction
+ * the object for exactly these bytes; keys that fail their validity check are never stored. Bounded:
+ * beyond PUBLIC_KEY_CACHE_SIZE entries the least recently used goes.
+ */
+export const PUBLIC_KEY_CACHE_SIZE = 128;
+const publicKeyCache = new Map<string, KeyObject>();
+
+function cacheId(type: NativeKeyType, raw: Uint8Array): string {
+  return `${type}:${Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("latin1")}`;
+}
+
 /** Imports a raw public key; a key that the algorithm's own check rejects is `invalid_public_key`. */
 export function publicKeyFromRaw(type: NativeKeyType, raw: Uint8Array): KeyObject {
+  const id = cacheId(type, raw);
+  const cached = publicKeyCache.get(id);
+  if (cached !== undefined) {
+    publicKeyCache.delete(id);
+    publicKeyCache.set(id, cached);
+    return cached;
+  }
+  let key: KeyObject;
   try {
-    return createPublicKey({ key: Buffer.from(raw), format: "raw-public", asymmetricKeyType: type });
+    key = createPublicKey({ key: Buffer.from(raw), format: "raw-public", asymmetricKeyType: type });
   } catch (cause) {
     throw new NanoError("invalid_public_key", `${type} public key rejected by its validity check`, { cause });
   }
+  publicKeyCache.set(id, key);
+  if (publicKeyCache.size > PUBLIC_KEY_CACHE_SIZE) {
+    publicKeyCache.delete(publicKeyCache.keys().next().value as string);
+  }
+  return key;
+}
+
+/** For tests: the number of cached public keys, and emptying the cache. */
+export function publicKeyCacheSize(): number {
+  return publicKeyCache.size;
+}
+
+export function clearPublicKeyCache(): void {
+  publicKeyCache.clear();
 }
 
 /** The raw public key of a public key object, or of the public half of a private one. */

@@ -74,4 +74,14 @@ export interface Kem extends KeyGeneration {
 export interface KeyAgreement extends KeyGeneration {
   readonly lengths: { readonly seed: number; readonly publicKey: number; readonly sharedSecret: number };
   agree(seed: Uint8Array, peerPublicKey: Uint8Array): Uint8Array;
+  /**
+   * `keygen()` then `agree(pair.seed, peerPublicKey)` in one call, using the fresh private key object
+   * directly instead of importing it again from its seed (the import costs more than the agreement):
+   * the sender's half of every DH ratchet step. Same results and errors as the two calls. Optional, so
+   * other implementations stay valid; callers fall back to the two calls.
+   */
+  generateAndAgree?(peerPublicKey: Uint8Array): {
+    readonly pair: SeedKeyPair;
+    readonly sharedSecret: Uint8Array;
+  };
 }

@@ -1,5 +1,5 @@
 /** The crypto core: every primitive over node:crypto, the standard constructions, and the three suites. */
-export { aeadOpen, aeadSeal, CHACHA20_POLY1305 } from "./aead.ts";
+export { aeadOpen, aeadSeal, aeadTryOpen, CHACHA20_POLY1305 } from "./aead.ts";
 export {
   ALG,
   ALG_NAMES,
@@ -27,7 +27,7 @@ export {
   checkArgon2idParameters,
   DEFAULT_ARGON2ID,
 } from "./password.ts";
-export { randomBytes } from "./random.ts";
+export { publicRandomBytes, randomBytes } from "./random.ts";
 export * from "./suites.ts";
 export { xWing } from "./x-wing.ts";
 export { x25519 } from "./x25519.ts";

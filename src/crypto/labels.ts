@@ -28,7 +28,10 @@ export const KDF_LABELS = Object.freeze({
   root: "nano/v1/root",
   /** Chain key step. */
   chain: "nano/v1/ck",
-  /** Message key from a chain key. */
+  /**
+   * Retired: the message key now comes from the chain step's one HKDF call under `chain`
+   * (docs/protocol.md §8.2). Kept reserved so the string is never given another meaning.
+   */
   messageKey: "nano/v1/mk",
   /** Body AEAD key || nonce from a message key. */
   message: "nano/v1/msg",

@@ -1,4 +1,4 @@
-import { diffieHellman, generateKeyPairSync } from "node:crypto";
+import { diffieHellman, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { NanoError } from "../errors/index.ts";
 import {
   checkLength,
@@ -34,7 +34,20 @@ function publicKey(seed: Uint8Array): Uint8Array {
 function agree(seed: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
   checkLength("X25519 private key", seed, LENGTHS.seed);
   checkLength("X25519 public key", peerPublicKey, LENGTHS.publicKey);
-  const privateKey = privateKeyFromSeed("x25519", seed);
+  return agreeWith(privateKeyFromSeed("x25519", seed), peerPublicKey);
+}
+
+function generateAndAgree(peerPublicKey: Uint8Array): { pair: SeedKeyPair; sharedSecret: Uint8Array } {
+  checkLength("X25519 public key", peerPublicKey, LENGTHS.publicKey);
+  const { privateKey, publicKey } = generateKeyPairSync("x25519");
+  const sharedSecret = agreeWith(privateKey, peerPublicKey);
+  return {
+    pair: { seed: exportSeed("x25519", privateKey), publicKey: exportRawPublic(publicKey) },
+    sharedSecret,
+  };
+}
+
+function agreeWith(privateKey: KeyObject, peerPublicKey: Uint8Array): Uint8Array {
   const publicKey = publicKeyFromRaw("x25519", peerPublicKey);
   let shared: Uint8Array;
   try {
@@ -56,4 +69,5 @@ export const x25519: KeyAgreement = Object.freeze({
   keygen,
   publicKey,
   agree,
+  generateAndAgree,
 });

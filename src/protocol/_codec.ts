@@ -97,44 +97,96 @@ export class Reader {
   }
 }
 
-/** Accumulates parts and joins them once; sizes are validated by the u*() helpers. */
+/**
+ * Writes into one growing buffer: integers go straight into it (no 1-4 byte array per field) and
+ * `bytes()` copies its part at once, so a part changed or wiped after the call does not change the
+ * output. Sizes are validated by the u*() helpers. Session records are written on every message,
+ * which made the per-field allocations of a parts list a measurable share of the cost.
+ */
 export class Writer {
-  private readonly parts: Uint8Array[] = [];
+  private buffer: Uint8Array;
+  private view: DataView;
   private length = 0;
 
+  /**
+   * `capacity` is a hint only: the buffer doubles whenever a write needs more. The default stays at
+   * V8's on-heap typed-array limit (64 bytes): larger buffers are separate allocations that the
+   * garbage collector must track and free one by one, so hot callers pass the size they will write.
+   */
+  constructor(capacity = 64) {
+    this.buffer = new Uint8Array(Math.max(16, capacity));
+    this.view = new DataView(this.buffer.buffer);
+  }
+
+  /** Grows first, so callers must read `buffer`/`view` only after this returns. */
+  private reserve(count: number): number {
+    const offset = this.length;
+    const needed = offset + count;
+    if (needed > this.buffer.length) {
+      let size = this.buffer.length * 2;
+      while (size < needed) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.buffer.subarray(0, offset));
+      // The old buffer can hold keys (session records): clear it rather than leave it to the GC.
+      this.buffer.fill(0);
+      this.buffer = grown;
+      this.view = new DataView(grown.buffer);
+    }
+    this.length = needed;
+    return offset;
+  }
+
   bytes(part: Uint8Array): this {
-    this.parts.push(part);
-    this.length += part.length;
+    const offset = this.reserve(part.length);
+    this.buffer.set(part, offset);
     return this;
   }
 
   u8(value: number): this {
     checkInt(value, 0xff, "u8");
-    return this.bytes(Uint8Array.of(value));
+    const offset = this.reserve(1);
+    this.buffer[offset] = value;
+    return this;
   }
 
   u16(value: number): this {
     checkInt(value, 0xffff, "u16");
-    return this.bytes(Uint8Array.of(value >>> 8, value & 0xff));
+    const offset = this.reserve(2);
+    this.view.setUint16(offset, value);
+    return this;
   }
 
   u32(value: number): this {
     checkInt(value, 0xffffffff, "u32");
-    const out = new Uint8Array(4);
-    new DataView(out.buffer).setUint32(0, value);
-    return this.bytes(out);
+    const offset = this.reserve(4);
+    this.view.setUint32(offset, value);
+    return this;
   }
 
   u64(value: bigint | number): this {
+    if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) {
+      // Timestamps and counters: exact integers are written without a BigInt round trip.
+      const offset = this.reserve(8);
+      this.view.setUint32(offset, Math.floor(value / 2 ** 32));
+      this.view.setUint32(offset + 4, value >>> 0);
+      return this;
+    }
     const big = typeof value === "number" ? BigInt(value) : value;
     if (big < 0n || big > 0xffffffffffffffffn) throw new RangeError(`u64 out of range: ${value}`);
-    const out = new Uint8Array(8);
-    new DataView(out.buffer).setBigUint64(0, big);
-    return this.bytes(out);
+    const offset = this.reserve(8);
+    this.view.setBigUint64(offset, big);
+    return this;
   }
 
   bool(value: boolean): this {
     return this.u8(value ? 1 : 0);
+  }
+
+  /** `count` zero bytes (absent fixed-size fields), without building an array of zeros first. */
+  zeros(count: number): this {
+    const offset = this.reserve(count);
+    this.buffer.fill(0, offset, offset + count);
+    return this;
   }
 
   vec8(part: Uint8Array): this {
@@ -149,13 +201,21 @@ export class Writer {
     return this.u32(part.length).bytes(part);
   }
 
+  /**
+   * `u32 length || what write() adds`, written in place: the length is patched afterwards, so a nested
+   * structure (a session inside a contact's record) is not built in a buffer of its own and copied.
+   */
+  vec32With(write: (writer: this) => void): this {
+    const at = this.reserve(4);
+    write(this);
+    this.view.setUint32(at, this.length - at - 4);
+    return this;
+  }
+
+  /** The bytes written, as an exact-size array of its own; the writer's buffer is cleared. */
   finish(): Uint8Array {
-    const out = new Uint8Array(this.length);
-    let offset = 0;
-    for (const part of this.parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
+    const out = this.buffer.slice(0, this.length);
+    this.buffer.fill(0, 0, this.length);
     return out;
   }
 }

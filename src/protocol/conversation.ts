@@ -21,13 +21,14 @@ import {
   findByHandshake,
   installSession,
   promote,
-  replaceActive,
   sendingSession,
 } from "./session-lifecycle.ts";
 import {
   type ContactSessions,
+  decodeActiveSession,
   decodeContactSessions,
   EMPTY_SESSIONS,
+  encodeActiveSession,
   encodeContactSessions,
 } from "./session-record.ts";
 import type { Contact, ProtocolStores } from "./stores.ts";
@@ -114,9 +115,12 @@ export async function sendMessage(
 ): Promise<Uint8Array> {
   const { now, limits } = resolve(options);
   const { keys } = await stores.identity.ownIdentity();
-  const sessions = await loadSessions(stores, peer, limits);
-  const { state, envelope } = encryptContent(sendingSession(sessions), keys, content, { now, limits });
-  await stores.sessions.store(peer, encodeContactSessions(replaceActive(sessions, state)));
+  // Sending touches only the active session: archived ones are carried over as stored bytes.
+  const bytes = await stores.sessions.load(peer);
+  const record = bytes ? decodeActiveSession(bytes, limits) : { active: null, archived: [] };
+  const sending = sendingSession({ active: record.active, archived: [] });
+  const { state, envelope } = encryptContent(sending, keys, content, { now, limits });
+  await stores.sessions.store(peer, encodeActiveSession(state, record.archived));
   return envelope;
 }
 

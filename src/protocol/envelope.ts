@@ -61,7 +61,15 @@ export function readRatchetMessage(
 }
 
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
-  const writer = new Writer().u8(PROTOCOL_VERSION).u16(envelope.suite.id).u8(envelope.type);
+  const size =
+    envelope.type === ENVELOPE_TYPES.prekey
+      ? PREFIX + envelope.enc.length + 4 + envelope.sealed.length
+      : PREFIX +
+        envelope.message.headerNonce.length +
+        envelope.message.headerCiphertext.length +
+        4 +
+        envelope.message.body.length;
+  const writer = new Writer(size).u8(PROTOCOL_VERSION).u16(envelope.suite.id).u8(envelope.type);
   if (envelope.type === ENVELOPE_TYPES.prekey) writer.bytes(envelope.enc).vec32(envelope.sealed);
   else encodeRatchetMessage(writer, envelope.message);
   const bytes = writer.finish();
@@ -100,5 +108,5 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
 
 /** The prefix `version || suite || type` that starts every AD and seal context. */
 export function envelopePrefix(suite: Suite, type: EnvelopeType): Uint8Array {
-  return new Writer().u8(PROTOCOL_VERSION).u16(suite.id).u8(type).finish();
+  return Uint8Array.of(PROTOCOL_VERSION, suite.id >>> 8, suite.id & 0xff, type);
 }

@@ -34,12 +34,14 @@ export function encodeHeader(suiteId: number, header: Header): Uint8Array {
   const kem = header.ct !== null || header.ek !== null;
   if (kem && !suite.ratchetKem) throw new TypeError("classical headers carry no KEM fields");
   if ((header.dh !== null) !== (suite.agreement !== null)) throw new TypeError("header DH key presence");
-  const writer = new Writer().u32(header.n).u32(header.pn);
+  const writer = new Writer(headerLength(suite, kem)).u32(header.n).u32(header.pn);
   if (header.dh) writer.bytes(header.dh);
   writer.u8((header.ct ? FLAG_CT : 0) | (header.ek ? FLAG_EK : 0));
   if (kem) {
-    writer.bytes(header.ct ?? new Uint8Array(KEM_CT_BYTES));
-    writer.bytes(header.ek ?? new Uint8Array(KEM_EK_BYTES));
+    if (header.ct) writer.bytes(header.ct);
+    else writer.zeros(KEM_CT_BYTES);
+    if (header.ek) writer.bytes(header.ek);
+    else writer.zeros(KEM_EK_BYTES);
   }
   return writer.finish();
 }
@@ -59,18 +61,20 @@ export function decodeHeader(suite: Suite, kem: boolean, bytes: Uint8Array): Hea
   let ct: Uint8Array | null = null;
   let ek: Uint8Array | null = null;
   if (kem) {
-    const ctSlot = reader.fixed(KEM_CT_BYTES, "KEM ciphertext");
-    const ekSlot = reader.fixed(KEM_EK_BYTES, "KEM offer");
-    ct = flags & FLAG_CT ? ctSlot : requireZero(ctSlot);
-    ek = flags & FLAG_EK ? ekSlot : requireZero(ekSlot);
+    // An absent field is checked where it lies and skipped: no copy of a kilobyte of zeros.
+    ct = flags & FLAG_CT ? reader.fixed(KEM_CT_BYTES, "KEM ciphertext") : skipZeros(reader, KEM_CT_BYTES);
+    ek = flags & FLAG_EK ? reader.fixed(KEM_EK_BYTES, "KEM offer") : skipZeros(reader, KEM_EK_BYTES);
   }
   reader.end("header");
   return { n, pn, dh, ct, ek };
 }
 
-function requireZero(slot: Uint8Array): null {
+function skipZeros(reader: Reader, count: number): null {
+  if (count > reader.remaining) throw new NanoError("truncated", "header is truncated");
+  const { bytes, offset } = reader;
   let acc = 0;
-  for (const byte of slot) acc |= byte;
+  for (let i = offset; i < offset + count; i++) acc |= bytes[i]!;
   if (acc !== 0) throw new NanoError("malformed", "an absent KEM field must be zero-filled");
+  reader.offset += count;
   return null;
 }

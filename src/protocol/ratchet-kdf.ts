@@ -54,21 +54,33 @@ export function rootStep(rootKey: Uint8Array, input: RootStepInput): RootStepOut
   return out;
 }
 
+const infoCache = new Map<string, Uint8Array>();
+
+/** `label || u16 suite [|| u8 type]`: public constants, built once per combination (never mutated). */
 function suiteInfo(name: string, suiteId: number, type?: number): Uint8Array {
-  const writer = new Writer().bytes(label(name as typeof KDF_LABELS.chain)).u16(suiteId);
-  if (type !== undefined) writer.u8(type);
-  return writer.finish();
+  const id = `${name}/${suiteId}/${type ?? ""}`;
+  let info = infoCache.get(id);
+  if (info === undefined) {
+    const writer = new Writer(64).bytes(label(name as typeof KDF_LABELS.chain)).u16(suiteId);
+    if (type !== undefined) writer.u8(type);
+    info = writer.finish();
+    infoCache.set(id, info);
+  }
+  return info;
 }
 
-/** CK' = HKDF(CK, "", ck || suite, 32); MK = HKDF(CK, "", mk || suite, 32). */
+/**
+ * CK' || MK = HKDF(CK, "", ck || suite, 64): both outputs from one HKDF call. 64 bytes is exactly one
+ * HMAC-BLAKE2b-512 block, so this costs what one 32-byte output cost (docs/protocol.md §8.2).
+ */
 export function chainStep(
   chainKey: Uint8Array,
   suiteId: number,
 ): { chainKey: Uint8Array; messageKey: Uint8Array } {
-  return {
-    chainKey: hkdf(chainKey, EMPTY, suiteInfo(KDF_LABELS.chain, suiteId), 32),
-    messageKey: hkdf(chainKey, EMPTY, suiteInfo(KDF_LABELS.messageKey, suiteId), 32),
-  };
+  const okm = hkdf(chainKey, EMPTY, suiteInfo(KDF_LABELS.chain, suiteId), 64);
+  const out = { chainKey: okm.slice(0, 32), messageKey: okm.slice(32, 64) };
+  wipe(okm);
+  return out;
 }
 
 /** Body key || nonce = HKDF(MK, "", msg || suite || type, 44). */

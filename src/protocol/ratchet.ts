@@ -1,10 +1,12 @@
 import {
   aeadOpen,
   aeadSeal,
+  aeadTryOpen,
   blake2b,
   constantTimeEqual,
   getSuite,
-  randomBytes,
+  publicRandomBytes,
+  type SeedKeyPair,
   type Suite,
   wipe,
 } from "../crypto/index.ts";
@@ -31,8 +33,17 @@ function otherRole(role: Role): Role {
   return role === 1 ? 2 : 1;
 }
 
+const headerAds = new Map<number, Uint8Array>();
+
+/** `hdr label || version || suite || type`: a constant per (suite, type), built once (never mutated). */
 function headerAd(suite: Suite, type: EnvelopeType): Uint8Array {
-  return new Writer().bytes(label(KDF_LABELS.header)).bytes(envelopePrefix(suite, type)).finish();
+  const id = suite.id * 4 + type;
+  let ad = headerAds.get(id);
+  if (ad === undefined) {
+    ad = new Writer().bytes(label(KDF_LABELS.header)).bytes(envelopePrefix(suite, type)).finish();
+    headerAds.set(id, ad);
+  }
+  return ad;
 }
 
 /** AD = version || suite || type || SID || H(IR_sender) || H(IR_recipient) || header nonce || header ct. */
@@ -45,7 +56,8 @@ function bodyAd(
 ): Uint8Array {
   const sender = sending ? state.localIdentityHash : state.remoteIdentityHash;
   const recipient = sending ? state.remoteIdentityHash : state.localIdentityHash;
-  return new Writer()
+  const size = 4 + state.sessionId.length + sender.length + recipient.length;
+  return new Writer(size + message.headerNonce.length + message.headerCiphertext.length)
     .bytes(envelopePrefix(suite, type))
     .bytes(state.sessionId)
     .bytes(sender)
@@ -70,8 +82,14 @@ function sendStep(state: RatchetState, suite: Suite, options: RatchetOptions): v
   let dh: Uint8Array | null = null;
   let dhPublic: Uint8Array | null = null;
   if (suite.agreement) {
-    const pair = suite.agreement.keygen();
-    dh = suite.agreement.agree(pair.seed, state.remoteDh!);
+    const agreement = suite.agreement;
+    let pair: SeedKeyPair;
+    if (agreement.generateAndAgree) {
+      ({ pair, sharedSecret: dh } = agreement.generateAndAgree(state.remoteDh!));
+    } else {
+      pair = agreement.keygen();
+      dh = agreement.agree(pair.seed, state.remoteDh!);
+    }
     dhPublic = pair.publicKey;
     if (state.sendDh) wipe(state.sendDh.seed);
     state.sendDh = { publicKey: pair.publicKey, seed: pair.seed };
@@ -160,7 +178,7 @@ export function ratchetEncrypt(
     ct: prekey ? null : state.sendStep.ct,
     ek: prekey ? null : state.sendStep.ek,
   };
-  const headerNonce = randomBytes(12);
+  const headerNonce = publicRandomBytes(12);
   const headerCiphertext = aeadSeal(
     state.sendHeaderKey,
     headerNonce,
@@ -190,12 +208,8 @@ function tryHeader(
   message: RatchetMessage,
 ): Header | null {
   if (headerKey === null) return null;
-  let plain: Uint8Array;
-  try {
-    plain = aeadOpen(headerKey, message.headerNonce, message.headerCiphertext, headerAd(suite, type));
-  } catch {
-    return null;
-  }
+  const plain = aeadTryOpen(headerKey, message.headerNonce, message.headerCiphertext, headerAd(suite, type));
+  if (plain === null) return null;
   // An authenticated header that does not parse is corruption by the key holder: a typed codec error.
   return decodeHeader(suite, type === 3, plain);
 }
@@ -352,22 +366,26 @@ export function ratchetDecrypt(
       checkSkip(state.recvN, header.n, options.limits);
     }
   } else {
-    for (const headerKey of [...state.previousRecvHeaderKeys].reverse()) {
-      header = tryHeader(headerKey, suite, type, message);
-      if (header) {
-        messageKey = takeSkipped(state, headerKey, header.n);
-        if (messageKey === null) throw new NanoError("duplicate_message", "message key already used");
-        break;
-      }
-    }
-    if (!header) {
-      header = tryHeader(state.nextRecvHeaderKey, suite, type, message);
-      if (!header) throw new NanoError("decryption_failed", "no header key opens this message");
+    // NHKr before the past chains: exactly one key can authenticate a header, so the order changes
+    // no outcome, only the cost; a new chain (every direction change) is far more common than a late
+    // message of an old one, and each failed trial costs a full AEAD attempt (docs/protocol.md §8.6).
+    header = tryHeader(state.nextRecvHeaderKey, suite, type, message);
+    if (header) {
       if (type === 1) throw new NanoError("malformed", "a first-contact message cannot open a new chain");
       checkSkip(state.recvN, header.pn, options.limits);
       checkSkip(0, header.n, options.limits);
       skipKeys(state, header.pn, options.limits);
       receiveStep(state, suite, header, options);
+    } else {
+      for (let i = state.previousRecvHeaderKeys.length - 1; i >= 0 && !header; i--) {
+        const headerKey = state.previousRecvHeaderKeys[i]!;
+        header = tryHeader(headerKey, suite, type, message);
+        if (header) {
+          messageKey = takeSkipped(state, headerKey, header.n);
+          if (messageKey === null) throw new NanoError("duplicate_message", "message key already used");
+        }
+      }
+      if (!header) throw new NanoError("decryption_failed", "no header key opens this message");
     }
   }
   if (messageKey === null) {

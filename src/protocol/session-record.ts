@@ -31,9 +31,31 @@ function readOptional<T>(reader: Reader, what: string, read: () => T): T | null 
   return reader.bool(what) ? read() : null;
 }
 
+/**
+ * An upper bound of the encoded size, so a record is written into one buffer of about the right size
+ * (growing a buffer several times was most of the cost of writing a record on every message).
+ */
+function sizeHint(state: RatchetState): number {
+  const kem = (bytes: Uint8Array | null | undefined) => bytes?.length ?? 0;
+  return (
+    1024 +
+    kem(state.sendStep.ct) +
+    kem(state.sendStep.ek) +
+    kem(state.ourOffer?.ek) +
+    kem(state.previousOffer?.ek) +
+    kem(state.peerOffer) +
+    state.skipped.length * 68 +
+    state.previousRecvHeaderKeys.length * 32 +
+    (state.pending ? state.pending.handshake.length + state.pending.sealKey.length + 72 : 0)
+  );
+}
+
 export function encodeRatchetState(state: RatchetState): Uint8Array {
-  const w = new Writer()
-    .u16(SESSION_RECORD_VERSION)
+  return writeRatchetState(new Writer(sizeHint(state)), state).finish();
+}
+
+function writeRatchetState(w: Writer, state: RatchetState): Writer {
+  w.u16(SESSION_RECORD_VERSION)
     .u16(state.suiteId)
     .u8(state.role)
     .bytes(state.sessionId)
@@ -65,7 +87,7 @@ export function encodeRatchetState(state: RatchetState): Uint8Array {
   for (const headerKey of state.previousRecvHeaderKeys) w.bytes(headerKey);
   optional(w, state.pending, (v) => w.vec32(v.handshake).bytes(v.transcriptHash).vec16(v.sealKey));
   w.u64(state.created).u64(state.lastReceived);
-  return w.finish();
+  return w;
 }
 
 export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetState, number] {
@@ -203,10 +225,12 @@ export interface ContactSessions {
 export const EMPTY_SESSIONS: ContactSessions = Object.freeze({ active: null, archived: Object.freeze([]) });
 
 export function encodeContactSessions(sessions: ContactSessions): Uint8Array {
-  const w = new Writer().u16(SESSION_RECORD_VERSION);
-  optional(w, sessions.active, (state) => w.vec32(encodeRatchetState(state)));
+  let hint = 8;
+  for (const state of [sessions.active, ...sessions.archived]) if (state) hint += sizeHint(state) + 4;
+  const w = new Writer(hint).u16(SESSION_RECORD_VERSION);
+  optional(w, sessions.active, (state) => w.vec32With(() => writeRatchetState(w, state)));
   w.u8(sessions.archived.length);
-  for (const state of sessions.archived) w.vec32(encodeRatchetState(state));
+  for (const state of sessions.archived) w.vec32With(() => writeRatchetState(w, state));
   return w.finish();
 }
 
@@ -228,4 +252,49 @@ export function decodeContactSessions(
   for (let i = 0; i < count; i++) archived.push(state());
   r.end("sessions record");
   return { active, archived };
+}
+
+/**
+ * A contact's record with only the active session decoded: what sending needs. Archived sessions stay
+ * the exact bytes they were stored as (framing and count checked), so a send neither parses nor
+ * re-encodes them; since encode(decode(b)) == b, writing them back unchanged is byte-identical to
+ * the full round trip. A damaged archived session is therefore found when a message needs it (every
+ * receive decodes the whole record), not at send time.
+ */
+export interface ActiveSessionRecord {
+  readonly active: RatchetState | null;
+  readonly archived: readonly Uint8Array[];
+}
+
+export function decodeActiveSession(
+  bytes: Uint8Array,
+  limits: ProtocolLimits = DEFAULT_LIMITS,
+): ActiveSessionRecord {
+  const r = new Reader(bytes);
+  const version = r.u16("sessions record version");
+  if (version !== SESSION_RECORD_VERSION)
+    throw new NanoError("unsupported_version", `sessions record version ${version}`);
+  const active = readOptional(r, "active session", () =>
+    decodeRatchetStateExact(r.vec32("session", MAX_STATE_BYTES)),
+  );
+  const count = r.u8("archived count");
+  if (count > limits.maxArchivedSessions) throw new NanoError("malformed", "too many archived sessions");
+  const archived: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) archived.push(r.vec32("session", MAX_STATE_BYTES));
+  r.end("sessions record");
+  return { active, archived };
+}
+
+/** The record of `decodeActiveSession` with a new active session; archived bytes are copied as they are. */
+export function encodeActiveSession(
+  active: RatchetState | null,
+  archived: readonly Uint8Array[],
+): Uint8Array {
+  let hint = 8 + (active ? sizeHint(active) + 4 : 0);
+  for (const raw of archived) hint += raw.length + 4;
+  const w = new Writer(hint).u16(SESSION_RECORD_VERSION);
+  optional(w, active, (state) => w.vec32With(() => writeRatchetState(w, state)));
+  w.u8(archived.length);
+  for (const raw of archived) w.vec32(raw);
+  return w.finish();
 }

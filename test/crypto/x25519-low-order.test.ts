@@ -44,3 +44,24 @@ test("X-Wing decapsulation of a low-order X25519 share returns a secret (no dist
     assert.notDeepEqual(secret, sharedSecret);
   }
 });
+
+test("x25519.generateAndAgree equals keygen + agree, and refuses low-order points the same way", () => {
+  const peer = x25519.keygen();
+  const generateAndAgree = x25519.generateAndAgree!;
+  for (let i = 0; i < 8; i++) {
+    const { pair, sharedSecret } = generateAndAgree(peer.publicKey);
+    assert.deepEqual(x25519.publicKey(pair.seed), pair.publicKey);
+    assert.deepEqual(x25519.agree(pair.seed, peer.publicKey), sharedSecret);
+    assert.deepEqual(x25519.agree(peer.seed, pair.publicKey), sharedSecret);
+  }
+  for (const point of LOW_ORDER_POINTS) {
+    assert.throws(
+      () => generateAndAgree(point),
+      (error: unknown) => NanoError.is(error, "low_order_point"),
+    );
+  }
+  assert.throws(
+    () => generateAndAgree(new Uint8Array(31)),
+    (error: unknown) => NanoError.is(error, "invalid_length"),
+  );
+});
