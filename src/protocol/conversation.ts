@@ -36,7 +36,8 @@ import type { Contact, ProtocolStores } from "./stores.ts";
 /**
  * The protocol over stores (docs/protocol.md §11): what a client calls. Every decision is made by the
  * pure functions; this file only loads records, calls them and commits the result. Nothing is written
- * unless the message verified and decrypted, so a failure changes no stored byte.
+ * unless the message verified and decrypted, so a failure changes no stored byte. The one deliberate
+ * exception is a verified changed identity: the call that finds it stores the block (§11.2) and fails.
  */
 export interface CallOptions {
   readonly now?: number;

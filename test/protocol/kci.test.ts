@@ -109,17 +109,21 @@ async function forge(
   };
 }
 
-function parties(suiteId: SuiteId) {
+/** Bob accepts every suite, so the attacker steals identity keys of all three from his store. */
+async function parties(suiteId: SuiteId) {
+  const bob = makeParty("bob", SUITE_IDS.classical);
+  const stolen = (await bob.stores.identity.ownIdentity()).keys;
+  assert.equal(stolen.suites.length, 3);
   return {
     alice: makeParty("alice", suiteId, [suiteId]),
-    bob: makeParty("bob", suiteId, [suiteId]),
+    bob: { ...bob, keys: stolen },
     mallory: makeParty("alice", suiteId, [suiteId]), // her own keys, Alice's name
   };
 }
 
 for (const suiteId of ALL_SUITES) {
   test(`KCI, suite ${suiteId}: all of Bob's identity secrets do not let an attacker pose as Alice to Bob`, async () => {
-    const { alice, bob, mallory } = parties(suiteId);
+    const { alice, bob, mallory } = await parties(suiteId);
     const suite = getSuite(suiteId);
     const attempts: RatchetState[] = [
       // Everything an initiator computes, with the attacker's own identity key in DH1 (classical,
@@ -152,7 +156,7 @@ for (const suiteId of ALL_SUITES) {
   });
 
   test(`KCI boundary, suite ${suiteId}: with Bob's prekey secrets too, only classical falls`, async () => {
-    const { alice, bob, mallory } = parties(suiteId);
+    const { alice, bob, mallory } = await parties(suiteId);
     // Bob's identity keys and every prekey secret in his store: the attacker derives Bob's exact keys.
     const state = await forge(mallory, alice, bob, suiteId, (h) => h);
     for (const signer of [mallory.keys, bob.keys]) {
