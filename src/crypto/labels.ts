@@ -3,8 +3,8 @@ import { utf8 } from "./bytes.ts";
 /**
  * The one registry of domain-separation labels (docs/protocol.md §3). Every signature context and
  * every KDF/hash label in the project — crypto constructions, protocol, attachments, audit log — comes
- * from here (it lives in the lowest layer so every layer can import it), and test/protocol/labels.test.ts checks that
- * no label equals or is a prefix of another, so an output made for one purpose can never be valid for
+ * from here (it lives in the lowest layer so every layer can import it), and test/protocol/identity.test.ts
+ * ("labels are unique and none is a prefix of another") checks that no label equals or is a prefix of another, so an output made for one purpose can never be valid for
  * another. Frozen because they are exported: nothing in the process may change a label.
  */
 export const SIGNATURE_CONTEXTS = Object.freeze({

@@ -20,6 +20,7 @@ import {
   decryptWithSessions,
   findByHandshake,
   installSession,
+  keepBoundTo,
   promote,
   sendingSession,
 } from "./session-lifecycle.ts";
@@ -36,7 +37,8 @@ import type { Contact, ProtocolStores } from "./stores.ts";
 /**
  * The protocol over stores (docs/protocol.md §11): what a client calls. Every decision is made by the
  * pure functions; this file only loads records, calls them and commits the result. Nothing is written
- * unless the message verified and decrypted, so a failure changes no stored byte.
+ * unless the message verified and decrypted, so a failure changes no stored byte. The one deliberate
+ * exception is a verified changed identity: the call that finds it stores the block (§11.2) and fails.
  */
 export interface CallOptions {
   readonly now?: number;
@@ -56,14 +58,45 @@ async function loadSessions(
   return bytes ? decodeContactSessions(bytes, limits) : EMPTY_SESSIONS;
 }
 
-/** A contact whose record changed is blocked until the user accepts the new identity. */
-function checkContact(contact: Contact | undefined, record: IdentityRecord): void {
-  if (contact && !constantTimeEqual(contact.record.hash, record.hash)) {
-    throw new NanoError(
-      "identity_changed",
-      `${record.username}'s identity changed; verify it before continuing`,
-    );
-  }
+function identityChanged(username: string): NanoError {
+  return new NanoError("identity_changed", `${username}'s identity changed; verify it before continuing`);
+}
+
+/** A contact blocked by a changed identity (DESIGN.md: until the user re-verifies): no state change. */
+function checkNotBlocked(contact: Contact | undefined, username: string): void {
+  if (contact?.changed !== undefined) throw identityChanged(username);
+}
+
+function differs(contact: Contact | undefined, record: IdentityRecord): contact is Contact {
+  return contact !== undefined && !constantTimeEqual(contact.record.hash, record.hash);
+}
+
+/**
+ * A verified record (a decoded bundle or directory record, or a first contact whose handshake and
+ * signature verified) that differs from the stored one: the contact is blocked, persistently, until
+ * `acceptIdentity`. The stored record and pin stay as they were; only the pending record is added.
+ */
+async function blockChanged(
+  stores: ProtocolStores,
+  contact: Contact,
+  record: IdentityRecord,
+): Promise<never> {
+  await stores.identity.putContact(record.username, {
+    record: contact.record,
+    pin: contact.pin,
+    changed: record,
+  });
+  throw identityChanged(record.username);
+}
+
+/** Checks a verified record against the stored contact; a change blocks the contact. */
+async function checkContact(
+  stores: ProtocolStores,
+  contact: Contact | undefined,
+  record: IdentityRecord,
+): Promise<void> {
+  checkNotBlocked(contact, record.username);
+  if (differs(contact, record)) await blockChanged(stores, contact, record);
 }
 
 /** Chooses the suite to ask the relay for (the floor, the peer's record and this contact's pin). */
@@ -74,7 +107,7 @@ export async function chooseSuite(
 ): Promise<{ suite: Suite; selection: Selection }> {
   const { record } = await stores.identity.ownIdentity();
   const contact = await stores.identity.getContact(peer.username);
-  checkContact(contact, peer);
+  await checkContact(stores, contact, peer);
   return selectSuite(record, peer, {
     ...(explicit === undefined ? {} : { explicit }),
     ...(contact ? { pin: contact.pin } : {}),
@@ -96,7 +129,7 @@ export async function startSession(
     throw new NanoError("certificate_mismatch", `the bundle is ${peer}'s, not ${options.peer}'s`);
   }
   const contact = await stores.identity.getContact(peer);
-  checkContact(contact, bundle.record);
+  await checkContact(stores, contact, bundle.record);
   checkPin(bundle.suite, contact?.pin);
   const state = initiate(keys, record, bundle, { selection, now });
   const sessions = installSession(await loadSessions(stores, peer, limits), state, now, limits);
@@ -114,6 +147,7 @@ export async function sendMessage(
   options: CallOptions = {},
 ): Promise<Uint8Array> {
   const { now, limits } = resolve(options);
+  checkNotBlocked(await stores.identity.getContact(peer), peer);
   const { keys } = await stores.identity.ownIdentity();
   // Sending touches only the active session: archived ones are carried over as stored bytes.
   const bytes = await stores.sessions.load(peer);
@@ -146,6 +180,7 @@ export async function receiveMessage(
   if (envelope.type !== ENVELOPE_TYPES.prekey) {
     const contact = await stores.identity.getContact(relaySender);
     if (contact === undefined) throw new NanoError("no_session", `no session with ${relaySender}`);
+    checkNotBlocked(contact, relaySender);
     const sessions = await loadSessions(stores, relaySender, limits);
     const result = decryptWithSessions(sessions, envelope, { now, limits });
     await stores.sessions.store(relaySender, encodeContactSessions(result.sessions));
@@ -156,8 +191,11 @@ export async function receiveMessage(
   const contact = openFirstContact(keys, record, envelope);
   const peer = contact.initiator.username;
   const known = await stores.identity.getContact(peer);
-  checkContact(known, contact.initiator);
-  checkPin(suite, known?.pin);
+  checkNotBlocked(known, peer);
+  // A changed identity is only recorded once the whole handshake verified (keys and, in hybrid and
+  // quantum, the initiator signature), so that a message that proves nothing cannot block a contact.
+  const changed = differs(known, contact.initiator) ? known : null;
+  if (changed === null) checkPin(suite, known?.pin);
   const held = new Map<number, HeldPrekey>();
   for (const id of [contact.signedDhId, contact.pqId, contact.oneTimeId]) {
     if (id === null) continue;
@@ -181,6 +219,7 @@ export async function receiveMessage(
     }
     const payload = checkInitiatorSignature(suite, contact.initiator, context.transcript, decrypted.body);
     const content = unpad(payload);
+    if (changed !== null) await blockChanged(stores, changed, contact.initiator);
     const updated = promote(sessions, existing, decrypted.state, now, limits);
     await stores.sessions.store(peer, encodeContactSessions(updated));
     return { peer, content, newSession: false };
@@ -189,6 +228,7 @@ export async function receiveMessage(
   const decrypted = ratchetDecrypt(initial, ENVELOPE_TYPES.prekey, contact.message, { now, limits });
   const payload = checkInitiatorSignature(suite, contact.initiator, context.transcript, decrypted.body);
   const content = unpad(payload);
+  if (changed !== null) await blockChanged(stores, changed, contact.initiator);
   const consumed = [context.held.oneTime, context.held.pq]
     .filter(
       (h): h is HeldPrekey => h !== null && h.prekey.role !== PREKEY_ROLES.signedDh && !h.prekey.lastResort,
@@ -205,11 +245,37 @@ export async function receiveMessage(
   return { peer, content, newSession: true };
 }
 
-/** After the user re-verified a changed identity: store it (the pin is kept, never lowered). */
-export async function acceptIdentity(stores: ProtocolStores, record: IdentityRecord): Promise<void> {
+/**
+ * After the user re-verified a changed identity: pin the new record and unblock the contact. The pin
+ * is kept, never lowered (DESIGN.md: lowering needs an IR update signed by the pinned PQ key plus the
+ * user's consent, not implemented): a record that accepts no suite at or above the pin is refused with
+ * `suite_below_pin` and nothing changes. Sessions bound to another record of this contact are closed,
+ * so nothing more is sent to, or accepted from, the superseded keys; the next session (a verified
+ * first contact, or our `startSession` with the new bundle) is then usable.
+ */
+export async function acceptIdentity(
+  stores: ProtocolStores,
+  record: IdentityRecord,
+  options: CallOptions = {},
+): Promise<void> {
+  const { limits } = resolve(options);
   const contact = await stores.identity.getContact(record.username);
-  const pin = contact?.pin ?? getSuite(record.preferred).id;
-  await stores.identity.putContact(record.username, { record, pin });
+  if (contact === undefined) {
+    await stores.identity.putContact(record.username, { record, pin: getSuite(record.preferred).id });
+    return;
+  }
+  const pinned = getSuite(contact.pin);
+  if (!acceptedSuites(record).some((id) => getSuite(id).rank >= pinned.rank)) {
+    throw new NanoError(
+      "suite_below_pin",
+      `${record.username}'s new identity accepts no suite at or above the pinned ${pinned.name}`,
+    );
+  }
+  if (!constantTimeEqual(contact.record.hash, record.hash)) {
+    const sessions = await loadSessions(stores, record.username, limits);
+    await stores.sessions.store(record.username, encodeContactSessions(keepBoundTo(sessions, record.hash)));
+  }
+  await stores.identity.putContact(record.username, { record, pin: contact.pin });
 }
 
 /**

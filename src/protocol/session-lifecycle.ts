@@ -38,6 +38,17 @@ export function replaceActive(sessions: ContactSessions, state: RatchetState): C
   return { active: state, archived: sessions.archived };
 }
 
+/**
+ * Only the sessions with the given remote identity record (after a changed identity was accepted, the
+ * sessions with the superseded keys are closed: nothing is sent to or accepted from them again).
+ */
+export function keepBoundTo(sessions: ContactSessions, remoteIdentityHash: Uint8Array): ContactSessions {
+  const bound = (state: RatchetState) => Buffer.compare(state.remoteIdentityHash, remoteIdentityHash) === 0;
+  const archived = sessions.archived.filter(bound);
+  if (sessions.active !== null && bound(sessions.active)) return { active: sessions.active, archived };
+  return { active: archived[0] ?? null, archived: archived.slice(1) };
+}
+
 /** Finds the session (active or archived) that a handshake created. */
 export function findByHandshake(sessions: ContactSessions, handshakeHash: Uint8Array): RatchetState | null {
   const all = sessions.active ? [sessions.active, ...sessions.archived] : [...sessions.archived];

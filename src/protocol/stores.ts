@@ -12,6 +12,12 @@ export interface Contact {
   readonly record: IdentityRecord;
   /** Lowest suite a new session with this contact may use. */
   readonly pin: SuiteId;
+  /**
+   * A verified record that differs from `record` (docs/protocol.md §11.2): while set, sending to and
+   * receiving from this contact fail with `identity_changed` until `acceptIdentity`. Adapters must
+   * persist it with the contact, or the block is lost on restart.
+   */
+  readonly changed?: IdentityRecord;
 }
 
 export interface IdentityStore {

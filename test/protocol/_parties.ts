@@ -80,7 +80,7 @@ export function snapshot(party: Party): string {
     sessions: [...s.sessionMap].map(([k, v]) => [k, hex(v)]),
     prekeys: [...s.prekeyMap].map(([k, v]) => [k, hex(v.prekey.encoded), hex(v.seed)]),
     replay: [...s.replayMap],
-    contacts: [...s.contacts].map(([k, v]) => [k, hex(v.record.hash), v.pin]),
+    contacts: [...s.contacts].map(([k, v]) => [k, hex(v.record.hash), v.pin, hex(v.changed?.hash)]),
   });
 }
 

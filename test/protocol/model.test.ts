@@ -7,7 +7,7 @@ import { receiveMessage, sendMessage } from "../../src/protocol/conversation.ts"
 import { DEFAULT_LIMITS, tightenLimits } from "../../src/protocol/limits.ts";
 import { MemoryStores } from "../../src/protocol/stores.ts";
 import { ALL_SUITES, makeIdentity, NOW } from "./_fixtures.ts";
-import { activeState, connect, type Party } from "./_parties.ts";
+import { activeState, connect, type Party, snapshot } from "./_parties.ts";
 
 /**
  * The ratchet against a model of an unreliable relay (docs/protocol.md §8): sends in both directions,
@@ -97,9 +97,8 @@ for (const suiteId of ALL_SUITES) {
             const message = pool[index]!;
             const to = parties[1 - message.from]!;
             const from = parties[message.from]!;
-            const before = JSON.stringify(
-              [...to.stores.sessionMap].map(([k, v]) => [k, Buffer.from(v).toString("hex")]),
-            );
+            // Every store (sessions, prekeys, replay cache, contacts), not only the sessions.
+            const before = snapshot(to);
             try {
               const got = await receiveMessage(to.stores, from.name, message.envelope, { now: NOW, limits });
               assert.equal(op.kind, "deliver", "a duplicate must never decrypt again");
@@ -109,10 +108,7 @@ for (const suiteId of ALL_SUITES) {
               seen.delivered += 1;
             } catch (error) {
               if (!NanoError.is(error)) throw error;
-              const after = JSON.stringify(
-                [...to.stores.sessionMap].map(([k, v]) => [k, Buffer.from(v).toString("hex")]),
-              );
-              assert.equal(after, before, "a failed delivery changes no stored byte");
+              assert.equal(snapshot(to), before, "a failed delivery changes no stored byte");
               if (op.kind === "duplicate") {
                 assert.ok([...DUPLICATE_CODES, "decryption_failed"].includes(error.code), error.code);
                 seen.duplicates += 1;
