@@ -11,6 +11,12 @@ import { randomBytes, toHex } from "../src/crypto/index.ts";
 import { tempDir, testConfig } from "../test/relay/fixtures/harness.ts";
 import { testEnvelope } from "../test/relay/fixtures/identities.ts";
 import { RelayProcess, signUpOver } from "../test/relay/fixtures/processes.ts";
+import {
+  type AttachmentRow,
+  attachmentScenario,
+  formatAttachmentRows,
+  runRelayAttachments,
+} from "./_relay-attachments.ts";
 
 interface Scenario {
   readonly name: string;
@@ -215,6 +221,7 @@ export async function run(args: string[]): Promise<void> {
     relay.kill("SIGKILL");
   });
   const results: Result[] = [];
+  let attachments: AttachmentRow[] = [];
   try {
     for (const [index, scenario] of scenarios.entries()) {
       const names = Array.from({ length: scenario.pairs }, (_, i) => [`s${index}x${i}`, `r${index}x${i}`]);
@@ -240,6 +247,8 @@ export async function run(args: string[]): Promise<void> {
       };
       results.push(base, r);
     }
+    // 1 MiB content is an attachment in nano v1 (envelopes stop at 64 KiB): bench/_relay-attachments.ts.
+    attachments = await runRelayAttachments(relay, dir, attachmentScenario(quick, pairs));
   } finally {
     await relay.stop();
     baseline.child.kill("SIGTERM");
@@ -276,9 +285,10 @@ export async function run(args: string[]): Promise<void> {
     "relay = durable ack after group commit, auth, validation, idempotency, quotas, metrics; " +
       "baseline = ws + the same SQLite group commit only. Latency is send -> delivery at the receiver.\n",
   );
+  process.stdout.write(formatAttachmentRows(attachments));
   const resultsDir = new URL("./results/", import.meta.url).pathname;
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `relay-${new Date().toISOString().replaceAll(":", "-")}.json`);
-  writeFileSync(file, `${JSON.stringify({ node: process.version, quick, rows }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ node: process.version, quick, rows, attachments }, null, 2)}\n`);
   process.stdout.write(`wrote ${file}\n`);
 }
