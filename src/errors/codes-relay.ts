@@ -150,6 +150,13 @@ export const RELAY_ERRORS = {
       "A prekey in the upload is malformed, has a bad signature, or is not bound to the owner's identity record.",
     fix: "Regenerate the prekeys with the client.",
   },
+  one_time_prekey_suite_mismatch: {
+    kind: "validation",
+    status: 400,
+    meaning:
+      "One-time prekeys of a suite for which the owner has no bundle: they could never be handed out (a fetch of suite S pairs S's bundle with a one-time key of S only).",
+    fix: "Upload the bundle of that suite first, or in the same request as its one-time prekeys.",
+  },
   prekeys_not_found: {
     kind: "validation",
     status: 404,
