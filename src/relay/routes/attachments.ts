@@ -125,6 +125,11 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
           }
           return reply.status(201).send({ hash, size });
         } catch (error) {
+          // Refused mid-stream (too large, interrupted): the rest of the body would only be read and
+          // discarded, and a half-read connection held the drain open for the whole grace period.
+          if (!(body as NodeJS.ReadableStream & { readableEnded?: boolean }).readableEnded) {
+            reply.header("connection", "close");
+          }
           if (NanoError.is(error)) throw error;
           throw new NanoError("malformed_request", "the upload was interrupted", { cause: error });
         } finally {
