@@ -195,6 +195,13 @@ export const RELAY_ERRORS = {
     meaning: "The uploaded bytes do not hash (BLAKE2b-512) to the address they were uploaded under.",
     fix: "Upload the exact ciphertext under the hex BLAKE2b-512 of its bytes.",
   },
+  attachment_not_owner: {
+    kind: "validation",
+    status: 403,
+    meaning:
+      "A blob with this address was uploaded by another account; only its uploader can add recipients, and nothing was stored or charged.",
+    fix: "Encrypt the file afresh (a new key gives new bytes and a new address) and upload that.",
+  },
   attachment_quota_exceeded: {
     kind: "validation",
     status: 507,

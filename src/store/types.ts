@@ -185,12 +185,20 @@ export interface AttachmentRecord {
   readonly expiresAt: number;
 }
 
+export type AttachmentPutOutcome = "stored" | "over_quota" | "not_owner";
+
 export interface AttachmentStore {
   /**
-   * Records a verified blob and who may fetch it, if the owner's quota allows. Uploading the same hash
-   * again adds recipients and is otherwise a no-op. Returns false (nothing stored) when over quota.
+   * Records a verified blob and who may fetch it, if the owner's quota allows ("over_quota": nothing
+   * stored). The same owner uploading the same hash again adds recipients and is otherwise a no-op.
+   * Another account uploading a hash that exists gets "not_owner" and changes nothing: knowing a
+   * blob's bytes must not let anyone extend its recipient set (or ride on the owner's quota).
    */
-  put(record: AttachmentRecord, recipients: readonly string[], quotaBytes: number): Promise<boolean>;
+  put(
+    record: AttachmentRecord,
+    recipients: readonly string[],
+    quotaBytes: number,
+  ): Promise<AttachmentPutOutcome>;
   get(hash: string): Promise<AttachmentRecord | null>;
   isRecipient(hash: string, username: string): Promise<boolean>;
   /** Marks a fetch; returns true when that was the last pending recipient (the caller deletes the blob). */

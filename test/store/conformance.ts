@@ -419,7 +419,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       it(
         "tracks recipients and reports the last fetch",
         withStore(async (store) => {
-          assert.equal(await store.attachments.put(record("h1"), ["bob", "carol"], 1000), true);
+          assert.equal(await store.attachments.put(record("h1"), ["bob", "carol"], 1000), "stored");
           assert.equal(await store.attachments.isRecipient("h1", "bob"), true);
           assert.equal(await store.attachments.isRecipient("h1", "mallory"), false);
           assert.equal(await store.attachments.recordFetch("h1", "bob"), false);
@@ -436,17 +436,34 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       it(
         "enforces the owner's quota and expires by TTL",
         withStore(async (store) => {
-          assert.equal(await store.attachments.put(record("h1", "alice", 600), ["bob"], 1000), true);
-          assert.equal(await store.attachments.put(record("h2", "alice", 600), ["bob"], 1000), false);
+          assert.equal(await store.attachments.put(record("h1", "alice", 600), ["bob"], 1000), "stored");
+          assert.equal(await store.attachments.put(record("h2", "alice", 600), ["bob"], 1000), "over_quota");
+          assert.equal(await store.attachments.get("h2"), null);
           assert.equal(
             await store.attachments.put(record("h1", "alice", 600), ["carol"], 1000),
-            true,
-            "re-upload adds recipients",
+            "stored",
+            "re-upload by the owner adds recipients",
           );
           assert.equal(await store.attachments.usage("alice"), 600);
           assert.deepEqual(await store.attachments.expire(999), []);
           assert.deepEqual(await store.attachments.expire(1000), ["h1"]);
           assert.equal(await store.attachments.usage("alice"), 0);
+        }),
+      );
+
+      it(
+        "only the uploader can add recipients to a blob; another account's re-upload changes nothing",
+        withStore(async (store) => {
+          assert.equal(await store.attachments.put(record("h1", "alice", 100), ["bob"], 1000), "stored");
+          assert.equal(
+            await store.attachments.put(record("h1", "mallory", 100), ["mallory", "eve"], 1000),
+            "not_owner",
+          );
+          assert.equal(await store.attachments.isRecipient("h1", "mallory"), false);
+          assert.equal(await store.attachments.isRecipient("h1", "eve"), false);
+          assert.equal((await store.attachments.get("h1"))?.owner, "alice");
+          assert.equal(await store.attachments.usage("mallory"), 0, "nothing charged, nothing stored");
+          assert.equal(await store.attachments.usage("alice"), 100);
         }),
       );
     });

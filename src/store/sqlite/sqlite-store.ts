@@ -411,9 +411,10 @@ export class SqliteStore implements RelayStore {
     return {
       put: (record, recipients, quotaBytes) =>
         this.writer.submit(() => {
-          const existing = this.#get("SELECT hash FROM attachments WHERE hash = ?", record.hash);
+          const existing = this.#get("SELECT owner FROM attachments WHERE hash = ?", record.hash);
+          if (existing !== undefined && existing.owner !== record.owner) return "not_owner" as const;
           if (existing === undefined) {
-            if (usage(record.owner) + record.size > quotaBytes) return false;
+            if (usage(record.owner) + record.size > quotaBytes) return "over_quota" as const;
             this.#run(
               "INSERT INTO attachments (hash, owner, size, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
               record.hash,
@@ -430,7 +431,7 @@ export class SqliteStore implements RelayStore {
               username,
             );
           }
-          return true;
+          return "stored" as const;
         }),
       get: async (hash) => {
         const row = this.#get("SELECT * FROM attachments WHERE hash = ?", hash);
