@@ -150,6 +150,13 @@ export const RELAY_ERRORS = {
       "A prekey in the upload is malformed, has a bad signature, or is not bound to the owner's identity record.",
     fix: "Regenerate the prekeys with the client.",
   },
+  one_time_prekey_suite_mismatch: {
+    kind: "validation",
+    status: 400,
+    meaning:
+      "One-time prekeys of a suite for which the owner has no bundle: they could never be handed out (a fetch of suite S pairs S's bundle with a one-time key of S only).",
+    fix: "Upload the bundle of that suite first, or in the same request as its one-time prekeys.",
+  },
   prekeys_not_found: {
     kind: "validation",
     status: 404,
@@ -187,6 +194,13 @@ export const RELAY_ERRORS = {
     status: 400,
     meaning: "The uploaded bytes do not hash (BLAKE2b-512) to the address they were uploaded under.",
     fix: "Upload the exact ciphertext under the hex BLAKE2b-512 of its bytes.",
+  },
+  attachment_not_owner: {
+    kind: "validation",
+    status: 403,
+    meaning:
+      "A blob with this address was uploaded by another account; only its uploader can add recipients, and nothing was stored or charged.",
+    fix: "Encrypt the file afresh (a new key gives new bytes and a new address) and upload that.",
   },
   attachment_quota_exceeded: {
     kind: "validation",

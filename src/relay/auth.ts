@@ -79,6 +79,12 @@ export class ChallengeBook {
   }
 }
 
+export interface TokenSession {
+  readonly username: string;
+  readonly expiresAt: number;
+  readonly tokenId: string;
+}
+
 /**
  * Bearer tokens: 256 random bits, handed to the client once and stored only as BLAKE2b-512, so the
  * database (or a backup of it) cannot be used to log in.
@@ -107,11 +113,25 @@ export class TokenService {
 
   /** Returns the username a token belongs to, or throws unauthenticated / token_expired. */
   async verify(token: string): Promise<string> {
+    return (await this.session(token)).username;
+  }
+
+  /**
+   * As `verify`, with what a long-lived session needs to end when its token does: the expiry and an
+   * id of the token (hex of its stored hash, never the token) so a revocation can find the session.
+   */
+  async session(token: string): Promise<TokenSession> {
     const raw = decodeToken(token);
-    const record = await this.#accounts.getToken(blake2b(raw));
+    const tokenHash = blake2b(raw);
+    const record = await this.#accounts.getToken(tokenHash);
     if (record === null) throw new NanoError("unauthenticated", "unknown token; log in again");
     if (record.expiresAt <= this.#clock.now()) throw new NanoError("token_expired", "the token has expired");
-    return record.username;
+    return { username: record.username, expiresAt: record.expiresAt, tokenId: toHex(tokenHash) };
+  }
+
+  /** Token id (see `session`) of a presented token, for closing the sessions it authenticated. */
+  tokenId(token: string): string {
+    return toHex(blake2b(decodeToken(token)));
   }
 
   async revoke(token: string): Promise<void> {

@@ -13,8 +13,15 @@ export interface PushTarget {
   idle(): Promise<void>;
 }
 
+/** What authenticated a connection: it must end when this does (docs/api.md, close code 4401). */
+export interface PushSession {
+  readonly tokenId: string;
+  readonly expiresAt: number;
+}
+
 export class DeliveryHub {
   readonly #online = new Map<string, Set<PushTarget>>();
+  readonly #sessions = new Map<PushTarget, PushSession & { readonly username: string }>();
   /** Every open connection, authenticated or not, so shutdown reaches them all. */
   readonly #all = new Set<PushTarget>();
 
@@ -26,7 +33,8 @@ export class DeliveryHub {
     this.#all.delete(target);
   }
 
-  add(username: string, target: PushTarget): void {
+  add(username: string, target: PushTarget, session?: PushSession): void {
+    if (session !== undefined) this.#sessions.set(target, { ...session, username });
     let set = this.#online.get(username);
     if (set === undefined) {
       set = new Set();
@@ -36,6 +44,7 @@ export class DeliveryHub {
   }
 
   remove(username: string, target: PushTarget): void {
+    this.#sessions.delete(target);
     const set = this.#online.get(username);
     if (set === undefined) return;
     set.delete(target);
@@ -57,6 +66,31 @@ export class DeliveryHub {
   /** Waits until every connection has answered what it received (used while draining). */
   async idle(): Promise<void> {
     await Promise.all([...this.#all].map((target) => target.idle()));
+  }
+
+  /** Closes the connections a revoked token authenticated. Returns how many. */
+  closeToken(tokenId: string, code: number, reason: string): number {
+    return this.#closeWhere((session) => session.tokenId === tokenId, code, reason);
+  }
+
+  /** Closes every connection of a user (their identity record changed). Returns how many. */
+  closeUser(username: string, code: number, reason: string): number {
+    return this.#closeWhere((session) => session.username === username, code, reason);
+  }
+
+  /** Closes the connections whose token has expired by `now`. Returns how many. */
+  closeExpired(now: number, code: number, reason: string): number {
+    return this.#closeWhere((session) => session.expiresAt <= now, code, reason);
+  }
+
+  #closeWhere(
+    matches: (session: PushSession & { readonly username: string }) => boolean,
+    code: number,
+    reason: string,
+  ): number {
+    const targets = [...this.#sessions].filter(([, session]) => matches(session)).map(([target]) => target);
+    for (const target of targets) target.close(code, reason);
+    return targets.length;
   }
 
   closeAll(code: number, reason: string): void {

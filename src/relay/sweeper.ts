@@ -2,6 +2,7 @@ import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { RelayContext } from "./context.ts";
 import { removeBlob } from "./routes/attachments.ts";
+import { CLOSE_UNAUTHENTICATED } from "./ws-connection.ts";
 
 /** Temporary upload files older than this are leftovers of interrupted uploads or crashes. */
 const ORPHAN_AGE_MS = 3_600_000;
@@ -15,6 +16,8 @@ export async function sweepOnce(context: RelayContext): Promise<{ messages: numb
   const messages = await context.store.mailboxes.expire(now);
   context.metrics.messagesExpired.inc(messages);
   await context.store.accounts.deleteExpiredTokens(now);
+  // Push sessions end with their token (each also has a timer; this catches a moved clock).
+  context.hub.closeExpired(now, CLOSE_UNAUTHENTICATED, "token_expired");
   context.challenges.sweep();
   const hashes = await context.store.attachments.expire(now);
   for (const hash of hashes) await removeBlob(context, hash);

@@ -6,7 +6,10 @@ import { acknowledgeMessages, type SubmittedSend, submitMessage, toWire } from "
 import { decodeBase64 } from "./routes/_http.ts";
 import { normalizeUsername } from "./usernames.ts";
 
-/** Close codes: 1001 = going away (shutdown; clients reconnect), 4401 = authentication failed. */
+/**
+ * Close codes: 1001 = going away (shutdown; clients reconnect), 4401 = authentication failed or ended
+ * (the reason says which: the auth error code, `token_expired`, `token_revoked`, `identity_updated`).
+ */
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_PROTOCOL = 1008;
@@ -83,6 +86,8 @@ export class WsConnection implements PushTarget {
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
   readonly #authTimer: NodeJS.Timeout;
+  #expiresAt = Number.POSITIVE_INFINITY;
+  #expiryTimer: NodeJS.Timeout | undefined;
   readonly #fetchBatch: number;
 
   constructor(socket: WebSocket, context: RelayContext, presetToken: string | null) {
@@ -105,11 +110,16 @@ export class WsConnection implements PushTarget {
 
   async #authenticate(token: string): Promise<void> {
     try {
-      const username = await this.#context.tokens.verify(token);
+      const session = await this.#context.tokens.session(token);
+      const username = session.username;
       if (this.#closed) return;
       clearTimeout(this.#authTimer);
       this.#username = username;
-      this.#context.hub.add(username, this);
+      this.#expiresAt = session.expiresAt;
+      // The hub knows the token so a revocation, an identity update or the sweeper can end this
+      // session; the timer ends it at expiry in real time.
+      this.#context.hub.add(username, this, { tokenId: session.tokenId, expiresAt: session.expiresAt });
+      this.#scheduleExpiry();
       this.#context.metrics.websocketConnections.inc();
       this.#write({ type: "ready", username });
       this.notify();
@@ -121,7 +131,27 @@ export class WsConnection implements PushTarget {
     }
   }
 
+  /** Checked at the token's expiry (real time); a clock moved by tests is also caught per frame. */
+  #scheduleExpiry(): void {
+    clearTimeout(this.#expiryTimer);
+    const delay = Math.min(Math.max(0, this.#expiresAt - this.#context.clock.now()), 2_147_483_647);
+    this.#expiryTimer = setTimeout(() => {
+      if (!this.expireIfDue(this.#context.clock.now())) this.#scheduleExpiry();
+    }, delay);
+    this.#expiryTimer.unref();
+  }
+
+  /** Ends an authenticated session whose token has expired by `now`; returns true if it did. */
+  expireIfDue(now: number): boolean {
+    if (this.#username === null || this.#closed || now < this.#expiresAt) return false;
+    this.#writeError(new NanoError("token_expired", "the token has expired; log in again"));
+    this.close(CLOSE_UNAUTHENTICATED, "token_expired");
+    return true;
+  }
+
   #onMessage(data: string, isBinary: boolean): void {
+    // Nothing is done for a session whose token has expired, even before its timer fires.
+    if (this.expireIfDue(this.#context.clock.now())) return;
     let frame: ClientFrame;
     try {
       if (isBinary) throw new NanoError("malformed_request", "frames are JSON text");
@@ -268,6 +298,7 @@ export class WsConnection implements PushTarget {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#authTimer);
+    clearTimeout(this.#expiryTimer);
     this.#context.hub.detach(this);
     if (this.#username !== null) {
       this.#context.hub.remove(this.#username, this);

@@ -79,6 +79,7 @@ export interface AccountStore {
 }
 
 export interface StoredBundle {
+  /** The bundle's suite; an owner has at most one bundle per suite (docs/protocol.md §6.4). */
   readonly suite: number;
   /** The signed bundle as uploaded (identity-bound signed prekeys). */
   readonly bundle: Uint8Array;
@@ -89,23 +90,42 @@ export interface StoredBundle {
 }
 
 export interface OneTimePrekey {
-  /** Opaque id chosen by the owner (hex); unique per owner. */
+  /** Opaque id chosen by the owner (hex); unique per owner and suite. */
   readonly id: string;
   readonly prekey: Uint8Array;
 }
 
+/**
+ * Prekeys are kept per (owner, suite): an identity accepts several suites and an initiator fetches the
+ * bundle of the suite it chose (docs/protocol.md §5, §11.3). One-time keys belong to one suite and are
+ * only ever handed out with that suite's bundle. The store does not rank suites; the relay picks one.
+ */
 export interface PrekeyStore {
-  /** Replaces the owner's bundle and last-resort key; one-time keys are untouched. */
+  /** Replaces the owner's bundle and last-resort key of `bundle.suite`; one-time keys are untouched. */
   putBundle(username: string, bundle: StoredBundle): Promise<void>;
-  /** Adds one-time keys; an id already present is ignored (a retried upload is harmless). Returns the new count. */
-  addOneTimePrekeys(username: string, prekeys: readonly OneTimePrekey[]): Promise<number>;
   /**
-   * Returns the bundle and removes at most one one-time key in the same atomic step: two concurrent
-   * fetches never receive the same one-time key. `oneTime` is null once they are exhausted.
+   * Adds one-time keys of `suite`; an id already present for that suite is ignored (a retried upload
+   * is harmless). Returns the suite's new count, or null (nothing stored) when the owner has no
+   * bundle of `suite`: keys that no fetch could ever hand out are refused, atomically with the check.
    */
-  takeBundle(username: string): Promise<{ bundle: StoredBundle; oneTime: OneTimePrekey | null } | null>;
-  getBundle(username: string): Promise<StoredBundle | null>;
-  countOneTimePrekeys(username: string): Promise<number>;
+  addOneTimePrekeys(
+    username: string,
+    suite: number,
+    prekeys: readonly OneTimePrekey[],
+  ): Promise<number | null>;
+  /**
+   * Returns the bundle of `suite` and removes at most one one-time key OF THAT SUITE in the same
+   * atomic step: two concurrent fetches never receive the same one-time key, and a fetch never burns
+   * another suite's key. `oneTime` is null once the suite's keys are exhausted.
+   */
+  takeBundle(
+    username: string,
+    suite: number,
+  ): Promise<{ bundle: StoredBundle; oneTime: OneTimePrekey | null } | null>;
+  getBundle(username: string, suite: number): Promise<StoredBundle | null>;
+  /** Every bundle the owner has, ascending by suite id. */
+  listBundles(username: string): Promise<StoredBundle[]>;
+  countOneTimePrekeys(username: string, suite: number): Promise<number>;
 }
 
 export interface NewMessage {
@@ -165,12 +185,20 @@ export interface AttachmentRecord {
   readonly expiresAt: number;
 }
 
+export type AttachmentPutOutcome = "stored" | "over_quota" | "not_owner";
+
 export interface AttachmentStore {
   /**
-   * Records a verified blob and who may fetch it, if the owner's quota allows. Uploading the same hash
-   * again adds recipients and is otherwise a no-op. Returns false (nothing stored) when over quota.
+   * Records a verified blob and who may fetch it, if the owner's quota allows ("over_quota": nothing
+   * stored). The same owner uploading the same hash again adds recipients and is otherwise a no-op.
+   * Another account uploading a hash that exists gets "not_owner" and changes nothing: knowing a
+   * blob's bytes must not let anyone extend its recipient set (or ride on the owner's quota).
    */
-  put(record: AttachmentRecord, recipients: readonly string[], quotaBytes: number): Promise<boolean>;
+  put(
+    record: AttachmentRecord,
+    recipients: readonly string[],
+    quotaBytes: number,
+  ): Promise<AttachmentPutOutcome>;
   get(hash: string): Promise<AttachmentRecord | null>;
   isRecipient(hash: string, username: string): Promise<boolean>;
   /** Marks a fetch; returns true when that was the last pending recipient (the caller deletes the blob). */

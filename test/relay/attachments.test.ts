@@ -101,6 +101,26 @@ describe("attachments: streamed, hash-addressed, quota, TTL", () => {
     assert.equal(json.statusCode, 415);
   });
 
+  it("only the uploader adds recipients: a re-upload of someone else's bytes is refused and charged nowhere", async () => {
+    const blob = randomBytes(20_000);
+    const hash = toHex(blake2b(blob));
+    assert.equal((await upload(bob, blob, "carol")).statusCode, 201);
+    // mallory has the ciphertext (say, from a leak) and tries to make herself a recipient.
+    const hijack = await upload(mallory, blob, "mallory");
+    assert.equal(hijack.statusCode, 403, hijack.body);
+    assert.equal(errorCode(hijack), "attachment_not_owner");
+    assert.equal(errorCode(await download(mallory, hash)), "attachment_not_found");
+    assert.equal(await relay.store.attachments.usage("mallory"), 0, "nothing charged to mallory");
+    assert.equal(await relay.store.attachments.isRecipient(hash, "mallory"), false);
+    assert.equal((await relay.store.attachments.get(hash))?.owner, "bob");
+    assert.ok(existsSync(blobPath(relay.context, hash)), "the owner's blob is kept");
+    // The owner's own retry still adds recipients, without charging the quota twice.
+    assert.equal((await upload(bob, blob, "alice")).statusCode, 201);
+    assert.equal((await download(alice, hash)).statusCode, 200);
+    assert.equal(await relay.store.attachments.usage("bob"), 20_000);
+    assert.equal((await download(carol, hash)).statusCode, 200, "carol still a recipient");
+  });
+
   it("expires attachments after the TTL and frees the quota", async () => {
     const fresh = await buildTestRelay({
       security: { token_lifetime_seconds: 604_800 },

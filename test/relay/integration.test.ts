@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { tempDir, testConfig } from "./fixtures/harness.ts";
 import { envelopeMarker, testEnvelope } from "./fixtures/identities.ts";
@@ -287,16 +288,43 @@ describe("integration: graceful drain on SIGTERM", () => {
     }
   });
 
-  it("exits at once on a second signal", async () => {
+  it("exits 130 on a second signal while the drain is held open by an in-flight request", async () => {
     const dir = tempDir("drain2");
+    // A 60 s grace: the first signal alone cannot finish within this test's bounded wait.
     const relay = new RelayProcess(testConfig({ server: { shutdown_grace_seconds: 60 } }, dir), dir);
     await relay.start();
     const bob = await signUpOver(relay.url, "bob");
     const peer = new Peer(relay.wsUrl, bob.token);
     await peer.waitFor((f) => f.type === "ready");
+    // An in-flight request: headers and part of a declared body, never finished. The drain waits for
+    // it (app.close), so only the second signal can end the process early.
+    const api = new URL(relay.url);
+    const held = httpRequest({
+      host: api.hostname,
+      port: api.port,
+      method: "POST",
+      path: "/v1/accounts",
+      headers: { "content-type": "application/json", "content-length": "4096" },
+    });
+    held.on("error", () => {}); // the socket dies with the process
+    await new Promise<void>((resolve) => held.write('{"username":"', () => resolve()));
+    // A full round trip on another connection: the relay has read the held request's headers by now.
+    assert.equal((await http(relay.url, "GET", "/healthz")).status, 200);
     relay.kill("SIGINT");
+    // The drain reached its last stage (WebSockets closed) and is now waiting on the held request.
+    assert.equal(await peer.closed, 1001);
+    assert.equal(relay.exitCode, null, "the first signal must not finish while a request is in flight");
+    assert.equal(relay.exitSignal, null);
     relay.kill("SIGINT");
-    await relay.exited();
-    assert.ok(relay.exitCode === 0 || relay.exitCode === 130, `exit ${relay.exitCode}`);
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), 15_000);
+    });
+    const outcome = await Promise.race([relay.exited().then(() => "exited" as const), bounded]);
+    clearTimeout(timer);
+    if (outcome === "timeout") relay.kill("SIGKILL");
+    assert.equal(outcome, "exited", "the second signal was ignored");
+    assert.equal(relay.exitCode, 130, relay.output);
+    held.destroy();
   });
 });

@@ -36,7 +36,7 @@ describe("prekeys: upload, fetch once, last resort, policy", () => {
     const keys = bob.user.oneTimePrekeys(3);
     const response = await upload(bob, { bundle: b64(bundle), one_time_prekeys: keys.map(b64) });
     assert.equal(response.statusCode, 200, response.body);
-    assert.deepEqual(response.json(), { one_time_count: 3 });
+    assert.deepEqual(response.json(), { one_time_count: 3, one_time_counts: { "2": 3 } });
     const seen = new Set<string>();
     let lastResort = "";
     for (let i = 0; i < 5; i++) {
@@ -62,7 +62,7 @@ describe("prekeys: upload, fetch once, last resort, policy", () => {
     const count = await relay.app.inject({ method: "GET", url: "/v1/prekeys", headers: bob.auth });
     assert.equal(count.json().one_time_count, 0, "the owner sees the low count and refills");
     const refill = await upload(bob, { one_time_prekeys: bob.user.oneTimePrekeys(2).map(b64) });
-    assert.deepEqual(refill.json(), { one_time_count: 2 });
+    assert.deepEqual(refill.json(), { one_time_count: 2, one_time_counts: { "2": 2 } });
   });
 
   it("flags a signed prekey older than key_rotation_days", async () => {
@@ -107,8 +107,10 @@ describe("prekeys: upload, fetch once, last resort, policy", () => {
     });
     assert.equal(expired.statusCode, 400);
     assert.equal(errorCode(expired), "prekey_expired");
+    // Quantum one-time keys while bob has only a hybrid bundle: no fetch could ever hand them out.
     const mixed = await upload(bob, { one_time_prekeys: bob.user.oneTimePrekeys(1, 3).map(b64) });
-    assert.equal(errorCode(mixed), "prekey_upload_invalid");
+    assert.equal(mixed.statusCode, 400);
+    assert.equal(errorCode(mixed), "one_time_prekey_suite_mismatch");
     const foreignKey = await upload(bob, { one_time_prekeys: alice.user.oneTimePrekeys(1).map(b64) });
     assert.equal(errorCode(foreignKey), "invalid_signature");
     const truncated = await upload(bob, { bundle: b64(bob.user.bundle().subarray(0, 10)) });

@@ -10,6 +10,7 @@ import { decodeKtLeaf, encodeKtLeaf } from "../../src/audit/kt-leaf.ts";
 import type { LogVerifierKey } from "../../src/audit/log-key.ts";
 import { describeKtOutcome, KeyTransparencyVerifier } from "../../src/client/key-transparency.ts";
 import { NanoError } from "../../src/errors/index.ts";
+import { loadMigrations } from "../../src/store/sqlite/migrations.ts";
 import {
   b64,
   call,
@@ -308,7 +309,7 @@ describe("key transparency with a real relay", () => {
       "auth_failed",
     ])
       assert.ok(types.includes(type), `${type} missing from ${types.join(",")}`);
-    assert.equal(types.filter((type) => type === "migration").length, 4);
+    assert.equal(types.filter((type) => type === "migration").length, loadMigrations().length);
     const claimed = events.find((event) => event.type === "account_claimed")!;
     assert.match(String(claimed.actor), /^[0-9a-f]{32}$/);
     assert.ok((claimed.correlation_id as string).length > 0);
@@ -423,7 +424,7 @@ describe("checkpoints on an interval, migrations and admin actions", () => {
       .split("\n")
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     const migrations = events.filter((event) => event.type === "migration");
-    assert.equal(migrations.length, 4);
+    assert.equal(migrations.length, loadMigrations().length);
     assert.ok(migrations.every((event) => (event.details as { via?: string }).via === "command"));
     assert.equal(events.at(-1)!.type, "admin_action");
     assert.deepEqual(events.at(-1)!.details, { action: "checkpoint_issue", log: "audit" });

@@ -125,17 +125,22 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
             uploadedAt: 1,
           };
           for (const owner of ["alice", "bob"]) {
-            await store.prekeys.putBundle(owner, stored);
-            await store.prekeys.addOneTimePrekeys(owner, [{ id: "01", prekey: utf8("k") }]);
+            for (const suite of [2, 3]) {
+              await store.prekeys.putBundle(owner, { ...stored, suite });
+              await store.prekeys.addOneTimePrekeys(owner, suite, [{ id: "01", prekey: utf8("k") }]);
+            }
           }
           assert.equal(
             await store.accounts.replaceIdentity("alice", alice.identityHash, account("alice", "a2"), 5),
             true,
           );
-          assert.equal(await store.prekeys.getBundle("alice"), null);
-          assert.equal(await store.prekeys.countOneTimePrekeys("alice"), 0);
-          assert.notEqual(await store.prekeys.getBundle("bob"), null);
-          assert.equal(await store.prekeys.countOneTimePrekeys("bob"), 1);
+          assert.deepEqual(await store.prekeys.listBundles("alice"), [], "every suite's bundle is gone");
+          for (const suite of [2, 3]) {
+            assert.equal(await store.prekeys.getBundle("alice", suite), null);
+            assert.equal(await store.prekeys.countOneTimePrekeys("alice", suite), 0);
+            assert.notEqual(await store.prekeys.getBundle("bob", suite), null);
+            assert.equal(await store.prekeys.countOneTimePrekeys("bob", suite), 1);
+          }
         }),
       );
 
@@ -170,35 +175,86 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         "hands each one-time key out exactly once, then only the last-resort key",
         withStore(async (store) => {
           await store.accounts.claim(account("bob", "b"));
-          assert.equal(await store.prekeys.takeBundle("bob"), null);
+          assert.equal(await store.prekeys.takeBundle("bob", 2), null);
           await store.prekeys.putBundle("bob", bundle);
           const keys = Array.from({ length: 5 }, (_, i) => ({ id: `k${i}`, prekey: utf8(`otk${i}`) }));
-          assert.equal(await store.prekeys.addOneTimePrekeys("bob", keys), 5);
+          assert.equal(await store.prekeys.addOneTimePrekeys("bob", 2, keys), 5);
           assert.equal(
-            await store.prekeys.addOneTimePrekeys("bob", keys.slice(0, 2)),
+            await store.prekeys.addOneTimePrekeys("bob", 2, keys.slice(0, 2)),
             5,
             "retried ids ignored",
           );
-          const taken = await Promise.all(Array.from({ length: 7 }, () => store.prekeys.takeBundle("bob")));
+          const taken = await Promise.all(
+            Array.from({ length: 7 }, () => store.prekeys.takeBundle("bob", 2)),
+          );
           const ids = taken.map((t) => t?.oneTime?.id ?? null);
           assert.deepEqual(ids.filter((id) => id !== null).sort(), ["k0", "k1", "k2", "k3", "k4"]);
           assert.equal(ids.filter((id) => id === null).length, 2);
           for (const t of taken) assert.deepEqual(t?.bundle.lastResort, bundle.lastResort);
-          assert.equal(await store.prekeys.countOneTimePrekeys("bob"), 0);
+          assert.equal(await store.prekeys.countOneTimePrekeys("bob", 2), 0);
         }),
       );
 
       it(
-        "replacing the bundle keeps one-time keys",
+        "keeps one bundle per suite; replacing one keeps every one-time key",
         withStore(async (store) => {
           await store.accounts.claim(account("bob", "b"));
           await store.prekeys.putBundle("bob", bundle);
-          await store.prekeys.addOneTimePrekeys("bob", [{ id: "x", prekey: utf8("x") }]);
-          await store.prekeys.putBundle("bob", { ...bundle, suite: 3, signedPrekeyCreatedAt: 20 });
-          const stored = await store.prekeys.getBundle("bob");
-          assert.equal(stored?.suite, 3);
-          assert.equal(stored?.signedPrekeyCreatedAt, 20);
-          assert.equal(await store.prekeys.countOneTimePrekeys("bob"), 1);
+          await store.prekeys.addOneTimePrekeys("bob", 2, [{ id: "x", prekey: utf8("x") }]);
+          await store.prekeys.putBundle("bob", {
+            ...bundle,
+            suite: 3,
+            bundle: utf8("q"),
+            signedPrekeyCreatedAt: 20,
+          });
+          await store.prekeys.putBundle("bob", { ...bundle, signedPrekeyCreatedAt: 30 });
+          assert.equal((await store.prekeys.getBundle("bob", 2))?.signedPrekeyCreatedAt, 30);
+          const quantum = await store.prekeys.getBundle("bob", 3);
+          assert.equal(quantum?.suite, 3);
+          assert.deepEqual(quantum?.bundle, utf8("q"));
+          assert.equal(await store.prekeys.getBundle("bob", 1), null);
+          assert.deepEqual(
+            (await store.prekeys.listBundles("bob")).map((b) => [b.suite, b.signedPrekeyCreatedAt]),
+            [
+              [2, 30],
+              [3, 20],
+            ],
+          );
+          assert.equal(await store.prekeys.countOneTimePrekeys("bob", 2), 1);
+          assert.equal(await store.prekeys.countOneTimePrekeys("bob", 3), 0);
+        }),
+      );
+
+      it(
+        "never hands out (or burns) another suite's one-time key, and refuses keys of a suite without a bundle",
+        withStore(async (store) => {
+          await store.accounts.claim(account("bob", "b"));
+          await store.prekeys.putBundle("bob", bundle);
+          assert.equal(
+            await store.prekeys.addOneTimePrekeys("bob", 3, [{ id: "q0", prekey: utf8("q0") }]),
+            null,
+            "no suite-3 bundle: nothing stored",
+          );
+          assert.equal(await store.prekeys.countOneTimePrekeys("bob", 3), 0);
+          await store.prekeys.putBundle("bob", { ...bundle, suite: 3, bundle: utf8("q") });
+          // The same id under two suites is two keys.
+          assert.equal(
+            await store.prekeys.addOneTimePrekeys("bob", 2, [{ id: "same", prekey: utf8("h") }]),
+            1,
+          );
+          assert.equal(
+            await store.prekeys.addOneTimePrekeys("bob", 3, [{ id: "same", prekey: utf8("q") }]),
+            1,
+          );
+          const quantum = await store.prekeys.takeBundle("bob", 3);
+          assert.deepEqual(quantum?.bundle.bundle, utf8("q"));
+          assert.deepEqual(quantum?.oneTime?.prekey, utf8("q"));
+          const exhausted = await store.prekeys.takeBundle("bob", 3);
+          assert.equal(exhausted?.oneTime, null, "suite 3 is exhausted; suite 2's key is not borrowed");
+          assert.equal(await store.prekeys.countOneTimePrekeys("bob", 2), 1);
+          const hybrid = await store.prekeys.takeBundle("bob", 2);
+          assert.deepEqual(hybrid?.oneTime?.prekey, utf8("h"));
+          assert.equal(await store.prekeys.takeBundle("bob", 1), null);
         }),
       );
     });
@@ -363,7 +419,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       it(
         "tracks recipients and reports the last fetch",
         withStore(async (store) => {
-          assert.equal(await store.attachments.put(record("h1"), ["bob", "carol"], 1000), true);
+          assert.equal(await store.attachments.put(record("h1"), ["bob", "carol"], 1000), "stored");
           assert.equal(await store.attachments.isRecipient("h1", "bob"), true);
           assert.equal(await store.attachments.isRecipient("h1", "mallory"), false);
           assert.equal(await store.attachments.recordFetch("h1", "bob"), false);
@@ -380,17 +436,34 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       it(
         "enforces the owner's quota and expires by TTL",
         withStore(async (store) => {
-          assert.equal(await store.attachments.put(record("h1", "alice", 600), ["bob"], 1000), true);
-          assert.equal(await store.attachments.put(record("h2", "alice", 600), ["bob"], 1000), false);
+          assert.equal(await store.attachments.put(record("h1", "alice", 600), ["bob"], 1000), "stored");
+          assert.equal(await store.attachments.put(record("h2", "alice", 600), ["bob"], 1000), "over_quota");
+          assert.equal(await store.attachments.get("h2"), null);
           assert.equal(
             await store.attachments.put(record("h1", "alice", 600), ["carol"], 1000),
-            true,
-            "re-upload adds recipients",
+            "stored",
+            "re-upload by the owner adds recipients",
           );
           assert.equal(await store.attachments.usage("alice"), 600);
           assert.deepEqual(await store.attachments.expire(999), []);
           assert.deepEqual(await store.attachments.expire(1000), ["h1"]);
           assert.equal(await store.attachments.usage("alice"), 0);
+        }),
+      );
+
+      it(
+        "only the uploader can add recipients to a blob; another account's re-upload changes nothing",
+        withStore(async (store) => {
+          assert.equal(await store.attachments.put(record("h1", "alice", 100), ["bob"], 1000), "stored");
+          assert.equal(
+            await store.attachments.put(record("h1", "mallory", 100), ["mallory", "eve"], 1000),
+            "not_owner",
+          );
+          assert.equal(await store.attachments.isRecipient("h1", "mallory"), false);
+          assert.equal(await store.attachments.isRecipient("h1", "eve"), false);
+          assert.equal((await store.attachments.get("h1"))?.owner, "alice");
+          assert.equal(await store.attachments.usage("mallory"), 0, "nothing charged, nothing stored");
+          assert.equal(await store.attachments.usage("alice"), 100);
         }),
       );
     });

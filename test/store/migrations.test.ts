@@ -110,6 +110,48 @@ describe("sqlite migrations", () => {
     db.close();
   });
 
+  it("0005 keeps bundles under their suite, drops untagged one-time keys, and its down keeps the top-ranked suite", () => {
+    const db = fresh();
+    migrate(db, { target: 4 });
+    db.exec(`INSERT INTO accounts (username, skeleton, identity_hash, identity_record, created_at, updated_at)
+      VALUES ('bob', 'bob', x'01', x'02', 1, 1)`);
+    db.exec(`INSERT INTO prekey_bundles VALUES ('bob', 3, x'0b', x'0c', 5, 6)`);
+    db.exec(`INSERT INTO one_time_prekeys VALUES ('bob', 'k1', x'0d')`);
+    migrate(db, { target: 5 });
+    const rows = () =>
+      db
+        .prepare("SELECT username, suite, signed_prekey_created_at AS c FROM prekey_bundles ORDER BY suite")
+        .all();
+    assert.deepEqual(
+      rows().map((r) => [r.username, r.suite, r.c]),
+      [["bob", 3, 5]],
+    );
+    assert.equal(
+      db.prepare("SELECT count(*) AS n FROM one_time_prekeys").get()?.n,
+      0,
+      "suite unknown: discarded",
+    );
+    db.exec(`INSERT INTO prekey_bundles VALUES ('bob', 2, x'1b', x'1c', 7, 8)`);
+    db.exec(
+      `INSERT INTO one_time_prekeys (username, suite, key_id, prekey) VALUES ('bob', 2, 'h', x'01'), ('bob', 3, 'q', x'02')`,
+    );
+    migrate(db, { target: 4 });
+    assert.deepEqual(
+      rows().map((r) => [r.username, r.suite, r.c]),
+      [["bob", 2, 7]],
+      "hybrid outranks quantum",
+    );
+    assert.deepEqual(
+      db
+        .prepare("SELECT key_id FROM one_time_prekeys")
+        .all()
+        .map((r) => r.key_id),
+      ["h"],
+      "only the kept suite's one-time keys survive",
+    );
+    db.close();
+  });
+
   it("runs in WAL mode with synchronous = FULL", () => {
     const db = fresh();
     assert.equal(db.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");

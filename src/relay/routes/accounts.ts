@@ -5,6 +5,7 @@ import type { ChallengePurpose } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
 import type { VerifiedIdentity } from "../protocol-verifier.ts";
 import { normalizeUsername } from "../usernames.ts";
+import { CLOSE_UNAUTHENTICATED } from "../ws-connection.ts";
 import { authenticate, clientKey, decodeBase64, encodeBase64, recordAuthFailure } from "./_http.ts";
 import { transparencyFields } from "./transparency.ts";
 
@@ -213,6 +214,9 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
           "the record changed concurrently; sign against the newest",
         );
       }
+      // Push sessions were opened under the old record: end them; clients reconnect (tokens stay
+      // valid for HTTP) and see the new record.
+      context.hub.closeUser(username, CLOSE_UNAUTHENTICATED, "identity_updated");
       context.audit.record({
         type: "identity_updated",
         username,

@@ -22,6 +22,13 @@ function checkHash(hash: string): string {
   return hash;
 }
 
+function notOwner(): NanoError {
+  return new NanoError(
+    "attachment_not_owner",
+    "another account uploaded these bytes; only it can add recipients (encrypt the file afresh)",
+  );
+}
+
 export function blobPath(context: RelayContext, hash: string): string {
   return join(context.blobDir, hash.slice(0, 2), hash);
 }
@@ -106,6 +113,10 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
           } finally {
             await file.close();
           }
+          // Only the uploader may add recipients to an existing blob (checked again atomically in
+          // put): this answer needs the exact ciphertext, so it tells a prober nothing a hash would.
+          const existing = await context.store.attachments.get(hash);
+          if (existing !== null && existing.owner !== owner) throw notOwner();
           const final = blobPath(context, hash);
           await mkdir(join(context.blobDir, hash.slice(0, 2)), { recursive: true });
           // Same hash, same bytes: replacing an existing blob with this verified copy is harmless.
@@ -116,7 +127,9 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
             recipients,
             limits.attachment_quota_bytes,
           );
-          if (!stored) {
+          // The blob existed before (another owner's): keep its file, it has the same bytes.
+          if (stored === "not_owner") throw notOwner();
+          if (stored === "over_quota") {
             await removeBlob(context, hash);
             throw new NanoError(
               "attachment_quota_exceeded",
@@ -125,6 +138,11 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
           }
           return reply.status(201).send({ hash, size });
         } catch (error) {
+          // Refused mid-stream (too large, interrupted): the rest of the body would only be read and
+          // discarded, and a half-read connection held the drain open for the whole grace period.
+          if (!(body as NodeJS.ReadableStream & { readableEnded?: boolean }).readableEnded) {
+            reply.header("connection", "close");
+          }
           if (NanoError.is(error)) throw error;
           throw new NanoError("malformed_request", "the upload was interrupted", { cause: error });
         } finally {

@@ -3,6 +3,7 @@ import { NanoError } from "../../errors/index.ts";
 import { bearerToken } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
 import { normalizeUsername } from "../usernames.ts";
+import { CLOSE_UNAUTHENTICATED } from "../ws-connection.ts";
 import { clientKey, decodeBase64, recordAuthFailure } from "./_http.ts";
 
 interface TokenBody {
@@ -69,6 +70,8 @@ export function authRoutes(app: FastifyInstance, context: RelayContext): void {
     const token = bearerToken(request.headers.authorization);
     await context.tokens.verify(token);
     await context.tokens.revoke(token);
+    // A push connection authenticated by this token ends with it (docs/api.md, close code 4401).
+    context.hub.closeToken(context.tokens.tokenId(token), CLOSE_UNAUTHENTICATED, "token_revoked");
     return reply.status(204).send();
   });
 }

@@ -33,6 +33,28 @@ function checkSuitePolicy(context: RelayContext, suiteId: number, postQuantum: b
   }
 }
 
+function suiteRank(suite: number): number {
+  try {
+    return CRYPTO_MODE_RANK[getSuite(suite).name];
+  } catch {
+    return 0;
+  }
+}
+
+/** The highest-ranked suite among `suites` (hybrid > quantum > classical), or null when empty. */
+export function preferredSuite(suites: readonly number[]): number | null {
+  let best: number | null = null;
+  for (const suite of suites) if (best === null || suiteRank(suite) > suiteRank(best)) best = suite;
+  return best;
+}
+
+function suiteWithoutBundle(suite: number): NanoError {
+  return new NanoError(
+    "one_time_prekey_suite_mismatch",
+    `one-time prekeys of suite ${suite} need a bundle of suite ${suite}: upload it first or with them`,
+  );
+}
+
 export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void {
   const maxKeys = context.config.limits.max_prekeys_per_upload;
   app.put<{ Body: UploadBody }>(
@@ -73,14 +95,22 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
       });
       if (inspected.bundle !== null)
         checkSuitePolicy(context, inspected.bundle.suite, inspected.bundle.postQuantum);
-      const current = inspected.bundle ?? (await context.store.prekeys.getBundle(username));
-      if (current === null) {
+      // One-time keys belong to one suite and are only ever handed out with that suite's bundle
+      // (docs/protocol.md §6.4): each key's suite must have a bundle, in this upload or stored.
+      const keysBySuite = new Map<number, { id: string; prekey: Uint8Array }[]>();
+      for (const key of inspected.oneTimePrekeys) {
+        const group = keysBySuite.get(key.suite) ?? [];
+        group.push({ id: key.id, prekey: key.prekey });
+        keysBySuite.set(key.suite, group);
+      }
+      const stored = await context.store.prekeys.listBundles(username);
+      const bundleSuites = new Set(stored.map((entry) => entry.suite));
+      if (inspected.bundle !== null) bundleSuites.add(inspected.bundle.suite);
+      if (bundleSuites.size === 0) {
         throw new NanoError("prekeys_not_found", "upload a signed bundle before one-time prekeys");
       }
-      for (const key of inspected.oneTimePrekeys) {
-        if (key.suite !== current.suite) {
-          throw new NanoError("prekey_upload_invalid", "one-time prekeys must match the bundle's suite");
-        }
+      for (const suite of keysBySuite.keys()) {
+        if (!bundleSuites.has(suite)) throw suiteWithoutBundle(suite);
       }
       if (inspected.bundle !== null) {
         await context.store.prekeys.putBundle(username, {
@@ -91,46 +121,98 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
           uploadedAt: now,
         });
       }
-      const count = await context.store.prekeys.addOneTimePrekeys(
-        username,
-        inspected.oneTimePrekeys.map((key) => ({ id: key.id, prekey: key.prekey })),
-      );
+      const touched = new Set(keysBySuite.keys());
+      if (inspected.bundle !== null) touched.add(inspected.bundle.suite);
+      const bySuite: Record<string, number> = {};
+      for (const suite of [...touched].sort((a, b) => a - b)) {
+        const keys = keysBySuite.get(suite) ?? [];
+        const count =
+          keys.length === 0
+            ? await context.store.prekeys.countOneTimePrekeys(username, suite)
+            : await context.store.prekeys.addOneTimePrekeys(username, suite, keys);
+        // null: the bundle vanished since the check (an identity update deleted it): nothing stored.
+        if (count === null) throw suiteWithoutBundle(suite);
+        bySuite[String(suite)] = count;
+      }
       context.audit.record({ type: "prekeys_uploaded", username, at: now, correlationId: request.id });
-      return { one_time_count: count };
+      const oneTimeCount = Object.values(bySuite).reduce((sum, n) => sum + n, 0);
+      // `one_time_count` predates per-suite prekeys: for the usual single-suite upload it is that
+      // suite's count; `one_time_counts` names each suite the upload touched.
+      return { one_time_count: oneTimeCount, one_time_counts: bySuite };
     },
   );
 
   app.get("/v1/prekeys", async (request) => {
     const username = await authenticate(context, request);
-    const bundle = await context.store.prekeys.getBundle(username);
-    const count = await context.store.prekeys.countOneTimePrekeys(username);
-    const ageDays = bundle === null ? null : (context.clock.now() - bundle.signedPrekeyCreatedAt) / DAY_MS;
+    const now = context.clock.now();
+    const bundles = await context.store.prekeys.listBundles(username);
+    const suites = [];
+    for (const bundle of bundles) {
+      const ageDays = (now - bundle.signedPrekeyCreatedAt) / DAY_MS;
+      suites.push({
+        suite: bundle.suite,
+        one_time_count: await context.store.prekeys.countOneTimePrekeys(username, bundle.suite),
+        signed_prekey_age_days: Math.floor(ageDays),
+        // The owner rotates when this is true; the relay keeps serving the old key meanwhile.
+        rotation_due: ageDays >= context.config.security.key_rotation_days,
+      });
+    }
+    const preferred = preferredSuite(bundles.map((bundle) => bundle.suite));
+    const top = suites.find((entry) => entry.suite === preferred);
+    // The top-level fields predate per-suite bundles: they describe the suite a fetch without
+    // `?suite=` serves (the highest-ranked one present), so older clients keep working.
     return {
-      has_bundle: bundle !== null,
-      one_time_count: count,
-      signed_prekey_age_days: ageDays === null ? null : Math.floor(ageDays),
-      // The owner rotates when this is true; the relay keeps serving the old key meanwhile.
-      rotation_due: ageDays !== null && ageDays >= context.config.security.key_rotation_days,
+      has_bundle: top !== undefined,
+      suite: top?.suite ?? null,
+      one_time_count: top?.one_time_count ?? 0,
+      signed_prekey_age_days: top?.signed_prekey_age_days ?? null,
+      rotation_due: top?.rotation_due ?? false,
+      suites,
     };
   });
 
-  app.get<{ Params: { username: string } }>("/v1/prekeys/:username", async (request) => {
-    const requester = await authenticate(context, request);
-    const target = normalizeUsername(request.params.username);
-    await context.limits.consume("bundle_requester", requester);
-    await context.limits.consume("bundle_target", target);
-    // Proven before a one-time key is consumed, so a failure here never burns one.
-    const transparency = await transparencyFields(context, target);
-    const taken = await context.store.prekeys.takeBundle(target);
-    if (taken === null) throw new NanoError("prekeys_not_found", "this user has no prekey bundle");
-    return {
-      username: target,
-      suite: taken.bundle.suite,
-      bundle: encodeBase64(taken.bundle.bundle),
-      one_time_prekey: taken.oneTime === null ? null : encodeBase64(taken.oneTime.prekey),
-      last_resort_prekey: encodeBase64(taken.bundle.lastResort),
-      // Proof that this user's current identity binding is in the key-transparency log.
-      transparency,
-    };
-  });
+  app.get<{ Params: { username: string }; Querystring: { suite?: number } }>(
+    "/v1/prekeys/:username",
+    {
+      schema: {
+        querystring: {
+          type: "object",
+          properties: { suite: { type: "integer", minimum: 0, maximum: 65_535 } },
+        },
+      },
+    },
+    async (request) => {
+      const requester = await authenticate(context, request);
+      const target = normalizeUsername(request.params.username);
+      const asked = request.query.suite;
+      if (asked !== undefined) getSuite(asked); // unknown_suite before any limit is charged
+      await context.limits.consume("bundle_requester", requester);
+      await context.limits.consume("bundle_target", target);
+      // Proven before a one-time key is consumed, so a failure here never burns one.
+      const transparency = await transparencyFields(context, target);
+      // The initiator asks for the suite chooseSuite picked (protocol.md §11.3). Without `suite`, the
+      // owner's highest-ranked bundle present is served (the pre-per-suite behaviour for one bundle).
+      const suite =
+        asked ??
+        preferredSuite((await context.store.prekeys.listBundles(target)).map((bundle) => bundle.suite));
+      const taken = suite === null ? null : await context.store.prekeys.takeBundle(target, suite);
+      if (taken === null) {
+        throw new NanoError(
+          "prekeys_not_found",
+          asked === undefined
+            ? "this user has no prekey bundle"
+            : `this user has no bundle of suite ${asked}`,
+        );
+      }
+      return {
+        username: target,
+        suite: taken.bundle.suite,
+        bundle: encodeBase64(taken.bundle.bundle),
+        one_time_prekey: taken.oneTime === null ? null : encodeBase64(taken.oneTime.prekey),
+        last_resort_prekey: encodeBase64(taken.bundle.lastResort),
+        // Proof that this user's current identity binding is in the key-transparency log.
+        transparency,
+      };
+    },
+  );
 }

@@ -202,16 +202,22 @@ export class SqliteStore implements RelayStore {
   }
 
   #prekeyStore(): PrekeyStore {
-    const selectBundle = "SELECT * FROM prekey_bundles WHERE username = ?";
-    const count = (username: string) =>
-      Number(this.#get("SELECT count(*) AS n FROM one_time_prekeys WHERE username = ?", username)?.n ?? 0);
+    const selectBundle = "SELECT * FROM prekey_bundles WHERE username = ? AND suite = ?";
+    const count = (username: string, suite: number) =>
+      Number(
+        this.#get(
+          "SELECT count(*) AS n FROM one_time_prekeys WHERE username = ? AND suite = ?",
+          username,
+          suite,
+        )?.n ?? 0,
+      );
     return {
       putBundle: (username, bundle) =>
         this.writer.submit(() => {
           this.#run(
             `INSERT INTO prekey_bundles (username, suite, bundle, last_resort, signed_prekey_created_at, uploaded_at)
              VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (username) DO UPDATE SET suite = excluded.suite, bundle = excluded.bundle,
+             ON CONFLICT (username, suite) DO UPDATE SET bundle = excluded.bundle,
                last_resort = excluded.last_resort, signed_prekey_created_at = excluded.signed_prekey_created_at,
                uploaded_at = excluded.uploaded_at`,
             username,
@@ -222,43 +228,51 @@ export class SqliteStore implements RelayStore {
             bundle.uploadedAt,
           );
         }),
-      addOneTimePrekeys: (username, prekeys: readonly OneTimePrekey[]) =>
+      addOneTimePrekeys: (username, suite, prekeys: readonly OneTimePrekey[]) =>
         this.writer.submit(() => {
+          if (this.#get(selectBundle, username, suite) === undefined) return null;
           for (const prekey of prekeys) {
             this.#run(
-              "INSERT OR IGNORE INTO one_time_prekeys (username, key_id, prekey) VALUES (?, ?, ?)",
+              "INSERT OR IGNORE INTO one_time_prekeys (username, suite, key_id, prekey) VALUES (?, ?, ?, ?)",
               username,
+              suite,
               prekey.id,
               prekey.prekey,
             );
           }
-          return count(username);
+          return count(username, suite);
         }),
       // Through the writer: the pop must be atomic and durable, or a crash could hand a key out twice.
-      takeBundle: (username) =>
+      takeBundle: (username, suite) =>
         this.writer.submit(() => {
-          const row = this.#get(selectBundle, username);
+          const row = this.#get(selectBundle, username, suite);
           if (row === undefined) return null;
           const key = this.#get(
-            "SELECT key_id, prekey FROM one_time_prekeys WHERE username = ? ORDER BY rowid LIMIT 1",
+            "SELECT key_id, prekey FROM one_time_prekeys WHERE username = ? AND suite = ? ORDER BY rowid LIMIT 1",
             username,
+            suite,
           );
           let oneTime: OneTimePrekey | null = null;
           if (key !== undefined) {
             this.#run(
-              "DELETE FROM one_time_prekeys WHERE username = ? AND key_id = ?",
+              "DELETE FROM one_time_prekeys WHERE username = ? AND suite = ? AND key_id = ?",
               username,
+              suite,
               key.key_id!,
             );
             oneTime = { id: String(key.key_id), prekey: bytes(key.prekey) };
           }
           return { bundle: this.#bundle(row), oneTime };
         }),
-      getBundle: async (username) => {
-        const row = this.#get(selectBundle, username);
+      getBundle: async (username, suite) => {
+        const row = this.#get(selectBundle, username, suite);
         return row === undefined ? null : this.#bundle(row);
       },
-      countOneTimePrekeys: async (username) => count(username),
+      listBundles: async (username) =>
+        this.#all("SELECT * FROM prekey_bundles WHERE username = ? ORDER BY suite", username).map((row) =>
+          this.#bundle(row),
+        ),
+      countOneTimePrekeys: async (username, suite) => count(username, suite),
     };
   }
 
@@ -397,9 +411,10 @@ export class SqliteStore implements RelayStore {
     return {
       put: (record, recipients, quotaBytes) =>
         this.writer.submit(() => {
-          const existing = this.#get("SELECT hash FROM attachments WHERE hash = ?", record.hash);
+          const existing = this.#get("SELECT owner FROM attachments WHERE hash = ?", record.hash);
+          if (existing !== undefined && existing.owner !== record.owner) return "not_owner" as const;
           if (existing === undefined) {
-            if (usage(record.owner) + record.size > quotaBytes) return false;
+            if (usage(record.owner) + record.size > quotaBytes) return "over_quota" as const;
             this.#run(
               "INSERT INTO attachments (hash, owner, size, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
               record.hash,
@@ -416,7 +431,7 @@ export class SqliteStore implements RelayStore {
               username,
             );
           }
-          return true;
+          return "stored" as const;
         }),
       get: async (hash) => {
         const row = this.#get("SELECT * FROM attachments WHERE hash = ?", hash);
