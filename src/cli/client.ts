@@ -8,7 +8,16 @@ import type { SuiteName } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
-import { renderContacts, renderInit, renderStatus } from "./_render.ts";
+import { renderContacts, renderInit, renderMessage, renderStatus } from "./_render.ts";
+
+/** `receive --watch` runs until SIGINT/SIGTERM, then closes the connection and the store cleanly. */
+function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  return controller.signal;
+}
 
 /** `nano-client`: the client's command line (docs/client.md). */
 
@@ -130,7 +139,10 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .action((name: string, _options: unknown, command: Command) =>
       withClient(command, async (client) => {
         const result = await client.claimUsername(name);
-        print(result, `claimed ${result.username} on ${result.relay}\n`);
+        print(
+          result,
+          `${result.created ? "claimed" : "already claimed"} ${result.username} on ${result.relay} (${result.oneTimePrekeys} one-time prekeys uploaded)\n`,
+        );
       }),
     );
 
@@ -162,7 +174,9 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
           });
           print(
             result,
-            `${result.queued ? "queued" : "sent"} ${result.clientMessageId} to ${result.recipient} (${result.suite})\n`,
+            result.queued
+              ? `queued ${result.clientMessageId} to ${result.recipient} (${result.suite}): the relay is unreachable; it goes out with the next command or \`receive --watch\`\n`
+              : `sent ${result.clientMessageId} to ${result.recipient} (${result.suite}, ${result.envelopeBytes} bytes)\n`,
           );
         });
       },
@@ -175,21 +189,21 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .option("--save-dir <dir>", "write attachments into DIR")
     .action((options: { watch?: boolean; saveDir?: string }, command: Command) =>
       withClient(command, async (client) => {
+        const signal = options.watch === true ? stopSignal() : undefined;
         const result = await client.receive({
           watch: options.watch === true,
           saveDir: options.saveDir ?? null,
           onMessage: (message) => {
-            const text = new TextDecoder().decode(message.body);
-            print(
-              {
-                sender: message.sender,
-                messageId: message.messageId,
-                contentType: message.contentType,
-                text,
-              },
-              `${message.sender}: ${text}\n`,
-            );
+            print(message, renderMessage(message));
           },
+          onRejected: (rejected) => {
+            if (state.json) io.stdout.write(`${JSON.stringify({ rejected })}\n`);
+            else
+              io.stderr.write(
+                `nano-client: message ${rejected.messageId} from ${rejected.from} was dropped: ${rejected.message} (${rejected.code})\n`,
+              );
+          },
+          ...(signal === undefined ? {} : { signal }),
         });
         if (!state.json && result.received === 0) io.stdout.write("no new messages\n");
       }),

@@ -2,7 +2,12 @@ import type { SuiteName } from "../crypto/index.ts";
 import { type ClaimUsernameResult, claimUsername } from "./commands/claim-username.ts";
 import { type ContactSummary, listContacts, trustContact } from "./commands/contacts.ts";
 import { type InitResult, initHome } from "./commands/init.ts";
-import { type ReceiveOptions, type ReceiveResult, receive } from "./commands/receive.ts";
+import {
+  type IncomingMessage,
+  type ReceiveOptions,
+  type ReceiveResult,
+  receive,
+} from "./commands/receive.ts";
 import { type SendRequest, type SendResult, send } from "./commands/send.ts";
 import { type StatusReport, status } from "./commands/status.ts";
 import { type VerifyResult, verifyContact } from "./commands/verify.ts";
@@ -12,9 +17,8 @@ import { Outbox } from "./outbox.ts";
 import { type UnlockedHome, unlockHome } from "./unlocked-home.ts";
 
 /**
- * The SDK entry point: one unlocked home and the operations on it. The CLI is a thin layer over this
- * class. Methods whose backing is the protocol or the relay currently throw `relay_not_wired`
- * (see src/client/commands/_not-wired.ts); their signatures are final.
+ * The SDK entry point (docs/sdk.md): one unlocked home and the operations on it. The CLI, the tests
+ * and the benchmarks all go through this class.
  */
 export interface NanoClientOptions {
   /** The home directory; defaults to $NANO_CLIENT_HOME or ~/.nano-messenger. */
@@ -30,8 +34,16 @@ export interface NanoClientInitOptions extends NanoClientOptions {
   readonly ca?: string;
 }
 
+/** Emitted when a contact's identity record changed: sending and receiving are blocked until trusted. */
+export interface IdentityChangedEvent {
+  readonly username: string;
+}
+
+export type IdentityChangedListener = (event: IdentityChangedEvent) => void;
+
 export class NanoClient {
   readonly #home: UnlockedHome;
+  readonly #identityListeners = new Set<IdentityChangedListener>();
   /** Messages committed locally and not yet acknowledged by the relay. */
   readonly outbox: Outbox;
 
@@ -55,6 +67,13 @@ export class NanoClient {
    * Re-seals the keystore under a new passphrase (fresh salt and nonce, atomic replace). The local
    * database key inside it is unchanged, so the local store needs no rewrite.
    */
+  /** `init` followed by `open`: a new identity, ready to claim a username. */
+  static async create(options: NanoClientInitOptions): Promise<NanoClient> {
+    await NanoClient.init(options);
+    const { mode: _mode, ca: _ca, ...openOptions } = options;
+    return NanoClient.open(openOptions);
+  }
+
   static changePassphrase(
     options: NanoClientOptions & { readonly newPassphrase: Passphrase },
   ): Promise<void> {
@@ -100,12 +119,87 @@ export class NanoClient {
     return claimUsername(this.#home, username);
   }
 
-  send(request: SendRequest): Promise<SendResult> {
-    return send(this.#home, request);
+  /** Listens for contacts whose identity changed (DESIGN.md "Safety numbers"); returns an unsubscribe. */
+  onIdentityChanged(listener: IdentityChangedListener): () => void {
+    this.#identityListeners.add(listener);
+    return () => this.#identityListeners.delete(listener);
   }
 
+  async #watchingIdentities<T>(work: () => Promise<T>): Promise<T> {
+    const changed = async () =>
+      new Set(
+        (await this.#home.store.listContacts()).filter((c) => c.identityChanged).map((c) => c.username),
+      );
+    const before = await changed();
+    try {
+      return await work();
+    } finally {
+      if (this.#identityListeners.size > 0) {
+        for (const username of await changed()) {
+          if (before.has(username)) continue;
+          for (const listener of this.#identityListeners) listener({ username });
+        }
+      }
+    }
+  }
+
+  /** Encrypts, commits to the outbox and delivers; `queued` when the relay is unreachable. */
+  send(request: SendRequest): Promise<SendResult> {
+    return this.#watchingIdentities(() => send(this.#home, request));
+  }
+
+  /** Fetches, decrypts, commits, acknowledges; with `watch`, stays connected until `signal` aborts. */
   receive(options: ReceiveOptions): Promise<ReceiveResult> {
-    return receive(this.#home, options);
+    return this.#watchingIdentities(() => receive(this.#home, options));
+  }
+
+  /**
+   * Messages as they arrive over the WebSocket, until `signal` aborts or the loop breaks. Each one is
+   * committed locally and acknowledged before it is yielded.
+   */
+  async *messages(signal?: AbortSignal): AsyncGenerator<IncomingMessage> {
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    signal?.addEventListener("abort", abort, { once: true });
+    const queue: IncomingMessage[] = [];
+    let wake: (() => void) | null = null;
+    let failure: unknown = null;
+    let done = false;
+    const running = this.receive({
+      watch: true,
+      saveDir: null,
+      signal: controller.signal,
+      onMessage: (message) => {
+        queue.push(message);
+        wake?.();
+      },
+    })
+      .catch((error: unknown) => {
+        failure = error;
+      })
+      .finally(() => {
+        done = true;
+        wake?.();
+      });
+    try {
+      while (true) {
+        const next = queue.shift();
+        if (next !== undefined) {
+          yield next;
+          continue;
+        }
+        if (done) break;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+      }
+      if (failure !== null) throw failure;
+    } finally {
+      controller.abort();
+      signal?.removeEventListener("abort", abort);
+      await running;
+    }
   }
 
   close(): Promise<void> {

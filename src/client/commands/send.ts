@@ -1,8 +1,24 @@
-import type { SuiteName } from "../../crypto/index.ts";
+import { randomBytes } from "node:crypto";
+import { getSuite, getSuiteByName, type SuiteName } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { assembleBundle } from "../../protocol/bundle.ts";
+import {
+  CONTENT_TYPES,
+  chooseSuite,
+  decodeBundleExact,
+  decodeContactSessions,
+  encodeContent,
+  MESSAGE_ID_BYTES,
+  sendMessage,
+  startSession,
+} from "../../protocol/index.ts";
+import type { LocalTables } from "../local-store.ts";
+import { newClientMessageId } from "../outbox.ts";
+import { LocalProtocolStores } from "../protocol-stores.ts";
+import { openRelayLink, type RelayLink } from "../relay-link.ts";
 import type { UnlockedHome } from "../unlocked-home.ts";
-import { relayNotWired } from "./_not-wired.ts";
 import { checkUsername } from "./claim-username.ts";
+import { flushOutbox } from "./outbox-flush.ts";
 
 /** Text bodies above this size belong in an attachment (envelopes are at most 64 KiB). */
 export const MAX_TEXT_BYTES = 48 * 1024;
@@ -23,6 +39,10 @@ export interface SendResult {
   readonly suite: SuiteName;
   /** False when the relay acknowledged at once; true when it waits in the outbox for a retry. */
   readonly queued: boolean;
+  /** Size of the encrypted envelope: what the relay stores and forwards. */
+  readonly envelopeBytes: number;
+  /** True when this message started a new session (a prekey message). */
+  readonly newSession: boolean;
 }
 
 export function checkSendRequest(request: SendRequest): void {
@@ -42,20 +62,98 @@ export function checkSendRequest(request: SendRequest): void {
   if (request.file !== null && request.file.bytes.length > MAX_FILE_BYTES) {
     throw new NanoError("invalid_argument", `file is larger than ${MAX_FILE_BYTES} bytes`);
   }
+  if (request.file !== null) {
+    throw new NanoError("attachments_not_supported", "sending files is not supported by this build yet");
+  }
+}
+
+/** The suite of the session a message to `peer` would go on now, or null when none is open. */
+function activeSuite(tables: LocalTables, peer: string): number | null {
+  const state = tables.getSessions(peer)[0]?.state;
+  if (state === undefined) return null;
+  return decodeContactSessions(state).active?.suiteId ?? null;
+}
+
+function identityChangedError(peer: string): NanoError {
+  return new NanoError(
+    "contact_identity_changed",
+    `${peer}'s identity changed; nothing is sent until you verify or trust it`,
+  );
+}
+
+/** Records that a contact's identity changed; it blocks sending and receiving until trusted. */
+export async function markIdentityChanged(home: UnlockedHome, peer: string, now: number): Promise<void> {
+  await home.store.transaction((tables) => {
+    const contact = tables.getContact(peer);
+    if (contact === null || contact.identityChanged) return;
+    tables.putContact({ ...contact, identityChanged: true, updatedAt: now });
+  });
 }
 
 /**
- * COORDINATOR: choose the suite (the peer's IR, the pin, our floor), encrypt with the session protocol,
- * `new Outbox(home.store).enqueue({recipient, envelope})`, then `outbox.flush(relayTransport)`.
+ * Send: pick or start the session, encrypt, and commit the advanced session state together with the
+ * outbox entry in ONE transaction (so a crash can neither lose the message nor advance the ratchet
+ * twice for it); then try to deliver the outbox. A relay that is down leaves it queued.
  */
-export async function send(home: UnlockedHome, request: SendRequest): Promise<SendResult> {
+export async function send(home: UnlockedHome, request: SendRequest, now = Date.now()): Promise<SendResult> {
   checkSendRequest(request);
-  const contact = await home.store.getContact(request.recipient);
-  if (contact?.identityChanged) {
-    throw new NanoError(
-      "contact_identity_changed",
-      `${request.recipient}'s identity changed; nothing is sent until you verify or trust it`,
-    );
+  const peer = request.recipient;
+  const contact = await home.store.getContact(peer);
+  if (contact?.identityChanged) throw identityChangedError(peer);
+  const link = await openRelayLink(home);
+  const explicit = request.cryptoMode === null ? undefined : getSuiteByName(request.cryptoMode).id;
+  const current = await home.store.read((tables) => activeSuite(tables, peer));
+  const needsSession = current === null || (explicit !== undefined && explicit !== current);
+  let bundleBytes: Uint8Array | null = null;
+  if (needsSession) bundleBytes = await fetchBundle(link, peer, now);
+  const content = encodeContent({
+    type: CONTENT_TYPES.text,
+    text: request.text ?? "",
+    messageId: new Uint8Array(randomBytes(MESSAGE_ID_BYTES)),
+    sentAt: now,
+  });
+  const clientMessageId = newClientMessageId();
+  let committed: { suite: number; envelope: Uint8Array };
+  try {
+    committed = await home.store.transaction(async (tables) => {
+      const stores = new LocalProtocolStores(tables, link.own, now);
+      let suite = current;
+      if (bundleBytes !== null) {
+        const bundle = decodeBundleExact(bundleBytes, now);
+        const chosen = await chooseSuite(stores, bundle.record, explicit);
+        if (chosen.suite.id !== bundle.suite.id) {
+          throw new NanoError(
+            "suite_unavailable",
+            `${peer}'s prekeys at this relay are for the ${bundle.suite.name} mode, but this message needs ${chosen.suite.name}`,
+          );
+        }
+        await startSession(stores, bundleBytes, chosen.selection, { now, peer });
+        suite = chosen.suite.id;
+      }
+      const envelope = await sendMessage(stores, peer, content, { now });
+      tables.insertOutbox({ clientMessageId, recipient: peer, envelope, createdAt: now });
+      return { suite: suite!, envelope };
+    });
+  } catch (error) {
+    if (NanoError.is(error, "identity_changed")) {
+      await markIdentityChanged(home, peer, now);
+      throw identityChangedError(peer);
+    }
+    throw error;
   }
-  return relayNotWired("send");
+  const flushed = await flushOutbox(home, link);
+  const queued = flushed.pending.has(clientMessageId);
+  return {
+    clientMessageId,
+    recipient: peer,
+    suite: getSuite(committed.suite).name,
+    queued,
+    envelopeBytes: committed.envelope.length,
+    newSession: bundleBytes !== null,
+  };
+}
+
+async function fetchBundle(link: RelayLink, peer: string, now: number): Promise<Uint8Array> {
+  const fetched = await link.api.fetchBundle(peer);
+  return assembleBundle(fetched.bundle, fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey], now);
 }
