@@ -205,6 +205,8 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
           },
           ...(signal === undefined ? {} : { signal }),
         });
+        if (!state.json && result.outboxSent > 0)
+          io.stdout.write(`delivered ${result.outboxSent} queued message(s) to the relay\n`);
         if (!state.json && result.received === 0) io.stdout.write("no new messages\n");
       }),
     );

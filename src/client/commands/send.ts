@@ -154,6 +154,13 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
 }
 
 async function fetchBundle(link: RelayLink, peer: string, now: number): Promise<Uint8Array> {
-  const fetched = await link.api.fetchBundle(peer);
+  let fetched: Awaited<ReturnType<typeof link.api.fetchBundle>>;
+  try {
+    fetched = await link.api.fetchBundle(peer);
+  } catch (error) {
+    // The relay answers an unknown name and a bundle-less account alike; tell the user which it is.
+    if (NanoError.is(error, "prekeys_not_found")) await link.api.identityRecord(peer);
+    throw error;
+  }
   return assembleBundle(fetched.bundle, fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey], now);
 }
