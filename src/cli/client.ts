@@ -115,8 +115,26 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .addOption(
       new Option("--crypto-mode <mode>", "preferred mode and floor").choices(MODES).default("hybrid"),
     )
-    .action(async (options: { cryptoMode: SuiteName }, command: Command) => {
+    .option("--replace", "replace this home's identity keys (the username stays; peers must re-verify)")
+    .action(async (options: { cryptoMode: SuiteName; replace?: boolean }, command: Command) => {
       const global = globals(command);
+      if (options.replace === true) {
+        const passphrase = await obtainPassphrase(
+          { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
+          { creating: false },
+        );
+        const replaced = await NanoClient.replaceIdentity({
+          mode: options.cryptoMode,
+          passphrase,
+          env: io.env,
+          ...(global.home === undefined ? {} : { home: global.home }),
+        });
+        print(
+          replaced,
+          `replaced the identity${replaced.username === null ? "" : ` of ${replaced.username}`} with new ${replaced.mode} keys; contacts must verify it again\n`,
+        );
+        return;
+      }
       const passphrase = await obtainPassphrase(
         { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
         { creating: true },

@@ -27,6 +27,8 @@ export interface OwnIdentity {
 }
 
 const META_NAME = "own-identity";
+/** A replacement identity staged by `init --replace` and not yet completed. */
+export const PENDING_IDENTITY = "pending-identity";
 
 /** The protocol's key pairs, recomputed from the seeds (public keys are derived, never stored). */
 export function identityKeysFromSeeds(seeds: IdentitySeeds, username: string): IdentityKeys {
@@ -55,7 +57,18 @@ interface StoredIdentity {
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 const unb64 = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
 
-export function loadOwnIdentity(tables: LocalTables, seeds: IdentitySeeds): OwnIdentity | null {
+export function loadOwnIdentity(
+  tables: LocalTables,
+  seeds: IdentitySeeds,
+  options: { allowStaged?: boolean } = {},
+): OwnIdentity | null {
+  if (options.allowStaged !== true && tables.getSecretMeta(PENDING_IDENTITY) !== null) {
+    // The keystore may already hold the new keys while the stored record is the old one.
+    throw new NanoError(
+      "identity_replacement_incomplete",
+      "an identity replacement was interrupted; run `nano-client init --replace` again to finish it",
+    );
+  }
   const bytes = tables.getSecretMeta(META_NAME);
   if (bytes === null) return null;
   const stored = JSON.parse(new TextDecoder().decode(bytes)) as StoredIdentity;
@@ -92,13 +105,18 @@ export function ensureOwnIdentity(
   const preferred = getSuite(seeds.preferred.id);
   const record = createIdentityRecord(keys, preferred.id, { created: seeds.createdAt });
   const { deviceKey, certificate } = createDevice(keys, preferred, { created: now });
+  const own = { keys, record, certificate, deviceSeed: deviceKey.seed };
+  storeOwnIdentity(tables, own);
+  return own;
+}
+
+export function storeOwnIdentity(tables: LocalTables, own: OwnIdentity): void {
   const stored: StoredIdentity = {
-    record: b64(record.encoded),
-    certificate: b64(certificate.encoded),
-    deviceSeed: b64(deviceKey.seed),
+    record: b64(own.record.encoded),
+    certificate: b64(own.certificate.encoded),
+    deviceSeed: b64(own.deviceSeed),
   };
   tables.putSecretMeta(META_NAME, utf8(JSON.stringify(stored)));
-  return { keys, record, certificate, deviceSeed: deviceKey.seed };
 }
 
 export function requireOwnIdentity(identity: OwnIdentity | null): OwnIdentity {

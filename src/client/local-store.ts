@@ -301,6 +301,11 @@ export class LocalTables {
     return openRow(this.#keys, "meta", utf8(name), bytesOf(row.record));
   }
 
+  deleteSecretMeta(name: string): void {
+    if (name === KEY_CHECK) throw new RangeError("reserved meta name");
+    this.#run("DELETE FROM meta WHERE name = ?", name);
+  }
+
   checkKey(): void {
     const row = this.#get("SELECT record FROM meta WHERE name = ?", KEY_CHECK);
     const rowKey = utf8(KEY_CHECK);

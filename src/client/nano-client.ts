@@ -8,6 +8,7 @@ import {
   type ReceiveResult,
   receive,
 } from "./commands/receive.ts";
+import { type ReplaceIdentityResult, replaceIdentity } from "./commands/replace-identity.ts";
 import { type SendRequest, type SendResult, send } from "./commands/send.ts";
 import { type StatusReport, status } from "./commands/status.ts";
 import { type VerifyResult, verifyContact } from "./commands/verify.ts";
@@ -67,6 +68,20 @@ export class NanoClient {
    * Re-seals the keystore under a new passphrase (fresh salt and nonce, atomic replace). The local
    * database key inside it is unchanged, so the local store needs no rewrite.
    */
+  /**
+   * `init --replace`: new identity keys (and mode) for this home's username, published at the relay
+   * signed by the old keys; peers see a changed identity until they verify or trust it.
+   */
+  static replaceIdentity(
+    options: NanoClientOptions & { readonly mode: SuiteName },
+  ): Promise<ReplaceIdentityResult> {
+    return replaceIdentity({
+      paths: resolveHome(options.home, options.env),
+      passphrase: options.passphrase,
+      mode: options.mode,
+    });
+  }
+
   /** `init` followed by `open`: a new identity, ready to claim a username. */
   static async create(options: NanoClientInitOptions): Promise<NanoClient> {
     await NanoClient.init(options);

@@ -137,6 +137,12 @@ export const CLIENT_ERRORS = {
       "The peer's prekeys at the relay are for another crypto mode than the one this message must use; the client never silently switches modes.",
     fix: "Send with the --crypto-mode the peer published, or let the peer start the conversation.",
   },
+  identity_replacement_incomplete: {
+    kind: "usage",
+    status: 409,
+    meaning: "`init --replace` was interrupted after staging the new identity; the home is between two identities.",
+    fix: "Run `nano-client init --replace` again: it resumes and completes the replacement.",
+  },
   attachments_not_supported: {
     kind: "usage",
     status: 501,

@@ -7,6 +7,7 @@ import {
   chooseSuite,
   decodeBundleExact,
   decodeContactSessions,
+  decodeIdentityRecordExact,
   encodeContent,
   MESSAGE_ID_BYTES,
   sendMessage,
@@ -86,7 +87,14 @@ export async function markIdentityChanged(home: UnlockedHome, peer: string, now:
   await home.store.transaction((tables) => {
     const contact = tables.getContact(peer);
     if (contact === null || contact.identityChanged) return;
-    tables.putContact({ ...contact, identityChanged: true, updatedAt: now });
+    // The verification was of the old identity; it says nothing about the new one.
+    tables.putContact({
+      ...contact,
+      identityChanged: true,
+      verified: false,
+      safetyNumberConfirmedAt: null,
+      updatedAt: now,
+    });
   });
 }
 
@@ -106,6 +114,7 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
   const needsSession = current === null || (explicit !== undefined && explicit !== current);
   let bundleBytes: Uint8Array | null = null;
   if (needsSession) bundleBytes = await fetchBundle(link, peer, now);
+  else if (contact !== null) await checkPeerIdentity(home, link, peer, contact.identityRecord, now);
   const content = encodeContent({
     type: CONTENT_TYPES.text,
     text: request.text ?? "",
@@ -151,6 +160,33 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
     envelopeBytes: committed.envelope.length,
     newSession: bundleBytes !== null,
   };
+}
+
+/**
+ * On an open session the peer's record is not otherwise seen again: ask the relay for it, so a peer
+ * who replaced their identity blocks sending at once rather than after the messages failed to open.
+ * Offline, the check is skipped (the message is queued; the peer's client refuses it if stale).
+ */
+async function checkPeerIdentity(
+  home: UnlockedHome,
+  link: RelayLink,
+  peer: string,
+  pinned: Uint8Array,
+  now: number,
+): Promise<void> {
+  let current: Uint8Array;
+  try {
+    current = await link.api.identityRecord(peer);
+  } catch (error) {
+    if (NanoError.is(error, "relay_unreachable")) return;
+    throw error;
+  }
+  if (Buffer.from(current).equals(Buffer.from(pinned))) return;
+  const record = decodeIdentityRecordExact(current); // verifies every self-signature
+  if (record.username !== peer)
+    throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
+  await markIdentityChanged(home, peer, now);
+  throw identityChangedError(peer);
 }
 
 async function fetchBundle(link: RelayLink, peer: string, now: number): Promise<Uint8Array> {
