@@ -140,7 +140,8 @@ export const CLIENT_ERRORS = {
   identity_replacement_incomplete: {
     kind: "usage",
     status: 409,
-    meaning: "`init --replace` was interrupted after staging the new identity; the home is between two identities.",
+    meaning:
+      "`init --replace` was interrupted after staging the new identity; the home is between two identities.",
     fix: "Run `nano-client init --replace` again: it resumes and completes the replacement.",
   },
   attachments_not_supported: {
