@@ -6,12 +6,10 @@ export type { InitResult } from "./commands/init.ts";
 export type {
   IncomingMessage,
   ReceiveOptions,
-  ReceiveOptions,
-  ReceiveResult,
   ReceiveResult,
   RejectedMessage,
 } from "./commands/receive.ts";
-export type { SendRequest, SendRequest, SendResult, SendResult } from "./commands/send.ts";
+export type { SendRequest, SendResult } from "./commands/send.ts";
 export type { StatusReport } from "./commands/status.ts";
 export type { VerifyResult } from "./commands/verify.ts";
 export { type ClientConfig, type HomePaths, resolveHome } from "./home.ts";
