@@ -92,6 +92,7 @@ test("init, status and contacts on a fresh home (text and --json)", () =>
       "identityFingerprint",
       "mode",
       "outbox",
+      "prekeys",
       "relay",
       "username",
     ]);
@@ -154,12 +155,14 @@ test("contacts and trust read and update the sealed local store", () =>
       "alice\tquantum\tIDENTITY CHANGED (nano-client verify or trust)\nbob\tquantum\tverified\n",
     );
 
-    const trust = await cli(["--home", home, "--json", "trust", "alice"]);
+    // Accepting a changed identity fetches the new record from the relay, as the claimed user.
+    assertCliError(await cli(["--home", home, "trust", "alice"]), 64, /no username yet/);
+    const trust = await cli(["--home", home, "--json", "trust", "bob"]);
     assert.equal(trust.code, 0, trust.stderr);
     assert.deepEqual(JSON.parse(trust.stdout).contact, {
-      username: "alice",
+      username: "bob",
       pinnedSuite: "quantum",
-      verified: false,
+      verified: true,
       identityChanged: false,
       safetyNumberConfirmedAt: null,
     });

@@ -51,8 +51,8 @@ test("NanoClient: init, open, status, contacts, outbox, and the seams that wait 
       assert.equal((await client.contacts())[0]?.identityChanged, true);
       const blocked = client.send({ recipient: "bob", text: "hi", file: null, cryptoMode: null });
       await assert.rejects(blocked, (e: unknown) => NanoError.is(e, "contact_identity_changed"));
-      // Accepting a changed identity needs the new record from the relay; none is configured here.
-      await assert.rejects(client.trust("bob"), (e: unknown) => NanoError.is(e, "invalid_argument"));
+      // Accepting a changed identity needs the new record from the relay, as a claimed user.
+      await assert.rejects(client.trust("bob"), (e: unknown) => NanoError.is(e, "username_not_claimed"));
       await assert.rejects(client.verify("bob", true), (e: unknown) =>
         NanoError.is(e, "contact_identity_changed"),
       );

@@ -22,7 +22,6 @@ export async function verifyContact(
   now = Date.now(),
 ): Promise<VerifyResult> {
   return home.store.transaction((tables) => {
-    const own = requireOwnIdentity(loadOwnIdentity(tables, home.seeds));
     const contact = tables.requireContact(username);
     if (contact.identityChanged && confirm) {
       throw new NanoError(
@@ -30,6 +29,7 @@ export async function verifyContact(
         `${username}'s identity changed; accept the new one with \`nano-client trust ${username}\`, then verify it`,
       );
     }
+    const own = requireOwnIdentity(loadOwnIdentity(tables, home.seeds));
     const number = computeSafetyNumber(
       { username: own.record.username, identityRecord: own.record.encoded },
       { username, identityRecord: contact.identityRecord },
