@@ -62,7 +62,8 @@ test("NanoClient: init, open, status, contacts, outbox, and the seams that wait 
         unclaimed,
       );
       await assert.rejects(client.receive({ watch: false, saveDir: null, onMessage: () => {} }), unclaimed);
-      await assert.rejects(client.claimUsername("alice"), (e: unknown) =>
+      // Checked before any network access (tests stay on loopback).
+      await assert.rejects(client.claimUsername("Not A Name"), (e: unknown) =>
         NanoError.is(e, "invalid_argument"),
       );
     } finally {
