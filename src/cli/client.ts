@@ -8,6 +8,7 @@ import type { SuiteName } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
+import { progressBar } from "./_progress.ts";
 import { renderContacts, renderInit, renderMessage, renderStatus } from "./_render.ts";
 
 /** `receive --watch` runs until SIGINT/SIGTERM, then closes the connection and the store cleanly. */
@@ -184,11 +185,13 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
         if (body === null && file === null && io.stdin.isTTY !== true)
           body = await readStdin(io.stdin, MAX_TEXT_BYTES);
         await withClient(command, async (client) => {
+          const progress = progressBar(io.stderr, "uploading");
           const result = await client.send({
             recipient: name,
             text: body,
             file,
             cryptoMode: options.cryptoMode ?? null,
+            ...(progress === undefined ? {} : { onProgress: progress }),
           });
           print(
             result,
@@ -204,11 +207,13 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .command("receive")
     .description("fetch, decrypt and print new messages")
     .option("--watch", "keep waiting for messages")
-    .option("--save-dir <dir>", "write attachments into DIR")
+    .option("--save-dir <dir>", "write attachments into DIR (default: downloads/ in the home)")
     .action((options: { watch?: boolean; saveDir?: string }, command: Command) =>
       withClient(command, async (client) => {
         const signal = options.watch === true ? stopSignal() : undefined;
+        const progress = progressBar(io.stderr, "downloading");
         const result = await client.receive({
+          ...(progress === undefined ? {} : { onProgress: progress }),
           watch: options.watch === true,
           saveDir: options.saveDir ?? null,
           onMessage: (message) => {

@@ -144,10 +144,4 @@ export const CLIENT_ERRORS = {
       "`init --replace` was interrupted after staging the new identity; the home is between two identities.",
     fix: "Run `nano-client init --replace` again: it resumes and completes the replacement.",
   },
-  attachments_not_supported: {
-    kind: "usage",
-    status: 501,
-    meaning: "Sending files as attachments is not implemented by this build.",
-    fix: "Send text (up to 48 KiB) instead.",
-  },
 } as const satisfies Record<string, ErrorEntry>;

@@ -1,6 +1,16 @@
-import { getSuite, type SuiteName, utf8 } from "../../crypto/index.ts";
+import { join, resolve } from "node:path";
+import { getSuite, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { type AttachmentReference, decodeAttachmentReferenceExact } from "../../protocol/attachment.ts";
 import { CONTENT_TYPES, decodeContentExact, decodeEnvelope, receiveMessage } from "../../protocol/index.ts";
+import {
+  DEFAULT_DOWNLOADS_DIR,
+  fetchAttachment,
+  LONG_TEXT_TYPE,
+  type Progress,
+  saveVerified,
+} from "../attachments.ts";
+import type { LocalTables } from "../local-store.ts";
 import { DEFAULT_BACKOFF } from "../outbox.ts";
 import { maintainPrekeys } from "../prekey-maintenance.ts";
 import { LocalProtocolStores } from "../protocol-stores.ts";
@@ -18,8 +28,16 @@ export interface IncomingMessage {
   /** Named from the verified identity record (first contact) or the relay-authenticated session peer. */
   readonly sender: string;
   readonly suite: SuiteName;
-  readonly contentType: "text";
+  readonly contentType: "text" | "attachment";
+  /** The text; for an attachment, a one-line description of the saved file. */
   readonly text: string;
+  /** A file received as an attachment: verified, then saved (0600) at `path`. */
+  readonly attachment: {
+    readonly path: string;
+    readonly filename: string | null;
+    readonly size: number;
+    readonly contentType: string;
+  } | null;
   /** The sender's clock: display only. */
   readonly sentAt: number;
   readonly receivedAt: number;
@@ -38,8 +56,10 @@ export interface RejectedMessage {
 export interface ReceiveOptions {
   /** Keep the connection open and deliver messages as they arrive, until `signal` aborts. */
   readonly watch: boolean;
-  /** Where attachments are written (0600 files); null keeps them in the local store only. */
+  /** Where attachments are written (0600 files); null means `downloads/` under the home. */
   readonly saveDir: string | null;
+  /** Download progress of an attachment. */
+  readonly onProgress?: Progress;
   readonly onMessage: (message: IncomingMessage) => void | Promise<void>;
   readonly onRejected?: (rejected: RejectedMessage) => void | Promise<void>;
   readonly signal?: AbortSignal;
@@ -69,76 +89,150 @@ type Outcome =
  * replay entry, the consumed prekeys AND the plaintext in one transaction; only then may the caller
  * acknowledge it to the relay (DESIGN.md "Commit state and plaintext before acknowledging").
  */
+/** Thrown inside the first pass to roll it back once the content turned out to be an attachment. */
+class AttachmentFirst extends Error {
+  readonly reference: AttachmentReference;
+  constructor(reference: AttachmentReference) {
+    super("attachment to fetch before committing");
+    this.reference = reference;
+  }
+}
+
+type Saved = { path: string | null; text: string | null; reference: AttachmentReference };
+
 export async function processEnvelope(
   home: UnlockedHome,
   link: RelayLink,
   relayMessage: RelayMessage,
+  options: { saveDir: string; onProgress?: Progress },
   now = Date.now(),
 ): Promise<Outcome> {
   const messageId = String(relayMessage.id);
-  try {
-    return await home.store.transaction(async (tables): Promise<Outcome> => {
-      // Committed before a crash that came ahead of the ack: acknowledge again, show nothing twice.
-      if (tables.hasReceived(messageId)) return { kind: "skip" };
-      const blocked = tables.getContact(relayMessage.from);
-      if (blocked?.identityChanged) return { kind: "keep" };
-      const suite = decodeEnvelope(relayMessage.envelope).suite;
-      const stores = new LocalProtocolStores(tables, link.own, now);
-      const received = await receiveMessage(stores, relayMessage.from, relayMessage.envelope, { now });
-      const content = decodeContentExact(received.content);
-      if (content.type !== CONTENT_TYPES.text) {
-        // Receipts carry no user content; attachments are not supported by this build.
-        tables.insertReceived({
-          messageId,
-          sender: received.peer,
-          contentType: content.type === CONTENT_TYPES.receipt ? "receipt" : "attachment",
-          body: new Uint8Array(0),
-          receivedAt: now,
-        });
-        return { kind: "skip" };
+  // An attachment is downloaded, verified and saved BEFORE the message commits: the first pass
+  // decrypts only to learn the reference and is rolled back, so a failed download changes nothing and
+  // the message is retried whole; the second pass commits session state and the saved file's record.
+  let saved: Saved | null = null;
+  for (let pass = 0; pass < 2; pass++) {
+    try {
+      return await home.store.transaction((tables) => decryptAndCommit(tables, saved));
+    } catch (error) {
+      if (error instanceof AttachmentFirst && saved === null) {
+        try {
+          saved = await fetchAndSave(link, error.reference, options);
+        } catch (failure) {
+          if (NanoError.is(failure, "relay_unreachable")) return { kind: "keep" };
+          return rejected(failure);
+        }
+        continue;
       }
+      if (!NanoError.is(error)) throw error;
+      if (KEEP_AT_RELAY.has(error.code)) {
+        await markIdentityChanged(home, relayMessage.from, now);
+        return { kind: "keep" };
+      }
+      return rejected(error);
+    }
+  }
+  throw new Error("unreachable: the second pass either commits or fails");
+
+  function rejected(error: unknown): Outcome {
+    const code = NanoError.is(error) ? error.code : "internal_error";
+    const message = error instanceof Error ? error.message : String(error);
+    return { kind: "rejected", rejected: { messageId, from: relayMessage.from, code, message } };
+  }
+
+  async function decryptAndCommit(tables: LocalTables, ready: Saved | null): Promise<Outcome> {
+    // Committed before a crash that came ahead of the ack: acknowledge again, show nothing twice.
+    if (tables.hasReceived(messageId)) return { kind: "skip" };
+    const blocked = tables.getContact(relayMessage.from);
+    if (blocked?.identityChanged) return { kind: "keep" };
+    const suite = decodeEnvelope(relayMessage.envelope).suite;
+    const stores = new LocalProtocolStores(tables, link.own, now);
+    const received = await receiveMessage(stores, relayMessage.from, relayMessage.envelope, { now });
+    const content = decodeContentExact(received.content);
+    if (content.type === CONTENT_TYPES.receipt) {
       tables.insertReceived({
         messageId,
         sender: received.peer,
-        contentType: "text",
-        body: utf8(content.text),
+        contentType: "receipt",
+        body: new Uint8Array(0),
         receivedAt: now,
       });
-      return {
-        kind: "message",
-        message: {
-          messageId,
-          sender: received.peer,
-          suite: getSuite(suite.id).name,
-          contentType: "text",
-          text: content.text,
-          sentAt: content.sentAt,
-          receivedAt: now,
-          envelopeBytes: relayMessage.envelope.length,
-          newSession: received.newSession,
-        },
-      };
-    });
-  } catch (error) {
-    if (!NanoError.is(error)) throw error;
-    if (KEEP_AT_RELAY.has(error.code)) {
-      await markIdentityChanged(home, relayMessage.from, now);
-      return { kind: "keep" };
+      return { kind: "skip" };
     }
+    let text: string;
+    let attachment: IncomingMessage["attachment"] = null;
+    if (content.type === CONTENT_TYPES.attachment) {
+      const reference = decodeAttachmentReferenceExact(content.reference);
+      if (ready === null || !equalBytes(ready.reference.hash, reference.hash))
+        throw new AttachmentFirst(reference);
+      if (ready.text !== null) text = ready.text;
+      else {
+        attachment = {
+          path: ready.path!,
+          filename: reference.filename ?? null,
+          size: reference.size,
+          contentType: reference.contentType,
+        };
+        text = `[file ${reference.filename ?? "(unnamed)"}, ${reference.size} bytes, saved to ${ready.path}]`;
+      }
+    } else {
+      text = content.text;
+    }
+    tables.insertReceived({
+      messageId,
+      sender: received.peer,
+      contentType: attachment === null ? "text" : "attachment",
+      body: utf8(attachment === null ? text : JSON.stringify(attachment)),
+      receivedAt: now,
+    });
     return {
-      kind: "rejected",
-      rejected: { messageId, from: relayMessage.from, code: error.code, message: error.message },
+      kind: "message",
+      message: {
+        messageId,
+        sender: received.peer,
+        suite: getSuite(suite.id).name,
+        contentType: attachment === null ? "text" : "attachment",
+        text,
+        attachment,
+        sentAt: content.sentAt,
+        receivedAt: now,
+        envelopeBytes: relayMessage.envelope.length,
+        newSession: received.newSession,
+      },
     };
   }
 }
 
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a).equals(Buffer.from(b));
+}
+
+async function fetchAndSave(
+  link: RelayLink,
+  reference: AttachmentReference,
+  options: { saveDir: string; onProgress?: Progress },
+): Promise<Saved> {
+  const plaintext = await fetchAttachment(link, reference, options.onProgress);
+  if (reference.contentType === LONG_TEXT_TYPE && reference.filename === undefined) {
+    // A long text: shown like any text (strict UTF-8), never written as a file.
+    return { path: null, text: new TextDecoder("utf-8", { fatal: true }).decode(plaintext), reference };
+  }
+  const name = reference.filename ?? `attachment-${toHex(reference.hash).slice(0, 16)}`;
+  return { path: await saveVerified(options.saveDir, name, plaintext), text: null, reference };
+}
+
 export async function receive(home: UnlockedHome, options: ReceiveOptions): Promise<ReceiveResult> {
   const link = await openRelayLink(home);
+  const saveDir = resolve(options.saveDir ?? join(home.paths.root, DEFAULT_DOWNLOADS_DIR));
   let received = 0;
   let rejected = 0;
   let outboxSent = 0;
   const handle = async (message: RelayMessage): Promise<boolean> => {
-    const outcome = await processEnvelope(home, link, message);
+    const outcome = await processEnvelope(home, link, message, {
+      saveDir,
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    });
     if (outcome.kind === "keep") return false;
     await link.api.ack([message.id]);
     if (outcome.kind === "message") {

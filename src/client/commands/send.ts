@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { getSuite, getSuiteByName, type SuiteName } from "../../crypto/index.ts";
+import { getSuite, getSuiteByName, type SuiteName, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { encodeAttachmentReference } from "../../protocol/attachment.ts";
 import { assembleBundle } from "../../protocol/bundle.ts";
 import {
   CONTENT_TYPES,
@@ -9,10 +10,12 @@ import {
   decodeContactSessions,
   decodeIdentityRecordExact,
   encodeContent,
+  MAX_PADDED_CONTENT,
   MESSAGE_ID_BYTES,
   sendMessage,
   startSession,
 } from "../../protocol/index.ts";
+import { LONG_TEXT_TYPE, MAX_ATTACHMENT_BYTES, type Progress, sendAttachment } from "../attachments.ts";
 import type { LocalTables } from "../local-store.ts";
 import { newClientMessageId } from "../outbox.ts";
 import { LocalProtocolStores } from "../protocol-stores.ts";
@@ -21,10 +24,11 @@ import type { UnlockedHome } from "../unlocked-home.ts";
 import { checkUsername } from "./claim-username.ts";
 import { flushOutbox } from "./outbox-flush.ts";
 
-/** Text bodies above this size belong in an attachment (envelopes are at most 64 KiB). */
-export const MAX_TEXT_BYTES = 48 * 1024;
-/** Attachments are read into memory whole in v1. */
-export const MAX_FILE_BYTES = 100 * 1024 * 1024;
+/** Attachments (and long texts, which travel as attachments) are read into memory whole in v1. */
+export const MAX_FILE_BYTES = MAX_ATTACHMENT_BYTES;
+export const MAX_TEXT_BYTES = MAX_ATTACHMENT_BYTES;
+/** Content framing around a text (type, message id, time, lengths), with room to spare. */
+const INLINE_OVERHEAD = 64;
 
 export interface SendRequest {
   readonly recipient: string;
@@ -32,6 +36,8 @@ export interface SendRequest {
   readonly file: { readonly name: string; readonly bytes: Uint8Array } | null;
   /** Exactly this suite or an error; null means the negotiated choice (DESIGN.md "Modes"). */
   readonly cryptoMode: SuiteName | null;
+  /** Upload progress of an attachment (file or long text), in ciphertext bytes. */
+  readonly onProgress?: Progress;
 }
 
 export interface SendResult {
@@ -44,6 +50,8 @@ export interface SendResult {
   readonly envelopeBytes: number;
   /** True when this message started a new session (a prekey message). */
   readonly newSession: boolean;
+  /** Set when the content went as an attachment (a file, or text above the envelope limit). */
+  readonly attachment: { readonly size: number; readonly filename: string | null } | null;
 }
 
 export function checkSendRequest(request: SendRequest): void {
@@ -62,9 +70,6 @@ export function checkSendRequest(request: SendRequest): void {
   }
   if (request.file !== null && request.file.bytes.length > MAX_FILE_BYTES) {
     throw new NanoError("invalid_argument", `file is larger than ${MAX_FILE_BYTES} bytes`);
-  }
-  if (request.file !== null) {
-    throw new NanoError("attachments_not_supported", "sending files is not supported by this build yet");
   }
 }
 
@@ -115,12 +120,37 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
   let bundleBytes: Uint8Array | null = null;
   if (needsSession) bundleBytes = await fetchBundle(link, peer, now);
   else if (contact !== null) await checkPeerIdentity(home, link, peer, contact.identityRecord, now);
-  const content = encodeContent({
-    type: CONTENT_TYPES.text,
-    text: request.text ?? "",
-    messageId: new Uint8Array(randomBytes(MESSAGE_ID_BYTES)),
-    sentAt: now,
-  });
+  const messageId = new Uint8Array(randomBytes(MESSAGE_ID_BYTES));
+  let content: Uint8Array | null = null;
+  let upload: { bytes: Uint8Array; contentType: string; filename?: string } | null = null;
+  if (request.file !== null) {
+    upload = {
+      bytes: request.file.bytes,
+      contentType: "application/octet-stream",
+      filename: request.file.name,
+    };
+  } else {
+    const text = request.text ?? "";
+    // Above the largest padding bucket the text cannot be an envelope: it goes as an attachment.
+    if (Buffer.byteLength(text) + INLINE_OVERHEAD <= MAX_PADDED_CONTENT) {
+      content = encodeContent({ type: CONTENT_TYPES.text, text, messageId, sentAt: now });
+    } else {
+      upload = { bytes: utf8(text), contentType: LONG_TEXT_TYPE };
+    }
+  }
+  let attachment: SendResult["attachment"] = null;
+  if (upload !== null) {
+    const { bytes, ...meta } = upload;
+    const reference = await sendAttachment(link, peer, bytes, meta, request.onProgress);
+    content = encodeContent({
+      type: CONTENT_TYPES.attachment,
+      reference: encodeAttachmentReference(reference),
+      messageId,
+      sentAt: now,
+    });
+    attachment = { size: reference.size, filename: reference.filename ?? null };
+  }
+  const body = content!;
   const clientMessageId = newClientMessageId();
   let committed: { suite: number; envelope: Uint8Array };
   try {
@@ -139,7 +169,7 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
         await startSession(stores, bundleBytes, chosen.selection, { now, peer });
         suite = chosen.suite.id;
       }
-      const envelope = await sendMessage(stores, peer, content, { now });
+      const envelope = await sendMessage(stores, peer, body, { now });
       tables.insertOutbox({ clientMessageId, recipient: peer, envelope, createdAt: now });
       return { suite: suite!, envelope };
     });
@@ -159,6 +189,7 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
     queued,
     envelopeBytes: committed.envelope.length,
     newSession: bundleBytes !== null,
+    attachment,
   };
 }
 

@@ -1,7 +1,7 @@
 import { NanoError } from "../../errors/index.ts";
 import { signDeviceChallenge, signUsernameClaim } from "../../protocol/index.ts";
 import type { OwnIdentity } from "../local-identity.ts";
-import { type RelayEndpoint, requestJson } from "./relay-http.ts";
+import { checkRawStatus, type RelayEndpoint, requestJson, requestRaw } from "./relay-http.ts";
 
 /**
  * The relay's HTTP API (docs/api.md) as typed calls. Binary values are standard base64. The bearer
@@ -176,5 +176,41 @@ export class RelayApi {
   async ack(ids: readonly number[]): Promise<void> {
     if (ids.length === 0) return;
     await this.#authed("POST", "/v1/messages/ack", { ids });
+  }
+
+  /** Uploads an encrypted blob under the hex BLAKE2b-512 of its bytes; only `recipients` may fetch it. */
+  async uploadAttachment(
+    hashHex: string,
+    recipients: readonly string[],
+    ciphertext: Uint8Array,
+    onProgress?: (sent: number, total: number) => void,
+  ): Promise<void> {
+    const query = recipients.map(encodeURIComponent).join(",");
+    checkRawStatus(
+      await requestRaw(this.endpoint, {
+        method: "PUT",
+        path: `/v1/attachments/${hashHex}?recipients=${query}`,
+        token: await this.token(),
+        body: ciphertext,
+        ...(onProgress === undefined ? {} : { onUpload: onProgress }),
+      }),
+    );
+  }
+
+  async downloadAttachment(
+    hashHex: string,
+    maxBytes: number,
+    onProgress?: (received: number, total: number | null) => void,
+  ): Promise<Uint8Array> {
+    const body = checkRawStatus(
+      await requestRaw(this.endpoint, {
+        method: "GET",
+        path: `/v1/attachments/${hashHex}`,
+        token: await this.token(),
+        maxResponseBytes: maxBytes,
+        ...(onProgress === undefined ? {} : { onDownload: onProgress }),
+      }),
+    );
+    return new Uint8Array(body.buffer, body.byteOffset, body.length);
   }
 }

@@ -46,59 +46,86 @@ export interface JsonRequest {
   readonly token?: string;
 }
 
-export function requestJson<T>(endpoint: RelayEndpoint, request: JsonRequest): Promise<T> {
-  const url = new URL(request.path, endpoint.base);
+export async function requestJson<T>(endpoint: RelayEndpoint, request: JsonRequest): Promise<T> {
   const payload = request.body === undefined ? null : Buffer.from(JSON.stringify(request.body));
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (payload !== null) {
-    headers["content-type"] = "application/json";
-    headers["content-length"] = String(payload.length);
+  const { status, body } = await requestRaw(endpoint, {
+    method: request.method,
+    path: request.path,
+    ...(request.token === undefined ? {} : { token: request.token }),
+    ...(payload === null ? {} : { body: payload, contentType: "application/json" }),
+  });
+  const text = body.toString("utf8");
+  let parsed: unknown = null;
+  if (text.length > 0) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new NanoError("relay_rejected", `relay answered HTTP ${status} with a non-JSON body`);
+    }
+  }
+  if (status >= 200 && status < 300) return parsed as T;
+  throw relayError(status, parsed);
+}
+
+export interface RawRequest {
+  readonly method: "GET" | "POST" | "PUT" | "DELETE";
+  readonly path: string;
+  readonly token?: string;
+  readonly body?: Uint8Array;
+  readonly contentType?: string;
+  /** Upload progress: bytes of `body` handed to the socket so far. */
+  readonly onUpload?: (sent: number, total: number) => void;
+  /** Download progress: bytes received so far, and Content-Length when known. */
+  readonly onDownload?: (received: number, total: number | null) => void;
+  readonly maxResponseBytes?: number;
+}
+
+/** Upload pieces: big bodies go out in slices so progress can be shown and memory stays flat. */
+const UPLOAD_SLICE = 256 * 1024;
+
+export function requestRaw(
+  endpoint: RelayEndpoint,
+  request: RawRequest,
+): Promise<{ status: number; body: Buffer }> {
+  const url = new URL(request.path, endpoint.base);
+  const headers: Record<string, string> = {};
+  if (request.body !== undefined) {
+    headers["content-type"] = request.contentType ?? "application/octet-stream";
+    headers["content-length"] = String(request.body.length);
   }
   if (request.token !== undefined) headers.authorization = `Bearer ${request.token}`;
-  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-  return new Promise<T>((resolve, reject) => {
-    const req = send(
-      url,
-      {
-        method: request.method,
-        headers,
-        timeout: REQUEST_TIMEOUT_MS,
-        ...(endpoint.ca === null ? {} : { ca: endpoint.ca }),
-        // TLS 1.3 only, as the relay serves it (DESIGN.md "TLS").
-        minVersion: "TLSv1.3",
-      },
-      (response: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let total = 0;
-        response.on("data", (chunk: Buffer) => {
-          total += chunk.length;
-          if (total > MAX_RESPONSE_BYTES) {
-            response.destroy();
-            reject(new NanoError("relay_rejected", "relay answer is too large"));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on("error", (cause) =>
-          reject(new NanoError("relay_unreachable", "the relay connection broke", { cause })),
-        );
-        response.on("end", () => {
-          const status = response.statusCode ?? 0;
-          const text = Buffer.concat(chunks).toString("utf8");
-          let parsed: unknown = null;
-          if (text.length > 0) {
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              reject(new NanoError("relay_rejected", `relay answered HTTP ${status} with a non-JSON body`));
-              return;
-            }
-          }
-          if (status >= 200 && status < 300) resolve(parsed as T);
-          else reject(relayError(status, parsed));
-        });
-      },
-    );
+  const limit = request.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+  const options = {
+    method: request.method,
+    headers,
+    timeout: REQUEST_TIMEOUT_MS,
+    ...(endpoint.ca === null ? {} : { ca: endpoint.ca }),
+  };
+  return new Promise((resolve, reject) => {
+    const onResponse = (response: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      const announced = Number(response.headers["content-length"] ?? Number.NaN);
+      response.on("data", (chunk: Buffer) => {
+        total += chunk.length;
+        if (total > limit) {
+          response.destroy();
+          reject(new NanoError("relay_rejected", "relay answer is too large"));
+          return;
+        }
+        chunks.push(chunk);
+        request.onDownload?.(total, Number.isFinite(announced) ? announced : null);
+      });
+      response.on("error", (cause) =>
+        reject(new NanoError("relay_unreachable", "the relay connection broke", { cause })),
+      );
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
+    };
+    // TLS 1.3 only, as the relay serves it (DESIGN.md "TLS").
+    const req =
+      url.protocol === "https:"
+        ? httpsRequest(url, { ...options, minVersion: "TLSv1.3" }, onResponse)
+        : httpRequest(url, options, onResponse);
     req.on("timeout", () => req.destroy(new Error("timed out")));
     req.on("error", (cause: NodeJS.ErrnoException) =>
       reject(
@@ -109,7 +136,37 @@ export function requestJson<T>(endpoint: RelayEndpoint, request: JsonRequest): P
         ),
       ),
     );
-    if (payload !== null) req.write(payload);
-    req.end();
+    const body = request.body;
+    if (body === undefined) {
+      req.end();
+      return;
+    }
+    let offset = 0;
+    const pump = () => {
+      while (offset < body.length) {
+        const end = Math.min(body.length, offset + UPLOAD_SLICE);
+        const more = req.write(body.subarray(offset, end));
+        offset = end;
+        request.onUpload?.(offset, body.length);
+        if (!more) {
+          req.once("drain", pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    pump();
   });
+}
+
+/** Throws the relay's typed error for a non-2xx raw answer. */
+export function checkRawStatus(answer: { status: number; body: Buffer }): Buffer {
+  if (answer.status >= 200 && answer.status < 300) return answer.body;
+  let parsed: unknown = null;
+  try {
+    parsed = JSON.parse(answer.body.toString("utf8"));
+  } catch {
+    // A non-JSON error body: reported by status alone.
+  }
+  throw relayError(answer.status, parsed);
 }
