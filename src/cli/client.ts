@@ -4,12 +4,43 @@ import type { Readable, Writable } from "node:stream";
 import { Command, CommanderError, Option } from "commander";
 import { MAX_FILE_BYTES, MAX_TEXT_BYTES } from "../client/commands/send.ts";
 import { NanoClient } from "../client/nano-client.ts";
-import type { SuiteName } from "../crypto/index.ts";
+import {
+  type Argon2idParameters,
+  checkArgon2idParameters,
+  DEFAULT_ARGON2ID,
+  type SuiteName,
+} from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
 import { progressBar } from "./_progress.ts";
 import { renderContacts, renderInit, renderMessage, renderStatus } from "./_render.ts";
+
+/** `--kdf-memory` / `--kdf-passes`: integers, checked against the keystore's bounds by init. */
+function kdfParameters(
+  memory: string | undefined,
+  passes: string | undefined,
+): Argon2idParameters | undefined {
+  if (memory === undefined && passes === undefined) return undefined;
+  const number = (text: string | undefined, fallback: number, flag: string) => {
+    if (text === undefined) return fallback;
+    if (!/^\d{1,9}$/.test(text)) throw new NanoError("invalid_argument", `${flag} must be a whole number`);
+    return Number(text);
+  };
+  const parameters = {
+    memoryKiB: number(memory, DEFAULT_ARGON2ID.memoryKiB, "--kdf-memory"),
+    passes: number(passes, DEFAULT_ARGON2ID.passes, "--kdf-passes"),
+    parallelism: DEFAULT_ARGON2ID.parallelism,
+  };
+  try {
+    checkArgon2idParameters(parameters);
+  } catch (error) {
+    // Out of bounds here is a usage error (exit 64), not a damaged keystore.
+    if (NanoError.is(error)) throw new NanoError("invalid_argument", error.message);
+    throw error;
+  }
+  return parameters;
+}
 
 /** `receive --watch` runs until SIGINT/SIGTERM, then closes the connection and the store cleanly. */
 function stopSignal(): AbortSignal {
@@ -117,39 +148,48 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
       new Option("--crypto-mode <mode>", "preferred mode and floor").choices(MODES).default("hybrid"),
     )
     .option("--replace", "replace this home's identity keys (the username stays; peers must re-verify)")
-    .action(async (options: { cryptoMode: SuiteName; replace?: boolean }, command: Command) => {
-      const global = globals(command);
-      if (options.replace === true) {
+    .option("--kdf-memory <KiB>", "argon2id memory for the keystore, 19456..1048576 KiB (default 65536)")
+    .option("--kdf-passes <n>", "argon2id passes for the keystore, 2..10 (default 3)")
+    .action(
+      async (
+        options: { cryptoMode: SuiteName; replace?: boolean; kdfMemory?: string; kdfPasses?: string },
+        command: Command,
+      ) => {
+        const global = globals(command);
+        if (options.replace === true) {
+          const passphrase = await obtainPassphrase(
+            { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
+            { creating: false },
+          );
+          const replaced = await NanoClient.replaceIdentity({
+            mode: options.cryptoMode,
+            passphrase,
+            env: io.env,
+            ...(global.home === undefined ? {} : { home: global.home }),
+          });
+          print(
+            replaced,
+            `replaced the identity${replaced.username === null ? "" : ` of ${replaced.username}`} with new ${replaced.mode} keys; contacts must verify it again\n`,
+          );
+          return;
+        }
         const passphrase = await obtainPassphrase(
           { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
-          { creating: false },
+          { creating: true },
         );
-        const replaced = await NanoClient.replaceIdentity({
+        const argon2id = kdfParameters(options.kdfMemory, options.kdfPasses);
+        const result = await NanoClient.init({
+          ...(argon2id === undefined ? {} : { argon2id }),
           mode: options.cryptoMode,
           passphrase,
           env: io.env,
           ...(global.home === undefined ? {} : { home: global.home }),
+          ...(global.relay === undefined ? {} : { relay: global.relay }),
+          ...(global.ca === undefined ? {} : { ca: global.ca }),
         });
-        print(
-          replaced,
-          `replaced the identity${replaced.username === null ? "" : ` of ${replaced.username}`} with new ${replaced.mode} keys; contacts must verify it again\n`,
-        );
-        return;
-      }
-      const passphrase = await obtainPassphrase(
-        { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
-        { creating: true },
-      );
-      const result = await NanoClient.init({
-        mode: options.cryptoMode,
-        passphrase,
-        env: io.env,
-        ...(global.home === undefined ? {} : { home: global.home }),
-        ...(global.relay === undefined ? {} : { relay: global.relay }),
-        ...(global.ca === undefined ? {} : { ca: global.ca }),
-      });
-      print(result, renderInit(result));
-    });
+        print(result, renderInit(result));
+      },
+    );
 
   program
     .command("claim-username")

@@ -1,4 +1,4 @@
-import type { SuiteName } from "../crypto/index.ts";
+import type { Argon2idParameters, SuiteName } from "../crypto/index.ts";
 import { type ClaimUsernameResult, claimUsername } from "./commands/claim-username.ts";
 import { type ContactSummary, listContacts, trustContact } from "./commands/contacts.ts";
 import { type InitResult, initHome } from "./commands/init.ts";
@@ -33,6 +33,8 @@ export interface NanoClientOptions {
 export interface NanoClientInitOptions extends NanoClientOptions {
   readonly mode: SuiteName;
   readonly ca?: string;
+  /** Keystore work factor; must lie within ARGON2ID_BOUNDS (default DEFAULT_ARGON2ID). */
+  readonly argon2id?: Argon2idParameters;
 }
 
 /** Emitted when a contact's identity record changed: sending and receiving are blocked until trusted. */
@@ -61,6 +63,7 @@ export class NanoClient {
       passphrase: options.passphrase,
       ...(options.relay === undefined ? {} : { relay: options.relay }),
       ...(options.ca === undefined ? {} : { ca: options.ca }),
+      ...(options.argon2id === undefined ? {} : { argon2id: options.argon2id }),
     });
   }
 
@@ -85,7 +88,7 @@ export class NanoClient {
   /** `init` followed by `open`: a new identity, ready to claim a username. */
   static async create(options: NanoClientInitOptions): Promise<NanoClient> {
     await NanoClient.init(options);
-    const { mode: _mode, ca: _ca, ...openOptions } = options;
+    const { mode: _mode, ca: _ca, argon2id: _argon2id, ...openOptions } = options;
     return NanoClient.open(openOptions);
   }
 
