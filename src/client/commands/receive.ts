@@ -12,7 +12,7 @@ import {
 } from "../attachments.ts";
 import type { LocalTables } from "../local-store.ts";
 import { DEFAULT_BACKOFF } from "../outbox.ts";
-import { maintainPrekeys } from "../prekey-maintenance.ts";
+import { maintainPrekeys, PREKEY_POLICY } from "../prekey-maintenance.ts";
 import { LocalProtocolStores } from "../protocol-stores.ts";
 import { openRelayLink, type RelayLink } from "../relay-link.ts";
 import type { RelayMessage } from "../transport/relay-api.ts";
@@ -257,10 +257,16 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
   }
   if (options.watch) {
     const signal = options.signal ?? new AbortController().signal;
+    let sinceUpkeep = 0;
     await watchRelay(link.api, {
       signal,
       onMessage: async (message) => {
         await handle(message);
+        // A long watch keeps the one-time prekey stock up: each first contact may use one.
+        if (++sinceUpkeep >= PREKEY_POLICY.refillBelow) {
+          sinceUpkeep = 0;
+          await maintainPrekeysQuietly(home, link);
+        }
       },
       onReady: async () => {
         outboxSent += (await flushOutbox(home, link, DEFAULT_BACKOFF)).sent;
