@@ -118,6 +118,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
       env: io.env,
       ...(options.home === undefined ? {} : { home: options.home }),
       ...(options.relay === undefined ? {} : { relay: options.relay }),
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
     });
     try {
       return await work(client);

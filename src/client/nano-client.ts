@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from "node:path";
 import type { Argon2idParameters, SuiteName } from "../crypto/index.ts";
 import { type ClaimUsernameResult, claimUsername } from "./commands/claim-username.ts";
 import { type ContactSummary, listContacts, trustContact } from "./commands/contacts.ts";
@@ -27,12 +28,13 @@ export interface NanoClientOptions {
   readonly passphrase: Passphrase;
   /** Overrides the relay stored in config.json for this client's lifetime. */
   readonly relay?: string;
+  /** A CA certificate file (PEM) to trust for the relay, overriding config.json's for this lifetime. */
+  readonly ca?: string;
   readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface NanoClientInitOptions extends NanoClientOptions {
   readonly mode: SuiteName;
-  readonly ca?: string;
   /** Keystore work factor; must lie within ARGON2ID_BOUNDS (default DEFAULT_ARGON2ID). */
   readonly argon2id?: Argon2idParameters;
 }
@@ -102,10 +104,11 @@ export class NanoClient {
   /** Unlocks a home with its passphrase. Errors: keystore_missing, wrong_passphrase, keystore_* and more. */
   static async open(options: NanoClientOptions): Promise<NanoClient> {
     const unlocked = await unlockHome(resolveHome(options.home, options.env), options.passphrase);
-    if (options.relay === undefined) return new NanoClient(unlocked);
+    if (options.relay === undefined && options.ca === undefined) return new NanoClient(unlocked);
     try {
-      const relay = checkRelayUrl(options.relay);
-      return new NanoClient({ ...unlocked, config: { ...unlocked.config, relay } });
+      const relay = options.relay === undefined ? unlocked.config.relay : checkRelayUrl(options.relay);
+      const ca = options.ca === undefined ? unlocked.config.ca : resolvePath(options.ca);
+      return new NanoClient({ ...unlocked, config: { ...unlocked.config, relay, ca } });
     } catch (error) {
       await unlocked.close();
       throw error;

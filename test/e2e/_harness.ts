@@ -24,7 +24,12 @@ export async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<
   }
 }
 
-function relayConfig(dir: string, port: number): string {
+export interface RelayTls {
+  readonly cert: string;
+  readonly key: string;
+}
+
+function relayConfig(dir: string, port: number, tls: RelayTls | null): string {
   // Classical is allowed here so all three modes can be exercised; production relays default higher.
   return `environment = "testing"
 [server]
@@ -33,7 +38,7 @@ api_port = ${port}
 websocket_port = ${port}
 shutdown_grace_seconds = 2
 [server.tls]
-enabled = false
+${tls === null ? "enabled = false" : `enabled = true\ncert_file = "${tls.cert}"\nkey_file = "${tls.key}"`}
 [security]
 minimum_crypto_mode = "classical"
 require_post_quantum = false
@@ -49,24 +54,26 @@ metrics_enabled = false
 
 export class Relay {
   readonly dir: string;
+  readonly tls: RelayTls | null;
   port = 0;
   #child: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
   output = "";
 
-  constructor(dir: string) {
+  constructor(dir: string, tls: RelayTls | null = null) {
     this.dir = dir;
+    this.tls = tls;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls === null ? "http" : "https"}://127.0.0.1:${this.port}`;
   }
 
   /** Starts (or restarts, on the same port and data) and waits for the port file. */
   async start(): Promise<void> {
     const configFile = join(this.dir, "relay.toml");
     const portFile = join(this.dir, "ports.json");
-    writeFileSync(configFile, relayConfig(this.dir, this.port));
+    writeFileSync(configFile, relayConfig(this.dir, this.port, this.tls));
     rmSync(portFile, { force: true });
     const child = spawn(
       process.execPath,
@@ -228,4 +235,38 @@ export function errorOf(run: Run): { code: string; message: string; hint: string
   const line = run.stdout.split("\n").find((l) => l.includes('"error"'));
   if (line === undefined) throw new Error(`no JSON error in: ${run.stdout}${run.stderr}`);
   return (JSON.parse(line) as { error: { code: string; message: string; hint: string } }).error;
+}
+
+/**
+ * Runs `receive --watch --json` for `user` until a message with `untilText` arrived (bounded), then
+ * stops it with SIGTERM; `during` runs while it watches. Returns the texts and the exit code.
+ */
+export async function watchUntil(
+  user: User,
+  untilText: string,
+  during: () => Promise<void>,
+): Promise<{ texts: string[]; code: number | null }> {
+  const watcher = spawn(process.execPath, [CLIENT_BIN, "--home", user.home, "--json", "receive", "--watch"], {
+    env: { ...process.env, NANO_PASSPHRASE: PASSPHRASE },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  watcher.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const closed = new Promise<number | null>((resolve) => watcher.on("close", resolve));
+  try {
+    await during();
+    for (let i = 0; i < 400 && !output.includes(untilText); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    watcher.kill("SIGTERM");
+  }
+  const code = await closed;
+  const texts = output
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => (JSON.parse(line) as { text: string }).text);
+  return { texts, code };
 }
