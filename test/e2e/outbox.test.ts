@@ -46,3 +46,30 @@ test("receive --watch prints messages as they arrive over the WebSocket", () =>
     assert.deepEqual(texts, ["live 1", "live 2"]);
     assert.deepEqual(await bob.receive(), [], "acknowledged while watching");
   }));
+
+test("receive --watch reconnects after a relay restart and delivers what it queued meanwhile", () =>
+  withRelay(async (relay, dir) => {
+    const alice = new User(dir, "alice");
+    const bob = new User(dir, "bob");
+    await Promise.all([alice.setUp(relay, "hybrid"), bob.setUp(relay, "hybrid")]);
+    await alice.send("bob", "hello");
+    await bob.receive();
+    await alice.send("bob", "before the restart");
+    const { texts, code } = await watchUntil(bob, "after the restart", async () => {
+      for (let i = 0; i < 100; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await relay.stop();
+      // Bob's reply, written while the relay is down, waits in his outbox; the watch delivers it.
+      const queued = await bob.send("alice", "queued while down");
+      assert.equal(queued.queued, true);
+      await relay.start();
+      await alice.send("bob", "after the restart");
+    });
+    assert.equal(code, 0);
+    assert.deepEqual(texts, ["before the restart", "after the restart"]);
+    assert.deepEqual(
+      (await alice.receive()).map((m) => m.text),
+      ["queued while down"],
+    );
+  }));

@@ -69,6 +69,11 @@ export class RelayApi {
     });
   }
 
+  /** Drops the cached token (the relay refused it: restarted, revoked), so the next call logs in again. */
+  forgetToken(): void {
+    this.#token = null;
+  }
+
   /** A bearer token, renewed a minute before it expires. */
   async token(now = Date.now()): Promise<string> {
     if (this.#token !== null && this.#token.expiresAt - 60_000 > now) return this.#token.value;

@@ -86,7 +86,10 @@ async function connectOnce(api: RelayApi, options: WatchOptions): Promise<boolea
     socket.on("error", (error) => options.onError?.(error));
     socket.on("close", (code) => {
       options.signal.removeEventListener("abort", abort);
-      if (code === 4401) options.onError?.(new NanoError("unauthenticated", "the relay refused the token"));
+      if (code === 4401) {
+        api.forgetToken();
+        options.onError?.(new NanoError("unauthenticated", "the relay refused the token"));
+      }
       void chain.finally(() => resolve(ready));
     });
   });
