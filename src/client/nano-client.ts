@@ -146,20 +146,25 @@ export class NanoClient {
     return () => this.#identityListeners.delete(listener);
   }
 
-  async #watchingIdentities<T>(work: () => Promise<T>): Promise<T> {
+  #emitIdentityChanged(username: string, emitted: Set<string>): void {
+    if (emitted.has(username)) return;
+    emitted.add(username);
+    for (const listener of this.#identityListeners) listener({ username });
+  }
+
+  /** Emits for every contact whose identity became changed while `work` ran (once per contact). */
+  async #watchingIdentities<T>(work: (emitted: Set<string>) => Promise<T>): Promise<T> {
     const changed = async () =>
       new Set(
         (await this.#home.store.listContacts()).filter((c) => c.identityChanged).map((c) => c.username),
       );
     const before = await changed();
+    const emitted = new Set<string>(before);
     try {
-      return await work();
+      return await work(emitted);
     } finally {
       if (this.#identityListeners.size > 0) {
-        for (const username of await changed()) {
-          if (before.has(username)) continue;
-          for (const listener of this.#identityListeners) listener({ username });
-        }
+        for (const username of await changed()) this.#emitIdentityChanged(username, emitted);
       }
     }
   }
@@ -171,7 +176,16 @@ export class NanoClient {
 
   /** Fetches, decrypts, commits, acknowledges; with `watch`, stays connected until `signal` aborts. */
   receive(options: ReceiveOptions): Promise<ReceiveResult> {
-    return this.#watchingIdentities(() => receive(this.#home, options));
+    return this.#watchingIdentities((emitted) =>
+      receive(this.#home, {
+        ...options,
+        // During a long watch, say so as soon as it is seen, not when the watch ends.
+        onIdentityChanged: (username) => {
+          this.#emitIdentityChanged(username, emitted);
+          options.onIdentityChanged?.(username);
+        },
+      }),
+    );
   }
 
   /**

@@ -1,14 +1,22 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { errorOf, User, withRelay } from "./_harness.ts";
+import { NanoClient } from "../../src/client/nano-client.ts";
+import { errorOf, PASSPHRASE, User, withRelay } from "./_harness.ts";
 
 test("bob re-initialises his identity: alice is blocked until she trusts it; safety numbers match again", () =>
   withRelay(async (relay, dir) => {
     const alice = new User(dir, "alice");
     const bob = new User(dir, "bob");
-    await Promise.all([alice.setUp(relay, "hybrid"), bob.setUp(relay, "hybrid")]);
+    const carol = new User(dir, "carol");
+    await Promise.all([
+      alice.setUp(relay, "hybrid"),
+      bob.setUp(relay, "hybrid"),
+      carol.setUp(relay, "hybrid"),
+    ]);
     await alice.send("bob", "before");
     await bob.receive();
+    await bob.send("carol", "hi carol");
+    await carol.receive();
     const before = await alice.safetyNumber("bob");
     await alice.json(["verify", "bob", "--confirm"]);
 
@@ -37,6 +45,20 @@ test("bob re-initialises his identity: alice is blocked until she trusts it; saf
     // Bob's new identity writes first: alice keeps the message at the relay until she decides.
     await bob.send("alice", "new keys, same bob");
     assert.deepEqual(await alice.receive(), []);
+
+    // SDK: the identity-changed event fires while receiving, and the message is held back.
+    await bob.send("carol", "new keys here too");
+    const sdk = await NanoClient.open({ home: carol.home, passphrase: PASSPHRASE });
+    try {
+      const events: string[] = [];
+      sdk.onIdentityChanged(({ username }) => events.push(username));
+      const shown: string[] = [];
+      await sdk.receive({ watch: false, saveDir: null, onMessage: (m) => void shown.push(m.text) });
+      assert.deepEqual(events, ["bob"]);
+      assert.deepEqual(shown, []);
+    } finally {
+      await sdk.close();
+    }
 
     const [trusted] = (await alice.json(["trust", "bob"])) as { contact: { identityChanged: boolean } }[];
     assert.equal(trusted?.contact.identityChanged, false);

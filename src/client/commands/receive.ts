@@ -62,6 +62,8 @@ export interface ReceiveOptions {
   readonly onProgress?: Progress;
   readonly onMessage: (message: IncomingMessage) => void | Promise<void>;
   readonly onRejected?: (rejected: RejectedMessage) => void | Promise<void>;
+  /** A contact's identity record changed: their messages wait at the relay until trusted. */
+  readonly onIdentityChanged?: (username: string) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -82,7 +84,7 @@ type Outcome =
   | { kind: "message"; message: IncomingMessage }
   | { kind: "skip" }
   | { kind: "rejected"; rejected: RejectedMessage }
-  | { kind: "keep" };
+  | { kind: "keep"; identityChanged?: string };
 
 /**
  * One envelope: decrypt with the session protocol and commit the session state, the contact, the
@@ -128,7 +130,7 @@ export async function processEnvelope(
       if (!NanoError.is(error)) throw error;
       if (KEEP_AT_RELAY.has(error.code)) {
         await markIdentityChanged(home, relayMessage.from, now);
-        return { kind: "keep" };
+        return { kind: "keep", identityChanged: relayMessage.from };
       }
       return rejected(error);
     }
@@ -233,7 +235,10 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
       saveDir,
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
-    if (outcome.kind === "keep") return false;
+    if (outcome.kind === "keep") {
+      if (outcome.identityChanged !== undefined) options.onIdentityChanged?.(outcome.identityChanged);
+      return false;
+    }
     await link.api.ack([message.id]);
     if (outcome.kind === "message") {
       received += 1;
