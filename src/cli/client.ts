@@ -238,7 +238,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
             result,
             result.queued
               ? `queued ${result.clientMessageId} to ${result.recipient} (${result.suite}): the relay is unreachable; it goes out with the next command or \`receive --watch\`\n`
-              : `sent ${result.clientMessageId} to ${result.recipient} (${result.suite}, ${result.envelopeBytes} bytes)\n`,
+              : `sent ${result.clientMessageId} to ${result.recipient} (${result.suite}, ${result.envelopeBytes} bytes${result.attachment === null ? "" : `; attachment of ${result.attachment.size} bytes`})\n`,
           );
         });
       },
