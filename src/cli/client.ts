@@ -253,6 +253,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
       withClient(command, async (client) => {
         const signal = options.watch === true ? stopSignal() : undefined;
         const progress = progressBar(io.stderr, "downloading");
+        const noticed = new Set<string>();
         const result = await client.receive({
           ...(progress === undefined ? {} : { onProgress: progress }),
           watch: options.watch === true,
@@ -265,6 +266,15 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
             else
               io.stderr.write(
                 `nano-client: message ${rejected.messageId} from ${rejected.from} was dropped: ${rejected.message} (${rejected.code})\n`,
+              );
+          },
+          onIdentityChanged: (username) => {
+            if (noticed.has(username)) return;
+            noticed.add(username);
+            if (state.json) io.stdout.write(`${JSON.stringify({ identityChanged: username })}\n`);
+            else
+              io.stderr.write(
+                `nano-client: ${username}'s identity changed; their messages wait at the relay\nhint: compare safety numbers with \`nano-client verify ${username}\`, then \`nano-client trust ${username}\`\n`,
               );
           },
           ...(signal === undefined ? {} : { signal }),

@@ -208,7 +208,10 @@ export class User {
   }
 
   async receive(): Promise<MessageLine[]> {
-    return (await this.json(["receive"])) as MessageLine[];
+    // Message lines only (a held-back message from a changed identity prints a notice line instead).
+    return ((await this.json(["receive"])) as Partial<MessageLine>[]).filter(
+      (line): line is MessageLine => typeof line.text === "string",
+    );
   }
 
   async safetyNumber(peer: string): Promise<string> {

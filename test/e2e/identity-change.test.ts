@@ -45,6 +45,8 @@ test("bob re-initialises his identity: alice is blocked until she trusts it; saf
     // Bob's new identity writes first: alice keeps the message at the relay until she decides.
     await bob.send("alice", "new keys, same bob");
     assert.deepEqual(await alice.receive(), []);
+    const notice = await alice.run(["receive"]);
+    assert.deepEqual(JSON.parse(notice.stdout.trim()), { identityChanged: "bob" }, "the user is told why");
 
     // SDK: the identity-changed event fires while receiving, and the message is held back.
     await bob.send("carol", "new keys here too");

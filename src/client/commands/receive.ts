@@ -147,7 +147,7 @@ export async function processEnvelope(
     // Committed before a crash that came ahead of the ack: acknowledge again, show nothing twice.
     if (tables.hasReceived(messageId)) return { kind: "skip" };
     const blocked = tables.getContact(relayMessage.from);
-    if (blocked?.identityChanged) return { kind: "keep" };
+    if (blocked?.identityChanged) return { kind: "keep", identityChanged: relayMessage.from };
     const suite = decodeEnvelope(relayMessage.envelope).suite;
     const stores = new LocalProtocolStores(tables, link.own, now);
     const received = await receiveMessage(stores, relayMessage.from, relayMessage.envelope, { now });
