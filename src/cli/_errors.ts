@@ -22,7 +22,10 @@ const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
   keystore_exists: EXIT.cannotCreate,
   wrong_passphrase: EXIT.permission,
   insecure_permissions: EXIT.permission,
-  relay_not_wired: EXIT.unavailable,
+  relay_unreachable: EXIT.unavailable,
+  relay_rejected: EXIT.unavailable,
+  account_not_found: EXIT.noInput,
+  username_not_claimed: EXIT.usage,
   passphrase_required: EXIT.usage,
   passphrase_too_short: EXIT.usage,
 };
@@ -42,6 +45,10 @@ const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   wrong_passphrase: "type it again; NANO_PASSPHRASE or --passphrase-file may hold an old passphrase",
   passphrase_required: "set NANO_PASSPHRASE, pass --passphrase-file FILE (mode 0600), or run in a terminal",
   contact_not_found: "list the contacts you have with `nano-client contacts`",
+  relay_unreachable:
+    "check --relay and --ca; a message being sent stays queued and goes out with the next command",
+  username_not_claimed: "run `nano-client claim-username NAME` first",
+  account_not_found: "check the spelling: no such username at this relay",
   contact_identity_changed:
     "compare safety numbers with `nano-client verify NAME --confirm`, or accept it with `nano-client trust NAME`",
 };

@@ -1,5 +1,6 @@
 import type { ContactSummary } from "../client/commands/contacts.ts";
 import type { InitResult } from "../client/commands/init.ts";
+import type { IncomingMessage } from "../client/commands/receive.ts";
 import type { StatusReport } from "../client/commands/status.ts";
 
 /** Human-readable output of the commands; --json prints the same objects as JSON instead. */
@@ -32,6 +33,10 @@ export function renderStatus(report: StatusReport): string {
     ["relay", report.relay ?? "not set (pass --relay URL)"],
     ["outbox", `${report.outbox} pending`],
     ["contacts", String(report.contacts)],
+    [
+      "prekeys",
+      `${report.prekeys.oneTimeUnused} one-time unused, ${report.prekeys.oneTimeUsed} used; signed ${report.prekeys.signedCreatedAt ?? "none yet"}`,
+    ],
     ["created", report.createdAt],
   ]);
 }
@@ -48,4 +53,20 @@ export function renderContacts(contacts: readonly ContactSummary[]): string {
       return `${contact.username}\t${contact.pinnedSuite}\t${state}\n`;
     })
     .join("");
+}
+
+/** One received message: time, sender, suite, then the text (control characters made visible). */
+export function renderMessage(message: IncomingMessage): string {
+  const time = new Date(message.sentAt)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z");
+  // A peer's text must not drive the terminal (escape sequences could rewrite earlier lines).
+  let safe = "";
+  for (const char of message.text) {
+    const code = char.codePointAt(0)!;
+    const control = (code < 0x20 && code !== 0x0a && code !== 0x09) || (code >= 0x7f && code <= 0x9f);
+    safe += control ? `\\u${code.toString(16).padStart(4, "0")}` : char;
+  }
+  return `[${time}] ${message.sender} (${message.suite}): ${safe}\n`;
 }

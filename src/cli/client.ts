@@ -4,11 +4,52 @@ import type { Readable, Writable } from "node:stream";
 import { Command, CommanderError, Option } from "commander";
 import { MAX_FILE_BYTES, MAX_TEXT_BYTES } from "../client/commands/send.ts";
 import { NanoClient } from "../client/nano-client.ts";
-import type { SuiteName } from "../crypto/index.ts";
+import {
+  type Argon2idParameters,
+  checkArgon2idParameters,
+  DEFAULT_ARGON2ID,
+  type SuiteName,
+} from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
-import { renderContacts, renderInit, renderStatus } from "./_render.ts";
+import { progressBar } from "./_progress.ts";
+import { renderContacts, renderInit, renderMessage, renderStatus } from "./_render.ts";
+
+/** `--kdf-memory` / `--kdf-passes`: integers, checked against the keystore's bounds by init. */
+function kdfParameters(
+  memory: string | undefined,
+  passes: string | undefined,
+): Argon2idParameters | undefined {
+  if (memory === undefined && passes === undefined) return undefined;
+  const number = (text: string | undefined, fallback: number, flag: string) => {
+    if (text === undefined) return fallback;
+    if (!/^\d{1,9}$/.test(text)) throw new NanoError("invalid_argument", `${flag} must be a whole number`);
+    return Number(text);
+  };
+  const parameters = {
+    memoryKiB: number(memory, DEFAULT_ARGON2ID.memoryKiB, "--kdf-memory"),
+    passes: number(passes, DEFAULT_ARGON2ID.passes, "--kdf-passes"),
+    parallelism: DEFAULT_ARGON2ID.parallelism,
+  };
+  try {
+    checkArgon2idParameters(parameters);
+  } catch (error) {
+    // Out of bounds here is a usage error (exit 64), not a damaged keystore.
+    if (NanoError.is(error)) throw new NanoError("invalid_argument", error.message);
+    throw error;
+  }
+  return parameters;
+}
+
+/** `receive --watch` runs until SIGINT/SIGTERM, then closes the connection and the store cleanly. */
+function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  return controller.signal;
+}
 
 /** `nano-client`: the client's command line (docs/client.md). */
 
@@ -77,6 +118,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
       env: io.env,
       ...(options.home === undefined ? {} : { home: options.home }),
       ...(options.relay === undefined ? {} : { relay: options.relay }),
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
     });
     try {
       return await work(client);
@@ -106,22 +148,49 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .addOption(
       new Option("--crypto-mode <mode>", "preferred mode and floor").choices(MODES).default("hybrid"),
     )
-    .action(async (options: { cryptoMode: SuiteName }, command: Command) => {
-      const global = globals(command);
-      const passphrase = await obtainPassphrase(
-        { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
-        { creating: true },
-      );
-      const result = await NanoClient.init({
-        mode: options.cryptoMode,
-        passphrase,
-        env: io.env,
-        ...(global.home === undefined ? {} : { home: global.home }),
-        ...(global.relay === undefined ? {} : { relay: global.relay }),
-        ...(global.ca === undefined ? {} : { ca: global.ca }),
-      });
-      print(result, renderInit(result));
-    });
+    .option("--replace", "replace this home's identity keys (the username stays; peers must re-verify)")
+    .option("--kdf-memory <KiB>", "argon2id memory for the keystore, 19456..1048576 KiB (default 65536)")
+    .option("--kdf-passes <n>", "argon2id passes for the keystore, 2..10 (default 3)")
+    .action(
+      async (
+        options: { cryptoMode: SuiteName; replace?: boolean; kdfMemory?: string; kdfPasses?: string },
+        command: Command,
+      ) => {
+        const global = globals(command);
+        if (options.replace === true) {
+          const passphrase = await obtainPassphrase(
+            { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
+            { creating: false },
+          );
+          const replaced = await NanoClient.replaceIdentity({
+            mode: options.cryptoMode,
+            passphrase,
+            env: io.env,
+            ...(global.home === undefined ? {} : { home: global.home }),
+          });
+          print(
+            replaced,
+            `replaced the identity${replaced.username === null ? "" : ` of ${replaced.username}`} with new ${replaced.mode} keys; contacts must verify it again\n`,
+          );
+          return;
+        }
+        const passphrase = await obtainPassphrase(
+          { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
+          { creating: true },
+        );
+        const argon2id = kdfParameters(options.kdfMemory, options.kdfPasses);
+        const result = await NanoClient.init({
+          ...(argon2id === undefined ? {} : { argon2id }),
+          mode: options.cryptoMode,
+          passphrase,
+          env: io.env,
+          ...(global.home === undefined ? {} : { home: global.home }),
+          ...(global.relay === undefined ? {} : { relay: global.relay }),
+          ...(global.ca === undefined ? {} : { ca: global.ca }),
+        });
+        print(result, renderInit(result));
+      },
+    );
 
   program
     .command("claim-username")
@@ -130,7 +199,10 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .action((name: string, _options: unknown, command: Command) =>
       withClient(command, async (client) => {
         const result = await client.claimUsername(name);
-        print(result, `claimed ${result.username} on ${result.relay}\n`);
+        print(
+          result,
+          `${result.created ? "claimed" : "already claimed"} ${result.username} on ${result.relay} (${result.oneTimePrekeys} one-time prekeys uploaded)\n`,
+        );
       }),
     );
 
@@ -154,15 +226,19 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
         if (body === null && file === null && io.stdin.isTTY !== true)
           body = await readStdin(io.stdin, MAX_TEXT_BYTES);
         await withClient(command, async (client) => {
+          const progress = progressBar(io.stderr, "uploading");
           const result = await client.send({
             recipient: name,
             text: body,
             file,
             cryptoMode: options.cryptoMode ?? null,
+            ...(progress === undefined ? {} : { onProgress: progress }),
           });
           print(
             result,
-            `${result.queued ? "queued" : "sent"} ${result.clientMessageId} to ${result.recipient} (${result.suite})\n`,
+            result.queued
+              ? `queued ${result.clientMessageId} to ${result.recipient} (${result.suite}): the relay is unreachable; it goes out with the next command or \`receive --watch\`\n`
+              : `sent ${result.clientMessageId} to ${result.recipient} (${result.suite}, ${result.envelopeBytes} bytes${result.attachment === null ? "" : `; attachment of ${result.attachment.size} bytes`})\n`,
           );
         });
       },
@@ -172,25 +248,39 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .command("receive")
     .description("fetch, decrypt and print new messages")
     .option("--watch", "keep waiting for messages")
-    .option("--save-dir <dir>", "write attachments into DIR")
+    .option("--save-dir <dir>", "write attachments into DIR (default: downloads/ in the home)")
     .action((options: { watch?: boolean; saveDir?: string }, command: Command) =>
       withClient(command, async (client) => {
+        const signal = options.watch === true ? stopSignal() : undefined;
+        const progress = progressBar(io.stderr, "downloading");
+        const noticed = new Set<string>();
         const result = await client.receive({
+          ...(progress === undefined ? {} : { onProgress: progress }),
           watch: options.watch === true,
           saveDir: options.saveDir ?? null,
           onMessage: (message) => {
-            const text = new TextDecoder().decode(message.body);
-            print(
-              {
-                sender: message.sender,
-                messageId: message.messageId,
-                contentType: message.contentType,
-                text,
-              },
-              `${message.sender}: ${text}\n`,
-            );
+            print(message, renderMessage(message));
           },
+          onRejected: (rejected) => {
+            if (state.json) io.stdout.write(`${JSON.stringify({ rejected })}\n`);
+            else
+              io.stderr.write(
+                `nano-client: message ${rejected.messageId} from ${rejected.from} was dropped: ${rejected.message} (${rejected.code})\n`,
+              );
+          },
+          onIdentityChanged: (username) => {
+            if (noticed.has(username)) return;
+            noticed.add(username);
+            if (state.json) io.stdout.write(`${JSON.stringify({ identityChanged: username })}\n`);
+            else
+              io.stderr.write(
+                `nano-client: ${username}'s identity changed; their messages wait at the relay\nhint: compare safety numbers with \`nano-client verify ${username}\`, then \`nano-client trust ${username}\`\n`,
+              );
+          },
+          ...(signal === undefined ? {} : { signal }),
         });
+        if (!state.json && result.outboxSent > 0)
+          io.stdout.write(`delivered ${result.outboxSent} queued message(s) to the relay\n`);
         if (!state.json && result.received === 0) io.stdout.write("no new messages\n");
       }),
     );

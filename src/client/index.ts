@@ -3,7 +3,12 @@ export { ensurePrivateDirectory, sweepTemporaryFiles, writeFileAtomic } from "./
 export type { ClaimUsernameResult } from "./commands/claim-username.ts";
 export type { ContactSummary } from "./commands/contacts.ts";
 export type { InitResult } from "./commands/init.ts";
-export type { ReceiveOptions, ReceiveResult } from "./commands/receive.ts";
+export type {
+  IncomingMessage,
+  ReceiveOptions,
+  ReceiveResult,
+  RejectedMessage,
+} from "./commands/receive.ts";
 export type { SendRequest, SendResult } from "./commands/send.ts";
 export type { StatusReport } from "./commands/status.ts";
 export type { VerifyResult } from "./commands/verify.ts";
@@ -31,7 +36,13 @@ export {
   type ReceivedMessage,
   type SessionRecord,
 } from "./local-store.ts";
-export { NanoClient, type NanoClientInitOptions, type NanoClientOptions } from "./nano-client.ts";
+export {
+  type IdentityChangedEvent,
+  type IdentityChangedListener,
+  NanoClient,
+  type NanoClientInitOptions,
+  type NanoClientOptions,
+} from "./nano-client.ts";
 export {
   type BackoffPolicy,
   DEFAULT_BACKOFF,

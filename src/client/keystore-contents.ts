@@ -3,8 +3,8 @@ import { NanoError } from "../errors/index.ts";
 
 /**
  * What the keystore seals: the random key of the local database and the identity secrets. The identity
- * part is opaque here: today the seeds written by `init` (identity-seeds.ts), once the protocol lands its
- * serialized identity secrets. The database key never leaves this container, so stealing the home
+ * part is opaque here: the identity seeds written by `init` (identity-seeds.ts), from which the
+ * protocol's identity keys are derived (local-identity.ts). The database key never leaves this container, so stealing the home
  * directory without the passphrase yields no readable row.
  *
  *   version (u8, = 1) || local database key (32) || identity length (u32) || identity

@@ -270,6 +270,11 @@ export class LocalTables {
     return this.#run("INSERT OR IGNORE INTO received (handle, record) VALUES (?, ?)", handle, record) > 0;
   }
 
+  hasReceived(messageId: string): boolean {
+    const handle = blindIndex(this.#keys, "received", messageId);
+    return this.#get("SELECT 1 AS hit FROM received WHERE handle = ?", handle) !== undefined;
+  }
+
   /** Messages in arrival order after sequence number `after`; `seq` is an unauthenticated order hint. */
   listReceived(after = 0, limit = 1000): (ReceivedMessage & { readonly seq: number })[] {
     return this.#all(
@@ -283,6 +288,24 @@ export class LocalTables {
   }
 
   // ---- meta
+  /** A sealed named value (the own identity record, device key and certificate). */
+  putSecretMeta(name: string, value: Uint8Array): void {
+    if (name === KEY_CHECK) throw new RangeError("reserved meta name");
+    const record = sealRow(this.#keys, "meta", utf8(name), value);
+    this.#run("INSERT OR REPLACE INTO meta (name, record) VALUES (?, ?)", name, record);
+  }
+
+  getSecretMeta(name: string): Uint8Array | null {
+    const row = this.#get("SELECT record FROM meta WHERE name = ?", name);
+    if (row === undefined) return null;
+    return openRow(this.#keys, "meta", utf8(name), bytesOf(row.record));
+  }
+
+  deleteSecretMeta(name: string): void {
+    if (name === KEY_CHECK) throw new RangeError("reserved meta name");
+    this.#run("DELETE FROM meta WHERE name = ?", name);
+  }
+
   checkKey(): void {
     const row = this.#get("SELECT record FROM meta WHERE name = ?", KEY_CHECK);
     const rowKey = utf8(KEY_CHECK);

@@ -1,8 +1,15 @@
-import type { SuiteName } from "../crypto/index.ts";
+import { resolve as resolvePath } from "node:path";
+import type { Argon2idParameters, SuiteName } from "../crypto/index.ts";
 import { type ClaimUsernameResult, claimUsername } from "./commands/claim-username.ts";
 import { type ContactSummary, listContacts, trustContact } from "./commands/contacts.ts";
 import { type InitResult, initHome } from "./commands/init.ts";
-import { type ReceiveOptions, type ReceiveResult, receive } from "./commands/receive.ts";
+import {
+  type IncomingMessage,
+  type ReceiveOptions,
+  type ReceiveResult,
+  receive,
+} from "./commands/receive.ts";
+import { type ReplaceIdentityResult, replaceIdentity } from "./commands/replace-identity.ts";
 import { type SendRequest, type SendResult, send } from "./commands/send.ts";
 import { type StatusReport, status } from "./commands/status.ts";
 import { type VerifyResult, verifyContact } from "./commands/verify.ts";
@@ -12,9 +19,8 @@ import { Outbox } from "./outbox.ts";
 import { type UnlockedHome, unlockHome } from "./unlocked-home.ts";
 
 /**
- * The SDK entry point: one unlocked home and the operations on it. The CLI is a thin layer over this
- * class. Methods whose backing is the protocol or the relay currently throw `relay_not_wired`
- * (see src/client/commands/_not-wired.ts); their signatures are final.
+ * The SDK entry point (docs/sdk.md): one unlocked home and the operations on it. The CLI, the tests
+ * and the benchmarks all go through this class.
  */
 export interface NanoClientOptions {
   /** The home directory; defaults to $NANO_CLIENT_HOME or ~/.nano-messenger. */
@@ -22,16 +28,27 @@ export interface NanoClientOptions {
   readonly passphrase: Passphrase;
   /** Overrides the relay stored in config.json for this client's lifetime. */
   readonly relay?: string;
+  /** A CA certificate file (PEM) to trust for the relay, overriding config.json's for this lifetime. */
+  readonly ca?: string;
   readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface NanoClientInitOptions extends NanoClientOptions {
   readonly mode: SuiteName;
-  readonly ca?: string;
+  /** Keystore work factor; must lie within ARGON2ID_BOUNDS (default DEFAULT_ARGON2ID). */
+  readonly argon2id?: Argon2idParameters;
 }
+
+/** Emitted when a contact's identity record changed: sending and receiving are blocked until trusted. */
+export interface IdentityChangedEvent {
+  readonly username: string;
+}
+
+export type IdentityChangedListener = (event: IdentityChangedEvent) => void;
 
 export class NanoClient {
   readonly #home: UnlockedHome;
+  readonly #identityListeners = new Set<IdentityChangedListener>();
   /** Messages committed locally and not yet acknowledged by the relay. */
   readonly outbox: Outbox;
 
@@ -48,6 +65,7 @@ export class NanoClient {
       passphrase: options.passphrase,
       ...(options.relay === undefined ? {} : { relay: options.relay }),
       ...(options.ca === undefined ? {} : { ca: options.ca }),
+      ...(options.argon2id === undefined ? {} : { argon2id: options.argon2id }),
     });
   }
 
@@ -55,6 +73,27 @@ export class NanoClient {
    * Re-seals the keystore under a new passphrase (fresh salt and nonce, atomic replace). The local
    * database key inside it is unchanged, so the local store needs no rewrite.
    */
+  /**
+   * `init --replace`: new identity keys (and mode) for this home's username, published at the relay
+   * signed by the old keys; peers see a changed identity until they verify or trust it.
+   */
+  static replaceIdentity(
+    options: NanoClientOptions & { readonly mode: SuiteName },
+  ): Promise<ReplaceIdentityResult> {
+    return replaceIdentity({
+      paths: resolveHome(options.home, options.env),
+      passphrase: options.passphrase,
+      mode: options.mode,
+    });
+  }
+
+  /** `init` followed by `open`: a new identity, ready to claim a username. */
+  static async create(options: NanoClientInitOptions): Promise<NanoClient> {
+    await NanoClient.init(options);
+    const { mode: _mode, ca: _ca, argon2id: _argon2id, ...openOptions } = options;
+    return NanoClient.open(openOptions);
+  }
+
   static changePassphrase(
     options: NanoClientOptions & { readonly newPassphrase: Passphrase },
   ): Promise<void> {
@@ -65,10 +104,11 @@ export class NanoClient {
   /** Unlocks a home with its passphrase. Errors: keystore_missing, wrong_passphrase, keystore_* and more. */
   static async open(options: NanoClientOptions): Promise<NanoClient> {
     const unlocked = await unlockHome(resolveHome(options.home, options.env), options.passphrase);
-    if (options.relay === undefined) return new NanoClient(unlocked);
+    if (options.relay === undefined && options.ca === undefined) return new NanoClient(unlocked);
     try {
-      const relay = checkRelayUrl(options.relay);
-      return new NanoClient({ ...unlocked, config: { ...unlocked.config, relay } });
+      const relay = options.relay === undefined ? unlocked.config.relay : checkRelayUrl(options.relay);
+      const ca = options.ca === undefined ? unlocked.config.ca : resolvePath(options.ca);
+      return new NanoClient({ ...unlocked, config: { ...unlocked.config, relay, ca } });
     } catch (error) {
       await unlocked.close();
       throw error;
@@ -100,12 +140,101 @@ export class NanoClient {
     return claimUsername(this.#home, username);
   }
 
-  send(request: SendRequest): Promise<SendResult> {
-    return send(this.#home, request);
+  /** Listens for contacts whose identity changed (DESIGN.md "Safety numbers"); returns an unsubscribe. */
+  onIdentityChanged(listener: IdentityChangedListener): () => void {
+    this.#identityListeners.add(listener);
+    return () => this.#identityListeners.delete(listener);
   }
 
+  #emitIdentityChanged(username: string, emitted: Set<string>): void {
+    if (emitted.has(username)) return;
+    emitted.add(username);
+    for (const listener of this.#identityListeners) listener({ username });
+  }
+
+  /** Emits for every contact whose identity became changed while `work` ran (once per contact). */
+  async #watchingIdentities<T>(work: (emitted: Set<string>) => Promise<T>): Promise<T> {
+    const changed = async () =>
+      new Set(
+        (await this.#home.store.listContacts()).filter((c) => c.identityChanged).map((c) => c.username),
+      );
+    const before = await changed();
+    const emitted = new Set<string>(before);
+    try {
+      return await work(emitted);
+    } finally {
+      if (this.#identityListeners.size > 0) {
+        for (const username of await changed()) this.#emitIdentityChanged(username, emitted);
+      }
+    }
+  }
+
+  /** Encrypts, commits to the outbox and delivers; `queued` when the relay is unreachable. */
+  send(request: SendRequest): Promise<SendResult> {
+    return this.#watchingIdentities(() => send(this.#home, request));
+  }
+
+  /** Fetches, decrypts, commits, acknowledges; with `watch`, stays connected until `signal` aborts. */
   receive(options: ReceiveOptions): Promise<ReceiveResult> {
-    return receive(this.#home, options);
+    return this.#watchingIdentities((emitted) =>
+      receive(this.#home, {
+        ...options,
+        // During a long watch, say so as soon as it is seen, not when the watch ends.
+        onIdentityChanged: (username) => {
+          this.#emitIdentityChanged(username, emitted);
+          options.onIdentityChanged?.(username);
+        },
+      }),
+    );
+  }
+
+  /**
+   * Messages as they arrive over the WebSocket, until `signal` aborts or the loop breaks. Each one is
+   * committed locally and acknowledged before it is yielded.
+   */
+  async *messages(signal?: AbortSignal): AsyncGenerator<IncomingMessage> {
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    signal?.addEventListener("abort", abort, { once: true });
+    const queue: IncomingMessage[] = [];
+    let wake: (() => void) | null = null;
+    let failure: unknown = null;
+    let done = false;
+    const running = this.receive({
+      watch: true,
+      saveDir: null,
+      signal: controller.signal,
+      onMessage: (message) => {
+        queue.push(message);
+        wake?.();
+      },
+    })
+      .catch((error: unknown) => {
+        failure = error;
+      })
+      .finally(() => {
+        done = true;
+        wake?.();
+      });
+    try {
+      while (true) {
+        const next = queue.shift();
+        if (next !== undefined) {
+          yield next;
+          continue;
+        }
+        if (done) break;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+      }
+      if (failure !== null) throw failure;
+    } finally {
+      controller.abort();
+      signal?.removeEventListener("abort", abort);
+      await running;
+    }
   }
 
   close(): Promise<void> {

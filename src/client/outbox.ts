@@ -20,7 +20,7 @@ export interface OutboxAck {
   readonly relayMessageId?: string;
 }
 
-/** The seam the coordinator wires to the relay: resolves only after the relay durably committed. */
+/** The relay send (commands/outbox-flush.ts): resolves only after the relay durably committed. */
 export type SendTransport = (pending: OutboxEntry) => Promise<OutboxAck>;
 
 export interface BackoffPolicy {

@@ -110,10 +110,38 @@ export const CLIENT_ERRORS = {
     meaning: "A command-line argument or option is missing, unknown or malformed.",
     fix: "See `nano-client help COMMAND` for the accepted forms.",
   },
-  relay_not_wired: {
+  // ---- relay and messaging (docs/sdk.md)
+  relay_unreachable: {
     kind: "internal",
-    status: 501,
-    meaning: "This command needs the session protocol and the relay, which this build does not connect yet.",
-    fix: "Use a build in which NanoClient is wired to the protocol and relay.",
+    status: 503,
+    meaning:
+      "The relay could not be reached (connection refused, DNS, TLS or timeout). A message being sent stays in the outbox.",
+    fix: "Check the relay URL and --ca; queued messages go out with the next command or `receive --watch`.",
+  },
+  relay_rejected: {
+    kind: "internal",
+    status: 502,
+    meaning: "The relay answered with an error this client does not know, or with a malformed body.",
+    fix: "Check that the relay and client versions match; run with NANO_DEBUG=1 for details.",
+  },
+  username_not_claimed: {
+    kind: "usage",
+    status: 409,
+    meaning: "This identity has no username yet, so it cannot talk to the relay.",
+    fix: "Run `nano-client claim-username NAME` first.",
+  },
+  suite_unavailable: {
+    kind: "validation",
+    status: 409,
+    meaning:
+      "The peer's prekeys at the relay are for another crypto mode than the one this message must use; the client never silently switches modes.",
+    fix: "Send with the --crypto-mode the peer published, or let the peer start the conversation.",
+  },
+  identity_replacement_incomplete: {
+    kind: "usage",
+    status: 409,
+    meaning:
+      "`init --replace` was interrupted after staging the new identity; the home is between two identities.",
+    fix: "Run `nano-client init --replace` again: it resumes and completes the replacement.",
   },
 } as const satisfies Record<string, ErrorEntry>;

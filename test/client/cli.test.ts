@@ -92,6 +92,7 @@ test("init, status and contacts on a fresh home (text and --json)", () =>
       "identityFingerprint",
       "mode",
       "outbox",
+      "prekeys",
       "relay",
       "username",
     ]);
@@ -154,12 +155,14 @@ test("contacts and trust read and update the sealed local store", () =>
       "alice\tquantum\tIDENTITY CHANGED (nano-client verify or trust)\nbob\tquantum\tverified\n",
     );
 
-    const trust = await cli(["--home", home, "--json", "trust", "alice"]);
+    // Accepting a changed identity fetches the new record from the relay, as the claimed user.
+    assertCliError(await cli(["--home", home, "trust", "alice"]), 64, /no username yet/);
+    const trust = await cli(["--home", home, "--json", "trust", "bob"]);
     assert.equal(trust.code, 0, trust.stderr);
     assert.deepEqual(JSON.parse(trust.stdout).contact, {
-      username: "alice",
+      username: "bob",
       pinnedSuite: "quantum",
-      verified: false,
+      verified: true,
       identityChanged: false,
       safetyNumberConfirmedAt: null,
     });
@@ -225,7 +228,7 @@ test("passphrase sources: a 0600 file (trailing newline dropped), refused when r
     assertCliError(short, 64, /at least 8 characters/);
   }));
 
-test("usage errors exit 64 with a suggestion; network commands fail with relay_not_wired (69)", () =>
+test("usage errors exit 64 with a suggestion; network commands need a claimed username and a reachable relay", () =>
   withTempDir(async (dir) => {
     const home = join(dir, "h");
     assertCliError(await cli(["--home", home, "stauts"]), 64, /unknown command 'stauts'/);
@@ -239,14 +242,10 @@ test("usage errors exit 64 with a suggestion; network commands fail with relay_n
     assert.equal((await cli(["--help"])).code, 0);
 
     assert.equal((await cli(["--home", home, "init"])).code, 0);
-    assertCliError(
-      await cli(["--home", home, "send", "bob", "hello"]),
-      69,
-      /send needs the session protocol/,
-    );
+    assertCliError(await cli(["--home", home, "send", "bob", "hello"]), 64, /no username yet/);
     const piped = await cli(["--home", home, "--json", "send", "bob"], { input: "from stdin" });
-    assert.equal(piped.code, 69);
-    assert.equal(JSON.parse(piped.stdout).error.code, "relay_not_wired");
+    assert.equal(piped.code, 64);
+    assert.equal(JSON.parse(piped.stdout).error.code, "username_not_claimed");
     assertCliError(await cli(["--home", home, "send", "bob"], { input: "" }), 64, /nothing to send/);
     assertCliError(await cli(["--home", home, "send", "Bad Name!", "x"]), 64, /username/);
     assertCliError(
@@ -254,10 +253,11 @@ test("usage errors exit 64 with a suggestion; network commands fail with relay_n
       64,
       /cannot read/,
     );
-    assertCliError(await cli(["--home", home, "receive"]), 69, /receive needs/);
+    assertCliError(await cli(["--home", home, "receive"]), 64, /no username yet/);
     assertCliError(await cli(["--home", home, "claim-username", "alice"]), 64, /no relay configured/);
-    const withRelay = await cli(["--home", home, "claim-username", "alice", "--relay", "https://r.example"]);
-    assertCliError(withRelay, 69, /claim-username needs the session protocol/);
+    // Port 9 (discard) on loopback: nothing listens, so the connection is refused at once.
+    const withRelay = await cli(["--home", home, "claim-username", "alice", "--relay", "http://127.0.0.1:9"]);
+    assertCliError(withRelay, 69, /cannot reach the relay/);
   }));
 
 const HAS_SCRIPT = spawnSync("script", ["--version"]).status === 0;

@@ -51,16 +51,21 @@ test("NanoClient: init, open, status, contacts, outbox, and the seams that wait 
       assert.equal((await client.contacts())[0]?.identityChanged, true);
       const blocked = client.send({ recipient: "bob", text: "hi", file: null, cryptoMode: null });
       await assert.rejects(blocked, (e: unknown) => NanoError.is(e, "contact_identity_changed"));
-      assert.equal((await client.trust("bob")).identityChanged, false);
-
-      const notWired = (e: unknown) => NanoError.is(e, "relay_not_wired");
-      await assert.rejects(
-        client.send({ recipient: "bob", text: "hi", file: null, cryptoMode: "hybrid" }),
-        notWired,
+      // Accepting a changed identity needs the new record from the relay, as a claimed user.
+      await assert.rejects(client.trust("bob"), (e: unknown) => NanoError.is(e, "username_not_claimed"));
+      await assert.rejects(client.verify("bob", true), (e: unknown) =>
+        NanoError.is(e, "contact_identity_changed"),
       );
-      await assert.rejects(client.claimUsername("alice"), notWired);
-      await assert.rejects(client.verify("bob", true), notWired);
-      await assert.rejects(client.receive({ watch: false, saveDir: null, onMessage: () => {} }), notWired);
+      const unclaimed = (e: unknown) => NanoError.is(e, "username_not_claimed");
+      await assert.rejects(
+        client.send({ recipient: "carol", text: "hi", file: null, cryptoMode: "hybrid" }),
+        unclaimed,
+      );
+      await assert.rejects(client.receive({ watch: false, saveDir: null, onMessage: () => {} }), unclaimed);
+      // Checked before any network access (tests stay on loopback).
+      await assert.rejects(client.claimUsername("Not A Name"), (e: unknown) =>
+        NanoError.is(e, "invalid_argument"),
+      );
     } finally {
       await client.close();
     }

@@ -87,17 +87,17 @@ test("flush sends in order, removes only acknowledged entries, and a failure hol
     const seen: string[] = [];
     const failOnB: SendTransport = async (entry) => {
       seen.push(entry.clientMessageId);
-      if (entry.clientMessageId === "b") throw new NanoError("relay_not_wired", "relay down");
+      if (entry.clientMessageId === "b") throw new NanoError("relay_unreachable", "relay down");
       return { clientMessageId: entry.clientMessageId };
     };
     const first = await outbox.flush(failOnB);
     assert.deepEqual(seen, ["a", "b", "d"], "c waits behind b; carol is not held up");
     assert.deepEqual(first.sent, [{ clientMessageId: "a" }, { clientMessageId: "d" }]);
-    assert.deepEqual(first.failed, [{ clientMessageId: "b", code: "relay_not_wired" }]);
+    assert.deepEqual(first.failed, [{ clientMessageId: "b", code: "relay_unreachable" }]);
     assert.equal(first.remaining, 2);
     const [b] = await outbox.pending();
     assert.equal(b!.attempts, 1);
-    assert.equal(b!.lastError, "relay_not_wired");
+    assert.equal(b!.lastError, "relay_unreachable");
     assert.equal(b!.nextAttemptAt, clock.now + 1_000);
 
     // Not yet due: nothing is attempted.

@@ -1,6 +1,9 @@
 import { NanoError } from "../../errors/index.ts";
+import { writeConfig } from "../home.ts";
+import { ensureOwnIdentity } from "../local-identity.ts";
+import { maintainPrekeys } from "../prekey-maintenance.ts";
+import { openRelayLink, relayUrl } from "../relay-link.ts";
 import type { UnlockedHome } from "../unlocked-home.ts";
-import { relayNotWired } from "./_not-wired.ts";
 
 /** Usernames as the CLI accepts them; the relay's rules may be stricter and have the last word. */
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{1,31}$/;
@@ -18,17 +21,29 @@ export function checkUsername(username: string): string {
 export interface ClaimUsernameResult {
   readonly username: string;
   readonly relay: string;
+  /** False when this identity had already claimed it (a retried claim is idempotent). */
+  readonly created: boolean;
+  readonly oneTimePrekeys: number;
 }
 
 /**
- * COORDINATOR: build the protocol's identity record from `home.seeds`, sign the claim under
- * `nano/v1/sig/username-claim` over the relay's challenge, register the device key, then record the
- * username in config.json (writeConfig).
+ * Creates the identity record and device certificate for NAME (stored sealed before anything is sent),
+ * claims NAME with proof of possession of every identity key, then uploads the prekey bundle and
+ * one-time prekeys. Every step is idempotent, so a claim interrupted anywhere can simply be re-run.
  */
-export async function claimUsername(home: UnlockedHome, username: string): Promise<ClaimUsernameResult> {
+export async function claimUsername(
+  home: UnlockedHome,
+  username: string,
+  now = Date.now(),
+): Promise<ClaimUsernameResult> {
   checkUsername(username);
-  if (home.config.relay === null) {
-    throw new NanoError("invalid_argument", "no relay configured: pass --relay URL");
+  const relay = relayUrl(home);
+  const own = await home.store.transaction((tables) => ensureOwnIdentity(tables, home.seeds, username, now));
+  const link = await openRelayLink(home, own);
+  const { created } = await link.api.claim();
+  const prekeys = await maintainPrekeys(home, link, { now });
+  if (home.config.username !== username || home.config.relay !== relay) {
+    await writeConfig(home.paths, { ...home.config, username, relay });
   }
-  return relayNotWired("claim-username");
+  return { username, relay, created, oneTimePrekeys: prekeys.oneTimeCount };
 }

@@ -1,5 +1,8 @@
 import { getSuite, type SuiteName } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { acceptIdentity, decodeIdentityRecordExact } from "../../protocol/index.ts";
+import { LocalProtocolStores } from "../protocol-stores.ts";
+import { openRelayLink } from "../relay-link.ts";
 import type { UnlockedHome } from "../unlocked-home.ts";
 
 export interface ContactSummary {
@@ -24,25 +27,38 @@ export async function listContacts(home: UnlockedHome): Promise<ContactSummary[]
 }
 
 /**
- * `trust NAME`: accept a contact's changed identity without comparing safety numbers. It lifts the
- * block a changed identity puts on the contact but clears `verified`, so the contact shows as
- * unverified until `verify NAME --confirm`.
+ * `trust NAME`: accept a contact's changed identity after the user checked it out of band. The
+ * current identity record is fetched from the relay (verified by its self-signatures on decode) and
+ * stored; the old sessions are dropped, so the next message starts a new session with the new
+ * identity; the pin is kept (never lowered). The contact shows as unverified until
+ * `verify NAME --confirm`.
  */
 export async function trustContact(
   home: UnlockedHome,
   username: string,
   now = Date.now(),
 ): Promise<ContactSummary> {
-  await home.store.transaction((tables) => {
-    const contact = tables.requireContact(username);
-    tables.putContact({
-      ...contact,
-      identityChanged: false,
-      verified: contact.identityChanged ? false : contact.verified,
-      safetyNumberConfirmedAt: contact.identityChanged ? null : contact.safetyNumberConfirmedAt,
-      updatedAt: now,
+  const existing = await home.store.getContact(username);
+  if (existing === null) throw new NanoError("contact_not_found", `no contact named ${username}`);
+  if (existing.identityChanged) {
+    const link = await openRelayLink(home);
+    const record = decodeIdentityRecordExact(await link.api.identityRecord(username));
+    if (record.username !== username) {
+      throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
+    }
+    await home.store.transaction(async (tables) => {
+      await acceptIdentity(new LocalProtocolStores(tables, link.own, now), record);
+      for (const session of tables.getSessions(username)) tables.deleteSession(session.sessionId);
+      const contact = tables.requireContact(username);
+      tables.putContact({
+        ...contact,
+        identityChanged: false,
+        verified: false,
+        safetyNumberConfirmedAt: null,
+        updatedAt: now,
+      });
     });
-  });
+  }
   const summary = (await listContacts(home)).find((contact) => contact.username === username);
   if (summary === undefined) throw new NanoError("contact_not_found", `no contact named ${username}`);
   return summary;

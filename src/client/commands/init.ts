@@ -1,6 +1,6 @@
 import { access, rename, stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { Argon2idParameters, SuiteName } from "../../crypto/index.ts";
+import { type Argon2idParameters, checkArgon2idParameters, type SuiteName } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { ensurePrivateDirectory } from "../atomic-file.ts";
 import { checkRelayUrl, type HomePaths, writeConfig } from "../home.ts";
@@ -38,6 +38,8 @@ export interface InitResult {
 export async function initHome(request: InitRequest): Promise<InitResult> {
   const { paths, mode } = request;
   checkNewPassphrase(request.passphrase);
+  // Only within the bounds every reader accepts: a weaker keystore could never be opened again.
+  if (request.argon2id !== undefined) checkArgon2idParameters(request.argon2id);
   const relay = request.relay === undefined ? null : checkRelayUrl(request.relay);
   let ca: string | null = null;
   if (request.ca !== undefined) {

@@ -1,25 +1,293 @@
-import type { ReceivedMessage } from "../local-store.ts";
+import { join, resolve } from "node:path";
+import { getSuite, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
+import { NanoError } from "../../errors/index.ts";
+import { type AttachmentReference, decodeAttachmentReferenceExact } from "../../protocol/attachment.ts";
+import { CONTENT_TYPES, decodeContentExact, decodeEnvelope, receiveMessage } from "../../protocol/index.ts";
+import {
+  DEFAULT_DOWNLOADS_DIR,
+  fetchAttachment,
+  LONG_TEXT_TYPE,
+  type Progress,
+  saveVerified,
+} from "../attachments.ts";
+import type { LocalTables } from "../local-store.ts";
+import { DEFAULT_BACKOFF } from "../outbox.ts";
+import { maintainPrekeys, PREKEY_POLICY } from "../prekey-maintenance.ts";
+import { LocalProtocolStores } from "../protocol-stores.ts";
+import { openRelayLink, type RelayLink } from "../relay-link.ts";
+import type { RelayMessage } from "../transport/relay-api.ts";
+import { watchRelay } from "../transport/relay-socket.ts";
 import type { UnlockedHome } from "../unlocked-home.ts";
-import { relayNotWired } from "./_not-wired.ts";
+import { flushOutbox } from "./outbox-flush.ts";
+import { markIdentityChanged } from "./send.ts";
+
+/** A decrypted message as the SDK hands it out. */
+export interface IncomingMessage {
+  /** The relay's id (as a string): redelivery of one id is stored and shown once. */
+  readonly messageId: string;
+  /** Named from the verified identity record (first contact) or the relay-authenticated session peer. */
+  readonly sender: string;
+  readonly suite: SuiteName;
+  readonly contentType: "text" | "attachment";
+  /** The text; for an attachment, a one-line description of the saved file. */
+  readonly text: string;
+  /** A file received as an attachment: verified, then saved (0600) at `path`. */
+  readonly attachment: {
+    readonly path: string;
+    readonly filename: string | null;
+    readonly size: number;
+    readonly contentType: string;
+  } | null;
+  /** The sender's clock: display only. */
+  readonly sentAt: number;
+  readonly receivedAt: number;
+  readonly envelopeBytes: number;
+  readonly newSession: boolean;
+}
+
+/** A message that could not be opened: reported, acknowledged (so it cannot block the queue forever). */
+export interface RejectedMessage {
+  readonly messageId: string;
+  readonly from: string;
+  readonly code: string;
+  readonly message: string;
+}
 
 export interface ReceiveOptions {
   /** Keep the connection open and deliver messages as they arrive, until `signal` aborts. */
   readonly watch: boolean;
-  /** Where attachments are written (0600 files); null keeps them in the local store only. */
+  /** Where attachments are written (0600 files); null means `downloads/` under the home. */
   readonly saveDir: string | null;
-  readonly onMessage: (message: ReceivedMessage) => void | Promise<void>;
+  /** Download progress of an attachment. */
+  readonly onProgress?: Progress;
+  readonly onMessage: (message: IncomingMessage) => void | Promise<void>;
+  readonly onRejected?: (rejected: RejectedMessage) => void | Promise<void>;
+  /** A contact's identity record changed: their messages wait at the relay until trusted. */
+  readonly onIdentityChanged?: (username: string) => void;
   readonly signal?: AbortSignal;
 }
 
 export interface ReceiveResult {
   readonly received: number;
+  readonly rejected: number;
+  /** Outbox entries delivered on the way (messages queued while the relay was down). */
+  readonly outboxSent: number;
 }
 
 /**
- * COORDINATOR: fetch from the relay, decrypt with the session protocol, commit session state and the
- * plaintext (`store.transaction`: insertReceived + putSession + replay cache) BEFORE acknowledging
- * each message to the relay, then call `onMessage`.
+ * Errors that leave the message at the relay: the user must act first (accept a changed identity),
+ * after which the same envelope decrypts. Everything else is final for that envelope.
  */
-export async function receive(_home: UnlockedHome, _options: ReceiveOptions): Promise<ReceiveResult> {
-  return relayNotWired("receive");
+const KEEP_AT_RELAY = new Set(["identity_changed"]);
+
+type Outcome =
+  | { kind: "message"; message: IncomingMessage }
+  | { kind: "skip" }
+  | { kind: "rejected"; rejected: RejectedMessage }
+  | { kind: "keep"; identityChanged?: string };
+
+/**
+ * One envelope: decrypt with the session protocol and commit the session state, the contact, the
+ * replay entry, the consumed prekeys AND the plaintext in one transaction; only then may the caller
+ * acknowledge it to the relay (DESIGN.md "Commit state and plaintext before acknowledging").
+ */
+/** Thrown inside the first pass to roll it back once the content turned out to be an attachment. */
+class AttachmentFirst extends Error {
+  readonly reference: AttachmentReference;
+  constructor(reference: AttachmentReference) {
+    super("attachment to fetch before committing");
+    this.reference = reference;
+  }
+}
+
+type Saved = { path: string | null; text: string | null; reference: AttachmentReference };
+
+export async function processEnvelope(
+  home: UnlockedHome,
+  link: RelayLink,
+  relayMessage: RelayMessage,
+  options: { saveDir: string; onProgress?: Progress },
+  now = Date.now(),
+): Promise<Outcome> {
+  const messageId = String(relayMessage.id);
+  // An attachment is downloaded, verified and saved BEFORE the message commits: the first pass
+  // decrypts only to learn the reference and is rolled back, so a failed download changes nothing and
+  // the message is retried whole; the second pass commits session state and the saved file's record.
+  let saved: Saved | null = null;
+  for (let pass = 0; pass < 2; pass++) {
+    try {
+      return await home.store.transaction((tables) => decryptAndCommit(tables, saved));
+    } catch (error) {
+      if (error instanceof AttachmentFirst && saved === null) {
+        try {
+          saved = await fetchAndSave(link, error.reference, options);
+        } catch (failure) {
+          if (NanoError.is(failure, "relay_unreachable")) return { kind: "keep" };
+          return rejected(failure);
+        }
+        continue;
+      }
+      if (!NanoError.is(error)) throw error;
+      if (KEEP_AT_RELAY.has(error.code)) {
+        await markIdentityChanged(home, relayMessage.from, now);
+        return { kind: "keep", identityChanged: relayMessage.from };
+      }
+      return rejected(error);
+    }
+  }
+  throw new Error("unreachable: the second pass either commits or fails");
+
+  function rejected(error: unknown): Outcome {
+    const code = NanoError.is(error) ? error.code : "internal_error";
+    const message = error instanceof Error ? error.message : String(error);
+    return { kind: "rejected", rejected: { messageId, from: relayMessage.from, code, message } };
+  }
+
+  async function decryptAndCommit(tables: LocalTables, ready: Saved | null): Promise<Outcome> {
+    // Committed before a crash that came ahead of the ack: acknowledge again, show nothing twice.
+    if (tables.hasReceived(messageId)) return { kind: "skip" };
+    const blocked = tables.getContact(relayMessage.from);
+    if (blocked?.identityChanged) return { kind: "keep", identityChanged: relayMessage.from };
+    const suite = decodeEnvelope(relayMessage.envelope).suite;
+    const stores = new LocalProtocolStores(tables, link.own, now);
+    const received = await receiveMessage(stores, relayMessage.from, relayMessage.envelope, { now });
+    const content = decodeContentExact(received.content);
+    if (content.type === CONTENT_TYPES.receipt) {
+      tables.insertReceived({
+        messageId,
+        sender: received.peer,
+        contentType: "receipt",
+        body: new Uint8Array(0),
+        receivedAt: now,
+      });
+      return { kind: "skip" };
+    }
+    let text: string;
+    let attachment: IncomingMessage["attachment"] = null;
+    if (content.type === CONTENT_TYPES.attachment) {
+      const reference = decodeAttachmentReferenceExact(content.reference);
+      if (ready === null || !equalBytes(ready.reference.hash, reference.hash))
+        throw new AttachmentFirst(reference);
+      if (ready.text !== null) text = ready.text;
+      else {
+        attachment = {
+          path: ready.path!,
+          filename: reference.filename ?? null,
+          size: reference.size,
+          contentType: reference.contentType,
+        };
+        text = `[file ${reference.filename ?? "(unnamed)"}, ${reference.size} bytes, saved to ${ready.path}]`;
+      }
+    } else {
+      text = content.text;
+    }
+    tables.insertReceived({
+      messageId,
+      sender: received.peer,
+      contentType: attachment === null ? "text" : "attachment",
+      body: utf8(attachment === null ? text : JSON.stringify(attachment)),
+      receivedAt: now,
+    });
+    return {
+      kind: "message",
+      message: {
+        messageId,
+        sender: received.peer,
+        suite: getSuite(suite.id).name,
+        contentType: attachment === null ? "text" : "attachment",
+        text,
+        attachment,
+        sentAt: content.sentAt,
+        receivedAt: now,
+        envelopeBytes: relayMessage.envelope.length,
+        newSession: received.newSession,
+      },
+    };
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a).equals(Buffer.from(b));
+}
+
+async function fetchAndSave(
+  link: RelayLink,
+  reference: AttachmentReference,
+  options: { saveDir: string; onProgress?: Progress },
+): Promise<Saved> {
+  const plaintext = await fetchAttachment(link, reference, options.onProgress);
+  if (reference.contentType === LONG_TEXT_TYPE && reference.filename === undefined) {
+    // A long text: shown like any text (strict UTF-8), never written as a file.
+    return { path: null, text: new TextDecoder("utf-8", { fatal: true }).decode(plaintext), reference };
+  }
+  const name = reference.filename ?? `attachment-${toHex(reference.hash).slice(0, 16)}`;
+  return { path: await saveVerified(options.saveDir, name, plaintext), text: null, reference };
+}
+
+export async function receive(home: UnlockedHome, options: ReceiveOptions): Promise<ReceiveResult> {
+  const link = await openRelayLink(home);
+  const saveDir = resolve(options.saveDir ?? join(home.paths.root, DEFAULT_DOWNLOADS_DIR));
+  let received = 0;
+  let rejected = 0;
+  let outboxSent = 0;
+  const handle = async (message: RelayMessage): Promise<boolean> => {
+    const outcome = await processEnvelope(home, link, message, {
+      saveDir,
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    });
+    if (outcome.kind === "keep") {
+      if (outcome.identityChanged !== undefined) options.onIdentityChanged?.(outcome.identityChanged);
+      return false;
+    }
+    await link.api.ack([message.id]);
+    if (outcome.kind === "message") {
+      received += 1;
+      await options.onMessage(outcome.message);
+    } else if (outcome.kind === "rejected") {
+      rejected += 1;
+      await options.onRejected?.(outcome.rejected);
+    }
+    return true;
+  };
+  // Messages queued while the relay was down go first: the next command delivers them.
+  outboxSent += (await flushOutbox(home, link)).sent;
+  let after = 0;
+  for (let page = 0; page < 10_000; page += 1) {
+    const messages = await link.api.fetchMessages(after);
+    if (messages.length === 0) break;
+    for (const message of messages) {
+      await handle(message);
+      after = Math.max(after, message.id);
+    }
+  }
+  if (options.watch) {
+    const signal = options.signal ?? new AbortController().signal;
+    let sinceUpkeep = 0;
+    await watchRelay(link.api, {
+      signal,
+      onMessage: async (message) => {
+        await handle(message);
+        // A long watch keeps the one-time prekey stock up: each first contact may use one.
+        if (++sinceUpkeep >= PREKEY_POLICY.refillBelow) {
+          sinceUpkeep = 0;
+          await maintainPrekeysQuietly(home, link);
+        }
+      },
+      onReady: async () => {
+        outboxSent += (await flushOutbox(home, link, DEFAULT_BACKOFF)).sent;
+      },
+      onError: () => {},
+    });
+  }
+  // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
+  await maintainPrekeysQuietly(home, link);
+  return { received, rejected, outboxSent };
+}
+
+async function maintainPrekeysQuietly(home: UnlockedHome, link: RelayLink): Promise<void> {
+  try {
+    await maintainPrekeys(home, link);
+  } catch (error) {
+    if (!NanoError.is(error)) throw error;
+  }
 }

@@ -1,13 +1,34 @@
-import type { SuiteName } from "../../crypto/index.ts";
+import { randomBytes } from "node:crypto";
+import { getSuite, getSuiteByName, type SuiteName, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { encodeAttachmentReference } from "../../protocol/attachment.ts";
+import { assembleBundle } from "../../protocol/bundle.ts";
+import {
+  CONTENT_TYPES,
+  chooseSuite,
+  decodeBundleExact,
+  decodeContactSessions,
+  decodeIdentityRecordExact,
+  encodeContent,
+  MAX_PADDED_CONTENT,
+  MESSAGE_ID_BYTES,
+  sendMessage,
+  startSession,
+} from "../../protocol/index.ts";
+import { LONG_TEXT_TYPE, MAX_ATTACHMENT_BYTES, type Progress, sendAttachment } from "../attachments.ts";
+import type { LocalTables } from "../local-store.ts";
+import { newClientMessageId } from "../outbox.ts";
+import { LocalProtocolStores } from "../protocol-stores.ts";
+import { openRelayLink, type RelayLink } from "../relay-link.ts";
 import type { UnlockedHome } from "../unlocked-home.ts";
-import { relayNotWired } from "./_not-wired.ts";
 import { checkUsername } from "./claim-username.ts";
+import { flushOutbox } from "./outbox-flush.ts";
 
-/** Text bodies above this size belong in an attachment (envelopes are at most 64 KiB). */
-export const MAX_TEXT_BYTES = 48 * 1024;
-/** Attachments are read into memory whole in v1. */
-export const MAX_FILE_BYTES = 100 * 1024 * 1024;
+/** Attachments (and long texts, which travel as attachments) are read into memory whole in v1. */
+export const MAX_FILE_BYTES = MAX_ATTACHMENT_BYTES;
+export const MAX_TEXT_BYTES = MAX_ATTACHMENT_BYTES;
+/** Content framing around a text (type, message id, time, lengths), with room to spare. */
+const INLINE_OVERHEAD = 64;
 
 export interface SendRequest {
   readonly recipient: string;
@@ -15,6 +36,8 @@ export interface SendRequest {
   readonly file: { readonly name: string; readonly bytes: Uint8Array } | null;
   /** Exactly this suite or an error; null means the negotiated choice (DESIGN.md "Modes"). */
   readonly cryptoMode: SuiteName | null;
+  /** Upload progress of an attachment (file or long text), in ciphertext bytes. */
+  readonly onProgress?: Progress;
 }
 
 export interface SendResult {
@@ -23,6 +46,12 @@ export interface SendResult {
   readonly suite: SuiteName;
   /** False when the relay acknowledged at once; true when it waits in the outbox for a retry. */
   readonly queued: boolean;
+  /** Size of the encrypted envelope: what the relay stores and forwards. */
+  readonly envelopeBytes: number;
+  /** True when this message started a new session (a prekey message). */
+  readonly newSession: boolean;
+  /** Set when the content went as an attachment (a file, or text above the envelope limit). */
+  readonly attachment: { readonly size: number; readonly filename: string | null } | null;
 }
 
 export function checkSendRequest(request: SendRequest): void {
@@ -44,18 +73,161 @@ export function checkSendRequest(request: SendRequest): void {
   }
 }
 
+/** The suite of the session a message to `peer` would go on now, or null when none is open. */
+function activeSuite(tables: LocalTables, peer: string): number | null {
+  const state = tables.getSessions(peer)[0]?.state;
+  if (state === undefined) return null;
+  return decodeContactSessions(state).active?.suiteId ?? null;
+}
+
+function identityChangedError(peer: string): NanoError {
+  return new NanoError(
+    "contact_identity_changed",
+    `${peer}'s identity changed; nothing is sent until you verify or trust it`,
+  );
+}
+
+/** Records that a contact's identity changed; it blocks sending and receiving until trusted. */
+export async function markIdentityChanged(home: UnlockedHome, peer: string, now: number): Promise<void> {
+  await home.store.transaction((tables) => {
+    const contact = tables.getContact(peer);
+    if (contact === null || contact.identityChanged) return;
+    // The verification was of the old identity; it says nothing about the new one.
+    tables.putContact({
+      ...contact,
+      identityChanged: true,
+      verified: false,
+      safetyNumberConfirmedAt: null,
+      updatedAt: now,
+    });
+  });
+}
+
 /**
- * COORDINATOR: choose the suite (the peer's IR, the pin, our floor), encrypt with the session protocol,
- * `new Outbox(home.store).enqueue({recipient, envelope})`, then `outbox.flush(relayTransport)`.
+ * Send: pick or start the session, encrypt, and commit the advanced session state together with the
+ * outbox entry in ONE transaction (so a crash can neither lose the message nor advance the ratchet
+ * twice for it); then try to deliver the outbox. A relay that is down leaves it queued.
  */
-export async function send(home: UnlockedHome, request: SendRequest): Promise<SendResult> {
+export async function send(home: UnlockedHome, request: SendRequest, now = Date.now()): Promise<SendResult> {
   checkSendRequest(request);
-  const contact = await home.store.getContact(request.recipient);
-  if (contact?.identityChanged) {
-    throw new NanoError(
-      "contact_identity_changed",
-      `${request.recipient}'s identity changed; nothing is sent until you verify or trust it`,
-    );
+  const peer = request.recipient;
+  const contact = await home.store.getContact(peer);
+  if (contact?.identityChanged) throw identityChangedError(peer);
+  const link = await openRelayLink(home);
+  const explicit = request.cryptoMode === null ? undefined : getSuiteByName(request.cryptoMode).id;
+  const current = await home.store.read((tables) => activeSuite(tables, peer));
+  const needsSession = current === null || (explicit !== undefined && explicit !== current);
+  let bundleBytes: Uint8Array | null = null;
+  if (needsSession) bundleBytes = await fetchBundle(link, peer, now);
+  else if (contact !== null) await checkPeerIdentity(home, link, peer, contact.identityRecord, now);
+  const messageId = new Uint8Array(randomBytes(MESSAGE_ID_BYTES));
+  let content: Uint8Array | null = null;
+  let upload: { bytes: Uint8Array; contentType: string; filename?: string } | null = null;
+  if (request.file !== null) {
+    upload = {
+      bytes: request.file.bytes,
+      contentType: "application/octet-stream",
+      filename: request.file.name,
+    };
+  } else {
+    const text = request.text ?? "";
+    // Above the largest padding bucket the text cannot be an envelope: it goes as an attachment.
+    if (Buffer.byteLength(text) + INLINE_OVERHEAD <= MAX_PADDED_CONTENT) {
+      content = encodeContent({ type: CONTENT_TYPES.text, text, messageId, sentAt: now });
+    } else {
+      upload = { bytes: utf8(text), contentType: LONG_TEXT_TYPE };
+    }
   }
-  return relayNotWired("send");
+  let attachment: SendResult["attachment"] = null;
+  if (upload !== null) {
+    const { bytes, ...meta } = upload;
+    const reference = await sendAttachment(link, peer, bytes, meta, request.onProgress);
+    content = encodeContent({
+      type: CONTENT_TYPES.attachment,
+      reference: encodeAttachmentReference(reference),
+      messageId,
+      sentAt: now,
+    });
+    attachment = { size: reference.size, filename: reference.filename ?? null };
+  }
+  const body = content!;
+  const clientMessageId = newClientMessageId();
+  let committed: { suite: number; envelope: Uint8Array };
+  try {
+    committed = await home.store.transaction(async (tables) => {
+      const stores = new LocalProtocolStores(tables, link.own, now);
+      let suite = current;
+      if (bundleBytes !== null) {
+        const bundle = decodeBundleExact(bundleBytes, now);
+        const chosen = await chooseSuite(stores, bundle.record, explicit);
+        if (chosen.suite.id !== bundle.suite.id) {
+          throw new NanoError(
+            "suite_unavailable",
+            `${peer}'s prekeys at this relay are for the ${bundle.suite.name} mode, but this message needs ${chosen.suite.name}`,
+          );
+        }
+        await startSession(stores, bundleBytes, chosen.selection, { now, peer });
+        suite = chosen.suite.id;
+      }
+      const envelope = await sendMessage(stores, peer, body, { now });
+      tables.insertOutbox({ clientMessageId, recipient: peer, envelope, createdAt: now });
+      return { suite: suite!, envelope };
+    });
+  } catch (error) {
+    if (NanoError.is(error, "identity_changed")) {
+      await markIdentityChanged(home, peer, now);
+      throw identityChangedError(peer);
+    }
+    throw error;
+  }
+  const flushed = await flushOutbox(home, link);
+  const queued = flushed.pending.has(clientMessageId);
+  return {
+    clientMessageId,
+    recipient: peer,
+    suite: getSuite(committed.suite).name,
+    queued,
+    envelopeBytes: committed.envelope.length,
+    newSession: bundleBytes !== null,
+    attachment,
+  };
+}
+
+/**
+ * On an open session the peer's record is not otherwise seen again: ask the relay for it, so a peer
+ * who replaced their identity blocks sending at once rather than after the messages failed to open.
+ * Offline, the check is skipped (the message is queued; the peer's client refuses it if stale).
+ */
+async function checkPeerIdentity(
+  home: UnlockedHome,
+  link: RelayLink,
+  peer: string,
+  pinned: Uint8Array,
+  now: number,
+): Promise<void> {
+  let current: Uint8Array;
+  try {
+    current = await link.api.identityRecord(peer);
+  } catch (error) {
+    if (NanoError.is(error, "relay_unreachable")) return;
+    throw error;
+  }
+  if (Buffer.from(current).equals(Buffer.from(pinned))) return;
+  const record = decodeIdentityRecordExact(current); // verifies every self-signature
+  if (record.username !== peer)
+    throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
+  await markIdentityChanged(home, peer, now);
+  throw identityChangedError(peer);
+}
+
+async function fetchBundle(link: RelayLink, peer: string, now: number): Promise<Uint8Array> {
+  let fetched: Awaited<ReturnType<typeof link.api.fetchBundle>>;
+  try {
+    fetched = await link.api.fetchBundle(peer);
+  } catch (error) {
+    // The relay answers an unknown name and a bundle-less account alike; tell the user which it is.
+    if (NanoError.is(error, "prekeys_not_found")) await link.api.identityRecord(peer);
+    throw error;
+  }
+  return assembleBundle(fetched.bundle, fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey], now);
 }

@@ -1,5 +1,7 @@
+import { NanoError } from "../../errors/index.ts";
+import { computeSafetyNumber, formatSafetyNumber } from "../../protocol/safety-number.ts";
+import { loadOwnIdentity, requireOwnIdentity } from "../local-identity.ts";
 import type { UnlockedHome } from "../unlocked-home.ts";
-import { relayNotWired } from "./_not-wired.ts";
 
 export interface VerifyResult {
   readonly username: string;
@@ -9,14 +11,36 @@ export interface VerifyResult {
 }
 
 /**
- * COORDINATOR: compute the safety number from our identity record and the contact's (protocol), show
- * it; with `confirm`, store verified = true, safetyNumberConfirmedAt = now, identityChanged = false.
+ * The safety number over both identity records (docs/safety-numbers.md): the same 60 digits on both
+ * sides. With `confirm` the user states that they compared it out of band: the contact is marked
+ * verified and a changed-identity block is lifted.
  */
 export async function verifyContact(
   home: UnlockedHome,
   username: string,
-  _confirm: boolean,
+  confirm: boolean,
+  now = Date.now(),
 ): Promise<VerifyResult> {
-  await home.store.read((tables) => tables.requireContact(username));
-  return relayNotWired("verify");
+  return home.store.transaction((tables) => {
+    const contact = tables.requireContact(username);
+    if (contact.identityChanged && confirm) {
+      throw new NanoError(
+        "contact_identity_changed",
+        `${username}'s identity changed; accept the new one with \`nano-client trust ${username}\`, then verify it`,
+      );
+    }
+    const own = requireOwnIdentity(loadOwnIdentity(tables, home.seeds));
+    const number = computeSafetyNumber(
+      { username: own.record.username, identityRecord: own.record.encoded },
+      { username, identityRecord: contact.identityRecord },
+    );
+    if (confirm) {
+      tables.putContact({ ...contact, verified: true, safetyNumberConfirmedAt: now, updatedAt: now });
+    }
+    return {
+      username,
+      safetyNumber: formatSafetyNumber(number.digits, 12),
+      verified: confirm || contact.verified,
+    };
+  });
 }

@@ -1,0 +1,221 @@
+import { NanoError } from "../../errors/index.ts";
+import { signDeviceChallenge, signUsernameClaim } from "../../protocol/index.ts";
+import type { OwnIdentity } from "../local-identity.ts";
+import { checkRawStatus, type RelayEndpoint, requestJson, requestRaw } from "./relay-http.ts";
+
+/**
+ * The relay's HTTP API (docs/api.md) as typed calls. Binary values are standard base64. The bearer
+ * token is obtained by the device key's challenge-response and kept in memory only: a token on disk
+ * would be a credential in a stolen home.
+ */
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+export const fromB64 = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
+
+export interface RelayMessage {
+  readonly id: number;
+  readonly from: string;
+  readonly envelope: Uint8Array;
+  readonly sentAt: number;
+}
+
+export interface FetchedBundle {
+  readonly suite: number;
+  readonly bundle: Uint8Array;
+  readonly oneTimePrekey: Uint8Array | null;
+}
+
+export interface PrekeyCount {
+  readonly hasBundle: boolean;
+  readonly oneTimeCount: number;
+  readonly rotationDue: boolean;
+}
+
+export class RelayApi {
+  readonly endpoint: RelayEndpoint;
+  readonly #own: OwnIdentity;
+  #token: { value: string; expiresAt: number } | null = null;
+
+  constructor(endpoint: RelayEndpoint, own: OwnIdentity) {
+    this.endpoint = endpoint;
+    this.#own = own;
+  }
+
+  get username(): string {
+    return this.#own.record.username;
+  }
+
+  async #challenge(purpose: "claim" | "auth"): Promise<Uint8Array> {
+    const answer = await requestJson<{ challenge: string }>(this.endpoint, {
+      method: "POST",
+      path: "/v1/challenges",
+      body: { purpose, username: this.username },
+    });
+    return fromB64(answer.challenge);
+  }
+
+  /** Claims the username with proof of possession of every identity key. Idempotent for the same IR. */
+  async claim(): Promise<{ created: boolean }> {
+    const challenge = await this.#challenge("claim");
+    const signature = signUsernameClaim(this.#own.keys, this.#own.record, challenge);
+    return requestJson<{ created: boolean }>(this.endpoint, {
+      method: "POST",
+      path: "/v1/accounts",
+      body: {
+        username: this.username,
+        identity_record: b64(this.#own.record.encoded),
+        challenge: b64(challenge),
+        signature: b64(signature),
+      },
+    });
+  }
+
+  /** Drops the cached token (the relay refused it: restarted, revoked), so the next call logs in again. */
+  forgetToken(): void {
+    this.#token = null;
+  }
+
+  /** A bearer token, renewed a minute before it expires. */
+  async token(now = Date.now()): Promise<string> {
+    if (this.#token !== null && this.#token.expiresAt - 60_000 > now) return this.#token.value;
+    const challenge = await this.#challenge("auth");
+    const { certificate, deviceSeed } = this.#own;
+    const signature = signDeviceChallenge(certificate.suite, deviceSeed, this.username, challenge);
+    const answer = await requestJson<{ token: string; expires_at: number }>(this.endpoint, {
+      method: "POST",
+      path: "/v1/auth/token",
+      body: {
+        username: this.username,
+        challenge: b64(challenge),
+        device_certificate: b64(certificate.encoded),
+        signature: b64(signature),
+      },
+    });
+    this.#token = { value: answer.token, expiresAt: answer.expires_at };
+    return answer.token;
+  }
+
+  async #authed<T>(method: "GET" | "POST" | "PUT", path: string, body?: unknown): Promise<T> {
+    const token = await this.token();
+    try {
+      return await requestJson<T>(this.endpoint, {
+        method,
+        path,
+        token,
+        ...(body === undefined ? {} : { body }),
+      });
+    } catch (error) {
+      // A relay restart or a revoked token: log in once more, then give up with the relay's error.
+      if (!NanoError.is(error, "unauthenticated") && !NanoError.is(error, "token_expired")) throw error;
+      this.#token = null;
+      return requestJson<T>(this.endpoint, {
+        method,
+        path,
+        token: await this.token(),
+        ...(body === undefined ? {} : { body }),
+      });
+    }
+  }
+
+  async uploadPrekeys(bundle: Uint8Array | null, oneTime: readonly Uint8Array[]): Promise<number> {
+    const answer = await this.#authed<{ one_time_count: number }>("PUT", "/v1/prekeys", {
+      ...(bundle === null ? {} : { bundle: b64(bundle) }),
+      ...(oneTime.length === 0 ? {} : { one_time_prekeys: oneTime.map(b64) }),
+    });
+    return answer.one_time_count;
+  }
+
+  async prekeyCount(): Promise<PrekeyCount> {
+    const answer = await this.#authed<{ has_bundle: boolean; one_time_count: number; rotation_due: boolean }>(
+      "GET",
+      "/v1/prekeys",
+    );
+    return {
+      hasBundle: answer.has_bundle,
+      oneTimeCount: answer.one_time_count,
+      rotationDue: answer.rotation_due,
+    };
+  }
+
+  async fetchBundle(username: string): Promise<FetchedBundle> {
+    const answer = await this.#authed<{ suite: number; bundle: string; one_time_prekey: string | null }>(
+      "GET",
+      `/v1/prekeys/${encodeURIComponent(username)}`,
+    );
+    return {
+      suite: answer.suite,
+      bundle: fromB64(answer.bundle),
+      oneTimePrekey: answer.one_time_prekey === null ? null : fromB64(answer.one_time_prekey),
+    };
+  }
+
+  async identityRecord(username: string): Promise<Uint8Array> {
+    const answer = await this.#authed<{ identity_record: string }>(
+      "GET",
+      `/v1/accounts/${encodeURIComponent(username)}`,
+    );
+    return fromB64(answer.identity_record);
+  }
+
+  /** Resolves only after the relay durably stored the message (docs/api.md). */
+  async send(to: string, clientMessageId: string, envelope: Uint8Array): Promise<{ serverId: number }> {
+    const answer = await this.#authed<{ server_id: number }>("POST", "/v1/messages", {
+      to,
+      client_message_id: clientMessageId,
+      envelope: b64(envelope),
+    });
+    return { serverId: answer.server_id };
+  }
+
+  async fetchMessages(after: number, limit = 100): Promise<RelayMessage[]> {
+    const answer = await this.#authed<{
+      messages: { id: number; from: string; envelope: string; sent_at: number }[];
+    }>("GET", `/v1/messages?after=${after}&limit=${limit}`);
+    return answer.messages.map((message) => ({
+      id: message.id,
+      from: message.from,
+      envelope: fromB64(message.envelope),
+      sentAt: message.sent_at,
+    }));
+  }
+
+  async ack(ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#authed("POST", "/v1/messages/ack", { ids });
+  }
+
+  /** Uploads an encrypted blob under the hex BLAKE2b-512 of its bytes; only `recipients` may fetch it. */
+  async uploadAttachment(
+    hashHex: string,
+    recipients: readonly string[],
+    ciphertext: Uint8Array,
+    onProgress?: (sent: number, total: number) => void,
+  ): Promise<void> {
+    const query = recipients.map(encodeURIComponent).join(",");
+    checkRawStatus(
+      await requestRaw(this.endpoint, {
+        method: "PUT",
+        path: `/v1/attachments/${hashHex}?recipients=${query}`,
+        token: await this.token(),
+        body: ciphertext,
+        ...(onProgress === undefined ? {} : { onUpload: onProgress }),
+      }),
+    );
+  }
+
+  async downloadAttachment(
+    hashHex: string,
+    maxBytes: number,
+    onProgress?: (received: number, total: number | null) => void,
+  ): Promise<Uint8Array> {
+    const body = checkRawStatus(
+      await requestRaw(this.endpoint, {
+        method: "GET",
+        path: `/v1/attachments/${hashHex}`,
+        token: await this.token(),
+        maxResponseBytes: maxBytes,
+        ...(onProgress === undefined ? {} : { onDownload: onProgress }),
+      }),
+    );
+    return new Uint8Array(body.buffer, body.byteOffset, body.length);
+  }
+}

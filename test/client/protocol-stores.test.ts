@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { test } from "node:test";
+import { generateIdentitySeeds } from "../../src/client/identity-seeds.ts";
+import { ensureOwnIdentity, loadOwnIdentity, type OwnIdentity } from "../../src/client/local-identity.ts";
+import { LocalStore } from "../../src/client/local-store.ts";
+import { LocalProtocolStores } from "../../src/client/protocol-stores.ts";
+import type { SuiteName } from "../../src/crypto/index.ts";
+import { NanoError } from "../../src/errors/index.ts";
+import {
+  CONTENT_TYPES,
+  chooseSuite,
+  decodeBundleExact,
+  decodeContentExact,
+  encodeBundle,
+  encodeContent,
+  generatePrekey,
+  PREKEY_ROLES,
+  receiveMessage,
+  sendMessage,
+  startSession,
+} from "../../src/protocol/index.ts";
+import { withTempDir } from "./_helpers.ts";
+
+interface Party {
+  store: LocalStore;
+  own: OwnIdentity;
+}
+
+async function party(dir: string, name: string, mode: SuiteName): Promise<Party> {
+  const store = await LocalStore.open(join(dir, `${name}.db`), randomBytes(32));
+  const seeds = generateIdentitySeeds(mode);
+  const own = await store.transaction((tables) => ensureOwnIdentity(tables, seeds, name, Date.now()));
+  return { store, own };
+}
+
+/** A bundle with a one-time PQ prekey (hybrid), its secrets committed to the owner's store. */
+async function bundleOf(owner: Party): Promise<Uint8Array> {
+  return owner.store.transaction(async (tables) => {
+    const stores = new LocalProtocolStores(tables, owner.own, Date.now());
+    const { keys, record } = owner.own;
+    const signed = generatePrekey(keys, record, record.preferred, PREKEY_ROLES.signedDh);
+    const oneTime = generatePrekey(keys, record, record.preferred, PREKEY_ROLES.pqOneTime);
+    await stores.prekeys.put(signed);
+    await stores.prekeys.put(oneTime);
+    return encodeBundle(record.preferred, record, signed.prekey, oneTime.prekey, null);
+  });
+}
+
+function text(value: string): Uint8Array {
+  return encodeContent({ type: CONTENT_TYPES.text, text: value, messageId: randomBytes(16), sentAt: 1 });
+}
+
+async function send(from: Party, to: string, value: string, bundle?: Uint8Array): Promise<Uint8Array> {
+  return from.store.transaction(async (tables) => {
+    const stores = new LocalProtocolStores(tables, from.own, Date.now());
+    if (bundle !== undefined) {
+      const chosen = await chooseSuite(stores, decodeBundleExact(bundle).record);
+      await startSession(stores, bundle, chosen.selection, { peer: to });
+    }
+    return sendMessage(stores, to, text(value));
+  });
+}
+
+async function receive(at: Party, from: string, envelope: Uint8Array): Promise<string> {
+  return at.store.transaction(async (tables) => {
+    const stores = new LocalProtocolStores(tables, at.own, Date.now());
+    const received = await receiveMessage(stores, from, envelope);
+    const content = decodeContentExact(received.content);
+    assert.equal(content.type, CONTENT_TYPES.text);
+    return content.type === CONTENT_TYPES.text ? content.text : "";
+  });
+}
+
+test("the protocol over the sealed local store: first contact, replies, replay refused without a state change", () =>
+  withTempDir(async (dir) => {
+    const alice = await party(dir, "alice", "hybrid");
+    const bob = await party(dir, "bob", "hybrid");
+    try {
+      const first = await send(alice, "bob", "hello bob", await bundleOf(bob));
+      assert.equal(await receive(bob, "alice", first), "hello bob");
+
+      // The one-time private key is gone; its public part stays to recognise a replay.
+      const prekeys = await bob.store.read((tables) => tables.listPrekeySecrets());
+      const oneTime = prekeys.find((p) => p.role === String(PREKEY_ROLES.pqOneTime));
+      assert.ok(oneTime !== undefined);
+      const encodedLength = new DataView(oneTime.secret.buffer, oneTime.secret.byteOffset).getUint32(0);
+      assert.equal(oneTime.secret.length, 4 + encodedLength, "no seed left after use");
+
+      const before = await bob.store.read((tables) => tables.getSessions("alice")[0]?.state);
+      await assert.rejects(receive(bob, "alice", first), (e: unknown) => NanoError.is(e));
+      const after = await bob.store.read((tables) => tables.getSessions("alice")[0]?.state);
+      assert.deepEqual(after, before, "a refused message changes no stored byte");
+
+      assert.equal(await receive(alice, "bob", await send(bob, "alice", "hi alice")), "hi alice");
+      assert.equal(await receive(bob, "alice", await send(alice, "bob", "again")), "again");
+
+      const contact = await alice.store.getContact("bob");
+      assert.equal(contact?.verified, false);
+      assert.deepEqual(contact?.identityRecord, bob.own.record.encoded);
+    } finally {
+      await alice.store.close();
+      await bob.store.close();
+    }
+  }));
+
+test("the own identity is sealed, reloads intact, and names one username", () =>
+  withTempDir(async (dir) => {
+    const key = randomBytes(32);
+    const path = join(dir, "own.db");
+    const seeds = generateIdentitySeeds("quantum");
+    let store = await LocalStore.open(path, key);
+    const created = await store.transaction((tables) => ensureOwnIdentity(tables, seeds, "carol", 1_000));
+    await assert.rejects(
+      store.transaction((tables) => ensureOwnIdentity(tables, seeds, "dave", 1_000)),
+      (e: unknown) => NanoError.is(e, "invalid_argument"),
+    );
+    await store.close();
+    store = await LocalStore.open(path, key);
+    try {
+      const loaded = await store.read((tables) => loadOwnIdentity(tables, seeds));
+      assert.deepEqual(loaded?.record.encoded, created.record.encoded);
+      assert.deepEqual(loaded?.certificate.encoded, created.certificate.encoded);
+      assert.deepEqual(loaded?.deviceSeed, created.deviceSeed);
+      assert.equal(loaded?.record.username, "carol");
+      assert.deepEqual(
+        loaded?.keys.suites.map((s) => s.suite.name),
+        ["quantum", "hybrid"],
+      );
+    } finally {
+      await store.close();
+    }
+  }));
