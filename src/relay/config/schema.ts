@@ -43,7 +43,7 @@ const serverSchema = z.strictObject({
 });
 
 const securitySchema = z.strictObject({
-  minimum_crypto_mode: z.enum(CRYPTO_MODES).default("hybrid"),
+  minimum_crypto_mode: z.enum(CRYPTO_MODES).default("quantum"),
   require_post_quantum: z.boolean().default(true),
   key_rotation_days: positiveInt.max(3650).default(30),
   token_lifetime_seconds: positiveInt

@@ -10,6 +10,12 @@ interface Profile {
   readonly apiPort: number;
   readonly wsPort: number;
   readonly tls: boolean;
+  /**
+   * Deployed relays accept every post-quantum suite (quantum and hybrid; ranking hybrid > quantum >
+   * classical) and refuse classical. Development and testing accept all three modes, so the quick
+   * start and the tests can show each one; clients still enforce their own floors.
+   */
+  readonly minimumMode: "classical" | "quantum" | "hybrid";
   readonly storagePath: string;
   readonly blobDir: string;
   readonly logKeyFile: string;
@@ -27,6 +33,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     apiPort: 8080,
     wsPort: 8443,
     tls: true,
+    minimumMode: "quantum",
     storagePath: "/var/lib/nano-relay/relay.sqlite",
     blobDir: "/var/lib/nano-relay/blobs",
     logKeyFile: "/var/lib/nano-relay/log-key.json",
@@ -42,6 +49,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     apiPort: 8080,
     wsPort: 8443,
     tls: true,
+    minimumMode: "quantum",
     storagePath: "/var/lib/nano-relay-staging/relay.sqlite",
     blobDir: "/var/lib/nano-relay-staging/blobs",
     logKeyFile: "/var/lib/nano-relay-staging/log-key.json",
@@ -57,6 +65,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     apiPort: 8080,
     wsPort: 8080,
     tls: false,
+    minimumMode: "classical",
     storagePath: "./data/relay.sqlite",
     blobDir: "./data/blobs",
     logKeyFile: "./data/log-key.json",
@@ -72,6 +81,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     apiPort: 0,
     wsPort: 0,
     tls: false,
+    minimumMode: "classical",
     storagePath: "./data/testing/relay.sqlite",
     blobDir: "./data/testing/blobs",
     logKeyFile: "./data/testing/log-key.json",
@@ -123,9 +133,9 @@ ${tlsBlock}
 
 [security]
 # Bundles and envelopes of a lower suite are rejected at the door (ranking: hybrid > quantum > classical).
-minimum_crypto_mode = "hybrid"
+minimum_crypto_mode = "${p.minimumMode}"
 # Reject prekey bundles without a post-quantum KEM key.
-require_post_quantum = true
+require_post_quantum = ${p.minimumMode !== "classical"}
 # Signed prekeys older than this are flagged to their owner in the prekey count.
 key_rotation_days = 30
 # Bearer token lifetime ("automatic logoff"); clients re-authenticate with their device key.
