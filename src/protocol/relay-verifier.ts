@@ -11,37 +11,61 @@ import { verifyIdentityUpdate, verifyUsernameClaim } from "./username-claim.ts";
 /**
  * The relay's view of the protocol (docs/protocol.md §14): an implementation of the relay's
  * `ProtocolVerifier` interface (src/relay/protocol-verifier.ts), so the relay never parses a protocol
- * structure itself. The shapes below mirror that interface structurally; this file does not import the
- * relay (protocol must not depend on relay). Errors are this layer's codes; the relay maps them at its
- * boundary.
+ * structure itself. The result types are defined here and re-exported by the relay, because protocol
+ * must not depend on relay; the interface's contract (what each method checks) is documented there.
+ * Errors are this layer's codes; they cross the relay boundary with the catalogue's HTTP status.
  */
+
+/** What the relay needs to know about a verified identity record (IR). */
 export interface VerifiedIdentity {
+  /** The username written in the record, exactly as encoded (the relay normalizes and compares). */
   readonly username: string;
+  /** BLAKE2b-512 of the whole encoded record: H(IR), the value prekeys and certificates bind. */
   readonly identityHash: Uint8Array;
+  /** The record's version; an update must carry a strictly greater version. */
   readonly version: number;
+  /** Suite ids (u16) the identity accepts, in the record's order. */
   readonly suites: readonly number[];
 }
 
 export interface VerifiedDevice {
-  /** Tagged (alg byte || key), as in the certificate. */
+  /** The certified device's signature public key, algorithm-tagged as encoded in the certificate. */
   readonly devicePublicKey: Uint8Array;
+  /** Suite whose signature scheme the device key uses. */
   readonly suite: number;
+  /** Milliseconds since the epoch after which the certificate is no longer valid. */
   readonly expiresAt: number;
 }
 
 export interface PrekeyUploadInspection {
+  /**
+   * Present when the upload carries a (new) signed bundle. `bundle` is the signed bundle exactly as
+   * uploaded (what fetchers receive); `lastResortPrekey` is the signed last-resort PQ prekey, handed
+   * out once one-time keys run out (for classical, the signed X25519 prekey).
+   */
   readonly bundle: {
     readonly suite: number;
+    /** True when the bundle includes a signed ML-KEM-768 prekey. */
     readonly postQuantum: boolean;
     readonly signedPrekeyCreatedAt: number;
     readonly bundle: Uint8Array;
     readonly lastResortPrekey: Uint8Array;
   } | null;
+  /** One-time prekeys: opaque per-owner id (lowercase hex) and the signed key as it is handed out. */
   readonly oneTimePrekeys: readonly {
     readonly id: string;
     readonly suite: number;
     readonly prekey: Uint8Array;
   }[];
+}
+
+export interface EnvelopeInspection {
+  /** Envelope format version from the header. */
+  readonly version: number;
+  /** Suite id from the header (u16). */
+  readonly suite: number;
+  /** Total envelope length in bytes. */
+  readonly size: number;
 }
 
 function verified(record: IdentityRecord): VerifiedIdentity {
@@ -146,7 +170,7 @@ export const relayVerifier = Object.freeze({
     return { bundle, oneTimePrekeys };
   },
 
-  inspectEnvelope(bytes: Uint8Array): { version: number; suite: number; size: number } {
+  inspectEnvelope(bytes: Uint8Array): EnvelopeInspection {
     const envelope = decodeEnvelope(bytes);
     return { version: bytes[0]!, suite: envelope.suite.id, size: bytes.length };
   },

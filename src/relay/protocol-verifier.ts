@@ -17,57 +17,16 @@
  * Every method is synchronous and pure (no I/O, no clock other than the `now` passed in).
  */
 
-/** What the relay needs to know about a verified identity record (IR). */
-export interface VerifiedIdentity {
-  /** The username written in the record, exactly as encoded (the relay normalizes and compares). */
-  readonly username: string;
-  /** BLAKE2b-512 of the whole encoded record: H(IR), the value prekeys and certificates bind. */
-  readonly identityHash: Uint8Array;
-  /** The record's version; an update must carry a strictly greater version. */
-  readonly version: number;
-  /** Suite ids (u16) the identity accepts, in the record's order. */
-  readonly suites: readonly number[];
-}
+import type {
+  EnvelopeInspection,
+  PrekeyUploadInspection,
+  VerifiedDevice,
+  VerifiedIdentity,
+} from "../protocol/relay-verifier.ts";
 
-export interface VerifiedDevice {
-  /** The certified device's signature public key, algorithm-tagged as encoded in the certificate. */
-  readonly devicePublicKey: Uint8Array;
-  /** Suite whose signature scheme the device key uses. */
-  readonly suite: number;
-  /** Milliseconds since the epoch after which the certificate is no longer valid. */
-  readonly expiresAt: number;
-}
-
-export interface PrekeyUploadInspection {
-  /**
-   * Present when the upload carries a (new) signed bundle. `bundle` is the signed bundle exactly as
-   * uploaded (what fetchers receive); `lastResortPrekey` is the signed last-resort PQ prekey, handed
-   * out once one-time keys run out (for classical, the signed X25519 prekey).
-   */
-  readonly bundle: {
-    readonly suite: number;
-    /** True when the bundle includes a signed ML-KEM-768 prekey. */
-    readonly postQuantum: boolean;
-    readonly signedPrekeyCreatedAt: number;
-    readonly bundle: Uint8Array;
-    readonly lastResortPrekey: Uint8Array;
-  } | null;
-  /** One-time prekeys: opaque per-owner id (lowercase hex) and the signed key as it is handed out. */
-  readonly oneTimePrekeys: readonly {
-    readonly id: string;
-    readonly suite: number;
-    readonly prekey: Uint8Array;
-  }[];
-}
-
-export interface EnvelopeInspection {
-  /** Envelope format version from the header. */
-  readonly version: number;
-  /** Suite id from the header (u16). */
-  readonly suite: number;
-  /** Total envelope length in bytes. */
-  readonly size: number;
-}
+// The result shapes belong to the protocol layer (relay depends on protocol, never the reverse), so
+// they are defined once there and re-exported here for the relay's code.
+export type { EnvelopeInspection, PrekeyUploadInspection, VerifiedDevice, VerifiedIdentity };
 
 export interface ProtocolVerifier {
   /**
