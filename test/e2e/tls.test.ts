@@ -1,51 +1,16 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
+import { selfSignedCertificate, tlsSkipReason } from "../support/tls.ts";
 import { errorOf, MIN_KDF, Relay, User, watchUntil, withTempDir } from "./_harness.ts";
-
-const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
-
-/** A throwaway self-signed certificate for 127.0.0.1: the "relay with a private CA" case. */
-function selfSigned(dir: string): { cert: string; key: string } {
-  const cert = join(dir, "relay-cert.pem");
-  const key = join(dir, "relay-key.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    ],
-    { stdio: "ignore" },
-  );
-  chmodSync(key, 0o600);
-  return { cert, key };
-}
 
 test(
   "a relay with a private CA: refused without --ca, HTTPS and WSS work with it",
   {
-    skip: hasOpenssl ? false : "openssl is not on PATH",
+    skip: tlsSkipReason(),
   },
   () =>
     withTempDir(async (dir) => {
-      const tls = selfSigned(dir);
+      const tls = selfSignedCertificate(dir);
       const relay = new Relay(dir, tls);
       await relay.start();
       try {

@@ -1,15 +1,12 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { createServer } from "node:net";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect, type TLSSocket } from "node:tls";
+import { selfSignedCertificate, tlsSkipReason } from "../support/tls.ts";
 import { tempDir, testConfig } from "./fixtures/harness.ts";
 import { Peer, RelayProcess, signUpOver } from "./fixtures/processes.ts";
-
-const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -46,38 +43,13 @@ function httpsGet(port: number, path: string, ca: Buffer): Promise<{ status: num
 }
 
 describe("TLS 1.3 with X25519MLKEM768, separate API and WebSocket listeners", {
-  skip: hasOpenssl ? false : "openssl is not on PATH",
+  skip: tlsSkipReason(),
 }, () => {
   let relay: RelayProcess;
   let ca: Buffer;
   before(async () => {
     const dir = tempDir("tls");
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      ],
-      { stdio: "ignore" },
-    );
-    chmodSync(key, 0o600);
+    const { cert, key } = selfSignedCertificate(dir);
     ca = readFileSync(cert);
     const config = testConfig(
       {
