@@ -1,5 +1,12 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  type KeyPairKeyObjectResult,
+} from "node:crypto";
 import { NanoError } from "../errors/index.ts";
+import type { SeedKeyPair } from "./algorithms.ts";
 import { copyBytes } from "./bytes.ts";
 
 /** node:crypto's names for the native algorithms. */
@@ -82,4 +89,28 @@ export function exportRawPublic(key: KeyObject): Uint8Array {
 
 export function exportSeed(type: NativeKeyType, key: KeyObject): Uint8Array {
   return copyBytes(key.export({ format: PRIVATE_FORMAT[type] }));
+}
+
+/**
+ * keygen and publicKey for a native algorithm, whose private key is stored as its seed: fresh keys come
+ * from node:crypto's generator, a given seed is copied and expanded.
+ */
+export function nativeKeyGeneration(
+  type: NativeKeyType,
+  seedName: string,
+  seedLength: number,
+): { keygen(seed?: Uint8Array): SeedKeyPair; publicKey(seed: Uint8Array): Uint8Array } {
+  const publicKey = (seed: Uint8Array): Uint8Array => {
+    checkLength(seedName, seed, seedLength);
+    return exportRawPublic(privateKeyFromSeed(type, seed));
+  };
+  const keygen = (seed?: Uint8Array): SeedKeyPair => {
+    if (seed === undefined) {
+      // Every native type takes no options and returns KeyObjects; @types/node only has per-type overloads.
+      const pair = (generateKeyPairSync as (type: NativeKeyType) => KeyPairKeyObjectResult)(type);
+      return { seed: exportSeed(type, pair.privateKey), publicKey: exportRawPublic(pair.publicKey) };
+    }
+    return { seed: copyBytes(seed), publicKey: publicKey(seed) };
+  };
+  return { keygen, publicKey };
 }

@@ -1,29 +1,12 @@
-import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from "node:crypto";
-import {
-  checkLength,
-  exportRawPublic,
-  exportSeed,
-  privateKeyFromSeed,
-  publicKeyFromRaw,
-} from "./_key-objects.ts";
-import { ALG, type SeedKeyPair, type SignatureScheme } from "./algorithms.ts";
+import { sign as nodeSign, verify as nodeVerify } from "node:crypto";
+import { checkLength, nativeKeyGeneration, privateKeyFromSeed, publicKeyFromRaw } from "./_key-objects.ts";
+import { ALG, type SignatureScheme } from "./algorithms.ts";
 import { concatBytes, copyBytes, u8 } from "./bytes.ts";
 
 const LENGTHS = Object.freeze({ seed: 32, publicKey: 32, signature: 64 });
 const MAX_CONTEXT = 255;
 
-function keygen(seed?: Uint8Array): SeedKeyPair {
-  if (seed === undefined) {
-    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-    return { seed: exportSeed("ed25519", privateKey), publicKey: exportRawPublic(publicKey) };
-  }
-  return { seed: copyBytes(seed), publicKey: publicKey(seed) };
-}
-
-function publicKey(seed: Uint8Array): Uint8Array {
-  checkLength("Ed25519 private key", seed, LENGTHS.seed);
-  return exportRawPublic(privateKeyFromSeed("ed25519", seed));
-}
+const { keygen, publicKey } = nativeKeyGeneration("ed25519", "Ed25519 private key", LENGTHS.seed);
 
 /** Pure Ed25519 (RFC 8032) over the message as given: the composite signature and the vectors use this. */
 export function ed25519SignRaw(seed: Uint8Array, message: Uint8Array): Uint8Array {

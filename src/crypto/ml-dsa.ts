@@ -1,30 +1,13 @@
-import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from "node:crypto";
-import {
-  checkLength,
-  exportRawPublic,
-  exportSeed,
-  privateKeyFromSeed,
-  publicKeyFromRaw,
-} from "./_key-objects.ts";
-import { ALG, type SeedKeyPair, type SignatureScheme } from "./algorithms.ts";
+import { sign as nodeSign, verify as nodeVerify } from "node:crypto";
+import { checkLength, nativeKeyGeneration, privateKeyFromSeed, publicKeyFromRaw } from "./_key-objects.ts";
+import { ALG, type SignatureScheme } from "./algorithms.ts";
 import { copyBytes } from "./bytes.ts";
 
 /** ML-DSA-65 (FIPS 204), pure mode, hedged signing. The seed is the 32-byte xi of KeyGen_internal. */
 const LENGTHS = Object.freeze({ seed: 32, publicKey: 1952, signature: 3309 });
 const MAX_CONTEXT = 255;
 
-function keygen(seed?: Uint8Array): SeedKeyPair {
-  if (seed === undefined) {
-    const { privateKey, publicKey } = generateKeyPairSync("ml-dsa-65");
-    return { seed: exportSeed("ml-dsa-65", privateKey), publicKey: exportRawPublic(publicKey) };
-  }
-  return { seed: copyBytes(seed), publicKey: publicKey(seed) };
-}
-
-function publicKey(seed: Uint8Array): Uint8Array {
-  checkLength("ML-DSA-65 seed", seed, LENGTHS.seed);
-  return exportRawPublic(privateKeyFromSeed("ml-dsa-65", seed));
-}
+const { keygen, publicKey } = nativeKeyGeneration("ml-dsa-65", "ML-DSA-65 seed", LENGTHS.seed);
 
 function checkContext(context: Uint8Array): void {
   if (context.length > MAX_CONTEXT) throw new RangeError(`ML-DSA context longer than ${MAX_CONTEXT} bytes`);

@@ -1,33 +1,12 @@
-import {
-  generateKeyPairSync,
-  decapsulate as nodeDecapsulate,
-  encapsulate as nodeEncapsulate,
-} from "node:crypto";
-import {
-  checkLength,
-  exportRawPublic,
-  exportSeed,
-  privateKeyFromSeed,
-  publicKeyFromRaw,
-} from "./_key-objects.ts";
-import { ALG, type Kem, type SeedKeyPair } from "./algorithms.ts";
+import { decapsulate as nodeDecapsulate, encapsulate as nodeEncapsulate } from "node:crypto";
+import { checkLength, nativeKeyGeneration, privateKeyFromSeed, publicKeyFromRaw } from "./_key-objects.ts";
+import { ALG, type Kem } from "./algorithms.ts";
 import { copyBytes } from "./bytes.ts";
 
 /** ML-KEM-768 (FIPS 203). The seed is the 64-byte d || z of KeyGen_internal. */
 const LENGTHS = Object.freeze({ seed: 64, publicKey: 1184, ciphertext: 1088, sharedSecret: 32 });
 
-function keygen(seed?: Uint8Array): SeedKeyPair {
-  if (seed === undefined) {
-    const { privateKey, publicKey } = generateKeyPairSync("ml-kem-768");
-    return { seed: exportSeed("ml-kem-768", privateKey), publicKey: exportRawPublic(publicKey) };
-  }
-  return { seed: copyBytes(seed), publicKey: publicKey(seed) };
-}
-
-function publicKey(seed: Uint8Array): Uint8Array {
-  checkLength("ML-KEM-768 seed", seed, LENGTHS.seed);
-  return exportRawPublic(privateKeyFromSeed("ml-kem-768", seed));
-}
+const { keygen, publicKey } = nativeKeyGeneration("ml-kem-768", "ML-KEM-768 seed", LENGTHS.seed);
 
 /** Encapsulates to a raw encapsulation key; the FIPS 203 modulus check runs on import. */
 function encapsulate(publicKey: Uint8Array): { sharedSecret: Uint8Array; ciphertext: Uint8Array } {

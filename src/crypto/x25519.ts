@@ -4,6 +4,7 @@ import {
   checkLength,
   exportRawPublic,
   exportSeed,
+  nativeKeyGeneration,
   privateKeyFromSeed,
   publicKeyFromRaw,
 } from "./_key-objects.ts";
@@ -13,18 +14,7 @@ import { isAllZero } from "./constant-time.ts";
 
 const LENGTHS = Object.freeze({ seed: 32, publicKey: 32, sharedSecret: 32 });
 
-function keygen(seed?: Uint8Array): SeedKeyPair {
-  if (seed === undefined) {
-    const { privateKey, publicKey } = generateKeyPairSync("x25519");
-    return { seed: exportSeed("x25519", privateKey), publicKey: exportRawPublic(publicKey) };
-  }
-  return { seed: copyBytes(seed), publicKey: publicKey(seed) };
-}
-
-function publicKey(seed: Uint8Array): Uint8Array {
-  checkLength("X25519 private key", seed, LENGTHS.seed);
-  return exportRawPublic(privateKeyFromSeed("x25519", seed));
-}
+const { keygen, publicKey } = nativeKeyGeneration("x25519", "X25519 private key", LENGTHS.seed);
 
 /**
  * X25519 (RFC 7748). Every public key of 32 bytes is accepted (non-canonical encodings are reduced as
