@@ -227,6 +227,7 @@ export interface SendLine {
   readonly clientMessageId: string;
   readonly suite: string;
   readonly queued: boolean;
+  readonly newSession: boolean;
   readonly envelopeBytes: number;
 }
 

@@ -71,12 +71,9 @@ test("mixed modes: first contact works both ways for every allowed pair, in the 
     const [contacts] = (await carol.json(["contacts"])) as {
       contacts: { username: string; pinnedSuite: string }[];
     }[];
-    assert.deepEqual(
-      contacts?.contacts.map((c) => [c.username, c.pinnedSuite]).sort(),
-      [
-        ["hanna", "hybrid"],
-        ["quill", "quantum"],
-        ["quinn", "quantum"],
-      ],
-    );
+    assert.deepEqual(contacts?.contacts.map((c) => [c.username, c.pinnedSuite]).sort(), [
+      ["hanna", "hybrid"],
+      ["quill", "quantum"],
+      ["quinn", "quantum"],
+    ]);
   }));
