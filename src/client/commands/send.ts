@@ -16,6 +16,7 @@ import {
   startSession,
 } from "../../protocol/index.ts";
 import { LONG_TEXT_TYPE, MAX_ATTACHMENT_BYTES, type Progress, sendAttachment } from "../attachments.ts";
+import { verifyTransparency } from "../kt-client.ts";
 import type { LocalTables } from "../local-store.ts";
 import { newClientMessageId } from "../outbox.ts";
 import { LocalProtocolStores } from "../protocol-stores.ts";
@@ -219,17 +220,19 @@ async function checkPeerIdentity(
   pinned: Uint8Array,
   now: number,
 ): Promise<void> {
-  let current: Uint8Array;
+  let account: { identityRecord: Uint8Array; transparency: unknown };
   try {
-    current = await link.api.identityRecord(peer);
+    account = await link.api.account(peer);
   } catch (error) {
     if (NanoError.is(error, "relay_unreachable")) return;
     throw error;
   }
-  if (Buffer.from(current).equals(Buffer.from(pinned))) return;
+  const current = account.identityRecord;
   const record = decodeIdentityRecordExact(current); // verifies every self-signature
   if (record.username !== peer)
     throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
+  await verifyTransparency(home.store, link.api, peer, current, account.transparency);
+  if (Buffer.from(current).equals(Buffer.from(pinned))) return;
   await markIdentityChanged(home, peer, now, record.encoded);
   throw identityChangedError(peer);
 }
@@ -250,6 +253,7 @@ async function fetchChosenBundle(
   const record = decodeIdentityRecordExact(account.identityRecord); // verifies every self-signature
   if (record.username !== peer)
     throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
+  await verifyTransparency(home.store, link.api, peer, account.identityRecord, account.transparency);
   let suite: number;
   try {
     // A differing record is verified here and blocks the contact (markIdentityChanged below).
@@ -265,5 +269,13 @@ async function fetchChosenBundle(
     throw error;
   }
   const fetched = await link.api.fetchBundle(peer, suite);
-  return assembleBundle(fetched.bundle, fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey], now);
+  const assembled = assembleBundle(
+    fetched.bundle,
+    fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey],
+    now,
+  );
+  // The bundle's own proof, for the record inside it: a bundle whose proof fails is never used.
+  const bundleRecord = decodeBundleExact(assembled, now).record;
+  await verifyTransparency(home.store, link.api, peer, bundleRecord.encoded, fetched.transparency);
+  return assembled;
 }

@@ -183,6 +183,36 @@ export class RelayApi {
     return { identityRecord: fromB64(answer.identity_record), transparency: answer.transparency ?? null };
   }
 
+  /** The key-transparency log's signed-note verifier keys (public; docs/api.md "Transparency"). */
+  async ktLogKeys(): Promise<{ origin: string; ed25519: string; mlDsa65: string }> {
+    const answer = await requestJson<{ kt?: { origin?: unknown; verifier_keys?: unknown } }>(this.endpoint, {
+      method: "GET",
+      path: "/v1/transparency/log-keys",
+    });
+    const kt = answer.kt;
+    const keys = kt?.verifier_keys;
+    if (
+      typeof kt?.origin !== "string" ||
+      !Array.isArray(keys) ||
+      keys.length !== 2 ||
+      !keys.every((key) => typeof key === "string")
+    )
+      throw new NanoError("kt_proof_missing", "the relay publishes no key-transparency log keys");
+    return { origin: kt.origin, ed25519: keys[0] as string, mlDsa65: keys[1] as string };
+  }
+
+  /** PROOF(from, to) of the key-transparency log (RFC 9162), as raw 32-byte hashes. */
+  async ktConsistency(from: number, to: number): Promise<Uint8Array[]> {
+    const answer = await requestJson<{ proof?: unknown }>(this.endpoint, {
+      method: "GET",
+      path: `/v1/transparency/kt/consistency?from=${from}&to=${to}`,
+    });
+    const proof = answer.proof;
+    if (!Array.isArray(proof) || proof.length > 64 || !proof.every((hash) => typeof hash === "string"))
+      throw new NanoError("kt_proof_missing", "the relay's consistency proof is not a list of hashes");
+    return proof.map((hash) => fromB64(hash as string));
+  }
+
   /** Resolves only after the relay durably stored the message (docs/api.md). */
   async send(to: string, clientMessageId: string, envelope: Uint8Array): Promise<{ serverId: number }> {
     const answer = await this.#authed<{ server_id: number }>("POST", "/v1/messages", {
