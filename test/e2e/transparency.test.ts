@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -150,4 +150,37 @@ test("key transparency: verify shows the proof; a relay with another log is refu
     // Back on the first relay, everything still verifies (the pin and the tracker were not moved).
     const [again] = (await alice.json(["verify", "bob"])) as { transparency: { proven: boolean } }[];
     assert.equal(again?.transparency.proven, true);
+  }));
+
+test("key transparency: a relay rolled back to an older log is a hard error, remembered across restarts", () =>
+  withRelay(async (relay, dir) => {
+    const alice = new User(dir, "alice");
+    const bob = new User(dir, "bob");
+    await Promise.all([alice.setUp(relay, "hybrid"), bob.setUp(relay, "hybrid")]);
+    await alice.send("bob", "checkpoint one");
+
+    // Snapshot the relay's database (its KT log and checkpoints), then let the log grow and alice see it.
+    await relay.stop();
+    const snapshot = join(dir, "snapshot");
+    mkdirSync(snapshot);
+    const files = readdirSync(dir).filter((name) => name.startsWith("relay.sqlite"));
+    for (const name of files) copyFileSync(join(dir, name), join(snapshot, name));
+    await relay.start();
+    const dave = new User(dir, "dave");
+    await dave.setUp(relay, "hybrid");
+    await alice.send("dave", "the log grew");
+
+    // The operator restores the old database: the relay now shows a smaller tree than alice holds.
+    await relay.stop();
+    for (const name of readdirSync(dir).filter((n) => n.startsWith("relay.sqlite"))) rmSync(join(dir, name));
+    for (const name of files) copyFileSync(join(snapshot, name), join(dir, name));
+    await relay.start();
+    const rolledBack = await alice.run(["verify", "bob"]);
+    assert.notEqual(rolledBack.code, 0);
+    assert.equal(errorOf(rolledBack).code, "log_rollback_detected", errorOf(rolledBack).message);
+    // Every new process (a restart of alice's client) still refuses: the held checkpoint was persisted.
+    const send = await alice.run(["send", "bob", "after the rollback"]);
+    assert.equal(errorOf(send).code, "log_rollback_detected");
+    const [status] = (await alice.json(["status"])) as { outbox: number }[];
+    assert.equal(status?.outbox, 0, "nothing queued behind a hard error");
   }));
