@@ -303,7 +303,10 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .action((name: string, options: { confirm?: boolean }, command: Command) =>
       withClient(command, async (client) => {
         const result = await client.verify(name, options.confirm === true);
-        print(result, `${result.username}: ${result.safetyNumber}${result.verified ? " (verified)" : ""}\n`);
+        print(
+          result,
+          `${result.username}: ${result.safetyNumber}${result.verified ? " (verified)" : ""}\n${result.transparency.line}\n`,
+        );
       }),
     );
 

@@ -15,6 +15,7 @@ import {
   utf8,
   wipe,
 } from "../crypto/index.ts";
+import { LOCAL_LABELS, label } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { assertPrivate, sweepTemporaryFiles, writeFileAtomic } from "./atomic-file.ts";
 import {
@@ -34,8 +35,8 @@ import {
  * nonce, so no (key, nonce) pair is ever reused, even across passphrase changes.
  */
 
-const SEAL_LABEL = utf8("nano/v1/keystore/seal");
-const CHECK_LABEL = utf8("nano/v1/keystore/check");
+const SEAL_LABEL = label(LOCAL_LABELS.keystoreSeal);
+const CHECK_LABEL = label(LOCAL_LABELS.keystoreCheck);
 export const MIN_PASSPHRASE_LENGTH = 8;
 
 export type Passphrase = string | Uint8Array;

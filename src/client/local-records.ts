@@ -18,6 +18,11 @@ export interface ContactRecord {
   readonly safetyNumberConfirmedAt: number | null;
   /** Set when a new IR arrived for this user: blocks sending and receiving until re-verified. */
   readonly identityChanged: boolean;
+  /**
+   * The verified record that differs from `identityRecord` (the protocol's `Contact.changed`,
+   * docs/protocol.md §11.2); absent in records written before the protocol kept it.
+   */
+  readonly changedIdentityRecord?: Uint8Array | undefined;
   readonly addedAt: number;
   readonly updatedAt: number;
 }
@@ -80,6 +85,7 @@ const SCHEMAS = {
     verified: z.boolean(),
     safetyNumberConfirmedAt: time.nullable(),
     identityChanged: z.boolean(),
+    changedIdentityRecord: base64.optional(),
     addedAt: time,
     updatedAt: time,
   }),

@@ -1,5 +1,6 @@
-import { getSuite } from "../crypto/index.ts";
+import { getSuite, type SuiteId } from "../crypto/index.ts";
 import {
+  acceptedSuites,
   encodeBundle,
   generatePrekey,
   PREKEY_ROLES,
@@ -9,12 +10,13 @@ import {
 } from "../protocol/index.ts";
 import { LocalProtocolStores } from "./protocol-stores.ts";
 import type { RelayLink } from "./relay-link.ts";
+import type { SuitePrekeyCount } from "./transport/relay-api.ts";
 import type { UnlockedHome } from "./unlocked-home.ts";
 
 /**
- * Prekey upkeep (docs/sdk.md "Prekeys"): the relay holds one base bundle per account, in the owner's
- * preferred suite (signed X25519 prekey and/or signed last-resort ML-KEM prekey), plus one-time
- * prekeys it hands out once. Secrets are committed locally BEFORE the public halves are uploaded: a
+ * Prekey upkeep (docs/sdk.md "Prekeys"): the relay holds one base bundle per (account, suite) for
+ * every suite the owner's identity accepts (signed X25519 prekey and/or signed last-resort ML-KEM
+ * prekey), plus one-time prekeys of each suite it hands out once. Secrets are committed locally BEFORE the public halves are uploaded: a
  * crash in between leaves unused secrets, never a published key whose secret is lost.
  */
 export const PREKEY_POLICY = Object.freeze({
@@ -50,51 +52,82 @@ export async function maintainPrekeys(
 ): Promise<PrekeyReport> {
   const now = options.now ?? Date.now();
   const { own, api } = link;
-  const suite = getSuite(own.record.preferred);
   const count = await api.prekeyCount();
-  // Expired secrets and their replay entries go first (rotatePrekeys), then what is due is renewed.
-  const plan = await home.store.transaction(async (tables) => {
+  // Expired secrets and their replay entries go first (rotatePrekeys), then what is due is renewed,
+  // for EVERY suite the identity accepts: an initiator asks for the suite its selection picked.
+  const plans = await home.store.transaction(async (tables) => {
     const stores = new LocalProtocolStores(tables, own, now);
     const rotation = await rotatePrekeys(stores, { now });
-    const renewDue = rotation.renew.some((entry) => entry.suite === suite.id);
-    const rotate = options.forceBundle === true || !count.hasBundle || count.rotationDue || renewDue;
-    let bundle: Uint8Array | null = null;
     const held = await stores.prekeys.list();
-    let signedDh = suite.agreement ? newestSigned(held, suite.id, PREKEY_ROLES.signedDh, now) : null;
-    let lastResort = suite.ratchetKem ? newestSigned(held, suite.id, PREKEY_ROLES.pqLastResort, now) : null;
-    if (rotate || (suite.agreement && signedDh === null) || (suite.ratchetKem && lastResort === null)) {
-      if (suite.agreement) {
-        const secret = generatePrekey(own.keys, own.record, suite.id, PREKEY_ROLES.signedDh, {
-          created: now,
-        });
-        await stores.prekeys.put(secret);
-        signedDh = secret.prekey;
-      }
-      if (suite.ratchetKem) {
-        const secret = generatePrekey(own.keys, own.record, suite.id, PREKEY_ROLES.pqLastResort, {
-          created: now,
-        });
-        await stores.prekeys.put(secret);
-        lastResort = secret.prekey;
-      }
-      bundle = encodeBundle(suite.id, own.record, signedDh, lastResort, null);
+    const out: SuitePlan[] = [];
+    for (const suiteId of acceptedSuites(own.record)) {
+      const relay = count.suites.find((entry) => entry.suite === suiteId);
+      out.push(await planSuite(stores, own, held, suiteId, relay ?? null, rotation, now, options));
     }
-    const oneTime: Uint8Array[] = [];
-    const stock = bundle !== null && !count.hasBundle ? 0 : count.oneTimeCount;
-    if (stock < PREKEY_POLICY.refillBelow) {
-      for (let i = stock; i < PREKEY_POLICY.target; i += 1) {
-        const secret = generatePrekey(own.keys, own.record, suite.id, oneTimeRole(suite.id), {
-          created: now,
-        });
-        await stores.prekeys.put(secret);
-        oneTime.push(secret.prekey.encoded);
-      }
-    }
-    return { bundle, oneTime };
+    return out;
   });
-  let oneTimeCount = count.oneTimeCount;
-  if (plan.bundle !== null || plan.oneTime.length > 0) {
-    oneTimeCount = await api.uploadPrekeys(plan.bundle, plan.oneTime);
+  let oneTimeCount = 0;
+  let uploadedOneTime = 0;
+  let bundleRotated = false;
+  for (const plan of plans) {
+    // One upload per suite: the relay refuses one-time keys of a suite it holds no bundle of.
+    if (plan.bundle !== null || plan.oneTime.length > 0) {
+      oneTimeCount += await api.uploadPrekeys(plan.bundle, plan.oneTime);
+    } else {
+      oneTimeCount += plan.stock;
+    }
+    uploadedOneTime += plan.oneTime.length;
+    bundleRotated ||= plan.bundle !== null;
   }
-  return { oneTimeCount, uploadedOneTime: plan.oneTime.length, bundleRotated: plan.bundle !== null };
+  return { oneTimeCount, uploadedOneTime, bundleRotated };
+}
+
+interface SuitePlan {
+  readonly bundle: Uint8Array | null;
+  readonly oneTime: Uint8Array[];
+  /** One-time keys the relay already holds for this suite. */
+  readonly stock: number;
+}
+
+async function planSuite(
+  stores: LocalProtocolStores,
+  own: RelayLink["own"],
+  held: readonly SignedPrekey[],
+  suiteId: SuiteId,
+  relay: SuitePrekeyCount | null,
+  rotation: Awaited<ReturnType<typeof rotatePrekeys>>,
+  now: number,
+  options: { forceBundle?: boolean },
+): Promise<SuitePlan> {
+  const suite = getSuite(suiteId);
+  const renewDue = rotation.renew.some((entry) => entry.suite === suite.id);
+  const rotate = options.forceBundle === true || relay === null || relay.rotationDue || renewDue;
+  let bundle: Uint8Array | null = null;
+  let signedDh = suite.agreement ? newestSigned(held, suite.id, PREKEY_ROLES.signedDh, now) : null;
+  let lastResort = suite.ratchetKem ? newestSigned(held, suite.id, PREKEY_ROLES.pqLastResort, now) : null;
+  if (rotate || (suite.agreement && signedDh === null) || (suite.ratchetKem && lastResort === null)) {
+    if (suite.agreement) {
+      const secret = generatePrekey(own.keys, own.record, suite.id, PREKEY_ROLES.signedDh, { created: now });
+      await stores.prekeys.put(secret);
+      signedDh = secret.prekey;
+    }
+    if (suite.ratchetKem) {
+      const secret = generatePrekey(own.keys, own.record, suite.id, PREKEY_ROLES.pqLastResort, {
+        created: now,
+      });
+      await stores.prekeys.put(secret);
+      lastResort = secret.prekey;
+    }
+    bundle = encodeBundle(suite.id, own.record, signedDh, lastResort, null);
+  }
+  const oneTime: Uint8Array[] = [];
+  const stock = relay?.oneTimeCount ?? 0;
+  if (stock < PREKEY_POLICY.refillBelow) {
+    for (let i = stock; i < PREKEY_POLICY.target; i += 1) {
+      const secret = generatePrekey(own.keys, own.record, suite.id, oneTimeRole(suite.id), { created: now });
+      await stores.prekeys.put(secret);
+      oneTime.push(secret.prekey.encoded);
+    }
+  }
+  return { bundle, oneTime, stock };
 }

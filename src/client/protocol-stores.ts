@@ -4,6 +4,7 @@ import {
   decodeIdentityRecordExact,
   decodeSignedPrekeyExact,
   type FirstContactCommit,
+  type IdentityRecord,
   type IdentityStore,
   type PrekeySecret,
   type PrekeyStore,
@@ -50,18 +51,32 @@ function unpackPrekey(packed: Uint8Array): { encoded: Uint8Array; seed: Uint8Arr
 const SESSION_ROW_PREFIX = "contact-sessions:";
 
 export function contactFromRecord(record: ContactRecord): Contact {
-  return { record: decodeIdentityRecordExact(record.identityRecord), pin: record.pinnedSuite };
+  const changed = record.changedIdentityRecord;
+  return {
+    record: decodeIdentityRecordExact(record.identityRecord),
+    pin: record.pinnedSuite,
+    ...(changed === undefined ? {} : { changed: decodeIdentityRecordExact(changed) }),
+  };
 }
+
+/** Told when the protocol blocks a contact (a changed identity), so it can outlive a rolled-back call. */
+export type BlockListener = (username: string, changed: IdentityRecord) => void;
 
 export class LocalProtocolStores implements ProtocolStores {
   readonly #tables: LocalTables;
   readonly #own: OwnIdentity;
   readonly #now: number;
+  readonly #onBlocked: BlockListener | undefined;
 
-  constructor(tables: LocalTables, own: OwnIdentity, now: number) {
+  /**
+   * `onBlocked`: the protocol stores the block and then throws `identity_changed`, which rolls the
+   * caller's transaction back; the caller persists the block again from this callback.
+   */
+  constructor(tables: LocalTables, own: OwnIdentity, now: number, onBlocked?: BlockListener) {
     this.#tables = tables;
     this.#own = own;
     this.#now = now;
+    this.#onBlocked = onBlocked;
   }
 
   readonly identity: IdentityStore = {
@@ -77,6 +92,7 @@ export class LocalProtocolStores implements ProtocolStores {
     const existing = this.#tables.getContact(username);
     const sameIdentity =
       existing !== null && Buffer.from(existing.identityRecord).equals(Buffer.from(contact.record.encoded));
+    if (contact.changed !== undefined) this.#onBlocked?.(username, contact.changed);
     this.#tables.putContact({
       username,
       identityRecord: contact.record.encoded,
@@ -84,7 +100,9 @@ export class LocalProtocolStores implements ProtocolStores {
       // A new identity is never "verified" by inheritance: the safety number changed with it.
       verified: sameIdentity ? existing.verified : false,
       safetyNumberConfirmedAt: sameIdentity ? existing.safetyNumberConfirmedAt : null,
-      identityChanged: false,
+      // Sealed with the contact, so the block survives a restart until acceptIdentity clears it.
+      identityChanged: contact.changed !== undefined,
+      ...(contact.changed === undefined ? {} : { changedIdentityRecord: contact.changed.encoded }),
       addedAt: existing?.addedAt ?? this.#now,
       updatedAt: this.#now,
     });

@@ -10,6 +10,7 @@ import {
   utf8,
   wipe,
 } from "../crypto/index.ts";
+import { LOCAL_LABELS, label } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 
 /**
@@ -23,11 +24,10 @@ import { NanoError } from "../errors/index.ts";
  *   username up by equality while the file holds no username. Without the key the index reveals only
  *   equality between rows of one table.
  */
-export const LOCAL_DB_LABEL = "nano/v1/local-db";
-const RECORD_KEY_LABEL = utf8(`${LOCAL_DB_LABEL}/record-key`);
-const INDEX_KEY_LABEL = utf8(`${LOCAL_DB_LABEL}/index-key`);
-const ROW_AD_LABEL = utf8(`${LOCAL_DB_LABEL}/row`);
-const INDEX_LABEL = utf8(`${LOCAL_DB_LABEL}/index`);
+const RECORD_KEY_LABEL = label(LOCAL_LABELS.localRecordKey);
+const INDEX_KEY_LABEL = label(LOCAL_LABELS.localIndexKey);
+const ROW_AD_LABEL = label(LOCAL_LABELS.localRow);
+const INDEX_LABEL = label(LOCAL_LABELS.localIndex);
 export const BLIND_INDEX_LENGTH = 32;
 
 export interface LocalKeys {

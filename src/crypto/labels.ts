@@ -55,13 +55,43 @@ export const KDF_LABELS = Object.freeze({
   auditActor: "nano/v1/audit-actor",
 } as const);
 
+/**
+ * The client's local-storage labels (docs/client.md "Keystore", "Local store sealing"). Their bytes are
+ * fixed by every keystore and local database already written: renaming one would lock users out.
+ */
+export const LOCAL_LABELS = Object.freeze({
+  /** Keystore AEAD key from the argon2id master key. */
+  keystoreSeal: "nano/v1/keystore/seal",
+  /** Keystore passphrase check value from the same master key. */
+  keystoreCheck: "nano/v1/keystore/check",
+  /** Local database record-sealing key from the database key. */
+  localRecordKey: "nano/v1/local-db/record-key",
+  /** Local database blind-index key from the database key. */
+  localIndexKey: "nano/v1/local-db/index-key",
+  /** AD prefix of a sealed local row (followed by length-prefixed table and row key). */
+  localRow: "nano/v1/local-db/row",
+  /** Blind-index info prefix (followed by length-prefixed table and value). */
+  localIndex: "nano/v1/local-db/index",
+} as const);
+
+/**
+ * Label pairs where one is a prefix of the other, shipped before the registry covered them and frozen
+ * by stored data. Safe: `localIndex` is only ever an HKDF info under the index key followed by a
+ * length-prefixed table name (u8 length >= 1, lowercase names), while `localIndexKey` is the whole info
+ * under the database key; different keys, and no table name makes one string the other.
+ */
+export const PREFIX_EXCEPTIONS: readonly (readonly [string, string])[] = Object.freeze([
+  Object.freeze([LOCAL_LABELS.localIndex, LOCAL_LABELS.localIndexKey] as const),
+]);
+
 export type SignatureContext = (typeof SIGNATURE_CONTEXTS)[keyof typeof SIGNATURE_CONTEXTS];
 export type KdfLabel = (typeof KDF_LABELS)[keyof typeof KDF_LABELS];
+export type LocalLabel = (typeof LOCAL_LABELS)[keyof typeof LOCAL_LABELS];
 
 const encoded = new Map<string, Uint8Array>();
 
 /** The label's bytes (ASCII), cached. Callers must not mutate the result. */
-export function label(name: SignatureContext | KdfLabel): Uint8Array {
+export function label(name: SignatureContext | KdfLabel | LocalLabel): Uint8Array {
   let bytes = encoded.get(name);
   if (bytes === undefined) {
     bytes = utf8(name);
@@ -72,7 +102,7 @@ export function label(name: SignatureContext | KdfLabel): Uint8Array {
 
 /** Every label, for the uniqueness test and the spec table. */
 export function allLabels(): readonly string[] {
-  return [...Object.values(SIGNATURE_CONTEXTS), ...Object.values(KDF_LABELS)];
+  return [...Object.values(SIGNATURE_CONTEXTS), ...Object.values(KDF_LABELS), ...Object.values(LOCAL_LABELS)];
 }
 
 /** Wire format version of every nano v1 structure. */

@@ -8,83 +8,141 @@ import { LocalStore } from "../../src/client/local-store.ts";
 import { maintainPrekeys, PREKEY_POLICY } from "../../src/client/prekey-maintenance.ts";
 import type { PrekeyCount, RelayApi } from "../../src/client/transport/relay-api.ts";
 import type { UnlockedHome } from "../../src/client/unlocked-home.ts";
-import { decodeBundleExact, PREKEY_ROLES } from "../../src/protocol/index.ts";
+import { SUITE_IDS } from "../../src/crypto/index.ts";
+import { decodeBundleExact, decodeSignedPrekeyExact, PREKEY_ROLES } from "../../src/protocol/index.ts";
 import { withTempDir } from "./_helpers.ts";
 
 const DAY = 86_400_000;
 
-/** The relay side of prekey upkeep, scripted: what it reports and what it was sent. */
+/** The relay side of prekey upkeep, scripted per suite: what it reports and what it was sent. */
 class FakeRelay {
-  count: PrekeyCount = { hasBundle: false, oneTimeCount: 0, rotationDue: false };
-  uploads: { bundle: Uint8Array | null; oneTime: number }[] = [];
+  bySuite = new Map<number, { oneTimeCount: number; rotationDue: boolean }>();
+  uploads: { suite: number; bundle: Uint8Array | null; oneTime: number }[] = [];
+  /** The relay's clock: bundles are checked as of the upkeep's `now`. */
+  now = Date.now();
+
+  get count(): PrekeyCount {
+    const suites = [...this.bySuite.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([suite, entry]) => ({ suite, ...entry }));
+    return {
+      hasBundle: suites.length > 0,
+      oneTimeCount: suites.reduce((sum, entry) => sum + entry.oneTimeCount, 0),
+      rotationDue: suites.some((entry) => entry.rotationDue),
+      suites,
+    };
+  }
 
   asApi(): RelayApi {
     return {
       prekeyCount: async () => this.count,
       uploadPrekeys: async (bundle: Uint8Array | null, oneTime: readonly Uint8Array[]) => {
-        this.uploads.push({ bundle, oneTime: oneTime.length });
-        this.count = {
-          hasBundle: this.count.hasBundle || bundle !== null,
-          oneTimeCount: this.count.oneTimeCount + oneTime.length,
-          rotationDue: bundle === null && this.count.rotationDue,
+        const suites = new Set<number>(oneTime.map((key) => decodeSignedPrekeyExact(key).suite.id));
+        if (bundle !== null) suites.add(decodeBundleExact(bundle, this.now).suite.id);
+        // The real relay refuses a mixed-suite upload of one-time keys without their bundle.
+        assert.equal(suites.size, 1, "one upload carries one suite");
+        const suite = [...suites][0]!;
+        const entry = this.bySuite.get(suite);
+        if (entry === undefined) assert.notEqual(bundle, null, "one-time keys need the suite's bundle");
+        const next = {
+          oneTimeCount: (entry?.oneTimeCount ?? 0) + oneTime.length,
+          rotationDue: bundle === null && (entry?.rotationDue ?? false),
         };
-        return this.count.oneTimeCount;
+        this.bySuite.set(suite, next);
+        this.uploads.push({ suite, bundle, oneTime: oneTime.length });
+        return next.oneTimeCount;
       },
     } as unknown as RelayApi;
   }
 }
 
-test("prekey upkeep: first upload, refill below the threshold, rotation when due, expired keys deleted", () =>
+test("prekey upkeep: a bundle and one-time keys for every accepted suite, refill and rotation per suite", () =>
   withTempDir(async (dir) => {
     const store = await LocalStore.open(join(dir, "p.db"), randomBytes(32));
-    const seeds = generateIdentitySeeds("hybrid", 0);
+    // Classical accepts every suite ranked at or above it: classical, quantum and hybrid.
+    const seeds = generateIdentitySeeds("classical", 0);
     const start = Date.now();
     const own = await store.transaction((tables) => ensureOwnIdentity(tables, seeds, "pat", start));
     const home = { store, seeds } as unknown as UnlockedHome;
     const relay = new FakeRelay();
     const link = { own, api: relay.asApi() };
-    const roles = async () =>
-      (await store.read((tables) => tables.listPrekeySecrets())).map((p) => Number(p.role)).sort();
+    const roles = async (suite: number) =>
+      (await store.read((tables) => tables.listPrekeySecrets()))
+        .filter((p) => p.suite === suite)
+        .map((p) => Number(p.role))
+        .sort();
+    const upkeep = (now: number) => {
+      relay.now = now;
+      return maintainPrekeys(home, link, { now });
+    };
     try {
-      let report = await maintainPrekeys(home, link, { now: start });
+      let report = await upkeep(start);
       assert.equal(report.bundleRotated, true);
-      assert.equal(report.uploadedOneTime, PREKEY_POLICY.target);
-      const bundle = decodeBundleExact(relay.uploads[0]!.bundle!, start);
-      assert.equal(bundle.suite.name, "hybrid");
-      assert.equal(bundle.pq?.role, PREKEY_ROLES.pqLastResort);
-      assert.equal(bundle.oneTimeDh, null, "a base bundle carries no one-time key");
-      assert.equal((await roles()).filter((r) => r === PREKEY_ROLES.pqOneTime).length, PREKEY_POLICY.target);
+      assert.equal(report.uploadedOneTime, 3 * PREKEY_POLICY.target);
+      assert.deepEqual(
+        relay.uploads.map((u) => u.suite).sort(),
+        [SUITE_IDS.classical, SUITE_IDS.hybrid, SUITE_IDS.quantum].sort(),
+      );
+      for (const upload of relay.uploads) {
+        const bundle = decodeBundleExact(upload.bundle!, start);
+        assert.equal(bundle.suite.id, upload.suite);
+        assert.equal(bundle.oneTimeDh, null, "a base bundle carries no one-time key");
+        assert.equal(upload.oneTime, PREKEY_POLICY.target);
+      }
+      assert.equal(
+        (await roles(SUITE_IDS.hybrid)).filter((r) => r === PREKEY_ROLES.pqOneTime).length,
+        PREKEY_POLICY.target,
+      );
+      assert.equal(
+        (await roles(SUITE_IDS.classical)).filter((r) => r === PREKEY_ROLES.oneTimeDh).length,
+        PREKEY_POLICY.target,
+      );
 
       // Stock above the threshold and nothing due: nothing is generated or sent.
-      report = await maintainPrekeys(home, link, { now: start + 1000 });
+      relay.uploads = [];
+      report = await upkeep(start + 1000);
       assert.deepEqual(report, {
-        oneTimeCount: PREKEY_POLICY.target,
+        oneTimeCount: 3 * PREKEY_POLICY.target,
         uploadedOneTime: 0,
         bundleRotated: false,
       });
+      assert.equal(relay.uploads.length, 0);
 
-      // Peers used most one-time keys: refill up to the target.
-      relay.count = { ...relay.count, oneTimeCount: PREKEY_POLICY.refillBelow - 1 };
-      report = await maintainPrekeys(home, link, { now: start + 2000 });
+      // Peers used most of the quantum one-time keys: only that suite is refilled.
+      relay.bySuite.set(SUITE_IDS.quantum, {
+        oneTimeCount: PREKEY_POLICY.refillBelow - 1,
+        rotationDue: false,
+      });
+      report = await upkeep(start + 2000);
       assert.equal(report.uploadedOneTime, PREKEY_POLICY.target - (PREKEY_POLICY.refillBelow - 1));
+      assert.deepEqual(
+        relay.uploads.map((u) => u.suite),
+        [SUITE_IDS.quantum],
+      );
       assert.equal(report.bundleRotated, false);
 
-      // The relay's key_rotation_days passed: new signed prekeys, the old ones kept until they expire.
-      relay.count = { ...relay.count, rotationDue: true };
-      report = await maintainPrekeys(home, link, { now: start + 3000 });
+      // The relay says the classical signed prekey is due: new signed prekeys for that suite only.
+      relay.uploads = [];
+      relay.bySuite.set(SUITE_IDS.classical, { oneTimeCount: PREKEY_POLICY.target, rotationDue: true });
+      report = await upkeep(start + 3000);
       assert.equal(report.bundleRotated, true);
-      const signed = (await roles()).filter((r) => r === PREKEY_ROLES.signedDh);
-      assert.equal(signed.length, 2);
+      assert.deepEqual(
+        relay.uploads.map((u) => u.suite),
+        [SUITE_IDS.classical],
+      );
+      assert.equal((await roles(SUITE_IDS.classical)).filter((r) => r === PREKEY_ROLES.signedDh).length, 2);
+      assert.equal((await roles(SUITE_IDS.hybrid)).filter((r) => r === PREKEY_ROLES.signedDh).length, 1);
 
       // Past every expiry: all old secrets are deleted, fresh ones take their place.
       const later = start + 100 * DAY;
-      await maintainPrekeys(home, link, { now: later });
+      await upkeep(later);
       const left = await store.read((tables) => tables.listPrekeySecrets());
       assert.ok(
         left.every((p) => p.expiresAt > later),
         "no expired private key is kept",
       );
-      assert.equal(left.filter((p) => p.role === String(PREKEY_ROLES.signedDh)).length, 1);
+      for (const suite of [SUITE_IDS.classical, SUITE_IDS.hybrid])
+        assert.equal((await roles(suite)).filter((r) => r === PREKEY_ROLES.signedDh).length, 1);
     } finally {
       await store.close();
     }

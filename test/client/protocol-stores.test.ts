@@ -9,6 +9,7 @@ import { LocalProtocolStores } from "../../src/client/protocol-stores.ts";
 import type { SuiteName } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import {
+  acceptIdentity,
   CONTENT_TYPES,
   chooseSuite,
   decodeBundleExact,
@@ -130,5 +131,61 @@ test("the own identity is sealed, reloads intact, and names one username", () =>
       );
     } finally {
       await store.close();
+    }
+  }));
+
+test("a changed identity blocks in the protocol itself, survives a reopen sealed, and acceptIdentity lifts it", () =>
+  withTempDir(async (dir) => {
+    const key = randomBytes(32);
+    const path = join(dir, "alice.db");
+    const own = async (store: LocalStore, name: string) =>
+      store.transaction((tables) =>
+        ensureOwnIdentity(tables, generateIdentitySeeds("hybrid"), name, Date.now()),
+      );
+    let alice: Party = { store: await LocalStore.open(path, key), own: null as unknown as OwnIdentity };
+    alice.own = await own(alice.store, "alice");
+    const bob = await party(dir, "bob", "hybrid");
+    // The same username with new keys (init --replace): a record that verifies but is not the pinned one.
+    const elsewhere = await LocalStore.open(join(dir, "bob-new.db"), randomBytes(32));
+    try {
+      await send(alice, "bob", "hello bob", await bundleOf(bob));
+      const replaced = (await own(elsewhere, "bob")).record;
+      const blocked: string[] = [];
+      await assert.rejects(
+        alice.store.transaction(async (tables) => {
+          const stores = new LocalProtocolStores(tables, alice.own, Date.now(), (name) => blocked.push(name));
+          await chooseSuite(stores, replaced);
+        }),
+        (e: unknown) => NanoError.is(e, "identity_changed"),
+      );
+      assert.deepEqual(blocked, ["bob"], "the listener hears the block the rollback undoes");
+      // What the client does with the listener: persist the block in its own transaction.
+      await alice.store.transaction(async (tables) => {
+        const stores = new LocalProtocolStores(tables, alice.own, Date.now());
+        const contact = await stores.identity.getContact("bob");
+        await stores.identity.putContact("bob", { ...contact!, changed: replaced });
+      });
+      await alice.store.close();
+
+      // Restart: the block comes back from the sealed row, and the PROTOCOL refuses to send.
+      alice = { store: await LocalStore.open(path, key), own: alice.own };
+      const row = await alice.store.getContact("bob");
+      assert.equal(row?.identityChanged, true);
+      assert.deepEqual(row?.changedIdentityRecord, replaced.encoded);
+      await assert.rejects(send(alice, "bob", "blocked?"), (e: unknown) =>
+        NanoError.is(e, "identity_changed"),
+      );
+
+      await alice.store.transaction(async (tables) => {
+        await acceptIdentity(new LocalProtocolStores(tables, alice.own, Date.now()), replaced);
+      });
+      const accepted = await alice.store.getContact("bob");
+      assert.equal(accepted?.identityChanged, false);
+      assert.equal(accepted?.changedIdentityRecord, undefined);
+      assert.deepEqual(accepted?.identityRecord, replaced.encoded);
+    } finally {
+      await alice.store.close();
+      await bob.store.close();
+      await elsewhere.close();
     }
   }));

@@ -3,7 +3,8 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { type ContactRecord, decodeRecord, encodeRecord } from "../../src/client/local-records.ts";
 import { blindIndex, deriveLocalKeys, openRow, sealRow } from "../../src/client/record-seal.ts";
-import { randomBytes, utf8 } from "../../src/crypto/index.ts";
+import { hkdf, randomBytes, utf8 } from "../../src/crypto/index.ts";
+import { allLabels, LOCAL_LABELS } from "../../src/crypto/labels.ts";
 import { NanoError } from "../../src/errors/index.ts";
 
 const tampered = (error: unknown) => NanoError.is(error, "local_record_tampered");
@@ -95,4 +96,18 @@ test("records that do not match their schema are refused on the way in and on th
     tampered,
     "kinds do not mix",
   );
+});
+
+test("the local database keys use the registry labels with their original bytes (old databases open)", () => {
+  const databaseKey = new Uint8Array(32).fill(7);
+  const keys = deriveLocalKeys(databaseKey);
+  const empty = new Uint8Array(0);
+  // The literal strings the first release derived with: moving them into labels.ts must not change them.
+  assert.deepEqual(keys.recordKey, hkdf(databaseKey, empty, utf8("nano/v1/local-db/record-key"), 32));
+  assert.deepEqual(keys.indexKey, hkdf(databaseKey, empty, utf8("nano/v1/local-db/index-key"), 32));
+  assert.equal(LOCAL_LABELS.localRow, "nano/v1/local-db/row");
+  assert.equal(LOCAL_LABELS.localIndex, "nano/v1/local-db/index");
+  assert.equal(LOCAL_LABELS.keystoreSeal, "nano/v1/keystore/seal");
+  assert.equal(LOCAL_LABELS.keystoreCheck, "nano/v1/keystore/check");
+  for (const value of Object.values(LOCAL_LABELS)) assert.ok(allLabels().includes(value));
 });

@@ -46,6 +46,9 @@ require_post_quantum = false
 backend = "sqlite"
 path = "${join(dir, "relay.sqlite")}"
 blob_dir = "${join(dir, "blobs")}"
+[limits.rate]
+# Every CLI run logs in once, all from loopback: a scenario with several users needs more than 30/min.
+auth_per_minute = 1000
 [monitoring]
 log_level = "silent"
 metrics_enabled = false
@@ -224,6 +227,7 @@ export interface SendLine {
   readonly clientMessageId: string;
   readonly suite: string;
   readonly queued: boolean;
+  readonly newSession: boolean;
   readonly envelopeBytes: number;
 }
 

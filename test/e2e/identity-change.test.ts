@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { NanoClient } from "../../src/client/nano-client.ts";
+import { NanoError } from "../../src/errors/index.ts";
 import { errorOf, PASSPHRASE, User, withRelay } from "./_harness.ts";
 
 test("bob re-initialises his identity: alice is blocked until she trusts it; safety numbers match again", () =>
@@ -33,6 +34,21 @@ test("bob re-initialises his identity: alice is blocked until she trusts it; saf
     assert.match(errorOf(blocked).hint, /nano-client trust NAME/);
     const again = await alice.run(["send", "bob", "still blocked"]);
     assert.equal(errorOf(again).code, "contact_identity_changed");
+    // Every CLI run is a restart: the block comes back from alice's sealed store, with the verified
+    // new record the protocol keeps (Contact.changed), not just a flag.
+    const reopened = await NanoClient.open({ home: alice.home, passphrase: PASSPHRASE });
+    try {
+      const row = await reopened.home.store.getContact("bob");
+      assert.equal(row?.identityChanged, true);
+      assert.ok(row?.changedIdentityRecord !== undefined, "the changed record is persisted");
+      assert.notDeepEqual(row?.changedIdentityRecord, row?.identityRecord);
+      await assert.rejects(
+        reopened.send({ recipient: "bob", text: "sdk", file: null, cryptoMode: null }),
+        (e: unknown) => NanoError.is(e, "contact_identity_changed"),
+      );
+    } finally {
+      await reopened.close();
+    }
     const [status] = (await alice.json(["status"])) as { outbox: number }[];
     assert.equal(status?.outbox, 0);
     const [listed] = (await alice.json(["contacts"])) as {

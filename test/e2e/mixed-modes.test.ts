@@ -3,56 +3,77 @@ import { test } from "node:test";
 import { errorOf, User, withRelay } from "./_harness.ts";
 
 /**
- * A hybrid client and a classical one (DESIGN.md "Modes, floors and selection"). The hybrid user
- * accepts only hybrid (its floor); the classical user accepts classical and everything above. So
- * they can talk, in hybrid; nothing ever drops to classical; an explicit classical request fails
- * with a clear error instead of changing mode silently.
+ * Mixed modes against a real relay (DESIGN.md "Modes, floors and selection"): hybrid accepts hybrid;
+ * quantum accepts quantum and hybrid; classical accepts all three. Each client publishes a bundle for
+ * every suite it accepts and fetches the bundle of the suite the selection picked (`?suite=`), so a
+ * FIRST conversation works from either side of every allowed pair, and whatever is not allowed fails
+ * with a typed error instead of changing mode silently.
  */
-test("mixed modes: hybrid and classical talk in hybrid; classical is refused both ways, never silently", () =>
+test("mixed modes: first contact works both ways for every allowed pair, in the selected suite", () =>
   withRelay(async (relay, dir) => {
-    const alice = new User(dir, "alice");
+    const hanna = new User(dir, "hanna");
+    const quinn = new User(dir, "quinn");
+    const quill = new User(dir, "quill");
     const carol = new User(dir, "carol");
-    await Promise.all([alice.setUp(relay, "hybrid"), carol.setUp(relay, "classical")]);
+    const chris = new User(dir, "chris");
+    await Promise.all([
+      hanna.setUp(relay, "hybrid"),
+      quinn.setUp(relay, "quantum"),
+      quill.setUp(relay, "quantum"),
+      carol.setUp(relay, "classical"),
+      chris.setUp(relay, "classical"),
+    ]);
+    const firstContact = async (from: User, to: User, expected: string, extra: string[] = []) => {
+      const sent = await from.send(to.name, `${from.name} to ${to.name}`, extra);
+      assert.equal(sent.suite, expected, `${from.name} -> ${to.name}`);
+      assert.equal(sent.newSession, true);
+      const got = await to.receive();
+      assert.deepEqual(
+        got.map((m) => [m.sender, m.suite, m.text]),
+        [[from.name, expected, `${from.name} to ${to.name}`]],
+      );
+      const reply = await to.send(from.name, "reply");
+      assert.equal(reply.suite, expected, `${to.name} replies on the same session`);
+      assert.deepEqual(
+        (await from.receive()).map((m) => [m.suite, m.text]),
+        [[expected, "reply"]],
+      );
+    };
 
-    // carol prefers classical, alice does not accept it: the default selection is hybrid.
-    const sent = await carol.send("alice", "from the classical client");
-    assert.equal(sent.suite, "hybrid");
-    assert.deepEqual(
-      (await alice.receive()).map((m) => [m.sender, m.suite, m.text]),
-      [["carol", "hybrid", "from the classical client"]],
-    );
-    assert.equal((await alice.send("carol", "reply")).suite, "hybrid");
-    assert.deepEqual(
-      (await carol.receive()).map((m) => [m.suite, m.text]),
-      [["hybrid", "reply"]],
-    );
+    // hybrid <-> classical: hybrid, started from either side (before per-suite bundles the hybrid
+    // side got suite_unavailable: the relay held the classical user's prekeys in classical only).
+    await firstContact(hanna, carol, "hybrid");
+    await firstContact(chris, hanna, "hybrid");
+    // quantum <-> hybrid: the hybrid user does not accept quantum, so hybrid both ways.
+    await firstContact(quinn, hanna, "hybrid");
+    await firstContact(hanna, quill, "hybrid");
+    // quantum <-> classical: the quantum user's preference is accepted by the classical user; the
+    // classical user's is not, so its first message goes in the highest suite both accept (hybrid).
+    await firstContact(quinn, carol, "quantum");
+    await firstContact(chris, quill, "hybrid");
+    // Explicit --crypto-mode: exactly that suite when both accept it...
+    await firstContact(carol, quill, "quantum", ["--crypto-mode", "quantum"]);
 
-    // An explicit downgrade is refused on both sides, with the reason, and nothing is queued.
-    for (const [from, to] of [
-      [alice, "carol"],
-      [carol, "alice"],
+    // ...or a clear error, nothing queued, nothing pinned lower.
+    for (const [from, to, mode] of [
+      [hanna, "carol", "classical"],
+      [carol, "hanna", "classical"],
+      [hanna, "quinn", "quantum"],
+      [quinn, "chris", "classical"],
     ] as const) {
-      const refused = await from.run(["send", to, "downgrade?", "--crypto-mode", "classical"]);
-      assert.equal(refused.code, 65);
+      const refused = await from.run(["send", to, "downgrade?", "--crypto-mode", mode]);
+      assert.equal(refused.code, 65, `${from.name} -> ${to} in ${mode}`);
       assert.equal(errorOf(refused).code, "suite_not_accepted");
-      assert.match(errorOf(refused).message, /classical mode is not accepted/);
+      assert.match(errorOf(refused).message, new RegExp(`${mode} mode is not accepted`));
     }
-    const [status] = (await alice.json(["status"])) as { outbox: number }[];
+    const [status] = (await hanna.json(["status"])) as { outbox: number }[];
     assert.equal(status?.outbox, 0);
-
-    // Pinned: the contact stays at hybrid.
-    const [contacts] = (await carol.json(["contacts"])) as { contacts: { pinnedSuite: string }[] }[];
-    assert.deepEqual(
-      contacts?.contacts.map((c) => c.pinnedSuite),
-      ["hybrid"],
-    );
-
-    // A hybrid user starting a conversation with a new classical-mode user: the relay holds that
-    // user's prekeys in classical only, so the hybrid session cannot start from alice's side; the
-    // error says so instead of falling back.
-    const dave = new User(dir, "dave");
-    await dave.setUp(relay, "classical");
-    const blocked = await alice.run(["send", "dave", "hello dave"]);
-    assert.equal(errorOf(blocked).code, "suite_unavailable");
-    assert.match(errorOf(blocked).message, /classical mode, but this message needs hybrid/);
+    const [contacts] = (await carol.json(["contacts"])) as {
+      contacts: { username: string; pinnedSuite: string }[];
+    }[];
+    assert.deepEqual(contacts?.contacts.map((c) => [c.username, c.pinnedSuite]).sort(), [
+      ["hanna", "hybrid"],
+      ["quill", "quantum"],
+      ["quinn", "quantum"],
+    ]);
   }));

@@ -1,6 +1,7 @@
 import { getSuite, type SuiteName } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { acceptIdentity, decodeIdentityRecordExact } from "../../protocol/index.ts";
+import { verifyTransparency } from "../kt-client.ts";
 import { LocalProtocolStores } from "../protocol-stores.ts";
 import { openRelayLink } from "../relay-link.ts";
 import type { UnlockedHome } from "../unlocked-home.ts";
@@ -42,10 +43,13 @@ export async function trustContact(
   if (existing === null) throw new NanoError("contact_not_found", `no contact named ${username}`);
   if (existing.identityChanged) {
     const link = await openRelayLink(home);
-    const record = decodeIdentityRecordExact(await link.api.identityRecord(username));
+    const account = await link.api.account(username);
+    const record = decodeIdentityRecordExact(account.identityRecord);
     if (record.username !== username) {
       throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
     }
+    // The record trusted here must be the one the relay logged (docs/client.md "Key transparency").
+    await verifyTransparency(home.store, link.api, username, account.identityRecord, account.transparency);
     await home.store.transaction(async (tables) => {
       await acceptIdentity(new LocalProtocolStores(tables, link.own, now), record);
       for (const session of tables.getSessions(username)) tables.deleteSession(session.sessionId);

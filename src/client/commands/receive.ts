@@ -114,6 +114,7 @@ export async function processEnvelope(
   // decrypts only to learn the reference and is rolled back, so a failed download changes nothing and
   // the message is retried whole; the second pass commits session state and the saved file's record.
   let saved: Saved | null = null;
+  let blocked: Uint8Array | undefined;
   for (let pass = 0; pass < 2; pass++) {
     try {
       return await home.store.transaction((tables) => decryptAndCommit(tables, saved));
@@ -129,7 +130,7 @@ export async function processEnvelope(
       }
       if (!NanoError.is(error)) throw error;
       if (KEEP_AT_RELAY.has(error.code)) {
-        await markIdentityChanged(home, relayMessage.from, now);
+        await markIdentityChanged(home, relayMessage.from, now, blocked);
         return { kind: "keep", identityChanged: relayMessage.from };
       }
       return rejected(error);
@@ -146,10 +147,12 @@ export async function processEnvelope(
   async function decryptAndCommit(tables: LocalTables, ready: Saved | null): Promise<Outcome> {
     // Committed before a crash that came ahead of the ack: acknowledge again, show nothing twice.
     if (tables.hasReceived(messageId)) return { kind: "skip" };
-    const blocked = tables.getContact(relayMessage.from);
-    if (blocked?.identityChanged) return { kind: "keep", identityChanged: relayMessage.from };
+    const known = tables.getContact(relayMessage.from);
+    if (known?.identityChanged) return { kind: "keep", identityChanged: relayMessage.from };
     const suite = decodeEnvelope(relayMessage.envelope).suite;
-    const stores = new LocalProtocolStores(tables, link.own, now);
+    const stores = new LocalProtocolStores(tables, link.own, now, (username, changed) => {
+      if (username === relayMessage.from) blocked = changed.encoded;
+    });
     const received = await receiveMessage(stores, relayMessage.from, relayMessage.envelope, { now });
     const content = decodeContentExact(received.content);
     if (content.type === CONTENT_TYPES.receipt) {

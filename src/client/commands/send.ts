@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { getSuite, getSuiteByName, type SuiteName, utf8 } from "../../crypto/index.ts";
+import { getSuite, getSuiteByName, type SuiteId, type SuiteName, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { encodeAttachmentReference } from "../../protocol/attachment.ts";
 import { assembleBundle } from "../../protocol/bundle.ts";
@@ -16,6 +16,7 @@ import {
   startSession,
 } from "../../protocol/index.ts";
 import { LONG_TEXT_TYPE, MAX_ATTACHMENT_BYTES, type Progress, sendAttachment } from "../attachments.ts";
+import { verifyTransparency } from "../kt-client.ts";
 import type { LocalTables } from "../local-store.ts";
 import { newClientMessageId } from "../outbox.ts";
 import { LocalProtocolStores } from "../protocol-stores.ts";
@@ -88,14 +89,25 @@ function identityChangedError(peer: string): NanoError {
 }
 
 /** Records that a contact's identity changed; it blocks sending and receiving until trusted. */
-export async function markIdentityChanged(home: UnlockedHome, peer: string, now: number): Promise<void> {
+export async function markIdentityChanged(
+  home: UnlockedHome,
+  peer: string,
+  now: number,
+  changedRecord?: Uint8Array,
+): Promise<void> {
   await home.store.transaction((tables) => {
     const contact = tables.getContact(peer);
-    if (contact === null || contact.identityChanged) return;
+    if (contact === null) return;
+    if (
+      contact.identityChanged &&
+      (changedRecord === undefined || contact.changedIdentityRecord !== undefined)
+    )
+      return;
     // The verification was of the old identity; it says nothing about the new one.
     tables.putContact({
       ...contact,
       identityChanged: true,
+      ...(changedRecord === undefined ? {} : { changedIdentityRecord: changedRecord }),
       verified: false,
       safetyNumberConfirmedAt: null,
       updatedAt: now,
@@ -118,7 +130,7 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
   const current = await home.store.read((tables) => activeSuite(tables, peer));
   const needsSession = current === null || (explicit !== undefined && explicit !== current);
   let bundleBytes: Uint8Array | null = null;
-  if (needsSession) bundleBytes = await fetchBundle(link, peer, now);
+  if (needsSession) bundleBytes = await fetchChosenBundle(home, link, peer, explicit, now);
   else if (contact !== null) await checkPeerIdentity(home, link, peer, contact.identityRecord, now);
   const messageId = new Uint8Array(randomBytes(MESSAGE_ID_BYTES));
   let content: Uint8Array | null = null;
@@ -153,9 +165,12 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
   const body = content!;
   const clientMessageId = newClientMessageId();
   let committed: { suite: number; envelope: Uint8Array };
+  let blocked: Uint8Array | undefined;
   try {
     committed = await home.store.transaction(async (tables) => {
-      const stores = new LocalProtocolStores(tables, link.own, now);
+      const stores = new LocalProtocolStores(tables, link.own, now, (_, changed) => {
+        blocked = changed.encoded;
+      });
       let suite = current;
       if (bundleBytes !== null) {
         const bundle = decodeBundleExact(bundleBytes, now);
@@ -175,7 +190,7 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
     });
   } catch (error) {
     if (NanoError.is(error, "identity_changed")) {
-      await markIdentityChanged(home, peer, now);
+      await markIdentityChanged(home, peer, now, blocked);
       throw identityChangedError(peer);
     }
     throw error;
@@ -205,29 +220,62 @@ async function checkPeerIdentity(
   pinned: Uint8Array,
   now: number,
 ): Promise<void> {
-  let current: Uint8Array;
+  let account: { identityRecord: Uint8Array; transparency: unknown };
   try {
-    current = await link.api.identityRecord(peer);
+    account = await link.api.account(peer);
   } catch (error) {
     if (NanoError.is(error, "relay_unreachable")) return;
     throw error;
   }
-  if (Buffer.from(current).equals(Buffer.from(pinned))) return;
+  const current = account.identityRecord;
   const record = decodeIdentityRecordExact(current); // verifies every self-signature
   if (record.username !== peer)
     throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
-  await markIdentityChanged(home, peer, now);
+  await verifyTransparency(home.store, link.api, peer, current, account.transparency);
+  if (Buffer.from(current).equals(Buffer.from(pinned))) return;
+  await markIdentityChanged(home, peer, now, record.encoded);
   throw identityChangedError(peer);
 }
 
-async function fetchBundle(link: RelayLink, peer: string, now: number): Promise<Uint8Array> {
-  let fetched: Awaited<ReturnType<typeof link.api.fetchBundle>>;
+/**
+ * The suite comes first (docs/api.md "Prekeys"): the peer's current record, the floor and the pin
+ * decide it (chooseSuite), and only then is THAT suite's bundle fetched, so a fetch never consumes a
+ * one-time key of a suite the session will not use.
+ */
+async function fetchChosenBundle(
+  home: UnlockedHome,
+  link: RelayLink,
+  peer: string,
+  explicit: SuiteId | undefined,
+  now: number,
+): Promise<Uint8Array> {
+  const account = await link.api.account(peer);
+  const record = decodeIdentityRecordExact(account.identityRecord); // verifies every self-signature
+  if (record.username !== peer)
+    throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
+  await verifyTransparency(home.store, link.api, peer, account.identityRecord, account.transparency);
+  let suite: number;
   try {
-    fetched = await link.api.fetchBundle(peer);
+    // A differing record is verified here and blocks the contact (markIdentityChanged below).
+    suite = await home.store.transaction(
+      async (tables) =>
+        (await chooseSuite(new LocalProtocolStores(tables, link.own, now), record, explicit)).suite.id,
+    );
   } catch (error) {
-    // The relay answers an unknown name and a bundle-less account alike; tell the user which it is.
-    if (NanoError.is(error, "prekeys_not_found")) await link.api.identityRecord(peer);
+    if (NanoError.is(error, "identity_changed")) {
+      await markIdentityChanged(home, peer, now, account.identityRecord);
+      throw identityChangedError(peer);
+    }
     throw error;
   }
-  return assembleBundle(fetched.bundle, fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey], now);
+  const fetched = await link.api.fetchBundle(peer, suite);
+  const assembled = assembleBundle(
+    fetched.bundle,
+    fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey],
+    now,
+  );
+  // The bundle's own proof, for the record inside it: a bundle whose proof fails is never used.
+  const bundleRecord = decodeBundleExact(assembled, now).record;
+  await verifyTransparency(home.store, link.api, peer, bundleRecord.encoded, fetched.transparency);
+  return assembled;
 }

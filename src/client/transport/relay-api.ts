@@ -22,12 +22,22 @@ export interface FetchedBundle {
   readonly suite: number;
   readonly bundle: Uint8Array;
   readonly oneTimePrekey: Uint8Array | null;
+  /** The key-transparency proof as received (untrusted JSON; null when the relay has none). */
+  readonly transparency: unknown;
+}
+
+export interface SuitePrekeyCount {
+  readonly suite: number;
+  readonly oneTimeCount: number;
+  readonly rotationDue: boolean;
 }
 
 export interface PrekeyCount {
   readonly hasBundle: boolean;
   readonly oneTimeCount: number;
   readonly rotationDue: boolean;
+  /** One entry per suite the relay holds a bundle of (docs/api.md "GET /v1/prekeys"). */
+  readonly suites: readonly SuitePrekeyCount[];
 }
 
 export class RelayApi {
@@ -125,35 +135,82 @@ export class RelayApi {
   }
 
   async prekeyCount(): Promise<PrekeyCount> {
-    const answer = await this.#authed<{ has_bundle: boolean; one_time_count: number; rotation_due: boolean }>(
-      "GET",
-      "/v1/prekeys",
-    );
+    const answer = await this.#authed<{
+      has_bundle: boolean;
+      one_time_count: number;
+      rotation_due: boolean;
+      suites?: { suite: number; one_time_count: number; rotation_due: boolean }[];
+    }>("GET", "/v1/prekeys");
     return {
       hasBundle: answer.has_bundle,
       oneTimeCount: answer.one_time_count,
       rotationDue: answer.rotation_due,
+      suites: (answer.suites ?? []).map((entry) => ({
+        suite: entry.suite,
+        oneTimeCount: entry.one_time_count,
+        rotationDue: entry.rotation_due,
+      })),
     };
   }
 
-  async fetchBundle(username: string): Promise<FetchedBundle> {
-    const answer = await this.#authed<{ suite: number; bundle: string; one_time_prekey: string | null }>(
-      "GET",
-      `/v1/prekeys/${encodeURIComponent(username)}`,
-    );
+  /** `suite`: the id chooseSuite picked; without it the relay serves the owner's highest-ranked bundle. */
+  async fetchBundle(username: string, suite?: number): Promise<FetchedBundle> {
+    const query = suite === undefined ? "" : `?suite=${suite}`;
+    const answer = await this.#authed<{
+      suite: number;
+      bundle: string;
+      one_time_prekey: string | null;
+      transparency?: unknown;
+    }>("GET", `/v1/prekeys/${encodeURIComponent(username)}${query}`);
     return {
       suite: answer.suite,
       bundle: fromB64(answer.bundle),
       oneTimePrekey: answer.one_time_prekey === null ? null : fromB64(answer.one_time_prekey),
+      transparency: answer.transparency ?? null,
     };
   }
 
   async identityRecord(username: string): Promise<Uint8Array> {
-    const answer = await this.#authed<{ identity_record: string }>(
+    return (await this.account(username)).identityRecord;
+  }
+
+  /** The current identity record and its key-transparency proof (untrusted until verified). */
+  async account(username: string): Promise<{ identityRecord: Uint8Array; transparency: unknown }> {
+    const answer = await this.#authed<{ identity_record: string; transparency?: unknown }>(
       "GET",
       `/v1/accounts/${encodeURIComponent(username)}`,
     );
-    return fromB64(answer.identity_record);
+    return { identityRecord: fromB64(answer.identity_record), transparency: answer.transparency ?? null };
+  }
+
+  /** The key-transparency log's signed-note verifier keys (public; docs/api.md "Transparency"). */
+  async ktLogKeys(): Promise<{ origin: string; ed25519: string; mlDsa65: string }> {
+    const answer = await requestJson<{ kt?: { origin?: unknown; verifier_keys?: unknown } }>(this.endpoint, {
+      method: "GET",
+      path: "/v1/transparency/log-keys",
+    });
+    const kt = answer.kt;
+    const keys = kt?.verifier_keys;
+    if (
+      typeof kt?.origin !== "string" ||
+      !Array.isArray(keys) ||
+      keys.length !== 2 ||
+      !keys.every((key) => typeof key === "string")
+    )
+      throw new NanoError("kt_proof_missing", "the relay publishes no key-transparency log keys");
+    return { origin: kt.origin, ed25519: keys[0] as string, mlDsa65: keys[1] as string };
+  }
+
+  /** PROOF(from, to) of the key-transparency log (RFC 9162), as raw 32-byte hashes. */
+  async ktConsistency(from: number, to: number): Promise<Uint8Array[]> {
+    const answer = await requestJson<{ proof?: unknown }>(this.endpoint, {
+      method: "GET",
+      path: `/v1/transparency/kt/consistency?from=${from}&to=${to}`,
+    });
+    const proof = answer.proof;
+    if (!Array.isArray(proof) || proof.length > 64 || !proof.every((hash) => typeof hash === "string"))
+      throw new NanoError("kt_proof_missing", "the relay's consistency proof is not a list of hashes");
+    return proof.map((hash) => fromB64(hash as string));
   }
 
   /** Resolves only after the relay durably stored the message (docs/api.md). */
