@@ -8,19 +8,11 @@
  * range (one stored node), and only the right edge is recomputed.
  */
 import { NanoError } from "../errors/index.ts";
-import type { LogAppendBatch, MerkleLogStore, SubtreeNode } from "./log-store.ts";
-import {
-  checkTreeSize,
-  EMPTY_ROOT,
-  hashChildren,
-  hashLeaf,
-  isPowerOfTwo,
-  levelOf,
-  splitPoint,
-} from "./merkle-hash.ts";
+import type { LogAppendBatch, MerkleLogStore } from "./log-store.ts";
+import { appendedNodes, checkEntrySizes } from "./merkle-append.ts";
+import { checkTreeSize, EMPTY_ROOT, hashChildren, isPowerOfTwo, levelOf, splitPoint } from "./merkle-hash.ts";
 
-/** Entries are small records (events, bindings, commitments); big data is logged by hash. */
-export const MAX_ENTRY_BYTES = 64 * 1024;
+export { MAX_ENTRY_BYTES } from "./merkle-append.ts";
 
 export interface AppendResult {
   /** Index of the first appended entry. */
@@ -70,14 +62,11 @@ export class MerkleLog {
 
   /** Appends entries atomically (all or none) and returns where they landed. */
   append(entries: readonly Uint8Array[]): Promise<AppendResult> {
-    for (const entry of entries)
-      if (entry.length > MAX_ENTRY_BYTES)
-        return Promise.reject(
-          new NanoError(
-            "log_entry_too_large",
-            `log entry of ${entry.length} bytes exceeds ${MAX_ENTRY_BYTES} bytes`,
-          ),
-        );
+    try {
+      checkEntrySizes(entries);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // Snapshot the list: the caller may reuse its array while this append waits for earlier ones.
     const snapshot = [...entries];
     const run = this.#tail.then(() => this.#append(snapshot));
@@ -88,26 +77,10 @@ export class MerkleLog {
   async #append(entries: readonly Uint8Array[]): Promise<AppendResult> {
     const start = await this.#storeSize();
     if (entries.length === 0) return { start, size: start };
-    const fresh = new Map<string, Uint8Array>();
-    const nodes: SubtreeNode[] = [];
-    const record = (level: number, index: number, hash: Uint8Array): void => {
-      fresh.set(nodeKey(level, index), hash);
-      nodes.push({ level, index, hash });
-    };
-    for (const [offset, entry] of entries.entries()) {
-      let index = start + offset;
-      let level = 0;
-      let hash = hashLeaf(entry);
-      record(level, index, hash);
-      // A right child completes its parent: climb while the new node is the right one of a pair.
-      while (index % 2 === 1) {
-        const left = fresh.get(nodeKey(level, index - 1)) ?? (await this.#requireNode(level, index - 1));
-        hash = hashChildren(left, hash);
-        level += 1;
-        index = (index - 1) / 2;
-        record(level, index, hash);
-      }
-    }
+    const append = appendedNodes(start, entries);
+    let step = append.next();
+    while (!step.done) step = append.next(await this.#requireNode(step.value.level, step.value.index));
+    const nodes = step.value;
     const batch: LogAppendBatch = { start, entries, nodes };
     await this.store.append(batch);
     return { start, size: start + entries.length };
