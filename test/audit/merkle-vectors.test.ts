@@ -11,7 +11,7 @@ import { MerkleLog } from "../../src/audit/merkle-log.ts";
 import { verifyConsistency, verifyInclusion } from "../../src/audit/merkle-verify.ts";
 import { fromHex, toHex } from "../../src/crypto/bytes.ts";
 import { NanoError } from "../../src/errors/index.ts";
-import { jsonFiles, vectorFolder } from "./_vectors.ts";
+import { jsonFiles, vectorFolder } from "../support/vectors.ts";
 
 const folder = vectorFolder("merkle");
 

@@ -7,8 +7,8 @@
  * - folder absent under CI (env CI set): the test FAILS — CI always has the vectors;
  * - folder present but a named file missing or empty of cases: the test FAILS everywhere.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -136,4 +136,34 @@ export class VectorTally {
     t.diagnostic(`${this.#label}: ${this.total} vectors (${parts})`);
     if (this.total === 0) throw new Error(`${this.#label}: zero vectors ran`);
   }
+}
+
+/**
+ * For suites that declare their tests at module load (one test per probe file): the folder `sub` of the
+ * vectors, or the reason to skip. Absent vectors are a skip with a loud line on stderr, and a failure
+ * under CI, as in needVectors.
+ */
+export function vectorFolder(sub: string): { path: string } | { skip: string } {
+  const path = vectorPath(sub);
+  if (isDirectory(path)) return { path };
+  const reason = `official vectors not found at ${path} (set ${VECTORS_ENV})`;
+  if (isCi()) throw new Error(`${reason}; CI must have them`);
+  process.stderr.write(`VECTORS MISSING: ${reason}\n`);
+  return { skip: reason };
+}
+
+/** Every *.json file below `folder`, recursively, sorted, with its path relative to `folder`. */
+export function jsonFiles(folder: string): { name: string; value: unknown }[] {
+  const out: { name: string; value: unknown }[] = [];
+  const walk = (dir: string): void => {
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".json"))
+        out.push({ name: relative(folder, path), value: JSON.parse(readFileSync(path, "utf8")) as unknown });
+    }
+  };
+  walk(folder);
+  return out;
 }
