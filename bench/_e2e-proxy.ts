@@ -40,7 +40,7 @@ function pipeDelayed(from: Socket, to: Socket, delay: () => number): void {
   });
 }
 
-export function startDelayProxy(targetPort: number, rttMs: number): Promise<DelayProxy> {
+export async function startDelayProxy(targetPort: number, rttMs: number): Promise<DelayProxy> {
   if (!(rttMs >= 0 && rttMs <= MAX_RTT_MS)) throw new RangeError(`rtt must be 0-${MAX_RTT_MS} ms`);
   const sockets = new Set<Socket>();
   const state = { rttMs };
@@ -59,7 +59,7 @@ export function startDelayProxy(targetPort: number, rttMs: number): Promise<Dela
     pipeDelayed(client, upstream, half);
     pipeDelayed(upstream, client, half);
   });
-  return new Promise((resolve, reject) => {
+  return await new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();

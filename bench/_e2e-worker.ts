@@ -23,8 +23,8 @@ export type WorkerCommand =
       readonly durationMs: number;
       /** Messages per second per sender (open loop); null: as fast as each sender can (closed loop). */
       readonly ratePerSender: number | null;
-      /** Upper bound on messages per sender (a warm-up sends a few). */
-      readonly maxPerSender: number;
+      /** Sends in flight per sender (closed loop: concurrent loops; open loop: the most outstanding). */
+      readonly window: number;
     }
   /** Returns what arrived since the last collect; `expectBytes` is the size of the next phase's messages. */
   | { readonly type: "collect"; readonly expectBytes: number }
@@ -168,36 +168,49 @@ async function load(
   const deadline = started + command.durationMs;
   let sent = 0;
   const failures: string[] = [];
+  const sendOne = async (client: NanoClient, peer: string, sentAt: number) => {
+    try {
+      const result = await client.send({
+        recipient: peer,
+        text: messageText(command.bytes, sentAt, filler),
+        file: null,
+        cryptoMode: null,
+      });
+      if (result.queued) failures.push("queued (relay unreachable)");
+      sent++;
+    } catch (error) {
+      failures.push(error instanceof Error ? error.message : String(error));
+    }
+  };
   await Promise.all(
     clients.map(async (client, index) => {
       const peer = command.peers[index]!;
-      // Senders start spread over one interval so an open-loop load does not arrive in bursts.
-      const interval = command.ratePerSender === null ? 0 : 1000 / command.ratePerSender;
-      let next = started + (interval * index) / clients.length;
-      for (let i = 0; i < command.maxPerSender && now() < deadline; i++) {
-        // Open loop: the latency counts from the scheduled time, so a sender that falls behind shows
-        // its queueing delay instead of hiding it (coordinated omission).
-        let sentAt = now();
-        if (command.ratePerSender !== null) {
-          const wait = next - sentAt;
-          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-          sentAt = Math.min(next, now());
-          next += interval;
-        }
-        try {
-          const result = await client.send({
-            recipient: peer,
-            text: messageText(command.bytes, sentAt, filler),
-            file: null,
-            cryptoMode: null,
-          });
-          if (result.queued) failures.push("queued (relay unreachable)");
-          sent++;
-        } catch (error) {
-          failures.push(error instanceof Error ? error.message : String(error));
-          if (failures.length > 20) return;
-        }
+      if (command.ratePerSender === null) {
+        // Closed loop: `window` sends in flight per sender, each starting when one finishes.
+        const loops = Array.from({ length: command.window }, async () => {
+          while (now() < deadline && failures.length <= 20) await sendOne(client, peer, now());
+        });
+        await Promise.all(loops);
+        return;
       }
+      // Open loop: sends start on schedule whether or not earlier ones finished (at most `window` in
+      // flight; beyond that the sender queues). The latency counts from the scheduled time, so a
+      // sender that falls behind shows its queueing delay instead of hiding it (coordinated omission).
+      const interval = 1000 / command.ratePerSender;
+      // Senders start spread over one interval so the load does not arrive in bursts.
+      let next = started + (interval * index) / clients.length;
+      const inFlight = new Set<Promise<void>>();
+      while (next < deadline && failures.length <= 20) {
+        const wait = next - now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        while (inFlight.size >= command.window) await Promise.race(inFlight);
+        const running: Promise<void> = sendOne(client, peer, Math.min(next, now())).finally(() =>
+          inFlight.delete(running),
+        );
+        inFlight.add(running);
+        next += interval;
+      }
+      await Promise.all(inFlight);
     }),
   );
   return { sent, failures: failures.slice(0, 5) };

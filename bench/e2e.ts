@@ -1,4 +1,4 @@
-// `npm run bench -- e2e [--quick] [--pairs N] [--modes a,b] [--profile DIR] [--chart FILE]`: the whole
+// `npm run bench -- e2e [--quick] [--pairs N] [--window W] [--modes a,b] [--profile DIR] [--chart FILE]`: the whole
 // path of a message through real processes, in the shape of the product's published tables
 // (docs/performance.md). A real relay process (SQLite in a temp folder), N sender clients in one child
 // process and N receiver clients in another (real NanoClient homes: keystore, sealed store, sessions).
@@ -31,6 +31,8 @@ import { machineInfo, printMachine } from "./_harness.ts";
 export interface E2eOptions {
   readonly quick: boolean;
   readonly pairs: number;
+  /** Sends in flight per sender in the closed-loop (maximum) phases. */
+  readonly window: number;
   readonly modes: readonly SuiteName[];
   readonly sizes: readonly { readonly label: string; readonly bytes: number }[];
   readonly rtts: readonly number[];
@@ -59,6 +61,9 @@ export function parseOptions(args: readonly string[]): E2eOptions {
   const pairs = Number(value("--pairs") ?? (quick ? 2 : 4));
   if (!(Number.isInteger(pairs) && pairs >= 1 && pairs <= 32))
     throw new RangeError("--pairs: a whole number 1-32");
+  const window = Number(value("--window") ?? 4);
+  if (!(Number.isInteger(window) && window >= 1 && window <= 64))
+    throw new RangeError("--window: a whole number 1-64");
   const modes = (value("--modes")?.split(",") ?? ALL_MODES) as SuiteName[];
   for (const mode of modes)
     if (!ALL_MODES.includes(mode)) throw new RangeError(`--modes: unknown mode ${mode}`);
@@ -71,7 +76,7 @@ export function parseOptions(args: readonly string[]): E2eOptions {
   });
   const rtts = (value("--rtts") ?? "1,20,100").split(",").filter(Boolean).map(Number);
   for (const rtt of rtts) if (!(rtt > 0 && rtt <= 1000)) throw new RangeError("--rtts: 1-1000 ms each");
-  return { quick, pairs, modes, sizes, rtts, phaseMs, profileDir: value("--profile") ?? null };
+  return { quick, pairs, window, modes, sizes, rtts, phaseMs, profileDir: value("--profile") ?? null };
 }
 
 interface Phase {
@@ -89,6 +94,7 @@ interface Rig {
   readonly senders: Worker;
   readonly receivers: Worker;
   readonly pairs: number;
+  readonly window: number;
   readonly phaseMs: number;
 }
 
@@ -105,7 +111,7 @@ async function runPhase(rig: Rig, phase: Phase): Promise<PhaseResult> {
       bytes: phase.bytes,
       durationMs: rig.phaseMs,
       ratePerSender: phase.offered === null ? null : phase.offered / rig.pairs,
-      maxPerSender: 1_000_000,
+      window: phase.offered === null ? rig.window : 64,
     },
     "loaded",
     rig.phaseMs + 120_000,
@@ -177,7 +183,14 @@ async function runMode(
 ): Promise<PhaseResult[]> {
   const senders = new Worker(`${mode}-senders`, options.profileDir);
   const receivers = new Worker(`${mode}-receivers`, options.profileDir);
-  const rig: Rig = { relay, senders, receivers, pairs: options.pairs, phaseMs: options.phaseMs };
+  const rig: Rig = {
+    relay,
+    senders,
+    receivers,
+    pairs: options.pairs,
+    window: options.window,
+    phaseMs: options.phaseMs,
+  };
   const results: PhaseResult[] = [];
   try {
     progress(`${mode}: creating ${options.pairs} receiver and ${options.pairs} sender clients`);
@@ -272,6 +285,8 @@ export async function runE2e(
     testConfig(
       {
         monitoring: { log_level: "warn" },
+        // The testing environment with classical allowed, so all three modes can be measured.
+        security: { minimum_crypto_mode: "classical", require_post_quantum: false },
         limits: {
           mailbox_max_messages: 1_000_000,
           mailbox_max_bytes: 64 * 1024 * MiB,
