@@ -87,18 +87,18 @@ const MODES: readonly SuiteName[] = ["classical", "hybrid", "quantum"];
 export function headlineTable(results: readonly PhaseResult[]): string {
   const find = (mode: SuiteName, size: string, load: string) =>
     results.find((r) => r.mode === mode && r.sizeLabel === size && r.load === load);
-  const rows = MODES.filter((mode) => find(mode, "1 KiB", "max") !== undefined).map((mode) => {
-    const kib = find(mode, "1 KiB", "max");
-    const mib = find(mode, "1 MiB", "max");
-    const half = find(mode, "1 KiB", "half");
+  const latency = (r: PhaseResult | undefined) =>
+    r === undefined ? "-" : `${fmt(r.latency.p50, 2)} / ${fmt(r.latency.p99, 2)}`;
+  const rows = MODES.filter((mode) => results.some((r) => r.mode === mode)).map((mode) => {
     const p = PUBLISHED[mode];
     return [
       mode,
-      fmt(kib?.messagesPerSecond ?? null),
-      String(p.kib.toLocaleString("en-US")),
-      fmt(mib?.messagesPerSecond ?? null),
+      fmt(find(mode, "1 KiB", "max")?.messagesPerSecond ?? null),
+      p.kib.toLocaleString("en-US"),
+      fmt(find(mode, "1 MiB", "max")?.messagesPerSecond ?? null),
       String(p.mib),
-      `${fmt(half?.latency.p50 ?? null, 2)} / ${fmt(half?.latency.p99 ?? null, 2)}`,
+      latency(find(mode, "1 KiB", "half")),
+      latency(find(mode, "1 KiB", "rtt 1 ms")),
       String(p.latencyMs),
     ];
   });
@@ -109,10 +109,63 @@ export function headlineTable(results: readonly PhaseResult[]): string {
       "published",
       "1 MiB msg/s",
       "published",
-      "latency p50/p99 ms (half load)",
+      "p50/p99 ms loopback, half load",
+      "p50/p99 ms +1 ms RTT",
       "published ms",
     ],
     rows,
+  );
+}
+
+export interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean | null;
+}
+
+/** The issue's targets, evaluated on this run (null: the phases it needs were not run). */
+export function checkTargets(results: readonly PhaseResult[]): TargetCheck[] {
+  const find = (mode: SuiteName, load: string) =>
+    results.find((r) => r.mode === mode && r.sizeLabel === "1 KiB" && r.load === load);
+  const hybrid = find("hybrid", "max");
+  const classical = find("classical", "max");
+  const half = find("hybrid", "half");
+  const global = find("hybrid", "rtt 100 ms");
+  const goal = 3 * PUBLISHED.hybrid.kib;
+  return [
+    {
+      target: `hybrid 1 KiB >= 3x published (${goal.toLocaleString("en-US")} msg/s)`,
+      measured: hybrid === undefined ? "-" : `${fmt(hybrid.messagesPerSecond)} msg/s`,
+      met: hybrid === undefined ? null : hybrid.messagesPerSecond >= goal,
+    },
+    {
+      target: "hybrid 1 KiB within 15% of classical",
+      measured:
+        hybrid === undefined || classical === undefined
+          ? "-"
+          : `${((100 * hybrid.messagesPerSecond) / classical.messagesPerSecond).toFixed(0)}% of classical`,
+      met:
+        hybrid === undefined || classical === undefined
+          ? null
+          : hybrid.messagesPerSecond >= 0.85 * classical.messagesPerSecond,
+    },
+    {
+      target: "hybrid p99 < 4 ms at loopback, half load",
+      measured: half === undefined ? "-" : `${fmt(half.latency.p99, 2)} ms`,
+      met: half === undefined ? null : half.latency.p99 < 4,
+    },
+    {
+      target: "hybrid p99 < 100 ms at +100 ms RTT (published claim)",
+      measured: global === undefined ? "-" : `${fmt(global.latency.p99, 1)} ms`,
+      met: global === undefined ? null : global.latency.p99 < 100,
+    },
+  ];
+}
+
+export function targetsTable(checks: readonly TargetCheck[]): string {
+  return renderTable(
+    ["target", "measured", "met"],
+    checks.map((c) => [c.target, c.measured, c.met === null ? "not run" : c.met ? "yes" : "NO"]),
   );
 }
 

@@ -16,12 +16,14 @@ import { testConfig } from "../test/relay/fixtures/harness.ts";
 import { RelayProcess } from "../test/relay/fixtures/processes.ts";
 import { startDelayProxy } from "./_e2e-proxy.ts";
 import {
+  checkTargets,
   detailTable,
   headlineTable,
   type PhaseResult,
   renderSvg,
   rttTable,
   summarize,
+  targetsTable,
   thin,
 } from "./_e2e-report.ts";
 import { now } from "./_e2e-worker.ts";
@@ -332,6 +334,7 @@ export async function runE2e(
       date: new Date().toISOString(),
       machine,
       options: { ...options, profileDir: options.profileDir !== null },
+      targets: checkTargets(results),
       results,
     },
     null,
@@ -363,6 +366,7 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(`${detailTable(results)}\n\n`);
   if (options.rtts.length > 0)
     process.stdout.write(`Latency with added round-trip time (delaying proxy):\n${rttTable(results)}\n\n`);
+  process.stdout.write(`Targets (docs/performance.md):\n${targetsTable(checkTargets(results))}\n\n`);
   const problems = results.filter((r) => r.failures.length > 0);
   for (const r of problems)
     process.stdout.write(`PROBLEM ${r.mode} ${r.sizeLabel} ${r.load}: ${r.failures.join("; ")}\n`);
