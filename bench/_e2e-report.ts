@@ -229,6 +229,7 @@ export function renderSvg(results: readonly PhaseResult[], title: string): strin
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="10" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`,
+    `<text x="${width - 10}" y="18" text-anchor="end" fill="#555">bars: solid = measured, dashed = published</text>`,
   ];
   const panel = (x0: number, size: "1 KiB" | "1 MiB") => {
     const top = 50;
@@ -238,25 +239,34 @@ export function renderSvg(results: readonly PhaseResult[], title: string): strin
       results.find((r) => r.mode === mode && r.sizeLabel === size && r.load === "max"),
     );
     const published = MODES.map((mode) => (size === "1 KiB" ? PUBLISHED[mode].kib : PUBLISHED[mode].mib));
-    const peak = Math.max(1, ...published, ...measured.map((m) => m?.messagesPerSecond ?? 0)) * 1.1;
-    parts.push(
-      `<text x="${x0}" y="40" font-weight="bold">${size} messages/s (solid: measured, hatched outline: published)</text>`,
-    );
-    parts.push(`<line x1="${x0}" y1="${bottom}" x2="${x0 + panelWidth}" y2="${bottom}" stroke="#333"/>`);
+    // Log scale: measured and published differ by orders of magnitude, and both must stay readable.
+    const peak = Math.max(10, ...published, ...measured.map((m) => m?.messagesPerSecond ?? 0));
+    const decades = Math.ceil(Math.log10(peak));
+    const heightOf = (value: number) =>
+      value <= 1 ? 0 : ((bottom - top) * Math.log10(value)) / Math.max(1, decades);
+    parts.push(`<text x="${x0}" y="40" font-weight="bold">${size} messages/s (log scale)</text>`);
+    for (let decade = 0; decade <= decades; decade++) {
+      const y = bottom - heightOf(10 ** decade);
+      parts.push(`<line x1="${x0 + 30}" y1="${y}" x2="${x0 + panelWidth}" y2="${y}" stroke="#eee"/>`);
+      parts.push(
+        `<text x="${x0 + 27}" y="${y + 4}" text-anchor="end" fill="#777">${fmt(10 ** decade)}</text>`,
+      );
+    }
+    parts.push(`<line x1="${x0 + 30}" y1="${bottom}" x2="${x0 + panelWidth}" y2="${bottom}" stroke="#333"/>`);
     MODES.forEach((mode, i) => {
-      const x = x0 + 10 + i * 85;
+      const x = x0 + 36 + i * 76;
       const value = measured[i]?.messagesPerSecond ?? 0;
-      const h = ((bottom - top) * value) / peak;
-      const ph = ((bottom - top) * published[i]!) / peak;
-      parts.push(`<rect x="${x}" y="${bottom - h}" width="35" height="${h}" fill="${COLORS[mode]}"/>`);
+      const h = heightOf(value);
+      const ph = heightOf(published[i]!);
+      parts.push(`<rect x="${x}" y="${bottom - h}" width="32" height="${h}" fill="${COLORS[mode]}"/>`);
       parts.push(
-        `<rect x="${x + 38}" y="${bottom - ph}" width="35" height="${ph}" fill="none" stroke="${COLORS[mode]}" stroke-dasharray="4 2"/>`,
+        `<rect x="${x + 34}" y="${bottom - ph}" width="32" height="${ph}" fill="none" stroke="${COLORS[mode]}" stroke-dasharray="4 2"/>`,
       );
-      parts.push(`<text x="${x + 17}" y="${bottom - h - 3}" text-anchor="middle">${fmt(value)}</text>`);
+      parts.push(`<text x="${x + 16}" y="${bottom - h - 3}" text-anchor="middle">${fmt(value)}</text>`);
       parts.push(
-        `<text x="${x + 55}" y="${bottom - ph - 3}" text-anchor="middle" fill="#777">${fmt(published[i]!)}</text>`,
+        `<text x="${x + 50}" y="${bottom - ph - 3}" text-anchor="middle" fill="#777">${fmt(published[i]!)}</text>`,
       );
-      parts.push(`<text x="${x + 36}" y="${bottom + 14}" text-anchor="middle">${mode}</text>`);
+      parts.push(`<text x="${x + 33}" y="${bottom + 14}" text-anchor="middle">${mode}</text>`);
     });
   };
   panel(10, "1 KiB");
