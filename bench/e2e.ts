@@ -42,6 +42,8 @@ export interface E2eOptions {
   readonly phaseMs: number;
   /** Write CPU profiles of the relay and worker processes here (--cpu-prof). */
   readonly profileDir: string | null;
+  /** No progress lines on stderr (--quiet; the smoke test). */
+  readonly quiet: boolean;
 }
 
 const KiB = 1024;
@@ -50,7 +52,11 @@ const MiB = 1024 * 1024;
 const DRAIN_TIMEOUT_MS = 60_000;
 const ALL_MODES: readonly SuiteName[] = ["classical", "hybrid", "quantum"];
 
+/** Set from E2eOptions.quiet for the length of a run. */
+let showProgress = true;
+
 function progress(text: string): void {
+  if (!showProgress) return;
   process.stderr.write(`[e2e ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 }
 
@@ -78,7 +84,17 @@ export function parseOptions(args: readonly string[]): E2eOptions {
   });
   const rtts = (value("--rtts") ?? "1,20,100").split(",").filter(Boolean).map(Number);
   for (const rtt of rtts) if (!(rtt > 0 && rtt <= 1000)) throw new RangeError("--rtts: 1-1000 ms each");
-  return { quick, pairs, window, modes, sizes, rtts, phaseMs, profileDir: value("--profile") ?? null };
+  return {
+    quick,
+    pairs,
+    window,
+    modes,
+    sizes,
+    rtts,
+    phaseMs,
+    profileDir: value("--profile") ?? null,
+    quiet: args.includes("--quiet"),
+  };
 }
 
 interface Phase {
@@ -276,6 +292,7 @@ function stamp(): string {
 export async function runE2e(
   options: E2eOptions,
 ): Promise<{ results: PhaseResult[]; json: string; svg: string }> {
+  showProgress = !options.quiet;
   const dir = mkdtempSync(join(tmpdir(), "nano-bench-e2e-"));
   if (options.profileDir !== null) {
     mkdirSync(options.profileDir, { recursive: true });

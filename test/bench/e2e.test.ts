@@ -12,7 +12,18 @@ import { parseOptions, runE2e } from "../../bench/e2e.ts";
 describe("bench e2e", () => {
   it("runs every mode at both sizes and one added RTT, delivering every message", async () => {
     const options = {
-      ...parseOptions(["--quick", "--pairs", "1", "--window", "2", "--phase-ms", "300", "--rtts", "5"]),
+      ...parseOptions([
+        "--quick",
+        "--pairs",
+        "1",
+        "--window",
+        "2",
+        "--phase-ms",
+        "300",
+        "--rtts",
+        "5",
+        "--quiet",
+      ]),
       sizes: [
         { label: "1 KiB", bytes: 1024 },
         // Above the 32 KiB envelope bucket: travels as an attachment, like the 1 MiB phase, but smaller.
