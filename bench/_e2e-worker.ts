@@ -68,10 +68,14 @@ export function messageText(bytes: number, sentAt: number, filler: string): stri
   return stamp + filler.slice(0, Math.max(0, bytes - stamp.length));
 }
 
-/** The stamp of a received text, or null if it is not a benchmark message of the expected length. */
+/**
+ * The stamp of a received text, or null unless it is exactly a benchmark message of the expected
+ * length (stamp, separator, filler): a truncated, padded or altered delivery is counted as wrong.
+ */
 export function parseStamp(text: string, expectedBytes: number): number | null {
   const cut = text.indexOf(STAMP_SEPARATOR);
   if (cut <= 0 || text.length !== expectedBytes) return null;
+  if (!/^x*$/.test(text.slice(cut + 1))) return null;
   const value = Number(text.slice(0, cut));
   return Number.isFinite(value) ? value : null;
 }

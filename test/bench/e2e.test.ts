@@ -78,6 +78,8 @@ describe("bench e2e", () => {
     assert.equal(parseStamp(`abc|${"x".repeat(1020)}`, 1024), null);
     assert.equal(parseStamp("x".repeat(1024), 1024), null);
     assert.equal(parseStamp("", 0), null);
+    assert.equal(parseStamp(`${text.slice(0, 1023)}y`, 1024), null);
+    assert.equal(parseStamp(`NaN|${"x".repeat(1020)}`, 1024), null);
   });
 
   it("computes percentiles and thins a CDF", () => {
