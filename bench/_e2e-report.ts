@@ -227,6 +227,7 @@ export function renderSvg(results: readonly PhaseResult[], title: string): strin
   const height = 360;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${esc(title)}: messages/s per mode and size (measured vs published), latency CDF per mode</title>`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="10" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`,
     `<text x="${width - 10}" y="18" text-anchor="end" fill="#555">bars: solid = measured, dashed = published</text>`,
