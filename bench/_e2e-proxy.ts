@@ -7,6 +7,12 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
 
 export interface DelayProxy {
   readonly port: number;
+  /**
+   * HTTP requests seen from clients to the relay, by method and route ("POST /v1/auth/token"), so
+   * the benchmark can report how many requests one message costs. WebSocket frames (masked) and
+   * request bodies do not match the request-line pattern.
+   */
+  readonly requests: Map<string, number>;
   /** Added round-trip time in ms; changeable while it runs (applies to chunks read from then on). */
   rttMs: number;
   close(): Promise<void>;
@@ -15,10 +21,33 @@ export interface DelayProxy {
 /** The longest delay the proxy accepts: a bound, so a typo cannot stall a run for minutes. */
 export const MAX_RTT_MS = 1000;
 
-function pipeDelayed(from: Socket, to: Socket, delay: () => number): void {
+const REQUEST_LINE = /(GET|POST|PUT|DELETE|PATCH) (\/v1\/[^\s?]*)\S* HTTP\/1\.1\r\n/g;
+
+/**
+ * "/v1/accounts/hybrid-r0/identity" -> "/v1/accounts/:x/identity": routes, not users or hashes. A
+ * segment of lowercase letters and "_" is a route word; anything else (the benchmark's usernames
+ * have digits, hashes are hex with digits) is a parameter.
+ */
+export function routeOf(path: string): string {
+  return path
+    .split("/")
+    .map((part) => (part === "" || /^(v1|[a-z_]+)$/.test(part) ? part : ":x"))
+    .join("/");
+}
+
+export function countRequests(chunk: Buffer, into: Map<string, number>): void {
+  const text = chunk.toString("latin1");
+  for (const match of text.matchAll(REQUEST_LINE)) {
+    const key = `${match[1]} ${routeOf(match[2]!)}`;
+    into.set(key, (into.get(key) ?? 0) + 1);
+  }
+}
+
+function pipeDelayed(from: Socket, to: Socket, delay: () => number, inspect?: (chunk: Buffer) => void): void {
   let pending = 0;
   let ended = false;
   from.on("data", (chunk: Buffer) => {
+    inspect?.(chunk);
     const wait = delay();
     if (wait <= 0 && pending === 0) {
       to.write(chunk);
@@ -44,6 +73,7 @@ export async function startDelayProxy(targetPort: number, rttMs: number): Promis
   if (!(rttMs >= 0 && rttMs <= MAX_RTT_MS)) throw new RangeError(`rtt must be 0-${MAX_RTT_MS} ms`);
   const sockets = new Set<Socket>();
   const state = { rttMs };
+  const requests = new Map<string, number>();
   const half = () => state.rttMs / 2;
   const server: Server = createServer((client) => {
     const upstream = createConnection({ host: "127.0.0.1", port: targetPort });
@@ -56,7 +86,7 @@ export async function startDelayProxy(targetPort: number, rttMs: number): Promis
         upstream.destroy();
       });
     }
-    pipeDelayed(client, upstream, half);
+    pipeDelayed(client, upstream, half, (chunk) => countRequests(chunk, requests));
     pipeDelayed(upstream, client, half);
   });
   return await new Promise((resolve, reject) => {
@@ -66,6 +96,7 @@ export async function startDelayProxy(targetPort: number, rttMs: number): Promis
       if (address === null || typeof address === "string") throw new Error("proxy has no port");
       resolve({
         port: address.port,
+        requests,
         get rttMs() {
           return state.rttMs;
         },

@@ -32,6 +32,8 @@ export interface PhaseResult {
   /** Sorted latencies, thinned to at most 200 points, for the CDF. */
   readonly cdf: readonly number[];
   readonly failures: readonly string[];
+  /** +RTT phases: HTTP requests through the proxy per delivered message, by route; null otherwise. */
+  readonly requestsPerMessage: Readonly<Record<string, number>> | null;
 }
 
 export function summarize(values: readonly number[]): LatencySummary {

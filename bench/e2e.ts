@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { SuiteName } from "../src/crypto/index.ts";
 import { testConfig } from "../test/relay/fixtures/harness.ts";
 import { RelayProcess } from "../test/relay/fixtures/processes.ts";
-import { startDelayProxy } from "./_e2e-proxy.ts";
+import { type DelayProxy, startDelayProxy } from "./_e2e-proxy.ts";
 import {
   checkTargets,
   detailTable,
@@ -179,7 +179,14 @@ async function runPhase(rig: Rig, phase: Phase): Promise<PhaseResult> {
     latency: summarize(latencies),
     cdf: thin(latencies),
     failures,
+    requestsPerMessage: null,
   };
+}
+
+function formatRequests(perMessage: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(perMessage).sort((a, b) => b[1] - a[1]);
+  const total = entries.reduce((sum, [, n]) => sum + n, 0);
+  return `${total.toFixed(2)} (${entries.map(([route, n]) => `${route} ${n.toFixed(2)}`).join(", ")})`;
 }
 
 function describe(result: PhaseResult): string {
@@ -195,8 +202,7 @@ async function runMode(
   mode: SuiteName,
   options: E2eOptions,
   relay: RelayProcess,
-  proxyUrl: string,
-  setRtt: (ms: number) => void,
+  proxy: DelayProxy,
   dir: string,
 ): Promise<PhaseResult[]> {
   const senders = new Worker(`${mode}-senders`, options.profileDir);
@@ -257,9 +263,11 @@ async function runMode(
       const kibMax =
         results.find((r) => r.sizeLabel === "1 KiB" && r.load === "max")?.messagesPerSecond ?? 100;
       for (const rtt of options.rtts) {
-        setRtt(rtt);
+        proxy.rttMs = rtt;
+        const proxyUrl = `http://127.0.0.1:${proxy.port}`;
         await senders.ask({ type: "reopen", relay: proxyUrl }, "ready", 60_000);
         await receivers.ask({ type: "reopen", relay: proxyUrl }, "ready", 60_000);
+        const requestsBefore = new Map(proxy.requests);
         // Half the loopback maximum, but no faster than one message per sender per few round trips:
         // a send takes round trips of its own, so a higher rate would measure the senders' queue.
         const offered = Math.max(1, Math.min(kibMax / 2, (options.pairs * 1000) / (4 * rtt + 5)));
@@ -271,10 +279,15 @@ async function runMode(
           addedRttMs: rtt,
           offered,
         });
-        progress(describe(result));
-        results.push(result);
+        const requestsPerMessage: Record<string, number> = {};
+        for (const [route, count] of proxy.requests) {
+          const during = count - (requestsBefore.get(route) ?? 0);
+          if (during > 0 && result.delivered > 0) requestsPerMessage[route] = during / result.delivered;
+        }
+        progress(`${describe(result)}; HTTP requests per message: ${formatRequests(requestsPerMessage)}`);
+        results.push({ ...result, requestsPerMessage });
       }
-      setRtt(0);
+      proxy.rttMs = 0;
     }
   } finally {
     await Promise.all([senders.stop(), receivers.stop()]);
@@ -321,22 +334,10 @@ export async function runE2e(
   progress(`starting the relay process (SQLite in ${relayDir})`);
   await relay.start();
   const proxy = await startDelayProxy(relay.ports!.api_port, 0);
-  const proxyUrl = `http://127.0.0.1:${proxy.port}`;
   const results: PhaseResult[] = [];
   try {
     for (const mode of options.modes) {
-      results.push(
-        ...(await runMode(
-          mode,
-          options,
-          relay,
-          proxyUrl,
-          (ms) => {
-            proxy.rttMs = ms;
-          },
-          dir,
-        )),
-      );
+      results.push(...(await runMode(mode, options, relay, proxy, dir)));
     }
   } finally {
     await proxy.close();
@@ -383,6 +384,11 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(`${detailTable(results)}\n\n`);
   if (options.rtts.length > 0)
     process.stdout.write(`Latency with added round-trip time (delaying proxy):\n${rttTable(results)}\n\n`);
+  for (const r of results.filter((x) => x.requestsPerMessage !== null)) {
+    process.stdout.write(
+      `HTTP requests per message, ${r.mode} ${r.load}: ${formatRequests(r.requestsPerMessage!)}\n`,
+    );
+  }
   process.stdout.write(`Targets (docs/performance.md):\n${targetsTable(checkTargets(results))}\n\n`);
   const problems = results.filter((r) => r.failures.length > 0);
   for (const r of problems)

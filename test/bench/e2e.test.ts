@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { describe, it } from "node:test";
-import { startDelayProxy } from "../../bench/_e2e-proxy.ts";
+import { countRequests, routeOf, startDelayProxy } from "../../bench/_e2e-proxy.ts";
 import { renderSvg, summarize, thin } from "../../bench/_e2e-report.ts";
 import { messageText, parseStamp } from "../../bench/_e2e-worker.ts";
 import { parseOptions, runE2e } from "../../bench/e2e.ts";
@@ -50,6 +50,11 @@ describe("bench e2e", () => {
         ["quantum", 5],
       ],
     );
+    for (const result of results) {
+      // Which requests a message costs is the client's business (it may move to the WebSocket): only
+      // that the +RTT phases report them.
+      assert.equal(result.requestsPerMessage !== null, result.load.startsWith("rtt"));
+    }
     const parsed = JSON.parse(json) as { benchmark: string; results: unknown[] };
     assert.equal(parsed.benchmark, "e2e");
     assert.equal(parsed.results.length, results.length);
@@ -102,6 +107,23 @@ describe("bench e2e", () => {
     assert.ok(svg.includes("&lt;script>&amp;"));
     assert.ok(!svg.includes("<script>"));
     assert.ok(svg.trimEnd().endsWith("</svg>"));
+  });
+
+  it("counts HTTP request lines by route, ignoring bodies and parameters", () => {
+    assert.equal(routeOf("/v1/accounts/hybrid-r0/identity"), "/v1/accounts/:x/identity");
+    assert.equal(routeOf("/v1/attachments/9f86d081884c7d65"), "/v1/attachments/:x");
+    assert.equal(routeOf("/v1/auth/token"), "/v1/auth/token");
+    const counts = new Map<string, number>();
+    countRequests(
+      Buffer.from(
+        'POST /v1/messages?x=1 HTTP/1.1\r\nhost: a\r\n\r\n{"text":"GET /v1/fake HTTP/1.0"}' +
+          "GET /v1/accounts/s0 HTTP/1.1\r\n\r\n",
+      ),
+      counts,
+    );
+    countRequests(Buffer.from("not http at all\r\n"), counts);
+    countRequests(Buffer.alloc(0), counts);
+    assert.deepEqual(Object.fromEntries(counts), { "POST /v1/messages": 1, "GET /v1/accounts/:x": 1 });
   });
 
   it("the delaying proxy carries bytes both ways in order, bounds its delay, and closes its connections", async () => {
