@@ -154,3 +154,28 @@ describe("bench e2e", () => {
     await new Promise<void>((resolve) => echo.close(() => resolve()));
   });
 });
+
+describe("bench e2e profile summary", () => {
+  it("attributes self and inclusive time to functions and files", async () => {
+    const { summarizeProfile } = await import("../../bench/_e2e-profile.ts");
+    const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 9 });
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame("(root)", ""), children: [2, 4] },
+        { id: 2, callFrame: frame("send", "file:///x/src/client/send.ts"), children: [3] },
+        { id: 3, callFrame: frame("sign", "file:///x/src/crypto/sign.ts") },
+        { id: 4, callFrame: frame("(idle)", "") },
+      ],
+      samples: [3, 3, 3, 2, 4],
+      timeDeltas: [100, 100, 100, 100, 600],
+    };
+    const text = summarizeProfile(profile);
+    assert.match(text, /total sampled 0\.00 s/);
+    assert.match(text, /60\.0%\s+\(idle\)/);
+    assert.match(text, /30\.0%\s+sign src\/crypto\/sign\.ts:10/);
+    // Inclusive: send holds its own sample and sign's three.
+    assert.match(text, /40\.0%\s+send src\/client\/send\.ts/);
+    // No samples: no division by zero turning into a crash.
+    assert.doesNotThrow(() => summarizeProfile({ nodes: [], samples: [], timeDeltas: [] }));
+  });
+});
