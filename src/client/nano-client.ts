@@ -16,6 +16,7 @@ import { type VerifyResult, verifyContact } from "./commands/verify.ts";
 import { checkRelayUrl, resolveHome } from "./home.ts";
 import { changeKeystorePassphrase, type Passphrase } from "./keystore.ts";
 import { Outbox } from "./outbox.ts";
+import { forgetRelayLink } from "./relay-link.ts";
 import { type UnlockedHome, unlockHome } from "./unlocked-home.ts";
 
 /**
@@ -238,6 +239,7 @@ export class NanoClient {
   }
 
   close(): Promise<void> {
+    forgetRelayLink(this.#home);
     return this.#home.close();
   }
 }

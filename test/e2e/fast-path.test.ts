@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { startDelayProxy } from "../../bench/_e2e-proxy.ts";
+import { NanoClient } from "../../src/client/index.ts";
+import { PASSPHRASE, User, withRelay } from "./_harness.ts";
+
+/**
+ * The SDK's per-message cost in relay requests (docs/performance.md "Where the time goes"), counted
+ * by a loopback proxy that sees every HTTP request line from the client to the relay.
+ */
+function delta(after: Map<string, number>, before: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [route, count] of after) {
+    const added = count - (before.get(route) ?? 0);
+    if (added > 0) out[route] = added;
+  }
+  return out;
+}
+
+const text = (recipient: string, body: string) => ({ recipient, text: body, file: null, cryptoMode: null });
+
+test("an open client logs in once and sends on an existing session with exactly one request", () =>
+  withRelay(async (relay, dir) => {
+    const alice = new User(dir, "alice");
+    const bob = new User(dir, "bob");
+    await Promise.all([alice.setUp(relay, "hybrid"), bob.setUp(relay, "hybrid")]);
+    const proxy = await startDelayProxy(relay.port, 0);
+    const client = await NanoClient.open({
+      home: alice.home,
+      passphrase: PASSPHRASE,
+      relay: `http://127.0.0.1:${proxy.port}`,
+    });
+    try {
+      const first = await client.send(text("bob", "first"));
+      assert.equal(first.newSession, true);
+      assert.equal(proxy.requests.get("POST /v1/auth/token"), 1);
+      for (const n of [2, 3, 4]) {
+        const before = new Map(proxy.requests);
+        const sent = await client.send(text("bob", `message ${n}`));
+        assert.equal(sent.queued, false);
+        const added = delta(proxy.requests, before);
+        assert.equal(added["POST /v1/challenges"], undefined, "no new login");
+        assert.equal(added["POST /v1/auth/token"], undefined, "no new login");
+        assert.equal(added["POST /v1/messages"], 1);
+      }
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+    assert.deepEqual(
+      (await bob.receive()).map((m) => m.text),
+      ["first", "message 2", "message 3", "message 4"],
+    );
+  }));
