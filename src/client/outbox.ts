@@ -77,6 +77,23 @@ export interface EnqueueRequest {
   readonly clientMessageId?: string;
 }
 
+/**
+ * Entries being posted right now, per local store (one per open home), by client message id; the
+ * promise says whether that attempt was acknowledged. In process only: concurrent flushes (one per
+ * `send()`) each read the whole outbox, and without this they would post each other's entries
+ * again. A crash forgets it, which is harmless: the relay stores a client message id once.
+ */
+const inFlightByStore = new WeakMap<LocalStore, Map<string, Promise<boolean>>>();
+
+function inFlightOf(store: LocalStore): Map<string, Promise<boolean>> {
+  let map = inFlightByStore.get(store);
+  if (map === undefined) {
+    map = new Map();
+    inFlightByStore.set(store, map);
+  }
+  return map;
+}
+
 export class Outbox {
   readonly #store: LocalStore;
   readonly #now: () => number;
@@ -132,35 +149,78 @@ export class Outbox {
    */
   async flush(transport: SendTransport, limit = Number.POSITIVE_INFINITY): Promise<FlushResult> {
     const pending = await this.#store.read((tables) => tables.listOutbox());
+    const inFlight = inFlightOf(this.#store);
     const blocked = new Set<string>();
     const sent: OutboxAck[] = [];
     const failed: { clientMessageId: string; code: string }[] = [];
+    let awaited = false;
     for (const entry of pending) {
       if (sent.length + failed.length >= limit) break;
       if (blocked.has(entry.recipient)) continue;
+      const running = inFlight.get(entry.clientMessageId);
+      if (running !== undefined) {
+        // Another flush is posting it: wait for that attempt instead of posting it again, so the
+        // later entries to this recipient still follow it in order.
+        awaited = true;
+        if (!(await running)) blocked.add(entry.recipient);
+        continue;
+      }
       if (entry.nextAttemptAt > this.#now()) {
         blocked.add(entry.recipient);
         continue;
       }
-      let code: string;
-      try {
-        const ack = await transport(entry);
-        if (ack.clientMessageId === entry.clientMessageId) {
-          await this.acknowledge(entry.clientMessageId);
-          sent.push(ack);
-          continue;
-        }
-        code = "ack_mismatch";
-      } catch (error) {
-        code = NanoError.is(error) ? error.code : "transport_error";
+      // After any wait the list may be stale: the entry may have been acknowledged by another flush.
+      if (awaited && (await this.#store.read((tables) => tables.getOutbox(entry.clientMessageId))) === null)
+        continue;
+      if (inFlight.has(entry.clientMessageId)) {
+        awaited = true;
+        if (!(await inFlight.get(entry.clientMessageId))) blocked.add(entry.recipient);
+        continue;
       }
-      const nextAttemptAt = this.#now() + backoffDelay(entry.attempts + 1, this.#backoff, this.#random);
-      await this.#store.read((tables) =>
-        tables.recordOutboxFailure(entry.clientMessageId, nextAttemptAt, code),
+      let settle!: (acknowledged: boolean) => void;
+      inFlight.set(
+        entry.clientMessageId,
+        new Promise<boolean>((resolve) => {
+          settle = resolve;
+        }),
       );
-      failed.push({ clientMessageId: entry.clientMessageId, code });
-      blocked.add(entry.recipient);
+      awaited = true;
+      let acknowledged = false;
+      try {
+        acknowledged = await this.#attempt(transport, entry, sent, failed);
+      } finally {
+        inFlight.delete(entry.clientMessageId);
+        settle(acknowledged);
+      }
+      if (!acknowledged) blocked.add(entry.recipient);
     }
     return { sent, failed, remaining: await this.size() };
+  }
+
+  /** One post of one entry; true when the relay acknowledged it (and it was removed locally). */
+  async #attempt(
+    transport: SendTransport,
+    entry: OutboxEntry,
+    sent: OutboxAck[],
+    failed: { clientMessageId: string; code: string }[],
+  ): Promise<boolean> {
+    let code: string;
+    try {
+      const ack = await transport(entry);
+      if (ack.clientMessageId === entry.clientMessageId) {
+        await this.acknowledge(entry.clientMessageId);
+        sent.push(ack);
+        return true;
+      }
+      code = "ack_mismatch";
+    } catch (error) {
+      code = NanoError.is(error) ? error.code : "transport_error";
+    }
+    const nextAttemptAt = this.#now() + backoffDelay(entry.attempts + 1, this.#backoff, this.#random);
+    await this.#store.read((tables) =>
+      tables.recordOutboxFailure(entry.clientMessageId, nextAttemptAt, code),
+    );
+    failed.push({ clientMessageId: entry.clientMessageId, code });
+    return false;
   }
 }

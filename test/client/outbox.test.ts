@@ -199,3 +199,58 @@ test("SIGKILL during enqueue and send, 15 times: nothing lost, nothing stored tw
       await store.close();
     }
   }));
+
+test("concurrent flushes post every entry exactly once, in order per recipient", () =>
+  withOutbox(async (outbox, _clock, store) => {
+    const posted: string[] = [];
+    const transport: SendTransport = async (entry) => {
+      posted.push(entry.clientMessageId);
+      await sleep(5); // the relay round trip, during which other flushes start
+      return { clientMessageId: entry.clientMessageId };
+    };
+    const ids: string[] = [];
+    const flushes: Promise<unknown>[] = [];
+    // Like concurrent send() calls: each commits its entry, then flushes the whole outbox.
+    for (let n = 0; n < 6; n++) {
+      const entry = await outbox.enqueue({
+        recipient: n % 2 === 0 ? "bob" : "carol",
+        envelope: utf8(`m${n}`),
+      });
+      ids.push(entry.clientMessageId);
+      flushes.push(new Outbox(store, { random: () => 0.5 }).flush(transport));
+    }
+    await Promise.all(flushes);
+    assert.equal(posted.length, 6, "no entry posted twice");
+    assert.deepEqual([...posted].sort(), [...ids].sort());
+    const order = (recipientIndex: number) =>
+      posted.filter((id) => ids.indexOf(id) % 2 === recipientIndex).map((id) => ids.indexOf(id));
+    assert.deepEqual(order(0), [0, 2, 4]);
+    assert.deepEqual(order(1), [1, 3, 5]);
+    assert.equal(await outbox.size(), 0);
+  }));
+
+test("a flush waiting on another's failed attempt holds that recipient back and posts nothing twice", () =>
+  withOutbox(async (outbox, _clock, store) => {
+    const posted: string[] = [];
+    let fail = true;
+    const transport: SendTransport = async (entry) => {
+      posted.push(entry.clientMessageId);
+      await sleep(5);
+      if (fail) throw new NanoError("relay_unreachable", "down");
+      return { clientMessageId: entry.clientMessageId };
+    };
+    const a = await outbox.enqueue({ recipient: "bob", envelope: utf8("a") });
+    const first = outbox.flush(transport);
+    const b = await outbox.enqueue({ recipient: "bob", envelope: utf8("b") });
+    const second = new Outbox(store).flush(transport);
+    const [one, two] = await Promise.all([first, second]);
+    assert.deepEqual(posted, [a.clientMessageId], "b waits behind the failed a");
+    assert.equal(one.failed.length, 1);
+    assert.equal(two.sent.length + two.failed.length, 0);
+    fail = false;
+    const third = await new Outbox(store, { now: () => Number.MAX_SAFE_INTEGER }).flush(transport);
+    assert.deepEqual(
+      third.sent.map((ack) => ack.clientMessageId),
+      [a.clientMessageId, b.clientMessageId],
+    );
+  }));

@@ -43,12 +43,20 @@ test("an open client logs in once and sends on an existing session with exactly 
         assert.equal(added["POST /v1/auth/token"], undefined, "no new login");
         assert.equal(added["POST /v1/messages"], 1);
       }
+      // Concurrent sends each flush the outbox; none re-posts another's message.
+      const before = new Map(proxy.requests);
+      const concurrent = await Promise.all([5, 6, 7, 8].map((n) => client.send(text("bob", `message ${n}`))));
+      assert.deepEqual(
+        concurrent.map((sent) => sent.queued),
+        [false, false, false, false],
+      );
+      assert.equal(delta(proxy.requests, before)["POST /v1/messages"], 4);
+      assert.equal(await client.outbox.size(), 0);
     } finally {
       await client.close();
       await proxy.close();
     }
-    assert.deepEqual(
-      (await bob.receive()).map((m) => m.text),
-      ["first", "message 2", "message 3", "message 4"],
-    );
+    const received = (await bob.receive()).map((m) => m.text);
+    assert.deepEqual(received.slice(0, 4), ["first", "message 2", "message 3", "message 4"]);
+    assert.deepEqual([...received.slice(4)].sort(), ["message 5", "message 6", "message 7", "message 8"]);
   }));
