@@ -38,10 +38,8 @@ test("an open client logs in once and sends on an existing session with exactly 
         const before = new Map(proxy.requests);
         const sent = await client.send(text("bob", `message ${n}`));
         assert.equal(sent.queued, false);
-        const added = delta(proxy.requests, before);
-        assert.equal(added["POST /v1/challenges"], undefined, "no new login");
-        assert.equal(added["POST /v1/auth/token"], undefined, "no new login");
-        assert.equal(added["POST /v1/messages"], 1);
+        // No new login, no peer-identity request: the bundle's record was verified on the first send.
+        assert.deepEqual(delta(proxy.requests, before), { "POST /v1/messages": 1 });
       }
       // Concurrent sends each flush the outbox; none re-posts another's message.
       const before = new Map(proxy.requests);
@@ -54,9 +52,27 @@ test("an open client logs in once and sends on an existing session with exactly 
       assert.equal(await client.outbox.size(), 0);
     } finally {
       await client.close();
+    }
+    // A newly opened client has checked nothing yet: its first send on the existing session asks the
+    // relay for bob's record (and logs in), the next one does not.
+    const reopened = await NanoClient.open({
+      home: alice.home,
+      passphrase: PASSPHRASE,
+      relay: `http://127.0.0.1:${proxy.port}`,
+    });
+    try {
+      let before = new Map(proxy.requests);
+      await reopened.send(text("bob", "message 9"));
+      assert.equal(delta(proxy.requests, before)["GET /v1/accounts/bob"], 1);
+      before = new Map(proxy.requests);
+      await reopened.send(text("bob", "message 10"));
+      assert.deepEqual(delta(proxy.requests, before), { "POST /v1/messages": 1 });
+    } finally {
+      await reopened.close();
       await proxy.close();
     }
     const received = (await bob.receive()).map((m) => m.text);
     assert.deepEqual(received.slice(0, 4), ["first", "message 2", "message 3", "message 4"]);
-    assert.deepEqual([...received.slice(4)].sort(), ["message 5", "message 6", "message 7", "message 8"]);
+    assert.deepEqual([...received.slice(4, 8)].sort(), ["message 5", "message 6", "message 7", "message 8"]);
+    assert.deepEqual(received.slice(8), ["message 9", "message 10"]);
   }));

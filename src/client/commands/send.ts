@@ -131,7 +131,8 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
   const needsSession = current === null || (explicit !== undefined && explicit !== current);
   let bundleBytes: Uint8Array | null = null;
   if (needsSession) bundleBytes = await fetchChosenBundle(home, link, peer, explicit, now);
-  else if (contact !== null) await checkPeerIdentity(home, link, peer, contact.identityRecord, now);
+  else if (contact !== null && !recentlyChecked(home, peer, contact.identityRecord, now))
+    await checkPeerIdentity(home, link, peer, contact.identityRecord, now);
   const messageId = new Uint8Array(randomBytes(MESSAGE_ID_BYTES));
   let content: Uint8Array | null = null;
   let upload: { bytes: Uint8Array; contentType: string; filename?: string } | null = null;
@@ -166,6 +167,7 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
   const clientMessageId = newClientMessageId();
   let committed: { suite: number; envelope: Uint8Array };
   let blocked: Uint8Array | undefined;
+  let checkedRecord: Uint8Array | undefined;
   try {
     committed = await home.store.transaction(async (tables) => {
       const stores = new LocalProtocolStores(tables, link.own, now, (_, changed) => {
@@ -183,6 +185,10 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
         }
         await startSession(stores, bundleBytes, chosen.selection, { now, peer });
         suite = chosen.suite.id;
+        // The bundle's record was just verified with its key-transparency proof: if it is the one now
+        // pinned, the next send on this session needs no check of its own.
+        const pinned = tables.getContact(peer)?.identityRecord;
+        if (pinned !== undefined && equalBytes(pinned, bundle.record.encoded)) checkedRecord = pinned;
       }
       const envelope = await sendMessage(stores, peer, body, { now });
       tables.insertOutbox({ clientMessageId, recipient: peer, envelope, createdAt: now });
@@ -195,6 +201,7 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
     }
     throw error;
   }
+  if (checkedRecord !== undefined) rememberChecked(home, peer, checkedRecord, now);
   const flushed = await flushOutbox(home, link);
   const queued = flushed.pending.has(clientMessageId);
   return {
@@ -206,6 +213,42 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
     newSession: bundleBytes !== null,
     attachment,
   };
+}
+
+/**
+ * How long an open client trusts its last check of a peer's record (the relay's current record equal
+ * to the pinned one, with a valid key-transparency proof) before asking the relay again on a send.
+ * Without it every send on an open session cost one request and one record verification; with it a
+ * peer's identity replacement blocks this client's sends at most this long after it happened (its
+ * messages are refused at once on receive, and the peer's client rejects stale-session messages).
+ */
+export const PEER_RECHECK_MS = 5 * 60_000;
+
+/** Per open home (memory only): peer -> the pinned record last checked at the relay, and when. */
+const checkedPeers = new WeakMap<UnlockedHome, Map<string, { record: Uint8Array; at: number }>>();
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+}
+
+function recentlyChecked(home: UnlockedHome, peer: string, pinned: Uint8Array, now: number): boolean {
+  const entry = checkedPeers.get(home)?.get(peer);
+  // A different pinned record (trusted, replaced) was never checked: ask the relay.
+  return (
+    entry !== undefined &&
+    now - entry.at < PEER_RECHECK_MS &&
+    now >= entry.at &&
+    equalBytes(entry.record, pinned)
+  );
+}
+
+function rememberChecked(home: UnlockedHome, peer: string, record: Uint8Array, now: number): void {
+  let peers = checkedPeers.get(home);
+  if (peers === undefined) {
+    peers = new Map();
+    checkedPeers.set(home, peers);
+  }
+  peers.set(peer, { record: Uint8Array.from(record), at: now });
 }
 
 /**
@@ -232,7 +275,11 @@ async function checkPeerIdentity(
   if (record.username !== peer)
     throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
   await verifyTransparency(home.store, link.api, peer, current, account.transparency);
-  if (Buffer.from(current).equals(Buffer.from(pinned))) return;
+  if (Buffer.from(current).equals(Buffer.from(pinned))) {
+    rememberChecked(home, peer, pinned, now);
+    return;
+  }
+  checkedPeers.get(home)?.delete(peer);
   await markIdentityChanged(home, peer, now, record.encoded);
   throw identityChangedError(peer);
 }
