@@ -395,6 +395,32 @@ export class LocalStore {
     return this.#exclusive(() => work(this.#tables));
   }
 
+  /**
+   * One operation committed WITHOUT waiting for the disk (synchronous = NORMAL for it alone, WAL): it
+   * becomes durable with the next normal commit or checkpoint, and a crash before that may undo it.
+   * Only for writes whose loss is harmless by construction: removing an outbox entry the relay
+   * acknowledged (undone, it is resent under the same client message id, which the relay stores
+   * once), so a send waits for the disk once, not twice.
+   */
+  relaxed<T>(work: (tables: LocalTables) => T): Promise<T> {
+    return this.#exclusive(() => {
+      this.#db.exec("PRAGMA synchronous = NORMAL");
+      try {
+        return work(this.#tables);
+      } finally {
+        this.#db.exec("PRAGMA synchronous = FULL");
+      }
+    });
+  }
+
+  /** The connection's `PRAGMA synchronous` (2 = FULL): every commit but `relaxed`'s waits for the disk. */
+  synchronousLevel(): Promise<number> {
+    return this.#exclusive(() => {
+      const row = this.#db.prepare("PRAGMA synchronous").get() as { synchronous: number } | undefined;
+      return row?.synchronous ?? -1;
+    });
+  }
+
   putContact(contact: ContactRecord): Promise<void> {
     return this.read((tables) => tables.putContact(contact));
   }

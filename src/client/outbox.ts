@@ -208,7 +208,9 @@ export class Outbox {
     try {
       const ack = await transport(entry);
       if (ack.clientMessageId === entry.clientMessageId) {
-        await this.acknowledge(entry.clientMessageId);
+        // Not a second wait for the disk per send: losing this removal in a crash only resends the
+        // same client message id, which the relay stores once.
+        await this.#store.relaxed((tables) => tables.removeOutbox(entry.clientMessageId));
         sent.push(ack);
         return true;
       }

@@ -254,3 +254,20 @@ test("a flush waiting on another's failed attempt holds that recipient back and 
       [a.clientMessageId, b.clientMessageId],
     );
   }));
+
+test("the acknowledged entry is removed without a durable commit, and the store stays FULL after", () =>
+  withOutbox(async (outbox, _clock, store) => {
+    assert.equal(await store.synchronousLevel(), 2);
+    await outbox.enqueue({ recipient: "bob", envelope: utf8("a") });
+    const result = await outbox.flush(async (entry) => ({ clientMessageId: entry.clientMessageId }));
+    assert.equal(result.sent.length, 1);
+    assert.equal(await outbox.size(), 0);
+    assert.equal(await store.synchronousLevel(), 2, "the relaxed removal restored synchronous = FULL");
+    // A failing relaxed operation restores it too.
+    await assert.rejects(
+      store.relaxed(() => {
+        throw new Error("boom");
+      }),
+    );
+    assert.equal(await store.synchronousLevel(), 2);
+  }));
