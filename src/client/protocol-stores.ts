@@ -1,4 +1,4 @@
-import type { SuiteId } from "../crypto/index.ts";
+import { blake2b, type SuiteId, toHex } from "../crypto/index.ts";
 import {
   type Contact,
   decodeIdentityRecordExact,
@@ -50,12 +50,40 @@ function unpackPrekey(packed: Uint8Array): { encoded: Uint8Array; seed: Uint8Arr
 
 const SESSION_ROW_PREFIX = "contact-sessions:";
 
+/**
+ * Identity records already decoded and verified (every self-signature), by BLAKE2b-512 of their exact
+ * bytes. A stored contact's record was verified when it was stored; without this it was decoded and
+ * its composite signatures verified again on every message sent and received. Equal bytes verify
+ * equally (no time or context enters the check), so the cache is keyed by the bytes' hash alone;
+ * memory only (records are public), bounded, least recently used evicted.
+ */
+const verifiedRecords = new Map<string, IdentityRecord>();
+export const VERIFIED_RECORD_CACHE_SIZE = 256;
+
+/** `decodeIdentityRecordExact`, verified once per distinct record bytes in this process. */
+export function verifiedIdentityRecord(bytes: Uint8Array): IdentityRecord {
+  const key = toHex(blake2b(bytes));
+  const hit = verifiedRecords.get(key);
+  if (hit !== undefined) {
+    verifiedRecords.delete(key);
+    verifiedRecords.set(key, hit);
+    return hit;
+  }
+  const record = decodeIdentityRecordExact(bytes); // throws: nothing is cached
+  verifiedRecords.set(key, record);
+  if (verifiedRecords.size > VERIFIED_RECORD_CACHE_SIZE) {
+    const oldest = verifiedRecords.keys().next().value;
+    if (oldest !== undefined) verifiedRecords.delete(oldest);
+  }
+  return record;
+}
+
 export function contactFromRecord(record: ContactRecord): Contact {
   const changed = record.changedIdentityRecord;
   return {
-    record: decodeIdentityRecordExact(record.identityRecord),
+    record: verifiedIdentityRecord(record.identityRecord),
     pin: record.pinnedSuite,
-    ...(changed === undefined ? {} : { changed: decodeIdentityRecordExact(changed) }),
+    ...(changed === undefined ? {} : { changed: verifiedIdentityRecord(changed) }),
   };
 }
 

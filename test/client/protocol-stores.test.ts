@@ -5,7 +5,11 @@ import { test } from "node:test";
 import { generateIdentitySeeds } from "../../src/client/identity-seeds.ts";
 import { ensureOwnIdentity, loadOwnIdentity, type OwnIdentity } from "../../src/client/local-identity.ts";
 import { LocalStore } from "../../src/client/local-store.ts";
-import { LocalProtocolStores } from "../../src/client/protocol-stores.ts";
+import {
+  LocalProtocolStores,
+  VERIFIED_RECORD_CACHE_SIZE,
+  verifiedIdentityRecord,
+} from "../../src/client/protocol-stores.ts";
 import type { SuiteName } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import {
@@ -187,5 +191,25 @@ test("a changed identity blocks in the protocol itself, survives a reopen sealed
       await alice.store.close();
       await bob.store.close();
       await elsewhere.close();
+    }
+  }));
+
+test("a stored contact's record is verified once per distinct bytes; altered bytes are verified afresh", () =>
+  withTempDir(async (dir) => {
+    const alice = await party(dir, "alice", "hybrid");
+    try {
+      const encoded = Uint8Array.from(alice.own.record.encoded);
+      const first = verifiedIdentityRecord(encoded);
+      // Same bytes (another copy, as a new read from the store gives): the same verified object.
+      assert.equal(verifiedIdentityRecord(Uint8Array.from(encoded)), first);
+      assert.equal(first.username, "alice");
+      // One flipped bit inside the signed body: not a cache hit, and the verification refuses it.
+      const tampered = Uint8Array.from(encoded);
+      tampered[tampered.length - 10]! ^= 1;
+      assert.throws(() => verifiedIdentityRecord(tampered), NanoError);
+      assert.throws(() => verifiedIdentityRecord(tampered), NanoError, "a failure is never cached");
+      assert.ok(VERIFIED_RECORD_CACHE_SIZE > 0);
+    } finally {
+      await alice.store.close();
     }
   }));
