@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { Agent, type IncomingMessage, request } from "node:http";
 import { join } from "node:path";
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { randomBytes, toHex } from "../src/crypto/index.ts";
 import {
   type AttachmentReference,
@@ -19,6 +19,7 @@ import {
 } from "../src/protocol/attachment.ts";
 import { envelopeMarker, testEnvelope } from "../test/relay/fixtures/identities.ts";
 import { type RelayProcess, signUpOver } from "../test/relay/fixtures/processes.ts";
+import { openReadySocket } from "./_ready-socket.ts";
 
 export interface AttachmentScenario {
   readonly pairs: number;
@@ -187,16 +188,7 @@ async function baselineLoad(
 }
 
 function openSocket(url: string, token: string): Promise<WebSocket> {
-  const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
-  return new Promise((resolve, reject) => {
-    socket.on("message", function onReady(data) {
-      if ((JSON.parse(data.toString()) as { type: string }).type === "ready") {
-        socket.off("message", onReady);
-        resolve(socket);
-      }
-    });
-    socket.once("error", reject);
-  });
+  return openReadySocket(url, { authorization: `Bearer ${token}` });
 }
 
 async function relayLoad(

@@ -6,11 +6,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { randomBytes, toHex } from "../src/crypto/index.ts";
 import { tempDir, testConfig } from "../test/relay/fixtures/harness.ts";
 import { testEnvelope } from "../test/relay/fixtures/identities.ts";
 import { RelayProcess, signUpOver } from "../test/relay/fixtures/processes.ts";
+import { openReadySocket } from "./_ready-socket.ts";
 import {
   type AttachmentRow,
   attachmentScenario,
@@ -58,16 +59,7 @@ function percentile(sorted: number[], p: number): number {
 
 function open(endpoint: Endpoint, name: string): Promise<WebSocket> {
   const { url, headers } = endpoint.connect(name);
-  const socket = new WebSocket(url, { headers, maxPayload: 8 * 1024 * 1024 });
-  return new Promise((resolve, reject) => {
-    socket.on("message", function onReady(data) {
-      if ((JSON.parse(data.toString()) as { type: string }).type === "ready") {
-        socket.off("message", onReady);
-        resolve(socket);
-      }
-    });
-    socket.once("error", reject);
-  });
+  return openReadySocket(url, headers);
 }
 
 async function runLoad(
