@@ -96,7 +96,7 @@ export class LocalCommitQueue {
   submit<T>(kind: OperationKind, work: () => T | Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error("local store is closed"));
     if (this.#inside.getStore()?.running === true) {
-      // Today's alternative is a silent deadlock: the outer work waits for an operation queued behind it.
+      // Without this check the outer work would wait forever for an operation queued behind it.
       return Promise.reject(
         new Error(
           "a local store operation was started inside another one's work; use the tables it was given",
@@ -127,11 +127,12 @@ export class LocalCommitQueue {
   }
 
   async #drain(): Promise<void> {
-    let head = this.#operations.shift();
-    while (head !== undefined) {
-      if (head.kind === "read") {
-        settle(head, await this.#run(head));
-      } else {
+    try {
+      for (let head = this.#operations.shift(); head !== undefined; head = this.#operations.shift()) {
+        if (head.kind === "read") {
+          settle(head, await this.#run(head));
+          continue;
+        }
         if (head.kind === "transaction" && this.#operations.length === 0) {
           // Alone at the head: wait one turn of the event loop (outside any transaction, so no lock is
           // held across it) for callers whose I/O completed in the same poll phase, as the relay does.
@@ -139,9 +140,10 @@ export class LocalCommitQueue {
         }
         await this.#batch(head);
       }
-      head = this.#operations.shift();
+    } finally {
+      // Nothing above throws by design; if a bug made it, the next submit starts a fresh drain.
+      this.#draining = false;
     }
-    this.#draining = false;
   }
 
   /** Runs one work in its own async context, never throwing. */
