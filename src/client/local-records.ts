@@ -126,19 +126,22 @@ const SCHEMAS = {
 export type RecordKind = keyof typeof SCHEMAS;
 type Decoded<K extends RecordKind> = z.output<(typeof SCHEMAS)[K]>;
 
-function toJson(value: unknown): unknown {
+/** JSON form of a record; with `probe`, byte fields become "" (the form the schema check sees). */
+function toJson(value: unknown, probe: boolean): unknown {
   if (value instanceof Uint8Array)
-    return Buffer.from(value.buffer, value.byteOffset, value.length).toString("base64");
+    return probe ? "" : Buffer.from(value.buffer, value.byteOffset, value.length).toString("base64");
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, toJson(inner)]));
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, toJson(inner, probe)]));
   }
   return value;
 }
 
 export function encodeRecord(kind: RecordKind, record: object): Uint8Array {
-  const json = { v: 1, ...(toJson(record) as object) };
-  SCHEMAS[kind].parse(json); // refuse to seal what could not be read back
-  return utf8(JSON.stringify(json));
+  // Refuse to seal what could not be read back. The check sees byte fields as "": base64 written by
+  // Buffer is valid by construction, and re-validating (and decoding) a 1 MiB message body's base64
+  // cost more than sealing it. A string where bytes belong is still checked as base64.
+  SCHEMAS[kind].parse({ v: 1, ...(toJson(record, true) as object) });
+  return utf8(JSON.stringify({ v: 1, ...(toJson(record, false) as object) }));
 }
 
 /** Only reached after the AEAD opened the row, so a failure means a bug or a foreign writer. */

@@ -75,6 +75,12 @@ test("records that do not match their schema are refused on the way in and on th
   };
   assert.throws(() => encodeRecord("contact", { ...contact, pinnedSuite: 9 }));
   assert.throws(() => encodeRecord("contact", { ...contact, username: "" }));
+  // Bytes are checked by type: a string in a byte field must still be base64 to be sealed.
+  assert.throws(() => encodeRecord("contact", { ...contact, identityRecord: "not base64!" }));
+  assert.throws(() => encodeRecord("contact", { ...contact, username: randomBytes(4) }));
+  const body = randomBytes(1024 * 1024 + 3);
+  const message = { messageId: "7", sender: "bob", contentType: "text", body, receivedAt: 1 };
+  assert.deepEqual(decodeRecord("received", encodeRecord("received", message)).body, body);
   const hostile = [
     "",
     "not json",
