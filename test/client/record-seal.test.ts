@@ -62,6 +62,35 @@ test("contact records round-trip through the sealed encoding (property)", () => 
   );
 });
 
+test("the record encoding is exactly the JSON text it always was: old databases and new ones read alike (property)", () => {
+  // The reference: the encoding before it was written field by field (JSON.stringify of the base64 form).
+  const reference = (record: object) =>
+    utf8(
+      JSON.stringify({ v: 1, ...record }, (_key, value: unknown) =>
+        value instanceof Uint8Array ? Buffer.from(value).toString("base64") : value,
+      ),
+    );
+  const receivedArbitrary = fc.record({
+    messageId: fc.string({ minLength: 1, maxLength: 20 }),
+    sender: fc.string({ minLength: 1, maxLength: 40, unit: "grapheme" }),
+    contentType: fc.string({ maxLength: 30, unit: "binary" }),
+    body: fc.uint8Array({ maxLength: 3000 }),
+    receivedAt: fc.nat(),
+  });
+  fc.assert(
+    fc.property(contactArbitrary, receivedArbitrary, (contact, received) => {
+      assert.deepEqual(encodeRecord("contact", contact), reference(contact));
+      // An optional field left undefined is left out, as JSON.stringify leaves it out.
+      const unset = { ...contact, changedIdentityRecord: undefined };
+      assert.deepEqual(encodeRecord("contact", unset), reference(unset));
+      const changed = { ...contact, changedIdentityRecord: received.body };
+      assert.deepEqual(encodeRecord("contact", changed), reference(changed));
+      assert.deepEqual(encodeRecord("received", received), reference(received));
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test("records that do not match their schema are refused on the way in and on the way out", () => {
   const contact: ContactRecord = {
     username: "alice",
@@ -75,6 +104,12 @@ test("records that do not match their schema are refused on the way in and on th
   };
   assert.throws(() => encodeRecord("contact", { ...contact, pinnedSuite: 9 }));
   assert.throws(() => encodeRecord("contact", { ...contact, username: "" }));
+  // Bytes are checked by type: a string in a byte field must still be base64 to be sealed.
+  assert.throws(() => encodeRecord("contact", { ...contact, identityRecord: "not base64!" }));
+  assert.throws(() => encodeRecord("contact", { ...contact, username: randomBytes(4) }));
+  const body = randomBytes(1024 * 1024 + 3);
+  const message = { messageId: "7", sender: "bob", contentType: "text", body, receivedAt: 1 };
+  assert.deepEqual(decodeRecord("received", encodeRecord("received", message)).body, body);
   const hostile = [
     "",
     "not json",

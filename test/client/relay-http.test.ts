@@ -6,6 +6,7 @@ import {
   endpointFromUrl,
   requestJson,
   requestRaw,
+  requestStream,
   websocketUrl,
 } from "../../src/client/transport/relay-http.ts";
 import { NanoError } from "../../src/errors/index.ts";
@@ -62,6 +63,67 @@ test("relay answers map to typed errors: known codes kept, unknown and malformed
         requestRaw(endpoint, { method: "GET", path: "/big", maxResponseBytes: 1024 }),
         (e: unknown) => NanoError.is(e, "relay_rejected"),
       );
+    },
+  ));
+
+test("streamed answers: the body as it arrives, typed errors for non-2xx, a broken body is relay_unreachable", () =>
+  withServer(
+    (request, response) => {
+      const routes: Record<string, () => void> = {
+        "/blob": () => {
+          response.writeHead(200, { "content-length": String(3 * 65536) });
+          response.write(Buffer.alloc(65536, 1));
+          // The rest arrives later: the consumer must see the first piece before the whole body exists.
+          setTimeout(() => response.end(Buffer.alloc(2 * 65536, 2)), 20);
+        },
+        "/missing": () =>
+          answer(
+            response,
+            404,
+            '{"error": {"code": "attachment_not_found", "message": "no such attachment"}}',
+          ),
+        "/broken": () => {
+          response.writeHead(200, { "content-length": String(4 * 65536) });
+          response.write(Buffer.alloc(65536, 3), () => setTimeout(() => response.destroy(), 20));
+        },
+      };
+      (routes[request.url ?? ""] ?? (() => answer(response, 404, "{}")))();
+    },
+    async (url) => {
+      const endpoint = endpointFromUrl(url, null);
+      const progress: number[] = [];
+      const answerOk = await requestStream(endpoint, {
+        method: "GET",
+        path: "/blob",
+        onDownload: (received) => progress.push(received),
+      });
+      assert.equal(answerOk.length, 3 * 65536);
+      const pieces: Buffer[] = [];
+      for await (const piece of answerOk.body) pieces.push(piece);
+      assert.ok(pieces.length >= 2, "delivered in pieces, not buffered whole");
+      const body = Buffer.concat(pieces);
+      assert.equal(body.length, 3 * 65536);
+      assert.equal(body[0], 1);
+      assert.equal(body.at(-1), 2);
+      assert.equal(progress.at(-1), 3 * 65536);
+
+      await assert.rejects(requestStream(endpoint, { method: "GET", path: "/missing" }), (e: unknown) =>
+        NanoError.is(e, "attachment_not_found"),
+      );
+
+      const broken = await requestStream(endpoint, { method: "GET", path: "/broken" });
+      await assert.rejects(
+        (async () => {
+          for await (const _piece of broken.body) {
+            // read until the connection breaks
+          }
+        })(),
+        (e: unknown) => NanoError.is(e, "relay_unreachable"),
+      );
+
+      // A consumer that stops early (a chunk failed to verify) closes the response instead of reading on.
+      const early = await requestStream(endpoint, { method: "GET", path: "/blob" });
+      for await (const _piece of early.body) break;
     },
   ));
 

@@ -12,9 +12,9 @@ import {
 import {
   DEFAULT_DOWNLOADS_DIR,
   fetchAttachment,
+  fetchAttachmentToFile,
   LONG_TEXT_TYPE,
   type Progress,
-  saveVerified,
 } from "../attachments.ts";
 import { type DeliveryReceipt, ReceiptBatcher, receiptKindName } from "../delivery-receipts.ts";
 import type { LocalTables } from "../local-store.ts";
@@ -246,13 +246,14 @@ async function fetchAndSave(
   reference: AttachmentReference,
   options: { saveDir: string; onProgress?: Progress },
 ): Promise<Saved> {
-  const plaintext = await fetchAttachment(link, reference, options.onProgress);
   if (reference.contentType === LONG_TEXT_TYPE && reference.filename === undefined) {
     // A long text: shown like any text (strict UTF-8), never written as a file.
+    const plaintext = await fetchAttachment(link, reference, options.onProgress);
     return { path: null, text: new TextDecoder("utf-8", { fatal: true }).decode(plaintext), reference };
   }
   const name = reference.filename ?? `attachment-${toHex(reference.hash).slice(0, 16)}`;
-  return { path: await saveVerified(options.saveDir, name, plaintext), text: null, reference };
+  const path = await fetchAttachmentToFile(link, reference, options.saveDir, name, options.onProgress);
+  return { path, text: null, reference };
 }
 
 export async function receive(home: UnlockedHome, options: ReceiveOptions): Promise<ReceiveResult> {

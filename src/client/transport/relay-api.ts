@@ -1,7 +1,14 @@
 import { NanoError } from "../../errors/index.ts";
 import { signDeviceChallenge, signUsernameClaim } from "../../protocol/index.ts";
 import type { OwnIdentity } from "../local-identity.ts";
-import { checkRawStatus, type RelayEndpoint, requestJson, requestRaw } from "./relay-http.ts";
+import {
+  checkRawStatus,
+  type RelayEndpoint,
+  requestJson,
+  requestRaw,
+  requestStream,
+  type StreamedAnswer,
+} from "./relay-http.ts";
 
 /**
  * The relay's HTTP API (docs/api.md) as typed calls. Binary values are standard base64. The bearer
@@ -241,10 +248,11 @@ export class RelayApi {
   }
 
   /** Uploads an encrypted blob under the hex BLAKE2b-512 of its bytes; only `recipients` may fetch it. */
+  /** `ciphertext` may be the sealer's pieces: they go out in order, never concatenated. */
   async uploadAttachment(
     hashHex: string,
     recipients: readonly string[],
-    ciphertext: Uint8Array,
+    ciphertext: Uint8Array | readonly Uint8Array[],
     onProgress?: (sent: number, total: number) => void,
   ): Promise<void> {
     const query = recipients.map(encodeURIComponent).join(",");
@@ -259,20 +267,19 @@ export class RelayApi {
     );
   }
 
+  /**
+   * Opens the blob as a stream once the relay answered 200 (its typed error otherwise). The bytes are
+   * the relay's word only: the caller verifies them against the reference as they arrive.
+   */
   async downloadAttachment(
     hashHex: string,
-    maxBytes: number,
     onProgress?: (received: number, total: number | null) => void,
-  ): Promise<Uint8Array> {
-    const body = checkRawStatus(
-      await requestRaw(this.endpoint, {
-        method: "GET",
-        path: `/v1/attachments/${hashHex}`,
-        token: await this.token(),
-        maxResponseBytes: maxBytes,
-        ...(onProgress === undefined ? {} : { onDownload: onProgress }),
-      }),
-    );
-    return new Uint8Array(body.buffer, body.byteOffset, body.length);
+  ): Promise<StreamedAnswer> {
+    return requestStream(this.endpoint, {
+      method: "GET",
+      path: `/v1/attachments/${hashHex}`,
+      token: await this.token(),
+      ...(onProgress === undefined ? {} : { onDownload: onProgress }),
+    });
   }
 }

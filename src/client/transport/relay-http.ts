@@ -71,7 +71,8 @@ export interface RawRequest {
   readonly method: "GET" | "POST" | "PUT" | "DELETE";
   readonly path: string;
   readonly token?: string;
-  readonly body?: Uint8Array;
+  /** The body, whole or as pieces sent in order (an attachment's chunks, never concatenated). */
+  readonly body?: Uint8Array | readonly Uint8Array[];
   readonly contentType?: string;
   /** Upload progress: bytes of `body` handed to the socket so far. */
   readonly onUpload?: (sent: number, total: number) => void;
@@ -83,80 +84,193 @@ export interface RawRequest {
 /** Upload pieces: big bodies go out in slices so progress can be shown and memory stays flat. */
 const UPLOAD_SLICE = 256 * 1024;
 
-export function requestRaw(
+function slices(body: Uint8Array | readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const piece of body instanceof Uint8Array ? [body] : body) {
+    for (let offset = 0; offset < piece.length; offset += UPLOAD_SLICE) {
+      out.push(piece.subarray(offset, Math.min(piece.length, offset + UPLOAD_SLICE)));
+    }
+  }
+  return out;
+}
+
+function unreachable(endpoint: RelayEndpoint, cause: NodeJS.ErrnoException): NanoError {
+  return new NanoError(
+    "relay_unreachable",
+    `cannot reach the relay at ${endpoint.base.origin}${cause.code ? ` (${cause.code})` : ""}`,
+    { cause },
+  );
+}
+
+/**
+ * Sends one request; `onResponse` gets the response once its headers arrived, `onError` a typed
+ * error for a connection that could not be made or broke before the headers.
+ */
+function send(
   endpoint: RelayEndpoint,
   request: RawRequest,
-): Promise<{ status: number; body: Buffer }> {
+  onResponse: (response: IncomingMessage) => void,
+  onError: (error: NanoError) => void,
+): void {
   const url = new URL(request.path, endpoint.base);
+  const pieces = request.body === undefined ? null : slices(request.body);
+  const total = pieces === null ? 0 : pieces.reduce((sum, piece) => sum + piece.length, 0);
   const headers: Record<string, string> = {};
-  if (request.body !== undefined) {
+  if (pieces !== null) {
     headers["content-type"] = request.contentType ?? "application/octet-stream";
-    headers["content-length"] = String(request.body.length);
+    headers["content-length"] = String(total);
   }
   if (request.token !== undefined) headers.authorization = `Bearer ${request.token}`;
-  const limit = request.maxResponseBytes ?? MAX_RESPONSE_BYTES;
   const options = {
     method: request.method,
     headers,
     timeout: REQUEST_TIMEOUT_MS,
     ...(endpoint.ca === null ? {} : { ca: endpoint.ca }),
   };
-  return new Promise((resolve, reject) => {
-    const onResponse = (response: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let total = 0;
-      const announced = Number(response.headers["content-length"] ?? Number.NaN);
-      response.on("data", (chunk: Buffer) => {
-        total += chunk.length;
-        if (total > limit) {
-          response.destroy();
-          reject(new NanoError("relay_rejected", "relay answer is too large"));
-          return;
-        }
-        chunks.push(chunk);
-        request.onDownload?.(total, Number.isFinite(announced) ? announced : null);
-      });
-      response.on("error", (cause) =>
-        reject(new NanoError("relay_unreachable", "the relay connection broke", { cause })),
-      );
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
-    };
-    // TLS 1.3 only, as the relay serves it (DESIGN.md "TLS").
-    const req =
-      url.protocol === "https:"
-        ? httpsRequest(url, { ...options, minVersion: "TLSv1.3" }, onResponse)
-        : httpRequest(url, options, onResponse);
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", (cause: NodeJS.ErrnoException) =>
-      reject(
-        new NanoError(
-          "relay_unreachable",
-          `cannot reach the relay at ${endpoint.base.origin}${cause.code ? ` (${cause.code})` : ""}`,
-          { cause },
-        ),
-      ),
-    );
-    const body = request.body;
-    if (body === undefined) {
-      req.end();
-      return;
-    }
-    let offset = 0;
-    const pump = () => {
-      while (offset < body.length) {
-        const end = Math.min(body.length, offset + UPLOAD_SLICE);
-        const more = req.write(body.subarray(offset, end));
-        offset = end;
-        request.onUpload?.(offset, body.length);
-        if (!more) {
-          req.once("drain", pump);
-          return;
-        }
+  // TLS 1.3 only, as the relay serves it (DESIGN.md "TLS").
+  const req =
+    url.protocol === "https:"
+      ? httpsRequest(url, { ...options, minVersion: "TLSv1.3" }, onResponse)
+      : httpRequest(url, options, onResponse);
+  req.on("timeout", () => req.destroy(new Error("timed out")));
+  req.on("error", (cause: NodeJS.ErrnoException) => onError(unreachable(endpoint, cause)));
+  if (pieces === null) {
+    req.end();
+    return;
+  }
+  let index = 0;
+  let sent = 0;
+  const pump = () => {
+    while (index < pieces.length) {
+      const piece = pieces[index++]!;
+      const more = req.write(piece);
+      sent += piece.length;
+      request.onUpload?.(sent, total);
+      if (!more) {
+        req.once("drain", pump);
+        return;
       }
-      req.end();
-    };
-    pump();
+    }
+    req.end();
+  };
+  pump();
+}
+
+export function requestRaw(
+  endpoint: RelayEndpoint,
+  request: RawRequest,
+): Promise<{ status: number; body: Buffer }> {
+  const limit = request.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+  return new Promise((resolve, reject) => {
+    send(
+      endpoint,
+      request,
+      (response) => {
+        const chunks: Buffer[] = [];
+        let total = 0;
+        const announced = Number(response.headers["content-length"] ?? Number.NaN);
+        response.on("data", (chunk: Buffer) => {
+          total += chunk.length;
+          if (total > limit) {
+            response.destroy();
+            reject(new NanoError("relay_rejected", "relay answer is too large"));
+            return;
+          }
+          chunks.push(chunk);
+          request.onDownload?.(total, Number.isFinite(announced) ? announced : null);
+        });
+        response.on("error", (cause) =>
+          reject(new NanoError("relay_unreachable", "the relay connection broke", { cause })),
+        );
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      },
+      reject,
+    );
   });
+}
+
+/** A 2xx answer whose body is read as it arrives. */
+export interface StreamedAnswer {
+  readonly status: number;
+  /** Content-Length as announced (unverified: the consumer checks what actually arrives). */
+  readonly length: number | null;
+  /**
+   * The body in the pieces the socket delivered. A connection that breaks or times out before the
+   * announced length arrived throws `relay_unreachable`; leaving the loop early closes the response.
+   */
+  readonly body: AsyncIterable<Buffer>;
+}
+
+/** Bytes of a non-2xx answer read to learn the relay's error code. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * A request whose answer is consumed as a stream (attachment downloads: verified and decrypted as
+ * they arrive, never held whole). A non-2xx answer is read (bounded) and thrown as the relay's typed
+ * error, as `checkRawStatus` does.
+ */
+export function requestStream(endpoint: RelayEndpoint, request: RawRequest): Promise<StreamedAnswer> {
+  return new Promise((resolve, reject) => {
+    send(
+      endpoint,
+      request,
+      (response) => {
+        const status = response.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          readBounded(response, MAX_ERROR_BODY).then((body) => {
+            try {
+              checkRawStatus({ status, body });
+            } catch (error) {
+              reject(error);
+            }
+          }, reject);
+          return;
+        }
+        const announced = Number(response.headers["content-length"] ?? Number.NaN);
+        const length = Number.isSafeInteger(announced) && announced >= 0 ? announced : null;
+        resolve({ status, length, body: streamBody(response, length, request.onDownload) });
+      },
+      reject,
+    );
+  });
+}
+
+async function* streamBody(
+  response: IncomingMessage,
+  length: number | null,
+  onDownload: RawRequest["onDownload"],
+): AsyncGenerator<Buffer, void, undefined> {
+  let received = 0;
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      received += chunk.length;
+      onDownload?.(received, length);
+      yield chunk;
+    }
+  } catch (cause) {
+    if (NanoError.is(cause)) throw cause;
+    throw new NanoError("relay_unreachable", "the relay connection broke during a download", { cause });
+  } finally {
+    // The consumer stopped early (a chunk failed to verify): do not read the rest.
+    if (!response.complete) response.destroy();
+  }
+}
+
+async function readBounded(response: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > limit) break;
+      chunks.push(chunk);
+    }
+  } catch (cause) {
+    throw new NanoError("relay_unreachable", "the relay connection broke", { cause });
+  } finally {
+    if (!response.complete) response.destroy();
+  }
+  return Buffer.concat(chunks);
 }
 
 /** Throws the relay's typed error for a non-2xx raw answer. */

@@ -15,6 +15,17 @@ import { authenticate } from "./_http.ts";
 const HASH = /^[0-9a-f]{128}$/;
 const MAX_RECIPIENTS = 100;
 const DAY_MS = 86_400_000;
+/** Blob reads per downloaded piece: fewer reads and socket writes than the 64 KiB default. */
+const READ_CHUNK = 256 * 1024;
+
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
 
 function checkHash(hash: string): string {
   if (!HASH.test(hash))
@@ -40,8 +51,9 @@ export async function removeBlob(context: RelayContext, hash: string): Promise<v
 
 /**
  * Encrypted attachments. Uploads stream to a temporary file while being hashed and counted, so a
- * 100 MiB blob never sits in memory; the file is fsynced and renamed into place only after the hash
- * matches its address, and the metadata commit (with the quota check) comes last. A crash in between
+ * 100 MiB blob never sits in memory; the file is fsynced once and renamed into place only after the
+ * hash matches its address, the folder is fsynced so the rename is durable, and the metadata commit
+ * (with the quota check) comes last, before the 201. A crash in between
  * leaves at most an orphan file without metadata (never served), never metadata pointing at a
  * missing or wrong blob.
  */
@@ -103,24 +115,29 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
           },
         });
         try {
-          await pipeline(body as NodeJS.ReadableStream, meter, createWriteStream(tmp, { mode: 0o600 }));
+          // "wx": never reuse a file at the temporary name. `flush`: the stream fsyncs the file once,
+          // before closing it, and the pipeline resolves only after that close.
+          await pipeline(
+            body as NodeJS.ReadableStream,
+            meter,
+            createWriteStream(tmp, { flags: "wx", mode: 0o600, flush: true }),
+          );
           if (toHex(hasher.digest()) !== hash) {
             throw new NanoError("blob_hash_mismatch", "the bytes do not hash to the address");
-          }
-          const file = await open(tmp, "r");
-          try {
-            await file.sync();
-          } finally {
-            await file.close();
           }
           // Only the uploader may add recipients to an existing blob (checked again atomically in
           // put): this answer needs the exact ciphertext, so it tells a prober nothing a hash would.
           const existing = await context.store.attachments.get(hash);
           if (existing !== null && existing.owner !== owner) throw notOwner();
           const final = blobPath(context, hash);
-          await mkdir(join(context.blobDir, hash.slice(0, 2)), { recursive: true });
+          const shard = join(context.blobDir, hash.slice(0, 2));
+          const created = await mkdir(shard, { recursive: true });
           // Same hash, same bytes: replacing an existing blob with this verified copy is harmless.
           await rename(tmp, final);
+          // The rename (and a new shard folder's entry) must be on disk before the metadata commit
+          // below, or a crash could leave metadata naming a blob that is not there.
+          if (created !== undefined) await syncDirectory(context.blobDir);
+          await syncDirectory(shard);
           const now = context.clock.now();
           const stored = await context.store.attachments.put(
             { hash, owner, size, createdAt: now, expiresAt: now + limits.attachment_ttl_days * DAY_MS },
@@ -177,6 +194,6 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
     return reply
       .header("content-type", "application/octet-stream")
       .header("content-length", String(size))
-      .send(createReadStream(path));
+      .send(createReadStream(path, { highWaterMark: READ_CHUNK }));
   });
 }
