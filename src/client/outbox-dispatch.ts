@@ -211,6 +211,7 @@ export class OutboxDispatcher {
         settle = resolve;
       }),
     );
+    // Never rejects: a round's attempts are not all awaited by the one who asked for the round.
     const attempt = channel.post(entry).then(
       async (): Promise<Attempt> => {
         // Synchronously on the answer: no round from now on posts it again.
@@ -218,7 +219,8 @@ export class OutboxDispatcher {
         state.attempts.delete(id);
         this.#rememberAcked(id);
         settle(true);
-        await this.#remove(id);
+        // A removal lost (store closed meanwhile) only resends an id the relay stores once.
+        await this.#remove(id).catch(() => {});
         return { acknowledged: true, code: null };
       },
       async (error: unknown): Promise<Attempt> => {
@@ -230,7 +232,9 @@ export class OutboxDispatcher {
         state.attempts.delete(id);
         settle(false);
         const nextAttemptAt = this.#now() + backoffDelay(entry.attempts + 1, backoff);
-        await this.#store.read((tables) => tables.recordOutboxFailure(id, nextAttemptAt, code));
+        await this.#store
+          .read((tables) => tables.recordOutboxFailure(id, nextAttemptAt, code))
+          .catch(() => {});
         return { acknowledged: false, code };
       },
     );

@@ -48,6 +48,8 @@ export async function flushOutbox(
   link: RelayLink,
   backoff: BackoffPolicy = USER_RETRY,
 ): Promise<FlushReport> {
+  // Nothing to send: no round, and no socket opened for it.
+  if ((await home.store.countOutbox()) === 0) return { sent: 0, error: null };
   const round = await new OutboxDispatcher(home.store).flush(transportsOf(link), backoff);
   const attempts = await Promise.all(round.values());
   return {

@@ -270,49 +270,78 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
       }
     }
     if (failure !== null) {
-      await acknowledgeIds(link, acknowledge);
+      await acknowledgeIds(link, acknowledge, options.watch);
       throw failure.error;
     }
     return acknowledge;
   };
   // Messages queued while the relay was down go first: the next command delivers them.
   outboxSent += (await flushOutbox(home, link)).sent;
-  let after = 0;
-  for (let page = 0; page < 10_000; page += 1) {
-    const messages = await link.api.fetchMessages(after);
-    if (messages.length === 0) break;
-    await acknowledgeIds(link, await handle(messages));
-    for (const message of messages) after = Math.max(after, message.id);
-  }
-  if (options.watch) {
-    const signal = options.signal ?? new AbortController().signal;
-    let sinceUpkeep = 0;
-    const acking = new Set<Promise<void>>();
-    await watchRelay(link.channel, {
-      signal,
-      onMessages: async (messages) => {
-        const ids = await handle(messages);
-        if (ids.length > 0) {
-          // Not awaited: the next batch need not wait for this answer. Unacknowledged, a message
-          // comes again and is acknowledged then (it is committed: shown once).
-          const ack: Promise<void> = link.channel
-            .ack(ids)
-            .catch(() => {})
-            .finally(() => acking.delete(ack));
-          acking.add(ack);
-        }
-        // A long watch keeps the one-time prekey stock up: each first contact may use one.
-        sinceUpkeep += messages.length;
-        if (sinceUpkeep >= PREKEY_POLICY.refillBelow) {
-          sinceUpkeep = 0;
-          await maintainPrekeysQuietly(home, link);
-        }
-      },
-      onReady: async () => {
-        outboxSent += (await flushOutbox(home, link, DEFAULT_BACKOFF)).sent;
-      },
-      onError: () => {},
-    });
+  const signal = options.signal ?? new AbortController().signal;
+  // A watch listens on the channel BEFORE paging, so nothing committed in between is missed; what
+  // it hears waits until the pages are done (order), and what came both ways is a skip the second time.
+  let pagesDone!: () => void;
+  const afterPages = new Promise<void>((resolve) => {
+    pagesDone = resolve;
+  });
+  const stopWatch = new AbortController();
+  const stop = () => stopWatch.abort();
+  signal.addEventListener("abort", stop, { once: true });
+  if (signal.aborted) stop();
+  let sinceUpkeep = 0;
+  let overflowed = false;
+  const acking = new Set<Promise<void>>();
+  const watching = options.watch
+    ? watchRelay(link.channel, {
+        signal: stopWatch.signal,
+        startAfter: afterPages,
+        onOverflow: () => {
+          overflowed = true;
+        },
+        onMessages: async (messages) => {
+          const ids = await handle(messages);
+          if (ids.length > 0) {
+            // Not awaited: the next batch need not wait for this answer. Unacknowledged, a message
+            // comes again and is acknowledged then (it is committed: shown once).
+            const ack: Promise<void> = link.channel
+              .ack(ids)
+              .catch(() => {})
+              .finally(() => acking.delete(ack));
+            acking.add(ack);
+          }
+          // A long watch keeps the one-time prekey stock up: each first contact may use one.
+          sinceUpkeep += messages.length;
+          if (sinceUpkeep >= PREKEY_POLICY.refillBelow) {
+            sinceUpkeep = 0;
+            await maintainPrekeysQuietly(home, link);
+          }
+        },
+        onReady: async () => {
+          outboxSent += (await flushOutbox(home, link, DEFAULT_BACKOFF)).sent;
+        },
+        onError: () => {},
+      })
+    : null;
+  try {
+    let after = 0;
+    for (let page = 0; page < 10_000; page += 1) {
+      const messages = await link.api.fetchMessages(after);
+      if (messages.length === 0) {
+        // Pushes dropped meanwhile were of stored messages: page on until none was.
+        if (!overflowed) break;
+        overflowed = false;
+        continue;
+      }
+      await acknowledgeIds(link, await handle(messages), options.watch);
+      for (const message of messages) after = Math.max(after, message.id);
+    }
+  } catch (error) {
+    stop();
+    throw error;
+  } finally {
+    pagesDone();
+    await watching;
+    signal.removeEventListener("abort", stop);
     await Promise.allSettled([...acking]);
   }
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
@@ -320,10 +349,17 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
   return { received, rejected, outboxSent };
 }
 
-/** One acknowledgement for many ids: on the relay channel when it is open, else one HTTP request. */
-async function acknowledgeIds(link: RelayLink, ids: readonly number[]): Promise<void> {
+/**
+ * One acknowledgement for many ids: on the relay channel when it is open (or, for a watch, about to
+ * be), else one HTTP request.
+ */
+async function acknowledgeIds(
+  link: RelayLink,
+  ids: readonly number[],
+  preferChannel: boolean,
+): Promise<void> {
   if (ids.length === 0) return;
-  if (link.channel.ready) {
+  if (link.channel.ready || (preferChannel && link.channel.usable)) {
     try {
       return await link.channel.ack(ids);
     } catch (error) {

@@ -21,6 +21,14 @@ export const WATCH_LIMITS = Object.freeze({
 
 export interface WatchOptions {
   readonly signal: AbortSignal;
+  /**
+   * Pushed messages are held (in order) until this resolves, e.g. until an HTTP catch-up is done.
+   * Meanwhile the socket is never paused (the catch-up may wait for answers on it): a push beyond
+   * WATCH_LIMITS.pauseAbove is dropped instead and `onOverflow` called, and the catch-up must page
+   * again (the message is stored at the relay until acknowledged).
+   */
+  readonly startAfter?: Promise<void>;
+  readonly onOverflow?: () => void;
   /** Messages that arrived together, in the relay's order. */
   readonly onMessages: (messages: readonly RelayMessage[]) => Promise<void>;
   /** Called after each successful authentication (e.g. to flush the outbox). */
@@ -35,8 +43,13 @@ export function watchRelay(channel: RelayChannel, options: WatchOptions): Promis
   let paused = false;
   let draining: Promise<void> | null = null;
   let readiness: Promise<void> = Promise.resolve();
+  let catchingUp = options.startAfter !== undefined;
+  void options.startAfter?.then(() => {
+    catchingUp = false;
+  });
 
   const drain = async () => {
+    await options.startAfter;
     // One turn later, so frames that arrived in the same read join the batch.
     await new Promise((resolve) => setImmediate(resolve));
     while (pending.length > 0 && !options.signal.aborted) {
@@ -67,9 +80,13 @@ export function watchRelay(channel: RelayChannel, options: WatchOptions): Promis
   const unsubscribe = channel.subscribe({
     onMessage: (message) => {
       if (options.signal.aborted) return;
+      if (catchingUp && queued >= WATCH_LIMITS.pauseAbove) {
+        options.onOverflow?.();
+        return;
+      }
       pending.push(message);
       queued++;
-      if (!paused && queued > WATCH_LIMITS.pauseAbove) {
+      if (!paused && !catchingUp && queued > WATCH_LIMITS.pauseAbove) {
         paused = true;
         channel.pause();
       }
