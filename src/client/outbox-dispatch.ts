@@ -53,7 +53,10 @@ const NOT_ATTEMPTED: Attempt = Object.freeze({ acknowledged: false, code: null }
 /** A round's attempts by client message id (entries it saw), to be awaited by who cares. */
 export type Round = ReadonlyMap<string, Promise<Attempt>>;
 
-/** Ids acknowledged lately, so a round that listed them before their removal does not post them again. */
+/**
+ * Ids acknowledged whose removal is not yet committed, so a round that listed them before the removal
+ * does not post them again (bounded, in case removals pile up).
+ */
 const RECENTLY_ACKED = 4096;
 
 interface DispatchState {
@@ -221,6 +224,9 @@ export class OutboxDispatcher {
         settle(true);
         // A removal lost (store closed meanwhile) only resends an id the relay stores once.
         await this.#remove(id).catch(() => {});
+        // The row is gone: a round that reads from now on cannot see it, and an id enqueued again
+        // later (a retried user action) is an entry like any other.
+        state.acked.delete(id);
         return { acknowledged: true, code: null };
       },
       async (error: unknown): Promise<Attempt> => {

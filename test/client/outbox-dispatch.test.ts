@@ -176,3 +176,17 @@ test("when the channel cannot open, a round falls back to HTTP, one entry after 
     assert.deepEqual(await round.get("h2"), { acknowledged: true, code: null });
     assert.equal(await outbox.size(), 0);
   }));
+
+test("an id enqueued again after its acknowledgement (a retried user action) is posted again", () =>
+  withDispatcher(async ({ outbox, dispatcher, channel, via }) => {
+    await outbox.enqueue({ clientMessageId: "r1", recipient: "bob", envelope: utf8("r1") });
+    const first = await dispatcher.flush(via, USER_RETRY);
+    channel.answer("r1");
+    assert.deepEqual(await first.get("r1"), { acknowledged: true, code: null });
+    await outbox.enqueue({ clientMessageId: "r1", recipient: "bob", envelope: utf8("r1") });
+    const second = await dispatcher.flush(via, USER_RETRY);
+    assert.deepEqual(channel.posted, ["r1", "r1"], "the relay stores it once; the outbox empties");
+    channel.answer("r1");
+    assert.deepEqual(await second.get("r1"), { acknowledged: true, code: null });
+    assert.equal(await outbox.size(), 0);
+  }));
