@@ -232,6 +232,9 @@ async function runMode(
       120_000,
     );
     await receivers.ask({ type: "listen" }, "listening", 10_000);
+    // Senders are online too, as an SDK client is: they take in the receivers' delivery receipts,
+    // which end each session's first-contact phase (docs/client.md "Delivery receipts").
+    await senders.ask({ type: "listen" }, "listening", 10_000);
     // Warm-up: opens every session (prekey messages) and warms the JIT on both sides; not reported.
     const warmup = await runPhase(
       { ...rig, phaseMs: 500 },

@@ -249,7 +249,8 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .description("fetch, decrypt and print new messages")
     .option("--watch", "keep waiting for messages")
     .option("--save-dir <dir>", "write attachments into DIR (default: downloads/ in the home)")
-    .action((options: { watch?: boolean; saveDir?: string }, command: Command) =>
+    .option("--no-receipts", "send no delivery receipts for the messages received")
+    .action((options: { watch?: boolean; saveDir?: string; receipts: boolean }, command: Command) =>
       withClient(command, async (client) => {
         const signal = options.watch === true ? stopSignal() : undefined;
         const progress = progressBar(io.stderr, "downloading");
@@ -258,8 +259,13 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
           ...(progress === undefined ? {} : { onProgress: progress }),
           watch: options.watch === true,
           saveDir: options.saveDir ?? null,
+          receipts: options.receipts,
           onMessage: (message) => {
             print(message, renderMessage(message));
+          },
+          onReceipt: (receipt) => {
+            // Receipts are bookkeeping: machine-readable output only, a terminal stays quiet.
+            if (state.json) io.stdout.write(`${JSON.stringify({ receipt })}\n`);
           },
           onRejected: (rejected) => {
             if (state.json) io.stdout.write(`${JSON.stringify({ rejected })}\n`);

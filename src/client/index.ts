@@ -12,6 +12,7 @@ export type {
 export type { SendRequest, SendResult } from "./commands/send.ts";
 export type { StatusReport } from "./commands/status.ts";
 export type { VerifyResult } from "./commands/verify.ts";
+export type { DeliveryReceipt } from "./delivery-receipts.ts";
 export { type ClientConfig, type HomePaths, resolveHome } from "./home.ts";
 export { acceptedSuites, type IdentitySeeds } from "./identity-seeds.ts";
 export {
@@ -42,6 +43,7 @@ export {
   NanoClient,
   type NanoClientInitOptions,
   type NanoClientOptions,
+  type ReceiptListener,
 } from "./nano-client.ts";
 export {
   type BackoffPolicy,

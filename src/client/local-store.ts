@@ -3,6 +3,7 @@ import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { copyBytes, utf8 } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { assertPrivate, PRIVATE_FILE_MODE } from "./atomic-file.ts";
+import { type CommitStats, LocalCommitQueue } from "./local-commit-queue.ts";
 import {
   type ContactRecord,
   decodeRecord,
@@ -22,6 +23,7 @@ import {
   wipeLocalKeys,
 } from "./record-seal.ts";
 
+export type { CommitStats } from "./local-commit-queue.ts";
 export type { ContactRecord, OutboxEntry, PrekeySecretRecord, ReceivedMessage, SessionRecord };
 
 /** An outbox entry's retry bookkeeping, readable without opening its sealed record. */
@@ -352,20 +354,21 @@ export class LocalTables {
 
 /**
  * The client's local state: one SQLite file (WAL, synchronous=FULL, secure_delete) in the home
- * directory, created 0600. Operations are serialized through one queue so a transaction that awaits
- * (say, for the relay) is never interleaved with another caller's writes on the same connection.
+ * directory, created 0600. Operations are serialized through one FIFO queue so a transaction that
+ * awaits is never interleaved with another caller's writes on the same connection; transactions queued
+ * together share one durable commit (group commit, src/client/local-commit-queue.ts).
  */
 export class LocalStore {
   readonly #db: DatabaseSync;
   readonly #keys: LocalKeys;
   readonly #tables: LocalTables;
-  #queue: Promise<unknown> = Promise.resolve();
-  #closed = false;
+  readonly #queue: LocalCommitQueue;
 
   private constructor(db: DatabaseSync, keys: LocalKeys) {
     this.#db = db;
     this.#keys = keys;
     this.#tables = new LocalTables(db, keys);
+    this.#queue = new LocalCommitQueue(db);
   }
 
   /** Opens (creating 0600 if needed) and migrates the database at `path` under `databaseKey`. */
@@ -389,54 +392,45 @@ export class LocalStore {
     }
   }
 
-  #exclusive<T>(operation: () => T | Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new Error("local store is closed"));
-    const result = this.#queue.then(operation);
-    this.#queue = result.catch(() => {});
-    return result;
-  }
-
-  /** Runs `work` in one IMMEDIATE transaction: all of its writes commit durably together, or none do. */
+  /**
+   * Runs `work` atomically and durably: all of its writes commit together, or none do, and the promise
+   * resolves only after the commit reached the disk. Transactions queued together share one commit, each
+   * in its own savepoint (a throwing work is undone alone and rejects with its own error; a failed COMMIT
+   * rejects all of them). `work` must not call the store itself (that is refused: it would wait for
+   * itself); it uses the tables it is given.
+   */
   transaction<T>(work: (tables: LocalTables) => T | Promise<T>): Promise<T> {
-    return this.#exclusive(async () => {
-      this.#db.exec("BEGIN IMMEDIATE");
-      try {
-        const result = await work(this.#tables);
-        this.#db.exec("COMMIT");
-        return result;
-      } catch (error) {
-        this.#db.exec("ROLLBACK");
-        throw error;
-      }
-    });
-  }
-
-  /** One operation outside an explicit transaction (SQLite commits it on its own). */
-  read<T>(work: (tables: LocalTables) => T): Promise<T> {
-    return this.#exclusive(() => work(this.#tables));
+    return this.#queue.submit("transaction", () => work(this.#tables));
   }
 
   /**
-   * One operation committed WITHOUT waiting for the disk (synchronous = NORMAL for it alone, WAL): it
+   * One operation outside an explicit transaction (SQLite commits each statement on its own). Queued
+   * behind a transaction, it joins that transaction's shared commit instead and settles after it.
+   */
+  read<T>(work: (tables: LocalTables) => T): Promise<T> {
+    return this.#queue.submit("read", () => work(this.#tables));
+  }
+
+  /**
+   * One operation committed WITHOUT waiting for the disk (synchronous = NORMAL for its commit, WAL): it
    * becomes durable with the next normal commit or checkpoint, and a crash before that may undo it.
    * Only for writes whose loss is harmless by construction: removing an outbox entry the relay
    * acknowledged (undone, it is resent under the same client message id, which the relay stores
-   * once), so a send waits for the disk once, not twice.
+   * once), so a send waits for the disk once, not twice. Queued behind a transaction, it simply becomes
+   * part of that transaction's durable commit (no extra cost).
    */
   relaxed<T>(work: (tables: LocalTables) => T): Promise<T> {
-    return this.#exclusive(() => {
-      this.#db.exec("PRAGMA synchronous = NORMAL");
-      try {
-        return work(this.#tables);
-      } finally {
-        this.#db.exec("PRAGMA synchronous = FULL");
-      }
-    });
+    return this.#queue.submit("relaxed", () => work(this.#tables));
+  }
+
+  /** Commits made and works they held: how well group commit batches (tests, benchmarks). */
+  commitStats(): CommitStats {
+    return this.#queue.stats;
   }
 
   /** The connection's `PRAGMA synchronous` (2 = FULL): every commit but `relaxed`'s waits for the disk. */
   synchronousLevel(): Promise<number> {
-    return this.#exclusive(() => {
+    return this.read(() => {
       const row = this.#db.prepare("PRAGMA synchronous").get() as { synchronous: number } | undefined;
       return row?.synchronous ?? -1;
     });
@@ -487,8 +481,7 @@ export class LocalStore {
   }
 
   async close(): Promise<void> {
-    await this.#exclusive(() => {});
-    this.#closed = true;
+    await this.#queue.close();
     this.#db.close();
     wipeLocalKeys(this.#keys);
   }

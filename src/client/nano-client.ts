@@ -13,6 +13,7 @@ import { type ReplaceIdentityResult, replaceIdentity } from "./commands/replace-
 import { type SendRequest, type SendResult, send } from "./commands/send.ts";
 import { type StatusReport, status } from "./commands/status.ts";
 import { type VerifyResult, verifyContact } from "./commands/verify.ts";
+import type { DeliveryReceipt } from "./delivery-receipts.ts";
 import { checkRelayUrl, resolveHome } from "./home.ts";
 import { changeKeystorePassphrase, type Passphrase } from "./keystore.ts";
 import { Outbox } from "./outbox.ts";
@@ -47,9 +48,12 @@ export interface IdentityChangedEvent {
 
 export type IdentityChangedListener = (event: IdentityChangedEvent) => void;
 
+export type ReceiptListener = (receipt: DeliveryReceipt) => void;
+
 export class NanoClient {
   readonly #home: UnlockedHome;
   readonly #identityListeners = new Set<IdentityChangedListener>();
+  readonly #receiptListeners = new Set<ReceiptListener>();
   /** Messages committed locally and not yet acknowledged by the relay. */
   readonly outbox: Outbox;
 
@@ -147,6 +151,15 @@ export class NanoClient {
     return () => this.#identityListeners.delete(listener);
   }
 
+  /**
+   * Listens for delivery receipts from peers (they arrive through `receive` and `messages`); returns
+   * an unsubscribe. A receipt names the `contentId`s that `send` returned.
+   */
+  onReceipt(listener: ReceiptListener): () => void {
+    this.#receiptListeners.add(listener);
+    return () => this.#receiptListeners.delete(listener);
+  }
+
   #emitIdentityChanged(username: string, emitted: Set<string>): void {
     if (emitted.has(username)) return;
     emitted.add(username);
@@ -184,6 +197,10 @@ export class NanoClient {
         onIdentityChanged: (username) => {
           this.#emitIdentityChanged(username, emitted);
           options.onIdentityChanged?.(username);
+        },
+        onReceipt: async (receipt) => {
+          for (const listener of this.#receiptListeners) listener(receipt);
+          await options.onReceipt?.(receipt);
         },
       }),
     );

@@ -17,6 +17,7 @@ export {
   decodeContent,
   decodeContentExact,
   encodeContent,
+  MAX_RECEIPT_IDS,
   MESSAGE_ID_BYTES,
   RECEIPT_KINDS,
 } from "./content.ts";

@@ -298,9 +298,11 @@ export async function watchUntil(
     watcher.kill("SIGTERM");
   }
   const code = await closed;
+  // Message lines only: delivery receipts for what `user` sent earlier arrive as `{"receipt"}` lines.
   const texts = output
     .split("\n")
     .filter((line) => line.startsWith("{"))
-    .map((line) => (JSON.parse(line) as { text: string }).text);
+    .map((line) => JSON.parse(line) as { text?: string })
+    .flatMap((line) => (line.text === undefined ? [] : [line.text]));
   return { texts, code };
 }

@@ -2,7 +2,13 @@ import { join, resolve } from "node:path";
 import { getSuite, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { type AttachmentReference, decodeAttachmentReferenceExact } from "../../protocol/attachment.ts";
-import { CONTENT_TYPES, decodeContentExact, decodeEnvelope, receiveMessage } from "../../protocol/index.ts";
+import {
+  CONTENT_TYPES,
+  decodeContentExact,
+  decodeEnvelope,
+  ENVELOPE_TYPES,
+  receiveMessage,
+} from "../../protocol/index.ts";
 import {
   DEFAULT_DOWNLOADS_DIR,
   fetchAttachment,
@@ -10,6 +16,7 @@ import {
   type Progress,
   saveVerified,
 } from "../attachments.ts";
+import { type DeliveryReceipt, ReceiptBatcher, receiptKindName } from "../delivery-receipts.ts";
 import type { LocalTables } from "../local-store.ts";
 import { DEFAULT_BACKOFF } from "../outbox.ts";
 import { maintainPrekeys, PREKEY_POLICY } from "../prekey-maintenance.ts";
@@ -44,6 +51,8 @@ export interface IncomingMessage {
   readonly receivedAt: number;
   readonly envelopeBytes: number;
   readonly newSession: boolean;
+  /** The sender's id of this message (hex): the one its delivery receipt names (`SendResult.contentId`). */
+  readonly contentId: string;
 }
 
 /** A message that could not be opened: reported, acknowledged (so it cannot block the queue forever). */
@@ -63,6 +72,13 @@ export interface ReceiveOptions {
   readonly onProgress?: Progress;
   readonly onMessage: (message: IncomingMessage) => void | Promise<void>;
   readonly onRejected?: (rejected: RejectedMessage) => void | Promise<void>;
+  /** A peer confirmed delivery of messages this client sent (docs/client.md "Delivery receipts"). */
+  readonly onReceipt?: (receipt: DeliveryReceipt) => void | Promise<void>;
+  /**
+   * Send a delivery receipt for each message received (default true). Without receipts a session this
+   * client did not start stays in its first-contact phase on the peer's side until the user replies.
+   */
+  readonly receipts?: boolean;
   /** A contact's identity record changed: their messages wait at the relay until trusted. */
   readonly onIdentityChanged?: (username: string) => void;
   readonly signal?: AbortSignal;
@@ -82,7 +98,8 @@ export interface ReceiveResult {
 const KEEP_AT_RELAY = new Set(["identity_changed"]);
 
 type Outcome =
-  | { kind: "message"; message: IncomingMessage }
+  | { kind: "message"; message: IncomingMessage; contentId: Uint8Array; firstContact: boolean }
+  | { kind: "receipt"; receipt: DeliveryReceipt }
   | { kind: "skip" }
   | { kind: "rejected"; rejected: RejectedMessage }
   | { kind: "keep"; identityChanged?: string };
@@ -150,7 +167,7 @@ export async function processEnvelope(
     if (tables.hasReceived(messageId)) return { kind: "skip" };
     const known = tables.getContact(relayMessage.from);
     if (known?.identityChanged) return { kind: "keep", identityChanged: relayMessage.from };
-    const suite = decodeEnvelope(relayMessage.envelope).suite;
+    const { suite, type: envelopeType } = decodeEnvelope(relayMessage.envelope);
     const stores = new LocalProtocolStores(tables, link.own, now, (username, changed) => {
       if (username === relayMessage.from) blocked = changed.encoded;
     });
@@ -164,7 +181,15 @@ export async function processEnvelope(
         body: new Uint8Array(0),
         receivedAt: now,
       });
-      return { kind: "skip" };
+      return {
+        kind: "receipt",
+        receipt: {
+          from: received.peer,
+          kind: receiptKindName(content.kind),
+          contentIds: content.ids.map((id) => toHex(id)),
+          sentAt: content.sentAt,
+        },
+      };
     }
     let text: string;
     let attachment: IncomingMessage["attachment"] = null;
@@ -194,6 +219,8 @@ export async function processEnvelope(
     });
     return {
       kind: "message",
+      contentId: content.messageId,
+      firstContact: envelopeType === ENVELOPE_TYPES.prekey,
       message: {
         messageId,
         sender: received.peer,
@@ -205,6 +232,7 @@ export async function processEnvelope(
         receivedAt: now,
         envelopeBytes: relayMessage.envelope.length,
         newSession: received.newSession,
+        contentId: toHex(content.messageId),
       },
     };
   }
@@ -234,6 +262,7 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
   let received = 0;
   let rejected = 0;
   let outboxSent = 0;
+  const receipts = options.receipts === false ? null : new ReceiptBatcher(home);
   const processOne = (message: RelayMessage) =>
     processEnvelope(home, link, message, {
       saveDir,
@@ -259,7 +288,10 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
       try {
         if (outcome.kind === "message") {
           received += 1;
+          receipts?.add(outcome.message.sender, outcome.contentId, outcome.firstContact);
           await options.onMessage(outcome.message);
+        } else if (outcome.kind === "receipt") {
+          await options.onReceipt?.(outcome.receipt);
         } else if (outcome.kind === "rejected") {
           rejected += 1;
           await options.onRejected?.(outcome.rejected);
@@ -335,6 +367,11 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
       await acknowledgeIds(link, await handle(messages), options.watch);
       for (const message of messages) after = Math.max(after, message.id);
     }
+    if (options.watch) {
+      // What the pages fetched is confirmed now; from here on, batches as they arrive.
+      await receipts?.flush();
+      receipts?.startTimed();
+    }
   } catch (error) {
     stop();
     throw error;
@@ -344,6 +381,7 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
     signal.removeEventListener("abort", stop);
     await Promise.allSettled([...acking]);
   }
+  await receipts?.flush();
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
   await maintainPrekeysQuietly(home, link);
   return { received, rejected, outboxSent };

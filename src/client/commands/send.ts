@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { getSuite, getSuiteByName, type SuiteId, type SuiteName, utf8 } from "../../crypto/index.ts";
+import { getSuite, getSuiteByName, type SuiteId, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { encodeAttachmentReference } from "../../protocol/attachment.ts";
 import { assembleBundle } from "../../protocol/bundle.ts";
@@ -43,6 +43,8 @@ export interface SendRequest {
 
 export interface SendResult {
   readonly clientMessageId: string;
+  /** The message's own id inside the encrypted content (hex): delivery receipts name it. */
+  readonly contentId: string;
   readonly recipient: string;
   readonly suite: SuiteName;
   /** False when the relay acknowledged at once; true when it waits in the outbox for a retry. */
@@ -215,6 +217,7 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
   const queued = !(await delivery).acknowledged;
   return {
     clientMessageId,
+    contentId: toHex(messageId),
     recipient: peer,
     suite: getSuite(committed.suite).name,
     queued,

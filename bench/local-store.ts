@@ -1,0 +1,92 @@
+// `npm run bench -- local-store [--quick]`: durable transactions per second on the client's local
+// store (a real SQLite file, synchronous = FULL) with C callers in flight, each awaiting its own
+// transaction (an async work that seals and inserts a 1 KiB outbox entry, as a send does). Concurrency 1
+// is the baseline measured in the same run: every transaction commits alone, as before group commit;
+// above it, transactions queued together share one COMMIT (docs/client.md "Group commit").
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LocalStore } from "../src/client/local-store.ts";
+import { randomBytes } from "../src/crypto/index.ts";
+import { machineInfo, printMachine } from "./_harness.ts";
+
+const CONCURRENCY = [1, 4, 16, 64] as const;
+
+interface Round {
+  readonly concurrency: number;
+  readonly transactionsPerSec: number;
+  readonly worksPerCommit: number;
+}
+
+async function round(concurrency: number, durationMs: number): Promise<Round> {
+  const dir = mkdtempSync(join(tmpdir(), "nano-bench-local-store-"));
+  const store = await LocalStore.open(join(dir, "local.db"), randomBytes(32));
+  try {
+    let next = 0;
+    const start = performance.now();
+    const until = start + durationMs;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < until) {
+          const clientMessageId = `m-${next++}`;
+          await store.transaction(async (tables) => {
+            await Promise.resolve();
+            tables.insertOutbox({
+              clientMessageId,
+              recipient: "bob",
+              envelope: randomBytes(1024),
+              createdAt: 1,
+            });
+          });
+        }
+      }),
+    );
+    const seconds = (performance.now() - start) / 1000;
+    const stats = store.commitStats();
+    return { concurrency, transactionsPerSec: next / seconds, worksPerCommit: stats.works / stats.commits };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const quick = args.includes("--quick");
+  const rounds = quick ? 3 : 5;
+  const durationMs = quick ? 500 : 1500;
+  const machine = machineInfo();
+  printMachine(machine);
+  // Interleaved rounds, median per concurrency: a shared machine's load drifts between them.
+  const measured = new Map<number, Round[]>(CONCURRENCY.map((c) => [c, []]));
+  for (let index = 0; index < rounds; index += 1) {
+    for (const concurrency of CONCURRENCY)
+      measured.get(concurrency)!.push(await round(concurrency, durationMs));
+  }
+  const rows = CONCURRENCY.map((concurrency) => {
+    const results = measured.get(concurrency)!;
+    return {
+      concurrency,
+      transactionsPerSec: median(results.map((r) => r.transactionsPerSec)),
+      worksPerCommit: median(results.map((r) => r.worksPerCommit)),
+    };
+  });
+  const baseline = rows[0]!.transactionsPerSec;
+  process.stdout.write("callers in flight  transactions/s  works/commit  ratio\n");
+  for (const row of rows) {
+    process.stdout.write(
+      `${String(row.concurrency).padStart(17)}  ${Math.round(row.transactionsPerSec).toString().padStart(14)}  ` +
+        `${row.worksPerCommit.toFixed(1).padStart(12)}  x${(row.transactionsPerSec / baseline).toFixed(2)}\n`,
+    );
+  }
+  const directory = new URL("./results/", import.meta.url);
+  mkdirSync(directory, { recursive: true });
+  writeFileSync(
+    new URL("local-store.json", directory),
+    `${JSON.stringify({ machine, rounds, durationMs, rows, at: new Date().toISOString() }, null, 2)}\n`,
+  );
+}
