@@ -9,7 +9,7 @@ import {
   sendMessage,
 } from "../protocol/index.ts";
 import { flushOutbox } from "./commands/outbox-flush.ts";
-import { newClientMessageId } from "./outbox.ts";
+import { addToBacklog, newClientMessageId, outboxStateOf } from "./outbox.ts";
 import { LocalProtocolStores } from "./protocol-stores.ts";
 import { openRelayLink } from "./relay-link.ts";
 import type { UnlockedHome } from "./unlocked-home.ts";
@@ -81,6 +81,9 @@ export async function queueReceipt(
         envelope,
         createdAt: now,
       });
+      // Posted by the batcher's flush (an outbox round), not at once: a send to this peer that comes
+      // in between must not pass it (outbox-dispatch.ts "backlog").
+      addToBacklog(outboxStateOf(home.store), peer);
       return true;
     });
   } catch (error) {

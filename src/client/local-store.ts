@@ -26,6 +26,13 @@ import {
 export type { CommitStats } from "./local-commit-queue.ts";
 export type { ContactRecord, OutboxEntry, PrekeySecretRecord, ReceivedMessage, SessionRecord };
 
+/** An outbox entry's retry bookkeeping, readable without opening its sealed record. */
+export interface OutboxEntryState {
+  readonly clientMessageId: string;
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+}
+
 /** A new outbox entry: retry bookkeeping starts at zero attempts, due now. */
 export interface NewOutboxEntry {
   readonly clientMessageId: string;
@@ -241,6 +248,20 @@ export class LocalTables {
         ? this.#all("SELECT * FROM outbox ORDER BY seq")
         : this.#all("SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY seq", dueAt);
     return rows.map((row) => this.#outboxEntry(row));
+  }
+
+  /**
+   * Pending entries in send order WITHOUT opening their sealed records (the recipient and envelope
+   * stay sealed): a flush opens only the ones it may post, not every entry already in flight.
+   */
+  listOutboxState(): OutboxEntryState[] {
+    return this.#all("SELECT client_message_id, attempts, next_attempt_at FROM outbox ORDER BY seq").map(
+      (row) => ({
+        clientMessageId: String(row.client_message_id),
+        attempts: numberOf(row.attempts),
+        nextAttemptAt: numberOf(row.next_attempt_at),
+      }),
+    );
   }
 
   getOutbox(clientMessageId: string): OutboxEntry | null {

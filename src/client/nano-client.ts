@@ -208,7 +208,7 @@ export class NanoClient {
 
   /**
    * Messages as they arrive over the WebSocket, until `signal` aborts or the loop breaks. Each one is
-   * committed locally and acknowledged before it is yielded.
+   * committed locally before it is yielded, and acknowledged to the relay after (in batches).
    */
   async *messages(signal?: AbortSignal): AsyncGenerator<IncomingMessage> {
     const controller = new AbortController();

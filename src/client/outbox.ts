@@ -78,20 +78,42 @@ export interface EnqueueRequest {
 }
 
 /**
- * Entries being posted right now, per local store (one per open home), by client message id; the
- * promise says whether that attempt was acknowledged. In process only: concurrent flushes (one per
- * `send()`) each read the whole outbox, and without this they would post each other's entries
- * again. A crash forgets it, which is harmless: the relay stores a client message id once.
+ * In-process state of one local store's outbox (one per open home). In memory only: a crash forgets
+ * it, which is harmless, because the relay stores a client message id once.
+ *
+ * `inFlight`: entries being posted right now, by client message id; the promise says whether that
+ * attempt was acknowledged. Concurrent flushes each read the outbox, and without this they would post
+ * each other's entries again.
+ *
+ * `backlog` (used by outbox-dispatch.ts): recipients that may have an entry committed and not yet
+ * posted on the relay channel, with the epoch at which that became so; null until a full flush has
+ * looked at the stored outbox. A recipient outside the backlog can have its next entry posted at once,
+ * behind everything already posted to it, without reading the outbox.
  */
-const inFlightByStore = new WeakMap<LocalStore, Map<string, Promise<boolean>>>();
+export interface OutboxState {
+  readonly inFlight: Map<string, Promise<boolean>>;
+  backlog: Map<string, number> | null;
+  epoch: number;
+}
+
+const stateByStore = new WeakMap<LocalStore, OutboxState>();
+
+export function outboxStateOf(store: LocalStore): OutboxState {
+  let state = stateByStore.get(store);
+  if (state === undefined) {
+    state = { inFlight: new Map(), backlog: null, epoch: 0 };
+    stateByStore.set(store, state);
+  }
+  return state;
+}
+
+/** Records that `recipient` has an entry waiting that was not posted on the channel. */
+export function addToBacklog(state: OutboxState, recipient: string): void {
+  state.backlog?.set(recipient, ++state.epoch);
+}
 
 function inFlightOf(store: LocalStore): Map<string, Promise<boolean>> {
-  let map = inFlightByStore.get(store);
-  if (map === undefined) {
-    map = new Map();
-    inFlightByStore.set(store, map);
-  }
-  return map;
+  return outboxStateOf(store).inFlight;
 }
 
 export class Outbox {
@@ -125,6 +147,8 @@ export class Outbox {
       });
       const entry = tables.getOutbox(clientMessageId);
       if (entry === null) throw new Error("outbox entry vanished inside its own transaction");
+      // Posted by the next flush, not at once: a later direct post to this recipient must not pass it.
+      addToBacklog(outboxStateOf(this.#store), entry.recipient);
       return entry;
     });
   }

@@ -47,7 +47,7 @@ function oneTimeRole(suiteId: number): PrekeyRole {
 
 export async function maintainPrekeys(
   home: UnlockedHome,
-  link: RelayLink,
+  link: Pick<RelayLink, "own" | "api">,
   options: { now?: number; forceBundle?: boolean } = {},
 ): Promise<PrekeyReport> {
   const now = options.now ?? Date.now();

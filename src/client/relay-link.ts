@@ -4,6 +4,7 @@ import { wipe } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { loadOwnIdentity, type OwnIdentity, requireOwnIdentity } from "./local-identity.ts";
 import { RelayApi } from "./transport/relay-api.ts";
+import { RelayChannel } from "./transport/relay-channel.ts";
 import { endpointFromUrl } from "./transport/relay-http.ts";
 import type { UnlockedHome } from "./unlocked-home.ts";
 
@@ -14,6 +15,8 @@ import type { UnlockedHome } from "./unlocked-home.ts";
 export interface RelayLink {
   readonly own: OwnIdentity;
   readonly api: RelayApi;
+  /** The home's one WebSocket for sends, acks and pushes; connects on first use, closed on close(). */
+  readonly channel: RelayChannel;
 }
 
 export function relayUrl(home: UnlockedHome): string {
@@ -48,7 +51,8 @@ async function buildRelayLink(home: UnlockedHome, own?: OwnIdentity): Promise<Re
   const identity =
     own ?? requireOwnIdentity(await home.store.read((tables) => loadOwnIdentity(tables, home.seeds)));
   const endpoint = endpointFromUrl(relayUrl(home), await readCa(home.config.ca));
-  return { own: identity, api: new RelayApi(endpoint, identity) };
+  const api = new RelayApi(endpoint, identity);
+  return { own: identity, api, channel: new RelayChannel(api) };
 }
 
 /**
@@ -73,13 +77,16 @@ export function openRelayLink(home: UnlockedHome, own?: OwnIdentity): Promise<Re
   return building;
 }
 
-/** Drops the home's cached link and wipes its device seed copy (on close). */
+/** Drops the home's cached link, closes its channel and wipes its device seed copy (on close). */
 export function forgetRelayLink(home: UnlockedHome): void {
   const cached = links.get(home);
   if (cached === undefined) return;
   links.delete(home);
   cached.then(
-    (link) => wipe(link.own.deviceSeed),
+    (link) => {
+      link.channel.close();
+      wipe(link.own.deviceSeed);
+    },
     () => {},
   );
 }

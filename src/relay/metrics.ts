@@ -64,6 +64,12 @@ export class RelayMetrics {
     help: "Open authenticated WebSocket connections",
     registers: [this.registry],
   });
+  readonly websocketFrames = new Counter({
+    name: "nano_websocket_frames_total",
+    help: "Frames received from WebSocket clients, by type (auth, send, ack, malformed)",
+    labelNames: ["type"] as const,
+    registers: [this.registry],
+  });
   readonly groupCommitBatch = new Histogram({
     name: "nano_group_commit_batch_size",
     help: "Writes per durable transaction",

@@ -157,9 +157,11 @@ export class WsConnection implements PushTarget {
       if (isBinary) throw new NanoError("malformed_request", "frames are JSON text");
       frame = parseFrame(data);
     } catch (error) {
+      this.#context.metrics.websocketFrames.inc({ type: "malformed" });
       this.#writeError(error, undefined);
       return;
     }
+    this.#context.metrics.websocketFrames.inc({ type: frame.type });
     if (frame.type === "auth") {
       if (this.#username !== null) {
         this.#writeError(new NanoError("malformed_request", "already authenticated"));

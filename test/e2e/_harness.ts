@@ -29,7 +29,7 @@ export interface RelayTls {
   readonly key: string;
 }
 
-function relayConfig(dir: string, port: number, tls: RelayTls | null): string {
+function relayConfig(dir: string, port: number, tls: RelayTls | null, extra: string): string {
   // Classical is allowed here so all three modes can be exercised; production relays default higher.
   return `environment = "testing"
 [server]
@@ -51,21 +51,24 @@ blob_dir = "${join(dir, "blobs")}"
 auth_per_minute = 1000
 [monitoring]
 log_level = "silent"
-metrics_enabled = false
-`;
+metrics_enabled = true
+${extra}`;
 }
 
 export class Relay {
   readonly dir: string;
   readonly tls: RelayTls | null;
+  /** More TOML for the relay's config (e.g. a `[limits]` table), appended as is. */
+  readonly extraConfig: string;
   port = 0;
   #child: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
   output = "";
 
-  constructor(dir: string, tls: RelayTls | null = null) {
+  constructor(dir: string, tls: RelayTls | null = null, extraConfig = "") {
     this.dir = dir;
     this.tls = tls;
+    this.extraConfig = extraConfig;
   }
 
   get url(): string {
@@ -76,7 +79,7 @@ export class Relay {
   async start(): Promise<void> {
     const configFile = join(this.dir, "relay.toml");
     const portFile = join(this.dir, "ports.json");
-    writeFileSync(configFile, relayConfig(this.dir, this.port, this.tls));
+    writeFileSync(configFile, relayConfig(this.dir, this.port, this.tls, this.extraConfig));
     rmSync(portFile, { force: true });
     const child = spawn(
       process.execPath,
@@ -109,6 +112,27 @@ export class Relay {
     throw new Error(`relay did not start:\n${this.output}`);
   }
 
+  /** SIGKILL: no drain, no goodbye; `start()` restarts it on the same port and data. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGKILL");
+    await this.#exited;
+    this.#child = null;
+  }
+
+  /** The relay's Prometheus counters: `name{labels}` -> value. */
+  async metrics(): Promise<Map<string, number>> {
+    const text = await (await fetch(`${this.url}/metrics`)).text();
+    const values = new Map<string, number>();
+    for (const line of text.split("\n")) {
+      if (line.startsWith("#") || line.trim() === "") continue;
+      const space = line.lastIndexOf(" ");
+      values.set(line.slice(0, space), Number(line.slice(space + 1)));
+    }
+    return values;
+  }
+
   async stop(): Promise<void> {
     const child = this.#child;
     if (child === null || child.exitCode !== null || child.signalCode !== null) return;
@@ -120,9 +144,12 @@ export class Relay {
   }
 }
 
-export async function withRelay<T>(run: (relay: Relay, dir: string) => Promise<T>): Promise<T> {
+export async function withRelay<T>(
+  run: (relay: Relay, dir: string) => Promise<T>,
+  extraConfig = "",
+): Promise<T> {
   return withTempDir(async (dir) => {
-    const relay = new Relay(dir);
+    const relay = new Relay(dir, null, extraConfig);
     await relay.start();
     try {
       return await run(relay, dir);

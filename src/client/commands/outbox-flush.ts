@@ -1,4 +1,6 @@
-import { type BackoffPolicy, Outbox } from "../outbox.ts";
+import type { OutboxEntry } from "../local-store.ts";
+import type { BackoffPolicy } from "../outbox.ts";
+import { type Attempt, OutboxDispatcher, type Transports } from "../outbox-dispatch.ts";
 import type { RelayLink } from "../relay-link.ts";
 import type { UnlockedHome } from "../unlocked-home.ts";
 
@@ -10,23 +12,56 @@ import type { UnlockedHome } from "../unlocked-home.ts";
 export const USER_RETRY: BackoffPolicy = Object.freeze({ baseMs: 0, maxMs: 0, factor: 1, jitter: 0 });
 
 export interface FlushReport {
+  /** Entries the relay acknowledged in this round. */
   readonly sent: number;
-  /** Client message ids still waiting for the relay's acknowledgement. */
-  readonly pending: ReadonlySet<string>;
   /** Error code of the first failed attempt, if any (e.g. relay_unreachable). */
   readonly error: string | null;
 }
 
+/** Sends over the relay channel, pipelined; HTTP (one POST per entry) when the channel cannot open. */
+const transportsByLink = new WeakMap<RelayLink, Transports>();
+
+function transportsOf(link: RelayLink): Transports {
+  let transports = transportsByLink.get(link);
+  if (transports === undefined) {
+    transports = {
+      channel: {
+        get usable() {
+          return link.channel.usable;
+        },
+        open: () => link.channel.open(),
+        post: (entry) => link.channel.send(entry.recipient, entry.clientMessageId, entry.envelope),
+      },
+      http: async (entry) => {
+        await link.api.send(entry.recipient, entry.clientMessageId, entry.envelope);
+        return { clientMessageId: entry.clientMessageId };
+      },
+    };
+    transportsByLink.set(link, transports);
+  }
+  return transports;
+}
+
+/** Delivers every due entry of the outbox; resolves once the relay answered each one posted. */
 export async function flushOutbox(
   home: UnlockedHome,
   link: RelayLink,
   backoff: BackoffPolicy = USER_RETRY,
 ): Promise<FlushReport> {
-  const outbox = new Outbox(home.store, { backoff });
-  const result = await outbox.flush(async (entry) => {
-    await link.api.send(entry.recipient, entry.clientMessageId, entry.envelope);
-    return { clientMessageId: entry.clientMessageId };
-  });
-  const pending = new Set((await outbox.pending()).map((entry) => entry.clientMessageId));
-  return { sent: result.sent.length, pending, error: result.failed[0]?.code ?? null };
+  // Nothing to send: no round, and no socket opened for it.
+  if ((await home.store.countOutbox()) === 0) return { sent: 0, error: null };
+  const round = await new OutboxDispatcher(home.store).flush(transportsOf(link), backoff);
+  const attempts = await Promise.all(round.values());
+  return {
+    sent: attempts.filter((attempt) => attempt.acknowledged).length,
+    error: attempts.find((attempt) => attempt.code !== null)?.code ?? null,
+  };
+}
+
+/**
+ * Delivers one freshly committed entry (send). Call it in the synchronous step right after the commit,
+ * so entries to one recipient are handed over in commit order (OutboxDispatcher.deliver).
+ */
+export function deliverCommitted(home: UnlockedHome, link: RelayLink, entry: OutboxEntry): Promise<Attempt> {
+  return new OutboxDispatcher(home.store).deliver(entry, transportsOf(link), USER_RETRY);
 }

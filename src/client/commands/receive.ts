@@ -26,6 +26,7 @@ import type { RelayMessage } from "../transport/relay-api.ts";
 import { watchRelay } from "../transport/relay-socket.ts";
 import type { UnlockedHome } from "../unlocked-home.ts";
 import { flushOutbox } from "./outbox-flush.ts";
+import { processTogether } from "./receive-batch.ts";
 import { markIdentityChanged } from "./send.ts";
 
 /** A decrypted message as the SDK hands it out. */
@@ -263,65 +264,148 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
   let rejected = 0;
   let outboxSent = 0;
   const receipts = options.receipts === false ? null : new ReceiptBatcher(home);
-  const handle = async (message: RelayMessage): Promise<boolean> => {
-    const outcome = await processEnvelope(home, link, message, {
+  const processOne = (message: RelayMessage) =>
+    processEnvelope(home, link, message, {
       saveDir,
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
-    if (outcome.kind === "keep") {
-      if (outcome.identityChanged !== undefined) options.onIdentityChanged?.(outcome.identityChanged);
-      return false;
+  /**
+   * Messages that arrived together: processed together, each handed to the application right after
+   * its local commit, in the relay's order. Returns the ids to acknowledge — after the commit
+   * (DESIGN.md) and after the application had them, in one frame for the whole batch.
+   */
+  const handle = async (messages: readonly RelayMessage[]): Promise<number[]> => {
+    const outcomes = processTogether(messages, processOne, (outcome) => outcome.kind === "rejected");
+    const acknowledge: number[] = [];
+    let failure: { error: unknown } | null = null;
+    for (const [index, pending] of outcomes.entries()) {
+      const message = messages[index]!;
+      const outcome = await pending;
+      if (outcome.kind === "keep") {
+        if (outcome.identityChanged !== undefined) options.onIdentityChanged?.(outcome.identityChanged);
+        continue;
+      }
+      acknowledge.push(message.id);
+      try {
+        if (outcome.kind === "message") {
+          received += 1;
+          receipts?.add(outcome.message.sender, outcome.contentId, outcome.firstContact);
+          await options.onMessage(outcome.message);
+        } else if (outcome.kind === "receipt") {
+          await options.onReceipt?.(outcome.receipt);
+        } else if (outcome.kind === "rejected") {
+          rejected += 1;
+          await options.onRejected?.(outcome.rejected);
+        }
+      } catch (error) {
+        // The rest of the batch is committed too: hand it over all the same, then report.
+        failure ??= { error };
+      }
     }
-    await link.api.ack([message.id]);
-    if (outcome.kind === "message") {
-      received += 1;
-      receipts?.add(outcome.message.sender, outcome.contentId, outcome.firstContact);
-      await options.onMessage(outcome.message);
-    } else if (outcome.kind === "receipt") {
-      await options.onReceipt?.(outcome.receipt);
-    } else if (outcome.kind === "rejected") {
-      rejected += 1;
-      await options.onRejected?.(outcome.rejected);
+    if (failure !== null) {
+      await acknowledgeIds(link, acknowledge, options.watch);
+      throw failure.error;
     }
-    return true;
+    return acknowledge;
   };
   // Messages queued while the relay was down go first: the next command delivers them.
   outboxSent += (await flushOutbox(home, link)).sent;
-  let after = 0;
-  for (let page = 0; page < 10_000; page += 1) {
-    const messages = await link.api.fetchMessages(after);
-    if (messages.length === 0) break;
-    for (const message of messages) {
-      await handle(message);
-      after = Math.max(after, message.id);
+  const signal = options.signal ?? new AbortController().signal;
+  // A watch listens on the channel BEFORE paging, so nothing committed in between is missed; what
+  // it hears waits until the pages are done (order), and what came both ways is a skip the second time.
+  let pagesDone!: () => void;
+  const afterPages = new Promise<void>((resolve) => {
+    pagesDone = resolve;
+  });
+  const stopWatch = new AbortController();
+  const stop = () => stopWatch.abort();
+  signal.addEventListener("abort", stop, { once: true });
+  if (signal.aborted) stop();
+  let sinceUpkeep = 0;
+  let overflowed = false;
+  const acking = new Set<Promise<void>>();
+  const watching = options.watch
+    ? watchRelay(link.channel, {
+        signal: stopWatch.signal,
+        startAfter: afterPages,
+        onOverflow: () => {
+          overflowed = true;
+        },
+        onMessages: async (messages) => {
+          const ids = await handle(messages);
+          if (ids.length > 0) {
+            // Not awaited: the next batch need not wait for this answer. Unacknowledged, a message
+            // comes again and is acknowledged then (it is committed: shown once).
+            const ack: Promise<void> = link.channel
+              .ack(ids)
+              .catch(() => {})
+              .finally(() => acking.delete(ack));
+            acking.add(ack);
+          }
+          // A long watch keeps the one-time prekey stock up: each first contact may use one.
+          sinceUpkeep += messages.length;
+          if (sinceUpkeep >= PREKEY_POLICY.refillBelow) {
+            sinceUpkeep = 0;
+            await maintainPrekeysQuietly(home, link);
+          }
+        },
+        onReady: async () => {
+          outboxSent += (await flushOutbox(home, link, DEFAULT_BACKOFF)).sent;
+        },
+        onError: () => {},
+      })
+    : null;
+  try {
+    let after = 0;
+    for (let page = 0; page < 10_000; page += 1) {
+      const messages = await link.api.fetchMessages(after);
+      if (messages.length === 0) {
+        // Pushes dropped meanwhile were of stored messages: page on until none was.
+        if (!overflowed) break;
+        overflowed = false;
+        continue;
+      }
+      await acknowledgeIds(link, await handle(messages), options.watch);
+      for (const message of messages) after = Math.max(after, message.id);
     }
-  }
-  if (options.watch) {
-    // What the first pages fetched is confirmed now; from here on, batches as they arrive.
-    await receipts?.flush();
-    receipts?.startTimed();
-    const signal = options.signal ?? new AbortController().signal;
-    let sinceUpkeep = 0;
-    await watchRelay(link.api, {
-      signal,
-      onMessage: async (message) => {
-        await handle(message);
-        // A long watch keeps the one-time prekey stock up: each first contact may use one.
-        if (++sinceUpkeep >= PREKEY_POLICY.refillBelow) {
-          sinceUpkeep = 0;
-          await maintainPrekeysQuietly(home, link);
-        }
-      },
-      onReady: async () => {
-        outboxSent += (await flushOutbox(home, link, DEFAULT_BACKOFF)).sent;
-      },
-      onError: () => {},
-    });
+    if (options.watch) {
+      // What the pages fetched is confirmed now; from here on, batches as they arrive.
+      await receipts?.flush();
+      receipts?.startTimed();
+    }
+  } catch (error) {
+    stop();
+    throw error;
+  } finally {
+    pagesDone();
+    await watching;
+    signal.removeEventListener("abort", stop);
+    await Promise.allSettled([...acking]);
   }
   await receipts?.flush();
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
   await maintainPrekeysQuietly(home, link);
   return { received, rejected, outboxSent };
+}
+
+/**
+ * One acknowledgement for many ids: on the relay channel when it is open (or, for a watch, about to
+ * be), else one HTTP request.
+ */
+async function acknowledgeIds(
+  link: RelayLink,
+  ids: readonly number[],
+  preferChannel: boolean,
+): Promise<void> {
+  if (ids.length === 0) return;
+  if (link.channel.ready || (preferChannel && link.channel.usable)) {
+    try {
+      return await link.channel.ack(ids);
+    } catch (error) {
+      if (!NanoError.is(error, "relay_unreachable")) throw error;
+    }
+  }
+  await link.api.ack(ids);
 }
 
 async function maintainPrekeysQuietly(home: UnlockedHome, link: RelayLink): Promise<void> {

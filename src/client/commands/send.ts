@@ -23,7 +23,7 @@ import { LocalProtocolStores } from "../protocol-stores.ts";
 import { openRelayLink, type RelayLink } from "../relay-link.ts";
 import type { UnlockedHome } from "../unlocked-home.ts";
 import { checkUsername } from "./claim-username.ts";
-import { flushOutbox } from "./outbox-flush.ts";
+import { deliverCommitted } from "./outbox-flush.ts";
 
 /** Attachments (and long texts, which travel as attachments) are read into memory whole in v1. */
 export const MAX_FILE_BYTES = MAX_ATTACHMENT_BYTES;
@@ -120,7 +120,7 @@ export async function markIdentityChanged(
 /**
  * Send: pick or start the session, encrypt, and commit the advanced session state together with the
  * outbox entry in ONE transaction (so a crash can neither lose the message nor advance the ratchet
- * twice for it); then try to deliver the outbox. A relay that is down leaves it queued.
+ * twice for it); then post it (outbox-dispatch.ts). A relay that is down leaves it queued.
  */
 export async function send(home: UnlockedHome, request: SendRequest, now = Date.now()): Promise<SendResult> {
   checkSendRequest(request);
@@ -203,9 +203,18 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
     }
     throw error;
   }
+  // In the step right after the commit, so concurrent sends are posted in their commit order.
+  const delivery = deliverCommitted(home, link, {
+    clientMessageId,
+    recipient: peer,
+    envelope: committed.envelope,
+    createdAt: now,
+    attempts: 0,
+    nextAttemptAt: now,
+    lastError: null,
+  });
   if (checkedRecord !== undefined) rememberChecked(home, peer, checkedRecord, now);
-  const flushed = await flushOutbox(home, link);
-  const queued = flushed.pending.has(clientMessageId);
+  const queued = !(await delivery).acknowledged;
   return {
     clientMessageId,
     contentId: toHex(messageId),

@@ -1,112 +1,114 @@
-import WebSocket from "ws";
-import { NanoError } from "../../errors/index.ts";
-import { fromB64, type RelayApi, type RelayMessage } from "./relay-api.ts";
-import { websocketUrl } from "./relay-http.ts";
+import type { RelayMessage } from "./relay-api.ts";
+import type { RelayChannel } from "./relay-channel.ts";
 
 /**
- * `receive --watch`: one authenticated WebSocket to the relay (docs/api.md "WebSocket"), reconnected
- * with bounded, jittered exponential backoff until the caller aborts. The relay pushes every stored
- * message again on each connection, so `onMessage` must be idempotent per relay id (the local store's
- * `received` table is). Messages are handled strictly one after another, in the relay's order.
+ * `receive --watch` on the home's relay channel (relay-channel.ts), which stays connected and
+ * reconnects with backoff while the watch runs. The relay pushes every stored message again on each
+ * connection, so the handler must be idempotent per relay id (the local store's `received` table is).
+ *
+ * Pushed messages are handed over in batches: everything that arrived while the previous batch was
+ * being handled (or in the same turn of the event loop) goes together, in the relay's order, so the
+ * handler can start their decryptions together and acknowledge them in one frame. Batches run one
+ * after another. A consumer that falls behind pauses the socket instead of queueing without bound.
  */
-export const RECONNECT = Object.freeze({ baseMs: 250, maxMs: 10_000, factor: 2, jitter: 0.2 });
+export const WATCH_LIMITS = Object.freeze({
+  /** Most messages handed over in one batch. */
+  maxBatch: 256,
+  /** Messages queued or being handled above which the socket stops reading, and below which it resumes. */
+  pauseAbove: 2048,
+  resumeBelow: 512,
+});
 
 export interface WatchOptions {
   readonly signal: AbortSignal;
-  readonly onMessage: (message: RelayMessage) => Promise<void>;
+  /**
+   * Pushed messages are held (in order) until this resolves, e.g. until an HTTP catch-up is done.
+   * Meanwhile the socket is never paused (the catch-up may wait for answers on it): a push beyond
+   * WATCH_LIMITS.pauseAbove is dropped instead and `onOverflow` called, and the catch-up must page
+   * again (the message is stored at the relay until acknowledged).
+   */
+  readonly startAfter?: Promise<void>;
+  readonly onOverflow?: () => void;
+  /** Messages that arrived together, in the relay's order. */
+  readonly onMessages: (messages: readonly RelayMessage[]) => Promise<void>;
   /** Called after each successful authentication (e.g. to flush the outbox). */
   readonly onReady?: () => Promise<void>;
   readonly onError?: (error: unknown) => void;
 }
 
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
+/** Resolves once `signal` aborted and the batch being handled (if any) is done. */
+export function watchRelay(channel: RelayChannel, options: WatchOptions): Promise<void> {
+  const pending: RelayMessage[] = [];
+  let queued = 0;
+  let paused = false;
+  let draining: Promise<void> | null = null;
+  let readiness: Promise<void> = Promise.resolve();
+  let catchingUp = options.startAfter !== undefined;
+  void options.startAfter?.then(() => {
+    catchingUp = false;
   });
-}
 
-interface Frame {
-  readonly type?: unknown;
-  readonly id?: unknown;
-  readonly from?: unknown;
-  readonly envelope?: unknown;
-  readonly sent_at?: unknown;
-}
-
-function parseMessage(frame: Frame): RelayMessage | null {
-  if (frame.type !== "message") return null;
-  if (typeof frame.id !== "number" || typeof frame.from !== "string" || typeof frame.envelope !== "string")
-    return null;
-  return {
-    id: frame.id,
-    from: frame.from,
-    envelope: fromB64(frame.envelope),
-    sentAt: typeof frame.sent_at === "number" ? frame.sent_at : 0,
-  };
-}
-
-/** One connection's life; resolves when it closes (or the signal aborts). */
-async function connectOnce(api: RelayApi, options: WatchOptions): Promise<boolean> {
-  const token = await api.token();
-  const { ca } = api.endpoint;
-  const socket = new WebSocket(websocketUrl(api.endpoint), {
-    headers: { authorization: `Bearer ${token}` },
-    ...(ca === null ? {} : { ca }),
-    handshakeTimeout: 10_000,
-  });
-  let chain = Promise.resolve();
-  let ready = false;
-  const abort = () => socket.close(1000, "client done");
-  options.signal.addEventListener("abort", abort, { once: true });
-  return new Promise<boolean>((resolve) => {
-    socket.on("message", (data, binary) => {
-      if (binary) return;
-      let frame: Frame;
+  const drain = async () => {
+    await options.startAfter;
+    // One turn later, so frames that arrived in the same read join the batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (pending.length > 0 && !options.signal.aborted) {
+      const batch = pending.splice(0, WATCH_LIMITS.maxBatch);
       try {
-        frame = JSON.parse(data.toString()) as Frame;
-      } catch {
-        return;
+        await options.onMessages(batch);
+      } catch (error) {
+        options.onError?.(error);
+      } finally {
+        queued -= batch.length;
+        if (paused && queued < WATCH_LIMITS.resumeBelow) {
+          paused = false;
+          channel.resume();
+        }
       }
-      if (frame.type === "ready") {
-        ready = true;
-        chain = chain.then(() => options.onReady?.()).catch((error) => options.onError?.(error));
-        return;
-      }
-      const message = parseMessage(frame);
-      if (message === null) return;
-      chain = chain.then(() => options.onMessage(message)).catch((error) => options.onError?.(error));
-    });
-    socket.on("error", (error) => options.onError?.(error));
-    socket.on("close", (code) => {
-      options.signal.removeEventListener("abort", abort);
-      if (code === 4401) {
-        api.forgetToken();
-        options.onError?.(new NanoError("unauthenticated", "the relay refused the token"));
-      }
-      void chain.finally(() => resolve(ready));
-    });
-  });
-}
-
-export async function watchRelay(api: RelayApi, options: WatchOptions): Promise<void> {
-  let attempt = 0;
-  while (!options.signal.aborted) {
-    let wasReady = false;
-    try {
-      wasReady = await connectOnce(api, options);
-    } catch (error) {
-      options.onError?.(error);
     }
-    if (options.signal.aborted) break;
-    attempt = wasReady ? 1 : attempt + 1;
-    const raw = Math.min(RECONNECT.maxMs, RECONNECT.baseMs * RECONNECT.factor ** (attempt - 1));
-    await delay(raw * (1 - RECONNECT.jitter + Math.random() * 2 * RECONNECT.jitter), options.signal);
-  }
+  };
+
+  const kick = (): void => {
+    if (draining !== null) return;
+    draining = drain().finally(() => {
+      draining = null;
+      // Something arrived after the loop's last look: go on.
+      if (pending.length > 0 && !options.signal.aborted) kick();
+    });
+  };
+
+  const unsubscribe = channel.subscribe({
+    onMessage: (message) => {
+      if (options.signal.aborted) return;
+      if (catchingUp && queued >= WATCH_LIMITS.pauseAbove) {
+        options.onOverflow?.();
+        return;
+      }
+      pending.push(message);
+      queued++;
+      if (!paused && !catchingUp && queued > WATCH_LIMITS.pauseAbove) {
+        paused = true;
+        channel.pause();
+      }
+      kick();
+    },
+    onReady: () => {
+      readiness = readiness
+        .then(() => options.onReady?.())
+        .catch((error: unknown) => options.onError?.(error));
+    },
+    onError: (error) => options.onError?.(error),
+  });
+
+  return new Promise((resolve) => {
+    const stop = () => {
+      unsubscribe();
+      if (paused) channel.resume();
+      // Messages not handled yet stay at the relay (unacknowledged) and come again next time.
+      pending.length = 0;
+      void Promise.allSettled([draining, readiness]).then(() => resolve());
+    };
+    if (options.signal.aborted) stop();
+    else options.signal.addEventListener("abort", stop, { once: true });
+  });
 }

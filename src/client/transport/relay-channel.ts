@@ -1,0 +1,464 @@
+import WebSocket from "ws";
+import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
+import { fromB64, type RelayApi, type RelayMessage } from "./relay-api.ts";
+import { websocketUrl } from "./relay-http.ts";
+
+/**
+ * The relay channel: ONE authenticated WebSocket per open home (docs/api.md "WebSocket /v1/ws") that
+ * carries sends, acknowledgements and pushed messages. Sends are pipelined: a frame is written without
+ * waiting for the answer to the one before, and the relay commits the sends of one connection in the
+ * order they were written, so call order is wire order is commit order. Every answer is matched by id
+ * (`sent` / `error` by client message id, `acked` by ref); a socket that closes first rejects what it
+ * still owed with `relay_unreachable`: the caller's outbox entry stays and is resent under the same
+ * client message id, which the relay stores once.
+ *
+ * Whatever the relay sends is untrusted input: a frame that does not parse, has an unknown type or
+ * answers nothing outstanding is reported to the listeners' onError as `relay_rejected` and ignored.
+ */
+
+/** Bounded, jittered exponential backoff between reconnection attempts while someone listens. */
+export const RECONNECT = Object.freeze({ baseMs: 250, maxMs: 10_000, factor: 2, jitter: 0.2 });
+
+export const CHANNEL_LIMITS = Object.freeze({
+  /** Frames written and not yet answered; further frames wait (in order) until answers arrive. */
+  maxOutstanding: 1024,
+  /** Largest frame accepted from the relay (a pushed 64 KiB envelope in base64 is ~88 KiB). */
+  maxFrameBytes: 1024 * 1024,
+  /** Upgrade plus authentication, i.e. until `ready`. */
+  connectTimeoutMs: 10_000,
+  /** After the relay (or a proxy) refused the upgrade, callers use HTTP for this long. */
+  refusedCooldownMs: 30_000,
+  /** The relay's limit of ids per `ack` frame (docs/api.md). */
+  maxAckIds: 1000,
+});
+
+/** Close codes of the relay (src/relay/ws-connection.ts). */
+const CLOSE_UNAUTHENTICATED = 4401;
+const CLOSE_NORMAL = 1000;
+
+export interface SendAnswer {
+  readonly serverId: number;
+  /** The relay already held this client message id (a retry): stored once. */
+  readonly duplicate: boolean;
+}
+
+/** What the channel needs of the HTTP API: where the relay is and a bearer token (RelayApi). */
+export type ChannelAuth = Pick<RelayApi, "endpoint" | "token" | "forgetToken">;
+
+export interface ChannelListener {
+  /** A pushed message, in the relay's order. Synchronous: queue the work, do not block the socket. */
+  readonly onMessage?: (message: RelayMessage) => void;
+  /** The connection authenticated (again): everything unacknowledged is being pushed anew. */
+  readonly onReady?: () => void;
+  readonly onError?: (error: NanoError) => void;
+}
+
+interface Outstanding {
+  readonly key: string;
+  readonly frame: string;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: NanoError) => void;
+  written: boolean;
+}
+
+interface Connection {
+  readonly socket: WebSocket;
+  ready: boolean;
+}
+
+const unreachable = (why: string) => new NanoError("relay_unreachable", why);
+const rejected = (why: string) => new NanoError("relay_rejected", why);
+
+function relayCode(code: unknown): ErrorCode {
+  return typeof code === "string" && Object.hasOwn(ERROR_CATALOGUE, code)
+    ? (code as ErrorCode)
+    : "relay_rejected";
+}
+
+export class RelayChannel {
+  readonly #api: ChannelAuth;
+  #connection: Connection | null = null;
+  #connecting: Promise<void> | null = null;
+  /** Not yet written, in call order. */
+  #queue: Outstanding[] = [];
+  /** Sends by client message id, queued or written: a second send of one id joins the first. */
+  readonly #sends = new Map<string, { entry: Outstanding; promise: Promise<SendAnswer> }>();
+  /** Acks by ref, queued or written. */
+  readonly #acks = new Map<string, Outstanding>();
+  #written = 0;
+  #nextRef = 0;
+  readonly #listeners = new Set<ChannelListener>();
+  #closed = false;
+  #refusedUntil = 0;
+  #failures = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #paused = false;
+
+  constructor(api: ChannelAuth) {
+    this.#api = api;
+  }
+
+  /** True while the socket is authenticated and frames go out at once. */
+  get ready(): boolean {
+    return this.#connection?.ready === true;
+  }
+
+  /** False for a while after the relay refused the WebSocket upgrade: use HTTP meanwhile. */
+  get usable(): boolean {
+    return !this.#closed && Date.now() >= this.#refusedUntil;
+  }
+
+  /** Frames written and not yet answered (bounded by CHANNEL_LIMITS.maxOutstanding). */
+  get outstanding(): number {
+    return this.#written;
+  }
+
+  /** Connects (if needed) and resolves once authenticated; rejects `relay_unreachable` otherwise. */
+  open(): Promise<void> {
+    if (this.#closed) return Promise.reject(unreachable("the relay channel is closed"));
+    if (this.ready) return Promise.resolve();
+    return this.#connect();
+  }
+
+  /**
+   * Posts one envelope; resolves on the relay's `sent` (after its durable commit), rejects with the
+   * relay's code on an `error` frame for this id, or `relay_unreachable` if the socket closes first.
+   * The frame is queued synchronously, so calls made in order reach the relay in that order.
+   */
+  send(to: string, clientMessageId: string, envelope: Uint8Array): Promise<SendAnswer> {
+    if (this.#closed) return Promise.reject(unreachable("the relay channel is closed"));
+    const running = this.#sends.get(clientMessageId);
+    if (running !== undefined) return running.promise;
+    let entry!: Outstanding;
+    const promise = new Promise<SendAnswer>((resolve, reject) => {
+      entry = {
+        key: clientMessageId,
+        frame: JSON.stringify({
+          type: "send",
+          id: clientMessageId,
+          to,
+          envelope: Buffer.from(envelope).toString("base64"),
+        }),
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        written: false,
+      };
+    });
+    this.#sends.set(clientMessageId, { entry, promise });
+    this.#queue.push(entry);
+    this.#pump();
+    return promise;
+  }
+
+  /** Acknowledges relay message ids (one frame per 1000); resolves once the relay deleted them. */
+  async ack(ids: readonly number[]): Promise<void> {
+    if (this.#closed) throw unreachable("the relay channel is closed");
+    const frames: Promise<unknown>[] = [];
+    for (let start = 0; start < ids.length; start += CHANNEL_LIMITS.maxAckIds) {
+      // A '.' never occurs in a client message id, so an `error` frame's id names one or the other.
+      const ref = `ack.${++this.#nextRef}`;
+      const chunk = ids.slice(start, start + CHANNEL_LIMITS.maxAckIds);
+      frames.push(
+        new Promise((resolve, reject) => {
+          const entry: Outstanding = {
+            key: ref,
+            frame: JSON.stringify({ type: "ack", ids: chunk, ref }),
+            resolve,
+            reject,
+            written: false,
+          };
+          this.#acks.set(ref, entry);
+          this.#queue.push(entry);
+        }),
+      );
+    }
+    this.#pump();
+    await Promise.all(frames);
+  }
+
+  /**
+   * Listens for pushed messages and readiness; while anyone listens the channel stays connected,
+   * reconnecting with RECONNECT backoff. Returns the unsubscribe.
+   */
+  subscribe(listener: ChannelListener): () => void {
+    this.#listeners.add(listener);
+    if (this.ready) listener.onReady?.();
+    else this.#connect().catch(() => this.#scheduleReconnect());
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) {
+        clearTimeout(this.#reconnectTimer);
+        this.#reconnectTimer = undefined;
+      }
+    };
+  }
+
+  /** Stops reading pushed frames (backpressure from a slow consumer); `resume` reads on. */
+  pause(): void {
+    this.#paused = true;
+    this.#connection?.socket.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#connection?.socket.resume();
+  }
+
+  /** Closes the socket for good; everything still owed rejects with `relay_unreachable`. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    this.#listeners.clear();
+    const connection = this.#connection;
+    this.#connection = null;
+    connection?.socket.close(CLOSE_NORMAL, "client closed");
+    this.#failAll(unreachable("the relay channel was closed"), true);
+  }
+
+  #emitError(error: NanoError): void {
+    for (const listener of this.#listeners) listener.onError?.(error);
+  }
+
+  /** Writes queued frames while the socket is ready and the outstanding cap allows. */
+  #pump(): void {
+    const connection = this.#connection;
+    if (connection === null || !connection.ready) {
+      if (this.#queue.length > 0) this.#connect().catch(() => {});
+      return;
+    }
+    while (this.#queue.length > 0 && this.#written < CHANNEL_LIMITS.maxOutstanding) {
+      const entry = this.#queue.shift()!;
+      entry.written = true;
+      this.#written++;
+      connection.socket.send(entry.frame);
+    }
+  }
+
+  #connect(): Promise<void> {
+    if (this.#connecting !== null) return this.#connecting;
+    const attempt = this.#connectOnce(true).finally(() => {
+      if (this.#connecting === attempt) this.#connecting = null;
+    });
+    this.#connecting = attempt;
+    // Frames queued for this attempt fail with it: their callers (the outbox) decide what is next.
+    attempt.catch((error: unknown) => {
+      this.#failFailed(NanoError.is(error) ? error : unreachable("the relay connection failed"));
+    });
+    return attempt;
+  }
+
+  async #connectOnce(retryAuth: boolean): Promise<void> {
+    if (this.#closed) throw unreachable("the relay channel is closed");
+    if (Date.now() < this.#refusedUntil) throw unreachable("the relay refused the WebSocket upgrade");
+    const token = await this.#api.token();
+    if (this.#closed) throw unreachable("the relay channel is closed");
+    const { ca } = this.#api.endpoint;
+    const socket = new WebSocket(websocketUrl(this.#api.endpoint), {
+      headers: { authorization: `Bearer ${token}` },
+      ...(ca === null ? {} : { ca }),
+      handshakeTimeout: CHANNEL_LIMITS.connectTimeoutMs,
+      maxPayload: CHANNEL_LIMITS.maxFrameBytes,
+    });
+    const connection: Connection = { socket, ready: false };
+    this.#connection = connection;
+    let settle!: (outcome: NanoError | null) => void;
+    const settled = new Promise<NanoError | null>((resolve) => {
+      settle = resolve;
+    });
+    const timer = setTimeout(() => {
+      settle(unreachable("the relay did not authenticate the WebSocket in time"));
+      socket.terminate();
+    }, CHANNEL_LIMITS.connectTimeoutMs);
+    let failure: Error | null = null;
+    socket.on("message", (data, binary) => {
+      if (binary) {
+        this.#emitError(rejected("the relay sent a binary frame"));
+        return;
+      }
+      if (this.#onFrame(connection, data.toString())) {
+        clearTimeout(timer);
+        settle(null);
+      }
+    });
+    socket.on("error", (error) => {
+      failure = error;
+      const status = /Unexpected server response: (\d+)/.exec(error.message)?.[1];
+      if (status !== undefined) {
+        // Not a WebSocket endpoint (a proxy, an old relay): HTTP carries the sends for a while.
+        this.#refusedUntil = Date.now() + CHANNEL_LIMITS.refusedCooldownMs;
+      } else if (/max payload/i.test(error.message)) {
+        this.#emitError(rejected("the relay sent a frame larger than the client accepts"));
+      }
+    });
+    socket.on("close", (code) => {
+      clearTimeout(timer);
+      if (code === CLOSE_UNAUTHENTICATED) this.#api.forgetToken();
+      settle(
+        code === CLOSE_UNAUTHENTICATED && !connection.ready
+          ? new NanoError("unauthenticated", "the relay refused the token")
+          : unreachable(failure === null ? "the relay closed the connection" : "the relay connection failed"),
+      );
+      this.#onClose(connection, code);
+    });
+    const outcome = await settled;
+    if (outcome === null) return;
+    // A token the relay no longer knows (restart with a fresh store, revoked): log in once more.
+    if (NanoError.is(outcome, "unauthenticated") && retryAuth) return this.#connectOnce(false);
+    throw NanoError.is(outcome, "unauthenticated") ? unreachable(outcome.message) : outcome;
+  }
+
+  /** Handles one text frame; returns true when it was this connection's `ready`. */
+  #onFrame(connection: Connection, text: string): boolean {
+    let frame: Record<string, unknown>;
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value !== "object" || value === null || Array.isArray(value))
+        throw new Error("not an object");
+      frame = value as Record<string, unknown>;
+    } catch {
+      this.#emitError(rejected("the relay sent a frame that is not a JSON object"));
+      return false;
+    }
+    switch (frame.type) {
+      case "ready":
+        if (connection.ready) return false;
+        connection.ready = true;
+        this.#failures = 0;
+        if (this.#paused) connection.socket.pause();
+        this.#pump();
+        for (const listener of this.#listeners) listener.onReady?.();
+        return true;
+      case "message":
+        this.#onPushed(frame);
+        return false;
+      case "sent":
+        this.#onSent(frame);
+        return false;
+      case "acked":
+        this.#onAcked(frame);
+        return false;
+      case "error":
+        this.#onError(frame);
+        return false;
+      default:
+        this.#emitError(rejected("the relay sent a frame of an unknown type"));
+        return false;
+    }
+  }
+
+  #onPushed(frame: Record<string, unknown>): void {
+    const { id, from, envelope } = frame;
+    if (
+      !Number.isSafeInteger(id) ||
+      (id as number) <= 0 ||
+      typeof from !== "string" ||
+      from.length > 256 ||
+      typeof envelope !== "string"
+    ) {
+      this.#emitError(rejected("the relay pushed a malformed message frame"));
+      return;
+    }
+    const message: RelayMessage = {
+      id: id as number,
+      from,
+      envelope: fromB64(envelope),
+      sentAt: typeof frame.sent_at === "number" ? frame.sent_at : 0,
+    };
+    for (const listener of this.#listeners) listener.onMessage?.(message);
+  }
+
+  #settle(entry: Outstanding): void {
+    if (entry.written) this.#written--;
+    this.#pump();
+  }
+
+  #onSent(frame: Record<string, unknown>): void {
+    const running = typeof frame.id === "string" ? this.#sends.get(frame.id) : undefined;
+    if (running === undefined || !running.entry.written) {
+      this.#emitError(rejected("the relay answered a send that was not made on this connection"));
+      return;
+    }
+    this.#sends.delete(running.entry.key);
+    this.#settle(running.entry);
+    if (!Number.isSafeInteger(frame.server_id) || typeof frame.duplicate !== "boolean") {
+      running.entry.reject(rejected("the relay's answer to a send is malformed"));
+      return;
+    }
+    running.entry.resolve({ serverId: frame.server_id as number, duplicate: frame.duplicate });
+  }
+
+  #onAcked(frame: Record<string, unknown>): void {
+    const entry = typeof frame.ref === "string" ? this.#acks.get(frame.ref) : undefined;
+    if (entry === undefined || !entry.written) {
+      this.#emitError(rejected("the relay answered an ack that was not made on this connection"));
+      return;
+    }
+    this.#acks.delete(entry.key);
+    this.#settle(entry);
+    entry.resolve(undefined);
+  }
+
+  #onError(frame: Record<string, unknown>): void {
+    const message = typeof frame.message === "string" ? frame.message.slice(0, 500) : "the relay refused it";
+    const error = new NanoError(relayCode(frame.code), message);
+    const id = frame.id;
+    const send = typeof id === "string" ? this.#sends.get(id) : undefined;
+    const ack = typeof id === "string" ? this.#acks.get(id) : undefined;
+    const entry = send?.entry.written ? send.entry : ack?.written ? ack : undefined;
+    if (entry === undefined) {
+      // Not about a frame of ours (e.g. `token_expired` before the 4401 close): report, go on.
+      this.#emitError(error);
+      return;
+    }
+    if (send?.entry === entry) this.#sends.delete(entry.key);
+    else this.#acks.delete(entry.key);
+    this.#settle(entry);
+    entry.reject(error);
+  }
+
+  #onClose(connection: Connection, code: number): void {
+    if (this.#connection !== connection) return;
+    this.#connection = null;
+    // What was written got no answer: the relay may or may not have committed it. Reject; the
+    // outbox resends under the same client message id. Frames not yet written wait for the next socket.
+    this.#failAll(unreachable("the relay connection closed before answering"), false);
+    if (this.#closed) return;
+    if (code !== CLOSE_NORMAL || this.#listeners.size > 0) this.#scheduleReconnect();
+    if (this.#queue.length > 0) this.#pump();
+  }
+
+  /** Rejects written frames (and, with `queued`, the unwritten ones too). */
+  #failAll(error: NanoError, queued: boolean): void {
+    for (const [key, { entry }] of this.#sends) {
+      if (!entry.written && !queued) continue;
+      this.#sends.delete(key);
+      entry.reject(error);
+    }
+    for (const [key, entry] of this.#acks) {
+      if (!entry.written && !queued) continue;
+      this.#acks.delete(key);
+      entry.reject(error);
+    }
+    this.#written = 0;
+    if (queued) this.#queue = [];
+  }
+
+  /** A connection attempt failed: what waited for it fails too. */
+  #failFailed(error: NanoError): void {
+    this.#failAll(error, true);
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed || this.#listeners.size === 0 || this.#reconnectTimer !== undefined) return;
+    this.#failures++;
+    const raw = Math.min(RECONNECT.maxMs, RECONNECT.baseMs * RECONNECT.factor ** (this.#failures - 1));
+    const wait = raw * (1 - RECONNECT.jitter + Math.random() * 2 * RECONNECT.jitter);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      if (this.#listeners.size === 0 || this.ready) return;
+      this.#connect().catch(() => {});
+    }, wait);
+  }
+}

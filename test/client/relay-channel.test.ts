@@ -1,0 +1,226 @@
+import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
+import { test } from "node:test";
+import { WebSocketServer, type WebSocket as WsSocket } from "ws";
+import type { RelayMessage } from "../../src/client/transport/relay-api.ts";
+import { CHANNEL_LIMITS, type ChannelAuth, RelayChannel } from "../../src/client/transport/relay-channel.ts";
+import { endpointFromUrl } from "../../src/client/transport/relay-http.ts";
+import { NanoError } from "../../src/errors/index.ts";
+
+/**
+ * The relay channel against a relay that misbehaves: a WebSocket server on port 0 that answers with
+ * whatever the test scripts. Everything the relay sends is untrusted input: a bad frame is reported as
+ * a typed error and ignored; nothing crashes, nothing is resolved by a frame that does not match.
+ */
+type Script = (socket: WsSocket, frame: Record<string, unknown>) => void;
+
+async function withFakeRelay(
+  script: Script,
+  run: (channel: RelayChannel, auth: { forgotten: number; tokens: number }) => Promise<void>,
+  onConnect: (socket: WsSocket) => void = (socket) =>
+    socket.send(JSON.stringify({ type: "ready", username: "alice" })),
+): Promise<void> {
+  const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+  await new Promise<void>((resolve) => server.once("listening", resolve));
+  server.on("connection", (socket, request) => {
+    assert.match(request.headers.authorization ?? "", /^Bearer token-\d+$/);
+    socket.on("message", (data) => script(socket, JSON.parse(data.toString()) as Record<string, unknown>));
+    onConnect(socket);
+  });
+  const { port } = server.address() as AddressInfo;
+  const counts = { forgotten: 0, tokens: 0 };
+  const auth: ChannelAuth = {
+    endpoint: endpointFromUrl(`http://127.0.0.1:${port}`, null),
+    token: async () => `token-${++counts.tokens}`,
+    forgetToken: () => {
+      counts.forgotten++;
+    },
+  };
+  const channel = new RelayChannel(auth);
+  try {
+    await run(channel, counts);
+  } finally {
+    channel.close();
+    for (const client of server.clients) client.terminate();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+function collect(channel: RelayChannel): { errors: NanoError[]; messages: RelayMessage[]; stop: () => void } {
+  const errors: NanoError[] = [];
+  const messages: RelayMessage[] = [];
+  const stop = channel.subscribe({
+    onError: (error) => errors.push(error),
+    onMessage: (message) => messages.push(message),
+  });
+  return { errors, messages, stop };
+}
+
+const envelope = new Uint8Array([1, 2, 3]);
+
+test("hostile frames: malformed JSON, non-objects, unknown types, answers to nothing, bad pushes are typed errors; the real answer still counts", () =>
+  withFakeRelay(
+    (socket, frame) => {
+      if (frame.type !== "send") return;
+      for (const junk of [
+        "{not json",
+        "[1,2,3]",
+        "42",
+        JSON.stringify({ type: "surprise" }),
+        JSON.stringify({ type: "sent", id: "never-sent", server_id: 1, duplicate: false }),
+        JSON.stringify({ type: "acked", ref: "ack.999", ids: [1], deleted: 1 }),
+        JSON.stringify({ type: "message", id: -1, from: "x", envelope: "AA==" }),
+        JSON.stringify({ type: "message", id: 7, from: 12, envelope: "AA==" }),
+      ])
+        socket.send(junk);
+      socket.send(Buffer.from([0, 1, 2]), { binary: true });
+      socket.send(JSON.stringify({ type: "message", id: 9, from: "bob", envelope: "AQID", sent_at: 5 }));
+      socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: 41, duplicate: true }));
+    },
+    async (channel) => {
+      const seen = collect(channel);
+      const answer = await channel.send("bob", "m1", envelope);
+      assert.deepEqual(answer, { serverId: 41, duplicate: true });
+      assert.equal(seen.errors.length, 9);
+      assert.ok(seen.errors.every((error) => NanoError.is(error, "relay_rejected")));
+      assert.deepEqual(seen.messages, [
+        { id: 9, from: "bob", envelope: new Uint8Array([1, 2, 3]), sentAt: 5 },
+      ]);
+      seen.stop();
+    },
+  ));
+
+test("an error frame rejects that send with the relay's code; an unknown code becomes relay_rejected; others resolve", () =>
+  withFakeRelay(
+    (socket, frame) => {
+      if (frame.type === "ack") {
+        socket.send(JSON.stringify({ type: "acked", ids: frame.ids, deleted: 2, ref: frame.ref }));
+        return;
+      }
+      if (frame.id === "too-big")
+        socket.send(JSON.stringify({ type: "error", id: frame.id, code: "mailbox_full", message: "full" }));
+      else if (frame.id === "weird")
+        socket.send(JSON.stringify({ type: "error", id: frame.id, code: "no_such_code", message: "?" }));
+      else socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: 1, duplicate: false }));
+    },
+    async (channel) => {
+      const results = await Promise.allSettled([
+        channel.send("bob", "ok-1", envelope),
+        channel.send("bob", "too-big", envelope),
+        channel.send("bob", "weird", envelope),
+        channel.send("bob", "ok-2", envelope),
+      ]);
+      assert.equal(results[0]!.status, "fulfilled");
+      assert.ok(results[1]!.status === "rejected" && NanoError.is(results[1].reason, "mailbox_full"));
+      assert.ok(results[2]!.status === "rejected" && NanoError.is(results[2].reason, "relay_rejected"));
+      assert.equal(results[3]!.status, "fulfilled");
+      await channel.ack([1, 2]);
+      assert.equal(channel.outstanding, 0);
+    },
+  ));
+
+test("a second send of one client message id joins the first: one frame on the wire", () => {
+  let frames = 0;
+  return withFakeRelay(
+    (socket, frame) => {
+      frames++;
+      setTimeout(
+        () => socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: 3, duplicate: false })),
+        10,
+      );
+    },
+    async (channel) => {
+      const [a, b] = await Promise.all([
+        channel.send("bob", "same", envelope),
+        channel.send("bob", "same", envelope),
+      ]);
+      assert.deepEqual(a, b);
+      assert.equal(frames, 1);
+    },
+  );
+});
+
+test("a frame above the size limit closes the socket: owed answers reject relay_unreachable, a typed error is reported, the next send reconnects", () => {
+  let connections = 0;
+  return withFakeRelay(
+    (socket, frame) => {
+      if (connections === 1) socket.send("x".repeat(CHANNEL_LIMITS.maxFrameBytes + 1));
+      else socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: 2, duplicate: false }));
+    },
+    async (channel) => {
+      const seen = collect(channel);
+      await assert.rejects(channel.send("bob", "m1", envelope), (error: unknown) =>
+        NanoError.is(error, "relay_unreachable"),
+      );
+      assert.ok(seen.errors.some((error) => NanoError.is(error, "relay_rejected")));
+      seen.stop();
+      assert.deepEqual(await channel.send("bob", "m2", envelope), { serverId: 2, duplicate: false });
+      assert.equal(connections, 2);
+    },
+    (socket) => {
+      connections++;
+      socket.send(JSON.stringify({ type: "ready", username: "alice" }));
+    },
+  );
+});
+
+test("close 4401 forgets the token and the channel logs in again; close() rejects what is owed", () => {
+  let connections = 0;
+  return withFakeRelay(
+    (socket, frame) => {
+      if (connections === 1) socket.close(4401, "token_revoked");
+      else if (frame.id === "m2")
+        socket.send(JSON.stringify({ type: "sent", id: "m2", server_id: 5, duplicate: false }));
+    },
+    async (channel, auth) => {
+      await assert.rejects(channel.send("bob", "m1", envelope), (error: unknown) =>
+        NanoError.is(error, "relay_unreachable"),
+      );
+      assert.equal(auth.forgotten, 1);
+      assert.deepEqual(await channel.send("bob", "m2", envelope), { serverId: 5, duplicate: false });
+      assert.equal(auth.tokens, 2, "a new token for the new connection");
+      const owed = channel.send("bob", "m3", envelope); // never answered
+      channel.close();
+      await assert.rejects(owed, (error: unknown) => NanoError.is(error, "relay_unreachable"));
+      await assert.rejects(channel.send("bob", "m4", envelope), (error: unknown) =>
+        NanoError.is(error, "relay_unreachable"),
+      );
+    },
+    (socket) => {
+      connections++;
+      socket.send(JSON.stringify({ type: "ready", username: "alice" }));
+    },
+  );
+});
+
+test("at most CHANNEL_LIMITS.maxOutstanding frames are unanswered; the rest wait in order and go out as answers arrive", () => {
+  const received: string[] = [];
+  let full: () => void = () => {};
+  const reachedCap = new Promise<void>((resolve) => {
+    full = resolve;
+  });
+  let answering = false;
+  const total = CHANNEL_LIMITS.maxOutstanding + 76;
+  return withFakeRelay(
+    (socket, frame) => {
+      received.push(String(frame.id));
+      const answer = (id: string) =>
+        socket.send(JSON.stringify({ type: "sent", id, server_id: 1, duplicate: false }));
+      if (answering) answer(String(frame.id));
+      else if (received.length === CHANNEL_LIMITS.maxOutstanding) {
+        full();
+        answering = true;
+        for (const id of received) answer(id);
+      }
+    },
+    async (channel) => {
+      const ids = Array.from({ length: total }, (_, i) => `m${i}`);
+      const sends = ids.map((id) => channel.send("bob", id, envelope));
+      await reachedCap;
+      assert.equal(channel.outstanding, CHANNEL_LIMITS.maxOutstanding);
+      await Promise.all(sends);
+      assert.deepEqual(received, ids, "every frame once, in call order");
+      assert.equal(channel.outstanding, 0);
+    },
+  );
+});
