@@ -1,6 +1,6 @@
 import { closeSync, constants, openSync } from "node:fs";
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
-import { copyBytes, utf8 } from "../crypto/index.ts";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { copyBytes, toHex, utf8 } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { assertPrivate, PRIVATE_FILE_MODE } from "./atomic-file.ts";
 import { type CommitStats, LocalCommitQueue } from "./local-commit-queue.ts";
@@ -14,6 +14,7 @@ import {
   type SessionRecord,
 } from "./local-records.ts";
 import { migrate } from "./local-schema.ts";
+import { OpenedRows } from "./opened-rows.ts";
 import {
   blindIndex,
   deriveLocalKeys,
@@ -43,6 +44,11 @@ export interface NewOutboxEntry {
 
 type Row = Record<string, SQLInputValue>;
 
+/** Opened rows remembered per table (contacts, sessions, prekey secrets): see opened-rows.ts. */
+export const OPENED_ROWS_PER_TABLE = 256;
+/** Blind indexes remembered; the memory starts over when full (values are short strings and ids). */
+const BLIND_INDEX_CACHE_SIZE = 4096;
+
 const KEY_CHECK = "key-check";
 const KEY_CHECK_PLAINTEXT = utf8("nano local store");
 
@@ -66,36 +72,92 @@ function numberOf(value: SQLInputValue | undefined): number {
 export class LocalTables {
   readonly #db: DatabaseSync;
   readonly #keys: LocalKeys;
+  /** Prepared once per SQL text: compiling a statement cost more than running it. */
+  readonly #statements = new Map<string, StatementSync>();
+  /** Blind indexes computed so far (an HKDF each), by table and value. Memory only, bounded. */
+  readonly #blinded = new Map<string, Uint8Array>();
+  /** Rows opened or written by this process, reused while their sealed bytes are unchanged. */
+  readonly #contacts = new OpenedRows<ContactRecord>(OPENED_ROWS_PER_TABLE);
+  readonly #sessions = new OpenedRows<SessionRecord>(OPENED_ROWS_PER_TABLE);
+  readonly #prekeys = new OpenedRows<PrekeySecretRecord>(OPENED_ROWS_PER_TABLE);
 
   constructor(db: DatabaseSync, keys: LocalKeys) {
     this.#db = db;
     this.#keys = keys;
   }
 
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   #all(sql: string, ...params: SQLInputValue[]): Row[] {
-    return this.#db.prepare(sql).all(...params) as Row[];
+    return this.#statement(sql).all(...params) as Row[];
   }
 
   #get(sql: string, ...params: SQLInputValue[]): Row | undefined {
-    return this.#db.prepare(sql).get(...params) as Row | undefined;
+    return this.#statement(sql).get(...params) as Row | undefined;
   }
 
   #run(sql: string, ...params: SQLInputValue[]): number {
-    return Number(this.#db.prepare(sql).run(...params).changes);
+    return Number(this.#statement(sql).run(...params).changes);
+  }
+
+  /** `blindIndex`, computed once per (table, value) while the store is open. */
+  #blind(table: string, value: Uint8Array | string): Uint8Array {
+    const key = `${table}\0${typeof value === "string" ? `s${value}` : `b${toHex(value)}`}`;
+    let index = this.#blinded.get(key);
+    if (index === undefined) {
+      index = blindIndex(this.#keys, table, value);
+      if (this.#blinded.size >= BLIND_INDEX_CACHE_SIZE) this.#blinded.clear();
+      this.#blinded.set(key, index);
+    }
+    return index;
+  }
+
+  /** Opens a sealed row, or reuses what this process opened or wrote when the bytes are the same. */
+  #open<T>(
+    rows: OpenedRows<T>,
+    table: string,
+    handle: Uint8Array,
+    sealed: Uint8Array,
+    decode: (plaintext: Uint8Array) => T,
+  ): T {
+    const key = toHex(handle);
+    const known = rows.get(key, sealed);
+    if (known !== undefined) return known;
+    const record = decode(openRow(this.#keys, table, handle, sealed));
+    rows.set(key, sealed, record);
+    return record;
+  }
+
+  /** Forgets every opened row and blind index (the store is closing). */
+  forget(): void {
+    this.#contacts.clear();
+    this.#sessions.clear();
+    this.#prekeys.clear();
+    this.#blinded.clear();
   }
 
   // ---- contacts: keyed by a blind index of the username
   putContact(contact: ContactRecord): void {
-    const handle = blindIndex(this.#keys, "contacts", contact.username);
+    const handle = this.#blind("contacts", contact.username);
     const record = sealRow(this.#keys, "contacts", handle, encodeRecord("contact", contact));
     this.#run("INSERT OR REPLACE INTO contacts (handle, record) VALUES (?, ?)", handle, record);
+    this.#contacts.set(toHex(handle), record, contact);
   }
 
   getContact(username: string): ContactRecord | null {
-    const handle = blindIndex(this.#keys, "contacts", username);
+    const handle = this.#blind("contacts", username);
     const row = this.#get("SELECT record FROM contacts WHERE handle = ?", handle);
     if (row === undefined) return null;
-    const contact = decodeRecord("contact", openRow(this.#keys, "contacts", handle, bytesOf(row.record)));
+    const contact = this.#open(this.#contacts, "contacts", handle, bytesOf(row.record), (plain) =>
+      decodeRecord("contact", plain),
+    );
     if (contact.username !== username) {
       throw new NanoError("local_record_tampered", "a contact row holds another username");
     }
@@ -118,15 +180,13 @@ export class LocalTables {
   }
 
   deleteContact(username: string): boolean {
-    return (
-      this.#run("DELETE FROM contacts WHERE handle = ?", blindIndex(this.#keys, "contacts", username)) > 0
-    );
+    return this.#run("DELETE FROM contacts WHERE handle = ?", this.#blind("contacts", username)) > 0;
   }
 
   // ---- sessions: keyed by a blind index of the session id, grouped by a blind index of the peer
   putSession(session: SessionRecord): void {
-    const handle = blindIndex(this.#keys, "sessions", session.sessionId);
-    const peer = blindIndex(this.#keys, "contacts", session.peer);
+    const handle = this.#blind("sessions", session.sessionId);
+    const peer = this.#blind("contacts", session.peer);
     const record = sealRow(this.#keys, "sessions", handle, encodeRecord("session", session));
     this.#run(
       "INSERT OR REPLACE INTO sessions (handle, peer, updated_at, record) VALUES (?, ?, ?, ?)",
@@ -135,16 +195,19 @@ export class LocalTables {
       session.updatedAt,
       record,
     );
+    this.#sessions.set(toHex(handle), record, session);
   }
 
   /** The peer's sessions, most recently updated first (the one to send on). */
   getSessions(peer: string): SessionRecord[] {
     const rows = this.#all(
       "SELECT handle, record FROM sessions WHERE peer = ?",
-      blindIndex(this.#keys, "contacts", peer),
+      this.#blind("contacts", peer),
     );
     const sessions = rows.map((row) =>
-      decodeRecord("session", openRow(this.#keys, "sessions", bytesOf(row.handle), bytesOf(row.record))),
+      this.#open(this.#sessions, "sessions", bytesOf(row.handle), bytesOf(row.record), (plain) =>
+        decodeRecord("session", plain),
+      ),
     );
     // The peer and updated_at columns are not authenticated: check the peer and order by the sealed time,
     // so an edited column can neither move a session to another contact nor pick the one we send on.
@@ -155,15 +218,13 @@ export class LocalTables {
   }
 
   deleteSession(sessionId: Uint8Array): boolean {
-    return (
-      this.#run("DELETE FROM sessions WHERE handle = ?", blindIndex(this.#keys, "sessions", sessionId)) > 0
-    );
+    return this.#run("DELETE FROM sessions WHERE handle = ?", this.#blind("sessions", sessionId)) > 0;
   }
 
   // ---- replay cache of first messages that consumed no one-time key
   /** True when the digest was new (and is now stored), false for a replay. */
   rememberReplay(digest: Uint8Array, expiresAt: number): boolean {
-    const blinded = blindIndex(this.#keys, "replay_cache", digest);
+    const blinded = this.#blind("replay_cache", digest);
     return (
       this.#run("INSERT OR IGNORE INTO replay_cache (digest, expires_at) VALUES (?, ?)", blinded, expiresAt) >
       0
@@ -171,7 +232,7 @@ export class LocalTables {
   }
 
   hasReplay(digest: Uint8Array): boolean {
-    const blinded = blindIndex(this.#keys, "replay_cache", digest);
+    const blinded = this.#blind("replay_cache", digest);
     return this.#get("SELECT 1 AS hit FROM replay_cache WHERE digest = ?", blinded) !== undefined;
   }
 
@@ -181,26 +242,31 @@ export class LocalTables {
 
   // ---- prekey secrets: prekey ids travel only inside seals, so they are blinded here too
   putPrekeySecret(prekey: PrekeySecretRecord): void {
-    const handle = blindIndex(this.#keys, "prekey_secrets", prekey.id);
+    const handle = this.#blind("prekey_secrets", prekey.id);
     const record = sealRow(this.#keys, "prekey_secrets", handle, encodeRecord("prekey", prekey));
     this.#run("INSERT OR REPLACE INTO prekey_secrets (handle, record) VALUES (?, ?)", handle, record);
+    this.#prekeys.set(toHex(handle), record, prekey);
   }
 
   getPrekeySecret(id: Uint8Array): PrekeySecretRecord | null {
-    const handle = blindIndex(this.#keys, "prekey_secrets", id);
+    const handle = this.#blind("prekey_secrets", id);
     const row = this.#get("SELECT record FROM prekey_secrets WHERE handle = ?", handle);
     if (row === undefined) return null;
-    return decodeRecord("prekey", openRow(this.#keys, "prekey_secrets", handle, bytesOf(row.record)));
+    return this.#open(this.#prekeys, "prekey_secrets", handle, bytesOf(row.record), (plain) =>
+      decodeRecord("prekey", plain),
+    );
   }
 
   listPrekeySecrets(): PrekeySecretRecord[] {
     return this.#all("SELECT handle, record FROM prekey_secrets").map((row) =>
-      decodeRecord("prekey", openRow(this.#keys, "prekey_secrets", bytesOf(row.handle), bytesOf(row.record))),
+      this.#open(this.#prekeys, "prekey_secrets", bytesOf(row.handle), bytesOf(row.record), (plain) =>
+        decodeRecord("prekey", plain),
+      ),
     );
   }
 
   deletePrekeySecret(id: Uint8Array): boolean {
-    const handle = blindIndex(this.#keys, "prekey_secrets", id);
+    const handle = this.#blind("prekey_secrets", id);
     return this.#run("DELETE FROM prekey_secrets WHERE handle = ?", handle) > 0;
   }
 
@@ -288,13 +354,13 @@ export class LocalTables {
 
   // ---- received messages: redelivery of one relay message id is stored once
   insertReceived(message: ReceivedMessage): boolean {
-    const handle = blindIndex(this.#keys, "received", message.messageId);
+    const handle = this.#blind("received", message.messageId);
     const record = sealRow(this.#keys, "received", handle, encodeRecord("received", message));
     return this.#run("INSERT OR IGNORE INTO received (handle, record) VALUES (?, ?)", handle, record) > 0;
   }
 
   hasReceived(messageId: string): boolean {
-    const handle = blindIndex(this.#keys, "received", messageId);
+    const handle = this.#blind("received", messageId);
     return this.#get("SELECT 1 AS hit FROM received WHERE handle = ?", handle) !== undefined;
   }
 
@@ -482,6 +548,7 @@ export class LocalStore {
 
   async close(): Promise<void> {
     await this.#queue.close();
+    this.#tables.forget();
     this.#db.close();
     wipeLocalKeys(this.#keys);
   }

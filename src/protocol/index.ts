@@ -80,6 +80,7 @@ export {
 } from "./prekey.ts";
 export { checkPin, defaultSuite, raisePin, SELECTION, type Selection, selectSuite } from "./selection.ts";
 export {
+  activeSessionSuite,
   type ContactSessions,
   decodeContactSessions,
   decodeRatchetStateExact,

@@ -236,6 +236,25 @@ export function encodeContactSessions(sessions: ContactSessions): Uint8Array {
 
 const MAX_STATE_BYTES = 256 * 1024;
 
+/**
+ * The suite of the active session in an encoded contact-sessions record, reading only the prefix:
+ * u16 record version || bool active || u32 length || (u16 state version || u16 suite || ...). For
+ * callers that only choose what to do next (send: open a session or use this one); anything that uses
+ * the session decodes it whole, which checks everything this skips.
+ */
+export function activeSessionSuite(bytes: Uint8Array): number | null {
+  const r = new Reader(bytes);
+  const version = r.u16("sessions record version");
+  if (version !== SESSION_RECORD_VERSION)
+    throw new NanoError("unsupported_version", `sessions record version ${version}`);
+  if (!r.bool("active session")) return null;
+  r.u32("session length");
+  const stateVersion = r.u16("session version");
+  if (stateVersion !== SESSION_RECORD_VERSION)
+    throw new NanoError("unsupported_version", `session version ${stateVersion}`);
+  return r.u16("suite");
+}
+
 export function decodeContactSessions(
   bytes: Uint8Array,
   limits: ProtocolLimits = DEFAULT_LIMITS,

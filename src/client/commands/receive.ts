@@ -257,6 +257,13 @@ async function fetchAndSave(
   return { path, text: null, reference };
 }
 
+/**
+ * During a watch, prekey upkeep (docs/sdk.md "Prekeys": a relay request and a pass over the local
+ * prekey secrets) runs after every PREKEY_POLICY.refillBelow new sessions, and at least this often.
+ * It used to run every 10 messages, which the e2e benchmark showed as a steady cost per message.
+ */
+export const UPKEEP_INTERVAL_MS = 10 * 60_000;
+
 export async function receive(home: UnlockedHome, options: ReceiveOptions): Promise<ReceiveResult> {
   const link = await openRelayLink(home);
   const saveDir = resolve(options.saveDir ?? join(home.paths.root, DEFAULT_DOWNLOADS_DIR));
@@ -264,6 +271,8 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
   let rejected = 0;
   let outboxSent = 0;
   const receipts = options.receipts === false ? null : new ReceiptBatcher(home);
+  /** Sessions peers opened since the last prekey upkeep (each may have used a one-time prekey). */
+  let newSessions = 0;
   const processOne = (message: RelayMessage) =>
     processEnvelope(home, link, message, {
       saveDir,
@@ -289,6 +298,7 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
       try {
         if (outcome.kind === "message") {
           received += 1;
+          if (outcome.message.newSession) newSessions += 1;
           receipts?.add(outcome.message.sender, outcome.contentId, outcome.firstContact);
           await options.onMessage(outcome.message);
         } else if (outcome.kind === "receipt") {
@@ -321,7 +331,7 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
   const stop = () => stopWatch.abort();
   signal.addEventListener("abort", stop, { once: true });
   if (signal.aborted) stop();
-  let sinceUpkeep = 0;
+  let lastUpkeep = Date.now();
   let overflowed = false;
   const acking = new Set<Promise<void>>();
   const watching = options.watch
@@ -342,10 +352,11 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
               .finally(() => acking.delete(ack));
             acking.add(ack);
           }
-          // A long watch keeps the one-time prekey stock up: each first contact may use one.
-          sinceUpkeep += messages.length;
-          if (sinceUpkeep >= PREKEY_POLICY.refillBelow) {
-            sinceUpkeep = 0;
+          // A long watch keeps the one-time prekey stock up: a new session may have used one (and
+          // bundle fetches that led to no message use them too, hence the timer).
+          if (newSessions >= PREKEY_POLICY.refillBelow || Date.now() - lastUpkeep >= UPKEEP_INTERVAL_MS) {
+            newSessions = 0;
+            lastUpkeep = Date.now();
             await maintainPrekeysQuietly(home, link);
           }
         },

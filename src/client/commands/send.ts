@@ -4,10 +4,10 @@ import { NanoError } from "../../errors/index.ts";
 import { encodeAttachmentReference } from "../../protocol/attachment.ts";
 import { assembleBundle } from "../../protocol/bundle.ts";
 import {
+  activeSessionSuite,
   CONTENT_TYPES,
   chooseSuite,
   decodeBundleExact,
-  decodeContactSessions,
   decodeIdentityRecordExact,
   encodeContent,
   MAX_PADDED_CONTENT,
@@ -80,7 +80,7 @@ export function checkSendRequest(request: SendRequest): void {
 function activeSuite(tables: LocalTables, peer: string): number | null {
   const state = tables.getSessions(peer)[0]?.state;
   if (state === undefined) return null;
-  return decodeContactSessions(state).active?.suiteId ?? null;
+  return activeSessionSuite(state);
 }
 
 function identityChangedError(peer: string): NanoError {
