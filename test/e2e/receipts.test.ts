@@ -185,3 +185,31 @@ test("while watching, receipts go out as messages arrive, not only when the watc
       await Promise.all([a.close(), b.close()]);
     }
   }));
+
+test("concurrent first sends to a new contact start ONE session and use one prekey", () =>
+  withRelay(async (relay, dir) => {
+    const alice = new User(dir, "alice");
+    const bob = new User(dir, "bob");
+    await Promise.all([alice.setUp(relay, "hybrid"), bob.setUp(relay, "hybrid")]);
+    const a = await NanoClient.open({ home: alice.home, passphrase: PASSPHRASE });
+    const b = await NanoClient.open({ home: bob.home, passphrase: PASSPHRASE });
+    try {
+      const sent = await Promise.all(Array.from({ length: 12 }, (_, i) => a.send(text("bob", `m${i}`))));
+      assert.equal(sent.filter((s) => s.newSession).length, 1, "one send started the session");
+      assert.ok(sent.every((s) => !s.queued));
+      const texts: string[] = [];
+      let newSessions = 0;
+      await b.receive({
+        watch: false,
+        saveDir: null,
+        onMessage: (m) => {
+          texts.push(m.text);
+          if (m.newSession) newSessions++;
+        },
+      });
+      assert.deepEqual([...texts].sort(), Array.from({ length: 12 }, (_, i) => `m${i}`).sort());
+      assert.equal(newSessions, 1, "bob opened one session");
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }));

@@ -17,7 +17,7 @@ import {
 } from "../../protocol/index.ts";
 import { LONG_TEXT_TYPE, MAX_ATTACHMENT_BYTES, type Progress, sendAttachment } from "../attachments.ts";
 import { verifyTransparency } from "../kt-client.ts";
-import type { LocalTables } from "../local-store.ts";
+import type { ContactRecord, LocalTables } from "../local-store.ts";
 import { newClientMessageId } from "../outbox.ts";
 import { LocalProtocolStores } from "../protocol-stores.ts";
 import { openRelayLink, type RelayLink } from "../relay-link.ts";
@@ -117,20 +117,34 @@ export async function markIdentityChanged(
   });
 }
 
+interface Prepared {
+  readonly clientMessageId: string;
+  readonly messageId: Uint8Array;
+  readonly committed: { readonly suite: number; readonly envelope: Uint8Array };
+  /** The peer's record, when the bundle just fetched proved it (no check needed on the next send). */
+  readonly checkedRecord: Uint8Array | undefined;
+  readonly newSession: boolean;
+  readonly attachment: SendResult["attachment"];
+}
+
 /**
- * Send: pick or start the session, encrypt, and commit the advanced session state together with the
- * outbox entry in ONE transaction (so a crash can neither lose the message nor advance the ratchet
- * twice for it); then post it (outbox-dispatch.ts). A relay that is down leaves it queued.
+ * Everything of a send up to its durable commit: the bundle or the peer check, the attachment upload,
+ * then session state and outbox entry in one transaction.
  */
-export async function send(home: UnlockedHome, request: SendRequest, now = Date.now()): Promise<SendResult> {
-  checkSendRequest(request);
-  const peer = request.recipient;
-  const contact = await home.store.getContact(peer);
-  if (contact?.identityChanged) throw identityChangedError(peer);
-  const link = await openRelayLink(home);
-  const explicit = request.cryptoMode === null ? undefined : getSuiteByName(request.cryptoMode).id;
-  const current = await home.store.read((tables) => activeSuite(tables, peer));
-  const needsSession = current === null || (explicit !== undefined && explicit !== current);
+async function encryptAndCommit(
+  home: UnlockedHome,
+  link: RelayLink,
+  request: SendRequest,
+  context: {
+    readonly peer: string;
+    readonly contact: ContactRecord | null;
+    readonly explicit: SuiteId | undefined;
+    readonly current: number | null;
+    readonly needsSession: boolean;
+    readonly now: number;
+  },
+): Promise<Prepared> {
+  const { peer, contact, explicit, current, needsSession, now } = context;
   let bundleBytes: Uint8Array | null = null;
   if (needsSession) bundleBytes = await fetchChosenBundle(home, link, peer, explicit, now);
   else if (contact !== null && !recentlyChecked(home, peer, contact.identityRecord, now))
@@ -203,6 +217,57 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
     }
     throw error;
   }
+  return {
+    clientMessageId,
+    messageId,
+    committed,
+    checkedRecord,
+    newSession: bundleBytes !== null,
+    attachment,
+  };
+}
+
+/**
+ * Send: pick or start the session, encrypt, and commit the advanced session state together with the
+ * outbox entry in ONE transaction (so a crash can neither lose the message nor advance the ratchet
+ * twice for it); then post it (outbox-dispatch.ts). A relay that is down leaves it queued.
+ */
+export async function send(home: UnlockedHome, request: SendRequest, now = Date.now()): Promise<SendResult> {
+  checkSendRequest(request);
+  const peer = request.recipient;
+  const contact = await home.store.getContact(peer);
+  if (contact?.identityChanged) throw identityChangedError(peer);
+  const link = await openRelayLink(home);
+  const explicit = request.cryptoMode === null ? undefined : getSuiteByName(request.cryptoMode).id;
+  const wantsSession = (suite: number | null) =>
+    suite === null || (explicit !== undefined && explicit !== suite);
+  let current = await home.store.read((tables) => activeSuite(tables, peer));
+  // One session start per peer at a time: concurrent first sends to a new contact would otherwise each
+  // fetch a bundle (using up a one-time prekey each) and each start a session, every one replacing the
+  // one before. The others wait for the first to commit, then send on the session it opened.
+  let releaseStart: (() => void) | null = null;
+  if (wantsSession(current)) {
+    releaseStart = await acquireSessionStart(home, peer);
+    current = await home.store.read((tables) => activeSuite(tables, peer));
+    if (!wantsSession(current)) {
+      releaseStart();
+      releaseStart = null;
+    }
+  }
+  let prepared: Prepared;
+  try {
+    prepared = await encryptAndCommit(home, link, request, {
+      peer,
+      contact,
+      explicit,
+      current,
+      needsSession: releaseStart !== null,
+      now,
+    });
+  } finally {
+    releaseStart?.();
+  }
+  const { clientMessageId, messageId, committed, checkedRecord, attachment } = prepared;
   // In the step right after the commit, so concurrent sends are posted in their commit order.
   const delivery = deliverCommitted(home, link, {
     clientMessageId,
@@ -222,8 +287,32 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
     suite: getSuite(committed.suite).name,
     queued,
     envelopeBytes: committed.envelope.length,
-    newSession: bundleBytes !== null,
+    newSession: prepared.newSession,
     attachment,
+  };
+}
+
+/** Per open home (memory only): peer -> the chain of sends starting a session with that peer. */
+const sessionStarts = new WeakMap<UnlockedHome, Map<string, Promise<void>>>();
+
+/** Waits until no other send of this home is starting a session with `peer`; returns the release. */
+async function acquireSessionStart(home: UnlockedHome, peer: string): Promise<() => void> {
+  let starts = sessionStarts.get(home);
+  if (starts === undefined) {
+    starts = new Map();
+    sessionStarts.set(home, starts);
+  }
+  const previous = starts.get(peer) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const chain = previous.then(() => mine);
+  starts.set(peer, chain);
+  await previous;
+  return () => {
+    release();
+    if (starts.get(peer) === chain) starts.delete(peer);
   };
 }
 
