@@ -69,7 +69,7 @@ export function parseOptions(args: readonly string[]): E2eOptions {
   const pairs = Number(value("--pairs") ?? (quick ? 2 : 4));
   if (!(Number.isInteger(pairs) && pairs >= 1 && pairs <= 32))
     throw new RangeError("--pairs: a whole number 1-32");
-  const window = Number(value("--window") ?? 4);
+  const window = Number(value("--window") ?? 16);
   if (!(Number.isInteger(window) && window >= 1 && window <= 64))
     throw new RangeError("--window: a whole number 1-64");
   const modes = (value("--modes")?.split(",") ?? ALL_MODES) as SuiteName[];
