@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { type FileHandle, mkdir, open, rename, rm } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { toHex } from "../crypto/index.ts";
 import { AttachmentOpener, type AttachmentReference, AttachmentSealer } from "../protocol/attachment.ts";
@@ -98,6 +98,36 @@ export async function fetchAttachment(
 
 /** Plaintext written to the temporary file per write call: bounds memory, few system calls. */
 const WRITE_BATCH = 1024 * 1024;
+
+/** The hidden temporary file a download is written to until it verified (see fetchAttachmentToFile). */
+const PARTIAL_FILE = /^\.[0-9a-f]{16}\.partial$/;
+/** A partial file untouched for this long belongs to no running download (they write as they go). */
+export const STALE_PARTIAL_MS = 60 * 60_000;
+
+/**
+ * Deletes partial downloads a crash left in `dir`: unverified plaintext that nothing else removes.
+ * Only files untouched for STALE_PARTIAL_MS, so a download another process is running into the same
+ * folder keeps its file. Returns how many were deleted; a missing folder is nothing to sweep.
+ */
+export async function sweepStalePartials(dir: string, now = Date.now()): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw error;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!PARTIAL_FILE.test(name)) continue;
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => null);
+    if (info === null || now - info.mtimeMs < STALE_PARTIAL_MS) continue;
+    await rm(path, { force: true });
+    removed += 1;
+  }
+  return removed;
+}
 
 /**
  * Fetches an attachment straight into a new 0600 file in `dir` (created 0700): verified chunks go to a

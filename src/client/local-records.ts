@@ -163,7 +163,9 @@ function jsonBytes(record: object): Uint8Array {
   texts.push(separator === "{" ? "{}" : "}");
   let length = 0;
   for (const text of texts) length += Buffer.byteLength(text);
-  const out = Buffer.allocUnsafe(length);
+  // Not allocUnsafe: small buffers would come from Node's shared pool, and this one holds a plaintext
+  // record (secrets) that the pool would keep around for whatever uses the slab next.
+  const out = Buffer.allocUnsafeSlow(length);
   let offset = 0;
   for (const text of texts) offset += out.write(text, offset);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);

@@ -44,7 +44,7 @@ export interface NewOutboxEntry {
 
 type Row = Record<string, SQLInputValue>;
 
-/** Opened rows remembered per table (contacts, sessions, prekey secrets): see opened-rows.ts. */
+/** Opened rows remembered per table (contacts, sessions; not prekey secrets): see opened-rows.ts. */
 export const OPENED_ROWS_PER_TABLE = 256;
 /** Blind indexes remembered; the memory starts over when full (values are short strings and ids). */
 const BLIND_INDEX_CACHE_SIZE = 4096;
@@ -79,7 +79,6 @@ export class LocalTables {
   /** Rows opened or written by this process, reused while their sealed bytes are unchanged. */
   readonly #contacts = new OpenedRows<ContactRecord>(OPENED_ROWS_PER_TABLE);
   readonly #sessions = new OpenedRows<SessionRecord>(OPENED_ROWS_PER_TABLE);
-  readonly #prekeys = new OpenedRows<PrekeySecretRecord>(OPENED_ROWS_PER_TABLE);
 
   constructor(db: DatabaseSync, keys: LocalKeys) {
     this.#db = db;
@@ -139,7 +138,6 @@ export class LocalTables {
   forget(): void {
     this.#contacts.clear();
     this.#sessions.clear();
-    this.#prekeys.clear();
     this.#blinded.clear();
   }
 
@@ -180,7 +178,9 @@ export class LocalTables {
   }
 
   deleteContact(username: string): boolean {
-    return this.#run("DELETE FROM contacts WHERE handle = ?", this.#blind("contacts", username)) > 0;
+    const handle = this.#blind("contacts", username);
+    this.#contacts.delete(toHex(handle));
+    return this.#run("DELETE FROM contacts WHERE handle = ?", handle) > 0;
   }
 
   // ---- sessions: keyed by a blind index of the session id, grouped by a blind index of the peer
@@ -218,7 +218,9 @@ export class LocalTables {
   }
 
   deleteSession(sessionId: Uint8Array): boolean {
-    return this.#run("DELETE FROM sessions WHERE handle = ?", this.#blind("sessions", sessionId)) > 0;
+    const handle = this.#blind("sessions", sessionId);
+    this.#sessions.delete(toHex(handle));
+    return this.#run("DELETE FROM sessions WHERE handle = ?", handle) > 0;
   }
 
   // ---- replay cache of first messages that consumed no one-time key
@@ -245,23 +247,20 @@ export class LocalTables {
     const handle = this.#blind("prekey_secrets", prekey.id);
     const record = sealRow(this.#keys, "prekey_secrets", handle, encodeRecord("prekey", prekey));
     this.#run("INSERT OR REPLACE INTO prekey_secrets (handle, record) VALUES (?, ?)", handle, record);
-    this.#prekeys.set(toHex(handle), record, prekey);
   }
 
   getPrekeySecret(id: Uint8Array): PrekeySecretRecord | null {
     const handle = this.#blind("prekey_secrets", id);
     const row = this.#get("SELECT record FROM prekey_secrets WHERE handle = ?", handle);
     if (row === undefined) return null;
-    return this.#open(this.#prekeys, "prekey_secrets", handle, bytesOf(row.record), (plain) =>
-      decodeRecord("prekey", plain),
-    );
+    // Not remembered: prekey secrets are read once per first contact, not per message, and a consumed
+    // one-time secret must not outlive its row in memory.
+    return decodeRecord("prekey", openRow(this.#keys, "prekey_secrets", handle, bytesOf(row.record)));
   }
 
   listPrekeySecrets(): PrekeySecretRecord[] {
     return this.#all("SELECT handle, record FROM prekey_secrets").map((row) =>
-      this.#open(this.#prekeys, "prekey_secrets", bytesOf(row.handle), bytesOf(row.record), (plain) =>
-        decodeRecord("prekey", plain),
-      ),
+      decodeRecord("prekey", openRow(this.#keys, "prekey_secrets", bytesOf(row.handle), bytesOf(row.record))),
     );
   }
 

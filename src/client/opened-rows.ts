@@ -10,8 +10,9 @@
  * another process on the same home (a `receive --watch` beside a `send`), a rolled-back savepoint, or
  * an edit of the file — yields other bytes and a miss, and the row is opened and authenticated as
  * usual. Records are handed out as deep copies, so a caller that wipes or changes the bytes it got
- * cannot change what the next caller sees. Bounded (least recently used evicted); `clear` zeroes the
- * byte fields it holds (closing the store).
+ * cannot change what the next caller sees. Bounded (least recently used evicted). Whatever leaves it —
+ * replaced, evicted, stale, deleted with its row, or `clear` when the store closes — has its byte
+ * fields zeroed, so a deleted row's secrets (an old chain key) do not outlive the row in memory.
  */
 export class OpenedRows<T> {
   readonly #entries = new Map<string, { readonly sealed: Uint8Array; readonly record: T }>();
@@ -26,7 +27,7 @@ export class OpenedRows<T> {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
     if (!sameBytes(entry.sealed, sealed)) {
-      this.#entries.delete(key);
+      this.delete(key);
       return undefined;
     }
     this.#entries.delete(key);
@@ -36,19 +37,23 @@ export class OpenedRows<T> {
 
   /** Remembers `record` as the content of the row whose sealed bytes are `sealed`. */
   set(key: string, sealed: Uint8Array, record: T): void {
-    this.#entries.delete(key);
+    this.delete(key);
     this.#entries.set(key, {
       sealed: Uint8Array.from(sealed),
       record: withoutUndefined(structuredClone(record)),
     });
     if (this.#entries.size > this.#capacity) {
       const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
+      if (oldest !== undefined) this.delete(oldest);
     }
   }
 
+  /** Forgets `key`, zeroing the byte fields it held (a deleted row's secrets do not linger here). */
   delete(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return;
     this.#entries.delete(key);
+    zeroBytes(entry.record);
   }
 
   get size(): number {

@@ -162,3 +162,61 @@ function goldenSessionRecords(): Uint8Array[] {
   }
   return records;
 }
+
+test("no prekey secret, and no deleted session, stays in the opened-rows memory", async () => {
+  const instances = new Set<OpenedRows<unknown>>();
+  const originalSet = OpenedRows.prototype.set;
+  OpenedRows.prototype.set = function (
+    this: OpenedRows<unknown>,
+    ...args: Parameters<OpenedRows<unknown>["set"]>
+  ) {
+    instances.add(this);
+    return originalSet.apply(this, args);
+  };
+  try {
+    await withTempDir(async (dir) => {
+      const store = await LocalStore.open(join(dir, "local.db"), randomBytes(32));
+      try {
+        const id = randomBytes(16);
+        const secret = randomBytes(32);
+        await store.transaction((tables) =>
+          tables.putPrekeySecret({
+            id,
+            suite: SUITE_IDS.hybrid,
+            role: "one-time",
+            secret,
+            createdAt: 1,
+            expiresAt: 2,
+            lastResort: false,
+          }),
+        );
+        await store.transaction((tables) => {
+          assert.notEqual(tables.getPrekeySecret(id), null);
+          assert.equal(tables.deletePrekeySecret(id), true);
+          assert.equal(tables.getPrekeySecret(id), null);
+        });
+        const remembered = () => [...instances].reduce((sum, rows) => sum + rows.size, 0);
+        assert.equal(remembered(), 0, `the consumed secret is still held in memory (${remembered()} row(s))`);
+        const sessionId = randomBytes(16);
+        await store.transaction((tables) =>
+          tables.putSession({
+            sessionId,
+            peer: "bob",
+            state: randomBytes(64),
+            updatedAt: 1,
+            archived: false,
+          }),
+        );
+        assert.equal(remembered(), 1, "a written session is remembered");
+        await store.transaction((tables) => {
+          assert.equal(tables.deleteSession(sessionId), true);
+        });
+        assert.equal(remembered(), 0, "and forgotten with its row");
+      } finally {
+        await store.close();
+      }
+    });
+  } finally {
+    OpenedRows.prototype.set = originalSet;
+  }
+});

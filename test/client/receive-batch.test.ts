@@ -51,3 +51,35 @@ test("a later message of the same sender that failed while an earlier one was st
   assert.deepEqual(await Promise.all(outcomes), ["message", "message", "rejected"]);
   assert.deepEqual(Object.fromEntries(attempts), { 1: 1, 2: 2, 3: 1 }, "carol's failure is not retried");
 });
+
+/**
+ * A later message that fails (a store error) while an earlier one is still pending (an attachment
+ * downloading) must not be an unhandled rejection: under Node's default that ends the process.
+ */
+test("a later message that throws while an earlier one is pending is not an unhandled rejection", async () => {
+  const unhandled: unknown[] = [];
+  const listener = (reason: unknown) => unhandled.push(reason);
+  // node:test installs its own handler; ours sees the event all the same.
+  process.on("unhandledRejection", listener);
+  try {
+    const message = (id: number): RelayMessage => ({
+      id,
+      from: "alice",
+      envelope: new Uint8Array(1),
+      sentAt: 0,
+    });
+    const outcomes = processTogether(
+      [message(1), message(2)],
+      (m) =>
+        m.id === 1
+          ? new Promise<string>((resolve) => setTimeout(() => resolve("slow attachment"), 50))
+          : Promise.reject(new Error("SQLITE_FULL: database or disk is full")),
+      () => false,
+    );
+    assert.equal(await outcomes[0], "slow attachment");
+    await assert.rejects(outcomes[1]!, /SQLITE_FULL/);
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off("unhandledRejection", listener);
+  }
+});

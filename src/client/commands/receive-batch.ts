@@ -18,11 +18,16 @@ export function processTogether<O>(
 ): Promise<O>[] {
   let settledCount = 0;
   const settledAt = new Array<number>(messages.length).fill(-1);
-  const first = messages.map((message, index) =>
-    process(message).finally(() => {
+  const first = messages.map((message, index) => {
+    const attempt = process(message).finally(() => {
       settledAt[index] = settledCount++;
-    }),
-  );
+    });
+    // Handled here at once: it is read only after the outcomes before it, and a rejection (a store
+    // error) while an earlier one is still pending must not be an unhandled rejection, which ends
+    // the process. The caller still sees it when it reads this outcome.
+    attempt.catch(() => {});
+    return attempt;
+  });
   const results: Promise<O>[] = [];
   first.forEach((attempt, index) => {
     const before = results[index - 1];

@@ -15,6 +15,7 @@ import {
   fetchAttachmentToFile,
   LONG_TEXT_TYPE,
   type Progress,
+  sweepStalePartials,
 } from "../attachments.ts";
 import { type DeliveryReceipt, ReceiptBatcher, receiptKindName } from "../delivery-receipts.ts";
 import type { LocalTables } from "../local-store.ts";
@@ -267,6 +268,8 @@ export const UPKEEP_INTERVAL_MS = 10 * 60_000;
 export async function receive(home: UnlockedHome, options: ReceiveOptions): Promise<ReceiveResult> {
   const link = await openRelayLink(home);
   const saveDir = resolve(options.saveDir ?? join(home.paths.root, DEFAULT_DOWNLOADS_DIR));
+  // A crash mid-download leaves a hidden partial file of unverified plaintext: clear old ones.
+  await sweepStalePartials(saveDir).catch(() => {});
   let received = 0;
   let rejected = 0;
   let outboxSent = 0;
@@ -392,8 +395,9 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
     await watching;
     signal.removeEventListener("abort", stop);
     await Promise.allSettled([...acking]);
+    // Also when the receive failed: the messages it committed are delivered and get their receipts.
+    await receipts?.flush();
   }
-  await receipts?.flush();
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
   await maintainPrekeysQuietly(home, link);
   return { received, rejected, outboxSent };
