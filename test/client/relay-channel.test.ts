@@ -1,60 +1,14 @@
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { WebSocketServer, type WebSocket as WsSocket } from "ws";
-import type { RelayMessage } from "../../src/client/transport/relay-api.ts";
-import { CHANNEL_LIMITS, type ChannelAuth, RelayChannel } from "../../src/client/transport/relay-channel.ts";
-import { endpointFromUrl } from "../../src/client/transport/relay-http.ts";
+import { CHANNEL_LIMITS, MAX_ENVELOPE_BASE64 } from "../../src/client/transport/relay-channel.ts";
 import { NanoError } from "../../src/errors/index.ts";
+import { collect, withFakeRelay } from "./_fake-relay.ts";
 
 /**
  * The relay channel against a relay that misbehaves: a WebSocket server on port 0 that answers with
  * whatever the test scripts. Everything the relay sends is untrusted input: a bad frame is reported as
  * a typed error and ignored; nothing crashes, nothing is resolved by a frame that does not match.
  */
-type Script = (socket: WsSocket, frame: Record<string, unknown>) => void;
-
-async function withFakeRelay(
-  script: Script,
-  run: (channel: RelayChannel, auth: { forgotten: number; tokens: number }) => Promise<void>,
-  onConnect: (socket: WsSocket) => void = (socket) =>
-    socket.send(JSON.stringify({ type: "ready", username: "alice" })),
-): Promise<void> {
-  const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
-  await new Promise<void>((resolve) => server.once("listening", resolve));
-  server.on("connection", (socket, request) => {
-    assert.match(request.headers.authorization ?? "", /^Bearer token-\d+$/);
-    socket.on("message", (data) => script(socket, JSON.parse(data.toString()) as Record<string, unknown>));
-    onConnect(socket);
-  });
-  const { port } = server.address() as AddressInfo;
-  const counts = { forgotten: 0, tokens: 0 };
-  const auth: ChannelAuth = {
-    endpoint: endpointFromUrl(`http://127.0.0.1:${port}`, null),
-    token: async () => `token-${++counts.tokens}`,
-    forgetToken: () => {
-      counts.forgotten++;
-    },
-  };
-  const channel = new RelayChannel(auth);
-  try {
-    await run(channel, counts);
-  } finally {
-    channel.close();
-    for (const client of server.clients) client.terminate();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
-function collect(channel: RelayChannel): { errors: NanoError[]; messages: RelayMessage[]; stop: () => void } {
-  const errors: NanoError[] = [];
-  const messages: RelayMessage[] = [];
-  const stop = channel.subscribe({
-    onError: (error) => errors.push(error),
-    onMessage: (message) => messages.push(message),
-  });
-  return { errors, messages, stop };
-}
 
 const envelope = new Uint8Array([1, 2, 3]);
 
@@ -157,9 +111,11 @@ test("a frame above the size limit closes the socket: owed answers reject relay_
       assert.deepEqual(await channel.send("bob", "m2", envelope), { serverId: 2, duplicate: false });
       assert.equal(connections, 2);
     },
-    (socket) => {
-      connections++;
-      socket.send(JSON.stringify({ type: "ready", username: "alice" }));
+    {
+      onConnect: (socket) => {
+        connections++;
+        socket.send(JSON.stringify({ type: "ready", username: "alice" }));
+      },
     },
   );
 });
@@ -186,9 +142,11 @@ test("close 4401 forgets the token and the channel logs in again; close() reject
         NanoError.is(error, "relay_unreachable"),
       );
     },
-    (socket) => {
-      connections++;
-      socket.send(JSON.stringify({ type: "ready", username: "alice" }));
+    {
+      onConnect: (socket) => {
+        connections++;
+        socket.send(JSON.stringify({ type: "ready", username: "alice" }));
+      },
     },
   );
 });
@@ -224,3 +182,43 @@ test("at most CHANNEL_LIMITS.maxOutstanding frames are unanswered; the rest wait
     },
   );
 });
+
+test("a pushed envelope longer than the protocol allows is refused before decoding; the largest legal one is delivered", () =>
+  withFakeRelay(
+    (socket, frame) => {
+      const push = (id: number, envelope: string) =>
+        socket.send(JSON.stringify({ type: "message", id, from: "bob", envelope, sent_at: 1 }));
+      push(1, "A".repeat(MAX_ENVELOPE_BASE64 + 4));
+      push(2, Buffer.alloc(65_536, 7).toString("base64"));
+      socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: 1, duplicate: false }));
+    },
+    async (channel) => {
+      const seen = collect(channel);
+      await channel.send("bob", "m1", envelope);
+      assert.equal(seen.errors.length, 1);
+      assert.ok(NanoError.is(seen.errors[0], "relay_rejected"));
+      assert.deepEqual(
+        seen.messages.map((message) => [message.id, message.envelope.length]),
+        [[2, 65_536]],
+      );
+      seen.stop();
+    },
+  ));
+
+test("a frame larger than the largest legal one (here 200 KiB) closes the socket before it is parsed", () =>
+  withFakeRelay(
+    (socket, frame) => {
+      socket.send(
+        JSON.stringify({ type: "message", id: 1, from: "bob", envelope: "A".repeat(200 * 1024), sent_at: 1 }),
+      );
+      socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: 1, duplicate: false }));
+    },
+    async (channel) => {
+      const seen = collect(channel);
+      await assert.rejects(channel.send("bob", "m1", envelope), (error: unknown) =>
+        NanoError.is(error, "relay_unreachable"),
+      );
+      assert.deepEqual(seen.messages, []);
+      seen.stop();
+    },
+  ));

@@ -1,5 +1,6 @@
 import WebSocket from "ws";
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
+import { MAX_ENVELOPE_BYTES } from "../../protocol/envelope.ts";
 import { fromB64, type RelayApi, type RelayMessage } from "./relay-api.ts";
 import { websocketUrl } from "./relay-http.ts";
 
@@ -12,25 +13,65 @@ import { websocketUrl } from "./relay-http.ts";
  * still owed with `relay_unreachable`: the caller's outbox entry stays and is resent under the same
  * client message id, which the relay stores once.
  *
- * Whatever the relay sends is untrusted input: a frame that does not parse, has an unknown type or
- * answers nothing outstanding is reported to the listeners' onError as `relay_rejected` and ignored.
+ * Nothing waits forever: every written frame must be answered within `answerTimeoutMs`, and a ping
+ * within as long, or the socket is terminated, which rejects everything owed (written or still queued)
+ * with `relay_unreachable` at once. A half-open TCP connection or a silent relay thus costs one
+ * deadline, like the HTTP path's request timeout.
+ *
+ * Whatever the relay sends is untrusted input: a frame that does not parse, has an unknown type,
+ * answers nothing outstanding or pushes an envelope longer than the protocol allows is reported to
+ * the listeners' onError as `relay_rejected` and ignored.
  */
 
+export interface ReconnectPolicy {
+  readonly baseMs: number;
+  readonly maxMs: number;
+  readonly factor: number;
+  readonly jitter: number;
+}
+
 /** Bounded, jittered exponential backoff between reconnection attempts while someone listens. */
-export const RECONNECT = Object.freeze({ baseMs: 250, maxMs: 10_000, factor: 2, jitter: 0.2 });
+export const RECONNECT: ReconnectPolicy = Object.freeze({
+  baseMs: 250,
+  maxMs: 10_000,
+  factor: 2,
+  jitter: 0.2,
+});
+
+/** The base64 length of the largest envelope the protocol allows (docs/protocol.md §9.2). */
+export const MAX_ENVELOPE_BASE64 = Math.ceil(MAX_ENVELOPE_BYTES / 3) * 4;
 
 export const CHANNEL_LIMITS = Object.freeze({
   /** Frames written and not yet answered; further frames wait (in order) until answers arrive. */
   maxOutstanding: 1024,
-  /** Largest frame accepted from the relay (a pushed 64 KiB envelope in base64 is ~88 KiB). */
-  maxFrameBytes: 1024 * 1024,
+  /**
+   * Largest frame accepted from the relay: a pushed message with the largest legal envelope (64 KiB,
+   * ~88 KiB in base64) plus its JSON fields. Nothing legal is larger, so a hostile relay cannot make
+   * the client buffer more per frame.
+   */
+  maxFrameBytes: MAX_ENVELOPE_BASE64 + 4096,
   /** Upgrade plus authentication, i.e. until `ready`. */
   connectTimeoutMs: 10_000,
   /** After the relay (or a proxy) refused the upgrade, callers use HTTP for this long. */
   refusedCooldownMs: 30_000,
   /** The relay's limit of ids per `ack` frame (docs/api.md). */
   maxAckIds: 1000,
+  /** A written frame unanswered, or a ping without pong, this long terminates the socket (as HTTP's 15 s). */
+  answerTimeoutMs: 15_000,
+  /** A ping is written this long after the last pong, so a silent connection is found while idle. */
+  pingIntervalMs: 30_000,
+  /** A connection up this long resets the reconnect backoff (one that drops sooner keeps backing off). */
+  stableAfterMs: 10_000,
 });
+
+/** Deadlines and caps, injectable so tests need not wait for the real ones. */
+export interface ChannelOptions {
+  readonly answerTimeoutMs?: number;
+  readonly pingIntervalMs?: number;
+  readonly stableAfterMs?: number;
+  readonly maxOutstanding?: number;
+  readonly reconnect?: Partial<ReconnectPolicy>;
+}
 
 /** Close codes of the relay (src/relay/ws-connection.ts). */
 const CLOSE_UNAUTHENTICATED = 4401;
@@ -59,11 +100,21 @@ interface Outstanding {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: NanoError) => void;
   written: boolean;
+  /** When written: the answer is due by then (Date.now() milliseconds). */
+  dueAt: number;
 }
 
 interface Connection {
   readonly socket: WebSocket;
   ready: boolean;
+  /** Why the client ended this connection (a deadline passed), for the rejections it causes. */
+  endedBecause: string | null;
+  /** Armed while written frames are unanswered: fires at the earliest one's deadline. */
+  answerTimer: NodeJS.Timeout | undefined;
+  /** The next ping, or the deadline of the ping written. */
+  livenessTimer: NodeJS.Timeout | undefined;
+  /** Resets the reconnect backoff once the connection has stayed up for a while. */
+  stableTimer: NodeJS.Timeout | undefined;
 }
 
 const unreachable = (why: string) => new NanoError("relay_unreachable", why);
@@ -77,6 +128,8 @@ function relayCode(code: unknown): ErrorCode {
 
 export class RelayChannel {
   readonly #api: ChannelAuth;
+  readonly #limits: Required<Omit<ChannelOptions, "reconnect">>;
+  readonly #reconnect: ReconnectPolicy;
   #connection: Connection | null = null;
   #connecting: Promise<void> | null = null;
   /** Not yet written, in call order. */
@@ -94,8 +147,15 @@ export class RelayChannel {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #paused = false;
 
-  constructor(api: ChannelAuth) {
+  constructor(api: ChannelAuth, options: ChannelOptions = {}) {
     this.#api = api;
+    this.#limits = {
+      answerTimeoutMs: options.answerTimeoutMs ?? CHANNEL_LIMITS.answerTimeoutMs,
+      pingIntervalMs: options.pingIntervalMs ?? CHANNEL_LIMITS.pingIntervalMs,
+      stableAfterMs: options.stableAfterMs ?? CHANNEL_LIMITS.stableAfterMs,
+      maxOutstanding: options.maxOutstanding ?? CHANNEL_LIMITS.maxOutstanding,
+    };
+    this.#reconnect = { ...RECONNECT, ...options.reconnect };
   }
 
   /** True while the socket is authenticated and frames go out at once. */
@@ -111,6 +171,11 @@ export class RelayChannel {
   /** Frames written and not yet answered (bounded by CHANNEL_LIMITS.maxOutstanding). */
   get outstanding(): number {
     return this.#written;
+  }
+
+  /** Reconnections since the last connection that stayed up `stableAfterMs`: the backoff's exponent. */
+  get reconnectAttempts(): number {
+    return this.#failures;
   }
 
   /** Connects (if needed) and resolves once authenticated; rejects `relay_unreachable` otherwise. */
@@ -142,6 +207,7 @@ export class RelayChannel {
         resolve: resolve as (value: unknown) => void,
         reject,
         written: false,
+        dueAt: 0,
       };
     });
     this.#sends.set(clientMessageId, { entry, promise });
@@ -166,6 +232,7 @@ export class RelayChannel {
             resolve,
             reject,
             written: false,
+            dueAt: 0,
           };
           this.#acks.set(ref, entry);
           this.#queue.push(entry);
@@ -193,15 +260,33 @@ export class RelayChannel {
     };
   }
 
-  /** Stops reading pushed frames (backpressure from a slow consumer); `resume` reads on. */
+  /**
+   * Stops reading pushed frames (backpressure from a slow consumer); `resume` reads on. Unread, the
+   * answers and pongs cannot be seen either, so the deadlines stop meanwhile and start afresh on
+   * `resume`: a slow consumer never gets its own socket ended.
+   */
   pause(): void {
     this.#paused = true;
-    this.#connection?.socket.pause();
+    const connection = this.#connection;
+    if (connection === null) return;
+    connection.socket.pause();
+    clearTimeout(connection.answerTimer);
+    clearTimeout(connection.livenessTimer);
+    connection.answerTimer = undefined;
+    connection.livenessTimer = undefined;
   }
 
   resume(): void {
     this.#paused = false;
-    this.#connection?.socket.resume();
+    const connection = this.#connection;
+    if (connection === null) return;
+    connection.socket.resume();
+    const dueAt = Date.now() + this.#limits.answerTimeoutMs;
+    for (const { entry } of this.#sends.values())
+      if (entry.written) entry.dueAt = Math.max(entry.dueAt, dueAt);
+    for (const entry of this.#acks.values()) if (entry.written) entry.dueAt = Math.max(entry.dueAt, dueAt);
+    this.#armAnswerDeadline(connection);
+    if (connection.ready) this.#schedulePing(connection);
   }
 
   /** Closes the socket for good; everything still owed rejects with `relay_unreachable`. */
@@ -212,7 +297,13 @@ export class RelayChannel {
     this.#listeners.clear();
     const connection = this.#connection;
     this.#connection = null;
-    connection?.socket.close(CLOSE_NORMAL, "client closed");
+    if (connection !== null) {
+      this.#clearTimers(connection);
+      connection.socket.close(CLOSE_NORMAL, "client closed");
+      // The close frame is written, but nothing waits for the relay's answer: a silent relay would
+      // hold the socket, and so the process, for ws's 30 s close timeout.
+      connection.socket.terminate();
+    }
     this.#failAll(unreachable("the relay channel was closed"), true);
   }
 
@@ -227,12 +318,83 @@ export class RelayChannel {
       if (this.#queue.length > 0) this.#connect().catch(() => {});
       return;
     }
-    while (this.#queue.length > 0 && this.#written < CHANNEL_LIMITS.maxOutstanding) {
+    const dueAt = Date.now() + this.#limits.answerTimeoutMs;
+    while (this.#queue.length > 0 && this.#written < this.#limits.maxOutstanding) {
       const entry = this.#queue.shift()!;
       entry.written = true;
+      entry.dueAt = dueAt;
       this.#written++;
       connection.socket.send(entry.frame);
     }
+    this.#armAnswerDeadline(connection);
+  }
+
+  /**
+   * Keeps one timer per connection, due no later than the earliest deadline of its unanswered frames;
+   * when it fires it looks again (that frame may have been answered meanwhile).
+   */
+  #armAnswerDeadline(connection: Connection): void {
+    if (this.#written === 0) {
+      clearTimeout(connection.answerTimer);
+      connection.answerTimer = undefined;
+      return;
+    }
+    if (connection.answerTimer !== undefined || this.#paused) return;
+    connection.answerTimer = setTimeout(
+      () => {
+        connection.answerTimer = undefined;
+        if (this.#connection !== connection) return;
+        if (this.#earliestDue() <= Date.now()) this.#end(connection, "the relay did not answer in time");
+        else this.#armAnswerDeadline(connection);
+      },
+      Math.max(0, this.#earliestDue() - Date.now()),
+    );
+    connection.answerTimer.unref();
+  }
+
+  #earliestDue(): number {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const { entry } of this.#sends.values())
+      if (entry.written) earliest = Math.min(earliest, entry.dueAt);
+    for (const entry of this.#acks.values()) if (entry.written) earliest = Math.min(earliest, entry.dueAt);
+    return earliest;
+  }
+
+  /** Pings after `pingIntervalMs`; a pong must come within `answerTimeoutMs`, then the next ping is due. */
+  #schedulePing(connection: Connection): void {
+    clearTimeout(connection.livenessTimer);
+    connection.livenessTimer = undefined;
+    if (this.#paused) return;
+    connection.livenessTimer = setTimeout(() => {
+      if (this.#connection !== connection || connection.socket.readyState !== WebSocket.OPEN) return;
+      connection.socket.ping();
+      connection.livenessTimer = setTimeout(
+        () => this.#end(connection, "the relay did not answer a ping in time"),
+        this.#limits.answerTimeoutMs,
+      );
+      connection.livenessTimer.unref();
+    }, this.#limits.pingIntervalMs);
+    connection.livenessTimer.unref();
+  }
+
+  /**
+   * Ends a connection the relay stopped answering: terminate (no close handshake to wait for), so the
+   * close handler rejects everything owed with `relay_unreachable` and reconnects if someone listens.
+   */
+  #end(connection: Connection, why: string): void {
+    if (connection.endedBecause !== null) return;
+    connection.endedBecause = why;
+    this.#emitError(unreachable(why));
+    connection.socket.terminate();
+  }
+
+  #clearTimers(connection: Connection): void {
+    clearTimeout(connection.answerTimer);
+    clearTimeout(connection.livenessTimer);
+    clearTimeout(connection.stableTimer);
+    connection.answerTimer = undefined;
+    connection.livenessTimer = undefined;
+    connection.stableTimer = undefined;
   }
 
   #connect(): Promise<void> {
@@ -260,7 +422,14 @@ export class RelayChannel {
       handshakeTimeout: CHANNEL_LIMITS.connectTimeoutMs,
       maxPayload: CHANNEL_LIMITS.maxFrameBytes,
     });
-    const connection: Connection = { socket, ready: false };
+    const connection: Connection = {
+      socket,
+      ready: false,
+      endedBecause: null,
+      answerTimer: undefined,
+      livenessTimer: undefined,
+      stableTimer: undefined,
+    };
     this.#connection = connection;
     let settle!: (outcome: NanoError | null) => void;
     const settled = new Promise<NanoError | null>((resolve) => {
@@ -271,6 +440,9 @@ export class RelayChannel {
       socket.terminate();
     }, CHANNEL_LIMITS.connectTimeoutMs);
     let failure: Error | null = null;
+    socket.on("pong", () => {
+      if (connection.ready && connection.endedBecause === null) this.#schedulePing(connection);
+    });
     socket.on("message", (data, binary) => {
       if (binary) {
         this.#emitError(rejected("the relay sent a binary frame"));
@@ -293,11 +465,15 @@ export class RelayChannel {
     });
     socket.on("close", (code) => {
       clearTimeout(timer);
+      this.#clearTimers(connection);
       if (code === CLOSE_UNAUTHENTICATED) this.#api.forgetToken();
       settle(
         code === CLOSE_UNAUTHENTICATED && !connection.ready
           ? new NanoError("unauthenticated", "the relay refused the token")
-          : unreachable(failure === null ? "the relay closed the connection" : "the relay connection failed"),
+          : unreachable(
+              connection.endedBecause ??
+                (failure === null ? "the relay closed the connection" : "the relay connection failed"),
+            ),
       );
       this.#onClose(connection, code);
     });
@@ -324,7 +500,13 @@ export class RelayChannel {
       case "ready":
         if (connection.ready) return false;
         connection.ready = true;
-        this.#failures = 0;
+        // Not reset here: a relay that accepts and closes at once would get reconnects at the base
+        // rate forever. Only a connection that stays up earns a fresh backoff.
+        connection.stableTimer = setTimeout(() => {
+          if (this.#connection === connection) this.#failures = 0;
+        }, this.#limits.stableAfterMs);
+        connection.stableTimer.unref();
+        this.#schedulePing(connection);
         if (this.#paused) connection.socket.pause();
         this.#pump();
         for (const listener of this.#listeners) listener.onReady?.();
@@ -359,6 +541,11 @@ export class RelayChannel {
       this.#emitError(rejected("the relay pushed a malformed message frame"));
       return;
     }
+    // Measured before decoding: nothing longer is a legal envelope, whatever the relay's own limit.
+    if (envelope.length > MAX_ENVELOPE_BASE64) {
+      this.#emitError(rejected("the relay pushed an envelope larger than the protocol allows"));
+      return;
+    }
     const message: RelayMessage = {
       id: id as number,
       from,
@@ -371,6 +558,7 @@ export class RelayChannel {
   #settle(entry: Outstanding): void {
     if (entry.written) this.#written--;
     this.#pump();
+    if (this.#connection !== null) this.#armAnswerDeadline(this.#connection);
   }
 
   #onSent(frame: Record<string, unknown>): void {
@@ -421,11 +609,15 @@ export class RelayChannel {
     if (this.#connection !== connection) return;
     this.#connection = null;
     // What was written got no answer: the relay may or may not have committed it. Reject; the
-    // outbox resends under the same client message id. Frames not yet written wait for the next socket.
-    this.#failAll(unreachable("the relay connection closed before answering"), false);
+    // outbox resends under the same client message id. Frames not yet written (held by the
+    // outstanding cap) are rejected too: were they kept for the next socket they would overtake the
+    // written ones before them, which the outbox re-posts only later.
+    this.#failAll(
+      unreachable(connection.endedBecause ?? "the relay connection closed before answering"),
+      true,
+    );
     if (this.#closed) return;
     if (code !== CLOSE_NORMAL || this.#listeners.size > 0) this.#scheduleReconnect();
-    if (this.#queue.length > 0) this.#pump();
   }
 
   /** Rejects written frames (and, with `queued`, the unwritten ones too). */
@@ -453,8 +645,9 @@ export class RelayChannel {
   #scheduleReconnect(): void {
     if (this.#closed || this.#listeners.size === 0 || this.#reconnectTimer !== undefined) return;
     this.#failures++;
-    const raw = Math.min(RECONNECT.maxMs, RECONNECT.baseMs * RECONNECT.factor ** (this.#failures - 1));
-    const wait = raw * (1 - RECONNECT.jitter + Math.random() * 2 * RECONNECT.jitter);
+    const backoff = this.#reconnect;
+    const raw = Math.min(backoff.maxMs, backoff.baseMs * backoff.factor ** (this.#failures - 1));
+    const wait = raw * (1 - backoff.jitter + Math.random() * 2 * backoff.jitter);
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (this.#listeners.size === 0 || this.ready) return;

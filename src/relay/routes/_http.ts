@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { NanoError } from "../../errors/index.ts";
+import { MAX_ENVELOPE_BYTES } from "../../protocol/envelope.ts";
 import { bearerToken } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
 import { RateLimitedError } from "../rate-limits.ts";
@@ -23,6 +24,17 @@ export function encodeBase64(bytes: Uint8Array): string {
 /** Base64 of `bytes` bytes is at most this long; used to size JSON body limits. */
 export function base64Length(bytes: number): number {
   return Math.ceil(bytes / 3) * 4;
+}
+
+/**
+ * The largest send (HTTP body or WebSocket frame) read in full: room for an envelope one byte over
+ * the larger of `max_envelope_bytes` and the protocol's maximum, plus the JSON around it. Any
+ * envelope a client can legally build is therefore read and answered with the typed
+ * `envelope_too_large` when the configured limit is lower, instead of a transport-level refusal
+ * (HTTP 413 `body_too_large`, WebSocket close 1009 failing every pipelined send on the connection).
+ */
+export function maxSendBytes(maxEnvelopeBytes: number): number {
+  return base64Length(Math.max(maxEnvelopeBytes, MAX_ENVELOPE_BYTES) + 1) + 4096;
 }
 
 /** Resolves the bearer token to a username, counting failures by reason for the metrics. */

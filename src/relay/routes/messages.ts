@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { RelayContext } from "../context.ts";
 import { acknowledgeMessages, sendMessage, toWire } from "../mailbox-service.ts";
 import { normalizeUsername } from "../usernames.ts";
-import { authenticate, base64Length, decodeBase64 } from "./_http.ts";
+import { authenticate, decodeBase64, maxSendBytes } from "./_http.ts";
 
 interface SendBody {
   to: string;
@@ -20,8 +20,8 @@ export function messageRoutes(app: FastifyInstance, context: RelayContext): void
   app.post<{ Body: SendBody }>(
     "/v1/messages",
     {
-      // Room for one envelope one byte over the limit, so the typed envelope_too_large answers it.
-      bodyLimit: base64Length(maxEnvelope + 1) + 4096,
+      // Room for any legal envelope, so the typed envelope_too_large answers one over the limit.
+      bodyLimit: maxSendBytes(maxEnvelope),
       schema: {
         body: {
           type: "object",

@@ -2,7 +2,7 @@ import websocket from "@fastify/websocket";
 import type { FastifyInstance } from "fastify";
 import type { RelayContext } from "../context.ts";
 import { WsConnection } from "../ws-connection.ts";
-import { base64Length } from "./_http.ts";
+import { maxSendBytes } from "./_http.ts";
 
 /**
  * GET /v1/ws: push delivery. Authenticated on connect with `Authorization: Bearer <token>` on the
@@ -12,7 +12,7 @@ export async function websocketRoutes(app: FastifyInstance, context: RelayContex
   await app.register(websocket, {
     options: {
       // A send frame carries one base64 envelope plus a little JSON.
-      maxPayload: base64Length(context.config.limits.max_envelope_bytes + 1) + 4096,
+      maxPayload: maxSendBytes(context.config.limits.max_envelope_bytes),
     },
   });
   app.get("/v1/ws", { websocket: true }, (socket, request) => {
