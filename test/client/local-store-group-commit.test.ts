@@ -6,27 +6,14 @@ import fc from "fast-check";
 import { MAX_BATCH } from "../../src/client/local-commit-queue.ts";
 import { type LocalStore, type LocalTables, LocalStore as Store } from "../../src/client/local-store.ts";
 import { randomBytes, SUITE_IDS } from "../../src/crypto/index.ts";
-import { withTempDir } from "./_helpers.ts";
+import { withLocalStore, withTempDir } from "./_helpers.ts";
 
 // Group commit of the client's local store (docs/client.md "Local store sealing", last paragraphs):
 // transactions queued together share one BEGIN IMMEDIATE ... COMMIT, each work in its own savepoint.
 // Everything here runs against a real SQLite file and checks what a fresh connection or a reopened
 // store finds on disk; batching is observed through the store's commit counters, never through time.
 
-async function withStore<T>(
-  run: (store: LocalStore, path: string, key: Uint8Array) => Promise<T>,
-): Promise<T> {
-  return withTempDir(async (dir) => {
-    const path = join(dir, "local.db");
-    const key = randomBytes(32);
-    const store = await Store.open(path, key);
-    try {
-      return await run(store, path, key);
-    } finally {
-      await store.close().catch(() => {});
-    }
-  });
-}
+const withStore = withLocalStore;
 
 function insert(tables: LocalTables, id: string): boolean {
   return tables.insertOutbox({

@@ -9,7 +9,7 @@ import { MIGRATIONS, migrate, SCHEMA_VERSION, schemaVersion } from "../../src/cl
 import { type ContactRecord, LocalStore } from "../../src/client/local-store.ts";
 import { randomBytes, SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
-import { TEST_ARGON2ID, withTempDir } from "./_helpers.ts";
+import { TEST_ARGON2ID, withLocalStore, withTempDir } from "./_helpers.ts";
 
 function contact(username: string, overrides: Partial<ContactRecord> = {}): ContactRecord {
   return {
@@ -25,20 +25,7 @@ function contact(username: string, overrides: Partial<ContactRecord> = {}): Cont
   };
 }
 
-async function withStore<T>(
-  run: (store: LocalStore, path: string, key: Uint8Array) => Promise<T>,
-): Promise<T> {
-  return withTempDir(async (dir) => {
-    const path = join(dir, "local.db");
-    const key = randomBytes(32);
-    const store = await LocalStore.open(path, key);
-    try {
-      return await run(store, path, key);
-    } finally {
-      await store.close().catch(() => {});
-    }
-  });
-}
+const withStore = withLocalStore;
 
 function isTampered(error: unknown): boolean {
   return NanoError.is(error, "local_record_tampered");

@@ -12,6 +12,22 @@ import { PASSPHRASE, User, withRelay } from "./_harness.ts";
  */
 const text = (recipient: string, body: string) => ({ recipient, text: body, file: null, cryptoMode: null });
 
+/** Alice and Bob, claimed in `mode` through the CLI, then opened as SDK clients for `run`. */
+async function withPair(mode: string, run: (a: NanoClient, b: NanoClient) => Promise<void>): Promise<void> {
+  await withRelay(async (relay, dir) => {
+    const alice = new User(dir, "alice");
+    const bob = new User(dir, "bob");
+    await Promise.all([alice.setUp(relay, mode), bob.setUp(relay, mode)]);
+    const a = await NanoClient.open({ home: alice.home, passphrase: PASSPHRASE });
+    const b = await NanoClient.open({ home: bob.home, passphrase: PASSPHRASE });
+    try {
+      await run(a, b);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+}
+
 /** True while alice's session with `peer` still repeats the handshake on every message. */
 async function inFirstContactPhase(client: NanoClient, peer: string): Promise<boolean> {
   const state = await client.home.store.read((tables) => tables.getSessions(peer)[0]?.state);
@@ -23,108 +39,90 @@ async function inFirstContactPhase(client: NanoClient, peer: string): Promise<bo
 
 for (const mode of ["hybrid", "quantum", "classical"] as const) {
   test(`${mode}: a receipt names exactly the delivered messages and ends the first-contact phase`, () =>
-    withRelay(async (relay, dir) => {
-      const alice = new User(dir, "alice");
-      const bob = new User(dir, "bob");
-      await Promise.all([alice.setUp(relay, mode), bob.setUp(relay, mode)]);
-      const a = await NanoClient.open({ home: alice.home, passphrase: PASSPHRASE });
-      const b = await NanoClient.open({ home: bob.home, passphrase: PASSPHRASE });
-      try {
-        const sent = [];
-        for (const n of [1, 2, 3]) sent.push(await a.send(text("bob", `hello ${n}`)));
-        assert.equal(sent[0]?.newSession, true);
-        assert.equal(await inFirstContactPhase(a, "bob"), true);
-        const firstContactBytes = sent[2]!.envelopeBytes;
+    withPair(mode, async (a, b) => {
+      const sent = [];
+      for (const n of [1, 2, 3]) sent.push(await a.send(text("bob", `hello ${n}`)));
+      assert.equal(sent[0]?.newSession, true);
+      assert.equal(await inFirstContactPhase(a, "bob"), true);
+      const firstContactBytes = sent[2]!.envelopeBytes;
 
-        const delivered: string[] = [];
-        await b.receive({
-          watch: false,
-          saveDir: null,
-          onMessage: (message) => {
-            delivered.push(message.contentId);
-          },
-        });
-        assert.deepEqual(
-          delivered,
-          sent.map((s) => s.contentId),
-          "each message carries the id its sender was told",
-        );
+      const delivered: string[] = [];
+      await b.receive({
+        watch: false,
+        saveDir: null,
+        onMessage: (message) => {
+          delivered.push(message.contentId);
+        },
+      });
+      assert.deepEqual(
+        delivered,
+        sent.map((s) => s.contentId),
+        "each message carries the id its sender was told",
+      );
 
-        const receipts: DeliveryReceipt[] = [];
-        const viaListener: DeliveryReceipt[] = [];
-        const unsubscribe = a.onReceipt((receipt) => viaListener.push(receipt));
-        const got = await a.receive({
-          watch: false,
-          saveDir: null,
-          onMessage: () => assert.fail("a receipt is not a message"),
-          onReceipt: (receipt) => {
-            receipts.push(receipt);
-          },
-        });
-        unsubscribe();
-        assert.equal(got.received, 0);
-        assert.equal(receipts.length, 1, "one receipt for the three messages received together");
-        assert.deepEqual(receipts, viaListener);
-        assert.equal(receipts[0]?.from, "bob");
-        assert.equal(receipts[0]?.kind, "delivered");
-        assert.deepEqual(receipts[0]?.contentIds, delivered);
-        assert.equal(await inFirstContactPhase(a, "bob"), false, "the reply confirmed the session");
+      const receipts: DeliveryReceipt[] = [];
+      const viaListener: DeliveryReceipt[] = [];
+      const unsubscribe = a.onReceipt((receipt) => viaListener.push(receipt));
+      const got = await a.receive({
+        watch: false,
+        saveDir: null,
+        onMessage: () => assert.fail("a receipt is not a message"),
+        onReceipt: (receipt) => {
+          receipts.push(receipt);
+        },
+      });
+      unsubscribe();
+      assert.equal(got.received, 0);
+      assert.equal(receipts.length, 1, "one receipt for the three messages received together");
+      assert.deepEqual(receipts, viaListener);
+      assert.equal(receipts[0]?.from, "bob");
+      assert.equal(receipts[0]?.kind, "delivered");
+      assert.deepEqual(receipts[0]?.contentIds, delivered);
+      assert.equal(await inFirstContactPhase(a, "bob"), false, "the reply confirmed the session");
 
-        const next = await a.send(text("bob", "after the receipt"));
-        assert.ok(
-          next.envelopeBytes < firstContactBytes,
-          `a ratchet message (${next.envelopeBytes} B) is smaller than a repeated handshake (${firstContactBytes} B)`,
-        );
-        const later: string[] = [];
-        await b.receive({ watch: false, saveDir: null, onMessage: (m) => void later.push(m.text) });
-        assert.deepEqual(later, ["after the receipt"]);
+      const next = await a.send(text("bob", "after the receipt"));
+      assert.ok(
+        next.envelopeBytes < firstContactBytes,
+        `a ratchet message (${next.envelopeBytes} B) is smaller than a repeated handshake (${firstContactBytes} B)`,
+      );
+      const later: string[] = [];
+      await b.receive({ watch: false, saveDir: null, onMessage: (m) => void later.push(m.text) });
+      assert.deepEqual(later, ["after the receipt"]);
 
-        // A receipt is never answered with a receipt: bob has nothing waiting after alice's receive,
-        // except the receipt for "after the receipt" that alice now gets, and that one ends the chain.
-        const more: DeliveryReceipt[] = [];
-        await a.receive({
-          watch: false,
-          saveDir: null,
-          onMessage: () => {},
-          onReceipt: (r) => void more.push(r),
-        });
-        assert.deepEqual(
-          more.map((r) => r.contentIds),
-          [[next.contentId]],
-        );
-        let echoes = 0;
-        await b.receive({ watch: false, saveDir: null, onMessage: () => {}, onReceipt: () => void echoes++ });
-        assert.equal(echoes, 0);
-      } finally {
-        await Promise.all([a.close(), b.close()]);
-      }
+      // A receipt is never answered with a receipt: bob has nothing waiting after alice's receive,
+      // except the receipt for "after the receipt" that alice now gets, and that one ends the chain.
+      const more: DeliveryReceipt[] = [];
+      await a.receive({
+        watch: false,
+        saveDir: null,
+        onMessage: () => {},
+        onReceipt: (r) => void more.push(r),
+      });
+      assert.deepEqual(
+        more.map((r) => r.contentIds),
+        [[next.contentId]],
+      );
+      let echoes = 0;
+      await b.receive({ watch: false, saveDir: null, onMessage: () => {}, onReceipt: () => void echoes++ });
+      assert.equal(echoes, 0);
     }));
 }
 
 test("receipts: false sends none, and the sender stays in its first-contact phase", () =>
-  withRelay(async (relay, dir) => {
-    const alice = new User(dir, "alice");
-    const bob = new User(dir, "bob");
-    await Promise.all([alice.setUp(relay, "hybrid"), bob.setUp(relay, "hybrid")]);
-    const a = await NanoClient.open({ home: alice.home, passphrase: PASSPHRASE });
-    const b = await NanoClient.open({ home: bob.home, passphrase: PASSPHRASE });
-    try {
-      await a.send(text("bob", "quiet"));
-      const texts: string[] = [];
-      await b.receive({
-        watch: false,
-        saveDir: null,
-        receipts: false,
-        onMessage: (m) => void texts.push(m.text),
-      });
-      assert.deepEqual(texts, ["quiet"]);
-      let receipts = 0;
-      await a.receive({ watch: false, saveDir: null, onMessage: () => {}, onReceipt: () => void receipts++ });
-      assert.equal(receipts, 0);
-      assert.equal(await inFirstContactPhase(a, "bob"), true);
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
+  withPair("hybrid", async (a, b) => {
+    await a.send(text("bob", "quiet"));
+    const texts: string[] = [];
+    await b.receive({
+      watch: false,
+      saveDir: null,
+      receipts: false,
+      onMessage: (m) => void texts.push(m.text),
+    });
+    assert.deepEqual(texts, ["quiet"]);
+    let receipts = 0;
+    await a.receive({ watch: false, saveDir: null, onMessage: () => {}, onReceipt: () => void receipts++ });
+    assert.equal(receipts, 0);
+    assert.equal(await inFirstContactPhase(a, "bob"), true);
   }));
 
 test("the CLI reports receipts in --json and `receive --no-receipts` sends none", () =>
@@ -150,12 +148,7 @@ test("the CLI reports receipts in --json and `receive --no-receipts` sends none"
   }));
 
 test("while watching, receipts go out as messages arrive, not only when the watch ends", () =>
-  withRelay(async (relay, dir) => {
-    const alice = new User(dir, "alice");
-    const bob = new User(dir, "bob");
-    await Promise.all([alice.setUp(relay, "hybrid"), bob.setUp(relay, "hybrid")]);
-    const a = await NanoClient.open({ home: alice.home, passphrase: PASSPHRASE });
-    const b = await NanoClient.open({ home: bob.home, passphrase: PASSPHRASE });
+  withPair("hybrid", async (a, b) => {
     const watch = new AbortController();
     const arrived: string[] = [];
     const watching = b.receive({
@@ -182,34 +175,24 @@ test("while watching, receipts go out as messages arrive, not only when the watc
     } finally {
       watch.abort();
       await watching;
-      await Promise.all([a.close(), b.close()]);
     }
   }));
 
 test("concurrent first sends to a new contact start ONE session and use one prekey", () =>
-  withRelay(async (relay, dir) => {
-    const alice = new User(dir, "alice");
-    const bob = new User(dir, "bob");
-    await Promise.all([alice.setUp(relay, "hybrid"), bob.setUp(relay, "hybrid")]);
-    const a = await NanoClient.open({ home: alice.home, passphrase: PASSPHRASE });
-    const b = await NanoClient.open({ home: bob.home, passphrase: PASSPHRASE });
-    try {
-      const sent = await Promise.all(Array.from({ length: 12 }, (_, i) => a.send(text("bob", `m${i}`))));
-      assert.equal(sent.filter((s) => s.newSession).length, 1, "one send started the session");
-      assert.ok(sent.every((s) => !s.queued));
-      const texts: string[] = [];
-      let newSessions = 0;
-      await b.receive({
-        watch: false,
-        saveDir: null,
-        onMessage: (m) => {
-          texts.push(m.text);
-          if (m.newSession) newSessions++;
-        },
-      });
-      assert.deepEqual([...texts].sort(), Array.from({ length: 12 }, (_, i) => `m${i}`).sort());
-      assert.equal(newSessions, 1, "bob opened one session");
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
+  withPair("hybrid", async (a, b) => {
+    const sent = await Promise.all(Array.from({ length: 12 }, (_, i) => a.send(text("bob", `m${i}`))));
+    assert.equal(sent.filter((s) => s.newSession).length, 1, "one send started the session");
+    assert.ok(sent.every((s) => !s.queued));
+    const texts: string[] = [];
+    let newSessions = 0;
+    await b.receive({
+      watch: false,
+      saveDir: null,
+      onMessage: (m) => {
+        texts.push(m.text);
+        if (m.newSession) newSessions++;
+      },
+    });
+    assert.deepEqual([...texts].sort(), Array.from({ length: 12 }, (_, i) => `m${i}`).sort());
+    assert.equal(newSessions, 1, "bob opened one session");
   }));
