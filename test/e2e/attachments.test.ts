@@ -49,3 +49,27 @@ test("files and long texts go as attachments: uploaded, downloaded, verified, sa
     assert.deepEqual(readdirSync(saveDir).sort(), ["photo (2).bin", "photo.bin"]);
     assert.deepEqual(readdirSync(join(bob.home, "downloads")), ["photo.bin"]);
   }));
+
+test("a file that cannot be saved (the save folder is not a folder) stays at the relay and arrives once it can", () =>
+  withRelay(async (relay, dir) => {
+    const alice = new User(dir, "alice");
+    const bob = new User(dir, "bob");
+    await Promise.all([alice.setUp(relay, "hybrid"), bob.setUp(relay, "hybrid")]);
+    const file = join(dir, "report.bin");
+    const bytes = randomBytes(100_000);
+    writeFileSync(file, bytes);
+    await alice.json(["send", "bob", "--file", file]);
+
+    const blocked = join(dir, "not-a-folder");
+    writeFileSync(blocked, "a file where the save folder should be");
+    const failed = await bob.run(["receive", "--save-dir", blocked]);
+    assert.notEqual(failed.code, 0, "the receive reports the local failure");
+    assert.doesNotMatch(failed.stdout + failed.stderr, /was dropped/, "the message is not refused");
+
+    const saveDir = join(dir, "saved");
+    const received = (await bob.json(["receive", "--save-dir", saveDir])) as {
+      attachment: { path: string } | null;
+    }[];
+    assert.equal(received.length, 1, "the message was still at the relay");
+    assert.ok(readFileSync(received[0]!.attachment!.path).equals(bytes));
+  }));

@@ -143,6 +143,10 @@ export async function processEnvelope(
           saved = await fetchAndSave(link, error.reference, options);
         } catch (failure) {
           if (NanoError.is(failure, "relay_unreachable")) return { kind: "keep" };
+          // Not the attachment's fault (a full disk, an unwritable save folder): the message stays at
+          // the relay, unacknowledged, and the receive reports the error; fixing the folder and
+          // receiving again delivers it. Only a blob that fails its checks is refused for good.
+          if (!NanoError.is(failure)) throw failure;
           return rejected(failure);
         }
         continue;
