@@ -211,7 +211,8 @@ export const RELAY_ERRORS = {
   attachment_not_found: {
     kind: "validation",
     status: 404,
-    meaning: "No attachment with this hash exists (never uploaded, expired, or fetched by every recipient).",
+    meaning:
+      "No attachment with this hash exists (never uploaded, expired, or fetched by every recipient more than a day ago).",
     fix: "Ask the sender to upload it again.",
   },
 } as const satisfies Record<string, ErrorEntry>;

@@ -201,8 +201,13 @@ export interface AttachmentStore {
   ): Promise<AttachmentPutOutcome>;
   get(hash: string): Promise<AttachmentRecord | null>;
   isRecipient(hash: string, username: string): Promise<boolean>;
-  /** Marks a fetch; returns true when that was the last pending recipient (the caller deletes the blob). */
-  recordFetch(hash: string, username: string): Promise<boolean>;
+  /**
+   * Marks `username`'s complete download at `now` (a repeat is a no-op). When that was the last
+   * recipient still to fetch, brings the attachment's expiry forward to `keepUntil` (if earlier) and
+   * returns true. Recipients keep access until the expiry, so a client that crashed between its
+   * download and its local commit can fetch again; the sweeper deletes the blob then.
+   */
+  recordFetch(hash: string, username: string, now: number, keepUntil: number): Promise<boolean>;
   delete(hash: string): Promise<void>;
   usage(owner: string): Promise<number>;
   /** Removes expired attachments' metadata and returns their hashes so the blobs can be deleted. */

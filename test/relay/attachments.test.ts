@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { blake2b, randomBytes, toHex } from "../../src/crypto/index.ts";
-import { blobPath } from "../../src/relay/routes/attachments.ts";
+import { blobPath, REFETCH_GRACE_MS } from "../../src/relay/routes/attachments.ts";
 import { sweepOnce } from "../../src/relay/sweeper.ts";
 import { buildTestRelay, errorCode, signUp, type TestRelay } from "./fixtures/harness.ts";
 
@@ -35,7 +35,7 @@ describe("attachments: streamed, hash-addressed, quota, TTL", () => {
   const download = (who: Auth, hash: string) =>
     relay.app.inject({ method: "GET", url: `/v1/attachments/${hash}`, headers: who });
 
-  it("uploads, serves recipients only, and deletes once every recipient fetched", async () => {
+  it("uploads, serves recipients only, and deletes a grace period after every recipient fetched", async () => {
     const blob = randomBytes(150_000);
     const hash = toHex(blake2b(blob));
     const response = await upload(alice, blob);
@@ -49,13 +49,51 @@ describe("attachments: streamed, hash-addressed, quota, TTL", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.ok(existsSync(blobPath(relay.context, hash)), "carol has not fetched yet");
     assert.equal((await download(carol, hash)).statusCode, 200);
-    assert.equal(errorCode(await download(bob, hash)), "attachment_not_found");
-    // The file is removed after the last response finished streaming: wait for it, bounded, on a busy
-    // machine rather than assuming a fixed delay.
-    for (let i = 0; i < 100 && existsSync(blobPath(relay.context, hash)); i++) {
+    // The last fetch's bookkeeping runs when its response finished: wait for it, bounded.
+    for (let i = 0; i < 100; i++) {
+      const expiresAt = (await relay.store.attachments.get(hash))?.expiresAt ?? 0;
+      if (expiresAt <= relay.clock.now() + REFETCH_GRACE_MS) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    assert.ok(!existsSync(blobPath(relay.context, hash)), "the blob file is gone");
+    // A client that crashed before committing the message fetches again within the grace period.
+    const again = await download(bob, hash);
+    assert.equal(again.statusCode, 200);
+    assert.deepEqual(new Uint8Array(again.rawPayload), blob);
+    assert.equal(errorCode(await download(mallory, hash)), "attachment_not_found", "still recipients only");
+    assert.ok(existsSync(blobPath(relay.context, hash)), "kept for the grace period");
+  });
+
+  it("a blob every recipient fetched is gone, file and all, once the grace period passed", async () => {
+    const fresh = await buildTestRelay({ security: { token_lifetime_seconds: 604_800 } });
+    try {
+      const dave = (await signUp(fresh.app, "dave")).auth;
+      const erin = (await signUp(fresh.app, "erin")).auth;
+      const blob = randomBytes(5000);
+      const hash = toHex(blake2b(blob));
+      const put = await fresh.app.inject({
+        method: "PUT",
+        url: `/v1/attachments/${hash}?recipients=erin`,
+        headers: { ...dave, "content-type": "application/octet-stream" },
+        payload: Buffer.from(blob),
+      });
+      assert.equal(put.statusCode, 201);
+      const get = () => fresh.app.inject({ method: "GET", url: `/v1/attachments/${hash}`, headers: erin });
+      assert.equal((await get()).statusCode, 200);
+      for (let i = 0; i < 100; i++) {
+        const expiresAt = (await fresh.store.attachments.get(hash))?.expiresAt ?? 0;
+        if (expiresAt <= fresh.clock.now() + REFETCH_GRACE_MS) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      fresh.clock.advance(REFETCH_GRACE_MS - 60_000);
+      assert.equal((await get()).statusCode, 200, "within the grace period");
+      fresh.clock.advance(60_001);
+      assert.equal(errorCode(await get()), "attachment_not_found");
+      assert.equal((await sweepOnce(fresh.context)).attachments, 1);
+      assert.ok(!existsSync(blobPath(fresh.context, hash)));
+      assert.equal(await fresh.store.attachments.usage("dave"), 0);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it("verifies the BLAKE2b-512 address on upload", async () => {
@@ -71,11 +109,11 @@ describe("attachments: streamed, hash-addressed, quota, TTL", () => {
 
   it("caps size and the per-account quota", async () => {
     const big = randomBytes(200_001);
-    const tooBig = await upload(alice, big);
+    const tooBig = await upload(carol, big);
     assert.equal(tooBig.statusCode, 413);
     assert.equal(errorCode(tooBig), "attachment_too_large");
-    assert.equal((await upload(alice, randomBytes(180_000), "bob")).statusCode, 201);
-    const overQuota = await upload(alice, randomBytes(180_000), "bob");
+    assert.equal((await upload(carol, randomBytes(180_000), "bob")).statusCode, 201);
+    const overQuota = await upload(carol, randomBytes(180_000), "bob");
     assert.equal(overQuota.statusCode, 507);
     assert.equal(errorCode(overQuota), "attachment_quota_exceeded");
   });

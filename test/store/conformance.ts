@@ -422,14 +422,29 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
           assert.equal(await store.attachments.put(record("h1"), ["bob", "carol"], 1000), "stored");
           assert.equal(await store.attachments.isRecipient("h1", "bob"), true);
           assert.equal(await store.attachments.isRecipient("h1", "mallory"), false);
-          assert.equal(await store.attachments.recordFetch("h1", "bob"), false);
+          assert.equal(await store.attachments.recordFetch("h1", "bob", 10, 500), false);
           assert.equal(
-            await store.attachments.recordFetch("h1", "bob"),
+            await store.attachments.recordFetch("h1", "bob", 11, 500),
             false,
             "a repeat fetch is not counted",
           );
-          assert.equal(await store.attachments.recordFetch("h1", "carol"), true);
+          assert.equal((await store.attachments.get("h1"))?.expiresAt, 1000, "carol has not fetched yet");
+          assert.equal(await store.attachments.recordFetch("h1", "carol", 20, 500), true);
+          // Kept for the grace period, still for its recipients only: a crashed client fetches again.
+          assert.equal((await store.attachments.get("h1"))?.expiresAt, 500);
+          assert.equal(await store.attachments.isRecipient("h1", "bob"), true);
+          assert.equal(await store.attachments.isRecipient("h1", "mallory"), false);
+          assert.equal(await store.attachments.recordFetch("h1", "bob", 30, 400), false);
+          assert.equal((await store.attachments.get("h1"))?.expiresAt, 500, "a re-fetch moves nothing");
+          // The owner uploading it again for bob: the full expiry is back and bob is to fetch again.
+          assert.equal(await store.attachments.put(record("h1"), ["bob"], 1000), "stored");
+          assert.equal((await store.attachments.get("h1"))?.expiresAt, 1000);
+          assert.equal(await store.attachments.recordFetch("h1", "bob", 40, 500), true);
+          assert.equal((await store.attachments.get("h1"))?.expiresAt, 500);
+          assert.deepEqual(await store.attachments.expire(499), []);
+          assert.deepEqual(await store.attachments.expire(500), ["h1"]);
           assert.equal(await store.attachments.get("h1"), null);
+          assert.equal(await store.attachments.isRecipient("h1", "bob"), false);
         }),
       );
 

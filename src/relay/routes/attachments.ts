@@ -45,6 +45,13 @@ export function blobPath(context: RelayContext, hash: string): string {
 }
 
 /** Deletes a blob file; a missing file is fine (deletion is idempotent, metadata is the truth). */
+/**
+ * How long a blob stays after its last recipient downloaded it: the relay cannot see when the client
+ * committed the message that references it, and a client that crashed in between fetches it again on
+ * its next receive. The sweeper deletes it at the new expiry (or at the TTL, if that comes first).
+ */
+export const REFETCH_GRACE_MS = 24 * 3600 * 1000;
+
 export async function removeBlob(context: RelayContext, hash: string): Promise<void> {
   await rm(blobPath(context, hash), { force: true });
 }
@@ -184,11 +191,9 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
     if (size === undefined) throw new NanoError("attachment_not_found", "no such attachment");
     reply.raw.on("finish", () => {
       if (username === record.owner) return;
+      const now = context.clock.now();
       context.store.attachments
-        .recordFetch(hash, username)
-        .then(async (last) => {
-          if (last) await removeBlob(context, hash);
-        })
+        .recordFetch(hash, username, now, now + REFETCH_GRACE_MS)
         .catch((error: unknown) => context.log.error({ err: error }, "attachment fetch bookkeeping failed"));
     });
     return reply

@@ -414,6 +414,7 @@ export class SqliteStore implements RelayStore {
           const existing = this.#get("SELECT owner FROM attachments WHERE hash = ?", record.hash);
           if (existing !== undefined && existing.owner !== record.owner) return "not_owner" as const;
           if (existing === undefined) {
+            // Blobs in their grace period still count: they are still on disk.
             if (usage(record.owner) + record.size > quotaBytes) return "over_quota" as const;
             this.#run(
               "INSERT INTO attachments (hash, owner, size, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
@@ -423,10 +424,20 @@ export class SqliteStore implements RelayStore {
               record.createdAt,
               record.expiresAt,
             );
+          } else {
+            // The owner uploading again wants it fetched again: a blob in its grace period (or past
+            // its expiry, not yet swept) gets the new upload's expiry back.
+            this.#run(
+              "UPDATE attachments SET expires_at = max(expires_at, ?) WHERE hash = ?",
+              record.expiresAt,
+              record.hash,
+            );
           }
           for (const username of recipients) {
+            // A recipient named again is one to fetch again, even if it fetched before.
             this.#run(
-              "INSERT OR IGNORE INTO attachment_recipients (hash, username) VALUES (?, ?)",
+              `INSERT INTO attachment_recipients (hash, username) VALUES (?, ?)
+               ON CONFLICT (hash, username) DO UPDATE SET fetched_at = NULL`,
               record.hash,
               username,
             );
@@ -443,19 +454,23 @@ export class SqliteStore implements RelayStore {
           hash,
           username,
         ) !== undefined,
-      recordFetch: (hash, username) =>
+      recordFetch: (hash, username, now, keepUntil) =>
         this.writer.submit(() => {
           const { changes } = this.#run(
-            "DELETE FROM attachment_recipients WHERE hash = ? AND username = ?",
+            "UPDATE attachment_recipients SET fetched_at = ? WHERE hash = ? AND username = ? AND fetched_at IS NULL",
+            now,
             hash,
             username,
           );
           if (changes === 0) return false;
           const left = Number(
-            this.#get("SELECT count(*) AS n FROM attachment_recipients WHERE hash = ?", hash)?.n ?? 0,
+            this.#get(
+              "SELECT count(*) AS n FROM attachment_recipients WHERE hash = ? AND fetched_at IS NULL",
+              hash,
+            )?.n ?? 0,
           );
           if (left > 0) return false;
-          this.#run("DELETE FROM attachments WHERE hash = ?", hash);
+          this.#run("UPDATE attachments SET expires_at = min(expires_at, ?) WHERE hash = ?", keepUntil, hash);
           return true;
         }),
       delete: (hash) =>
