@@ -306,3 +306,15 @@ export async function watchUntil(
     .flatMap((line) => (line.text === undefined ? [] : [line.text]));
   return { texts, code };
 }
+
+/** Users named `names`, each initialised in `mode` and claimed at `relay`, set up concurrently. */
+export async function setUpUsers(
+  relay: Relay,
+  dir: string,
+  mode: string,
+  ...names: readonly string[]
+): Promise<User[]> {
+  const users = names.map((name) => new User(dir, name));
+  await Promise.all(users.map((user) => user.setUp(relay, mode)));
+  return users;
+}

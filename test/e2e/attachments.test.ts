@@ -3,13 +3,11 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { User, withRelay } from "./_harness.ts";
+import { setUpUsers, type User, withRelay } from "./_harness.ts";
 
 test("files and long texts go as attachments: uploaded, downloaded, verified, saved 0600", () =>
   withRelay(async (relay, dir) => {
-    const alice = new User(dir, "alice");
-    const bob = new User(dir, "bob");
-    await Promise.all([alice.setUp(relay, "hybrid"), bob.setUp(relay, "hybrid")]);
+    const [alice, bob] = (await setUpUsers(relay, dir, "hybrid", "alice", "bob")) as [User, User];
 
     const file = join(dir, "photo.bin");
     const bytes = randomBytes(2 * 1024 * 1024 + 17);
@@ -52,9 +50,7 @@ test("files and long texts go as attachments: uploaded, downloaded, verified, sa
 
 test("a file that cannot be saved (the save folder is not a folder) stays at the relay and arrives once it can", () =>
   withRelay(async (relay, dir) => {
-    const alice = new User(dir, "alice");
-    const bob = new User(dir, "bob");
-    await Promise.all([alice.setUp(relay, "hybrid"), bob.setUp(relay, "hybrid")]);
+    const [alice, bob] = (await setUpUsers(relay, dir, "hybrid", "alice", "bob")) as [User, User];
     const file = join(dir, "report.bin");
     const bytes = randomBytes(100_000);
     writeFileSync(file, bytes);

@@ -2,18 +2,15 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { NanoClient } from "../../src/client/nano-client.ts";
 import { NanoError } from "../../src/errors/index.ts";
-import { errorOf, PASSPHRASE, User, withRelay } from "./_harness.ts";
+import { errorOf, PASSPHRASE, setUpUsers, type User, withRelay } from "./_harness.ts";
 
 test("bob re-initialises his identity: alice is blocked until she trusts it; safety numbers match again", () =>
   withRelay(async (relay, dir) => {
-    const alice = new User(dir, "alice");
-    const bob = new User(dir, "bob");
-    const carol = new User(dir, "carol");
-    await Promise.all([
-      alice.setUp(relay, "hybrid"),
-      bob.setUp(relay, "hybrid"),
-      carol.setUp(relay, "hybrid"),
-    ]);
+    const [alice, bob, carol] = (await setUpUsers(relay, dir, "hybrid", "alice", "bob", "carol")) as [
+      User,
+      User,
+      User,
+    ];
     await alice.send("bob", "before");
     await bob.receive();
     await bob.send("carol", "hi carol");

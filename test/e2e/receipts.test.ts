@@ -3,7 +3,7 @@ import { test } from "node:test";
 import type { DeliveryReceipt } from "../../src/client/index.ts";
 import { NanoClient } from "../../src/client/index.ts";
 import { decodeContactSessions } from "../../src/protocol/index.ts";
-import { PASSPHRASE, User, withRelay } from "./_harness.ts";
+import { PASSPHRASE, setUpUsers, type User, withRelay } from "./_harness.ts";
 
 /**
  * Delivery receipts (docs/client.md "Delivery receipts"): the receiving client confirms what it
@@ -15,9 +15,7 @@ const text = (recipient: string, body: string) => ({ recipient, text: body, file
 /** Alice and Bob, claimed in `mode` through the CLI, then opened as SDK clients for `run`. */
 async function withPair(mode: string, run: (a: NanoClient, b: NanoClient) => Promise<void>): Promise<void> {
   await withRelay(async (relay, dir) => {
-    const alice = new User(dir, "alice");
-    const bob = new User(dir, "bob");
-    await Promise.all([alice.setUp(relay, mode), bob.setUp(relay, mode)]);
+    const [alice, bob] = (await setUpUsers(relay, dir, mode, "alice", "bob")) as [User, User];
     const a = await NanoClient.open({ home: alice.home, passphrase: PASSPHRASE });
     const b = await NanoClient.open({ home: bob.home, passphrase: PASSPHRASE });
     try {
@@ -127,14 +125,11 @@ test("receipts: false sends none, and the sender stays in its first-contact phas
 
 test("the CLI reports receipts in --json and `receive --no-receipts` sends none", () =>
   withRelay(async (relay, dir) => {
-    const alice = new User(dir, "alice");
-    const bob = new User(dir, "bob");
-    const carol = new User(dir, "carol");
-    await Promise.all([
-      alice.setUp(relay, "hybrid"),
-      bob.setUp(relay, "hybrid"),
-      carol.setUp(relay, "hybrid"),
-    ]);
+    const [alice, bob, carol] = (await setUpUsers(relay, dir, "hybrid", "alice", "bob", "carol")) as [
+      User,
+      User,
+      User,
+    ];
     const toBob = (await alice.json(["send", "bob", "hi bob"]))[0] as { contentId: string };
     await alice.json(["send", "carol", "hi carol"]);
     await bob.json(["receive"]);
