@@ -200,7 +200,11 @@ export function verifySignedPrekey(
   }
 }
 
-/** Relay upload format: `u16 count || prekeys`; every entry must verify against the uploader's record. */
+/**
+ * Relay upload format: `u16 count || prekeys`, 1 to MAX_PREKEYS_PER_UPLOAD entries; every entry must
+ * verify against the uploader's record. An empty list is malformed: it uploads nothing, and accepting
+ * it would make `00 00` (or any two zero bytes) a valid list.
+ */
 export function encodePrekeyList(prekeys: readonly SignedPrekey[]): Uint8Array {
   const writer = new Writer().u16(prekeys.length);
   for (const prekey of prekeys) writer.bytes(prekey.encoded);
@@ -216,8 +220,9 @@ export function decodePrekeyList(
 ): SignedPrekey[] {
   const reader = new Reader(bytes);
   const count = reader.u16("prekey count");
-  if (count > MAX_PREKEYS_PER_UPLOAD)
-    throw new NanoError("malformed", `at most ${MAX_PREKEYS_PER_UPLOAD} prekeys`);
+  if (count === 0 || count > MAX_PREKEYS_PER_UPLOAD) {
+    throw new NanoError("malformed", `1 to ${MAX_PREKEYS_PER_UPLOAD} prekeys`);
+  }
   const prekeys: SignedPrekey[] = [];
   for (let i = 0; i < count; i++) {
     const [prekey, read] = decodeSignedPrekey(bytes, reader.offset);

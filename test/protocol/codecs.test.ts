@@ -110,6 +110,8 @@ test("prekeys: upload lists verify, expiry and rotation plans", () => {
   ];
   const bytes = encodePrekeyList(list);
   assert.equal(decodePrekeyList(bytes, bob.record, NOW + 1).length, 2);
+  // Regression: fast-check found that two zero bytes decoded as an empty, "valid" list.
+  assertCode(() => decodePrekeyList(encodePrekeyList([]), bob.record, NOW + 1), "malformed");
   const other = makeIdentity("bob", SUITE_IDS.classical);
   assertCode(() => decodePrekeyList(bytes, other.record, NOW + 1), "invalid_signature");
   assertCode(() => decodePrekeyList(bytes, bob.record, NOW + PREKEY_LIFETIMES.signedMs), "prekey_expired");
