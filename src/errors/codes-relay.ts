@@ -65,6 +65,26 @@ export const RELAY_ERRORS = {
     meaning: "Too many requests of this kind from this client or for this target.",
     fix: "Wait the number of seconds in the Retry-After header.",
   },
+  body_timeout: {
+    kind: "usage",
+    status: 408,
+    meaning:
+      "The request body did not arrive within server.body_timeout_seconds; the relay closed the connection.",
+    fix: "Send the whole body at once; large content goes as an attachment upload, which has the long timeout.",
+  },
+  relay_busy: {
+    kind: "internal",
+    status: 503,
+    meaning:
+      "The relay is at a resource bound (signature verification queue, memory budget) and refused new work.",
+    fix: "Retry after the number of seconds in the Retry-After header.",
+  },
+  prekey_stock_full: {
+    kind: "validation",
+    status: 409,
+    meaning: "The upload would leave more one-time prekeys of a suite than limits.max_one_time_prekeys.",
+    fix: "Upload only enough keys to refill to the stock shown by GET /v1/prekeys.",
+  },
   // ---- authentication
   unauthenticated: {
     kind: "usage",

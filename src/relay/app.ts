@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { RelayContext } from "./context.ts";
+import { capConnectionsPerAddress, installHttpGuard } from "./limits/http-guard.ts";
 import { installErrorHandling } from "./routes/_http.ts";
 import { accountRoutes } from "./routes/accounts.ts";
 import { attachmentRoutes } from "./routes/attachments.ts";
@@ -40,12 +41,14 @@ export async function buildRelayApp(context: RelayContext, options: AppOptions):
     return503OnClosing: true,
     // Behind a TLS proxy the peer address is the proxy's: rate limits must key on X-Forwarded-For.
     trustProxy: context.config.server.behind_tls_proxy,
-    // Time to receive a whole request, attachment uploads included (Node's default 300 s would cut a
-    // 100 MiB upload below ~350 KB/s). Slow headers are still cut by Node's headersTimeout (60 s).
+    // Time to receive a whole authenticated attachment upload (Node's default 300 s would cut a
+    // 100 MiB upload below ~350 KB/s). Every other body has the short body timeout of the guard
+    // (limits/http-guard.ts); headers must arrive within headers_timeout_seconds.
     requestTimeout: context.config.server.request_timeout_seconds * 1000,
     ...(options.fastify ?? {}),
   } as FastifyServerOptions) as unknown as FastifyInstance;
   installErrorHandling(app, context);
+  installHttpGuard(app, context);
   healthRoutes(app, context);
   if (options.websocket) await websocketRoutes(app, context);
   if (options.api) {
@@ -58,5 +61,8 @@ export async function buildRelayApp(context: RelayContext, options: AppOptions):
   }
   await app.ready();
   app.server.maxConnections = context.config.server.max_connections;
+  app.server.headersTimeout = context.config.server.headers_timeout_seconds * 1000;
+  if (!context.config.server.behind_tls_proxy)
+    capConnectionsPerAddress(app.server, context.bounds.connections);
   return app;
 }

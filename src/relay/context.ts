@@ -5,9 +5,10 @@ import { ChallengeBook, TokenService } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { DeliveryHub } from "./delivery-hub.ts";
+import { createRelayBounds, type RelayBounds } from "./limits/bounds.ts";
 import { RelayMetrics } from "./metrics.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
-import { RelayRateLimits } from "./rate-limits.ts";
+import { type LimiterFactory, RelayRateLimits } from "./rate-limits.ts";
 import type { RelayTransparency } from "./transparency.ts";
 import { UsernamePolicy } from "./usernames.ts";
 
@@ -19,6 +20,8 @@ export interface RelayContext {
   readonly clock: Clock;
   readonly metrics: RelayMetrics;
   readonly limits: RelayRateLimits;
+  /** Connection, memory and audit bounds of this process (src/relay/limits). */
+  readonly bounds: RelayBounds;
   readonly hub: DeliveryHub;
   readonly challenges: ChallengeBook;
   readonly tokens: TokenService;
@@ -44,6 +47,8 @@ export interface ContextOptions {
   readonly auditLog?: AuditHook;
   /** Writes waiting for the next group commit, for the metrics gauge. */
   readonly pendingWrites?: () => number;
+  /** Builds every rate limiter (in memory by default; a cluster passes its shared store's). */
+  readonly limiterFactory?: LimiterFactory;
 }
 
 function auditHook(config: RelayConfig, log: Logger): AuditHook {
@@ -72,7 +77,13 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     verifier: options.verifier,
     clock,
     metrics,
-    limits: new RelayRateLimits(config, metrics),
+    limits: new RelayRateLimits(config, metrics, options.limiterFactory),
+    bounds: createRelayBounds(
+      config,
+      options.transparency,
+      () => clock.now(),
+      (error) => log.error({ err: error }, "audit append failed"),
+    ),
     hub: new DeliveryHub(),
     challenges: new ChallengeBook(clock, config.security.challenge_lifetime_seconds),
     tokens: new TokenService(store.accounts, clock, config.security.token_lifetime_seconds),

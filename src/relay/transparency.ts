@@ -70,8 +70,6 @@ export function transactionRunner(db: DatabaseSync): WriteRunner {
 }
 
 const CORRELATION = /^[\x21-\x7e]{0,64}$/;
-const THROTTLE_WINDOW_MS = 60_000;
-const THROTTLE_KEYS = 10_000;
 
 export class RelayTransparency {
   readonly key: RelayLogKey;
@@ -79,7 +77,6 @@ export class RelayTransparency {
   readonly logs: Readonly<Record<LogId, MerkleLog>>;
   readonly #run: WriteRunner;
   readonly #now: () => number;
-  readonly #throttle = new Map<string, { until: number; suppressed: number }>();
   readonly #sql: Record<
     | "personal"
     | "latestBinding"
@@ -196,30 +193,6 @@ export class RelayTransparency {
   /** Appends an event that has no transaction of its own, durably (group commit). */
   record(event: RelayAuditEvent): Promise<number> {
     return this.#run(() => this.appendEventSync(event));
-  }
-
-  /**
-   * Records `event` unless one with the same `key` was recorded within the window; the next one
-   * recorded carries `suppressed`, the number skipped since. For events that come in floods (rate-limit
-   * refusals): the log shows that and how much, without growing by one entry per hostile request.
-   * The key (an address) stays in memory only, in a bounded map.
-   */
-  recordThrottled(
-    key: string,
-    event: RelayAuditEvent,
-    windowMs = THROTTLE_WINDOW_MS,
-  ): Promise<number> | undefined {
-    const now = this.#now();
-    const seen = this.#throttle.get(key);
-    if (seen !== undefined && now < seen.until) {
-      seen.suppressed++;
-      return undefined;
-    }
-    this.#throttle.delete(key);
-    if (this.#throttle.size >= THROTTLE_KEYS) this.#throttle.delete(this.#throttle.keys().next().value!);
-    this.#throttle.set(key, { until: now + windowMs, suppressed: 0 });
-    const suppressed = seen?.suppressed ?? 0;
-    return this.record(suppressed === 0 ? event : { ...event, details: { ...event.details, suppressed } });
   }
 
   latestCheckpoint(logId: LogId): StoredCheckpoint | undefined {

@@ -230,26 +230,3 @@ test("the store journal writes the binding and the event in the claim's own tran
   assert.equal(await logs.stores.audit.size(), 2);
   await store.close();
 });
-
-test("recordThrottled: one event per key per window, then one carrying the suppressed count", async () => {
-  const { RelayTransparency, transactionRunner } = await import("../../src/relay/transparency.ts");
-  const { decodeAuditEvent } = await import("../../src/audit/audit-event.ts");
-  const db = new DatabaseSync(":memory:");
-  migrate(db);
-  let now = 1_000;
-  const logs = new RelayTransparency({
-    db,
-    key: loadOrCreateLogKey(join(dir, "throttle-key.json"), "relay.example").key,
-    run: transactionRunner(db),
-    now: () => now,
-  });
-  const event = { type: "rate_limited" as const, outcome: "blocked" as const, time: 0, address: "192.0.2.1" };
-  for (let i = 0; i < 5; i++) await logs.recordThrottled("192.0.2.1", event);
-  await logs.recordThrottled("192.0.2.2", event);
-  assert.equal(await logs.stores.audit.size(), 2);
-  now += 60_000;
-  await logs.recordThrottled("192.0.2.1", event);
-  assert.equal(await logs.stores.audit.size(), 3);
-  assert.deepEqual(decodeAuditEvent(await logs.logs.audit.entry(2)).details, { suppressed: 4 });
-  db.close();
-});

@@ -39,6 +39,12 @@ const serverSchema = z.strictObject({
   // Node cuts any request still being received after 300 s by default, which ends a large attachment
   // upload on a slow link; this replaces that limit (see docs/configuration.md).
   request_timeout_seconds: positiveInt.min(60).max(86_400).default(3600),
+  // Abuse bounds (docs/relay.md "Limits and abuse"): a JSON body must arrive within this, and request
+  // headers within headers_timeout_seconds; only authenticated attachment uploads get the long timeout.
+  body_timeout_seconds: positiveInt.max(600).default(10),
+  headers_timeout_seconds: positiveInt.max(120).default(10),
+  /** Open TCP connections per client address; off behind a TLS proxy (every peer is the proxy). */
+  max_connections_per_address: positiveInt.max(1_000_000).default(128),
   tls: tlsSchema.prefault({}),
 });
 
@@ -71,6 +77,38 @@ const rateSchema = z.strictObject({
   bundle_fetches_per_minute: positiveInt.default(60),
   bundle_fetches_per_target_per_minute: positiveInt.default(30),
   sends_per_minute: positiveInt.default(1200),
+  /** Prekey uploads per account (each one's signatures are verified). */
+  prekey_uploads_per_hour: positiveInt.default(30),
+  /** One-time prekeys one requester may take of one target; further fetches get the last-resort key. */
+  one_time_prekeys_per_pair_per_hour: positiveInt.default(2),
+  /** Failed claims and logins per client address; over it, claims and logins are refused unread. */
+  failed_auth_per_hour: positiveInt.default(60),
+  /** `GET /v1/accounts/:username` per requesting account (enumeration). */
+  lookups_per_minute: positiveInt.default(120),
+  /** Identity-record updates per account. */
+  identity_updates_per_hour: positiveInt.default(10),
+});
+
+const websocketLimitsSchema = z.strictObject({
+  /** Push connections per account; one more closes the oldest (close code 4409). */
+  max_connections_per_account: positiveInt.max(1000).default(5),
+  /** Connections per client address that have not authenticated yet. */
+  max_unauthenticated_per_address: positiveInt.max(100_000).default(16),
+  /** Time to authenticate after the upgrade. */
+  auth_timeout_seconds: positiveInt.max(60).default(5),
+  /** Bytes written to one socket and not yet flushed before the relay stops pushing to it. */
+  send_window_bytes: positiveInt
+    .min(65_536)
+    .max(64 * 1024 * 1024)
+    .default(262_144),
+  /** Unflushed bytes across every socket before all pushes wait. */
+  outbound_budget_bytes: positiveInt.min(1024 * 1024).default(64 * 1024 * 1024),
+  /** A socket whose window stays full this long is dropped (it is not reading). */
+  slow_consumer_seconds: positiveInt.max(3600).default(60),
+  /** Read rate per connection; each frame counts its size plus 1 KiB. Over it, reading pauses. */
+  receive_bytes_per_second: positiveInt.min(65_536).default(2 * 1024 * 1024),
+  /** Malformed frames an authenticated connection may send before it is closed (1008). */
+  max_malformed_frames: z.number().int().min(0).max(1000).default(10),
 });
 
 const MiB = 1024 * 1024;
@@ -83,8 +121,21 @@ const limitsSchema = z.strictObject({
   attachment_quota_bytes: positiveInt.default(1024 * MiB),
   attachment_ttl_days: z.number().positive().max(3650).default(30),
   sweep_interval_seconds: z.number().positive().max(86_400).default(60),
-  max_prekeys_per_upload: positiveInt.max(1000).default(200),
+  max_prekeys_per_upload: positiveInt.max(1000).default(100),
+  /** One-time prekeys held per account and suite; an upload beyond it gets prekey_stock_full. */
+  max_one_time_prekeys: positiveInt.max(100_000).default(200),
+  /** The owner's sockets get a `low_prekeys` frame when a suite's stock falls to this. */
+  low_prekeys_threshold: z.number().int().min(0).max(100_000).default(10),
+  /** Worker threads verifying uploaded signatures (0: on the main thread, in yielding slices). */
+  verify_workers: z.number().int().min(0).max(64).default(1),
+  /** Verifications waiting for a worker before new ones get relay_busy (503). */
+  verify_queue: positiveInt.max(100_000).default(64),
+  /** Audit-log entries for refusals (failed claims and logins, rate limits) per minute; the rest are counted. */
+  audit_failure_entries_per_minute: positiveInt.max(100_000).default(20),
+  /** Resident memory above which new WebSocket connections and uploads get relay_busy (503). */
+  memory_budget_bytes: positiveInt.min(64 * 1024 * 1024).default(1024 * 1024 * 1024),
   rate: rateSchema.prefault({}),
+  websocket: websocketLimitsSchema.prefault({}),
 });
 
 const complianceSchema = z.strictObject({

@@ -25,6 +25,10 @@ interface Profile {
   readonly claimsPerHour: number;
   readonly authPerMinute: number;
   readonly fetchesPerMinute: number;
+  readonly uploadsPerHour: number;
+  readonly failedAuthPerHour: number;
+  readonly lookupsPerMinute: number;
+  readonly connectionsPerAddress: number;
 }
 
 const PROFILES: Readonly<Record<Environment, Profile>> = {
@@ -43,6 +47,10 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     claimsPerHour: 10,
     authPerMinute: 30,
     fetchesPerMinute: 60,
+    uploadsPerHour: 30,
+    failedAuthPerHour: 60,
+    lookupsPerMinute: 120,
+    connectionsPerAddress: 128,
   },
   staging: {
     bind: "0.0.0.0",
@@ -59,6 +67,10 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     claimsPerHour: 20,
     authPerMinute: 60,
     fetchesPerMinute: 120,
+    uploadsPerHour: 30,
+    failedAuthPerHour: 60,
+    lookupsPerMinute: 120,
+    connectionsPerAddress: 128,
   },
   development: {
     bind: "127.0.0.1",
@@ -75,6 +87,10 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     claimsPerHour: 100,
     authPerMinute: 120,
     fetchesPerMinute: 600,
+    uploadsPerHour: 300,
+    failedAuthPerHour: 600,
+    lookupsPerMinute: 1200,
+    connectionsPerAddress: 1000,
   },
   testing: {
     bind: "127.0.0.1",
@@ -91,6 +107,10 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     claimsPerHour: 100_000,
     authPerMinute: 100_000,
     fetchesPerMinute: 100_000,
+    uploadsPerHour: 100_000,
+    failedAuthPerHour: 100_000,
+    lookupsPerMinute: 100_000,
+    connectionsPerAddress: 10_000,
   },
 };
 
@@ -124,8 +144,14 @@ max_connections = 10000
 behind_tls_proxy = false
 # On SIGTERM/SIGINT: how long to drain before closing anyway (a second signal exits at once).
 shutdown_grace_seconds = 10
-# Longest time to receive one whole request (large attachment uploads on slow links); 60..86400.
+# Longest time to receive one whole authenticated attachment upload (slow links); 60..86400.
 request_timeout_seconds = 3600
+# Every other request body (JSON) must arrive within this many seconds, and request headers within
+# headers_timeout_seconds; bodies of requests without a valid token are never read (docs/relay.md).
+body_timeout_seconds = 10
+headers_timeout_seconds = 10
+# Open connections per client address (not applied behind a TLS proxy: there every peer is the proxy).
+max_connections_per_address = ${p.connectionsPerAddress}
 
 [server.tls]
 # TLS 1.3 only; key exchange groups X25519MLKEM768 then X25519 (post-quantum first).
@@ -170,7 +196,20 @@ attachment_quota_bytes = 1073741824
 attachment_ttl_days = 30
 # How often the sweeper deletes expired messages, attachments, tokens and challenges.
 sweep_interval_seconds = 60
-max_prekeys_per_upload = 200
+# One-time prekeys per upload, and held per account and suite (prekey_stock_full beyond it).
+max_prekeys_per_upload = 100
+max_one_time_prekeys = 200
+# The owner's WebSocket gets a low_prekeys frame when a suite's one-time stock falls to this.
+low_prekeys_threshold = 10
+# Worker threads verifying uploaded signatures off the event loop (0 = main thread, in slices), and
+# how many verifications may wait for one before new ones get relay_busy (503).
+verify_workers = 1
+verify_queue = 64
+# Audit-log entries for refusals (failed claims/logins, rate limits) per minute; the rest are counted
+# in one aggregate entry per window, so attackers cannot grow the log (docs/audit.md).
+audit_failure_entries_per_minute = 20
+# Above this resident memory, new WebSocket connections and uploads get relay_busy (503).
+memory_budget_bytes = 1073741824
 
 [limits.rate]
 claims_per_hour = ${p.claimsPerHour}
@@ -178,11 +217,37 @@ auth_per_minute = ${p.authPerMinute}
 bundle_fetches_per_minute = ${p.fetchesPerMinute}
 bundle_fetches_per_target_per_minute = ${Math.max(30, Math.floor(p.fetchesPerMinute / 2))}
 sends_per_minute = ${p.sendsPerMinute}
+prekey_uploads_per_hour = ${p.uploadsPerHour}
+# A requester gets at most this many one-time prekeys of one target per hour; later fetches get the
+# bundle with its signed last-resort key only (first contact still works, the stock is not drained).
+one_time_prekeys_per_pair_per_hour = 2
+# Failed claims and logins per client address; over it, claims and logins are refused unread.
+failed_auth_per_hour = ${p.failedAuthPerHour}
+lookups_per_minute = ${p.lookupsPerMinute}
+identity_updates_per_hour = 10
+
+[limits.websocket]
+# Push connections per account: one more closes the oldest (close code 4409).
+max_connections_per_account = 5
+# Connections per client address that have not authenticated yet; and the time they have to.
+max_unauthenticated_per_address = 16
+auth_timeout_seconds = 5
+# Backpressure: the relay stops pushing to a socket with this many unflushed bytes and resumes when it
+# drains; all sockets together may hold outbound_budget_bytes; a socket stuck full for
+# slow_consumer_seconds is dropped.
+send_window_bytes = 262144
+outbound_budget_bytes = 67108864
+slow_consumer_seconds = 60
+# Read rate per connection (each frame counts its size plus 1 KiB); over it the relay pauses reading.
+receive_bytes_per_second = 2097152
+# Malformed frames tolerated on an authenticated connection (an unauthenticated one is closed at the first).
+max_malformed_frames = 10
 
 [compliance]
 # "log" writes account events (claims, identity updates, logins) as structured log lines; "none" drops them.
 audit_hook = "log"
-# Usernames appear in logs only when this is true (abuse handling); tokens, keys and bodies never do.
+# true: log lines name the username in failed claims/logins and in account events (audit_hook = "log");
+# false: neither does (the Merkle audit log keeps a pseudonym). Tokens, keys and bodies are never logged.
 log_usernames = false
 # Name of the Merkle logs (audit events, key transparency): checkpoints say "<log_origin>/audit" and
 # "<log_origin>/kt". Set it to this relay's host name; clients pin it with the log keys.

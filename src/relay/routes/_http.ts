@@ -3,6 +3,7 @@ import { NanoError } from "../../errors/index.ts";
 import { MAX_ENVELOPE_BYTES } from "../../protocol/envelope.ts";
 import { bearerToken } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
+import { RelayBusyError } from "../limits/busy.ts";
 import { RateLimitedError } from "../rate-limits.ts";
 
 /**
@@ -39,6 +40,8 @@ export function maxSendBytes(maxEnvelopeBytes: number): number {
 
 /** Resolves the bearer token to a username, counting failures by reason for the metrics. */
 export async function authenticate(context: RelayContext, request: FastifyRequest): Promise<string> {
+  // Already done from the headers, before the body was read (limits/http-guard.ts).
+  if (request.nanoUsername !== null && request.nanoUsername !== undefined) return request.nanoUsername;
   try {
     return await context.tokens.verify(bearerToken(request.headers.authorization));
   } catch (error) {
@@ -63,35 +66,32 @@ export function recordAuthFailure(
   context.log.warn({ reason: error.code, ...named }, "authentication failed");
   // Rate-limit refusals are logged once, by the error handler.
   if (error instanceof RateLimitedError) return;
-  auditFailure(context, "auth_failed", "failure", error.code, username, request);
+  // Failures are what failed_auth_per_hour counts (a success costs nothing).
+  if (request !== undefined) {
+    context.limits
+      .penalize("failed_auth", clientKey(request))
+      .catch((failure: unknown) => context.log.error({ err: failure }, "rate limit update failed"));
+  }
+  auditFailure(context, "auth_failed", error.code, username, request);
 }
 
 /** Appends a refused request to the audit log (usernames and addresses only as salted commitments). */
 function auditFailure(
   context: RelayContext,
   type: "auth_failed" | "rate_limited",
-  outcome: "failure" | "blocked",
   reason: string,
   username: string | undefined,
   request: FastifyRequest | undefined,
 ): void {
-  const transparency = context.transparency;
-  if (transparency === undefined) return;
-  const name = username !== undefined && username.length <= 128 ? username : undefined;
-  const event = {
+  // A flood of refusals must not become a flood of log entries: aggregated per address and window,
+  // with a global cap per window (limits/refusal-log.ts, docs/audit.md).
+  context.bounds.refusals.record({
     type,
-    outcome,
+    reason,
     time: context.clock.now(),
-    details: { reason },
-    ...(name === undefined ? {} : { username: name }),
+    ...(username === undefined ? {} : { username }),
     ...(request === undefined ? {} : { correlationId: request.id, address: request.ip }),
-  };
-  // A flood of refusals must not become a flood of log entries: one per address per minute.
-  const appended =
-    type === "rate_limited" && request !== undefined
-      ? transparency.recordThrottled(request.ip, event)
-      : transparency.record(event);
-  appended?.catch((failure: unknown) => context.log.error({ err: failure }, "audit append failed"));
+  });
 }
 
 export function clientKey(request: FastifyRequest): string {
@@ -112,8 +112,9 @@ export function installErrorHandling(app: FastifyInstance, context: RelayContext
     (error: FastifyError | NanoError | Error, request: FastifyRequest, reply: FastifyReply) => {
       if (error instanceof RateLimitedError) {
         reply.header("retry-after", String(error.retryAfterSeconds));
-        auditFailure(context, "rate_limited", "blocked", error.message.slice(0, 64), undefined, request);
+        auditFailure(context, "rate_limited", error.limit, undefined, request);
       }
+      if (error instanceof RelayBusyError) reply.header("retry-after", String(error.retryAfterSeconds));
       if (NanoError.is(error)) {
         if (error.status >= 500) request.log.error({ err: error, code: error.code }, "request failed");
         return reply.status(error.status).send(body(error.code, error.message));

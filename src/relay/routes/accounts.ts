@@ -72,6 +72,7 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
   app.post<{ Body: ChallengeBody }>(
     "/v1/challenges",
     {
+      config: { public: true },
       schema: {
         body: {
           type: "object",
@@ -96,6 +97,9 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
   app.post<{ Body: ClaimBody }>(
     "/v1/accounts",
     {
+      config: { public: true },
+      // An address that failed too often is refused before its body is read or verified.
+      onRequest: async (request) => context.limits.check("failed_auth", clientKey(request)),
       schema: {
         body: {
           type: "object",
@@ -163,7 +167,9 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
   );
 
   app.get<{ Params: { username: string } }>("/v1/accounts/:username", async (request) => {
-    await authenticate(context, request);
+    const requester = await authenticate(context, request);
+    // Enumeration of usernames costs a lookup each, per requesting account.
+    await context.limits.consume("lookup", requester);
     const account = await context.store.accounts.get(normalizeUsername(request.params.username));
     if (account === null) throw new NanoError("account_not_found", "no account has this username");
     return {
@@ -178,6 +184,11 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
   app.put<{ Params: { username: string }; Body: UpdateBody }>(
     "/v1/accounts/:username/identity",
     {
+      // Each update's signatures are verified: limited per account before the body is read.
+      onRequest: async (request) => {
+        if (request.nanoUsername !== null)
+          await context.limits.consume("identity_update", request.nanoUsername);
+      },
       schema: {
         body: {
           type: "object",

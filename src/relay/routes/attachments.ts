@@ -72,6 +72,11 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
 
     scope.put<{ Params: { hash: string }; Querystring: { recipients?: string } }>(
       "/v1/attachments/:hash",
+      {
+        // Authenticated before the body is read (limits/http-guard.ts); only then the long timeout.
+        config: { longBody: true },
+        onRequest: async () => context.bounds.memory.admit("upload"),
+      },
       async (request, reply) => {
         const owner = await authenticate(context, request);
         const hash = checkHash(request.params.hash);

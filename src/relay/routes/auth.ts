@@ -21,6 +21,9 @@ export function authRoutes(app: FastifyInstance, context: RelayContext): void {
   app.post<{ Body: TokenBody }>(
     "/v1/auth/token",
     {
+      config: { public: true },
+      // An address that failed too often is refused before its body is read or verified.
+      onRequest: async (request) => context.limits.check("failed_auth", clientKey(request)),
       schema: {
         body: {
           type: "object",

@@ -60,6 +60,13 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
   app.put<{ Body: UploadBody }>(
     "/v1/prekeys",
     {
+      // Every upload's signatures are verified: limited per account, and refused while the relay is
+      // over its memory budget, both before the (up to megabyte) body is read.
+      onRequest: async (request) => {
+        context.bounds.memory.admit("upload");
+        if (request.nanoUsername !== null)
+          await context.limits.consume("prekey_upload", request.nanoUsername);
+      },
       // Many one-time PQ prekeys with their signatures: sized for max_prekeys_per_upload ML-KEM keys.
       bodyLimit: 64_000 + maxKeys * 16_384,
       schema: {
