@@ -137,6 +137,8 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
       await withinGrace(context.hub.idle());
       context.hub.closeAll(CLOSE_GOING_AWAY, "relay shutting down");
       await withinGrace(Promise.all(apps.map((app) => app.close())));
+      // The refusal counts of the open window go into the audit log before it records the stop.
+      await context.bounds.refusals.stop();
       await logs.stop(reason).catch((error: unknown) => log.error({ err: error }, "audit stop failed"));
       await store.close();
       log.info("stopped");

@@ -41,6 +41,7 @@ export class RefusalLog {
   #tracked = new Map<string, Tracked>();
   #overflow = 0;
   #timer: NodeJS.Timeout | undefined;
+  readonly #pending = new Set<Promise<unknown>>();
 
   constructor(options: RefusalLogOptions) {
     this.#options = options;
@@ -70,11 +71,12 @@ export class RefusalLog {
     this.#roll(this.#options.now());
   }
 
-  /** Flushes and stops the timer (relay shutdown). */
-  stop(): void {
+  /** Flushes, stops the timer and resolves once every entry is appended (relay shutdown). */
+  async stop(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.flush();
+    await Promise.allSettled([...this.#pending]);
   }
 
   #roll(now: number): void {
@@ -111,7 +113,9 @@ export class RefusalLog {
   }
 
   #append(event: RelayAuditEvent): void {
-    this.#options.append(event).catch(this.#options.onError);
+    const appended = this.#options.append(event).catch(this.#options.onError);
+    this.#pending.add(appended);
+    void appended.finally(() => this.#pending.delete(appended));
   }
 }
 
