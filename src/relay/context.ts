@@ -71,6 +71,13 @@ export function createRelayContext(options: ContextOptions): RelayContext {
   const { config, store, clock, log } = options;
   const metrics = new RelayMetrics();
   metrics.attachStore(store, options.pendingWrites ?? (() => 0));
+  const bounds = createRelayBounds(
+    config,
+    options.transparency,
+    () => clock.now(),
+    (error) => log.error({ err: error }, "audit append failed"),
+  );
+  metrics.attachBounds(bounds);
   return {
     config,
     store,
@@ -78,12 +85,7 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     clock,
     metrics,
     limits: new RelayRateLimits(config, metrics, options.limiterFactory),
-    bounds: createRelayBounds(
-      config,
-      options.transparency,
-      () => clock.now(),
-      (error) => log.error({ err: error }, "audit append failed"),
-    ),
+    bounds,
     hub: new DeliveryHub(),
     challenges: new ChallengeBook(clock, config.security.challenge_lifetime_seconds),
     tokens: new TokenService(store.accounts, clock, config.security.token_lifetime_seconds),

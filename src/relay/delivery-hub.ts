@@ -68,6 +68,18 @@ export class DeliveryHub {
     await Promise.all([...this.#all].map((target) => target.idle()));
   }
 
+  /**
+   * Keeps at most `keep` connections of `username`, closing the oldest beyond that (a Set iterates in
+   * insertion order). The per-account cap: one account's sockets cannot take the relay's memory.
+   */
+  trim(username: string, keep: number, code: number, reason: string): number {
+    const set = this.#online.get(username);
+    if (set === undefined || set.size <= keep) return 0;
+    const oldest = [...set].slice(0, set.size - keep);
+    for (const target of oldest) target.close(code, reason);
+    return oldest.length;
+  }
+
   /** Closes the connections a revoked token authenticated. Returns how many. */
   closeToken(tokenId: string, code: number, reason: string): number {
     return this.#closeWhere((session) => session.tokenId === tokenId, code, reason);

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "@prometheus-io/client";
 import type { RelayStore } from "../store/types.ts";
+import type { RelayBounds } from "./limits/bounds.ts";
 
 /**
  * Prometheus metrics. Labels are bounded (route patterns, status codes, limit names): never a
@@ -70,6 +71,12 @@ export class RelayMetrics {
     labelNames: ["type"] as const,
     registers: [this.registry],
   });
+  readonly websocketLimitCloses = new Counter({
+    name: "nano_websocket_limit_closes_total",
+    help: "WebSocket connections refused or closed by an abuse bound, by reason",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
   readonly groupCommitBatch = new Histogram({
     name: "nano_group_commit_batch_size",
     help: "Writes per durable transaction",
@@ -81,6 +88,27 @@ export class RelayMetrics {
     help: "1 while the relay is shutting down",
     registers: [this.registry],
   });
+
+  /** Gauges of the process's abuse bounds (src/relay/limits), read when scraped. */
+  attachBounds(bounds: RelayBounds): void {
+    const outbound = new Gauge({
+      name: "nano_websocket_outbound_bytes",
+      help: "Bytes written to WebSocket sockets and not yet taken by the kernel (all sockets)",
+      registers: [this.registry],
+      collect() {
+        this.set(bounds.outbound.used);
+      },
+    });
+    const resident = new Gauge({
+      name: "nano_process_resident_bytes",
+      help: "Resident memory of the relay process (checked against limits.memory_budget_bytes)",
+      registers: [this.registry],
+      collect() {
+        this.set(bounds.memory.rss);
+      },
+    });
+    void [outbound, resident];
+  }
 
   /** Queue depths are read from the store when scraped, so they are right after a restart too. */
   attachStore(store: RelayStore, pendingWrites: () => number): void {

@@ -2,24 +2,30 @@ import type { WebSocket } from "ws";
 import { NanoError } from "../errors/index.ts";
 import type { RelayContext } from "./context.ts";
 import type { PushTarget } from "./delivery-hub.ts";
+import { SocketFlow } from "./limits/socket-flow.ts";
 import { acknowledgeMessages, type SubmittedSend, submitMessage, toWire } from "./mailbox-service.ts";
 import { decodeBase64 } from "./routes/_http.ts";
 import { normalizeUsername } from "./usernames.ts";
 
 /**
  * Close codes: 1001 = going away (shutdown; clients reconnect), 4401 = authentication failed or ended
- * (the reason says which: the auth error code, `token_expired`, `token_revoked`, `identity_updated`).
+ * (the reason says which: the auth error code, `token_expired`, `token_revoked`, `identity_updated`),
+ * 1008 = policy: a malformed frame before authentication, or too many after it, 1013 = try again
+ * later (too many unauthenticated connections from the address, or the relay is over its memory
+ * budget), 4409 = the account opened more connections than limits.websocket.max_connections_per_account
+ * and this, its oldest, was closed.
  */
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_PROTOCOL = 1008;
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+export const CLOSE_CONNECTION_LIMIT = 4409;
 
-const AUTH_TIMEOUT_MS = 10_000;
-/** Bytes read from the store per pump round, so large envelopes cannot balloon memory. */
-const FETCH_BUDGET_BYTES = 4 * 1024 * 1024;
-/** Stop pushing while this much is queued in the socket: a slow reader must not grow our memory. */
-const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** The only frame accepted before authentication is an auth frame: a token and a little JSON. */
+const MAX_AUTH_FRAME = 1024;
 const MAX_ACK_IDS = 1000;
+/** Pushed messages fetched per store read, at most (fewer when they are large: see #batchSize). */
+const MAX_FETCH_BATCH = 100;
 
 type ClientFrame =
   | { type: "auth"; token: string }
@@ -73,11 +79,22 @@ function parseFrame(data: string): ClientFrame {
  * cursor, in id order, so pushes are ordered and a message committed while the pump runs is picked up
  * by the next round. Unacknowledged messages stay stored and are pushed again on the next connection.
  * Sends on one connection are submitted to the group commit one after another, preserving their order.
+ *
+ * Abuse bounds (docs/relay.md "Limits and abuse"): before authentication only one auth frame is
+ * accepted, within auth_timeout_seconds, and anything else closes the connection (an unauthenticated
+ * flood costs one frame); flow control (limits/socket-flow.ts) bounds what is buffered each way; an
+ * account keeps at most max_connections_per_account connections.
  */
 export class WsConnection implements PushTarget {
   readonly #socket: WebSocket;
   readonly #context: RelayContext;
+  readonly #address: string;
+  readonly #flow: SocketFlow;
   #username: string | null = null;
+  #authenticating = false;
+  /** Holds a slot of the address's unauthenticated connections until authenticated or closed. */
+  #holdsUnauthenticatedSlot = false;
+  #malformed = 0;
   #cursor = 0;
   #pumping = false;
   #dirty = false;
@@ -88,47 +105,88 @@ export class WsConnection implements PushTarget {
   readonly #authTimer: NodeJS.Timeout;
   #expiresAt = Number.POSITIVE_INFINITY;
   #expiryTimer: NodeJS.Timeout | undefined;
-  readonly #fetchBatch: number;
+  /** Largest pushed frame lately, to size store reads to the socket's window. */
+  #largestFrame: number;
 
-  constructor(socket: WebSocket, context: RelayContext, presetToken: string | null) {
+  constructor(socket: WebSocket, context: RelayContext, presetToken: string | null, address: string) {
     this.#socket = socket;
     this.#context = context;
-    this.#fetchBatch = Math.min(
-      100,
-      Math.max(1, Math.floor(FETCH_BUDGET_BYTES / context.config.limits.max_envelope_bytes)),
-    );
+    this.#address = address;
+    const { websocket } = context.config.limits;
+    this.#largestFrame = Math.ceil((context.config.limits.max_envelope_bytes * 4) / 3) + 256;
+    this.#flow = new SocketFlow(socket, {
+      windowBytes: websocket.send_window_bytes,
+      budget: context.bounds.outbound,
+      slowConsumerMs: websocket.slow_consumer_seconds * 1000,
+      receiveBytesPerSecond: websocket.receive_bytes_per_second,
+      onFrame: (data, isBinary) => this.#onMessage(data, isBinary),
+      onSlowConsumer: () => this.#drop("slow_consumer"),
+    });
     this.#authTimer = setTimeout(
       () => this.close(CLOSE_UNAUTHENTICATED, "authentication timeout"),
-      AUTH_TIMEOUT_MS,
+      websocket.auth_timeout_seconds * 1000,
     );
     context.hub.attach(this);
-    socket.on("message", (data, isBinary) => this.#onMessage(data.toString(), isBinary));
+    socket.on("message", (data, isBinary) => this.#flow.receive(data.toString(), isBinary));
     socket.on("close", () => this.#onClose());
     socket.on("error", () => this.#onClose());
-    if (presetToken !== null) void this.#authenticate(presetToken);
+    if (!this.#admit()) return;
+    if (presetToken !== null) this.#authenticate(presetToken);
   }
 
-  async #authenticate(token: string): Promise<void> {
-    try {
-      const session = await this.#context.tokens.session(token);
-      const username = session.username;
-      if (this.#closed) return;
-      clearTimeout(this.#authTimer);
-      this.#username = username;
-      this.#expiresAt = session.expiresAt;
-      // The hub knows the token so a revocation, an identity update or the sweeper can end this
-      // session; the timer ends it at expiry in real time.
-      this.#context.hub.add(username, this, { tokenId: session.tokenId, expiresAt: session.expiresAt });
-      this.#scheduleExpiry();
-      this.#context.metrics.websocketConnections.inc();
-      this.#write({ type: "ready", username });
-      this.notify();
-    } catch (error) {
-      const code = NanoError.is(error) ? error.code : "unauthenticated";
-      this.#context.metrics.authFailures.inc({ reason: code });
-      this.#write({ type: "error", code, message: "authentication failed" });
-      this.close(CLOSE_UNAUTHENTICATED, code);
-    }
+  /** Per-address cap on unauthenticated connections, and the memory budget: 1013 when over. */
+  #admit(): boolean {
+    const { bounds, metrics } = this.#context;
+    let refusal: string | null = null;
+    if (bounds.memory.rss > bounds.memory.budget) refusal = "memory_budget";
+    else if (!bounds.unauthenticated.acquire(this.#address)) refusal = "unauthenticated_per_address";
+    else this.#holdsUnauthenticatedSlot = true;
+    if (refusal === null) return true;
+    metrics.websocketLimitCloses.inc({ reason: refusal });
+    this.close(CLOSE_TRY_AGAIN_LATER, refusal);
+    return false;
+  }
+
+  #releaseUnauthenticatedSlot(): void {
+    if (!this.#holdsUnauthenticatedSlot) return;
+    this.#holdsUnauthenticatedSlot = false;
+    this.#context.bounds.unauthenticated.release(this.#address);
+  }
+
+  #authenticate(token: string): void {
+    this.#authenticating = true;
+    void this.#context.tokens.session(token).then(
+      (session) => {
+        if (this.#closed) return;
+        this.#authenticating = false;
+        clearTimeout(this.#authTimer);
+        this.#releaseUnauthenticatedSlot();
+        this.#username = session.username;
+        this.#expiresAt = session.expiresAt;
+        const { hub, metrics, config } = this.#context;
+        // The hub knows the token so a revocation, an identity update or the sweeper can end this
+        // session; the timer ends it at expiry in real time.
+        hub.add(session.username, this, { tokenId: session.tokenId, expiresAt: session.expiresAt });
+        // The account's oldest connections beyond the cap are closed: the newest is the one in use.
+        const trimmed = hub.trim(
+          session.username,
+          config.limits.websocket.max_connections_per_account,
+          CLOSE_CONNECTION_LIMIT,
+          "connection_limit",
+        );
+        if (trimmed > 0) metrics.websocketLimitCloses.inc({ reason: "connection_limit" }, trimmed);
+        this.#scheduleExpiry();
+        metrics.websocketConnections.inc();
+        this.#write({ type: "ready", username: session.username });
+        this.notify();
+      },
+      (error: unknown) => {
+        const code = NanoError.is(error) ? error.code : "unauthenticated";
+        this.#context.metrics.authFailures.inc({ reason: code });
+        this.#write({ type: "error", code, message: "authentication failed" });
+        this.close(CLOSE_UNAUTHENTICATED, code);
+      },
+    );
   }
 
   /** Checked at the token's expiry (real time); a clock moved by tests is also caught per frame. */
@@ -150,6 +208,11 @@ export class WsConnection implements PushTarget {
   }
 
   #onMessage(data: string, isBinary: boolean): void {
+    if (this.#closed) return;
+    if (this.#username === null) {
+      this.#onUnauthenticatedFrame(data, isBinary);
+      return;
+    }
     // Nothing is done for a session whose token has expired, even before its timer fires.
     if (this.expireIfDue(this.#context.clock.now())) return;
     let frame: ClientFrame;
@@ -159,25 +222,47 @@ export class WsConnection implements PushTarget {
     } catch (error) {
       this.#context.metrics.websocketFrames.inc({ type: "malformed" });
       this.#writeError(error, undefined);
+      if (++this.#malformed > this.#context.config.limits.websocket.max_malformed_frames) {
+        this.close(CLOSE_PROTOCOL, "too many malformed frames");
+      }
       return;
     }
     this.#context.metrics.websocketFrames.inc({ type: frame.type });
     if (frame.type === "auth") {
-      if (this.#username !== null) {
-        this.#writeError(new NanoError("malformed_request", "already authenticated"));
-        return;
-      }
-      void this.#authenticate(frame.token);
+      this.#writeError(new NanoError("malformed_request", "already authenticated"));
       return;
     }
-    const username = this.#username;
-    if (username === null) {
+    if (frame.type === "send") this.#onSend(this.#username, frame);
+    else this.#onAck(this.#username, frame);
+  }
+
+  /**
+   * Before authentication exactly one frame is acceptable: a small `auth` frame, and only while no
+   * authentication is under way. Anything else closes the connection at once (issue 12, finding 3:
+   * 20,000 malformed frames on one unauthenticated socket stalled every client).
+   */
+  #onUnauthenticatedFrame(data: string, isBinary: boolean): void {
+    let frame: ClientFrame | null = null;
+    if (!isBinary && data.length <= MAX_AUTH_FRAME && !this.#authenticating) {
+      try {
+        frame = parseFrame(data);
+      } catch {
+        frame = null;
+      }
+    }
+    if (frame === null) {
+      this.#context.metrics.websocketFrames.inc({ type: "malformed" });
+      this.#writeError(new NanoError("malformed_request", "the first frame must be a small auth frame"));
+      this.close(CLOSE_PROTOCOL, "malformed frame before authentication");
+      return;
+    }
+    this.#context.metrics.websocketFrames.inc({ type: frame.type });
+    if (frame.type !== "auth") {
       this.#writeError(new NanoError("unauthenticated", "send an auth frame first"));
       this.close(CLOSE_UNAUTHENTICATED, "unauthenticated");
       return;
     }
-    if (frame.type === "send") this.#onSend(username, frame);
-    else this.#onAck(username, frame);
+    this.#authenticate(frame.token);
   }
 
   #onSend(username: string, frame: { id: string; to: string; envelope: string }): void {
@@ -240,30 +325,43 @@ export class WsConnection implements PushTarget {
     void this.#pump(this.#username);
   }
 
+  /** Messages per store read: as many as fit the socket's window at the largest frame seen lately. */
+  #batchSize(): number {
+    const window = this.#context.config.limits.websocket.send_window_bytes;
+    return Math.max(1, Math.min(MAX_FETCH_BATCH, Math.floor(window / this.#largestFrame)));
+  }
+
   /**
    * `#pumping` is cleared in the same synchronous step as the last `#dirty` check, so a notification
-   * that arrives while the pump winds down always starts a new round instead of being lost.
+   * that arrives while the pump winds down always starts a new round instead of being lost. A round
+   * writes only while the socket's window has room; messages fetched beyond it are read again later.
    */
   async #pump(username: string): Promise<void> {
     try {
       while (this.#dirty) {
         this.#dirty = false;
         for (;;) {
+          await this.#flow.whenWritable();
           if (this.#closed) return;
-          while (this.#socket.bufferedAmount > HIGH_WATER_BYTES) {
-            await new Promise((resolve) => setTimeout(resolve, 5));
-            if (this.#closed) return;
-          }
           const batch = await this.#context.store.mailboxes.fetch(
             username,
             this.#cursor,
-            this.#fetchBatch,
+            this.#batchSize(),
             this.#context.clock.now(),
           );
-          if (batch.length === 0) break;
-          for (const message of batch) this.#write({ type: "message", ...toWire(message) });
-          this.#cursor = batch[batch.length - 1]!.id;
-          this.#context.metrics.messagesDelivered.inc({ via: "websocket" }, batch.length);
+          if (batch.length === 0 || this.#closed) break;
+          let largest = 1024;
+          let pushed = 0;
+          for (const message of batch) {
+            const text = JSON.stringify({ type: "message", ...toWire(message) });
+            largest = Math.max(largest, text.length);
+            this.#flow.write(text);
+            this.#cursor = message.id;
+            pushed++;
+            if (this.#flow.full) break;
+          }
+          this.#largestFrame = largest;
+          this.#context.metrics.messagesDelivered.inc({ via: "websocket" }, pushed);
         }
       }
     } catch (error) {
@@ -276,7 +374,7 @@ export class WsConnection implements PushTarget {
 
   #write(frame: Record<string, unknown>): void {
     if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) return;
-    this.#socket.send(JSON.stringify(frame));
+    this.#flow.write(JSON.stringify(frame));
   }
 
   #writeError(error: unknown, id?: string): void {
@@ -296,11 +394,21 @@ export class WsConnection implements PushTarget {
     this.#onClose();
   }
 
+  /** A peer that does not read cannot take a close frame either: the connection is cut (1006). */
+  #drop(reason: string): void {
+    if (this.#closed) return;
+    this.#context.metrics.websocketLimitCloses.inc({ reason });
+    this.#socket.terminate();
+    this.#onClose();
+  }
+
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#authTimer);
     clearTimeout(this.#expiryTimer);
+    this.#flow.close();
+    this.#releaseUnauthenticatedSlot();
     this.#context.hub.detach(this);
     if (this.#username !== null) {
       this.#context.hub.remove(this.#username, this);

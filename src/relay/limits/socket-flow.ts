@@ -1,0 +1,160 @@
+import type { RateLimiterMemory } from "rate-limiter-flexible";
+import { RateLimiterRes } from "rate-limiter-flexible";
+import type { WebSocket } from "ws";
+import { localLimiter } from "../rate-limits.ts";
+import type { OutboundBudget } from "./outbound-budget.ts";
+
+/** What a frame costs against the read rate besides its bytes: parsing and dispatch are per frame. */
+export const FRAME_OVERHEAD_BYTES = 1024;
+/** Frames read but not yet handled before reading pauses, and the level at which it resumes. */
+const QUEUE_HIGH = 64;
+const QUEUE_LOW = 16;
+
+export interface SocketFlowOptions {
+  /** Unflushed bytes on this socket before pushes stop and reading pauses. */
+  readonly windowBytes: number;
+  /** Unflushed bytes across every socket (shared). */
+  readonly budget: OutboundBudget;
+  /** A socket whose window stays full this long does not read: `onSlowConsumer` drops it. */
+  readonly slowConsumerMs: number;
+  readonly receiveBytesPerSecond: number;
+  /** Handles one frame, in arrival order, after the read rate allowed it. Must not throw. */
+  readonly onFrame: (data: string, isBinary: boolean) => void;
+  readonly onSlowConsumer: () => void;
+}
+
+type PauseReason = "window" | "rate" | "queue";
+
+/**
+ * Flow control of one WebSocket, both ways (issue 12, findings 2 and 3).
+ * Out: every frame written is counted until the kernel takes it (ws's write callback); past the
+ * socket's window, or while all sockets together are over the shared budget, the relay stops pushing
+ * (`whenWritable`) and resumes when bytes drain — instead of buffering megabytes for a reader that
+ * never reads, which is then dropped after `slowConsumerMs`.
+ * In: frames are handled in order at no more than `receiveBytesPerSecond` (each costing its size
+ * plus FRAME_OVERHEAD_BYTES); over it, or while the outbound window is full (the peer is not reading
+ * our answers), reading pauses, so TCP pushes back on the sender instead of the relay queueing frames.
+ */
+export class SocketFlow {
+  readonly #socket: WebSocket;
+  readonly #options: SocketFlowOptions;
+  readonly #limiter: RateLimiterMemory;
+  #outstanding = 0;
+  #closed = false;
+  readonly #paused = new Set<PauseReason>();
+  readonly #queue: { data: string; isBinary: boolean }[] = [];
+  #draining = false;
+  #writableWaiters: (() => void)[] = [];
+  #slowTimer: NodeJS.Timeout | undefined;
+
+  constructor(socket: WebSocket, options: SocketFlowOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#limiter = localLimiter({ points: options.receiveBytesPerSecond, durationSeconds: 1 });
+  }
+
+  /** Bytes written to this socket that the kernel has not taken yet. */
+  get outstanding(): number {
+    return this.#outstanding;
+  }
+
+  /** True while pushes must wait: this socket's window is full or the shared budget is spent. */
+  get full(): boolean {
+    return this.#outstanding >= this.#options.windowBytes || !this.#options.budget.available;
+  }
+
+  write(text: string): void {
+    if (this.#closed) return;
+    // JSON of ASCII fields (base64, usernames, codes): one byte per character.
+    const bytes = text.length;
+    this.#outstanding += bytes;
+    this.#options.budget.add(bytes);
+    if (this.#outstanding >= this.#options.windowBytes) this.#pause("window");
+    this.#socket.send(text, () => this.#flushed(bytes));
+  }
+
+  #flushed(bytes: number): void {
+    if (this.#closed) return;
+    this.#outstanding -= bytes;
+    this.#options.budget.release(bytes);
+    if (this.#outstanding < this.#options.windowBytes) {
+      clearTimeout(this.#slowTimer);
+      this.#slowTimer = undefined;
+      this.#resume("window");
+      // A waiter re-checks and, if the shared budget is what is full now, waits on that instead.
+      this.#wakeWriters();
+    }
+  }
+
+  /** Resolves when a push may be written; while this socket's window is full, the slow-consumer clock runs. */
+  async whenWritable(): Promise<void> {
+    while (!this.#closed && this.full) {
+      if (this.#outstanding >= this.#options.windowBytes) {
+        this.#slowTimer ??= setTimeout(() => {
+          if (!this.#closed && this.#outstanding >= this.#options.windowBytes) this.#options.onSlowConsumer();
+        }, this.#options.slowConsumerMs);
+        await new Promise<void>((resolve) => this.#writableWaiters.push(resolve));
+      } else {
+        await this.#options.budget.whenAvailable();
+      }
+    }
+  }
+
+  #wakeWriters(): void {
+    for (const wake of this.#writableWaiters.splice(0)) wake();
+  }
+
+  /** Queues a frame read from the socket; frames are handled in order by `#drain`. */
+  receive(data: string, isBinary: boolean): void {
+    if (this.#closed) return;
+    this.#queue.push({ data, isBinary });
+    if (this.#queue.length >= QUEUE_HIGH) this.#pause("queue");
+    if (!this.#draining) void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (!this.#closed && this.#queue.length > 0) {
+        const frame = this.#queue[0]!;
+        const cost = Math.min(frame.data.length + FRAME_OVERHEAD_BYTES, this.#options.receiveBytesPerSecond);
+        try {
+          await this.#limiter.consume("frames", cost);
+        } catch (error) {
+          if (!(error instanceof RateLimiterRes)) throw error;
+          // Over the read rate: stop reading until the window turns, then handle this frame.
+          this.#pause("rate");
+          await new Promise((resolve) => setTimeout(resolve, Math.max(1, error.msBeforeNext)));
+          this.#resume("rate");
+          continue;
+        }
+        this.#queue.shift();
+        if (this.#queue.length <= QUEUE_LOW) this.#resume("queue");
+        if (!this.#closed) this.#options.onFrame(frame.data, frame.isBinary);
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #pause(reason: PauseReason): void {
+    this.#paused.add(reason);
+    this.#socket.pause();
+  }
+
+  #resume(reason: PauseReason): void {
+    if (!this.#paused.delete(reason) || this.#paused.size > 0 || this.#closed) return;
+    this.#socket.resume();
+  }
+
+  /** The socket is gone: its unflushed bytes leave the shared budget, waiters and timers end. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#slowTimer);
+    this.#queue.length = 0;
+    this.#options.budget.release(this.#outstanding);
+    this.#outstanding = 0;
+    this.#wakeWriters();
+  }
+}
