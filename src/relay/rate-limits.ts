@@ -17,7 +17,8 @@ export type LimitName =
   | "pair_one_time"
   | "failed_auth"
   | "lookup"
-  | "identity_update";
+  | "identity_update"
+  | "websocket_connect";
 
 /** `points` per `durationSeconds`, fixed window (rate-limiter-flexible's model). */
 export interface LimiterSpec {
@@ -57,6 +58,7 @@ export function limiterSpecs(config: RelayConfig): Readonly<Record<LimitName, Li
     failed_auth: { points: rate.failed_auth_per_hour, durationSeconds: 3600 },
     lookup: { points: rate.lookups_per_minute, durationSeconds: 60 },
     identity_update: { points: rate.identity_updates_per_hour, durationSeconds: 3600 },
+    websocket_connect: { points: rate.websocket_connects_per_minute, durationSeconds: 60 },
   };
 }
 

@@ -24,6 +24,8 @@ export const CLOSE_CONNECTION_LIMIT = 4409;
 /** The only frame accepted before authentication is an auth frame: a token and a little JSON. */
 const MAX_AUTH_FRAME = 1024;
 const MAX_ACK_IDS = 1000;
+/** How long a closed connection may take to answer the close frame before it is cut. */
+const CLOSE_GRACE_MS = 2000;
 /** Pushed messages fetched per store read, at most (fewer when they are large: see #batchSize). */
 const MAX_FETCH_BATCH = 100;
 
@@ -156,7 +158,18 @@ export class WsConnection implements PushTarget {
   #authenticate(token: string): void {
     this.#authenticating = true;
     void this.#context.tokens.session(token).then(
-      (session) => {
+      async (session) => {
+        if (this.#closed) return;
+        try {
+          // Every session pushes the account's whole unacknowledged mailbox: reconnecting in a loop
+          // would make the relay read and send it again and again.
+          await this.#context.limits.consume("websocket_connect", session.username);
+        } catch (error) {
+          this.#writeError(error);
+          this.#context.metrics.websocketLimitCloses.inc({ reason: "connect_rate" });
+          this.close(CLOSE_TRY_AGAIN_LATER, "rate_limited");
+          return;
+        }
         if (this.#closed) return;
         this.#authenticating = false;
         clearTimeout(this.#authTimer);
@@ -391,6 +404,12 @@ export class WsConnection implements PushTarget {
   close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#socket.close(code, reason);
+    // A peer that does not read never answers the close frame, and ws would keep the socket (and what
+    // is buffered for it) for its 30 s closing timeout: cut it sooner.
+    const socket = this.#socket;
+    setTimeout(() => {
+      if (socket.readyState !== socket.CLOSED) socket.terminate();
+    }, CLOSE_GRACE_MS).unref();
     this.#onClose();
   }
 

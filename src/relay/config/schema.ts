@@ -87,6 +87,8 @@ const rateSchema = z.strictObject({
   lookups_per_minute: positiveInt.default(120),
   /** Identity-record updates per account. */
   identity_updates_per_hour: positiveInt.default(10),
+  /** WebSocket sessions an account may open per minute (each re-pushes its whole mailbox). */
+  websocket_connects_per_minute: positiveInt.default(30),
 });
 
 const websocketLimitsSchema = z.strictObject({

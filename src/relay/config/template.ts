@@ -29,6 +29,7 @@ interface Profile {
   readonly failedAuthPerHour: number;
   readonly lookupsPerMinute: number;
   readonly connectionsPerAddress: number;
+  readonly connectsPerMinute: number;
 }
 
 const PROFILES: Readonly<Record<Environment, Profile>> = {
@@ -51,6 +52,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     failedAuthPerHour: 60,
     lookupsPerMinute: 120,
     connectionsPerAddress: 128,
+    connectsPerMinute: 30,
   },
   staging: {
     bind: "0.0.0.0",
@@ -71,6 +73,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     failedAuthPerHour: 60,
     lookupsPerMinute: 120,
     connectionsPerAddress: 128,
+    connectsPerMinute: 30,
   },
   development: {
     bind: "127.0.0.1",
@@ -91,6 +94,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     failedAuthPerHour: 600,
     lookupsPerMinute: 1200,
     connectionsPerAddress: 1000,
+    connectsPerMinute: 300,
   },
   testing: {
     bind: "127.0.0.1",
@@ -111,6 +115,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     failedAuthPerHour: 100_000,
     lookupsPerMinute: 100_000,
     connectionsPerAddress: 10_000,
+    connectsPerMinute: 100_000,
   },
 };
 
@@ -225,6 +230,8 @@ one_time_prekeys_per_pair_per_hour = 2
 failed_auth_per_hour = ${p.failedAuthPerHour}
 lookups_per_minute = ${p.lookupsPerMinute}
 identity_updates_per_hour = 10
+# WebSocket sessions per account per minute: each one pushes the whole unacknowledged mailbox again.
+websocket_connects_per_minute = ${p.connectsPerMinute}
 
 [limits.websocket]
 # Push connections per account: one more closes the oldest (close code 4409).

@@ -1,0 +1,155 @@
+// Flow control of one socket (src/relay/limits/socket-flow.ts) against a socket whose kernel never
+// takes a byte until the test says so: what the relay buffers is bounded by the window and the shared
+// budget, pushes resume on drain, a reader that never drains is dropped, and reading pauses while the
+// window is full or the read rate is spent.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { WebSocket } from "ws";
+import { OutboundBudget } from "../../../src/relay/limits/outbound-budget.ts";
+import { FRAME_OVERHEAD_BYTES, SocketFlow } from "../../../src/relay/limits/socket-flow.ts";
+
+/** A WebSocket stand-in: `send` queues; `flush` plays the kernel taking the bytes. */
+class HeldSocket {
+  readonly pending: (() => void)[] = [];
+  paused = false;
+  pauses = 0;
+  send(_text: string, written: () => void): void {
+    this.pending.push(written);
+  }
+  flush(count = this.pending.length): void {
+    for (const written of this.pending.splice(0, count)) written();
+  }
+  pause(): void {
+    this.paused = true;
+    this.pauses++;
+  }
+  resume(): void {
+    this.paused = false;
+  }
+}
+
+function flowOn(
+  socket: HeldSocket,
+  options: Partial<{ window: number; budget: OutboundBudget; slowMs: number; rate: number }> = {},
+) {
+  const frames: string[] = [];
+  let dropped = 0;
+  const flow = new SocketFlow(socket as unknown as WebSocket, {
+    windowBytes: options.window ?? 1000,
+    budget: options.budget ?? new OutboundBudget(1_000_000),
+    slowConsumerMs: options.slowMs ?? 60_000,
+    receiveBytesPerSecond: options.rate ?? 1_000_000,
+    onFrame: (data) => frames.push(data),
+    onSlowConsumer: () => dropped++,
+  });
+  return { flow, frames, dropped: () => dropped };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("SocketFlow", () => {
+  it("stops pushes at the window, pauses reading, and resumes both when the bytes drain", async () => {
+    const socket = new HeldSocket();
+    const budget = new OutboundBudget(1_000_000);
+    const { flow } = flowOn(socket, { window: 1000, budget });
+    flow.write("x".repeat(600));
+    assert.equal(flow.full, false);
+    flow.write("x".repeat(600));
+    assert.equal(flow.full, true);
+    assert.equal(flow.outstanding, 1200);
+    assert.equal(budget.used, 1200);
+    assert.equal(socket.paused, true, "a peer that does not read our answers is not read either");
+    let writable = false;
+    void flow.whenWritable().then(() => {
+      writable = true;
+    });
+    await tick();
+    assert.equal(writable, false);
+    socket.flush(1);
+    await tick();
+    assert.equal(writable, true);
+    assert.equal(flow.outstanding, 600);
+    assert.equal(budget.used, 600);
+    assert.equal(socket.paused, false);
+  });
+
+  it("waits on the shared budget when other sockets hold it, and resumes when they drain", async () => {
+    const budget = new OutboundBudget(1500);
+    const mine = flowOn(new HeldSocket(), { budget });
+    const otherSocket = new HeldSocket();
+    const hog = flowOn(otherSocket, { budget, window: 10_000 });
+    hog.flow.write("y".repeat(1600));
+    assert.equal(mine.flow.full, true, "the budget is spent although this socket's window is empty");
+    let writable = false;
+    void mine.flow.whenWritable().then(() => {
+      writable = true;
+    });
+    await tick();
+    assert.equal(writable, false);
+    otherSocket.flush();
+    await tick();
+    assert.equal(writable, true);
+  });
+
+  it("drops a reader whose window stays full for slowConsumerMs", async () => {
+    const socket = new HeldSocket();
+    const { flow, dropped } = flowOn(socket, { window: 100, slowMs: 30 });
+    flow.write("z".repeat(200));
+    void flow.whenWritable();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.equal(dropped(), 1);
+  });
+
+  it("does not drop a reader that drains in time", async () => {
+    const socket = new HeldSocket();
+    const { flow, dropped } = flowOn(socket, { window: 100, slowMs: 50 });
+    flow.write("z".repeat(200));
+    void flow.whenWritable();
+    socket.flush();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(dropped(), 0);
+  });
+
+  it("releases a closed socket's unflushed bytes from the budget and ignores late callbacks", () => {
+    const socket = new HeldSocket();
+    const budget = new OutboundBudget(1_000_000);
+    const { flow } = flowOn(socket, { budget });
+    flow.write("a".repeat(5000));
+    assert.equal(budget.used, 5000);
+    flow.close();
+    assert.equal(budget.used, 0);
+    socket.flush();
+    assert.equal(budget.used, 0, "a callback after close releases nothing twice");
+  });
+
+  it("handles frames in order within the read rate, pausing reading over it", async () => {
+    const socket = new HeldSocket();
+    const rate = 10 * FRAME_OVERHEAD_BYTES;
+    const { flow, frames } = flowOn(socket, { rate });
+    for (let i = 0; i < 25; i++) flow.receive(String(i), false);
+    await tick();
+    assert.ok(frames.length >= 9 && frames.length <= 10, `${frames.length} handled in the first second`);
+    assert.equal(socket.paused, true);
+    assert.deepEqual(
+      frames,
+      frames.map((_, i) => String(i)),
+    );
+    flow.close();
+  });
+});
+
+describe("OutboundBudget", () => {
+  it("wakes every waiter once the sum drops below the limit", async () => {
+    const budget = new OutboundBudget(100);
+    budget.add(150);
+    let woken = 0;
+    void budget.whenAvailable().then(() => woken++);
+    void budget.whenAvailable().then(() => woken++);
+    budget.release(40);
+    await tick();
+    assert.equal(woken, 0, "110 is still over");
+    budget.release(20);
+    await tick();
+    assert.equal(woken, 2);
+  });
+});
