@@ -100,14 +100,24 @@ export class TokenService {
     this.#lifetimeMs = lifetimeSeconds * 1000;
   }
 
-  /** `notAfter` caps the lifetime, e.g. at the expiry of the device certificate that earned it. */
+  /**
+   * Mints a token bound to the device certificate that earned it: `identityHash` is the record the
+   * certificate was verified against (the token is refused if that record was replaced meanwhile, and
+   * deleted when it is replaced later), `notAfter` the certificate's expiry, which caps the lifetime.
+   */
   async issue(
     username: string,
+    identityHash: Uint8Array,
     notAfter = Number.POSITIVE_INFINITY,
   ): Promise<{ token: string; expiresAt: number }> {
     const raw = randomBytes(TOKEN_BYTES);
     const expiresAt = Math.min(this.#clock.now() + this.#lifetimeMs, notAfter);
-    await this.#accounts.putToken(blake2b(raw), { username, expiresAt });
+    if (!(await this.#accounts.putToken(blake2b(raw), { username, expiresAt }, identityHash))) {
+      throw new NanoError(
+        "certificate_mismatch",
+        "the identity record changed during the login; log in with a device of the current record",
+      );
+    }
     return { token: Buffer.from(raw).toString("base64url"), expiresAt };
   }
 

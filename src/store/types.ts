@@ -63,7 +63,9 @@ export interface AccountStore {
    * concurrent updates cannot both succeed. Returns false if the hash moved on or the account is absent.
    * In the same transaction it deletes the owner's bundle and one-time prekeys: they are signed over
    * H(old IR), so no initiator could ever use them, and serving them would only make first contact fail
-   * until the owner re-uploads (protocol.md §6.1).
+   * until the owner re-uploads (protocol.md §6.1); and every bearer token of the account: they were
+   * minted for devices the old keys certified, and a replaced identity (a suspected compromise) must
+   * not stay logged in anywhere (issue 12, finding 5).
    */
   replaceIdentity(
     username: string,
@@ -72,7 +74,13 @@ export interface AccountStore {
     now: number,
     context?: WriteContext,
   ): Promise<boolean>;
-  putToken(tokenHash: Uint8Array, token: TokenRecord): Promise<void>;
+  /**
+   * Stores a token only while `identityHash` is still the account's current identity (checked in the
+   * same transaction) and returns true; false, storing nothing, when the record was replaced since
+   * the login verified the device certificate against it. With replaceIdentity deleting the tokens,
+   * no token outlives the identity that certified its device, however a login and an update interleave.
+   */
+  putToken(tokenHash: Uint8Array, token: TokenRecord, identityHash: Uint8Array): Promise<boolean>;
   getToken(tokenHash: Uint8Array): Promise<TokenRecord | null>;
   deleteToken(tokenHash: Uint8Array): Promise<void>;
   deleteExpiredTokens(now: number): Promise<number>;

@@ -188,6 +188,8 @@ export async function updateIdentity(api: string, user: User): Promise<HttpResul
   if (result.status === 200) {
     user.keys = nextKeys;
     user.record = next;
+    // The update revoked every token of the account: log in with a device of the new record.
+    await login(api, user);
   }
   return result;
 }

@@ -261,14 +261,18 @@ describe("accounts: claims with proof of possession", () => {
       payload: { identity_record: b64(next.record), signature: b64(signature) },
     });
     assert.equal(good.statusCode, 200, good.body);
+    // The update revoked every token of the account, the one that made it included.
+    const revoked = await relay.app.inject({ method: "GET", url: "/v1/accounts/kate", headers: auth });
+    assert.equal(errorCode(revoked), "unauthenticated");
+    const renewed = { authorization: `Bearer ${await login(relay.app, next)}` };
     const replay = await relay.app.inject({
       method: "PUT",
       url: "/v1/accounts/kate/identity",
-      headers: auth,
+      headers: renewed,
       payload: { identity_record: b64(next.record), signature: b64(signature) },
     });
     assert.equal(errorCode(replay), "identity_update_unauthorized", "same version again is refused");
-    const lookup = await relay.app.inject({ method: "GET", url: "/v1/accounts/kate", headers: auth });
+    const lookup = await relay.app.inject({ method: "GET", url: "/v1/accounts/kate", headers: renewed });
     assert.equal(lookup.json().identity_hash, toHex(next.identityHash));
     const other = await signUp(relay.app, "leo");
     const foreign = await relay.app.inject({

@@ -147,17 +147,56 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       it(
         "tokens are found by hash and expire",
         withStore(async (store) => {
-          await store.accounts.claim(account("alice", "a"));
+          const alice = account("alice", "a");
+          await store.accounts.claim(alice);
           const hash = blake2b(utf8("token"));
-          await store.accounts.putToken(hash, { username: "alice", expiresAt: 100 });
+          assert.equal(
+            await store.accounts.putToken(hash, { username: "alice", expiresAt: 100 }, alice.identityHash),
+            true,
+          );
           assert.deepEqual(await store.accounts.getToken(hash), { username: "alice", expiresAt: 100 });
           assert.equal(await store.accounts.getToken(blake2b(utf8("other"))), null);
           assert.equal(await store.accounts.deleteExpiredTokens(99), 0);
           assert.equal(await store.accounts.deleteExpiredTokens(100), 1);
           assert.equal(await store.accounts.getToken(hash), null);
-          await store.accounts.putToken(hash, { username: "alice", expiresAt: 500 });
+          await store.accounts.putToken(hash, { username: "alice", expiresAt: 500 }, alice.identityHash);
           await store.accounts.deleteToken(hash);
           assert.equal(await store.accounts.getToken(hash), null);
+        }),
+      );
+
+      it(
+        "a token is bound to the identity it was minted under: refused once that was replaced, deleted when it is",
+        withStore(async (store) => {
+          const alice = account("alice", "a");
+          await store.accounts.claim(alice);
+          await store.accounts.claim(account("bob", "b"));
+          const bob = (await store.accounts.get("bob"))!;
+          const minted = [blake2b(utf8("t1")), blake2b(utf8("t2"))];
+          for (const hash of minted) {
+            await store.accounts.putToken(hash, { username: "alice", expiresAt: 1000 }, alice.identityHash);
+          }
+          const bobs = blake2b(utf8("bob's"));
+          await store.accounts.putToken(bobs, { username: "bob", expiresAt: 1000 }, bob.identityHash);
+          const next = account("alice", "a2");
+          assert.equal(await store.accounts.replaceIdentity("alice", alice.identityHash, next, 5), true);
+          for (const hash of minted) assert.equal(await store.accounts.getToken(hash), null);
+          assert.notEqual(await store.accounts.getToken(bobs), null, "other accounts keep theirs");
+          // A login that verified its device against the old record and mints after the swap.
+          const late = blake2b(utf8("late"));
+          assert.equal(
+            await store.accounts.putToken(late, { username: "alice", expiresAt: 1000 }, alice.identityHash),
+            false,
+          );
+          assert.equal(await store.accounts.getToken(late), null);
+          assert.equal(
+            await store.accounts.putToken(late, { username: "nobody", expiresAt: 1000 }, alice.identityHash),
+            false,
+          );
+          assert.equal(
+            await store.accounts.putToken(late, { username: "alice", expiresAt: 1000 }, next.identityHash),
+            true,
+          );
         }),
       );
     });

@@ -225,8 +225,9 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
           "the record changed concurrently; sign against the newest",
         );
       }
-      // Push sessions were opened under the old record: end them; clients reconnect (tokens stay
-      // valid for HTTP) and see the new record.
+      // The store deleted every token of the account with the swap (a replacement is what a user does
+      // after a suspected key compromise): end the push sessions those tokens opened, too. Clients log
+      // in again with a device certified by the new record.
       context.hub.closeUser(username, CLOSE_UNAUTHENTICATED, "identity_updated");
       context.audit.record({
         type: "identity_updated",

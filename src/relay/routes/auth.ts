@@ -59,7 +59,7 @@ export function authRoutes(app: FastifyInstance, context: RelayContext): void {
         if (!context.verifier.verifyChallengeResponse({ device, username, challenge, signature })) {
           throw new NanoError("signature_invalid", "authentication failed");
         }
-        const issued = await context.tokens.issue(username, device.expiresAt);
+        const issued = await context.tokens.issue(username, account.identityHash, device.expiresAt);
         context.audit.record({ type: "login", username, at: now, correlationId: request.id });
         return { token: issued.token, expires_at: issued.expiresAt };
       } catch (error) {

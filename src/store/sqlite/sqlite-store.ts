@@ -164,17 +164,21 @@ export class SqliteStore implements RelayStore {
           );
           this.#run("DELETE FROM prekey_bundles WHERE username = ?", username);
           this.#run("DELETE FROM one_time_prekeys WHERE username = ?", username);
+          this.#run("DELETE FROM tokens WHERE username = ?", username);
           this.journal?.identityReplaced(username, next, now, context);
           return true;
         }),
-      putToken: (tokenHash, token) =>
+      putToken: (tokenHash, token, identityHash) =>
         this.writer.submit(() => {
+          const row = this.#get("SELECT identity_hash FROM accounts WHERE username = ?", token.username);
+          if (row === undefined || !constantTimeEqual(bytes(row.identity_hash), identityHash)) return false;
           this.#run(
             "INSERT OR REPLACE INTO tokens (token_hash, username, expires_at) VALUES (?, ?, ?)",
             tokenHash,
             token.username,
             token.expiresAt,
           );
+          return true;
         }),
       getToken: async (tokenHash): Promise<TokenRecord | null> => {
         const row = this.#get("SELECT username, expires_at FROM tokens WHERE token_hash = ?", tokenHash);
