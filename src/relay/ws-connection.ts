@@ -232,6 +232,8 @@ export class WsConnection implements PushTarget {
     try {
       if (isBinary) throw new NanoError("malformed_request", "frames are JSON text");
       frame = parseFrame(data);
+      // A second auth frame is a protocol violation like any other malformed frame.
+      if (frame.type === "auth") throw new NanoError("malformed_request", "already authenticated");
     } catch (error) {
       this.#context.metrics.websocketFrames.inc({ type: "malformed" });
       this.#writeError(error, undefined);
@@ -241,10 +243,6 @@ export class WsConnection implements PushTarget {
       return;
     }
     this.#context.metrics.websocketFrames.inc({ type: frame.type });
-    if (frame.type === "auth") {
-      this.#writeError(new NanoError("malformed_request", "already authenticated"));
-      return;
-    }
     if (frame.type === "send") this.#onSend(this.#username, frame);
     else this.#onAck(this.#username, frame);
   }

@@ -74,7 +74,8 @@ describe("abuse: WebSocket frame floods", () => {
     big.socket.send(JSON.stringify({ type: "auth", token: "A".repeat(5000) }));
     assert.equal(await within(big.closed, 10_000, "oversized auth frame"), 1008);
 
-    // Auth frames sent back to back: the first is being checked, the second closes the connection.
+    // Auth frames sent back to back: one arriving while the first is checked closes the connection;
+    // once authenticated, each further one is a malformed frame, and the allowance runs out.
     const twice = open(relay.wsUrl);
     await opened(twice.socket);
     for (let i = 0; i < 1000; i++) twice.socket.send(JSON.stringify({ type: "auth", token }));
