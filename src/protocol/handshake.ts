@@ -143,6 +143,7 @@ export function initiate(
       transcriptHash: transcript,
       sealKey: peer.kem,
     },
+    firstChainHeaderKey: null,
     created: options.now,
     lastReceived: 0,
   };
@@ -306,6 +307,7 @@ export function respond(
     skipped: [],
     previousRecvHeaderKeys: [],
     pending: null,
+    firstChainHeaderKey: keys.headerKey.slice(),
     created: now,
     lastReceived: now,
   };

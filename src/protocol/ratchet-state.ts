@@ -87,6 +87,13 @@ export interface RatchetState {
   /** Header keys of our past receiving chains, oldest first (at most maxReceiverChains). */
   previousRecvHeaderKeys: Uint8Array[];
   pending: PendingPrekey | null;
+  /**
+   * Responder only: the header key of the initiator's chain 0 while that chain can still deliver (as
+   * the receiving chain or one of the past ones). Chain 0 carries only signed type-1 envelopes
+   * (docs/protocol.md §7.5): anything else that opens under this key is `first_chain_unsigned`, so
+   * someone holding the responder's secrets cannot bypass the initiator signature (KCI, §15.1).
+   */
+  firstChainHeaderKey: Uint8Array | null;
   created: number;
   /** When this session last decrypted a message (lifecycle: send on the most recently received). */
   lastReceived: number;
@@ -126,6 +133,7 @@ export function cloneState(state: RatchetState): RatchetState {
       messageKey: copy(entry.messageKey),
     })),
     previousRecvHeaderKeys: state.previousRecvHeaderKeys.map(copy),
+    firstChainHeaderKey: copyOrNull(state.firstChainHeaderKey),
     pending: state.pending
       ? {
           handshake: copy(state.pending.handshake),

@@ -13,7 +13,7 @@ import {
 import { KDF_LABELS, label } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { Writer } from "./_codec.ts";
-import { type EnvelopeType, envelopePrefix, type RatchetMessage } from "./envelope.ts";
+import { ENVELOPE_TYPES, type EnvelopeType, envelopePrefix, type RatchetMessage } from "./envelope.ts";
 import { decodeHeader, encodeHeader, type Header } from "./header.ts";
 import type { ProtocolLimits } from "./limits.ts";
 import { chainStep, messageKeys, rootStep } from "./ratchet-kdf.ts";
@@ -282,6 +282,11 @@ function retireReceivingChain(state: RatchetState, limits: ProtocolLimits): void
   state.previousRecvHeaderKeys.push(state.recvHeaderKey);
   while (state.previousRecvHeaderKeys.length > limits.maxReceiverChains) {
     const oldest = state.previousRecvHeaderKeys.shift()!;
+    if (state.firstChainHeaderKey !== null && constantTimeEqual(state.firstChainHeaderKey, oldest)) {
+      // Chain 0 is forgotten with its keys: nothing can open under it any more.
+      wipe(state.firstChainHeaderKey);
+      state.firstChainHeaderKey = null;
+    }
     state.skipped = state.skipped.filter((entry) => {
       const evict = constantTimeEqual(entry.headerKey, oldest);
       if (evict) wipe(entry.messageKey);
@@ -345,6 +350,26 @@ export interface DecryptResult {
 }
 
 /**
+ * The initiator's chain 0 carries only signed first-contact envelopes (type 1), and type 1 travels on
+ * nothing else (docs/protocol.md §7.5, §8.6). Checked on the key that opened the header, before any
+ * message key is used: a type 2/3 message there can only come from someone who derived chain 0 from
+ * the responder's own secrets (key-compromise impersonation), never from the initiator.
+ */
+function checkChainType(state: RatchetState, type: EnvelopeType, opened: Uint8Array): void {
+  const chainZero =
+    state.firstChainHeaderKey !== null && constantTimeEqual(state.firstChainHeaderKey, opened);
+  if (chainZero && type !== ENVELOPE_TYPES.prekey) {
+    throw new NanoError(
+      "first_chain_unsigned",
+      "a message on the initiator's first chain must be a signed first-contact message",
+    );
+  }
+  if (!chainZero && type === ENVELOPE_TYPES.prekey) {
+    throw new NanoError("malformed", "a first-contact message travels only on the initiator's first chain");
+  }
+}
+
+/**
  * Decrypts one message: skipped keys and the current chain first, then the next header key (a step).
  * Limits are checked before any key is derived; duplicates are `duplicate_message`.
  */
@@ -359,6 +384,7 @@ export function ratchetDecrypt(
   let messageKey: Uint8Array | null = null;
   let header = tryHeader(state.recvHeaderKey, suite, type, message);
   if (header) {
+    checkChainType(state, type, state.recvHeaderKey!);
     if (header.n < state.recvN) {
       messageKey = takeSkipped(state, state.recvHeaderKey!, header.n);
       if (messageKey === null) throw new NanoError("duplicate_message", "message key already used");
@@ -381,6 +407,7 @@ export function ratchetDecrypt(
         const headerKey = state.previousRecvHeaderKeys[i]!;
         header = tryHeader(headerKey, suite, type, message);
         if (header) {
+          checkChainType(state, type, headerKey);
           messageKey = takeSkipped(state, headerKey, header.n);
           if (messageKey === null) throw new NanoError("duplicate_message", "message key already used");
         }

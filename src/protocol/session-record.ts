@@ -18,7 +18,7 @@ import type {
  * contact's sessions, with a record version. decode(encode(s)) == s and encode(decode(b)) == b, so
  * sessions survive a restart exactly; stores hold these bytes.
  */
-export const SESSION_RECORD_VERSION = 1;
+export const SESSION_RECORD_VERSION = 2;
 const MAX_SKIPPED_IN_RECORD = DEFAULT_LIMITS.maxSkippedTotal;
 const MAX_HANDSHAKE_BYTES = 32768;
 
@@ -46,7 +46,8 @@ function sizeHint(state: RatchetState): number {
     kem(state.peerOffer) +
     state.skipped.length * 68 +
     state.previousRecvHeaderKeys.length * 32 +
-    (state.pending ? state.pending.handshake.length + state.pending.sealKey.length + 72 : 0)
+    (state.pending ? state.pending.handshake.length + state.pending.sealKey.length + 72 : 0) +
+    33
   );
 }
 
@@ -85,6 +86,7 @@ function writeRatchetState(w: Writer, state: RatchetState): Writer {
   for (const entry of state.skipped) w.bytes(entry.headerKey).u32(entry.n).bytes(entry.messageKey);
   w.u8(state.previousRecvHeaderKeys.length);
   for (const headerKey of state.previousRecvHeaderKeys) w.bytes(headerKey);
+  optional(w, state.firstChainHeaderKey, (v) => w.bytes(v));
   optional(w, state.pending, (v) => w.vec32(v.handshake).bytes(v.transcriptHash).vec16(v.sealKey));
   w.u64(state.created).u64(state.lastReceived);
   return w;
@@ -155,6 +157,9 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
     throw new NanoError("malformed", "too many previous chains");
   const previousRecvHeaderKeys: Uint8Array[] = [];
   for (let i = 0; i < previousCount; i++) previousRecvHeaderKeys.push(key("previous header key"));
+  const firstChainHeaderKey = readOptional(r, "first chain", () => key("first chain header key"));
+  if (firstChainHeaderKey !== null && role !== 2)
+    throw new NanoError("malformed", "only a responder guards the initiator's first chain");
   const pending = readOptional<PendingPrekey>(r, "pending", () => ({
     handshake: r.vec32("pending handshake", MAX_HANDSHAKE_BYTES),
     transcriptHash: hash("transcript hash"),
@@ -206,6 +211,7 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
     skipped,
     previousRecvHeaderKeys,
     pending,
+    firstChainHeaderKey,
     created,
     lastReceived,
   };
