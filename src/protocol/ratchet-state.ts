@@ -1,4 +1,4 @@
-import type { SuiteId } from "../crypto/index.ts";
+import { type SuiteId, wipe } from "../crypto/index.ts";
 
 /**
  * The ratchet's state as plain data (docs/protocol.md §8.1): Uint8Arrays, numbers, booleans and null
@@ -142,4 +142,24 @@ export function cloneState(state: RatchetState): RatchetState {
         }
       : null,
   };
+}
+
+/** Overwrites every secret of a state that is being deleted (a session dropped or superseded). */
+export function wipeRatchetState(state: RatchetState): void {
+  const secrets: (Uint8Array | null | undefined)[] = [
+    state.rootKey,
+    state.sendChainKey,
+    state.sendHeaderKey,
+    state.nextSendHeaderKey,
+    state.sendDh?.seed,
+    state.recvChainKey,
+    state.recvHeaderKey,
+    state.nextRecvHeaderKey,
+    state.ourOffer?.seed,
+    state.previousOffer?.seed,
+    state.firstChainHeaderKey,
+    ...state.previousRecvHeaderKeys,
+    ...state.skipped.flatMap((entry) => [entry.headerKey, entry.messageKey]),
+  ];
+  for (const secret of secrets) if (secret) wipe(secret);
 }
