@@ -188,7 +188,7 @@ export function ratchetEncrypt(
   const { chainKey, messageKey } = chainStep(state.sendChainKey, suite.id);
   wipe(state.sendChainKey);
   state.sendChainKey = chainKey;
-  const { key, nonce } = messageKeys(messageKey, suite.id, type);
+  const { key, nonce } = messageKeys(messageKey, suite.id, type, headerNonce);
   const ciphertext = aeadSeal(
     key,
     nonce,
@@ -423,7 +423,7 @@ export function ratchetDecrypt(
     state.recvN = header.n + 1;
     messageKey = derived;
   }
-  const { key, nonce } = messageKeys(messageKey, suite.id, type);
+  const { key, nonce } = messageKeys(messageKey, suite.id, type, message.headerNonce);
   const body = aeadOpen(key, nonce, message.body, bodyAd(suite, type, state, false, message));
   wipe(messageKey, key);
   state.kemMessages += 1;
