@@ -72,9 +72,13 @@ export interface RatchetState {
   /** A new chain arrived since our last step: the next send opens a new sending chain. */
   mustStep: boolean;
 
-  /** Our open KEM offer, and the previous decapsulation key (kept: the last two). */
+  /** Our open KEM offer: the one decapsulation key a session holds. */
   ourOffer: KemKeyPair | null;
-  previousOffer: KemKeyPair | null;
+  /**
+   * H(ek) of our last answered offer. Its decapsulation key is wiped the moment its secret is absorbed
+   * (docs/protocol.md §8.3): only the public part was ever used again, to refuse a reflected offer.
+   */
+  previousOfferHash: Uint8Array | null;
   /** The peer's newest offer, answered at our next step. */
   peerOffer: Uint8Array | null;
   /** H of the peer's last offer: an offer is never accepted twice. */
@@ -124,9 +128,6 @@ export function cloneState(state: RatchetState): RatchetState {
     recvHeaderKey: copyOrNull(state.recvHeaderKey),
     nextRecvHeaderKey: copy(state.nextRecvHeaderKey),
     ourOffer: state.ourOffer ? { ek: state.ourOffer.ek, seed: copy(state.ourOffer.seed) } : null,
-    previousOffer: state.previousOffer
-      ? { ek: state.previousOffer.ek, seed: copy(state.previousOffer.seed) }
-      : null,
     skipped: state.skipped.map((entry) => ({
       headerKey: copy(entry.headerKey),
       n: entry.n,
@@ -156,7 +157,6 @@ export function wipeRatchetState(state: RatchetState): void {
     state.recvHeaderKey,
     state.nextRecvHeaderKey,
     state.ourOffer?.seed,
-    state.previousOffer?.seed,
     state.firstChainHeaderKey,
     ...state.previousRecvHeaderKeys,
     ...state.skipped.flatMap((entry) => [entry.headerKey, entry.messageKey]),

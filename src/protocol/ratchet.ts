@@ -264,10 +264,11 @@ function checkStepKem(state: RatchetState, suite: Suite, header: Header): void {
     throw new NanoError("kem_answer_missing", "a quantum step must carry a new KEM offer");
   }
   if (header.ek) {
-    if (equalOptional(state.ourOffer?.ek, header.ek) || equalOptional(state.previousOffer?.ek, header.ek)) {
+    const offered = blake2b(header.ek);
+    if (equalOptional(state.ourOffer?.ek, header.ek) || equalOptional(state.previousOfferHash, offered)) {
       throw new NanoError("kem_offer_reflected", "the peer's offer is one of our own");
     }
-    if (equalOptional(state.lastPeerOfferHash, blake2b(header.ek))) {
+    if (equalOptional(state.lastPeerOfferHash, offered)) {
       throw new NanoError("kem_offer_reflected", "the peer repeated an earlier offer");
     }
     // A trial encapsulation runs FIPS 203's modulus check now, so a bad key fails this message and
@@ -331,8 +332,9 @@ function receiveStep(state: RatchetState, suite: Suite, header: Header, options:
   state.remoteDh = header.dh;
   state.mustStep = true;
   if (ss) {
-    if (state.previousOffer) wipe(state.previousOffer.seed);
-    state.previousOffer = answered;
+    // Absorbed: the decapsulation key has no use left and is wiped; only H(ek) stays (reflection).
+    wipe(answered!.seed);
+    state.previousOfferHash = blake2b(answered!.ek);
     state.ourOffer = null;
     state.kemMessages = 0;
     state.kemTime = options.now;

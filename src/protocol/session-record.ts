@@ -42,7 +42,6 @@ function sizeHint(state: RatchetState): number {
     kem(state.sendStep.ct) +
     kem(state.sendStep.ek) +
     kem(state.ourOffer?.ek) +
-    kem(state.previousOffer?.ek) +
     kem(state.peerOffer) +
     state.skipped.length * 68 +
     state.previousRecvHeaderKeys.length * 32 +
@@ -79,7 +78,7 @@ function writeRatchetState(w: Writer, state: RatchetState): Writer {
   optional(w, state.remoteDh, (v) => w.bytes(v));
   w.bool(state.mustStep);
   optional(w, state.ourOffer, (v) => w.bytes(v.ek).bytes(v.seed));
-  optional(w, state.previousOffer, (v) => w.bytes(v.ek).bytes(v.seed));
+  optional(w, state.previousOfferHash, (v) => w.bytes(v));
   optional(w, state.peerOffer, (v) => w.bytes(v));
   optional(w, state.lastPeerOfferHash, (v) => w.bytes(v));
   w.u32(state.kemMessages).u64(state.kemTime).u16(state.skipped.length);
@@ -136,7 +135,7 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
     seed: r.fixed(64, "offer seed"),
   });
   const ourOffer = readOptional(r, "our offer", kemPair);
-  const previousOffer = readOptional(r, "previous offer", kemPair);
+  const previousOfferHash = readOptional(r, "previous offer hash", () => hash("previous offer hash"));
   const peerOffer = readOptional(r, "peer offer", () => r.fixed(KEM_EK_BYTES, "peer offer"));
   const lastPeerOfferHash = readOptional(r, "peer offer hash", () => hash("peer offer hash"));
   const kemMessages = r.u32("KEM messages");
@@ -174,7 +173,7 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
     [stepCt, "step ct"],
     [stepEk, "step ek"],
     [ourOffer, "offer"],
-    [previousOffer, "previous offer"],
+    [previousOfferHash, "previous offer hash"],
     [peerOffer, "peer offer"],
   ] as const) {
     needs(value, suite.ratchetKem !== null, what);
@@ -203,7 +202,7 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
     remoteDh,
     mustStep,
     ourOffer,
-    previousOffer,
+    previousOfferHash,
     peerOffer,
     lastPeerOfferHash,
     kemMessages,
