@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
+import { logKeyPath } from "../../relay/audit-relay.ts";
+import { loadConfigOrThrow } from "../../relay/config/load.ts";
+import type { Environment } from "../../relay/config/schema.ts";
 import { appliedMigrations, loadMigrations, migrate, schemaVersion } from "../../store/sqlite/migrations.ts";
 import { openDatabase } from "../../store/sqlite/sqlite-store.ts";
-import { logKeyPath } from "../audit-relay.ts";
-import { loadConfigOrThrow } from "../config/load.ts";
-import type { Environment } from "../config/schema.ts";
 import { recordMigrationSteps } from "./audit.ts";
 
 /** `nano-relay migrate [--to N] [--list]`: explicit schema management for operators. */

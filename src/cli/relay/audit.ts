@@ -19,19 +19,19 @@ import { encodeBase64 } from "../../audit/signed-note.ts";
 import { verifyLog } from "../../audit/verify-log.ts";
 import { toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
-import { schemaVersion } from "../../store/sqlite/migrations.ts";
-import { openDatabase } from "../../store/sqlite/sqlite-store.ts";
 import {
   LOG_IDS,
   type LogId,
   loadOrCreateLogKey,
   publishedVerifierKeys,
   readLogKey,
-} from "../audit-log-key.ts";
-import { logKeyPath } from "../audit-relay.ts";
-import { loadConfigOrThrow } from "../config/load.ts";
-import type { Environment } from "../config/schema.ts";
-import { RelayTransparency, transactionRunner } from "../transparency.ts";
+} from "../../relay/audit-log-key.ts";
+import { logKeyPath } from "../../relay/audit-relay.ts";
+import { loadConfigOrThrow } from "../../relay/config/load.ts";
+import type { Environment } from "../../relay/config/schema.ts";
+import { RelayTransparency, transactionRunner } from "../../relay/transparency.ts";
+import { schemaVersion } from "../../store/sqlite/migrations.ts";
+import { openDatabase } from "../../store/sqlite/sqlite-store.ts";
 
 /** sysexits EX_DATAERR: the log does not verify. */
 export const EXIT_LOG_BAD = 65;

@@ -1,8 +1,8 @@
 import { relayVerifier } from "../../protocol/relay-verifier.ts";
-import { loadConfigOrThrow } from "../config/load.ts";
-import type { Environment } from "../config/schema.ts";
-import type { ProtocolVerifier } from "../protocol-verifier.ts";
-import { handleSignals, startRelay } from "../server.ts";
+import { loadConfigOrThrow } from "../../relay/config/load.ts";
+import type { Environment } from "../../relay/config/schema.ts";
+import type { ProtocolVerifier } from "../../relay/protocol-verifier.ts";
+import { handleSignals, startRelay } from "../../relay/server.ts";
 
 /** `nano-relay start` / `nano-relay --config FILE` / `npm start`. */
 export async function startCommand(
