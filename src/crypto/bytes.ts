@@ -63,6 +63,15 @@ export function fromHex(hex: string): Uint8Array {
   return copyBytes(Buffer.from(hex, "hex"));
 }
 
+/**
+ * Equality of two public byte strings (records, hashes, ids) with an early exit: the one helper for
+ * that. Secrets and authentication tags are compared with `constantTimeEqual` instead.
+ */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+}
+
 /** Overwrites secret material that is no longer needed. Best effort: JavaScript may hold other copies. */
 export function wipe(...secrets: Uint8Array[]): void {
   for (const secret of secrets) secret.fill(0);
