@@ -129,11 +129,7 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficReport
       });
       pump();
       // A connection that got a store error stops here and reconnects: resending in order.
-      await Promise.race([
-        allDone,
-        peer.closed,
-        peer.waitFor((f) => f.type === "error", deadline - Date.now()).catch(() => {}),
-      ]);
+      await Promise.race([allDone, peer.closed, errored]);
       peer.socket.terminate();
     }
   };
