@@ -46,6 +46,7 @@ export const nodePrimitives: CryptoPrimitives = Object.freeze({
     keygen: async (seed?: Uint8Array): Promise<SeedKeyPair> => x25519.keygen(seed),
     publicKey: async (seed: Uint8Array) => x25519.publicKey(seed),
     agree: async (seed: Uint8Array, peer: Uint8Array) => x25519.agree(seed, peer),
+    generateAndAgree: async (peer: Uint8Array) => x25519.generateAndAgree!(peer),
   }),
   ed25519: Object.freeze({
     alg: ed25519.alg,

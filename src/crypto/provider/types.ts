@@ -63,6 +63,14 @@ export interface AsyncKem extends AsyncKeyGeneration {
 export interface AsyncKeyAgreement extends AsyncKeyGeneration {
   readonly lengths: { readonly seed: number; readonly publicKey: number; readonly sharedSecret: number };
   agree(seed: Uint8Array, peerPublicKey: Uint8Array): Promise<Uint8Array>;
+  /**
+   * keygen then agree in one call, where the runtime can use the fresh private key without importing
+   * it again (node:crypto: the import costs more than the agreement; the sender's half of every DH
+   * ratchet step). Optional: callers fall back to the two calls.
+   */
+  generateAndAgree?(
+    peerPublicKey: Uint8Array,
+  ): Promise<{ readonly pair: SeedKeyPair; readonly sharedSecret: Uint8Array }>;
 }
 
 /** ChaCha20-Poly1305 (RFC 8439); the sealed form is ciphertext || 16-byte tag. */
