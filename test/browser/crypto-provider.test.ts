@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { PROVIDER_CHECKS } from "../crypto-provider/_all.ts";
+import { checkInteropSet, type InteropSet, makeInteropSet } from "../crypto-provider/_interop.ts";
 import { needVectors } from "../support/vectors.ts";
 import { type BuiltPage, bundlePage } from "./_bundle.ts";
 import { launchChromium, needChromium } from "./_chromium.ts";
@@ -67,6 +69,30 @@ describe("the browser crypto provider in Chromium", () => {
   });
 
   for (const variant of ["detect", "noble"] as const) {
+    test(`${variant === "detect" ? "WebCrypto+noble" : "noble only"} and node:crypto interoperate both ways`, async (t) => {
+      if (!available) return t.skip("Chromium or the vectors are missing");
+      const fromNode = await makeInteropSet(nodeProvider);
+      const answer = await page!.evaluate(
+        ([v, set]) =>
+          (
+            globalThis as unknown as {
+              nanoProviderSuite: {
+                interop(
+                  variant: string,
+                  set: InteropSet,
+                ): Promise<{ checked: number; set: InteropSet } | { error: string }>;
+              };
+            }
+          ).nanoProviderSuite.interop(v, set),
+        [variant, fromNode] as const,
+      );
+      assert.ok(!("error" in answer), "error" in answer ? answer.error : "");
+      const checkedInNode = await checkInteropSet(nodeProvider, answer.set);
+      t.diagnostic(
+        `page checked ${answer.checked} values from node:crypto; node checked ${checkedInNode} from ${answer.set.by}`,
+      );
+    });
+
     for (const [index, providerCheck] of PROVIDER_CHECKS.entries()) {
       test(`${variant === "detect" ? "WebCrypto+noble" : "noble only"}: ${providerCheck.name}`, async (t) => {
         if (!available) return t.skip("Chromium or the vectors are missing");

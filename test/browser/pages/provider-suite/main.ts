@@ -3,6 +3,7 @@
 import type { CryptoProvider } from "../../../../src/crypto/provider/index.ts";
 import { createWebProvider } from "../../../../src/crypto/web/index.ts";
 import { PROVIDER_CHECKS, type VectorLoader } from "../../../crypto-provider/_all.ts";
+import { checkInteropSet, type InteropSet, makeInteropSet } from "../../../crypto-provider/_interop.ts";
 
 type Variant = "detect" | "noble";
 
@@ -43,7 +44,20 @@ async function run(variant: Variant, index: number): Promise<CheckOutcome> {
   }
 }
 
-(globalThis as { nanoProviderSuite?: unknown }).nanoProviderSuite = { run };
+/** Checks Node's interop set in the page and returns the page's own for Node to check. */
+async function interop(
+  variant: Variant,
+  fromNode: InteropSet,
+): Promise<{ checked: number; set: InteropSet } | { error: string }> {
+  try {
+    const chosen = await provider(variant);
+    return { checked: await checkInteropSet(chosen, fromNode), set: await makeInteropSet(chosen) };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+(globalThis as { nanoProviderSuite?: unknown }).nanoProviderSuite = { run, interop };
 const status = (globalThis as { document?: { getElementById(id: string): { textContent: string } | null } })
   .document;
 const element = status?.getElementById("status");
