@@ -78,7 +78,9 @@ export function fromHex(hex: string): Uint8Array {
  */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
-  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+  // A plain loop, not Buffer#equals: this module also runs in the browser (test/web/runtime-boundary).
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Overwrites secret material that is no longer needed. Best effort: JavaScript may hold other copies. */
