@@ -80,7 +80,7 @@ function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.action(async (options: ConfigSelection & { portFile?: string }) => {
-    const { startCommand } = await import("../relay/commands/start.ts");
+    const { startCommand } = await import("./relay/start.ts");
     await startCommand(options);
   });
   program
@@ -90,7 +90,7 @@ function buildProgram(): Command {
     .addOption(environmentOption())
     .option("--port-file <file>", "write the bound ports as JSON to this file once listening")
     .action(async (options: ConfigSelection & { portFile?: string }) => {
-      const { startCommand } = await import("../relay/commands/start.ts");
+      const { startCommand } = await import("./relay/start.ts");
       await startCommand({ ...program.opts(), ...options });
     });
   program
@@ -124,7 +124,7 @@ function buildProgram(): Command {
     })
     .option("--list", "list migrations and which are applied", false)
     .action(async (options: ConfigSelection & { to?: number; list: boolean }) => {
-      const { migrateCommand } = await import("../relay/commands/migrate.ts");
+      const { migrateCommand } = await import("./relay/migrate.ts");
       await migrateCommand({ ...program.opts(), ...options });
     });
   program
@@ -135,7 +135,7 @@ function buildProgram(): Command {
     .option("--interval <seconds>", "refresh interval with --watch", "2")
     .option("--json", "machine-readable output", false)
     .action(async (options: { url: string; watch: boolean; interval: string; json: boolean }) => {
-      const { statusCommand } = await import("../relay/commands/status.ts");
+      const { statusCommand } = await import("./relay/status.ts");
       await statusCommand(options);
     });
   auditCommands(program);
@@ -162,7 +162,7 @@ function auditCommands(program: Command): void {
       .option("-c, --config <file>", "configuration file (TOML)")
       .addOption(environmentOption())
       .option("--json", "machine-readable output", false);
-  const load = () => import("../relay/commands/audit.ts");
+  const load = () => import("./relay/audit.ts");
   base(audit.command("verify"))
     .description("recompute the logs, check every checkpoint and name the first bad entry (exit 65)")
     .option("--from <n>", "start at the newest checkpoint at or below entry N", sizeArgument("--from"))

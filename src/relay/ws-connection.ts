@@ -12,14 +12,15 @@ import { normalizeUsername } from "./usernames.ts";
  * (the reason says which: the auth error code, `token_expired`, `token_revoked`, `identity_updated`),
  * 1008 = policy: a malformed frame before authentication, or too many after it, 1013 = try again
  * later (too many unauthenticated connections from the address, or the relay is over its memory
- * budget), 4409 = the account opened more connections than limits.websocket.max_connections_per_account
- * and this, its oldest, was closed.
+ * budget), 4409 = a newer connection of the account took over: `connection_limit` (the account opened
+ * more than limits.websocket.max_connections_per_account here and this was its oldest) or
+ * `session_replaced` (a cluster keeps one connection per device: src/relay/cluster/cluster-link.ts).
  */
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_PROTOCOL = 1008;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
-export const CLOSE_CONNECTION_LIMIT = 4409;
+export const CLOSE_REPLACED = 4409;
 
 /** The only frame accepted before authentication is an auth frame: a token and a little JSON. */
 const MAX_AUTH_FRAME = 1024;
@@ -180,11 +181,13 @@ export class WsConnection implements PushTarget {
         // The hub knows the token so a revocation, an identity update or the sweeper can end this
         // session; the timer ends it at expiry in real time.
         hub.add(session.username, this, { tokenId: session.tokenId, expiresAt: session.expiresAt });
+        // One live connection per device across the cluster: older ones, here or elsewhere, are closed.
+        void this.#context.cluster?.claimDevice(session.username, this);
         // The account's oldest connections beyond the cap are closed: the newest is the one in use.
         const trimmed = hub.trim(
           session.username,
           config.limits.websocket.max_connections_per_account,
-          CLOSE_CONNECTION_LIMIT,
+          CLOSE_REPLACED,
           "connection_limit",
         );
         if (trimmed > 0) metrics.websocketLimitCloses.inc({ reason: "connection_limit" }, trimmed);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { before, describe, it } from "node:test";
 import { CheckpointTracker } from "../../src/audit/checkpoint-tracker.ts";
-import { KeyTransparencyVerifier } from "../../src/client/key-transparency.ts";
+import { KeyTransparencyVerifier } from "../../src/audit/kt-verifier.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { readLogKey } from "../../src/relay/audit-log-key.ts";
 import { RelayTransparency, transactionRunner } from "../../src/relay/transparency.ts";
@@ -94,7 +94,7 @@ describe("tampering with the stored logs", () => {
       await logs.checkpoint("audit");
     }
     auditSize = await logs.stores.audit.size();
-    heldAuditNote = logs.latestCheckpoint("audit")!.note;
+    heldAuditNote = (await logs.latestCheckpoint("audit"))!.note;
     db.close();
   });
 

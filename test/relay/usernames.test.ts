@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { parseMetrics } from "../../src/cli/relay/status.ts";
 import { NanoError } from "../../src/errors/index.ts";
-import { parseMetrics } from "../../src/relay/commands/status.ts";
 import { normalizeUsername, UsernamePolicy, usernameSkeleton } from "../../src/relay/usernames.ts";
 
 describe("usernames", () => {

@@ -1,5 +1,5 @@
 import type { RelayConfig } from "../config/schema.ts";
-import type { RelayTransparency } from "../transparency.ts";
+import type { TransparencyService } from "../transparency.ts";
 import { AddressCounter } from "./address-counter.ts";
 import { MemoryWatch } from "./memory-watch.ts";
 import { OutboundBudget } from "./outbound-budget.ts";
@@ -24,7 +24,7 @@ export interface RelayBounds {
 
 export function createRelayBounds(
   config: RelayConfig,
-  transparency: RelayTransparency | undefined,
+  transparency: TransparencyService | undefined,
   now: () => number,
   onAuditError: (error: unknown) => void,
 ): RelayBounds {

@@ -1,0 +1,64 @@
+import { getSuite, type SuiteName } from "../../crypto/index.ts";
+import { NanoError } from "../../errors/index.ts";
+import { acceptIdentity } from "../../protocol/index.ts";
+import type { ClientContext } from "../context.ts";
+import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
+import { fetchVerifiedAccount } from "../trust/peer-identity.ts";
+
+export interface ContactSummary {
+  readonly username: string;
+  readonly pinnedSuite: SuiteName;
+  readonly verified: boolean;
+  readonly identityChanged: boolean;
+  readonly safetyNumberConfirmedAt: string | null;
+}
+
+export async function listContacts(context: ClientContext): Promise<ContactSummary[]> {
+  return (await context.store.listContacts()).map((contact) => ({
+    username: contact.username,
+    pinnedSuite: getSuite(contact.pinnedSuite).name,
+    verified: contact.verified,
+    identityChanged: contact.identityChanged,
+    safetyNumberConfirmedAt:
+      contact.safetyNumberConfirmedAt === null
+        ? null
+        : new Date(contact.safetyNumberConfirmedAt).toISOString(),
+  }));
+}
+
+/**
+ * `trust NAME`: accept a contact's changed identity after the user checked it out of band. The
+ * current identity record is fetched from the relay (verified by its self-signatures on decode) and
+ * stored; the old sessions are dropped, so the next message starts a new session with the new
+ * identity; the pin is kept (never lowered). The contact shows as unverified until
+ * `verify NAME --confirm`.
+ */
+export async function trustContact(
+  context: ClientContext,
+  username: string,
+  now = Date.now(),
+): Promise<ContactSummary> {
+  const existing = await context.store.getContact(username);
+  if (existing === null) throw new NanoError("contact_not_found", `no contact named ${username}`);
+  if (existing.identityChanged) {
+    const link = await context.link();
+    // The record trusted here must be the one the relay logged (docs/client.md "Key transparency").
+    const record = await fetchVerifiedAccount(context, link, username);
+    await context.store.transaction(async (tables) => {
+      const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+      await acceptIdentity(stores, record);
+      for (const session of tables.getSessions(username)) tables.deleteSession(session.sessionId);
+      const contact = tables.requireContact(username);
+      tables.putContact({
+        ...contact,
+        identityChanged: false,
+        verified: false,
+        safetyNumberConfirmedAt: null,
+        updatedAt: now,
+      });
+    });
+  }
+  const summary = (await listContacts(context)).find((contact) => contact.username === username);
+  if (summary === undefined) throw new NanoError("contact_not_found", `no contact named ${username}`);
+  return summary;
+}

@@ -1,0 +1,321 @@
+import { randomBytes } from "node:crypto";
+import {
+  equalBytes,
+  getSuite,
+  getSuiteByName,
+  type SuiteId,
+  type SuiteName,
+  toHex,
+  utf8,
+} from "../../crypto/index.ts";
+import { NanoError } from "../../errors/index.ts";
+import { encodeAttachmentReference } from "../../protocol/attachment.ts";
+import { assembleBundle } from "../../protocol/bundle.ts";
+import {
+  activeSessionSuite,
+  CONTENT_TYPES,
+  chooseSuite,
+  decodeBundleExact,
+  encodeContent,
+  MAX_PADDED_CONTENT,
+  MESSAGE_ID_BYTES,
+  sendMessage,
+  startSession,
+} from "../../protocol/index.ts";
+import type { ClientContext } from "../context.ts";
+import type { ContactRecord, LocalTables } from "../local-store/local-store.ts";
+import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
+import {
+  LONG_TEXT_TYPE,
+  MAX_ATTACHMENT_BYTES,
+  type Progress,
+  sendAttachment,
+} from "../messaging/attachments.ts";
+import { newClientMessageId } from "../outbox/outbox.ts";
+import { deliverCommitted } from "../outbox/outbox-flush.ts";
+import type { RelayLink } from "../transport/relay-link.ts";
+import {
+  checkPeerIdentity,
+  fetchVerifiedAccount,
+  identityChangedError,
+  markIdentityChanged,
+} from "../trust/peer-identity.ts";
+import { checkUsername } from "./claim-username.ts";
+
+/** Attachments (and long texts, which travel as attachments) are read into memory whole in v1. */
+export const MAX_FILE_BYTES = MAX_ATTACHMENT_BYTES;
+export const MAX_TEXT_BYTES = MAX_ATTACHMENT_BYTES;
+/** Content framing around a text (type, message id, time, lengths), with room to spare. */
+const INLINE_OVERHEAD = 64;
+
+export interface SendRequest {
+  readonly recipient: string;
+  readonly text: string | null;
+  readonly file: { readonly name: string; readonly bytes: Uint8Array } | null;
+  /** Exactly this suite or an error; null means the negotiated choice (DESIGN.md "Modes"). */
+  readonly cryptoMode: SuiteName | null;
+  /** Upload progress of an attachment (file or long text), in ciphertext bytes. */
+  readonly onProgress?: Progress;
+}
+
+export interface SendResult {
+  readonly clientMessageId: string;
+  /** The message's own id inside the encrypted content (hex): delivery receipts name it. */
+  readonly contentId: string;
+  readonly recipient: string;
+  readonly suite: SuiteName;
+  /** False when the relay acknowledged at once; true when it waits in the outbox for a retry. */
+  readonly queued: boolean;
+  /** Size of the encrypted envelope: what the relay stores and forwards. */
+  readonly envelopeBytes: number;
+  /** True when this message started a new session (a prekey message). */
+  readonly newSession: boolean;
+  /** Set when the content went as an attachment (a file, or text above the envelope limit). */
+  readonly attachment: { readonly size: number; readonly filename: string | null } | null;
+}
+
+export function checkSendRequest(request: SendRequest): void {
+  checkUsername(request.recipient);
+  if ((request.text === null || request.text === "") && request.file === null) {
+    throw new NanoError(
+      "invalid_argument",
+      "nothing to send: give TEXT, pipe it on stdin, or pass --file PATH",
+    );
+  }
+  if (request.text !== null && Buffer.byteLength(request.text) > MAX_TEXT_BYTES) {
+    throw new NanoError(
+      "invalid_argument",
+      `text is longer than ${MAX_TEXT_BYTES} bytes; send it with --file`,
+    );
+  }
+  if (request.file !== null && request.file.bytes.length > MAX_FILE_BYTES) {
+    throw new NanoError("invalid_argument", `file is larger than ${MAX_FILE_BYTES} bytes`);
+  }
+}
+
+/** The suite of the session a message to `peer` would go on now, or null when none is open. */
+function activeSuite(tables: LocalTables, peer: string): number | null {
+  const state = tables.getSessions(peer)[0]?.state;
+  if (state === undefined) return null;
+  return activeSessionSuite(state);
+}
+
+interface Prepared {
+  readonly clientMessageId: string;
+  readonly messageId: Uint8Array;
+  readonly committed: { readonly suite: number; readonly envelope: Uint8Array };
+  /** The peer's record, when the bundle just fetched proved it (no check needed on the next send). */
+  readonly checkedRecord: Uint8Array | undefined;
+  readonly newSession: boolean;
+  readonly attachment: SendResult["attachment"];
+}
+
+/**
+ * Everything of a send up to its durable commit: the bundle or the peer check, the attachment upload,
+ * then session state and outbox entry in one transaction.
+ */
+async function encryptAndCommit(
+  context: ClientContext,
+  link: RelayLink,
+  request: SendRequest,
+  plan: {
+    readonly peer: string;
+    readonly contact: ContactRecord | null;
+    readonly explicit: SuiteId | undefined;
+    readonly current: number | null;
+    readonly needsSession: boolean;
+    readonly now: number;
+  },
+): Promise<Prepared> {
+  const { peer, contact, explicit, current, needsSession, now } = plan;
+  let bundleBytes: Uint8Array | null = null;
+  if (needsSession) bundleBytes = await fetchChosenBundle(context, link, peer, explicit, now);
+  else if (contact !== null && !context.peerChecks.recent(peer, contact.identityRecord, now))
+    await checkPeerIdentity(context, link, peer, contact.identityRecord, now);
+  const messageId = new Uint8Array(randomBytes(MESSAGE_ID_BYTES));
+  let content: Uint8Array | null = null;
+  let upload: { bytes: Uint8Array; contentType: string; filename?: string } | null = null;
+  if (request.file !== null) {
+    upload = {
+      bytes: request.file.bytes,
+      contentType: "application/octet-stream",
+      filename: request.file.name,
+    };
+  } else {
+    const text = request.text ?? "";
+    // Above the largest padding bucket the text cannot be an envelope: it goes as an attachment.
+    if (Buffer.byteLength(text) + INLINE_OVERHEAD <= MAX_PADDED_CONTENT) {
+      content = encodeContent({ type: CONTENT_TYPES.text, text, messageId, sentAt: now });
+    } else {
+      upload = { bytes: utf8(text), contentType: LONG_TEXT_TYPE };
+    }
+  }
+  let attachment: SendResult["attachment"] = null;
+  if (upload !== null) {
+    const { bytes, ...meta } = upload;
+    const reference = await sendAttachment(link, peer, bytes, meta, request.onProgress);
+    content = encodeContent({
+      type: CONTENT_TYPES.attachment,
+      reference: encodeAttachmentReference(reference),
+      messageId,
+      sentAt: now,
+    });
+    attachment = { size: reference.size, filename: reference.filename ?? null };
+  }
+  const body = content!;
+  const clientMessageId = newClientMessageId();
+  let committed: { suite: number; envelope: Uint8Array };
+  let blocked: Uint8Array | undefined;
+  let checkedRecord: Uint8Array | undefined;
+  try {
+    committed = await context.store.transaction(async (tables) => {
+      const stores = new LocalProtocolStores(tables, link.own, now, {
+        records: context.records,
+        onBlocked: (_, changed) => {
+          blocked = changed.encoded;
+        },
+      });
+      let suite = current;
+      if (bundleBytes !== null) {
+        const bundle = decodeBundleExact(bundleBytes, now);
+        const chosen = await chooseSuite(stores, bundle.record, explicit);
+        if (chosen.suite.id !== bundle.suite.id) {
+          throw new NanoError(
+            "suite_unavailable",
+            `${peer}'s prekeys at this relay are for the ${bundle.suite.name} mode, but this message needs ${chosen.suite.name}`,
+          );
+        }
+        await startSession(stores, bundleBytes, chosen.selection, { now, peer });
+        suite = chosen.suite.id;
+        // The bundle's record was just verified with its key-transparency proof: if it is the one now
+        // pinned, the next send on this session needs no check of its own.
+        const pinned = tables.getContact(peer)?.identityRecord;
+        if (pinned !== undefined && equalBytes(pinned, bundle.record.encoded)) checkedRecord = pinned;
+      }
+      const envelope = await sendMessage(stores, peer, body, { now });
+      tables.insertOutbox({ clientMessageId, recipient: peer, envelope, createdAt: now });
+      return { suite: suite!, envelope };
+    });
+  } catch (error) {
+    if (NanoError.is(error, "identity_changed")) {
+      await markIdentityChanged(context.store, peer, now, blocked);
+      throw identityChangedError(peer);
+    }
+    throw error;
+  }
+  return {
+    clientMessageId,
+    messageId,
+    committed,
+    checkedRecord,
+    newSession: bundleBytes !== null,
+    attachment,
+  };
+}
+
+/**
+ * Send: pick or start the session, encrypt, and commit the advanced session state together with the
+ * outbox entry in ONE transaction (so a crash can neither lose the message nor advance the ratchet
+ * twice for it); then post it (outbox-dispatch.ts). A relay that is down leaves it queued.
+ */
+export async function send(
+  context: ClientContext,
+  request: SendRequest,
+  now = Date.now(),
+): Promise<SendResult> {
+  checkSendRequest(request);
+  const peer = request.recipient;
+  const store = context.store;
+  const contact = await store.getContact(peer);
+  if (contact?.identityChanged) throw identityChangedError(peer);
+  const link = await context.link();
+  const explicit = request.cryptoMode === null ? undefined : getSuiteByName(request.cryptoMode).id;
+  const wantsSession = (suite: number | null) =>
+    suite === null || (explicit !== undefined && explicit !== suite);
+  let current = await store.read((tables) => activeSuite(tables, peer));
+  // One session start per peer at a time (SessionStarts): the others send on the session it opened.
+  let releaseStart: (() => void) | null = null;
+  if (wantsSession(current)) {
+    releaseStart = await context.sessionStarts.acquire(peer);
+    current = await store.read((tables) => activeSuite(tables, peer));
+    if (!wantsSession(current)) {
+      releaseStart();
+      releaseStart = null;
+    }
+  }
+  let prepared: Prepared;
+  try {
+    prepared = await encryptAndCommit(context, link, request, {
+      peer,
+      contact,
+      explicit,
+      current,
+      needsSession: releaseStart !== null,
+      now,
+    });
+  } finally {
+    releaseStart?.();
+  }
+  const { clientMessageId, messageId, committed, checkedRecord, attachment } = prepared;
+  // In the step right after the commit, so concurrent sends are posted in their commit order.
+  const delivery = deliverCommitted(context, link, {
+    clientMessageId,
+    recipient: peer,
+    envelope: committed.envelope,
+    createdAt: now,
+    attempts: 0,
+    nextAttemptAt: now,
+    lastError: null,
+  });
+  if (checkedRecord !== undefined) context.peerChecks.remember(peer, checkedRecord, now);
+  const queued = !(await delivery).acknowledged;
+  return {
+    clientMessageId,
+    contentId: toHex(messageId),
+    recipient: peer,
+    suite: getSuite(committed.suite).name,
+    queued,
+    envelopeBytes: committed.envelope.length,
+    newSession: prepared.newSession,
+    attachment,
+  };
+}
+
+/**
+ * The suite comes first (docs/api.md "Prekeys"): the peer's current record, the floor and the pin
+ * decide it (chooseSuite), and only then is THAT suite's bundle fetched, so a fetch never consumes a
+ * one-time key of a suite the session will not use.
+ */
+async function fetchChosenBundle(
+  context: ClientContext,
+  link: RelayLink,
+  peer: string,
+  explicit: SuiteId | undefined,
+  now: number,
+): Promise<Uint8Array> {
+  const record = await fetchVerifiedAccount(context, link, peer);
+  let suite: number;
+  try {
+    // A differing record is verified here and blocks the contact (markIdentityChanged below).
+    suite = await context.store.transaction(async (tables) => {
+      const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+      return (await chooseSuite(stores, record, explicit)).suite.id;
+    });
+  } catch (error) {
+    if (NanoError.is(error, "identity_changed")) {
+      await markIdentityChanged(context.store, peer, now, record.encoded);
+      throw identityChangedError(peer);
+    }
+    throw error;
+  }
+  const fetched = await link.api.fetchBundle(peer, suite);
+  const assembled = assembleBundle(
+    fetched.bundle,
+    fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey],
+    now,
+  );
+  // The bundle's own proof, for the record inside it: a bundle whose proof fails is never used.
+  const bundleRecord = decodeBundleExact(assembled, now).record;
+  await context.transparency.verify(link.api, peer, bundleRecord.encoded, fetched.transparency);
+  return assembled;
+}

@@ -1,0 +1,58 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { wipe } from "../../crypto/index.ts";
+import { NanoError } from "../../errors/index.ts";
+import { loadOwnIdentity, type OwnIdentity, requireOwnIdentity } from "../home/local-identity.ts";
+import type { UnlockedHome } from "../home/unlocked-home.ts";
+import { RelayApi } from "./relay-api.ts";
+import { RelayChannel } from "./relay-channel.ts";
+import { endpointFromUrl } from "./relay-http.ts";
+
+/**
+ * What every relay-backed command needs: the own identity (record, device) and an API client for the
+ * configured relay, with `--ca` / config `ca` as an extra trust anchor for this connection only.
+ * An open client keeps one (ClientContext.link), so its bearer token and the own identity (the keys
+ * derived from the seeds, the decoded record and certificate) are reused by every command instead of
+ * a new login and a new derivation per send. Memory only: nothing more is written to disk. The token
+ * renews itself a minute before expiry, and a 401 logs in once more (RelayApi).
+ */
+export interface RelayLink {
+  readonly own: OwnIdentity;
+  readonly api: RelayApi;
+  /** The client's one WebSocket for sends, acks and pushes; connects on first use, closed with the link. */
+  readonly channel: RelayChannel;
+}
+
+export function relayUrl(home: UnlockedHome): string {
+  if (home.config.relay === null) {
+    throw new NanoError("invalid_argument", "no relay configured: pass --relay URL");
+  }
+  return home.config.relay;
+}
+
+export async function readCa(path: string | null): Promise<string | null> {
+  if (path === null) return null;
+  try {
+    return await readFile(resolve(path), "utf8");
+  } catch (error) {
+    throw new NanoError(
+      "invalid_argument",
+      `cannot read the CA file ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
+    );
+  }
+}
+
+/** A link for `own`, or for the identity stored in the home (username_not_claimed before a claim). */
+export async function buildRelayLink(home: UnlockedHome, own?: OwnIdentity): Promise<RelayLink> {
+  const identity =
+    own ?? requireOwnIdentity(await home.store.read((tables) => loadOwnIdentity(tables, home.seeds)));
+  const endpoint = endpointFromUrl(relayUrl(home), await readCa(home.config.ca));
+  const api = new RelayApi(endpoint, identity);
+  return { own: identity, api, channel: new RelayChannel(api) };
+}
+
+/** Closes the link's channel and wipes its copy of the device seed (the link is unusable after). */
+export function closeRelayLink(link: RelayLink): void {
+  link.channel.close();
+  wipe(link.own.deviceSeed);
+}
