@@ -11,6 +11,8 @@ export interface PushTarget {
   close(code: number, reason: string): void;
   /** Resolves once every request received on this connection has been answered. */
   idle(): Promise<void>;
+  /** The owner's one-time prekeys of `suite` are down to `count`: it should refill. Must not throw. */
+  lowPrekeys(suite: number, count: number): void;
 }
 
 /** What authenticated a connection: it must end when this does (docs/api.md, close code 4401). */
@@ -69,6 +71,13 @@ export class DeliveryHub {
   /** Every connection re-reads its mailbox (safety poll, and after a lost wake-up channel returns). */
   notifyAll(): void {
     for (const set of this.#online.values()) for (const target of set) target.notify();
+  }
+
+  /** Tells every connection of `username` that its one-time prekeys of `suite` run low. */
+  lowPrekeys(username: string, suite: number, count: number): void {
+    const set = this.#online.get(username);
+    if (set === undefined) return;
+    for (const target of set) target.lowPrekeys(suite, count);
   }
 
   get connections(): number {

@@ -25,6 +25,9 @@ export const CLOSE_REPLACED = 4409;
 /** The only frame accepted before authentication is an auth frame: a token and a little JSON. */
 const MAX_AUTH_FRAME = 1024;
 const MAX_ACK_IDS = 1000;
+/** Relay -> client: the account's one-time prekeys of a suite run low (docs/api.md "WebSocket"). */
+export const LOW_PREKEYS_FRAME = "low_prekeys";
+const LOW_PREKEYS_EVERY_MS = 60_000;
 /** How long a closed connection may take to answer the close frame before it is cut. */
 const CLOSE_GRACE_MS = 2000;
 /** Pushed messages fetched per store read, at most (fewer when they are large: see #batchSize). */
@@ -108,6 +111,8 @@ export class WsConnection implements PushTarget {
   readonly #authTimer: NodeJS.Timeout;
   #expiresAt = Number.POSITIVE_INFINITY;
   #expiryTimer: NodeJS.Timeout | undefined;
+  /** When each suite's low_prekeys was last sent on this connection. */
+  readonly #lowPrekeysAt = new Map<number, number>();
   /** Largest pushed frame lately, to size store reads to the socket's window. */
   #largestFrame: number;
 
@@ -195,6 +200,9 @@ export class WsConnection implements PushTarget {
         metrics.websocketConnections.inc();
         this.#write({ type: "ready", username: session.username });
         this.notify();
+        this.#signalLowStock(session.username).catch((error: unknown) =>
+          this.#context.log.error({ err: error }, "prekey stock check failed"),
+        );
       },
       (error: unknown) => {
         const code = NanoError.is(error) ? error.code : "unauthenticated";
@@ -329,6 +337,29 @@ export class WsConnection implements PushTarget {
         (error: unknown) => this.#writeError(error, frame.ref),
       ),
     );
+  }
+
+  /**
+   * `{"type": "low_prekeys", "suite", "count"}`: the owner should upload one-time prekeys of `suite`.
+   * At most one per suite per LOW_PREKEYS_EVERY_MS on a connection, so a drain does not become a
+   * flood of frames to its victim.
+   */
+  lowPrekeys(suite: number, count: number): void {
+    if (this.#username === null || this.#closed) return;
+    const now = this.#context.clock.now();
+    const last = this.#lowPrekeysAt.get(suite);
+    if (last !== undefined && now - last < LOW_PREKEYS_EVERY_MS) return;
+    this.#lowPrekeysAt.set(suite, now);
+    this.#write({ type: LOW_PREKEYS_FRAME, suite, count });
+  }
+
+  /** On connect: every suite whose stock is already low is signalled at once. */
+  async #signalLowStock(username: string): Promise<void> {
+    const { store, config } = this.#context;
+    for (const bundle of await store.prekeys.listBundles(username)) {
+      const count = await store.prekeys.countOneTimePrekeys(username, bundle.suite);
+      if (count <= config.limits.low_prekeys_threshold) this.lowPrekeys(bundle.suite, count);
+    }
   }
 
   notify(): void {

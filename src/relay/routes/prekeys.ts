@@ -1,8 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { getSuite } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import type { OneTimePrekey, StoredBundle } from "../../store/types.ts";
 import { CRYPTO_MODE_RANK } from "../config/schema.ts";
 import type { RelayContext } from "../context.ts";
+import { oneTimeAllowance } from "../limits/prekey-fairness.ts";
 import { normalizeUsername } from "../usernames.ts";
 import { authenticate, decodeBase64, encodeBase64 } from "./_http.ts";
 import { transparencyFields } from "./transparency.ts";
@@ -55,6 +57,52 @@ function suiteWithoutBundle(suite: number): NanoError {
   );
 }
 
+/** prekey_stock_full when the upload would leave the account more one-time keys than the cap. */
+async function checkStock(
+  context: RelayContext,
+  username: string,
+  bundles: readonly StoredBundle[],
+  adding: number,
+): Promise<void> {
+  if (adding === 0) return;
+  const cap = context.config.limits.max_one_time_prekeys;
+  let stock = 0;
+  for (const bundle of bundles)
+    stock += await context.store.prekeys.countOneTimePrekeys(username, bundle.suite);
+  if (stock + adding > cap) {
+    throw new NanoError(
+      "prekey_stock_full",
+      `the relay holds ${stock} one-time prekeys of yours and keeps at most ${cap}: upload at most ${Math.max(0, cap - stock)}`,
+    );
+  }
+}
+
+/**
+ * The bundle of `suite`, with a one-time key only within the fairness allowance (else the signed
+ * last-resort key alone). When a key was taken and the stock is now low, the owner's sockets are told.
+ */
+async function takeFairly(
+  context: RelayContext,
+  requester: string,
+  target: string,
+  suite: number,
+): Promise<{ bundle: StoredBundle; oneTime: OneTimePrekey | null } | null> {
+  const { store } = context;
+  const allowance = await oneTimeAllowance(context.limits, requester, target);
+  if (!allowance.granted) {
+    const bundle = await store.prekeys.getBundle(target, suite);
+    return bundle === null ? null : { bundle, oneTime: null };
+  }
+  const taken = await store.prekeys.takeBundle(target, suite);
+  if (taken === null || taken.oneTime === null) {
+    await allowance.release();
+    return taken;
+  }
+  const left = await store.prekeys.countOneTimePrekeys(target, suite);
+  if (left <= context.config.limits.low_prekeys_threshold) context.hub.lowPrekeys(target, suite, left);
+  return taken;
+}
+
 export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void {
   const maxKeys = context.config.limits.max_prekeys_per_upload;
   app.put<{ Body: UploadBody }>(
@@ -93,6 +141,10 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
       const oneTime = (request.body.one_time_prekeys ?? []).map((key, i) =>
         decodeBase64(key, `one_time_prekeys[${i}]`),
       );
+      // The stock cap is checked before a single signature is: counting rows is cheap, verifying
+      // hundreds of ML-KEM keys is not.
+      const stored = await context.store.prekeys.listBundles(username);
+      await checkStock(context, username, stored, oneTime.length);
       const now = context.clock.now();
       const inspected = context.verifier.inspectPrekeyUpload({
         bundle,
@@ -110,7 +162,6 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
         group.push({ id: key.id, prekey: key.prekey });
         keysBySuite.set(key.suite, group);
       }
-      const stored = await context.store.prekeys.listBundles(username);
       const bundleSuites = new Set(stored.map((entry) => entry.suite));
       if (inspected.bundle !== null) bundleSuites.add(inspected.bundle.suite);
       if (bundleSuites.size === 0) {
@@ -193,8 +244,9 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
       const target = normalizeUsername(request.params.username);
       const asked = request.query.suite;
       if (asked !== undefined) getSuite(asked); // unknown_suite before any limit is charged
+      // The requester's own rate is the one hard limit; the target's stock is guarded by soft limits
+      // that never refuse (limits/prekey-fairness.ts).
       await context.limits.consume("bundle_requester", requester);
-      await context.limits.consume("bundle_target", target);
       // Proven before a one-time key is consumed, so a failure here never burns one.
       const transparency = await transparencyFields(context, target);
       // The initiator asks for the suite chooseSuite picked (protocol.md §11.3). Without `suite`, the
@@ -202,7 +254,7 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
       const suite =
         asked ??
         preferredSuite((await context.store.prekeys.listBundles(target)).map((bundle) => bundle.suite));
-      const taken = suite === null ? null : await context.store.prekeys.takeBundle(target, suite);
+      const taken = suite === null ? null : await takeFairly(context, requester, target, suite);
       if (taken === null) {
         throw new NanoError(
           "prekeys_not_found",
