@@ -12,12 +12,15 @@ import type { ProtocolVerifier } from "./protocol-verifier.ts";
 import { type LimiterFactory, RelayRateLimits } from "./rate-limits.ts";
 import type { TransparencyService } from "./transparency.ts";
 import { UsernamePolicy } from "./usernames.ts";
+import { type AsyncVerifier, createVerification } from "./verify/verification.ts";
 
 /** Everything a route needs, built once per relay; routes get it explicitly instead of via globals. */
 export interface RelayContext {
   readonly config: RelayConfig;
   readonly store: RelayStore;
   readonly verifier: ProtocolVerifier;
+  /** The verifier's signature checks off the event loop (src/relay/verify). */
+  readonly verify: AsyncVerifier;
   readonly clock: Clock;
   readonly metrics: RelayMetrics;
   readonly limits: RelayRateLimits;
@@ -85,6 +88,7 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     config,
     store,
     verifier: options.verifier,
+    verify: createVerification(options.verifier, config, metrics),
     clock,
     metrics,
     limits: new RelayRateLimits(config, metrics, options.limiterFactory),

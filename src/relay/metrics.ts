@@ -105,6 +105,19 @@ export class RelayMetrics {
     registers: [this.registry],
   });
 
+  /** Signature verifications admitted and not finished (src/relay/verify), read when scraped. */
+  attachVerification(pending: () => number): void {
+    const gauge = new Gauge({
+      name: "nano_verify_pending",
+      help: "Signature verifications (uploads, claims, logins, identity updates) admitted and not finished",
+      registers: [this.registry],
+      collect() {
+        this.set(pending());
+      },
+    });
+    void gauge;
+  }
+
   /** Gauges of the process's abuse bounds (src/relay/limits), read when scraped. */
   attachBounds(bounds: RelayBounds): void {
     const outbound = new Gauge({

@@ -151,6 +151,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
       await withinGrace(Promise.all(apps.map((app) => app.close())));
       // The refusal counts of the open window go into the audit log before it records the stop.
       await context.bounds.refusals.stop();
+      await context.verify.close();
       await logs.stop(reason).catch((error: unknown) => log.error({ err: error }, "audit stop failed"));
       await context.cluster?.close();
       await store.close();

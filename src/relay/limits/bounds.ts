@@ -1,6 +1,6 @@
 import type { RelayConfig } from "../config/schema.ts";
 import type { TransparencyService } from "../transparency.ts";
-import { AddressCounter } from "./address-counter.ts";
+import { KeyedCounter } from "./keyed-counter.ts";
 import { MemoryWatch } from "./memory-watch.ts";
 import { OutboundBudget } from "./outbound-budget.ts";
 import { RefusalLog } from "./refusal-log.ts";
@@ -12,9 +12,11 @@ import { RefusalLog } from "./refusal-log.ts";
  */
 export interface RelayBounds {
   /** Open TCP connections per client address (server.max_connections_per_address). */
-  readonly connections: AddressCounter;
+  readonly connections: KeyedCounter;
   /** WebSocket connections per client address not yet authenticated. */
-  readonly unauthenticated: AddressCounter;
+  readonly unauthenticated: KeyedCounter;
+  /** Prekey uploads being verified per account: one at a time. */
+  readonly uploads: KeyedCounter;
   /** Unflushed WebSocket bytes across all sockets. */
   readonly outbound: OutboundBudget;
   readonly memory: MemoryWatch;
@@ -30,8 +32,9 @@ export function createRelayBounds(
 ): RelayBounds {
   const { limits, server } = config;
   return {
-    connections: new AddressCounter(server.max_connections_per_address),
-    unauthenticated: new AddressCounter(limits.websocket.max_unauthenticated_per_address),
+    connections: new KeyedCounter(server.max_connections_per_address),
+    unauthenticated: new KeyedCounter(limits.websocket.max_unauthenticated_per_address),
+    uploads: new KeyedCounter(1),
     outbound: new OutboundBudget(limits.websocket.outbound_budget_bytes),
     memory: new MemoryWatch(limits.memory_budget_bytes),
     refusals: new RefusalLog({

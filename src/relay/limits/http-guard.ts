@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { NanoError } from "../../errors/index.ts";
 import type { RelayContext } from "../context.ts";
 import { authenticate } from "../routes/_http.ts";
-import type { AddressCounter } from "./address-counter.ts";
+import type { KeyedCounter } from "./keyed-counter.ts";
 
 /**
  * Per-route options the guard reads (Fastify's route `config`):
@@ -102,7 +102,7 @@ function armBodyTimer(request: FastifyRequest, reply: FastifyReply, timeoutMs: n
  * refused connection costs one accept). Behind a TLS proxy every peer is the proxy, so the cap is
  * not applied there; the proxy must cap per client.
  */
-export function capConnectionsPerAddress(server: Server, counter: AddressCounter): void {
+export function capConnectionsPerAddress(server: Server, counter: KeyedCounter): void {
   server.on("connection", (socket) => {
     const address = socket.remoteAddress ?? "unknown";
     if (!counter.acquire(address)) {

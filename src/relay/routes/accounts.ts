@@ -29,8 +29,12 @@ interface UpdateBody {
   signature: string;
 }
 
-function verifyRecordFor(context: RelayContext, record: Uint8Array, username: string): VerifiedIdentity {
-  const identity = context.verifier.verifyIdentityRecord(record);
+async function verifyRecordFor(
+  context: RelayContext,
+  record: Uint8Array,
+  username: string,
+): Promise<VerifiedIdentity> {
+  const identity = await context.verify.verifyIdentityRecord(record);
   let named: string;
   try {
     named = normalizeUsername(identity.username);
@@ -49,14 +53,14 @@ function verifyRecordFor(context: RelayContext, record: Uint8Array, username: st
  * for an authenticated caller the relay answers `identity_update_unauthorized` (403), so a client does
  * not mistake a refused update for a bad token (401) or a malformed request (400).
  */
-function verifyUpdateAuthority(
+async function verifyUpdateAuthority(
   context: RelayContext,
   current: Uint8Array,
   next: Uint8Array,
   signature: Uint8Array,
-): VerifiedIdentity {
+): Promise<VerifiedIdentity> {
   try {
-    return context.verifier.verifyIdentityUpdate({ current, next, signature });
+    return await context.verify.verifyIdentityUpdate({ current, next, signature });
   } catch (error) {
     if (
       NanoError.is(error) &&
@@ -122,9 +126,9 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
       try {
         // Consumed before verifying: a failed answer burns the challenge, so guesses cannot be retried.
         context.challenges.take(challenge, "claim", username);
-        const identity = verifyRecordFor(context, record, username);
+        const identity = await verifyRecordFor(context, record, username);
         const proof = { identity, identityRecord: record, username, challenge, signature };
-        if (!context.verifier.verifyUsernameClaim(proof)) {
+        if (!(await context.verify.verifyUsernameClaim(proof))) {
           throw new NanoError("signature_invalid", "the claim signature does not verify");
         }
         const now = context.clock.now();
@@ -209,8 +213,8 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
       const signature = decodeBase64(request.body.signature, "signature");
       // The new record is checked on its own first, so its defects keep their protocol codes; after
       // that, a failure of the update itself means "not authorized by the current keys".
-      verifyRecordFor(context, next, username);
-      const identity = verifyUpdateAuthority(context, current.identityRecord, next, signature);
+      await verifyRecordFor(context, next, username);
+      const identity = await verifyUpdateAuthority(context, current.identityRecord, next, signature);
       const now = context.clock.now();
       const swapped = await context.store.accounts.replaceIdentity(
         username,

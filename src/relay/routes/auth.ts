@@ -50,13 +50,13 @@ export function authRoutes(app: FastifyInstance, context: RelayContext): void {
         // Same answer as a bad signature: a login attempt must not reveal which usernames exist.
         if (account === null) throw new NanoError("signature_invalid", "authentication failed");
         const now = context.clock.now();
-        const device = context.verifier.verifyDeviceCertificate({
+        const device = await context.verify.verifyDeviceCertificate({
           certificate,
           identityRecord: account.identityRecord,
           username,
           now,
         });
-        if (!context.verifier.verifyChallengeResponse({ device, username, challenge, signature })) {
+        if (!(await context.verify.verifyChallengeResponse({ device, username, challenge, signature }))) {
           throw new NanoError("signature_invalid", "authentication failed");
         }
         const issued = await context.tokens.issue(username, account.identityHash, device.expiresAt);

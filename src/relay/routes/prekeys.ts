@@ -5,6 +5,7 @@ import type { OneTimePrekey, StoredBundle } from "../../store/types.ts";
 import { CRYPTO_MODE_RANK } from "../config/schema.ts";
 import type { RelayContext } from "../context.ts";
 import { oneTimeAllowance } from "../limits/prekey-fairness.ts";
+import { RateLimitedError } from "../rate-limits.ts";
 import { normalizeUsername } from "../usernames.ts";
 import { authenticate, decodeBase64, encodeBase64 } from "./_http.ts";
 import { transparencyFields } from "./transparency.ts";
@@ -55,6 +56,20 @@ function suiteWithoutBundle(suite: number): NanoError {
     "one_time_prekey_suite_mismatch",
     `one-time prekeys of suite ${suite} need a bundle of suite ${suite}: upload it first or with them`,
   );
+}
+
+/** One upload per account is verified at a time; a concurrent one gets 429 (retry in a second). */
+async function verifyOneAtATime<T>(
+  context: RelayContext,
+  username: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!context.bounds.uploads.acquire(username)) throw new RateLimitedError("prekey_upload", 1);
+  try {
+    return await work();
+  } finally {
+    context.bounds.uploads.release(username);
+  }
 }
 
 /** prekey_stock_full when the upload would leave the account more one-time keys than the cap. */
@@ -146,12 +161,14 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
       const stored = await context.store.prekeys.listBundles(username);
       await checkStock(context, username, stored, oneTime.length);
       const now = context.clock.now();
-      const inspected = context.verifier.inspectPrekeyUpload({
-        bundle,
-        oneTimePrekeys: oneTime,
-        identityRecord: account.identityRecord,
-        now,
-      });
+      const inspected = await verifyOneAtATime(context, username, () =>
+        context.verify.inspectPrekeyUpload({
+          bundle,
+          oneTimePrekeys: oneTime,
+          identityRecord: account.identityRecord,
+          now,
+        }),
+      );
       if (inspected.bundle !== null)
         checkSuitePolicy(context, inspected.bundle.suite, inspected.bundle.postQuantum);
       // One-time keys belong to one suite and are only ever handed out with that suite's bundle

@@ -2,13 +2,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { NanoError } from "../../../src/errors/index.ts";
-import { AddressCounter } from "../../../src/relay/limits/address-counter.ts";
 import { RelayBusyError } from "../../../src/relay/limits/busy.ts";
+import { KeyedCounter } from "../../../src/relay/limits/keyed-counter.ts";
 import { MemoryWatch } from "../../../src/relay/limits/memory-watch.ts";
 
-describe("AddressCounter", () => {
+describe("KeyedCounter", () => {
   it("admits up to the cap per key and forgets a key whose count returns to zero", () => {
-    const counter = new AddressCounter(2);
+    const counter = new KeyedCounter(2);
     assert.equal(counter.acquire("a"), true);
     assert.equal(counter.acquire("a"), true);
     assert.equal(counter.acquire("a"), false);

@@ -1,9 +1,9 @@
 /**
- * Open things (connections, unauthenticated sockets) per key, with a cap. Entries leave the map when
- * their count returns to zero, so the map holds only what is open now: it cannot grow with the number
- * of addresses that ever connected.
+ * Open things per key (connections per address, unauthenticated sockets per address, uploads being
+ * verified per account), with a cap. Entries leave the map when their count returns to zero, so the
+ * map holds only what is open now: it cannot grow with the number of keys that ever came.
  */
-export class AddressCounter {
+export class KeyedCounter {
   readonly #open = new Map<string, number>();
   readonly #cap: number;
 
