@@ -59,8 +59,12 @@ export interface ContextOptions {
 
 function auditHook(config: RelayConfig, log: Logger): AuditHook {
   if (config.compliance.audit_hook === "none") return { record() {} };
-  // Account events are what an operator needs usernames for (abuse, disputes), so they carry them.
-  return { record: (event) => log.info({ audit: event }, "audit") };
+  // Usernames only when the operator asked for them (compliance.log_usernames, for abuse handling and
+  // disputes); the Merkle audit log keeps the event with a pseudonym either way.
+  if (config.compliance.log_usernames) return { record: (event) => log.info({ audit: event }, "audit") };
+  return {
+    record: ({ username: _named, ...event }) => log.info({ audit: event }, "audit"),
+  };
 }
 
 function chainHooks(first: AuditHook, second: AuditHook | undefined): AuditHook {

@@ -11,6 +11,7 @@ import { ClusterLink } from "./cluster/cluster-link.ts";
 import { redisUrl } from "./cluster/redis-clients.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { createRelayContext, type RelayContext } from "./context.ts";
+import { makeRelayFilesPrivate } from "./limits/private-files.ts";
 import { loggerOptions } from "./logger.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
 import { openRelayStorage } from "./storage-backend.ts";
@@ -68,6 +69,8 @@ function urlFor(config: RelayConfig, scheme: "http" | "ws", port: number): strin
 
 export async function startRelay(config: RelayConfig, options: StartOptions): Promise<RelayServer> {
   const log: Logger = pino(loggerOptions(config), options.logDestination ?? pino.destination(1));
+  // Before anything is created: the database, its journals and the blobs are private to the relay.
+  makeRelayFilesPrivate(config, log);
   const clock = options.clock ?? systemClock;
   const storage = await openRelayStorage(config, clock, log);
   const { store } = storage;

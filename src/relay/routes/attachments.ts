@@ -108,7 +108,7 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
           throw new NanoError("unsupported_media_type", "upload the blob as application/octet-stream");
         }
         const tmpDir = join(context.blobDir, "tmp");
-        await mkdir(tmpDir, { recursive: true });
+        await mkdir(tmpDir, { recursive: true, mode: 0o700 });
         const tmp = join(tmpDir, randomUUID());
         // The blob address is BLAKE2b-512 of the bytes (docs/attachments.md), hashed as they stream in.
         const hasher = blake2bIncremental();
@@ -143,7 +143,7 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
           if (existing !== null && existing.owner !== owner) throw notOwner();
           const final = blobPath(context, hash);
           const shard = join(context.blobDir, hash.slice(0, 2));
-          const created = await mkdir(shard, { recursive: true });
+          const created = await mkdir(shard, { recursive: true, mode: 0o700 });
           // Same hash, same bytes: replacing an existing blob with this verified copy is harmless.
           await rename(tmp, final);
           // The rename (and a new shard folder's entry) must be on disk before the metadata commit

@@ -40,7 +40,8 @@ function bytes(value: SQLInputValue | undefined): Uint8Array {
 
 /** Opens a database with the durability settings the relay promises. */
 export function openDatabase(path: string, busyTimeoutMs = 5000): DatabaseSync {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  // 0700: the folder holds usernames, token hashes and envelopes (the relay's umask covers the files).
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new DatabaseSync(path, { timeout: busyTimeoutMs, enableForeignKeyConstraints: true });
   // WAL + synchronous=FULL: a COMMIT has been fsynced before it returns, so an acknowledged message
   // survives a power cut, not just a process crash.
