@@ -135,7 +135,9 @@ export class WsConnection implements PushTarget {
       websocket.auth_timeout_seconds * 1000,
     );
     context.hub.attach(this);
-    socket.on("message", (data, isBinary) => this.#flow.receive(data.toString(), isBinary));
+    socket.on("message", (data, isBinary) => {
+      if (!this.#closed) this.#flow.receive(data.toString(), isBinary);
+    });
     socket.on("close", () => this.#onClose());
     socket.on("error", () => this.#onClose());
     if (!this.#admit()) return;
@@ -436,6 +438,9 @@ export class WsConnection implements PushTarget {
   close(code: number, reason: string): void {
     if (this.#closed) return;
     this.#socket.close(code, reason);
+    // A peer closed for breaking the protocol is not read any further (a flood already on the wire
+    // stays in the kernel); its close frame still goes out, and the grace below cuts the connection.
+    if (code === CLOSE_PROTOCOL) this.#socket.pause();
     // A peer that does not read never answers the close frame, and ws would keep the socket (and what
     // is buffered for it) for its 30 s closing timeout: cut it sooner.
     const socket = this.#socket;

@@ -14,6 +14,9 @@ export async function websocketRoutes(app: FastifyInstance, context: RelayContex
     options: {
       // A send frame carries one base64 envelope plus a little JSON.
       maxPayload: maxSendBytes(context.config.limits.max_envelope_bytes),
+      // One frame per turn of the event loop: a burst of frames in one read (thousands of tiny ones)
+      // cannot hold the loop while every other client waits.
+      allowSynchronousEvents: false,
     },
     // Protocol errors (bad framing, oversized frames, invalid UTF-8) are the peer's fault, and ws has
     // already closed the connection with the right code: one short warn line, no stack (a hostile
