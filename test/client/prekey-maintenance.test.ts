@@ -119,6 +119,22 @@ test("prekey upkeep: a bundle and one-time keys for every accepted suite, refill
       );
       assert.equal(report.bundleRotated, false);
 
+      // The relay said `low_prekeys` (its own threshold): a top-up refills a suite still above
+      // refillBelow to the target, and leaves full suites alone.
+      relay.uploads = [];
+      relay.bySuite.set(SUITE_IDS.hybrid, {
+        oneTimeCount: PREKEY_POLICY.refillBelow + 2,
+        rotationDue: false,
+      });
+      assert.equal((await upkeep(start + 2500)).uploadedOneTime, 0, "no top-up without the signal");
+      relay.now = start + 2600;
+      report = await maintainPrekeys(store, link, { now: start + 2600, topUp: true });
+      assert.equal(report.uploadedOneTime, PREKEY_POLICY.target - (PREKEY_POLICY.refillBelow + 2));
+      assert.deepEqual(
+        relay.uploads.map((u) => u.suite),
+        [SUITE_IDS.hybrid],
+      );
+
       // The relay says the classical signed prekey is due: new signed prekeys for that suite only.
       relay.uploads = [];
       relay.bySuite.set(SUITE_IDS.classical, { oneTimeCount: PREKEY_POLICY.target, rotationDue: true });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CHANNEL_LIMITS, MAX_ENVELOPE_BASE64 } from "../../src/client/transport/relay-channel.ts";
 import { NanoError } from "../../src/errors/index.ts";
-import { collect, withFakeRelay } from "./_fake-relay.ts";
+import { collect, sendReady, until, withFakeRelay } from "./_fake-relay.ts";
 
 /**
  * The relay channel against a relay that misbehaves: a WebSocket server on port 0 that answers with
@@ -220,5 +220,30 @@ test("a frame larger than the largest legal one (here 200 KiB) closes the socket
       );
       assert.deepEqual(seen.messages, []);
       seen.stop();
+    },
+  ));
+
+test("low_prekeys reaches every listener; a malformed one is a typed error, not a crash", () =>
+  withFakeRelay(
+    () => {},
+    async (channel) => {
+      const signals: [number, number][] = [];
+      const errors: NanoError[] = [];
+      const stop = channel.subscribe({
+        onLowPrekeys: (suite, count) => signals.push([suite, count]),
+        onError: (error) => errors.push(error),
+      });
+      await until(() => channel.ready, "ready");
+      await until(() => signals.length === 1 && errors.length === 1, "the signal and the error");
+      assert.deepEqual(signals, [[2, 7]]);
+      assert.ok(NanoError.is(errors[0], "relay_rejected"));
+      stop();
+    },
+    {
+      onConnect: (socket) => {
+        sendReady(socket);
+        socket.send(JSON.stringify({ type: "low_prekeys", suite: "two", count: 7 }));
+        socket.send(JSON.stringify({ type: "low_prekeys", suite: 2, count: 7 }));
+      },
     },
   ));

@@ -48,7 +48,15 @@ function oneTimeRole(suiteId: number): PrekeyRole {
 export async function maintainPrekeys(
   store: LocalStore,
   link: Pick<RelayLink, "own" | "api">,
-  options: { now?: number; forceBundle?: boolean } = {},
+  options: {
+    now?: number;
+    forceBundle?: boolean;
+    /**
+     * Top every suite up to PREKEY_POLICY.target even above refillBelow: the relay said the stock runs
+     * low (`low_prekeys`, by its own threshold), so others are taking keys now.
+     */
+    topUp?: boolean;
+  } = {},
 ): Promise<PrekeyReport> {
   const now = options.now ?? Date.now();
   const { own, api } = link;
@@ -97,7 +105,7 @@ async function planSuite(
   relay: SuitePrekeyCount | null,
   rotation: Awaited<ReturnType<typeof rotatePrekeys>>,
   now: number,
-  options: { forceBundle?: boolean },
+  options: { forceBundle?: boolean; topUp?: boolean },
 ): Promise<SuitePlan> {
   const suite = getSuite(suiteId);
   const renewDue = rotation.renew.some((entry) => entry.suite === suite.id);
@@ -122,7 +130,7 @@ async function planSuite(
   }
   const oneTime: Uint8Array[] = [];
   const stock = relay?.oneTimeCount ?? 0;
-  if (stock < PREKEY_POLICY.refillBelow) {
+  if (stock < (options.topUp === true ? PREKEY_POLICY.target : PREKEY_POLICY.refillBelow)) {
     for (let i = stock; i < PREKEY_POLICY.target; i += 1) {
       const secret = generatePrekey(own.keys, own.record, suite.id, oneTimeRole(suite.id), { created: now });
       await stores.prekeys.put(secret);

@@ -338,6 +338,14 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   signal.addEventListener("abort", stop, { once: true });
   if (signal.aborted) stop();
   let lastUpkeep = Date.now();
+  // One upkeep at a time: the relay verifies one upload per account at a time, and two would race
+  // over the same stock.
+  let upkeep: Promise<void> = Promise.resolve();
+  const upkeepOnce = (options: { topUp?: boolean } = {}): Promise<void> => {
+    lastUpkeep = Date.now();
+    upkeep = upkeep.then(() => maintainPrekeysQuietly(context, link, options));
+    return upkeep;
+  };
   let overflowed = false;
   const acking = new Set<Promise<void>>();
   const watching = options.watch
@@ -362,13 +370,15 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
           // bundle fetches that led to no message use them too, hence the timer).
           if (newSessions >= PREKEY_POLICY.refillBelow || Date.now() - lastUpkeep >= UPKEEP_INTERVAL_MS) {
             newSessions = 0;
-            lastUpkeep = Date.now();
-            await maintainPrekeysQuietly(context, link);
+            await upkeepOnce();
           }
         },
         onReady: async () => {
           outboxSent += (await flushOutbox(context, link, DEFAULT_BACKOFF)).sent;
         },
+        // The relay's `low_prekeys`: others are taking this account's one-time keys (first contacts,
+        // or a drain the relay is slowing down); refill now rather than at the next timer.
+        onLowPrekeys: () => upkeepOnce({ topUp: true }),
         onError: () => {},
       })
     : null;
@@ -426,9 +436,13 @@ async function acknowledgeIds(
   await link.api.ack(ids);
 }
 
-async function maintainPrekeysQuietly(context: ClientContext, link: RelayLink): Promise<void> {
+async function maintainPrekeysQuietly(
+  context: ClientContext,
+  link: RelayLink,
+  options: { topUp?: boolean } = {},
+): Promise<void> {
   try {
-    await maintainPrekeys(context.store, link);
+    await maintainPrekeys(context.store, link, options);
   } catch (error) {
     if (!NanoError.is(error)) throw error;
   }

@@ -91,6 +91,8 @@ export interface ChannelListener {
   readonly onMessage?: (message: RelayMessage) => void;
   /** The connection authenticated (again): everything unacknowledged is being pushed anew. */
   readonly onReady?: () => void;
+  /** The relay says this account's one-time prekeys of `suite` are down to `count`: refill them. */
+  readonly onLowPrekeys?: (suite: number, count: number) => void;
   readonly onError?: (error: NanoError) => void;
 }
 
@@ -523,10 +525,22 @@ export class RelayChannel {
       case "error":
         this.#onError(frame);
         return false;
+      case "low_prekeys":
+        this.#onLowPrekeys(frame);
+        return false;
       default:
         this.#emitError(rejected("the relay sent a frame of an unknown type"));
         return false;
     }
+  }
+
+  #onLowPrekeys(frame: Record<string, unknown>): void {
+    const { suite, count } = frame;
+    if (!Number.isInteger(suite) || !Number.isInteger(count)) {
+      this.#emitError(rejected("the relay sent a malformed low_prekeys frame"));
+      return;
+    }
+    for (const listener of this.#listeners) listener.onLowPrekeys?.(suite as number, count as number);
   }
 
   #onPushed(frame: Record<string, unknown>): void {

@@ -40,6 +40,8 @@ export interface WatchOptions {
   readonly onMessages: (messages: readonly RelayMessage[]) => Promise<void>;
   /** Called after each successful authentication (e.g. to flush the outbox). */
   readonly onReady?: () => Promise<void>;
+  /** The relay signalled that one-time prekeys run low; runs after onReady work, one at a time. */
+  readonly onLowPrekeys?: () => Promise<void>;
   readonly onError?: (error: unknown) => void;
   /** WATCH_LIMITS unless given (tests use small ones). */
   readonly limits?: Partial<WatchLimits>;
@@ -109,6 +111,11 @@ export function watchRelay(channel: RelayChannel, options: WatchOptions): Promis
     onReady: () => {
       readiness = readiness
         .then(() => options.onReady?.())
+        .catch((error: unknown) => options.onError?.(error));
+    },
+    onLowPrekeys: () => {
+      readiness = readiness
+        .then(() => options.onLowPrekeys?.())
         .catch((error: unknown) => options.onError?.(error));
     },
     onError: (error) => options.onError?.(error),
