@@ -409,6 +409,10 @@ export class WsConnection implements PushTarget {
           }
           this.#largestFrame = largest;
           this.#context.metrics.messagesDelivered.inc({ via: "websocket" }, pushed);
+          // One window's worth per turn of the event loop: a socket whose kernel buffer takes
+          // everything (a big mailbox on a fast link) must not keep every other client waiting
+          // until its whole mailbox is pushed.
+          await new Promise((resolve) => setImmediate(resolve));
         }
       }
     } catch (error) {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { getSuite } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import type { OneTimePrekey, StoredBundle } from "../../store/types.ts";
@@ -58,18 +58,37 @@ function suiteWithoutBundle(suite: number): NanoError {
   );
 }
 
-/** One upload per account is verified at a time; a concurrent one gets 429 (retry in a second). */
-async function verifyOneAtATime<T>(
-  context: RelayContext,
-  username: string,
-  work: () => Promise<T>,
-): Promise<T> {
-  if (!context.bounds.uploads.acquire(username)) throw new RateLimitedError("prekey_upload", 1);
-  try {
-    return await work();
-  } finally {
-    context.bounds.uploads.release(username);
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The account whose upload slot this request holds (one upload per account at a time). */
+    nanoUploadSlot: string | null;
   }
+}
+
+/**
+ * One upload per account at a time, decided from the headers: a second one in flight gets 429
+ * (retry in a second) before its body — up to a megabyte of JSON — is read or parsed, and before it
+ * spends a point of the hourly allowance.
+ */
+async function takeUploadSlot(context: RelayContext, request: FastifyRequest): Promise<void> {
+  const username = request.nanoUsername;
+  if (username === null) return;
+  if (!context.bounds.uploads.acquire(username)) throw new RateLimitedError("prekey_upload", 1);
+  request.nanoUploadSlot = username;
+  // Whatever ends the request (answer, timeout, abort) frees the slot.
+  request.raw.once("close", () => releaseUploadSlot(context, request));
+  try {
+    await context.limits.consume("prekey_upload", username);
+  } catch (error) {
+    releaseUploadSlot(context, request);
+    throw error;
+  }
+}
+
+function releaseUploadSlot(context: RelayContext, request: FastifyRequest): void {
+  if (request.nanoUploadSlot === null) return;
+  context.bounds.uploads.release(request.nanoUploadSlot);
+  request.nanoUploadSlot = null;
 }
 
 /** prekey_stock_full when the upload would leave the account more one-time keys than the cap. */
@@ -119,6 +138,7 @@ async function takeFairly(
 }
 
 export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void {
+  app.decorateRequest("nanoUploadSlot", null);
   const maxKeys = context.config.limits.max_prekeys_per_upload;
   app.put<{ Body: UploadBody }>(
     "/v1/prekeys",
@@ -127,9 +147,9 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
       // over its memory budget, both before the (up to megabyte) body is read.
       onRequest: async (request) => {
         context.bounds.memory.admit("upload");
-        if (request.nanoUsername !== null)
-          await context.limits.consume("prekey_upload", request.nanoUsername);
+        await takeUploadSlot(context, request);
       },
+      onResponse: async (request) => releaseUploadSlot(context, request),
       // Many one-time PQ prekeys with their signatures: sized for max_prekeys_per_upload ML-KEM keys.
       bodyLimit: 64_000 + maxKeys * 16_384,
       schema: {
@@ -161,14 +181,12 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
       const stored = await context.store.prekeys.listBundles(username);
       await checkStock(context, username, stored, oneTime.length);
       const now = context.clock.now();
-      const inspected = await verifyOneAtATime(context, username, () =>
-        context.verify.inspectPrekeyUpload({
-          bundle,
-          oneTimePrekeys: oneTime,
-          identityRecord: account.identityRecord,
-          now,
-        }),
-      );
+      const inspected = await context.verify.inspectPrekeyUpload({
+        bundle,
+        oneTimePrekeys: oneTime,
+        identityRecord: account.identityRecord,
+        now,
+      });
       if (inspected.bundle !== null)
         checkSuitePolicy(context, inspected.bundle.suite, inspected.bundle.postQuantum);
       // One-time keys belong to one suite and are only ever handed out with that suite's bundle
