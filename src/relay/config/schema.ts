@@ -118,7 +118,7 @@ const rateSchema = z.strictObject({
   bundle_fetches_per_target_per_minute: positiveInt.default(30),
   sends_per_minute: positiveInt.default(1200),
   /** Prekey uploads per account (each one's signatures are verified). */
-  prekey_uploads_per_hour: positiveInt.default(30),
+  prekey_uploads_per_hour: positiveInt.default(10),
   /** One-time prekeys one requester may take of one target; further fetches get the last-resort key. */
   one_time_prekeys_per_pair_per_hour: positiveInt.default(2),
   /** Failed claims and logins per client address; over it, claims and logins are refused unread. */
