@@ -103,6 +103,13 @@ export const CLIENT_ERRORS = {
       "The contact's identity record changed since it was pinned: sending and receiving are blocked until the user decides.",
     fix: "Compare safety numbers (`nano-client verify NAME --confirm`) or accept the change (`nano-client trust NAME`).",
   },
+  held_limit_reached: {
+    kind: "validation",
+    status: 429,
+    meaning:
+      "More messages from one sender wait for a decision about their changed identity than the client keeps at the relay; the ones beyond the limit were refused and acknowledged.",
+    fix: "Verify or trust the sender's new identity (`nano-client verify NAME`, `nano-client trust NAME`), then ask them to resend what was refused.",
+  },
   // ---- command line and seams
   invalid_argument: {
     kind: "usage",

@@ -8,7 +8,7 @@ import {
   readRatchetMessage,
 } from "./envelope.ts";
 import { KEM_CT_BYTES, KEM_EK_BYTES } from "./header.ts";
-import { type IdentityRecord, readIdentityRecordField } from "./identity-record.ts";
+import { type IdentityRecord, MAX_IDENTITY_RECORD_BYTES } from "./identity-record.ts";
 
 /**
  * The first-contact plaintext (docs/protocol.md §7.6): what travels inside the seal of a type-1
@@ -29,8 +29,25 @@ export interface HandshakeFields {
   readonly initialOffer: Uint8Array | null;
 }
 
+/** A first contact whose initiator record is trusted (byte-equal to a verified record, §7.7). */
 export interface FirstContact extends HandshakeFields {
   readonly message: RatchetMessage;
+}
+
+/**
+ * A first contact as parsed from the seal: every field checked for shape, the initiator's record still
+ * just bytes. Nothing in it is trusted until those bytes equal a record this device verified (the
+ * pinned one, or the one key transparency proves for the relay sender), so a forged record costs the
+ * responder no signature verification at all (docs/protocol.md §7.7, audit finding 5).
+ */
+export interface ParsedFirstContact extends Omit<HandshakeFields, "initiator"> {
+  readonly initiatorRecord: Uint8Array;
+  readonly message: RatchetMessage;
+}
+
+export function trustFirstContact(parsed: ParsedFirstContact, initiator: IdentityRecord): FirstContact {
+  const { initiatorRecord: _bytes, ...fields } = parsed;
+  return { ...fields, initiator };
 }
 
 function need<T>(value: T | null, present: boolean, what: string): void {
@@ -68,14 +85,14 @@ export function encodeFirstContact(handshake: Uint8Array, message: RatchetMessag
   return encodeRatchetMessage(new Writer().bytes(handshake), message).finish();
 }
 
-/** Parses the whole first-contact plaintext for `suite`; the embedded record is verified. */
-export function decodeFirstContact(suite: Suite, bytes: Uint8Array): FirstContact {
+/** Parses the whole first-contact plaintext for `suite`; the embedded record is NOT verified. */
+export function decodeFirstContact(suite: Suite, bytes: Uint8Array): ParsedFirstContact {
   const reader = new Reader(bytes);
   const dh = suite.agreement !== null;
   const pq = suite.ratchetKem !== null;
   const selection = reader.u8("selection");
   if (selection > 1) throw new NanoError("malformed", `unknown selection ${selection}`);
-  const initiator = readIdentityRecordField(reader);
+  const initiatorRecord = reader.vec32("identity record", MAX_IDENTITY_RECORD_BYTES, 1);
   const responderHash = reader.fixed(64, "responder record hash");
   const signedDhId = dh ? reader.u32("signed DH prekey id") : null;
   const pqId = pq ? reader.u32("PQ prekey id") : null;
@@ -91,7 +108,7 @@ export function decodeFirstContact(suite: Suite, bytes: Uint8Array): FirstContac
   reader.end("first-contact message");
   return {
     selection,
-    initiator,
+    initiatorRecord,
     responderHash,
     signedDhId,
     pqId,

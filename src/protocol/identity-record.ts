@@ -1,5 +1,6 @@
 import {
   blake2b,
+  constantTimeEqual,
   decodeSuitePublicKeys,
   encodeSuitePublicKeys,
   getSuite,
@@ -190,10 +191,32 @@ export function decodeIdentityRecordExact(bytes: Uint8Array): IdentityRecord {
   return record;
 }
 
-/** Reads a `u32 length || record` field as used inside bundles, claims and first-contact messages. */
-export function readIdentityRecordField(reader: Reader): IdentityRecord {
+/**
+ * Reads a `u32 length || record` field as used inside bundles and claims. A `trusted` record whose
+ * bytes are exactly these is returned as it is: it was verified already, and equal bytes verify equally.
+ */
+export function readIdentityRecordField(reader: Reader, trusted?: IdentityRecord): IdentityRecord {
   const bytes = reader.vec32("identity record", MAX_IDENTITY_RECORD_BYTES, 1);
+  if (trusted !== undefined && constantTimeEqual(trusted.encoded, bytes)) return trusted;
   return decodeIdentityRecordExact(bytes);
+}
+
+/**
+ * The username a record claims, reading only its version and name (docs/protocol.md §7.7 step 3): the
+ * cheap check of a first contact against the relay-authenticated sender, before anything in the
+ * record is trusted. Says nothing about who made the record.
+ */
+export function claimedUsername(bytes: Uint8Array): string {
+  const reader = new Reader(bytes);
+  const version = reader.u16("identity record version");
+  if (version !== PROTOCOL_VERSION) {
+    throw new NanoError("unsupported_version", `identity record version ${version} is not supported`);
+  }
+  const username = new TextDecoder("utf-8", { fatal: false }).decode(
+    reader.vec8("username", MAX_USERNAME_BYTES, 1),
+  );
+  checkUsername(username);
+  return username;
 }
 
 /** Fresh identity keys for `suites` (by id). */

@@ -7,8 +7,8 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { ml_dsa65 } from "@noble/post-quantum/ml-dsa.js";
 import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import { SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
-import { receiveMessage, sendMessage } from "../../src/protocol/conversation.ts";
 import { PREKEY_ROLES, type PrekeySecret } from "../../src/protocol/prekey.ts";
+import { receiveMessage, sendMessage } from "./_driver.ts";
 import { NOW } from "./_fixtures.ts";
 import { activeState, connect, makeParty } from "./_parties.ts";
 

@@ -7,6 +7,7 @@ import {
   MESSAGE_ID_BYTES,
   RECEIPT_KINDS,
   sendMessage,
+  wipeConsumed,
 } from "../../protocol/index.ts";
 import type { UnlockedHome } from "../home/unlocked-home.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
@@ -64,9 +65,9 @@ export async function queueReceipt(
     throw new RangeError(`a receipt names 1..${MAX_RECEIPT_IDS} messages`);
   const link = await openRelayLink(home);
   try {
-    return await home.store.transaction(async (tables) => {
+    const consumed = await home.store.transaction(async (tables) => {
       const contact = tables.getContact(peer);
-      if (contact === null || contact.identityChanged || tables.getSessions(peer).length === 0) return false;
+      if (contact === null || contact.identityChanged || tables.getSessions(peer).length === 0) return null;
       const body = encodeContent({
         type: CONTENT_TYPES.receipt,
         kind: RECEIPT_KINDS.delivered,
@@ -74,20 +75,27 @@ export async function queueReceipt(
         messageId: new Uint8Array(randomBytes(MESSAGE_ID_BYTES)),
         sentAt: now,
       });
-      const envelope = await sendMessage(new LocalProtocolStores(tables, link.own, now), peer, body, { now });
+      const stores = new LocalProtocolStores(tables, link.own, now);
+      const sent = await sendMessage(stores, { peer, content: body }, { now });
+      // A session that cannot send (blocked, below the pin, exhausted) sends no receipt.
+      if (sent.kind !== "sent") return null;
+      await stores.apply(sent.writes);
       tables.insertOutbox({
         clientMessageId: newClientMessageId(),
         recipient: peer,
-        envelope,
+        envelope: sent.envelope,
         createdAt: now,
       });
       // Posted by the batcher's flush (an outbox round), not at once: a send to this peer that comes
       // in between must not pass it (outbox-dispatch.ts "backlog").
       addToBacklog(outboxStateOf(home.store), peer);
-      return true;
+      return sent.consumed;
     });
+    if (consumed === null) return false;
+    wipeConsumed({ consumed });
+    return true;
   } catch (error) {
-    // A session that cannot send (blocked, exhausted) sends no receipt; the messages were delivered.
+    // A store that cannot commit the receipt sends none; the messages were delivered.
     if (NanoError.is(error)) return false;
     throw error;
   }

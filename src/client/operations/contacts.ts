@@ -51,7 +51,10 @@ export async function trustContact(
     // The record trusted here must be the one the relay logged (docs/client.md "Key transparency").
     await verifyTransparency(home.store, link.api, username, account.identityRecord, account.transparency);
     await home.store.transaction(async (tables) => {
-      await acceptIdentity(new LocalProtocolStores(tables, link.own, now), record);
+      const stores = new LocalProtocolStores(tables, link.own, now);
+      const accepted = await acceptIdentity(stores, record);
+      if (accepted.kind === "refused") throw accepted.error;
+      await stores.apply(accepted.writes);
       for (const session of tables.getSessions(username)) tables.deleteSession(session.sessionId);
       const contact = tables.requireContact(username);
       tables.putContact({

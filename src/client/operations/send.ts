@@ -2,18 +2,20 @@ import { randomBytes } from "node:crypto";
 import { getSuite, getSuiteByName, type SuiteId, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { encodeAttachmentReference } from "../../protocol/attachment.ts";
-import { assembleBundle } from "../../protocol/bundle.ts";
 import {
   activeSessionSuite,
+  assembleBundle,
+  type Blocked,
+  type Bundle,
   CONTENT_TYPES,
   chooseSuite,
-  decodeBundleExact,
   decodeIdentityRecordExact,
   encodeContent,
   MAX_PADDED_CONTENT,
   MESSAGE_ID_BYTES,
   sendMessage,
   startSession,
+  wipeConsumed,
 } from "../../protocol/index.ts";
 import type { UnlockedHome } from "../home/unlocked-home.ts";
 import type { ContactRecord, LocalTables } from "../local-store/local-store.ts";
@@ -28,6 +30,7 @@ import { newClientMessageId } from "../outbox/outbox.ts";
 import { deliverCommitted } from "../outbox/outbox-flush.ts";
 import { openRelayLink, type RelayLink } from "../transport/relay-link.ts";
 import { verifyTransparency } from "../trust/kt-client.ts";
+import { provenRecord } from "../trust/proven-record.ts";
 import { checkUsername } from "./claim-username.ts";
 
 /** Attachments (and long texts, which travel as attachments) are read into memory whole in v1. */
@@ -150,8 +153,8 @@ async function encryptAndCommit(
   },
 ): Promise<Prepared> {
   const { peer, contact, explicit, current, needsSession, now } = context;
-  let bundleBytes: Uint8Array | null = null;
-  if (needsSession) bundleBytes = await fetchChosenBundle(home, link, peer, explicit, now);
+  let bundle: Bundle | null = null;
+  if (needsSession) bundle = await fetchChosenBundle(home, link, peer, explicit, now);
   else if (contact !== null && !recentlyChecked(home, peer, contact.identityRecord, now))
     await checkPeerIdentity(home, link, peer, contact.identityRecord, now);
   const messageId = new Uint8Array(randomBytes(MESSAGE_ID_BYTES));
@@ -186,50 +189,65 @@ async function encryptAndCommit(
   }
   const body = content!;
   const clientMessageId = newClientMessageId();
-  let committed: { suite: number; envelope: Uint8Array };
-  let blocked: Uint8Array | undefined;
-  let checkedRecord: Uint8Array | undefined;
-  try {
-    committed = await home.store.transaction(async (tables) => {
-      const stores = new LocalProtocolStores(tables, link.own, now, (_, changed) => {
-        blocked = changed.encoded;
-      });
-      let suite = current;
-      if (bundleBytes !== null) {
-        const bundle = decodeBundleExact(bundleBytes, now);
-        const chosen = await chooseSuite(stores, bundle.record, explicit);
-        if (chosen.suite.id !== bundle.suite.id) {
-          throw new NanoError(
-            "suite_unavailable",
-            `${peer}'s prekeys at this relay are for the ${bundle.suite.name} mode, but this message needs ${chosen.suite.name}`,
-          );
-        }
-        await startSession(stores, bundleBytes, chosen.selection, { now, peer });
-        suite = chosen.suite.id;
-        // The bundle's record was just verified with its key-transparency proof: if it is the one now
-        // pinned, the next send on this session needs no check of its own.
-        const pinned = tables.getContact(peer)?.identityRecord;
-        if (pinned !== undefined && equalBytes(pinned, bundle.record.encoded)) checkedRecord = pinned;
+  // The decisions' writes commit with the outbox entry in ONE transaction; a changed identity commits
+  // only its block, and the send fails after the commit (nothing written and then undone).
+  const committed = await home.store.transaction(async (tables): Promise<Committed> => {
+    const stores = new LocalProtocolStores(tables, link.own, now);
+    let suite = current;
+    let checkedRecord: Uint8Array | undefined;
+    if (bundle !== null) {
+      const chosen = await chooseSuite(stores, bundle.record, explicit);
+      if (chosen.kind === "blocked") return blockedBy(stores, chosen);
+      if (chosen.kind === "refused") throw chosen.error;
+      if (chosen.suite.id !== bundle.suite.id) {
+        throw new NanoError(
+          "suite_unavailable",
+          `${peer}'s prekeys at this relay are for the ${bundle.suite.name} mode, but this message needs ${chosen.suite.name}`,
+        );
       }
-      const envelope = await sendMessage(stores, peer, body, { now });
-      tables.insertOutbox({ clientMessageId, recipient: peer, envelope, createdAt: now });
-      return { suite: suite!, envelope };
-    });
-  } catch (error) {
-    if (NanoError.is(error, "identity_changed")) {
-      await markIdentityChanged(home, peer, now, blocked);
-      throw identityChangedError(peer);
+      const started = await startSession(stores, { bundle, selection: chosen.selection, peer }, { now });
+      if (started.kind === "blocked") return blockedBy(stores, started);
+      if (started.kind === "refused") throw started.error;
+      await stores.apply(started.writes);
+      suite = chosen.suite.id;
+      // The bundle's record was just proven with key transparency: if it is the one now pinned, the
+      // next send on this session needs no check of its own.
+      const pinned = tables.getContact(peer)?.identityRecord;
+      if (pinned !== undefined && equalBytes(pinned, bundle.record.encoded)) checkedRecord = pinned;
     }
-    throw error;
-  }
+    const sent = await sendMessage(stores, { peer, content: body }, { now });
+    if (sent.kind === "blocked") return blockedBy(stores, sent);
+    if (sent.kind === "refused") throw sent.error;
+    await stores.apply(sent.writes);
+    tables.insertOutbox({ clientMessageId, recipient: peer, envelope: sent.envelope, createdAt: now });
+    return { kind: "sent", suite: suite!, envelope: sent.envelope, checkedRecord, consumed: sent.consumed };
+  });
+  if (committed.kind === "blocked") throw identityChangedError(peer);
+  wipeConsumed(committed);
   return {
     clientMessageId,
     messageId,
     committed,
-    checkedRecord,
-    newSession: bundleBytes !== null,
+    checkedRecord: committed.checkedRecord,
+    newSession: bundle !== null,
     attachment,
   };
+}
+
+type Committed =
+  | {
+      readonly kind: "sent";
+      readonly suite: number;
+      readonly envelope: Uint8Array;
+      readonly checkedRecord: Uint8Array | undefined;
+      readonly consumed: readonly Uint8Array[];
+    }
+  | { readonly kind: "blocked" };
+
+/** Commits a decision's block (a changed identity, docs/protocol.md §11.2); the send then fails. */
+async function blockedBy(stores: LocalProtocolStores, blocked: Blocked): Promise<Committed> {
+  await stores.apply(blocked.writes);
+  return { kind: "blocked" };
 }
 
 /**
@@ -401,34 +419,29 @@ async function fetchChosenBundle(
   peer: string,
   explicit: SuiteId | undefined,
   now: number,
-): Promise<Uint8Array> {
-  const account = await link.api.account(peer);
-  const record = decodeIdentityRecordExact(account.identityRecord); // verifies every self-signature
-  if (record.username !== peer)
-    throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
-  await verifyTransparency(home.store, link.api, peer, account.identityRecord, account.transparency);
-  let suite: number;
-  try {
-    // A differing record is verified here and blocks the contact (markIdentityChanged below).
-    suite = await home.store.transaction(
-      async (tables) =>
-        (await chooseSuite(new LocalProtocolStores(tables, link.own, now), record, explicit)).suite.id,
-    );
-  } catch (error) {
-    if (NanoError.is(error, "identity_changed")) {
-      await markIdentityChanged(home, peer, now, account.identityRecord);
-      throw identityChangedError(peer);
-    }
-    throw error;
-  }
-  const fetched = await link.api.fetchBundle(peer, suite);
-  const assembled = assembleBundle(
+): Promise<Bundle> {
+  // Decoded (every self-signature verified) and proven by key transparency, once.
+  const record = await provenRecord(home.store, link.api, peer);
+  if (record === null) throw new NanoError("account_not_found", `no account named ${peer} on the relay`);
+  const chosen = await home.store.transaction(async (tables) => {
+    const stores = new LocalProtocolStores(tables, link.own, now);
+    const outcome = await chooseSuite(stores, record, explicit);
+    // A differing record blocks the contact: the block commits, then the send fails.
+    if (outcome.kind === "blocked") await stores.apply(outcome.writes);
+    return outcome;
+  });
+  if (chosen.kind === "blocked") throw identityChangedError(peer);
+  if (chosen.kind === "refused") throw chosen.error;
+  const fetched = await link.api.fetchBundle(peer, chosen.suite.id);
+  // The record inside the bundle is checked byte for byte against the proven one (no second
+  // verification of its signatures); only the prekeys are verified here.
+  const bundle = assembleBundle(
     fetched.bundle,
     fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey],
     now,
+    record,
   );
   // The bundle's own proof, for the record inside it: a bundle whose proof fails is never used.
-  const bundleRecord = decodeBundleExact(assembled, now).record;
-  await verifyTransparency(home.store, link.api, peer, bundleRecord.encoded, fetched.transparency);
-  return assembled;
+  await verifyTransparency(home.store, link.api, peer, bundle.record.encoded, fetched.transparency);
+  return bundle;
 }
