@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { NanoClient } from "../../src/client/nano-client.ts";
-import { openRelayLink } from "../../src/client/transport/relay-link.ts";
 import { getSuiteByName, type SuiteName } from "../../src/crypto/index.ts";
 import {
   assembleBundle,
@@ -32,7 +31,7 @@ import { cli, PASSPHRASE, type Relay, setUpUsers, type User, withRelay } from ".
 async function forgeAsAlice(mallory: User, to: string, mode: SuiteName, text: string): Promise<void> {
   const client = await NanoClient.open({ home: mallory.home, passphrase: PASSPHRASE });
   try {
-    const link = await openRelayLink(client.home);
+    const link = await client.context.link();
     const suite = getSuiteByName(mode);
     const fetched = await link.api.fetchBundle(to, suite.id);
     const bundle = assembleBundle(

@@ -1,7 +1,6 @@
-import { blake2b, type SuiteId, toHex } from "../../crypto/index.ts";
+import { equalBytes, type SuiteId } from "../../crypto/index.ts";
 import {
   type Contact,
-  decodeIdentityRecordExact,
   decodeSignedPrekeyExact,
   type HeldPrekeyRecord,
   type IdentityRecord,
@@ -11,6 +10,7 @@ import {
   type SignedPrekey,
 } from "../../protocol/index.ts";
 import type { OwnIdentity } from "../home/local-identity.ts";
+import { VerifiedRecords } from "../trust/verified-records.ts";
 import type { ContactRecord, LocalTables } from "./local-store.ts";
 
 /** The prekey row key: u16 suite || u32 id. Ids are random per prekey, so the suite disambiguates. */
@@ -40,41 +40,18 @@ function unpackPrekey(packed: Uint8Array): { encoded: Uint8Array; seed: Uint8Arr
 
 const SESSION_ROW_PREFIX = "contact-sessions:";
 
-/**
- * Identity records already decoded and verified (every self-signature), by BLAKE2b-512 of their exact
- * bytes. A stored contact's record was verified when it was stored; without this it was decoded and
- * its composite signatures verified again on every message sent and received. Equal bytes verify
- * equally (no time or context enters the check), so the cache is keyed by the bytes' hash alone;
- * memory only (records are public), bounded, least recently used evicted.
- */
-const verifiedRecords = new Map<string, IdentityRecord>();
-export const VERIFIED_RECORD_CACHE_SIZE = 256;
-
-/** `decodeIdentityRecordExact`, verified once per distinct record bytes in this process. */
-export function verifiedIdentityRecord(bytes: Uint8Array): IdentityRecord {
-  const key = toHex(blake2b(bytes));
-  const hit = verifiedRecords.get(key);
-  if (hit !== undefined) {
-    verifiedRecords.delete(key);
-    verifiedRecords.set(key, hit);
-    return hit;
-  }
-  const record = decodeIdentityRecordExact(bytes); // throws: nothing is cached
-  verifiedRecords.set(key, record);
-  if (verifiedRecords.size > VERIFIED_RECORD_CACHE_SIZE) {
-    const oldest = verifiedRecords.keys().next().value;
-    if (oldest !== undefined) verifiedRecords.delete(oldest);
-  }
-  return record;
-}
-
-export function contactFromRecord(record: ContactRecord): Contact {
+export function contactFromRecord(record: ContactRecord, records: VerifiedRecords): Contact {
   const changed = record.changedIdentityRecord;
   return {
-    record: verifiedIdentityRecord(record.identityRecord),
+    record: records.verified(record.identityRecord),
     pin: record.pinnedSuite,
-    ...(changed === undefined ? {} : { changed: verifiedIdentityRecord(changed) }),
+    ...(changed === undefined ? {} : { changed: records.verified(changed) }),
   };
+}
+
+export interface ProtocolStoresOptions {
+  /** The open client's verified records (ClientContext.records); a fresh memory when absent. */
+  readonly records?: VerifiedRecords;
 }
 
 /** How long a refused first contact's key stays in the refusal cache (docs/protocol.md §7.7). */
@@ -91,11 +68,13 @@ export class LocalProtocolStores implements ProtocolStore {
   readonly #tables: LocalTables;
   readonly #own: OwnIdentity;
   readonly #now: number;
+  readonly #records: VerifiedRecords;
 
-  constructor(tables: LocalTables, own: OwnIdentity, now: number) {
+  constructor(tables: LocalTables, own: OwnIdentity, now: number, options: ProtocolStoresOptions = {}) {
     this.#tables = tables;
     this.#own = own;
     this.#now = now;
+    this.#records = options.records ?? new VerifiedRecords();
   }
 
   async ownIdentity(): Promise<{ keys: OwnIdentity["keys"]; record: IdentityRecord }> {
@@ -104,7 +83,7 @@ export class LocalProtocolStores implements ProtocolStore {
 
   async getContact(username: string): Promise<Contact | undefined> {
     const stored = this.#tables.getContact(username);
-    return stored === null ? undefined : contactFromRecord(stored);
+    return stored === null ? undefined : contactFromRecord(stored, this.#records);
   }
 
   async getPrekey(suite: SuiteId, id: number): Promise<HeldPrekeyRecord | undefined> {
@@ -185,7 +164,7 @@ export class LocalProtocolStores implements ProtocolStore {
     const sameIdentity =
       existing !== null &&
       contact.changed === undefined &&
-      Buffer.from(existing.identityRecord).equals(Buffer.from(contact.record.encoded));
+      equalBytes(existing.identityRecord, contact.record.encoded);
     this.#tables.putContact({
       username,
       identityRecord: contact.record.encoded,

@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { getSuite, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
+import { equalBytes, getSuite, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { type AttachmentReference, decodeAttachmentReferenceExact } from "../../protocol/attachment.ts";
 import {
@@ -11,7 +11,7 @@ import {
   receiveMessage,
   wipeConsumed,
 } from "../../protocol/index.ts";
-import type { UnlockedHome } from "../home/unlocked-home.ts";
+import type { ClientContext } from "../context.ts";
 import type { LocalTables } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
 import {
@@ -28,9 +28,9 @@ import { processTogether } from "../messaging/receive-batch.ts";
 import { DEFAULT_BACKOFF } from "../outbox/outbox.ts";
 import { flushOutbox } from "../outbox/outbox-flush.ts";
 import type { RelayMessage } from "../transport/relay-api.ts";
-import { openRelayLink, type RelayLink } from "../transport/relay-link.ts";
+import type { RelayLink } from "../transport/relay-link.ts";
 import { watchRelay } from "../transport/relay-socket.ts";
-import { provenRecord } from "../trust/proven-record.ts";
+import { fetchProvenRecord } from "../trust/peer-identity.ts";
 
 /** A decrypted message as the SDK hands it out. */
 export interface IncomingMessage {
@@ -134,7 +134,7 @@ const MAX_PASSES = 3;
  * downloaded, verified and saved BEFORE its message commits (a failed download changes nothing).
  */
 export async function processEnvelope(
-  home: UnlockedHome,
+  context: ClientContext,
   link: RelayLink,
   relayMessage: RelayMessage,
   options: { saveDir: string; onProgress?: Progress },
@@ -153,7 +153,7 @@ export async function processEnvelope(
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     let step: Pass;
     try {
-      step = await home.store.transaction((tables) => decideAndCommit(tables));
+      step = await context.store.transaction((tables) => decideAndCommit(tables));
     } catch (error) {
       if (!NanoError.is(error)) throw error;
       return rejected(error);
@@ -165,7 +165,7 @@ export async function processEnvelope(
     }
     if (step.kind === "needs-record") {
       try {
-        proven = await provenRecord(home.store, link.api, step.username);
+        proven = await fetchProvenRecord(context, link, step.username);
       } catch (failure) {
         if (NanoError.is(failure, "relay_unreachable")) return { kind: "keep" };
         // A relay that shows two histories is not trusted any further: the receive fails loudly.
@@ -199,7 +199,7 @@ export async function processEnvelope(
     if (tables.hasReceived(messageId)) return done({ kind: "skip" });
     const envelope = decodeEnvelope(relayMessage.envelope);
     firstContact = envelope.type === ENVELOPE_TYPES.prekey;
-    const stores = new LocalProtocolStores(tables, link.own, now);
+    const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
     const decided = await receiveMessage(
       stores,
       { relaySender: sender, envelope, ...(proven === undefined ? {} : { provenRecord: proven }) },
@@ -292,10 +292,6 @@ export async function processEnvelope(
   }
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a).equals(Buffer.from(b));
-}
-
 async function fetchAndSave(
   link: RelayLink,
   reference: AttachmentReference,
@@ -318,22 +314,22 @@ async function fetchAndSave(
  */
 export const UPKEEP_INTERVAL_MS = 10 * 60_000;
 
-export async function receive(home: UnlockedHome, options: ReceiveOptions): Promise<ReceiveResult> {
-  const link = await openRelayLink(home);
-  const saveDir = resolve(options.saveDir ?? join(home.paths.root, DEFAULT_DOWNLOADS_DIR));
+export async function receive(context: ClientContext, options: ReceiveOptions): Promise<ReceiveResult> {
+  const link = await context.link();
+  const saveDir = resolve(options.saveDir ?? join(context.home.paths.root, DEFAULT_DOWNLOADS_DIR));
   // A crash mid-download leaves a hidden partial file of unverified plaintext: clear old ones.
   await sweepStalePartials(saveDir).catch(() => {});
   let received = 0;
   let rejected = 0;
   let outboxSent = 0;
-  const receipts = options.receipts === false ? null : new ReceiptBatcher(home);
+  const receipts = options.receipts === false ? null : new ReceiptBatcher(context);
   /** Sessions peers opened since the last prekey upkeep (each may have used a one-time prekey). */
   let newSessions = 0;
   /** Messages kept at the relay in this receive, per sender whose identity change waits. */
   const held = new Map<string, number>();
   const maxHeld = options.maxHeldPerSender ?? MAX_HELD_PER_SENDER;
   const processOne = (message: RelayMessage) =>
-    processEnvelope(home, link, message, {
+    processEnvelope(context, link, message, {
       saveDir,
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
@@ -394,7 +390,7 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
     return acknowledge;
   };
   // Messages queued while the relay was down go first: the next command delivers them.
-  outboxSent += (await flushOutbox(home, link)).sent;
+  outboxSent += (await flushOutbox(context, link)).sent;
   const signal = options.signal ?? new AbortController().signal;
   // A watch listens on the channel BEFORE paging, so nothing committed in between is missed; what
   // it hears waits until the pages are done (order), and what came both ways is a skip the second time.
@@ -432,11 +428,11 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
           if (newSessions >= PREKEY_POLICY.refillBelow || Date.now() - lastUpkeep >= UPKEEP_INTERVAL_MS) {
             newSessions = 0;
             lastUpkeep = Date.now();
-            await maintainPrekeysQuietly(home, link);
+            await maintainPrekeysQuietly(context, link);
           }
         },
         onReady: async () => {
-          outboxSent += (await flushOutbox(home, link, DEFAULT_BACKOFF)).sent;
+          outboxSent += (await flushOutbox(context, link, DEFAULT_BACKOFF)).sent;
         },
         onError: () => {},
       })
@@ -471,7 +467,7 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
     await receipts?.flush();
   }
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
-  await maintainPrekeysQuietly(home, link);
+  await maintainPrekeysQuietly(context, link);
   return { received, rejected, outboxSent };
 }
 
@@ -495,9 +491,9 @@ async function acknowledgeIds(
   await link.api.ack(ids);
 }
 
-async function maintainPrekeysQuietly(home: UnlockedHome, link: RelayLink): Promise<void> {
+async function maintainPrekeysQuietly(context: ClientContext, link: RelayLink): Promise<void> {
   try {
-    await maintainPrekeys(home, link);
+    await maintainPrekeys(context.store, link);
   } catch (error) {
     if (!NanoError.is(error)) throw error;
   }
