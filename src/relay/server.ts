@@ -93,6 +93,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
       metrics: context.metrics,
     });
     await context.cluster.start();
+    context.limits.share(context.cluster.commands, config.cluster.key_prefix);
   }
   const https = tlsOptions(config);
   const fastify = https === null ? {} : { https };
