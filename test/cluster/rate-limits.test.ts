@@ -32,14 +32,21 @@ describe("cluster: shared rate limits with in-memory insurance", () => {
   });
 
   const send = (url: string, token: string, id: string) =>
-    http(url, "POST", "/v1/messages", { to: "bob", client_message_id: id, envelope: b64(testEnvelope(id)) }, token);
+    http(
+      url,
+      "POST",
+      "/v1/messages",
+      { to: "bob", client_message_id: id, envelope: b64(testEnvelope(id)) },
+      token,
+    );
 
   it("a sender spreading sends over three relays is limited once, across all of them", async () => {
     const urls = cluster.relays.map((relay) => relay.url);
     const alice = await signUpOver(urls[0]!, "alice");
     await signUpOver(urls[1]!, "bob");
     const statuses: number[] = [];
-    for (let i = 0; i < LIMIT + 3; i++) statuses.push((await send(urls[i % 3]!, alice.token, `a${i}`)).status);
+    for (let i = 0; i < LIMIT + 3; i++)
+      statuses.push((await send(urls[i % 3]!, alice.token, `a${i}`)).status);
     assert.deepEqual(statuses, [...Array(LIMIT).fill(201), 429, 429, 429]);
   });
 
