@@ -83,6 +83,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     pendingWrites: () => storage.pendingWrites(),
   });
   storage.observeCommits((writes) => context.metrics.groupCommitBatch.observe(writes));
+  context.metrics.attachRoundTrips(() => storage.roundTrips());
   const redis = redisUrl(config);
   if (redis !== undefined) {
     context.cluster = new ClusterLink({

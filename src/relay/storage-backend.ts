@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { NanoError } from "../errors/index.ts";
 import { migratePostgres } from "../store/postgres/migrations.ts";
+import { poolRoundTrips } from "../store/postgres/connection.ts";
 import { PostgresStore } from "../store/postgres/postgres-store.ts";
 import { type MigrationStep, migrate } from "../store/sqlite/migrations.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
@@ -28,6 +29,8 @@ export interface RelayStorage {
   pendingWrites(): number;
   /** Called after each group commit with the number of writes in it (a histogram). */
   observeCommits(observer: (writes: number) => void): void;
+  /** Statements sent to the database server so far (PostgreSQL; SQLite has no round trips). */
+  roundTrips(): number;
 }
 
 /** The PostgreSQL URL: the named environment variable wins over the file (it may carry a password). */
@@ -79,6 +82,7 @@ function openSqlite(config: RelayConfig, clock: Clock, log: Logger): RelayStorag
     observeCommits: (observer) => {
       store.writer.onCommit = observer;
     },
+    roundTrips: () => 0,
   };
 }
 
@@ -114,5 +118,6 @@ async function openPostgres(config: RelayConfig, clock: Clock): Promise<RelaySto
     observeCommits: (observer) => {
       store.writer.onCommit = observer;
     },
+    roundTrips: () => poolRoundTrips(store.pool),
   };
 }
