@@ -4,9 +4,11 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type DestinationStream, type Logger, pino } from "pino";
+import type { RelayStore } from "../store/types.ts";
 import { buildRelayApp } from "./app.ts";
 import { attachTransparency, transparencyHook } from "./audit-relay.ts";
 import { type Clock, systemClock } from "./clock.ts";
+import { CachedAccountStore } from "./cluster/account-cache.ts";
 import { ClusterLink } from "./cluster/cluster-link.ts";
 import { redisUrl } from "./cluster/redis-clients.ts";
 import type { RelayConfig } from "./config/schema.ts";
@@ -70,7 +72,20 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   const log: Logger = pino(loggerOptions(config), options.logDestination ?? pino.destination(1));
   const clock = options.clock ?? systemClock;
   const storage = await openRelayStorage(config, clock, log);
-  const { store } = storage;
+  const redis = redisUrl(config);
+  // In a cluster, account records are read through L1/L2 caches (src/relay/cluster/account-cache.ts).
+  const accounts = redis === undefined ? null : new CachedAccountStore(storage.store.accounts);
+  const store: RelayStore =
+    accounts === null
+      ? storage.store
+      : {
+          accounts,
+          prekeys: storage.store.prekeys,
+          mailboxes: storage.store.mailboxes,
+          attachments: storage.store.attachments,
+          ping: () => storage.store.ping(),
+          close: () => storage.store.close(),
+        };
   const logs = await attachTransparency(config, storage.transparency, clock, log, storage.migrations);
   const context = createRelayContext({
     config,
@@ -84,17 +99,17 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   });
   storage.observeCommits((writes) => context.metrics.groupCommitBatch.observe(writes));
   context.metrics.attachRoundTrips(() => storage.roundTrips());
-  const redis = redisUrl(config);
   if (redis !== undefined) {
-    context.cluster = new ClusterLink({
-      url: redis,
-      config,
-      hub: context.hub,
-      log,
-      metrics: context.metrics,
-    });
-    await context.cluster.start();
-    context.limits.share(context.cluster.commands, config.cluster.key_prefix);
+    const link = new ClusterLink({ url: redis, config, hub: context.hub, log, metrics: context.metrics });
+    context.cluster = link;
+    if (accounts !== null) {
+      accounts.attach(link.commands, config.cluster.key_prefix, (username) =>
+        link.announceInvalidation(username),
+      );
+      link.addCache(accounts);
+    }
+    await link.start();
+    context.limits.share(link.commands, config.cluster.key_prefix);
   }
   const https = tlsOptions(config);
   const fastify = https === null ? {} : { https };

@@ -287,6 +287,10 @@ export class WsConnection implements PushTarget {
           for (const message of batch) this.#write({ type: "message", ...toWire(message) });
           this.#cursor = batch[batch.length - 1]!.id;
           this.#context.metrics.messagesDelivered.inc({ via: "websocket" }, batch.length);
+          // A short batch was everything committed when it was read; anything committed since has
+          // notified and set #dirty, so the outer loop reads again. Saves an empty read per round
+          // (one database round trip per delivered message on PostgreSQL).
+          if (batch.length < this.#fetchBatch) break;
         }
       }
     } catch (error) {
