@@ -27,6 +27,13 @@ export const RELAY_ERRORS = {
     meaning: "The store could not be reached or a write could not be made durable.",
     fix: "Retry later; operators check the disk and the database file.",
   },
+  web_app_unavailable: {
+    kind: "usage",
+    status: 500,
+    meaning:
+      "`[web] enabled = true` but the built web app is missing, too large, or a file differs from its SHA256SUMS.",
+    fix: "Run `npm run build:web` (or point `[web] static_dir` at a complete build) and start the relay again.",
+  },
   // ---- requests
   unsupported_media_type: {
     kind: "usage",

@@ -148,6 +148,13 @@ const complianceSchema = z.strictObject({
   checkpoint_interval_seconds: z.number().positive().max(86_400).default(300),
 });
 
+/** The browser app (docs/web.md), served from the relay's own origin. Off unless asked for. */
+const webSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** The built app (`npm run build:web`); default: the package's dist/web. */
+  static_dir: z.string().min(1).optional(),
+});
+
 const monitoringSchema = z.strictObject({
   log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   metrics_enabled: z.boolean().default(true),
@@ -162,6 +169,7 @@ export const relayConfigSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   compliance: complianceSchema.prefault({}),
   monitoring: monitoringSchema.prefault({}),
+  web: webSchema.prefault({}),
 });
 
 export type RelayConfig = z.infer<typeof relayConfigSchema>;

@@ -208,5 +208,10 @@ checkpoint_interval_seconds = 300
 log_level = "${p.logLevel}"
 # Serve Prometheus metrics at /metrics.
 metrics_enabled = true
+
+[web]
+# Serve the browser app (build it first: npm run build:web) from this relay's origin; see docs/web.md.
+enabled = false
+# static_dir = "/path/to/dist/web"   # default: the package's dist/web
 `;
 }
