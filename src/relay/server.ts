@@ -133,6 +133,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
       connections: context.hub.connections,
       pending_writes: storage.pendingWrites(),
     });
+  await context.cluster?.beat();
   const websocketUrl = `${urlFor(config, "ws", websocketPort)}/v1/ws`;
   log.info(
     { api_port: apiPort, websocket_port: websocketPort, api_url: apiUrl, websocket_url: websocketUrl },

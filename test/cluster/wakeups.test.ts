@@ -78,4 +78,26 @@ describe("cluster: wake-ups and one connection per device across relays", () => 
     assert.equal(third.closeCode, null);
     third.close();
   });
+
+  it("nano-relay status --config shows the whole cluster: every relay ready, PostgreSQL and Redis up", async () => {
+    // Presence records are refreshed by each relay's health loop; wait for the first round.
+    let report: {
+      relays: { state: string; url: string }[];
+      postgres: { up: boolean };
+      redis: { up: boolean };
+    } | null = null;
+    for (let i = 0; i < 100; i++) {
+      const status = cluster.cli("status", "--json");
+      report = JSON.parse(status.stdout) as typeof report;
+      if (report!.relays.length === 3) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(report!.postgres.up, true);
+    assert.equal(report!.redis.up, true);
+    assert.deepEqual(
+      report!.relays.map((r) => r.state),
+      ["ready", "ready", "ready"],
+    );
+    assert.deepEqual(report!.relays.map((r) => r.url).sort(), cluster.relays.map((r) => r.url).sort());
+  });
 });

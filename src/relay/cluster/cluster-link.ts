@@ -247,6 +247,11 @@ export class ClusterLink {
     }
   }
 
+  /** Refreshes this relay's presence record now (at start, once it knows its URL). */
+  beat(): Promise<void> {
+    return this.#heartbeat();
+  }
+
   async #heartbeat(): Promise<void> {
     if (this.#closed || !this.#commands.isReady) return;
     const presence = this.presence?.();
