@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import type { AuditHook, RelayStore } from "../store/types.ts";
-import { ChallengeBook, TokenService } from "./auth.ts";
+import { ChallengeBook, type ChallengeKeeper, TokenService } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import type { ClusterLink } from "./cluster/cluster-link.ts";
 import type { RelayConfig } from "./config/schema.ts";
@@ -21,7 +21,7 @@ export interface RelayContext {
   readonly metrics: RelayMetrics;
   readonly limits: RelayRateLimits;
   readonly hub: DeliveryHub;
-  readonly challenges: ChallengeBook;
+  readonly challenges: ChallengeKeeper;
   readonly tokens: TokenService;
   readonly usernames: UsernamePolicy;
   readonly audit: AuditHook;
@@ -45,6 +45,8 @@ export interface ContextOptions {
   readonly transparency?: TransparencyService;
   /** Extra audit sink next to the configured one (the Merkle audit log). */
   readonly auditLog?: AuditHook;
+  /** Where challenges live (default: in memory; a cluster shares them in PostgreSQL). */
+  readonly challenges?: ChallengeKeeper;
   /** Writes waiting for the next group commit, for the metrics gauge. */
   readonly pendingWrites?: () => number;
 }
@@ -77,7 +79,7 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     metrics,
     limits: new RelayRateLimits(config, metrics),
     hub: new DeliveryHub(),
-    challenges: new ChallengeBook(clock, config.security.challenge_lifetime_seconds),
+    challenges: options.challenges ?? new ChallengeBook(clock, config.security.challenge_lifetime_seconds),
     tokens: new TokenService(store.accounts, clock, config.security.token_lifetime_seconds),
     usernames: new UsernamePolicy(config.security.reserved_usernames),
     audit: chainHooks(options.audit ?? auditHook(config, log), options.auditLog),

@@ -96,6 +96,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     transparency: logs.transparency,
     auditLog: transparencyHook(logs.transparency, log),
     pendingWrites: () => storage.pendingWrites(),
+    ...(storage.challenges === undefined ? {} : { challenges: storage.challenges }),
   });
   storage.observeCommits((writes) => context.metrics.groupCommitBatch.observe(writes));
   context.metrics.attachRoundTrips(() => storage.roundTrips());

@@ -15,7 +15,9 @@ import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { RelayStore } from "../store/types.ts";
 import { loadOrCreateLogKey, readLogKey } from "./audit-log-key.ts";
 import { logKeyPath } from "./audit-relay.ts";
+import type { ChallengeKeeper } from "./auth.ts";
 import type { Clock } from "./clock.ts";
+import { PostgresChallenges } from "./cluster/postgres-challenges.ts";
 import { PostgresTransparency } from "./cluster/postgres-transparency.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { RelayTransparency, type TransparencyService } from "./transparency.ts";
@@ -31,6 +33,8 @@ export interface RelayStorage {
   observeCommits(observer: (writes: number) => void): void;
   /** Statements sent to the database server so far (PostgreSQL; SQLite has no round trips). */
   roundTrips(): number;
+  /** Challenges shared by every relay on the database (PostgreSQL); undefined: in memory. */
+  readonly challenges?: ChallengeKeeper;
 }
 
 /** The PostgreSQL URL: the named environment variable wins over the file (it may carry a password). */
@@ -119,5 +123,6 @@ async function openPostgres(config: RelayConfig, clock: Clock): Promise<RelaySto
       store.writer.onCommit = observer;
     },
     roundTrips: () => poolRoundTrips(store.pool),
+    challenges: new PostgresChallenges(store.pool, clock, config.security.challenge_lifetime_seconds),
   };
 }

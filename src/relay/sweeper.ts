@@ -18,7 +18,7 @@ export async function sweepOnce(context: RelayContext): Promise<{ messages: numb
   await context.store.accounts.deleteExpiredTokens(now);
   // Push sessions end with their token (each also has a timer; this catches a moved clock).
   context.hub.closeExpired(now, CLOSE_UNAUTHENTICATED, "token_expired");
-  context.challenges.sweep();
+  await context.challenges.sweep();
   const hashes = await context.store.attachments.expire(now);
   for (const hash of hashes) await removeBlob(context, hash);
   const tmpDir = join(context.blobDir, "tmp");

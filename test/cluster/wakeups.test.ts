@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { envelopeMarker, testEnvelope } from "../relay/fixtures/identities.ts";
+import { envelopeMarker, TestIdentity, testEnvelope } from "../relay/fixtures/identities.ts";
 import { http, Peer, signUpOver } from "../relay/fixtures/processes.ts";
 import { TestCluster } from "./_cluster.ts";
 
@@ -99,5 +99,31 @@ describe("cluster: wake-ups and one connection per device across relays", () => 
       ["ready", "ready", "ready"],
     );
     assert.deepEqual(report!.relays.map((r) => r.url).sort(), cluster.relays.map((r) => r.url).sort());
+  });
+
+  it("a challenge from one relay is answered at another, once (challenges are shared in PostgreSQL)", async () => {
+    const [r0, r1, r2] = cluster.relays as [
+      (typeof cluster.relays)[0],
+      (typeof cluster.relays)[0],
+      (typeof cluster.relays)[0],
+    ];
+    const dave = new TestIdentity("dave");
+    const issued = await http(r0.url, "POST", "/v1/challenges", { purpose: "claim", username: "dave" });
+    const challenge = new Uint8Array(Buffer.from(String(issued.json.challenge), "base64"));
+    const claim = {
+      username: "dave",
+      identity_record: b64(dave.record),
+      challenge: b64(challenge),
+      signature: b64(dave.claimSignature(challenge)),
+    };
+    const claimed = await http(r1.url, "POST", "/v1/accounts", claim);
+    assert.equal(claimed.status, 201, JSON.stringify(claimed.json));
+    const replayed = await http(r2.url, "POST", "/v1/accounts", claim);
+    assert.equal(replayed.status, 401, JSON.stringify(replayed.json));
+    assert.equal(
+      (replayed.json.error as { code: string }).code,
+      "challenge_invalid",
+      "used once, across the cluster",
+    );
   });
 });
