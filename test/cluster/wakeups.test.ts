@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { blake2b, toHex } from "../../src/crypto/index.ts";
 import { envelopeMarker, TestIdentity, testEnvelope } from "../relay/fixtures/identities.ts";
 import { http, Peer, signUpOver } from "../relay/fixtures/processes.ts";
 import { TestCluster } from "./_cluster.ts";
@@ -125,5 +126,24 @@ describe("cluster: wake-ups and one connection per device across relays", () => 
       "challenge_invalid",
       "used once, across the cluster",
     );
+  });
+
+  it("an attachment uploaded through one relay is downloaded through another (a shared blob folder)", async () => {
+    const [r0, r1] = cluster.relays as [(typeof cluster.relays)[0], (typeof cluster.relays)[0]];
+    const erin = await signUpOver(r0.url, "erin");
+    const frank = await signUpOver(r1.url, "frank");
+    const blob = new Uint8Array(300_000).map((_, i) => (i * 7) % 251);
+    const hash = toHex(blake2b(blob));
+    const put = await fetch(`${r0.url}/v1/attachments/${hash}?recipients=frank`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${erin.token}`, "content-type": "application/octet-stream" },
+      body: blob,
+    });
+    assert.equal(put.status, 201, await put.text());
+    const got = await fetch(`${r1.url}/v1/attachments/${hash}`, {
+      headers: { authorization: `Bearer ${frank.token}` },
+    });
+    assert.equal(got.status, 200);
+    assert.deepEqual(new Uint8Array(await got.arrayBuffer()), blob);
   });
 });
