@@ -2,6 +2,8 @@ import { resolve } from "node:path";
 import type { Logger } from "pino";
 import type { AuditHook, RelayStore } from "../store/types.ts";
 import { ChallengeBook, type ChallengeKeeper, TokenService } from "./auth.ts";
+import type { BlobStore } from "./blobs/blob-store.ts";
+import { FilesystemBlobStore } from "./blobs/filesystem-blob-store.ts";
 import type { Clock } from "./clock.ts";
 import type { ClusterLink } from "./cluster/cluster-link.ts";
 import type { RelayConfig } from "./config/schema.ts";
@@ -28,6 +30,8 @@ export interface RelayContext {
   /** The audit and key-transparency logs; absent only in route tests built without them. */
   readonly transparency: TransparencyService | undefined;
   readonly blobDir: string;
+  /** Attachment blobs: files under blobDir, or chunks in PostgreSQL (storage.blob_backend). */
+  readonly blobs: BlobStore;
   readonly log: Logger;
   /** Set on SIGTERM/SIGINT: /readyz fails and new work is refused with relay_draining. */
   draining: boolean;
@@ -45,6 +49,8 @@ export interface ContextOptions {
   readonly transparency?: TransparencyService;
   /** Extra audit sink next to the configured one (the Merkle audit log). */
   readonly auditLog?: AuditHook;
+  /** Where blobs live (default: files under storage.blob_dir). */
+  readonly blobs?: BlobStore;
   /** Where challenges live (default: in memory; a cluster shares them in PostgreSQL). */
   readonly challenges?: ChallengeKeeper;
   /** Writes waiting for the next group commit, for the metrics gauge. */
@@ -85,6 +91,7 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     audit: chainHooks(options.audit ?? auditHook(config, log), options.auditLog),
     transparency: options.transparency,
     blobDir: resolve(config.storage.blob_dir),
+    blobs: options.blobs ?? new FilesystemBlobStore(resolve(config.storage.blob_dir)),
     log,
     draining: false,
     cluster: null,

@@ -97,6 +97,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     auditLog: transparencyHook(logs.transparency, log),
     pendingWrites: () => storage.pendingWrites(),
     ...(storage.challenges === undefined ? {} : { challenges: storage.challenges }),
+    ...(storage.blobs === undefined ? {} : { blobs: storage.blobs }),
   });
   storage.observeCommits((writes) => context.metrics.groupCommitBatch.observe(writes));
   context.metrics.attachRoundTrips(() => storage.roundTrips());

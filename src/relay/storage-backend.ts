@@ -16,6 +16,8 @@ import type { RelayStore } from "../store/types.ts";
 import { loadOrCreateLogKey, readLogKey } from "./audit-log-key.ts";
 import { logKeyPath } from "./audit-relay.ts";
 import type { ChallengeKeeper } from "./auth.ts";
+import type { BlobStore } from "./blobs/blob-store.ts";
+import { PostgresBlobStore } from "./blobs/postgres-blob-store.ts";
 import type { Clock } from "./clock.ts";
 import { PostgresChallenges } from "./cluster/postgres-challenges.ts";
 import { PostgresTransparency } from "./cluster/postgres-transparency.ts";
@@ -35,6 +37,8 @@ export interface RelayStorage {
   roundTrips(): number;
   /** Challenges shared by every relay on the database (PostgreSQL); undefined: in memory. */
   readonly challenges?: ChallengeKeeper;
+  /** Blobs in the database (storage.blob_backend = "postgres"); undefined: files under blob_dir. */
+  readonly blobs?: BlobStore;
 }
 
 /** The PostgreSQL URL: the named environment variable wins over the file (it may carry a password). */
@@ -124,5 +128,6 @@ async function openPostgres(config: RelayConfig, clock: Clock): Promise<RelaySto
     },
     roundTrips: () => poolRoundTrips(store.pool),
     challenges: new PostgresChallenges(store.pool, clock, config.security.challenge_lifetime_seconds),
+    ...(config.storage.blob_backend === "postgres" ? { blobs: new PostgresBlobStore(store.pool) } : {}),
   };
 }

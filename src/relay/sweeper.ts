@@ -1,5 +1,3 @@
-import { readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
 import type { RelayContext } from "./context.ts";
 import { removeBlob } from "./routes/attachments.ts";
 import { CLOSE_UNAUTHENTICATED } from "./ws-connection.ts";
@@ -21,12 +19,7 @@ export async function sweepOnce(context: RelayContext): Promise<{ messages: numb
   await context.challenges.sweep();
   const hashes = await context.store.attachments.expire(now);
   for (const hash of hashes) await removeBlob(context, hash);
-  const tmpDir = join(context.blobDir, "tmp");
-  for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
-    const path = join(tmpDir, name);
-    const info = await stat(path).catch(() => null);
-    if (info !== null && Date.now() - info.mtimeMs > ORPHAN_AGE_MS) await rm(path, { force: true });
-  }
+  await context.blobs.sweepOrphans(ORPHAN_AGE_MS);
   return { messages, attachments: hashes.length };
 }
 
