@@ -186,7 +186,9 @@ async function runSetup(
             while (inflight < load.window && next < perSender) {
               const envelope = prepared[s]![next]!;
               sentAt.set(envelope.slice(0, 64), performance.now());
-              sender.send(JSON.stringify({ type: "send", id: `${tag}${next}`, to: `breceiver${s}`, envelope }));
+              sender.send(
+                JSON.stringify({ type: "send", id: `${tag}${next}`, to: `breceiver${s}`, envelope }),
+              );
               inflight++;
               next++;
             }

@@ -133,7 +133,8 @@ export async function clusterStatusCommand(
 ): Promise<void> {
   const url = redisUrl(config);
   if (url === undefined || config.storage.backend !== "postgres")
-    throw new Error(
+    throw new NanoError(
+      "config_invalid",
       'status --config needs a cluster configuration (storage.backend = "postgres" and cluster.redis_url)',
     );
   const interval = Math.max(0.5, Number(options.interval) || 2) * 1000;
