@@ -73,6 +73,8 @@ export class ClusterLink {
   #closed = false;
   #timers: NodeJS.Timeout[] = [];
   #degradedTimer: NodeJS.Timeout | undefined;
+  /** Told of every username another relay (or this one) changed, and of the channel's state. */
+  readonly #invalidations = new Set<{ invalidate(username: string): void; setLive(live: boolean): void }>();
   /** Filled by the relay once it listens: the presence record needs its URL. */
   presence: (() => Omit<RelayPresence, "node" | "at">) | null = null;
 
@@ -98,6 +100,22 @@ export class ClusterLink {
     for (const event of ["end", "error", "reconnecting"])
       this.#subscriber.on(event, () => this.#onLost(event));
     this.#hub.onPresence = (username, present) => this.#presenceChanged(username, present);
+  }
+
+  /** Registers a cache for cluster-wide invalidation (account-cache.ts). */
+  addCache(cache: { invalidate(username: string): void; setLive(live: boolean): void }): void {
+    this.#invalidations.add(cache);
+    cache.setLive(this.#live);
+  }
+
+  /** Tells every relay (this one included) that `username`'s cached records are stale. */
+  announceInvalidation(username: string): void {
+    if (this.#closed || !this.#commands.isReady) return;
+    this.#commands.publish(`${this.#prefix}:invalidate`, username).catch(() => {});
+  }
+
+  #onInvalidation(username: string): void {
+    for (const cache of this.#invalidations) cache.invalidate(username);
   }
 
   channel(username: string): string {
@@ -205,7 +223,11 @@ export class ClusterLink {
     if (this.#closed) return;
     // Users who connected while the subscriber was down were not subscribed: do it now.
     for (const username of this.#subscribed) this.#subscribe(username);
+    this.#subscriber
+      .subscribe(`${this.#prefix}:invalidate`, (username) => this.#onInvalidation(username))
+      .catch(() => {});
     this.#live = true;
+    for (const cache of this.#invalidations) cache.setLive(true);
     this.#metrics.redisUp.set(1);
     clearInterval(this.#degradedTimer);
     this.#degradedTimer = undefined;
@@ -217,11 +239,17 @@ export class ClusterLink {
     if (this.#closed) return;
     if (this.#live) this.#log.warn({ reason }, "redis subscription lost; polling until it is back");
     this.#live = false;
+    for (const cache of this.#invalidations) cache.setLive(false);
     this.#metrics.redisUp.set(0);
     if (this.#degradedTimer === undefined) {
       this.#degradedTimer = setInterval(() => this.#hub.notifyAll(), DEGRADED_POLL_MS);
       this.#degradedTimer.unref();
     }
+  }
+
+  /** Refreshes this relay's presence record now (at start, once it knows its URL). */
+  beat(): Promise<void> {
+    return this.#heartbeat();
   }
 
   async #heartbeat(): Promise<void> {
