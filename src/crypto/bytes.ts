@@ -72,6 +72,17 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
+/**
+ * Equality of two public byte strings (records, hashes, ids) with an early exit: the one helper for
+ * that. Secrets and authentication tags are compared with `constantTimeEqual` instead.
+ */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  // A plain loop, not Buffer#equals: this module also runs in the browser (test/web/runtime-boundary).
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Overwrites secret material that is no longer needed. Best effort: JavaScript may hold other copies. */
 export function wipe(...secrets: Uint8Array[]): void {
   for (const secret of secrets) secret.fill(0);

@@ -3,12 +3,13 @@ import type { Logger } from "pino";
 import type { AuditHook, RelayStore } from "../store/types.ts";
 import { ChallengeBook, TokenService } from "./auth.ts";
 import type { Clock } from "./clock.ts";
+import type { ClusterLink } from "./cluster/cluster-link.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { DeliveryHub } from "./delivery-hub.ts";
 import { RelayMetrics } from "./metrics.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
 import { RelayRateLimits } from "./rate-limits.ts";
-import type { RelayTransparency } from "./transparency.ts";
+import type { TransparencyService } from "./transparency.ts";
 import { UsernamePolicy } from "./usernames.ts";
 
 /** Everything a route needs, built once per relay; routes get it explicitly instead of via globals. */
@@ -25,11 +26,13 @@ export interface RelayContext {
   readonly usernames: UsernamePolicy;
   readonly audit: AuditHook;
   /** The audit and key-transparency logs; absent only in route tests built without them. */
-  readonly transparency: RelayTransparency | undefined;
+  readonly transparency: TransparencyService | undefined;
   readonly blobDir: string;
   readonly log: Logger;
   /** Set on SIGTERM/SIGINT: /readyz fails and new work is refused with relay_draining. */
   draining: boolean;
+  /** This relay's link to the others through Redis (cluster.redis_url); null for a lone relay. */
+  cluster: ClusterLink | null;
 }
 
 export interface ContextOptions {
@@ -39,7 +42,7 @@ export interface ContextOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly audit?: AuditHook;
-  readonly transparency?: RelayTransparency;
+  readonly transparency?: TransparencyService;
   /** Extra audit sink next to the configured one (the Merkle audit log). */
   readonly auditLog?: AuditHook;
   /** Writes waiting for the next group commit, for the metrics gauge. */
@@ -82,5 +85,6 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     blobDir: resolve(config.storage.blob_dir),
     log,
     draining: false,
+    cluster: null,
   };
 }

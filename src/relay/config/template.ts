@@ -154,7 +154,19 @@ blob_dir = "${p.blobDir}"
 # Group commit: at most this many writes share one durable transaction.
 group_commit_max_batch = 512
 busy_timeout_ms = 5000
-# postgres_url_env = "NANO_RELAY_POSTGRES_URL"   # for the PostgreSQL adapter (later)
+# Several relays as one service: backend = "postgres" with the database's URL (docs/cluster.md).
+# postgres_url = "postgres://nano@db.internal:5432/nano"   # no password here; or:
+# postgres_url_env = "NANO_RELAY_POSTGRES_URL"
+postgres_pool_size = 10
+
+[cluster]
+# Redis for a cluster of relays: wake-ups, one live connection per device, shared rate limits, cache.
+# redis_url = "redis://cache.internal:6379"   # no password here; or:
+# redis_url_env = "NANO_RELAY_REDIS_URL"
+key_prefix = "nano"
+# Connections re-read their mailbox this often even without a wake-up (a lost signal costs at most this).
+safety_poll_seconds = 30
+health_interval_seconds = 5
 
 [limits]
 # Largest envelope accepted (bytes); larger content is an attachment.

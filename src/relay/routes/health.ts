@@ -12,12 +12,17 @@ export function healthRoutes(app: FastifyInstance, context: RelayContext): void 
   // Readiness fails while draining so a load balancer stops sending new clients here first.
   app.get("/readyz", async (_request, reply) => {
     const store = await context.store.ping();
-    const ready = store && !context.draining;
+    // In a cluster a relay without its Redis subscription still serves (polling PostgreSQL) but is
+    // degraded: wake-ups from other relays reach it late, so it says so here and in metrics.
+    const cluster = context.cluster?.health;
+    const subscribed = cluster === undefined || cluster.redis === "subscribed";
+    const ready = store && subscribed && !context.draining;
     return reply.status(ready ? 200 : 503).send({
       ready,
       store: store ? "reachable" : "unreachable",
       draining: context.draining,
       websocket_connections: context.hub.connections,
+      ...(cluster === undefined ? {} : { redis: cluster.redis, node: cluster.node, degraded: !subscribed }),
     });
   });
   if (context.config.monitoring.metrics_enabled) {
