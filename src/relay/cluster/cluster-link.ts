@@ -23,6 +23,8 @@ import { createRedisClient, type RedisClient } from "./redis-clients.ts";
 /** WebSocket close code for a connection replaced by a newer login of the same device. */
 export const CLOSE_SESSION_REPLACED = 4409;
 const DEGRADED_POLL_MS = 1000;
+/** How long a starting relay waits for Redis before it starts without (degraded). */
+const START_WAIT_MS = 3000;
 /** Presence records older than this are relays that died without saying goodbye. */
 export const PRESENCE_STALE_MS = 30_000;
 
@@ -126,15 +128,22 @@ export class ClusterLink {
     return { redis: this.#live ? "subscribed" : "down", node: this.node };
   }
 
-  /** Connects both clients. Resolves even if Redis is down: the relay starts degraded and retries. */
+  /**
+   * Connects both clients. Resolves within `START_WAIT_MS` even if Redis is down: node-redis keeps
+   * trying in the background (its connect() would wait for Redis forever), and the relay starts
+   * degraded, serving from PostgreSQL, until the subscriber reports ready.
+   */
   async start(): Promise<void> {
-    await Promise.all(
+    const connecting = Promise.all(
       [this.#commands, this.#subscriber].map((client) =>
-        client
-          .connect()
-          .catch((error: unknown) => this.#log.warn({ err: error }, "redis unavailable; retrying")),
+        client.connect().catch((error: unknown) => this.#log.warn({ err: error }, "redis connect failed")),
       ),
     );
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([connecting, new Promise((done) => (waited = setTimeout(done, START_WAIT_MS)))]);
+    clearTimeout(waited);
+    if (!this.#subscriber.isReady)
+      this.#log.warn("redis unavailable at start; serving from PostgreSQL until it answers");
     if (!this.#subscriber.isReady) this.#onLost("connect");
     const safety = setInterval(() => this.#hub.notifyAll(), this.#safetyPollMs);
     const health = setInterval(() => void this.#heartbeat(), this.#healthMs);
