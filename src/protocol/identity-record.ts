@@ -4,11 +4,13 @@ import {
   decodeSuitePublicKeys,
   encodeSuitePublicKeys,
   getSuite,
+  SUITES,
   type Suite,
   type SuiteId,
   type SuiteKeyPairs,
   type SuitePublicKeys,
   suitePublicKeys,
+  suitePublicKeysLength,
   utf8,
 } from "../crypto/index.ts";
 import { label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
@@ -24,6 +26,21 @@ import { Reader, Writer } from "./_codec.ts";
 export const MAX_USERNAME_BYTES = 64;
 /** Three suites with every key and signature is about 13.4 KB; the cap leaves room and nothing more. */
 export const MAX_IDENTITY_RECORD_BYTES = 16384;
+
+/**
+ * The largest record any identity can have: every suite listed and a 64-byte username (13,306 bytes).
+ * A first contact carries the initiator's record in a slot of exactly this size (docs/protocol.md
+ * §7.6), so its length says nothing about the sender's username or suite set.
+ */
+export const IDENTITY_RECORD_SLOT_BYTES =
+  2 +
+  1 +
+  MAX_USERNAME_BYTES +
+  4 +
+  8 +
+  2 +
+  1 +
+  SUITES.reduce((sum, suite) => sum + suitePublicKeysLength(suite) + suite.signature.lengths.signature, 0);
 const USERNAME = /^[a-z0-9._-]{1,64}$/;
 
 export interface IdentityRecord {

@@ -8,6 +8,7 @@ import { decodeBundleExact, encodeBundle } from "../../src/protocol/bundle.ts";
 import { encodeEnvelope, envelopePrefix } from "../../src/protocol/envelope.ts";
 import { encodeFirstContact } from "../../src/protocol/first-contact.ts";
 import { initiate, initiatorSignedMessage } from "../../src/protocol/handshake.ts";
+import { IDENTITY_RECORD_SLOT_BYTES } from "../../src/protocol/identity-record.ts";
 import { DEFAULT_LIMITS, tightenLimits } from "../../src/protocol/limits.ts";
 import { pad } from "../../src/protocol/padding.ts";
 import { generatePrekey, PREKEY_ROLES } from "../../src/protocol/prekey.ts";
@@ -260,8 +261,9 @@ for (const suiteId of [SUITE_IDS.hybrid, SUITE_IDS.quantum]) {
     await bob.stores.putPrekey(other);
     const state = await initiatorState(alice, bob, suiteId);
     const handshake = state.pending!.handshake.slice();
-    // pq_id follows selection, vec32 IR, H(IR_R) and (hybrid) the signed DH id.
-    const at = 1 + 4 + alice.record.encoded.length + 64 + (suiteId === SUITE_IDS.hybrid ? 4 : 0);
+    // pq_id follows selection, the record slot (u32 length || record || zeros), H(IR_R) and (hybrid)
+    // the signed DH id.
+    const at = 1 + 4 + IDENTITY_RECORD_SLOT_BYTES + 64 + (suiteId === SUITE_IDS.hybrid ? 4 : 0);
     new DataView(handshake.buffer).setUint32(at, other.prekey.id);
     const padded = pad(utf8("x"));
     const envelope = craftFirstContact(

@@ -38,6 +38,8 @@ const u16 = (v: number) => Uint8Array.of(v >> 8, v & 0xff);
 const u32 = (v: number) => Uint8Array.of(v >>> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
 const lp = (...parts: Uint8Array[]) => concat(...parts.flatMap((p) => [u32(p.length), p]));
 const EMPTY = new Uint8Array(0);
+/** §7.6: the initiator's record slot, the size of the largest possible record (§4.1). */
+const IDENTITY_RECORD_SLOT_BYTES = 13_306;
 
 class Cursor {
   offset = 0;
@@ -95,6 +97,11 @@ test("a from-the-spec classical responder (over @noble) interoperates with src/p
   const fc = new Cursor(plaintext);
   const selection = fc.u8();
   const irA = fc.take(fc.u32());
+  // §7.6: the record sits in a slot of the largest possible record's size, zero-filled after it.
+  assert.deepEqual(
+    fc.take(IDENTITY_RECORD_SLOT_BYTES - irA.length),
+    new Uint8Array(IDENTITY_RECORD_SLOT_BYTES - irA.length),
+  );
   assert.deepEqual(fc.take(64), bob.record.hash);
   const spkId = fc.u32();
   assert.equal(fc.u8(), 1);
@@ -235,6 +242,11 @@ test("a from-the-spec quantum responder (over @noble/post-quantum) interoperates
   const fc = new Cursor(plaintext);
   const selection = fc.u8();
   const irA = fc.take(fc.u32());
+  // §7.6: the record sits in a slot of the largest possible record's size, zero-filled after it.
+  assert.deepEqual(
+    fc.take(IDENTITY_RECORD_SLOT_BYTES - irA.length),
+    new Uint8Array(IDENTITY_RECORD_SLOT_BYTES - irA.length),
+  );
   assert.deepEqual(fc.take(64), bob.record.hash);
   assert.equal(fc.u32(), pq.prekey.id);
   assert.equal(fc.u8(), 0);
@@ -336,6 +348,11 @@ test("a from-the-spec hybrid responder (over @noble) interoperates with src/prot
   const fc = new Cursor(plaintext);
   const selection = fc.u8();
   const irA = fc.take(fc.u32());
+  // §7.6: the record sits in a slot of the largest possible record's size, zero-filled after it.
+  assert.deepEqual(
+    fc.take(IDENTITY_RECORD_SLOT_BYTES - irA.length),
+    new Uint8Array(IDENTITY_RECORD_SLOT_BYTES - irA.length),
+  );
   assert.deepEqual(fc.take(64), bob.record.hash);
   const spk = byRole(PREKEY_ROLES.signedDh);
   const pq = byRole(PREKEY_ROLES.pqOneTime);

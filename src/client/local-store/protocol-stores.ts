@@ -156,6 +156,11 @@ export class LocalProtocolStores implements ProtocolStore {
       this.#tables.deletePrekeySecret(prekeyRowId(suite, id));
     if (writes.removedPrekeys.length > 0) this.#tables.pruneReplay(this.#now);
     for (const key of writes.refused) this.#tables.rememberReplay(key, this.#now + REFUSAL_TTL_MS);
+    // Used or expired prekey secrets, and a contact write (a new session, a risen pin, an accepted
+    // identity: the moments sessions are dropped): their old row bytes must leave the WAL too.
+    if (writes.consumedPrekeys.length + writes.removedPrekeys.length + writes.contacts.length > 0) {
+      this.#tables.secretsDeleted();
+    }
   }
 
   #putContact(username: string, contact: Contact): void {
