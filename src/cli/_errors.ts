@@ -51,6 +51,8 @@ const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   account_not_found: "check the spelling: no such username at this relay",
   contact_identity_changed:
     "compare safety numbers with `nano-client verify NAME --confirm`, or accept it with `nano-client trust NAME`",
+  local_state_rolled_back:
+    "put this home's newest local.db back; if there is none, move local.db and local.db.anchor aside to start with empty local state",
 };
 
 /** A usage error found by the command-line parser, with a hint of its own ("did you mean ..."). */

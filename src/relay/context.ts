@@ -1,7 +1,9 @@
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import type { AuditHook, RelayStore } from "../store/types.ts";
-import { ChallengeBook, TokenService } from "./auth.ts";
+import { ChallengeBook, type ChallengeKeeper, TokenService } from "./auth.ts";
+import type { BlobStore } from "./blobs/blob-store.ts";
+import { FilesystemBlobStore } from "./blobs/filesystem-blob-store.ts";
 import type { Clock } from "./clock.ts";
 import type { ClusterLink } from "./cluster/cluster-link.ts";
 import type { RelayConfig } from "./config/schema.ts";
@@ -27,13 +29,15 @@ export interface RelayContext {
   /** Connection, memory and audit bounds of this process (src/relay/limits). */
   readonly bounds: RelayBounds;
   readonly hub: DeliveryHub;
-  readonly challenges: ChallengeBook;
+  readonly challenges: ChallengeKeeper;
   readonly tokens: TokenService;
   readonly usernames: UsernamePolicy;
   readonly audit: AuditHook;
   /** The audit and key-transparency logs; absent only in route tests built without them. */
   readonly transparency: TransparencyService | undefined;
   readonly blobDir: string;
+  /** Attachment blobs: files under blobDir, or chunks in PostgreSQL (storage.blob_backend). */
+  readonly blobs: BlobStore;
   readonly log: Logger;
   /** Set on SIGTERM/SIGINT: /readyz fails and new work is refused with relay_draining. */
   draining: boolean;
@@ -51,6 +55,10 @@ export interface ContextOptions {
   readonly transparency?: TransparencyService;
   /** Extra audit sink next to the configured one (the Merkle audit log). */
   readonly auditLog?: AuditHook;
+  /** Where blobs live (default: files under storage.blob_dir). */
+  readonly blobs?: BlobStore;
+  /** Where challenges live (default: in memory; a cluster shares them in PostgreSQL). */
+  readonly challenges?: ChallengeKeeper;
   /** Writes waiting for the next group commit, for the metrics gauge. */
   readonly pendingWrites?: () => number;
   /** Builds every rate limiter (in memory by default; a cluster passes its shared store's). */
@@ -98,12 +106,13 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     limits: new RelayRateLimits(config, metrics, options.limiterFactory),
     bounds,
     hub: new DeliveryHub(),
-    challenges: new ChallengeBook(clock, config.security.challenge_lifetime_seconds),
+    challenges: options.challenges ?? new ChallengeBook(clock, config.security.challenge_lifetime_seconds),
     tokens: new TokenService(store.accounts, clock, config.security.token_lifetime_seconds),
     usernames: new UsernamePolicy(config.security.reserved_usernames),
     audit: chainHooks(options.audit ?? auditHook(config, log), options.auditLog),
     transparency: options.transparency,
     blobDir: resolve(config.storage.blob_dir),
+    blobs: options.blobs ?? new FilesystemBlobStore(resolve(config.storage.blob_dir)),
     log,
     draining: false,
     cluster: null,

@@ -1,4 +1,9 @@
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from "rate-limiter-flexible";
 import { NanoError } from "../errors/index.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import type { RelayMetrics } from "./metrics.ts";
@@ -82,7 +87,7 @@ const retryAfter = (msBeforeNext: number) => Math.max(1, Math.ceil(msBeforeNext 
  * is an attack on them, and a per-target refusal would lock innocent requesters out of first contact.
  */
 export class RelayRateLimits {
-  readonly #limiters: Record<LimitName, RateLimiterAbstract>;
+  #limiters: Record<LimitName, RateLimiterAbstract>;
   readonly #metrics: RelayMetrics;
 
   constructor(config: RelayConfig, metrics: RelayMetrics, factory: LimiterFactory = memoryLimiterFactory) {
@@ -91,6 +96,27 @@ export class RelayRateLimits {
     const limiters = {} as Record<LimitName, RateLimiterAbstract>;
     for (const name of Object.keys(specs) as LimitName[]) limiters[name] = factory(name, specs[name]);
     this.#limiters = limiters;
+  }
+
+  /**
+   * A cluster shares its limits through Redis (rate-limiter-flexible's Redis store, one key per limit
+   * and client under `prefix`), so a client cannot multiply its allowance by spreading requests over
+   * relays. The in-memory limiters stay as insurance: while Redis is down each relay enforces them on
+   * its own (at most relays x points in all) instead of letting everything through.
+   */
+  share(redis: object, prefix: string): void {
+    const shared = {} as Record<LimitName, RateLimiterAbstract>;
+    for (const [name, insurance] of Object.entries(this.#limiters) as [LimitName, RateLimiterAbstract][])
+      shared[name] = new RateLimiterRedis({
+        storeClient: redis,
+        useRedisPackage: true,
+        rejectIfRedisNotReady: true,
+        keyPrefix: `${prefix}:rate:${name}`,
+        points: insurance.points,
+        duration: insurance.duration,
+        insuranceLimiter: insurance,
+      });
+    this.#limiters = shared;
   }
 
   /** Spends `points` for `key` or throws RateLimitedError. */
