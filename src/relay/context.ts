@@ -8,6 +8,7 @@ import { DeliveryHub } from "./delivery-hub.ts";
 import { RelayMetrics } from "./metrics.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
 import { RelayRateLimits } from "./rate-limits.ts";
+import { StoreHealth } from "./store-health.ts";
 import type { RelayTransparency } from "./transparency.ts";
 import { UsernamePolicy } from "./usernames.ts";
 
@@ -27,6 +28,8 @@ export interface RelayContext {
   /** The audit and key-transparency logs; absent only in route tests built without them. */
   readonly transparency: RelayTransparency | undefined;
   readonly blobDir: string;
+  /** Whether the store can write now (readiness; store-health.ts). */
+  readonly storeHealth: StoreHealth;
   readonly log: Logger;
   /** Set on SIGTERM/SIGINT: /readyz fails and new work is refused with relay_draining. */
   draining: boolean;
@@ -80,6 +83,14 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     audit: chainHooks(options.audit ?? auditHook(config, log), options.auditLog),
     transparency: options.transparency,
     blobDir: resolve(config.storage.blob_dir),
+    storeHealth: new StoreHealth({
+      paths: [resolve(config.storage.path), resolve(config.storage.blob_dir)],
+      minFreeBytes: config.storage.min_free_bytes,
+      probe: store.probeWrite === undefined ? undefined : () => store.probeWrite!(),
+      // Real elapsed time for probe spacing, not the relay clock that tests move by days.
+      now: () => performance.now(),
+      log,
+    }),
     log,
     draining: false,
   };

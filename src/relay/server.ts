@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type DestinationStream, type Logger, pino } from "pino";
 import { migrate } from "../store/sqlite/migrations.ts";
-import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { openCheckedStore, storeFailure } from "../store/sqlite/open-checked.ts";
 import { buildRelayApp } from "./app.ts";
 import { attachTransparency, transparencyHook } from "./audit-relay.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -67,15 +67,23 @@ function urlFor(config: RelayConfig, scheme: "http" | "ws", port: number): strin
 
 export async function startRelay(config: RelayConfig, options: StartOptions): Promise<RelayServer> {
   const log: Logger = pino(loggerOptions(config), options.logDestination ?? pino.destination(1));
-  const store = new SqliteStore({
-    path: resolve(config.storage.path),
+  const path = resolve(config.storage.path);
+  // Refuses a damaged database before anything writes to it (store_damaged: `nano-relay start` exits
+  // 65 with the problems, never a stack trace a supervisor would loop on).
+  const store = openCheckedStore({
+    path,
     maxBatch: config.storage.group_commit_max_batch,
     busyTimeoutMs: config.storage.busy_timeout_ms,
-    // Migrated here rather than in the constructor so that each step lands in the audit log.
-    migrate: false,
   });
   const clock = options.clock ?? systemClock;
-  const migrations = migrate(store.db);
+  // Migrated here rather than in the constructor so that each step lands in the audit log.
+  let migrations: ReturnType<typeof migrate>;
+  try {
+    migrations = migrate(store.db);
+  } catch (error) {
+    await store.close();
+    throw storeFailure(error, path) ?? error;
+  }
   const logs = await attachTransparency(config, store, clock, log, migrations);
   const context = createRelayContext({
     config,
@@ -88,6 +96,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     pendingWrites: () => store.writer.pending,
   });
   store.writer.onCommit = (writes) => context.metrics.groupCommitBatch.observe(writes);
+  store.writer.onOutcome = (failure) => context.storeHealth.noteOutcome(failure);
   const https = tlsOptions(config);
   const fastify = https === null ? {} : { https };
   const shared = config.server.api_port === config.server.websocket_port;

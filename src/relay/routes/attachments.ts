@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import { blake2bIncremental } from "../../crypto/hash.ts";
 import { toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { blobFile } from "../blob-files.ts";
 import type { RelayContext } from "../context.ts";
 import { normalizeUsername } from "../usernames.ts";
 import { authenticate } from "./_http.ts";
@@ -41,7 +42,7 @@ function notOwner(): NanoError {
 }
 
 export function blobPath(context: RelayContext, hash: string): string {
-  return join(context.blobDir, hash.slice(0, 2), hash);
+  return blobFile(context.blobDir, hash);
 }
 
 /** Deletes a blob file; a missing file is fine (deletion is idempotent, metadata is the truth). */
