@@ -6,13 +6,13 @@
 // (`e2e`) measures the pieces together under load; this one says which of them costs what.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { LocalStore } from "../src/client/local-store/local-store.ts";
 import {
   type AttachmentLink,
   fetchAttachment,
   fetchAttachmentToFile,
   sendAttachment,
-} from "../src/client/attachments.ts";
-import { LocalStore } from "../src/client/local-store.ts";
+} from "../src/client/messaging/attachments.ts";
 import {
   checkRawStatus,
   type RelayEndpoint,

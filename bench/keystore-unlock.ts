@@ -2,7 +2,7 @@
 // "well under a second" with DEFAULT_ARGON2ID; the baseline is argon2id at the lowest accepted
 // parameters, measured in the same run so the ratio survives a noisy shared machine.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { openKeystore, sealKeystore } from "../src/client/keystore.ts";
+import { openKeystore, sealKeystore } from "../src/client/keystore/keystore.ts";
 import {
   ARGON2ID_BOUNDS,
   type Argon2idParameters,

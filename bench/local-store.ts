@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LocalStore } from "../src/client/local-store.ts";
+import { LocalStore } from "../src/client/local-store/local-store.ts";
 import { randomBytes } from "../src/crypto/index.ts";
 import { machineInfo, printMachine } from "./_harness.ts";
 

@@ -7,8 +7,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { IncomingMessage } from "../src/client/commands/receive.ts";
 import { NanoClient } from "../src/client/nano-client.ts";
+import type { IncomingMessage } from "../src/client/operations/receive.ts";
 import type { SuiteName } from "../src/crypto/index.ts";
 import { NanoError } from "../src/errors/index.ts";
 

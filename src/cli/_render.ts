@@ -1,7 +1,7 @@
-import type { ContactSummary } from "../client/commands/contacts.ts";
-import type { InitResult } from "../client/commands/init.ts";
-import type { IncomingMessage } from "../client/commands/receive.ts";
-import type { StatusReport } from "../client/commands/status.ts";
+import type { ContactSummary } from "../client/operations/contacts.ts";
+import type { InitResult } from "../client/operations/init.ts";
+import type { IncomingMessage } from "../client/operations/receive.ts";
+import type { StatusReport } from "../client/operations/status.ts";
 
 /** Human-readable output of the commands; --json prints the same objects as JSON instead. */
 

@@ -2,8 +2,8 @@ import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { Command, CommanderError, Option } from "commander";
-import { MAX_FILE_BYTES, MAX_TEXT_BYTES } from "../client/commands/send.ts";
 import { NanoClient } from "../client/nano-client.ts";
+import { MAX_FILE_BYTES, MAX_TEXT_BYTES } from "../client/operations/send.ts";
 import {
   type Argon2idParameters,
   checkArgon2idParameters,

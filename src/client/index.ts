@@ -1,20 +1,8 @@
 /** The client SDK: NanoClient and the pieces it is built from (keystore, local store, outbox). */
-export { ensurePrivateDirectory, sweepTemporaryFiles, writeFileAtomic } from "./atomic-file.ts";
-export type { ClaimUsernameResult } from "./commands/claim-username.ts";
-export type { ContactSummary } from "./commands/contacts.ts";
-export type { InitResult } from "./commands/init.ts";
-export type {
-  IncomingMessage,
-  ReceiveOptions,
-  ReceiveResult,
-  RejectedMessage,
-} from "./commands/receive.ts";
-export type { SendRequest, SendResult } from "./commands/send.ts";
-export type { StatusReport } from "./commands/status.ts";
-export type { VerifyResult } from "./commands/verify.ts";
-export type { DeliveryReceipt } from "./delivery-receipts.ts";
-export { type ClientConfig, type HomePaths, resolveHome } from "./home.ts";
-export { acceptedSuites, type IdentitySeeds } from "./identity-seeds.ts";
+export { ensurePrivateDirectory, sweepTemporaryFiles, writeFileAtomic } from "./home/atomic-file.ts";
+export { type ClientConfig, type HomePaths, resolveHome } from "./home/home.ts";
+export { acceptedSuites, type IdentitySeeds } from "./home/identity-seeds.ts";
+export type { UnlockedHome } from "./home/unlocked-home.ts";
 export {
   changeKeystorePassphrase,
   loadKeystore,
@@ -22,12 +10,12 @@ export {
   type Passphrase,
   saveKeystore,
   sealKeystore,
-} from "./keystore.ts";
+} from "./keystore/keystore.ts";
 export {
   decodeKeystoreContents,
   encodeKeystoreContents,
   type KeystoreContents,
-} from "./keystore-contents.ts";
+} from "./keystore/keystore-contents.ts";
 export {
   type ContactRecord,
   LocalStore,
@@ -36,7 +24,8 @@ export {
   type PrekeySecretRecord,
   type ReceivedMessage,
   type SessionRecord,
-} from "./local-store.ts";
+} from "./local-store/local-store.ts";
+export type { DeliveryReceipt } from "./messaging/delivery-receipts.ts";
 export {
   type IdentityChangedEvent,
   type IdentityChangedListener,
@@ -45,6 +34,18 @@ export {
   type NanoClientOptions,
   type ReceiptListener,
 } from "./nano-client.ts";
+export type { ClaimUsernameResult } from "./operations/claim-username.ts";
+export type { ContactSummary } from "./operations/contacts.ts";
+export type { InitResult } from "./operations/init.ts";
+export type {
+  IncomingMessage,
+  ReceiveOptions,
+  ReceiveResult,
+  RejectedMessage,
+} from "./operations/receive.ts";
+export type { SendRequest, SendResult } from "./operations/send.ts";
+export type { StatusReport } from "./operations/status.ts";
+export type { VerifyResult } from "./operations/verify.ts";
 export {
   type BackoffPolicy,
   DEFAULT_BACKOFF,
@@ -53,5 +54,4 @@ export {
   Outbox,
   type OutboxAck,
   type SendTransport,
-} from "./outbox.ts";
-export type { UnlockedHome } from "./unlocked-home.ts";
+} from "./outbox/outbox.ts";

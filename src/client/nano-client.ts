@@ -1,24 +1,24 @@
 import { resolve as resolvePath } from "node:path";
 import type { Argon2idParameters, SuiteName } from "../crypto/index.ts";
-import { type ClaimUsernameResult, claimUsername } from "./commands/claim-username.ts";
-import { type ContactSummary, listContacts, trustContact } from "./commands/contacts.ts";
-import { type InitResult, initHome } from "./commands/init.ts";
+import { checkRelayUrl, resolveHome } from "./home/home.ts";
+import { type UnlockedHome, unlockHome } from "./home/unlocked-home.ts";
+import { changeKeystorePassphrase, type Passphrase } from "./keystore/keystore.ts";
+import type { DeliveryReceipt } from "./messaging/delivery-receipts.ts";
+import { type ClaimUsernameResult, claimUsername } from "./operations/claim-username.ts";
+import { type ContactSummary, listContacts, trustContact } from "./operations/contacts.ts";
+import { type InitResult, initHome } from "./operations/init.ts";
 import {
   type IncomingMessage,
   type ReceiveOptions,
   type ReceiveResult,
   receive,
-} from "./commands/receive.ts";
-import { type ReplaceIdentityResult, replaceIdentity } from "./commands/replace-identity.ts";
-import { type SendRequest, type SendResult, send } from "./commands/send.ts";
-import { type StatusReport, status } from "./commands/status.ts";
-import { type VerifyResult, verifyContact } from "./commands/verify.ts";
-import type { DeliveryReceipt } from "./delivery-receipts.ts";
-import { checkRelayUrl, resolveHome } from "./home.ts";
-import { changeKeystorePassphrase, type Passphrase } from "./keystore.ts";
-import { Outbox } from "./outbox.ts";
-import { forgetRelayLink } from "./relay-link.ts";
-import { type UnlockedHome, unlockHome } from "./unlocked-home.ts";
+} from "./operations/receive.ts";
+import { type ReplaceIdentityResult, replaceIdentity } from "./operations/replace-identity.ts";
+import { type SendRequest, type SendResult, send } from "./operations/send.ts";
+import { type StatusReport, status } from "./operations/status.ts";
+import { type VerifyResult, verifyContact } from "./operations/verify.ts";
+import { Outbox } from "./outbox/outbox.ts";
+import { forgetRelayLink } from "./transport/relay-link.ts";
 
 /**
  * The SDK entry point (docs/sdk.md): one unlocked home and the operations on it. The CLI, the tests

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LocalStore } from "../../src/client/local-store.ts";
+import { LocalStore } from "../../src/client/local-store/local-store.ts";
 import { type Argon2idParameters, randomBytes } from "../../src/crypto/index.ts";
 
 /** The cheapest parameters the bounds allow: tests exercise the format, not the work factor. */

@@ -9,7 +9,7 @@ import {
   sweepTemporaryFiles,
   TEMPORARY_PREFIX,
   writeFileAtomic,
-} from "../../src/client/atomic-file.ts";
+} from "../../src/client/home/atomic-file.ts";
 import { withTempDir } from "./_helpers.ts";
 import { parseVersion, versionContent } from "./fixtures/atomic-content.ts";
 

@@ -3,8 +3,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { resolveHome } from "../../src/client/home.ts";
-import { unlockHome } from "../../src/client/unlocked-home.ts";
+import { resolveHome } from "../../src/client/home/home.ts";
+import { unlockHome } from "../../src/client/home/unlocked-home.ts";
 import { randomBytes, SUITE_IDS } from "../../src/crypto/index.ts";
 import { REPO_ROOT, withTempDir } from "./_helpers.ts";
 

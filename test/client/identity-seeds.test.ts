@@ -5,13 +5,13 @@ import {
   decodeIdentitySeeds,
   encodeIdentitySeeds,
   generateIdentitySeeds,
-} from "../../src/client/identity-seeds.ts";
+} from "../../src/client/home/identity-seeds.ts";
+import { deviceFingerprint, identityFingerprint } from "../../src/client/home/unlocked-home.ts";
 import {
   decodeKeystoreContents,
   encodeKeystoreContents,
   newKeystoreContents,
-} from "../../src/client/keystore-contents.ts";
-import { deviceFingerprint, identityFingerprint } from "../../src/client/unlocked-home.ts";
+} from "../../src/client/keystore/keystore-contents.ts";
 import { concatBytes, randomBytes, u8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 

@@ -12,13 +12,13 @@ import {
   type PasswordKdf,
   saveKeystore,
   sealKeystore,
-} from "../../src/client/keystore.ts";
+} from "../../src/client/keystore/keystore.ts";
 import {
   CHECKSUM_LENGTH,
   KEYSTORE_HEADER_LENGTH,
   keystoreLength,
   parseKeystore,
-} from "../../src/client/keystore-format.ts";
+} from "../../src/client/keystore/keystore-format.ts";
 import { blake2b, concatBytes, hkdf, u16, u32, utf8 } from "../../src/crypto/index.ts";
 import { type ErrorCode, NanoError } from "../../src/errors/index.ts";
 import { TEST_ARGON2ID, withTempDir } from "./_helpers.ts";

@@ -3,8 +3,12 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import fc from "fast-check";
-import { MAX_BATCH } from "../../src/client/local-commit-queue.ts";
-import { type LocalStore, type LocalTables, LocalStore as Store } from "../../src/client/local-store.ts";
+import { MAX_BATCH } from "../../src/client/local-store/local-commit-queue.ts";
+import {
+  type LocalStore,
+  type LocalTables,
+  LocalStore as Store,
+} from "../../src/client/local-store/local-store.ts";
 import { randomBytes, SUITE_IDS } from "../../src/crypto/index.ts";
 import { withLocalStore, withTempDir } from "./_helpers.ts";
 

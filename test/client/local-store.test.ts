@@ -3,10 +3,15 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
-import { saveKeystore } from "../../src/client/keystore.ts";
-import { encodeKeystoreContents, newKeystoreContents } from "../../src/client/keystore-contents.ts";
-import { MIGRATIONS, migrate, SCHEMA_VERSION, schemaVersion } from "../../src/client/local-schema.ts";
-import { type ContactRecord, LocalStore } from "../../src/client/local-store.ts";
+import { saveKeystore } from "../../src/client/keystore/keystore.ts";
+import { encodeKeystoreContents, newKeystoreContents } from "../../src/client/keystore/keystore-contents.ts";
+import {
+  MIGRATIONS,
+  migrate,
+  SCHEMA_VERSION,
+  schemaVersion,
+} from "../../src/client/local-store/local-schema.ts";
+import { type ContactRecord, LocalStore } from "../../src/client/local-store/local-store.ts";
 import { randomBytes, SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { TEST_ARGON2ID, withLocalStore, withTempDir } from "./_helpers.ts";

@@ -4,8 +4,12 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import fc from "fast-check";
-import { type ContactRecord, LocalStore, type SessionRecord } from "../../src/client/local-store.ts";
-import { OpenedRows } from "../../src/client/opened-rows.ts";
+import {
+  type ContactRecord,
+  LocalStore,
+  type SessionRecord,
+} from "../../src/client/local-store/local-store.ts";
+import { OpenedRows } from "../../src/client/local-store/opened-rows.ts";
 import { fromHex, randomBytes, SUITE_IDS } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import {
@@ -16,7 +20,7 @@ import {
 import { withTempDir } from "./_helpers.ts";
 
 /**
- * The memory of opened rows (src/client/opened-rows.ts) may only ever save work: whatever another
+ * The memory of opened rows (src/client/local-store/opened-rows.ts) may only ever save work: whatever another
  * writer, a rollback or an edit of the file did, a read returns what the row holds now, authenticated.
  */
 function contact(username: string, pin: number = SUITE_IDS.hybrid): ContactRecord {

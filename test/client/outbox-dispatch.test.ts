@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { LocalStore, OutboxEntry } from "../../src/client/local-store.ts";
-import { LocalStore as Store } from "../../src/client/local-store.ts";
-import { Outbox } from "../../src/client/outbox.ts";
+import type { LocalStore, OutboxEntry } from "../../src/client/local-store/local-store.ts";
+import { LocalStore as Store } from "../../src/client/local-store/local-store.ts";
+import { Outbox } from "../../src/client/outbox/outbox.ts";
 import {
   OutboxDispatcher,
   type PipelinedTransport,
   type Transports,
-} from "../../src/client/outbox-dispatch.ts";
+} from "../../src/client/outbox/outbox-dispatch.ts";
 import { randomBytes, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { withTempDir } from "./_helpers.ts";

@@ -4,14 +4,14 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { LocalStore } from "../../src/client/local-store.ts";
+import { LocalStore } from "../../src/client/local-store/local-store.ts";
 import {
   backoffDelay,
   DEFAULT_BACKOFF,
   newClientMessageId,
   Outbox,
   type SendTransport,
-} from "../../src/client/outbox.ts";
+} from "../../src/client/outbox/outbox.ts";
 import { randomBytes, toHex, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { withTempDir } from "./_helpers.ts";

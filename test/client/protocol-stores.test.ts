@@ -2,14 +2,18 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { test } from "node:test";
-import { generateIdentitySeeds } from "../../src/client/identity-seeds.ts";
-import { ensureOwnIdentity, loadOwnIdentity, type OwnIdentity } from "../../src/client/local-identity.ts";
-import { LocalStore } from "../../src/client/local-store.ts";
+import { generateIdentitySeeds } from "../../src/client/home/identity-seeds.ts";
+import {
+  ensureOwnIdentity,
+  loadOwnIdentity,
+  type OwnIdentity,
+} from "../../src/client/home/local-identity.ts";
+import { LocalStore } from "../../src/client/local-store/local-store.ts";
 import {
   LocalProtocolStores,
   VERIFIED_RECORD_CACHE_SIZE,
   verifiedIdentityRecord,
-} from "../../src/client/protocol-stores.ts";
+} from "../../src/client/local-store/protocol-stores.ts";
 import type { SuiteName } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { processTogether } from "../../src/client/commands/receive-batch.ts";
+import { processTogether } from "../../src/client/messaging/receive-batch.ts";
 import type { RelayMessage } from "../../src/client/transport/relay-api.ts";
 
 const message = (id: number, from: string): RelayMessage => ({

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { type ContactRecord, decodeRecord, encodeRecord } from "../../src/client/local-records.ts";
-import { blindIndex, deriveLocalKeys, openRow, sealRow } from "../../src/client/record-seal.ts";
+import {
+  type ContactRecord,
+  decodeRecord,
+  encodeRecord,
+} from "../../src/client/local-store/local-records.ts";
+import { blindIndex, deriveLocalKeys, openRow, sealRow } from "../../src/client/local-store/record-seal.ts";
 import { hkdf, randomBytes, utf8 } from "../../src/crypto/index.ts";
 import { allLabels, LOCAL_LABELS } from "../../src/crypto/labels.ts";
 import { NanoError } from "../../src/errors/index.ts";

@@ -3,8 +3,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { IncomingMessage, RejectedMessage } from "../../src/client/commands/receive.ts";
 import { NanoClient } from "../../src/client/nano-client.ts";
+import type { IncomingMessage, RejectedMessage } from "../../src/client/operations/receive.ts";
 import { TEST_ARGON2ID } from "../client/_helpers.ts";
 import { PASSPHRASE, withRelay } from "./_harness.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { processEnvelope } from "../../src/client/commands/receive.ts";
 import { NanoClient } from "../../src/client/nano-client.ts";
-import { openRelayLink } from "../../src/client/relay-link.ts";
+import { processEnvelope } from "../../src/client/operations/receive.ts";
+import { openRelayLink } from "../../src/client/transport/relay-link.ts";
 import { PASSPHRASE, User, withRelay } from "./_harness.ts";
 
 /**

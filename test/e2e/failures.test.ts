@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { loadOwnIdentity } from "../../src/client/local-identity.ts";
+import { loadOwnIdentity } from "../../src/client/home/local-identity.ts";
 import { NanoClient } from "../../src/client/nano-client.ts";
 import { cli, errorOf, PASSPHRASE, REPO_ROOT, User, withRelay } from "./_harness.ts";
 

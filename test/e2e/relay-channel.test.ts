@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { NanoClient } from "../../src/client/index.ts";
-import { openRelayLink } from "../../src/client/relay-link.ts";
+import { openRelayLink } from "../../src/client/transport/relay-link.ts";
 import type { Relay } from "./_harness.ts";
 import { PASSPHRASE, withRelay } from "./_harness.ts";
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { before, describe, it } from "node:test";
 import { CheckpointTracker } from "../../src/audit/checkpoint-tracker.ts";
-import { KeyTransparencyVerifier } from "../../src/client/key-transparency.ts";
+import { KeyTransparencyVerifier } from "../../src/audit/kt-verifier.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { readLogKey } from "../../src/relay/audit-log-key.ts";
 import { RelayTransparency, transactionRunner } from "../../src/relay/transparency.ts";

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { decodeAuditEvent } from "../../src/audit/audit-event.ts";
 import { decodeKtLeaf, encodeKtLeaf } from "../../src/audit/kt-leaf.ts";
+import { describeKtOutcome, KeyTransparencyVerifier } from "../../src/audit/kt-verifier.ts";
 import type { LogVerifierKey } from "../../src/audit/log-key.ts";
-import { describeKtOutcome, KeyTransparencyVerifier } from "../../src/client/key-transparency.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { loadMigrations } from "../../src/store/sqlite/migrations.ts";
 import {

@@ -1,6 +1,6 @@
 import { NanoError } from "../../errors/index.ts";
 import { signDeviceChallenge, signUsernameClaim } from "../../protocol/index.ts";
-import type { OwnIdentity } from "../local-identity.ts";
+import type { OwnIdentity } from "../home/local-identity.ts";
 import {
   checkRawStatus,
   type RelayEndpoint,

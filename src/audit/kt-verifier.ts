@@ -1,0 +1,178 @@
+/**
+ * Client-side key transparency (docs/audit.md, "Key transparency"): the relay proves, with every bundle,
+ * that the identity record it serves for a username is the one it logged in its append-only
+ * key-transparency log, at a checkpoint signed by its pinned log key. The client:
+ *   1. verifies the checkpoint's Ed25519 AND ML-DSA-65 signatures against the pinned verifier key;
+ *   2. moves its CheckpointTracker forward to it, fetching PROOF(held, new) from the relay — a newer
+ *      checkpoint that does not extend the one held is a fork, a smaller one a rollback: both are hard
+ *      errors that name the two checkpoints (the pair is evidence against the relay);
+ *   3. verifies the inclusion proof of the leaf at the tracker's checkpoint;
+ *   4. checks that the leaf binds exactly this username (salted commitment) to exactly H(IR) and the
+ *      record's version.
+ * Pure apart from the consistency-proof callback: no storage, no clock. The tracker's state is one
+ * signed note (`state()`), which the caller persists and passes back on the next start.
+ */
+
+import { constantTimeEqual } from "../crypto/constant-time.ts";
+import { NanoError } from "../errors/index.ts";
+import { decodeIdentityRecordExact } from "../protocol/identity-record.ts";
+import { type Checkpoint, describeCheckpoint } from "./checkpoint.ts";
+import { CheckpointTracker } from "./checkpoint-tracker.ts";
+import { checkKtUsername, decodeKtLeaf } from "./kt-leaf.ts";
+import type { LogVerifierKey } from "./log-key.ts";
+import { hashLeaf } from "./merkle-hash.ts";
+import { decodeBase64Strict } from "./signed-note.ts";
+
+/** The `transparency` object of a bundle or account response, as received (JSON). */
+export interface TransparencyResponse {
+  readonly log_index: number;
+  readonly leaf: string;
+  readonly username_salt: string;
+  readonly inclusion_proof: readonly string[];
+  readonly tree_size: number;
+  readonly checkpoint: string;
+}
+
+/** Fetches PROOF(from, to) of the key-transparency log (GET /v1/transparency/kt/consistency). */
+export type ConsistencyFetcher = (from: number, to: number) => Promise<readonly Uint8Array[]>;
+
+export interface KtVerification {
+  /** The username is bound to this record in the log at `checkpoint`. */
+  readonly proven: true;
+  readonly logIndex: number;
+  readonly checkpoint: Checkpoint;
+  readonly recordVersion: number;
+}
+
+const MAX_PROOF_HASHES = 64;
+
+function missing(message: string): NanoError {
+  return new NanoError("kt_proof_missing", message);
+}
+
+function bytesField(value: unknown, what: string): Uint8Array {
+  if (typeof value !== "string" || value.length > 200_000) throw missing(`${what} is missing or too long`);
+  const bytes = decodeBase64Strict(value);
+  if (bytes === undefined) throw missing(`${what} is not canonical base64`);
+  return bytes;
+}
+
+/** Shape checks of untrusted JSON before any cryptography runs. */
+export function parseTransparencyResponse(value: unknown): TransparencyResponse {
+  if (typeof value !== "object" || value === null)
+    throw missing("the response carries no transparency proof");
+  const record = value as Record<string, unknown>;
+  const index = record.log_index;
+  const size = record.tree_size;
+  if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0)
+    throw missing("log_index is not a non-negative integer");
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= index)
+    throw missing("tree_size does not cover log_index");
+  const proof = record.inclusion_proof;
+  if (!Array.isArray(proof) || proof.length > MAX_PROOF_HASHES || !proof.every((p) => typeof p === "string"))
+    throw missing("inclusion_proof is not a list of base64 hashes");
+  if (typeof record.checkpoint !== "string" || record.checkpoint.length > 131_072)
+    throw missing("checkpoint is missing or too long");
+  if (typeof record.leaf !== "string" || typeof record.username_salt !== "string")
+    throw missing("leaf or username_salt is missing");
+  return {
+    log_index: index,
+    tree_size: size,
+    leaf: record.leaf,
+    username_salt: record.username_salt,
+    inclusion_proof: proof as string[],
+    checkpoint: record.checkpoint,
+  };
+}
+
+export class KeyTransparencyVerifier {
+  readonly #tracker: CheckpointTracker;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  /** `state`: the note returned by `state()` in an earlier session (verified again here). */
+  constructor(pinned: LogVerifierKey, state?: string) {
+    this.#tracker = new CheckpointTracker(pinned, state === undefined ? {} : { trusted: state });
+  }
+
+  /** The newest checkpoint this client has verified, as a signed note to persist; undefined before any. */
+  state(): string | undefined {
+    return this.#tracker.current?.note;
+  }
+
+  get checkpoint(): Checkpoint | undefined {
+    return this.#tracker.current?.checkpoint;
+  }
+
+  /**
+   * Verifies that `identityRecord` (the bytes received for `username`, normalized) is `username`'s
+   * binding in the log. Throws log_fork_detected / log_rollback_detected (hard: stop trusting the
+   * relay), checkpoint_* (bad signature or format), inclusion_proof_invalid, kt_binding_mismatch,
+   * salted_commitment_mismatch or kt_proof_missing. The tracker only ever moves forward.
+   */
+  verify(
+    username: string,
+    identityRecord: Uint8Array,
+    response: unknown,
+    fetchConsistency: ConsistencyFetcher,
+  ): Promise<KtVerification> {
+    // One at a time: a proof fetched from the held size must meet that same held checkpoint, or two
+    // concurrent verifications would make each other's honest proofs look like a fork.
+    const run = this.#tail.then(() => this.#verify(username, identityRecord, response, fetchConsistency));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #verify(
+    username: string,
+    identityRecord: Uint8Array,
+    response: unknown,
+    fetchConsistency: ConsistencyFetcher,
+  ): Promise<KtVerification> {
+    const fields = parseTransparencyResponse(response);
+    const held = this.#tracker.current?.checkpoint;
+    // The proof is only fetched for a strictly larger tree; equal and smaller sizes need none
+    // (same size: roots must match; smaller: rollback), which the tracker decides.
+    let consistency: readonly Uint8Array[] = [];
+    if (held !== undefined && held.size > 0 && fields.tree_size > held.size)
+      consistency = await fetchConsistency(held.size, fields.tree_size);
+    this.#tracker.advance(fields.checkpoint, consistency);
+    const checkpoint = this.#tracker.current!.checkpoint;
+    if (checkpoint.size !== fields.tree_size)
+      throw missing(`tree_size ${fields.tree_size} is not the checkpoint's size ${checkpoint.size}`);
+    const leaf = bytesField(fields.leaf, "leaf");
+    const proof = fields.inclusion_proof.map((hash, i) => bytesField(hash, `inclusion_proof[${i}]`));
+    this.#tracker.verifyInclusion(hashLeaf(leaf), fields.log_index, proof);
+    const binding = decodeKtLeaf(leaf);
+    checkKtUsername(binding, username, bytesField(fields.username_salt, "username_salt"));
+    const record = decodeIdentityRecordExact(identityRecord);
+    if (record.username !== username)
+      throw new NanoError("kt_binding_mismatch", "the identity record names a different user");
+    if (!constantTimeEqual(binding.identityHash, record.hash))
+      throw new NanoError(
+        "kt_binding_mismatch",
+        `the logged identity for ${username} is not the record received (log index ${fields.log_index})`,
+      );
+    if (binding.recordVersion !== record.recordVersion)
+      throw new NanoError(
+        "kt_binding_mismatch",
+        `the logged record version ${binding.recordVersion} is not the received ${record.recordVersion}`,
+      );
+    return { proven: true, logIndex: fields.log_index, checkpoint, recordVersion: binding.recordVersion };
+  }
+}
+
+/**
+ * One line for `nano-client verify NAME`: whether NAME's key is proven in the log, at which checkpoint,
+ * or why not. Hard errors (fork, rollback) are reported as such, never softened into "unproven".
+ */
+export function describeKtOutcome(username: string, outcome: KtVerification | unknown): string {
+  if (typeof outcome === "object" && outcome !== null && (outcome as KtVerification).proven === true) {
+    const { checkpoint, logIndex } = outcome as KtVerification;
+    return `${username}'s identity is proven in the key-transparency log (entry ${logIndex}) at ${describeCheckpoint(checkpoint)}`;
+  }
+  if (NanoError.is(outcome, "log_fork_detected") || NanoError.is(outcome, "log_rollback_detected"))
+    return `SECURITY ERROR: the relay's key-transparency log is inconsistent: ${outcome.message}`;
+  if (NanoError.is(outcome))
+    return `${username}'s identity is NOT proven in the key-transparency log: ${outcome.message}`;
+  return `${username}'s identity is NOT proven in the key-transparency log`;
+}

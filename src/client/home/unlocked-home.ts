@@ -1,0 +1,79 @@
+import { access } from "node:fs/promises";
+import { blake2b, concatBytes, encodeSuitePublicKeys, toHex, wipe } from "../../crypto/index.ts";
+import { NanoError } from "../../errors/index.ts";
+import { loadKeystore, type Passphrase } from "../keystore/keystore.ts";
+import { decodeKeystoreContents, type KeystoreContents } from "../keystore/keystore-contents.ts";
+import { LocalStore } from "../local-store/local-store.ts";
+import { assertNotWritableByOthers } from "./atomic-file.ts";
+import { type ClientConfig, type HomePaths, readConfig } from "./home.ts";
+import { decodeIdentitySeeds, type IdentitySeeds } from "./identity-seeds.ts";
+
+/**
+ * A home opened with its passphrase: the config, the decrypted identity seeds and the open local store.
+ * Every command but `init` starts here. `close()` wipes the key material it holds (best effort).
+ */
+export interface UnlockedHome {
+  readonly paths: HomePaths;
+  readonly config: ClientConfig;
+  readonly seeds: IdentitySeeds;
+  readonly store: LocalStore;
+  close(): Promise<void>;
+}
+
+export async function unlockHome(paths: HomePaths, passphrase: Passphrase): Promise<UnlockedHome> {
+  try {
+    await access(paths.keystore);
+  } catch {
+    throw new NanoError("keystore_missing", `no keystore in ${paths.root}`);
+  }
+  await assertNotWritableByOthers(paths.root, "home directory");
+  const config = await readConfig(paths);
+  const payload = await loadKeystore(paths.keystore, passphrase);
+  let contents: KeystoreContents;
+  try {
+    contents = decodeKeystoreContents(payload);
+  } finally {
+    wipe(payload);
+  }
+  const seeds = decodeIdentitySeeds(contents.identity);
+  const store = await LocalStore.open(paths.localStore, contents.localStoreKey);
+  wipe(contents.localStoreKey, contents.identity);
+  return {
+    paths,
+    config,
+    seeds,
+    store,
+    async close() {
+      await store.close();
+      for (const entry of seeds.suites)
+        wipe(entry.signature, entry.kem, ...(entry.agreement ? [entry.agreement] : []));
+      wipe(seeds.device);
+    },
+  };
+}
+
+/** Groups of four hex digits, for people comparing fingerprints aloud. */
+function grouped(bytes: Uint8Array): string {
+  return (toHex(bytes).match(/.{4}/g) ?? []).join(" ");
+}
+
+/**
+ * A fingerprint of the identity public keys (BLAKE2b-512 over every accepted suite's encoded public
+ * keys, first 16 bytes). For display and debugging only: the protocol's safety number replaces it.
+ */
+export function identityFingerprint(seeds: IdentitySeeds): string {
+  const encoded = seeds.suites.map((entry) =>
+    encodeSuitePublicKeys({
+      suite: entry.suite,
+      signature: entry.suite.signature.publicKey(entry.signature),
+      agreement:
+        entry.suite.agreement && entry.agreement ? entry.suite.agreement.publicKey(entry.agreement) : null,
+      kem: entry.suite.kem.publicKey(entry.kem),
+    }),
+  );
+  return grouped(blake2b(concatBytes(...encoded)).subarray(0, 16));
+}
+
+export function deviceFingerprint(seeds: IdentitySeeds): string {
+  return grouped(blake2b(seeds.preferred.signature.publicKey(seeds.device)).subarray(0, 16));
+}

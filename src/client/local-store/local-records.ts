@@ -1,0 +1,188 @@
+import { z } from "zod";
+import { SUITE_IDS, type SuiteId } from "../../crypto/index.ts";
+import { NanoError } from "../../errors/index.ts";
+
+/**
+ * The typed records the local store seals, and their plaintext encoding: JSON with bytes as base64,
+ * validated by a zod schema on the way out. The encoding only ever exists inside a sealed row, so its
+ * job is to be strict and versionable (`v`), not compact.
+ */
+
+/** What the client knows about a peer. The identity record bytes are the protocol's IR, kept opaque. */
+export interface ContactRecord {
+  readonly username: string;
+  readonly identityRecord: Uint8Array;
+  /** The suite this contact is pinned to; lowering it needs a signed IR update and consent. */
+  readonly pinnedSuite: SuiteId;
+  readonly verified: boolean;
+  readonly safetyNumberConfirmedAt: number | null;
+  /** Set when a new IR arrived for this user: blocks sending and receiving until re-verified. */
+  readonly identityChanged: boolean;
+  /**
+   * The verified record that differs from `identityRecord` (the protocol's `Contact.changed`,
+   * docs/protocol.md §11.2); absent in records written before the protocol kept it.
+   */
+  readonly changedIdentityRecord?: Uint8Array | undefined;
+  readonly addedAt: number;
+  readonly updatedAt: number;
+}
+
+export interface SessionRecord {
+  readonly sessionId: Uint8Array;
+  readonly peer: string;
+  /** The protocol's serialized session state, opaque here. */
+  readonly state: Uint8Array;
+  readonly updatedAt: number;
+  readonly archived: boolean;
+}
+
+export interface PrekeySecretRecord {
+  readonly id: Uint8Array;
+  readonly suite: SuiteId;
+  readonly role: string;
+  readonly secret: Uint8Array;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly lastResort: boolean;
+}
+
+/** A message waiting for the relay's acknowledgement (see outbox.ts). */
+export interface OutboxEntry {
+  readonly clientMessageId: string;
+  readonly recipient: string;
+  /** The encrypted envelope: retried byte for byte, so the ratchet never advances twice for one send. */
+  readonly envelope: Uint8Array;
+  readonly createdAt: number;
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+  /** Error code of the last failed attempt; never a message (it could echo content). */
+  readonly lastError: string | null;
+}
+
+export interface ReceivedMessage {
+  /** The relay's id for the message: redelivery of the same id is stored once. */
+  readonly messageId: string;
+  readonly sender: string;
+  readonly contentType: string;
+  readonly body: Uint8Array;
+  readonly receivedAt: number;
+}
+
+const base64 = z.base64().transform((text) => new Uint8Array(Buffer.from(text, "base64")));
+const suiteId = z.union([
+  z.literal(SUITE_IDS.classical),
+  z.literal(SUITE_IDS.hybrid),
+  z.literal(SUITE_IDS.quantum),
+]);
+const time = z.number().int().nonnegative();
+
+const SCHEMAS = {
+  contact: z.strictObject({
+    v: z.literal(1),
+    username: z.string().min(1),
+    identityRecord: base64,
+    pinnedSuite: suiteId,
+    verified: z.boolean(),
+    safetyNumberConfirmedAt: time.nullable(),
+    identityChanged: z.boolean(),
+    changedIdentityRecord: base64.optional(),
+    addedAt: time,
+    updatedAt: time,
+  }),
+  session: z.strictObject({
+    v: z.literal(1),
+    sessionId: base64,
+    peer: z.string().min(1),
+    state: base64,
+    updatedAt: time,
+    archived: z.boolean(),
+  }),
+  prekey: z.strictObject({
+    v: z.literal(1),
+    id: base64,
+    suite: suiteId,
+    role: z.string(),
+    secret: base64,
+    createdAt: time,
+    expiresAt: time,
+    lastResort: z.boolean(),
+  }),
+  outbox: z.strictObject({
+    v: z.literal(1),
+    recipient: z.string().min(1),
+    envelope: base64,
+    createdAt: time,
+  }),
+  received: z.strictObject({
+    v: z.literal(1),
+    messageId: z.string().min(1),
+    sender: z.string().min(1),
+    contentType: z.string(),
+    body: base64,
+    receivedAt: time,
+  }),
+} as const;
+
+export type RecordKind = keyof typeof SCHEMAS;
+type Decoded<K extends RecordKind> = z.output<(typeof SCHEMAS)[K]>;
+
+/** JSON form of a record; with `probe`, byte fields become "" (the form the schema check sees). */
+function toJson(value: unknown, probe: boolean): unknown {
+  if (value instanceof Uint8Array)
+    return probe ? "" : Buffer.from(value.buffer, value.byteOffset, value.length).toString("base64");
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, toJson(inner, probe)]));
+  }
+  return value;
+}
+
+export function encodeRecord(kind: RecordKind, record: object): Uint8Array {
+  // Refuse to seal what could not be read back. The check sees byte fields as "": base64 written by
+  // Buffer is valid by construction, and re-validating (and decoding) a 1 MiB message body's base64
+  // cost more than sealing it. A string where bytes belong is still checked as base64.
+  SCHEMAS[kind].parse({ v: 1, ...(toJson(record, true) as object) });
+  return jsonBytes({ v: 1, ...record });
+}
+
+/**
+ * `utf8(JSON.stringify(toJson(record)))`, byte for byte, for the flat records above, written field by
+ * field into one buffer: JSON.stringify would scan a megabyte of base64 for characters to escape,
+ * and base64 has none. Other values go through JSON.stringify as before; undefined fields are left
+ * out as JSON.stringify leaves them out.
+ */
+function jsonBytes(record: object): Uint8Array {
+  const texts: string[] = [];
+  let separator = "{";
+  for (const [key, value] of Object.entries(record)) {
+    if (value === undefined) continue;
+    texts.push(`${separator}${JSON.stringify(key)}:`);
+    separator = ",";
+    if (value instanceof Uint8Array) texts.push('"', toJson(value, false) as string, '"');
+    else texts.push(JSON.stringify(toJson(value, false)));
+  }
+  texts.push(separator === "{" ? "{}" : "}");
+  let length = 0;
+  for (const text of texts) length += Buffer.byteLength(text);
+  // Not allocUnsafe: small buffers would come from Node's shared pool, and this one holds a plaintext
+  // record (secrets) that the pool would keep around for whatever uses the slab next.
+  const out = Buffer.allocUnsafeSlow(length);
+  let offset = 0;
+  for (const text of texts) offset += out.write(text, offset);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/** Only reached after the AEAD opened the row, so a failure means a bug or a foreign writer. */
+export function decodeRecord<K extends RecordKind>(kind: K, bytes: Uint8Array): Omit<Decoded<K>, "v"> {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (cause) {
+    throw new NanoError("local_record_tampered", `a ${kind} record is not valid JSON`, { cause });
+  }
+  const result = SCHEMAS[kind].safeParse(json);
+  if (!result.success) {
+    throw new NanoError("local_record_tampered", `a ${kind} record does not match its schema`);
+  }
+  const { v: _version, ...record } = result.data;
+  return record as unknown as Omit<Decoded<K>, "v">;
+}

@@ -1,0 +1,68 @@
+import type { DatabaseSync } from "node:sqlite";
+import { NanoError } from "../../errors/index.ts";
+
+/**
+ * The local database schema as an ordered list of migrations; `PRAGMA user_version` records how many
+ * have run. Each migration runs in its own transaction, so a crash mid-upgrade leaves the previous
+ * version intact. Columns in the clear hold only what is not secret: blind indexes, client message ids
+ * (they go to the relay anyway), timestamps and retry counters. Everything else is a sealed `record`.
+ */
+export const MIGRATIONS: readonly string[] = Object.freeze([
+  // 1: first schema.
+  `
+  CREATE TABLE meta (name TEXT PRIMARY KEY, record BLOB NOT NULL) STRICT;
+  CREATE TABLE contacts (handle BLOB PRIMARY KEY, record BLOB NOT NULL) STRICT;
+  CREATE TABLE sessions (
+    handle BLOB PRIMARY KEY,
+    peer BLOB NOT NULL,
+    updated_at INTEGER NOT NULL,
+    record BLOB NOT NULL
+  ) STRICT;
+  CREATE INDEX sessions_by_peer ON sessions (peer, updated_at);
+  CREATE TABLE replay_cache (digest BLOB PRIMARY KEY, expires_at INTEGER NOT NULL) STRICT;
+  CREATE TABLE prekey_secrets (handle BLOB PRIMARY KEY, record BLOB NOT NULL) STRICT;
+  CREATE TABLE outbox (
+    client_message_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    record BLOB NOT NULL
+  ) STRICT;
+  CREATE TABLE received (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    handle BLOB NOT NULL UNIQUE,
+    record BLOB NOT NULL
+  ) STRICT;
+  `,
+]);
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function schemaVersion(db: DatabaseSync): number {
+  const row = db.prepare("PRAGMA user_version").get() as { user_version: number } | undefined;
+  return row?.user_version ?? 0;
+}
+
+/** Brings the database to SCHEMA_VERSION; refuses one written by a newer client. */
+export function migrate(db: DatabaseSync, migrations: readonly string[] = MIGRATIONS): number {
+  const current = schemaVersion(db);
+  if (current > migrations.length) {
+    throw new NanoError(
+      "local_store_version_unsupported",
+      `local database schema version ${current} is newer than this client's ${migrations.length}`,
+    );
+  }
+  for (let version = current; version < migrations.length; version += 1) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(migrations[version]!);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+  return migrations.length - current;
+}

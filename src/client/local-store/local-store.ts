@@ -1,0 +1,554 @@
+import { closeSync, constants, openSync } from "node:fs";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { copyBytes, toHex, utf8 } from "../../crypto/index.ts";
+import { NanoError } from "../../errors/index.ts";
+import { assertPrivate, PRIVATE_FILE_MODE } from "../home/atomic-file.ts";
+import { type CommitStats, LocalCommitQueue } from "./local-commit-queue.ts";
+import {
+  type ContactRecord,
+  decodeRecord,
+  encodeRecord,
+  type OutboxEntry,
+  type PrekeySecretRecord,
+  type ReceivedMessage,
+  type SessionRecord,
+} from "./local-records.ts";
+import { migrate } from "./local-schema.ts";
+import { OpenedRows } from "./opened-rows.ts";
+import {
+  blindIndex,
+  deriveLocalKeys,
+  type LocalKeys,
+  openRow,
+  sealRow,
+  wipeLocalKeys,
+} from "./record-seal.ts";
+
+export type { CommitStats } from "./local-commit-queue.ts";
+export type { ContactRecord, OutboxEntry, PrekeySecretRecord, ReceivedMessage, SessionRecord };
+
+/** An outbox entry's retry bookkeeping, readable without opening its sealed record. */
+export interface OutboxEntryState {
+  readonly clientMessageId: string;
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+}
+
+/** A new outbox entry: retry bookkeeping starts at zero attempts, due now. */
+export interface NewOutboxEntry {
+  readonly clientMessageId: string;
+  readonly recipient: string;
+  readonly envelope: Uint8Array;
+  readonly createdAt: number;
+}
+
+type Row = Record<string, SQLInputValue>;
+
+/** Opened rows remembered per table (contacts, sessions; not prekey secrets): see opened-rows.ts. */
+export const OPENED_ROWS_PER_TABLE = 256;
+/** Blind indexes remembered; the memory starts over when full (values are short strings and ids). */
+const BLIND_INDEX_CACHE_SIZE = 4096;
+
+const KEY_CHECK = "key-check";
+const KEY_CHECK_PLAINTEXT = utf8("nano local store");
+
+function bytesOf(value: SQLInputValue | undefined): Uint8Array {
+  if (!(value instanceof Uint8Array))
+    throw new NanoError("local_record_tampered", "a sealed column is not a blob");
+  return value;
+}
+
+function numberOf(value: SQLInputValue | undefined): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "bigint") return Number(value);
+  throw new NanoError("local_record_tampered", "a numeric column is not a number");
+}
+
+/**
+ * The synchronous operations on the tables. Used directly inside `LocalStore.transaction`, which is how
+ * the protocol's "insert the replay entry, store the session, delete consumed one-time secrets" happens
+ * as one durable commit (DESIGN.md "First-message replay").
+ */
+export class LocalTables {
+  readonly #db: DatabaseSync;
+  readonly #keys: LocalKeys;
+  /** Prepared once per SQL text: compiling a statement cost more than running it. */
+  readonly #statements = new Map<string, StatementSync>();
+  /** Blind indexes computed so far (an HKDF each), by table and value. Memory only, bounded. */
+  readonly #blinded = new Map<string, Uint8Array>();
+  /** Rows opened or written by this process, reused while their sealed bytes are unchanged. */
+  readonly #contacts = new OpenedRows<ContactRecord>(OPENED_ROWS_PER_TABLE);
+  readonly #sessions = new OpenedRows<SessionRecord>(OPENED_ROWS_PER_TABLE);
+
+  constructor(db: DatabaseSync, keys: LocalKeys) {
+    this.#db = db;
+    this.#keys = keys;
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #all(sql: string, ...params: SQLInputValue[]): Row[] {
+    return this.#statement(sql).all(...params) as Row[];
+  }
+
+  #get(sql: string, ...params: SQLInputValue[]): Row | undefined {
+    return this.#statement(sql).get(...params) as Row | undefined;
+  }
+
+  #run(sql: string, ...params: SQLInputValue[]): number {
+    return Number(this.#statement(sql).run(...params).changes);
+  }
+
+  /** `blindIndex`, computed once per (table, value) while the store is open. */
+  #blind(table: string, value: Uint8Array | string): Uint8Array {
+    const key = `${table}\0${typeof value === "string" ? `s${value}` : `b${toHex(value)}`}`;
+    let index = this.#blinded.get(key);
+    if (index === undefined) {
+      index = blindIndex(this.#keys, table, value);
+      if (this.#blinded.size >= BLIND_INDEX_CACHE_SIZE) this.#blinded.clear();
+      this.#blinded.set(key, index);
+    }
+    return index;
+  }
+
+  /** Opens a sealed row, or reuses what this process opened or wrote when the bytes are the same. */
+  #open<T>(
+    rows: OpenedRows<T>,
+    table: string,
+    handle: Uint8Array,
+    sealed: Uint8Array,
+    decode: (plaintext: Uint8Array) => T,
+  ): T {
+    const key = toHex(handle);
+    const known = rows.get(key, sealed);
+    if (known !== undefined) return known;
+    const record = decode(openRow(this.#keys, table, handle, sealed));
+    rows.set(key, sealed, record);
+    return record;
+  }
+
+  /** Forgets every opened row and blind index (the store is closing). */
+  forget(): void {
+    this.#contacts.clear();
+    this.#sessions.clear();
+    this.#blinded.clear();
+  }
+
+  // ---- contacts: keyed by a blind index of the username
+  putContact(contact: ContactRecord): void {
+    const handle = this.#blind("contacts", contact.username);
+    const record = sealRow(this.#keys, "contacts", handle, encodeRecord("contact", contact));
+    this.#run("INSERT OR REPLACE INTO contacts (handle, record) VALUES (?, ?)", handle, record);
+    this.#contacts.set(toHex(handle), record, contact);
+  }
+
+  getContact(username: string): ContactRecord | null {
+    const handle = this.#blind("contacts", username);
+    const row = this.#get("SELECT record FROM contacts WHERE handle = ?", handle);
+    if (row === undefined) return null;
+    const contact = this.#open(this.#contacts, "contacts", handle, bytesOf(row.record), (plain) =>
+      decodeRecord("contact", plain),
+    );
+    if (contact.username !== username) {
+      throw new NanoError("local_record_tampered", "a contact row holds another username");
+    }
+    return contact;
+  }
+
+  /** Throws `contact_not_found` instead of returning null: for commands that name a contact. */
+  requireContact(username: string): ContactRecord {
+    const contact = this.getContact(username);
+    if (contact === null) throw new NanoError("contact_not_found", `no contact named ${username}`);
+    return contact;
+  }
+
+  listContacts(): ContactRecord[] {
+    return this.#all("SELECT handle, record FROM contacts")
+      .map((row) =>
+        decodeRecord("contact", openRow(this.#keys, "contacts", bytesOf(row.handle), bytesOf(row.record))),
+      )
+      .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+  }
+
+  deleteContact(username: string): boolean {
+    const handle = this.#blind("contacts", username);
+    this.#contacts.delete(toHex(handle));
+    return this.#run("DELETE FROM contacts WHERE handle = ?", handle) > 0;
+  }
+
+  // ---- sessions: keyed by a blind index of the session id, grouped by a blind index of the peer
+  putSession(session: SessionRecord): void {
+    const handle = this.#blind("sessions", session.sessionId);
+    const peer = this.#blind("contacts", session.peer);
+    const record = sealRow(this.#keys, "sessions", handle, encodeRecord("session", session));
+    this.#run(
+      "INSERT OR REPLACE INTO sessions (handle, peer, updated_at, record) VALUES (?, ?, ?, ?)",
+      handle,
+      peer,
+      session.updatedAt,
+      record,
+    );
+    this.#sessions.set(toHex(handle), record, session);
+  }
+
+  /** The peer's sessions, most recently updated first (the one to send on). */
+  getSessions(peer: string): SessionRecord[] {
+    const rows = this.#all(
+      "SELECT handle, record FROM sessions WHERE peer = ?",
+      this.#blind("contacts", peer),
+    );
+    const sessions = rows.map((row) =>
+      this.#open(this.#sessions, "sessions", bytesOf(row.handle), bytesOf(row.record), (plain) =>
+        decodeRecord("session", plain),
+      ),
+    );
+    // The peer and updated_at columns are not authenticated: check the peer and order by the sealed time,
+    // so an edited column can neither move a session to another contact nor pick the one we send on.
+    for (const session of sessions) {
+      if (session.peer !== peer) throw new NanoError("local_record_tampered", "a session row was moved");
+    }
+    return sessions.sort((a, b) => b.updatedAt - a.updatedAt);
+  }
+
+  deleteSession(sessionId: Uint8Array): boolean {
+    const handle = this.#blind("sessions", sessionId);
+    this.#sessions.delete(toHex(handle));
+    return this.#run("DELETE FROM sessions WHERE handle = ?", handle) > 0;
+  }
+
+  // ---- replay cache of first messages that consumed no one-time key
+  /** True when the digest was new (and is now stored), false for a replay. */
+  rememberReplay(digest: Uint8Array, expiresAt: number): boolean {
+    const blinded = this.#blind("replay_cache", digest);
+    return (
+      this.#run("INSERT OR IGNORE INTO replay_cache (digest, expires_at) VALUES (?, ?)", blinded, expiresAt) >
+      0
+    );
+  }
+
+  hasReplay(digest: Uint8Array): boolean {
+    const blinded = this.#blind("replay_cache", digest);
+    return this.#get("SELECT 1 AS hit FROM replay_cache WHERE digest = ?", blinded) !== undefined;
+  }
+
+  pruneReplay(now: number): number {
+    return this.#run("DELETE FROM replay_cache WHERE expires_at <= ?", now);
+  }
+
+  // ---- prekey secrets: prekey ids travel only inside seals, so they are blinded here too
+  putPrekeySecret(prekey: PrekeySecretRecord): void {
+    const handle = this.#blind("prekey_secrets", prekey.id);
+    const record = sealRow(this.#keys, "prekey_secrets", handle, encodeRecord("prekey", prekey));
+    this.#run("INSERT OR REPLACE INTO prekey_secrets (handle, record) VALUES (?, ?)", handle, record);
+  }
+
+  getPrekeySecret(id: Uint8Array): PrekeySecretRecord | null {
+    const handle = this.#blind("prekey_secrets", id);
+    const row = this.#get("SELECT record FROM prekey_secrets WHERE handle = ?", handle);
+    if (row === undefined) return null;
+    // Not remembered: prekey secrets are read once per first contact, not per message, and a consumed
+    // one-time secret must not outlive its row in memory.
+    return decodeRecord("prekey", openRow(this.#keys, "prekey_secrets", handle, bytesOf(row.record)));
+  }
+
+  listPrekeySecrets(): PrekeySecretRecord[] {
+    return this.#all("SELECT handle, record FROM prekey_secrets").map((row) =>
+      decodeRecord("prekey", openRow(this.#keys, "prekey_secrets", bytesOf(row.handle), bytesOf(row.record))),
+    );
+  }
+
+  deletePrekeySecret(id: Uint8Array): boolean {
+    const handle = this.#blind("prekey_secrets", id);
+    return this.#run("DELETE FROM prekey_secrets WHERE handle = ?", handle) > 0;
+  }
+
+  // ---- outbox: client message ids are sent to the relay, so they are the row key in the clear
+  /** Idempotent: an id already present is left as it is and false is returned. */
+  insertOutbox(entry: NewOutboxEntry): boolean {
+    const key = utf8(entry.clientMessageId);
+    const { recipient, envelope, createdAt } = entry;
+    const record = sealRow(
+      this.#keys,
+      "outbox",
+      key,
+      encodeRecord("outbox", { recipient, envelope, createdAt }),
+    );
+    return (
+      this.#run(
+        `INSERT OR IGNORE INTO outbox (client_message_id, seq, attempts, next_attempt_at, record)
+         VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox), 0, ?, ?)`,
+        entry.clientMessageId,
+        entry.createdAt,
+        record,
+      ) > 0
+    );
+  }
+
+  #outboxEntry(row: Row): OutboxEntry {
+    const clientMessageId = String(row.client_message_id);
+    const sealed = openRow(this.#keys, "outbox", utf8(clientMessageId), bytesOf(row.record));
+    const { recipient, envelope, createdAt } = decodeRecord("outbox", sealed);
+    return {
+      clientMessageId,
+      recipient,
+      envelope,
+      createdAt,
+      attempts: numberOf(row.attempts),
+      nextAttemptAt: numberOf(row.next_attempt_at),
+      lastError: row.last_error === null ? null : String(row.last_error),
+    };
+  }
+
+  /** Pending entries in send order; with `dueAt`, only those whose backoff has elapsed. */
+  listOutbox(dueAt?: number): OutboxEntry[] {
+    const rows =
+      dueAt === undefined
+        ? this.#all("SELECT * FROM outbox ORDER BY seq")
+        : this.#all("SELECT * FROM outbox WHERE next_attempt_at <= ? ORDER BY seq", dueAt);
+    return rows.map((row) => this.#outboxEntry(row));
+  }
+
+  /**
+   * Pending entries in send order WITHOUT opening their sealed records (the recipient and envelope
+   * stay sealed): a flush opens only the ones it may post, not every entry already in flight.
+   */
+  listOutboxState(): OutboxEntryState[] {
+    return this.#all("SELECT client_message_id, attempts, next_attempt_at FROM outbox ORDER BY seq").map(
+      (row) => ({
+        clientMessageId: String(row.client_message_id),
+        attempts: numberOf(row.attempts),
+        nextAttemptAt: numberOf(row.next_attempt_at),
+      }),
+    );
+  }
+
+  getOutbox(clientMessageId: string): OutboxEntry | null {
+    const row = this.#get("SELECT * FROM outbox WHERE client_message_id = ?", clientMessageId);
+    return row === undefined ? null : this.#outboxEntry(row);
+  }
+
+  countOutbox(): number {
+    return numberOf(this.#get("SELECT COUNT(*) AS n FROM outbox")?.n);
+  }
+
+  recordOutboxFailure(clientMessageId: string, nextAttemptAt: number, errorCode: string): void {
+    this.#run(
+      "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE client_message_id = ?",
+      nextAttemptAt,
+      errorCode,
+      clientMessageId,
+    );
+  }
+
+  removeOutbox(clientMessageId: string): boolean {
+    return this.#run("DELETE FROM outbox WHERE client_message_id = ?", clientMessageId) > 0;
+  }
+
+  // ---- received messages: redelivery of one relay message id is stored once
+  insertReceived(message: ReceivedMessage): boolean {
+    const handle = this.#blind("received", message.messageId);
+    const record = sealRow(this.#keys, "received", handle, encodeRecord("received", message));
+    return this.#run("INSERT OR IGNORE INTO received (handle, record) VALUES (?, ?)", handle, record) > 0;
+  }
+
+  hasReceived(messageId: string): boolean {
+    const handle = this.#blind("received", messageId);
+    return this.#get("SELECT 1 AS hit FROM received WHERE handle = ?", handle) !== undefined;
+  }
+
+  /** Messages in arrival order after sequence number `after`; `seq` is an unauthenticated order hint. */
+  listReceived(after = 0, limit = 1000): (ReceivedMessage & { readonly seq: number })[] {
+    return this.#all(
+      "SELECT seq, handle, record FROM received WHERE seq > ? ORDER BY seq LIMIT ?",
+      after,
+      limit,
+    ).map((row) => ({
+      seq: numberOf(row.seq),
+      ...decodeRecord("received", openRow(this.#keys, "received", bytesOf(row.handle), bytesOf(row.record))),
+    }));
+  }
+
+  // ---- meta
+  /** A sealed named value (the own identity record, device key and certificate). */
+  putSecretMeta(name: string, value: Uint8Array): void {
+    if (name === KEY_CHECK) throw new RangeError("reserved meta name");
+    const record = sealRow(this.#keys, "meta", utf8(name), value);
+    this.#run("INSERT OR REPLACE INTO meta (name, record) VALUES (?, ?)", name, record);
+  }
+
+  getSecretMeta(name: string): Uint8Array | null {
+    const row = this.#get("SELECT record FROM meta WHERE name = ?", name);
+    if (row === undefined) return null;
+    return openRow(this.#keys, "meta", utf8(name), bytesOf(row.record));
+  }
+
+  deleteSecretMeta(name: string): void {
+    if (name === KEY_CHECK) throw new RangeError("reserved meta name");
+    this.#run("DELETE FROM meta WHERE name = ?", name);
+  }
+
+  checkKey(): void {
+    const row = this.#get("SELECT record FROM meta WHERE name = ?", KEY_CHECK);
+    const rowKey = utf8(KEY_CHECK);
+    if (row === undefined) {
+      this.#run(
+        "INSERT INTO meta (name, record) VALUES (?, ?)",
+        KEY_CHECK,
+        sealRow(this.#keys, "meta", rowKey, KEY_CHECK_PLAINTEXT),
+      );
+      return;
+    }
+    try {
+      openRow(this.#keys, "meta", rowKey, bytesOf(row.record));
+    } catch (cause) {
+      throw new NanoError(
+        "local_record_tampered",
+        "the local database was sealed under another key (a keystore from another home?)",
+        { cause },
+      );
+    }
+  }
+}
+
+/**
+ * The client's local state: one SQLite file (WAL, synchronous=FULL, secure_delete) in the home
+ * directory, created 0600. Operations are serialized through one FIFO queue so a transaction that
+ * awaits is never interleaved with another caller's writes on the same connection; transactions queued
+ * together share one durable commit (group commit, src/client/local-store/local-commit-queue.ts).
+ */
+export class LocalStore {
+  readonly #db: DatabaseSync;
+  readonly #keys: LocalKeys;
+  readonly #tables: LocalTables;
+  readonly #queue: LocalCommitQueue;
+
+  private constructor(db: DatabaseSync, keys: LocalKeys) {
+    this.#db = db;
+    this.#keys = keys;
+    this.#tables = new LocalTables(db, keys);
+    this.#queue = new LocalCommitQueue(db);
+  }
+
+  /** Opens (creating 0600 if needed) and migrates the database at `path` under `databaseKey`. */
+  static async open(path: string, databaseKey: Uint8Array): Promise<LocalStore> {
+    // Create the file ourselves so it is 0600 from its first byte; SQLite gives -wal/-shm the same mode.
+    closeSync(openSync(path, constants.O_CREAT | constants.O_RDWR | constants.O_NOFOLLOW, PRIVATE_FILE_MODE));
+    await assertPrivate(path, "local database");
+    const db = new DatabaseSync(path);
+    const keys = deriveLocalKeys(copyBytes(databaseKey));
+    try {
+      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;");
+      db.exec("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+      migrate(db);
+      const store = new LocalStore(db, keys);
+      store.#tables.checkKey();
+      return store;
+    } catch (error) {
+      db.close();
+      wipeLocalKeys(keys);
+      throw error;
+    }
+  }
+
+  /**
+   * Runs `work` atomically and durably: all of its writes commit together, or none do, and the promise
+   * resolves only after the commit reached the disk. Transactions queued together share one commit, each
+   * in its own savepoint (a throwing work is undone alone and rejects with its own error; a failed COMMIT
+   * rejects all of them). `work` must not call the store itself (that is refused: it would wait for
+   * itself); it uses the tables it is given.
+   */
+  transaction<T>(work: (tables: LocalTables) => T | Promise<T>): Promise<T> {
+    return this.#queue.submit("transaction", () => work(this.#tables));
+  }
+
+  /**
+   * One operation outside an explicit transaction (SQLite commits each statement on its own). Queued
+   * behind a transaction, it joins that transaction's shared commit instead and settles after it.
+   */
+  read<T>(work: (tables: LocalTables) => T): Promise<T> {
+    return this.#queue.submit("read", () => work(this.#tables));
+  }
+
+  /**
+   * One operation committed WITHOUT waiting for the disk (synchronous = NORMAL for its commit, WAL): it
+   * becomes durable with the next normal commit or checkpoint, and a crash before that may undo it.
+   * Only for writes whose loss is harmless by construction: removing an outbox entry the relay
+   * acknowledged (undone, it is resent under the same client message id, which the relay stores
+   * once), so a send waits for the disk once, not twice. Queued behind a transaction, it simply becomes
+   * part of that transaction's durable commit (no extra cost).
+   */
+  relaxed<T>(work: (tables: LocalTables) => T): Promise<T> {
+    return this.#queue.submit("relaxed", () => work(this.#tables));
+  }
+
+  /** Commits made and works they held: how well group commit batches (tests, benchmarks). */
+  commitStats(): CommitStats {
+    return this.#queue.stats;
+  }
+
+  /** The connection's `PRAGMA synchronous` (2 = FULL): every commit but `relaxed`'s waits for the disk. */
+  synchronousLevel(): Promise<number> {
+    return this.read(() => {
+      const row = this.#db.prepare("PRAGMA synchronous").get() as { synchronous: number } | undefined;
+      return row?.synchronous ?? -1;
+    });
+  }
+
+  putContact(contact: ContactRecord): Promise<void> {
+    return this.read((tables) => tables.putContact(contact));
+  }
+
+  getContact(username: string): Promise<ContactRecord | null> {
+    return this.read((tables) => tables.getContact(username));
+  }
+
+  listContacts(): Promise<ContactRecord[]> {
+    return this.read((tables) => tables.listContacts());
+  }
+
+  putSession(session: SessionRecord): Promise<void> {
+    return this.read((tables) => tables.putSession(session));
+  }
+
+  getSessions(peer: string): Promise<SessionRecord[]> {
+    return this.read((tables) => tables.getSessions(peer));
+  }
+
+  putPrekeySecret(prekey: PrekeySecretRecord): Promise<void> {
+    return this.read((tables) => tables.putPrekeySecret(prekey));
+  }
+
+  getPrekeySecret(id: Uint8Array): Promise<PrekeySecretRecord | null> {
+    return this.read((tables) => tables.getPrekeySecret(id));
+  }
+
+  rememberReplay(digest: Uint8Array, expiresAt: number): Promise<boolean> {
+    return this.read((tables) => tables.rememberReplay(digest, expiresAt));
+  }
+
+  insertReceived(message: ReceivedMessage): Promise<boolean> {
+    return this.read((tables) => tables.insertReceived(message));
+  }
+
+  listReceived(after?: number, limit?: number): Promise<(ReceivedMessage & { readonly seq: number })[]> {
+    return this.read((tables) => tables.listReceived(after, limit));
+  }
+
+  countOutbox(): Promise<number> {
+    return this.read((tables) => tables.countOutbox());
+  }
+
+  async close(): Promise<void> {
+    await this.#queue.close();
+    this.#tables.forget();
+    this.#db.close();
+    wipeLocalKeys(this.#keys);
+  }
+}

@@ -1,0 +1,49 @@
+import { NanoError } from "../../errors/index.ts";
+import { writeConfig } from "../home/home.ts";
+import { ensureOwnIdentity } from "../home/local-identity.ts";
+import type { UnlockedHome } from "../home/unlocked-home.ts";
+import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
+import { openRelayLink, relayUrl } from "../transport/relay-link.ts";
+
+/** Usernames as the CLI accepts them; the relay's rules may be stricter and have the last word. */
+export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{1,31}$/;
+
+export function checkUsername(username: string): string {
+  if (!USERNAME_PATTERN.test(username)) {
+    throw new NanoError(
+      "invalid_argument",
+      `username "${username}" must be 2-32 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit`,
+    );
+  }
+  return username;
+}
+
+export interface ClaimUsernameResult {
+  readonly username: string;
+  readonly relay: string;
+  /** False when this identity had already claimed it (a retried claim is idempotent). */
+  readonly created: boolean;
+  readonly oneTimePrekeys: number;
+}
+
+/**
+ * Creates the identity record and device certificate for NAME (stored sealed before anything is sent),
+ * claims NAME with proof of possession of every identity key, then uploads the prekey bundle and
+ * one-time prekeys. Every step is idempotent, so a claim interrupted anywhere can simply be re-run.
+ */
+export async function claimUsername(
+  home: UnlockedHome,
+  username: string,
+  now = Date.now(),
+): Promise<ClaimUsernameResult> {
+  checkUsername(username);
+  const relay = relayUrl(home);
+  const own = await home.store.transaction((tables) => ensureOwnIdentity(tables, home.seeds, username, now));
+  const link = await openRelayLink(home, own);
+  const { created } = await link.api.claim();
+  const prekeys = await maintainPrekeys(home, link, { now });
+  if (home.config.username !== username || home.config.relay !== relay) {
+    await writeConfig(home.paths, { ...home.config, username, relay });
+  }
+  return { username, relay, created, oneTimePrekeys: prekeys.oneTimeCount };
+}

@@ -1,0 +1,69 @@
+import type { SuiteName } from "../../crypto/index.ts";
+import { PREKEY_ROLES } from "../../protocol/index.ts";
+import { loadOwnIdentity } from "../home/local-identity.ts";
+import { deviceFingerprint, identityFingerprint, type UnlockedHome } from "../home/unlocked-home.ts";
+
+export interface PrekeyStock {
+  /** One-time prekeys whose private key is still held (not yet used by a peer). */
+  readonly oneTimeUnused: number;
+  readonly oneTimeUsed: number;
+  /** Newest signed prekey's creation time, or null before claim-username. */
+  readonly signedCreatedAt: string | null;
+}
+
+export interface StatusReport {
+  readonly home: string;
+  readonly mode: SuiteName;
+  readonly acceptedSuites: readonly SuiteName[];
+  readonly identityFingerprint: string;
+  readonly deviceFingerprint: string;
+  readonly username: string | null;
+  readonly relay: string | null;
+  readonly ca: string | null;
+  readonly outbox: number;
+  readonly contacts: number;
+  readonly prekeys: PrekeyStock;
+  readonly createdAt: string;
+}
+
+const ONE_TIME_ROLES: readonly string[] = [String(PREKEY_ROLES.oneTimeDh), String(PREKEY_ROLES.pqOneTime)];
+
+export async function status(home: UnlockedHome): Promise<StatusReport> {
+  const { config, seeds, store } = home;
+  const [outbox, contacts] = await Promise.all([store.countOutbox(), store.listContacts()]);
+  const { own, prekeys } = await store.read((tables) => ({
+    own: loadOwnIdentity(tables, seeds),
+    prekeys: tables.listPrekeySecrets(),
+  }));
+  let oneTimeUnused = 0;
+  let oneTimeUsed = 0;
+  let signedCreated: number | null = null;
+  for (const prekey of prekeys) {
+    if (ONE_TIME_ROLES.includes(prekey.role)) {
+      // A used one-time key keeps only its public part: the sealed value is then just the prekey.
+      const packedLength = new DataView(prekey.secret.buffer, prekey.secret.byteOffset).getUint32(0);
+      if (prekey.secret.length > 4 + packedLength) oneTimeUnused += 1;
+      else oneTimeUsed += 1;
+    } else if (signedCreated === null || prekey.createdAt > signedCreated) {
+      signedCreated = prekey.createdAt;
+    }
+  }
+  return {
+    home: home.paths.root,
+    mode: seeds.preferred.name,
+    acceptedSuites: seeds.suites.map((entry) => entry.suite.name),
+    identityFingerprint: identityFingerprint(seeds),
+    deviceFingerprint: deviceFingerprint(seeds),
+    username: own?.record.username ?? config.username,
+    relay: config.relay,
+    ca: config.ca,
+    outbox,
+    contacts: contacts.length,
+    prekeys: {
+      oneTimeUnused,
+      oneTimeUsed,
+      signedCreatedAt: signedCreated === null ? null : new Date(signedCreated).toISOString(),
+    },
+    createdAt: new Date(seeds.createdAt).toISOString(),
+  };
+}

@@ -1,0 +1,92 @@
+import { describeKtOutcome } from "../../audit/kt-verifier.ts";
+import { NanoError } from "../../errors/index.ts";
+import { computeSafetyNumber, formatSafetyNumber } from "../../protocol/safety-number.ts";
+import { loadOwnIdentity, requireOwnIdentity } from "../home/local-identity.ts";
+import type { UnlockedHome } from "../home/unlocked-home.ts";
+import { openRelayLink } from "../transport/relay-link.ts";
+import { verifyTransparency } from "../trust/kt-client.ts";
+
+export interface VerifyResult {
+  readonly username: string;
+  /** 60 digits in groups of five (DESIGN.md "Safety numbers"). */
+  readonly safetyNumber: string;
+  readonly verified: boolean;
+  /** Whether the relay's key-transparency log proves THIS record for the contact, at its latest checkpoint. */
+  readonly transparency: {
+    readonly proven: boolean;
+    /** describeKtOutcome's line: the checkpoint, or why not. */
+    readonly line: string;
+    /** The error code when not proven (relay_unreachable, kt_binding_mismatch, log_fork_detected...). */
+    readonly code: string | null;
+  };
+}
+
+/**
+ * The safety number over both identity records (docs/safety-numbers.md): the same 60 digits on both
+ * sides. With `confirm` the user states that they compared it out of band: the contact is marked
+ * verified and a changed-identity block is lifted. It also says whether the relay's key-transparency
+ * log proves the stored record as the contact's current one (docs/client.md "Key transparency").
+ */
+export async function verifyContact(
+  home: UnlockedHome,
+  username: string,
+  confirm: boolean,
+  now = Date.now(),
+): Promise<VerifyResult> {
+  const local = await safetyNumberOf(home, username, confirm, now);
+  const outcome = await proveInLog(home, username, local.identityRecord);
+  if (NanoError.is(outcome, "log_fork_detected") || NanoError.is(outcome, "log_rollback_detected"))
+    throw outcome; // Two histories from one relay: a hard error, never a line among others.
+  const proven = !(outcome instanceof Error);
+  return {
+    username,
+    safetyNumber: local.safetyNumber,
+    verified: local.verified,
+    transparency: {
+      proven,
+      line: describeKtOutcome(username, outcome),
+      code: proven ? null : NanoError.is(outcome) ? outcome.code : "internal_error",
+    },
+  };
+}
+
+/** The stored record of `username` checked against the relay's log (the relay's current proof). */
+async function proveInLog(home: UnlockedHome, username: string, record: Uint8Array): Promise<unknown> {
+  try {
+    const link = await openRelayLink(home);
+    const account = await link.api.account(username);
+    return await verifyTransparency(home.store, link.api, username, record, account.transparency);
+  } catch (error) {
+    return error;
+  }
+}
+
+function safetyNumberOf(
+  home: UnlockedHome,
+  username: string,
+  confirm: boolean,
+  now: number,
+): Promise<{ safetyNumber: string; verified: boolean; identityRecord: Uint8Array }> {
+  return home.store.transaction((tables) => {
+    const contact = tables.requireContact(username);
+    if (contact.identityChanged && confirm) {
+      throw new NanoError(
+        "contact_identity_changed",
+        `${username}'s identity changed; accept the new one with \`nano-client trust ${username}\`, then verify it`,
+      );
+    }
+    const own = requireOwnIdentity(loadOwnIdentity(tables, home.seeds));
+    const number = computeSafetyNumber(
+      { username: own.record.username, identityRecord: own.record.encoded },
+      { username, identityRecord: contact.identityRecord },
+    );
+    if (confirm) {
+      tables.putContact({ ...contact, verified: true, safetyNumberConfirmedAt: now, updatedAt: now });
+    }
+    return {
+      safetyNumber: formatSafetyNumber(number.digits, 12),
+      verified: confirm || contact.verified,
+      identityRecord: contact.identityRecord,
+    };
+  });
+}

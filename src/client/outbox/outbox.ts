@@ -1,0 +1,252 @@
+import { randomBytes, toHex } from "../../crypto/index.ts";
+import { NanoError } from "../../errors/index.ts";
+import type { LocalStore, OutboxEntry } from "../local-store/local-store.ts";
+
+/**
+ * The outbox: a message is committed to the local store before the first send attempt and removed only
+ * when the relay acknowledges its client message id. A crash at any point therefore loses nothing; it
+ * can only cause a resend of an id the relay already stored, which the relay stores once (DESIGN.md
+ * "Relay promises"). The envelope is stored encrypted and resent byte for byte, so a retry never
+ * advances the ratchet.
+ *
+ * Sending is head-of-line per recipient: an entry that fails or waits for its backoff holds back the
+ * later entries to the same recipient, so the relay receives each conversation in the order it was
+ * written (the relay keeps per-sender order) and the peer's ratchet sees no gratuitous reordering.
+ */
+
+export interface OutboxAck {
+  readonly clientMessageId: string;
+  /** The relay's id for the stored message, when it reports one. */
+  readonly relayMessageId?: string;
+}
+
+/** The relay send (outbox-flush.ts): resolves only after the relay durably committed. */
+export type SendTransport = (pending: OutboxEntry) => Promise<OutboxAck>;
+
+export interface BackoffPolicy {
+  readonly baseMs: number;
+  readonly maxMs: number;
+  readonly factor: number;
+  /** Fraction of the delay randomized, so many clients that failed together do not retry together. */
+  readonly jitter: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({
+  baseMs: 1_000,
+  maxMs: 5 * 60_000,
+  factor: 2,
+  jitter: 0.2,
+});
+
+/** Delay before attempt `attempts + 1`, after `attempts` failures (attempts >= 1). */
+export function backoffDelay(
+  attempts: number,
+  policy: BackoffPolicy = DEFAULT_BACKOFF,
+  random = Math.random,
+): number {
+  const exponent = Math.max(0, attempts - 1);
+  const raw = Math.min(policy.maxMs, policy.baseMs * policy.factor ** exponent);
+  const spread = raw * policy.jitter;
+  return Math.max(0, Math.round(raw - spread + 2 * spread * random()));
+}
+
+/** Client message ids: 128 random bits, hex. Public (the relay sees them), unique per message. */
+export function newClientMessageId(): string {
+  return toHex(randomBytes(16));
+}
+
+const CLIENT_MESSAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface OutboxOptions {
+  readonly now?: () => number;
+  readonly backoff?: BackoffPolicy;
+  readonly random?: () => number;
+}
+
+export interface FlushResult {
+  readonly sent: readonly OutboxAck[];
+  /** Entries whose attempt failed, with the error code recorded for each. */
+  readonly failed: readonly { readonly clientMessageId: string; readonly code: string }[];
+  readonly remaining: number;
+}
+
+export interface EnqueueRequest {
+  readonly recipient: string;
+  readonly envelope: Uint8Array;
+  /** Supply one to make a retried user action idempotent; generated otherwise. */
+  readonly clientMessageId?: string;
+}
+
+/**
+ * In-process state of one local store's outbox (one per open home). In memory only: a crash forgets
+ * it, which is harmless, because the relay stores a client message id once.
+ *
+ * `inFlight`: entries being posted right now, by client message id; the promise says whether that
+ * attempt was acknowledged. Concurrent flushes each read the outbox, and without this they would post
+ * each other's entries again.
+ *
+ * `backlog` (used by outbox-dispatch.ts): recipients that may have an entry committed and not yet
+ * posted on the relay channel, with the epoch at which that became so; null until a full flush has
+ * looked at the stored outbox. A recipient outside the backlog can have its next entry posted at once,
+ * behind everything already posted to it, without reading the outbox.
+ */
+export interface OutboxState {
+  readonly inFlight: Map<string, Promise<boolean>>;
+  backlog: Map<string, number> | null;
+  epoch: number;
+}
+
+const stateByStore = new WeakMap<LocalStore, OutboxState>();
+
+export function outboxStateOf(store: LocalStore): OutboxState {
+  let state = stateByStore.get(store);
+  if (state === undefined) {
+    state = { inFlight: new Map(), backlog: null, epoch: 0 };
+    stateByStore.set(store, state);
+  }
+  return state;
+}
+
+/** Records that `recipient` has an entry waiting that was not posted on the channel. */
+export function addToBacklog(state: OutboxState, recipient: string): void {
+  state.backlog?.set(recipient, ++state.epoch);
+}
+
+function inFlightOf(store: LocalStore): Map<string, Promise<boolean>> {
+  return outboxStateOf(store).inFlight;
+}
+
+export class Outbox {
+  readonly #store: LocalStore;
+  readonly #now: () => number;
+  readonly #backoff: BackoffPolicy;
+  readonly #random: () => number;
+
+  constructor(store: LocalStore, options: OutboxOptions = {}) {
+    this.#store = store;
+    this.#now = options.now ?? Date.now;
+    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /**
+   * Durably records a message to send. Enqueueing an id that is already pending returns the stored
+   * entry unchanged (the first envelope wins), so a retried call never creates a second message.
+   */
+  async enqueue(request: EnqueueRequest): Promise<OutboxEntry> {
+    const clientMessageId = request.clientMessageId ?? newClientMessageId();
+    if (!CLIENT_MESSAGE_ID.test(clientMessageId)) {
+      throw new NanoError("invalid_argument", "client message id must be 1-64 characters of [A-Za-z0-9_-]");
+    }
+    return this.#store.transaction((tables) => {
+      tables.insertOutbox({
+        clientMessageId,
+        recipient: request.recipient,
+        envelope: request.envelope,
+        createdAt: this.#now(),
+      });
+      const entry = tables.getOutbox(clientMessageId);
+      if (entry === null) throw new Error("outbox entry vanished inside its own transaction");
+      // Posted by the next flush, not at once: a later direct post to this recipient must not pass it.
+      addToBacklog(outboxStateOf(this.#store), entry.recipient);
+      return entry;
+    });
+  }
+
+  pending(): Promise<OutboxEntry[]> {
+    return this.#store.read((tables) => tables.listOutbox());
+  }
+
+  size(): Promise<number> {
+    return this.#store.countOutbox();
+  }
+
+  /** Removes an entry on an acknowledgement that arrives out of band (e.g. over the WebSocket). */
+  acknowledge(clientMessageId: string): Promise<boolean> {
+    return this.#store.read((tables) => tables.removeOutbox(clientMessageId));
+  }
+
+  /**
+   * Sends due entries in order. Per recipient, the first entry that is not yet due or that fails blocks
+   * the ones after it, so each conversation reaches the relay in the order it was written; other
+   * recipients are not held up. A failure records its code and the next attempt time.
+   */
+  async flush(transport: SendTransport, limit = Number.POSITIVE_INFINITY): Promise<FlushResult> {
+    const pending = await this.#store.read((tables) => tables.listOutbox());
+    const inFlight = inFlightOf(this.#store);
+    const blocked = new Set<string>();
+    const sent: OutboxAck[] = [];
+    const failed: { clientMessageId: string; code: string }[] = [];
+    let awaited = false;
+    for (const entry of pending) {
+      if (sent.length + failed.length >= limit) break;
+      if (blocked.has(entry.recipient)) continue;
+      const running = inFlight.get(entry.clientMessageId);
+      if (running !== undefined) {
+        // Another flush is posting it: wait for that attempt instead of posting it again, so the
+        // later entries to this recipient still follow it in order.
+        awaited = true;
+        if (!(await running)) blocked.add(entry.recipient);
+        continue;
+      }
+      if (entry.nextAttemptAt > this.#now()) {
+        blocked.add(entry.recipient);
+        continue;
+      }
+      // After any wait the list may be stale: the entry may have been acknowledged by another flush.
+      if (awaited && (await this.#store.read((tables) => tables.getOutbox(entry.clientMessageId))) === null)
+        continue;
+      if (inFlight.has(entry.clientMessageId)) {
+        awaited = true;
+        if (!(await inFlight.get(entry.clientMessageId))) blocked.add(entry.recipient);
+        continue;
+      }
+      let settle!: (acknowledged: boolean) => void;
+      inFlight.set(
+        entry.clientMessageId,
+        new Promise<boolean>((resolve) => {
+          settle = resolve;
+        }),
+      );
+      awaited = true;
+      let acknowledged = false;
+      try {
+        acknowledged = await this.#attempt(transport, entry, sent, failed);
+      } finally {
+        inFlight.delete(entry.clientMessageId);
+        settle(acknowledged);
+      }
+      if (!acknowledged) blocked.add(entry.recipient);
+    }
+    return { sent, failed, remaining: await this.size() };
+  }
+
+  /** One post of one entry; true when the relay acknowledged it (and it was removed locally). */
+  async #attempt(
+    transport: SendTransport,
+    entry: OutboxEntry,
+    sent: OutboxAck[],
+    failed: { clientMessageId: string; code: string }[],
+  ): Promise<boolean> {
+    let code: string;
+    try {
+      const ack = await transport(entry);
+      if (ack.clientMessageId === entry.clientMessageId) {
+        // Not a second wait for the disk per send: losing this removal in a crash only resends the
+        // same client message id, which the relay stores once.
+        await this.#store.relaxed((tables) => tables.removeOutbox(entry.clientMessageId));
+        sent.push(ack);
+        return true;
+      }
+      code = "ack_mismatch";
+    } catch (error) {
+      code = NanoError.is(error) ? error.code : "transport_error";
+    }
+    const nextAttemptAt = this.#now() + backoffDelay(entry.attempts + 1, this.#backoff, this.#random);
+    await this.#store.read((tables) =>
+      tables.recordOutboxFailure(entry.clientMessageId, nextAttemptAt, code),
+    );
+    failed.push({ clientMessageId: entry.clientMessageId, code });
+    return false;
+  }
+}

@@ -1,0 +1,97 @@
+import { KeyTransparencyVerifier, type KtVerification } from "../../audit/kt-verifier.ts";
+import { parseVerifierKeys } from "../../audit/log-key.ts";
+import { utf8 } from "../../crypto/index.ts";
+import { NanoError } from "../../errors/index.ts";
+import type { LocalStore } from "../local-store/local-store.ts";
+import type { RelayApi } from "../transport/relay-api.ts";
+
+/**
+ * Key transparency as the client runs it (docs/client.md "Key transparency"): every identity record
+ * that comes from the relay (account and bundle responses) is checked against the relay's KT log
+ * before it is used. The log's verifier keys are pinned on first use and the tracker's newest
+ * checkpoint is kept, both sealed in the local database: a relay that later signs with other keys, or
+ * shows a tree that does not extend the one this client saw, is caught even across restarts.
+ */
+const PINNED_KEYS = "kt-log-keys";
+const TRACKER_STATE = "kt-tracker-state";
+
+interface PinnedKeys {
+  readonly origin: string;
+  readonly ed25519: string;
+  readonly mlDsa65: string;
+}
+
+const text = (bytes: Uint8Array) => new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+
+function parsePinned(bytes: Uint8Array): PinnedKeys {
+  const value = JSON.parse(text(bytes)) as Partial<PinnedKeys>;
+  if (
+    typeof value.origin !== "string" ||
+    typeof value.ed25519 !== "string" ||
+    typeof value.mlDsa65 !== "string"
+  )
+    throw new NanoError("local_record_tampered", "the pinned key-transparency log keys are malformed");
+  return { origin: value.origin, ed25519: value.ed25519, mlDsa65: value.mlDsa65 };
+}
+
+/**
+ * One verifier per open local store: concurrent sends of one NanoClient share it, so its tracker
+ * serializes them (two verifications against one held checkpoint never race into a false fork).
+ */
+const verifiers = new WeakMap<LocalStore, Promise<KeyTransparencyVerifier>>();
+
+async function loadVerifier(store: LocalStore, api: RelayApi): Promise<KeyTransparencyVerifier> {
+  const stored = await store.read((tables) => ({
+    keys: tables.getSecretMeta(PINNED_KEYS),
+    state: tables.getSecretMeta(TRACKER_STATE),
+  }));
+  let pinned: PinnedKeys;
+  if (stored.keys === null) {
+    // Trust on first use (docs/api.md "GET /v1/transparency/log-keys"); pin out of band where it matters.
+    pinned = await api.ktLogKeys();
+    parseVerifierKeys(pinned.ed25519, pinned.mlDsa65);
+    await store.transaction((tables) => {
+      if (tables.getSecretMeta(PINNED_KEYS) === null)
+        tables.putSecretMeta(PINNED_KEYS, utf8(JSON.stringify(pinned)));
+    });
+  } else {
+    pinned = parsePinned(stored.keys);
+  }
+  const key = parseVerifierKeys(pinned.ed25519, pinned.mlDsa65);
+  return new KeyTransparencyVerifier(key, stored.state === null ? undefined : text(stored.state));
+}
+
+function verifierFor(store: LocalStore, api: RelayApi): Promise<KeyTransparencyVerifier> {
+  let verifier = verifiers.get(store);
+  if (verifier === undefined) {
+    verifier = loadVerifier(store, api);
+    // A failed load (relay down on first use) is retried on the next call, not cached.
+    verifier.catch(() => verifiers.delete(store));
+    verifiers.set(store, verifier);
+  }
+  return verifier;
+}
+
+/**
+ * Verifies that `identityRecord` is `username`'s binding in the relay's KT log, advancing and
+ * persisting the tracker. Throws the verifier's typed errors; log_fork_detected and
+ * log_rollback_detected mean the relay showed two histories and must not be trusted any further.
+ */
+export async function verifyTransparency(
+  store: LocalStore,
+  api: RelayApi,
+  username: string,
+  identityRecord: Uint8Array,
+  transparency: unknown,
+): Promise<KtVerification> {
+  const verifier = await verifierFor(store, api);
+  const outcome = await verifier.verify(username, identityRecord, transparency, (from, to) =>
+    api.ktConsistency(from, to),
+  );
+  // Read at write time: the tracker only moves forward, so the newest state is always the one stored.
+  await store.transaction((tables) => {
+    const state = verifier.state();
+    if (state !== undefined) tables.putSecretMeta(TRACKER_STATE, utf8(state));
+  });
+  return outcome;
+}
