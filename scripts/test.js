@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { requireNode } from "../bin/_require-node.js";
 import { testTier } from "./_test-tiers.js";
 
-requireNode("npm test");
+requireNode("npm test", undefined, { rerun: false });
 
 /** A private (0700) folder for the test run's caches, under the user's own cache folder. */
 function tmpdirFor() {
