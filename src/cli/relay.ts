@@ -216,7 +216,7 @@ function buildProgram(): Command {
     .option("--list", "list migrations and which are applied", false)
     .action(async (options: ConfigSelection & { to?: number; list: boolean }) => {
       const { migrateCommand } = await import("./relay/migrate.ts");
-      await migrateCommand({ ...program.opts(), ...options });
+      await withFeedback("migrating", false, () => migrateCommand({ ...program.opts(), ...options }));
     });
   program
     .command("status")
@@ -277,6 +277,17 @@ function buildProgram(): Command {
   return program;
 }
 
+/** A spinner for a command that prints its result only at the end (so nothing interleaves with it). */
+async function withFeedback(what: string, json: boolean, work: () => Promise<void>): Promise<void> {
+  const spinner = feedback(process.stderr, { json });
+  spinner.update(what);
+  try {
+    await work();
+  } finally {
+    spinner.stop();
+  }
+}
+
 function logOption(): Option {
   return new Option("--log <log>", "which log").choices(["audit", "kt"]);
 }
@@ -295,7 +306,10 @@ function auditCommands(program: Command): void {
     .option("--from <n>", "start at the newest checkpoint at or below entry N", sizeArgument("--from"))
     .addOption(logOption())
     .action(async (options) => {
-      await (await load()).auditVerifyCommand({ ...program.opts(), ...options });
+      const { auditVerifyCommand } = await load();
+      await withFeedback("recomputing the logs", options.json === true, () =>
+        auditVerifyCommand({ ...program.opts(), ...options }),
+      );
     });
   base(audit.command("checkpoint"))
     .description("print the latest signed checkpoint")
