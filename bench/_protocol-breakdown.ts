@@ -100,7 +100,7 @@ export function breakdown(
     }),
     time("ratchet state copy", 2, () => cloneState(state)),
     time("chain step: CK' || MK (1 HKDF)", 2, () => chainStep(key, suite.id)),
-    time("body key || nonce (1 HKDF)", 2, () => messageKeys(key, suite.id, type)),
+    time("body key || nonce (1 HKDF)", 2, () => messageKeys(key, suite.id, type, nonce)),
     time(`header seal (${header.length} B)`, 1, () => aeadSeal(key, nonce, header, headerAd)),
     time("header open", 1, () => aeadOpen(key, nonce, sealedHeader, headerAd)),
     time(`body seal (${padded.length} B)`, 1, () => aeadSeal(key, nonce, padded, bodyAd)),

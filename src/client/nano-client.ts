@@ -1,5 +1,6 @@
 import { resolve as resolvePath } from "node:path";
 import type { Argon2idParameters, SuiteName } from "../crypto/index.ts";
+import { ClientContext } from "./context.ts";
 import { checkRelayUrl, resolveHome } from "./home/home.ts";
 import { type UnlockedHome, unlockHome } from "./home/unlocked-home.ts";
 import { changeKeystorePassphrase, type Passphrase } from "./keystore/keystore.ts";
@@ -18,7 +19,6 @@ import { type SendRequest, type SendResult, send } from "./operations/send.ts";
 import { type StatusReport, status } from "./operations/status.ts";
 import { type VerifyResult, verifyContact } from "./operations/verify.ts";
 import { Outbox } from "./outbox/outbox.ts";
-import { forgetRelayLink } from "./transport/relay-link.ts";
 
 /**
  * The SDK entry point (docs/sdk.md): one unlocked home and the operations on it. The CLI, the tests
@@ -51,15 +51,15 @@ export type IdentityChangedListener = (event: IdentityChangedEvent) => void;
 export type ReceiptListener = (receipt: DeliveryReceipt) => void;
 
 export class NanoClient {
-  readonly #home: UnlockedHome;
+  readonly #context: ClientContext;
   readonly #identityListeners = new Set<IdentityChangedListener>();
   readonly #receiptListeners = new Set<ReceiptListener>();
   /** Messages committed locally and not yet acknowledged by the relay. */
   readonly outbox: Outbox;
 
   private constructor(home: UnlockedHome) {
-    this.#home = home;
-    this.outbox = new Outbox(home.store);
+    this.#context = new ClientContext(home);
+    this.outbox = new Outbox(home.store, { state: this.#context.outbox });
   }
 
   /** Creates a home (see docs/client.md "Home layout"); does not open it. */
@@ -122,27 +122,32 @@ export class NanoClient {
 
   /** The unlocked home, for the protocol wiring (identity seeds, local store, config). */
   get home(): UnlockedHome {
-    return this.#home;
+    return this.#context.home;
+  }
+
+  /** This client's in-memory state (relay link, outbox bookkeeping, caches): tests and tools. */
+  get context(): ClientContext {
+    return this.#context;
   }
 
   status(): Promise<StatusReport> {
-    return status(this.#home);
+    return status(this.#context);
   }
 
   contacts(): Promise<ContactSummary[]> {
-    return listContacts(this.#home);
+    return listContacts(this.#context);
   }
 
   trust(username: string): Promise<ContactSummary> {
-    return trustContact(this.#home, username);
+    return trustContact(this.#context, username);
   }
 
   verify(username: string, confirm: boolean): Promise<VerifyResult> {
-    return verifyContact(this.#home, username, confirm);
+    return verifyContact(this.#context, username, confirm);
   }
 
   claimUsername(username: string): Promise<ClaimUsernameResult> {
-    return claimUsername(this.#home, username);
+    return claimUsername(this.#context, username);
   }
 
   /** Listens for contacts whose identity changed (DESIGN.md "Safety numbers"); returns an unsubscribe. */
@@ -172,7 +177,7 @@ export class NanoClient {
     if (this.#identityListeners.size === 0) return work(new Set());
     const changed = async () =>
       new Set(
-        (await this.#home.store.listContacts()).filter((c) => c.identityChanged).map((c) => c.username),
+        (await this.#context.store.listContacts()).filter((c) => c.identityChanged).map((c) => c.username),
       );
     const before = await changed();
     const emitted = new Set<string>(before);
@@ -187,13 +192,13 @@ export class NanoClient {
 
   /** Encrypts, commits to the outbox and delivers; `queued` when the relay is unreachable. */
   send(request: SendRequest): Promise<SendResult> {
-    return this.#watchingIdentities(() => send(this.#home, request));
+    return this.#watchingIdentities(() => send(this.#context, request));
   }
 
   /** Fetches, decrypts, commits, acknowledges; with `watch`, stays connected until `signal` aborts. */
   receive(options: ReceiveOptions): Promise<ReceiveResult> {
     return this.#watchingIdentities((emitted) =>
-      receive(this.#home, {
+      receive(this.#context, {
         ...options,
         // During a long watch, say so as soon as it is seen, not when the watch ends.
         onIdentityChanged: (username) => {
@@ -257,8 +262,8 @@ export class NanoClient {
     }
   }
 
+  /** Closes the relay channel, forgets every in-memory state of this client and closes the home. */
   close(): Promise<void> {
-    forgetRelayLink(this.#home);
-    return this.#home.close();
+    return this.#context.close();
   }
 }

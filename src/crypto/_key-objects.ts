@@ -6,8 +6,11 @@ import {
   type KeyPairKeyObjectResult,
 } from "node:crypto";
 import { NanoError } from "../errors/index.ts";
+import { checkLength } from "./_checks.ts";
 import type { SeedKeyPair } from "./algorithms.ts";
 import { copyBytes } from "./bytes.ts";
+
+export { checkLength };
 
 /** node:crypto's names for the native algorithms. */
 export type NativeKeyType = "x25519" | "ed25519" | "ml-kem-768" | "ml-dsa-65";
@@ -22,13 +25,6 @@ const PRIVATE_FORMAT: Record<NativeKeyType, "raw-private" | "raw-seed"> = {
   "ml-kem-768": "raw-seed",
   "ml-dsa-65": "raw-seed",
 };
-
-export function checkLength(what: string, bytes: Uint8Array, expected: number): void {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
-  if (bytes.length !== expected) {
-    throw new NanoError("invalid_length", `${what} must be ${expected} bytes, got ${bytes.length}`);
-  }
-}
 
 export function privateKeyFromSeed(type: NativeKeyType, seed: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.from(seed), format: PRIVATE_FORMAT[type], asymmetricKeyType: type });

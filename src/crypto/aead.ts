@@ -1,23 +1,12 @@
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from "node:crypto";
 import { NanoError } from "../errors/index.ts";
+import { checkAeadKeyAndNonce } from "./aead-checks.ts";
 import { concatBytes, copyBytes } from "./bytes.ts";
+import { CHACHA20_POLY1305 } from "./parameters.ts";
 
-/** ChaCha20-Poly1305 (RFC 8439): the only AEAD of every suite. */
-export const CHACHA20_POLY1305 = Object.freeze({
-  name: "ChaCha20-Poly1305",
-  keyLength: 32,
-  nonceLength: 12,
-  tagLength: 16,
-});
+export { CHACHA20_POLY1305 };
 
-function checkKeyAndNonce(key: Uint8Array, nonce: Uint8Array): void {
-  if (key.length !== CHACHA20_POLY1305.keyLength) {
-    throw new NanoError("invalid_length", `AEAD key must be 32 bytes, got ${key.length}`);
-  }
-  if (nonce.length !== CHACHA20_POLY1305.nonceLength) {
-    throw new NanoError("invalid_length", `AEAD nonce must be 12 bytes, got ${nonce.length}`);
-  }
-}
+const checkKeyAndNonce = checkAeadKeyAndNonce;
 
 /**
  * The key as a per-call secret KeyObject. Node's cipher setup probes a raw Uint8Array with two

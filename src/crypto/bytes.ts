@@ -54,13 +54,33 @@ export function utf8(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
+/** Two lowercase hex digits for every byte value; no Buffer, so the same code runs in the browser. */
+const HEX_DIGITS: readonly string[] = Array.from({ length: 256 }, (_, byte) =>
+  byte.toString(16).padStart(2, "0"),
+);
+
 export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex");
+  let out = "";
+  for (const byte of bytes) out += HEX_DIGITS[byte]!;
+  return out;
 }
 
 export function fromHex(hex: string): Uint8Array {
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new TypeError("invalid hex string");
-  return copyBytes(Buffer.from(hex, "hex"));
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/**
+ * Equality of two public byte strings (records, hashes, ids) with an early exit: the one helper for
+ * that. Secrets and authentication tags are compared with `constantTimeEqual` instead.
+ */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  // A plain loop, not Buffer#equals: this module also runs in the browser (test/web/runtime-boundary).
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Overwrites secret material that is no longer needed. Best effort: JavaScript may hold other copies. */

@@ -1,9 +1,10 @@
 import { checkLength } from "./_key-objects.ts";
 import { ALG, type SeedKeyPair, type SignatureScheme } from "./algorithms.ts";
-import { concatBytes, copyBytes, u8, utf8 } from "./bytes.ts";
+import { concatBytes, copyBytes, u8 } from "./bytes.ts";
 import { ed25519, ed25519SignRaw, ed25519VerifyRaw } from "./ed25519.ts";
 import { sha512 } from "./hash.ts";
 import { mlDsa65 } from "./ml-dsa.ts";
+import { COMPOSITE_LABEL, COMPOSITE_LENGTHS, COMPOSITE_PREFIX, MAX_SIGNATURE_CONTEXT } from "./parameters.ts";
 import { randomBytes } from "./random.ts";
 
 /**
@@ -12,15 +13,10 @@ import { randomBytes } from "./random.ts";
  * verify, so stripping or swapping either half fails.
  */
 const ML_DSA = mlDsa65.lengths;
-const ED = ed25519.lengths;
-const LENGTHS = Object.freeze({
-  seed: ML_DSA.seed + ED.seed,
-  publicKey: ML_DSA.publicKey + ED.publicKey,
-  signature: ML_DSA.signature + ED.signature,
-});
-const PREFIX = utf8("CompositeAlgorithmSignatures2025");
-const LABEL = utf8("COMPSIG-MLDSA65-Ed25519-SHA512");
-const MAX_CONTEXT = 255;
+const LENGTHS = COMPOSITE_LENGTHS;
+const PREFIX = COMPOSITE_PREFIX;
+const LABEL = COMPOSITE_LABEL;
+const MAX_CONTEXT = MAX_SIGNATURE_CONTEXT;
 
 /** M' = Prefix || Label || len(ctx) || ctx || SHA-512(M). */
 export function compositeMessageRepresentative(message: Uint8Array, context: Uint8Array): Uint8Array {

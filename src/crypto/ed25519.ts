@@ -2,9 +2,10 @@ import { sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { checkLength, nativeKeyGeneration, privateKeyFromSeed, publicKeyFromRaw } from "./_key-objects.ts";
 import { ALG, type SignatureScheme } from "./algorithms.ts";
 import { concatBytes, copyBytes, u8 } from "./bytes.ts";
+import { ED25519_LENGTHS, MAX_SIGNATURE_CONTEXT } from "./parameters.ts";
 
-const LENGTHS = Object.freeze({ seed: 32, publicKey: 32, signature: 64 });
-const MAX_CONTEXT = 255;
+const LENGTHS = ED25519_LENGTHS;
+const MAX_CONTEXT = MAX_SIGNATURE_CONTEXT;
 
 const { keygen, publicKey } = nativeKeyGeneration("ed25519", "Ed25519 private key", LENGTHS.seed);
 

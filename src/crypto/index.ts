@@ -10,7 +10,19 @@ export {
   type SeedKeyPair,
   type SignatureScheme,
 } from "./algorithms.ts";
-export { concatBytes, copyBytes, fromHex, toHex, u8, u16, u32, u64, utf8, wipe } from "./bytes.ts";
+export {
+  concatBytes,
+  copyBytes,
+  equalBytes,
+  fromHex,
+  toHex,
+  u8,
+  u16,
+  u32,
+  u64,
+  utf8,
+  wipe,
+} from "./bytes.ts";
 export { compositeMessageRepresentative, mlDsa65Ed25519 } from "./composite-signature.ts";
 export { constantTimeEqual, isAllZero } from "./constant-time.ts";
 export { ed25519, ed25519SignRaw, ed25519VerifyRaw } from "./ed25519.ts";

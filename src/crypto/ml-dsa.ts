@@ -2,10 +2,11 @@ import { sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { checkLength, nativeKeyGeneration, privateKeyFromSeed, publicKeyFromRaw } from "./_key-objects.ts";
 import { ALG, type SignatureScheme } from "./algorithms.ts";
 import { copyBytes } from "./bytes.ts";
+import { MAX_SIGNATURE_CONTEXT, ML_DSA_65_LENGTHS } from "./parameters.ts";
 
 /** ML-DSA-65 (FIPS 204), pure mode, hedged signing. The seed is the 32-byte xi of KeyGen_internal. */
-const LENGTHS = Object.freeze({ seed: 32, publicKey: 1952, signature: 3309 });
-const MAX_CONTEXT = 255;
+const LENGTHS = ML_DSA_65_LENGTHS;
+const MAX_CONTEXT = MAX_SIGNATURE_CONTEXT;
 
 const { keygen, publicKey } = nativeKeyGeneration("ml-dsa-65", "ML-DSA-65 seed", LENGTHS.seed);
 

@@ -2,9 +2,10 @@ import { decapsulate as nodeDecapsulate, encapsulate as nodeEncapsulate } from "
 import { checkLength, nativeKeyGeneration, privateKeyFromSeed, publicKeyFromRaw } from "./_key-objects.ts";
 import { ALG, type Kem } from "./algorithms.ts";
 import { copyBytes } from "./bytes.ts";
+import { ML_KEM_768_LENGTHS } from "./parameters.ts";
 
 /** ML-KEM-768 (FIPS 203). The seed is the 64-byte d || z of KeyGen_internal. */
-const LENGTHS = Object.freeze({ seed: 64, publicKey: 1184, ciphertext: 1088, sharedSecret: 32 });
+const LENGTHS = ML_KEM_768_LENGTHS;
 
 const { keygen, publicKey } = nativeKeyGeneration("ml-kem-768", "ML-KEM-768 seed", LENGTHS.seed);
 

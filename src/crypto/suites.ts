@@ -7,6 +7,7 @@ import { ed25519 } from "./ed25519.ts";
 import { checkOffset, decodeTaggedKey, encodeTaggedKey } from "./key-encoding.ts";
 import { mlDsa65 } from "./ml-dsa.ts";
 import { mlKem768 } from "./ml-kem.ts";
+import { SUITE_IDS, SUITE_RANKS, type SuiteId, type SuiteName } from "./suite-ids.ts";
 import { xWing } from "./x-wing.ts";
 import { x25519 } from "./x25519.ts";
 import { x25519Kem } from "./x25519-kem.ts";
@@ -15,9 +16,7 @@ import { x25519Kem } from "./x25519-kem.ts";
  * The three suites as whole, numbered objects. The u16 id appears on the wire and in every signature
  * context, KDF label and associated data, so nothing can be mixed across suites.
  */
-export const SUITE_IDS = Object.freeze({ classical: 1, hybrid: 2, quantum: 3 } as const);
-export type SuiteName = keyof typeof SUITE_IDS;
-export type SuiteId = (typeof SUITE_IDS)[SuiteName];
+export { SUITE_IDS, type SuiteId, type SuiteName };
 
 export interface Suite {
   readonly id: SuiteId;
@@ -47,7 +46,7 @@ const common = { aead: CHACHA20_POLY1305, hash: "BLAKE2b-512", kdf: "HKDF-HMAC-B
 export const CLASSICAL = defineSuite({
   id: SUITE_IDS.classical,
   name: "classical",
-  rank: 1,
+  rank: SUITE_RANKS.classical,
   postQuantum: false,
   signature: ed25519,
   agreement: x25519,
@@ -59,7 +58,7 @@ export const CLASSICAL = defineSuite({
 export const HYBRID = defineSuite({
   id: SUITE_IDS.hybrid,
   name: "hybrid",
-  rank: 3,
+  rank: SUITE_RANKS.hybrid,
   postQuantum: true,
   signature: mlDsa65Ed25519,
   agreement: x25519,
@@ -71,7 +70,7 @@ export const HYBRID = defineSuite({
 export const QUANTUM = defineSuite({
   id: SUITE_IDS.quantum,
   name: "quantum",
-  rank: 2,
+  rank: SUITE_RANKS.quantum,
   postQuantum: true,
   signature: mlDsa65,
   agreement: null,

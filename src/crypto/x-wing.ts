@@ -3,6 +3,7 @@ import { ALG, type Kem, type SeedKeyPair } from "./algorithms.ts";
 import { concatBytes, copyBytes, wipe } from "./bytes.ts";
 import { sha3_256, shake256 } from "./hash.ts";
 import { mlKem768 } from "./ml-kem.ts";
+import { ML_KEM_768_LENGTHS, X_WING_LABEL, X_WING_LENGTHS } from "./parameters.ts";
 import { randomBytes } from "./random.ts";
 import { x25519 } from "./x25519.ts";
 
@@ -11,11 +12,10 @@ import { x25519 } from "./x25519.ts";
  * X25519 with a SHA3-256 combiner, the hybrid suite's one-shot sealing KEM. Built only from the native
  * primitives; nothing here is a new primitive.
  */
-const LENGTHS = Object.freeze({ seed: 32, publicKey: 1216, ciphertext: 1120, sharedSecret: 32 });
-const ML_KEM_PUBLIC = 1184;
-const ML_KEM_CIPHERTEXT = 1088;
-/** The ASCII bytes `\./` `/^\` — last in the combiner input. */
-const LABEL = Uint8Array.of(0x5c, 0x2e, 0x2f, 0x2f, 0x5e, 0x5c);
+const LENGTHS = X_WING_LENGTHS;
+const ML_KEM_PUBLIC = ML_KEM_768_LENGTHS.publicKey;
+const ML_KEM_CIPHERTEXT = ML_KEM_768_LENGTHS.ciphertext;
+const LABEL = X_WING_LABEL;
 
 interface Expanded {
   readonly mlKemSeed: Uint8Array;

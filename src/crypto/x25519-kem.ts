@@ -3,6 +3,7 @@ import { ALG, type Kem, type SeedKeyPair } from "./algorithms.ts";
 import { concatBytes, wipe } from "./bytes.ts";
 import { hkdf } from "./kdf.ts";
 import { KDF_LABELS, label } from "./labels.ts";
+import { X25519_KEM_LENGTHS } from "./parameters.ts";
 import { x25519 } from "./x25519.ts";
 
 /**
@@ -10,7 +11,7 @@ import { x25519 } from "./x25519.ts";
  * one-shot sealing KEM. The secret binds the ephemeral and recipient public keys, so a ciphertext cannot
  * be redirected to another key. Its keys carry their own algorithm id, distinct from X25519 agreement.
  */
-const LENGTHS = Object.freeze({ seed: 32, publicKey: 32, ciphertext: 32, sharedSecret: 32 });
+const LENGTHS = X25519_KEM_LENGTHS;
 const LABEL = label(KDF_LABELS.x25519Kem);
 
 function derive(dh: Uint8Array, ciphertext: Uint8Array, recipient: Uint8Array): Uint8Array {

@@ -11,8 +11,9 @@ import {
 import { ALG, type KeyAgreement, type SeedKeyPair } from "./algorithms.ts";
 import { copyBytes } from "./bytes.ts";
 import { isAllZero } from "./constant-time.ts";
+import { X25519_LENGTHS } from "./parameters.ts";
 
-const LENGTHS = Object.freeze({ seed: 32, publicKey: 32, sharedSecret: 32 });
+const LENGTHS = X25519_LENGTHS;
 
 const { keygen, publicKey } = nativeKeyGeneration("x25519", "X25519 private key", LENGTHS.seed);
 

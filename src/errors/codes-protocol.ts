@@ -128,6 +128,13 @@ export const PROTOCOL_ERRORS = {
     meaning: "A first-contact message was processed before (its transcript hash is in the replay cache).",
     fix: "Nothing to do: the copy is ignored with no state change and no reply.",
   },
+  first_chain_unsigned: {
+    kind: "crypto",
+    status: 400,
+    meaning:
+      "A message opened on the initiator's first chain (chain 0) but is not a signed first-contact message; chain 0 carries nothing else.",
+    fix: "Treat as key-compromise impersonation (someone holding this device's secrets forged it); the message is rejected.",
+  },
   duplicate_message: {
     kind: "validation",
     status: 409,

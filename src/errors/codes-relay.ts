@@ -34,6 +34,13 @@ export const RELAY_ERRORS = {
       "The relay database failed its integrity check (a damaged, truncated or empty file, or rows its indexes cannot reach).",
     fix: "Run `nano-relay check` for every problem, then restore the newest backup with `nano-relay restore` (docs/relay.md).",
   },
+  web_app_unavailable: {
+    kind: "usage",
+    status: 500,
+    meaning:
+      "`[web] enabled = true` but the built web app is missing, too large, or a file differs from its SHA256SUMS.",
+    fix: "Run `npm run build:web` (or point `[web] static_dir` at a complete build) and start the relay again.",
+  },
   // ---- requests
   unsupported_media_type: {
     kind: "usage",

@@ -18,6 +18,7 @@ import { checkPin, raisePin, type Selection, selectSuite } from "./selection.ts"
 import { encryptContent, openFirstContact } from "./session-cipher.ts";
 import {
   decryptWithSessions,
+  dropBelowPin,
   findByHandshake,
   installSession,
   keepBoundTo,
@@ -132,11 +133,12 @@ export async function startSession(
   await checkContact(stores, contact, bundle.record);
   checkPin(bundle.suite, contact?.pin);
   const state = initiate(keys, record, bundle, { selection, now });
-  const sessions = installSession(await loadSessions(stores, peer, limits), state, now, limits);
-  await stores.identity.putContact(peer, {
-    record: bundle.record,
-    pin: raisePin(contact?.pin, bundle.suite.id),
-  });
+  const pin = raisePin(contact?.pin, bundle.suite.id);
+  const sessions = dropBelowPin(
+    installSession(await loadSessions(stores, peer, limits), state, now, limits),
+    pin,
+  );
+  await stores.identity.putContact(peer, { record: bundle.record, pin });
   await stores.sessions.store(peer, encodeContactSessions(sessions));
 }
 
@@ -147,12 +149,13 @@ export async function sendMessage(
   options: CallOptions = {},
 ): Promise<Uint8Array> {
   const { now, limits } = resolve(options);
-  checkNotBlocked(await stores.identity.getContact(peer), peer);
+  const contact = await stores.identity.getContact(peer);
+  checkNotBlocked(contact, peer);
   const { keys } = await stores.identity.ownIdentity();
   // Sending touches only the active session: archived ones are carried over as stored bytes.
   const bytes = await stores.sessions.load(peer);
   const record = bytes ? decodeActiveSession(bytes, limits) : { active: null, archived: [] };
-  const sending = sendingSession({ active: record.active, archived: [] });
+  const sending = sendingSession({ active: record.active, archived: [] }, contact?.pin);
   const { state, envelope } = encryptContent(sending, keys, content, { now, limits });
   await stores.sessions.store(peer, encodeActiveSession(state, record.archived));
   return envelope;
@@ -182,7 +185,7 @@ export async function receiveMessage(
     if (contact === undefined) throw new NanoError("no_session", `no session with ${relaySender}`);
     checkNotBlocked(contact, relaySender);
     const sessions = await loadSessions(stores, relaySender, limits);
-    const result = decryptWithSessions(sessions, envelope, { now, limits });
+    const result = decryptWithSessions(sessions, envelope, { now, limits, pin: contact.pin });
     await stores.sessions.store(relaySender, encodeContactSessions(result.sessions));
     return { peer: relaySender, content: result.content, newSession: false };
   }
@@ -235,10 +238,13 @@ export async function receiveMessage(
     )
     .map((h) => ({ suite: suite.id, id: h.prekey.id }));
   const anchor = (context.held.pq ?? context.held.signedDh)!.prekey;
+  const pin = raisePin(known?.pin, suite.id);
   await stores.commitFirstContact({
     peer,
-    sessions: encodeContactSessions(installSession(sessions, decrypted.state, now, limits)),
-    contact: { record: contact.initiator, pin: raisePin(known?.pin, suite.id) },
+    sessions: encodeContactSessions(
+      dropBelowPin(installSession(sessions, decrypted.state, now, limits), pin),
+    ),
+    contact: { record: contact.initiator, pin },
     replay: { handshakeHash: context.handshakeHash, prekey: { suite: suite.id, id: anchor.id } },
     consumed,
   });

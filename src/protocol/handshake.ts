@@ -131,7 +131,7 @@ export function initiate(
     remoteDh: null,
     mustStep: false,
     ourOffer: offer ? { ek: offer.publicKey, seed: offer.seed } : null,
-    previousOffer: null,
+    previousOfferHash: null,
     peerOffer: null,
     lastPeerOfferHash: null,
     kemMessages: 0,
@@ -143,6 +143,7 @@ export function initiate(
       transcriptHash: transcript,
       sealKey: peer.kem,
     },
+    firstChainHeaderKey: null,
     created: options.now,
     lastReceived: 0,
   };
@@ -298,7 +299,7 @@ export function respond(
     remoteDh: contact.ratchetKey,
     mustStep: true,
     ourOffer: null,
-    previousOffer: null,
+    previousOfferHash: null,
     peerOffer: contact.initialOffer,
     lastPeerOfferHash: contact.initialOffer ? blake2b(contact.initialOffer) : null,
     kemMessages: 0,
@@ -306,6 +307,7 @@ export function respond(
     skipped: [],
     previousRecvHeaderKeys: [],
     pending: null,
+    firstChainHeaderKey: keys.headerKey.slice(),
     created: now,
     lastReceived: now,
   };

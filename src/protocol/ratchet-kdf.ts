@@ -83,13 +83,19 @@ export function chainStep(
   return out;
 }
 
-/** Body key || nonce = HKDF(MK, "", msg || suite || type, 44). */
+/**
+ * Body key || nonce = HKDF(ikm = MK, salt = header nonce, msg || suite || type, 44). The header nonce
+ * is fresh randomness per message: a session state used twice from the same chain position (a
+ * restored backup, a synced home) derives another key and nonce each time, so ChaCha20-Poly1305 never
+ * sees one (key, nonce) pair twice (docs/protocol.md §8.5, audit finding 6).
+ */
 export function messageKeys(
   messageKey: Uint8Array,
   suiteId: number,
   type: number,
+  headerNonce: Uint8Array,
 ): { key: Uint8Array; nonce: Uint8Array } {
-  const okm = hkdf(messageKey, EMPTY, suiteInfo(KDF_LABELS.message, suiteId, type), 44);
+  const okm = hkdf(messageKey, headerNonce, suiteInfo(KDF_LABELS.message, suiteId, type), 44);
   const out = { key: okm.slice(0, 32), nonce: okm.slice(32, 44) };
   wipe(okm);
   return out;

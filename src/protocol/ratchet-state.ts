@@ -1,4 +1,4 @@
-import type { SuiteId } from "../crypto/index.ts";
+import { type SuiteId, wipe } from "../crypto/index.ts";
 
 /**
  * The ratchet's state as plain data (docs/protocol.md §8.1): Uint8Arrays, numbers, booleans and null
@@ -72,9 +72,13 @@ export interface RatchetState {
   /** A new chain arrived since our last step: the next send opens a new sending chain. */
   mustStep: boolean;
 
-  /** Our open KEM offer, and the previous decapsulation key (kept: the last two). */
+  /** Our open KEM offer: the one decapsulation key a session holds. */
   ourOffer: KemKeyPair | null;
-  previousOffer: KemKeyPair | null;
+  /**
+   * H(ek) of our last answered offer. Its decapsulation key is wiped the moment its secret is absorbed
+   * (docs/protocol.md §8.3): only the public part was ever used again, to refuse a reflected offer.
+   */
+  previousOfferHash: Uint8Array | null;
   /** The peer's newest offer, answered at our next step. */
   peerOffer: Uint8Array | null;
   /** H of the peer's last offer: an offer is never accepted twice. */
@@ -87,6 +91,13 @@ export interface RatchetState {
   /** Header keys of our past receiving chains, oldest first (at most maxReceiverChains). */
   previousRecvHeaderKeys: Uint8Array[];
   pending: PendingPrekey | null;
+  /**
+   * Responder only: the header key of the initiator's chain 0 while that chain can still deliver (as
+   * the receiving chain or one of the past ones). Chain 0 carries only signed type-1 envelopes
+   * (docs/protocol.md §7.5): anything else that opens under this key is `first_chain_unsigned`, so
+   * someone holding the responder's secrets cannot bypass the initiator signature (KCI, §15.1).
+   */
+  firstChainHeaderKey: Uint8Array | null;
   created: number;
   /** When this session last decrypted a message (lifecycle: send on the most recently received). */
   lastReceived: number;
@@ -117,15 +128,13 @@ export function cloneState(state: RatchetState): RatchetState {
     recvHeaderKey: copyOrNull(state.recvHeaderKey),
     nextRecvHeaderKey: copy(state.nextRecvHeaderKey),
     ourOffer: state.ourOffer ? { ek: state.ourOffer.ek, seed: copy(state.ourOffer.seed) } : null,
-    previousOffer: state.previousOffer
-      ? { ek: state.previousOffer.ek, seed: copy(state.previousOffer.seed) }
-      : null,
     skipped: state.skipped.map((entry) => ({
       headerKey: copy(entry.headerKey),
       n: entry.n,
       messageKey: copy(entry.messageKey),
     })),
     previousRecvHeaderKeys: state.previousRecvHeaderKeys.map(copy),
+    firstChainHeaderKey: copyOrNull(state.firstChainHeaderKey),
     pending: state.pending
       ? {
           handshake: copy(state.pending.handshake),
@@ -134,4 +143,23 @@ export function cloneState(state: RatchetState): RatchetState {
         }
       : null,
   };
+}
+
+/** Overwrites every secret of a state that is being deleted (a session dropped or superseded). */
+export function wipeRatchetState(state: RatchetState): void {
+  const secrets: (Uint8Array | null | undefined)[] = [
+    state.rootKey,
+    state.sendChainKey,
+    state.sendHeaderKey,
+    state.nextSendHeaderKey,
+    state.sendDh?.seed,
+    state.recvChainKey,
+    state.recvHeaderKey,
+    state.nextRecvHeaderKey,
+    state.ourOffer?.seed,
+    state.firstChainHeaderKey,
+    ...state.previousRecvHeaderKeys,
+    ...state.skipped.flatMap((entry) => [entry.headerKey, entry.messageKey]),
+  ];
+  for (const secret of secrets) if (secret) wipe(secret);
 }

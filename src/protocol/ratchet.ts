@@ -13,7 +13,7 @@ import {
 import { KDF_LABELS, label } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { Writer } from "./_codec.ts";
-import { type EnvelopeType, envelopePrefix, type RatchetMessage } from "./envelope.ts";
+import { ENVELOPE_TYPES, type EnvelopeType, envelopePrefix, type RatchetMessage } from "./envelope.ts";
 import { decodeHeader, encodeHeader, type Header } from "./header.ts";
 import type { ProtocolLimits } from "./limits.ts";
 import { chainStep, messageKeys, rootStep } from "./ratchet-kdf.ts";
@@ -188,7 +188,7 @@ export function ratchetEncrypt(
   const { chainKey, messageKey } = chainStep(state.sendChainKey, suite.id);
   wipe(state.sendChainKey);
   state.sendChainKey = chainKey;
-  const { key, nonce } = messageKeys(messageKey, suite.id, type);
+  const { key, nonce } = messageKeys(messageKey, suite.id, type, headerNonce);
   const ciphertext = aeadSeal(
     key,
     nonce,
@@ -264,10 +264,11 @@ function checkStepKem(state: RatchetState, suite: Suite, header: Header): void {
     throw new NanoError("kem_answer_missing", "a quantum step must carry a new KEM offer");
   }
   if (header.ek) {
-    if (equalOptional(state.ourOffer?.ek, header.ek) || equalOptional(state.previousOffer?.ek, header.ek)) {
+    const offered = blake2b(header.ek);
+    if (equalOptional(state.ourOffer?.ek, header.ek) || equalOptional(state.previousOfferHash, offered)) {
       throw new NanoError("kem_offer_reflected", "the peer's offer is one of our own");
     }
-    if (equalOptional(state.lastPeerOfferHash, blake2b(header.ek))) {
+    if (equalOptional(state.lastPeerOfferHash, offered)) {
       throw new NanoError("kem_offer_reflected", "the peer repeated an earlier offer");
     }
     // A trial encapsulation runs FIPS 203's modulus check now, so a bad key fails this message and
@@ -282,6 +283,11 @@ function retireReceivingChain(state: RatchetState, limits: ProtocolLimits): void
   state.previousRecvHeaderKeys.push(state.recvHeaderKey);
   while (state.previousRecvHeaderKeys.length > limits.maxReceiverChains) {
     const oldest = state.previousRecvHeaderKeys.shift()!;
+    if (state.firstChainHeaderKey !== null && constantTimeEqual(state.firstChainHeaderKey, oldest)) {
+      // Chain 0 is forgotten with its keys: nothing can open under it any more.
+      wipe(state.firstChainHeaderKey);
+      state.firstChainHeaderKey = null;
+    }
     state.skipped = state.skipped.filter((entry) => {
       const evict = constantTimeEqual(entry.headerKey, oldest);
       if (evict) wipe(entry.messageKey);
@@ -326,8 +332,9 @@ function receiveStep(state: RatchetState, suite: Suite, header: Header, options:
   state.remoteDh = header.dh;
   state.mustStep = true;
   if (ss) {
-    if (state.previousOffer) wipe(state.previousOffer.seed);
-    state.previousOffer = answered;
+    // Absorbed: the decapsulation key has no use left and is wiped; only H(ek) stays (reflection).
+    wipe(answered!.seed);
+    state.previousOfferHash = blake2b(answered!.ek);
     state.ourOffer = null;
     state.kemMessages = 0;
     state.kemTime = options.now;
@@ -345,6 +352,26 @@ export interface DecryptResult {
 }
 
 /**
+ * The initiator's chain 0 carries only signed first-contact envelopes (type 1), and type 1 travels on
+ * nothing else (docs/protocol.md §7.5, §8.6). Checked on the key that opened the header, before any
+ * message key is used: a type 2/3 message there can only come from someone who derived chain 0 from
+ * the responder's own secrets (key-compromise impersonation), never from the initiator.
+ */
+function checkChainType(state: RatchetState, type: EnvelopeType, opened: Uint8Array): void {
+  const chainZero =
+    state.firstChainHeaderKey !== null && constantTimeEqual(state.firstChainHeaderKey, opened);
+  if (chainZero && type !== ENVELOPE_TYPES.prekey) {
+    throw new NanoError(
+      "first_chain_unsigned",
+      "a message on the initiator's first chain must be a signed first-contact message",
+    );
+  }
+  if (!chainZero && type === ENVELOPE_TYPES.prekey) {
+    throw new NanoError("malformed", "a first-contact message travels only on the initiator's first chain");
+  }
+}
+
+/**
  * Decrypts one message: skipped keys and the current chain first, then the next header key (a step).
  * Limits are checked before any key is derived; duplicates are `duplicate_message`.
  */
@@ -359,6 +386,7 @@ export function ratchetDecrypt(
   let messageKey: Uint8Array | null = null;
   let header = tryHeader(state.recvHeaderKey, suite, type, message);
   if (header) {
+    checkChainType(state, type, state.recvHeaderKey!);
     if (header.n < state.recvN) {
       messageKey = takeSkipped(state, state.recvHeaderKey!, header.n);
       if (messageKey === null) throw new NanoError("duplicate_message", "message key already used");
@@ -381,6 +409,7 @@ export function ratchetDecrypt(
         const headerKey = state.previousRecvHeaderKeys[i]!;
         header = tryHeader(headerKey, suite, type, message);
         if (header) {
+          checkChainType(state, type, headerKey);
           messageKey = takeSkipped(state, headerKey, header.n);
           if (messageKey === null) throw new NanoError("duplicate_message", "message key already used");
         }
@@ -396,7 +425,7 @@ export function ratchetDecrypt(
     state.recvN = header.n + 1;
     messageKey = derived;
   }
-  const { key, nonce } = messageKeys(messageKey, suite.id, type);
+  const { key, nonce } = messageKeys(messageKey, suite.id, type, message.headerNonce);
   const body = aeadOpen(key, nonce, message.body, bodyAd(suite, type, state, false, message));
   wipe(messageKey, key);
   state.kemMessages += 1;

@@ -1,8 +1,9 @@
+import { getSuite, type SuiteId } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import type { Envelope } from "./envelope.ts";
 import type { ProtocolLimits } from "./limits.ts";
 import type { RatchetOptions } from "./ratchet.ts";
-import type { RatchetState } from "./ratchet-state.ts";
+import { type RatchetState, wipeRatchetState } from "./ratchet-state.ts";
 import { decryptContent } from "./session-cipher.ts";
 import type { ContactSessions } from "./session-record.ts";
 
@@ -29,9 +30,33 @@ export function installSession(
   return { active: state, archived: prune(archived, now, limits) };
 }
 
-export function sendingSession(sessions: ContactSessions): RatchetState {
+function belowPin(suiteId: number, pin: SuiteId): NanoError | null {
+  const suite = getSuite(suiteId);
+  const pinned = getSuite(pin);
+  if (suite.rank >= pinned.rank) return null;
+  return new NanoError("suite_below_pin", `a ${suite.name} session is below the pinned ${pinned.name}`);
+}
+
+/** The session to send on: the active one, never below the pin (docs/protocol.md §11.2). */
+export function sendingSession(sessions: ContactSessions, pin?: SuiteId): RatchetState {
   if (sessions.active === null) throw new NanoError("no_session", "no session with this contact");
+  const below = pin === undefined ? null : belowPin(sessions.active.suiteId, pin);
+  if (below !== null) throw below;
   return sessions.active;
+}
+
+/**
+ * When a pin rises, the sessions below it go, their keys wiped (docs/protocol.md §11.2): an archived
+ * lower-suite session could otherwise be promoted back by one replayed old message (a downgrade).
+ */
+export function dropBelowPin(sessions: ContactSessions, pin: SuiteId): ContactSessions {
+  const keep = (state: RatchetState) => {
+    if (belowPin(state.suiteId, pin) === null) return true;
+    wipeRatchetState(state);
+    return false;
+  };
+  const active = sessions.active !== null && keep(sessions.active) ? sessions.active : null;
+  return { active, archived: sessions.archived.filter(keep) };
 }
 
 export function replaceActive(sessions: ContactSessions, state: RatchetState): ContactSessions {
@@ -82,8 +107,12 @@ export function promote(
 export function decryptWithSessions(
   sessions: ContactSessions,
   envelope: Envelope,
-  options: RatchetOptions & { limits: ProtocolLimits },
+  options: RatchetOptions & { limits: ProtocolLimits; pin: SuiteId },
 ): { sessions: ContactSessions; content: Uint8Array } {
+  // Before any key is tried: a message of a suite below the pin is never decrypted, so an archived
+  // lower-suite session can never be promoted back (docs/protocol.md §11.2).
+  const below = belowPin(envelope.suite.id, options.pin);
+  if (below !== null) throw below;
   const candidates = sessions.active ? [sessions.active, ...sessions.archived] : [...sessions.archived];
   if (candidates.length === 0) throw new NanoError("no_session", "no session with this contact");
   for (const candidate of candidates) {

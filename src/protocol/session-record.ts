@@ -18,7 +18,7 @@ import type {
  * contact's sessions, with a record version. decode(encode(s)) == s and encode(decode(b)) == b, so
  * sessions survive a restart exactly; stores hold these bytes.
  */
-export const SESSION_RECORD_VERSION = 1;
+export const SESSION_RECORD_VERSION = 2;
 const MAX_SKIPPED_IN_RECORD = DEFAULT_LIMITS.maxSkippedTotal;
 const MAX_HANDSHAKE_BYTES = 32768;
 
@@ -42,11 +42,11 @@ function sizeHint(state: RatchetState): number {
     kem(state.sendStep.ct) +
     kem(state.sendStep.ek) +
     kem(state.ourOffer?.ek) +
-    kem(state.previousOffer?.ek) +
     kem(state.peerOffer) +
     state.skipped.length * 68 +
     state.previousRecvHeaderKeys.length * 32 +
-    (state.pending ? state.pending.handshake.length + state.pending.sealKey.length + 72 : 0)
+    (state.pending ? state.pending.handshake.length + state.pending.sealKey.length + 72 : 0) +
+    33
   );
 }
 
@@ -78,13 +78,14 @@ function writeRatchetState(w: Writer, state: RatchetState): Writer {
   optional(w, state.remoteDh, (v) => w.bytes(v));
   w.bool(state.mustStep);
   optional(w, state.ourOffer, (v) => w.bytes(v.ek).bytes(v.seed));
-  optional(w, state.previousOffer, (v) => w.bytes(v.ek).bytes(v.seed));
+  optional(w, state.previousOfferHash, (v) => w.bytes(v));
   optional(w, state.peerOffer, (v) => w.bytes(v));
   optional(w, state.lastPeerOfferHash, (v) => w.bytes(v));
   w.u32(state.kemMessages).u64(state.kemTime).u16(state.skipped.length);
   for (const entry of state.skipped) w.bytes(entry.headerKey).u32(entry.n).bytes(entry.messageKey);
   w.u8(state.previousRecvHeaderKeys.length);
   for (const headerKey of state.previousRecvHeaderKeys) w.bytes(headerKey);
+  optional(w, state.firstChainHeaderKey, (v) => w.bytes(v));
   optional(w, state.pending, (v) => w.vec32(v.handshake).bytes(v.transcriptHash).vec16(v.sealKey));
   w.u64(state.created).u64(state.lastReceived);
   return w;
@@ -134,7 +135,7 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
     seed: r.fixed(64, "offer seed"),
   });
   const ourOffer = readOptional(r, "our offer", kemPair);
-  const previousOffer = readOptional(r, "previous offer", kemPair);
+  const previousOfferHash = readOptional(r, "previous offer hash", () => hash("previous offer hash"));
   const peerOffer = readOptional(r, "peer offer", () => r.fixed(KEM_EK_BYTES, "peer offer"));
   const lastPeerOfferHash = readOptional(r, "peer offer hash", () => hash("peer offer hash"));
   const kemMessages = r.u32("KEM messages");
@@ -155,6 +156,9 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
     throw new NanoError("malformed", "too many previous chains");
   const previousRecvHeaderKeys: Uint8Array[] = [];
   for (let i = 0; i < previousCount; i++) previousRecvHeaderKeys.push(key("previous header key"));
+  const firstChainHeaderKey = readOptional(r, "first chain", () => key("first chain header key"));
+  if (firstChainHeaderKey !== null && role !== 2)
+    throw new NanoError("malformed", "only a responder guards the initiator's first chain");
   const pending = readOptional<PendingPrekey>(r, "pending", () => ({
     handshake: r.vec32("pending handshake", MAX_HANDSHAKE_BYTES),
     transcriptHash: hash("transcript hash"),
@@ -169,7 +173,7 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
     [stepCt, "step ct"],
     [stepEk, "step ek"],
     [ourOffer, "offer"],
-    [previousOffer, "previous offer"],
+    [previousOfferHash, "previous offer hash"],
     [peerOffer, "peer offer"],
   ] as const) {
     needs(value, suite.ratchetKem !== null, what);
@@ -198,7 +202,7 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
     remoteDh,
     mustStep,
     ourOffer,
-    previousOffer,
+    previousOfferHash,
     peerOffer,
     lastPeerOfferHash,
     kemMessages,
@@ -206,6 +210,7 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
     skipped,
     previousRecvHeaderKeys,
     pending,
+    firstChainHeaderKey,
     created,
     lastReceived,
   };

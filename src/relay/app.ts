@@ -8,7 +8,9 @@ import { healthRoutes } from "./routes/health.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { prekeyRoutes } from "./routes/prekeys.ts";
 import { transparencyRoutes } from "./routes/transparency.ts";
+import { webRoutes } from "./routes/web.ts";
 import { websocketRoutes } from "./routes/websocket.ts";
+import { loadWebApp } from "./web-app.ts";
 
 export interface AppOptions {
   /** Serve the HTTP API (/v1/... except /v1/ws). */
@@ -55,6 +57,8 @@ export async function buildRelayApp(context: RelayContext, options: AppOptions):
     messageRoutes(app, context);
     attachmentRoutes(app, context);
     transparencyRoutes(app, context);
+    const { web } = context.config;
+    if (web.enabled) webRoutes(app, await loadWebApp(web.static_dir));
   }
   await app.ready();
   app.server.maxConnections = context.config.server.max_connections;

@@ -7,12 +7,10 @@ import { dirname, join, resolve } from "node:path";
 import type { Logger } from "pino";
 import { sha256, toHex, utf8 } from "../crypto/index.ts";
 import type { MigrationStep } from "../store/sqlite/migrations.ts";
-import type { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { AuditEvent, AuditHook } from "../store/types.ts";
-import { loadOrCreateLogKey } from "./audit-log-key.ts";
 import type { Clock } from "./clock.ts";
 import type { RelayConfig } from "./config/schema.ts";
-import { RelayTransparency } from "./transparency.ts";
+import type { TransparencyService } from "./transparency.ts";
 
 /** The configured key file, or log-key.json next to the database. */
 export function logKeyPath(config: RelayConfig): string {
@@ -27,28 +25,19 @@ export function configHash(config: RelayConfig): string {
 }
 
 export interface AttachedTransparency {
-  readonly transparency: RelayTransparency;
+  readonly transparency: TransparencyService;
   /** Records relay_stopped and stops the checkpoint timer; call before the store closes. */
   stop(reason: string): Promise<void>;
 }
 
+/** Records the start (migrations, config, relay_started), checkpoints, and starts the checkpoint timer. */
 export async function attachTransparency(
   config: RelayConfig,
-  store: SqliteStore,
+  transparency: TransparencyService,
   clock: Clock,
   log: Logger,
   migrations: readonly MigrationStep[],
 ): Promise<AttachedTransparency> {
-  const path = logKeyPath(config);
-  const { key, created } = loadOrCreateLogKey(path, config.compliance.log_origin);
-  if (created) log.warn({ file: path }, "generated a new log key; clients must pin its verifier keys");
-  const transparency = new RelayTransparency({
-    db: store.db,
-    key,
-    run: (work) => store.writer.submit(work),
-    now: () => clock.now(),
-  });
-  store.journal = transparency.journal();
   const now = clock.now();
   for (const step of migrations)
     await transparency.record({
@@ -93,7 +82,7 @@ export async function attachTransparency(
  * The account events routes report through the AuditHook. Claims and identity updates are already in
  * the log (written by the store journal inside their transactions), so only the others are appended.
  */
-export function transparencyHook(transparency: RelayTransparency, log: Logger): AuditHook {
+export function transparencyHook(transparency: TransparencyService, log: Logger): AuditHook {
   return {
     record(event: AuditEvent) {
       if (event.type === "account_claimed" || event.type === "identity_updated") return;

@@ -3,13 +3,14 @@ import type { Logger } from "pino";
 import type { AuditHook, RelayStore } from "../store/types.ts";
 import { ChallengeBook, TokenService } from "./auth.ts";
 import type { Clock } from "./clock.ts";
+import type { ClusterLink } from "./cluster/cluster-link.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { DeliveryHub } from "./delivery-hub.ts";
 import { RelayMetrics } from "./metrics.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
 import { RelayRateLimits } from "./rate-limits.ts";
 import { StoreHealth } from "./store-health.ts";
-import type { RelayTransparency } from "./transparency.ts";
+import type { TransparencyService } from "./transparency.ts";
 import { UsernamePolicy } from "./usernames.ts";
 
 /** Everything a route needs, built once per relay; routes get it explicitly instead of via globals. */
@@ -26,13 +27,15 @@ export interface RelayContext {
   readonly usernames: UsernamePolicy;
   readonly audit: AuditHook;
   /** The audit and key-transparency logs; absent only in route tests built without them. */
-  readonly transparency: RelayTransparency | undefined;
+  readonly transparency: TransparencyService | undefined;
   readonly blobDir: string;
   /** Whether the store can write now (readiness; store-health.ts). */
   readonly storeHealth: StoreHealth;
   readonly log: Logger;
   /** Set on SIGTERM/SIGINT: /readyz fails and new work is refused with relay_draining. */
   draining: boolean;
+  /** This relay's link to the others through Redis (cluster.redis_url); null for a lone relay. */
+  cluster: ClusterLink | null;
 }
 
 export interface ContextOptions {
@@ -42,7 +45,7 @@ export interface ContextOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly audit?: AuditHook;
-  readonly transparency?: RelayTransparency;
+  readonly transparency?: TransparencyService;
   /** Extra audit sink next to the configured one (the Merkle audit log). */
   readonly auditLog?: AuditHook;
   /** Writes waiting for the next group commit, for the metrics gauge. */
@@ -84,7 +87,11 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     transparency: options.transparency,
     blobDir: resolve(config.storage.blob_dir),
     storeHealth: new StoreHealth({
-      paths: [resolve(config.storage.path), resolve(config.storage.blob_dir)],
+      // The database file's file system only when the database is a local file (SQLite).
+      paths: [
+        ...(config.storage.backend === "sqlite" ? [resolve(config.storage.path)] : []),
+        resolve(config.storage.blob_dir),
+      ],
       minFreeBytes: config.storage.min_free_bytes,
       probe: store.probeWrite === undefined ? undefined : () => store.probeWrite!(),
       // Real elapsed time for probe spacing, not the relay clock that tests move by days.
@@ -93,5 +100,6 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     }),
     log,
     draining: false,
+    cluster: null,
   };
 }

@@ -24,6 +24,11 @@ export class DeliveryHub {
   readonly #sessions = new Map<PushTarget, PushSession & { readonly username: string }>();
   /** Every open connection, authenticated or not, so shutdown reaches them all. */
   readonly #all = new Set<PushTarget>();
+  /**
+   * Told when a user gets a first connection here (true) and loses the last (false): a cluster
+   * subscribes to that user's wake-up channel only while it is needed (src/relay/cluster).
+   */
+  onPresence: ((username: string, present: boolean) => void) | null = null;
 
   attach(target: PushTarget): void {
     this.#all.add(target);
@@ -39,6 +44,7 @@ export class DeliveryHub {
     if (set === undefined) {
       set = new Set();
       this.#online.set(username, set);
+      this.onPresence?.(username, true);
     }
     set.add(target);
   }
@@ -48,13 +54,21 @@ export class DeliveryHub {
     const set = this.#online.get(username);
     if (set === undefined) return;
     set.delete(target);
-    if (set.size === 0) this.#online.delete(username);
+    if (set.size === 0) {
+      this.#online.delete(username);
+      this.onPresence?.(username, false);
+    }
   }
 
   notify(username: string): void {
     const set = this.#online.get(username);
     if (set === undefined) return;
     for (const target of set) target.notify();
+  }
+
+  /** Every connection re-reads its mailbox (safety poll, and after a lost wake-up channel returns). */
+  notifyAll(): void {
+    for (const set of this.#online.values()) for (const target of set) target.notify();
   }
 
   get connections(): number {

@@ -124,6 +124,8 @@ async function finishSend(
   if (!result.duplicate) {
     context.metrics.messagesStored.inc();
     context.hub.notify(recipient);
+    // After COMMIT (this runs once the store resolved): a relay that wakes up reads a committed row.
+    context.cluster?.announceMessage(recipient);
   }
   return { serverId: result.serverId, duplicate: result.duplicate };
 }

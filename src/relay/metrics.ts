@@ -76,6 +76,22 @@ export class RelayMetrics {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     registers: [this.registry],
   });
+  readonly redisUp = new Gauge({
+    name: "nano_cluster_redis_up",
+    help: "1 while this relay's Redis subscription is live, 0 while it polls PostgreSQL instead",
+    registers: [this.registry],
+  });
+  readonly clusterSignals = new Counter({
+    name: "nano_cluster_signals_total",
+    help: "Redis wake-up and login signals sent and received by this relay",
+    labelNames: ["direction"] as const,
+    registers: [this.registry],
+  });
+  readonly sessionsReplaced = new Counter({
+    name: "nano_sessions_replaced_total",
+    help: "Connections closed because the same device logged in again (on any relay)",
+    registers: [this.registry],
+  });
   readonly draining = new Gauge({
     name: "nano_relay_draining",
     help: "1 while the relay is shutting down",

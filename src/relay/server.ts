@@ -4,15 +4,16 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type DestinationStream, type Logger, pino } from "pino";
-import { migrate } from "../store/sqlite/migrations.ts";
-import { openCheckedStore, storeFailure } from "../store/sqlite/open-checked.ts";
 import { buildRelayApp } from "./app.ts";
 import { attachTransparency, transparencyHook } from "./audit-relay.ts";
 import { type Clock, systemClock } from "./clock.ts";
+import { ClusterLink } from "./cluster/cluster-link.ts";
+import { redisUrl } from "./cluster/redis-clients.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { createRelayContext, type RelayContext } from "./context.ts";
 import { loggerOptions } from "./logger.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
+import { openRelayStorage } from "./storage-backend.ts";
 import { startSweeper } from "./sweeper.ts";
 import { CLOSE_GOING_AWAY } from "./ws-connection.ts";
 
@@ -67,24 +68,10 @@ function urlFor(config: RelayConfig, scheme: "http" | "ws", port: number): strin
 
 export async function startRelay(config: RelayConfig, options: StartOptions): Promise<RelayServer> {
   const log: Logger = pino(loggerOptions(config), options.logDestination ?? pino.destination(1));
-  const path = resolve(config.storage.path);
-  // Refuses a damaged database before anything writes to it (store_damaged: `nano-relay start` exits
-  // 65 with the problems, never a stack trace a supervisor would loop on).
-  const store = openCheckedStore({
-    path,
-    maxBatch: config.storage.group_commit_max_batch,
-    busyTimeoutMs: config.storage.busy_timeout_ms,
-  });
   const clock = options.clock ?? systemClock;
-  // Migrated here rather than in the constructor so that each step lands in the audit log.
-  let migrations: ReturnType<typeof migrate>;
-  try {
-    migrations = migrate(store.db);
-  } catch (error) {
-    await store.close();
-    throw storeFailure(error, path) ?? error;
-  }
-  const logs = await attachTransparency(config, store, clock, log, migrations);
+  const storage = await openRelayStorage(config, clock, log);
+  const { store } = storage;
+  const logs = await attachTransparency(config, storage.transparency, clock, log, storage.migrations);
   const context = createRelayContext({
     config,
     store,
@@ -93,10 +80,22 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     log,
     transparency: logs.transparency,
     auditLog: transparencyHook(logs.transparency, log),
-    pendingWrites: () => store.writer.pending,
+    pendingWrites: () => storage.pendingWrites(),
   });
-  store.writer.onCommit = (writes) => context.metrics.groupCommitBatch.observe(writes);
-  store.writer.onOutcome = (failure) => context.storeHealth.noteOutcome(failure);
+  storage.observeCommits((writes) => context.metrics.groupCommitBatch.observe(writes));
+  const redis = redisUrl(config);
+  if (redis !== undefined) {
+    context.cluster = new ClusterLink({
+      url: redis,
+      config,
+      hub: context.hub,
+      log,
+      metrics: context.metrics,
+    });
+    await context.cluster.start();
+  }
+  // Storage failures (a full disk, an I/O error) make /readyz say the store cannot write (store-health.ts).
+  storage.observeOutcomes?.((failure) => context.storeHealth.noteOutcome(failure));
   const https = tlsOptions(config);
   const fastify = https === null ? {} : { https };
   const shared = config.server.api_port === config.server.websocket_port;
@@ -113,6 +112,12 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   }
   const stopSweeper = startSweeper(context);
   const apiUrl = urlFor(config, "http", apiPort);
+  if (context.cluster !== null)
+    context.cluster.presence = () => ({
+      api_url: apiUrl,
+      connections: context.hub.connections,
+      pending_writes: storage.pendingWrites(),
+    });
   const websocketUrl = `${urlFor(config, "ws", websocketPort)}/v1/ws`;
   log.info(
     { api_port: apiPort, websocket_port: websocketPort, api_url: apiUrl, websocket_url: websocketUrl },
@@ -147,6 +152,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
       context.hub.closeAll(CLOSE_GOING_AWAY, "relay shutting down");
       await withinGrace(Promise.all(apps.map((app) => app.close())));
       await logs.stop(reason).catch((error: unknown) => log.error({ err: error }, "audit stop failed"));
+      await context.cluster?.close();
       await store.close();
       log.info("stopped");
       log.flush?.();

@@ -15,6 +15,7 @@ import {
 } from "../audit/audit-event.ts";
 import { signCheckpoint } from "../audit/checkpoint.ts";
 import { ktBinding } from "../audit/kt-leaf.ts";
+import type { MerkleLogStore } from "../audit/log-store.ts";
 import { MerkleLog } from "../audit/merkle-log.ts";
 import { commitPersonalData } from "../audit/salted-commitment.ts";
 import { SqliteLogStore } from "../audit/sqlite-log-store.ts";
@@ -70,16 +71,86 @@ export function transactionRunner(db: DatabaseSync): WriteRunner {
 }
 
 const CORRELATION = /^[\x21-\x7e]{0,64}$/;
-const THROTTLE_WINDOW_MS = 60_000;
+export const THROTTLE_WINDOW_MS = 60_000;
 const THROTTLE_KEYS = 10_000;
 
-export class RelayTransparency {
+/**
+ * What the rest of the relay uses of its Merkle logs, whichever database holds them: RelayTransparency
+ * (SQLite, one process) and PostgresTransparency (src/relay/cluster, several relays).
+ */
+export interface TransparencyService {
+  readonly key: RelayLogKey;
+  readonly stores: Readonly<Record<LogId, MerkleLogStore>>;
+  readonly logs: Readonly<Record<LogId, MerkleLog>>;
+  /** Appends an event that has no transaction of its own, durably. Returns its index. */
+  record(event: RelayAuditEvent): Promise<number>;
+  /** `record`, at most once per `key` per window (see RelayTransparency.recordThrottled). */
+  recordThrottled(key: string, event: RelayAuditEvent, windowMs?: number): Promise<number> | undefined;
+  latestCheckpoint(logId: LogId): Promise<StoredCheckpoint | undefined>;
+  checkpoints(logId: LogId): Promise<StoredCheckpoint[]>;
+  checkpoint(logId: LogId, atLeast?: number): Promise<StoredCheckpoint>;
+  checkpointAll(): Promise<void>;
+  ktProof(username: string): Promise<KtProof | undefined>;
+  consistency(logId: LogId, from: number, to: number): Promise<Uint8Array[]>;
+  erase(username: string, time: number): Promise<number>;
+}
+
+/** The leaf of an audit event and the personal data behind its salted commitments. */
+export function auditLeaf(
+  key: RelayLogKey,
+  event: RelayAuditEvent,
+): { leaf: Uint8Array; salts: [field: string, salt: Uint8Array, data: Uint8Array][] } {
+  const personal: [string, Uint8Array][] = [];
+  if (event.username !== undefined) personal.push(["username", utf8(event.username)]);
+  if (event.address !== undefined) personal.push(["address", utf8(event.address)]);
+  const commitments: Record<string, Uint8Array> = {};
+  const salts: [string, Uint8Array, Uint8Array][] = [];
+  for (const [field, data] of personal) {
+    const { commitment, salt } = commitPersonalData(data);
+    commitments[field] = commitment;
+    salts.push([field, salt, data]);
+  }
+  const correlationId = CORRELATION.test(event.correlationId ?? "") ? (event.correlationId ?? "") : "";
+  const leaf = encodeAuditEvent({
+    time: event.time,
+    type: event.type,
+    outcome: event.outcome,
+    correlationId,
+    actor: event.username === undefined ? undefined : actorPseudonym(key, event.username),
+    commitments,
+    details: event.details ?? {},
+  });
+  return { leaf, salts };
+}
+
+/**
+ * For events that come in floods (rate-limit refusals): one per key per window; the next one admitted
+ * carries `suppressed`, the number skipped since. Keys (addresses) stay in memory only, bounded.
+ */
+export class EventThrottle {
+  readonly #seen = new Map<string, { until: number; suppressed: number }>();
+
+  admit(key: string, event: RelayAuditEvent, now: number, windowMs: number): RelayAuditEvent | undefined {
+    const seen = this.#seen.get(key);
+    if (seen !== undefined && now < seen.until) {
+      seen.suppressed++;
+      return undefined;
+    }
+    this.#seen.delete(key);
+    if (this.#seen.size >= THROTTLE_KEYS) this.#seen.delete(this.#seen.keys().next().value!);
+    this.#seen.set(key, { until: now + windowMs, suppressed: 0 });
+    const suppressed = seen?.suppressed ?? 0;
+    return suppressed === 0 ? event : { ...event, details: { ...event.details, suppressed } };
+  }
+}
+
+export class RelayTransparency implements TransparencyService {
   readonly key: RelayLogKey;
   readonly stores: Readonly<Record<LogId, SqliteLogStore>>;
   readonly logs: Readonly<Record<LogId, MerkleLog>>;
   readonly #run: WriteRunner;
   readonly #now: () => number;
-  readonly #throttle = new Map<string, { until: number; suppressed: number }>();
+  readonly #throttle = new EventThrottle();
   readonly #sql: Record<
     | "personal"
     | "latestBinding"
@@ -133,26 +204,7 @@ export class RelayTransparency {
 
   /** Appends one audit event; call inside the transaction of the change it records. Returns its index. */
   appendEventSync(event: RelayAuditEvent): number {
-    const personal: [string, Uint8Array][] = [];
-    if (event.username !== undefined) personal.push(["username", utf8(event.username)]);
-    if (event.address !== undefined) personal.push(["address", utf8(event.address)]);
-    const commitments: Record<string, Uint8Array> = {};
-    const salts: [string, Uint8Array, Uint8Array][] = [];
-    for (const [field, data] of personal) {
-      const { commitment, salt } = commitPersonalData(data);
-      commitments[field] = commitment;
-      salts.push([field, salt, data]);
-    }
-    const correlationId = CORRELATION.test(event.correlationId ?? "") ? (event.correlationId ?? "") : "";
-    const leaf = encodeAuditEvent({
-      time: event.time,
-      type: event.type,
-      outcome: event.outcome,
-      correlationId,
-      actor: event.username === undefined ? undefined : actorPseudonym(this.key, event.username),
-      commitments,
-      details: event.details ?? {},
-    });
+    const { leaf, salts } = auditLeaf(this.key, event);
     const { start } = appendSync(this.stores.audit, [leaf]);
     for (const [field, salt, data] of salts) this.#sql.personal.run("audit", start, field, salt, data);
     return start;
@@ -209,27 +261,22 @@ export class RelayTransparency {
     event: RelayAuditEvent,
     windowMs = THROTTLE_WINDOW_MS,
   ): Promise<number> | undefined {
-    const now = this.#now();
-    const seen = this.#throttle.get(key);
-    if (seen !== undefined && now < seen.until) {
-      seen.suppressed++;
-      return undefined;
-    }
-    this.#throttle.delete(key);
-    if (this.#throttle.size >= THROTTLE_KEYS) this.#throttle.delete(this.#throttle.keys().next().value!);
-    this.#throttle.set(key, { until: now + windowMs, suppressed: 0 });
-    const suppressed = seen?.suppressed ?? 0;
-    return this.record(suppressed === 0 ? event : { ...event, details: { ...event.details, suppressed } });
+    const admitted = this.#throttle.admit(key, event, this.#now(), windowMs);
+    return admitted === undefined ? undefined : this.record(admitted);
   }
 
-  latestCheckpoint(logId: LogId): StoredCheckpoint | undefined {
+  async latestCheckpoint(logId: LogId): Promise<StoredCheckpoint | undefined> {
+    return this.#latestCheckpoint(logId);
+  }
+
+  #latestCheckpoint(logId: LogId): StoredCheckpoint | undefined {
     const row = this.#sql.latestCheckpoint.get(logId);
     return row === undefined
       ? undefined
       : { logId, size: Number(row.tree_size), issuedAt: Number(row.issued_at), note: String(row.note) };
   }
 
-  checkpoints(logId: LogId): StoredCheckpoint[] {
+  async checkpoints(logId: LogId): Promise<StoredCheckpoint[]> {
     return this.#sql.checkpoints.all(logId).map((row) => ({
       logId,
       size: Number(row.tree_size),
@@ -243,14 +290,14 @@ export class RelayTransparency {
    * (default: the current size). Stored before it is returned; one checkpoint per size.
    */
   async checkpoint(logId: LogId, atLeast?: number): Promise<StoredCheckpoint> {
-    const latest = this.latestCheckpoint(logId);
+    const latest = this.#latestCheckpoint(logId);
     const size = await this.logs[logId].size();
     if (latest !== undefined && latest.size >= (atLeast ?? size)) return latest;
     const rootHash = await this.logs[logId].rootHash(size);
     const signing = this.key.signing[logId];
     const note = signCheckpoint({ origin: signing.name, size, rootHash, extensions: [] }, signing);
     this.#sql.insertCheckpoint.run(logId, size, this.#now(), note);
-    const stored = this.latestCheckpoint(logId);
+    const stored = this.#latestCheckpoint(logId);
     if (stored === undefined) throw new NanoError("log_store_inconsistent", "a stored checkpoint vanished");
     return stored;
   }

@@ -119,6 +119,8 @@ export class WsConnection implements PushTarget {
       // The hub knows the token so a revocation, an identity update or the sweeper can end this
       // session; the timer ends it at expiry in real time.
       this.#context.hub.add(username, this, { tokenId: session.tokenId, expiresAt: session.expiresAt });
+      // One live connection per device across the cluster: older ones, here or elsewhere, are closed.
+      void this.#context.cluster?.claimDevice(username, this);
       this.#scheduleExpiry();
       this.#context.metrics.websocketConnections.inc();
       this.#write({ type: "ready", username });

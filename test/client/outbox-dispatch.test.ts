@@ -9,6 +9,7 @@ import {
   type PipelinedTransport,
   type Transports,
 } from "../../src/client/outbox/outbox-dispatch.ts";
+import { OutboxState } from "../../src/client/outbox/outbox-state.ts";
 import { randomBytes, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { withTempDir } from "./_helpers.ts";
@@ -77,11 +78,13 @@ async function withDispatcher(
         return { clientMessageId: entry.clientMessageId };
       },
     };
+    // One client's outbox state, shared as NanoClient's context shares it.
+    const state = new OutboxState();
     try {
       await run({
         store,
-        outbox: new Outbox(store),
-        dispatcher: new OutboxDispatcher(store),
+        outbox: new Outbox(store, { state }),
+        dispatcher: new OutboxDispatcher(store, state),
         channel,
         via,
         http,

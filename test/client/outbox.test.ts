@@ -12,18 +12,28 @@ import {
   Outbox,
   type SendTransport,
 } from "../../src/client/outbox/outbox.ts";
+import { OutboxState } from "../../src/client/outbox/outbox-state.ts";
 import { randomBytes, toHex, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { withTempDir } from "./_helpers.ts";
 
 const WORKER = new URL("./fixtures/outbox-worker.ts", import.meta.url).pathname;
 
-async function withOutbox<T>(run: (outbox: Outbox, clock: { now: number }, store: LocalStore) => Promise<T>) {
+/** `state`: the in-memory outbox state one open client shares among its Outbox instances. */
+async function withOutbox<T>(
+  run: (outbox: Outbox, clock: { now: number }, store: LocalStore, state: OutboxState) => Promise<T>,
+) {
   return withTempDir(async (dir) => {
     const store = await LocalStore.open(join(dir, "local.db"), randomBytes(32));
     const clock = { now: 1_000_000 };
+    const state = new OutboxState();
     try {
-      return await run(new Outbox(store, { now: () => clock.now, random: () => 0.5 }), clock, store);
+      return await run(
+        new Outbox(store, { state, now: () => clock.now, random: () => 0.5 }),
+        clock,
+        store,
+        state,
+      );
     } finally {
       await store.close();
     }
@@ -201,7 +211,7 @@ test("SIGKILL during enqueue and send, 15 times: nothing lost, nothing stored tw
   }));
 
 test("concurrent flushes post every entry exactly once, in order per recipient", () =>
-  withOutbox(async (outbox, _clock, store) => {
+  withOutbox(async (outbox, _clock, store, state) => {
     const posted: string[] = [];
     const transport: SendTransport = async (entry) => {
       posted.push(entry.clientMessageId);
@@ -217,7 +227,7 @@ test("concurrent flushes post every entry exactly once, in order per recipient",
         envelope: utf8(`m${n}`),
       });
       ids.push(entry.clientMessageId);
-      flushes.push(new Outbox(store, { random: () => 0.5 }).flush(transport));
+      flushes.push(new Outbox(store, { state, random: () => 0.5 }).flush(transport));
     }
     await Promise.all(flushes);
     assert.equal(posted.length, 6, "no entry posted twice");
@@ -230,7 +240,7 @@ test("concurrent flushes post every entry exactly once, in order per recipient",
   }));
 
 test("a flush waiting on another's failed attempt holds that recipient back and posts nothing twice", () =>
-  withOutbox(async (outbox, _clock, store) => {
+  withOutbox(async (outbox, _clock, store, state) => {
     const posted: string[] = [];
     let fail = true;
     const transport: SendTransport = async (entry) => {
@@ -242,13 +252,13 @@ test("a flush waiting on another's failed attempt holds that recipient back and 
     const a = await outbox.enqueue({ recipient: "bob", envelope: utf8("a") });
     const first = outbox.flush(transport);
     const b = await outbox.enqueue({ recipient: "bob", envelope: utf8("b") });
-    const second = new Outbox(store).flush(transport);
+    const second = new Outbox(store, { state }).flush(transport);
     const [one, two] = await Promise.all([first, second]);
     assert.deepEqual(posted, [a.clientMessageId], "b waits behind the failed a");
     assert.equal(one.failed.length, 1);
     assert.equal(two.sent.length + two.failed.length, 0);
     fail = false;
-    const third = await new Outbox(store, { now: () => Number.MAX_SAFE_INTEGER }).flush(transport);
+    const third = await new Outbox(store, { state, now: () => Number.MAX_SAFE_INTEGER }).flush(transport);
     assert.deepEqual(
       third.sent.map((ack) => ack.clientMessageId),
       [a.clientMessageId, b.clientMessageId],

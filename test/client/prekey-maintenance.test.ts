@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { generateIdentitySeeds } from "../../src/client/home/identity-seeds.ts";
 import { ensureOwnIdentity } from "../../src/client/home/local-identity.ts";
-import type { UnlockedHome } from "../../src/client/home/unlocked-home.ts";
 import { LocalStore } from "../../src/client/local-store/local-store.ts";
 import { maintainPrekeys, PREKEY_POLICY } from "../../src/client/messaging/prekey-maintenance.ts";
 import type { PrekeyCount, RelayApi } from "../../src/client/transport/relay-api.ts";
@@ -63,7 +62,6 @@ test("prekey upkeep: a bundle and one-time keys for every accepted suite, refill
     const seeds = generateIdentitySeeds("classical", 0);
     const start = Date.now();
     const own = await store.transaction((tables) => ensureOwnIdentity(tables, seeds, "pat", start));
-    const home = { store, seeds } as unknown as UnlockedHome;
     const relay = new FakeRelay();
     const link = { own, api: relay.asApi() };
     const roles = async (suite: number) =>
@@ -73,7 +71,7 @@ test("prekey upkeep: a bundle and one-time keys for every accepted suite, refill
         .sort();
     const upkeep = (now: number) => {
       relay.now = now;
-      return maintainPrekeys(home, link, { now });
+      return maintainPrekeys(store, link, { now });
     };
     try {
       let report = await upkeep(start);

@@ -9,11 +9,8 @@ import {
   type OwnIdentity,
 } from "../../src/client/home/local-identity.ts";
 import { LocalStore } from "../../src/client/local-store/local-store.ts";
-import {
-  LocalProtocolStores,
-  VERIFIED_RECORD_CACHE_SIZE,
-  verifiedIdentityRecord,
-} from "../../src/client/local-store/protocol-stores.ts";
+import { LocalProtocolStores } from "../../src/client/local-store/protocol-stores.ts";
+import { VerifiedRecords } from "../../src/client/trust/verified-records.ts";
 import type { SuiteName } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import {
@@ -161,7 +158,9 @@ test("a changed identity blocks in the protocol itself, survives a reopen sealed
       const blocked: string[] = [];
       await assert.rejects(
         alice.store.transaction(async (tables) => {
-          const stores = new LocalProtocolStores(tables, alice.own, Date.now(), (name) => blocked.push(name));
+          const stores = new LocalProtocolStores(tables, alice.own, Date.now(), {
+            onBlocked: (name) => blocked.push(name),
+          });
           await chooseSuite(stores, replaced);
         }),
         (e: unknown) => NanoError.is(e, "identity_changed"),
@@ -201,18 +200,26 @@ test("a changed identity blocks in the protocol itself, survives a reopen sealed
 test("a stored contact's record is verified once per distinct bytes; altered bytes are verified afresh", () =>
   withTempDir(async (dir) => {
     const alice = await party(dir, "alice", "hybrid");
+    const bob = await party(dir, "bob", "hybrid");
     try {
+      const records = new VerifiedRecords(1);
       const encoded = Uint8Array.from(alice.own.record.encoded);
-      const first = verifiedIdentityRecord(encoded);
+      const first = records.verified(encoded);
       // Same bytes (another copy, as a new read from the store gives): the same verified object.
-      assert.equal(verifiedIdentityRecord(Uint8Array.from(encoded)), first);
+      assert.equal(records.verified(Uint8Array.from(encoded)), first);
       assert.equal(first.username, "alice");
       // One flipped bit inside the signed body: not a cache hit, and the verification refuses it.
       const tampered = Uint8Array.from(encoded);
       tampered[tampered.length - 10]! ^= 1;
-      assert.throws(() => verifiedIdentityRecord(tampered), NanoError);
-      assert.throws(() => verifiedIdentityRecord(tampered), NanoError, "a failure is never cached");
-      assert.ok(VERIFIED_RECORD_CACHE_SIZE > 0);
+      assert.throws(() => records.verified(tampered), NanoError);
+      assert.throws(() => records.verified(tampered), NanoError, "a failure is never cached");
+      assert.equal(records.size, 1);
+      // Bounded: a second record evicts the first (capacity 1), which is then verified afresh.
+      records.verified(bob.own.record.encoded);
+      assert.equal(records.size, 1);
+      assert.notEqual(records.verified(encoded), first);
+      // Another client's memory is its own.
+      assert.notEqual(new VerifiedRecords().verified(encoded), first);
     } finally {
       await alice.store.close();
     }

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { NanoClient } from "../../src/client/nano-client.ts";
 import { processEnvelope } from "../../src/client/operations/receive.ts";
-import { openRelayLink } from "../../src/client/transport/relay-link.ts";
 import { PASSPHRASE, User, withRelay } from "./_harness.ts";
 
 /**
@@ -20,16 +19,16 @@ test("a message committed but not acknowledged (crash before the ack) is shown o
 
     const client = await NanoClient.open({ home: bob.home, passphrase: PASSPHRASE });
     try {
-      const link = await openRelayLink(client.home);
+      const link = await client.context.link();
       const [first] = await link.api.fetchMessages(0);
       assert.ok(first !== undefined);
       const options = { saveDir: dir };
-      const committed = await processEnvelope(client.home, link, first, options);
+      const committed = await processEnvelope(client.context, link, first, options);
       assert.equal(committed.kind, "message");
       // "Crash": no acknowledgement was sent; the relay still holds the message and redelivers it.
       const [again] = await link.api.fetchMessages(0);
       assert.equal(again?.id, first.id);
-      assert.equal((await processEnvelope(client.home, link, again!, options)).kind, "skip");
+      assert.equal((await processEnvelope(client.context, link, again!, options)).kind, "skip");
       const stored = await client.home.store.listReceived();
       assert.deepEqual(
         stored.map((m) => new TextDecoder().decode(m.body)),

@@ -4,7 +4,6 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { NanoClient } from "../../src/client/index.ts";
-import { openRelayLink } from "../../src/client/transport/relay-link.ts";
 import type { Relay } from "./_harness.ts";
 import { PASSPHRASE, withRelay } from "./_harness.ts";
 
@@ -84,7 +83,7 @@ test("64 concurrent sends go pipelined over the WebSocket: all arrive, once, in 
       assert.equal(counter(metrics, ...POSTED), 0, "no send went over HTTP");
       assert.equal(counter(metrics, "nano_websocket_frames_total", 'type="send"'), 65);
 
-      const bobLink = await openRelayLink(bob!.home);
+      const bobLink = await bob!.context.link();
       let checkedBeforeAck = false;
       const texts = await receiveAll(bob!, 65, async (_text, id) => {
         if (checkedBeforeAck) return;
@@ -184,7 +183,7 @@ test("a token revoked mid-stream: the channel logs in again, reconnects and goes
     const [alice, bob] = await users(relay, dir, ["alice", "bob"]);
     try {
       for (let n = 1; n <= 5; n++) await alice!.send(text("bob", `m${n}`));
-      const link = await openRelayLink(alice!.home);
+      const link = await alice!.context.link();
       const token = await link.api.token();
       const revoked = await fetch(`${relay.url}/v1/auth/token`, {
         method: "DELETE",

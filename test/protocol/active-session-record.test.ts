@@ -8,6 +8,7 @@ import {
   decodeContactSessions,
   encodeActiveSession,
   encodeContactSessions,
+  SESSION_RECORD_VERSION,
 } from "../../src/protocol/session-record.ts";
 import { assertCode, NOW } from "./_fixtures.ts";
 import { makeParty, publishBundle } from "./_parties.ts";
@@ -79,7 +80,7 @@ test("hostile records: typed errors from the active-only decoder too", async () 
   );
   assertCode(() => decodeActiveSession(tooMany), "malformed");
   // An archived length beyond the per-session maximum is refused before allocating.
-  const huge = Uint8Array.of(0, 1, 0, 1, 0xff, 0xff, 0xff, 0xff);
+  const huge = Uint8Array.of(0, SESSION_RECORD_VERSION, 0, 1, 0xff, 0xff, 0xff, 0xff);
   assert.throws(
     () => decodeActiveSession(huge),
     (e: unknown) => ["malformed", "truncated"].includes((e as { code?: string }).code ?? ""),

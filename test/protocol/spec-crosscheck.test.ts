@@ -159,7 +159,7 @@ test("a from-the-spec classical responder (over @noble) interoperates with src/p
   assert.deepEqual(header.slice(0, 8), new Uint8Array(8)); // n = 0, pn = 0
   assert.deepEqual(header.slice(8, 40), rat);
   const mk = HKDF(ck0, EMPTY, concat(utf8("nano/v1/ck"), u16(suite)), 64).slice(32, 64);
-  const bodyKeys = HKDF(mk, EMPTY, concat(utf8("nano/v1/msg"), u16(suite), u8(1)), 44);
+  const bodyKeys = HKDF(mk, hdrNonce, concat(utf8("nano/v1/msg"), u16(suite), u8(1)), 44);
   const ad = concat(prefix, sid, H(irA), bob.record.hash, hdrNonce, hdrCt);
   const padded = chacha20poly1305(bodyKeys.slice(0, 32), bodyKeys.slice(32), ad).decrypt(body);
   const length = new DataView(padded.buffer).getUint32(0);
@@ -197,7 +197,7 @@ test("a from-the-spec classical responder (over @noble) interoperates with src/p
   );
   const root = HKDF(x25519.getSharedSecret(ratSeed, dhB), okm.slice(0, 32), info, 96);
   const mkB = HKDF(root.slice(32, 64), EMPTY, concat(utf8("nano/v1/ck"), u16(suite)), 64).slice(32, 64);
-  const keysB = HKDF(mkB, EMPTY, concat(utf8("nano/v1/msg"), u16(suite), u8(2)), 44);
+  const keysB = HKDF(mkB, rNonce, concat(utf8("nano/v1/msg"), u16(suite), u8(2)), 44);
   const adB = concat(replyPrefix, sid, bob.record.hash, H(irA), rNonce, rHdrCt);
   const paddedB = chacha20poly1305(keysB.slice(0, 32), keysB.slice(32), adB).decrypt(rBody);
   assert.equal(
@@ -286,7 +286,7 @@ test("a from-the-spec quantum responder (over @noble/post-quantum) interoperates
   const header = chacha20poly1305(hk0, hdrNonce, concat(utf8("nano/v1/hdr"), prefix)).decrypt(hdrCt);
   assert.deepEqual(header, new Uint8Array(9));
   const mk = HKDF(ck0, EMPTY, concat(utf8("nano/v1/ck"), u16(suite)), 64).slice(32, 64);
-  const bodyKeys = HKDF(mk, EMPTY, concat(utf8("nano/v1/msg"), u16(suite), u8(1)), 44);
+  const bodyKeys = HKDF(mk, hdrNonce, concat(utf8("nano/v1/msg"), u16(suite), u8(1)), 44);
   const ad = concat(prefix, sid, H(irA), bob.record.hash, hdrNonce, hdrCt);
   const opened = chacha20poly1305(bodyKeys.slice(0, 32), bodyKeys.slice(32), ad).decrypt(body);
   // §7.5: ML-DSA-65 signature (FIPS 204 context = label) over TH || H(padded payload), key from IR_A

@@ -94,7 +94,7 @@ describe("tampering with the stored logs", () => {
       await logs.checkpoint("audit");
     }
     auditSize = await logs.stores.audit.size();
-    heldAuditNote = logs.latestCheckpoint("audit")!.note;
+    heldAuditNote = (await logs.latestCheckpoint("audit"))!.note;
     db.close();
   });
 

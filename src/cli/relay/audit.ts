@@ -91,7 +91,7 @@ export async function verifyOneLog(
   log: LogId,
   from: number,
 ): Promise<LogReport> {
-  const stored = transparency.checkpoints(log);
+  const stored = await transparency.checkpoints(log);
   const store = transparency.stores[log];
   const size = await store.size();
   const heads = [];
@@ -204,7 +204,7 @@ export async function auditCheckpointCommand(
       });
     const checkpoint = options.issue
       ? await transparency.checkpoint(log)
-      : transparency.latestCheckpoint(log);
+      : await transparency.latestCheckpoint(log);
     if (checkpoint === undefined)
       throw new NanoError("log_index_out_of_range", `the ${log} log has no checkpoint yet; pass --issue`);
     if (options.json)

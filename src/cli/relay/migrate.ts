@@ -5,6 +5,7 @@ import type { Environment } from "../../relay/config/schema.ts";
 import { appliedMigrations, loadMigrations, migrate, schemaVersion } from "../../store/sqlite/migrations.ts";
 import { openDatabase } from "../../store/sqlite/sqlite-store.ts";
 import { recordMigrationSteps } from "./audit.ts";
+import { migratePostgresCommand } from "./migrate-postgres.ts";
 
 /** `nano-relay migrate [--to N] [--list]`: explicit schema management for operators. */
 export async function migrateCommand(options: {
@@ -14,6 +15,10 @@ export async function migrateCommand(options: {
   list?: boolean;
 }): Promise<void> {
   const config = await loadConfigOrThrow({ file: options.config, environment: options.environment });
+  if (config.storage.backend === "postgres") {
+    await migratePostgresCommand(config, options);
+    return;
+  }
   const path = resolve(config.storage.path);
   const db = openDatabase(path, config.storage.busy_timeout_ms);
   try {

@@ -46,7 +46,7 @@ const CONFIG = z.strictObject({
 
 export type ClientConfig = z.infer<typeof CONFIG>;
 
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+const LOOPBACK: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
  * Relay URLs are https or wss; plain http/ws only to loopback (tests, a relay behind a local proxy).

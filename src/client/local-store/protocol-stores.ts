@@ -1,7 +1,6 @@
-import { blake2b, type SuiteId, toHex } from "../../crypto/index.ts";
+import { equalBytes, type SuiteId } from "../../crypto/index.ts";
 import {
   type Contact,
-  decodeIdentityRecordExact,
   decodeSignedPrekeyExact,
   type FirstContactCommit,
   type IdentityRecord,
@@ -13,6 +12,7 @@ import {
   type SessionStore,
 } from "../../protocol/index.ts";
 import type { OwnIdentity } from "../home/local-identity.ts";
+import { VerifiedRecords } from "../trust/verified-records.ts";
 import type { ContactRecord, LocalTables } from "./local-store.ts";
 
 /**
@@ -50,76 +50,55 @@ function unpackPrekey(packed: Uint8Array): { encoded: Uint8Array; seed: Uint8Arr
 
 const SESSION_ROW_PREFIX = "contact-sessions:";
 
-/**
- * Identity records already decoded and verified (every self-signature), by BLAKE2b-512 of their exact
- * bytes. A stored contact's record was verified when it was stored; without this it was decoded and
- * its composite signatures verified again on every message sent and received. Equal bytes verify
- * equally (no time or context enters the check), so the cache is keyed by the bytes' hash alone;
- * memory only (records are public), bounded, least recently used evicted.
- */
-const verifiedRecords = new Map<string, IdentityRecord>();
-export const VERIFIED_RECORD_CACHE_SIZE = 256;
-
-/** `decodeIdentityRecordExact`, verified once per distinct record bytes in this process. */
-export function verifiedIdentityRecord(bytes: Uint8Array): IdentityRecord {
-  const key = toHex(blake2b(bytes));
-  const hit = verifiedRecords.get(key);
-  if (hit !== undefined) {
-    verifiedRecords.delete(key);
-    verifiedRecords.set(key, hit);
-    return hit;
-  }
-  const record = decodeIdentityRecordExact(bytes); // throws: nothing is cached
-  verifiedRecords.set(key, record);
-  if (verifiedRecords.size > VERIFIED_RECORD_CACHE_SIZE) {
-    const oldest = verifiedRecords.keys().next().value;
-    if (oldest !== undefined) verifiedRecords.delete(oldest);
-  }
-  return record;
-}
-
-export function contactFromRecord(record: ContactRecord): Contact {
+export function contactFromRecord(record: ContactRecord, records: VerifiedRecords): Contact {
   const changed = record.changedIdentityRecord;
   return {
-    record: verifiedIdentityRecord(record.identityRecord),
+    record: records.verified(record.identityRecord),
     pin: record.pinnedSuite,
-    ...(changed === undefined ? {} : { changed: verifiedIdentityRecord(changed) }),
+    ...(changed === undefined ? {} : { changed: records.verified(changed) }),
   };
 }
 
 /** Told when the protocol blocks a contact (a changed identity), so it can outlive a rolled-back call. */
 export type BlockListener = (username: string, changed: IdentityRecord) => void;
 
+export interface ProtocolStoresOptions {
+  /** The open client's verified records (ClientContext.records); a fresh memory when absent. */
+  readonly records?: VerifiedRecords;
+  /**
+   * The protocol stores the block and then throws `identity_changed`, which rolls the caller's
+   * transaction back; the caller persists the block again from this callback.
+   */
+  readonly onBlocked?: BlockListener;
+}
+
 export class LocalProtocolStores implements ProtocolStores {
   readonly #tables: LocalTables;
   readonly #own: OwnIdentity;
   readonly #now: number;
+  readonly #records: VerifiedRecords;
   readonly #onBlocked: BlockListener | undefined;
 
-  /**
-   * `onBlocked`: the protocol stores the block and then throws `identity_changed`, which rolls the
-   * caller's transaction back; the caller persists the block again from this callback.
-   */
-  constructor(tables: LocalTables, own: OwnIdentity, now: number, onBlocked?: BlockListener) {
+  constructor(tables: LocalTables, own: OwnIdentity, now: number, options: ProtocolStoresOptions = {}) {
     this.#tables = tables;
     this.#own = own;
     this.#now = now;
-    this.#onBlocked = onBlocked;
+    this.#records = options.records ?? new VerifiedRecords();
+    this.#onBlocked = options.onBlocked;
   }
 
   readonly identity: IdentityStore = {
     ownIdentity: async () => ({ keys: this.#own.keys, record: this.#own.record }),
     getContact: async (username) => {
       const stored = this.#tables.getContact(username);
-      return stored === null ? undefined : contactFromRecord(stored);
+      return stored === null ? undefined : contactFromRecord(stored, this.#records);
     },
     putContact: async (username, contact) => this.#putContact(username, contact),
   };
 
   #putContact(username: string, contact: Contact): void {
     const existing = this.#tables.getContact(username);
-    const sameIdentity =
-      existing !== null && Buffer.from(existing.identityRecord).equals(Buffer.from(contact.record.encoded));
+    const sameIdentity = existing !== null && equalBytes(existing.identityRecord, contact.record.encoded);
     if (contact.changed !== undefined) this.#onBlocked?.(username, contact.changed);
     this.#tables.putContact({
       username,

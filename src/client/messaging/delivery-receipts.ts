@@ -8,11 +8,10 @@ import {
   RECEIPT_KINDS,
   sendMessage,
 } from "../../protocol/index.ts";
-import type { UnlockedHome } from "../home/unlocked-home.ts";
+import type { ClientContext } from "../context.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
-import { addToBacklog, newClientMessageId, outboxStateOf } from "../outbox/outbox.ts";
+import { newClientMessageId } from "../outbox/outbox.ts";
 import { flushOutbox } from "../outbox/outbox-flush.ts";
-import { openRelayLink } from "../transport/relay-link.ts";
 
 /**
  * Delivery receipts (docs/client.md "Delivery receipts"). After a text or attachment message is
@@ -55,16 +54,16 @@ export function receiptKindName(kind: number): DeliveryReceipt["kind"] {
  * nothing, when there is no session or the contact is blocked by a changed identity.
  */
 export async function queueReceipt(
-  home: UnlockedHome,
+  context: ClientContext,
   peer: string,
   contentIds: readonly Uint8Array[],
   now = Date.now(),
 ): Promise<boolean> {
   if (contentIds.length < 1 || contentIds.length > MAX_RECEIPT_IDS)
     throw new RangeError(`a receipt names 1..${MAX_RECEIPT_IDS} messages`);
-  const link = await openRelayLink(home);
+  const link = await context.link();
   try {
-    return await home.store.transaction(async (tables) => {
+    return await context.store.transaction(async (tables) => {
       const contact = tables.getContact(peer);
       if (contact === null || contact.identityChanged || tables.getSessions(peer).length === 0) return false;
       const body = encodeContent({
@@ -74,7 +73,8 @@ export async function queueReceipt(
         messageId: new Uint8Array(randomBytes(MESSAGE_ID_BYTES)),
         sentAt: now,
       });
-      const envelope = await sendMessage(new LocalProtocolStores(tables, link.own, now), peer, body, { now });
+      const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+      const envelope = await sendMessage(stores, peer, body, { now });
       tables.insertOutbox({
         clientMessageId: newClientMessageId(),
         recipient: peer,
@@ -83,7 +83,7 @@ export async function queueReceipt(
       });
       // Posted by the batcher's flush (an outbox round), not at once: a send to this peer that comes
       // in between must not pass it (outbox-dispatch.ts "backlog").
-      addToBacklog(outboxStateOf(home.store), peer);
+      context.outbox.addToBacklog(peer);
       return true;
     });
   } catch (error) {
@@ -101,15 +101,15 @@ export async function queueReceipt(
  * not be committed is dropped (it carries no user content); a committed one waits in the outbox.
  */
 export class ReceiptBatcher {
-  readonly #home: UnlockedHome;
+  readonly #context: ClientContext;
   readonly #pending = new Map<string, Uint8Array[]>();
   #timer: NodeJS.Timeout | null = null;
   #timerDue = Number.POSITIVE_INFINITY;
   #running: Promise<void> = Promise.resolve();
   #timed = false;
 
-  constructor(home: UnlockedHome) {
-    this.#home = home;
+  constructor(context: ClientContext) {
+    this.#context = context;
   }
 
   /** From now on, pending receipts go out after RECEIPT_DELAY_MS (a watch). */
@@ -160,7 +160,7 @@ export class ReceiptBatcher {
     for (const [peer, ids] of batch) {
       for (let start = 0; start < ids.length; start += MAX_RECEIPT_IDS) {
         try {
-          if (await queueReceipt(this.#home, peer, ids.slice(start, start + MAX_RECEIPT_IDS))) queued++;
+          if (await queueReceipt(this.#context, peer, ids.slice(start, start + MAX_RECEIPT_IDS))) queued++;
         } catch {
           // Not a NanoError: a closed store at shutdown. The receipt is dropped, nothing else is lost.
         }
@@ -168,7 +168,7 @@ export class ReceiptBatcher {
     }
     if (queued === 0) return;
     try {
-      await flushOutbox(this.#home, await openRelayLink(this.#home));
+      await flushOutbox(this.#context, await this.#context.link());
     } catch {
       // Left in the outbox: the next send, receive or reconnect delivers it.
     }

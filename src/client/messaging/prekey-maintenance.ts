@@ -8,7 +8,7 @@ import {
   rotatePrekeys,
   type SignedPrekey,
 } from "../../protocol/index.ts";
-import type { UnlockedHome } from "../home/unlocked-home.ts";
+import type { LocalStore } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
 import type { SuitePrekeyCount } from "../transport/relay-api.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
@@ -46,7 +46,7 @@ function oneTimeRole(suiteId: number): PrekeyRole {
 }
 
 export async function maintainPrekeys(
-  home: UnlockedHome,
+  store: LocalStore,
   link: Pick<RelayLink, "own" | "api">,
   options: { now?: number; forceBundle?: boolean } = {},
 ): Promise<PrekeyReport> {
@@ -55,7 +55,7 @@ export async function maintainPrekeys(
   const count = await api.prekeyCount();
   // Expired secrets and their replay entries go first (rotatePrekeys), then what is due is renewed,
   // for EVERY suite the identity accepts: an initiator asks for the suite its selection picked.
-  const plans = await home.store.transaction(async (tables) => {
+  const plans = await store.transaction(async (tables) => {
     const stores = new LocalProtocolStores(tables, own, now);
     const rotation = await rotatePrekeys(stores, { now });
     const held = await stores.prekeys.list();

@@ -1,9 +1,9 @@
 import { NanoError } from "../../errors/index.ts";
+import type { ClientContext } from "../context.ts";
 import { writeConfig } from "../home/home.ts";
 import { ensureOwnIdentity } from "../home/local-identity.ts";
-import type { UnlockedHome } from "../home/unlocked-home.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
-import { openRelayLink, relayUrl } from "../transport/relay-link.ts";
+import { relayUrl } from "../transport/relay-link.ts";
 
 /** Usernames as the CLI accepts them; the relay's rules may be stricter and have the last word. */
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{1,31}$/;
@@ -32,16 +32,17 @@ export interface ClaimUsernameResult {
  * one-time prekeys. Every step is idempotent, so a claim interrupted anywhere can simply be re-run.
  */
 export async function claimUsername(
-  home: UnlockedHome,
+  context: ClientContext,
   username: string,
   now = Date.now(),
 ): Promise<ClaimUsernameResult> {
   checkUsername(username);
+  const home = context.home;
   const relay = relayUrl(home);
   const own = await home.store.transaction((tables) => ensureOwnIdentity(tables, home.seeds, username, now));
-  const link = await openRelayLink(home, own);
+  const link = await context.linkAs(own);
   const { created } = await link.api.claim();
-  const prekeys = await maintainPrekeys(home, link, { now });
+  const prekeys = await maintainPrekeys(home.store, link, { now });
   if (home.config.username !== username || home.config.relay !== relay) {
     await writeConfig(home.paths, { ...home.config, username, relay });
   }

@@ -1,10 +1,9 @@
 import { getSuite, type SuiteName } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
-import { acceptIdentity, decodeIdentityRecordExact } from "../../protocol/index.ts";
-import type { UnlockedHome } from "../home/unlocked-home.ts";
+import { acceptIdentity } from "../../protocol/index.ts";
+import type { ClientContext } from "../context.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
-import { openRelayLink } from "../transport/relay-link.ts";
-import { verifyTransparency } from "../trust/kt-client.ts";
+import { fetchVerifiedAccount } from "../trust/peer-identity.ts";
 
 export interface ContactSummary {
   readonly username: string;
@@ -14,8 +13,8 @@ export interface ContactSummary {
   readonly safetyNumberConfirmedAt: string | null;
 }
 
-export async function listContacts(home: UnlockedHome): Promise<ContactSummary[]> {
-  return (await home.store.listContacts()).map((contact) => ({
+export async function listContacts(context: ClientContext): Promise<ContactSummary[]> {
+  return (await context.store.listContacts()).map((contact) => ({
     username: contact.username,
     pinnedSuite: getSuite(contact.pinnedSuite).name,
     verified: contact.verified,
@@ -35,23 +34,19 @@ export async function listContacts(home: UnlockedHome): Promise<ContactSummary[]
  * `verify NAME --confirm`.
  */
 export async function trustContact(
-  home: UnlockedHome,
+  context: ClientContext,
   username: string,
   now = Date.now(),
 ): Promise<ContactSummary> {
-  const existing = await home.store.getContact(username);
+  const existing = await context.store.getContact(username);
   if (existing === null) throw new NanoError("contact_not_found", `no contact named ${username}`);
   if (existing.identityChanged) {
-    const link = await openRelayLink(home);
-    const account = await link.api.account(username);
-    const record = decodeIdentityRecordExact(account.identityRecord);
-    if (record.username !== username) {
-      throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
-    }
+    const link = await context.link();
     // The record trusted here must be the one the relay logged (docs/client.md "Key transparency").
-    await verifyTransparency(home.store, link.api, username, account.identityRecord, account.transparency);
-    await home.store.transaction(async (tables) => {
-      await acceptIdentity(new LocalProtocolStores(tables, link.own, now), record);
+    const record = await fetchVerifiedAccount(context, link, username);
+    await context.store.transaction(async (tables) => {
+      const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+      await acceptIdentity(stores, record);
       for (const session of tables.getSessions(username)) tables.deleteSession(session.sessionId);
       const contact = tables.requireContact(username);
       tables.putContact({
@@ -63,7 +58,7 @@ export async function trustContact(
       });
     });
   }
-  const summary = (await listContacts(home)).find((contact) => contact.username === username);
+  const summary = (await listContacts(context)).find((contact) => contact.username === username);
   if (summary === undefined) throw new NanoError("contact_not_found", `no contact named ${username}`);
   return summary;
 }

@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { getSuite, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
+import { equalBytes, getSuite, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { type AttachmentReference, decodeAttachmentReferenceExact } from "../../protocol/attachment.ts";
 import {
@@ -9,7 +9,7 @@ import {
   ENVELOPE_TYPES,
   receiveMessage,
 } from "../../protocol/index.ts";
-import type { UnlockedHome } from "../home/unlocked-home.ts";
+import type { ClientContext } from "../context.ts";
 import type { LocalTables } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
 import {
@@ -26,9 +26,9 @@ import { processTogether } from "../messaging/receive-batch.ts";
 import { DEFAULT_BACKOFF } from "../outbox/outbox.ts";
 import { flushOutbox } from "../outbox/outbox-flush.ts";
 import type { RelayMessage } from "../transport/relay-api.ts";
-import { openRelayLink, type RelayLink } from "../transport/relay-link.ts";
+import type { RelayLink } from "../transport/relay-link.ts";
 import { watchRelay } from "../transport/relay-socket.ts";
-import { markIdentityChanged } from "./send.ts";
+import { markIdentityChanged } from "../trust/peer-identity.ts";
 
 /** A decrypted message as the SDK hands it out. */
 export interface IncomingMessage {
@@ -96,7 +96,7 @@ export interface ReceiveResult {
  * Errors that leave the message at the relay: the user must act first (accept a changed identity),
  * after which the same envelope decrypts. Everything else is final for that envelope.
  */
-const KEEP_AT_RELAY = new Set(["identity_changed"]);
+const KEEP_AT_RELAY: ReadonlySet<string> = new Set(["identity_changed"]);
 
 type Outcome =
   | { kind: "message"; message: IncomingMessage; contentId: Uint8Array; firstContact: boolean }
@@ -122,7 +122,7 @@ class AttachmentFirst extends Error {
 type Saved = { path: string | null; text: string | null; reference: AttachmentReference };
 
 export async function processEnvelope(
-  home: UnlockedHome,
+  context: ClientContext,
   link: RelayLink,
   relayMessage: RelayMessage,
   options: { saveDir: string; onProgress?: Progress },
@@ -136,7 +136,7 @@ export async function processEnvelope(
   let blocked: Uint8Array | undefined;
   for (let pass = 0; pass < 2; pass++) {
     try {
-      return await home.store.transaction((tables) => decryptAndCommit(tables, saved));
+      return await context.store.transaction((tables) => decryptAndCommit(tables, saved));
     } catch (error) {
       if (error instanceof AttachmentFirst && saved === null) {
         try {
@@ -153,7 +153,7 @@ export async function processEnvelope(
       }
       if (!NanoError.is(error)) throw error;
       if (KEEP_AT_RELAY.has(error.code)) {
-        await markIdentityChanged(home, relayMessage.from, now, blocked);
+        await markIdentityChanged(context.store, relayMessage.from, now, blocked);
         return { kind: "keep", identityChanged: relayMessage.from };
       }
       return rejected(error);
@@ -173,8 +173,11 @@ export async function processEnvelope(
     const known = tables.getContact(relayMessage.from);
     if (known?.identityChanged) return { kind: "keep", identityChanged: relayMessage.from };
     const { suite, type: envelopeType } = decodeEnvelope(relayMessage.envelope);
-    const stores = new LocalProtocolStores(tables, link.own, now, (username, changed) => {
-      if (username === relayMessage.from) blocked = changed.encoded;
+    const stores = new LocalProtocolStores(tables, link.own, now, {
+      records: context.records,
+      onBlocked: (username, changed) => {
+        if (username === relayMessage.from) blocked = changed.encoded;
+      },
     });
     const received = await receiveMessage(stores, relayMessage.from, relayMessage.envelope, { now });
     const content = decodeContentExact(received.content);
@@ -243,10 +246,6 @@ export async function processEnvelope(
   }
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a).equals(Buffer.from(b));
-}
-
 async function fetchAndSave(
   link: RelayLink,
   reference: AttachmentReference,
@@ -269,19 +268,19 @@ async function fetchAndSave(
  */
 export const UPKEEP_INTERVAL_MS = 10 * 60_000;
 
-export async function receive(home: UnlockedHome, options: ReceiveOptions): Promise<ReceiveResult> {
-  const link = await openRelayLink(home);
-  const saveDir = resolve(options.saveDir ?? join(home.paths.root, DEFAULT_DOWNLOADS_DIR));
+export async function receive(context: ClientContext, options: ReceiveOptions): Promise<ReceiveResult> {
+  const link = await context.link();
+  const saveDir = resolve(options.saveDir ?? join(context.home.paths.root, DEFAULT_DOWNLOADS_DIR));
   // A crash mid-download leaves a hidden partial file of unverified plaintext: clear old ones.
   await sweepStalePartials(saveDir).catch(() => {});
   let received = 0;
   let rejected = 0;
   let outboxSent = 0;
-  const receipts = options.receipts === false ? null : new ReceiptBatcher(home);
+  const receipts = options.receipts === false ? null : new ReceiptBatcher(context);
   /** Sessions peers opened since the last prekey upkeep (each may have used a one-time prekey). */
   let newSessions = 0;
   const processOne = (message: RelayMessage) =>
-    processEnvelope(home, link, message, {
+    processEnvelope(context, link, message, {
       saveDir,
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
@@ -326,7 +325,7 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
     return acknowledge;
   };
   // Messages queued while the relay was down go first: the next command delivers them.
-  outboxSent += (await flushOutbox(home, link)).sent;
+  outboxSent += (await flushOutbox(context, link)).sent;
   const signal = options.signal ?? new AbortController().signal;
   // A watch listens on the channel BEFORE paging, so nothing committed in between is missed; what
   // it hears waits until the pages are done (order), and what came both ways is a skip the second time.
@@ -364,11 +363,11 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
           if (newSessions >= PREKEY_POLICY.refillBelow || Date.now() - lastUpkeep >= UPKEEP_INTERVAL_MS) {
             newSessions = 0;
             lastUpkeep = Date.now();
-            await maintainPrekeysQuietly(home, link);
+            await maintainPrekeysQuietly(context, link);
           }
         },
         onReady: async () => {
-          outboxSent += (await flushOutbox(home, link, DEFAULT_BACKOFF)).sent;
+          outboxSent += (await flushOutbox(context, link, DEFAULT_BACKOFF)).sent;
         },
         onError: () => {},
       })
@@ -403,7 +402,7 @@ export async function receive(home: UnlockedHome, options: ReceiveOptions): Prom
     await receipts?.flush();
   }
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
-  await maintainPrekeysQuietly(home, link);
+  await maintainPrekeysQuietly(context, link);
   return { received, rejected, outboxSent };
 }
 
@@ -427,9 +426,9 @@ async function acknowledgeIds(
   await link.api.ack(ids);
 }
 
-async function maintainPrekeysQuietly(home: UnlockedHome, link: RelayLink): Promise<void> {
+async function maintainPrekeysQuietly(context: ClientContext, link: RelayLink): Promise<void> {
   try {
-    await maintainPrekeys(home, link);
+    await maintainPrekeys(context.store, link);
   } catch (error) {
     if (!NanoError.is(error)) throw error;
   }

@@ -24,7 +24,7 @@ import type { LocalTables } from "../local-store/local-store.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
 import { fromB64 } from "../transport/relay-api.ts";
 import { requestJson } from "../transport/relay-http.ts";
-import { openRelayLink } from "../transport/relay-link.ts";
+import { buildRelayLink, closeRelayLink } from "../transport/relay-link.ts";
 
 /**
  * `init --replace`: a new identity (new keys, possibly a new mode) for the same username, e.g. after
@@ -137,7 +137,12 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
       tables.deleteSecretMeta(PENDING_IDENTITY);
     });
     await writeConfig(reopened.paths, { ...reopened.config, cryptoMode: request.mode });
-    await maintainPrekeys(reopened, await openRelayLink(reopened, own), { now, forceBundle: true });
+    const link = await buildRelayLink(reopened, own);
+    try {
+      await maintainPrekeys(reopened.store, link, { now, forceBundle: true });
+    } finally {
+      closeRelayLink(link);
+    }
   } finally {
     await reopened.close();
   }
@@ -160,19 +165,26 @@ async function publish(
     certificate: decodeDeviceCertificateExact(fromB64(staged.certificate)),
     deviceSeed: fromB64(staged.deviceSeed),
   };
+  const staging = await buildRelayLink(home, stagedOwn);
   try {
-    await (await openRelayLink(home, stagedOwn)).api.token();
+    await staging.api.token();
     return;
   } catch (error) {
     // The relay still binds the old record, so it refuses the new device: publish.
     if (!NanoError.is(error, "signature_invalid") && !NanoError.is(error, "certificate_mismatch"))
       throw error;
+  } finally {
+    closeRelayLink(staging);
   }
-  const link = await openRelayLink(home, old);
-  await requestJson(link.api.endpoint, {
-    method: "PUT",
-    path: `/v1/accounts/${encodeURIComponent(username)}/identity`,
-    token: await link.api.token(),
-    body: { identity_record: staged.record, signature: staged.signature },
-  });
+  const link = await buildRelayLink(home, old);
+  try {
+    await requestJson(link.api.endpoint, {
+      method: "PUT",
+      path: `/v1/accounts/${encodeURIComponent(username)}/identity`,
+      token: await link.api.token(),
+      body: { identity_record: staged.record, signature: staged.signature },
+    });
+  } finally {
+    closeRelayLink(link);
+  }
 }

@@ -1,5 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { getSuite, getSuiteByName, type SuiteId, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
+import {
+  equalBytes,
+  getSuite,
+  getSuiteByName,
+  type SuiteId,
+  type SuiteName,
+  toHex,
+  utf8,
+} from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { encodeAttachmentReference } from "../../protocol/attachment.ts";
 import { assembleBundle } from "../../protocol/bundle.ts";
@@ -8,14 +16,13 @@ import {
   CONTENT_TYPES,
   chooseSuite,
   decodeBundleExact,
-  decodeIdentityRecordExact,
   encodeContent,
   MAX_PADDED_CONTENT,
   MESSAGE_ID_BYTES,
   sendMessage,
   startSession,
 } from "../../protocol/index.ts";
-import type { UnlockedHome } from "../home/unlocked-home.ts";
+import type { ClientContext } from "../context.ts";
 import type { ContactRecord, LocalTables } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
 import {
@@ -26,8 +33,13 @@ import {
 } from "../messaging/attachments.ts";
 import { newClientMessageId } from "../outbox/outbox.ts";
 import { deliverCommitted } from "../outbox/outbox-flush.ts";
-import { openRelayLink, type RelayLink } from "../transport/relay-link.ts";
-import { verifyTransparency } from "../trust/kt-client.ts";
+import type { RelayLink } from "../transport/relay-link.ts";
+import {
+  checkPeerIdentity,
+  fetchVerifiedAccount,
+  identityChangedError,
+  markIdentityChanged,
+} from "../trust/peer-identity.ts";
 import { checkUsername } from "./claim-username.ts";
 
 /** Attachments (and long texts, which travel as attachments) are read into memory whole in v1. */
@@ -94,40 +106,6 @@ function activeSuite(tables: LocalTables, peer: string): number | null {
   return activeSessionSuite(state);
 }
 
-function identityChangedError(peer: string): NanoError {
-  return new NanoError(
-    "contact_identity_changed",
-    `${peer}'s identity changed; nothing is sent until you verify or trust it`,
-  );
-}
-
-/** Records that a contact's identity changed; it blocks sending and receiving until trusted. */
-export async function markIdentityChanged(
-  home: UnlockedHome,
-  peer: string,
-  now: number,
-  changedRecord?: Uint8Array,
-): Promise<void> {
-  await home.store.transaction((tables) => {
-    const contact = tables.getContact(peer);
-    if (contact === null) return;
-    if (
-      contact.identityChanged &&
-      (changedRecord === undefined || contact.changedIdentityRecord !== undefined)
-    )
-      return;
-    // The verification was of the old identity; it says nothing about the new one.
-    tables.putContact({
-      ...contact,
-      identityChanged: true,
-      ...(changedRecord === undefined ? {} : { changedIdentityRecord: changedRecord }),
-      verified: false,
-      safetyNumberConfirmedAt: null,
-      updatedAt: now,
-    });
-  });
-}
-
 interface Prepared {
   readonly clientMessageId: string;
   readonly messageId: Uint8Array;
@@ -143,10 +121,10 @@ interface Prepared {
  * then session state and outbox entry in one transaction.
  */
 async function encryptAndCommit(
-  home: UnlockedHome,
+  context: ClientContext,
   link: RelayLink,
   request: SendRequest,
-  context: {
+  plan: {
     readonly peer: string;
     readonly contact: ContactRecord | null;
     readonly explicit: SuiteId | undefined;
@@ -155,11 +133,11 @@ async function encryptAndCommit(
     readonly now: number;
   },
 ): Promise<Prepared> {
-  const { peer, contact, explicit, current, needsSession, now } = context;
+  const { peer, contact, explicit, current, needsSession, now } = plan;
   let bundleBytes: Uint8Array | null = null;
-  if (needsSession) bundleBytes = await fetchChosenBundle(home, link, peer, explicit, now);
-  else if (contact !== null && !recentlyChecked(home, peer, contact.identityRecord, now))
-    await checkPeerIdentity(home, link, peer, contact.identityRecord, now);
+  if (needsSession) bundleBytes = await fetchChosenBundle(context, link, peer, explicit, now);
+  else if (contact !== null && !context.peerChecks.recent(peer, contact.identityRecord, now))
+    await checkPeerIdentity(context, link, peer, contact.identityRecord, now);
   const messageId = new Uint8Array(randomBytes(MESSAGE_ID_BYTES));
   let content: Uint8Array | null = null;
   let upload: { bytes: Uint8Array; contentType: string; filename?: string } | null = null;
@@ -196,9 +174,12 @@ async function encryptAndCommit(
   let blocked: Uint8Array | undefined;
   let checkedRecord: Uint8Array | undefined;
   try {
-    committed = await home.store.transaction(async (tables) => {
-      const stores = new LocalProtocolStores(tables, link.own, now, (_, changed) => {
-        blocked = changed.encoded;
+    committed = await context.store.transaction(async (tables) => {
+      const stores = new LocalProtocolStores(tables, link.own, now, {
+        records: context.records,
+        onBlocked: (_, changed) => {
+          blocked = changed.encoded;
+        },
       });
       let suite = current;
       if (bundleBytes !== null) {
@@ -223,7 +204,7 @@ async function encryptAndCommit(
     });
   } catch (error) {
     if (NanoError.is(error, "identity_changed")) {
-      await markIdentityChanged(home, peer, now, blocked);
+      await markIdentityChanged(context.store, peer, now, blocked);
       throw identityChangedError(peer);
     }
     throw error;
@@ -243,23 +224,26 @@ async function encryptAndCommit(
  * outbox entry in ONE transaction (so a crash can neither lose the message nor advance the ratchet
  * twice for it); then post it (outbox-dispatch.ts). A relay that is down leaves it queued.
  */
-export async function send(home: UnlockedHome, request: SendRequest, now = Date.now()): Promise<SendResult> {
+export async function send(
+  context: ClientContext,
+  request: SendRequest,
+  now = Date.now(),
+): Promise<SendResult> {
   checkSendRequest(request);
   const peer = request.recipient;
-  const contact = await home.store.getContact(peer);
+  const store = context.store;
+  const contact = await store.getContact(peer);
   if (contact?.identityChanged) throw identityChangedError(peer);
-  const link = await openRelayLink(home);
+  const link = await context.link();
   const explicit = request.cryptoMode === null ? undefined : getSuiteByName(request.cryptoMode).id;
   const wantsSession = (suite: number | null) =>
     suite === null || (explicit !== undefined && explicit !== suite);
-  let current = await home.store.read((tables) => activeSuite(tables, peer));
-  // One session start per peer at a time: concurrent first sends to a new contact would otherwise each
-  // fetch a bundle (using up a one-time prekey each) and each start a session, every one replacing the
-  // one before. The others wait for the first to commit, then send on the session it opened.
+  let current = await store.read((tables) => activeSuite(tables, peer));
+  // One session start per peer at a time (SessionStarts): the others send on the session it opened.
   let releaseStart: (() => void) | null = null;
   if (wantsSession(current)) {
-    releaseStart = await acquireSessionStart(home, peer);
-    current = await home.store.read((tables) => activeSuite(tables, peer));
+    releaseStart = await context.sessionStarts.acquire(peer);
+    current = await store.read((tables) => activeSuite(tables, peer));
     if (!wantsSession(current)) {
       releaseStart();
       releaseStart = null;
@@ -267,7 +251,7 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
   }
   let prepared: Prepared;
   try {
-    prepared = await encryptAndCommit(home, link, request, {
+    prepared = await encryptAndCommit(context, link, request, {
       peer,
       contact,
       explicit,
@@ -280,7 +264,7 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
   }
   const { clientMessageId, messageId, committed, checkedRecord, attachment } = prepared;
   // In the step right after the commit, so concurrent sends are posted in their commit order.
-  const delivery = deliverCommitted(home, link, {
+  const delivery = deliverCommitted(context, link, {
     clientMessageId,
     recipient: peer,
     envelope: committed.envelope,
@@ -289,7 +273,7 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
     nextAttemptAt: now,
     lastError: null,
   });
-  if (checkedRecord !== undefined) rememberChecked(home, peer, checkedRecord, now);
+  if (checkedRecord !== undefined) context.peerChecks.remember(peer, checkedRecord, now);
   const attempt = await delivery;
   const queued = !attempt.acknowledged;
   return {
@@ -305,126 +289,29 @@ export async function send(home: UnlockedHome, request: SendRequest, now = Date.
   };
 }
 
-/** Per open home (memory only): peer -> the chain of sends starting a session with that peer. */
-const sessionStarts = new WeakMap<UnlockedHome, Map<string, Promise<void>>>();
-
-/** Waits until no other send of this home is starting a session with `peer`; returns the release. */
-async function acquireSessionStart(home: UnlockedHome, peer: string): Promise<() => void> {
-  let starts = sessionStarts.get(home);
-  if (starts === undefined) {
-    starts = new Map();
-    sessionStarts.set(home, starts);
-  }
-  const previous = starts.get(peer) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const chain = previous.then(() => mine);
-  starts.set(peer, chain);
-  await previous;
-  return () => {
-    release();
-    if (starts.get(peer) === chain) starts.delete(peer);
-  };
-}
-
-/**
- * How long an open client trusts its last check of a peer's record (the relay's current record equal
- * to the pinned one, with a valid key-transparency proof) before asking the relay again on a send.
- * Without it every send on an open session cost one request and one record verification; with it a
- * peer's identity replacement blocks this client's sends at most this long after it happened (its
- * messages are refused at once on receive, and the peer's client rejects stale-session messages).
- */
-export const PEER_RECHECK_MS = 5 * 60_000;
-
-/** Per open home (memory only): peer -> the pinned record last checked at the relay, and when. */
-const checkedPeers = new WeakMap<UnlockedHome, Map<string, { record: Uint8Array; at: number }>>();
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
-}
-
-function recentlyChecked(home: UnlockedHome, peer: string, pinned: Uint8Array, now: number): boolean {
-  const entry = checkedPeers.get(home)?.get(peer);
-  // A different pinned record (trusted, replaced) was never checked: ask the relay.
-  return (
-    entry !== undefined &&
-    now - entry.at < PEER_RECHECK_MS &&
-    now >= entry.at &&
-    equalBytes(entry.record, pinned)
-  );
-}
-
-function rememberChecked(home: UnlockedHome, peer: string, record: Uint8Array, now: number): void {
-  let peers = checkedPeers.get(home);
-  if (peers === undefined) {
-    peers = new Map();
-    checkedPeers.set(home, peers);
-  }
-  peers.set(peer, { record: Uint8Array.from(record), at: now });
-}
-
-/**
- * On an open session the peer's record is not otherwise seen again: ask the relay for it, so a peer
- * who replaced their identity blocks sending at once rather than after the messages failed to open.
- * Offline, the check is skipped (the message is queued; the peer's client refuses it if stale).
- */
-async function checkPeerIdentity(
-  home: UnlockedHome,
-  link: RelayLink,
-  peer: string,
-  pinned: Uint8Array,
-  now: number,
-): Promise<void> {
-  let account: { identityRecord: Uint8Array; transparency: unknown };
-  try {
-    account = await link.api.account(peer);
-  } catch (error) {
-    if (NanoError.is(error, "relay_unreachable")) return;
-    throw error;
-  }
-  const current = account.identityRecord;
-  const record = decodeIdentityRecordExact(current); // verifies every self-signature
-  if (record.username !== peer)
-    throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
-  await verifyTransparency(home.store, link.api, peer, current, account.transparency);
-  if (Buffer.from(current).equals(Buffer.from(pinned))) {
-    rememberChecked(home, peer, pinned, now);
-    return;
-  }
-  checkedPeers.get(home)?.delete(peer);
-  await markIdentityChanged(home, peer, now, record.encoded);
-  throw identityChangedError(peer);
-}
-
 /**
  * The suite comes first (docs/api.md "Prekeys"): the peer's current record, the floor and the pin
  * decide it (chooseSuite), and only then is THAT suite's bundle fetched, so a fetch never consumes a
  * one-time key of a suite the session will not use.
  */
 async function fetchChosenBundle(
-  home: UnlockedHome,
+  context: ClientContext,
   link: RelayLink,
   peer: string,
   explicit: SuiteId | undefined,
   now: number,
 ): Promise<Uint8Array> {
-  const account = await link.api.account(peer);
-  const record = decodeIdentityRecordExact(account.identityRecord); // verifies every self-signature
-  if (record.username !== peer)
-    throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
-  await verifyTransparency(home.store, link.api, peer, account.identityRecord, account.transparency);
+  const record = await fetchVerifiedAccount(context, link, peer);
   let suite: number;
   try {
     // A differing record is verified here and blocks the contact (markIdentityChanged below).
-    suite = await home.store.transaction(
-      async (tables) =>
-        (await chooseSuite(new LocalProtocolStores(tables, link.own, now), record, explicit)).suite.id,
-    );
+    suite = await context.store.transaction(async (tables) => {
+      const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+      return (await chooseSuite(stores, record, explicit)).suite.id;
+    });
   } catch (error) {
     if (NanoError.is(error, "identity_changed")) {
-      await markIdentityChanged(home, peer, now, account.identityRecord);
+      await markIdentityChanged(context.store, peer, now, record.encoded);
       throw identityChangedError(peer);
     }
     throw error;
@@ -437,6 +324,6 @@ async function fetchChosenBundle(
   );
   // The bundle's own proof, for the record inside it: a bundle whose proof fails is never used.
   const bundleRecord = decodeBundleExact(assembled, now).record;
-  await verifyTransparency(home.store, link.api, peer, bundleRecord.encoded, fetched.transparency);
+  await context.transparency.verify(link.api, peer, bundleRecord.encoded, fetched.transparency);
   return assembled;
 }

@@ -1,7 +1,8 @@
 import type { SuiteName } from "../../crypto/index.ts";
 import { PREKEY_ROLES } from "../../protocol/index.ts";
+import type { ClientContext } from "../context.ts";
 import { loadOwnIdentity } from "../home/local-identity.ts";
-import { deviceFingerprint, identityFingerprint, type UnlockedHome } from "../home/unlocked-home.ts";
+import { deviceFingerprint, identityFingerprint } from "../home/unlocked-home.ts";
 
 export interface PrekeyStock {
   /** One-time prekeys whose private key is still held (not yet used by a peer). */
@@ -28,7 +29,8 @@ export interface StatusReport {
 
 const ONE_TIME_ROLES: readonly string[] = [String(PREKEY_ROLES.oneTimeDh), String(PREKEY_ROLES.pqOneTime)];
 
-export async function status(home: UnlockedHome): Promise<StatusReport> {
+export async function status(context: ClientContext): Promise<StatusReport> {
+  const home = context.home;
   const { config, seeds, store } = home;
   const [outbox, contacts] = await Promise.all([store.countOutbox(), store.listContacts()]);
   const { own, prekeys } = await store.read((tables) => ({

@@ -1,10 +1,9 @@
 import { describeKtOutcome } from "../../audit/kt-verifier.ts";
 import { NanoError } from "../../errors/index.ts";
 import { computeSafetyNumber, formatSafetyNumber } from "../../protocol/safety-number.ts";
+import type { ClientContext } from "../context.ts";
 import { loadOwnIdentity, requireOwnIdentity } from "../home/local-identity.ts";
 import type { UnlockedHome } from "../home/unlocked-home.ts";
-import { openRelayLink } from "../transport/relay-link.ts";
-import { verifyTransparency } from "../trust/kt-client.ts";
 
 export interface VerifyResult {
   readonly username: string;
@@ -28,13 +27,13 @@ export interface VerifyResult {
  * log proves the stored record as the contact's current one (docs/client.md "Key transparency").
  */
 export async function verifyContact(
-  home: UnlockedHome,
+  context: ClientContext,
   username: string,
   confirm: boolean,
   now = Date.now(),
 ): Promise<VerifyResult> {
-  const local = await safetyNumberOf(home, username, confirm, now);
-  const outcome = await proveInLog(home, username, local.identityRecord);
+  const local = await safetyNumberOf(context.home, username, confirm, now);
+  const outcome = await proveInLog(context, username, local.identityRecord);
   if (NanoError.is(outcome, "log_fork_detected") || NanoError.is(outcome, "log_rollback_detected"))
     throw outcome; // Two histories from one relay: a hard error, never a line among others.
   const proven = !(outcome instanceof Error);
@@ -51,11 +50,11 @@ export async function verifyContact(
 }
 
 /** The stored record of `username` checked against the relay's log (the relay's current proof). */
-async function proveInLog(home: UnlockedHome, username: string, record: Uint8Array): Promise<unknown> {
+async function proveInLog(context: ClientContext, username: string, record: Uint8Array): Promise<unknown> {
   try {
-    const link = await openRelayLink(home);
+    const link = await context.link();
     const account = await link.api.account(username);
-    return await verifyTransparency(home.store, link.api, username, record, account.transparency);
+    return await context.transparency.verify(link.api, username, record, account.transparency);
   } catch (error) {
     return error;
   }

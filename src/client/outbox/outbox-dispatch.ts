@@ -1,14 +1,7 @@
 import { NanoError } from "../../errors/index.ts";
 import type { LocalStore, OutboxEntry } from "../local-store/local-store.ts";
-import {
-  addToBacklog,
-  type BackoffPolicy,
-  backoffDelay,
-  Outbox,
-  type OutboxState,
-  outboxStateOf,
-  type SendTransport,
-} from "./outbox.ts";
+import { type BackoffPolicy, backoffDelay, Outbox, type SendTransport } from "./outbox.ts";
+import type { OutboxState } from "./outbox-state.ts";
 
 /**
  * Delivering the outbox over the relay channel, pipelined (docs/client.md "Outbox"). The channel
@@ -53,47 +46,15 @@ const NOT_ATTEMPTED: Attempt = Object.freeze({ acknowledged: false, code: null }
 /** A round's attempts by client message id (entries it saw), to be awaited by who cares. */
 export type Round = ReadonlyMap<string, Promise<Attempt>>;
 
-/**
- * Ids acknowledged whose removal is not yet committed, so a round that listed them before the removal
- * does not post them again (bounded, in case removals pile up).
- */
-const RECENTLY_ACKED = 4096;
-
-interface DispatchState {
-  readonly outbox: OutboxState;
-  readonly acked: Set<string>;
-  readonly attempts: Map<string, Promise<Attempt>>;
-  removals: { ids: string[]; done: Promise<void> } | null;
-  running: Promise<Round> | null;
-  next: Promise<Round> | null;
-}
-
-const dispatchByStore = new WeakMap<LocalStore, DispatchState>();
-
-function stateOf(store: LocalStore): DispatchState {
-  let state = dispatchByStore.get(store);
-  if (state === undefined) {
-    state = {
-      outbox: outboxStateOf(store),
-      acked: new Set(),
-      attempts: new Map(),
-      removals: null,
-      running: null,
-      next: null,
-    };
-    dispatchByStore.set(store, state);
-  }
-  return state;
-}
-
 export class OutboxDispatcher {
   readonly #store: LocalStore;
-  readonly #state: DispatchState;
+  readonly #state: OutboxState;
   readonly #now: () => number;
 
-  constructor(store: LocalStore, now: () => number = Date.now) {
+  /** `state`: the open client's outbox state (ClientContext.outbox), shared by all its dispatchers. */
+  constructor(store: LocalStore, state: OutboxState, now: () => number = Date.now) {
     this.#store = store;
-    this.#state = stateOf(store);
+    this.#state = state;
     this.#now = now;
   }
 
@@ -102,7 +63,7 @@ export class OutboxDispatcher {
    * its commit: entries of one recipient committed in order are then handed over in order.
    */
   deliver(entry: OutboxEntry, via: Transports, backoff: BackoffPolicy): Promise<Attempt> {
-    const { outbox } = this.#state;
+    const outbox = this.#state;
     const running = this.#state.attempts.get(entry.clientMessageId);
     if (running !== undefined) return running;
     // Only while nothing waits at all: a send is also the user's retry of whatever is queued
@@ -110,7 +71,7 @@ export class OutboxDispatcher {
     if (outbox.backlog !== null && outbox.backlog.size === 0 && via.channel.usable) {
       return this.#post(entry, via.channel, backoff);
     }
-    addToBacklog(outbox, entry.recipient);
+    outbox.addToBacklog(entry.recipient);
     return this.flush(via, backoff).then((round) => round.get(entry.clientMessageId) ?? NOT_ATTEMPTED);
   }
 
@@ -136,7 +97,7 @@ export class OutboxDispatcher {
 
   /** Resolves when the round's posting is done; each attempt's promise settles on the relay's answer. */
   async #round(via: Transports, backoff: BackoffPolicy): Promise<Round> {
-    const { outbox } = this.#state;
+    const outbox = this.#state;
     const startEpoch = outbox.epoch;
     let channelOpen = via.channel.usable;
     if (channelOpen) {
@@ -186,15 +147,15 @@ export class OutboxDispatcher {
 
   /** An attempt of another flush (Outbox.flush over HTTP) that is running now. */
   #elsewhere(id: string): Promise<Attempt> | undefined {
-    const running = this.#state.outbox.inFlight.get(id);
+    const running = this.#state.inFlight.get(id);
     return running?.then((acknowledged) => (acknowledged ? { acknowledged, code: null } : NOT_ATTEMPTED));
   }
 
   /** The HTTP fallback: Outbox.flush, one entry after another. */
   async #sequentialRound(http: SendTransport, backoff: BackoffPolicy): Promise<Round> {
-    const result = await new Outbox(this.#store, { backoff, now: this.#now }).flush(http);
+    const result = await new Outbox(this.#store, { state: this.#state, backoff, now: this.#now }).flush(http);
     // What HTTP left behind is not tracked per recipient: the next send reads the outbox again.
-    this.#state.outbox.backlog = null;
+    this.#state.backlog = null;
     const round = new Map<string, Promise<Attempt>>();
     for (const ack of result.sent)
       round.set(ack.clientMessageId, Promise.resolve({ acknowledged: true, code: null }));
@@ -208,7 +169,7 @@ export class OutboxDispatcher {
     const state = this.#state;
     const id = entry.clientMessageId;
     let settle!: (acknowledged: boolean) => void;
-    state.outbox.inFlight.set(
+    state.inFlight.set(
       id,
       new Promise<boolean>((resolve) => {
         settle = resolve;
@@ -218,9 +179,9 @@ export class OutboxDispatcher {
     const attempt = channel.post(entry).then(
       async (): Promise<Attempt> => {
         // Synchronously on the answer: no round from now on posts it again.
-        state.outbox.inFlight.delete(id);
+        state.inFlight.delete(id);
         state.attempts.delete(id);
-        this.#rememberAcked(id);
+        state.rememberAcked(id);
         settle(true);
         // A removal lost (store closed meanwhile) only resends an id the relay stores once.
         await this.#remove(id).catch(() => {});
@@ -233,8 +194,8 @@ export class OutboxDispatcher {
         const code = NanoError.is(error) ? error.code : "transport_error";
         // Synchronously on the failure: later entries to this recipient go through a round, which
         // posts this one again first (or holds them back while it waits for its backoff).
-        addToBacklog(state.outbox, entry.recipient);
-        state.outbox.inFlight.delete(id);
+        state.addToBacklog(entry.recipient);
+        state.inFlight.delete(id);
         state.attempts.delete(id);
         settle(false);
         const nextAttemptAt = this.#now() + backoffDelay(entry.attempts + 1, backoff);
@@ -246,12 +207,6 @@ export class OutboxDispatcher {
     );
     state.attempts.set(id, attempt);
     return attempt;
-  }
-
-  #rememberAcked(id: string): void {
-    const acked = this.#state.acked;
-    acked.add(id);
-    if (acked.size > RECENTLY_ACKED) acked.delete(acked.values().next().value as string);
   }
 
   /**

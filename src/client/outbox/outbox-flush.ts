@@ -1,4 +1,4 @@
-import type { UnlockedHome } from "../home/unlocked-home.ts";
+import type { ClientContext } from "../context.ts";
 import type { OutboxEntry } from "../local-store/local-store.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import type { BackoffPolicy } from "./outbox.ts";
@@ -19,38 +19,31 @@ export interface FlushReport {
 }
 
 /** Sends over the relay channel, pipelined; HTTP (one POST per entry) when the channel cannot open. */
-const transportsByLink = new WeakMap<RelayLink, Transports>();
-
 function transportsOf(link: RelayLink): Transports {
-  let transports = transportsByLink.get(link);
-  if (transports === undefined) {
-    transports = {
-      channel: {
-        get usable() {
-          return link.channel.usable;
-        },
-        open: () => link.channel.open(),
-        post: (entry) => link.channel.send(entry.recipient, entry.clientMessageId, entry.envelope),
+  return {
+    channel: {
+      get usable() {
+        return link.channel.usable;
       },
-      http: async (entry) => {
-        await link.api.send(entry.recipient, entry.clientMessageId, entry.envelope);
-        return { clientMessageId: entry.clientMessageId };
-      },
-    };
-    transportsByLink.set(link, transports);
-  }
-  return transports;
+      open: () => link.channel.open(),
+      post: (entry) => link.channel.send(entry.recipient, entry.clientMessageId, entry.envelope),
+    },
+    http: async (entry) => {
+      await link.api.send(entry.recipient, entry.clientMessageId, entry.envelope);
+      return { clientMessageId: entry.clientMessageId };
+    },
+  };
 }
 
 /** Delivers every due entry of the outbox; resolves once the relay answered each one posted. */
 export async function flushOutbox(
-  home: UnlockedHome,
+  context: ClientContext,
   link: RelayLink,
   backoff: BackoffPolicy = USER_RETRY,
 ): Promise<FlushReport> {
   // Nothing to send: no round, and no socket opened for it.
-  if ((await home.store.countOutbox()) === 0) return { sent: 0, error: null };
-  const round = await new OutboxDispatcher(home.store).flush(transportsOf(link), backoff);
+  if ((await context.store.countOutbox()) === 0) return { sent: 0, error: null };
+  const round = await new OutboxDispatcher(context.store, context.outbox).flush(transportsOf(link), backoff);
   const attempts = await Promise.all(round.values());
   return {
     sent: attempts.filter((attempt) => attempt.acknowledged).length,
@@ -62,6 +55,10 @@ export async function flushOutbox(
  * Delivers one freshly committed entry (send). Call it in the synchronous step right after the commit,
  * so entries to one recipient are handed over in commit order (OutboxDispatcher.deliver).
  */
-export function deliverCommitted(home: UnlockedHome, link: RelayLink, entry: OutboxEntry): Promise<Attempt> {
-  return new OutboxDispatcher(home.store).deliver(entry, transportsOf(link), USER_RETRY);
+export function deliverCommitted(
+  context: ClientContext,
+  link: RelayLink,
+  entry: OutboxEntry,
+): Promise<Attempt> {
+  return new OutboxDispatcher(context.store, context.outbox).deliver(entry, transportsOf(link), USER_RETRY);
 }

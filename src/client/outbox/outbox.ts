@@ -1,6 +1,7 @@
 import { randomBytes, toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import type { LocalStore, OutboxEntry } from "../local-store/local-store.ts";
+import { OutboxState } from "./outbox-state.ts";
 
 /**
  * The outbox: a message is committed to the local store before the first send attempt and removed only
@@ -58,6 +59,8 @@ export function newClientMessageId(): string {
 const CLIENT_MESSAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface OutboxOptions {
+  /** The open client's outbox state (ClientContext.outbox); a fresh one when absent. */
+  readonly state?: OutboxState;
   readonly now?: () => number;
   readonly backoff?: BackoffPolicy;
   readonly random?: () => number;
@@ -77,53 +80,16 @@ export interface EnqueueRequest {
   readonly clientMessageId?: string;
 }
 
-/**
- * In-process state of one local store's outbox (one per open home). In memory only: a crash forgets
- * it, which is harmless, because the relay stores a client message id once.
- *
- * `inFlight`: entries being posted right now, by client message id; the promise says whether that
- * attempt was acknowledged. Concurrent flushes each read the outbox, and without this they would post
- * each other's entries again.
- *
- * `backlog` (used by outbox-dispatch.ts): recipients that may have an entry committed and not yet
- * posted on the relay channel, with the epoch at which that became so; null until a full flush has
- * looked at the stored outbox. A recipient outside the backlog can have its next entry posted at once,
- * behind everything already posted to it, without reading the outbox.
- */
-export interface OutboxState {
-  readonly inFlight: Map<string, Promise<boolean>>;
-  backlog: Map<string, number> | null;
-  epoch: number;
-}
-
-const stateByStore = new WeakMap<LocalStore, OutboxState>();
-
-export function outboxStateOf(store: LocalStore): OutboxState {
-  let state = stateByStore.get(store);
-  if (state === undefined) {
-    state = { inFlight: new Map(), backlog: null, epoch: 0 };
-    stateByStore.set(store, state);
-  }
-  return state;
-}
-
-/** Records that `recipient` has an entry waiting that was not posted on the channel. */
-export function addToBacklog(state: OutboxState, recipient: string): void {
-  state.backlog?.set(recipient, ++state.epoch);
-}
-
-function inFlightOf(store: LocalStore): Map<string, Promise<boolean>> {
-  return outboxStateOf(store).inFlight;
-}
-
 export class Outbox {
   readonly #store: LocalStore;
+  readonly #state: OutboxState;
   readonly #now: () => number;
   readonly #backoff: BackoffPolicy;
   readonly #random: () => number;
 
   constructor(store: LocalStore, options: OutboxOptions = {}) {
     this.#store = store;
+    this.#state = options.state ?? new OutboxState();
     this.#now = options.now ?? Date.now;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#random = options.random ?? Math.random;
@@ -148,7 +114,7 @@ export class Outbox {
       const entry = tables.getOutbox(clientMessageId);
       if (entry === null) throw new Error("outbox entry vanished inside its own transaction");
       // Posted by the next flush, not at once: a later direct post to this recipient must not pass it.
-      addToBacklog(outboxStateOf(this.#store), entry.recipient);
+      this.#state.addToBacklog(entry.recipient);
       return entry;
     });
   }
@@ -173,7 +139,7 @@ export class Outbox {
    */
   async flush(transport: SendTransport, limit = Number.POSITIVE_INFINITY): Promise<FlushResult> {
     const pending = await this.#store.read((tables) => tables.listOutbox());
-    const inFlight = inFlightOf(this.#store);
+    const inFlight = this.#state.inFlight;
     const blocked = new Set<string>();
     const sent: OutboxAck[] = [];
     const failed: { clientMessageId: string; code: string }[] = [];

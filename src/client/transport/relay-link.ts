@@ -11,11 +11,15 @@ import { endpointFromUrl } from "./relay-http.ts";
 /**
  * What every relay-backed command needs: the own identity (record, device) and an API client for the
  * configured relay, with `--ca` / config `ca` as an extra trust anchor for this connection only.
+ * An open client keeps one (ClientContext.link), so its bearer token and the own identity (the keys
+ * derived from the seeds, the decoded record and certificate) are reused by every command instead of
+ * a new login and a new derivation per send. Memory only: nothing more is written to disk. The token
+ * renews itself a minute before expiry, and a 401 logs in once more (RelayApi).
  */
 export interface RelayLink {
   readonly own: OwnIdentity;
   readonly api: RelayApi;
-  /** The home's one WebSocket for sends, acks and pushes; connects on first use, closed on close(). */
+  /** The client's one WebSocket for sends, acks and pushes; connects on first use, closed with the link. */
   readonly channel: RelayChannel;
 }
 
@@ -38,16 +42,8 @@ export async function readCa(path: string | null): Promise<string | null> {
   }
 }
 
-/**
- * One link per unlocked home (i.e. per open `NanoClient`), so its bearer token and the own identity
- * (the keys derived from the seeds, the decoded record and certificate) are reused by every command
- * instead of a new login and a new derivation per send. Memory only, for the home's lifetime: nothing
- * more is written to disk. The token renews itself a minute before expiry, and a 401 logs in once more
- * (RelayApi). Keyed weakly so a dropped home takes its link with it.
- */
-const links = new WeakMap<UnlockedHome, Promise<RelayLink>>();
-
-async function buildRelayLink(home: UnlockedHome, own?: OwnIdentity): Promise<RelayLink> {
+/** A link for `own`, or for the identity stored in the home (username_not_claimed before a claim). */
+export async function buildRelayLink(home: UnlockedHome, own?: OwnIdentity): Promise<RelayLink> {
   const identity =
     own ?? requireOwnIdentity(await home.store.read((tables) => loadOwnIdentity(tables, home.seeds)));
   const endpoint = endpointFromUrl(relayUrl(home), await readCa(home.config.ca));
@@ -55,38 +51,8 @@ async function buildRelayLink(home: UnlockedHome, own?: OwnIdentity): Promise<Re
   return { own: identity, api, channel: new RelayChannel(api) };
 }
 
-/**
- * The home's link. With an explicit `own` (claim, replace: an identity that is being created or
- * changed), a fresh uncached link for that identity; the cached one is dropped because the stored
- * identity may be about to change.
- */
-export function openRelayLink(home: UnlockedHome, own?: OwnIdentity): Promise<RelayLink> {
-  if (own !== undefined) {
-    // Not wiped: a command still running may hold it; close() wipes what is cached then.
-    links.delete(home);
-    return buildRelayLink(home, own);
-  }
-  const cached = links.get(home);
-  if (cached !== undefined) return cached;
-  const building = buildRelayLink(home);
-  links.set(home, building);
-  // A failure (no username yet, unreadable CA) is not cached: the next command tries again.
-  building.catch(() => {
-    if (links.get(home) === building) links.delete(home);
-  });
-  return building;
-}
-
-/** Drops the home's cached link, closes its channel and wipes its device seed copy (on close). */
-export function forgetRelayLink(home: UnlockedHome): void {
-  const cached = links.get(home);
-  if (cached === undefined) return;
-  links.delete(home);
-  cached.then(
-    (link) => {
-      link.channel.close();
-      wipe(link.own.deviceSeed);
-    },
-    () => {},
-  );
+/** Closes the link's channel and wipes its copy of the device seed (the link is unusable after). */
+export function closeRelayLink(link: RelayLink): void {
+  link.channel.close();
+  wipe(link.own.deviceSeed);
 }

@@ -35,10 +35,54 @@ function parsePinned(bytes: Uint8Array): PinnedKeys {
 }
 
 /**
- * One verifier per open local store: concurrent sends of one NanoClient share it, so its tracker
- * serializes them (two verifications against one held checkpoint never race into a false fork).
+ * One per open client (ClientContext.transparency): concurrent sends of one NanoClient share its
+ * verifier, so the verifier's tracker serializes them (two verifications against one held checkpoint
+ * never race into a false fork).
  */
-const verifiers = new WeakMap<LocalStore, Promise<KeyTransparencyVerifier>>();
+export class TransparencyClient {
+  readonly #store: LocalStore;
+  #verifier: Promise<KeyTransparencyVerifier> | null = null;
+
+  constructor(store: LocalStore) {
+    this.#store = store;
+  }
+
+  #verifierFor(api: RelayApi): Promise<KeyTransparencyVerifier> {
+    let verifier = this.#verifier;
+    if (verifier === null) {
+      verifier = loadVerifier(this.#store, api);
+      this.#verifier = verifier;
+      // A failed load (relay down on first use) is retried on the next call, not kept.
+      verifier.catch(() => {
+        if (this.#verifier === verifier) this.#verifier = null;
+      });
+    }
+    return verifier;
+  }
+
+  /**
+   * Verifies that `identityRecord` is `username`'s binding in the relay's KT log, advancing and
+   * persisting the tracker. Throws the verifier's typed errors; log_fork_detected and
+   * log_rollback_detected mean the relay showed two histories and must not be trusted any further.
+   */
+  async verify(
+    api: RelayApi,
+    username: string,
+    identityRecord: Uint8Array,
+    transparency: unknown,
+  ): Promise<KtVerification> {
+    const verifier = await this.#verifierFor(api);
+    const outcome = await verifier.verify(username, identityRecord, transparency, (from, to) =>
+      api.ktConsistency(from, to),
+    );
+    // Read at write time: the tracker only moves forward, so the newest state is always the one stored.
+    await this.#store.transaction((tables) => {
+      const state = verifier.state();
+      if (state !== undefined) tables.putSecretMeta(TRACKER_STATE, utf8(state));
+    });
+    return outcome;
+  }
+}
 
 async function loadVerifier(store: LocalStore, api: RelayApi): Promise<KeyTransparencyVerifier> {
   const stored = await store.read((tables) => ({
@@ -59,39 +103,4 @@ async function loadVerifier(store: LocalStore, api: RelayApi): Promise<KeyTransp
   }
   const key = parseVerifierKeys(pinned.ed25519, pinned.mlDsa65);
   return new KeyTransparencyVerifier(key, stored.state === null ? undefined : text(stored.state));
-}
-
-function verifierFor(store: LocalStore, api: RelayApi): Promise<KeyTransparencyVerifier> {
-  let verifier = verifiers.get(store);
-  if (verifier === undefined) {
-    verifier = loadVerifier(store, api);
-    // A failed load (relay down on first use) is retried on the next call, not cached.
-    verifier.catch(() => verifiers.delete(store));
-    verifiers.set(store, verifier);
-  }
-  return verifier;
-}
-
-/**
- * Verifies that `identityRecord` is `username`'s binding in the relay's KT log, advancing and
- * persisting the tracker. Throws the verifier's typed errors; log_fork_detected and
- * log_rollback_detected mean the relay showed two histories and must not be trusted any further.
- */
-export async function verifyTransparency(
-  store: LocalStore,
-  api: RelayApi,
-  username: string,
-  identityRecord: Uint8Array,
-  transparency: unknown,
-): Promise<KtVerification> {
-  const verifier = await verifierFor(store, api);
-  const outcome = await verifier.verify(username, identityRecord, transparency, (from, to) =>
-    api.ktConsistency(from, to),
-  );
-  // Read at write time: the tracker only moves forward, so the newest state is always the one stored.
-  await store.transaction((tables) => {
-    const state = verifier.state();
-    if (state !== undefined) tables.putSecretMeta(TRACKER_STATE, utf8(state));
-  });
-  return outcome;
 }

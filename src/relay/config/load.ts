@@ -127,6 +127,16 @@ export function semanticProblems(config: RelayConfig, baseDir = process.cwd()): 
       // Absent: generated with mode 0600 on first start.
     }
   }
+  if (
+    config.storage.backend === "postgres" &&
+    config.storage.postgres_url === undefined &&
+    config.storage.postgres_url_env === undefined
+  ) {
+    problems.push({
+      path: "storage.postgres_url",
+      message: 'required when storage.backend = "postgres" (or set storage.postgres_url_env)',
+    });
+  }
   if (production && config.monitoring.log_level === "trace") {
     problems.push({
       path: "monitoring.log_level",
@@ -139,6 +149,7 @@ export function semanticProblems(config: RelayConfig, baseDir = process.cwd()): 
   for (const [path, envKey] of [
     ["server.tls.key_passphrase_env", tls.key_passphrase_env],
     ["storage.postgres_url_env", config.storage.postgres_url_env],
+    ["cluster.redis_url_env", config.cluster.redis_url_env],
   ] as const) {
     if (envKey !== undefined && process.env[envKey] === undefined) {
       problems.push({ path, message: `environment variable ${envKey} is not set` });

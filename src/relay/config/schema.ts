@@ -55,8 +55,25 @@ const securitySchema = z.strictObject({
   reserved_usernames: z.array(z.string().min(1).max(64)).max(10_000).default([]),
 });
 
+/**
+ * A service URL written in a config file. No password in it: config files are copied, committed and
+ * printed; a URL with a password goes in the environment variable the matching `*_env` key names.
+ */
+function serviceUrl(schemes: readonly string[]) {
+  return z
+    .string()
+    .min(1)
+    .refine((text) => URL.canParse(text) && schemes.includes(new URL(text).protocol), {
+      message: `must be a ${schemes.map((s) => `${s}//`).join(" or ")} URL`,
+    })
+    .refine((text) => !URL.canParse(text) || new URL(text).password === "", {
+      message: "must not contain a password; put such a URL in the variable named by the *_env key",
+    });
+}
+
 const storageSchema = z.strictObject({
-  backend: z.literal("sqlite").default("sqlite"),
+  /** "postgres": several relays share one PostgreSQL database (docs/cluster.md). */
+  backend: z.enum(["sqlite", "postgres"]).default("sqlite"),
   path: z.string().min(1).default("./data/relay.sqlite"),
   blob_dir: z.string().min(1).default("./data/blobs"),
   group_commit_max_batch: positiveInt.max(10_000).default(512),
@@ -67,8 +84,31 @@ const storageSchema = z.strictObject({
     .int()
     .min(0)
     .default(64 * 1024 * 1024),
-  /** Environment variable holding a PostgreSQL URL for the later adapter; unused by sqlite. */
+  /** PostgreSQL URL without a password (backend = "postgres"); or name a variable below. */
+  postgres_url: serviceUrl(["postgres:", "postgresql:"]).optional(),
+  /** Environment variable holding the PostgreSQL URL (wins over postgres_url). */
   postgres_url_env: envName.optional(),
+  /** Connections per relay process; the sum over relays must stay below the server's max_connections. */
+  postgres_pool_size: positiveInt.max(1000).default(10),
+});
+
+const clusterSchema = z.strictObject({
+  /**
+   * Redis for wake-ups across relays, the one-connection-per-device rule, shared rate limits and the L2
+   * cache (docs/cluster.md). Absent: a single relay, nothing shared.
+   */
+  redis_url: serviceUrl(["redis:", "rediss:"]).optional(),
+  /** Environment variable holding the Redis URL (wins over redis_url). */
+  redis_url_env: envName.optional(),
+  /** Prefix of every Redis key and channel, so several clusters (or tests) can share one Redis. */
+  key_prefix: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]{1,64}$/, "1-64 characters of a-z A-Z 0-9 _ . -")
+    .default("nano"),
+  /** Every connection re-reads its mailbox this often even without a wake-up (lost-signal insurance). */
+  safety_poll_seconds: z.number().positive().max(3600).default(30),
+  /** How often a relay reads Redis for liveness while subscribed, and retries while it is down. */
+  health_interval_seconds: z.number().positive().max(300).default(5),
 });
 
 const rateSchema = z.strictObject({
@@ -114,6 +154,13 @@ const complianceSchema = z.strictObject({
   checkpoint_interval_seconds: z.number().positive().max(86_400).default(300),
 });
 
+/** The browser app (docs/web.md), served from the relay's own origin. Off unless asked for. */
+const webSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** The built app (`npm run build:web`); default: the package's dist/web. */
+  static_dir: z.string().min(1).optional(),
+});
+
 const monitoringSchema = z.strictObject({
   log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   metrics_enabled: z.boolean().default(true),
@@ -124,9 +171,11 @@ export const relayConfigSchema = z.strictObject({
   server: serverSchema.prefault({}),
   security: securitySchema.prefault({}),
   storage: storageSchema.prefault({}),
+  cluster: clusterSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   compliance: complianceSchema.prefault({}),
   monitoring: monitoringSchema.prefault({}),
+  web: webSchema.prefault({}),
 });
 
 export type RelayConfig = z.infer<typeof relayConfigSchema>;

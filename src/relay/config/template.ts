@@ -203,7 +203,19 @@ busy_timeout_ms = 5000
 # /readyz reports not ready when the database's or the blobs' file system has less free space than
 # this (bytes; 0 turns the check off): writes would soon fail, so traffic should go elsewhere first.
 min_free_bytes = 67108864
-# postgres_url_env = "NANO_RELAY_POSTGRES_URL"   # for the PostgreSQL adapter (later)
+# Several relays as one service: backend = "postgres" with the database's URL (docs/cluster.md).
+# postgres_url = "postgres://nano@db.internal:5432/nano"   # no password here; or:
+# postgres_url_env = "NANO_RELAY_POSTGRES_URL"
+postgres_pool_size = 10
+
+[cluster]
+# Redis for a cluster of relays: wake-ups, one live connection per device, shared rate limits, cache.
+# redis_url = "redis://cache.internal:6379"   # no password here; or:
+# redis_url_env = "NANO_RELAY_REDIS_URL"
+key_prefix = "nano"
+# Connections re-read their mailbox this often even without a wake-up (a lost signal costs at most this).
+safety_poll_seconds = 30
+health_interval_seconds = 5
 
 [limits]
 # Largest envelope accepted (bytes); larger content is an attachment.
@@ -245,5 +257,10 @@ checkpoint_interval_seconds = 300
 log_level = "${p.logLevel}"
 # Serve Prometheus metrics at /metrics.
 metrics_enabled = true
+
+[web]
+# Serve the browser app (build it first: npm run build:web) from this relay's origin; see docs/web.md.
+enabled = false
+# static_dir = "/path/to/dist/web"   # default: the package's dist/web
 `;
 }

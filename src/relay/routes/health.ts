@@ -15,13 +15,18 @@ export function healthRoutes(app: FastifyInstance, context: RelayContext): void 
   app.get("/readyz", async (_request, reply) => {
     const reachable = await context.store.ping();
     const health = reachable ? await context.storeHealth.check() : { writable: false };
-    const ready = reachable && health.writable && !context.draining;
+    // In a cluster a relay without its Redis subscription still serves (polling PostgreSQL) but is
+    // degraded: wake-ups from other relays reach it late, so it says so here and in metrics.
+    const cluster = context.cluster?.health;
+    const subscribed = cluster === undefined || cluster.redis === "subscribed";
+    const ready = reachable && health.writable && subscribed && !context.draining;
     return reply.status(ready ? 200 : 503).send({
       ready,
       store: !reachable ? "unreachable" : health.writable ? "writable" : "cannot write",
       ...(health.problem === undefined ? {} : { store_problem: health.problem }),
       draining: context.draining,
       websocket_connections: context.hub.connections,
+      ...(cluster === undefined ? {} : { redis: cluster.redis, node: cluster.node, degraded: !subscribed }),
     });
   });
   if (context.config.monitoring.metrics_enabled) {

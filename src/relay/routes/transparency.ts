@@ -62,7 +62,7 @@ export function transparencyRoutes(app: FastifyInstance, context: RelayContext):
   });
   app.get<{ Params: { log: string } }>("/v1/transparency/:log/checkpoint", async (request) => {
     const logId = logParam(request.params.log);
-    const checkpoint = transparency.latestCheckpoint(logId) ?? (await transparency.checkpoint(logId));
+    const checkpoint = (await transparency.latestCheckpoint(logId)) ?? (await transparency.checkpoint(logId));
     return {
       log: logId,
       tree_size: checkpoint.size,
@@ -87,7 +87,7 @@ export function transparencyRoutes(app: FastifyInstance, context: RelayContext):
       const from = Number(request.query.from);
       const to = Number(request.query.to);
       // Only sizes the relay has signed: a proof to an unsigned size commits the relay to nothing.
-      const latest = transparency.latestCheckpoint(logId);
+      const latest = await transparency.latestCheckpoint(logId);
       if (latest === undefined || to > latest.size)
         throw new NanoError("log_index_out_of_range", `size ${to} is beyond the latest checkpoint`);
       const proof = await transparency.consistency(logId, from, to);

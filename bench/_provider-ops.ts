@@ -1,0 +1,119 @@
+/**
+ * The operations of the browser benchmark (bench/browser.ts), written once over a CryptoProvider so the
+ * same code measures node:crypto in Node and both browser providers in Chromium. No `node:` import:
+ * this module is bundled into the benchmark page. Wall-clock rates (a page has no CPU clock): samples
+ * are taken in turn across operations and the median reported.
+ */
+import { utf8 } from "../src/crypto/bytes.ts";
+import { DEFAULT_ARGON2ID } from "../src/crypto/password-parameters.ts";
+import type { CryptoProvider } from "../src/crypto/provider/index.ts";
+
+export interface OperationRate {
+  readonly name: string;
+  readonly opsPerSec: number;
+  readonly spreadPercent: number;
+}
+
+type Operation = () => Promise<unknown>;
+
+const STEP_EVERY = 10;
+
+/**
+ * Every measured operation, prepared with fresh keys. "hybrid message crypto" is the crypto of one
+ * 1 KiB hybrid message sent and received with the protocol benchmark's primitive counts (bench/provider.ts
+ * says which): the ratchet message's cost until src/protocol itself runs in the browser.
+ */
+export async function prepareOperations(provider: CryptoProvider): Promise<[string, Operation][]> {
+  const { primitives: p, mlKem768, mlDsa65, x25519 } = provider;
+  const kemPair = await mlKem768.keygen();
+  const { ciphertext } = await mlKem768.encapsulate(kemPair.publicKey);
+  const dsaPair = await mlDsa65.keygen();
+  const message = utf8("a prekey or a handshake transcript, about this long: 64 bytes....");
+  const context = utf8("nano/v1/sig/prekey");
+  const signature = await mlDsa65.sign(dsaPair.seed, message, context);
+  const [a, b] = await Promise.all([x25519.keygen(), x25519.keygen()]);
+  const key = p.randomBytes(32);
+  const nonce = p.randomBytes(12);
+  const body = p.randomBytes(1040);
+  const header = p.randomBytes(60);
+  const ad = p.randomBytes(64);
+  const sealedBody = await p.aead.seal(key, nonce, body, ad);
+  const sealedHeader = await p.aead.seal(key, nonce, header, ad);
+  const info = utf8("nano/v1/ck");
+  let counter = 0;
+  const hybridMessage = async (): Promise<unknown> => {
+    for (let i = 0; i < 4; i++) p.hkdf(key, key, info, 64);
+    await p.aead.seal(key, nonce, header, ad);
+    await p.aead.seal(key, nonce, body, ad);
+    await p.aead.open(key, nonce, sealedHeader, ad);
+    const opened = await p.aead.open(key, nonce, sealedBody, ad);
+    if (counter++ % STEP_EVERY === 0) {
+      if (x25519.generateAndAgree) await x25519.generateAndAgree(b.publicKey);
+      else await x25519.agree((await x25519.keygen()).seed, b.publicKey);
+      await x25519.agree(a.seed, b.publicKey);
+      await mlKem768.keygen();
+      await mlKem768.encapsulate(kemPair.publicKey);
+      await mlKem768.encapsulate(kemPair.publicKey);
+      await mlKem768.decapsulate(kemPair.seed, ciphertext);
+    }
+    return opened;
+  };
+  return [
+    ["ML-KEM-768 keygen", () => mlKem768.keygen()],
+    ["ML-KEM-768 encapsulate", () => mlKem768.encapsulate(kemPair.publicKey)],
+    ["ML-KEM-768 decapsulate", () => mlKem768.decapsulate(kemPair.seed, ciphertext)],
+    ["ML-DSA-65 sign", () => mlDsa65.sign(dsaPair.seed, message, context)],
+    ["ML-DSA-65 verify", () => mlDsa65.verify(dsaPair.publicKey, message, signature, context)],
+    ["X25519 agree", () => x25519.agree(a.seed, b.publicKey)],
+    ["ChaCha20-Poly1305 seal 1 KiB", () => p.aead.seal(key, nonce, body, ad)],
+    ["hybrid message crypto (send + receive)", hybridMessage],
+  ];
+}
+
+/** Operations of a second or more: measured with one short round (bench/browser.ts). */
+export function heavyOperations(provider: CryptoProvider): [string, Operation][] {
+  const { primitives: p } = provider;
+  const salt = p.randomBytes(16);
+  return [
+    [
+      `argon2id keystore unlock (${DEFAULT_ARGON2ID.memoryKiB / 1024} MiB, ${DEFAULT_ARGON2ID.passes} passes)`,
+      () => p.argon2id(utf8("correct horse battery staple"), salt, DEFAULT_ARGON2ID),
+    ],
+  ];
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[sorted.length >> 1]!;
+}
+
+/** Rates of every operation: `samples` rounds, each operation run for `sampleMs` in turn. */
+export async function measureOperations(
+  operations: readonly [string, Operation][],
+  sampleMs: number,
+  samples: number,
+): Promise<OperationRate[]> {
+  for (const [, operation] of operations) {
+    const end = performance.now() + sampleMs / 2;
+    while (performance.now() < end) await operation();
+  }
+  const rates = operations.map((): number[] => []);
+  for (let round = 0; round < samples; round++) {
+    for (const [index, [, operation]] of operations.entries()) {
+      let ops = 0;
+      const start = performance.now();
+      let now = start;
+      while (now - start < sampleMs || ops < 2) {
+        await operation();
+        ops++;
+        now = performance.now();
+      }
+      rates[index]!.push((ops * 1000) / (now - start));
+    }
+  }
+  return operations.map(([name], index) => {
+    const values = rates[index]!;
+    const mid = median(values);
+    return { name, opsPerSec: mid, spreadPercent: ((Math.max(...values) - Math.min(...values)) / mid) * 100 };
+  });
+}

@@ -1,0 +1,15 @@
+/**
+ * The suites' wire ids and ranks, with no runtime dependency: src/crypto/suites.ts (node:crypto) and
+ * the crypto provider's suites (every runtime) both build on these, so the numbers have one definition.
+ * The u16 id appears on the wire and in every signature context, KDF label and associated data.
+ */
+export const SUITE_IDS = Object.freeze({ classical: 1, hybrid: 2, quantum: 3 } as const);
+export type SuiteName = keyof typeof SUITE_IDS;
+export type SuiteId = (typeof SUITE_IDS)[SuiteName];
+
+/** Preference order: hybrid (3) > quantum (2) > classical (1). Quantum-only drops the classical hedge. */
+export const SUITE_RANKS: Readonly<Record<SuiteName, number>> = Object.freeze({
+  classical: 1,
+  hybrid: 3,
+  quantum: 2,
+});

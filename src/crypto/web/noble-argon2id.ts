@@ -1,0 +1,21 @@
+import { argon2idAsync } from "@noble/hashes/argon2.js";
+import { type Argon2idParameters, checkArgon2idInputs } from "../password-parameters.ts";
+
+/**
+ * argon2id (RFC 9106) in the browser: WebCrypto has none in Chromium, so @noble/hashes' asynchronous
+ * variant, which yields to the event loop so the page stays responsive. Same checks as node's.
+ */
+export async function nobleArgon2id(
+  passphrase: Uint8Array,
+  salt: Uint8Array,
+  parameters: Argon2idParameters,
+  length = 32,
+): Promise<Uint8Array> {
+  checkArgon2idInputs(salt, parameters, length);
+  return argon2idAsync(passphrase, salt, {
+    t: parameters.passes,
+    m: parameters.memoryKiB,
+    p: parameters.parallelism,
+    dkLen: length,
+  });
+}

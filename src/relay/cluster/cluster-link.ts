@@ -1,0 +1,265 @@
+/**
+ * One relay's membership in a cluster through Redis (docs/cluster.md). Redis carries signals only;
+ * PostgreSQL holds every message, and losing a signal delays a message by at most the safety poll:
+ * - wake-ups: after a send commits, the relay publishes on the recipient's sharded channel
+ *   (SPUBLISH); every relay with a connection of that user is subscribed (SSUBSCRIBE) and makes the
+ *   connection re-read its mailbox from its cursor. After each (re)subscription every local connection
+ *   re-reads (a wake-up published while the subscription was down is lost, the messages are not), and
+ *   every `safety_poll_seconds` anyway; while the subscription is down, every second.
+ * - one live connection per device (one device per identity in v1): each authenticated connection
+ *   takes a generation number (INCR) and announces it on the user's channel; every relay closes its
+ *   connections of that user with an older generation, whatever order the announcements arrive in.
+ * - a presence record per relay (a hash field refreshed by the health loop) for `status --watch`.
+ */
+
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import type { RelayConfig } from "../config/schema.ts";
+import type { DeliveryHub, PushTarget } from "../delivery-hub.ts";
+import type { RelayMetrics } from "../metrics.ts";
+import { createRedisClient, type RedisClient } from "./redis-clients.ts";
+
+/** WebSocket close code for a connection replaced by a newer login of the same device. */
+export const CLOSE_SESSION_REPLACED = 4409;
+const DEGRADED_POLL_MS = 1000;
+/** Presence records older than this are relays that died without saying goodbye. */
+export const PRESENCE_STALE_MS = 30_000;
+
+export interface ClusterHealth {
+  readonly redis: "subscribed" | "down";
+  readonly node: string;
+}
+
+/** What a relay announces about itself for `nano-relay status --watch`. */
+export interface RelayPresence {
+  readonly node: string;
+  readonly api_url: string;
+  readonly connections: number;
+  readonly pending_writes: number;
+  readonly at: number;
+}
+
+type Signal =
+  | { readonly kind: "wake" }
+  | { readonly kind: "login"; readonly generation: number; readonly node: string };
+
+function encodeSignal(signal: Signal): string {
+  return signal.kind === "wake" ? "w" : `l:${signal.generation}:${signal.node}`;
+}
+
+function decodeSignal(text: string): Signal | null {
+  if (text === "w") return { kind: "wake" };
+  const match = /^l:(\d{1,16}):(.{1,200})$/.exec(text);
+  return match === null ? null : { kind: "login", generation: Number(match[1]), node: match[2]! };
+}
+
+export class ClusterLink {
+  readonly node = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  readonly #prefix: string;
+  readonly #hub: DeliveryHub;
+  readonly #log: Logger;
+  readonly #metrics: RelayMetrics;
+  readonly #commands: RedisClient;
+  readonly #subscriber: RedisClient;
+  readonly #safetyPollMs: number;
+  readonly #healthMs: number;
+  /** Users with a connection here, and so a subscription to their channel. */
+  readonly #subscribed = new Set<string>();
+  /** One listener per user: node-redis keeps listeners in a set, so re-subscribing never doubles them. */
+  readonly #listeners = new Map<string, (message: string) => void>();
+  readonly #generations = new Map<PushTarget, { username: string; generation: number }>();
+  #live = false;
+  #closed = false;
+  #timers: NodeJS.Timeout[] = [];
+  #degradedTimer: NodeJS.Timeout | undefined;
+  /** Filled by the relay once it listens: the presence record needs its URL. */
+  presence: (() => Omit<RelayPresence, "node" | "at">) | null = null;
+
+  constructor(options: {
+    url: string;
+    config: RelayConfig;
+    hub: DeliveryHub;
+    log: Logger;
+    metrics: RelayMetrics;
+  }) {
+    const { config } = options;
+    this.#prefix = config.cluster.key_prefix;
+    this.#hub = options.hub;
+    this.#log = options.log;
+    this.#metrics = options.metrics;
+    this.#safetyPollMs = config.cluster.safety_poll_seconds * 1000;
+    this.#healthMs = config.cluster.health_interval_seconds * 1000;
+    this.#commands = createRedisClient(options.url, `nano-relay:${this.node}`);
+    this.#subscriber = createRedisClient(options.url, `nano-relay-sub:${this.node}`);
+    // node-redis re-issues every SSUBSCRIBE on reconnect and then reports "ready": from then on no
+    // wake-up is missed, so each connection re-reads what it may have missed before.
+    this.#subscriber.on("ready", () => this.#onSubscribed());
+    for (const event of ["end", "error", "reconnecting"])
+      this.#subscriber.on(event, () => this.#onLost(event));
+    this.#hub.onPresence = (username, present) => this.#presenceChanged(username, present);
+  }
+
+  channel(username: string): string {
+    return `${this.#prefix}:user:${username}`;
+  }
+
+  get health(): ClusterHealth {
+    return { redis: this.#live ? "subscribed" : "down", node: this.node };
+  }
+
+  /** Connects both clients. Resolves even if Redis is down: the relay starts degraded and retries. */
+  async start(): Promise<void> {
+    await Promise.all(
+      [this.#commands, this.#subscriber].map((client) =>
+        client
+          .connect()
+          .catch((error: unknown) => this.#log.warn({ err: error }, "redis unavailable; retrying")),
+      ),
+    );
+    if (!this.#subscriber.isReady) this.#onLost("connect");
+    const safety = setInterval(() => this.#hub.notifyAll(), this.#safetyPollMs);
+    const health = setInterval(() => void this.#heartbeat(), this.#healthMs);
+    safety.unref();
+    health.unref();
+    this.#timers.push(safety, health);
+    void this.#heartbeat();
+  }
+
+  /** A send committed: wake the recipient's connections on every relay (best effort, after COMMIT). */
+  announceMessage(recipient: string): void {
+    this.#publish(recipient, { kind: "wake" });
+  }
+
+  /**
+   * A connection of `username` authenticated here: older ones of that device, here and on every other
+   * relay, are closed.
+   */
+  async claimDevice(username: string, target: PushTarget): Promise<void> {
+    let generation: number;
+    try {
+      generation = Number(await this.#commands.incr(`${this.#prefix}:generation:${username}`));
+    } catch {
+      // Redis down: the local rule still holds; other relays learn of it from the next login.
+      generation = 0;
+    }
+    this.#generations.set(target, { username, generation });
+    this.#closeOlder(username, generation, target);
+    if (generation > 0) this.#publish(username, { kind: "login", generation, node: this.node });
+  }
+
+  #closeOlder(username: string, generation: number, keep: PushTarget | null): void {
+    for (const [target, held] of [...this.#generations]) {
+      if (target === keep || held.username !== username) continue;
+      // Local connections are replaced by any newer local login whatever their generations (the
+      // generation may be 0 if Redis was down); remote logins replace only older generations.
+      if (keep !== null || held.generation < generation) {
+        this.#generations.delete(target);
+        this.#metrics.sessionsReplaced.inc();
+        target.close(CLOSE_SESSION_REPLACED, "session_replaced");
+      }
+    }
+  }
+
+  #publish(username: string, signal: Signal): void {
+    if (this.#closed || !this.#commands.isReady) return;
+    this.#commands.sPublish(this.channel(username), encodeSignal(signal)).then(
+      () => this.#metrics.clusterSignals.inc({ direction: "sent" }),
+      () => {},
+    );
+  }
+
+  #presenceChanged(username: string, present: boolean): void {
+    if (this.#closed) return;
+    if (present) {
+      if (this.#subscribed.has(username)) return;
+      this.#subscribed.add(username);
+      if (this.#subscriber.isReady) this.#subscribe(username);
+    } else {
+      for (const [target, held] of this.#generations)
+        if (held.username === username) this.#generations.delete(target);
+      if (!this.#subscribed.delete(username)) return;
+      this.#listeners.delete(username);
+      if (this.#subscriber.isReady) this.#subscriber.sUnsubscribe(this.channel(username)).catch(() => {});
+    }
+  }
+
+  #subscribe(username: string): void {
+    let listener = this.#listeners.get(username);
+    if (listener === undefined) {
+      listener = (message: string) => this.#onSignal(username, message);
+      this.#listeners.set(username, listener);
+    }
+    this.#subscriber.sSubscribe(this.channel(username), listener).catch(() => {});
+  }
+
+  #onSignal(username: string, message: string): void {
+    this.#metrics.clusterSignals.inc({ direction: "received" });
+    const signal = decodeSignal(message);
+    if (signal === null) return;
+    if (signal.kind === "wake") this.#hub.notify(username);
+    else if (signal.node !== this.node) this.#closeOlder(username, signal.generation, null);
+  }
+
+  #onSubscribed(): void {
+    if (this.#closed) return;
+    // Users who connected while the subscriber was down were not subscribed: do it now.
+    for (const username of this.#subscribed) this.#subscribe(username);
+    this.#live = true;
+    this.#metrics.redisUp.set(1);
+    clearInterval(this.#degradedTimer);
+    this.#degradedTimer = undefined;
+    this.#log.info("redis subscription live; re-reading every mailbox");
+    this.#hub.notifyAll();
+  }
+
+  #onLost(reason: string): void {
+    if (this.#closed) return;
+    if (this.#live) this.#log.warn({ reason }, "redis subscription lost; polling until it is back");
+    this.#live = false;
+    this.#metrics.redisUp.set(0);
+    if (this.#degradedTimer === undefined) {
+      this.#degradedTimer = setInterval(() => this.#hub.notifyAll(), DEGRADED_POLL_MS);
+      this.#degradedTimer.unref();
+    }
+  }
+
+  async #heartbeat(): Promise<void> {
+    if (this.#closed || !this.#commands.isReady) return;
+    const presence = this.presence?.();
+    if (presence === undefined) return;
+    const record: RelayPresence = { node: this.node, ...presence, at: Date.now() };
+    try {
+      await this.#commands.hSet(`${this.#prefix}:relays`, this.node, JSON.stringify(record));
+    } catch {
+      // The next beat retries.
+    }
+  }
+
+  /** Every relay's last presence record (stale ones included: the caller shows their age). */
+  async relays(): Promise<RelayPresence[]> {
+    const all = await this.#commands.hGetAll(`${this.#prefix}:relays`);
+    return Object.values(all).map((text) => JSON.parse(text) as RelayPresence);
+  }
+
+  get commands(): RedisClient {
+    return this.#commands;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    clearInterval(this.#degradedTimer);
+    this.#hub.onPresence = null;
+    if (this.#commands.isReady)
+      await this.#commands.hDel(`${this.#prefix}:relays`, this.node).catch(() => {});
+    for (const client of [this.#subscriber, this.#commands]) {
+      try {
+        client.destroy();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+}

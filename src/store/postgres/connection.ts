@@ -1,0 +1,121 @@
+/**
+ * Connections to PostgreSQL: one pool per relay process, with the settings every query relies on, and
+ * the one place where a driver error becomes a typed NanoError. `pg` and its pool are CommonJS; this
+ * file is the only one that touches the module object.
+ */
+import pg from "pg";
+import { NanoError } from "../../errors/index.ts";
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+/** A pool or a client inside a transaction: anything a statement can run on. */
+export type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
+export type Row = Record<string, unknown>;
+
+/** OID of BIGINT: parsed as a JS number (counts, sequence numbers and ms timestamps stay below 2^53). */
+const INT8_OID = 20;
+const types = new pg.TypeOverrides();
+types.setTypeParser(INT8_OID, (value: string) => Number(value));
+
+export interface PoolOptions {
+  readonly url: string;
+  /** Connections per relay process; the PostgreSQL server's max_connections bounds the sum (docs/cluster.md). */
+  readonly max?: number;
+  /** How long a query waits for a free connection or a connect before it fails. */
+  readonly connectTimeoutMs?: number;
+  /** Server-side limit for one statement, so a stuck query cannot hold a mailbox lock forever. */
+  readonly statementTimeoutMs?: number;
+  readonly applicationName?: string;
+  /** Schema for every unqualified name (default: the server's search_path). Tests isolate by schema. */
+  readonly schema?: string;
+}
+
+export function openPool(options: PoolOptions): Pool {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    idleTimeoutMillis: 30_000,
+    application_name: options.applicationName ?? "nano-relay",
+    types,
+    ...(options.schema === undefined ? {} : { options: `-c search_path=${checkSchema(options.schema)}` }),
+  });
+  // An idle client that loses its server emits here; without a listener that would crash the process.
+  // The next query on the pool opens a fresh connection (or fails with store_unavailable).
+  pool.on("error", () => {});
+  return pool;
+}
+
+function checkSchema(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new TypeError(`not a plain schema name: ${schema}`);
+  return schema;
+}
+
+/** SQLSTATEs after which the same transaction, run again from the start, can succeed. */
+const RETRYABLE = new Set(["40001", "40P01"]);
+
+export function isRetryable(error: unknown): boolean {
+  return RETRYABLE.has((error as { code?: string } | null)?.code ?? "");
+}
+
+/**
+ * A failure of the database itself (not of our logic) as `store_unavailable`. The caller learns that
+ * nothing may be assumed about the write (for a send: no ack was given, retry with the same client
+ * message id); the driver's message stays in `cause` for the log and never reaches a client.
+ */
+export function storeError(error: unknown, what = "the database did not answer"): NanoError {
+  if (NanoError.is(error)) return error;
+  return new NanoError("store_unavailable", what, { cause: error });
+}
+
+/** Runs `work` in one transaction on one connection; retries serialization failures and deadlocks. */
+export async function transaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  attempts = 5,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw storeError(error);
+    }
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const value = await work(client);
+      await client.query("COMMIT");
+      return value;
+    } catch (error) {
+      try {
+        await client.query("ROLLBACK");
+      } catch {
+        // The connection is gone: it must not go back into the pool.
+        broken = true;
+      }
+      if (isRetryable(error) && attempt < attempts) continue;
+      if (NanoError.is(error)) throw error;
+      throw storeError(error);
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/** One statement; driver failures become store_unavailable. */
+export async function query(db: Queryable, sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+  try {
+    const result = await db.query(sql, params as unknown[]);
+    return result.rows as Row[];
+  } catch (error) {
+    throw storeError(error);
+  }
+}
+
+/** A copy as a plain Uint8Array: the driver's Buffers may share a pooled slab with other values. */
+export function bytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  throw new TypeError("expected a BYTEA column");
+}

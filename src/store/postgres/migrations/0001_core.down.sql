@@ -1,0 +1,16 @@
+DROP FUNCTION nano_enqueue(TEXT[], TEXT[], TEXT[], BYTEA[], BYTEA[], BIGINT[], BIGINT[], BIGINT, BIGINT);
+DROP TABLE kt_latest_binding;
+DROP TABLE merkle_log_personal_data;
+DROP TABLE merkle_log_checkpoints;
+DROP TABLE merkle_log_nodes;
+DROP TABLE merkle_log_entries;
+DROP TABLE merkle_log_head;
+DROP TABLE attachment_recipients;
+DROP TABLE attachments;
+DROP TABLE sent_messages;
+DROP TABLE messages;
+DROP TABLE mailboxes;
+DROP TABLE one_time_prekeys;
+DROP TABLE prekey_bundles;
+DROP TABLE tokens;
+DROP TABLE accounts;

@@ -1,0 +1,9 @@
+import { KNOWN_ANSWER_CHECKS, type ProviderCheck } from "./_kat.ts";
+import { PROPERTY_CHECKS } from "./_properties.ts";
+
+/** The whole provider suite: known answers, then cross-check properties. One list for Node and the page. */
+export const PROVIDER_CHECKS: readonly ProviderCheck[] = Object.freeze([
+  ...KNOWN_ANSWER_CHECKS,
+  ...PROPERTY_CHECKS,
+]);
+export type { ProviderCheck, VectorLoader } from "./_kat.ts";
