@@ -7,13 +7,19 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { randomBytes, SUITES, type Suite } from "../src/crypto/index.ts";
 import { encodeBundle } from "../src/protocol/bundle.ts";
-import { receiveMessage, sendMessage, startSession } from "../src/protocol/conversation.ts";
 import { createIdentityRecord, generateIdentityKeys } from "../src/protocol/identity-record.ts";
 import { MAX_PADDED_CONTENT } from "../src/protocol/padding.ts";
 import { generatePrekey, PREKEY_ROLES, type PrekeySecret } from "../src/protocol/prekey.ts";
 import { SELECTION } from "../src/protocol/selection.ts";
 import { decodeContactSessions } from "../src/protocol/session-record.ts";
 import { MemoryStores } from "../src/protocol/stores.ts";
+import { DIRECTORY, receiveMessage, sendMessage, startSession } from "../test/protocol/_driver.ts";
+import {
+  type FirstContactCosts,
+  type FixCosts,
+  firstContactCosts,
+  fixCosts,
+} from "./_first-contact-costs.ts";
 import { type Breakdown, breakdown } from "./_protocol-breakdown.ts";
 
 interface Pair {
@@ -29,13 +35,15 @@ function parties(suite: Suite): Pair & { bundle: () => Promise<Uint8Array> } {
   const bobRecord = createIdentityRecord(bobKeys, suite.id, { created: now - 1000 });
   const alice = new MemoryStores(aliceKeys, aliceRecord);
   const bob = new MemoryStores(bobKeys, bobRecord);
+  // Bob proves alice's record at each first contact (docs/protocol.md §7.7): the directory holds it.
+  DIRECTORY.publish(aliceRecord);
   const bundle = async () => {
     const make = (role: (typeof PREKEY_ROLES)[keyof typeof PREKEY_ROLES]) =>
       generatePrekey(bobKeys, bobRecord, suite.id, role, { created: now - 1000 });
     const dh = suite.agreement ? make(PREKEY_ROLES.signedDh) : null;
     const pq = suite.ratchetKem ? make(PREKEY_ROLES.pqOneTime) : null;
     const otk = suite.agreement ? make(PREKEY_ROLES.oneTimeDh) : null;
-    for (const s of [dh, pq, otk].filter((x): x is PrekeySecret => x !== null)) await bob.prekeys.put(s);
+    for (const s of [dh, pq, otk].filter((x): x is PrekeySecret => x !== null)) await bob.putPrekey(s);
     return encodeBundle(suite.id, bobRecord, dh?.prekey ?? null, pq?.prekey ?? null, otk?.prekey ?? null);
   };
   return { alice, bob, bundle };
@@ -183,11 +191,22 @@ export async function run(args: string[]): Promise<void> {
     return breakdown(suite.id, pair.alice.sessionMap.get("bob")!, pair.bob.sessionMap.get("alice")!, options);
   });
   printBreakdown(parts, (name) => cpu(name, "one-way CPU µs/msg"));
+  const costOptions = quick ? { samples: 3, operations: 10 } : { samples: 5, operations: 20 };
+  const firstContacts: FirstContactCosts[] = [];
+  const fixes: FixCosts[] = [];
+  for (const suite of SUITES) {
+    firstContacts.push(await firstContactCosts(suite, costOptions));
+    fixes.push(
+      await fixCosts(suite, quick ? { samples: 5, operations: 2000 } : { samples: 9, operations: 5000 }),
+    );
+  }
+  printFirstContacts(firstContacts);
+  printFixes(fixes);
   const out = new URL("./results/", import.meta.url);
   mkdirSync(out, { recursive: true });
   writeFileSync(
     new URL("protocol.json", out),
-    `${JSON.stringify({ date: new Date().toISOString(), quick, rows, hybridVsClassical: ratio, hybridVsClassicalOneWay: oneWayRatio, hybridVsClassicalCpu: cpuRatio, hybridVsClassicalOneWayCpu: oneWayCpuRatio, breakdown: parts }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), quick, rows, hybridVsClassical: ratio, hybridVsClassicalOneWay: oneWayRatio, hybridVsClassicalCpu: cpuRatio, hybridVsClassicalOneWayCpu: oneWayCpuRatio, breakdown: parts, firstContacts, fixes }, null, 2)}\n`,
   );
 }
 
@@ -221,4 +240,49 @@ function printBreakdown(parts: readonly Breakdown[], measuredMicros: (suite: str
     }
     console.table(table);
   }
+}
+
+const micros = (value: number) => (value >= 100 ? Math.round(value) : Number(value.toFixed(1)));
+
+/** Finding 5: the recipient's CPU per first contact, honest and forged, and the forger's. */
+function printFirstContacts(costs: readonly FirstContactCosts[]): void {
+  console.log(
+    "first contacts, recipient CPU µs (protocol decision; an honest new contact also costs the client one key-transparency proof):",
+  );
+  console.table(
+    costs.map((c) => ({
+      suite: c.suite,
+      honest: micros(c.honest),
+      "forged, resent": micros(c.resent),
+      "fresh, wrong name": micros(c.freshWrongName),
+      "fresh, unproven record": micros(c.freshUnproven),
+      "fresh, full handshake": micros(c.freshFullHandshake),
+      "re-sealed handshake": micros(c.resealedHandshake),
+      "before the fix (min)": micros(c.beforeFix),
+      "forger: re-seal": micros(c.buildReseal),
+      "forger: build fresh": micros(c.buildFresh),
+      "first contact B": c.firstContactBytes,
+    })),
+  );
+  for (const c of costs) {
+    const resent = (c.resent / c.honest) * 100;
+    console.log(
+      `${c.suite}: a resent forgery costs ${resent.toFixed(2)}% of an honest first contact (goal < 5%): ${resent < 5 ? "met" : "NOT met"}; a fresh one ${((c.freshWrongName / c.honest) * 100).toFixed(1)}%, for ${micros(c.buildReseal)} µs of the forger's`,
+    );
+  }
+}
+
+/** What each fix of the protocol audit adds per message (findings 3, 4, 6) or per KEM step (7). */
+function printFixes(costs: readonly FixCosts[]): void {
+  console.log("cost of the audit's fixes, CPU µs per operation:");
+  console.table(
+    costs.map((c) => ({
+      suite: c.suite,
+      "body key+nonce, salted (6)": micros(c.bodyKeysSalted),
+      "... unsalted, before": micros(c.bodyKeysUnsalted),
+      "chain-0 check/msg (3)": micros(c.chainZeroCheck),
+      "pin check/msg (4)": micros(c.pinCheck),
+      "H(ek)/KEM step (7)": micros(c.offerHash),
+    })),
+  );
 }

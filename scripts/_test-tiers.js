@@ -1,6 +1,7 @@
-// Test tiers (docs/testing in README "Testing"): `npm run test:fast` runs the fast tier, `npm test` runs
-// everything. A test file is in the full tier when it starts processes — it imports node:child_process,
-// directly or through any module it imports (relay processes, CLI runs, openssl) — or when it says so
+// Test tiers (README "Testing"): `npm run test:fast` runs the fast tier, `npm test` runs everything. A
+// test file is in the full tier when it starts processes — it imports node:child_process (or a package
+// that starts processes, below), directly or through any module it imports (relay processes, CLI runs,
+// openssl, Chromium, a web build) — or when it says so
 // with a `// tier: full` line (an in-process test too slow for the fast tier). Everything else is fast.
 // Derived from the imports rather than listed, so a new test lands in the right tier by itself; the
 // fast run also refuses to start a process at all (scripts/_fast-tier-guard.js), which catches a
@@ -10,7 +11,12 @@ import { dirname, resolve } from "node:path";
 
 const MARKER = /^\/\/ tier: full\b/m;
 const SPECIFIERS = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g;
-const PROCESSES = new Set(["node:child_process", "child_process"]);
+/**
+ * Imports that start processes: child_process itself, and packages that start one inside (Chromium
+ * through playwright-core; esbuild's service process under vite). A new such package goes here, or
+ * the fast run's guard will name the test that needs it.
+ */
+const PROCESSES = new Set(["node:child_process", "child_process", "playwright-core", "vite", "esbuild"]);
 
 /** @type {Map<string, boolean>} */
 const startsProcesses = new Map();

@@ -4,11 +4,11 @@
 import { writeFileSync } from "node:fs";
 import { SUITES, toHex, utf8 } from "../src/crypto/index.ts";
 import { encodeBundle } from "../src/protocol/bundle.ts";
-import { receiveMessage, sendMessage, startSession } from "../src/protocol/conversation.ts";
 import { createIdentityRecord, generateIdentityKeys } from "../src/protocol/identity-record.ts";
 import { generatePrekey, PREKEY_ROLES, type PrekeySecret } from "../src/protocol/prekey.ts";
 import { SELECTION } from "../src/protocol/selection.ts";
 import { MemoryStores } from "../src/protocol/stores.ts";
+import { DIRECTORY, receiveMessage, sendMessage, startSession } from "../test/protocol/_driver.ts";
 import { exportParty, type GoldenTranscript } from "../test/protocol/_golden.ts";
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
@@ -20,6 +20,8 @@ for (const suite of SUITES) {
   const aliceRecord = createIdentityRecord(aliceKeys, suite.id, { created: CREATED });
   const bobRecord = createIdentityRecord(bobKeys, suite.id, { created: CREATED });
   const alice = new MemoryStores(aliceKeys, aliceRecord);
+  // Bob proves Alice's record at her first contact (docs/protocol.md §7.7): the directory holds it.
+  DIRECTORY.publish(aliceRecord);
   const bob = new MemoryStores(bobKeys, bobRecord);
   const make = (role: (typeof PREKEY_ROLES)[keyof typeof PREKEY_ROLES]) =>
     generatePrekey(bobKeys, bobRecord, suite.id, role, { created: CREATED });
@@ -27,7 +29,7 @@ for (const suite of SUITES) {
   const pq = suite.ratchetKem ? make(PREKEY_ROLES.pqOneTime) : null;
   const oneTime = suite.agreement ? make(PREKEY_ROLES.oneTimeDh) : null;
   for (const s of [signedDh, pq, oneTime].filter((x): x is PrekeySecret => x !== null))
-    await bob.prekeys.put(s);
+    await bob.putPrekey(s);
   const bundle = encodeBundle(
     suite.id,
     bobRecord,

@@ -69,6 +69,8 @@ const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   local_store_damaged:
     "restore the home from a backup and keep the damaged file; the keystore alone cannot rebuild sessions or history",
   no_space_left: "free space on that device and run the command again; nothing was lost",
+  local_state_rolled_back:
+    "put this home's newest local.db back; if there is none, move local.db and local.db.anchor aside to start with empty local state",
 };
 
 /** The usage hint of a command: its own help, never a placeholder. */

@@ -344,6 +344,11 @@ function buildProgram(io: CliIo, state: CliState): Command {
           onRejected: (rejected) => {
             state.spinner?.stop();
             if (state.json) io.stdout.write(`${JSON.stringify({ rejected })}\n`);
+            else if (rejected.firstContact)
+              // Named after the relay-authenticated sender, never after the name inside the refused message.
+              io.stderr.write(
+                `nano-client: refused a first contact from ${rejected.from}: ${rejected.message} (${rejected.code}); nothing from it is shown\n`,
+              );
             else
               io.stderr.write(
                 `nano-client: message ${rejected.messageId} from ${rejected.from} was dropped: ${rejected.message} (${rejected.code})\n`,

@@ -226,8 +226,22 @@ function buildProgram(): Command {
     .option("-w, --watch", "refresh in place until interrupted", false)
     .option("--interval <seconds>", "refresh interval with --watch", "2")
     .option("--json", "machine-readable output", false)
+    .option("-c, --config <file>", "a cluster's configuration: show every relay, PostgreSQL and Redis")
     .action(
-      async (options: { url: string; ca?: string; watch: boolean; interval: string; json: boolean }) => {
+      async (options: {
+        url: string;
+        ca?: string;
+        watch: boolean;
+        interval: string;
+        json: boolean;
+        config?: string;
+      }) => {
+        if (options.config !== undefined) {
+          const { loadConfigOrThrow } = await import("../relay/config/load.ts");
+          const { clusterStatusCommand } = await import("./relay/cluster-status.ts");
+          await clusterStatusCommand(await loadConfigOrThrow({ file: options.config }), options);
+          return;
+        }
         const { statusCommand } = await import("./relay/status.ts");
         await statusCommand(options, feedback(process.stderr, { json: options.json || options.watch }));
       },

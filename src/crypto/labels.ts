@@ -53,6 +53,8 @@ export const KDF_LABELS = Object.freeze({
   noteMlDsa65: "nano/v1/note/ml-dsa-65",
   /** Salt of the relay's audit-log actor pseudonyms (HKDF over the per-relay secret). */
   auditActor: "nano/v1/audit-actor",
+  /** Keys of the responder's cache of refused first contacts (docs/protocol.md §7.7); never sent. */
+  refused: "nano/v1/refused",
 } as const);
 
 /**

@@ -83,6 +83,13 @@ export const CLIENT_ERRORS = {
     meaning: "The local state database has a schema version newer than this client knows.",
     fix: "Upgrade nano-client; an older client must not rewrite a newer database.",
   },
+  local_state_rolled_back: {
+    kind: "validation",
+    status: 409,
+    meaning:
+      "The local database is older than this home's last committed state: it was restored from an older copy (a backup, a synced or copied home), partly restored, or replaced. It is not used, so no message is sent again from a chain position already used.",
+    fix: "Put the newest local.db back. If there is none, move local.db and local.db.anchor aside to start this home with empty local state (sessions restart; messages already waiting for you may not decrypt).",
+  },
   local_record_tampered: {
     kind: "crypto",
     status: 400,
@@ -102,6 +109,13 @@ export const CLIENT_ERRORS = {
     meaning:
       "The contact's identity record changed since it was pinned: sending and receiving are blocked until the user decides.",
     fix: "Compare safety numbers (`nano-client verify NAME --confirm`) or accept the change (`nano-client trust NAME`).",
+  },
+  held_limit_reached: {
+    kind: "validation",
+    status: 429,
+    meaning:
+      "More messages from one sender wait for a decision about their changed identity than the client keeps at the relay; the ones beyond the limit were refused and acknowledged.",
+    fix: "Verify or trust the sender's new identity (`nano-client verify NAME`, `nano-client trust NAME`), then ask them to resend what was refused.",
   },
   // ---- command line and seams
   invalid_argument: {

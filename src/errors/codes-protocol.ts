@@ -69,6 +69,26 @@ export const PROTOCOL_ERRORS = {
       "A contact's identity record differs from the one stored for them; sending and receiving are blocked.",
     fix: "Compare safety numbers with the contact, then accept the new identity explicitly.",
   },
+  first_contact_sender_mismatch: {
+    kind: "crypto",
+    status: 400,
+    meaning:
+      "A first contact's identity record names another user than the sender the relay authenticated (an impersonation attempt).",
+    fix: "Nothing to do: the message is refused, acknowledged and reported as a refused first contact from the relay sender, never shown.",
+  },
+  identity_not_proven: {
+    kind: "crypto",
+    status: 400,
+    meaning:
+      "A first contact's identity record is neither the one pinned for its sender nor the one key transparency proves for that username.",
+    fix: "The record was forged or superseded; the message is refused. If the sender really replaced their identity, their new record is in the relay's key-transparency log and their next first contact carries it.",
+  },
+  first_contact_refused: {
+    kind: "validation",
+    status: 409,
+    meaning: "A copy of a first contact this device refused before (its hash is in the refusal cache).",
+    fix: "Nothing to do: the copy is refused for one lookup, without another handshake; the first refusal said why.",
+  },
   stale_identity_record: {
     kind: "validation",
     status: 409,

@@ -85,6 +85,15 @@ export class Reader {
     return this.fixed(length, what);
   }
 
+  /** Skips `count` bytes that must all be zero (padding, absent fixed-size fields); no copy. */
+  zeros(count: number, what: string): void {
+    this.need(count, what);
+    let acc = 0;
+    for (let i = this.offset; i < this.offset + count; i++) acc |= this.bytes[i]!;
+    if (acc !== 0) throw new NanoError("malformed", `${what} must be zero-filled`);
+    this.offset += count;
+  }
+
   bool(what: string): boolean {
     const value = this.u8(what);
     if (value > 1) throw new NanoError("malformed", `${what} must be 0 or 1`);

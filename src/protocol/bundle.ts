@@ -44,13 +44,22 @@ function expectSlot(prekey: SignedPrekey, suite: Suite, roles: readonly number[]
   return prekey;
 }
 
-/** Parses and verifies a bundle: record, slot roles, suite acceptance, every prekey signature and expiry. */
-export function decodeBundle(bytes: Uint8Array, offset: number, now: number = Date.now()): [Bundle, number] {
+/**
+ * Parses and verifies a bundle: record, slot roles, suite acceptance, every prekey signature and
+ * expiry. A `trusted` record (already verified, e.g. the account record the caller just proved with key
+ * transparency) that is byte-equal to the bundle's is not verified a second time.
+ */
+export function decodeBundle(
+  bytes: Uint8Array,
+  offset: number,
+  now: number = Date.now(),
+  trusted?: IdentityRecord,
+): [Bundle, number] {
   const reader = new Reader(bytes, offset);
   const version = reader.u16("bundle version");
   if (version !== PROTOCOL_VERSION) throw new NanoError("unsupported_version", `bundle version ${version}`);
   const suite = getSuite(reader.u16("bundle suite"));
-  const record = readIdentityRecordField(reader);
+  const record = readIdentityRecordField(reader, trusted);
   const next = (): SignedPrekey => {
     const [prekey, read] = decodeSignedPrekey(bytes, reader.offset);
     reader.offset += read;
@@ -73,9 +82,13 @@ export function decodeBundle(bytes: Uint8Array, offset: number, now: number = Da
 
 export const MAX_BUNDLE_BYTES = 32768;
 
-export function decodeBundleExact(bytes: Uint8Array, now: number = Date.now()): Bundle {
+export function decodeBundleExact(
+  bytes: Uint8Array,
+  now: number = Date.now(),
+  trusted?: IdentityRecord,
+): Bundle {
   if (bytes.length > MAX_BUNDLE_BYTES) throw new NanoError("malformed", "bundle too large");
-  return decodeExact(bytes, (b, o) => decodeBundle(b, o, now), "bundle");
+  return decodeExact(bytes, (b, o) => decodeBundle(b, o, now, trusted), "bundle");
 }
 
 /** H("nano/v1/bundle" || bundle bytes): bound into the transcript. */
@@ -87,14 +100,17 @@ export function bundleHash(encoded: Uint8Array): Uint8Array {
  * Client side of a fetch: the relay stores the owner's base bundle (signed DH prekey and last-resort
  * PQ prekey, no one-time key) and hands out one-time prekeys once; the initiator assembles the bundle
  * it uses from them. A one-time ML-KEM prekey replaces the last-resort one; a one-time X25519 prekey
- * fills the optional slot. Every key is verified against the base bundle's record.
+ * fills the optional slot. Every key is verified against the base bundle's record, which is verified
+ * once (or not at all when it is byte-equal to `trusted`); the result is the decoded, verified bundle
+ * with its exact encoding, ready for `startSession` without another decode.
  */
 export function assembleBundle(
   base: Uint8Array,
   oneTime: readonly Uint8Array[],
   now: number = Date.now(),
-): Uint8Array {
-  const bundle = decodeBundleExact(base, now);
+  trusted?: IdentityRecord,
+): Bundle {
+  const bundle = decodeBundleExact(base, now, trusted);
   let pq = bundle.pq;
   let dh = bundle.oneTimeDh;
   for (const bytes of oneTime) {
@@ -106,5 +122,13 @@ export function assembleBundle(
     else if (prekey.role === PREKEY_ROLES.oneTimeDh && dh === null) dh = prekey;
     else throw new NanoError("prekey_mismatch", `prekey ${prekey.id} does not fit a free one-time slot`);
   }
-  return encodeBundle(bundle.suite.id, bundle.record, bundle.signedDh, pq, dh);
+  const encoded = encodeBundle(bundle.suite.id, bundle.record, bundle.signedDh, pq, dh);
+  return {
+    suite: bundle.suite,
+    record: bundle.record,
+    signedDh: bundle.signedDh,
+    pq,
+    oneTimeDh: dh,
+    encoded,
+  };
 }

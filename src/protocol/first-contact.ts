@@ -8,7 +8,7 @@ import {
   readRatchetMessage,
 } from "./envelope.ts";
 import { KEM_CT_BYTES, KEM_EK_BYTES } from "./header.ts";
-import { type IdentityRecord, readIdentityRecordField } from "./identity-record.ts";
+import { IDENTITY_RECORD_SLOT_BYTES, type IdentityRecord } from "./identity-record.ts";
 
 /**
  * The first-contact plaintext (docs/protocol.md §7.6): what travels inside the seal of a type-1
@@ -29,8 +29,25 @@ export interface HandshakeFields {
   readonly initialOffer: Uint8Array | null;
 }
 
+/** A first contact whose initiator record is trusted (byte-equal to a verified record, §7.7). */
 export interface FirstContact extends HandshakeFields {
   readonly message: RatchetMessage;
+}
+
+/**
+ * A first contact as parsed from the seal: every field checked for shape, the initiator's record still
+ * just bytes. Nothing in it is trusted until those bytes equal a record this device verified (the
+ * pinned one, or the one key transparency proves for the relay sender), so a forged record costs the
+ * responder no signature verification at all (docs/protocol.md §7.7, audit finding 5).
+ */
+export interface ParsedFirstContact extends Omit<HandshakeFields, "initiator"> {
+  readonly initiatorRecord: Uint8Array;
+  readonly message: RatchetMessage;
+}
+
+export function trustFirstContact(parsed: ParsedFirstContact, initiator: IdentityRecord): FirstContact {
+  const { initiatorRecord: _bytes, ...fields } = parsed;
+  return { ...fields, initiator };
 }
 
 function need<T>(value: T | null, present: boolean, what: string): void {
@@ -48,14 +65,19 @@ export function encodeHandshakeFields(suite: Suite, fields: HandshakeFields): Ui
   need(fields.ratchetKey, dh, "ratchet key");
   need(fields.initialOffer, pq, "initial KEM offer");
   if (fields.oneTimeId !== null && !dh) throw new TypeError("quantum handshakes have no one-time DH prekey");
+  const record = fields.initiator.encoded;
+  if (record.length > IDENTITY_RECORD_SLOT_BYTES)
+    throw new RangeError("identity record larger than its slot");
+  // Fixed size per suite (docs/protocol.md §7.6): the record in its slot, the one-time id always there.
   const writer = new Writer()
     .u8(fields.selection)
-    .vec32(fields.initiator.encoded)
+    .vec32(record)
+    .zeros(IDENTITY_RECORD_SLOT_BYTES - record.length)
     .bytes(fields.responderHash);
   if (fields.signedDhId !== null) writer.u32(fields.signedDhId);
   if (fields.pqId !== null) writer.u32(fields.pqId);
   writer.bool(fields.oneTimeId !== null);
-  if (fields.oneTimeId !== null) writer.u32(fields.oneTimeId);
+  if (dh) writer.u32(fields.oneTimeId ?? 0);
   if (fields.ephemeral) writer.bytes(fields.ephemeral);
   if (fields.identityCt) writer.bytes(fields.identityCt);
   if (fields.pqCt) writer.bytes(fields.pqCt);
@@ -68,20 +90,25 @@ export function encodeFirstContact(handshake: Uint8Array, message: RatchetMessag
   return encodeRatchetMessage(new Writer().bytes(handshake), message).finish();
 }
 
-/** Parses the whole first-contact plaintext for `suite`; the embedded record is verified. */
-export function decodeFirstContact(suite: Suite, bytes: Uint8Array): FirstContact {
+/** Parses the whole first-contact plaintext for `suite`; the embedded record is NOT verified. */
+export function decodeFirstContact(suite: Suite, bytes: Uint8Array): ParsedFirstContact {
   const reader = new Reader(bytes);
   const dh = suite.agreement !== null;
   const pq = suite.ratchetKem !== null;
   const selection = reader.u8("selection");
   if (selection > 1) throw new NanoError("malformed", `unknown selection ${selection}`);
-  const initiator = readIdentityRecordField(reader);
+  const initiatorRecord = reader.vec32("identity record", IDENTITY_RECORD_SLOT_BYTES, 1);
+  reader.zeros(IDENTITY_RECORD_SLOT_BYTES - initiatorRecord.length, "identity record slot padding");
   const responderHash = reader.fixed(64, "responder record hash");
   const signedDhId = dh ? reader.u32("signed DH prekey id") : null;
   const pqId = pq ? reader.u32("PQ prekey id") : null;
   const hasOneTime = reader.bool("one-time prekey flag");
   if (hasOneTime && !dh) throw new NanoError("malformed", "quantum handshakes have no one-time DH prekey");
-  const oneTimeId = hasOneTime ? reader.u32("one-time prekey id") : null;
+  const slot = dh ? reader.u32("one-time prekey id") : null;
+  if (!hasOneTime && slot !== null && slot !== 0) {
+    throw new NanoError("malformed", "an absent one-time prekey id must be zero");
+  }
+  const oneTimeId = hasOneTime ? slot : null;
   const ephemeral = dh ? reader.fixed(32, "ephemeral key") : null;
   const identityCt = dh ? null : reader.fixed(suite.kem.lengths.ciphertext, "identity KEM ciphertext");
   const pqCt = pq ? reader.fixed(KEM_CT_BYTES, "PQ prekey ciphertext") : null;
@@ -91,7 +118,7 @@ export function decodeFirstContact(suite: Suite, bytes: Uint8Array): FirstContac
   reader.end("first-contact message");
   return {
     selection,
-    initiator,
+    initiatorRecord,
     responderHash,
     signedDhId,
     pqId,

@@ -206,29 +206,49 @@ export interface ResponderContext {
   readonly suite: Suite;
   readonly transcript: Uint8Array;
   readonly handshakeHash: Uint8Array;
-  readonly held: { signedDh: HeldPrekey | null; pq: HeldPrekey | null; oneTime: HeldPrekey | null };
+  readonly held: HeldPrekeys;
+}
+
+export interface HeldPrekeys {
+  readonly signedDh: HeldPrekey | null;
+  readonly pq: HeldPrekey | null;
+  readonly oneTime: HeldPrekey | null;
 }
 
 /**
- * Checks a parsed first contact against our record and prekeys and computes its transcript hash. No
- * secret is used yet, so the caller can consult the replay cache first.
+ * The cheap checks of a parsed first contact (docs/protocol.md §7.7 steps 4-5): it names our current
+ * record, and every prekey it names is ours, of the right suite and role, and valid now. Nothing in
+ * it has to be trusted yet and no secret is used.
  */
-export function analyzeFirstContact(
+export function checkFirstContactPrekeys(
   suite: Suite,
   record: IdentityRecord,
-  contact: FirstContact,
+  contact: Pick<HandshakeFields, "responderHash" | "signedDhId" | "pqId" | "oneTimeId">,
   find: PrekeyLookup,
   now: number,
-): ResponderContext {
+): HeldPrekeys {
   if (!constantTimeEqual(contact.responderHash, record.hash)) {
     throw new NanoError("stale_identity_record", "the sender used another version of our identity record");
   }
-  checkResponderSelection(contact.initiator, record, suite, contact.selection);
-  const held = {
+  return {
     signedDh: lookup(find, suite, contact.signedDhId, [PREKEY_ROLES.signedDh], now),
     pq: lookup(find, suite, contact.pqId, [PREKEY_ROLES.pqOneTime, PREKEY_ROLES.pqLastResort], now),
     oneTime: lookup(find, suite, contact.oneTimeId, [PREKEY_ROLES.oneTimeDh], now),
   };
+}
+
+/**
+ * With the initiator's record trusted: the selection check (§5) and the transcript hash (§7.3),
+ * computed over the bundle rebuilt from our own record and prekeys. Still no secret is used, so the
+ * caller can consult the replay and refusal caches first.
+ */
+export function transcriptOf(
+  suite: Suite,
+  record: IdentityRecord,
+  contact: FirstContact,
+  held: HeldPrekeys,
+): ResponderContext {
+  checkResponderSelection(contact.initiator, record, suite, contact.selection);
   const bundleBytes = encodeBundle(
     suite.id,
     record,
@@ -241,6 +261,17 @@ export function analyzeFirstContact(
     .map((h) => h.prekey);
   const transcript = transcriptFor(suite, contact, record, bundleBytes, prekeys);
   return { suite, transcript, handshakeHash: blake2b(transcript), held };
+}
+
+/** Both steps at once, for a first contact whose record is already trusted. */
+export function analyzeFirstContact(
+  suite: Suite,
+  record: IdentityRecord,
+  contact: FirstContact,
+  find: PrekeyLookup,
+  now: number,
+): ResponderContext {
+  return transcriptOf(suite, record, contact, checkFirstContactPrekeys(suite, record, contact, find, now));
 }
 
 /** Responder: derives the session state from an analysed first contact (not yet decrypted). */

@@ -1,13 +1,16 @@
 import {
   blake2b,
+  constantTimeEqual,
   decodeSuitePublicKeys,
   encodeSuitePublicKeys,
   getSuite,
+  SUITES,
   type Suite,
   type SuiteId,
   type SuiteKeyPairs,
   type SuitePublicKeys,
   suitePublicKeys,
+  suitePublicKeysLength,
   utf8,
 } from "../crypto/index.ts";
 import { label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
@@ -23,6 +26,21 @@ import { Reader, Writer } from "./_codec.ts";
 export const MAX_USERNAME_BYTES = 64;
 /** Three suites with every key and signature is about 13.4 KB; the cap leaves room and nothing more. */
 export const MAX_IDENTITY_RECORD_BYTES = 16384;
+
+/**
+ * The largest record any identity can have: every suite listed and a 64-byte username (13,306 bytes).
+ * A first contact carries the initiator's record in a slot of exactly this size (docs/protocol.md
+ * §7.6), so its length says nothing about the sender's username or suite set.
+ */
+export const IDENTITY_RECORD_SLOT_BYTES =
+  2 +
+  1 +
+  MAX_USERNAME_BYTES +
+  4 +
+  8 +
+  2 +
+  1 +
+  SUITES.reduce((sum, suite) => sum + suitePublicKeysLength(suite) + suite.signature.lengths.signature, 0);
 const USERNAME = /^[a-z0-9._-]{1,64}$/;
 
 export interface IdentityRecord {
@@ -190,10 +208,32 @@ export function decodeIdentityRecordExact(bytes: Uint8Array): IdentityRecord {
   return record;
 }
 
-/** Reads a `u32 length || record` field as used inside bundles, claims and first-contact messages. */
-export function readIdentityRecordField(reader: Reader): IdentityRecord {
+/**
+ * Reads a `u32 length || record` field as used inside bundles and claims. A `trusted` record whose
+ * bytes are exactly these is returned as it is: it was verified already, and equal bytes verify equally.
+ */
+export function readIdentityRecordField(reader: Reader, trusted?: IdentityRecord): IdentityRecord {
   const bytes = reader.vec32("identity record", MAX_IDENTITY_RECORD_BYTES, 1);
+  if (trusted !== undefined && constantTimeEqual(trusted.encoded, bytes)) return trusted;
   return decodeIdentityRecordExact(bytes);
+}
+
+/**
+ * The username a record claims, reading only its version and name (docs/protocol.md §7.7 step 3): the
+ * cheap check of a first contact against the relay-authenticated sender, before anything in the
+ * record is trusted. Says nothing about who made the record.
+ */
+export function claimedUsername(bytes: Uint8Array): string {
+  const reader = new Reader(bytes);
+  const version = reader.u16("identity record version");
+  if (version !== PROTOCOL_VERSION) {
+    throw new NanoError("unsupported_version", `identity record version ${version} is not supported`);
+  }
+  const username = new TextDecoder("utf-8", { fatal: false }).decode(
+    reader.vec8("username", MAX_USERNAME_BYTES, 1),
+  );
+  checkUsername(username);
+  return username;
 }
 
 /** Fresh identity keys for `suites` (by id). */

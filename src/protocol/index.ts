@@ -2,6 +2,7 @@
 
 export { allLabels, KDF_LABELS, label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
 export {
+  assembleBundle,
   type Bundle,
   bundleHash,
   decodeBundle,
@@ -21,16 +22,6 @@ export {
   MESSAGE_ID_BYTES,
   RECEIPT_KINDS,
 } from "./content.ts";
-export {
-  acceptIdentity,
-  type CallOptions,
-  chooseSuite,
-  type Received,
-  receiveMessage,
-  rotatePrekeys,
-  sendMessage,
-  startSession,
-} from "./conversation.ts";
 export {
   createDevice,
   type DeviceCertificate,
@@ -61,7 +52,19 @@ export {
   MAX_IDENTITY_RECORD_BYTES,
   MAX_USERNAME_BYTES,
 } from "./identity-record.ts";
+export { acceptIdentity } from "./identity-trust.ts";
 export { DEFAULT_LIMITS, type ProtocolLimits, tightenLimits } from "./limits.ts";
+export {
+  type AcceptOutcome,
+  type Blocked,
+  type CallOptions,
+  type ChooseOutcome,
+  type ReceiveOutcome,
+  type Refused,
+  type SendOutcome,
+  type StartOutcome,
+  wipeConsumed,
+} from "./outcomes.ts";
 export { bucketFor, MAX_PADDED_CONTENT, pad, unpad } from "./padding.ts";
 export {
   decodePrekeyList,
@@ -78,7 +81,10 @@ export {
   type SignedPrekey,
   verifySignedPrekey,
 } from "./prekey.ts";
+export { rotatePrekeys } from "./prekey-rotation.ts";
+export { type ReceiveInput, receiveMessage } from "./receive-message.ts";
 export { checkPin, defaultSuite, raisePin, SELECTION, type Selection, selectSuite } from "./selection.ts";
+export { type SendInput, sendMessage } from "./send-message.ts";
 export {
   activeSessionSuite,
   type ContactSessions,
@@ -88,15 +94,18 @@ export {
   encodeRatchetState,
   SESSION_RECORD_VERSION,
 } from "./session-record.ts";
+export { chooseSuite, type StartInput, startSession } from "./session-start.ts";
 export {
   type Contact,
-  type FirstContactCommit,
-  type IdentityStore,
+  type HeldPrekeyRecord,
+  isEmpty,
   MemoryStores,
-  type PrekeyStore,
-  type ProtocolStores,
-  type ReplayCache,
-  type SessionStore,
+  NO_WRITES,
+  type OwnIdentity,
+  type PrekeyRef,
+  type ProtocolStore,
+  type ProtocolView,
+  type ProtocolWrites,
 } from "./stores.ts";
 export {
   signIdentityUpdate,

@@ -145,8 +145,8 @@ export function cloneState(state: RatchetState): RatchetState {
   };
 }
 
-/** Overwrites every secret of a state that is being deleted (a session dropped or superseded). */
-export function wipeRatchetState(state: RatchetState): void {
+/** Every secret byte array of a state: what is wiped when the state is deleted or superseded. */
+export function ratchetSecrets(state: RatchetState): Uint8Array[] {
   const secrets: (Uint8Array | null | undefined)[] = [
     state.rootKey,
     state.sendChainKey,
@@ -161,5 +161,10 @@ export function wipeRatchetState(state: RatchetState): void {
     ...state.previousRecvHeaderKeys,
     ...state.skipped.flatMap((entry) => [entry.headerKey, entry.messageKey]),
   ];
-  for (const secret of secrets) if (secret) wipe(secret);
+  return secrets.filter((secret): secret is Uint8Array => secret != null);
+}
+
+/** Overwrites every secret of a state that is being deleted (a session dropped or superseded). */
+export function wipeRatchetState(state: RatchetState): void {
+  for (const secret of ratchetSecrets(state)) wipe(secret);
 }

@@ -3,7 +3,7 @@ import { label, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { Writer } from "./_codec.ts";
 import { decodeEnvelope, ENVELOPE_TYPES, type Envelope, encodeEnvelope, envelopePrefix } from "./envelope.ts";
-import { decodeFirstContact, encodeFirstContact, type FirstContact } from "./first-contact.ts";
+import { decodeFirstContact, encodeFirstContact, type ParsedFirstContact } from "./first-contact.ts";
 import { initiatorSignedMessage } from "./handshake.ts";
 import { type IdentityKeys, type IdentityRecord, identityKeysFor } from "./identity-record.ts";
 import { pad, unpad } from "./padding.ts";
@@ -81,12 +81,15 @@ export function decryptContent(
   return { state, content: unpad(body) };
 }
 
-/** Opens the seal of a type-1 envelope with our identity sealing key and parses what is inside. */
+/**
+ * Opens the seal of a type-1 envelope with our identity sealing key and parses what is inside; the
+ * initiator's record is returned as bytes, not yet trusted (docs/protocol.md §7.7).
+ */
 export function openFirstContact(
   identity: IdentityKeys,
   record: IdentityRecord,
   envelope: Envelope,
-): FirstContact {
+): ParsedFirstContact {
   if (envelope.type !== ENVELOPE_TYPES.prekey) throw new TypeError("not a first-contact envelope");
   const suite = envelope.suite;
   const keys = identityKeysFor(identity, suite);

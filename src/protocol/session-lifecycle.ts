@@ -1,9 +1,10 @@
-import { getSuite, type SuiteId } from "../crypto/index.ts";
+import { constantTimeEqual, getSuite, type SuiteId } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import type { Envelope } from "./envelope.ts";
 import type { ProtocolLimits } from "./limits.ts";
 import type { RatchetOptions } from "./ratchet.ts";
 import { type RatchetState, wipeRatchetState } from "./ratchet-state.ts";
+import { checkPin } from "./selection.ts";
 import { decryptContent } from "./session-cipher.ts";
 import type { ContactSessions } from "./session-record.ts";
 
@@ -30,18 +31,10 @@ export function installSession(
   return { active: state, archived: prune(archived, now, limits) };
 }
 
-function belowPin(suiteId: number, pin: SuiteId): NanoError | null {
-  const suite = getSuite(suiteId);
-  const pinned = getSuite(pin);
-  if (suite.rank >= pinned.rank) return null;
-  return new NanoError("suite_below_pin", `a ${suite.name} session is below the pinned ${pinned.name}`);
-}
-
 /** The session to send on: the active one, never below the pin (docs/protocol.md §11.2). */
 export function sendingSession(sessions: ContactSessions, pin?: SuiteId): RatchetState {
   if (sessions.active === null) throw new NanoError("no_session", "no session with this contact");
-  const below = pin === undefined ? null : belowPin(sessions.active.suiteId, pin);
-  if (below !== null) throw below;
+  checkPin(getSuite(sessions.active.suiteId), pin);
   return sessions.active;
 }
 
@@ -50,8 +43,9 @@ export function sendingSession(sessions: ContactSessions, pin?: SuiteId): Ratche
  * lower-suite session could otherwise be promoted back by one replayed old message (a downgrade).
  */
 export function dropBelowPin(sessions: ContactSessions, pin: SuiteId): ContactSessions {
+  const floor = getSuite(pin).rank;
   const keep = (state: RatchetState) => {
-    if (belowPin(state.suiteId, pin) === null) return true;
+    if (getSuite(state.suiteId).rank >= floor) return true;
     wipeRatchetState(state);
     return false;
   };
@@ -68,7 +62,7 @@ export function replaceActive(sessions: ContactSessions, state: RatchetState): C
  * sessions with the superseded keys are closed: nothing is sent to or accepted from them again).
  */
 export function keepBoundTo(sessions: ContactSessions, remoteIdentityHash: Uint8Array): ContactSessions {
-  const bound = (state: RatchetState) => Buffer.compare(state.remoteIdentityHash, remoteIdentityHash) === 0;
+  const bound = (state: RatchetState) => constantTimeEqual(state.remoteIdentityHash, remoteIdentityHash);
   const archived = sessions.archived.filter(bound);
   if (sessions.active !== null && bound(sessions.active)) return { active: sessions.active, archived };
   return { active: archived[0] ?? null, archived: archived.slice(1) };
@@ -77,7 +71,7 @@ export function keepBoundTo(sessions: ContactSessions, remoteIdentityHash: Uint8
 /** Finds the session (active or archived) that a handshake created. */
 export function findByHandshake(sessions: ContactSessions, handshakeHash: Uint8Array): RatchetState | null {
   const all = sessions.active ? [sessions.active, ...sessions.archived] : [...sessions.archived];
-  return all.find((state) => Buffer.compare(state.handshakeHash, handshakeHash) === 0) ?? null;
+  return all.find((state) => constantTimeEqual(state.handshakeHash, handshakeHash)) ?? null;
 }
 
 /** Puts `updated` (a new version of `previous`) first: it is the session that most recently received. */
@@ -108,18 +102,21 @@ export function decryptWithSessions(
   sessions: ContactSessions,
   envelope: Envelope,
   options: RatchetOptions & { limits: ProtocolLimits; pin: SuiteId },
-): { sessions: ContactSessions; content: Uint8Array } {
+): { sessions: ContactSessions; content: Uint8Array; superseded: RatchetState } {
   // Before any key is tried: a message of a suite below the pin is never decrypted, so an archived
   // lower-suite session can never be promoted back (docs/protocol.md §11.2).
-  const below = belowPin(envelope.suite.id, options.pin);
-  if (below !== null) throw below;
+  checkPin(envelope.suite, options.pin);
   const candidates = sessions.active ? [sessions.active, ...sessions.archived] : [...sessions.archived];
   if (candidates.length === 0) throw new NanoError("no_session", "no session with this contact");
   for (const candidate of candidates) {
     if (candidate.suiteId !== envelope.suite.id) continue;
     try {
       const { state, content } = decryptContent(candidate, envelope, options);
-      return { sessions: promote(sessions, candidate, state, options.now, options.limits), content };
+      return {
+        sessions: promote(sessions, candidate, state, options.now, options.limits),
+        content,
+        superseded: candidate,
+      };
     } catch (error) {
       if (NanoError.is(error, "decryption_failed")) continue;
       throw error;

@@ -17,11 +17,25 @@ export const CHALLENGE_BYTES = 32;
 const TOKEN_BYTES = 32;
 
 /**
+ * Where challenges live: in memory on one relay (ChallengeBook), in PostgreSQL for a cluster
+ * (src/relay/cluster/postgres-challenges.ts). Callers await every call.
+ */
+export interface ChallengeKeeper {
+  issue(
+    purpose: ChallengePurpose,
+    username: string,
+  ): { challenge: Uint8Array; expiresAt: number } | Promise<{ challenge: Uint8Array; expiresAt: number }>;
+  /** Consumes a challenge; throws challenge_invalid if unknown, used, expired or issued for something else. */
+  take(challenge: Uint8Array, purpose: ChallengePurpose, username: string): void | Promise<void>;
+  sweep(): number | Promise<number>;
+}
+
+/**
  * Single-use relay challenges. Each is bound to a purpose and a username, so a challenge issued for
  * logging in as bob cannot be replayed to claim a name or to log in as alice; it is deleted on first
  * use whether or not the answer verifies, so a captured answer can never be replayed.
  */
-export class ChallengeBook {
+export class ChallengeBook implements ChallengeKeeper {
   readonly #issued = new Map<string, IssuedChallenge>();
   readonly #clock: Clock;
   readonly #lifetimeMs: number;

@@ -1,7 +1,9 @@
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import type { AuditHook, RelayStore } from "../store/types.ts";
-import { ChallengeBook, TokenService } from "./auth.ts";
+import { ChallengeBook, type ChallengeKeeper, TokenService } from "./auth.ts";
+import type { BlobStore } from "./blobs/blob-store.ts";
+import { FilesystemBlobStore } from "./blobs/filesystem-blob-store.ts";
 import type { Clock } from "./clock.ts";
 import type { ClusterLink } from "./cluster/cluster-link.ts";
 import type { RelayConfig } from "./config/schema.ts";
@@ -22,7 +24,7 @@ export interface RelayContext {
   readonly metrics: RelayMetrics;
   readonly limits: RelayRateLimits;
   readonly hub: DeliveryHub;
-  readonly challenges: ChallengeBook;
+  readonly challenges: ChallengeKeeper;
   readonly tokens: TokenService;
   readonly usernames: UsernamePolicy;
   readonly audit: AuditHook;
@@ -31,6 +33,8 @@ export interface RelayContext {
   readonly blobDir: string;
   /** Whether the store can write now (readiness; store-health.ts). */
   readonly storeHealth: StoreHealth;
+  /** Attachment blobs: files under blobDir, or chunks in PostgreSQL (storage.blob_backend). */
+  readonly blobs: BlobStore;
   readonly log: Logger;
   /** Set on SIGTERM/SIGINT: /readyz fails and new work is refused with relay_draining. */
   draining: boolean;
@@ -48,6 +52,10 @@ export interface ContextOptions {
   readonly transparency?: TransparencyService;
   /** Extra audit sink next to the configured one (the Merkle audit log). */
   readonly auditLog?: AuditHook;
+  /** Where blobs live (default: files under storage.blob_dir). */
+  readonly blobs?: BlobStore;
+  /** Where challenges live (default: in memory; a cluster shares them in PostgreSQL). */
+  readonly challenges?: ChallengeKeeper;
   /** Writes waiting for the next group commit, for the metrics gauge. */
   readonly pendingWrites?: () => number;
 }
@@ -80,17 +88,17 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     metrics,
     limits: new RelayRateLimits(config, metrics),
     hub: new DeliveryHub(),
-    challenges: new ChallengeBook(clock, config.security.challenge_lifetime_seconds),
+    challenges: options.challenges ?? new ChallengeBook(clock, config.security.challenge_lifetime_seconds),
     tokens: new TokenService(store.accounts, clock, config.security.token_lifetime_seconds),
     usernames: new UsernamePolicy(config.security.reserved_usernames),
     audit: chainHooks(options.audit ?? auditHook(config, log), options.auditLog),
     transparency: options.transparency,
     blobDir: resolve(config.storage.blob_dir),
     storeHealth: new StoreHealth({
-      // The database file's file system only when the database is a local file (SQLite).
+      // Local file systems only: the database's when it is a file (SQLite), the blobs' when they are files.
       paths: [
         ...(config.storage.backend === "sqlite" ? [resolve(config.storage.path)] : []),
-        resolve(config.storage.blob_dir),
+        ...(config.storage.blob_backend === "filesystem" ? [resolve(config.storage.blob_dir)] : []),
       ],
       minFreeBytes: config.storage.min_free_bytes,
       probe: store.probeWrite === undefined ? undefined : () => store.probeWrite!(),
@@ -98,6 +106,7 @@ export function createRelayContext(options: ContextOptions): RelayContext {
       now: () => performance.now(),
       log,
     }),
+    blobs: options.blobs ?? new FilesystemBlobStore(resolve(config.storage.blob_dir)),
     log,
     draining: false,
     cluster: null,

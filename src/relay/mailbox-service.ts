@@ -42,10 +42,11 @@ export async function submitMessage(
   context: RelayContext,
   sender: string,
   request: SendRequest,
+  inOrder: () => void = () => {},
 ): Promise<SubmittedSend> {
   const { metrics } = context;
   try {
-    const { committed } = await checkAndEnqueue(context, sender, request);
+    const { committed } = await checkAndEnqueue(context, sender, request, inOrder);
     return {
       committed: committed.catch((error: unknown) => {
         if (NanoError.is(error)) metrics.messagesRejected.inc({ code: error.code });
@@ -58,10 +59,15 @@ export async function submitMessage(
   }
 }
 
+/**
+ * `inOrder` runs right before the message is handed to the store and throws if it must not be: a
+ * connection whose earlier send failed refuses the later ones, even those already past their checks.
+ */
 async function checkAndEnqueue(
   context: RelayContext,
   sender: string,
   request: SendRequest,
+  inOrder: () => void,
 ): Promise<SubmittedSend> {
   const { config, store, verifier, clock } = context;
   if (!CLIENT_MESSAGE_ID.test(request.clientMessageId)) {
@@ -90,6 +96,7 @@ async function checkAndEnqueue(
   const recipient = await store.accounts.get(request.to);
   if (recipient === null) throw new NanoError("account_not_found", "no account has this username");
   const now = clock.now();
+  inOrder();
   const pending = store.mailboxes.enqueue(
     [
       {

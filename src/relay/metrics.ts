@@ -134,4 +134,17 @@ export class RelayMetrics {
     });
     void [queueMessages, queueBytes, mailboxes, pending];
   }
+
+  /** Statements sent to PostgreSQL (a counter read from the store's pool when scraped). */
+  attachRoundTrips(roundTrips: () => number): void {
+    const queries = new Gauge({
+      name: "nano_postgres_round_trips",
+      help: "Statements this relay sent to PostgreSQL since it started (0 on SQLite)",
+      registers: [this.registry],
+      collect() {
+        this.set(roundTrips());
+      },
+    });
+    void queries;
+  }
 }

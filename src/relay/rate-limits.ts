@@ -1,4 +1,9 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from "rate-limiter-flexible";
 import { NanoError } from "../errors/index.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import type { RelayMetrics } from "./metrics.ts";
@@ -21,7 +26,7 @@ export class RateLimitedError extends NanoError {
  * an attack on them, not on the relay.
  */
 export class RelayRateLimits {
-  readonly #limiters: Record<LimitName, RateLimiterMemory>;
+  #limiters: Record<LimitName, RateLimiterAbstract>;
   readonly #metrics: RelayMetrics;
 
   constructor(config: RelayConfig, metrics: RelayMetrics) {
@@ -37,6 +42,27 @@ export class RelayRateLimits {
       }),
       send: new RateLimiterMemory({ points: rate.sends_per_minute, duration: 60 }),
     };
+  }
+
+  /**
+   * A cluster shares its limits through Redis (rate-limiter-flexible's Redis store, one key per limit
+   * and client under `prefix`), so a client cannot multiply its allowance by spreading requests over
+   * relays. The in-memory limiters stay as insurance: while Redis is down each relay enforces them on
+   * its own (at most relays x points in all) instead of letting everything through.
+   */
+  share(redis: object, prefix: string): void {
+    const shared = {} as Record<LimitName, RateLimiterAbstract>;
+    for (const [name, insurance] of Object.entries(this.#limiters) as [LimitName, RateLimiterAbstract][])
+      shared[name] = new RateLimiterRedis({
+        storeClient: redis,
+        useRedisPackage: true,
+        rejectIfRedisNotReady: true,
+        keyPrefix: `${prefix}:rate:${name}`,
+        points: insurance.points,
+        duration: insurance.duration,
+        insuranceLimiter: insurance,
+      });
+    this.#limiters = shared;
   }
 
   /** Spends `points` for `key` or throws RateLimitedError. */

@@ -4,9 +4,11 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type DestinationStream, type Logger, pino } from "pino";
+import type { RelayStore } from "../store/types.ts";
 import { buildRelayApp } from "./app.ts";
 import { attachTransparency, transparencyHook } from "./audit-relay.ts";
 import { type Clock, systemClock } from "./clock.ts";
+import { CachedAccountStore } from "./cluster/account-cache.ts";
 import { ClusterLink } from "./cluster/cluster-link.ts";
 import { redisUrl } from "./cluster/redis-clients.ts";
 import type { RelayConfig } from "./config/schema.ts";
@@ -70,7 +72,20 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   const log: Logger = pino(loggerOptions(config), options.logDestination ?? pino.destination(1));
   const clock = options.clock ?? systemClock;
   const storage = await openRelayStorage(config, clock, log);
-  const { store } = storage;
+  const redis = redisUrl(config);
+  // In a cluster, account records are read through L1/L2 caches (src/relay/cluster/account-cache.ts).
+  const accounts = redis === undefined ? null : new CachedAccountStore(storage.store.accounts);
+  const store: RelayStore =
+    accounts === null
+      ? storage.store
+      : {
+          accounts,
+          prekeys: storage.store.prekeys,
+          mailboxes: storage.store.mailboxes,
+          attachments: storage.store.attachments,
+          ping: () => storage.store.ping(),
+          close: () => storage.store.close(),
+        };
   const logs = await attachTransparency(config, storage.transparency, clock, log, storage.migrations);
   const context = createRelayContext({
     config,
@@ -81,18 +96,22 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     transparency: logs.transparency,
     auditLog: transparencyHook(logs.transparency, log),
     pendingWrites: () => storage.pendingWrites(),
+    ...(storage.challenges === undefined ? {} : { challenges: storage.challenges }),
+    ...(storage.blobs === undefined ? {} : { blobs: storage.blobs }),
   });
   storage.observeCommits((writes) => context.metrics.groupCommitBatch.observe(writes));
-  const redis = redisUrl(config);
+  context.metrics.attachRoundTrips(() => storage.roundTrips());
   if (redis !== undefined) {
-    context.cluster = new ClusterLink({
-      url: redis,
-      config,
-      hub: context.hub,
-      log,
-      metrics: context.metrics,
-    });
-    await context.cluster.start();
+    const link = new ClusterLink({ url: redis, config, hub: context.hub, log, metrics: context.metrics });
+    context.cluster = link;
+    if (accounts !== null) {
+      accounts.attach(link.commands, config.cluster.key_prefix, (username) =>
+        link.announceInvalidation(username),
+      );
+      link.addCache(accounts);
+    }
+    await link.start();
+    context.limits.share(link.commands, config.cluster.key_prefix);
   }
   // Storage failures (a full disk, an I/O error) make /readyz say the store cannot write (store-health.ts).
   storage.observeOutcomes?.((failure) => context.storeHealth.noteOutcome(failure));
@@ -118,6 +137,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
       connections: context.hub.connections,
       pending_writes: storage.pendingWrites(),
     });
+  await context.cluster?.beat();
   const websocketUrl = `${urlFor(config, "ws", websocketPort)}/v1/ws`;
   log.info(
     { api_port: apiPort, websocket_port: websocketPort, api_url: apiUrl, websocket_url: websocketUrl },

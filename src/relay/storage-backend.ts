@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { NanoError } from "../errors/index.ts";
+import { poolRoundTrips } from "../store/postgres/connection.ts";
 import { migratePostgres } from "../store/postgres/migrations.ts";
 import { PostgresStore } from "../store/postgres/postgres-store.ts";
 import { type MigrationStep, migrate } from "../store/sqlite/migrations.ts";
@@ -14,7 +15,11 @@ import { openCheckedStore, storeFailure } from "../store/sqlite/open-checked.ts"
 import type { RelayStore } from "../store/types.ts";
 import { loadOrCreateLogKey, readLogKey } from "./audit-log-key.ts";
 import { logKeyPath } from "./audit-relay.ts";
+import type { ChallengeKeeper } from "./auth.ts";
+import type { BlobStore } from "./blobs/blob-store.ts";
+import { PostgresBlobStore } from "./blobs/postgres-blob-store.ts";
 import type { Clock } from "./clock.ts";
+import { PostgresChallenges } from "./cluster/postgres-challenges.ts";
 import { PostgresTransparency } from "./cluster/postgres-transparency.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { RelayTransparency, type TransparencyService } from "./transparency.ts";
@@ -33,6 +38,12 @@ export interface RelayStorage {
    * it or one of its writes: readiness (store-health.ts). SQLite only so far.
    */
   observeOutcomes?(observer: (failure: NanoError | null) => void): void;
+  /** Statements sent to the database server so far (PostgreSQL; SQLite has no round trips). */
+  roundTrips(): number;
+  /** Challenges shared by every relay on the database (PostgreSQL); undefined: in memory. */
+  readonly challenges?: ChallengeKeeper;
+  /** Blobs in the database (storage.blob_backend = "postgres"); undefined: files under blob_dir. */
+  readonly blobs?: BlobStore;
 }
 
 /** The PostgreSQL URL: the named environment variable wins over the file (it may carry a password). */
@@ -95,6 +106,7 @@ function openSqlite(config: RelayConfig, clock: Clock, log: Logger): RelayStorag
     observeOutcomes: (observer) => {
       store.writer.onOutcome = observer;
     },
+    roundTrips: () => 0,
   };
 }
 
@@ -130,5 +142,8 @@ async function openPostgres(config: RelayConfig, clock: Clock): Promise<RelaySto
     observeCommits: (observer) => {
       store.writer.onCommit = observer;
     },
+    roundTrips: () => poolRoundTrips(store.pool),
+    challenges: new PostgresChallenges(store.pool, clock, config.security.challenge_lifetime_seconds),
+    ...(config.storage.blob_backend === "postgres" ? { blobs: new PostgresBlobStore(store.pool) } : {}),
   };
 }

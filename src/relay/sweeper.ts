@@ -1,5 +1,3 @@
-import { readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
 import type { RelayContext } from "./context.ts";
 import { removeBlob } from "./routes/attachments.ts";
 import { CLOSE_UNAUTHENTICATED } from "./ws-connection.ts";
@@ -18,15 +16,10 @@ export async function sweepOnce(context: RelayContext): Promise<{ messages: numb
   await context.store.accounts.deleteExpiredTokens(now);
   // Push sessions end with their token (each also has a timer; this catches a moved clock).
   context.hub.closeExpired(now, CLOSE_UNAUTHENTICATED, "token_expired");
-  context.challenges.sweep();
+  await context.challenges.sweep();
   const hashes = await context.store.attachments.expire(now);
   for (const hash of hashes) await removeBlob(context, hash);
-  const tmpDir = join(context.blobDir, "tmp");
-  for (const name of await readdir(tmpDir).catch(() => [] as string[])) {
-    const path = join(tmpDir, name);
-    const info = await stat(path).catch(() => null);
-    if (info !== null && Date.now() - info.mtimeMs > ORPHAN_AGE_MS) await rm(path, { force: true });
-  }
+  await context.blobs.sweepOrphans(ORPHAN_AGE_MS);
   return { messages, attachments: hashes.length };
 }
 

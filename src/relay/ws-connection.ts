@@ -13,6 +13,8 @@ import { normalizeUsername } from "./usernames.ts";
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_PROTOCOL = 1008;
+/** The relay could not do what was asked (a send's store failed); clients reconnect and resend. */
+export const CLOSE_INTERNAL_ERROR = 1011;
 
 const AUTH_TIMEOUT_MS = 10_000;
 /** Bytes read from the store per pump round, so large envelopes cannot balloon memory. */
@@ -83,6 +85,7 @@ export class WsConnection implements PushTarget {
   #dirty = false;
   #closed = false;
   #sendChain: Promise<unknown> = Promise.resolve();
+  #storeFailed = false;
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
   readonly #authTimer: NodeJS.Timeout;
@@ -182,15 +185,27 @@ export class WsConnection implements PushTarget {
     else this.#onAck(username, frame);
   }
 
+  /**
+   * Once a send on this connection failed in the store, later ones must not be stored ahead of its
+   * retry (per-sender order): they are refused and the connection closes, so the client reconnects
+   * and resends everything unacknowledged in order (same client message ids).
+   */
+  #sendsBroken(): void {
+    if (this.#storeFailed)
+      throw new NanoError("store_unavailable", "an earlier send failed; reconnect and resend in order");
+  }
+
   #onSend(username: string, frame: { id: string; to: string; envelope: string }): void {
     const submitted = this.#sendChain.then((): Promise<SubmittedSend> => {
       if (this.#context.draining) throw new NanoError("relay_draining", "the relay is shutting down");
+      this.#sendsBroken();
       const envelope = decodeBase64(frame.envelope, "envelope");
-      return submitMessage(this.#context, username, {
-        to: normalizeUsername(frame.to),
-        clientMessageId: frame.id,
-        envelope,
-      });
+      return submitMessage(
+        this.#context,
+        username,
+        { to: normalizeUsername(frame.to), clientMessageId: frame.id, envelope },
+        () => this.#sendsBroken(),
+      );
     });
     this.#sendChain = submitted.catch(() => undefined);
     this.#track(
@@ -204,7 +219,13 @@ export class WsConnection implements PushTarget {
               server_id: receipt.serverId,
               duplicate: receipt.duplicate,
             }),
-          (error: unknown) => this.#writeError(error, frame.id),
+          (error: unknown) => {
+            this.#writeError(error, frame.id);
+            if (NanoError.is(error, "store_unavailable") && !this.#storeFailed) {
+              this.#storeFailed = true;
+              this.close(CLOSE_INTERNAL_ERROR, "store_unavailable");
+            }
+          },
         ),
     );
   }
@@ -266,11 +287,15 @@ export class WsConnection implements PushTarget {
           for (const message of batch) this.#write({ type: "message", ...toWire(message) });
           this.#cursor = batch[batch.length - 1]!.id;
           this.#context.metrics.messagesDelivered.inc({ via: "websocket" }, batch.length);
+          // A short batch was everything committed when it was read; anything committed since has
+          // notified and set #dirty, so the outer loop reads again. Saves an empty read per round
+          // (one database round trip per delivered message on PostgreSQL).
+          if (batch.length < this.#fetchBatch) break;
         }
       }
     } catch (error) {
       this.#context.log.error({ err: error }, "push delivery failed");
-      this.close(1011, "internal error");
+      this.close(CLOSE_INTERNAL_ERROR, "internal error");
     } finally {
       this.#pumping = false;
     }

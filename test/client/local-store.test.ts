@@ -78,7 +78,7 @@ test("every record type round-trips through a real SQLite file and survives reop
         (await reopened.listContacts()).map((c) => c.username),
         ["alice", "bob"],
       );
-      assert.deepEqual(await reopened.getSessions("alice"), [session]);
+      assert.deepEqual(await reopened.getSessions("alice"), [{ ...session, stateVersion: 1 }]);
       assert.deepEqual(await reopened.getSessions("bob"), []);
       assert.deepEqual(await reopened.getPrekeySecret(prekey.id), prekey);
       assert.deepEqual(await reopened.listReceived(), [{ seq: 1, ...message }]);

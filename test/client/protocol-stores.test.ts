@@ -19,14 +19,17 @@ import {
   chooseSuite,
   decodeBundleExact,
   decodeContentExact,
+  decodeEnvelope,
   encodeBundle,
   encodeContent,
   generatePrekey,
+  type IdentityRecord,
   PREKEY_ROLES,
   receiveMessage,
   sendMessage,
   startSession,
 } from "../../src/protocol/index.ts";
+import { blockedError } from "../../src/protocol/outcomes.ts";
 import { withTempDir } from "./_helpers.ts";
 
 interface Party {
@@ -48,8 +51,8 @@ async function bundleOf(owner: Party): Promise<Uint8Array> {
     const { keys, record } = owner.own;
     const signed = generatePrekey(keys, record, record.preferred, PREKEY_ROLES.signedDh);
     const oneTime = generatePrekey(keys, record, record.preferred, PREKEY_ROLES.pqOneTime);
-    await stores.prekeys.put(signed);
-    await stores.prekeys.put(oneTime);
+    await stores.putPrekey(signed);
+    await stores.putPrekey(oneTime);
     return encodeBundle(record.preferred, record, signed.prekey, oneTime.prekey, null);
   });
 }
@@ -58,21 +61,43 @@ function text(value: string): Uint8Array {
   return encodeContent({ type: CONTENT_TYPES.text, text: value, messageId: randomBytes(16), sentAt: 1 });
 }
 
+/** Decides and commits in one transaction, as the client does; a non-success is its typed error. */
 async function send(from: Party, to: string, value: string, bundle?: Uint8Array): Promise<Uint8Array> {
   return from.store.transaction(async (tables) => {
     const stores = new LocalProtocolStores(tables, from.own, Date.now());
     if (bundle !== undefined) {
-      const chosen = await chooseSuite(stores, decodeBundleExact(bundle).record);
-      await startSession(stores, bundle, chosen.selection, { peer: to });
+      const decoded = decodeBundleExact(bundle);
+      const chosen = await chooseSuite(stores, decoded.record);
+      if (chosen.kind !== "chosen") throw new Error(`unexpected ${chosen.kind}`);
+      const started = await startSession(stores, { bundle: decoded, selection: chosen.selection, peer: to });
+      if (started.kind !== "started") throw new Error(`unexpected ${started.kind}`);
+      await stores.apply(started.writes);
     }
-    return sendMessage(stores, to, text(value));
+    const sent = await sendMessage(stores, { peer: to, content: text(value) });
+    if (sent.kind === "blocked") throw blockedError(to);
+    if (sent.kind === "refused") throw sent.error;
+    await stores.apply(sent.writes);
+    return sent.envelope;
   });
 }
 
-async function receive(at: Party, from: string, envelope: Uint8Array): Promise<string> {
+/** `proven`: the record key transparency proves for the sender (here: the sender's own record). */
+async function receive(at: Party, from: Party, envelope: Uint8Array): Promise<string> {
+  const provenRecord: IdentityRecord = from.own.record;
   return at.store.transaction(async (tables) => {
     const stores = new LocalProtocolStores(tables, at.own, Date.now());
-    const received = await receiveMessage(stores, from, envelope);
+    const relaySender = from.own.record.username;
+    const received = await receiveMessage(stores, {
+      relaySender,
+      envelope: decodeEnvelope(envelope),
+      provenRecord,
+    });
+    if (received.kind === "refused") {
+      await stores.apply(received.writes);
+      throw received.error;
+    }
+    if (received.kind !== "delivered") throw new Error(`unexpected ${received.kind}`);
+    await stores.apply(received.writes);
     const content = decodeContentExact(received.content);
     assert.equal(content.type, CONTENT_TYPES.text);
     return content.type === CONTENT_TYPES.text ? content.text : "";
@@ -85,7 +110,7 @@ test("the protocol over the sealed local store: first contact, replies, replay r
     const bob = await party(dir, "bob", "hybrid");
     try {
       const first = await send(alice, "bob", "hello bob", await bundleOf(bob));
-      assert.equal(await receive(bob, "alice", first), "hello bob");
+      assert.equal(await receive(bob, alice, first), "hello bob");
 
       // The one-time private key is gone; its public part stays to recognise a replay.
       const prekeys = await bob.store.read((tables) => tables.listPrekeySecrets());
@@ -95,12 +120,12 @@ test("the protocol over the sealed local store: first contact, replies, replay r
       assert.equal(oneTime.secret.length, 4 + encodedLength, "no seed left after use");
 
       const before = await bob.store.read((tables) => tables.getSessions("alice")[0]?.state);
-      await assert.rejects(receive(bob, "alice", first), (e: unknown) => NanoError.is(e));
+      await assert.rejects(receive(bob, alice, first), (e: unknown) => NanoError.is(e));
       const after = await bob.store.read((tables) => tables.getSessions("alice")[0]?.state);
       assert.deepEqual(after, before, "a refused message changes no stored byte");
 
-      assert.equal(await receive(alice, "bob", await send(bob, "alice", "hi alice")), "hi alice");
-      assert.equal(await receive(bob, "alice", await send(alice, "bob", "again")), "again");
+      assert.equal(await receive(alice, bob, await send(bob, "alice", "hi alice")), "hi alice");
+      assert.equal(await receive(bob, alice, await send(alice, "bob", "again")), "again");
 
       const contact = await alice.store.getContact("bob");
       assert.equal(contact?.verified, false);
@@ -139,7 +164,7 @@ test("the own identity is sealed, reloads intact, and names one username", () =>
     }
   }));
 
-test("a changed identity blocks in the protocol itself, survives a reopen sealed, and acceptIdentity lifts it", () =>
+test("a changed identity is a blocked outcome whose write survives a reopen sealed; acceptIdentity lifts it", () =>
   withTempDir(async (dir) => {
     const key = randomBytes(32);
     const path = join(dir, "alice.db");
@@ -155,23 +180,15 @@ test("a changed identity blocks in the protocol itself, survives a reopen sealed
     try {
       await send(alice, "bob", "hello bob", await bundleOf(bob));
       const replaced = (await own(elsewhere, "bob")).record;
-      const blocked: string[] = [];
-      await assert.rejects(
-        alice.store.transaction(async (tables) => {
-          const stores = new LocalProtocolStores(tables, alice.own, Date.now(), {
-            onBlocked: (name) => blocked.push(name),
-          });
-          await chooseSuite(stores, replaced);
-        }),
-        (e: unknown) => NanoError.is(e, "identity_changed"),
-      );
-      assert.deepEqual(blocked, ["bob"], "the listener hears the block the rollback undoes");
-      // What the client does with the listener: persist the block in its own transaction.
-      await alice.store.transaction(async (tables) => {
+      // The decision returns the block as a write; committed in the same transaction, nothing undone.
+      const outcome = await alice.store.transaction(async (tables) => {
         const stores = new LocalProtocolStores(tables, alice.own, Date.now());
-        const contact = await stores.identity.getContact("bob");
-        await stores.identity.putContact("bob", { ...contact!, changed: replaced });
+        const chosen = await chooseSuite(stores, replaced);
+        if (chosen.kind === "blocked") await stores.apply(chosen.writes);
+        return chosen;
       });
+      assert.equal(outcome.kind, "blocked");
+      assert.equal(outcome.kind === "blocked" && outcome.peer, "bob");
       await alice.store.close();
 
       // Restart: the block comes back from the sealed row, and the PROTOCOL refuses to send.
@@ -184,7 +201,10 @@ test("a changed identity blocks in the protocol itself, survives a reopen sealed
       );
 
       await alice.store.transaction(async (tables) => {
-        await acceptIdentity(new LocalProtocolStores(tables, alice.own, Date.now()), replaced);
+        const stores = new LocalProtocolStores(tables, alice.own, Date.now());
+        const accepted = await acceptIdentity(stores, replaced);
+        assert.equal(accepted.kind, "accepted");
+        await stores.apply(accepted.writes);
       });
       const accepted = await alice.store.getContact("bob");
       assert.equal(accepted?.identityChanged, false);

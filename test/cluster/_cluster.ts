@@ -72,14 +72,17 @@ export class TestCluster {
 
   /** `nano-relay migrate` with the cluster's configuration; returns its output. */
   migrate(...args: string[]): string {
-    const file = join(this.dir, "cluster.toml");
-    writeFileSync(file, stringify(this.config as unknown as Record<string, unknown>));
-    const result = spawnSync(process.execPath, [BIN, "migrate", "--config", file, ...args], {
-      encoding: "utf8",
-    });
+    const result = this.cli("migrate", ...args);
     if (result.status !== 0)
       throw new Error(`migrate failed (${result.status}): ${result.stderr}${result.stdout}`);
     return result.stdout;
+  }
+
+  /** Runs `nano-relay COMMAND ... --config <the cluster's configuration>`. */
+  cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const file = join(this.dir, "cluster.toml");
+    writeFileSync(file, stringify(this.config as unknown as Record<string, unknown>));
+    return spawnSync(process.execPath, [BIN, ...args, "--config", file], { encoding: "utf8" });
   }
 
   async start(): Promise<void> {

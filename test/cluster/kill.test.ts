@@ -68,4 +68,23 @@ describe("cluster kill test: three relays, SIGKILL and restart under load", () =
     );
     assert.equal(report.leftInMailboxes, 0, "acknowledged messages were deleted");
   });
+
+  it("leaves one audit log and one key-transparency log that verify (appends from every relay, kills included)", () => {
+    const verify = cluster.cli("audit", "verify", "--json");
+    assert.equal(verify.status, 0, verify.stderr + verify.stdout);
+    const { ok, logs: reports } = JSON.parse(verify.stdout) as {
+      ok: boolean;
+      logs: { log: string; ok: boolean; size: number; checkpoints: number }[];
+    };
+    assert.equal(ok, true);
+    assert.deepEqual(
+      reports.map((r) => [r.log, r.ok]),
+      [
+        ["audit", true],
+        ["kt", true],
+      ],
+    );
+    assert.equal(reports[1]!.size, 6, "one binding per account claimed, through whichever relay");
+    assert.ok(reports[0]!.checkpoints > 1, "checkpoints signed by several relays");
+  });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { http } from "../relay/fixtures/processes.ts";
+import { testEnvelope } from "../relay/fixtures/identities.ts";
+import { http, signUpOver } from "../relay/fixtures/processes.ts";
 import { PrivateRedis } from "../support/services.ts";
 import { TestCluster } from "./_cluster.ts";
 import { runTraffic } from "./_traffic.ts";
@@ -94,5 +95,32 @@ describe("cluster: Redis faults under load", () => {
       const answer = await http(relay.url, "GET", "/readyz");
       assert.equal(answer.json.redis, "subscribed");
     }
+  });
+
+  it("a relay starting while Redis is down starts degraded, serves, and becomes ready when Redis returns", {
+    timeout: 60_000,
+  }, async () => {
+    const relay = cluster.relays[0]!;
+    await relay.stop();
+    await redis.kill();
+    await relay.start();
+    const answer = await http(relay.url, "GET", "/readyz");
+    assert.equal(answer.status, 503);
+    assert.equal(answer.json.redis, "down");
+    const zoe = await signUpOver(relay.url, "zoe");
+    const sent = await http(
+      relay.url,
+      "POST",
+      "/v1/messages",
+      {
+        to: "zoe",
+        client_message_id: "solo",
+        envelope: Buffer.from(testEnvelope("degraded")).toString("base64"),
+      },
+      zoe.token,
+    );
+    assert.equal(sent.status, 201, "sends are stored without Redis");
+    await redis.restart();
+    await cluster.ready();
   });
 });

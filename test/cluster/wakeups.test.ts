@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { envelopeMarker, testEnvelope } from "../relay/fixtures/identities.ts";
+import { blake2b, toHex } from "../../src/crypto/index.ts";
+import { envelopeMarker, TestIdentity, testEnvelope } from "../relay/fixtures/identities.ts";
 import { http, Peer, signUpOver } from "../relay/fixtures/processes.ts";
 import { TestCluster } from "./_cluster.ts";
 
@@ -77,5 +78,72 @@ describe("cluster: wake-ups and one connection per device across relays", () => 
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(third.closeCode, null);
     third.close();
+  });
+
+  it("nano-relay status --config shows the whole cluster: every relay ready, PostgreSQL and Redis up", async () => {
+    // Presence records are refreshed by each relay's health loop; wait for the first round.
+    let report: {
+      relays: { state: string; url: string }[];
+      postgres: { up: boolean };
+      redis: { up: boolean };
+    } | null = null;
+    for (let i = 0; i < 100; i++) {
+      const status = cluster.cli("status", "--json");
+      report = JSON.parse(status.stdout) as typeof report;
+      if (report!.relays.length === 3) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(report!.postgres.up, true);
+    assert.equal(report!.redis.up, true);
+    assert.deepEqual(
+      report!.relays.map((r) => r.state),
+      ["ready", "ready", "ready"],
+    );
+    assert.deepEqual(report!.relays.map((r) => r.url).sort(), cluster.relays.map((r) => r.url).sort());
+  });
+
+  it("a challenge from one relay is answered at another, once (challenges are shared in PostgreSQL)", async () => {
+    const [r0, r1, r2] = cluster.relays as [
+      (typeof cluster.relays)[0],
+      (typeof cluster.relays)[0],
+      (typeof cluster.relays)[0],
+    ];
+    const dave = new TestIdentity("dave");
+    const issued = await http(r0.url, "POST", "/v1/challenges", { purpose: "claim", username: "dave" });
+    const challenge = new Uint8Array(Buffer.from(String(issued.json.challenge), "base64"));
+    const claim = {
+      username: "dave",
+      identity_record: b64(dave.record),
+      challenge: b64(challenge),
+      signature: b64(dave.claimSignature(challenge)),
+    };
+    const claimed = await http(r1.url, "POST", "/v1/accounts", claim);
+    assert.equal(claimed.status, 201, JSON.stringify(claimed.json));
+    const replayed = await http(r2.url, "POST", "/v1/accounts", claim);
+    assert.equal(replayed.status, 401, JSON.stringify(replayed.json));
+    assert.equal(
+      (replayed.json.error as { code: string }).code,
+      "challenge_invalid",
+      "used once, across the cluster",
+    );
+  });
+
+  it("an attachment uploaded through one relay is downloaded through another (a shared blob folder)", async () => {
+    const [r0, r1] = cluster.relays as [(typeof cluster.relays)[0], (typeof cluster.relays)[0]];
+    const erin = await signUpOver(r0.url, "erin");
+    const frank = await signUpOver(r1.url, "frank");
+    const blob = new Uint8Array(300_000).map((_, i) => (i * 7) % 251);
+    const hash = toHex(blake2b(blob));
+    const put = await fetch(`${r0.url}/v1/attachments/${hash}?recipients=frank`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${erin.token}`, "content-type": "application/octet-stream" },
+      body: blob,
+    });
+    assert.equal(put.status, 201, await put.text());
+    const got = await fetch(`${r1.url}/v1/attachments/${hash}`, {
+      headers: { authorization: `Bearer ${frank.token}` },
+    });
+    assert.equal(got.status, 200);
+    assert.deepEqual(new Uint8Array(await got.arrayBuffer()), blob);
   });
 });

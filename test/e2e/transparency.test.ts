@@ -103,7 +103,7 @@ test("key transparency: verify shows the proof; a relay with another log is refu
       await carol.setUp(other, "hybrid");
       await alice.json(["--relay", other.url, "claim-username", "alice"]);
       const refused = await alice.run(["--relay", other.url, "send", "carol", "which log?"]);
-      assert.notEqual(refused.code, 0);
+      assert.notEqual(refused.code, 0, `${refused.stdout}\n${refused.stderr}`);
       assert.match(errorOf(refused).code, /^checkpoint_/, errorOf(refused).message);
       const [contacts] = (await alice.json(["contacts"])) as { contacts: { username: string }[] }[];
       assert.deepEqual(

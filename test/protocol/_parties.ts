@@ -1,9 +1,9 @@
 import { getSuite, type SuiteId, utf8 } from "../../src/crypto/index.ts";
 import { encodeBundle } from "../../src/protocol/bundle.ts";
-import { receiveMessage, sendMessage, startSession } from "../../src/protocol/conversation.ts";
 import { generatePrekey, PREKEY_ROLES, type PrekeySecret } from "../../src/protocol/prekey.ts";
 import { selectSuite } from "../../src/protocol/selection.ts";
 import { MemoryStores } from "../../src/protocol/stores.ts";
+import { DIRECTORY, receiveMessage, sendMessage, startSession } from "./_driver.ts";
 import { acceptedFor, makeIdentity, NOW, type TestIdentity } from "./_fixtures.ts";
 
 export interface Party extends TestIdentity {
@@ -11,8 +11,18 @@ export interface Party extends TestIdentity {
   readonly stores: MemoryStores;
 }
 
-export function makeParty(name: string, preferred: SuiteId, accepted = acceptedFor(preferred)): Party {
+/**
+ * A party with its own stores. Its record is published to the test directory (what key transparency
+ * would prove for its name) unless `publish` is false: an attacker's record under someone else's name.
+ */
+export function makeParty(
+  name: string,
+  preferred: SuiteId,
+  accepted = acceptedFor(preferred),
+  options: { readonly publish?: boolean } = {},
+): Party {
   const identity = makeIdentity(name, preferred, accepted);
+  if (options.publish !== false) DIRECTORY.publish(identity.record);
   return { ...identity, name, stores: new MemoryStores(identity.keys, identity.record) };
 }
 
@@ -38,7 +48,7 @@ export async function publishBundle(
     : null;
   const oneTime = suite.agreement && options.oneTimeDh !== false ? make(PREKEY_ROLES.oneTimeDh) : null;
   const secrets = [signedDh, pq, oneTime].filter((s): s is PrekeySecret => s !== null);
-  for (const secret of secrets) await owner.stores.prekeys.put(secret);
+  for (const secret of secrets) await owner.stores.putPrekey(secret);
   const bundle = encodeBundle(
     suiteId,
     owner.record,

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
-import { receiveMessage, sendMessage, startSession } from "../../src/protocol/conversation.ts";
 import { SELECTION } from "../../src/protocol/selection.ts";
 import {
   decodeActiveSession,
@@ -10,6 +9,7 @@ import {
   encodeContactSessions,
   SESSION_RECORD_VERSION,
 } from "../../src/protocol/session-record.ts";
+import { receiveMessage, sendMessage, startSession } from "./_driver.ts";
 import { assertCode, NOW } from "./_fixtures.ts";
 import { makeParty, publishBundle } from "./_parties.ts";
 

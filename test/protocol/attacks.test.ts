@@ -5,10 +5,10 @@ import { getSuite, randomBytes, SUITE_IDS, type SuiteId, utf8 } from "../../src/
 import { label, SIGNATURE_CONTEXTS } from "../../src/crypto/labels.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { decodeBundleExact, encodeBundle } from "../../src/protocol/bundle.ts";
-import { receiveMessage, sendMessage, startSession } from "../../src/protocol/conversation.ts";
 import { encodeEnvelope, envelopePrefix } from "../../src/protocol/envelope.ts";
 import { encodeFirstContact } from "../../src/protocol/first-contact.ts";
 import { initiate, initiatorSignedMessage } from "../../src/protocol/handshake.ts";
+import { IDENTITY_RECORD_SLOT_BYTES } from "../../src/protocol/identity-record.ts";
 import { DEFAULT_LIMITS, tightenLimits } from "../../src/protocol/limits.ts";
 import { pad } from "../../src/protocol/padding.ts";
 import { generatePrekey, PREKEY_ROLES } from "../../src/protocol/prekey.ts";
@@ -17,6 +17,7 @@ import type { RatchetState } from "../../src/protocol/ratchet-state.ts";
 import { seal } from "../../src/protocol/seal.ts";
 import { defaultSuite, SELECTION } from "../../src/protocol/selection.ts";
 import { sealContext } from "../../src/protocol/session-cipher.ts";
+import { receiveMessage, sendMessage, startSession } from "./_driver.ts";
 import { ALL_SUITES, assertCode, mutations, NOW } from "./_fixtures.ts";
 import {
   activeState,
@@ -201,7 +202,7 @@ for (const suiteId of ALL_SUITES) {
   test(`suite ${suiteId}: key-compromise impersonation of Alice to Bob fails`, async () => {
     const alice = makeParty("alice", suiteId, [suiteId]);
     const bob = makeParty("bob", suiteId, [suiteId]);
-    const mallory = makeParty("alice", suiteId, [suiteId]); // her own keys, Alice's name
+    const mallory = makeParty("alice", suiteId, [suiteId], { publish: false }); // her own keys, Alice's name
     const { bundle } = await publishBundle(bob, suiteId);
     const state = initiate(mallory.keys, alice.record, decodeBundleExact(bundle, NOW), {
       selection: SELECTION.default,
@@ -232,6 +233,7 @@ for (const suiteId of [SUITE_IDS.hybrid, SUITE_IDS.quantum]) {
     // Signature over handshake one, carried in handshake two.
     const replayed = craftFirstContact(two, signBody(alice, suiteId, one.pending!.transcriptHash, padded));
     await assert.rejects(receiveMessage(bob.stores, "alice", replayed, opts), { code: "invalid_signature" });
+    bob.stores.refusedSet.clear(); // the next forgery reuses handshake two: judged on its own
     // Valid signature over payload 0, but another payload re-encrypted under it.
     const swapped = craftFirstContact(
       two,
@@ -239,9 +241,15 @@ for (const suiteId of [SUITE_IDS.hybrid, SUITE_IDS.quantum]) {
     );
     await assert.rejects(receiveMessage(bob.stores, "alice", swapped, opts), { code: "invalid_signature" });
     assert.equal(snapshot(bob), before);
-    // Control: the honest body is accepted.
+    // A refused handshake stays refused (§7.7): its later messages are refused for one lookup. Only
+    // its initiator or a holder of Bob's identity secret can make one; Alice's other handshakes work.
     const honest = craftFirstContact(two, signBody(alice, suiteId, two.pending!.transcriptHash, padded));
-    assert.equal((await receiveMessage(bob.stores, "alice", honest, opts)).peer, "alice");
+    await assert.rejects(receiveMessage(bob.stores, "alice", honest, opts), {
+      code: "first_contact_refused",
+    });
+    const three = await initiatorState(alice, bob, suiteId);
+    const control = craftFirstContact(three, signBody(alice, suiteId, three.pending!.transcriptHash, padded));
+    assert.equal((await receiveMessage(bob.stores, "alice", control, opts)).peer, "alice");
   });
 
   test(`suite ${suiteId}: re-encapsulating to another PQ prekey than the one named is detected`, async () => {
@@ -250,11 +258,12 @@ for (const suiteId of [SUITE_IDS.hybrid, SUITE_IDS.quantum]) {
     const other = generatePrekey(bob.keys, bob.record, suiteId, PREKEY_ROLES.pqOneTime, {
       created: NOW - 1000,
     });
-    await bob.stores.prekeys.put(other);
+    await bob.stores.putPrekey(other);
     const state = await initiatorState(alice, bob, suiteId);
     const handshake = state.pending!.handshake.slice();
-    // pq_id follows selection, vec32 IR, H(IR_R) and (hybrid) the signed DH id.
-    const at = 1 + 4 + alice.record.encoded.length + 64 + (suiteId === SUITE_IDS.hybrid ? 4 : 0);
+    // pq_id follows selection, the record slot (u32 length || record || zeros), H(IR_R) and (hybrid)
+    // the signed DH id.
+    const at = 1 + 4 + IDENTITY_RECORD_SLOT_BYTES + 64 + (suiteId === SUITE_IDS.hybrid ? 4 : 0);
     new DataView(handshake.buffer).setUint32(at, other.prekey.id);
     const padded = pad(utf8("x"));
     const envelope = craftFirstContact(

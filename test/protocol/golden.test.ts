@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fromHex, toHex } from "../../src/crypto/index.ts";
 import { decodeBundleExact } from "../../src/protocol/bundle.ts";
-import { receiveMessage } from "../../src/protocol/conversation.ts";
 import { decodeIdentityRecordExact } from "../../src/protocol/identity-record.ts";
+import { DIRECTORY, receiveMessage } from "./_driver.ts";
 import { type GoldenTranscript, importParty } from "./_golden.ts";
 
 const dir = new URL("../golden/", import.meta.url);
@@ -23,6 +23,7 @@ for (const file of files) {
     const parties = { alice: importParty(golden.alice), bob: importParty(golden.bob) };
     const records = { alice: decodeIdentityRecordExact(fromHex(golden.alice.record)), bob: bundle.record };
     parties.alice.contacts.set("bob", { record: records.bob, pin: golden.suite });
+    DIRECTORY.publish(records.alice);
     assert.ok(golden.steps.length >= 5);
     for (const step of golden.steps) {
       const to = step.from === "alice" ? "bob" : "alice";

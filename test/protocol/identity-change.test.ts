@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SUITE_IDS, type SuiteId, utf8 } from "../../src/crypto/index.ts";
-import {
-  acceptIdentity,
-  chooseSuite,
-  receiveMessage,
-  sendMessage,
-  startSession,
-} from "../../src/protocol/conversation.ts";
 import { DEFAULT_LIMITS } from "../../src/protocol/limits.ts";
 import { SELECTION } from "../../src/protocol/selection.ts";
+import { acceptIdentity, chooseSuite, receiveMessage, sendMessage, startSession } from "./_driver.ts";
 import { ALL_SUITES, NOW } from "./_fixtures.ts";
 import { connect, makeParty, type Party, publishBundle, roundTrip, snapshot } from "./_parties.ts";
 

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SUITE_IDS } from "../../src/crypto/index.ts";
-import { receiveMessage, rotatePrekeys, startSession } from "../../src/protocol/conversation.ts";
 import { DEFAULT_LIMITS } from "../../src/protocol/limits.ts";
 import type { RatchetState } from "../../src/protocol/ratchet-state.ts";
 import { SELECTION } from "../../src/protocol/selection.ts";
 import { installSession, sendingSession } from "../../src/protocol/session-lifecycle.ts";
 import { EMPTY_SESSIONS } from "../../src/protocol/session-record.ts";
-import type { MemoryStores } from "../../src/protocol/stores.ts";
+import { type MemoryStores, writes } from "../../src/protocol/stores.ts";
+import { receiveMessage, rotatePrekeys, startSession } from "./_driver.ts";
 import { assertCode, NOW } from "./_fixtures.ts";
 import { connect, deliver, establishPair, makeParty, publishBundle, send } from "./_parties.ts";
 
@@ -61,11 +61,17 @@ test("hybrid KEM cadence: no offer before 50 messages or 24 h, an offer at the n
 test("replay cache entries leave with their prekey", async () => {
   const bob = makeParty("bob", SUITE_IDS.hybrid);
   const stores: MemoryStores = bob.stores;
-  await stores.replay.add(new Uint8Array(64).fill(1), { suite: 2, id: 7 });
-  await stores.replay.add(new Uint8Array(64).fill(2), { suite: 2, id: 8 });
-  await stores.replay.removeFor({ suite: 2, id: 7 });
-  assert.equal(await stores.replay.has(new Uint8Array(64).fill(1)), false);
-  assert.equal(await stores.replay.has(new Uint8Array(64).fill(2)), true);
+  await stores.apply(
+    writes({
+      replay: [
+        { handshakeHash: new Uint8Array(64).fill(1), anchor: { suite: 2, id: 7 } },
+        { handshakeHash: new Uint8Array(64).fill(2), anchor: { suite: 2, id: 8 } },
+      ],
+    }),
+  );
+  await stores.apply(writes({ removedPrekeys: [{ suite: 2, id: 7 }] }));
+  assert.equal(await stores.hasReplay(new Uint8Array(64).fill(1)), false);
+  assert.equal(await stores.hasReplay(new Uint8Array(64).fill(2)), true);
 });
 
 test("rotation deletes expired prekeys with their replay entries; the bundle's owner is checked", async () => {

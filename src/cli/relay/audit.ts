@@ -27,9 +27,13 @@ import {
   readLogKey,
 } from "../../relay/audit-log-key.ts";
 import { logKeyPath } from "../../relay/audit-relay.ts";
+import { PostgresTransparency } from "../../relay/cluster/postgres-transparency.ts";
 import { loadConfigOrThrow } from "../../relay/config/load.ts";
 import type { Environment } from "../../relay/config/schema.ts";
-import { RelayTransparency, transactionRunner } from "../../relay/transparency.ts";
+import { postgresUrl } from "../../relay/storage-backend.ts";
+import { RelayTransparency, type TransparencyService, transactionRunner } from "../../relay/transparency.ts";
+import { openPool } from "../../store/postgres/connection.ts";
+import { postgresSchemaVersion } from "../../store/postgres/migrations.ts";
 import { schemaVersion } from "../../store/sqlite/migrations.ts";
 import { openDatabase } from "../../store/sqlite/sqlite-store.ts";
 
@@ -45,10 +49,24 @@ export interface AuditCommandOptions {
 
 async function openLogs<T>(
   options: AuditCommandOptions,
-  work: (transparency: RelayTransparency, db: DatabaseSync) => Promise<T>,
+  work: (transparency: TransparencyService, db: DatabaseSync | null) => Promise<T>,
 ): Promise<T> {
   const config = await loadConfigOrThrow({ file: options.config, environment: options.environment });
   const key = readLogKey(logKeyPath(config), config.compliance.log_origin);
+  if (config.storage.backend === "postgres") {
+    // The logs every relay of the cluster appends to (docs/cluster.md).
+    const pool = openPool({ url: postgresUrl(config), max: 2, applicationName: "nano-relay audit" });
+    try {
+      if ((await postgresSchemaVersion(pool)) < 1)
+        throw new NanoError(
+          "store_unavailable",
+          "the PostgreSQL database has no schema yet; run nano-relay migrate",
+        );
+      return await work(new PostgresTransparency({ pool, key, now: () => Date.now() }), null);
+    } finally {
+      await pool.end();
+    }
+  }
   const db = openDatabase(resolve(config.storage.path), config.storage.busy_timeout_ms);
   try {
     if (schemaVersion(db) < LOGS_MIGRATION)
@@ -87,7 +105,7 @@ export interface LogReport {
 
 /** Verifies one log: signatures, then a full recomputation, then successive consistency. */
 export async function verifyOneLog(
-  transparency: RelayTransparency,
+  transparency: TransparencyService,
   log: LogId,
   from: number,
 ): Promise<LogReport> {
@@ -251,14 +269,16 @@ export async function auditProveCommand(
 
 /** Decoded entries as JSON-friendly objects; personal data only with `personal` (SIEM policy). */
 export async function exportEvents(
-  transparency: RelayTransparency,
-  db: DatabaseSync,
+  transparency: TransparencyService,
+  db: DatabaseSync | null,
   options: { since: number; log: LogId; personal: boolean },
   emit: (record: Record<string, unknown>) => void,
 ): Promise<number> {
   const store = transparency.stores[options.log];
   const size = await store.size();
-  const personal = db.prepare(
+  if (options.personal && db === null)
+    throw new NanoError("store_unavailable", "exporting personal data is not available on PostgreSQL yet");
+  const personal = db?.prepare(
     "SELECT field, data FROM merkle_log_personal_data WHERE log_id = ? AND idx = ?",
   );
   let count = 0;
@@ -292,9 +312,10 @@ export async function exportEvents(
       if (time < options.since) continue;
       if (options.personal)
         base.personal_data = Object.fromEntries(
-          personal
-            .all(options.log, index)
-            .map((row) => [String(row.field), Buffer.from(row.data as Uint8Array).toString("utf8")]),
+          (personal?.all(options.log, index) ?? []).map((row) => [
+            String(row.field),
+            Buffer.from(row.data as Uint8Array).toString("utf8"),
+          ]),
         );
       emit(base);
       count++;

@@ -143,9 +143,12 @@ export async function runCheck(config: RelayConfig, quick: boolean): Promise<Che
       const verified = await logProblems(db, config);
       problems.push(...verified.problems);
       logs = verified.logs;
-      const blobs = attachmentProblems(db, resolve(config.storage.blob_dir));
-      problems.push(...blobs.problems);
-      attachments = blobs.count;
+      // Blob files only when they are files (storage.blob_backend = "filesystem").
+      if (config.storage.blob_backend === "filesystem") {
+        const blobs = attachmentProblems(db, resolve(config.storage.blob_dir));
+        problems.push(...blobs.problems);
+        attachments = blobs.count;
+      }
     }
     if (snapshot) db.exec("ROLLBACK");
     return {

@@ -10,7 +10,7 @@ import { assertPrivate, writeFileAtomic } from "./atomic-file.ts";
  * The client's home directory (docs/client.md "Home layout"): 0700, holding
  *   keystore     the sealed identity secrets and local database key (keystore-format.ts)
  *   config.json  public settings: crypto mode, relay URL, CA file, username once claimed
- *   local.db     the sealed local state (+ -wal, -shm), all 0600
+ *   local.db     the sealed local state (+ -wal, -shm, and .anchor: its state counter), all 0600
  */
 export const DEFAULT_HOME_NAME = ".nano-messenger";
 const MAX_CONFIG_BYTES = 64 * 1024;

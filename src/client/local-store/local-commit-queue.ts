@@ -5,9 +5,11 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
  * How an operation may share a commit:
  * - `transaction`: its writes commit durably (synchronous = FULL) and atomically, or not at all;
  * - `relaxed`: committed without waiting for the disk when it runs without a transaction beside it;
- * - `read`: one operation in autocommit mode (it may write through single statements).
+ * - `read`: one operation in autocommit mode (it may write through single statements);
+ * - `checkpoint`: like a read, but never joins a batch (a WAL checkpoint inside a transaction does
+ *   nothing useful): it runs alone when it reaches the head.
  */
-export type OperationKind = "transaction" | "relaxed" | "read";
+export type OperationKind = "transaction" | "relaxed" | "read" | "checkpoint";
 
 /** Counters of the batching itself, for tests and benchmarks (never for behaviour). */
 export interface CommitStats {
@@ -129,7 +131,7 @@ export class LocalCommitQueue {
   async #drain(): Promise<void> {
     try {
       for (let head = this.#operations.shift(); head !== undefined; head = this.#operations.shift()) {
-        if (head.kind === "read") {
+        if (head.kind === "read" || head.kind === "checkpoint") {
           settle(head, await this.#run(head));
           continue;
         }
@@ -162,7 +164,7 @@ export class LocalCommitQueue {
   #nextMember(durable: boolean, size: number): Operation | undefined {
     if (size >= this.#maxBatch) return undefined;
     const next = this.#operations[0];
-    if (next === undefined) return undefined;
+    if (next === undefined || next.kind === "checkpoint") return undefined;
     if (!durable && next.kind !== "relaxed") return undefined;
     return this.#operations.shift();
   }

@@ -34,6 +34,11 @@ export interface SessionRecord {
   readonly state: Uint8Array;
   readonly updatedAt: number;
   readonly archived: boolean;
+  /**
+   * The local state counter this row was written under (state-anchor.ts): a row newer than its
+   * database's counter means a partly restored database. Absent in rows written before the counter.
+   */
+  readonly stateVersion?: number | undefined;
 }
 
 export interface PrekeySecretRecord {
@@ -96,6 +101,7 @@ const SCHEMAS = {
     state: base64,
     updatedAt: time,
     archived: z.boolean(),
+    stateVersion: time.optional(),
   }),
   prekey: z.strictObject({
     v: z.literal(1),

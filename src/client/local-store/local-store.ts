@@ -23,6 +23,14 @@ import {
   sealRow,
   wipeLocalKeys,
 } from "./record-seal.ts";
+import {
+  decodeCounter,
+  encodeCounter,
+  readAnchor,
+  rolledBack,
+  STATE_COUNTER_META,
+  writeAnchor,
+} from "./state-anchor.ts";
 
 export type { CommitStats } from "./local-commit-queue.ts";
 export type { ContactRecord, OutboxEntry, PrekeySecretRecord, ReceivedMessage, SessionRecord };
@@ -79,6 +87,7 @@ export class LocalTables {
   /** Rows opened or written by this process, reused while their sealed bytes are unchanged. */
   readonly #contacts = new OpenedRows<ContactRecord>(OPENED_ROWS_PER_TABLE);
   readonly #sessions = new OpenedRows<SessionRecord>(OPENED_ROWS_PER_TABLE);
+  #secretsDeleted = false;
 
   constructor(db: DatabaseSync, keys: LocalKeys) {
     this.#db = db;
@@ -183,8 +192,19 @@ export class LocalTables {
     return this.#run("DELETE FROM contacts WHERE handle = ?", handle) > 0;
   }
 
+  // ---- the local state counter (state-anchor.ts): raised by every session write
+  /** The database's state counter (0 before the first session write). */
+  stateVersion(): number {
+    const stored = this.getSecretMeta(STATE_COUNTER_META);
+    return stored === null ? 0 : decodeCounter(stored);
+  }
+
   // ---- sessions: keyed by a blind index of the session id, grouped by a blind index of the peer
-  putSession(session: SessionRecord): void {
+  /** Stamped with the next state counter value, which is stored in the same transaction. */
+  putSession(input: SessionRecord): void {
+    const version = this.stateVersion() + 1;
+    this.putSecretMeta(STATE_COUNTER_META, encodeCounter(version));
+    const session: SessionRecord = { ...input, stateVersion: version };
     const handle = this.#blind("sessions", session.sessionId);
     const peer = this.#blind("contacts", session.peer);
     const record = sealRow(this.#keys, "sessions", handle, encodeRecord("session", session));
@@ -214,13 +234,39 @@ export class LocalTables {
     for (const session of sessions) {
       if (session.peer !== peer) throw new NanoError("local_record_tampered", "a session row was moved");
     }
+    // A row written under a later counter than the database holds: the counter row was put back from
+    // an older copy while this row was not (a partial restore). Not used: it could be the older one.
+    if (sessions.length > 0) {
+      const counter = this.stateVersion();
+      for (const session of sessions) {
+        if ((session.stateVersion ?? 0) > counter) throw rolledBack(counter, session.stateVersion!);
+      }
+    }
     return sessions.sort((a, b) => b.updatedAt - a.updatedAt);
   }
 
   deleteSession(sessionId: Uint8Array): boolean {
     const handle = this.#blind("sessions", sessionId);
     this.#sessions.delete(toHex(handle));
+    this.secretsDeleted();
     return this.#run("DELETE FROM sessions WHERE handle = ?", handle) > 0;
+  }
+
+  /**
+   * This transaction deleted or overwrote secrets (a consumed or expired prekey, a dropped session):
+   * once it commits, the WAL is checkpointed and truncated, so the old row bytes do not linger in the
+   * `-wal` file (audit finding 8). Per-message session updates do not call this: their superseded
+   * chain keys leave the WAL when it is next truncated (such a commit, or close).
+   */
+  secretsDeleted(): void {
+    this.#secretsDeleted = true;
+  }
+
+  /** Whether a committed transaction asked for the WAL to be truncated; resets the request. */
+  takeSecretsDeleted(): boolean {
+    const requested = this.#secretsDeleted;
+    this.#secretsDeleted = false;
+    return requested;
   }
 
   // ---- replay cache of first messages that consumed no one-time key
@@ -266,6 +312,7 @@ export class LocalTables {
 
   deletePrekeySecret(id: Uint8Array): boolean {
     const handle = this.#blind("prekey_secrets", id);
+    this.secretsDeleted();
     return this.#run("DELETE FROM prekey_secrets WHERE handle = ?", handle) > 0;
   }
 
@@ -428,12 +475,14 @@ export class LocalStore {
   readonly #keys: LocalKeys;
   readonly #tables: LocalTables;
   readonly #queue: LocalCommitQueue;
+  readonly #path: string;
 
-  private constructor(db: DatabaseSync, keys: LocalKeys) {
+  private constructor(db: DatabaseSync, keys: LocalKeys, path: string) {
     this.#db = db;
     this.#keys = keys;
     this.#tables = new LocalTables(db, keys);
     this.#queue = new LocalCommitQueue(db);
+    this.#path = path;
   }
 
   /** Opens (creating 0600 if needed) and migrates the database at `path` under `databaseKey`. */
@@ -447,8 +496,12 @@ export class LocalStore {
       db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;");
       db.exec("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
       migrate(db);
-      const store = new LocalStore(db, keys);
+      const store = new LocalStore(db, keys, path);
       store.#tables.checkKey();
+      // Before anything in it is used: a database older than this home's last committed state.
+      const anchor = await readAnchor(path, keys);
+      const counter = store.#tables.stateVersion();
+      if (anchor !== null && counter < anchor) throw rolledBack(counter, anchor);
       return store;
     } catch (error) {
       db.close();
@@ -464,8 +517,20 @@ export class LocalStore {
    * rejects all of them). `work` must not call the store itself (that is refused: it would wait for
    * itself); it uses the tables it is given.
    */
-  transaction<T>(work: (tables: LocalTables) => T | Promise<T>): Promise<T> {
-    return this.#queue.submit("transaction", () => work(this.#tables));
+  async transaction<T>(work: (tables: LocalTables) => T | Promise<T>): Promise<T> {
+    try {
+      return await this.#queue.submit("transaction", () => work(this.#tables));
+    } finally {
+      // After the commit: old row bytes of deleted secrets leave the WAL (LocalTables.secretsDeleted).
+      if (this.#tables.takeSecretsDeleted()) await this.#truncateWal();
+    }
+  }
+
+  /** Checkpoints the WAL into the database (secure_delete zeroes freed bytes) and truncates it. */
+  #truncateWal(): Promise<void> {
+    return this.#queue.submit("checkpoint", () => {
+      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    });
   }
 
   /**
@@ -547,8 +612,15 @@ export class LocalStore {
 
   async close(): Promise<void> {
     await this.#queue.close();
-    this.#tables.forget();
-    this.#db.close();
-    wipeLocalKeys(this.#keys);
+    try {
+      // Every commit is durable by now: the anchor may move up to the database's counter. A failed
+      // write (a full disk, a home being removed) keeps the previous, lower anchor: less strict, never
+      // wrong, and no reason to fail a command whose work is committed.
+      await writeAnchor(this.#path, this.#keys, this.#tables.stateVersion()).catch(() => {});
+    } finally {
+      this.#tables.forget();
+      this.#db.close();
+      wipeLocalKeys(this.#keys);
+    }
   }
 }

@@ -2,26 +2,16 @@ import { equalBytes, type SuiteId } from "../../crypto/index.ts";
 import {
   type Contact,
   decodeSignedPrekeyExact,
-  type FirstContactCommit,
+  type HeldPrekeyRecord,
   type IdentityRecord,
-  type IdentityStore,
   type PrekeySecret,
-  type PrekeyStore,
-  type ProtocolStores,
-  type ReplayCache,
-  type SessionStore,
+  type ProtocolStore,
+  type ProtocolWrites,
+  type SignedPrekey,
 } from "../../protocol/index.ts";
 import type { OwnIdentity } from "../home/local-identity.ts";
 import { VerifiedRecords } from "../trust/verified-records.ts";
 import type { ContactRecord, LocalTables } from "./local-store.ts";
-
-/**
- * The protocol's store interfaces (src/protocol/stores.ts) over the sealed local database. Every
- * method works on the `LocalTables` of the transaction the caller opened, so a whole protocol call
- * (receive: session, contact, replay entry, consumed prekeys, and the plaintext the caller adds)
- * commits in ONE durable transaction or not at all (DESIGN.md "Commit state and plaintext before
- * acknowledging"). Never call these outside `LocalStore.transaction`.
- */
 
 /** The prekey row key: u16 suite || u32 id. Ids are random per prekey, so the suite disambiguates. */
 export function prekeyRowId(suite: SuiteId, id: number): Uint8Array {
@@ -59,47 +49,127 @@ export function contactFromRecord(record: ContactRecord, records: VerifiedRecord
   };
 }
 
-/** Told when the protocol blocks a contact (a changed identity), so it can outlive a rolled-back call. */
-export type BlockListener = (username: string, changed: IdentityRecord) => void;
-
 export interface ProtocolStoresOptions {
   /** The open client's verified records (ClientContext.records); a fresh memory when absent. */
   readonly records?: VerifiedRecords;
-  /**
-   * The protocol stores the block and then throws `identity_changed`, which rolls the caller's
-   * transaction back; the caller persists the block again from this callback.
-   */
-  readonly onBlocked?: BlockListener;
 }
 
-export class LocalProtocolStores implements ProtocolStores {
+/** How long a refused first contact's key stays in the refusal cache (docs/protocol.md §7.7). */
+export const REFUSAL_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * The protocol's store (src/protocol/stores.ts) over the sealed local database: the reads a decision
+ * makes and `apply`, which writes a decision's outcome. Every method works on the `LocalTables` of
+ * the transaction the caller opened, so a decision's writes and what the caller adds (the plaintext,
+ * an outbox entry) commit together or not at all (DESIGN.md "Commit state and plaintext before
+ * acknowledging"). Never call these outside `LocalStore.transaction`.
+ */
+export class LocalProtocolStores implements ProtocolStore {
   readonly #tables: LocalTables;
   readonly #own: OwnIdentity;
   readonly #now: number;
   readonly #records: VerifiedRecords;
-  readonly #onBlocked: BlockListener | undefined;
 
   constructor(tables: LocalTables, own: OwnIdentity, now: number, options: ProtocolStoresOptions = {}) {
     this.#tables = tables;
     this.#own = own;
     this.#now = now;
     this.#records = options.records ?? new VerifiedRecords();
-    this.#onBlocked = options.onBlocked;
   }
 
-  readonly identity: IdentityStore = {
-    ownIdentity: async () => ({ keys: this.#own.keys, record: this.#own.record }),
-    getContact: async (username) => {
-      const stored = this.#tables.getContact(username);
-      return stored === null ? undefined : contactFromRecord(stored, this.#records);
-    },
-    putContact: async (username, contact) => this.#putContact(username, contact),
-  };
+  async ownIdentity(): Promise<{ keys: OwnIdentity["keys"]; record: IdentityRecord }> {
+    return { keys: this.#own.keys, record: this.#own.record };
+  }
+
+  async getContact(username: string): Promise<Contact | undefined> {
+    const stored = this.#tables.getContact(username);
+    return stored === null ? undefined : contactFromRecord(stored, this.#records);
+  }
+
+  async getPrekey(suite: SuiteId, id: number): Promise<HeldPrekeyRecord | undefined> {
+    const row = this.#tables.getPrekeySecret(prekeyRowId(suite, id));
+    if (row === null) return undefined;
+    const { encoded, seed } = unpackPrekey(row.secret);
+    return { prekey: decodeSignedPrekeyExact(encoded), seed };
+  }
+
+  async listPrekeys(): Promise<readonly SignedPrekey[]> {
+    return this.#tables
+      .listPrekeySecrets()
+      .map((row) => decodeSignedPrekeyExact(unpackPrekey(row.secret).encoded));
+  }
+
+  async loadSessions(username: string): Promise<Uint8Array | undefined> {
+    return this.#tables.getSessions(username)[0]?.state;
+  }
+
+  async hasReplay(handshakeHash: Uint8Array): Promise<boolean> {
+    return this.#tables.hasReplay(handshakeHash);
+  }
+
+  /**
+   * Refusal keys live in the replay table: both are hashes of first contacts kept with an expiry, and a
+   * refusal key is a BLAKE2b under its own label (`nano/v1/refused`), so it never equals an H(TH).
+   */
+  async wasRefused(key: Uint8Array): Promise<boolean> {
+    return this.#tables.hasReplay(key);
+  }
+
+  async putPrekey(secret: PrekeySecret): Promise<void> {
+    const { prekey } = secret;
+    this.#tables.putPrekeySecret({
+      id: prekeyRowId(prekey.suite.id, prekey.id),
+      suite: prekey.suite.id,
+      role: String(prekey.role),
+      secret: packPrekey(prekey.encoded, secret.seed),
+      createdAt: prekey.created,
+      expiresAt: prekey.expires,
+      lastResort: prekey.lastResort,
+    });
+  }
+
+  async apply(writes: ProtocolWrites): Promise<void> {
+    for (const { username, contact } of writes.contacts) this.#putContact(username, contact);
+    for (const { username, record } of writes.sessions) {
+      this.#tables.putSession({
+        sessionId: new TextEncoder().encode(SESSION_ROW_PREFIX + username),
+        peer: username,
+        state: record,
+        updatedAt: this.#now,
+        archived: false,
+      });
+    }
+    // The local table keeps an expiry per entry rather than the anchoring prekey: an entry expires
+    // with the prekey it is anchored to, which is what pruning at rotation time achieves.
+    for (const { handshakeHash, anchor } of writes.replay) {
+      this.#tables.rememberReplay(handshakeHash, this.#expiryOf(anchor.suite, anchor.id));
+    }
+    for (const { suite, id } of writes.consumedPrekeys) {
+      // Used one-time private keys are deleted; the public part stays to recognise a replay.
+      const row = this.#tables.getPrekeySecret(prekeyRowId(suite, id));
+      if (row === null) continue;
+      const { encoded, seed } = unpackPrekey(row.secret);
+      seed?.fill(0);
+      this.#tables.putPrekeySecret({ ...row, secret: packPrekey(encoded, null) });
+    }
+    for (const { suite, id } of writes.removedPrekeys)
+      this.#tables.deletePrekeySecret(prekeyRowId(suite, id));
+    if (writes.removedPrekeys.length > 0) this.#tables.pruneReplay(this.#now);
+    for (const key of writes.refused) this.#tables.rememberReplay(key, this.#now + REFUSAL_TTL_MS);
+    // Used or expired prekey secrets, and a contact write (a new session, a risen pin, an accepted
+    // identity: the moments sessions are dropped): their old row bytes must leave the WAL too.
+    if (writes.consumedPrekeys.length + writes.removedPrekeys.length + writes.contacts.length > 0) {
+      this.#tables.secretsDeleted();
+    }
+  }
 
   #putContact(username: string, contact: Contact): void {
     const existing = this.#tables.getContact(username);
-    const sameIdentity = existing !== null && equalBytes(existing.identityRecord, contact.record.encoded);
-    if (contact.changed !== undefined) this.#onBlocked?.(username, contact.changed);
+    // A pending change voids the verification too: it was of the identity now superseded.
+    const sameIdentity =
+      existing !== null &&
+      contact.changed === undefined &&
+      equalBytes(existing.identityRecord, contact.record.encoded);
     this.#tables.putContact({
       username,
       identityRecord: contact.record.encoded,
@@ -115,80 +185,9 @@ export class LocalProtocolStores implements ProtocolStores {
     });
   }
 
-  readonly prekeys: PrekeyStore = {
-    get: async (suite, id) => {
-      const row = this.#tables.getPrekeySecret(prekeyRowId(suite, id));
-      if (row === null) return undefined;
-      const { encoded, seed } = unpackPrekey(row.secret);
-      return { prekey: decodeSignedPrekeyExact(encoded), seed };
-    },
-    put: async (secret: PrekeySecret) => {
-      const { prekey } = secret;
-      this.#tables.putPrekeySecret({
-        id: prekeyRowId(prekey.suite.id, prekey.id),
-        suite: prekey.suite.id,
-        role: String(prekey.role),
-        secret: packPrekey(prekey.encoded, secret.seed),
-        createdAt: prekey.created,
-        expiresAt: prekey.expires,
-        lastResort: prekey.lastResort,
-      });
-    },
-    list: async () =>
-      this.#tables
-        .listPrekeySecrets()
-        .map((row) => decodeSignedPrekeyExact(unpackPrekey(row.secret).encoded)),
-    remove: async (suite, id) => {
-      this.#tables.deletePrekeySecret(prekeyRowId(suite, id));
-    },
-  };
-
-  readonly sessions: SessionStore = {
-    load: async (username) => this.#tables.getSessions(username)[0]?.state,
-    store: async (username, record) => {
-      this.#tables.putSession({
-        sessionId: new TextEncoder().encode(SESSION_ROW_PREFIX + username),
-        peer: username,
-        state: record,
-        updatedAt: this.#now,
-        archived: false,
-      });
-    },
-  };
-
-  /**
-   * The local table keeps an expiry per entry rather than the anchoring prekey: an entry expires with
-   * the prekey it is anchored to, which is what `removeFor` achieves at rotation time.
-   */
-  readonly replay: ReplayCache = {
-    has: async (hash) => this.#tables.hasReplay(hash),
-    add: async (hash, prekey) => {
-      this.#tables.rememberReplay(hash, this.#expiryOf(prekey.suite, prekey.id));
-    },
-    removeFor: async () => {
-      this.#tables.pruneReplay(this.#now);
-    },
-  };
-
   #expiryOf(suite: SuiteId, id: number): number {
     const row = this.#tables.getPrekeySecret(prekeyRowId(suite, id));
     // Unknown anchor: keep the entry for the longest a signed prekey may live.
     return row?.expiresAt ?? this.#now + 30 * 24 * 3600 * 1000;
-  }
-
-  async commitFirstContact(commit: FirstContactCommit): Promise<void> {
-    // Already inside the caller's transaction: these writes commit together with the plaintext.
-    await this.replay.add(commit.replay.handshakeHash, commit.replay.prekey);
-    await this.sessions.store(commit.peer, commit.sessions);
-    this.#putContact(commit.peer, commit.contact);
-    for (const { suite, id } of commit.consumed) {
-      // Used one-time private keys are deleted; the public part stays to recognise a replay.
-      const held = await this.prekeys.get(suite, id);
-      if (held === undefined) continue;
-      held.seed?.fill(0);
-      const row = this.#tables.getPrekeySecret(prekeyRowId(suite, id));
-      if (row === null) continue;
-      this.#tables.putPrekeySecret({ ...row, secret: packPrekey(held.prekey.encoded, null) });
-    }
   }
 }

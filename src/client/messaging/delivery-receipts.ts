@@ -7,6 +7,7 @@ import {
   MESSAGE_ID_BYTES,
   RECEIPT_KINDS,
   sendMessage,
+  wipeConsumed,
 } from "../../protocol/index.ts";
 import type { ClientContext } from "../context.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
@@ -63,9 +64,9 @@ export async function queueReceipt(
     throw new RangeError(`a receipt names 1..${MAX_RECEIPT_IDS} messages`);
   const link = await context.link();
   try {
-    return await context.store.transaction(async (tables) => {
+    const consumed = await context.store.transaction(async (tables) => {
       const contact = tables.getContact(peer);
-      if (contact === null || contact.identityChanged || tables.getSessions(peer).length === 0) return false;
+      if (contact === null || contact.identityChanged || tables.getSessions(peer).length === 0) return null;
       const body = encodeContent({
         type: CONTENT_TYPES.receipt,
         kind: RECEIPT_KINDS.delivered,
@@ -74,18 +75,24 @@ export async function queueReceipt(
         sentAt: now,
       });
       const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
-      const envelope = await sendMessage(stores, peer, body, { now });
+      const sent = await sendMessage(stores, { peer, content: body }, { now });
+      // A session that cannot send (blocked, below the pin, exhausted) sends no receipt.
+      if (sent.kind !== "sent") return null;
+      await stores.apply(sent.writes);
       tables.insertOutbox({
         clientMessageId: newClientMessageId(),
         recipient: peer,
-        envelope,
+        envelope: sent.envelope,
         createdAt: now,
       });
       // Posted by the batcher's flush (an outbox round), not at once: a send to this peer that comes
       // in between must not pass it (outbox-dispatch.ts "backlog").
       context.outbox.addToBacklog(peer);
-      return true;
+      return sent.consumed;
     });
+    if (consumed === null) return false;
+    wipeConsumed({ consumed });
+    return true;
   } catch (error) {
     // A session that cannot send (blocked, exhausted) sends no receipt; the messages were delivered.
     if (NanoError.is(error)) return false;

@@ -58,7 +58,8 @@ export async function maintainPrekeys(
   const plans = await store.transaction(async (tables) => {
     const stores = new LocalProtocolStores(tables, own, now);
     const rotation = await rotatePrekeys(stores, { now });
-    const held = await stores.prekeys.list();
+    await stores.apply(rotation.writes);
+    const held = await stores.listPrekeys();
     const out: SuitePlan[] = [];
     for (const suiteId of acceptedSuites(own.record)) {
       const relay = count.suites.find((entry) => entry.suite === suiteId);
@@ -108,14 +109,14 @@ async function planSuite(
   if (rotate || (suite.agreement && signedDh === null) || (suite.ratchetKem && lastResort === null)) {
     if (suite.agreement) {
       const secret = generatePrekey(own.keys, own.record, suite.id, PREKEY_ROLES.signedDh, { created: now });
-      await stores.prekeys.put(secret);
+      await stores.putPrekey(secret);
       signedDh = secret.prekey;
     }
     if (suite.ratchetKem) {
       const secret = generatePrekey(own.keys, own.record, suite.id, PREKEY_ROLES.pqLastResort, {
         created: now,
       });
-      await stores.prekeys.put(secret);
+      await stores.putPrekey(secret);
       lastResort = secret.prekey;
     }
     bundle = encodeBundle(suite.id, own.record, signedDh, lastResort, null);
@@ -125,7 +126,7 @@ async function planSuite(
   if (stock < PREKEY_POLICY.refillBelow) {
     for (let i = stock; i < PREKEY_POLICY.target; i += 1) {
       const secret = generatePrekey(own.keys, own.record, suite.id, oneTimeRole(suite.id), { created: now });
-      await stores.prekeys.put(secret);
+      await stores.putPrekey(secret);
       oneTime.push(secret.prekey.encoded);
     }
   }

@@ -46,7 +46,9 @@ export async function trustContact(
     const record = await fetchVerifiedAccount(context, link, username);
     await context.store.transaction(async (tables) => {
       const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
-      await acceptIdentity(stores, record);
+      const accepted = await acceptIdentity(stores, record);
+      if (accepted.kind === "refused") throw accepted.error;
+      await stores.apply(accepted.writes);
       for (const session of tables.getSessions(username)) tables.deleteSession(session.sessionId);
       const contact = tables.requireContact(username);
       tables.putContact({

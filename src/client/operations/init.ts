@@ -83,7 +83,8 @@ export async function initHome(request: InitRequest): Promise<InitResult> {
  * unreadable without its key. It is renamed aside rather than deleted, so nothing is destroyed.
  */
 async function setAsideOrphanedStore(paths: HomePaths, now: number): Promise<void> {
-  for (const suffix of ["", "-wal", "-shm"]) {
+  // The anchor (state-anchor.ts) is sealed under the orphan's key: it goes aside with it.
+  for (const suffix of ["", "-wal", "-shm", ".anchor"]) {
     await rename(`${paths.localStore}${suffix}`, `${paths.localStore}.orphaned-${now}${suffix}`).catch(
       (error: NodeJS.ErrnoException) => {
         if (error.code !== "ENOENT") throw error;

@@ -7,7 +7,9 @@ import {
   decodeContentExact,
   decodeEnvelope,
   ENVELOPE_TYPES,
+  type IdentityRecord,
   receiveMessage,
+  wipeConsumed,
 } from "../../protocol/index.ts";
 import type { ClientContext } from "../context.ts";
 import type { LocalTables } from "../local-store/local-store.ts";
@@ -28,13 +30,13 @@ import { flushOutbox } from "../outbox/outbox-flush.ts";
 import type { RelayMessage } from "../transport/relay-api.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { watchRelay } from "../transport/relay-socket.ts";
-import { markIdentityChanged } from "../trust/peer-identity.ts";
+import { fetchProvenRecord } from "../trust/peer-identity.ts";
 
 /** A decrypted message as the SDK hands it out. */
 export interface IncomingMessage {
   /** The relay's id (as a string): redelivery of one id is stored and shown once. */
   readonly messageId: string;
-  /** Named from the verified identity record (first contact) or the relay-authenticated session peer. */
+  /** The relay-authenticated sender (a first contact's record must name it and be proven, §7.7). */
   readonly sender: string;
   readonly suite: SuiteName;
   readonly contentType: "text" | "attachment";
@@ -59,9 +61,12 @@ export interface IncomingMessage {
 /** A message that could not be opened: reported, acknowledged (so it cannot block the queue forever). */
 export interface RejectedMessage {
   readonly messageId: string;
+  /** The sender the relay authenticated: the only name a refused message is reported under. */
   readonly from: string;
   readonly code: string;
   readonly message: string;
+  /** A refused first contact (docs/protocol.md §7.7): nobody was added as a contact. */
+  readonly firstContact: boolean;
 }
 
 export interface ReceiveOptions {
@@ -82,6 +87,8 @@ export interface ReceiveOptions {
   readonly receipts?: boolean;
   /** A contact's identity record changed: their messages wait at the relay until trusted. */
   readonly onIdentityChanged?: (username: string) => void;
+  /** Messages kept at the relay per such sender in one receive (default MAX_HELD_PER_SENDER). */
+  readonly maxHeldPerSender?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -92,35 +99,40 @@ export interface ReceiveResult {
   readonly outboxSent: number;
 }
 
-/**
- * Errors that leave the message at the relay: the user must act first (accept a changed identity),
- * after which the same envelope decrypts. Everything else is final for that envelope.
- */
-const KEEP_AT_RELAY: ReadonlySet<string> = new Set(["identity_changed"]);
-
 type Outcome =
   | { kind: "message"; message: IncomingMessage; contentId: Uint8Array; firstContact: boolean }
   | { kind: "receipt"; receipt: DeliveryReceipt }
   | { kind: "skip" }
   | { kind: "rejected"; rejected: RejectedMessage }
-  | { kind: "keep"; identityChanged?: string };
+  | { kind: "keep"; identityChanged?: string; firstContact?: boolean };
 
 /**
- * One envelope: decrypt with the session protocol and commit the session state, the contact, the
- * replay entry, the consumed prekeys AND the plaintext in one transaction; only then may the caller
- * acknowledge it to the relay (DESIGN.md "Commit state and plaintext before acknowledging").
+ * Messages kept at the relay per sender while that sender's changed identity waits for the user
+ * (docs/protocol.md §11.2). Beyond this many in one receive, further ones are refused and
+ * acknowledged (`held_limit_reached`), so one sender cannot fill the mailbox quota with held mail.
  */
-/** Thrown inside the first pass to roll it back once the content turned out to be an attachment. */
-class AttachmentFirst extends Error {
-  readonly reference: AttachmentReference;
-  constructor(reference: AttachmentReference) {
-    super("attachment to fetch before committing");
-    this.reference = reference;
-  }
-}
+export const MAX_HELD_PER_SENDER = 50;
 
 type Saved = { path: string | null; text: string | null; reference: AttachmentReference };
 
+/** What one pass over the local store decided: a final outcome, or what to fetch before the next pass. */
+type Pass =
+  | { kind: "done"; outcome: Outcome; consumed: readonly Uint8Array[] }
+  | { kind: "needs-record"; username: string }
+  | { kind: "needs-attachment"; reference: AttachmentReference };
+
+/** Passes one envelope may take: decide, fetch the proven record, fetch the attachment, commit. */
+const MAX_PASSES = 3;
+
+/**
+ * One envelope: the protocol decides (src/protocol/receive-message.ts) and this commits the decision's
+ * writes — session state, contact, replay entry, consumed prekeys — together with the plaintext in one
+ * transaction; only then may the caller acknowledge it to the relay (DESIGN.md "Commit state and
+ * plaintext before acknowledging"). What has to come from the network first is fetched between passes,
+ * outside any transaction, and the decision is made again with it: the record key transparency proves
+ * for the sender of a first contact (`needs_record`, docs/protocol.md §7.7), and an attachment, which is
+ * downloaded, verified and saved BEFORE its message commits (a failed download changes nothing).
+ */
 export async function processEnvelope(
   context: ClientContext,
   link: RelayLink,
@@ -129,120 +141,154 @@ export async function processEnvelope(
   now = Date.now(),
 ): Promise<Outcome> {
   const messageId = String(relayMessage.id);
-  // An attachment is downloaded, verified and saved BEFORE the message commits: the first pass
-  // decrypts only to learn the reference and is rolled back, so a failed download changes nothing and
-  // the message is retried whole; the second pass commits session state and the saved file's record.
+  const sender = relayMessage.from;
   let saved: Saved | null = null;
-  let blocked: Uint8Array | undefined;
-  for (let pass = 0; pass < 2; pass++) {
-    try {
-      return await context.store.transaction((tables) => decryptAndCommit(tables, saved));
-    } catch (error) {
-      if (error instanceof AttachmentFirst && saved === null) {
-        try {
-          saved = await fetchAndSave(link, error.reference, options);
-        } catch (failure) {
-          if (NanoError.is(failure, "relay_unreachable")) return { kind: "keep" };
-          // Not the attachment's fault (a full disk, an unwritable save folder): the message stays at
-          // the relay, unacknowledged, and the receive reports the error; fixing the folder and
-          // receiving again delivers it. Only a blob that fails its checks is refused for good.
-          if (!NanoError.is(failure)) throw failure;
-          return rejected(failure);
-        }
-        continue;
-      }
-      if (!NanoError.is(error)) throw error;
-      if (KEEP_AT_RELAY.has(error.code)) {
-        await markIdentityChanged(context.store, relayMessage.from, now, blocked);
-        return { kind: "keep", identityChanged: relayMessage.from };
-      }
-      return rejected(error);
-    }
-  }
-  throw new Error("unreachable: the second pass either commits or fails");
-
-  function rejected(error: unknown): Outcome {
+  let proven: IdentityRecord | null | undefined;
+  let firstContact = false;
+  const rejected = (error: unknown): Outcome => {
     const code = NanoError.is(error) ? error.code : "internal_error";
     const message = error instanceof Error ? error.message : String(error);
-    return { kind: "rejected", rejected: { messageId, from: relayMessage.from, code, message } };
+    return { kind: "rejected", rejected: { messageId, from: sender, code, message, firstContact } };
+  };
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    let step: Pass;
+    try {
+      step = await context.store.transaction((tables) => decideAndCommit(tables));
+    } catch (error) {
+      if (!NanoError.is(error)) throw error;
+      return rejected(error);
+    }
+    if (step.kind === "done") {
+      // Committed: what the decision consumed (superseded keys, used prekey seeds) leaves memory.
+      wipeConsumed(step);
+      return step.outcome;
+    }
+    if (step.kind === "needs-record") {
+      try {
+        proven = await fetchProvenRecord(context, link, step.username);
+      } catch (failure) {
+        if (NanoError.is(failure, "relay_unreachable")) return { kind: "keep" };
+        // A relay that shows two histories is not trusted any further: the receive fails loudly.
+        if (NanoError.is(failure, "log_fork_detected") || NanoError.is(failure, "log_rollback_detected"))
+          throw failure;
+        if (!NanoError.is(failure)) throw failure;
+        return rejected(failure);
+      }
+      continue;
+    }
+    try {
+      saved = await fetchAndSave(link, step.reference, options);
+    } catch (failure) {
+      if (NanoError.is(failure, "relay_unreachable")) return { kind: "keep" };
+      // Not the attachment's fault (a full disk, an unwritable save folder): the message stays at
+      // the relay, unacknowledged, and the receive reports the error; fixing the folder and
+      // receiving again delivers it. Only a blob that fails its checks is refused for good.
+      if (!NanoError.is(failure)) throw failure;
+      return rejected(failure);
+    }
   }
+  throw new Error("unreachable: every pass past the last fetch decides");
 
-  async function decryptAndCommit(tables: LocalTables, ready: Saved | null): Promise<Outcome> {
-    // Committed before a crash that came ahead of the ack: acknowledge again, show nothing twice.
-    if (tables.hasReceived(messageId)) return { kind: "skip" };
-    const known = tables.getContact(relayMessage.from);
-    if (known?.identityChanged) return { kind: "keep", identityChanged: relayMessage.from };
-    const { suite, type: envelopeType } = decodeEnvelope(relayMessage.envelope);
-    const stores = new LocalProtocolStores(tables, link.own, now, {
-      records: context.records,
-      onBlocked: (username, changed) => {
-        if (username === relayMessage.from) blocked = changed.encoded;
-      },
+  async function decideAndCommit(tables: LocalTables): Promise<Pass> {
+    const done = (outcome: Outcome, consumed: readonly Uint8Array[] = []): Pass => ({
+      kind: "done",
+      outcome,
+      consumed,
     });
-    const received = await receiveMessage(stores, relayMessage.from, relayMessage.envelope, { now });
-    const content = decodeContentExact(received.content);
+    // Committed before a crash that came ahead of the ack: acknowledge again, show nothing twice.
+    if (tables.hasReceived(messageId)) return done({ kind: "skip" });
+    const envelope = decodeEnvelope(relayMessage.envelope);
+    firstContact = envelope.type === ENVELOPE_TYPES.prekey;
+    const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+    const decided = await receiveMessage(
+      stores,
+      { relaySender: sender, envelope, ...(proven === undefined ? {} : { provenRecord: proven }) },
+      { now },
+    );
+    if (decided.kind === "needs_record") return { kind: "needs-record", username: decided.username };
+    if (decided.kind === "held") {
+      // The block (first time) commits now; the message waits at the relay until the user decides.
+      await stores.apply(decided.writes);
+      return done({ kind: "keep", identityChanged: decided.peer, firstContact });
+    }
+    if (decided.kind === "refused") {
+      // Only the refusal cache is written: a resent copy is refused for one lookup.
+      await stores.apply(decided.writes);
+      return done(rejected(decided.error));
+    }
+    const content = decodeContentExact(decided.content);
     if (content.type === CONTENT_TYPES.receipt) {
+      await stores.apply(decided.writes);
       tables.insertReceived({
         messageId,
-        sender: received.peer,
+        sender: decided.peer,
         contentType: "receipt",
         body: new Uint8Array(0),
         receivedAt: now,
       });
-      return {
-        kind: "receipt",
-        receipt: {
-          from: received.peer,
-          kind: receiptKindName(content.kind),
-          contentIds: content.ids.map((id) => toHex(id)),
-          sentAt: content.sentAt,
+      return done(
+        {
+          kind: "receipt",
+          receipt: {
+            from: decided.peer,
+            kind: receiptKindName(content.kind),
+            contentIds: content.ids.map((id) => toHex(id)),
+            sentAt: content.sentAt,
+          },
         },
-      };
+        decided.consumed,
+      );
     }
     let text: string;
     let attachment: IncomingMessage["attachment"] = null;
     if (content.type === CONTENT_TYPES.attachment) {
       const reference = decodeAttachmentReferenceExact(content.reference);
-      if (ready === null || !equalBytes(ready.reference.hash, reference.hash))
-        throw new AttachmentFirst(reference);
-      if (ready.text !== null) text = ready.text;
+      // Nothing is written yet: the next pass decides again once the file is saved.
+      if (saved === null || !equalBytes(saved.reference.hash, reference.hash)) {
+        return { kind: "needs-attachment", reference };
+      }
+      if (saved.text !== null) text = saved.text;
       else {
         attachment = {
-          path: ready.path!,
+          path: saved.path!,
           filename: reference.filename ?? null,
           size: reference.size,
           contentType: reference.contentType,
         };
-        text = `[file ${reference.filename ?? "(unnamed)"}, ${reference.size} bytes, saved to ${ready.path}]`;
+        text = `[file ${reference.filename ?? "(unnamed)"}, ${reference.size} bytes, saved to ${saved.path}]`;
       }
     } else {
       text = content.text;
     }
+    await stores.apply(decided.writes);
     tables.insertReceived({
       messageId,
-      sender: received.peer,
+      sender: decided.peer,
       contentType: attachment === null ? "text" : "attachment",
       body: utf8(attachment === null ? text : JSON.stringify(attachment)),
       receivedAt: now,
     });
-    return {
-      kind: "message",
-      contentId: content.messageId,
-      firstContact: envelopeType === ENVELOPE_TYPES.prekey,
-      message: {
-        messageId,
-        sender: received.peer,
-        suite: getSuite(suite.id).name,
-        contentType: attachment === null ? "text" : "attachment",
-        text,
-        attachment,
-        sentAt: content.sentAt,
-        receivedAt: now,
-        envelopeBytes: relayMessage.envelope.length,
-        newSession: received.newSession,
-        contentId: toHex(content.messageId),
+    return done(
+      {
+        kind: "message",
+        contentId: content.messageId,
+        firstContact,
+        message: {
+          messageId,
+          sender: decided.peer,
+          suite: getSuite(envelope.suite.id).name,
+          contentType: attachment === null ? "text" : "attachment",
+          text,
+          attachment,
+          sentAt: content.sentAt,
+          receivedAt: now,
+          envelopeBytes: relayMessage.envelope.length,
+          newSession: decided.newSession,
+          contentId: toHex(content.messageId),
+        },
       },
-    };
+      decided.consumed,
+    );
   }
 }
 
@@ -279,6 +325,9 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   const receipts = options.receipts === false ? null : new ReceiptBatcher(context);
   /** Sessions peers opened since the last prekey upkeep (each may have used a one-time prekey). */
   let newSessions = 0;
+  /** Messages kept at the relay in this receive, per sender whose identity change waits. */
+  const held = new Map<string, number>();
+  const maxHeld = options.maxHeldPerSender ?? MAX_HELD_PER_SENDER;
   const processOne = (message: RelayMessage) =>
     processEnvelope(context, link, message, {
       saveDir,
@@ -295,10 +344,26 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
     let failure: { error: unknown } | null = null;
     for (const [index, pending] of outcomes.entries()) {
       const message = messages[index]!;
-      const outcome = await pending;
+      let outcome = await pending;
       if (outcome.kind === "keep") {
-        if (outcome.identityChanged !== undefined) options.onIdentityChanged?.(outcome.identityChanged);
-        continue;
+        const waiting = outcome.identityChanged;
+        if (waiting === undefined) continue;
+        const count = (held.get(waiting) ?? 0) + 1;
+        held.set(waiting, count);
+        if (count <= maxHeld) {
+          options.onIdentityChanged?.(waiting);
+          continue;
+        }
+        outcome = {
+          kind: "rejected",
+          rejected: {
+            messageId: String(message.id),
+            from: message.from,
+            code: "held_limit_reached",
+            message: `more than ${maxHeld} messages from ${waiting} wait for their new identity to be trusted`,
+            firstContact: outcome.firstContact === true,
+          },
+        };
       }
       acknowledge.push(message.id);
       try {

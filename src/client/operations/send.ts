@@ -10,17 +10,19 @@ import {
 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { encodeAttachmentReference } from "../../protocol/attachment.ts";
-import { assembleBundle } from "../../protocol/bundle.ts";
 import {
   activeSessionSuite,
+  assembleBundle,
+  type Blocked,
+  type Bundle,
   CONTENT_TYPES,
   chooseSuite,
-  decodeBundleExact,
   encodeContent,
   MAX_PADDED_CONTENT,
   MESSAGE_ID_BYTES,
   sendMessage,
   startSession,
+  wipeConsumed,
 } from "../../protocol/index.ts";
 import type { ClientContext } from "../context.ts";
 import type { ContactRecord, LocalTables } from "../local-store/local-store.ts";
@@ -34,12 +36,7 @@ import {
 import { newClientMessageId } from "../outbox/outbox.ts";
 import { deliverCommitted } from "../outbox/outbox-flush.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
-import {
-  checkPeerIdentity,
-  fetchVerifiedAccount,
-  identityChangedError,
-  markIdentityChanged,
-} from "../trust/peer-identity.ts";
+import { checkPeerIdentity, fetchVerifiedAccount, identityChangedError } from "../trust/peer-identity.ts";
 import { checkUsername } from "./claim-username.ts";
 
 /** Attachments (and long texts, which travel as attachments) are read into memory whole in v1. */
@@ -134,8 +131,8 @@ async function encryptAndCommit(
   },
 ): Promise<Prepared> {
   const { peer, contact, explicit, current, needsSession, now } = plan;
-  let bundleBytes: Uint8Array | null = null;
-  if (needsSession) bundleBytes = await fetchChosenBundle(context, link, peer, explicit, now);
+  let bundle: Bundle | null = null;
+  if (needsSession) bundle = await fetchChosenBundle(context, link, peer, explicit, now);
   else if (contact !== null && !context.peerChecks.recent(peer, contact.identityRecord, now))
     await checkPeerIdentity(context, link, peer, contact.identityRecord, now);
   const messageId = new Uint8Array(randomBytes(MESSAGE_ID_BYTES));
@@ -170,53 +167,65 @@ async function encryptAndCommit(
   }
   const body = content!;
   const clientMessageId = newClientMessageId();
-  let committed: { suite: number; envelope: Uint8Array };
-  let blocked: Uint8Array | undefined;
-  let checkedRecord: Uint8Array | undefined;
-  try {
-    committed = await context.store.transaction(async (tables) => {
-      const stores = new LocalProtocolStores(tables, link.own, now, {
-        records: context.records,
-        onBlocked: (_, changed) => {
-          blocked = changed.encoded;
-        },
-      });
-      let suite = current;
-      if (bundleBytes !== null) {
-        const bundle = decodeBundleExact(bundleBytes, now);
-        const chosen = await chooseSuite(stores, bundle.record, explicit);
-        if (chosen.suite.id !== bundle.suite.id) {
-          throw new NanoError(
-            "suite_unavailable",
-            `${peer}'s prekeys at this relay are for the ${bundle.suite.name} mode, but this message needs ${chosen.suite.name}`,
-          );
-        }
-        await startSession(stores, bundleBytes, chosen.selection, { now, peer });
-        suite = chosen.suite.id;
-        // The bundle's record was just verified with its key-transparency proof: if it is the one now
-        // pinned, the next send on this session needs no check of its own.
-        const pinned = tables.getContact(peer)?.identityRecord;
-        if (pinned !== undefined && equalBytes(pinned, bundle.record.encoded)) checkedRecord = pinned;
+  // The decisions' writes commit with the outbox entry in ONE transaction; a changed identity commits
+  // only its block, and the send fails after the commit (nothing written and then undone).
+  const committed = await context.store.transaction(async (tables): Promise<Committed> => {
+    const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+    let suite = current;
+    let checkedRecord: Uint8Array | undefined;
+    if (bundle !== null) {
+      const chosen = await chooseSuite(stores, bundle.record, explicit);
+      if (chosen.kind === "blocked") return blockedBy(stores, chosen);
+      if (chosen.kind === "refused") throw chosen.error;
+      if (chosen.suite.id !== bundle.suite.id) {
+        throw new NanoError(
+          "suite_unavailable",
+          `${peer}'s prekeys at this relay are for the ${bundle.suite.name} mode, but this message needs ${chosen.suite.name}`,
+        );
       }
-      const envelope = await sendMessage(stores, peer, body, { now });
-      tables.insertOutbox({ clientMessageId, recipient: peer, envelope, createdAt: now });
-      return { suite: suite!, envelope };
-    });
-  } catch (error) {
-    if (NanoError.is(error, "identity_changed")) {
-      await markIdentityChanged(context.store, peer, now, blocked);
-      throw identityChangedError(peer);
+      const started = await startSession(stores, { bundle, selection: chosen.selection, peer }, { now });
+      if (started.kind === "blocked") return blockedBy(stores, started);
+      if (started.kind === "refused") throw started.error;
+      await stores.apply(started.writes);
+      suite = chosen.suite.id;
+      // The bundle's record was just proven with key transparency: if it is the one now pinned, the
+      // next send on this session needs no check of its own.
+      const pinned = tables.getContact(peer)?.identityRecord;
+      if (pinned !== undefined && equalBytes(pinned, bundle.record.encoded)) checkedRecord = pinned;
     }
-    throw error;
-  }
+    const sent = await sendMessage(stores, { peer, content: body }, { now });
+    if (sent.kind === "blocked") return blockedBy(stores, sent);
+    if (sent.kind === "refused") throw sent.error;
+    await stores.apply(sent.writes);
+    tables.insertOutbox({ clientMessageId, recipient: peer, envelope: sent.envelope, createdAt: now });
+    return { kind: "sent", suite: suite!, envelope: sent.envelope, checkedRecord, consumed: sent.consumed };
+  });
+  if (committed.kind === "blocked") throw identityChangedError(peer);
+  wipeConsumed(committed);
   return {
     clientMessageId,
     messageId,
     committed,
-    checkedRecord,
-    newSession: bundleBytes !== null,
+    checkedRecord: committed.checkedRecord,
+    newSession: bundle !== null,
     attachment,
   };
+}
+
+type Committed =
+  | {
+      readonly kind: "sent";
+      readonly suite: number;
+      readonly envelope: Uint8Array;
+      readonly checkedRecord: Uint8Array | undefined;
+      readonly consumed: readonly Uint8Array[];
+    }
+  | { readonly kind: "blocked" };
+
+/** Commits a decision's block (a changed identity, docs/protocol.md §11.2); the send then fails. */
+async function blockedBy(stores: LocalProtocolStores, blocked: Blocked): Promise<Committed> {
+  await stores.apply(blocked.writes);
+  return { kind: "blocked" };
 }
 
 /**
@@ -300,30 +309,28 @@ async function fetchChosenBundle(
   peer: string,
   explicit: SuiteId | undefined,
   now: number,
-): Promise<Uint8Array> {
+): Promise<Bundle> {
+  // Decoded (every self-signature verified) and proven by key transparency, once.
   const record = await fetchVerifiedAccount(context, link, peer);
-  let suite: number;
-  try {
-    // A differing record is verified here and blocks the contact (markIdentityChanged below).
-    suite = await context.store.transaction(async (tables) => {
-      const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
-      return (await chooseSuite(stores, record, explicit)).suite.id;
-    });
-  } catch (error) {
-    if (NanoError.is(error, "identity_changed")) {
-      await markIdentityChanged(context.store, peer, now, record.encoded);
-      throw identityChangedError(peer);
-    }
-    throw error;
-  }
-  const fetched = await link.api.fetchBundle(peer, suite);
-  const assembled = assembleBundle(
+  const chosen = await context.store.transaction(async (tables) => {
+    const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+    const outcome = await chooseSuite(stores, record, explicit);
+    // A differing record blocks the contact: the block commits, then the send fails.
+    if (outcome.kind === "blocked") await stores.apply(outcome.writes);
+    return outcome;
+  });
+  if (chosen.kind === "blocked") throw identityChangedError(peer);
+  if (chosen.kind === "refused") throw chosen.error;
+  const fetched = await link.api.fetchBundle(peer, chosen.suite.id);
+  // The record inside the bundle is compared byte for byte with the one just proven (no second
+  // verification of its signatures); only the prekeys are verified here.
+  const bundle = assembleBundle(
     fetched.bundle,
     fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey],
     now,
+    record,
   );
   // The bundle's own proof, for the record inside it: a bundle whose proof fails is never used.
-  const bundleRecord = decodeBundleExact(assembled, now).record;
-  await context.transparency.verify(link.api, peer, bundleRecord.encoded, fetched.transparency);
-  return assembled;
+  await context.transparency.verify(link.api, peer, bundle.record.encoded, fetched.transparency);
+  return bundle;
 }

@@ -64,6 +64,25 @@ export async function fetchVerifiedAccount(
 }
 
 /**
+ * The record key transparency proves for the sender of a first contact, which the protocol asks for
+ * (`needs_record`, docs/protocol.md §7.7) only once the first contact passed its cheap checks and
+ * names a record this client has not pinned: `fetchVerifiedAccount`, or null when the relay knows no
+ * such account (the protocol then refuses the first contact).
+ */
+export async function fetchProvenRecord(
+  context: ClientContext,
+  link: RelayLink,
+  username: string,
+): Promise<IdentityRecord | null> {
+  try {
+    return await fetchVerifiedAccount(context, link, username);
+  } catch (error) {
+    if (NanoError.is(error, "account_not_found")) return null;
+    throw error;
+  }
+}
+
+/**
  * On an open session the peer's record is not otherwise seen again: ask the relay for it, so a peer
  * who replaced their identity blocks sending at once rather than after the messages failed to open.
  * Offline, the check is skipped (the message is queued; the peer's client refuses it if stale).

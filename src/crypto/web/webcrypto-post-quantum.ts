@@ -47,7 +47,7 @@ export function webMlKem768(subtle: ModernSubtle, randomBytes: (length: number) 
       checkLength("ML-KEM-768 public key", key, L.publicKey);
       let imported: WebKey;
       try {
-        imported = await subtle.importKey("raw-public", key, algorithm, true, ["encapsulateBits"]);
+        imported = await subtle.importKey("raw-public", key, algorithm, false, ["encapsulateBits"]);
       } catch (cause) {
         throw new NanoError("invalid_public_key", "ML-KEM-768 public key rejected by its validity check", {
           cause,

@@ -23,6 +23,8 @@ import { createRedisClient, type RedisClient } from "./redis-clients.ts";
 /** WebSocket close code for a connection replaced by a newer login of the same device. */
 export const CLOSE_SESSION_REPLACED = 4409;
 const DEGRADED_POLL_MS = 1000;
+/** How long a starting relay waits for Redis before it starts without (degraded). */
+const START_WAIT_MS = 3000;
 /** Presence records older than this are relays that died without saying goodbye. */
 export const PRESENCE_STALE_MS = 30_000;
 
@@ -73,6 +75,8 @@ export class ClusterLink {
   #closed = false;
   #timers: NodeJS.Timeout[] = [];
   #degradedTimer: NodeJS.Timeout | undefined;
+  /** Told of every username another relay (or this one) changed, and of the channel's state. */
+  readonly #invalidations = new Set<{ invalidate(username: string): void; setLive(live: boolean): void }>();
   /** Filled by the relay once it listens: the presence record needs its URL. */
   presence: (() => Omit<RelayPresence, "node" | "at">) | null = null;
 
@@ -100,6 +104,22 @@ export class ClusterLink {
     this.#hub.onPresence = (username, present) => this.#presenceChanged(username, present);
   }
 
+  /** Registers a cache for cluster-wide invalidation (account-cache.ts). */
+  addCache(cache: { invalidate(username: string): void; setLive(live: boolean): void }): void {
+    this.#invalidations.add(cache);
+    cache.setLive(this.#live);
+  }
+
+  /** Tells every relay (this one included) that `username`'s cached records are stale. */
+  announceInvalidation(username: string): void {
+    if (this.#closed || !this.#commands.isReady) return;
+    this.#commands.publish(`${this.#prefix}:invalidate`, username).catch(() => {});
+  }
+
+  #onInvalidation(username: string): void {
+    for (const cache of this.#invalidations) cache.invalidate(username);
+  }
+
   channel(username: string): string {
     return `${this.#prefix}:user:${username}`;
   }
@@ -108,15 +128,22 @@ export class ClusterLink {
     return { redis: this.#live ? "subscribed" : "down", node: this.node };
   }
 
-  /** Connects both clients. Resolves even if Redis is down: the relay starts degraded and retries. */
+  /**
+   * Connects both clients. Resolves within `START_WAIT_MS` even if Redis is down: node-redis keeps
+   * trying in the background (its connect() would wait for Redis forever), and the relay starts
+   * degraded, serving from PostgreSQL, until the subscriber reports ready.
+   */
   async start(): Promise<void> {
-    await Promise.all(
+    const connecting = Promise.all(
       [this.#commands, this.#subscriber].map((client) =>
-        client
-          .connect()
-          .catch((error: unknown) => this.#log.warn({ err: error }, "redis unavailable; retrying")),
+        client.connect().catch((error: unknown) => this.#log.warn({ err: error }, "redis connect failed")),
       ),
     );
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([connecting, new Promise((done) => (waited = setTimeout(done, START_WAIT_MS)))]);
+    clearTimeout(waited);
+    if (!this.#subscriber.isReady)
+      this.#log.warn("redis unavailable at start; serving from PostgreSQL until it answers");
     if (!this.#subscriber.isReady) this.#onLost("connect");
     const safety = setInterval(() => this.#hub.notifyAll(), this.#safetyPollMs);
     const health = setInterval(() => void this.#heartbeat(), this.#healthMs);
@@ -205,7 +232,11 @@ export class ClusterLink {
     if (this.#closed) return;
     // Users who connected while the subscriber was down were not subscribed: do it now.
     for (const username of this.#subscribed) this.#subscribe(username);
+    this.#subscriber
+      .subscribe(`${this.#prefix}:invalidate`, (username) => this.#onInvalidation(username))
+      .catch(() => {});
     this.#live = true;
+    for (const cache of this.#invalidations) cache.setLive(true);
     this.#metrics.redisUp.set(1);
     clearInterval(this.#degradedTimer);
     this.#degradedTimer = undefined;
@@ -217,11 +248,17 @@ export class ClusterLink {
     if (this.#closed) return;
     if (this.#live) this.#log.warn({ reason }, "redis subscription lost; polling until it is back");
     this.#live = false;
+    for (const cache of this.#invalidations) cache.setLive(false);
     this.#metrics.redisUp.set(0);
     if (this.#degradedTimer === undefined) {
       this.#degradedTimer = setInterval(() => this.#hub.notifyAll(), DEGRADED_POLL_MS);
       this.#degradedTimer.unref();
     }
+  }
+
+  /** Refreshes this relay's presence record now (at start, once it knows its URL). */
+  beat(): Promise<void> {
+    return this.#heartbeat();
   }
 
   async #heartbeat(): Promise<void> {

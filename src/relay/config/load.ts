@@ -137,6 +137,12 @@ export function semanticProblems(config: RelayConfig, baseDir = process.cwd()): 
       message: 'required when storage.backend = "postgres" (or set storage.postgres_url_env)',
     });
   }
+  if (config.storage.blob_backend === "postgres" && config.storage.backend !== "postgres") {
+    problems.push({
+      path: "storage.blob_backend",
+      message: 'blobs in PostgreSQL need storage.backend = "postgres"',
+    });
+  }
   if (production && config.monitoring.log_level === "trace") {
     problems.push({
       path: "monitoring.log_level",

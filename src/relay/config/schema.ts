@@ -90,6 +90,8 @@ const storageSchema = z.strictObject({
   postgres_url_env: envName.optional(),
   /** Connections per relay process; the sum over relays must stay below the server's max_connections. */
   postgres_pool_size: positiveInt.max(1000).default(10),
+  /** Attachment blobs: files under blob_dir (shared folder in a cluster) or chunks in PostgreSQL. */
+  blob_backend: z.enum(["filesystem", "postgres"]).default("filesystem"),
 });
 
 const clusterSchema = z.strictObject({

@@ -207,6 +207,8 @@ min_free_bytes = 67108864
 # postgres_url = "postgres://nano@db.internal:5432/nano"   # no password here; or:
 # postgres_url_env = "NANO_RELAY_POSTGRES_URL"
 postgres_pool_size = 10
+# Attachment blobs: "filesystem" (blob_dir; one shared folder for a cluster) or "postgres" (chunked rows).
+blob_backend = "filesystem"
 
 [cluster]
 # Redis for a cluster of relays: wake-ups, one live connection per device, shared rate limits, cache.

@@ -88,7 +88,7 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
         purpose === "claim"
           ? context.usernames.checkClaimable(request.body.username).username
           : normalizeUsername(request.body.username);
-      const { challenge, expiresAt } = context.challenges.issue(purpose, username);
+      const { challenge, expiresAt } = await context.challenges.issue(purpose, username);
       return { challenge: encodeBase64(challenge), expires_at: expiresAt };
     },
   );
@@ -117,7 +117,7 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
       const signature = decodeBase64(request.body.signature, "signature");
       try {
         // Consumed before verifying: a failed answer burns the challenge, so guesses cannot be retried.
-        context.challenges.take(challenge, "claim", username);
+        await context.challenges.take(challenge, "claim", username);
         const identity = verifyRecordFor(context, record, username);
         const proof = { identity, identityRecord: record, username, challenge, signature };
         if (!context.verifier.verifyUsernameClaim(proof)) {

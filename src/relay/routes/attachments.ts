@@ -1,14 +1,10 @@
-import { randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
 import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { FastifyInstance } from "fastify";
 import { blake2bIncremental } from "../../crypto/hash.ts";
 import { toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { blobFile } from "../blob-files.ts";
+import type { ReceivedBlob } from "../blobs/blob-store.ts";
 import type { RelayContext } from "../context.ts";
 import { normalizeUsername } from "../usernames.ts";
 import { authenticate } from "./_http.ts";
@@ -16,17 +12,6 @@ import { authenticate } from "./_http.ts";
 const HASH = /^[0-9a-f]{128}$/;
 const MAX_RECIPIENTS = 100;
 const DAY_MS = 86_400_000;
-/** Blob reads per downloaded piece: fewer reads and socket writes than the 64 KiB default. */
-const READ_CHUNK = 256 * 1024;
-
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 function checkHash(hash: string): string {
   if (!HASH.test(hash))
@@ -41,6 +26,7 @@ function notOwner(): NanoError {
   );
 }
 
+/** Where the filesystem blob store keeps a blob (tests look at the files). */
 export function blobPath(context: RelayContext, hash: string): string {
   return blobFile(context.blobDir, hash);
 }
@@ -54,7 +40,7 @@ export function blobPath(context: RelayContext, hash: string): string {
 export const REFETCH_GRACE_MS = 24 * 3600 * 1000;
 
 export async function removeBlob(context: RelayContext, hash: string): Promise<void> {
-  await rm(blobPath(context, hash), { force: true });
+  await context.blobs.remove(hash);
 }
 
 /**
@@ -103,9 +89,6 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
         ) {
           throw new NanoError("unsupported_media_type", "upload the blob as application/octet-stream");
         }
-        const tmpDir = join(context.blobDir, "tmp");
-        await mkdir(tmpDir, { recursive: true });
-        const tmp = join(tmpDir, randomUUID());
         // The blob address is BLAKE2b-512 of the bytes (docs/attachments.md), hashed as they stream in.
         const hasher = blake2bIncremental();
         let size = 0;
@@ -122,14 +105,9 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
             callback(null, chunk);
           },
         });
+        let received: ReceivedBlob | null = null;
         try {
-          // "wx": never reuse a file at the temporary name. `flush`: the stream fsyncs the file once,
-          // before closing it, and the pipeline resolves only after that close.
-          await pipeline(
-            body as NodeJS.ReadableStream,
-            meter,
-            createWriteStream(tmp, { flags: "wx", mode: 0o600, flush: true }),
-          );
+          received = await context.blobs.receive(body as NodeJS.ReadableStream, meter);
           if (toHex(hasher.digest()) !== hash) {
             throw new NanoError("blob_hash_mismatch", "the bytes do not hash to the address");
           }
@@ -137,15 +115,9 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
           // put): this answer needs the exact ciphertext, so it tells a prober nothing a hash would.
           const existing = await context.store.attachments.get(hash);
           if (existing !== null && existing.owner !== owner) throw notOwner();
-          const final = blobPath(context, hash);
-          const shard = join(context.blobDir, hash.slice(0, 2));
-          const created = await mkdir(shard, { recursive: true });
-          // Same hash, same bytes: replacing an existing blob with this verified copy is harmless.
-          await rename(tmp, final);
-          // The rename (and a new shard folder's entry) must be on disk before the metadata commit
-          // below, or a crash could leave metadata naming a blob that is not there.
-          if (created !== undefined) await syncDirectory(context.blobDir);
-          await syncDirectory(shard);
+          // Durable under its address before the metadata commit below: a crash in between leaves an
+          // unreferenced blob (swept at the TTL), never metadata naming a missing blob.
+          await received.promote(hash);
           const now = context.clock.now();
           const stored = await context.store.attachments.put(
             { hash, owner, size, createdAt: now, expiresAt: now + limits.attachment_ttl_days * DAY_MS },
@@ -171,7 +143,7 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
           if (NanoError.is(error)) throw error;
           throw new NanoError("malformed_request", "the upload was interrupted", { cause: error });
         } finally {
-          await rm(tmp, { force: true });
+          await received?.discard();
         }
       },
     );
@@ -187,9 +159,8 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
       record.expiresAt > context.clock.now() &&
       (record.owner === username || (await context.store.attachments.isRecipient(hash, username)));
     if (!allowed) throw new NanoError("attachment_not_found", "no such attachment");
-    const path = blobPath(context, hash);
-    const size = (await stat(path).catch(() => null))?.size;
-    if (size === undefined) throw new NanoError("attachment_not_found", "no such attachment");
+    const blob = await context.blobs.open(hash);
+    if (blob === null) throw new NanoError("attachment_not_found", "no such attachment");
     reply.raw.on("finish", () => {
       if (username === record.owner) return;
       const now = context.clock.now();
@@ -199,7 +170,7 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
     });
     return reply
       .header("content-type", "application/octet-stream")
-      .header("content-length", String(size))
-      .send(createReadStream(path, { highWaterMark: READ_CHUNK }));
+      .header("content-length", String(blob.size))
+      .send(blob.stream);
   });
 }

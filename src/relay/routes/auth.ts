@@ -42,7 +42,7 @@ export function authRoutes(app: FastifyInstance, context: RelayContext): void {
         const challenge = decodeBase64(request.body.challenge, "challenge");
         const certificate = decodeBase64(request.body.device_certificate, "device_certificate");
         const signature = decodeBase64(request.body.signature, "signature");
-        context.challenges.take(challenge, "auth", username);
+        await context.challenges.take(challenge, "auth", username);
         const account = await context.store.accounts.get(username);
         // Same answer as a bad signature: a login attempt must not reveal which usernames exist.
         if (account === null) throw new NanoError("signature_invalid", "authentication failed");

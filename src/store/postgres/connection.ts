@@ -44,7 +44,23 @@ export function openPool(options: PoolOptions): Pool {
   // An idle client that loses its server emits here; without a listener that would crash the process.
   // The next query on the pool opens a fresh connection (or fails with store_unavailable).
   pool.on("error", () => {});
+  // Every statement sent is one round trip to the server: counted for the metrics and the cluster
+  // benchmark (the cost per message of the PostgreSQL layer).
+  pool.on("connect", (client) => {
+    const send = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      roundTrips.set(pool, (roundTrips.get(pool) ?? 0) + 1);
+      return send(...args);
+    };
+  });
   return pool;
+}
+
+/** Statements sent through each pool, kept with the pool (not per client: a process may have several). */
+const roundTrips = new WeakMap<Pool, number>();
+
+export function poolRoundTrips(pool: Pool): number {
+  return roundTrips.get(pool) ?? 0;
 }
 
 function checkSchema(schema: string): string {

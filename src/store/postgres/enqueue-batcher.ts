@@ -88,7 +88,12 @@ export class EnqueueBatcher {
     try {
       results = await this.#call(batch);
     } catch (error) {
-      for (const item of batch) item.reject(storeError(error, "the message could not be stored"));
+      // Everything queued behind a failed batch fails with it: those sends were submitted after the
+      // failed ones, and committing them now would put them ahead of the failed ones' retries (a
+      // sender's order in the mailbox is its submission order).
+      const behind = this.#queue.splice(0);
+      for (const item of [...batch, ...behind])
+        item.reject(storeError(error, "the message could not be stored"));
       return;
     }
     this.commits++;

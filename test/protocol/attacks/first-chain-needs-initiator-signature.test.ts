@@ -3,16 +3,19 @@ import { test } from "node:test";
 import { getSuite, SUITE_IDS, type SuiteId, utf8 } from "../../../src/crypto/index.ts";
 import { label, SIGNATURE_CONTEXTS } from "../../../src/crypto/labels.ts";
 import { NanoError } from "../../../src/errors/index.ts";
-import { receiveMessage, sendMessage } from "../../../src/protocol/conversation.ts";
 import { decodeEnvelope, encodeEnvelope, envelopePrefix } from "../../../src/protocol/envelope.ts";
-import { encodeFirstContact, encodeHandshakeFields } from "../../../src/protocol/first-contact.ts";
+import {
+  encodeFirstContact,
+  encodeHandshakeFields,
+  trustFirstContact,
+} from "../../../src/protocol/first-contact.ts";
 import {
   analyzeFirstContact,
   type HeldPrekey,
   initiatorSignedMessage,
   respond,
 } from "../../../src/protocol/handshake.ts";
-import { identityKeysFor } from "../../../src/protocol/identity-record.ts";
+import { type IdentityRecord, identityKeysFor } from "../../../src/protocol/identity-record.ts";
 import { DEFAULT_LIMITS } from "../../../src/protocol/limits.ts";
 import { pad } from "../../../src/protocol/padding.ts";
 import { ratchetEncrypt } from "../../../src/protocol/ratchet.ts";
@@ -20,6 +23,7 @@ import { chainStep } from "../../../src/protocol/ratchet-kdf.ts";
 import { type RatchetState, ROLES } from "../../../src/protocol/ratchet-state.ts";
 import { seal } from "../../../src/protocol/seal.ts";
 import { encryptContent, openFirstContact, sealContext } from "../../../src/protocol/session-cipher.ts";
+import { receiveMessage, sendMessage } from "../_driver.ts";
 import { ALL_SUITES, NOW } from "../_fixtures.ts";
 import { connect, makeParty, type Party, roundTrip, snapshot } from "../_parties.ts";
 
@@ -33,30 +37,30 @@ import { connect, makeParty, type Party, roundTrip, snapshot } from "../_parties
  */
 const opts = { now: NOW, limits: DEFAULT_LIMITS };
 
-/** Everything the attacker takes from Bob before he processes Alice's first contact. */
-function steal(bob: Party): Map<number, HeldPrekey> {
-  const stolen = new Map<number, HeldPrekey>();
+/** What the attacker takes from Bob before he processes Alice's first contact (and her public record). */
+interface Loot {
+  readonly prekeys: Map<number, HeldPrekey>;
+  readonly alice: IdentityRecord;
+}
+
+function steal(bob: Party, alice: Party): Loot {
+  const prekeys = new Map<number, HeldPrekey>();
   for (const held of bob.stores.prekeyMap.values()) {
-    stolen.set(held.prekey.id, { prekey: held.prekey, seed: held.seed!.slice() });
+    prekeys.set(held.prekey.id, { prekey: held.prekey, seed: held.seed!.slice() });
   }
-  return stolen;
+  return { prekeys, alice: alice.record };
 }
 
 /**
  * The attacker's sender on Alice's chain 0, at message number `n`: Bob's own responder derivation run
  * with the stolen secrets over Alice's genuine first contact, turned around.
  */
-function chainZeroSender(
-  bob: Party,
-  stolen: Map<number, HeldPrekey>,
-  first: Uint8Array,
-  n: number,
-): RatchetState {
+function chainZeroSender(bob: Party, stolen: Loot, first: Uint8Array, n: number): RatchetState {
   const envelope = decodeEnvelope(first);
   if (envelope.type !== 1) throw new Error("not a first contact");
   const suite = envelope.suite;
-  const contact = openFirstContact(bob.keys, bob.record, envelope);
-  const context = analyzeFirstContact(suite, bob.record, contact, (_s, id) => stolen.get(id), NOW);
+  const contact = trustFirstContact(openFirstContact(bob.keys, bob.record, envelope), stolen.alice);
+  const context = analyzeFirstContact(suite, bob.record, contact, (_s, id) => stolen.prekeys.get(id), NOW);
   const bobs = respond(bob.keys, bob.record, contact, context, NOW);
   let chainKey = bobs.recvChainKey!;
   for (let i = 0; i < n; i++) chainKey = chainStep(chainKey, suite.id).chainKey;
@@ -76,7 +80,7 @@ function chainZeroSender(
   };
 }
 
-function forge(bob: Party, stolen: Map<number, HeldPrekey>, first: Uint8Array, n: number, text: string) {
+function forge(bob: Party, stolen: Loot, first: Uint8Array, n: number, text: string) {
   const state = chainZeroSender(bob, stolen, first, n);
   return encryptContent(state, bob.keys, utf8(text), opts).envelope;
 }
@@ -85,12 +89,12 @@ function forge(bob: Party, stolen: Map<number, HeldPrekey>, first: Uint8Array, n
  * The other way onto chain 0: a type-1 envelope repeating Alice's handshake fields (anyone can seal to
  * Bob) around the forger's chain-0 message, signed with the best key the forger has: Bob's own.
  */
-function forgeFirstContact(bob: Party, stolen: Map<number, HeldPrekey>, first: Uint8Array, n: number) {
+function forgeFirstContact(bob: Party, stolen: Loot, first: Uint8Array, n: number) {
   const envelope = decodeEnvelope(first);
   if (envelope.type !== 1) throw new Error("not a first contact");
   const suite = envelope.suite;
-  const contact = openFirstContact(bob.keys, bob.record, envelope);
-  const context = analyzeFirstContact(suite, bob.record, contact, (_s, id) => stolen.get(id), NOW);
+  const contact = trustFirstContact(openFirstContact(bob.keys, bob.record, envelope), stolen.alice);
+  const context = analyzeFirstContact(suite, bob.record, contact, (_s, id) => stolen.prekeys.get(id), NOW);
   const state = {
     ...chainZeroSender(bob, stolen, first, n),
     sendStep: { dh: contact.ratchetKey, ct: null, ek: null },
@@ -143,7 +147,7 @@ async function pair(suiteId: SuiteId) {
   const alice = makeParty("alice", suiteId, [suiteId]);
   const bob = makeParty("bob", suiteId, [suiteId]);
   const { first } = await connect(alice, bob);
-  return { alice, bob, first, stolen: steal(bob) };
+  return { alice, bob, first, stolen: steal(bob, alice) };
 }
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);

@@ -2,15 +2,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SUITE_IDS, utf8 } from "../../../src/crypto/index.ts";
 import { NanoError } from "../../../src/errors/index.ts";
-import {
-  chooseSuite,
-  receiveMessage,
-  sendMessage,
-  startSession,
-} from "../../../src/protocol/conversation.ts";
 import { decodeEnvelope } from "../../../src/protocol/envelope.ts";
 import { DEFAULT_LIMITS } from "../../../src/protocol/limits.ts";
 import { decodeContactSessions } from "../../../src/protocol/session-record.ts";
+import { chooseSuite, receiveMessage, sendMessage, startSession } from "../_driver.ts";
 import { NOW } from "../_fixtures.ts";
 import { connect, makeParty, type Party, publishBundle, roundTrip, snapshot } from "../_parties.ts";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { getSuite, SUITE_IDS, toHex } from "../../../src/crypto/index.ts";
-import { receiveMessage } from "../../../src/protocol/conversation.ts";
 import { DEFAULT_LIMITS } from "../../../src/protocol/limits.ts";
 import { encodeRatchetState } from "../../../src/protocol/session-record.ts";
+import { receiveMessage } from "../_driver.ts";
 import { NOW } from "../_fixtures.ts";
 import { activeState, connect, deliver, makeParty, roundTrip, send } from "../_parties.ts";
 

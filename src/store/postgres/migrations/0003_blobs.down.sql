@@ -1,0 +1,3 @@
+DROP TABLE blob_chunks;
+DROP TABLE blobs;
+DROP TABLE blob_uploads;

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { copyFile, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { test } from "node:test";
+import { LocalStore, type SessionRecord } from "../../src/client/local-store/local-store.ts";
+import { utf8 } from "../../src/crypto/index.ts";
+import { NanoError } from "../../src/errors/index.ts";
+import { withLocalStore } from "./_helpers.ts";
+
+/**
+ * Finding 6 of the protocol audit, client half (docs/client.md "Rollback of local state",
+ * docs/protocol.md §11.4): a restored backup or a synced home that put an older local database back
+ * made the next message reuse a chain position (and, before the protocol half of the fix, a
+ * ChaCha20-Poly1305 key and nonce). Every session row carries the local state counter it was written
+ * under; the counter is also kept outside the database (the anchor next to it, sealed under the
+ * database key). A database older than the anchor, or a session row newer than its database's
+ * counter, is refused with `local_state_rolled_back`, which says the local state was restored from an
+ * older copy — before any session in it is used.
+ */
+function session(peer: string, state: string, updatedAt: number): SessionRecord {
+  return {
+    sessionId: utf8(`contact-sessions:${peer}`),
+    peer,
+    state: utf8(state),
+    updatedAt,
+    archived: false,
+  };
+}
+
+function rolledBack(error: unknown): boolean {
+  return (
+    NanoError.is(error, "local_state_rolled_back") &&
+    /restored from an older copy/.test((error as Error).message)
+  );
+}
+
+test("a local database put back from an older copy is refused at open, before any session is used", () =>
+  withLocalStore(async (store, path, key) => {
+    await store.transaction((tables) => tables.putSession(session("bob", "chain position 1", 1)));
+    await store.close();
+    // The backup: the database as it was after message 1.
+    await copyFile(path, `${path}.backup`);
+    const reopened = await LocalStore.open(path, key);
+    await reopened.transaction((tables) => tables.putSession(session("bob", "chain position 2", 2)));
+    await reopened.close();
+    await copyFile(path, `${path}.newest`);
+    // The restore: the older database file comes back; the anchor beside it does not move back.
+    await copyFile(`${path}.backup`, path);
+    await assert.rejects(LocalStore.open(path, key), rolledBack);
+    // The refusal changed nothing: with the newest copy back, the home opens and has its newest state.
+    await copyFile(`${path}.newest`, path);
+    const restored = await LocalStore.open(path, key);
+    try {
+      const [current] = await restored.getSessions("bob");
+      assert.equal(new TextDecoder().decode(current?.state), "chain position 2");
+    } finally {
+      await restored.close();
+    }
+  }));
+
+test("an emptied local database under a home that has state is refused the same way", () =>
+  withLocalStore(async (store, path, key) => {
+    await store.transaction((tables) => tables.putSession(session("bob", "some state", 1)));
+    await store.close();
+    await rm(path);
+    await rm(`${path}-wal`, { force: true });
+    await rm(`${path}-shm`, { force: true });
+    await assert.rejects(LocalStore.open(path, key), rolledBack);
+  }));
+
+test("a session row newer than its database's counter (a partial restore) is refused when read", () =>
+  withLocalStore(async (store) => {
+    await store.transaction((tables) => tables.putSession(session("bob", "v1", 1)));
+    const counterBefore = await store.read((tables) => tables.getSecretMeta("state-version"));
+    await store.transaction((tables) => tables.putSession(session("bob", "v2", 2)));
+    // The counter row alone goes back (what restoring one table of a copy would do).
+    await store.transaction((tables) => tables.putSecretMeta("state-version", counterBefore!));
+    await assert.rejects(
+      store.read((tables) => tables.getSessions("bob")),
+      rolledBack,
+    );
+  }));
+
+test("the counter only rises; an untouched database reopens; the anchor is private and sealed", () =>
+  withLocalStore(async (store, path, key) => {
+    for (let i = 0; i < 3; i++)
+      await store.transaction((tables) => tables.putSession(session("bob", `s${i}`, i)));
+    const versions = await store.read((tables) => tables.getSessions("bob").map((s) => s.stateVersion));
+    assert.equal(versions.length, 1);
+    assert.ok((versions[0] ?? 0) >= 3);
+    await store.close();
+    const again = await LocalStore.open(path, key);
+    assert.equal((await again.getSessions("bob")).length, 1);
+    await again.close();
+    const anchor = `${path}.anchor`;
+    assert.equal((await stat(anchor)).mode & 0o777, 0o600);
+    // Sealed: an edited anchor is refused, never trusted (nor silently ignored).
+    const bytes = await readFile(anchor);
+    bytes[bytes.length - 1]! ^= 1;
+    await writeFile(anchor, bytes);
+    await assert.rejects(LocalStore.open(path, key), (error: unknown) =>
+      NanoError.is(error, "local_record_tampered"),
+    );
+  }));
