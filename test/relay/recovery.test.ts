@@ -241,6 +241,25 @@ describe("nano-relay check, backup and restore", () => {
     }
   });
 
+  it("check, backup and restore refuse a PostgreSQL-backed configuration and name the right tools", () => {
+    const dir = tempDir("recovery-pg");
+    const config = join(dir, "relay.toml");
+    const settings = testConfig(
+      { storage: { backend: "postgres", postgres_url: "postgres://postgres@127.0.0.1:5432/test" } },
+      dir,
+    );
+    writeFileSync(config, stringify(settings as unknown as Record<string, unknown>));
+    for (const args of [["check"], ["backup", "--output", join(dir, "b")], ["restore", "--input", config]]) {
+      const result = run([...args, "--config", config]);
+      assert.equal(result.status, 64, result.stderr);
+      assert.match(
+        result.stderr,
+        /works on the SQLite database; this configuration uses storage\.backend = "postgres"/,
+      );
+      assert.match(result.stderr, /hint: use PostgreSQL's own tools/);
+    }
+  });
+
   it("restore refuses a file that is not a relay backup and changes nothing", async () => {
     const { dir, config, database } = relayDir();
     await relayWithMessages(dir, 1);

@@ -60,3 +60,16 @@ export class CommandFailure extends Error {
     this.hint = hint;
   }
 }
+
+/**
+ * check, backup and restore work on the SQLite database file; a relay on PostgreSQL keeps its state in
+ * the database server, whose own tools do this (pg_amcheck, pg_dump, pg_restore).
+ */
+export function requireSqliteBackend(backend: string, command: string): void {
+  if (backend === "sqlite") return;
+  throw new CommandFailure(
+    `nano-relay ${command} works on the SQLite database; this configuration uses storage.backend = "${backend}"`,
+    RELAY_EXIT.usage,
+    "use PostgreSQL's own tools for that database (pg_amcheck, pg_dump, pg_restore)",
+  );
+}

@@ -8,7 +8,7 @@ import { checkStore } from "../../store/sqlite/integrity.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import { type Feedback, silentFeedback } from "../_spinner.ts";
 import { syncPath } from "./_durable-files.ts";
-import { CommandFailure, RELAY_EXIT } from "./_exit.ts";
+import { CommandFailure, RELAY_EXIT, requireSqliteBackend } from "./_exit.ts";
 
 /**
  * Pages per backup step: all of them. SQLite restarts a multi-step backup whenever another
@@ -47,6 +47,7 @@ export async function runBackup(
   feedback: Feedback = silentFeedback,
 ): Promise<BackupResult> {
   const config = await loadConfigOrThrow({ file: options.config, environment: options.environment });
+  requireSqliteBackend(config.storage.backend, "backup");
   const database = resolve(config.storage.path);
   const output = resolve(options.output);
   if (!existsSync(database))

@@ -10,7 +10,7 @@ import { RelayTransparency, transactionRunner } from "../../relay/transparency.t
 import { checkStore, type StoreProblem } from "../../store/sqlite/integrity.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import { type Feedback, silentFeedback } from "../_spinner.ts";
-import { RELAY_EXIT } from "./_exit.ts";
+import { RELAY_EXIT, requireSqliteBackend } from "./_exit.ts";
 import { verifyOneLog } from "./audit.ts";
 
 /** The schema version that created the Merkle logs (migration 0004). */
@@ -200,6 +200,7 @@ export async function checkCommand(
   feedback: Feedback = silentFeedback,
 ): Promise<void> {
   const config = await loadConfigOrThrow({ file: options.config, environment: options.environment });
+  requireSqliteBackend(config.storage.backend, "check");
   const database = resolve(config.storage.path);
   if (!existsSync(database)) {
     process.stderr.write(

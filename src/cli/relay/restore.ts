@@ -8,7 +8,7 @@ import { checkStore } from "../../store/sqlite/integrity.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import { type Feedback, silentFeedback } from "../_spinner.ts";
 import { syncPath } from "./_durable-files.ts";
-import { CommandFailure, RELAY_EXIT } from "./_exit.ts";
+import { CommandFailure, RELAY_EXIT, requireSqliteBackend } from "./_exit.ts";
 
 /**
  * How far message ids jump when the ids issued since the backup cannot be read from the replaced
@@ -96,6 +96,7 @@ export async function runRestore(
   feedback: Feedback = silentFeedback,
 ): Promise<RestoreResult> {
   const config = await loadConfigOrThrow({ file: options.config, environment: options.environment });
+  requireSqliteBackend(config.storage.backend, "restore");
   const database = resolve(config.storage.path);
   const input = resolve(options.input);
   if (!existsSync(input))
