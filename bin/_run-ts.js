@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { requireNode } from "./_require-node.js";
 
 const [file, ...rest] = process.argv.slice(2);
-requireNode("nano-messenger", "npm run bench -- NAME` or `npm run demo");
+requireNode("nano-messenger", "npm run bench -- NAME` or `npm run demo", { rerun: false });
 if (file === undefined) {
   process.stderr.write("usage: node bin/_run-ts.js FILE.ts [args...]\n");
   process.exit(64);

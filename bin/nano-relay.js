@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { requireNode } from "./_require-node.js";
 
-requireNode("nano-relay");
-const { main } = await import("../src/cli/relay.ts");
-await main(process.argv.slice(2));
+if (requireNode("nano-relay")) {
+  (await import("./_compile-cache.js")).enableCompileCache();
+  (await import("./_installed-typescript.js")).allowTypeScriptFromThisPackage();
+  const { main } = await import("../src/cli/relay.ts");
+  await main(process.argv.slice(2));
+}

@@ -1,4 +1,7 @@
+import { statfsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../errors/index.ts";
+import { sqliteFault } from "../store/sqlite/sqlite-errors.ts";
 
 /**
  * How nano-client fails (STYLE.md item 9, docs/client.md "Exit codes"): one line `nano-client: <message>`
@@ -13,6 +16,8 @@ export const EXIT = Object.freeze({
   unavailable: 69,
   internal: 70,
   cannotCreate: 73,
+  /** EX_IOERR: the disk refused (full, over quota). */
+  ioError: 74,
   permission: 77,
 });
 
@@ -28,6 +33,11 @@ const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
   username_not_claimed: EXIT.usage,
   passphrase_required: EXIT.usage,
   passphrase_too_short: EXIT.usage,
+  passphrase_mismatch: EXIT.usage,
+  input_unreadable: EXIT.noInput,
+  client_config_invalid: EXIT.data,
+  local_store_damaged: EXIT.data,
+  no_space_left: EXIT.ioError,
 };
 
 const EXIT_BY_KIND = {
@@ -51,9 +61,83 @@ const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   account_not_found: "check the spelling: no such username at this relay",
   contact_identity_changed:
     "compare safety numbers with `nano-client verify NAME --confirm`, or accept it with `nano-client trust NAME`",
+  input_unreadable: "check the path and its permissions",
+  passphrase_mismatch:
+    "type the same passphrase twice (NANO_PASSPHRASE or --passphrase-file avoid typing it)",
+  client_config_invalid:
+    "repair config.json from a backup of the home, or fix the field named (docs/client.md, Home layout)",
+  local_store_damaged:
+    "restore the home from a backup and keep the damaged file; the keystore alone cannot rebuild sessions or history",
+  no_space_left: "free space on that device and run the command again; nothing was lost",
   local_state_rolled_back:
     "put this home's newest local.db back; if there is none, move local.db and local.db.anchor aside to start with empty local state",
 };
+
+/** The usage hint of a command: its own help, never a placeholder. */
+function usageHint(command: readonly string[]): string {
+  return `see \`${["nano-client", ...command, "--help"].join(" ")}\` for the accepted forms`;
+}
+
+/** errno codes of a full device: ENOSPC, and EDQUOT (over a disk quota, which users meet as "full"). */
+const FULL = new Set(["ENOSPC", "EDQUOT"]);
+
+/** Whether the device holding `path` (or its nearest existing parent) has no space left. */
+function deviceFull(path: string): boolean {
+  for (let current = path; ; current = dirname(current)) {
+    try {
+      const stats = statfsSync(current);
+      return Number(stats.bavail) * Number(stats.bsize) < FULL_BELOW_BYTES;
+    } catch {
+      if (dirname(current) === current) return false;
+    }
+  }
+}
+
+/** Less than this free counts as full: SQLite needs at least a page and a WAL frame header. */
+const FULL_BELOW_BYTES = 64 * 1024;
+
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let current = error; current !== undefined && current !== null && chain.length < 8; ) {
+    chain.push(current);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return chain;
+}
+
+/**
+ * What a raw failure from the disk or SQLite means for the user, as a typed error with the path: a full
+ * device, or a damaged local.db. Looks through `cause` chains (a NanoError may wrap the SQLite error).
+ * Anything else is returned unchanged.
+ */
+export function classifyError(error: unknown, home: string | undefined): unknown {
+  const localDb = home === undefined ? "local.db" : join(home, "local.db");
+  for (const cause of causes(error)) {
+    const errno = (cause as NodeJS.ErrnoException | null)?.code;
+    if (typeof errno === "string" && FULL.has(errno)) {
+      const path = (cause as NodeJS.ErrnoException).path ?? home;
+      return new NanoError(
+        "no_space_left",
+        `no space left on device${path === undefined ? "" : `: ${path}`}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const fault = sqliteFault(cause);
+    // SQLite reports some writes on a full device as a generic I/O error (SQLITE_IOERR): ask the
+    // file system whether that is what happened.
+    if (fault === "full" || (fault === "io" && home !== undefined && deviceFull(home)))
+      return new NanoError("no_space_left", `no space left on device: ${localDb}`, { cause: error });
+    if (fault === "damaged")
+      return new NanoError(
+        "local_store_damaged",
+        `${localDb} is damaged: ${lowerFirst((cause as Error).message)}`,
+        { cause: error },
+      );
+  }
+  return error;
+}
 
 /** A usage error found by the command-line parser, with a hint of its own ("did you mean ..."). */
 export class CliUsageError extends NanoError {
@@ -75,12 +159,14 @@ function lowerFirst(text: string): string {
   return text.length === 0 ? text : text[0]!.toLowerCase() + text.slice(1);
 }
 
-export function describeError(error: unknown): ErrorReport {
+export function describeError(error: unknown, command: readonly string[] = []): ErrorReport {
   if (NanoError.is(error)) {
     const hint =
       error instanceof CliUsageError
         ? error.hint
-        : (CLI_HINTS[error.code] ?? ERROR_CATALOGUE[error.code].fix);
+        : error.code === "invalid_argument"
+          ? usageHint(command)
+          : (CLI_HINTS[error.code] ?? ERROR_CATALOGUE[error.code].fix);
     return { code: error.code, message: lowerFirst(error.message), hint: lowerFirst(hint) };
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -101,16 +187,21 @@ export interface ErrorSink {
   readonly stderr: { write(text: string): unknown };
   readonly json: boolean;
   readonly debug: boolean;
+  /** The home in use, to name local.db in a disk or damage error. */
+  readonly home?: string;
+  /** The command path the user ran (`["send"]`), for usage hints. */
+  readonly command?: readonly string[];
 }
 
 /** Writes the error the way the CLI promises and returns the exit code. */
-export function reportError(error: unknown, sink: ErrorSink): number {
-  const report = describeError(error);
+export function reportError(thrown: unknown, sink: ErrorSink): number {
+  const error = classifyError(thrown, sink.home);
+  const report = describeError(error, sink.command);
   if (sink.json) {
     sink.stdout.write(`${JSON.stringify({ error: report })}\n`);
   } else {
     sink.stderr.write(`nano-client: ${report.message}\nhint: ${report.hint}\n`);
   }
-  if (sink.debug && error instanceof Error && error.stack) sink.stderr.write(`${error.stack}\n`);
+  if (sink.debug && thrown instanceof Error && thrown.stack) sink.stderr.write(`${thrown.stack}\n`);
   return exitCodeFor(error);
 }

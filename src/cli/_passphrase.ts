@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import { isCancel, password } from "@clack/prompts";
 import { NanoError } from "../errors/index.ts";
+import { describeErrno } from "./_errno.ts";
 
 /**
  * Where the passphrase comes from, in order: --passphrase-file FILE, then NANO_PASSPHRASE, then a
@@ -22,8 +23,11 @@ export async function readPassphraseFile(path: string): Promise<string> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);
-  } catch {
-    throw new NanoError("invalid_argument", `passphrase file ${path} does not exist`);
+  } catch (error) {
+    throw new NanoError(
+      "input_unreadable",
+      `cannot read the passphrase file ${path}: ${describeErrno(error)}`,
+    );
   }
   if ((info.mode & 0o077) !== 0) {
     throw new NanoError(
@@ -68,8 +72,19 @@ export async function obtainPassphrase(
     throw new NanoError("passphrase_required", "no passphrase: stdin is not a terminal and none was given");
   }
   if (!options.creating) return prompt("keystore passphrase", sources);
-  const first = await prompt("new keystore passphrase (8 characters or more)", sources);
-  const second = await prompt("the same passphrase again", sources);
-  if (first !== second) throw new NanoError("invalid_argument", "the two passphrases do not match");
-  return first;
+  // A typo in a passphrase typed twice without echo is common: ask again instead of starting over.
+  for (let attempt = 1; ; attempt++) {
+    const first = await prompt("new keystore passphrase (8 characters or more)", sources);
+    const second = await prompt("the same passphrase again", sources);
+    if (first === second) return first;
+    if (attempt === MISMATCH_ATTEMPTS)
+      throw new NanoError(
+        "passphrase_mismatch",
+        `the two passphrases did not match, ${MISMATCH_ATTEMPTS} times`,
+      );
+    sources.output.write("nano-client: the two passphrases do not match; type them again\n");
+  }
 }
+
+/** How often `init` (and `passphrase`) ask for the new passphrase twice before giving up. */
+const MISMATCH_ATTEMPTS = 3;

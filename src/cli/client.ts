@@ -1,7 +1,8 @@
 import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { Command, CommanderError, Option } from "commander";
+import { Argument, Command, CommanderError, Option } from "commander";
+import { resolveHome } from "../client/home/home.ts";
 import { NanoClient } from "../client/nano-client.ts";
 import { MAX_FILE_BYTES, MAX_TEXT_BYTES } from "../client/operations/send.ts";
 import {
@@ -11,10 +12,16 @@ import {
   type SuiteName,
 } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
+import { humanBytes } from "../text/human-bytes.ts";
+import { completionScript, SHELLS, type Shell } from "./_completion.ts";
+import { describeErrno } from "./_errno.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
 import { progressBar } from "./_progress.ts";
 import { renderContacts, renderInit, renderMessage, renderStatus } from "./_render.ts";
+import { type Feedback, feedback } from "./_spinner.ts";
+import { commandPath, usageReport } from "./_usage.ts";
+import { versionText } from "./_version.ts";
 
 /** `--kdf-memory` / `--kdf-passes`: integers, checked against the keystore's bounds by init. */
 function kdfParameters(
@@ -77,7 +84,7 @@ async function readStdin(stdin: Readable, limit: number): Promise<string> {
     const buffer = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
     total += buffer.length;
     if (total > limit)
-      throw new NanoError("invalid_argument", `stdin is longer than ${limit} bytes; use --file`);
+      throw new NanoError("invalid_argument", `stdin is longer than ${humanBytes(limit)}; use --file`);
     chunks.push(buffer);
   }
   return Buffer.concat(chunks).toString("utf8");
@@ -86,18 +93,50 @@ async function readStdin(stdin: Readable, limit: number): Promise<string> {
 async function readInputFile(path: string): Promise<{ name: string; bytes: Uint8Array }> {
   let bytes: Buffer;
   try {
-    if ((await stat(path)).size > MAX_FILE_BYTES) {
-      throw new NanoError("invalid_argument", `${path} is larger than ${MAX_FILE_BYTES} bytes`);
+    const size = (await stat(path)).size;
+    if (size > MAX_FILE_BYTES) {
+      throw new NanoError(
+        "invalid_argument",
+        `${path} is ${humanBytes(size)}, larger than the ${humanBytes(MAX_FILE_BYTES)} an attachment may be`,
+      );
     }
     bytes = await readFile(path);
   } catch (error) {
     if (NanoError.is(error)) throw error;
-    throw new NanoError("invalid_argument", `cannot read ${path}: ${(error as NodeJS.ErrnoException).code}`);
+    // Not a usage error: the command was right, the file is not there (or not readable).
+    throw new NanoError("input_unreadable", `cannot read ${path}: ${describeErrno(error)}`);
   }
   return { name: basename(path), bytes: new Uint8Array(bytes) };
 }
 
-function buildProgram(io: CliIo, state: { json: boolean }): Command {
+interface CliState {
+  json: boolean;
+  /** The spinner of the command running now, stopped before anything is printed. */
+  spinner: Feedback | null;
+}
+
+const EXAMPLES = `
+Examples:
+  export NANO_PASSPHRASE='a long passphrase'       # or answer the no-echo prompt
+  nano-client --home ~/alice init --relay https://relay.example:8443
+  nano-client --home ~/alice claim-username alice
+  nano-client --home ~/alice send bob "hello bob"
+  echo "from a script" | nano-client --home ~/alice send bob
+  nano-client --home ~/alice send bob --file report.pdf
+  nano-client --home ~/alice receive --watch       # until Ctrl-C
+  nano-client --home ~/alice verify bob            # compare the 60 digits with bob's
+
+Environment variables:
+  NANO_CLIENT_HOME      home directory when --home is not given (default ~/.nano-messenger)
+  NANO_PASSPHRASE       keystore passphrase for scripts (prefer --passphrase-file FILE, mode 0600)
+  NANO_NEW_PASSPHRASE   the new passphrase for \`nano-client passphrase\`
+  NANO_DEBUG=1          print stack traces with errors
+
+Exit codes: 0 ok, 64 usage, 65 damaged data, 66 missing input, 69 relay unavailable, 70 internal
+error, 73 cannot create, 74 disk full, 77 permission or passphrase (docs/client.md).
+`;
+
+function buildProgram(io: CliIo, state: CliState): Command {
   const program = new Command("nano-client");
   const globals = (command: Command): GlobalOptions => {
     const options = command.optsWithGlobals<GlobalOptions>();
@@ -105,30 +144,50 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     return options;
   };
   const print = (value: unknown, text: string) => {
+    state.spinner?.stop();
     io.stdout.write(state.json ? `${JSON.stringify(value)}\n` : text);
   };
-  const withClient = async <T>(command: Command, work: (client: NanoClient) => Promise<T>): Promise<T> => {
+  /** Feedback for work that may take more than half a second (unlocking, the network). */
+  const spin = (what: string): Feedback => {
+    state.spinner?.stop();
+    state.spinner = feedback(io.stderr as Writable & { isTTY?: boolean }, { json: state.json });
+    state.spinner.update(what);
+    return state.spinner;
+  };
+  const withClient = async <T>(
+    command: Command,
+    doing: string,
+    work: (client: NanoClient) => Promise<T>,
+  ): Promise<T> => {
     const options = globals(command);
     const passphrase = await obtainPassphrase(
       { file: options.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
       { creating: false },
     );
-    const client = await NanoClient.open({
-      passphrase,
-      env: io.env,
-      ...(options.home === undefined ? {} : { home: options.home }),
-      ...(options.relay === undefined ? {} : { relay: options.relay }),
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
-    });
+    const spinner = spin("unlocking the keystore");
     try {
-      return await work(client);
+      const client = await NanoClient.open({
+        passphrase,
+        env: io.env,
+        ...(options.home === undefined ? {} : { home: options.home }),
+        ...(options.relay === undefined ? {} : { relay: options.relay }),
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
+      });
+      try {
+        spinner.update(doing);
+        return await work(client);
+      } finally {
+        await client.close();
+      }
     } finally {
-      await client.close();
+      spinner.stop();
     }
   };
 
   program
     .description("post-quantum end-to-end encrypted messenger client")
+    .version(versionText("nano-client"), "-V, --version", "print the version and exit")
+    .addHelpText("after", EXAMPLES)
     .option("--home <dir>", "client home directory (default: $NANO_CLIENT_HOME or ~/.nano-messenger)")
     .option("--relay <url>", "relay URL (https or wss)")
     .option("--ca <file>", "CA certificate to trust for the relay")
@@ -162,6 +221,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
             { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
             { creating: false },
           );
+          spin("replacing the identity keys");
           const replaced = await NanoClient.replaceIdentity({
             mode: options.cryptoMode,
             passphrase,
@@ -174,11 +234,12 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
           );
           return;
         }
+        const argon2id = kdfParameters(options.kdfMemory, options.kdfPasses);
         const passphrase = await obtainPassphrase(
           { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
           { creating: true },
         );
-        const argon2id = kdfParameters(options.kdfMemory, options.kdfPasses);
+        spin("creating the identity keys and sealing the keystore");
         const result = await NanoClient.init({
           ...(argon2id === undefined ? {} : { argon2id }),
           mode: options.cryptoMode,
@@ -197,7 +258,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .description("claim NAME on the relay for this identity")
     .argument("<name>")
     .action((name: string, _options: unknown, command: Command) =>
-      withClient(command, async (client) => {
+      withClient(command, `claiming ${name}`, async (client) => {
         const result = await client.claimUsername(name);
         print(
           result,
@@ -225,8 +286,15 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
         let body: string | null = text ?? null;
         if (body === null && file === null && io.stdin.isTTY !== true)
           body = await readStdin(io.stdin, MAX_TEXT_BYTES);
-        await withClient(command, async (client) => {
-          const progress = progressBar(io.stderr, "uploading");
+        await withClient(command, `sending to ${name}`, async (client) => {
+          const bar = progressBar(io.stderr, "uploading");
+          const progress =
+            bar === undefined
+              ? undefined
+              : (done: number, total: number) => {
+                  state.spinner?.stop();
+                  bar(done, total);
+                };
           const result = await client.send({
             recipient: name,
             text: body,
@@ -234,12 +302,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
             cryptoMode: options.cryptoMode ?? null,
             ...(progress === undefined ? {} : { onProgress: progress }),
           });
-          print(
-            result,
-            result.queued
-              ? `queued ${result.clientMessageId} to ${result.recipient} (${result.suite}): the relay is unreachable; it goes out with the next command or \`receive --watch\`\n`
-              : `sent ${result.clientMessageId} to ${result.recipient} (${result.suite}, ${result.envelopeBytes} bytes${result.attachment === null ? "" : `; attachment of ${result.attachment.size} bytes`})\n`,
-          );
+          print(result, renderSent(result));
         });
       },
     );
@@ -251,9 +314,20 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .option("--save-dir <dir>", "write attachments into DIR (default: downloads/ in the home)")
     .option("--no-receipts", "send no delivery receipts for the messages received")
     .action((options: { watch?: boolean; saveDir?: string; receipts: boolean }, command: Command) =>
-      withClient(command, async (client) => {
+      withClient(command, "fetching messages", async (client) => {
         const signal = options.watch === true ? stopSignal() : undefined;
-        const progress = progressBar(io.stderr, "downloading");
+        if (signal !== undefined) {
+          state.spinner?.stop();
+          if (!state.json) io.stderr.write("nano-client: waiting for messages; press Ctrl-C to stop\n");
+        }
+        const bar = progressBar(io.stderr, "downloading");
+        const progress =
+          bar === undefined
+            ? undefined
+            : (done: number, total: number) => {
+                state.spinner?.stop();
+                bar(done, total);
+              };
         const noticed = new Set<string>();
         const result = await client.receive({
           ...(progress === undefined ? {} : { onProgress: progress }),
@@ -268,6 +342,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
             if (state.json) io.stdout.write(`${JSON.stringify({ receipt })}\n`);
           },
           onRejected: (rejected) => {
+            state.spinner?.stop();
             if (state.json) io.stdout.write(`${JSON.stringify({ rejected })}\n`);
             else if (rejected.firstContact)
               // Named after the relay-authenticated sender, never after the name inside the refused message.
@@ -282,6 +357,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
           onIdentityChanged: (username) => {
             if (noticed.has(username)) return;
             noticed.add(username);
+            state.spinner?.stop();
             if (state.json) io.stdout.write(`${JSON.stringify({ identityChanged: username })}\n`);
             else
               io.stderr.write(
@@ -290,6 +366,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
           },
           ...(signal === undefined ? {} : { signal }),
         });
+        state.spinner?.stop();
         if (!state.json && result.outboxSent > 0)
           io.stdout.write(`delivered ${result.outboxSent} queued message(s) to the relay\n`);
         if (!state.json && result.received === 0) io.stdout.write("no new messages\n");
@@ -300,7 +377,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .command("contacts")
     .description("list contacts and their verification state")
     .action((_options: unknown, command: Command) =>
-      withClient(command, async (client) => {
+      withClient(command, "reading contacts", async (client) => {
         const contacts = await client.contacts();
         print({ contacts }, renderContacts(contacts));
       }),
@@ -312,7 +389,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .argument("<name>")
     .option("--confirm", "record that the safety numbers match")
     .action((name: string, options: { confirm?: boolean }, command: Command) =>
-      withClient(command, async (client) => {
+      withClient(command, `checking ${name} in key transparency`, async (client) => {
         const result = await client.verify(name, options.confirm === true);
         print(
           result,
@@ -326,7 +403,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .description("accept NAME's changed identity without verifying it")
     .argument("<name>")
     .action((name: string, _options: unknown, command: Command) =>
-      withClient(command, async (client) => {
+      withClient(command, `fetching ${name}'s new identity`, async (client) => {
         const contact = await client.trust(name);
         print({ contact }, `trusted ${contact.username}'s current identity (unverified)\n`);
       }),
@@ -344,6 +421,7 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
         { creating: false },
       );
       const newPassphrase = await obtainNewPassphrase({ ...streams, file: options.newPassphraseFile });
+      spin("re-sealing the keystore");
       await NanoClient.changePassphrase({
         passphrase,
         newPassphrase,
@@ -357,27 +435,52 @@ function buildProgram(io: CliIo, state: { json: boolean }): Command {
     .command("status")
     .description("identity, mode, relay and outbox of this home")
     .action((_options: unknown, command: Command) =>
-      withClient(command, async (client) => {
+      withClient(command, "reading the home", async (client) => {
         const report = await client.status();
         print(report, renderStatus(report));
       }),
     );
 
+  program
+    .command("completion")
+    .description("print a shell completion script (bash, zsh or fish)")
+    .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(SHELLS))
+    .action((shell: Shell) => {
+      io.stdout.write(completionScript(program, shell));
+    });
+
   return program;
+}
+
+/** The line `send` prints: sizes in human units; a queued message says why it is queued. */
+function renderSent(result: Awaited<ReturnType<NanoClient["send"]>>): string {
+  const to = `${result.clientMessageId} to ${result.recipient} (${result.suite}`;
+  if (!result.queued) {
+    const attachment =
+      result.attachment === null ? "" : `; attachment of ${humanBytes(result.attachment.size)}`;
+    return `sent ${to}, ${humanBytes(result.envelopeBytes)}${attachment})\n`;
+  }
+  const why =
+    result.queuedBecause === null
+      ? "not sent yet, it waits behind messages queued before it"
+      : result.queuedBecause === "relay_unreachable"
+        ? "the relay is unreachable"
+        : `the relay answered ${result.queuedBecause}`;
+  return `queued ${to}): ${why}; it is kept in the outbox and goes out with the next command or \`receive --watch\`\n`;
 }
 
 const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help", "commander.version"]);
 
-/** Commander's usage errors become `invalid_argument`; its "(Did you mean x?)" becomes the hint. */
-function fromCommander(error: CommanderError): NanoError {
-  const [first = "", ...rest] = error.message.replace(/^error: /, "").split("\n");
-  const suggestion = rest.join(" ").match(/\(Did you mean (.+)\?\)/);
-  return new CliUsageError(first, suggestion ? `did you mean ${suggestion[1]}?` : "see `nano-client help`");
+/** Commander's usage errors become `invalid_argument`, with "did you mean" or the command's own help. */
+function fromCommander(error: CommanderError, command: readonly string[]): NanoError {
+  const report = usageReport(error, "nano-client", command);
+  return new CliUsageError(report.message, report.hint);
 }
 
 export async function main(argv: readonly string[], io: CliIo = process): Promise<void> {
-  const state = { json: argv.includes("--json") };
+  const state: CliState = { json: argv.includes("--json"), spinner: null };
   const program = buildProgram(io, state);
+  const command = commandPath(program, argv);
   try {
     await program.parseAsync([...argv], { from: "user" });
     process.exitCode = EXIT.ok;
@@ -389,13 +492,17 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
         process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
         return;
       }
-      error = fromCommander(error);
+      error = fromCommander(error, command);
     }
+    state.spinner?.stop();
+    const homeOption = argv.indexOf("--home");
     process.exitCode = reportError(error, {
       stdout: io.stdout,
       stderr: io.stderr,
       json: state.json,
       debug: io.env.NANO_DEBUG === "1",
+      home: resolveHome(homeOption >= 0 ? argv[homeOption + 1] : undefined, io.env).root,
+      command,
     });
   }
 }

@@ -1,35 +1,49 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { Command, CommanderError, Option } from "commander";
+import { resolve } from "node:path";
+import { Argument, Command, CommanderError, Option } from "commander";
 import { NanoError } from "../errors/index.ts";
 import { environmentConfigPath, loadConfigFile } from "../relay/config/load.ts";
 import { ENVIRONMENTS, type Environment } from "../relay/config/schema.ts";
-import { renderConfigTemplate } from "../relay/config/template.ts";
-
-/** Exit codes follow sysexits(3) so scripts can tell a usage error from a bad config or a crash. */
-const EXIT = Object.freeze({ ok: 0, usage: 64, dataError: 65, unavailable: 69, software: 70, config: 78 });
+import { renderConfigTemplate, type TemplateChoices } from "../relay/config/template.ts";
+import { storeFailure } from "../store/sqlite/open-checked.ts";
+import { completionScript, SHELLS, type Shell } from "./_completion.ts";
+import { feedback } from "./_spinner.ts";
+import { commandPath, hasOperand, usageReport } from "./_usage.ts";
+import { versionText } from "./_version.ts";
+import { CommandFailure, RELAY_EXIT, relayExitCode } from "./relay/_exit.ts";
 
 function fail(message: string, hint?: string): never {
-  throw new CliFailure(message, hint);
-}
-
-class CliFailure extends Error {
-  readonly hint: string | undefined;
-  readonly exitCode: number;
-  constructor(message: string, hint?: string, exitCode: number = EXIT.usage) {
-    super(message);
-    this.hint = hint;
-    this.exitCode = exitCode;
-  }
+  throw new CommandFailure(message, RELAY_EXIT.usage, hint);
 }
 
 function environmentOption(): Option {
   return new Option("-e, --environment <name>", "configuration environment").choices(ENVIRONMENTS);
 }
 
+function configOption(): Option {
+  return new Option("-c, --config <file>", "configuration file (TOML)");
+}
+
 interface ConfigSelection {
   config?: string;
   environment?: Environment;
+}
+
+function portArgument(flag: string) {
+  return (value: string): number => {
+    if (!/^\d{1,5}$/.test(value) || Number(value) > 65535)
+      fail(`${flag} needs a port number 0..65535, got "${value}"`, "0 picks a free port");
+    return Number(value);
+  };
+}
+
+function sizeArgument(what: string) {
+  return (value: string): number => {
+    if (!/^(0|[1-9][0-9]{0,15})$/.test(value))
+      fail(`${what} needs a non-negative whole number, got "${value}"`);
+    return Number(value);
+  };
 }
 
 async function validateConfig(options: ConfigSelection, json: boolean): Promise<void> {
@@ -51,61 +65,138 @@ async function validateConfig(options: ConfigSelection, json: boolean): Promise<
     process.stderr.write(`nano-relay: ${file} has ${result.problems.length} problem(s):\n`);
     for (const problem of result.problems) process.stderr.write(`  ${problem.path}: ${problem.message}\n`);
   }
-  if (!result.ok) process.exitCode = EXIT.config;
+  if (!result.ok) process.exitCode = RELAY_EXIT.config;
 }
 
-async function initConfig(
-  environment: Environment,
-  output: string | undefined,
-  force: boolean,
-): Promise<void> {
-  const text = renderConfigTemplate(environment);
-  if (output === undefined) {
+interface InitConfigOptions {
+  environment: Environment;
+  output?: string;
+  force: boolean;
+  tlsSelfSigned?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  dataDir?: string;
+}
+
+/**
+ * `init-config`: a commented configuration that passes its own validate-config once the files it
+ * names exist. With --tls-self-signed DIR it writes a throwaway certificate and names it, so a
+ * production configuration can be tried at once; with --tls-cert/--tls-key it names real ones.
+ */
+async function initConfig(options: InitConfigOptions): Promise<void> {
+  if (options.tlsSelfSigned !== undefined && (options.tlsCert !== undefined || options.tlsKey !== undefined))
+    fail("give either --tls-self-signed DIR or --tls-cert and --tls-key, not both");
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined))
+    fail("--tls-cert and --tls-key go together");
+  if (options.output !== undefined && existsSync(options.output) && !options.force)
+    throw new CommandFailure(
+      `${options.output} already exists`,
+      RELAY_EXIT.cannotCreate,
+      "pass --force to overwrite it",
+    );
+  const choices: { tls?: TemplateChoices["tls"]; dataDir?: string } = {};
+  if (options.dataDir !== undefined) choices.dataDir = resolve(options.dataDir);
+  if (options.tlsCert !== undefined && options.tlsKey !== undefined)
+    choices.tls = { cert: resolve(options.tlsCert), key: resolve(options.tlsKey), throwaway: false };
+  if (options.tlsSelfSigned !== undefined) {
+    const { writeThrowawayTls } = await import("./relay/throwaway-tls.ts");
+    const pair = await writeThrowawayTls(options.tlsSelfSigned);
+    choices.tls = { cert: pair.cert, key: pair.key, throwaway: true };
+    process.stderr.write(
+      `nano-relay: wrote a THROWAWAY self-signed certificate for localhost (until ${pair.notAfter.toISOString().slice(0, 10)}):\n  ${pair.cert}\n  ${pair.key}\nhint: clients trust it with --ca ${pair.cert}; replace it with a real certificate before anyone else uses the relay\n`,
+    );
+  }
+  const text = renderConfigTemplate(options.environment, choices);
+  if (options.output === undefined) {
     process.stdout.write(text);
     return;
   }
-  if (existsSync(output) && !force) fail(`${output} already exists`, "pass --force to overwrite it");
   // The file holds no secrets (they come from the environment), so ordinary permissions are right.
-  await writeFile(output, text, { mode: 0o644 });
-  process.stderr.write(`nano-relay: wrote ${output} (${environment})\n`);
+  await writeFile(options.output, text, { mode: 0o644 });
+  const check = await loadConfigFile(options.output, options.environment);
+  if (check.ok) {
+    process.stderr.write(`nano-relay: wrote ${options.output} (${options.environment}); it validates\n`);
+    return;
+  }
+  process.stderr.write(
+    `nano-relay: wrote ${options.output} (${options.environment}); it will not validate until:\n${check.problems.map((problem) => `  ${problem.path}: ${problem.message}`).join("\n")}\n` +
+      "hint: provide those files (the comments in the file say what each must be), or try it out with --tls-self-signed DIR and --data-dir DIR\n",
+  );
 }
+
+const EXAMPLES = `
+Examples:
+  # a production configuration to try out, with a throwaway certificate
+  nano-relay init-config --environment production --data-dir ./relay-data \\
+      --tls-self-signed ./relay-tls --output relay.toml
+  nano-relay validate-config --config relay.toml      # every problem, with its path
+  nano-relay --config relay.toml --port 9443          # run it (start is the default command)
+  nano-relay status --url https://127.0.0.1:9443 --ca ./relay-tls/throwaway-cert.pem
+  nano-relay check --config relay.toml                # the database, the logs, the blobs
+  nano-relay backup --config relay.toml --output relay-backup.sqlite   # online, while it runs
+
+Environment variables:
+  NANO_DEBUG=1      print stack traces with errors
+  the variables a configuration names in its *_env keys (e.g. the TLS key's passphrase)
+
+Exit codes: 0 ok, 1 not ready (status), 64 usage, 65 damaged data, 66 missing input, 69 unavailable,
+70 internal error, 73 cannot create, 74 disk refused, 78 bad configuration (docs/relay.md).
+`;
 
 function buildProgram(): Command {
   const program = new Command("nano-relay")
     .description("Nano-Messenger relay: stores and forwards ciphertext it cannot read")
-    .option("-c, --config <file>", "configuration file (TOML)")
+    .version(versionText("nano-relay"), "-V, --version", "print the version and exit")
+    // Accepted before the command name too (`nano-relay --config F start`), as before.
+    .addOption(configOption())
     .addOption(environmentOption())
     .option("--port-file <file>", "write the bound ports as JSON to this file once listening")
     .enablePositionalOptions()
-    .showHelpAfterError()
-    .exitOverride();
-  program.action(async (options: ConfigSelection & { portFile?: string }) => {
-    const { startCommand } = await import("./relay/start.ts");
-    await startCommand(options);
-  });
+    .showSuggestionAfterError(true)
+    .addHelpText("after", EXAMPLES)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
   program
     .command("start")
     .description("run the relay (the default command)")
-    .option("-c, --config <file>", "configuration file (TOML)")
+    .addOption(configOption())
     .addOption(environmentOption())
+    .option(
+      "--port <port>",
+      "API port, overriding server.api_port (0 picks a free one)",
+      portArgument("--port"),
+    )
+    .option(
+      "--websocket-port <port>",
+      "WebSocket port, overriding server.websocket_port (default: follows --port when the config shares one)",
+      portArgument("--websocket-port"),
+    )
+    .option("--bind <address>", "address to listen on, overriding server.bind_address")
     .option("--port-file <file>", "write the bound ports as JSON to this file once listening")
-    .action(async (options: ConfigSelection & { portFile?: string }) => {
+    .action(async (options) => {
       const { startCommand } = await import("./relay/start.ts");
       await startCommand({ ...program.opts(), ...options });
     });
   program
     .command("init-config")
-    .description("write a commented, valid configuration for an environment")
+    .description("write a commented configuration for an environment")
     .addOption(environmentOption().makeOptionMandatory())
     .option("-o, --output <file>", "write to this file instead of standard output")
     .option("-f, --force", "overwrite an existing file", false)
-    .action(async (options: { environment: Environment; output?: string; force: boolean }) => {
-      await initConfig(options.environment, options.output, options.force);
+    .option("--data-dir <dir>", "keep the database, blobs and log key in this folder")
+    .option(
+      "--tls-self-signed <dir>",
+      "write a THROWAWAY self-signed certificate into this folder and use it",
+    )
+    .option("--tls-cert <file>", "the TLS certificate chain (PEM) to name")
+    .option("--tls-key <file>", "its private key (PEM, mode 0600)")
+    .action(async (options: InitConfigOptions) => {
+      await initConfig(options);
     });
   program
     .command("validate-config")
     .description("check a configuration and print every problem with its path")
-    .option("-c, --config <file>", "configuration file (TOML)")
+    .addOption(configOption())
     .addOption(environmentOption())
     .option("--json", "machine-readable output", false)
     .action(async (options: ConfigSelection & { json: boolean }) => {
@@ -116,7 +207,7 @@ function buildProgram(): Command {
     .description(
       "apply database migrations (all by default), or move to version N (down migrations roll back)",
     )
-    .option("-c, --config <file>", "configuration file (TOML)")
+    .addOption(configOption())
     .addOption(environmentOption())
     .option("--to <version>", "target schema version", (value) => {
       if (!/^\d+$/.test(value)) fail(`--to needs a version number, got "${value}"`);
@@ -125,18 +216,26 @@ function buildProgram(): Command {
     .option("--list", "list migrations and which are applied", false)
     .action(async (options: ConfigSelection & { to?: number; list: boolean }) => {
       const { migrateCommand } = await import("./relay/migrate.ts");
-      await migrateCommand({ ...program.opts(), ...options });
+      await withFeedback("migrating", false, () => migrateCommand({ ...program.opts(), ...options }));
     });
   program
     .command("status")
-    .description("show health, connections, queue depths and rates of a running relay")
+    .description("show health, store, connections, queue depths and rates of a running relay")
     .option("--url <url>", "relay base URL", "http://127.0.0.1:8080")
+    .option("--ca <file>", "CA certificate (PEM) to trust for this relay")
     .option("-w, --watch", "refresh in place until interrupted", false)
     .option("--interval <seconds>", "refresh interval with --watch", "2")
     .option("--json", "machine-readable output", false)
     .option("-c, --config <file>", "a cluster's configuration: show every relay, PostgreSQL and Redis")
     .action(
-      async (options: { url: string; watch: boolean; interval: string; json: boolean; config?: string }) => {
+      async (options: {
+        url: string;
+        ca?: string;
+        watch: boolean;
+        interval: string;
+        json: boolean;
+        config?: string;
+      }) => {
         if (options.config !== undefined) {
           const { loadConfigOrThrow } = await import("../relay/config/load.ts");
           const { clusterStatusCommand } = await import("./relay/cluster-status.ts");
@@ -144,19 +243,63 @@ function buildProgram(): Command {
           return;
         }
         const { statusCommand } = await import("./relay/status.ts");
-        await statusCommand(options);
+        await statusCommand(options, feedback(process.stderr, { json: options.json || options.watch }));
       },
     );
+  program
+    .command("check")
+    .description("check the database (SQLite integrity, every message reachable, logs verify, blobs present)")
+    .addOption(configOption())
+    .addOption(environmentOption())
+    .option("--quick", "only what start checks: quick_check and the mailbox invariants", false)
+    .option("--json", "machine-readable output", false)
+    .action(async (options: ConfigSelection & { quick: boolean; json: boolean }) => {
+      const { checkCommand } = await import("./relay/check.ts");
+      await checkCommand({ ...program.opts(), ...options }, feedback(process.stderr, options));
+    });
+  program
+    .command("backup")
+    .description("write an online, consistent, verified copy of the database while the relay runs")
+    .addOption(configOption())
+    .addOption(environmentOption())
+    .requiredOption("-o, --output <file>", "the backup file to write (mode 0600)")
+    .option("-f, --force", "replace an existing file", false)
+    .option("--json", "machine-readable output", false)
+    .action(async (options: ConfigSelection & { output: string; force: boolean; json: boolean }) => {
+      const { backupCommand } = await import("./relay/backup.ts");
+      await backupCommand({ ...program.opts(), ...options }, feedback(process.stderr, options));
+    });
+  program
+    .command("restore")
+    .description("put a backup in place of the database (relay stopped; the old database is kept)")
+    .addOption(configOption())
+    .addOption(environmentOption())
+    .requiredOption("-i, --input <file>", "a file written by nano-relay backup")
+    .option("--json", "machine-readable output", false)
+    .action(async (options: ConfigSelection & { input: string; json: boolean }) => {
+      const { restoreCommand } = await import("./relay/restore.ts");
+      await restoreCommand({ ...program.opts(), ...options }, feedback(process.stderr, options));
+    });
   auditCommands(program);
+  program
+    .command("completion")
+    .description("print a shell completion script (bash, zsh or fish)")
+    .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(SHELLS))
+    .action((shell: Shell) => {
+      process.stdout.write(completionScript(program, shell));
+    });
   return program;
 }
 
-function sizeArgument(what: string) {
-  return (value: string): number => {
-    if (!/^(0|[1-9][0-9]{0,15})$/.test(value))
-      fail(`${what} needs a non-negative whole number, got "${value}"`);
-    return Number(value);
-  };
+/** A spinner for a command that prints its result only at the end (so nothing interleaves with it). */
+async function withFeedback(what: string, json: boolean, work: () => Promise<void>): Promise<void> {
+  const spinner = feedback(process.stderr, { json });
+  spinner.update(what);
+  try {
+    await work();
+  } finally {
+    spinner.stop();
+  }
 }
 
 function logOption(): Option {
@@ -168,7 +311,7 @@ function auditCommands(program: Command): void {
   const audit = program.command("audit").description("verify and read the audit and key-transparency logs");
   const base = (command: Command) =>
     command
-      .option("-c, --config <file>", "configuration file (TOML)")
+      .addOption(configOption())
       .addOption(environmentOption())
       .option("--json", "machine-readable output", false);
   const load = () => import("./relay/audit.ts");
@@ -177,7 +320,10 @@ function auditCommands(program: Command): void {
     .option("--from <n>", "start at the newest checkpoint at or below entry N", sizeArgument("--from"))
     .addOption(logOption())
     .action(async (options) => {
-      await (await load()).auditVerifyCommand({ ...program.opts(), ...options });
+      const { auditVerifyCommand } = await load();
+      await withFeedback("recomputing the logs", options.json === true, () =>
+        auditVerifyCommand({ ...program.opts(), ...options }),
+      );
     });
   base(audit.command("checkpoint"))
     .description("print the latest signed checkpoint")
@@ -224,27 +370,71 @@ function auditCommands(program: Command): void {
     });
 }
 
-/** `nano-relay`: the relay server's command line. Errors go to stderr in the age voice, no stack traces. */
+/** Hints for the relay's own errors where the catalogue's "fix" is written for API callers. */
+const RELAY_HINTS: Readonly<Partial<Record<string, string>>> = Object.freeze({
+  config_invalid: "run nano-relay validate-config for every problem; docs/configuration.md has each key",
+  store_damaged:
+    "run nano-relay check for every problem, then stop the relay and restore the newest good backup: nano-relay restore --input FILE (docs/relay.md, Recovering)",
+  store_unavailable:
+    "check the disk (free space, mounts, permissions) under storage.path and storage.blob_dir",
+  relay_unreachable: "check --url (and --ca for a private CA); is the relay running? (nano-relay start)",
+});
+
+function write(message: string, hint: string | undefined): void {
+  process.stderr.write(`nano-relay: ${message}\n${hint === undefined ? "" : `hint: ${hint}\n`}`);
+}
+
+/**
+ * `nano-relay`: the relay server's command line. Errors go to stderr in the client's voice
+ * (`nano-relay: <message>` and a `hint:` line) with the exit codes of docs/relay.md; a stack trace only
+ * with NANO_DEBUG=1, never for an error the operator can act on, so a supervisor's log says what to do.
+ */
 export async function main(argv: readonly string[]): Promise<void> {
   const program = buildProgram();
+  const asked = ["-h", "--help", "-V", "--version"].some((flag) => argv.includes(flag));
+  // `nano-relay --config F` runs `start`: the default command, without taking other words for options.
+  const start = program.commands.find((command) => command.name() === "start");
+  const args = !hasOperand(program, start, argv) && !asked ? ["start", ...argv] : [...argv];
   try {
-    await program.parseAsync([...argv], { from: "user" });
-  } catch (error) {
+    await program.parseAsync(args, { from: "user" });
+  } catch (thrown) {
+    let error = thrown;
     if (error instanceof CommanderError) {
-      if (error.exitCode !== 0) process.exitCode = EXIT.usage;
+      if (
+        error.exitCode === 0 ||
+        error.code === "commander.version" ||
+        error.code === "commander.helpDisplayed"
+      ) {
+        process.exitCode = RELAY_EXIT.ok;
+        return;
+      }
+      if (error.code === "commander.help") {
+        process.exitCode = RELAY_EXIT.usage;
+        return;
+      }
+      const report = usageReport(error, "nano-relay", commandPath(program, args));
+      write(report.message, report.hint);
+      process.exitCode = RELAY_EXIT.usage;
       return;
     }
-    if (error instanceof CliFailure) {
-      process.stderr.write(`nano-relay: ${error.message}\n`);
-      if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+    if (error instanceof CommandFailure) {
+      write(error.message, error.hint);
       process.exitCode = error.exitCode;
       return;
     }
+    error = storeFailure(error, "the relay database") ?? error;
     if (NanoError.is(error)) {
-      process.stderr.write(`nano-relay: ${error.message}\n`);
-      process.exitCode = error.code === "config_invalid" ? EXIT.config : EXIT.software;
+      write(error.message, RELAY_HINTS[error.code]);
+      process.exitCode = relayExitCode(error);
       return;
     }
-    throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    write(
+      `internal error: ${message}`,
+      "this is a bug: report it with the output of NANO_DEBUG=1 nano-relay ...",
+    );
+    if (process.env.NANO_DEBUG === "1" && error instanceof Error && error.stack)
+      process.stderr.write(`${error.stack}\n`);
+    process.exitCode = RELAY_EXIT.software;
   }
 }

@@ -122,7 +122,41 @@ export const CLIENT_ERRORS = {
     kind: "usage",
     status: 400,
     meaning: "A command-line argument or option is missing, unknown or malformed.",
-    fix: "See `nano-client help COMMAND` for the accepted forms.",
+    fix: "See `nano-client COMMAND --help` for the accepted forms (the CLI names the command).",
+  },
+  input_unreadable: {
+    kind: "usage",
+    status: 400,
+    meaning:
+      "A file named on the command line (--file, --passphrase-file, --ca) does not exist or cannot be read; not a usage error.",
+    fix: "Check the path and its permissions.",
+  },
+  passphrase_mismatch: {
+    kind: "usage",
+    status: 400,
+    meaning: "The two passphrases typed for a new keystore differed, three times in a row.",
+    fix: "Type the same passphrase twice; NANO_PASSPHRASE or --passphrase-file avoid typing it.",
+  },
+  client_config_invalid: {
+    kind: "validation",
+    status: 422,
+    meaning:
+      "The home's config.json is damaged: not JSON, too large, or not the documented shape (docs/client.md).",
+    fix: "Repair config.json from a backup of the home, or restore it to the fields docs/client.md lists.",
+  },
+  local_store_damaged: {
+    kind: "codec",
+    status: 422,
+    meaning:
+      "The home's local.db is damaged (SQLite finds a malformed page, or the file is not a database): sessions and history in it cannot be read.",
+    fix: "Restore the home from a backup; keep the damaged file for diagnosis.",
+  },
+  no_space_left: {
+    kind: "internal",
+    status: 507,
+    meaning:
+      "A write to the client home failed because the device is full (or over its quota). Nothing was lost: the failed write was rolled back.",
+    fix: "Free space on the device that holds the home, then run the command again.",
   },
   // ---- relay and messaging (docs/sdk.md)
   relay_unreachable: {

@@ -27,6 +27,13 @@ export const RELAY_ERRORS = {
     meaning: "The store could not be reached or a write could not be made durable.",
     fix: "Retry later; operators check the disk and the database file.",
   },
+  store_damaged: {
+    kind: "internal",
+    status: 503,
+    meaning:
+      "The relay database failed its integrity check (a damaged, truncated or empty file, or rows its indexes cannot reach).",
+    fix: "Run `nano-relay check` for every problem, then restore the newest backup with `nano-relay restore` (docs/relay.md).",
+  },
   web_app_unavailable: {
     kind: "usage",
     status: 500,

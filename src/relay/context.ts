@@ -12,6 +12,7 @@ import { createRelayBounds, type RelayBounds } from "./limits/bounds.ts";
 import { RelayMetrics } from "./metrics.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
 import { type LimiterFactory, RelayRateLimits } from "./rate-limits.ts";
+import { StoreHealth } from "./store-health.ts";
 import type { TransparencyService } from "./transparency.ts";
 import { UsernamePolicy } from "./usernames.ts";
 import { type AsyncVerifier, createVerification } from "./verify/verification.ts";
@@ -36,6 +37,8 @@ export interface RelayContext {
   /** The audit and key-transparency logs; absent only in route tests built without them. */
   readonly transparency: TransparencyService | undefined;
   readonly blobDir: string;
+  /** Whether the store can write now (readiness; store-health.ts). */
+  readonly storeHealth: StoreHealth;
   /** Attachment blobs: files under blobDir, or chunks in PostgreSQL (storage.blob_backend). */
   readonly blobs: BlobStore;
   readonly log: Logger;
@@ -112,6 +115,18 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     audit: chainHooks(options.audit ?? auditHook(config, log), options.auditLog),
     transparency: options.transparency,
     blobDir: resolve(config.storage.blob_dir),
+    storeHealth: new StoreHealth({
+      // Local file systems only: the database's when it is a file (SQLite), the blobs' when they are files.
+      paths: [
+        ...(config.storage.backend === "sqlite" ? [resolve(config.storage.path)] : []),
+        ...(config.storage.blob_backend === "filesystem" ? [resolve(config.storage.blob_dir)] : []),
+      ],
+      minFreeBytes: config.storage.min_free_bytes,
+      probe: store.probeWrite === undefined ? undefined : () => store.probeWrite!(),
+      // Real elapsed time for probe spacing, not the relay clock that tests move by days.
+      now: () => performance.now(),
+      log,
+    }),
     blobs: options.blobs ?? new FilesystemBlobStore(resolve(config.storage.blob_dir)),
     log,
     draining: false,

@@ -116,6 +116,8 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     await link.start();
     context.limits.share(link.commands, config.cluster.key_prefix);
   }
+  // Storage failures (a full disk, an I/O error) make /readyz say the store cannot write (store-health.ts).
+  storage.observeOutcomes?.((failure) => context.storeHealth.noteOutcome(failure));
   const https = tlsOptions(config);
   const fastify = https === null ? {} : { https };
   const shared = config.server.api_port === config.server.websocket_port;

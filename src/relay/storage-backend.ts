@@ -11,7 +11,7 @@ import { poolRoundTrips } from "../store/postgres/connection.ts";
 import { migratePostgres } from "../store/postgres/migrations.ts";
 import { PostgresStore } from "../store/postgres/postgres-store.ts";
 import { type MigrationStep, migrate } from "../store/sqlite/migrations.ts";
-import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { openCheckedStore, storeFailure } from "../store/sqlite/open-checked.ts";
 import type { RelayStore } from "../store/types.ts";
 import { loadOrCreateLogKey, readLogKey } from "./audit-log-key.ts";
 import { logKeyPath } from "./audit-relay.ts";
@@ -33,6 +33,11 @@ export interface RelayStorage {
   pendingWrites(): number;
   /** Called after each group commit with the number of writes in it (a histogram). */
   observeCommits(observer: (writes: number) => void): void;
+  /**
+   * Called once per group commit with null, or the storage failure (full disk, I/O error) that failed
+   * it or one of its writes: readiness (store-health.ts). SQLite only so far.
+   */
+  observeOutcomes?(observer: (failure: NanoError | null) => void): void;
   /** Statements sent to the database server so far (PostgreSQL; SQLite has no round trips). */
   roundTrips(): number;
   /** Challenges shared by every relay on the database (PostgreSQL); undefined: in memory. */
@@ -64,14 +69,22 @@ export async function openRelayStorage(
 }
 
 function openSqlite(config: RelayConfig, clock: Clock, log: Logger): RelayStorage {
-  const store = new SqliteStore({
-    path: resolve(config.storage.path),
+  const file = resolve(config.storage.path);
+  // Refuses a damaged database before anything writes to it (store_damaged: `nano-relay start` exits
+  // 65 with the problems, never a stack trace a supervisor would loop on).
+  const store = openCheckedStore({
+    path: file,
     maxBatch: config.storage.group_commit_max_batch,
     busyTimeoutMs: config.storage.busy_timeout_ms,
-    // Migrated here rather than in the constructor so that each step lands in the audit log.
-    migrate: false,
   });
-  const migrations = migrate(store.db);
+  // Migrated here rather than in the constructor so that each step lands in the audit log.
+  let migrations: MigrationStep[];
+  try {
+    migrations = migrate(store.db);
+  } catch (error) {
+    void store.close();
+    throw storeFailure(error, file) ?? error;
+  }
   const path = logKeyPath(config);
   const { key, created } = loadOrCreateLogKey(path, config.compliance.log_origin);
   if (created) log.warn({ file: path }, "generated a new log key; clients must pin its verifier keys");
@@ -89,6 +102,9 @@ function openSqlite(config: RelayConfig, clock: Clock, log: Logger): RelayStorag
     pendingWrites: () => store.writer.pending,
     observeCommits: (observer) => {
       store.writer.onCommit = observer;
+    },
+    observeOutcomes: (observer) => {
+      store.writer.onOutcome = observer;
     },
     roundTrips: () => 0,
   };

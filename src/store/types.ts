@@ -229,6 +229,12 @@ export interface RelayStore {
   readonly attachments: AttachmentStore;
   /** True when the store answers a trivial query (readiness). */
   ping(): Promise<boolean>;
+  /**
+   * A durable write that changes no data, rejecting with `store_unavailable` when the store cannot
+   * write (readiness, src/relay/store-health.ts). Optional: a store without it is judged by its
+   * writes alone.
+   */
+  probeWrite?(): Promise<void>;
   /** Flushes pending writes (group commit) and closes. Idempotent. */
   close(): Promise<void>;
 }

@@ -85,7 +85,7 @@ test("a hand-edited config.json is refused with the failing field", () =>
     await writeFile(paths.config, JSON.stringify({ ...config, cryptoMode: "fast" }), { mode: 0o600 });
     await assert.rejects(readConfig(paths), /cryptoMode/);
     await writeFile(paths.config, "{", { mode: 0o600 });
-    await assert.rejects(readConfig(paths), (error: unknown) => NanoError.is(error, "invalid_argument"));
+    await assert.rejects(readConfig(paths), (error: unknown) => NanoError.is(error, "client_config_invalid"));
   }));
 
 test("init after a crash that left only local.db sets the orphan aside and succeeds", () =>
@@ -123,8 +123,9 @@ test("passphrase sources: file beats env, env beats prompt, no terminal means pa
     assert.equal(await readPassphraseFile(file), "two lines\n", "only one newline is dropped");
     await chmod(file, 0o640);
     await assert.rejects(readPassphraseFile(file), (e: unknown) => NanoError.is(e, "insecure_permissions"));
+    // A passphrase file that is not there is missing input (exit 66), not a usage error.
     await assert.rejects(readPassphraseFile(join(dir, "none")), (e: unknown) =>
-      NanoError.is(e, "invalid_argument"),
+      NanoError.is(e, "input_unreadable"),
     );
     await chmod(file, 0o600);
 

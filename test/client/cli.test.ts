@@ -248,10 +248,11 @@ test("usage errors exit 64 with a suggestion; network commands need a claimed us
     assert.equal(JSON.parse(piped.stdout).error.code, "username_not_claimed");
     assertCliError(await cli(["--home", home, "send", "bob"], { input: "" }), 64, /nothing to send/);
     assertCliError(await cli(["--home", home, "send", "Bad Name!", "x"]), 64, /username/);
+    // A file that is not there is missing input (66), not a usage error.
     assertCliError(
       await cli(["--home", home, "send", "bob", "--file", join(dir, "missing")]),
-      64,
-      /cannot read/,
+      66,
+      /cannot read .*: no such file or directory/,
     );
     assertCliError(await cli(["--home", home, "receive"]), 64, /no username yet/);
     assertCliError(await cli(["--home", home, "claim-username", "alice"]), 64, /no relay configured/);
@@ -281,6 +282,9 @@ function cliOnTerminal(args: string[], answers: readonly { after: string; send: 
     });
     let output = "";
     let next = 0;
+    // Each prompt is looked for only in what was printed after the previous answer, so the same
+    // prompt text can be answered again (init asks again after a mismatch).
+    let since = 0;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`nano-client ${args.join(" ")} on a terminal did not finish; output: ${output}`));
@@ -288,9 +292,10 @@ function cliOnTerminal(args: string[], answers: readonly { after: string; send: 
     child.stdout.on("data", (chunk: Buffer) => {
       output += chunk.toString();
       const answer = answers[next];
-      if (answer !== undefined && output.includes(answer.after)) {
+      if (answer !== undefined && output.slice(since).includes(answer.after)) {
         next += 1;
         output += "\n<answered>\n";
+        since = output.length;
         child.stdin.write(`${answer.send}\r`);
       }
     });
@@ -335,15 +340,38 @@ test(
       assert.equal(wrong.code, 77);
       assert.match(wrong.stdout, /nano-client: wrong passphrase/);
 
-      const mismatch = await cliOnTerminal(
+      // A typo in the repeat asks again instead of starting over.
+      const retried = await cliOnTerminal(
         ["--home", join(dir, "other"), "init"],
         [
           { after: "new keystore passphrase", send: "first phrase" },
           { after: "the same passphrase again", send: "second phrase" },
+          { after: "new keystore passphrase", send: "third phrase!" },
+          { after: "the same passphrase again", send: "third phrase!" },
         ],
       );
-      assert.equal(mismatch.code, 64);
-      assert.match(mismatch.stdout, /the two passphrases do not match/);
+      assert.equal(retried.code, 0, retried.stdout);
+      assert.match(retried.stdout, /nano-client: the two passphrases do not match; type them again/);
+      assert.match(retried.stdout, /initialized /);
+      const status2 = await cliOnTerminal(
+        ["--home", join(dir, "other"), "status"],
+        [{ after: "keystore passphrase", send: "third phrase!" }],
+      );
+      assert.equal(status2.code, 0, status2.stdout);
+      // Three mismatches in a row end it with a usage error that says so.
+      const mismatch = await cliOnTerminal(
+        ["--home", join(dir, "third"), "init"],
+        [
+          { after: "new keystore passphrase", send: "one phrase 1" },
+          { after: "the same passphrase again", send: "two phrase 2" },
+          { after: "new keystore passphrase", send: "one phrase 3" },
+          { after: "the same passphrase again", send: "two phrase 4" },
+          { after: "new keystore passphrase", send: "one phrase 5" },
+          { after: "the same passphrase again", send: "two phrase 6" },
+        ],
+      );
+      assert.equal(mismatch.code, 64, mismatch.stdout);
+      assert.match(mismatch.stdout, /nano-client: the two passphrases did not match, 3 times/);
     }),
 );
 
@@ -369,3 +397,32 @@ test("passphrase: re-seals under the new passphrase; the old one stops working",
     });
     assert.equal(JSON.parse(after.stdout).identityFingerprint, before.identityFingerprint);
   }));
+
+test("--version, --help with examples and environment variables, and shell completion", async () => {
+  const version = await cli(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^nano-client \d+\.\d+\.\d+ \(Node 24\.\d+\.\d+, OpenSSL 3\.\d+\.\d+\)\n$/);
+  const help = await cli(["--help"]);
+  assert.match(help.stdout, /Examples:\n[\s\S]*send bob --file report\.pdf/);
+  for (const variable of ["NANO_CLIENT_HOME", "NANO_PASSPHRASE", "NANO_NEW_PASSPHRASE", "NANO_DEBUG"])
+    assert.match(help.stdout, new RegExp(`Environment variables:[\\s\\S]*${variable}`));
+  const script = await cli(["completion", "bash"]);
+  assert.equal(script.code, 0);
+  const complete = (...words: string[]) =>
+    spawnSync(
+      "bash",
+      [
+        "-c",
+        `${script.stdout}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _nano_client; echo "\${COMPREPLY[*]}"`,
+      ],
+      { encoding: "utf8" },
+    ).stdout.trim();
+  assert.equal(complete("nano-client", "--home", "/tmp/h", "rec"), "receive");
+  assert.equal(complete("nano-client", "init", "--crypto-mode", "q"), "quantum");
+  assert.equal(complete("nano-client", "receive", "--w"), "--watch");
+  for (const shell of ["zsh", "fish"])
+    assert.match((await cli(["completion", shell])).stdout, /claim-username/);
+  const bad = await cli(["completion", "tcsh"]);
+  assertCliError(bad, 64, /invalid for argument 'shell'/);
+  assert.match(bad.stderr, /hint: see `nano-client completion --help`/);
+});

@@ -77,7 +77,7 @@ describe("cluster: Redis faults under load", () => {
     assert.match(pubsubKills, /^:[1-9]/, "the relays' subscriber connections were killed");
     assert.deepEqual(readiness[0], {
       ready: false,
-      store: "reachable",
+      store: "writable",
       draining: false,
       websocket_connections: (readiness[0] as { websocket_connections: number }).websocket_connections,
       redis: "down",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { stringify } from "smol-toml";
@@ -105,10 +105,131 @@ describe("nano-relay commands", () => {
     assert.equal(await exited, 0);
   });
 
-  it("status fails clearly when nothing listens", () => {
+  it("status fails clearly when nothing listens: exit 69 (unavailable), as nano-client", () => {
     const result = run(["status", "--url", "http://127.0.0.1:9"]);
-    assert.notEqual(result.status, 0);
-    assert.match(result.stderr, /cannot reach the relay/);
+    assert.equal(result.status, 69);
+    assert.match(
+      result.stderr,
+      /^nano-relay: cannot reach the relay at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)\nhint: /,
+    );
+  });
+
+  it("--version, the unknown-command voice, usage hints naming the command, and completion", () => {
+    const version = run(["--version"]);
+    assert.equal(version.status, 0);
+    assert.match(version.stdout, /^nano-relay \d+\.\d+\.\d+ \(Node 24\.\d+\.\d+, OpenSSL 3\.\d+\.\d+\)\n$/);
+    const typo = run(["strat"]);
+    assert.equal(typo.status, 64);
+    assert.equal(typo.stderr, "nano-relay: unknown command 'strat'\nhint: did you mean start?\n");
+    const badOption = run(["check", "--quik"]);
+    assert.equal(badOption.status, 64);
+    assert.equal(badOption.stderr, "nano-relay: unknown option '--quik'\nhint: did you mean --quick?\n");
+    const missing = run(["backup"]);
+    assert.equal(missing.status, 64);
+    assert.match(missing.stderr, /hint: see `nano-relay backup --help` for the accepted forms/);
+    assert.doesNotMatch(missing.stderr + typo.stderr, /COMMAND/);
+    const help = run(["--help"]);
+    assert.match(
+      help.stdout,
+      /Examples:[\s\S]*--tls-self-signed[\s\S]*Environment variables:[\s\S]*NANO_DEBUG/,
+    );
+    const script = run(["completion", "bash"]);
+    assert.equal(script.status, 0);
+    const complete = (...words: string[]) =>
+      spawnSync(
+        "bash",
+        [
+          "-c",
+          `${script.stdout}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _nano_relay; echo "\${COMPREPLY[*]}"`,
+        ],
+        { encoding: "utf8" },
+      ).stdout.trim();
+    assert.equal(complete("nano-relay", "ba"), "backup");
+    assert.equal(complete("nano-relay", "audit", "ver"), "verify");
+    assert.equal(complete("nano-relay", "check", "--environment", "prod"), "production");
+    for (const shell of ["zsh", "fish"]) {
+      const other = run(["completion", shell]);
+      assert.equal(other.status, 0);
+      assert.match(other.stdout, /restore/);
+    }
+  });
+
+  it("init-config --environment production --tls-self-signed --data-dir writes a config that validates and serves TLS", async () => {
+    const dir = tempDir("cli-prod");
+    const file = join(dir, "relay.toml");
+    const init = run([
+      "init-config",
+      "--environment",
+      "production",
+      "--data-dir",
+      join(dir, "data"),
+      "--tls-self-signed",
+      join(dir, "tls"),
+      "--output",
+      file,
+    ]);
+    assert.equal(init.status, 0, init.stderr);
+    assert.match(init.stderr, /THROWAWAY self-signed certificate/);
+    assert.match(init.stderr, /it validates\n$/);
+    const text = readFileSync(file, "utf8");
+    assert.match(text, /# What production needs here: cert_file = the PEM certificate chain/);
+    assert.match(text, /# THROWAWAY self-signed certificate/);
+    const valid = run(["validate-config", "--config", file]);
+    assert.equal(valid.status, 0, valid.stderr);
+    assert.equal(statSync(join(dir, "tls", "throwaway-key.pem")).mode & 0o777, 0o600);
+    // Without the files, the same command says what is missing instead of claiming success.
+    const bare = run(["init-config", "--environment", "production", "--output", join(dir, "bare.toml")]);
+    assert.equal(bare.status, 0);
+    assert.match(bare.stderr, /it will not validate until:\n {2}server\.tls\.cert_file: cannot read/);
+    // --port and --bind override the file, under the file's rules.
+    const open = run(["start", "--config", file, "--bind", "0.0.0.0", "--port", "0"]);
+    assert.equal(open.status, 78);
+    assert.match(open.stderr, /--port \(server\.api_port\): production needs a fixed port/);
+    // It serves: TLS 1.3 with the throwaway certificate, which status trusts with --ca.
+    const portFile = join(dir, "ports.json");
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        "--config",
+        file,
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--websocket-port",
+        String(port),
+        "--port-file",
+        portFile,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 400 && !existsSync(portFile) && child.exitCode === null; i++)
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      if (!existsSync(portFile)) {
+        // The random port was taken: nothing to prove about TLS on this run.
+        assert.match(stderr, /cannot listen/);
+        return;
+      }
+      const url = (JSON.parse(readFileSync(portFile, "utf8")) as { api_url: string }).api_url;
+      assert.equal(url, `https://127.0.0.1:${port}`);
+      const untrusted = run(["status", "--url", url]);
+      assert.equal(untrusted.status, 69);
+      assert.match(untrusted.stderr, /SELF_SIGNED/);
+      const trusted = run(["status", "--url", url, "--ca", join(dir, "tls", "throwaway-cert.pem"), "--json"]);
+      assert.equal(trusted.status, 0, trusted.stderr);
+      assert.equal((JSON.parse(trusted.stdout) as { store: string }).store, "writable");
+    } finally {
+      child.kill("SIGTERM");
+      await exited;
+    }
   });
 
   it("start refuses an invalid config with exit 78", () => {

@@ -184,7 +184,7 @@ describe("relay configuration", () => {
     assert.equal(ok.status, 0, ok.stderr);
     assert.deepEqual(JSON.parse(ok.stdout), { ok: true, source: out });
     const again = runCli(["init-config", "--environment", "development", "--output", out]);
-    assert.equal(again.status, 64, "refuses to overwrite without --force");
+    assert.equal(again.status, 73, "refuses to overwrite without --force (EX_CANTCREAT)");
     const usage = runCli(["validate-config", "--environment", "prod"]);
     assert.equal(usage.status, 64);
   });

@@ -15,7 +15,7 @@ describe("health, readiness, metrics, logs", () => {
     assert.equal((await relay.app.inject({ method: "GET", url: "/healthz" })).json().status, "alive");
     const ready = await relay.app.inject({ method: "GET", url: "/readyz" });
     assert.equal(ready.statusCode, 200);
-    assert.equal(ready.json().store, "reachable");
+    assert.equal(ready.json().store, "writable");
     relay.context.draining = true;
     try {
       const draining = await relay.app.inject({ method: "GET", url: "/readyz" });

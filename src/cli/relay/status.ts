@@ -1,4 +1,9 @@
+import { readFile } from "node:fs/promises";
+import { endpointFromUrl, type RelayEndpoint, requestRaw } from "../../client/transport/relay-http.ts";
 import { NanoError } from "../../errors/index.ts";
+import { humanBytes } from "../../text/human-bytes.ts";
+import { type Feedback, silentFeedback } from "../_spinner.ts";
+import { CommandFailure, RELAY_EXIT } from "./_exit.ts";
 
 /** Parsed Prometheus text: metric name (with labels stripped) -> summed value. */
 export function parseMetrics(text: string): Map<string, number> {
@@ -14,35 +19,53 @@ export function parseMetrics(text: string): Map<string, number> {
   return totals;
 }
 
+interface Readiness {
+  readonly ready?: boolean;
+  readonly draining?: boolean;
+  readonly store?: unknown;
+  readonly store_problem?: unknown;
+}
+
 interface Sample {
   readonly at: number;
   readonly alive: boolean;
   readonly ready: boolean;
   readonly draining: boolean;
+  /** What /readyz says of the store ("writable", "cannot write", ...). */
+  readonly store: string;
+  readonly storeProblem?: string;
   readonly metrics: Map<string, number>;
 }
 
-async function sample(base: string): Promise<Sample> {
+/**
+ * One scrape of /healthz, /readyz and /metrics. Over the client's transport (TLS 1.3, `--ca` trusted
+ * for this connection only); a relay that cannot be reached is `relay_unreachable` (exit 69), as in
+ * nano-client.
+ */
+async function sample(endpoint: RelayEndpoint): Promise<Sample> {
   const get = async (path: string) => {
-    const response = await fetch(new URL(path, base), { signal: AbortSignal.timeout(5000) });
-    return { ok: response.ok, text: await response.text() };
+    const { status, body } = await requestRaw(endpoint, { method: "GET", path });
+    return { ok: status >= 200 && status < 300, text: body.toString("utf8") };
   };
+  const [health, ready, metrics] = await Promise.all([get("/healthz"), get("/readyz"), get("/metrics")]);
+  let readiness: Readiness = {};
   try {
-    const [health, ready, metrics] = await Promise.all([get("/healthz"), get("/readyz"), get("/metrics")]);
-    const readiness = JSON.parse(ready.text) as { ready?: boolean; draining?: boolean };
-    return {
-      at: Date.now(),
-      alive: health.ok,
-      ready: readiness.ready === true,
-      draining: readiness.draining === true,
-      metrics: parseMetrics(metrics.text),
-    };
-  } catch (error) {
+    readiness = JSON.parse(ready.text) as Readiness;
+  } catch {
     throw new NanoError(
-      "store_unavailable",
-      `cannot reach the relay at ${base}: ${(error as Error).message}`,
+      "relay_rejected",
+      `${endpoint.base.origin}/readyz did not answer JSON: is this a nano-relay?`,
     );
   }
+  return {
+    at: Date.now(),
+    alive: health.ok,
+    ready: readiness.ready === true,
+    draining: readiness.draining === true,
+    store: typeof readiness.store === "string" ? readiness.store : "unknown",
+    ...(typeof readiness.store_problem === "string" ? { storeProblem: readiness.store_problem } : {}),
+    metrics: parseMetrics(metrics.ok ? metrics.text : ""),
+  };
 }
 
 const RATES: readonly [string, string][] = [
@@ -60,6 +83,8 @@ export interface StatusReport {
   readonly alive: boolean;
   readonly ready: boolean;
   readonly draining: boolean;
+  readonly store: string;
+  readonly store_problem?: string;
   readonly websocket_connections: number;
   readonly queue: { readonly messages: number; readonly bytes: number; readonly mailboxes: number };
   readonly pending_writes: number;
@@ -79,6 +104,8 @@ export function buildReport(url: string, previous: Sample, current: Sample): Sta
     alive: current.alive,
     ready: current.ready,
     draining: current.draining,
+    store: current.store,
+    ...(current.storeProblem === undefined ? {} : { store_problem: current.storeProblem }),
     websocket_connections: m.get("nano_websocket_connections") ?? 0,
     queue: {
       messages: m.get("nano_queue_messages") ?? 0,
@@ -100,8 +127,9 @@ export function renderReport(report: StatusReport): string {
         : "down";
   const lines = [
     `nano-relay ${report.url}: ${state}`,
+    `  store                  ${report.store}${report.store_problem === undefined ? "" : `: ${report.store_problem}`}`,
     `  websocket connections  ${report.websocket_connections}`,
-    `  queued messages        ${report.queue.messages} in ${report.queue.mailboxes} mailbox(es), ${report.queue.bytes} bytes`,
+    `  queued messages        ${report.queue.messages} in ${report.queue.mailboxes} mailbox(es), ${humanBytes(report.queue.bytes)}`,
     `  pending writes         ${report.pending_writes}`,
     ...Object.entries(report.rates).map(([label, value]) => `  ${label.padEnd(22)} ${value}`),
   ];
@@ -109,14 +137,48 @@ export function renderReport(report: StatusReport): string {
 }
 
 /** `nano-relay status [--url URL] [--watch]`: one report, or a report redrawn in place. */
-export async function statusCommand(options: {
-  url: string;
-  watch: boolean;
-  interval: string;
-  json: boolean;
-}): Promise<void> {
+export async function statusCommand(
+  options: {
+    url: string;
+    ca?: string;
+    watch: boolean;
+    interval: string;
+    json: boolean;
+  },
+  feedback: Feedback = silentFeedback,
+): Promise<void> {
   const interval = Math.max(0.5, Number(options.interval) || 2) * 1000;
-  let previous = await sample(options.url);
+  let ca: string | null = null;
+  if (options.ca !== undefined) {
+    try {
+      ca = await readFile(options.ca, "utf8");
+    } catch (error) {
+      throw new CommandFailure(
+        `cannot read the CA certificate ${options.ca}: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
+        RELAY_EXIT.noInput,
+        "--ca names the PEM file of the CA that signed the relay's certificate",
+      );
+    }
+  }
+  let endpoint: RelayEndpoint;
+  try {
+    endpoint = endpointFromUrl(options.url, ca);
+  } catch {
+    throw new CommandFailure(
+      `--url ${options.url} is not a URL`,
+      RELAY_EXIT.usage,
+      "e.g. --url https://relay.example:8080",
+    );
+  }
+  // Rates need two scrapes a moment apart: about a second before the first report.
+  feedback.update(`asking ${endpoint.base.origin}`);
+  let previous: Sample;
+  try {
+    previous = await sample(endpoint);
+  } catch (error) {
+    feedback.stop();
+    throw error;
+  }
   const show = (report: StatusReport, redraw: boolean) => {
     if (options.json) {
       process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -128,10 +190,10 @@ export async function statusCommand(options: {
   };
   await new Promise((done) => setTimeout(done, options.watch ? interval : 1000));
   for (;;) {
-    const current = await sample(options.url);
+    const current = await sample(endpoint).finally(() => feedback.stop());
     show(buildReport(options.url, previous, current), options.watch);
     if (!options.watch) {
-      if (!current.ready) process.exitCode = 1;
+      if (!current.ready) process.exitCode = RELAY_EXIT.notReady;
       return;
     }
     previous = current;

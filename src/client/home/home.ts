@@ -79,7 +79,10 @@ export async function readConfig(paths: HomePaths): Promise<ClientConfig> {
   try {
     await assertPrivate(paths.config, "client config");
     if ((await stat(paths.config)).size > MAX_CONFIG_BYTES) {
-      throw new NanoError("invalid_argument", `${paths.config} is larger than ${MAX_CONFIG_BYTES} bytes`);
+      throw new NanoError(
+        "client_config_invalid",
+        `${paths.config} is larger than ${MAX_CONFIG_BYTES} bytes`,
+      );
     }
     text = await readFile(paths.config, "utf8");
   } catch (error) {
@@ -92,13 +95,13 @@ export async function readConfig(paths: HomePaths): Promise<ClientConfig> {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new NanoError("invalid_argument", `${paths.config} is not valid JSON`);
+    throw new NanoError("client_config_invalid", `${paths.config} is not valid JSON`);
   }
   const result = CONFIG.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new NanoError(
-      "invalid_argument",
+      "client_config_invalid",
       `${paths.config}: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`,
     );
   }

@@ -63,6 +63,12 @@ export interface SendResult {
   readonly suite: SuiteName;
   /** False when the relay acknowledged at once; true when it waits in the outbox for a retry. */
   readonly queued: boolean;
+  /**
+   * Why it is queued: the error code of the attempt (`relay_unreachable` when the relay could not be
+   * reached, else what the relay answered, e.g. `internal_error` for an HTTP 500); null when sent or
+   * not attempted yet.
+   */
+  readonly queuedBecause: string | null;
   /** Size of the encrypted envelope: what the relay stores and forwards. */
   readonly envelopeBytes: number;
   /** True when this message started a new session (a prekey message). */
@@ -277,13 +283,15 @@ export async function send(
     lastError: null,
   });
   if (checkedRecord !== undefined) context.peerChecks.remember(peer, checkedRecord, now);
-  const queued = !(await delivery).acknowledged;
+  const attempt = await delivery;
+  const queued = !attempt.acknowledged;
   return {
     clientMessageId,
     contentId: toHex(messageId),
     recipient: peer,
     suite: getSuite(committed.suite).name,
     queued,
+    queuedBecause: queued ? attempt.code : null,
     envelopeBytes: committed.envelope.length,
     newSession: prepared.newSession,
     attachment,

@@ -9,6 +9,7 @@ import { mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { blobFile } from "../blob-files.ts";
 import type { BlobStore, ReceivedBlob } from "./blob-store.ts";
 
 /** Blob reads per downloaded piece: fewer reads and socket writes than the 64 KiB default. */
@@ -31,7 +32,7 @@ export class FilesystemBlobStore implements BlobStore {
   }
 
   path(hash: string): string {
-    return join(this.dir, hash.slice(0, 2), hash);
+    return blobFile(this.dir, hash);
   }
 
   async receive(source: NodeJS.ReadableStream, meter: Transform): Promise<ReceivedBlob> {

@@ -1,6 +1,6 @@
-import { statSync } from "node:fs";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { NanoError } from "../../errors/index.ts";
@@ -25,6 +25,26 @@ export function environmentConfigPath(environment: Environment): string {
 
 function isLoopback(address: string): boolean {
   return address === "localhost" || address === "::1" || address.startsWith("127.");
+}
+
+/** Why the relay could not create or write `folder`, or null: the nearest existing ancestor decides. */
+function unwritableFolder(folder: string): string | null {
+  let existing = folder;
+  while (!existsSync(existing)) {
+    const parent = dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  try {
+    if (!statSync(existing).isDirectory())
+      return `${existing} is not a folder, so ${folder} cannot be created`;
+    accessSync(existing, constants.W_OK | constants.X_OK);
+  } catch {
+    return existing === folder
+      ? `${folder} is not writable by this user`
+      : `${folder} cannot be created: ${existing} is not writable by this user`;
+  }
+  return null;
 }
 
 /**
@@ -83,6 +103,14 @@ export function semanticProblems(config: RelayConfig, baseDir = process.cwd()): 
       path: "server.tls.enabled",
       message: "production needs TLS or server.behind_tls_proxy = true",
     });
+  }
+  // The relay creates its storage folders on start; one it cannot create or write would fail there.
+  for (const [path, folder] of [
+    ["storage.path", dirname(config.storage.path)],
+    ["storage.blob_dir", config.storage.blob_dir],
+  ] as const) {
+    const problem = unwritableFolder(isAbsolute(folder) ? folder : resolve(baseDir, folder));
+    if (problem !== null) problems.push({ path, message: problem });
   }
   const logKeyFile = config.compliance.log_key_file;
   if (production && logKeyFile !== undefined) {

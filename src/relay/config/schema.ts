@@ -84,6 +84,12 @@ const storageSchema = z.strictObject({
   blob_dir: z.string().min(1).default("./data/blobs"),
   group_commit_max_batch: positiveInt.max(10_000).default(512),
   busy_timeout_ms: positiveInt.max(60_000).default(5000),
+  /** Below this much free space (database or blob file system) /readyz says not ready; 0 turns it off. */
+  min_free_bytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024 * 1024),
   /** PostgreSQL URL without a password (backend = "postgres"); or name a variable below. */
   postgres_url: serviceUrl(["postgres:", "postgresql:"]).optional(),
   /** Environment variable holding the PostgreSQL URL (wins over postgres_url). */

@@ -1,9 +1,9 @@
-import { join } from "node:path";
 import { Transform } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { blake2bIncremental } from "../../crypto/hash.ts";
 import { toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { blobFile } from "../blob-files.ts";
 import type { ReceivedBlob } from "../blobs/blob-store.ts";
 import type { RelayContext } from "../context.ts";
 import { normalizeUsername } from "../usernames.ts";
@@ -28,7 +28,7 @@ function notOwner(): NanoError {
 
 /** Where the filesystem blob store keeps a blob (tests look at the files). */
 export function blobPath(context: RelayContext, hash: string): string {
-  return join(context.blobDir, hash.slice(0, 2), hash);
+  return blobFile(context.blobDir, hash);
 }
 
 /** Deletes a blob file; a missing file is fine (deletion is idempotent, metadata is the truth). */

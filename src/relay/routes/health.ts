@@ -10,16 +10,20 @@ export function healthRoutes(app: FastifyInstance, context: RelayContext): void 
     uptime_seconds: Math.round((Date.now() - started) / 1000),
   }));
   // Readiness fails while draining so a load balancer stops sending new clients here first.
+  // It also fails when the store cannot write (a full disk, a read-only or failing disk: every send
+  // would fail), with the reason in store_problem (store-health.ts).
   app.get("/readyz", async (_request, reply) => {
-    const store = await context.store.ping();
+    const reachable = await context.store.ping();
+    const health = reachable ? await context.storeHealth.check() : { writable: false };
     // In a cluster a relay without its Redis subscription still serves (polling PostgreSQL) but is
     // degraded: wake-ups from other relays reach it late, so it says so here and in metrics.
     const cluster = context.cluster?.health;
     const subscribed = cluster === undefined || cluster.redis === "subscribed";
-    const ready = store && subscribed && !context.draining;
+    const ready = reachable && health.writable && subscribed && !context.draining;
     return reply.status(ready ? 200 : 503).send({
       ready,
-      store: store ? "reachable" : "unreachable",
+      store: !reachable ? "unreachable" : health.writable ? "writable" : "cannot write",
+      ...(health.problem === undefined ? {} : { store_problem: health.problem }),
       draining: context.draining,
       websocket_connections: context.hub.connections,
       ...(cluster === undefined ? {} : { redis: cluster.redis, node: cluster.node, degraded: !subscribed }),

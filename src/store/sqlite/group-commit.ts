@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { NanoError } from "../../errors/index.ts";
+import { sqliteFault } from "./sqlite-errors.ts";
 
 interface Pending {
   readonly work: () => unknown;
@@ -28,6 +29,12 @@ export class GroupCommit {
   writes = 0;
   /** Observer for the batch-size metric; called after each durable COMMIT with the number of writes. */
   onCommit: ((writes: number) => void) | null = null;
+  /**
+   * Observer for the store's write health (src/relay/store-health.ts): called once per batch with null
+   * when it committed cleanly, or with the storage failure (a full disk, an I/O error, a damaged
+   * page) that failed the batch or one of its writes. A write refused by its own logic is not one.
+   */
+  onOutcome: ((failure: NanoError | null) => void) | null = null;
 
   constructor(db: DatabaseSync, maxBatch: number) {
     this.#db = db;
@@ -67,19 +74,44 @@ export class GroupCommit {
       try {
         this.#db.exec("BEGIN IMMEDIATE");
       } catch (error) {
-        for (const item of batch) item.reject(storeError(error));
+        const failure = storeError(error);
+        for (const item of batch) item.reject(failure);
+        this.onOutcome?.(failure);
         continue;
       }
+      let storageFailure: NanoError | null = null;
+      let abandoned = false;
       for (const item of batch) {
-        this.#savepoint.run();
         try {
+          this.#savepoint.run();
           outcomes.push({ ok: true, value: item.work() });
           this.#release.run();
         } catch (error) {
-          this.#rollbackTo.run();
-          this.#release.run();
-          outcomes.push({ ok: false, value: error });
+          // A write that failed because the disk or the file did (not its own logic) is reported as
+          // what it is, store_unavailable, instead of a raw SQLite error that reads as a bug.
+          const failure = sqliteFault(error) === null ? null : storeError(error);
+          storageFailure ??= failure;
+          try {
+            this.#rollbackTo.run();
+            this.#release.run();
+          } catch {
+            // SQLite already rolled the whole transaction back (it does on a full disk); COMMIT below
+            // then fails and rejects the batch.
+          }
+          outcomes.push({ ok: false, value: failure ?? error });
+          if (!this.#db.isTransaction) {
+            // SQLite abandoned the whole transaction (it may, on a full disk or an I/O error): the
+            // writes before this one are gone too, and the ones after must not run in autocommit.
+            abandoned = true;
+            storageFailure ??= storeError(error);
+            break;
+          }
         }
+      }
+      if (abandoned) {
+        for (const item of batch) item.reject(storageFailure);
+        this.onOutcome?.(storageFailure);
+        continue;
       }
       try {
         this.#db.exec("COMMIT");
@@ -89,12 +121,15 @@ export class GroupCommit {
         } catch {
           // The transaction is already gone; nothing more to undo.
         }
-        for (const item of batch) item.reject(storeError(error));
+        const failure = storeError(error);
+        for (const item of batch) item.reject(failure);
+        this.onOutcome?.(failure);
         continue;
       }
       this.commits++;
       this.writes += batch.length;
       this.onCommit?.(batch.length);
+      this.onOutcome?.(storageFailure);
       batch.forEach((item, index) => {
         const outcome = outcomes[index]!;
         if (outcome.ok) item.resolve(outcome.value);
@@ -111,5 +146,14 @@ export class GroupCommit {
 }
 
 function storeError(cause: unknown): NanoError {
-  return new NanoError("store_unavailable", "a write could not be committed", { cause });
+  const fault = sqliteFault(cause);
+  const reason =
+    fault === "full"
+      ? ": no space left on device"
+      : fault === "damaged"
+        ? ": the database file is damaged"
+        : fault === "io"
+          ? ": the disk refused the write"
+          : "";
+  return new NanoError("store_unavailable", `a write could not be committed${reason}`, { cause });
 }

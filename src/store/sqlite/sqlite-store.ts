@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { constantTimeEqual } from "../../crypto/index.ts";
@@ -40,9 +40,12 @@ function bytes(value: SQLInputValue | undefined): Uint8Array {
 
 /** Opens a database with the durability settings the relay promises. */
 export function openDatabase(path: string, busyTimeoutMs = 5000): DatabaseSync {
-  // 0700: the folder holds usernames, token hashes and envelopes (the relay's umask covers the files).
+  const creating = path !== ":memory:" && !existsSync(path);
+  // 0700 folder, 0600 file (SQLite gives the -wal and -shm files the database file's mode): the file
+  // holds every queued envelope, account and token hash, no business of other local users.
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new DatabaseSync(path, { timeout: busyTimeoutMs, enableForeignKeyConstraints: true });
+  if (creating && existsSync(path)) chmodSync(path, 0o600);
   // WAL + synchronous=FULL: a COMMIT has been fsynced before it returns, so an acknowledged message
   // survives a power cut, not just a process crash.
   db.exec("PRAGMA journal_mode = WAL");
@@ -102,6 +105,19 @@ export class SqliteStore implements RelayStore {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * A durable write that changes nothing, for readiness: the header's user_version (unused by the
+   * relay, whose schema history lives in schema_migrations) rewritten with its own value. It takes the
+   * write lock, appends a page to the WAL and fsyncs like any commit, so it fails exactly when the
+   * disk, the file or its permissions would fail a message.
+   */
+  probeWrite(): Promise<void> {
+    return this.writer.submit(() => {
+      const version = Number(this.#get("PRAGMA user_version")?.user_version ?? 0);
+      this.db.exec(`PRAGMA user_version = ${Math.trunc(version)}`);
+    });
   }
 
   async close(): Promise<void> {
