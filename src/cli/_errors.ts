@@ -58,6 +58,13 @@ const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   relay_unreachable:
     "check --relay and --ca; a message being sent stays queued and goes out with the next command",
   username_not_claimed: "run `nano-client claim-username NAME` first",
+  // A refused claim leaves the home unchanged (operations/claim-username.ts): say so, it was a trap once.
+  username_taken:
+    "choose another name: this home is unchanged and can claim it with `nano-client claim-username`",
+  username_reserved:
+    "choose another name: this home is unchanged and can claim it with `nano-client claim-username`",
+  suite_below_minimum:
+    "use a mode this relay accepts (named above): `send --crypto-mode MODE`, or a new home made with `nano-client --home DIR init --crypto-mode MODE`; this home is unchanged",
   account_not_found: "check the spelling: no such username at this relay",
   contact_identity_changed:
     "compare safety numbers with `nano-client verify NAME --confirm`, or accept it with `nano-client trust NAME`",

@@ -4,7 +4,7 @@ import type { Readable, Writable } from "node:stream";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { resolveHome } from "../client/home/home.ts";
 import { NanoClient } from "../client/nano-client.ts";
-import { MAX_FILE_BYTES, MAX_TEXT_BYTES } from "../client/operations/send.ts";
+import { MAX_FILE_BYTES, MAX_TEXT_BYTES, TEXT_WITH_FILE } from "../client/operations/send.ts";
 import {
   type Argon2idParameters,
   checkArgon2idParameters,
@@ -282,6 +282,9 @@ function buildProgram(io: CliIo, state: CliState): Command {
         command: Command,
       ) => {
         globals(command);
+        // Checked before the file is read or the keystore unlocked: a usage error, whatever the file.
+        if (text !== undefined && text !== "" && options.file !== undefined)
+          throw new NanoError("invalid_argument", TEXT_WITH_FILE);
         const file = options.file === undefined ? null : await readInputFile(options.file);
         let body: string | null = text ?? null;
         if (body === null && file === null && io.stdin.isTTY !== true)

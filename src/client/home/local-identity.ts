@@ -110,6 +110,16 @@ export function ensureOwnIdentity(
   return own;
 }
 
+/**
+ * Drops the stored record and device of `username` (the relay refused the claim for good): the home is
+ * again as `init` left it. Never touches a record that names another username or a replacement in
+ * progress.
+ */
+export function forgetUnclaimedIdentity(tables: LocalTables, seeds: IdentitySeeds, username: string): void {
+  const own = loadOwnIdentity(tables, seeds);
+  if (own?.record.username === username) tables.deleteSecretMeta(META_NAME);
+}
+
 export function storeOwnIdentity(tables: LocalTables, own: OwnIdentity): void {
   const stored: StoredIdentity = {
     record: b64(own.record.encoded),
