@@ -18,6 +18,7 @@ import { describeErrno } from "./_errno.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
 import { progressBar } from "./_progress.ts";
+import { safetyNumberQr } from "./_qr.ts";
 import { renderContacts, renderInit, renderMessage, renderStatus } from "./_render.ts";
 import { type Feedback, feedback } from "./_spinner.ts";
 import { commandPath, usageReport } from "./_usage.ts";
@@ -376,27 +377,65 @@ function buildProgram(io: CliIo, state: CliState): Command {
       }),
     );
 
-  program
-    .command("contacts")
+  const contacts = program.command("contacts").description("list contacts (default), or remove one");
+  contacts
+    .command("list", { isDefault: true })
     .description("list contacts and their verification state")
     .action((_options: unknown, command: Command) =>
       withClient(command, "reading contacts", async (client) => {
-        const contacts = await client.contacts();
-        print({ contacts }, renderContacts(contacts));
+        const list = await client.contacts();
+        print({ contacts: list }, renderContacts(list));
+      }),
+    );
+  contacts
+    .command("remove")
+    .description("forget NAME: pinned identity, verification and sessions (block NAME stops messages)")
+    .argument("<name>")
+    .action((name: string, _options: unknown, command: Command) =>
+      withClient(command, `removing ${name}`, async (client) => {
+        const removed = await client.removeContact(name);
+        print(
+          { removed },
+          `removed ${removed.username} and ${removed.sessions} session(s); a message from ${removed.username} is a first contact again\n`,
+        );
       }),
     );
 
+  for (const blocked of [true, false]) {
+    const verb = blocked ? "block" : "unblock";
+    program
+      .command(verb)
+      .description(
+        blocked
+          ? "drop NAME's messages unread (acknowledged at the relay, counted in status)"
+          : "receive NAME's messages again",
+      )
+      .argument("<name>")
+      .action((name: string, _options: unknown, command: Command) =>
+        withClient(command, `${verb}ing ${name}`, async (client) => {
+          const result = await client.setBlocked(name, blocked);
+          const state = blocked ? "blocked" : "not blocked";
+          print(result, `${result.changed ? `${verb}ed` : `already ${state}:`} ${result.username}\n`);
+        }),
+      );
+  }
+
   program
     .command("verify")
-    .description("show the safety number for NAME; --confirm marks it verified")
+    .description("show the safety number for NAME; --confirm DIGITS checks and records it")
     .argument("<name>")
-    .option("--confirm", "record that the safety numbers match")
-    .action((name: string, options: { confirm?: boolean }, command: Command) =>
+    .option(
+      "--confirm [digits]",
+      "record that the safety numbers match; with DIGITS (NAME's number, spaces allowed), only if they do",
+    )
+    .option("--qr", "also draw the safety number as a QR code for NAME to scan")
+    .action((name: string, options: { confirm?: boolean | string; qr?: boolean }, command: Command) =>
       withClient(command, `checking ${name} in key transparency`, async (client) => {
-        const result = await client.verify(name, options.confirm === true);
+        const result = await client.verify(name, options.confirm ?? false);
+        const qr = options.qr === true && !state.json ? safetyNumberQr(result.qrPayload) : "";
         print(
           result,
-          `${result.username}: ${result.safetyNumber}${result.verified ? " (verified)" : ""}\n${result.transparency.line}\n`,
+          `${qr}${result.username}: ${result.safetyNumber}${result.verified ? " (verified)" : ""}\n${result.transparency.line}\n`,
         );
       }),
     );

@@ -84,6 +84,7 @@ test("init, status and contacts on a fresh home (text and --json)", () =>
     const report = JSON.parse(status.stdout);
     assert.deepEqual(Object.keys(report).sort(), [
       "acceptedSuites",
+      "blocked",
       "ca",
       "contacts",
       "createdAt",
@@ -99,6 +100,7 @@ test("init, status and contacts on a fresh home (text and --json)", () =>
     assert.equal(report.mode, "classical");
     assert.deepEqual(report.acceptedSuites, ["classical", "hybrid", "quantum"]);
     assert.equal(report.outbox, 0);
+    assert.deepEqual(report.blocked, { senders: [], droppedMessages: 0 });
     assert.equal(report.relay, null);
     assert.match(report.identityFingerprint, /^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
 
