@@ -19,6 +19,7 @@ export const EXIT = Object.freeze({
   /** EX_IOERR: the disk refused (full, over quota). */
   ioError: 74,
   permission: 77,
+  config: 78,
 });
 
 const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
@@ -38,6 +39,8 @@ const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
   client_config_invalid: EXIT.data,
   local_store_damaged: EXIT.data,
   no_space_left: EXIT.ioError,
+  // EX_CONFIG: the machine is misconfigured (its clock), not the input.
+  clock_skew: EXIT.config,
 };
 
 const EXIT_BY_KIND = {
@@ -76,6 +79,10 @@ const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   local_store_damaged:
     "restore the home from a backup and keep the damaged file; the keystore alone cannot rebuild sessions or history",
   no_space_left: "free space on that device and run the command again; nothing was lost",
+  clock_skew:
+    "set this computer's clock right (enable NTP), run the command again; if the relay still refuses, run `nano-client renew-device`",
+  certificate_expired:
+    "run `nano-client renew-device` to certify a new device key with the identity key; identity, contacts and sessions stay",
   local_state_rolled_back:
     "put this home's newest local.db back; if there is none, move local.db and local.db.anchor aside to start with empty local state",
 };

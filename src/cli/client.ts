@@ -441,6 +441,19 @@ function buildProgram(io: CliIo, state: CliState): Command {
     );
 
   program
+    .command("renew-device")
+    .description("issue a new device certificate with the identity key (after a wrong clock, or expiry)")
+    .action((_options: unknown, command: Command) =>
+      withClient(command, "certifying a new device key", async (client) => {
+        const renewed = await client.renewDevice();
+        print(
+          renewed,
+          `renewed the device certificate of ${renewed.username}: valid ${renewed.validFrom} to ${renewed.validUntil}\n`,
+        );
+      }),
+    );
+
+  program
     .command("trust")
     .description("accept NAME's changed identity without verifying it")
     .argument("<name>")

@@ -44,6 +44,7 @@ export type {
   ReceiveResult,
   RejectedMessage,
 } from "./operations/receive.ts";
+export type { RenewDeviceResult } from "./operations/renew-device.ts";
 export type { SendRequest, SendResult } from "./operations/send.ts";
 export type { StatusReport } from "./operations/status.ts";
 export type { VerifyResult } from "./operations/verify.ts";

@@ -21,6 +21,7 @@ import {
   type ReceiveResult,
   receive,
 } from "./operations/receive.ts";
+import { type RenewDeviceResult, renewDevice } from "./operations/renew-device.ts";
 import { type ReplaceIdentityResult, replaceIdentity } from "./operations/replace-identity.ts";
 import { type SendRequest, type SendResult, send } from "./operations/send.ts";
 import { type StatusReport, status } from "./operations/status.ts";
@@ -155,6 +156,11 @@ export class NanoClient {
    */
   verify(username: string, confirm: boolean | string): Promise<VerifyResult> {
     return verifyContact(this.#context, username, confirm);
+  }
+
+  /** A new device certificate from the identity key (one made for the future, or expired). */
+  renewDevice(): Promise<RenewDeviceResult> {
+    return renewDevice(this.#context);
   }
 
   /** Forgets a contact: pinned record, verification, sessions (docs/client.md "Contacts"). */
