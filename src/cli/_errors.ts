@@ -22,7 +22,7 @@ export const EXIT = Object.freeze({
   config: 78,
 });
 
-const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
+export const EXIT_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
   keystore_missing: EXIT.noInput,
   contact_not_found: EXIT.noInput,
   keystore_exists: EXIT.cannotCreate,

@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
-import type { Readable, Writable } from "node:stream";
+import { type Readable, Writable } from "node:stream";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { resolveHome } from "../client/home/home.ts";
 import { NanoClient } from "../client/nano-client.ts";
@@ -125,7 +125,9 @@ Examples:
   echo "from a script" | nano-client --home ~/alice send bob
   nano-client --home ~/alice send bob --file report.pdf
   nano-client --home ~/alice receive --watch       # until Ctrl-C
-  nano-client --home ~/alice verify bob            # compare the 60 digits with bob's
+  nano-client --home ~/alice verify bob --qr       # the 60 digits, and a QR code for bob to scan
+  nano-client --home ~/alice verify bob --confirm "DIGITS AS BOB'S SCREEN SHOWS THEM"
+  nano-client --home ~/alice block mallory         # drop mallory's messages unread
 
 Environment variables:
   NANO_CLIENT_HOME      home directory when --home is not given (default ~/.nano-messenger)
@@ -133,8 +135,9 @@ Environment variables:
   NANO_NEW_PASSPHRASE   the new passphrase for \`nano-client passphrase\`
   NANO_DEBUG=1          print stack traces with errors
 
-Exit codes: 0 ok, 64 usage, 65 damaged data, 66 missing input, 69 relay unavailable, 70 internal
-error, 73 cannot create, 74 disk full, 77 permission or passphrase (docs/client.md).
+Exit codes: 0 ok, 64 usage, 65 damaged or refused data, 66 missing input, 69 relay unavailable,
+70 internal error, 73 cannot create, 74 disk full, 77 permission or passphrase, 78 clock or Node
+version, 130 interrupted (docs/client.md).
 `;
 
 function buildProgram(io: CliIo, state: CliState): Command {
@@ -530,6 +533,18 @@ const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help", "comman
 function fromCommander(error: CommanderError, command: readonly string[]): NanoError {
   const report = usageReport(error, "nano-client", command);
   return new CliUsageError(report.message, report.hint);
+}
+
+/**
+ * The command tree as the parser defines it, for documentation checks (test/client/cli-docs.test.ts):
+ * nothing is run, nothing is written.
+ */
+export function commandTree(): Command {
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  return buildProgram(
+    { stdin: process.stdin, stdout: discard, stderr: discard, env: {} },
+    { json: false, spinner: null },
+  );
 }
 
 export async function main(argv: readonly string[], io: CliIo = process): Promise<void> {
