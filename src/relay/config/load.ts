@@ -4,7 +4,13 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { NanoError } from "../../errors/index.ts";
-import { CRYPTO_MODE_RANK, type Environment, type RelayConfig, relayConfigSchema } from "./schema.ts";
+import {
+  AUDIT_RETENTION_MINIMUM_DAYS,
+  CRYPTO_MODE_RANK,
+  type Environment,
+  type RelayConfig,
+  relayConfigSchema,
+} from "./schema.ts";
 
 /** One thing wrong with a configuration, at a dotted path such as `server.tls.cert_file`. */
 export interface ConfigProblem {
@@ -126,6 +132,12 @@ export function semanticProblems(config: RelayConfig, baseDir = process.cwd()): 
     } catch {
       // Absent: generated with mode 0600 on first start.
     }
+  }
+  if (production && config.compliance.retention_audit_days < AUDIT_RETENTION_MINIMUM_DAYS) {
+    problems.push({
+      path: "compliance.retention_audit_days",
+      message: `production keeps audit entries at least six years (${AUDIT_RETENTION_MINIMUM_DAYS} days)`,
+    });
   }
   if (
     config.storage.backend === "postgres" &&

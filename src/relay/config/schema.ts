@@ -188,6 +188,9 @@ const limitsSchema = z.strictObject({
   websocket: websocketLimitsSchema.prefault({}),
 });
 
+/** Six years (6 × 365.25 days, rounded up): the least production keeps audit entries (docs/compliance.md). */
+export const AUDIT_RETENTION_MINIMUM_DAYS = 2192;
+
 const complianceSchema = z.strictObject({
   /** Where account events go: "log" writes them as structured log lines, "none" drops them. */
   audit_hook: z.enum(["log", "none"]).default("log"),
@@ -207,6 +210,17 @@ const complianceSchema = z.strictObject({
   log_key_file: z.string().min(1).optional(),
   /** A checkpoint of each log that grew is signed this often (and on demand). */
   checkpoint_interval_seconds: z.number().positive().max(86_400).default(300),
+  /**
+   * After `compliance erase`, nobody may claim the erased name (or a confusable one) for this many days,
+   * so no one takes over a deleted person's name while their contacts still know it. 0: free at once.
+   */
+  erasure_cooling_off_days: z.number().int().min(0).max(3650).default(30),
+  /**
+   * Personal data behind the audit log's salted commitments (usernames, addresses) is deleted by the
+   * sweeper once the event is this old; the leaves themselves stay (they name no one). Production
+   * refuses less than six years (HIPAA 45 CFR 164.316(b)(2) practice; docs/compliance.md).
+   */
+  retention_audit_days: positiveInt.max(36_500).default(AUDIT_RETENTION_MINIMUM_DAYS),
 });
 
 /** The browser app (docs/web.md), served from the relay's own origin. Off unless asked for. */

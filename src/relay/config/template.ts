@@ -31,6 +31,8 @@ interface Profile {
   readonly lookupsPerMinute: number;
   readonly connectionsPerAddress: number;
   readonly connectsPerMinute: number;
+  /** compliance.retention_audit_days: six years where real people's data is (production refuses less). */
+  readonly auditRetentionDays: number;
 }
 
 const PROFILES: Readonly<Record<Environment, Profile>> = {
@@ -54,6 +56,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     lookupsPerMinute: 120,
     connectionsPerAddress: 128,
     connectsPerMinute: 30,
+    auditRetentionDays: 2192,
   },
   staging: {
     bind: "0.0.0.0",
@@ -75,6 +78,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     lookupsPerMinute: 120,
     connectionsPerAddress: 128,
     connectsPerMinute: 30,
+    auditRetentionDays: 2192,
   },
   development: {
     bind: "127.0.0.1",
@@ -96,6 +100,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     lookupsPerMinute: 1200,
     connectionsPerAddress: 1000,
     connectsPerMinute: 300,
+    auditRetentionDays: 90,
   },
   testing: {
     bind: "127.0.0.1",
@@ -117,6 +122,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     lookupsPerMinute: 100_000,
     connectionsPerAddress: 10_000,
     connectsPerMinute: 100_000,
+    auditRetentionDays: 30,
   },
 };
 
@@ -326,6 +332,13 @@ log_origin = "nano-relay"
 log_key_file = ${tomlString(p.logKeyFile)}
 # Each log that grew gets a signed checkpoint this often (and on demand).
 checkpoint_interval_seconds = 300
+# After \`nano-relay compliance erase\`, the erased name (and names confusable with it) cannot be claimed
+# for this many days, so nobody takes over a deleted person's name. 0: free at once.
+erasure_cooling_off_days = 30
+# Usernames and addresses behind the audit log's salted commitments are deleted by the sweeper once the
+# event is this many days old (the entries stay and name no one); held accounts are kept. Production
+# refuses less than 2192 (six years, HIPAA practice).
+retention_audit_days = ${p.auditRetentionDays}
 
 [monitoring]
 log_level = "${p.logLevel}"
