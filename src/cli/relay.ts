@@ -281,6 +281,7 @@ function buildProgram(): Command {
       await restoreCommand({ ...program.opts(), ...options }, feedback(process.stderr, options));
     });
   auditCommands(program);
+  complianceCommands(program);
   program
     .command("completion")
     .description("print a shell completion script (bash, zsh or fish)")
@@ -367,6 +368,58 @@ function auditCommands(program: Command): void {
     .description("print the log verifier keys for clients to pin")
     .action(async (options) => {
       await (await load()).auditLogKeysCommand({ ...program.opts(), ...options });
+    });
+}
+
+/** `nano-relay compliance ...` (docs/compliance.md): data-subject rights, holds, access audit. */
+function complianceCommands(program: Command): void {
+  const compliance = program
+    .command("compliance")
+    .description("export, erase and hold accounts; every use is recorded in the audit log");
+  const base = (command: Command) =>
+    command
+      .addOption(configOption())
+      .addOption(environmentOption())
+      .option("--json", "machine-readable output", false);
+  const user = (command: Command) =>
+    command.requiredOption("-u, --user <name>", "the account's username", (value: string) => value);
+  const reason = (command: Command) =>
+    command.option("--reason <text>", "why (recorded in the audit log as a salted commitment)");
+  const load = () => import("./relay/compliance.ts");
+  const normalized = async (name: string) => (await import("../relay/usernames.ts")).normalizeUsername(name);
+  reason(user(base(compliance.command("export"))))
+    .description("write everything the relay holds about an account as signed JSON (GDPR Art. 15/20)")
+    .requiredOption("-o, --output <file>", "the export file to write (mode 0600)")
+    .option("--include-envelopes", "add the pending messages' envelopes (ciphertext) too", false)
+    .option("-f, --force", "replace an existing file", false)
+    .action(async (options) => {
+      await (await load()).exportCommand({
+        ...program.opts(),
+        ...options,
+        user: await normalized(options.user),
+      });
+    });
+  reason(user(base(compliance.command("erase"))))
+    .description(
+      "delete an account and everything naming it; its name stays unclaimable for the cooling-off period (GDPR Art. 17)",
+    )
+    .option("--no-vacuum", "skip rewriting the database (deleted bytes may stay in free pages)")
+    .action(async (options) => {
+      await (await load()).eraseCommand({
+        ...program.opts(),
+        ...options,
+        user: await normalized(options.user),
+      });
+    });
+  compliance
+    .command("verify-export")
+    .description("check both signatures of an export (and, with a configuration, that it is this relay's)")
+    .argument("<file>", "a file written by nano-relay compliance export")
+    .addOption(configOption())
+    .addOption(environmentOption())
+    .option("--json", "machine-readable output", false)
+    .action(async (file: string, options) => {
+      await (await load()).verifyExportCommand({ ...options, file });
     });
 }
 

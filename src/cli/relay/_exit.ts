@@ -33,6 +33,7 @@ const BY_CODE: Readonly<Partial<Record<string, number>>> = Object.freeze({
   migration_checksum_mismatch: RELAY_EXIT.dataError,
   store_unavailable: RELAY_EXIT.ioError,
   relay_unreachable: RELAY_EXIT.unavailable,
+  account_not_found: RELAY_EXIT.noInput,
 });
 
 const BY_KIND = Object.freeze({

@@ -152,6 +152,15 @@ export class SqliteStore implements RelayStore {
           const lookalike = this.#get("SELECT * FROM accounts WHERE skeleton = ?", account.skeleton);
           if (lookalike !== undefined)
             return { outcome: "taken" as const, account: this.#account(lookalike) };
+          if (
+            context.tombstoneKey !== undefined &&
+            this.#get(
+              "SELECT 1 AS one FROM account_tombstones WHERE skeleton_key = ? AND until > ?",
+              context.tombstoneKey,
+              account.createdAt,
+            ) !== undefined
+          )
+            return { outcome: "cooling_off" as const, account };
           this.#run(
             "INSERT INTO accounts (username, skeleton, identity_hash, identity_record, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             account.username,
