@@ -411,6 +411,21 @@ function complianceCommands(program: Command): void {
         user: await normalized(options.user),
       });
     });
+  for (const release of [false, true])
+    reason(user(base(compliance.command(release ? "release" : "hold"))))
+      .description(
+        release
+          ? "lift a legal hold"
+          : "place a legal hold: the account cannot be erased and retention keeps its audit data (Art. 18)",
+      )
+      .action(async (options) => {
+        await (await load()).holdCommand({
+          ...program.opts(),
+          ...options,
+          user: await normalized(options.user),
+          release,
+        });
+      });
   compliance
     .command("verify-export")
     .description("check both signatures of an export (and, with a configuration, that it is this relay's)")

@@ -192,6 +192,31 @@ describe("nano-relay compliance erase", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("refuses to erase an account under legal hold (exit 77, account_on_hold) until it is released", async () => {
+    const cli = (...args: string[]) =>
+      runRelayCli(["compliance", ...args, "--config", config, "--user", ERASED]);
+    const held = cli("hold", "--reason", "litigation hold 7", "--json");
+    assert.equal(held.status, 0, held.stderr);
+    assert.deepEqual(JSON.parse(held.stdout), { user: ERASED, state: "held", changed: true });
+    assert.equal(JSON.parse(cli("hold", "--json").stdout).changed, false, "a second hold changes nothing");
+    const refused = cli("erase");
+    assert.equal(refused.status, 77, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /under a legal hold; release it first/);
+    // Still all there: the refused erase changed nothing.
+    assert.equal((await call(relay.api, "GET", `/v1/prekeys/${ERASED}`, undefined, bob.token)).status, 200);
+    const exported = cli("export", "--output", join(dir, "held.json"));
+    assert.equal(exported.status, 0, exported.stderr);
+    const file = JSON.parse(readFileSync(join(dir, "held.json"), "utf8")) as {
+      payload: { legal_hold: unknown };
+    };
+    assert.notEqual(file.payload.legal_hold, null, "the export shows the hold");
+    const released = cli("release", "--reason", "matter closed", "--json");
+    assert.equal(released.status, 0, released.stderr);
+    assert.deepEqual(JSON.parse(released.stdout), { user: ERASED, state: "released", changed: true });
+    const unknown = runRelayCli(["compliance", "hold", "--config", config, "--user", "nobody"]);
+    assert.equal(unknown.status, 66);
+  });
+
   it("erases while the relay runs: tokens, mailbox, bundles and blobs are gone; the name is in cooling-off", async () => {
     const erased = runRelayCli([
       "compliance",
@@ -251,7 +276,16 @@ describe("nano-relay compliance erase", () => {
       const erasures = entries
         .map((entry) => decodeAuditEvent(entry.data))
         .filter((event) => event.details.action === "compliance_erase");
-      assert.equal(erasures.length, 1);
+      assert.deepEqual(
+        erasures.map((event) => event.outcome),
+        ["failure", "success"],
+        "the refused erase of the held account is an audit event too",
+      );
+      const holds = entries
+        .map((entry) => decodeAuditEvent(entry.data))
+        .filter((event) => ["compliance_hold", "compliance_release"].includes(String(event.details.action)));
+      assert.equal(holds.length, 3);
+      erasures.shift();
       assert.deepEqual(erasures[0]!.actor, actorPseudonym(key, ERASED));
       assert.deepEqual(Object.keys(erasures[0]!.commitments), ["operator", "reason"]);
       // Every leaf that names a person does so through a salted commitment: no name in any leaf.

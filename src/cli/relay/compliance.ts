@@ -305,3 +305,40 @@ export async function eraseCommand(
     }
   });
 }
+
+/**
+ * `hold` / `release --user NAME`: a legal hold (GDPR Art. 18 restriction; litigation) pauses erasure
+ * and the retention purge of the account's audit personal data until released. The change and its
+ * audit event (target, operator, reason) commit together.
+ */
+export async function holdCommand(
+  options: ComplianceOptions & { user: string; release: boolean },
+): Promise<void> {
+  const command = options.release ? "release" : "hold";
+  await openCompliance(options, command, async ({ db, transparency, compliance }) => {
+    const now = Date.now();
+    const changed = await transactionRunner(db)(() => {
+      const changed = options.release
+        ? compliance.releaseHoldSync(options.user)
+        : compliance.placeHoldSync(options.user, now);
+      transparency.appendEventSync({
+        type: "admin_action",
+        outcome: "success",
+        time: now,
+        username: options.user,
+        operator: operatorName(),
+        ...(options.reason === undefined ? {} : { reason: options.reason }),
+        details: { action: `compliance_${command}`, changed },
+      });
+      return changed;
+    });
+    const state = options.release ? "released" : "held";
+    if (options.json) out(JSON.stringify({ user: options.user, state, changed }));
+    else
+      out(
+        changed
+          ? `${options.user} is now ${options.release ? "released from its legal hold" : "under legal hold: it cannot be erased and its audit data is kept past retention"}`
+          : `${options.user} was already ${options.release ? "not under a hold" : "under legal hold"}; nothing changed`,
+      );
+  });
+}
