@@ -229,11 +229,26 @@ export interface AttachmentStore {
   expire(now: number): Promise<string[]>;
 }
 
+/**
+ * Retention (docs/compliance.md): what the sweeper deletes once it is old enough. Optional: a store
+ * without it (PostgreSQL so far) keeps audit personal data until an erasure.
+ */
+export interface RetentionStore {
+  /**
+   * Deletes the personal data (salts and data) behind the audit log's commitments of events older than
+   * `cutoff`, except those of accounts under legal hold; at most `batch` rows per call. Returns how many.
+   */
+  purgeAuditPersonalData(cutoff: number, batch: number): Promise<number>;
+  /** Forgets tombstones whose cooling-off ended by `now`. */
+  expireTombstones(now: number): Promise<number>;
+}
+
 export interface RelayStore {
   readonly accounts: AccountStore;
   readonly prekeys: PrekeyStore;
   readonly mailboxes: MailboxStore;
   readonly attachments: AttachmentStore;
+  readonly retention?: RetentionStore;
   /** True when the store answers a trivial query (readiness). */
   ping(): Promise<boolean>;
   /**

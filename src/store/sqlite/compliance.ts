@@ -215,6 +215,46 @@ export class SqliteCompliance {
     return this.#run("DELETE FROM legal_holds WHERE username = ?", username) === 1;
   }
 
+  /**
+   * The first audit-log index whose event is at or after `cutoff` (binary search on the leaves' time
+   * field, bytes 1..8 big-endian). Leaves are appended in time order, so everything below it is older;
+   * a leaf stamped a few milliseconds out of order moves the boundary by no more than that.
+   */
+  #firstAuditIndexAtOrAfter(cutoff: number): number {
+    const size = Number(
+      this.#get("SELECT tree_size FROM merkle_log_head WHERE log_id = 'audit'")?.tree_size ?? 0,
+    );
+    const entry = this.#db.prepare("SELECT data FROM merkle_log_entries WHERE log_id = 'audit' AND idx = ?");
+    let low = 0;
+    let high = size;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      const data = entry.get(middle)?.data;
+      if (!(data instanceof Uint8Array) || data.length < 9) return low;
+      const time = Number(new DataView(data.buffer, data.byteOffset + 1, 8).getBigUint64(0));
+      if (time < cutoff) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** RetentionStore.purgeAuditPersonalData, inside the caller's transaction. */
+  purgeAuditPersonalDataSync(cutoff: number, batch: number): number {
+    const boundary = this.#firstAuditIndexAtOrAfter(cutoff);
+    if (boundary === 0) return 0;
+    return this.#run(
+      `DELETE FROM merkle_log_personal_data WHERE log_id = 'audit' AND idx IN (
+         SELECT p.idx FROM merkle_log_personal_data p
+         WHERE p.log_id = 'audit' AND p.idx < ?
+           AND NOT EXISTS (
+             SELECT 1 FROM merkle_log_personal_data u JOIN legal_holds h ON u.data = CAST(h.username AS BLOB)
+             WHERE u.log_id = 'audit' AND u.idx = p.idx AND u.field = 'username')
+         ORDER BY p.idx LIMIT ?)`,
+      boundary,
+      batch,
+    );
+  }
+
   /** Tombstones whose cooling-off is over are forgotten (the sweeper). */
   expireTombstonesSync(now: number): number {
     return this.#run("DELETE FROM account_tombstones WHERE until <= ?", now);

@@ -14,11 +14,13 @@ import type {
   OneTimePrekey,
   PrekeyStore,
   RelayStore,
+  RetentionStore,
   StoredBundle,
   StoredMessage,
   StoreJournal,
   TokenRecord,
 } from "../types.ts";
+import { SqliteCompliance } from "./compliance.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { migrate } from "./migrations.ts";
 
@@ -61,6 +63,7 @@ export class SqliteStore implements RelayStore {
   readonly prekeys: PrekeyStore;
   readonly mailboxes: MailboxStore;
   readonly attachments: AttachmentStore;
+  readonly retention: RetentionStore;
   /** Audit and key-transparency entries written inside account-change transactions (types.ts). */
   journal: StoreJournal | null = null;
   #closed = false;
@@ -74,6 +77,12 @@ export class SqliteStore implements RelayStore {
     this.prekeys = this.#prekeyStore();
     this.mailboxes = this.#mailboxStore();
     this.attachments = this.#attachmentStore();
+    const compliance = new SqliteCompliance(this.db);
+    this.retention = {
+      purgeAuditPersonalData: (cutoff, batch) =>
+        this.writer.submit(() => compliance.purgeAuditPersonalDataSync(cutoff, batch)),
+      expireTombstones: (now) => this.writer.submit(() => compliance.expireTombstonesSync(now)),
+    };
   }
 
   #stmt(sql: string): StatementSync {
