@@ -426,6 +426,15 @@ function complianceCommands(program: Command): void {
           release,
         });
       });
+  reason(user(base(compliance.command("access-log"))))
+    .description("list every operator action on an account's data, with who and why (HIPAA access audit)")
+    .action(async (options) => {
+      await (await load()).accessLogCommand({
+        ...program.opts(),
+        ...options,
+        user: await normalized(options.user),
+      });
+    });
   compliance
     .command("verify-export")
     .description("check both signatures of an export (and, with a configuration, that it is this relay's)")

@@ -2,6 +2,7 @@
 // command on its database: export and its verifier, erasure, holds, access log (docs/compliance.md).
 import assert from "node:assert/strict";
 import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { decodeAuditEvent } from "../../src/audit/audit-event.ts";
@@ -66,7 +67,7 @@ async function send(api: string, from: User, to: string, id: string): Promise<Ui
   return envelope;
 }
 
-describe("nano-relay compliance export / verify-export", () => {
+describe("nano-relay compliance export, verify-export, access-log", () => {
   let dir: string;
   let config: string;
   let relay: RelayProcess;
@@ -224,5 +225,57 @@ describe("nano-relay compliance export / verify-export", () => {
     }
     const verify = runRelayCli(["audit", "verify", "--config", config]);
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  });
+
+  it("access-log lists who touched an account: its exports and holds, and check and backup of every account", () => {
+    assert.equal(runRelayCli(["check", "--config", config]).status, 0);
+    const backup = runRelayCli(["backup", "--config", config, "--output", join(dir, "backup.sqlite")]);
+    assert.equal(backup.status, 0, backup.stderr);
+    for (const command of ["hold", "release"]) {
+      const run = runRelayCli([
+        "compliance",
+        command,
+        "--config",
+        config,
+        "--user",
+        "bob",
+        "--reason",
+        `${command} for case 9`,
+      ]);
+      assert.equal(run.status, 0, run.stderr);
+    }
+    const log = (user: string) => {
+      const run = runRelayCli(["compliance", "access-log", "--config", config, "--user", user, "--json"]);
+      assert.equal(run.status, 0, run.stderr);
+      return run.stdout
+        .trim()
+        .split("\n")
+        .filter((line) => line.length > 0)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    };
+    const operator = userInfo().username;
+    const bob = log("bob");
+    assert.deepEqual(
+      bob.map((row) => [row.action, row.scope, row.operator]),
+      [
+        ["export", "account", operator],
+        ["export", "account", operator],
+        ["export", "account", operator],
+        ["export", "account", operator],
+        ["check", "all accounts", operator],
+        ["backup", "all accounts", operator],
+        ["hold", "account", operator],
+        ["release", "account", operator],
+      ],
+    );
+    assert.equal(bob[0]!.reason, "subject access request 17");
+    assert.equal(bob[6]!.reason, "hold for case 9");
+    // alice was never exported or held: only the commands that read everyone's data.
+    assert.deepEqual(
+      log("alice").map((row) => row.action),
+      ["check", "backup"],
+    );
+    // Reading the access log is an access too: bob's first reading shows in his second.
+    assert.equal(log("bob").at(-1)!.action, "access_log");
   });
 });

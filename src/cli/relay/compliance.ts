@@ -7,11 +7,12 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { open, readFile, rename, rm } from "node:fs/promises";
-import { userInfo } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
+import { decodeAuditEvent } from "../../audit/audit-event.ts";
+import { constantTimeEqual } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
-import { readLogKey, tombstoneKey } from "../../relay/audit-log-key.ts";
+import { actorPseudonym, readLogKey, tombstoneKey } from "../../relay/audit-log-key.ts";
 import { logKeyPath } from "../../relay/audit-relay.ts";
 import { FilesystemBlobStore } from "../../relay/blobs/filesystem-blob-store.ts";
 import { exportPayload } from "../../relay/compliance/account-export.ts";
@@ -24,6 +25,7 @@ import { schemaVersion } from "../../store/sqlite/migrations.ts";
 import { openDatabase } from "../../store/sqlite/sqlite-store.ts";
 import { syncPath } from "./_durable-files.ts";
 import { CommandFailure, RELAY_EXIT } from "./_exit.ts";
+import { operatorName } from "./_operator.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -39,21 +41,6 @@ interface Opened {
   readonly db: DatabaseSync;
   readonly transparency: RelayTransparency;
   readonly compliance: SqliteCompliance;
-}
-
-/**
- * Who ran the command: the OS user, and the user behind sudo when there is one (`root` alone would
- * not tell an auditor which administrator it was).
- */
-export function operatorName(): string {
-  let name: string;
-  try {
-    name = userInfo().username;
-  } catch {
-    name = process.env.USER ?? `uid ${process.getuid?.() ?? "unknown"}`;
-  }
-  const sudo = process.env.SUDO_USER;
-  return sudo !== undefined && sudo !== name ? `${name} (sudo from ${sudo})` : name;
 }
 
 async function openCompliance<T>(
@@ -339,6 +326,74 @@ export async function holdCommand(
         changed
           ? `${options.user} is now ${options.release ? "released from its legal hold" : "under legal hold: it cannot be erased and its audit data is kept past retention"}`
           : `${options.user} was already ${options.release ? "not under a hold" : "under legal hold"}; nothing changed`,
+      );
+  });
+}
+
+const ACCOUNT_WIDE = new Set(["check", "backup", "restore"]);
+
+/**
+ * `access-log --user NAME`: who touched the account — every operator action on it (export, erase,
+ * hold, release, and refused attempts) found by its actor pseudonym, and the commands that read or
+ * replace every account at once (check, backup, restore), with operator and reason where the side
+ * table still holds them. Reading the access log is itself an access, and is logged.
+ */
+export async function accessLogCommand(options: ComplianceOptions & { user: string }): Promise<void> {
+  await openCompliance(options, "access-log", async ({ db, transparency }) => {
+    const pseudonym = actorPseudonym(transparency.key, options.user);
+    const personal = db.prepare(
+      "SELECT field, data FROM merkle_log_personal_data WHERE log_id = 'audit' AND idx = ? AND field IN ('operator', 'reason')",
+    );
+    const store = transparency.stores.audit;
+    const size = await store.size();
+    const rows: {
+      index: number;
+      time: string;
+      action: string;
+      outcome: string;
+      scope: "account" | "all accounts";
+      operator: string | null;
+      reason: string | null;
+    }[] = [];
+    for (let start = 0; start < size; start += 1024)
+      for (const { index, data } of await store.entries(start, Math.min(size, start + 1024))) {
+        const event = decodeAuditEvent(data);
+        if (event.type !== "admin_action") continue;
+        const action = String(event.details.action ?? "");
+        const mine = event.actor !== undefined && constantTimeEqual(event.actor, pseudonym);
+        if (!mine && !ACCOUNT_WIDE.has(action)) continue;
+        const fields = new Map(
+          personal
+            .all(index)
+            .map((row) => [String(row.field), Buffer.from(row.data as Uint8Array).toString("utf8")]),
+        );
+        rows.push({
+          index,
+          time: new Date(event.time).toISOString(),
+          action: action.replace(/^compliance_/, ""),
+          outcome: event.outcome,
+          scope: mine ? "account" : "all accounts",
+          operator: fields.get("operator") ?? null,
+          reason: fields.get("reason") ?? null,
+        });
+      }
+    await transparency.record({
+      type: "admin_action",
+      outcome: "success",
+      time: Date.now(),
+      username: options.user,
+      operator: operatorName(),
+      ...(options.reason === undefined ? {} : { reason: options.reason }),
+      details: { action: "compliance_access_log" },
+    });
+    if (options.json) {
+      for (const row of rows) out(JSON.stringify(row));
+      return;
+    }
+    if (rows.length === 0) out(`no operator has touched ${options.user}'s data`);
+    for (const row of rows)
+      out(
+        `${row.time}  ${row.action.padEnd(10)} ${row.outcome.padEnd(7)} ${row.scope === "account" ? "" : "(all accounts) "}by ${row.operator ?? "(erased)"}${row.reason === null ? "" : `: ${row.reason}`}  [audit entry ${row.index}]`,
       );
   });
 }
