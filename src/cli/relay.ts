@@ -436,6 +436,22 @@ function complianceCommands(program: Command): void {
       });
     });
   compliance
+    .command("admin-key")
+    .description("create an administrator's approval key and print its [[compliance.approvers]] entry")
+    .requiredOption("--name <name>", "the administrator's name on the key (no spaces or '+')")
+    .requiredOption("-o, --output <file>", "the secret key file to write (mode 0600)")
+    .option("-f, --force", "replace an existing file", false)
+    .action(async (options: { name: string; output: string; force: boolean }) => {
+      await (await load()).adminKeyCommand(options);
+    });
+  reason(base(compliance.command("approve")))
+    .description("approve a configuration change that weakens security (SOX change control)")
+    .requiredOption("-k, --key <file>", "your administrator key (from compliance admin-key)")
+    .option("-o, --output <file>", "where to write the approval (default: the approvals folder)")
+    .action(async (options) => {
+      await (await load()).approveCommand({ ...program.opts(), ...options });
+    });
+  compliance
     .command("verify-export")
     .description("check both signatures of an export (and, with a configuration, that it is this relay's)")
     .argument("<file>", "a file written by nano-relay compliance export")

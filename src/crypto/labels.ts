@@ -19,6 +19,8 @@ export const SIGNATURE_CONTEXTS = Object.freeze({
   checkpoint: "nano/v1/sig/checkpoint",
   /** Both signatures of a relay's compliance export, by the log key (docs/compliance.md). */
   complianceExport: "nano/v1/sig/compliance-export",
+  /** An administrator's approval of a security-weakening configuration change (docs/compliance.md). */
+  configApproval: "nano/v1/sig/config-approval",
 } as const);
 
 export const KDF_LABELS = Object.freeze({

@@ -263,6 +263,13 @@ export const RELAY_ERRORS = {
     meaning: "The account is under a legal hold (`nano-relay compliance hold`), so it cannot be erased.",
     fix: "Release the hold with `nano-relay compliance release --user NAME` once the matter allows it, then erase.",
   },
+  config_change_unapproved: {
+    kind: "usage",
+    status: 500,
+    meaning:
+      "The configuration weakens security against the last one the relay ran with (the message lists each change) and lacks the approvals `compliance.approvals_required` asks for.",
+    fix: "Have enough administrators of `compliance.approvers` run `nano-relay compliance approve --config FILE --key KEY`, or undo the change.",
+  },
   compliance_export_invalid: {
     kind: "crypto",
     status: 400,

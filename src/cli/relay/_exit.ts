@@ -37,6 +37,7 @@ const BY_CODE: Readonly<Partial<Record<string, number>>> = Object.freeze({
   relay_unreachable: RELAY_EXIT.unavailable,
   account_not_found: RELAY_EXIT.noInput,
   account_on_hold: RELAY_EXIT.refused,
+  config_change_unapproved: RELAY_EXIT.refused,
 });
 
 const BY_KIND = Object.freeze({

@@ -5,20 +5,28 @@
  * as salted commitments, the target also as its actor pseudonym), in the same transaction as the change.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { decodeAuditEvent } from "../../audit/audit-event.ts";
-import { constantTimeEqual } from "../../crypto/index.ts";
+import { checkKeyName, formatVerifierKeys, type LogSigningKey, logVerifierKey } from "../../audit/log-key.ts";
+import { constantTimeEqual, ed25519, mlDsa65 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
-import { actorPseudonym, readLogKey, tombstoneKey } from "../../relay/audit-log-key.ts";
+import { actorPseudonym, keyFileModeProblem, readLogKey, tombstoneKey } from "../../relay/audit-log-key.ts";
 import { logKeyPath } from "../../relay/audit-relay.ts";
 import { FilesystemBlobStore } from "../../relay/blobs/filesystem-blob-store.ts";
 import { exportPayload } from "../../relay/compliance/account-export.ts";
+import {
+  approvalsDir,
+  changeHash,
+  lastRecordedConfig,
+  signApproval,
+  weakenings,
+} from "../../relay/compliance/change-control.ts";
 import { signExport, verifyExport } from "../../relay/compliance/signed-export.ts";
 import { loadConfigOrThrow } from "../../relay/config/load.ts";
-import type { Environment, RelayConfig } from "../../relay/config/schema.ts";
+import { type Environment, type RelayConfig, relayConfigSchema } from "../../relay/config/schema.ts";
 import { RelayTransparency, transactionRunner } from "../../relay/transparency.ts";
 import { COMPLIANCE_MIGRATION, SqliteCompliance } from "../../store/sqlite/compliance.ts";
 import { schemaVersion } from "../../store/sqlite/migrations.ts";
@@ -395,5 +403,106 @@ export async function accessLogCommand(options: ComplianceOptions & { user: stri
       out(
         `${row.time}  ${row.action.padEnd(10)} ${row.outcome.padEnd(7)} ${row.scope === "account" ? "" : "(all accounts) "}by ${row.operator ?? "(erased)"}${row.reason === null ? "" : `: ${row.reason}`}  [audit entry ${row.index}]`,
       );
+  });
+}
+
+const ADMIN_KEY_VERSION = 1;
+
+/**
+ * `admin-key --name NAME --output FILE`: an administrator's approval key (Ed25519 + ML-DSA-65 seeds,
+ * mode 0600, written atomically) and, on stdout, the `[[compliance.approvers]]` entry that names it.
+ */
+export async function adminKeyCommand(options: {
+  name: string;
+  output: string;
+  force?: boolean;
+}): Promise<void> {
+  checkKeyName(options.name);
+  const key: LogSigningKey = {
+    name: options.name,
+    ed25519Seed: ed25519.keygen().seed,
+    mlDsa65Seed: mlDsa65.keygen().seed,
+  };
+  const verifier = logVerifierKey(key);
+  const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+  await writePrivateFile(
+    resolve(options.output),
+    `${JSON.stringify({ version: ADMIN_KEY_VERSION, name: key.name, ed25519_seed: b64(key.ed25519Seed), ml_dsa_65_seed: b64(key.mlDsa65Seed) })}\n`,
+    options.force === true,
+  );
+  const [ed, ml] = formatVerifierKeys(verifier);
+  out(
+    `# ${options.name}'s approval key (the secret half is in ${options.output}); add to the relay's configuration:`,
+  );
+  out("[[compliance.approvers]]");
+  out(`ed25519 = ${JSON.stringify(ed)}`);
+  out(`ml_dsa_65 = ${JSON.stringify(ml)}`);
+}
+
+function readAdminKey(path: string): LogSigningKey {
+  const problem = keyFileModeProblem(path);
+  if (problem !== undefined) throw new NanoError("log_key_file_invalid", problem);
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  } catch {
+    throw new NanoError("log_key_file_invalid", `${path} is not an administrator key file`);
+  }
+  const seed = (field: string) => {
+    const bytes = new Uint8Array(Buffer.from(String(parsed[field] ?? ""), "base64"));
+    if (bytes.length !== 32) throw new NanoError("log_key_file_invalid", `${path}: ${field} is not 32 bytes`);
+    return bytes;
+  };
+  if (parsed.version !== ADMIN_KEY_VERSION || typeof parsed.name !== "string")
+    throw new NanoError("log_key_file_invalid", `${path}: unknown administrator key version`);
+  return { name: parsed.name, ed25519Seed: seed("ed25519_seed"), mlDsa65Seed: seed("ml_dsa_65_seed") };
+}
+
+/**
+ * `approve --config NEW --key KEY`: signs this administrator's approval of the change from the
+ * configuration the relay last ran with (read from its audit log) to NEW, after showing what weakens,
+ * and writes it into the approvals folder NEW names. The approval is an audit event too.
+ */
+export async function approveCommand(
+  options: ComplianceOptions & { key: string; output?: string },
+): Promise<void> {
+  await openCompliance(options, "approve", async ({ config, transparency }) => {
+    const admin = readAdminKey(resolve(options.key));
+    const recorded = await lastRecordedConfig(transparency);
+    if (recorded === undefined)
+      throw new CommandFailure(
+        "the relay has not recorded a configuration yet, so there is no change to approve",
+        RELAY_EXIT.usage,
+        "start the relay once; the first configuration needs no approval",
+      );
+    const previous = relayConfigSchema.safeParse(recorded.config);
+    const found = previous.success ? weakenings(previous.data, config) : [];
+    const toHash = changeHash(config);
+    const dir = approvalsDir(config);
+    const output = resolve(options.output ?? join(dir, `${admin.name}-${toHash.slice(0, 16)}.json`));
+    await mkdir(dirname(output), { recursive: true, mode: 0o700 });
+    await transparency.record({
+      type: "admin_action",
+      outcome: "success",
+      time: Date.now(),
+      operator: operatorName(),
+      ...(options.reason === undefined ? {} : { reason: options.reason }),
+      details: {
+        action: "config_approve",
+        change_hash: toHash,
+        weakened: found.map((w) => w.path).join(","),
+      },
+    });
+    await writePrivateFile(output, signApproval(recorded.hash, toHash, admin), true);
+    if (options.json)
+      out(JSON.stringify({ output, from_hash: recorded.hash, to_hash: toHash, weakened: found }));
+    else {
+      out(
+        `approved change ${recorded.hash.slice(0, 16)}… -> ${toHash.slice(0, 16)}… as ${admin.name}: ${output}`,
+      );
+      for (const w of found)
+        out(`  ${w.path}: ${JSON.stringify(w.from)} -> ${JSON.stringify(w.to)} (${w.why})`);
+      if (found.length === 0) out("  (nothing in it weakens security; no approval is needed)");
+    }
   });
 }

@@ -221,6 +221,19 @@ const complianceSchema = z.strictObject({
    * refuses less than six years (HIPAA 45 CFR 164.316(b)(2) practice; docs/compliance.md).
    */
   retention_audit_days: positiveInt.max(36_500).default(AUDIT_RETENTION_MINIMUM_DAYS),
+  /**
+   * Change control: a start whose configuration weakens security against the last one the relay ran
+   * with needs approvals signed by this many distinct keys of `approvers` (of that last configuration).
+   * 0: such changes are recorded in the audit log but not refused.
+   */
+  approvals_required: z.number().int().min(0).max(8).default(0),
+  /** Administrator keys (from `nano-relay compliance admin-key`): signed-note verifier keys. */
+  approvers: z
+    .array(z.strictObject({ ed25519: z.string().min(1).max(200), ml_dsa_65: z.string().min(1).max(4000) }))
+    .max(8)
+    .default([]),
+  /** Folder of approval files (`nano-relay compliance approve`); default: approvals/ next to storage.path. */
+  approvals_dir: z.string().min(1).optional(),
 });
 
 /** The browser app (docs/web.md), served from the relay's own origin. Off unless asked for. */

@@ -339,6 +339,15 @@ erasure_cooling_off_days = 30
 # event is this many days old (the entries stay and name no one); held accounts are kept. Production
 # refuses less than 2192 (six years, HIPAA practice).
 retention_audit_days = ${p.auditRetentionDays}
+# Change control: a start whose configuration weakens security against the last one the relay ran with
+# (lower crypto floor, longer tokens, higher rate limits, audit off, ...) needs approvals signed by this
+# many administrators listed below (\`nano-relay compliance admin-key\`, \`compliance approve\`). 0: such
+# changes are recorded in the audit log but not refused.
+approvals_required = 0
+# approvals_dir = "/path/to/approvals"   # default: approvals/ next to storage.path
+# [[compliance.approvers]]               # one per administrator, printed by compliance admin-key
+# ed25519 = "name+1234abcd+..."
+# ml_dsa_65 = "name+5678ef01+..."
 
 [monitoring]
 log_level = "${p.logLevel}"
