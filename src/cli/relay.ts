@@ -46,6 +46,13 @@ function sizeArgument(what: string) {
   };
 }
 
+/** `--since`: an ISO 8601 time or milliseconds since the epoch. */
+function sinceArgument(value: string): number {
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) fail(`--since needs an ISO 8601 time or epoch milliseconds, got "${value}"`);
+  return ms;
+}
+
 async function validateConfig(options: ConfigSelection, json: boolean): Promise<void> {
   if (options.config !== undefined && options.environment !== undefined) {
     fail("give either --config or --environment, not both");
@@ -342,11 +349,7 @@ function auditCommands(program: Command): void {
     });
   base(audit.command("export"))
     .description("print log entries since TIME for SIEM ingestion")
-    .requiredOption("--since <time>", "ISO 8601 time or milliseconds since the epoch", (value: string) => {
-      const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-      if (!Number.isFinite(ms)) fail(`--since needs an ISO 8601 time or epoch milliseconds, got "${value}"`);
-      return ms;
-    })
+    .requiredOption("--since <time>", "ISO 8601 time or milliseconds since the epoch", sinceArgument)
     .addOption(new Option("--format <format>", "output format").choices(["jsonl"]).default("jsonl"))
     .addOption(logOption())
     .option("--personal-data", "include usernames and addresses still in the side table", false)
@@ -450,6 +453,26 @@ function complianceCommands(program: Command): void {
     .option("-o, --output <file>", "where to write the approval (default: the approvals folder)")
     .action(async (options) => {
       await (await load()).approveCommand({ ...program.opts(), ...options });
+    });
+  base(compliance.command("report"))
+    .description("judge the configuration and the logs against GDPR, HIPAA or SOX, one row per control")
+    .addOption(
+      new Option("--framework <name>", "the framework")
+        .choices(["gdpr", "hipaa", "sox"])
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option("--format <format>", "output format").choices(["md", "json"]).default("md"))
+    .action(async (options) => {
+      const { reportCommand } = await import("./relay/compliance-report.ts");
+      await reportCommand({ ...program.opts(), ...options });
+    });
+  base(compliance.command("transparency-report"))
+    .description("count exports, erasures, holds and other operator actions since a date")
+    .requiredOption("--since <time>", "ISO 8601 time or milliseconds since the epoch", sinceArgument)
+    .addOption(new Option("--format <format>", "output format").choices(["md", "json"]).default("md"))
+    .action(async (options) => {
+      const { transparencyReportCommand } = await import("./relay/compliance-report.ts");
+      await transparencyReportCommand({ ...program.opts(), ...options });
     });
   compliance
     .command("verify-export")

@@ -278,4 +278,71 @@ describe("nano-relay compliance export, verify-export, access-log", () => {
     // Reading the access log is an access too: bob's first reading shows in his second.
     assert.equal(log("bob").at(-1)!.action, "access_log");
   });
+
+  it("report judges each framework's controls from the configuration and the log; transparency-report counts", () => {
+    const report = (framework: string) => {
+      const run = runRelayCli([
+        "compliance",
+        "report",
+        "--config",
+        config,
+        "--framework",
+        framework,
+        "--format",
+        "json",
+      ]);
+      assert.equal(run.status, 0, run.stderr);
+      const parsed = JSON.parse(run.stdout) as {
+        controls: { control: string; status: string; evidence: string }[];
+      };
+      return new Map(parsed.controls.map((row) => [row.control, row]));
+    };
+    const hipaa = report("hipaa");
+    assert.equal(hipaa.get("164.312(b)")!.status, "met");
+    assert.match(hipaa.get("164.312(b)")!.evidence, /latest signed checkpoint: size \d+/);
+    assert.equal(hipaa.get("164.312(a)(2)(iii)")!.status, "not_met", "no idle timeout yet: said plainly");
+    assert.equal(hipaa.get("164.312(e)(1)")!.status, "not_met", "this test relay speaks plain HTTP");
+    assert.equal(hipaa.get("164.308(b)")!.status, "operator");
+    const gdpr = report("gdpr");
+    assert.match(gdpr.get("Art. 15")!.evidence, /4 export\(s\) logged/);
+    assert.equal(gdpr.get("content")!.status, "not_applicable");
+    const sox = report("sox");
+    assert.equal(sox.get("change management")!.status, "not_met", "approvals_required = 0");
+    assert.equal(sox.get("backup and recovery")!.status, "met");
+    const markdown = runRelayCli(["compliance", "report", "--config", config, "--framework", "gdpr"]);
+    assert.match(markdown.stdout, /^# GDPR report for relay\.test$/m);
+    assert.match(markdown.stdout, /^\| Art\. 17 \| erasure \| met \|/m);
+
+    const counts = (since: string) => {
+      const run = runRelayCli([
+        "compliance",
+        "transparency-report",
+        "--config",
+        config,
+        "--since",
+        since,
+        "--format",
+        "json",
+      ]);
+      assert.equal(run.status, 0, run.stderr);
+      return (JSON.parse(run.stdout) as { counts: Record<string, number> }).counts;
+    };
+    assert.deepEqual(counts("0"), {
+      exports: 4,
+      erasures: 0,
+      erasures_refused: 0,
+      holds_placed: 1,
+      holds_released: 1,
+      access_log_reads: 3,
+      backups: 1,
+      restores: 0,
+      config_approvals: 0,
+      starts_refused: 0,
+    });
+    assert.ok(Object.values(counts("2999-01-01T00:00:00Z")).every((n) => n === 0));
+    assert.equal(
+      runRelayCli(["compliance", "transparency-report", "--config", config, "--since", "yesterday"]).status,
+      64,
+    );
+  });
 });

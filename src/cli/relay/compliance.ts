@@ -51,7 +51,7 @@ interface Opened {
   readonly compliance: SqliteCompliance;
 }
 
-async function openCompliance<T>(
+export async function openCompliance<T>(
   options: ComplianceOptions,
   command: string,
   work: (opened: Opened) => Promise<T>,
