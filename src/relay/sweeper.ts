@@ -22,6 +22,9 @@ export async function sweepOnce(
   await context.store.accounts.deleteExpiredTokens(now);
   // Push sessions end with their token (each also has a timer; this catches a moved clock).
   context.hub.closeExpired(now, CLOSE_UNAUTHENTICATED, "token_expired");
+  // Automatic logoff: tokens unused for security.token_idle_timeout_seconds, and their sessions.
+  for (const tokenId of await context.tokens.expireIdle())
+    context.hub.closeToken(tokenId, CLOSE_UNAUTHENTICATED, "token_idle");
   await context.challenges.sweep();
   const hashes = await context.store.attachments.expire(now);
   for (const hash of hashes) await removeBlob(context, hash);

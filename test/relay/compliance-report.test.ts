@@ -30,7 +30,7 @@ test("production meets the software's controls; the rest is the operator's or no
   assert.equal(hipaa["164.312(e)(1)"], "met");
   assert.equal(hipaa["164.312(a)(2)(iv)"], "met");
   assert.equal(hipaa["164.316(b)(2)"], "met");
-  assert.equal(hipaa["164.312(a)(2)(iii)"], "not_met");
+  assert.equal(hipaa["164.312(a)(2)(iii)"], "met", "the production template logs idle tokens off");
   assert.equal(hipaa["164.308(b)"], "operator");
   const gdpr = statuses(evaluate("gdpr", config("production"), facts));
   assert.equal(gdpr["Art. 32"], "met");
@@ -43,6 +43,7 @@ test("the testing template's 30-day audit retention, classical floor and plain H
   assert.equal(hipaa["164.316(b)(2)"], "not_met");
   assert.equal(hipaa["164.312(e)(1)"], "not_met");
   assert.equal(hipaa["164.312(a)(2)(iv)"], "not_met");
+  assert.equal(hipaa["164.312(a)(2)(iii)"], "not_met", "no idle timeout in testing");
   assert.equal(statuses(evaluate("gdpr", config("testing"), facts))["Art. 32"], "not_met");
 });
 

@@ -300,7 +300,7 @@ describe("nano-relay compliance export, verify-export, access-log", () => {
     const hipaa = report("hipaa");
     assert.equal(hipaa.get("164.312(b)")!.status, "met");
     assert.match(hipaa.get("164.312(b)")!.evidence, /latest signed checkpoint: size \d+/);
-    assert.equal(hipaa.get("164.312(a)(2)(iii)")!.status, "not_met", "no idle timeout yet: said plainly");
+    assert.equal(hipaa.get("164.312(a)(2)(iii)")!.status, "not_met", "token_idle_timeout_seconds = 0 here");
     assert.equal(hipaa.get("164.312(e)(1)")!.status, "not_met", "this test relay speaks plain HTTP");
     assert.equal(hipaa.get("164.308(b)")!.status, "operator");
     const gdpr = report("gdpr");

@@ -92,6 +92,10 @@ export function weakenings(previous: RelayConfig, next: RelayConfig): Weakening[
   for (const key of ["token_lifetime_seconds", "challenge_lifetime_seconds"] as const)
     if (n.security[key] > p.security[key])
       add(`security.${key}`, p.security[key], n.security[key], "longer-lived credentials");
+  const idleBefore = p.security.token_idle_timeout_seconds;
+  const idleAfter = n.security.token_idle_timeout_seconds;
+  if (idleBefore > 0 && (idleAfter === 0 || idleAfter > idleBefore))
+    add("security.token_idle_timeout_seconds", idleBefore, idleAfter, "later or no automatic logoff");
   if (p.server.tls.enabled && !n.server.tls.enabled) add("server.tls.enabled", true, false, "turns TLS off");
   if (p.compliance.audit_hook === "log" && n.compliance.audit_hook === "none")
     add("compliance.audit_hook", "log", "none", "disables audit log lines");

@@ -168,8 +168,8 @@ function hipaa(config: RelayConfig, facts: ReportFacts): ControlRow[] {
     row(
       "164.312(a)(2)(iii)",
       "automatic logoff",
-      "not_met",
-      `tokens expire after security.token_lifetime_seconds = ${config.security.token_lifetime_seconds} s whatever the activity; no idle timeout yet`,
+      yes(config.security.token_idle_timeout_seconds > 0),
+      `security.token_idle_timeout_seconds = ${config.security.token_idle_timeout_seconds} (0: off), token_lifetime_seconds = ${config.security.token_lifetime_seconds}`,
     ),
     row("164.312(a)(2)(iv)", "encryption and decryption", crypto(config).status, crypto(config).evidence),
     row(

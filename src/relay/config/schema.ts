@@ -57,6 +57,12 @@ const securitySchema = z.strictObject({
     .max(7 * 86_400)
     .default(3600),
   challenge_lifetime_seconds: positiveInt.min(5).max(3600).default(120),
+  /**
+   * Automatic logoff (HIPAA 164.312(a)(2)(iii)): a token unused this long — no authenticated request, no
+   * frame from its WebSocket session — is deleted and its session closed. 0: off (tokens live their
+   * whole lifetime).
+   */
+  token_idle_timeout_seconds: z.number().int().min(0).max(86_400).default(0),
   /** Extra names nobody may claim, on top of the built-in list in docs/relay.md. */
   reserved_usernames: z.array(z.string().min(1).max(64)).max(10_000).default([]),
 });

@@ -33,6 +33,8 @@ interface Profile {
   readonly connectsPerMinute: number;
   /** compliance.retention_audit_days: six years where real people's data is (production refuses less). */
   readonly auditRetentionDays: number;
+  /** security.token_idle_timeout_seconds: 15 minutes where real people's data is, off in development. */
+  readonly idleTimeout: number;
 }
 
 const PROFILES: Readonly<Record<Environment, Profile>> = {
@@ -57,6 +59,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     connectionsPerAddress: 128,
     connectsPerMinute: 30,
     auditRetentionDays: 2192,
+    idleTimeout: 900,
   },
   staging: {
     bind: "0.0.0.0",
@@ -79,6 +82,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     connectionsPerAddress: 128,
     connectsPerMinute: 30,
     auditRetentionDays: 2192,
+    idleTimeout: 900,
   },
   development: {
     bind: "127.0.0.1",
@@ -101,6 +105,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     connectionsPerAddress: 1000,
     connectsPerMinute: 300,
     auditRetentionDays: 90,
+    idleTimeout: 0,
   },
   testing: {
     bind: "127.0.0.1",
@@ -123,6 +128,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     connectionsPerAddress: 10_000,
     connectsPerMinute: 100_000,
     auditRetentionDays: 30,
+    idleTimeout: 0,
   },
 };
 
@@ -225,6 +231,9 @@ key_rotation_days = 30
 token_lifetime_seconds = ${p.tokenLifetime}
 # A relay challenge (claims and logins) is single-use and expires after this.
 challenge_lifetime_seconds = 120
+# Automatic logoff: a token unused this long (no request, no frame from its WebSocket) is deleted and its
+# session closed; clients log in again with their device key. 0: off.
+token_idle_timeout_seconds = ${p.idleTimeout}
 # Extra usernames nobody may claim (normalized before comparison), on top of the built-in list.
 reserved_usernames = []
 
