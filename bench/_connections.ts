@@ -3,10 +3,12 @@
 // (relay memory per socket, time to connect them), then push latency again with all of them open, and
 // once more after they closed. Exported so test/bench/connections.test.ts runs it at a tiny size.
 
+import { type ChildProcess, fork } from "node:child_process";
 import type WebSocket from "ws";
 import { toHex } from "../src/crypto/index.ts";
 import { testEnvelope } from "../test/relay/fixtures/identities.ts";
 import { type RelayProcess, signUpOver } from "../test/relay/fixtures/processes.ts";
+import type { IdleAnswer, IdleRequest } from "./_idle-sockets.ts";
 import { openReadySocket } from "./_ready-socket.ts";
 
 export interface ConnectionsScenario {
@@ -140,32 +142,52 @@ async function latencyRun(
   };
 }
 
-/** Opens `count` ready sockets with at most `concurrency` handshakes in flight. */
-async function openMany(
-  count: number,
-  concurrency: number,
-  connect: (index: number) => Promise<WebSocket>,
-): Promise<WebSocket[]> {
-  const sockets: WebSocket[] = new Array(count);
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const index = next++;
-      sockets[index] = await connect(index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  return sockets;
-}
+/** The idle sockets' process (bench/_idle-sockets.ts), one request and its answer at a time. */
+class IdleSockets {
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
 
-/**
- * A socket the relay closed (an account cap lower than the scenario's sockets per account closes the
- * oldest with 4409) would make the memory and latency figures those of fewer sockets: the run fails.
- */
-function stillOpen(sockets: readonly WebSocket[], when: string): void {
-  const closed = sockets.filter((socket) => socket.readyState !== socket.OPEN).length;
-  if (closed > 0)
-    throw new Error(`${closed} of ${sockets.length} idle sockets were closed by the relay ${when}`);
+  constructor() {
+    this.#child = fork(new URL("./_idle-sockets.ts", import.meta.url).pathname, [], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    this.#exited = new Promise((resolve) => this.#child.once("exit", () => resolve()));
+  }
+
+  ask<T extends IdleAnswer["type"]>(
+    request: IdleRequest,
+    expected: T,
+  ): Promise<Extract<IdleAnswer, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const onExit = () => reject(new Error("the idle sockets' process exited"));
+      const onMessage = (message: IdleAnswer) => {
+        this.#child.off("exit", onExit);
+        this.#child.off("message", onMessage);
+        if (message.type === expected) resolve(message as Extract<IdleAnswer, { type: T }>);
+        else reject(new Error(message.type === "failed" ? message.message : `unexpected ${message.type}`));
+      };
+      this.#child.once("exit", onExit);
+      this.#child.on("message", onMessage);
+      this.#child.send(request);
+    });
+  }
+
+  /**
+   * A socket the relay closed (an account cap lower than the scenario's sockets per account closes
+   * the oldest with 4409) would make the memory and latency figures those of fewer sockets: the run fails.
+   */
+  async stillOpen(total: number, when: string): Promise<void> {
+    const { closed } = await this.ask({ type: "check" }, "checked");
+    if (closed > 0) throw new Error(`${closed} of ${total} idle sockets were closed by the relay ${when}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) {
+      await this.ask({ type: "close" }, "closed").catch(() => undefined);
+      this.#child.disconnect();
+    }
+    await this.#exited;
+  }
 }
 
 function closeAll(sockets: readonly WebSocket[]): Promise<void> {
@@ -204,29 +226,35 @@ export async function runConnections(
     })),
   );
   const few = scenario.probes + 1;
-  let idle: WebSocket[] = [];
+  const idle = new IdleSockets();
   try {
     // Unreported warm-up: the relay's first sends compile the hot paths (JIT), which is not latency.
     const warmup = { ...scenario, pushes: Math.min(50, scenario.pushes) };
     await latencyRun("warm-up", few, pusher, probes, warmup, 9);
     const before = await latencyRun("few sockets (before)", few, pusher, probes, scenario, 0);
     const memoryBefore = await relayMemory(relay);
-    const started = performance.now();
-    idle = await openMany(scenario.sockets, scenario.connectConcurrency, (index) =>
-      open(`${prefix}idle${Math.floor(index / scenario.socketsPerAccount)}`),
+    const opened = await idle.ask(
+      {
+        type: "open",
+        url: relay.wsUrl,
+        tokens: Array.from({ length: idleAccounts }, (_, i) => tokens.get(`${prefix}idle${i}`)!),
+        sockets: scenario.sockets,
+        perAccount: scenario.socketsPerAccount,
+        concurrency: scenario.connectConcurrency,
+      },
+      "opened",
     );
-    const connectSeconds = (performance.now() - started) / 1000;
     const memoryAfter = await relayMemory(relay);
-    stillOpen(idle, "after connecting");
+    await idle.stillOpen(scenario.sockets, "after connecting");
     const all = await latencyRun("all sockets", few + scenario.sockets, pusher, probes, scenario, 1);
-    stillOpen(idle, "after the pushes");
-    await closeAll(idle);
+    await idle.stillOpen(scenario.sockets, "after the pushes");
+    await idle.ask({ type: "close" }, "closed");
     const afterwards = await latencyRun("few sockets (after)", few, pusher, probes, scenario, 2);
     return {
       idleSockets: scenario.sockets,
       idleAccounts,
-      connectSeconds: Math.round(connectSeconds * 1000) / 1000,
-      connectsPerSecond: Math.round(scenario.sockets / connectSeconds),
+      connectSeconds: Math.round(opened.seconds * 1000) / 1000,
+      connectsPerSecond: Math.round(scenario.sockets / opened.seconds),
       rssBeforeBytes: memoryBefore.rss,
       rssAfterBytes: memoryAfter.rss,
       heapBeforeBytes: memoryBefore.heapUsed,
@@ -236,10 +264,7 @@ export async function runConnections(
       runs: [before, all, afterwards],
     };
   } finally {
-    await closeAll([
-      ...idle.filter((socket) => socket !== undefined),
-      pusher,
-      ...probes.map((p) => p.socket),
-    ]);
+    await idle.stop();
+    await closeAll([pusher, ...probes.map((p) => p.socket)]);
   }
 }
