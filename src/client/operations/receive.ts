@@ -336,8 +336,12 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   const receipts = options.receipts === false ? null : new ReceiptBatcher(context);
   /** Sessions peers opened since the last prekey upkeep (each may have used a one-time prekey). */
   let newSessions = 0;
-  /** Messages kept at the relay in this receive, per sender whose identity change waits. */
-  const held = new Map<string, number>();
+  /**
+   * Messages kept at the relay in this receive, by id, per sender whose identity change waits. By id:
+   * a watch gets a held message from its pages and again from the socket's push (and from every
+   * reconnect's), and counting deliveries dropped real held mail once the count passed the cap.
+   */
+  const held = new Map<string, Set<number>>();
   const maxHeld = options.maxHeldPerSender ?? MAX_HELD_PER_SENDER;
   const processOne = (message: RelayMessage) =>
     processEnvelope(context, link, message, {
@@ -359,9 +363,10 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
       if (outcome.kind === "keep") {
         const waiting = outcome.identityChanged;
         if (waiting === undefined) continue;
-        const count = (held.get(waiting) ?? 0) + 1;
-        held.set(waiting, count);
-        if (count <= maxHeld) {
+        const ids = held.get(waiting) ?? new Set<number>();
+        held.set(waiting, ids);
+        if (ids.has(message.id) || ids.size < maxHeld) {
+          ids.add(message.id);
           options.onIdentityChanged?.(waiting);
           continue;
         }
