@@ -48,6 +48,12 @@ export interface PrekeyCount {
   readonly suites: readonly SuitePrekeyCount[];
 }
 
+/**
+ * The relay's answers to a login that a wrong clock can cause: outside the certificate's validity by
+ * the relay's clock (a protocol that tells "not yet valid" apart answers with that code).
+ */
+const CLOCK_REFUSALS: ReadonlySet<string> = new Set(["certificate_expired", "certificate_not_yet_valid"]);
+
 export class RelayApi {
   readonly endpoint: RelayEndpoint;
   readonly #own: OwnIdentity;
@@ -112,7 +118,7 @@ export class RelayApi {
       });
     } catch (error) {
       // The relay judged the certificate by its clock: say whether ours is the cause.
-      if (NanoError.is(error, "certificate_expired"))
+      if (NanoError.is(error) && CLOCK_REFUSALS.has(error.code))
         throw await explainCertificateRefusal(this.endpoint, certificate, error);
       throw error;
     }
