@@ -16,6 +16,9 @@ import { actorPseudonym, keyFileModeProblem, readLogKey, tombstoneKey } from "..
 import { logKeyPath } from "../../relay/audit-relay.ts";
 import type { BlobStore } from "../../relay/blobs/blob-store.ts";
 import { FilesystemBlobStore } from "../../relay/blobs/filesystem-blob-store.ts";
+import { PostgresBlobStore } from "../../relay/blobs/postgres-blob-store.ts";
+import { PostgresComplianceStore } from "../../relay/cluster/postgres-compliance.ts";
+import { PostgresTransparency } from "../../relay/cluster/postgres-transparency.ts";
 import { exportPayload } from "../../relay/compliance/account-export.ts";
 import {
   approvalsDir,
@@ -28,7 +31,10 @@ import { type ComplianceStore, SqliteComplianceStore } from "../../relay/complia
 import { signExport, verifyExport } from "../../relay/compliance/signed-export.ts";
 import { loadConfigOrThrow } from "../../relay/config/load.ts";
 import { type Environment, type RelayConfig, relayConfigSchema } from "../../relay/config/schema.ts";
+import { postgresUrl } from "../../relay/storage-backend.ts";
 import { RelayTransparency, type TransparencyService, transactionRunner } from "../../relay/transparency.ts";
+import { openPool } from "../../store/postgres/connection.ts";
+import { postgresSchemaVersion } from "../../store/postgres/migrations.ts";
 import { COMPLIANCE_MIGRATION } from "../../store/sqlite/compliance.ts";
 import { schemaVersion } from "../../store/sqlite/migrations.ts";
 import { openDatabase } from "../../store/sqlite/sqlite-store.ts";
@@ -38,6 +44,8 @@ import { CommandFailure, RELAY_EXIT } from "./_exit.ts";
 import { operatorName } from "./_operator.ts";
 
 const DAY_MS = 86_400_000;
+/** The first PostgreSQL schema version with the tombstone and hold tables. */
+const POSTGRES_COMPLIANCE_MIGRATION = 4;
 
 export interface ComplianceOptions {
   readonly config?: string;
@@ -62,12 +70,7 @@ export async function openCompliance<T>(
   work: (opened: Opened) => Promise<T>,
 ): Promise<T> {
   const config = await loadConfigOrThrow({ file: options.config, environment: options.environment });
-  if (config.storage.backend !== "sqlite")
-    throw new CommandFailure(
-      `nano-relay compliance ${command} works on the SQLite store so far; this configuration uses storage.backend = "${config.storage.backend}"`,
-      RELAY_EXIT.usage,
-      "docs/compliance.md says what a PostgreSQL-backed relay can do today",
-    );
+  if (config.storage.backend === "postgres") return openPostgresCompliance(config, command, work);
   const database = resolve(config.storage.path);
   if (!existsSync(database))
     throw new CommandFailure(`no database at ${database}`, RELAY_EXIT.noInput, "check storage.path");
@@ -95,6 +98,41 @@ export async function openCompliance<T>(
     });
   } finally {
     db.close();
+  }
+}
+
+/** The cluster's PostgreSQL database: every relay keeps serving while the command works on it. */
+async function openPostgresCompliance<T>(
+  config: RelayConfig,
+  command: string,
+  work: (opened: Opened) => Promise<T>,
+): Promise<T> {
+  const key = readLogKey(logKeyPath(config), config.compliance.log_origin);
+  const pool = openPool({
+    url: postgresUrl(config),
+    max: 2,
+    applicationName: `nano-relay compliance ${command}`,
+  });
+  try {
+    if ((await postgresSchemaVersion(pool)) < POSTGRES_COMPLIANCE_MIGRATION)
+      throw new NanoError(
+        "store_unavailable",
+        "the PostgreSQL database lacks the compliance tables; run nano-relay migrate",
+      );
+    const transparency = new PostgresTransparency({ pool, key, now: () => Date.now() });
+    return await work({
+      config,
+      transparency,
+      compliance: new PostgresComplianceStore(pool, transparency),
+      blobs:
+        config.storage.blob_backend === "postgres"
+          ? new PostgresBlobStore(pool)
+          : new FilesystemBlobStore(resolve(config.storage.blob_dir)),
+      // PostgreSQL reuses the space of deleted rows but does not zero it: docs/compliance.md.
+      scrub: async () => null,
+    });
+  } finally {
+    await pool.end();
   }
 }
 

@@ -129,6 +129,15 @@ export class PostgresStore implements RelayStore {
     return {
       claim: (candidate, context = {}) =>
         transaction(this.pool, async (tx) => {
+          // An erased name (or a confusable one) is not free until its cooling-off ends.
+          if (context.tombstoneKey !== undefined) {
+            const [tombstone] = await query(
+              tx,
+              "SELECT 1 FROM account_tombstones WHERE skeleton_key = $1 AND until > $2",
+              [context.tombstoneKey, candidate.createdAt],
+            );
+            if (tombstone !== undefined) return { outcome: "cooling_off" as const, account: candidate };
+          }
           const inserted = await query(
             tx,
             `INSERT INTO accounts (username, skeleton, identity_hash, identity_record, created_at, updated_at)
