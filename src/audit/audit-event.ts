@@ -165,3 +165,12 @@ export function decodeAuditEvent(bytes: Uint8Array): AuditEventLeaf {
     details,
   };
 }
+
+/**
+ * The time of an encoded audit event (bytes 1..8, big-endian) without decoding the rest: retention
+ * searches the log by time. undefined for bytes too short or of another version.
+ */
+export function auditLeafTime(leaf: Uint8Array): number | undefined {
+  if (leaf.length < 9 || leaf[0] !== AUDIT_EVENT_VERSION) return undefined;
+  return Number(new DataView(leaf.buffer, leaf.byteOffset + 1, 8).getBigUint64(0));
+}
