@@ -18,7 +18,8 @@ describe("compliance commands on PostgreSQL", { timeout: 180_000 }, () => {
   let bob: { token: string };
 
   before(async () => {
-    cluster = await TestCluster.create({ relays: 1, redisUrl: null });
+    // With Redis: the relays cache account records, and an erasure must not leave one there.
+    cluster = await TestCluster.create({ relays: 1 });
     await cluster.start();
     await cluster.ready();
     url = cluster.relays[0]!.url;
@@ -54,6 +55,8 @@ describe("compliance commands on PostgreSQL", { timeout: 180_000 }, () => {
   });
 
   it("a held account is not erased; released, it is, and its name waits out the cooling-off", async () => {
+    // bob looks alice up: her record is now in the relay's L1 cache and in Redis (L2).
+    assert.equal((await http(url, "GET", "/v1/accounts/alice", undefined, bob.token)).status, 200);
     assert.equal(cluster.cli("compliance", "hold", "--user", "alice", "--reason", "case 3").status, 0);
     const refused = cluster.cli("compliance", "erase", "--user", "alice");
     assert.equal(refused.status, 77, refused.stderr);
@@ -61,9 +64,27 @@ describe("compliance commands on PostgreSQL", { timeout: 180_000 }, () => {
     assert.equal(cluster.cli("compliance", "release", "--user", "alice").status, 0);
     const erased = cluster.cli("compliance", "erase", "--user", "alice", "--json");
     assert.equal(erased.status, 0, erased.stderr);
-    assert.equal((JSON.parse(erased.stdout) as { messages: number }).messages, 1);
+    const summary = JSON.parse(erased.stdout) as { messages: number; caches_cleared: boolean | null };
+    assert.equal(summary.messages, 1);
+    assert.equal(summary.caches_cleared, true, erased.stderr);
 
     assert.equal((await http(url, "GET", "/v1/messages", undefined, alice.token)).status, 401);
+    // The announcement reaches the relay asynchronously; well before the caches' 30 s TTL.
+    const started = Date.now();
+    let lookup = await http(url, "GET", "/v1/accounts/alice", undefined, bob.token);
+    while (lookup.status === 200 && Date.now() - started < 15_000) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      lookup = await http(url, "GET", "/v1/accounts/alice", undefined, bob.token);
+    }
+    assert.equal(lookup.status, 404, "no cache still serves the erased record");
+    const late = await http(
+      url,
+      "POST",
+      "/v1/messages",
+      { to: "alice", client_message_id: "late", envelope: b64(testEnvelope("to the erased")) },
+      bob.token,
+    );
+    assert.equal(late.status, 404, "and nothing is accepted for it");
     const inbox = await http(url, "GET", "/v1/messages", undefined, bob.token);
     assert.deepEqual(inbox.json.messages, [], "what alice sent is gone");
     await assert.rejects(signUpOver(url, "alice"), /username_cooling_off/);

@@ -17,8 +17,11 @@ import { logKeyPath } from "../../relay/audit-relay.ts";
 import type { BlobStore } from "../../relay/blobs/blob-store.ts";
 import { FilesystemBlobStore } from "../../relay/blobs/filesystem-blob-store.ts";
 import { PostgresBlobStore } from "../../relay/blobs/postgres-blob-store.ts";
+import { accountCacheKey } from "../../relay/cluster/account-cache.ts";
+import { invalidationChannel } from "../../relay/cluster/cluster-link.ts";
 import { PostgresComplianceStore } from "../../relay/cluster/postgres-compliance.ts";
 import { PostgresTransparency } from "../../relay/cluster/postgres-transparency.ts";
+import { createRedisClient, redisUrl } from "../../relay/cluster/redis-clients.ts";
 import { exportPayload } from "../../relay/compliance/account-export.ts";
 import {
   approvalsDir,
@@ -251,6 +254,39 @@ export async function verifyExportCommand(options: {
 }
 
 /**
+ * In a cluster with Redis, the relays cache account records for 30 s (src/relay/cluster/account-cache.ts):
+ * drop the erased account's L2 entry and announce it so every relay drops its L1 entry now, instead of
+ * serving the erased record (and accepting messages for it) until the TTL. null: no Redis configured;
+ * false: Redis did not answer.
+ */
+async function clearClusterCaches(config: RelayConfig, username: string): Promise<boolean | null> {
+  const url = redisUrl(config);
+  if (url === undefined) return null;
+  const redis = createRedisClient(url, "nano-relay-compliance");
+  let timer: NodeJS.Timeout | undefined;
+  // The client retries for ever (a relay's Redis comes back); a command gives it a few seconds.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("Redis did not answer")), 5000);
+  });
+  try {
+    await Promise.race([
+      (async () => {
+        await redis.connect();
+        await redis.del(accountCacheKey(config.cluster.key_prefix, username));
+        await redis.publish(invalidationChannel(config.cluster.key_prefix), username);
+      })(),
+      deadline,
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    redis.destroy();
+  }
+}
+
+/**
  * `erase --user NAME`: GDPR Art. 17. One transaction deletes the account and everything naming it
  * (src/store/sqlite/compliance.ts), leaves a tombstone for the cooling-off period and appends the
  * erasure's audit event (pseudonym, operator, reason; never the name). Then the attachment blobs go,
@@ -306,6 +342,7 @@ export async function eraseCommand(
       throw error;
     }
     for (const hash of result.blobs) await blobs.remove(hash);
+    const cachesCleared = await clearClusterCaches(config, options.user);
     const scrubbed = await scrub(options.vacuum !== false);
     const summary = {
       erased: options.user,
@@ -318,12 +355,17 @@ export async function eraseCommand(
       tombstone_until: new Date(result.tombstoneUntil).toISOString(),
       vacuumed: scrubbed?.vacuumed ?? false,
       wal_truncated: scrubbed?.walTruncated ?? false,
+      caches_cleared: cachesCleared,
     };
     if (options.json) out(JSON.stringify(summary));
     else {
       out(
         `erased ${options.user}: ${result.messages} message(s), ${result.attachments} attachment(s), ${result.tokens} token(s), ${result.prekeys} prekey row(s), ${result.personalDataRows} log personal-data row(s); the name cannot be claimed until ${summary.tombstone_until}; the logs still verify`,
       );
+      if (cachesCleared === false)
+        out(
+          "warning: Redis did not answer, so the relays' account caches keep the erased record for up to 30 s more",
+        );
       if (scrubbed !== null && !scrubbed.walTruncated)
         out(
           "warning: a reader kept the write-ahead log from being truncated; old pages may stay in it until the relay's next checkpoint (run the command's VACUUM again with the relay stopped to be sure)",
