@@ -34,6 +34,7 @@ export const AUDIT_EVENT_TYPES = Object.freeze([
   "migration",
   "relay_started",
   "relay_stopped",
+  "account_deleted",
 ] as const);
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

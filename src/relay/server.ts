@@ -105,6 +105,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     clock,
     log,
     transparency: logs.transparency,
+    compliance: storage.compliance,
     auditLog: transparencyHook(logs.transparency, log),
     pendingWrites: () => storage.pendingWrites(),
     ...(storage.challenges === undefined ? {} : { challenges: storage.challenges }),

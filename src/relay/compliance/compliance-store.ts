@@ -7,7 +7,12 @@ import type { DatabaseSync } from "node:sqlite";
 import { SqliteCompliance } from "../../store/sqlite/compliance.ts";
 import type { AccountData, AccountRecord, ErasureResult } from "../../store/types.ts";
 import type { LogId } from "../audit-log-key.ts";
-import { type RelayAuditEvent, type RelayTransparency, transactionRunner } from "../transparency.ts";
+import {
+  type RelayAuditEvent,
+  type RelayTransparency,
+  transactionRunner,
+  type WriteRunner,
+} from "../transparency.ts";
 
 export interface ComplianceStore {
   account(username: string): Promise<AccountRecord | null>;
@@ -42,11 +47,14 @@ export class SqliteComplianceStore implements ComplianceStore {
   readonly #db: DatabaseSync;
   readonly #store: SqliteCompliance;
   readonly #transparency: RelayTransparency;
+  readonly #run: WriteRunner;
 
-  constructor(db: DatabaseSync, transparency: RelayTransparency) {
+  /** `run`: the command's own transactions by default; a running relay passes its group commit. */
+  constructor(db: DatabaseSync, transparency: RelayTransparency, run: WriteRunner = transactionRunner(db)) {
     this.#db = db;
     this.#store = new SqliteCompliance(db);
     this.#transparency = transparency;
+    this.#run = run;
   }
 
   async account(username: string): Promise<AccountRecord | null> {
@@ -83,12 +91,18 @@ export class SqliteComplianceStore implements ComplianceStore {
     coolingOffMs: number,
     event: (result: ErasureResult) => RelayAuditEvent,
   ): Promise<ErasureResult> {
-    // Zero what this connection deletes instead of leaving it in free space.
-    this.#db.exec("PRAGMA secure_delete = ON");
-    return transactionRunner(this.#db)(() => {
-      const result = this.#store.eraseSync(username, skeletonKey, now, coolingOffMs);
-      this.#transparency.appendEventSync(event(result));
-      return result;
+    return this.#run(() => {
+      // Zero what this erasure deletes instead of leaving it in free space (only for this work: on a
+      // relay's connection, the rest of its writes keep the default).
+      const previous = Number(this.#db.prepare("PRAGMA secure_delete").get()?.secure_delete ?? 0);
+      this.#db.exec("PRAGMA secure_delete = ON");
+      try {
+        const result = this.#store.eraseSync(username, skeletonKey, now, coolingOffMs);
+        this.#transparency.appendEventSync(event(result));
+        return result;
+      } finally {
+        this.#db.exec(`PRAGMA secure_delete = ${previous === 1 ? "ON" : previous === 2 ? "FAST" : "OFF"}`);
+      }
     });
   }
 
@@ -98,7 +112,7 @@ export class SqliteComplianceStore implements ComplianceStore {
     now: number,
     event: (changed: boolean) => RelayAuditEvent,
   ): Promise<boolean> {
-    return transactionRunner(this.#db)(() => {
+    return this.#run(() => {
       const changed = hold ? this.#store.placeHoldSync(username, now) : this.#store.releaseHoldSync(username);
       this.#transparency.appendEventSync(event(changed));
       return changed;
