@@ -167,8 +167,9 @@ export const RELAY_ERRORS = {
   suite_below_minimum: {
     kind: "validation",
     status: 400,
-    meaning: "The bundle's or envelope's suite ranks below this relay's security.minimum_crypto_mode.",
-    fix: "Use a suite at or above the relay's minimum (hybrid is recommended).",
+    meaning:
+      "The identity record's preferred mode (at claim or update), the bundle's or the envelope's suite ranks below this relay's security.minimum_crypto_mode; the message names the modes it accepts.",
+    fix: "Use a mode the relay accepts (hybrid is recommended); a refused claim stored nothing.",
   },
   post_quantum_required: {
     kind: "validation",

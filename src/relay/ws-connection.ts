@@ -128,6 +128,7 @@ export class WsConnection implements PushTarget {
     this.#largestFrame = Math.ceil((context.config.limits.max_envelope_bytes * 4) / 3) + 256;
     this.#flow = new SocketFlow(socket, {
       windowBytes: websocket.send_window_bytes,
+      unconfirmedBytes: websocket.push_unconfirmed_bytes,
       budget: context.bounds.outbound,
       slowConsumerMs: websocket.slow_consumer_seconds * 1000,
       receiveBytesPerSecond: websocket.receive_bytes_per_second,

@@ -157,6 +157,15 @@ const websocketLimitsSchema = z.strictObject({
     .min(65_536)
     .max(64 * 1024 * 1024)
     .default(262_144),
+  /**
+   * Bytes pushed to one socket before the peer must answer a ping (proving it reads) for pushing to
+   * go on: the kernel takes megabytes from a socket that is never read, so the window alone does not
+   * bound what a connect makes the relay read and write.
+   */
+  push_unconfirmed_bytes: positiveInt
+    .min(65_536)
+    .max(256 * 1024 * 1024)
+    .default(1024 * 1024),
   /** Unflushed bytes across every socket before all pushes wait. */
   outbound_budget_bytes: positiveInt.min(1024 * 1024).default(64 * 1024 * 1024),
   /** A socket whose window stays full this long is dropped (it is not reading). */

@@ -321,6 +321,8 @@ auth_timeout_seconds = 5
 # drains; all sockets together may hold outbound_budget_bytes; a socket stuck full for
 # slow_consumer_seconds is dropped.
 send_window_bytes = 262144
+# Bytes pushed to a socket before the peer must answer a ping (proving it reads) for pushing to go on.
+push_unconfirmed_bytes = 1048576
 outbound_budget_bytes = 67108864
 slow_consumer_seconds = 60
 # Read rate per connection (each frame counts its size plus 1 KiB); over it the relay pauses reading.

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from "fastify";
-import { toHex } from "../../crypto/index.ts";
+import { getSuite, toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { decodeIdentityRecordExact } from "../../protocol/identity-record.ts";
 import { verifyAccountDeletion } from "../../protocol/username-claim.ts";
 import { tombstoneKey } from "../audit-log-key.ts";
 import type { ChallengePurpose } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
+import { requireModeFloor } from "../mode-floor.ts";
 import type { VerifiedIdentity } from "../protocol-verifier.ts";
 import { normalizeUsername } from "../usernames.ts";
 import { CLOSE_UNAUTHENTICATED } from "../ws-connection.ts";
@@ -54,6 +55,13 @@ async function verifyRecordFor(
   if (named !== username) {
     throw new NanoError("identity_record_invalid", "the identity record names a different username");
   }
+  // Before anything is stored: an account whose own mode the relay refuses could never upload a
+  // bundle, yet its name would be gone (issue 14: a refused claim must leave nothing behind).
+  requireModeFloor(
+    "identities",
+    getSuite(identity.preferred).name,
+    context.config.security.minimum_crypto_mode,
+  );
   return identity;
 }
 
