@@ -272,6 +272,22 @@ function buildProgram(io: CliIo, state: CliState): Command {
     );
 
   program
+    .command("account")
+    .description("your account at the relay")
+    .command("delete")
+    .description("delete your account at the relay, signed by your identity keys (cannot be undone)")
+    .requiredOption("--confirm <username>", "repeat your username to confirm")
+    .action((options: { confirm: string }, command: Command) =>
+      withClient(command, "deleting the account", async (client) => {
+        const result = await client.deleteAccount(options.confirm);
+        print(
+          result,
+          `deleted ${result.username} on ${result.relay}; the name stays unclaimable for the relay's cooling-off period; this home (keys, history) is left as it was: delete its folder to remove it\n`,
+        );
+      }),
+    );
+
+  program
     .command("send")
     .description("send TEXT (or stdin, or --file) to NAME")
     .argument("<name>")

@@ -14,6 +14,7 @@ import {
   removeContact,
   trustContact,
 } from "./operations/contacts.ts";
+import { type DeleteAccountResult, deleteAccount } from "./operations/delete-account.ts";
 import { type InitResult, initHome } from "./operations/init.ts";
 import {
   type IncomingMessage,
@@ -175,6 +176,14 @@ export class NanoClient {
 
   claimUsername(username: string): Promise<ClaimUsernameResult> {
     return claimUsername(this.#context, username);
+  }
+
+  /**
+   * Deletes this account at the relay (docs/client.md "Deleting your account"); `confirm` must be the
+   * username. The local home stays.
+   */
+  deleteAccount(confirm: string): Promise<DeleteAccountResult> {
+    return deleteAccount(this.#context, confirm);
   }
 
   /** Listens for contacts whose identity changed (DESIGN.md "Safety numbers"); returns an unsubscribe. */

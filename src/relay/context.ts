@@ -6,6 +6,7 @@ import type { BlobStore } from "./blobs/blob-store.ts";
 import { FilesystemBlobStore } from "./blobs/filesystem-blob-store.ts";
 import type { Clock } from "./clock.ts";
 import type { ClusterLink } from "./cluster/cluster-link.ts";
+import type { ComplianceStore } from "./compliance/compliance-store.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { DeliveryHub } from "./delivery-hub.ts";
 import { createRelayBounds, type RelayBounds } from "./limits/bounds.ts";
@@ -36,6 +37,8 @@ export interface RelayContext {
   readonly audit: AuditHook;
   /** The audit and key-transparency logs; absent only in route tests built without them. */
   readonly transparency: TransparencyService | undefined;
+  /** Erasure on this database (an account deleting itself); absent where transparency is. */
+  readonly compliance: ComplianceStore | undefined;
   readonly blobDir: string;
   /** Whether the store can write now (readiness; store-health.ts). */
   readonly storeHealth: StoreHealth;
@@ -56,6 +59,7 @@ export interface ContextOptions {
   readonly log: Logger;
   readonly audit?: AuditHook;
   readonly transparency?: TransparencyService;
+  readonly compliance?: ComplianceStore;
   /** Extra audit sink next to the configured one (the Merkle audit log). */
   readonly auditLog?: AuditHook;
   /** Where blobs live (default: files under storage.blob_dir). */
@@ -119,6 +123,7 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     usernames: new UsernamePolicy(config.security.reserved_usernames),
     audit: chainHooks(options.audit ?? auditHook(config, log), options.auditLog),
     transparency: options.transparency,
+    compliance: options.compliance,
     blobDir: resolve(config.storage.blob_dir),
     storeHealth: new StoreHealth({
       // Local file systems only: the database's when it is a file (SQLite), the blobs' when they are files.

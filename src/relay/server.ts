@@ -86,6 +86,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
           prekeys: storage.store.prekeys,
           mailboxes: storage.store.mailboxes,
           attachments: storage.store.attachments,
+          ...(storage.store.retention === undefined ? {} : { retention: storage.store.retention }),
           ping: () => storage.store.ping(),
           close: () => storage.store.close(),
         };
@@ -104,6 +105,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     clock,
     log,
     transparency: logs.transparency,
+    compliance: storage.compliance,
     auditLog: transparencyHook(logs.transparency, log),
     pendingWrites: () => storage.pendingWrites(),
     ...(storage.challenges === undefined ? {} : { challenges: storage.challenges }),

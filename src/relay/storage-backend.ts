@@ -20,7 +20,9 @@ import type { BlobStore } from "./blobs/blob-store.ts";
 import { PostgresBlobStore } from "./blobs/postgres-blob-store.ts";
 import type { Clock } from "./clock.ts";
 import { PostgresChallenges } from "./cluster/postgres-challenges.ts";
+import { PostgresComplianceStore } from "./cluster/postgres-compliance.ts";
 import { PostgresTransparency } from "./cluster/postgres-transparency.ts";
+import { type ComplianceStore, SqliteComplianceStore } from "./compliance/compliance-store.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { RelayTransparency, type TransparencyService } from "./transparency.ts";
 
@@ -44,6 +46,8 @@ export interface RelayStorage {
   readonly challenges?: ChallengeKeeper;
   /** Blobs in the database (storage.blob_backend = "postgres"); undefined: files under blob_dir. */
   readonly blobs?: BlobStore;
+  /** Erasure and holds on this database (an account deleting itself; docs/compliance.md). */
+  readonly compliance: ComplianceStore;
 }
 
 /** The PostgreSQL URL: the named environment variable wins over the file (it may carry a password). */
@@ -98,6 +102,7 @@ function openSqlite(config: RelayConfig, clock: Clock, log: Logger): RelayStorag
   return {
     store,
     transparency,
+    compliance: new SqliteComplianceStore(store.db, transparency, (work) => store.writer.submit(work)),
     migrations,
     pendingWrites: () => store.writer.pending,
     observeCommits: (observer) => {
@@ -137,6 +142,7 @@ async function openPostgres(config: RelayConfig, clock: Clock): Promise<RelaySto
   return {
     store,
     transparency,
+    compliance: new PostgresComplianceStore(store.pool, transparency),
     migrations,
     pendingWrites: () => store.writer.pending,
     observeCommits: (observer) => {

@@ -1,5 +1,5 @@
 import { NanoError } from "../../errors/index.ts";
-import { signDeviceChallenge, signUsernameClaim } from "../../protocol/index.ts";
+import { signAccountDeletion, signDeviceChallenge, signUsernameClaim } from "../../protocol/index.ts";
 import type { OwnIdentity } from "../home/local-identity.ts";
 import { explainCertificateRefusal } from "./relay-clock.ts";
 import {
@@ -146,6 +146,23 @@ export class RelayApi {
         ...(body === undefined ? {} : { body }),
       });
     }
+  }
+
+  /**
+   * Deletes this account at the relay (docs/api.md `DELETE /v1/accounts/:username`): the token AND every
+   * identity key's signature over a fresh challenge, so the relay erases only on the owner's word.
+   */
+  async deleteAccount(): Promise<void> {
+    const token = await this.token();
+    const challenge = await this.#challenge("auth");
+    const signature = signAccountDeletion(this.#own.keys, this.#own.record, challenge);
+    await requestJson<null>(this.endpoint, {
+      method: "DELETE",
+      path: `/v1/accounts/${encodeURIComponent(this.username)}`,
+      token,
+      body: { challenge: b64(challenge), signature: b64(signature) },
+    });
+    this.#token = null;
   }
 
   async uploadPrekeys(bundle: Uint8Array | null, oneTime: readonly Uint8Array[]): Promise<number> {

@@ -13,6 +13,11 @@
 import type { AccountRecord, AccountStore } from "../../store/types.ts";
 import type { RedisClient } from "./redis-clients.ts";
 
+/** The L2 key of one account's record (also deleted by `nano-relay compliance erase`). */
+export function accountCacheKey(prefix: string, username: string): string {
+  return `${prefix}:cache:account:${username}`;
+}
+
 const L1_ENTRIES = 10_000;
 const L1_TTL_MS = 30_000;
 const L2_TTL_SECONDS = 30;
@@ -91,7 +96,7 @@ export class CachedAccountStore implements AccountStore {
   }
 
   #key(username: string): string {
-    return `${this.#prefix}:cache:account:${username}`;
+    return accountCacheKey(this.#prefix, username);
   }
 
   /**

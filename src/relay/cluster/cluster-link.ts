@@ -34,6 +34,11 @@ export interface ClusterHealth {
   readonly node: string;
 }
 
+/** The channel on which a username whose account record changed is announced to every relay's cache. */
+export function invalidationChannel(prefix: string): string {
+  return `${prefix}:invalidate`;
+}
+
 /** What a relay announces about itself for `nano-relay status --watch`. */
 export interface RelayPresence {
   readonly node: string;
@@ -114,7 +119,7 @@ export class ClusterLink {
   /** Tells every relay (this one included) that `username`'s cached records are stale. */
   announceInvalidation(username: string): void {
     if (this.#closed || !this.#commands.isReady) return;
-    this.#commands.publish(`${this.#prefix}:invalidate`, username).catch(() => {});
+    this.#commands.publish(invalidationChannel(this.#prefix), username).catch(() => {});
   }
 
   #onInvalidation(username: string): void {
@@ -234,7 +239,7 @@ export class ClusterLink {
     // Users who connected while the subscriber was down were not subscribed: do it now.
     for (const username of this.#subscribed) this.#subscribe(username);
     this.#subscriber
-      .subscribe(`${this.#prefix}:invalidate`, (username) => this.#onInvalidation(username))
+      .subscribe(invalidationChannel(this.#prefix), (username) => this.#onInvalidation(username))
       .catch(() => {});
     this.#live = true;
     for (const cache of this.#invalidations) cache.setLive(true);
