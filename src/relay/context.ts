@@ -42,8 +42,10 @@ export interface RelayContext {
   /** Attachment blobs: files under blobDir, or chunks in PostgreSQL (storage.blob_backend). */
   readonly blobs: BlobStore;
   readonly log: Logger;
-  /** Set on SIGTERM/SIGINT: /readyz fails and new work is refused with relay_draining. */
+  /** Set on SIGTERM/SIGINT: /readyz fails, so load balancers stop sending clients here; work goes on. */
   draining: boolean;
+  /** Set once the drain delay has passed: new HTTP requests are refused with relay_draining. */
+  refusing: boolean;
   /** This relay's link to the others through Redis (cluster.redis_url); null for a lone relay. */
   cluster: ClusterLink | null;
 }
@@ -130,6 +132,7 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     blobs: options.blobs ?? new FilesystemBlobStore(resolve(config.storage.blob_dir)),
     log,
     draining: false,
+    refusing: false,
     cluster: null,
   };
 }

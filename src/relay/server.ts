@@ -18,7 +18,13 @@ import { loggerOptions } from "./logger.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
 import { openRelayStorage } from "./storage-backend.ts";
 import { startSweeper } from "./sweeper.ts";
-import { CLOSE_GOING_AWAY } from "./ws-connection.ts";
+import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART } from "./ws-connection.ts";
+
+/**
+ * WebSockets are closed in this many batches over `drain_close_period_seconds`: enough to spread the
+ * reconnections, few enough that each batch's timer is coarse.
+ */
+export const DRAIN_CLOSE_BATCHES = 10;
 
 /** TLS 1.3 only, post-quantum hybrid group first (DESIGN.md stack table). */
 export const TLS_GROUPS = "X25519MLKEM768:X25519";
@@ -38,7 +44,10 @@ export interface RelayServer {
   readonly websocketUrl: string;
   readonly apiPort: number;
   readonly websocketPort: number;
-  /** Graceful: stop accepting, answer what is in flight, close WebSockets with 1001, close the store. */
+  /**
+   * Graceful: readiness off, keep serving for `drain_delay_seconds`, stop accepting, answer what is in
+   * flight, close WebSockets with 1012 in batches, close the store (docs/relay.md "Shutdown").
+   */
   shutdown(reason: string): Promise<void>;
 }
 
@@ -163,15 +172,29 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   const graceMs = config.server.shutdown_grace_seconds * 1000;
   const withinGrace = <T>(work: Promise<T>) =>
     Promise.race([work, new Promise<void>((done) => setTimeout(done, graceMs).unref())]);
+  const { drain_delay_seconds: delaySeconds, drain_close_period_seconds: periodSeconds } = config.server;
   const shutdown = (reason: string): Promise<void> => {
     closing ??= (async () => {
-      log.info({ reason }, "draining");
+      log.info({ reason, drain_delay_seconds: delaySeconds }, "draining");
+      // Readiness off first: load balancers (and Kubernetes, which removes endpoints in parallel with
+      // SIGTERM) stop sending new clients here while everything is still served.
       context.draining = true;
       context.metrics.draining.set(1);
+      if (delaySeconds > 0) await new Promise((resolve) => setTimeout(resolve, delaySeconds * 1000));
+      context.refusing = true;
       stopSweeper();
-      // Stop accepting new connections first; existing ones finish what they asked for.
+      // Stop accepting new connections; open ones finish what they asked for, then close with 1012
+      // (clients reconnect at once, elsewhere) in batches so the other relays are not stampeded.
       for (const app of apps) app.server.close();
-      await withinGrace(context.hub.idle());
+      await withinGrace(
+        context.hub.drainAll(
+          CLOSE_SERVICE_RESTART,
+          "relay restarting",
+          periodSeconds * 1000,
+          DRAIN_CLOSE_BATCHES,
+        ),
+      );
+      // Whatever is left when the grace ran out.
       context.hub.closeAll(CLOSE_GOING_AWAY, "relay shutting down");
       await withinGrace(Promise.all(apps.map((app) => app.close())));
       // The refusal counts of the open window go into the audit log before it records the stop.
