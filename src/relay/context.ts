@@ -46,6 +46,12 @@ export interface RelayContext {
   draining: boolean;
   /** Set once the drain delay has passed: new HTTP requests are refused with relay_draining. */
   refusing: boolean;
+  /**
+   * The other workers of `nano-relay serve --instances N` on this host (src/relay/instances): told
+   * after each committed send so a recipient connected to another worker is woken at once. Null
+   * when the relay runs alone.
+   */
+  siblings: { announceMessage(recipient: string): void } | null;
   /** This relay's link to the others through Redis (cluster.redis_url); null for a lone relay. */
   cluster: ClusterLink | null;
 }
@@ -133,6 +139,7 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     log,
     draining: false,
     refusing: false,
+    siblings: null,
     cluster: null,
   };
 }

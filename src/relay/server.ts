@@ -7,6 +7,7 @@ import { type DestinationStream, type Logger, pino } from "pino";
 import type { RelayStore } from "../store/types.ts";
 import { buildRelayApp } from "./app.ts";
 import { attachTransparency, transparencyHook } from "./audit-relay.ts";
+import type { ChallengeKeeper } from "./auth.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CachedAccountStore } from "./cluster/account-cache.ts";
 import { ClusterLink } from "./cluster/cluster-link.ts";
@@ -36,6 +37,13 @@ export interface StartOptions {
   readonly portFile?: string;
   /** Log destination (defaults to stdout). */
   readonly logDestination?: DestinationStream;
+  /**
+   * Listen with SO_REUSEPORT so several relay processes share the ports and the kernel spreads new
+   * connections over them (`nano-relay serve --instances N`, Linux and the BSDs).
+   */
+  readonly reusePort?: boolean;
+  /** Where challenges live when the store does not share them (the workers of one serve). */
+  readonly challenges?: ChallengeKeeper;
 }
 
 export interface RelayServer {
@@ -65,8 +73,8 @@ function tlsOptions(config: RelayConfig): object | null {
   };
 }
 
-async function listen(app: FastifyInstance, host: string, port: number): Promise<number> {
-  await app.listen({ host, port });
+async function listen(app: FastifyInstance, host: string, port: number, reusePort: boolean): Promise<number> {
+  await app.listen({ host, port, ...(reusePort ? { reusePort } : {}) });
   return (app.server.address() as AddressInfo).port;
 }
 
@@ -108,7 +116,11 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     transparency: logs.transparency,
     auditLog: transparencyHook(logs.transparency, log),
     pendingWrites: () => storage.pendingWrites(),
-    ...(storage.challenges === undefined ? {} : { challenges: storage.challenges }),
+    ...(storage.challenges !== undefined
+      ? { challenges: storage.challenges }
+      : options.challenges !== undefined
+        ? { challenges: options.challenges }
+        : {}),
     ...(storage.blobs === undefined ? {} : { blobs: storage.blobs }),
   });
   storage.observeCommits((writes) => context.metrics.groupCommitBatch.observe(writes));
@@ -134,12 +146,13 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   const api = await buildRelayApp(context, { api: true, websocket: shared, fastify });
   apps.push(api);
   const host = config.server.bind_address;
-  const apiPort = await listen(api, host, config.server.api_port);
+  const reusePort = options.reusePort === true;
+  const apiPort = await listen(api, host, config.server.api_port, reusePort);
   let websocketPort = apiPort;
   if (!shared) {
     const ws = await buildRelayApp(context, { api: false, websocket: true, fastify });
     apps.push(ws);
-    websocketPort = await listen(ws, host, config.server.websocket_port);
+    websocketPort = await listen(ws, host, config.server.websocket_port, reusePort);
   }
   const stopSweeper = startSweeper(context);
   const apiUrl = urlFor(config, "http", apiPort);
