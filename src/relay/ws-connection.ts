@@ -479,6 +479,10 @@ export class WsConnection implements PushTarget {
     this.#draining = true;
     this.#socket.pause();
     await this.idle();
+    // Read again so the client's answer to the close frame is seen and the connection ends at once
+    // (a paused socket would hold it for CLOSE_GRACE_MS, and the client would wait that long to
+    // reconnect). Frames still arriving are ignored: #onMessage checks #draining.
+    this.#socket.resume();
     this.close(code, reason);
   }
 

@@ -28,6 +28,8 @@ export type ChatAnswer =
       readonly sent: number;
       /** Sends the relay did not acknowledge at once: kept in the outbox and retried (not a failure). */
       readonly queued: number;
+      /** Which sends were queued, and why (the first attempt's error code). */
+      readonly queuedSeqs: readonly string[];
       /** Sends that threw: what a user would see as a failed send. */
       readonly failures: readonly string[];
       readonly received: readonly Delivery[];
@@ -50,6 +52,7 @@ let sending: Promise<void> | null = null;
 let stopSending = false;
 let sent = 0;
 let queued = 0;
+const queuedSeqs: string[] = [];
 const failures: string[] = [];
 const received: Delivery[] = [];
 const seen = new Set<number>();
@@ -70,7 +73,10 @@ async function sendLoop(peer: string, intervalMs: number): Promise<void> {
         file: null,
         cryptoMode: null,
       });
-      if (result.queued) queued++;
+      if (result.queued) {
+        queued++;
+        queuedSeqs.push(`${seq}: ${result.queuedBecause}`);
+      }
     } catch (error) {
       failures.push(`${seq}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -127,7 +133,7 @@ async function handle(command: ChatCommand): Promise<void> {
       answer({ type: "stopped", sent });
       return;
     case "report":
-      answer({ type: "report", sent, queued, failures, received, duplicates, watchErrors });
+      answer({ type: "report", sent, queued, queuedSeqs, failures, received, duplicates, watchErrors });
       return;
     case "close":
       stopSending = true;

@@ -86,6 +86,18 @@ async function talkThroughDeploys(t: TestContext, serve: ServeProcess, dir: stri
     t.diagnostic(`rolling:     ${p(marks.rolling!, marks.rollingDone!)}`);
     t.diagnostic(`blue-green:  ${p(marks.blueGreen!, marks.blueGreenDone!)}`);
     t.diagnostic(`worker kill: ${p(marks.kill!, marks.killDone!)}`);
+    if (process.env.NANO_DEPLOY_DETAIL === "1") {
+      const t0 = marks.rolling!;
+      const worst = [...got.received].sort((a, b) => b.at - b.sentAt - (a.at - a.sentAt)).slice(0, 12);
+      for (const d of worst)
+        t.diagnostic(
+          `seq ${d.seq} sent at ${(d.sentAt - t0).toFixed(0)} ms, latency ${(d.at - d.sentAt).toFixed(0)} ms`,
+        );
+      t.diagnostic(`queued: ${out.queuedSeqs.join("; ")}`);
+      t.diagnostic(
+        `marks: ${JSON.stringify(Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, Math.round(v - t0)])))}`,
+      );
+    }
   } finally {
     await Promise.all([sender.close(), receiver.close()]);
   }
