@@ -269,11 +269,22 @@ function buildProgram(): Command {
       if (!/^\d+$/.test(value)) fail(`--to needs a version number, got "${value}"`);
       return Number(value);
     })
-    .option("--list", "list migrations and which are applied", false)
-    .action(async (options: ConfigSelection & { to?: number; list: boolean }) => {
-      const { migrateCommand } = await import("./relay/migrate.ts");
-      await withFeedback("migrating", false, () => migrateCommand({ ...program.opts(), ...options }));
-    });
+    .option("--list", "list migrations, their kind (expand or contract) and which are applied", false)
+    .option(
+      "--contract",
+      "also apply contract steps: only once no older relay runs (refused otherwise)",
+      false,
+    )
+    .option("--force", "with --contract: skip the check for older relays (you stopped them)", false)
+    .action(
+      async (
+        options: ConfigSelection & { to?: number; list: boolean; contract: boolean; force: boolean },
+      ) => {
+        if (options.force && !options.contract) fail("--force goes with --contract");
+        const { migrateCommand } = await import("./relay/migrate.ts");
+        await withFeedback("migrating", false, () => migrateCommand({ ...program.opts(), ...options }));
+      },
+    );
   program
     .command("status")
     .description("show health, store, connections, queue depths and rates of a running relay")

@@ -159,6 +159,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   if (context.cluster !== null)
     context.cluster.presence = () => ({
       api_url: apiUrl,
+      schema: storage.shippedSchema,
       connections: context.hub.connections,
       pending_writes: storage.pendingWrites(),
     });
