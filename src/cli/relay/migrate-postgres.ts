@@ -25,15 +25,28 @@ import { CommandFailure, RELAY_EXIT } from "./_exit.ts";
  * Why contract step `version` may not run yet: a live relay (in the cluster's Redis presence records)
  * whose code ships fewer migrations. Null when none. Without Redis the relays cannot be seen.
  */
-async function olderRelays(config: RelayConfig, version: number): Promise<string | null> {
+/** How long `--contract` waits for Redis to say which relays run. */
+const REDIS_WAIT_MS = 5000;
+
+export async function olderRelays(config: RelayConfig, version: number): Promise<string | null> {
   const url = redisUrl(config);
   if (url === undefined)
     return "this cluster has no Redis (cluster.redis_url), so its relays cannot be seen; stop every relay older than this one and pass --force";
-  const redis = createRedisClient(url, "nano-relay migrate");
+  const redis = createRedisClient(url, "nano-relay-migrate");
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await redis.connect();
+    // The client retries forever (a relay waits for Redis to come back); this command does not.
+    const records = await Promise.race([
+      redis.connect().then(() => redis.hGetAll(`${config.cluster.key_prefix}:relays`)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${REDIS_WAIT_MS / 1000} s`)),
+          REDIS_WAIT_MS,
+        );
+      }),
+    ]);
     const now = Date.now();
-    const live = Object.values(await redis.hGetAll(`${config.cluster.key_prefix}:relays`))
+    const live = Object.values(records)
       .map((text) => JSON.parse(text) as RelayPresence)
       .filter((record) => now - record.at < PRESENCE_STALE_MS);
     const older = live.filter((record) => (record.schema ?? 0) < version);
@@ -42,6 +55,7 @@ async function olderRelays(config: RelayConfig, version: number): Promise<string
   } catch (error) {
     return `Redis did not answer (${error instanceof Error ? error.message : String(error)}), so the relays cannot be seen`;
   } finally {
+    clearTimeout(timer);
     redis.destroy();
   }
 }
