@@ -45,8 +45,16 @@ export interface RelayContext {
   /** Attachment blobs: files under blobDir, or chunks in PostgreSQL (storage.blob_backend). */
   readonly blobs: BlobStore;
   readonly log: Logger;
-  /** Set on SIGTERM/SIGINT: /readyz fails and new work is refused with relay_draining. */
+  /** Set on SIGTERM/SIGINT: /readyz fails, so load balancers stop sending clients here; work goes on. */
   draining: boolean;
+  /** Set once the drain delay has passed: new HTTP requests are refused with relay_draining. */
+  refusing: boolean;
+  /**
+   * The other workers of `nano-relay serve --instances N` on this host (src/relay/instances): told
+   * after each committed send so a recipient connected to another worker is woken at once. Null
+   * when the relay runs alone.
+   */
+  siblings: { announceMessage(recipient: string): void } | null;
   /** This relay's link to the others through Redis (cluster.redis_url); null for a lone relay. */
   cluster: ClusterLink | null;
 }
@@ -140,6 +148,8 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     blobs: options.blobs ?? new FilesystemBlobStore(resolve(config.storage.blob_dir)),
     log,
     draining: false,
+    refusing: false,
+    siblings: null,
     cluster: null,
   };
 }

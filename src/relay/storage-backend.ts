@@ -8,9 +8,9 @@ import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { NanoError } from "../errors/index.ts";
 import { poolRoundTrips } from "../store/postgres/connection.ts";
-import { migratePostgres } from "../store/postgres/migrations.ts";
+import { loadPostgresMigrations, migratePostgres } from "../store/postgres/migrations.ts";
 import { PostgresStore } from "../store/postgres/postgres-store.ts";
-import { type MigrationStep, migrate } from "../store/sqlite/migrations.ts";
+import { loadMigrations, type MigrationStep, migrate } from "../store/sqlite/migrations.ts";
 import { openCheckedStore, storeFailure } from "../store/sqlite/open-checked.ts";
 import type { RelayStore } from "../store/types.ts";
 import { loadOrCreateLogKey, readLogKey } from "./audit-log-key.ts";
@@ -31,6 +31,8 @@ export interface RelayStorage {
   readonly transparency: TransparencyService;
   /** Migration steps this start applied, for the audit log. */
   readonly migrations: readonly MigrationStep[];
+  /** The newest migration this code ships (announced in a cluster's presence records). */
+  readonly shippedSchema: number;
   /** Writes waiting for the next group commit (a gauge). */
   pendingWrites(): number;
   /** Called after each group commit with the number of writes in it (a histogram). */
@@ -100,6 +102,7 @@ function openSqlite(config: RelayConfig, clock: Clock, log: Logger): RelayStorag
   });
   store.journal = transparency.journal();
   return {
+    shippedSchema: loadMigrations().length,
     store,
     transparency,
     compliance: new SqliteComplianceStore(store.db, transparency, (work) => store.writer.submit(work)),
@@ -140,6 +143,7 @@ async function openPostgres(config: RelayConfig, clock: Clock): Promise<RelaySto
   const transparency = new PostgresTransparency({ pool: store.pool, key, now: () => clock.now() });
   store.journal = transparency.journal();
   return {
+    shippedSchema: loadPostgresMigrations().length,
     store,
     transparency,
     compliance: new PostgresComplianceStore(store.pool, transparency),

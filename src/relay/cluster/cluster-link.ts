@@ -45,6 +45,11 @@ export interface RelayPresence {
   readonly api_url: string;
   readonly connections: number;
   readonly pending_writes: number;
+  /**
+   * The newest migration this relay's code ships: `nano-relay migrate --contract` applies a contract
+   * step N only when every live relay announces N or more (src/store/migration-kinds.ts).
+   */
+  readonly schema?: number;
   readonly at: number;
 }
 
