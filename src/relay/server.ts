@@ -234,23 +234,46 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   return { context, apiUrl, websocketUrl, apiPort, websocketPort, shutdown };
 }
 
-/** First SIGTERM/SIGINT drains; a second one exits at once (an operator who means it). */
-export function handleSignals(server: RelayServer): void {
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
-      server.context.log.warn({ signal }, "second signal: exiting without draining");
-      process.exit(130);
-    }
-    signalled = true;
-    server.shutdown(signal).then(
+/**
+ * Installs the SIGTERM/SIGINT handlers now, before the relay is up: a supervisor or test that sends
+ * SIGTERM as soon as the port file appears (written inside startRelay, just before it returns) would
+ * otherwise meet Node's default action and kill the relay without a drain. A signal that arrives before
+ * `attach` is kept and acted on once the server is there. First signal drains; a second one exits at
+ * once (an operator who means it).
+ */
+export function trapSignals(): { attach(server: RelayServer): void } {
+  let server: RelayServer | null = null;
+  let pending: NodeJS.Signals | null = null;
+  let draining = false;
+  const drain = (relay: RelayServer, signal: NodeJS.Signals) => {
+    draining = true;
+    relay.shutdown(signal).then(
       () => process.exit(0),
       (error: unknown) => {
-        server.context.log.error({ err: error }, "shutdown failed");
+        relay.context.log.error({ err: error }, "shutdown failed");
         process.exit(1);
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (draining || pending !== null) {
+      server?.context.log.warn({ signal }, "second signal: exiting without draining");
+      process.exit(130);
+    }
+    if (server === null) pending = signal;
+    else drain(server, signal);
+  };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  return {
+    attach(relay) {
+      server = relay;
+      if (pending !== null) drain(relay, pending);
+    },
+  };
+}
+
+/** Signal handling for a relay that is already up (see trapSignals for one that is starting). */
+export function handleSignals(server: RelayServer): void {
+  trapSignals().attach(server);
 }

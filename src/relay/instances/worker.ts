@@ -1,7 +1,7 @@
 import { NanoError } from "../../errors/index.ts";
 import type { ProtocolVerifier } from "../protocol-verifier.ts";
 import { readiness } from "../routes/health.ts";
-import { handleSignals, type RelayServer, startRelay } from "../server.ts";
+import { type RelayServer, startRelay, trapSignals } from "../server.ts";
 import { type FromWorker, type ToWorker, toWorker } from "./_ipc.ts";
 import { SupervisorChallenges } from "./shared-challenges.ts";
 
@@ -45,6 +45,8 @@ export async function runWorker(verifier: ProtocolVerifier): Promise<void> {
     else void server.shutdown("supervisor gone").finally(() => process.exit(0));
   });
   const start = await firstMessage();
+  // A SIGTERM while starting (a deploy rolled back at once) drains once the relay is up.
+  const signals = trapSignals();
   try {
     server = await startRelay(start.config, {
       verifier,
@@ -76,7 +78,7 @@ export async function runWorker(verifier: ProtocolVerifier): Promise<void> {
       );
   });
   setInterval(() => context.hub.notifyAll(), SIBLING_SAFETY_POLL_MS).unref();
-  handleSignals(relay);
+  signals.attach(relay);
   send({
     type: "listening",
     api_port: relay.apiPort,
