@@ -455,7 +455,9 @@ function auditCommands(program: Command): void {
 function complianceCommands(program: Command): void {
   const compliance = program
     .command("compliance")
-    .description("export, erase and hold accounts; every use is recorded in the audit log");
+    .description(
+      "data-subject rights, legal holds, access audit, change control and reports (docs/compliance.md)",
+    );
   const base = (command: Command) =>
     command
       .addOption(configOption())

@@ -15,6 +15,7 @@ import {
   trustContact,
 } from "./operations/contacts.ts";
 import { type DeleteAccountResult, deleteAccount } from "./operations/delete-account.ts";
+import { type ExportHomeResult, exportHome } from "./operations/export-home.ts";
 import { type InitResult, initHome } from "./operations/init.ts";
 import {
   type IncomingMessage,
@@ -176,6 +177,15 @@ export class NanoClient {
 
   claimUsername(username: string): Promise<ClaimUsernameResult> {
     return claimUsername(this.#context, username);
+  }
+
+  /** Writes this home's account, contacts and decrypted history (docs/client.md "Exporting your data"). */
+  exportData(options: {
+    output: string;
+    passphrase?: Passphrase;
+    force?: boolean;
+  }): Promise<ExportHomeResult> {
+    return exportHome(this.#context, options);
   }
 
   /**
