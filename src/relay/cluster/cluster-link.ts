@@ -9,6 +9,11 @@
  * - one live connection per device (one device per identity in v1): each authenticated connection
  *   takes a generation number (INCR) and announces it on the user's channel; every relay closes its
  *   connections of that user with an older generation, whatever order the announcements arrive in.
+ * - sessions ended elsewhere: a token revoked, or every token of an account whose identity record was
+ *   replaced, through one relay must end the push sessions they opened on every relay. The relay that
+ *   deleted them announces it on the user's channel; each relay then checks its sessions of that user
+ *   against the token table (the signal names no token: PostgreSQL, not Redis, says which are gone)
+ *   and, after each (re)subscription, every session it holds (announcements made meanwhile were lost).
  * - a presence record per relay (a hash field refreshed by the health loop) for `status --watch`.
  */
 
@@ -18,7 +23,7 @@ import type { Logger } from "pino";
 import type { RelayConfig } from "../config/schema.ts";
 import type { DeliveryHub, PushTarget } from "../delivery-hub.ts";
 import type { RelayMetrics } from "../metrics.ts";
-import { CLOSE_REPLACED } from "../ws-connection.ts";
+import { CLOSE_REPLACED, CLOSE_UNAUTHENTICATED } from "../ws-connection.ts";
 import { createRedisClient, type RedisClient } from "./redis-clients.ts";
 
 /** WebSocket close code for a connection replaced by a newer login of the same device. */
@@ -43,16 +48,24 @@ export interface RelayPresence {
   readonly at: number;
 }
 
+/** Why sessions were ended elsewhere: the close reason their connections get (docs/api.md, 4401). */
+export type SessionsEnded = "token_revoked" | "identity_updated";
+
 type Signal =
   | { readonly kind: "wake" }
-  | { readonly kind: "login"; readonly generation: number; readonly node: string };
+  | { readonly kind: "login"; readonly generation: number; readonly node: string }
+  | { readonly kind: "sessions"; readonly reason: SessionsEnded };
 
 function encodeSignal(signal: Signal): string {
-  return signal.kind === "wake" ? "w" : `l:${signal.generation}:${signal.node}`;
+  if (signal.kind === "wake") return "w";
+  if (signal.kind === "sessions") return `s:${signal.reason}`;
+  return `l:${signal.generation}:${signal.node}`;
 }
 
 function decodeSignal(text: string): Signal | null {
   if (text === "w") return { kind: "wake" };
+  if (text === "s:token_revoked" || text === "s:identity_updated")
+    return { kind: "sessions", reason: text.slice(2) as SessionsEnded };
   const match = /^l:(\d{1,16}):(.{1,200})$/.exec(text);
   return match === null ? null : { kind: "login", generation: Number(match[1]), node: match[2]! };
 }
@@ -78,6 +91,11 @@ export class ClusterLink {
   #degradedTimer: NodeJS.Timeout | undefined;
   /** Told of every username another relay (or this one) changed, and of the channel's state. */
   readonly #invalidations = new Set<{ invalidate(username: string): void; setLive(live: boolean): void }>();
+  /**
+   * Filled by the relay: whether a session's token (by its id, see TokenService.session) is still in
+   * the store. Null: sessions are not checked (a ClusterLink without a relay, in tests).
+   */
+  tokenAlive: ((tokenId: string) => Promise<boolean>) | null = null;
   /** Filled by the relay once it listens: the presence record needs its URL. */
   presence: (() => Omit<RelayPresence, "node" | "at">) | null = null;
 
@@ -176,6 +194,29 @@ export class ClusterLink {
     if (generation > 0) this.#publish(username, { kind: "login", generation, node: this.node });
   }
 
+  /**
+   * Tokens of `username` were deleted here (revoked, or all of them with an identity update): every
+   * relay checks its sessions of that user against the store and ends those whose token is gone.
+   */
+  announceSessionsEnded(username: string, reason: SessionsEnded): void {
+    this.#publish(username, { kind: "sessions", reason });
+  }
+
+  /**
+   * Ends the sessions here (of `username`, of everyone when null) whose token is no longer in the store.
+   * One lookup at a time: after a resubscription this walks every connection of the relay, and the
+   * database serves sends meanwhile. A lookup that fails keeps its session (the next check decides).
+   */
+  async #checkSessions(username: string | null, reason: SessionsEnded): Promise<void> {
+    const alive = this.tokenAlive;
+    if (alive === null) return;
+    for (const { target, tokenId } of this.#hub.sessionsOf(username)) {
+      if (this.#closed) return;
+      const kept = await alive(tokenId).catch(() => true);
+      if (!kept) target.close(CLOSE_UNAUTHENTICATED, reason);
+    }
+  }
+
   #closeOlder(username: string, generation: number, keep: PushTarget | null): void {
     for (const [target, held] of [...this.#generations]) {
       if (target === keep || held.username !== username) continue;
@@ -226,6 +267,7 @@ export class ClusterLink {
     const signal = decodeSignal(message);
     if (signal === null) return;
     if (signal.kind === "wake") this.#hub.notify(username);
+    else if (signal.kind === "sessions") void this.#checkSessions(username, signal.reason);
     else if (signal.node !== this.node) this.#closeOlder(username, signal.generation, null);
   }
 
@@ -241,8 +283,11 @@ export class ClusterLink {
     this.#metrics.redisUp.set(1);
     clearInterval(this.#degradedTimer);
     this.#degradedTimer = undefined;
-    this.#log.info("redis subscription live; re-reading every mailbox");
+    this.#log.info("redis subscription live; re-reading every mailbox and checking every session");
     this.#hub.notifyAll();
+    // Which tokens went while the subscription was down is not known: "revoked" covers both reasons
+    // (an identity update deletes every token of the account).
+    void this.#checkSessions(null, "token_revoked");
   }
 
   #onLost(reason: string): void {
