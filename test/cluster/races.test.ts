@@ -2,9 +2,12 @@
 // prekeys fetched in parallel through every relay go out exactly once each and then fall back to the
 // last-resort key; claims, logins and identity updates through every relay append to the two Merkle
 // logs while every relay signs checkpoints on a 100 ms timer, and `nano-relay audit verify` then finds
-// one valid sequence per log with every checkpoint consistent.
+// one valid sequence per log with every checkpoint consistent; a send retried through every relay at
+// once is one message, and acknowledgements raced through every relay delete each message once.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import pg from "pg";
+import { testEnvelope } from "../relay/fixtures/identities.ts";
 import { http, signUpOver } from "../relay/fixtures/processes.ts";
 import { TestCluster } from "./_cluster.ts";
 
@@ -52,6 +55,51 @@ describe("cluster: shared state raced through three relays", () => {
     assert.equal(lastResort.size, 1, "the 12 fetches after the stock ran out got the one last-resort key");
   });
 
+  it("stores a send retried through three relays at once once, and deletes it once when acks race", async () => {
+    const carol = await signUpOver(relay(0).url, "carol");
+    const dan = await signUpOver(relay(1).url, "dan");
+    const ids = Array.from({ length: 10 }, (_, i) => `same-${i}`);
+    const sends = ids.flatMap((id) =>
+      [0, 1, 2].map((r) =>
+        http(
+          relay(r).url,
+          "POST",
+          "/v1/messages",
+          { to: "dan", client_message_id: id, envelope: b64(testEnvelope(id)) },
+          carol.token,
+        ),
+      ),
+    );
+    const answers = await Promise.all(sends);
+    for (const answer of answers) assert.ok([200, 201].includes(answer.status), JSON.stringify(answer.json));
+    for (let i = 0; i < ids.length; i++) {
+      const three = answers.slice(i * 3, i * 3 + 3);
+      assert.equal(three.filter((a) => a.status === 201).length, 1, "one of the three stored it");
+      assert.equal(new Set(three.map((a) => a.json.server_id)).size, 1, "all three got the first server id");
+    }
+    const serverIds = [...new Set(answers.map((a) => Number(a.json.server_id)))];
+    assert.equal(serverIds.length, ids.length);
+    const acks = await Promise.all(
+      [0, 1, 2].map((r) => http(relay(r).url, "POST", "/v1/messages/ack", { ids: serverIds }, dan.token)),
+    );
+    const deleted = acks.map((a) => Number(a.json.deleted));
+    assert.equal(
+      deleted.reduce((sum, n) => sum + n, 0),
+      ids.length,
+      `each message deleted once (${deleted})`,
+    );
+    const db = new pg.Client({ connectionString: cluster.database.url });
+    await db.connect();
+    try {
+      const box = await db.query("SELECT messages::int, bytes::int FROM mailboxes WHERE recipient = 'dan'");
+      assert.deepEqual(box.rows, [{ messages: 0, bytes: 0 }], "the mailbox counters agree with its rows");
+      const left = await db.query("SELECT count(*)::int AS n FROM messages WHERE recipient = 'dan'");
+      assert.equal(left.rows[0].n, 0);
+    } finally {
+      await db.end();
+    }
+  });
+
   it("keeps one audit log and one key-transparency log through concurrent appends and checkpoints", async () => {
     const users = await Promise.all(
       Array.from({ length: 12 }, (_, i) => signUpOver(relay(i).url, `user${i}`)),
@@ -78,8 +126,11 @@ describe("cluster: shared state raced through three relays", () => {
     };
     assert.equal(report.ok, true);
     const kt = report.logs.find((l) => l.log === "kt")!;
-    // bob and the 6 askers above, these 12, and one binding per update.
-    assert.equal(kt.size, 1 + 6 + 12 + 6, "one binding per claim and per update, whichever relay");
+    const db = new pg.Client({ connectionString: cluster.database.url });
+    await db.connect();
+    const accounts = Number((await db.query("SELECT count(*)::int AS n FROM accounts")).rows[0].n);
+    await db.end();
+    assert.equal(kt.size, accounts + updates.length, "one binding per claim and per update, whichever relay");
     assert.ok(
       report.logs.every((l) => l.checkpoints > 1),
       "checkpoints signed while the logs grew",
