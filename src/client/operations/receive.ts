@@ -11,6 +11,7 @@ import {
   receiveMessage,
   wipeConsumed,
 } from "../../protocol/index.ts";
+import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
 import type { LocalTables } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
@@ -31,6 +32,7 @@ import type { RelayMessage } from "../transport/relay-api.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { watchRelay } from "../transport/relay-socket.ts";
 import { fetchProvenRecord } from "../trust/peer-identity.ts";
+import { countDropped, isBlocked } from "./contact-blocks.ts";
 
 /** A decrypted message as the SDK hands it out. */
 export interface IncomingMessage {
@@ -95,6 +97,8 @@ export interface ReceiveOptions {
 export interface ReceiveResult {
   readonly received: number;
   readonly rejected: number;
+  /** Messages from blocked senders, acknowledged and dropped unread. */
+  readonly blocked: number;
   /** Outbox entries delivered on the way (messages queued while the relay was down). */
   readonly outboxSent: number;
 }
@@ -103,6 +107,8 @@ type Outcome =
   | { kind: "message"; message: IncomingMessage; contentId: Uint8Array; firstContact: boolean }
   | { kind: "receipt"; receipt: DeliveryReceipt }
   | { kind: "skip" }
+  /** From a blocked sender: acknowledged and dropped, never decrypted (contact-blocks.ts). */
+  | { kind: "blocked" }
   | { kind: "rejected"; rejected: RejectedMessage }
   | { kind: "keep"; identityChanged?: string; firstContact?: boolean };
 
@@ -197,6 +203,10 @@ export async function processEnvelope(
     });
     // Committed before a crash that came ahead of the ack: acknowledge again, show nothing twice.
     if (tables.hasReceived(messageId)) return done({ kind: "skip" });
+    if (isBlocked(tables, sender)) {
+      countDropped(tables, sender);
+      return done({ kind: "blocked" });
+    }
     const envelope = decodeEnvelope(relayMessage.envelope);
     firstContact = envelope.type === ENVELOPE_TYPES.prekey;
     const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
@@ -255,7 +265,7 @@ export async function processEnvelope(
           size: reference.size,
           contentType: reference.contentType,
         };
-        text = `[file ${reference.filename ?? "(unnamed)"}, ${reference.size} bytes, saved to ${saved.path}]`;
+        text = `[file ${reference.filename ?? "(unnamed)"}, ${humanBytes(reference.size)}, saved to ${saved.path}]`;
       }
     } else {
       text = content.text;
@@ -321,12 +331,17 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   await sweepStalePartials(saveDir).catch(() => {});
   let received = 0;
   let rejected = 0;
+  let blocked = 0;
   let outboxSent = 0;
   const receipts = options.receipts === false ? null : new ReceiptBatcher(context);
   /** Sessions peers opened since the last prekey upkeep (each may have used a one-time prekey). */
   let newSessions = 0;
-  /** Messages kept at the relay in this receive, per sender whose identity change waits. */
-  const held = new Map<string, number>();
+  /**
+   * Messages kept at the relay in this receive, by id, per sender whose identity change waits. By id:
+   * a watch gets a held message from its pages and again from the socket's push (and from every
+   * reconnect's), and counting deliveries dropped real held mail once the count passed the cap.
+   */
+  const held = new Map<string, Set<number>>();
   const maxHeld = options.maxHeldPerSender ?? MAX_HELD_PER_SENDER;
   const processOne = (message: RelayMessage) =>
     processEnvelope(context, link, message, {
@@ -348,9 +363,10 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
       if (outcome.kind === "keep") {
         const waiting = outcome.identityChanged;
         if (waiting === undefined) continue;
-        const count = (held.get(waiting) ?? 0) + 1;
-        held.set(waiting, count);
-        if (count <= maxHeld) {
+        const ids = held.get(waiting) ?? new Set<number>();
+        held.set(waiting, ids);
+        if (ids.has(message.id) || ids.size < maxHeld) {
+          ids.add(message.id);
           options.onIdentityChanged?.(waiting);
           continue;
         }
@@ -374,6 +390,8 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
           await options.onMessage(outcome.message);
         } else if (outcome.kind === "receipt") {
           await options.onReceipt?.(outcome.receipt);
+        } else if (outcome.kind === "blocked") {
+          blocked += 1;
         } else if (outcome.kind === "rejected") {
           rejected += 1;
           await options.onRejected?.(outcome.rejected);
@@ -478,7 +496,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   }
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
   await maintainPrekeysQuietly(context, link);
-  return { received, rejected, outboxSent };
+  return { received, rejected, blocked, outboxSent };
 }
 
 /**

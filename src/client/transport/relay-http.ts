@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
 
@@ -159,7 +159,7 @@ function send(
 export function requestRaw(
   endpoint: RelayEndpoint,
   request: RawRequest,
-): Promise<{ status: number; body: Buffer }> {
+): Promise<{ status: number; body: Buffer; headers: IncomingHttpHeaders }> {
   const limit = request.maxResponseBytes ?? MAX_RESPONSE_BYTES;
   return new Promise((resolve, reject) => {
     send(
@@ -182,7 +182,13 @@ export function requestRaw(
         response.on("error", (cause) =>
           reject(new NanoError("relay_unreachable", "the relay connection broke", { cause })),
         );
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        response.on("end", () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            body: Buffer.concat(chunks),
+            headers: response.headers,
+          }),
+        );
       },
       reject,
     );
