@@ -115,6 +115,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   if (redis !== undefined) {
     const link = new ClusterLink({ url: redis, config, hub: context.hub, log, metrics: context.metrics });
     context.cluster = link;
+    context.tokens.shareUses(link.tokenUses());
     link.tokenAlive = async (tokenId) => (await storage.store.accounts.getToken(fromHex(tokenId))) !== null;
     if (accounts !== null) {
       accounts.attach(link.commands, config.cluster.key_prefix, (username) =>

@@ -25,6 +25,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import type { TokenUseLedger } from "../auth.ts";
 import type { RelayConfig } from "../config/schema.ts";
 import type { DeliveryHub, PushTarget } from "../delivery-hub.ts";
 import type { RelayMetrics } from "../metrics.ts";
@@ -386,6 +387,29 @@ export class ClusterLink {
       this.#degradedTimer = setInterval(() => this.#hub.notifyAll(), DEGRADED_POLL_MS);
       this.#degradedTimer.unref();
     }
+  }
+
+  /**
+   * Token uses shared for the idle timeout (auth.ts): one key per token, kept for the timeout after the
+   * last use any relay noted. The key names the token by a prefix of its id (a hash of the token, as
+   * in the database), never the token.
+   */
+  tokenUses(): TokenUseLedger {
+    const key = (tokenId: string) => `${this.#prefix}:token-use:${tokenId.slice(0, 32)}`;
+    return {
+      record: (tokenId, idleMs) => {
+        if (this.#closed || !this.#commands.isReady) return;
+        this.#commands.set(key(tokenId), "1", { PX: idleMs }).catch(() => {});
+      },
+      usedRecently: async (tokenId) => {
+        if (this.#closed || !this.#commands.isReady) return null;
+        try {
+          return (await this.#commands.exists(key(tokenId))) === 1;
+        } catch {
+          return null;
+        }
+      },
+    };
   }
 
   /** Refreshes this relay's presence record now (at start, once it knows its URL). */
