@@ -98,7 +98,11 @@ export class TestCluster {
   cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
     const file = join(this.dir, "cluster.toml");
     writeFileSync(file, stringify(this.config as unknown as Record<string, unknown>));
-    return spawnSync(process.execPath, [BIN, ...args, "--config", file], { encoding: "utf8" });
+    // Bounded: a command that hangs fails its test (status null) instead of the whole run.
+    return spawnSync(process.execPath, [BIN, ...args, "--config", file], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
   }
 
   async start(): Promise<void> {
