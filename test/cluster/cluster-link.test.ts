@@ -9,7 +9,7 @@ import { ClusterLink } from "../../src/relay/cluster/cluster-link.ts";
 import { DeliveryHub, type PushTarget } from "../../src/relay/delivery-hub.ts";
 import { RelayMetrics } from "../../src/relay/metrics.ts";
 import { testConfig } from "../relay/fixtures/harness.ts";
-import { REDIS_URL, randomName } from "../support/services.ts";
+import { PrivateRedis, REDIS_URL, randomName } from "../support/services.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,5 +86,48 @@ describe("cluster link: nothing published before a subscription took effect is l
     assert.deepEqual(older.closed, { code: 4409, reason: "session_replaced" });
     await sleep(200);
     assert.equal(newer.closed, null, "the newer one stays");
+  });
+});
+
+describe("cluster link: reconnections do not multiply listeners", () => {
+  it("an invalidation is handled once after the subscriber reconnected three times", async () => {
+    const redis = await PrivateRedis.start();
+    const config = testConfig({
+      cluster: { redis_url: redis.url, key_prefix: "relisten", safety_poll_seconds: 3600 },
+    });
+    const link = new ClusterLink({
+      url: redis.url,
+      config,
+      hub: new DeliveryHub(),
+      log: pino({ level: "silent" }),
+      metrics: new RelayMetrics(),
+    });
+    const seen: string[] = [];
+    link.addCache({ invalidate: (username) => seen.push(username), setLive: () => {} });
+    try {
+      await link.start();
+      await until(() => link.health.redis === "subscribed", "subscribed");
+      const subscriberIds = async () =>
+        [...(await redis.command("CLIENT LIST TYPE pubsub")).matchAll(/id=(\d+)/g)].map((m) => m[1]);
+      for (let i = 0; i < 3; i++) {
+        const before = await subscriberIds();
+        assert.match(await redis.command("CLIENT KILL TYPE pubsub"), /^:1/);
+        // A new subscriber connection, subscribed again to the invalidation channel.
+        for (let j = 0; j < 400; j++) {
+          const now = await subscriberIds();
+          const numsub = await redis.command("PUBSUB NUMSUB relisten:invalidate");
+          if (now.length === 1 && !before.includes(now[0]) && /:1\r\n$/.test(numsub)) break;
+          await sleep(25);
+        }
+      }
+      await until(() => link.health.redis === "subscribed", "resubscribed");
+      link.announceInvalidation("kim");
+      await until(() => seen.length > 0, "the invalidation arrived");
+      await sleep(300);
+      assert.deepEqual(seen, ["kim"]);
+    } finally {
+      await link.close();
+      await redis.kill();
+    }
   });
 });

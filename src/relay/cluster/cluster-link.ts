@@ -166,6 +166,13 @@ export class ClusterLink {
     this.#commands.publish(`${this.#prefix}:invalidate`, username).catch(() => {});
   }
 
+  /**
+   * One function for every (re)subscription: node-redis keeps a channel's listeners in a set, so the
+   * same one is not added again; a fresh arrow per reconnect would handle each invalidation once more
+   * for every reconnect the relay ever had.
+   */
+  readonly #invalidationListener = (username: string): void => this.#onInvalidation(username);
+
   #onInvalidation(username: string): void {
     for (const cache of this.#invalidations) cache.invalidate(username);
   }
@@ -362,9 +369,7 @@ export class ClusterLink {
     if (this.#closed) return;
     // Users who connected while the subscriber was down were not subscribed: do it now.
     for (const username of this.#subscribed) this.#subscribe(username);
-    this.#subscriber
-      .subscribe(`${this.#prefix}:invalidate`, (username) => this.#onInvalidation(username))
-      .catch(() => {});
+    this.#subscriber.subscribe(`${this.#prefix}:invalidate`, this.#invalidationListener).catch(() => {});
     this.#live = true;
     for (const cache of this.#invalidations) cache.setLive(true);
     this.#metrics.redisUp.set(1);
