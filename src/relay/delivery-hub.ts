@@ -115,6 +115,17 @@ export class DeliveryHub {
     return this.#closeWhere((session) => session.username === username, code, reason);
   }
 
+  /**
+   * The authenticated connections of `username` here (of every user when null) with their token ids: a
+   * cluster checks them against the shared token table when another relay revoked tokens
+   * (src/relay/cluster/cluster-link.ts).
+   */
+  sessionsOf(username: string | null): { target: PushTarget; tokenId: string }[] {
+    return [...this.#sessions]
+      .filter(([, session]) => username === null || session.username === username)
+      .map(([target, session]) => ({ target, tokenId: session.tokenId }));
+  }
+
   /** Closes the connections whose token has expired by `now`. Returns how many. */
   closeExpired(now: number, code: number, reason: string): number {
     return this.#closeWhere((session) => session.expiresAt <= now, code, reason);

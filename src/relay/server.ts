@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type DestinationStream, type Logger, pino } from "pino";
+import { fromHex } from "../crypto/index.ts";
 import type { RelayStore } from "../store/types.ts";
 import { buildRelayApp } from "./app.ts";
 import { attachTransparency, transparencyHook } from "./audit-relay.ts";
@@ -137,6 +138,8 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   if (redis !== undefined) {
     const link = new ClusterLink({ url: redis, config, hub: context.hub, log, metrics: context.metrics });
     context.cluster = link;
+    context.tokens.shareUses(link.tokenUses());
+    link.tokenAlive = async (tokenId) => (await storage.store.accounts.getToken(fromHex(tokenId))) !== null;
     if (accounts !== null) {
       accounts.attach(link.commands, config.cluster.key_prefix, (username) =>
         link.announceInvalidation(username),

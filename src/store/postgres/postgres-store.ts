@@ -26,7 +26,16 @@ import type {
   StoredMessage,
   TokenRecord,
 } from "../types.ts";
-import { bytes, openPool, type Pool, type PoolOptions, query, type Row, transaction } from "./connection.ts";
+import {
+  bytes,
+  openPool,
+  type Pool,
+  type PoolOptions,
+  ping,
+  query,
+  type Row,
+  transaction,
+} from "./connection.ts";
 import { EnqueueBatcher } from "./enqueue-batcher.ts";
 import type { PostgresJournal } from "./journal.ts";
 import { migratePostgres } from "./migrations.ts";
@@ -157,12 +166,7 @@ export class PostgresStore implements RelayStore {
 
   async ping(): Promise<boolean> {
     if (this.#closed) return false;
-    try {
-      const [row] = await query(this.pool, "SELECT 1 AS one");
-      return row?.one === 1;
-    } catch {
-      return false;
-    }
+    return ping(this.pool);
   }
 
   async close(): Promise<void> {
