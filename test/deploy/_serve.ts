@@ -135,6 +135,31 @@ export class ServeProcess {
     return JSON.parse(result.stdout);
   }
 
+  /** `status --control --watch --json` in the background; `stop()` ends it and returns what it printed. */
+  watchStatus(): { stop(): Promise<{ deploy: unknown; workers: { generation: number }[] }[]> } {
+    const child = spawn(
+      process.execPath,
+      [BIN, "status", "--control", this.control, "--watch", "--interval", "0.5", "--json"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let text = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    return {
+      async stop() {
+        child.kill("SIGTERM");
+        await exited;
+        // Every complete line; the one being written when the watch was stopped may be cut short.
+        return text
+          .split("\n")
+          .slice(0, -1)
+          .map((line) => JSON.parse(line));
+      },
+    };
+  }
+
   deploy(strategy: "rolling" | "blue-green", extra: readonly string[] = []): Promise<CommandResult> {
     return nanoRelay(["deploy", "--control", this.control, "--strategy", strategy, ...extra]);
   }

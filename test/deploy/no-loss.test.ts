@@ -46,9 +46,16 @@ async function talkThroughDeploys(t: TestContext, serve: ServeProcess, dir: stri
     await sender.startSending(`bob${suffix}`, 3);
     await until(async () => (await receiver.report()).received.length >= 100, "traffic before the deploys");
     const marks: Record<string, number> = { start: 0, rolling: now() };
+    // `status --watch` beside the deploy, as an operator would run it.
+    const watch = serve.watchStatus();
     const rolling = await serve.deploy("rolling");
     assert.equal(rolling.code, 0, rolling.stderr);
     marks.rollingDone = now();
+    const seen = await watch.stop();
+    assert.ok(
+      seen.some((s) => s.deploy !== null && new Set(s.workers.map((w) => w.generation)).size === 2),
+      "status --watch never showed the deploy with both generations",
+    );
     const afterRolling = await serve.status();
     assert.equal(afterRolling.generation, 2);
     assert.ok(afterRolling.workers.every((worker) => worker.generation === 2 && worker.ready === true));
