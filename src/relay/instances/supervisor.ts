@@ -198,6 +198,10 @@ export class Supervisor {
       // Workers log JSON to stdout, which goes straight to the supervisor's (journald, docker logs);
       // stderr is read to name the reason when a worker fails.
       stdio: ["ignore", "inherit", "pipe", "ipc"],
+      // Its own process group: a Ctrl-C on the terminal reaches the supervisor only, which drains the
+      // workers itself (a worker hit by the terminal's SIGINT and then the supervisor's SIGTERM would
+      // take the second signal as "exit now, no drain").
+      detached: true,
     });
     const worker = new Worker(id, generation, config, child, restarts);
     this.#workers.push(worker);
@@ -500,10 +504,16 @@ export class Supervisor {
     };
   }
 
-  /** Drains every worker (in parallel) and resolves once all exited. */
-  async stop(): Promise<void> {
+  /** Drains every worker (in parallel); resolves once all exited, true when every drain ended in exit 0. */
+  async stop(): Promise<boolean> {
     this.#stopping = true;
-    await Promise.all([...this.#workers].map((worker) => this.#stop(worker)));
+    const exits = await Promise.all(
+      [...this.#workers].map(async (worker) => {
+        await this.#stop(worker);
+        return worker.exited;
+      }),
+    );
+    return exits.every((exit) => exit.code === 0);
   }
 
   /** A second signal: no drain. */
