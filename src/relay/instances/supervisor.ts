@@ -135,6 +135,8 @@ export class Supervisor {
   #deploy: { strategy: Strategy; from: number; to: number; phase: string } | null = null;
   #lastDeploy: DeployOutcome | null = null;
   readonly #crashes = new Map<number, number>();
+  /** Workers a deploy replaced: a restart of one (after a crash) that was still pending is dropped. */
+  readonly #retired = new Set<number>();
   /** Every worker's challenges (src/relay/instances/shared-challenges.ts). */
   readonly #challenges: ChallengeBook;
   readonly #sweeper: NodeJS.Timeout;
@@ -282,7 +284,7 @@ export class Supervisor {
       `worker ${worker.id} exited unasked (${signal ?? `code ${code}`}); restarting in ${delay} ms`,
     );
     setTimeout(() => {
-      if (this.#stopping) return;
+      if (this.#stopping || this.#retired.has(worker.id)) return;
       const again = this.#spawn(worker.generation, worker.config, worker.restarts + 1, worker.id);
       again.supervised = true;
       void this.#gate(again, this.#options.healthCheckTimeoutMs).then((failure) => {
@@ -310,6 +312,16 @@ export class Supervisor {
     }
     if (worker.failure !== null) return worker.failure;
     return `not ready within ${Math.round(timeoutMs / 1000)} s (${worker.listening === null ? "not listening yet" : last})`;
+  }
+
+  /**
+   * A deploy's replacement of `victim`: the worker of that id running now (a crashed one may have been
+   * restarted since the deploy looked) is drained, and a restart still pending is dropped.
+   */
+  async #retire(victim: Worker): Promise<void> {
+    this.#retired.add(victim.id);
+    const current = this.#workers.find((worker) => worker.id === victim.id) ?? victim;
+    await this.#stop(current);
   }
 
   /** SIGTERM: the worker drains (docs/relay.md "Shutdown"); SIGKILL if it outlives its own grace. */
@@ -417,7 +429,7 @@ export class Supervisor {
       progress(
         `worker ${worker.id} (generation ${to}) ready; draining worker ${victim.id} (generation ${victim.generation})`,
       );
-      await this.#stop(victim);
+      await this.#retire(victim);
       replaced.push(victim);
       progress(`worker ${victim.id} drained and stopped`);
     }
@@ -443,7 +455,7 @@ export class Supervisor {
         continue;
       }
       again.supervised = true;
-      await this.#stop(fresh[index]!);
+      await this.#retire(fresh[index]!);
       progress(
         `worker ${again.id} (generation ${old.generation}) back in place of worker ${fresh[index]!.id}`,
       );
@@ -471,7 +483,7 @@ export class Supervisor {
     for (const worker of fresh) worker.supervised = true;
     this.#deploy!.phase = `draining ${old.length} workers`;
     progress(`generation ${to} ready; draining workers ${old.map((worker) => worker.id).join(", ")}`);
-    await Promise.all(old.map((worker) => this.#stop(worker)));
+    await Promise.all(old.map((worker) => this.#retire(worker)));
     progress("old workers drained and stopped");
     return null;
   }
