@@ -73,7 +73,12 @@ export class ServeProcess {
     return this.ports!.websocket_url;
   }
 
-  async start(instances: number, env: NodeJS.ProcessEnv = process.env): Promise<ServePorts> {
+  /** `detached`: in a process group of its own (as under a terminal), for signals to the group. */
+  async start(
+    instances: number,
+    env: NodeJS.ProcessEnv = process.env,
+    options: { detached?: boolean } = {},
+  ): Promise<ServePorts> {
     rmSync(this.portFile, { force: true });
     const child = spawn(
       process.execPath,
@@ -89,7 +94,7 @@ export class ServeProcess {
         "--port-file",
         this.portFile,
       ],
-      { env, stdio: ["ignore", "pipe", "pipe"] },
+      { env, stdio: ["ignore", "pipe", "pipe"], detached: options.detached === true },
     );
     this.child = child;
     child.stdout?.on("data", (chunk: Buffer) => {

@@ -108,6 +108,17 @@ describe("nano-relay serve --instances 3 on SQLite", () => {
     for (const peer of [...receivers, ...senders]) peer.close();
   });
 
+  it("drains every worker on a Ctrl-C to the whole process group, and exits 0", async () => {
+    const dir = tempDir("serve-sigint");
+    const other = new ServeProcess(testConfig({}, dir), dir);
+    await other.start(2, process.env, { detached: true });
+    // A terminal's Ctrl-C: SIGINT to every process of the foreground group. Workers in that group
+    // would also get the supervisor's SIGTERM, take it as a second signal and exit 130 undrained.
+    process.kill(-other.child!.pid!, "SIGINT");
+    await other.exited();
+    assert.equal(other.exitCode, 0, other.output.slice(-2000));
+  });
+
   it("restarts a SIGKILLed worker", async () => {
     const before = await serve.status();
     const victim = before.workers[0]!;

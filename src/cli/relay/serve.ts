@@ -101,10 +101,11 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
     }
     signalled = true;
     say(`${signal}: draining every worker`);
-    void supervisor
-      .stop()
-      .then(closeControl)
-      .then(() => process.exit(RELAY_EXIT.ok));
+    void supervisor.stop().then(async (drained) => {
+      await closeControl();
+      if (!drained) say("a worker did not drain cleanly (see its log above)");
+      process.exit(drained ? RELAY_EXIT.ok : RELAY_EXIT.notReady);
+    });
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);

@@ -135,6 +135,8 @@ export class Supervisor {
   #deploy: { strategy: Strategy; from: number; to: number; phase: string } | null = null;
   #lastDeploy: DeployOutcome | null = null;
   readonly #crashes = new Map<number, number>();
+  /** Workers a deploy replaced: a restart of one (after a crash) that was still pending is dropped. */
+  readonly #retired = new Set<number>();
   /** Every worker's challenges (src/relay/instances/shared-challenges.ts). */
   readonly #challenges: ChallengeBook;
   readonly #sweeper: NodeJS.Timeout;
@@ -198,6 +200,10 @@ export class Supervisor {
       // Workers log JSON to stdout, which goes straight to the supervisor's (journald, docker logs);
       // stderr is read to name the reason when a worker fails.
       stdio: ["ignore", "inherit", "pipe", "ipc"],
+      // Its own process group: a Ctrl-C on the terminal reaches the supervisor only, which drains the
+      // workers itself (a worker hit by the terminal's SIGINT and then the supervisor's SIGTERM would
+      // take the second signal as "exit now, no drain").
+      detached: true,
     });
     const worker = new Worker(id, generation, config, child, restarts);
     this.#workers.push(worker);
@@ -278,7 +284,7 @@ export class Supervisor {
       `worker ${worker.id} exited unasked (${signal ?? `code ${code}`}); restarting in ${delay} ms`,
     );
     setTimeout(() => {
-      if (this.#stopping) return;
+      if (this.#stopping || this.#retired.has(worker.id)) return;
       const again = this.#spawn(worker.generation, worker.config, worker.restarts + 1, worker.id);
       again.supervised = true;
       void this.#gate(again, this.#options.healthCheckTimeoutMs).then((failure) => {
@@ -306,6 +312,16 @@ export class Supervisor {
     }
     if (worker.failure !== null) return worker.failure;
     return `not ready within ${Math.round(timeoutMs / 1000)} s (${worker.listening === null ? "not listening yet" : last})`;
+  }
+
+  /**
+   * A deploy's replacement of `victim`: the worker of that id running now (a crashed one may have been
+   * restarted since the deploy looked) is drained, and a restart still pending is dropped.
+   */
+  async #retire(victim: Worker): Promise<void> {
+    this.#retired.add(victim.id);
+    const current = this.#workers.find((worker) => worker.id === victim.id) ?? victim;
+    await this.#stop(current);
   }
 
   /** SIGTERM: the worker drains (docs/relay.md "Shutdown"); SIGKILL if it outlives its own grace. */
@@ -413,7 +429,7 @@ export class Supervisor {
       progress(
         `worker ${worker.id} (generation ${to}) ready; draining worker ${victim.id} (generation ${victim.generation})`,
       );
-      await this.#stop(victim);
+      await this.#retire(victim);
       replaced.push(victim);
       progress(`worker ${victim.id} drained and stopped`);
     }
@@ -439,7 +455,7 @@ export class Supervisor {
         continue;
       }
       again.supervised = true;
-      await this.#stop(fresh[index]!);
+      await this.#retire(fresh[index]!);
       progress(
         `worker ${again.id} (generation ${old.generation}) back in place of worker ${fresh[index]!.id}`,
       );
@@ -467,7 +483,7 @@ export class Supervisor {
     for (const worker of fresh) worker.supervised = true;
     this.#deploy!.phase = `draining ${old.length} workers`;
     progress(`generation ${to} ready; draining workers ${old.map((worker) => worker.id).join(", ")}`);
-    await Promise.all(old.map((worker) => this.#stop(worker)));
+    await Promise.all(old.map((worker) => this.#retire(worker)));
     progress("old workers drained and stopped");
     return null;
   }
@@ -500,10 +516,16 @@ export class Supervisor {
     };
   }
 
-  /** Drains every worker (in parallel) and resolves once all exited. */
-  async stop(): Promise<void> {
+  /** Drains every worker (in parallel); resolves once all exited, true when every drain ended in exit 0. */
+  async stop(): Promise<boolean> {
     this.#stopping = true;
-    await Promise.all([...this.#workers].map((worker) => this.#stop(worker)));
+    const exits = await Promise.all(
+      [...this.#workers].map(async (worker) => {
+        await this.#stop(worker);
+        return worker.exited;
+      }),
+    );
+    return exits.every((exit) => exit.code === 0);
   }
 
   /** A second signal: no drain. */
