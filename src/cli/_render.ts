@@ -61,12 +61,16 @@ export function renderMessage(message: IncomingMessage): string {
     .toISOString()
     .replace("T", " ")
     .replace(/\.\d+Z$/, "Z");
-  // A peer's text must not drive the terminal (escape sequences could rewrite earlier lines).
+  return `[${time}] ${message.sender} (${message.suite}): ${escapeControls(message.text)}\n`;
+}
+
+/** A peer's text must not drive the terminal (escape sequences could rewrite earlier lines). */
+export function escapeControls(text: string): string {
   let safe = "";
-  for (const char of message.text) {
+  for (const char of text) {
     const code = char.codePointAt(0)!;
     const control = (code < 0x20 && code !== 0x0a && code !== 0x09) || (code >= 0x7f && code <= 0x9f);
     safe += control ? `\\u${code.toString(16).padStart(4, "0")}` : char;
   }
-  return `[${time}] ${message.sender} (${message.suite}): ${safe}\n`;
+  return safe;
 }

@@ -16,6 +16,7 @@ import { humanBytes } from "../text/human-bytes.ts";
 import { completionScript, SHELLS, type Shell } from "./_completion.ts";
 import { describeErrno } from "./_errno.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
+import { registerHistoryCommands } from "./_history.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
 import { progressBar } from "./_progress.ts";
 import { renderContacts, renderInit, renderMessage, renderStatus } from "./_render.ts";
@@ -334,6 +335,8 @@ function buildProgram(io: CliIo, state: CliState): Command {
           watch: options.watch === true,
           saveDir: options.saveDir ?? null,
           receipts: options.receipts,
+          // Printed for a person: read (conversations counts what nobody has seen yet).
+          markRead: true,
           onMessage: (message) => {
             print(message, renderMessage(message));
           },
@@ -372,6 +375,8 @@ function buildProgram(io: CliIo, state: CliState): Command {
         if (!state.json && result.received === 0) io.stdout.write("no new messages\n");
       }),
     );
+
+  registerHistoryCommands(program, { withClient, print });
 
   program
     .command("contacts")

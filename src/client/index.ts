@@ -36,6 +36,7 @@ export {
 } from "./nano-client.ts";
 export type { ClaimUsernameResult } from "./operations/claim-username.ts";
 export type { ContactSummary } from "./operations/contacts.ts";
+export type { Conversation, HistoryEntry, HistoryOptions } from "./operations/history.ts";
 export type { InitResult } from "./operations/init.ts";
 export type {
   IncomingMessage,

@@ -7,6 +7,14 @@ import { changeKeystorePassphrase, type Passphrase } from "./keystore/keystore.t
 import type { DeliveryReceipt } from "./messaging/delivery-receipts.ts";
 import { type ClaimUsernameResult, claimUsername } from "./operations/claim-username.ts";
 import { type ContactSummary, listContacts, trustContact } from "./operations/contacts.ts";
+import {
+  type Conversation,
+  conversations,
+  type HistoryEntry,
+  type HistoryOptions,
+  history,
+  markRead,
+} from "./operations/history.ts";
 import { type InitResult, initHome } from "./operations/init.ts";
 import {
   type IncomingMessage,
@@ -190,6 +198,25 @@ export class NanoClient {
     }
   }
 
+  /**
+   * Messages kept in the sealed local store (received and sent), oldest first: one conversation with
+   * `peer`, from `since` on, the newest `limit` (docs/sdk.md "History"). Kept per the home's
+   * `historyRetentionDays`.
+   */
+  history(options: HistoryOptions = {}): Promise<HistoryEntry[]> {
+    return history(this.#context, options);
+  }
+
+  /** Every conversation with its newest message and unread count, the most recent first. */
+  conversations(): Promise<Conversation[]> {
+    return conversations(this.#context);
+  }
+
+  /** Marks the messages received from `peer` read; returns how many were unread. */
+  markRead(peer: string): Promise<number> {
+    return markRead(this.#context, peer);
+  }
+
   /** Encrypts, commits to the outbox and delivers; `queued` when the relay is unreachable. */
   send(request: SendRequest): Promise<SendResult> {
     return this.#watchingIdentities(() => send(this.#context, request));
@@ -221,18 +248,26 @@ export class NanoClient {
     const controller = new AbortController();
     const abort = () => controller.abort();
     signal?.addEventListener("abort", abort, { once: true });
-    const queue: IncomingMessage[] = [];
+    // A message counts as taken (and is marked shown) once the loop asked for the one after it or
+    // stopped: one still queued when the loop stops is handed over by the next receive instead.
+    const queue: { message: IncomingMessage; taken: () => void; left: (error: Error) => void }[] = [];
     let wake: (() => void) | null = null;
     let failure: unknown = null;
     let done = false;
+    let stopped = false;
+    // Never seen by anyone: the receive ends with it (the rest of its batch is refused the same way,
+    // then handed over by the next receive), and this loop has stopped listening.
+    const notTaken = () => new Error("the messages() loop stopped first");
     const running = this.receive({
       watch: true,
       saveDir: null,
       signal: controller.signal,
-      onMessage: (message) => {
-        queue.push(message);
-        wake?.();
-      },
+      onMessage: (message) =>
+        new Promise<void>((taken, left) => {
+          if (stopped) return left(notTaken());
+          queue.push({ message, taken, left });
+          wake?.();
+        }),
     })
       .catch((error: unknown) => {
         failure = error;
@@ -245,7 +280,11 @@ export class NanoClient {
       while (true) {
         const next = queue.shift();
         if (next !== undefined) {
-          yield next;
+          try {
+            yield next.message;
+          } finally {
+            next.taken();
+          }
           continue;
         }
         if (done) break;
@@ -258,6 +297,8 @@ export class NanoClient {
     } finally {
       controller.abort();
       signal?.removeEventListener("abort", abort);
+      stopped = true;
+      for (const left of queue.splice(0)) left.left(notTaken());
       await running;
     }
   }

@@ -42,7 +42,15 @@ const CONFIG = z.strictObject({
   ca: z.string().nullable(),
   username: z.string().nullable(),
   createdAt: z.number().int().nonnegative(),
+  /**
+   * How long history (client.history, `nano-client history`) keeps messages, in days; null keeps them
+   * forever. Absent: DEFAULT_HISTORY_RETENTION_DAYS.
+   */
+  historyRetentionDays: z.number().int().min(1).max(36_500).nullable().optional(),
 });
+
+/** A year: long enough to scroll back, short enough that a lost laptop does not hold everything. */
+export const DEFAULT_HISTORY_RETENTION_DAYS = 365;
 
 export type ClientConfig = z.infer<typeof CONFIG>;
 

@@ -69,8 +69,30 @@ export interface ReceivedMessage {
   readonly messageId: string;
   readonly sender: string;
   readonly contentType: string;
+  /** A text's UTF-8; an attachment's description as JSON (path, filename, size, content type). */
   readonly body: Uint8Array;
   readonly receivedAt: number;
+  /**
+   * What the application is handed again when the message was committed and not yet shown (a crash
+   * between the commit and onMessage); absent in rows written before history was kept.
+   */
+  readonly suite?: SuiteId | undefined;
+  readonly sentAt?: number | undefined;
+  readonly contentId?: string | undefined;
+  readonly envelopeBytes?: number | undefined;
+  readonly newSession?: boolean | undefined;
+}
+
+/** A message this client sent, kept for history (`sent` table) under the local retention setting. */
+export interface SentMessage {
+  readonly clientMessageId: string;
+  readonly recipient: string;
+  readonly contentType: "text" | "attachment";
+  /** A text's UTF-8; an attachment's `{filename, size}` as JSON. */
+  readonly body: Uint8Array;
+  readonly sentAt: number;
+  readonly contentId: string;
+  readonly suite: SuiteId;
 }
 
 const base64 = z.base64().transform((text) => new Uint8Array(Buffer.from(text, "base64")));
@@ -126,6 +148,24 @@ const SCHEMAS = {
     contentType: z.string(),
     body: base64,
     receivedAt: time,
+    suite: suiteId.optional(),
+    sentAt: time.optional(),
+    contentId: z
+      .string()
+      .regex(/^[0-9a-f]+$/)
+      .optional(),
+    envelopeBytes: time.optional(),
+    newSession: z.boolean().optional(),
+  }),
+  sent: z.strictObject({
+    v: z.literal(1),
+    clientMessageId: z.string().min(1),
+    recipient: z.string().min(1),
+    contentType: z.enum(["text", "attachment"]),
+    body: base64,
+    sentAt: time,
+    contentId: z.string().regex(/^[0-9a-f]+$/),
+    suite: suiteId,
   }),
 } as const;
 

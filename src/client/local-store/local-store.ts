@@ -11,6 +11,7 @@ import {
   type OutboxEntry,
   type PrekeySecretRecord,
   type ReceivedMessage,
+  type SentMessage,
   type SessionRecord,
 } from "./local-records.ts";
 import { migrate } from "./local-schema.ts";
@@ -33,7 +34,27 @@ import {
 } from "./state-anchor.ts";
 
 export type { CommitStats } from "./local-commit-queue.ts";
-export type { ContactRecord, OutboxEntry, PrekeySecretRecord, ReceivedMessage, SessionRecord };
+export type { ContactRecord, OutboxEntry, PrekeySecretRecord, ReceivedMessage, SentMessage, SessionRecord };
+
+/** One row of history: a message received (and whether it is unread) or one this client sent. */
+export type StoredHistoryEntry =
+  | { readonly direction: "in"; readonly message: ReceivedMessage; readonly unread: boolean }
+  | { readonly direction: "out"; readonly message: SentMessage };
+
+/** What `LocalTables.history` selects: one peer or all, from a time on, the newest `limit`. */
+export interface HistoryQuery {
+  readonly peer?: string | undefined;
+  /** Local time (ms) from which on, inclusive. */
+  readonly since?: number | undefined;
+  readonly limit: number;
+}
+
+/** A conversation: its peer, its newest message (either way) and how many received are unread. */
+export interface StoredConversation {
+  readonly peer: string;
+  readonly last: StoredHistoryEntry;
+  readonly unread: number;
+}
 
 /** An outbox entry's retry bookkeeping, readable without opening its sealed record. */
 export interface OutboxEntryState {
@@ -58,6 +79,12 @@ export const OPENED_ROWS_PER_TABLE = 256;
 const BLIND_INDEX_CACHE_SIZE = 4096;
 
 const KEY_CHECK = "key-check";
+/** The content type of a stored delivery receipt: deduplicated like a message, never in history. */
+export const RECEIPT_CONTENT = "receipt";
+
+function peerOf(entry: StoredHistoryEntry): string {
+  return entry.direction === "in" ? entry.message.sender : entry.message.recipient;
+}
 const KEY_CHECK_PLAINTEXT = utf8("nano local store");
 
 function bytesOf(value: SQLInputValue | undefined): Uint8Array {
@@ -399,10 +426,156 @@ export class LocalTables {
   }
 
   // ---- received messages: redelivery of one relay message id is stored once
+  /**
+   * A message enters unshown and unread (a receipt: shown, and outside history). It is marked shown
+   * only when the application took it (`markShown`), so a crash in between shows it on the next
+   * receive instead of never (issue 13, loss 1).
+   */
   insertReceived(message: ReceivedMessage): boolean {
     const handle = this.#blind("received", message.messageId);
     const record = sealRow(this.#keys, "received", handle, encodeRecord("received", message));
-    return this.#run("INSERT OR IGNORE INTO received (handle, record) VALUES (?, ?)", handle, record) > 0;
+    const history = message.contentType !== RECEIPT_CONTENT;
+    return (
+      this.#run(
+        "INSERT OR IGNORE INTO received (handle, record, shown, unread, peer, at) VALUES (?, ?, ?, ?, ?, ?)",
+        handle,
+        record,
+        history ? 0 : 1,
+        history ? 1 : 0,
+        history ? this.#blind("contacts", message.sender) : null,
+        message.receivedAt,
+      ) > 0
+    );
+  }
+
+  /** The application took the message (onMessage returned, the CLI printed it); `read`: a person saw it. */
+  markShown(messageId: string, read: boolean): boolean {
+    const handle = this.#blind("received", messageId);
+    return (
+      this.#run(
+        `UPDATE received SET shown = 1${read ? ", unread = 0" : ""} WHERE handle = ? AND shown = 0`,
+        handle,
+      ) > 0
+    );
+  }
+
+  /** Messages committed and not yet shown, in arrival order (what a crash left between commit and show). */
+  listUnshown(limit = 1000): (ReceivedMessage & { readonly seq: number })[] {
+    return this.#all(
+      "SELECT seq, handle, record FROM received WHERE shown = 0 ORDER BY seq LIMIT ?",
+      limit,
+    ).map((row) => ({ seq: numberOf(row.seq), ...this.#received(row) }));
+  }
+
+  #received(row: Row): ReceivedMessage {
+    return decodeRecord(
+      "received",
+      openRow(this.#keys, "received", bytesOf(row.handle), bytesOf(row.record)),
+    );
+  }
+
+  #sent(row: Row): SentMessage {
+    const key = utf8(String(row.client_message_id));
+    const sent = decodeRecord("sent", openRow(this.#keys, "sent", key, bytesOf(row.record)));
+    if (sent.clientMessageId !== row.client_message_id)
+      throw new NanoError("local_record_tampered", "a sent row holds another message id");
+    return sent;
+  }
+
+  // ---- sent messages: history only (the outbox holds what is still to be posted)
+  insertSent(message: SentMessage): void {
+    const key = utf8(message.clientMessageId);
+    const record = sealRow(this.#keys, "sent", key, encodeRecord("sent", message));
+    this.#run(
+      "INSERT OR IGNORE INTO sent (client_message_id, peer, at, record) VALUES (?, ?, ?, ?)",
+      message.clientMessageId,
+      this.#blind("contacts", message.recipient),
+      message.sentAt,
+      record,
+    );
+  }
+
+  /**
+   * The newest `limit` messages of one conversation (or all), from `since` on, oldest first. The
+   * `peer` and `at` columns only select: the peer is checked against the sealed record, so an edited
+   * column cannot move a message into another conversation.
+   */
+  history(query: HistoryQuery): StoredHistoryEntry[] {
+    const peer = query.peer === undefined ? null : this.#blind("contacts", query.peer);
+    return this.#historyRows(peer, query.since ?? 0, query.limit)
+      .filter((entry) => query.peer === undefined || peerOf(entry) === query.peer)
+      .reverse();
+  }
+
+  #historyRows(peer: Uint8Array | null, since: number, limit: number): StoredHistoryEntry[] {
+    const where = peer === null ? "at >= ?" : "peer = ? AND at >= ?";
+    const params: SQLInputValue[] = peer === null ? [since, since] : [peer, since, peer, since];
+    return this.#all(
+      `SELECT 'in' AS direction, seq, handle, NULL AS client_message_id, unread, at, record FROM received
+         WHERE peer IS NOT NULL AND ${where}
+       UNION ALL
+       SELECT 'out', seq, NULL, client_message_id, 0, at, record FROM sent WHERE ${where}
+       ORDER BY at DESC, seq DESC LIMIT ?`,
+      ...params,
+      limit,
+    ).map(
+      (row): StoredHistoryEntry =>
+        row.direction === "in"
+          ? { direction: "in", message: this.#received(row), unread: numberOf(row.unread) === 1 }
+          : { direction: "out", message: this.#sent(row) },
+    );
+  }
+
+  /** Every conversation, the most recent first. */
+  conversations(): StoredConversation[] {
+    const rows = this.#all(
+      `SELECT peer, SUM(unread) AS unread, MAX(at) AS last FROM (
+         SELECT peer, unread, at FROM received WHERE peer IS NOT NULL
+         UNION ALL SELECT peer, 0, at FROM sent)
+       GROUP BY peer ORDER BY last DESC`,
+    );
+    return rows.flatMap((row) => {
+      const [last] = this.#historyRows(bytesOf(row.peer), 0, 1);
+      return last === undefined ? [] : [{ peer: peerOf(last), last, unread: numberOf(row.unread) }];
+    });
+  }
+
+  /** Marks a conversation's received messages read; returns how many were unread. */
+  markRead(peer: string): number {
+    return this.#run(
+      "UPDATE received SET unread = 0 WHERE peer = ? AND unread = 1",
+      this.#blind("contacts", peer),
+    );
+  }
+
+  /**
+   * Deletes history older than `before` (the local retention setting). Unshown messages stay until
+   * they are shown. A deleted received row no longer deduplicates its relay id: the relay removed that
+   * message when it was acknowledged, right after its commit, long before any retention runs out.
+   */
+  pruneHistory(before: number): number {
+    const deleted =
+      this.#run("DELETE FROM received WHERE shown = 1 AND at < ?", before) +
+      this.#run("DELETE FROM sent WHERE at < ?", before);
+    // Plaintext left the tables: let it leave the WAL too.
+    if (deleted > 0) this.secretsDeleted();
+    return deleted;
+  }
+
+  /** Fills `peer` and `at` of rows written before migration 2 (history selects on them). */
+  backfillHistory(): number {
+    const rows = this.#all("SELECT seq, handle, record FROM received WHERE at IS NULL");
+    for (const row of rows) {
+      const message = this.#received(row);
+      const history = message.contentType !== RECEIPT_CONTENT;
+      this.#run(
+        "UPDATE received SET peer = ?, at = ? WHERE seq = ?",
+        history ? this.#blind("contacts", message.sender) : null,
+        message.receivedAt,
+        numberOf(row.seq),
+      );
+    }
+    return rows.length;
   }
 
   hasReceived(messageId: string): boolean {
@@ -416,10 +589,7 @@ export class LocalTables {
       "SELECT seq, handle, record FROM received WHERE seq > ? ORDER BY seq LIMIT ?",
       after,
       limit,
-    ).map((row) => ({
-      seq: numberOf(row.seq),
-      ...decodeRecord("received", openRow(this.#keys, "received", bytesOf(row.handle), bytesOf(row.record))),
-    }));
+    ).map((row) => ({ seq: numberOf(row.seq), ...this.#received(row) }));
   }
 
   // ---- meta
@@ -498,6 +668,7 @@ export class LocalStore {
       migrate(db);
       const store = new LocalStore(db, keys, path);
       store.#tables.checkKey();
+      store.#tables.backfillHistory();
       // Before anything in it is used: a database older than this home's last committed state.
       const anchor = await readAnchor(path, keys);
       const counter = store.#tables.stateVersion();

@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { z } from "zod";
 import { equalBytes, getSuite, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { type AttachmentReference, decodeAttachmentReferenceExact } from "../../protocol/attachment.ts";
@@ -12,7 +13,7 @@ import {
   wipeConsumed,
 } from "../../protocol/index.ts";
 import type { ClientContext } from "../context.ts";
-import type { LocalTables } from "../local-store/local-store.ts";
+import { type LocalTables, RECEIPT_CONTENT, type ReceivedMessage } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
 import {
   DEFAULT_DOWNLOADS_DIR,
@@ -31,6 +32,7 @@ import type { RelayMessage } from "../transport/relay-api.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { watchRelay } from "../transport/relay-socket.ts";
 import { fetchProvenRecord } from "../trust/peer-identity.ts";
+import { applyRetention } from "./history.ts";
 
 /** A decrypted message as the SDK hands it out. */
 export interface IncomingMessage {
@@ -76,7 +78,14 @@ export interface ReceiveOptions {
   readonly saveDir: string | null;
   /** Download progress of an attachment. */
   readonly onProgress?: Progress;
+  /**
+   * The application takes a message: once this returns (or its promise resolves) the message is marked
+   * shown. A message committed and not taken (a crash, a throw) is handed over again by the next
+   * receive, before anything new: every committed message is taken exactly once.
+   */
   readonly onMessage: (message: IncomingMessage) => void | Promise<void>;
+  /** A taken message also counts as read (the CLI prints it to a person); default false. */
+  readonly markRead?: boolean;
   readonly onRejected?: (rejected: RejectedMessage) => void | Promise<void>;
   /** A peer confirmed delivery of messages this client sent (docs/client.md "Delivery receipts"). */
   readonly onReceipt?: (receipt: DeliveryReceipt) => void | Promise<void>;
@@ -222,7 +231,7 @@ export async function processEnvelope(
       tables.insertReceived({
         messageId,
         sender: decided.peer,
-        contentType: "receipt",
+        contentType: RECEIPT_CONTENT,
         body: new Uint8Array(0),
         receivedAt: now,
       });
@@ -255,18 +264,24 @@ export async function processEnvelope(
           size: reference.size,
           contentType: reference.contentType,
         };
-        text = `[file ${reference.filename ?? "(unnamed)"}, ${reference.size} bytes, saved to ${saved.path}]`;
+        text = describeAttachment(attachment);
       }
     } else {
       text = content.text;
     }
     await stores.apply(decided.writes);
+    const contentId = toHex(content.messageId);
     tables.insertReceived({
       messageId,
       sender: decided.peer,
       contentType: attachment === null ? "text" : "attachment",
       body: utf8(attachment === null ? text : JSON.stringify(attachment)),
       receivedAt: now,
+      suite: envelope.suite.id,
+      sentAt: content.sentAt,
+      contentId,
+      envelopeBytes: relayMessage.envelope.length,
+      newSession: decided.newSession,
     });
     return done(
       {
@@ -284,12 +299,49 @@ export async function processEnvelope(
           receivedAt: now,
           envelopeBytes: relayMessage.envelope.length,
           newSession: decided.newSession,
-          contentId: toHex(content.messageId),
+          contentId,
         },
       },
       decided.consumed,
     );
   }
+}
+
+/** The one line an attachment is shown as (the CLI's text; the SDK's `text` of an attachment). */
+function describeAttachment(attachment: NonNullable<IncomingMessage["attachment"]>): string {
+  return `[file ${attachment.filename ?? "(unnamed)"}, ${attachment.size} bytes, saved to ${attachment.path}]`;
+}
+
+const ATTACHMENT_JSON = z.strictObject({
+  path: z.string(),
+  filename: z.string().nullable(),
+  size: z.number().int().nonnegative(),
+  contentType: z.string(),
+});
+
+/**
+ * A committed message as the application is handed it, rebuilt from its sealed row: a message a
+ * crash (or a throwing onMessage) left unshown.
+ */
+export function incomingFromStored(stored: ReceivedMessage): IncomingMessage {
+  // Rows without a suite were written before this column and were shown then (migration 2).
+  if (stored.suite === undefined)
+    throw new NanoError("local_record_tampered", "an unshown message row lacks its suite");
+  const body = new TextDecoder().decode(stored.body);
+  const attachment = stored.contentType === "attachment" ? ATTACHMENT_JSON.parse(JSON.parse(body)) : null;
+  return {
+    messageId: stored.messageId,
+    sender: stored.sender,
+    suite: getSuite(stored.suite).name,
+    contentType: attachment === null ? "text" : "attachment",
+    text: attachment === null ? body : describeAttachment(attachment),
+    attachment,
+    sentAt: stored.sentAt ?? stored.receivedAt,
+    receivedAt: stored.receivedAt,
+    envelopeBytes: stored.envelopeBytes ?? 0,
+    newSession: stored.newSession ?? false,
+    contentId: stored.contentId ?? "",
+  };
 }
 
 async function fetchAndSave(
@@ -328,6 +380,17 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   /** Messages kept at the relay in this receive, per sender whose identity change waits. */
   const held = new Map<string, number>();
   const maxHeld = options.maxHeldPerSender ?? MAX_HELD_PER_SENDER;
+  const markRead = options.markRead === true;
+  /**
+   * Hands one committed message to the application, then marks it shown. The mark waits for no fsync
+   * (`relaxed`): it survives a killed process (it is in the WAL), and losing it to a power cut shows
+   * the message once more, never zero times. Awaited before the next message is handed over, so a
+   * kill leaves at most the last message handed over unmarked.
+   */
+  const take = async (message: IncomingMessage): Promise<void> => {
+    await options.onMessage(message);
+    await context.store.relaxed((tables) => tables.markShown(message.messageId, markRead));
+  };
   const processOne = (message: RelayMessage) =>
     processEnvelope(context, link, message, {
       saveDir,
@@ -371,7 +434,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
           received += 1;
           if (outcome.message.newSession) newSessions += 1;
           receipts?.add(outcome.message.sender, outcome.contentId, outcome.firstContact);
-          await options.onMessage(outcome.message);
+          await take(outcome.message);
         } else if (outcome.kind === "receipt") {
           await options.onReceipt?.(outcome.receipt);
         } else if (outcome.kind === "rejected") {
@@ -389,6 +452,9 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
     }
     return acknowledge;
   };
+  await applyRetention(context);
+  // Messages committed earlier and never taken (killed between the commit and the show) come first.
+  received += await showUnshown(context, take);
   // Messages queued while the relay was down go first: the next command delivers them.
   outboxSent += (await flushOutbox(context, link)).sent;
   const signal = options.signal ?? new AbortController().signal;
@@ -479,6 +545,22 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
   await maintainPrekeysQuietly(context, link);
   return { received, rejected, outboxSent };
+}
+
+/** Hands over what a crash left committed and unshown, oldest first, page by page. */
+async function showUnshown(
+  context: ClientContext,
+  take: (message: IncomingMessage) => Promise<void>,
+): Promise<number> {
+  let shown = 0;
+  for (;;) {
+    const page = await context.store.read((tables) => tables.listUnshown(100));
+    if (page.length === 0) return shown;
+    for (const stored of page) {
+      await take(incomingFromStored(stored));
+      shown += 1;
+    }
+  }
 }
 
 /**

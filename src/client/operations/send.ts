@@ -198,6 +198,16 @@ async function encryptAndCommit(
     if (sent.kind === "refused") throw sent.error;
     await stores.apply(sent.writes);
     tables.insertOutbox({ clientMessageId, recipient: peer, envelope: sent.envelope, createdAt: now });
+    // History (client.history, `nano-client history`): what was sent, sealed like everything else.
+    tables.insertSent({
+      clientMessageId,
+      recipient: peer,
+      contentType: request.file === null ? "text" : "attachment",
+      body: utf8(request.file === null ? (request.text ?? "") : JSON.stringify(attachment)),
+      sentAt: now,
+      contentId: toHex(messageId),
+      suite: getSuite(suite!).id,
+    });
     return { kind: "sent", suite: suite!, envelope: sent.envelope, checkedRecord, consumed: sent.consumed };
   });
   if (committed.kind === "blocked") throw identityChangedError(peer);
