@@ -31,7 +31,10 @@ export function renderStatus(report: StatusReport): string {
     ["device key", report.deviceFingerprint],
     ["username", report.username ?? "not claimed (nano-client claim-username NAME)"],
     ["relay", report.relay ?? "not set (pass --relay URL)"],
-    ["outbox", `${report.outbox} pending`],
+    [
+      "outbox",
+      report.outbox === 0 ? "0 pending" : `${report.outbox} pending (nano-client outbox lists them)`,
+    ],
     ["contacts", String(report.contacts)],
     [
       "prekeys",

@@ -17,6 +17,7 @@ import { completionScript, SHELLS, type Shell } from "./_completion.ts";
 import { describeErrno } from "./_errno.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
 import { registerHistoryCommands } from "./_history.ts";
+import { registerOutboxCommand } from "./_outbox.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
 import { progressBar } from "./_progress.ts";
 import { renderContacts, renderInit, renderMessage, renderStatus } from "./_render.ts";
@@ -275,11 +276,12 @@ function buildProgram(io: CliIo, state: CliState): Command {
     .argument("[text]")
     .addOption(new Option("--crypto-mode <mode>", "require exactly this mode").choices(MODES))
     .option("--file <path>", "send a file as an attachment")
+    .option("--again", "send a new copy even if the same text to NAME is still in the outbox")
     .action(
       async (
         name: string,
         text: string | undefined,
-        options: { cryptoMode?: SuiteName; file?: string },
+        options: { cryptoMode?: SuiteName; file?: string; again?: boolean },
         command: Command,
       ) => {
         globals(command);
@@ -301,6 +303,8 @@ function buildProgram(io: CliIo, state: CliState): Command {
             text: body,
             file,
             cryptoMode: options.cryptoMode ?? null,
+            // A person who retries a send that was killed or queued means the same message.
+            reusePending: options.again !== true,
             ...(progress === undefined ? {} : { onProgress: progress }),
           });
           print(result, renderSent(result));
@@ -377,6 +381,7 @@ function buildProgram(io: CliIo, state: CliState): Command {
     );
 
   registerHistoryCommands(program, { withClient, print });
+  registerOutboxCommand(program, { withClient, print });
 
   program
     .command("contacts")
@@ -460,6 +465,12 @@ function buildProgram(io: CliIo, state: CliState): Command {
 /** The line `send` prints: sizes in human units; a queued message says why it is queued. */
 function renderSent(result: Awaited<ReturnType<NanoClient["send"]>>): string {
   const to = `${result.clientMessageId} to ${result.recipient} (${result.suite}`;
+  if (result.earlierCopy) {
+    const state = result.queued
+      ? `is still queued (${result.queuedBecause ?? "waiting"})`
+      : "is now delivered to the relay";
+    return `an earlier copy of this text, ${to}), was still in the outbox: it ${state} instead of a second copy (\`send --again\` sends another; \`nano-client outbox\` lists them)\n`;
+  }
   if (!result.queued) {
     const attachment =
       result.attachment === null ? "" : `; attachment of ${humanBytes(result.attachment.size)}`;

@@ -38,6 +38,7 @@ export type { ClaimUsernameResult } from "./operations/claim-username.ts";
 export type { ContactSummary } from "./operations/contacts.ts";
 export type { Conversation, HistoryEntry, HistoryOptions } from "./operations/history.ts";
 export type { InitResult } from "./operations/init.ts";
+export type { PendingMessage } from "./operations/pending.ts";
 export type {
   IncomingMessage,
   ReceiveOptions,

@@ -16,6 +16,7 @@ import {
   markRead,
 } from "./operations/history.ts";
 import { type InitResult, initHome } from "./operations/init.ts";
+import { cancelPending, listPending, type PendingMessage } from "./operations/pending.ts";
 import {
   type IncomingMessage,
   type ReceiveOptions,
@@ -215,6 +216,16 @@ export class NanoClient {
   /** Marks the messages received from `peer` read; returns how many were unread. */
   markRead(peer: string): Promise<number> {
     return markRead(this.#context, peer);
+  }
+
+  /** Messages committed and not yet acknowledged by the relay, with their text, in send order. */
+  pending(): Promise<PendingMessage[]> {
+    return listPending(this.#context);
+  }
+
+  /** Removes a pending message from the outbox (and history): it is not posted. Local only. */
+  cancelPending(clientMessageId: string): Promise<PendingMessage> {
+    return cancelPending(this.#context, clientMessageId);
   }
 
   /** Encrypts, commits to the outbox and delivers; `queued` when the relay is unreachable. */

@@ -495,6 +495,28 @@ export class LocalTables {
     );
   }
 
+  /** Removes a sent message from history (an outbox entry cancelled before the relay had it). */
+  deleteSent(clientMessageId: string): boolean {
+    return this.#run("DELETE FROM sent WHERE client_message_id = ?", clientMessageId) > 0;
+  }
+
+  /**
+   * The outbox in send order, each entry with what was sent (its `sent` row; null for entries queued
+   * before history was kept, or pruned from it).
+   */
+  listPendingSent(): { readonly entry: OutboxEntry; readonly sent: SentMessage | null }[] {
+    return this.#all(
+      `SELECT o.*, s.record AS sent_record FROM outbox o
+         LEFT JOIN sent s ON s.client_message_id = o.client_message_id ORDER BY o.seq`,
+    ).map((row) => ({
+      entry: this.#outboxEntry(row),
+      sent:
+        row.sent_record === null
+          ? null
+          : this.#sent({ client_message_id: row.client_message_id ?? null, record: row.sent_record ?? null }),
+    }));
+  }
+
   /**
    * The newest `limit` messages of one conversation (or all), from `since` on, oldest first. The
    * `peer` and `at` columns only select: the peer is checked against the sealed record, so an edited

@@ -34,10 +34,11 @@ import {
   sendAttachment,
 } from "../messaging/attachments.ts";
 import { newClientMessageId } from "../outbox/outbox.ts";
-import { deliverCommitted } from "../outbox/outbox-flush.ts";
+import { deliverCommitted, flushOutbox } from "../outbox/outbox-flush.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { checkPeerIdentity, fetchVerifiedAccount, identityChangedError } from "../trust/peer-identity.ts";
 import { checkUsername } from "./claim-username.ts";
+import { findPendingCopy, type PendingMessage } from "./pending.ts";
 
 /** Attachments (and long texts, which travel as attachments) are read into memory whole in v1. */
 export const MAX_FILE_BYTES = MAX_ATTACHMENT_BYTES;
@@ -53,6 +54,13 @@ export interface SendRequest {
   readonly cryptoMode: SuiteName | null;
   /** Upload progress of an attachment (file or long text), in ciphertext bytes. */
   readonly onProgress?: Progress;
+  /**
+   * When an earlier message to the same recipient with exactly this text is still in the outbox (a
+   * killed or failed send), deliver that one instead of a second copy (`SendResult.earlierCopy`). The
+   * CLI's default (a person retrying); off by default in the SDK, where sending a text twice is the
+   * application's call.
+   */
+  readonly reusePending?: boolean;
 }
 
 export interface SendResult {
@@ -75,6 +83,8 @@ export interface SendResult {
   readonly newSession: boolean;
   /** Set when the content went as an attachment (a file, or text above the envelope limit). */
   readonly attachment: { readonly size: number; readonly filename: string | null } | null;
+  /** True when an earlier pending copy of this text was delivered instead (`reusePending`). */
+  readonly earlierCopy: boolean;
 }
 
 export function checkSendRequest(request: SendRequest): void {
@@ -250,6 +260,10 @@ export async function send(
 ): Promise<SendResult> {
   checkSendRequest(request);
   const peer = request.recipient;
+  if (request.reusePending === true && request.file === null && request.text !== null) {
+    const earlier = await findPendingCopy(context, peer, request.text);
+    if (earlier !== null) return deliverEarlierCopy(context, earlier);
+  }
   const store = context.store;
   const contact = await store.getContact(peer);
   if (contact?.identityChanged) throw identityChangedError(peer);
@@ -305,6 +319,27 @@ export async function send(
     envelopeBytes: committed.envelope.length,
     newSession: prepared.newSession,
     attachment,
+    earlierCopy: false,
+  };
+}
+
+/** Delivers the outbox (the earlier copy among it, in order) and reports on that copy. */
+async function deliverEarlierCopy(context: ClientContext, earlier: PendingMessage): Promise<SendResult> {
+  const link = await context.link();
+  const report = await flushOutbox(context, link);
+  const still = await context.store.read((tables) => tables.getOutbox(earlier.clientMessageId));
+  // Found by its text, so its history row was there: suite and content id are known.
+  return {
+    clientMessageId: earlier.clientMessageId,
+    contentId: earlier.contentId!,
+    recipient: earlier.recipient,
+    suite: earlier.suite!,
+    queued: still !== null,
+    queuedBecause: still === null ? null : (still.lastError ?? report.error),
+    envelopeBytes: earlier.envelopeBytes,
+    newSession: false,
+    attachment: null,
+    earlierCopy: true,
   };
 }
 
