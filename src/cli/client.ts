@@ -4,6 +4,7 @@ import type { Readable, Writable } from "node:stream";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { resolveHome } from "../client/home/home.ts";
 import { NanoClient } from "../client/nano-client.ts";
+import type { TimeFailure } from "../client/operations/receive.ts";
 import { MAX_FILE_BYTES, MAX_TEXT_BYTES } from "../client/operations/send.ts";
 import {
   type Argon2idParameters,
@@ -361,6 +362,12 @@ function buildProgram(io: CliIo, state: CliState): Command {
                 `nano-client: message ${rejected.messageId} from ${rejected.from} was dropped: ${rejected.message} (${rejected.code})\n`,
               );
           },
+          onTimeFailure: (failure) => {
+            state.spinner?.stop();
+            if (state.json) io.stdout.write(`${JSON.stringify({ timeFailure: failure })}\n`);
+            else if (!noticed.has("\0clock")) io.stderr.write(`${describeTimeFailure(failure)}\n`);
+            noticed.add("\0clock");
+          },
           onIdentityChanged: (username) => {
             if (noticed.has(username)) return;
             noticed.add(username);
@@ -464,7 +471,7 @@ function buildProgram(io: CliIo, state: CliState): Command {
 
 /** The line `send` prints: sizes in human units; a queued message says why it is queued. */
 function renderSent(result: Awaited<ReturnType<NanoClient["send"]>>): string {
-  const to = `${result.clientMessageId} to ${result.recipient} (${result.suite}`;
+  const to = `${result.clientMessageId} to ${result.recipient} (${result.suite ?? "session not started yet"}`;
   if (result.earlierCopy) {
     const state = result.queued
       ? `is still queued (${result.queuedBecause ?? "waiting"})`
@@ -483,6 +490,25 @@ function renderSent(result: Awaited<ReturnType<NanoClient["send"]>>): string {
         ? "the relay is unreachable"
         : `the relay answered ${result.queuedBecause}`;
   return `queued ${to}): ${why}; it is kept in the outbox and goes out with the next command or \`receive --watch\`\n`;
+}
+
+/** What the user should know about a message that waits because of a clock (issue 13, loss 3). */
+function describeTimeFailure(failure: TimeFailure): string {
+  const skew = failure.clockSkewMs;
+  const off =
+    skew === null
+      ? "the relay's clock could not be read to compare"
+      : skew === 0
+        ? "this machine's clock agrees with the relay's, so the sender's clock may be off"
+        : `this machine's clock is ${humanDuration(Math.abs(skew))} ${skew > 0 ? "behind" : "ahead of"} the relay's`;
+  return `nano-client: a message from ${failure.from} is not valid by this machine's clock (${failure.code}); ${off}\nhint: the message waits at the relay; correct the clock and run \`nano-client receive\` again`;
+}
+
+function humanDuration(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 120) return `${minutes} min`;
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} days`;
 }
 
 const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help", "commander.version"]);

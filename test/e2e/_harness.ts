@@ -102,7 +102,8 @@ export class Relay {
     child.stderr?.on("data", (chunk: Buffer) => {
       this.output += chunk.toString();
     });
-    for (let i = 0; i < 400 && !exited; i++) {
+    // 120 s: a relay starting on a loaded 2-core machine (type-stripping every module) needs more than 10.
+    for (let i = 0; i < 4800 && !exited; i++) {
       if (existsSync(portFile)) {
         this.port = (JSON.parse(readFileSync(portFile, "utf8")) as { api_port: number }).api_port;
         return;

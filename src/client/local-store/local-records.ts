@@ -83,6 +83,27 @@ export interface ReceivedMessage {
   readonly newSession?: boolean | undefined;
 }
 
+/**
+ * A send accepted while the relay was unreachable and not yet encrypted (`intents` table): what the
+ * user asked for, sealed, with the ids fixed at once so a retry and `outbox cancel` can name it.
+ */
+export interface IntentRecord {
+  readonly clientMessageId: string;
+  /** The id inside the encrypted content (hex), fixed now: `SendResult.contentId`. */
+  readonly contentId: string;
+  readonly recipient: string;
+  readonly text: string | null;
+  readonly file: { readonly name: string; readonly bytes: Uint8Array } | null;
+  readonly cryptoMode: "classical" | "hybrid" | "quantum" | null;
+  readonly createdAt: number;
+}
+
+/** An intent with its retry bookkeeping (clear columns). */
+export interface PendingIntent extends IntentRecord {
+  readonly attempts: number;
+  readonly lastError: string | null;
+}
+
 /** A message this client sent, kept for history (`sent` table) under the local retention setting. */
 export interface SentMessage {
   readonly clientMessageId: string;
@@ -156,6 +177,16 @@ const SCHEMAS = {
       .optional(),
     envelopeBytes: time.optional(),
     newSession: z.boolean().optional(),
+  }),
+  intent: z.strictObject({
+    v: z.literal(1),
+    clientMessageId: z.string().min(1),
+    contentId: z.string().regex(/^[0-9a-f]+$/),
+    recipient: z.string().min(1),
+    text: z.string().nullable(),
+    file: z.strictObject({ name: z.string(), bytes: base64 }).nullable(),
+    cryptoMode: z.enum(["classical", "hybrid", "quantum"]).nullable(),
+    createdAt: time,
   }),
   sent: z.strictObject({
     v: z.literal(1),

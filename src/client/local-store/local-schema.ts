@@ -58,6 +58,19 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE INDEX sent_by_peer ON sent (peer, at);
   CREATE INDEX sent_by_time ON sent (at);
   `,
+  // 3: intents (issue 13, loss 2): a message to a contact with no session yet (or a file whose upload
+  // needs the relay), accepted while the relay was unreachable. The sealed record holds the plaintext
+  // (and file bytes) until the relay is back; then the session starts, the message is encrypted and the
+  // intent becomes an outbox entry in the same transaction.
+  `
+  CREATE TABLE intents (
+    client_message_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    record BLOB NOT NULL
+  ) STRICT;
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

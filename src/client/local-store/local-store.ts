@@ -8,7 +8,9 @@ import {
   type ContactRecord,
   decodeRecord,
   encodeRecord,
+  type IntentRecord,
   type OutboxEntry,
+  type PendingIntent,
   type PrekeySecretRecord,
   type ReceivedMessage,
   type SentMessage,
@@ -34,7 +36,16 @@ import {
 } from "./state-anchor.ts";
 
 export type { CommitStats } from "./local-commit-queue.ts";
-export type { ContactRecord, OutboxEntry, PrekeySecretRecord, ReceivedMessage, SentMessage, SessionRecord };
+export type {
+  ContactRecord,
+  IntentRecord,
+  OutboxEntry,
+  PendingIntent,
+  PrekeySecretRecord,
+  ReceivedMessage,
+  SentMessage,
+  SessionRecord,
+};
 
 /** One row of history: a message received (and whether it is unread) or one this client sent. */
 export type StoredHistoryEntry =
@@ -495,6 +506,52 @@ export class LocalTables {
     );
   }
 
+  // ---- intents: sends accepted while the relay was unreachable, not yet encrypted
+  insertIntent(intent: IntentRecord): void {
+    const key = utf8(intent.clientMessageId);
+    const record = sealRow(this.#keys, "intents", key, encodeRecord("intent", intent));
+    this.#run(
+      `INSERT INTO intents (client_message_id, seq, record)
+       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM intents), ?)`,
+      intent.clientMessageId,
+      record,
+    );
+  }
+
+  /** Intents in the order they were accepted. */
+  listIntents(): PendingIntent[] {
+    return this.#all("SELECT * FROM intents ORDER BY seq").map((row) => {
+      const key = utf8(String(row.client_message_id));
+      const intent = decodeRecord("intent", openRow(this.#keys, "intents", key, bytesOf(row.record)));
+      if (intent.clientMessageId !== row.client_message_id)
+        throw new NanoError("local_record_tampered", "an intent row holds another message id");
+      return {
+        ...intent,
+        attempts: numberOf(row.attempts),
+        lastError: row.last_error === null ? null : String(row.last_error),
+      };
+    });
+  }
+
+  countIntents(): number {
+    return numberOf(this.#get("SELECT COUNT(*) AS n FROM intents")?.n);
+  }
+
+  recordIntentFailure(clientMessageId: string, errorCode: string): void {
+    this.#run(
+      "UPDATE intents SET attempts = attempts + 1, last_error = ? WHERE client_message_id = ?",
+      errorCode,
+      clientMessageId,
+    );
+  }
+
+  /** The intent's plaintext (a file's bytes too) leaves the WAL with the commit that removes it. */
+  removeIntent(clientMessageId: string): boolean {
+    const removed = this.#run("DELETE FROM intents WHERE client_message_id = ?", clientMessageId) > 0;
+    if (removed) this.secretsDeleted();
+    return removed;
+  }
+
   /** Removes a sent message from history (an outbox entry cancelled before the relay had it). */
   deleteSent(clientMessageId: string): boolean {
     return this.#run("DELETE FROM sent WHERE client_message_id = ?", clientMessageId) > 0;
@@ -801,6 +858,10 @@ export class LocalStore {
 
   countOutbox(): Promise<number> {
     return this.read((tables) => tables.countOutbox());
+  }
+
+  countIntents(): Promise<number> {
+    return this.read((tables) => tables.countIntents());
   }
 
   async close(): Promise<void> {

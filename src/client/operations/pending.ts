@@ -1,7 +1,7 @@
 import { getSuite, type SuiteName } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import type { ClientContext } from "../context.ts";
-import type { OutboxEntry, SentMessage } from "../local-store/local-store.ts";
+import type { OutboxEntry, PendingIntent, SentMessage } from "../local-store/local-store.ts";
 
 /**
  * The outbox as a person sees it (issue 13, loss 5): which messages are committed and not yet
@@ -48,10 +48,36 @@ export function pendingOf(entry: OutboxEntry, sent: SentMessage | null): Pending
   };
 }
 
-/** Every message committed and not yet acknowledged by the relay, in send order. */
+/** A send accepted while the relay was unreachable, not encrypted yet (no suite, no envelope). */
+export function pendingOfIntent(intent: PendingIntent): PendingMessage {
+  return {
+    clientMessageId: intent.clientMessageId,
+    recipient: intent.recipient,
+    contentType: intent.file === null ? "text" : "attachment",
+    text:
+      intent.file === null
+        ? (intent.text ?? "")
+        : `[file ${intent.file.name}, ${intent.file.bytes.length} bytes]`,
+    suite: null,
+    contentId: intent.contentId,
+    createdAt: intent.createdAt,
+    envelopeBytes: 0,
+    attempts: intent.attempts,
+    nextAttemptAt: intent.createdAt,
+    lastError: intent.lastError,
+  };
+}
+
+/**
+ * Every message not yet acknowledged by the relay: the outbox in send order, then the intents (sends
+ * accepted while the relay was unreachable, encrypted once it is back).
+ */
 export async function listPending(context: ClientContext): Promise<PendingMessage[]> {
-  const rows = await context.store.read((tables) => tables.listPendingSent());
-  return rows.map(({ entry, sent }) => pendingOf(entry, sent));
+  const { rows, intents } = await context.store.read((tables) => ({
+    rows: tables.listPendingSent(),
+    intents: tables.listIntents(),
+  }));
+  return [...rows.map(({ entry, sent }) => pendingOf(entry, sent)), ...intents.map(pendingOfIntent)];
 }
 
 /** An earlier text to `recipient` with exactly this text that is still pending, if any (oldest first). */
@@ -81,6 +107,11 @@ export async function cancelPending(
       `message ${clientMessageId} is being posted to the relay right now; it cannot be cancelled`,
     );
   const cancelled = await context.store.transaction((tables) => {
+    const intent = tables.listIntents().find((i) => i.clientMessageId === clientMessageId);
+    if (intent !== undefined) {
+      tables.removeIntent(clientMessageId);
+      return pendingOfIntent(intent);
+    }
     const [row] = tables.listPendingSent().filter((r) => r.entry.clientMessageId === clientMessageId);
     if (row === undefined) return null;
     tables.removeOutbox(clientMessageId);

@@ -12,6 +12,7 @@ import {
   receiveMessage,
   wipeConsumed,
 } from "../../protocol/index.ts";
+import { CLOCK_SKEW_TOLERANCE_MS, NOT_YET_VALID_CODES } from "../../protocol/validity.ts";
 import type { ClientContext } from "../context.ts";
 import { type LocalTables, RECEIPT_CONTENT, type ReceivedMessage } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
@@ -29,10 +30,12 @@ import { processTogether } from "../messaging/receive-batch.ts";
 import { DEFAULT_BACKOFF } from "../outbox/outbox.ts";
 import { flushOutbox } from "../outbox/outbox-flush.ts";
 import type { RelayMessage } from "../transport/relay-api.ts";
+import { relayClockSkew } from "../transport/relay-http.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { watchRelay } from "../transport/relay-socket.ts";
 import { fetchProvenRecord } from "../trust/peer-identity.ts";
 import { applyRetention } from "./history.ts";
+import { sendIntents } from "./send.ts";
 
 /** A decrypted message as the SDK hands it out. */
 export interface IncomingMessage {
@@ -96,6 +99,8 @@ export interface ReceiveOptions {
   readonly receipts?: boolean;
   /** A contact's identity record changed: their messages wait at the relay until trusted. */
   readonly onIdentityChanged?: (username: string) => void;
+  /** A message failed for a time reason and waits at the relay (a clock is off): see TimeFailure. */
+  readonly onTimeFailure?: (failure: TimeFailure) => void;
   /** Messages kept at the relay per such sender in one receive (default MAX_HELD_PER_SENDER). */
   readonly maxHeldPerSender?: number;
   readonly signal?: AbortSignal;
@@ -113,7 +118,22 @@ type Outcome =
   | { kind: "receipt"; receipt: DeliveryReceipt }
   | { kind: "skip" }
   | { kind: "rejected"; rejected: RejectedMessage }
-  | { kind: "keep"; identityChanged?: string; firstContact?: boolean };
+  | { kind: "keep"; identityChanged?: string; firstContact?: boolean; timeFailure?: TimeFailure };
+
+/**
+ * A message that failed for a time reason (issue 13, loss 3): never dropped. It stays at the relay,
+ * unacknowledged, and is received once the clock is right; the user is told whose clock is off.
+ */
+export interface TimeFailure {
+  readonly messageId: string;
+  /** The relay-authenticated sender. */
+  readonly from: string;
+  /** `prekey_not_yet_valid`, `certificate_not_yet_valid`, or `prekey_expired` with this clock off. */
+  readonly code: string;
+  readonly message: string;
+  /** The relay's clock minus this machine's (ms), from its Date header; null when unknown. */
+  readonly clockSkewMs: number | null;
+}
 
 /**
  * Messages kept at the relay per sender while that sender's changed identity waits for the user
@@ -129,6 +149,9 @@ type Pass =
   | { kind: "done"; outcome: Outcome; consumed: readonly Uint8Array[] }
   | { kind: "needs-record"; username: string }
   | { kind: "needs-attachment"; reference: AttachmentReference };
+
+/** Failures that depend on the clock: the message may open once the clock is right. */
+const TIME_CODES: ReadonlySet<string> = new Set([...NOT_YET_VALID_CODES, "prekey_expired"]);
 
 /** Passes one envelope may take: decide, fetch the proven record, fetch the attachment, commit. */
 const MAX_PASSES = 3;
@@ -157,6 +180,9 @@ export async function processEnvelope(
   const rejected = (error: unknown): Outcome => {
     const code = NanoError.is(error) ? error.code : "internal_error";
     const message = error instanceof Error ? error.message : String(error);
+    // A time failure is never dropped: the message stays at the relay (receive asks whose clock is off).
+    if (TIME_CODES.has(code))
+      return { kind: "keep", timeFailure: { messageId, from: sender, code, message, clockSkewMs: null } };
     return { kind: "rejected", rejected: { messageId, from: sender, code, message, firstContact } };
   };
   for (let pass = 0; pass < MAX_PASSES; pass++) {
@@ -380,6 +406,8 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   /** Messages kept at the relay in this receive, per sender whose identity change waits. */
   const held = new Map<string, number>();
   const maxHeld = options.maxHeldPerSender ?? MAX_HELD_PER_SENDER;
+  /** Asked of the relay once per receive, at the first time failure. */
+  let clockSkew: Promise<number | null> | null = null;
   const markRead = options.markRead === true;
   /**
    * Hands one committed message to the application, then marks it shown. The mark waits for no fsync
@@ -408,6 +436,23 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
     for (const [index, pending] of outcomes.entries()) {
       const message = messages[index]!;
       let outcome = await pending;
+      if (outcome.kind === "keep" && outcome.timeFailure !== undefined) {
+        const failure = outcome.timeFailure;
+        clockSkew ??= relayClockSkew(link.api.endpoint);
+        const clockSkewMs = await clockSkew;
+        // An expired prekey with a clock that agrees with the relay's is not a clock problem: the
+        // message really came too late; refused and acknowledged as before.
+        if (
+          failure.code !== "prekey_expired" ||
+          (clockSkewMs !== null && clockSkewMs < -CLOCK_SKEW_TOLERANCE_MS)
+        ) {
+          options.onTimeFailure?.({ ...failure, clockSkewMs });
+          continue;
+        }
+        const { messageId, from, code, message } = failure;
+        // Prekey codes arise only in first contacts (the prekey named by a prekey message).
+        outcome = { kind: "rejected", rejected: { messageId, from, code, message, firstContact: true } };
+      }
       if (outcome.kind === "keep") {
         const waiting = outcome.identityChanged;
         if (waiting === undefined) continue;
@@ -455,7 +500,9 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   await applyRetention(context);
   // Messages committed earlier and never taken (killed between the commit and the show) come first.
   received += await showUnshown(context, take);
-  // Messages queued while the relay was down go first: the next command delivers them.
+  // Messages queued while the relay was down go first: the next command delivers them (and starts the
+  // sessions of first messages accepted then).
+  await sendIntentsQuietly(context, link);
   outboxSent += (await flushOutbox(context, link)).sent;
   const signal = options.signal ?? new AbortController().signal;
   // A watch listens on the channel BEFORE paging, so nothing committed in between is missed; what
@@ -505,6 +552,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
           }
         },
         onReady: async () => {
+          await sendIntentsQuietly(context, link);
           outboxSent += (await flushOutbox(context, link, DEFAULT_BACKOFF)).sent;
         },
         // The relay's `low_prekeys`: others are taking this account's one-time keys (first contacts,
@@ -581,6 +629,16 @@ async function acknowledgeIds(
     }
   }
   await link.api.ack(ids);
+}
+
+/** Intents are sent on the way; one that fails keeps its error code in the outbox listing. */
+async function sendIntentsQuietly(context: ClientContext, link: RelayLink): Promise<void> {
+  if ((await context.store.countIntents()) === 0) return;
+  try {
+    await sendIntents(context, link);
+  } catch (error) {
+    if (!NanoError.is(error)) throw error;
+  }
 }
 
 async function maintainPrekeysQuietly(

@@ -32,7 +32,11 @@ const ONE_TIME_ROLES: readonly string[] = [String(PREKEY_ROLES.oneTimeDh), Strin
 export async function status(context: ClientContext): Promise<StatusReport> {
   const home = context.home;
   const { config, seeds, store } = home;
-  const [outbox, contacts] = await Promise.all([store.countOutbox(), store.listContacts()]);
+  const [outbox, intents, contacts] = await Promise.all([
+    store.countOutbox(),
+    store.countIntents(),
+    store.listContacts(),
+  ]);
   const { own, prekeys } = await store.read((tables) => ({
     own: loadOwnIdentity(tables, seeds),
     prekeys: tables.listPrekeySecrets(),
@@ -59,7 +63,8 @@ export async function status(context: ClientContext): Promise<StatusReport> {
     username: own?.record.username ?? config.username,
     relay: config.relay,
     ca: config.ca,
-    outbox,
+    // Sends accepted while the relay was down and not yet encrypted count as pending too.
+    outbox: outbox + intents,
     contacts: contacts.length,
     prekeys: {
       oneTimeUnused,

@@ -284,3 +284,35 @@ export function checkRawStatus(answer: { status: number; body: Buffer }): Buffer
   }
   throw relayError(answer.status, parsed);
 }
+
+/**
+ * The relay's clock minus this machine's, in ms, from the `Date` header of a `GET /healthz` (one
+ * second resolution, so skews below ~2 s read as 0); null when the relay cannot be reached or sends
+ * no usable Date. Only asked when something failed for a time reason, to tell the user whose clock
+ * is off.
+ */
+export async function relayClockSkew(endpoint: RelayEndpoint): Promise<number | null> {
+  const before = Date.now();
+  try {
+    const date = await new Promise<string | undefined>((resolve, reject) => {
+      send(
+        endpoint,
+        { method: "GET", path: "/healthz" },
+        (response) => {
+          response.resume();
+          resolve(response.headers.date);
+        },
+        reject,
+      );
+    });
+    const relayTime = date === undefined ? Number.NaN : Date.parse(date);
+    if (!Number.isFinite(relayTime)) return null;
+    // Compared with the middle of the round trip; the header has whole seconds, hence the rounding.
+    const local = (before + Date.now()) / 2;
+    const skew = relayTime - local;
+    return Math.abs(skew) < 2_000 ? 0 : Math.round(skew);
+  } catch (error) {
+    if (NanoError.is(error)) return null;
+    throw error;
+  }
+}
