@@ -35,6 +35,12 @@ export function renderStatus(report: StatusReport): string {
       "outbox",
       report.outbox === 0 ? "0 pending" : `${report.outbox} pending (nano-client outbox lists them)`,
     ],
+    [
+      "quarantine",
+      report.quarantined === 0
+        ? "empty"
+        : `${report.quarantined} message(s) could not be opened (nano-client quarantine list)`,
+    ],
     ["contacts", String(report.contacts)],
     [
       "prekeys",

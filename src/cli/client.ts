@@ -21,6 +21,7 @@ import { registerHistoryCommands } from "./_history.ts";
 import { registerOutboxCommand } from "./_outbox.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
 import { progressBar } from "./_progress.ts";
+import { registerQuarantineCommand } from "./_quarantine.ts";
 import { renderContacts, renderInit, renderMessage, renderStatus } from "./_render.ts";
 import { type Feedback, feedback } from "./_spinner.ts";
 import { commandPath, usageReport } from "./_usage.ts";
@@ -357,6 +358,10 @@ function buildProgram(io: CliIo, state: CliState): Command {
               io.stderr.write(
                 `nano-client: refused a first contact from ${rejected.from}: ${rejected.message} (${rejected.code}); nothing from it is shown\n`,
               );
+            else if (rejected.quarantined === true)
+              io.stderr.write(
+                `nano-client: message ${rejected.messageId} from ${rejected.from} could not be opened: ${rejected.message} (${rejected.code}); kept in quarantine (nano-client quarantine list)\n`,
+              );
             else
               io.stderr.write(
                 `nano-client: message ${rejected.messageId} from ${rejected.from} was dropped: ${rejected.message} (${rejected.code})\n`,
@@ -389,6 +394,11 @@ function buildProgram(io: CliIo, state: CliState): Command {
 
   registerHistoryCommands(program, { withClient, print });
   registerOutboxCommand(program, { withClient, print });
+  registerQuarantineCommand(program, {
+    withClient,
+    print,
+    show: (message) => print(message, renderMessage(message)),
+  });
 
   program
     .command("contacts")

@@ -39,6 +39,7 @@ export type { ContactSummary } from "./operations/contacts.ts";
 export type { Conversation, HistoryEntry, HistoryOptions } from "./operations/history.ts";
 export type { InitResult } from "./operations/init.ts";
 export type { PendingMessage } from "./operations/pending.ts";
+export type { QuarantineEntry, RetryResult } from "./operations/quarantine.ts";
 export type {
   IncomingMessage,
   ReceiveOptions,

@@ -18,6 +18,13 @@ import {
 import { type InitResult, initHome } from "./operations/init.ts";
 import { cancelPending, listPending, type PendingMessage } from "./operations/pending.ts";
 import {
+  discardQuarantined,
+  listQuarantine,
+  type QuarantineEntry,
+  type RetryResult,
+  retryQuarantined,
+} from "./operations/quarantine.ts";
+import {
   type IncomingMessage,
   type ReceiveOptions,
   type ReceiveResult,
@@ -216,6 +223,25 @@ export class NanoClient {
   /** Marks the messages received from `peer` read; returns how many were unread. */
   markRead(peer: string): Promise<number> {
     return markRead(this.#context, peer);
+  }
+
+  /** Messages that could not be opened, kept with their envelopes (docs/sdk.md "Quarantine"). */
+  quarantine(): Promise<QuarantineEntry[]> {
+    return listQuarantine(this.#context);
+  }
+
+  /** Tries quarantined messages again; opened ones go to `onMessage` and leave the quarantine. */
+  retryQuarantined(options: {
+    readonly messageId?: string;
+    readonly saveDir?: string | null;
+    readonly onMessage: (message: IncomingMessage) => void | Promise<void>;
+  }): Promise<RetryResult> {
+    return retryQuarantined(this.#context, options);
+  }
+
+  /** Drops one quarantined message, or all of them; returns how many. */
+  discardQuarantined(messageId: string | "all"): Promise<number> {
+    return discardQuarantined(this.#context, messageId);
   }
 
   /** Messages committed and not yet acknowledged by the relay, with their text, in send order. */

@@ -104,6 +104,20 @@ export interface PendingIntent extends IntentRecord {
   readonly lastError: string | null;
 }
 
+/** A message that could not be opened, kept with its envelope (`quarantine` table). */
+export interface QuarantinedMessage {
+  /** The relay's id (as a string). */
+  readonly messageId: string;
+  /** The relay-authenticated sender. */
+  readonly from: string;
+  readonly envelope: Uint8Array;
+  /** Why it could not be opened (an error code) and the message of that error. */
+  readonly code: string;
+  readonly message: string;
+  readonly firstContact: boolean;
+  readonly quarantinedAt: number;
+}
+
 /** A message this client sent, kept for history (`sent` table) under the local retention setting. */
 export interface SentMessage {
   readonly clientMessageId: string;
@@ -177,6 +191,16 @@ const SCHEMAS = {
       .optional(),
     envelopeBytes: time.optional(),
     newSession: z.boolean().optional(),
+  }),
+  quarantined: z.strictObject({
+    v: z.literal(1),
+    messageId: z.string().min(1),
+    from: z.string().min(1),
+    envelope: base64,
+    code: z.string(),
+    message: z.string(),
+    firstContact: z.boolean(),
+    quarantinedAt: time,
   }),
   intent: z.strictObject({
     v: z.literal(1),

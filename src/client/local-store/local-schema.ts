@@ -71,6 +71,17 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
     record BLOB NOT NULL
   ) STRICT;
   `,
+  // 4: quarantine (issue 13, loss 4): a message that could not be opened is kept (sealed, with its
+  // envelope) before it is acknowledged, so it can be retried (after restoring the right local.db)
+  // or discarded explicitly — never dropped silently.
+  `
+  CREATE TABLE quarantine (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    handle BLOB NOT NULL UNIQUE,
+    at INTEGER NOT NULL,
+    record BLOB NOT NULL
+  ) STRICT;
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@ import {
   type OutboxEntry,
   type PendingIntent,
   type PrekeySecretRecord,
+  type QuarantinedMessage,
   type ReceivedMessage,
   type SentMessage,
   type SessionRecord,
@@ -42,6 +43,7 @@ export type {
   OutboxEntry,
   PendingIntent,
   PrekeySecretRecord,
+  QuarantinedMessage,
   ReceivedMessage,
   SentMessage,
   SessionRecord,
@@ -504,6 +506,42 @@ export class LocalTables {
       message.sentAt,
       record,
     );
+  }
+
+  // ---- quarantine: messages that could not be opened, kept until retried or discarded
+  /** Idempotent per relay message id (a redelivery after a crash before the ack is kept once). */
+  quarantine(message: QuarantinedMessage): boolean {
+    const handle = this.#blind("quarantine", message.messageId);
+    const record = sealRow(this.#keys, "quarantine", handle, encodeRecord("quarantined", message));
+    return (
+      this.#run(
+        "INSERT OR IGNORE INTO quarantine (handle, at, record) VALUES (?, ?, ?)",
+        handle,
+        message.quarantinedAt,
+        record,
+      ) > 0
+    );
+  }
+
+  listQuarantine(): QuarantinedMessage[] {
+    return this.#all("SELECT handle, record FROM quarantine ORDER BY seq").map((row) =>
+      decodeRecord(
+        "quarantined",
+        openRow(this.#keys, "quarantine", bytesOf(row.handle), bytesOf(row.record)),
+      ),
+    );
+  }
+
+  countQuarantine(): number {
+    return numberOf(this.#get("SELECT COUNT(*) AS n FROM quarantine")?.n);
+  }
+
+  /** Removes a quarantined message (opened on a retry, or discarded); its envelope leaves the WAL. */
+  removeQuarantined(messageId: string): boolean {
+    const removed =
+      this.#run("DELETE FROM quarantine WHERE handle = ?", this.#blind("quarantine", messageId)) > 0;
+    if (removed) this.secretsDeleted();
+    return removed;
   }
 
   // ---- intents: sends accepted while the relay was unreachable, not yet encrypted

@@ -1,7 +1,7 @@
 import { NanoError } from "../../errors/index.ts";
 import type { ClientContext } from "../context.ts";
 import { writeConfig } from "../home/home.ts";
-import { ensureOwnIdentity } from "../home/local-identity.ts";
+import { ensureOwnIdentity, loadOwnIdentity, localStoreLost } from "../home/local-identity.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
 import { relayUrl } from "../transport/relay-link.ts";
 
@@ -39,7 +39,12 @@ export async function claimUsername(
   checkUsername(username);
   const home = context.home;
   const relay = relayUrl(home);
-  const own = await home.store.transaction((tables) => ensureOwnIdentity(tables, home.seeds, username, now));
+  const own = await home.store.transaction((tables) => {
+    // A home that claimed a name and lost its local.db: a new claim would leave waiting mail unreadable.
+    if (home.config.username !== null && loadOwnIdentity(tables, home.seeds) === null)
+      throw localStoreLost(home.config.username);
+    return ensureOwnIdentity(tables, home.seeds, username, now);
+  });
   const link = await context.linkAs(own);
   const { created } = await link.api.claim();
   const prekeys = await maintainPrekeys(home.store, link, { now });

@@ -72,7 +72,15 @@ export interface RejectedMessage {
   readonly message: string;
   /** A refused first contact (docs/protocol.md §7.7): nobody was added as a contact. */
   readonly firstContact: boolean;
+  /**
+   * Kept in the local quarantine (with its envelope) before it was acknowledged: `quarantine retry`
+   * tries it again, `quarantine discard` drops it. False only when the quarantine is full.
+   */
+  readonly quarantined?: boolean;
 }
+
+/** Messages the quarantine keeps at most: beyond, a refused message is reported and dropped as before. */
+export const MAX_QUARANTINED = 500;
 
 export interface ReceiveOptions {
   /** Keep the connection open and deliver messages as they arrive, until `signal` aborts. */
@@ -473,6 +481,9 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
           },
         };
       }
+      // Kept before it is acknowledged; a store that cannot keep it fails the receive unacknowledged.
+      const quarantined =
+        outcome.kind === "rejected" && (await quarantine(context, message, outcome.rejected));
       acknowledge.push(message.id);
       try {
         if (outcome.kind === "message") {
@@ -484,7 +495,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
           await options.onReceipt?.(outcome.receipt);
         } else if (outcome.kind === "rejected") {
           rejected += 1;
-          await options.onRejected?.(outcome.rejected);
+          await options.onRejected?.({ ...outcome.rejected, quarantined });
         }
       } catch (error) {
         // The rest of the batch is committed too: hand it over all the same, then report.
@@ -593,6 +604,30 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
   await maintainPrekeysQuietly(context, link);
   return { received, rejected, outboxSent };
+}
+
+/**
+ * Keeps a message that could not be opened, envelope and all, durably before it is acknowledged
+ * (issue 13, loss 4): after a lost or mismatched local.db is put right, `quarantine retry` opens it.
+ */
+async function quarantine(
+  context: ClientContext,
+  message: RelayMessage,
+  rejected: RejectedMessage,
+): Promise<boolean> {
+  return context.home.quarantine.transaction((tables) => {
+    if (tables.countQuarantine() >= MAX_QUARANTINED) return false;
+    tables.quarantine({
+      messageId: rejected.messageId,
+      from: message.from,
+      envelope: message.envelope,
+      code: rejected.code,
+      message: rejected.message,
+      firstContact: rejected.firstContact,
+      quarantinedAt: Date.now(),
+    });
+    return true;
+  });
 }
 
 /** Hands over what a crash left committed and unshown, oldest first, page by page. */

@@ -22,6 +22,8 @@ export interface StatusReport {
   readonly relay: string | null;
   readonly ca: string | null;
   readonly outbox: number;
+  /** Messages that could not be opened, kept for `quarantine retry` or `discard`. */
+  readonly quarantined: number;
   readonly contacts: number;
   readonly prekeys: PrekeyStock;
   readonly createdAt: string;
@@ -32,9 +34,10 @@ const ONE_TIME_ROLES: readonly string[] = [String(PREKEY_ROLES.oneTimeDh), Strin
 export async function status(context: ClientContext): Promise<StatusReport> {
   const home = context.home;
   const { config, seeds, store } = home;
-  const [outbox, intents, contacts] = await Promise.all([
+  const [outbox, intents, quarantined, contacts] = await Promise.all([
     store.countOutbox(),
     store.countIntents(),
+    home.quarantine.read((tables) => tables.countQuarantine()),
     store.listContacts(),
   ]);
   const { own, prekeys } = await store.read((tables) => ({
@@ -65,6 +68,7 @@ export async function status(context: ClientContext): Promise<StatusReport> {
     ca: config.ca,
     // Sends accepted while the relay was down and not yet encrypted count as pending too.
     outbox: outbox + intents,
+    quarantined,
     contacts: contacts.length,
     prekeys: {
       oneTimeUnused,
