@@ -108,7 +108,7 @@ const unreadSockets: Attack = async (target, running) => {
       headers: { authorization: `Bearer ${target.tokens.hoarder}` },
     });
     socket.on("error", () => {});
-    socket.once("upgrade", () => socket.pause());
+    socket.once("upgrade", (response) => response.socket.pause());
     socket.once("close", (code) => {
       if (code === 1013 || code === 4409) count.refused++;
     });

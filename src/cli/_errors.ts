@@ -19,9 +19,10 @@ export const EXIT = Object.freeze({
   /** EX_IOERR: the disk refused (full, over quota). */
   ioError: 74,
   permission: 77,
+  config: 78,
 });
 
-const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
+export const EXIT_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
   keystore_missing: EXIT.noInput,
   contact_not_found: EXIT.noInput,
   keystore_exists: EXIT.cannotCreate,
@@ -38,6 +39,8 @@ const EXIT_BY_CODE: Partial<Record<ErrorCode, number>> = {
   client_config_invalid: EXIT.data,
   local_store_damaged: EXIT.data,
   no_space_left: EXIT.ioError,
+  // EX_CONFIG: the machine is misconfigured (its clock), not the input.
+  clock_skew: EXIT.config,
 };
 
 const EXIT_BY_KIND = {
@@ -58,6 +61,13 @@ const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   relay_unreachable:
     "check --relay and --ca; a message being sent stays queued and goes out with the next command",
   username_not_claimed: "run `nano-client claim-username NAME` first",
+  // A refused claim leaves the home unchanged (operations/claim-username.ts): say so, it was a trap once.
+  username_taken:
+    "choose another name: this home is unchanged and can claim it with `nano-client claim-username`",
+  username_reserved:
+    "choose another name: this home is unchanged and can claim it with `nano-client claim-username`",
+  suite_below_minimum:
+    "use a mode this relay accepts (named above): `send --crypto-mode MODE`, or a new home made with `nano-client --home DIR init --crypto-mode MODE`; this home is unchanged",
   account_not_found: "check the spelling: no such username at this relay",
   contact_identity_changed:
     "compare safety numbers with `nano-client verify NAME --confirm`, or accept it with `nano-client trust NAME`",
@@ -69,6 +79,12 @@ const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   local_store_damaged:
     "restore the home from a backup and keep the damaged file; the keystore alone cannot rebuild sessions or history",
   no_space_left: "free space on that device and run the command again; nothing was lost",
+  clock_skew:
+    "set this computer's clock right (enable NTP), run the command again; if the relay still refuses, run `nano-client renew-device`",
+  certificate_expired:
+    "run `nano-client renew-device` to certify a new device key with the identity key; identity, contacts and sessions stay",
+  certificate_not_yet_valid:
+    "run `nano-client renew-device` to certify a new device key with the identity key; identity, contacts and sessions stay",
   local_state_rolled_back:
     "put this home's newest local.db back; if there is none, move local.db and local.db.anchor aside to start with empty local state",
 };

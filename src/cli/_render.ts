@@ -43,6 +43,12 @@ export function renderStatus(report: StatusReport): string {
     ],
     ["contacts", String(report.contacts)],
     [
+      "blocked",
+      report.blocked.senders.length === 0 && report.blocked.droppedMessages === 0
+        ? "nobody"
+        : `${report.blocked.senders.length === 0 ? "nobody now" : report.blocked.senders.join(", ")}; ${report.blocked.droppedMessages} message(s) dropped unread`,
+    ],
+    [
       "prekeys",
       `${report.prekeys.oneTimeUnused} one-time unused, ${report.prekeys.oneTimeUsed} used; signed ${report.prekeys.signedCreatedAt ?? "none yet"}`,
     ],

@@ -1,11 +1,11 @@
 import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
-import type { Readable, Writable } from "node:stream";
+import { type Readable, Writable } from "node:stream";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { resolveHome } from "../client/home/home.ts";
 import { NanoClient } from "../client/nano-client.ts";
 import type { TimeFailure } from "../client/operations/receive.ts";
-import { MAX_FILE_BYTES, MAX_TEXT_BYTES } from "../client/operations/send.ts";
+import { MAX_FILE_BYTES, MAX_TEXT_BYTES, TEXT_WITH_FILE } from "../client/operations/send.ts";
 import {
   type Argon2idParameters,
   checkArgon2idParameters,
@@ -14,6 +14,7 @@ import {
 } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { humanBytes } from "../text/human-bytes.ts";
+import { humanDuration } from "../text/human-duration.ts";
 import { completionScript, SHELLS, type Shell } from "./_completion.ts";
 import { describeErrno } from "./_errno.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
@@ -21,6 +22,7 @@ import { registerHistoryCommands } from "./_history.ts";
 import { registerOutboxCommand } from "./_outbox.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
 import { progressBar } from "./_progress.ts";
+import { safetyNumberQr } from "./_qr.ts";
 import { registerQuarantineCommand } from "./_quarantine.ts";
 import { renderContacts, renderInit, renderMessage, renderStatus } from "./_render.ts";
 import { type Feedback, feedback } from "./_spinner.ts";
@@ -128,7 +130,9 @@ Examples:
   echo "from a script" | nano-client --home ~/alice send bob
   nano-client --home ~/alice send bob --file report.pdf
   nano-client --home ~/alice receive --watch       # until Ctrl-C
-  nano-client --home ~/alice verify bob            # compare the 60 digits with bob's
+  nano-client --home ~/alice verify bob --qr       # the 60 digits, and a QR code for bob to scan
+  nano-client --home ~/alice verify bob --confirm "DIGITS AS BOB'S SCREEN SHOWS THEM"
+  nano-client --home ~/alice block mallory         # drop mallory's messages unread
 
 Environment variables:
   NANO_CLIENT_HOME      home directory when --home is not given (default ~/.nano-messenger)
@@ -136,8 +140,9 @@ Environment variables:
   NANO_NEW_PASSPHRASE   the new passphrase for \`nano-client passphrase\`
   NANO_DEBUG=1          print stack traces with errors
 
-Exit codes: 0 ok, 64 usage, 65 damaged data, 66 missing input, 69 relay unavailable, 70 internal
-error, 73 cannot create, 74 disk full, 77 permission or passphrase (docs/client.md).
+Exit codes: 0 ok, 64 usage, 65 damaged or refused data, 66 missing input, 69 relay unavailable,
+70 internal error, 73 cannot create, 74 disk full, 77 permission or passphrase, 78 clock or Node
+version, 130 interrupted (docs/client.md).
 `;
 
 function buildProgram(io: CliIo, state: CliState): Command {
@@ -287,6 +292,9 @@ function buildProgram(io: CliIo, state: CliState): Command {
         command: Command,
       ) => {
         globals(command);
+        // Checked before the file is read or the keystore unlocked: a usage error, whatever the file.
+        if (text !== undefined && text !== "" && options.file !== undefined)
+          throw new NanoError("invalid_argument", TEXT_WITH_FILE);
         const file = options.file === undefined ? null : await readInputFile(options.file);
         let body: string | null = text ?? null;
         if (body === null && file === null && io.stdin.isTTY !== true)
@@ -400,27 +408,78 @@ function buildProgram(io: CliIo, state: CliState): Command {
     show: (message) => print(message, renderMessage(message)),
   });
 
-  program
-    .command("contacts")
+  const contacts = program.command("contacts").description("list contacts (default), or remove one");
+  contacts
+    .command("list", { isDefault: true })
     .description("list contacts and their verification state")
     .action((_options: unknown, command: Command) =>
       withClient(command, "reading contacts", async (client) => {
-        const contacts = await client.contacts();
-        print({ contacts }, renderContacts(contacts));
+        const list = await client.contacts();
+        print({ contacts: list }, renderContacts(list));
+      }),
+    );
+  contacts
+    .command("remove")
+    .description("forget NAME: pinned identity, verification and sessions (block NAME stops messages)")
+    .argument("<name>")
+    .action((name: string, _options: unknown, command: Command) =>
+      withClient(command, `removing ${name}`, async (client) => {
+        const removed = await client.removeContact(name);
+        print(
+          { removed },
+          `removed ${removed.username} and ${removed.sessions} session(s); a message from ${removed.username} is a first contact again\n`,
+        );
+      }),
+    );
+
+  for (const blocked of [true, false]) {
+    const verb = blocked ? "block" : "unblock";
+    program
+      .command(verb)
+      .description(
+        blocked
+          ? "drop NAME's messages unread (acknowledged at the relay, counted in status)"
+          : "receive NAME's messages again",
+      )
+      .argument("<name>")
+      .action((name: string, _options: unknown, command: Command) =>
+        withClient(command, `${verb}ing ${name}`, async (client) => {
+          const result = await client.setBlocked(name, blocked);
+          const state = blocked ? "blocked" : "not blocked";
+          print(result, `${result.changed ? `${verb}ed` : `already ${state}:`} ${result.username}\n`);
+        }),
+      );
+  }
+
+  program
+    .command("verify")
+    .description("show the safety number for NAME; --confirm DIGITS checks and records it")
+    .argument("<name>")
+    .option(
+      "--confirm [digits]",
+      "record that the safety numbers match; with DIGITS (NAME's number, spaces allowed), only if they do",
+    )
+    .option("--qr", "also draw the safety number as a QR code for NAME to scan")
+    .action((name: string, options: { confirm?: boolean | string; qr?: boolean }, command: Command) =>
+      withClient(command, `checking ${name} in key transparency`, async (client) => {
+        const result = await client.verify(name, options.confirm ?? false);
+        const qr = options.qr === true && !state.json ? safetyNumberQr(result.qrPayload) : "";
+        print(
+          result,
+          `${qr}${result.username}: ${result.safetyNumber}${result.verified ? " (verified)" : ""}\n${result.transparency.line}\n`,
+        );
       }),
     );
 
   program
-    .command("verify")
-    .description("show the safety number for NAME; --confirm marks it verified")
-    .argument("<name>")
-    .option("--confirm", "record that the safety numbers match")
-    .action((name: string, options: { confirm?: boolean }, command: Command) =>
-      withClient(command, `checking ${name} in key transparency`, async (client) => {
-        const result = await client.verify(name, options.confirm === true);
+    .command("renew-device")
+    .description("issue a new device certificate with the identity key (after a wrong clock, or expiry)")
+    .action((_options: unknown, command: Command) =>
+      withClient(command, "certifying a new device key", async (client) => {
+        const renewed = await client.renewDevice();
         print(
-          result,
-          `${result.username}: ${result.safetyNumber}${result.verified ? " (verified)" : ""}\n${result.transparency.line}\n`,
+          renewed,
+          `renewed the device certificate of ${renewed.username}: valid ${renewed.validFrom} to ${renewed.validUntil}\n`,
         );
       }),
     );
@@ -510,15 +569,8 @@ function describeTimeFailure(failure: TimeFailure): string {
       ? "the relay's clock could not be read to compare"
       : skew === 0
         ? "this machine's clock agrees with the relay's, so the sender's clock may be off"
-        : `this machine's clock is ${humanDuration(Math.abs(skew))} ${skew > 0 ? "behind" : "ahead of"} the relay's`;
+        : `this computer's clock is ${humanDuration(skew)} ${skew > 0 ? "behind" : "ahead of"} the relay's`;
   return `nano-client: a message from ${failure.from} is not valid by this machine's clock (${failure.code}); ${off}\nhint: the message waits at the relay; correct the clock and run \`nano-client receive\` again`;
-}
-
-function humanDuration(ms: number): string {
-  const minutes = Math.round(ms / 60_000);
-  if (minutes < 120) return `${minutes} min`;
-  const hours = Math.round(minutes / 60);
-  return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} days`;
 }
 
 const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help", "commander.version"]);
@@ -527,6 +579,18 @@ const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help", "comman
 function fromCommander(error: CommanderError, command: readonly string[]): NanoError {
   const report = usageReport(error, "nano-client", command);
   return new CliUsageError(report.message, report.hint);
+}
+
+/**
+ * The command tree as the parser defines it, for documentation checks (test/client/cli-docs.test.ts):
+ * nothing is run, nothing is written.
+ */
+export function commandTree(): Command {
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  return buildProgram(
+    { stdin: process.stdin, stdout: discard, stderr: discard, env: {} },
+    { json: false, spinner: null },
+  );
 }
 
 export async function main(argv: readonly string[], io: CliIo = process): Promise<void> {

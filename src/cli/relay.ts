@@ -46,6 +46,13 @@ function sizeArgument(what: string) {
   };
 }
 
+/** `--since`: an ISO 8601 time or milliseconds since the epoch. */
+function sinceArgument(value: string): number {
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) fail(`--since needs an ISO 8601 time or epoch milliseconds, got "${value}"`);
+  return ms;
+}
+
 async function validateConfig(options: ConfigSelection, json: boolean): Promise<void> {
   if (options.config !== undefined && options.environment !== undefined) {
     fail("give either --config or --environment, not both");
@@ -281,6 +288,7 @@ function buildProgram(): Command {
       await restoreCommand({ ...program.opts(), ...options }, feedback(process.stderr, options));
     });
   auditCommands(program);
+  complianceCommands(program);
   program
     .command("completion")
     .description("print a shell completion script (bash, zsh or fish)")
@@ -341,11 +349,7 @@ function auditCommands(program: Command): void {
     });
   base(audit.command("export"))
     .description("print log entries since TIME for SIEM ingestion")
-    .requiredOption("--since <time>", "ISO 8601 time or milliseconds since the epoch", (value: string) => {
-      const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-      if (!Number.isFinite(ms)) fail(`--since needs an ISO 8601 time or epoch milliseconds, got "${value}"`);
-      return ms;
-    })
+    .requiredOption("--since <time>", "ISO 8601 time or milliseconds since the epoch", sinceArgument)
     .addOption(new Option("--format <format>", "output format").choices(["jsonl"]).default("jsonl"))
     .addOption(logOption())
     .option("--personal-data", "include usernames and addresses still in the side table", false)
@@ -367,6 +371,118 @@ function auditCommands(program: Command): void {
     .description("print the log verifier keys for clients to pin")
     .action(async (options) => {
       await (await load()).auditLogKeysCommand({ ...program.opts(), ...options });
+    });
+}
+
+/** `nano-relay compliance ...` (docs/compliance.md): data-subject rights, holds, access audit. */
+function complianceCommands(program: Command): void {
+  const compliance = program
+    .command("compliance")
+    .description("export, erase and hold accounts; every use is recorded in the audit log");
+  const base = (command: Command) =>
+    command
+      .addOption(configOption())
+      .addOption(environmentOption())
+      .option("--json", "machine-readable output", false);
+  const user = (command: Command) =>
+    command.requiredOption("-u, --user <name>", "the account's username", (value: string) => value);
+  const reason = (command: Command) =>
+    command.option("--reason <text>", "why (recorded in the audit log as a salted commitment)");
+  const load = () => import("./relay/compliance.ts");
+  const normalized = async (name: string) => (await import("../relay/usernames.ts")).normalizeUsername(name);
+  reason(user(base(compliance.command("export"))))
+    .description("write everything the relay holds about an account as signed JSON (GDPR Art. 15/20)")
+    .requiredOption("-o, --output <file>", "the export file to write (mode 0600)")
+    .option("--include-envelopes", "add the pending messages' envelopes (ciphertext) too", false)
+    .option("-f, --force", "replace an existing file", false)
+    .action(async (options) => {
+      await (await load()).exportCommand({
+        ...program.opts(),
+        ...options,
+        user: await normalized(options.user),
+      });
+    });
+  reason(user(base(compliance.command("erase"))))
+    .description(
+      "delete an account and everything naming it; its name stays unclaimable for the cooling-off period (GDPR Art. 17)",
+    )
+    .option("--no-vacuum", "skip rewriting the database (deleted bytes may stay in free pages)")
+    .action(async (options) => {
+      await (await load()).eraseCommand({
+        ...program.opts(),
+        ...options,
+        user: await normalized(options.user),
+      });
+    });
+  for (const release of [false, true])
+    reason(user(base(compliance.command(release ? "release" : "hold"))))
+      .description(
+        release
+          ? "lift a legal hold"
+          : "place a legal hold: the account cannot be erased and retention keeps its audit data (Art. 18)",
+      )
+      .action(async (options) => {
+        await (await load()).holdCommand({
+          ...program.opts(),
+          ...options,
+          user: await normalized(options.user),
+          release,
+        });
+      });
+  reason(user(base(compliance.command("access-log"))))
+    .description("list every operator action on an account's data, with who and why (HIPAA access audit)")
+    .action(async (options) => {
+      await (await load()).accessLogCommand({
+        ...program.opts(),
+        ...options,
+        user: await normalized(options.user),
+      });
+    });
+  compliance
+    .command("admin-key")
+    .description("create an administrator's approval key and print its [[compliance.approvers]] entry")
+    .requiredOption("--name <name>", "the administrator's name on the key (no spaces or '+')")
+    .requiredOption("-o, --output <file>", "the secret key file to write (mode 0600)")
+    .option("-f, --force", "replace an existing file", false)
+    .action(async (options: { name: string; output: string; force: boolean }) => {
+      await (await load()).adminKeyCommand(options);
+    });
+  reason(base(compliance.command("approve")))
+    .description("approve a configuration change that weakens security (SOX change control)")
+    .requiredOption("-k, --key <file>", "your administrator key (from compliance admin-key)")
+    .option("-o, --output <file>", "where to write the approval (default: the approvals folder)")
+    .action(async (options) => {
+      await (await load()).approveCommand({ ...program.opts(), ...options });
+    });
+  base(compliance.command("report"))
+    .description("judge the configuration and the logs against GDPR, HIPAA or SOX, one row per control")
+    .addOption(
+      new Option("--framework <name>", "the framework")
+        .choices(["gdpr", "hipaa", "sox"])
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option("--format <format>", "output format").choices(["md", "json"]).default("md"))
+    .action(async (options) => {
+      const { reportCommand } = await import("./relay/compliance-report.ts");
+      await reportCommand({ ...program.opts(), ...options });
+    });
+  base(compliance.command("transparency-report"))
+    .description("count exports, erasures, holds and other operator actions since a date")
+    .requiredOption("--since <time>", "ISO 8601 time or milliseconds since the epoch", sinceArgument)
+    .addOption(new Option("--format <format>", "output format").choices(["md", "json"]).default("md"))
+    .action(async (options) => {
+      const { transparencyReportCommand } = await import("./relay/compliance-report.ts");
+      await transparencyReportCommand({ ...program.opts(), ...options });
+    });
+  compliance
+    .command("verify-export")
+    .description("check both signatures of an export (and, with a configuration, that it is this relay's)")
+    .argument("<file>", "a file written by nano-relay compliance export")
+    .addOption(configOption())
+    .addOption(environmentOption())
+    .option("--json", "machine-readable output", false)
+    .action(async (file: string, options) => {
+      await (await load()).verifyExportCommand({ ...options, file });
     });
 }
 

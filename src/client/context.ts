@@ -65,6 +65,12 @@ export class ClientContext {
     return building;
   }
 
+  /** Forgets the current link (its identity was refused and dropped); closed with the context. */
+  retireLink(): void {
+    if (this.#link !== null) this.#retired.push(this.#link);
+    this.#link = null;
+  }
+
   /** Closes the relay channel, wipes the link's device seed copy, forgets every cache, closes the home. */
   async close(): Promise<void> {
     if (this.#closed) return;

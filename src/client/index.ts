@@ -35,7 +35,8 @@ export {
   type ReceiptListener,
 } from "./nano-client.ts";
 export type { ClaimUsernameResult } from "./operations/claim-username.ts";
-export type { ContactSummary } from "./operations/contacts.ts";
+export type { BlockResult, BlockSummary } from "./operations/contact-blocks.ts";
+export type { ContactSummary, RemovedContact } from "./operations/contacts.ts";
 export type { Conversation, HistoryEntry, HistoryOptions } from "./operations/history.ts";
 export type { InitResult } from "./operations/init.ts";
 export type { PendingMessage } from "./operations/pending.ts";
@@ -46,6 +47,7 @@ export type {
   ReceiveResult,
   RejectedMessage,
 } from "./operations/receive.ts";
+export type { RenewDeviceResult } from "./operations/renew-device.ts";
 export type { SendRequest, SendResult } from "./operations/send.ts";
 export type { StatusReport } from "./operations/status.ts";
 export type { VerifyResult } from "./operations/verify.ts";

@@ -6,7 +6,14 @@ import { type UnlockedHome, unlockHome } from "./home/unlocked-home.ts";
 import { changeKeystorePassphrase, type Passphrase } from "./keystore/keystore.ts";
 import type { DeliveryReceipt } from "./messaging/delivery-receipts.ts";
 import { type ClaimUsernameResult, claimUsername } from "./operations/claim-username.ts";
-import { type ContactSummary, listContacts, trustContact } from "./operations/contacts.ts";
+import { type BlockResult, setBlocked } from "./operations/contact-blocks.ts";
+import {
+  type ContactSummary,
+  listContacts,
+  type RemovedContact,
+  removeContact,
+  trustContact,
+} from "./operations/contacts.ts";
 import {
   type Conversation,
   conversations,
@@ -30,6 +37,7 @@ import {
   type ReceiveResult,
   receive,
 } from "./operations/receive.ts";
+import { type RenewDeviceResult, renewDevice } from "./operations/renew-device.ts";
 import { type ReplaceIdentityResult, replaceIdentity } from "./operations/replace-identity.ts";
 import { type SendRequest, type SendResult, send } from "./operations/send.ts";
 import { type StatusReport, status } from "./operations/status.ts";
@@ -158,8 +166,27 @@ export class NanoClient {
     return trustContact(this.#context, username);
   }
 
-  verify(username: string, confirm: boolean): Promise<VerifyResult> {
+  /**
+   * The safety number with `username`; `confirm` true records it as compared, a string is the number
+   * the user typed from the peer's screen and must match (`safety_number_mismatch`, nothing recorded).
+   */
+  verify(username: string, confirm: boolean | string): Promise<VerifyResult> {
     return verifyContact(this.#context, username, confirm);
+  }
+
+  /** A new device certificate from the identity key (one made for the future, or expired). */
+  renewDevice(): Promise<RenewDeviceResult> {
+    return renewDevice(this.#context);
+  }
+
+  /** Forgets a contact: pinned record, verification, sessions (docs/client.md "Contacts"). */
+  removeContact(username: string): Promise<RemovedContact> {
+    return removeContact(this.#context, username);
+  }
+
+  /** Blocks (or unblocks) a sender: their messages are acknowledged and dropped unread. */
+  setBlocked(username: string, blocked: boolean): Promise<BlockResult> {
+    return setBlocked(this.#context, username, blocked);
   }
 
   claimUsername(username: string): Promise<ClaimUsernameResult> {

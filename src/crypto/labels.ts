@@ -17,6 +17,10 @@ export const SIGNATURE_CONTEXTS = Object.freeze({
   identityUpdate: "nano/v1/sig/identity-update",
   /** ML-DSA-65 FIPS 204 context of the audit log's checkpoint signatures (docs/audit.md). */
   checkpoint: "nano/v1/sig/checkpoint",
+  /** Both signatures of a relay's compliance export, by the log key (docs/compliance.md). */
+  complianceExport: "nano/v1/sig/compliance-export",
+  /** An administrator's approval of a security-weakening configuration change (docs/compliance.md). */
+  configApproval: "nano/v1/sig/config-approval",
 } as const);
 
 export const KDF_LABELS = Object.freeze({
@@ -53,6 +57,8 @@ export const KDF_LABELS = Object.freeze({
   noteMlDsa65: "nano/v1/note/ml-dsa-65",
   /** Salt of the relay's audit-log actor pseudonyms (HKDF over the per-relay secret). */
   auditActor: "nano/v1/audit-actor",
+  /** Keyed hash of an erased username's skeleton in the relay's tombstones (docs/compliance.md). */
+  tombstone: "nano/v1/tombstone",
   /** Keys of the responder's cache of refused first contacts (docs/protocol.md §7.7); never sent. */
   refused: "nano/v1/refused",
 } as const);

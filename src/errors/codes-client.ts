@@ -103,6 +103,20 @@ export const CLIENT_ERRORS = {
     meaning: "No contact with that username is stored locally.",
     fix: "Check the spelling with `nano-client contacts`; send to the user once to add them.",
   },
+  clock_skew: {
+    kind: "validation",
+    status: 400,
+    meaning:
+      "The relay refused this device's certificate, and this computer's clock is more than five minutes away from the relay's (its Date header): the clock is the cause.",
+    fix: "Set the clock right (enable NTP), then run the command again; a certificate made while the clock was wrong needs `nano-client renew-device`.",
+  },
+  safety_number_mismatch: {
+    kind: "validation",
+    status: 409,
+    meaning:
+      "The safety number typed for `verify NAME --confirm DIGITS` is not the one of you and NAME; the contact was not marked verified.",
+    fix: "Check the digits against NAME's screen; if they really differ, someone may be in the middle: do not trust this contact.",
+  },
   contact_identity_changed: {
     kind: "validation",
     status: 409,

@@ -167,8 +167,9 @@ export const RELAY_ERRORS = {
   suite_below_minimum: {
     kind: "validation",
     status: 400,
-    meaning: "The bundle's or envelope's suite ranks below this relay's security.minimum_crypto_mode.",
-    fix: "Use a suite at or above the relay's minimum (hybrid is recommended).",
+    meaning:
+      "The identity record's preferred mode (at claim or update), the bundle's or the envelope's suite ranks below this relay's security.minimum_crypto_mode; the message names the modes it accepts.",
+    fix: "Use a mode the relay accepts (hybrid is recommended); a refused claim stored nothing.",
   },
   post_quantum_required: {
     kind: "validation",
@@ -248,5 +249,33 @@ export const RELAY_ERRORS = {
     meaning:
       "No attachment with this hash exists (never uploaded, expired, or fetched by every recipient more than a day ago).",
     fix: "Ask the sender to upload it again.",
+  },
+  // ---- compliance (docs/compliance.md)
+  username_cooling_off: {
+    kind: "validation",
+    status: 409,
+    meaning:
+      "This username (or one confusable with it) belonged to an account erased less than `compliance.erasure_cooling_off_days` ago; nobody may claim it yet.",
+    fix: "Choose another username.",
+  },
+  account_on_hold: {
+    kind: "validation",
+    status: 409,
+    meaning: "The account is under a legal hold (`nano-relay compliance hold`), so it cannot be erased.",
+    fix: "Release the hold with `nano-relay compliance release --user NAME` once the matter allows it, then erase.",
+  },
+  config_change_unapproved: {
+    kind: "usage",
+    status: 500,
+    meaning:
+      "The configuration weakens security against the last one the relay ran with (the message lists each change) and lacks the approvals `compliance.approvals_required` asks for.",
+    fix: "Have enough administrators of `compliance.approvers` run `nano-relay compliance approve --config FILE --key KEY`, or undo the change.",
+  },
+  compliance_export_invalid: {
+    kind: "crypto",
+    status: 400,
+    meaning:
+      "A compliance export is not well formed, or one of its two signatures (Ed25519, ML-DSA-65) does not verify, or it was signed by another relay's log key.",
+    fix: "Treat the file as altered or foreign; ask the relay's operator for a fresh export.",
   },
 } as const satisfies Record<string, ErrorEntry>;

@@ -26,6 +26,8 @@ export interface VerifiedIdentity {
   readonly version: number;
   /** Suite ids (u16) the identity accepts, in the record's order. */
   readonly suites: readonly number[];
+  /** The suite the identity prefers (its mode): the relay holds it to its minimum at claim. */
+  readonly preferred: number;
 }
 
 export interface VerifiedDevice {
@@ -74,6 +76,7 @@ function verified(record: IdentityRecord): VerifiedIdentity {
     identityHash: record.hash,
     version: record.recordVersion,
     suites: record.keys.map((entry) => entry.suite.id),
+    preferred: record.preferred,
   };
 }
 

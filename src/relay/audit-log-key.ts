@@ -183,3 +183,11 @@ export function publishedVerifierKeys(key: RelayLogKey): Record<LogId, [string, 
 export function actorPseudonym(key: RelayLogKey, username: string): Uint8Array {
   return hkdf(key.pseudonymKey, label(KDF_LABELS.auditActor), utf8(username), 16);
 }
+
+/**
+ * The tombstone of an erased account: a keyed hash of its username's skeleton under the same secret,
+ * so the database can refuse the name (and confusables) during cooling-off without holding the name.
+ */
+export function tombstoneKey(key: RelayLogKey, skeleton: string): Uint8Array {
+  return hkdf(key.pseudonymKey, label(KDF_LABELS.tombstone), utf8(skeleton), 32);
+}

@@ -9,7 +9,17 @@ import { sha256, toHex, utf8 } from "../crypto/index.ts";
 import type { MigrationStep } from "../store/sqlite/migrations.ts";
 import type { AuditEvent, AuditHook } from "../store/types.ts";
 import type { Clock } from "./clock.ts";
-import type { RelayConfig } from "./config/schema.ts";
+import {
+  approvalsDir,
+  approverKey,
+  changeHash,
+  configDiff,
+  lastRecordedConfig,
+  refuseUnapproved,
+  validApprovals,
+  weakenings,
+} from "./compliance/change-control.ts";
+import { type RelayConfig, relayConfigSchema } from "./config/schema.ts";
 import type { TransparencyService } from "./transparency.ts";
 
 /** The configured key file, or log-key.json next to the database. */
@@ -22,6 +32,58 @@ export function logKeyPath(config: RelayConfig): string {
 /** SHA-256 of the effective configuration (schema order, defaults filled in): what the relay runs with. */
 export function configHash(config: RelayConfig): string {
   return toHex(sha256(utf8(JSON.stringify(config))));
+}
+
+/** Diff fields are bounded so a config_loaded leaf stays far below the 64 KiB entry limit. */
+const MAX_DIFF_TEXT = 16_384;
+
+/**
+ * Change control at start (src/relay/compliance/change-control.ts): the diff from the last recorded
+ * configuration, and a refusal — itself logged — of an unapproved weakening. Returns the details the
+ * config_loaded event carries: the whole configuration (no secrets live in it), its change hash, the
+ * diff, what weakened and who approved it.
+ */
+async function checkConfigChange(
+  config: RelayConfig,
+  transparency: TransparencyService,
+  now: number,
+): Promise<Record<string, string>> {
+  const toHash = changeHash(config);
+  const recorded = await lastRecordedConfig(transparency);
+  const details: Record<string, string> = { change_hash: toHash, config: JSON.stringify(config) };
+  if (recorded === undefined) return details;
+  details.changes = JSON.stringify(configDiff(recorded.config, config)).slice(0, MAX_DIFF_TEXT);
+  const previous = relayConfigSchema.safeParse(recorded.config);
+  if (!previous.success) return details;
+  const found = weakenings(previous.data, config);
+  if (found.length === 0) return details;
+  details.weakened = found.map((w) => w.path).join(",");
+  const required = previous.data.compliance.approvals_required;
+  if (required === 0) return details;
+  const dir = approvalsDir(config);
+  const approved = validApprovals(
+    dir,
+    recorded.hash,
+    toHash,
+    previous.data.compliance.approvers.map(approverKey),
+  );
+  if (approved.length < required) {
+    await transparency.record({
+      type: "config_loaded",
+      outcome: "failure",
+      time: now,
+      details: {
+        reason: "config_change_unapproved",
+        change_hash: toHash,
+        weakened: details.weakened,
+        approvals: approved.length,
+        required,
+      },
+    });
+    refuseUnapproved(found, required, approved, recorded.hash, toHash, dir);
+  }
+  details.approved_by = approved.join(",");
+  return details;
 }
 
 export interface AttachedTransparency {
@@ -50,7 +112,11 @@ export async function attachTransparency(
     type: "config_loaded",
     outcome: "success",
     time: now,
-    details: { config_hash: configHash(config), environment: config.environment },
+    details: {
+      config_hash: configHash(config),
+      environment: config.environment,
+      ...(await checkConfigChange(config, transparency, now)),
+    },
   });
   await transparency.record({
     type: "relay_started",

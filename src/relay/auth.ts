@@ -107,11 +107,18 @@ export class TokenService {
   readonly #accounts: AccountStore;
   readonly #clock: Clock;
   readonly #lifetimeMs: number;
+  readonly #idleMs: number;
+  /**
+   * Token id -> last use, for the idle timeout. In this process's memory only: a token first seen here
+   * (after a restart, or on another relay of a cluster) starts its idle time at that use.
+   */
+  readonly #lastUse = new Map<string, number>();
 
-  constructor(accounts: AccountStore, clock: Clock, lifetimeSeconds: number) {
+  constructor(accounts: AccountStore, clock: Clock, lifetimeSeconds: number, idleTimeoutSeconds = 0) {
     this.#accounts = accounts;
     this.#clock = clock;
     this.#lifetimeMs = lifetimeSeconds * 1000;
+    this.#idleMs = idleTimeoutSeconds * 1000;
   }
 
   /**
@@ -149,8 +156,44 @@ export class TokenService {
     const tokenHash = blake2b(raw);
     const record = await this.#accounts.getToken(tokenHash);
     if (record === null) throw new NanoError("unauthenticated", "unknown token; log in again");
-    if (record.expiresAt <= this.#clock.now()) throw new NanoError("token_expired", "the token has expired");
-    return { username: record.username, expiresAt: record.expiresAt, tokenId: toHex(tokenHash) };
+    const now = this.#clock.now();
+    if (record.expiresAt <= now) throw new NanoError("token_expired", "the token has expired");
+    const tokenId = toHex(tokenHash);
+    if (this.#idleMs > 0) {
+      const last = this.#lastUse.get(tokenId);
+      if (last !== undefined && now - last >= this.#idleMs) {
+        this.#lastUse.delete(tokenId);
+        await this.#accounts.deleteToken(tokenHash);
+        throw new NanoError(
+          "token_expired",
+          "the token was unused longer than the idle timeout; log in again",
+        );
+      }
+      this.#lastUse.set(tokenId, now);
+    }
+    return { username: record.username, expiresAt: record.expiresAt, tokenId };
+  }
+
+  /** A frame from a WebSocket session counts as use of its token (idle timeout). */
+  touch(tokenId: string): void {
+    if (this.#idleMs > 0 && this.#lastUse.has(tokenId)) this.#lastUse.set(tokenId, this.#clock.now());
+  }
+
+  /**
+   * Deletes the tokens idle for the timeout (and forgets entries older than any token can live) and
+   * returns their ids, so the caller can close their sessions. The sweeper calls it.
+   */
+  async expireIdle(): Promise<string[]> {
+    if (this.#idleMs === 0) return [];
+    const now = this.#clock.now();
+    const idle: string[] = [];
+    for (const [tokenId, last] of this.#lastUse)
+      if (now - last >= this.#idleMs) {
+        this.#lastUse.delete(tokenId);
+        idle.push(tokenId);
+      }
+    for (const tokenId of idle) await this.#accounts.deleteToken(new Uint8Array(Buffer.from(tokenId, "hex")));
+    return idle;
   }
 
   /** Token id (see `session`) of a presented token, for closing the sessions it authenticated. */

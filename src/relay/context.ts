@@ -110,7 +110,12 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     bounds,
     hub: new DeliveryHub(),
     challenges: options.challenges ?? new ChallengeBook(clock, config.security.challenge_lifetime_seconds),
-    tokens: new TokenService(store.accounts, clock, config.security.token_lifetime_seconds),
+    tokens: new TokenService(
+      store.accounts,
+      clock,
+      config.security.token_lifetime_seconds,
+      config.security.token_idle_timeout_seconds,
+    ),
     usernames: new UsernamePolicy(config.security.reserved_usernames),
     audit: chainHooks(options.audit ?? auditHook(config, log), options.auditLog),
     transparency: options.transparency,

@@ -1,8 +1,9 @@
 import { blake2b, getSuite } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import type { EnqueueResult, StoredMessage } from "../store/types.ts";
-import { CRYPTO_MODE_RANK, type CryptoMode } from "./config/schema.ts";
+import type { CryptoMode } from "./config/schema.ts";
 import type { RelayContext } from "./context.ts";
+import { requireModeFloor } from "./mode-floor.ts";
 
 const DAY_MS = 86_400_000;
 /** Client message ids are opaque to the relay but bounded: they are stored for the message's TTL. */
@@ -86,12 +87,7 @@ async function checkAndEnqueue(
   } catch {
     throw new NanoError("envelope_invalid", `unknown suite ${header.suite} in the envelope header`);
   }
-  if (CRYPTO_MODE_RANK[mode] < CRYPTO_MODE_RANK[config.security.minimum_crypto_mode]) {
-    throw new NanoError(
-      "suite_below_minimum",
-      `${mode} envelopes are below this relay's minimum (${config.security.minimum_crypto_mode})`,
-    );
-  }
+  requireModeFloor("envelopes", mode, config.security.minimum_crypto_mode);
   await context.limits.consume("send", sender);
   const recipient = await store.accounts.get(request.to);
   if (recipient === null) throw new NanoError("account_not_found", "no account has this username");

@@ -89,7 +89,14 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
           ping: () => storage.store.ping(),
           close: () => storage.store.close(),
         };
-  const logs = await attachTransparency(config, storage.transparency, clock, log, storage.migrations);
+  let logs: Awaited<ReturnType<typeof attachTransparency>>;
+  try {
+    logs = await attachTransparency(config, storage.transparency, clock, log, storage.migrations);
+  } catch (error) {
+    // A refused start (an unapproved configuration change) must not leave the store open behind it.
+    await storage.store.close().catch(() => {});
+    throw error;
+  }
   const context = createRelayContext({
     config,
     store,

@@ -35,6 +35,15 @@ export interface RelayAuditEvent {
   readonly username?: string;
   /** A client address: logged only as a salted commitment. */
   readonly address?: string;
+  /**
+   * An account named only by its pseudonym, without a commitment: an erasure's own event, where the
+   * name is exactly what is being forgotten (ignored when `username` is given).
+   */
+  readonly pseudonymOf?: string;
+  /** The operator's OS user who ran a command: a salted commitment (operators are people too). */
+  readonly operator?: string;
+  /** The operator's stated reason: free text that may name anyone, so a salted commitment. */
+  readonly reason?: string;
   readonly details?: Readonly<Record<string, DetailValue>>;
 }
 
@@ -99,6 +108,8 @@ export function auditLeaf(
   const personal: [string, Uint8Array][] = [];
   if (event.username !== undefined) personal.push(["username", utf8(event.username)]);
   if (event.address !== undefined) personal.push(["address", utf8(event.address)]);
+  if (event.operator !== undefined) personal.push(["operator", utf8(event.operator)]);
+  if (event.reason !== undefined) personal.push(["reason", utf8(event.reason)]);
   const commitments: Record<string, Uint8Array> = {};
   const salts: [string, Uint8Array, Uint8Array][] = [];
   for (const [field, data] of personal) {
@@ -112,7 +123,10 @@ export function auditLeaf(
     type: event.type,
     outcome: event.outcome,
     correlationId,
-    actor: event.username === undefined ? undefined : actorPseudonym(key, event.username),
+    actor:
+      (event.username ?? event.pseudonymOf) === undefined
+        ? undefined
+        : actorPseudonym(key, (event.username ?? event.pseudonymOf)!),
     commitments,
     details: event.details ?? {},
   });

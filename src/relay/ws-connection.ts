@@ -113,6 +113,7 @@ export class WsConnection implements PushTarget {
   #idleWaiters: (() => void)[] = [];
   readonly #authTimer: NodeJS.Timeout;
   #expiresAt = Number.POSITIVE_INFINITY;
+  #tokenId = "";
   #expiryTimer: NodeJS.Timeout | undefined;
   /** When each suite's low_prekeys was last sent on this connection. */
   readonly #lowPrekeysAt = new Map<number, number>();
@@ -127,6 +128,7 @@ export class WsConnection implements PushTarget {
     this.#largestFrame = Math.ceil((context.config.limits.max_envelope_bytes * 4) / 3) + 256;
     this.#flow = new SocketFlow(socket, {
       windowBytes: websocket.send_window_bytes,
+      unconfirmedBytes: websocket.push_unconfirmed_bytes,
       budget: context.bounds.outbound,
       slowConsumerMs: websocket.slow_consumer_seconds * 1000,
       receiveBytesPerSecond: websocket.receive_bytes_per_second,
@@ -187,6 +189,7 @@ export class WsConnection implements PushTarget {
         this.#releaseUnauthenticatedSlot();
         this.#username = session.username;
         this.#expiresAt = session.expiresAt;
+        this.#tokenId = session.tokenId;
         const { hub, metrics, config } = this.#context;
         // The hub knows the token so a revocation, an identity update or the sweeper can end this
         // session; the timer ends it at expiry in real time.
@@ -244,6 +247,8 @@ export class WsConnection implements PushTarget {
     }
     // Nothing is done for a session whose token has expired, even before its timer fires.
     if (this.expireIfDue(this.#context.clock.now())) return;
+    // Any frame is the user at work: the token is not idle (automatic logoff, docs/compliance.md).
+    this.#context.tokens.touch(this.#tokenId);
     let frame: ClientFrame;
     try {
       if (isBinary) throw new NanoError("malformed_request", "frames are JSON text");

@@ -17,7 +17,8 @@ export interface AccountRecord {
   readonly updatedAt: number;
 }
 
-export type ClaimOutcome = "created" | "already_owned" | "taken";
+/** "cooling_off": the name (or a confusable one) was erased and its tombstone is still live. */
+export type ClaimOutcome = "created" | "already_owned" | "taken" | "cooling_off";
 
 /** Facts about a write that its store journal records with it (docs/audit.md). */
 export interface WriteContext {
@@ -25,6 +26,12 @@ export interface WriteContext {
   readonly correlationId?: string;
   /** The identity record's version, for the key-transparency binding. */
   readonly recordVersion?: number;
+  /**
+   * Claims only: the keyed hash of the name's skeleton (src/relay/audit-log-key.ts tombstoneKey). A
+   * store with tombstones refuses the claim with "cooling_off" while one is live, in the claim's own
+   * transaction, so an erasure and a claim cannot interleave.
+   */
+  readonly tombstoneKey?: Uint8Array;
 }
 
 /**
@@ -222,11 +229,26 @@ export interface AttachmentStore {
   expire(now: number): Promise<string[]>;
 }
 
+/**
+ * Retention (docs/compliance.md): what the sweeper deletes once it is old enough. Optional: a store
+ * without it (PostgreSQL so far) keeps audit personal data until an erasure.
+ */
+export interface RetentionStore {
+  /**
+   * Deletes the personal data (salts and data) behind the audit log's commitments of events older than
+   * `cutoff`, except those of accounts under legal hold; at most `batch` rows per call. Returns how many.
+   */
+  purgeAuditPersonalData(cutoff: number, batch: number): Promise<number>;
+  /** Forgets tombstones whose cooling-off ended by `now`. */
+  expireTombstones(now: number): Promise<number>;
+}
+
 export interface RelayStore {
   readonly accounts: AccountStore;
   readonly prekeys: PrekeyStore;
   readonly mailboxes: MailboxStore;
   readonly attachments: AttachmentStore;
+  readonly retention?: RetentionStore;
   /** True when the store answers a trivial query (readiness). */
   ping(): Promise<boolean>;
   /**
@@ -251,4 +273,65 @@ export interface AuditEvent {
 
 export interface AuditHook {
   record(event: AuditEvent): void;
+}
+
+/** What the relay holds about one account, for `nano-relay compliance export` (docs/compliance.md). */
+export interface AccountData {
+  readonly account: AccountRecord;
+  readonly prekeys: readonly {
+    readonly suite: number;
+    readonly uploadedAt: number;
+    readonly signedPrekeyCreatedAt: number;
+    readonly oneTimePrekeys: number;
+  }[];
+  /** Login tokens (one per device login) by expiry; their hashes are credentials and stay inside. */
+  readonly tokens: readonly { readonly expiresAt: number }[];
+  /** Messages waiting for this account: metadata, and the envelope only when asked for. */
+  readonly pendingMessages: readonly {
+    readonly id: number;
+    readonly sender: string;
+    readonly size: number;
+    readonly createdAt: number;
+    readonly expiresAt: number;
+    readonly envelope?: Uint8Array;
+  }[];
+  /** Messages this account sent that still wait for their recipients. */
+  readonly sentPending: readonly {
+    readonly id: number;
+    readonly recipient: string;
+    readonly size: number;
+    readonly createdAt: number;
+    readonly expiresAt: number;
+  }[];
+  readonly attachmentsOwned: readonly {
+    readonly hash: string;
+    readonly size: number;
+    readonly createdAt: number;
+    readonly expiresAt: number;
+    readonly recipients: number;
+  }[];
+  readonly attachmentsReceived: readonly {
+    readonly hash: string;
+    readonly owner: string;
+    readonly size: number;
+    readonly expiresAt: number;
+    readonly fetchedAt: number | null;
+  }[];
+  readonly hold: LegalHold | null;
+}
+
+export interface LegalHold {
+  readonly username: string;
+  readonly placedAt: number;
+}
+
+/** What an erasure removed; `blobs` are the attachment hashes whose bytes the caller deletes next. */
+export interface ErasureResult {
+  readonly messages: number;
+  readonly attachments: number;
+  readonly tokens: number;
+  readonly prekeys: number;
+  readonly personalDataRows: number;
+  readonly blobs: readonly string[];
+  readonly tombstoneUntil: number;
 }

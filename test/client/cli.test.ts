@@ -84,6 +84,7 @@ test("init, status and contacts on a fresh home (text and --json)", () =>
     const report = JSON.parse(status.stdout);
     assert.deepEqual(Object.keys(report).sort(), [
       "acceptedSuites",
+      "blocked",
       "ca",
       "contacts",
       "createdAt",
@@ -100,6 +101,7 @@ test("init, status and contacts on a fresh home (text and --json)", () =>
     assert.equal(report.mode, "classical");
     assert.deepEqual(report.acceptedSuites, ["classical", "hybrid", "quantum"]);
     assert.equal(report.outbox, 0);
+    assert.deepEqual(report.blocked, { senders: [], droppedMessages: 0 });
     assert.equal(report.relay, null);
     assert.match(report.identityFingerprint, /^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
 
@@ -255,6 +257,19 @@ test("usage errors exit 64 with a suggestion; network commands need a claimed us
       66,
       /cannot read .*: no such file or directory/,
     );
+    // TEXT with --file was sent as the file alone, the text silently dropped: now a usage error.
+    await writeFile(join(dir, "report.txt"), "a report");
+    const both = await cli([
+      "--home",
+      home,
+      "send",
+      "bob",
+      "see the report",
+      "--file",
+      join(dir, "report.txt"),
+    ]);
+    assertCliError(both, 64, /TEXT or a --file, not both/);
+    assert.match(both.stderr, /hint: see `nano-client send --help`/);
     assertCliError(await cli(["--home", home, "receive"]), 64, /no username yet/);
     assertCliError(await cli(["--home", home, "claim-username", "alice"]), 64, /no relay configured/);
     // Port 9 (discard) on loopback: nothing listens, so the connection is refused at once.

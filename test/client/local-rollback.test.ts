@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { copyFile, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { test } from "node:test";
 import { LocalStore, type SessionRecord } from "../../src/client/local-store/local-store.ts";
-import { utf8 } from "../../src/crypto/index.ts";
+import { randomBytes, toHex, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
-import { withLocalStore } from "./_helpers.ts";
+import { withLocalStore, withTempDir } from "./_helpers.ts";
+
+const WRITER = new URL("./fixtures/session-writer.ts", import.meta.url).pathname;
 
 /**
  * Finding 6 of the protocol audit, client half (docs/client.md "Rollback of local state",
@@ -100,4 +104,54 @@ test("the counter only rises; an untouched database reopens; the anchor is priva
     await assert.rejects(LocalStore.open(path, key), (error: unknown) =>
       NanoError.is(error, "local_record_tampered"),
     );
+  }));
+
+test("a copy taken during a run that was then killed (never closed) is refused too", () =>
+  withTempDir(async (dir) => {
+    // A long-running client (a watching receive, an SDK app) that is SIGKILLed or loses power never
+    // reaches close(). The anchor used to move only there, so it stayed where the run began and any
+    // copy of local.db taken during the run (a backup or sync tool) was accepted back later.
+    const path = join(dir, "local.db");
+    const key = randomBytes(32);
+    const child = spawn(process.execPath, [WRITER, path, toHex(key), "3", "3", "60000"], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const lines: string[] = [];
+    let wake = () => {};
+    child.stdout.setEncoding("utf8");
+    let buffered = "";
+    child.stdout.on("data", (chunk: string) => {
+      buffered += chunk;
+      const parts = buffered.split("\n");
+      buffered = parts.pop() ?? "";
+      lines.push(...parts);
+      wake();
+    });
+    const nextLine = async (): Promise<string> => {
+      while (lines.length === 0) {
+        const woken = new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        await Promise.race([woken, exited]);
+        if (lines.length === 0 && child.exitCode !== null) throw new Error("the writer exited early");
+      }
+      return lines.shift()!;
+    };
+    try {
+      assert.equal(await nextLine(), "copy");
+      // The copy: the database with its WAL, while the writer waits between commits.
+      await copyFile(path, `${path}.copy`);
+      await copyFile(`${path}-wal`, `${path}-wal.copy`).catch(() => {});
+      child.stdin.write("go\n");
+      assert.match(await nextLine(), /^anchored \d+$/, "the anchor follows the commits, not only close()");
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+    }
+    await copyFile(`${path}.copy`, path);
+    await rm(`${path}-wal`, { force: true });
+    await copyFile(`${path}-wal.copy`, `${path}-wal`).catch(() => {});
+    await rm(`${path}-shm`, { force: true });
+    await assert.rejects(LocalStore.open(path, key), rolledBack);
   }));

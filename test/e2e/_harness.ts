@@ -29,7 +29,13 @@ export interface RelayTls {
   readonly key: string;
 }
 
-function relayConfig(dir: string, port: number, tls: RelayTls | null, extra: string): string {
+function relayConfig(
+  dir: string,
+  port: number,
+  tls: RelayTls | null,
+  extra: string,
+  security: string,
+): string {
   // Classical is allowed here so all three modes can be exercised; production relays default higher.
   return `environment = "testing"
 [server]
@@ -40,8 +46,8 @@ shutdown_grace_seconds = 2
 [server.tls]
 ${tls === null ? "enabled = false" : `enabled = true\ncert_file = "${tls.cert}"\nkey_file = "${tls.key}"`}
 [security]
-minimum_crypto_mode = "classical"
-require_post_quantum = false
+${security.includes("minimum_crypto_mode") ? "" : 'minimum_crypto_mode = "classical"\n'}require_post_quantum = false
+${security}
 [storage]
 backend = "sqlite"
 path = "${join(dir, "relay.sqlite")}"
@@ -60,15 +66,18 @@ export class Relay {
   readonly tls: RelayTls | null;
   /** More TOML for the relay's config (e.g. a `[limits]` table), appended as is. */
   readonly extraConfig: string;
+  /** More keys for the relay's `[security]` table (e.g. `minimum_crypto_mode = "hybrid"`). */
+  readonly security: string;
   port = 0;
   #child: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
   output = "";
 
-  constructor(dir: string, tls: RelayTls | null = null, extraConfig = "") {
+  constructor(dir: string, tls: RelayTls | null = null, extraConfig = "", security = "") {
     this.dir = dir;
     this.tls = tls;
     this.extraConfig = extraConfig;
+    this.security = security;
   }
 
   get url(): string {
@@ -79,7 +88,7 @@ export class Relay {
   async start(): Promise<void> {
     const configFile = join(this.dir, "relay.toml");
     const portFile = join(this.dir, "ports.json");
-    writeFileSync(configFile, relayConfig(this.dir, this.port, this.tls, this.extraConfig));
+    writeFileSync(configFile, relayConfig(this.dir, this.port, this.tls, this.extraConfig, this.security));
     rmSync(portFile, { force: true });
     const child = spawn(
       process.execPath,
@@ -148,9 +157,10 @@ export class Relay {
 export async function withRelay<T>(
   run: (relay: Relay, dir: string) => Promise<T>,
   extraConfig = "",
+  security = "",
 ): Promise<T> {
   return withTempDir(async (dir) => {
-    const relay = new Relay(dir, null, extraConfig);
+    const relay = new Relay(dir, null, extraConfig, security);
     await relay.start();
     try {
       return await run(relay, dir);

@@ -1,67 +1,62 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { test } from "node:test";
-import { PASSPHRASE, type Run, setUpUsers, withRelay } from "./_harness.ts";
+import { cli, errorOf, MIN_KDF, REPO_ROOT, setUpUsers, User, withRelay } from "./_harness.ts";
 
 /**
- * Issue 13, loss 3: a receiver whose clock is a day behind used to refuse a first message with
- * `prekey_expired` ("not valid now"), acknowledge it and drop it: the relay had nothing left. Now a
- * time failure is `prekey_not_yet_valid`, the message stays at the relay, and the user is told that
- * this machine's clock is behind the relay's (its Date header). The real CLI runs with its clock
- * shifted (test/e2e/fixtures/skewed-cli.ts); the relay's clock is right.
+ * Issue 14, trap 4: a home made while the computer's clock was a day fast. Its device certificate
+ * starts tomorrow, so the relay refuses every login with it — before, "device certificate is not
+ * valid now" for good, with a hint to issue a new certificate and no command that does. Now the
+ * error says the local clock is the cause (compared with the relay's Date header), and
+ * `renew-device` issues a new certificate with the identity key once the clock is right.
  */
+const DAY = 86_400_000;
+const SKEWED = {
+  NODE_OPTIONS: `--import=${join(REPO_ROOT, "test/e2e/fixtures/skewed-clock.ts")}`,
+  NANO_TEST_CLOCK_SKEW_MS: String(DAY),
+};
 
-const SKEWED_CLI = new URL("./fixtures/skewed-cli.ts", import.meta.url).pathname;
-const DAY = 24 * 3600 * 1000;
-
-function skewedCli(skewMs: number, args: readonly string[]): Promise<Run> {
-  const child = spawn(process.execPath, [SKEWED_CLI, String(skewMs), ...args], {
-    env: { ...process.env, NANO_PASSPHRASE: PASSPHRASE },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-test("a receiver whose clock is a day behind keeps a first message at the relay and is told its clock is off", () =>
+test("a home made with the clock a day fast: the error names the clock; renew-device repairs it", () =>
   withRelay(async (relay, dir) => {
-    const [alice, bob] = await setUpUsers(relay, dir, "hybrid", "alice", "bob");
-    await alice!.send("bob", "sent while bob's clock is wrong");
+    const [alice] = await setUpUsers(relay, dir, "hybrid", "alice");
+    const sam = new User(dir, "sam");
+    await sam.json(["--relay", relay.url, "init", ...MIN_KDF], { env: SKEWED });
 
-    const behind = await skewedCli(-DAY, ["--home", bob!.home, "receive"]);
-    assert.equal(behind.code, 0, behind.stderr);
-    assert.doesNotMatch(behind.stdout, /sent while/, "nothing is shown");
-    assert.match(
-      behind.stderr,
-      /a message from alice is not valid by this machine's clock \(prekey_not_yet_valid\)/,
+    // The claim itself needs no certificate; the login after it (prekey upload) does.
+    const skewedClaim = await sam.run(["claim-username", "sam"], { env: SKEWED });
+    assert.notEqual(skewedClaim.code, 0, skewedClaim.stdout);
+    const skewedError = errorOf(skewedClaim);
+    assert.equal(skewedError.code, "clock_skew");
+    assert.match(skewedError.message, /clock is 1 day ahead of the relay's/);
+    assert.match(skewedError.hint, /set this computer's clock right/);
+    assert.equal(skewedClaim.code, 78, "EX_CONFIG: the machine's clock");
+
+    const human = await cli(["--home", sam.home, "claim-username", "sam"], { env: SKEWED });
+    assert.equal(human.code, 78);
+    const [first = "", second = "", ...rest] = human.stderr.trimEnd().split("\n");
+    assert.match(first, /^nano-client: this computer's clock is 1 day ahead of the relay's \(here /);
+    assert.match(second, /^hint: set this computer's clock right/);
+    assert.deepEqual(rest, []);
+
+    // The clock is put right: the certificate made yesterday-for-tomorrow is still refused, and the
+    // error now says so and what to run.
+    const fixed = await sam.run(["claim-username", "sam"]);
+    const fixedError = errorOf(fixed);
+    // Not yet valid (issue 13, loss 3): a code of its own, not "expired".
+    assert.equal(fixedError.code, "certificate_not_yet_valid", fixed.stdout);
+    assert.match(fixedError.message, /starts .* in the future/);
+    assert.match(fixedError.hint, /nano-client renew-device/);
+
+    const renewed = await sam.json(["renew-device"]);
+    assert.equal((renewed[0] as { username: string }).username, "sam");
+    await sam.json(["claim-username", "sam"]);
+    await alice!.send("sam", "hello sam");
+    assert.deepEqual(
+      (await sam.receive()).map((m) => m.text),
+      ["hello sam"],
     );
-    assert.match(behind.stderr, /this machine's clock is 24 h behind the relay's/);
-    assert.match(behind.stderr, /the message waits at the relay/);
 
-    const json = await skewedCli(-DAY, ["--home", bob!.home, "--json", "receive"]);
-    const line = json.stdout.split("\n").find((l) => l.includes("timeFailure"));
-    assert.ok(line !== undefined, json.stdout);
-    const failure = (JSON.parse(line) as { timeFailure: { code: string; clockSkewMs: number } }).timeFailure;
-    assert.equal(failure.code, "prekey_not_yet_valid");
-    assert.ok(Math.abs(failure.clockSkewMs - DAY) < 60_000, `skew ${failure.clockSkewMs}`);
-
-    // A few minutes behind is within the stated tolerance; the clock put right delivers it, once.
-    const slightly = await skewedCli(-5 * 60_000, ["--home", bob!.home, "--json", "receive"]);
-    assert.equal(slightly.code, 0, slightly.stderr);
-    assert.match(slightly.stdout, /sent while bob's clock is wrong/);
-    assert.deepEqual(await bob!.receive(), []);
+    // With a certificate the relay accepts, a clock that is off does not stop a send.
+    const send = await cli(["--home", sam.home, "send", "alice", "from the future"], { env: SKEWED });
+    assert.equal(send.code, 0, send.stderr);
   }));

@@ -45,7 +45,7 @@ test("a first message and a file sent while the relay is down are queued sealed 
       pending.map((p) => [p.recipient, p.text]),
       [
         ["bob", "first, before any session"],
-        ["bob", "[file notes.txt, 19 bytes]"],
+        ["bob", "[file notes.txt, 19 B]"],
         ["zed", "to nobody"],
       ],
     );
@@ -65,7 +65,7 @@ test("a first message and a file sent while the relay is down are queued sealed 
     const received = await bob!.receive();
     assert.deepEqual(
       received.map((m) => m.text.replace(/, saved to .*\]$/, "]")),
-      ["first, before any session", "[file notes.txt, 19 bytes]", "third"],
+      ["first, before any session", "[file notes.txt, 19 B]", "third"],
     );
     await alice!.json(["outbox", "cancel", nobody!.clientMessageId]);
     assert.deepEqual(((await alice!.json(["outbox"])) as { pending: Pending[] }[])[0]!.pending, []);

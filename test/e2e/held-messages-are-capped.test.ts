@@ -56,3 +56,65 @@ test("held messages of a changed identity are capped per sender; the rest are re
     const third = await receiveAt(alice, 2);
     assert.deepEqual(third.shown, ["new 1", "new 2"]);
   }));
+
+test("a watch counts each held message once, though paging and the socket's push both deliver it", () =>
+  withRelay(async (relay, dir) => {
+    // A watch pages the mailbox AND hears the socket's push of the same messages (and a reconnect
+    // pushes them again): a held message comes twice or more. Counted per delivery, a cap of 2 refused
+    // and dropped, for good, messages of a sender whose identity change is real.
+    const [alice, bob] = (await setUpUsers(relay, dir, "hybrid", "alice", "bob")) as [User, User];
+    await alice.send("bob", "before");
+    await bob.receive();
+    await bob.json(["init", "--replace", "--crypto-mode", "hybrid"]);
+    for (const text of ["new 1", "new 2"]) await bob.send("alice", text);
+
+    const client = await NanoClient.open({ home: alice.home, passphrase: PASSPHRASE });
+    const stop = new AbortController();
+    const rejected: RejectedMessage[] = [];
+    let changed = 0;
+    let deliveries = 0;
+    let wake = () => {};
+    const seen = () => {
+      deliveries += 1;
+      wake();
+    };
+    try {
+      const watching = client.receive({
+        watch: true,
+        saveDir: null,
+        maxHeldPerSender: 2,
+        signal: stop.signal,
+        onMessage: () => {},
+        onRejected: (refused) => {
+          rejected.push(refused);
+          seen();
+        },
+        onIdentityChanged: () => {
+          changed += 1;
+          seen();
+        },
+      });
+      // Both held messages, by the pages and by the push: four deliveries, whatever each became.
+      while (deliveries < 4) {
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            wake = resolve;
+          }),
+          watching,
+        ]);
+      }
+      stop.abort();
+      await watching;
+    } finally {
+      await client.close();
+    }
+    assert.deepEqual(
+      rejected.map((r) => r.code),
+      [],
+    );
+    assert.equal(changed, 4);
+    // Still both at the relay: trusting bob delivers them.
+    await alice.json(["trust", "bob"]);
+    const after = await receiveAt(alice, 2);
+    assert.deepEqual(after.shown, ["new 1", "new 2"]);
+  }));

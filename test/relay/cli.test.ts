@@ -24,15 +24,16 @@ describe("nano-relay commands", () => {
     const config = configFile(dir);
     const up = run(["migrate", "--config", config]);
     assert.equal(up.status, 0, up.stderr);
-    assert.match(up.stdout, /schema version 0 -> 6/);
+    assert.match(up.stdout, /schema version 0 -> 7/);
     const down = run(["migrate", "--config", config, "--to", "1"]);
     assert.equal(down.status, 0, down.stderr);
+    assert.match(down.stdout, /rolled back 7 compliance/);
     assert.match(down.stdout, /rolled back 6 attachment_fetches/);
     assert.match(down.stdout, /rolled back 5 prekeys_per_suite/);
     assert.match(down.stdout, /rolled back 4 merkle_logs/);
     assert.match(down.stdout, /rolled back 3 username_skeletons/);
     assert.match(down.stdout, /rolled back 2 attachments/);
-    assert.match(down.stdout, /schema version 6 -> 1/);
+    assert.match(down.stdout, /schema version 7 -> 1/);
     const list = run(["migrate", "--config", config, "--list"]);
     assert.match(list.stdout, /0001 core\s+applied/);
     assert.match(list.stdout, /0002 attachments\s+pending/);

@@ -101,6 +101,35 @@ describe("relay configuration", () => {
     assert.ok(!loopbackProd.ok, "production without TLS or proxy is refused even on loopback");
   });
 
+  it("production keeps audit entries at least six years; other environments may keep them shorter", () => {
+    const short = productionWithFiles(0o600).replace(
+      "retention_audit_days = 2192",
+      "retention_audit_days = 2191",
+    );
+    const refused = parseConfigText(short, "production");
+    assert.ok(!refused.ok);
+    assert.deepEqual(
+      refused.problems.map((p) => p.path),
+      ["compliance.retention_audit_days"],
+    );
+    assert.match(refused.problems[0]!.message, /six years \(2192 days\)/);
+    const staging = parseConfigText(
+      'environment = "staging"\n[server.tls]\nenabled = false\n[compliance]\nretention_audit_days = 1\n',
+      "x",
+    );
+    assert.ok(staging.ok, JSON.stringify(!staging.ok && staging.problems));
+    assert.equal(staging.config.compliance.erasure_cooling_off_days, 30);
+    const negative = parseConfigText(
+      "[compliance]\nerasure_cooling_off_days = -1\n[server.tls]\nenabled = false\n",
+      "x",
+    );
+    assert.ok(!negative.ok);
+    assert.deepEqual(
+      negative.problems.map((p) => p.path),
+      ["compliance.erasure_cooling_off_days"],
+    );
+  });
+
   it("reports cross-key problems in the same run as schema problems", () => {
     const text =
       'environment = "production"\n[server]\nbogus = 1\nbind_address = "0.0.0.0"\n[server.tls]\nenabled = false\n[security]\nrequire_post_quantum = false\n';

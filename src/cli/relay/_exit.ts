@@ -21,6 +21,8 @@ export const RELAY_EXIT = Object.freeze({
   cannotCreate: 73,
   /** EX_IOERR: the disk refused (full, read-only, I/O error) or the database is in use. */
   ioError: 74,
+  /** EX_NOPERM: a compliance rule refused the command (an erase of an account under legal hold). */
+  refused: 77,
   config: 78,
   /** A second SIGTERM/SIGINT during the drain. */
   interrupted: 130,
@@ -33,6 +35,9 @@ const BY_CODE: Readonly<Partial<Record<string, number>>> = Object.freeze({
   migration_checksum_mismatch: RELAY_EXIT.dataError,
   store_unavailable: RELAY_EXIT.ioError,
   relay_unreachable: RELAY_EXIT.unavailable,
+  account_not_found: RELAY_EXIT.noInput,
+  account_on_hold: RELAY_EXIT.refused,
+  config_change_unapproved: RELAY_EXIT.refused,
 });
 
 const BY_KIND = Object.freeze({

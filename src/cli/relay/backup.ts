@@ -7,6 +7,7 @@ import type { Environment } from "../../relay/config/schema.ts";
 import { checkStore } from "../../store/sqlite/integrity.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import { type Feedback, silentFeedback } from "../_spinner.ts";
+import { recordOperatorAccess } from "./_access-audit.ts";
 import { syncPath } from "./_durable-files.ts";
 import { CommandFailure, RELAY_EXIT, requireSqliteBackend } from "./_exit.ts";
 
@@ -62,6 +63,8 @@ export async function runBackup(
       RELAY_EXIT.cannotCreate,
       "name a new file, or pass --force to replace it",
     );
+  // Logged first, so the copy carries the record of its own making.
+  await recordOperatorAccess(config, "backup");
   const partial = join(dirname(output), `.${basename(output)}.partial-${process.pid}`);
   await rm(partial, { force: true });
   const started = performance.now();

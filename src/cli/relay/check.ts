@@ -10,6 +10,7 @@ import { RelayTransparency, transactionRunner } from "../../relay/transparency.t
 import { checkStore, type StoreProblem } from "../../store/sqlite/integrity.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import { type Feedback, silentFeedback } from "../_spinner.ts";
+import { recordOperatorAccess } from "./_access-audit.ts";
 import { RELAY_EXIT, requireSqliteBackend } from "./_exit.ts";
 import { verifyOneLog } from "./audit.ts";
 
@@ -211,6 +212,8 @@ export async function checkCommand(
   }
   feedback.update(`checking ${database}`);
   const report = await runCheck(config, options.quick === true);
+  // A check reads every account's data: an access event (after it, so it does not check itself).
+  if (report.ok) await recordOperatorAccess(config, "check", { mode: report.mode });
   feedback.stop();
   process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : render(report));
   if (!report.ok) {

@@ -7,6 +7,7 @@ import type { Environment } from "../../relay/config/schema.ts";
 import { checkStore } from "../../store/sqlite/integrity.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import { type Feedback, silentFeedback } from "../_spinner.ts";
+import { recordOperatorAccess } from "./_access-audit.ts";
 import { syncPath } from "./_durable-files.ts";
 import { CommandFailure, RELAY_EXIT, requireSqliteBackend } from "./_exit.ts";
 
@@ -197,6 +198,12 @@ export async function runRestore(
 
 export async function restoreCommand(options: RestoreOptions, feedback: Feedback): Promise<void> {
   const result = await runRestore(options, feedback);
+  // Recorded in the restored database: the history it continues is the backup's.
+  await recordOperatorAccess(
+    await loadConfigOrThrow({ file: options.config, environment: options.environment }),
+    "restore",
+    { schema_version: result.schema_version ?? 0 },
+  );
   feedback.stop();
   if (options.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -27,6 +27,17 @@ export interface OwnIdentity {
 }
 
 const META_NAME = "own-identity";
+/**
+ * A device certificate starts this long before it is made: the relay judges it by its own clock, and
+ * a client clock a few minutes ahead must not make a fresh certificate "not valid now". Long enough for
+ * an unsynchronized clock, short enough to say little about when the device was really made.
+ */
+const DEVICE_BACKDATE_MS = 60 * 60_000;
+
+/** When a device certificate made at `now` starts (DEVICE_BACKDATE_MS before, never before 1970). */
+export function deviceValidFrom(now: number): number {
+  return Math.max(0, now - DEVICE_BACKDATE_MS);
+}
 /** A replacement identity staged by `init --replace` and not yet completed. */
 export const PENDING_IDENTITY = "pending-identity";
 
@@ -104,10 +115,20 @@ export function ensureOwnIdentity(
   const keys = identityKeysFromSeeds(seeds, username);
   const preferred = getSuite(seeds.preferred.id);
   const record = createIdentityRecord(keys, preferred.id, { created: seeds.createdAt });
-  const { deviceKey, certificate } = createDevice(keys, preferred, { created: now });
+  const { deviceKey, certificate } = createDevice(keys, preferred, { created: deviceValidFrom(now) });
   const own = { keys, record, certificate, deviceSeed: deviceKey.seed };
   storeOwnIdentity(tables, own);
   return own;
+}
+
+/**
+ * Drops the stored record and device of `username` (the relay refused the claim for good): the home is
+ * again as `init` left it. Never touches a record that names another username or a replacement in
+ * progress.
+ */
+export function forgetUnclaimedIdentity(tables: LocalTables, seeds: IdentitySeeds, username: string): void {
+  const own = loadOwnIdentity(tables, seeds);
+  if (own?.record.username === username) tables.deleteSecretMeta(META_NAME);
 }
 
 export function storeOwnIdentity(tables: LocalTables, own: OwnIdentity): void {

@@ -128,6 +128,7 @@ export class LocalTables {
   readonly #contacts = new OpenedRows<ContactRecord>(OPENED_ROWS_PER_TABLE);
   readonly #sessions = new OpenedRows<SessionRecord>(OPENED_ROWS_PER_TABLE);
   #secretsDeleted = false;
+  #counterRaised = false;
 
   constructor(db: DatabaseSync, keys: LocalKeys) {
     this.#db = db;
@@ -244,6 +245,7 @@ export class LocalTables {
   putSession(input: SessionRecord): void {
     const version = this.stateVersion() + 1;
     this.putSecretMeta(STATE_COUNTER_META, encodeCounter(version));
+    this.#counterRaised = true;
     const session: SessionRecord = { ...input, stateVersion: version };
     const handle = this.#blind("sessions", session.sessionId);
     const peer = this.#blind("contacts", session.peer);
@@ -300,6 +302,13 @@ export class LocalTables {
    */
   secretsDeleted(): void {
     this.#secretsDeleted = true;
+  }
+
+  /** Whether a session write raised the state counter since the last call; resets it. */
+  takeCounterRaised(): boolean {
+    const raised = this.#counterRaised;
+    this.#counterRaised = false;
+    return raised;
   }
 
   /** Whether a committed transaction asked for the WAL to be truncated; resets the request. */
@@ -763,6 +772,11 @@ export class LocalStore {
   readonly #tables: LocalTables;
   readonly #queue: LocalCommitQueue;
   readonly #path: string;
+  /** The counter the anchor file was last written with (state-anchor.ts). */
+  #anchored: number;
+  /** The one anchor write in flight, if any; `#anchorDue` asks it for one more round. */
+  #anchoring: Promise<void> | null = null;
+  #anchorDue = false;
 
   private constructor(db: DatabaseSync, keys: LocalKeys, path: string) {
     this.#db = db;
@@ -770,6 +784,7 @@ export class LocalStore {
     this.#tables = new LocalTables(db, keys);
     this.#queue = new LocalCommitQueue(db);
     this.#path = path;
+    this.#anchored = 0;
   }
 
   /** Opens (creating 0600 if needed) and migrates the database at `path` under `databaseKey`. */
@@ -790,6 +805,7 @@ export class LocalStore {
       const anchor = await readAnchor(path, keys);
       const counter = store.#tables.stateVersion();
       if (anchor !== null && counter < anchor) throw rolledBack(counter, anchor);
+      store.#anchored = anchor ?? 0;
       return store;
     } catch (error) {
       db.close();
@@ -811,7 +827,36 @@ export class LocalStore {
     } finally {
       // After the commit: old row bytes of deleted secrets leave the WAL (LocalTables.secretsDeleted).
       if (this.#tables.takeSecretsDeleted()) await this.#truncateWal();
+      if (this.#tables.takeCounterRaised()) this.#raiseAnchor();
     }
+  }
+
+  /**
+   * Moves the anchor up to the committed state counter, in the background after each commit that
+   * raised it, one write at a time (writes asked for meanwhile coalesce into one more). Moving it only
+   * at close left it where the run began when the process was killed or the machine lost power, so any
+   * copy of local.db taken during a long run (a watching receive, an SDK app) was accepted back later.
+   * Now the anchor trails the disk by at most the write in flight. The counter is read through the
+   * commit queue, so only a committed value is ever anchored (an anchor ahead of the database would
+   * refuse the real, newest state).
+   */
+  #raiseAnchor(): void {
+    this.#anchorDue = true;
+    if (this.#anchoring !== null) return;
+    this.#anchoring = (async () => {
+      while (this.#anchorDue) {
+        this.#anchorDue = false;
+        const counter = await this.read((tables) => tables.stateVersion());
+        if (counter <= this.#anchored) continue;
+        await writeAnchor(this.#path, this.#keys, counter);
+        this.#anchored = counter;
+      }
+    })()
+      // A failed write (a full disk, a closed store) keeps the lower anchor: less strict, never wrong.
+      .catch(() => {})
+      .finally(() => {
+        this.#anchoring = null;
+      });
   }
 
   /** Checkpoints the WAL into the database (secure_delete zeroes freed bytes) and truncates it. */
@@ -866,8 +911,9 @@ export class LocalStore {
     return this.read((tables) => tables.listContacts());
   }
 
-  putSession(session: SessionRecord): Promise<void> {
-    return this.read((tables) => tables.putSession(session));
+  async putSession(session: SessionRecord): Promise<void> {
+    await this.read((tables) => tables.putSession(session));
+    if (this.#tables.takeCounterRaised()) this.#raiseAnchor();
   }
 
   getSessions(peer: string): Promise<SessionRecord[]> {
@@ -903,6 +949,8 @@ export class LocalStore {
   }
 
   async close(): Promise<void> {
+    this.#anchorDue = false;
+    await this.#anchoring;
     await this.#queue.close();
     try {
       // Every commit is durable by now: the anchor may move up to the database's counter. A failed

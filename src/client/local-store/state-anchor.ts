@@ -8,7 +8,8 @@ import { type LocalKeys, openRow, sealRow } from "./record-seal.ts";
  * Rollback detection of the local state (audit finding 6, docs/client.md "Rollback of local state").
  * The database keeps a monotonic state counter (a sealed meta row, raised by every session write and
  * stamped into the session row); the anchor, a small file beside the database sealed under the same
- * key, keeps the counter's value at the last close. Restoring or syncing an older `local.db` — or
+ * key, keeps the last committed value (moved after each commit that raised it, and at close; the
+ * LocalStore keeps one write in flight). Restoring or syncing an older `local.db` — or
  * losing it — leaves the anchor ahead of the database's counter: the store refuses to open, before any
  * session in it could send from a chain position already used. A whole home restored from one older
  * copy (anchor included) cannot be told apart locally; the protocol's per-message nonce keeps that case

@@ -1,7 +1,12 @@
-import { NanoError } from "../../errors/index.ts";
+import { type ErrorCode, NanoError } from "../../errors/index.ts";
 import type { ClientContext } from "../context.ts";
 import { writeConfig } from "../home/home.ts";
-import { ensureOwnIdentity, loadOwnIdentity, localStoreLost } from "../home/local-identity.ts";
+import {
+  ensureOwnIdentity,
+  forgetUnclaimedIdentity,
+  loadOwnIdentity,
+  localStoreLost,
+} from "../home/local-identity.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
 import { relayUrl } from "../transport/relay-link.ts";
 
@@ -27,9 +32,24 @@ export interface ClaimUsernameResult {
 }
 
 /**
+ * The relay's answers that say this record will never hold this name at this relay. Only these drop
+ * the stored record: after a timeout, a 5xx or a rate limit the claim may have been stored (or may
+ * be retried), and a retry must present the same record, or the relay would see another identity.
+ */
+const REFUSED_FOR_GOOD: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "username_taken",
+  "username_reserved",
+  "username_invalid",
+  "identity_record_invalid",
+  "suite_below_minimum",
+  "post_quantum_required",
+]);
+
+/**
  * Creates the identity record and device certificate for NAME (stored sealed before anything is sent),
  * claims NAME with proof of possession of every identity key, then uploads the prekey bundle and
  * one-time prekeys. Every step is idempotent, so a claim interrupted anywhere can simply be re-run.
+ * A claim the relay refuses for good leaves the home as it was, ready to claim another name.
  */
 export async function claimUsername(
   context: ClientContext,
@@ -46,7 +66,16 @@ export async function claimUsername(
     return ensureOwnIdentity(tables, home.seeds, username, now);
   });
   const link = await context.linkAs(own);
-  const { created } = await link.api.claim();
+  let created: boolean;
+  try {
+    ({ created } = await link.api.claim());
+  } catch (error) {
+    if (NanoError.is(error) && REFUSED_FOR_GOOD.has(error.code)) {
+      context.retireLink();
+      await home.store.transaction((tables) => forgetUnclaimedIdentity(tables, home.seeds, username));
+    }
+    throw error;
+  }
   const prekeys = await maintainPrekeys(home.store, link, { now });
   if (home.config.username !== username || home.config.relay !== relay) {
     await writeConfig(home.paths, { ...home.config, username, relay });

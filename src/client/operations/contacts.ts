@@ -64,3 +64,30 @@ export async function trustContact(
   if (summary === undefined) throw new NanoError("contact_not_found", `no contact named ${username}`);
   return summary;
 }
+
+export interface RemovedContact {
+  readonly username: string;
+  /** Sessions (current and archived) deleted with the contact. */
+  readonly sessions: number;
+}
+
+/**
+ * `contacts remove NAME`: forgets the contact — its pinned identity record, verification and every
+ * session (their keys leave the WAL with the commit). Their next message is a first contact again,
+ * checked like any stranger's (key transparency, a fresh pin); one sent on a deleted session cannot be
+ * opened and is refused. Queued outbox entries to NAME are not recalled. To stop someone's messages,
+ * `block NAME` instead: removing does not.
+ */
+export async function removeContact(context: ClientContext, username: string): Promise<RemovedContact> {
+  const removed = await context.store.transaction((tables) => {
+    if (tables.getContact(username) === null)
+      throw new NanoError("contact_not_found", `no contact named ${username}`);
+    const sessions = tables.getSessions(username);
+    for (const session of sessions) tables.deleteSession(session.sessionId);
+    tables.deleteContact(username);
+    return { username, sessions: sessions.length };
+  });
+  // In-memory knowledge of the peer goes too: the next send starts from the relay again.
+  context.peerChecks.forget(username);
+  return removed;
+}

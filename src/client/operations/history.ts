@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { getSuite, type SuiteName } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
 import { DEFAULT_HISTORY_RETENTION_DAYS } from "../home/home.ts";
 import type { StoredConversation, StoredHistoryEntry } from "../local-store/local-store.ts";
@@ -72,7 +73,7 @@ function entryOf(stored: StoredHistoryEntry): HistoryEntry {
   const text =
     attachment === null
       ? body
-      : `[file ${attachment.filename ?? "(unnamed)"}, ${attachment.size} bytes${attachment.path === null ? "" : `, saved to ${attachment.path}`}]`;
+      : `[file ${attachment.filename ?? "(unnamed)"}, ${humanBytes(attachment.size)}${attachment.path === null ? "" : `, saved to ${attachment.path}`}]`;
   const common = {
     contentType: isAttachment ? ("attachment" as const) : ("text" as const),
     text,

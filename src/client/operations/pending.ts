@@ -1,5 +1,6 @@
 import { getSuite, type SuiteName } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
 import type { OutboxEntry, PendingIntent, SentMessage } from "../local-store/local-store.ts";
 
@@ -29,7 +30,7 @@ function describe(sent: SentMessage): string {
   if (sent.contentType === "text") return body;
   const parsed = JSON.parse(body) as { filename?: unknown; size?: unknown };
   const name = typeof parsed.filename === "string" ? parsed.filename : "(unnamed)";
-  return `[file ${name}, ${typeof parsed.size === "number" ? parsed.size : 0} bytes]`;
+  return `[file ${name}, ${humanBytes(typeof parsed.size === "number" ? parsed.size : 0)}]`;
 }
 
 export function pendingOf(entry: OutboxEntry, sent: SentMessage | null): PendingMessage {
@@ -57,7 +58,7 @@ export function pendingOfIntent(intent: PendingIntent): PendingMessage {
     text:
       intent.file === null
         ? (intent.text ?? "")
-        : `[file ${intent.file.name}, ${intent.file.bytes.length} bytes]`,
+        : `[file ${intent.file.name}, ${humanBytes(intent.file.bytes.length)}]`,
     suite: null,
     contentId: intent.contentId,
     createdAt: intent.createdAt,

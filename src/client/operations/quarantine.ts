@@ -99,9 +99,11 @@ export async function retryQuarantined(
       const code =
         outcome.kind === "rejected"
           ? outcome.rejected.code
-          : outcome.timeFailure !== undefined
-            ? outcome.timeFailure.code
-            : "contact_identity_changed";
+          : outcome.kind === "blocked"
+            ? "sender_blocked"
+            : outcome.timeFailure !== undefined
+              ? outcome.timeFailure.code
+              : "contact_identity_changed";
       failed.push({ messageId: quarantined.messageId, code });
     }
   }

@@ -13,6 +13,7 @@ import {
   wipeConsumed,
 } from "../../protocol/index.ts";
 import { CLOCK_SKEW_TOLERANCE_MS, NOT_YET_VALID_CODES } from "../../protocol/validity.ts";
+import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
 import { type LocalTables, RECEIPT_CONTENT, type ReceivedMessage } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
@@ -30,10 +31,11 @@ import { processTogether } from "../messaging/receive-batch.ts";
 import { DEFAULT_BACKOFF } from "../outbox/outbox.ts";
 import { flushOutbox } from "../outbox/outbox-flush.ts";
 import type { RelayMessage } from "../transport/relay-api.ts";
-import { relayClockSkew } from "../transport/relay-http.ts";
+import { relayClockSkew } from "../transport/relay-clock.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { watchRelay } from "../transport/relay-socket.ts";
 import { fetchProvenRecord } from "../trust/peer-identity.ts";
+import { countDropped, isBlocked } from "./contact-blocks.ts";
 import { applyRetention } from "./history.ts";
 import { sendIntents } from "./send.ts";
 
@@ -117,6 +119,8 @@ export interface ReceiveOptions {
 export interface ReceiveResult {
   readonly received: number;
   readonly rejected: number;
+  /** Messages from blocked senders, acknowledged and dropped unread. */
+  readonly blocked: number;
   /** Outbox entries delivered on the way (messages queued while the relay was down). */
   readonly outboxSent: number;
 }
@@ -125,6 +129,8 @@ type Outcome =
   | { kind: "message"; message: IncomingMessage; contentId: Uint8Array; firstContact: boolean }
   | { kind: "receipt"; receipt: DeliveryReceipt }
   | { kind: "skip" }
+  /** From a blocked sender: acknowledged and dropped, never decrypted (contact-blocks.ts). */
+  | { kind: "blocked" }
   | { kind: "rejected"; rejected: RejectedMessage }
   | { kind: "keep"; identityChanged?: string; firstContact?: boolean; timeFailure?: TimeFailure };
 
@@ -240,6 +246,10 @@ export async function processEnvelope(
     });
     // Committed before a crash that came ahead of the ack: acknowledge again, show nothing twice.
     if (tables.hasReceived(messageId)) return done({ kind: "skip" });
+    if (isBlocked(tables, sender)) {
+      countDropped(tables, sender);
+      return done({ kind: "blocked" });
+    }
     const envelope = decodeEnvelope(relayMessage.envelope);
     firstContact = envelope.type === ENVELOPE_TYPES.prekey;
     const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
@@ -343,7 +353,7 @@ export async function processEnvelope(
 
 /** The one line an attachment is shown as (the CLI's text; the SDK's `text` of an attachment). */
 function describeAttachment(attachment: NonNullable<IncomingMessage["attachment"]>): string {
-  return `[file ${attachment.filename ?? "(unnamed)"}, ${attachment.size} bytes, saved to ${attachment.path}]`;
+  return `[file ${attachment.filename ?? "(unnamed)"}, ${humanBytes(attachment.size)}, saved to ${attachment.path}]`;
 }
 
 const ATTACHMENT_JSON = z.strictObject({
@@ -407,12 +417,17 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   await sweepStalePartials(saveDir).catch(() => {});
   let received = 0;
   let rejected = 0;
+  let blocked = 0;
   let outboxSent = 0;
   const receipts = options.receipts === false ? null : new ReceiptBatcher(context);
   /** Sessions peers opened since the last prekey upkeep (each may have used a one-time prekey). */
   let newSessions = 0;
-  /** Messages kept at the relay in this receive, per sender whose identity change waits. */
-  const held = new Map<string, number>();
+  /**
+   * Messages kept at the relay in this receive, by id, per sender whose identity change waits. By id:
+   * a watch gets a held message from its pages and again from the socket's push (and from every
+   * reconnect's), and counting deliveries dropped real held mail once the count passed the cap.
+   */
+  const held = new Map<string, Set<number>>();
   const maxHeld = options.maxHeldPerSender ?? MAX_HELD_PER_SENDER;
   /** Asked of the relay once per receive, at the first time failure. */
   let clockSkew: Promise<number | null> | null = null;
@@ -464,9 +479,10 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
       if (outcome.kind === "keep") {
         const waiting = outcome.identityChanged;
         if (waiting === undefined) continue;
-        const count = (held.get(waiting) ?? 0) + 1;
-        held.set(waiting, count);
-        if (count <= maxHeld) {
+        const ids = held.get(waiting) ?? new Set<number>();
+        held.set(waiting, ids);
+        if (ids.has(message.id) || ids.size < maxHeld) {
+          ids.add(message.id);
           options.onIdentityChanged?.(waiting);
           continue;
         }
@@ -493,6 +509,8 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
           await take(outcome.message);
         } else if (outcome.kind === "receipt") {
           await options.onReceipt?.(outcome.receipt);
+        } else if (outcome.kind === "blocked") {
+          blocked += 1;
         } else if (outcome.kind === "rejected") {
           rejected += 1;
           await options.onRejected?.({ ...outcome.rejected, quarantined });
@@ -603,7 +621,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   }
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
   await maintainPrekeysQuietly(context, link);
-  return { received, rejected, outboxSent };
+  return { received, rejected, blocked, outboxSent };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { HomePaths } from "../home/home.ts";
 import { writeConfig } from "../home/home.ts";
 import { decodeIdentitySeeds, encodeIdentitySeeds, generateIdentitySeeds } from "../home/identity-seeds.ts";
 import {
+  deviceValidFrom,
   identityKeysFromSeeds,
   loadOwnIdentity,
   type OwnIdentity,
@@ -106,7 +107,7 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
         recordVersion: old.record.recordVersion + 1,
         created: now,
       });
-      const { deviceKey, certificate } = createDevice(keys, preferred, { created: now });
+      const { deviceKey, certificate } = createDevice(keys, preferred, { created: deviceValidFrom(now) });
       const fresh: Staged = {
         seeds: b64(encodeIdentitySeeds(seeds)),
         record: b64(record.encoded),

@@ -25,6 +25,7 @@ import {
   startSession,
   wipeConsumed,
 } from "../../protocol/index.ts";
+import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
 import type { ContactRecord, LocalTables } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
@@ -89,6 +90,10 @@ export interface SendResult {
   readonly earlierCopy: boolean;
 }
 
+/** An attachment carries no caption (protocol.md §9.4): a text given with a file would be lost. */
+export const TEXT_WITH_FILE =
+  "a message is TEXT or a --file, not both: send the text as a message of its own";
+
 export function checkSendRequest(request: SendRequest): void {
   checkUsername(request.recipient);
   if ((request.text === null || request.text === "") && request.file === null) {
@@ -97,14 +102,17 @@ export function checkSendRequest(request: SendRequest): void {
       "nothing to send: give TEXT, pipe it on stdin, or pass --file PATH",
     );
   }
+  if (request.text !== null && request.text !== "" && request.file !== null) {
+    throw new NanoError("invalid_argument", TEXT_WITH_FILE);
+  }
   if (request.text !== null && Buffer.byteLength(request.text) > MAX_TEXT_BYTES) {
     throw new NanoError(
       "invalid_argument",
-      `text is longer than ${MAX_TEXT_BYTES} bytes; send it with --file`,
+      `text is longer than ${humanBytes(MAX_TEXT_BYTES)}; send it with --file`,
     );
   }
   if (request.file !== null && request.file.bytes.length > MAX_FILE_BYTES) {
-    throw new NanoError("invalid_argument", `file is larger than ${MAX_FILE_BYTES} bytes`);
+    throw new NanoError("invalid_argument", `file is larger than ${humanBytes(MAX_FILE_BYTES)}`);
   }
 }
 

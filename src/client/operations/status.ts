@@ -3,6 +3,7 @@ import { PREKEY_ROLES } from "../../protocol/index.ts";
 import type { ClientContext } from "../context.ts";
 import { loadOwnIdentity } from "../home/local-identity.ts";
 import { deviceFingerprint, identityFingerprint } from "../home/unlocked-home.ts";
+import { type BlockSummary, loadBlockList, summarizeBlocks } from "./contact-blocks.ts";
 
 export interface PrekeyStock {
   /** One-time prekeys whose private key is still held (not yet used by a peer). */
@@ -26,6 +27,8 @@ export interface StatusReport {
   readonly quarantined: number;
   readonly contacts: number;
   readonly prekeys: PrekeyStock;
+  /** Blocked senders and how many of their messages were acknowledged and dropped unread. */
+  readonly blocked: BlockSummary;
   readonly createdAt: string;
 }
 
@@ -40,9 +43,10 @@ export async function status(context: ClientContext): Promise<StatusReport> {
     home.quarantine.read((tables) => tables.countQuarantine()),
     store.listContacts(),
   ]);
-  const { own, prekeys } = await store.read((tables) => ({
+  const { own, prekeys, blocks } = await store.read((tables) => ({
     own: loadOwnIdentity(tables, seeds),
     prekeys: tables.listPrekeySecrets(),
+    blocks: loadBlockList(tables),
   }));
   let oneTimeUnused = 0;
   let oneTimeUsed = 0;
@@ -75,6 +79,7 @@ export async function status(context: ClientContext): Promise<StatusReport> {
       oneTimeUsed,
       signedCreatedAt: signedCreated === null ? null : new Date(signedCreated).toISOString(),
     },
+    blocked: summarizeBlocks(blocks),
     createdAt: new Date(seeds.createdAt).toISOString(),
   };
 }

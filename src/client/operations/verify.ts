@@ -1,6 +1,11 @@
 import { describeKtOutcome } from "../../audit/kt-verifier.ts";
+import { toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
-import { computeSafetyNumber, formatSafetyNumber } from "../../protocol/safety-number.ts";
+import {
+  computeSafetyNumber,
+  formatSafetyNumber,
+  safetyNumberMatches,
+} from "../../protocol/safety-number.ts";
 import type { ClientContext } from "../context.ts";
 import { loadOwnIdentity, requireOwnIdentity } from "../home/local-identity.ts";
 import type { UnlockedHome } from "../home/unlocked-home.ts";
@@ -9,6 +14,8 @@ export interface VerifyResult {
   readonly username: string;
   /** 60 digits in groups of five (DESIGN.md "Safety numbers"). */
   readonly safetyNumber: string;
+  /** The QR payload (docs/safety-numbers.md "QR payload", 68 bytes, hex): what `verify --qr` shows. */
+  readonly qrPayload: string;
   readonly verified: boolean;
   /** Whether the relay's key-transparency log proves THIS record for the contact, at its latest checkpoint. */
   readonly transparency: {
@@ -23,13 +30,15 @@ export interface VerifyResult {
 /**
  * The safety number over both identity records (docs/safety-numbers.md): the same 60 digits on both
  * sides. With `confirm` the user states that they compared it out of band: the contact is marked
- * verified and a changed-identity block is lifted. It also says whether the relay's key-transparency
+ * verified and a changed-identity block is lifted. `confirm` as a string is the number the user typed
+ * from the peer's screen: it must match (`safety_number_mismatch`, nothing recorded) — the check a
+ * bare "yes, they match" cannot make. It also says whether the relay's key-transparency
  * log proves the stored record as the contact's current one (docs/client.md "Key transparency").
  */
 export async function verifyContact(
   context: ClientContext,
   username: string,
-  confirm: boolean,
+  confirm: boolean | string,
   now = Date.now(),
 ): Promise<VerifyResult> {
   const local = await safetyNumberOf(context.home, username, confirm, now);
@@ -40,6 +49,7 @@ export async function verifyContact(
   return {
     username,
     safetyNumber: local.safetyNumber,
+    qrPayload: local.qrPayload,
     verified: local.verified,
     transparency: {
       proven,
@@ -63,12 +73,12 @@ async function proveInLog(context: ClientContext, username: string, record: Uint
 function safetyNumberOf(
   home: UnlockedHome,
   username: string,
-  confirm: boolean,
+  confirm: boolean | string,
   now: number,
-): Promise<{ safetyNumber: string; verified: boolean; identityRecord: Uint8Array }> {
+): Promise<{ safetyNumber: string; qrPayload: string; verified: boolean; identityRecord: Uint8Array }> {
   return home.store.transaction((tables) => {
     const contact = tables.requireContact(username);
-    if (contact.identityChanged && confirm) {
+    if (contact.identityChanged && confirm !== false) {
       throw new NanoError(
         "contact_identity_changed",
         `${username}'s identity changed; accept the new one with \`nano-client trust ${username}\`, then verify it`,
@@ -79,12 +89,19 @@ function safetyNumberOf(
       { username: own.record.username, identityRecord: own.record.encoded },
       { username, identityRecord: contact.identityRecord },
     );
-    if (confirm) {
+    if (typeof confirm === "string" && !safetyNumberMatches(number, confirm)) {
+      throw new NanoError(
+        "safety_number_mismatch",
+        `the number typed is not the safety number of you and ${username}; nothing was recorded`,
+      );
+    }
+    if (confirm !== false) {
       tables.putContact({ ...contact, verified: true, safetyNumberConfirmedAt: now, updatedAt: now });
     }
     return {
       safetyNumber: formatSafetyNumber(number.digits, 12),
-      verified: confirm || contact.verified,
+      qrPayload: toHex(number.qrPayload),
+      verified: confirm !== false || contact.verified,
       identityRecord: contact.identityRecord,
     };
   });

@@ -1,6 +1,7 @@
 import { NanoError } from "../../errors/index.ts";
 import { signDeviceChallenge, signUsernameClaim } from "../../protocol/index.ts";
 import type { OwnIdentity } from "../home/local-identity.ts";
+import { explainCertificateRefusal } from "./relay-clock.ts";
 import {
   checkRawStatus,
   type RelayEndpoint,
@@ -97,16 +98,24 @@ export class RelayApi {
     const challenge = await this.#challenge("auth");
     const { certificate, deviceSeed } = this.#own;
     const signature = signDeviceChallenge(certificate.suite, deviceSeed, this.username, challenge);
-    const answer = await requestJson<{ token: string; expires_at: number }>(this.endpoint, {
-      method: "POST",
-      path: "/v1/auth/token",
-      body: {
-        username: this.username,
-        challenge: b64(challenge),
-        device_certificate: b64(certificate.encoded),
-        signature: b64(signature),
-      },
-    });
+    let answer: { token: string; expires_at: number };
+    try {
+      answer = await requestJson<{ token: string; expires_at: number }>(this.endpoint, {
+        method: "POST",
+        path: "/v1/auth/token",
+        body: {
+          username: this.username,
+          challenge: b64(challenge),
+          device_certificate: b64(certificate.encoded),
+          signature: b64(signature),
+        },
+      });
+    } catch (error) {
+      // The relay judged the certificate by its clock: say whether ours is the cause.
+      if (NanoError.is(error, "certificate_expired") || NanoError.is(error, "certificate_not_yet_valid"))
+        throw await explainCertificateRefusal(this.endpoint, certificate, error);
+      throw error;
+    }
     this.#token = { value: answer.token, expiresAt: answer.expires_at };
     return answer.token;
   }

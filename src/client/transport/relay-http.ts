@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
 
@@ -159,7 +159,7 @@ function send(
 export function requestRaw(
   endpoint: RelayEndpoint,
   request: RawRequest,
-): Promise<{ status: number; body: Buffer }> {
+): Promise<{ status: number; body: Buffer; headers: IncomingHttpHeaders }> {
   const limit = request.maxResponseBytes ?? MAX_RESPONSE_BYTES;
   return new Promise((resolve, reject) => {
     send(
@@ -182,7 +182,13 @@ export function requestRaw(
         response.on("error", (cause) =>
           reject(new NanoError("relay_unreachable", "the relay connection broke", { cause })),
         );
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        response.on("end", () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            body: Buffer.concat(chunks),
+            headers: response.headers,
+          }),
+        );
       },
       reject,
     );
@@ -283,36 +289,4 @@ export function checkRawStatus(answer: { status: number; body: Buffer }): Buffer
     // A non-JSON error body: reported by status alone.
   }
   throw relayError(answer.status, parsed);
-}
-
-/**
- * The relay's clock minus this machine's, in ms, from the `Date` header of a `GET /healthz` (one
- * second resolution, so skews below ~2 s read as 0); null when the relay cannot be reached or sends
- * no usable Date. Only asked when something failed for a time reason, to tell the user whose clock
- * is off.
- */
-export async function relayClockSkew(endpoint: RelayEndpoint): Promise<number | null> {
-  const before = Date.now();
-  try {
-    const date = await new Promise<string | undefined>((resolve, reject) => {
-      send(
-        endpoint,
-        { method: "GET", path: "/healthz" },
-        (response) => {
-          response.resume();
-          resolve(response.headers.date);
-        },
-        reject,
-      );
-    });
-    const relayTime = date === undefined ? Number.NaN : Date.parse(date);
-    if (!Number.isFinite(relayTime)) return null;
-    // Compared with the middle of the round trip; the header has whole seconds, hence the rounding.
-    const local = (before + Date.now()) / 2;
-    const skew = relayTime - local;
-    return Math.abs(skew) < 2_000 ? 0 : Math.round(skew);
-  } catch (error) {
-    if (NanoError.is(error)) return null;
-    throw error;
-  }
 }

@@ -3,8 +3,15 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseToml, TomlError } from "smol-toml";
+import { parseVerifierKeys } from "../../audit/log-key.ts";
 import { NanoError } from "../../errors/index.ts";
-import { CRYPTO_MODE_RANK, type Environment, type RelayConfig, relayConfigSchema } from "./schema.ts";
+import {
+  AUDIT_RETENTION_MINIMUM_DAYS,
+  CRYPTO_MODE_RANK,
+  type Environment,
+  type RelayConfig,
+  relayConfigSchema,
+} from "./schema.ts";
 
 /** One thing wrong with a configuration, at a dotted path such as `server.tls.cert_file`. */
 export interface ConfigProblem {
@@ -126,6 +133,25 @@ export function semanticProblems(config: RelayConfig, baseDir = process.cwd()): 
     } catch {
       // Absent: generated with mode 0600 on first start.
     }
+  }
+  config.compliance.approvers.forEach((entry, i) => {
+    try {
+      parseVerifierKeys(entry.ed25519, entry.ml_dsa_65);
+    } catch (error) {
+      problems.push({ path: `compliance.approvers.${i}`, message: (error as Error).message });
+    }
+  });
+  if (config.compliance.approvals_required > config.compliance.approvers.length) {
+    problems.push({
+      path: "compliance.approvals_required",
+      message: `needs ${config.compliance.approvals_required} approvals but compliance.approvers lists ${config.compliance.approvers.length} key(s)`,
+    });
+  }
+  if (production && config.compliance.retention_audit_days < AUDIT_RETENTION_MINIMUM_DAYS) {
+    problems.push({
+      path: "compliance.retention_audit_days",
+      message: `production keeps audit entries at least six years (${AUDIT_RETENTION_MINIMUM_DAYS} days)`,
+    });
   }
   if (
     config.storage.backend === "postgres" &&

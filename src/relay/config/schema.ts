@@ -57,6 +57,12 @@ const securitySchema = z.strictObject({
     .max(7 * 86_400)
     .default(3600),
   challenge_lifetime_seconds: positiveInt.min(5).max(3600).default(120),
+  /**
+   * Automatic logoff (HIPAA 164.312(a)(2)(iii)): a token unused this long — no authenticated request, no
+   * frame from its WebSocket session — is deleted and its session closed. 0: off (tokens live their
+   * whole lifetime).
+   */
+  token_idle_timeout_seconds: z.number().int().min(0).max(86_400).default(0),
   /** Extra names nobody may claim, on top of the built-in list in docs/relay.md. */
   reserved_usernames: z.array(z.string().min(1).max(64)).max(10_000).default([]),
 });
@@ -151,6 +157,15 @@ const websocketLimitsSchema = z.strictObject({
     .min(65_536)
     .max(64 * 1024 * 1024)
     .default(262_144),
+  /**
+   * Bytes pushed to one socket before the peer must answer a ping (proving it reads) for pushing to
+   * go on: the kernel takes megabytes from a socket that is never read, so the window alone does not
+   * bound what a connect makes the relay read and write.
+   */
+  push_unconfirmed_bytes: positiveInt
+    .min(65_536)
+    .max(256 * 1024 * 1024)
+    .default(1024 * 1024),
   /** Unflushed bytes across every socket before all pushes wait. */
   outbound_budget_bytes: positiveInt.min(1024 * 1024).default(64 * 1024 * 1024),
   /** A socket whose window stays full this long is dropped (it is not reading). */
@@ -188,6 +203,9 @@ const limitsSchema = z.strictObject({
   websocket: websocketLimitsSchema.prefault({}),
 });
 
+/** Six years (6 × 365.25 days, rounded up): the least production keeps audit entries (docs/compliance.md). */
+export const AUDIT_RETENTION_MINIMUM_DAYS = 2192;
+
 const complianceSchema = z.strictObject({
   /** Where account events go: "log" writes them as structured log lines, "none" drops them. */
   audit_hook: z.enum(["log", "none"]).default("log"),
@@ -207,6 +225,30 @@ const complianceSchema = z.strictObject({
   log_key_file: z.string().min(1).optional(),
   /** A checkpoint of each log that grew is signed this often (and on demand). */
   checkpoint_interval_seconds: z.number().positive().max(86_400).default(300),
+  /**
+   * After `compliance erase`, nobody may claim the erased name (or a confusable one) for this many days,
+   * so no one takes over a deleted person's name while their contacts still know it. 0: free at once.
+   */
+  erasure_cooling_off_days: z.number().int().min(0).max(3650).default(30),
+  /**
+   * Personal data behind the audit log's salted commitments (usernames, addresses) is deleted by the
+   * sweeper once the event is this old; the leaves themselves stay (they name no one). Production
+   * refuses less than six years (HIPAA 45 CFR 164.316(b)(2) practice; docs/compliance.md).
+   */
+  retention_audit_days: positiveInt.max(36_500).default(AUDIT_RETENTION_MINIMUM_DAYS),
+  /**
+   * Change control: a start whose configuration weakens security against the last one the relay ran
+   * with needs approvals signed by this many distinct keys of `approvers` (of that last configuration).
+   * 0: such changes are recorded in the audit log but not refused.
+   */
+  approvals_required: z.number().int().min(0).max(8).default(0),
+  /** Administrator keys (from `nano-relay compliance admin-key`): signed-note verifier keys. */
+  approvers: z
+    .array(z.strictObject({ ed25519: z.string().min(1).max(200), ml_dsa_65: z.string().min(1).max(4000) }))
+    .max(8)
+    .default([]),
+  /** Folder of approval files (`nano-relay compliance approve`); default: approvals/ next to storage.path. */
+  approvals_dir: z.string().min(1).optional(),
 });
 
 /** The browser app (docs/web.md), served from the relay's own origin. Off unless asked for. */

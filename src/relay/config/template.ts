@@ -31,6 +31,10 @@ interface Profile {
   readonly lookupsPerMinute: number;
   readonly connectionsPerAddress: number;
   readonly connectsPerMinute: number;
+  /** compliance.retention_audit_days: six years where real people's data is (production refuses less). */
+  readonly auditRetentionDays: number;
+  /** security.token_idle_timeout_seconds: 15 minutes where real people's data is, off in development. */
+  readonly idleTimeout: number;
 }
 
 const PROFILES: Readonly<Record<Environment, Profile>> = {
@@ -54,6 +58,8 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     lookupsPerMinute: 120,
     connectionsPerAddress: 128,
     connectsPerMinute: 30,
+    auditRetentionDays: 2192,
+    idleTimeout: 900,
   },
   staging: {
     bind: "0.0.0.0",
@@ -75,6 +81,8 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     lookupsPerMinute: 120,
     connectionsPerAddress: 128,
     connectsPerMinute: 30,
+    auditRetentionDays: 2192,
+    idleTimeout: 900,
   },
   development: {
     bind: "127.0.0.1",
@@ -96,6 +104,8 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     lookupsPerMinute: 1200,
     connectionsPerAddress: 1000,
     connectsPerMinute: 300,
+    auditRetentionDays: 90,
+    idleTimeout: 0,
   },
   testing: {
     bind: "127.0.0.1",
@@ -117,6 +127,8 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     lookupsPerMinute: 100_000,
     connectionsPerAddress: 10_000,
     connectsPerMinute: 100_000,
+    auditRetentionDays: 30,
+    idleTimeout: 0,
   },
 };
 
@@ -219,6 +231,9 @@ key_rotation_days = 30
 token_lifetime_seconds = ${p.tokenLifetime}
 # A relay challenge (claims and logins) is single-use and expires after this.
 challenge_lifetime_seconds = 120
+# Automatic logoff: a token unused this long (no request, no frame from its WebSocket) is deleted and its
+# session closed; clients log in again with their device key. 0: off.
+token_idle_timeout_seconds = ${p.idleTimeout}
 # Extra usernames nobody may claim (normalized before comparison), on top of the built-in list.
 reserved_usernames = []
 
@@ -306,6 +321,8 @@ auth_timeout_seconds = 5
 # drains; all sockets together may hold outbound_budget_bytes; a socket stuck full for
 # slow_consumer_seconds is dropped.
 send_window_bytes = 262144
+# Bytes pushed to a socket before the peer must answer a ping (proving it reads) for pushing to go on.
+push_unconfirmed_bytes = 1048576
 outbound_budget_bytes = 67108864
 slow_consumer_seconds = 60
 # Read rate per connection (each frame counts its size plus 1 KiB); over it the relay pauses reading.
@@ -326,6 +343,22 @@ log_origin = "nano-relay"
 log_key_file = ${tomlString(p.logKeyFile)}
 # Each log that grew gets a signed checkpoint this often (and on demand).
 checkpoint_interval_seconds = 300
+# After \`nano-relay compliance erase\`, the erased name (and names confusable with it) cannot be claimed
+# for this many days, so nobody takes over a deleted person's name. 0: free at once.
+erasure_cooling_off_days = 30
+# Usernames and addresses behind the audit log's salted commitments are deleted by the sweeper once the
+# event is this many days old (the entries stay and name no one); held accounts are kept. Production
+# refuses less than 2192 (six years, HIPAA practice).
+retention_audit_days = ${p.auditRetentionDays}
+# Change control: a start whose configuration weakens security against the last one the relay ran with
+# (lower crypto floor, longer tokens, higher rate limits, audit off, ...) needs approvals signed by this
+# many administrators listed below (\`nano-relay compliance admin-key\`, \`compliance approve\`). 0: such
+# changes are recorded in the audit log but not refused.
+approvals_required = 0
+# approvals_dir = "/path/to/approvals"   # default: approvals/ next to storage.path
+# [[compliance.approvers]]               # one per administrator, printed by compliance admin-key
+# ed25519 = "name+1234abcd+..."
+# ml_dsa_65 = "name+5678ef01+..."
 
 [monitoring]
 log_level = "${p.logLevel}"

@@ -82,8 +82,12 @@ export class RefusalLog {
   #roll(now: number): void {
     for (const { first, repeats } of this.#tracked.values()) {
       if (repeats === 0) continue;
+      // The count is per (type, address); the repeats may name anyone or no one, and the first
+      // refusal's own entry already carries its name. Holding a name in memory until the window
+      // closes would also write back a name erased meanwhile (docs/compliance.md).
+      const { username: _named, ...unnamed } = first;
       this.#append({
-        ...entryFor({ ...first, time: now }, "aggregated"),
+        ...entryFor({ ...unnamed, time: now }, "aggregated"),
         details: { reason: "aggregated", first_reason: first.reason, count: repeats },
       });
     }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { RateLimiterMemory } from "rate-limiter-flexible";
 import { RateLimiterRes } from "rate-limiter-flexible";
 import type { WebSocket } from "ws";
@@ -13,6 +14,12 @@ const QUEUE_LOW = 16;
 export interface SocketFlowOptions {
   /** Unflushed bytes on this socket before pushes stop and reading pauses. */
   readonly windowBytes: number;
+  /**
+   * Bytes pushed before the peer must prove it reads: past them the relay pings with a random payload
+   * and pushes nothing more until the matching pong (which comes only after everything before it
+   * was read).
+   */
+  readonly unconfirmedBytes: number;
   /** Unflushed bytes across every socket (shared). */
   readonly budget: OutboundBudget;
   /** A socket whose window stays full this long does not read: `onSlowConsumer` drops it. */
@@ -31,6 +38,13 @@ type PauseReason = "window" | "rate" | "queue";
  * socket's window, or while all sockets together are over the shared budget, the relay stops pushing
  * (`whenWritable`) and resumes when bytes drain — instead of buffering megabytes for a reader that
  * never reads, which is then dropped after `slowConsumerMs`.
+ * The window counts only what the kernel has not taken, and on loopback (or any path with large
+ * buffers) the kernel takes megabytes from a socket that is never read: each new session of an
+ * account with a big mailbox made the relay read, encode and write that much again, for one connect.
+ * So the bytes pushed are also counted until the peer proves it reads: past `unconfirmedBytes` the
+ * relay pings with a random payload and waits for the pong echoing it (a WebSocket peer answers
+ * pings as it reads; browsers and ws do so by themselves); one that never answers is dropped after
+ * `slowConsumerMs` like a full window.
  * In: frames are handled in order at no more than `receiveBytesPerSecond` (each costing its size
  * plus FRAME_OVERHEAD_BYTES); over it, or while the outbound window is full (the peer is not reading
  * our answers), reading pauses, so TCP pushes back on the sender instead of the relay queueing frames.
@@ -46,11 +60,17 @@ export class SocketFlow {
   #draining = false;
   #writableWaiters: (() => void)[] = [];
   #slowTimer: NodeJS.Timeout | undefined;
+  /** Bytes pushed since the peer last proved it reads (a pong echoing our ping). */
+  #unconfirmed = 0;
+  /** The payload of the ping awaiting its pong, while pushes wait for it. */
+  #pingPayload: Buffer | null = null;
+  #pongTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: WebSocket, options: SocketFlowOptions) {
     this.#socket = socket;
     this.#options = options;
     this.#limiter = localLimiter({ points: options.receiveBytesPerSecond, durationSeconds: 1 });
+    socket.on("pong", (data) => this.#pong(data));
   }
 
   /** Bytes written to this socket that the kernel has not taken yet. */
@@ -60,7 +80,11 @@ export class SocketFlow {
 
   /** True while pushes must wait: this socket's window is full or the shared budget is spent. */
   get full(): boolean {
-    return this.#outstanding >= this.#options.windowBytes || !this.#options.budget.available;
+    return (
+      this.#outstanding >= this.#options.windowBytes ||
+      this.#unconfirmed >= this.#options.unconfirmedBytes ||
+      !this.#options.budget.available
+    );
   }
 
   write(text: string): void {
@@ -68,6 +92,7 @@ export class SocketFlow {
     // JSON of ASCII fields (base64, usernames, codes): one byte per character.
     const bytes = text.length;
     this.#outstanding += bytes;
+    this.#unconfirmed += bytes;
     this.#options.budget.add(bytes);
     if (this.#outstanding >= this.#options.windowBytes) this.#pause("window");
     this.#socket.send(text, () => this.#flushed(bytes));
@@ -94,10 +119,34 @@ export class SocketFlow {
           if (!this.#closed && this.#outstanding >= this.#options.windowBytes) this.#options.onSlowConsumer();
         }, this.#options.slowConsumerMs);
         await new Promise<void>((resolve) => this.#writableWaiters.push(resolve));
+      } else if (this.#unconfirmed >= this.#options.unconfirmedBytes) {
+        this.#askForPong();
+        await new Promise<void>((resolve) => this.#writableWaiters.push(resolve));
       } else {
         await this.#options.budget.whenAvailable();
       }
     }
+  }
+
+  /** One ping at a time, with a payload the peer can only echo after reading up to it. */
+  #askForPong(): void {
+    if (this.#pingPayload !== null) return;
+    this.#pingPayload = randomBytes(8);
+    this.#socket.ping(this.#pingPayload);
+    this.#pongTimer = setTimeout(() => {
+      if (!this.#closed && this.#pingPayload !== null) this.#options.onSlowConsumer();
+    }, this.#options.slowConsumerMs);
+  }
+
+  #pong(data: Buffer): void {
+    const expected = this.#pingPayload;
+    // Unsolicited pongs are allowed (RFC 6455 §5.5.3) and prove nothing: only the echo counts.
+    if (this.#closed || expected === null || !expected.equals(data)) return;
+    this.#pingPayload = null;
+    clearTimeout(this.#pongTimer);
+    this.#pongTimer = undefined;
+    this.#unconfirmed = 0;
+    this.#wakeWriters();
   }
 
   #wakeWriters(): void {
@@ -152,6 +201,7 @@ export class SocketFlow {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#slowTimer);
+    clearTimeout(this.#pongTimer);
     this.#queue.length = 0;
     this.#options.budget.release(this.#outstanding);
     this.#outstanding = 0;

@@ -5,6 +5,7 @@ import { bearerToken } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
 import { RelayBusyError } from "../limits/busy.ts";
 import { RateLimitedError } from "../rate-limits.ts";
+import { normalizeUsername } from "../usernames.ts";
 
 /**
  * Strict standard base64 (no whitespace, canonical padding and trailing bits). Node's decoder is
@@ -73,6 +74,23 @@ export function recordAuthFailure(
       .catch((failure: unknown) => context.log.error({ err: failure }, "rate limit update failed"));
   }
   auditFailure(context, "auth_failed", error.code, username, request);
+}
+
+/**
+ * The name a refused claim or login may put in the audit log: only one an account holds right now. A
+ * name nobody holds is nobody's account data, and an erased one must stay erased (a stranger trying
+ * it during cooling-off must not write it back; docs/compliance.md). Costs a lookup on failures only.
+ */
+export async function accountNameOrNone(
+  context: RelayContext,
+  username: string | undefined,
+): Promise<string | undefined> {
+  if (username === undefined) return undefined;
+  try {
+    return (await context.store.accounts.get(normalizeUsername(username))) === null ? undefined : username;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Appends a refused request to the audit log (usernames and addresses only as salted commitments). */

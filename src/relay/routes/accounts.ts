@@ -1,12 +1,21 @@
 import type { FastifyInstance } from "fastify";
-import { toHex } from "../../crypto/index.ts";
+import { getSuite, toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { tombstoneKey } from "../audit-log-key.ts";
 import type { ChallengePurpose } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
+import { requireModeFloor } from "../mode-floor.ts";
 import type { VerifiedIdentity } from "../protocol-verifier.ts";
 import { normalizeUsername } from "../usernames.ts";
 import { CLOSE_UNAUTHENTICATED } from "../ws-connection.ts";
-import { authenticate, clientKey, decodeBase64, encodeBase64, recordAuthFailure } from "./_http.ts";
+import {
+  accountNameOrNone,
+  authenticate,
+  clientKey,
+  decodeBase64,
+  encodeBase64,
+  recordAuthFailure,
+} from "./_http.ts";
 import { transparencyFields } from "./transparency.ts";
 
 const b64 = (maxLength: number) => ({ type: "string", minLength: 1, maxLength }) as const;
@@ -44,6 +53,13 @@ async function verifyRecordFor(
   if (named !== username) {
     throw new NanoError("identity_record_invalid", "the identity record names a different username");
   }
+  // Before anything is stored: an account whose own mode the relay refuses could never upload a
+  // bundle, yet its name would be gone (issue 14: a refused claim must leave nothing behind).
+  requireModeFloor(
+    "identities",
+    getSuite(identity.preferred).name,
+    context.config.security.minimum_crypto_mode,
+  );
   return identity;
 }
 
@@ -141,8 +157,19 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
             createdAt: now,
             updatedAt: now,
           },
-          { correlationId: request.id, recordVersion: identity.version },
+          {
+            correlationId: request.id,
+            recordVersion: identity.version,
+            ...(context.transparency === undefined
+              ? {}
+              : { tombstoneKey: tombstoneKey(context.transparency.key, skeleton) }),
+          },
         );
+        if (outcome === "cooling_off")
+          throw new NanoError(
+            "username_cooling_off",
+            "this username belonged to an erased account and cannot be claimed yet",
+          );
         if (outcome === "taken") {
           const message =
             account.username === username
@@ -164,7 +191,7 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
           created: outcome === "created",
         });
       } catch (error) {
-        recordAuthFailure(context, error, username, request);
+        recordAuthFailure(context, error, await accountNameOrNone(context, username), request);
         throw error;
       }
     },

@@ -4,7 +4,7 @@ import { bearerToken } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
 import { normalizeUsername } from "../usernames.ts";
 import { CLOSE_UNAUTHENTICATED } from "../ws-connection.ts";
-import { clientKey, decodeBase64, recordAuthFailure } from "./_http.ts";
+import { accountNameOrNone, clientKey, decodeBase64, recordAuthFailure } from "./_http.ts";
 
 interface TokenBody {
   username: string;
@@ -63,7 +63,7 @@ export function authRoutes(app: FastifyInstance, context: RelayContext): void {
         context.audit.record({ type: "login", username, at: now, correlationId: request.id });
         return { token: issued.token, expires_at: issued.expiresAt };
       } catch (error) {
-        recordAuthFailure(context, error, request.body.username, request);
+        recordAuthFailure(context, error, await accountNameOrNone(context, request.body.username), request);
         throw error;
       }
     },

@@ -5,6 +5,7 @@ import type { OneTimePrekey, StoredBundle } from "../../store/types.ts";
 import { CRYPTO_MODE_RANK } from "../config/schema.ts";
 import type { RelayContext } from "../context.ts";
 import { oneTimeAllowance } from "../limits/prekey-fairness.ts";
+import { requireModeFloor } from "../mode-floor.ts";
 import { RateLimitedError } from "../rate-limits.ts";
 import { normalizeUsername } from "../usernames.ts";
 import { authenticate, decodeBase64, encodeBase64 } from "./_http.ts";
@@ -25,12 +26,7 @@ function checkSuitePolicy(context: RelayContext, suiteId: number, postQuantum: b
   } catch {
     throw new NanoError("prekey_upload_invalid", `unknown suite ${suiteId}`);
   }
-  if (CRYPTO_MODE_RANK[suite.name] < CRYPTO_MODE_RANK[security.minimum_crypto_mode]) {
-    throw new NanoError(
-      "suite_below_minimum",
-      `${suite.name} bundles are below this relay's minimum (${security.minimum_crypto_mode})`,
-    );
-  }
+  requireModeFloor("bundles", suite.name, security.minimum_crypto_mode);
   if (security.require_post_quantum && !postQuantum) {
     throw new NanoError("post_quantum_required", "this relay requires a signed post-quantum prekey");
   }

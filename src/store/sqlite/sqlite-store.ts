@@ -14,11 +14,13 @@ import type {
   OneTimePrekey,
   PrekeyStore,
   RelayStore,
+  RetentionStore,
   StoredBundle,
   StoredMessage,
   StoreJournal,
   TokenRecord,
 } from "../types.ts";
+import { SqliteCompliance } from "./compliance.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { migrate } from "./migrations.ts";
 
@@ -61,6 +63,7 @@ export class SqliteStore implements RelayStore {
   readonly prekeys: PrekeyStore;
   readonly mailboxes: MailboxStore;
   readonly attachments: AttachmentStore;
+  readonly retention: RetentionStore;
   /** Audit and key-transparency entries written inside account-change transactions (types.ts). */
   journal: StoreJournal | null = null;
   #closed = false;
@@ -74,6 +77,12 @@ export class SqliteStore implements RelayStore {
     this.prekeys = this.#prekeyStore();
     this.mailboxes = this.#mailboxStore();
     this.attachments = this.#attachmentStore();
+    const compliance = new SqliteCompliance(this.db);
+    this.retention = {
+      purgeAuditPersonalData: (cutoff, batch) =>
+        this.writer.submit(() => compliance.purgeAuditPersonalDataSync(cutoff, batch)),
+      expireTombstones: (now) => this.writer.submit(() => compliance.expireTombstonesSync(now)),
+    };
   }
 
   #stmt(sql: string): StatementSync {
@@ -152,6 +161,15 @@ export class SqliteStore implements RelayStore {
           const lookalike = this.#get("SELECT * FROM accounts WHERE skeleton = ?", account.skeleton);
           if (lookalike !== undefined)
             return { outcome: "taken" as const, account: this.#account(lookalike) };
+          if (
+            context.tombstoneKey !== undefined &&
+            this.#get(
+              "SELECT 1 AS one FROM account_tombstones WHERE skeleton_key = ? AND until > ?",
+              context.tombstoneKey,
+              account.createdAt,
+            ) !== undefined
+          )
+            return { outcome: "cooling_off" as const, account };
           this.#run(
             "INSERT INTO accounts (username, skeleton, identity_hash, identity_record, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             account.username,

@@ -94,4 +94,42 @@ describe("abuse: tokens do not survive an identity replacement", () => {
     const poll = await http(relay.url, "GET", "/v1/messages", undefined, fresh.token);
     assert.equal(poll.status, 200);
   });
+
+  it("no login racing the replacement leaves a live token of the old device", async () => {
+    // Challenges answered by the old device while the replacement commits: each is refused, or its
+    // token is minted before the update and deleted by it; never one minted after, for the old record.
+    const { user: carol } = await signUpOver(relay.url, "carol");
+    const issued = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        http(relay.url, "POST", "/v1/challenges", { purpose: "auth", username: "carol" }),
+      ),
+    );
+    const answers = issued.map((challenge) => {
+      const bytes = new Uint8Array(Buffer.from(String(challenge.json.challenge), "base64"));
+      return {
+        username: "carol",
+        challenge: b64(bytes),
+        device_certificate: b64(carol.deviceCertificate(Date.now() + 86_400_000)),
+        signature: b64(carol.authSignature(bytes)),
+      };
+    });
+    const { token } = await login(relay.url, carol);
+    const { next, signature } = carol.successor();
+    const [replaced, ...logins] = await Promise.all([
+      http(
+        relay.url,
+        "PUT",
+        "/v1/accounts/carol/identity",
+        { identity_record: b64(next.record), signature: b64(signature) },
+        token,
+      ),
+      ...answers.map((answer) => http(relay.url, "POST", "/v1/auth/token", answer)),
+    ]);
+    assert.equal(replaced.status, 200, JSON.stringify(replaced.json));
+    for (const answer of logins) {
+      if (answer.status !== 200) continue;
+      const poll = await http(relay.url, "GET", "/v1/messages", undefined, String(answer.json.token));
+      assert.equal(poll.status, 401, "a token of the old device outlived the replacement");
+    }
+  });
 });

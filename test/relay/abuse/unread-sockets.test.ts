@@ -21,6 +21,7 @@ import { startRelay, within } from "./_abuse.ts";
 const SOCKETS = 16;
 const PER_ACCOUNT = 5;
 const WINDOW = 262_144;
+const UNCONFIRMED = 262_144;
 const MiB = 1024 * 1024;
 const MAILBOX_BYTES = 8 * MiB;
 const CONTENT_BYTES = 30_000;
@@ -64,6 +65,7 @@ describe("abuse: WebSockets that never read", () => {
         websocket: {
           max_connections_per_account: PER_ACCOUNT,
           send_window_bytes: WINDOW,
+          push_unconfirmed_bytes: UNCONFIRMED,
           // The filling socket sends ~45 KB frames as fast as it can.
           receive_bytes_per_second: 64 * MiB,
         },
@@ -132,8 +134,9 @@ describe("abuse: WebSockets that never read", () => {
       for (let i = 0; i < SOCKETS; i++) {
         const socket = new WebSocket(relay.wsUrl, { headers: { authorization: `Bearer ${token}` } });
         socket.on("error", () => {});
-        // Never read: pushes fill the kernel's buffers, then wait on the socket's window.
-        socket.once("upgrade", () => socket.pause());
+        // Never read: pushes fill the kernel's buffers, then wait on the socket's window. The TCP
+        // socket itself is paused: ws's own pause() does nothing while the socket is connecting.
+        socket.once("upgrade", (response) => response.socket.pause());
         sockets.push(socket);
         await new Promise((resolve) => socket.once("open", resolve));
       }
@@ -158,11 +161,43 @@ describe("abuse: WebSockets that never read", () => {
     assert.ok(grown < 16 * MiB, `the relay holds ${(grown / MiB).toFixed(1)} MiB more`);
   });
 
+  it("pushes a socket that never reads no more than push_unconfirmed_bytes, however much the kernel takes", async () => {
+    // The window counts what the kernel has not taken, and loopback's kernel takes megabytes from a
+    // socket nobody reads: each connect made the relay read, encode and write that much of the
+    // mailbox again. Now pushing stops until the peer echoes a ping, which needs reading.
+    for (const socket of sockets.splice(0)) socket.terminate();
+    const delivered = async () =>
+      metric(await metrics(relay), 'nano_messages_delivered_total{via="websocket"}');
+    const before = await delivered();
+    const socket = new WebSocket(relay.wsUrl, { headers: { authorization: `Bearer ${token}` } });
+    socket.on("error", () => {});
+    socket.once("upgrade", (response) => response.socket.pause());
+    // A pushed frame carries the envelope in base64: at least this long.
+    const frameBytes = Math.ceil(testEnvelope(randomBytes(CONTENT_BYTES)).length / 3) * 4;
+    await new Promise((resolve) => socket.once("open", resolve));
+    // Until the relay stops pushing: the count holds still for a second.
+    let pushed = 0;
+    for (let previous = -1; pushed === 0 || pushed !== previous; ) {
+      previous = pushed;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      pushed = (await delivered()) - before;
+    }
+    assert.ok(
+      pushed <= Math.ceil(UNCONFIRMED / frameBytes) + 1,
+      `${pushed} frames of ${frameBytes}+ bytes pushed to a socket that never read`,
+    );
+    socket.resume();
+    // Reading again answers the ping by itself (ws, like a browser): pushing goes on.
+    await until(async () => (await delivered()) - before > pushed + 10, 30_000, "pushing after the pong");
+    socket.terminate();
+  });
+
   it("limits how often an account opens sessions (each pushes the mailbox again): 1013", async () => {
     for (const socket of sockets) socket.terminate();
-    // The filling socket and SOCKETS connects so far: use up the minute's allowance, then one more.
+    // The filling socket, SOCKETS connects and the unconfirmed-push one so far: use up the minute's
+    // allowance, then one more.
     const peers: Peer[] = [];
-    for (let i = SOCKETS; i < CONNECTS_PER_MINUTE; i++) {
+    for (let i = SOCKETS + 1; i < CONNECTS_PER_MINUTE; i++) {
       const peer = new Peer(relay.wsUrl, token);
       await peer.waitFor((frame) => frame.type === "ready" || frame.type === "error");
       peer.socket.terminate();

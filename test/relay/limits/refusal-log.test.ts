@@ -59,6 +59,12 @@ test("the first refusal of an address is logged at once, repeats as one aggregat
     count: 999,
   });
   assert.equal(h.appended[1]!.address, "192.0.2.7");
+  assert.equal(h.appended[0]!.username, "bob", "the first refusal names its account");
+  assert.equal(
+    h.appended[1]!.username,
+    undefined,
+    "the aggregate names no one (an erasure may have come between)",
+  );
   assert.equal(h.appended[2]!.details?.reason, "signature_invalid");
 });
 

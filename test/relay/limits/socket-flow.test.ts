@@ -3,14 +3,16 @@
 // budget, pushes resume on drain, a reader that never drains is dropped, and reading pauses while the
 // window is full or the read rate is spent.
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
 import type { WebSocket } from "ws";
 import { OutboundBudget } from "../../../src/relay/limits/outbound-budget.ts";
 import { FRAME_OVERHEAD_BYTES, SocketFlow } from "../../../src/relay/limits/socket-flow.ts";
 
 /** A WebSocket stand-in: `send` queues; `flush` plays the kernel taking the bytes. */
-class HeldSocket {
+class HeldSocket extends EventEmitter {
   readonly pending: (() => void)[] = [];
+  readonly pings: Buffer[] = [];
   paused = false;
   pauses = 0;
   send(_text: string, written: () => void): void {
@@ -18,6 +20,9 @@ class HeldSocket {
   }
   flush(count = this.pending.length): void {
     for (const written of this.pending.splice(0, count)) written();
+  }
+  ping(data: Buffer): void {
+    this.pings.push(data);
   }
   pause(): void {
     this.paused = true;
@@ -30,12 +35,19 @@ class HeldSocket {
 
 function flowOn(
   socket: HeldSocket,
-  options: Partial<{ window: number; budget: OutboundBudget; slowMs: number; rate: number }> = {},
+  options: Partial<{
+    window: number;
+    unconfirmed: number;
+    budget: OutboundBudget;
+    slowMs: number;
+    rate: number;
+  }> = {},
 ) {
   const frames: string[] = [];
   let dropped = 0;
   const flow = new SocketFlow(socket as unknown as WebSocket, {
     windowBytes: options.window ?? 1000,
+    unconfirmedBytes: options.unconfirmed ?? 1_000_000,
     budget: options.budget ?? new OutboundBudget(1_000_000),
     slowConsumerMs: options.slowMs ?? 60_000,
     receiveBytesPerSecond: options.rate ?? 1_000_000,
@@ -135,6 +147,47 @@ describe("SocketFlow", () => {
       frames.map((_, i) => String(i)),
     );
     flow.close();
+  });
+  it("stops pushing after unconfirmed bytes, even while the kernel takes everything, until the ping's echo", async () => {
+    // Loopback's kernel buffers take megabytes from a socket nobody reads: the window never fills.
+    const socket = new HeldSocket();
+    const { flow, dropped } = flowOn(socket, { window: 1000, unconfirmed: 3000, slowMs: 200 });
+    let pushed = 0;
+    for (let i = 0; i < 10; i++) {
+      if (flow.full) break;
+      flow.write("x".repeat(600));
+      socket.flush();
+      pushed++;
+    }
+    assert.equal(pushed, 5, "3,000 bytes unconfirmed, in frames of 600");
+    let writable = false;
+    void flow.whenWritable().then(() => {
+      writable = true;
+    });
+    await tick();
+    assert.equal(socket.pings.length, 1, "one ping asks the peer to prove it reads");
+    // An unsolicited pong, or one with another payload, proves nothing.
+    socket.emit("pong", Buffer.alloc(8));
+    socket.emit("pong", Buffer.from("nonsense"));
+    await tick();
+    assert.equal(writable, false);
+    socket.emit("pong", socket.pings[0]);
+    await tick();
+    assert.equal(writable, true);
+    assert.equal(flow.full, false);
+    assert.equal(dropped(), 0);
+  });
+
+  it("drops a peer that never answers the ping, as a reader that never drains", async () => {
+    const socket = new HeldSocket();
+    const { flow, dropped } = flowOn(socket, { window: 1000, unconfirmed: 1200, slowMs: 50 });
+    flow.write("x".repeat(600));
+    socket.flush();
+    flow.write("x".repeat(600));
+    socket.flush();
+    void flow.whenWritable();
+    while (dropped() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(socket.pings.length, 1);
   });
 });
 
