@@ -34,6 +34,7 @@ export const AUDIT_EVENT_TYPES = Object.freeze([
   "migration",
   "relay_started",
   "relay_stopped",
+  "account_deleted",
 ] as const);
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
@@ -164,4 +165,13 @@ export function decodeAuditEvent(bytes: Uint8Array): AuditEventLeaf {
     commitments,
     details,
   };
+}
+
+/**
+ * The time of an encoded audit event (bytes 1..8, big-endian) without decoding the rest: retention
+ * searches the log by time. undefined for bytes too short or of another version.
+ */
+export function auditLeafTime(leaf: Uint8Array): number | undefined {
+  if (leaf.length < 9 || leaf[0] !== AUDIT_EVENT_VERSION) return undefined;
+  return Number(new DataView(leaf.buffer, leaf.byteOffset + 1, 8).getBigUint64(0));
 }

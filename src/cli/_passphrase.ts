@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import { isCancel, password } from "@clack/prompts";
 import { NanoError } from "../errors/index.ts";
+import { humanBytes } from "../text/human-bytes.ts";
 import { describeErrno } from "./_errno.ts";
 
 /**
@@ -38,7 +39,7 @@ export async function readPassphraseFile(path: string): Promise<string> {
   if (info.size > MAX_PASSPHRASE_FILE_BYTES) {
     throw new NanoError(
       "invalid_argument",
-      `passphrase file ${path} is larger than ${MAX_PASSPHRASE_FILE_BYTES} bytes`,
+      `passphrase file ${path} is larger than ${humanBytes(MAX_PASSPHRASE_FILE_BYTES)}`,
     );
   }
   return (await readFile(path, "utf8")).replace(/\r?\n$/, "");

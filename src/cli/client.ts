@@ -1,5 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
 import { type Readable, Writable } from "node:stream";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { resolveHome } from "../client/home/home.ts";
@@ -272,6 +272,57 @@ function buildProgram(io: CliIo, state: CliState): Command {
         print(
           result,
           `${result.created ? "claimed" : "already claimed"} ${result.username} on ${result.relay} (${result.oneTimePrekeys} one-time prekeys uploaded)\n`,
+        );
+      }),
+    );
+
+  program
+    .command("export")
+    .description("write your account, contacts (with safety numbers) and decrypted history as JSON")
+    .requiredOption("-o, --output <file>", "the export file (mode 0600)")
+    .option("--encrypt", "seal it under a new passphrase (keystore format)", false)
+    .option("--export-passphrase-file <file>", "with --encrypt: read that passphrase from FILE (mode 0600)")
+    .option("-f, --force", "replace an existing file", false)
+    .action(
+      async (
+        options: { output: string; encrypt: boolean; exportPassphraseFile?: string; force: boolean },
+        command: Command,
+      ) => {
+        // Asked before the home is unlocked, so the two passphrase prompts never interleave.
+        const passphrase = options.encrypt
+          ? await obtainNewPassphrase({
+              env: io.env,
+              input: io.stdin,
+              output: io.stderr,
+              file: options.exportPassphraseFile,
+            })
+          : undefined;
+        await withClient(command, "exporting", async (client) => {
+          const result = await client.exportData({
+            output: resolve(options.output),
+            force: options.force,
+            ...(passphrase === undefined ? {} : { passphrase }),
+          });
+          print(
+            result,
+            `wrote ${result.output}${result.encrypted ? " (sealed under the export passphrase)" : ""}: ${result.contacts} contact(s), ${result.messages} message(s)\n`,
+          );
+        });
+      },
+    );
+
+  program
+    .command("account")
+    .description("your account at the relay")
+    .command("delete")
+    .description("delete your account at the relay, signed by your identity keys (cannot be undone)")
+    .requiredOption("--confirm <username>", "repeat your username to confirm")
+    .action((options: { confirm: string }, command: Command) =>
+      withClient(command, "deleting the account", async (client) => {
+        const result = await client.deleteAccount(options.confirm);
+        print(
+          result,
+          `deleted ${result.username} on ${result.relay}; the name stays unclaimable for the relay's cooling-off period; this home (keys, history) is left as it was: delete its folder to remove it\n`,
         );
       }),
     );

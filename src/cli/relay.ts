@@ -38,6 +38,14 @@ function portArgument(flag: string) {
   };
 }
 
+function countArgument(flag: string, max: number) {
+  return (value: string): number => {
+    if (!/^[1-9][0-9]{0,5}$/.test(value) || Number(value) > max)
+      fail(`${flag} needs a whole number 1..${max}, got "${value}"`);
+    return Number(value);
+  };
+}
+
 function sizeArgument(what: string) {
   return (value: string): number => {
     if (!/^(0|[1-9][0-9]{0,15})$/.test(value))
@@ -185,6 +193,54 @@ function buildProgram(): Command {
       await startCommand({ ...program.opts(), ...options });
     });
   program
+    .command("serve")
+    .description("run a supervisor and N relay workers sharing the ports (SO_REUSEPORT); deployable")
+    .addOption(configOption())
+    .addOption(environmentOption())
+    .option("-n, --instances <n>", "number of relay workers (1..64)", countArgument("--instances", 64), 1)
+    .option("--control <path>", "control socket (0600; default: nano-relay.sock beside the database)")
+    .option(
+      "--port-file <file>",
+      "write the shared ports, supervisor pid and control socket as JSON once serving",
+    )
+    .option(
+      "--health-check-timeout <seconds>",
+      "how long a starting worker may take to become ready",
+      countArgument("--health-check-timeout", 3600),
+      60,
+    )
+    .action(async (options) => {
+      const { serveCommand } = await import("./relay/serve.ts");
+      await serveCommand({ ...program.opts(), ...options });
+    });
+  program
+    .command("deploy")
+    .description("replace the workers of a running serve with the code and configuration on disk")
+    .option("--strategy <strategy>", "rolling (one at a time) or blue-green (a full new set)", "rolling")
+    .option(
+      "--health-check-timeout <seconds>",
+      "how long each new worker may take to pass /readyz before the deploy rolls back",
+      countArgument("--health-check-timeout", 3600),
+      60,
+    )
+    .option("--control <path>", "the supervisor's control socket")
+    .addOption(configOption())
+    .addOption(environmentOption())
+    .option("--status", "show the workers of both generations and the deploy under way, then exit", false)
+    .option("--json", "machine-readable output", false)
+    .action(async (options) => {
+      const { deployCommand, parseStrategy } = await import("./relay/deploy.ts");
+      await deployCommand({ ...options, strategy: parseStrategy(options.strategy) });
+    });
+  program
+    .command("worker", { hidden: true })
+    .description("a relay worker of nano-relay serve (started by the supervisor, not by hand)")
+    .action(async () => {
+      const { runWorker } = await import("../relay/instances/worker.ts");
+      const { relayVerifier } = await import("../protocol/relay-verifier.ts");
+      await runWorker(relayVerifier);
+    });
+  program
     .command("init-config")
     .description("write a commented configuration for an environment")
     .addOption(environmentOption().makeOptionMandatory())
@@ -220,11 +276,22 @@ function buildProgram(): Command {
       if (!/^\d+$/.test(value)) fail(`--to needs a version number, got "${value}"`);
       return Number(value);
     })
-    .option("--list", "list migrations and which are applied", false)
-    .action(async (options: ConfigSelection & { to?: number; list: boolean }) => {
-      const { migrateCommand } = await import("./relay/migrate.ts");
-      await withFeedback("migrating", false, () => migrateCommand({ ...program.opts(), ...options }));
-    });
+    .option("--list", "list migrations, their kind (expand or contract) and which are applied", false)
+    .option(
+      "--contract",
+      "also apply contract steps: only once no older relay runs (refused otherwise)",
+      false,
+    )
+    .option("--force", "with --contract: skip the check for older relays (you stopped them)", false)
+    .action(
+      async (
+        options: ConfigSelection & { to?: number; list: boolean; contract: boolean; force: boolean },
+      ) => {
+        if (options.force && !options.contract) fail("--force goes with --contract");
+        const { migrateCommand } = await import("./relay/migrate.ts");
+        await withFeedback("migrating", false, () => migrateCommand({ ...program.opts(), ...options }));
+      },
+    );
   program
     .command("status")
     .description("show health, store, connections, queue depths and rates of a running relay")
@@ -234,6 +301,10 @@ function buildProgram(): Command {
     .option("--interval <seconds>", "refresh interval with --watch", "2")
     .option("--json", "machine-readable output", false)
     .option("-c, --config <file>", "a cluster's configuration: show every relay, PostgreSQL and Redis")
+    .option(
+      "--control <path>",
+      "a nano-relay serve's control socket: show its workers, generation by generation",
+    )
     .action(
       async (options: {
         url: string;
@@ -242,7 +313,13 @@ function buildProgram(): Command {
         interval: string;
         json: boolean;
         config?: string;
+        control?: string;
       }) => {
+        if (options.control !== undefined) {
+          const { serveStatusCommand } = await import("./relay/deploy.ts");
+          await serveStatusCommand({ ...options, control: options.control });
+          return;
+        }
         if (options.config !== undefined) {
           const { loadConfigOrThrow } = await import("../relay/config/load.ts");
           const { clusterStatusCommand } = await import("./relay/cluster-status.ts");
@@ -378,7 +455,9 @@ function auditCommands(program: Command): void {
 function complianceCommands(program: Command): void {
   const compliance = program
     .command("compliance")
-    .description("export, erase and hold accounts; every use is recorded in the audit log");
+    .description(
+      "data-subject rights, legal holds, access audit, change control and reports (docs/compliance.md)",
+    );
   const base = (command: Command) =>
     command
       .addOption(configOption())

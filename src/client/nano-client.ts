@@ -14,6 +14,8 @@ import {
   removeContact,
   trustContact,
 } from "./operations/contacts.ts";
+import { type DeleteAccountResult, deleteAccount } from "./operations/delete-account.ts";
+import { type ExportHomeResult, exportHome } from "./operations/export-home.ts";
 import {
   type Conversation,
   conversations,
@@ -191,6 +193,23 @@ export class NanoClient {
 
   claimUsername(username: string): Promise<ClaimUsernameResult> {
     return claimUsername(this.#context, username);
+  }
+
+  /** Writes this home's account, contacts and decrypted history (docs/client.md "Exporting your data"). */
+  exportData(options: {
+    output: string;
+    passphrase?: Passphrase;
+    force?: boolean;
+  }): Promise<ExportHomeResult> {
+    return exportHome(this.#context, options);
+  }
+
+  /**
+   * Deletes this account at the relay (docs/client.md "Deleting your account"); `confirm` must be the
+   * username. The local home stays.
+   */
+  deleteAccount(confirm: string): Promise<DeleteAccountResult> {
+    return deleteAccount(this.#context, confirm);
   }
 
   /** Listens for contacts whose identity changed (DESIGN.md "Safety numbers"); returns an unsubscribe. */

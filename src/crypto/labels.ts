@@ -17,6 +17,8 @@ export const SIGNATURE_CONTEXTS = Object.freeze({
   identityUpdate: "nano/v1/sig/identity-update",
   /** ML-DSA-65 FIPS 204 context of the audit log's checkpoint signatures (docs/audit.md). */
   checkpoint: "nano/v1/sig/checkpoint",
+  /** The owner deleting its account at the relay (docs/compliance.md, "Erasure"). */
+  accountDelete: "nano/v1/sig/account-delete",
   /** Both signatures of a relay's compliance export, by the log key (docs/compliance.md). */
   complianceExport: "nano/v1/sig/compliance-export",
   /** An administrator's approval of a security-weakening configuration change (docs/compliance.md). */

@@ -193,6 +193,19 @@ export const CLIENT_ERRORS = {
     meaning: "The relay answered with an error this client does not know, or with a malformed body.",
     fix: "Check that the relay and client versions match; run with NANO_DEBUG=1 for details.",
   },
+  output_exists: {
+    kind: "usage",
+    status: 409,
+    meaning: "The file a command would write (`nano-client export --output`) already exists.",
+    fix: "Name a new file, or pass --force to replace it.",
+  },
+  confirmation_mismatch: {
+    kind: "usage",
+    status: 400,
+    meaning:
+      "An irreversible command (`nano-client account delete`) was not confirmed with the exact username.",
+    fix: "Repeat the command with --confirm YOUR_USERNAME.",
+  },
   username_not_claimed: {
     kind: "usage",
     status: 409,

@@ -271,6 +271,13 @@ export const RELAY_ERRORS = {
       "The configuration weakens security against the last one the relay ran with (the message lists each change) and lacks the approvals `compliance.approvals_required` asks for.",
     fix: "Have enough administrators of `compliance.approvers` run `nano-relay compliance approve --config FILE --key KEY`, or undo the change.",
   },
+  account_delete_unauthorized: {
+    kind: "crypto",
+    status: 403,
+    meaning:
+      "An account deletion was not signed by every identity signature key of the account's current record, or named another account than the token's.",
+    fix: "Delete only your own account, signing the relay's challenge with your current identity keys (`nano-client account delete`).",
+  },
   compliance_export_invalid: {
     kind: "crypto",
     status: 400,

@@ -108,8 +108,10 @@ export {
   type ProtocolWrites,
 } from "./stores.ts";
 export {
+  signAccountDeletion,
   signIdentityUpdate,
   signUsernameClaim,
+  verifyAccountDeletion,
   verifyIdentityUpdate,
   verifyUsernameClaim,
 } from "./username-claim.ts";

@@ -142,3 +142,38 @@ export function verifyIdentityUpdate(
     throw new NanoError("invalid_signature", "identity update signature");
   }
 }
+
+/**
+ * The owner deletes its account at the relay (docs/compliance.md, "Erasure"): every identity signature
+ * key of the current record signs lp(username) || lp(challenge) || lp(H(IR)) under
+ * nano/v1/sig/account-delete, over a fresh relay challenge, so a deletion can be neither replayed nor
+ * taken for a claim or a login.
+ */
+export function signAccountDeletion(
+  identity: IdentityKeys,
+  record: IdentityRecord,
+  challenge: Uint8Array,
+): Uint8Array {
+  return signAll(
+    identity,
+    record,
+    claimMessage(record.username, challenge, record),
+    label(SIGNATURE_CONTEXTS.accountDelete),
+  );
+}
+
+export function verifyAccountDeletion(
+  record: IdentityRecord,
+  username: string,
+  challenge: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (record.username !== username) return false;
+  if (challenge.length < CHALLENGE_MIN_BYTES || challenge.length > CHALLENGE_MAX_BYTES) return false;
+  return verifyAll(
+    record,
+    claimMessage(username, challenge, record),
+    signature,
+    label(SIGNATURE_CONTEXTS.accountDelete),
+  );
+}

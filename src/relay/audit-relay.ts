@@ -38,6 +38,19 @@ export function configHash(config: RelayConfig): string {
 const MAX_DIFF_TEXT = 16_384;
 
 /**
+ * The configuration as a config_loaded leaf records it: whole, except `security.reserved_usernames`
+ * (up to 10,000 names would overflow a 64 KiB leaf), which is recorded as its count and SHA-256.
+ */
+function recordableConfig(config: RelayConfig): RelayConfig {
+  return { ...config, security: { ...config.security, reserved_usernames: [] } };
+}
+
+function reservedDigest(config: RelayConfig): string {
+  const names = config.security.reserved_usernames;
+  return `${names.length} name(s), sha256 ${toHex(sha256(utf8(JSON.stringify(names))))}`;
+}
+
+/**
  * Change control at start (src/relay/compliance/change-control.ts): the diff from the last recorded
  * configuration, and a refusal — itself logged — of an unapproved weakening. Returns the details the
  * config_loaded event carries: the whole configuration (no secrets live in it), its change hash, the
@@ -50,9 +63,20 @@ async function checkConfigChange(
 ): Promise<Record<string, string>> {
   const toHash = changeHash(config);
   const recorded = await lastRecordedConfig(transparency);
-  const details: Record<string, string> = { change_hash: toHash, config: JSON.stringify(config) };
+  const details: Record<string, string> = {
+    change_hash: toHash,
+    config: JSON.stringify(recordableConfig(config)),
+    reserved_usernames: reservedDigest(config),
+  };
   if (recorded === undefined) return details;
-  details.changes = JSON.stringify(configDiff(recorded.config, config)).slice(0, MAX_DIFF_TEXT);
+  const changes = configDiff(recorded.config, recordableConfig(config));
+  if (recorded.reserved !== undefined && recorded.reserved !== details.reserved_usernames)
+    changes.push({
+      path: "security.reserved_usernames",
+      from: recorded.reserved,
+      to: details.reserved_usernames,
+    });
+  details.changes = JSON.stringify(changes).slice(0, MAX_DIFF_TEXT);
   const previous = relayConfigSchema.safeParse(recorded.config);
   if (!previous.success) return details;
   const found = weakenings(previous.data, config);

@@ -100,6 +100,21 @@ export interface TokenSession {
 }
 
 /**
+ * Where the relays of a cluster note each token's uses for the idle timeout (Redis: cluster-link.ts).
+ * A relay sees only the requests that reach it, so before logging a token off as idle it asks whether
+ * any relay used it within the timeout.
+ */
+export interface TokenUseLedger {
+  /** Notes a use of `tokenId` now, kept for `idleMs`. Best effort, never throws. */
+  record(tokenId: string, idleMs: number): void;
+  /** Whether any relay noted a use within the timeout; null when it cannot tell (Redis down). */
+  usedRecently(tokenId: string): Promise<boolean | null>;
+}
+
+/** A token's uses are noted in the ledger at most this often per relay (and at least 10 times per timeout). */
+const LEDGER_EVERY_MS = 30_000;
+
+/**
  * Bearer tokens: 256 random bits, handed to the client once and stored only as BLAKE2b-512, so the
  * database (or a backup of it) cannot be used to log in.
  */
@@ -109,10 +124,14 @@ export class TokenService {
   readonly #lifetimeMs: number;
   readonly #idleMs: number;
   /**
-   * Token id -> last use, for the idle timeout. In this process's memory only: a token first seen here
-   * (after a restart, or on another relay of a cluster) starts its idle time at that use.
+   * Token id -> last use here, for the idle timeout. A token first seen here (after a restart, or on
+   * another relay of a cluster) starts its idle time at that use; in a cluster the ledger has the final
+   * word before a token is logged off.
    */
   readonly #lastUse = new Map<string, number>();
+  /** The cluster's ledger of uses, and when this relay last noted each token there. */
+  #ledger: TokenUseLedger | null = null;
+  readonly #notedAt = new Map<string, number>();
 
   constructor(accounts: AccountStore, clock: Clock, lifetimeSeconds: number, idleTimeoutSeconds = 0) {
     this.#accounts = accounts;
@@ -142,6 +161,34 @@ export class TokenService {
     return { token: Buffer.from(raw).toString("base64url"), expiresAt };
   }
 
+  /** Shares token uses with the other relays of a cluster (server.ts, when Redis is configured). */
+  shareUses(ledger: TokenUseLedger): void {
+    this.#ledger = ledger;
+  }
+
+  #used(tokenId: string, now: number): void {
+    this.#lastUse.set(tokenId, now);
+    const ledger = this.#ledger;
+    if (ledger === null) return;
+    const noted = this.#notedAt.get(tokenId);
+    if (noted !== undefined && now - noted < Math.min(LEDGER_EVERY_MS, this.#idleMs / 10)) return;
+    this.#notedAt.set(tokenId, now);
+    ledger.record(tokenId, this.#idleMs);
+  }
+
+  /**
+   * Idle here: is it idle everywhere? Without a ledger, yes. With one, a use on another relay keeps
+   * the token (and restarts its idle time here), and so does not knowing (Redis down): logging off a
+   * user who is active elsewhere is the worse mistake; the next sweep asks again.
+   */
+  async #idleEverywhere(tokenId: string, now: number): Promise<boolean> {
+    if (this.#ledger === null) return true;
+    const recent = await this.#ledger.usedRecently(tokenId);
+    if (recent === false) return true;
+    if (recent === true) this.#lastUse.set(tokenId, now);
+    return false;
+  }
+
   /** Returns the username a token belongs to, or throws unauthenticated / token_expired. */
   async verify(token: string): Promise<string> {
     return (await this.session(token)).username;
@@ -161,22 +208,22 @@ export class TokenService {
     const tokenId = toHex(tokenHash);
     if (this.#idleMs > 0) {
       const last = this.#lastUse.get(tokenId);
-      if (last !== undefined && now - last >= this.#idleMs) {
-        this.#lastUse.delete(tokenId);
+      if (last !== undefined && now - last >= this.#idleMs && (await this.#idleEverywhere(tokenId, now))) {
+        this.#forget(tokenId);
         await this.#accounts.deleteToken(tokenHash);
         throw new NanoError(
           "token_expired",
           "the token was unused longer than the idle timeout; log in again",
         );
       }
-      this.#lastUse.set(tokenId, now);
+      this.#used(tokenId, now);
     }
     return { username: record.username, expiresAt: record.expiresAt, tokenId };
   }
 
   /** A frame from a WebSocket session counts as use of its token (idle timeout). */
   touch(tokenId: string): void {
-    if (this.#idleMs > 0 && this.#lastUse.has(tokenId)) this.#lastUse.set(tokenId, this.#clock.now());
+    if (this.#idleMs > 0 && this.#lastUse.has(tokenId)) this.#used(tokenId, this.#clock.now());
   }
 
   /**
@@ -187,13 +234,18 @@ export class TokenService {
     if (this.#idleMs === 0) return [];
     const now = this.#clock.now();
     const idle: string[] = [];
-    for (const [tokenId, last] of this.#lastUse)
-      if (now - last >= this.#idleMs) {
-        this.#lastUse.delete(tokenId);
+    for (const [tokenId, last] of [...this.#lastUse])
+      if (now - last >= this.#idleMs && (await this.#idleEverywhere(tokenId, now))) {
+        this.#forget(tokenId);
         idle.push(tokenId);
       }
     for (const tokenId of idle) await this.#accounts.deleteToken(new Uint8Array(Buffer.from(tokenId, "hex")));
     return idle;
+  }
+
+  #forget(tokenId: string): void {
+    this.#lastUse.delete(tokenId);
+    this.#notedAt.delete(tokenId);
   }
 
   /** Token id (see `session`) of a presented token, for closing the sessions it authenticated. */

@@ -6,6 +6,7 @@ import type { BlobStore } from "./blobs/blob-store.ts";
 import { FilesystemBlobStore } from "./blobs/filesystem-blob-store.ts";
 import type { Clock } from "./clock.ts";
 import type { ClusterLink } from "./cluster/cluster-link.ts";
+import type { ComplianceStore } from "./compliance/compliance-store.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { DeliveryHub } from "./delivery-hub.ts";
 import { createRelayBounds, type RelayBounds } from "./limits/bounds.ts";
@@ -36,14 +37,24 @@ export interface RelayContext {
   readonly audit: AuditHook;
   /** The audit and key-transparency logs; absent only in route tests built without them. */
   readonly transparency: TransparencyService | undefined;
+  /** Erasure on this database (an account deleting itself); absent where transparency is. */
+  readonly compliance: ComplianceStore | undefined;
   readonly blobDir: string;
   /** Whether the store can write now (readiness; store-health.ts). */
   readonly storeHealth: StoreHealth;
   /** Attachment blobs: files under blobDir, or chunks in PostgreSQL (storage.blob_backend). */
   readonly blobs: BlobStore;
   readonly log: Logger;
-  /** Set on SIGTERM/SIGINT: /readyz fails and new work is refused with relay_draining. */
+  /** Set on SIGTERM/SIGINT: /readyz fails, so load balancers stop sending clients here; work goes on. */
   draining: boolean;
+  /** Set once the drain delay has passed: new HTTP requests are refused with relay_draining. */
+  refusing: boolean;
+  /**
+   * The other workers of `nano-relay serve --instances N` on this host (src/relay/instances): told
+   * after each committed send so a recipient connected to another worker is woken at once. Null
+   * when the relay runs alone.
+   */
+  siblings: { announceMessage(recipient: string): void } | null;
   /** This relay's link to the others through Redis (cluster.redis_url); null for a lone relay. */
   cluster: ClusterLink | null;
 }
@@ -56,6 +67,7 @@ export interface ContextOptions {
   readonly log: Logger;
   readonly audit?: AuditHook;
   readonly transparency?: TransparencyService;
+  readonly compliance?: ComplianceStore;
   /** Extra audit sink next to the configured one (the Merkle audit log). */
   readonly auditLog?: AuditHook;
   /** Where blobs live (default: files under storage.blob_dir). */
@@ -119,6 +131,7 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     usernames: new UsernamePolicy(config.security.reserved_usernames),
     audit: chainHooks(options.audit ?? auditHook(config, log), options.auditLog),
     transparency: options.transparency,
+    compliance: options.compliance,
     blobDir: resolve(config.storage.blob_dir),
     storeHealth: new StoreHealth({
       // Local file systems only: the database's when it is a file (SQLite), the blobs' when they are files.
@@ -135,6 +148,8 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     blobs: options.blobs ?? new FilesystemBlobStore(resolve(config.storage.blob_dir)),
     log,
     draining: false,
+    refusing: false,
+    siblings: null,
     cluster: null,
   };
 }

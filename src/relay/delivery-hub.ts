@@ -7,8 +7,10 @@
 export interface PushTarget {
   /** Called after new messages for this user were committed. Must not throw. */
   notify(): void;
-  /** Closes the connection with a WebSocket close code (1001 on shutdown). */
+  /** Closes the connection with a WebSocket close code. */
   close(code: number, reason: string): void;
+  /** Stops reading, answers what was received, then closes (shutdown). */
+  drain(code: number, reason: string): Promise<void>;
   /** Resolves once every request received on this connection has been answered. */
   idle(): Promise<void>;
   /** The owner's one-time prekeys of `suite` are down to `count`: it should refill. Must not throw. */
@@ -113,6 +115,17 @@ export class DeliveryHub {
     return this.#closeWhere((session) => session.username === username, code, reason);
   }
 
+  /**
+   * The authenticated connections of `username` here (of every user when null) with their token ids: a
+   * cluster checks them against the shared token table when another relay revoked tokens
+   * (src/relay/cluster/cluster-link.ts).
+   */
+  sessionsOf(username: string | null): { target: PushTarget; tokenId: string }[] {
+    return [...this.#sessions]
+      .filter(([, session]) => username === null || session.username === username)
+      .map(([target, session]) => ({ target, tokenId: session.tokenId }));
+  }
+
   /** Closes the connections whose token has expired by `now`. Returns how many. */
   closeExpired(now: number, code: number, reason: string): number {
     return this.#closeWhere((session) => session.expiresAt <= now, code, reason);
@@ -126,6 +139,24 @@ export class DeliveryHub {
     const targets = [...this.#sessions].filter(([, session]) => matches(session)).map(([target]) => target);
     for (const target of targets) target.close(code, reason);
     return targets.length;
+  }
+
+  /**
+   * Drains every connection in `batches` groups, the first at once and the last `periodMs` later: a
+   * relay that restarts must not send all its clients to the other relays in the same instant.
+   * Connections that close by themselves meanwhile are skipped.
+   */
+  async drainAll(code: number, reason: string, periodMs: number, batches: number): Promise<void> {
+    const targets = [...this.#all];
+    const size = Math.max(1, Math.ceil(targets.length / batches));
+    const count = Math.ceil(targets.length / size);
+    const drains: Promise<void>[] = [];
+    for (let batch = 0; batch < count; batch++) {
+      if (batch > 0) await new Promise((resolve) => setTimeout(resolve, periodMs / Math.max(1, count - 1)));
+      for (const target of targets.slice(batch * size, (batch + 1) * size))
+        if (this.#all.has(target)) drains.push(target.drain(code, reason));
+    }
+    await Promise.all(drains);
   }
 
   closeAll(code: number, reason: string): void {

@@ -129,6 +129,7 @@ async function finishSend(
     context.hub.notify(recipient);
     // After COMMIT (this runs once the store resolved): a relay that wakes up reads a committed row.
     context.cluster?.announceMessage(recipient);
+    context.siblings?.announceMessage(recipient);
   }
   return { serverId: result.serverId, duplicate: result.duplicate };
 }

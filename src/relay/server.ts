@@ -4,9 +4,11 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type DestinationStream, type Logger, pino } from "pino";
+import { fromHex } from "../crypto/index.ts";
 import type { RelayStore } from "../store/types.ts";
 import { buildRelayApp } from "./app.ts";
 import { attachTransparency, transparencyHook } from "./audit-relay.ts";
+import type { ChallengeKeeper } from "./auth.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CachedAccountStore } from "./cluster/account-cache.ts";
 import { ClusterLink } from "./cluster/cluster-link.ts";
@@ -18,7 +20,13 @@ import { loggerOptions } from "./logger.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
 import { openRelayStorage } from "./storage-backend.ts";
 import { startSweeper } from "./sweeper.ts";
-import { CLOSE_GOING_AWAY } from "./ws-connection.ts";
+import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART } from "./ws-connection.ts";
+
+/**
+ * WebSockets are closed in this many batches over `drain_close_period_seconds`: enough to spread the
+ * reconnections, few enough that each batch's timer is coarse.
+ */
+export const DRAIN_CLOSE_BATCHES = 10;
 
 /** TLS 1.3 only, post-quantum hybrid group first (DESIGN.md stack table). */
 export const TLS_GROUPS = "X25519MLKEM768:X25519";
@@ -30,6 +38,13 @@ export interface StartOptions {
   readonly portFile?: string;
   /** Log destination (defaults to stdout). */
   readonly logDestination?: DestinationStream;
+  /**
+   * Listen with SO_REUSEPORT so several relay processes share the ports and the kernel spreads new
+   * connections over them (`nano-relay serve --instances N`, Linux and the BSDs).
+   */
+  readonly reusePort?: boolean;
+  /** Where challenges live when the store does not share them (the workers of one serve). */
+  readonly challenges?: ChallengeKeeper;
 }
 
 export interface RelayServer {
@@ -38,7 +53,10 @@ export interface RelayServer {
   readonly websocketUrl: string;
   readonly apiPort: number;
   readonly websocketPort: number;
-  /** Graceful: stop accepting, answer what is in flight, close WebSockets with 1001, close the store. */
+  /**
+   * Graceful: readiness off, keep serving for `drain_delay_seconds`, stop accepting, answer what is in
+   * flight, close WebSockets with 1012 in batches, close the store (docs/relay.md "Shutdown").
+   */
   shutdown(reason: string): Promise<void>;
 }
 
@@ -56,8 +74,8 @@ function tlsOptions(config: RelayConfig): object | null {
   };
 }
 
-async function listen(app: FastifyInstance, host: string, port: number): Promise<number> {
-  await app.listen({ host, port });
+async function listen(app: FastifyInstance, host: string, port: number, reusePort: boolean): Promise<number> {
+  await app.listen({ host, port, ...(reusePort ? { reusePort } : {}) });
   return (app.server.address() as AddressInfo).port;
 }
 
@@ -86,6 +104,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
           prekeys: storage.store.prekeys,
           mailboxes: storage.store.mailboxes,
           attachments: storage.store.attachments,
+          ...(storage.store.retention === undefined ? {} : { retention: storage.store.retention }),
           ping: () => storage.store.ping(),
           close: () => storage.store.close(),
         };
@@ -104,9 +123,14 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     clock,
     log,
     transparency: logs.transparency,
+    compliance: storage.compliance,
     auditLog: transparencyHook(logs.transparency, log),
     pendingWrites: () => storage.pendingWrites(),
-    ...(storage.challenges === undefined ? {} : { challenges: storage.challenges }),
+    ...(storage.challenges !== undefined
+      ? { challenges: storage.challenges }
+      : options.challenges !== undefined
+        ? { challenges: options.challenges }
+        : {}),
     ...(storage.blobs === undefined ? {} : { blobs: storage.blobs }),
   });
   storage.observeCommits((writes) => context.metrics.groupCommitBatch.observe(writes));
@@ -114,6 +138,8 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   if (redis !== undefined) {
     const link = new ClusterLink({ url: redis, config, hub: context.hub, log, metrics: context.metrics });
     context.cluster = link;
+    context.tokens.shareUses(link.tokenUses());
+    link.tokenAlive = async (tokenId) => (await storage.store.accounts.getToken(fromHex(tokenId))) !== null;
     if (accounts !== null) {
       accounts.attach(link.commands, config.cluster.key_prefix, (username) =>
         link.announceInvalidation(username),
@@ -132,18 +158,20 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   const api = await buildRelayApp(context, { api: true, websocket: shared, fastify });
   apps.push(api);
   const host = config.server.bind_address;
-  const apiPort = await listen(api, host, config.server.api_port);
+  const reusePort = options.reusePort === true;
+  const apiPort = await listen(api, host, config.server.api_port, reusePort);
   let websocketPort = apiPort;
   if (!shared) {
     const ws = await buildRelayApp(context, { api: false, websocket: true, fastify });
     apps.push(ws);
-    websocketPort = await listen(ws, host, config.server.websocket_port);
+    websocketPort = await listen(ws, host, config.server.websocket_port, reusePort);
   }
   const stopSweeper = startSweeper(context);
   const apiUrl = urlFor(config, "http", apiPort);
   if (context.cluster !== null)
     context.cluster.presence = () => ({
       api_url: apiUrl,
+      schema: storage.shippedSchema,
       connections: context.hub.connections,
       pending_writes: storage.pendingWrites(),
     });
@@ -170,15 +198,29 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   const graceMs = config.server.shutdown_grace_seconds * 1000;
   const withinGrace = <T>(work: Promise<T>) =>
     Promise.race([work, new Promise<void>((done) => setTimeout(done, graceMs).unref())]);
+  const { drain_delay_seconds: delaySeconds, drain_close_period_seconds: periodSeconds } = config.server;
   const shutdown = (reason: string): Promise<void> => {
     closing ??= (async () => {
-      log.info({ reason }, "draining");
+      log.info({ reason, drain_delay_seconds: delaySeconds }, "draining");
+      // Readiness off first: load balancers (and Kubernetes, which removes endpoints in parallel with
+      // SIGTERM) stop sending new clients here while everything is still served.
       context.draining = true;
       context.metrics.draining.set(1);
+      if (delaySeconds > 0) await new Promise((resolve) => setTimeout(resolve, delaySeconds * 1000));
+      context.refusing = true;
       stopSweeper();
-      // Stop accepting new connections first; existing ones finish what they asked for.
+      // Stop accepting new connections; open ones finish what they asked for, then close with 1012
+      // (clients reconnect at once, elsewhere) in batches so the other relays are not stampeded.
       for (const app of apps) app.server.close();
-      await withinGrace(context.hub.idle());
+      await withinGrace(
+        context.hub.drainAll(
+          CLOSE_SERVICE_RESTART,
+          "relay restarting",
+          periodSeconds * 1000,
+          DRAIN_CLOSE_BATCHES,
+        ),
+      );
+      // Whatever is left when the grace ran out.
       context.hub.closeAll(CLOSE_GOING_AWAY, "relay shutting down");
       await withinGrace(Promise.all(apps.map((app) => app.close())));
       // The refusal counts of the open window go into the audit log before it records the stop.
@@ -195,23 +237,46 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   return { context, apiUrl, websocketUrl, apiPort, websocketPort, shutdown };
 }
 
-/** First SIGTERM/SIGINT drains; a second one exits at once (an operator who means it). */
-export function handleSignals(server: RelayServer): void {
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
-      server.context.log.warn({ signal }, "second signal: exiting without draining");
-      process.exit(130);
-    }
-    signalled = true;
-    server.shutdown(signal).then(
+/**
+ * Installs the SIGTERM/SIGINT handlers now, before the relay is up: a supervisor or test that sends
+ * SIGTERM as soon as the port file appears (written inside startRelay, just before it returns) would
+ * otherwise meet Node's default action and kill the relay without a drain. A signal that arrives before
+ * `attach` is kept and acted on once the server is there. First signal drains; a second one exits at
+ * once (an operator who means it).
+ */
+export function trapSignals(): { attach(server: RelayServer): void } {
+  let server: RelayServer | null = null;
+  let pending: NodeJS.Signals | null = null;
+  let draining = false;
+  const drain = (relay: RelayServer, signal: NodeJS.Signals) => {
+    draining = true;
+    relay.shutdown(signal).then(
       () => process.exit(0),
       (error: unknown) => {
-        server.context.log.error({ err: error }, "shutdown failed");
+        relay.context.log.error({ err: error }, "shutdown failed");
         process.exit(1);
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (draining || pending !== null) {
+      server?.context.log.warn({ signal }, "second signal: exiting without draining");
+      process.exit(130);
+    }
+    if (server === null) pending = signal;
+    else drain(server, signal);
+  };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  return {
+    attach(relay) {
+      server = relay;
+      if (pending !== null) drain(relay, pending);
+    },
+  };
+}
+
+/** Signal handling for a relay that is already up (see trapSignals for one that is starting). */
+export function handleSignals(server: RelayServer): void {
+  trapSignals().attach(server);
 }

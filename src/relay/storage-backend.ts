@@ -8,9 +8,9 @@ import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { NanoError } from "../errors/index.ts";
 import { poolRoundTrips } from "../store/postgres/connection.ts";
-import { migratePostgres } from "../store/postgres/migrations.ts";
+import { loadPostgresMigrations, migratePostgres } from "../store/postgres/migrations.ts";
 import { PostgresStore } from "../store/postgres/postgres-store.ts";
-import { type MigrationStep, migrate } from "../store/sqlite/migrations.ts";
+import { loadMigrations, type MigrationStep, migrate } from "../store/sqlite/migrations.ts";
 import { openCheckedStore, storeFailure } from "../store/sqlite/open-checked.ts";
 import type { RelayStore } from "../store/types.ts";
 import { loadOrCreateLogKey, readLogKey } from "./audit-log-key.ts";
@@ -20,7 +20,9 @@ import type { BlobStore } from "./blobs/blob-store.ts";
 import { PostgresBlobStore } from "./blobs/postgres-blob-store.ts";
 import type { Clock } from "./clock.ts";
 import { PostgresChallenges } from "./cluster/postgres-challenges.ts";
+import { PostgresComplianceStore } from "./cluster/postgres-compliance.ts";
 import { PostgresTransparency } from "./cluster/postgres-transparency.ts";
+import { type ComplianceStore, SqliteComplianceStore } from "./compliance/compliance-store.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { RelayTransparency, type TransparencyService } from "./transparency.ts";
 
@@ -29,6 +31,8 @@ export interface RelayStorage {
   readonly transparency: TransparencyService;
   /** Migration steps this start applied, for the audit log. */
   readonly migrations: readonly MigrationStep[];
+  /** The newest migration this code ships (announced in a cluster's presence records). */
+  readonly shippedSchema: number;
   /** Writes waiting for the next group commit (a gauge). */
   pendingWrites(): number;
   /** Called after each group commit with the number of writes in it (a histogram). */
@@ -44,6 +48,8 @@ export interface RelayStorage {
   readonly challenges?: ChallengeKeeper;
   /** Blobs in the database (storage.blob_backend = "postgres"); undefined: files under blob_dir. */
   readonly blobs?: BlobStore;
+  /** Erasure and holds on this database (an account deleting itself; docs/compliance.md). */
+  readonly compliance: ComplianceStore;
 }
 
 /** The PostgreSQL URL: the named environment variable wins over the file (it may carry a password). */
@@ -96,8 +102,10 @@ function openSqlite(config: RelayConfig, clock: Clock, log: Logger): RelayStorag
   });
   store.journal = transparency.journal();
   return {
+    shippedSchema: loadMigrations().length,
     store,
     transparency,
+    compliance: new SqliteComplianceStore(store.db, transparency, (work) => store.writer.submit(work)),
     migrations,
     pendingWrites: () => store.writer.pending,
     observeCommits: (observer) => {
@@ -135,8 +143,10 @@ async function openPostgres(config: RelayConfig, clock: Clock): Promise<RelaySto
   const transparency = new PostgresTransparency({ pool: store.pool, key, now: () => clock.now() });
   store.journal = transparency.journal();
   return {
+    shippedSchema: loadPostgresMigrations().length,
     store,
     transparency,
+    compliance: new PostgresComplianceStore(store.pool, transparency),
     migrations,
     pendingWrites: () => store.writer.pending,
     observeCommits: (observer) => {

@@ -8,7 +8,8 @@ import { decodeBase64 } from "./routes/_http.ts";
 import { normalizeUsername } from "./usernames.ts";
 
 /**
- * Close codes: 1001 = going away (shutdown; clients reconnect), 4401 = authentication failed or ended
+ * Close codes: 1012 = service restart (the relay drains: clients reconnect at once, with jitter, and
+ * resume from their cursor), 1001 = going away (the rest of a drain that ran out of grace), 4401 = authentication failed or ended
  * (the reason says which: the auth error code, `token_expired`, `token_revoked`, `identity_updated`),
  * 1008 = policy: a malformed frame before authentication, or too many after it, 1013 = try again
  * later (too many unauthenticated connections from the address, or the relay is over its memory
@@ -17,6 +18,7 @@ import { normalizeUsername } from "./usernames.ts";
  * `session_replaced` (a cluster keeps one connection per device: src/relay/cluster/cluster-link.ts).
  */
 export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_SERVICE_RESTART = 1012;
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_PROTOCOL = 1008;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
@@ -107,6 +109,8 @@ export class WsConnection implements PushTarget {
   #pumping = false;
   #dirty = false;
   #closed = false;
+  /** Set by drain(): frames not handled yet are no longer read. */
+  #draining = false;
   #sendChain: Promise<unknown> = Promise.resolve();
   #storeFailed = false;
   #inflight = 0;
@@ -240,7 +244,7 @@ export class WsConnection implements PushTarget {
   }
 
   #onMessage(data: string, isBinary: boolean): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#draining) return;
     if (this.#username === null) {
       this.#onUnauthenticatedFrame(data, isBinary);
       return;
@@ -309,7 +313,6 @@ export class WsConnection implements PushTarget {
 
   #onSend(username: string, frame: { id: string; to: string; envelope: string }): void {
     const submitted = this.#sendChain.then((): Promise<SubmittedSend> => {
-      if (this.#context.draining) throw new NanoError("relay_draining", "the relay is shutting down");
       this.#sendsBroken();
       const envelope = decodeBase64(frame.envelope, "envelope");
       return submitMessage(
@@ -468,6 +471,24 @@ export class WsConnection implements PushTarget {
       message: typed.message,
       ...(id === undefined ? {} : { id }),
     });
+  }
+
+  /**
+   * Ends the connection for a restart without losing an answer: what was received is answered, what
+   * was not read yet never will be (the client gets no answer for it and resends it under the same
+   * client message id to the next relay), then the close. Acks not read mean messages pushed again,
+   * which clients deduplicate by id.
+   */
+  async drain(code: number, reason: string): Promise<void> {
+    if (this.#closed || this.#draining) return;
+    this.#draining = true;
+    this.#socket.pause();
+    await this.idle();
+    // Read again so the client's answer to the close frame is seen and the connection ends at once
+    // (a paused socket would hold it for CLOSE_GRACE_MS, and the client would wait that long to
+    // reconnect). Frames still arriving are ignored: #onMessage checks #draining.
+    this.#socket.resume();
+    this.close(code, reason);
   }
 
   close(code: number, reason: string): void {

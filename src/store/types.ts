@@ -230,13 +230,14 @@ export interface AttachmentStore {
 }
 
 /**
- * Retention (docs/compliance.md): what the sweeper deletes once it is old enough. Optional: a store
- * without it (PostgreSQL so far) keeps audit personal data until an erasure.
+ * Retention (docs/compliance.md): what the sweeper deletes once it is old enough (SQLite and PostgreSQL
+ * stores both have it; optional so a test store may leave it out).
  */
 export interface RetentionStore {
   /**
    * Deletes the personal data (salts and data) behind the audit log's commitments of events older than
-   * `cutoff`, except those of accounts under legal hold; at most `batch` rows per call. Returns how many.
+   * `cutoff`, except those of accounts under legal hold: the rows of at most `batch` entries per call.
+   * Returns how many rows.
    */
   purgeAuditPersonalData(cutoff: number, batch: number): Promise<number>;
   /** Forgets tombstones whose cooling-off ended by `now`. */

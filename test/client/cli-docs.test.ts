@@ -29,20 +29,32 @@ function parserCommands(): string[] {
   return paths.sort();
 }
 
-/** The command lines of the "Command line" block: `  send NAME ...` -> `send`, `contacts [list]` -> `contacts list`. */
+/**
+ * The command lines of the "Command line" block, as paths: `  send NAME ...` -> `send`,
+ * `  contacts remove NAME` -> `contacts remove`, `  contacts [list]` -> `contacts list`,
+ * `  outbox [list | cancel ID]` -> `outbox list`, `outbox cancel`. A lowercase word after the name is a
+ * subcommand (bracketed: optional, `|` between alternatives); `bash|zsh|fish` is an argument's choices.
+ */
 function documentedCommands(): string[] {
   const section = DOC.slice(DOC.indexOf("## Command line"));
-  const block = section.slice(
-    section.indexOf("```\n") + 4,
-    section.indexOf("\n```", section.indexOf("```\n") + 4),
-  );
+  const open = section.indexOf("```\n") + 4;
+  const block = section.slice(open, section.indexOf("\n```", open));
   const paths = new Set<string>();
+  const word = /^[a-z][a-z-]*$/;
   for (const line of block.split("\n")) {
-    const words = line.match(/^ {2}([a-z][a-z-]*)(?: \[?([a-z][a-z-]*)\]?)?(?:\s|$)/);
-    if (words === null) continue;
-    const [, name = "", sub] = words;
-    // A lowercase second word is a subcommand (`contacts remove`); `[list]` marks the default one.
-    paths.add(sub === undefined ? name : `${name} ${sub}`);
+    const command = line.match(/^ {2}([a-z][a-z-]*)(?: (.*))?$/);
+    if (command === null) continue;
+    const [, name = "", rest = ""] = command;
+    // Options in brackets (`[--crypto-mode classical|hybrid|quantum]`) are not subcommands.
+    const bracketed = rest.match(/^\[([^\]-][^\]]*)\]/);
+    const alternatives = bracketed
+      ? bracketed[1]!.split("|").map((alternative) => alternative.trim().split(/\s+/)[0] ?? "")
+      : rest.startsWith("[")
+        ? []
+        : [rest.split(/\s+/)[0] ?? ""];
+    const subcommands = alternatives.filter((candidate) => word.test(candidate));
+    if (subcommands.length === 0) paths.add(name);
+    for (const sub of subcommands) paths.add(`${name} ${sub}`);
   }
   return [...paths].sort();
 }

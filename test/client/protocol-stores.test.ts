@@ -11,7 +11,7 @@ import {
 import { LocalStore } from "../../src/client/local-store/local-store.ts";
 import { LocalProtocolStores } from "../../src/client/local-store/protocol-stores.ts";
 import { VerifiedRecords } from "../../src/client/trust/verified-records.ts";
-import type { SuiteName } from "../../src/crypto/index.ts";
+import { SUITE_IDS, type SuiteId, type SuiteName } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import {
   acceptIdentity,
@@ -37,8 +37,8 @@ interface Party {
   own: OwnIdentity;
 }
 
-async function party(dir: string, name: string, mode: SuiteName): Promise<Party> {
-  const store = await LocalStore.open(join(dir, `${name}.db`), randomBytes(32));
+async function party(dir: string, name: string, mode: SuiteName, key = randomBytes(32)): Promise<Party> {
+  const store = await LocalStore.open(join(dir, `${name}.db`), key);
   const seeds = generateIdentitySeeds(mode);
   const own = await store.transaction((tables) => ensureOwnIdentity(tables, seeds, name, Date.now()));
   return { store, own };
@@ -242,5 +242,67 @@ test("a stored contact's record is verified once per distinct bytes; altered byt
       assert.notEqual(new VerifiedRecords().verified(encoded), first);
     } finally {
       await alice.store.close();
+    }
+  }));
+
+test("a classical message the relay held back is refused after the pair upgraded to hybrid, across a reopen", () =>
+  withTempDir(async (dir) => {
+    // Audit finding 4 against the sealed SQLite store (the protocol test uses the in-memory one): the
+    // pin and the deletion of the lower sessions must survive closing the client, or a held-back
+    // classical message replayed after a restart would take the pair back to classical.
+    const alicePath = join(dir, "alice.db");
+    const aliceKey = randomBytes(32);
+    let alice = await party(dir, "alice", "classical", aliceKey);
+    const bob = await party(dir, "bob", "classical");
+    const bundleFor = (owner: Party, suite: SuiteId) =>
+      owner.store.transaction(async (tables) => {
+        const stores = new LocalProtocolStores(tables, owner.own, Date.now());
+        const { keys, record } = owner.own;
+        const signed = generatePrekey(keys, record, suite, PREKEY_ROLES.signedDh);
+        const pq =
+          suite === SUITE_IDS.classical ? null : generatePrekey(keys, record, suite, PREKEY_ROLES.pqOneTime);
+        await stores.putPrekey(signed);
+        if (pq !== null) await stores.putPrekey(pq);
+        return encodeBundle(suite, record, signed.prekey, pq?.prekey ?? null, null);
+      });
+    const startWith = (from: Party, to: string, bundle: Uint8Array, suite: SuiteId) =>
+      from.store.transaction(async (tables) => {
+        const stores = new LocalProtocolStores(tables, from.own, Date.now());
+        const decoded = decodeBundleExact(bundle);
+        const chosen = await chooseSuite(stores, decoded.record, suite);
+        if (chosen.kind !== "chosen") throw new Error(`unexpected ${chosen.kind}`);
+        const started = await startSession(stores, {
+          bundle: decoded,
+          selection: chosen.selection,
+          peer: to,
+        });
+        if (started.kind !== "started") throw new Error(`unexpected ${started.kind}`);
+        await stores.apply(started.writes);
+      });
+    const suiteOf = (envelope: Uint8Array) => decodeEnvelope(envelope).suite.id;
+    try {
+      await startWith(alice, "bob", await bundleFor(bob, SUITE_IDS.classical), SUITE_IDS.classical);
+      const hello = await send(alice, "bob", "classical hello");
+      assert.equal(suiteOf(hello), SUITE_IDS.classical);
+      assert.equal(await receive(bob, alice, hello), "classical hello");
+      assert.equal(await receive(alice, bob, await send(bob, "alice", "classical reply")), "classical reply");
+      const heldBack = await send(bob, "alice", "held back by the relay");
+      assert.equal(suiteOf(heldBack), SUITE_IDS.classical);
+      // Alice upgrades the pair: a hybrid session, which bob accepts; both pins rise.
+      await startWith(alice, "bob", await bundleFor(bob, SUITE_IDS.hybrid), SUITE_IDS.hybrid);
+      const upgrade = await send(alice, "bob", "now hybrid");
+      assert.equal(suiteOf(upgrade), SUITE_IDS.hybrid);
+      assert.equal(await receive(bob, alice, upgrade), "now hybrid");
+      assert.equal(await receive(alice, bob, await send(bob, "alice", "hybrid reply")), "hybrid reply");
+      // Alice's client closes and opens again; then the relay replays the held classical message.
+      await alice.store.close();
+      alice = { store: await LocalStore.open(alicePath, aliceKey), own: alice.own };
+      await assert.rejects(receive(alice, bob, heldBack), (error: unknown) =>
+        NanoError.is(error, "suite_below_pin"),
+      );
+      assert.equal(suiteOf(await send(alice, "bob", "still hybrid")), SUITE_IDS.hybrid);
+    } finally {
+      await alice.store.close();
+      await bob.store.close();
     }
   }));

@@ -262,3 +262,27 @@ test("a paused channel (a slow consumer) is not ended for answers it cannot read
     },
   );
 });
+
+test("a 1012 (relay restarting) reconnects at once with jitter, without growing the backoff", {
+  timeout: 20_000,
+}, async () => {
+  let connections = 0;
+  await withFakeRelay(
+    () => {},
+    async (channel) => {
+      const seen = collect(channel);
+      // With a one-minute backoff base, only the restart path can reconnect three times in this test.
+      await until(() => connections >= 4, "four connections");
+      assert.equal(channel.reconnectAttempts, 0, "a restart is not a failure");
+      seen.stop();
+    },
+    {
+      channel: { reconnect: { baseMs: 60_000, maxMs: 60_000, restartJitterMs: 20 } },
+      onConnect: (socket) => {
+        connections++;
+        sendReady(socket);
+        if (connections <= 3) socket.close(1012, "relay restarting");
+      },
+    },
+  );
+});

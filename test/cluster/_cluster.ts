@@ -19,6 +19,11 @@ export interface ClusterOptions {
   /** Redis URL (default: the machine's shared Redis); null for relays without Redis. */
   readonly redisUrl?: string | null;
   readonly overrides?: Parameters<typeof testConfig>[0];
+  /**
+   * The URL the relay processes use for the test database (default: its own; a proxy in front of it,
+   * say). `migrate` and `cli` always use the database's own URL.
+   */
+  readonly postgresUrl?: (databaseUrl: string) => string;
 }
 
 export class TestCluster {
@@ -34,6 +39,7 @@ export class TestCluster {
     prefix: string,
     config: RelayConfig,
     count: number,
+    relayConfig: RelayConfig,
   ) {
     this.dir = dir;
     this.database = database;
@@ -42,7 +48,7 @@ export class TestCluster {
     this.relays = Array.from({ length: count }, (_, i) => {
       const relayDir = join(dir, `relay${i}`);
       mkdirSync(relayDir, { recursive: true });
-      return new RelayProcess(config, relayDir);
+      return new RelayProcess(relayConfig, relayDir);
     });
   }
 
@@ -55,7 +61,11 @@ export class TestCluster {
     const config = testConfig(
       {
         ...overrides,
-        storage: { backend: "postgres", postgres_url: database.url, ...(overrides.storage ?? {}) },
+        storage: {
+          backend: "postgres",
+          postgres_url: database.url,
+          ...(overrides.storage ?? {}),
+        },
         cluster: {
           ...(redisUrl === null ? {} : { redis_url: redisUrl }),
           key_prefix: prefix,
@@ -65,7 +75,13 @@ export class TestCluster {
       },
       dir,
     );
-    const cluster = new TestCluster(dir, database, prefix, config, options.relays);
+    // The relays may reach the database another way than the CLI (which runs synchronously, so it
+    // could not go through a proxy living in the test's own process).
+    const relayConfig =
+      options.postgresUrl === undefined
+        ? config
+        : { ...config, storage: { ...config.storage, postgres_url: options.postgresUrl(database.url) } };
+    const cluster = new TestCluster(dir, database, prefix, config, options.relays, relayConfig);
     cluster.migrate();
     return cluster;
   }
@@ -82,7 +98,11 @@ export class TestCluster {
   cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
     const file = join(this.dir, "cluster.toml");
     writeFileSync(file, stringify(this.config as unknown as Record<string, unknown>));
-    return spawnSync(process.execPath, [BIN, ...args, "--config", file], { encoding: "utf8" });
+    // Bounded: a command that hangs fails its test (status null) instead of the whole run.
+    return spawnSync(process.execPath, [BIN, ...args, "--config", file], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
   }
 
   async start(): Promise<void> {

@@ -91,6 +91,46 @@ describe("cluster: account caches (L1 LRU, L2 Redis, L3 PostgreSQL)", () => {
     assert.deepEqual((await c.cache.get("alice"))?.identityHash, next.identityHash, "and so does relay C");
   });
 
+  it("a read racing an identity replacement never leaves the old record in L2 for other relays", async () => {
+    const [a, b, c] = relays as [(typeof relays)[0], (typeof relays)[0], (typeof relays)[0]];
+    const record = (seed: string) => ({ ...account(seed), username: "bob", skeleton: "bob" });
+    const old = record("old");
+    // Claimed around the caches: no invalidation of bob is on its way to bump what the read sees.
+    assert.equal((await a.store.accounts.claim(old)).outcome, "created");
+    // Relay B's read: it has the old record from the database and is held just before it fills L2
+    // (a slow event loop, a descheduled process) while relay A replaces the identity.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let fetched!: () => void;
+    const readDone = new Promise<void>((resolve) => (fetched = resolve));
+    const slowInner: typeof b.store.accounts = Object.create(b.store.accounts);
+    slowInner.get = async (username) => {
+      const found = await b.store.accounts.get(username);
+      fetched();
+      await held;
+      return found;
+    };
+    const racing = new CachedAccountStore(slowInner);
+    racing.attach(b.link.commands, "cache_test", (username) => b.link.announceInvalidation(username));
+    b.link.addCache(racing);
+    const reading = racing.get("bob");
+    await readDone;
+    const next = record("new");
+    assert.equal(await a.cache.replaceIdentity("bob", old.identityHash, next, 7), true);
+    release();
+    assert.deepEqual(
+      (await reading)?.identityHash,
+      old.identityHash,
+      "the racing read itself saw the old one",
+    );
+    // Relay C has never read bob: whatever it finds in L2 is what any relay would serve for 30 s.
+    assert.deepEqual(
+      (await c.cache.get("bob"))?.identityHash,
+      next.identityHash,
+      "relay C gets the new record",
+    );
+  });
+
   it("with Redis down every read goes to the database", async () => {
     const [, b] = relays as [(typeof relays)[0], (typeof relays)[0]];
     await redis.kill();

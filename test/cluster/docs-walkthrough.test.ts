@@ -92,10 +92,15 @@ describe("docs/cluster.md worked example, followed literally", () => {
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.equal(ready.length, 3);
-    for (const answer of ready) {
-      assert.equal(answer.ready, true);
-      assert.equal(answer.redis, "subscribed");
-    }
+    // What the page says each prints, key by key (the page elides the rest with "…").
+    const doc = readFileSync(new URL("docs/cluster.md", `file://${ROOT}`), "utf8");
+    const shown = /Each prints `(\{[^`]*\})`/.exec(doc)?.[1];
+    assert.ok(shown !== undefined, "the page shows what readiness prints");
+    const promised = JSON.parse(shown.replaceAll("…,", "").replaceAll(",…", "")) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(promised).sort(), ["ready", "redis", "store"]);
+    for (const answer of ready)
+      for (const [key, value] of Object.entries(promised))
+        assert.equal(answer[key], value, `readiness ${key}`);
     const [one, two] = ["http://127.0.0.1:18081", "http://127.0.0.1:18082"];
     const alice = await signUpOver(one, "alice");
     const bob = await signUpOver(two, "bob");
@@ -115,5 +120,20 @@ describe("docs/cluster.md worked example, followed literally", () => {
       "through relay 1",
     );
     peer.close();
+    // The page's last block stops them: every relay process is gone and its port free.
+    const pids = [1, 2, 3].map((i) => Number(readFileSync(`${dir}/nano-cluster/relay${i}.pid`, "utf8")));
+    const stop = spawnSync("bash", ["-c", `cd ${dir}/nano-cluster && ${blocks.at(-1)!.body}`], { env });
+    assert.equal(stop.status, 0, String(stop.stderr));
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 200 && pids.some(alive); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(pids.filter(alive), [], "every relay stopped");
+    for (const port of [18081, 18082, 18083]) assert.ok(await portFree(port), `port ${port} is free again`);
   });
 });

@@ -61,6 +61,9 @@ metrics_enabled = true
 ${extra}`;
 }
 
+/** How long a relay process gets to write its port file (as test/relay/fixtures/processes.ts). */
+const START_TIMEOUT_MS = 120_000;
+
 export class Relay {
   readonly dir: string;
   readonly tls: RelayTls | null;
@@ -111,14 +114,18 @@ export class Relay {
     child.stderr?.on("data", (chunk: Buffer) => {
       this.output += chunk.toString();
     });
-    // 120 s: a relay starting on a loaded 2-core machine (type-stripping every module) needs more than 10.
-    for (let i = 0; i < 4800 && !exited; i++) {
+    // Bounded by time, not by polls: on a loaded machine (load 15) a start took more than 10 s.
+    for (const deadline = Date.now() + START_TIMEOUT_MS; Date.now() < deadline && !exited; ) {
       if (existsSync(portFile)) {
         this.port = (JSON.parse(readFileSync(portFile, "utf8")) as { api_port: number }).api_port;
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
+    // A relay that did not start in time must not outlive the test (it held the test process open).
+    child.kill("SIGKILL");
+    await this.#exited;
+    this.#child = null;
     throw new Error(`relay did not start:\n${this.output}`);
   }
 

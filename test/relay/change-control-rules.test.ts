@@ -1,8 +1,19 @@
 // The weakening rules of change control (src/relay/compliance/change-control.ts), without a relay.
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "smol-toml";
-import { changeHash, configDiff, weakenings } from "../../src/relay/compliance/change-control.ts";
+import { type LogSigningKey, logVerifierKey } from "../../src/audit/log-key.ts";
+import { ed25519, mlDsa65 } from "../../src/crypto/index.ts";
+import {
+  changeHash,
+  configDiff,
+  signApproval,
+  validApprovals,
+  weakenings,
+} from "../../src/relay/compliance/change-control.ts";
 import { type RelayConfig, relayConfigSchema } from "../../src/relay/config/schema.ts";
 import { renderConfigTemplate } from "../../src/relay/config/template.ts";
 
@@ -50,4 +61,43 @@ test("the diff lists every changed leaf; the change hash ignores where the relay
   );
   const longer = { ...base, security: { ...base.security, token_lifetime_seconds: 7200 } };
   assert.notEqual(changeHash(longer), changeHash(base));
+});
+
+test("an approval counts only for its own change, from a listed key, with both signatures intact", () => {
+  const dir = mkdtempSync(join(tmpdir(), "nano-approvals-"));
+  try {
+    const admin = (name: string): LogSigningKey => ({
+      name,
+      ed25519Seed: ed25519.keygen().seed,
+      mlDsa65Seed: mlDsa65.keygen().seed,
+    });
+    const ann = admin("ann");
+    const mallory = admin("mallory");
+    const listed = [logVerifierKey(ann)];
+    const [from, to, other] = ["a".repeat(64), "b".repeat(64), "c".repeat(64)];
+    writeFileSync(join(dir, "good.json"), signApproval(from, to, ann));
+    assert.deepEqual(
+      validApprovals(dir, from, to, listed).map((id) => id.split("+")[0]),
+      ["ann"],
+    );
+    // Replayed for another change, signed by a key not listed, or with a flipped signature: ignored.
+    assert.deepEqual(validApprovals(dir, from, other, listed), []);
+    rmSync(join(dir, "good.json"));
+    writeFileSync(join(dir, "mallory.json"), signApproval(from, to, mallory));
+    const forged = JSON.parse(signApproval(from, to, ann)) as Record<string, string>;
+    const flipped = Buffer.from(forged.ml_dsa_65!, "base64");
+    flipped[10]! ^= 1;
+    writeFileSync(
+      join(dir, "flipped.json"),
+      JSON.stringify({ ...forged, ml_dsa_65: flipped.toString("base64") }),
+    );
+    writeFileSync(join(dir, "junk.json"), "{not json");
+    assert.deepEqual(validApprovals(dir, from, to, listed), []);
+    // Two copies of one administrator's approval are one approval.
+    writeFileSync(join(dir, "one.json"), signApproval(from, to, ann));
+    writeFileSync(join(dir, "two.json"), signApproval(from, to, ann));
+    assert.equal(validApprovals(dir, from, to, listed).length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -116,6 +116,17 @@ describe("change control: weakening configuration changes need signed approvals"
     assert.equal(await again.stop(), 0);
   });
 
+  it("a configuration too large for one leaf (10,000 reserved names) still starts; the names' change is in the diff", async () => {
+    const reserved = Array.from({ length: 10_000 }, (_, i) => `reserved-name-${i}-${"x".repeat(40)}`);
+    const big = writeConfig(
+      "d.toml",
+      { token_lifetime_seconds: 300, reserved_usernames: reserved },
+      { audit_hook: "none", approvers: [keys.ann!.entry, keys.ben!.entry, keys.eve!.entry] },
+    );
+    const relay = await startRelayProcess(big, dir);
+    assert.equal(await relay.stop(), 0, relay.stderr());
+  });
+
   it("logs every start's configuration, diff, refusals and approvals; the log verifies", async () => {
     const key = readLogKey(join(dir, "log-key.json"), "relay.test");
     const db = openDatabase(join(dir, "relay.sqlite"));
@@ -132,9 +143,15 @@ describe("change control: weakening configuration changes need signed approvals"
         .filter((event) => event.type === "config_loaded");
       assert.deepEqual(
         loaded.map((event) => event.outcome),
-        ["success", "failure", "failure", "success", "success"],
+        ["success", "failure", "failure", "success", "success", "success"],
       );
-      const [, refusal, , withApprovals, last] = loaded;
+      const [, refusal, , withApprovals, last, big] = loaded;
+      const bigDiff = JSON.parse(String(big!.details.changes)) as { path: string; to: string }[];
+      assert.deepEqual(
+        bigDiff.map((change) => change.path),
+        ["security.reserved_usernames"],
+      );
+      assert.match(bigDiff[0]!.to, /^10000 name\(s\), sha256 [0-9a-f]{64}$/);
       assert.equal(refusal!.details.reason, "config_change_unapproved");
       assert.match(String(withApprovals!.details.approved_by), /^ann\+[0-9a-f]{8},ben\+[0-9a-f]{8}$/);
       assert.equal(

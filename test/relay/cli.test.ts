@@ -35,8 +35,8 @@ describe("nano-relay commands", () => {
     assert.match(down.stdout, /rolled back 2 attachments/);
     assert.match(down.stdout, /schema version 7 -> 1/);
     const list = run(["migrate", "--config", config, "--list"]);
-    assert.match(list.stdout, /0001 core\s+applied/);
-    assert.match(list.stdout, /0002 attachments\s+pending/);
+    assert.match(list.stdout, /0001 core\s+expand\s+applied/);
+    assert.match(list.stdout, /0002 attachments\s+expand\s+pending/);
     const unknown = run(["migrate", "--config", config, "--to", "9"]);
     assert.notEqual(unknown.status, 0);
     assert.match(unknown.stderr, /no schema version 9/);

@@ -167,6 +167,20 @@ describe("nano-relay compliance export, verify-export, access-log", () => {
     assert.equal(bad.status, 65, bad.stdout);
     assert.match(bad.stderr, /Ed25519 signature does not verify/);
 
+    // Half a signature is no signature: the Ed25519 line intact, the ML-DSA-65 one gone.
+    const intact = JSON.parse(readFileSync(output, "utf8")) as ExportFile;
+    const halved = join(dir, "halved.json");
+    writeFileSync(halved, JSON.stringify({ ...intact, signature: { ...intact.signature, ml_dsa_65: "" } }));
+    const half = runRelayCli(["compliance", "verify-export", halved]);
+    assert.equal(half.status, 65);
+    assert.match(half.stderr, /ML-DSA-65 signature does not verify/);
+    const junk = join(dir, "junk.json");
+    writeFileSync(junk, "{not json");
+    const notJson = runRelayCli(["compliance", "verify-export", junk]);
+    assert.equal(notJson.status, 65);
+    assert.match(notJson.stderr, /not JSON/);
+    assert.equal(runRelayCli(["compliance", "verify-export", join(dir, "absent.json")]).status, 66);
+
     // The same file is intact, but another relay (another log key) did not sign it.
     const otherDir = ktTempDir("compliance-other");
     try {

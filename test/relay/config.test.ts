@@ -76,6 +76,17 @@ describe("relay configuration", () => {
     ]);
   });
 
+  it("refuses a WebSocket close period that does not fit in the shutdown grace", () => {
+    const text =
+      "[server]\nshutdown_grace_seconds = 5\ndrain_close_period_seconds = 5\n[server.tls]\nenabled = false\n";
+    const result = parseConfigText(text, "inline");
+    assert.ok(!result.ok);
+    assert.deepEqual(
+      result.problems.map((p) => p.path),
+      ["server.drain_close_period_seconds"],
+    );
+  });
+
   it("refuses contradictions and unsafe production settings", () => {
     const classical = parseConfigText(
       '[security]\nminimum_crypto_mode = "classical"\n[server.tls]\nenabled = false\n',

@@ -24,6 +24,7 @@ describe("fuzz: every JSON endpoint answers garbage with a typed 4xx", () => {
     ["POST", "/v1/challenges"],
     ["POST", "/v1/accounts"],
     ["PUT", "/v1/accounts/alice/identity"],
+    ["DELETE", "/v1/accounts/alice"],
     ["POST", "/v1/auth/token"],
     ["PUT", "/v1/prekeys"],
     ["POST", "/v1/messages"],

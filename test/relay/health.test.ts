@@ -11,7 +11,7 @@ describe("health, readiness, metrics, logs", () => {
   });
   after(async () => relay.close());
 
-  it("/healthz is alive and /readyz checks the store and draining", async () => {
+  it("/healthz is alive and /readyz checks the store and draining; work is refused only once refusing", async () => {
     assert.equal((await relay.app.inject({ method: "GET", url: "/healthz" })).json().status, "alive");
     const ready = await relay.app.inject({ method: "GET", url: "/readyz" });
     assert.equal(ready.statusCode, 200);
@@ -21,6 +21,14 @@ describe("health, readiness, metrics, logs", () => {
       const draining = await relay.app.inject({ method: "GET", url: "/readyz" });
       assert.equal(draining.statusCode, 503);
       assert.equal(draining.json().draining, true);
+      // The drain delay: out of rotation, still serving.
+      const served = await relay.app.inject({
+        method: "POST",
+        url: "/v1/challenges",
+        payload: { purpose: "auth", username: "x" },
+      });
+      assert.notEqual(errorCode(served), "relay_draining");
+      relay.context.refusing = true;
       const refused = await relay.app.inject({
         method: "POST",
         url: "/v1/challenges",
@@ -30,6 +38,7 @@ describe("health, readiness, metrics, logs", () => {
       assert.equal(errorCode(refused), "relay_draining");
     } finally {
       relay.context.draining = false;
+      relay.context.refusing = false;
     }
   });
 

@@ -240,7 +240,7 @@ describe("integration: real relay processes on port 0", () => {
 });
 
 describe("integration: graceful drain on SIGTERM", () => {
-  it("answers in-flight sends, closes WebSockets with 1001, exits 0, and keeps every acked message", async () => {
+  it("answers in-flight sends, closes WebSockets with 1012, exits 0, and keeps every acked message", async () => {
     const dir = tempDir("drain");
     const relay = new RelayProcess(testConfig({}, dir), dir);
     await relay.start();
@@ -254,16 +254,15 @@ describe("integration: graceful drain on SIGTERM", () => {
       sender.send({ type: "send", id: `d-${i}`, to: "bob", envelope: envelopeOf(`${i}`) });
     await sender.waitFor((f) => f.type === "sent");
     relay.kill("SIGTERM");
-    assert.equal(await sender.closed, 1001);
-    assert.equal(await receiver.closed, 1001);
+    assert.equal(await sender.closed, 1012);
+    assert.equal(await receiver.closed, 1012);
     await relay.exited();
     assert.equal(relay.exitCode, 0, relay.output);
     const acked = sender.frames.filter((f) => f.type === "sent").map((f) => f.id);
+    // A send read before the drain reached this socket is answered; one not read yet gets no answer
+    // (the client resends it elsewhere) — never an error the user would see.
     const refused = sender.frames.filter((f) => f.type === "error");
-    assert.ok(
-      refused.every((f) => f.code === "relay_draining"),
-      JSON.stringify(refused.slice(0, 3)),
-    );
+    assert.deepEqual(refused, []);
     await relay.start();
     try {
       // Page with `after`: one poll answer is capped by bytes.
@@ -312,7 +311,7 @@ describe("integration: graceful drain on SIGTERM", () => {
     assert.equal((await http(relay.url, "GET", "/healthz")).status, 200);
     relay.kill("SIGINT");
     // The drain reached its last stage (WebSockets closed) and is now waiting on the held request.
-    assert.equal(await peer.closed, 1001);
+    assert.equal(await peer.closed, 1012);
     assert.equal(relay.exitCode, null, "the first signal must not finish while a request is in flight");
     assert.equal(relay.exitSignal, null);
     relay.kill("SIGINT");

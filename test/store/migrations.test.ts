@@ -79,9 +79,13 @@ describe("sqlite migrations", () => {
     db.close();
   });
 
-  it("refuses a database newer than the relay", () => {
+  it("refuses a database newer than the relay, unless ahead by expand steps only", () => {
     const db = fresh();
     migrate(db);
+    // Ahead by recorded expand steps: accepted (test/store/migration-kinds.test.ts has the rest).
+    assert.deepEqual(migrate(db, { migrations: loadMigrations().slice(0, 1) }), []);
+    // Steps recorded before kinds were (kind NULL) are not known to be expand steps.
+    db.exec("UPDATE schema_migrations SET kind = NULL");
     assert.throws(
       () => migrate(db, { migrations: loadMigrations().slice(0, 1) }),
       (e: unknown) => NanoError.is(e, "migration_unknown_version"),
@@ -100,6 +104,7 @@ describe("sqlite migrations", () => {
         up: "CREATE TABLE x (a); SELEC nonsense;",
         down: "DROP TABLE x;",
         checksum: "f".repeat(64),
+        kind: "expand" as const,
       },
     ];
     migrate(db);

@@ -83,6 +83,10 @@ describe("postgres migrations", () => {
     await assert.rejects(migratePostgres(pool, { migrations: edited }), (e: unknown) =>
       NanoError.is(e, "migration_checksum_mismatch"),
     );
+    // Ahead by recorded expand steps: an older relay runs on it and changes nothing.
+    assert.deepEqual(await migratePostgres(pool, { migrations: [] }), []);
+    // Steps recorded before kinds were (kind NULL) are not known to be expand steps.
+    await pool.query("UPDATE schema_migrations SET kind = NULL");
     await assert.rejects(migratePostgres(pool, { migrations: [] }), (e: unknown) =>
       NanoError.is(e, "migration_unknown_version"),
     );
@@ -100,6 +104,7 @@ describe("postgres migrations", () => {
         up: "CREATE TABLE x (a INTEGER); SELEC nonsense;",
         down: "DROP TABLE x;",
         checksum: "f".repeat(64),
+        kind: "expand" as const,
       },
     ];
     await assert.rejects(migratePostgres(pool, { migrations: broken }));

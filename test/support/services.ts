@@ -120,6 +120,18 @@ export class PrivateRedis {
     this.#child = null;
   }
 
+  /**
+   * Freezes the server (SIGSTOP): connections stay open and commands get no answer, as with a hung
+   * host or a network that drops packets. `resume` thaws it.
+   */
+  pause(): void {
+    this.#child?.kill("SIGSTOP");
+  }
+
+  resume(): void {
+    this.#child?.kill("SIGCONT");
+  }
+
   /** Sends one command (inline protocol) and returns the raw reply. */
   async command(line: string): Promise<string> {
     const { createConnection } = await import("node:net");

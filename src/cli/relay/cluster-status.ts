@@ -127,6 +127,9 @@ export function renderClusterReport(report: ClusterReport): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** How long status waits for Redis before it reports it down. */
+const REDIS_CONNECT_WAIT_MS = 3000;
+
 export async function clusterStatusCommand(
   config: RelayConfig,
   options: { watch: boolean; interval: string; json: boolean },
@@ -140,7 +143,14 @@ export async function clusterStatusCommand(
   const interval = Math.max(0.5, Number(options.interval) || 2) * 1000;
   const pool = openPool({ url: postgresUrl(config), max: 1, applicationName: "nano-relay status" });
   const redis = createRedisClient(url, "nano-relay-status");
-  await redis.connect().catch(() => {});
+  // node-redis's connect() waits for Redis for ever (it keeps reconnecting); status must answer when
+  // Redis is the thing that is down, so it waits a moment and then reports what it finds.
+  let waited: NodeJS.Timeout | undefined;
+  await Promise.race([
+    redis.connect().catch(() => {}),
+    new Promise((done) => (waited = setTimeout(done, REDIS_CONNECT_WAIT_MS))),
+  ]);
+  clearTimeout(waited);
   try {
     for (;;) {
       const report = await sampleCluster(config, pool, redis);

@@ -32,7 +32,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export async function reportCommand(
   options: ComplianceOptions & { framework: Framework; format: "md" | "json" },
 ): Promise<void> {
-  await openCompliance(options, "report", async ({ config, db, transparency }) => {
+  await openCompliance(options, "report", async ({ config, transparency, compliance }) => {
     const actions: Record<string, number> = {};
     let lastStart: ReportFacts["lastStart"] = null;
     const auditEntries = await forEachAuditEvent(transparency, (event) => {
@@ -48,15 +48,13 @@ export async function reportCommand(
         };
     });
     const checkpoint = await transparency.latestCheckpoint("audit");
-    const scalar = (sql: string, ...params: number[]) => Number(db.prepare(sql).get(...params)?.n ?? 0);
     const facts: ReportFacts = {
       auditEntries,
       ktEntries: await transparency.stores.kt.size(),
       auditCheckpoint:
         checkpoint === undefined ? null : { size: checkpoint.size, issuedAt: iso(checkpoint.issuedAt) },
       actions,
-      activeHolds: scalar("SELECT count(*) AS n FROM legal_holds"),
-      liveTombstones: scalar("SELECT count(*) AS n FROM account_tombstones WHERE until > ?", Date.now()),
+      ...(await compliance.counts(Date.now())),
       lastStart,
     };
     const rows: ControlRow[] = evaluate(options.framework, config, facts);

@@ -8,14 +8,20 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import type { DatabaseSync } from "node:sqlite";
 import { decodeAuditEvent } from "../../audit/audit-event.ts";
 import { checkKeyName, formatVerifierKeys, type LogSigningKey, logVerifierKey } from "../../audit/log-key.ts";
 import { constantTimeEqual, ed25519, mlDsa65 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { actorPseudonym, keyFileModeProblem, readLogKey, tombstoneKey } from "../../relay/audit-log-key.ts";
 import { logKeyPath } from "../../relay/audit-relay.ts";
+import type { BlobStore } from "../../relay/blobs/blob-store.ts";
 import { FilesystemBlobStore } from "../../relay/blobs/filesystem-blob-store.ts";
+import { PostgresBlobStore } from "../../relay/blobs/postgres-blob-store.ts";
+import { accountCacheKey } from "../../relay/cluster/account-cache.ts";
+import { invalidationChannel } from "../../relay/cluster/cluster-link.ts";
+import { PostgresComplianceStore } from "../../relay/cluster/postgres-compliance.ts";
+import { PostgresTransparency } from "../../relay/cluster/postgres-transparency.ts";
+import { createRedisClient, redisUrl } from "../../relay/cluster/redis-clients.ts";
 import { exportPayload } from "../../relay/compliance/account-export.ts";
 import {
   approvalsDir,
@@ -24,18 +30,25 @@ import {
   signApproval,
   weakenings,
 } from "../../relay/compliance/change-control.ts";
+import { type ComplianceStore, SqliteComplianceStore } from "../../relay/compliance/compliance-store.ts";
 import { signExport, verifyExport } from "../../relay/compliance/signed-export.ts";
 import { loadConfigOrThrow } from "../../relay/config/load.ts";
 import { type Environment, type RelayConfig, relayConfigSchema } from "../../relay/config/schema.ts";
-import { RelayTransparency, transactionRunner } from "../../relay/transparency.ts";
-import { COMPLIANCE_MIGRATION, SqliteCompliance } from "../../store/sqlite/compliance.ts";
+import { postgresUrl } from "../../relay/storage-backend.ts";
+import { RelayTransparency, type TransparencyService, transactionRunner } from "../../relay/transparency.ts";
+import { openPool } from "../../store/postgres/connection.ts";
+import { postgresSchemaVersion } from "../../store/postgres/migrations.ts";
+import { COMPLIANCE_MIGRATION } from "../../store/sqlite/compliance.ts";
 import { schemaVersion } from "../../store/sqlite/migrations.ts";
 import { openDatabase } from "../../store/sqlite/sqlite-store.ts";
+import type { ErasureResult } from "../../store/types.ts";
 import { syncPath } from "./_durable-files.ts";
 import { CommandFailure, RELAY_EXIT } from "./_exit.ts";
 import { operatorName } from "./_operator.ts";
 
 const DAY_MS = 86_400_000;
+/** The first PostgreSQL schema version with the tombstone and hold tables. */
+const POSTGRES_COMPLIANCE_MIGRATION = 4;
 
 export interface ComplianceOptions {
   readonly config?: string;
@@ -46,9 +59,12 @@ export interface ComplianceOptions {
 
 interface Opened {
   readonly config: RelayConfig;
-  readonly db: DatabaseSync;
-  readonly transparency: RelayTransparency;
-  readonly compliance: SqliteCompliance;
+  readonly transparency: TransparencyService;
+  readonly compliance: ComplianceStore;
+  /** Where the relay keeps attachment blobs (erasure deletes the account's). */
+  readonly blobs: BlobStore;
+  /** After an erasure, make deleted bytes unrecoverable where the database allows it. */
+  readonly scrub: (vacuum: boolean) => Promise<{ vacuumed: boolean; walTruncated: boolean } | null>;
 }
 
 export async function openCompliance<T>(
@@ -57,12 +73,7 @@ export async function openCompliance<T>(
   work: (opened: Opened) => Promise<T>,
 ): Promise<T> {
   const config = await loadConfigOrThrow({ file: options.config, environment: options.environment });
-  if (config.storage.backend !== "sqlite")
-    throw new CommandFailure(
-      `nano-relay compliance ${command} works on the SQLite store so far; this configuration uses storage.backend = "${config.storage.backend}"`,
-      RELAY_EXIT.usage,
-      "docs/compliance.md says what a PostgreSQL-backed relay can do today",
-    );
+  if (config.storage.backend === "postgres") return openPostgresCompliance(config, command, work);
   const database = resolve(config.storage.path);
   if (!existsSync(database))
     throw new CommandFailure(`no database at ${database}`, RELAY_EXIT.noInput, "check storage.path");
@@ -80,9 +91,51 @@ export async function openCompliance<T>(
       run: transactionRunner(db),
       now: () => Date.now(),
     });
-    return await work({ config, db, transparency, compliance: new SqliteCompliance(db) });
+    const compliance = new SqliteComplianceStore(db, transparency);
+    return await work({
+      config,
+      transparency,
+      compliance,
+      blobs: new FilesystemBlobStore(resolve(config.storage.blob_dir)),
+      scrub: (vacuum) => compliance.scrub(vacuum),
+    });
   } finally {
     db.close();
+  }
+}
+
+/** The cluster's PostgreSQL database: every relay keeps serving while the command works on it. */
+async function openPostgresCompliance<T>(
+  config: RelayConfig,
+  command: string,
+  work: (opened: Opened) => Promise<T>,
+): Promise<T> {
+  const key = readLogKey(logKeyPath(config), config.compliance.log_origin);
+  const pool = openPool({
+    url: postgresUrl(config),
+    max: 2,
+    applicationName: `nano-relay compliance ${command}`,
+  });
+  try {
+    if ((await postgresSchemaVersion(pool)) < POSTGRES_COMPLIANCE_MIGRATION)
+      throw new NanoError(
+        "store_unavailable",
+        "the PostgreSQL database lacks the compliance tables; run nano-relay migrate",
+      );
+    const transparency = new PostgresTransparency({ pool, key, now: () => Date.now() });
+    return await work({
+      config,
+      transparency,
+      compliance: new PostgresComplianceStore(pool, transparency),
+      blobs:
+        config.storage.blob_backend === "postgres"
+          ? new PostgresBlobStore(pool)
+          : new FilesystemBlobStore(resolve(config.storage.blob_dir)),
+      // PostgreSQL reuses the space of deleted rows but does not zero it: docs/compliance.md.
+      scrub: async () => null,
+    });
+  } finally {
+    await pool.end();
   }
 }
 
@@ -120,15 +173,15 @@ async function writePrivateFile(path: string, text: string, force: boolean): Pro
 export async function exportCommand(
   options: ComplianceOptions & { user: string; output: string; includeEnvelopes?: boolean; force?: boolean },
 ): Promise<void> {
-  await openCompliance(options, "export", async ({ config, db, transparency, compliance }) => {
+  await openCompliance(options, "export", async ({ config, transparency, compliance }) => {
     const envelopes = options.includeEnvelopes === true;
     const now = Date.now();
-    const data = compliance.accountData(options.user, { envelopes });
+    const data = await compliance.accountData(options.user, { envelopes });
     if (data === null) throw new NanoError("account_not_found", `no account is named ${options.user}`);
     const payload = await exportPayload({
       data,
       transparency,
-      db,
+      compliance,
       relay: config.compliance.log_origin,
       now,
       envelopes,
@@ -200,10 +253,37 @@ export async function verifyExportCommand(options: {
     );
 }
 
-/** SQLite's answer to a WAL checkpoint: busy = 1 when a reader kept it from finishing. */
-function truncateWal(db: DatabaseSync): boolean {
-  const row = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number } | undefined;
-  return row?.busy === 0;
+/**
+ * In a cluster with Redis, the relays cache account records for 30 s (src/relay/cluster/account-cache.ts):
+ * drop the erased account's L2 entry and announce it so every relay drops its L1 entry now, instead of
+ * serving the erased record (and accepting messages for it) until the TTL. null: no Redis configured;
+ * false: Redis did not answer.
+ */
+async function clearClusterCaches(config: RelayConfig, username: string): Promise<boolean | null> {
+  const url = redisUrl(config);
+  if (url === undefined) return null;
+  const redis = createRedisClient(url, "nano-relay-compliance");
+  let timer: NodeJS.Timeout | undefined;
+  // The client retries for ever (a relay's Redis comes back); a command gives it a few seconds.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("Redis did not answer")), 5000);
+  });
+  try {
+    await Promise.race([
+      (async () => {
+        await redis.connect();
+        await redis.del(accountCacheKey(config.cluster.key_prefix, username));
+        await redis.publish(invalidationChannel(config.cluster.key_prefix), username);
+      })(),
+      deadline,
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    redis.destroy();
+  }
 }
 
 /**
@@ -217,24 +297,20 @@ function truncateWal(db: DatabaseSync): boolean {
 export async function eraseCommand(
   options: ComplianceOptions & { user: string; vacuum?: boolean },
 ): Promise<void> {
-  await openCompliance(options, "erase", async ({ config, db, transparency, compliance }) => {
+  await openCompliance(options, "erase", async ({ config, transparency, compliance, blobs, scrub }) => {
     const now = Date.now();
     const operator = operatorName();
     const reason = options.reason === undefined ? {} : { reason: options.reason };
-    const account = compliance.account(options.user);
+    const account = await compliance.account(options.user);
     if (account === null) throw new NanoError("account_not_found", `no account is named ${options.user}`);
-    // Zero what this connection deletes instead of leaving it in free space.
-    db.exec("PRAGMA secure_delete = ON");
-    let result: ReturnType<SqliteCompliance["eraseSync"]>;
+    let result: ErasureResult;
     try {
-      result = await transactionRunner(db)(() => {
-        const erased = compliance.eraseSync(
-          options.user,
-          tombstoneKey(transparency.key, account.skeleton),
-          now,
-          config.compliance.erasure_cooling_off_days * DAY_MS,
-        );
-        transparency.appendEventSync({
+      result = await compliance.erase(
+        options.user,
+        tombstoneKey(transparency.key, account.skeleton),
+        now,
+        config.compliance.erasure_cooling_off_days * DAY_MS,
+        (erased) => ({
           type: "admin_action",
           outcome: "success",
           time: now,
@@ -249,9 +325,8 @@ export async function eraseCommand(
             prekeys: erased.prekeys,
             tokens: erased.tokens,
           },
-        });
-        return erased;
-      });
+        }),
+      );
     } catch (error) {
       // A refused erasure is an access too: who tried, on whom, and why it was refused.
       if (NanoError.is(error, "account_on_hold"))
@@ -266,14 +341,9 @@ export async function eraseCommand(
         });
       throw error;
     }
-    const blobs = new FilesystemBlobStore(resolve(config.storage.blob_dir));
     for (const hash of result.blobs) await blobs.remove(hash);
-    if (options.vacuum !== false) db.exec("VACUUM");
-    let walTruncated = false;
-    for (let attempt = 0; attempt < 20 && !walTruncated; attempt++) {
-      walTruncated = truncateWal(db);
-      if (!walTruncated) await new Promise((done) => setTimeout(done, 50));
-    }
+    const cachesCleared = await clearClusterCaches(config, options.user);
+    const scrubbed = await scrub(options.vacuum !== false);
     const summary = {
       erased: options.user,
       messages: result.messages,
@@ -283,19 +353,24 @@ export async function eraseCommand(
       personal_data_rows: result.personalDataRows,
       blobs_removed: result.blobs.length,
       tombstone_until: new Date(result.tombstoneUntil).toISOString(),
-      vacuumed: options.vacuum !== false,
-      wal_truncated: walTruncated,
+      vacuumed: scrubbed?.vacuumed ?? false,
+      wal_truncated: scrubbed?.walTruncated ?? false,
+      caches_cleared: cachesCleared,
     };
     if (options.json) out(JSON.stringify(summary));
     else {
       out(
         `erased ${options.user}: ${result.messages} message(s), ${result.attachments} attachment(s), ${result.tokens} token(s), ${result.prekeys} prekey row(s), ${result.personalDataRows} log personal-data row(s); the name cannot be claimed until ${summary.tombstone_until}; the logs still verify`,
       );
-      if (!walTruncated)
+      if (cachesCleared === false)
+        out(
+          "warning: Redis did not answer, so the relays' account caches keep the erased record for up to 30 s more",
+        );
+      if (scrubbed !== null && !scrubbed.walTruncated)
         out(
           "warning: a reader kept the write-ahead log from being truncated; old pages may stay in it until the relay's next checkpoint (run the command's VACUUM again with the relay stopped to be sure)",
         );
-      if (options.vacuum === false)
+      if (scrubbed !== null && !scrubbed.vacuumed)
         out("note: --no-vacuum: deleted bytes may remain in the database's free pages until a VACUUM");
     }
   });
@@ -310,23 +385,17 @@ export async function holdCommand(
   options: ComplianceOptions & { user: string; release: boolean },
 ): Promise<void> {
   const command = options.release ? "release" : "hold";
-  await openCompliance(options, command, async ({ db, transparency, compliance }) => {
+  await openCompliance(options, command, async ({ compliance }) => {
     const now = Date.now();
-    const changed = await transactionRunner(db)(() => {
-      const changed = options.release
-        ? compliance.releaseHoldSync(options.user)
-        : compliance.placeHoldSync(options.user, now);
-      transparency.appendEventSync({
-        type: "admin_action",
-        outcome: "success",
-        time: now,
-        username: options.user,
-        operator: operatorName(),
-        ...(options.reason === undefined ? {} : { reason: options.reason }),
-        details: { action: `compliance_${command}`, changed },
-      });
-      return changed;
-    });
+    const changed = await compliance.setHold(options.user, !options.release, now, (changed) => ({
+      type: "admin_action",
+      outcome: "success",
+      time: now,
+      username: options.user,
+      operator: operatorName(),
+      ...(options.reason === undefined ? {} : { reason: options.reason }),
+      details: { action: `compliance_${command}`, changed },
+    }));
     const state = options.release ? "released" : "held";
     if (options.json) out(JSON.stringify({ user: options.user, state, changed }));
     else
@@ -347,11 +416,8 @@ const ACCOUNT_WIDE = new Set(["check", "backup", "restore"]);
  * table still holds them. Reading the access log is itself an access, and is logged.
  */
 export async function accessLogCommand(options: ComplianceOptions & { user: string }): Promise<void> {
-  await openCompliance(options, "access-log", async ({ db, transparency }) => {
+  await openCompliance(options, "access-log", async ({ transparency, compliance }) => {
     const pseudonym = actorPseudonym(transparency.key, options.user);
-    const personal = db.prepare(
-      "SELECT field, data FROM merkle_log_personal_data WHERE log_id = 'audit' AND idx = ? AND field IN ('operator', 'reason')",
-    );
     const store = transparency.stores.audit;
     const size = await store.size();
     const rows: {
@@ -371,9 +437,10 @@ export async function accessLogCommand(options: ComplianceOptions & { user: stri
         const mine = event.actor !== undefined && constantTimeEqual(event.actor, pseudonym);
         if (!mine && !ACCOUNT_WIDE.has(action)) continue;
         const fields = new Map(
-          personal
-            .all(index)
-            .map((row) => [String(row.field), Buffer.from(row.data as Uint8Array).toString("utf8")]),
+          (await compliance.personalData("audit", index)).map((row): [string, string] => [
+            row.field,
+            row.data,
+          ]),
         );
         rows.push({
           index,

@@ -3,7 +3,7 @@ import { relayVerifier } from "../../protocol/relay-verifier.ts";
 import { loadConfigOrThrow, semanticProblems } from "../../relay/config/load.ts";
 import { type Environment, type RelayConfig, relayConfigSchema } from "../../relay/config/schema.ts";
 import type { ProtocolVerifier } from "../../relay/protocol-verifier.ts";
-import { handleSignals, startRelay } from "../../relay/server.ts";
+import { startRelay, trapSignals } from "../../relay/server.ts";
 import { RELAY_EXIT } from "./_exit.ts";
 
 export interface ListenOverrides {
@@ -59,6 +59,8 @@ export async function startCommand(
 ): Promise<void> {
   const loaded = await loadConfigOrThrow({ file: options.config, environment: options.environment });
   const config = withListenOverrides(loaded, options);
+  // Before the port file exists: whoever reads it may signal at once.
+  const signals = trapSignals();
   let server: Awaited<ReturnType<typeof startRelay>>;
   try {
     server = await startRelay(config, {
@@ -78,7 +80,7 @@ export async function startCommand(
     }
     throw error;
   }
-  handleSignals(server);
+  signals.attach(server);
   process.stderr.write(
     `nano-relay: ${config.environment} relay listening on ${server.apiUrl} (WebSocket ${server.websocketUrl})\n`,
   );

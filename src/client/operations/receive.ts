@@ -28,8 +28,7 @@ import {
 import { type DeliveryReceipt, ReceiptBatcher, receiptKindName } from "../messaging/delivery-receipts.ts";
 import { maintainPrekeys, PREKEY_POLICY } from "../messaging/prekey-maintenance.ts";
 import { processTogether } from "../messaging/receive-batch.ts";
-import { DEFAULT_BACKOFF } from "../outbox/outbox.ts";
-import { flushOutbox } from "../outbox/outbox-flush.ts";
+import { flushOutbox, USER_RETRY } from "../outbox/outbox-flush.ts";
 import type { RelayMessage } from "../transport/relay-api.ts";
 import { relayClockSkew } from "../transport/relay-clock.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
@@ -582,7 +581,10 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
         },
         onReady: async () => {
           await sendIntentsQuietly(context, link);
-          outboxSent += (await flushOutbox(context, link, DEFAULT_BACKOFF)).sent;
+          // A connection just authenticated: the relay is reachable again (after a 1012 restart, an
+          // outage), so every pending entry is due now rather than at its backoff. Reconnections are
+          // themselves backed off (or jittered after a 1012), which bounds how often this runs.
+          outboxSent += (await flushOutbox(context, link, USER_RETRY)).sent;
         },
         // The relay's `low_prekeys`: others are taking this account's one-time keys (first contacts,
         // or a drain the relay is slowing down); refill now rather than at the next timer.

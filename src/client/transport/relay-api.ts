@@ -1,5 +1,5 @@
 import { NanoError } from "../../errors/index.ts";
-import { signDeviceChallenge, signUsernameClaim } from "../../protocol/index.ts";
+import { signAccountDeletion, signDeviceChallenge, signUsernameClaim } from "../../protocol/index.ts";
 import type { OwnIdentity } from "../home/local-identity.ts";
 import { explainCertificateRefusal } from "./relay-clock.ts";
 import {
@@ -47,6 +47,12 @@ export interface PrekeyCount {
   /** One entry per suite the relay holds a bundle of (docs/api.md "GET /v1/prekeys"). */
   readonly suites: readonly SuitePrekeyCount[];
 }
+
+/**
+ * The relay's answers to a login that a wrong clock can cause: outside the certificate's validity by
+ * the relay's clock (a protocol that tells "not yet valid" apart answers with that code).
+ */
+const CLOCK_REFUSALS: ReadonlySet<string> = new Set(["certificate_expired", "certificate_not_yet_valid"]);
 
 export class RelayApi {
   readonly endpoint: RelayEndpoint;
@@ -112,7 +118,7 @@ export class RelayApi {
       });
     } catch (error) {
       // The relay judged the certificate by its clock: say whether ours is the cause.
-      if (NanoError.is(error, "certificate_expired") || NanoError.is(error, "certificate_not_yet_valid"))
+      if (NanoError.is(error) && CLOCK_REFUSALS.has(error.code))
         throw await explainCertificateRefusal(this.endpoint, certificate, error);
       throw error;
     }
@@ -140,6 +146,23 @@ export class RelayApi {
         ...(body === undefined ? {} : { body }),
       });
     }
+  }
+
+  /**
+   * Deletes this account at the relay (docs/api.md `DELETE /v1/accounts/:username`): the token AND every
+   * identity key's signature over a fresh challenge, so the relay erases only on the owner's word.
+   */
+  async deleteAccount(): Promise<void> {
+    const token = await this.token();
+    const challenge = await this.#challenge("auth");
+    const signature = signAccountDeletion(this.#own.keys, this.#own.record, challenge);
+    await requestJson<null>(this.endpoint, {
+      method: "DELETE",
+      path: `/v1/accounts/${encodeURIComponent(this.username)}`,
+      token,
+      body: { challenge: b64(challenge), signature: b64(signature) },
+    });
+    this.#token = null;
   }
 
   async uploadPrekeys(bundle: Uint8Array | null, oneTime: readonly Uint8Array[]): Promise<number> {

@@ -28,6 +28,12 @@ export interface ReconnectPolicy {
   readonly maxMs: number;
   readonly factor: number;
   readonly jitter: number;
+  /**
+   * After a 1012 (the relay is restarting: its work is answered, it serves no more) the reconnect
+   * waits a random time below this, with no backoff: the relays left are healthy, and the jitter
+   * spreads a drained relay's clients over them.
+   */
+  readonly restartJitterMs: number;
 }
 
 /** Bounded, jittered exponential backoff between reconnection attempts while someone listens. */
@@ -36,6 +42,7 @@ export const RECONNECT: ReconnectPolicy = Object.freeze({
   maxMs: 10_000,
   factor: 2,
   jitter: 0.2,
+  restartJitterMs: 1000,
 });
 
 /** The base64 length of the largest envelope the protocol allows (docs/protocol.md §9.2). */
@@ -76,6 +83,7 @@ export interface ChannelOptions {
 /** Close codes of the relay (src/relay/ws-connection.ts). */
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_NORMAL = 1000;
+const CLOSE_SERVICE_RESTART = 1012;
 
 export interface SendAnswer {
   readonly serverId: number;
@@ -631,7 +639,8 @@ export class RelayChannel {
       true,
     );
     if (this.#closed) return;
-    if (code !== CLOSE_NORMAL || this.#listeners.size > 0) this.#scheduleReconnect();
+    if (code !== CLOSE_NORMAL || this.#listeners.size > 0)
+      this.#scheduleReconnect(code === CLOSE_SERVICE_RESTART);
   }
 
   /** Rejects written frames (and, with `queued`, the unwritten ones too). */
@@ -656,12 +665,18 @@ export class RelayChannel {
     this.#scheduleReconnect();
   }
 
-  #scheduleReconnect(): void {
+  /** `restart`: the relay closed with 1012, so the next attempt is due at once (jittered), not backed off. */
+  #scheduleReconnect(restart = false): void {
     if (this.#closed || this.#listeners.size === 0 || this.#reconnectTimer !== undefined) return;
-    this.#failures++;
     const backoff = this.#reconnect;
-    const raw = Math.min(backoff.maxMs, backoff.baseMs * backoff.factor ** (this.#failures - 1));
-    const wait = raw * (1 - backoff.jitter + Math.random() * 2 * backoff.jitter);
+    let wait: number;
+    if (restart) {
+      wait = Math.random() * backoff.restartJitterMs;
+    } else {
+      this.#failures++;
+      const raw = Math.min(backoff.maxMs, backoff.baseMs * backoff.factor ** (this.#failures - 1));
+      wait = raw * (1 - backoff.jitter + Math.random() * 2 * backoff.jitter);
+    }
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (this.#listeners.size === 0 || this.ready) return;

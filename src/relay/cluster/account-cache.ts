@@ -5,17 +5,26 @@
  * relay that wrote drops its L1 entry and the L2 key and publishes the username; every relay drops its
  * L1 entry on that message. Only records found are cached (a claim never has to chase a cached "no").
  *
- * Staleness is bounded, not zero: a relay that read the old record from the database just before a
- * write and stores it in L2 just after the invalidation leaves it there until the TTL, and a write made
- * around the relays (a command on the database) is seen at the TTL. Both TTLs are short for that
- * reason; clients check every identity record against its key-transparency proof anyway.
+ * A read fills L2 only where the key is absent (SET NX), and an identity replacement leaves a tombstone
+ * there for the TTL instead of deleting the key: a relay that read the old record from the database just before a
+ * write and tries to store it in L2 just after finds the tombstone and stores nothing. (With a plain
+ * DEL that late fill put the old record back in L2 for every relay until the TTL.) What remains is a
+ * write made around the relays (a command on the database), seen at the TTL; both TTLs are short for
+ * that reason, and clients check every identity record against its key-transparency proof anyway.
  */
 import type { AccountRecord, AccountStore } from "../../store/types.ts";
 import type { RedisClient } from "./redis-clients.ts";
 
+/** The L2 key of one account's record (also deleted by `nano-relay compliance erase`). */
+export function accountCacheKey(prefix: string, username: string): string {
+  return `${prefix}:cache:account:${username}`;
+}
+
 const L1_ENTRIES = 10_000;
 const L1_TTL_MS = 30_000;
 const L2_TTL_SECONDS = 30;
+/** In L2 after a write: not a record (a read treats it as a miss), and it blocks late fills. */
+const TOMBSTONE = "-";
 
 interface Entry {
   readonly record: AccountRecord;
@@ -91,7 +100,7 @@ export class CachedAccountStore implements AccountStore {
   }
 
   #key(username: string): string {
-    return `${this.#prefix}:cache:account:${username}`;
+    return accountCacheKey(this.#prefix, username);
   }
 
   /**
@@ -110,9 +119,19 @@ export class CachedAccountStore implements AccountStore {
     if (this.#generation.size > L1_ENTRIES) this.#generation.delete(this.#generation.keys().next().value!);
   }
 
-  async #invalidateEverywhere(username: string): Promise<void> {
+  /**
+   * `replaced`: a record existed, so a racing read may hold the old one: tombstone the key. A claim
+   * creates the first record (no read can hold an older one), so its key is only cleared and the next
+   * read fills L2 at once.
+   */
+  async #invalidateEverywhere(username: string, replaced: boolean): Promise<void> {
     this.invalidate(username);
-    if (this.#redis?.isReady) await this.#redis.del(this.#key(username)).catch(() => {});
+    const redis = this.#redis;
+    if (redis?.isReady)
+      await (replaced
+        ? redis.set(this.#key(username), TOMBSTONE, { EX: L2_TTL_SECONDS })
+        : redis.del(this.#key(username))
+      ).catch(() => {});
     this.#announce?.(username);
   }
 
@@ -134,7 +153,7 @@ export class CachedAccountStore implements AccountStore {
     const redis = this.#redis;
     if (redis?.isReady) {
       const text = await redis.get(this.#key(username)).catch(() => null);
-      const record = text === null ? null : deserialize(text);
+      const record = text === null || text === TOMBSTONE ? null : deserialize(text);
       if (record !== null) {
         this.counters.l2Hits++;
         this.#fill(username, record, generation);
@@ -146,19 +165,21 @@ export class CachedAccountStore implements AccountStore {
     if (record === null) return null;
     this.#fill(username, record, generation);
     if (redis?.isReady && (this.#generation.get(username) ?? 0) === generation)
-      await redis.set(this.#key(username), serialize(record), { EX: L2_TTL_SECONDS }).catch(() => {});
+      await redis
+        .set(this.#key(username), serialize(record), { EX: L2_TTL_SECONDS, NX: true })
+        .catch(() => {});
     return record;
   }
 
   async claim(...args: Parameters<AccountStore["claim"]>): ReturnType<AccountStore["claim"]> {
     const result = await this.#inner.claim(...args);
-    if (result.outcome === "created") await this.#invalidateEverywhere(args[0].username);
+    if (result.outcome === "created") await this.#invalidateEverywhere(args[0].username, false);
     return result;
   }
 
   async replaceIdentity(...args: Parameters<AccountStore["replaceIdentity"]>): Promise<boolean> {
     const replaced = await this.#inner.replaceIdentity(...args);
-    if (replaced) await this.#invalidateEverywhere(args[0]);
+    if (replaced) await this.#invalidateEverywhere(args[0], true);
     return replaced;
   }
 

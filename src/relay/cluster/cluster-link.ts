@@ -7,23 +7,49 @@
  *   re-reads (a wake-up published while the subscription was down is lost, the messages are not), and
  *   every `safety_poll_seconds` anyway; while the subscription is down, every second.
  * - one live connection per device (one device per identity in v1): each authenticated connection
- *   takes a generation number (INCR) and announces it on the user's channel; every relay closes its
- *   connections of that user with an older generation, whatever order the announcements arrive in.
+ *   takes a generation and announces it on the user's channel; every relay closes its connections of
+ *   that user with an older generation, whatever order the announcements arrive in. A generation is
+ *   Redis's clock in microseconds, raised above the user's newest one (a script): it keeps growing
+ *   when Redis comes back empty, where a counter would start again below the generations connections
+ *   still hold. An announcement can be missed (Redis down, or published before this relay's
+ *   subscription to the user took effect), so after each subscription every connection's generation
+ *   is checked against the newest recorded and announced again: the newest login is the one left.
+ * - sessions ended elsewhere: a token revoked, or every token of an account whose identity record was
+ *   replaced, through one relay must end the push sessions they opened on every relay. The relay that
+ *   deleted them announces it on the user's channel; each relay then checks its sessions of that user
+ *   against the token table (the signal names no token: PostgreSQL, not Redis, says which are gone)
+ *   and, after each (re)subscription, every session it holds (announcements made meanwhile were lost).
  * - a presence record per relay (a hash field refreshed by the health loop) for `status --watch`.
  */
 
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import type { TokenUseLedger } from "../auth.ts";
 import type { RelayConfig } from "../config/schema.ts";
 import type { DeliveryHub, PushTarget } from "../delivery-hub.ts";
 import type { RelayMetrics } from "../metrics.ts";
-import { CLOSE_REPLACED } from "../ws-connection.ts";
+import { CLOSE_REPLACED, CLOSE_UNAUTHENTICATED } from "../ws-connection.ts";
 import { createRedisClient, type RedisClient } from "./redis-clients.ts";
 
 /** WebSocket close code for a connection replaced by a newer login of the same device. */
 export const CLOSE_SESSION_REPLACED = CLOSE_REPLACED;
 const DEGRADED_POLL_MS = 1000;
+/**
+ * A new generation for KEYS[1]: Redis's clock in microseconds, or one above the newest recorded if that
+ * is not smaller (two logins in one microsecond, or a clock stepped back).
+ */
+const CLAIM_SCRIPT = `local t = redis.call('TIME')
+local g = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+if g <= c then g = c + 1 end
+redis.call('SET', KEYS[1], g)
+return g`;
+/** Records generation ARGV[1] of KEYS[1] unless a newer one is recorded; returns the newest. */
+const RAISE_SCRIPT = `local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+local g = tonumber(ARGV[1])
+if g > c then redis.call('SET', KEYS[1], ARGV[1]) return g end
+return c`;
 /** How long a starting relay waits for Redis before it starts without (degraded). */
 const START_WAIT_MS = 3000;
 /** Presence records older than this are relays that died without saying goodbye. */
@@ -34,25 +60,43 @@ export interface ClusterHealth {
   readonly node: string;
 }
 
+/** The channel on which a username whose account record changed is announced to every relay's cache. */
+export function invalidationChannel(prefix: string): string {
+  return `${prefix}:invalidate`;
+}
+
 /** What a relay announces about itself for `nano-relay status --watch`. */
 export interface RelayPresence {
   readonly node: string;
   readonly api_url: string;
   readonly connections: number;
   readonly pending_writes: number;
+  /**
+   * The newest migration this relay's code ships: `nano-relay migrate --contract` applies a contract
+   * step N only when every live relay announces N or more (src/store/migration-kinds.ts).
+   */
+  readonly schema?: number;
   readonly at: number;
 }
 
+/** Why sessions were ended elsewhere: the close reason their connections get (docs/api.md, 4401). */
+export type SessionsEnded = "token_revoked" | "identity_updated";
+
 type Signal =
   | { readonly kind: "wake" }
-  | { readonly kind: "login"; readonly generation: number; readonly node: string };
+  | { readonly kind: "login"; readonly generation: number; readonly node: string }
+  | { readonly kind: "sessions"; readonly reason: SessionsEnded };
 
 function encodeSignal(signal: Signal): string {
-  return signal.kind === "wake" ? "w" : `l:${signal.generation}:${signal.node}`;
+  if (signal.kind === "wake") return "w";
+  if (signal.kind === "sessions") return `s:${signal.reason}`;
+  return `l:${signal.generation}:${signal.node}`;
 }
 
 function decodeSignal(text: string): Signal | null {
   if (text === "w") return { kind: "wake" };
+  if (text === "s:token_revoked" || text === "s:identity_updated")
+    return { kind: "sessions", reason: text.slice(2) as SessionsEnded };
   const match = /^l:(\d{1,16}):(.{1,200})$/.exec(text);
   return match === null ? null : { kind: "login", generation: Number(match[1]), node: match[2]! };
 }
@@ -72,12 +116,22 @@ export class ClusterLink {
   /** One listener per user: node-redis keeps listeners in a set, so re-subscribing never doubles them. */
   readonly #listeners = new Map<string, (message: string) => void>();
   readonly #generations = new Map<PushTarget, { username: string; generation: number }>();
+  /**
+   * The newest generation announced by another relay per user connected here: an announcement can
+   * arrive (subscriber connection) before the reply to this relay's own claim (command connection).
+   */
+  readonly #newestRemote = new Map<string, number>();
   #live = false;
   #closed = false;
   #timers: NodeJS.Timeout[] = [];
   #degradedTimer: NodeJS.Timeout | undefined;
   /** Told of every username another relay (or this one) changed, and of the channel's state. */
   readonly #invalidations = new Set<{ invalidate(username: string): void; setLive(live: boolean): void }>();
+  /**
+   * Filled by the relay: whether a session's token (by its id, see TokenService.session) is still in
+   * the store. Null: sessions are not checked (a ClusterLink without a relay, in tests).
+   */
+  tokenAlive: ((tokenId: string) => Promise<boolean>) | null = null;
   /** Filled by the relay once it listens: the presence record needs its URL. */
   presence: (() => Omit<RelayPresence, "node" | "at">) | null = null;
 
@@ -102,6 +156,11 @@ export class ClusterLink {
     this.#subscriber.on("ready", () => this.#onSubscribed());
     for (const event of ["end", "error", "reconnecting"])
       this.#subscriber.on(event, () => this.#onLost(event));
+    // The two clients reconnect independently: generations are re-checked after the subscriber is back
+    // (#subscribe) and, in case the command client came back later, after that too.
+    this.#commands.on("ready", () => {
+      if (this.#live) void this.#reassert(null);
+    });
     this.#hub.onPresence = (username, present) => this.#presenceChanged(username, present);
   }
 
@@ -114,8 +173,15 @@ export class ClusterLink {
   /** Tells every relay (this one included) that `username`'s cached records are stale. */
   announceInvalidation(username: string): void {
     if (this.#closed || !this.#commands.isReady) return;
-    this.#commands.publish(`${this.#prefix}:invalidate`, username).catch(() => {});
+    this.#commands.publish(invalidationChannel(this.#prefix), username).catch(() => {});
   }
+
+  /**
+   * One function for every (re)subscription: node-redis keeps a channel's listeners in a set, so the
+   * same one is not added again; a fresh arrow per reconnect would handle each invalidation once more
+   * for every reconnect the relay ever had.
+   */
+  readonly #invalidationListener = (username: string): void => this.#onInvalidation(username);
 
   #onInvalidation(username: string): void {
     for (const cache of this.#invalidations) cache.invalidate(username);
@@ -166,21 +232,87 @@ export class ClusterLink {
   async claimDevice(username: string, target: PushTarget): Promise<void> {
     let generation: number;
     try {
-      generation = Number(await this.#commands.incr(`${this.#prefix}:generation:${username}`));
+      generation = Number(
+        await this.#commands.eval(CLAIM_SCRIPT, { keys: [this.#generationKey(username)], arguments: [] }),
+      );
     } catch {
-      // Redis down: the local rule still holds; other relays learn of it from the next login.
-      generation = 0;
+      // Redis down: the local rule holds now; this relay's clock stands in for Redis's, and the other
+      // relays hear of this login when Redis is back (#reassert after the resubscription).
+      generation = Date.now() * 1000;
+    }
+    if ((this.#newestRemote.get(username) ?? 0) > generation) {
+      this.#metrics.sessionsReplaced.inc();
+      target.close(CLOSE_SESSION_REPLACED, "session_replaced");
+      return;
     }
     this.#generations.set(target, { username, generation });
     this.#closeOlder(username, generation, target);
-    if (generation > 0) this.#publish(username, { kind: "login", generation, node: this.node });
+    this.#publish(username, { kind: "login", generation, node: this.node });
+  }
+
+  #generationKey(username: string): string {
+    return `${this.#prefix}:generation:${username}`;
+  }
+
+  /**
+   * Checks the generation of each connection here (of `username`, of everyone when null) against the
+   * newest recorded for its user: older ones are closed, the others recorded and announced again, so a
+   * relay that missed the announcement of a newer or an older login learns of it now.
+   */
+  async #reassert(username: string | null): Promise<void> {
+    for (const [target, held] of [...this.#generations]) {
+      if (this.#closed || !this.#commands.isReady) return;
+      if (username !== null && held.username !== username) continue;
+      let newest: number;
+      try {
+        newest = Number(
+          await this.#commands.eval(RAISE_SCRIPT, {
+            keys: [this.#generationKey(held.username)],
+            arguments: [String(held.generation)],
+          }),
+        );
+      } catch {
+        return;
+      }
+      if (this.#generations.get(target) !== held) continue;
+      if (newest > held.generation) {
+        this.#generations.delete(target);
+        this.#metrics.sessionsReplaced.inc();
+        target.close(CLOSE_SESSION_REPLACED, "session_replaced");
+      } else {
+        this.#publish(held.username, { kind: "login", generation: held.generation, node: this.node });
+      }
+    }
+  }
+
+  /**
+   * Tokens of `username` were deleted here (revoked, or all of them with an identity update): every
+   * relay checks its sessions of that user against the store and ends those whose token is gone.
+   */
+  announceSessionsEnded(username: string, reason: SessionsEnded): void {
+    this.#publish(username, { kind: "sessions", reason });
+  }
+
+  /**
+   * Ends the sessions here (of `username`, of everyone when null) whose token is no longer in the store.
+   * One lookup at a time: after a resubscription this walks every connection of the relay, and the
+   * database serves sends meanwhile. A lookup that fails keeps its session (the next check decides).
+   */
+  async #checkSessions(username: string | null, reason: SessionsEnded): Promise<void> {
+    const alive = this.tokenAlive;
+    if (alive === null) return;
+    for (const { target, tokenId } of this.#hub.sessionsOf(username)) {
+      if (this.#closed) return;
+      const kept = await alive(tokenId).catch(() => true);
+      if (!kept) target.close(CLOSE_UNAUTHENTICATED, reason);
+    }
   }
 
   #closeOlder(username: string, generation: number, keep: PushTarget | null): void {
     for (const [target, held] of [...this.#generations]) {
       if (target === keep || held.username !== username) continue;
-      // Local connections are replaced by any newer local login whatever their generations (the
-      // generation may be 0 if Redis was down); remote logins replace only older generations.
+      // Local connections are replaced by any newer local login whatever their generations (a login
+      // while Redis was down took this relay's clock); remote logins replace only older generations.
       if (keep !== null || held.generation < generation) {
         this.#generations.delete(target);
         this.#metrics.sessionsReplaced.inc();
@@ -206,6 +338,7 @@ export class ClusterLink {
     } else {
       for (const [target, held] of this.#generations)
         if (held.username === username) this.#generations.delete(target);
+      this.#newestRemote.delete(username);
       if (!this.#subscribed.delete(username)) return;
       this.#listeners.delete(username);
       if (this.#subscriber.isReady) this.#subscriber.sUnsubscribe(this.channel(username)).catch(() => {});
@@ -218,7 +351,15 @@ export class ClusterLink {
       listener = (message: string) => this.#onSignal(username, message);
       this.#listeners.set(username, listener);
     }
-    this.#subscriber.sSubscribe(this.channel(username), listener).catch(() => {});
+    // Whatever was published on the channel before the subscription took effect was missed: a wake-up
+    // (so the user's connections re-read) or a newer login elsewhere (so their generations are checked).
+    this.#subscriber.sSubscribe(this.channel(username), listener).then(
+      () => {
+        this.#hub.notify(username);
+        void this.#reassert(username);
+      },
+      () => {},
+    );
   }
 
   #onSignal(username: string, message: string): void {
@@ -226,23 +367,29 @@ export class ClusterLink {
     const signal = decodeSignal(message);
     if (signal === null) return;
     if (signal.kind === "wake") this.#hub.notify(username);
-    else if (signal.node !== this.node) this.#closeOlder(username, signal.generation, null);
+    else if (signal.kind === "sessions") void this.#checkSessions(username, signal.reason);
+    else if (signal.node !== this.node) {
+      if (signal.generation > (this.#newestRemote.get(username) ?? 0))
+        this.#newestRemote.set(username, signal.generation);
+      this.#closeOlder(username, signal.generation, null);
+    }
   }
 
   #onSubscribed(): void {
     if (this.#closed) return;
     // Users who connected while the subscriber was down were not subscribed: do it now.
     for (const username of this.#subscribed) this.#subscribe(username);
-    this.#subscriber
-      .subscribe(`${this.#prefix}:invalidate`, (username) => this.#onInvalidation(username))
-      .catch(() => {});
+    this.#subscriber.subscribe(invalidationChannel(this.#prefix), this.#invalidationListener).catch(() => {});
     this.#live = true;
     for (const cache of this.#invalidations) cache.setLive(true);
     this.#metrics.redisUp.set(1);
     clearInterval(this.#degradedTimer);
     this.#degradedTimer = undefined;
-    this.#log.info("redis subscription live; re-reading every mailbox");
+    this.#log.info("redis subscription live; re-reading every mailbox and checking every session");
     this.#hub.notifyAll();
+    // Which tokens went while the subscription was down is not known: "revoked" covers both reasons
+    // (an identity update deletes every token of the account).
+    void this.#checkSessions(null, "token_revoked");
   }
 
   #onLost(reason: string): void {
@@ -255,6 +402,29 @@ export class ClusterLink {
       this.#degradedTimer = setInterval(() => this.#hub.notifyAll(), DEGRADED_POLL_MS);
       this.#degradedTimer.unref();
     }
+  }
+
+  /**
+   * Token uses shared for the idle timeout (auth.ts): one key per token, kept for the timeout after the
+   * last use any relay noted. The key names the token by a prefix of its id (a hash of the token, as
+   * in the database), never the token.
+   */
+  tokenUses(): TokenUseLedger {
+    const key = (tokenId: string) => `${this.#prefix}:token-use:${tokenId.slice(0, 32)}`;
+    return {
+      record: (tokenId, idleMs) => {
+        if (this.#closed || !this.#commands.isReady) return;
+        this.#commands.set(key(tokenId), "1", { PX: idleMs }).catch(() => {});
+      },
+      usedRecently: async (tokenId) => {
+        if (this.#closed || !this.#commands.isReady) return null;
+        try {
+          return (await this.#commands.exists(key(tokenId))) === 1;
+        } catch {
+          return null;
+        }
+      },
+    };
   }
 
   /** Refreshes this relay's presence record now (at start, once it knows its URL). */

@@ -8,12 +8,25 @@ import { createClient } from "redis";
 import { NanoError } from "../../errors/index.ts";
 import type { RelayConfig } from "../config/schema.ts";
 
+/**
+ * A Redis that stops answering without closing its connections (a frozen host, packets dropped) leaves
+ * every command waiting for a reply that never comes: node-redis's command timeout covers only the wait
+ * to be written, not the reply. So each client pings every PING_INTERVAL_MS and a connection that
+ * receives nothing for SOCKET_TIMEOUT_MS is cut: the commands waiting on it fail, the relay degrades
+ * (docs/cluster.md), and node-redis reconnects. A request therefore waits on a frozen Redis at most
+ * SOCKET_TIMEOUT_MS; the margin over the ping interval absorbs an event loop held up on a loaded host.
+ */
+const PING_INTERVAL_MS = 1000;
+const SOCKET_TIMEOUT_MS = 5000;
+
 function create(url: string, name: string) {
   return createClient({
     url,
     name,
     disableOfflineQueue: true,
+    pingInterval: PING_INTERVAL_MS,
     socket: {
+      socketTimeout: SOCKET_TIMEOUT_MS,
       connectTimeout: 2000,
       // Back off to 1 s between attempts; never give up (Redis coming back is the normal case).
       reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 5), 1000),

@@ -4,13 +4,13 @@
  * come with their salts and inclusion proofs at a signed checkpoint, so the subject can check them
  * against the log everyone sees; audit events are those whose actor pseudonym is the account's.
  */
-import type { DatabaseSync } from "node:sqlite";
 import { decodeAuditEvent } from "../../audit/audit-event.ts";
 import { decodeKtLeaf } from "../../audit/kt-leaf.ts";
 import { constantTimeEqual, toHex } from "../../crypto/index.ts";
 import type { AccountData } from "../../store/types.ts";
 import { actorPseudonym } from "../audit-log-key.ts";
 import type { TransparencyService } from "../transparency.ts";
+import type { ComplianceStore } from "./compliance-store.ts";
 import type { Json, JsonObject } from "./signed-export.ts";
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
@@ -27,20 +27,16 @@ export const NOT_HELD: readonly string[] = Object.freeze([
 
 async function ktBindings(
   transparency: TransparencyService,
-  db: DatabaseSync,
+  store: ComplianceStore,
   username: string,
 ): Promise<JsonObject> {
-  const rows = db
-    .prepare(
-      "SELECT idx, salt FROM merkle_log_personal_data WHERE log_id = 'kt' AND field = 'username' AND data = ? ORDER BY idx",
-    )
-    .all(Buffer.from(username, "utf8"));
+  const rows = await store.ktSalts(username);
   if (rows.length === 0) return { checkpoint: null, bindings: [] };
-  const last = Number(rows[rows.length - 1]!.idx);
+  const last = rows[rows.length - 1]!.index;
   const checkpoint = await transparency.checkpoint("kt", last + 1);
   const bindings: Json[] = [];
   for (const row of rows) {
-    const index = Number(row.idx);
+    const index = row.index;
     const leaf = await transparency.logs.kt.entry(index);
     const decoded = decodeKtLeaf(leaf);
     bindings.push({
@@ -48,7 +44,7 @@ async function ktBindings(
       time: iso(decoded.time),
       identity_hash: toHex(decoded.identityHash),
       record_version: decoded.recordVersion,
-      username_salt: b64(row.salt as Uint8Array),
+      username_salt: b64(row.salt),
       leaf: b64(leaf),
       inclusion_proof: (await transparency.logs.kt.inclusionProof(index, checkpoint.size)).map(b64),
     });
@@ -59,13 +55,10 @@ async function ktBindings(
 /** Audit events whose actor is this account's pseudonym, with the client addresses they hold. */
 export async function accountAuditEvents(
   transparency: TransparencyService,
-  db: DatabaseSync,
+  compliance: ComplianceStore,
   username: string,
 ): Promise<JsonObject[]> {
   const pseudonym = actorPseudonym(transparency.key, username);
-  const personal = db.prepare(
-    "SELECT data FROM merkle_log_personal_data WHERE log_id = 'audit' AND idx = ? AND field = 'address'",
-  );
   const store = transparency.stores.audit;
   const size = await store.size();
   const events: JsonObject[] = [];
@@ -73,7 +66,7 @@ export async function accountAuditEvents(
     for (const { index, data } of await store.entries(start, Math.min(size, start + BATCH))) {
       const event = decodeAuditEvent(data);
       if (event.actor === undefined || !constantTimeEqual(event.actor, pseudonym)) continue;
-      const address = personal.get(index);
+      const address = (await compliance.personalData("audit", index)).find((row) => row.field === "address");
       events.push({
         log_index: index,
         time: iso(event.time),
@@ -81,9 +74,7 @@ export async function accountAuditEvents(
         outcome: event.outcome,
         correlation_id: event.correlationId,
         details: event.details,
-        ...(address === undefined
-          ? {}
-          : { address: Buffer.from(address.data as Uint8Array).toString("utf8") }),
+        ...(address === undefined ? {} : { address: address.data }),
       });
     }
   }
@@ -93,12 +84,12 @@ export async function accountAuditEvents(
 export async function exportPayload(options: {
   readonly data: AccountData;
   readonly transparency: TransparencyService;
-  readonly db: DatabaseSync;
+  readonly compliance: ComplianceStore;
   readonly relay: string;
   readonly now: number;
   readonly envelopes: boolean;
 }): Promise<JsonObject> {
-  const { data, transparency, db } = options;
+  const { data, transparency, compliance } = options;
   const { account } = data;
   return {
     relay: options.relay,
@@ -111,7 +102,7 @@ export async function exportPayload(options: {
       identity_hash: toHex(account.identityHash),
       identity_record: b64(account.identityRecord),
     },
-    key_transparency: await ktBindings(transparency, db, account.username),
+    key_transparency: await ktBindings(transparency, compliance, account.username),
     prekeys: data.prekeys.map((p) => ({
       suite: p.suite,
       uploaded_at: iso(p.uploadedAt),
@@ -149,7 +140,7 @@ export async function exportPayload(options: {
       fetched_at: a.fetchedAt === null ? null : iso(a.fetchedAt),
     })),
     legal_hold: data.hold === null ? null : { placed_at: iso(data.hold.placedAt) },
-    audit_events: await accountAuditEvents(transparency, db, account.username),
+    audit_events: await accountAuditEvents(transparency, compliance, account.username),
     not_held: NOT_HELD,
   };
 }

@@ -219,7 +219,7 @@ export function validApprovals(
 /** The configuration of the newest `config_loaded` event in the audit log, if it recorded one. */
 export async function lastRecordedConfig(
   transparency: TransparencyService,
-): Promise<{ config: unknown; hash: string } | undefined> {
+): Promise<{ config: unknown; hash: string; reserved: string | undefined } | undefined> {
   const store = transparency.stores.audit;
   for (let end = await store.size(); end > 0; end -= 256) {
     const batch = await store.entries(Math.max(0, end - 256), end);
@@ -237,7 +237,12 @@ export async function lastRecordedConfig(
         typeof event.details.config !== "string"
       )
         continue;
-      return { config: JSON.parse(event.details.config), hash: String(event.details.change_hash ?? "") };
+      return {
+        config: JSON.parse(event.details.config),
+        hash: String(event.details.change_hash ?? ""),
+        reserved:
+          typeof event.details.reserved_usernames === "string" ? event.details.reserved_usernames : undefined,
+      };
     }
   }
   return undefined;

@@ -75,6 +75,12 @@ export function semanticProblems(config: RelayConfig, baseDir = process.cwd()): 
       message: "production must require post-quantum bundles (set it to true)",
     });
   }
+  if (server.drain_close_period_seconds >= server.shutdown_grace_seconds) {
+    problems.push({
+      path: "server.drain_close_period_seconds",
+      message: `must be shorter than server.shutdown_grace_seconds (${server.shutdown_grace_seconds}): the closes happen within the grace`,
+    });
+  }
   const tls = server.tls;
   if (tls.enabled) {
     for (const key of ["cert_file", "key_file"] as const) {

@@ -36,6 +36,12 @@ const serverSchema = z.strictObject({
   max_connections: positiveInt.max(1_000_000).default(10_000),
   behind_tls_proxy: z.boolean().default(false),
   shutdown_grace_seconds: z.number().positive().max(300).default(10),
+  // Kubernetes removes a pod's endpoints in parallel with SIGTERM: the relay keeps serving (with
+  // /readyz at 503) for this long before it stops accepting (docs/relay.md "Shutdown").
+  drain_delay_seconds: z.number().min(0).max(300).default(0),
+  // WebSockets are closed (1012) in batches spread over this period, so clients do not all reconnect
+  // to the remaining relays in the same instant. Part of shutdown_grace_seconds.
+  drain_close_period_seconds: z.number().min(0).max(300).default(1),
   // Node cuts any request still being received after 300 s by default, which ends a large attachment
   // upload on a slow link; this replaces that limit (see docs/configuration.md).
   request_timeout_seconds: positiveInt.min(60).max(86_400).default(3600),

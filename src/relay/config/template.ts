@@ -31,6 +31,7 @@ interface Profile {
   readonly lookupsPerMinute: number;
   readonly connectionsPerAddress: number;
   readonly connectsPerMinute: number;
+  readonly drainDelay: number;
   /** compliance.retention_audit_days: six years where real people's data is (production refuses less). */
   readonly auditRetentionDays: number;
   /** security.token_idle_timeout_seconds: 15 minutes where real people's data is, off in development. */
@@ -58,6 +59,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     lookupsPerMinute: 120,
     connectionsPerAddress: 128,
     connectsPerMinute: 30,
+    drainDelay: 5,
     auditRetentionDays: 2192,
     idleTimeout: 900,
   },
@@ -81,6 +83,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     lookupsPerMinute: 120,
     connectionsPerAddress: 128,
     connectsPerMinute: 30,
+    drainDelay: 5,
     auditRetentionDays: 2192,
     idleTimeout: 900,
   },
@@ -104,6 +107,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     lookupsPerMinute: 1200,
     connectionsPerAddress: 1000,
     connectsPerMinute: 300,
+    drainDelay: 0,
     auditRetentionDays: 90,
     idleTimeout: 0,
   },
@@ -127,6 +131,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     lookupsPerMinute: 100_000,
     connectionsPerAddress: 10_000,
     connectsPerMinute: 100_000,
+    drainDelay: 0,
     auditRetentionDays: 30,
     idleTimeout: 0,
   },
@@ -207,6 +212,11 @@ max_connections = 10000
 behind_tls_proxy = false
 # On SIGTERM/SIGINT: how long to drain before closing anyway (a second signal exits at once).
 shutdown_grace_seconds = 10
+# After SIGTERM, keep serving (with /readyz at 503) this long before refusing new work: a load
+# balancer or Kubernetes takes a few seconds to stop sending clients here.
+drain_delay_seconds = ${p.drainDelay}
+# WebSockets are closed with 1012 (clients reconnect elsewhere at once) in batches over this period.
+drain_close_period_seconds = 1
 # Longest time to receive one whole authenticated attachment upload (slow links); 60..86400.
 request_timeout_seconds = 3600
 # Every other request body (JSON) must arrive within this many seconds, and request headers within

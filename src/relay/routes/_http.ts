@@ -167,7 +167,7 @@ export function installErrorHandling(app: FastifyInstance, context: RelayContext
   app.addHook("onRequest", async (request) => {
     const url = request.routeOptions.url ?? "";
     if (
-      context.draining &&
+      context.refusing &&
       !url.startsWith("/healthz") &&
       !url.startsWith("/readyz") &&
       !url.startsWith("/metrics")

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { getSuite, toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { decodeIdentityRecordExact } from "../../protocol/identity-record.ts";
+import { verifyAccountDeletion } from "../../protocol/username-claim.ts";
 import { tombstoneKey } from "../audit-log-key.ts";
 import type { ChallengePurpose } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
@@ -260,6 +262,7 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
       // after a suspected key compromise): end the push sessions those tokens opened, too. Clients log
       // in again with a device certified by the new record.
       context.hub.closeUser(username, CLOSE_UNAUTHENTICATED, "identity_updated");
+      context.cluster?.announceSessionsEnded(username, "identity_updated");
       context.audit.record({
         type: "identity_updated",
         username,
@@ -267,6 +270,74 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
         identityHash: toHex(identity.identityHash),
       });
       return { username, identity_hash: toHex(identity.identityHash) };
+    },
+  );
+
+  // The owner deletes its own account (docs/api.md, docs/compliance.md "Erasure"): a valid token of the
+  // account AND every identity key's signature over a fresh auth challenge, so a stolen token alone
+  // cannot delete anyone. The same erasure as `nano-relay compliance erase`, holds included.
+  app.delete<{ Params: { username: string }; Body: { challenge: string; signature: string } }>(
+    "/v1/accounts/:username",
+    {
+      onRequest: async (request) => context.limits.check("failed_auth", clientKey(request)),
+      schema: {
+        body: {
+          type: "object",
+          required: ["challenge", "signature"],
+          additionalProperties: false,
+          properties: { challenge: b64(64), signature: b64(MAX_SIGNATURE_B64) },
+        },
+      },
+    },
+    async (request, reply) => {
+      const caller = await authenticate(context, request);
+      const username = normalizeUsername(request.params.username);
+      try {
+        if (caller !== username)
+          throw new NanoError("account_delete_unauthorized", "you can only delete your own account");
+        const challenge = decodeBase64(request.body.challenge, "challenge");
+        const signature = decodeBase64(request.body.signature, "signature");
+        await context.challenges.take(challenge, "auth", username);
+        const account = await context.store.accounts.get(username);
+        if (account === null) throw new NanoError("account_not_found", "no account has this username");
+        if (
+          !verifyAccountDeletion(
+            decodeIdentityRecordExact(account.identityRecord),
+            username,
+            challenge,
+            signature,
+          )
+        )
+          throw new NanoError(
+            "account_delete_unauthorized",
+            "the deletion is not signed by your identity keys",
+          );
+        // Only a relay built without its logs (route tests) has no erasure to offer.
+        if (context.compliance === undefined || context.transparency === undefined)
+          throw new NanoError("store_unavailable", "this relay cannot erase accounts");
+        const now = context.clock.now();
+        const erased = await context.compliance.erase(
+          username,
+          tombstoneKey(context.transparency.key, account.skeleton),
+          now,
+          context.config.compliance.erasure_cooling_off_days * 86_400_000,
+          (result) => ({
+            type: "account_deleted",
+            outcome: "success",
+            time: now,
+            correlationId: request.id,
+            pseudonymOf: username,
+            details: { attachments: result.attachments, messages: result.messages, tokens: result.tokens },
+          }),
+        );
+        for (const hash of erased.blobs) await context.blobs.remove(hash);
+        context.cluster?.announceInvalidation(username);
+        context.hub.closeUser(username, CLOSE_UNAUTHENTICATED, "account_deleted");
+        return reply.status(204).send();
+      } catch (error) {
+        recordAuthFailure(context, error, await accountNameOrNone(context, username), request);
+        throw error;
+      }
     },
   );
 }

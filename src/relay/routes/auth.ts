@@ -71,10 +71,12 @@ export function authRoutes(app: FastifyInstance, context: RelayContext): void {
 
   app.delete("/v1/auth/token", async (request, reply) => {
     const token = bearerToken(request.headers.authorization);
-    await context.tokens.verify(token);
+    const username = await context.tokens.verify(token);
     await context.tokens.revoke(token);
-    // A push connection authenticated by this token ends with it (docs/api.md, close code 4401).
+    // A push connection authenticated by this token ends with it (docs/api.md, close code 4401), on
+    // this relay and on any other of a cluster.
     context.hub.closeToken(context.tokens.tokenId(token), CLOSE_UNAUTHENTICATED, "token_revoked");
+    context.cluster?.announceSessionsEnded(username, "token_revoked");
     return reply.status(204).send();
   });
 }

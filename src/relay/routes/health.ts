@@ -3,6 +3,36 @@ import type { RelayContext } from "../context.ts";
 
 const started = Date.now();
 
+export interface Readiness {
+  readonly ready: boolean;
+  readonly body: Record<string, unknown>;
+}
+
+/**
+ * What /readyz answers. Also asked over IPC by `nano-relay serve`'s supervisor, which cannot reach one
+ * worker through the port the workers share (src/relay/instances/supervisor.ts).
+ */
+export async function readiness(context: RelayContext): Promise<Readiness> {
+  const reachable = await context.store.ping();
+  const health = reachable ? await context.storeHealth.check() : { writable: false };
+  // In a cluster a relay without its Redis subscription still serves (polling PostgreSQL) but is
+  // degraded: wake-ups from other relays reach it late, so it says so here and in metrics.
+  const cluster = context.cluster?.health;
+  const subscribed = cluster === undefined || cluster.redis === "subscribed";
+  const ready = reachable && health.writable && subscribed && !context.draining;
+  return {
+    ready,
+    body: {
+      ready,
+      store: !reachable ? "unreachable" : health.writable ? "writable" : "cannot write",
+      ...(health.problem === undefined ? {} : { store_problem: health.problem }),
+      draining: context.draining,
+      websocket_connections: context.hub.connections,
+      ...(cluster === undefined ? {} : { redis: cluster.redis, node: cluster.node, degraded: !subscribed }),
+    },
+  };
+}
+
 /** Liveness, readiness and metrics: unauthenticated, never refused while draining. */
 export function healthRoutes(app: FastifyInstance, context: RelayContext): void {
   app.get("/healthz", async () => ({
@@ -13,21 +43,8 @@ export function healthRoutes(app: FastifyInstance, context: RelayContext): void 
   // It also fails when the store cannot write (a full disk, a read-only or failing disk: every send
   // would fail), with the reason in store_problem (store-health.ts).
   app.get("/readyz", async (_request, reply) => {
-    const reachable = await context.store.ping();
-    const health = reachable ? await context.storeHealth.check() : { writable: false };
-    // In a cluster a relay without its Redis subscription still serves (polling PostgreSQL) but is
-    // degraded: wake-ups from other relays reach it late, so it says so here and in metrics.
-    const cluster = context.cluster?.health;
-    const subscribed = cluster === undefined || cluster.redis === "subscribed";
-    const ready = reachable && health.writable && subscribed && !context.draining;
-    return reply.status(ready ? 200 : 503).send({
-      ready,
-      store: !reachable ? "unreachable" : health.writable ? "writable" : "cannot write",
-      ...(health.problem === undefined ? {} : { store_problem: health.problem }),
-      draining: context.draining,
-      websocket_connections: context.hub.connections,
-      ...(cluster === undefined ? {} : { redis: cluster.redis, node: cluster.node, degraded: !subscribed }),
-    });
+    const { ready, body } = await readiness(context);
+    return reply.status(ready ? 200 : 503).send(body);
   });
   if (context.config.monitoring.metrics_enabled) {
     app.get("/metrics", async (_request, reply) => {

@@ -30,12 +30,25 @@ export interface PoolOptions {
   readonly schema?: string;
 }
 
+/**
+ * How much longer than the server's statement timeout the driver waits for an answer. A server that
+ * stops answering with its connection open (a hung host, packets dropped) enforces no timeout at all:
+ * without one here a send, an ack or a readiness probe would wait for TCP to give up (many minutes).
+ * The margin lets the server's own timeout, which rolls the statement back, fire first.
+ */
+const CLIENT_TIMEOUT_MARGIN_MS = 5000;
+/** Readiness asks often and must answer quickly: a probe gets this long. */
+const PING_TIMEOUT_MS = 2000;
+
 export function openPool(options: PoolOptions): Pool {
+  const statementTimeoutMs = options.statementTimeoutMs ?? 30_000;
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+    keepAlive: true,
     idleTimeoutMillis: 30_000,
     application_name: options.applicationName ?? "nano-relay",
     types,
@@ -47,6 +60,11 @@ export function openPool(options: PoolOptions): Pool {
   // Every statement sent is one round trip to the server: counted for the metrics and the cluster
   // benchmark (the cost per message of the PostgreSQL layer).
   pool.on("connect", (client) => {
+    // A checked-out client whose connection breaks (reset, server restart, failover) emits 'error'
+    // outside any query; the pool listens only while the client is idle, and an unheard 'error' kills
+    // the relay. The failure itself reaches the statement in flight or the next one on this client
+    // (which then is not returned to the pool: transaction() and pool.query release it as broken).
+    client.on("error", () => {});
     const send = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
       roundTrips.set(pool, (roundTrips.get(pool) ?? 0) + 1);
@@ -117,6 +135,21 @@ export async function transaction<T>(
     } finally {
       client.release(broken);
     }
+  }
+}
+
+/** Does the server answer within PING_TIMEOUT_MS? (readiness; never throws) */
+export async function ping(pool: Pool): Promise<boolean> {
+  // pg honours query_timeout per statement; its types know it only on the pool's configuration.
+  const probe: pg.QueryConfig & { query_timeout: number } = {
+    text: "SELECT 1 AS one",
+    query_timeout: PING_TIMEOUT_MS,
+  };
+  try {
+    const result = await pool.query(probe);
+    return (result.rows[0] as { one?: unknown } | undefined)?.one === 1;
+  } catch {
+    return false;
   }
 }
 

@@ -6,6 +6,7 @@
  * relay waits, then finds nothing left to do).
  */
 import { NanoError } from "../../errors/index.ts";
+import { unsafeAhead } from "../migration-kinds.ts";
 import {
   type AppliedMigration,
   loadMigrations,
@@ -32,30 +33,36 @@ async function ensureTable(client: PoolClient): Promise<void> {
       applied_at BIGINT NOT NULL
     )`,
   );
+  // Each step's kind (expand / contract), recorded since the rule (../migration-kinds.ts).
+  await query(client, "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS kind TEXT");
 }
 
 async function readApplied(client: PoolClient): Promise<AppliedMigration[]> {
   await ensureTable(client);
   const rows = await query(
     client,
-    "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version",
+    "SELECT version, name, checksum, applied_at, kind FROM schema_migrations ORDER BY version",
   );
   return rows.map((row) => ({
     version: Number(row.version),
     name: String(row.name),
     checksum: String(row.checksum),
     appliedAt: Number(row.applied_at),
+    kind: row.kind === "expand" || row.kind === "contract" ? row.kind : null,
   }));
 }
 
+/** As SQLite's: a database ahead of this code by expand steps only is accepted. */
 function verifyHistory(applied: readonly AppliedMigration[], migrations: readonly Migration[]): void {
+  const unsafe = unsafeAhead(applied, migrations.length);
+  if (unsafe.length > 0)
+    throw new NanoError(
+      "migration_unknown_version",
+      `the database is at schema version ${unsafe[0]}, newer than this relay knows (${migrations.length}), and not by expand steps only`,
+    );
   for (const row of applied) {
     const shipped = migrations[row.version - 1];
-    if (shipped === undefined)
-      throw new NanoError(
-        "migration_unknown_version",
-        `the database is at schema version ${row.version}, newer than this relay knows (${migrations.length})`,
-      );
+    if (shipped === undefined) continue;
     if (shipped.checksum !== row.checksum)
       throw new NanoError(
         "migration_checksum_mismatch",
@@ -102,7 +109,13 @@ export async function postgresSchemaVersion(pool: Pool): Promise<number> {
  */
 export async function migratePostgres(
   pool: Pool,
-  options: { target?: number; migrations?: readonly Migration[]; now?: number } = {},
+  options: {
+    target?: number;
+    migrations?: readonly Migration[];
+    now?: number;
+    /** Apply contract steps too (see MigrateOptions in ../sqlite/migrations.ts). */
+    contract?: boolean;
+  } = {},
 ): Promise<MigrationStep[]> {
   const migrations = options.migrations ?? loadPostgresMigrations();
   const target = options.target ?? migrations.length;
@@ -116,14 +129,28 @@ export async function migratePostgres(
     verifyHistory(applied, migrations);
     const current = applied.length === 0 ? 0 : applied[applied.length - 1]!.version;
     const steps: MigrationStep[] = [];
+    if (current > migrations.length) {
+      if (options.target !== undefined && options.target < current)
+        throw new NanoError(
+          "migration_unknown_version",
+          `the database is at schema version ${current}, newer than this relay knows; roll back with the newer relay`,
+        );
+      return steps;
+    }
     const runStep = async (migration: Migration, direction: "up" | "down") => {
       await query(client, "BEGIN");
       try {
         await client.query(direction === "up" ? migration.up : migration.down);
         if (direction === "up")
           await client.query(
-            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
-            [migration.version, migration.name, migration.checksum, options.now ?? Date.now()],
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at, kind) VALUES ($1, $2, $3, $4, $5)",
+            [
+              migration.version,
+              migration.name,
+              migration.checksum,
+              options.now ?? Date.now(),
+              migration.kind,
+            ],
           );
         else await client.query("DELETE FROM schema_migrations WHERE version = $1", [migration.version]);
         await client.query("COMMIT");
@@ -133,8 +160,11 @@ export async function migratePostgres(
       }
       steps.push({ version: migration.version, name: migration.name, direction });
     };
-    for (let version = current + 1; version <= target; version++)
-      await runStep(migrations[version - 1]!, "up");
+    for (let version = current + 1; version <= target; version++) {
+      const migration = migrations[version - 1]!;
+      if (migration.kind === "contract" && options.contract !== true) break;
+      await runStep(migration, "up");
+    }
     for (let version = current; version > target; version--) await runStep(migrations[version - 1]!, "down");
     return steps;
   });

@@ -10,6 +10,7 @@
  *   then sees it: one winner;
  * - identity replacement and attachment quotas: row and advisory locks inside one transaction.
  */
+import { auditLeafTime } from "../../audit/audit-event.ts";
 import { constantTimeEqual } from "../../crypto/index.ts";
 import type {
   AccountRecord,
@@ -20,11 +21,21 @@ import type {
   OneTimePrekey,
   PrekeyStore,
   RelayStore,
+  RetentionStore,
   StoredBundle,
   StoredMessage,
   TokenRecord,
 } from "../types.ts";
-import { bytes, openPool, type Pool, type PoolOptions, query, type Row, transaction } from "./connection.ts";
+import {
+  bytes,
+  openPool,
+  type Pool,
+  type PoolOptions,
+  ping,
+  query,
+  type Row,
+  transaction,
+} from "./connection.ts";
 import { EnqueueBatcher } from "./enqueue-batcher.ts";
 import type { PostgresJournal } from "./journal.ts";
 import { migratePostgres } from "./migrations.ts";
@@ -84,6 +95,7 @@ export class PostgresStore implements RelayStore {
   readonly prekeys: PrekeyStore;
   readonly mailboxes: MailboxStore;
   readonly attachments: AttachmentStore;
+  readonly retention: RetentionStore;
   /** Audit and key-transparency entries written inside account-change transactions. */
   journal: PostgresJournal | null = null;
   #closed = false;
@@ -95,6 +107,12 @@ export class PostgresStore implements RelayStore {
     this.prekeys = this.#prekeyStore();
     this.mailboxes = this.#mailboxStore();
     this.attachments = this.#attachmentStore();
+    this.retention = {
+      purgeAuditPersonalData: (cutoff, batch) => this.#purgeAuditPersonalData(cutoff, batch),
+      expireTombstones: async (now) =>
+        (await query(this.pool, "DELETE FROM account_tombstones WHERE until <= $1 RETURNING 1", [now]))
+          .length,
+    };
   }
 
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
@@ -108,14 +126,47 @@ export class PostgresStore implements RelayStore {
     return new PostgresStore(pool, options.maxBatch ?? 512);
   }
 
+  /**
+   * RetentionStore.purgeAuditPersonalData, as on SQLite (src/store/sqlite/compliance.ts): the first
+   * audit entry at or after `cutoff` by binary search on the leaves' time, then at most `batch` side-table
+   * rows below it, skipping entries that name an account under legal hold.
+   */
+  async #purgeAuditPersonalData(cutoff: number, batch: number): Promise<number> {
+    const [head] = await query(this.pool, "SELECT tree_size FROM merkle_log_head WHERE log_id = 'audit'");
+    let low = 0;
+    let high = Number(head?.tree_size ?? 0);
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      const [row] = await query(
+        this.pool,
+        "SELECT data FROM merkle_log_entries WHERE log_id = 'audit' AND idx = $1",
+        [middle],
+      );
+      const time = row === undefined ? undefined : auditLeafTime(bytes(row.data));
+      if (time === undefined) break;
+      if (time < cutoff) low = middle + 1;
+      else high = middle;
+    }
+    if (low === 0) return 0;
+    return (
+      await query(
+        this.pool,
+        `DELETE FROM merkle_log_personal_data WHERE log_id = 'audit' AND idx IN (
+           SELECT DISTINCT p.idx FROM merkle_log_personal_data p
+           WHERE p.log_id = 'audit' AND p.idx < $1
+             AND NOT EXISTS (
+               SELECT 1 FROM merkle_log_personal_data u JOIN legal_holds h ON u.data = convert_to(h.username, 'UTF8')
+               WHERE u.log_id = 'audit' AND u.idx = p.idx AND u.field = 'username')
+           ORDER BY p.idx LIMIT $2)
+         RETURNING 1`,
+        [low, batch],
+      )
+    ).length;
+  }
+
   async ping(): Promise<boolean> {
     if (this.#closed) return false;
-    try {
-      const [row] = await query(this.pool, "SELECT 1 AS one");
-      return row?.one === 1;
-    } catch {
-      return false;
-    }
+    return ping(this.pool);
   }
 
   async close(): Promise<void> {
@@ -129,6 +180,15 @@ export class PostgresStore implements RelayStore {
     return {
       claim: (candidate, context = {}) =>
         transaction(this.pool, async (tx) => {
+          // An erased name (or a confusable one) is not free until its cooling-off ends.
+          if (context.tombstoneKey !== undefined) {
+            const [tombstone] = await query(
+              tx,
+              "SELECT 1 FROM account_tombstones WHERE skeleton_key = $1 AND until > $2",
+              [context.tombstoneKey, candidate.createdAt],
+            );
+            if (tombstone !== undefined) return { outcome: "cooling_off" as const, account: candidate };
+          }
           const inserted = await query(
             tx,
             `INSERT INTO accounts (username, skeleton, identity_hash, identity_record, created_at, updated_at)

@@ -5,6 +5,7 @@
  * each change here is one short write transaction that the relay's writers wait for).
  */
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import { auditLeafTime } from "../../audit/audit-event.ts";
 import { NanoError } from "../../errors/index.ts";
 import type { AccountData, AccountRecord, ErasureResult, LegalHold } from "../types.ts";
 
@@ -230,8 +231,8 @@ export class SqliteCompliance {
     while (low < high) {
       const middle = Math.floor((low + high) / 2);
       const data = entry.get(middle)?.data;
-      if (!(data instanceof Uint8Array) || data.length < 9) return low;
-      const time = Number(new DataView(data.buffer, data.byteOffset + 1, 8).getBigUint64(0));
+      const time = data instanceof Uint8Array ? auditLeafTime(data) : undefined;
+      if (time === undefined) return low;
       if (time < cutoff) low = middle + 1;
       else high = middle;
     }
@@ -244,7 +245,7 @@ export class SqliteCompliance {
     if (boundary === 0) return 0;
     return this.#run(
       `DELETE FROM merkle_log_personal_data WHERE log_id = 'audit' AND idx IN (
-         SELECT p.idx FROM merkle_log_personal_data p
+         SELECT DISTINCT p.idx FROM merkle_log_personal_data p
          WHERE p.log_id = 'audit' AND p.idx < ?
            AND NOT EXISTS (
              SELECT 1 FROM merkle_log_personal_data u JOIN legal_holds h ON u.data = CAST(h.username AS BLOB)
