@@ -99,10 +99,6 @@ export function verifyInclusion(claim: InclusionClaim): void {
     );
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return constantTimeEqual(a, b);
-}
-
 /**
  * Throws `tree_size_invalid` or `consistency_proof_invalid`.
  *
@@ -120,9 +116,9 @@ export function verifyConsistency(claim: ConsistencyClaim): void {
   if (size1 === size2) {
     if (proof.length !== 0)
       throw new NanoError("consistency_proof_invalid", "trees of equal size need an empty consistency proof");
-    if (!sameBytes(root1, root2))
+    if (!constantTimeEqual(root1, root2))
       throw new NanoError("consistency_proof_invalid", `two different roots for tree size ${size1}`);
-    if (size1 === 0 && !sameBytes(root1, EMPTY_ROOT))
+    if (size1 === 0 && !constantTimeEqual(root1, EMPTY_ROOT))
       throw new NanoError(
         "consistency_proof_invalid",
         "the empty tree's root is not SHA-256 of the empty string",
@@ -169,7 +165,7 @@ export function verifyConsistency(claim: ConsistencyClaim): void {
   }
   // Step 7.
   if (sn !== 0) throw new NanoError("consistency_proof_invalid", "consistency proof is too short");
-  if (!sameBytes(fr, root1) || !sameBytes(sr, root2))
+  if (!constantTimeEqual(fr, root1) || !constantTimeEqual(sr, root2))
     throw new NanoError(
       "consistency_proof_invalid",
       `tree of size ${size1} is not shown to be a prefix of the tree of size ${size2}`,

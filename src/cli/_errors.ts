@@ -83,6 +83,8 @@ const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
     "set this computer's clock right (enable NTP), run the command again; if the relay still refuses, run `nano-client renew-device`",
   certificate_expired:
     "run `nano-client renew-device` to certify a new device key with the identity key; identity, contacts and sessions stay",
+  certificate_not_yet_valid:
+    "run `nano-client renew-device` to certify a new device key with the identity key; identity, contacts and sessions stay",
   local_state_rolled_back:
     "put this home's newest local.db back; if there is none, move local.db and local.db.anchor aside to start with empty local state",
 };

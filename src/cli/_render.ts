@@ -31,7 +31,16 @@ export function renderStatus(report: StatusReport): string {
     ["device key", report.deviceFingerprint],
     ["username", report.username ?? "not claimed (nano-client claim-username NAME)"],
     ["relay", report.relay ?? "not set (pass --relay URL)"],
-    ["outbox", `${report.outbox} pending`],
+    [
+      "outbox",
+      report.outbox === 0 ? "0 pending" : `${report.outbox} pending (nano-client outbox lists them)`,
+    ],
+    [
+      "quarantine",
+      report.quarantined === 0
+        ? "empty"
+        : `${report.quarantined} message(s) could not be opened (nano-client quarantine list)`,
+    ],
     ["contacts", String(report.contacts)],
     [
       "blocked",
@@ -67,12 +76,16 @@ export function renderMessage(message: IncomingMessage): string {
     .toISOString()
     .replace("T", " ")
     .replace(/\.\d+Z$/, "Z");
-  // A peer's text must not drive the terminal (escape sequences could rewrite earlier lines).
+  return `[${time}] ${message.sender} (${message.suite}): ${escapeControls(message.text)}\n`;
+}
+
+/** A peer's text must not drive the terminal (escape sequences could rewrite earlier lines). */
+export function escapeControls(text: string): string {
   let safe = "";
-  for (const char of message.text) {
+  for (const char of text) {
     const code = char.codePointAt(0)!;
     const control = (code < 0x20 && code !== 0x0a && code !== 0x09) || (code >= 0x7f && code <= 0x9f);
     safe += control ? `\\u${code.toString(16).padStart(4, "0")}` : char;
   }
-  return `[${time}] ${message.sender} (${message.suite}): ${safe}\n`;
+  return safe;
 }

@@ -4,6 +4,7 @@ import { type Readable, Writable } from "node:stream";
 import { Argument, Command, CommanderError, Option } from "commander";
 import { resolveHome } from "../client/home/home.ts";
 import { NanoClient } from "../client/nano-client.ts";
+import type { TimeFailure } from "../client/operations/receive.ts";
 import { MAX_FILE_BYTES, MAX_TEXT_BYTES, TEXT_WITH_FILE } from "../client/operations/send.ts";
 import {
   type Argon2idParameters,
@@ -13,12 +14,16 @@ import {
 } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { humanBytes } from "../text/human-bytes.ts";
+import { humanDuration } from "../text/human-duration.ts";
 import { completionScript, SHELLS, type Shell } from "./_completion.ts";
 import { describeErrno } from "./_errno.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
+import { registerHistoryCommands } from "./_history.ts";
+import { registerOutboxCommand } from "./_outbox.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
 import { progressBar } from "./_progress.ts";
 import { safetyNumberQr } from "./_qr.ts";
+import { registerQuarantineCommand } from "./_quarantine.ts";
 import { renderContacts, renderInit, renderMessage, renderStatus } from "./_render.ts";
 import { type Feedback, feedback } from "./_spinner.ts";
 import { commandPath, usageReport } from "./_usage.ts";
@@ -329,11 +334,12 @@ function buildProgram(io: CliIo, state: CliState): Command {
     .argument("[text]")
     .addOption(new Option("--crypto-mode <mode>", "require exactly this mode").choices(MODES))
     .option("--file <path>", "send a file as an attachment")
+    .option("--again", "send a new copy even if the same text to NAME is still in the outbox")
     .action(
       async (
         name: string,
         text: string | undefined,
-        options: { cryptoMode?: SuiteName; file?: string },
+        options: { cryptoMode?: SuiteName; file?: string; again?: boolean },
         command: Command,
       ) => {
         globals(command);
@@ -358,6 +364,8 @@ function buildProgram(io: CliIo, state: CliState): Command {
             text: body,
             file,
             cryptoMode: options.cryptoMode ?? null,
+            // A person who retries a send that was killed or queued means the same message.
+            reusePending: options.again !== true,
             ...(progress === undefined ? {} : { onProgress: progress }),
           });
           print(result, renderSent(result));
@@ -392,6 +400,8 @@ function buildProgram(io: CliIo, state: CliState): Command {
           watch: options.watch === true,
           saveDir: options.saveDir ?? null,
           receipts: options.receipts,
+          // Printed for a person: read (conversations counts what nobody has seen yet).
+          markRead: true,
           onMessage: (message) => {
             print(message, renderMessage(message));
           },
@@ -407,10 +417,20 @@ function buildProgram(io: CliIo, state: CliState): Command {
               io.stderr.write(
                 `nano-client: refused a first contact from ${rejected.from}: ${rejected.message} (${rejected.code}); nothing from it is shown\n`,
               );
+            else if (rejected.quarantined === true)
+              io.stderr.write(
+                `nano-client: message ${rejected.messageId} from ${rejected.from} could not be opened: ${rejected.message} (${rejected.code}); kept in quarantine (nano-client quarantine list)\n`,
+              );
             else
               io.stderr.write(
                 `nano-client: message ${rejected.messageId} from ${rejected.from} was dropped: ${rejected.message} (${rejected.code})\n`,
               );
+          },
+          onTimeFailure: (failure) => {
+            state.spinner?.stop();
+            if (state.json) io.stdout.write(`${JSON.stringify({ timeFailure: failure })}\n`);
+            else if (!noticed.has("\0clock")) io.stderr.write(`${describeTimeFailure(failure)}\n`);
+            noticed.add("\0clock");
           },
           onIdentityChanged: (username) => {
             if (noticed.has(username)) return;
@@ -430,6 +450,14 @@ function buildProgram(io: CliIo, state: CliState): Command {
         if (!state.json && result.received === 0) io.stdout.write("no new messages\n");
       }),
     );
+
+  registerHistoryCommands(program, { withClient, print });
+  registerOutboxCommand(program, { withClient, print });
+  registerQuarantineCommand(program, {
+    withClient,
+    print,
+    show: (message) => print(message, renderMessage(message)),
+  });
 
   const contacts = program.command("contacts").description("list contacts (default), or remove one");
   contacts
@@ -563,7 +591,13 @@ function buildProgram(io: CliIo, state: CliState): Command {
 
 /** The line `send` prints: sizes in human units; a queued message says why it is queued. */
 function renderSent(result: Awaited<ReturnType<NanoClient["send"]>>): string {
-  const to = `${result.clientMessageId} to ${result.recipient} (${result.suite}`;
+  const to = `${result.clientMessageId} to ${result.recipient} (${result.suite ?? "session not started yet"}`;
+  if (result.earlierCopy) {
+    const state = result.queued
+      ? `is still queued (${result.queuedBecause ?? "waiting"})`
+      : "is now delivered to the relay";
+    return `an earlier copy of this text, ${to}), was still in the outbox: it ${state} instead of a second copy (\`send --again\` sends another; \`nano-client outbox\` lists them)\n`;
+  }
   if (!result.queued) {
     const attachment =
       result.attachment === null ? "" : `; attachment of ${humanBytes(result.attachment.size)}`;
@@ -576,6 +610,18 @@ function renderSent(result: Awaited<ReturnType<NanoClient["send"]>>): string {
         ? "the relay is unreachable"
         : `the relay answered ${result.queuedBecause}`;
   return `queued ${to}): ${why}; it is kept in the outbox and goes out with the next command or \`receive --watch\`\n`;
+}
+
+/** What the user should know about a message that waits because of a clock (issue 13, loss 3). */
+function describeTimeFailure(failure: TimeFailure): string {
+  const skew = failure.clockSkewMs;
+  const off =
+    skew === null
+      ? "the relay's clock could not be read to compare"
+      : skew === 0
+        ? "this machine's clock agrees with the relay's, so the sender's clock may be off"
+        : `this computer's clock is ${humanDuration(skew)} ${skew > 0 ? "behind" : "ahead of"} the relay's`;
+  return `nano-client: a message from ${failure.from} is not valid by this machine's clock (${failure.code}); ${off}\nhint: the message waits at the relay; correct the clock and run \`nano-client receive\` again`;
 }
 
 const HELP_CODES = new Set(["commander.helpDisplayed", "commander.help", "commander.version"]);

@@ -37,7 +37,10 @@ export {
 export type { ClaimUsernameResult } from "./operations/claim-username.ts";
 export type { BlockResult, BlockSummary } from "./operations/contact-blocks.ts";
 export type { ContactSummary, RemovedContact } from "./operations/contacts.ts";
+export type { Conversation, HistoryEntry, HistoryOptions } from "./operations/history.ts";
 export type { InitResult } from "./operations/init.ts";
+export type { PendingMessage } from "./operations/pending.ts";
+export type { QuarantineEntry, RetryResult } from "./operations/quarantine.ts";
 export type {
   IncomingMessage,
   ReceiveOptions,

@@ -16,7 +16,23 @@ import {
 } from "./operations/contacts.ts";
 import { type DeleteAccountResult, deleteAccount } from "./operations/delete-account.ts";
 import { type ExportHomeResult, exportHome } from "./operations/export-home.ts";
+import {
+  type Conversation,
+  conversations,
+  type HistoryEntry,
+  type HistoryOptions,
+  history,
+  markRead,
+} from "./operations/history.ts";
 import { type InitResult, initHome } from "./operations/init.ts";
+import { cancelPending, listPending, type PendingMessage } from "./operations/pending.ts";
+import {
+  discardQuarantined,
+  listQuarantine,
+  type QuarantineEntry,
+  type RetryResult,
+  retryQuarantined,
+} from "./operations/quarantine.ts";
 import {
   type IncomingMessage,
   type ReceiveOptions,
@@ -236,6 +252,54 @@ export class NanoClient {
     }
   }
 
+  /**
+   * Messages kept in the sealed local store (received and sent), oldest first: one conversation with
+   * `peer`, from `since` on, the newest `limit` (docs/sdk.md "History"). Kept per the home's
+   * `historyRetentionDays`.
+   */
+  history(options: HistoryOptions = {}): Promise<HistoryEntry[]> {
+    return history(this.#context, options);
+  }
+
+  /** Every conversation with its newest message and unread count, the most recent first. */
+  conversations(): Promise<Conversation[]> {
+    return conversations(this.#context);
+  }
+
+  /** Marks the messages received from `peer` read; returns how many were unread. */
+  markRead(peer: string): Promise<number> {
+    return markRead(this.#context, peer);
+  }
+
+  /** Messages that could not be opened, kept with their envelopes (docs/sdk.md "Quarantine"). */
+  quarantine(): Promise<QuarantineEntry[]> {
+    return listQuarantine(this.#context);
+  }
+
+  /** Tries quarantined messages again; opened ones go to `onMessage` and leave the quarantine. */
+  retryQuarantined(options: {
+    readonly messageId?: string;
+    readonly saveDir?: string | null;
+    readonly onMessage: (message: IncomingMessage) => void | Promise<void>;
+  }): Promise<RetryResult> {
+    return retryQuarantined(this.#context, options);
+  }
+
+  /** Drops one quarantined message, or all of them; returns how many. */
+  discardQuarantined(messageId: string | "all"): Promise<number> {
+    return discardQuarantined(this.#context, messageId);
+  }
+
+  /** Messages committed and not yet acknowledged by the relay, with their text, in send order. */
+  pending(): Promise<PendingMessage[]> {
+    return listPending(this.#context);
+  }
+
+  /** Removes a pending message from the outbox (and history): it is not posted. Local only. */
+  cancelPending(clientMessageId: string): Promise<PendingMessage> {
+    return cancelPending(this.#context, clientMessageId);
+  }
+
   /** Encrypts, commits to the outbox and delivers; `queued` when the relay is unreachable. */
   send(request: SendRequest): Promise<SendResult> {
     return this.#watchingIdentities(() => send(this.#context, request));
@@ -267,18 +331,26 @@ export class NanoClient {
     const controller = new AbortController();
     const abort = () => controller.abort();
     signal?.addEventListener("abort", abort, { once: true });
-    const queue: IncomingMessage[] = [];
+    // A message counts as taken (and is marked shown) once the loop asked for the one after it or
+    // stopped: one still queued when the loop stops is handed over by the next receive instead.
+    const queue: { message: IncomingMessage; taken: () => void; left: (error: Error) => void }[] = [];
     let wake: (() => void) | null = null;
     let failure: unknown = null;
     let done = false;
+    let stopped = false;
+    // Never seen by anyone: the receive ends with it (the rest of its batch is refused the same way,
+    // then handed over by the next receive), and this loop has stopped listening.
+    const notTaken = () => new Error("the messages() loop stopped first");
     const running = this.receive({
       watch: true,
       saveDir: null,
       signal: controller.signal,
-      onMessage: (message) => {
-        queue.push(message);
-        wake?.();
-      },
+      onMessage: (message) =>
+        new Promise<void>((taken, left) => {
+          if (stopped) return left(notTaken());
+          queue.push({ message, taken, left });
+          wake?.();
+        }),
     })
       .catch((error: unknown) => {
         failure = error;
@@ -291,7 +363,11 @@ export class NanoClient {
       while (true) {
         const next = queue.shift();
         if (next !== undefined) {
-          yield next;
+          try {
+            yield next.message;
+          } finally {
+            next.taken();
+          }
           continue;
         }
         if (done) break;
@@ -304,6 +380,8 @@ export class NanoClient {
     } finally {
       controller.abort();
       signal?.removeEventListener("abort", abort);
+      stopped = true;
+      for (const left of queue.splice(0)) left.left(notTaken());
       await running;
     }
   }

@@ -158,6 +158,13 @@ export const CLIENT_ERRORS = {
       "The home's config.json is damaged: not JSON, too large, or not the documented shape (docs/client.md).",
     fix: "Repair config.json from a backup of the home, or restore it to the fields docs/client.md lists.",
   },
+  local_store_mismatch: {
+    kind: "validation",
+    status: 409,
+    meaning:
+      "config.json says this home claimed a username, but local.db holds no identity: the local database was lost, emptied or replaced by another home's. Claiming again would create a new device and leave every message waiting at the relay unreadable.",
+    fix: "Put this home's local.db (and local.db.anchor) back from a backup; messages that arrived meanwhile wait at the relay or in `nano-client quarantine`. To start over on purpose, create a new home.",
+  },
   local_store_damaged: {
     kind: "codec",
     status: 422,

@@ -52,8 +52,15 @@ export const PROTOCOL_ERRORS = {
   certificate_expired: {
     kind: "validation",
     status: 401,
-    meaning: "A device certificate is outside its validity period.",
+    meaning: "A device certificate is past the end of its validity period.",
     fix: "Issue a new device certificate with the identity key.",
+  },
+  certificate_not_yet_valid: {
+    kind: "validation",
+    status: 401,
+    meaning:
+      "A device certificate starts more than the clock-skew tolerance (15 min) after this machine's clock: one of the two clocks is wrong.",
+    fix: "Check the clock of this machine (and of the one that issued the certificate); the client compares its clock with the relay's.",
   },
   certificate_mismatch: {
     kind: "crypto",
@@ -99,8 +106,15 @@ export const PROTOCOL_ERRORS = {
   prekey_expired: {
     kind: "validation",
     status: 400,
-    meaning: "A prekey is past its expiry time (or not yet valid).",
+    meaning: "A prekey is past its expiry time.",
     fix: "Fetch a fresh bundle; owners rotate signed prekeys before they expire.",
+  },
+  prekey_not_yet_valid: {
+    kind: "validation",
+    status: 400,
+    meaning:
+      "A prekey starts more than the clock-skew tolerance (15 min) after this machine's clock: this clock is behind, or the owner's is ahead.",
+    fix: "Check this machine's clock; a message that failed this way waits at the relay and is received once the clock is right.",
   },
   prekey_not_found: {
     kind: "validation",

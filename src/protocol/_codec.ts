@@ -251,9 +251,3 @@ export function lengthPrefixed(...parts: readonly Uint8Array[]): Uint8Array {
   for (const part of parts) writer.vec32(part);
   return writer.finish();
 }
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

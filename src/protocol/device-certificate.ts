@@ -18,6 +18,7 @@ import {
   MAX_USERNAME_BYTES,
   recordKeysFor,
 } from "./identity-record.ts";
+import { checkValidityPeriod } from "./validity.ts";
 
 /**
  * Device keys and their certificates (docs/protocol.md §4.3). The relay authenticates a device by a
@@ -167,9 +168,12 @@ export function verifyDeviceCertificate(
     label(SIGNATURE_CONTEXTS.deviceCert),
   );
   if (!ok) throw new NanoError("invalid_signature", "device certificate signature");
-  if (now < certificate.created || now >= certificate.expires) {
-    throw new NanoError("certificate_expired", "device certificate is not valid now");
-  }
+  checkValidityPeriod(
+    certificate,
+    now,
+    { early: "certificate_not_yet_valid", late: "certificate_expired" },
+    "device certificate",
+  );
   return certificate;
 }
 

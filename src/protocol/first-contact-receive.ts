@@ -57,7 +57,7 @@ function refusalKey(kind: number, ...fields: Uint8Array[]): Uint8Array {
  * Refusals never cached: a time-dependent one may not hold later for the same bytes, and a replay is
  * refused cheaply anyway (before any signature) — caching it would only change its code.
  */
-const NOT_CACHED = new Set(["prekey_expired", "replayed_prekey_message"]);
+const NOT_CACHED = new Set(["prekey_expired", "prekey_not_yet_valid", "replayed_prekey_message"]);
 
 function notProven(username: string): NanoError {
   return new NanoError(

@@ -9,6 +9,7 @@ import { PREKEY_ROLES, type PrekeyRole, type SignedPrekey } from "./prekey.ts";
 import { type RatchetState, ROLES } from "./ratchet-state.ts";
 import { checkResponderSelection, type Selection } from "./selection.ts";
 import { transcriptHash } from "./transcript.ts";
+import { checkValidityPeriod } from "./validity.ts";
 
 /**
  * The handshake (docs/protocol.md §7): X3DH-style in classical, X3DH plus ML-KEM-768 to a signed PQ
@@ -195,9 +196,12 @@ function lookup(
   if (held.prekey.suite.id !== suite.id || !roles.includes(held.prekey.role)) {
     throw new NanoError("prekey_mismatch", `prekey ${id} has another suite or role`);
   }
-  if (now < held.prekey.created || now >= held.prekey.expires) {
-    throw new NanoError("prekey_expired", `prekey ${id} is not valid now`);
-  }
+  checkValidityPeriod(
+    held.prekey,
+    now,
+    { early: "prekey_not_yet_valid", late: "prekey_expired" },
+    `prekey ${id}`,
+  );
   return held;
 }
 

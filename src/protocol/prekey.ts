@@ -3,6 +3,7 @@ import { label, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
 import { decodeExact, Reader, Writer } from "./_codec.ts";
 import { type IdentityKeys, type IdentityRecord, identityKeysFor, recordKeysFor } from "./identity-record.ts";
+import { checkValidityPeriod } from "./validity.ts";
 
 /**
  * Signed prekeys (docs/protocol.md §6). Every prekey — one-time ML-KEM and X25519 keys included — is
@@ -195,10 +196,13 @@ export function verifySignedPrekey(
     label(SIGNATURE_CONTEXTS.prekey),
   );
   if (!ok) throw new NanoError("invalid_signature", `prekey ${prekey.id} signature`);
-  if (now < prekey.created || now >= prekey.expires) {
-    throw new NanoError("prekey_expired", `prekey ${prekey.id} is not valid now`);
-  }
+  checkValidityPeriod(prekey, now, PREKEY_VALIDITY_CODES, `prekey ${prekey.id}`);
 }
+
+const PREKEY_VALIDITY_CODES = Object.freeze({
+  early: "prekey_not_yet_valid",
+  late: "prekey_expired",
+} as const);
 
 /**
  * Relay upload format: `u16 count || prekeys`, 1 to MAX_PREKEYS_PER_UPLOAD entries; every entry must

@@ -1,6 +1,6 @@
-import { encodeTaggedKey, SUITES, toHex } from "../crypto/index.ts";
+import { encodeTaggedKey, equalBytes, SUITES, toHex } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
-import { decodeExact, equalBytes, Writer } from "./_codec.ts";
+import { decodeExact, Writer } from "./_codec.ts";
 import { decodeBundleExact } from "./bundle.ts";
 import { verifyDeviceCertificate as verifyCertificate, verifyDeviceAnswer } from "./device-certificate.ts";
 import { decodeEnvelope } from "./envelope.ts";

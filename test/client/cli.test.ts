@@ -94,6 +94,7 @@ test("init, status and contacts on a fresh home (text and --json)", () =>
       "mode",
       "outbox",
       "prekeys",
+      "quarantined",
       "relay",
       "username",
     ]);

@@ -206,7 +206,7 @@ describe("the real protocol through the relay, in every suite", () => {
         signature: b64(user.authSignature(c)),
       },
     });
-    refused(future, "certificate_expired", 401);
+    refused(future, "certificate_not_yet_valid", 401);
     const c2 = await challenge(relay.app, "auth", "dora");
     const garbage = await relay.app.inject({
       method: "POST",

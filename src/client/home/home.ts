@@ -11,6 +11,7 @@ import { assertPrivate, writeFileAtomic } from "./atomic-file.ts";
  *   keystore     the sealed identity secrets and local database key (keystore-format.ts)
  *   config.json  public settings: crypto mode, relay URL, CA file, username once claimed
  *   local.db     the sealed local state (+ -wal, -shm, and .anchor: its state counter), all 0600
+ *   quarantine.db  messages that could not be opened (same format and key; survives a local.db restore)
  */
 export const DEFAULT_HOME_NAME = ".nano-messenger";
 const MAX_CONFIG_BYTES = 64 * 1024;
@@ -20,6 +21,8 @@ export interface HomePaths {
   readonly keystore: string;
   readonly config: string;
   readonly localStore: string;
+  /** Messages that could not be opened: apart from local.db so that restoring local.db keeps them. */
+  readonly quarantine: string;
 }
 
 /** --home wins, then NANO_CLIENT_HOME, then ~/.nano-messenger. */
@@ -30,6 +33,7 @@ export function resolveHome(option: string | undefined, env: NodeJS.ProcessEnv =
     keystore: join(root, "keystore"),
     config: join(root, "config.json"),
     localStore: join(root, "local.db"),
+    quarantine: join(root, "quarantine.db"),
   };
 }
 
@@ -42,7 +46,15 @@ const CONFIG = z.strictObject({
   ca: z.string().nullable(),
   username: z.string().nullable(),
   createdAt: z.number().int().nonnegative(),
+  /**
+   * How long history (client.history, `nano-client history`) keeps messages, in days; null keeps them
+   * forever. Absent: DEFAULT_HISTORY_RETENTION_DAYS.
+   */
+  historyRetentionDays: z.number().int().min(1).max(36_500).nullable().optional(),
 });
+
+/** A year: long enough to scroll back, short enough that a lost laptop does not hold everything. */
+export const DEFAULT_HISTORY_RETENTION_DAYS = 365;
 
 export type ClientConfig = z.infer<typeof CONFIG>;
 

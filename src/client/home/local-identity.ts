@@ -140,9 +140,23 @@ export function storeOwnIdentity(tables: LocalTables, own: OwnIdentity): void {
   tables.putSecretMeta(META_NAME, utf8(JSON.stringify(stored)));
 }
 
-export function requireOwnIdentity(identity: OwnIdentity | null): OwnIdentity {
+/**
+ * The own identity, or a typed refusal. `claimed` is config.json's username: a home that claimed a
+ * name and whose local.db holds no identity lost or swapped its local database (issue 13, loss 4).
+ * Claiming again from there would mint a new device and prekeys and leave every message waiting at the
+ * relay unreadable, so that is refused with the way back instead of the usual "claim a username" hint.
+ */
+export function requireOwnIdentity(identity: OwnIdentity | null, claimed: string | null = null): OwnIdentity {
+  if (identity === null && claimed !== null) throw localStoreLost(claimed);
   if (identity === null) {
     throw new NanoError("username_not_claimed", "this identity has no username yet");
   }
   return identity;
+}
+
+export function localStoreLost(claimed: string): NanoError {
+  return new NanoError(
+    "local_store_mismatch",
+    `this home claimed ${claimed}, but its local.db holds no identity: the local database was lost or replaced by another one`,
+  );
 }

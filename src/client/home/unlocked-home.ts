@@ -17,6 +17,11 @@ export interface UnlockedHome {
   readonly config: ClientConfig;
   readonly seeds: IdentitySeeds;
   readonly store: LocalStore;
+  /**
+   * The quarantine (issue 13, loss 4): its own file under the same database key, so that putting a
+   * backup of local.db back — the way to open what is in it — does not throw the quarantine away.
+   */
+  readonly quarantine: LocalStore;
   close(): Promise<void>;
 }
 
@@ -36,15 +41,27 @@ export async function unlockHome(paths: HomePaths, passphrase: Passphrase): Prom
     wipe(payload);
   }
   const seeds = decodeIdentitySeeds(contents.identity);
-  const store = await LocalStore.open(paths.localStore, contents.localStoreKey);
-  wipe(contents.localStoreKey, contents.identity);
+  let store: LocalStore;
+  let quarantine: LocalStore;
+  try {
+    store = await LocalStore.open(paths.localStore, contents.localStoreKey);
+    try {
+      quarantine = await LocalStore.open(paths.quarantine, contents.localStoreKey);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  } finally {
+    wipe(contents.localStoreKey, contents.identity);
+  }
   return {
     paths,
     config,
     seeds,
     store,
+    quarantine,
     async close() {
-      await store.close();
+      await Promise.all([store.close(), quarantine.close()]);
       for (const entry of seeds.suites)
         wipe(entry.signature, entry.kem, ...(entry.agreement ? [entry.agreement] : []));
       wipe(seeds.device);

@@ -69,8 +69,65 @@ export interface ReceivedMessage {
   readonly messageId: string;
   readonly sender: string;
   readonly contentType: string;
+  /** A text's UTF-8; an attachment's description as JSON (path, filename, size, content type). */
   readonly body: Uint8Array;
   readonly receivedAt: number;
+  /**
+   * What the application is handed again when the message was committed and not yet shown (a crash
+   * between the commit and onMessage); absent in rows written before history was kept.
+   */
+  readonly suite?: SuiteId | undefined;
+  readonly sentAt?: number | undefined;
+  readonly contentId?: string | undefined;
+  readonly envelopeBytes?: number | undefined;
+  readonly newSession?: boolean | undefined;
+}
+
+/**
+ * A send accepted while the relay was unreachable and not yet encrypted (`intents` table): what the
+ * user asked for, sealed, with the ids fixed at once so a retry and `outbox cancel` can name it.
+ */
+export interface IntentRecord {
+  readonly clientMessageId: string;
+  /** The id inside the encrypted content (hex), fixed now: `SendResult.contentId`. */
+  readonly contentId: string;
+  readonly recipient: string;
+  readonly text: string | null;
+  readonly file: { readonly name: string; readonly bytes: Uint8Array } | null;
+  readonly cryptoMode: "classical" | "hybrid" | "quantum" | null;
+  readonly createdAt: number;
+}
+
+/** An intent with its retry bookkeeping (clear columns). */
+export interface PendingIntent extends IntentRecord {
+  readonly attempts: number;
+  readonly lastError: string | null;
+}
+
+/** A message that could not be opened, kept with its envelope (`quarantine` table). */
+export interface QuarantinedMessage {
+  /** The relay's id (as a string). */
+  readonly messageId: string;
+  /** The relay-authenticated sender. */
+  readonly from: string;
+  readonly envelope: Uint8Array;
+  /** Why it could not be opened (an error code) and the message of that error. */
+  readonly code: string;
+  readonly message: string;
+  readonly firstContact: boolean;
+  readonly quarantinedAt: number;
+}
+
+/** A message this client sent, kept for history (`sent` table) under the local retention setting. */
+export interface SentMessage {
+  readonly clientMessageId: string;
+  readonly recipient: string;
+  readonly contentType: "text" | "attachment";
+  /** A text's UTF-8; an attachment's `{filename, size}` as JSON. */
+  readonly body: Uint8Array;
+  readonly sentAt: number;
+  readonly contentId: string;
+  readonly suite: SuiteId;
 }
 
 const base64 = z.base64().transform((text) => new Uint8Array(Buffer.from(text, "base64")));
@@ -126,6 +183,44 @@ const SCHEMAS = {
     contentType: z.string(),
     body: base64,
     receivedAt: time,
+    suite: suiteId.optional(),
+    sentAt: time.optional(),
+    contentId: z
+      .string()
+      .regex(/^[0-9a-f]+$/)
+      .optional(),
+    envelopeBytes: time.optional(),
+    newSession: z.boolean().optional(),
+  }),
+  quarantined: z.strictObject({
+    v: z.literal(1),
+    messageId: z.string().min(1),
+    from: z.string().min(1),
+    envelope: base64,
+    code: z.string(),
+    message: z.string(),
+    firstContact: z.boolean(),
+    quarantinedAt: time,
+  }),
+  intent: z.strictObject({
+    v: z.literal(1),
+    clientMessageId: z.string().min(1),
+    contentId: z.string().regex(/^[0-9a-f]+$/),
+    recipient: z.string().min(1),
+    text: z.string().nullable(),
+    file: z.strictObject({ name: z.string(), bytes: base64 }).nullable(),
+    cryptoMode: z.enum(["classical", "hybrid", "quantum"]).nullable(),
+    createdAt: time,
+  }),
+  sent: z.strictObject({
+    v: z.literal(1),
+    clientMessageId: z.string().min(1),
+    recipient: z.string().min(1),
+    contentType: z.enum(["text", "attachment"]),
+    body: base64,
+    sentAt: time,
+    contentId: z.string().regex(/^[0-9a-f]+$/),
+    suite: suiteId,
   }),
 } as const;
 

@@ -35,6 +35,53 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
     record BLOB NOT NULL
   ) STRICT;
   `,
+  // 2: history (issue 13). A received row is "shown" once the application took it (onMessage returned,
+  // the CLI printed it): a row committed and not shown is shown on the next receive. Older rows were
+  // shown before this column existed, hence the default 1. `peer` (a blind index, as in sessions) and
+  // `at` (local time) let history and conversations select without opening every row; LocalStore.open
+  // fills them in for rows written before this migration. `sent` keeps what this client sent.
+  `
+  ALTER TABLE received ADD COLUMN shown INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE received ADD COLUMN unread INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE received ADD COLUMN peer BLOB;
+  ALTER TABLE received ADD COLUMN at INTEGER;
+  CREATE INDEX received_unshown ON received (seq) WHERE shown = 0;
+  CREATE INDEX received_by_peer ON received (peer, at);
+  CREATE INDEX received_by_time ON received (at);
+  CREATE TABLE sent (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_message_id TEXT NOT NULL UNIQUE,
+    peer BLOB NOT NULL,
+    at INTEGER NOT NULL,
+    record BLOB NOT NULL
+  ) STRICT;
+  CREATE INDEX sent_by_peer ON sent (peer, at);
+  CREATE INDEX sent_by_time ON sent (at);
+  `,
+  // 3: intents (issue 13, loss 2): a message to a contact with no session yet (or a file whose upload
+  // needs the relay), accepted while the relay was unreachable. The sealed record holds the plaintext
+  // (and file bytes) until the relay is back; then the session starts, the message is encrypted and the
+  // intent becomes an outbox entry in the same transaction.
+  `
+  CREATE TABLE intents (
+    client_message_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    record BLOB NOT NULL
+  ) STRICT;
+  `,
+  // 4: quarantine (issue 13, loss 4): a message that could not be opened is kept (sealed, with its
+  // envelope) before it is acknowledged, so it can be retried (after restoring the right local.db)
+  // or discarded explicitly — never dropped silently.
+  `
+  CREATE TABLE quarantine (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    handle BLOB NOT NULL UNIQUE,
+    at INTEGER NOT NULL,
+    record BLOB NOT NULL
+  ) STRICT;
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

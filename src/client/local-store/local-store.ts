@@ -8,9 +8,13 @@ import {
   type ContactRecord,
   decodeRecord,
   encodeRecord,
+  type IntentRecord,
   type OutboxEntry,
+  type PendingIntent,
   type PrekeySecretRecord,
+  type QuarantinedMessage,
   type ReceivedMessage,
+  type SentMessage,
   type SessionRecord,
 } from "./local-records.ts";
 import { migrate } from "./local-schema.ts";
@@ -33,7 +37,37 @@ import {
 } from "./state-anchor.ts";
 
 export type { CommitStats } from "./local-commit-queue.ts";
-export type { ContactRecord, OutboxEntry, PrekeySecretRecord, ReceivedMessage, SessionRecord };
+export type {
+  ContactRecord,
+  IntentRecord,
+  OutboxEntry,
+  PendingIntent,
+  PrekeySecretRecord,
+  QuarantinedMessage,
+  ReceivedMessage,
+  SentMessage,
+  SessionRecord,
+};
+
+/** One row of history: a message received (and whether it is unread) or one this client sent. */
+export type StoredHistoryEntry =
+  | { readonly direction: "in"; readonly message: ReceivedMessage; readonly unread: boolean }
+  | { readonly direction: "out"; readonly message: SentMessage };
+
+/** What `LocalTables.history` selects: one peer or all, from a time on, the newest `limit`. */
+export interface HistoryQuery {
+  readonly peer?: string | undefined;
+  /** Local time (ms) from which on, inclusive. */
+  readonly since?: number | undefined;
+  readonly limit: number;
+}
+
+/** A conversation: its peer, its newest message (either way) and how many received are unread. */
+export interface StoredConversation {
+  readonly peer: string;
+  readonly last: StoredHistoryEntry;
+  readonly unread: number;
+}
 
 /** An outbox entry's retry bookkeeping, readable without opening its sealed record. */
 export interface OutboxEntryState {
@@ -58,6 +92,12 @@ export const OPENED_ROWS_PER_TABLE = 256;
 const BLIND_INDEX_CACHE_SIZE = 4096;
 
 const KEY_CHECK = "key-check";
+/** The content type of a stored delivery receipt: deduplicated like a message, never in history. */
+export const RECEIPT_CONTENT = "receipt";
+
+function peerOf(entry: StoredHistoryEntry): string {
+  return entry.direction === "in" ? entry.message.sender : entry.message.recipient;
+}
 const KEY_CHECK_PLAINTEXT = utf8("nano local store");
 
 function bytesOf(value: SQLInputValue | undefined): Uint8Array {
@@ -408,10 +448,260 @@ export class LocalTables {
   }
 
   // ---- received messages: redelivery of one relay message id is stored once
+  /**
+   * A message enters unshown and unread (a receipt: shown, and outside history). It is marked shown
+   * only when the application took it (`markShown`), so a crash in between shows it on the next
+   * receive instead of never (issue 13, loss 1).
+   */
   insertReceived(message: ReceivedMessage): boolean {
     const handle = this.#blind("received", message.messageId);
     const record = sealRow(this.#keys, "received", handle, encodeRecord("received", message));
-    return this.#run("INSERT OR IGNORE INTO received (handle, record) VALUES (?, ?)", handle, record) > 0;
+    const history = message.contentType !== RECEIPT_CONTENT;
+    return (
+      this.#run(
+        "INSERT OR IGNORE INTO received (handle, record, shown, unread, peer, at) VALUES (?, ?, ?, ?, ?, ?)",
+        handle,
+        record,
+        history ? 0 : 1,
+        history ? 1 : 0,
+        history ? this.#blind("contacts", message.sender) : null,
+        message.receivedAt,
+      ) > 0
+    );
+  }
+
+  /** The application took the message (onMessage returned, the CLI printed it); `read`: a person saw it. */
+  markShown(messageId: string, read: boolean): boolean {
+    const handle = this.#blind("received", messageId);
+    return (
+      this.#run(
+        `UPDATE received SET shown = 1${read ? ", unread = 0" : ""} WHERE handle = ? AND shown = 0`,
+        handle,
+      ) > 0
+    );
+  }
+
+  /** Messages committed and not yet shown, in arrival order (what a crash left between commit and show). */
+  listUnshown(limit = 1000): (ReceivedMessage & { readonly seq: number })[] {
+    return this.#all(
+      "SELECT seq, handle, record FROM received WHERE shown = 0 ORDER BY seq LIMIT ?",
+      limit,
+    ).map((row) => ({ seq: numberOf(row.seq), ...this.#received(row) }));
+  }
+
+  #received(row: Row): ReceivedMessage {
+    return decodeRecord(
+      "received",
+      openRow(this.#keys, "received", bytesOf(row.handle), bytesOf(row.record)),
+    );
+  }
+
+  #sent(row: Row): SentMessage {
+    const key = utf8(String(row.client_message_id));
+    const sent = decodeRecord("sent", openRow(this.#keys, "sent", key, bytesOf(row.record)));
+    if (sent.clientMessageId !== row.client_message_id)
+      throw new NanoError("local_record_tampered", "a sent row holds another message id");
+    return sent;
+  }
+
+  // ---- sent messages: history only (the outbox holds what is still to be posted)
+  insertSent(message: SentMessage): void {
+    const key = utf8(message.clientMessageId);
+    const record = sealRow(this.#keys, "sent", key, encodeRecord("sent", message));
+    this.#run(
+      "INSERT OR IGNORE INTO sent (client_message_id, peer, at, record) VALUES (?, ?, ?, ?)",
+      message.clientMessageId,
+      this.#blind("contacts", message.recipient),
+      message.sentAt,
+      record,
+    );
+  }
+
+  // ---- quarantine: messages that could not be opened, kept until retried or discarded
+  /** Idempotent per relay message id (a redelivery after a crash before the ack is kept once). */
+  quarantine(message: QuarantinedMessage): boolean {
+    const handle = this.#blind("quarantine", message.messageId);
+    const record = sealRow(this.#keys, "quarantine", handle, encodeRecord("quarantined", message));
+    return (
+      this.#run(
+        "INSERT OR IGNORE INTO quarantine (handle, at, record) VALUES (?, ?, ?)",
+        handle,
+        message.quarantinedAt,
+        record,
+      ) > 0
+    );
+  }
+
+  listQuarantine(): QuarantinedMessage[] {
+    return this.#all("SELECT handle, record FROM quarantine ORDER BY seq").map((row) =>
+      decodeRecord(
+        "quarantined",
+        openRow(this.#keys, "quarantine", bytesOf(row.handle), bytesOf(row.record)),
+      ),
+    );
+  }
+
+  countQuarantine(): number {
+    return numberOf(this.#get("SELECT COUNT(*) AS n FROM quarantine")?.n);
+  }
+
+  /** Removes a quarantined message (opened on a retry, or discarded); its envelope leaves the WAL. */
+  removeQuarantined(messageId: string): boolean {
+    const removed =
+      this.#run("DELETE FROM quarantine WHERE handle = ?", this.#blind("quarantine", messageId)) > 0;
+    if (removed) this.secretsDeleted();
+    return removed;
+  }
+
+  // ---- intents: sends accepted while the relay was unreachable, not yet encrypted
+  insertIntent(intent: IntentRecord): void {
+    const key = utf8(intent.clientMessageId);
+    const record = sealRow(this.#keys, "intents", key, encodeRecord("intent", intent));
+    this.#run(
+      `INSERT INTO intents (client_message_id, seq, record)
+       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM intents), ?)`,
+      intent.clientMessageId,
+      record,
+    );
+  }
+
+  /** Intents in the order they were accepted. */
+  listIntents(): PendingIntent[] {
+    return this.#all("SELECT * FROM intents ORDER BY seq").map((row) => {
+      const key = utf8(String(row.client_message_id));
+      const intent = decodeRecord("intent", openRow(this.#keys, "intents", key, bytesOf(row.record)));
+      if (intent.clientMessageId !== row.client_message_id)
+        throw new NanoError("local_record_tampered", "an intent row holds another message id");
+      return {
+        ...intent,
+        attempts: numberOf(row.attempts),
+        lastError: row.last_error === null ? null : String(row.last_error),
+      };
+    });
+  }
+
+  countIntents(): number {
+    return numberOf(this.#get("SELECT COUNT(*) AS n FROM intents")?.n);
+  }
+
+  recordIntentFailure(clientMessageId: string, errorCode: string): void {
+    this.#run(
+      "UPDATE intents SET attempts = attempts + 1, last_error = ? WHERE client_message_id = ?",
+      errorCode,
+      clientMessageId,
+    );
+  }
+
+  /** The intent's plaintext (a file's bytes too) leaves the WAL with the commit that removes it. */
+  removeIntent(clientMessageId: string): boolean {
+    const removed = this.#run("DELETE FROM intents WHERE client_message_id = ?", clientMessageId) > 0;
+    if (removed) this.secretsDeleted();
+    return removed;
+  }
+
+  /** Removes a sent message from history (an outbox entry cancelled before the relay had it). */
+  deleteSent(clientMessageId: string): boolean {
+    return this.#run("DELETE FROM sent WHERE client_message_id = ?", clientMessageId) > 0;
+  }
+
+  /**
+   * The outbox in send order, each entry with what was sent (its `sent` row; null for entries queued
+   * before history was kept, or pruned from it).
+   */
+  listPendingSent(): { readonly entry: OutboxEntry; readonly sent: SentMessage | null }[] {
+    return this.#all(
+      `SELECT o.*, s.record AS sent_record FROM outbox o
+         LEFT JOIN sent s ON s.client_message_id = o.client_message_id ORDER BY o.seq`,
+    ).map((row) => ({
+      entry: this.#outboxEntry(row),
+      sent:
+        row.sent_record === null
+          ? null
+          : this.#sent({ client_message_id: row.client_message_id ?? null, record: row.sent_record ?? null }),
+    }));
+  }
+
+  /**
+   * The newest `limit` messages of one conversation (or all), from `since` on, oldest first. The
+   * `peer` and `at` columns only select: the peer is checked against the sealed record, so an edited
+   * column cannot move a message into another conversation.
+   */
+  history(query: HistoryQuery): StoredHistoryEntry[] {
+    const peer = query.peer === undefined ? null : this.#blind("contacts", query.peer);
+    return this.#historyRows(peer, query.since ?? 0, query.limit)
+      .filter((entry) => query.peer === undefined || peerOf(entry) === query.peer)
+      .reverse();
+  }
+
+  #historyRows(peer: Uint8Array | null, since: number, limit: number): StoredHistoryEntry[] {
+    const where = peer === null ? "at >= ?" : "peer = ? AND at >= ?";
+    const params: SQLInputValue[] = peer === null ? [since, since] : [peer, since, peer, since];
+    return this.#all(
+      `SELECT 'in' AS direction, seq, handle, NULL AS client_message_id, unread, at, record FROM received
+         WHERE peer IS NOT NULL AND ${where}
+       UNION ALL
+       SELECT 'out', seq, NULL, client_message_id, 0, at, record FROM sent WHERE ${where}
+       ORDER BY at DESC, seq DESC LIMIT ?`,
+      ...params,
+      limit,
+    ).map(
+      (row): StoredHistoryEntry =>
+        row.direction === "in"
+          ? { direction: "in", message: this.#received(row), unread: numberOf(row.unread) === 1 }
+          : { direction: "out", message: this.#sent(row) },
+    );
+  }
+
+  /** Every conversation, the most recent first. */
+  conversations(): StoredConversation[] {
+    const rows = this.#all(
+      `SELECT peer, SUM(unread) AS unread, MAX(at) AS last FROM (
+         SELECT peer, unread, at FROM received WHERE peer IS NOT NULL
+         UNION ALL SELECT peer, 0, at FROM sent)
+       GROUP BY peer ORDER BY last DESC`,
+    );
+    return rows.flatMap((row) => {
+      const [last] = this.#historyRows(bytesOf(row.peer), 0, 1);
+      return last === undefined ? [] : [{ peer: peerOf(last), last, unread: numberOf(row.unread) }];
+    });
+  }
+
+  /** Marks a conversation's received messages read; returns how many were unread. */
+  markRead(peer: string): number {
+    return this.#run(
+      "UPDATE received SET unread = 0 WHERE peer = ? AND unread = 1",
+      this.#blind("contacts", peer),
+    );
+  }
+
+  /**
+   * Deletes history older than `before` (the local retention setting). Unshown messages stay until
+   * they are shown. A deleted received row no longer deduplicates its relay id: the relay removed that
+   * message when it was acknowledged, right after its commit, long before any retention runs out.
+   */
+  pruneHistory(before: number): number {
+    const deleted =
+      this.#run("DELETE FROM received WHERE shown = 1 AND at < ?", before) +
+      this.#run("DELETE FROM sent WHERE at < ?", before);
+    // Plaintext left the tables: let it leave the WAL too.
+    if (deleted > 0) this.secretsDeleted();
+    return deleted;
+  }
+
+  /** Fills `peer` and `at` of rows written before migration 2 (history selects on them). */
+  backfillHistory(): number {
+    const rows = this.#all("SELECT seq, handle, record FROM received WHERE at IS NULL");
+    for (const row of rows) {
+      const message = this.#received(row);
+      const history = message.contentType !== RECEIPT_CONTENT;
+      this.#run(
+        "UPDATE received SET peer = ?, at = ? WHERE seq = ?",
+        history ? this.#blind("contacts", message.sender) : null,
+        message.receivedAt,
+        numberOf(row.seq),
+      );
+    }
+    return rows.length;
   }
 
   hasReceived(messageId: string): boolean {
@@ -425,10 +715,7 @@ export class LocalTables {
       "SELECT seq, handle, record FROM received WHERE seq > ? ORDER BY seq LIMIT ?",
       after,
       limit,
-    ).map((row) => ({
-      seq: numberOf(row.seq),
-      ...decodeRecord("received", openRow(this.#keys, "received", bytesOf(row.handle), bytesOf(row.record))),
-    }));
+    ).map((row) => ({ seq: numberOf(row.seq), ...this.#received(row) }));
   }
 
   // ---- meta
@@ -513,6 +800,7 @@ export class LocalStore {
       migrate(db);
       const store = new LocalStore(db, keys, path);
       store.#tables.checkKey();
+      store.#tables.backfillHistory();
       // Before anything in it is used: a database older than this home's last committed state.
       const anchor = await readAnchor(path, keys);
       const counter = store.#tables.stateVersion();
@@ -654,6 +942,10 @@ export class LocalStore {
 
   countOutbox(): Promise<number> {
     return this.read((tables) => tables.countOutbox());
+  }
+
+  countIntents(): Promise<number> {
+    return this.read((tables) => tables.countIntents());
   }
 
   async close(): Promise<void> {

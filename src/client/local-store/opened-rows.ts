@@ -76,6 +76,10 @@ function withoutUndefined<T>(record: T): T {
   return record;
 }
 
+/**
+ * Not crypto's `equalBytes` (a JS loop, kept so for the browser): this compares sealed rows of up to
+ * megabytes on every read, and Buffer#equals is a memcmp. Node only, like the rest of the local store.
+ */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return (
     a.length === b.length &&

@@ -1,7 +1,12 @@
 import { type ErrorCode, NanoError } from "../../errors/index.ts";
 import type { ClientContext } from "../context.ts";
 import { writeConfig } from "../home/home.ts";
-import { ensureOwnIdentity, forgetUnclaimedIdentity } from "../home/local-identity.ts";
+import {
+  ensureOwnIdentity,
+  forgetUnclaimedIdentity,
+  loadOwnIdentity,
+  localStoreLost,
+} from "../home/local-identity.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
 import { relayUrl } from "../transport/relay-link.ts";
 
@@ -54,7 +59,12 @@ export async function claimUsername(
   checkUsername(username);
   const home = context.home;
   const relay = relayUrl(home);
-  const own = await home.store.transaction((tables) => ensureOwnIdentity(tables, home.seeds, username, now));
+  const own = await home.store.transaction((tables) => {
+    // A home that claimed a name and lost its local.db: a new claim would leave waiting mail unreadable.
+    if (home.config.username !== null && loadOwnIdentity(tables, home.seeds) === null)
+      throw localStoreLost(home.config.username);
+    return ensureOwnIdentity(tables, home.seeds, username, now);
+  });
   const link = await context.linkAs(own);
   let created: boolean;
   try {

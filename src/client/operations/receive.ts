@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { z } from "zod";
 import { equalBytes, getSuite, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { type AttachmentReference, decodeAttachmentReferenceExact } from "../../protocol/attachment.ts";
@@ -11,9 +12,10 @@ import {
   receiveMessage,
   wipeConsumed,
 } from "../../protocol/index.ts";
+import { CLOCK_SKEW_TOLERANCE_MS, NOT_YET_VALID_CODES } from "../../protocol/validity.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
-import type { LocalTables } from "../local-store/local-store.ts";
+import { type LocalTables, RECEIPT_CONTENT, type ReceivedMessage } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
 import {
   DEFAULT_DOWNLOADS_DIR,
@@ -28,10 +30,13 @@ import { maintainPrekeys, PREKEY_POLICY } from "../messaging/prekey-maintenance.
 import { processTogether } from "../messaging/receive-batch.ts";
 import { flushOutbox, USER_RETRY } from "../outbox/outbox-flush.ts";
 import type { RelayMessage } from "../transport/relay-api.ts";
+import { relayClockSkew } from "../transport/relay-clock.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { watchRelay } from "../transport/relay-socket.ts";
 import { fetchProvenRecord } from "../trust/peer-identity.ts";
 import { countDropped, isBlocked } from "./contact-blocks.ts";
+import { applyRetention } from "./history.ts";
+import { sendIntents } from "./send.ts";
 
 /** A decrypted message as the SDK hands it out. */
 export interface IncomingMessage {
@@ -68,7 +73,15 @@ export interface RejectedMessage {
   readonly message: string;
   /** A refused first contact (docs/protocol.md §7.7): nobody was added as a contact. */
   readonly firstContact: boolean;
+  /**
+   * Kept in the local quarantine (with its envelope) before it was acknowledged: `quarantine retry`
+   * tries it again, `quarantine discard` drops it. False only when the quarantine is full.
+   */
+  readonly quarantined?: boolean;
 }
+
+/** Messages the quarantine keeps at most: beyond, a refused message is reported and dropped as before. */
+export const MAX_QUARANTINED = 500;
 
 export interface ReceiveOptions {
   /** Keep the connection open and deliver messages as they arrive, until `signal` aborts. */
@@ -77,7 +90,14 @@ export interface ReceiveOptions {
   readonly saveDir: string | null;
   /** Download progress of an attachment. */
   readonly onProgress?: Progress;
+  /**
+   * The application takes a message: once this returns (or its promise resolves) the message is marked
+   * shown. A message committed and not taken (a crash, a throw) is handed over again by the next
+   * receive, before anything new: every committed message is taken exactly once.
+   */
   readonly onMessage: (message: IncomingMessage) => void | Promise<void>;
+  /** A taken message also counts as read (the CLI prints it to a person); default false. */
+  readonly markRead?: boolean;
   readonly onRejected?: (rejected: RejectedMessage) => void | Promise<void>;
   /** A peer confirmed delivery of messages this client sent (docs/client.md "Delivery receipts"). */
   readonly onReceipt?: (receipt: DeliveryReceipt) => void | Promise<void>;
@@ -88,6 +108,8 @@ export interface ReceiveOptions {
   readonly receipts?: boolean;
   /** A contact's identity record changed: their messages wait at the relay until trusted. */
   readonly onIdentityChanged?: (username: string) => void;
+  /** A message failed for a time reason and waits at the relay (a clock is off): see TimeFailure. */
+  readonly onTimeFailure?: (failure: TimeFailure) => void;
   /** Messages kept at the relay per such sender in one receive (default MAX_HELD_PER_SENDER). */
   readonly maxHeldPerSender?: number;
   readonly signal?: AbortSignal;
@@ -109,7 +131,22 @@ type Outcome =
   /** From a blocked sender: acknowledged and dropped, never decrypted (contact-blocks.ts). */
   | { kind: "blocked" }
   | { kind: "rejected"; rejected: RejectedMessage }
-  | { kind: "keep"; identityChanged?: string; firstContact?: boolean };
+  | { kind: "keep"; identityChanged?: string; firstContact?: boolean; timeFailure?: TimeFailure };
+
+/**
+ * A message that failed for a time reason (issue 13, loss 3): never dropped. It stays at the relay,
+ * unacknowledged, and is received once the clock is right; the user is told whose clock is off.
+ */
+export interface TimeFailure {
+  readonly messageId: string;
+  /** The relay-authenticated sender. */
+  readonly from: string;
+  /** `prekey_not_yet_valid`, `certificate_not_yet_valid`, or `prekey_expired` with this clock off. */
+  readonly code: string;
+  readonly message: string;
+  /** The relay's clock minus this machine's (ms), from its Date header; null when unknown. */
+  readonly clockSkewMs: number | null;
+}
 
 /**
  * Messages kept at the relay per sender while that sender's changed identity waits for the user
@@ -125,6 +162,9 @@ type Pass =
   | { kind: "done"; outcome: Outcome; consumed: readonly Uint8Array[] }
   | { kind: "needs-record"; username: string }
   | { kind: "needs-attachment"; reference: AttachmentReference };
+
+/** Failures that depend on the clock: the message may open once the clock is right. */
+const TIME_CODES: ReadonlySet<string> = new Set([...NOT_YET_VALID_CODES, "prekey_expired"]);
 
 /** Passes one envelope may take: decide, fetch the proven record, fetch the attachment, commit. */
 const MAX_PASSES = 3;
@@ -153,6 +193,9 @@ export async function processEnvelope(
   const rejected = (error: unknown): Outcome => {
     const code = NanoError.is(error) ? error.code : "internal_error";
     const message = error instanceof Error ? error.message : String(error);
+    // A time failure is never dropped: the message stays at the relay (receive asks whose clock is off).
+    if (TIME_CODES.has(code))
+      return { kind: "keep", timeFailure: { messageId, from: sender, code, message, clockSkewMs: null } };
     return { kind: "rejected", rejected: { messageId, from: sender, code, message, firstContact } };
   };
   for (let pass = 0; pass < MAX_PASSES; pass++) {
@@ -231,7 +274,7 @@ export async function processEnvelope(
       tables.insertReceived({
         messageId,
         sender: decided.peer,
-        contentType: "receipt",
+        contentType: RECEIPT_CONTENT,
         body: new Uint8Array(0),
         receivedAt: now,
       });
@@ -264,18 +307,24 @@ export async function processEnvelope(
           size: reference.size,
           contentType: reference.contentType,
         };
-        text = `[file ${reference.filename ?? "(unnamed)"}, ${humanBytes(reference.size)}, saved to ${saved.path}]`;
+        text = describeAttachment(attachment);
       }
     } else {
       text = content.text;
     }
     await stores.apply(decided.writes);
+    const contentId = toHex(content.messageId);
     tables.insertReceived({
       messageId,
       sender: decided.peer,
       contentType: attachment === null ? "text" : "attachment",
       body: utf8(attachment === null ? text : JSON.stringify(attachment)),
       receivedAt: now,
+      suite: envelope.suite.id,
+      sentAt: content.sentAt,
+      contentId,
+      envelopeBytes: relayMessage.envelope.length,
+      newSession: decided.newSession,
     });
     return done(
       {
@@ -293,12 +342,49 @@ export async function processEnvelope(
           receivedAt: now,
           envelopeBytes: relayMessage.envelope.length,
           newSession: decided.newSession,
-          contentId: toHex(content.messageId),
+          contentId,
         },
       },
       decided.consumed,
     );
   }
+}
+
+/** The one line an attachment is shown as (the CLI's text; the SDK's `text` of an attachment). */
+function describeAttachment(attachment: NonNullable<IncomingMessage["attachment"]>): string {
+  return `[file ${attachment.filename ?? "(unnamed)"}, ${humanBytes(attachment.size)}, saved to ${attachment.path}]`;
+}
+
+const ATTACHMENT_JSON = z.strictObject({
+  path: z.string(),
+  filename: z.string().nullable(),
+  size: z.number().int().nonnegative(),
+  contentType: z.string(),
+});
+
+/**
+ * A committed message as the application is handed it, rebuilt from its sealed row: a message a
+ * crash (or a throwing onMessage) left unshown.
+ */
+export function incomingFromStored(stored: ReceivedMessage): IncomingMessage {
+  // Rows without a suite were written before this column and were shown then (migration 2).
+  if (stored.suite === undefined)
+    throw new NanoError("local_record_tampered", "an unshown message row lacks its suite");
+  const body = new TextDecoder().decode(stored.body);
+  const attachment = stored.contentType === "attachment" ? ATTACHMENT_JSON.parse(JSON.parse(body)) : null;
+  return {
+    messageId: stored.messageId,
+    sender: stored.sender,
+    suite: getSuite(stored.suite).name,
+    contentType: attachment === null ? "text" : "attachment",
+    text: attachment === null ? body : describeAttachment(attachment),
+    attachment,
+    sentAt: stored.sentAt ?? stored.receivedAt,
+    receivedAt: stored.receivedAt,
+    envelopeBytes: stored.envelopeBytes ?? 0,
+    newSession: stored.newSession ?? false,
+    contentId: stored.contentId ?? "",
+  };
 }
 
 async function fetchAndSave(
@@ -342,6 +428,19 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
    */
   const held = new Map<string, Set<number>>();
   const maxHeld = options.maxHeldPerSender ?? MAX_HELD_PER_SENDER;
+  /** Asked of the relay once per receive, at the first time failure. */
+  let clockSkew: Promise<number | null> | null = null;
+  const markRead = options.markRead === true;
+  /**
+   * Hands one committed message to the application, then marks it shown. The mark waits for no fsync
+   * (`relaxed`): it survives a killed process (it is in the WAL), and losing it to a power cut shows
+   * the message once more, never zero times. Awaited before the next message is handed over, so a
+   * kill leaves at most the last message handed over unmarked.
+   */
+  const take = async (message: IncomingMessage): Promise<void> => {
+    await options.onMessage(message);
+    await context.store.relaxed((tables) => tables.markShown(message.messageId, markRead));
+  };
   const processOne = (message: RelayMessage) =>
     processEnvelope(context, link, message, {
       saveDir,
@@ -359,6 +458,23 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
     for (const [index, pending] of outcomes.entries()) {
       const message = messages[index]!;
       let outcome = await pending;
+      if (outcome.kind === "keep" && outcome.timeFailure !== undefined) {
+        const failure = outcome.timeFailure;
+        clockSkew ??= relayClockSkew(link.api.endpoint);
+        const clockSkewMs = await clockSkew;
+        // An expired prekey with a clock that agrees with the relay's is not a clock problem: the
+        // message really came too late; refused and acknowledged as before.
+        if (
+          failure.code !== "prekey_expired" ||
+          (clockSkewMs !== null && clockSkewMs < -CLOCK_SKEW_TOLERANCE_MS)
+        ) {
+          options.onTimeFailure?.({ ...failure, clockSkewMs });
+          continue;
+        }
+        const { messageId, from, code, message } = failure;
+        // Prekey codes arise only in first contacts (the prekey named by a prekey message).
+        outcome = { kind: "rejected", rejected: { messageId, from, code, message, firstContact: true } };
+      }
       if (outcome.kind === "keep") {
         const waiting = outcome.identityChanged;
         if (waiting === undefined) continue;
@@ -380,20 +496,23 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
           },
         };
       }
+      // Kept before it is acknowledged; a store that cannot keep it fails the receive unacknowledged.
+      const quarantined =
+        outcome.kind === "rejected" && (await quarantine(context, message, outcome.rejected));
       acknowledge.push(message.id);
       try {
         if (outcome.kind === "message") {
           received += 1;
           if (outcome.message.newSession) newSessions += 1;
           receipts?.add(outcome.message.sender, outcome.contentId, outcome.firstContact);
-          await options.onMessage(outcome.message);
+          await take(outcome.message);
         } else if (outcome.kind === "receipt") {
           await options.onReceipt?.(outcome.receipt);
         } else if (outcome.kind === "blocked") {
           blocked += 1;
         } else if (outcome.kind === "rejected") {
           rejected += 1;
-          await options.onRejected?.(outcome.rejected);
+          await options.onRejected?.({ ...outcome.rejected, quarantined });
         }
       } catch (error) {
         // The rest of the batch is committed too: hand it over all the same, then report.
@@ -406,7 +525,12 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
     }
     return acknowledge;
   };
-  // Messages queued while the relay was down go first: the next command delivers them.
+  await applyRetention(context);
+  // Messages committed earlier and never taken (killed between the commit and the show) come first.
+  received += await showUnshown(context, take);
+  // Messages queued while the relay was down go first: the next command delivers them (and starts the
+  // sessions of first messages accepted then).
+  await sendIntentsQuietly(context, link);
   outboxSent += (await flushOutbox(context, link)).sent;
   const signal = options.signal ?? new AbortController().signal;
   // A watch listens on the channel BEFORE paging, so nothing committed in between is missed; what
@@ -456,6 +580,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
           }
         },
         onReady: async () => {
+          await sendIntentsQuietly(context, link);
           // A connection just authenticated: the relay is reachable again (after a 1012 restart, an
           // outage), so every pending entry is due now rather than at its backoff. Reconnections are
           // themselves backed off (or jittered after a 1012), which bounds how often this runs.
@@ -502,6 +627,46 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
 }
 
 /**
+ * Keeps a message that could not be opened, envelope and all, durably before it is acknowledged
+ * (issue 13, loss 4): after a lost or mismatched local.db is put right, `quarantine retry` opens it.
+ */
+async function quarantine(
+  context: ClientContext,
+  message: RelayMessage,
+  rejected: RejectedMessage,
+): Promise<boolean> {
+  return context.home.quarantine.transaction((tables) => {
+    if (tables.countQuarantine() >= MAX_QUARANTINED) return false;
+    tables.quarantine({
+      messageId: rejected.messageId,
+      from: message.from,
+      envelope: message.envelope,
+      code: rejected.code,
+      message: rejected.message,
+      firstContact: rejected.firstContact,
+      quarantinedAt: Date.now(),
+    });
+    return true;
+  });
+}
+
+/** Hands over what a crash left committed and unshown, oldest first, page by page. */
+async function showUnshown(
+  context: ClientContext,
+  take: (message: IncomingMessage) => Promise<void>,
+): Promise<number> {
+  let shown = 0;
+  for (;;) {
+    const page = await context.store.read((tables) => tables.listUnshown(100));
+    if (page.length === 0) return shown;
+    for (const stored of page) {
+      await take(incomingFromStored(stored));
+      shown += 1;
+    }
+  }
+}
+
+/**
  * One acknowledgement for many ids: on the relay channel when it is open (or, for a watch, about to
  * be), else one HTTP request.
  */
@@ -519,6 +684,16 @@ async function acknowledgeIds(
     }
   }
   await link.api.ack(ids);
+}
+
+/** Intents are sent on the way; one that fails keeps its error code in the outbox listing. */
+async function sendIntentsQuietly(context: ClientContext, link: RelayLink): Promise<void> {
+  if ((await context.store.countIntents()) === 0) return;
+  try {
+    await sendIntents(context, link);
+  } catch (error) {
+    if (!NanoError.is(error)) throw error;
+  }
 }
 
 async function maintainPrekeysQuietly(

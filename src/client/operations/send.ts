@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   equalBytes,
+  fromHex,
   getSuite,
   getSuiteByName,
   type SuiteId,
@@ -35,10 +36,11 @@ import {
   sendAttachment,
 } from "../messaging/attachments.ts";
 import { newClientMessageId } from "../outbox/outbox.ts";
-import { deliverCommitted } from "../outbox/outbox-flush.ts";
+import { deliverCommitted, flushOutbox } from "../outbox/outbox-flush.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { checkPeerIdentity, fetchVerifiedAccount, identityChangedError } from "../trust/peer-identity.ts";
 import { checkUsername } from "./claim-username.ts";
+import { findPendingCopy, listPending, type PendingMessage } from "./pending.ts";
 
 /** Attachments (and long texts, which travel as attachments) are read into memory whole in v1. */
 export const MAX_FILE_BYTES = MAX_ATTACHMENT_BYTES;
@@ -54,6 +56,13 @@ export interface SendRequest {
   readonly cryptoMode: SuiteName | null;
   /** Upload progress of an attachment (file or long text), in ciphertext bytes. */
   readonly onProgress?: Progress;
+  /**
+   * When an earlier message to the same recipient with exactly this text is still in the outbox (a
+   * killed or failed send), deliver that one instead of a second copy (`SendResult.earlierCopy`). The
+   * CLI's default (a person retrying); off by default in the SDK, where sending a text twice is the
+   * application's call.
+   */
+  readonly reusePending?: boolean;
 }
 
 export interface SendResult {
@@ -61,7 +70,8 @@ export interface SendResult {
   /** The message's own id inside the encrypted content (hex): delivery receipts name it. */
   readonly contentId: string;
   readonly recipient: string;
-  readonly suite: SuiteName;
+  /** Null while a message accepted with the relay unreachable waits for its session (`intent`). */
+  readonly suite: SuiteName | null;
   /** False when the relay acknowledged at once; true when it waits in the outbox for a retry. */
   readonly queued: boolean;
   /**
@@ -76,6 +86,8 @@ export interface SendResult {
   readonly newSession: boolean;
   /** Set when the content went as an attachment (a file, or text above the envelope limit). */
   readonly attachment: { readonly size: number; readonly filename: string | null } | null;
+  /** True when an earlier pending copy of this text was delivered instead (`reusePending`). */
+  readonly earlierCopy: boolean;
 }
 
 /** An attachment carries no caption (protocol.md §9.4): a text given with a file would be lost. */
@@ -136,14 +148,16 @@ async function encryptAndCommit(
     readonly current: number | null;
     readonly needsSession: boolean;
     readonly now: number;
+    /** An intent being sent (sendIntents): its ids, and its row removed in the same commit. */
+    readonly intent?: { readonly clientMessageId: string; readonly messageId: Uint8Array };
   },
 ): Promise<Prepared> {
-  const { peer, contact, explicit, current, needsSession, now } = plan;
+  const { peer, contact, explicit, current, needsSession, now, intent } = plan;
   let bundle: Bundle | null = null;
   if (needsSession) bundle = await fetchChosenBundle(context, link, peer, explicit, now);
   else if (contact !== null && !context.peerChecks.recent(peer, contact.identityRecord, now))
     await checkPeerIdentity(context, link, peer, contact.identityRecord, now);
-  const messageId = new Uint8Array(randomBytes(MESSAGE_ID_BYTES));
+  const messageId = intent?.messageId ?? new Uint8Array(randomBytes(MESSAGE_ID_BYTES));
   let content: Uint8Array | null = null;
   let upload: { bytes: Uint8Array; contentType: string; filename?: string } | null = null;
   if (request.file !== null) {
@@ -174,10 +188,13 @@ async function encryptAndCommit(
     attachment = { size: reference.size, filename: reference.filename ?? null };
   }
   const body = content!;
-  const clientMessageId = newClientMessageId();
+  const clientMessageId = intent?.clientMessageId ?? newClientMessageId();
   // The decisions' writes commit with the outbox entry in ONE transaction; a changed identity commits
   // only its block, and the send fails after the commit (nothing written and then undone).
   const committed = await context.store.transaction(async (tables): Promise<Committed> => {
+    // The intent becomes this outbox entry in one commit; gone already means cancelled meanwhile.
+    if (intent !== undefined && !tables.removeIntent(intent.clientMessageId))
+      throw new NanoError("invalid_argument", `the queued message ${intent.clientMessageId} was cancelled`);
     const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
     let suite = current;
     let checkedRecord: Uint8Array | undefined;
@@ -206,6 +223,16 @@ async function encryptAndCommit(
     if (sent.kind === "refused") throw sent.error;
     await stores.apply(sent.writes);
     tables.insertOutbox({ clientMessageId, recipient: peer, envelope: sent.envelope, createdAt: now });
+    // History (client.history, `nano-client history`): what was sent, sealed like everything else.
+    tables.insertSent({
+      clientMessageId,
+      recipient: peer,
+      contentType: request.file === null ? "text" : "attachment",
+      body: utf8(request.file === null ? (request.text ?? "") : JSON.stringify(attachment)),
+      sentAt: now,
+      contentId: toHex(messageId),
+      suite: getSuite(suite!).id,
+    });
     return { kind: "sent", suite: suite!, envelope: sent.envelope, checkedRecord, consumed: sent.consumed };
   });
   if (committed.kind === "blocked") throw identityChangedError(peer);
@@ -248,10 +275,41 @@ export async function send(
 ): Promise<SendResult> {
   checkSendRequest(request);
   const peer = request.recipient;
-  const store = context.store;
-  const contact = await store.getContact(peer);
+  if (request.reusePending === true && request.file === null && request.text !== null) {
+    const earlier = await findPendingCopy(context, peer, request.text);
+    if (earlier !== null) return deliverEarlierCopy(context, earlier);
+  }
+  const contact = await context.store.getContact(peer);
   if (contact?.identityChanged) throw identityChangedError(peer);
   const link = await context.link();
+  // Messages accepted while the relay was down go first; while one to this peer still waits, this one
+  // waits behind it (order per recipient).
+  if ((await context.store.countIntents()) > 0) {
+    await sendIntents(context, link);
+    const waiting = (await context.store.read((tables) => tables.listIntents())).find(
+      (intent) => intent.recipient === peer,
+    );
+    if (waiting !== undefined) return queueIntent(context, request, now, waiting.lastError);
+  }
+  const sent = await sendNow(context, link, request, contact, now);
+  // Not committed because the relay could not be reached (a bundle, a check, an upload): the intent is.
+  return sent ?? queueIntent(context, request, now, "relay_unreachable");
+}
+
+/**
+ * Starts or picks the session, encrypts, commits and delivers. Null when the relay could not be reached
+ * BEFORE the commit (nothing was written); after the commit a relay that is down only leaves it queued.
+ */
+async function sendNow(
+  context: ClientContext,
+  link: RelayLink,
+  request: SendRequest,
+  contact: ContactRecord | null,
+  now: number,
+  intent?: { readonly clientMessageId: string; readonly messageId: Uint8Array },
+): Promise<SendResult | null> {
+  const peer = request.recipient;
+  const store = context.store;
   const explicit = request.cryptoMode === null ? undefined : getSuiteByName(request.cryptoMode).id;
   const wantsSession = (suite: number | null) =>
     suite === null || (explicit !== undefined && explicit !== suite);
@@ -275,7 +333,11 @@ export async function send(
       current,
       needsSession: releaseStart !== null,
       now,
+      ...(intent === undefined ? {} : { intent }),
     });
+  } catch (error) {
+    if (NanoError.is(error, "relay_unreachable")) return null;
+    throw error;
   } finally {
     releaseStart?.();
   }
@@ -303,6 +365,107 @@ export async function send(
     envelopeBytes: committed.envelope.length,
     newSession: prepared.newSession,
     attachment,
+    earlierCopy: false,
+  };
+}
+
+/**
+ * Accepts a send the relay could not take yet (issue 13, loss 2): the plaintext (a file's bytes too)
+ * sealed in the `intents` table, with its ids fixed now. Nothing is encrypted: a first message needs
+ * the peer's prekey bundle, which only the relay has. `sendIntents` finishes it.
+ */
+async function queueIntent(
+  context: ClientContext,
+  request: SendRequest,
+  now: number,
+  because: string | null,
+): Promise<SendResult> {
+  const clientMessageId = newClientMessageId();
+  const contentId = toHex(randomBytes(MESSAGE_ID_BYTES));
+  await context.store.transaction((tables) =>
+    tables.insertIntent({
+      clientMessageId,
+      contentId,
+      recipient: request.recipient,
+      text: request.text,
+      file: request.file,
+      cryptoMode: request.cryptoMode,
+      createdAt: now,
+    }),
+  );
+  return {
+    clientMessageId,
+    contentId,
+    recipient: request.recipient,
+    suite: null,
+    queued: true,
+    queuedBecause: because,
+    envelopeBytes: 0,
+    newSession: false,
+    attachment:
+      request.file === null ? null : { size: request.file.bytes.length, filename: request.file.name },
+    earlierCopy: false,
+  };
+}
+
+/**
+ * Sends the intents, oldest first: each starts its session if needed, is encrypted and becomes an
+ * outbox entry in one commit, and is delivered. Stops at the first that finds the relay unreachable;
+ * one that fails otherwise (the peer is unknown, their identity changed) keeps its error code for
+ * `nano-client outbox` and holds back the later ones to the same peer. Returns how many were sent.
+ */
+export async function sendIntents(context: ClientContext, link: RelayLink): Promise<number> {
+  const intents = await context.store.read((tables) => tables.listIntents());
+  const held = new Set<string>();
+  let sent = 0;
+  for (const intent of intents) {
+    if (held.has(intent.recipient)) continue;
+    const request: SendRequest = {
+      recipient: intent.recipient,
+      text: intent.text,
+      file: intent.file,
+      cryptoMode: intent.cryptoMode,
+    };
+    let code: string;
+    try {
+      const contact = await context.store.getContact(intent.recipient);
+      if (contact?.identityChanged) throw identityChangedError(intent.recipient);
+      const ids = { clientMessageId: intent.clientMessageId, messageId: fromHex(intent.contentId) };
+      const result = await sendNow(context, link, request, contact, Date.now(), ids);
+      if (result !== null) {
+        sent += 1;
+        continue;
+      }
+      code = "relay_unreachable";
+    } catch (error) {
+      if (!NanoError.is(error)) throw error;
+      code = error.code;
+    }
+    await context.store.transaction((tables) => tables.recordIntentFailure(intent.clientMessageId, code));
+    if (code === "relay_unreachable") break;
+    held.add(intent.recipient);
+  }
+  return sent;
+}
+
+/** Delivers the intents and the outbox (the earlier copy among them, in order) and reports on that copy. */
+async function deliverEarlierCopy(context: ClientContext, earlier: PendingMessage): Promise<SendResult> {
+  const link = await context.link();
+  await sendIntents(context, link);
+  const report = await flushOutbox(context, link);
+  const still = (await listPending(context)).find((p) => p.clientMessageId === earlier.clientMessageId);
+  return {
+    clientMessageId: earlier.clientMessageId,
+    // Found by its text, so it was an intent or had its history row: the content id is known.
+    contentId: earlier.contentId!,
+    recipient: earlier.recipient,
+    suite: still?.suite ?? earlier.suite,
+    queued: still !== undefined,
+    queuedBecause: still === undefined ? null : (still.lastError ?? report.error),
+    envelopeBytes: still?.envelopeBytes ?? earlier.envelopeBytes,
+    newSession: false,
+    attachment: null,
+    earlierCopy: true,
   };
 }
 

@@ -23,6 +23,8 @@ export interface StatusReport {
   readonly relay: string | null;
   readonly ca: string | null;
   readonly outbox: number;
+  /** Messages that could not be opened, kept for `quarantine retry` or `discard`. */
+  readonly quarantined: number;
   readonly contacts: number;
   readonly prekeys: PrekeyStock;
   /** Blocked senders and how many of their messages were acknowledged and dropped unread. */
@@ -35,7 +37,12 @@ const ONE_TIME_ROLES: readonly string[] = [String(PREKEY_ROLES.oneTimeDh), Strin
 export async function status(context: ClientContext): Promise<StatusReport> {
   const home = context.home;
   const { config, seeds, store } = home;
-  const [outbox, contacts] = await Promise.all([store.countOutbox(), store.listContacts()]);
+  const [outbox, intents, quarantined, contacts] = await Promise.all([
+    store.countOutbox(),
+    store.countIntents(),
+    home.quarantine.read((tables) => tables.countQuarantine()),
+    store.listContacts(),
+  ]);
   const { own, prekeys, blocks } = await store.read((tables) => ({
     own: loadOwnIdentity(tables, seeds),
     prekeys: tables.listPrekeySecrets(),
@@ -63,7 +70,9 @@ export async function status(context: ClientContext): Promise<StatusReport> {
     username: own?.record.username ?? config.username,
     relay: config.relay,
     ca: config.ca,
-    outbox,
+    // Sends accepted while the relay was down and not yet encrypted count as pending too.
+    outbox: outbox + intents,
+    quarantined,
     contacts: contacts.length,
     prekeys: {
       oneTimeUnused,

@@ -84,7 +84,7 @@ function safetyNumberOf(
         `${username}'s identity changed; accept the new one with \`nano-client trust ${username}\`, then verify it`,
       );
     }
-    const own = requireOwnIdentity(loadOwnIdentity(tables, home.seeds));
+    const own = requireOwnIdentity(loadOwnIdentity(tables, home.seeds), home.config.username);
     const number = computeSafetyNumber(
       { username: own.record.username, identityRecord: own.record.encoded },
       { username, identityRecord: contact.identityRecord },

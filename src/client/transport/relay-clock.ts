@@ -50,7 +50,7 @@ export async function explainCertificateRefusal(
   }
   if (certificate.created > relayNow) {
     return new NanoError(
-      "certificate_expired",
+      "certificate_not_yet_valid",
       `this device's certificate starts ${minute(certificate.created)}, ${humanDuration(certificate.created - relayNow)} in the future: it was made while this computer's clock was ahead`,
       { cause: refused },
     );
@@ -63,4 +63,23 @@ export async function explainCertificateRefusal(
     );
   }
   return refused;
+}
+
+/**
+ * The relay's clock minus this computer's, in ms (0 within the Date header's one-second resolution);
+ * null when the relay cannot be asked or sends no Date. For a message that failed for a time reason
+ * (receive.ts): the user is told whose clock is off.
+ */
+export async function relayClockSkew(endpoint: RelayEndpoint): Promise<number | null> {
+  const before = Date.now();
+  let relayNow: number | null;
+  try {
+    relayNow = await relayTime(endpoint);
+  } catch (error) {
+    if (NanoError.is(error)) return null;
+    throw error;
+  }
+  if (relayNow === null) return null;
+  const skew = relayNow - (before + Date.now()) / 2;
+  return Math.abs(skew) < 2_000 ? 0 : Math.round(skew);
 }
