@@ -12,6 +12,8 @@ import type { ChallengeKeeper } from "./auth.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CachedAccountStore } from "./cluster/account-cache.ts";
 import { ClusterLink } from "./cluster/cluster-link.ts";
+import { PostgresTransparency } from "./cluster/postgres-transparency.ts";
+import { InclusionProofCache } from "./cluster/proof-cache.ts";
 import { redisUrl } from "./cluster/redis-clients.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { createRelayContext, type RelayContext } from "./context.ts";
@@ -146,6 +148,9 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
       );
       link.addCache(accounts);
     }
+    // Inclusion proofs are immutable per (leaf, tree size): cached without invalidation (proof-cache.ts).
+    if (storage.transparency instanceof PostgresTransparency)
+      storage.transparency.cacheProofs(new InclusionProofCache(link.commands, config.cluster.key_prefix));
     await link.start();
     context.limits.share(link.commands, config.cluster.key_prefix);
   }

@@ -28,6 +28,7 @@ import {
   type StoredCheckpoint,
   type TransparencyService,
 } from "../transparency.ts";
+import type { InclusionProof, InclusionProofCache } from "./proof-cache.ts";
 
 function checkpointRow(logId: LogId, row: Record<string, unknown>): StoredCheckpoint {
   return { logId, size: Number(row.tree_size), issuedAt: Number(row.issued_at), note: String(row.note) };
@@ -39,6 +40,8 @@ export class PostgresTransparency implements TransparencyService {
   readonly logs: Readonly<Record<LogId, MerkleLog>>;
   readonly #pool: Pool;
   readonly #now: () => number;
+  /** In a cluster with Redis: inclusion proofs through L1/L2 (proof-cache.ts). */
+  #proofs: InclusionProofCache | null = null;
 
   constructor(options: { pool: Pool; key: RelayLogKey; now: () => number }) {
     this.#pool = options.pool;
@@ -174,6 +177,11 @@ export class PostgresTransparency implements TransparencyService {
     for (const id of LOG_IDS) await this.checkpoint(id);
   }
 
+  /** Serves inclusion proofs through `cache` from now on (a relay in a cluster with Redis). */
+  cacheProofs(cache: InclusionProofCache): void {
+    this.#proofs = cache;
+  }
+
   async ktProof(username: string): Promise<KtProof | undefined> {
     const [row] = await query(this.#pool, "SELECT idx FROM kt_latest_binding WHERE username = $1", [
       username,
@@ -188,9 +196,20 @@ export class PostgresTransparency implements TransparencyService {
     );
     // An erased binding (salt deleted) can no longer be shown to belong to anyone.
     if (salt === undefined) return undefined;
-    const leaf = await this.logs.kt.entry(index);
-    const inclusionProof = await this.logs.kt.inclusionProof(index, checkpoint.size);
-    return { index, leaf, usernameSalt: bytes(salt.salt), inclusionProof, checkpoint };
+    const compute = async (): Promise<InclusionProof> => ({
+      leaf: await this.logs.kt.entry(index),
+      path: await this.logs.kt.inclusionProof(index, checkpoint.size),
+    });
+    const proof = await (this.#proofs === null
+      ? compute()
+      : this.#proofs.get(index, checkpoint.size, compute));
+    return {
+      index,
+      leaf: proof.leaf,
+      usernameSalt: bytes(salt.salt),
+      inclusionProof: [...proof.path],
+      checkpoint,
+    };
   }
 
   consistency(logId: LogId, from: number, to: number): Promise<Uint8Array[]> {
