@@ -10,7 +10,13 @@ import { stringify } from "smol-toml";
 import type { RelayConfig } from "../../src/relay/config/schema.ts";
 import { tempDir, testConfig } from "../relay/fixtures/harness.ts";
 import { http, RelayProcess } from "../relay/fixtures/processes.ts";
-import { createTestDatabase, REDIS_URL, randomName, type TestDatabase } from "../support/services.ts";
+import {
+  createTestDatabase,
+  PrivateRedis,
+  REDIS_URL,
+  randomName,
+  type TestDatabase,
+} from "../support/services.ts";
 
 const BIN = new URL("../../bin/nano-relay.js", import.meta.url).pathname;
 
@@ -127,4 +133,20 @@ export class TestCluster {
     await Promise.all(this.relays.map((relay) => relay.stop()));
     await this.database.drop();
   }
+}
+
+/**
+ * Two started, ready relays on the test's own Redis (its faults touch no other test) with the safety
+ * poll at an hour, so only Redis wake-ups and re-checks can deliver what a test waits for.
+ */
+export async function clusterOnPrivateRedis(): Promise<{ redis: PrivateRedis; cluster: TestCluster }> {
+  const redis = await PrivateRedis.start();
+  const cluster = await TestCluster.create({
+    relays: 2,
+    redisUrl: redis.url,
+    overrides: { cluster: { safety_poll_seconds: 3600 } },
+  });
+  await cluster.start();
+  await cluster.ready();
+  return { redis, cluster };
 }

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Peer, signUpOver } from "../relay/fixtures/processes.ts";
-import { PrivateRedis } from "../support/services.ts";
-import { TestCluster } from "./_cluster.ts";
+import type { PrivateRedis } from "../support/services.ts";
+import { clusterOnPrivateRedis, type TestCluster } from "./_cluster.ts";
 
 function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -26,14 +26,7 @@ describe("cluster: one connection per device through Redis faults", () => {
   let redis: PrivateRedis;
   let cluster: TestCluster;
   before(async () => {
-    redis = await PrivateRedis.start();
-    cluster = await TestCluster.create({
-      relays: 2,
-      redisUrl: redis.url,
-      overrides: { cluster: { safety_poll_seconds: 3600 } },
-    });
-    await cluster.start();
-    await cluster.ready();
+    ({ redis, cluster } = await clusterOnPrivateRedis());
   });
   after(async () => {
     await cluster.stop();

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { testEnvelope } from "../relay/fixtures/identities.ts";
 import { http, Peer, signUpOver } from "../relay/fixtures/processes.ts";
-import { PrivateRedis } from "../support/services.ts";
-import { TestCluster } from "./_cluster.ts";
+import type { PrivateRedis } from "../support/services.ts";
+import { clusterOnPrivateRedis, TestCluster } from "./_cluster.ts";
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 
@@ -115,14 +115,7 @@ describe("cluster: a revocation made while Redis is down", () => {
   let redis: PrivateRedis;
   let cluster: TestCluster;
   before(async () => {
-    redis = await PrivateRedis.start();
-    cluster = await TestCluster.create({
-      relays: 2,
-      redisUrl: redis.url,
-      overrides: { cluster: { safety_poll_seconds: 3600 } },
-    });
-    await cluster.start();
-    await cluster.ready();
+    ({ redis, cluster } = await clusterOnPrivateRedis());
   });
   after(async () => {
     await cluster.stop();
