@@ -18,6 +18,16 @@ export async function relayTime(endpoint: RelayEndpoint): Promise<number | null>
   return Number.isFinite(date) ? date : null;
 }
 
+/**
+ * The relay's Date beside this computer's clock at the middle of the round trip (on a loaded machine
+ * the request takes seconds), or null when the relay sent no Date that parses.
+ */
+async function readClocks(endpoint: RelayEndpoint): Promise<{ relayNow: number; localNow: number } | null> {
+  const before = Date.now();
+  const relayNow = await relayTime(endpoint);
+  return relayNow === null ? null : { relayNow, localNow: (before + Date.now()) / 2 };
+}
+
 const minute = (time: number) => new Date(time).toISOString().replace(/:\d\d\.\d+Z$/, "Z");
 
 /**
@@ -30,16 +40,14 @@ export async function explainCertificateRefusal(
   certificate: DeviceCertificate,
   refused: NanoError,
 ): Promise<NanoError> {
-  let relayNow: number | null;
-  const before = Date.now();
+  let clocks: Awaited<ReturnType<typeof readClocks>>;
   try {
-    relayNow = await relayTime(endpoint);
+    clocks = await readClocks(endpoint);
   } catch {
     return refused;
   }
-  // Compared with the middle of the round trip: on a loaded machine the request takes seconds.
-  const localNow = (before + Date.now()) / 2;
-  if (relayNow === null) return refused;
+  if (clocks === null) return refused;
+  const { relayNow, localNow } = clocks;
   const skew = localNow - relayNow;
   if (Math.abs(skew) > CLOCK_TOLERANCE_MS) {
     return new NanoError(
@@ -71,15 +79,14 @@ export async function explainCertificateRefusal(
  * (receive.ts): the user is told whose clock is off.
  */
 export async function relayClockSkew(endpoint: RelayEndpoint): Promise<number | null> {
-  const before = Date.now();
-  let relayNow: number | null;
+  let clocks: Awaited<ReturnType<typeof readClocks>>;
   try {
-    relayNow = await relayTime(endpoint);
+    clocks = await readClocks(endpoint);
   } catch (error) {
     if (NanoError.is(error)) return null;
     throw error;
   }
-  if (relayNow === null) return null;
-  const skew = relayNow - (before + Date.now()) / 2;
+  if (clocks === null) return null;
+  const skew = clocks.relayNow - clocks.localNow;
   return Math.abs(skew) < 2_000 ? 0 : Math.round(skew);
 }
