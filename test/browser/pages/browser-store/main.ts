@@ -1,8 +1,16 @@
 // The browser store in the page: test/browser/idb-store.test.ts runs the local store conformance suite
 // against IdbLocalStore (`nanoStore.run`), a commit loop it interrupts by reloading the page
 // (`commitLoop` / `verifyLoop`), and the browser keystore (`nanoStore.keystore*`).
+import {
+  BROWSER_ARGON2ID,
+  createBrowserKeystore,
+  deleteBrowserKeystore,
+  openBrowserKeystore,
+} from "../../../../src/client/browser-store/browser-keystore.ts";
 import { IdbLocalStore } from "../../../../src/client/browser-store/idb-local-store.ts";
 import { requestResult, transactionDone } from "../../../../src/client/browser-store/idb-requests.ts";
+import { newKeystoreContents } from "../../../../src/client/keystore/keystore-contents.ts";
+import type { Argon2idParameters } from "../../../../src/crypto/password-parameters.ts";
 import type { CryptoProvider } from "../../../../src/crypto/provider/index.ts";
 import { createWebProvider } from "../../../../src/crypto/web/index.ts";
 import { CONFORMANCE_CASES, type StoreSubject } from "../../../client/local-store-conformance/_suite.ts";
@@ -161,7 +169,111 @@ async function destroy(name: string): Promise<void> {
   await IdbLocalStore.destroy(name);
 }
 
+const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const passphraseBytes = (text: string | null): Uint8Array | null =>
+  text === null ? null : new TextEncoder().encode(text);
+
+/** Creates a keystore; returns the contents (hex) so the test can compare what a reopen gives. */
+async function keystoreCreate(
+  name: string,
+  passphrase: string | null,
+  argon2id: Argon2idParameters | null,
+): Promise<{ localStoreKey: string; identity: string; progress: number[]; ms: number }> {
+  const contents = newKeystoreContents(crypto.getRandomValues(new Uint8Array(96)));
+  const progress: number[] = [];
+  const started = performance.now();
+  await createBrowserKeystore(contents, {
+    name,
+    passphrase: passphraseBytes(passphrase),
+    ...(argon2id === null ? {} : { argon2id }),
+    onProgress: (fraction) => progress.push(fraction),
+  });
+  return {
+    localStoreKey: hex(contents.localStoreKey),
+    identity: hex(contents.identity),
+    progress,
+    ms: performance.now() - started,
+  };
+}
+
+/** Opens a keystore: its contents (hex) and the time it took, or the error code. */
+async function keystoreOpen(
+  name: string,
+  passphrase: string | null,
+): Promise<
+  | { localStoreKey: string; identity: string; ms: number; progressCalls: number }
+  | { code: string; message: string }
+> {
+  const started = performance.now();
+  let progressCalls = 0;
+  try {
+    const contents = await openBrowserKeystore({
+      name,
+      passphrase: passphraseBytes(passphrase),
+      onProgress: () => progressCalls++,
+    });
+    return {
+      localStoreKey: hex(contents.localStoreKey),
+      identity: hex(contents.identity),
+      ms: performance.now() - started,
+      progressCalls,
+    };
+  } catch (error) {
+    return {
+      code: String((error as { code?: string }).code ?? (error as Error).name),
+      message: String((error as Error).message),
+    };
+  }
+}
+
+/** Edits the stored blob: one byte at `offset` (negative: from the end) XOR 1. */
+async function keystoreTamper(name: string, offset: number): Promise<void> {
+  const db = await openRaw(name);
+  try {
+    const transaction = db.transaction("keystore", "readwrite");
+    const done = transactionDone(transaction);
+    const store = transaction.objectStore("keystore");
+    const blob = Uint8Array.from((await requestResult(store.get("sealed"))) as Uint8Array);
+    blob[offset < 0 ? blob.length + offset : offset]! ^= 0x01;
+    store.put(blob, "sealed");
+    await done;
+  } finally {
+    db.close();
+  }
+}
+
+/** What the page can do with the stored wrapping key: its flags, and what exportKey does. */
+async function keystoreKeyFacts(
+  name: string,
+): Promise<{ extractable: boolean; type: string; exportError: string | null; usages: string[] }> {
+  const db = await openRaw(name);
+  try {
+    const key = (await requestResult(
+      db.transaction("keystore").objectStore("keystore").get("wrapping-key"),
+    )) as CryptoKey;
+    let exportError: string | null = null;
+    try {
+      await crypto.subtle.exportKey("raw", key);
+    } catch (error) {
+      exportError = (error as Error).name;
+    }
+    return { extractable: key.extractable, type: key.type, exportError, usages: [...key.usages] };
+  } finally {
+    db.close();
+  }
+}
+
+async function keystoreDelete(name: string): Promise<void> {
+  await deleteBrowserKeystore({ name });
+}
+
 (globalThis as { nanoStore?: unknown }).nanoStore = {
+  keystoreCreate,
+  keystoreOpen,
+  keystoreTamper,
+  keystoreKeyFacts,
+  keystoreDelete,
+  browserArgon2id: BROWSER_ARGON2ID,
   run,
   commitLoop,
   verifyLoop,
