@@ -9,6 +9,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import { decodeRecord } from "../../src/client/local-store/local-records.ts";
+import { blindIndex, deriveLocalKeys, openRow } from "../../src/client/local-store/record-seal.ts";
+import { toHex, utf8 } from "../../src/crypto/index.ts";
 import { CONFORMANCE_CASES } from "../client/local-store-conformance/_suite.ts";
 import { type BuiltPage, bundlePage } from "./_bundle.ts";
 import { launchChromium, needChromium } from "./_chromium.ts";
@@ -22,6 +25,10 @@ type KeystoreOpened =
   | { code: string; message: string };
 
 interface StorePage {
+  failedCommit(how: "throw" | "abort"): Promise<Outcome>;
+  secondTab(): Promise<Outcome>;
+  rollback(): Promise<Outcome>;
+  sealedSample(keyHex: string): Promise<{ table: string; key: string; record: number[] }[]>;
   keystoreCreate(
     name: string,
     passphrase: string | null,
@@ -128,6 +135,66 @@ describe("the IndexedDB local store in Chromium", () => {
         .catch(() => {});
       await loader.close();
     }
+  });
+
+  const pageCall = <T>(method: keyof StorePage, ...params: unknown[]): Promise<T> =>
+    page!.evaluate(
+      ([m, p]) =>
+        (globalThis as unknown as { nanoStore: Record<string, (...a: unknown[]) => Promise<T>> }).nanoStore[
+          m as string
+        ]!(...(p as unknown[])),
+      [method, params] as const,
+    ) as Promise<T>;
+
+  for (const how of ["throw", "abort"] as const) {
+    test(`a commit that fails inside IndexedDB (a put that ${how}s) writes nothing and leaves memory as it was`, async (t) => {
+      if (!available) return t.skip("Chromium is missing");
+      const outcome = await pageCall<Outcome>("failedCommit", how);
+      assert.ok(outcome.ok, outcome.detail);
+      t.diagnostic(outcome.detail);
+    });
+  }
+
+  test("a second tab opening the same store is refused with local_store_busy", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const outcome = await pageCall<Outcome>("secondTab");
+    assert.ok(outcome.ok, outcome.detail);
+  });
+
+  test("the store put back from an older copy, or its counter row alone, is local_state_rolled_back", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const outcome = await pageCall<Outcome>("rollback");
+    assert.ok(outcome.ok, outcome.detail);
+    t.diagnostic(outcome.detail);
+  });
+
+  test("rows sealed by the browser store open in Node with the SQLite store's openRow (one format)", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const databaseKey = randomBytes(32);
+    const rows = await pageCall<{ table: string; key: string; record: number[] }[]>(
+      "sealedSample",
+      databaseKey.toString("hex"),
+    );
+    const keys = deriveLocalKeys(new Uint8Array(databaseKey));
+    const contactRow = rows.find((row) => row.table === "contacts");
+    assert.ok(contactRow !== undefined);
+    assert.equal(contactRow.key, toHex(blindIndex(keys, "contacts", "bob")), "the same blind index");
+    const contact = decodeRecord(
+      "contact",
+      openRow(keys, "contacts", blindIndex(keys, "contacts", "bob"), Uint8Array.from(contactRow.record)),
+    );
+    assert.equal(contact.username, "bob");
+    const meta = rows.find((row) => row.table === "meta" && row.key === "own-identity");
+    assert.ok(meta !== undefined);
+    assert.deepEqual(
+      openRow(keys, "meta", utf8("own-identity"), Uint8Array.from(meta.record)),
+      new Uint8Array(8).fill(5),
+    );
+    assert.throws(
+      () => openRow(keys, "meta", utf8("key-check"), Uint8Array.from(meta.record)),
+      (error: { code?: string }) => error.code === "local_record_tampered",
+      "under another row key it does not open",
+    );
   });
 
   const code = (opened: KeystoreOpened): string => ("code" in opened ? opened.code : "opened");
