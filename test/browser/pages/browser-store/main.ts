@@ -291,7 +291,7 @@ async function restore(name: string, saved: Map<string, [IDBValidKey[], unknown[
     for (const [table, [keys, values]] of saved) {
       const objectStore = transaction.objectStore(table);
       objectStore.clear();
-      keys.forEach((key, i) => objectStore.put(values[i], key));
+      for (const [i, key] of keys.entries()) objectStore.put(values[i], key);
     }
     await done;
   } finally {
@@ -376,9 +376,9 @@ async function sealedSample(keyHex: string): Promise<{ table: string; key: strin
     const out: { table: string; key: string; record: number[] }[] = [];
     for (const table of ["contacts", "meta"]) {
       const [keys, values] = saved.get(table)!;
-      keys.forEach((key, i) =>
-        out.push({ table, key: String(key), record: [...(values[i] as { record: Uint8Array }).record] }),
-      );
+      for (const [i, key] of keys.entries()) {
+        out.push({ table, key: String(key), record: [...(values[i] as { record: Uint8Array }).record] });
+      }
     }
     return out;
   } finally {
