@@ -272,7 +272,7 @@ describe("the IndexedDB local store in Chromium", () => {
     assert.equal(opened.localStoreKey, created.localStoreKey);
     assert.equal(opened.identity, created.identity);
     assert.ok(opened.progressCalls > 0, "an unlock reports progress");
-    // Reported, never asserted (docs/web.md has the measured table: npm run bench -- browser-keystore).
+    // Reported, never asserted (docs/web.md has the measured table: npm run bench -- browser-storage).
     t.diagnostic(
       `create ${Math.round(created.ms)} ms, unlock ${Math.round(opened.ms)} ms (BROWSER_ARGON2ID)`,
     );
