@@ -3,6 +3,7 @@
 // (`commitLoop` / `verifyLoop`), and the browser keystore (`nanoStore.keystore*`).
 import {
   BROWSER_ARGON2ID,
+  changeBrowserKeystorePassphrase,
   createBrowserKeystore,
   deleteBrowserKeystore,
   openBrowserKeystore,
@@ -559,6 +560,26 @@ async function keystoreKeyFacts(
   }
 }
 
+/** Changes the passphrase (from `from` to `to`, either may be null); the error code, or "changed". */
+async function keystoreChange(
+  name: string,
+  from: string | null,
+  to: string | null,
+  argon2id: Argon2idParameters | null,
+): Promise<string> {
+  try {
+    await changeBrowserKeystorePassphrase({
+      name,
+      passphrase: passphraseBytes(from),
+      newPassphrase: passphraseBytes(to),
+      ...(argon2id === null ? {} : { argon2id }),
+    });
+    return "changed";
+  } catch (error) {
+    return codeOf(error);
+  }
+}
+
 async function keystoreDelete(name: string): Promise<void> {
   await deleteBrowserKeystore({ name });
 }
@@ -574,6 +595,7 @@ async function keystoreDelete(name: string): Promise<void> {
   keystoreTamper,
   keystoreKeyFacts,
   keystoreDelete,
+  keystoreChange,
   browserArgon2id: BROWSER_ARGON2ID,
   run,
   commitLoop,
