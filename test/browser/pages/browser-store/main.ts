@@ -395,7 +395,7 @@ async function sealedSample(keyHex: string): Promise<{ table: string; key: strin
 async function storeCosts(
   messages: number,
   variant: "detect" | "noble",
-): Promise<{ sendMs: number[]; openMs: number; rows: number }> {
+): Promise<{ sendMs: number[]; openMs: number; readMs: number; rows: number }> {
   const name = `costs-${hex(randomKey().subarray(0, 6))}`;
   const key = randomKey();
   const { primitives } = variant === "detect" ? await provider() : await createWebProvider({ use: "noble" });
@@ -453,6 +453,10 @@ async function storeCosts(
       sendMs.push(performance.now() - started);
     }
     await store.close();
+    // The IndexedDB read alone (every object store's keys and values, as the store's open reads them).
+    const readStarted = performance.now();
+    await snapshot(name);
+    const readMs = performance.now() - readStarted;
     const started = performance.now();
     const reopened = await openNamed(name, key);
     const openMs = performance.now() - started;
@@ -460,7 +464,7 @@ async function storeCosts(
       (tables) => tables.listReceived(0, 1_000_000).length + tables.listContacts().length,
     );
     await reopened.close();
-    return { sendMs, openMs, rows };
+    return { sendMs, openMs, readMs, rows };
   } finally {
     await IdbLocalStore.destroy(name).catch(() => {});
   }
