@@ -217,7 +217,11 @@ export class IdbLocalStore implements LocalStoreApi {
     }
   }
 
-  /** Deletes the store `name` and its anchor (an account deleted in the app); refused while open. */
+  /**
+   * Deletes the store `name` and its anchor (an account deleted in the app). Close the store first: an
+   * open one's connection closes itself when asked (versionchange), and its later commits then fail
+   * with `browser_storage_unavailable`.
+   */
   static async destroy(name: string, indexedDB?: IDBFactory): Promise<void> {
     const factory = indexedDbFactory(indexedDB);
     await requestResult(factory.deleteDatabase(name));
