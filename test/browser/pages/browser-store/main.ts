@@ -11,10 +11,16 @@ import {
 import { IdbLocalStore } from "../../../../src/client/browser-store/idb-local-store.ts";
 import { requestResult, transactionDone } from "../../../../src/client/browser-store/idb-requests.ts";
 import { newKeystoreContents } from "../../../../src/client/keystore/keystore-contents.ts";
+import { deriveLocalKeysWith, sealRowWith } from "../../../../src/client/local-store/sealed-row-format.ts";
+import { fromHex, utf8 } from "../../../../src/crypto/bytes.ts";
 import type { Argon2idParameters } from "../../../../src/crypto/password-parameters.ts";
 import type { CryptoProvider } from "../../../../src/crypto/provider/index.ts";
 import { createWebProvider } from "../../../../src/crypto/web/index.ts";
-import { CONFORMANCE_CASES, type StoreSubject } from "../../../client/local-store-conformance/_suite.ts";
+import {
+  CONFORMANCE_CASES,
+  FOREIGN_PLAINTEXT,
+  type StoreSubject,
+} from "../../../client/local-store-conformance/_suite.ts";
 
 export interface Outcome {
   readonly ok: boolean;
@@ -48,6 +54,20 @@ function idbSubject(name: string, primitives: CryptoProvider["primitives"]): Sto
     open: (databaseKey) => IdbLocalStore.open({ name, databaseKey: databaseKey ?? key, primitives }),
     async tamper(table, action) {
       const db = await openRaw(name);
+      // Sealing is asynchronous: the foreign record is sealed before the transaction that writes it.
+      let foreign: Uint8Array | null = null;
+      if (action === "reseal-foreign") {
+        const [firstKey] = await requestResult(db.transaction(table).objectStore(table).getAllKeys());
+        const key0 = String(firstKey);
+        const rowKey = table === "meta" || table === "outbox" ? utf8(key0) : fromHex(key0);
+        foreign = await sealRowWith(
+          primitives,
+          deriveLocalKeysWith(primitives.hkdf, key),
+          table,
+          rowKey,
+          FOREIGN_PLAINTEXT,
+        );
+      }
       try {
         const transaction = db.transaction(table, "readwrite");
         const done = transactionDone(transaction);
@@ -62,6 +82,8 @@ function idbSubject(name: string, primitives: CryptoProvider["primitives"]): Sto
           objectStore.put({ ...first, record: changed }, keys[0]!);
         } else if (action === "truncate") {
           objectStore.put({ ...first, record: first.record.slice(0, 20) }, keys[0]!);
+        } else if (action === "reseal-foreign") {
+          objectStore.put({ ...first, record: foreign }, keys[0]!);
         } else {
           if (second === undefined) throw new Error(`${table} needs two rows to swap`);
           objectStore.put({ ...first, record: second.record }, keys[0]!);
