@@ -63,6 +63,7 @@ interface StorePage {
     name: string,
   ): Promise<{ extractable: boolean; type: string; exportError: string | null; usages: string[] }>;
   keystoreDelete(name: string): Promise<void>;
+  storageFacts(name: string): Promise<{ exists: boolean; persisted: boolean; asked: boolean }>;
   keystoreChange(
     name: string,
     from: string | null,
@@ -380,6 +381,23 @@ describe("the IndexedDB local store in Chromium", () => {
       ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreDelete(n),
       [name] as const,
     );
+  });
+
+  test("hasBrowserKeystore and requestPersistentStorage answer what the browser holds and granted", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const name = `ks-${randomBytes(6).toString("hex")}`;
+    const before = await pageCall<{ exists: boolean; persisted: boolean; asked: boolean }>(
+      "storageFacts",
+      name,
+    );
+    assert.equal(before.exists, false);
+    // Whatever the browser decides (headless Chromium's answer depends on site engagement), the
+    // function reports exactly what navigator.storage says afterwards.
+    assert.equal(before.asked, before.persisted);
+    await pageCall("keystoreCreate", name, null, null);
+    assert.equal((await pageCall<{ exists: boolean }>("storageFacts", name)).exists, true);
+    await pageCall("keystoreDelete", name);
+    t.diagnostic(`persistent storage granted: ${before.asked}`);
   });
 
   test("browser keystore passphrase change: the old one stops working, the new one opens the same contents", async (t) => {

@@ -6,7 +6,9 @@ import {
   changeBrowserKeystorePassphrase,
   createBrowserKeystore,
   deleteBrowserKeystore,
+  hasBrowserKeystore,
   openBrowserKeystore,
+  requestPersistentStorage,
 } from "../../../../src/client/browser-store/browser-keystore.ts";
 import { IdbLocalStore } from "../../../../src/client/browser-store/idb-local-store.ts";
 import { requestResult, transactionDone } from "../../../../src/client/browser-store/idb-requests.ts";
@@ -606,6 +608,16 @@ async function keystoreChange(
   }
 }
 
+/** Whether a keystore exists, and what the browser answers to a request for persistent storage. */
+async function storageFacts(name: string): Promise<{ exists: boolean; persisted: boolean; asked: boolean }> {
+  const asked = await requestPersistentStorage();
+  return {
+    exists: await hasBrowserKeystore({ name }),
+    persisted: await navigator.storage.persisted(),
+    asked,
+  };
+}
+
 async function keystoreDelete(name: string): Promise<void> {
   await deleteBrowserKeystore({ name });
 }
@@ -622,6 +634,7 @@ async function keystoreDelete(name: string): Promise<void> {
   keystoreKeyFacts,
   keystoreDelete,
   keystoreChange,
+  storageFacts,
   browserArgon2id: BROWSER_ARGON2ID,
   run,
   commitLoop,
