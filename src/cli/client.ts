@@ -18,6 +18,7 @@ import { humanDuration } from "../text/human-duration.ts";
 import { completionScript, SHELLS, type Shell } from "./_completion.ts";
 import { describeErrno } from "./_errno.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
+import { formatExpire, parseExpire } from "./_expiry.ts";
 import { registerHistoryCommands } from "./_history.ts";
 import { registerOutboxCommand } from "./_outbox.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
@@ -335,14 +336,19 @@ function buildProgram(io: CliIo, state: CliState): Command {
     .addOption(new Option("--crypto-mode <mode>", "require exactly this mode").choices(MODES))
     .option("--file <path>", "send a file as an attachment")
     .option("--again", "send a new copy even if the same text to NAME is still in the outbox")
+    .option(
+      "--expire <duration>",
+      "disappearing message: both sides delete it this long after sending (30s..365d), or off (default: the conversation's timer)",
+    )
     .action(
       async (
         name: string,
         text: string | undefined,
-        options: { cryptoMode?: SuiteName; file?: string; again?: boolean },
+        options: { cryptoMode?: SuiteName; file?: string; again?: boolean; expire?: string },
         command: Command,
       ) => {
         globals(command);
+        const expireAfterMs = options.expire === undefined ? undefined : parseExpire(options.expire);
         // Checked before the file is read or the keystore unlocked: a usage error, whatever the file.
         if (text !== undefined && text !== "" && options.file !== undefined)
           throw new NanoError("invalid_argument", TEXT_WITH_FILE);
@@ -366,6 +372,7 @@ function buildProgram(io: CliIo, state: CliState): Command {
             cryptoMode: options.cryptoMode ?? null,
             // A person who retries a send that was killed or queued means the same message.
             reusePending: options.again !== true,
+            ...(expireAfterMs === undefined ? {} : { expireAfterMs }),
             ...(progress === undefined ? {} : { onProgress: progress }),
           });
           print(result, renderSent(result));
@@ -598,10 +605,14 @@ function renderSent(result: Awaited<ReturnType<NanoClient["send"]>>): string {
       : "is now delivered to the relay";
     return `an earlier copy of this text, ${to}), was still in the outbox: it ${state} instead of a second copy (\`send --again\` sends another; \`nano-client outbox\` lists them)\n`;
   }
+  const timer =
+    result.expireAfterSeconds === null
+      ? ""
+      : `; disappears ${formatExpire(result.expireAfterSeconds)} after sending`;
   if (!result.queued) {
     const attachment =
       result.attachment === null ? "" : `; attachment of ${humanBytes(result.attachment.size)}`;
-    return `sent ${to}, ${humanBytes(result.envelopeBytes)}${attachment})\n`;
+    return `sent ${to}, ${humanBytes(result.envelopeBytes)}${attachment}${timer})\n`;
   }
   const why =
     result.queuedBecause === null
@@ -609,7 +620,7 @@ function renderSent(result: Awaited<ReturnType<NanoClient["send"]>>): string {
       : result.queuedBecause === "relay_unreachable"
         ? "the relay is unreachable"
         : `the relay answered ${result.queuedBecause}`;
-  return `queued ${to}): ${why}; it is kept in the outbox and goes out with the next command or \`receive --watch\`\n`;
+  return `queued ${to}${timer}): ${why}; it is kept in the outbox and goes out with the next command or \`receive --watch\`\n`;
 }
 
 /** What the user should know about a message that waits because of a clock (issue 13, loss 3). */

@@ -23,6 +23,7 @@ import {
   type HistoryOptions,
   history,
   markRead,
+  setConversationExpiry,
 } from "./operations/history.ts";
 import { type InitResult, initHome } from "./operations/init.ts";
 import { cancelPending, listPending, type PendingMessage } from "./operations/pending.ts";
@@ -264,6 +265,14 @@ export class NanoClient {
   /** Every conversation with its newest message and unread count, the most recent first. */
   conversations(): Promise<Conversation[]> {
     return conversations(this.#context);
+  }
+
+  /**
+   * The timer new messages to `peer` get (docs/sdk.md "Disappearing messages"), in ms (whole seconds,
+   * 1 s..365 d), or null for none. A `send` with its own `expireAfterMs` overrides it. Returns seconds.
+   */
+  setConversationExpiry(peer: string, expireAfterMs: number | null): Promise<number | null> {
+    return setConversationExpiry(this.#context, peer, expireAfterMs);
   }
 
   /** Marks the messages received from `peer` read; returns how many were unread. */

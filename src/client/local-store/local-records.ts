@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { SUITE_IDS, type SuiteId } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { MAX_EXPIRE_SECONDS, MIN_EXPIRE_SECONDS } from "../../protocol/content.ts";
 
 /**
  * The typed records the local store seals, and their plaintext encoding: JSON with bytes as base64,
@@ -81,6 +82,9 @@ export interface ReceivedMessage {
   readonly contentId?: string | undefined;
   readonly envelopeBytes?: number | undefined;
   readonly newSession?: boolean | undefined;
+  /** The sender's timer (disappearing messages) and the local time the row is deleted at. */
+  readonly expireAfterSeconds?: number | undefined;
+  readonly expiresAt?: number | undefined;
 }
 
 /**
@@ -96,6 +100,8 @@ export interface IntentRecord {
   readonly file: { readonly name: string; readonly bytes: Uint8Array } | null;
   readonly cryptoMode: "classical" | "hybrid" | "quantum" | null;
   readonly createdAt: number;
+  /** The timer the message goes with; its clock started at \`createdAt\` (when the user sent it). */
+  readonly expireAfterSeconds?: number | undefined;
 }
 
 /** An intent with its retry bookkeeping (clear columns). */
@@ -128,6 +134,17 @@ export interface SentMessage {
   readonly sentAt: number;
   readonly contentId: string;
   readonly suite: SuiteId;
+  /** The timer it went with, and the local time this row is deleted at (sentAt + timer). */
+  readonly expireAfterSeconds?: number | undefined;
+  readonly expiresAt?: number | undefined;
+}
+
+/** A conversation's settings (\`conversation_settings\` table): the timer new sends to the peer get. */
+export interface ConversationSettings {
+  readonly peer: string;
+  /** Null: messages to this peer do not disappear unless a send asks for it. */
+  readonly expireAfterSeconds: number | null;
+  readonly updatedAt: number;
 }
 
 const base64 = z.base64().transform((text) => new Uint8Array(Buffer.from(text, "base64")));
@@ -137,6 +154,7 @@ const suiteId = z.union([
   z.literal(SUITE_IDS.quantum),
 ]);
 const time = z.number().int().nonnegative();
+const timer = z.number().int().min(MIN_EXPIRE_SECONDS).max(MAX_EXPIRE_SECONDS);
 
 const SCHEMAS = {
   contact: z.strictObject({
@@ -191,6 +209,8 @@ const SCHEMAS = {
       .optional(),
     envelopeBytes: time.optional(),
     newSession: z.boolean().optional(),
+    expireAfterSeconds: timer.optional(),
+    expiresAt: time.optional(),
   }),
   quarantined: z.strictObject({
     v: z.literal(1),
@@ -211,6 +231,7 @@ const SCHEMAS = {
     file: z.strictObject({ name: z.string(), bytes: base64 }).nullable(),
     cryptoMode: z.enum(["classical", "hybrid", "quantum"]).nullable(),
     createdAt: time,
+    expireAfterSeconds: timer.optional(),
   }),
   sent: z.strictObject({
     v: z.literal(1),
@@ -221,6 +242,14 @@ const SCHEMAS = {
     sentAt: time,
     contentId: z.string().regex(/^[0-9a-f]+$/),
     suite: suiteId,
+    expireAfterSeconds: timer.optional(),
+    expiresAt: time.optional(),
+  }),
+  conversation: z.strictObject({
+    v: z.literal(1),
+    peer: z.string().min(1),
+    expireAfterSeconds: timer.nullable(),
+    updatedAt: time,
   }),
 } as const;
 
