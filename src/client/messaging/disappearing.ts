@@ -18,9 +18,11 @@ import type { RelayEndpoint } from "../transport/relay-http.ts";
  * within EXPIRY_TOLERANCE_MS plus the sweep's wait.
  */
 
-/** What a receiver may overstay a timer by: the relay's Date header has one-second resolution, and
- * relayClockSkew reports skews under two seconds as zero. */
-export const EXPIRY_TOLERANCE_MS = 2_000;
+/**
+ * What a receiver's deadline may be off by, either way: the relay's Date header has one-second
+ * resolution (up to 1 s), and relayClockSkew reports skews under two seconds as zero (up to 2 s).
+ */
+export const EXPIRY_TOLERANCE_MS = 3_000;
 
 /** The longest `receive --watch` waits between sweeps: a message stored meanwhile is swept by then. */
 export const EXPIRY_SWEEP_MAX_WAIT_MS = 1_000;

@@ -178,10 +178,10 @@ export async function setConversationExpiry(
 ): Promise<number | null> {
   checkUsername(peer);
   const seconds = expireAfterMs === null ? null : expirySeconds(expireAfterMs);
-  await context.store.transaction((tables) => {
-    tables.requireContact(peer);
-    tables.putConversation({ peer, expireAfterSeconds: seconds, updatedAt: now });
-  });
+  // No contact needed: a timer may be set before the first message to a peer.
+  await context.store.transaction((tables) =>
+    tables.putConversation({ peer, expireAfterSeconds: seconds, updatedAt: now }),
+  );
   return seconds;
 }
 
