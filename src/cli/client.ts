@@ -1,7 +1,9 @@
+import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { type Readable, Writable } from "node:stream";
 import { Argument, Command, CommanderError, Option } from "commander";
+import { writeFileAtomic } from "../client/home/atomic-file.ts";
 import { resolveHome } from "../client/home/home.ts";
 import { NanoClient } from "../client/nano-client.ts";
 import type { TimeFailure } from "../client/operations/receive.ts";
@@ -139,6 +141,7 @@ Environment variables:
   NANO_CLIENT_HOME      home directory when --home is not given (default ~/.nano-messenger)
   NANO_PASSPHRASE       keystore passphrase for scripts (prefer --passphrase-file FILE, mode 0600)
   NANO_NEW_PASSPHRASE   the new passphrase for \`nano-client passphrase\`
+  NANO_EXPORT_PASSPHRASE  the passphrase of a sealed export for \`nano-client open-export\`
   NANO_DEBUG=1          print stack traces with errors
 
 Exit codes: 0 ok, 64 usage, 65 damaged or refused data, 66 missing input, 69 relay unavailable,
@@ -309,6 +312,56 @@ function buildProgram(io: CliIo, state: CliState): Command {
             `wrote ${result.output}${result.encrypted ? " (sealed under the export passphrase)" : ""}: ${result.contacts} contact(s), ${result.messages} message(s)\n`,
           );
         });
+      },
+    );
+
+  program
+    .command("open-export")
+    .description("open a file `export --encrypt` wrote: check it and write the JSON inside (or print it)")
+    .argument("<file>")
+    .option("-o, --output <file>", "write the opened export there (mode 0600) instead of printing it")
+    .option("--export-passphrase-file <file>", "read the export passphrase from FILE (mode 0600)")
+    .option("-f, --force", "replace an existing output file", false)
+    .action(
+      async (
+        file: string,
+        options: { output?: string; exportPassphraseFile?: string; force: boolean },
+        command: Command,
+      ) => {
+        globals(command);
+        const output = options.output === undefined ? undefined : resolve(options.output);
+        // Refused before the passphrase is asked for (and argon2id runs): nothing to open it into.
+        if (output !== undefined && !options.force && existsSync(output))
+          throw new NanoError("output_exists", `${output} already exists; pass --force to replace it`);
+        // The export's own passphrase (not the home's): no home is opened.
+        const passphrase = await obtainPassphrase(
+          {
+            file: options.exportPassphraseFile,
+            env: { NANO_PASSPHRASE: io.env.NANO_EXPORT_PASSPHRASE },
+            input: io.stdin,
+            output: io.stderr,
+          },
+          { creating: false, label: "export passphrase" },
+        );
+        const spinner = spin("opening the export");
+        const opened = await NanoClient.openExport(resolve(file), passphrase);
+        spinner.stop();
+        const summary = {
+          file: resolve(file),
+          output: output ?? null,
+          exportedAt: opened.exportedAt,
+          contacts: opened.contacts,
+          messages: opened.messages,
+        };
+        if (output === undefined) {
+          io.stdout.write(opened.json);
+          return;
+        }
+        await writeFileAtomic(output, new TextEncoder().encode(opened.json));
+        print(
+          summary,
+          `opened ${summary.file} (exported ${opened.exportedAt}): wrote ${output}, ${opened.contacts} contact(s), ${opened.messages} message(s)\n`,
+        );
       },
     );
 

@@ -15,7 +15,12 @@ import {
   trustContact,
 } from "./operations/contacts.ts";
 import { type DeleteAccountResult, deleteAccount } from "./operations/delete-account.ts";
-import { type ExportHomeResult, exportHome } from "./operations/export-home.ts";
+import {
+  type ExportHomeResult,
+  exportHome,
+  type OpenedExport,
+  openExport,
+} from "./operations/export-home.ts";
 import {
   type Conversation,
   conversations,
@@ -134,6 +139,16 @@ export class NanoClient {
   }
 
   /** Unlocks a home with its passphrase. Errors: keystore_missing, wrong_passphrase, keystore_* and more. */
+  /**
+   * Opens a file `exportData({passphrase})` wrote (docs/client.md "Exporting your data"); no home is
+   * needed. Typed errors: `wrong_passphrase`, `keystore_truncated`, `keystore_corrupt`,
+   * `keystore_tampered`, `keystore_unrecognized`, and `export_unrecognized` for a sealed file that is
+   * not an export (a keystore is never handed out as an export).
+   */
+  static openExport(path: string, passphrase: Passphrase): Promise<OpenedExport> {
+    return openExport(resolvePath(path), passphrase);
+  }
+
   static async open(options: NanoClientOptions): Promise<NanoClient> {
     const unlocked = await unlockHome(resolveHome(options.home, options.env), options.passphrase);
     if (options.relay === undefined && options.ca === undefined) return new NanoClient(unlocked);

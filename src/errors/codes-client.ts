@@ -193,6 +193,13 @@ export const CLIENT_ERRORS = {
     meaning: "The relay answered with an error this client does not know, or with a malformed body.",
     fix: "Check that the relay and client versions match; run with NANO_DEBUG=1 for details.",
   },
+  export_unrecognized: {
+    kind: "codec",
+    status: 400,
+    meaning:
+      "A file given to `nano-client open-export` opened with the passphrase but does not hold a nano-client export (nano-client-export/v1): another sealed file, such as a home's keystore. Nothing was written.",
+    fix: "Name the file `nano-client export --encrypt` wrote; a keystore is opened by `nano-client` itself, never written out.",
+  },
   output_exists: {
     kind: "usage",
     status: 409,
