@@ -175,6 +175,37 @@ test("opening the store sweeps what came due while no client ran; an expired att
     }
   }));
 
+test("a send waiting for the relay (an intent, plaintext sealed) whose timer ran out is swept, never sent", () =>
+  withLocalStore(async (store) => {
+    const intent = (id: string, expireAfterSeconds?: number) => ({
+      clientMessageId: id,
+      contentId: toHex(randomBytes(16)),
+      recipient: "alice",
+      text: `queued ${id}`,
+      file: null,
+      cryptoMode: null,
+      createdAt: T0,
+      ...(expireAfterSeconds === undefined ? {} : { expireAfterSeconds }),
+    });
+    await store.transaction((tables) => {
+      tables.insertIntent(intent("short", 60));
+      tables.insertIntent(intent("long", 3600));
+      tables.insertIntent(intent("none"));
+    });
+    assert.equal(await store.nextExpiry(), T0 + 60_000);
+    assert.equal(await store.sweepExpired(T0 + 60_000), 1);
+    assert.deepEqual(
+      (await store.read((tables) => tables.listIntents())).map((i) => [
+        i.clientMessageId,
+        i.expireAfterSeconds,
+      ]),
+      [
+        ["long", 3600],
+        ["none", undefined],
+      ],
+    );
+  }));
+
 test("conversation settings are sealed per peer and survive a reopen", () =>
   withLocalStore(async (store) => {
     await store.transaction((tables) => {

@@ -596,9 +596,10 @@ export class LocalTables {
     const key = utf8(intent.clientMessageId);
     const record = sealRow(this.#keys, "intents", key, encodeRecord("intent", intent));
     this.#run(
-      `INSERT INTO intents (client_message_id, seq, record)
-       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM intents), ?)`,
+      `INSERT INTO intents (client_message_id, seq, expires_at, record)
+       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM intents), ?, ?)`,
       intent.clientMessageId,
+      intent.expireAfterSeconds === undefined ? null : intent.createdAt + intent.expireAfterSeconds * 1000,
       record,
     );
   }
@@ -711,7 +712,8 @@ export class LocalTables {
 
   // ---- disappearing messages (docs/client.md "Disappearing messages")
   /**
-   * Deletes every received and sent row whose timer ran out by `now`, shown or not, and asks for the
+   * Deletes every received and sent row whose timer ran out by `now`, shown or not (and every intent:
+   * a send still waiting for the relay whose timer ran out is never sent), and asks for the
    * WAL to be truncated after the commit (secure_delete zeroes the freed cells in the database; the
    * checkpoint carries that into the file and truncation drops the old page images): the plaintext
    * leaves local.db and local.db-wal with this transaction. The deleted received rows' blind handles
@@ -737,7 +739,8 @@ export class LocalTables {
     );
     const deleted =
       this.#run("DELETE FROM received WHERE expires_at <= ?", now) +
-      this.#run("DELETE FROM sent WHERE expires_at <= ?", now);
+      this.#run("DELETE FROM sent WHERE expires_at <= ?", now) +
+      this.#run("DELETE FROM intents WHERE expires_at <= ?", now);
     this.#run("DELETE FROM expired_received WHERE forget_at <= ?", now);
     if (deleted > 0) this.secretsDeleted();
     return { deleted, files };
@@ -747,7 +750,7 @@ export class LocalTables {
   nextExpiry(): number | null {
     const row = this.#get(
       `SELECT MIN(at) AS next FROM (SELECT MIN(expires_at) AS at FROM received
-         UNION ALL SELECT MIN(expires_at) FROM sent)`,
+         UNION ALL SELECT MIN(expires_at) FROM sent UNION ALL SELECT MIN(expires_at) FROM intents)`,
     );
     return row?.next === null || row?.next === undefined ? null : numberOf(row.next);
   }

@@ -472,12 +472,19 @@ export async function sendIntents(context: ClientContext, link: RelayLink): Prom
       const contact = await context.store.getContact(intent.recipient);
       if (contact?.identityChanged) throw identityChangedError(intent.recipient);
       const ids = { clientMessageId: intent.clientMessageId, messageId: fromHex(intent.contentId) };
-      // The timer's clock started when the user sent it, not now that the relay is back.
-      const timer =
-        intent.expireAfterSeconds === undefined
-          ? null
-          : { seconds: intent.expireAfterSeconds, startedAt: intent.createdAt };
-      const result = await sendNow(context, link, request, contact, timer, Date.now(), ids);
+      // The timer's clock started when the user sent it, not now that the relay is back: the message
+      // goes with what is left of it (the sweep removed an intent whose timer ran out).
+      const now = Date.now();
+      let timer: Timer | null = null;
+      if (intent.expireAfterSeconds !== undefined) {
+        const left = intent.createdAt + intent.expireAfterSeconds * 1000 - now;
+        if (left <= 0) {
+          await context.store.transaction((tables) => tables.removeIntent(intent.clientMessageId));
+          continue;
+        }
+        timer = { seconds: Math.ceil(left / 1000), startedAt: now };
+      }
+      const result = await sendNow(context, link, request, contact, timer, now, ids);
       if (result !== null) {
         sent += 1;
         continue;
