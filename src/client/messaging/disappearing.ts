@@ -60,29 +60,37 @@ export function receivedExpiresAt(input: {
   return start + input.expireAfterSeconds * SECOND_MS;
 }
 
+/** How long one reading of the relay's clock serves a watch (clocks drift, and NTP steps them). */
+export const CLOCK_READING_MAX_AGE_MS = 60 * 60_000;
+
 /**
- * The relay's clock as one receive sees it: asked once (a GET of its health endpoint), only when the
- * first message with a timer arrives, and shared by every message of that receive.
+ * The relay's clock as one receive sees it: asked (a GET of its health endpoint) only when a message
+ * with a timer arrives or a message fails for a time reason, then shared by every message of that
+ * receive — for an hour at most, so a watch that runs for days reads it again.
  */
 export class RelayClock {
   readonly #endpoint: RelayEndpoint;
-  #skew: Promise<number | null> | null = null;
-  #known: { readonly skewMs: number | null } | null = null;
+  #reading: { readonly skewMs: Promise<number | null>; readonly at: number } | null = null;
+  #known: { readonly skewMs: number | null; readonly at: number } | null = null;
 
   constructor(endpoint: RelayEndpoint) {
     this.#endpoint = endpoint;
   }
 
-  /** The skew when it was measured already, else null (`measure` it outside any transaction). */
+  /** The skew when a fresh reading is at hand, else null (`measure` it outside any transaction). */
   get known(): { readonly skewMs: number | null } | null {
-    return this.#known;
+    const known = this.#known;
+    return known !== null && Date.now() - known.at < CLOCK_READING_MAX_AGE_MS ? known : null;
   }
 
+  /** The relay's clock minus this computer's (ms), null when the relay cannot tell (relayClockSkew). */
   async measure(): Promise<number | null> {
-    this.#skew ??= relayClockSkew(this.#endpoint);
-    const skewMs = await this.#skew;
-    this.#known = { skewMs };
-    return skewMs;
+    if (this.#reading === null || Date.now() - this.#reading.at >= CLOCK_READING_MAX_AGE_MS)
+      this.#reading = { skewMs: relayClockSkew(this.#endpoint), at: Date.now() };
+    const { skewMs, at } = this.#reading;
+    const value = await skewMs;
+    this.#known = { skewMs: value, at };
+    return value;
   }
 }
 

@@ -31,7 +31,6 @@ import { maintainPrekeys, PREKEY_POLICY } from "../messaging/prekey-maintenance.
 import { processTogether } from "../messaging/receive-batch.ts";
 import { flushOutbox, USER_RETRY } from "../outbox/outbox-flush.ts";
 import type { RelayMessage } from "../transport/relay-api.ts";
-import { relayClockSkew } from "../transport/relay-clock.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { watchRelay } from "../transport/relay-socket.ts";
 import { fetchProvenRecord } from "../trust/peer-identity.ts";
@@ -471,9 +470,12 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
    */
   const held = new Map<string, Set<number>>();
   const maxHeld = options.maxHeldPerSender ?? MAX_HELD_PER_SENDER;
-  /** Asked of the relay once per receive, at the first time failure. */
-  let clockSkew: Promise<number | null> | null = null;
   const markRead = options.markRead === true;
+  /**
+   * The relay's clock, asked once per receive: at the first time failure (whose clock is off) or the
+   * first message with a timer (when it was accepted), whichever comes first.
+   */
+  const relayClock = new RelayClock(link.api.endpoint);
   /**
    * Hands one committed message to the application, then marks it shown. The mark waits for no fsync
    * (`relaxed`): it survives a killed process (it is in the WAL), and losing it to a power cut shows
@@ -484,7 +486,6 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
     await options.onMessage(message);
     await context.store.relaxed((tables) => tables.markShown(message.messageId, markRead));
   };
-  const relayClock = new RelayClock(link.api.endpoint);
   const processOne = (message: RelayMessage) =>
     processEnvelope(context, link, message, {
       saveDir,
@@ -505,8 +506,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
       let outcome = await pending;
       if (outcome.kind === "keep" && outcome.timeFailure !== undefined) {
         const failure = outcome.timeFailure;
-        clockSkew ??= relayClockSkew(link.api.endpoint);
-        const clockSkewMs = await clockSkew;
+        const clockSkewMs = await relayClock.measure();
         // An expired prekey with a clock that agrees with the relay's is not a clock problem: the
         // message really came too late; refused and acknowledged as before.
         if (
