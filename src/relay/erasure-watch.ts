@@ -33,13 +33,16 @@ export async function checkErasures(deps: ErasureWatchDeps, seen: number | null)
   const latest = await deps.compliance.latestErasure();
   if (latest === null || latest === seen) return latest;
   let closed = 0;
+  let unsure = false;
   for (const username of deps.hub.onlineUsers()) {
-    // A lookup that fails keeps the sessions: the next erasure, or the token's expiry, ends them.
+    // A lookup that fails keeps the sessions, and the mark stays where it was: the next look (a
+    // second later) asks again.
     const account = await deps.compliance.account(username).catch(() => undefined);
+    if (account === undefined) unsure = true;
     if (account === null) closed += deps.hub.closeUser(username, CLOSE_UNAUTHENTICATED, ACCOUNT_ERASED);
   }
   if (closed > 0) deps.log.info({ sessions: closed }, "closed the sessions of erased accounts");
-  return latest;
+  return unsure ? seen : latest;
 }
 
 /** Polls until the returned stop is called; one look at a time. */
