@@ -588,6 +588,8 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
     pagesDone = resolve;
   });
   const stopWatch = new AbortController();
+  /** Set when the relay said the account no longer exists: the watch ends with this error. */
+  let accountGone: NanoError | null = null;
   const stop = () => stopWatch.abort();
   signal.addEventListener("abort", stop, { once: true });
   if (signal.aborted) stop();
@@ -637,7 +639,13 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
         // The relay's `low_prekeys`: others are taking this account's one-time keys (first contacts,
         // or a drain the relay is slowing down); refill now rather than at the next timer.
         onLowPrekeys: () => upkeepOnce({ topUp: true }),
-        onError: () => {},
+        onError: (error) => {
+          // The relay ended the session for good (the account was erased or deleted): so does the watch.
+          if (NanoError.is(error, "account_gone")) {
+            accountGone ??= error;
+            stop();
+          }
+        },
       })
     : null;
   // A watch deletes disappearing messages as their timers run out (a command does it when it opens
@@ -674,6 +682,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
     // Also when the receive failed: the messages it committed are delivered and get their receipts.
     await receipts?.flush();
   }
+  if (accountGone !== null) throw accountGone;
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
   await maintainPrekeysQuietly(context, link);
   return { received, rejected, blocked, outboxSent };
