@@ -206,6 +206,19 @@ test("a send waiting for the relay (an intent, plaintext sealed) whose timer ran
     );
   }));
 
+test("an expires_at column edited to NULL (not authenticated) does not bring an expired message back", () =>
+  withLocalStore(async (store, path) => {
+    await store.transaction((tables) => tables.insertReceived(received("x", "expired", T0 + 1000)));
+    const db = new DatabaseSync(path);
+    db.exec("UPDATE received SET expires_at = NULL");
+    db.close();
+    await store.read((tables) => {
+      assert.deepEqual(tables.listUnshown(100, T0 + 1000), []);
+      assert.deepEqual(tables.history({ limit: 10, now: T0 + 1000 }), []);
+      assert.equal(tables.history({ limit: 10, now: T0 + 999 }).length, 1);
+    });
+  }));
+
 test("conversation settings are sealed per peer and survive a reopen", () =>
   withLocalStore(async (store) => {
     await store.transaction((tables) => {

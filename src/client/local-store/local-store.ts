@@ -125,6 +125,14 @@ async function removeSavedFiles(files: readonly string[]): Promise<void> {
   await Promise.all(files.map((file) => rm(file, { force: true }).catch(() => {})));
 }
 
+/**
+ * Not expired by `now` by the sealed record's own deadline: the `expires_at` column only selects (it is
+ * not authenticated), so a column edited to NULL cannot bring an expired message back into view.
+ */
+function live(message: { readonly expiresAt?: number | undefined }, now: number): boolean {
+  return message.expiresAt === undefined || message.expiresAt > now;
+}
+
 function peerOf(entry: StoredHistoryEntry): string {
   return entry.direction === "in" ? entry.message.sender : entry.message.recipient;
 }
@@ -523,7 +531,9 @@ export class LocalTables {
          WHERE shown = 0 AND (expires_at IS NULL OR expires_at > ?) ORDER BY seq LIMIT ?`,
       now,
       limit,
-    ).map((row) => ({ seq: numberOf(row.seq), ...this.#received(row) }));
+    )
+      .map((row) => ({ seq: numberOf(row.seq), ...this.#received(row) }))
+      .filter((message) => live(message, now));
   }
 
   #received(row: Row): ReceivedMessage {
@@ -673,8 +683,8 @@ export class LocalTables {
   }
 
   #historyRows(peer: Uint8Array | null, since: number, limit: number, now: number): StoredHistoryEntry[] {
-    const live = "(expires_at IS NULL OR expires_at > ?)";
-    const where = peer === null ? `at >= ? AND ${live}` : `peer = ? AND at >= ? AND ${live}`;
+    const notExpired = "(expires_at IS NULL OR expires_at > ?)";
+    const where = peer === null ? `at >= ? AND ${notExpired}` : `peer = ? AND at >= ? AND ${notExpired}`;
     const params: SQLInputValue[] =
       peer === null ? [since, now, since, now] : [peer, since, now, peer, since, now];
     return this.#all(
@@ -685,12 +695,14 @@ export class LocalTables {
        ORDER BY at DESC, seq DESC LIMIT ?`,
       ...params,
       limit,
-    ).map(
-      (row): StoredHistoryEntry =>
-        row.direction === "in"
-          ? { direction: "in", message: this.#received(row), unread: numberOf(row.unread) === 1 }
-          : { direction: "out", message: this.#sent(row) },
-    );
+    )
+      .map(
+        (row): StoredHistoryEntry =>
+          row.direction === "in"
+            ? { direction: "in", message: this.#received(row), unread: numberOf(row.unread) === 1 }
+            : { direction: "out", message: this.#sent(row) },
+      )
+      .filter((entry) => live(entry.message, now));
   }
 
   /** Every conversation with a message not expired by `now`, the most recent first. */
