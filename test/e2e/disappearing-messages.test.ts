@@ -138,6 +138,25 @@ test("both sides delete on time: conversation timer, per-message timer, off; exp
         ["after the late one"],
         "the session stepped past it",
       );
+
+      // A file (`send --file --expire`): the saved attachment goes with its row.
+      const fileSent = await alice.send({
+        recipient: "bob",
+        text: null,
+        file: { name: "brief.txt", bytes: new TextEncoder().encode("FILE-MARKER for a few seconds") },
+        cryptoMode: null,
+        expireAfterMs: 4000,
+      });
+      assert.equal(fileSent.expireAfterSeconds, 4);
+      const [file] = (await receiveAll(bob)).shown;
+      assert.equal(file?.expireAfterSeconds, 4);
+      const saved = file!.attachment!.path;
+      assert.equal(await readFile(saved, "utf8"), "FILE-MARKER for a few seconds");
+      await sleep(Math.max(0, file!.expiresAt! - Date.now()) + 50);
+      await bob.close();
+      bob = await NanoClient.open({ home: bobUser!.home, passphrase: PASSPHRASE });
+      await assert.rejects(readFile(saved), { code: "ENOENT" }, "the saved file is deleted with its row");
+      assert.ok(!(await bob.history()).some((e) => e.contentType === "attachment"));
     } finally {
       await alice.close();
       await bob.close();
