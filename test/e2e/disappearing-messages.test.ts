@@ -120,6 +120,14 @@ test("both sides delete on time: conversation timer, per-message timer, off; exp
           ["weekly", 604_800],
         ],
       );
+      // An export marks what will disappear (its copy outlives the timer).
+      const exported = join(dir, "bob-export.json");
+      await bob.exportData({ output: exported });
+      const exportedMessages = (
+        JSON.parse(await readFile(exported, "utf8")) as { messages: { text?: string; expires_at?: string }[] }
+      ).messages;
+      assert.equal(typeof exportedMessages.find((m) => m.text === "weekly")?.expires_at, "string");
+      assert.equal(exportedMessages.find((m) => m.text === "permanent")?.expires_at, undefined);
       const bobDb = join(bobUser!.home, "local.db");
       const doomed = sealedReceivedRows(bobDb);
       assert.equal(doomed.length, 3, "weekly, short-lived and the file have timers");

@@ -70,6 +70,10 @@ export async function exportHome(
           from: message.sender,
           received_at: new Date(message.receivedAt).toISOString(),
           content_type: message.contentType,
+          // A disappearing message says so: the copy in the export outlives it (docs/compliance.md).
+          ...(message.expiresAt === undefined
+            ? {}
+            : { expires_at: new Date(message.expiresAt).toISOString() }),
           ...(text
             ? { text: Buffer.from(message.body).toString("utf8") }
             : { body: Buffer.from(message.body).toString("base64") }),
