@@ -219,6 +219,26 @@ test("an expires_at column edited to NULL (not authenticated) does not bring an 
     });
   }));
 
+test("closing the store deletes what came due while it was open", () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, "local.db");
+    const key = randomBytes(32);
+    const store = await LocalStore.open(path, key);
+    const now = Date.now();
+    await store.transaction((tables) => {
+      tables.insertReceived({ ...received("soon", "short"), expireAfterSeconds: 1, expiresAt: now + 200 });
+      tables.insertReceived(received("kept", "kept"));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await store.close();
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      assert.equal((db.prepare("SELECT count(*) AS n FROM received").get() as { n: number }).n, 1);
+    } finally {
+      db.close();
+    }
+  }));
+
 test("conversation settings are sealed per peer and survive a reopen", () =>
   withLocalStore(async (store) => {
     await store.transaction((tables) => {

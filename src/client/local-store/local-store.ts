@@ -1124,6 +1124,11 @@ export class LocalStore {
   }
 
   async close(): Promise<void> {
+    // What came due while this client ran (a receive that printed a short-lived message) goes now,
+    // not at the next command. Best effort: closing must not fail for it, and the next open sweeps.
+    const now = Date.now();
+    const next = await this.nextExpiry().catch(() => null);
+    if (next !== null && next <= now) await this.sweepExpired(now).catch(() => 0);
     this.#anchorDue = false;
     await this.#anchoring;
     await this.#queue.close();
