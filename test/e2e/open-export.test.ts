@@ -97,4 +97,6 @@ test("open-export: the right passphrase opens it; wrong, truncated, damaged, tam
       NANO_PASSPHRASE: undefined,
     });
     await refused(join(dir, "missing.sealed"), "input_unreadable", 66);
+    // A file far larger than any sealed export is refused before it is read into memory.
+    await refused(await variant("huge.sealed", Buffer.alloc(3 << 20, 1)), "keystore_payload_too_large", 65);
   }));
