@@ -82,6 +82,14 @@ export type IdentityChangedListener = (event: IdentityChangedEvent) => void;
 
 export type ReceiptListener = (receipt: DeliveryReceipt) => void;
 
+/** The options of `send(peer, text, options)`, the short form for a text. */
+export interface SendTextOptions {
+  /** Disappearing message (whole seconds, 1 s..365 d); absent: the conversation's timer; null: none. */
+  readonly expireAfterMs?: number | null;
+  readonly cryptoMode?: SuiteName | null;
+  readonly reusePending?: boolean;
+}
+
 export class NanoClient {
   readonly #context: ClientContext;
   readonly #identityListeners = new Set<IdentityChangedListener>();
@@ -324,9 +332,25 @@ export class NanoClient {
     return cancelPending(this.#context, clientMessageId);
   }
 
-  /** Encrypts, commits to the outbox and delivers; `queued` when the relay is unreachable. */
-  send(request: SendRequest): Promise<SendResult> {
-    return this.#watchingIdentities(() => send(this.#context, request));
+  /**
+   * Encrypts, commits to the outbox and delivers; `queued` when the relay is unreachable. The short
+   * form sends a text: `send("bob", "hi", { expireAfterMs: 3_600_000 })` (a disappearing message).
+   */
+  send(request: SendRequest): Promise<SendResult>;
+  send(peer: string, text: string, options?: SendTextOptions): Promise<SendResult>;
+  send(request: SendRequest | string, text?: string, options: SendTextOptions = {}): Promise<SendResult> {
+    const full: SendRequest =
+      typeof request === "string"
+        ? {
+            recipient: request,
+            text: text ?? "",
+            file: null,
+            cryptoMode: options.cryptoMode ?? null,
+            ...(options.expireAfterMs === undefined ? {} : { expireAfterMs: options.expireAfterMs }),
+            ...(options.reusePending === undefined ? {} : { reusePending: options.reusePending }),
+          }
+        : request;
+    return this.#watchingIdentities(() => send(this.#context, full));
   }
 
   /** Fetches, decrypts, commits, acknowledges; with `watch`, stays connected until `signal` aborts. */

@@ -68,7 +68,8 @@ test("both sides delete on time: conversation timer, per-message timer, off; exp
       assert.equal((await send("weekly")).expireAfterSeconds, 604_800, "the conversation's timer");
       const shortSentAt = Date.now();
       assert.equal((await send("short-lived", { expireAfterMs: 6000 })).expireAfterSeconds, 6);
-      assert.equal((await send("permanent", { expireAfterMs: null })).expireAfterSeconds, null);
+      // The short form: send(peer, text, options).
+      assert.equal((await alice.send("bob", "permanent", { expireAfterMs: null })).expireAfterSeconds, null);
       // A file (`send --file --expire`): its saved attachment goes with its row.
       const fileSent = await alice.send({
         recipient: "bob",
