@@ -31,6 +31,7 @@ export const EXIT_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
   relay_unreachable: EXIT.unavailable,
   relay_rejected: EXIT.unavailable,
   account_not_found: EXIT.noInput,
+  account_gone: EXIT.noInput,
   username_not_claimed: EXIT.usage,
   passphrase_required: EXIT.usage,
   passphrase_too_short: EXIT.usage,
@@ -69,6 +70,8 @@ const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   suite_below_minimum:
     "use a mode this relay accepts (named above): `send --crypto-mode MODE`, or a new home made with `nano-client --home DIR init --crypto-mode MODE`; this home is unchanged",
   account_not_found: "check the spelling: no such username at this relay",
+  account_gone:
+    "this home's account no longer exists at the relay and cannot come back; ask the relay's operator, or claim a new name from a new home (`nano-client --home DIR init`)",
   contact_identity_changed:
     "compare safety numbers with `nano-client verify NAME --confirm`, or accept it with `nano-client trust NAME`",
   input_unreadable: "check the path and its permissions",

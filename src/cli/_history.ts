@@ -3,6 +3,7 @@ import type { NanoClient } from "../client/nano-client.ts";
 import type { Conversation, HistoryEntry } from "../client/operations/history.ts";
 import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "../client/operations/history.ts";
 import { NanoError } from "../errors/index.ts";
+import { formatExpire, parseExpire } from "./_expiry.ts";
 import { escapeControls } from "./_render.ts";
 
 /**
@@ -41,11 +42,18 @@ function when(at: number): string {
     .replace(/\.\d+Z$/, "Z");
 }
 
-/** One line per message: local time, who wrote to whom, the text (control characters made visible). */
+/**
+ * One line per message: local time, who wrote to whom, the timer of a disappearing message and when it
+ * goes, the text (control characters made visible).
+ */
 export function renderHistoryEntry(entry: HistoryEntry): string {
   const who = entry.direction === "in" ? `${entry.peer} -> me` : `me -> ${entry.peer}`;
   const suite = entry.suite === null ? "" : ` (${entry.suite})`;
-  return `[${when(entry.at)}] ${who}${suite}: ${escapeControls(entry.text)}\n`;
+  const timer =
+    entry.expireAfterSeconds === null || entry.expiresAt === null
+      ? ""
+      : ` [disappears ${formatExpire(entry.expireAfterSeconds)}, at ${when(entry.expiresAt)}]`;
+  return `[${when(entry.at)}] ${who}${suite}${timer}: ${escapeControls(entry.text)}\n`;
 }
 
 export function renderHistory(entries: readonly HistoryEntry[], peer: string | undefined): string {
@@ -59,10 +67,14 @@ export function renderConversations(conversations: readonly Conversation[]): str
   return conversations
     .map((conversation) => {
       const unread = conversation.unread === 0 ? "" : ` (${conversation.unread} unread)`;
+      const timer =
+        conversation.expireAfterSeconds === null
+          ? ""
+          : ` [timer ${formatExpire(conversation.expireAfterSeconds)}]`;
       const last = conversation.last;
       const line = escapeControls(last.text.split("\n")[0] ?? "");
       const short = line.length > 60 ? `${line.slice(0, 59)}…` : line;
-      return `${conversation.peer}${unread}\t${when(last.at)}\t${last.direction === "out" ? "me: " : ""}${short}\n`;
+      return `${conversation.peer}${unread}${timer}\t${when(last.at)}\t${last.direction === "out" ? "me: " : ""}${short}\n`;
     })
     .join("");
 }
@@ -99,13 +111,33 @@ export function registerHistoryCommands(program: Command, deps: HistoryCommandDe
       });
     });
 
-  program
+  const conversations = program
     .command("conversations")
-    .description("list conversations: newest message and unread count")
+    .description("list conversations (default), or set one's disappearing-message timer");
+  conversations
+    .command("list", { isDefault: true })
+    .description("list conversations: newest message, unread count and timer")
     .action((_options: unknown, command: Command) =>
       deps.withClient(command, "reading conversations", async (client) => {
-        const conversations = await client.conversations();
-        deps.print({ conversations }, renderConversations(conversations));
+        const list = await client.conversations();
+        deps.print({ conversations: list }, renderConversations(list));
       }),
     );
+  conversations
+    .command("set")
+    .description("set the timer new messages to PEER get (received ones keep their sender's)")
+    .argument("<peer>")
+    .requiredOption("--expire <duration>", "delete messages this long after sending (30s..365d), or off")
+    .action((peer: string, options: { expire: string }, command: Command) => {
+      const expireAfterMs = parseExpire(options.expire);
+      return deps.withClient(command, `setting the timer with ${peer}`, async (client) => {
+        const seconds = await client.setConversationExpiry(peer, expireAfterMs);
+        deps.print(
+          { peer, expireAfterSeconds: seconds },
+          seconds === null
+            ? `messages you send to ${peer} no longer disappear (messages already sent keep their timer)\n`
+            : `messages you send to ${peer} from now on disappear ${formatExpire(seconds)} after sending, on both sides\n`,
+        );
+      });
+    });
 }

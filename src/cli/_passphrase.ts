@@ -64,7 +64,7 @@ export async function obtainNewPassphrase(sources: PassphraseSources): Promise<s
 
 export async function obtainPassphrase(
   sources: PassphraseSources,
-  options: { creating: boolean },
+  options: { creating: boolean; label?: string },
 ): Promise<string> {
   if (sources.file !== undefined) return readPassphraseFile(sources.file);
   const fromEnv = sources.env.NANO_PASSPHRASE;
@@ -72,7 +72,7 @@ export async function obtainPassphrase(
   if (sources.input.isTTY !== true) {
     throw new NanoError("passphrase_required", "no passphrase: stdin is not a terminal and none was given");
   }
-  if (!options.creating) return prompt("keystore passphrase", sources);
+  if (!options.creating) return prompt(options.label ?? "keystore passphrase", sources);
   // A typo in a passphrase typed twice without echo is common: ask again instead of starting over.
   for (let attempt = 1; ; attempt++) {
     const first = await prompt("new keystore passphrase (8 characters or more)", sources);

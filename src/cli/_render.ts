@@ -2,6 +2,7 @@ import type { ContactSummary } from "../client/operations/contacts.ts";
 import type { InitResult } from "../client/operations/init.ts";
 import type { IncomingMessage } from "../client/operations/receive.ts";
 import type { StatusReport } from "../client/operations/status.ts";
+import { formatExpire } from "./_expiry.ts";
 
 /** Human-readable output of the commands; --json prints the same objects as JSON instead. */
 
@@ -76,7 +77,9 @@ export function renderMessage(message: IncomingMessage): string {
     .toISOString()
     .replace("T", " ")
     .replace(/\.\d+Z$/, "Z");
-  return `[${time}] ${message.sender} (${message.suite}): ${escapeControls(message.text)}\n`;
+  const timer =
+    message.expireAfterSeconds === null ? "" : ` [disappears ${formatExpire(message.expireAfterSeconds)}]`;
+  return `[${time}] ${message.sender} (${message.suite})${timer}: ${escapeControls(message.text)}\n`;
 }
 
 /** A peer's text must not drive the terminal (escape sequences could rewrite earlier lines). */

@@ -1,7 +1,9 @@
+import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { type Readable, Writable } from "node:stream";
 import { Argument, Command, CommanderError, Option } from "commander";
+import { writeFileAtomic } from "../client/home/atomic-file.ts";
 import { resolveHome } from "../client/home/home.ts";
 import { NanoClient } from "../client/nano-client.ts";
 import type { TimeFailure } from "../client/operations/receive.ts";
@@ -18,6 +20,7 @@ import { humanDuration } from "../text/human-duration.ts";
 import { completionScript, SHELLS, type Shell } from "./_completion.ts";
 import { describeErrno } from "./_errno.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
+import { formatExpire, parseExpire } from "./_expiry.ts";
 import { registerHistoryCommands } from "./_history.ts";
 import { registerOutboxCommand } from "./_outbox.ts";
 import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
@@ -138,6 +141,7 @@ Environment variables:
   NANO_CLIENT_HOME      home directory when --home is not given (default ~/.nano-messenger)
   NANO_PASSPHRASE       keystore passphrase for scripts (prefer --passphrase-file FILE, mode 0600)
   NANO_NEW_PASSPHRASE   the new passphrase for \`nano-client passphrase\`
+  NANO_EXPORT_PASSPHRASE  the passphrase of a sealed export for \`nano-client open-export\`
   NANO_DEBUG=1          print stack traces with errors
 
 Exit codes: 0 ok, 64 usage, 65 damaged or refused data, 66 missing input, 69 relay unavailable,
@@ -312,6 +316,56 @@ function buildProgram(io: CliIo, state: CliState): Command {
     );
 
   program
+    .command("open-export")
+    .description("open a file `export --encrypt` wrote: check it and write the JSON inside (or print it)")
+    .argument("<file>")
+    .option("-o, --output <file>", "write the opened export there (mode 0600) instead of printing it")
+    .option("--export-passphrase-file <file>", "read the export passphrase from FILE (mode 0600)")
+    .option("-f, --force", "replace an existing output file", false)
+    .action(
+      async (
+        file: string,
+        options: { output?: string; exportPassphraseFile?: string; force: boolean },
+        command: Command,
+      ) => {
+        globals(command);
+        const output = options.output === undefined ? undefined : resolve(options.output);
+        // Refused before the passphrase is asked for (and argon2id runs): nothing to open it into.
+        if (output !== undefined && !options.force && existsSync(output))
+          throw new NanoError("output_exists", `${output} already exists; pass --force to replace it`);
+        // The export's own passphrase (not the home's): no home is opened.
+        const passphrase = await obtainPassphrase(
+          {
+            file: options.exportPassphraseFile,
+            env: { NANO_PASSPHRASE: io.env.NANO_EXPORT_PASSPHRASE },
+            input: io.stdin,
+            output: io.stderr,
+          },
+          { creating: false, label: "export passphrase" },
+        );
+        const spinner = spin("opening the export");
+        const opened = await NanoClient.openExport(resolve(file), passphrase);
+        spinner.stop();
+        const summary = {
+          file: resolve(file),
+          output: output ?? null,
+          exportedAt: opened.exportedAt,
+          contacts: opened.contacts,
+          messages: opened.messages,
+        };
+        if (output === undefined) {
+          io.stdout.write(opened.json);
+          return;
+        }
+        await writeFileAtomic(output, new TextEncoder().encode(opened.json));
+        print(
+          summary,
+          `opened ${summary.file} (exported ${opened.exportedAt}): wrote ${output}, ${opened.contacts} contact(s), ${opened.messages} message(s)\n`,
+        );
+      },
+    );
+
+  program
     .command("account")
     .description("your account at the relay")
     .command("delete")
@@ -335,14 +389,19 @@ function buildProgram(io: CliIo, state: CliState): Command {
     .addOption(new Option("--crypto-mode <mode>", "require exactly this mode").choices(MODES))
     .option("--file <path>", "send a file as an attachment")
     .option("--again", "send a new copy even if the same text to NAME is still in the outbox")
+    .option(
+      "--expire <duration>",
+      "disappearing message: both sides delete it this long after sending (30s..365d), or off (default: the conversation's timer)",
+    )
     .action(
       async (
         name: string,
         text: string | undefined,
-        options: { cryptoMode?: SuiteName; file?: string; again?: boolean },
+        options: { cryptoMode?: SuiteName; file?: string; again?: boolean; expire?: string },
         command: Command,
       ) => {
         globals(command);
+        const expireAfterMs = options.expire === undefined ? undefined : parseExpire(options.expire);
         // Checked before the file is read or the keystore unlocked: a usage error, whatever the file.
         if (text !== undefined && text !== "" && options.file !== undefined)
           throw new NanoError("invalid_argument", TEXT_WITH_FILE);
@@ -366,6 +425,7 @@ function buildProgram(io: CliIo, state: CliState): Command {
             cryptoMode: options.cryptoMode ?? null,
             // A person who retries a send that was killed or queued means the same message.
             reusePending: options.again !== true,
+            ...(expireAfterMs === undefined ? {} : { expireAfterMs }),
             ...(progress === undefined ? {} : { onProgress: progress }),
           });
           print(result, renderSent(result));
@@ -598,10 +658,14 @@ function renderSent(result: Awaited<ReturnType<NanoClient["send"]>>): string {
       : "is now delivered to the relay";
     return `an earlier copy of this text, ${to}), was still in the outbox: it ${state} instead of a second copy (\`send --again\` sends another; \`nano-client outbox\` lists them)\n`;
   }
+  const timer =
+    result.expireAfterSeconds === null
+      ? ""
+      : `; disappears ${formatExpire(result.expireAfterSeconds)} after sending`;
   if (!result.queued) {
     const attachment =
       result.attachment === null ? "" : `; attachment of ${humanBytes(result.attachment.size)}`;
-    return `sent ${to}, ${humanBytes(result.envelopeBytes)}${attachment})\n`;
+    return `sent ${to}, ${humanBytes(result.envelopeBytes)}${attachment}${timer})\n`;
   }
   const why =
     result.queuedBecause === null
@@ -609,7 +673,7 @@ function renderSent(result: Awaited<ReturnType<NanoClient["send"]>>): string {
       : result.queuedBecause === "relay_unreachable"
         ? "the relay is unreachable"
         : `the relay answered ${result.queuedBecause}`;
-  return `queued ${to}): ${why}; it is kept in the outbox and goes out with the next command or \`receive --watch\`\n`;
+  return `queued ${to}${timer}): ${why}; it is kept in the outbox and goes out with the next command or \`receive --watch\`\n`;
 }
 
 /** What the user should know about a message that waits because of a clock (issue 13, loss 3). */

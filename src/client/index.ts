@@ -34,6 +34,7 @@ export {
   type NanoClientInitOptions,
   type NanoClientOptions,
   type ReceiptListener,
+  type SendTextOptions,
 } from "./nano-client.ts";
 export type { ClaimUsernameResult } from "./operations/claim-username.ts";
 export type { BlockResult, BlockSummary } from "./operations/contact-blocks.ts";

@@ -15,7 +15,12 @@ import {
   trustContact,
 } from "./operations/contacts.ts";
 import { type DeleteAccountResult, deleteAccount } from "./operations/delete-account.ts";
-import { type ExportHomeResult, exportHome } from "./operations/export-home.ts";
+import {
+  type ExportHomeResult,
+  exportHome,
+  type OpenedExport,
+  openExport,
+} from "./operations/export-home.ts";
 import {
   type Conversation,
   conversations,
@@ -23,6 +28,7 @@ import {
   type HistoryOptions,
   history,
   markRead,
+  setConversationExpiry,
 } from "./operations/history.ts";
 import { type InitResult, initHome } from "./operations/init.ts";
 import { cancelPending, listPending, type PendingMessage } from "./operations/pending.ts";
@@ -75,6 +81,14 @@ export interface IdentityChangedEvent {
 export type IdentityChangedListener = (event: IdentityChangedEvent) => void;
 
 export type ReceiptListener = (receipt: DeliveryReceipt) => void;
+
+/** The options of `send(peer, text, options)`, the short form for a text. */
+export interface SendTextOptions {
+  /** Disappearing message (whole seconds, 1 s..365 d); absent: the conversation's timer; null: none. */
+  readonly expireAfterMs?: number | null;
+  readonly cryptoMode?: SuiteName | null;
+  readonly reusePending?: boolean;
+}
 
 export class NanoClient {
   readonly #context: ClientContext;
@@ -133,6 +147,16 @@ export class NanoClient {
   }
 
   /** Unlocks a home with its passphrase. Errors: keystore_missing, wrong_passphrase, keystore_* and more. */
+  /**
+   * Opens a file `exportData({passphrase})` wrote (docs/client.md "Exporting your data"); no home is
+   * needed. Typed errors: `wrong_passphrase`, `keystore_truncated`, `keystore_corrupt`,
+   * `keystore_tampered`, `keystore_unrecognized`, and `export_unrecognized` for a sealed file that is
+   * not an export (a keystore is never handed out as an export).
+   */
+  static openExport(path: string, passphrase: Passphrase): Promise<OpenedExport> {
+    return openExport(resolvePath(path), passphrase);
+  }
+
   static async open(options: NanoClientOptions): Promise<NanoClient> {
     const unlocked = await unlockHome(resolveHome(options.home, options.env), options.passphrase);
     if (options.relay === undefined && options.ca === undefined) return new NanoClient(unlocked);
@@ -268,6 +292,14 @@ export class NanoClient {
     return conversations(this.#context);
   }
 
+  /**
+   * The timer new messages to `peer` get (docs/sdk.md "Disappearing messages"), in ms (whole seconds,
+   * 1 s..365 d), or null for none. A `send` with its own `expireAfterMs` overrides it. Returns seconds.
+   */
+  setConversationExpiry(peer: string, expireAfterMs: number | null): Promise<number | null> {
+    return setConversationExpiry(this.#context, peer, expireAfterMs);
+  }
+
   /** Marks the messages received from `peer` read; returns how many were unread. */
   markRead(peer: string): Promise<number> {
     return markRead(this.#context, peer);
@@ -302,9 +334,25 @@ export class NanoClient {
     return cancelPending(this.#context, clientMessageId);
   }
 
-  /** Encrypts, commits to the outbox and delivers; `queued` when the relay is unreachable. */
-  send(request: SendRequest): Promise<SendResult> {
-    return this.#watchingIdentities(() => send(this.#context, request));
+  /**
+   * Encrypts, commits to the outbox and delivers; `queued` when the relay is unreachable. The short
+   * form sends a text: `send("bob", "hi", { expireAfterMs: 3_600_000 })` (a disappearing message).
+   */
+  send(request: SendRequest): Promise<SendResult>;
+  send(peer: string, text: string, options?: SendTextOptions): Promise<SendResult>;
+  send(request: SendRequest | string, text?: string, options: SendTextOptions = {}): Promise<SendResult> {
+    const full: SendRequest =
+      typeof request === "string"
+        ? {
+            recipient: request,
+            text: text ?? "",
+            file: null,
+            cryptoMode: options.cryptoMode ?? null,
+            ...(options.expireAfterMs === undefined ? {} : { expireAfterMs: options.expireAfterMs }),
+            ...(options.reusePending === undefined ? {} : { reusePending: options.reusePending }),
+          }
+        : request;
+    return this.#watchingIdentities(() => send(this.#context, full));
   }
 
   /** Fetches, decrypts, commits, acknowledges; with `watch`, stays connected until `signal` aborts. */

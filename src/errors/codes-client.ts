@@ -201,11 +201,25 @@ export const CLIENT_ERRORS = {
       "The relay could not be reached (connection refused, DNS, TLS or timeout). A message being sent stays in the outbox.",
     fix: "Check the relay URL and --ca; queued messages go out with the next command or `receive --watch`.",
   },
+  account_gone: {
+    kind: "validation",
+    status: 410,
+    meaning:
+      "The relay ended this client's session because its account no longer exists there: it deleted itself (`account delete`) or the relay's operator erased it (`nano-relay compliance erase`). A watching receive stops with this error instead of logging in again for ever.",
+    fix: "This home's account cannot come back (the name is tombstoned for the cooling-off period); ask the relay's operator, or claim a new name from a new home.",
+  },
   relay_rejected: {
     kind: "internal",
     status: 502,
     meaning: "The relay answered with an error this client does not know, or with a malformed body.",
     fix: "Check that the relay and client versions match; run with NANO_DEBUG=1 for details.",
+  },
+  export_unrecognized: {
+    kind: "codec",
+    status: 400,
+    meaning:
+      "A file given to `nano-client open-export` opened with the passphrase but does not hold a nano-client export (nano-client-export/v1): another sealed file, such as a home's keystore. Nothing was written.",
+    fix: "Name the file `nano-client export --encrypt` wrote; a keystore is opened by `nano-client` itself, never written out.",
   },
   output_exists: {
     kind: "usage",

@@ -28,6 +28,13 @@ export const PROTOCOL_ERRORS = {
     meaning: "The content to encrypt does not fit the largest padding bucket of one envelope.",
     fix: "Send it as an attachment (docs/protocol.md §9); messages carry at most the listed content size.",
   },
+  expiry_out_of_range: {
+    kind: "codec",
+    status: 400,
+    meaning:
+      "A message's disappearing timer is outside 1 second .. 365 days, or is set on a delivery receipt (docs/protocol.md §9.4). The message is refused, not clamped.",
+    fix: "Send timers of 1 s to 365 d on texts and attachments only; a peer that sends others is broken or hostile.",
+  },
   invalid_username: {
     kind: "validation",
     status: 400,

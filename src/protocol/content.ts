@@ -15,6 +15,18 @@ export const MESSAGE_ID_BYTES = 16;
 export const MAX_RECEIPT_IDS = 256;
 
 /**
+ * Disappearing messages (docs/protocol.md §9.4): the high bit of the type byte says a u32
+ * `expire_after_seconds` follows `sent_at`. A bit rather than new type numbers, so every content type
+ * that can be kept (text, attachment) takes a timer the same way; content without it decodes as before.
+ * The field is fixed-width (no varint to overflow) and must lie in 1 s .. 365 d: anything else (0, a
+ * value past a year, the bit on a receipt) is refused with `expiry_out_of_range`, never clamped, so a
+ * hostile peer cannot make the receiver keep a message longer or shorter than what was encoded.
+ */
+export const CONTENT_EXPIRES_FLAG = 0x80;
+export const MIN_EXPIRE_SECONDS = 1;
+export const MAX_EXPIRE_SECONDS = 365 * 24 * 60 * 60;
+
+/**
  * An attachment reference travels as the exact bytes of `encodeAttachmentReference`
  * (attachment-reference.ts, docs/attachments.md): u8 version (1) || key (32) || ciphertext hash (64)
  * || u64 size || vec8 content type || vec8 file name. The content codec carries them opaque, bounded
@@ -34,7 +46,17 @@ export type Content = ContentBody & {
   readonly messageId: Uint8Array;
   /** Sender's clock, ms since the epoch: display only, never trusted for ordering or security. */
   readonly sentAt: number;
+  /**
+   * The sender's timer (disappearing messages): both sides delete the message this many seconds after
+   * it was sent. Absent: kept under the local retention setting. Never on a receipt.
+   */
+  readonly expireAfterSeconds?: number | undefined;
 };
+
+/** Whether `seconds` is a timer the wire can carry: a whole number from 1 s to 365 d. */
+export function isValidExpiry(seconds: number): boolean {
+  return Number.isInteger(seconds) && seconds >= MIN_EXPIRE_SECONDS && seconds <= MAX_EXPIRE_SECONDS;
+}
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -58,7 +80,18 @@ function checkReferenceBytes(reference: Uint8Array, usage: typeof RangeError | n
 
 export function encodeContent(content: Content): Uint8Array {
   if (content.messageId.length !== MESSAGE_ID_BYTES) throw new RangeError("message id must be 16 bytes");
-  const w = new Writer().u8(PROTOCOL_VERSION).u8(content.type).bytes(content.messageId).u64(content.sentAt);
+  const expiry = content.expireAfterSeconds;
+  if (expiry !== undefined) {
+    if (content.type === CONTENT_TYPES.receipt) throw new RangeError("a receipt carries no timer");
+    if (!isValidExpiry(expiry))
+      throw new RangeError("expireAfterSeconds must be a whole number of 1..31536000");
+  }
+  const w = new Writer()
+    .u8(PROTOCOL_VERSION)
+    .u8(expiry === undefined ? content.type : content.type | CONTENT_EXPIRES_FLAG)
+    .bytes(content.messageId)
+    .u64(content.sentAt);
+  if (expiry !== undefined) w.u32(expiry);
   if (content.type === CONTENT_TYPES.text) {
     w.bytes(new TextEncoder().encode(content.text));
   } else if (content.type === CONTENT_TYPES.attachment) {
@@ -83,12 +116,31 @@ export function decodeContent(bytes: Uint8Array, offset: number): [Content, numb
   const r = new Reader(bytes, offset);
   const version = r.u8("content version");
   if (version !== PROTOCOL_VERSION) throw new NanoError("unsupported_version", `content version ${version}`);
-  const type = r.u8("content type");
+  const typeByte = r.u8("content type");
+  const type = typeByte & ~CONTENT_EXPIRES_FLAG;
   const messageId = r.fixed(MESSAGE_ID_BYTES, "message id");
   const sentAt = r.u64n("sent at");
+  let expireAfterSeconds: number | undefined;
+  if ((typeByte & CONTENT_EXPIRES_FLAG) !== 0) {
+    if (type === CONTENT_TYPES.receipt)
+      throw new NanoError("expiry_out_of_range", "a receipt carries no timer");
+    expireAfterSeconds = r.u32("expire after");
+    if (!isValidExpiry(expireAfterSeconds))
+      throw new NanoError(
+        "expiry_out_of_range",
+        `a message timer of ${expireAfterSeconds} s is outside 1 s .. 365 d`,
+      );
+  }
+  const timer = expireAfterSeconds === undefined ? {} : { expireAfterSeconds };
   let content: Content;
   if (type === CONTENT_TYPES.text) {
-    content = { type, messageId, sentAt, text: decodeUtf8(r.fixed(r.remaining, "text"), "text") };
+    content = {
+      type,
+      messageId,
+      sentAt,
+      ...timer,
+      text: decodeUtf8(r.fixed(r.remaining, "text"), "text"),
+    };
   } else if (type === CONTENT_TYPES.attachment) {
     const reference = r.vec16(
       "attachment reference",
@@ -96,7 +148,7 @@ export function decodeContent(bytes: Uint8Array, offset: number): [Content, numb
       ATTACHMENT_REFERENCE_MIN_BYTES,
     );
     checkReferenceBytes(reference, null);
-    content = { type, messageId, sentAt, reference };
+    content = { type, messageId, sentAt, ...timer, reference };
   } else if (type === CONTENT_TYPES.receipt) {
     const kind = r.u8("receipt kind");
     if (kind !== 1 && kind !== 2) throw new NanoError("malformed", `unknown receipt kind ${kind}`);

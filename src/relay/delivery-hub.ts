@@ -110,6 +110,11 @@ export class DeliveryHub {
     return this.#closeWhere((session) => session.tokenId === tokenId, code, reason);
   }
 
+  /** The usernames with an authenticated connection here. */
+  onlineUsers(): string[] {
+    return [...new Set([...this.#sessions.values()].map((session) => session.username))];
+  }
+
   /** Closes every connection of a user (their identity record changed). Returns how many. */
   closeUser(username: string, code: number, reason: string): number {
     return this.#closeWhere((session) => session.username === username, code, reason);

@@ -17,6 +17,7 @@ import { InclusionProofCache } from "./cluster/proof-cache.ts";
 import { redisUrl } from "./cluster/redis-clients.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { createRelayContext, type RelayContext } from "./context.ts";
+import { startErasureWatch } from "./erasure-watch.ts";
 import { makeRelayFilesPrivate } from "./limits/private-files.ts";
 import { loggerOptions } from "./logger.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
@@ -172,6 +173,11 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
     websocketPort = await listen(ws, host, config.server.websocket_port, reusePort);
   }
   const stopSweeper = startSweeper(context);
+  // Sessions of accounts erased by `nano-relay compliance erase` (another process) end within a second.
+  const stopErasureWatch =
+    context.compliance === undefined
+      ? () => {}
+      : startErasureWatch({ compliance: context.compliance, hub: context.hub, log });
   const apiUrl = urlFor(config, "http", apiPort);
   if (context.cluster !== null)
     context.cluster.presence = () => ({
@@ -214,6 +220,7 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
       if (delaySeconds > 0) await new Promise((resolve) => setTimeout(resolve, delaySeconds * 1000));
       context.refusing = true;
       stopSweeper();
+      stopErasureWatch();
       // Stop accepting new connections; open ones finish what they asked for, then close with 1012
       // (clients reconnect at once, elsewhere) in batches so the other relays are not stampeded.
       for (const app of apps) app.server.close();

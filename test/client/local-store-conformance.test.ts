@@ -20,6 +20,7 @@ const KEY_COLUMN: Readonly<Record<TamperTable, string>> = {
   sessions: "handle",
   outbox: "client_message_id",
   received: "seq",
+  sent: "client_message_id",
   meta: "name",
 };
 
@@ -30,6 +31,10 @@ function sqliteSubject(path: string): StoreSubject {
     async tamper(table, action) {
       const db = new DatabaseSync(path);
       try {
+        if (action === "clear-expiry") {
+          db.exec(`UPDATE ${table} SET expires_at = NULL`);
+          return;
+        }
         const keyColumn = KEY_COLUMN[table];
         const rows = db
           .prepare(`SELECT ${keyColumn} AS k, record FROM ${table} ORDER BY ${keyColumn}`)

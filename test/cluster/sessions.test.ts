@@ -105,6 +105,30 @@ describe("cluster: sessions end with their token on every relay", () => {
     assert.equal(bystander.peer.closeCode, null, "other users' sessions are untouched");
     bystander.peer.close();
   });
+
+  it("an operator erasure (another process) ends the account's session on the relay holding it (4401 account_erased)", async () => {
+    const [r0, r1, r2] = cluster.relays as [
+      (typeof cluster.relays)[0],
+      (typeof cluster.relays)[0],
+      (typeof cluster.relays)[0],
+    ];
+    const frank = await signUpOver(r0.url, "frank");
+    const grace = await signUpOver(r0.url, "grace");
+    // One connection per device across the cluster: frank's one session is on relay 2.
+    const session = connect(r2.wsUrl, frank.token);
+    await session.peer.waitFor((f) => f.type === "ready");
+    const bystander = connect(r1.wsUrl, grace.token);
+    await bystander.peer.waitFor((f) => f.type === "ready");
+    const erased = cluster.cli("compliance", "erase", "--user", "frank", "--json");
+    assert.equal(erased.status, 0, erased.stderr);
+    assert.deepEqual(await within(session.closed, "frank's session on relay 2 closed"), {
+      code: 4401,
+      reason: "account_erased",
+    });
+    assert.equal((await http(r1.url, "GET", "/v1/messages", undefined, frank.token)).status, 401);
+    assert.equal(bystander.peer.closeCode, null, "other users' sessions are untouched");
+    bystander.peer.close();
+  });
 });
 
 /**

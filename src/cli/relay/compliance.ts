@@ -18,7 +18,7 @@ import type { BlobStore } from "../../relay/blobs/blob-store.ts";
 import { FilesystemBlobStore } from "../../relay/blobs/filesystem-blob-store.ts";
 import { PostgresBlobStore } from "../../relay/blobs/postgres-blob-store.ts";
 import { accountCacheKey } from "../../relay/cluster/account-cache.ts";
-import { invalidationChannel } from "../../relay/cluster/cluster-link.ts";
+import { invalidationChannel, sessionsEndedSignal, userChannel } from "../../relay/cluster/cluster-link.ts";
 import { PostgresComplianceStore } from "../../relay/cluster/postgres-compliance.ts";
 import { PostgresTransparency } from "../../relay/cluster/postgres-transparency.ts";
 import { createRedisClient, redisUrl } from "../../relay/cluster/redis-clients.ts";
@@ -256,8 +256,8 @@ export async function verifyExportCommand(options: {
 /**
  * In a cluster with Redis, the relays cache account records for 30 s (src/relay/cluster/account-cache.ts):
  * drop the erased account's L2 entry and announce it so every relay drops its L1 entry now, instead of
- * serving the erased record (and accepting messages for it) until the TTL. null: no Redis configured;
- * false: Redis did not answer.
+ * serving the erased record (and accepting messages for it) until the TTL, and announce the ended
+ * sessions on the user's channel. null: no Redis configured; false: Redis did not answer.
  */
 async function clearClusterCaches(config: RelayConfig, username: string): Promise<boolean | null> {
   const url = redisUrl(config);
@@ -274,6 +274,12 @@ async function clearClusterCaches(config: RelayConfig, username: string): Promis
         await redis.connect();
         await redis.del(accountCacheKey(config.cluster.key_prefix, username));
         await redis.publish(invalidationChannel(config.cluster.key_prefix), username);
+        // Every relay checks the user's open sessions against the token table (gone: closed with 4401
+        // account_erased) now, not only at its next erasure-watch look (src/relay/erasure-watch.ts).
+        await redis.sPublish(
+          userChannel(config.cluster.key_prefix, username),
+          sessionsEndedSignal("account_erased"),
+        );
       })(),
       deadline,
     ]);

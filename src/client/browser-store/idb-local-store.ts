@@ -33,8 +33,12 @@ import {
   type TableName,
 } from "./store-image.ts";
 
-/** IndexedDB schema version of the store's database (its object stores are TABLE_NAMES). */
-export const IDB_SCHEMA_VERSION = 1;
+/**
+ * IndexedDB schema version of the store's database (its object stores are TABLE_NAMES). 2 added the
+ * disappearing messages' expired_received and conversation_settings (the upgrade creates what is
+ * missing; the expiry columns are optional values of the existing stores).
+ */
+export const IDB_SCHEMA_VERSION = 2;
 const ANCHOR_STORE = "anchor";
 const ANCHOR_KEY = "state-version";
 /** Blind indexes remembered; the memory starts over when full (as in the SQLite store). */
@@ -47,6 +51,8 @@ const BLIND_KEYED: ReadonlySet<TableName> = new Set([
   "prekey_secrets",
   "received",
   "quarantine",
+  "expired_received",
+  "conversation_settings",
 ]);
 
 export interface IdbLocalStoreOptions {
@@ -83,7 +89,15 @@ function tampered(message: string, cause?: unknown): NanoError {
   return new NanoError("local_record_tampered", message, cause === undefined ? undefined : { cause });
 }
 
-const NUMBER_COLUMNS = ["seq", "at", "updatedAt", "expiresAt", "attempts", "nextAttemptAt"] as const;
+const NUMBER_COLUMNS = [
+  "seq",
+  "at",
+  "updatedAt",
+  "expiresAt",
+  "forgetAt",
+  "attempts",
+  "nextAttemptAt",
+] as const;
 
 /** The clear columns of a stored value, type-checked (a wrong type is a tampered row, as in SQLite). */
 function columnsOf(value: Record<string, unknown>): RowColumns {
@@ -141,6 +155,7 @@ export class IdbLocalStore implements LocalStoreApi {
   /** True while a work's synchronous part runs: a store call made then would wait for itself. */
   #inWork = false;
   #closed = false;
+  #closing: Promise<void> | null = null;
   #anchored = 0;
   #anchoring: Promise<void> | null = null;
   #anchorDue = false;
@@ -203,6 +218,9 @@ export class IdbLocalStore implements LocalStoreApi {
       );
       await store.#load();
       await store.#checkKey();
+      // As the SQLite store: what came due while no page had the store open goes before anything reads
+      // it (docs/client.md "Disappearing messages").
+      await store.sweepExpired();
       const anchor = await store.#readAnchor();
       const counter = await store.read((tables) => tables.stateVersion());
       if (anchor !== null && counter < anchor) throw rolledBack(counter, anchor);
@@ -248,8 +266,30 @@ export class IdbLocalStore implements LocalStoreApi {
     return this.#enqueue(work, "relaxed");
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Deletes the messages whose timer ran out by `now` in one IndexedDB transaction; returns how many
+   * rows went. A browser saves no attachment files, so there is nothing else to remove.
+   */
+  async sweepExpired(now = Date.now()): Promise<number> {
+    const swept = await this.transaction((tables) => tables.sweepExpired(now));
+    return swept.deleted;
+  }
+
+  nextExpiry(): Promise<number | null> {
+    return this.read((tables) => tables.nextExpiry());
+  }
+
+  /** Every call returns the one closing (a second caller must not close the connections again). */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    // What came due while the page had the store open goes now (best effort: the next open sweeps).
+    const now = Date.now();
+    const next = await this.nextExpiry().catch(() => null);
+    if (next !== null && next <= now) await this.sweepExpired(now).catch(() => 0);
     this.#closed = true;
     await this.#tail.catch(() => {});
     this.#anchorDue = false;

@@ -2,6 +2,7 @@ import { toHex, utf8 } from "../../crypto/bytes.ts";
 import { NanoError } from "../../errors/index.ts";
 import {
   type ContactRecord,
+  type ConversationSettings,
   decodeRecord,
   encodeRecord,
   type IntentRecord,
@@ -16,12 +17,16 @@ import {
 import {
   type HistoryQuery,
   type LocalTables,
+  live,
   type NewOutboxEntry,
   type OutboxEntryState,
   peerOf,
   RECEIPT_CONTENT,
+  REDELIVERY_WINDOW_MS,
   type StoredConversation,
   type StoredHistoryEntry,
+  type SweepResult,
+  savedAttachmentPath,
 } from "../local-store/local-tables.ts";
 import {
   decodeCounter,
@@ -42,6 +47,21 @@ import {
 /** The meta row that proves the database key: sealed at creation, opened at every open. */
 export const KEY_CHECK = "key-check";
 export const KEY_CHECK_PLAINTEXT = utf8("nano local store");
+
+/** The expiry column of a row with a timer; none at all without one (IndexedDB stores no undefined). */
+function expiryColumn(expiresAt: number | undefined): RowColumns {
+  return expiresAt === undefined ? {} : { expiresAt };
+}
+
+/** SQLite's `expires_at IS NULL OR expires_at > now`: the clear column only selects. */
+function notExpired(row: ImageRow, now: number): boolean {
+  return row.columns.expiresAt === undefined || row.columns.expiresAt > now;
+}
+
+/** SQLite's `expires_at <= now` (a row without a timer never comes due). */
+function due(row: ImageRow, now: number): boolean {
+  return row.columns.expiresAt !== undefined && row.columns.expiresAt <= now;
+}
 
 /** Computes a blind index (sealed-row-format.ts), remembered by the store across transactions. */
 export type BlindIndexer = (table: string, value: Uint8Array | string) => Uint8Array;
@@ -322,6 +342,7 @@ export class ImageTables implements LocalTables {
       unread: history,
       peer: history ? toHex(this.#blind("contacts", message.sender)) : null,
       at: message.receivedAt,
+      ...expiryColumn(message.expiresAt),
     });
     return true;
   }
@@ -334,18 +355,22 @@ export class ImageTables implements LocalTables {
     return true;
   }
 
-  listUnshown(limit = 1000): (ReceivedMessage & { readonly seq: number })[] {
-    return this.#bySeq("received", (row) => row.columns.shown !== true)
+  listUnshown(limit = 1000, now = Date.now()): (ReceivedMessage & { readonly seq: number })[] {
+    return this.#bySeq("received", (row) => row.columns.shown !== true && notExpired(row, now))
       .slice(0, limit)
-      .map(([, row]) => ({ seq: row.columns.seq ?? 0, ...this.#open("received", row) }));
+      .map(([, row]) => ({ seq: row.columns.seq ?? 0, ...this.#open("received", row) }))
+      .filter((message) => live(message, now));
   }
 
   hasReceived(messageId: string): boolean {
-    return this.#draft.get("received", this.#handle("received", messageId).key) !== undefined;
+    const { key } = this.#handle("received", messageId);
+    return (
+      this.#draft.get("received", key) !== undefined || this.#draft.get("expired_received", key) !== undefined
+    );
   }
 
-  listReceived(after = 0, limit = 1000): (ReceivedMessage & { readonly seq: number })[] {
-    return this.#bySeq("received", (row) => (row.columns.seq ?? 0) > after)
+  listReceived(after = 0, limit = 1000, now = Date.now()): (ReceivedMessage & { readonly seq: number })[] {
+    return this.#bySeq("received", (row) => (row.columns.seq ?? 0) > after && notExpired(row, now))
       .slice(0, limit)
       .map(([, row]) => ({ seq: row.columns.seq ?? 0, ...this.#open("received", row) }));
   }
@@ -364,6 +389,7 @@ export class ImageTables implements LocalTables {
       seq: this.#draft.nextSequence("sent"),
       peer: toHex(this.#blind("contacts", message.recipient)),
       at: message.sentAt,
+      ...expiryColumn(message.expiresAt),
     });
   }
 
@@ -411,6 +437,11 @@ export class ImageTables implements LocalTables {
       seq: this.#maxSeq("intents") + 1,
       attempts: 0,
       lastError: null,
+      ...expiryColumn(
+        intent.expireAfterSeconds === undefined
+          ? undefined
+          : intent.createdAt + intent.expireAfterSeconds * 1000,
+      ),
     });
   }
 
@@ -443,17 +474,18 @@ export class ImageTables implements LocalTables {
   // ---- history
   history(query: HistoryQuery): StoredHistoryEntry[] {
     const peer = query.peer === undefined ? null : toHex(this.#blind("contacts", query.peer));
-    return this.#historyRows(peer, query.since ?? 0, query.limit)
+    return this.#historyRows(peer, query.since ?? 0, query.limit, query.now ?? Date.now())
       .filter((entry) => query.peer === undefined || peerOf(entry) === query.peer)
       .reverse();
   }
 
   /** SQLite's `UNION ALL ... ORDER BY at DESC, seq DESC LIMIT`: select on columns, then open. */
-  #historyRows(peer: string | null, since: number, limit: number): StoredHistoryEntry[] {
+  #historyRows(peer: string | null, since: number, limit: number, now: number): StoredHistoryEntry[] {
     const selected = (row: ImageRow): boolean =>
       row.columns.peer != null &&
       (peer === null || row.columns.peer === peer) &&
-      (row.columns.at ?? 0) >= since;
+      (row.columns.at ?? 0) >= since &&
+      notExpired(row, now);
     const candidates = [
       ...[...this.#draft.entries("received")]
         .filter(([, row]) => selected(row))
@@ -466,24 +498,28 @@ export class ImageTables implements LocalTables {
         (b.row.columns.at ?? 0) - (a.row.columns.at ?? 0) ||
         (b.row.columns.seq ?? 0) - (a.row.columns.seq ?? 0),
     );
-    return candidates.slice(0, Math.max(0, limit)).map(
-      (candidate): StoredHistoryEntry =>
-        candidate.in
-          ? {
-              direction: "in",
-              message: this.#open("received", candidate.row),
-              unread: candidate.row.columns.unread === true,
-            }
-          : { direction: "out", message: this.#sent(candidate.id, candidate.row) },
-    );
+    return candidates
+      .slice(0, Math.max(0, limit))
+      .map(
+        (candidate): StoredHistoryEntry =>
+          candidate.in
+            ? {
+                direction: "in",
+                message: this.#open("received", candidate.row),
+                unread: candidate.row.columns.unread === true,
+              }
+            : { direction: "out", message: this.#sent(candidate.id, candidate.row) },
+      )
+      .filter((entry) => live(entry.message, now));
   }
 
   /**
    * SQLite's GROUP BY peer (unread summed, newest first) with each group's newest row found in the same
    * pass — (at, seq) the largest, as `#historyRows(peer, 0, 1)` would pick it — so only that row is
-   * opened, not every conversation's history sorted.
+   * opened, not every conversation's history sorted. Rows expired by `now` are not counted; a group
+   * whose newest row's sealed deadline passed is left out, as SQLite's `#historyRows(peer, 0, 1)` would.
    */
-  conversations(): StoredConversation[] {
+  conversations(now = Date.now()): StoredConversation[] {
     interface Group {
       unread: number;
       newest: { in: boolean; id: string; row: ImageRow };
@@ -494,7 +530,7 @@ export class ImageTables implements LocalTables {
       ((a.columns.at ?? 0) === (b.columns.at ?? 0) && (a.columns.seq ?? 0) > (b.columns.seq ?? 0));
     const add = (incoming: boolean, id: string, row: ImageRow): void => {
       const peer = row.columns.peer;
-      if (peer == null) return;
+      if (peer == null || !notExpired(row, now)) return;
       const unread = incoming && row.columns.unread === true ? 1 : 0;
       const group = groups.get(peer);
       if (group === undefined) groups.set(peer, { unread, newest: { in: incoming, id, row } });
@@ -507,7 +543,7 @@ export class ImageTables implements LocalTables {
     for (const [id, row] of this.#draft.entries("sent")) add(false, id, row);
     return [...groups.values()]
       .sort((a, b) => (b.newest.row.columns.at ?? 0) - (a.newest.row.columns.at ?? 0))
-      .map((group) => {
+      .flatMap((group) => {
         const { newest } = group;
         const last: StoredHistoryEntry = newest.in
           ? {
@@ -516,7 +552,7 @@ export class ImageTables implements LocalTables {
               unread: newest.row.columns.unread === true,
             }
           : { direction: "out", message: this.#sent(newest.id, newest.row) };
-        return { peer: peerOf(last), last, unread: group.unread };
+        return live(last.message, now) ? [{ peer: peerOf(last), last, unread: group.unread }] : [];
       });
   }
 
@@ -541,6 +577,66 @@ export class ImageTables implements LocalTables {
       if ((row.columns.at ?? 0) < before) deleted += Number(this.#draft.delete("sent", key));
     }
     return deleted;
+  }
+
+  // ---- disappearing messages: SqliteTables' statements over the expiry columns
+  /**
+   * Deletes the due rows in this one transaction (one IndexedDB commit). IndexedDB has no WAL this
+   * store could truncate: what the browser's storage engine keeps of the deleted rows' sealed bytes,
+   * and for how long, is its own (docs/web.md "Browser storage").
+   */
+  sweepExpired(now: number): SweepResult {
+    const files: string[] = [];
+    let deleted = 0;
+    for (const [key, row] of [...this.#draft.entries("received")]) {
+      if (!due(row, now)) continue;
+      if (row.columns.peer != null) {
+        const message = this.#open("received", row);
+        const saved = message.contentType === "attachment" ? savedAttachmentPath(message.body) : null;
+        if (saved !== null) files.push(saved);
+      }
+      if (this.#draft.get("expired_received", key) === undefined)
+        this.#put("expired_received", key, row.rowKey, null, { forgetAt: now + REDELIVERY_WINDOW_MS });
+      deleted += Number(this.#draft.delete("received", key));
+    }
+    for (const table of ["sent", "intents"] as const) {
+      for (const [key, row] of [...this.#draft.entries(table)])
+        if (due(row, now)) deleted += Number(this.#draft.delete(table, key));
+    }
+    for (const [key, row] of [...this.#draft.entries("expired_received")])
+      if ((row.columns.forgetAt ?? 0) <= now) this.#draft.delete("expired_received", key);
+    return { deleted, files };
+  }
+
+  nextExpiry(): number | null {
+    let next: number | null = null;
+    for (const table of ["received", "sent", "intents"] as const) {
+      for (const [, row] of this.#draft.entries(table)) {
+        const at = row.columns.expiresAt;
+        if (at !== undefined && (next === null || at < next)) next = at;
+      }
+    }
+    return next;
+  }
+
+  rememberExpired(messageId: string, now: number): void {
+    const { rowKey, key } = this.#handle("received", messageId);
+    if (this.#draft.get("expired_received", key) !== undefined) return;
+    this.#put("expired_received", key, rowKey, null, { forgetAt: now + REDELIVERY_WINDOW_MS });
+  }
+
+  getConversation(peer: string): ConversationSettings | null {
+    const row = this.#draft.get("conversation_settings", this.#handle("contacts", peer).key);
+    if (row === undefined) return null;
+    const settings = this.#open("conversation_settings", row);
+    if (settings.peer !== peer)
+      throw new NanoError("local_record_tampered", "a conversation row holds another peer");
+    return settings;
+  }
+
+  putConversation(settings: ConversationSettings): void {
+    const { rowKey, key } = this.#handle("contacts", settings.peer);
+    this.#put("conversation_settings", key, rowKey, settings);
   }
 
   // ---- meta

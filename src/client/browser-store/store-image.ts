@@ -1,6 +1,7 @@
 import type { NanoError } from "../../errors/index.ts";
 import type {
   ContactRecord,
+  ConversationSettings,
   IntentRecord,
   PrekeySecretRecord,
   QuarantinedMessage,
@@ -32,6 +33,8 @@ export const TABLE_NAMES = Object.freeze([
   "sent",
   "intents",
   "quarantine",
+  "expired_received",
+  "conversation_settings",
 ] as const);
 export type TableName = (typeof TABLE_NAMES)[number];
 
@@ -42,7 +45,7 @@ export interface OutboxPayload {
   readonly createdAt: number;
 }
 
-/** What each table's sealed record holds once opened; the replay cache seals nothing. */
+/** What each table's sealed record holds once opened; the replay cache and expired handles seal nothing. */
 export interface TableRecords {
   meta: Uint8Array;
   contacts: ContactRecord;
@@ -54,6 +57,8 @@ export interface TableRecords {
   sent: SentMessage;
   intents: IntentRecord;
   quarantine: QuarantinedMessage;
+  expired_received: null;
+  conversation_settings: ConversationSettings;
 }
 
 /** The record encoding (local-records.ts) of each table; meta values are sealed as they are. */
@@ -68,13 +73,16 @@ export const TABLE_RECORD_KIND: Readonly<Record<TableName, RecordKind | "raw" | 
   sent: "sent",
   intents: "intent",
   quarantine: "quarantined",
+  expired_received: "none",
+  conversation_settings: "conversation",
 });
 
 /**
  * The clear columns, as in the SQLite schema. Blind indexes are kept as hex strings (`peer`). Which
  * are set depends on the table: sessions (peer, updatedAt), replay_cache (expiresAt), outbox (seq,
- * attempts, nextAttemptAt, lastError), received (seq, shown, unread, peer|null, at), sent (seq, peer,
- * at), intents (seq, attempts, lastError), quarantine (seq, at).
+ * attempts, nextAttemptAt, lastError), received (seq, shown, unread, peer|null, at, expiresAt when the
+ * message has a timer), sent (seq, peer, at, expiresAt?), intents (seq, attempts, lastError,
+ * expiresAt?), quarantine (seq, at), expired_received (forgetAt); conversation_settings has none.
  */
 export interface RowColumns {
   readonly seq?: number;
@@ -82,6 +90,8 @@ export interface RowColumns {
   readonly at?: number;
   readonly updatedAt?: number;
   readonly expiresAt?: number;
+  /** When an expired message's handle is forgotten (expired_received). */
+  readonly forgetAt?: number;
   readonly attempts?: number;
   readonly nextAttemptAt?: number;
   readonly lastError?: string | null;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { SUITE_IDS, type SuiteId } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
+import { MAX_EXPIRE_SECONDS, MIN_EXPIRE_SECONDS } from "../../protocol/content.ts";
 import { type Base64Codec, PORTABLE_BASE64 } from "./record-base64.ts";
 
 /**
@@ -82,6 +83,9 @@ export interface ReceivedMessage {
   readonly contentId?: string | undefined;
   readonly envelopeBytes?: number | undefined;
   readonly newSession?: boolean | undefined;
+  /** The sender's timer (disappearing messages) and the local time the row is deleted at. */
+  readonly expireAfterSeconds?: number | undefined;
+  readonly expiresAt?: number | undefined;
 }
 
 /**
@@ -97,6 +101,8 @@ export interface IntentRecord {
   readonly file: { readonly name: string; readonly bytes: Uint8Array } | null;
   readonly cryptoMode: "classical" | "hybrid" | "quantum" | null;
   readonly createdAt: number;
+  /** The timer the message goes with; its clock started at \`createdAt\` (when the user sent it). */
+  readonly expireAfterSeconds?: number | undefined;
 }
 
 /** An intent with its retry bookkeeping (clear columns). */
@@ -129,6 +135,17 @@ export interface SentMessage {
   readonly sentAt: number;
   readonly contentId: string;
   readonly suite: SuiteId;
+  /** The timer it went with, and the local time this row is deleted at (sentAt + timer). */
+  readonly expireAfterSeconds?: number | undefined;
+  readonly expiresAt?: number | undefined;
+}
+
+/** A conversation's settings (\`conversation_settings\` table): the timer new sends to the peer get. */
+export interface ConversationSettings {
+  readonly peer: string;
+  /** Null: messages to this peer do not disappear unless a send asks for it. */
+  readonly expireAfterSeconds: number | null;
+  readonly updatedAt: number;
 }
 
 const suiteId = z.union([
@@ -137,6 +154,7 @@ const suiteId = z.union([
   z.literal(SUITE_IDS.quantum),
 ]);
 const time = z.number().int().nonnegative();
+const timer = z.number().int().min(MIN_EXPIRE_SECONDS).max(MAX_EXPIRE_SECONDS);
 
 /** The schemas, with byte fields decoded by `codec` (the runtime's fastest base64). */
 function recordSchemas(codec: Base64Codec) {
@@ -194,6 +212,8 @@ function recordSchemas(codec: Base64Codec) {
         .optional(),
       envelopeBytes: time.optional(),
       newSession: z.boolean().optional(),
+      expireAfterSeconds: timer.optional(),
+      expiresAt: time.optional(),
     }),
     quarantined: z.strictObject({
       v: z.literal(1),
@@ -214,6 +234,7 @@ function recordSchemas(codec: Base64Codec) {
       file: z.strictObject({ name: z.string(), bytes: base64 }).nullable(),
       cryptoMode: z.enum(["classical", "hybrid", "quantum"]).nullable(),
       createdAt: time,
+      expireAfterSeconds: timer.optional(),
     }),
     sent: z.strictObject({
       v: z.literal(1),
@@ -224,6 +245,14 @@ function recordSchemas(codec: Base64Codec) {
       sentAt: time,
       contentId: z.string().regex(/^[0-9a-f]+$/),
       suite: suiteId,
+      expireAfterSeconds: timer.optional(),
+      expiresAt: time.optional(),
+    }),
+    conversation: z.strictObject({
+      v: z.literal(1),
+      peer: z.string().min(1),
+      expireAfterSeconds: timer.nullable(),
+      updatedAt: time,
     }),
   } as const;
 }

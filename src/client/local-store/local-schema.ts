@@ -82,6 +82,21 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
     record BLOB NOT NULL
   ) STRICT;
   `,
+  // 5: disappearing messages (issue 15). `expires_at` (local time, clear like `at`) is when a row's
+  // plaintext must be gone; NULL keeps it under the retention setting. `expired_received` remembers
+  // the blind handles of received rows the sweep deleted, so a redelivery after a crash between commit
+  // and acknowledgement is skipped (its message key is spent: it would only fail into the quarantine).
+  // An intent (a send waiting for the relay, plaintext sealed) whose timer ran out is never sent.
+  // `conversation_settings` holds a conversation's default timer, sealed, keyed by the peer's blind index.
+  `
+  ALTER TABLE received ADD COLUMN expires_at INTEGER;
+  ALTER TABLE sent ADD COLUMN expires_at INTEGER;
+  ALTER TABLE intents ADD COLUMN expires_at INTEGER;
+  CREATE INDEX received_expiring ON received (expires_at) WHERE expires_at IS NOT NULL;
+  CREATE INDEX sent_expiring ON sent (expires_at) WHERE expires_at IS NOT NULL;
+  CREATE TABLE expired_received (handle BLOB PRIMARY KEY, forget_at INTEGER NOT NULL) STRICT;
+  CREATE TABLE conversation_settings (peer BLOB PRIMARY KEY, record BLOB NOT NULL) STRICT;
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

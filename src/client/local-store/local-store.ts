@@ -1,4 +1,5 @@
 import { closeSync, constants, openSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { copyBytes, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
@@ -6,6 +7,7 @@ import { assertPrivate, PRIVATE_FILE_MODE } from "../home/atomic-file.ts";
 import { type CommitStats, LocalCommitQueue } from "./local-commit-queue.ts";
 import type {
   ContactRecord,
+  ConversationSettings,
   IntentRecord,
   OutboxEntry,
   PendingIntent,
@@ -20,12 +22,16 @@ import {
   type HistoryQuery,
   type LocalStoreApi,
   type LocalTables,
+  live,
   type NewOutboxEntry,
   type OutboxEntryState,
   peerOf,
   RECEIPT_CONTENT,
+  REDELIVERY_WINDOW_MS,
   type StoredConversation,
   type StoredHistoryEntry,
+  type SweepResult,
+  savedAttachmentPath,
 } from "./local-tables.ts";
 import { decodeRecord, encodeRecord } from "./node-record-codec.ts";
 import { OpenedRows } from "./opened-rows.ts";
@@ -49,6 +55,7 @@ import {
 export type { CommitStats } from "./local-commit-queue.ts";
 export type {
   ContactRecord,
+  ConversationSettings,
   IntentRecord,
   OutboxEntry,
   PendingIntent,
@@ -65,8 +72,10 @@ export {
   type NewOutboxEntry,
   type OutboxEntryState,
   RECEIPT_CONTENT,
+  REDELIVERY_WINDOW_MS,
   type StoredConversation,
   type StoredHistoryEntry,
+  type SweepResult,
 };
 
 type Row = Record<string, SQLInputValue>;
@@ -78,6 +87,14 @@ const BLIND_INDEX_CACHE_SIZE = 4096;
 
 const KEY_CHECK = "key-check";
 const KEY_CHECK_PLAINTEXT = utf8("nano local store");
+
+/**
+ * An expired attachment's saved file goes with its row. Best effort: a file the user moved or already
+ * deleted is not an error, and one that cannot be removed must not keep the rows from going.
+ */
+async function removeSavedFiles(files: readonly string[]): Promise<void> {
+  await Promise.all(files.map((file) => rm(file, { force: true }).catch(() => {})));
+}
 
 function bytesOf(value: SQLInputValue | undefined): Uint8Array {
   if (!(value instanceof Uint8Array))
@@ -438,13 +455,15 @@ export class SqliteTables implements LocalTables {
     const history = message.contentType !== RECEIPT_CONTENT;
     return (
       this.#run(
-        "INSERT OR IGNORE INTO received (handle, record, shown, unread, peer, at) VALUES (?, ?, ?, ?, ?, ?)",
+        `INSERT OR IGNORE INTO received (handle, record, shown, unread, peer, at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
         handle,
         record,
         history ? 0 : 1,
         history ? 1 : 0,
         history ? this.#blind("contacts", message.sender) : null,
         message.receivedAt,
+        message.expiresAt ?? null,
       ) > 0
     );
   }
@@ -460,12 +479,19 @@ export class SqliteTables implements LocalTables {
     );
   }
 
-  /** Messages committed and not yet shown, in arrival order (what a crash left between commit and show). */
-  listUnshown(limit = 1000): (ReceivedMessage & { readonly seq: number })[] {
+  /**
+   * Messages committed and not yet shown, in arrival order (what a crash left between commit and show).
+   * A message whose timer ran out by `now` is never shown: it waits only for the sweep.
+   */
+  listUnshown(limit = 1000, now = Date.now()): (ReceivedMessage & { readonly seq: number })[] {
     return this.#all(
-      "SELECT seq, handle, record FROM received WHERE shown = 0 ORDER BY seq LIMIT ?",
+      `SELECT seq, handle, record FROM received
+         WHERE shown = 0 AND (expires_at IS NULL OR expires_at > ?) ORDER BY seq LIMIT ?`,
+      now,
       limit,
-    ).map((row) => ({ seq: numberOf(row.seq), ...this.#received(row) }));
+    )
+      .map((row) => ({ seq: numberOf(row.seq), ...this.#received(row) }))
+      .filter((message) => live(message, now));
   }
 
   #received(row: Row): ReceivedMessage {
@@ -488,10 +514,11 @@ export class SqliteTables implements LocalTables {
     const key = utf8(message.clientMessageId);
     const record = sealRow(this.#keys, "sent", key, encodeRecord("sent", message));
     this.#run(
-      "INSERT OR IGNORE INTO sent (client_message_id, peer, at, record) VALUES (?, ?, ?, ?)",
+      "INSERT OR IGNORE INTO sent (client_message_id, peer, at, expires_at, record) VALUES (?, ?, ?, ?, ?)",
       message.clientMessageId,
       this.#blind("contacts", message.recipient),
       message.sentAt,
+      message.expiresAt ?? null,
       record,
     );
   }
@@ -537,9 +564,10 @@ export class SqliteTables implements LocalTables {
     const key = utf8(intent.clientMessageId);
     const record = sealRow(this.#keys, "intents", key, encodeRecord("intent", intent));
     this.#run(
-      `INSERT INTO intents (client_message_id, seq, record)
-       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM intents), ?)`,
+      `INSERT INTO intents (client_message_id, seq, expires_at, record)
+       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM intents), ?, ?)`,
       intent.clientMessageId,
+      intent.expireAfterSeconds === undefined ? null : intent.createdAt + intent.expireAfterSeconds * 1000,
       record,
     );
   }
@@ -607,14 +635,16 @@ export class SqliteTables implements LocalTables {
    */
   history(query: HistoryQuery): StoredHistoryEntry[] {
     const peer = query.peer === undefined ? null : this.#blind("contacts", query.peer);
-    return this.#historyRows(peer, query.since ?? 0, query.limit)
+    return this.#historyRows(peer, query.since ?? 0, query.limit, query.now ?? Date.now())
       .filter((entry) => query.peer === undefined || peerOf(entry) === query.peer)
       .reverse();
   }
 
-  #historyRows(peer: Uint8Array | null, since: number, limit: number): StoredHistoryEntry[] {
-    const where = peer === null ? "at >= ?" : "peer = ? AND at >= ?";
-    const params: SQLInputValue[] = peer === null ? [since, since] : [peer, since, peer, since];
+  #historyRows(peer: Uint8Array | null, since: number, limit: number, now: number): StoredHistoryEntry[] {
+    const notExpired = "(expires_at IS NULL OR expires_at > ?)";
+    const where = peer === null ? `at >= ? AND ${notExpired}` : `peer = ? AND at >= ? AND ${notExpired}`;
+    const params: SQLInputValue[] =
+      peer === null ? [since, now, since, now] : [peer, since, now, peer, since, now];
     return this.#all(
       `SELECT 'in' AS direction, seq, handle, NULL AS client_message_id, unread, at, record FROM received
          WHERE peer IS NOT NULL AND ${where}
@@ -623,26 +653,113 @@ export class SqliteTables implements LocalTables {
        ORDER BY at DESC, seq DESC LIMIT ?`,
       ...params,
       limit,
-    ).map(
-      (row): StoredHistoryEntry =>
-        row.direction === "in"
-          ? { direction: "in", message: this.#received(row), unread: numberOf(row.unread) === 1 }
-          : { direction: "out", message: this.#sent(row) },
+    )
+      .map(
+        (row): StoredHistoryEntry =>
+          row.direction === "in"
+            ? { direction: "in", message: this.#received(row), unread: numberOf(row.unread) === 1 }
+            : { direction: "out", message: this.#sent(row) },
+      )
+      .filter((entry) => live(entry.message, now));
+  }
+
+  /** Every conversation with a message not expired by `now`, the most recent first. */
+  conversations(now = Date.now()): StoredConversation[] {
+    const rows = this.#all(
+      `SELECT peer, SUM(unread) AS unread, MAX(at) AS last FROM (
+         SELECT peer, unread, at FROM received
+           WHERE peer IS NOT NULL AND (expires_at IS NULL OR expires_at > ?)
+         UNION ALL SELECT peer, 0, at FROM sent WHERE expires_at IS NULL OR expires_at > ?)
+       GROUP BY peer ORDER BY last DESC`,
+      now,
+      now,
+    );
+    return rows.flatMap((row) => {
+      const [last] = this.#historyRows(bytesOf(row.peer), 0, 1, now);
+      return last === undefined ? [] : [{ peer: peerOf(last), last, unread: numberOf(row.unread) }];
+    });
+  }
+
+  // ---- disappearing messages (docs/client.md "Disappearing messages")
+  /**
+   * Deletes every received and sent row whose timer ran out by `now`, shown or not (and every intent:
+   * a send still waiting for the relay whose timer ran out is never sent), and asks for the
+   * WAL to be truncated after the commit (secure_delete zeroes the freed cells in the database; the
+   * checkpoint carries that into the file and truncation drops the old page images): the plaintext
+   * leaves local.db and local.db-wal with this transaction. The deleted received rows' blind handles
+   * are remembered for REDELIVERY_WINDOW_MS, so a message the relay delivers again is skipped, not
+   * refused. Returns the received attachment rows deleted (their saved files are the caller's).
+   */
+  sweepExpired(now: number): SweepResult {
+    const files: string[] = [];
+    for (const row of this.#all(
+      "SELECT handle, record FROM received WHERE expires_at <= ? AND peer IS NOT NULL",
+      now,
+    )) {
+      const message = this.#received(row);
+      if (message.contentType !== "attachment") continue;
+      const saved = savedAttachmentPath(message.body);
+      if (saved !== null) files.push(saved);
+    }
+    this.#run(
+      `INSERT OR IGNORE INTO expired_received (handle, forget_at)
+       SELECT handle, ? FROM received WHERE expires_at <= ?`,
+      now + REDELIVERY_WINDOW_MS,
+      now,
+    );
+    const deleted =
+      this.#run("DELETE FROM received WHERE expires_at <= ?", now) +
+      this.#run("DELETE FROM sent WHERE expires_at <= ?", now) +
+      this.#run("DELETE FROM intents WHERE expires_at <= ?", now);
+    this.#run("DELETE FROM expired_received WHERE forget_at <= ?", now);
+    if (deleted > 0) this.secretsDeleted();
+    return { deleted, files };
+  }
+
+  /** The earliest time a row's timer runs out, or null when none has one. */
+  nextExpiry(): number | null {
+    const row = this.#get(
+      `SELECT MIN(at) AS next FROM (SELECT MIN(expires_at) AS at FROM received
+         UNION ALL SELECT MIN(expires_at) FROM sent UNION ALL SELECT MIN(expires_at) FROM intents)`,
+    );
+    return row?.next === null || row?.next === undefined ? null : numberOf(row.next);
+  }
+
+  /**
+   * A message whose timer had run out when it arrived: its plaintext is never stored or shown; only its
+   * blind handle is kept (as the sweep keeps it), so a redelivery is skipped.
+   */
+  rememberExpired(messageId: string, now: number): void {
+    this.#run(
+      "INSERT OR IGNORE INTO expired_received (handle, forget_at) VALUES (?, ?)",
+      this.#blind("received", messageId),
+      now + REDELIVERY_WINDOW_MS,
     );
   }
 
-  /** Every conversation, the most recent first. */
-  conversations(): StoredConversation[] {
-    const rows = this.#all(
-      `SELECT peer, SUM(unread) AS unread, MAX(at) AS last FROM (
-         SELECT peer, unread, at FROM received WHERE peer IS NOT NULL
-         UNION ALL SELECT peer, 0, at FROM sent)
-       GROUP BY peer ORDER BY last DESC`,
+  /** The conversation's settings, or null when none were set. */
+  getConversation(peer: string): ConversationSettings | null {
+    const handle = this.#blind("contacts", peer);
+    const row = this.#get("SELECT record FROM conversation_settings WHERE peer = ?", handle);
+    if (row === undefined) return null;
+    const settings = decodeRecord(
+      "conversation",
+      openRow(this.#keys, "conversation_settings", handle, bytesOf(row.record)),
     );
-    return rows.flatMap((row) => {
-      const [last] = this.#historyRows(bytesOf(row.peer), 0, 1);
-      return last === undefined ? [] : [{ peer: peerOf(last), last, unread: numberOf(row.unread) }];
-    });
+    if (settings.peer !== peer)
+      throw new NanoError("local_record_tampered", "a conversation row holds another peer");
+    return settings;
+  }
+
+  putConversation(settings: ConversationSettings): void {
+    const handle = this.#blind("contacts", settings.peer);
+    const record = sealRow(
+      this.#keys,
+      "conversation_settings",
+      handle,
+      encodeRecord("conversation", settings),
+    );
+    this.#run("INSERT OR REPLACE INTO conversation_settings (peer, record) VALUES (?, ?)", handle, record);
   }
 
   /** Marks a conversation's received messages read; returns how many were unread. */
@@ -683,16 +800,29 @@ export class SqliteTables implements LocalTables {
     return rows.length;
   }
 
+  /** Stored before (or deleted by its timer lately): a redelivery of this relay id is skipped. */
   hasReceived(messageId: string): boolean {
     const handle = this.#blind("received", messageId);
-    return this.#get("SELECT 1 AS hit FROM received WHERE handle = ?", handle) !== undefined;
+    return (
+      this.#get(
+        `SELECT 1 AS hit FROM received WHERE handle = ?
+         UNION ALL SELECT 1 FROM expired_received WHERE handle = ?`,
+        handle,
+        handle,
+      ) !== undefined
+    );
   }
 
-  /** Messages in arrival order after sequence number `after`; `seq` is an unauthenticated order hint. */
-  listReceived(after = 0, limit = 1000): (ReceivedMessage & { readonly seq: number })[] {
+  /**
+   * Messages in arrival order after sequence number `after`; `seq` is an unauthenticated order hint.
+   * Rows whose timer ran out by `now` are left out.
+   */
+  listReceived(after = 0, limit = 1000, now = Date.now()): (ReceivedMessage & { readonly seq: number })[] {
     return this.#all(
-      "SELECT seq, handle, record FROM received WHERE seq > ? ORDER BY seq LIMIT ?",
+      `SELECT seq, handle, record FROM received
+         WHERE seq > ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY seq LIMIT ?`,
       after,
+      now,
       limit,
     ).map((row) => ({ seq: numberOf(row.seq), ...this.#received(row) }));
   }
@@ -780,6 +910,14 @@ export class LocalStore implements LocalStoreApi {
       const store = new LocalStore(db, keys, path);
       store.#tables.checkKey();
       store.#tables.backfillHistory();
+      // Every command that opens the store deletes what is due first (docs/client.md "Disappearing
+      // messages"), before anything could read it.
+      const swept = store.#tables.sweepExpired(Date.now());
+      if (swept.deleted > 0) {
+        store.#tables.takeSecretsDeleted();
+        db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+        await removeSavedFiles(swept.files);
+      }
       // Before anything in it is used: a database older than this home's last committed state.
       const anchor = await readAnchor(path, keys);
       const counter = store.#tables.stateVersion();
@@ -836,6 +974,22 @@ export class LocalStore implements LocalStoreApi {
       .finally(() => {
         this.#anchoring = null;
       });
+  }
+
+  /**
+   * Deletes the messages whose timer ran out by `now` (LocalTables.sweepExpired) in one durable commit,
+   * after which the WAL is truncated, then the files their attachments were saved to. Returns how many
+   * rows went. `receive --watch` runs it on a timer; opening the store runs it once.
+   */
+  async sweepExpired(now = Date.now()): Promise<number> {
+    const swept = await this.transaction((tables) => tables.sweepExpired(now));
+    await removeSavedFiles(swept.files);
+    return swept.deleted;
+  }
+
+  /** The earliest local time a stored message's timer runs out, or null. */
+  nextExpiry(): Promise<number | null> {
+    return this.read((tables) => tables.nextExpiry());
   }
 
   /** Checkpoints the WAL into the database (secure_delete zeroes freed bytes) and truncates it. */
@@ -928,6 +1082,11 @@ export class LocalStore implements LocalStoreApi {
   }
 
   async close(): Promise<void> {
+    // What came due while this client ran (a receive that printed a short-lived message) goes now,
+    // not at the next command. Best effort: closing must not fail for it, and the next open sweeps.
+    const now = Date.now();
+    const next = await this.nextExpiry().catch(() => null);
+    if (next !== null && next <= now) await this.sweepExpired(now).catch(() => 0);
     this.#anchorDue = false;
     await this.#anchoring;
     await this.#queue.close();

@@ -1,5 +1,6 @@
 import type {
   ContactRecord,
+  ConversationSettings,
   IntentRecord,
   OutboxEntry,
   PendingIntent,
@@ -35,6 +36,8 @@ export interface HistoryQuery {
   /** Local time (ms) from which on, inclusive. */
   readonly since?: number | undefined;
   readonly limit: number;
+  /** Rows whose timer ran out by this local time are left out (the sweep deletes them); default now. */
+  readonly now?: number | undefined;
 }
 
 /** A conversation: its peer, its newest message (either way) and how many received are unread. */
@@ -57,6 +60,38 @@ export interface NewOutboxEntry {
   readonly recipient: string;
   readonly envelope: Uint8Array;
   readonly createdAt: number;
+}
+
+/**
+ * How long the blind handle of a received row deleted by its timer is remembered: a relay redelivers an
+ * unacknowledged message within seconds of the next connection, and keeps none past its own TTL.
+ */
+export const REDELIVERY_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** What one expiry sweep deleted: the rows, and the saved files of received attachments among them. */
+export interface SweepResult {
+  readonly deleted: number;
+  /** Removing them is the caller's (the Node store's, with node:fs; the browser saves no files). */
+  readonly files: readonly string[];
+}
+
+/** The saved file of a received attachment row (`{path, ...}` JSON), or null for a long text. */
+export function savedAttachmentPath(body: Uint8Array): string | null {
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(body));
+    const path = (parsed as { path?: unknown } | null)?.path;
+    return typeof path === "string" ? path : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Not expired by `now` by the sealed record's own deadline: a store's clear expiry column only selects
+ * (it is not authenticated), so a column edited to NULL cannot bring an expired message back into view.
+ */
+export function live(message: { readonly expiresAt?: number | undefined }, now: number): boolean {
+  return message.expiresAt === undefined || message.expiresAt > now;
 }
 
 /** The peer of a history entry: the sender of what came in, the recipient of what went out. */
@@ -119,11 +154,18 @@ export interface LocalTables {
   insertReceived(message: ReceivedMessage): boolean;
   /** The application took the message; `read`: a person saw it. */
   markShown(messageId: string, read: boolean): boolean;
-  /** Committed and not yet shown, in arrival order. */
-  listUnshown(limit?: number): (ReceivedMessage & { readonly seq: number })[];
+  /**
+   * Committed and not yet shown, in arrival order (what a crash left between commit and show). A
+   * message whose timer ran out by `now` (default: the clock) is never shown: it waits for the sweep.
+   */
+  listUnshown(limit?: number, now?: number): (ReceivedMessage & { readonly seq: number })[];
+  /** Stored before (or deleted by its timer lately): a redelivery of this relay id is skipped. */
   hasReceived(messageId: string): boolean;
-  /** In arrival order after sequence number `after`; `seq` is an unauthenticated order hint. */
-  listReceived(after?: number, limit?: number): (ReceivedMessage & { readonly seq: number })[];
+  /**
+   * In arrival order after sequence number `after`; `seq` is an unauthenticated order hint. Rows
+   * whose timer ran out by `now` (default: the clock) are left out.
+   */
+  listReceived(after?: number, limit?: number, now?: number): (ReceivedMessage & { readonly seq: number })[];
 
   // sent messages (history) and the outbox joined with them
   insertSent(message: SentMessage): void;
@@ -148,12 +190,32 @@ export interface LocalTables {
   // history
   /** The newest `limit` messages of one conversation (or all), from `since` on, oldest first. */
   history(query: HistoryQuery): StoredHistoryEntry[];
-  /** Every conversation, the most recent first. */
-  conversations(): StoredConversation[];
+  /** Every conversation with a message not expired by `now` (default: the clock), the most recent first. */
+  conversations(now?: number): StoredConversation[];
   /** Marks a conversation's received messages read; returns how many were unread. */
   markRead(peer: string): number;
   /** Deletes history older than `before`; unshown messages stay until they are shown. */
   pruneHistory(before: number): number;
+
+  // disappearing messages (docs/client.md "Disappearing messages")
+  /**
+   * Deletes every received and sent row (and intent: a send still waiting for the relay whose timer
+   * ran out is never sent) whose timer ran out by `now`, shown or not, and remembers the deleted
+   * received rows' blind handles for REDELIVERY_WINDOW_MS, so a message the relay delivers again is
+   * skipped, not refused. The store makes the plaintext leave its files with the commit as far as its
+   * medium allows (SQLite: secure_delete and a truncated WAL; IndexedDB: docs/web.md).
+   */
+  sweepExpired(now: number): SweepResult;
+  /** The earliest local time a row's timer runs out, or null when none has one. */
+  nextExpiry(): number | null;
+  /**
+   * A message whose timer had run out when it arrived: its plaintext is never stored or shown; only its
+   * blind handle is kept (as the sweep keeps it), so a redelivery is skipped.
+   */
+  rememberExpired(messageId: string, now: number): void;
+  /** A conversation's settings, or null when none were set. */
+  getConversation(peer: string): ConversationSettings | null;
+  putConversation(settings: ConversationSettings): void;
 
   // meta: sealed named values (the own identity record, device key and certificate...)
   putSecretMeta(name: string, value: Uint8Array): void;
@@ -171,5 +233,13 @@ export interface LocalStoreApi {
   transaction<T>(work: (tables: LocalTables) => T | Promise<T>): Promise<T>;
   read<T>(work: (tables: LocalTables) => T): Promise<T>;
   relaxed<T>(work: (tables: LocalTables) => T): Promise<T>;
+  /**
+   * Deletes the messages whose timer ran out by `now` (default: the clock) in one durable commit, and
+   * whatever the store keeps of them outside its rows; returns how many rows went.
+   */
+  sweepExpired(now?: number): Promise<number>;
+  /** The earliest local time a stored message's timer runs out, or null. */
+  nextExpiry(): Promise<number | null>;
+  /** Sweeps what came due while the store was open (best effort), then closes. */
   close(): Promise<void>;
 }

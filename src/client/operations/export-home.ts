@@ -1,4 +1,6 @@
 import { existsSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { z } from "zod";
 import { toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { decodeIdentityRecordExact } from "../../protocol/identity-record.ts";
@@ -6,7 +8,8 @@ import { computeSafetyNumber, formatSafetyNumber } from "../../protocol/safety-n
 import type { ClientContext } from "../context.ts";
 import { writeFileAtomic } from "../home/atomic-file.ts";
 import { loadOwnIdentity } from "../home/local-identity.ts";
-import { type Passphrase, saveKeystore } from "../keystore/keystore.ts";
+import { openKeystore, type Passphrase, saveKeystore } from "../keystore/keystore.ts";
+import { keystoreLength, MAX_KEYSTORE_PAYLOAD } from "../keystore/keystore-format.ts";
 
 export const CLIENT_EXPORT_FORMAT = "nano-client-export/v1";
 const PAGE = 1000;
@@ -67,6 +70,10 @@ export async function exportHome(
           from: message.sender,
           received_at: new Date(message.receivedAt).toISOString(),
           content_type: message.contentType,
+          // A disappearing message says so: the copy in the export outlives it (docs/compliance.md).
+          ...(message.expiresAt === undefined
+            ? {}
+            : { expires_at: new Date(message.expiresAt).toISOString() }),
           ...(text
             ? { text: Buffer.from(message.body).toString("utf8") }
             : { body: Buffer.from(message.body).toString("base64") }),
@@ -98,3 +105,85 @@ export async function exportHome(
     encrypted: options.passphrase !== undefined,
   };
 }
+
+/**
+ * The export document's outline, checked after a sealed export opens: enough to know it is an export
+ * (and not another sealed file, a keystore above all) before any of it is written out.
+ */
+const EXPORT_OUTLINE = z.looseObject({
+  format: z.literal(CLIENT_EXPORT_FORMAT),
+  exported_at: z.string(),
+  account: z.looseObject({}),
+  contacts: z.array(z.unknown()),
+  messages: z.array(z.unknown()),
+});
+
+export interface OpenedExport {
+  /** The document exactly as `export` wrote it (UTF-8 JSON). */
+  readonly json: string;
+  readonly contacts: number;
+  readonly messages: number;
+  readonly exportedAt: string;
+}
+
+/**
+ * Opens a file `export --encrypt` wrote (`nano-client open-export`, docs/client.md "Exporting your
+ * data"): the keystore format v1 sealing the export's JSON. Every failure is typed and says what the
+ * file is: not a sealed file (`keystore_unrecognized`), cut short or appended to (`keystore_truncated`),
+ * damaged (`keystore_corrupt`), the wrong passphrase (`wrong_passphrase`), modified with a recomputed
+ * checksum (`keystore_tampered`), or a sealed file that is not an export (`export_unrecognized` — a
+ * home's keystore opened with its passphrase must never be written out as plaintext).
+ */
+export async function openExport(path: string, passphrase: Passphrase): Promise<OpenedExport> {
+  let bytes: Uint8Array;
+  try {
+    // Capped before reading: a huge file named as an export must not be pulled into memory.
+    const { size } = await stat(path);
+    if (size > keystoreLength(MAX_KEYSTORE_PAYLOAD))
+      throw new NanoError(
+        "keystore_payload_too_large",
+        `${path} is ${size} bytes: larger than any sealed export`,
+      );
+    bytes = new Uint8Array(await readFile(path));
+  } catch (error) {
+    if (NanoError.is(error)) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? "unknown";
+    throw new NanoError("input_unreadable", `cannot read the export ${path} (${code})`);
+  }
+  let payload: Uint8Array;
+  try {
+    payload = await openKeystore(bytes, passphrase);
+  } catch (error) {
+    if (!NanoError.is(error)) throw error;
+    throw new NanoError(error.code, `${path}: ${EXPORT_FAILURES[error.code] ?? error.message}`, {
+      cause: error,
+    });
+  }
+  try {
+    const json = new TextDecoder("utf-8", { fatal: true }).decode(payload);
+    const outline = EXPORT_OUTLINE.safeParse(JSON.parse(json));
+    if (!outline.success) throw new Error("not an export");
+    return {
+      json,
+      contacts: outline.data.contacts.length,
+      messages: outline.data.messages.length,
+      exportedAt: outline.data.exported_at,
+    };
+  } catch {
+    throw new NanoError(
+      "export_unrecognized",
+      `${path} opened, but it does not hold a ${CLIENT_EXPORT_FORMAT} document (a keystore?); nothing was written`,
+    );
+  } finally {
+    payload.fill(0);
+  }
+}
+
+/** What each failure means for an export file (the keystore's own wording names a keystore). */
+const EXPORT_FAILURES: Readonly<Record<string, string>> = {
+  keystore_unrecognized: "not a sealed export (bad magic bytes); a plain export is JSON and needs no opening",
+  keystore_truncated: "the sealed export was cut short or appended to",
+  keystore_corrupt: "the sealed export's checksum does not match: bytes changed on disk",
+  wrong_passphrase: "wrong passphrase for this export",
+  keystore_tampered: "the passphrase is right but the sealed export fails authentication: it was modified",
+};

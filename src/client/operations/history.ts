@@ -5,6 +5,7 @@ import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
 import { DEFAULT_HISTORY_RETENTION_DAYS } from "../home/home.ts";
 import type { StoredConversation, StoredHistoryEntry } from "../local-store/local-store.ts";
+import { expirySeconds } from "../messaging/disappearing.ts";
 import { checkUsername } from "./claim-username.ts";
 
 /** What `client.history` returns at most when no limit is given, and the most it returns at all. */
@@ -46,12 +47,18 @@ export interface HistoryEntry {
   readonly contentId: string | null;
   /** A received message nobody has read yet (`markRead`, `nano-client history PEER`). */
   readonly unread: boolean;
+  /** The message's timer (disappearing messages), null when it does not disappear. */
+  readonly expireAfterSeconds: number | null;
+  /** Local time it is deleted at, null when it does not disappear. */
+  readonly expiresAt: number | null;
 }
 
 export interface Conversation {
   readonly peer: string;
   readonly last: HistoryEntry;
   readonly unread: number;
+  /** The timer new messages to this peer get (`setConversationExpiry`); null: none. */
+  readonly expireAfterSeconds: number | null;
 }
 
 /** A received attachment's row holds {path, filename, size, contentType}; a sent one's {size, filename}. */
@@ -78,6 +85,8 @@ function entryOf(stored: StoredHistoryEntry): HistoryEntry {
     contentType: isAttachment ? ("attachment" as const) : ("text" as const),
     text,
     attachment,
+    expireAfterSeconds: message.expireAfterSeconds ?? null,
+    expiresAt: message.expiresAt ?? null,
   };
   if (stored.direction === "in") {
     const received = stored.message;
@@ -135,15 +144,45 @@ export async function history(context: ClientContext, options: HistoryOptions = 
   if (since !== undefined && !Number.isFinite(since))
     throw new NanoError("invalid_argument", "since is not a valid time");
   await applyRetention(context);
-  const rows = await context.store.read((tables) => tables.history({ peer: options.peer, since, limit }));
+  const now = Date.now();
+  const rows = await context.store.read((tables) =>
+    tables.history({ peer: options.peer, since, limit, now }),
+  );
   return rows.map(entryOf);
 }
 
 /** One line per peer with its newest message and unread count, the most recent first. */
 export async function conversations(context: ClientContext): Promise<Conversation[]> {
   await applyRetention(context);
-  const rows: StoredConversation[] = await context.store.read((tables) => tables.conversations());
-  return rows.map((row) => ({ peer: row.peer, last: entryOf(row.last), unread: row.unread }));
+  const now = Date.now();
+  return context.store.read((tables) =>
+    tables.conversations(now).map((row: StoredConversation) => ({
+      peer: row.peer,
+      last: entryOf(row.last),
+      unread: row.unread,
+      expireAfterSeconds: tables.getConversation(row.peer)?.expireAfterSeconds ?? null,
+    })),
+  );
+}
+
+/**
+ * Sets the timer new messages to `peer` get (disappearing messages), or none with null. Only what this
+ * client sends: a received message's timer is the one its sender put in it, whatever this setting.
+ * Returns the timer in seconds.
+ */
+export async function setConversationExpiry(
+  context: ClientContext,
+  peer: string,
+  expireAfterMs: number | null,
+  now = Date.now(),
+): Promise<number | null> {
+  checkUsername(peer);
+  const seconds = expireAfterMs === null ? null : expirySeconds(expireAfterMs);
+  // No contact needed: a timer may be set before the first message to a peer.
+  await context.store.transaction((tables) =>
+    tables.putConversation({ peer, expireAfterSeconds: seconds, updatedAt: now }),
+  );
+  return seconds;
 }
 
 /** Marks a conversation read; returns how many messages were unread. */

@@ -91,8 +91,9 @@ export async function retryQuarantined(
       // Committed in local.db first: a crash before this removal finds it received next time (skip).
       await context.home.quarantine.transaction((tables) => tables.removeQuarantined(quarantined.messageId));
       opened += 1;
-    } else if (outcome.kind === "skip" || outcome.kind === "receipt") {
-      // Opened before (a retry killed before its removal), or a receipt: nothing left to keep.
+    } else if (outcome.kind === "skip" || outcome.kind === "receipt" || outcome.kind === "expired") {
+      // Opened before (a retry killed before its removal), a receipt, or a message whose timer ran
+      // out meanwhile: nothing left to keep.
       await context.home.quarantine.transaction((tables) => tables.removeQuarantined(quarantined.messageId));
       if (outcome.kind === "receipt") opened += 1;
     } else {

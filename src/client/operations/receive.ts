@@ -26,11 +26,11 @@ import {
   sweepStalePartials,
 } from "../messaging/attachments.ts";
 import { type DeliveryReceipt, ReceiptBatcher, receiptKindName } from "../messaging/delivery-receipts.ts";
+import { RelayClock, receivedExpiresAt, sweepWhileWatching } from "../messaging/disappearing.ts";
 import { maintainPrekeys, PREKEY_POLICY } from "../messaging/prekey-maintenance.ts";
 import { processTogether } from "../messaging/receive-batch.ts";
 import { flushOutbox, USER_RETRY } from "../outbox/outbox-flush.ts";
 import type { RelayMessage } from "../transport/relay-api.ts";
-import { relayClockSkew } from "../transport/relay-clock.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { watchRelay } from "../transport/relay-socket.ts";
 import { fetchProvenRecord } from "../trust/peer-identity.ts";
@@ -62,6 +62,10 @@ export interface IncomingMessage {
   readonly newSession: boolean;
   /** The sender's id of this message (hex): the one its delivery receipt names (`SendResult.contentId`). */
   readonly contentId: string;
+  /** The sender's timer in seconds (disappearing messages), null when it does not disappear. */
+  readonly expireAfterSeconds: number | null;
+  /** Local time the message is deleted at (both sides delete it), null when it does not disappear. */
+  readonly expiresAt: number | null;
 }
 
 /** A message that could not be opened: reported, acknowledged (so it cannot block the queue forever). */
@@ -126,6 +130,8 @@ export interface ReceiveResult {
 
 type Outcome =
   | { kind: "message"; message: IncomingMessage; contentId: Uint8Array; firstContact: boolean }
+  /** Its timer ran out before it arrived: never stored, never shown (docs/client.md). */
+  | { kind: "expired"; sender: string; contentId: Uint8Array; firstContact: boolean }
   | { kind: "receipt"; receipt: DeliveryReceipt }
   | { kind: "skip" }
   /** From a blocked sender: acknowledged and dropped, never decrypted (contact-blocks.ts). */
@@ -160,14 +166,18 @@ type Saved = { path: string | null; text: string | null; reference: AttachmentRe
 /** What one pass over the local store decided: a final outcome, or what to fetch before the next pass. */
 type Pass =
   | { kind: "done"; outcome: Outcome; consumed: readonly Uint8Array[] }
+  | { kind: "needs-clock" }
   | { kind: "needs-record"; username: string }
   | { kind: "needs-attachment"; reference: AttachmentReference };
 
 /** Failures that depend on the clock: the message may open once the clock is right. */
 const TIME_CODES: ReadonlySet<string> = new Set([...NOT_YET_VALID_CODES, "prekey_expired"]);
 
-/** Passes one envelope may take: decide, fetch the proven record, fetch the attachment, commit. */
-const MAX_PASSES = 3;
+/**
+ * Passes one envelope may take: decide, fetch the proven record, ask the relay's clock (a message with
+ * a timer), fetch the attachment, commit.
+ */
+const MAX_PASSES = 4;
 
 /**
  * One envelope: the protocol decides (src/protocol/receive-message.ts) and this commits the decision's
@@ -182,9 +192,10 @@ export async function processEnvelope(
   context: ClientContext,
   link: RelayLink,
   relayMessage: RelayMessage,
-  options: { saveDir: string; onProgress?: Progress },
+  options: { saveDir: string; onProgress?: Progress; clock?: RelayClock },
   now = Date.now(),
 ): Promise<Outcome> {
+  const clock = options.clock ?? new RelayClock(link.api.endpoint);
   const messageId = String(relayMessage.id);
   const sender = relayMessage.from;
   let saved: Saved | null = null;
@@ -210,6 +221,10 @@ export async function processEnvelope(
       // Committed: what the decision consumed (superseded keys, used prekey seeds) leaves memory.
       wipeConsumed(step);
       return step.outcome;
+    }
+    if (step.kind === "needs-clock") {
+      await clock.measure();
+      continue;
     }
     if (step.kind === "needs-record") {
       try {
@@ -291,6 +306,28 @@ export async function processEnvelope(
         decided.consumed,
       );
     }
+    let expiresAt: number | null = null;
+    if (content.expireAfterSeconds !== undefined) {
+      // Nothing is written yet: the relay's clock is asked outside the transaction, then decided again.
+      if (clock.known === null) return { kind: "needs-clock" };
+      expiresAt = receivedExpiresAt({
+        now,
+        relaySentAt: relayMessage.sentAt,
+        skewMs: clock.known.skewMs,
+        expireAfterSeconds: content.expireAfterSeconds,
+      });
+      if (expiresAt <= now) {
+        // Expired on the way (a receiver long offline): the session still steps, the plaintext is
+        // never stored, and an attachment is never fetched.
+        await stores.apply(decided.writes);
+        tables.rememberExpired(messageId, now);
+        return done(
+          { kind: "expired", sender: decided.peer, contentId: content.messageId, firstContact },
+          decided.consumed,
+        );
+      }
+    }
+    const timer = expiresAt === null ? {} : { expireAfterSeconds: content.expireAfterSeconds, expiresAt };
     let text: string;
     let attachment: IncomingMessage["attachment"] = null;
     if (content.type === CONTENT_TYPES.attachment) {
@@ -325,6 +362,7 @@ export async function processEnvelope(
       contentId,
       envelopeBytes: relayMessage.envelope.length,
       newSession: decided.newSession,
+      ...timer,
     });
     return done(
       {
@@ -343,6 +381,8 @@ export async function processEnvelope(
           envelopeBytes: relayMessage.envelope.length,
           newSession: decided.newSession,
           contentId,
+          expireAfterSeconds: content.expireAfterSeconds ?? null,
+          expiresAt,
         },
       },
       decided.consumed,
@@ -384,6 +424,8 @@ export function incomingFromStored(stored: ReceivedMessage): IncomingMessage {
     envelopeBytes: stored.envelopeBytes ?? 0,
     newSession: stored.newSession ?? false,
     contentId: stored.contentId ?? "",
+    expireAfterSeconds: stored.expireAfterSeconds ?? null,
+    expiresAt: stored.expiresAt ?? null,
   };
 }
 
@@ -428,9 +470,12 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
    */
   const held = new Map<string, Set<number>>();
   const maxHeld = options.maxHeldPerSender ?? MAX_HELD_PER_SENDER;
-  /** Asked of the relay once per receive, at the first time failure. */
-  let clockSkew: Promise<number | null> | null = null;
   const markRead = options.markRead === true;
+  /**
+   * The relay's clock, asked once per receive: at the first time failure (whose clock is off) or the
+   * first message with a timer (when it was accepted), whichever comes first.
+   */
+  const relayClock = new RelayClock(link.api.endpoint);
   /**
    * Hands one committed message to the application, then marks it shown. The mark waits for no fsync
    * (`relaxed`): it survives a killed process (it is in the WAL), and losing it to a power cut shows
@@ -444,6 +489,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   const processOne = (message: RelayMessage) =>
     processEnvelope(context, link, message, {
       saveDir,
+      clock: relayClock,
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
   /**
@@ -460,8 +506,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
       let outcome = await pending;
       if (outcome.kind === "keep" && outcome.timeFailure !== undefined) {
         const failure = outcome.timeFailure;
-        clockSkew ??= relayClockSkew(link.api.endpoint);
-        const clockSkewMs = await clockSkew;
+        const clockSkewMs = await relayClock.measure();
         // An expired prekey with a clock that agrees with the relay's is not a clock problem: the
         // message really came too late; refused and acknowledged as before.
         if (
@@ -506,6 +551,9 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
           if (outcome.message.newSession) newSessions += 1;
           receipts?.add(outcome.message.sender, outcome.contentId, outcome.firstContact);
           await take(outcome.message);
+        } else if (outcome.kind === "expired") {
+          // Delivered, though never shown: the receipt lets the sender's session leave its first phase.
+          receipts?.add(outcome.sender, outcome.contentId, outcome.firstContact);
         } else if (outcome.kind === "receipt") {
           await options.onReceipt?.(outcome.receipt);
         } else if (outcome.kind === "blocked") {
@@ -540,6 +588,8 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
     pagesDone = resolve;
   });
   const stopWatch = new AbortController();
+  /** Set when the relay said the account no longer exists: the watch ends with this error. */
+  let accountGone: NanoError | null = null;
   const stop = () => stopWatch.abort();
   signal.addEventListener("abort", stop, { once: true });
   if (signal.aborted) stop();
@@ -589,9 +639,18 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
         // The relay's `low_prekeys`: others are taking this account's one-time keys (first contacts,
         // or a drain the relay is slowing down); refill now rather than at the next timer.
         onLowPrekeys: () => upkeepOnce({ topUp: true }),
-        onError: () => {},
+        onError: (error) => {
+          // The relay ended the session for good (the account was erased or deleted): so does the watch.
+          if (NanoError.is(error, "account_gone")) {
+            accountGone ??= error;
+            stop();
+          }
+        },
       })
     : null;
+  // A watch deletes disappearing messages as their timers run out (a command does it when it opens
+  // the store); stopped with the watch.
+  const sweeping = options.watch ? sweepWhileWatching(context.store, stopWatch.signal) : null;
   try {
     let after = 0;
     for (let page = 0; page < 10_000; page += 1) {
@@ -616,11 +675,14 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   } finally {
     pagesDone();
     await watching;
+    stop();
+    await sweeping;
     signal.removeEventListener("abort", stop);
     await Promise.allSettled([...acking]);
     // Also when the receive failed: the messages it committed are delivered and get their receipts.
     await receipts?.flush();
   }
+  if (accountGone !== null) throw accountGone;
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
   await maintainPrekeysQuietly(context, link);
   return { received, rejected, blocked, outboxSent };

@@ -35,6 +35,7 @@ import {
   type Progress,
   sendAttachment,
 } from "../messaging/attachments.ts";
+import { expirySeconds } from "../messaging/disappearing.ts";
 import { newClientMessageId } from "../outbox/outbox.ts";
 import { deliverCommitted, flushOutbox } from "../outbox/outbox-flush.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
@@ -63,6 +64,11 @@ export interface SendRequest {
    * application's call.
    */
   readonly reusePending?: boolean;
+  /**
+   * Disappearing message: both sides delete it this long after it is sent (whole seconds, 1 s..365 d).
+   * Absent: the conversation's timer (`setConversationExpiry`); null: none, whatever the conversation's.
+   */
+  readonly expireAfterMs?: number | null;
 }
 
 export interface SendResult {
@@ -88,6 +94,14 @@ export interface SendResult {
   readonly attachment: { readonly size: number; readonly filename: string | null } | null;
   /** True when an earlier pending copy of this text was delivered instead (`reusePending`). */
   readonly earlierCopy: boolean;
+  /** The message's timer in seconds (disappearing messages), null when it does not disappear. */
+  readonly expireAfterSeconds: number | null;
+}
+
+/** A send's timer: its length and the local time its clock started (the user's send). */
+interface Timer {
+  readonly seconds: number;
+  readonly startedAt: number;
 }
 
 /** An attachment carries no caption (protocol.md §9.4): a text given with a file would be lost. */
@@ -114,6 +128,22 @@ export function checkSendRequest(request: SendRequest): void {
   if (request.file !== null && request.file.bytes.length > MAX_FILE_BYTES) {
     throw new NanoError("invalid_argument", `file is larger than ${humanBytes(MAX_FILE_BYTES)}`);
   }
+  if (request.expireAfterMs !== undefined && request.expireAfterMs !== null)
+    expirySeconds(request.expireAfterMs);
+}
+
+/** The timer a send goes with: its own, else the conversation's (docs/client.md "Disappearing messages"). */
+async function resolveTimer(
+  context: ClientContext,
+  request: SendRequest,
+  now: number,
+): Promise<Timer | null> {
+  if (request.expireAfterMs === null) return null;
+  if (request.expireAfterMs !== undefined)
+    return { seconds: expirySeconds(request.expireAfterMs), startedAt: now };
+  const settings = await context.store.read((tables) => tables.getConversation(request.recipient));
+  const seconds = settings?.expireAfterSeconds ?? null;
+  return seconds === null ? null : { seconds, startedAt: now };
 }
 
 /** The suite of the session a message to `peer` would go on now, or null when none is open. */
@@ -148,11 +178,13 @@ async function encryptAndCommit(
     readonly current: number | null;
     readonly needsSession: boolean;
     readonly now: number;
+    readonly timer: Timer | null;
     /** An intent being sent (sendIntents): its ids, and its row removed in the same commit. */
     readonly intent?: { readonly clientMessageId: string; readonly messageId: Uint8Array };
   },
 ): Promise<Prepared> {
-  const { peer, contact, explicit, current, needsSession, now, intent } = plan;
+  const { peer, contact, explicit, current, needsSession, now, intent, timer } = plan;
+  const expiry = timer === null ? {} : { expireAfterSeconds: timer.seconds };
   let bundle: Bundle | null = null;
   if (needsSession) bundle = await fetchChosenBundle(context, link, peer, explicit, now);
   else if (contact !== null && !context.peerChecks.recent(peer, contact.identityRecord, now))
@@ -170,7 +202,7 @@ async function encryptAndCommit(
     const text = request.text ?? "";
     // Above the largest padding bucket the text cannot be an envelope: it goes as an attachment.
     if (Buffer.byteLength(text) + INLINE_OVERHEAD <= MAX_PADDED_CONTENT) {
-      content = encodeContent({ type: CONTENT_TYPES.text, text, messageId, sentAt: now });
+      content = encodeContent({ type: CONTENT_TYPES.text, text, messageId, sentAt: now, ...expiry });
     } else {
       upload = { bytes: utf8(text), contentType: LONG_TEXT_TYPE };
     }
@@ -184,6 +216,7 @@ async function encryptAndCommit(
       reference: encodeAttachmentReference(reference),
       messageId,
       sentAt: now,
+      ...expiry,
     });
     attachment = { size: reference.size, filename: reference.filename ?? null };
   }
@@ -232,6 +265,7 @@ async function encryptAndCommit(
       sentAt: now,
       contentId: toHex(messageId),
       suite: getSuite(suite!).id,
+      ...(timer === null ? {} : { ...expiry, expiresAt: timer.startedAt + timer.seconds * 1000 }),
     });
     return { kind: "sent", suite: suite!, envelope: sent.envelope, checkedRecord, consumed: sent.consumed };
   });
@@ -279,6 +313,7 @@ export async function send(
     const earlier = await findPendingCopy(context, peer, request.text);
     if (earlier !== null) return deliverEarlierCopy(context, earlier);
   }
+  const timer = await resolveTimer(context, request, now);
   const contact = await context.store.read((tables) => tables.getContact(peer));
   if (contact?.identityChanged) throw identityChangedError(peer);
   const link = await context.link();
@@ -289,11 +324,11 @@ export async function send(
     const waiting = (await context.store.read((tables) => tables.listIntents())).find(
       (intent) => intent.recipient === peer,
     );
-    if (waiting !== undefined) return queueIntent(context, request, now, waiting.lastError);
+    if (waiting !== undefined) return queueIntent(context, request, timer, now, waiting.lastError);
   }
-  const sent = await sendNow(context, link, request, contact, now);
+  const sent = await sendNow(context, link, request, contact, timer, now);
   // Not committed because the relay could not be reached (a bundle, a check, an upload): the intent is.
-  return sent ?? queueIntent(context, request, now, "relay_unreachable");
+  return sent ?? queueIntent(context, request, timer, now, "relay_unreachable");
 }
 
 /**
@@ -305,6 +340,7 @@ async function sendNow(
   link: RelayLink,
   request: SendRequest,
   contact: ContactRecord | null,
+  timer: Timer | null,
   now: number,
   intent?: { readonly clientMessageId: string; readonly messageId: Uint8Array },
 ): Promise<SendResult | null> {
@@ -333,6 +369,7 @@ async function sendNow(
       current,
       needsSession: releaseStart !== null,
       now,
+      timer,
       ...(intent === undefined ? {} : { intent }),
     });
   } catch (error) {
@@ -366,6 +403,7 @@ async function sendNow(
     newSession: prepared.newSession,
     attachment,
     earlierCopy: false,
+    expireAfterSeconds: timer?.seconds ?? null,
   };
 }
 
@@ -377,6 +415,7 @@ async function sendNow(
 async function queueIntent(
   context: ClientContext,
   request: SendRequest,
+  timer: Timer | null,
   now: number,
   because: string | null,
 ): Promise<SendResult> {
@@ -391,6 +430,7 @@ async function queueIntent(
       file: request.file,
       cryptoMode: request.cryptoMode,
       createdAt: now,
+      ...(timer === null ? {} : { expireAfterSeconds: timer.seconds }),
     }),
   );
   return {
@@ -405,6 +445,7 @@ async function queueIntent(
     attachment:
       request.file === null ? null : { size: request.file.bytes.length, filename: request.file.name },
     earlierCopy: false,
+    expireAfterSeconds: timer?.seconds ?? null,
   };
 }
 
@@ -431,7 +472,19 @@ export async function sendIntents(context: ClientContext, link: RelayLink): Prom
       const contact = await context.store.read((tables) => tables.getContact(intent.recipient));
       if (contact?.identityChanged) throw identityChangedError(intent.recipient);
       const ids = { clientMessageId: intent.clientMessageId, messageId: fromHex(intent.contentId) };
-      const result = await sendNow(context, link, request, contact, Date.now(), ids);
+      // The timer's clock started when the user sent it, not now that the relay is back: the message
+      // goes with what is left of it (the sweep removed an intent whose timer ran out).
+      const now = Date.now();
+      let timer: Timer | null = null;
+      if (intent.expireAfterSeconds !== undefined) {
+        const left = intent.createdAt + intent.expireAfterSeconds * 1000 - now;
+        if (left <= 0) {
+          await context.store.transaction((tables) => tables.removeIntent(intent.clientMessageId));
+          continue;
+        }
+        timer = { seconds: Math.ceil(left / 1000), startedAt: now };
+      }
+      const result = await sendNow(context, link, request, contact, timer, now, ids);
       if (result !== null) {
         sent += 1;
         continue;
@@ -466,6 +519,7 @@ async function deliverEarlierCopy(context: ClientContext, earlier: PendingMessag
     newSession: false,
     attachment: null,
     earlierCopy: true,
+    expireAfterSeconds: null,
   };
 }
 

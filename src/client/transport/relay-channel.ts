@@ -84,6 +84,12 @@ export interface ChannelOptions {
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_NORMAL = 1000;
 const CLOSE_SERVICE_RESTART = 1012;
+/**
+ * 4401 close reasons after which the account no longer exists at the relay (docs/api.md): the account
+ * deleted itself, or the relay's operator erased it. Logging in again cannot succeed, so the channel
+ * stops reconnecting and reports `account_gone` once.
+ */
+const ACCOUNT_GONE: ReadonlySet<string> = new Set(["account_deleted", "account_erased"]);
 
 export interface SendAnswer {
   readonly serverId: number;
@@ -156,6 +162,8 @@ export class RelayChannel {
   #failures = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #paused = false;
+  /** Set when the relay ended the session because the account is gone (ACCOUNT_GONE): final. */
+  #gone: NanoError | null = null;
 
   constructor(api: ChannelAuth, options: ChannelOptions = {}) {
     this.#api = api;
@@ -422,6 +430,7 @@ export class RelayChannel {
 
   async #connectOnce(retryAuth: boolean): Promise<void> {
     if (this.#closed) throw unreachable("the relay channel is closed");
+    if (this.#gone !== null) throw this.#gone;
     if (Date.now() < this.#refusedUntil) throw unreachable("the relay refused the WebSocket upgrade");
     const token = await this.#api.token();
     if (this.#closed) throw unreachable("the relay channel is closed");
@@ -473,10 +482,20 @@ export class RelayChannel {
         this.#emitError(rejected("the relay sent a frame larger than the client accepts"));
       }
     });
-    socket.on("close", (code) => {
+    socket.on("close", (code, reason) => {
       clearTimeout(timer);
       this.#clearTimers(connection);
       if (code === CLOSE_UNAUTHENTICATED) this.#api.forgetToken();
+      const why = reason.toString();
+      if (code === CLOSE_UNAUTHENTICATED && ACCOUNT_GONE.has(why) && this.#gone === null) {
+        this.#gone = new NanoError(
+          "account_gone",
+          why === "account_erased"
+            ? "the relay's operator erased this account (account_erased): it no longer exists there"
+            : "this account was deleted at the relay (account_deleted): it no longer exists there",
+        );
+        this.#emitError(this.#gone);
+      }
       settle(
         code === CLOSE_UNAUTHENTICATED && !connection.ready
           ? new NanoError("unauthenticated", "the relay refused the token")
@@ -667,7 +686,13 @@ export class RelayChannel {
 
   /** `restart`: the relay closed with 1012, so the next attempt is due at once (jittered), not backed off. */
   #scheduleReconnect(restart = false): void {
-    if (this.#closed || this.#listeners.size === 0 || this.#reconnectTimer !== undefined) return;
+    if (
+      this.#closed ||
+      this.#gone !== null ||
+      this.#listeners.size === 0 ||
+      this.#reconnectTimer !== undefined
+    )
+      return;
     const backoff = this.#reconnect;
     let wait: number;
     if (restart) {

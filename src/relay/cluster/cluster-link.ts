@@ -79,8 +79,22 @@ export interface RelayPresence {
   readonly at: number;
 }
 
-/** Why sessions were ended elsewhere: the close reason their connections get (docs/api.md, 4401). */
-export type SessionsEnded = "token_revoked" | "identity_updated";
+/**
+ * Why sessions were ended elsewhere: the close reason their connections get (docs/api.md, 4401).
+ * `account_erased` comes from `nano-relay compliance erase`, a process outside the cluster.
+ */
+export type SessionsEnded = "token_revoked" | "identity_updated" | "account_erased";
+const SESSIONS_ENDED: ReadonlySet<string> = new Set(["token_revoked", "identity_updated", "account_erased"]);
+
+/** The sharded channel of one user's signals (wake-ups, logins, sessions ended). */
+export function userChannel(prefix: string, username: string): string {
+  return `${prefix}:user:${username}`;
+}
+
+/** The signal that tells every relay to check `username`'s sessions against the token table. */
+export function sessionsEndedSignal(reason: SessionsEnded): string {
+  return encodeSignal({ kind: "sessions", reason });
+}
 
 type Signal =
   | { readonly kind: "wake" }
@@ -95,7 +109,7 @@ function encodeSignal(signal: Signal): string {
 
 function decodeSignal(text: string): Signal | null {
   if (text === "w") return { kind: "wake" };
-  if (text === "s:token_revoked" || text === "s:identity_updated")
+  if (text.startsWith("s:") && SESSIONS_ENDED.has(text.slice(2)))
     return { kind: "sessions", reason: text.slice(2) as SessionsEnded };
   const match = /^l:(\d{1,16}):(.{1,200})$/.exec(text);
   return match === null ? null : { kind: "login", generation: Number(match[1]), node: match[2]! };
@@ -188,7 +202,7 @@ export class ClusterLink {
   }
 
   channel(username: string): string {
-    return `${this.#prefix}:user:${username}`;
+    return userChannel(this.#prefix, username);
   }
 
   get health(): ClusterHealth {

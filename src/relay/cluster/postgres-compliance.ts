@@ -264,6 +264,11 @@ export class PostgresComplianceStore implements ComplianceStore {
     });
   }
 
+  async latestErasure(): Promise<number | null> {
+    const [row] = await query(this.#pool, "SELECT max(erased_at) AS latest FROM account_tombstones");
+    return row?.latest === null || row?.latest === undefined ? null : Number(row.latest);
+  }
+
   async counts(now: number): Promise<{ activeHolds: number; liveTombstones: number }> {
     const [holds] = await query(this.#pool, "SELECT count(*) AS n FROM legal_holds");
     const [tombstones] = await query(

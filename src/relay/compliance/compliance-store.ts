@@ -40,6 +40,11 @@ export interface ComplianceStore {
     event: (changed: boolean) => RelayAuditEvent,
   ): Promise<boolean>;
   counts(now: number): Promise<{ activeHolds: number; liveTombstones: number }>;
+  /**
+   * When the newest erasure happened (its tombstone's time), or null when none is kept: a running relay
+   * watches it to end the sessions of accounts erased by another process (src/relay/erasure-watch.ts).
+   */
+  latestErasure(): Promise<number | null>;
 }
 
 /** SQLite: one connection, the command's own transactions (the relay's writers wait on its lock). */
@@ -117,6 +122,10 @@ export class SqliteComplianceStore implements ComplianceStore {
       this.#transparency.appendEventSync(event(changed));
       return changed;
     });
+  }
+
+  async latestErasure(): Promise<number | null> {
+    return this.#store.latestErasure();
   }
 
   async counts(now: number): Promise<{ activeHolds: number; liveTombstones: number }> {

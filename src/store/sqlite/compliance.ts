@@ -134,6 +134,12 @@ export class SqliteCompliance {
   }
 
   /** A live tombstone (cooling-off not over) for this skeleton key? */
+  /** The newest tombstone's erasure time, or null (src/relay/erasure-watch.ts). */
+  latestErasure(): number | null {
+    const row = this.#get("SELECT MAX(erased_at) AS latest FROM account_tombstones");
+    return row?.latest === null || row?.latest === undefined ? null : Number(row.latest);
+  }
+
   tombstoned(skeletonKey: Uint8Array, now: number): boolean {
     return (
       this.#get(

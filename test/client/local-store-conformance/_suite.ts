@@ -13,12 +13,12 @@ import type {
   SentMessage,
   SessionRecord,
 } from "../../../src/client/local-store/local-records.ts";
-import type { LocalStoreApi } from "../../../src/client/local-store/local-tables.ts";
+import { type LocalStoreApi, REDELIVERY_WINDOW_MS } from "../../../src/client/local-store/local-tables.ts";
 import { equal, ok, rejectsWith } from "./_check.ts";
 
 /** Tables a subject can tamper with, and how. */
-export type TamperTable = "contacts" | "sessions" | "outbox" | "received" | "meta";
-export type TamperAction = "flip-byte" | "swap-records" | "truncate" | "reseal-foreign";
+export type TamperTable = "contacts" | "sessions" | "outbox" | "received" | "sent" | "meta";
+export type TamperAction = "flip-byte" | "swap-records" | "truncate" | "reseal-foreign" | "clear-expiry";
 
 /**
  * What "reseal-foreign" seals, under the right key, table and row key: valid JSON that is no record of
@@ -33,7 +33,8 @@ export interface StoreSubject {
   /**
    * With the store closed: changes the stored sealed bytes of `table` underneath it — one byte of the
    * first row's record, the records of its first two rows swapped, the first row cut short, or the
-   * first row's record replaced by FOREIGN_PLAINTEXT sealed properly for its place.
+   * first row's record replaced by FOREIGN_PLAINTEXT sealed properly for its place; or, with
+   * "clear-expiry", every row's clear expiry column removed (the sealed records left as they are).
    */
   tamper(table: TamperTable, action: TamperAction): Promise<void>;
 }
@@ -225,6 +226,14 @@ async function expectFilled(store: LocalStoreApi, what: string): Promise<void> {
     );
   });
 }
+
+/** A message with a timer: `expiresAt` is its sealed deadline. */
+function expiring<T extends ReceivedMessage | SentMessage>(message: T, expiresAt: number): T {
+  return { ...message, expireAfterSeconds: 1, expiresAt };
+}
+
+/** Opening a store sweeps by the real clock: expiry cases put their deadlines after it. */
+const HOUR_MS = 3_600_000;
 
 export const CONFORMANCE_CASES: readonly ConformanceCase[] = Object.freeze([
   {
@@ -658,6 +667,177 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = Object.freeze([
       const again = await subject.open();
       await expectFilled(again, "the right key still opens it");
       await again.close();
+    },
+  },
+  {
+    name: "expiry: a sweep deletes the due rows and only those, and remembers the received handles",
+    async run(subject) {
+      const t0 = Date.now() + HOUR_MS;
+      const store = await subject.open();
+      await store.transaction((tables) => {
+        tables.insertReceived(expiring(received("r-due", "bob", 10), t0));
+        tables.insertReceived(expiring(received("r-later", "bob", 20), t0 + 60_000));
+        tables.insertReceived(received("r-plain", "bob", 30));
+        tables.insertReceived({
+          ...expiring(received("r-file", "alice", 40, "attachment"), t0),
+          body: new TextEncoder().encode(JSON.stringify({ path: "/saved/a.bin", size: 3 })),
+        });
+        tables.insertSent(expiring(sent("s-due", "bob", 15), t0));
+        tables.insertSent(sent("s-plain", "bob", 35));
+        tables.insertIntent({ ...intent("i-due"), createdAt: t0 - 1000, expireAfterSeconds: 1 });
+        tables.insertIntent(intent("i-plain"));
+      });
+      equal(await store.nextExpiry(), t0, "the earliest deadline");
+      await store.read((tables) => {
+        equal(
+          tables.history({ limit: 10, now: t0 - 1 }).length,
+          6,
+          "before the deadline history shows every row",
+        );
+        equal(
+          tables.history({ limit: 10, now: t0 }).map((e) => e.direction),
+          ["in", "in", "out"],
+          "at the deadline history hides the due rows before the sweep ran",
+        );
+        equal(
+          tables.listUnshown(100, t0).map((m) => m.messageId),
+          ["r-later", "r-plain"],
+          "a due message is never shown",
+        );
+        equal(
+          tables.listReceived(0, 100, t0).map((m) => m.messageId),
+          ["r-later", "r-plain"],
+          "nor listed",
+        );
+        equal(
+          tables.conversations(t0).map((c) => [c.peer, c.unread]),
+          [["bob", 2]],
+          "a conversation of only due rows is gone, the due rows are not counted unread",
+        );
+      });
+      const swept = await store.transaction((tables) => tables.sweepExpired(t0));
+      equal(swept.deleted, 4, "the two received rows, the sent row and the intent that came due");
+      equal([...swept.files], ["/saved/a.bin"], "the saved file of the due attachment is handed back");
+      equal(await store.sweepExpired(t0), 0, "nothing twice");
+      await store.read((tables) => {
+        ok(tables.hasReceived("r-due"), "a swept message's redelivery is recognised");
+        equal(
+          tables.listReceived(0, 100, t0 - HOUR_MS).map((m) => m.messageId),
+          ["r-later", "r-plain"],
+          "the due rows are gone even for an earlier clock",
+        );
+        equal(
+          tables.listIntents().map((i) => i.clientMessageId),
+          ["i-plain"],
+          "a send whose timer ran out before the relay took it is never sent",
+        );
+        equal(
+          tables.history({ limit: 10, now: t0 - HOUR_MS }).map((e) => e.direction),
+          ["in", "in", "out"],
+          "the other rows stay",
+        );
+        equal(tables.nextExpiry(), t0 + 60_000, "the next deadline");
+        tables.rememberExpired("r-arrived-late", t0);
+      });
+      await store.close();
+      const reopened = await subject.open();
+      await reopened.read((tables) => {
+        ok(tables.hasReceived("r-due"), "the swept handle is remembered across a reopen");
+        ok(tables.hasReceived("r-arrived-late"), "as is one that arrived already expired");
+        ok(!tables.hasReceived("r-never"), "an unknown id is not");
+        equal(tables.nextExpiry(), t0 + 60_000, "the next deadline after reopening");
+      });
+      equal(
+        await reopened.sweepExpired(t0 + REDELIVERY_WINDOW_MS),
+        1,
+        "after the redelivery window the last timed row goes",
+      );
+      await reopened.read((tables) => {
+        ok(!tables.hasReceived("r-due"), "and the handles are forgotten");
+        ok(!tables.hasReceived("r-arrived-late"), "all of them");
+        ok(tables.hasReceived("r-later"), "the handle of the row that just went is remembered");
+        equal(tables.nextExpiry(), null, "no deadline is left");
+      });
+      await reopened.close();
+    },
+  },
+  {
+    name: "expiry: a row whose clear deadline was removed stays hidden by its sealed one",
+    async run(subject) {
+      const deadline = Date.now() + HOUR_MS;
+      const store = await subject.open();
+      await store.transaction((tables) => {
+        tables.insertReceived(expiring(received("r-timed", "bob", 10), deadline));
+        tables.insertReceived(received("r-plain", "bob", 20));
+        tables.insertSent(expiring(sent("s-timed", "alice", 15), deadline));
+      });
+      await store.close();
+      await subject.tamper("received", "clear-expiry");
+      await subject.tamper("sent", "clear-expiry");
+      const reopened = await subject.open();
+      await reopened.read((tables) => {
+        equal(
+          tables.history({ limit: 10, now: deadline - 1 }).length,
+          3,
+          "before the sealed deadline every row is shown",
+        );
+        equal(
+          tables.history({ limit: 10, now: deadline }).map((e) => e.message.sentAt),
+          [19],
+          "after it the rows are hidden although no column says so",
+        );
+        equal(
+          tables.listUnshown(100, deadline).map((m) => m.messageId),
+          ["r-plain"],
+          "and never shown",
+        );
+        equal(
+          tables.conversations(deadline).map((c) => c.peer),
+          ["bob"],
+          "a conversation whose newest row is hidden is not listed",
+        );
+      });
+      await reopened.close();
+    },
+  },
+  {
+    name: "expiry: conversation settings round-trip, are replaced, and survive a reopen",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => {
+        tables.putConversation({ peer: "alice", expireAfterSeconds: 604_800, updatedAt: 10 });
+        tables.putConversation({ peer: "bob", expireAfterSeconds: 60, updatedAt: 11 });
+        tables.putConversation({ peer: "bob", expireAfterSeconds: null, updatedAt: 12 });
+      });
+      const check = (opened: LocalStoreApi, what: string) =>
+        opened.read((tables) => {
+          equal(
+            tables.getConversation("alice"),
+            { peer: "alice", expireAfterSeconds: 604_800, updatedAt: 10 },
+            `${what}: a week's timer`,
+          );
+          equal(
+            tables.getConversation("bob"),
+            { peer: "bob", expireAfterSeconds: null, updatedAt: 12 },
+            `${what}: the timer turned off again`,
+          );
+          equal(tables.getConversation("carol"), null, `${what}: a conversation without settings`);
+        });
+      await check(store, "in the open store");
+      let refused = false;
+      await store
+        .transaction((tables) =>
+          tables.putConversation({ peer: "carol", expireAfterSeconds: 0, updatedAt: 1 }),
+        )
+        .catch(() => {
+          refused = true;
+        });
+      ok(refused, "a timer the wire cannot carry (0 s) is refused inside the work");
+      equal(await store.read((tables) => tables.getConversation("carol")), null, "and nothing was written");
+      await store.close();
+      const reopened = await subject.open();
+      await check(reopened, "after reopening");
+      await reopened.close();
     },
   },
   {

@@ -78,7 +78,12 @@ function idbSubject(name: string, primitives: CryptoProvider["primitives"]): Sto
         const values = (await requestResult(objectStore.getAll())) as { record: Uint8Array }[];
         const [first, second] = values;
         if (first === undefined) throw new Error(`no row in ${table} to tamper with`);
-        if (action === "flip-byte") {
+        if (action === "clear-expiry") {
+          values.forEach((value, index) => {
+            const { expiresAt: _cleared, ...rest } = value as { expiresAt?: number; record: Uint8Array };
+            objectStore.put(rest, keys[index]!);
+          });
+        } else if (action === "flip-byte") {
           const changed = Uint8Array.from(first.record);
           changed[changed.length - 20]! ^= 0x01;
           objectStore.put({ ...first, record: changed }, keys[0]!);
