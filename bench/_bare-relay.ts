@@ -99,6 +99,8 @@ export async function runLoad(
       return Buffer.from(testEnvelope(Buffer.concat([Buffer.from(key), filler]))).toString("base64");
     }),
   );
+  // Client message ids unique per call: the relay refuses an id reused with another envelope.
+  const run = toHex(randomBytes(4));
   const started = performance.now();
   senders.forEach((socket, s) => {
     const to = names[s]![1]!;
@@ -111,7 +113,7 @@ export async function runLoad(
         socket.send(
           JSON.stringify({
             type: "send",
-            id: `b${next}`,
+            id: `b${run}x${next}`,
             to,
             envelope,
           }),
