@@ -403,7 +403,8 @@ export async function runBareAttachments(dir: string, scenario: AttachmentScenar
     return row("baseline", scenario, blobBytes, [await baselineLoad(baseline.port, scenario, prepared)], 1);
   } finally {
     process.off("exit", cleanup);
-    baseline.child.kill("SIGTERM");
+    // Killed outright: its blobs are thrown away, and nothing may keep this process waiting on it.
+    baseline.child.kill("SIGKILL");
   }
 }
 
