@@ -43,8 +43,17 @@ async function startKeystoreOpening(
   passphrase: Passphrase,
 ): Promise<{ readonly opening: Promise<Uint8Array> } | null> {
   const { resolveHome } = await import("../client/home/home-paths.ts");
+  const { assertNotWritableByOthers } = await import("../client/home/atomic-file.ts");
   const { openKeystore, readKeystoreFile } = await import("../client/keystore/keystore.ts");
-  const bytes = await readKeystoreFile(resolveHome(home, env).keystore).catch(() => null);
+  const paths = resolveHome(home, env);
+  // The passphrase meets no keystore in a home others may write to (they could have planted it, with
+  // the costliest work factor the format allows): the same check unlockHome makes first.
+  const trusted = await assertNotWritableByOthers(paths.root, "home directory").then(
+    () => true,
+    () => false,
+  );
+  if (!trusted) return null;
+  const bytes = await readKeystoreFile(paths.keystore).catch(() => null);
   if (bytes === null) return null;
   const opening = openKeystore(bytes, passphrase);
   // Its rejection (a wrong passphrase) is reported by open, which awaits it where it reads the keystore.
