@@ -107,6 +107,32 @@ test("an unlock started early (keystoreOpening, the CLI's) is taken only after t
     await client.close();
   }));
 
+test("an early unlock fails with the same codes as open's own: a damaged keystore, a missing one", () =>
+  withTempDir(async (dir) => {
+    const home = join(dir, "h");
+    await NanoClient.init({ home, mode: "hybrid", passphrase: PASS });
+    const keystore = join(home, "keystore");
+    const { readFile, rm, writeFile } = await import("node:fs/promises");
+    const bytes = await readFile(keystore);
+    bytes[bytes.length - 1]! ^= 0x01; // the sealed payload's tag
+    await writeFile(keystore, bytes, { mode: 0o600 });
+    const codeOf = async (keystoreOpening?: Promise<Uint8Array>) => {
+      keystoreOpening?.catch(() => {});
+      try {
+        await NanoClient.open({ home, passphrase: PASS, ...(keystoreOpening ? { keystoreOpening } : {}) });
+        return "opened";
+      } catch (error) {
+        return NanoError.is(error) ? error.code : String(error);
+      }
+    };
+    const damaged = await codeOf();
+    assert.notEqual(damaged, "opened");
+    assert.equal(await codeOf(loadKeystore(keystore, PASS)), damaged);
+    await rm(keystore);
+    assert.equal(await codeOf(), "keystore_missing");
+    assert.equal(await codeOf(loadKeystore(keystore, PASS)), "keystore_missing");
+  }));
+
 test("a home directory writable by others is refused before the passphrase is used", () =>
   withTempDir(async (dir) => {
     const home = join(dir, "h");
