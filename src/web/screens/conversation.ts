@@ -1,0 +1,224 @@
+import { humanBytes } from "../../text/human-bytes.ts";
+import { describeError, el, replaceChildren, shortTime } from "../elements.ts";
+import type { ContactView, DeliveryState, MessageView } from "../messenger.ts";
+import { routeHash } from "../routes.ts";
+import type { Screen, ScreenContext } from "./screen.ts";
+
+/** Ticks for sighted users, words for screen readers. */
+const DELIVERY: Readonly<Record<DeliveryState, { mark: string; label: string }>> = Object.freeze({
+  pending: { mark: "…", label: "waiting to be sent" },
+  sent: { mark: "✓", label: "sent" },
+  delivered: { mark: "✓✓", label: "delivered" },
+  read: { mark: "✓✓", label: "read" },
+});
+
+/** Files bigger than this are refused before reading them into memory (docs/attachments.md). */
+const MAX_FILE_BYTES = 100 * 1024 * 1024;
+
+function saveFile(name: string, bytes: Uint8Array): void {
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>]));
+  const link = el("a", { attrs: { href: url, download: name } });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** One conversation: the history, delivery ticks, the composer, and the changed-identity block. */
+export function conversationScreen(context: ScreenContext, peer: string): Screen {
+  const { messenger } = context;
+  const log = el("ol", {
+    className: "messages",
+    attrs: { role: "log", "aria-label": `Messages with ${peer}` },
+  });
+  const status = el("p", { className: "status", attrs: { role: "status" } });
+  const banner = el("div", { className: "banner warn", attrs: { role: "alert" } });
+  banner.hidden = true;
+  const text = el("textarea", {
+    id: "compose-text",
+    attrs: { name: "text", rows: "2", "aria-label": `Message to ${peer}`, placeholder: "Write a message" },
+  });
+  const send = el("button", { attrs: { type: "submit" }, text: "Send" });
+  const file = el("input", { id: "compose-file", attrs: { type: "file", name: "file" } });
+  const fileLabel = el("label", {
+    className: "button",
+    attrs: { for: "compose-file" },
+    text: "Attach a file",
+  });
+  const progress = el("progress", { attrs: { max: "1", value: "0", "aria-label": "Upload progress" } });
+  progress.hidden = true;
+  const composer = el("form", { className: "composer" }, [text, send, fileLabel, file, progress]);
+  let blocked = false;
+  let disposed = false;
+
+  const messageItem = (message: MessageView): HTMLLIElement => {
+    const delivery =
+      message.delivery === null
+        ? null
+        : el("span", {
+            className: `delivery ${message.delivery}`,
+            attrs: {
+              "aria-label": DELIVERY[message.delivery].label,
+              title: DELIVERY[message.delivery].label,
+            },
+            text: DELIVERY[message.delivery].mark,
+          });
+    const attachment =
+      message.file === null
+        ? null
+        : el("span", { className: "file" }, [
+            `${message.file.name} (${humanBytes(message.file.size)})`,
+            message.direction === "in"
+              ? el("button", {
+                  attrs: { type: "button" },
+                  text: `Save ${message.file.name}`,
+                  on: {
+                    click: () =>
+                      messenger.openFile(peer, message.id).then(
+                        (opened) => saveFile(opened.name, opened.bytes),
+                        (error: unknown) => {
+                          status.textContent = `Could not open the file: ${describeError(error)}`;
+                        },
+                      ),
+                  },
+                })
+              : null,
+          ]);
+    // The disappearing-timer hook: shown when the client reports an expiry (docs/web.md "Limits").
+    const expiry =
+      message.expiresAt === null
+        ? null
+        : el("span", { className: "expires", text: `disappears ${shortTime(message.expiresAt)}` });
+    return el("li", { className: message.direction, attrs: { "data-id": message.id } }, [
+      message.file === null ? el("p", { className: "text", text: message.text }) : attachment,
+      el("span", { className: "meta" }, [
+        el("time", { attrs: { datetime: new Date(message.at).toISOString() }, text: shortTime(message.at) }),
+        delivery,
+        expiry,
+      ]),
+    ]);
+  };
+
+  const showContact = (contact: ContactView | null) => {
+    blocked = contact?.identityChanged === true;
+    banner.hidden = !blocked;
+    text.disabled = blocked;
+    send.disabled = blocked;
+    file.disabled = blocked;
+    if (!blocked) return;
+    const accept = el("button", {
+      attrs: { type: "button" },
+      text: "Accept the new identity",
+      on: {
+        click: () =>
+          messenger.acceptIdentity(peer).then(
+            () => {
+              context.announce(`You accepted ${peer}'s new identity. Sending is allowed again.`);
+              refresh();
+            },
+            (error: unknown) => {
+              status.textContent = `Could not accept: ${describeError(error)}`;
+            },
+          ),
+      },
+    });
+    replaceChildren(banner, [
+      el("strong", { text: `${peer}'s identity has changed.` }),
+      el("p", {
+        text:
+          "They may have a new device or reinstalled, or someone may be impersonating them. Sending is " +
+          "blocked until you accept. Compare safety numbers first if you can.",
+      }),
+      el("a", { attrs: { href: routeHash({ name: "verify", peer }) }, text: "Compare safety numbers" }),
+      accept,
+    ]);
+  };
+
+  const refresh = () => {
+    Promise.all([messenger.history(peer), messenger.contact(peer)]).then(
+      ([messages, contact]) => {
+        if (disposed) return;
+        replaceChildren(log, messages.map(messageItem));
+        showContact(contact);
+        if (messages.some((message) => message.direction === "in"))
+          void messenger.markRead(peer).catch(() => {});
+      },
+      (error: unknown) => {
+        status.textContent = `Could not load the conversation: ${describeError(error)}`;
+      },
+    );
+  };
+
+  const sent = (queued: boolean) => {
+    status.textContent = queued
+      ? "Offline: the message waits in the outbox and goes out when the relay is back."
+      : "";
+    refresh();
+  };
+  const failed = (error: unknown) => {
+    status.textContent = `Not sent: ${describeError(error)}`;
+    refresh();
+  };
+
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = text.value;
+    if (blocked || body.trim() === "") return;
+    send.disabled = true;
+    messenger
+      .sendText(peer, body)
+      .then((result) => {
+        text.value = "";
+        sent(result.queued);
+      }, failed)
+      .finally(() => {
+        send.disabled = blocked;
+        text.focus();
+      });
+  });
+  // Enter sends, Shift+Enter is a new line (the usual messenger keys).
+  text.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      composer.requestSubmit();
+    }
+  });
+  file.addEventListener("change", () => {
+    const chosen = file.files?.[0];
+    file.value = "";
+    if (chosen === undefined || blocked) return;
+    if (chosen.size > MAX_FILE_BYTES) {
+      status.textContent = `${chosen.name} is too large (${humanBytes(chosen.size)}; at most ${humanBytes(MAX_FILE_BYTES)}).`;
+      return;
+    }
+    progress.hidden = false;
+    progress.value = 0;
+    status.textContent = `Sending ${chosen.name}…`;
+    chosen
+      .arrayBuffer()
+      .then((buffer) =>
+        messenger.sendFile(peer, { name: chosen.name, bytes: new Uint8Array(buffer) }, (done, total) => {
+          progress.value = total === 0 ? 1 : done / total;
+        }),
+      )
+      .then((result) => sent(result.queued), failed)
+      .finally(() => {
+        progress.hidden = true;
+      });
+  });
+
+  refresh();
+  const header = el("p", { className: "actions" }, [
+    el("a", { attrs: { href: routeHash({ name: "conversations" }) }, text: "← All conversations" }),
+    el("a", { attrs: { href: routeHash({ name: "verify", peer }) }, text: "Safety number" }),
+  ]);
+  return {
+    title: peer,
+    element: el("section", { className: "conversation" }, [header, banner, log, status, composer]),
+    onEvent: (event) => {
+      if (event.kind === "outbox" || event.kind === "connection" || ("peer" in event && event.peer === peer))
+        refresh();
+    },
+    dispose: () => {
+      disposed = true;
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import type { SuiteName } from "../../crypto/suite-ids.ts";
+import { describeError, el } from "../elements.ts";
+import { DEFAULT_MODE, MODES } from "../messenger.ts";
+import type { Screen, ScreenContext } from "./screen.ts";
+
+/** The three modes in plain words (docs/client.md "Modes" says the same for the CLI). */
+export const MODE_EXPLANATIONS: Readonly<Record<SuiteName, { title: string; text: string }>> = Object.freeze({
+  hybrid: {
+    title: "Hybrid (recommended)",
+    text:
+      "Protected by both today's proven cryptography and the new post-quantum kind. An attacker " +
+      "must break both, so it stays safe if either one fails. Talks to everyone.",
+  },
+  quantum: {
+    title: "Post-quantum only",
+    text:
+      "Only the new post-quantum cryptography (ML-KEM and ML-DSA). Designed against future quantum " +
+      "computers, but without the classical safety net. Talks to quantum and hybrid users.",
+  },
+  classical: {
+    title: "Classical",
+    text:
+      "Today's well-tested cryptography only (X25519 and Ed25519), the smallest and fastest. A " +
+      "large future quantum computer could read messages recorded today.",
+  },
+});
+
+export function createIdentityScreen(context: ScreenContext): Screen {
+  const status = el("p", { className: "status", attrs: { role: "status" } });
+  const options = MODES.map((mode) => {
+    const id = `mode-${mode}`;
+    const radio = el("input", { id, attrs: { type: "radio", name: "mode", value: mode } });
+    radio.checked = mode === DEFAULT_MODE;
+    const explanation = MODE_EXPLANATIONS[mode];
+    return el("div", { className: "choice" }, [
+      radio,
+      el("label", { attrs: { for: id } }, [
+        el("strong", { text: explanation.title }),
+        el("span", { className: "hint", text: explanation.text }),
+      ]),
+    ]);
+  });
+  const submit = el("button", { attrs: { type: "submit" }, text: "Create my identity" });
+  const form = el("form", { attrs: { "aria-labelledby": "create-legend" } }, [
+    el("fieldset", {}, [
+      el("legend", { id: "create-legend", text: "Choose how your messages are protected" }),
+      ...options,
+    ]),
+    el("p", {
+      className: "hint",
+      text:
+        "Your keys are made in this browser and never leave it unencrypted. The mode cannot be changed " +
+        "later without a new identity.",
+    }),
+    submit,
+    status,
+  ]);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const chosen = form.querySelector<HTMLInputElement>("input[name=mode]:checked");
+    const mode = (chosen?.value ?? DEFAULT_MODE) as SuiteName;
+    submit.disabled = true;
+    status.textContent = "Creating your keys…";
+    context.messenger.createIdentity(mode).then(
+      () => {
+        context.announce(`Identity created (${MODE_EXPLANATIONS[mode].title}).`);
+        context.navigate({ name: "claim-username" });
+      },
+      (error: unknown) => {
+        submit.disabled = false;
+        status.textContent = `Could not create the identity: ${describeError(error)}`;
+      },
+    );
+  });
+  return { title: "Create your identity", element: el("section", {}, [form]) };
+}
