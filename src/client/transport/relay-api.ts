@@ -1,6 +1,7 @@
 import { NanoError } from "../../errors/index.ts";
 import { signAccountDeletion, signDeviceChallenge, signUsernameClaim } from "../../protocol/index.ts";
 import type { OwnIdentity } from "../home/local-identity.ts";
+import { fromBase64, toBase64 } from "./base64.ts";
 import { explainCertificateRefusal } from "./relay-clock.ts";
 import {
   checkRawStatus,
@@ -9,15 +10,15 @@ import {
   requestRaw,
   requestStream,
   type StreamedAnswer,
-} from "./relay-http.ts";
+} from "./relay-request.ts";
 
 /**
  * The relay's HTTP API (docs/api.md) as typed calls. Binary values are standard base64. The bearer
  * token is obtained by the device key's challenge-response and kept in memory only: a token on disk
  * would be a credential in a stolen home.
  */
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
-export const fromB64 = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
+const b64 = toBase64;
+export const fromB64 = fromBase64;
 
 export interface RelayMessage {
   readonly id: number;

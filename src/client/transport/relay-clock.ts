@@ -1,7 +1,7 @@
 import { NanoError } from "../../errors/index.ts";
 import type { DeviceCertificate } from "../../protocol/index.ts";
 import { humanDuration } from "../../text/human-duration.ts";
-import { type RelayEndpoint, requestRaw } from "./relay-http.ts";
+import { type RelayEndpoint, requestRaw } from "./relay-request.ts";
 
 /**
  * Whether this computer's clock is why the relay refused the device certificate (issue 14: a home
@@ -14,7 +14,8 @@ export const CLOCK_TOLERANCE_MS = 5 * 60_000;
 /** The relay's clock as its Date header states it, or null when it sent none that parses. */
 export async function relayTime(endpoint: RelayEndpoint): Promise<number | null> {
   const { headers } = await requestRaw(endpoint, { method: "GET", path: "/healthz" });
-  const date = Date.parse(headers.date ?? "");
+  const header = headers.date;
+  const date = Date.parse(typeof header === "string" ? header : "");
   return Number.isFinite(date) ? date : null;
 }
 
