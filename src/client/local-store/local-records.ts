@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { SUITE_IDS, type SuiteId } from "../../crypto/index.ts";
+import { SUITE_IDS, type SuiteId } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
+import { fromBase64, toBase64 } from "./record-base64.ts";
 
 /**
  * The typed records the local store seals, and their plaintext encoding: JSON with bytes as base64,
@@ -130,7 +131,7 @@ export interface SentMessage {
   readonly suite: SuiteId;
 }
 
-const base64 = z.base64().transform((text) => new Uint8Array(Buffer.from(text, "base64")));
+const base64 = z.base64().transform((text) => fromBase64(text));
 const suiteId = z.union([
   z.literal(SUITE_IDS.classical),
   z.literal(SUITE_IDS.hybrid),
@@ -229,8 +230,7 @@ type Decoded<K extends RecordKind> = z.output<(typeof SCHEMAS)[K]>;
 
 /** JSON form of a record; with `probe`, byte fields become "" (the form the schema check sees). */
 function toJson(value: unknown, probe: boolean): unknown {
-  if (value instanceof Uint8Array)
-    return probe ? "" : Buffer.from(value.buffer, value.byteOffset, value.length).toString("base64");
+  if (value instanceof Uint8Array) return probe ? "" : toBase64(value);
   if (value !== null && typeof value === "object") {
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, toJson(inner, probe)]));
   }
@@ -239,7 +239,7 @@ function toJson(value: unknown, probe: boolean): unknown {
 
 export function encodeRecord(kind: RecordKind, record: object): Uint8Array {
   // Refuse to seal what could not be read back. The check sees byte fields as "": base64 written by
-  // Buffer is valid by construction, and re-validating (and decoding) a 1 MiB message body's base64
+  // toBase64 is valid by construction, and re-validating (and decoding) a 1 MiB message body's base64
   // cost more than sealing it. A string where bytes belong is still checked as base64.
   SCHEMAS[kind].parse({ v: 1, ...(toJson(record, true) as object) });
   return jsonBytes({ v: 1, ...record });
@@ -262,14 +262,9 @@ function jsonBytes(record: object): Uint8Array {
     else texts.push(JSON.stringify(toJson(value, false)));
   }
   texts.push(separator === "{" ? "{}" : "}");
-  let length = 0;
-  for (const text of texts) length += Buffer.byteLength(text);
-  // Not allocUnsafe: small buffers would come from Node's shared pool, and this one holds a plaintext
-  // record (secrets) that the pool would keep around for whatever uses the slab next.
-  const out = Buffer.allocUnsafeSlow(length);
-  let offset = 0;
-  for (const text of texts) offset += out.write(text, offset);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  // One TextEncoder pass over the joined text: no runtime-specific buffer (this file is bundled for
+  // the page too), and the output is a fresh array, so no shared pool keeps the plaintext record.
+  return new TextEncoder().encode(texts.join(""));
 }
 
 /** Only reached after the AEAD opened the row, so a failure means a bug or a foreign writer. */
