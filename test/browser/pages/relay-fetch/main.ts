@@ -1,0 +1,105 @@
+// The browser's relay transport in the page, served by a real relay from its own origin:
+// test/browser/relay-fetch.test.ts calls `nanoRelayFetch.*` and compares the outcomes with what the
+// Node transport gets for the same requests. Errors come back as {code, message} (a NanoError's code).
+
+import { relayTime } from "../../../../src/client/transport/relay-clock.ts";
+import { fetchEndpoint } from "../../../../src/client/transport/relay-fetch.ts";
+import { requestJson, requestRaw, requestStream } from "../../../../src/client/transport/relay-request.ts";
+
+export type Outcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      ok: false,
+      code: typeof code === "string" ? code : `uncaught ${(error as Error).name}`,
+      message: (error as Error).message,
+    };
+  }
+}
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+
+const api = {
+  json: (relay: string, method: "GET" | "POST", path: string, body?: unknown, token?: string) =>
+    outcome(() =>
+      requestJson<unknown>(fetchEndpoint(relay), {
+        method,
+        path,
+        ...(body === undefined ? {} : { body }),
+        ...(token === undefined ? {} : { token }),
+      }),
+    ),
+  limited: (relay: string, path: string, maxResponseBytes: number) =>
+    outcome(
+      async () => (await requestRaw(fetchEndpoint(relay), { method: "GET", path, maxResponseBytes })).status,
+    ),
+  withCa: (relay: string) =>
+    outcome(() =>
+      requestRaw(
+        { ...fetchEndpoint(relay), ca: "-----BEGIN CERTIFICATE-----" },
+        { method: "GET", path: "/healthz" },
+      ),
+    ),
+  relayTime: (relay: string) => outcome(() => relayTime(fetchEndpoint(relay))),
+  /** Uploads `size` pattern bytes in `pieces` pieces under `hash`, with progress; returns what progress said. */
+  upload: (relay: string, token: string, hash: string, recipients: string, size: number, pieces: number) =>
+    outcome(async () => {
+      const bytes = new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff);
+      const step = Math.ceil(size / pieces);
+      const parts: Uint8Array[] = [];
+      for (let offset = 0; offset < size; offset += step) parts.push(bytes.subarray(offset, offset + step));
+      const progress: [number, number][] = [];
+      const answer = await requestRaw(fetchEndpoint(relay), {
+        method: "PUT",
+        path: `/v1/attachments/${hash}?recipients=${recipients}`,
+        token,
+        body: parts,
+        onUpload: (sent, total) => progress.push([sent, total]),
+      });
+      return { status: answer.status, progress };
+    }),
+  /** Streams a download; returns the pieces' count, the bytes' hex prefix/length, progress's last report. */
+  download: (relay: string, token: string, hash: string, stopAfter?: number) =>
+    outcome(async () => {
+      let last: [number, number | null] = [0, null];
+      const answer = await requestStream(fetchEndpoint(relay), {
+        method: "GET",
+        path: `/v1/attachments/${hash}`,
+        token,
+        onDownload: (received, total) => {
+          last = [received, total];
+        },
+      });
+      const pieces: Uint8Array[] = [];
+      let length = 0;
+      for await (const piece of answer.body) {
+        pieces.push(piece);
+        length += piece.length;
+        if (stopAfter !== undefined && pieces.length >= stopAfter) break;
+      }
+      const all = new Uint8Array(length);
+      let offset = 0;
+      for (const piece of pieces) {
+        all.set(piece, offset);
+        offset += piece.length;
+      }
+      const expected = new Uint8Array(length).map((_, i) => (i * 31 + 7) & 0xff);
+      return {
+        length,
+        announced: answer.length,
+        pieces: pieces.length,
+        same: all.every((byte, i) => byte === expected[i]),
+        head: hex(all.subarray(0, 8)),
+        last,
+      };
+    }),
+};
+
+(globalThis as unknown as { nanoRelayFetch: typeof api }).nanoRelayFetch = api;
+document.getElementById("status")!.textContent = "ready";
