@@ -324,7 +324,7 @@ export class IdbLocalStore implements LocalStoreApi {
         { cause },
       );
     }
-    draft.publish(sealed);
+    draft.publish(changes, sealed);
   }
 
   #blind(table: string, value: Uint8Array | string): Uint8Array {
@@ -367,11 +367,14 @@ export class IdbLocalStore implements LocalStoreApi {
   /** One stored row, opened; a row that fails any check is kept as broken, never dropped silently. */
   async #openStored(table: TableName, key: string, value: unknown): Promise<ImageRow> {
     const rowKey = BLIND_KEYED.has(table) ? blindKey(key) : utf8(key);
+    // The clear columns still select a broken row (as SQLite selects it and fails to open it), so a
+    // listing that would have shown it throws instead of leaving it out silently.
+    let columns: RowColumns = {};
     try {
       if (rowKey === null) throw tampered(`a row key of ${table} is not a blind index`);
       if (value === null || typeof value !== "object") throw tampered(`a row of ${table} is not a record`);
       const stored = value as Record<string, unknown>;
-      const columns = columnsOf(stored);
+      columns = columnsOf(stored);
       const kind = TABLE_RECORD_KIND[table];
       if (kind === "none") return { rowKey, columns, record: null, sealed: null };
       const sealed = stored.record;
@@ -382,7 +385,7 @@ export class IdbLocalStore implements LocalStoreApi {
       return { rowKey, columns, record: record as ImageRow["record"], sealed };
     } catch (error) {
       const broken = error instanceof NanoError ? error : tampered(`a row of ${table} cannot be read`, error);
-      return { rowKey: rowKey ?? new Uint8Array(0), columns: {}, broken, sealed: null };
+      return { rowKey: rowKey ?? new Uint8Array(0), columns, broken, sealed: null };
     }
   }
 

@@ -465,18 +465,16 @@ export class ImageTables implements LocalTables {
         (b.row.columns.at ?? 0) - (a.row.columns.at ?? 0) ||
         (b.row.columns.seq ?? 0) - (a.row.columns.seq ?? 0),
     );
-    return candidates
-      .slice(0, Math.max(0, limit))
-      .map(
-        (candidate): StoredHistoryEntry =>
-          candidate.in
-            ? {
-                direction: "in",
-                message: this.#open("received", candidate.row),
-                unread: candidate.row.columns.unread === true,
-              }
-            : { direction: "out", message: this.#sent(candidate.id, candidate.row) },
-      );
+    return candidates.slice(0, Math.max(0, limit)).map(
+      (candidate): StoredHistoryEntry =>
+        candidate.in
+          ? {
+              direction: "in",
+              message: this.#open("received", candidate.row),
+              unread: candidate.row.columns.unread === true,
+            }
+          : { direction: "out", message: this.#sent(candidate.id, candidate.row) },
+    );
   }
 
   conversations(): StoredConversation[] {

@@ -187,9 +187,12 @@ export class Draft {
     return out;
   }
 
-  /** After the commit completed: the image becomes what was written; `sealed` holds the new bytes. */
-  publish(sealed: ReadonlyMap<RowChange, Uint8Array>): void {
-    for (const change of this.changes()) {
+  /**
+   * After the commit completed: the image becomes what was written. `changes` are the objects
+   * `changes()` returned for the commit, `sealed` the bytes each new or changed record was sealed to.
+   */
+  publish(changes: readonly RowChange[], sealed: ReadonlyMap<RowChange, Uint8Array>): void {
+    for (const change of changes) {
       const rows = this.#image.rows(change.table);
       const previous = rows.get(change.key);
       if (change.row === null) {
