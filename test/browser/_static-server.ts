@@ -43,7 +43,10 @@ export async function serveStatic(
       response.writeHead(404).end();
       return;
     }
-    response.writeHead(200, { ...headers, "content-type": TYPES[extname(path)] ?? "application/octet-stream" });
+    response.writeHead(200, {
+      ...headers,
+      "content-type": TYPES[extname(path)] ?? "application/octet-stream",
+    });
     createReadStream(path).pipe(response);
   });
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));

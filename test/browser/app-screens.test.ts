@@ -161,7 +161,11 @@ describe("the app's screens in Chromium (scripted client)", () => {
     await page.click("text=← All conversations");
     await waitScreen("conversations");
     await page.waitForSelector("li[data-peer=carol] .badge");
-    assert.equal(await page.$$eval("li[data-peer=bob] .badge", (badges) => badges.length), 0, "bob's were read");
+    assert.equal(
+      await page.$$eval("li[data-peer=bob] .badge", (badges) => badges.length),
+      0,
+      "bob's were read",
+    );
     await page.click("li[data-peer=bob] a");
     await waitScreen("conversation");
     await page.waitForSelector("ol.messages li.in");
