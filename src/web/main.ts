@@ -5,6 +5,7 @@ import { createWebProvider } from "../crypto/web/index.ts";
 import { startApp } from "./app-shell.ts";
 import { relaySetting } from "./relay-setting.ts";
 import { aboutScreen, type CryptoReport } from "./screens/about.ts";
+import { RELAY_META_NAME } from "./security-policy.ts";
 import { runSelfTest } from "./self-test.ts";
 import { unavailableMessenger } from "./unavailable-messenger.ts";
 
@@ -24,7 +25,11 @@ async function start(root: HTMLElement): Promise<void> {
   const app = startApp({
     root,
     messenger: unavailableMessenger(),
-    relay: relaySetting(localStorage, location.origin),
+    relay: relaySetting(
+      localStorage,
+      location.origin,
+      document.querySelector<HTMLMetaElement>(`meta[name="${RELAY_META_NAME}"]`)?.content ?? null,
+    ),
     crypto: report,
   });
   await app.render();

@@ -10,6 +10,7 @@ import { cp } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import { buildWebApp } from "../../scripts/web/build.ts";
 import { tempDir, testConfig } from "../relay/fixtures/harness.ts";
 import { RelayProcess } from "../relay/fixtures/processes.ts";
 import { temporaryWebBuild } from "../support/web-build.ts";
@@ -57,14 +58,24 @@ describe("the web app in Chromium, served by a real relay", () => {
   let relay: RelayProcess | undefined;
   let browser: Browser | undefined;
   const servers: StaticServer[] = [];
+  let copyDir: string;
+  let copy: StaticServer;
   let available = false;
 
   before(async (t) => {
     if (!needChromium(t as unknown as Parameters<typeof needChromium>[0])) return;
     build = await temporaryWebBuild();
+    // A local copy's server first: the relay must list its origin, and the copy is built for the relay.
+    copyDir = join(tempDir("web-local-copy"), "web");
+    copy = await serveStatic(copyDir);
+    servers.push(copy);
     const dir = tempDir("web-relay");
-    relay = new RelayProcess(testConfig({ web: { enabled: true, static_dir: build.outDir } }, dir), dir);
+    relay = new RelayProcess(
+      testConfig({ web: { enabled: true, static_dir: build.outDir, allowed_origins: [copy.origin] } }, dir),
+      dir,
+    );
     await relay.start();
+    await buildWebApp(copyDir, { relays: [relay.url] });
     browser = await launchChromium();
     available = true;
   });
@@ -188,5 +199,56 @@ describe("the web app in Chromium, served by a real relay", () => {
     });
     assert.equal(sink, "refused");
     await page.close();
+  });
+
+  /** Settings → "Test the connection": the page's own fetch to its relay, and what it said. */
+  async function testConnection(page: Page): Promise<string> {
+    await page.waitForFunction(() => document.body.dataset.screen === "settings");
+    await page.click("text=Test the connection");
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>(".status")?.dataset.relay !== undefined,
+    );
+    return (await page.getAttribute(".status", "data-relay")) ?? "";
+  }
+
+  it("the relay-served app reaches its relay at its own origin", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const { page, violations } = await open(browser!, `${relay!.url}/#/settings`);
+    assert.equal(await page.inputValue("#relay-url"), new URL(relay!.url).origin);
+    assert.equal(await testConnection(page), "reachable");
+    assert.deepEqual(violations, []);
+    await page.close();
+  });
+
+  it("a local copy built for the relay talks to it across origins; the relay's CORS list and the CSP bound it", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    // Listed at the relay and named in the copy's CSP: reachable, and the relay is the copy's default.
+    const listed = await open(browser!, `${copy.origin}/#/settings`);
+    assert.equal(await listed.page.inputValue("#relay-url"), new URL(relay!.url).origin);
+    assert.equal(await testConnection(listed.page), "reachable");
+    assert.deepEqual(listed.violations, []);
+    await listed.page.close();
+
+    // The same files from an origin the relay does not list: CORS withholds the answer.
+    const unlisted = await serveStatic(copyDir);
+    servers.push(unlisted);
+    const refused = await open(browser!, `${unlisted.origin}/#/settings`);
+    assert.equal(await testConnection(refused.page), "relay_unreachable");
+    await refused.page.close();
+
+    // The relay-served build (no relay in its CSP) run from a folder and pointed at the relay by the
+    // settings: the CSP refuses the connection, so the setting cannot widen what the page may reach.
+    const plainCopy = await serveStatic(build.outDir);
+    servers.push(plainCopy);
+    const blocked = await open(browser!, `${plainCopy.origin}/#/settings`);
+    await blocked.page.waitForFunction(() => document.body.dataset.screen === "settings");
+    await blocked.page.fill("#relay-url", relay!.url);
+    await blocked.page.click("text=Save relay");
+    assert.equal(await testConnection(blocked.page), "relay_unreachable");
+    assert.ok(
+      blocked.violations.some((text) => text.startsWith("connect-src")),
+      blocked.violations.join("|"),
+    );
+    await blocked.page.close();
   });
 });

@@ -3,25 +3,28 @@ import { describeError, el } from "../elements.ts";
 import { DEFAULT_MODE, MODES } from "../messenger.ts";
 import type { Screen, ScreenContext } from "./screen.ts";
 
-/** The three modes in plain words (docs/client.md "Modes" says the same for the CLI). */
+/**
+ * The three modes in plain words (DESIGN.md "Modes, floors and selection"): the mode is what this
+ * identity prefers and the least it accepts; every identity accepts hybrid, so anyone can talk to anyone.
+ */
 export const MODE_EXPLANATIONS: Readonly<Record<SuiteName, { title: string; text: string }>> = Object.freeze({
   hybrid: {
     title: "Hybrid (recommended)",
     text:
-      "Protected by both today's proven cryptography and the new post-quantum kind. An attacker " +
-      "must break both, so it stays safe if either one fails. Talks to everyone.",
+      "Today's proven cryptography and the new post-quantum kind together: an attacker must break " +
+      "both, so your messages stay safe if either one fails. Your messages never use less than this.",
   },
   quantum: {
     title: "Post-quantum only",
     text:
-      "Only the new post-quantum cryptography (ML-KEM and ML-DSA). Designed against future quantum " +
-      "computers, but without the classical safety net. Talks to quantum and hybrid users.",
+      "Only the new post-quantum cryptography (ML-KEM and ML-DSA), built against future quantum " +
+      "computers but without the classical safety net. With people who only accept hybrid, hybrid is used.",
   },
   classical: {
     title: "Classical",
     text:
-      "Today's well-tested cryptography only (X25519 and Ed25519), the smallest and fastest. A " +
-      "large future quantum computer could read messages recorded today.",
+      "Today's well-tested cryptography only (X25519 and Ed25519): the smallest and fastest. A large " +
+      "future quantum computer could read messages recorded today. People who ask for more still get it.",
   },
 });
 

@@ -27,6 +27,27 @@ export function settingsScreen(context: ScreenContext, relay: RelaySetting): Scr
       "The server that carries your encrypted messages. Leave it as the page's address unless you run this app from a local copy.",
     ),
     el("button", { attrs: { type: "submit" }, text: "Save relay" }),
+    " ",
+    el("button", {
+      attrs: { type: "button" },
+      text: "Test the connection",
+      on: {
+        click: () => {
+          status.textContent = `Asking ${relay.origin()}…`;
+          void relay.check().then((result) => {
+            status.textContent = result.reachable
+              ? `The relay at ${relay.origin()} answered.${
+                  result.clockSkewMs !== null && Math.abs(result.clockSkewMs) > 60_000
+                    ? ` Its clock differs from this computer's by ${Math.round(result.clockSkewMs / 1000)} s.`
+                    : ""
+                }`
+              : `The relay at ${relay.origin()} cannot be reached (${result.code}). A copy run from a local ` +
+                "folder must be built for that relay, and the relay must list this page's origin.";
+            status.dataset.relay = result.reachable ? "reachable" : result.code;
+          });
+        },
+      },
+    }),
   ]);
   relayForm.addEventListener("submit", (event) => {
     event.preventDefault();
