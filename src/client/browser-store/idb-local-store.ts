@@ -305,14 +305,22 @@ export class IdbLocalStore implements LocalStoreApi {
       for (const change of changes) change.row?.encoded?.fill(0);
     }
     const tables = [...new Set(changes.map((change) => change.table))];
-    const transaction = this.#database.transaction(tables, "readwrite", { durability });
-    const done = transactionDone(transaction);
-    for (const change of changes) {
-      const objectStore = transaction.objectStore(change.table);
-      if (change.row === null) objectStore.delete(change.key);
-      else objectStore.put(storedValue(change.row, sealed.get(change) ?? change.row.sealed), change.key);
-    }
     try {
+      const transaction = this.#database.transaction(tables, "readwrite", { durability });
+      const done = transactionDone(transaction);
+      try {
+        for (const change of changes) {
+          const objectStore = transaction.objectStore(change.table);
+          if (change.row === null) objectStore.delete(change.key);
+          else objectStore.put(storedValue(change.row, sealed.get(change) ?? change.row.sealed), change.key);
+        }
+      } catch (error) {
+        // A request that throws as it is made (a value the browser cannot clone, a closed connection)
+        // must not let the requests before it commit on their own: all of the work, or none of it.
+        transaction.abort();
+        await done.catch(() => {});
+        throw error;
+      }
       await done;
     } catch (cause) {
       const quota = cause instanceof DOMException && cause.name === "QuotaExceededError";

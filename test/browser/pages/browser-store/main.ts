@@ -1,8 +1,16 @@
 // The browser store in the page: test/browser/idb-store.test.ts runs the local store conformance suite
 // against IdbLocalStore (`nanoStore.run`), a commit loop it interrupts by reloading the page
 // (`commitLoop` / `verifyLoop`), and the browser keystore (`nanoStore.keystore*`).
+import {
+  BROWSER_ARGON2ID,
+  createBrowserKeystore,
+  deleteBrowserKeystore,
+  openBrowserKeystore,
+} from "../../../../src/client/browser-store/browser-keystore.ts";
 import { IdbLocalStore } from "../../../../src/client/browser-store/idb-local-store.ts";
 import { requestResult, transactionDone } from "../../../../src/client/browser-store/idb-requests.ts";
+import { newKeystoreContents } from "../../../../src/client/keystore/keystore-contents.ts";
+import type { Argon2idParameters } from "../../../../src/crypto/password-parameters.ts";
 import type { CryptoProvider } from "../../../../src/crypto/provider/index.ts";
 import { createWebProvider } from "../../../../src/crypto/web/index.ts";
 import { CONFORMANCE_CASES, type StoreSubject } from "../../../client/local-store-conformance/_suite.ts";
@@ -161,7 +169,332 @@ async function destroy(name: string): Promise<void> {
   await IdbLocalStore.destroy(name);
 }
 
+function contactNamed(username: string) {
+  return {
+    username,
+    identityRecord: new Uint8Array(40).fill(3),
+    pinnedSuite: 2 as const,
+    verified: false,
+    safetyNumberConfirmedAt: null,
+    identityChanged: false,
+    addedAt: 1,
+    updatedAt: 1,
+  };
+}
+
+async function openNamed(name: string, databaseKey: Uint8Array): Promise<IdbLocalStore> {
+  return IdbLocalStore.open({ name, databaseKey, primitives: (await provider()).primitives });
+}
+
+const codeOf = (error: unknown): string => String((error as { code?: string }).code ?? (error as Error).name);
+
+/**
+ * A commit that fails inside IndexedDB: `how` = "throw" makes the third put throw as it is made,
+ * "abort" lets it through and aborts the transaction right after. Either way the work's promise must
+ * reject, the open store must still show the state before it, and so must the reopened store.
+ */
+async function failedCommit(how: "throw" | "abort"): Promise<Outcome> {
+  const name = `failed-${how}-${hex(randomKey().subarray(0, 6))}`;
+  const key = randomKey();
+  const realPut = IDBObjectStore.prototype.put;
+  try {
+    const store = await openNamed(name, key);
+    await store.transaction((tables) => tables.putContact(contactNamed("kept")));
+    let calls = 0;
+    IDBObjectStore.prototype.put = function (
+      this: IDBObjectStore,
+      ...args: Parameters<IDBObjectStore["put"]>
+    ) {
+      calls += 1;
+      if (calls === 3 && how === "throw") throw new DOMException("injected", "DataCloneError");
+      const request = realPut.apply(this, args);
+      if (calls === 3) this.transaction.abort();
+      return request;
+    };
+    let code = "none";
+    try {
+      await store.transaction((tables) => {
+        for (const username of ["a", "b", "c", "d"]) tables.putContact(contactNamed(username));
+        tables.deleteContact("kept");
+      });
+    } catch (error) {
+      code = codeOf(error);
+    } finally {
+      IDBObjectStore.prototype.put = realPut;
+    }
+    const inMemory = await store.read((tables) => tables.listContacts().map((c) => c.username));
+    await store.transaction((tables) => tables.putContact(contactNamed("after")));
+    await store.close();
+    const reopened = await openNamed(name, key);
+    const onDisk = await reopened.read((tables) => tables.listContacts().map((c) => c.username));
+    await reopened.close();
+    const ok =
+      code === "browser_storage_unavailable" && inMemory.join() === "kept" && onDisk.join() === "after,kept";
+    return {
+      ok,
+      detail: `${calls} puts; rejected with ${code}; in memory [${inMemory}]; reopened [${onDisk}]`,
+    };
+  } catch (error) {
+    return { ok: false, detail: describeError(error) };
+  } finally {
+    IDBObjectStore.prototype.put = realPut;
+    await IdbLocalStore.destroy(name).catch(() => {});
+  }
+}
+
+/** A second open of the same store while the first is open: `local_store_busy`; after close, fine. */
+async function secondTab(): Promise<Outcome> {
+  const name = `tabs-${hex(randomKey().subarray(0, 6))}`;
+  const key = randomKey();
+  try {
+    const first = await openNamed(name, key);
+    let code = "none";
+    try {
+      await (await openNamed(name, key)).close();
+    } catch (error) {
+      code = codeOf(error);
+    }
+    await first.close();
+    const later = await openNamed(name, key);
+    await later.close();
+    return { ok: code === "local_store_busy", detail: `second open: ${code}` };
+  } catch (error) {
+    return { ok: false, detail: describeError(error) };
+  } finally {
+    await IdbLocalStore.destroy(name).catch(() => {});
+  }
+}
+
+async function snapshot(name: string): Promise<Map<string, [IDBValidKey[], unknown[]]>> {
+  const db = await openRaw(name);
+  try {
+    const out = new Map<string, [IDBValidKey[], unknown[]]>();
+    const transaction = db.transaction([...db.objectStoreNames], "readonly");
+    for (const table of db.objectStoreNames) {
+      const objectStore = transaction.objectStore(table);
+      out.set(table, [
+        await requestResult(objectStore.getAllKeys()),
+        await requestResult(objectStore.getAll()),
+      ]);
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+async function restore(name: string, saved: Map<string, [IDBValidKey[], unknown[]]>): Promise<void> {
+  const db = await openRaw(name);
+  try {
+    const transaction = db.transaction([...saved.keys()], "readwrite");
+    const done = transactionDone(transaction);
+    for (const [table, [keys, values]] of saved) {
+      const objectStore = transaction.objectStore(table);
+      objectStore.clear();
+      for (const [i, key] of keys.entries()) objectStore.put(values[i], key);
+    }
+    await done;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The store database put back from an older copy (the anchor database left as it is): refused at open
+ * with `local_state_rolled_back`; so is an older state-counter row alone under newer sessions.
+ */
+async function rollback(): Promise<Outcome> {
+  const name = `rollback-${hex(randomKey().subarray(0, 6))}`;
+  const key = randomKey();
+  const sessionAt = (updatedAt: number) => ({
+    sessionId: new Uint8Array(16).fill(1),
+    peer: "bob",
+    state: new Uint8Array(64).fill(updatedAt),
+    updatedAt,
+    archived: false,
+  });
+  try {
+    const store = await openNamed(name, key);
+    await store.transaction((tables) => tables.putSession(sessionAt(1)));
+    await store.close();
+    const older = await snapshot(name);
+    const again = await openNamed(name, key);
+    await again.transaction((tables) => tables.putSession(sessionAt(2)));
+    await again.transaction((tables) => tables.putSession(sessionAt(3)));
+    await again.close();
+    const newer = await snapshot(name);
+    await restore(name, older);
+    let wholeCopy = "none";
+    try {
+      await (await openNamed(name, key)).close();
+    } catch (error) {
+      wholeCopy = codeOf(error);
+    }
+    // Only the meta table (the counter) from the older copy, the sessions from the newer state.
+    const partial = new Map(newer);
+    partial.set("meta", older.get("meta")!);
+    await restore(name, partial);
+    let partialCopy = "none";
+    try {
+      const opened = await openNamed(name, key);
+      try {
+        await opened.read((tables) => tables.getSessions("bob"));
+      } finally {
+        await opened.close();
+      }
+    } catch (error) {
+      partialCopy = codeOf(error);
+    }
+    await restore(name, newer);
+    const current = await openNamed(name, key);
+    const version = await current.read((tables) => tables.stateVersion());
+    await current.close();
+    return {
+      ok:
+        wholeCopy === "local_state_rolled_back" && partialCopy === "local_state_rolled_back" && version === 3,
+      detail: `older copy: ${wholeCopy}; older counter row: ${partialCopy}; newest state opens at ${version}`,
+    };
+  } catch (error) {
+    return { ok: false, detail: describeError(error) };
+  } finally {
+    await IdbLocalStore.destroy(name).catch(() => {});
+  }
+}
+
+/** A contact and a session written by the browser store, as stored: Node opens them with openRow. */
+async function sealedSample(keyHex: string): Promise<{ table: string; key: string; record: number[] }[]> {
+  const name = `sample-${hex(randomKey().subarray(0, 6))}`;
+  const databaseKey = Uint8Array.from(keyHex.match(/../g)!.map((pair) => Number.parseInt(pair, 16)));
+  try {
+    const store = await openNamed(name, databaseKey);
+    await store.transaction((tables) => {
+      tables.putContact(contactNamed("bob"));
+      tables.putSecretMeta("own-identity", new Uint8Array(8).fill(5));
+    });
+    await store.close();
+    const saved = await snapshot(name);
+    const out: { table: string; key: string; record: number[] }[] = [];
+    for (const table of ["contacts", "meta"]) {
+      const [keys, values] = saved.get(table)!;
+      for (const [i, key] of keys.entries()) {
+        out.push({ table, key: String(key), record: [...(values[i] as { record: Uint8Array }).record] });
+      }
+    }
+    return out;
+  } finally {
+    await IdbLocalStore.destroy(name).catch(() => {});
+  }
+}
+
+const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const passphraseBytes = (text: string | null): Uint8Array | null =>
+  text === null ? null : new TextEncoder().encode(text);
+
+/** Creates a keystore; returns the contents (hex) so the test can compare what a reopen gives. */
+async function keystoreCreate(
+  name: string,
+  passphrase: string | null,
+  argon2id: Argon2idParameters | null,
+): Promise<{ localStoreKey: string; identity: string; progress: number[]; ms: number }> {
+  const contents = newKeystoreContents(crypto.getRandomValues(new Uint8Array(96)));
+  const progress: number[] = [];
+  const started = performance.now();
+  await createBrowserKeystore(contents, {
+    name,
+    passphrase: passphraseBytes(passphrase),
+    ...(argon2id === null ? {} : { argon2id }),
+    onProgress: (fraction) => progress.push(fraction),
+  });
+  return {
+    localStoreKey: hex(contents.localStoreKey),
+    identity: hex(contents.identity),
+    progress,
+    ms: performance.now() - started,
+  };
+}
+
+/** Opens a keystore: its contents (hex) and the time it took, or the error code. */
+async function keystoreOpen(
+  name: string,
+  passphrase: string | null,
+): Promise<
+  | { localStoreKey: string; identity: string; ms: number; progressCalls: number }
+  | { code: string; message: string }
+> {
+  const started = performance.now();
+  let progressCalls = 0;
+  try {
+    const contents = await openBrowserKeystore({
+      name,
+      passphrase: passphraseBytes(passphrase),
+      onProgress: () => progressCalls++,
+    });
+    return {
+      localStoreKey: hex(contents.localStoreKey),
+      identity: hex(contents.identity),
+      ms: performance.now() - started,
+      progressCalls,
+    };
+  } catch (error) {
+    return {
+      code: String((error as { code?: string }).code ?? (error as Error).name),
+      message: String((error as Error).message),
+    };
+  }
+}
+
+/** Edits the stored blob: one byte at `offset` (negative: from the end) XOR 1. */
+async function keystoreTamper(name: string, offset: number): Promise<void> {
+  const db = await openRaw(name);
+  try {
+    const transaction = db.transaction("keystore", "readwrite");
+    const done = transactionDone(transaction);
+    const store = transaction.objectStore("keystore");
+    const blob = Uint8Array.from((await requestResult(store.get("sealed"))) as Uint8Array);
+    blob[offset < 0 ? blob.length + offset : offset]! ^= 0x01;
+    store.put(blob, "sealed");
+    await done;
+  } finally {
+    db.close();
+  }
+}
+
+/** What the page can do with the stored wrapping key: its flags, and what exportKey does. */
+async function keystoreKeyFacts(
+  name: string,
+): Promise<{ extractable: boolean; type: string; exportError: string | null; usages: string[] }> {
+  const db = await openRaw(name);
+  try {
+    const key = (await requestResult(
+      db.transaction("keystore").objectStore("keystore").get("wrapping-key"),
+    )) as CryptoKey;
+    let exportError: string | null = null;
+    try {
+      await crypto.subtle.exportKey("raw", key);
+    } catch (error) {
+      exportError = (error as Error).name;
+    }
+    return { extractable: key.extractable, type: key.type, exportError, usages: [...key.usages] };
+  } finally {
+    db.close();
+  }
+}
+
+async function keystoreDelete(name: string): Promise<void> {
+  await deleteBrowserKeystore({ name });
+}
+
 (globalThis as { nanoStore?: unknown }).nanoStore = {
+  failedCommit,
+  secondTab,
+  rollback,
+  sealedSample,
+  keystoreCreate,
+  keystoreOpen,
+  keystoreTamper,
+  keystoreKeyFacts,
+  keystoreDelete,
+  browserArgon2id: BROWSER_ARGON2ID,
   run,
   commitLoop,
   verifyLoop,

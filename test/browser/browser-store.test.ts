@@ -1,0 +1,352 @@
+// Browser storage in Chromium (docs/web.md "Browser storage", "Browser keystore"):
+// - the IndexedDB local store passes the local store conformance suite (the same cases the SQLite store
+//   passes in Node, test/client/local-store-conformance.test.ts);
+// - a fault test: the page is reloaded in the middle of a loop of commits; reopened, the store holds
+//   every committed transaction completely and none partly;
+// - the browser keystore: create, reopen after a reload, wrong or missing passphrase, tampered blob,
+//   and the wrapping key is not extractable.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { decodeRecord } from "../../src/client/local-store/local-records.ts";
+import { blindIndex, deriveLocalKeys, openRow } from "../../src/client/local-store/record-seal.ts";
+import { toHex, utf8 } from "../../src/crypto/index.ts";
+import { CONFORMANCE_CASES } from "../client/local-store-conformance/_suite.ts";
+import { type BuiltPage, bundlePage } from "./_bundle.ts";
+import { launchChromium, needChromium } from "./_chromium.ts";
+import { type StaticServer, serveStatic } from "./_static-server.ts";
+import type { Outcome } from "./pages/browser-store/main.ts";
+
+const PAGE = new URL("./pages/browser-store/", import.meta.url).pathname;
+
+type KeystoreOpened =
+  | { localStoreKey: string; identity: string; ms: number; progressCalls: number }
+  | { code: string; message: string };
+
+interface StorePage {
+  failedCommit(how: "throw" | "abort"): Promise<Outcome>;
+  secondTab(): Promise<Outcome>;
+  rollback(): Promise<Outcome>;
+  sealedSample(keyHex: string): Promise<{ table: string; key: string; record: number[] }[]>;
+  keystoreCreate(
+    name: string,
+    passphrase: string | null,
+    argon2id: { memoryKiB: number; passes: number; parallelism: number } | null,
+  ): Promise<{ localStoreKey: string; identity: string; progress: number[]; ms: number }>;
+  keystoreOpen(name: string, passphrase: string | null): Promise<KeystoreOpened>;
+  keystoreTamper(name: string, offset: number): Promise<void>;
+  keystoreKeyFacts(
+    name: string,
+  ): Promise<{ extractable: boolean; type: string; exportError: string | null; usages: string[] }>;
+  keystoreDelete(name: string): Promise<void>;
+  run(index: number): Promise<Outcome>;
+  commitLoop(name: string, keyHex: string): Promise<void>;
+  verifyLoop(name: string, keyHex: string): Promise<Outcome & { rounds: number }>;
+  destroy(name: string): Promise<void>;
+}
+
+describe("the IndexedDB local store in Chromium", () => {
+  let built: BuiltPage | undefined;
+  let server: StaticServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+  let available = false;
+
+  const ready = async (target: Page): Promise<void> => {
+    await target.goto(`${server!.origin}/`);
+    await target.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
+  };
+
+  before(async (t) => {
+    if (!needChromium(t as unknown as Parameters<typeof needChromium>[0])) return;
+    built = await bundlePage(PAGE);
+    server = await serveStatic(built.dir);
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.on("pageerror", (error) => process.stderr.write(`page error: ${error.message}\n`));
+    await ready(page);
+    available = true;
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await built?.remove();
+  });
+
+  for (const [index, conformance] of CONFORMANCE_CASES.entries()) {
+    test(`IndexedDB local store: ${conformance.name}`, async (t) => {
+      if (!available) return t.skip("Chromium is missing");
+      const outcome = await page!.evaluate(
+        (i) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.run(i),
+        index,
+      );
+      assert.ok(outcome.ok, outcome.detail);
+    });
+  }
+
+  test("a page reloaded in the middle of a commit loop keeps every committed transaction whole", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const name = `fault-${randomBytes(6).toString("hex")}`;
+    const keyHex = randomBytes(32).toString("hex");
+    const loader = await browser!.newPage();
+    try {
+      for (let reload = 0; reload < 3; reload++) {
+        await ready(loader);
+        const before = await loader.evaluate(
+          ([n, k]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.verifyLoop(n, k),
+          [name, keyHex] as const,
+        );
+        assert.ok(before.ok, `after reload ${reload}: ${before.detail}`);
+        // Start the loop without awaiting it, let some commits land, then reload mid-commit.
+        await loader.evaluate(
+          ([n, k]) => {
+            void (globalThis as unknown as { nanoStore: StorePage }).nanoStore.commitLoop(n, k);
+          },
+          [name, keyHex] as const,
+        );
+        await loader.waitForFunction(
+          (floor) => ((globalThis as { committed?: number }).committed ?? 0) >= floor,
+          5 + reload * 3,
+          { timeout: 60_000 },
+        );
+        const committed = await loader.evaluate(() => (globalThis as { committed?: number }).committed ?? 0);
+        await loader.reload();
+        await loader.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
+        const found = await loader.evaluate(
+          ([n, k]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.verifyLoop(n, k),
+          [name, keyHex] as const,
+        );
+        assert.ok(found.ok, `after reload ${reload + 1}: ${found.detail}`);
+        // Resolved before the reload means committed: it is there. The loop went on until the page went
+        // away, so more may be; verifyLoop checked that each one found is whole and none is missing.
+        assert.ok(
+          found.rounds >= before.rounds + committed,
+          `${found.rounds} rounds, ${before.rounds + committed} were acknowledged`,
+        );
+        t.diagnostic(
+          `reload ${reload + 1}: ${committed} acknowledged, ${found.rounds - before.rounds} found`,
+        );
+      }
+    } finally {
+      await loader
+        .evaluate((n) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.destroy(n), name)
+        .catch(() => {});
+      await loader.close();
+    }
+  });
+
+  const pageCall = <T>(method: keyof StorePage, ...params: unknown[]): Promise<T> =>
+    page!.evaluate(
+      ([m, p]) =>
+        (globalThis as unknown as { nanoStore: Record<string, (...a: unknown[]) => Promise<T>> }).nanoStore[
+          m as string
+        ]!(...(p as unknown[])),
+      [method, params] as const,
+    ) as Promise<T>;
+
+  for (const how of ["throw", "abort"] as const) {
+    test(`a commit that fails inside IndexedDB (a put that ${how}s) writes nothing and leaves memory as it was`, async (t) => {
+      if (!available) return t.skip("Chromium is missing");
+      const outcome = await pageCall<Outcome>("failedCommit", how);
+      assert.ok(outcome.ok, outcome.detail);
+      t.diagnostic(outcome.detail);
+    });
+  }
+
+  test("a second tab opening the same store is refused with local_store_busy", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const outcome = await pageCall<Outcome>("secondTab");
+    assert.ok(outcome.ok, outcome.detail);
+  });
+
+  test("the store put back from an older copy, or its counter row alone, is local_state_rolled_back", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const outcome = await pageCall<Outcome>("rollback");
+    assert.ok(outcome.ok, outcome.detail);
+    t.diagnostic(outcome.detail);
+  });
+
+  test("rows sealed by the browser store open in Node with the SQLite store's openRow (one format)", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const databaseKey = randomBytes(32);
+    const rows = await pageCall<{ table: string; key: string; record: number[] }[]>(
+      "sealedSample",
+      databaseKey.toString("hex"),
+    );
+    const keys = deriveLocalKeys(new Uint8Array(databaseKey));
+    const contactRow = rows.find((row) => row.table === "contacts");
+    assert.ok(contactRow !== undefined);
+    assert.equal(contactRow.key, toHex(blindIndex(keys, "contacts", "bob")), "the same blind index");
+    const contact = decodeRecord(
+      "contact",
+      openRow(keys, "contacts", blindIndex(keys, "contacts", "bob"), Uint8Array.from(contactRow.record)),
+    );
+    assert.equal(contact.username, "bob");
+    const meta = rows.find((row) => row.table === "meta" && row.key === "own-identity");
+    assert.ok(meta !== undefined);
+    assert.deepEqual(
+      openRow(keys, "meta", utf8("own-identity"), Uint8Array.from(meta.record)),
+      new Uint8Array(8).fill(5),
+    );
+    assert.throws(
+      () => openRow(keys, "meta", utf8("key-check"), Uint8Array.from(meta.record)),
+      (error: { code?: string }) => error.code === "local_record_tampered",
+      "under another row key it does not open",
+    );
+  });
+
+  const code = (opened: KeystoreOpened): string => ("code" in opened ? opened.code : "opened");
+  /** The smallest cost the keystore accepts: the tests of behaviour need not wait for the real one. */
+  const CHEAP = { memoryKiB: 19456, passes: 2, parallelism: 1 };
+
+  test("browser keystore without a passphrase: created, reopened after a reload, key not extractable", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const name = `ks-${randomBytes(6).toString("hex")}`;
+    const created = await page!.evaluate(
+      ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreCreate(n, null, null),
+      [name] as const,
+    );
+    await page!.reload();
+    await page!.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
+    const opened = await page!.evaluate(
+      ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreOpen(n, null),
+      [name] as const,
+    );
+    assert.ok(!("code" in opened), code(opened));
+    assert.equal(opened.localStoreKey, created.localStoreKey);
+    assert.equal(opened.identity, created.identity);
+    const facts = await page!.evaluate(
+      ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreKeyFacts(n),
+      [name] as const,
+    );
+    assert.deepEqual(facts, {
+      extractable: false,
+      type: "secret",
+      exportError: "InvalidAccessError",
+      usages: ["encrypt", "decrypt"],
+    });
+    const again = await page!.evaluate(
+      ([n]) =>
+        (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreCreate(n, null, null).then(
+          () => "created",
+          (e: { code?: string }) => e.code ?? "?",
+        ),
+      [name] as const,
+    );
+    assert.equal(again, "keystore_exists", "a second keystore does not replace the first");
+    await page!.evaluate(
+      ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreDelete(n),
+      [name] as const,
+    );
+    const gone = await page!.evaluate(
+      ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreOpen(n, null),
+      [name] as const,
+    );
+    assert.equal(code(gone), "keystore_missing");
+  });
+
+  test("browser keystore with a passphrase: the right one opens after a reload; wrong or none is a typed error", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const name = `ks-${randomBytes(6).toString("hex")}`;
+    const created = await page!.evaluate(
+      ([n, cost]) =>
+        (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreCreate(
+          n,
+          "correct horse",
+          cost,
+        ),
+      [name, CHEAP] as const,
+    );
+    assert.ok(
+      created.progress.length > 0 && created.progress.at(-1)! >= 0.99,
+      `progress reported: ${created.progress.length} calls`,
+    );
+    await page!.reload();
+    await page!.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
+    const open = (passphrase: string | null) =>
+      page!.evaluate(
+        ([n, p]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreOpen(n, p),
+        [name, passphrase] as const,
+      );
+    const opened = await open("correct horse");
+    assert.ok(!("code" in opened), code(opened));
+    assert.equal(opened.localStoreKey, created.localStoreKey);
+    assert.equal(opened.identity, created.identity);
+    assert.ok(opened.progressCalls > 0, "an unlock reports progress");
+    assert.equal(code(await open("correct hors")), "wrong_passphrase");
+    assert.equal(code(await open("")), "wrong_passphrase");
+    assert.equal(code(await open(null)), "passphrase_required");
+    await page!.evaluate(
+      ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreDelete(n),
+      [name] as const,
+    );
+  });
+
+  test("browser keystore: a changed byte anywhere in the stored blob is refused with a typed error", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    // offset → expected code: magic, version, kdf id, a passes byte (still in bounds, but authenticated),
+    // the memory field's top byte (out of bounds: refused before any argon2id work), the salt, the
+    // inner nonce, the outer nonce, the ciphertext and the tag.
+    const cases: readonly [number, string][] = [
+      [0, "keystore_unrecognized"],
+      [4, "keystore_version_unsupported"],
+      [5, "keystore_tampered"],
+      [11, "keystore_tampered"],
+      [6, "kdf_parameters_out_of_range"],
+      [20, "keystore_tampered"],
+      [35, "keystore_tampered"],
+      [45, "keystore_tampered"],
+      [60, "keystore_tampered"],
+      [-1, "keystore_tampered"],
+    ];
+    for (const [offset, expected] of cases) {
+      const name = `ks-${randomBytes(6).toString("hex")}`;
+      await page!.evaluate(
+        ([n, cost]) =>
+          (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreCreate(
+            n,
+            "pass phrase",
+            cost,
+          ),
+        [name, CHEAP] as const,
+      );
+      await page!.evaluate(
+        ([n, o]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreTamper(n, o),
+        [name, offset] as const,
+      );
+      const opened = await page!.evaluate(
+        ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreOpen(n, "pass phrase"),
+        [name] as const,
+      );
+      assert.equal(code(opened), expected, `byte ${offset}`);
+      await page!.evaluate(
+        ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreDelete(n),
+        [name] as const,
+      );
+    }
+  });
+
+  test("browser keystore unlock cost with the browser's argon2id parameters (reported, not asserted)", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const name = `ks-${randomBytes(6).toString("hex")}`;
+    const created = await page!.evaluate(
+      ([n]) =>
+        (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreCreate(n, "measured", null),
+      [name] as const,
+    );
+    const opened = await page!.evaluate(
+      ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreOpen(n, "measured"),
+      [name] as const,
+    );
+    assert.ok(!("code" in opened), code(opened));
+    t.diagnostic(
+      `create ${Math.round(created.ms)} ms, unlock ${Math.round(opened.ms)} ms (32 MiB, 3 passes, 1 lane, @noble argon2idAsync)`,
+    );
+    await page!.evaluate(
+      ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreDelete(n),
+      [name] as const,
+    );
+  });
+});
