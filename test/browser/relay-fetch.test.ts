@@ -11,6 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { writeChecksums } from "../../scripts/web/checksums.ts";
 import { endpointFromUrl, requestJson } from "../../src/client/transport/relay-http.ts";
 import { tempDir, testConfig } from "../relay/fixtures/harness.ts";
+import { testEnvelope } from "../relay/fixtures/identities.ts";
 import { RelayProcess, signUpOver } from "../relay/fixtures/processes.ts";
 import { type BuiltPage, bundlePage } from "./_bundle.ts";
 import { launchChromium, needChromium } from "./_chromium.ts";
@@ -161,6 +162,97 @@ describe("the fetch transport in Chromium, against a real relay", () => {
       const missing = await call("download", relay!.url, token, target);
       assert.equal(!missing.ok && missing.code, "attachment_not_found");
     }
+  });
+
+  /** The channel page's helpers (pages/relay-fetch/main.ts `nanoChannel`). */
+  const channel = (name: string, ...args: unknown[]): Promise<unknown> =>
+    page!.evaluate(
+      ([n, a]) =>
+        (globalThis as unknown as { nanoChannel: Record<string, (...args: unknown[]) => unknown> })
+          .nanoChannel[n as string]!(...(a as unknown[])),
+      [name, args] as const,
+    );
+  const seen = (name: string) => channel("seen", name) as Promise<string[]>;
+  const frames = async (name: string) =>
+    (await seen(name))
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const waitSeen = async (name: string, what: string, check: (lines: string[]) => boolean) => {
+    for (let i = 0; i < 200; i++) {
+      if (check(await seen(name))) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    assert.fail(`${name}: no ${what}: ${(await seen(name)).join(" | ")}`);
+  };
+
+  it("the browser's WebSocket: the token as the first frame, pushes in order across a pause, a send answered, a bad token 4401", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const alice = await signUpOver(relay!.url, "wsalice");
+    const bob = await signUpOver(relay!.url, "wsbob");
+    await channel("open", "alice", relay!.url, alice.token);
+    await waitSeen("alice", "ready", (lines) => lines.some((line) => line.includes('"ready"')));
+    assert.equal((await seen("alice"))[0], "open");
+    assert.equal(await channel("ping", "alice"), false, "the browser has no ping of its own");
+
+    // Paused: pushes are held, then handed over in the relay's order.
+    await channel("pause", "alice");
+    const endpoint = endpointFromUrl(relay!.url, null);
+    for (const marker of ["one", "two", "three"]) {
+      await requestJson(endpoint, {
+        method: "POST",
+        path: "/v1/messages",
+        token: bob.token,
+        body: {
+          to: "wsalice",
+          client_message_id: `ws-${marker}`,
+          envelope: Buffer.from(testEnvelope(marker)).toString("base64"),
+        },
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(
+      (await frames("alice")).filter((frame) => frame.type === "message").length,
+      0,
+      "held while paused",
+    );
+    await channel("resume", "alice");
+    await waitSeen(
+      "alice",
+      "three pushes",
+      (lines) => lines.filter((line) => line.includes('"message"')).length === 3,
+    );
+    const pushed = (await frames("alice")).filter((frame) => frame.type === "message");
+    assert.deepEqual(
+      pushed.map((frame) => frame.envelope),
+      ["one", "two", "three"].map((marker) => Buffer.from(testEnvelope(marker)).toString("base64")),
+    );
+
+    // A send on the socket is answered `sent` after the relay's commit.
+    await channel(
+      "send",
+      "alice",
+      JSON.stringify({
+        type: "send",
+        id: "ws-from-alice",
+        to: "wsbob",
+        envelope: Buffer.from(testEnvelope("back")).toString("base64"),
+      }),
+    );
+    await waitSeen("alice", "sent", (lines) => lines.some((line) => line.includes('"sent"')));
+    assert.equal((await frames("alice")).find((frame) => frame.type === "sent")?.id, "ws-from-alice");
+
+    // A forged token: closed with 4401 before any ready.
+    await channel("open", "forged", relay!.url, "forged-token");
+    await waitSeen("forged", "close", (lines) => lines.some((line) => line.startsWith("close:")));
+    assert.ok((await seen("forged")).includes("close:4401"), (await seen("forged")).join(" | "));
+    assert.ok(!(await seen("forged")).some((line) => line.includes('"ready"')));
+
+    // A frame over the socket's limit: refused and closed (as ws does with maxPayload).
+    await channel("open", "small", relay!.url, alice.token, 64);
+    await waitSeen("small", "the oversized push refused", (lines) => lines.includes("error:too-large"));
+    assert.ok((await seen("small")).includes("close:1009"));
+    await channel("terminate", "alice");
+    assert.ok((await seen("alice")).includes("close:1006"));
   });
 
   it("a relay the CSP does not allow, and a relay that is down, are relay_unreachable", async (t) => {

@@ -1,4 +1,5 @@
 import { NanoError } from "../../errors/index.ts";
+import { openBrowserChannelSocket } from "./channel-socket-browser.ts";
 import {
   checkRawStatus,
   MAX_ERROR_BODY,
@@ -235,4 +236,8 @@ function xhrRaw(
   });
 }
 
-export const fetchTransport: RelayTransport = Object.freeze({ raw: fetchRaw, stream: fetchStream });
+export const fetchTransport: RelayTransport = Object.freeze({
+  raw: fetchRaw,
+  stream: fetchStream,
+  openSocket: openBrowserChannelSocket,
+});

@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { NanoError } from "../../errors/index.ts";
+import { openNodeChannelSocket } from "./channel-socket-node.ts";
 import {
   checkRawStatus,
   MAX_ERROR_BODY,
@@ -211,4 +212,8 @@ async function readBounded(response: IncomingMessage, limit: number): Promise<Bu
   return Buffer.concat(chunks);
 }
 
-export const nodeTransport: RelayTransport = Object.freeze({ raw: nodeRaw, stream: nodeStream });
+export const nodeTransport: RelayTransport = Object.freeze({
+  raw: nodeRaw,
+  stream: nodeStream,
+  openSocket: openNodeChannelSocket,
+});

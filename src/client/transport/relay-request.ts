@@ -1,4 +1,5 @@
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
+import type { OpenChannelSocket } from "./channel-socket.ts";
 
 /**
  * The relay's HTTP API as requests and answers, whatever carries them (docs/api.md). Node-free: the
@@ -22,6 +23,8 @@ export interface RelayTransport {
   raw(endpoint: RelayEndpoint, request: RawRequest): Promise<RawAnswer>;
   /** A 2xx answer read as it arrives; a non-2xx one thrown as the relay's typed error. */
   stream(endpoint: RelayEndpoint, request: RawRequest): Promise<StreamedAnswer>;
+  /** The relay channel's WebSocket (relay-channel.ts). */
+  openSocket: OpenChannelSocket;
 }
 
 export const REQUEST_TIMEOUT_MS = 15_000;

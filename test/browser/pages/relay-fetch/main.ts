@@ -2,9 +2,19 @@
 // test/browser/relay-fetch.test.ts calls `nanoRelayFetch.*` and compares the outcomes with what the
 // Node transport gets for the same requests. Errors come back as {code, message} (a NanoError's code).
 
+import type { ChannelSocket } from "../../../../src/client/transport/channel-socket.ts";
+import { openBrowserChannelSocket } from "../../../../src/client/transport/channel-socket-browser.ts";
 import { relayTime } from "../../../../src/client/transport/relay-clock.ts";
 import { fetchEndpoint } from "../../../../src/client/transport/relay-fetch.ts";
-import { requestJson, requestRaw, requestStream } from "../../../../src/client/transport/relay-request.ts";
+import {
+  requestJson,
+  requestRaw,
+  requestStream,
+  websocketUrl,
+} from "../../../../src/client/transport/relay-request.ts";
+
+/** Open channel sockets by name, with what each saw (frames as text, "binary", "error:…", "close:N"). */
+const sockets = new Map<string, { socket: ChannelSocket; seen: string[] }>();
 
 export type Outcome<T> =
   | { readonly ok: true; readonly value: T }
@@ -101,5 +111,31 @@ const api = {
     }),
 };
 
-(globalThis as unknown as { nanoRelayFetch: typeof api }).nanoRelayFetch = api;
+const channel = {
+  open: (name: string, relay: string, token: string, maxFrameBytes = 1 << 20) => {
+    const seen: string[] = [];
+    const socket = openBrowserChannelSocket(
+      { url: websocketUrl(fetchEndpoint(relay)), token, ca: null, connectTimeoutMs: 10_000, maxFrameBytes },
+      {
+        onOpen: () => seen.push("open"),
+        onText: (text) => seen.push(text),
+        onBinary: () => seen.push("binary"),
+        onPong: () => seen.push("pong"),
+        onError: (error) =>
+          seen.push(`error:${error.tooLarge ? "too-large" : error.refused ? "refused" : "failed"}`),
+        onClose: (code) => seen.push(`close:${code}`),
+      },
+    );
+    sockets.set(name, { socket, seen });
+  },
+  seen: (name: string) => sockets.get(name)?.seen ?? [],
+  send: (name: string, text: string) => sockets.get(name)!.socket.send(text),
+  pause: (name: string) => sockets.get(name)!.socket.pause(),
+  resume: (name: string) => sockets.get(name)!.socket.resume(),
+  ping: (name: string) => sockets.get(name)!.socket.ping(),
+  terminate: (name: string) => sockets.get(name)!.socket.terminate(),
+};
+
+(globalThis as unknown as { nanoRelayFetch: typeof api; nanoChannel: typeof channel }).nanoRelayFetch = api;
+(globalThis as unknown as { nanoChannel: typeof channel }).nanoChannel = channel;
 document.getElementById("status")!.textContent = "ready";
