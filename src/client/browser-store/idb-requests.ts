@@ -56,6 +56,7 @@ export function openDatabase(
 ): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let gaveUp = false;
     let request: IDBOpenDBRequest;
     try {
       request = factory.open(name, version);
@@ -69,6 +70,11 @@ export function openDatabase(
     request.onsuccess = () => {
       clearTimeout(timer);
       const database = request.result;
+      // Opened after we stopped waiting for it: nobody will use or close this connection but us.
+      if (gaveUp) {
+        database.close();
+        return;
+      }
       // Another page upgrading the schema: let it, this connection is stale from now on.
       database.onversionchange = () => database.close();
       resolve(database);
@@ -85,13 +91,12 @@ export function openDatabase(
         );
     };
     request.onblocked = () => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new NanoError("local_store_busy", "another page keeps an older version of the local store open"),
-          ),
-        blockedTimeoutMs,
-      );
+      timer = setTimeout(() => {
+        gaveUp = true;
+        reject(
+          new NanoError("local_store_busy", "another page keeps an older version of the local store open"),
+        );
+      }, blockedTimeoutMs);
     };
   });
 }

@@ -477,24 +477,45 @@ export class ImageTables implements LocalTables {
     );
   }
 
+  /**
+   * SQLite's GROUP BY peer (unread summed, newest first) with each group's newest row found in the same
+   * pass — (at, seq) the largest, as `#historyRows(peer, 0, 1)` would pick it — so only that row is
+   * opened, not every conversation's history sorted.
+   */
   conversations(): StoredConversation[] {
-    const groups = new Map<string, { unread: number; last: number }>();
-    const add = (peer: string, unread: number, at: number): void => {
-      const group = groups.get(peer) ?? { unread: 0, last: Number.NEGATIVE_INFINITY };
-      groups.set(peer, { unread: group.unread + unread, last: Math.max(group.last, at) });
+    interface Group {
+      unread: number;
+      newest: { in: boolean; id: string; row: ImageRow };
+    }
+    const groups = new Map<string, Group>();
+    const newer = (a: ImageRow, b: ImageRow): boolean =>
+      (a.columns.at ?? 0) > (b.columns.at ?? 0) ||
+      ((a.columns.at ?? 0) === (b.columns.at ?? 0) && (a.columns.seq ?? 0) > (b.columns.seq ?? 0));
+    const add = (incoming: boolean, id: string, row: ImageRow): void => {
+      const peer = row.columns.peer;
+      if (peer == null) return;
+      const unread = incoming && row.columns.unread === true ? 1 : 0;
+      const group = groups.get(peer);
+      if (group === undefined) groups.set(peer, { unread, newest: { in: incoming, id, row } });
+      else {
+        group.unread += unread;
+        if (newer(row, group.newest.row)) group.newest = { in: incoming, id, row };
+      }
     };
-    for (const [, row] of this.#draft.entries("received")) {
-      if (row.columns.peer != null)
-        add(row.columns.peer, row.columns.unread === true ? 1 : 0, row.columns.at ?? 0);
-    }
-    for (const [, row] of this.#draft.entries("sent")) {
-      if (row.columns.peer != null) add(row.columns.peer, 0, row.columns.at ?? 0);
-    }
-    return [...groups]
-      .sort(([, a], [, b]) => b.last - a.last)
-      .flatMap(([peer, group]) => {
-        const [last] = this.#historyRows(peer, 0, 1);
-        return last === undefined ? [] : [{ peer: peerOf(last), last, unread: group.unread }];
+    for (const [id, row] of this.#draft.entries("received")) add(true, id, row);
+    for (const [id, row] of this.#draft.entries("sent")) add(false, id, row);
+    return [...groups.values()]
+      .sort((a, b) => (b.newest.row.columns.at ?? 0) - (a.newest.row.columns.at ?? 0))
+      .map((group) => {
+        const { newest } = group;
+        const last: StoredHistoryEntry = newest.in
+          ? {
+              direction: "in",
+              message: this.#open("received", newest.row),
+              unread: newest.row.columns.unread === true,
+            }
+          : { direction: "out", message: this.#sent(newest.id, newest.row) };
+        return { peer: peerOf(last), last, unread: group.unread };
       });
   }
 

@@ -386,6 +386,79 @@ async function sealedSample(keyHex: string): Promise<{ table: string; key: strin
   }
 }
 
+/**
+ * For `npm run bench -- browser-storage`: a store holding `messages` received messages (1 KiB each),
+ * 20 contacts and 20 sessions (4 KiB of state each); the wall-clock time of a send-shaped transaction
+ * (session, outbox entry, sent row) and of reopening the store (every row read and opened).
+ */
+async function storeCosts(messages: number): Promise<{ sendMs: number[]; openMs: number; rows: number }> {
+  const name = `costs-${hex(randomKey().subarray(0, 6))}`;
+  const key = randomKey();
+  try {
+    const store = await openNamed(name, key);
+    await store.transaction((tables) => {
+      for (let i = 0; i < 20; i++) {
+        tables.putContact(contactNamed(`peer${i}`));
+        tables.putSession({
+          sessionId: new Uint8Array(16).fill(i),
+          peer: `peer${i}`,
+          state: new Uint8Array(4096).fill(i),
+          updatedAt: 1,
+          archived: false,
+        });
+      }
+    });
+    for (let start = 0; start < messages; start += 200) {
+      await store.transaction((tables) => {
+        for (let i = start; i < Math.min(messages, start + 200); i++) {
+          tables.insertReceived({
+            messageId: `m${i}`,
+            sender: `peer${i % 20}`,
+            contentType: "text",
+            body: new Uint8Array(1024).fill(i % 256),
+            receivedAt: i,
+          });
+        }
+      });
+    }
+    const sendMs: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const started = performance.now();
+      await store.transaction((tables) => {
+        const [current] = tables.getSessions("peer1");
+        tables.putSession({ ...current!, state: new Uint8Array(4096).fill(i), updatedAt: 10 + i });
+        tables.insertOutbox({
+          clientMessageId: `c${i}`,
+          recipient: "peer1",
+          envelope: new Uint8Array(1200).fill(i),
+          createdAt: i,
+        });
+        tables.insertSent({
+          clientMessageId: `c${i}`,
+          recipient: "peer1",
+          contentType: "text",
+          body: new Uint8Array(1024),
+          sentAt: i,
+          contentId: "ab",
+          suite: 2,
+        });
+      });
+      sendMs.push(performance.now() - started);
+    }
+    await store.close();
+    const started = performance.now();
+    const reopened = await openNamed(name, key);
+    const openMs = performance.now() - started;
+    const rows = await reopened.read(
+      (tables) => tables.listReceived(0, 1_000_000).length + tables.listContacts().length,
+    );
+    await reopened.close();
+    return { sendMs, openMs, rows };
+  } finally {
+    await IdbLocalStore.destroy(name).catch(() => {});
+  }
+}
+
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const passphraseBytes = (text: string | null): Uint8Array | null =>
   text === null ? null : new TextEncoder().encode(text);
@@ -486,6 +559,7 @@ async function keystoreDelete(name: string): Promise<void> {
 
 (globalThis as { nanoStore?: unknown }).nanoStore = {
   failedCommit,
+  storeCosts,
   secondTab,
   rollback,
   sealedSample,

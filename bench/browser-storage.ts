@@ -1,9 +1,13 @@
-// `npm run bench -- browser-keystore`: what a browser keystore unlock costs in Debian's Chromium for
-// several argon2id parameter sets (@noble/hashes argon2idAsync in the page; the browser has no native
-// argon2id), beside the same derivation through node:crypto's argon2 in this process. The numbers
-// behind BROWSER_ARGON2ID (src/client/browser-store/browser-keystore.ts, docs/web.md "Browser
-// keystore"). Wall-clock milliseconds: record `uptime` with them. Each unlock opens the IndexedDB
-// keystore, derives the passphrase key and opens both AES-GCM layers.
+// `npm run bench -- browser-storage [--quick]`: browser storage in Debian's Chromium (docs/web.md
+// "Browser storage", "Browser keystore"):
+// - a keystore unlock for several argon2id parameter sets (@noble/hashes argon2idAsync in the page; the
+//   browser has no native argon2id), beside the same derivation through node:crypto's argon2 in this
+//   process: the numbers behind BROWSER_ARGON2ID. One unlock opens the IndexedDB keystore, derives the
+//   passphrase key and opens both AES-GCM layers;
+// - the IndexedDB local store: a send-shaped transaction (session, outbox entry, sent row: sealed and
+//   committed with durability "strict") and reopening a store of 1,000 / 5,000 messages (every row
+//   read and opened into memory).
+// Wall-clock milliseconds: record `uptime` with them.
 
 import { performance } from "node:perf_hooks";
 import { argon2id } from "../src/crypto/index.ts";
@@ -20,6 +24,7 @@ const PARAMETER_SETS: readonly Argon2idParameters[] = [
 ];
 
 interface Page {
+  storeCosts(messages: number): Promise<{ sendMs: number[]; openMs: number; rows: number }>;
   keystoreCreate(name: string, passphrase: string, argon2id: Argon2idParameters): Promise<unknown>;
   keystoreOpen(name: string, passphrase: string): Promise<{ ms: number } | { code: string }>;
   keystoreDelete(name: string): Promise<void>;
@@ -69,6 +74,15 @@ export async function run(args: string[]): Promise<void> {
       await call("keystoreDelete", name);
       process.stdout.write(
         `| ${parameters.memoryKiB / 1024} MiB, ${parameters.passes}, ${parameters.parallelism} | ${Math.round(median(browserMs))} (${browserMs.map(Math.round).join(", ")}) | ${Math.round(median(nodeMs))} (${nodeMs.map(Math.round).join(", ")}) |\n`,
+      );
+    }
+    process.stdout.write(
+      "\n| store of | send-shaped transaction, ms (median of 30) | reopen, ms |\n|---|---|---|\n",
+    );
+    for (const messages of args.includes("--quick") ? [1000] : [1000, 5000]) {
+      const costs = await call<{ sendMs: number[]; openMs: number; rows: number }>("storeCosts", messages);
+      process.stdout.write(
+        `| ${messages} messages (${costs.rows} rows read back) | ${median(costs.sendMs).toFixed(1)} | ${Math.round(costs.openMs)} |\n`,
       );
     }
   } finally {
