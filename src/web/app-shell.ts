@@ -17,6 +17,7 @@ import { createIdentityScreen } from "./screens/create-identity.ts";
 import { outboxScreen } from "./screens/outbox.ts";
 import type { Screen, ScreenContext } from "./screens/screen.ts";
 import { settingsScreen } from "./screens/settings.ts";
+import { unlockScreen } from "./screens/unlock.ts";
 import { verifyScreen } from "./screens/verify.ts";
 
 export interface AppOptions {
@@ -39,8 +40,13 @@ function homeOf(account: AccountView | null): Route {
   return { name: "conversations" };
 }
 
-/** Routes that need a claimed username first, and those that make no sense once one exists. */
-function redirect(route: Route, account: AccountView | null): Route | null {
+/**
+ * Routes that need a claimed username first, and those that make no sense once one exists. A locked
+ * identity shows only the unlock screen (and the crypto report).
+ */
+function redirect(route: Route, account: AccountView | null, locked: boolean): Route | null {
+  if (locked) return route.name === "unlock" || route.name === "about" ? null : { name: "unlock" };
+  if (route.name === "unlock") return homeOf(account);
   if (route.name === "home") return homeOf(account);
   if (route.name === "about" || route.name === "settings") return null;
   if (account === null) return route.name === "create-identity" ? null : { name: "create-identity" };
@@ -102,6 +108,8 @@ export function startApp(options: AppOptions): RunningApp {
       case "home":
       case "conversations":
         return conversationsScreen(ctx);
+      case "unlock":
+        return unlockScreen(ctx);
       case "create-identity":
         return createIdentityScreen(ctx);
       case "claim-username":
@@ -121,10 +129,10 @@ export function startApp(options: AppOptions): RunningApp {
 
   async function render(): Promise<void> {
     const mine = ++generation;
-    const account = await messenger.account();
+    const [account, locked] = await Promise.all([messenger.account(), messenger.locked()]);
     if (mine !== generation) return;
     const wanted = parseRoute(location.hash);
-    const target = redirect(wanted, account) ?? wanted;
+    const target = redirect(wanted, account, locked) ?? wanted;
     if (target !== wanted) {
       // replaceState: the redirected-from place should not be a step of the back button.
       history.replaceState(null, "", routeHash(target));

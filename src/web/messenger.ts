@@ -95,10 +95,23 @@ export type MessengerEvent =
   | { readonly kind: "outbox" }
   | { readonly kind: "connection"; readonly online: boolean };
 
+/** How an identity is made: its mode, and an optional passphrase over the browser's keystore. */
+export interface NewIdentity {
+  readonly mode: SuiteName;
+  /** Null: the keys are protected by this browser's storage alone (docs/web.md "Browser keystore"). */
+  readonly passphrase: string | null;
+  /** Completed fraction (0..1) of the passphrase's key derivation (argon2id takes seconds in a page). */
+  readonly onProgress?: (fraction: number) => void;
+}
+
 export interface Messenger {
-  /** Null before an identity exists in this browser. */
+  /** Null before an identity exists in this browser (and while it is locked). */
   account(): Promise<AccountView | null>;
-  createIdentity(mode: SuiteName): Promise<AccountView>;
+  /** True when an identity exists here behind a passphrase that has not been given yet. */
+  locked(): Promise<boolean>;
+  /** Opens the identity with its passphrase: `wrong_passphrase` when it is not the one. */
+  unlock(passphrase: string, onProgress?: (fraction: number) => void): Promise<AccountView>;
+  createIdentity(identity: NewIdentity): Promise<AccountView>;
   claimUsername(username: string): Promise<AccountView>;
   conversations(): Promise<ConversationView[]>;
   history(peer: string): Promise<MessageView[]>;

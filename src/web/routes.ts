@@ -6,6 +6,7 @@
  */
 export type Route =
   | { readonly name: "home" }
+  | { readonly name: "unlock" }
   | { readonly name: "create-identity" }
   | { readonly name: "claim-username" }
   | { readonly name: "conversations" }
@@ -18,6 +19,7 @@ export type Route =
 const SIMPLE: Readonly<Record<string, Route>> = Object.freeze({
   "": { name: "home" },
   new: { name: "create-identity" },
+  unlock: { name: "unlock" },
   claim: { name: "claim-username" },
   chats: { name: "conversations" },
   outbox: { name: "outbox" },
@@ -47,6 +49,8 @@ export function routeHash(route: Route): string {
   switch (route.name) {
     case "home":
       return "#/";
+    case "unlock":
+      return "#/unlock";
     case "create-identity":
       return "#/new";
     case "claim-username":

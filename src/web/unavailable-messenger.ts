@@ -12,6 +12,8 @@ export function unavailableMessenger(): Messenger {
   const refuse = (): Promise<never> => Promise.reject(new Error(REASON));
   return {
     account: () => Promise.resolve(null),
+    locked: () => Promise.resolve(false),
+    unlock: refuse,
     createIdentity: refuse,
     claimUsername: refuse,
     conversations: () => Promise.resolve([]),

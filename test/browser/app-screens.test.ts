@@ -21,6 +21,7 @@ const QR_PAYLOAD = toHex(new Uint8Array(68).map((_, i) => (i * 37 + 11) & 0xff))
 
 interface Script {
   calls: string[];
+  lock(): void;
   safety: { digits: string; qrPayload: string };
   receive(peer: string, text: string): void;
   receiveFile(peer: string, name: string, size: number): void;
@@ -121,10 +122,20 @@ describe("the app's screens in Chromium (scripted client)", () => {
     await checkScreen("create-identity");
     await page.focus("#mode-hybrid");
     await page.keyboard.press("ArrowDown");
+    // Two passphrases that differ are caught before anything is made.
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("correct horse");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type("correct hose");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => /differ/.test(document.querySelector(".status")?.textContent ?? ""));
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "new-passphrase-again");
+    assert.deepEqual(await calls(), []);
+    await page.fill("#new-passphrase-again", "correct horse");
     await page.keyboard.press("Tab");
     await page.keyboard.press("Enter");
     await waitScreen("claim-username");
-    assert.deepEqual(await calls(), ["createIdentity quantum"]);
+    assert.deepEqual(await calls(), ["createIdentity quantum correct horse"]);
   });
 
   it("claim a username: the relay's refusal is shown with its code, then the name is claimed", async (t) => {
@@ -140,6 +151,23 @@ describe("the app's screens in Chromium (scripted client)", () => {
     await page.keyboard.press("Enter");
     await waitScreen("conversations");
     assert.equal(await page.isVisible("nav[aria-label=Main]"), true);
+  });
+
+  it("a locked identity shows only the unlock screen; a wrong passphrase is refused, the right one opens", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    await drive("lock()");
+    await page.evaluate(() => {
+      location.hash = "#/settings";
+    });
+    await waitScreen("unlock");
+    await checkScreen("unlock");
+    await page.fill("#unlock-passphrase", "wrong");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => /wrong_passphrase/.test(document.body.textContent ?? ""));
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "unlock-passphrase");
+    await page.fill("#unlock-passphrase", "correct horse");
+    await page.keyboard.press("Enter");
+    await waitScreen("conversations");
   });
 
   it("conversations: unread counts, hostile peer text stays text, reading clears the count", async (t) => {
@@ -253,7 +281,7 @@ describe("the app's screens in Chromium (scripted client)", () => {
     // Rasterize the SVG the page drew, as a camera would see it, and decode it.
     const image = await page.evaluate(async () => {
       const svg = document.querySelector("svg.qr")!;
-      const size = 240;
+      const size = 180;
       const blob = new Blob([new XMLSerializer().serializeToString(svg)], { type: "image/svg+xml" });
       const url = URL.createObjectURL(blob);
       const picture = new Image(size, size);
@@ -269,7 +297,7 @@ describe("the app's screens in Chromium (scripted client)", () => {
     });
     let decoded = "";
     decodeQR(
-      { width: 240, height: 240, data: new Uint8Array(image) },
+      { width: 180, height: 180, data: new Uint8Array(image) },
       {
         textDecoder: (bytes) => {
           decoded = toHex(bytes);

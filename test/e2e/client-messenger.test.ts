@@ -20,16 +20,18 @@ function nodeRuntime(relay: Relay, dir: string): MessengerRuntime & { close(): P
   let client: NanoClient | null = null;
   return {
     client: () => client,
-    createIdentity: async (mode) => {
+    createIdentity: async ({ mode, passphrase }) => {
       client = await NanoClient.create({
         home: join(dir, "web-alice"),
-        passphrase: PASSPHRASE,
+        passphrase: passphrase ?? PASSPHRASE,
         mode,
         relay: relay.url,
         argon2id: MIN_ARGON2ID,
       });
       return client;
     },
+    locked: async () => false,
+    unlock: async () => client!,
     relay: () => relay.url,
     openFile: async (entry) => ({
       name: entry.attachment?.filename ?? "file",
@@ -69,7 +71,7 @@ test("the Messenger over the real client talks to a CLI user through a real rela
         messenger.conversations(),
         (e: unknown) => (e as { code?: string }).code === "username_not_claimed",
       );
-      const created = await messenger.createIdentity("hybrid");
+      const created = await messenger.createIdentity({ mode: "hybrid", passphrase: null });
       assert.deepEqual([created.username, created.mode], [null, "hybrid"]);
       await assert.rejects(messenger.claimUsername("Not A Name"), (e: unknown) =>
         NanoError.is(e, "invalid_argument"),

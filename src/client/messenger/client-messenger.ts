@@ -10,7 +10,6 @@
  * shows "sent" until the next receipt) and the listeners. The receive loop (`start`) watches the relay
  * until `stop`, and retries with a capped backoff when it fails.
  */
-import type { SuiteName } from "../../crypto/suite-ids.ts";
 import type {
   AccountView,
   ContactView,
@@ -19,6 +18,7 @@ import type {
   MessageView,
   Messenger,
   MessengerEvent,
+  NewIdentity,
   OutgoingFile,
   PendingView,
   Progress,
@@ -54,8 +54,12 @@ export interface MessengerClient {
 export interface MessengerRuntime {
   /** The open client, or null before an identity exists here. */
   client(): MessengerClient | null;
-  /** Makes a home with a new identity in `mode` and opens it (the next `client()` returns it). */
-  createIdentity(mode: SuiteName): Promise<MessengerClient>;
+  /** Makes a home with a new identity and opens it (the next `client()` returns it). */
+  createIdentity(identity: NewIdentity): Promise<MessengerClient>;
+  /** True when a home exists here behind a passphrase not given yet. */
+  locked(): Promise<boolean>;
+  /** Opens the home with its passphrase (`wrong_passphrase`). */
+  unlock(passphrase: string, onProgress?: (fraction: number) => void): Promise<MessengerClient>;
   /** The relay this client talks to (for display). */
   relay(): string;
   /** A received attachment's bytes. */
@@ -110,13 +114,25 @@ export class ClientMessenger implements Messenger {
 
   async account(): Promise<AccountView | null> {
     const client = this.#runtime.client();
-    if (client === null) return null;
-    const status = await client.status();
-    return { username: status.username, mode: status.mode, relay: status.relay ?? this.#runtime.relay() };
+    return client === null ? null : this.#accountOf(client);
   }
 
-  async createIdentity(mode: SuiteName): Promise<AccountView> {
-    const client = await this.#runtime.createIdentity(mode);
+  async createIdentity(identity: NewIdentity): Promise<AccountView> {
+    return this.#accountOf(await this.#runtime.createIdentity(identity));
+  }
+
+  locked(): Promise<boolean> {
+    return this.#runtime.locked();
+  }
+
+  async unlock(passphrase: string, onProgress?: (fraction: number) => void): Promise<AccountView> {
+    const client = await this.#runtime.unlock(passphrase, onProgress);
+    const account = await this.#accountOf(client);
+    if (account.username !== null) this.start();
+    return account;
+  }
+
+  async #accountOf(client: MessengerClient): Promise<AccountView> {
     const status = await client.status();
     return { username: status.username, mode: status.mode, relay: status.relay ?? this.#runtime.relay() };
   }

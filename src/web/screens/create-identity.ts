@@ -1,5 +1,5 @@
 import type { SuiteName } from "../../crypto/suite-ids.ts";
-import { describeError, el } from "../elements.ts";
+import { describeError, el, field } from "../elements.ts";
 import { DEFAULT_MODE, MODES } from "../messenger.ts";
 import type { Screen, ScreenContext } from "./screen.ts";
 
@@ -43,11 +43,31 @@ export function createIdentityScreen(context: ScreenContext): Screen {
       ]),
     ]);
   });
+  const passphrase = el("input", {
+    id: "new-passphrase",
+    attrs: { type: "password", name: "passphrase", autocomplete: "new-password" },
+  });
+  const again = el("input", {
+    id: "new-passphrase-again",
+    attrs: { type: "password", name: "passphrase-again", autocomplete: "new-password" },
+  });
+  const progress = el("progress", { attrs: { max: "1", value: "0", "aria-label": "Protecting your keys" } });
+  progress.hidden = true;
   const submit = el("button", { attrs: { type: "submit" }, text: "Create my identity" });
   const form = el("form", { attrs: { "aria-labelledby": "create-legend" } }, [
     el("fieldset", {}, [
       el("legend", { id: "create-legend", text: "Choose how your messages are protected" }),
       ...options,
+    ]),
+    el("fieldset", {}, [
+      el("legend", { text: "A passphrase (optional)" }),
+      field(
+        "Passphrase",
+        passphrase,
+        "Asked each time you open the app here. Without one, anyone who can use this browser profile " +
+          "can open your messages. It cannot be recovered if you forget it.",
+      ),
+      field("The passphrase again", again),
     ]),
     el("p", {
       className: "hint",
@@ -56,24 +76,43 @@ export function createIdentityScreen(context: ScreenContext): Screen {
         "later without a new identity.",
     }),
     submit,
+    progress,
     status,
   ]);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const chosen = form.querySelector<HTMLInputElement>("input[name=mode]:checked");
     const mode = (chosen?.value ?? DEFAULT_MODE) as SuiteName;
+    if (passphrase.value !== again.value) {
+      status.textContent = "The two passphrases differ.";
+      again.focus();
+      return;
+    }
     submit.disabled = true;
     status.textContent = "Creating your keys…";
-    context.messenger.createIdentity(mode).then(
-      () => {
-        context.announce(`Identity created (${MODE_EXPLANATIONS[mode].title}).`);
-        context.navigate({ name: "claim-username" });
-      },
-      (error: unknown) => {
-        submit.disabled = false;
-        status.textContent = `Could not create the identity: ${describeError(error)}`;
-      },
-    );
+    const secret = passphrase.value === "" ? null : passphrase.value;
+    progress.hidden = secret === null;
+    context.messenger
+      .createIdentity({
+        mode,
+        passphrase: secret,
+        onProgress: (fraction) => {
+          progress.value = fraction;
+        },
+      })
+      .then(
+        () => {
+          passphrase.value = "";
+          again.value = "";
+          context.announce(`Identity created (${MODE_EXPLANATIONS[mode].title}).`);
+          context.navigate({ name: "claim-username" });
+        },
+        (error: unknown) => {
+          submit.disabled = false;
+          progress.hidden = true;
+          status.textContent = `Could not create the identity: ${describeError(error)}`;
+        },
+      );
   });
   return { title: "Create your identity", element: el("section", {}, [form]) };
 }

@@ -5,7 +5,6 @@
  * crypto or the relay: those are proved against the real relay and client (relay-fetch.test.ts and the
  * end-to-end tests). Everything the app calls is recorded in `calls` for the test to check.
  */
-import type { SuiteName } from "../../../../src/crypto/suite-ids.ts";
 import type {
   AccountView,
   ContactView,
@@ -13,6 +12,7 @@ import type {
   MessageView,
   Messenger,
   MessengerEvent,
+  NewIdentity,
   OutgoingFile,
   PendingView,
   Progress,
@@ -30,6 +30,8 @@ class ScriptedError extends Error {
 export class ScriptedMessenger implements Messenger {
   readonly calls: string[] = [];
   #account: AccountView | null = null;
+  #passphrase: string | null = null;
+  #locked = false;
   readonly #messages = new Map<string, MessageView[]>();
   readonly #contacts = new Map<string, ContactView>();
   readonly #listeners = new Set<(event: MessengerEvent) => void>();
@@ -126,10 +128,29 @@ export class ScriptedMessenger implements Messenger {
     return Promise.resolve(this.#account);
   }
 
-  async createIdentity(mode: SuiteName): Promise<AccountView> {
-    this.calls.push(`createIdentity ${mode}`);
-    this.#account = { username: null, mode, relay: location.origin };
+  async createIdentity(identity: NewIdentity): Promise<AccountView> {
+    this.calls.push(`createIdentity ${identity.mode} ${identity.passphrase ?? "-"}`);
+    for (const fraction of [0.25, 0.5, 1]) identity.onProgress?.(fraction);
+    this.#passphrase = identity.passphrase;
+    this.#account = { username: null, mode: identity.mode, relay: location.origin };
     return this.#account;
+  }
+
+  /** The test's control: as after a reload, the identity needs its passphrase again. */
+  lock(): void {
+    this.#locked = this.#passphrase !== null;
+  }
+
+  async locked(): Promise<boolean> {
+    return this.#locked;
+  }
+
+  async unlock(passphrase: string): Promise<AccountView> {
+    this.calls.push("unlock");
+    if (passphrase !== this.#passphrase)
+      throw new ScriptedError("wrong_passphrase", "the passphrase is wrong");
+    this.#locked = false;
+    return this.#account!;
   }
 
   async claimUsername(username: string): Promise<AccountView> {
