@@ -211,6 +211,25 @@ describe("the web app in Chromium, served by a real relay", () => {
     return (await page.getAttribute(".status", "data-relay")) ?? "";
   }
 
+  /** Opens a WebSocket from the page: "open", or how it failed (the CSP throws or errors it). */
+  const socketOutcome = (page: Page, url: string): Promise<string> =>
+    page.evaluate(
+      (target) =>
+        new Promise<string>((resolve) => {
+          try {
+            const socket = new WebSocket(target);
+            socket.onopen = () => {
+              socket.close();
+              resolve("open");
+            };
+            socket.onerror = () => resolve("error");
+          } catch (error) {
+            resolve(`thrown ${(error as Error).name}`);
+          }
+        }),
+      url,
+    );
+
   it("the relay-served app reaches its relay at its own origin", async (t) => {
     if (!available) return t.skip("Chromium is missing");
     const { page, violations } = await open(browser!, `${relay!.url}/#/settings`);
@@ -226,6 +245,9 @@ describe("the web app in Chromium, served by a real relay", () => {
     const listed = await open(browser!, `${copy.origin}/#/settings`);
     assert.equal(await listed.page.inputValue("#relay-url"), new URL(relay!.url).origin);
     assert.equal(await testConnection(listed.page), "reachable");
+    // The relay's WebSocket origin is in the copy's CSP too: the socket opens.
+    const wsUrl = `${relay!.url.replace(/^http/, "ws")}/v1/ws`;
+    assert.equal(await socketOutcome(listed.page, wsUrl), "open");
     assert.deepEqual(listed.violations, []);
     await listed.page.close();
 
@@ -245,6 +267,7 @@ describe("the web app in Chromium, served by a real relay", () => {
     await blocked.page.fill("#relay-url", relay!.url);
     await blocked.page.click("text=Save relay");
     assert.equal(await testConnection(blocked.page), "relay_unreachable");
+    assert.notEqual(await socketOutcome(blocked.page, wsUrl), "open");
     assert.ok(
       blocked.violations.some((text) => text.startsWith("connect-src")),
       blocked.violations.join("|"),
