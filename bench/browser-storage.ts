@@ -6,7 +6,7 @@
 //   passphrase key and opens both AES-GCM layers;
 // - the IndexedDB local store: a send-shaped transaction (session, outbox entry, sent row: sealed and
 //   committed with durability "strict") and reopening a store of 1,000 / 5,000 messages (every row
-//   read and opened into memory).
+//   read and opened into memory), with the AEAD from WebCrypto (the detected provider) and from @noble.
 // Wall-clock milliseconds: record `uptime` with them.
 
 import { performance } from "node:perf_hooks";
@@ -24,7 +24,10 @@ const PARAMETER_SETS: readonly Argon2idParameters[] = [
 ];
 
 interface Page {
-  storeCosts(messages: number): Promise<{ sendMs: number[]; openMs: number; rows: number }>;
+  storeCosts(
+    messages: number,
+    variant: "detect" | "noble",
+  ): Promise<{ sendMs: number[]; openMs: number; rows: number }>;
   keystoreCreate(name: string, passphrase: string, argon2id: Argon2idParameters): Promise<unknown>;
   keystoreOpen(name: string, passphrase: string): Promise<{ ms: number } | { code: string }>;
   keystoreDelete(name: string): Promise<void>;
@@ -77,13 +80,19 @@ export async function run(args: string[]): Promise<void> {
       );
     }
     process.stdout.write(
-      "\n| store of | send-shaped transaction, ms (median of 30) | reopen, ms |\n|---|---|---|\n",
+      "\n| store of | AEAD from | send-shaped transaction, ms (median of 30) | reopen, ms |\n|---|---|---|---|\n",
     );
     for (const messages of args.includes("--quick") ? [1000] : [1000, 5000]) {
-      const costs = await call<{ sendMs: number[]; openMs: number; rows: number }>("storeCosts", messages);
-      process.stdout.write(
-        `| ${messages} messages (${costs.rows} rows read back) | ${median(costs.sendMs).toFixed(1)} | ${Math.round(costs.openMs)} |\n`,
-      );
+      for (const variant of ["detect", "noble"] as const) {
+        const costs = await call<{ sendMs: number[]; openMs: number; rows: number }>(
+          "storeCosts",
+          messages,
+          variant,
+        );
+        process.stdout.write(
+          `| ${messages} messages (${costs.rows} rows read back) | ${variant === "detect" ? "WebCrypto (detected)" : "@noble"} | ${median(costs.sendMs).toFixed(1)} | ${Math.round(costs.openMs)} |\n`,
+        );
+      }
     }
   } finally {
     await browser.close();

@@ -3,7 +3,12 @@
 // the browser store. Both directions must open, under every provider, and refuse the same changes.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BASE64_FALLBACKS, fromBase64, toBase64 } from "../../src/client/local-store/record-base64.ts";
+import { encodeRecord as encodePortable } from "../../src/client/local-store/local-records.ts";
+import {
+  decodeRecord as decodeNode,
+  encodeRecord as encodeNode,
+} from "../../src/client/local-store/node-record-codec.ts";
+import { PORTABLE_BASE64, TABLE_BASE64 } from "../../src/client/local-store/record-base64.ts";
 import { blindIndex, deriveLocalKeys, openRow, sealRow } from "../../src/client/local-store/record-seal.ts";
 import {
   blindIndexWith,
@@ -77,13 +82,33 @@ for (const [name, make] of providers) {
   });
 }
 
-test("record base64: the runtime's encoder and the btoa/atob fallback write and read the same text", () => {
+test("record base64: the portable codec and its tables write and read what Node's Buffer does", () => {
   for (const length of [0, 1, 2, 3, 4, 5, 255, 0x8000, 0x8001, 100_000]) {
     const bytes = randomBytes(length);
-    const text = toBase64(bytes);
-    assert.equal(BASE64_FALLBACKS.encodeWithBtoa(bytes), text, `encode ${length}`);
-    assert.equal(text, Buffer.from(bytes).toString("base64"), `RFC 4648 ${length}`);
-    assert.deepEqual(fromBase64(text), bytes, `decode ${length}`);
-    assert.deepEqual(BASE64_FALLBACKS.decodeWithAtob(text), bytes, `fallback decode ${length}`);
+    const text = Buffer.from(bytes).toString("base64");
+    for (const [name, codec] of [
+      ["portable", PORTABLE_BASE64],
+      ["tables", TABLE_BASE64],
+    ] as const) {
+      assert.equal(codec.encode(bytes), text, `${name} encodes ${length} bytes`);
+      assert.deepEqual(codec.decode(text), bytes, `${name} decodes ${length} bytes`);
+    }
   }
+  assert.throws(() => TABLE_BASE64.decode("ab$d"), RangeError);
+  assert.throws(() => TABLE_BASE64.decode("abc"), RangeError);
+});
+
+test("the SQLite store's record codec (Node's base64) and the portable one write the same bytes", () => {
+  const record = {
+    clientMessageId: "c-1",
+    recipient: "bob",
+    contentType: "text",
+    body: randomBytes(70_001),
+    sentAt: 5,
+    contentId: "ab",
+    suite: 2,
+  };
+  const fromNode = encodeNode("sent", record);
+  assert.deepEqual(encodePortable("sent", record), fromNode);
+  assert.deepEqual(decodeNode("sent", fromNode), record);
 });

@@ -137,6 +137,8 @@ export class IdbLocalStore implements LocalStoreApi {
   readonly #blinded = new Map<string, Uint8Array>();
   readonly #releaseLock: () => void;
   #tail: Promise<unknown> = Promise.resolve();
+  /** True while a work's synchronous part runs: a store call made then would wait for itself. */
+  #inWork = false;
   #closed = false;
   #anchored = 0;
   #anchoring: Promise<void> | null = null;
@@ -266,6 +268,15 @@ export class IdbLocalStore implements LocalStoreApi {
     durability: IDBTransactionDurability,
   ): Promise<T> {
     if (this.#closed) return Promise.reject(new Error("local store is closed"));
+    if (this.#inWork) {
+      // As the SQLite store refuses it. Only a call from the work's synchronous part is seen here (a
+      // page has no AsyncLocalStorage); one made after the work's first await waits forever.
+      return Promise.reject(
+        new Error(
+          "a local store operation was started inside another one's work; use the tables it was given",
+        ),
+      );
+    }
     const run = this.#tail.then(() => this.#run(work, durability));
     this.#tail = run.catch(() => {});
     return run;
@@ -277,7 +288,14 @@ export class IdbLocalStore implements LocalStoreApi {
   ): Promise<T> {
     const draft = new Draft(this.#image);
     const tables = new ImageTables(draft, (table, value) => this.#blind(table, value));
-    const result = await work(tables);
+    let pending: T | Promise<T>;
+    this.#inWork = true;
+    try {
+      pending = work(tables);
+    } finally {
+      this.#inWork = false;
+    }
+    const result = await pending;
     if (!draft.empty) {
       await this.#commit(draft, durability);
       if (tables.counterRaised) this.#raiseAnchor();

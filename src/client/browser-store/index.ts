@@ -1,6 +1,6 @@
 /**
  * The client's storage in the browser (docs/web.md "Browser storage", "Browser keystore"). Nothing
- * this imports, transitively, imports `node:` or uses Buffer (test/client/browser-store-imports.test.ts):
+ * this imports, transitively, imports `node:` or uses Buffer (test/web/runtime-boundary.test.ts):
  * the web app bundles it.
  */
 

@@ -4,18 +4,16 @@ import { copyBytes, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { assertPrivate, PRIVATE_FILE_MODE } from "../home/atomic-file.ts";
 import { type CommitStats, LocalCommitQueue } from "./local-commit-queue.ts";
-import {
-  type ContactRecord,
-  decodeRecord,
-  encodeRecord,
-  type IntentRecord,
-  type OutboxEntry,
-  type PendingIntent,
-  type PrekeySecretRecord,
-  type QuarantinedMessage,
-  type ReceivedMessage,
-  type SentMessage,
-  type SessionRecord,
+import type {
+  ContactRecord,
+  IntentRecord,
+  OutboxEntry,
+  PendingIntent,
+  PrekeySecretRecord,
+  QuarantinedMessage,
+  ReceivedMessage,
+  SentMessage,
+  SessionRecord,
 } from "./local-records.ts";
 import { migrate } from "./local-schema.ts";
 import {
@@ -29,6 +27,7 @@ import {
   type StoredConversation,
   type StoredHistoryEntry,
 } from "./local-tables.ts";
+import { decodeRecord, encodeRecord } from "./node-record-codec.ts";
 import { OpenedRows } from "./opened-rows.ts";
 import {
   blindIndex,

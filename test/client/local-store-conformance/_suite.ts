@@ -277,6 +277,25 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = Object.freeze([
     },
   },
   {
+    name: "a work that calls the store itself is refused at once instead of waiting for itself",
+    async run(subject) {
+      const store = await subject.open();
+      let inner: Promise<string> | undefined;
+      await store.transaction((tables) => {
+        tables.putContact(contact("bob"));
+        inner = store
+          .read((other) => other.listContacts().length)
+          .then(
+            () => "ran",
+            (error: Error) => error.message,
+          );
+      });
+      ok((await inner!).includes("inside another one's work"), `the nested call: ${await inner!}`);
+      equal(await store.read((tables) => tables.listContacts().length), 1, "the outer work committed");
+      await store.close();
+    },
+  },
+  {
     name: "records are handed out as copies: wiping what a read returned changes nothing stored",
     async run(subject) {
       const store = await subject.open();

@@ -391,9 +391,15 @@ async function sealedSample(keyHex: string): Promise<{ table: string; key: strin
  * 20 contacts and 20 sessions (4 KiB of state each); the wall-clock time of a send-shaped transaction
  * (session, outbox entry, sent row) and of reopening the store (every row read and opened).
  */
-async function storeCosts(messages: number): Promise<{ sendMs: number[]; openMs: number; rows: number }> {
+async function storeCosts(
+  messages: number,
+  variant: "detect" | "noble",
+): Promise<{ sendMs: number[]; openMs: number; rows: number }> {
   const name = `costs-${hex(randomKey().subarray(0, 6))}`;
   const key = randomKey();
+  const { primitives } = variant === "detect" ? await provider() : await createWebProvider({ use: "noble" });
+  const openNamed = (storeName: string, databaseKey: Uint8Array) =>
+    IdbLocalStore.open({ name: storeName, databaseKey, primitives });
   try {
     const store = await openNamed(name, key);
     await store.transaction((tables) => {
