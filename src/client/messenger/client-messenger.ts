@@ -268,8 +268,13 @@ export class ClientMessenger implements Messenger {
     this.#emit({ kind: "identity-changed", peer });
   }
 
+  /**
+   * The user's messages waiting in the outbox. Delivery receipts wait there too (control messages,
+   * no content type): they are not the user's and are left out.
+   */
   async pending(): Promise<PendingView[]> {
-    return (await this.#client().pending()).map((entry) => ({
+    const entries = (await this.#client().pending()).filter((entry) => entry.contentType !== null);
+    return entries.map((entry) => ({
       id: entry.clientMessageId,
       recipient: entry.recipient,
       text: entry.text,

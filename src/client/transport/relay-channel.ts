@@ -1,8 +1,8 @@
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
 import { MAX_ENVELOPE_BYTES } from "../../protocol/envelope.ts";
-import { toBase64 } from "./base64.ts";
+import { type RelayBase64, relayBase64 } from "./base64.ts";
 import { type ChannelSocket, unrefTimer } from "./channel-socket.ts";
-import { fromB64, type RelayApi, type RelayMessage } from "./relay-api.ts";
+import type { RelayApi, RelayMessage } from "./relay-api.ts";
 import { websocketUrl } from "./relay-request.ts";
 
 /**
@@ -139,6 +139,7 @@ function relayCode(code: unknown): ErrorCode {
 
 export class RelayChannel {
   readonly #api: ChannelAuth;
+  readonly #base64: RelayBase64;
   readonly #limits: Required<Omit<ChannelOptions, "reconnect">>;
   readonly #reconnect: ReconnectPolicy;
   #connection: Connection | null = null;
@@ -160,6 +161,7 @@ export class RelayChannel {
 
   constructor(api: ChannelAuth, options: ChannelOptions = {}) {
     this.#api = api;
+    this.#base64 = relayBase64(api.endpoint.transport.base64);
     this.#limits = {
       answerTimeoutMs: options.answerTimeoutMs ?? CHANNEL_LIMITS.answerTimeoutMs,
       pingIntervalMs: options.pingIntervalMs ?? CHANNEL_LIMITS.pingIntervalMs,
@@ -213,7 +215,7 @@ export class RelayChannel {
           type: "send",
           id: clientMessageId,
           to,
-          envelope: toBase64(envelope),
+          envelope: this.#base64.encode(envelope),
         }),
         resolve: resolve as (value: unknown) => void,
         reject,
@@ -575,7 +577,7 @@ export class RelayChannel {
     const message: RelayMessage = {
       id: id as number,
       from,
-      envelope: fromB64(envelope),
+      envelope: this.#base64.decode(envelope),
       sentAt: typeof frame.sent_at === "number" ? frame.sent_at : 0,
     };
     for (const listener of this.#listeners) listener.onMessage?.(message);

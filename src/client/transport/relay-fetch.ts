@@ -1,4 +1,5 @@
 import { NanoError } from "../../errors/index.ts";
+import { PORTABLE_BASE64 } from "../local-store/record-base64.ts";
 import { openBrowserChannelSocket } from "./channel-socket-browser.ts";
 import {
   checkRawStatus,
@@ -240,4 +241,5 @@ export const fetchTransport: RelayTransport = Object.freeze({
   raw: fetchRaw,
   stream: fetchStream,
   openSocket: openBrowserChannelSocket,
+  base64: PORTABLE_BASE64,
 });

@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { NanoError } from "../../errors/index.ts";
+import { NODE_BASE64 } from "../local-store/node-record-codec.ts";
 import { openNodeChannelSocket } from "./channel-socket-node.ts";
 import {
   checkRawStatus,
@@ -216,4 +217,5 @@ export const nodeTransport: RelayTransport = Object.freeze({
   raw: nodeRaw,
   stream: nodeStream,
   openSocket: openNodeChannelSocket,
+  base64: NODE_BASE64,
 });

@@ -1,4 +1,5 @@
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
+import type { Base64Codec } from "../local-store/record-base64.ts";
 import type { OpenChannelSocket } from "./channel-socket.ts";
 
 /**
@@ -24,7 +25,9 @@ export interface RelayTransport {
   /** A 2xx answer read as it arrives; a non-2xx one thrown as the relay's typed error. */
   stream(endpoint: RelayEndpoint, request: RawRequest): Promise<StreamedAnswer>;
   /** The relay channel's WebSocket (relay-channel.ts). */
-  openSocket: OpenChannelSocket;
+  readonly openSocket: OpenChannelSocket;
+  /** The runtime's fastest base64 for the API's binary values (checked by base64.ts). */
+  readonly base64: Base64Codec;
 }
 
 export const REQUEST_TIMEOUT_MS = 15_000;
