@@ -8,47 +8,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ClientMessenger, type MessengerRuntime } from "../../src/client/messenger/client-messenger.ts";
-import { NanoClient } from "../../src/client/nano-client.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import type { MessengerEvent } from "../../src/web/messenger.ts";
-import { PASSPHRASE, type Relay, setUpUsers, type User, withRelay } from "./_harness.ts";
-
-const MIN_ARGON2ID = Object.freeze({ memoryKiB: 19_456, passes: 2, parallelism: 1 });
-
-function nodeRuntime(relay: Relay, dir: string): MessengerRuntime & { close(): Promise<void> } {
-  let client: NanoClient | null = null;
-  return {
-    client: () => client,
-    createIdentity: async ({ mode, passphrase }) => {
-      client = await NanoClient.create({
-        home: join(dir, "web-alice"),
-        passphrase: passphrase ?? PASSPHRASE,
-        mode,
-        relay: relay.url,
-        argon2id: MIN_ARGON2ID,
-      });
-      return client;
-    },
-    locked: async () => false,
-    unlock: async () => client!,
-    relay: () => relay.url,
-    openFile: async (entry) => ({
-      name: entry.attachment?.filename ?? "file",
-      bytes: new Uint8Array(readFileSync(entry.attachment!.path!)),
-    }),
-    exportData: async () => ({ name: "export.json", bytes: new Uint8Array() }),
-    forget: async () => {
-      await client?.close();
-      client = null;
-    },
-    saveDir: join(dir, "web-alice-downloads"),
-    close: async () => {
-      await client?.close();
-      client = null;
-    },
-  };
-}
+import { nodeMessenger } from "../support/node-messenger.ts";
+import { setUpUsers, type User, withRelay } from "./_harness.ts";
 
 /** Waits (bounded) until `check` holds, re-checking after every event and every 50 ms. */
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
@@ -61,8 +24,7 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 
 test("the Messenger over the real client talks to a CLI user through a real relay, offline included", () =>
   withRelay(async (relay, dir) => {
-    const runtime = nodeRuntime(relay, dir);
-    const messenger = new ClientMessenger(runtime);
+    const { messenger, close } = nodeMessenger(relay.url, join(dir, "web-alice"));
     const events: MessengerEvent[] = [];
     messenger.subscribe((event) => events.push(event));
     try {
@@ -168,6 +130,11 @@ test("the Messenger over the real client talks to a CLI user through a real rela
       assert.ok(events.some((event) => event.kind === "connection" && !event.online));
       await relay.start();
       await until("the outbox to drain", async () => (await messenger.pending()).length === 0);
+      // The screens learn it without asking: "online" again after the "offline" (the outbox watch).
+      const offlineAt = events.findIndex((event) => event.kind === "connection" && !event.online);
+      await until("the online event", async () =>
+        events.slice(offlineAt).some((event) => event.kind === "connection" && event.online),
+      );
       const texts = (await bob.receive()).map((m) => m.text);
       assert.ok(texts.includes("sent while the relay was down"), texts.join("|"));
 
@@ -178,7 +145,6 @@ test("the Messenger over the real client talks to a CLI user through a real rela
       const gone = await bob.run(["send", "alice", "anyone there?"]);
       assert.notEqual(gone.code, 0);
     } finally {
-      await messenger.stop();
-      await runtime.close();
+      await close();
     }
   }));

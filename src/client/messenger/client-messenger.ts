@@ -75,6 +75,11 @@ export interface MessengerRuntime {
 export const CONVERSATION_PAGE = 200;
 /** Retry delays of the receive loop after a failure: doubling from the first, capped. */
 export const RECEIVE_RETRY_MS = Object.freeze({ first: 500, max: 15_000 });
+/**
+ * While the outbox holds the user's messages, how often it is looked at: the watch flushes it when the
+ * relay is back, and says nothing, so the screens learn it here (ticks, the outbox list, "online").
+ */
+export const OUTBOX_LOOK_MS = 1000;
 
 const notReady = () =>
   Object.assign(new Error("create an identity first"), { code: "username_not_claimed" as const });
@@ -85,6 +90,7 @@ export class ClientMessenger implements Messenger {
   /** Content id → what the newest receipt said. */
   readonly #receipts = new Map<string, "delivered" | "read">();
   #loop: { controller: AbortController; done: Promise<void> } | null = null;
+  #outboxTimer: ReturnType<typeof setTimeout> | null = null;
   #online: boolean | null = null;
 
   constructor(runtime: MessengerRuntime) {
@@ -197,9 +203,45 @@ export class ClientMessenger implements Messenger {
   async #send(request: SendRequest, peer: string): Promise<{ queued: boolean }> {
     const result = await this.#client().send(request);
     this.#connection(!result.queued);
-    if (result.queued) this.#emit({ kind: "outbox" });
+    if (result.queued) {
+      this.#emit({ kind: "outbox" });
+      this.#watchOutbox();
+    }
     this.#emit({ kind: "message", peer });
     return { queued: result.queued };
+  }
+
+  /** Looks at the outbox every OUTBOX_LOOK_MS until it is empty (or the client closes). */
+  #watchOutbox(): void {
+    if (this.#outboxTimer !== null) return;
+    let last: ReadonlyMap<string, string> | null = null;
+    const look = async () => {
+      this.#outboxTimer = null;
+      const client = this.#runtime.client();
+      if (client === null) return;
+      let waiting: PendingMessage[];
+      try {
+        waiting = (await client.pending()).filter((entry) => entry.contentType !== null);
+      } catch {
+        waiting = [];
+      }
+      const now = new Map(waiting.map((entry) => [entry.clientMessageId, entry.recipient]));
+      if (last !== null) {
+        const gone = [...last].filter(([id]) => !now.has(id));
+        if (gone.length > 0) {
+          this.#emit({ kind: "outbox" });
+          for (const peer of new Set(gone.map(([, recipient]) => recipient)))
+            this.#emit({ kind: "message", peer });
+        }
+      }
+      last = now;
+      if (now.size === 0) {
+        this.#connection(true);
+        return;
+      }
+      this.#outboxTimer = setTimeout(() => void look(), OUTBOX_LOOK_MS);
+    };
+    this.#outboxTimer = setTimeout(() => void look(), OUTBOX_LOOK_MS);
   }
 
   sendText(peer: string, text: string): Promise<{ queued: boolean }> {
@@ -348,6 +390,8 @@ export class ClientMessenger implements Messenger {
   }
 
   async stop(): Promise<void> {
+    if (this.#outboxTimer !== null) clearTimeout(this.#outboxTimer);
+    this.#outboxTimer = null;
     const loop = this.#loop;
     this.#loop = null;
     if (loop === null) return;
