@@ -6,6 +6,7 @@
 // (`e2e`) measures the pieces together under load; this one says which of them costs what.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { decryptAttachment, encryptAttachment } from "../src/client/attachments/attachment.ts";
 import { LocalStore } from "../src/client/local-store/local-store.ts";
 import {
   type AttachmentLink,
@@ -21,7 +22,6 @@ import {
   requestStream,
 } from "../src/client/transport/relay-http.ts";
 import { randomBytes, toHex, utf8 } from "../src/crypto/index.ts";
-import { decryptAttachment, encryptAttachment } from "../src/protocol/attachment.ts";
 import { tempDir, testConfig } from "../test/relay/fixtures/harness.ts";
 import { RelayProcess, signUpOver } from "../test/relay/fixtures/processes.ts";
 import { processCpuSeconds } from "./_e2e-workers.ts";

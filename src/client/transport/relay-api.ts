@@ -82,7 +82,7 @@ export class RelayApi {
   /** Claims the username with proof of possession of every identity key. Idempotent for the same IR. */
   async claim(): Promise<{ created: boolean }> {
     const challenge = await this.#challenge("claim");
-    const signature = signUsernameClaim(this.#own.keys, this.#own.record, challenge);
+    const signature = await signUsernameClaim(this.#own.keys, this.#own.record, challenge);
     return requestJson<{ created: boolean }>(this.endpoint, {
       method: "POST",
       path: "/v1/accounts",
@@ -105,7 +105,7 @@ export class RelayApi {
     if (this.#token !== null && this.#token.expiresAt - 60_000 > now) return this.#token.value;
     const challenge = await this.#challenge("auth");
     const { certificate, deviceSeed } = this.#own;
-    const signature = signDeviceChallenge(certificate.suite, deviceSeed, this.username, challenge);
+    const signature = await signDeviceChallenge(certificate.suite, deviceSeed, this.username, challenge);
     let answer: { token: string; expires_at: number };
     try {
       answer = await requestJson<{ token: string; expires_at: number }>(this.endpoint, {
@@ -157,7 +157,7 @@ export class RelayApi {
   async deleteAccount(): Promise<void> {
     const token = await this.token();
     const challenge = await this.#challenge("auth");
-    const signature = signAccountDeletion(this.#own.keys, this.#own.record, challenge);
+    const signature = await signAccountDeletion(this.#own.keys, this.#own.record, challenge);
     await requestJson<null>(this.endpoint, {
       method: "DELETE",
       path: `/v1/accounts/${encodeURIComponent(this.username)}`,
