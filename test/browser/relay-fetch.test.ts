@@ -255,6 +255,69 @@ describe("the fetch transport in Chromium, against a real relay", () => {
     assert.ok((await seen("alice")).includes("close:1006"));
   });
 
+  it("the SDK's relay channel runs in the page: pushes decoded byte for byte, acks delete, a send is stored", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const sdk = (name: string, ...args: unknown[]): Promise<unknown> =>
+      page!.evaluate(
+        ([n, a]) =>
+          (globalThis as unknown as { nanoRelayChannel: Record<string, (...args: unknown[]) => unknown> })
+            .nanoRelayChannel[n as string]!(...(a as unknown[])),
+        [name, args] as const,
+      );
+    const carol = await signUpOver(relay!.url, "chcarol");
+    const dave = await signUpOver(relay!.url, "chdave");
+    const endpoint = endpointFromUrl(relay!.url, null);
+    await sdk("open", "carol", relay!.url, carol.token);
+    const envelopes = ["first", "second"].map((marker) => testEnvelope(marker));
+    for (const [i, envelope] of envelopes.entries()) {
+      await requestJson(endpoint, {
+        method: "POST",
+        path: "/v1/messages",
+        token: dave.token,
+        body: {
+          to: "chcarol",
+          client_message_id: `ch-${i}`,
+          envelope: Buffer.from(envelope).toString("base64"),
+        },
+      });
+    }
+    let state = { pushed: [] as string[], ready: 0 };
+    for (let i = 0; i < 200 && state.pushed.length < 2; i++) {
+      state = (await sdk("state", "carol")) as typeof state;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    assert.ok(state.ready >= 1);
+    assert.deepEqual(
+      state.pushed.map((line) => line.split(":").slice(1)),
+      envelopes.map((envelope) => ["chdave", Buffer.from(envelope).toString("hex")]),
+    );
+    const ids = state.pushed.map((line) => Number(line.split(":")[0]));
+    assert.equal(((await sdk("ack", "carol", ids)) as { ok: boolean }).ok, true);
+    const left = await requestJson<{ messages: unknown[] }>(endpoint, {
+      method: "GET",
+      path: "/v1/messages?after=0",
+      token: carol.token,
+    });
+    assert.deepEqual(left.messages, [], "acknowledged from the page: deleted at the relay");
+
+    const reply = testEnvelope("reply from the page");
+    const sent = (await sdk("send", "carol", "chdave", "ch-reply", Buffer.from(reply).toString("hex"))) as {
+      ok: boolean;
+      value: { serverId: number };
+    };
+    assert.ok(sent.ok && sent.value.serverId > 0, JSON.stringify(sent));
+    const inbox = await requestJson<{ messages: { from: string; envelope: string }[] }>(endpoint, {
+      method: "GET",
+      path: "/v1/messages?after=0",
+      token: dave.token,
+    });
+    assert.deepEqual(
+      inbox.messages.map((message) => [message.from, message.envelope]),
+      [["chcarol", Buffer.from(reply).toString("base64")]],
+    );
+    await sdk("close", "carol");
+  });
+
   it("a relay the CSP does not allow, and a relay that is down, are relay_unreachable", async (t) => {
     if (!available) return t.skip("Chromium is missing");
     const elsewhere = await call("json", "http://127.0.0.1:9", "GET", "/healthz");

@@ -4,6 +4,7 @@
 
 import type { ChannelSocket } from "../../../../src/client/transport/channel-socket.ts";
 import { openBrowserChannelSocket } from "../../../../src/client/transport/channel-socket-browser.ts";
+import { RelayChannel } from "../../../../src/client/transport/relay-channel.ts";
 import { relayTime } from "../../../../src/client/transport/relay-clock.ts";
 import { fetchEndpoint } from "../../../../src/client/transport/relay-fetch.ts";
 import {
@@ -136,6 +137,43 @@ const channel = {
   terminate: (name: string) => sockets.get(name)!.socket.terminate(),
 };
 
+/** The SDK's relay channel itself (relay-channel.ts) over the browser's socket and base64. */
+const relayChannels = new Map<string, { channel: RelayChannel; pushed: string[]; ready: number }>();
+const relayChannel = {
+  open: (name: string, relay: string, token: string) => {
+    const channel = new RelayChannel({
+      endpoint: fetchEndpoint(relay),
+      token: async () => token,
+      forgetToken: () => {},
+    });
+    const entry = { channel, pushed: [] as string[], ready: 0 };
+    channel.subscribe({
+      onMessage: (message) => entry.pushed.push(`${message.id}:${message.from}:${hex(message.envelope)}`),
+      onReady: () => {
+        entry.ready++;
+      },
+    });
+    relayChannels.set(name, entry);
+  },
+  state: (name: string) => {
+    const entry = relayChannels.get(name)!;
+    return { pushed: entry.pushed, ready: entry.ready };
+  },
+  send: (name: string, to: string, id: string, envelopeHex: string) =>
+    outcome(() =>
+      relayChannels
+        .get(name)!
+        .channel.send(
+          to,
+          id,
+          new Uint8Array(envelopeHex.match(/../g)!.map((byte) => Number.parseInt(byte, 16))),
+        ),
+    ),
+  ack: (name: string, ids: number[]) => outcome(() => relayChannels.get(name)!.channel.ack(ids)),
+  close: (name: string) => relayChannels.get(name)!.channel.close(),
+};
+
+(globalThis as unknown as { nanoRelayChannel: typeof relayChannel }).nanoRelayChannel = relayChannel;
 (globalThis as unknown as { nanoRelayFetch: typeof api; nanoChannel: typeof channel }).nanoRelayFetch = api;
 (globalThis as unknown as { nanoChannel: typeof channel }).nanoChannel = channel;
 document.getElementById("status")!.textContent = "ready";
