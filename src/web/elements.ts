@@ -58,6 +58,17 @@ export function field(
   ]);
 }
 
+/**
+ * Hands bytes to the user as a download named `name` (a blob: URL, which the CSP's img-src allows
+ * and which is revoked after a minute). The browser cleans the name; the protocol already refused
+ * names with separators, controls or bidirectional overrides.
+ */
+export function offerDownload(name: string, bytes: Uint8Array, type = "application/octet-stream"): void {
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
+  el("a", { attrs: { href: url, download: name } }).click();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 /** A short local time for message lists. */
 export function shortTime(ms: number): string {
   return new Date(ms).toLocaleString(undefined, {

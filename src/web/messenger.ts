@@ -105,6 +105,8 @@ export interface NewIdentity {
 }
 
 export interface Messenger {
+  /** The largest file `sendFile` takes: the screens refuse a bigger one before reading it into memory. */
+  readonly maxFileBytes: number;
   /** Null before an identity exists in this browser (and while it is locked). */
   account(): Promise<AccountView | null>;
   /** True when an identity exists here behind a passphrase that has not been given yet. */

@@ -11,6 +11,7 @@ const REASON = 'this build cannot run the messaging protocol in the browser yet 
 export function unavailableMessenger(): Messenger {
   const refuse = (): Promise<never> => Promise.reject(new Error(REASON));
   return {
+    maxFileBytes: 0,
     account: () => Promise.resolve(null),
     locked: () => Promise.resolve(false),
     unlock: refuse,

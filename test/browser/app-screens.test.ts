@@ -237,6 +237,16 @@ describe("the app's screens in Chromium (scripted client)", () => {
     assert.equal(seen.at(-1)?.startsWith("hidden"), true);
     assert.ok((await calls()).includes("sendFile bob notes.txt 4000"));
 
+    // A file over the client's limit is refused before it is read or sent.
+    const sends = (await calls()).length;
+    await page.setInputFiles("#compose-file", {
+      name: "huge.bin",
+      mimeType: "application/octet-stream",
+      buffer: Buffer.alloc(20_000),
+    });
+    await page.waitForFunction(() => /huge\.bin is too large/.test(document.body.textContent ?? ""));
+    assert.equal((await calls()).length, sends);
+
     await drive(`receiveFile("bob", "photo.jpg", 123456)`);
     await page.waitForSelector("li.in .file button");
     const download = page.waitForEvent("download");

@@ -30,7 +30,7 @@ import type { ContactSummary } from "../operations/contacts.ts";
 import type { Conversation, HistoryEntry, HistoryOptions } from "../operations/history.ts";
 import type { PendingMessage } from "../operations/pending.ts";
 import type { ReceiveOptions, ReceiveResult } from "../operations/receive.ts";
-import type { SendRequest, SendResult } from "../operations/send.ts";
+import { MAX_FILE_BYTES, type SendRequest, type SendResult } from "../operations/send.ts";
 import type { StatusReport } from "../operations/status.ts";
 import type { VerifyResult } from "../operations/verify.ts";
 
@@ -85,6 +85,7 @@ const notReady = () =>
   Object.assign(new Error("create an identity first"), { code: "username_not_claimed" as const });
 
 export class ClientMessenger implements Messenger {
+  readonly maxFileBytes: number = MAX_FILE_BYTES;
   readonly #runtime: MessengerRuntime;
   readonly #listeners = new Set<(event: MessengerEvent) => void>();
   /** Content id → what the newest receipt said. */

@@ -1,5 +1,5 @@
 import { humanBytes } from "../../text/human-bytes.ts";
-import { describeError, el, replaceChildren, shortTime } from "../elements.ts";
+import { describeError, el, offerDownload, replaceChildren, shortTime } from "../elements.ts";
 import type { ContactView, DeliveryState, MessageView } from "../messenger.ts";
 import { routeHash } from "../routes.ts";
 import type { Screen, ScreenContext } from "./screen.ts";
@@ -11,16 +11,6 @@ const DELIVERY: Readonly<Record<DeliveryState, { mark: string; label: string }>>
   delivered: { mark: "✓✓", label: "delivered" },
   read: { mark: "✓✓", label: "read" },
 });
-
-/** Files bigger than this are refused before reading them into memory (docs/attachments.md). */
-const MAX_FILE_BYTES = 100 * 1024 * 1024;
-
-function saveFile(name: string, bytes: Uint8Array): void {
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>]));
-  const link = el("a", { attrs: { href: url, download: name } });
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
 
 /** One conversation: the history, delivery ticks, the composer, and the changed-identity block. */
 export function conversationScreen(context: ScreenContext, peer: string): Screen {
@@ -73,7 +63,7 @@ export function conversationScreen(context: ScreenContext, peer: string): Screen
                   on: {
                     click: () =>
                       messenger.openFile(peer, message.id).then(
-                        (opened) => saveFile(opened.name, opened.bytes),
+                        (opened) => offerDownload(opened.name, opened.bytes),
                         (error: unknown) => {
                           status.textContent = `Could not open the file: ${describeError(error)}`;
                         },
@@ -185,8 +175,8 @@ export function conversationScreen(context: ScreenContext, peer: string): Screen
     const chosen = file.files?.[0];
     file.value = "";
     if (chosen === undefined || blocked) return;
-    if (chosen.size > MAX_FILE_BYTES) {
-      status.textContent = `${chosen.name} is too large (${humanBytes(chosen.size)}; at most ${humanBytes(MAX_FILE_BYTES)}).`;
+    if (chosen.size > messenger.maxFileBytes) {
+      status.textContent = `${chosen.name} is too large (${humanBytes(chosen.size)}; at most ${humanBytes(messenger.maxFileBytes)}).`;
       return;
     }
     progress.hidden = false;

@@ -1,14 +1,8 @@
-import { describeError, el, field } from "../elements.ts";
+import { describeError, el, field, offerDownload } from "../elements.ts";
 import type { RelaySetting } from "../relay-setting.ts";
 import { routeHash } from "../routes.ts";
 import { MODE_EXPLANATIONS } from "./create-identity.ts";
 import type { Screen, ScreenContext } from "./screen.ts";
-
-function download(name: string, bytes: Uint8Array): void {
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: "application/json" }));
-  el("a", { attrs: { href: url, download: name } }).click();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
 
 /** The account, the relay, exporting the data, deleting the account. */
 export function settingsScreen(context: ScreenContext, relay: RelaySetting): Screen {
@@ -66,7 +60,7 @@ export function settingsScreen(context: ScreenContext, relay: RelaySetting): Scr
       click: () =>
         messenger.exportData().then(
           (file) => {
-            download(file.name, file.bytes);
+            offerDownload(file.name, file.bytes, "application/json");
             status.textContent = `Exported to ${file.name}. It holds your decrypted history: keep it safe.`;
           },
           (error: unknown) => {

@@ -37,6 +37,8 @@ const fromB64 = (text: string) =>
   (Uint8Array as unknown as { fromBase64(text: string): Uint8Array }).fromBase64(text);
 
 export class BridgedMessenger implements Messenger {
+  /** The client's (MAX_FILE_BYTES of src/client/operations/send.ts): the bridge test sends far less. */
+  readonly maxFileBytes = 100 * 1024 * 1024;
   readonly #listeners = new Set<(event: MessengerEvent) => void>();
   readonly #progress = new Map<number, Progress>();
   #nextCall = 0;

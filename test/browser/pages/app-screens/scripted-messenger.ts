@@ -28,6 +28,8 @@ class ScriptedError extends Error {
 }
 
 export class ScriptedMessenger implements Messenger {
+  /** Small, so the test can offer a file over it. */
+  readonly maxFileBytes = 10_000;
   readonly calls: string[] = [];
   #account: AccountView | null = null;
   #passphrase: string | null = null;
