@@ -63,6 +63,13 @@ interface StorePage {
     name: string,
   ): Promise<{ extractable: boolean; type: string; exportError: string | null; usages: string[] }>;
   keystoreDelete(name: string): Promise<void>;
+  storageFacts(name: string): Promise<{ exists: boolean; persisted: boolean; asked: boolean }>;
+  keystoreChange(
+    name: string,
+    from: string | null,
+    to: string | null,
+    argon2id: { memoryKiB: number; passes: number; parallelism: number } | null,
+  ): Promise<string>;
   run(index: number): Promise<Outcome>;
   commitLoop(name: string, keyHex: string): Promise<void>;
   verifyLoop(name: string, keyHex: string): Promise<Outcome & { rounds: number }>;
@@ -374,6 +381,48 @@ describe("the IndexedDB local store in Chromium", () => {
       ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreDelete(n),
       [name] as const,
     );
+  });
+
+  test("hasBrowserKeystore and requestPersistentStorage answer what the browser holds and granted", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const name = `ks-${randomBytes(6).toString("hex")}`;
+    const before = await pageCall<{ exists: boolean; persisted: boolean; asked: boolean }>(
+      "storageFacts",
+      name,
+    );
+    assert.equal(before.exists, false);
+    // Whatever the browser decides (headless Chromium's answer depends on site engagement), the
+    // function reports exactly what navigator.storage says afterwards.
+    assert.equal(before.asked, before.persisted);
+    await pageCall("keystoreCreate", name, null, null);
+    assert.equal((await pageCall<{ exists: boolean }>("storageFacts", name)).exists, true);
+    await pageCall("keystoreDelete", name);
+    t.diagnostic(`persistent storage granted: ${before.asked}`);
+  });
+
+  test("browser keystore passphrase change: the old one stops working, the new one opens the same contents", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const name = `ks-${randomBytes(6).toString("hex")}`;
+    const created = await pageCall<{ localStoreKey: string; identity: string }>(
+      "keystoreCreate",
+      name,
+      "old",
+      CHEAP,
+    );
+    assert.equal(await pageCall("keystoreChange", name, "wrong", "new", CHEAP), "wrong_passphrase");
+    assert.equal(await pageCall("keystoreChange", name, "old", "new", CHEAP), "changed");
+    assert.equal(code(await pageCall<KeystoreOpened>("keystoreOpen", name, "old")), "wrong_passphrase");
+    const opened = await pageCall<KeystoreOpened>("keystoreOpen", name, "new");
+    assert.ok(!("code" in opened), code(opened));
+    assert.equal(opened.localStoreKey, created.localStoreKey);
+    assert.equal(opened.identity, created.identity);
+    assert.equal(await pageCall("keystoreChange", name, "new", null, null), "changed", "passphrase removed");
+    const unprotected = await pageCall<KeystoreOpened>("keystoreOpen", name, null);
+    assert.ok(!("code" in unprotected), code(unprotected));
+    assert.equal(unprotected.identity, created.identity);
+    const facts = await pageCall<{ extractable: boolean }>("keystoreKeyFacts", name);
+    assert.equal(facts.extractable, false, "the new wrapping key is not extractable either");
+    await pageCall("keystoreDelete", name);
   });
 
   test("browser keystore: a changed byte anywhere in the stored blob is refused with a typed error", async (t) => {

@@ -6,8 +6,14 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import { LocalStore } from "../../src/client/local-store/local-store.ts";
-import { randomBytes } from "../../src/crypto/index.ts";
-import { CONFORMANCE_CASES, type StoreSubject, type TamperTable } from "./local-store-conformance/_suite.ts";
+import { deriveLocalKeys, sealRow } from "../../src/client/local-store/record-seal.ts";
+import { randomBytes, utf8 } from "../../src/crypto/index.ts";
+import {
+  CONFORMANCE_CASES,
+  FOREIGN_PLAINTEXT,
+  type StoreSubject,
+  type TamperTable,
+} from "./local-store-conformance/_suite.ts";
 
 const KEY_COLUMN: Readonly<Record<TamperTable, string>> = {
   contacts: "handle",
@@ -38,6 +44,9 @@ function sqliteSubject(path: string): StoreSubject {
           const changed = Uint8Array.from(first.record);
           changed[changed.length - 20]! ^= 0x01;
           update.run(changed, first.k);
+        } else if (action === "reseal-foreign") {
+          const rowKey = typeof first.k === "string" ? utf8(first.k) : (first.k as Uint8Array);
+          update.run(sealRow(deriveLocalKeys(key), table, rowKey, FOREIGN_PLAINTEXT), first.k);
         } else if (action === "truncate") {
           update.run(first.record.subarray(0, 20), first.k);
         } else {

@@ -205,11 +205,26 @@ export async function createBrowserKeystore(
   contents: KeystoreContents,
   options: CreateBrowserKeystoreOptions = {},
 ): Promise<void> {
-  const subtle = subtleOf(options);
-  const random = (length: number): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(length));
   if (await hasBrowserKeystore(options)) {
     throw new NanoError("keystore_exists", "a browser keystore exists under this name");
   }
+  const sealed = await sealContents(contents, options.passphrase ?? null, options);
+  await writeKeystore(options, sealed, null);
+}
+
+interface SealedKeystore {
+  readonly wrappingKey: CryptoKey;
+  readonly blob: Uint8Array;
+}
+
+/** A fresh non-extractable wrapping key, and the contents sealed under it (and the passphrase's key). */
+async function sealContents(
+  contents: KeystoreContents,
+  passphrase: Uint8Array | null,
+  options: CreateBrowserKeystoreOptions,
+): Promise<SealedKeystore> {
+  const subtle = subtleOf(options);
+  const random = (length: number): Uint8Array => globalThis.crypto.getRandomValues(new Uint8Array(length));
   const wrappingKey = await subtle.generateKey({ name: "AES-GCM", length: 256 }, false, [
     "encrypt",
     "decrypt",
@@ -219,7 +234,7 @@ export async function createBrowserKeystore(
   let header: Uint8Array;
   let sealedInside: Uint8Array;
   try {
-    if (options.passphrase != null) {
+    if (passphrase !== null) {
       const parameters = options.argon2id ?? BROWSER_ARGON2ID;
       checkArgon2idParameters(parameters);
       const salt = random(ARGON2ID_SALT_LENGTH);
@@ -234,7 +249,7 @@ export async function createBrowserKeystore(
         salt,
         innerNonce,
       );
-      const key = await passphraseKey(subtle, options.passphrase, salt, parameters, options.onProgress);
+      const key = await passphraseKey(subtle, passphrase, salt, parameters, options.onProgress);
       sealedInside = new Uint8Array(
         await subtle.encrypt(aesGcm(innerNonce, header), key, plaintext as Uint8Array<ArrayBuffer>),
       );
@@ -245,27 +260,82 @@ export async function createBrowserKeystore(
     const outer = new Uint8Array(
       await subtle.encrypt(aesGcm(outerNonce, header), wrappingKey, sealedInside as Uint8Array<ArrayBuffer>),
     );
-    const blob = concatBytes(header, outerNonce, outer);
-    const db = await openKeystoreDatabase(options);
-    try {
-      const transaction = db.transaction(STORE, "readwrite", { durability: "strict" });
-      const done = transactionDone(transaction);
-      const store = transaction.objectStore(STORE);
-      // `add`, not `put`: a keystore created meanwhile by another tab aborts this one instead of losing it.
-      store.add(wrappingKey, WRAPPING_KEY);
-      store.add(blob, SEALED);
-      await done.catch((cause: unknown) => {
-        throw (cause as DOMException | null)?.name === "ConstraintError"
-          ? new NanoError("keystore_exists", "a browser keystore was created meanwhile")
-          : new NanoError("browser_storage_unavailable", "the browser keystore could not be written", {
-              cause,
-            });
-      });
-    } finally {
-      db.close();
-    }
+    return { wrappingKey, blob: concatBytes(header, outerNonce, outer) };
   } finally {
     plaintext.fill(0);
+  }
+}
+
+/**
+ * Writes the wrapping key and the blob in one strict transaction. `replacing` null: a new keystore
+ * (`add`, so one created meanwhile by another tab is kept and this one refused with
+ * `keystore_exists`); else the blob this replaces, which must still be the stored one (a change made
+ * meanwhile by another tab is not overwritten).
+ */
+async function writeKeystore(
+  options: BrowserKeystoreOptions,
+  sealed: SealedKeystore,
+  replacing: Uint8Array | null,
+): Promise<void> {
+  const db = await openKeystoreDatabase(options);
+  try {
+    const transaction = db.transaction(STORE, "readwrite", { durability: "strict" });
+    const done = transactionDone(transaction);
+    const store = transaction.objectStore(STORE);
+    let changedMeanwhile = false;
+    if (replacing === null) {
+      store.add(sealed.wrappingKey, WRAPPING_KEY);
+      store.add(sealed.blob, SEALED);
+    } else {
+      const current = store.get(SEALED);
+      current.onsuccess = () => {
+        const stored = current.result as unknown;
+        if (!(stored instanceof Uint8Array) || !equalBytes(stored, replacing)) {
+          changedMeanwhile = true;
+          transaction.abort();
+          return;
+        }
+        store.put(sealed.wrappingKey, WRAPPING_KEY);
+        store.put(sealed.blob, SEALED);
+      };
+    }
+    await done.catch((cause: unknown) => {
+      if ((cause as DOMException | null)?.name === "ConstraintError")
+        throw new NanoError("keystore_exists", "a browser keystore was created meanwhile");
+      throw new NanoError(
+        "browser_storage_unavailable",
+        changedMeanwhile
+          ? "the browser keystore was changed meanwhile (another tab?): nothing was written"
+          : "the browser keystore could not be written",
+        { cause },
+      );
+    });
+  } finally {
+    db.close();
+  }
+}
+
+export interface ChangeBrowserKeystorePassphraseOptions extends CreateBrowserKeystoreOptions {
+  /** The new passphrase (UTF-8), or null to keep the keystore under the origin's key alone. */
+  readonly newPassphrase: Uint8Array | null;
+}
+
+/**
+ * Opens the keystore with `options.passphrase` (the current one, or none) and seals its contents again
+ * under `newPassphrase`, with a fresh salt and a fresh wrapping key, in one transaction: a crash
+ * leaves the old keystore or the new one, never neither. The old wrapping key is replaced with it.
+ */
+export async function changeBrowserKeystorePassphrase(
+  options: ChangeBrowserKeystorePassphraseOptions,
+): Promise<void> {
+  const { blob } = await readStored(options);
+  const contents = await openBrowserKeystore(options);
+  try {
+    const sealed = await sealContents(contents, options.newPassphrase, options);
+    await writeKeystore(options, sealed, blob as Uint8Array);
+  } finally {
+    contents.localStoreKey.fill(0);
+    contents.identity.fill(0);
   }
 }
 

@@ -26,6 +26,7 @@ import {
   type ImageRow,
   type RowChange,
   type RowColumns,
+  RowRecord,
   StoreImage,
   TABLE_NAMES,
   TABLE_RECORD_KIND,
@@ -217,7 +218,11 @@ export class IdbLocalStore implements LocalStoreApi {
     }
   }
 
-  /** Deletes the store `name` and its anchor (an account deleted in the app); refused while open. */
+  /**
+   * Deletes the store `name` and its anchor (an account deleted in the app). Close the store first: an
+   * open one's connection closes itself when asked (versionchange), and its later commits then fail
+   * with `browser_storage_unavailable`.
+   */
   static async destroy(name: string, indexedDB?: IDBFactory): Promise<void> {
     const factory = indexedDbFactory(indexedDB);
     await requestResult(factory.deleteDatabase(name));
@@ -402,12 +407,14 @@ export class IdbLocalStore implements LocalStoreApi {
       const stored = value as Record<string, unknown>;
       columns = columnsOf(stored);
       const kind = TABLE_RECORD_KIND[table];
-      if (kind === "none") return { rowKey, columns, record: null, sealed: null };
+      if (kind === "none") return { rowKey, columns, record: RowRecord.decoded(null), sealed: null };
       const sealed = stored.record;
       if (!(sealed instanceof Uint8Array)) throw tampered(`a sealed column of ${table} is not bytes`);
       const plain = await openRowWith(this.#primitives, this.#keys, table, rowKey, sealed);
-      const record = kind === "raw" ? plain : decodeRecord(kind, plain);
-      if (kind !== "raw") plain.fill(0);
+      const record =
+        kind === "raw"
+          ? RowRecord.decoded(plain)
+          : RowRecord.pending(plain, (bytes) => decodeRecord(kind, bytes));
       return { rowKey, columns, record: record as ImageRow["record"], sealed };
     } catch (error) {
       const broken = error instanceof NanoError ? error : tampered(`a row of ${table} cannot be read`, error);
@@ -424,11 +431,7 @@ export class IdbLocalStore implements LocalStoreApi {
       await this.#commit(draft, "strict");
       return;
     }
-    if (
-      row.broken !== undefined ||
-      !(row.record instanceof Uint8Array) ||
-      !equalBytes(row.record, KEY_CHECK_PLAINTEXT)
-    ) {
+    if (row.broken !== undefined || !equalBytes(row.record?.value() as Uint8Array, KEY_CHECK_PLAINTEXT)) {
       throw tampered(
         "the local store was sealed under another key (a keystore from another identity?)",
         row.broken,
@@ -439,8 +442,8 @@ export class IdbLocalStore implements LocalStoreApi {
   /** The counter as committed (the image holds only committed rows between works). */
   #committedCounter(): number {
     const row = this.#image.rows("meta").get(STATE_COUNTER_META);
-    if (row === undefined || !(row.record instanceof Uint8Array)) return 0;
-    return decodeCounter(row.record);
+    const value = row?.record?.value();
+    return value instanceof Uint8Array ? decodeCounter(value) : 0;
   }
 
   async #readAnchor(): Promise<number | null> {

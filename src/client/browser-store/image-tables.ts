@@ -33,6 +33,7 @@ import {
   type Draft,
   type ImageRow,
   type RowColumns,
+  RowRecord,
   TABLE_RECORD_KIND,
   type TableName,
   type TableRecords,
@@ -97,7 +98,7 @@ export class ImageTables implements LocalTables {
     this.#draft.put(table, key, {
       rowKey: Uint8Array.from(rowKey),
       columns,
-      record: opened as TableRecords[K],
+      record: RowRecord.decoded(opened as TableRecords[K]),
       sealed: null,
       encoded,
     });
@@ -106,7 +107,7 @@ export class ImageTables implements LocalTables {
   /** A copy of the row's record; the row's error when its stored bytes did not open. */
   #open<K extends TableName>(_table: K, row: ImageRow): TableRecords[K] {
     if (row.broken !== undefined) throw row.broken;
-    return structuredClone(row.record) as TableRecords[K];
+    return structuredClone(row.record?.value()) as TableRecords[K];
   }
 
   /** Only the columns change: the sealed bytes are written again as they are. */

@@ -18,7 +18,13 @@ import { equal, ok, rejectsWith } from "./_check.ts";
 
 /** Tables a subject can tamper with, and how. */
 export type TamperTable = "contacts" | "sessions" | "outbox" | "received" | "meta";
-export type TamperAction = "flip-byte" | "swap-records" | "truncate";
+export type TamperAction = "flip-byte" | "swap-records" | "truncate" | "reseal-foreign";
+
+/**
+ * What "reseal-foreign" seals, under the right key, table and row key: valid JSON that is no record of
+ * any table (what a foreign writer holding the key could leave): it authenticates and must still fail.
+ */
+export const FOREIGN_PLAINTEXT: Uint8Array = new TextEncoder().encode('{"v":2,"username":"mallory"}');
 
 /** One store implementation, fresh for every case. */
 export interface StoreSubject {
@@ -26,7 +32,8 @@ export interface StoreSubject {
   open(databaseKey?: Uint8Array): Promise<LocalStoreApi>;
   /**
    * With the store closed: changes the stored sealed bytes of `table` underneath it — one byte of the
-   * first row's record, the records of its first two rows swapped, or the first row cut short.
+   * first row's record, the records of its first two rows swapped, the first row cut short, or the
+   * first row's record replaced by FOREIGN_PLAINTEXT sealed properly for its place.
    */
   tamper(table: TamperTable, action: TamperAction): Promise<void>;
 }
@@ -607,6 +614,27 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = Object.freeze([
       );
       await expectTampered(subject, (tables) => tables.listOutbox());
       await expectTampered(subject, (tables) => tables.listReceived());
+    },
+  },
+  {
+    name: "a row that authenticates but holds no record of its table is refused on every read",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => tables.putContact(contact("bob")));
+      await store.close();
+      await subject.tamper("contacts", "reseal-foreign");
+      const reopened = await subject.open();
+      try {
+        for (const attempt of ["first", "second"]) {
+          await rejectsWith(
+            () => reopened.read((tables) => tables.getContact("bob")),
+            "local_record_tampered",
+            `${attempt} read`,
+          );
+        }
+      } finally {
+        await reopened.close();
+      }
     },
   },
   {

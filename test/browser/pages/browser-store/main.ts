@@ -3,17 +3,26 @@
 // (`commitLoop` / `verifyLoop`), and the browser keystore (`nanoStore.keystore*`).
 import {
   BROWSER_ARGON2ID,
+  changeBrowserKeystorePassphrase,
   createBrowserKeystore,
   deleteBrowserKeystore,
+  hasBrowserKeystore,
   openBrowserKeystore,
+  requestPersistentStorage,
 } from "../../../../src/client/browser-store/browser-keystore.ts";
 import { IdbLocalStore } from "../../../../src/client/browser-store/idb-local-store.ts";
 import { requestResult, transactionDone } from "../../../../src/client/browser-store/idb-requests.ts";
 import { newKeystoreContents } from "../../../../src/client/keystore/keystore-contents.ts";
+import { deriveLocalKeysWith, sealRowWith } from "../../../../src/client/local-store/sealed-row-format.ts";
+import { fromHex, utf8 } from "../../../../src/crypto/bytes.ts";
 import type { Argon2idParameters } from "../../../../src/crypto/password-parameters.ts";
 import type { CryptoProvider } from "../../../../src/crypto/provider/index.ts";
 import { createWebProvider } from "../../../../src/crypto/web/index.ts";
-import { CONFORMANCE_CASES, type StoreSubject } from "../../../client/local-store-conformance/_suite.ts";
+import {
+  CONFORMANCE_CASES,
+  FOREIGN_PLAINTEXT,
+  type StoreSubject,
+} from "../../../client/local-store-conformance/_suite.ts";
 
 export interface Outcome {
   readonly ok: boolean;
@@ -47,6 +56,20 @@ function idbSubject(name: string, primitives: CryptoProvider["primitives"]): Sto
     open: (databaseKey) => IdbLocalStore.open({ name, databaseKey: databaseKey ?? key, primitives }),
     async tamper(table, action) {
       const db = await openRaw(name);
+      // Sealing is asynchronous: the foreign record is sealed before the transaction that writes it.
+      let foreign: Uint8Array | null = null;
+      if (action === "reseal-foreign") {
+        const [firstKey] = await requestResult(db.transaction(table).objectStore(table).getAllKeys());
+        const key0 = String(firstKey);
+        const rowKey = table === "meta" || table === "outbox" ? utf8(key0) : fromHex(key0);
+        foreign = await sealRowWith(
+          primitives,
+          deriveLocalKeysWith(primitives.hkdf, key),
+          table,
+          rowKey,
+          FOREIGN_PLAINTEXT,
+        );
+      }
       try {
         const transaction = db.transaction(table, "readwrite");
         const done = transactionDone(transaction);
@@ -61,6 +84,8 @@ function idbSubject(name: string, primitives: CryptoProvider["primitives"]): Sto
           objectStore.put({ ...first, record: changed }, keys[0]!);
         } else if (action === "truncate") {
           objectStore.put({ ...first, record: first.record.slice(0, 20) }, keys[0]!);
+        } else if (action === "reseal-foreign") {
+          objectStore.put({ ...first, record: foreign }, keys[0]!);
         } else {
           if (second === undefined) throw new Error(`${table} needs two rows to swap`);
           objectStore.put({ ...first, record: second.record }, keys[0]!);
@@ -394,7 +419,7 @@ async function sealedSample(keyHex: string): Promise<{ table: string; key: strin
 async function storeCosts(
   messages: number,
   variant: "detect" | "noble",
-): Promise<{ sendMs: number[]; openMs: number; rows: number }> {
+): Promise<{ sendMs: number[]; openMs: number; readMs: number; rows: number }> {
   const name = `costs-${hex(randomKey().subarray(0, 6))}`;
   const key = randomKey();
   const { primitives } = variant === "detect" ? await provider() : await createWebProvider({ use: "noble" });
@@ -452,6 +477,10 @@ async function storeCosts(
       sendMs.push(performance.now() - started);
     }
     await store.close();
+    // The IndexedDB read alone (every object store's keys and values, as the store's open reads them).
+    const readStarted = performance.now();
+    await snapshot(name);
+    const readMs = performance.now() - readStarted;
     const started = performance.now();
     const reopened = await openNamed(name, key);
     const openMs = performance.now() - started;
@@ -459,7 +488,7 @@ async function storeCosts(
       (tables) => tables.listReceived(0, 1_000_000).length + tables.listContacts().length,
     );
     await reopened.close();
-    return { sendMs, openMs, rows };
+    return { sendMs, openMs, readMs, rows };
   } finally {
     await IdbLocalStore.destroy(name).catch(() => {});
   }
@@ -559,6 +588,36 @@ async function keystoreKeyFacts(
   }
 }
 
+/** Changes the passphrase (from `from` to `to`, either may be null); the error code, or "changed". */
+async function keystoreChange(
+  name: string,
+  from: string | null,
+  to: string | null,
+  argon2id: Argon2idParameters | null,
+): Promise<string> {
+  try {
+    await changeBrowserKeystorePassphrase({
+      name,
+      passphrase: passphraseBytes(from),
+      newPassphrase: passphraseBytes(to),
+      ...(argon2id === null ? {} : { argon2id }),
+    });
+    return "changed";
+  } catch (error) {
+    return codeOf(error);
+  }
+}
+
+/** Whether a keystore exists, and what the browser answers to a request for persistent storage. */
+async function storageFacts(name: string): Promise<{ exists: boolean; persisted: boolean; asked: boolean }> {
+  const asked = await requestPersistentStorage();
+  return {
+    exists: await hasBrowserKeystore({ name }),
+    persisted: await navigator.storage.persisted(),
+    asked,
+  };
+}
+
 async function keystoreDelete(name: string): Promise<void> {
   await deleteBrowserKeystore({ name });
 }
@@ -574,6 +633,8 @@ async function keystoreDelete(name: string): Promise<void> {
   keystoreTamper,
   keystoreKeyFacts,
   keystoreDelete,
+  keystoreChange,
+  storageFacts,
   browserArgon2id: BROWSER_ARGON2ID,
   run,
   commitLoop,
