@@ -208,9 +208,21 @@ describe("the app's screens in Chromium (scripted client)", () => {
     assert.ok((await calls()).includes("sendText bob hello bob"));
     assert.equal(await page.getAttribute("li.out .delivery", "aria-label"), "sent");
     assert.equal(await page.evaluate(() => document.activeElement?.id), "compose-text");
+    // The log changes by its differences: the sent message's element stays, its tick changes in place.
+    await page.evaluate(() => {
+      (globalThis as unknown as { sentItem: Element }).sentItem = document.querySelector("li.out")!;
+    });
     await drive(`deliver("bob", "delivered")`);
     await page.waitForSelector("li.out .delivery.delivered");
     assert.equal(await page.getAttribute("li.out .delivery", "aria-label"), "delivered");
+    assert.equal(
+      await page.evaluate(() => {
+        const item = (globalThis as unknown as { sentItem: Element }).sentItem;
+        return item.isConnected && item.querySelector(".delivery")?.classList.contains("delivered");
+      }),
+      true,
+      "the same list item, updated in place",
+    );
 
     await page.evaluate(() => {
       const seen: string[] = [];
@@ -266,6 +278,17 @@ describe("the app's screens in Chromium (scripted client)", () => {
     const before = (await calls()).length;
     await page.evaluate(() => document.querySelector<HTMLFormElement>(".composer")!.requestSubmit());
     assert.equal((await calls()).length, before, "nothing was sent while blocked");
+    // Another event while blocked does not build the alert again (it would be announced again).
+    await page.evaluate(() => {
+      (globalThis as unknown as { alertText: Node }).alertText =
+        document.querySelector(".banner.warn strong")!;
+    });
+    await drive(`receive("bob", "still here")`);
+    await page.waitForSelector("li.in >> text=still here");
+    assert.equal(
+      await page.evaluate(() => (globalThis as unknown as { alertText: Node }).alertText.isConnected),
+      true,
+    );
     await checkScreen("identity-changed");
     await page.click("text=Accept the new identity");
     await page.waitForFunction(() => !document.querySelector<HTMLTextAreaElement>("#compose-text")!.disabled);

@@ -39,18 +39,17 @@ export function conversationScreen(context: ScreenContext, peer: string): Screen
   let blocked = false;
   let disposed = false;
 
+  /** Sets a tick's mark and words (in place, so a changed tick is not a new log entry). */
+  const showDelivery = (span: HTMLSpanElement, state: DeliveryState) => {
+    span.className = `delivery ${state}`;
+    span.setAttribute("aria-label", DELIVERY[state].label);
+    span.title = DELIVERY[state].label;
+    span.textContent = DELIVERY[state].mark;
+  };
+
   const messageItem = (message: MessageView): HTMLLIElement => {
-    const delivery =
-      message.delivery === null
-        ? null
-        : el("span", {
-            className: `delivery ${message.delivery}`,
-            attrs: {
-              "aria-label": DELIVERY[message.delivery].label,
-              title: DELIVERY[message.delivery].label,
-            },
-            text: DELIVERY[message.delivery].mark,
-          });
+    const delivery = message.delivery === null ? null : el("span");
+    if (delivery !== null && message.delivery !== null) showDelivery(delivery, message.delivery);
     const attachment =
       message.file === null
         ? null
@@ -88,12 +87,14 @@ export function conversationScreen(context: ScreenContext, peer: string): Screen
   };
 
   const showContact = (contact: ContactView | null) => {
+    const was = blocked;
     blocked = contact?.identityChanged === true;
     banner.hidden = !blocked;
     text.disabled = blocked;
     send.disabled = blocked;
     file.disabled = blocked;
-    if (!blocked) return;
+    // Built once per change: an alert rebuilt at every refresh would be announced again each time.
+    if (!blocked || was) return;
     const accept = el("button", {
       attrs: { type: "button" },
       text: "Accept the new identity",
@@ -122,11 +123,44 @@ export function conversationScreen(context: ScreenContext, peer: string): Screen
     ]);
   };
 
+  /**
+   * The log changes by its differences: new messages are appended (a screen reader announces those,
+   * role="log"), a changed tick is updated in place, gone ones removed — never the whole list again,
+   * which would be read out again at every event.
+   */
+  const shown = new Map<string, { readonly li: HTMLLIElement; readonly key: string }>();
+  const renderLog = (messages: readonly MessageView[]) => {
+    const seen = new Set<string>();
+    let previous: Element | null = null;
+    for (const message of messages) {
+      const key = `${message.text}|${message.expiresAt}|${message.delivery === null}`;
+      let entry = shown.get(message.id);
+      if (entry === undefined || entry.key !== key) {
+        const li = messageItem(message);
+        if (entry !== undefined) entry.li.replaceWith(li);
+        entry = { li, key };
+        shown.set(message.id, entry);
+      } else if (message.delivery !== null) {
+        const tick = entry.li.querySelector<HTMLSpanElement>(".delivery");
+        if (tick !== null && !tick.classList.contains(message.delivery)) showDelivery(tick, message.delivery);
+      }
+      const next: Element | null = previous === null ? log.firstElementChild : previous.nextElementSibling;
+      if (next !== entry.li) log.insertBefore(entry.li, next);
+      previous = entry.li;
+      seen.add(message.id);
+    }
+    for (const [id, entry] of shown) {
+      if (seen.has(id)) continue;
+      entry.li.remove();
+      shown.delete(id);
+    }
+  };
+
   const refresh = () => {
     Promise.all([messenger.history(peer), messenger.contact(peer)]).then(
       ([messages, contact]) => {
         if (disposed) return;
-        replaceChildren(log, messages.map(messageItem));
+        renderLog(messages);
         showContact(contact);
         if (messages.some((message) => message.direction === "in"))
           void messenger.markRead(peer).catch(() => {});
