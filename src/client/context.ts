@@ -2,7 +2,7 @@ import { nodeProvider } from "../crypto/node-provider.ts";
 import type { CryptoProvider } from "../crypto/provider/index.ts";
 import type { OwnIdentity } from "./home/local-identity.ts";
 import type { UnlockedHome } from "./home/unlocked-home.ts";
-import type { LocalStore } from "./local-store/local-store.ts";
+import type { LocalStoreApi } from "./local-store/local-tables.ts";
 import { SessionStarts } from "./messaging/session-starts.ts";
 import { OutboxState } from "./outbox/outbox-state.ts";
 import { buildRelayLink, closeRelayLink, type RelayLink } from "./transport/relay-link.ts";
@@ -44,7 +44,8 @@ export class ClientContext {
     this.transparency = new TransparencyClient(home.store);
   }
 
-  get store(): LocalStore {
+  /** The local store through its runtime-free interface (local-tables.ts): the operations need no more. */
+  get store(): LocalStoreApi {
     return this.home.store;
   }
 

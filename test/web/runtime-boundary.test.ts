@@ -1,15 +1,21 @@
 // The browser's side of the "one protocol, two runtimes" rule (docs/web.md): the protocol, the browser
-// provider, the provider interface and the web app, and every module they import, have no `node:`
-// import and no Buffer (so nothing of src/crypto's node:crypto modules either: each imports node:).
-// The Vite build would fail on a `node:` import only when that code is bundled; this test fails at
-// once and names the file. test/browser/protocol-session.test.ts bundles src/protocol for the page.
+// provider, the provider interface, the web app and the browser store, and every module they import,
+// have no `node:` import and no Buffer (so nothing of src/crypto's node:crypto modules either: each
+// imports node:). The Vite build would fail on a `node:` import only when that code is bundled; this
+// test fails at once and names the file. test/browser/protocol-session.test.ts bundles src/protocol.
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { test } from "node:test";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..", "..");
-const BROWSER_ROOTS = ["src/protocol", "src/crypto/provider", "src/crypto/web", "src/web"];
+const BROWSER_ROOTS = [
+  "src/protocol",
+  "src/crypto/provider",
+  "src/crypto/web",
+  "src/web",
+  "src/client/browser-store",
+];
 
 function tsFiles(folder: string): string[] {
   return readdirSync(join(ROOT, folder), { recursive: true, encoding: "utf8" })
@@ -56,7 +62,7 @@ function walk(roots: readonly string[]): { findings: string[]; walked: number } 
   return { findings, walked: seen.size };
 }
 
-test("the protocol, the browser provider, the provider interface and the web app reach no node: module and no Buffer", () => {
+test("the protocol, the browser provider, the provider interface, the web app and the browser store reach no node: module and no Buffer", () => {
   const roots = BROWSER_ROOTS.flatMap(tsFiles);
   assert.ok(roots.length > 50, "the roots hold the protocol, the provider and the app");
   const { findings, walked } = walk(roots);

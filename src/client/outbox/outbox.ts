@@ -1,6 +1,7 @@
 import { randomBytes, toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
-import type { LocalStore, OutboxEntry } from "../local-store/local-store.ts";
+import type { OutboxEntry } from "../local-store/local-records.ts";
+import type { LocalStoreApi } from "../local-store/local-tables.ts";
 import { OutboxState } from "./outbox-state.ts";
 
 /**
@@ -81,13 +82,13 @@ export interface EnqueueRequest {
 }
 
 export class Outbox {
-  readonly #store: LocalStore;
+  readonly #store: LocalStoreApi;
   readonly #state: OutboxState;
   readonly #now: () => number;
   readonly #backoff: BackoffPolicy;
   readonly #random: () => number;
 
-  constructor(store: LocalStore, options: OutboxOptions = {}) {
+  constructor(store: LocalStoreApi, options: OutboxOptions = {}) {
     this.#store = store;
     this.#state = options.state ?? new OutboxState();
     this.#now = options.now ?? Date.now;
@@ -124,7 +125,7 @@ export class Outbox {
   }
 
   size(): Promise<number> {
-    return this.#store.countOutbox();
+    return this.#store.read((tables) => tables.countOutbox());
   }
 
   /** Removes an entry on an acknowledgement that arrives out of band (e.g. over the WebSocket). */
