@@ -2,8 +2,7 @@
 // provider, the provider interface, the web app and the browser store, and every module they import,
 // have no `node:` import and no Buffer (so nothing of src/crypto's node:crypto modules either: each
 // imports node:). The Vite build would fail on a `node:` import only when that code is bundled; this
-// test fails at once and names the file. test/browser/protocol-session.test.ts bundles src/protocol
-// for the page.
+// test fails at once and names the file. test/browser/protocol-session.test.ts bundles src/protocol.
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
