@@ -9,14 +9,14 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { Agent, type IncomingMessage, request } from "node:http";
 import { join } from "node:path";
 import type WebSocket from "ws";
-import { randomBytes, toHex } from "../src/crypto/index.ts";
 import {
   type AttachmentReference,
   decodeAttachmentReferenceExact,
   decryptAttachment,
   encodeAttachmentReference,
   encryptAttachment,
-} from "../src/protocol/attachment.ts";
+} from "../src/client/attachments/attachment.ts";
+import { randomBytes, toHex } from "../src/crypto/index.ts";
 import { envelopeMarker, testEnvelope } from "../test/relay/fixtures/identities.ts";
 import { type RelayProcess, signUpOver } from "../test/relay/fixtures/processes.ts";
 import { openReadySocket } from "./_ready-socket.ts";
@@ -386,6 +386,25 @@ export async function runRelayAttachments(
   } finally {
     process.off("exit", cleanup);
     baseline.child.kill("SIGTERM");
+  }
+}
+
+/**
+ * The bare attachment baseline alone (bench/_baseline-blob-server.ts), for `npm run bench -- e2e`:
+ * transfers/s of `scenario` through a baseline server it starts in `dir` and stops.
+ */
+export async function runBareAttachments(dir: string, scenario: AttachmentScenario): Promise<AttachmentRow> {
+  const prepared = prepare(scenario);
+  const blobBytes = prepared[0]![0]!.ciphertext.length;
+  const baseline = await startBlobBaseline(dir);
+  const cleanup = () => baseline.child.kill("SIGKILL");
+  process.once("exit", cleanup);
+  try {
+    return row("baseline", scenario, blobBytes, [await baselineLoad(baseline.port, scenario, prepared)], 1);
+  } finally {
+    process.off("exit", cleanup);
+    // Killed outright: its blobs are thrown away, and nothing may keep this process waiting on it.
+    baseline.child.kill("SIGKILL");
   }
 }
 

@@ -198,7 +198,7 @@ test("a hostile peer's absurd timer is refused (expiry_out_of_range) and quarant
         const now = Date.now();
         await alice.context.store.transaction(async (tables) => {
           const stores = new LocalProtocolStores(tables, link.own, now, { records: alice.context.records });
-          const sent = await sendMessage(stores, { peer: "bob", content }, { now });
+          const sent = await sendMessage(stores.provider, stores, { peer: "bob", content }, { now });
           assert.equal(sent.kind, "sent");
           if (sent.kind !== "sent") return;
           await stores.apply(sent.writes);

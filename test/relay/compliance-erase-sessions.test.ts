@@ -42,7 +42,7 @@ function connect(url: string, token: string): Session {
 }
 
 async function signUp(api: string, name: string): Promise<User> {
-  const user = makeUser(name);
+  const user = await makeUser(name);
   assert.equal((await claim(api, user)).status, 201);
   await login(api, user);
   await publishBundle(api, user);

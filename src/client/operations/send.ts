@@ -10,7 +10,7 @@ import {
   utf8,
 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
-import { encodeAttachmentReference } from "../../protocol/attachment.ts";
+import { encodeAttachmentReference } from "../../protocol/attachment-reference.ts";
 import {
   activeSessionSuite,
   assembleBundle,
@@ -29,12 +29,7 @@ import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
 import type { ContactRecord, LocalTables } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
-import {
-  LONG_TEXT_TYPE,
-  MAX_ATTACHMENT_BYTES,
-  type Progress,
-  sendAttachment,
-} from "../messaging/attachments.ts";
+import { LONG_TEXT_TYPE, type Progress, sendAttachment } from "../messaging/attachments.ts";
 import { expirySeconds } from "../messaging/disappearing.ts";
 import { newClientMessageId } from "../outbox/outbox.ts";
 import { deliverCommitted, flushOutbox } from "../outbox/outbox-flush.ts";
@@ -42,10 +37,10 @@ import type { RelayLink } from "../transport/relay-link.ts";
 import { checkPeerIdentity, fetchVerifiedAccount, identityChangedError } from "../trust/peer-identity.ts";
 import { checkUsername } from "./claim-username.ts";
 import { findPendingCopy, listPending, type PendingMessage } from "./pending.ts";
+import { MAX_FILE_BYTES, MAX_TEXT_BYTES, TEXT_WITH_FILE } from "./send-limits.ts";
 
-/** Attachments (and long texts, which travel as attachments) are read into memory whole in v1. */
-export const MAX_FILE_BYTES = MAX_ATTACHMENT_BYTES;
-export const MAX_TEXT_BYTES = MAX_ATTACHMENT_BYTES;
+export { MAX_FILE_BYTES, MAX_TEXT_BYTES, TEXT_WITH_FILE };
+
 /** Content framing around a text (type, message id, time, lengths), with room to spare. */
 const INLINE_OVERHEAD = 64;
 
@@ -103,10 +98,6 @@ interface Timer {
   readonly seconds: number;
   readonly startedAt: number;
 }
-
-/** An attachment carries no caption (protocol.md §9.4): a text given with a file would be lost. */
-export const TEXT_WITH_FILE =
-  "a message is TEXT or a --file, not both: send the text as a message of its own";
 
 export function checkSendRequest(request: SendRequest): void {
   checkUsername(request.recipient);
@@ -228,7 +219,10 @@ async function encryptAndCommit(
     // The intent becomes this outbox entry in one commit; gone already means cancelled meanwhile.
     if (intent !== undefined && !tables.removeIntent(intent.clientMessageId))
       throw new NanoError("invalid_argument", `the queued message ${intent.clientMessageId} was cancelled`);
-    const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+    const stores = new LocalProtocolStores(tables, link.own, now, {
+      records: context.records,
+      provider: context.provider,
+    });
     let suite = current;
     let checkedRecord: Uint8Array | undefined;
     if (bundle !== null) {
@@ -241,7 +235,12 @@ async function encryptAndCommit(
           `${peer}'s prekeys at this relay are for the ${bundle.suite.name} mode, but this message needs ${chosen.suite.name}`,
         );
       }
-      const started = await startSession(stores, { bundle, selection: chosen.selection, peer }, { now });
+      const started = await startSession(
+        stores.provider,
+        stores,
+        { bundle, selection: chosen.selection, peer },
+        { now },
+      );
       if (started.kind === "blocked") return blockedBy(stores, started);
       if (started.kind === "refused") throw started.error;
       await stores.apply(started.writes);
@@ -251,7 +250,7 @@ async function encryptAndCommit(
       const pinned = tables.getContact(peer)?.identityRecord;
       if (pinned !== undefined && equalBytes(pinned, bundle.record.encoded)) checkedRecord = pinned;
     }
-    const sent = await sendMessage(stores, { peer, content: body }, { now });
+    const sent = await sendMessage(stores.provider, stores, { peer, content: body }, { now });
     if (sent.kind === "blocked") return blockedBy(stores, sent);
     if (sent.kind === "refused") throw sent.error;
     await stores.apply(sent.writes);
@@ -538,7 +537,10 @@ async function fetchChosenBundle(
   // Decoded (every self-signature verified) and proven by key transparency, once.
   const record = await fetchVerifiedAccount(context, link, peer);
   const chosen = await context.store.transaction(async (tables) => {
-    const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+    const stores = new LocalProtocolStores(tables, link.own, now, {
+      records: context.records,
+      provider: context.provider,
+    });
     const outcome = await chooseSuite(stores, record, explicit);
     // A differing record blocks the contact: the block commits, then the send fails.
     if (outcome.kind === "blocked") await stores.apply(outcome.writes);
@@ -549,7 +551,8 @@ async function fetchChosenBundle(
   const fetched = await link.api.fetchBundle(peer, chosen.suite.id);
   // The record inside the bundle is compared byte for byte with the one just proven (no second
   // verification of its signatures); only the prekeys are verified here.
-  const bundle = assembleBundle(
+  const bundle = await assembleBundle(
+    context.provider,
     fetched.bundle,
     fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey],
     now,
