@@ -486,6 +486,16 @@ function buildProgram(io: CliIo, state: CliState): Command {
                 `nano-client: message ${rejected.messageId} from ${rejected.from} was dropped: ${rejected.message} (${rejected.code})\n`,
               );
           },
+          onExpired: (expired) => {
+            // Never silent: a relay that lies about times can make messages arrive expired, and the
+            // sender was told it was delivered.
+            state.spinner?.stop();
+            if (state.json) io.stdout.write(`${JSON.stringify({ expired })}\n`);
+            else
+              io.stderr.write(
+                `nano-client: a disappearing message from ${expired.from} (timer ${formatExpire(expired.expireAfterSeconds)}, sent ${new Date(expired.sentAt).toISOString()}) had expired before it arrived; it was not kept\n`,
+              );
+          },
           onTimeFailure: (failure) => {
             state.spinner?.stop();
             if (state.json) io.stdout.write(`${JSON.stringify({ timeFailure: failure })}\n`);

@@ -13,6 +13,7 @@ import {
   EXPIRY_TOLERANCE_MS,
   expirySeconds,
   receivedExpiresAt,
+  SENDER_CLOCK_TOLERANCE_MS,
 } from "../../src/client/messaging/disappearing.ts";
 import { randomBytes, SUITE_IDS, toHex, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
@@ -261,24 +262,67 @@ test("the receiver's clock: the relay's acceptance time moved by the measured sk
   const behind = receivedExpiresAt({
     now: T0 + waited - day,
     relaySentAt,
+    senderSentAt: T0,
     skewMs: day,
     expireAfterSeconds: hour,
   });
   assert.equal(behind, T0 - day + hour * 1000);
   // The same for a receiver a day ahead.
   assert.equal(
-    receivedExpiresAt({ now: T0 + waited + day, relaySentAt, skewMs: -day, expireAfterSeconds: hour }),
+    receivedExpiresAt({
+      now: T0 + waited + day,
+      relaySentAt,
+      senderSentAt: T0,
+      skewMs: -day,
+      expireAfterSeconds: hour,
+    }),
     T0 + day + hour * 1000,
   );
   // A relay that claims an acceptance in the future gains nothing.
   assert.equal(
-    receivedExpiresAt({ now: T0, relaySentAt: T0 + day, skewMs: 0, expireAfterSeconds: hour }),
+    receivedExpiresAt({
+      now: T0,
+      relaySentAt: T0 + day,
+      senderSentAt: T0,
+      skewMs: 0,
+      expireAfterSeconds: hour,
+    }),
     T0 + hour * 1000,
   );
   // Skew unknown (no Date header): the arrival starts the timer.
   assert.equal(
-    receivedExpiresAt({ now: T0 + waited, relaySentAt, skewMs: null, expireAfterSeconds: hour }),
+    receivedExpiresAt({
+      now: T0 + waited,
+      relaySentAt,
+      senderSentAt: T0,
+      skewMs: null,
+      expireAfterSeconds: hour,
+    }),
     T0 + waited + hour * 1000,
+  );
+  // A relay that backdates one message's sent_at by a day moves its timer by the sender-clock
+  // tolerance at most: it is not deleted unseen.
+  assert.equal(
+    receivedExpiresAt({
+      now: T0 + waited,
+      relaySentAt: T0 - day,
+      senderSentAt: T0,
+      skewMs: 0,
+      expireAfterSeconds: hour,
+    }),
+    T0 - SENDER_CLOCK_TOLERANCE_MS + hour * 1000,
+  );
+  // A relay that held it ten days and then claims it accepted it just now: the sender's clock bounds
+  // the claim, so it is expired on arrival (reported), not kept an hour more.
+  assert.equal(
+    receivedExpiresAt({
+      now: T0 + 10 * day,
+      relaySentAt: T0 + 10 * day,
+      senderSentAt: T0,
+      skewMs: 0,
+      expireAfterSeconds: hour,
+    }),
+    T0 + SENDER_CLOCK_TOLERANCE_MS + hour * 1000,
   );
   assert.ok(EXPIRY_TOLERANCE_MS <= 5000);
 });
