@@ -37,7 +37,8 @@ function setUp(accounts: Set<string> | Map<string, number>, failing = new Set<st
   let sessions = 0;
   const connect = (username: string, authenticatedAt = 1) => {
     const target = new Target();
-    const tokenId = `${username}-token-${(sessions += 1)}`;
+    sessions += 1;
+    const tokenId = `${username}-token-${sessions}`;
     tokens.add(tokenId);
     hub.add(username, target, { tokenId, expiresAt: Number.MAX_SAFE_INTEGER, authenticatedAt });
     return { target, tokenId };
