@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { type Readable, Writable } from "node:stream";
@@ -331,7 +331,12 @@ function buildProgram(io: CliIo, state: CliState): Command {
         globals(command);
         const output = options.output === undefined ? undefined : resolve(options.output);
         // Refused before the passphrase is asked for (and argon2id runs): nothing to open it into.
-        if (output !== undefined && !options.force && existsSync(output))
+        // lstat, not existsSync: a dangling symlink is an entry the user has, and is not silently replaced.
+        if (
+          output !== undefined &&
+          !options.force &&
+          lstatSync(output, { throwIfNoEntry: false }) !== undefined
+        )
           throw new NanoError("output_exists", `${output} already exists; pass --force to replace it`);
         // The export's own passphrase (not the home's): no home is opened.
         const passphrase = await obtainPassphrase(
@@ -357,7 +362,7 @@ function buildProgram(io: CliIo, state: CliState): Command {
           io.stdout.write(opened.json);
           return;
         }
-        await writeFileAtomic(output, new TextEncoder().encode(opened.json));
+        await writeFileAtomic(output, new TextEncoder().encode(opened.json), { noReplace: !options.force });
         print(
           summary,
           `opened ${summary.file} (exported ${opened.exportedAt}): wrote ${output}, ${opened.contacts} contact(s), ${opened.messages} message(s)\n`,
