@@ -94,3 +94,45 @@ test("a lying relay cannot get a disappearing message deleted unseen, nor kept l
       await proxy.close();
     }
   }));
+
+test("a replayed disappearing message — live or already swept — is never shown again and never kept in the quarantine", () =>
+  withRelay(async (relay, dir) => {
+    const [alice, bob] = await setUpUsers(relay, dir, "hybrid", "alice", "bob");
+    const proxy = await LyingRelayProxy.start(relay.port);
+    try {
+      await alice!.send("bob", "first contact");
+      assert.equal((await bob!.receive()).length, 1);
+      await alice!.json(["receive"]);
+      await alice!.send("bob", "replay me", ["--expire", "1h"]);
+      await alice!.send("bob", "gone soon", ["--expire", "2s"]);
+      const first = await receiveThrough(proxy, bob!.home);
+      assert.equal(first.code, 0, first.stderr);
+      assert.deepEqual(
+        lines(first).flatMap((line) => (line.text === undefined ? [] : [line.text])),
+        ["replay me", "gone soon"],
+      );
+      const [live, swept] = proxy.listed.slice(-2);
+      // Past the short timer, a command sweeps it (plaintext, row and all).
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.equal((await cli(["--home", bob!.home, "history", "alice"])).code, 0);
+      // The relay delivers both again under new ids: their message keys are spent.
+      proxy.lies.inject = [
+        { ...live!, id: 1_000_001 },
+        { ...swept!, id: 1_000_002 },
+      ];
+      const replayed = await receiveThrough(proxy, bob!.home);
+      assert.equal(replayed.code, 0, replayed.stderr);
+      assert.ok(!lines(replayed).some((line) => line.text !== undefined), replayed.stdout);
+      const quarantine = (await bob!.json(["quarantine", "list"])) as { quarantined?: unknown[] }[];
+      assert.deepEqual(
+        quarantine.flatMap((line) => line.quarantined ?? []),
+        [],
+        "a spent copy is dropped, not kept for a retry that can never open it",
+      );
+      const history = await cli(["--home", bob!.home, "history", "alice"]);
+      assert.equal(history.stdout.match(/replay me/g)?.length, 1, history.stdout);
+      assert.doesNotMatch(history.stdout, /gone soon/);
+    } finally {
+      await proxy.close();
+    }
+  }));

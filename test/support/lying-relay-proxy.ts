@@ -1,9 +1,18 @@
 /**
  * An HTTP forwarder in front of a real relay that lies about time, for tests of what a hostile relay can
  * do to disappearing messages (docs/client.md "Disappearing messages"): it moves the relay's `Date`
- * header (or drops it) and the `sent_at` of every message it lists, and forwards everything else as
- * is. WebSocket upgrades are refused, so a client falls back to HTTP, where the lies are told.
+ * header (or drops it) and the `sent_at` of every message it lists, can replay a message it listed
+ * before under a new id, and forwards everything else as is. WebSocket upgrades are refused, so a
+ * client falls back to HTTP, where the lies are told.
  */
+
+/** A message as `GET /v1/messages` lists it (docs/api.md). */
+export interface ListedMessage {
+  id: number;
+  from: string;
+  envelope: string;
+  sent_at: number;
+}
 import { createServer, request, type Server } from "node:http";
 
 export interface Lies {
@@ -11,10 +20,14 @@ export interface Lies {
   dateShiftMs: number | null;
   /** Added to the `sent_at` of every listed message (the relay's claimed acceptance time). */
   sentAtShiftMs: number;
+  /** Listed once, after the relay's own messages, at the next listing (a replay under a new id). */
+  inject: ListedMessage[];
 }
 
 export class LyingRelayProxy {
-  readonly lies: Lies = { dateShiftMs: 0, sentAtShiftMs: 0 };
+  readonly lies: Lies = { dateShiftMs: 0, sentAtShiftMs: 0, inject: [] };
+  /** Every message the relay listed through this proxy, as the relay listed it. */
+  readonly listed: ListedMessage[] = [];
   readonly #server: Server;
   readonly port: number;
 
@@ -53,8 +66,10 @@ export class LyingRelayProxy {
             if (lies.dateShiftMs !== null && Number.isFinite(date))
               headers.date = new Date(date + lies.dateShiftMs).toUTCString();
             if (incoming.method === "GET" && incoming.url?.startsWith("/v1/messages?") === true) {
-              const listed = JSON.parse(body.toString()) as { messages: { sent_at: number }[] };
+              const listed = JSON.parse(body.toString()) as { messages: ListedMessage[] };
+              proxy!.listed.push(...listed.messages.map((message) => ({ ...message })));
               for (const message of listed.messages) message.sent_at += lies.sentAtShiftMs;
+              listed.messages.push(...lies.inject.splice(0));
               body = Buffer.from(JSON.stringify(listed));
             }
             outgoing.writeHead(answer.statusCode ?? 502, { ...headers, "content-length": body.length });

@@ -84,6 +84,13 @@ export interface RejectedMessage {
   readonly quarantined?: boolean;
 }
 
+/**
+ * Refusals that mean "a copy of a message this state already opened" (a relay's replay under a new id,
+ * of a message shown or since deleted by its timer): its keys are spent, so no retry can ever open it.
+ * Reported and dropped, never kept in the quarantine (where it would wait for ever).
+ */
+const SPENT_COPY_CODES: ReadonlySet<string> = new Set(["duplicate_message", "replayed_prekey_message"]);
+
 /** Messages the quarantine keeps at most: beyond, a refused message is reported and dropped as before. */
 export const MAX_QUARANTINED = 500;
 
@@ -578,7 +585,9 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
       }
       // Kept before it is acknowledged; a store that cannot keep it fails the receive unacknowledged.
       const quarantined =
-        outcome.kind === "rejected" && (await quarantine(context, message, outcome.rejected));
+        outcome.kind === "rejected" &&
+        !SPENT_COPY_CODES.has(outcome.rejected.code) &&
+        (await quarantine(context, message, outcome.rejected));
       acknowledge.push(message.id);
       try {
         if (outcome.kind === "message") {
