@@ -5,6 +5,7 @@
  * before under a new id, and forwards everything else as is. WebSocket upgrades are refused, so a
  * client falls back to HTTP, where the lies are told.
  */
+import { createServer, request, type Server } from "node:http";
 
 /** A message as `GET /v1/messages` lists it (docs/api.md). */
 export interface ListedMessage {
@@ -13,7 +14,6 @@ export interface ListedMessage {
   envelope: string;
   sent_at: number;
 }
-import { createServer, request, type Server } from "node:http";
 
 export interface Lies {
   /** Added to the relay's Date header; null drops the header. */
