@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { type Readable, Writable } from "node:stream";
@@ -377,7 +377,12 @@ function buildProgram(io: CliIo, state: CliState): Command {
         globals(command);
         const output = options.output === undefined ? undefined : resolve(options.output);
         // Refused before the passphrase is asked for (and argon2id runs): nothing to open it into.
-        if (output !== undefined && !options.force && existsSync(output))
+        // lstat, not existsSync: a dangling symlink is an entry the user has, and is not silently replaced.
+        if (
+          output !== undefined &&
+          !options.force &&
+          lstatSync(output, { throwIfNoEntry: false }) !== undefined
+        )
           throw new NanoError("output_exists", `${output} already exists; pass --force to replace it`);
         // The export's own passphrase (not the home's): no home is opened.
         const { obtainPassphrase } = await loadPassphrase();
@@ -406,7 +411,7 @@ function buildProgram(io: CliIo, state: CliState): Command {
           return;
         }
         const { writeFileAtomic } = await import("../client/home/atomic-file.ts");
-        await writeFileAtomic(output, new TextEncoder().encode(opened.json));
+        await writeFileAtomic(output, new TextEncoder().encode(opened.json), { noReplace: !options.force });
         print(
           summary,
           `opened ${summary.file} (exported ${opened.exportedAt}): wrote ${output}, ${opened.contacts} contact(s), ${opened.messages} message(s)\n`,
@@ -533,6 +538,16 @@ function buildProgram(io: CliIo, state: CliState): Command {
             else
               io.stderr.write(
                 `nano-client: message ${rejected.messageId} from ${rejected.from} was dropped: ${rejected.message} (${rejected.code})\n`,
+              );
+          },
+          onExpired: (expired) => {
+            // Never silent: a relay that lies about times can make messages arrive expired, and the
+            // sender was told it was delivered.
+            state.spinner?.stop();
+            if (state.json) io.stdout.write(`${JSON.stringify({ expired })}\n`);
+            else
+              io.stderr.write(
+                `nano-client: a disappearing message from ${expired.from} (timer ${formatExpire(expired.expireAfterSeconds)}, sent ${new Date(expired.sentAt).toISOString()}) had expired before it arrived; it was not kept\n`,
               );
           },
           onTimeFailure: (failure) => {

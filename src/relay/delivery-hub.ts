@@ -21,6 +21,11 @@ export interface PushTarget {
 export interface PushSession {
   readonly tokenId: string;
   readonly expiresAt: number;
+  /**
+   * When the connection authenticated (relay clock). A session older than its username's account was
+   * opened by an earlier holder of the name (src/relay/erasure-watch.ts).
+   */
+  readonly authenticatedAt?: number;
 }
 
 export class DeliveryHub {
@@ -125,10 +130,16 @@ export class DeliveryHub {
    * cluster checks them against the shared token table when another relay revoked tokens
    * (src/relay/cluster/cluster-link.ts).
    */
-  sessionsOf(username: string | null): { target: PushTarget; tokenId: string }[] {
+  sessionsOf(
+    username: string | null,
+  ): { target: PushTarget; tokenId: string; authenticatedAt: number | undefined }[] {
     return [...this.#sessions]
       .filter(([, session]) => username === null || session.username === username)
-      .map(([target, session]) => ({ target, tokenId: session.tokenId }));
+      .map(([target, session]) => ({
+        target,
+        tokenId: session.tokenId,
+        authenticatedAt: session.authenticatedAt,
+      }));
   }
 
   /** Closes the connections whose token has expired by `now`. Returns how many. */

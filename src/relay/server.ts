@@ -177,7 +177,12 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
   const stopErasureWatch =
     context.compliance === undefined
       ? () => {}
-      : startErasureWatch({ compliance: context.compliance, hub: context.hub, log });
+      : startErasureWatch({
+          compliance: context.compliance,
+          hub: context.hub,
+          log,
+          tokenAlive: async (tokenId) => (await storage.store.accounts.getToken(fromHex(tokenId))) !== null,
+        });
   const apiUrl = urlFor(config, "http", apiPort);
   if (context.cluster !== null)
     context.cluster.presence = () => ({

@@ -174,6 +174,9 @@ export class WsConnection implements PushTarget {
 
   #authenticate(token: string): void {
     this.#authenticating = true;
+    // Before the token is looked up: a session whose authentication began before its username's
+    // account existed belongs to an erased earlier holder of the name (erasure-watch.ts).
+    const authenticatedAt = this.#context.clock.now();
     void this.#context.tokens.session(token).then(
       async (session) => {
         if (this.#closed) return;
@@ -197,7 +200,11 @@ export class WsConnection implements PushTarget {
         const { hub, metrics, config } = this.#context;
         // The hub knows the token so a revocation, an identity update or the sweeper can end this
         // session; the timer ends it at expiry in real time.
-        hub.add(session.username, this, { tokenId: session.tokenId, expiresAt: session.expiresAt });
+        hub.add(session.username, this, {
+          tokenId: session.tokenId,
+          expiresAt: session.expiresAt,
+          authenticatedAt,
+        });
         // One live connection per device across the cluster: older ones, here or elsewhere, are closed.
         void this.#context.cluster?.claimDevice(session.username, this);
         // The account's oldest connections beyond the cap are closed: the newest is the one in use.

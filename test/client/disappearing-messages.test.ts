@@ -13,6 +13,7 @@ import {
   EXPIRY_TOLERANCE_MS,
   expirySeconds,
   receivedExpiresAt,
+  SENDER_CLOCK_TOLERANCE_MS,
 } from "../../src/client/messaging/disappearing.ts";
 import { randomBytes, SUITE_IDS, toHex, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
@@ -261,24 +262,67 @@ test("the receiver's clock: the relay's acceptance time moved by the measured sk
   const behind = receivedExpiresAt({
     now: T0 + waited - day,
     relaySentAt,
+    senderSentAt: T0,
     skewMs: day,
     expireAfterSeconds: hour,
   });
   assert.equal(behind, T0 - day + hour * 1000);
   // The same for a receiver a day ahead.
   assert.equal(
-    receivedExpiresAt({ now: T0 + waited + day, relaySentAt, skewMs: -day, expireAfterSeconds: hour }),
+    receivedExpiresAt({
+      now: T0 + waited + day,
+      relaySentAt,
+      senderSentAt: T0,
+      skewMs: -day,
+      expireAfterSeconds: hour,
+    }),
     T0 + day + hour * 1000,
   );
   // A relay that claims an acceptance in the future gains nothing.
   assert.equal(
-    receivedExpiresAt({ now: T0, relaySentAt: T0 + day, skewMs: 0, expireAfterSeconds: hour }),
+    receivedExpiresAt({
+      now: T0,
+      relaySentAt: T0 + day,
+      senderSentAt: T0,
+      skewMs: 0,
+      expireAfterSeconds: hour,
+    }),
     T0 + hour * 1000,
   );
   // Skew unknown (no Date header): the arrival starts the timer.
   assert.equal(
-    receivedExpiresAt({ now: T0 + waited, relaySentAt, skewMs: null, expireAfterSeconds: hour }),
+    receivedExpiresAt({
+      now: T0 + waited,
+      relaySentAt,
+      senderSentAt: T0,
+      skewMs: null,
+      expireAfterSeconds: hour,
+    }),
     T0 + waited + hour * 1000,
+  );
+  // A relay that backdates one message's sent_at by a day moves its timer by the sender-clock
+  // tolerance at most: it is not deleted unseen.
+  assert.equal(
+    receivedExpiresAt({
+      now: T0 + waited,
+      relaySentAt: T0 - day,
+      senderSentAt: T0,
+      skewMs: 0,
+      expireAfterSeconds: hour,
+    }),
+    T0 - SENDER_CLOCK_TOLERANCE_MS + hour * 1000,
+  );
+  // A relay that held it ten days and then claims it accepted it just now: the sender's clock bounds
+  // the claim, so it is expired on arrival (reported), not kept an hour more.
+  assert.equal(
+    receivedExpiresAt({
+      now: T0 + 10 * day,
+      relaySentAt: T0 + 10 * day,
+      senderSentAt: T0,
+      skewMs: 0,
+      expireAfterSeconds: hour,
+    }),
+    T0 + SENDER_CLOCK_TOLERANCE_MS + hour * 1000,
   );
   assert.ok(EXPIRY_TOLERANCE_MS <= 5000);
 });
@@ -342,5 +386,66 @@ test(`SIGKILL during the sweep (${SWEEP_KILLS} times) loses no other row and lea
         await store.close();
       }
       liveBefore = liveNow;
+    }
+  }));
+
+test("a sweep committed by a process killed before its WAL truncation: the next open carries it out", () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, "local.db");
+    const key = randomBytes(32);
+    // Past this run's clock (closing sweeps what is due), a whole number of seconds after T0.
+    const later = T0 + 2 * 86_400_000;
+    assert.ok(later > Date.now() + 60_000);
+    const first = await LocalStore.open(path, key);
+    await first.transaction((tables) => {
+      tables.insertReceived(received("keep", "kept"));
+      for (let i = 0; i < 20; i++)
+        tables.insertReceived(received(`gone-${i}`, `${"x".repeat(2000)} ${i}`, later));
+    });
+    await first.close();
+    const expiring = (() => {
+      const db = new DatabaseSync(path, { readOnly: true });
+      try {
+        return (
+          db.prepare("SELECT record FROM received WHERE expires_at IS NOT NULL").all() as {
+            record: Uint8Array;
+          }[]
+        ).map((row) => Uint8Array.from(row.record));
+      } finally {
+        db.close();
+      }
+    })();
+    assert.equal(expiring.length, 20);
+    // The sweep's transaction commits (secure_delete zeroes the cells, in pages written to the WAL),
+    // then the process dies before the checkpoint that carries them into the database.
+    const killed = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const { DatabaseSync } = require("node:sqlite");
+         const db = new DatabaseSync(process.argv[1]);
+         db.exec("PRAGMA secure_delete = ON; DELETE FROM received WHERE expires_at IS NOT NULL;");
+         process.kill(process.pid, "SIGKILL");`,
+        path,
+      ],
+      { stdio: "ignore" },
+    );
+    await new Promise((resolve) => killed.on("exit", resolve));
+    // The check below can fail: the old sealed rows are still in local.db.
+    let onDisk = 0;
+    for (const row of expiring) if (await fileHolds(path, row)) onDisk += 1;
+    assert.ok(onDisk > 0, "the killed sweep left the old rows in the database file");
+    const store = await LocalStore.open(path, key);
+    try {
+      for (const row of expiring) {
+        assert.equal(await fileHolds(path, row), false, "not in local.db once opened");
+        assert.equal(await fileHolds(`${path}-wal`, row), false, "nor in its WAL");
+      }
+      assert.deepEqual(
+        (await store.read((tables) => tables.listReceived(0, 100, 0))).map((m) => m.messageId),
+        ["keep"],
+      );
+    } finally {
+      await store.close();
     }
   }));

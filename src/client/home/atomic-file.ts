@@ -1,4 +1,4 @@
-import { lstat, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { link, lstat, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes, toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
@@ -20,6 +20,12 @@ export const PRIVATE_DIRECTORY_MODE = 0o700;
 export interface AtomicWriteOptions {
   /** File mode of the result; defaults to 0600. Applied with fchmod so the umask cannot widen it. */
   readonly mode?: number;
+  /**
+   * Never replace: the new file is linked into place (link(2) fails on any existing entry, a dangling
+   * symlink included) instead of renamed over it, so a file that appeared since the caller looked is
+   * not clobbered: `output_exists`.
+   */
+  readonly noReplace?: boolean;
 }
 
 export async function writeFileAtomic(
@@ -37,7 +43,17 @@ export async function writeFileAtomic(
     await handle.writeFile(data);
     await handle.sync();
     await handle.close();
-    await rename(temporary, path);
+    if (options.noReplace === true) {
+      try {
+        await link(temporary, path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        throw new NanoError("output_exists", `${path} already exists; pass --force to replace it`);
+      }
+      await unlink(temporary);
+    } else {
+      await rename(temporary, path);
+    }
     renamed = true;
     await syncDirectory(directory);
   } finally {

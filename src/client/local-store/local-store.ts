@@ -913,11 +913,13 @@ export class LocalStore implements LocalStoreApi {
       // Every command that opens the store deletes what is due first (docs/client.md "Disappearing
       // messages"), before anything could read it.
       const swept = store.#tables.sweepExpired(Date.now());
-      if (swept.deleted > 0) {
-        store.#tables.takeSecretsDeleted();
-        db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-        await removeSavedFiles(swept.files);
-      }
+      store.#tables.takeSecretsDeleted();
+      // Always, not only after this sweep: a process killed between a commit that deleted secrets (a
+      // sweep, retention, a spent key) and its truncation left the old row bytes in the database file
+      // (the WAL holds the zeroed pages until a checkpoint) or in the WAL. A clean close leaves no WAL,
+      // so this costs nothing then.
+      db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      if (swept.deleted > 0) await removeSavedFiles(swept.files);
       // Before anything in it is used: a database older than this home's last committed state.
       const anchor = await readAnchor(path, keys);
       const counter = store.#tables.stateVersion();

@@ -1,5 +1,6 @@
 import { NanoError } from "../../errors/index.ts";
 import { isValidExpiry, MAX_EXPIRE_SECONDS } from "../../protocol/content.ts";
+import { CLOCK_SKEW_TOLERANCE_MS } from "../../protocol/validity.ts";
 import { humanDuration } from "../../text/human-duration.ts";
 import type { LocalStoreApi } from "../local-store/local-tables.ts";
 import { relayClockSkew } from "../transport/relay-clock.ts";
@@ -44,19 +45,35 @@ export function expirySeconds(expireAfterMs: number): number {
 }
 
 /**
+ * How far the relay's claimed acceptance may lie from the sender's own `sent_at` (the sender's clock,
+ * authenticated inside the content): the protocol's clock tolerance (validity.ts). The relay's
+ * `sent_at` is not authenticated: without this bound a relay could backdate one message and have it
+ * deleted unseen, or hold it for days and claim a fresh acceptance so it lives that much longer.
+ */
+export const SENDER_CLOCK_TOLERANCE_MS = CLOCK_SKEW_TOLERANCE_MS;
+
+/**
  * The local time a received message is deleted at: the relay's acceptance time (`relaySentAt`, relay
- * clock) moved into this computer's clock by `skewMs` (relay minus local), plus the timer — never later
- * than the timer after its arrival here (a relay that claims a future acceptance gains nothing). With
- * the skew unknown (the relay sent no Date), the arrival is the start: the time the message waited at
- * the relay is then added to its life, the only case beyond EXPIRY_TOLERANCE_MS.
+ * clock), kept within SENDER_CLOCK_TOLERANCE_MS of the sender's `senderSentAt` (so a lie in the relay's
+ * per-message `sent_at` moves the timer by that much at most), moved into this computer's clock by
+ * `skewMs` (relay minus local), plus the timer — never later than the timer after its arrival here.
+ * With the skew unknown (the relay sent no Date), the arrival is the start: the time the message
+ * waited at the relay (up to the tolerance) is then added to its life, the only case beyond
+ * EXPIRY_TOLERANCE_MS. A lying Date header moves every timer of the receive: docs/client.md says what
+ * that can and cannot do, and a message it makes expire on the way is reported, never silently gone.
  */
 export function receivedExpiresAt(input: {
   readonly now: number;
   readonly relaySentAt: number;
+  readonly senderSentAt: number;
   readonly skewMs: number | null;
   readonly expireAfterSeconds: number;
 }): number {
-  const start = input.skewMs === null ? input.now : Math.min(input.now, input.relaySentAt - input.skewMs);
+  const accepted = Math.min(
+    Math.max(input.relaySentAt, input.senderSentAt - SENDER_CLOCK_TOLERANCE_MS),
+    input.senderSentAt + SENDER_CLOCK_TOLERANCE_MS,
+  );
+  const start = input.skewMs === null ? input.now : Math.min(input.now, accepted - input.skewMs);
   return start + input.expireAfterSeconds * SECOND_MS;
 }
 

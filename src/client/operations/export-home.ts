@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { constants, existsSync } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import { z } from "zod";
 import { toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
@@ -129,6 +129,41 @@ export interface OpenedExport {
 }
 
 /**
+ * Reads a regular file of at most `cap` bytes. Capped before reading: a huge file named as an export
+ * must not be pulled into memory. A device, FIFO or socket is refused before it is opened: its size says
+ * nothing (`/dev/zero` is "0 bytes" and never ends; opening a FIFO waits for a writer), and the read
+ * stops at `cap + 1` bytes whatever the size said (a file that grows while it is read).
+ */
+async function readBoundedRegularFile(path: string, cap: number): Promise<Uint8Array> {
+  const info = await stat(path);
+  if (!info.isFile())
+    throw new NanoError("input_unreadable", `${path} is not a regular file; a sealed export is one`);
+  if (info.size > cap)
+    throw new NanoError(
+      "keystore_payload_too_large",
+      `${path} is ${info.size} bytes: larger than any sealed export`,
+    );
+  // O_NONBLOCK: a FIFO put in the file's place after the check must not make the open wait for a writer.
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile())
+      throw new NanoError("input_unreadable", `${path} is not a regular file; a sealed export is one`);
+    const buffer = new Uint8Array(cap + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > cap)
+      throw new NanoError("keystore_payload_too_large", `${path} is larger than any sealed export`);
+    return buffer.slice(0, length);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
  * Opens a file `export --encrypt` wrote (`nano-client open-export`, docs/client.md "Exporting your
  * data"): the keystore format v1 sealing the export's JSON. Every failure is typed and says what the
  * file is: not a sealed file (`keystore_unrecognized`), cut short or appended to (`keystore_truncated`),
@@ -139,14 +174,7 @@ export interface OpenedExport {
 export async function openExport(path: string, passphrase: Passphrase): Promise<OpenedExport> {
   let bytes: Uint8Array;
   try {
-    // Capped before reading: a huge file named as an export must not be pulled into memory.
-    const { size } = await stat(path);
-    if (size > keystoreLength(MAX_KEYSTORE_PAYLOAD))
-      throw new NanoError(
-        "keystore_payload_too_large",
-        `${path} is ${size} bytes: larger than any sealed export`,
-      );
-    bytes = new Uint8Array(await readFile(path));
+    bytes = await readBoundedRegularFile(path, keystoreLength(MAX_KEYSTORE_PAYLOAD));
   } catch (error) {
     if (NanoError.is(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? "unknown";

@@ -87,6 +87,13 @@ export interface RejectedMessage {
   readonly quarantined?: boolean;
 }
 
+/**
+ * Refusals that mean "a copy of a message this state already opened" (a relay's replay under a new id,
+ * of a message shown or since deleted by its timer): its keys are spent, so no retry can ever open it.
+ * Reported and dropped, never kept in the quarantine (where it would wait for ever).
+ */
+const SPENT_COPY_CODES: ReadonlySet<string> = new Set(["duplicate_message", "replayed_prekey_message"]);
+
 /** Messages the quarantine keeps at most: beyond, a refused message is reported and dropped as before. */
 export const MAX_QUARANTINED = 500;
 
@@ -106,6 +113,8 @@ export interface ReceiveOptions {
   /** A taken message also counts as read (the CLI prints it to a person); default false. */
   readonly markRead?: boolean;
   readonly onRejected?: (rejected: RejectedMessage) => void | Promise<void>;
+  /** A disappearing message had expired before it arrived: never stored or shown (ExpiredMessage). */
+  readonly onExpired?: (expired: ExpiredMessage) => void | Promise<void>;
   /** A peer confirmed delivery of messages this client sent (docs/client.md "Delivery receipts"). */
   readonly onReceipt?: (receipt: DeliveryReceipt) => void | Promise<void>;
   /**
@@ -122,9 +131,28 @@ export interface ReceiveOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * A disappearing message whose timer had run out when it arrived: its plaintext was never stored or
+ * shown. Reported rather than silently gone: a relay that lies about times can cause it (docs/client.md
+ * "Disappearing messages"), and the sender got a delivery receipt for it.
+ */
+export interface ExpiredMessage {
+  readonly from: string;
+  /** The relay's id of the message. */
+  readonly messageId: string;
+  /** The sender's id of the message (hex), the one its delivery receipt names. */
+  readonly contentId: string;
+  readonly expireAfterSeconds: number;
+  /** The sender's clock when it was sent (authenticated), and the relay's claimed acceptance time. */
+  readonly sentAt: number;
+  readonly relaySentAt: number;
+}
+
 export interface ReceiveResult {
   readonly received: number;
   readonly rejected: number;
+  /** Disappearing messages that had expired before they arrived (`onExpired`). */
+  readonly expired: number;
   /** Messages from blocked senders, acknowledged and dropped unread. */
   readonly blocked: number;
   /** Outbox entries delivered on the way (messages queued while the relay was down). */
@@ -133,8 +161,8 @@ export interface ReceiveResult {
 
 type Outcome =
   | { kind: "message"; message: IncomingMessage; contentId: Uint8Array; firstContact: boolean }
-  /** Its timer ran out before it arrived: never stored, never shown (docs/client.md). */
-  | { kind: "expired"; sender: string; contentId: Uint8Array; firstContact: boolean }
+  /** Its timer ran out before it arrived: never stored, never shown, reported (docs/client.md). */
+  | { kind: "expired"; expired: ExpiredMessage; contentId: Uint8Array; firstContact: boolean }
   | { kind: "receipt"; receipt: DeliveryReceipt }
   | { kind: "skip" }
   /** From a blocked sender: acknowledged and dropped, never decrypted (contact-blocks.ts). */
@@ -320,6 +348,7 @@ export async function processEnvelope(
       expiresAt = receivedExpiresAt({
         now,
         relaySentAt: relayMessage.sentAt,
+        senderSentAt: content.sentAt,
         skewMs: clock.known.skewMs,
         expireAfterSeconds: content.expireAfterSeconds,
       });
@@ -329,7 +358,19 @@ export async function processEnvelope(
         await stores.apply(decided.writes);
         tables.rememberExpired(messageId, now);
         return done(
-          { kind: "expired", sender: decided.peer, contentId: content.messageId, firstContact },
+          {
+            kind: "expired",
+            expired: {
+              from: decided.peer,
+              messageId,
+              contentId: toHex(content.messageId),
+              expireAfterSeconds: content.expireAfterSeconds,
+              sentAt: content.sentAt,
+              relaySentAt: relayMessage.sentAt,
+            },
+            contentId: content.messageId,
+            firstContact,
+          },
           decided.consumed,
         );
       }
@@ -465,6 +506,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   await sweepStalePartials(saveDir).catch(() => {});
   let received = 0;
   let rejected = 0;
+  let expired = 0;
   let blocked = 0;
   let outboxSent = 0;
   const receipts = options.receipts === false ? null : new ReceiptBatcher(context);
@@ -550,7 +592,9 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
       }
       // Kept before it is acknowledged; a store that cannot keep it fails the receive unacknowledged.
       const quarantined =
-        outcome.kind === "rejected" && (await quarantine(context, message, outcome.rejected));
+        outcome.kind === "rejected" &&
+        !SPENT_COPY_CODES.has(outcome.rejected.code) &&
+        (await quarantine(context, message, outcome.rejected));
       acknowledge.push(message.id);
       try {
         if (outcome.kind === "message") {
@@ -560,7 +604,9 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
           await take(outcome.message);
         } else if (outcome.kind === "expired") {
           // Delivered, though never shown: the receipt lets the sender's session leave its first phase.
-          receipts?.add(outcome.sender, outcome.contentId, outcome.firstContact);
+          expired += 1;
+          receipts?.add(outcome.expired.from, outcome.contentId, outcome.firstContact);
+          await options.onExpired?.(outcome.expired);
         } else if (outcome.kind === "receipt") {
           await options.onReceipt?.(outcome.receipt);
         } else if (outcome.kind === "blocked") {
@@ -692,7 +738,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   if (accountGone !== null) throw accountGone;
   // Prekey upkeep rides along: refill one-time keys, rotate the signed ones when due.
   await maintainPrekeysQuietly(context, link);
-  return { received, rejected, blocked, outboxSent };
+  return { received, rejected, expired, blocked, outboxSent };
 }
 
 /**
