@@ -954,7 +954,17 @@ export class LocalStore {
       store.#tables.backfillHistory();
       // Every command that opens the store deletes what is due first (docs/client.md "Disappearing
       // messages"), before anything could read it.
-      const swept = store.#tables.sweepExpired(Date.now());
+      // One transaction, as a watch's sweep: a kill or a full disk in it leaves all the due rows or none.
+      db.exec("BEGIN IMMEDIATE");
+      let swept: ReturnType<LocalTables["sweepExpired"]>;
+      try {
+        swept = store.#tables.sweepExpired(Date.now());
+        db.exec("COMMIT");
+      } catch (error) {
+        // SQLite may have rolled back already (a full disk): a second ROLLBACK would hide the cause.
+        if (db.isTransaction) db.exec("ROLLBACK");
+        throw error;
+      }
       store.#tables.takeSecretsDeleted();
       // Always, not only after this sweep: a process killed between a commit that deleted secrets (a
       // sweep, retention, a spent key) and its truncation left the old row bytes in the database file
