@@ -324,6 +324,19 @@ test("the receiver's clock: the relay's acceptance time moved by the measured sk
     }),
     T0 + SENDER_CLOCK_TOLERANCE_MS + hour * 1000,
   );
+  // A sent_at that is not a time (the relay's JSON is untyped) is no claim: never a NaN deadline, which
+  // would be neither expired nor ever due.
+  for (const junk of [Number.NaN, Number.POSITIVE_INFINITY, 1e300, "x" as unknown as number])
+    assert.equal(
+      receivedExpiresAt({
+        now: T0,
+        relaySentAt: junk,
+        senderSentAt: T0,
+        skewMs: 0,
+        expireAfterSeconds: hour,
+      }),
+      T0 + hour * 1000,
+    );
   assert.ok(EXPIRY_TOLERANCE_MS <= 5000);
 });
 
