@@ -1,7 +1,6 @@
-import { statfsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../errors/index.ts";
-import { sqliteFault } from "../store/sqlite/sqlite-errors.ts";
+import { deviceFull, sqliteFault } from "../store/sqlite/sqlite-errors.ts";
 
 /**
  * How nano-client fails (STYLE.md item 9, docs/client.md "Exit codes"): one line `nano-client: <message>`
@@ -99,21 +98,6 @@ function usageHint(command: readonly string[]): string {
 
 /** errno codes of a full device: ENOSPC, and EDQUOT (over a disk quota, which users meet as "full"). */
 const FULL = new Set(["ENOSPC", "EDQUOT"]);
-
-/** Whether the device holding `path` (or its nearest existing parent) has no space left. */
-function deviceFull(path: string): boolean {
-  for (let current = path; ; current = dirname(current)) {
-    try {
-      const stats = statfsSync(current);
-      return Number(stats.bavail) * Number(stats.bsize) < FULL_BELOW_BYTES;
-    } catch {
-      if (dirname(current) === current) return false;
-    }
-  }
-}
-
-/** Less than this free counts as full: SQLite needs at least a page and a WAL frame header. */
-const FULL_BELOW_BYTES = 64 * 1024;
 
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];

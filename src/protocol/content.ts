@@ -44,7 +44,11 @@ export type ContentBody =
 
 export type Content = ContentBody & {
   readonly messageId: Uint8Array;
-  /** Sender's clock, ms since the epoch: display only, never trusted for ordering or security. */
+  /**
+   * Sender's clock, ms since the epoch: never trusted for ordering. Authenticated with the content, it
+   * bounds the relay's unauthenticated acceptance time when a disappearing message is dated
+   * (client/messaging/disappearing.ts): the sender's word on its own message, not the relay's.
+   */
   readonly sentAt: number;
   /**
    * The sender's timer (disappearing messages): both sides delete the message this many seconds after

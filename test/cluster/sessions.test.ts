@@ -160,4 +160,26 @@ describe("cluster: a revocation made while Redis is down", () => {
       reason: "token_revoked",
     });
   });
+
+  it("an erasure while Redis is down still ends the session on another relay within seconds (the erasure watch reads PostgreSQL)", async () => {
+    const [r0, r1] = cluster.relays as [(typeof cluster.relays)[0], (typeof cluster.relays)[0]];
+    const henry = await signUpOver(r0.url, "henry");
+    const session = connect(r1.wsUrl, henry.token);
+    await session.peer.waitFor((f) => f.type === "ready");
+    await redis.kill();
+    try {
+      // The command's own Redis announcement fails (it warns after 5 s); nothing reaches relay 1 by Redis.
+      const erased = cluster.cli("compliance", "erase", "--user", "henry", "--json");
+      assert.equal(erased.status, 0, erased.stderr);
+      assert.deepEqual(
+        await within(session.closed, "henry's session on relay 1 closed with Redis down", 15_000),
+        {
+          code: 4401,
+          reason: "account_erased",
+        },
+      );
+    } finally {
+      await redis.restart();
+    }
+  });
 });

@@ -104,7 +104,9 @@ test("a replayed disappearing message — live or already swept — is never sho
       assert.equal((await bob!.receive()).length, 1);
       await alice!.json(["receive"]);
       await alice!.send("bob", "replay me", ["--expire", "1h"]);
-      await alice!.send("bob", "gone soon", ["--expire", "2s"]);
+      // Long enough to arrive live on a loaded machine (a CLI run takes seconds), short enough to wait out.
+      const goneSoonSentAt = Date.now();
+      await alice!.send("bob", "gone soon", ["--expire", "10s"]);
       const first = await receiveThrough(proxy, bob!.home);
       assert.equal(first.code, 0, first.stderr);
       assert.deepEqual(
@@ -113,7 +115,7 @@ test("a replayed disappearing message — live or already swept — is never sho
       );
       const [live, swept] = proxy.listed.slice(-2);
       // Past the short timer, a command sweeps it (plaintext, row and all).
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, goneSoonSentAt + 10_500 - Date.now())));
       assert.equal((await cli(["--home", bob!.home, "history", "alice"])).code, 0);
       // The relay delivers both again under new ids: their message keys are spent.
       proxy.lies.inject = [

@@ -219,8 +219,12 @@ export class IdbLocalStore implements LocalStoreApi {
       await store.#load();
       await store.#checkKey();
       // As the SQLite store: what came due while no page had the store open goes before anything reads
-      // it (docs/client.md "Disappearing messages").
-      await store.sweepExpired();
+      // it (docs/client.md "Disappearing messages"), in one transaction. A commit that fails (a full
+      // quota) does not lock the user out: the due rows stay out of view by their sealed deadlines,
+      // and closing or the next open sweeps again.
+      await store.sweepExpired().catch((error: unknown) => {
+        if (!NanoError.is(error, "browser_storage_unavailable")) throw error;
+      });
       const anchor = await store.#readAnchor();
       const counter = await store.read((tables) => tables.stateVersion());
       if (anchor !== null && counter < anchor) throw rolledBack(counter, anchor);

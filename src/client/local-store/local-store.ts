@@ -3,6 +3,7 @@ import { rm } from "node:fs/promises";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { copyBytes, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { noSpaceLeft } from "../../store/sqlite/sqlite-errors.ts";
 import { assertPrivate, PRIVATE_FILE_MODE } from "../home/atomic-file.ts";
 import { type CommitStats, LocalCommitQueue } from "./local-commit-queue.ts";
 import type {
@@ -94,6 +95,15 @@ const KEY_CHECK_PLAINTEXT = utf8("nano local store");
  */
 async function removeSavedFiles(files: readonly string[]): Promise<void> {
   await Promise.all(files.map((file) => rm(file, { force: true }).catch(() => {})));
+}
+
+/** Runs `work`; no space left on the disk under `path` is let pass, anything else is thrown. */
+function tolerateFullDisk(path: string, work: () => void): void {
+  try {
+    work();
+  } catch (error) {
+    if (!noSpaceLeft(error, path)) throw error;
+  }
 }
 
 function bytesOf(value: SQLInputValue | undefined): Uint8Array {
@@ -912,13 +922,27 @@ export class LocalStore implements LocalStoreApi {
       store.#tables.backfillHistory();
       // Every command that opens the store deletes what is due first (docs/client.md "Disappearing
       // messages"), before anything could read it.
-      const swept = store.#tables.sweepExpired(Date.now());
+      // One transaction, as a watch's sweep: a kill or a full disk in it leaves all the due rows or none.
+      // A full disk does not lock the user out of their history: the due rows stay out of view by their
+      // sealed deadlines, and closing (or the next open) sweeps again.
+      let swept: ReturnType<LocalTables["sweepExpired"]> = { deleted: 0, files: [] };
+      tolerateFullDisk(path, () => {
+        db.exec("BEGIN IMMEDIATE");
+        try {
+          swept = store.#tables.sweepExpired(Date.now());
+          db.exec("COMMIT");
+        } catch (error) {
+          // SQLite may have rolled back already (a full disk): a second ROLLBACK would hide the cause.
+          if (db.isTransaction) db.exec("ROLLBACK");
+          throw error;
+        }
+      });
       store.#tables.takeSecretsDeleted();
       // Always, not only after this sweep: a process killed between a commit that deleted secrets (a
       // sweep, retention, a spent key) and its truncation left the old row bytes in the database file
       // (the WAL holds the zeroed pages until a checkpoint) or in the WAL. A clean close leaves no WAL,
       // so this costs nothing then.
-      db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      tolerateFullDisk(path, () => db.exec("PRAGMA wal_checkpoint(TRUNCATE)"));
       if (swept.deleted > 0) await removeSavedFiles(swept.files);
       // Before anything in it is used: a database older than this home's last committed state.
       const anchor = await readAnchor(path, keys);

@@ -69,8 +69,10 @@ export function receivedExpiresAt(input: {
   readonly skewMs: number | null;
   readonly expireAfterSeconds: number;
 }): number {
+  // The relay's JSON is not typed on the wire: a claim that is not a time is no claim (the sender's).
+  const claimed = Number.isSafeInteger(input.relaySentAt) ? input.relaySentAt : input.senderSentAt;
   const accepted = Math.min(
-    Math.max(input.relaySentAt, input.senderSentAt - SENDER_CLOCK_TOLERANCE_MS),
+    Math.max(claimed, input.senderSentAt - SENDER_CLOCK_TOLERANCE_MS),
     input.senderSentAt + SENDER_CLOCK_TOLERANCE_MS,
   );
   const start = input.skewMs === null ? input.now : Math.min(input.now, accepted - input.skewMs);

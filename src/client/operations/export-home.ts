@@ -1,13 +1,14 @@
-import { constants, existsSync } from "node:fs";
+import { constants, lstatSync } from "node:fs";
 import { open, stat } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import { z } from "zod";
 import { toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { computeSafetyNumber, formatSafetyNumber } from "../../protocol/safety-number.ts";
 import type { ClientContext } from "../context.ts";
-import { writeFileAtomic } from "../home/atomic-file.ts";
+import { sweepTemporaryFiles, writeFileAtomic } from "../home/atomic-file.ts";
 import { loadOwnIdentity } from "../home/local-identity.ts";
-import { openKeystore, type Passphrase, saveKeystore } from "../keystore/keystore.ts";
+import { openKeystore, type Passphrase, sealKeystore } from "../keystore/keystore.ts";
 import { keystoreLength, MAX_KEYSTORE_PAYLOAD } from "../keystore/keystore-format.ts";
 
 export const CLIENT_EXPORT_FORMAT = "nano-client-export/v1";
@@ -31,8 +32,10 @@ export async function exportHome(
   context: ClientContext,
   options: { output: string; passphrase?: Passphrase; force?: boolean; now?: number },
 ): Promise<ExportHomeResult> {
-  if (existsSync(options.output) && options.force !== true)
+  // lstat, not existsSync: a dangling symlink is an entry too (following it would write elsewhere).
+  if (options.force !== true && lstatSync(options.output, { throwIfNoEntry: false }) !== undefined)
     throw new NanoError("output_exists", `${options.output} already exists; pass --force to replace it`);
+  const now = options.now ?? Date.now();
   const { home } = context;
   const own = await loadOwnIdentity(home.store, home.seeds);
   const { provider } = context;
@@ -63,8 +66,11 @@ export async function exportHome(
     }));
     const messages: Record<string, unknown>[] = [];
     for (let after = 0; ; ) {
-      const page = tables.listReceived(after, PAGE);
+      const page = tables.listReceived(after, PAGE, now);
       for (const message of page) {
+        // By the sealed deadline too: the `expires_at` column that listReceived selects on is not
+        // authenticated, and a row whose column was damaged to NULL must not reach a plaintext file.
+        if (message.expiresAt !== undefined && message.expiresAt <= now) continue;
         // "text" messages (and text/* attachments' types) as text; anything else as base64.
         const text = message.contentType === "text" || message.contentType.startsWith("text/");
         messages.push({
@@ -86,7 +92,7 @@ export async function exportHome(
     }
     return {
       format: CLIENT_EXPORT_FORMAT,
-      exported_at: new Date(options.now ?? Date.now()).toISOString(),
+      exported_at: new Date(now).toISOString(),
       account: {
         username: home.config.username,
         relay: home.config.relay,
@@ -98,8 +104,12 @@ export async function exportHome(
     };
   });
   const bytes = utf8(`${JSON.stringify(document, null, 2)}\n`);
-  if (options.passphrase === undefined) await writeFileAtomic(options.output, bytes);
-  else await saveKeystore(options.output, bytes, options.passphrase);
+  // A plain export killed before its rename left its history in the clear in a temporary file.
+  await sweepTemporaryFiles(dirname(options.output), basename(options.output));
+  // Never replace without --force, even a file that appeared while the history was read.
+  const noReplace = options.force !== true;
+  if (options.passphrase === undefined) await writeFileAtomic(options.output, bytes, { noReplace });
+  else await writeFileAtomic(options.output, await sealKeystore(bytes, options.passphrase), { noReplace });
   return {
     output: options.output,
     contacts: document.contacts.length,

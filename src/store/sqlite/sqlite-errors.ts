@@ -1,3 +1,6 @@
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
+
 /**
  * What a SQLite failure says about the file and the disk under it, from the primary result code
  * (https://sqlite.org/rescode.html; node:sqlite puts the extended code in `errcode`). The relay and
@@ -32,4 +35,28 @@ export function sqliteFault(error: unknown): SqliteFault | null {
   const { code, errcode } = error as { code?: unknown; errcode?: unknown };
   if (code !== "ERR_SQLITE_ERROR" || typeof errcode !== "number") return null;
   return BY_PRIMARY_CODE[errcode & 0xff] ?? null;
+}
+
+/**
+ * Whether the file system holding `path` (or its nearest existing parent) is full: SQLite reports some
+ * writes on a full device as a generic I/O error (SQLITE_IOERR), so the file system is asked.
+ */
+export function deviceFull(path: string): boolean {
+  for (let current = path; ; current = dirname(current)) {
+    try {
+      const stats = statfsSync(current);
+      return Number(stats.bavail) * Number(stats.bsize) < FULL_BELOW_BYTES;
+    } catch {
+      if (dirname(current) === current) return false;
+    }
+  }
+}
+
+/** Less than this free counts as full: SQLite needs at least a page and a WAL frame header. */
+const FULL_BELOW_BYTES = 64 * 1024;
+
+/** A failure that means no space left: SQLITE_FULL, or an I/O error on a full file system. */
+export function noSpaceLeft(error: unknown, path: string): boolean {
+  const fault = sqliteFault(error);
+  return fault === "full" || (fault === "io" && deviceFull(path));
 }
