@@ -15,6 +15,9 @@ import { NanoError } from "../../errors/index.ts";
 export const TEMPORARY_PREFIX = ".nano-tmp-";
 
 export const PRIVATE_FILE_MODE = 0o600;
+
+/** link(2) failures that mean "this file system has no hard links", not "the name is taken". */
+const NO_HARD_LINKS: ReadonlySet<string> = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EMLINK"]);
 export const PRIVATE_DIRECTORY_MODE = 0o700;
 
 export interface AtomicWriteOptions {
@@ -44,13 +47,22 @@ export async function writeFileAtomic(
     await handle.sync();
     await handle.close();
     if (options.noReplace === true) {
+      let linked = true;
       try {
         await link(temporary, path);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-        throw new NanoError("output_exists", `${path} already exists; pass --force to replace it`);
+        const code = (error as NodeJS.ErrnoException).code ?? "";
+        if (code === "EEXIST")
+          throw new NanoError("output_exists", `${path} already exists; pass --force to replace it`);
+        // A file system without hard links (FAT, some network shares): look, then rename — the
+        // moment between the two is the only one in which an appearing file would be replaced.
+        if (!NO_HARD_LINKS.has(code)) throw error;
+        if ((await lstat(path).catch(() => null)) !== null)
+          throw new NanoError("output_exists", `${path} already exists; pass --force to replace it`);
+        await rename(temporary, path);
+        linked = false;
       }
-      await unlink(temporary);
+      if (linked) await unlink(temporary);
     } else {
       await rename(temporary, path);
     }
