@@ -1,5 +1,6 @@
 import { randomBytes, toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { CLIENT_MESSAGE_ID } from "../../wire/index.ts";
 import type { LocalStore, OutboxEntry } from "../local-store/local-store.ts";
 import { OutboxState } from "./outbox-state.ts";
 
@@ -55,8 +56,6 @@ export function backoffDelay(
 export function newClientMessageId(): string {
   return toHex(randomBytes(16));
 }
-
-const CLIENT_MESSAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface OutboxOptions {
   /** The open client's outbox state (ClientContext.outbox); a fresh one when absent. */

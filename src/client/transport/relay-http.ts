@@ -1,13 +1,17 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
+import type { z } from "zod";
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
+import { describeIssue, ErrorAnswer } from "../../wire/index.ts";
 
 /**
  * JSON over HTTP(S) to the relay (docs/api.md). node:https rather than fetch because a relay with a
  * private CA (`--ca FILE`) must be trusted for this connection only, never process-wide. Relay
  * errors arrive as `{"error": {"code", "message"}}` and are rethrown as the same NanoError code, so
  * callers branch on the relay's stable codes; a connection that cannot be made is
- * `relay_unreachable` (the outbox keeps the message and retries).
+ * `relay_unreachable` (the outbox keeps the message and retries). A 2xx answer is parsed with the
+ * wire contract's schema of that answer (src/wire/answers.ts): one that does not match is
+ * `relay_answer_malformed`, so nothing the relay sends reaches the client unchecked.
  */
 export interface RelayEndpoint {
   /** http(s)://host:port of the API (a ws(s):// relay URL maps to the same host). */
@@ -31,12 +35,28 @@ export function websocketUrl(endpoint: RelayEndpoint): URL {
   return new URL(`${scheme}//${endpoint.base.host}/v1/ws`);
 }
 
+/** Bounded: a relay's error message is shown to the user, and a hostile one could be megabytes. */
+const MAX_ERROR_MESSAGE = 500;
+
 function relayError(status: number, body: unknown): NanoError {
-  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  const code = typeof error?.code === "string" ? error.code : "";
-  const message = typeof error?.message === "string" ? error.message : `relay answered HTTP ${status}`;
+  const parsed = ErrorAnswer.safeParse(body);
+  const code = parsed.success ? parsed.data.error.code : "";
+  const message = parsed.success
+    ? parsed.data.error.message.slice(0, MAX_ERROR_MESSAGE)
+    : `relay answered HTTP ${status}`;
   if (Object.hasOwn(ERROR_CATALOGUE, code)) return new NanoError(code as ErrorCode, message);
-  return new NanoError("relay_rejected", `relay answered HTTP ${status}${code ? ` (${code})` : ""}`);
+  return new NanoError(
+    "relay_rejected",
+    `relay answered HTTP ${status}${code ? ` (${code.slice(0, 64)})` : ""}`,
+  );
+}
+
+/** A 2xx answer that is not what the wire contract says this endpoint answers. */
+export function malformedAnswer(path: string, why: string): NanoError {
+  return new NanoError(
+    "relay_answer_malformed",
+    `the relay's answer to ${path.split("?")[0]} is malformed (${why})`,
+  );
 }
 
 export interface JsonRequest {
@@ -46,7 +66,12 @@ export interface JsonRequest {
   readonly token?: string;
 }
 
-export async function requestJson<T>(endpoint: RelayEndpoint, request: JsonRequest): Promise<T> {
+/** Sends a JSON request; a 2xx answer must match `answer` (the wire contract's schema), or it throws. */
+export async function requestJson<T>(
+  endpoint: RelayEndpoint,
+  request: JsonRequest,
+  answer: z.ZodType<T>,
+): Promise<T> {
   const payload = request.body === undefined ? null : Buffer.from(JSON.stringify(request.body));
   const { status, body } = await requestRaw(endpoint, {
     method: request.method,
@@ -54,17 +79,21 @@ export async function requestJson<T>(endpoint: RelayEndpoint, request: JsonReque
     ...(request.token === undefined ? {} : { token: request.token }),
     ...(payload === null ? {} : { body: payload, contentType: "application/json" }),
   });
+  const ok = status >= 200 && status < 300;
   const text = body.toString("utf8");
   let parsed: unknown = null;
   if (text.length > 0) {
     try {
       parsed = JSON.parse(text);
     } catch {
+      if (ok) throw malformedAnswer(request.path, `HTTP ${status} with a body that is not JSON`);
       throw new NanoError("relay_rejected", `relay answered HTTP ${status} with a non-JSON body`);
     }
   }
-  if (status >= 200 && status < 300) return parsed as T;
-  throw relayError(status, parsed);
+  if (!ok) throw relayError(status, parsed);
+  const result = answer.safeParse(parsed);
+  if (!result.success) throw malformedAnswer(request.path, describeIssue(result.error));
+  return result.data;
 }
 
 export interface RawRequest {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { NanoError } from "../../errors/index.ts";
+import type { ConsistencyAnswer, LogKeysAnswer } from "../../wire/index.ts";
 import { LOG_IDS, type LogId, publishedVerifierKeys } from "../audit-log-key.ts";
 import type { RelayContext } from "../context.ts";
 import { encodeBase64 } from "./_http.ts";
@@ -53,7 +54,7 @@ function logParam(value: string): LogId {
 export function transparencyRoutes(app: FastifyInstance, context: RelayContext): void {
   const transparency = context.transparency;
   if (transparency === undefined) return;
-  app.get("/v1/transparency/log-keys", async () => {
+  app.get("/v1/transparency/log-keys", async (): Promise<LogKeysAnswer> => {
     const vkeys = publishedVerifierKeys(transparency.key);
     return {
       audit: { origin: transparency.key.verifier.audit.name, verifier_keys: vkeys.audit },
@@ -82,7 +83,7 @@ export function transparencyRoutes(app: FastifyInstance, context: RelayContext):
         },
       },
     },
-    async (request) => {
+    async (request): Promise<ConsistencyAnswer> => {
       const logId = logParam(request.params.log);
       const from = Number(request.query.from);
       const to = Number(request.query.to);
