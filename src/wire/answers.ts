@@ -83,6 +83,21 @@ export const MessagesAnswer = z.object({ messages: z.array(WireMessage).max(MESS
 
 export const AckAnswer = z.object({ deleted: count });
 
+/** `GET /healthz`: the process runs. */
+export const HealthAnswer = z.object({ status: z.literal("alive"), uptime_seconds: count });
+
+/** `GET /readyz` (200 ready, 503 not, same shape); the cluster fields only on a relay of a cluster. */
+export const ReadinessAnswer = z.object({
+  ready: z.boolean(),
+  store: z.enum(["writable", "cannot write", "unreachable"]),
+  store_problem: z.string().optional(),
+  draining: z.boolean(),
+  websocket_connections: count,
+  redis: z.string().optional(),
+  node: z.string().optional(),
+  degraded: z.boolean().optional(),
+});
+
 /** A 204 answer: no body. */
 export const NoContent = z.null();
 
@@ -103,3 +118,5 @@ export type SendAnswer = z.infer<typeof SendAnswer>;
 export type MessagesAnswer = z.infer<typeof MessagesAnswer>;
 export type AckAnswer = z.infer<typeof AckAnswer>;
 export type ErrorAnswer = z.infer<typeof ErrorAnswer>;
+export type HealthAnswer = z.infer<typeof HealthAnswer>;
+export type ReadinessAnswer = z.infer<typeof ReadinessAnswer>;
