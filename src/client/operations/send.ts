@@ -39,7 +39,7 @@ import { newClientMessageId } from "../outbox/outbox.ts";
 import { deliverCommitted, flushOutbox } from "../outbox/outbox-flush.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { checkPeerIdentity, fetchVerifiedAccount, identityChangedError } from "../trust/peer-identity.ts";
-import { checkUsername } from "./claim-username.ts";
+import { checkUsernameArgument } from "./claim-username.ts";
 import { findPendingCopy, listPending, type PendingMessage } from "./pending.ts";
 
 /** Attachments (and long texts, which travel as attachments) are read into memory whole in v1. */
@@ -95,7 +95,7 @@ export const TEXT_WITH_FILE =
   "a message is TEXT or a --file, not both: send the text as a message of its own";
 
 export function checkSendRequest(request: SendRequest): void {
-  checkUsername(request.recipient);
+  checkUsernameArgument(request.recipient);
   if ((request.text === null || request.text === "") && request.file === null) {
     throw new NanoError(
       "invalid_argument",

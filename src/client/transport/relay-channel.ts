@@ -14,6 +14,7 @@ import {
   type SendFrame,
   type SentFrame,
 } from "../../wire/index.ts";
+import { type BackoffPolicy, backoffDelay } from "./backoff.ts";
 import { fromWireMessage, type RelayApi, type RelayMessage } from "./relay-api.ts";
 import { websocketUrl } from "./relay-http.ts";
 
@@ -39,11 +40,7 @@ import { websocketUrl } from "./relay-http.ts";
  * `relay_rejected`.
  */
 
-export interface ReconnectPolicy {
-  readonly baseMs: number;
-  readonly maxMs: number;
-  readonly factor: number;
-  readonly jitter: number;
+export interface ReconnectPolicy extends BackoffPolicy {
   /**
    * After a 1012 (the relay is restarting: its work is answered, it serves no more) the reconnect
    * waits a random time below this, with no backoff: the relays left are healthy, and the jitter
@@ -662,8 +659,7 @@ export class RelayChannel {
       wait = Math.random() * backoff.restartJitterMs;
     } else {
       this.#failures++;
-      const raw = Math.min(backoff.maxMs, backoff.baseMs * backoff.factor ** (this.#failures - 1));
-      wait = raw * (1 - backoff.jitter + Math.random() * 2 * backoff.jitter);
+      wait = backoffDelay(this.#failures, backoff);
     }
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
