@@ -16,7 +16,7 @@ import {
 } from "../../wire/index.ts";
 import { type BackoffPolicy, backoffDelay } from "./backoff.ts";
 import { fromWireMessage, type RelayApi, type RelayMessage } from "./relay-api.ts";
-import { websocketUrl } from "./relay-http.ts";
+import { MAX_ERROR_MESSAGE, websocketUrl } from "./relay-http.ts";
 
 /**
  * The relay channel: ONE authenticated WebSocket per open home (docs/api.md "WebSocket /v1/ws") that
@@ -596,7 +596,7 @@ export class RelayChannel {
   }
 
   #onError(frame: ErrorFrame): void {
-    const error = new NanoError(relayCode(frame.code), frame.message.slice(0, 500));
+    const error = new NanoError(relayCode(frame.code), frame.message.slice(0, MAX_ERROR_MESSAGE));
     const id = frame.id;
     const send = id === undefined ? undefined : this.#sends.get(id);
     const ack = id === undefined ? undefined : this.#acks.get(id);

@@ -36,7 +36,7 @@ export function websocketUrl(endpoint: RelayEndpoint): URL {
 }
 
 /** Bounded: a relay's error message is shown to the user, and a hostile one could be megabytes. */
-const MAX_ERROR_MESSAGE = 500;
+export const MAX_ERROR_MESSAGE = 500;
 
 function relayError(status: number, body: unknown): NanoError {
   const parsed = ErrorAnswer.safeParse(body);
