@@ -56,6 +56,38 @@ test("hostile frames: malformed JSON, non-objects, unknown types, answers to not
     },
   ));
 
+test("a malformed answer to a frame of ours rejects that frame at once (relay_answer_malformed); a malformed push naming it does not", () =>
+  withFakeRelay(
+    (socket, frame) => {
+      if (frame.type === "ack") {
+        socket.send(JSON.stringify({ type: "acked", ids: frame.ids, deleted: "all", ref: frame.ref }));
+        return;
+      }
+      // A push that happens to carry the send's id as a string is no answer to it.
+      socket.send(
+        JSON.stringify({ type: "message", id: frame.id, from: "bob", envelope: "AA==", sent_at: 1 }),
+      );
+      if (frame.id === "bad-id")
+        socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: -3, duplicate: false }));
+      else if (frame.id === "bad-error")
+        socket.send(JSON.stringify({ type: "error", id: frame.id, code: 7 }));
+      else socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: 3, duplicate: "no" }));
+    },
+    async (channel) => {
+      const started = Date.now();
+      const outcomes = await Promise.allSettled([
+        channel.send("bob", "bad-id", envelope),
+        channel.send("bob", "bad-error", envelope),
+        channel.send("bob", "bad-duplicate", envelope),
+        channel.ack([1, 2]),
+      ]);
+      for (const outcome of outcomes)
+        assert.ok(outcome.status === "rejected" && NanoError.is(outcome.reason, "relay_answer_malformed"));
+      assert.ok(Date.now() - started < CHANNEL_LIMITS.answerTimeoutMs, "not left to the answer deadline");
+      assert.equal(channel.outstanding, 0);
+    },
+  ));
+
 test("an error frame rejects that send with the relay's code; an unknown code becomes relay_rejected; others resolve", () =>
   withFakeRelay(
     (socket, frame) => {

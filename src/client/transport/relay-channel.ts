@@ -541,16 +541,22 @@ export class RelayChannel {
   }
 
   /**
-   * A frame that does not match the contract is reported and ignored; one that names a frame of ours
-   * written on this connection (a `sent` or `error` by id, an `acked` by ref) rejects it now.
+   * A frame that does not match the contract is reported and ignored; an answer that names a frame
+   * of ours written on this connection (a `sent` or `error` by id, an `acked` by ref) rejects that
+   * frame now: its caller learns at once instead of at the answer deadline, and the outbox resends.
    */
   #onMalformed(value: unknown, why: string): void {
     const error = malformed(why);
     const fields = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-    const key =
-      typeof fields.id === "string" ? fields.id : typeof fields.ref === "string" ? fields.ref : null;
-    const send = key === null ? undefined : this.#sends.get(key);
-    const ack = key === null ? undefined : this.#acks.get(key);
+    const named =
+      fields.type === FRAME.sent || fields.type === FRAME.error
+        ? fields.id
+        : fields.type === FRAME.acked
+          ? fields.ref
+          : undefined;
+    const key = typeof named === "string" ? named : null;
+    const send = key === null || fields.type === FRAME.acked ? undefined : this.#sends.get(key);
+    const ack = key === null || fields.type === FRAME.sent ? undefined : this.#acks.get(key);
     const entry = send?.entry.written ? send.entry : ack?.written ? ack : undefined;
     if (entry === undefined) {
       this.#emitError(error);
