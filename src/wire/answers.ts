@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { MessageId, WireMessage } from "./frames.ts";
-import { MAX_PROOF_HASHES, MESSAGE_PAGE, SUITE_ID_MAX, TOKEN } from "./limits.ts";
+import { MAX_CHECKPOINT_CHARS, MAX_PROOF_HASHES, MESSAGE_PAGE, SUITE_ID_MAX, TOKEN } from "./limits.ts";
 
 /**
  * JSON answers of the relay's HTTP API (docs/api.md), one zod schema each: the relay's handlers
@@ -12,6 +12,27 @@ import { MAX_PROOF_HASHES, MESSAGE_PAGE, SUITE_ID_MAX, TOKEN } from "./limits.ts
 const suiteId = z.int().min(0).max(SUITE_ID_MAX);
 const count = z.int().nonnegative();
 const time = z.number().nonnegative();
+
+/**
+ * The `transparency` object of bundle and account answers (docs/api.md "Transparency"): the proof that
+ * a username's newest identity binding is in the key-transparency log. Answers carry it as `unknown`:
+ * the KT checker (src/audit/kt-verifier.ts) parses it with this schema and reports its own
+ * `kt_proof_missing`, which the client treats as a trust failure rather than a transport one.
+ */
+export const TransparencyProof = z
+  .object({
+    log_index: count,
+    leaf: z.string(),
+    username_salt: z.string(),
+    inclusion_proof: z.array(z.string()).max(MAX_PROOF_HASHES),
+    tree_size: count,
+    checkpoint: z.string().max(MAX_CHECKPOINT_CHARS),
+  })
+  .refine((proof) => proof.tree_size > proof.log_index, {
+    message: "tree_size does not cover log_index",
+    path: ["tree_size"],
+  });
+export type TransparencyProof = z.infer<typeof TransparencyProof>;
 
 export const ChallengeAnswer = z.object({ challenge: z.string(), expires_at: time });
 

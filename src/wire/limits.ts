@@ -66,8 +66,14 @@ export const BASE64_MAX = Object.freeze({
   oneTimePrekey: 16_384,
 });
 
-/** RFC 9162 consistency proofs of any log this relay could hold are far shorter; more is hostile. */
+/**
+ * Hashes in one RFC 9162 inclusion or consistency proof: 64 covers any log this relay could hold
+ * (about 2 per level of a tree of 2^32 leaves); more is hostile.
+ */
 export const MAX_PROOF_HASHES = 64;
+
+/** A signed-note checkpoint (text, two signatures: Ed25519 and ML-DSA-65) is a few KiB; bounded well above. */
+export const MAX_CHECKPOINT_CHARS = 131_072;
 
 /** Suite ids are u16 on the wire (docs/protocol.md §5). */
 export const SUITE_ID_MAX = 65_535;

@@ -30,6 +30,7 @@ const RULES: readonly { readonly pattern: RegExp; readonly why: string }[] = [
   { pattern: /\b(MAX_ACK_IDS|maxAckIds)\s*[:=]\s*\d/, why: "the ack batch defined outside src/wire" },
   { pattern: /\[A-Za-z0-9_-\]\{1,64\}/, why: "the client message id pattern outside src/wire" },
   { pattern: /\bMAX_ENVELOPE_BASE64\s*=/, why: "an envelope bound defined outside src/wire" },
+  { pattern: /\bMAX_PROOF_HASHES\s*=/, why: "a proof bound defined outside src/wire" },
 ];
 
 /** Comments say what the code means ("closes with 4401"); only code is checked. */
@@ -66,6 +67,7 @@ test("the checker catches every duplicate it claims to, and not comments", () =>
     "const MAX_ACK_IDS = 1000;",
     "const ID = /^[A-Za-z0-9_-]{1,64}$/;",
     "export const MAX_ENVELOPE_BASE64 = Math.ceil(65536 / 3) * 4;",
+    "const MAX_PROOF_HASHES = 64;",
   ];
   for (const line of caught) assert.ok(wireFindings(line).length >= 1, line);
   const fine = [
