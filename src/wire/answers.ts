@@ -1,6 +1,13 @@
 import { z } from "zod";
 import { MessageId, WireMessage } from "./frames.ts";
-import { MAX_CHECKPOINT_CHARS, MAX_PROOF_HASHES, MESSAGE_PAGE, SUITE_ID_MAX, TOKEN } from "./limits.ts";
+import {
+  ATTACHMENT_HASH,
+  MAX_CHECKPOINT_CHARS,
+  MAX_PROOF_HASHES,
+  MESSAGE_PAGE,
+  SUITE_ID_MAX,
+  TOKEN,
+} from "./limits.ts";
 
 /**
  * JSON answers of the relay's HTTP API (docs/api.md), one zod schema each: the relay's handlers
@@ -104,6 +111,9 @@ export const MessagesAnswer = z.object({ messages: z.array(WireMessage).max(MESS
 
 export const AckAnswer = z.object({ deleted: count });
 
+/** `PUT /v1/attachments/:hash` (201): the blob is stored under `hash` (the address asked for). */
+export const AttachmentUploadAnswer = z.object({ hash: z.string().regex(ATTACHMENT_HASH), size: count });
+
 /** `GET /healthz`: the process runs. */
 export const HealthAnswer = z.object({ status: z.literal("alive"), uptime_seconds: count });
 
@@ -139,5 +149,6 @@ export type SendAnswer = z.infer<typeof SendAnswer>;
 export type MessagesAnswer = z.infer<typeof MessagesAnswer>;
 export type AckAnswer = z.infer<typeof AckAnswer>;
 export type ErrorAnswer = z.infer<typeof ErrorAnswer>;
+export type AttachmentUploadAnswer = z.infer<typeof AttachmentUploadAnswer>;
 export type HealthAnswer = z.infer<typeof HealthAnswer>;
 export type ReadinessAnswer = z.infer<typeof ReadinessAnswer>;

@@ -75,5 +75,11 @@ export const MAX_PROOF_HASHES = 64;
 /** A signed-note checkpoint (text, two signatures: Ed25519 and ML-DSA-65) is a few KiB; bounded well above. */
 export const MAX_CHECKPOINT_CHARS = 131_072;
 
+/** An attachment's address: the lowercase hex BLAKE2b-512 of its encrypted blob (docs/api.md). */
+export const ATTACHMENT_HASH = /^[0-9a-f]{128}$/;
+
+/** Recipients named by one attachment upload (`?recipients=a,b`). */
+export const MAX_ATTACHMENT_RECIPIENTS = 100;
+
 /** Suite ids are u16 on the wire (docs/protocol.md §5). */
 export const SUITE_ID_MAX = 65_535;

@@ -165,6 +165,11 @@ describe("hostile relay answers become typed errors", () => {
       { ...count, suites: [{ suite: 2, one_time_count: 1 }] },
     ])
       await malformed({ "GET /v1/prekeys": ok(body) }, () => api.prekeyCount());
+    const hash = "ab".repeat(64);
+    const upload = () => api.uploadAttachment(hash, ["bob"], new Uint8Array(64));
+    const route = `PUT /v1/attachments/${hash}`;
+    for (const body of [{ hash: "cd".repeat(64), size: 64 }, { hash, size: -1 }, { size: 64 }, "stored!"])
+      await malformed({ [route]: { status: 201, body } }, upload);
     await malformed({ "PUT /v1/prekeys": ok({ one_time_count: null }) }, () =>
       api.uploadPrekeys(null, [new Uint8Array(8)]),
     );

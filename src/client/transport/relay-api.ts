@@ -6,6 +6,7 @@ import {
   type AccountDeleteRequest,
   AckAnswer,
   type AckRequest,
+  AttachmentUploadAnswer,
   BundleAnswer,
   ChallengeAnswer,
   type ChallengeRequest,
@@ -29,9 +30,9 @@ import {
 import type { OwnIdentity } from "../home/local-identity.ts";
 import { explainCertificateRefusal } from "./relay-clock.ts";
 import {
-  checkRawStatus,
   malformedAnswer,
   type RelayEndpoint,
+  readAnswer,
   requestJson,
   requestRaw,
   requestStream,
@@ -314,15 +315,17 @@ export class RelayApi {
     onProgress?: (sent: number, total: number) => void,
   ): Promise<void> {
     const query = recipients.map(encodeURIComponent).join(",");
-    checkRawStatus(
-      await requestRaw(this.endpoint, {
-        method: "PUT",
-        path: `/v1/attachments/${hashHex}?recipients=${query}`,
-        token: await this.token(),
-        body: ciphertext,
-        ...(onProgress === undefined ? {} : { onUpload: onProgress }),
-      }),
-    );
+    const path = `/v1/attachments/${hashHex}?recipients=${query}`;
+    const raw = await requestRaw(this.endpoint, {
+      method: "PUT",
+      path,
+      token: await this.token(),
+      body: ciphertext,
+      ...(onProgress === undefined ? {} : { onUpload: onProgress }),
+    });
+    const stored = readAnswer(path, raw, AttachmentUploadAnswer);
+    if (stored.hash !== hashHex)
+      throw malformedAnswer(path, "the relay stored the upload under another hash");
   }
 
   /**

@@ -79,6 +79,15 @@ export async function requestJson<T>(
     ...(request.token === undefined ? {} : { token: request.token }),
     ...(payload === null ? {} : { body: payload, contentType: "application/json" }),
   });
+  return readAnswer(request.path, { status, body }, answer);
+}
+
+/**
+ * A relay's JSON answer to `path`: the relay's typed error for a non-2xx status, else the body parsed
+ * with `answer`, the wire contract's schema of it (`relay_answer_malformed` when it does not match).
+ */
+export function readAnswer<T>(path: string, raw: { status: number; body: Buffer }, answer: z.ZodType<T>): T {
+  const { status, body } = raw;
   const ok = status >= 200 && status < 300;
   const text = body.toString("utf8");
   let parsed: unknown = null;
@@ -86,13 +95,13 @@ export async function requestJson<T>(
     try {
       parsed = JSON.parse(text);
     } catch {
-      if (ok) throw malformedAnswer(request.path, `HTTP ${status} with a body that is not JSON`);
+      if (ok) throw malformedAnswer(path, `HTTP ${status} with a body that is not JSON`);
       throw new NanoError("relay_rejected", `relay answered HTTP ${status} with a non-JSON body`);
     }
   }
   if (!ok) throw relayError(status, parsed);
   const result = answer.safeParse(parsed);
-  if (!result.success) throw malformedAnswer(request.path, describeIssue(result.error));
+  if (!result.success) throw malformedAnswer(path, describeIssue(result.error));
   return result.data;
 }
 
