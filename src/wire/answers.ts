@@ -2,6 +2,7 @@ import { z } from "zod";
 import { MessageId, WireMessage } from "./frames.ts";
 import {
   ATTACHMENT_HASH,
+  BASE64_MAX,
   MAX_CHECKPOINT_CHARS,
   MAX_PROOF_HASHES,
   MESSAGE_PAGE,
@@ -41,7 +42,11 @@ export const TransparencyProof = z
   });
 export type TransparencyProof = z.infer<typeof TransparencyProof>;
 
-export const ChallengeAnswer = z.object({ challenge: z.string(), expires_at: time });
+/** The challenge is signed by the client: bounded like the requests that carry it back. */
+export const ChallengeAnswer = z.object({
+  challenge: z.string().min(1).max(BASE64_MAX.challenge),
+  expires_at: time,
+});
 
 export const ClaimAnswer = z.object({
   username: z.string(),
