@@ -1,6 +1,6 @@
 import type { OwnIdentity } from "./home/local-identity.ts";
 import type { UnlockedHome } from "./home/unlocked-home.ts";
-import type { LocalStore } from "./local-store/local-store.ts";
+import type { LocalStoreApi } from "./local-store/local-tables.ts";
 import { SessionStarts } from "./messaging/session-starts.ts";
 import { OutboxState } from "./outbox/outbox-state.ts";
 import { buildRelayLink, closeRelayLink, type RelayLink } from "./transport/relay-link.ts";
@@ -38,7 +38,8 @@ export class ClientContext {
     this.transparency = new TransparencyClient(home.store);
   }
 
-  get store(): LocalStore {
+  /** The local store through its runtime-free interface (local-tables.ts): the operations need no more. */
+  get store(): LocalStoreApi {
     return this.home.store;
   }
 

@@ -19,7 +19,8 @@ export {
 export {
   type ContactRecord,
   LocalStore,
-  LocalTables,
+  type LocalStoreApi,
+  type LocalTables,
   type OutboxEntry,
   type PrekeySecretRecord,
   type ReceivedMessage,

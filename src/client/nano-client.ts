@@ -239,7 +239,9 @@ export class NanoClient {
     if (this.#identityListeners.size === 0) return work(new Set());
     const changed = async () =>
       new Set(
-        (await this.#context.store.listContacts()).filter((c) => c.identityChanged).map((c) => c.username),
+        (await this.#context.store.read((tables) => tables.listContacts()))
+          .filter((c) => c.identityChanged)
+          .map((c) => c.username),
       );
     const before = await changed();
     const emitted = new Set<string>(before);

@@ -172,6 +172,20 @@ export const CLIENT_ERRORS = {
       "The home's local.db is damaged (SQLite finds a malformed page, or the file is not a database): sessions and history in it cannot be read.",
     fix: "Restore the home from a backup; keep the damaged file for diagnosis.",
   },
+  local_store_busy: {
+    kind: "usage",
+    status: 409,
+    meaning:
+      "Another tab or window of this origin has the browser's local store open: two pages writing one store would each work on its own copy of the sessions and overwrite the other's.",
+    fix: "Close the other tab of the app (or use that one), then reload this one.",
+  },
+  browser_storage_unavailable: {
+    kind: "internal",
+    status: 503,
+    meaning:
+      "The browser gave the app no usable IndexedDB: it is missing (some private modes and sandboxed frames), refused to open the database, or is out of quota.",
+    fix: "Open the app in a normal window of a current browser, allow site storage for its origin, and free storage space if the browser says it is full.",
+  },
   no_space_left: {
     kind: "internal",
     status: 507,

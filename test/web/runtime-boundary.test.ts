@@ -1,5 +1,5 @@
 // The browser's side of the "one protocol, two runtimes" rule (docs/web.md): the browser provider, the
-// provider interface and the web app, and every module they import, have no `node:` import and no
+// provider interface, the web app and the browser store, and every module they import, have no `node:` import and no
 // Buffer. The Vite build would fail on a `node:` import only when that code is bundled; this test
 // fails at once, names the file, and also lists what src/protocol still has to lose (next wave).
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { test } from "node:test";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..", "..");
-const BROWSER_ROOTS = ["src/crypto/provider", "src/crypto/web", "src/web"];
+const BROWSER_ROOTS = ["src/crypto/provider", "src/crypto/web", "src/web", "src/client/browser-store"];
 
 function tsFiles(folder: string): string[] {
   return readdirSync(join(ROOT, folder), { recursive: true, encoding: "utf8" })
@@ -39,7 +39,7 @@ function problems(file: string): string[] {
   return found;
 }
 
-test("the browser provider, the provider interface and the web app reach no node: module and no Buffer", () => {
+test("the browser provider, the provider interface, the web app and the browser store reach no node: module and no Buffer", () => {
   const seen = new Set<string>();
   const queue = BROWSER_ROOTS.flatMap(tsFiles);
   assert.ok(queue.length > 10, "the browser roots hold the provider and the app");

@@ -106,10 +106,12 @@ test("no frame type, close code or wire limit is defined outside src/wire", () =
   assert.deepEqual(findings, []);
 });
 
-test("src/wire loads anywhere: no node: imports, nothing but zod and its own files", () => {
+test("src/wire loads anywhere: no node: imports, nothing but zod and its own files, no Buffer or process", () => {
   const files = tsFiles(WIRE);
   assert.ok(files.length >= 5, "src/wire has its files");
   for (const file of files) {
+    const code = stripComments(readFileSync(file, "utf8"));
+    assert.ok(!/\b(Buffer|process)\b/.test(code), `${relative(SRC, file)} uses a Node global`);
     for (const [, from] of readFileSync(file, "utf8").matchAll(
       /^(?:import|export)[^"]*?from\s+"([^"]+)"/gm,
     )) {

@@ -1,4 +1,4 @@
-import { concatBytes, copyBytes, randomBytes, u8, u32 } from "../../crypto/index.ts";
+import { concatBytes, copyBytes, u8, u32 } from "../../crypto/bytes.ts";
 import { NanoError } from "../../errors/index.ts";
 
 /**
@@ -17,8 +17,13 @@ export interface KeystoreContents {
   readonly identity: Uint8Array;
 }
 
+/**
+ * The database key comes from the platform's WebCrypto CSPRNG (`getRandomValues`; Node's is OpenSSL's,
+ * the same source as node:crypto's randomBytes): this file is bundled for the browser keystore too.
+ */
 export function newKeystoreContents(identity: Uint8Array): KeystoreContents {
-  return { localStoreKey: randomBytes(LOCAL_STORE_KEY_LENGTH), identity: copyBytes(identity) };
+  const localStoreKey = globalThis.crypto.getRandomValues(new Uint8Array(LOCAL_STORE_KEY_LENGTH));
+  return { localStoreKey, identity: copyBytes(identity) };
 }
 
 export function encodeKeystoreContents(contents: KeystoreContents): Uint8Array {

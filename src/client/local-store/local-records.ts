@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { SUITE_IDS, type SuiteId } from "../../crypto/index.ts";
+import { SUITE_IDS, type SuiteId } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
+import { type Base64Codec, PORTABLE_BASE64 } from "./record-base64.ts";
 
 /**
  * The typed records the local store seals, and their plaintext encoding: JSON with bytes as base64,
@@ -130,7 +131,6 @@ export interface SentMessage {
   readonly suite: SuiteId;
 }
 
-const base64 = z.base64().transform((text) => new Uint8Array(Buffer.from(text, "base64")));
 const suiteId = z.union([
   z.literal(SUITE_IDS.classical),
   z.literal(SUITE_IDS.hybrid),
@@ -138,111 +138,130 @@ const suiteId = z.union([
 ]);
 const time = z.number().int().nonnegative();
 
-const SCHEMAS = {
-  contact: z.strictObject({
-    v: z.literal(1),
-    username: z.string().min(1),
-    identityRecord: base64,
-    pinnedSuite: suiteId,
-    verified: z.boolean(),
-    safetyNumberConfirmedAt: time.nullable(),
-    identityChanged: z.boolean(),
-    changedIdentityRecord: base64.optional(),
-    addedAt: time,
-    updatedAt: time,
-  }),
-  session: z.strictObject({
-    v: z.literal(1),
-    sessionId: base64,
-    peer: z.string().min(1),
-    state: base64,
-    updatedAt: time,
-    archived: z.boolean(),
-    stateVersion: time.optional(),
-  }),
-  prekey: z.strictObject({
-    v: z.literal(1),
-    id: base64,
-    suite: suiteId,
-    role: z.string(),
-    secret: base64,
-    createdAt: time,
-    expiresAt: time,
-    lastResort: z.boolean(),
-  }),
-  outbox: z.strictObject({
-    v: z.literal(1),
-    recipient: z.string().min(1),
-    envelope: base64,
-    createdAt: time,
-  }),
-  received: z.strictObject({
-    v: z.literal(1),
-    messageId: z.string().min(1),
-    sender: z.string().min(1),
-    contentType: z.string(),
-    body: base64,
-    receivedAt: time,
-    suite: suiteId.optional(),
-    sentAt: time.optional(),
-    contentId: z
-      .string()
-      .regex(/^[0-9a-f]+$/)
-      .optional(),
-    envelopeBytes: time.optional(),
-    newSession: z.boolean().optional(),
-  }),
-  quarantined: z.strictObject({
-    v: z.literal(1),
-    messageId: z.string().min(1),
-    from: z.string().min(1),
-    envelope: base64,
-    code: z.string(),
-    message: z.string(),
-    firstContact: z.boolean(),
-    quarantinedAt: time,
-  }),
-  intent: z.strictObject({
-    v: z.literal(1),
-    clientMessageId: z.string().min(1),
-    contentId: z.string().regex(/^[0-9a-f]+$/),
-    recipient: z.string().min(1),
-    text: z.string().nullable(),
-    file: z.strictObject({ name: z.string(), bytes: base64 }).nullable(),
-    cryptoMode: z.enum(["classical", "hybrid", "quantum"]).nullable(),
-    createdAt: time,
-  }),
-  sent: z.strictObject({
-    v: z.literal(1),
-    clientMessageId: z.string().min(1),
-    recipient: z.string().min(1),
-    contentType: z.enum(["text", "attachment"]),
-    body: base64,
-    sentAt: time,
-    contentId: z.string().regex(/^[0-9a-f]+$/),
-    suite: suiteId,
-  }),
-} as const;
+/** The schemas, with byte fields decoded by `codec` (the runtime's fastest base64). */
+function recordSchemas(codec: Base64Codec) {
+  const base64 = z.base64().transform((text) => codec.decode(text));
+  return {
+    contact: z.strictObject({
+      v: z.literal(1),
+      username: z.string().min(1),
+      identityRecord: base64,
+      pinnedSuite: suiteId,
+      verified: z.boolean(),
+      safetyNumberConfirmedAt: time.nullable(),
+      identityChanged: z.boolean(),
+      changedIdentityRecord: base64.optional(),
+      addedAt: time,
+      updatedAt: time,
+    }),
+    session: z.strictObject({
+      v: z.literal(1),
+      sessionId: base64,
+      peer: z.string().min(1),
+      state: base64,
+      updatedAt: time,
+      archived: z.boolean(),
+      stateVersion: time.optional(),
+    }),
+    prekey: z.strictObject({
+      v: z.literal(1),
+      id: base64,
+      suite: suiteId,
+      role: z.string(),
+      secret: base64,
+      createdAt: time,
+      expiresAt: time,
+      lastResort: z.boolean(),
+    }),
+    outbox: z.strictObject({
+      v: z.literal(1),
+      recipient: z.string().min(1),
+      envelope: base64,
+      createdAt: time,
+    }),
+    received: z.strictObject({
+      v: z.literal(1),
+      messageId: z.string().min(1),
+      sender: z.string().min(1),
+      contentType: z.string(),
+      body: base64,
+      receivedAt: time,
+      suite: suiteId.optional(),
+      sentAt: time.optional(),
+      contentId: z
+        .string()
+        .regex(/^[0-9a-f]+$/)
+        .optional(),
+      envelopeBytes: time.optional(),
+      newSession: z.boolean().optional(),
+    }),
+    quarantined: z.strictObject({
+      v: z.literal(1),
+      messageId: z.string().min(1),
+      from: z.string().min(1),
+      envelope: base64,
+      code: z.string(),
+      message: z.string(),
+      firstContact: z.boolean(),
+      quarantinedAt: time,
+    }),
+    intent: z.strictObject({
+      v: z.literal(1),
+      clientMessageId: z.string().min(1),
+      contentId: z.string().regex(/^[0-9a-f]+$/),
+      recipient: z.string().min(1),
+      text: z.string().nullable(),
+      file: z.strictObject({ name: z.string(), bytes: base64 }).nullable(),
+      cryptoMode: z.enum(["classical", "hybrid", "quantum"]).nullable(),
+      createdAt: time,
+    }),
+    sent: z.strictObject({
+      v: z.literal(1),
+      clientMessageId: z.string().min(1),
+      recipient: z.string().min(1),
+      contentType: z.enum(["text", "attachment"]),
+      body: base64,
+      sentAt: time,
+      contentId: z.string().regex(/^[0-9a-f]+$/),
+      suite: suiteId,
+    }),
+  } as const;
+}
 
-export type RecordKind = keyof typeof SCHEMAS;
-type Decoded<K extends RecordKind> = z.output<(typeof SCHEMAS)[K]>;
+type RecordSchemas = ReturnType<typeof recordSchemas>;
+export type RecordKind = keyof RecordSchemas;
+type Decoded<K extends RecordKind> = z.output<RecordSchemas[K]>;
+export type DecodedRecord<K extends RecordKind> = Omit<Decoded<K>, "v">;
+
+/** Encoding and decoding of sealed records, over one base64 implementation. */
+export interface RecordCodec {
+  encodeRecord(kind: RecordKind, record: object): Uint8Array;
+  /** Only reached after the AEAD opened the row, so a failure means a bug or a foreign writer. */
+  decodeRecord<K extends RecordKind>(kind: K, bytes: Uint8Array): DecodedRecord<K>;
+}
 
 /** JSON form of a record; with `probe`, byte fields become "" (the form the schema check sees). */
-function toJson(value: unknown, probe: boolean): unknown {
-  if (value instanceof Uint8Array)
-    return probe ? "" : Buffer.from(value.buffer, value.byteOffset, value.length).toString("base64");
+function toJson(value: unknown, probe: boolean, codec: Base64Codec): unknown {
+  if (value instanceof Uint8Array) return probe ? "" : codec.encode(value);
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, toJson(inner, probe)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [key, toJson(inner, probe, codec)]),
+    );
   }
   return value;
 }
 
-export function encodeRecord(kind: RecordKind, record: object): Uint8Array {
+function encodeWith(
+  schemas: RecordSchemas,
+  codec: Base64Codec,
+  kind: RecordKind,
+  record: object,
+): Uint8Array {
   // Refuse to seal what could not be read back. The check sees byte fields as "": base64 written by
-  // Buffer is valid by construction, and re-validating (and decoding) a 1 MiB message body's base64
+  // toBase64 is valid by construction, and re-validating (and decoding) a 1 MiB message body's base64
   // cost more than sealing it. A string where bytes belong is still checked as base64.
-  SCHEMAS[kind].parse({ v: 1, ...(toJson(record, true) as object) });
-  return jsonBytes({ v: 1, ...record });
+  schemas[kind].parse({ v: 1, ...(toJson(record, true, codec) as object) });
+  return jsonBytes({ v: 1, ...record }, codec);
 }
 
 /**
@@ -251,39 +270,54 @@ export function encodeRecord(kind: RecordKind, record: object): Uint8Array {
  * and base64 has none. Other values go through JSON.stringify as before; undefined fields are left
  * out as JSON.stringify leaves them out.
  */
-function jsonBytes(record: object): Uint8Array {
+function jsonBytes(record: object, codec: Base64Codec): Uint8Array {
   const texts: string[] = [];
   let separator = "{";
   for (const [key, value] of Object.entries(record)) {
     if (value === undefined) continue;
     texts.push(`${separator}${JSON.stringify(key)}:`);
     separator = ",";
-    if (value instanceof Uint8Array) texts.push('"', toJson(value, false) as string, '"');
-    else texts.push(JSON.stringify(toJson(value, false)));
+    if (value instanceof Uint8Array) texts.push('"', codec.encode(value), '"');
+    else texts.push(JSON.stringify(toJson(value, false, codec)));
   }
   texts.push(separator === "{" ? "{}" : "}");
-  let length = 0;
-  for (const text of texts) length += Buffer.byteLength(text);
-  // Not allocUnsafe: small buffers would come from Node's shared pool, and this one holds a plaintext
-  // record (secrets) that the pool would keep around for whatever uses the slab next.
-  const out = Buffer.allocUnsafeSlow(length);
-  let offset = 0;
-  for (const text of texts) offset += out.write(text, offset);
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  // One TextEncoder pass over the joined text: no runtime-specific buffer (this file is bundled for
+  // the page too), and the output is a fresh array, so no shared pool keeps the plaintext record.
+  return new TextEncoder().encode(texts.join(""));
 }
 
-/** Only reached after the AEAD opened the row, so a failure means a bug or a foreign writer. */
-export function decodeRecord<K extends RecordKind>(kind: K, bytes: Uint8Array): Omit<Decoded<K>, "v"> {
+function decodeWith<K extends RecordKind>(
+  schemas: RecordSchemas,
+  kind: K,
+  bytes: Uint8Array,
+): DecodedRecord<K> {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (cause) {
     throw new NanoError("local_record_tampered", `a ${kind} record is not valid JSON`, { cause });
   }
-  const result = SCHEMAS[kind].safeParse(json);
+  const result = schemas[kind].safeParse(json);
   if (!result.success) {
     throw new NanoError("local_record_tampered", `a ${kind} record does not match its schema`);
   }
   const { v: _version, ...record } = result.data;
-  return record as unknown as Omit<Decoded<K>, "v">;
+  return record as unknown as DecodedRecord<K>;
 }
+
+/** The record codec over `codec`: every codec writes the same bytes for the same record. */
+export function recordCodec(codec: Base64Codec): RecordCodec {
+  const schemas = recordSchemas(codec);
+  return Object.freeze({
+    encodeRecord: (kind: RecordKind, record: object) => encodeWith(schemas, codec, kind, record),
+    decodeRecord: <K extends RecordKind>(kind: K, bytes: Uint8Array) => decodeWith(schemas, kind, bytes),
+  });
+}
+
+/**
+ * The portable codec (record-base64.ts): the browser store's, and any caller's that has no faster
+ * base64. The SQLite store uses Node's (node-record-codec.ts).
+ */
+const PORTABLE_RECORDS: RecordCodec = recordCodec(PORTABLE_BASE64);
+export const encodeRecord: RecordCodec["encodeRecord"] = PORTABLE_RECORDS.encodeRecord;
+export const decodeRecord: RecordCodec["decodeRecord"] = PORTABLE_RECORDS.decodeRecord;

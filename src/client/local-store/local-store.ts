@@ -5,20 +5,30 @@ import { NanoError } from "../../errors/index.ts";
 import { StatementCache } from "../../store/sqlite/statement-cache.ts";
 import { assertPrivate, PRIVATE_FILE_MODE } from "../home/atomic-file.ts";
 import { type CommitStats, LocalCommitQueue } from "./local-commit-queue.ts";
-import {
-  type ContactRecord,
-  decodeRecord,
-  encodeRecord,
-  type IntentRecord,
-  type OutboxEntry,
-  type PendingIntent,
-  type PrekeySecretRecord,
-  type QuarantinedMessage,
-  type ReceivedMessage,
-  type SentMessage,
-  type SessionRecord,
+import type {
+  ContactRecord,
+  IntentRecord,
+  OutboxEntry,
+  PendingIntent,
+  PrekeySecretRecord,
+  QuarantinedMessage,
+  ReceivedMessage,
+  SentMessage,
+  SessionRecord,
 } from "./local-records.ts";
 import { migrate } from "./local-schema.ts";
+import {
+  type HistoryQuery,
+  type LocalStoreApi,
+  type LocalTables,
+  type NewOutboxEntry,
+  type OutboxEntryState,
+  peerOf,
+  RECEIPT_CONTENT,
+  type StoredConversation,
+  type StoredHistoryEntry,
+} from "./local-tables.ts";
+import { decodeRecord, encodeRecord } from "./node-record-codec.ts";
 import { OpenedRows } from "./opened-rows.ts";
 import {
   blindIndex,
@@ -49,41 +59,16 @@ export type {
   SentMessage,
   SessionRecord,
 };
-
-/** One row of history: a message received (and whether it is unread) or one this client sent. */
-export type StoredHistoryEntry =
-  | { readonly direction: "in"; readonly message: ReceivedMessage; readonly unread: boolean }
-  | { readonly direction: "out"; readonly message: SentMessage };
-
-/** What `LocalTables.history` selects: one peer or all, from a time on, the newest `limit`. */
-export interface HistoryQuery {
-  readonly peer?: string | undefined;
-  /** Local time (ms) from which on, inclusive. */
-  readonly since?: number | undefined;
-  readonly limit: number;
-}
-
-/** A conversation: its peer, its newest message (either way) and how many received are unread. */
-export interface StoredConversation {
-  readonly peer: string;
-  readonly last: StoredHistoryEntry;
-  readonly unread: number;
-}
-
-/** An outbox entry's retry bookkeeping, readable without opening its sealed record. */
-export interface OutboxEntryState {
-  readonly clientMessageId: string;
-  readonly attempts: number;
-  readonly nextAttemptAt: number;
-}
-
-/** A new outbox entry: retry bookkeeping starts at zero attempts, due now. */
-export interface NewOutboxEntry {
-  readonly clientMessageId: string;
-  readonly recipient: string;
-  readonly envelope: Uint8Array;
-  readonly createdAt: number;
-}
+export {
+  type HistoryQuery,
+  type LocalStoreApi,
+  type LocalTables,
+  type NewOutboxEntry,
+  type OutboxEntryState,
+  RECEIPT_CONTENT,
+  type StoredConversation,
+  type StoredHistoryEntry,
+};
 
 type Row = Record<string, SQLInputValue>;
 
@@ -93,12 +78,6 @@ export const OPENED_ROWS_PER_TABLE = 256;
 const BLIND_INDEX_CACHE_SIZE = 4096;
 
 const KEY_CHECK = "key-check";
-/** The content type of a stored delivery receipt: deduplicated like a message, never in history. */
-export const RECEIPT_CONTENT = "receipt";
-
-function peerOf(entry: StoredHistoryEntry): string {
-  return entry.direction === "in" ? entry.message.sender : entry.message.recipient;
-}
 const KEY_CHECK_PLAINTEXT = utf8("nano local store");
 
 function bytesOf(value: SQLInputValue | undefined): Uint8Array {
@@ -114,11 +93,11 @@ function numberOf(value: SQLInputValue | undefined): number {
 }
 
 /**
- * The synchronous operations on the tables. Used directly inside `LocalStore.transaction`, which is how
+ * The tables (local-tables.ts) over SQLite. Used directly inside `LocalStore.transaction`, which is how
  * the protocol's "insert the replay entry, store the session, delete consumed one-time secrets" happens
  * as one durable commit (DESIGN.md "First-message replay").
  */
-export class LocalTables {
+export class SqliteTables implements LocalTables {
   readonly #keys: LocalKeys;
   readonly #statements: StatementCache;
   /** Blind indexes computed so far (an HKDF each), by table and value. Memory only, bounded. */
@@ -760,10 +739,10 @@ export class LocalTables {
  * awaits is never interleaved with another caller's writes on the same connection; transactions queued
  * together share one durable commit (group commit, src/client/local-store/local-commit-queue.ts).
  */
-export class LocalStore {
+export class LocalStore implements LocalStoreApi {
   readonly #db: DatabaseSync;
   readonly #keys: LocalKeys;
-  readonly #tables: LocalTables;
+  readonly #tables: SqliteTables;
   readonly #queue: LocalCommitQueue;
   readonly #path: string;
   /** The counter the anchor file was last written with (state-anchor.ts). */
@@ -775,7 +754,7 @@ export class LocalStore {
   private constructor(db: DatabaseSync, keys: LocalKeys, path: string) {
     this.#db = db;
     this.#keys = keys;
-    this.#tables = new LocalTables(db, keys);
+    this.#tables = new SqliteTables(db, keys);
     this.#queue = new LocalCommitQueue(db);
     this.#path = path;
     this.#anchored = 0;
@@ -819,7 +798,7 @@ export class LocalStore {
     try {
       return await this.#queue.submit("transaction", () => work(this.#tables));
     } finally {
-      // After the commit: old row bytes of deleted secrets leave the WAL (LocalTables.secretsDeleted).
+      // After the commit: old row bytes of deleted secrets leave the WAL (SqliteTables.secretsDeleted).
       if (this.#tables.takeSecretsDeleted()) await this.#truncateWal();
       if (this.#tables.takeCounterRaised()) this.#raiseAnchor();
     }

@@ -8,7 +8,7 @@ import {
   rotatePrekeys,
   type SignedPrekey,
 } from "../../protocol/index.ts";
-import type { LocalStore } from "../local-store/local-store.ts";
+import type { LocalStoreApi } from "../local-store/local-tables.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
 import type { SuitePrekeyCount } from "../transport/relay-api.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
@@ -46,7 +46,7 @@ function oneTimeRole(suiteId: number): PrekeyRole {
 }
 
 export async function maintainPrekeys(
-  store: LocalStore,
+  store: LocalStoreApi,
   link: Pick<RelayLink, "own" | "api">,
   options: {
     now?: number;

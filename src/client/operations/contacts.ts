@@ -14,7 +14,7 @@ export interface ContactSummary {
 }
 
 export async function listContacts(context: ClientContext): Promise<ContactSummary[]> {
-  return (await context.store.listContacts()).map((contact) => ({
+  return (await context.store.read((tables) => tables.listContacts())).map((contact) => ({
     username: contact.username,
     pinnedSuite: getSuite(contact.pinnedSuite).name,
     verified: contact.verified,
@@ -38,7 +38,7 @@ export async function trustContact(
   username: string,
   now = Date.now(),
 ): Promise<ContactSummary> {
-  const existing = await context.store.getContact(username);
+  const existing = await context.store.read((tables) => tables.getContact(username));
   if (existing === null) throw new NanoError("contact_not_found", `no contact named ${username}`);
   if (existing.identityChanged) {
     const link = await context.link();

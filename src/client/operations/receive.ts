@@ -688,7 +688,7 @@ async function acknowledgeIds(
 
 /** Intents are sent on the way; one that fails keeps its error code in the outbox listing. */
 async function sendIntentsQuietly(context: ClientContext, link: RelayLink): Promise<void> {
-  if ((await context.store.countIntents()) === 0) return;
+  if ((await context.store.read((tables) => tables.countIntents())) === 0) return;
   try {
     await sendIntents(context, link);
   } catch (error) {

@@ -279,12 +279,12 @@ export async function send(
     const earlier = await findPendingCopy(context, peer, request.text);
     if (earlier !== null) return deliverEarlierCopy(context, earlier);
   }
-  const contact = await context.store.getContact(peer);
+  const contact = await context.store.read((tables) => tables.getContact(peer));
   if (contact?.identityChanged) throw identityChangedError(peer);
   const link = await context.link();
   // Messages accepted while the relay was down go first; while one to this peer still waits, this one
   // waits behind it (order per recipient).
-  if ((await context.store.countIntents()) > 0) {
+  if ((await context.store.read((tables) => tables.countIntents())) > 0) {
     await sendIntents(context, link);
     const waiting = (await context.store.read((tables) => tables.listIntents())).find(
       (intent) => intent.recipient === peer,
@@ -428,7 +428,7 @@ export async function sendIntents(context: ClientContext, link: RelayLink): Prom
     };
     let code: string;
     try {
-      const contact = await context.store.getContact(intent.recipient);
+      const contact = await context.store.read((tables) => tables.getContact(intent.recipient));
       if (contact?.identityChanged) throw identityChangedError(intent.recipient);
       const ids = { clientMessageId: intent.clientMessageId, messageId: fromHex(intent.contentId) };
       const result = await sendNow(context, link, request, contact, Date.now(), ids);

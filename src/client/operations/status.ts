@@ -38,10 +38,10 @@ export async function status(context: ClientContext): Promise<StatusReport> {
   const home = context.home;
   const { config, seeds, store } = home;
   const [outbox, intents, quarantined, contacts] = await Promise.all([
-    store.countOutbox(),
-    store.countIntents(),
+    store.read((tables) => tables.countOutbox()),
+    store.read((tables) => tables.countIntents()),
     home.quarantine.read((tables) => tables.countQuarantine()),
-    store.listContacts(),
+    store.read((tables) => tables.listContacts()),
   ]);
   const { own, prekeys, blocks } = await store.read((tables) => ({
     own: loadOwnIdentity(tables, seeds),

@@ -1,5 +1,6 @@
 import { NanoError } from "../../errors/index.ts";
-import type { LocalStore, OutboxEntry } from "../local-store/local-store.ts";
+import type { OutboxEntry } from "../local-store/local-records.ts";
+import type { LocalStoreApi } from "../local-store/local-tables.ts";
 import { type BackoffPolicy, backoffDelay, Outbox, type SendTransport } from "./outbox.ts";
 import type { OutboxState } from "./outbox-state.ts";
 
@@ -47,12 +48,12 @@ const NOT_ATTEMPTED: Attempt = Object.freeze({ acknowledged: false, code: null }
 export type Round = ReadonlyMap<string, Promise<Attempt>>;
 
 export class OutboxDispatcher {
-  readonly #store: LocalStore;
+  readonly #store: LocalStoreApi;
   readonly #state: OutboxState;
   readonly #now: () => number;
 
   /** `state`: the open client's outbox state (ClientContext.outbox), shared by all its dispatchers. */
-  constructor(store: LocalStore, state: OutboxState, now: () => number = Date.now) {
+  constructor(store: LocalStoreApi, state: OutboxState, now: () => number = Date.now) {
     this.#store = store;
     this.#state = state;
     this.#now = now;

@@ -42,7 +42,7 @@ export async function flushOutbox(
   backoff: BackoffPolicy = USER_RETRY,
 ): Promise<FlushReport> {
   // Nothing to send: no round, and no socket opened for it.
-  if ((await context.store.countOutbox()) === 0) return { sent: 0, error: null };
+  if ((await context.store.read((tables) => tables.countOutbox())) === 0) return { sent: 0, error: null };
   const round = await new OutboxDispatcher(context.store, context.outbox).flush(transportsOf(link), backoff);
   const attempts = await Promise.all(round.values());
   return {

@@ -1,7 +1,8 @@
 import { randomBytes, toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { CLIENT_MESSAGE_ID } from "../../wire/index.ts";
-import type { LocalStore, OutboxEntry } from "../local-store/local-store.ts";
+import type { OutboxEntry } from "../local-store/local-records.ts";
+import type { LocalStoreApi } from "../local-store/local-tables.ts";
 import { type BackoffPolicy, backoffDelay } from "../transport/backoff.ts";
 import { OutboxState } from "./outbox-state.ts";
 
@@ -64,13 +65,13 @@ export interface EnqueueRequest {
 }
 
 export class Outbox {
-  readonly #store: LocalStore;
+  readonly #store: LocalStoreApi;
   readonly #state: OutboxState;
   readonly #now: () => number;
   readonly #backoff: BackoffPolicy;
   readonly #random: () => number;
 
-  constructor(store: LocalStore, options: OutboxOptions = {}) {
+  constructor(store: LocalStoreApi, options: OutboxOptions = {}) {
     this.#store = store;
     this.#state = options.state ?? new OutboxState();
     this.#now = options.now ?? Date.now;
@@ -107,7 +108,7 @@ export class Outbox {
   }
 
   size(): Promise<number> {
-    return this.#store.countOutbox();
+    return this.#store.read((tables) => tables.countOutbox());
   }
 
   /** Removes an entry on an acknowledgement that arrives out of band (e.g. over the WebSocket). */

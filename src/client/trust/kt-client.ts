@@ -2,7 +2,7 @@ import { KeyTransparencyVerifier, type KtVerification } from "../../audit/kt-ver
 import { parseVerifierKeys } from "../../audit/log-key.ts";
 import { utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
-import type { LocalStore } from "../local-store/local-store.ts";
+import type { LocalStoreApi } from "../local-store/local-tables.ts";
 import type { RelayApi } from "../transport/relay-api.ts";
 
 /**
@@ -40,10 +40,10 @@ function parsePinned(bytes: Uint8Array): PinnedKeys {
  * never race into a false fork).
  */
 export class TransparencyClient {
-  readonly #store: LocalStore;
+  readonly #store: LocalStoreApi;
   #verifier: Promise<KeyTransparencyVerifier> | null = null;
 
-  constructor(store: LocalStore) {
+  constructor(store: LocalStoreApi) {
     this.#store = store;
   }
 
@@ -84,7 +84,7 @@ export class TransparencyClient {
   }
 }
 
-async function loadVerifier(store: LocalStore, api: RelayApi): Promise<KeyTransparencyVerifier> {
+async function loadVerifier(store: LocalStoreApi, api: RelayApi): Promise<KeyTransparencyVerifier> {
   const stored = await store.read((tables) => ({
     keys: tables.getSecretMeta(PINNED_KEYS),
     state: tables.getSecretMeta(TRACKER_STATE),

@@ -2,7 +2,7 @@ import { equalBytes } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { decodeIdentityRecordExact, type IdentityRecord } from "../../protocol/index.ts";
 import type { ClientContext } from "../context.ts";
-import type { LocalStore } from "../local-store/local-store.ts";
+import type { LocalStoreApi } from "../local-store/local-tables.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 
 /**
@@ -21,7 +21,7 @@ export function identityChangedError(peer: string): NanoError {
 
 /** Records that a contact's identity changed; it blocks sending and receiving until trusted. */
 export async function markIdentityChanged(
-  store: LocalStore,
+  store: LocalStoreApi,
   peer: string,
   now: number,
   changedRecord?: Uint8Array,

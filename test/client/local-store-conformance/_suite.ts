@@ -1,0 +1,698 @@
+/**
+ * One suite of local store behaviour (STYLE.md 7: every real adapter passes one shared conformance
+ * suite), run against the SQLite LocalStore in Node (local-store-conformance.test.ts) and against the
+ * IndexedDB store in Chromium (test/browser/idb-store.test.ts, through pages/store-suite). Nothing here
+ * imports `node:`: the page bundles it.
+ */
+import type {
+  ContactRecord,
+  IntentRecord,
+  PrekeySecretRecord,
+  QuarantinedMessage,
+  ReceivedMessage,
+  SentMessage,
+  SessionRecord,
+} from "../../../src/client/local-store/local-records.ts";
+import type { LocalStoreApi } from "../../../src/client/local-store/local-tables.ts";
+import { equal, ok, rejectsWith } from "./_check.ts";
+
+/** Tables a subject can tamper with, and how. */
+export type TamperTable = "contacts" | "sessions" | "outbox" | "received" | "meta";
+export type TamperAction = "flip-byte" | "swap-records" | "truncate" | "reseal-foreign";
+
+/**
+ * What "reseal-foreign" seals, under the right key, table and row key: valid JSON that is no record of
+ * any table (what a foreign writer holding the key could leave): it authenticates and must still fail.
+ */
+export const FOREIGN_PLAINTEXT: Uint8Array = new TextEncoder().encode('{"v":2,"username":"mallory"}');
+
+/** One store implementation, fresh for every case. */
+export interface StoreSubject {
+  /** Opens (or reopens) this case's store; `databaseKey` overrides the case's key. */
+  open(databaseKey?: Uint8Array): Promise<LocalStoreApi>;
+  /**
+   * With the store closed: changes the stored sealed bytes of `table` underneath it — one byte of the
+   * first row's record, the records of its first two rows swapped, the first row cut short, or the
+   * first row's record replaced by FOREIGN_PLAINTEXT sealed properly for its place.
+   */
+  tamper(table: TamperTable, action: TamperAction): Promise<void>;
+}
+
+export interface ConformanceCase {
+  readonly name: string;
+  run(subject: StoreSubject): Promise<void>;
+}
+
+const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
+const filled = (length: number, value: number): Uint8Array => new Uint8Array(length).fill(value);
+
+function contact(username: string, at = 1000): ContactRecord {
+  return {
+    username,
+    identityRecord: filled(40, username.length),
+    pinnedSuite: 2,
+    verified: false,
+    safetyNumberConfirmedAt: null,
+    identityChanged: false,
+    addedAt: at,
+    updatedAt: at,
+  };
+}
+
+function session(id: number, peer: string, updatedAt: number): SessionRecord {
+  return { sessionId: filled(16, id), peer, state: filled(300, id + 1), updatedAt, archived: false };
+}
+
+function prekey(id: number): PrekeySecretRecord {
+  return {
+    id: bytes(0, 2, 0, 0, 0, id),
+    suite: 2,
+    role: "one-time",
+    secret: filled(64, id),
+    createdAt: 10,
+    expiresAt: 99_999,
+    lastResort: false,
+  };
+}
+
+function received(messageId: string, sender: string, at: number, contentType = "text"): ReceivedMessage {
+  return {
+    messageId,
+    sender,
+    contentType,
+    body: new TextEncoder().encode(`from ${sender} at ${at}`),
+    receivedAt: at,
+    suite: 2,
+    sentAt: at - 1,
+    contentId: "ab12",
+  };
+}
+
+function sent(clientMessageId: string, recipient: string, at: number): SentMessage {
+  return {
+    clientMessageId,
+    recipient,
+    contentType: "text",
+    body: new TextEncoder().encode(`to ${recipient} at ${at}`),
+    sentAt: at,
+    contentId: "cd34",
+    suite: 2,
+  };
+}
+
+function intent(clientMessageId: string): IntentRecord {
+  return {
+    clientMessageId,
+    contentId: "ef56",
+    recipient: "carol",
+    text: null,
+    file: { name: "a.bin", bytes: filled(2000, 7) },
+    cryptoMode: "quantum",
+    createdAt: 500,
+  };
+}
+
+function quarantined(messageId: string): QuarantinedMessage {
+  return {
+    messageId,
+    from: "mallory",
+    envelope: filled(120, 9),
+    code: "decrypt_failed",
+    message: "the envelope did not open",
+    firstContact: true,
+    quarantinedAt: 777,
+  };
+}
+
+/** What every case's store holds after `fill` (one row or more of every table). */
+async function fill(store: LocalStoreApi): Promise<void> {
+  await store.transaction((tables) => {
+    tables.putContact(contact("bob"));
+    tables.putContact({ ...contact("alice", 2000), verified: true, changedIdentityRecord: filled(8, 3) });
+    tables.putSession(session(1, "bob", 100));
+    tables.putSession(session(2, "bob", 300));
+    tables.putSession(session(3, "alice", 200));
+    tables.putPrekeySecret(prekey(1));
+    tables.putPrekeySecret(prekey(2));
+    tables.rememberReplay(filled(32, 1), 5000);
+    tables.insertOutbox({
+      clientMessageId: "m-1",
+      recipient: "bob",
+      envelope: filled(500, 1),
+      createdAt: 10,
+    });
+    tables.insertOutbox({
+      clientMessageId: "m-2",
+      recipient: "alice",
+      envelope: filled(500, 2),
+      createdAt: 20,
+    });
+    tables.insertSent(sent("m-1", "bob", 10));
+    tables.insertReceived(received("r-1", "bob", 15));
+    tables.insertReceived(received("r-2", "alice", 25));
+    tables.insertReceived(received("r-3", "bob", 30, "receipt"));
+    tables.insertIntent(intent("i-1"));
+    tables.quarantine(quarantined("q-1"));
+    tables.putSecretMeta("own-identity", filled(33, 4));
+  });
+}
+
+async function expectFilled(store: LocalStoreApi, what: string): Promise<void> {
+  await store.read((tables) => {
+    equal(tables.getContact("bob"), contact("bob"), `${what}: contact bob`);
+    equal(
+      tables.listContacts().map((c) => c.username),
+      ["alice", "bob"],
+      `${what}: contacts sorted by username`,
+    );
+    equal(tables.getContact("alice")?.changedIdentityRecord, filled(8, 3), `${what}: optional bytes field`);
+    equal(tables.getContact("nobody"), null, `${what}: an unknown contact`);
+    const bobs = tables.getSessions("bob");
+    equal(
+      bobs.map((s) => s.sessionId),
+      [filled(16, 2), filled(16, 1)],
+      `${what}: bob's sessions, most recently updated first`,
+    );
+    equal(bobs[0]?.state, filled(300, 3), `${what}: session state`);
+    equal(tables.getSessions("alice").length, 1, `${what}: alice's sessions`);
+    equal(tables.stateVersion(), 3, `${what}: the state counter counts session writes`);
+    equal(
+      bobs.map((s) => s.stateVersion),
+      [2, 1],
+      `${what}: sessions are stamped with the counter they were written under`,
+    );
+    equal(tables.getPrekeySecret(prekey(2).id), prekey(2), `${what}: prekey by id`);
+    equal(tables.listPrekeySecrets().length, 2, `${what}: prekeys listed`);
+    ok(tables.hasReplay(filled(32, 1)), `${what}: the replay digest is remembered`);
+    ok(!tables.hasReplay(filled(32, 2)), `${what}: another digest is not`);
+    equal(
+      tables.listOutbox().map((e) => [e.clientMessageId, e.recipient, e.envelope.length, e.attempts]),
+      [
+        ["m-1", "bob", 500, 0],
+        ["m-2", "alice", 500, 0],
+      ],
+      `${what}: outbox in send order`,
+    );
+    equal(tables.getOutbox("m-2")?.envelope, filled(500, 2), `${what}: outbox envelope`);
+    equal(
+      tables.listReceived().map((m) => m.messageId),
+      ["r-1", "r-2", "r-3"],
+      `${what}: received in arrival order`,
+    );
+    equal(
+      tables.listReceived()[0],
+      { seq: tables.listReceived()[0]!.seq, ...received("r-1", "bob", 15) },
+      `${what}: received record`,
+    );
+    ok(tables.hasReceived("r-2"), `${what}: received by message id`);
+    equal(
+      tables.listIntents()[0],
+      { ...intent("i-1"), attempts: 0, lastError: null },
+      `${what}: intent with its file`,
+    );
+    equal(tables.listQuarantine(), [quarantined("q-1")], `${what}: quarantine`);
+    equal(tables.getSecretMeta("own-identity"), filled(33, 4), `${what}: meta value`);
+    equal(tables.getSecretMeta("nothing"), null, `${what}: an unknown meta name`);
+    equal(
+      tables
+        .listPendingSent()
+        .map(({ entry, sent: s }) => [entry.clientMessageId, s?.clientMessageId ?? null]),
+      [
+        ["m-1", "m-1"],
+        ["m-2", null],
+      ],
+      `${what}: the outbox joined with what was sent`,
+    );
+  });
+}
+
+export const CONFORMANCE_CASES: readonly ConformanceCase[] = Object.freeze([
+  {
+    name: "every record type round-trips, and a reopened store holds all of it",
+    async run(subject) {
+      const store = await subject.open();
+      await fill(store);
+      await expectFilled(store, "before reopening");
+      await store.close();
+      const reopened = await subject.open();
+      await expectFilled(reopened, "after reopening");
+      await reopened.close();
+    },
+  },
+  {
+    name: "a throwing work writes nothing, and the works around it commit",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => tables.putContact(contact("before")));
+      const failure = new Error("the work failed half-way");
+      let caught: unknown;
+      try {
+        await store.transaction(async (tables) => {
+          tables.putContact(contact("carol"));
+          tables.putSession(session(9, "carol", 1));
+          tables.insertOutbox({
+            clientMessageId: "lost",
+            recipient: "carol",
+            envelope: filled(10, 1),
+            createdAt: 1,
+          });
+          tables.deleteContact("before");
+          await Promise.resolve();
+          throw failure;
+        });
+      } catch (error) {
+        caught = error;
+      }
+      ok(caught === failure, "the transaction rejects with the work's own error");
+      await store.transaction((tables) => tables.putContact(contact("after")));
+      const check = (opened: LocalStoreApi, what: string) =>
+        opened.read((tables) => {
+          equal(
+            tables.listContacts().map((c) => c.username),
+            ["after", "before"],
+            `${what}: contacts`,
+          );
+          equal(tables.getSessions("carol"), [], `${what}: no session of the failed work`);
+          equal(tables.countOutbox(), 0, `${what}: no outbox entry of the failed work`);
+          equal(tables.stateVersion(), 0, `${what}: the failed work's counter raise is undone`);
+        });
+      await check(store, "in the open store");
+      await store.close();
+      const reopened = await subject.open();
+      await check(reopened, "after reopening");
+      await reopened.close();
+    },
+  },
+  {
+    name: "a work that calls the store itself is refused at once instead of waiting for itself",
+    async run(subject) {
+      const store = await subject.open();
+      let inner: Promise<string> | undefined;
+      await store.transaction((tables) => {
+        tables.putContact(contact("bob"));
+        inner = store
+          .read((other) => other.listContacts().length)
+          .then(
+            () => "ran",
+            (error: Error) => error.message,
+          );
+      });
+      ok((await inner!).includes("inside another one's work"), `the nested call: ${await inner!}`);
+      equal(await store.read((tables) => tables.listContacts().length), 1, "the outer work committed");
+      await store.close();
+    },
+  },
+  {
+    name: "records are handed out as copies: wiping what a read returned changes nothing stored",
+    async run(subject) {
+      const store = await subject.open();
+      const written = session(1, "bob", 5);
+      await store.transaction((tables) => tables.putSession(written));
+      written.state.fill(0);
+      const [first] = await store.read((tables) => tables.getSessions("bob"));
+      equal(first?.state, filled(300, 2), "the store kept what was written, not the caller's array");
+      first!.state.fill(0);
+      const [again] = await store.read((tables) => tables.getSessions("bob"));
+      equal(again?.state, filled(300, 2), "a second read is not the wiped copy");
+      await store.close();
+    },
+  },
+  {
+    name: "outbox: idempotent insert, send order, backoff, failures, removal",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => {
+        ok(
+          tables.insertOutbox({
+            clientMessageId: "a",
+            recipient: "bob",
+            envelope: filled(4, 1),
+            createdAt: 100,
+          }),
+          "a is new",
+        );
+        ok(
+          tables.insertOutbox({
+            clientMessageId: "b",
+            recipient: "bob",
+            envelope: filled(4, 2),
+            createdAt: 50,
+          }),
+          "b is new",
+        );
+        ok(
+          !tables.insertOutbox({
+            clientMessageId: "a",
+            recipient: "eve",
+            envelope: filled(4, 9),
+            createdAt: 1,
+          }),
+          "a second insert of a is refused",
+        );
+      });
+      await store.transaction((tables) => tables.recordOutboxFailure("a", 900, "relay_unreachable"));
+      await store.read((tables) => {
+        equal(tables.getOutbox("a")?.recipient, "bob", "the first insert stays");
+        equal(tables.getOutbox("a")?.envelope, filled(4, 1), "with its envelope");
+        equal(tables.countOutbox(), 2, "two entries");
+        equal(
+          tables.listOutbox().map((e) => e.clientMessageId),
+          ["a", "b"],
+          "send order is insert order",
+        );
+        equal(
+          tables.listOutbox(100).map((e) => e.clientMessageId),
+          ["b"],
+          "only b is due at 100",
+        );
+        equal(
+          tables.listOutboxState(),
+          [
+            { clientMessageId: "a", attempts: 1, nextAttemptAt: 900 },
+            { clientMessageId: "b", attempts: 0, nextAttemptAt: 50 },
+          ],
+          "retry bookkeeping",
+        );
+        equal(tables.getOutbox("a")?.lastError, "relay_unreachable", "the last error code");
+      });
+      ok(await store.relaxed((tables) => tables.removeOutbox("a")), "a is removed");
+      ok(!(await store.relaxed((tables) => tables.removeOutbox("a"))), "a second removal finds nothing");
+      await store.close();
+      const reopened = await subject.open();
+      await reopened.read((tables) => {
+        equal(
+          tables.listOutboxState(),
+          [{ clientMessageId: "b", attempts: 0, nextAttemptAt: 50 }],
+          "after reopening",
+        );
+        equal(tables.getOutbox("a"), null, "a stays removed");
+      });
+      await reopened.close();
+    },
+  },
+  {
+    name: "intents: accepted order, failures, removal",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => {
+        tables.insertIntent(intent("i-2"));
+        tables.insertIntent({ ...intent("i-1"), file: null, text: "hello" });
+      });
+      await store.transaction((tables) => tables.recordIntentFailure("i-2", "relay_unreachable"));
+      await store.read((tables) => {
+        equal(
+          tables.listIntents().map((i) => [i.clientMessageId, i.attempts, i.lastError, i.text]),
+          [
+            ["i-2", 1, "relay_unreachable", null],
+            ["i-1", 0, null, "hello"],
+          ],
+          "intents in the order they were accepted",
+        );
+        equal(tables.countIntents(), 2, "two intents");
+      });
+      ok(await store.transaction((tables) => tables.removeIntent("i-2")), "i-2 is removed");
+      equal(await store.read((tables) => tables.countIntents()), 1, "one left");
+      await store.close();
+    },
+  },
+  {
+    name: "received, history and conversations: dedup, unread, shown, receipts, prune",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => {
+        ok(tables.insertReceived(received("r-1", "bob", 100)), "r-1 is new");
+        ok(!tables.insertReceived(received("r-1", "bob", 999)), "a redelivery of r-1 is stored once");
+        tables.insertReceived(received("r-2", "alice", 200));
+        tables.insertReceived(received("r-3", "bob", 300));
+        tables.insertReceived(received("rc-1", "bob", 350, "receipt"));
+        tables.insertSent(sent("s-1", "bob", 250));
+        tables.insertSent(sent("s-2", "alice", 400));
+      });
+      await store.read((tables) => {
+        equal(
+          tables.listUnshown().map((m) => m.messageId),
+          ["r-1", "r-2", "r-3"],
+          "messages start unshown; a receipt does not",
+        );
+        equal(
+          tables
+            .history({ peer: "bob", limit: 10 })
+            .map(
+              (e) =>
+                `${e.direction}:${e.direction === "in" ? e.message.messageId : e.message.clientMessageId}`,
+            ),
+          ["in:r-1", "out:s-1", "in:r-3"],
+          "bob's history, oldest first, receipts left out",
+        );
+        equal(
+          tables
+            .history({ limit: 2 })
+            .map((e) => (e.direction === "in" ? e.message.messageId : e.message.clientMessageId)),
+          ["r-3", "s-2"],
+          "the newest two of all conversations",
+        );
+        equal(
+          tables.history({ peer: "bob", since: 250, limit: 10 }).map((e) => e.direction),
+          ["out", "in"],
+          "from a time on",
+        );
+        equal(
+          tables.conversations().map((c) => [c.peer, c.unread, c.last.direction]),
+          [
+            ["alice", 1, "out"],
+            ["bob", 2, "in"],
+          ],
+          "conversations, the most recent first, with unread counts",
+        );
+      });
+      await store.transaction((tables) => {
+        ok(tables.markShown("r-1", true), "r-1 shown and read");
+        ok(!tables.markShown("r-1", true), "only once");
+        ok(tables.markShown("r-2", false), "r-2 shown, still unread");
+        equal(tables.markRead("bob"), 1, "one more unread of bob's is read");
+      });
+      await store.read((tables) => {
+        equal(
+          tables.listUnshown().map((m) => m.messageId),
+          ["r-3"],
+          "r-3 is still unshown",
+        );
+        equal(
+          tables.conversations().map((c) => [c.peer, c.unread]),
+          [
+            ["alice", 1],
+            ["bob", 0],
+          ],
+          "unread counts after reading",
+        );
+      });
+      const pruned = await store.transaction((tables) => tables.pruneHistory(300));
+      equal(pruned, 3, "shown messages and sent rows before 300 are pruned (r-1, r-2, s-1)");
+      await store.close();
+      const reopened = await subject.open();
+      await reopened.read((tables) => {
+        equal(
+          tables
+            .history({ limit: 10 })
+            .map((e) => (e.direction === "in" ? e.message.messageId : e.message.clientMessageId)),
+          ["r-3", "s-2"],
+          "what is left after pruning and reopening",
+        );
+        ok(tables.hasReceived("rc-1"), "the receipt still deduplicates");
+        ok(!tables.hasReceived("r-1"), "a pruned message no longer does");
+        equal(
+          tables.listReceived(0, 10).map((m) => m.messageId),
+          ["r-3", "rc-1"],
+          "listReceived",
+        );
+        const [first] = tables.listReceived(0, 1);
+        equal(
+          tables.listReceived(first!.seq, 10).map((m) => m.messageId),
+          ["rc-1"],
+          "listReceived after a seq",
+        );
+      });
+      await reopened.close();
+    },
+  },
+  {
+    name: "quarantine: one entry per relay message id, listed, counted, removed",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => {
+        ok(tables.quarantine(quarantined("q-1")), "q-1 kept");
+        ok(!tables.quarantine({ ...quarantined("q-1"), code: "other" }), "q-1 again is ignored");
+        ok(tables.quarantine({ ...quarantined("q-2"), quarantinedAt: 800 }), "q-2 kept");
+      });
+      await store.read((tables) => {
+        equal(
+          tables.listQuarantine().map((q) => [q.messageId, q.code]),
+          [
+            ["q-1", "decrypt_failed"],
+            ["q-2", "decrypt_failed"],
+          ],
+          "quarantine in arrival order",
+        );
+        equal(tables.countQuarantine(), 2, "two quarantined");
+      });
+      ok(await store.transaction((tables) => tables.removeQuarantined("q-1")), "q-1 removed");
+      equal(
+        await store.read((tables) => tables.listQuarantine().map((q) => q.messageId)),
+        ["q-2"],
+        "q-2 left",
+      );
+      await store.close();
+    },
+  },
+  {
+    name: "replay cache, prekey and session deletion, meta deletion",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => {
+        ok(tables.rememberReplay(filled(32, 1), 100), "a new digest");
+        ok(!tables.rememberReplay(filled(32, 1), 999), "a replay");
+        ok(tables.rememberReplay(filled(32, 2), 300), "another digest");
+        tables.putPrekeySecret(prekey(1));
+        tables.putSession(session(1, "bob", 1));
+        tables.putSecretMeta("x", bytes(1, 2, 3));
+      });
+      await store.transaction((tables) => {
+        equal(tables.pruneReplay(100), 1, "one digest expired at 100");
+        ok(tables.deletePrekeySecret(prekey(1).id), "the consumed prekey is deleted");
+        ok(!tables.deletePrekeySecret(prekey(1).id), "once");
+        ok(tables.deleteSession(filled(16, 1)), "the session is deleted");
+        tables.deleteSecretMeta("x");
+      });
+      await store.close();
+      const reopened = await subject.open();
+      await reopened.read((tables) => {
+        ok(!tables.hasReplay(filled(32, 1)), "the expired digest is gone");
+        ok(tables.hasReplay(filled(32, 2)), "the other stays");
+        equal(tables.getPrekeySecret(prekey(1).id), null, "no prekey");
+        equal(tables.getSessions("bob"), [], "no session");
+        equal(tables.stateVersion(), 1, "the counter does not go back when a session is deleted");
+        equal(tables.getSecretMeta("x"), null, "no meta value");
+      });
+      await reopened.close();
+    },
+  },
+  {
+    name: "a changed byte in a sealed contact is local_record_tampered, never a wrong contact",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => tables.putContact(contact("bob")));
+      await store.close();
+      await subject.tamper("contacts", "flip-byte");
+      await expectTampered(subject, (tables) => tables.getContact("bob"));
+    },
+  },
+  {
+    name: "two contacts' sealed records swapped: local_record_tampered (the row key is in the seal)",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => {
+        tables.putContact(contact("bob"));
+        tables.putContact(contact("alice"));
+      });
+      await store.close();
+      await subject.tamper("contacts", "swap-records");
+      await expectTampered(subject, (tables) => tables.getContact("bob"));
+      await expectTampered(subject, (tables) => tables.listContacts());
+    },
+  },
+  {
+    name: "a truncated session, swapped outbox records and a changed received row are all refused",
+    async run(subject) {
+      const store = await subject.open();
+      await fill(store);
+      await store.close();
+      await subject.tamper("sessions", "truncate");
+      await subject.tamper("outbox", "swap-records");
+      await subject.tamper("received", "flip-byte");
+      await expectTampered(subject, (tables) =>
+        tables.getSessions("bob").concat(tables.getSessions("alice")),
+      );
+      await expectTampered(subject, (tables) => tables.listOutbox());
+      await expectTampered(subject, (tables) => tables.listReceived());
+    },
+  },
+  {
+    name: "a row that authenticates but holds no record of its table is refused on every read",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => tables.putContact(contact("bob")));
+      await store.close();
+      await subject.tamper("contacts", "reseal-foreign");
+      const reopened = await subject.open();
+      try {
+        for (const attempt of ["first", "second"]) {
+          await rejectsWith(
+            () => reopened.read((tables) => tables.getContact("bob")),
+            "local_record_tampered",
+            `${attempt} read`,
+          );
+        }
+      } finally {
+        await reopened.close();
+      }
+    },
+  },
+  {
+    name: "a store opened under another database key is refused as a whole",
+    async run(subject) {
+      const store = await subject.open();
+      await fill(store);
+      await store.close();
+      await rejectsWith(
+        async () => {
+          const other = await subject.open(filled(32, 0xee));
+          try {
+            await other.read((tables) => tables.listContacts());
+          } finally {
+            await other.close();
+          }
+        },
+        "local_record_tampered",
+        "another key",
+      );
+      const again = await subject.open();
+      await expectFilled(again, "the right key still opens it");
+      await again.close();
+    },
+  },
+  {
+    name: "a changed meta value (the state counter) is refused",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => tables.putSecretMeta("a", bytes(1)));
+      await store.close();
+      await subject.tamper("meta", "swap-records");
+      await expectTampered(subject, (tables) => [
+        tables.getSecretMeta("a"),
+        tables.getSecretMeta("key-check"),
+      ]);
+    },
+  },
+]);
+
+/**
+ * Reopening the tampered store and reading must fail with `local_record_tampered`, whether the store
+ * refuses at open (it checks every row then) or when the row is read (SQLite opens rows on demand).
+ */
+async function expectTampered(
+  subject: StoreSubject,
+  read: (tables: Parameters<Parameters<LocalStoreApi["read"]>[0]>[0]) => unknown,
+): Promise<void> {
+  await rejectsWith(
+    async () => {
+      const store = await subject.open();
+      try {
+        await store.read(read);
+      } finally {
+        await store.close();
+      }
+    },
+    "local_record_tampered",
+    "a tampered row",
+  );
+}
