@@ -154,7 +154,7 @@ export class WsConnection implements PushTarget {
           CLOSE.REPLACED,
           CLOSE_REASONS.connectionLimit,
         );
-        if (trimmed > 0) metrics.websocketLimitCloses.inc({ reason: "connection_limit" }, trimmed);
+        if (trimmed > 0) metrics.websocketLimitCloses.inc({ reason: CLOSE_REASONS.connectionLimit }, trimmed);
         this.#scheduleExpiry();
         metrics.websocketConnections.inc();
         this.#write({ type: FRAME.ready, username: session.username });

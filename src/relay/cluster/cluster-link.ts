@@ -78,7 +78,7 @@ export interface RelayPresence {
 }
 
 /** Why sessions were ended elsewhere: the close reason their connections get (docs/api.md, 4401). */
-export type SessionsEnded = "token_revoked" | "identity_updated";
+export type SessionsEnded = typeof CLOSE_REASONS.tokenRevoked | typeof CLOSE_REASONS.identityUpdated;
 
 type Signal =
   | { readonly kind: "wake" }
@@ -387,7 +387,7 @@ export class ClusterLink {
     this.#hub.notifyAll();
     // Which tokens went while the subscription was down is not known: "revoked" covers both reasons
     // (an identity update deletes every token of the account).
-    void this.#checkSessions(null, "token_revoked");
+    void this.#checkSessions(null, CLOSE_REASONS.tokenRevoked);
   }
 
   #onLost(reason: string): void {

@@ -225,7 +225,7 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
       // after a suspected key compromise): end the push sessions those tokens opened, too. Clients log
       // in again with a device certified by the new record.
       context.hub.closeUser(username, CLOSE.UNAUTHENTICATED, CLOSE_REASONS.identityUpdated);
-      context.cluster?.announceSessionsEnded(username, "identity_updated");
+      context.cluster?.announceSessionsEnded(username, CLOSE_REASONS.identityUpdated);
       context.audit.record({
         type: "identity_updated",
         username,

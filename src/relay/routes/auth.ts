@@ -58,7 +58,7 @@ export function authRoutes(app: FastifyInstance, context: RelayContext): void {
     // A push connection authenticated by this token ends with it (docs/api.md, close code 4401), on
     // this relay and on any other of a cluster.
     context.hub.closeToken(context.tokens.tokenId(token), CLOSE.UNAUTHENTICATED, CLOSE_REASONS.tokenRevoked);
-    context.cluster?.announceSessionsEnded(username, "token_revoked");
+    context.cluster?.announceSessionsEnded(username, CLOSE_REASONS.tokenRevoked);
     return reply.status(204).send();
   });
 }
