@@ -1,4 +1,6 @@
 // The app's screens over a scripted Messenger (scripted-messenger.ts), for test/browser/app-screens.test.ts.
+// First: the wire contract's schemas are built without code generation under the CSP.
+import "../../../../src/web/jitless-parsing.ts";
 import { startApp } from "../../../../src/web/app-shell.ts";
 import { relaySetting } from "../../../../src/web/relay-setting.ts";
 import { ScriptedMessenger } from "./scripted-messenger.ts";

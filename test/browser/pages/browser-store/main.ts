@@ -1,6 +1,8 @@
 // The browser store in the page: test/browser/idb-store.test.ts runs the local store conformance suite
 // against IdbLocalStore (`nanoStore.run`), a commit loop it interrupts by reloading the page
 // (`commitLoop` / `verifyLoop`), and the browser keystore (`nanoStore.keystore*`).
+// First: the wire contract's schemas are built without code generation under the CSP.
+import "../../../../src/web/jitless-parsing.ts";
 import {
   BROWSER_ARGON2ID,
   changeBrowserKeystorePassphrase,
