@@ -8,8 +8,12 @@ export const CLOSE = Object.freeze({
   NORMAL: 1000,
   /** The rest of a drain that ran out of grace: reconnect with backoff. */
   GOING_AWAY: 1001,
+  /** Never sent: what a runtime reports for a connection that ended without a close frame. */
+  ABNORMAL: 1006,
   /** Policy: a malformed frame before authentication, or too many after it. */
   PROTOCOL: 1008,
+  /** A frame over the receiver's limit (`ws` closes with it on either side; the browser's socket too). */
+  MESSAGE_TOO_BIG: 1009,
   /** The relay could not do what was asked (a send's store failed): reconnect and resend in order. */
   INTERNAL_ERROR: 1011,
   /** The relay drains for a restart: everything sent before was answered; reconnect at once, jittered. */
