@@ -291,3 +291,30 @@ test("low_prekeys reaches every listener; a malformed one is a typed error, not 
       },
     },
   ));
+
+test("a pushed envelope that is not canonical base64 is a typed error, not a crash; the next push is delivered", () =>
+  withFakeRelay(
+    (socket, frame) => {
+      const push = (id: number, envelope: string) =>
+        socket.send(JSON.stringify({ type: "message", id, from: "bob", envelope, sent_at: 1 }));
+      // Characters outside the alphabet, and a last character with bits the decoder would drop.
+      push(1, "!!!!");
+      push(2, "AQJ=");
+      push(3, "AQID");
+      socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: 1, duplicate: false }));
+    },
+    async (channel) => {
+      const seen = collect(channel);
+      await channel.send("bob", "m1", envelope);
+      await until(() => seen.messages.length === 1, "the canonical push");
+      assert.deepEqual(
+        seen.errors.map((error) => error.code),
+        ["relay_rejected", "relay_rejected"],
+      );
+      assert.deepEqual(
+        seen.messages.map((message) => [message.id, message.envelope]),
+        [[3, new Uint8Array([1, 2, 3])]],
+      );
+      seen.stop();
+    },
+  ));

@@ -575,7 +575,15 @@ export class RelayChannel {
   }
 
   #onPushed(frame: MessageFrame): void {
-    const message = fromWireMessage(frame, this.#base64);
+    let message: RelayMessage;
+    try {
+      message = fromWireMessage(frame, this.#base64);
+    } catch (error) {
+      // An envelope that is not canonical base64 (relay_rejected): thrown here it would escape the
+      // socket's event handler and end the process; it is reported and ignored like any bad frame.
+      this.#emitError(NanoError.is(error) ? error : rejected("the relay pushed an undecodable envelope"));
+      return;
+    }
     for (const listener of this.#listeners) listener.onMessage?.(message);
   }
 
