@@ -19,7 +19,13 @@ import {
   rolledBack,
   STATE_COUNTER_META,
 } from "../local-store/state-counter.ts";
-import { indexedDbFactory, openDatabase, requestResult, transactionDone } from "./idb-requests.ts";
+import {
+  ConnectionClosedError,
+  indexedDbFactory,
+  openDatabase,
+  requestResult,
+  transactionDone,
+} from "./idb-requests.ts";
 import { ImageTables, KEY_CHECK, KEY_CHECK_PLAINTEXT } from "./image-tables.ts";
 import {
   Draft,
@@ -346,14 +352,7 @@ export class IdbLocalStore implements LocalStoreApi {
       }
       await done;
     } catch (cause) {
-      const quota = cause instanceof DOMException && cause.name === "QuotaExceededError";
-      throw new NanoError(
-        "browser_storage_unavailable",
-        quota
-          ? "the browser's storage quota is full: nothing of this transaction was written"
-          : "an IndexedDB commit failed: nothing of it was written",
-        { cause },
-      );
+      throw new NanoError("browser_storage_unavailable", commitFailure(cause), { cause });
     }
     draft.publish(changes, sealed);
   }
@@ -490,6 +489,17 @@ export class IdbLocalStore implements LocalStoreApi {
         this.#anchoring = null;
       });
   }
+}
+
+/** What a failed commit's error says: whether it is known that nothing of it was written. */
+function commitFailure(cause: unknown): string {
+  if (cause instanceof ConnectionClosedError) {
+    // Memory keeps the state before this commit; the disk has that state or this commit's, whole.
+    return "the browser closed the local store's database during a commit (site data cleared, or a storage failure): the commit is on disk whole or not at all; open the store again to see which";
+  }
+  if (cause instanceof DOMException && cause.name === "QuotaExceededError")
+    return "the browser's storage quota is full: nothing of this transaction was written";
+  return "an IndexedDB commit failed: nothing of it was written";
 }
 
 function blindKey(key: string): Uint8Array | null {
