@@ -421,10 +421,18 @@ export class IdbLocalStore implements LocalStoreApi {
     }
   }
 
-  /** A new store gets its key-check row; an existing one must open it under this key. */
+  /**
+   * A new store gets its key-check row; an existing one must open it under this key. A store that
+   * holds rows but no key-check had it deleted: it is refused, not taken as new — writing a key-check
+   * under whatever key this open was given (another identity's keystore) would make the store refuse
+   * its own key from then on.
+   */
   async #checkKey(): Promise<void> {
     const row = this.#image.rows("meta").get(KEY_CHECK);
     if (row === undefined) {
+      if ([...this.#image.tables.values()].some((rows) => rows.size > 0)) {
+        throw tampered("the local store holds rows but not its key-check row: it was deleted");
+      }
       const draft = new Draft(this.#image);
       new ImageTables(draft, (table, value) => this.#blind(table, value)).putKeyCheck();
       await this.#commit(draft, "strict");
