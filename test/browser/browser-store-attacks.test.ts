@@ -84,6 +84,10 @@ describe("attacks on the browser store and keystore in Chromium", () => {
       "keyCheckDeleted",
     ],
     [
+      "a database without the store's object stores is local_store_damaged, not a DOMException",
+      "missingObjectStores",
+    ],
+    [
       "the anchor flipped, not bytes, truncated, of a newer schema, or the store deleted under it",
       "anchorAttacks",
     ],

@@ -199,6 +199,8 @@ export class IdbLocalStore implements LocalStoreApi {
         },
         versionTooNew,
       );
+      requireObjectStores(database, TABLE_NAMES);
+      requireObjectStores(anchorDatabase, [ANCHOR_STORE]);
       const store = new IdbLocalStore(
         options.name,
         database,
@@ -508,6 +510,21 @@ function commitFailure(cause: unknown): string {
   if (cause instanceof DOMException && cause.name === "QuotaExceededError")
     return "the browser's storage quota is full: nothing of this transaction was written";
   return "an IndexedDB commit failed: nothing of it was written";
+}
+
+/**
+ * A database at this schema's version lacks an object store only when it was deleted and made again
+ * by other code of the origin (a script, another app on the same origin): a typed refusal instead of
+ * the NotFoundError a transaction over it would throw.
+ */
+function requireObjectStores(database: IDBDatabase, names: readonly string[]): void {
+  const missing = names.filter((name) => !database.objectStoreNames.contains(name));
+  if (missing.length > 0) {
+    throw new NanoError(
+      "local_store_damaged",
+      `the browser's local store database ${database.name} lacks its object stores ${missing.join(", ")}`,
+    );
+  }
 }
 
 function blindKey(key: string): Uint8Array | null {
