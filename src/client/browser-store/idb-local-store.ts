@@ -402,6 +402,9 @@ export class IdbLocalStore implements LocalStoreApi {
     // The clear columns still select a broken row (as SQLite selects it and fails to open it), so a
     // listing that would have shown it throws instead of leaving it out silently.
     let columns: RowColumns = {};
+    // A broken row keeps the bytes it is stored with: a column update (markShown, a retry counter)
+    // writes them back as they are, as SQLite's UPDATE of a clear column does, not a row without them.
+    let storedBytes: Uint8Array | null = null;
     try {
       if (rowKey === null) throw tampered(`a row key of ${table} is not a blind index`);
       if (value === null || typeof value !== "object") throw tampered(`a row of ${table} is not a record`);
@@ -411,6 +414,7 @@ export class IdbLocalStore implements LocalStoreApi {
       if (kind === "none") return { rowKey, columns, record: RowRecord.decoded(null), sealed: null };
       const sealed = stored.record;
       if (!(sealed instanceof Uint8Array)) throw tampered(`a sealed column of ${table} is not bytes`);
+      storedBytes = sealed;
       const plain = await openRowWith(this.#primitives, this.#keys, table, rowKey, sealed);
       const record =
         kind === "raw"
@@ -419,7 +423,7 @@ export class IdbLocalStore implements LocalStoreApi {
       return { rowKey, columns, record: record as ImageRow["record"], sealed };
     } catch (error) {
       const broken = error instanceof NanoError ? error : tampered(`a row of ${table} cannot be read`, error);
-      return { rowKey: rowKey ?? new Uint8Array(0), columns, broken, sealed: null };
+      return { rowKey: rowKey ?? new Uint8Array(0), columns, broken, sealed: storedBytes };
     }
   }
 

@@ -154,7 +154,10 @@ export interface ImageRow<K extends TableName = TableName> {
   readonly record?: RowRecord<TableRecords[K]>;
   /** Why the stored row is unusable: thrown when a work reads it, as the SQLite store throws on open. */
   readonly broken?: NanoError;
-  /** The stored sealed bytes; null while the record is new or changed and not sealed yet. */
+  /**
+   * The stored sealed bytes (a broken row's too, so that a column update writes them back unchanged);
+   * null while the record is new or changed and not sealed yet.
+   */
   readonly sealed: Uint8Array | null;
   /** The record's encoding, kept only until the commit seals it. */
   readonly encoded?: Uint8Array;
