@@ -301,14 +301,19 @@ export class IdbLocalStore implements LocalStoreApi {
   ): Promise<T> {
     const draft = new Draft(this.#image);
     const tables = new ImageTables(draft, (table, value) => this.#blind(table, value));
-    let pending: T | Promise<T>;
-    this.#inWork = true;
+    let result: T;
     try {
-      pending = work(tables);
+      let pending: T | Promise<T>;
+      this.#inWork = true;
+      try {
+        pending = work(tables);
+      } finally {
+        this.#inWork = false;
+      }
+      result = await pending;
     } finally {
-      this.#inWork = false;
+      draft.finish();
     }
-    const result = await pending;
     if (!draft.empty) {
       await this.#commit(draft, durability);
       if (tables.counterRaised) this.#raiseAnchor();
