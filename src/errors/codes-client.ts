@@ -49,7 +49,7 @@ export const CLIENT_ERRORS = {
     kind: "crypto",
     status: 400,
     meaning:
-      "The passphrase is right but the sealed contents fail authentication: the file was modified deliberately.",
+      "The passphrase is right but the sealed contents fail authentication: the file was modified deliberately. In the browser: the stored blob or its wrapping key was changed or removed, or the keystore's database was made again without them.",
     fix: "Treat the home directory as compromised; restore from a trusted backup.",
   },
   keystore_payload_too_large: {

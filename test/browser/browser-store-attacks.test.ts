@@ -115,6 +115,10 @@ describe("attacks on the browser store and keystore in Chromium", () => {
       "keystoreDowngrades",
     ],
     [
+      "the keystore's database made again without its object store, or at a newer schema: typed errors",
+      "keystoreDatabaseReplaced",
+    ],
+    [
       "two pages creating, then changing the passphrase of, one keystore at once: one wins whole",
       "keystoreRaces",
     ],

@@ -8,6 +8,7 @@ import {
   changeBrowserKeystorePassphrase,
   createBrowserKeystore,
   deleteBrowserKeystore,
+  hasBrowserKeystore,
   openBrowserKeystore,
 } from "../../../../src/client/browser-store/browser-keystore.ts";
 import { IdbLocalStore } from "../../../../src/client/browser-store/idb-local-store.ts";
@@ -1102,6 +1103,33 @@ async function keystoreDowngrades(): Promise<Outcome> {
 }
 
 /**
+ * The keystore's database replaced: deleted and made again without its object store (by other code
+ * of the origin), or at a newer schema. Every keystore operation answers with a typed error, never the
+ * DOMException a transaction over a missing object store throws.
+ */
+async function keystoreDatabaseReplaced(): Promise<Outcome> {
+  return attack(async (checks) => {
+    const name = uniqueName("ks-db");
+    try {
+      await newKeystore(name, null);
+      await deleteRaw(name);
+      (await openRaw(name, 1, () => {})).close();
+      checks.equal("open", await keystoreOpened(name, null), "keystore_tampered");
+      checks.equal("has", await settled(hasBrowserKeystore({ name })), "keystore_tampered");
+      checks.equal("create", await settled(newKeystore(name, null)), "keystore_tampered");
+      await deleteBrowserKeystore({ name });
+      (await openRaw(name, 2, () => {})).close();
+      checks.equal("newer schema", await keystoreOpened(name, null), "keystore_version_unsupported");
+      await deleteBrowserKeystore({ name });
+      const identity = await newKeystore(name, null);
+      checks.equal("deleted, then created again", await keystoreOpened(name, null), identity);
+    } finally {
+      await deleteBrowserKeystore({ name }).catch(() => {});
+    }
+  });
+}
+
+/**
  * Two pages at once: two creates of one keystore (exactly one wins; the keystore opens to the
  * winner's contents), two passphrase changes from the same passphrase (exactly one wins; the loser's
  * passphrase does not open it, the winner's does).
@@ -1173,6 +1201,7 @@ async function keystoreRaces(): Promise<Outcome> {
   reentrancy,
   keystoreSwaps,
   keystoreDowngrades,
+  keystoreDatabaseReplaced,
   keystoreRaces,
   destroy: (name: string) => IdbLocalStore.destroy(name),
 };
