@@ -103,6 +103,10 @@ describe("attacks on the browser store and keystore in Chromium", () => {
       "works that await run one at a time in call order; one that throws half-way writes nothing",
       "concurrentWorks",
     ],
+    [
+      "two opens at once: one is local_store_busy; close lets queued works commit and refuses later ones",
+      "opensAndClose",
+    ],
     ["re-entrancy and tables used after their work are refused; what the work wrote commits", "reentrancy"],
     [
       "rows of 8 and 16 MiB round-trip; a row key over 65535 bytes is refused and writes nothing",

@@ -887,6 +887,48 @@ async function concurrentWorks(): Promise<Outcome> {
 }
 
 /**
+ * Two opens of one store from the same page at once: one gets it, the other `local_store_busy`.
+ * Close called while works are queued: they all run and commit first; a work asked for after close
+ * is refused.
+ */
+async function opensAndClose(): Promise<Outcome> {
+  return attack(async (checks) => {
+    const name = uniqueName("opens");
+    const key = randomKey();
+    try {
+      const opens = await Promise.allSettled([openStore(name, key), openStore(name, key)]);
+      checks.equal(
+        "two opens at once",
+        opens.map((open) => (open.status === "fulfilled" ? "opened" : codeOf(open.reason))).sort(),
+        ["local_store_busy", "opened"],
+      );
+      const store = opens.find((open) => open.status === "fulfilled")!.value;
+      const queued = [1, 2, 3].map((i) =>
+        store.transaction(async (tables) => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          tables.putContact(contact(`queued-${i}`));
+        }),
+      );
+      const closing = store.close();
+      const late = await settled(store.transaction((tables) => tables.putContact(contact("late"))));
+      checks.equal("queued works", await Promise.all(queued.map((work) => settled(work))), [
+        "ok",
+        "ok",
+        "ok",
+      ]);
+      await closing;
+      checks.equal("a work asked for after close", late, "Error");
+      const reopened = await openStore(name, key);
+      const names = await reopened.read((tables) => tables.listContacts().map((c) => c.username));
+      await reopened.close();
+      checks.equal("on disk", names, ["queued-1", "queued-2", "queued-3"]);
+    } finally {
+      await IdbLocalStore.destroy(name).catch(() => {});
+    }
+  });
+}
+
+/**
  * Re-entrancy: a store call from a work's synchronous part is refused at once (it would wait for the
  * work it runs in) and the work still commits; the tables of a finished work refuse every use (a
  * write there would belong to no transaction: lost, or published half with the next one), whether it
@@ -1198,6 +1240,7 @@ async function keystoreRaces(): Promise<Outcome> {
   largeRows,
   manyRows,
   concurrentWorks,
+  opensAndClose,
   reentrancy,
   keystoreSwaps,
   keystoreDowngrades,
