@@ -80,6 +80,10 @@ describe("attacks on the browser store and keystore in Chromium", () => {
     ["sealed rows copied to another table or another row's key are local_record_tampered", "copiedRows"],
     ["rows under keys the store never writes: ignored, or kept as broken and refused", "oddKeys"],
     [
+      "clear columns edited: sessions still ordered and bound by their seal, no history under a wrong peer",
+      "columnsEdited",
+    ],
+    [
       "the key-check row deleted from a store with rows: refused under any key, nothing written",
       "keyCheckDeleted",
     ],

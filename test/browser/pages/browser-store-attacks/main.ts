@@ -365,6 +365,94 @@ async function oddKeys(): Promise<Outcome> {
 }
 
 /**
+ * Rows reordered and re-pointed through their clear columns (not authenticated, as in SQLite): where
+ * it matters the sealed record decides — sessions are ordered by the `updatedAt` sealed in them, a
+ * session re-pointed to another contact is refused, and a peer's history never shows a message whose
+ * peer column was re-pointed to it.
+ */
+async function columnsEdited(): Promise<Outcome> {
+  return attack(async (checks) => {
+    const name = uniqueName("columns");
+    const key = randomKey();
+    try {
+      const store = await openStore(name, key);
+      await store.transaction((tables) => {
+        tables.putSession(session("bob", 10, 1));
+        tables.putSession(session("bob", 20, 2));
+        tables.putSession(session("carol", 30, 3));
+        tables.insertReceived({
+          messageId: "from-bob",
+          sender: "bob",
+          contentType: "text",
+          body: new Uint8Array(3),
+          receivedAt: 5,
+        });
+        tables.insertReceived({
+          messageId: "from-carol",
+          sender: "carol",
+          contentType: "text",
+          body: new Uint8Array(3),
+          receivedAt: 6,
+        });
+      });
+      await store.close();
+      const original = await snapshot(name);
+      const [sessionKeys, sessionValues] = original.get("sessions")!;
+      const rows = sessionKeys.map((k, i) => ({
+        key: k,
+        value: sessionValues[i] as { peer: string; updatedAt: number },
+      }));
+      const older = rows.find((row) => row.value.updatedAt === 10)!;
+      const newer = rows.find((row) => row.value.updatedAt === 20)!;
+      const carols = rows.find((row) => row.value.updatedAt === 30)!;
+      await rawWrite(name, "sessions", (s) => {
+        s.put({ ...older.value, updatedAt: 99 }, older.key);
+        s.put({ ...newer.value, updatedAt: 1 }, newer.key);
+      });
+      const bobFirst = async (): Promise<number | string> => {
+        const reopened = await openStore(name, key);
+        try {
+          return await reopened.read((tables) => tables.getSessions("bob")[0]?.updatedAt ?? -1);
+        } catch (error) {
+          return codeOf(error);
+        } finally {
+          await reopened.close();
+        }
+      };
+      checks.equal("sessions ordered by the sealed updatedAt", await bobFirst(), 20);
+      await restore(name, original);
+      await rawWrite(name, "sessions", (s) => s.put({ ...newer.value, peer: carols.value.peer }, newer.key));
+      const reopened = await openStore(name, key);
+      try {
+        checks.equal(
+          "a session re-pointed to carol",
+          await settled(reopened.read((tables) => tables.getSessions("carol"))),
+          "local_record_tampered",
+        );
+      } finally {
+        await reopened.close();
+      }
+      await restore(name, original);
+      const [receivedKeys, receivedValues] = original.get("received")!;
+      const fromBob = receivedValues.findIndex((value) => (value as { at: number }).at === 5);
+      await rawWrite(name, "received", (s) =>
+        s.put({ ...(receivedValues[fromBob] as object), peer: carols.value.peer }, receivedKeys[fromBob]!),
+      );
+      const history = await openStore(name, key);
+      const carolsHistory = await history.read((tables) =>
+        tables
+          .history({ peer: "carol", limit: 10 })
+          .map((entry) => (entry.direction === "in" ? entry.message.messageId : "out")),
+      );
+      await history.close();
+      checks.equal("carol's history", carolsHistory, ["from-carol"]);
+    } finally {
+      await IdbLocalStore.destroy(name).catch(() => {});
+    }
+  });
+}
+
+/**
  * The key-check row deleted from a store that holds rows: the store must not take the next key it is
  * given as its own (it would seal a new key-check under a keystore from another identity and run on
  * rows it cannot open); it is refused, under any key, and nothing is written.
@@ -1228,6 +1316,7 @@ async function keystoreRaces(): Promise<Outcome> {
 (globalThis as { nanoAttacks?: unknown }).nanoAttacks = {
   copiedRows,
   oddKeys,
+  columnsEdited,
   keyCheckDeleted,
   missingObjectStores,
   anchorAttacks,
