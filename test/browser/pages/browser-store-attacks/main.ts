@@ -729,6 +729,24 @@ async function overQuota(bigBytes: number): Promise<Outcome> {
 }
 
 /**
+ * Opens (creating) the store `name` and closes it: "ok", or the error's code. `full`: every put throws
+ * QuotaExceededError meanwhile.
+ */
+async function openNew(name: string, full: boolean): Promise<string> {
+  const realPut = IDBObjectStore.prototype.put;
+  if (full) {
+    IDBObjectStore.prototype.put = () => {
+      throw new DOMException("injected", "QuotaExceededError");
+    };
+  }
+  try {
+    return await settled(openStore(name, randomKey()).then((store) => store.close()));
+  } finally {
+    IDBObjectStore.prototype.put = realPut;
+  }
+}
+
+/**
  * Another page closes the store's connection mid-loop (`how`: it opens the database at a newer
  * version, or deletes it): the commit in flight finishes or fails whole, the next ones are refused
  * with `browser_storage_unavailable`, the open store's memory stays at the last acknowledged round,
@@ -1324,6 +1342,7 @@ async function keystoreRaces(): Promise<Outcome> {
   commitLoop,
   verifyLoop,
   overQuota,
+  openNew,
   failedRequest,
   connectionClosedMidLoop,
   largeRows,
