@@ -116,7 +116,7 @@ describe("attacks on the browser store and keystore in Chromium", () => {
       "rows of 8 and 16 MiB round-trip; a row key over 65535 bytes is refused and writes nothing",
       "largeRows",
     ],
-    ["5,000 messages in one transaction: all back after a reopen, pruned in one", "manyRows", 5000],
+    ["2,000 messages in one transaction: all back after a reopen, pruned in one", "manyRows", 2000],
     ["keystores swapped whole, or their wrapping keys alone, or entries of the wrong type", "keystoreSwaps"],
     [
       "keystore downgrades: no kdf, other versions, argon2id raised or lowered, truncated, an older blob",
