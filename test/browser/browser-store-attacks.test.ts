@@ -127,7 +127,7 @@ describe("attacks on the browser store and keystore in Chromium", () => {
       "keystoreDatabaseReplaced",
     ],
     [
-      "two pages creating, then changing the passphrase of, one keystore at once: one wins whole",
+      "two creates of one keystore at once, then two passphrase changes (as two tabs make them): one wins whole",
       "keystoreRaces",
     ],
   ];

@@ -1278,9 +1278,10 @@ async function keystoreDatabaseReplaced(): Promise<Outcome> {
 }
 
 /**
- * Two pages at once: two creates of one keystore (exactly one wins; the keystore opens to the
- * winner's contents), two passphrase changes from the same passphrase (exactly one wins; the loser's
- * passphrase does not open it, the winner's does).
+ * Two creates of one keystore started together, as two tabs would make them (both find no keystore
+ * and both write: exactly one wins, the keystore opens to the winner's contents), then two passphrase
+ * changes from the same passphrase (exactly one wins; the loser's passphrase does not open it). In one
+ * page, so that both really overlap: IndexedDB serializes two tabs' transactions the same way.
  */
 async function keystoreRaces(): Promise<Outcome> {
   return attack(async (checks) => {
