@@ -68,6 +68,19 @@ export function messageText(bytes: number, sentAt: number, filler: string): stri
   return stamp + filler.slice(0, Math.max(0, bytes - stamp.length));
 }
 
+/** The longest filler compared so far, kept to compare against (grows to the largest message). */
+let fillerSeen = "";
+
+/**
+ * Whether `text` is all filler: compared with a string of "x" rather than tested with /^x*$/, which
+ * cost 3.3 ms per 1 MiB message — about a tenth of the receiver CPU the benchmark reported for it
+ * (the check is the benchmark's, not the client's).
+ */
+function isFiller(text: string): boolean {
+  if (fillerSeen.length < text.length) fillerSeen = "x".repeat(text.length);
+  return text === fillerSeen.slice(0, text.length);
+}
+
 /**
  * The stamp of a received text, or null unless it is exactly a benchmark message of the expected
  * length (stamp, separator, filler): a truncated, padded or altered delivery is counted as wrong.
@@ -75,7 +88,7 @@ export function messageText(bytes: number, sentAt: number, filler: string): stri
 export function parseStamp(text: string, expectedBytes: number): number | null {
   const cut = text.indexOf(STAMP_SEPARATOR);
   if (cut <= 0 || text.length !== expectedBytes) return null;
-  if (!/^x*$/.test(text.slice(cut + 1))) return null;
+  if (!isFiller(text.slice(cut + 1))) return null;
   const value = Number(text.slice(0, cut));
   return Number.isFinite(value) ? value : null;
 }

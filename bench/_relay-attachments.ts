@@ -389,6 +389,25 @@ export async function runRelayAttachments(
   }
 }
 
+/**
+ * The bare attachment baseline alone (bench/_baseline-blob-server.ts), for `npm run bench -- e2e`:
+ * transfers/s of `scenario` through a baseline server it starts in `dir` and stops.
+ */
+export async function runBareAttachments(dir: string, scenario: AttachmentScenario): Promise<AttachmentRow> {
+  const prepared = prepare(scenario);
+  const blobBytes = prepared[0]![0]!.ciphertext.length;
+  const baseline = await startBlobBaseline(dir);
+  const cleanup = () => baseline.child.kill("SIGKILL");
+  process.once("exit", cleanup);
+  try {
+    return row("baseline", scenario, blobBytes, [await baselineLoad(baseline.port, scenario, prepared)], 1);
+  } finally {
+    process.off("exit", cleanup);
+    // Killed outright: its blobs are thrown away, and nothing may keep this process waiting on it.
+    baseline.child.kill("SIGKILL");
+  }
+}
+
 /** The default scenario: 1 MiB attachments, 2 pairs unless `--pairs` says otherwise. */
 export function attachmentScenario(quick: boolean, pairs: number | undefined): AttachmentScenario {
   return { pairs: pairs ?? 2, perSender: quick ? 12 : 40, plaintextBytes: 1_048_576, window: 2 };

@@ -11,9 +11,21 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SuiteName } from "../src/crypto/index.ts";
+import { getSuiteByName, type SuiteName } from "../src/crypto/index.ts";
+import { nodeProvider } from "../src/crypto/node-provider.ts";
 import { testConfig } from "../test/relay/fixtures/harness.ts";
 import { RelayProcess } from "../test/relay/fixtures/processes.ts";
+import { bareEndpoint, runLoad, startBaseline } from "./_bare-relay.ts";
+import {
+  checkGoals,
+  type GoalCheck,
+  goalsTable,
+  measureAttachmentCrypto,
+  measureLatencyFloor,
+  median,
+  storedGoals,
+  type Yardsticks,
+} from "./_e2e-goals.ts";
 import { type DelayProxy, startDelayProxy } from "./_e2e-proxy.ts";
 import {
   checkTargets,
@@ -29,6 +41,8 @@ import {
 import { now } from "./_e2e-worker.ts";
 import { processCpuSeconds, Worker } from "./_e2e-workers.ts";
 import { machineInfo, printMachine } from "./_harness.ts";
+import { type OneWayCost, oneWayCost } from "./_protocol-steady.ts";
+import { runBareAttachments } from "./_relay-attachments.ts";
 
 export interface E2eOptions {
   readonly quick: boolean;
@@ -206,6 +220,7 @@ async function runMode(
   relay: RelayProcess,
   proxy: DelayProxy,
   dir: string,
+  floorSamples: number[],
 ): Promise<PhaseResult[]> {
   const senders = new Worker(`${mode}-senders`, options.profileDir);
   const receivers = new Worker(`${mode}-receivers`, options.profileDir);
@@ -253,6 +268,10 @@ async function runMode(
       progress(describe(max));
       results.push(max);
       const offered = Math.max(1, max.messagesPerSecond / 2);
+      // The latency floor right before and after the phase whose latency it judges: a durable commit's
+      // fsync moves with what the disk is doing (after a 1 MiB phase, writing back megabytes).
+      const measureFloor = size.bytes === KiB && mode === "hybrid";
+      if (measureFloor) floorSamples.push(...measureLatencyFloor(effort(options).floorSamples));
       const half = await runPhase(rig, {
         mode,
         sizeLabel: size.label,
@@ -263,6 +282,7 @@ async function runMode(
       });
       progress(describe(half));
       results.push(half);
+      if (measureFloor) floorSamples.push(...measureLatencyFloor(effort(options).floorSamples));
     }
     if (options.rtts.length > 0) {
       const kibMax =
@@ -300,6 +320,60 @@ async function runMode(
   return results;
 }
 
+/** How much each yardstick measures: smaller for short phases (the smoke test), as the phases are. */
+function effort(options: E2eOptions) {
+  const small = options.phaseMs < 1000;
+  return {
+    protocolRounds: small ? 1 : options.quick ? 3 : 5,
+    protocolMessages: small ? 30 : options.quick ? 200 : 500,
+    bareKibPerSender: small ? 100 : options.quick ? 500 : 2500,
+    bareMibPerSender: small ? options.window : options.quick ? 2 * options.window : 4 * options.window,
+    floorSamples: small ? 5 : options.quick ? 20 : 40,
+    cryptoSamples: small ? 3 : 15,
+  };
+}
+
+/**
+ * The bare relay baseline with the phases' pairs, window and 1 KiB bucket (ws + the relay's SQLite group
+ * commit, bench/_baseline-server.ts), in `dir`; msg/s.
+ */
+async function bareKib(options: E2eOptions, dir: string, tag: string): Promise<number> {
+  const baseline = await startBaseline(dir);
+  const kill = () => baseline.child.kill("SIGKILL");
+  process.once("exit", kill);
+  try {
+    const names = Array.from({ length: options.pairs }, (_, i) => [`bare${tag}s${i}`, `bare${tag}r${i}`]);
+    const result = await runLoad(
+      "baseline",
+      bareEndpoint(baseline.port),
+      {
+        name: "1 KiB bucket",
+        contentBytes: KiB,
+        pairs: options.pairs,
+        perSender: effort(options).bareKibPerSender,
+        window: options.window,
+      },
+      names,
+    );
+    return result.messagesPerSecond;
+  } finally {
+    process.off("exit", kill);
+    // Killed outright: its database is thrown away, and nothing may keep this process waiting on it.
+    baseline.child.kill("SIGKILL");
+  }
+}
+
+/** The bare attachment baseline (PUT + fsync, GET + verify) with the phases' pairs, window and large size. */
+async function bareMib(options: E2eOptions, dir: string, bytes: number): Promise<number> {
+  const row = await runBareAttachments(dir, {
+    pairs: options.pairs,
+    perSender: effort(options).bareMibPerSender,
+    plaintextBytes: bytes,
+    window: options.window,
+  });
+  return row.transfersPerSecond;
+}
+
 function stamp(): string {
   return new Date()
     .toISOString()
@@ -309,9 +383,28 @@ function stamp(): string {
 
 export async function runE2e(
   options: E2eOptions,
-): Promise<{ results: PhaseResult[]; json: string; svg: string }> {
+): Promise<{ results: PhaseResult[]; goals: GoalCheck[]; json: string; svg: string }> {
   showProgress = !options.quiet;
   const dir = mkdtempSync(join(tmpdir(), "nano-bench-e2e-"));
+  const work = effort(options);
+  // The yardsticks run before the relay starts and again after the phases (the mean or the pooled
+  // median), on the same machine, so drift of a shared machine lands on both sides of each ratio.
+  progress("yardsticks: the protocol's one-way cost per mode, attachment crypto, bare baselines");
+  const protocol: OneWayCost[] = [];
+  for (const mode of options.modes)
+    protocol.push(
+      await oneWayCost(
+        nodeProvider.suite(getSuiteByName(mode).id),
+        work.protocolRounds,
+        work.protocolMessages,
+      ),
+    );
+  const large = options.sizes.find((size) => size.bytes > 32 * KiB);
+  const attachmentCryptoMs =
+    large === undefined ? null : measureAttachmentCrypto(large.bytes, work.cryptoSamples);
+  const floorSamples: number[] = [];
+  const bareKibRuns = [await bareKib(options, dir, "a")];
+  const bareMibRuns = large === undefined ? [] : [await bareMib(options, dir, large.bytes)];
   if (options.profileDir !== null) {
     mkdirSync(options.profileDir, { recursive: true });
     process.env.NANO_RELAY_PROFILE_DIR = options.profileDir;
@@ -342,14 +435,30 @@ export async function runE2e(
   const results: PhaseResult[] = [];
   try {
     for (const mode of options.modes) {
-      results.push(...(await runMode(mode, options, relay, proxy, dir)));
+      results.push(...(await runMode(mode, options, relay, proxy, dir, floorSamples)));
     }
+    progress("yardsticks again: bare baselines");
+    bareKibRuns.push(await bareKib(options, dir, "b"));
+    if (large !== undefined) bareMibRuns.push(await bareMib(options, dir, large.bytes));
   } finally {
     await proxy.close();
     await relay.stop();
     process.off("exit", killRelay);
     rmSync(dir, { recursive: true, force: true });
   }
+  const mean = (values: readonly number[]) =>
+    values.length === 0 ? null : values.reduce((sum, value) => sum + value, 0) / values.length;
+  const yardsticks: Yardsticks = {
+    bareKibPerSecond: mean(bareKibRuns),
+    bareMibPerSecond: mean(bareMibRuns),
+    protocol,
+    attachmentCryptoMs,
+    latencyFloorMs: floorSamples.length === 0 ? null : median(floorSamples),
+  };
+  const goals = [
+    ...checkGoals(results, yardsticks),
+    ...storedGoals(new URL("./results/", import.meta.url).pathname),
+  ];
   const machine = machineInfo();
   const json = `${JSON.stringify(
     {
@@ -357,6 +466,8 @@ export async function runE2e(
       date: new Date().toISOString(),
       machine,
       options: { ...options, profileDir: options.profileDir !== null },
+      yardsticks: { ...yardsticks, bareKibRuns, bareMibRuns, latencyFloorSamples: floorSamples },
+      goals,
       targets: checkTargets(results),
       results,
     },
@@ -364,7 +475,7 @@ export async function runE2e(
     2,
   )}\n`;
   const title = `nano e2e, ${machine.cores} cores (${machine.cpuModel}), ${options.pairs} pairs, ${options.quick ? "--quick" : "full"} run`;
-  return { results, json, svg: renderSvg(results, title) };
+  return { results, goals, json, svg: renderSvg(results, title) };
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -377,7 +488,7 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
   const begun = Date.now();
-  const { results, json, svg } = await runE2e(options);
+  const { results, goals, json, svg } = await runE2e(options);
   printMachine(machineInfo());
   process.stdout.write(
     `\nPublished-table shape (measured on this machine vs the product's published figures):\n`,
@@ -394,7 +505,10 @@ export async function run(args: string[]): Promise<void> {
       `HTTP requests per message, ${r.mode} ${r.load}: ${formatRequests(r.requestsPerMessage!)}\n`,
     );
   }
-  process.stdout.write(`Targets (docs/performance.md):\n${targetsTable(checkTargets(results))}\n\n`);
+  process.stdout.write(
+    `Issue 17's goals (ratios within this run; 3, 6, 7 from the newest runs of their own benches):\n${goalsTable(goals)}\n\n`,
+  );
+  process.stdout.write(`Earlier targets (docs/performance.md):\n${targetsTable(checkTargets(results))}\n\n`);
   const problems = results.filter((r) => r.failures.length > 0);
   for (const r of problems)
     process.stdout.write(`PROBLEM ${r.mode} ${r.sizeLabel} ${r.load}: ${r.failures.join("; ")}\n`);

@@ -3,15 +3,19 @@
 // the 1 KiB padding bucket and in the largest (32 KiB) bucket, checked by the protocol's relayVerifier,
 // against a baseline in the same run: a bare ws server with the same SQLite group commit
 // (bench/_baseline-server.ts).
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type WebSocket from "ws";
-import { randomBytes, toHex } from "../src/crypto/index.ts";
 import { tempDir, testConfig } from "../test/relay/fixtures/harness.ts";
-import { testEnvelope } from "../test/relay/fixtures/identities.ts";
 import { RelayProcess, signUpOver } from "../test/relay/fixtures/processes.ts";
-import { openReadySocket } from "./_ready-socket.ts";
+import {
+  bareEndpoint,
+  type Endpoint,
+  type Result,
+  runLoad,
+  type Scenario,
+  startBaseline,
+} from "./_bare-relay.ts";
+import { machineInfo } from "./_harness.ts";
 import {
   type AttachmentRow,
   attachmentScenario,
@@ -19,155 +23,8 @@ import {
   runRelayAttachments,
 } from "./_relay-attachments.ts";
 
-interface Scenario {
-  readonly name: string;
-  /** Padded content size: the envelope is this bucket plus the suite's fixed header and tags. */
-  readonly contentBytes: number;
-  readonly pairs: number;
-  readonly perSender: number;
-  readonly window: number;
-}
-
-interface Result {
-  readonly target: string;
-  readonly scenario: string;
-  readonly messages: number;
-  readonly seconds: number;
-  readonly messagesPerSecond: number;
-  readonly megabytesPerSecond: number;
-  readonly p50ms: number;
-  readonly p99ms: number;
-}
-
-interface Endpoint {
-  /** WebSocket URL and headers for a named participant. */
-  connect(name: string): { url: string; headers: Record<string, string> };
-}
-
-const KEY_BYTES = 30;
-/** §9 layout: version, suite, type (4 bytes), then the 12-byte header nonce; 24 base64 chars = 18 bytes. */
-const NONCE_B64 = 24;
-/** Matches sends to deliveries without opening the body: the test envelope's header nonce is unique per key. */
-const nonceKey = (base64: string) => toHex(Buffer.from(base64.slice(0, NONCE_B64), "base64").subarray(4, 16));
-/** pad() adds a 4-byte length: content of bucket - 4 bytes fills the bucket exactly. */
-const LENGTH_PREFIX = 4;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function open(endpoint: Endpoint, name: string): Promise<WebSocket> {
-  const { url, headers } = endpoint.connect(name);
-  return openReadySocket(url, headers);
-}
-
-async function runLoad(
-  target: string,
-  endpoint: Endpoint,
-  scenario: Scenario,
-  names: string[][],
-): Promise<Result> {
-  const filler = randomBytes(Math.max(0, scenario.contentBytes - LENGTH_PREFIX - KEY_BYTES));
-  const envelopeBytes = testEnvelope(Buffer.concat([Buffer.alloc(KEY_BYTES), filler])).length;
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  const total = scenario.pairs * scenario.perSender;
-  let delivered = 0;
-  let bytes = 0;
-  let finish!: () => void;
-  let fail!: (error: Error) => void;
-  const done = new Promise<void>((resolve, reject) => {
-    finish = resolve;
-    fail = reject;
-  });
-  const receivers = await Promise.all(names.map(([, receiver]) => open(endpoint, receiver!)));
-  const senders = await Promise.all(names.map(([sender]) => open(endpoint, sender!)));
-  for (const socket of receivers) {
-    socket.on("message", (data) => {
-      const text = data.toString();
-      const frame = JSON.parse(text) as { type: string; id: number; envelope: string };
-      if (frame.type !== "message") return;
-      const key = nonceKey(frame.envelope);
-      const started = sentAt.get(key);
-      if (started !== undefined) {
-        latencies.push(performance.now() - started);
-        sentAt.delete(key);
-        delivered++;
-        bytes += envelopeBytes;
-      }
-      socket.send(JSON.stringify({ type: "ack", ids: [frame.id] }));
-      if (delivered === total) finish();
-    });
-  }
-  // Envelopes are sealed before the clock starts: the load generator's AEAD work is not the relay's.
-  const prepared = senders.map((_, s) =>
-    Array.from({ length: scenario.perSender }, (_, i) => {
-      const key = `${s}:${i}`.padEnd(KEY_BYTES, " ");
-      return Buffer.from(testEnvelope(Buffer.concat([Buffer.from(key), filler]))).toString("base64");
-    }),
-  );
-  const started = performance.now();
-  senders.forEach((socket, s) => {
-    const to = names[s]![1]!;
-    let next = 0;
-    let inflight = 0;
-    const pump = () => {
-      while (inflight < scenario.window && next < scenario.perSender) {
-        const envelope = prepared[s]![next]!;
-        sentAt.set(nonceKey(envelope), performance.now());
-        socket.send(
-          JSON.stringify({
-            type: "send",
-            id: `b${next}`,
-            to,
-            envelope,
-          }),
-        );
-        inflight++;
-        next++;
-      }
-    };
-    socket.on("message", (data) => {
-      const frame = JSON.parse(data.toString()) as { type: string; code?: string };
-      if (frame.type === "sent") {
-        inflight--;
-        pump();
-      } else if (frame.type === "error") {
-        fail(new Error(`${target}: send failed with ${frame.code}`));
-      }
-    });
-    pump();
-  });
-  await done;
-  const seconds = (performance.now() - started) / 1000;
-  for (const socket of [...senders, ...receivers]) socket.close();
-  latencies.sort((a, b) => a - b);
-  return {
-    target,
-    scenario: scenario.name,
-    messages: total,
-    seconds: Math.round(seconds * 1000) / 1000,
-    messagesPerSecond: Math.round(total / seconds),
-    megabytesPerSecond: Math.round((bytes / 1_048_576 / seconds) * 10) / 10,
-    p50ms: Math.round(percentile(latencies, 50) * 100) / 100,
-    p99ms: Math.round(percentile(latencies, 99) * 100) / 100,
-  };
-}
-
-async function startBaseline(dir: string): Promise<{ child: ChildProcess; port: number }> {
-  const portFile = join(dir, "baseline-port.json");
-  const child = spawn(
-    process.execPath,
-    [new URL("./_baseline-server.ts", import.meta.url).pathname, join(dir, "baseline.sqlite"), portFile],
-    {
-      stdio: ["ignore", "ignore", "inherit"],
-    },
-  );
-  for (let i = 0; i < 400 && !existsSync(portFile); i++)
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  return { child, port: (JSON.parse(readFileSync(portFile, "utf8")) as { port: number }).port };
-}
+/** Issue 17, goal 3: the relay at 80% of the bare baseline for 1 KiB, 32 KiB and 1 MiB attachments. */
+const GOAL_RELAY_RATIO = 0.8;
 
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes("--quick");
@@ -199,7 +56,13 @@ export async function run(args: string[]): Promise<void> {
     testConfig(
       {
         monitoring: { log_level: "warn" },
-        limits: { mailbox_max_bytes: 4 * 1024 * 1_048_576 },
+        limits: {
+          mailbox_max_bytes: 4 * 1024 * 1_048_576,
+          // The per-connection read rate is an abuse bound (issue 12), not a cost: at its 2 MiB/s default
+          // one socket sending 32 KiB envelopes (~45 KB frames as base64 JSON) is held to ~45 frames/s,
+          // which made the 32 KiB row measure that policy (99 msg/s, 0.08x) instead of the relay.
+          websocket: { receive_bytes_per_second: 1024 * 1_048_576 },
+        },
       },
       dir,
     ),
@@ -222,9 +85,7 @@ export async function run(args: string[]): Promise<void> {
       const relayEndpoint: Endpoint = {
         connect: (name) => ({ url: relay.wsUrl, headers: { authorization: `Bearer ${tokens.get(name)}` } }),
       };
-      const baselineEndpoint: Endpoint = {
-        connect: (name) => ({ url: `ws://127.0.0.1:${baseline.port}/?name=${name}`, headers: {} }),
-      };
+      const baselineEndpoint = bareEndpoint(baseline.port);
       // Baseline first, then the relay, then the baseline again: the mean of the two baseline runs
       // cancels drift on a shared machine.
       const b1 = await runLoad("baseline", baselineEndpoint, scenario, names);
@@ -278,9 +139,30 @@ export async function run(args: string[]): Promise<void> {
       "baseline = ws + the same SQLite group commit only. Latency is send -> delivery at the receiver.\n",
   );
   process.stdout.write(formatAttachmentRows(attachments));
+  const ratios = [
+    ...rows
+      .filter((row) => row.target === "relay")
+      .map((row) => ({ scenario: row.scenario, ratio: row.ratio })),
+    ...attachments
+      .filter((row) => row.target === "relay")
+      .map((row) => ({ scenario: row.scenario, ratio: row.ratio })),
+  ];
+  const goals = ratios.map(({ scenario, ratio }) => ({
+    goal: `relay / bare baseline, ${scenario}`,
+    measured: `${ratio}x`,
+    target: `≥ ${GOAL_RELAY_RATIO}x`,
+    met: ratio >= GOAL_RELAY_RATIO,
+  }));
+  for (const goal of goals)
+    process.stdout.write(
+      `goal: ${goal.goal}: ${goal.measured} / ${goal.target} / ${goal.met ? "met" : "NOT met"}\n`,
+    );
   const resultsDir = new URL("./results/", import.meta.url).pathname;
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `relay-${new Date().toISOString().replaceAll(":", "-")}.json`);
-  writeFileSync(file, `${JSON.stringify({ node: process.version, quick, rows, attachments }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ benchmark: "relay", date: new Date().toISOString(), machine: machineInfo(), node: process.version, quick, rows, attachments, goals }, null, 2)}\n`,
+  );
   process.stdout.write(`wrote ${file}\n`);
 }

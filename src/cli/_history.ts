@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { NanoClient } from "../client/nano-client.ts";
 import type { Conversation, HistoryEntry } from "../client/operations/history.ts";
-import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "../client/operations/history.ts";
+import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "../client/operations/history-limits.ts";
 import { NanoError } from "../errors/index.ts";
 import { escapeControls } from "./_render.ts";
 

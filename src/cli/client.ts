@@ -2,16 +2,12 @@ import { readFile, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { type Readable, Writable } from "node:stream";
 import { Argument, Command, CommanderError, Option } from "commander";
-import { resolveHome } from "../client/home/home.ts";
-import { NanoClient } from "../client/nano-client.ts";
+import type { Passphrase } from "../client/keystore/keystore.ts";
+import type { NanoClient } from "../client/nano-client.ts";
 import type { TimeFailure } from "../client/operations/receive.ts";
-import { MAX_FILE_BYTES, MAX_TEXT_BYTES, TEXT_WITH_FILE } from "../client/operations/send.ts";
-import {
-  type Argon2idParameters,
-  checkArgon2idParameters,
-  DEFAULT_ARGON2ID,
-  type SuiteName,
-} from "../crypto/index.ts";
+import { MAX_FILE_BYTES, MAX_TEXT_BYTES, TEXT_WITH_FILE } from "../client/operations/send-limits.ts";
+import { wipe } from "../crypto/bytes.ts";
+import type { Argon2idParameters, SuiteName } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { humanBytes } from "../text/human-bytes.ts";
 import { humanDuration } from "../text/human-duration.ts";
@@ -20,21 +16,59 @@ import { describeErrno } from "./_errno.ts";
 import { CliUsageError, EXIT, reportError } from "./_errors.ts";
 import { registerHistoryCommands } from "./_history.ts";
 import { registerOutboxCommand } from "./_outbox.ts";
-import { obtainNewPassphrase, obtainPassphrase } from "./_passphrase.ts";
 import { progressBar } from "./_progress.ts";
-import { safetyNumberQr } from "./_qr.ts";
 import { registerQuarantineCommand } from "./_quarantine.ts";
 import { renderContacts, renderInit, renderMessage, renderStatus } from "./_render.ts";
-import { type Feedback, feedback } from "./_spinner.ts";
+import type { Feedback } from "./_spinner.ts";
 import { commandPath, usageReport } from "./_usage.ts";
 import { versionText } from "./_version.ts";
 
+// The client, the crypto, the prompts and the QR code are loaded when a command that needs them runs,
+// never at import: `--help`, `completion` and usage errors load commander and the usage text only,
+// and each command loads only what it uses (issue 17 goal 7; docs/performance.md "CLI start").
+const loadClient = async () => (await import("../client/nano-client.ts")).NanoClient;
+const loadPassphrase = () => import("./_passphrase.ts");
+
+/**
+ * Starts opening the home's keystore (argon2id, on the thread pool) before the client's ~250 modules
+ * load, so the two overlap instead of adding up: `send` and `status` cost about the unlock plus the
+ * command rather than the unlock plus the loading plus the command. The file is read here first, so
+ * the derivation is running before the loading takes the main thread. Any failure here is left for
+ * `NanoClient.open`, which checks the home in its own order and reports the same errors as without
+ * this (null: nothing started).
+ */
+async function startKeystoreOpening(
+  home: string | undefined,
+  env: NodeJS.ProcessEnv,
+  passphrase: Passphrase,
+): Promise<{ readonly opening: Promise<Uint8Array> } | null> {
+  const { resolveHome } = await import("../client/home/home-paths.ts");
+  const { assertNotWritableByOthers } = await import("../client/home/atomic-file.ts");
+  const { openKeystore, readKeystoreFile } = await import("../client/keystore/keystore.ts");
+  const paths = resolveHome(home, env);
+  // The passphrase meets no keystore in a home others may write to (they could have planted it, with
+  // the costliest work factor the format allows): the same check unlockHome makes first.
+  const trusted = await assertNotWritableByOthers(paths.root, "home directory").then(
+    () => true,
+    () => false,
+  );
+  if (!trusted) return null;
+  const bytes = await readKeystoreFile(paths.keystore).catch(() => null);
+  if (bytes === null) return null;
+  const opening = openKeystore(bytes, passphrase);
+  // Its rejection (a wrong passphrase) is reported by open, which awaits it where it reads the keystore.
+  opening.catch(() => {});
+  // Wrapped: an async function returning the promise itself would wait for the derivation.
+  return { opening };
+}
+
 /** `--kdf-memory` / `--kdf-passes`: integers, checked against the keystore's bounds by init. */
-function kdfParameters(
+async function kdfParameters(
   memory: string | undefined,
   passes: string | undefined,
-): Argon2idParameters | undefined {
+): Promise<Argon2idParameters | undefined> {
   if (memory === undefined && passes === undefined) return undefined;
+  const { checkArgon2idParameters, DEFAULT_ARGON2ID } = await import("../crypto/index.ts");
   const number = (text: string | undefined, fallback: number, flag: string) => {
     if (text === undefined) return fallback;
     if (!/^\d{1,9}$/.test(text)) throw new NanoError("invalid_argument", `${flag} must be a whole number`);
@@ -96,14 +130,14 @@ async function readStdin(stdin: Readable, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-async function readInputFile(path: string): Promise<{ name: string; bytes: Uint8Array }> {
+async function readInputFile(path: string, limit: number): Promise<{ name: string; bytes: Uint8Array }> {
   let bytes: Buffer;
   try {
     const size = (await stat(path)).size;
-    if (size > MAX_FILE_BYTES) {
+    if (size > limit) {
       throw new NanoError(
         "invalid_argument",
-        `${path} is ${humanBytes(size)}, larger than the ${humanBytes(MAX_FILE_BYTES)} an attachment may be`,
+        `${path} is ${humanBytes(size)}, larger than the ${humanBytes(limit)} an attachment may be`,
       );
     }
     bytes = await readFile(path);
@@ -157,7 +191,8 @@ function buildProgram(io: CliIo, state: CliState): Command {
     io.stdout.write(state.json ? `${JSON.stringify(value)}\n` : text);
   };
   /** Feedback for work that may take more than half a second (unlocking, the network). */
-  const spin = (what: string): Feedback => {
+  const spin = async (what: string): Promise<Feedback> => {
+    const { feedback } = await import("./_spinner.ts");
     state.spinner?.stop();
     state.spinner = feedback(io.stderr as Writable & { isTTY?: boolean }, { json: state.json });
     state.spinner.update(what);
@@ -169,14 +204,18 @@ function buildProgram(io: CliIo, state: CliState): Command {
     work: (client: NanoClient) => Promise<T>,
   ): Promise<T> => {
     const options = globals(command);
+    const { obtainPassphrase } = await loadPassphrase();
     const passphrase = await obtainPassphrase(
       { file: options.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
       { creating: false },
     );
-    const spinner = spin("unlocking the keystore");
+    const spinner = await spin("unlocking the keystore");
+    const keystore = await startKeystoreOpening(options.home, io.env, passphrase);
     try {
+      const NanoClient = await loadClient();
       const client = await NanoClient.open({
         passphrase,
+        ...(keystore === null ? {} : { keystoreOpening: keystore.opening }),
         env: io.env,
         ...(options.home === undefined ? {} : { home: options.home }),
         ...(options.relay === undefined ? {} : { relay: options.relay }),
@@ -190,6 +229,11 @@ function buildProgram(io: CliIo, state: CliState): Command {
       }
     } finally {
       spinner.stop();
+      // open wiped the payload it took; this one covers an open that failed before taking it.
+      keystore?.opening.then(
+        (payload) => wipe(payload),
+        () => {},
+      );
     }
   };
 
@@ -225,12 +269,14 @@ function buildProgram(io: CliIo, state: CliState): Command {
         command: Command,
       ) => {
         const global = globals(command);
+        const { obtainPassphrase } = await loadPassphrase();
         if (options.replace === true) {
           const passphrase = await obtainPassphrase(
             { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
             { creating: false },
           );
-          spin("replacing the identity keys");
+          await spin("replacing the identity keys");
+          const NanoClient = await loadClient();
           const replaced = await NanoClient.replaceIdentity({
             mode: options.cryptoMode,
             passphrase,
@@ -243,12 +289,13 @@ function buildProgram(io: CliIo, state: CliState): Command {
           );
           return;
         }
-        const argon2id = kdfParameters(options.kdfMemory, options.kdfPasses);
+        const argon2id = await kdfParameters(options.kdfMemory, options.kdfPasses);
         const passphrase = await obtainPassphrase(
           { file: global.passphraseFile, env: io.env, input: io.stdin, output: io.stderr },
           { creating: true },
         );
-        spin("creating the identity keys and sealing the keystore");
+        await spin("creating the identity keys and sealing the keystore");
+        const NanoClient = await loadClient();
         const result = await NanoClient.init({
           ...(argon2id === undefined ? {} : { argon2id }),
           mode: options.cryptoMode,
@@ -290,7 +337,7 @@ function buildProgram(io: CliIo, state: CliState): Command {
       ) => {
         // Asked before the home is unlocked, so the two passphrase prompts never interleave.
         const passphrase = options.encrypt
-          ? await obtainNewPassphrase({
+          ? await (await loadPassphrase()).obtainNewPassphrase({
               env: io.env,
               input: io.stdin,
               output: io.stderr,
@@ -346,7 +393,7 @@ function buildProgram(io: CliIo, state: CliState): Command {
         // Checked before the file is read or the keystore unlocked: a usage error, whatever the file.
         if (text !== undefined && text !== "" && options.file !== undefined)
           throw new NanoError("invalid_argument", TEXT_WITH_FILE);
-        const file = options.file === undefined ? null : await readInputFile(options.file);
+        const file = options.file === undefined ? null : await readInputFile(options.file, MAX_FILE_BYTES);
         let body: string | null = text ?? null;
         if (body === null && file === null && io.stdin.isTTY !== true)
           body = await readStdin(io.stdin, MAX_TEXT_BYTES);
@@ -514,7 +561,10 @@ function buildProgram(io: CliIo, state: CliState): Command {
     .action((name: string, options: { confirm?: boolean | string; qr?: boolean }, command: Command) =>
       withClient(command, `checking ${name} in key transparency`, async (client) => {
         const result = await client.verify(name, options.confirm ?? false);
-        const qr = options.qr === true && !state.json ? safetyNumberQr(result.qrPayload) : "";
+        const qr =
+          options.qr === true && !state.json
+            ? (await import("./_qr.ts")).safetyNumberQr(result.qrPayload)
+            : "";
         print(
           result,
           `${qr}${result.username}: ${result.safetyNumber}${result.verified ? " (verified)" : ""}\n${result.transparency.line}\n`,
@@ -553,12 +603,14 @@ function buildProgram(io: CliIo, state: CliState): Command {
     .action(async (options: { newPassphraseFile?: string }, command: Command) => {
       const global = globals(command);
       const streams = { env: io.env, input: io.stdin, output: io.stderr };
+      const { obtainNewPassphrase, obtainPassphrase } = await loadPassphrase();
       const passphrase = await obtainPassphrase(
         { ...streams, file: global.passphraseFile },
         { creating: false },
       );
       const newPassphrase = await obtainNewPassphrase({ ...streams, file: options.newPassphraseFile });
-      spin("re-sealing the keystore");
+      await spin("re-sealing the keystore");
+      const NanoClient = await loadClient();
       await NanoClient.changePassphrase({
         passphrase,
         newPassphrase,
@@ -663,6 +715,7 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
     }
     state.spinner?.stop();
     const homeOption = argv.indexOf("--home");
+    const { resolveHome } = await import("../client/home/home-paths.ts");
     process.exitCode = reportError(error, {
       stdout: io.stdout,
       stderr: io.stderr,

@@ -61,6 +61,15 @@ export interface NanoClientOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+export interface NanoClientOpenOptions extends NanoClientOptions {
+  /**
+   * This home's keystore already being opened with `passphrase` (`loadKeystore`), so its argon2id ran
+   * while the caller did other work (the CLI loads these modules meanwhile: docs/performance.md "CLI
+   * start"). The caller wipes the payload after `open` settles; `open` checks the home before using it.
+   */
+  readonly keystoreOpening?: Promise<Uint8Array>;
+}
+
 export interface NanoClientInitOptions extends NanoClientOptions {
   readonly mode: SuiteName;
   /** Keystore work factor; must lie within ARGON2ID_BOUNDS (default DEFAULT_ARGON2ID). */
@@ -133,8 +142,12 @@ export class NanoClient {
   }
 
   /** Unlocks a home with its passphrase. Errors: keystore_missing, wrong_passphrase, keystore_* and more. */
-  static async open(options: NanoClientOptions): Promise<NanoClient> {
-    const unlocked = await unlockHome(resolveHome(options.home, options.env), options.passphrase);
+  static async open(options: NanoClientOpenOptions): Promise<NanoClient> {
+    const unlocked = await unlockHome(
+      resolveHome(options.home, options.env),
+      options.passphrase,
+      options.keystoreOpening ?? null,
+    );
     if (options.relay === undefined && options.ca === undefined) return new NanoClient(unlocked);
     try {
       const relay = options.relay === undefined ? unlocked.config.relay : checkRelayUrl(options.relay);

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { goalsTable, storedGoals } from "../../bench/_e2e-goals.ts";
 import { countRequests, routeOf, startDelayProxy } from "../../bench/_e2e-proxy.ts";
 import { renderSvg, summarize, thin } from "../../bench/_e2e-report.ts";
 import { messageText, parseStamp } from "../../bench/_e2e-worker.ts";
@@ -55,11 +59,48 @@ describe("bench e2e", () => {
       // that the +RTT phases report them.
       assert.equal(result.requestsPerMessage !== null, result.load.startsWith("rtt"));
     }
-    const parsed = JSON.parse(json) as { benchmark: string; results: unknown[] };
+    const parsed = JSON.parse(json) as {
+      benchmark: string;
+      results: unknown[];
+      goals: { number: number; goal: string; met: boolean | null }[];
+      yardsticks: { bareKibPerSecond: number; bareMibPerSecond: number; latencyFloorMs: number };
+    };
     assert.equal(parsed.benchmark, "e2e");
+    // Every goal of this run has its yardstick measured in the same run, so each is decided.
+    for (const number of [1, 2, 4, 5]) {
+      const goals = parsed.goals.filter((goal) => goal.number === number);
+      assert.ok(goals.length > 0, `goal ${number} is reported`);
+      for (const goal of goals) assert.equal(typeof goal.met, "boolean", goal.goal);
+    }
+    for (const value of Object.values(parsed.yardsticks).filter((v) => typeof v === "number"))
+      assert.ok(Number.isFinite(value) && value > 0);
     assert.equal(parsed.results.length, results.length);
     assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.equal((svg.match(/<polyline /g) ?? []).length, 3);
+  });
+
+  it("reads goals 3, 6 and 7 from the newest run of their benches; a broken or missing file decides nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nano-goals-"));
+    try {
+      const goal = (met: boolean) => ({ goal: "g", measured: "1x", target: "≤ 2x", met });
+      writeFileSync(join(dir, "relay-2026-01-01T00-00-00Z.json"), JSON.stringify({ goals: [goal(false)] }));
+      writeFileSync(join(dir, "relay-2026-02-01T00-00-00Z.json"), JSON.stringify({ goals: [goal(true)] }));
+      writeFileSync(join(dir, "connections-2026-01-01T00-00-00Z.json"), "{ not json");
+      const goals = storedGoals(dir);
+      assert.deepEqual(
+        goals.map((g) => [g.number, g.met, g.source]),
+        [
+          [3, true, "relay-2026-02-01T00-00-00Z"],
+          [6, null, "connections-2026-01-01T00-00-00Z.json"],
+          [7, null, "no run found (npm run bench -- cli)"],
+        ],
+      );
+      assert.match(goals[1]!.measured, /does not parse/);
+      assert.match(goalsTable(goals), /3\. g .* met/);
+      assert.equal(storedGoals(join(dir, "absent")).length, 3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("rejects bad options", () => {

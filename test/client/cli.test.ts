@@ -191,6 +191,24 @@ test("wrong passphrase: exit 77, one error line and a hint, a stack only with NA
     assert.match(debug.stderr, /\n\s+at /);
   }));
 
+test("a home writable by others is refused (exit 77) whatever the passphrase: checked before the keystore is opened", () =>
+  withTempDir(async (dir) => {
+    const home = join(dir, "h");
+    assert.equal((await cli(["--home", home, "init"])).code, 0);
+    const { chmod } = await import("node:fs/promises");
+    await chmod(home, 0o770);
+    for (const passphrase of [undefined, "not the passphrase"]) {
+      const run = await cli(
+        ["--home", home, "--json", "status"],
+        passphrase === undefined ? {} : { env: { NANO_PASSPHRASE: passphrase } },
+      );
+      assert.equal(run.code, 77);
+      assert.equal(JSON.parse(run.stdout).error.code, "insecure_permissions");
+    }
+    await chmod(home, 0o700);
+    assert.equal((await cli(["--home", home, "status"])).code, 0);
+  }));
+
 test("a missing keystore says to run init (exit 66), in text and in --json", () =>
   withTempDir(async (dir) => {
     const run = await cli(["--home", join(dir, "none"), "status"]);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
+import { loadKeystore } from "../../src/client/keystore/keystore.ts";
 import { NanoClient } from "../../src/client/nano-client.ts";
 import { randomBytes, SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
@@ -75,6 +76,61 @@ test("NanoClient: init, open, status, contacts, outbox, and the seams that wait 
     } finally {
       await again.close();
     }
+  }));
+
+test("an unlock started early (keystoreOpening, the CLI's) is taken only after the home's own checks", () =>
+  withTempDir(async (dir) => {
+    const home = join(dir, "h");
+    await NanoClient.init({ home, mode: "hybrid", passphrase: PASS });
+    const keystore = join(home, "keystore");
+    const { chmod } = await import("node:fs/promises");
+    // A home writable by others is refused even with the keystore already open.
+    await chmod(home, 0o770);
+    await assert.rejects(
+      NanoClient.open({ home, passphrase: PASS, keystoreOpening: loadKeystore(keystore, PASS) }),
+      (e: unknown) => NanoError.is(e, "insecure_permissions"),
+    );
+    await chmod(home, 0o700);
+    // A wrong passphrase fails where the keystore is read, with its own code.
+    const wrong = loadKeystore(keystore, "not the passphrase at all");
+    wrong.catch(() => {});
+    await assert.rejects(
+      NanoClient.open({ home, passphrase: "not the passphrase at all", keystoreOpening: wrong }),
+      (e: unknown) => NanoError.is(e, "wrong_passphrase"),
+    );
+    const client = await NanoClient.open({
+      home,
+      passphrase: PASS,
+      keystoreOpening: loadKeystore(keystore, PASS),
+    });
+    assert.equal((await client.status()).mode, "hybrid");
+    await client.close();
+  }));
+
+test("an early unlock fails with the same codes as open's own: a damaged keystore, a missing one", () =>
+  withTempDir(async (dir) => {
+    const home = join(dir, "h");
+    await NanoClient.init({ home, mode: "hybrid", passphrase: PASS });
+    const keystore = join(home, "keystore");
+    const { readFile, rm, writeFile } = await import("node:fs/promises");
+    const bytes = await readFile(keystore);
+    bytes[bytes.length - 1]! ^= 0x01; // the sealed payload's tag
+    await writeFile(keystore, bytes, { mode: 0o600 });
+    const codeOf = async (keystoreOpening?: Promise<Uint8Array>) => {
+      keystoreOpening?.catch(() => {});
+      try {
+        await NanoClient.open({ home, passphrase: PASS, ...(keystoreOpening ? { keystoreOpening } : {}) });
+        return "opened";
+      } catch (error) {
+        return NanoError.is(error) ? error.code : String(error);
+      }
+    };
+    const damaged = await codeOf();
+    assert.notEqual(damaged, "opened");
+    assert.equal(await codeOf(loadKeystore(keystore, PASS)), damaged);
+    await rm(keystore);
+    assert.equal(await codeOf(), "keystore_missing");
+    assert.equal(await codeOf(loadKeystore(keystore, PASS)), "keystore_missing");
   }));
 
 test("a home directory writable by others is refused before the passphrase is used", () =>

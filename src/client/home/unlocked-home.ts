@@ -25,7 +25,18 @@ export interface UnlockedHome {
   close(): Promise<void>;
 }
 
-export async function unlockHome(paths: HomePaths, passphrase: Passphrase): Promise<UnlockedHome> {
+/**
+ * `opening`: this home's keystore already being opened with `passphrase` (`loadKeystore(paths.keystore,
+ * passphrase)`, started by the caller so that argon2id runs on the thread pool while the caller does
+ * other work — the CLI loads the client's modules meanwhile). It is awaited where the keystore would be
+ * read, after the same checks, so the errors and their order are those of an unlock started here; the
+ * caller wipes the payload if this throws before taking it.
+ */
+export async function unlockHome(
+  paths: HomePaths,
+  passphrase: Passphrase,
+  opening: Promise<Uint8Array> | null = null,
+): Promise<UnlockedHome> {
   try {
     await access(paths.keystore);
   } catch {
@@ -33,7 +44,7 @@ export async function unlockHome(paths: HomePaths, passphrase: Passphrase): Prom
   }
   await assertNotWritableByOthers(paths.root, "home directory");
   const config = await readConfig(paths);
-  const payload = await loadKeystore(paths.keystore, passphrase);
+  const payload = await (opening ?? loadKeystore(paths.keystore, passphrase));
   let contents: KeystoreContents;
   try {
     contents = decodeKeystoreContents(payload);

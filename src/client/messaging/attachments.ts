@@ -4,6 +4,7 @@ import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs
 import { join } from "node:path";
 import { toHex } from "../../crypto/index.ts";
 import { AttachmentOpener, type AttachmentReference, AttachmentSealer } from "../attachments/attachment.ts";
+import { MAX_ATTACHMENT_BYTES } from "../operations/send-limits.ts";
 import type { RelayApi } from "../transport/relay-api.ts";
 
 /**
@@ -13,7 +14,7 @@ import type { RelayApi } from "../transport/relay-api.ts";
  * verified (every chunk and the ciphertext hash) and decrypted as they download, and are shown or
  * given their name in the save directory (0600) only once the whole blob verified.
  */
-export const MAX_ATTACHMENT_BYTES = 100 * 1024 * 1024;
+export { MAX_ATTACHMENT_BYTES };
 /** Long texts sent as attachments carry this type and no name; the receiver shows them as text. */
 export const LONG_TEXT_TYPE = "text/plain;charset=utf-8";
 export const DEFAULT_DOWNLOADS_DIR = "downloads";

@@ -6,10 +6,10 @@ import type { ClientContext } from "../context.ts";
 import { DEFAULT_HISTORY_RETENTION_DAYS } from "../home/home.ts";
 import type { StoredConversation, StoredHistoryEntry } from "../local-store/local-store.ts";
 import { checkUsername } from "./claim-username.ts";
+import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "./history-limits.ts";
 
-/** What `client.history` returns at most when no limit is given, and the most it returns at all. */
-export const DEFAULT_HISTORY_LIMIT = 50;
-export const MAX_HISTORY_LIMIT = 10_000;
+export { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT };
+
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface HistoryOptions {

@@ -29,22 +29,17 @@ import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
 import type { ContactRecord, LocalTables } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
-import {
-  LONG_TEXT_TYPE,
-  MAX_ATTACHMENT_BYTES,
-  type Progress,
-  sendAttachment,
-} from "../messaging/attachments.ts";
+import { LONG_TEXT_TYPE, type Progress, sendAttachment } from "../messaging/attachments.ts";
 import { newClientMessageId } from "../outbox/outbox.ts";
 import { deliverCommitted, flushOutbox } from "../outbox/outbox-flush.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { checkPeerIdentity, fetchVerifiedAccount, identityChangedError } from "../trust/peer-identity.ts";
 import { checkUsername } from "./claim-username.ts";
 import { findPendingCopy, listPending, type PendingMessage } from "./pending.ts";
+import { MAX_FILE_BYTES, MAX_TEXT_BYTES, TEXT_WITH_FILE } from "./send-limits.ts";
 
-/** Attachments (and long texts, which travel as attachments) are read into memory whole in v1. */
-export const MAX_FILE_BYTES = MAX_ATTACHMENT_BYTES;
-export const MAX_TEXT_BYTES = MAX_ATTACHMENT_BYTES;
+export { MAX_FILE_BYTES, MAX_TEXT_BYTES, TEXT_WITH_FILE };
+
 /** Content framing around a text (type, message id, time, lengths), with room to spare. */
 const INLINE_OVERHEAD = 64;
 
@@ -89,10 +84,6 @@ export interface SendResult {
   /** True when an earlier pending copy of this text was delivered instead (`reusePending`). */
   readonly earlierCopy: boolean;
 }
-
-/** An attachment carries no caption (protocol.md §9.4): a text given with a file would be lost. */
-export const TEXT_WITH_FILE =
-  "a message is TEXT or a --file, not both: send the text as a message of its own";
 
 export function checkSendRequest(request: SendRequest): void {
   checkUsername(request.recipient);

@@ -1,6 +1,11 @@
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
+
+// Taken without `import`: node:http's ESM facade reads every export, and its lazy WebSocket,
+// CloseEvent and MessageEvent getters load Node's bundled undici — 70-290 ms of every CLI command on
+// the development VM (a CPU profile of `nano-client send`: docs/performance.md "CLI start").
+const { request: httpRequest } = process.getBuiltinModule("node:http");
+const { request: httpsRequest } = process.getBuiltinModule("node:https");
 
 /**
  * JSON over HTTP(S) to the relay (docs/api.md). node:https rather than fetch because a relay with a
