@@ -30,8 +30,8 @@ export async function parties(suite: ProviderSuite): Promise<Pair & { bundle: ()
   // Bob proves alice's record at each first contact (docs/protocol.md §7.7): the directory holds it.
   DIRECTORY.publish(aliceRecord);
   const bundle = async () => {
-    const make = (role: (typeof PREKEY_ROLES)[keyof typeof PREKEY_ROLES]) =>
-      generatePrekey(provider, bobKeys, bobRecord, suite.id, role, { created: now - 1000 });
+    const make = async (role: (typeof PREKEY_ROLES)[keyof typeof PREKEY_ROLES]) =>
+      await generatePrekey(provider, bobKeys, bobRecord, suite.id, role, { created: now - 1000 });
     const dh = suite.agreement ? await make(PREKEY_ROLES.signedDh) : null;
     const pq = suite.ratchetKem ? await make(PREKEY_ROLES.pqOneTime) : null;
     const otk = suite.agreement ? await make(PREKEY_ROLES.oneTimeDh) : null;

@@ -16,6 +16,7 @@ import {
 } from "../src/client/messaging/attachments.ts";
 import {
   checkRawStatus,
+  endpointFromUrl,
   type RelayEndpoint,
   requestRaw,
   requestStream,
@@ -100,7 +101,7 @@ export async function measureAttachmentPath(runs: number, size: number): Promise
   try {
     const sender = await signUpOver(relay.url, "pathsender");
     const receiver = await signUpOver(relay.url, "pathreceiver");
-    const endpoint: RelayEndpoint = { base: new URL(relay.url), ca: null };
+    const endpoint: RelayEndpoint = endpointFromUrl(relay.url, null);
     const pid = relay.ports!.pid;
     const plaintext = new Uint8Array(size).fill(0x78);
     const meta = { contentType: "application/octet-stream", maxBytes: size };

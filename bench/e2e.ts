@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getSuiteByName, type SuiteName } from "../src/crypto/index.ts";
+import { SUITE_IDS, type SuiteName } from "../src/crypto/index.ts";
 import { nodeProvider } from "../src/crypto/node-provider.ts";
 import { testConfig } from "../test/relay/fixtures/harness.ts";
 import { RelayProcess } from "../test/relay/fixtures/processes.ts";
@@ -393,11 +393,7 @@ export async function runE2e(
   const protocol: OneWayCost[] = [];
   for (const mode of options.modes)
     protocol.push(
-      await oneWayCost(
-        nodeProvider.suite(getSuiteByName(mode).id),
-        work.protocolRounds,
-        work.protocolMessages,
-      ),
+      await oneWayCost(nodeProvider.suite(SUITE_IDS[mode]), work.protocolRounds, work.protocolMessages),
     );
   const large = options.sizes.find((size) => size.bytes > 32 * KiB);
   const attachmentCryptoMs =

@@ -82,3 +82,28 @@ test("the walk finds a node: import behind a re-export (the guard can fail)", ()
   );
   assert.ok(findings.some((finding) => finding.includes("uses Buffer") || finding.includes("imports node:")));
 });
+
+/**
+ * The browser client's side (docs/web.md "Limits"): what the web app's Messenger over the SDK
+ * (src/client/messenger) reaches through the operations it runs, outside src/protocol and src/crypto
+ * (listed above). Value imports only: a type-only import is erased from the bundle. Reported, not
+ * failed, until the page runs the client; then it joins BROWSER_ROOTS.
+ */
+test("what src/client still has to lose before the web app runs it (reported, not failed)", (t) => {
+  const valueImports = (file: string): string[] =>
+    [...code(file).matchAll(/^import\s+(?!type\s)[^;]*?from\s+"(\.{1,2}\/[^"]+)"/gm)].map((match) =>
+      resolve(dirname(file), match[1]!),
+    );
+  const seen = new Set<string>();
+  const queue = [join(ROOT, "src/client/messenger/client-messenger.ts"), ...tsFiles("src/client/operations")];
+  const left: string[] = [];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    const path = relative(ROOT, file);
+    if (seen.has(file) || path.startsWith("src/protocol") || path.startsWith("src/crypto")) continue;
+    seen.add(file);
+    for (const problem of problems(file)) left.push(`${path}: ${problem}`);
+    queue.push(...valueImports(file));
+  }
+  t.diagnostic(left.length === 0 ? "nothing: the client is runtime-neutral" : left.sort().join("; "));
+});

@@ -22,7 +22,6 @@ import { loadKeystore, type Passphrase, saveKeystore } from "../keystore/keystor
 import { decodeKeystoreContents, encodeKeystoreContents } from "../keystore/keystore-contents.ts";
 import type { LocalTables } from "../local-store/local-store.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
-import { fromB64 } from "../transport/relay-api.ts";
 import { requestJson } from "../transport/relay-http.ts";
 import { buildRelayLink, closeRelayLink } from "../transport/relay-link.ts";
 
@@ -58,7 +57,9 @@ interface Staged {
   readonly signature: string;
 }
 
+// The staged replacement is this home's own file (init --replace, Node only), never a relay answer.
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+const fromB64 = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
 
 function clearOldState(tables: LocalTables): void {
   for (const contact of tables.listContacts()) {
