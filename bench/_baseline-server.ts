@@ -34,7 +34,7 @@ server.on("connection", (socket, request) => {
     };
     if (frame.type === "send") {
       const envelope = Buffer.from(frame.envelope!, "base64");
-      writer
+      void writer
         .submit(() => Number(insert.run(frame.to!, envelope).lastInsertRowid))
         .then((id) => {
           socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: id }));
@@ -43,7 +43,7 @@ server.on("connection", (socket, request) => {
             ?.send(JSON.stringify({ type: "message", id, from: name, envelope: frame.envelope }));
         });
     } else if (frame.type === "ack") {
-      writer.submit(() => {
+      void writer.submit(() => {
         for (const id of frame.ids!) remove.run(id);
       });
     }

@@ -4,17 +4,12 @@
 // measured in this run (the minimum over samples, as in _protocol-breakdown.ts), so the ratios hold
 // on a machine shared with other processes.
 import { randomBytes as nodeRandomBytes } from "node:crypto";
-import {
-  blake2b,
-  constantTimeEqual,
-  getSuite,
-  hkdf,
-  type Suite,
-  type SuiteId,
-  utf8,
-} from "../src/crypto/index.ts";
+import { blake2b, constantTimeEqual, hkdf, type SuiteId, utf8 } from "../src/crypto/index.ts";
 import { KDF_LABELS, label, SIGNATURE_CONTEXTS } from "../src/crypto/labels.ts";
+import { nodeProvider as provider } from "../src/crypto/node-provider.ts";
+import type { ProviderSuite as Suite } from "../src/crypto/provider/index.ts";
 import { Writer } from "../src/protocol/_codec.ts";
+import type { Bundle } from "../src/protocol/bundle.ts";
 import { decodeBundleExact, encodeBundle } from "../src/protocol/bundle.ts";
 import { decodeEnvelope, encodeEnvelope, envelopePrefix } from "../src/protocol/envelope.ts";
 import { encodeFirstContact } from "../src/protocol/first-contact.ts";
@@ -69,20 +64,21 @@ interface Identity {
   readonly record: IdentityRecord;
 }
 
-function identity(name: string, suite: Suite, now: number): Identity {
-  const keys = generateIdentityKeys(name, [suite.id]);
-  return { keys, record: createIdentityRecord(keys, suite.id, { created: now - 1000 }) };
+async function identity(name: string, suite: Suite, now: number): Promise<Identity> {
+  const keys = await generateIdentityKeys(provider, name, [suite.id]);
+  return { keys, record: await createIdentityRecord(provider, keys, suite.id, { created: now - 1000 }) };
 }
 
 /** Bob's fresh bundle (its secrets in his store): every honest first contact uses its own. */
 async function bundleFor(bob: Identity, stores: MemoryStores, suite: Suite, now: number) {
   const make = (role: (typeof PREKEY_ROLES)[keyof typeof PREKEY_ROLES]) =>
-    generatePrekey(bob.keys, bob.record, suite.id, role, { created: now - 1000 });
-  const dh = suite.agreement ? make(PREKEY_ROLES.signedDh) : null;
-  const pq = suite.ratchetKem ? make(PREKEY_ROLES.pqOneTime) : null;
-  const otk = suite.agreement ? make(PREKEY_ROLES.oneTimeDh) : null;
+    generatePrekey(provider, bob.keys, bob.record, suite.id, role, { created: now - 1000 });
+  const dh = suite.agreement ? await make(PREKEY_ROLES.signedDh) : null;
+  const pq = suite.ratchetKem ? await make(PREKEY_ROLES.pqOneTime) : null;
+  const otk = suite.agreement ? await make(PREKEY_ROLES.oneTimeDh) : null;
   for (const s of [dh, pq, otk].filter((x): x is PrekeySecret => x !== null)) await stores.putPrekey(s);
-  return decodeBundleExact(
+  return await decodeBundleExact(
+    provider,
     encodeBundle(suite.id, bob.record, dh?.prekey ?? null, pq?.prekey ?? null, otk?.prekey ?? null),
     now,
   );
@@ -93,37 +89,33 @@ async function bundleFor(bob: Identity, stores: MemoryStores, suite: Suite, now:
  * initiator signature, and a seal. `reseal()` seals the same plaintext again (a new envelope, one
  * KEM encapsulation: the cheapest "fresh" forgery).
  */
-function firstContact(
-  signer: IdentityKeys,
-  record: IdentityRecord,
-  bundle: ReturnType<typeof decodeBundleExact>,
-  now: number,
-) {
+async function firstContact(signer: IdentityKeys, record: IdentityRecord, bundle: Bundle, now: number) {
   const suite = bundle.suite;
-  const state = initiate(signer, record, bundle, { selection: SELECTION.default, now });
+  const state = await initiate(provider, signer, record, bundle, { selection: SELECTION.default, now });
   const padded = pad(utf8("hello bob"));
   let body = padded;
   if (suite.postQuantum) {
-    const signature = suite.signature.sign(
+    const signature = await suite.signature.sign(
       identityKeysFor(signer, suite).signature.seed,
-      initiatorSignedMessage(state.pending!.transcriptHash, padded),
+      initiatorSignedMessage(provider, state.pending!.transcriptHash, padded),
       label(SIGNATURE_CONTEXTS.handshakeInit),
     );
     body = new Writer().bytes(signature).bytes(padded).finish();
   }
-  const { message } = ratchetEncrypt(state, body, true, { now, limits: DEFAULT_LIMITS });
+  const { message } = await ratchetEncrypt(state, body, true, { provider, now, limits: DEFAULT_LIMITS });
   const plaintext = encodeFirstContact(state.pending!.handshake, message);
-  const reseal = () => {
-    const sealed = seal(
+  const reseal = async () => {
+    const sealed = await seal(
+      provider,
       suite,
       state.pending!.sealKey,
-      sealContext(suite.id, state.remoteIdentityHash),
+      sealContext(suite, state.remoteIdentityHash),
       plaintext,
       envelopePrefix(suite, 1),
     );
     return encodeEnvelope({ type: 1, suite, enc: sealed.enc, sealed: sealed.ciphertext });
   };
-  return { envelope: reseal(), reseal, plaintextBytes: plaintext.length };
+  return { envelope: await reseal(), reseal, plaintextBytes: plaintext.length };
 }
 
 export interface FirstContactCosts {
@@ -151,18 +143,18 @@ export interface FirstContactCosts {
 export async function firstContactCosts(suite: Suite, options: CostOptions): Promise<FirstContactCosts> {
   const now = Date.now();
   const limits = { now };
-  const bob = identity("bob", suite, now);
+  const bob = await identity("bob", suite, now);
   const stores = new MemoryStores(bob.keys, bob.record);
   // Honest: a new sender each time (a new contact), each with its own bundle and proven record.
   const honest = await cpuMicros(
     options,
     async (i) => {
-      const alice = identity(`alice${i}`, suite, now);
+      const alice = await identity(`alice${i}`, suite, now);
       DIRECTORY.publish(alice.record);
       const bundle = await bundleFor(bob, stores, suite, now);
       return {
         name: alice.record.username,
-        envelope: firstContact(alice.keys, alice.record, bundle, now).envelope,
+        envelope: (await firstContact(alice.keys, alice.record, bundle, now)).envelope,
       };
     },
     async ({ name, envelope }) => {
@@ -172,11 +164,11 @@ export async function firstContactCosts(suite: Suite, options: CostOptions): Pro
     },
   );
   // Mallory (registered as herself) with a self-signed record for "alice"; alice's real one is proven.
-  const alice = identity("alice", suite, now);
+  const alice = await identity("alice", suite, now);
   DIRECTORY.publish(alice.record);
-  const forgedAlice = identity("alice", suite, now);
+  const forgedAlice = await identity("alice", suite, now);
   const bundle = await bundleFor(bob, stores, suite, now);
-  const forgery = firstContact(forgedAlice.keys, forgedAlice.record, bundle, now);
+  const forgery = await firstContact(forgedAlice.keys, forgedAlice.record, bundle, now);
   const refuse = async (sender: string, envelope: Uint8Array) => {
     const outcome = await decideWithDirectory(stores, sender, envelope, limits);
     if (outcome.kind !== "refused") throw new Error(`forgery ${outcome.kind}`);
@@ -200,11 +192,11 @@ export async function firstContactCosts(suite: Suite, options: CostOptions): Pro
     (envelope) => refuse("alice", envelope),
   );
   // Alice's real (proven) record with Mallory's keys: passes every cheap check, fails at the crypto.
-  const fullForgeries: (() => Uint8Array)[] = [];
+  const fullForgeries: (() => Promise<Uint8Array>)[] = [];
   const freshFullHandshake = await cpuMicros(
     options,
     async () => {
-      const forged = firstContact(
+      const forged = await firstContact(
         forgedAlice.keys,
         alice.record,
         await bundleFor(bob, stores, suite, now),
@@ -223,10 +215,10 @@ export async function firstContactCosts(suite: Suite, options: CostOptions): Pro
   // Before the fix the first step after the seal was decoding the record, which verified it.
   const beforeFix = await cpuMicros(
     options,
-    () => decodeEnvelope(forgery.reseal()),
-    (envelope) => {
-      const parsed = openFirstContact(bob.keys, bob.record, envelope);
-      return decodeIdentityRecordExact(parsed.initiatorRecord);
+    async () => decodeEnvelope(provider, await forgery.reseal()),
+    async (envelope) => {
+      const parsed = await openFirstContact(provider, bob.keys, bob.record, envelope);
+      return await decodeIdentityRecordExact(provider, parsed.initiatorRecord);
     },
   );
   const buildReseal = await cpuMicros(
@@ -282,7 +274,7 @@ export async function fixCosts(suite: Suite, options: CostOptions): Promise<FixC
     bodyKeysSalted: await time(() => hkdf(mk, nonce, info, 44)),
     bodyKeysUnsalted: await time(() => hkdf(mk, empty, info, 44)),
     chainZeroCheck: await time(() => constantTimeEqual(hk, other)),
-    pinCheck: await time(() => checkPin(getSuite(suite.id), pin)),
+    pinCheck: await time(() => checkPin(provider.suite(suite.id), pin)),
     offerHash: await time(() => blake2b(ek)),
   };
 }

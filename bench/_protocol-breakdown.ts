@@ -4,6 +4,7 @@
 // is what is not crypto or codec (async store calls, copies in the stores, allocation and GC).
 import { PUBLIC_KEY_CACHE_SIZE } from "../src/crypto/_key-objects.ts";
 import { aeadOpen, aeadSeal, getSuite, randomBytes, type Suite } from "../src/crypto/index.ts";
+import { nodeProvider as provider } from "../src/crypto/node-provider.ts";
 import { decodeEnvelope, encodeEnvelope } from "../src/protocol/envelope.ts";
 import { encodeHeader, KEM_CT_BYTES, KEM_EK_BYTES } from "../src/protocol/header.ts";
 import { pad, unpad } from "../src/protocol/padding.ts";
@@ -63,9 +64,12 @@ export function breakdown(
   receiverRecord: Uint8Array,
   options: BreakdownOptions,
 ): Breakdown {
+  // The components are timed synchronously over src/crypto (what the node provider runs inside its
+  // promises); the protocol's codecs take the provider's suite.
   const suite: Suite = getSuite(suiteId);
-  const senderSessions = decodeContactSessions(senderRecord);
-  const receiverSessions = decodeContactSessions(receiverRecord);
+  const providerSuite = provider.suite(suiteId);
+  const senderSessions = decodeContactSessions(provider, senderRecord);
+  const receiverSessions = decodeContactSessions(provider, receiverRecord);
   const state = senderSessions.active!;
   const kemChain = state.sendStep.ct !== null || state.sendStep.ek !== null;
   const type = kemChain ? 3 : 2;
@@ -76,7 +80,7 @@ export function breakdown(
   });
   const key = randomBytes(32);
   const nonce = randomBytes(12);
-  const header = encodeHeader(suite.id, {
+  const header = encodeHeader(providerSuite, {
     n: 7,
     pn: 3,
     dh: suite.agreement ? randomBytes(32) : null,
@@ -91,16 +95,16 @@ export function breakdown(
   const sealedBody = aeadSeal(key, nonce, padded, bodyAd);
   const perMessage = [
     time("record decode (sender, receiver)", 1, () => {
-      decodeContactSessions(senderRecord);
-      return decodeContactSessions(receiverRecord);
+      decodeContactSessions(provider, senderRecord);
+      return decodeContactSessions(provider, receiverRecord);
     }),
     time("record encode (sender, receiver)", 1, () => {
       encodeContactSessions(senderSessions);
       return encodeContactSessions(receiverSessions);
     }),
     time("ratchet state copy", 2, () => cloneState(state)),
-    time("chain step: CK' || MK (1 HKDF)", 2, () => chainStep(key, suite.id)),
-    time("body key || nonce (1 HKDF)", 2, () => messageKeys(key, suite.id, type, nonce)),
+    time("chain step: CK' || MK (1 HKDF)", 2, () => chainStep(provider, key, suite.id)),
+    time("body key || nonce (1 HKDF)", 2, () => messageKeys(provider, key, suite.id, type, nonce)),
     time(`header seal (${header.length} B)`, 1, () => aeadSeal(key, nonce, header, headerAd)),
     time("header open", 1, () => aeadOpen(key, nonce, sealedHeader, headerAd)),
     time(`body seal (${padded.length} B)`, 1, () => aeadSeal(key, nonce, padded, bodyAd)),
@@ -109,9 +113,10 @@ export function breakdown(
     time("pad + unpad", 1, () => unpad(pad(content))),
     time("envelope encode + decode", 1, () =>
       decodeEnvelope(
+        provider,
         encodeEnvelope({
           type,
-          suite,
+          suite: providerSuite,
           message: { headerNonce: nonce, headerCiphertext: sealedHeader, body: sealedBody },
         }),
       ),
@@ -120,7 +125,7 @@ export function breakdown(
   const messageMicros = perMessage.reduce((sum, c) => sum + c.micros * c.perMessage, 0);
   const perStep: Component[] = [
     time("root step (1 HKDF, 4 BLAKE2b)", 2, () =>
-      rootStep(key, {
+      rootStep(provider, key, {
         suiteId: suite.id,
         senderRole: 1,
         step: 9,

@@ -2,7 +2,9 @@
 // records serialized and parsed on every message): what `npm run bench -- protocol` reports, and the
 // one-way cost of a message that `npm run bench -- e2e` holds the clients' CPU against (issue 17,
 // goal 2), measured in the same run.
-import { randomBytes, type Suite } from "../src/crypto/index.ts";
+import { randomBytes } from "../src/crypto/index.ts";
+import { nodeProvider as provider } from "../src/crypto/node-provider.ts";
+import type { ProviderSuite } from "../src/crypto/provider/index.ts";
 import { encodeBundle } from "../src/protocol/bundle.ts";
 import { createIdentityRecord, generateIdentityKeys } from "../src/protocol/identity-record.ts";
 import { generatePrekey, PREKEY_ROLES, type PrekeySecret } from "../src/protocol/prekey.ts";
@@ -17,22 +19,22 @@ export interface Pair {
   readonly bob: MemoryStores;
 }
 
-export function parties(suite: Suite): Pair & { bundle: () => Promise<Uint8Array> } {
-  const aliceKeys = generateIdentityKeys("alice", [suite.id]);
-  const bobKeys = generateIdentityKeys("bob", [suite.id]);
+export async function parties(suite: ProviderSuite): Promise<Pair & { bundle: () => Promise<Uint8Array> }> {
+  const aliceKeys = await generateIdentityKeys(provider, "alice", [suite.id]);
+  const bobKeys = await generateIdentityKeys(provider, "bob", [suite.id]);
   const now = Date.now();
-  const aliceRecord = createIdentityRecord(aliceKeys, suite.id, { created: now - 1000 });
-  const bobRecord = createIdentityRecord(bobKeys, suite.id, { created: now - 1000 });
+  const aliceRecord = await createIdentityRecord(provider, aliceKeys, suite.id, { created: now - 1000 });
+  const bobRecord = await createIdentityRecord(provider, bobKeys, suite.id, { created: now - 1000 });
   const alice = new MemoryStores(aliceKeys, aliceRecord);
   const bob = new MemoryStores(bobKeys, bobRecord);
   // Bob proves alice's record at each first contact (docs/protocol.md §7.7): the directory holds it.
   DIRECTORY.publish(aliceRecord);
   const bundle = async () => {
-    const make = (role: (typeof PREKEY_ROLES)[keyof typeof PREKEY_ROLES]) =>
-      generatePrekey(bobKeys, bobRecord, suite.id, role, { created: now - 1000 });
-    const dh = suite.agreement ? make(PREKEY_ROLES.signedDh) : null;
-    const pq = suite.ratchetKem ? make(PREKEY_ROLES.pqOneTime) : null;
-    const otk = suite.agreement ? make(PREKEY_ROLES.oneTimeDh) : null;
+    const make = async (role: (typeof PREKEY_ROLES)[keyof typeof PREKEY_ROLES]) =>
+      await generatePrekey(provider, bobKeys, bobRecord, suite.id, role, { created: now - 1000 });
+    const dh = suite.agreement ? await make(PREKEY_ROLES.signedDh) : null;
+    const pq = suite.ratchetKem ? await make(PREKEY_ROLES.pqOneTime) : null;
+    const otk = suite.agreement ? await make(PREKEY_ROLES.oneTimeDh) : null;
     for (const s of [dh, pq, otk].filter((x): x is PrekeySecret => x !== null)) await bob.putPrekey(s);
     return encodeBundle(suite.id, bobRecord, dh?.prekey ?? null, pq?.prekey ?? null, otk?.prekey ?? null);
   };
@@ -74,7 +76,7 @@ export async function steady(
   const content = randomBytes(size);
   let overhead = 0;
   let kemBytes = 0;
-  const startEpoch = decodeContactSessions(pair.alice.sessionMap.get("bob")!).active!.epoch;
+  const startEpoch = decodeContactSessions(provider, pair.alice.sessionMap.get("bob")!).active!.epoch;
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   for (let i = 0; i < count; i++) {
@@ -89,7 +91,8 @@ export async function steady(
   }
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
-  const epochs = decodeContactSessions(pair.alice.sessionMap.get("bob")!).active!.epoch - startEpoch;
+  const epochs =
+    decodeContactSessions(provider, pair.alice.sessionMap.get("bob")!).active!.epoch - startEpoch;
   return {
     messagesPerSecond: count / seconds,
     cpuMicrosPerMessage: (cpu.user + cpu.system) / count,
@@ -118,8 +121,12 @@ export interface OneWayCost {
  * A fresh pair, one session, then `rounds` one-way runs of `messages` 1 KiB messages (median CPU) and the
  * breakdown of one message: bench/protocol.ts's "one-way CPU µs/msg" and its "other" row, in one call.
  */
-export async function oneWayCost(suite: Suite, rounds: number, messages: number): Promise<OneWayCost> {
-  const pair = parties(suite);
+export async function oneWayCost(
+  suite: ProviderSuite,
+  rounds: number,
+  messages: number,
+): Promise<OneWayCost> {
+  const pair = await parties(suite);
   await setup(pair, await pair.bundle());
   await steady(pair, 1024, messages, null);
   const runs: number[] = [];

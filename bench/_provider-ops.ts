@@ -7,6 +7,8 @@
 import { utf8 } from "../src/crypto/bytes.ts";
 import { DEFAULT_ARGON2ID } from "../src/crypto/password-parameters.ts";
 import type { CryptoProvider } from "../src/crypto/provider/index.ts";
+import { SUITE_IDS, type SuiteId } from "../src/crypto/suite-ids.ts";
+import { makeParty, publishBundle, receive, send, startWith } from "../test/support/conversation.ts";
 
 export interface OperationRate {
   readonly name: string;
@@ -19,9 +21,31 @@ type Operation = () => Promise<unknown>;
 const STEP_EVERY = 10;
 
 /**
- * Every measured operation, prepared with fresh keys. "hybrid message crypto" is the crypto of one
+ * One ratchet message of `suiteId` through src/protocol itself: 1 KiB sent by one party and received
+ * by the other (encode, pad, header encryption, chain and message keys, the session records decoded
+ * and written back per message, as in `npm run bench -- protocol`), the direction changing every
+ * STEP_EVERY messages so a DH/KEM ratchet step is part of the rate.
+ */
+async function ratchetMessage(provider: CryptoProvider, suiteId: SuiteId): Promise<Operation> {
+  const now = Date.now();
+  const alice = await makeParty(provider, "alice", suiteId, now);
+  const bob = await makeParty(provider, "bob", suiteId, now);
+  await startWith(alice, await publishBundle(bob, now), now);
+  const content = provider.primitives.randomBytes(1024);
+  // The first contact and its reply, so every measured message is an established-session message.
+  await receive(bob, "alice", await send(alice, "bob", content, now), alice.record, now);
+  await receive(alice, "bob", await send(bob, "alice", content, now), bob.record, now);
+  let counter = 0;
+  return async () => {
+    const [from, to] = Math.floor(counter++ / STEP_EVERY) % 2 === 0 ? [alice, bob] : [bob, alice];
+    return receive(to, from.name, await send(from, to.name, content, Date.now()), from.record, Date.now());
+  };
+}
+
+/**
+ * Every measured operation, prepared with fresh keys. "hybrid message crypto" is the crypto alone of one
  * 1 KiB hybrid message sent and received with the protocol benchmark's primitive counts (bench/provider.ts
- * says which): the ratchet message's cost until src/protocol itself runs in the browser.
+ * says which); "ratchet message" is the whole protocol's (ratchetMessage above).
  */
 export async function prepareOperations(provider: CryptoProvider): Promise<[string, Operation][]> {
   const { primitives: p, mlKem768, mlDsa65, x25519 } = provider;
@@ -67,6 +91,12 @@ export async function prepareOperations(provider: CryptoProvider): Promise<[stri
     ["X25519 agree", () => x25519.agree(a.seed, b.publicKey)],
     ["ChaCha20-Poly1305 seal 1 KiB", () => p.aead.seal(key, nonce, body, ad)],
     ["hybrid message crypto (send + receive)", hybridMessage],
+    [
+      "ratchet message, classical 1 KiB (send + receive)",
+      await ratchetMessage(provider, SUITE_IDS.classical),
+    ],
+    ["ratchet message, hybrid 1 KiB (send + receive)", await ratchetMessage(provider, SUITE_IDS.hybrid)],
+    ["ratchet message, quantum 1 KiB (send + receive)", await ratchetMessage(provider, SUITE_IDS.quantum)],
   ];
 }
 

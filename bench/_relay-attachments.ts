@@ -9,14 +9,14 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { Agent, type IncomingMessage, request } from "node:http";
 import { join } from "node:path";
 import type WebSocket from "ws";
-import { randomBytes, toHex } from "../src/crypto/index.ts";
 import {
   type AttachmentReference,
   decodeAttachmentReferenceExact,
   decryptAttachment,
   encodeAttachmentReference,
   encryptAttachment,
-} from "../src/protocol/attachment.ts";
+} from "../src/client/attachments/attachment.ts";
+import { randomBytes, toHex } from "../src/crypto/index.ts";
 import { envelopeMarker, testEnvelope } from "../test/relay/fixtures/identities.ts";
 import { type RelayProcess, signUpOver } from "../test/relay/fixtures/processes.ts";
 import { openReadySocket } from "./_ready-socket.ts";

@@ -122,7 +122,7 @@ async function setUp(label: string, overrides: Record<string, Record<string, unk
     relay.url,
     "PUT",
     "/v1/prekeys",
-    { bundle: b64(bob.user.bundle()), one_time_prekeys: bob.user.oneTimePrekeys(100).map(b64) },
+    { bundle: b64(await bob.user.bundle()), one_time_prekeys: (await bob.user.oneTimePrekeys(100)).map(b64) },
     bob.token,
   );
   const tokens: Record<string, string> = {};
@@ -134,8 +134,8 @@ async function setUp(label: string, overrides: Record<string, Record<string, unk
     tokens[uploader.user.username] = uploader.token;
     // The same real keys every time: each upload is verified in full again.
     uploads[uploader.user.username] = JSON.stringify({
-      bundle: b64(uploader.user.bundle()),
-      one_time_prekeys: uploader.user.oneTimePrekeys(config.limits.max_prekeys_per_upload).map(b64),
+      bundle: b64(await uploader.user.bundle()),
+      one_time_prekeys: (await uploader.user.oneTimePrekeys(config.limits.max_prekeys_per_upload)).map(b64),
     });
   }
   const measurements = new Measurements();

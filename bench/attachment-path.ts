@@ -6,6 +6,7 @@
 // (`e2e`) measures the pieces together under load; this one says which of them costs what.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { decryptAttachment, encryptAttachment } from "../src/client/attachments/attachment.ts";
 import { LocalStore } from "../src/client/local-store/local-store.ts";
 import {
   type AttachmentLink,
@@ -15,12 +16,12 @@ import {
 } from "../src/client/messaging/attachments.ts";
 import {
   checkRawStatus,
+  endpointFromUrl,
   type RelayEndpoint,
   requestRaw,
   requestStream,
 } from "../src/client/transport/relay-http.ts";
 import { randomBytes, toHex, utf8 } from "../src/crypto/index.ts";
-import { decryptAttachment, encryptAttachment } from "../src/protocol/attachment.ts";
 import { tempDir, testConfig } from "../test/relay/fixtures/harness.ts";
 import { RelayProcess, signUpOver } from "../test/relay/fixtures/processes.ts";
 import { processCpuSeconds } from "./_e2e-workers.ts";
@@ -100,7 +101,7 @@ export async function measureAttachmentPath(runs: number, size: number): Promise
   try {
     const sender = await signUpOver(relay.url, "pathsender");
     const receiver = await signUpOver(relay.url, "pathreceiver");
-    const endpoint: RelayEndpoint = { base: new URL(relay.url), ca: null };
+    const endpoint: RelayEndpoint = endpointFromUrl(relay.url, null);
     const pid = relay.ports!.pid;
     const plaintext = new Uint8Array(size).fill(0x78);
     const meta = { contentType: "application/octet-stream", maxBytes: size };

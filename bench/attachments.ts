@@ -2,8 +2,8 @@
 // and 64 MiB, against one-shot ChaCha20-Poly1305 over the same bytes in the same run. The ratio is the
 // cost of chunking, key derivation and the ciphertext hash (attachment MB/s ÷ baseline MB/s).
 import { mkdirSync, writeFileSync } from "node:fs";
+import { decryptAttachment, encryptAttachment } from "../src/client/attachments/attachment.ts";
 import { aeadOpen, aeadSeal, blake2b, randomBytes } from "../src/crypto/index.ts";
-import { decryptAttachment, encryptAttachment } from "../src/protocol/attachment.ts";
 
 interface Row {
   size: string;

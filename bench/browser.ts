@@ -1,7 +1,8 @@
-// `npm run bench -- browser [--quick]`: ML-KEM-768, ML-DSA-65, X25519, ChaCha20-Poly1305 and the crypto
-// of one hybrid ratchet message, per second, in Debian's Chromium (headless, playwright-core) for both
-// browser providers (WebCrypto by feature detection; @noble only), beside the same operations on Node
-// through the node:crypto provider, measured in the same run (bench/_provider-ops.ts has the list).
+// `npm run bench -- browser [--quick]`: ML-KEM-768, ML-DSA-65, X25519, ChaCha20-Poly1305, the crypto
+// of one hybrid ratchet message, and whole src/protocol ratchet messages in each mode, per second, in
+// Debian's Chromium (headless, playwright-core) for both browser providers (WebCrypto by feature
+// detection; @noble only), beside the same operations on Node through the node:crypto provider,
+// measured in the same run (bench/_provider-ops.ts has the list).
 // Wall-clock rates: record `uptime` with the numbers. Writes bench/results/browser-*.json.
 
 import { nodeProvider } from "../src/crypto/node-provider.ts";

@@ -11,7 +11,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getSuiteByName, type SuiteName } from "../src/crypto/index.ts";
+import { SUITE_IDS, type SuiteName } from "../src/crypto/index.ts";
+import { nodeProvider } from "../src/crypto/node-provider.ts";
 import { testConfig } from "../test/relay/fixtures/harness.ts";
 import { RelayProcess } from "../test/relay/fixtures/processes.ts";
 import { bareEndpoint, runLoad, startBaseline } from "./_bare-relay.ts";
@@ -391,7 +392,9 @@ export async function runE2e(
   progress("yardsticks: the protocol's one-way cost per mode, attachment crypto, bare baselines");
   const protocol: OneWayCost[] = [];
   for (const mode of options.modes)
-    protocol.push(await oneWayCost(getSuiteByName(mode), work.protocolRounds, work.protocolMessages));
+    protocol.push(
+      await oneWayCost(nodeProvider.suite(SUITE_IDS[mode]), work.protocolRounds, work.protocolMessages),
+    );
   const large = options.sizes.find((size) => size.bytes > 32 * KiB);
   const attachmentCryptoMs =
     large === undefined ? null : measureAttachmentCrypto(large.bytes, work.cryptoSamples);

@@ -5,7 +5,7 @@
 // every 10 messages (a ratchet step each time) and one direction only (the pure symmetric ratchet,
 // the floor cost of a message). Then a breakdown of one message and one step into components.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { SUITES } from "../src/crypto/index.ts";
+import { nodeProvider as provider } from "../src/crypto/node-provider.ts";
 import { MAX_PADDED_CONTENT } from "../src/protocol/padding.ts";
 import {
   type FirstContactCosts,
@@ -24,8 +24,8 @@ export async function run(args: string[]): Promise<void> {
   const large = quick ? 20 : 60;
   const pairs = new Map<string, Pair>();
   const setupRates = new Map<string, number>();
-  for (const suite of SUITES) {
-    const pair = parties(suite);
+  for (const suite of provider.suites) {
+    const pair = await parties(suite);
     const bundles: Uint8Array[] = [];
     for (let i = 0; i < setups; i++) bundles.push(await pair.bundle());
     const t0 = performance.now();
@@ -40,14 +40,14 @@ export async function run(args: string[]): Promise<void> {
   const push = (map: Map<string, SteadyResult[]>, name: string, result: SteadyResult) =>
     map.set(name, [...(map.get(name) ?? []), result]);
   for (let round = 0; round < rounds; round++) {
-    for (const suite of SUITES) {
+    for (const suite of provider.suites) {
       const pair = pairs.get(suite.name)!;
       push(small, suite.name, await steady(pair, 1024, perRound));
       push(oneWay, suite.name, await steady(pair, 1024, perRound, null));
       push(big, suite.name, await steady(pair, MAX_PADDED_CONTENT, large));
     }
   }
-  const rows = SUITES.map((suite) => {
+  const rows = provider.suites.map((suite) => {
     const s = small.get(suite.name)!;
     const b = big.get(suite.name)!;
     const epochs = s.reduce((sum, r) => sum + r.epochs, 0);
@@ -88,7 +88,7 @@ export async function run(args: string[]): Promise<void> {
     "1KiB msg/s: direction changes every 10 messages (a ratchet step each time); one-way: no direction change (symmetric ratchet only); records are parsed and written per message",
   );
   const options = quick ? { samples: 5, operations: 100 } : { samples: 9, operations: 300 };
-  const parts: Breakdown[] = SUITES.map((suite) => {
+  const parts: Breakdown[] = provider.suites.map((suite) => {
     const pair = pairs.get(suite.name)!;
     return breakdown(suite.id, pair.alice.sessionMap.get("bob")!, pair.bob.sessionMap.get("alice")!, options);
   });
@@ -96,7 +96,7 @@ export async function run(args: string[]): Promise<void> {
   const costOptions = quick ? { samples: 3, operations: 10 } : { samples: 5, operations: 20 };
   const firstContacts: FirstContactCosts[] = [];
   const fixes: FixCosts[] = [];
-  for (const suite of SUITES) {
+  for (const suite of provider.suites) {
     firstContacts.push(await firstContactCosts(suite, costOptions));
     fixes.push(
       await fixCosts(suite, quick ? { samples: 5, operations: 2000 } : { samples: 9, operations: 5000 }),

@@ -2,7 +2,8 @@
 // intentional wire-format change: `npx node scripts/gen-golden.ts`; the diff shows what changed.
 // Keys are random (node:crypto cannot derandomize ML-KEM/ML-DSA); the files fix them.
 import { writeFileSync } from "node:fs";
-import { SUITES, toHex, utf8 } from "../src/crypto/index.ts";
+import { toHex, utf8 } from "../src/crypto/index.ts";
+import { nodeProvider as provider } from "../src/crypto/node-provider.ts";
 import { encodeBundle } from "../src/protocol/bundle.ts";
 import { createIdentityRecord, generateIdentityKeys } from "../src/protocol/identity-record.ts";
 import { generatePrekey, PREKEY_ROLES, type PrekeySecret } from "../src/protocol/prekey.ts";
@@ -14,20 +15,20 @@ import { exportParty, type GoldenTranscript } from "../test/protocol/_golden.ts"
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 const CREATED = NOW - 60_000;
 
-for (const suite of SUITES) {
-  const aliceKeys = generateIdentityKeys("alice", [suite.id]);
-  const bobKeys = generateIdentityKeys("bob", [suite.id]);
-  const aliceRecord = createIdentityRecord(aliceKeys, suite.id, { created: CREATED });
-  const bobRecord = createIdentityRecord(bobKeys, suite.id, { created: CREATED });
+for (const suite of provider.suites) {
+  const aliceKeys = await generateIdentityKeys(provider, "alice", [suite.id]);
+  const bobKeys = await generateIdentityKeys(provider, "bob", [suite.id]);
+  const aliceRecord = await createIdentityRecord(provider, aliceKeys, suite.id, { created: CREATED });
+  const bobRecord = await createIdentityRecord(provider, bobKeys, suite.id, { created: CREATED });
   const alice = new MemoryStores(aliceKeys, aliceRecord);
   // Bob proves Alice's record at her first contact (docs/protocol.md §7.7): the directory holds it.
   DIRECTORY.publish(aliceRecord);
   const bob = new MemoryStores(bobKeys, bobRecord);
   const make = (role: (typeof PREKEY_ROLES)[keyof typeof PREKEY_ROLES]) =>
-    generatePrekey(bobKeys, bobRecord, suite.id, role, { created: CREATED });
-  const signedDh = suite.agreement ? make(PREKEY_ROLES.signedDh) : null;
-  const pq = suite.ratchetKem ? make(PREKEY_ROLES.pqOneTime) : null;
-  const oneTime = suite.agreement ? make(PREKEY_ROLES.oneTimeDh) : null;
+    generatePrekey(provider, bobKeys, bobRecord, suite.id, role, { created: CREATED });
+  const signedDh = suite.agreement ? await make(PREKEY_ROLES.signedDh) : null;
+  const pq = suite.ratchetKem ? await make(PREKEY_ROLES.pqOneTime) : null;
+  const oneTime = suite.agreement ? await make(PREKEY_ROLES.oneTimeDh) : null;
   for (const s of [signedDh, pq, oneTime].filter((x): x is PrekeySecret => x !== null))
     await bob.putPrekey(s);
   const bundle = encodeBundle(

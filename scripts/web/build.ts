@@ -21,14 +21,22 @@ export interface WebBuild {
  * local copy; one script chunk and no module-preload polyfill, so every script the page runs is named
  * in index.html with its integrity hash; no assets inlined as data: URLs.
  */
-export async function buildWebApp(outDir: string = WEB_OUTPUT): Promise<WebBuild> {
+export interface WebBuildOptions {
+  /** Relay origins a copy run from a local folder talks to (connect-src; the first is its default). */
+  readonly relays?: readonly string[];
+}
+
+export async function buildWebApp(
+  outDir: string = WEB_OUTPUT,
+  options: WebBuildOptions = {},
+): Promise<WebBuild> {
   await build({
     root: WEB_SOURCE,
     configFile: false,
     envDir: false,
     base: "./",
     logLevel: "warn",
-    plugins: [subresourceIntegrity()],
+    plugins: [subresourceIntegrity(options.relays ?? [])],
     build: {
       outDir,
       emptyOutDir: true,

@@ -1,14 +1,16 @@
 import { createHash } from "node:crypto";
 import type { Plugin } from "vite";
-import { CONTENT_SECURITY_POLICY_META } from "../../src/web/security-policy.ts";
+import { contentSecurityPolicyMeta, RELAY_META_NAME } from "../../src/web/security-policy.ts";
 
 /**
  * Subresource Integrity on every script and stylesheet of the built index.html (sha384, W3C SRI), and
  * the app's CSP as a <meta> tag. Runs after Vite has written the entry's <script>/<link> tags, over
  * the exact bytes it emits. A tag whose file is not in the bundle fails the build: no reference goes
- * out without its hash.
+ * out without its hash. `relays`: a build for a local copy names them in connect-src, and the first
+ * as the copy's default relay in a <meta> (no inline script can carry it).
  */
-export function subresourceIntegrity(): Plugin {
+export function subresourceIntegrity(relays: readonly string[] = []): Plugin {
+  const policy = contentSecurityPolicyMeta(relays);
   return {
     name: "nano:subresource-integrity",
     apply: "build",
@@ -43,9 +45,18 @@ export function subresourceIntegrity(): Plugin {
           tags: [
             {
               tag: "meta",
-              attrs: { "http-equiv": "Content-Security-Policy", content: CONTENT_SECURITY_POLICY_META },
+              attrs: { "http-equiv": "Content-Security-Policy", content: policy },
               injectTo: "head-prepend",
             },
+            ...(relays.length === 0
+              ? []
+              : [
+                  {
+                    tag: "meta",
+                    attrs: { name: RELAY_META_NAME, content: relays[0]! },
+                    injectTo: "head" as const,
+                  },
+                ]),
           ],
         };
       },

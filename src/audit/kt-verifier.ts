@@ -14,6 +14,8 @@
  */
 
 import { constantTimeEqual } from "../crypto/constant-time.ts";
+import { nodeProvider } from "../crypto/node-provider.ts";
+import type { CryptoProvider } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { decodeIdentityRecordExact } from "../protocol/identity-record.ts";
 import { type Checkpoint, describeCheckpoint } from "./checkpoint.ts";
@@ -87,10 +89,15 @@ export function parseTransparencyResponse(value: unknown): TransparencyResponse 
 
 export class KeyTransparencyVerifier {
   readonly #tracker: CheckpointTracker;
+  readonly #provider: CryptoProvider;
   #tail: Promise<unknown> = Promise.resolve();
 
-  /** `state`: the note returned by `state()` in an earlier session (verified again here). */
-  constructor(pinned: LogVerifierKey, state?: string) {
+  /**
+   * `state`: the note returned by `state()` in an earlier session (verified again here); `provider`
+   * decodes the identity records (the client's, ClientContext.provider).
+   */
+  constructor(pinned: LogVerifierKey, state?: string, provider: CryptoProvider = nodeProvider) {
+    this.#provider = provider;
     this.#tracker = new CheckpointTracker(pinned, state === undefined ? {} : { trusted: state });
   }
 
@@ -144,7 +151,7 @@ export class KeyTransparencyVerifier {
     this.#tracker.verifyInclusion(hashLeaf(leaf), fields.log_index, proof);
     const binding = decodeKtLeaf(leaf);
     checkKtUsername(binding, username, bytesField(fields.username_salt, "username_salt"));
-    const record = decodeIdentityRecordExact(identityRecord);
+    const record = await decodeIdentityRecordExact(this.#provider, identityRecord);
     if (record.username !== username)
       throw new NanoError("kt_binding_mismatch", "the identity record names a different user");
     if (!constantTimeEqual(binding.identityHash, record.hash))

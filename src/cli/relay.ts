@@ -237,7 +237,7 @@ function buildProgram(): Command {
     .description("a relay worker of nano-relay serve (started by the supervisor, not by hand)")
     .action(async () => {
       const { runWorker } = await import("../relay/instances/worker.ts");
-      const { relayVerifier } = await import("../protocol/relay-verifier.ts");
+      const { relayVerifier } = await import("../relay/protocol-verifier.ts");
       await runWorker(relayVerifier);
     });
   program

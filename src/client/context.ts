@@ -1,3 +1,5 @@
+import { nodeProvider } from "../crypto/node-provider.ts";
+import type { CryptoProvider } from "../crypto/provider/index.ts";
 import type { OwnIdentity } from "./home/local-identity.ts";
 import type { UnlockedHome } from "./home/unlocked-home.ts";
 import type { LocalStoreApi } from "./local-store/local-tables.ts";
@@ -18,6 +20,8 @@ import { VerifiedRecords } from "./trust/verified-records.ts";
  */
 export class ClientContext {
   readonly home: UnlockedHome;
+  /** The crypto every protocol call of this client runs on (docs/web.md "The crypto provider"). */
+  readonly provider: CryptoProvider;
   /** Entries being posted, the per-recipient backlog and the dispatcher's rounds (outbox/). */
   readonly outbox = new OutboxState();
   /** One session start per peer at a time (send). */
@@ -25,7 +29,7 @@ export class ClientContext {
   /** When each peer's pinned record was last confirmed at the relay (send). */
   readonly peerChecks = new PeerChecks();
   /** Identity records decoded and verified once (the protocol stores). */
-  readonly records = new VerifiedRecords();
+  readonly records: VerifiedRecords;
   /** The key-transparency verifier, loaded on first use (trust/kt-client.ts). */
   readonly transparency: TransparencyClient;
   #link: Promise<RelayLink> | null = null;
@@ -33,8 +37,10 @@ export class ClientContext {
   readonly #retired: Promise<RelayLink>[] = [];
   #closed = false;
 
-  constructor(home: UnlockedHome) {
+  constructor(home: UnlockedHome, provider: CryptoProvider = nodeProvider) {
     this.home = home;
+    this.provider = provider;
+    this.records = new VerifiedRecords(provider);
     this.transparency = new TransparencyClient(home.store);
   }
 

@@ -13,3 +13,23 @@ export const SUITE_RANKS: Readonly<Record<SuiteName, number>> = Object.freeze({
   hybrid: 3,
   quantum: 2,
 });
+
+const NAMES_BY_ID: Readonly<Record<SuiteId, SuiteName>> = Object.freeze({
+  [SUITE_IDS.classical]: "classical",
+  [SUITE_IDS.hybrid]: "hybrid",
+  [SUITE_IDS.quantum]: "quantum",
+});
+
+export function isSuiteId(id: number): id is SuiteId {
+  return Object.hasOwn(NAMES_BY_ID, id);
+}
+
+/** The name of a known suite id (a wire id must pass `isSuiteId` first). */
+export function suiteName(id: SuiteId): SuiteName {
+  return NAMES_BY_ID[id];
+}
+
+/** The preference rank of a known suite id: what pins and floors compare. */
+export function suiteRank(id: SuiteId): number {
+  return SUITE_RANKS[NAMES_BY_ID[id]];
+}

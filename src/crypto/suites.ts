@@ -1,13 +1,19 @@
 import { NanoError } from "../errors/index.ts";
 import { CHACHA20_POLY1305 } from "./aead.ts";
-import type { Kem, KeyAgreement, SeedKeyPair, SignatureScheme } from "./algorithms.ts";
-import { concatBytes, u16 } from "./bytes.ts";
+import type { Kem, KeyAgreement, SignatureScheme } from "./algorithms.ts";
 import { mlDsa65Ed25519 } from "./composite-signature.ts";
 import { ed25519 } from "./ed25519.ts";
-import { checkOffset, decodeTaggedKey, encodeTaggedKey } from "./key-encoding.ts";
 import { mlDsa65 } from "./ml-dsa.ts";
 import { mlKem768 } from "./ml-kem.ts";
 import { SUITE_IDS, SUITE_RANKS, type SuiteId, type SuiteName } from "./suite-ids.ts";
+import {
+  decodeSuitePublicKeysWith,
+  encodeSuitePublicKeys,
+  publicKeysOf,
+  type SuiteKeyPairsOf,
+  type SuitePublicKeysOf,
+  suitePublicKeysLength,
+} from "./suite-keys.ts";
 import { xWing } from "./x-wing.ts";
 import { x25519 } from "./x25519.ts";
 import { x25519Kem } from "./x25519-kem.ts";
@@ -96,20 +102,10 @@ export function getSuiteByName(name: string): Suite {
   return suite;
 }
 
-/** A suite's identity public keys: a signature key, an agreement key (not in quantum) and a KEM key. */
-export interface SuitePublicKeys {
-  readonly suite: Suite;
-  readonly signature: Uint8Array;
-  readonly agreement: Uint8Array | null;
-  readonly kem: Uint8Array;
-}
-
-export interface SuiteKeyPairs {
-  readonly suite: Suite;
-  readonly signature: SeedKeyPair;
-  readonly agreement: SeedKeyPair | null;
-  readonly kem: SeedKeyPair;
-}
+/** A suite's identity public keys (the codec is src/crypto/suite-keys.ts, shared with the provider). */
+export type SuitePublicKeys = SuitePublicKeysOf<Suite>;
+export type SuiteKeyPairs = SuiteKeyPairsOf<Suite>;
+export { encodeSuitePublicKeys, suitePublicKeysLength };
 
 export function generateSuiteKeys(suite: Suite): SuiteKeyPairs {
   return {
@@ -121,60 +117,10 @@ export function generateSuiteKeys(suite: Suite): SuiteKeyPairs {
 }
 
 export function suitePublicKeys(pairs: SuiteKeyPairs): SuitePublicKeys {
-  return {
-    suite: pairs.suite,
-    signature: pairs.signature.publicKey,
-    agreement: pairs.agreement?.publicKey ?? null,
-    kem: pairs.kem.publicKey,
-  };
-}
-
-/** Encoded size of a suite's public keys: u16 suite || tagged keys. */
-export function suitePublicKeysLength(suite: Suite): number {
-  const agreement = suite.agreement ? 1 + suite.agreement.lengths.publicKey : 0;
-  return 2 + 1 + suite.signature.lengths.publicKey + agreement + 1 + suite.kem.lengths.publicKey;
-}
-
-/** `suite (u16) || alg||signature key || [alg||agreement key] || alg||KEM key`, big-endian. */
-export function encodeSuitePublicKeys(keys: SuitePublicKeys): Uint8Array {
-  const { suite } = keys;
-  if ((suite.agreement === null) !== (keys.agreement === null)) {
-    throw new TypeError(`suite ${suite.name} ${suite.agreement ? "needs" : "has no"} an agreement key`);
-  }
-  const parts = [u16(suite.id), encodeTaggedKey(suite.signature.alg, keys.signature)];
-  if (suite.agreement && keys.agreement) parts.push(encodeTaggedKey(suite.agreement.alg, keys.agreement));
-  parts.push(encodeTaggedKey(suite.kem.alg, keys.kem));
-  const encoded = concatBytes(...parts);
-  if (encoded.length !== suitePublicKeysLength(suite))
-    throw new NanoError("invalid_length", "key of wrong size");
-  return encoded;
+  return publicKeysOf(pairs);
 }
 
 /** Decodes suite public keys at `offset`; returns the keys and the bytes read. */
 export function decodeSuitePublicKeys(bytes: Uint8Array, offset: number): [SuitePublicKeys, number] {
-  checkOffset(offset);
-  if (offset + 2 > bytes.length) throw new NanoError("truncated", "suite public keys are truncated");
-  const suite = getSuite(((bytes[offset]! << 8) | bytes[offset + 1]!) >>> 0);
-  let cursor = offset + 2;
-  const [signature, signatureRead] = decodeTaggedKey(
-    bytes,
-    cursor,
-    suite.signature.alg,
-    suite.signature.lengths.publicKey,
-  );
-  cursor += signatureRead;
-  let agreement: Uint8Array | null = null;
-  if (suite.agreement) {
-    const [key, read] = decodeTaggedKey(
-      bytes,
-      cursor,
-      suite.agreement.alg,
-      suite.agreement.lengths.publicKey,
-    );
-    agreement = key;
-    cursor += read;
-  }
-  const [kem, kemRead] = decodeTaggedKey(bytes, cursor, suite.kem.alg, suite.kem.lengths.publicKey);
-  cursor += kemRead;
-  return [{ suite, signature, agreement, kem }, cursor - offset];
+  return decodeSuitePublicKeysWith(bytes, offset, getSuite);
 }

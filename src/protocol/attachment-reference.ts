@@ -3,7 +3,7 @@
  * attachment. Byte layout and grammar are specified in docs/attachments.md ("Reference encoding").
  * The reference holds the file key, so it only ever travels inside an encrypted envelope.
  */
-import { copyBytes } from "../crypto/index.ts";
+import { copyBytes } from "../crypto/bytes.ts";
 import { NanoError } from "../errors/index.ts";
 
 export const ATTACHMENT_REFERENCE = Object.freeze({
@@ -160,8 +160,9 @@ export function decodeAttachmentReference(bytes: Uint8Array, offset = 0): [Attac
   need(bytes, offset, contentTypeLength + 1, "the content type");
   const contentTypeBytes = bytes.subarray(offset, offset + contentTypeLength);
   offset += contentTypeLength;
-  // The grammar is ASCII, so latin1 decoding is exact and a non-ASCII byte fails the grammar check.
-  const contentType = Buffer.from(contentTypeBytes).toString("latin1");
+  // The grammar is ASCII, so one character per byte (latin1) is exact and a non-ASCII byte fails the
+  // grammar check; at most 127 bytes, so the spread cannot overflow the argument limit.
+  const contentType = String.fromCharCode(...contentTypeBytes);
   checkContentType(contentType);
 
   const filenameLength = bytes[offset++]!;

@@ -1,5 +1,6 @@
-import { blake2b, getSuite, type Suite, type SuiteId } from "../crypto/index.ts";
 import { KDF_LABELS, label, PROTOCOL_VERSION } from "../crypto/labels.ts";
+import type { CryptoProvider, ProviderSuite } from "../crypto/provider/index.ts";
+import type { SuiteId } from "../crypto/suite-ids.ts";
 import { NanoError } from "../errors/index.ts";
 import { decodeExact, Reader, Writer } from "./_codec.ts";
 import { type IdentityRecord, readIdentityRecordField } from "./identity-record.ts";
@@ -11,7 +12,7 @@ import { decodeSignedPrekey, PREKEY_ROLES, type SignedPrekey, verifySignedPrekey
  * prekey the relay swapped, dropped or re-slotted.
  */
 export interface Bundle {
-  readonly suite: Suite;
+  readonly suite: ProviderSuite;
   readonly record: IdentityRecord;
   /** X25519 signed prekey (classical, hybrid). */
   readonly signedDh: SignedPrekey | null;
@@ -37,7 +38,7 @@ export function encodeBundle(
   return writer.finish();
 }
 
-function expectSlot(prekey: SignedPrekey, suite: Suite, roles: readonly number[]): SignedPrekey {
+function expectSlot(prekey: SignedPrekey, suite: ProviderSuite, roles: readonly number[]): SignedPrekey {
   if (prekey.suite.id !== suite.id || !roles.includes(prekey.role)) {
     throw new NanoError("prekey_mismatch", `prekey ${prekey.id} does not fit its bundle slot`);
   }
@@ -49,31 +50,32 @@ function expectSlot(prekey: SignedPrekey, suite: Suite, roles: readonly number[]
  * expiry. A `trusted` record (already verified, e.g. the account record the caller just proved with key
  * transparency) that is byte-equal to the bundle's is not verified a second time.
  */
-export function decodeBundle(
+export async function decodeBundle(
+  provider: CryptoProvider,
   bytes: Uint8Array,
   offset: number,
   now: number = Date.now(),
   trusted?: IdentityRecord,
-): [Bundle, number] {
+): Promise<[Bundle, number]> {
   const reader = new Reader(bytes, offset);
   const version = reader.u16("bundle version");
   if (version !== PROTOCOL_VERSION) throw new NanoError("unsupported_version", `bundle version ${version}`);
-  const suite = getSuite(reader.u16("bundle suite"));
-  const record = readIdentityRecordField(reader, trusted);
-  const next = (): SignedPrekey => {
-    const [prekey, read] = decodeSignedPrekey(bytes, reader.offset);
+  const suite = provider.suite(reader.u16("bundle suite"));
+  const record = await readIdentityRecordField(provider, reader, trusted);
+  const next = async (): Promise<SignedPrekey> => {
+    const [prekey, read] = decodeSignedPrekey(provider, bytes, reader.offset);
     reader.offset += read;
-    verifySignedPrekey(prekey, record, now);
+    await verifySignedPrekey(prekey, record, now);
     return prekey;
   };
-  const signedDh = suite.agreement ? expectSlot(next(), suite, [PREKEY_ROLES.signedDh]) : null;
+  const signedDh = suite.agreement ? expectSlot(await next(), suite, [PREKEY_ROLES.signedDh]) : null;
   const pq = suite.ratchetKem
-    ? expectSlot(next(), suite, [PREKEY_ROLES.pqOneTime, PREKEY_ROLES.pqLastResort])
+    ? expectSlot(await next(), suite, [PREKEY_ROLES.pqOneTime, PREKEY_ROLES.pqLastResort])
     : null;
   const hasOneTime = reader.bool("one-time prekey flag");
   if (hasOneTime && !suite.agreement)
     throw new NanoError("prekey_mismatch", "quantum bundles have no X25519 keys");
-  const oneTimeDh = hasOneTime ? expectSlot(next(), suite, [PREKEY_ROLES.oneTimeDh]) : null;
+  const oneTimeDh = hasOneTime ? expectSlot(await next(), suite, [PREKEY_ROLES.oneTimeDh]) : null;
   return [
     { suite, record, signedDh, pq, oneTimeDh, encoded: bytes.slice(offset, reader.offset) },
     reader.offset - offset,
@@ -82,18 +84,21 @@ export function decodeBundle(
 
 export const MAX_BUNDLE_BYTES = 32768;
 
-export function decodeBundleExact(
+export async function decodeBundleExact(
+  provider: CryptoProvider,
   bytes: Uint8Array,
   now: number = Date.now(),
   trusted?: IdentityRecord,
-): Bundle {
+): Promise<Bundle> {
   if (bytes.length > MAX_BUNDLE_BYTES) throw new NanoError("malformed", "bundle too large");
-  return decodeExact(bytes, (b, o) => decodeBundle(b, o, now, trusted), "bundle");
+  const [bundle, read] = await decodeBundle(provider, bytes, 0, now, trusted);
+  if (read !== bytes.length) throw new NanoError("trailing_bytes", "bytes after the bundle");
+  return bundle;
 }
 
 /** H("nano/v1/bundle" || bundle bytes): bound into the transcript. */
-export function bundleHash(encoded: Uint8Array): Uint8Array {
-  return blake2b(label(KDF_LABELS.bundle), encoded);
+export function bundleHash(provider: CryptoProvider, encoded: Uint8Array): Uint8Array {
+  return provider.primitives.blake2b(label(KDF_LABELS.bundle), encoded);
 }
 
 /**
@@ -104,18 +109,19 @@ export function bundleHash(encoded: Uint8Array): Uint8Array {
  * once (or not at all when it is byte-equal to `trusted`); the result is the decoded, verified bundle
  * with its exact encoding, ready for `startSession` without another decode.
  */
-export function assembleBundle(
+export async function assembleBundle(
+  provider: CryptoProvider,
   base: Uint8Array,
   oneTime: readonly Uint8Array[],
   now: number = Date.now(),
   trusted?: IdentityRecord,
-): Bundle {
-  const bundle = decodeBundleExact(base, now, trusted);
+): Promise<Bundle> {
+  const bundle = await decodeBundleExact(provider, base, now, trusted);
   let pq = bundle.pq;
   let dh = bundle.oneTimeDh;
   for (const bytes of oneTime) {
-    const prekey = decodeExact(bytes, decodeSignedPrekey, "one-time prekey");
-    verifySignedPrekey(prekey, bundle.record, now);
+    const prekey = decodeExact(bytes, (b, o) => decodeSignedPrekey(provider, b, o), "one-time prekey");
+    await verifySignedPrekey(prekey, bundle.record, now);
     if (prekey.suite.id !== bundle.suite.id)
       throw new NanoError("prekey_mismatch", "one-time prekey of another suite");
     if (prekey.role === PREKEY_ROLES.pqOneTime && pq?.role === PREKEY_ROLES.pqLastResort) pq = prekey;

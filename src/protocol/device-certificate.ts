@@ -1,15 +1,10 @@
-import {
-  blake2b,
-  constantTimeEqual,
-  decodeTaggedKey,
-  encodeTaggedKey,
-  getSuite,
-  type SeedKeyPair,
-  type Suite,
-} from "../crypto/index.ts";
+import type { SeedKeyPair } from "../crypto/algorithms.ts";
+import { decodeTaggedKey, encodeTaggedKey } from "../crypto/key-encoding.ts";
 import { KDF_LABELS, label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
+import type { CryptoProvider, ProviderSuite } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { decodeExact, Reader, Writer } from "./_codec.ts";
+import { constantTimeEqual } from "./_constant-time.ts";
 import {
   checkUsername,
   type IdentityKeys,
@@ -28,7 +23,7 @@ import { checkValidityPeriod } from "./validity.ts";
  * authenticates post-quantumly too.
  */
 export interface DeviceCertificate {
-  readonly suite: Suite;
+  readonly suite: ProviderSuite;
   readonly username: string;
   /** BLAKE2b(nano/v1/ikh || tagged identity signature key): binds the certificate to one identity key. */
   readonly identityKeyHash: Uint8Array;
@@ -40,12 +35,19 @@ export interface DeviceCertificate {
   readonly encoded: Uint8Array;
 }
 
-export function identityKeyHash(suite: Suite, signaturePublicKey: Uint8Array): Uint8Array {
-  return blake2b(label(KDF_LABELS.identityKeyHash), encodeTaggedKey(suite.signature.alg, signaturePublicKey));
+export function identityKeyHash(
+  provider: CryptoProvider,
+  suite: ProviderSuite,
+  signaturePublicKey: Uint8Array,
+): Uint8Array {
+  return provider.primitives.blake2b(
+    label(KDF_LABELS.identityKeyHash),
+    encodeTaggedKey(suite.signature.alg, signaturePublicKey),
+  );
 }
 
 function encodeBody(
-  suite: Suite,
+  suite: ProviderSuite,
   username: string,
   ikh: Uint8Array,
   devicePublicKey: Uint8Array,
@@ -73,37 +75,46 @@ export interface DeviceCertificateOptions {
 }
 
 /** Generates a device key for `suite` and certifies it with that suite's identity key. */
-export function createDevice(
+export async function createDevice(
+  provider: CryptoProvider,
   identity: IdentityKeys,
-  suite: Suite,
+  suite: ProviderSuite,
   options: DeviceCertificateOptions = {},
-): { deviceKey: SeedKeyPair; certificate: DeviceCertificate } {
+): Promise<{ deviceKey: SeedKeyPair; certificate: DeviceCertificate }> {
   const keys = identityKeysFor(identity, suite);
-  const deviceKey = suite.signature.keygen();
+  const deviceKey = await suite.signature.keygen();
   const created = options.created ?? Date.now();
   const expires = options.expires ?? created + 365 * 24 * 3600 * 1000;
   if (expires <= created) throw new RangeError("certificate must expire after it is created");
   const body = encodeBody(
     suite,
     identity.username,
-    identityKeyHash(suite, keys.signature.publicKey),
+    identityKeyHash(provider, suite, keys.signature.publicKey),
     deviceKey.publicKey,
     options.deviceId ?? 1,
     created,
     expires,
   );
-  const signature = suite.signature.sign(keys.signature.seed, body, label(SIGNATURE_CONTEXTS.deviceCert));
+  const signature = await suite.signature.sign(
+    keys.signature.seed,
+    body,
+    label(SIGNATURE_CONTEXTS.deviceCert),
+  );
   const encoded = new Writer().bytes(body).bytes(signature).finish();
-  return { deviceKey, certificate: decodeDeviceCertificateExact(encoded) };
+  return { deviceKey, certificate: decodeDeviceCertificateExact(provider, encoded) };
 }
 
 /** Parses a certificate (no signature check: that needs the identity record, see verify). */
-export function decodeDeviceCertificate(bytes: Uint8Array, offset: number): [DeviceCertificate, number] {
+export function decodeDeviceCertificate(
+  provider: CryptoProvider,
+  bytes: Uint8Array,
+  offset: number,
+): [DeviceCertificate, number] {
   const reader = new Reader(bytes, offset);
   const version = reader.u16("device certificate version");
   if (version !== PROTOCOL_VERSION)
     throw new NanoError("unsupported_version", `device certificate version ${version}`);
-  const suite = getSuite(reader.u16("suite"));
+  const suite = provider.suite(reader.u16("suite"));
   const username = new TextDecoder().decode(reader.vec8("username", MAX_USERNAME_BYTES, 1));
   checkUsername(username);
   const ikh = reader.fixed(64, "identity key hash");
@@ -133,25 +144,27 @@ export function decodeDeviceCertificate(bytes: Uint8Array, offset: number): [Dev
   return [certificate, reader.offset - offset];
 }
 
-export function decodeDeviceCertificateExact(bytes: Uint8Array): DeviceCertificate {
-  return decodeExact(bytes, decodeDeviceCertificate, "device certificate");
+export function decodeDeviceCertificateExact(provider: CryptoProvider, bytes: Uint8Array): DeviceCertificate {
+  return decodeExact(bytes, (b, o) => decodeDeviceCertificate(provider, b, o), "device certificate");
 }
 
 /**
  * What the relay calls on registration and on every login: the certificate must name the record's
  * user, be signed by the record's identity key of its suite, and be valid at `now`.
  */
-export function verifyDeviceCertificate(
+export async function verifyDeviceCertificate(
+  provider: CryptoProvider,
   bytes: Uint8Array,
   record: IdentityRecord,
   now: number = Date.now(),
-): DeviceCertificate {
-  const certificate = decodeDeviceCertificateExact(bytes);
+): Promise<DeviceCertificate> {
+  const certificate = decodeDeviceCertificateExact(provider, bytes);
   const keys = recordKeysFor(record, certificate.suite);
   if (certificate.username !== record.username) {
     throw new NanoError("certificate_mismatch", "device certificate names another user");
   }
-  if (!constantTimeEqual(certificate.identityKeyHash, identityKeyHash(certificate.suite, keys.signature))) {
+  const expectedHash = identityKeyHash(provider, certificate.suite, keys.signature);
+  if (!constantTimeEqual(certificate.identityKeyHash, expectedHash)) {
     throw new NanoError("certificate_mismatch", "device certificate names another identity key");
   }
   // A device key equal to an identity key would make the identity key answer relay challenges.
@@ -161,7 +174,7 @@ export function verifyDeviceCertificate(
     }
   }
   const body = certificate.encoded.subarray(0, certificate.encoded.length - certificate.signature.length);
-  const ok = certificate.suite.signature.verify(
+  const ok = await certificate.suite.signature.verify(
     keys.signature,
     body,
     certificate.signature,
@@ -178,18 +191,18 @@ export function verifyDeviceCertificate(
 }
 
 /** Device authentication message: `u16 suite || vec8 username || vec8 challenge`, context device-auth. */
-function authMessage(suite: Suite, username: string, challenge: Uint8Array): Uint8Array {
+function authMessage(suite: ProviderSuite, username: string, challenge: Uint8Array): Uint8Array {
   if (challenge.length < 16 || challenge.length > 64) throw new RangeError("challenge must be 16..64 bytes");
   return new Writer().u16(suite.id).vec8(checkUsername(username)).vec8(challenge).finish();
 }
 
 /** The device's answer to a relay login challenge. */
 export function signDeviceChallenge(
-  suite: Suite,
+  suite: ProviderSuite,
   deviceSeed: Uint8Array,
   username: string,
   challenge: Uint8Array,
-): Uint8Array {
+): Promise<Uint8Array> {
   return suite.signature.sign(
     deviceSeed,
     authMessage(suite, username, challenge),
@@ -202,7 +215,7 @@ export function verifyDeviceChallenge(
   certificate: DeviceCertificate,
   challenge: Uint8Array,
   answer: Uint8Array,
-): boolean {
+): Promise<boolean> {
   return verifyDeviceAnswer(
     certificate.suite,
     certificate.devicePublicKey,
@@ -213,17 +226,17 @@ export function verifyDeviceChallenge(
 }
 
 /** The same check from the stored device key (raw) and its suite; false for anything malformed. */
-export function verifyDeviceAnswer(
-  suite: Suite,
+export async function verifyDeviceAnswer(
+  suite: ProviderSuite,
   devicePublicKey: Uint8Array,
   username: string,
   challenge: Uint8Array,
   answer: Uint8Array,
-): boolean {
+): Promise<boolean> {
   if (devicePublicKey.length !== suite.signature.lengths.publicKey) return false;
   if (challenge.length < 16 || challenge.length > 64) return false;
   try {
-    return suite.signature.verify(
+    return await suite.signature.verify(
       devicePublicKey,
       authMessage(suite, username, challenge),
       answer,

@@ -1,5 +1,6 @@
-import { CHACHA20_POLY1305, getSuite, type Suite } from "../crypto/index.ts";
 import { PROTOCOL_VERSION } from "../crypto/labels.ts";
+import { CHACHA20_POLY1305 } from "../crypto/parameters.ts";
+import type { CryptoProvider, ProviderSuite } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { Reader, Writer } from "./_codec.ts";
 import { headerLength } from "./header.ts";
@@ -25,16 +26,16 @@ export interface RatchetMessage {
 }
 
 export type Envelope =
-  | { readonly type: 1; readonly suite: Suite; readonly enc: Uint8Array; readonly sealed: Uint8Array }
-  | { readonly type: 2 | 3; readonly suite: Suite; readonly message: RatchetMessage };
+  | { readonly type: 1; readonly suite: ProviderSuite; readonly enc: Uint8Array; readonly sealed: Uint8Array }
+  | { readonly type: 2 | 3; readonly suite: ProviderSuite; readonly message: RatchetMessage };
 
 /** Bytes of a first-contact body before the padded payload: the initiator signature in PQ suites. */
-export function prekeyBodyPrefix(suite: Suite): number {
+export function prekeyBodyPrefix(suite: ProviderSuite): number {
   return suite.postQuantum ? suite.signature.lengths.signature : 0;
 }
 
 /** The fixed per-suite maximum of each envelope type (listed in docs/protocol.md §9.3). */
-export function maxEnvelopeLength(suite: Suite, type: EnvelopeType): number {
+export function maxEnvelopeLength(suite: ProviderSuite, type: EnvelopeType): number {
   if (type === ENVELOPE_TYPES.prekey) return MAX_ENVELOPE_BYTES;
   return PREFIX + NONCE + headerLength(suite, type === 3) + TAG + 4 + MAX_BUCKET + TAG;
 }
@@ -45,7 +46,7 @@ export function encodeRatchetMessage(writer: Writer, message: RatchetMessage): W
 
 export function readRatchetMessage(
   reader: Reader,
-  suite: Suite,
+  suite: ProviderSuite,
   kem: boolean,
   bodyPrefix: number,
 ): RatchetMessage {
@@ -80,12 +81,12 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
 }
 
 /** Parses length, then version, then suite and type, then the fields; rejects trailing bytes. */
-export function decodeEnvelope(bytes: Uint8Array): Envelope {
+export function decodeEnvelope(provider: CryptoProvider, bytes: Uint8Array): Envelope {
   if (bytes.length > MAX_ENVELOPE_BYTES) throw new NanoError("envelope_size_invalid", "envelope over 64 KiB");
   const reader = new Reader(bytes);
   const version = reader.u8("envelope version");
   if (version !== PROTOCOL_VERSION) throw new NanoError("unsupported_version", `envelope version ${version}`);
-  const suite = getSuite(reader.u16("envelope suite"));
+  const suite = provider.suite(reader.u16("envelope suite"));
   const type = reader.u8("envelope type");
   if (type !== 1 && type !== 2 && type !== 3)
     throw new NanoError("malformed", `unknown envelope type ${type}`);
@@ -107,6 +108,6 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
 }
 
 /** The prefix `version || suite || type` that starts every AD and seal context. */
-export function envelopePrefix(suite: Suite, type: EnvelopeType): Uint8Array {
+export function envelopePrefix(suite: ProviderSuite, type: EnvelopeType): Uint8Array {
   return Uint8Array.of(PROTOCOL_VERSION, suite.id >>> 8, suite.id & 0xff, type);
 }

@@ -1,5 +1,7 @@
-import { blake2b, type SuiteId, utf8 } from "../crypto/index.ts";
+import { utf8 } from "../crypto/bytes.ts";
 import { KDF_LABELS, label } from "../crypto/labels.ts";
+import type { CryptoProvider } from "../crypto/provider/index.ts";
+import type { SuiteId } from "../crypto/suite-ids.ts";
 import { NanoError } from "../errors/index.ts";
 import { lengthPrefixed } from "./_codec.ts";
 import { ENVELOPE_TYPES, type Envelope } from "./envelope.ts";
@@ -49,8 +51,10 @@ export interface FirstContactInput {
 const REFUSAL_KINDS = Object.freeze({ envelope: 1, handshake: 2 } as const);
 
 /** Key of the refusal cache: H(label || kind || fields), never sent anywhere. */
-function refusalKey(kind: number, ...fields: Uint8Array[]): Uint8Array {
-  return blake2b(lengthPrefixed(label(KDF_LABELS.refused), Uint8Array.of(kind), ...fields));
+function refusalKey(provider: CryptoProvider, kind: number, ...fields: Uint8Array[]): Uint8Array {
+  return provider.primitives.blake2b(
+    lengthPrefixed(label(KDF_LABELS.refused), Uint8Array.of(kind), ...fields),
+  );
 }
 
 /**
@@ -98,6 +102,7 @@ function seeds(held: HeldPrekeys): Uint8Array[] {
 }
 
 export async function receiveFirstContact(
+  provider: CryptoProvider,
   view: ProtocolView,
   input: FirstContactInput,
   options: { now: number; limits: ProtocolLimits },
@@ -106,7 +111,7 @@ export async function receiveFirstContact(
   const { envelope, relaySender } = input;
   const suite = envelope.suite;
   const keys: Uint8Array[] = [
-    refusalKey(REFUSAL_KINDS.envelope, utf8(relaySender), envelope.enc, envelope.sealed),
+    refusalKey(provider, REFUSAL_KINDS.envelope, utf8(relaySender), envelope.enc, envelope.sealed),
   ];
   const refusedBefore = () =>
     new NanoError("first_contact_refused", "a copy of a first contact refused before");
@@ -117,7 +122,7 @@ export async function receiveFirstContact(
   try {
     const own = await view.ownIdentity();
     // 2-3: one decapsulation, then the name the record claims against the relay's sender.
-    const parsed: ParsedFirstContact = openFirstContact(own.keys, own.record, envelope);
+    const parsed: ParsedFirstContact = await openFirstContact(provider, own.keys, own.record, envelope);
     const claimed = claimedUsername(parsed.initiatorRecord);
     if (claimed !== relaySender) {
       throw new NanoError(
@@ -139,8 +144,8 @@ export async function receiveFirstContact(
     if (trusted === "needs_record") return { kind: "needs_record", username: relaySender };
     const first = trustFirstContact(parsed, trusted);
     // 6: selection and transcript; the caches.
-    const context = transcriptOf(suite, own.record, first, held);
-    keys.push(refusalKey(REFUSAL_KINDS.handshake, context.handshakeHash));
+    const context = transcriptOf(provider, suite, own.record, first, held);
+    keys.push(refusalKey(provider, REFUSAL_KINDS.handshake, context.handshakeHash));
     if (await view.wasRefused(keys[1]!)) {
       return refused(refusedBefore(), writes({ refused: [keys[0]!] }));
     }
@@ -151,20 +156,26 @@ export async function receiveFirstContact(
     const changed = differs(contact, trusted) ? contact : null;
     if (changed === null) checkPin(suite, contact?.pin);
     const stored = await view.loadSessions(relaySender);
-    const sessions = stored ? decodeContactSessions(stored, limits) : EMPTY_SESSIONS;
+    const sessions = stored ? decodeContactSessions(provider, stored, limits) : EMPTY_SESSIONS;
     if (await view.hasReplay(context.handshakeHash)) {
       // A repeated first contact: only a new message of the session this handshake created.
       const existing = findByHandshake(sessions, context.handshakeHash);
       const replayed = () => new NanoError("replayed_prekey_message", "first contact seen before");
       if (existing === null) throw replayed();
-      let decrypted: ReturnType<typeof ratchetDecrypt>;
+      let decrypted: Awaited<ReturnType<typeof ratchetDecrypt>>;
       try {
-        decrypted = ratchetDecrypt(existing, ENVELOPE_TYPES.prekey, first.message, { now, limits });
+        decrypted = await ratchetDecrypt(existing, ENVELOPE_TYPES.prekey, first.message, {
+          provider,
+          now,
+          limits,
+        });
       } catch (error) {
         if (NanoError.is(error, "duplicate_message")) throw replayed();
         throw error;
       }
-      const content = unpad(checkInitiatorSignature(suite, trusted, context.transcript, decrypted.body));
+      const content = unpad(
+        await checkInitiatorSignature(provider, suite, trusted, context.transcript, decrypted.body),
+      );
       if (changed !== null) return { ...blockChanged(changed, trusted), kind: "held" };
       const updated = promote(sessions, existing, decrypted.state, now, limits);
       return {
@@ -178,9 +189,15 @@ export async function receiveFirstContact(
     }
     // 7: secrets, decryption, the initiator signature (hybrid, quantum).
     refuseHandshake = true;
-    const initial = respond(own.keys, own.record, first, context, now);
-    const decrypted = ratchetDecrypt(initial, ENVELOPE_TYPES.prekey, first.message, { now, limits });
-    const content = unpad(checkInitiatorSignature(suite, trusted, context.transcript, decrypted.body));
+    const initial = await respond(provider, own.keys, own.record, first, context, now);
+    const decrypted = await ratchetDecrypt(initial, ENVELOPE_TYPES.prekey, first.message, {
+      provider,
+      now,
+      limits,
+    });
+    const content = unpad(
+      await checkInitiatorSignature(provider, suite, trusted, context.transcript, decrypted.body),
+    );
     if (changed !== null) {
       // Verified, from the relay sender, with a record key transparency proves: hold and block.
       return { ...blockChanged(changed, trusted), kind: "held" };

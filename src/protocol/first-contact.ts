@@ -1,4 +1,4 @@
-import type { Suite } from "../crypto/index.ts";
+import type { ProviderSuite } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { Reader, Writer } from "./_codec.ts";
 import {
@@ -54,7 +54,7 @@ function need<T>(value: T | null, present: boolean, what: string): void {
   if ((value !== null) !== present) throw new TypeError(`${what} presence does not match the suite`);
 }
 
-export function encodeHandshakeFields(suite: Suite, fields: HandshakeFields): Uint8Array {
+export function encodeHandshakeFields(suite: ProviderSuite, fields: HandshakeFields): Uint8Array {
   const dh = suite.agreement !== null;
   const pq = suite.ratchetKem !== null;
   need(fields.signedDhId, dh, "signed DH prekey id");
@@ -91,7 +91,7 @@ export function encodeFirstContact(handshake: Uint8Array, message: RatchetMessag
 }
 
 /** Parses the whole first-contact plaintext for `suite`; the embedded record is NOT verified. */
-export function decodeFirstContact(suite: Suite, bytes: Uint8Array): ParsedFirstContact {
+export function decodeFirstContact(suite: ProviderSuite, bytes: Uint8Array): ParsedFirstContact {
   const reader = new Reader(bytes);
   const dh = suite.agreement !== null;
   const pq = suite.ratchetKem !== null;

@@ -1,7 +1,9 @@
-import { blake2b, concatBytes, constantTimeEqual, hkdf, type Suite, wipe } from "../crypto/index.ts";
+import { concatBytes, wipe } from "../crypto/bytes.ts";
 import { KDF_LABELS, label, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
+import type { CryptoProvider, ProviderSuite } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { Writer } from "./_codec.ts";
+import { constantTimeEqual } from "./_constant-time.ts";
 import { type Bundle, bundleHash, encodeBundle } from "./bundle.ts";
 import { encodeHandshakeFields, type FirstContact, type HandshakeFields } from "./first-contact.ts";
 import { type IdentityKeys, type IdentityRecord, identityKeysFor, recordKeysFor } from "./identity-record.ts";
@@ -26,10 +28,15 @@ interface HandshakeKeys {
 }
 
 /** RK0 || CK0 || HK0 || NHK_I || NHK_R || SID = HKDF(ikm = secrets, salt = TH, info = hs || suite, 192). */
-function keySchedule(suite: Suite, secrets: readonly Uint8Array[], transcript: Uint8Array): HandshakeKeys {
+function keySchedule(
+  provider: CryptoProvider,
+  suite: ProviderSuite,
+  secrets: readonly Uint8Array[],
+  transcript: Uint8Array,
+): HandshakeKeys {
   const ikm = concatBytes(...secrets);
   const info = new Writer().bytes(label(KDF_LABELS.handshake)).u16(suite.id).finish();
-  const okm = hkdf(ikm, transcript, info, 192);
+  const okm = provider.primitives.hkdf(ikm, transcript, info, 192);
   const part = (i: number) => okm.slice(i * 32, (i + 1) * 32);
   const keys = {
     rootKey: part(0),
@@ -44,8 +51,12 @@ function keySchedule(suite: Suite, secrets: readonly Uint8Array[], transcript: U
 }
 
 /** What the initiator signs (hybrid, quantum): TH || BLAKE2b(payload). */
-export function initiatorSignedMessage(transcript: Uint8Array, payload: Uint8Array): Uint8Array {
-  return concatBytes(transcript, blake2b(payload));
+export function initiatorSignedMessage(
+  provider: CryptoProvider,
+  transcript: Uint8Array,
+  payload: Uint8Array,
+): Uint8Array {
+  return concatBytes(transcript, provider.primitives.blake2b(payload));
 }
 
 export interface InitiateOptions {
@@ -57,12 +68,13 @@ export interface InitiateOptions {
  * Initiator: computes the shared keys from a verified bundle and returns the session state with the
  * first-contact material pending; ratchetEncrypt then produces first-contact messages until a reply.
  */
-export function initiate(
+export async function initiate(
+  provider: CryptoProvider,
   identity: IdentityKeys,
   record: IdentityRecord,
   bundle: Bundle,
   options: InitiateOptions,
-): RatchetState {
+): Promise<RatchetState> {
   const suite = bundle.suite;
   const own = identityKeysFor(identity, suite);
   recordKeysFor(record, suite);
@@ -74,25 +86,25 @@ export function initiate(
   let pqCt: Uint8Array | null = null;
   if (suite.agreement) {
     const dh = suite.agreement;
-    const eph = dh.keygen();
+    const eph = await dh.keygen();
     ephemeral = eph.publicKey;
-    secrets.push(dh.agree(own.agreement!.seed, bundle.signedDh!.publicKey));
-    secrets.push(dh.agree(eph.seed, peer.agreement!));
-    secrets.push(dh.agree(eph.seed, bundle.signedDh!.publicKey));
-    if (bundle.oneTimeDh) secrets.push(dh.agree(eph.seed, bundle.oneTimeDh.publicKey));
+    secrets.push(await dh.agree(own.agreement!.seed, bundle.signedDh!.publicKey));
+    secrets.push(await dh.agree(eph.seed, peer.agreement!));
+    secrets.push(await dh.agree(eph.seed, bundle.signedDh!.publicKey));
+    if (bundle.oneTimeDh) secrets.push(await dh.agree(eph.seed, bundle.oneTimeDh.publicKey));
     wipe(eph.seed);
   } else {
-    const result = suite.kem.encapsulate(peer.kem);
+    const result = await suite.kem.encapsulate(peer.kem);
     identityCt = result.ciphertext;
     secrets.push(result.sharedSecret);
   }
   if (suite.ratchetKem) {
-    const result = suite.ratchetKem.encapsulate(bundle.pq!.publicKey);
+    const result = await suite.ratchetKem.encapsulate(bundle.pq!.publicKey);
     pqCt = result.ciphertext;
     secrets.push(result.sharedSecret);
   }
-  const ratchet = suite.agreement?.keygen() ?? null;
-  const offer = suite.ratchetKem?.keygen() ?? null;
+  const ratchet = suite.agreement ? await suite.agreement.keygen() : null;
+  const offer = suite.ratchetKem ? await suite.ratchetKem.keygen() : null;
   const fields: HandshakeFields = {
     selection: options.selection,
     initiator: record,
@@ -106,15 +118,22 @@ export function initiate(
     ratchetKey: ratchet?.publicKey ?? null,
     initialOffer: offer?.publicKey ?? null,
   };
-  const transcript = transcriptFor(suite, fields, bundle.record, bundle.encoded, usedPrekeys(bundle));
-  const keys = keySchedule(suite, secrets, transcript);
+  const transcript = transcriptFor(
+    provider,
+    suite,
+    fields,
+    bundle.record,
+    bundle.encoded,
+    usedPrekeys(bundle),
+  );
+  const keys = keySchedule(provider, suite, secrets, transcript);
   return {
     suiteId: suite.id,
     role: ROLES.initiator,
     sessionId: keys.sessionId,
     localIdentityHash: record.hash,
     remoteIdentityHash: bundle.record.hash,
-    handshakeHash: blake2b(transcript),
+    handshakeHash: provider.primitives.blake2b(transcript),
     rootKey: keys.rootKey,
     step: 0,
     epoch: suite.ratchetKem ? 1 : 0,
@@ -155,18 +174,19 @@ function usedPrekeys(bundle: Bundle): SignedPrekey[] {
 }
 
 function transcriptFor(
-  suite: Suite,
+  provider: CryptoProvider,
+  suite: ProviderSuite,
   fields: HandshakeFields,
   responder: IdentityRecord,
   bundleBytes: Uint8Array,
   prekeys: readonly SignedPrekey[],
 ): Uint8Array {
-  return transcriptHash({
+  return transcriptHash(provider, {
     suite,
     selection: fields.selection,
     initiator: fields.initiator,
     responder,
-    bundleHash: bundleHash(bundleBytes),
+    bundleHash: bundleHash(provider, bundleBytes),
     prekeys,
     ephemeral: fields.ephemeral,
     kemCiphertexts: [fields.identityCt, fields.pqCt].filter((c): c is Uint8Array => c !== null),
@@ -181,11 +201,11 @@ export interface HeldPrekey {
   readonly seed: Uint8Array | null;
 }
 
-export type PrekeyLookup = (suite: Suite, id: number) => HeldPrekey | undefined;
+export type PrekeyLookup = (suite: ProviderSuite, id: number) => HeldPrekey | undefined;
 
 function lookup(
   find: PrekeyLookup,
-  suite: Suite,
+  suite: ProviderSuite,
   id: number | null,
   roles: readonly PrekeyRole[],
   now: number,
@@ -207,7 +227,7 @@ function lookup(
 
 /** The responder's analysis of a first-contact message, before any secret is used. */
 export interface ResponderContext {
-  readonly suite: Suite;
+  readonly suite: ProviderSuite;
   readonly transcript: Uint8Array;
   readonly handshakeHash: Uint8Array;
   readonly held: HeldPrekeys;
@@ -225,7 +245,7 @@ export interface HeldPrekeys {
  * it has to be trusted yet and no secret is used.
  */
 export function checkFirstContactPrekeys(
-  suite: Suite,
+  suite: ProviderSuite,
   record: IdentityRecord,
   contact: Pick<HandshakeFields, "responderHash" | "signedDhId" | "pqId" | "oneTimeId">,
   find: PrekeyLookup,
@@ -247,7 +267,8 @@ export function checkFirstContactPrekeys(
  * caller can consult the replay and refusal caches first.
  */
 export function transcriptOf(
-  suite: Suite,
+  provider: CryptoProvider,
+  suite: ProviderSuite,
   record: IdentityRecord,
   contact: FirstContact,
   held: HeldPrekeys,
@@ -263,29 +284,32 @@ export function transcriptOf(
   const prekeys = [held.signedDh, held.pq, held.oneTime]
     .filter((h): h is HeldPrekey => h !== null)
     .map((h) => h.prekey);
-  const transcript = transcriptFor(suite, contact, record, bundleBytes, prekeys);
-  return { suite, transcript, handshakeHash: blake2b(transcript), held };
+  const transcript = transcriptFor(provider, suite, contact, record, bundleBytes, prekeys);
+  return { suite, transcript, handshakeHash: provider.primitives.blake2b(transcript), held };
 }
 
 /** Both steps at once, for a first contact whose record is already trusted. */
 export function analyzeFirstContact(
-  suite: Suite,
+  provider: CryptoProvider,
+  suite: ProviderSuite,
   record: IdentityRecord,
   contact: FirstContact,
   find: PrekeyLookup,
   now: number,
 ): ResponderContext {
-  return transcriptOf(suite, record, contact, checkFirstContactPrekeys(suite, record, contact, find, now));
+  const held = checkFirstContactPrekeys(suite, record, contact, find, now);
+  return transcriptOf(provider, suite, record, contact, held);
 }
 
 /** Responder: derives the session state from an analysed first contact (not yet decrypted). */
-export function respond(
+export async function respond(
+  provider: CryptoProvider,
   identity: IdentityKeys,
   record: IdentityRecord,
   contact: FirstContact,
   context: ResponderContext,
   now: number,
-): RatchetState {
+): Promise<RatchetState> {
   const { suite, held } = context;
   for (const entry of [held.signedDh, held.pq, held.oneTime]) {
     if (entry && entry.seed === null)
@@ -297,19 +321,19 @@ export function respond(
   if (suite.agreement) {
     const dh = suite.agreement;
     const spk = held.signedDh!.seed!;
-    secrets.push(dh.agree(spk, initiator.agreement!));
-    secrets.push(dh.agree(own.agreement!.seed, contact.ephemeral!));
-    secrets.push(dh.agree(spk, contact.ephemeral!));
-    if (held.oneTime) secrets.push(dh.agree(held.oneTime.seed!, contact.ephemeral!));
+    secrets.push(await dh.agree(spk, initiator.agreement!));
+    secrets.push(await dh.agree(own.agreement!.seed, contact.ephemeral!));
+    secrets.push(await dh.agree(spk, contact.ephemeral!));
+    if (held.oneTime) secrets.push(await dh.agree(held.oneTime.seed!, contact.ephemeral!));
   } else {
-    secrets.push(suite.kem.decapsulate(own.kem.seed, contact.identityCt!));
+    secrets.push(await suite.kem.decapsulate(own.kem.seed, contact.identityCt!));
   }
-  if (suite.ratchetKem) secrets.push(suite.ratchetKem.decapsulate(held.pq!.seed!, contact.pqCt!));
+  if (suite.ratchetKem) secrets.push(await suite.ratchetKem.decapsulate(held.pq!.seed!, contact.pqCt!));
   // The initiator's first ratchet key and KEM offer are used at our first send: check them now, so a
   // bad key fails this message instead of wedging the session later.
-  if (suite.agreement) wipe(suite.agreement.agree(own.agreement!.seed, contact.ratchetKey!));
-  if (suite.ratchetKem) wipe(suite.ratchetKem.encapsulate(contact.initialOffer!).sharedSecret);
-  const keys = keySchedule(suite, secrets, context.transcript);
+  if (suite.agreement) wipe(await suite.agreement.agree(own.agreement!.seed, contact.ratchetKey!));
+  if (suite.ratchetKem) wipe((await suite.ratchetKem.encapsulate(contact.initialOffer!)).sharedSecret);
+  const keys = keySchedule(provider, suite, secrets, context.transcript);
   return {
     suiteId: suite.id,
     role: ROLES.responder,
@@ -336,7 +360,7 @@ export function respond(
     ourOffer: null,
     previousOfferHash: null,
     peerOffer: contact.initialOffer,
-    lastPeerOfferHash: contact.initialOffer ? blake2b(contact.initialOffer) : null,
+    lastPeerOfferHash: contact.initialOffer ? provider.primitives.blake2b(contact.initialOffer) : null,
     kemMessages: 0,
     kemTime: now,
     skipped: [],
@@ -349,19 +373,20 @@ export function respond(
 }
 
 /** Verifies and strips the initiator signature of a first-contact body (hybrid, quantum). */
-export function checkInitiatorSignature(
-  suite: Suite,
+export async function checkInitiatorSignature(
+  provider: CryptoProvider,
+  suite: ProviderSuite,
   initiator: IdentityRecord,
   transcript: Uint8Array,
   body: Uint8Array,
-): Uint8Array {
+): Promise<Uint8Array> {
   if (!suite.postQuantum) return body;
   const length = suite.signature.lengths.signature;
   const signature = body.subarray(0, length);
   const payload = body.slice(length);
-  const ok = suite.signature.verify(
+  const ok = await suite.signature.verify(
     recordKeysFor(initiator, suite).signature,
-    initiatorSignedMessage(transcript, payload),
+    initiatorSignedMessage(provider, transcript, payload),
     signature,
     label(SIGNATURE_CONTEXTS.handshakeInit),
   );

@@ -1,4 +1,4 @@
-import { getSuite, type Suite } from "../crypto/index.ts";
+import type { ProviderSuite } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { Reader, Writer } from "./_codec.ts";
 
@@ -25,12 +25,11 @@ export interface Header {
   readonly ek: Uint8Array | null;
 }
 
-export function headerLength(suite: Suite, kem: boolean): number {
+export function headerLength(suite: ProviderSuite, kem: boolean): number {
   return 4 + 4 + (suite.agreement ? 32 : 0) + 1 + (kem ? KEM_CT_BYTES + KEM_EK_BYTES : 0);
 }
 
-export function encodeHeader(suiteId: number, header: Header): Uint8Array {
-  const suite = getSuite(suiteId);
+export function encodeHeader(suite: ProviderSuite, header: Header): Uint8Array {
   const kem = header.ct !== null || header.ek !== null;
   if (kem && !suite.ratchetKem) throw new TypeError("classical headers carry no KEM fields");
   if ((header.dh !== null) !== (suite.agreement !== null)) throw new TypeError("header DH key presence");
@@ -47,7 +46,7 @@ export function encodeHeader(suiteId: number, header: Header): Uint8Array {
 }
 
 /** Decodes a header of the exact size for (suite, kem); zero-filled slots must be zero. */
-export function decodeHeader(suite: Suite, kem: boolean, bytes: Uint8Array): Header {
+export function decodeHeader(suite: ProviderSuite, kem: boolean, bytes: Uint8Array): Header {
   if (bytes.length !== headerLength(suite, kem))
     throw new NanoError("malformed", "header has the wrong size");
   const reader = new Reader(bytes);

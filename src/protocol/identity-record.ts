@@ -1,21 +1,30 @@
-import {
-  blake2b,
-  constantTimeEqual,
-  decodeSuitePublicKeys,
-  encodeSuitePublicKeys,
-  getSuite,
-  SUITES,
-  type Suite,
-  type SuiteId,
-  type SuiteKeyPairs,
-  type SuitePublicKeys,
-  suitePublicKeys,
-  suitePublicKeysLength,
-  utf8,
-} from "../crypto/index.ts";
+import { utf8 } from "../crypto/bytes.ts";
 import { label, PROTOCOL_VERSION, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
+import {
+  COMPOSITE_LENGTHS,
+  ED25519_LENGTHS,
+  ML_DSA_65_LENGTHS,
+  ML_KEM_768_LENGTHS,
+  X_WING_LENGTHS,
+  X25519_KEM_LENGTHS,
+  X25519_LENGTHS,
+} from "../crypto/parameters.ts";
+import type { CryptoProvider, ProviderSuite } from "../crypto/provider/index.ts";
+import type { SuiteId } from "../crypto/suite-ids.ts";
+import {
+  decodeSuitePublicKeysWith,
+  encodeSuitePublicKeys,
+  publicKeysOf,
+  type SuiteKeyPairsOf,
+  type SuitePublicKeysOf,
+} from "../crypto/suite-keys.ts";
 import { NanoError } from "../errors/index.ts";
 import { Reader, Writer } from "./_codec.ts";
+import { constantTimeEqual } from "./_constant-time.ts";
+
+/** A suite's identity public keys, and the owner's key pairs, over the provider's suites. */
+export type SuitePublicKeys = SuitePublicKeysOf<ProviderSuite>;
+export type SuiteKeyPairs = SuiteKeyPairsOf<ProviderSuite>;
 
 /**
  * Identity records (docs/protocol.md §4): a user's username, every accepted suite's identity keys and
@@ -32,6 +41,12 @@ export const MAX_IDENTITY_RECORD_BYTES = 16384;
  * A first contact carries the initiator's record in a slot of exactly this size (docs/protocol.md
  * §7.6), so its length says nothing about the sender's username or suite set.
  */
+/** Per suite: u16 id, then each key with its algorithm byte, then the record signature. */
+const CLASSICAL_ENTRY =
+  2 + 1 + ED25519_LENGTHS.publicKey + 1 + X25519_LENGTHS.publicKey + 1 + X25519_KEM_LENGTHS.publicKey;
+const HYBRID_ENTRY =
+  2 + 1 + COMPOSITE_LENGTHS.publicKey + 1 + X25519_LENGTHS.publicKey + 1 + X_WING_LENGTHS.publicKey;
+const QUANTUM_ENTRY = 2 + 1 + ML_DSA_65_LENGTHS.publicKey + 1 + ML_KEM_768_LENGTHS.publicKey;
 export const IDENTITY_RECORD_SLOT_BYTES =
   2 +
   1 +
@@ -40,7 +55,12 @@ export const IDENTITY_RECORD_SLOT_BYTES =
   8 +
   2 +
   1 +
-  SUITES.reduce((sum, suite) => sum + suitePublicKeysLength(suite) + suite.signature.lengths.signature, 0);
+  CLASSICAL_ENTRY +
+  ED25519_LENGTHS.signature +
+  HYBRID_ENTRY +
+  COMPOSITE_LENGTHS.signature +
+  QUANTUM_ENTRY +
+  ML_DSA_65_LENGTHS.signature;
 const USERNAME = /^[a-z0-9._-]{1,64}$/;
 
 export interface IdentityRecord {
@@ -73,7 +93,7 @@ export function acceptedSuites(record: IdentityRecord): readonly SuiteId[] {
   return record.keys.map((keys) => keys.suite.id);
 }
 
-export function recordKeysFor(record: IdentityRecord, suite: Suite): SuitePublicKeys {
+export function recordKeysFor(record: IdentityRecord, suite: ProviderSuite): SuitePublicKeys {
   const keys = record.keys.find((entry) => entry.suite.id === suite.id);
   if (keys === undefined) {
     throw new NanoError("suite_not_accepted", `${record.username} does not accept the ${suite.name} suite`);
@@ -81,7 +101,7 @@ export function recordKeysFor(record: IdentityRecord, suite: Suite): SuitePublic
   return keys;
 }
 
-export function identityKeysFor(identity: IdentityKeys, suite: Suite): SuiteKeyPairs {
+export function identityKeysFor(identity: IdentityKeys, suite: ProviderSuite): SuiteKeyPairs {
   const keys = identity.suites.find((entry) => entry.suite.id === suite.id);
   if (keys === undefined)
     throw new NanoError("suite_not_accepted", `no identity keys for the ${suite.name} suite`);
@@ -122,17 +142,18 @@ export interface CreateIdentityOptions {
 }
 
 /** Builds and signs the record for `identity`; `preferred` must be one of its suites. */
-export function createIdentityRecord(
+export async function createIdentityRecord(
+  provider: CryptoProvider,
   identity: IdentityKeys,
   preferred: SuiteId,
   options: CreateIdentityOptions = {},
-): IdentityRecord {
+): Promise<IdentityRecord> {
   const sorted = [...identity.suites].sort((a, b) => a.suite.id - b.suite.id);
   checkSuiteList(
     sorted.map((entry) => entry.suite.id),
     preferred,
   );
-  const keys = sorted.map(suitePublicKeys);
+  const keys = sorted.map(publicKeysOf);
   const body = encodeBody(
     identity.username,
     options.recordVersion ?? 1,
@@ -141,17 +162,23 @@ export function createIdentityRecord(
     keys,
   );
   const context = label(SIGNATURE_CONTEXTS.identityRecord);
-  const signatures = sorted.map((entry) => entry.suite.signature.sign(entry.signature.seed, body, context));
+  const signatures = await Promise.all(
+    sorted.map((entry) => entry.suite.signature.sign(entry.signature.seed, body, context)),
+  );
   const writer = new Writer().bytes(body);
   for (const signature of signatures) writer.bytes(signature);
-  return decodeIdentityRecordExact(writer.finish());
+  return decodeIdentityRecordExact(provider, writer.finish());
 }
 
 /**
  * Decodes AND verifies a record at `offset`: length, version, fields, then every signature. A record
  * that does not verify is never returned, so callers cannot forget the check.
  */
-export function decodeIdentityRecord(bytes: Uint8Array, offset: number): [IdentityRecord, number] {
+export async function decodeIdentityRecord(
+  provider: CryptoProvider,
+  bytes: Uint8Array,
+  offset: number,
+): Promise<[IdentityRecord, number]> {
   const reader = new Reader(bytes, offset);
   const version = reader.u16("identity record version");
   if (version !== PROTOCOL_VERSION) {
@@ -168,7 +195,7 @@ export function decodeIdentityRecord(bytes: Uint8Array, offset: number): [Identi
   if (count < 1 || count > 3) throw new NanoError("malformed", "an identity lists 1 to 3 suites");
   const keys: SuitePublicKeys[] = [];
   for (let i = 0; i < count; i++) {
-    const [entry, read] = decodeSuitePublicKeys(bytes, reader.offset);
+    const [entry, read] = decodeSuitePublicKeysWith(bytes, reader.offset, provider.suite);
     reader.offset += read;
     keys.push(entry);
   }
@@ -183,27 +210,30 @@ export function decodeIdentityRecord(bytes: Uint8Array, offset: number): [Identi
     throw new NanoError("malformed", "identity record too large");
   const body = bytes.subarray(offset, bodyEnd);
   const context = label(SIGNATURE_CONTEXTS.identityRecord);
-  keys.forEach((entry, i) => {
-    if (!entry.suite.signature.verify(entry.signature, body, signatures[i]!, context)) {
+  for (const [i, entry] of keys.entries()) {
+    if (!(await entry.suite.signature.verify(entry.signature, body, signatures[i]!, context))) {
       throw new NanoError("invalid_signature", `identity record signature of the ${entry.suite.name} key`);
     }
-  });
+  }
   const record: IdentityRecord = {
     username,
     recordVersion,
     created,
-    preferred: getSuite(preferred).id,
+    preferred: provider.suite(preferred).id,
     keys,
     signatures,
     encoded,
-    hash: blake2b(encoded),
+    hash: provider.primitives.blake2b(encoded),
   };
   return [record, reader.offset - offset];
 }
 
-export function decodeIdentityRecordExact(bytes: Uint8Array): IdentityRecord {
+export async function decodeIdentityRecordExact(
+  provider: CryptoProvider,
+  bytes: Uint8Array,
+): Promise<IdentityRecord> {
   if (bytes.length > MAX_IDENTITY_RECORD_BYTES) throw new NanoError("malformed", "identity record too large");
-  const [record, read] = decodeIdentityRecord(bytes, 0);
+  const [record, read] = await decodeIdentityRecord(provider, bytes, 0);
   if (read !== bytes.length) throw new NanoError("trailing_bytes", "bytes after the identity record");
   return record;
 }
@@ -212,10 +242,14 @@ export function decodeIdentityRecordExact(bytes: Uint8Array): IdentityRecord {
  * Reads a `u32 length || record` field as used inside bundles and claims. A `trusted` record whose
  * bytes are exactly these is returned as it is: it was verified already, and equal bytes verify equally.
  */
-export function readIdentityRecordField(reader: Reader, trusted?: IdentityRecord): IdentityRecord {
+export async function readIdentityRecordField(
+  provider: CryptoProvider,
+  reader: Reader,
+  trusted?: IdentityRecord,
+): Promise<IdentityRecord> {
   const bytes = reader.vec32("identity record", MAX_IDENTITY_RECORD_BYTES, 1);
   if (trusted !== undefined && constantTimeEqual(trusted.encoded, bytes)) return trusted;
-  return decodeIdentityRecordExact(bytes);
+  return decodeIdentityRecordExact(provider, bytes);
 }
 
 /**
@@ -237,18 +271,24 @@ export function claimedUsername(bytes: Uint8Array): string {
 }
 
 /** Fresh identity keys for `suites` (by id). */
-export function generateIdentityKeys(username: string, suites: readonly SuiteId[]): IdentityKeys {
+export async function generateIdentityKeys(
+  provider: CryptoProvider,
+  username: string,
+  suites: readonly SuiteId[],
+): Promise<IdentityKeys> {
   checkUsername(username);
   return {
     username,
-    suites: [...new Set(suites)].map((id) => {
-      const suite = getSuite(id);
-      return {
-        suite,
-        signature: suite.signature.keygen(),
-        agreement: suite.agreement?.keygen() ?? null,
-        kem: suite.kem.keygen(),
-      };
-    }),
+    suites: await Promise.all(
+      [...new Set(suites)].map(async (id): Promise<SuiteKeyPairs> => {
+        const suite = provider.suite(id);
+        return {
+          suite,
+          signature: await suite.signature.keygen(),
+          agreement: suite.agreement ? await suite.agreement.keygen() : null,
+          kem: await suite.kem.keygen(),
+        };
+      }),
+    ),
   };
 }

@@ -1,8 +1,11 @@
-import { constantTimeEqual, getSuite } from "../crypto/index.ts";
+import type { CryptoProvider } from "../crypto/provider/index.ts";
+import { suiteName, suiteRank } from "../crypto/suite-ids.ts";
 import { NanoError } from "../errors/index.ts";
+import { constantTimeEqual } from "./_constant-time.ts";
 import { acceptedSuites, type IdentityRecord } from "./identity-record.ts";
 import type { ProtocolLimits } from "./limits.ts";
 import { type AcceptOutcome, type Blocked, type CallOptions, refused, resolveOptions } from "./outcomes.ts";
+import { checkedSuiteId } from "./selection.ts";
 import { keepBoundTo } from "./session-lifecycle.ts";
 import { decodeContactSessions, encodeContactSessions } from "./session-record.ts";
 import { type Contact, NO_WRITES, type ProtocolView, type ProtocolWrites, writes } from "./stores.ts";
@@ -45,9 +48,14 @@ export function blockChanged(contact: Contact, record: IdentityRecord): Blocked 
   };
 }
 
-async function loadSessions(view: ProtocolView, peer: string, limits: ProtocolLimits) {
+async function loadSessions(
+  provider: CryptoProvider,
+  view: ProtocolView,
+  peer: string,
+  limits: ProtocolLimits,
+) {
   const bytes = await view.loadSessions(peer);
-  return bytes ? decodeContactSessions(bytes, limits) : null;
+  return bytes ? decodeContactSessions(provider, bytes, limits) : null;
 }
 
 /**
@@ -59,6 +67,7 @@ async function loadSessions(view: ProtocolView, peer: string, limits: ProtocolLi
  * and, for a client, proven by key transparency.
  */
 export async function acceptIdentity(
+  provider: CryptoProvider,
   view: ProtocolView,
   record: IdentityRecord,
   options: CallOptions = {},
@@ -66,18 +75,18 @@ export async function acceptIdentity(
   const { limits } = resolveOptions(options);
   const contact = await view.getContact(record.username);
   if (contact === undefined) {
-    const pin = getSuite(record.preferred).id;
+    const pin = checkedSuiteId(record.preferred);
     return {
       kind: "accepted",
       writes: writes({ contacts: [{ username: record.username, contact: { record, pin } }] }),
     };
   }
-  const pinned = getSuite(contact.pin);
-  if (!acceptedSuites(record).some((id) => getSuite(id).rank >= pinned.rank)) {
+  const pinned = checkedSuiteId(contact.pin);
+  if (!acceptedSuites(record).some((id) => suiteRank(id) >= suiteRank(pinned))) {
     return refused(
       new NanoError(
         "suite_below_pin",
-        `${record.username}'s new identity accepts no suite at or above the pinned ${pinned.name}`,
+        `${record.username}'s new identity accepts no suite at or above the pinned ${suiteName(pinned)}`,
       ),
     );
   }
@@ -85,7 +94,7 @@ export async function acceptIdentity(
     contacts: [{ username: record.username, contact: { record, pin: contact.pin } }],
   };
   if (!sameRecord(contact.record, record.encoded)) {
-    const sessions = await loadSessions(view, record.username, limits);
+    const sessions = await loadSessions(provider, view, record.username, limits);
     if (sessions !== null) {
       updates.sessions = [
         { username: record.username, record: encodeContactSessions(keepBoundTo(sessions, record.hash)) },

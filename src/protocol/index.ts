@@ -51,6 +51,8 @@ export {
   type IdentityRecord,
   MAX_IDENTITY_RECORD_BYTES,
   MAX_USERNAME_BYTES,
+  type SuiteKeyPairs,
+  type SuitePublicKeys,
 } from "./identity-record.ts";
 export { acceptIdentity } from "./identity-trust.ts";
 export { DEFAULT_LIMITS, type ProtocolLimits, tightenLimits } from "./limits.ts";
@@ -83,6 +85,7 @@ export {
 } from "./prekey.ts";
 export { rotatePrekeys } from "./prekey-rotation.ts";
 export { type ReceiveInput, receiveMessage } from "./receive-message.ts";
+export { createRelayVerifier, type RelayVerifier } from "./relay-verifier.ts";
 export { checkPin, defaultSuite, raisePin, SELECTION, type Selection, selectSuite } from "./selection.ts";
 export { type SendInput, sendMessage } from "./send-message.ts";
 export {

@@ -1,4 +1,6 @@
-import { type Suite, type SuiteId, wipe } from "../crypto/index.ts";
+import { wipe } from "../crypto/bytes.ts";
+import type { ProviderSuite } from "../crypto/provider/index.ts";
+import type { SuiteId } from "../crypto/suite-ids.ts";
 import { NanoError } from "../errors/index.ts";
 import type { IdentityRecord } from "./identity-record.ts";
 import type { ProtocolLimits } from "./limits.ts";
@@ -43,12 +45,12 @@ export interface Blocked {
 }
 
 export type ChooseOutcome =
-  | { readonly kind: "chosen"; readonly suite: Suite; readonly selection: Selection }
+  | { readonly kind: "chosen"; readonly suite: ProviderSuite; readonly selection: Selection }
   | Blocked
   | Refused;
 
 export type StartOutcome =
-  | ({ readonly kind: "started"; readonly suite: Suite; readonly writes: ProtocolWrites } & Consumes)
+  | ({ readonly kind: "started"; readonly suite: ProviderSuite; readonly writes: ProtocolWrites } & Consumes)
   | Blocked
   | Refused;
 

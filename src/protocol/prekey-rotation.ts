@@ -1,3 +1,4 @@
+import type { CryptoProvider } from "../crypto/provider/index.ts";
 import { acceptedSuites } from "./identity-record.ts";
 import { type CallOptions, resolveOptions } from "./outcomes.ts";
 import { planRotation, type RotationPlan } from "./prekey.ts";
@@ -9,12 +10,13 @@ import { type ProtocolView, type ProtocolWrites, writes } from "./stores.ts";
  * which (suite, role) pairs the owner should renew.
  */
 export async function rotatePrekeys(
+  provider: CryptoProvider,
   view: ProtocolView,
   options: CallOptions = {},
 ): Promise<RotationPlan & { readonly writes: ProtocolWrites }> {
   const { now } = resolveOptions(options);
   const { record } = await view.ownIdentity();
-  const plan = planRotation(await view.listPrekeys(), acceptedSuites(record), now);
+  const plan = planRotation(provider, await view.listPrekeys(), acceptedSuites(record), now);
   return {
     ...plan,
     writes: writes({

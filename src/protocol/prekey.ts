@@ -1,5 +1,8 @@
-import { ALG, type AlgId, getSuite, randomBytes, type Suite, type SuiteId, wipe } from "../crypto/index.ts";
+import { ALG, type AlgId } from "../crypto/algorithms.ts";
+import { wipe } from "../crypto/bytes.ts";
 import { label, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
+import type { CryptoProvider, ProviderSuite } from "../crypto/provider/index.ts";
+import type { SuiteId } from "../crypto/suite-ids.ts";
 import { NanoError } from "../errors/index.ts";
 import { decodeExact, Reader, Writer } from "./_codec.ts";
 import { type IdentityKeys, type IdentityRecord, identityKeysFor, recordKeysFor } from "./identity-record.ts";
@@ -26,7 +29,7 @@ export const PREKEY_LIFETIMES = Object.freeze({
 });
 
 export interface SignedPrekey {
-  readonly suite: Suite;
+  readonly suite: ProviderSuite;
   readonly alg: AlgId;
   readonly role: PrekeyRole;
   readonly id: number;
@@ -45,7 +48,7 @@ export interface PrekeySecret {
 }
 
 /** Which algorithm each role takes in a suite; null when the suite has no such role. */
-export function roleAlgorithm(suite: Suite, role: PrekeyRole): AlgId | null {
+export function roleAlgorithm(suite: ProviderSuite, role: PrekeyRole): AlgId | null {
   if (role === PREKEY_ROLES.signedDh || role === PREKEY_ROLES.oneTimeDh)
     return suite.agreement ? ALG.x25519 : null;
   return suite.ratchetKem ? ALG.mlKem768 : null;
@@ -61,7 +64,7 @@ function isRole(value: number): value is PrekeyRole {
 
 /** suite || alg || role || id || pk || created || expires || last_resort: the encoded prefix. */
 function encodeFields(
-  suite: Suite,
+  suite: ProviderSuite,
   alg: AlgId,
   role: PrekeyRole,
   id: number,
@@ -93,26 +96,27 @@ export interface GeneratePrekeyOptions {
 }
 
 /** Generates and signs one prekey of `role` for `suite`, bound to the owner's current record. */
-export function generatePrekey(
+export async function generatePrekey(
+  provider: CryptoProvider,
   identity: IdentityKeys,
   record: IdentityRecord,
   suiteId: SuiteId,
   role: PrekeyRole,
   options: GeneratePrekeyOptions = {},
-): PrekeySecret {
-  const suite = getSuite(suiteId);
+): Promise<PrekeySecret> {
+  const suite = provider.suite(suiteId);
   const alg = roleAlgorithm(suite, role);
   if (alg === null)
     throw new NanoError("prekey_mismatch", `the ${suite.name} suite has no prekeys of role ${role}`);
   const scheme = alg === ALG.x25519 ? suite.agreement! : suite.ratchetKem!;
-  const pair = scheme.keygen();
+  const pair = await scheme.keygen();
   const created = options.created ?? Date.now();
   const lifetime =
     role === PREKEY_ROLES.signedDh || role === PREKEY_ROLES.pqLastResort
       ? PREKEY_LIFETIMES.signedMs
       : PREKEY_LIFETIMES.oneTimeMs;
   const expires = options.expires ?? created + lifetime;
-  const id = options.id ?? new DataView(randomBytes(4).buffer).getUint32(0);
+  const id = options.id ?? new DataView(provider.primitives.randomBytes(4).buffer).getUint32(0);
   const fields = encodeFields(
     suite,
     alg,
@@ -124,19 +128,23 @@ export function generatePrekey(
     role === PREKEY_ROLES.pqLastResort,
   );
   const keys = identityKeysFor(identity, suite);
-  const signature = suite.signature.sign(
+  const signature = await suite.signature.sign(
     keys.signature.seed,
     prekeySignedMessage(fields, record.hash),
     label(SIGNATURE_CONTEXTS.prekey),
   );
-  const prekey = decodeSignedPrekeyExact(new Writer().bytes(fields).bytes(signature).finish());
+  const prekey = decodeSignedPrekeyExact(provider, new Writer().bytes(fields).bytes(signature).finish());
   return { prekey, seed: pair.seed };
 }
 
 /** Parses one prekey (structure only; `verifySignedPrekey` checks signature, role and time). */
-export function decodeSignedPrekey(bytes: Uint8Array, offset: number): [SignedPrekey, number] {
+export function decodeSignedPrekey(
+  provider: CryptoProvider,
+  bytes: Uint8Array,
+  offset: number,
+): [SignedPrekey, number] {
   const reader = new Reader(bytes, offset);
-  const suite = getSuite(reader.u16("prekey suite"));
+  const suite = provider.suite(reader.u16("prekey suite"));
   const alg = reader.u8("prekey algorithm");
   const role = reader.u8("prekey role");
   if (!isRole(role)) throw new NanoError("malformed", `unknown prekey role ${role}`);
@@ -174,22 +182,22 @@ export function decodeSignedPrekey(bytes: Uint8Array, offset: number): [SignedPr
   return [prekey, reader.offset - offset];
 }
 
-export function decodeSignedPrekeyExact(bytes: Uint8Array): SignedPrekey {
-  return decodeExact(bytes, decodeSignedPrekey, "signed prekey");
+export function decodeSignedPrekeyExact(provider: CryptoProvider, bytes: Uint8Array): SignedPrekey {
+  return decodeExact(bytes, (b, o) => decodeSignedPrekey(provider, b, o), "signed prekey");
 }
 
 /**
  * Checks a prekey against its owner's record: the suite is accepted, the signature by that suite's
  * identity key over the fields and H(IR) verifies, and `created <= now < expires`.
  */
-export function verifySignedPrekey(
+export async function verifySignedPrekey(
   prekey: SignedPrekey,
   record: IdentityRecord,
   now: number = Date.now(),
-): void {
+): Promise<void> {
   const keys = recordKeysFor(record, prekey.suite);
   const fields = prekey.encoded.subarray(0, prekey.encoded.length - prekey.signature.length);
-  const ok = prekey.suite.signature.verify(
+  const ok = await prekey.suite.signature.verify(
     keys.signature,
     prekeySignedMessage(fields, record.hash),
     prekey.signature,
@@ -217,11 +225,12 @@ export function encodePrekeyList(prekeys: readonly SignedPrekey[]): Uint8Array {
 
 export const MAX_PREKEYS_PER_UPLOAD = 200;
 
-export function decodePrekeyList(
+export async function decodePrekeyList(
+  provider: CryptoProvider,
   bytes: Uint8Array,
   record: IdentityRecord,
   now: number = Date.now(),
-): SignedPrekey[] {
+): Promise<SignedPrekey[]> {
   const reader = new Reader(bytes);
   const count = reader.u16("prekey count");
   if (count === 0 || count > MAX_PREKEYS_PER_UPLOAD) {
@@ -229,9 +238,9 @@ export function decodePrekeyList(
   }
   const prekeys: SignedPrekey[] = [];
   for (let i = 0; i < count; i++) {
-    const [prekey, read] = decodeSignedPrekey(bytes, reader.offset);
+    const [prekey, read] = decodeSignedPrekey(provider, bytes, reader.offset);
     reader.offset += read;
-    verifySignedPrekey(prekey, record, now);
+    await verifySignedPrekey(prekey, record, now);
     prekeys.push(prekey);
   }
   reader.end("prekey list");
@@ -247,13 +256,14 @@ export interface RotationPlan {
 }
 
 export function planRotation(
+  provider: CryptoProvider,
   held: readonly SignedPrekey[],
   suites: readonly SuiteId[],
   now: number = Date.now(),
 ): RotationPlan {
   const renew: { suite: SuiteId; role: PrekeyRole }[] = [];
   for (const suiteId of suites) {
-    const suite = getSuite(suiteId);
+    const suite = provider.suite(suiteId);
     for (const role of [PREKEY_ROLES.signedDh, PREKEY_ROLES.pqLastResort] as const) {
       if (roleAlgorithm(suite, role) === null) continue;
       const newest = held

@@ -1,5 +1,6 @@
-import { blake2b, hkdf, wipe } from "../crypto/index.ts";
+import { wipe } from "../crypto/bytes.ts";
 import { KDF_LABELS, label } from "../crypto/labels.ts";
+import type { CryptoProvider } from "../crypto/provider/index.ts";
 import { Writer } from "./_codec.ts";
 import type { Role } from "./ratchet-state.ts";
 
@@ -31,7 +32,12 @@ export interface RootStepOutput {
 }
 
 /** RK' || CK || NHK = HKDF(ikm = dh || ss, salt = RK, info = root || suite || role || step || epoch || kem || H(..)x4). */
-export function rootStep(rootKey: Uint8Array, input: RootStepInput): RootStepOutput {
+export function rootStep(
+  provider: CryptoProvider,
+  rootKey: Uint8Array,
+  input: RootStepInput,
+): RootStepOutput {
+  const { blake2b, hkdf } = provider.primitives;
   const info = new Writer()
     .bytes(label(KDF_LABELS.root))
     .u16(input.suiteId)
@@ -74,10 +80,11 @@ function suiteInfo(name: string, suiteId: number, type?: number): Uint8Array {
  * HMAC-BLAKE2b-512 block, so this costs what one 32-byte output cost (docs/protocol.md §8.2).
  */
 export function chainStep(
+  provider: CryptoProvider,
   chainKey: Uint8Array,
   suiteId: number,
 ): { chainKey: Uint8Array; messageKey: Uint8Array } {
-  const okm = hkdf(chainKey, EMPTY, suiteInfo(KDF_LABELS.chain, suiteId), 64);
+  const okm = provider.primitives.hkdf(chainKey, EMPTY, suiteInfo(KDF_LABELS.chain, suiteId), 64);
   const out = { chainKey: okm.slice(0, 32), messageKey: okm.slice(32, 64) };
   wipe(okm);
   return out;
@@ -90,12 +97,18 @@ export function chainStep(
  * sees one (key, nonce) pair twice (docs/protocol.md §8.5, audit finding 6).
  */
 export function messageKeys(
+  provider: CryptoProvider,
   messageKey: Uint8Array,
   suiteId: number,
   type: number,
   headerNonce: Uint8Array,
 ): { key: Uint8Array; nonce: Uint8Array } {
-  const okm = hkdf(messageKey, headerNonce, suiteInfo(KDF_LABELS.message, suiteId, type), 44);
+  const okm = provider.primitives.hkdf(
+    messageKey,
+    headerNonce,
+    suiteInfo(KDF_LABELS.message, suiteId, type),
+    44,
+  );
   const out = { key: okm.slice(0, 32), nonce: okm.slice(32, 44) };
   wipe(okm);
   return out;

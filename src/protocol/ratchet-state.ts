@@ -1,4 +1,5 @@
-import { type SuiteId, wipe } from "../crypto/index.ts";
+import { wipe } from "../crypto/bytes.ts";
+import type { SuiteId } from "../crypto/suite-ids.ts";
 
 /**
  * The ratchet's state as plain data (docs/protocol.md §8.1): Uint8Arrays, numbers, booleans and null

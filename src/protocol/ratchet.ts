@@ -1,18 +1,10 @@
-import {
-  aeadOpen,
-  aeadSeal,
-  aeadTryOpen,
-  blake2b,
-  constantTimeEqual,
-  getSuite,
-  publicRandomBytes,
-  type SeedKeyPair,
-  type Suite,
-  wipe,
-} from "../crypto/index.ts";
+import type { SeedKeyPair } from "../crypto/algorithms.ts";
+import { wipe } from "../crypto/bytes.ts";
 import { KDF_LABELS, label } from "../crypto/labels.ts";
+import type { CryptoProvider, ProviderSuite } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { Writer } from "./_codec.ts";
+import { constantTimeEqual } from "./_constant-time.ts";
 import { ENVELOPE_TYPES, type EnvelopeType, envelopePrefix, type RatchetMessage } from "./envelope.ts";
 import { decodeHeader, encodeHeader, type Header } from "./header.ts";
 import type { ProtocolLimits } from "./limits.ts";
@@ -22,9 +14,11 @@ import { cloneState, type RatchetState, type Role, type SkippedKey } from "./rat
 /**
  * The double ratchet with header encryption and a KEM step (docs/protocol.md §8). Pure: every function
  * copies the state, works on the copy and returns it; on any error the caller still holds its old
- * state unchanged, so a forged or corrupted message can never move a session.
+ * state unchanged, so a forged or corrupted message can never move a session. Asynchronous because
+ * the AEAD and every asymmetric operation of the crypto provider are (docs/web.md "Sync or async").
  */
 export interface RatchetOptions {
+  readonly provider: CryptoProvider;
   readonly now: number;
   readonly limits: ProtocolLimits;
 }
@@ -36,7 +30,7 @@ function otherRole(role: Role): Role {
 const headerAds = new Map<number, Uint8Array>();
 
 /** `hdr label || version || suite || type`: a constant per (suite, type), built once (never mutated). */
-function headerAd(suite: Suite, type: EnvelopeType): Uint8Array {
+function headerAd(suite: ProviderSuite, type: EnvelopeType): Uint8Array {
   const id = suite.id * 4 + type;
   let ad = headerAds.get(id);
   if (ad === undefined) {
@@ -48,7 +42,7 @@ function headerAd(suite: Suite, type: EnvelopeType): Uint8Array {
 
 /** AD = version || suite || type || SID || H(IR_sender) || H(IR_recipient) || header nonce || header ct. */
 function bodyAd(
-  suite: Suite,
+  suite: ProviderSuite,
   type: EnvelopeType,
   state: RatchetState,
   sending: boolean,
@@ -68,7 +62,7 @@ function bodyAd(
 }
 
 /** Hybrid cadence: an offer once N messages or T time passed since the last absorbed KEM secret. */
-function offerDue(suite: Suite, state: RatchetState, options: RatchetOptions): boolean {
+function offerDue(suite: ProviderSuite, state: RatchetState, options: RatchetOptions): boolean {
   if (!suite.ratchetKem || state.ourOffer !== null) return false;
   if (suite.agreement === null) return true;
   return (
@@ -78,17 +72,17 @@ function offerDue(suite: Suite, state: RatchetState, options: RatchetOptions): b
 }
 
 /** Opens our next sending chain: absorbs dh and, when an answer is due, the KEM secret. */
-function sendStep(state: RatchetState, suite: Suite, options: RatchetOptions): void {
+async function sendStep(state: RatchetState, suite: ProviderSuite, options: RatchetOptions): Promise<void> {
   let dh: Uint8Array | null = null;
   let dhPublic: Uint8Array | null = null;
   if (suite.agreement) {
     const agreement = suite.agreement;
     let pair: SeedKeyPair;
     if (agreement.generateAndAgree) {
-      ({ pair, sharedSecret: dh } = agreement.generateAndAgree(state.remoteDh!));
+      ({ pair, sharedSecret: dh } = await agreement.generateAndAgree(state.remoteDh!));
     } else {
-      pair = agreement.keygen();
-      dh = agreement.agree(pair.seed, state.remoteDh!);
+      pair = await agreement.keygen();
+      dh = await agreement.agree(pair.seed, state.remoteDh!);
     }
     dhPublic = pair.publicKey;
     if (state.sendDh) wipe(state.sendDh.seed);
@@ -98,19 +92,19 @@ function sendStep(state: RatchetState, suite: Suite, options: RatchetOptions): v
   let ct: Uint8Array | null = null;
   const answered = state.peerOffer;
   if (answered) {
-    const result = suite.ratchetKem!.encapsulate(answered);
+    const result = await suite.ratchetKem!.encapsulate(answered);
     ss = result.sharedSecret;
     ct = result.ciphertext;
   }
   let newOffer: Uint8Array | null = null;
   if (offerDue(suite, state, options)) {
-    const pair = suite.ratchetKem!.keygen();
+    const pair = await suite.ratchetKem!.keygen();
     state.ourOffer = { ek: pair.publicKey, seed: pair.seed };
     newOffer = pair.publicKey;
   }
   const step = state.step + 1;
   const epoch = state.epoch + (ss ? 1 : 0);
-  const out = rootStep(state.rootKey, {
+  const out = rootStep(options.provider, state.rootKey, {
     suiteId: suite.id,
     senderRole: state.role,
     step,
@@ -152,17 +146,18 @@ export interface EncryptResult {
  * Encrypts one body. `prekey` marks the initiator's first-contact messages (chain 0, before any
  * reply): no step is possible then and the header has no KEM slots.
  */
-export function ratchetEncrypt(
+export async function ratchetEncrypt(
   input: RatchetState,
   body: Uint8Array,
   prekey: boolean,
   options: RatchetOptions,
-): EncryptResult {
+): Promise<EncryptResult> {
+  const { provider } = options;
   const state = cloneState(input);
-  const suite = getSuite(state.suiteId);
+  const suite = provider.suite(state.suiteId);
   if (prekey && (state.pending === null || state.mustStep))
     throw new TypeError("not in the first-contact phase");
-  if (!prekey && state.mustStep) sendStep(state, suite, options);
+  if (!prekey && state.mustStep) await sendStep(state, suite, options);
   if (state.sendChainKey === null || state.sendHeaderKey === null) {
     throw new NanoError("no_session", "this session cannot send before it has received");
   }
@@ -178,18 +173,18 @@ export function ratchetEncrypt(
     ct: prekey ? null : state.sendStep.ct,
     ek: prekey ? null : state.sendStep.ek,
   };
-  const headerNonce = publicRandomBytes(12);
-  const headerCiphertext = aeadSeal(
+  const headerNonce = provider.primitives.randomBytes(12);
+  const headerCiphertext = await provider.primitives.aead.seal(
     state.sendHeaderKey,
     headerNonce,
-    encodeHeader(suite.id, header),
+    encodeHeader(suite, header),
     headerAd(suite, type),
   );
-  const { chainKey, messageKey } = chainStep(state.sendChainKey, suite.id);
+  const { chainKey, messageKey } = chainStep(provider, state.sendChainKey, suite.id);
   wipe(state.sendChainKey);
   state.sendChainKey = chainKey;
-  const { key, nonce } = messageKeys(messageKey, suite.id, type, headerNonce);
-  const ciphertext = aeadSeal(
+  const { key, nonce } = messageKeys(provider, messageKey, suite.id, type, headerNonce);
+  const ciphertext = await provider.primitives.aead.seal(
     key,
     nonce,
     body,
@@ -201,14 +196,20 @@ export function ratchetEncrypt(
   return { state, type, message: { headerNonce, headerCiphertext, body: ciphertext } };
 }
 
-function tryHeader(
+async function tryHeader(
+  provider: CryptoProvider,
   headerKey: Uint8Array | null,
-  suite: Suite,
+  suite: ProviderSuite,
   type: EnvelopeType,
   message: RatchetMessage,
-): Header | null {
+): Promise<Header | null> {
   if (headerKey === null) return null;
-  const plain = aeadTryOpen(headerKey, message.headerNonce, message.headerCiphertext, headerAd(suite, type));
+  const plain = await provider.primitives.aead.open(
+    headerKey,
+    message.headerNonce,
+    message.headerCiphertext,
+    headerAd(suite, type),
+  );
   if (plain === null) return null;
   // An authenticated header that does not parse is corruption by the key holder: a typed codec error.
   return decodeHeader(suite, type === 3, plain);
@@ -224,11 +225,11 @@ function checkSkip(from: number, to: number, limits: ProtocolLimits): void {
 }
 
 /** Stores keys from..to-1 of the receiving chain; enforces the chain and total limits by eviction. */
-function skipKeys(state: RatchetState, to: number, limits: ProtocolLimits): void {
+function skipKeys(provider: CryptoProvider, state: RatchetState, to: number, limits: ProtocolLimits): void {
   if (state.recvChainKey === null || state.recvHeaderKey === null) return;
   const headerKey = state.recvHeaderKey;
   while (state.recvN < to) {
-    const { chainKey, messageKey } = chainStep(state.recvChainKey, state.suiteId);
+    const { chainKey, messageKey } = chainStep(provider, state.recvChainKey, state.suiteId);
     wipe(state.recvChainKey);
     state.recvChainKey = chainKey;
     state.skipped.push({ headerKey, n: state.recvN, messageKey });
@@ -251,7 +252,12 @@ function equalOptional(a: Uint8Array | null | undefined, b: Uint8Array): boolean
 }
 
 /** Validates a step header's KEM fields against our offers before any secret is computed. */
-function checkStepKem(state: RatchetState, suite: Suite, header: Header): void {
+async function checkStepKem(
+  provider: CryptoProvider,
+  state: RatchetState,
+  suite: ProviderSuite,
+  header: Header,
+): Promise<void> {
   if (suite.agreement && header.dh === null) throw new NanoError("malformed", "step header lacks its DH key");
   if (!suite.ratchetKem) return;
   if (state.ourOffer !== null && header.ct === null) {
@@ -264,7 +270,7 @@ function checkStepKem(state: RatchetState, suite: Suite, header: Header): void {
     throw new NanoError("kem_answer_missing", "a quantum step must carry a new KEM offer");
   }
   if (header.ek) {
-    const offered = blake2b(header.ek);
+    const offered = provider.primitives.blake2b(header.ek);
     if (equalOptional(state.ourOffer?.ek, header.ek) || equalOptional(state.previousOfferHash, offered)) {
       throw new NanoError("kem_offer_reflected", "the peer's offer is one of our own");
     }
@@ -273,7 +279,7 @@ function checkStepKem(state: RatchetState, suite: Suite, header: Header): void {
     }
     // A trial encapsulation runs FIPS 203's modulus check now, so a bad key fails this message and
     // can never wedge our next step.
-    wipe(suite.ratchetKem.encapsulate(header.ek).sharedSecret);
+    wipe((await suite.ratchetKem.encapsulate(header.ek)).sharedSecret);
   }
 }
 
@@ -296,16 +302,22 @@ function retireReceivingChain(state: RatchetState, limits: ProtocolLimits): void
   }
 }
 
-function receiveStep(state: RatchetState, suite: Suite, header: Header, options: RatchetOptions): void {
-  checkStepKem(state, suite, header);
+async function receiveStep(
+  state: RatchetState,
+  suite: ProviderSuite,
+  header: Header,
+  options: RatchetOptions,
+): Promise<void> {
+  const { provider } = options;
+  await checkStepKem(provider, state, suite, header);
   let dh: Uint8Array | null = null;
-  if (suite.agreement) dh = suite.agreement.agree(state.sendDh!.seed, header.dh!);
+  if (suite.agreement) dh = await suite.agreement.agree(state.sendDh!.seed, header.dh!);
   let ss: Uint8Array | null = null;
   const answered = state.ourOffer;
-  if (answered && header.ct) ss = suite.ratchetKem!.decapsulate(answered.seed, header.ct);
+  if (answered && header.ct) ss = await suite.ratchetKem!.decapsulate(answered.seed, header.ct);
   const step = state.step + 1;
   const epoch = state.epoch + (ss ? 1 : 0);
-  const out = rootStep(state.rootKey, {
+  const out = rootStep(provider, state.rootKey, {
     suiteId: suite.id,
     senderRole: otherRole(state.role),
     step,
@@ -334,14 +346,14 @@ function receiveStep(state: RatchetState, suite: Suite, header: Header, options:
   if (ss) {
     // Absorbed: the decapsulation key has no use left and is wiped; only H(ek) stays (reflection).
     wipe(answered!.seed);
-    state.previousOfferHash = blake2b(answered!.ek);
+    state.previousOfferHash = provider.primitives.blake2b(answered!.ek);
     state.ourOffer = null;
     state.kemMessages = 0;
     state.kemTime = options.now;
   }
   if (header.ek) {
     state.peerOffer = header.ek;
-    state.lastPeerOfferHash = blake2b(header.ek);
+    state.lastPeerOfferHash = provider.primitives.blake2b(header.ek);
   }
 }
 
@@ -375,16 +387,17 @@ function checkChainType(state: RatchetState, type: EnvelopeType, opened: Uint8Ar
  * Decrypts one message: skipped keys and the current chain first, then the next header key (a step).
  * Limits are checked before any key is derived; duplicates are `duplicate_message`.
  */
-export function ratchetDecrypt(
+export async function ratchetDecrypt(
   input: RatchetState,
   type: EnvelopeType,
   message: RatchetMessage,
   options: RatchetOptions,
-): DecryptResult {
+): Promise<DecryptResult> {
+  const { provider } = options;
   const state = cloneState(input);
-  const suite = getSuite(state.suiteId);
+  const suite = provider.suite(state.suiteId);
   let messageKey: Uint8Array | null = null;
-  let header = tryHeader(state.recvHeaderKey, suite, type, message);
+  let header = await tryHeader(provider, state.recvHeaderKey, suite, type, message);
   if (header) {
     checkChainType(state, type, state.recvHeaderKey!);
     if (header.n < state.recvN) {
@@ -397,17 +410,17 @@ export function ratchetDecrypt(
     // NHKr before the past chains: exactly one key can authenticate a header, so the order changes
     // no outcome, only the cost; a new chain (every direction change) is far more common than a late
     // message of an old one, and each failed trial costs a full AEAD attempt (docs/protocol.md §8.6).
-    header = tryHeader(state.nextRecvHeaderKey, suite, type, message);
+    header = await tryHeader(provider, state.nextRecvHeaderKey, suite, type, message);
     if (header) {
       if (type === 1) throw new NanoError("malformed", "a first-contact message cannot open a new chain");
       checkSkip(state.recvN, header.pn, options.limits);
       checkSkip(0, header.n, options.limits);
-      skipKeys(state, header.pn, options.limits);
-      receiveStep(state, suite, header, options);
+      skipKeys(provider, state, header.pn, options.limits);
+      await receiveStep(state, suite, header, options);
     } else {
       for (let i = state.previousRecvHeaderKeys.length - 1; i >= 0 && !header; i--) {
         const headerKey = state.previousRecvHeaderKeys[i]!;
-        header = tryHeader(headerKey, suite, type, message);
+        header = await tryHeader(provider, headerKey, suite, type, message);
         if (header) {
           checkChainType(state, type, headerKey);
           messageKey = takeSkipped(state, headerKey, header.n);
@@ -418,16 +431,22 @@ export function ratchetDecrypt(
     }
   }
   if (messageKey === null) {
-    skipKeys(state, header.n, options.limits);
-    const { chainKey, messageKey: derived } = chainStep(state.recvChainKey!, suite.id);
+    skipKeys(provider, state, header.n, options.limits);
+    const { chainKey, messageKey: derived } = chainStep(provider, state.recvChainKey!, suite.id);
     wipe(state.recvChainKey!);
     state.recvChainKey = chainKey;
     state.recvN = header.n + 1;
     messageKey = derived;
   }
-  const { key, nonce } = messageKeys(messageKey, suite.id, type, message.headerNonce);
-  const body = aeadOpen(key, nonce, message.body, bodyAd(suite, type, state, false, message));
+  const { key, nonce } = messageKeys(provider, messageKey, suite.id, type, message.headerNonce);
+  const body = await provider.primitives.aead.open(
+    key,
+    nonce,
+    message.body,
+    bodyAd(suite, type, state, false, message),
+  );
   wipe(messageKey, key);
+  if (body === null) throw new NanoError("decryption_failed", "authentication failed");
   state.kemMessages += 1;
   state.lastReceived = options.now;
   state.pending = null;

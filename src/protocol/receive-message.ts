@@ -1,3 +1,4 @@
+import type { CryptoProvider } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { ENVELOPE_TYPES, type Envelope } from "./envelope.ts";
 import { receiveFirstContact } from "./first-contact-receive.ts";
@@ -30,6 +31,7 @@ export interface ReceiveInput {
  * until the caller commits the writes.
  */
 export async function receiveMessage(
+  provider: CryptoProvider,
   view: ProtocolView,
   input: ReceiveInput,
   options: CallOptions = {},
@@ -37,7 +39,7 @@ export async function receiveMessage(
   const resolved = resolveOptions(options);
   const { envelope, relaySender } = input;
   if (envelope.type === ENVELOPE_TYPES.prekey) {
-    return receiveFirstContact(view, { ...input, envelope }, resolved);
+    return receiveFirstContact(provider, view, { ...input, envelope }, resolved);
   }
   return decide(async (): Promise<ReceiveOutcome> => {
     const contact = await view.getContact(relaySender);
@@ -47,8 +49,8 @@ export async function receiveMessage(
     }
     const stored = await view.loadSessions(relaySender);
     if (stored === undefined) throw new NanoError("no_session", `no session with ${relaySender}`);
-    const sessions = decodeContactSessions(stored, resolved.limits);
-    const result = decryptWithSessions(sessions, envelope, { ...resolved, pin: contact.pin });
+    const sessions = decodeContactSessions(provider, stored, resolved.limits);
+    const result = await decryptWithSessions(sessions, envelope, { ...resolved, provider, pin: contact.pin });
     return {
       kind: "delivered",
       peer: relaySender,

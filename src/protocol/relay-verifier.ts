@@ -1,4 +1,6 @@
-import { encodeTaggedKey, equalBytes, SUITES, toHex } from "../crypto/index.ts";
+import { equalBytes, toHex } from "../crypto/bytes.ts";
+import { encodeTaggedKey } from "../crypto/key-encoding.ts";
+import type { CryptoProvider } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { decodeExact, Writer } from "./_codec.ts";
 import { decodeBundleExact } from "./bundle.ts";
@@ -80,101 +82,108 @@ function verified(record: IdentityRecord): VerifiedIdentity {
   };
 }
 
-export const relayVerifier = Object.freeze({
-  verifyIdentityRecord(bytes: Uint8Array): VerifiedIdentity {
-    return verified(decodeIdentityRecordExact(bytes));
-  },
+/** The relay's verifier over `provider` (the relay runs it on nodeProvider); stateless and frozen. */
+export function createRelayVerifier(provider: CryptoProvider) {
+  return Object.freeze({
+    async verifyIdentityRecord(bytes: Uint8Array): Promise<VerifiedIdentity> {
+      return verified(await decodeIdentityRecordExact(provider, bytes));
+    },
 
-  verifyUsernameClaim(input: {
-    readonly identity: VerifiedIdentity;
-    readonly identityRecord: Uint8Array;
-    readonly username: string;
-    readonly challenge: Uint8Array;
-    readonly signature: Uint8Array;
-  }): boolean {
-    const record = decodeIdentityRecordExact(input.identityRecord);
-    return verifyUsernameClaim(record, input.username, input.challenge, input.signature);
-  },
+    async verifyUsernameClaim(input: {
+      readonly identity: VerifiedIdentity;
+      readonly identityRecord: Uint8Array;
+      readonly username: string;
+      readonly challenge: Uint8Array;
+      readonly signature: Uint8Array;
+    }): Promise<boolean> {
+      const record = await decodeIdentityRecordExact(provider, input.identityRecord);
+      return verifyUsernameClaim(record, input.username, input.challenge, input.signature);
+    },
 
-  verifyIdentityUpdate(input: {
-    readonly current: Uint8Array;
-    readonly next: Uint8Array;
-    readonly signature: Uint8Array;
-  }): VerifiedIdentity {
-    const current = decodeIdentityRecordExact(input.current);
-    const next = decodeIdentityRecordExact(input.next);
-    verifyIdentityUpdate(current, next, input.signature);
-    return verified(next);
-  },
+    async verifyIdentityUpdate(input: {
+      readonly current: Uint8Array;
+      readonly next: Uint8Array;
+      readonly signature: Uint8Array;
+    }): Promise<VerifiedIdentity> {
+      const current = await decodeIdentityRecordExact(provider, input.current);
+      const next = await decodeIdentityRecordExact(provider, input.next);
+      await verifyIdentityUpdate(current, next, input.signature);
+      return verified(next);
+    },
 
-  verifyDeviceCertificate(input: {
-    readonly certificate: Uint8Array;
-    readonly identityRecord: Uint8Array;
-    readonly username: string;
-    readonly now: number;
-  }): VerifiedDevice {
-    const record = decodeIdentityRecordExact(input.identityRecord);
-    if (record.username !== input.username)
-      throw new NanoError("certificate_mismatch", "record of another user");
-    const certificate = verifyCertificate(input.certificate, record, input.now);
-    return {
-      devicePublicKey: encodeTaggedKey(certificate.suite.signature.alg, certificate.devicePublicKey),
-      suite: certificate.suite.id,
-      expiresAt: certificate.expires,
-    };
-  },
-
-  verifyChallengeResponse(input: {
-    readonly device: VerifiedDevice;
-    readonly username: string;
-    readonly challenge: Uint8Array;
-    readonly signature: Uint8Array;
-  }): boolean {
-    const suite = SUITES.find((candidate) => candidate.id === input.device.suite);
-    const tagged = input.device.devicePublicKey;
-    if (suite === undefined || tagged[0] !== suite.signature.alg) return false;
-    return verifyDeviceAnswer(suite, tagged.subarray(1), input.username, input.challenge, input.signature);
-  },
-
-  inspectPrekeyUpload(input: {
-    readonly bundle: Uint8Array | null;
-    readonly oneTimePrekeys: readonly Uint8Array[];
-    readonly identityRecord: Uint8Array;
-    readonly now: number;
-  }): PrekeyUploadInspection {
-    const record = decodeIdentityRecordExact(input.identityRecord);
-    let bundle: PrekeyUploadInspection["bundle"] = null;
-    if (input.bundle !== null) {
-      const decoded = decodeBundleExact(input.bundle, input.now);
-      if (!equalBytes(decoded.record.hash, record.hash)) {
-        throw new NanoError("stale_identity_record", "the bundle is bound to another identity record");
-      }
-      if (decoded.oneTimeDh !== null || (decoded.pq !== null && !decoded.pq.lastResort)) {
-        throw new NanoError("prekey_mismatch", "a base bundle carries no one-time prekey");
-      }
-      const anchor = decoded.pq ?? decoded.signedDh!;
-      bundle = {
-        suite: decoded.suite.id,
-        postQuantum: decoded.pq !== null,
-        signedPrekeyCreatedAt: (decoded.signedDh ?? decoded.pq)!.created,
-        bundle: decoded.encoded,
-        lastResortPrekey: anchor.encoded,
+    async verifyDeviceCertificate(input: {
+      readonly certificate: Uint8Array;
+      readonly identityRecord: Uint8Array;
+      readonly username: string;
+      readonly now: number;
+    }): Promise<VerifiedDevice> {
+      const record = await decodeIdentityRecordExact(provider, input.identityRecord);
+      if (record.username !== input.username)
+        throw new NanoError("certificate_mismatch", "record of another user");
+      const certificate = await verifyCertificate(provider, input.certificate, record, input.now);
+      return {
+        devicePublicKey: encodeTaggedKey(certificate.suite.signature.alg, certificate.devicePublicKey),
+        suite: certificate.suite.id,
+        expiresAt: certificate.expires,
       };
-    }
-    const oneTimePrekeys = input.oneTimePrekeys.map((bytes) => {
-      const prekey = decodeExact(bytes, decodeSignedPrekey, "one-time prekey");
-      if (prekey.role !== PREKEY_ROLES.oneTimeDh && prekey.role !== PREKEY_ROLES.pqOneTime) {
-        throw new NanoError("prekey_mismatch", `prekey ${prekey.id} is not a one-time prekey`);
-      }
-      verifySignedPrekey(prekey, record, input.now);
-      const id = toHex(new Writer().u16(prekey.suite.id).u8(prekey.role).u32(prekey.id).finish());
-      return { id, suite: prekey.suite.id, prekey: prekey.encoded };
-    });
-    return { bundle, oneTimePrekeys };
-  },
+    },
 
-  inspectEnvelope(bytes: Uint8Array): EnvelopeInspection {
-    const envelope = decodeEnvelope(bytes);
-    return { version: bytes[0]!, suite: envelope.suite.id, size: bytes.length };
-  },
-});
+    async verifyChallengeResponse(input: {
+      readonly device: VerifiedDevice;
+      readonly username: string;
+      readonly challenge: Uint8Array;
+      readonly signature: Uint8Array;
+    }): Promise<boolean> {
+      const suite = provider.suites.find((candidate) => candidate.id === input.device.suite);
+      const tagged = input.device.devicePublicKey;
+      if (suite === undefined || tagged[0] !== suite.signature.alg) return false;
+      return verifyDeviceAnswer(suite, tagged.subarray(1), input.username, input.challenge, input.signature);
+    },
+
+    async inspectPrekeyUpload(input: {
+      readonly bundle: Uint8Array | null;
+      readonly oneTimePrekeys: readonly Uint8Array[];
+      readonly identityRecord: Uint8Array;
+      readonly now: number;
+    }): Promise<PrekeyUploadInspection> {
+      const record = await decodeIdentityRecordExact(provider, input.identityRecord);
+      let bundle: PrekeyUploadInspection["bundle"] = null;
+      if (input.bundle !== null) {
+        const decoded = await decodeBundleExact(provider, input.bundle, input.now);
+        if (!equalBytes(decoded.record.hash, record.hash)) {
+          throw new NanoError("stale_identity_record", "the bundle is bound to another identity record");
+        }
+        if (decoded.oneTimeDh !== null || (decoded.pq !== null && !decoded.pq.lastResort)) {
+          throw new NanoError("prekey_mismatch", "a base bundle carries no one-time prekey");
+        }
+        const anchor = decoded.pq ?? decoded.signedDh!;
+        bundle = {
+          suite: decoded.suite.id,
+          postQuantum: decoded.pq !== null,
+          signedPrekeyCreatedAt: (decoded.signedDh ?? decoded.pq)!.created,
+          bundle: decoded.encoded,
+          lastResortPrekey: anchor.encoded,
+        };
+      }
+      const oneTimePrekeys: PrekeyUploadInspection["oneTimePrekeys"][number][] = [];
+      for (const bytes of input.oneTimePrekeys) {
+        const prekey = decodeExact(bytes, (b, o) => decodeSignedPrekey(provider, b, o), "one-time prekey");
+        if (prekey.role !== PREKEY_ROLES.oneTimeDh && prekey.role !== PREKEY_ROLES.pqOneTime) {
+          throw new NanoError("prekey_mismatch", `prekey ${prekey.id} is not a one-time prekey`);
+        }
+        await verifySignedPrekey(prekey, record, input.now);
+        const id = toHex(new Writer().u16(prekey.suite.id).u8(prekey.role).u32(prekey.id).finish());
+        oneTimePrekeys.push({ id, suite: prekey.suite.id, prekey: prekey.encoded });
+      }
+      return { bundle, oneTimePrekeys };
+    },
+
+    /** Synchronous: a parse with no signature, on the relay's hot path for every message. */
+    inspectEnvelope(bytes: Uint8Array): EnvelopeInspection {
+      const envelope = decodeEnvelope(provider, bytes);
+      return { version: bytes[0]!, suite: envelope.suite.id, size: bytes.length };
+    },
+  });
+}
+
+export type RelayVerifier = ReturnType<typeof createRelayVerifier>;

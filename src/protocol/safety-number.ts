@@ -9,9 +9,11 @@
  * number   = the two 30-digit halves in ascending order
  */
 
-import { blake2b, constantTimeEqual, u16, u32, utf8 } from "../crypto/index.ts";
+import { u16, u32, utf8 } from "../crypto/bytes.ts";
 import { KDF_LABELS } from "../crypto/labels.ts";
+import type { CryptoProvider } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
+import { compareBytes, constantTimeEqual } from "./_constant-time.ts";
 
 export const SAFETY_NUMBER = Object.freeze({
   version: 1,
@@ -73,7 +75,8 @@ function partyInput(party: SafetyNumberParty): { username: Uint8Array; identityR
 }
 
 /** The iterated per-party hash h_5200 (64 bytes). Exported for the QR payload and for tests. */
-export function safetyNumberFingerprint(party: SafetyNumberParty): Uint8Array {
+export function safetyNumberFingerprint(provider: CryptoProvider, party: SafetyNumberParty): Uint8Array {
+  const { blake2b } = provider.primitives;
   const { username, identityRecord } = partyInput(party);
   const first = blake2b(
     utf8(SAFETY_NUMBER.label),
@@ -100,17 +103,17 @@ function digitsOf(fingerprint: Uint8Array): string {
   return digits;
 }
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
-}
-
 /**
  * Computes the safety number for two parties. Argument order does not matter: each side passes
  * (itself, the contact) and both get the same digits and QR payload.
  */
-export function computeSafetyNumber(a: SafetyNumberParty, b: SafetyNumberParty): SafetyNumber {
-  const fingerprintA = safetyNumberFingerprint(a);
-  const fingerprintB = safetyNumberFingerprint(b);
+export function computeSafetyNumber(
+  provider: CryptoProvider,
+  a: SafetyNumberParty,
+  b: SafetyNumberParty,
+): SafetyNumber {
+  const fingerprintA = safetyNumberFingerprint(provider, a);
+  const fingerprintB = safetyNumberFingerprint(provider, b);
   const halves = [digitsOf(fingerprintA), digitsOf(fingerprintB)].sort();
   const qrHalves = [
     fingerprintA.subarray(0, SAFETY_NUMBER.qrFingerprintLength),

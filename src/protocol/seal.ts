@@ -1,5 +1,6 @@
-import { aeadOpen, aeadSeal, blake2b, hkdf, type Suite, wipe } from "../crypto/index.ts";
+import { wipe } from "../crypto/bytes.ts";
 import { KDF_LABELS, label } from "../crypto/labels.ts";
+import type { CryptoProvider, ProviderSuite } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { Writer } from "./_codec.ts";
 
@@ -16,12 +17,14 @@ export interface Sealed {
 }
 
 function keySchedule(
-  suite: Suite,
+  provider: CryptoProvider,
+  suite: ProviderSuite,
   sharedSecret: Uint8Array,
   enc: Uint8Array,
   recipientKey: Uint8Array,
   context: Uint8Array,
 ): { key: Uint8Array; nonce: Uint8Array } {
+  const { blake2b, hkdf } = provider.primitives;
   const info = new Writer().bytes(label(KDF_LABELS.seal)).u16(suite.id).bytes(blake2b(context)).finish();
   const okm = hkdf(sharedSecret, blake2b(enc, recipientKey), info, 44);
   const result = { key: okm.slice(0, 32), nonce: okm.slice(32, 44) };
@@ -30,39 +33,53 @@ function keySchedule(
 }
 
 /** `context` is public and bound (prefix || H(IR_recipient)); `ad` is authenticated, not encrypted. */
-export function seal(
-  suite: Suite,
+export async function seal(
+  provider: CryptoProvider,
+  suite: ProviderSuite,
   recipientKey: Uint8Array,
   context: Uint8Array,
   plaintext: Uint8Array,
   ad: Uint8Array,
-): Sealed {
-  const { sharedSecret, ciphertext: enc } = suite.kem.encapsulate(recipientKey);
-  const { key, nonce } = keySchedule(suite, sharedSecret, enc, recipientKey, context);
-  const ciphertext = aeadSeal(key, nonce, plaintext, new Writer().bytes(ad).bytes(enc).finish());
+): Promise<Sealed> {
+  const { sharedSecret, ciphertext: enc } = await suite.kem.encapsulate(recipientKey);
+  const { key, nonce } = keySchedule(provider, suite, sharedSecret, enc, recipientKey, context);
+  const ciphertext = await provider.primitives.aead.seal(
+    key,
+    nonce,
+    plaintext,
+    new Writer().bytes(ad).bytes(enc).finish(),
+  );
   wipe(sharedSecret, key);
   return { enc, ciphertext };
 }
 
 /** Any failure — a low-order X25519 `enc` included — is the single error `decryption_failed`. */
-export function open(
-  suite: Suite,
+export async function open(
+  provider: CryptoProvider,
+  suite: ProviderSuite,
   recipientSeed: Uint8Array,
   recipientKey: Uint8Array,
   context: Uint8Array,
   sealed: Sealed,
   ad: Uint8Array,
-): Uint8Array {
+): Promise<Uint8Array> {
   let sharedSecret: Uint8Array;
   try {
-    sharedSecret = suite.kem.decapsulate(recipientSeed, sealed.enc);
+    sharedSecret = await suite.kem.decapsulate(recipientSeed, sealed.enc);
   } catch (cause) {
     // X25519-KEM refuses low-order points: the generic failure, never a key derived from a known value.
     throw new NanoError("decryption_failed", "first-contact seal did not open", { cause });
   }
-  const { key, nonce } = keySchedule(suite, sharedSecret, sealed.enc, recipientKey, context);
+  const { key, nonce } = keySchedule(provider, suite, sharedSecret, sealed.enc, recipientKey, context);
   try {
-    return aeadOpen(key, nonce, sealed.ciphertext, new Writer().bytes(ad).bytes(sealed.enc).finish());
+    const plaintext = await provider.primitives.aead.open(
+      key,
+      nonce,
+      sealed.ciphertext,
+      new Writer().bytes(ad).bytes(sealed.enc).finish(),
+    );
+    if (plaintext === null) throw new NanoError("decryption_failed", "authentication failed");
+    return plaintext;
   } finally {
     wipe(sharedSecret, key);
   }

@@ -1,4 +1,5 @@
-import { getSuite, SUITES, type Suite, type SuiteId } from "../crypto/index.ts";
+import type { ProviderSuite } from "../crypto/provider/index.ts";
+import { isSuiteId, type SuiteId, suiteName, suiteRank } from "../crypto/suite-ids.ts";
 import { NanoError } from "../errors/index.ts";
 import { acceptedSuites, type IdentityRecord } from "./identity-record.ts";
 
@@ -10,20 +11,26 @@ import { acceptedSuites, type IdentityRecord } from "./identity-record.ts";
 export const SELECTION = Object.freeze({ default: 0, explicit: 1 } as const);
 export type Selection = (typeof SELECTION)[keyof typeof SELECTION];
 
-function accepts(record: IdentityRecord, suite: Suite): boolean {
+function accepts(record: IdentityRecord, suite: ProviderSuite): boolean {
   return acceptedSuites(record).includes(suite.id);
+}
+
+/** The suite object of `id` as `record` lists it (records carry their provider's suites). */
+function listedSuite(record: IdentityRecord, id: SuiteId): ProviderSuite | undefined {
+  return record.keys.find((entry) => entry.suite.id === id)?.suite;
 }
 
 /**
  * The default rule: the initiator's preferred suite if the responder accepts it, else the
  * highest-ranked suite both accept at or above the initiator's floor, else `no_common_suite`.
  */
-export function defaultSuite(initiator: IdentityRecord, responder: IdentityRecord): Suite {
-  const preferred = getSuite(initiator.preferred);
+export function defaultSuite(initiator: IdentityRecord, responder: IdentityRecord): ProviderSuite {
+  const preferred = listedSuite(initiator, initiator.preferred)!;
   if (accepts(responder, preferred)) return preferred;
-  const candidates = SUITES.filter(
-    (suite) => suite.rank >= preferred.rank && accepts(initiator, suite) && accepts(responder, suite),
-  ).sort((a, b) => b.rank - a.rank);
+  const candidates = initiator.keys
+    .map((entry) => entry.suite)
+    .filter((suite) => suite.rank >= preferred.rank && accepts(responder, suite))
+    .sort((a, b) => b.rank - a.rank);
   const best = candidates[0];
   if (best === undefined) {
     throw new NanoError(
@@ -45,14 +52,18 @@ export function selectSuite(
   local: IdentityRecord,
   peer: IdentityRecord,
   options: SelectOptions = {},
-): { suite: Suite; selection: Selection } {
-  let suite: Suite;
+): { suite: ProviderSuite; selection: Selection } {
+  let suite: ProviderSuite;
   let selection: Selection;
   if (options.explicit !== undefined) {
-    suite = getSuite(options.explicit);
-    if (!accepts(local, suite) || !accepts(peer, suite)) {
-      throw new NanoError("suite_not_accepted", `the ${suite.name} mode is not accepted by both identities`);
+    const listed = listedSuite(local, options.explicit);
+    if (listed === undefined || !accepts(peer, listed)) {
+      throw new NanoError(
+        "suite_not_accepted",
+        `the ${suiteName(options.explicit)} mode is not accepted by both identities`,
+      );
     }
+    suite = listed;
     selection = SELECTION.explicit;
   } else {
     suite = defaultSuite(local, peer);
@@ -62,20 +73,23 @@ export function selectSuite(
   return { suite, selection };
 }
 
-export function checkPin(suite: Suite, pin: SuiteId | undefined): void {
-  if (pin !== undefined && suite.rank < getSuite(pin).rank) {
-    throw new NanoError(
-      "suite_below_pin",
-      `the ${suite.name} suite is below the pinned ${getSuite(pin).name}`,
-    );
+export function checkPin(suite: Pick<ProviderSuite, "name" | "rank">, pin: SuiteId | undefined): void {
+  if (pin !== undefined && suite.rank < suiteRank(checkedSuiteId(pin))) {
+    throw new NanoError("suite_below_pin", `the ${suite.name} suite is below the pinned ${suiteName(pin)}`);
   }
+}
+
+/** A stored or wire suite id, refused as `unknown_suite` when it names none. */
+export function checkedSuiteId(id: number): SuiteId {
+  if (!isSuiteId(id)) throw new NanoError("unknown_suite", `unknown suite id ${id}`);
+  return id;
 }
 
 /** Responder: recompute the choice from the two records named in the transcript. */
 export function checkResponderSelection(
   initiator: IdentityRecord,
   responder: IdentityRecord,
-  suite: Suite,
+  suite: ProviderSuite,
   selection: number,
 ): void {
   if (!accepts(initiator, suite) || !accepts(responder, suite)) {
@@ -92,6 +106,8 @@ export function checkResponderSelection(
 
 /** A new pin may only raise the suite (lowering needs a signed identity update and consent). */
 export function raisePin(current: SuiteId | undefined, used: SuiteId): SuiteId {
-  if (current === undefined || getSuite(used).rank > getSuite(current).rank) return used;
+  if (current === undefined || suiteRank(checkedSuiteId(used)) > suiteRank(checkedSuiteId(current))) {
+    return used;
+  }
   return current;
 }

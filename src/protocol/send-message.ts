@@ -1,3 +1,4 @@
+import type { CryptoProvider } from "../crypto/provider/index.ts";
 import { type CallOptions, decide, refused, resolveOptions, type SendOutcome } from "./outcomes.ts";
 import { ratchetSecrets } from "./ratchet-state.ts";
 import { encryptContent } from "./session-cipher.ts";
@@ -18,6 +19,7 @@ export interface SendInput {
  * the active session: archived ones are carried over as the bytes they were stored as.
  */
 export async function sendMessage(
+  provider: CryptoProvider,
   view: ProtocolView,
   input: SendInput,
   options: CallOptions = {},
@@ -31,9 +33,9 @@ export async function sendMessage(
     }
     const { keys } = await view.ownIdentity();
     const bytes = await view.loadSessions(peer);
-    const record = bytes ? decodeActiveSession(bytes, limits) : { active: null, archived: [] };
+    const record = bytes ? decodeActiveSession(provider, bytes, limits) : { active: null, archived: [] };
     const sending = sendingSession({ active: record.active, archived: [] }, contact?.pin);
-    const { state, envelope } = encryptContent(sending, keys, input.content, { now, limits });
+    const { state, envelope } = await encryptContent(sending, keys, input.content, { provider, now, limits });
     return {
       kind: "sent",
       envelope,

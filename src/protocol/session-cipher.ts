@@ -1,5 +1,5 @@
-import { getSuite } from "../crypto/index.ts";
 import { label, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
+import type { CryptoProvider, ProviderSuite } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { Writer } from "./_codec.ts";
 import { decodeEnvelope, ENVELOPE_TYPES, type Envelope, encodeEnvelope, envelopePrefix } from "./envelope.ts";
@@ -16,43 +16,42 @@ import { open, seal } from "./seal.ts";
  * the initiator's messages are first-contact envelopes (type 1): every one repeats the handshake inside
  * a fresh seal, so any of them can start the session if earlier ones are lost.
  */
-export function sealContext(suiteId: number, recipientHash: Uint8Array): Uint8Array {
-  return new Writer()
-    .bytes(envelopePrefix(getSuite(suiteId), ENVELOPE_TYPES.prekey))
-    .bytes(recipientHash)
-    .finish();
+export function sealContext(suite: ProviderSuite, recipientHash: Uint8Array): Uint8Array {
+  return new Writer().bytes(envelopePrefix(suite, ENVELOPE_TYPES.prekey)).bytes(recipientHash).finish();
 }
 
-export function encryptContent(
+export async function encryptContent(
   input: RatchetState,
   identity: IdentityKeys,
   content: Uint8Array,
   options: RatchetOptions,
-): { state: RatchetState; envelope: Uint8Array } {
-  const suite = getSuite(input.suiteId);
+): Promise<{ state: RatchetState; envelope: Uint8Array }> {
+  const { provider } = options;
+  const suite = provider.suite(input.suiteId);
   const padded = pad(content);
   const pending = input.mustStep ? null : input.pending;
   if (pending === null) {
-    const { state, type, message } = ratchetEncrypt(input, padded, false, options);
+    const { state, type, message } = await ratchetEncrypt(input, padded, false, options);
     return { state, envelope: encodeEnvelope({ type: type as 2 | 3, suite, message }) };
   }
   let body = padded;
   if (suite.postQuantum) {
     const keys = identityKeysFor(identity, suite);
-    const signature = suite.signature.sign(
+    const signature = await suite.signature.sign(
       keys.signature.seed,
-      initiatorSignedMessage(pending.transcriptHash, padded),
+      initiatorSignedMessage(provider, pending.transcriptHash, padded),
       label(SIGNATURE_CONTEXTS.handshakeInit),
     );
     body = new Writer().bytes(signature).bytes(padded).finish();
   }
-  const { state, message } = ratchetEncrypt(input, body, true, options);
+  const { state, message } = await ratchetEncrypt(input, body, true, options);
   const plaintext = encodeFirstContact(pending.handshake, message);
   const prefix = envelopePrefix(suite, ENVELOPE_TYPES.prekey);
-  const sealed = seal(
+  const sealed = await seal(
+    provider,
     suite,
     pending.sealKey,
-    sealContext(suite.id, input.remoteIdentityHash),
+    sealContext(suite, input.remoteIdentityHash),
     plaintext,
     prefix,
   );
@@ -68,16 +67,16 @@ export function encryptContent(
 }
 
 /** Decrypts a type 2/3 envelope with an established session. */
-export function decryptContent(
+export async function decryptContent(
   input: RatchetState,
   envelope: Envelope,
   options: RatchetOptions,
-): { state: RatchetState; content: Uint8Array } {
+): Promise<{ state: RatchetState; content: Uint8Array }> {
   if (envelope.type === ENVELOPE_TYPES.prekey)
     throw new TypeError("first-contact envelopes go to openFirstContact");
   if (envelope.suite.id !== input.suiteId)
     throw new NanoError("decryption_failed", "envelope suite differs from the session's");
-  const { state, body } = ratchetDecrypt(input, envelope.type, envelope.message, options);
+  const { state, body } = await ratchetDecrypt(input, envelope.type, envelope.message, options);
   return { state, content: unpad(body) };
 }
 
@@ -85,19 +84,21 @@ export function decryptContent(
  * Opens the seal of a type-1 envelope with our identity sealing key and parses what is inside; the
  * initiator's record is returned as bytes, not yet trusted (docs/protocol.md §7.7).
  */
-export function openFirstContact(
+export async function openFirstContact(
+  provider: CryptoProvider,
   identity: IdentityKeys,
   record: IdentityRecord,
   envelope: Envelope,
-): ParsedFirstContact {
+): Promise<ParsedFirstContact> {
   if (envelope.type !== ENVELOPE_TYPES.prekey) throw new TypeError("not a first-contact envelope");
   const suite = envelope.suite;
   const keys = identityKeysFor(identity, suite);
-  const plaintext = open(
+  const plaintext = await open(
+    provider,
     suite,
     keys.kem.seed,
     keys.kem.publicKey,
-    sealContext(suite.id, record.hash),
+    sealContext(suite, record.hash),
     { enc: envelope.enc, ciphertext: envelope.sealed },
     envelopePrefix(suite, ENVELOPE_TYPES.prekey),
   );

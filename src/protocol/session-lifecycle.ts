@@ -1,10 +1,11 @@
-import { constantTimeEqual, getSuite, type SuiteId } from "../crypto/index.ts";
+import { type SuiteId, suiteName, suiteRank } from "../crypto/suite-ids.ts";
 import { NanoError } from "../errors/index.ts";
+import { constantTimeEqual } from "./_constant-time.ts";
 import type { Envelope } from "./envelope.ts";
 import type { ProtocolLimits } from "./limits.ts";
 import type { RatchetOptions } from "./ratchet.ts";
 import { type RatchetState, wipeRatchetState } from "./ratchet-state.ts";
-import { checkPin } from "./selection.ts";
+import { checkedSuiteId, checkPin } from "./selection.ts";
 import { decryptContent } from "./session-cipher.ts";
 import type { ContactSessions } from "./session-record.ts";
 
@@ -34,7 +35,8 @@ export function installSession(
 /** The session to send on: the active one, never below the pin (docs/protocol.md §11.2). */
 export function sendingSession(sessions: ContactSessions, pin?: SuiteId): RatchetState {
   if (sessions.active === null) throw new NanoError("no_session", "no session with this contact");
-  checkPin(getSuite(sessions.active.suiteId), pin);
+  const active = checkedSuiteId(sessions.active.suiteId);
+  checkPin({ name: suiteName(active), rank: suiteRank(active) }, pin);
   return sessions.active;
 }
 
@@ -43,9 +45,9 @@ export function sendingSession(sessions: ContactSessions, pin?: SuiteId): Ratche
  * lower-suite session could otherwise be promoted back by one replayed old message (a downgrade).
  */
 export function dropBelowPin(sessions: ContactSessions, pin: SuiteId): ContactSessions {
-  const floor = getSuite(pin).rank;
+  const floor = suiteRank(checkedSuiteId(pin));
   const keep = (state: RatchetState) => {
-    if (getSuite(state.suiteId).rank >= floor) return true;
+    if (suiteRank(checkedSuiteId(state.suiteId)) >= floor) return true;
     wipeRatchetState(state);
     return false;
   };
@@ -98,11 +100,11 @@ export function promote(
  * opens this" moves on to the next session; any other error belongs to the session that opened the
  * header and is thrown as is.
  */
-export function decryptWithSessions(
+export async function decryptWithSessions(
   sessions: ContactSessions,
   envelope: Envelope,
   options: RatchetOptions & { limits: ProtocolLimits; pin: SuiteId },
-): { sessions: ContactSessions; content: Uint8Array; superseded: RatchetState } {
+): Promise<{ sessions: ContactSessions; content: Uint8Array; superseded: RatchetState }> {
   // Before any key is tried: a message of a suite below the pin is never decrypted, so an archived
   // lower-suite session can never be promoted back (docs/protocol.md §11.2).
   checkPin(envelope.suite, options.pin);
@@ -111,7 +113,7 @@ export function decryptWithSessions(
   for (const candidate of candidates) {
     if (candidate.suiteId !== envelope.suite.id) continue;
     try {
-      const { state, content } = decryptContent(candidate, envelope, options);
+      const { state, content } = await decryptContent(candidate, envelope, options);
       return {
         sessions: promote(sessions, candidate, state, options.now, options.limits),
         content,

@@ -1,4 +1,5 @@
-import { getSuite, type SuiteId } from "../crypto/index.ts";
+import type { CryptoProvider } from "../crypto/provider/index.ts";
+import type { SuiteId } from "../crypto/suite-ids.ts";
 import { NanoError } from "../errors/index.ts";
 import { decodeExact, Reader, Writer } from "./_codec.ts";
 import { KEM_CT_BYTES, KEM_EK_BYTES } from "./header.ts";
@@ -91,12 +92,16 @@ function writeRatchetState(w: Writer, state: RatchetState): Writer {
   return w;
 }
 
-export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetState, number] {
+export function decodeRatchetState(
+  provider: CryptoProvider,
+  bytes: Uint8Array,
+  offset: number,
+): [RatchetState, number] {
   const r = new Reader(bytes, offset);
   const version = r.u16("session record version");
   if (version !== SESSION_RECORD_VERSION)
     throw new NanoError("unsupported_version", `session record version ${version}`);
-  const suite = getSuite(r.u16("suite"));
+  const suite = provider.suite(r.u16("suite"));
   const role = r.u8("role");
   if (role !== 1 && role !== 2) throw new NanoError("malformed", "unknown role");
   const dhLength = suite.agreement ? 32 : 0;
@@ -217,8 +222,8 @@ export function decodeRatchetState(bytes: Uint8Array, offset: number): [RatchetS
   return [state, r.offset - offset];
 }
 
-export function decodeRatchetStateExact(bytes: Uint8Array): RatchetState {
-  return decodeExact(bytes, decodeRatchetState, "session record");
+export function decodeRatchetStateExact(provider: CryptoProvider, bytes: Uint8Array): RatchetState {
+  return decodeExact(bytes, (b, o) => decodeRatchetState(provider, b, o), "session record");
 }
 
 /** A contact's sessions: the active one and up to `maxArchivedSessions` archived, most recent first. */
@@ -261,6 +266,7 @@ export function activeSessionSuite(bytes: Uint8Array): number | null {
 }
 
 export function decodeContactSessions(
+  provider: CryptoProvider,
   bytes: Uint8Array,
   limits: ProtocolLimits = DEFAULT_LIMITS,
 ): ContactSessions {
@@ -268,7 +274,7 @@ export function decodeContactSessions(
   const version = r.u16("sessions record version");
   if (version !== SESSION_RECORD_VERSION)
     throw new NanoError("unsupported_version", `sessions record version ${version}`);
-  const state = () => decodeRatchetStateExact(r.vec32("session", MAX_STATE_BYTES));
+  const state = () => decodeRatchetStateExact(provider, r.vec32("session", MAX_STATE_BYTES));
   const active = readOptional(r, "active session", state);
   const count = r.u8("archived count");
   if (count > limits.maxArchivedSessions) throw new NanoError("malformed", "too many archived sessions");
@@ -291,6 +297,7 @@ export interface ActiveSessionRecord {
 }
 
 export function decodeActiveSession(
+  provider: CryptoProvider,
   bytes: Uint8Array,
   limits: ProtocolLimits = DEFAULT_LIMITS,
 ): ActiveSessionRecord {
@@ -299,7 +306,7 @@ export function decodeActiveSession(
   if (version !== SESSION_RECORD_VERSION)
     throw new NanoError("unsupported_version", `sessions record version ${version}`);
   const active = readOptional(r, "active session", () =>
-    decodeRatchetStateExact(r.vec32("session", MAX_STATE_BYTES)),
+    decodeRatchetStateExact(provider, r.vec32("session", MAX_STATE_BYTES)),
   );
   const count = r.u8("archived count");
   if (count > limits.maxArchivedSessions) throw new NanoError("malformed", "too many archived sessions");

@@ -1,4 +1,5 @@
-import type { SuiteId } from "../crypto/index.ts";
+import type { CryptoProvider } from "../crypto/provider/index.ts";
+import type { SuiteId } from "../crypto/suite-ids.ts";
 import { NanoError } from "../errors/index.ts";
 import type { Bundle } from "./bundle.ts";
 import { initiate } from "./handshake.ts";
@@ -63,6 +64,7 @@ export interface StartInput {
 
 /** Starts a session from a bundle fetched for the chosen suite; it becomes the contact's active one. */
 export async function startSession(
+  provider: CryptoProvider,
   view: ProtocolView,
   input: StartInput,
   options: CallOptions = {},
@@ -79,11 +81,16 @@ export async function startSession(
     const blocked = identityCheck(contact, bundle.record);
     if (blocked !== null) return blocked as StartOutcome;
     checkPin(bundle.suite, contact?.pin);
-    const state = initiate(keys, record, bundle, { selection, now });
+    const state = await initiate(provider, keys, record, bundle, { selection, now });
     const stored = await view.loadSessions(peer);
     const pin = raisePin(contact?.pin, bundle.suite.id);
     const sessions = dropBelowPin(
-      installSession(stored ? decodeContactSessions(stored, limits) : EMPTY_SESSIONS, state, now, limits),
+      installSession(
+        stored ? decodeContactSessions(provider, stored, limits) : EMPTY_SESSIONS,
+        state,
+        now,
+        limits,
+      ),
       pin,
     );
     return {

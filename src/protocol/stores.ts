@@ -1,4 +1,5 @@
-import { type SuiteId, toHex } from "../crypto/index.ts";
+import { toHex } from "../crypto/bytes.ts";
+import type { SuiteId } from "../crypto/suite-ids.ts";
 import type { IdentityKeys, IdentityRecord } from "./identity-record.ts";
 import type { PrekeySecret, SignedPrekey } from "./prekey.ts";
 

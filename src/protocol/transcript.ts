@@ -1,5 +1,5 @@
-import { blake2b, type Suite } from "../crypto/index.ts";
 import { KDF_LABELS, label, PROTOCOL_VERSION } from "../crypto/labels.ts";
+import type { CryptoProvider, ProviderSuite } from "../crypto/provider/index.ts";
 import { lengthPrefixed, Writer } from "./_codec.ts";
 import { acceptedSuites, type IdentityRecord } from "./identity-record.ts";
 import type { SignedPrekey } from "./prekey.ts";
@@ -11,7 +11,7 @@ import type { SignedPrekey } from "./prekey.ts";
  * gives both sides different keys and breaks the signature.
  */
 export interface TranscriptInput {
-  readonly suite: Suite;
+  readonly suite: ProviderSuite;
   /** 0: the default selection rule; 1: an explicit mode chosen by the initiator (§5). */
   readonly selection: number;
   readonly initiator: IdentityRecord;
@@ -38,9 +38,9 @@ function prekeyField(prekey: SignedPrekey): Uint8Array {
   return new Writer().u8(prekey.alg).u8(prekey.role).u32(prekey.id).bytes(prekey.publicKey).finish();
 }
 
-export function transcriptHash(input: TranscriptInput): Uint8Array {
+export function transcriptHash(provider: CryptoProvider, input: TranscriptInput): Uint8Array {
   const utf8 = new TextEncoder();
-  return blake2b(
+  return provider.primitives.blake2b(
     lengthPrefixed(
       label(KDF_LABELS.transcript),
       Uint8Array.of(PROTOCOL_VERSION),

@@ -28,14 +28,16 @@ function claimMessage(username: string, challenge: Uint8Array, record: IdentityR
 }
 
 /** The signatures of every suite of `record`, in the record's order, concatenated. */
-function signAll(
+async function signAll(
   identity: IdentityKeys,
   record: IdentityRecord,
   message: Uint8Array,
   context: Uint8Array,
-): Uint8Array {
-  const parts = record.keys.map((entry) =>
-    entry.suite.signature.sign(identityKeysFor(identity, entry.suite).signature.seed, message, context),
+): Promise<Uint8Array> {
+  const parts = await Promise.all(
+    record.keys.map((entry) =>
+      entry.suite.signature.sign(identityKeysFor(identity, entry.suite).signature.seed, message, context),
+    ),
   );
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
@@ -47,12 +49,12 @@ function signAll(
 }
 
 /** True when `signature` is exactly one valid signature per suite of `record`, in order. */
-function verifyAll(
+async function verifyAll(
   record: IdentityRecord,
   message: Uint8Array,
   signature: Uint8Array,
   context: Uint8Array,
-): boolean {
+): Promise<boolean> {
   const expected = record.keys.reduce((n, entry) => n + entry.suite.signature.lengths.signature, 0);
   if (signature.length !== expected) return false;
   let offset = 0;
@@ -61,9 +63,14 @@ function verifyAll(
     const length = entry.suite.signature.lengths.signature;
     const part = signature.subarray(offset, offset + length);
     offset += length;
-    ok =
-      entry.suite.signature.verify(recordKeysFor(record, entry.suite).signature, message, part, context) &&
-      ok;
+    // Every part is verified even after a failure: the time does not say which key's signature failed.
+    const valid = await entry.suite.signature.verify(
+      recordKeysFor(record, entry.suite).signature,
+      message,
+      part,
+      context,
+    );
+    ok = valid && ok;
   }
   return ok;
 }
@@ -72,7 +79,7 @@ export function signUsernameClaim(
   identity: IdentityKeys,
   record: IdentityRecord,
   challenge: Uint8Array,
-): Uint8Array {
+): Promise<Uint8Array> {
   if (record.username !== identity.username) throw new RangeError("record and keys name different users");
   return signAll(
     identity,
@@ -86,12 +93,12 @@ export function signUsernameClaim(
  * What the relay calls before binding `username`: the (already verified) record names exactly that
  * username and every identity signature key in it signed the claim over this challenge.
  */
-export function verifyUsernameClaim(
+export async function verifyUsernameClaim(
   record: IdentityRecord,
   username: string,
   challenge: Uint8Array,
   signature: Uint8Array,
-): boolean {
+): Promise<boolean> {
   if (record.username !== username) return false;
   if (challenge.length < CHALLENGE_MIN_BYTES || challenge.length > CHALLENGE_MAX_BYTES) return false;
   return verifyAll(
@@ -112,7 +119,7 @@ export function signIdentityUpdate(
   currentKeys: IdentityKeys,
   current: IdentityRecord,
   next: IdentityRecord,
-): Uint8Array {
+): Promise<Uint8Array> {
   return signAll(
     currentKeys,
     current,
@@ -125,11 +132,11 @@ export function signIdentityUpdate(
  * An update is valid when `next` names the same user with a greater record version and every signature
  * key of `current` signed `H(current) || H(next)`.
  */
-export function verifyIdentityUpdate(
+export async function verifyIdentityUpdate(
   current: IdentityRecord,
   next: IdentityRecord,
   signature: Uint8Array,
-): void {
+): Promise<void> {
   if (next.username !== current.username || next.recordVersion <= current.recordVersion) {
     throw new NanoError(
       "certificate_mismatch",
@@ -137,7 +144,12 @@ export function verifyIdentityUpdate(
     );
   }
   if (
-    !verifyAll(current, updateMessage(current, next), signature, label(SIGNATURE_CONTEXTS.identityUpdate))
+    !(await verifyAll(
+      current,
+      updateMessage(current, next),
+      signature,
+      label(SIGNATURE_CONTEXTS.identityUpdate),
+    ))
   ) {
     throw new NanoError("invalid_signature", "identity update signature");
   }
@@ -153,7 +165,7 @@ export function signAccountDeletion(
   identity: IdentityKeys,
   record: IdentityRecord,
   challenge: Uint8Array,
-): Uint8Array {
+): Promise<Uint8Array> {
   return signAll(
     identity,
     record,
@@ -162,12 +174,12 @@ export function signAccountDeletion(
   );
 }
 
-export function verifyAccountDeletion(
+export async function verifyAccountDeletion(
   record: IdentityRecord,
   username: string,
   challenge: Uint8Array,
   signature: Uint8Array,
-): boolean {
+): Promise<boolean> {
   if (record.username !== username) return false;
   if (challenge.length < CHALLENGE_MIN_BYTES || challenge.length > CHALLENGE_MAX_BYTES) return false;
   return verifyAll(

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { RelayContext } from "./context.ts";
+import { installCors } from "./cors.ts";
 import { capConnectionsPerAddress, installHttpGuard } from "./limits/http-guard.ts";
 import { installErrorHandling } from "./routes/_http.ts";
 import { accountRoutes } from "./routes/accounts.ts";
@@ -50,6 +51,7 @@ export async function buildRelayApp(context: RelayContext, options: AppOptions):
     ...(options.fastify ?? {}),
   } as FastifyServerOptions) as unknown as FastifyInstance;
   installErrorHandling(app, context);
+  if (options.api) installCors(app, context.config.web.allowed_origins);
   installHttpGuard(app, context);
   healthRoutes(app, context);
   if (options.websocket) await websocketRoutes(app, context);

@@ -2,7 +2,8 @@
  * The one narrow interface through which the relay checks protocol formats. The relay never parses an
  * identity record, certificate, bundle or envelope itself: src/protocol owns those encodings, and an
  * implementation of `ProtocolVerifier` over it is plugged in at start-up (`startRelay({ verifier })`).
- * The implementation is `relayVerifier` (src/protocol/relay-verifier.ts, docs/protocol.md §14); the
+ * The implementation is `relayVerifier` below (src/protocol/relay-verifier.ts over the node:crypto
+ * provider, docs/protocol.md §14); the
  * relay's tests and `nano-relay start` both use it. Keeping every format check behind this interface
  * means a format change touches src/protocol only.
  *
@@ -14,14 +15,18 @@
  * one exception is the identity update, which the accounts route reports as
  * `identity_update_unauthorized`. No method may throw anything else for hostile input, and none may
  * log or echo key material.
- * Every method is synchronous and pure (no I/O, no clock other than the `now` passed in).
+ * Every method is pure (no I/O, no clock other than the `now` passed in); the signature-checking ones
+ * return promises, as the crypto provider's signatures do (docs/web.md "Sync or async"), and
+ * `inspectEnvelope`, which reads a header and checks no signature, stays synchronous.
  */
 
-import type {
-  EnvelopeInspection,
-  PrekeyUploadInspection,
-  VerifiedDevice,
-  VerifiedIdentity,
+import { nodeProvider } from "../crypto/node-provider.ts";
+import {
+  createRelayVerifier,
+  type EnvelopeInspection,
+  type PrekeyUploadInspection,
+  type VerifiedDevice,
+  type VerifiedIdentity,
 } from "../protocol/relay-verifier.ts";
 
 // The result shapes belong to the protocol layer (relay depends on protocol, never the reverse), so
@@ -36,7 +41,7 @@ export interface ProtocolVerifier {
    * `nano/v1/sig/identity-record`. Throws `invalid_signature` for a signature that does not verify,
    * `invalid_username` / `malformed` for a broken rule, or a codec code for bad bytes.
    */
-  verifyIdentityRecord(record: Uint8Array): VerifiedIdentity;
+  verifyIdentityRecord(record: Uint8Array): Promise<VerifiedIdentity>;
 
   /**
    * docs/protocol.md §4.4. Proof of possession for a username claim: `signature` is one signature by
@@ -52,7 +57,7 @@ export interface ProtocolVerifier {
     readonly username: string;
     readonly challenge: Uint8Array;
     readonly signature: Uint8Array;
-  }): boolean;
+  }): Promise<boolean>;
 
   /**
    * docs/protocol.md §4.5. An identity-record update: `next` must itself verify (as
@@ -66,7 +71,7 @@ export interface ProtocolVerifier {
     readonly current: Uint8Array;
     readonly next: Uint8Array;
     readonly signature: Uint8Array;
-  }): VerifiedIdentity;
+  }): Promise<VerifiedIdentity>;
 
   /**
    * docs/protocol.md §4.3. A device certificate: decodes it (exact length), checks it names `username`
@@ -83,7 +88,7 @@ export interface ProtocolVerifier {
     readonly identityRecord: Uint8Array;
     readonly username: string;
     readonly now: number;
-  }): VerifiedDevice;
+  }): Promise<VerifiedDevice>;
 
   /**
    * docs/protocol.md §4.3. Login: `signature` by the certified device key (the certificate's suite's
@@ -95,7 +100,7 @@ export interface ProtocolVerifier {
     readonly username: string;
     readonly challenge: Uint8Array;
     readonly signature: Uint8Array;
-  }): boolean;
+  }): Promise<boolean>;
 
   /**
    * docs/protocol.md §6.1, §6.3, §6.4. Prekeys being uploaded by the owner of `identityRecord`: the
@@ -113,7 +118,7 @@ export interface ProtocolVerifier {
     readonly oneTimePrekeys: readonly Uint8Array[];
     readonly identityRecord: Uint8Array;
     readonly now: number;
-  }): PrekeyUploadInspection;
+  }): Promise<PrekeyUploadInspection>;
 
   /**
    * docs/protocol.md §9.2, §9.3. Reads only the envelope's clear prefix (version, suite, type) and its
@@ -123,3 +128,6 @@ export interface ProtocolVerifier {
    */
   inspectEnvelope(envelope: Uint8Array): EnvelopeInspection;
 }
+
+/** The protocol's verifier on the node:crypto provider: what `nano-relay start` and the workers run. */
+export const relayVerifier: ProtocolVerifier = createRelayVerifier(nodeProvider);

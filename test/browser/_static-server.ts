@@ -27,7 +27,11 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export async function serveStatic(pageRoot: string): Promise<StaticServer> {
+/** `headers`: sent with every page file (e.g. the app's CSP, so a test page runs under it). */
+export async function serveStatic(
+  pageRoot: string,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<StaticServer> {
   const roots = { page: resolve(pageRoot), vectors: resolve(vectorsDir()) };
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
@@ -39,7 +43,10 @@ export async function serveStatic(pageRoot: string): Promise<StaticServer> {
       response.writeHead(404).end();
       return;
     }
-    response.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" });
+    response.writeHead(200, {
+      ...headers,
+      "content-type": TYPES[extname(path)] ?? "application/octet-stream",
+    });
     createReadStream(path).pipe(response);
   });
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));

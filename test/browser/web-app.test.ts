@@ -10,6 +10,7 @@ import { cp } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import { buildWebApp } from "../../scripts/web/build.ts";
 import { tempDir, testConfig } from "../relay/fixtures/harness.ts";
 import { RelayProcess } from "../relay/fixtures/processes.ts";
 import { temporaryWebBuild } from "../support/web-build.ts";
@@ -57,14 +58,24 @@ describe("the web app in Chromium, served by a real relay", () => {
   let relay: RelayProcess | undefined;
   let browser: Browser | undefined;
   const servers: StaticServer[] = [];
+  let copyDir: string;
+  let copy: StaticServer;
   let available = false;
 
   before(async (t) => {
     if (!needChromium(t as unknown as Parameters<typeof needChromium>[0])) return;
     build = await temporaryWebBuild();
+    // A local copy's server first: the relay must list its origin, and the copy is built for the relay.
+    copyDir = join(tempDir("web-local-copy"), "web");
+    copy = await serveStatic(copyDir);
+    servers.push(copy);
     const dir = tempDir("web-relay");
-    relay = new RelayProcess(testConfig({ web: { enabled: true, static_dir: build.outDir } }, dir), dir);
+    relay = new RelayProcess(
+      testConfig({ web: { enabled: true, static_dir: build.outDir, allowed_origins: [copy.origin] } }, dir),
+      dir,
+    );
     await relay.start();
+    await buildWebApp(copyDir, { relays: [relay.url] });
     browser = await launchChromium();
     available = true;
   });
@@ -90,8 +101,9 @@ describe("the web app in Chromium, served by a real relay", () => {
 
   it("loads from the relay's origin; the self-test passes with WebCrypto and no CSP violation", async (t) => {
     if (!available) return t.skip("Chromium is missing");
-    const { page, console, violations } = await open(browser!, `${relay!.url}/`);
+    const { page, console, violations } = await open(browser!, `${relay!.url}/#/about`);
     assert.equal(await selfTestOutcome(page), "passed", console.join("\n"));
+    await page.waitForSelector("#summary");
     const summary = await page.textContent("#summary");
     assert.match(summary ?? "", /Self-test passed/);
     const sources = await page.$$eval("#implementations tr", (rows) =>
@@ -137,14 +149,15 @@ describe("the web app in Chromium, served by a real relay", () => {
     const origin = await tamperedCopy((dir) => {
       const index = join(dir, "index.html");
       const html = readFileSync(index, "utf8").replace(
-        "<main>",
-        `<main><script>document.title = "inline ran"</script><img src="/nothing.png" onerror="document.title = 'handler ran'">`,
+        `<div id="app">`,
+        `<div id="app"><script>document.title = "inline ran"</script><img src="/nothing.png" onerror="document.title = 'handler ran'">`,
       );
       writeFileSync(index, html);
     });
     const { page, violations } = await open(browser!, `${origin}/`);
     assert.equal(await selfTestOutcome(page), "passed", "the app itself still runs");
-    assert.equal(await page.title(), "Nano Messenger");
+    const title = await page.title();
+    assert.ok(title !== "inline ran" && title !== "handler ran", title);
     assert.ok(
       violations.some((text) => text.startsWith("script-src")),
       `no script-src violation: ${violations.join("|")}`,
@@ -186,5 +199,79 @@ describe("the web app in Chromium, served by a real relay", () => {
     });
     assert.equal(sink, "refused");
     await page.close();
+  });
+
+  /** Settings → "Test the connection": the page's own fetch to its relay, and what it said. */
+  async function testConnection(page: Page): Promise<string> {
+    await page.waitForFunction(() => document.body.dataset.screen === "settings");
+    await page.click("text=Test the connection");
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>(".status")?.dataset.relay !== undefined,
+    );
+    return (await page.getAttribute(".status", "data-relay")) ?? "";
+  }
+
+  /** Opens a WebSocket from the page: "open", or how it failed (the CSP throws or errors it). */
+  const socketOutcome = (page: Page, url: string): Promise<string> =>
+    page.evaluate(
+      (target) =>
+        new Promise<string>((resolve) => {
+          try {
+            const socket = new WebSocket(target);
+            socket.onopen = () => {
+              socket.close();
+              resolve("open");
+            };
+            socket.onerror = () => resolve("error");
+          } catch (error) {
+            resolve(`thrown ${(error as Error).name}`);
+          }
+        }),
+      url,
+    );
+
+  it("the relay-served app reaches its relay at its own origin", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const { page, violations } = await open(browser!, `${relay!.url}/#/settings`);
+    assert.equal(await page.inputValue("#relay-url"), new URL(relay!.url).origin);
+    assert.equal(await testConnection(page), "reachable");
+    assert.deepEqual(violations, []);
+    await page.close();
+  });
+
+  it("a local copy built for the relay talks to it across origins; the relay's CORS list and the CSP bound it", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    // Listed at the relay and named in the copy's CSP: reachable, and the relay is the copy's default.
+    const listed = await open(browser!, `${copy.origin}/#/settings`);
+    assert.equal(await listed.page.inputValue("#relay-url"), new URL(relay!.url).origin);
+    assert.equal(await testConnection(listed.page), "reachable");
+    // The relay's WebSocket origin is in the copy's CSP too: the socket opens.
+    const wsUrl = `${relay!.url.replace(/^http/, "ws")}/v1/ws`;
+    assert.equal(await socketOutcome(listed.page, wsUrl), "open");
+    assert.deepEqual(listed.violations, []);
+    await listed.page.close();
+
+    // The same files from an origin the relay does not list: CORS withholds the answer.
+    const unlisted = await serveStatic(copyDir);
+    servers.push(unlisted);
+    const refused = await open(browser!, `${unlisted.origin}/#/settings`);
+    assert.equal(await testConnection(refused.page), "relay_unreachable");
+    await refused.page.close();
+
+    // The relay-served build (no relay in its CSP) run from a folder and pointed at the relay by the
+    // settings: the CSP refuses the connection, so the setting cannot widen what the page may reach.
+    const plainCopy = await serveStatic(build.outDir);
+    servers.push(plainCopy);
+    const blocked = await open(browser!, `${plainCopy.origin}/#/settings`);
+    await blocked.page.waitForFunction(() => document.body.dataset.screen === "settings");
+    await blocked.page.fill("#relay-url", relay!.url);
+    await blocked.page.click("text=Save relay");
+    assert.equal(await testConnection(blocked.page), "relay_unreachable");
+    assert.notEqual(await socketOutcome(blocked.page, wsUrl), "open");
+    assert.ok(
+      blocked.violations.some((text) => text.startsWith("connect-src")),
+      blocked.violations.join("|"),
+    );
+    await blocked.page.close();
   });
 });

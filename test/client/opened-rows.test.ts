@@ -11,6 +11,7 @@ import {
 } from "../../src/client/local-store/local-store.ts";
 import { OpenedRows } from "../../src/client/local-store/opened-rows.ts";
 import { fromHex, randomBytes, SUITE_IDS } from "../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import {
   activeSessionSuite,
@@ -138,7 +139,7 @@ test("activeSessionSuite reads the same suite decodeContactSessions finds, and r
   const golden = goldenSessionRecords();
   assert.ok(golden.length > 0, "golden session records exist to compare against");
   for (const record of golden) {
-    assert.equal(activeSessionSuite(record), decodeContactSessions(record).active?.suiteId ?? null);
+    assert.equal(activeSessionSuite(record), decodeContactSessions(provider, record).active?.suiteId ?? null);
   }
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 12 }), (bytes) => {

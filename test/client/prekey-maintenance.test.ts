@@ -8,6 +8,7 @@ import { LocalStore } from "../../src/client/local-store/local-store.ts";
 import { maintainPrekeys, PREKEY_POLICY } from "../../src/client/messaging/prekey-maintenance.ts";
 import type { PrekeyCount, RelayApi } from "../../src/client/transport/relay-api.ts";
 import { SUITE_IDS } from "../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { decodeBundleExact, decodeSignedPrekeyExact, PREKEY_ROLES } from "../../src/protocol/index.ts";
 import { withTempDir } from "./_helpers.ts";
 
@@ -36,8 +37,8 @@ class FakeRelay {
     return {
       prekeyCount: async () => this.count,
       uploadPrekeys: async (bundle: Uint8Array | null, oneTime: readonly Uint8Array[]) => {
-        const suites = new Set<number>(oneTime.map((key) => decodeSignedPrekeyExact(key).suite.id));
-        if (bundle !== null) suites.add(decodeBundleExact(bundle, this.now).suite.id);
+        const suites = new Set<number>(oneTime.map((key) => decodeSignedPrekeyExact(provider, key).suite.id));
+        if (bundle !== null) suites.add((await decodeBundleExact(provider, bundle, this.now)).suite.id);
         // The real relay refuses a mixed-suite upload of one-time keys without their bundle.
         assert.equal(suites.size, 1, "one upload carries one suite");
         const suite = [...suites][0]!;
@@ -61,7 +62,7 @@ test("prekey upkeep: a bundle and one-time keys for every accepted suite, refill
     // Classical accepts every suite ranked at or above it: classical, quantum and hybrid.
     const seeds = generateIdentitySeeds("classical", 0);
     const start = Date.now();
-    const own = await store.transaction((tables) => ensureOwnIdentity(tables, seeds, "pat", start));
+    const own = await ensureOwnIdentity(store, seeds, "pat", start);
     const relay = new FakeRelay();
     const link = { own, api: relay.asApi() };
     const roles = async (suite: number) =>
@@ -71,7 +72,7 @@ test("prekey upkeep: a bundle and one-time keys for every accepted suite, refill
         .sort();
     const upkeep = (now: number) => {
       relay.now = now;
-      return maintainPrekeys(store, link, { now });
+      return maintainPrekeys(provider, store, link, { now });
     };
     try {
       let report = await upkeep(start);
@@ -82,7 +83,7 @@ test("prekey upkeep: a bundle and one-time keys for every accepted suite, refill
         [SUITE_IDS.classical, SUITE_IDS.hybrid, SUITE_IDS.quantum].sort(),
       );
       for (const upload of relay.uploads) {
-        const bundle = decodeBundleExact(upload.bundle!, start);
+        const bundle = await decodeBundleExact(provider, upload.bundle!, start);
         assert.equal(bundle.suite.id, upload.suite);
         assert.equal(bundle.oneTimeDh, null, "a base bundle carries no one-time key");
         assert.equal(upload.oneTime, PREKEY_POLICY.target);
@@ -128,7 +129,7 @@ test("prekey upkeep: a bundle and one-time keys for every accepted suite, refill
       });
       assert.equal((await upkeep(start + 2500)).uploadedOneTime, 0, "no top-up without the signal");
       relay.now = start + 2600;
-      report = await maintainPrekeys(store, link, { now: start + 2600, topUp: true });
+      report = await maintainPrekeys(provider, store, link, { now: start + 2600, topUp: true });
       assert.equal(report.uploadedOneTime, PREKEY_POLICY.target - (PREKEY_POLICY.refillBelow + 2));
       assert.deepEqual(
         relay.uploads.map((u) => u.suite),

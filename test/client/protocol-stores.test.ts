@@ -12,6 +12,7 @@ import { LocalStore } from "../../src/client/local-store/local-store.ts";
 import { LocalProtocolStores } from "../../src/client/local-store/protocol-stores.ts";
 import { VerifiedRecords } from "../../src/client/trust/verified-records.ts";
 import { SUITE_IDS, type SuiteId, type SuiteName } from "../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import {
   acceptIdentity,
@@ -40,17 +41,17 @@ interface Party {
 async function party(dir: string, name: string, mode: SuiteName, key = randomBytes(32)): Promise<Party> {
   const store = await LocalStore.open(join(dir, `${name}.db`), key);
   const seeds = generateIdentitySeeds(mode);
-  const own = await store.transaction((tables) => ensureOwnIdentity(tables, seeds, name, Date.now()));
+  const own = await ensureOwnIdentity(store, seeds, name, Date.now());
   return { store, own };
 }
 
 /** A bundle with a one-time PQ prekey (hybrid), its secrets committed to the owner's store. */
 async function bundleOf(owner: Party): Promise<Uint8Array> {
   return owner.store.transaction(async (tables) => {
-    const stores = new LocalProtocolStores(tables, owner.own, Date.now());
+    const stores = new LocalProtocolStores(tables, owner.own, Date.now(), { provider });
     const { keys, record } = owner.own;
-    const signed = generatePrekey(keys, record, record.preferred, PREKEY_ROLES.signedDh);
-    const oneTime = generatePrekey(keys, record, record.preferred, PREKEY_ROLES.pqOneTime);
+    const signed = await generatePrekey(provider, keys, record, record.preferred, PREKEY_ROLES.signedDh);
+    const oneTime = await generatePrekey(provider, keys, record, record.preferred, PREKEY_ROLES.pqOneTime);
     await stores.putPrekey(signed);
     await stores.putPrekey(oneTime);
     return encodeBundle(record.preferred, record, signed.prekey, oneTime.prekey, null);
@@ -64,16 +65,20 @@ function text(value: string): Uint8Array {
 /** Decides and commits in one transaction, as the client does; a non-success is its typed error. */
 async function send(from: Party, to: string, value: string, bundle?: Uint8Array): Promise<Uint8Array> {
   return from.store.transaction(async (tables) => {
-    const stores = new LocalProtocolStores(tables, from.own, Date.now());
+    const stores = new LocalProtocolStores(tables, from.own, Date.now(), { provider });
     if (bundle !== undefined) {
-      const decoded = decodeBundleExact(bundle);
+      const decoded = await decodeBundleExact(provider, bundle);
       const chosen = await chooseSuite(stores, decoded.record);
       if (chosen.kind !== "chosen") throw new Error(`unexpected ${chosen.kind}`);
-      const started = await startSession(stores, { bundle: decoded, selection: chosen.selection, peer: to });
+      const started = await startSession(provider, stores, {
+        bundle: decoded,
+        selection: chosen.selection,
+        peer: to,
+      });
       if (started.kind !== "started") throw new Error(`unexpected ${started.kind}`);
       await stores.apply(started.writes);
     }
-    const sent = await sendMessage(stores, { peer: to, content: text(value) });
+    const sent = await sendMessage(provider, stores, { peer: to, content: text(value) });
     if (sent.kind === "blocked") throw blockedError(to);
     if (sent.kind === "refused") throw sent.error;
     await stores.apply(sent.writes);
@@ -85,11 +90,11 @@ async function send(from: Party, to: string, value: string, bundle?: Uint8Array)
 async function receive(at: Party, from: Party, envelope: Uint8Array): Promise<string> {
   const provenRecord: IdentityRecord = from.own.record;
   return at.store.transaction(async (tables) => {
-    const stores = new LocalProtocolStores(tables, at.own, Date.now());
+    const stores = new LocalProtocolStores(tables, at.own, Date.now(), { provider });
     const relaySender = from.own.record.username;
-    const received = await receiveMessage(stores, {
+    const received = await receiveMessage(provider, stores, {
       relaySender,
-      envelope: decodeEnvelope(envelope),
+      envelope: decodeEnvelope(provider, envelope),
       provenRecord,
     });
     if (received.kind === "refused") {
@@ -142,15 +147,14 @@ test("the own identity is sealed, reloads intact, and names one username", () =>
     const path = join(dir, "own.db");
     const seeds = generateIdentitySeeds("quantum");
     let store = await LocalStore.open(path, key);
-    const created = await store.transaction((tables) => ensureOwnIdentity(tables, seeds, "carol", 1_000));
-    await assert.rejects(
-      store.transaction((tables) => ensureOwnIdentity(tables, seeds, "dave", 1_000)),
-      (e: unknown) => NanoError.is(e, "invalid_argument"),
+    const created = await ensureOwnIdentity(store, seeds, "carol", 1_000);
+    await assert.rejects(ensureOwnIdentity(store, seeds, "dave", 1_000), (e: unknown) =>
+      NanoError.is(e, "invalid_argument"),
     );
     await store.close();
     store = await LocalStore.open(path, key);
     try {
-      const loaded = await store.read((tables) => loadOwnIdentity(tables, seeds));
+      const loaded = await loadOwnIdentity(store, seeds);
       assert.deepEqual(loaded?.record.encoded, created.record.encoded);
       assert.deepEqual(loaded?.certificate.encoded, created.certificate.encoded);
       assert.deepEqual(loaded?.deviceSeed, created.deviceSeed);
@@ -169,9 +173,7 @@ test("a changed identity is a blocked outcome whose write survives a reopen seal
     const key = randomBytes(32);
     const path = join(dir, "alice.db");
     const own = async (store: LocalStore, name: string) =>
-      store.transaction((tables) =>
-        ensureOwnIdentity(tables, generateIdentitySeeds("hybrid"), name, Date.now()),
-      );
+      ensureOwnIdentity(store, generateIdentitySeeds("hybrid"), name, Date.now());
     let alice: Party = { store: await LocalStore.open(path, key), own: null as unknown as OwnIdentity };
     alice.own = await own(alice.store, "alice");
     const bob = await party(dir, "bob", "hybrid");
@@ -182,7 +184,7 @@ test("a changed identity is a blocked outcome whose write survives a reopen seal
       const replaced = (await own(elsewhere, "bob")).record;
       // The decision returns the block as a write; committed in the same transaction, nothing undone.
       const outcome = await alice.store.transaction(async (tables) => {
-        const stores = new LocalProtocolStores(tables, alice.own, Date.now());
+        const stores = new LocalProtocolStores(tables, alice.own, Date.now(), { provider });
         const chosen = await chooseSuite(stores, replaced);
         if (chosen.kind === "blocked") await stores.apply(chosen.writes);
         return chosen;
@@ -201,8 +203,8 @@ test("a changed identity is a blocked outcome whose write survives a reopen seal
       );
 
       await alice.store.transaction(async (tables) => {
-        const stores = new LocalProtocolStores(tables, alice.own, Date.now());
-        const accepted = await acceptIdentity(stores, replaced);
+        const stores = new LocalProtocolStores(tables, alice.own, Date.now(), { provider });
+        const accepted = await acceptIdentity(provider, stores, replaced);
         assert.equal(accepted.kind, "accepted");
         await stores.apply(accepted.writes);
       });
@@ -222,24 +224,24 @@ test("a stored contact's record is verified once per distinct bytes; altered byt
     const alice = await party(dir, "alice", "hybrid");
     const bob = await party(dir, "bob", "hybrid");
     try {
-      const records = new VerifiedRecords(1);
+      const records = new VerifiedRecords(provider, 1);
       const encoded = Uint8Array.from(alice.own.record.encoded);
-      const first = records.verified(encoded);
+      const first = await records.verified(encoded);
       // Same bytes (another copy, as a new read from the store gives): the same verified object.
-      assert.equal(records.verified(Uint8Array.from(encoded)), first);
+      assert.equal(await records.verified(Uint8Array.from(encoded)), first);
       assert.equal(first.username, "alice");
       // One flipped bit inside the signed body: not a cache hit, and the verification refuses it.
       const tampered = Uint8Array.from(encoded);
       tampered[tampered.length - 10]! ^= 1;
-      assert.throws(() => records.verified(tampered), NanoError);
-      assert.throws(() => records.verified(tampered), NanoError, "a failure is never cached");
+      await assert.rejects(records.verified(tampered), NanoError);
+      await assert.rejects(records.verified(tampered), NanoError, "a failure is never cached");
       assert.equal(records.size, 1);
       // Bounded: a second record evicts the first (capacity 1), which is then verified afresh.
-      records.verified(bob.own.record.encoded);
+      await records.verified(bob.own.record.encoded);
       assert.equal(records.size, 1);
-      assert.notEqual(records.verified(encoded), first);
+      assert.notEqual(await records.verified(encoded), first);
       // Another client's memory is its own.
-      assert.notEqual(new VerifiedRecords().verified(encoded), first);
+      assert.notEqual(await new VerifiedRecords(provider).verified(encoded), first);
     } finally {
       await alice.store.close();
     }
@@ -256,22 +258,24 @@ test("a classical message the relay held back is refused after the pair upgraded
     const bob = await party(dir, "bob", "classical");
     const bundleFor = (owner: Party, suite: SuiteId) =>
       owner.store.transaction(async (tables) => {
-        const stores = new LocalProtocolStores(tables, owner.own, Date.now());
+        const stores = new LocalProtocolStores(tables, owner.own, Date.now(), { provider });
         const { keys, record } = owner.own;
-        const signed = generatePrekey(keys, record, suite, PREKEY_ROLES.signedDh);
+        const signed = await generatePrekey(provider, keys, record, suite, PREKEY_ROLES.signedDh);
         const pq =
-          suite === SUITE_IDS.classical ? null : generatePrekey(keys, record, suite, PREKEY_ROLES.pqOneTime);
+          suite === SUITE_IDS.classical
+            ? null
+            : await generatePrekey(provider, keys, record, suite, PREKEY_ROLES.pqOneTime);
         await stores.putPrekey(signed);
         if (pq !== null) await stores.putPrekey(pq);
         return encodeBundle(suite, record, signed.prekey, pq?.prekey ?? null, null);
       });
     const startWith = (from: Party, to: string, bundle: Uint8Array, suite: SuiteId) =>
       from.store.transaction(async (tables) => {
-        const stores = new LocalProtocolStores(tables, from.own, Date.now());
-        const decoded = decodeBundleExact(bundle);
+        const stores = new LocalProtocolStores(tables, from.own, Date.now(), { provider });
+        const decoded = await decodeBundleExact(provider, bundle);
         const chosen = await chooseSuite(stores, decoded.record, suite);
         if (chosen.kind !== "chosen") throw new Error(`unexpected ${chosen.kind}`);
-        const started = await startSession(stores, {
+        const started = await startSession(provider, stores, {
           bundle: decoded,
           selection: chosen.selection,
           peer: to,
@@ -279,7 +283,7 @@ test("a classical message the relay held back is refused after the pair upgraded
         if (started.kind !== "started") throw new Error(`unexpected ${started.kind}`);
         await stores.apply(started.writes);
       });
-    const suiteOf = (envelope: Uint8Array) => decodeEnvelope(envelope).suite.id;
+    const suiteOf = (envelope: Uint8Array) => decodeEnvelope(provider, envelope).suite.id;
     try {
       await startWith(alice, "bob", await bundleFor(bob, SUITE_IDS.classical), SUITE_IDS.classical);
       const hello = await send(alice, "bob", "classical hello");

@@ -98,7 +98,7 @@ test("streamed answers: the body as it arrives, typed errors for non-2xx, a brok
         onDownload: (received) => progress.push(received),
       });
       assert.equal(answerOk.length, 3 * 65536);
-      const pieces: Buffer[] = [];
+      const pieces: Uint8Array[] = [];
       for await (const piece of answerOk.body) pieces.push(piece);
       assert.ok(pieces.length >= 2, "delivered in pieces, not buffered whole");
       const body = Buffer.concat(pieces);

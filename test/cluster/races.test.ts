@@ -29,12 +29,12 @@ describe("cluster: shared state raced through three relays", () => {
 
   it("hands each one-time prekey out once across parallel fetches from three relays, then the last resort", async () => {
     const bob = await signUpOver(relay(0).url, "bob");
-    const keys = bob.user.oneTimePrekeys(24);
+    const keys = await bob.user.oneTimePrekeys(24);
     const uploaded = await http(
       relay(0).url,
       "PUT",
       "/v1/prekeys",
-      { bundle: b64(bob.user.bundle()), one_time_prekeys: keys.map(b64) },
+      { bundle: b64(await bob.user.bundle()), one_time_prekeys: keys.map(b64) },
       bob.token,
     );
     assert.equal(uploaded.status, 200, JSON.stringify(uploaded.json));
@@ -107,7 +107,7 @@ describe("cluster: shared state raced through three relays", () => {
     // Identity updates log inside their own transaction (binding + event), through every relay at once.
     const updates = await Promise.all(
       users.slice(0, 6).map(async (u, i) => {
-        const { next, signature } = u.user.successor();
+        const { next, signature } = await u.user.successor();
         return http(
           relay(i + 1).url,
           "PUT",

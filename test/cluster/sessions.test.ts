@@ -39,8 +39,8 @@ async function login(base: string, user: Awaited<ReturnType<typeof signUpOver>>[
   const token = await http(base, "POST", "/v1/auth/token", {
     username: user.username,
     challenge: b64(challenge),
-    device_certificate: b64(user.deviceCertificate(Date.now() + 86_400_000)),
-    signature: b64(user.authSignature(challenge)),
+    device_certificate: b64(await user.deviceCertificate(Date.now() + 86_400_000)),
+    signature: b64(await user.authSignature(challenge)),
   });
   assert.equal(token.status, 200, JSON.stringify(token.json));
   return String(token.json.token);
@@ -89,7 +89,7 @@ describe("cluster: sessions end with their token on every relay", () => {
     await session.peer.waitFor((f) => f.type === "ready");
     const bystander = connect(r1.wsUrl, erin.token);
     await bystander.peer.waitFor((f) => f.type === "ready");
-    const { next, signature } = dave.user.successor();
+    const { next, signature } = await dave.user.successor();
     const updated = await http(
       r0.url,
       "PUT",

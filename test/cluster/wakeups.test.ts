@@ -108,14 +108,14 @@ describe("cluster: wake-ups and one connection per device across relays", () => 
       (typeof cluster.relays)[0],
       (typeof cluster.relays)[0],
     ];
-    const dave = new TestIdentity("dave");
+    const dave = await TestIdentity.create("dave");
     const issued = await http(r0.url, "POST", "/v1/challenges", { purpose: "claim", username: "dave" });
     const challenge = new Uint8Array(Buffer.from(String(issued.json.challenge), "base64"));
     const claim = {
       username: "dave",
       identity_record: b64(dave.record),
       challenge: b64(challenge),
-      signature: b64(dave.claimSignature(challenge)),
+      signature: b64(await dave.claimSignature(challenge)),
     };
     const claimed = await http(r1.url, "POST", "/v1/accounts", claim);
     assert.equal(claimed.status, 201, JSON.stringify(claimed.json));

@@ -45,14 +45,14 @@ function fresh(base: string, method: string, path: string, body?: unknown, token
 }
 
 async function signUp(base: string, username: string): Promise<string> {
-  const user = new TestIdentity(username);
+  const user = await TestIdentity.create(username);
   const c1 = await fresh(base, "POST", "/v1/challenges", { purpose: "claim", username });
   const claim = new Uint8Array(Buffer.from(String(c1.json.challenge), "base64"));
   const claimed = await fresh(base, "POST", "/v1/accounts", {
     username,
     identity_record: b64(user.record),
     challenge: b64(claim),
-    signature: b64(user.claimSignature(claim)),
+    signature: b64(await user.claimSignature(claim)),
   });
   assert.equal(claimed.status, 201, JSON.stringify(claimed.json));
   const c2 = await fresh(base, "POST", "/v1/challenges", { purpose: "auth", username });
@@ -60,8 +60,8 @@ async function signUp(base: string, username: string): Promise<string> {
   const token = await fresh(base, "POST", "/v1/auth/token", {
     username,
     challenge: b64(auth),
-    device_certificate: b64(user.deviceCertificate(Date.now() + 86_400_000)),
-    signature: b64(user.authSignature(auth)),
+    device_certificate: b64(await user.deviceCertificate(Date.now() + 86_400_000)),
+    signature: b64(await user.authSignature(auth)),
   });
   assert.equal(token.status, 200, JSON.stringify(token.json));
   return String(token.json.token);

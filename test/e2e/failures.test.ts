@@ -126,7 +126,7 @@ test("a stolen home directory holds no key bytes and no plaintext", () =>
           for (const seed of [entry.signature, entry.kem, entry.agreement])
             if (seed) secrets.push(seed.slice());
         }
-        const own = await client.home.store.read((tables) => loadOwnIdentity(tables, client.home.seeds));
+        const own = await loadOwnIdentity(client.home.store, client.home.seeds);
         assert.ok(own !== null);
         secrets.push(own.deviceSeed.slice());
         const prekeys = await client.home.store.read((tables) => tables.listPrekeySecrets());

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { NanoClient } from "../../src/client/nano-client.ts";
 import { getSuiteByName, type SuiteName } from "../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import {
   assembleBundle,
   CONTENT_TYPES,
@@ -34,14 +35,15 @@ async function forgeAsAlice(mallory: User, to: string, mode: SuiteName, text: st
     const link = await client.context.link();
     const suite = getSuiteByName(mode);
     const fetched = await link.api.fetchBundle(to, suite.id);
-    const bundle = assembleBundle(
+    const bundle = await assembleBundle(
+      provider,
       fetched.bundle,
       fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey],
     );
     // "alice", signed by keys only Mallory holds: it verifies as a record, it proves nothing about a name.
-    const keys = generateIdentityKeys("alice", [suite.id]);
-    const forged = new MemoryStores(keys, createIdentityRecord(keys, suite.id));
-    const started = await startSession(forged, { bundle, selection: SELECTION.default });
+    const keys = await generateIdentityKeys(provider, "alice", [suite.id]);
+    const forged = new MemoryStores(keys, await createIdentityRecord(provider, keys, suite.id));
+    const started = await startSession(provider, forged, { bundle, selection: SELECTION.default });
     assert.equal(started.kind, "started");
     if (started.kind === "started") await forged.apply(started.writes);
     const content = encodeContent({
@@ -50,7 +52,7 @@ async function forgeAsAlice(mallory: User, to: string, mode: SuiteName, text: st
       messageId: randomBytes(16),
       sentAt: Date.now(),
     });
-    const sent = await sendMessage(forged, { peer: to, content });
+    const sent = await sendMessage(provider, forged, { peer: to, content });
     assert.equal(sent.kind, "sent");
     if (sent.kind === "sent") await link.api.send(to, randomBytes(16).toString("hex"), sent.envelope);
   } finally {

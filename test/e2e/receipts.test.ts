@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { DeliveryReceipt } from "../../src/client/index.ts";
 import { NanoClient } from "../../src/client/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { decodeContactSessions } from "../../src/protocol/index.ts";
 import { PASSPHRASE, setUpUsers, type User, withRelay } from "./_harness.ts";
 
@@ -30,7 +31,7 @@ async function withPair(mode: string, run: (a: NanoClient, b: NanoClient) => Pro
 async function inFirstContactPhase(client: NanoClient, peer: string): Promise<boolean> {
   const state = await client.home.store.read((tables) => tables.getSessions(peer)[0]?.state);
   assert.ok(state !== undefined, "a session exists");
-  const active = decodeContactSessions(state).active;
+  const active = decodeContactSessions(provider, state).active;
   assert.ok(active !== null);
   return active.pending !== null && !active.mustStep;
 }

@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { blake2b } from "@noble/hashes/blake2.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
+import { ATTACHMENT_FORMAT, attachmentChunkCount } from "../../src/client/attachments/attachment.ts";
 import type { ErrorCode } from "../../src/errors/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
-import { ATTACHMENT_FORMAT, attachmentChunkCount } from "../../src/protocol/attachment.ts";
 
 export const CHUNK = ATTACHMENT_FORMAT.chunkSize;
 export const SEALED = CHUNK + ATTACHMENT_FORMAT.tagLength;

@@ -1,4 +1,5 @@
 import type { SuiteId } from "../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { decodeBundleExact } from "../../src/protocol/bundle.ts";
 import { decodeEnvelope } from "../../src/protocol/envelope.ts";
 import type { IdentityRecord } from "../../src/protocol/identity-record.ts";
@@ -56,11 +57,11 @@ export async function decideWithDirectory(
   options: CallOptions = {},
   directory: Directory = DIRECTORY,
 ): Promise<ReceiveOutcome> {
-  const envelope = decodeEnvelope(bytes);
-  const outcome = await decideReceive(stores, { relaySender, envelope }, options);
+  const envelope = decodeEnvelope(provider, bytes);
+  const outcome = await decideReceive(provider, stores, { relaySender, envelope }, options);
   if (outcome.kind !== "needs_record") return outcome;
   const provenRecord = directory.proven(relaySender);
-  return decideReceive(stores, { relaySender, envelope, provenRecord }, options);
+  return decideReceive(provider, stores, { relaySender, envelope, provenRecord }, options);
 }
 
 export async function receiveMessage(
@@ -85,7 +86,7 @@ export async function sendMessage(
   content: Uint8Array,
   options: CallOptions = {},
 ): Promise<Uint8Array> {
-  const outcome = await decideSend(stores, { peer, content }, options);
+  const outcome = await decideSend(provider, stores, { peer, content }, options);
   await stores.apply(outcome.writes);
   if (outcome.kind === "blocked") throw blockedError(outcome.peer);
   if (outcome.kind === "refused") throw outcome.error;
@@ -99,9 +100,9 @@ export async function startSession(
   selection: Selection,
   options: CallOptions & { readonly peer?: string } = {},
 ): Promise<void> {
-  const bundle = decodeBundleExact(bundleBytes, options.now ?? Date.now());
+  const bundle = await decodeBundleExact(provider, bundleBytes, options.now ?? Date.now());
   const input = { bundle, selection, ...(options.peer === undefined ? {} : { peer: options.peer }) };
-  const outcome = await decideStart(stores, input, options);
+  const outcome = await decideStart(provider, stores, input, options);
   await stores.apply(outcome.writes);
   if (outcome.kind === "blocked") throw blockedError(outcome.peer);
   if (outcome.kind === "refused") throw outcome.error;
@@ -123,13 +124,13 @@ export async function acceptIdentity(
   record: IdentityRecord,
   options: CallOptions = {},
 ): Promise<void> {
-  const outcome = await decideAccept(stores, record, options);
+  const outcome = await decideAccept(provider, stores, record, options);
   if (outcome.kind === "refused") throw outcome.error;
   await stores.apply(outcome.writes);
 }
 
 export async function rotatePrekeys(stores: MemoryStores, options: CallOptions = {}) {
-  const plan = await decideRotation(stores, options);
+  const plan = await decideRotation(provider, stores, options);
   await stores.apply(plan.writes);
   return plan;
 }

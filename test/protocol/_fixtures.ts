@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { SUITE_IDS, type SuiteId } from "../../src/crypto/index.ts";
+import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import {
   createIdentityRecord,
@@ -11,6 +12,8 @@ import {
 
 export const ALL_SUITES: readonly SuiteId[] = [SUITE_IDS.classical, SUITE_IDS.hybrid, SUITE_IDS.quantum];
 export const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
+/** The crypto the protocol tests run on: node:crypto (the browser providers run in test/browser). */
+export const provider = nodeProvider;
 
 export interface TestIdentity {
   readonly keys: IdentityKeys;
@@ -24,19 +27,19 @@ export function acceptedFor(preferred: SuiteId): SuiteId[] {
   return [SUITE_IDS.hybrid];
 }
 
-export function makeIdentity(
+export async function makeIdentity(
   username: string,
   preferred: SuiteId,
   suites = acceptedFor(preferred),
-): TestIdentity {
-  const keys = generateIdentityKeys(username, suites);
-  return { keys, record: createIdentityRecord(keys, preferred, { created: NOW - 1000 }) };
+): Promise<TestIdentity> {
+  const keys = await generateIdentityKeys(provider, username, suites);
+  return { keys, record: await createIdentityRecord(provider, keys, preferred, { created: NOW - 1000 }) };
 }
 
-/** A decoder on hostile input may succeed or throw a NanoError, never anything else. */
-export function onlyTypedErrors(run: () => unknown): "ok" | string {
+/** A decoder on hostile input may succeed or fail with a NanoError (thrown or rejected), never anything else. */
+export async function onlyTypedErrors(run: () => unknown): Promise<"ok" | string> {
   try {
-    run();
+    await run();
     return "ok";
   } catch (error) {
     if (!NanoError.is(error)) {
@@ -67,6 +70,11 @@ export function mutations(valid: Uint8Array): fc.Arbitrary<Uint8Array> {
   );
 }
 
-export function assertCode(run: () => unknown, code: string): void {
-  assert.throws(run, (error: unknown) => NanoError.is(error) && error.code === code, `expected ${code}`);
+/** `run` fails (throws or rejects) with exactly `code`. */
+export async function assertCode(run: () => unknown, code: string): Promise<void> {
+  await assert.rejects(
+    async () => run(),
+    (error: unknown) => NanoError.is(error) && error.code === code,
+    `expected ${code}`,
+  );
 }

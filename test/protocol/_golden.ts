@@ -1,4 +1,5 @@
-import { fromHex, getSuite, type SuiteId, toHex } from "../../src/crypto/index.ts";
+import { fromHex, type SuiteId, toHex } from "../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { decodeIdentityRecordExact, type IdentityKeys } from "../../src/protocol/identity-record.ts";
 import { decodeSignedPrekeyExact } from "../../src/protocol/prekey.ts";
 import { MemoryStores } from "../../src/protocol/stores.ts";
@@ -52,22 +53,25 @@ export function exportParty(keys: IdentityKeys, stores: MemoryStores, recordHex:
   };
 }
 
-export function importParty(party: GoldenParty): MemoryStores {
+export async function importParty(party: GoldenParty): Promise<MemoryStores> {
   const keys: IdentityKeys = {
     username: party.username,
-    suites: party.keys.map((k) => {
-      const suite = getSuite(k.suite);
-      return {
-        suite,
-        signature: suite.signature.keygen(fromHex(k.signature)),
-        agreement: k.agreement && suite.agreement ? suite.agreement.keygen(fromHex(k.agreement)) : null,
-        kem: suite.kem.keygen(fromHex(k.kem)),
-      };
-    }),
+    suites: await Promise.all(
+      party.keys.map(async (k) => {
+        const suite = provider.suite(k.suite);
+        return {
+          suite,
+          signature: await suite.signature.keygen(fromHex(k.signature)),
+          agreement:
+            k.agreement && suite.agreement ? await suite.agreement.keygen(fromHex(k.agreement)) : null,
+          kem: await suite.kem.keygen(fromHex(k.kem)),
+        };
+      }),
+    ),
   };
-  const stores = new MemoryStores(keys, decodeIdentityRecordExact(fromHex(party.record)));
+  const stores = new MemoryStores(keys, await decodeIdentityRecordExact(provider, fromHex(party.record)));
   for (const p of party.prekeys) {
-    const prekey = decodeSignedPrekeyExact(fromHex(p.prekey));
+    const prekey = decodeSignedPrekeyExact(provider, fromHex(p.prekey));
     stores.prekeyMap.set(`${prekey.suite.id}:${prekey.id}`, {
       prekey,
       seed: p.seed ? fromHex(p.seed) : null,

@@ -1,10 +1,10 @@
-import { getSuite, type SuiteId, utf8 } from "../../src/crypto/index.ts";
+import { type SuiteId, utf8 } from "../../src/crypto/index.ts";
 import { encodeBundle } from "../../src/protocol/bundle.ts";
 import { generatePrekey, PREKEY_ROLES, type PrekeySecret } from "../../src/protocol/prekey.ts";
 import { selectSuite } from "../../src/protocol/selection.ts";
 import { MemoryStores } from "../../src/protocol/stores.ts";
 import { DIRECTORY, receiveMessage, sendMessage, startSession } from "./_driver.ts";
-import { acceptedFor, makeIdentity, NOW, type TestIdentity } from "./_fixtures.ts";
+import { acceptedFor, makeIdentity, NOW, provider, type TestIdentity } from "./_fixtures.ts";
 
 export interface Party extends TestIdentity {
   readonly name: string;
@@ -15,13 +15,13 @@ export interface Party extends TestIdentity {
  * A party with its own stores. Its record is published to the test directory (what key transparency
  * would prove for its name) unless `publish` is false: an attacker's record under someone else's name.
  */
-export function makeParty(
+export async function makeParty(
   name: string,
   preferred: SuiteId,
   accepted = acceptedFor(preferred),
   options: { readonly publish?: boolean } = {},
-): Party {
-  const identity = makeIdentity(name, preferred, accepted);
+): Promise<Party> {
+  const identity = await makeIdentity(name, preferred, accepted);
   if (options.publish !== false) DIRECTORY.publish(identity.record);
   return { ...identity, name, stores: new MemoryStores(identity.keys, identity.record) };
 }
@@ -38,15 +38,15 @@ export async function publishBundle(
   suiteId: SuiteId,
   options: BundleOptions = {},
 ): Promise<{ bundle: Uint8Array; secrets: PrekeySecret[] }> {
-  const suite = getSuite(suiteId);
+  const suite = provider.suite(suiteId);
   const created = (options.now ?? NOW) - 1000;
   const make = (role: (typeof PREKEY_ROLES)[keyof typeof PREKEY_ROLES]) =>
-    generatePrekey(owner.keys, owner.record, suiteId, role, { created });
-  const signedDh = suite.agreement ? make(PREKEY_ROLES.signedDh) : null;
+    generatePrekey(provider, owner.keys, owner.record, suiteId, role, { created });
+  const signedDh = suite.agreement ? await make(PREKEY_ROLES.signedDh) : null;
   const pq = suite.ratchetKem
-    ? make(options.pqLastResort ? PREKEY_ROLES.pqLastResort : PREKEY_ROLES.pqOneTime)
+    ? await make(options.pqLastResort ? PREKEY_ROLES.pqLastResort : PREKEY_ROLES.pqOneTime)
     : null;
-  const oneTime = suite.agreement && options.oneTimeDh !== false ? make(PREKEY_ROLES.oneTimeDh) : null;
+  const oneTime = suite.agreement && options.oneTimeDh !== false ? await make(PREKEY_ROLES.oneTimeDh) : null;
   const secrets = [signedDh, pq, oneTime].filter((s): s is PrekeySecret => s !== null);
   for (const secret of secrets) await owner.stores.putPrekey(secret);
   const bundle = encodeBundle(
@@ -102,7 +102,7 @@ import { decodeContactSessions, encodeRatchetState } from "../../src/protocol/se
 export function activeState(party: Party, peer: string): RatchetState {
   const bytes = party.stores.sessionMap.get(peer);
   if (!bytes) throw new Error(`${party.name} has no sessions with ${peer}`);
-  const state = decodeContactSessions(bytes).active;
+  const state = decodeContactSessions(provider, bytes).active;
   if (!state) throw new Error("no active session");
   return state;
 }
@@ -111,8 +111,8 @@ export function activeState(party: Party, peer: string): RatchetState {
 export async function establishPair(
   suiteId: SuiteId,
 ): Promise<{ alice: Party; bob: Party; a: RatchetState; b: RatchetState }> {
-  const alice = makeParty("alice", suiteId, [suiteId]);
-  const bob = makeParty("bob", suiteId, [suiteId]);
+  const alice = await makeParty("alice", suiteId, [suiteId]);
+  const bob = await makeParty("bob", suiteId, [suiteId]);
   const { first } = await connect(alice, bob);
   await receiveMessage(bob.stores, "alice", first, { now: NOW });
   await roundTrip(bob, alice, "reply");
@@ -130,18 +130,22 @@ export function send(
   text: string | Uint8Array,
   limits: ProtocolLimits = DEFAULT_LIMITS,
   now = NOW,
-): Sent {
+): Promise<Sent> {
   const content = typeof text === "string" ? utf8(text) : text;
-  return encryptContent(state, from.keys, content, { now, limits });
+  return encryptContent(state, from.keys, content, { provider, now, limits });
 }
 
-export function deliver(
+export async function deliver(
   state: RatchetState,
   envelope: Uint8Array,
   limits: ProtocolLimits = DEFAULT_LIMITS,
   now = NOW,
-): { state: RatchetState; text: string; content: Uint8Array } {
-  const { state: next, content } = decryptContent(state, decodeEnvelope(envelope), { now, limits });
+): Promise<{ state: RatchetState; text: string; content: Uint8Array }> {
+  const { state: next, content } = await decryptContent(state, decodeEnvelope(provider, envelope), {
+    provider,
+    now,
+    limits,
+  });
   return { state: next, content, text: new TextDecoder().decode(content) };
 }
 

@@ -2,13 +2,13 @@
 // changed, missing or extra byte fails with the code the format assigns to that position.
 import { test } from "node:test";
 import fc from "fast-check";
-import type { ErrorCode } from "../../src/errors/index.ts";
 import {
   AttachmentOpener,
   AttachmentSealer,
   decryptAttachment,
   encryptAttachment,
-} from "../../src/protocol/attachment.ts";
+} from "../../src/client/attachments/attachment.ts";
+import type { ErrorCode } from "../../src/errors/index.ts";
 import { assertCode, assertSameBytes, CHUNK, concat, pattern } from "./_attachment-helpers.ts";
 
 const TYPE = { contentType: "application/octet-stream" };

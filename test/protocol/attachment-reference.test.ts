@@ -3,8 +3,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { fromHex, toHex } from "../../src/crypto/index.ts";
-import { NanoError } from "../../src/errors/index.ts";
 import {
   ATTACHMENT_REFERENCE,
   ATTACHMENT_REFERENCE_MAX_LENGTH,
@@ -12,7 +10,9 @@ import {
   decodeAttachmentReference,
   decodeAttachmentReferenceExact,
   encodeAttachmentReference,
-} from "../../src/protocol/attachment.ts";
+} from "../../src/client/attachments/attachment.ts";
+import { fromHex, toHex } from "../../src/crypto/index.ts";
+import { NanoError } from "../../src/errors/index.ts";
 import { assertCode } from "./_attachment-helpers.ts";
 
 const key = Uint8Array.from({ length: 32 }, (_, i) => i);

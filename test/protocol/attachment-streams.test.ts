@@ -26,7 +26,7 @@ import {
   encryptAttachment,
   openAttachmentChunks,
   sealAttachmentChunks,
-} from "../../src/protocol/attachment.ts";
+} from "../../src/client/attachments/attachment.ts";
 import {
   assertRejectsCode,
   assertSameBytes,

@@ -2,7 +2,6 @@
 // agreement with an independent implementation of the spec, and every attack the format must stop.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { fromHex, randomBytes, toHex } from "../../src/crypto/index.ts";
 import {
   AttachmentOpener,
   AttachmentSealer,
@@ -10,7 +9,8 @@ import {
   decryptAttachment,
   encryptAttachment,
   isAttachmentFailure,
-} from "../../src/protocol/attachment.ts";
+} from "../../src/client/attachments/attachment.ts";
+import { fromHex, randomBytes, toHex } from "../../src/crypto/index.ts";
 import {
   assertCode,
   assertSameBytes,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { decodeBundleExact } from "../../src/protocol/bundle.ts";
 import { decodeEnvelope } from "../../src/protocol/envelope.ts";
 import { acceptIdentity } from "../../src/protocol/identity-trust.ts";
@@ -21,17 +22,17 @@ import { connect, makeParty, publishBundle, snapshot } from "./_parties.ts";
  * nothing a decision does changes a stored byte until the caller applies the writes, every expected
  * result is a value (never an exception), and a changed identity is ONE write, not a write then a throw.
  */
-const opts = { now: NOW, limits: DEFAULT_LIMITS };
+const opts = { provider, now: NOW, limits: DEFAULT_LIMITS };
 
 test("no decision writes: every stored byte is unchanged until the caller applies the outcome", async () => {
-  const alice = makeParty("alice", SUITE_IDS.hybrid);
-  const bob = makeParty("bob", SUITE_IDS.hybrid);
+  const alice = await makeParty("alice", SUITE_IDS.hybrid);
+  const bob = await makeParty("bob", SUITE_IDS.hybrid);
   const { bundle } = await publishBundle(bob, SUITE_IDS.hybrid);
   const aliceBefore = snapshot(alice);
   const chosen = await chooseSuite(alice.stores, bob.record);
   assert.equal(chosen.kind, "chosen");
-  const started = await startSession(alice.stores, {
-    bundle: decodeBundleExact(bundle, NOW),
+  const started = await startSession(provider, alice.stores, {
+    bundle: await decodeBundleExact(provider, bundle, NOW),
     selection: SELECTION.default,
     peer: "bob",
   });
@@ -40,7 +41,7 @@ test("no decision writes: every stored byte is unchanged until the caller applie
   if (started.kind !== "started") return;
   await alice.stores.apply(started.writes);
   const afterStart = snapshot(alice);
-  const sent = await sendMessage(alice.stores, { peer: "bob", content: utf8("hello") }, opts);
+  const sent = await sendMessage(provider, alice.stores, { peer: "bob", content: utf8("hello") }, opts);
   assert.equal(sent.kind, "sent");
   assert.equal(snapshot(alice), afterStart, "sendMessage decided, wrote nothing");
   if (sent.kind !== "sent") return;
@@ -49,10 +50,11 @@ test("no decision writes: every stored byte is unchanged until the caller applie
   await alice.stores.apply(sent.writes);
   wipeConsumed(sent);
   const bobBefore = snapshot(bob);
-  const envelope = decodeEnvelope(sent.envelope);
-  const asked = await receiveMessage(bob.stores, { relaySender: "alice", envelope }, opts);
+  const envelope = decodeEnvelope(provider, sent.envelope);
+  const asked = await receiveMessage(provider, bob.stores, { relaySender: "alice", envelope }, opts);
   assert.deepEqual(asked, { kind: "needs_record", username: "alice" });
   const delivered = await receiveMessage(
+    provider,
     bob.stores,
     { relaySender: "alice", envelope, provenRecord: alice.record },
     opts,
@@ -67,11 +69,11 @@ test("no decision writes: every stored byte is unchanged until the caller applie
 });
 
 test("hostile input is a refused outcome, never an exception; only the refusal cache is written", async () => {
-  const alice = makeParty("alice", SUITE_IDS.hybrid);
-  const bob = makeParty("bob", SUITE_IDS.hybrid);
+  const alice = await makeParty("alice", SUITE_IDS.hybrid);
+  const bob = await makeParty("bob", SUITE_IDS.hybrid);
   const { first } = await connect(alice, bob);
   const before = snapshot(bob);
-  const parsed = decodeEnvelope(first);
+  const parsed = decodeEnvelope(provider, first);
   // Flips inside the encapsulation and the sealed bytes: the envelope still decodes, the seal does not open.
   const from = 4;
   const lengthField = first.length - (parsed.type === 1 ? parsed.sealed.length : 0) - 4;
@@ -81,8 +83,9 @@ test("hostile input is a refused outcome, never an exception; only the refusal c
     if (at >= lengthField && at < lengthField + 4) at = lengthField + 4;
     copy[at]! ^= 0x01;
     const outcome = await receiveMessage(
+      provider,
       bob.stores,
-      { relaySender: "alice", envelope: decodeEnvelope(copy) },
+      { relaySender: "alice", envelope: decodeEnvelope(provider, copy) },
       opts,
     );
     assert.equal(outcome.kind, "refused");
@@ -98,19 +101,23 @@ test("hostile input is a refused outcome, never an exception; only the refusal c
   assert.equal(snapshot(bob), before);
   // A message on no session at all.
   const none = await receiveMessage(
+    provider,
     bob.stores,
-    { relaySender: "carol", envelope: decodeEnvelope(await send(alice.stores, "bob", utf8("x"), opts)) },
+    {
+      relaySender: "carol",
+      envelope: decodeEnvelope(provider, await send(alice.stores, "bob", utf8("x"), opts)),
+    },
     opts,
   );
   assert.equal(none.kind, "refused");
 });
 
 test("a changed identity is one outcome with one write (the block), and the next call is blocked without writes", async () => {
-  const alice = makeParty("alice", SUITE_IDS.hybrid);
-  const bob = makeParty("bob", SUITE_IDS.hybrid);
+  const alice = await makeParty("alice", SUITE_IDS.hybrid);
+  const bob = await makeParty("bob", SUITE_IDS.hybrid);
   const { first } = await connect(alice, bob);
   await receive(bob.stores, "alice", first, opts);
-  const bob2 = makeParty("bob", SUITE_IDS.hybrid);
+  const bob2 = await makeParty("bob", SUITE_IDS.hybrid);
   const outcome = await chooseSuite(alice.stores, bob2.record);
   assert.equal(outcome.kind, "blocked");
   if (outcome.kind !== "blocked") return;
@@ -121,7 +128,7 @@ test("a changed identity is one outcome with one write (the block), and the next
   );
   assert.equal(isEmpty({ ...outcome.writes, contacts: [] }), true, "nothing but the contact");
   await alice.stores.apply(outcome.writes);
-  const again = await sendMessage(alice.stores, { peer: "bob", content: utf8("x") }, opts);
+  const again = await sendMessage(provider, alice.stores, { peer: "bob", content: utf8("x") }, opts);
   assert.equal(again.kind, "blocked");
   assert.equal(again.kind === "blocked" && isEmpty(again.writes), true);
   // Held on the receive side: bob's messages on the old session stay at the relay, nothing written.
@@ -130,7 +137,7 @@ test("a changed identity is one outcome with one write (the block), and the next
   assert.equal(held.kind, "held");
   assert.equal(held.kind === "held" && isEmpty(held.writes), true);
   // Accepting is a decision too: its writes lift the block.
-  const accepted = await acceptIdentity(alice.stores, bob2.record);
+  const accepted = await acceptIdentity(provider, alice.stores, bob2.record);
   assert.equal(accepted.kind, "accepted");
   if (accepted.kind === "accepted") await alice.stores.apply(accepted.writes);
   assert.equal(alice.stores.contacts.get("bob")?.changed, undefined);
@@ -138,11 +145,11 @@ test("a changed identity is one outcome with one write (the block), and the next
 
 test("a pin below the session is a refused outcome of sendMessage, not a throw", async () => {
   const all = [SUITE_IDS.classical, SUITE_IDS.hybrid, SUITE_IDS.quantum];
-  const alice = makeParty("alice", SUITE_IDS.classical, all);
-  const bob = makeParty("bob", SUITE_IDS.classical, all);
+  const alice = await makeParty("alice", SUITE_IDS.classical, all);
+  const bob = await makeParty("bob", SUITE_IDS.classical, all);
   await connect(alice, bob);
   const contact = alice.stores.contacts.get("bob")!;
   alice.stores.contacts.set("bob", { ...contact, pin: SUITE_IDS.hybrid });
-  const outcome = await sendMessage(alice.stores, { peer: "bob", content: utf8("x") }, opts);
+  const outcome = await sendMessage(provider, alice.stores, { peer: "bob", content: utf8("x") }, opts);
   assert.equal(outcome.kind === "refused" && outcome.error.code, "suite_below_pin");
 });

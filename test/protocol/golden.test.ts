@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fromHex, toHex } from "../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { decodeBundleExact } from "../../src/protocol/bundle.ts";
 import { decodeIdentityRecordExact } from "../../src/protocol/identity-record.ts";
 import { DIRECTORY, receiveMessage } from "./_driver.ts";
@@ -18,10 +19,13 @@ for (const file of files) {
   test(`golden transcript ${file}: every envelope decrypts to its plaintext and every record matches`, async () => {
     const golden = JSON.parse(readFileSync(new URL(file, dir), "utf8")) as GoldenTranscript;
     const now = golden.now;
-    const bundle = decodeBundleExact(fromHex(golden.bundle), now);
+    const bundle = await decodeBundleExact(provider, fromHex(golden.bundle), now);
     assert.equal(toHex(bundle.record.encoded), golden.bob.record);
-    const parties = { alice: importParty(golden.alice), bob: importParty(golden.bob) };
-    const records = { alice: decodeIdentityRecordExact(fromHex(golden.alice.record)), bob: bundle.record };
+    const parties = { alice: await importParty(golden.alice), bob: await importParty(golden.bob) };
+    const records = {
+      alice: await decodeIdentityRecordExact(provider, fromHex(golden.alice.record)),
+      bob: bundle.record,
+    };
     parties.alice.contacts.set("bob", { record: records.bob, pin: golden.suite });
     DIRECTORY.publish(records.alice);
     assert.ok(golden.steps.length >= 5);

@@ -16,8 +16,8 @@ const opts = { now: NOW, limits: DEFAULT_LIMITS };
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 async function established(suiteId: SuiteId = SUITE_IDS.hybrid, accepted?: SuiteId[]) {
-  const alice = makeParty("alice", suiteId, accepted);
-  const bob = makeParty("bob", suiteId, accepted);
+  const alice = await makeParty("alice", suiteId, accepted);
+  const bob = await makeParty("bob", suiteId, accepted);
   const { first } = await connect(alice, bob);
   await receiveMessage(bob.stores, "alice", first, opts);
   assert.equal(await roundTrip(bob, alice, "reply"), "reply");
@@ -31,7 +31,7 @@ function sessionsOf(party: Party): string {
 test("a verified first contact from a changed identity blocks the old session both ways until accepted", async () => {
   const { alice, bob } = await established();
   // Alice reinstalled: same name, new keys. Her first contact verifies, so Bob records the change.
-  const alice2 = makeParty("alice", SUITE_IDS.hybrid);
+  const alice2 = await makeParty("alice", SUITE_IDS.hybrid);
   const { first: again } = await connect(alice2, bob);
   const pre = JSON.parse(snapshot(bob));
   await assert.rejects(receiveMessage(bob.stores, "alice", again, opts), { code: "identity_changed" });
@@ -72,7 +72,7 @@ test("a verified first contact from a changed identity blocks the old session bo
 
 test("a changed bundle blocks the initiator's old session both ways until accepted", async () => {
   const { alice, bob } = await established();
-  const bob2 = makeParty("bob", SUITE_IDS.hybrid);
+  const bob2 = await makeParty("bob", SUITE_IDS.hybrid);
   const { bundle } = await publishBundle(bob2, SUITE_IDS.hybrid);
   const before = snapshot(alice);
   await assert.rejects(startSession(alice.stores, bundle, SELECTION.default, opts), {
@@ -112,7 +112,7 @@ test("accepting a changed identity never lowers the pinned suite (suite_below_pi
   const { alice, bob } = await established(SUITE_IDS.hybrid, all);
   assert.equal(bob.stores.contacts.get("alice")?.pin, SUITE_IDS.hybrid);
   // The new identity offers only classical: its verified first contact is recorded as a change...
-  const alice2 = makeParty("alice", SUITE_IDS.classical, [SUITE_IDS.classical]);
+  const alice2 = await makeParty("alice", SUITE_IDS.classical, [SUITE_IDS.classical]);
   const { suite, first } = await connect(alice2, bob);
   assert.equal(suite, SUITE_IDS.classical);
   await assert.rejects(receiveMessage(bob.stores, "alice", first, opts), { code: "identity_changed" });
@@ -129,8 +129,8 @@ test("accepting a changed identity never lowers the pinned suite (suite_below_pi
 });
 
 test("acceptIdentity for an unknown contact pins the record's preferred suite; accepting the same record unblocks nothing else", async () => {
-  const bob = makeParty("bob", SUITE_IDS.hybrid);
-  const carol = makeParty("carol", SUITE_IDS.quantum);
+  const bob = await makeParty("bob", SUITE_IDS.hybrid);
+  const carol = await makeParty("carol", SUITE_IDS.quantum);
   await acceptIdentity(bob.stores, carol.record);
   assert.equal(bob.stores.contacts.get("carol")?.pin, SUITE_IDS.quantum);
   const before = sessionsOf(bob);

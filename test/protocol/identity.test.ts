@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { getSuite, randomBytes, SUITE_IDS } from "../../src/crypto/index.ts";
+import { randomBytes, SUITE_IDS } from "../../src/crypto/index.ts";
 import { allLabels, PREFIX_EXCEPTIONS } from "../../src/crypto/labels.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import {
   createDevice,
   decodeDeviceCertificateExact,
@@ -36,10 +37,10 @@ test("labels are unique and none is a prefix of another", () => {
   }
 });
 
-test("identity records round-trip byte-exactly for every preferred mode", () => {
+test("identity records round-trip byte-exactly for every preferred mode", async () => {
   for (const preferred of ALL_SUITES) {
-    const alice = makeIdentity("alice", preferred);
-    const again = decodeIdentityRecordExact(alice.record.encoded);
+    const alice = await makeIdentity("alice", preferred);
+    const again = await decodeIdentityRecordExact(provider, alice.record.encoded);
     assert.deepEqual(again.encoded, alice.record.encoded);
     assert.deepEqual(again.hash, alice.record.hash);
     assert.equal(again.preferred, preferred);
@@ -47,35 +48,41 @@ test("identity records round-trip byte-exactly for every preferred mode", () => 
   }
 });
 
-test("an identity record must be signed by every key it lists", () => {
-  const keys = generateIdentityKeys("bob", [SUITE_IDS.hybrid, SUITE_IDS.quantum]);
-  const record = createIdentityRecord(keys, SUITE_IDS.quantum, { created: NOW });
+test("an identity record must be signed by every key it lists", async () => {
+  const keys = await generateIdentityKeys(provider, "bob", [SUITE_IDS.hybrid, SUITE_IDS.quantum]);
+  const record = await createIdentityRecord(provider, keys, SUITE_IDS.quantum, { created: NOW });
   // Replace the quantum signature with one over another body: stripping either suite's proof fails.
-  const other = createIdentityRecord(keys, SUITE_IDS.quantum, { created: NOW + 1 });
+  const other = await createIdentityRecord(provider, keys, SUITE_IDS.quantum, { created: NOW + 1 });
   const forged = record.encoded.slice();
-  const sigLength = getSuite(SUITE_IDS.quantum).signature.lengths.signature;
+  const sigLength = provider.suite(SUITE_IDS.quantum).signature.lengths.signature;
   forged.set(other.encoded.subarray(other.encoded.length - sigLength), forged.length - sigLength);
-  assertCode(() => decodeIdentityRecordExact(forged), "invalid_signature");
+  await assertCode(async () => await decodeIdentityRecordExact(provider, forged), "invalid_signature");
 });
 
-test("identity record rejects bad usernames, preferred outside accepted, trailing bytes", () => {
-  assertCode(() => generateIdentityKeys("Alice", [1]), "invalid_username");
-  assertCode(() => generateIdentityKeys("", [1]), "invalid_username");
-  assertCode(() => generateIdentityKeys("a".repeat(65), [1]), "invalid_username");
-  const keys = generateIdentityKeys("carol", [SUITE_IDS.hybrid]);
-  assertCode(() => createIdentityRecord(keys, SUITE_IDS.classical), "malformed");
-  const record = createIdentityRecord(keys, SUITE_IDS.hybrid);
-  assertCode(() => decodeIdentityRecordExact(new Uint8Array([...record.encoded, 0])), "trailing_bytes");
+test("identity record rejects bad usernames, preferred outside accepted, trailing bytes", async () => {
+  await assertCode(async () => await generateIdentityKeys(provider, "Alice", [1]), "invalid_username");
+  await assertCode(async () => await generateIdentityKeys(provider, "", [1]), "invalid_username");
+  await assertCode(async () => await generateIdentityKeys(provider, "a".repeat(65), [1]), "invalid_username");
+  const keys = await generateIdentityKeys(provider, "carol", [SUITE_IDS.hybrid]);
+  await assertCode(async () => await createIdentityRecord(provider, keys, SUITE_IDS.classical), "malformed");
+  const record = await createIdentityRecord(provider, keys, SUITE_IDS.hybrid);
+  await assertCode(
+    async () => await decodeIdentityRecordExact(provider, new Uint8Array([...record.encoded, 0])),
+    "trailing_bytes",
+  );
   const wrongVersion = record.encoded.slice();
   wrongVersion[1] = 2;
-  assertCode(() => decodeIdentityRecordExact(wrongVersion), "unsupported_version");
+  await assertCode(
+    async () => await decodeIdentityRecordExact(provider, wrongVersion),
+    "unsupported_version",
+  );
 });
 
-test("identity record decoder: hostile input gives typed errors only (fuzz)", () => {
-  const { record } = makeIdentity("dave", SUITE_IDS.classical);
-  fc.assert(
-    fc.property(mutations(record.encoded), (bytes) => {
-      const outcome = onlyTypedErrors(() => decodeIdentityRecordExact(bytes));
+test("identity record decoder: hostile input gives typed errors only (fuzz)", async () => {
+  const { record } = await makeIdentity("dave", SUITE_IDS.classical);
+  await fc.assert(
+    fc.asyncProperty(mutations(record.encoded), async (bytes) => {
+      const outcome = await onlyTypedErrors(async () => await decodeIdentityRecordExact(provider, bytes));
       // A mutated record never verifies: every byte is covered by a signature or the hash framing.
       assert.notEqual(outcome, "ok");
     }),
@@ -83,32 +90,43 @@ test("identity record decoder: hostile input gives typed errors only (fuzz)", ()
   );
 });
 
-test("device certificates verify against the record and bind user, key and validity", () => {
+test("device certificates verify against the record and bind user, key and validity", async () => {
   for (const suiteId of ALL_SUITES) {
-    const alice = makeIdentity("alice", suiteId, [suiteId]);
-    const bob = makeIdentity("bob", suiteId, [suiteId]);
-    const suite = getSuite(suiteId);
-    const { deviceKey, certificate } = createDevice(alice.keys, suite, { created: NOW, expires: NOW + 1000 });
-    const verified = verifyDeviceCertificate(certificate.encoded, alice.record, NOW);
+    const alice = await makeIdentity("alice", suiteId, [suiteId]);
+    const bob = await makeIdentity("bob", suiteId, [suiteId]);
+    const suite = provider.suite(suiteId);
+    const { deviceKey, certificate } = await createDevice(provider, alice.keys, suite, {
+      created: NOW,
+      expires: NOW + 1000,
+    });
+    const verified = await verifyDeviceCertificate(provider, certificate.encoded, alice.record, NOW);
     assert.deepEqual(verified.devicePublicKey, deviceKey.publicKey);
-    assertCode(() => verifyDeviceCertificate(certificate.encoded, bob.record, NOW), "certificate_mismatch");
-    assertCode(
-      () => verifyDeviceCertificate(certificate.encoded, alice.record, NOW + 1000),
+    await assertCode(
+      async () => await verifyDeviceCertificate(provider, certificate.encoded, bob.record, NOW),
+      "certificate_mismatch",
+    );
+    await assertCode(
+      async () => await verifyDeviceCertificate(provider, certificate.encoded, alice.record, NOW + 1000),
       "certificate_expired",
     );
     const tampered = certificate.encoded.slice();
     tampered[tampered.length - 100]! ^= 1;
-    assertCode(() => verifyDeviceCertificate(tampered, alice.record, NOW), "invalid_signature");
+    await assertCode(
+      async () => await verifyDeviceCertificate(provider, tampered, alice.record, NOW),
+      "invalid_signature",
+    );
     const challenge = randomBytes(32);
-    const answer = signDeviceChallenge(suite, deviceKey.seed, "alice", challenge);
-    assert.ok(verifyDeviceChallenge(certificate, challenge, answer));
-    assert.ok(!verifyDeviceChallenge(certificate, randomBytes(32), answer));
+    const answer = await signDeviceChallenge(suite, deviceKey.seed, "alice", challenge);
+    assert.ok(await verifyDeviceChallenge(certificate, challenge, answer));
+    assert.ok(!(await verifyDeviceChallenge(certificate, randomBytes(32), answer)));
     if (suiteId === SUITE_IDS.classical) {
-      fc.assert(
-        fc.property(mutations(certificate.encoded), (bytes) => {
-          onlyTypedErrors(() => decodeDeviceCertificateExact(bytes));
+      await fc.assert(
+        fc.asyncProperty(mutations(certificate.encoded), async (bytes) => {
+          await onlyTypedErrors(() => decodeDeviceCertificateExact(provider, bytes));
           assert.notEqual(
-            onlyTypedErrors(() => verifyDeviceCertificate(bytes, alice.record, NOW)),
+            await onlyTypedErrors(
+              async () => await verifyDeviceCertificate(provider, bytes, alice.record, NOW),
+            ),
             "ok",
           );
         }),
@@ -118,44 +136,50 @@ test("device certificates verify against the record and bind user, key and valid
   }
 });
 
-test("username claims: every identity key signs username, challenge and H(IR)", () => {
-  const alice = makeIdentity("alice", SUITE_IDS.quantum);
+test("username claims: every identity key signs username, challenge and H(IR)", async () => {
+  const alice = await makeIdentity("alice", SUITE_IDS.quantum);
   const challenge = randomBytes(32);
-  const signature = signUsernameClaim(alice.keys, alice.record, challenge);
-  assert.ok(verifyUsernameClaim(alice.record, "alice", challenge, signature));
-  assert.ok(!verifyUsernameClaim(alice.record, "alice", randomBytes(32), signature));
-  assert.ok(!verifyUsernameClaim(alice.record, "alicf", challenge, signature));
-  assert.ok(!verifyUsernameClaim(alice.record, "alice", challenge, signature.subarray(1)));
+  const signature = await signUsernameClaim(alice.keys, alice.record, challenge);
+  assert.ok(await verifyUsernameClaim(alice.record, "alice", challenge, signature));
+  assert.ok(!(await verifyUsernameClaim(alice.record, "alice", randomBytes(32), signature)));
+  assert.ok(!(await verifyUsernameClaim(alice.record, "alicf", challenge, signature)));
+  assert.ok(!(await verifyUsernameClaim(alice.record, "alice", challenge, signature.subarray(1))));
   // A signature by only one of the two keys (the other replaced) fails.
   const partial = signature.slice();
   partial[10]! ^= 1;
-  assert.ok(!verifyUsernameClaim(alice.record, "alice", challenge, partial));
-  const other = makeIdentity("alice", SUITE_IDS.quantum);
-  assert.ok(!verifyUsernameClaim(other.record, "alice", challenge, signature));
-  fc.assert(
-    fc.property(mutations(signature), (bytes) => {
-      assert.equal(verifyUsernameClaim(alice.record, "alice", challenge, bytes), false);
+  assert.ok(!(await verifyUsernameClaim(alice.record, "alice", challenge, partial)));
+  const other = await makeIdentity("alice", SUITE_IDS.quantum);
+  assert.ok(!(await verifyUsernameClaim(other.record, "alice", challenge, signature)));
+  await fc.assert(
+    fc.asyncProperty(mutations(signature), async (bytes) => {
+      assert.equal(await verifyUsernameClaim(alice.record, "alice", challenge, bytes), false);
     }),
     { numRuns: 300 },
   );
 });
 
-test("identity updates: signed by every current key, same user, greater version", () => {
-  const alice = makeIdentity("alice", SUITE_IDS.classical);
-  const nextKeys = generateIdentityKeys("alice", [SUITE_IDS.hybrid]);
-  const next = createIdentityRecord(nextKeys, SUITE_IDS.hybrid, { recordVersion: 2, created: NOW });
-  const signature = signIdentityUpdate(alice.keys, alice.record, next);
-  verifyIdentityUpdate(alice.record, next, signature);
+test("identity updates: signed by every current key, same user, greater version", async () => {
+  const alice = await makeIdentity("alice", SUITE_IDS.classical);
+  const nextKeys = await generateIdentityKeys(provider, "alice", [SUITE_IDS.hybrid]);
+  const next = await createIdentityRecord(provider, nextKeys, SUITE_IDS.hybrid, {
+    recordVersion: 2,
+    created: NOW,
+  });
+  const signature = await signIdentityUpdate(alice.keys, alice.record, next);
+  await verifyIdentityUpdate(alice.record, next, signature);
   const bad = signature.slice();
   bad[0]! ^= 1;
-  assertCode(() => verifyIdentityUpdate(alice.record, next, bad), "invalid_signature");
-  const sameVersion = createIdentityRecord(nextKeys, SUITE_IDS.hybrid, { recordVersion: 1, created: NOW });
-  assertCode(
-    () =>
-      verifyIdentityUpdate(
+  await assertCode(async () => await verifyIdentityUpdate(alice.record, next, bad), "invalid_signature");
+  const sameVersion = await createIdentityRecord(provider, nextKeys, SUITE_IDS.hybrid, {
+    recordVersion: 1,
+    created: NOW,
+  });
+  await assertCode(
+    async () =>
+      await verifyIdentityUpdate(
         alice.record,
         sameVersion,
-        signIdentityUpdate(alice.keys, alice.record, sameVersion),
+        await signIdentityUpdate(alice.keys, alice.record, sameVersion),
       ),
     "certificate_mismatch",
   );

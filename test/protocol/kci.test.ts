@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { getSuite, randomBytes, SUITE_IDS, type SuiteId, utf8 } from "../../src/crypto/index.ts";
+import { randomBytes, SUITE_IDS, type SuiteId, utf8 } from "../../src/crypto/index.ts";
 import { label, SIGNATURE_CONTEXTS } from "../../src/crypto/labels.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { decodeBundleExact } from "../../src/protocol/bundle.ts";
 import { decodeEnvelope, encodeEnvelope, envelopePrefix } from "../../src/protocol/envelope.ts";
@@ -32,15 +33,16 @@ import { makeParty, type Party, publishBundle, snapshot } from "./_parties.ts";
  * to make Bob accept a first contact as Alice's. It knows everything an initiator knows (its own
  * ephemeral key and every encapsulated secret), can open Bob's seals and sign with Bob's keys.
  */
-const opts = { now: NOW, limits: DEFAULT_LIMITS };
+const opts = { provider, now: NOW, limits: DEFAULT_LIMITS };
 
-function sealFirstContact(state: RatchetState, body: Uint8Array): Uint8Array {
-  const suite = getSuite(state.suiteId);
-  const { message } = ratchetEncrypt(state, body, true, opts);
-  const sealed = seal(
+async function sealFirstContact(state: RatchetState, body: Uint8Array): Promise<Uint8Array> {
+  const suite = provider.suite(state.suiteId);
+  const { message } = await ratchetEncrypt(state, body, true, opts);
+  const sealed = await seal(
+    provider,
     suite,
     state.pending!.sealKey,
-    sealContext(suite.id, state.remoteIdentityHash),
+    sealContext(suite, state.remoteIdentityHash),
     encodeFirstContact(state.pending!.handshake, message),
     envelopePrefix(suite, 1),
   );
@@ -48,13 +50,13 @@ function sealFirstContact(state: RatchetState, body: Uint8Array): Uint8Array {
 }
 
 /** A body with a signature made by `signer` (hybrid, quantum): the attacker has no key of Alice's. */
-function body(suiteId: SuiteId, transcript: Uint8Array, signer: IdentityKeys): Uint8Array {
-  const suite = getSuite(suiteId);
+async function body(suiteId: SuiteId, transcript: Uint8Array, signer: IdentityKeys): Promise<Uint8Array> {
+  const suite = provider.suite(suiteId);
   const padded = pad(utf8("I am alice"));
   if (!suite.postQuantum) return padded;
-  const signature = suite.signature.sign(
+  const signature = await suite.signature.sign(
     identityKeysFor(signer, suite).signature.seed,
-    initiatorSignedMessage(transcript, padded),
+    initiatorSignedMessage(provider, transcript, padded),
     label(SIGNATURE_CONTEXTS.handshakeInit),
   );
   const out = new Uint8Array(signature.length + padded.length);
@@ -76,29 +78,40 @@ async function forge(
   held: ((prekey: HeldPrekey) => HeldPrekey) | null,
 ): Promise<RatchetState> {
   const { bundle } = await publishBundle(bob, suiteId, { oneTimeDh: false });
-  const state = initiate(mallory.keys, alice.record, decodeBundleExact(bundle, NOW), {
-    selection: SELECTION.default,
-    now: NOW,
-  });
+  const state = await initiate(
+    provider,
+    mallory.keys,
+    alice.record,
+    await decodeBundleExact(provider, bundle, NOW),
+    {
+      selection: SELECTION.default,
+      now: NOW,
+    },
+  );
   if (held === null) return state;
   const envelope = decodeEnvelope(
-    sealFirstContact(state, body(suiteId, state.pending!.transcriptHash, mallory.keys)),
+    provider,
+    await sealFirstContact(state, await body(suiteId, state.pending!.transcriptHash, mallory.keys)),
   );
   if (envelope.type !== 1) throw new Error("not a first contact");
   // Bob's stolen identity KEM key opens the seal; the record inside is Alice's real one.
-  const contact = trustFirstContact(openFirstContact(bob.keys, bob.record, envelope), alice.record);
+  const contact = trustFirstContact(
+    await openFirstContact(provider, bob.keys, bob.record, envelope),
+    alice.record,
+  );
   const stolen = new Map<number, HeldPrekey>();
   for (const record of bob.stores.prekeyMap.values()) {
     stolen.set(record.prekey.id, held({ prekey: record.prekey, seed: record.seed!.slice() }));
   }
   const context = analyzeFirstContact(
-    getSuite(suiteId),
+    provider,
+    provider.suite(suiteId),
     bob.record,
     contact,
     (_s, id) => stolen.get(id),
     NOW,
   );
-  const bobs = respond(bob.keys, bob.record, contact, context, NOW);
+  const bobs = await respond(provider, bob.keys, bob.record, contact, context, NOW);
   return {
     ...state,
     sessionId: bobs.sessionId,
@@ -112,20 +125,20 @@ async function forge(
 
 /** Bob accepts every suite, so the attacker steals identity keys of all three from his store. */
 async function parties(suiteId: SuiteId) {
-  const bob = makeParty("bob", SUITE_IDS.classical);
+  const bob = await makeParty("bob", SUITE_IDS.classical);
   const stolen = (await bob.stores.ownIdentity()).keys;
   assert.equal(stolen.suites.length, 3);
   return {
-    alice: makeParty("alice", suiteId, [suiteId]),
+    alice: await makeParty("alice", suiteId, [suiteId]),
     bob: { ...bob, keys: stolen },
-    mallory: makeParty("alice", suiteId, [suiteId], { publish: false }), // her own keys, Alice's name
+    mallory: await makeParty("alice", suiteId, [suiteId], { publish: false }), // her own keys, Alice's name
   };
 }
 
 for (const suiteId of ALL_SUITES) {
   test(`KCI, suite ${suiteId}: all of Bob's identity secrets do not let an attacker pose as Alice to Bob`, async () => {
     const { alice, bob, mallory } = await parties(suiteId);
-    const suite = getSuite(suiteId);
+    const suite = provider.suite(suiteId);
     const attempts: RatchetState[] = [
       // Everything an initiator computes, with the attacker's own identity key in DH1 (classical,
       // hybrid); in quantum every secret is the attacker's own encapsulation, so the keys are right.
@@ -148,7 +161,10 @@ for (const suiteId of ALL_SUITES) {
         // Each forgery judged on its own: a second one of the same handshake would be refused by the
         // refusal cache (first_contact_refused) before any of the checks this test is about.
         bob.stores.refusedSet.clear();
-        const forged = sealFirstContact(state, body(suiteId, state.pending!.transcriptHash, signer));
+        const forged = await sealFirstContact(
+          state,
+          await body(suiteId, state.pending!.transcriptHash, signer),
+        );
         const before = snapshot(bob);
         await assert.rejects(
           receiveMessage(bob.stores, "alice", forged, opts),
@@ -165,7 +181,10 @@ for (const suiteId of ALL_SUITES) {
     const state = await forge(mallory, alice, bob, suiteId, (h) => h);
     for (const signer of [mallory.keys, bob.keys]) {
       bob.stores.refusedSet.clear();
-      const forged = sealFirstContact(state, body(suiteId, state.pending!.transcriptHash, signer));
+      const forged = await sealFirstContact(
+        state,
+        await body(suiteId, state.pending!.transcriptHash, signer),
+      );
       if (suiteId === SUITE_IDS.classical) {
         // The documented limitation (§15.1): DH1 = DH(SPK_B, IK_A) is computable from Bob's side, and
         // classical authenticates the initiator by DH1 alone (deniable, as X3DH).

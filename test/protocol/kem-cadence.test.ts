@@ -21,13 +21,13 @@ interface Pair {
 }
 
 /** Bob sends on his current chain until Alice has counted `count` messages since the last KEM secret. */
-function primeAlice(pair: Pair, count: number): { sa: RatchetState; sb: RatchetState } {
+async function primeAlice(pair: Pair, count: number): Promise<{ sa: RatchetState; sb: RatchetState }> {
   let { a: sa, b: sb } = pair;
   assert.ok(sa.mustStep, "Alice's next send is a step");
   for (let guard = 0; sa.kemMessages < count && guard < 100; guard++) {
-    const m = send(sb, pair.bob, "filler");
+    const m = await send(sb, pair.bob, "filler");
     sb = m.state;
-    sa = deliver(sa, m.envelope).state;
+    sa = (await deliver(sa, m.envelope)).state;
   }
   assert.equal(sa.kemMessages, count);
   assert.ok(sa.mustStep && sa.ourOffer === null);
@@ -37,30 +37,30 @@ function primeAlice(pair: Pair, count: number): { sa: RatchetState; sb: RatchetS
 test("hybrid cadence N/N+1: 49 messages since the last KEM secret attach no offer, 50 attach one", async () => {
   const pair = await establishPair(SUITE_IDS.hybrid);
   // 49: Alice steps without an offer, and the rest of that chain carries none either.
-  const at49 = primeAlice(pair, 49);
-  const noOffer = send(at49.sa, pair.alice, "49");
+  const at49 = await primeAlice(pair, 49);
+  const noOffer = await send(at49.sa, pair.alice, "49");
   assert.equal(noOffer.state.sendStep.ek, null);
-  const same = send(noOffer.state, pair.alice, "still the same chain");
+  const same = await send(noOffer.state, pair.alice, "still the same chain");
   assert.equal(same.state.kemMessages, 51);
   assert.equal(same.state.sendStep.ek, null, "no offer without a step");
   // ...the offer comes with her next step, once Bob has replied.
-  let sb = deliver(deliver(at49.sb, noOffer.envelope).state, same.envelope).state;
-  const reply = send(sb, pair.bob, "reply");
+  let sb = (await deliver((await deliver(at49.sb, noOffer.envelope)).state, same.envelope)).state;
+  const reply = await send(sb, pair.bob, "reply");
   sb = reply.state;
-  const next = send(deliver(same.state, reply.envelope).state, pair.alice, "next step");
+  const next = await send((await deliver(same.state, reply.envelope)).state, pair.alice, "next step");
   assert.ok(next.state.sendStep.ek, "offer at the next step");
 
   // 50: the step itself carries the offer, on every message of its chain...
-  const at50 = primeAlice(pair, 50);
-  const offer = send(at50.sa, pair.alice, "50");
+  const at50 = await primeAlice(pair, 50);
+  const offer = await send(at50.sa, pair.alice, "50");
   assert.ok(offer.state.sendStep.ek);
-  const again = send(offer.state, pair.alice, "repeat");
+  const again = await send(offer.state, pair.alice, "repeat");
   assert.deepEqual(again.state.sendStep.ek, offer.state.sendStep.ek);
   // ...and Bob's next step answers it: Alice absorbs one more KEM secret and her counter restarts.
-  const atBob = deliver(deliver(at50.sb, offer.envelope).state, again.envelope).state;
-  const answer = send(atBob, pair.bob, "answer");
+  const atBob = (await deliver((await deliver(at50.sb, offer.envelope)).state, again.envelope)).state;
+  const answer = await send(atBob, pair.bob, "answer");
   assert.ok(answer.state.sendStep.ct);
-  const absorbed = deliver(again.state, answer.envelope).state;
+  const absorbed = (await deliver(again.state, answer.envelope)).state;
   assert.equal(absorbed.epoch, at50.sa.epoch + 1);
   assert.equal(absorbed.kemMessages, 1);
   assert.equal(absorbed.ourOffer, null);
@@ -69,28 +69,31 @@ test("hybrid cadence N/N+1: 49 messages since the last KEM secret attach no offe
 test("hybrid cadence N/N+1 in time: 24 h minus 1 ms attach no offer, 24 h attach one", async () => {
   const pair = await establishPair(SUITE_IDS.hybrid);
   const start = pair.a.kemTime;
-  assert.equal(send(pair.a, pair.alice, "early", DEFAULT_LIMITS, start + DAY - 1).state.sendStep.ek, null);
-  assert.ok(send(pair.a, pair.alice, "due", DEFAULT_LIMITS, start + DAY).state.sendStep.ek);
+  assert.equal(
+    (await send(pair.a, pair.alice, "early", DEFAULT_LIMITS, start + DAY - 1)).state.sendStep.ek,
+    null,
+  );
+  assert.ok((await send(pair.a, pair.alice, "due", DEFAULT_LIMITS, start + DAY)).state.sendStep.ek);
 });
 
 test("hybrid post-compromise security with the default cadence", async () => {
   const pair = await establishPair(SUITE_IDS.hybrid);
-  const { sa, sb } = primeAlice(pair, 50);
-  const stepA = send(sa, pair.alice, "offer");
+  const { sa, sb } = await primeAlice(pair, 50);
+  const stepA = await send(sa, pair.alice, "offer");
   assert.ok(stepA.state.ourOffer && stepA.state.sendStep.ek);
-  const atBob = deliver(sb, stepA.envelope);
-  const stepB = send(atBob.state, pair.bob, "answer");
+  const atBob = await deliver(sb, stepA.envelope);
+  const stepB = await send(atBob.state, pair.bob, "answer");
   assert.ok(stepB.state.sendStep.ct);
   // The attacker holds Alice's whole state (root key, chains, every X25519 secret, the offer's public
   // key) but not the decapsulation key made after the compromise: Bob's answering step is closed to it.
   const stolen: RatchetState = structuredClone(stepA.state);
   stolen.ourOffer = { ek: stolen.ourOffer!.ek, seed: randomBytes(64) };
-  assert.throws(() => deliver(stolen, stepB.envelope), { code: "decryption_failed" });
-  const atAlice = deliver(stepA.state, stepB.envelope);
+  await assert.rejects(async () => await deliver(stolen, stepB.envelope), { code: "decryption_failed" });
+  const atAlice = await deliver(stepA.state, stepB.envelope);
   assert.equal(atAlice.text, "answer");
   assert.equal(atAlice.state.epoch, sa.epoch + 1);
   // Everything after that step stays closed to the attacker as well.
-  const later = send(stepB.state, pair.bob, "later");
-  assert.throws(() => deliver(stolen, later.envelope), { code: "decryption_failed" });
-  assert.equal(deliver(atAlice.state, later.envelope).text, "later");
+  const later = await send(stepB.state, pair.bob, "later");
+  await assert.rejects(async () => await deliver(stolen, later.envelope), { code: "decryption_failed" });
+  assert.equal((await deliver(atAlice.state, later.envelope)).text, "later");
 });

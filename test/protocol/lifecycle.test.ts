@@ -16,7 +16,7 @@ const DAY = 24 * 3600 * 1000;
 test("archive: at most 5 sessions, dropped after 30 days; the newest is the one we send on", async () => {
   const { a } = await establishPair(SUITE_IDS.classical);
   let sessions = EMPTY_SESSIONS;
-  assertCode(() => sendingSession(sessions), "no_session");
+  await assertCode(() => sendingSession(sessions), "no_session");
   const versions: RatchetState[] = [];
   for (let i = 0; i < 7; i++) {
     const state: RatchetState = { ...a, created: NOW + i, lastReceived: 0 };
@@ -36,30 +36,30 @@ test("hybrid KEM cadence: no offer before 50 messages or 24 h, an offer at the n
   let sb = b;
   // Bob's reply answered ek_0: a KEM secret was just absorbed, so the next steps carry no offer...
   for (let i = 0; i < 3; i++) {
-    const m = send(sa, alice, "a");
+    const m = await send(sa, alice, "a");
     sa = m.state;
     assert.equal(sa.sendStep.ek, null);
-    sb = deliver(sb, m.envelope).state;
-    const r = send(sb, bob, "b");
+    sb = (await deliver(sb, m.envelope)).state;
+    const r = await send(sb, bob, "b");
     sb = r.state;
-    sa = deliver(sa, r.envelope).state;
+    sa = (await deliver(sa, r.envelope)).state;
   }
   // ...until 24 hours have passed.
-  const m = send(sa, alice, "a day later", DEFAULT_LIMITS, NOW + DAY);
+  const m = await send(sa, alice, "a day later", DEFAULT_LIMITS, NOW + DAY);
   assert.ok(m.state.sendStep.ek, "an offer after 24 h");
-  const r = send(
-    deliver(sb, m.envelope, DEFAULT_LIMITS, NOW + DAY).state,
+  const r = await send(
+    (await deliver(sb, m.envelope, DEFAULT_LIMITS, NOW + DAY)).state,
     bob,
     "answer",
     DEFAULT_LIMITS,
     NOW + DAY,
   );
   assert.ok(r.state.sendStep.ct, "the next step answers it");
-  assert.equal(deliver(m.state, r.envelope, DEFAULT_LIMITS, NOW + DAY).state.epoch, sa.epoch + 1);
+  assert.equal((await deliver(m.state, r.envelope, DEFAULT_LIMITS, NOW + DAY)).state.epoch, sa.epoch + 1);
 });
 
 test("replay cache entries leave with their prekey", async () => {
-  const bob = makeParty("bob", SUITE_IDS.hybrid);
+  const bob = await makeParty("bob", SUITE_IDS.hybrid);
   const stores: MemoryStores = bob.stores;
   await stores.apply(
     writes({
@@ -75,8 +75,8 @@ test("replay cache entries leave with their prekey", async () => {
 });
 
 test("rotation deletes expired prekeys with their replay entries; the bundle's owner is checked", async () => {
-  const alice = makeParty("alice", SUITE_IDS.hybrid);
-  const bob = makeParty("bob", SUITE_IDS.hybrid);
+  const alice = await makeParty("alice", SUITE_IDS.hybrid);
+  const bob = await makeParty("bob", SUITE_IDS.hybrid);
   const { first } = await connect(alice, bob);
   await receiveMessage(bob.stores, "alice", first, { now: NOW });
   assert.equal(bob.stores.replayMap.size, 1);
@@ -87,7 +87,7 @@ test("rotation deletes expired prekeys with their replay entries; the bundle's o
   assert.equal(bob.stores.prekeyMap.size, 0);
   assert.equal(bob.stores.replayMap.size, 0);
   assert.ok(late.renew.length >= 2);
-  const carol = makeParty("carol", SUITE_IDS.hybrid);
+  const carol = await makeParty("carol", SUITE_IDS.hybrid);
   const { bundle } = await publishBundle(bob, SUITE_IDS.hybrid);
   await assert.rejects(startSession(carol.stores, bundle, SELECTION.default, { now: NOW, peer: "dave" }), {
     code: "certificate_mismatch",

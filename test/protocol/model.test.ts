@@ -63,8 +63,8 @@ const DUPLICATE_CODES = ["duplicate_message", "replayed_prekey_message"];
 
 for (const suiteId of ALL_SUITES) {
   test(`model: suite ${suiteId} under send/deliver/drop/duplicate/reorder/restart`, async () => {
-    const aliceId = makeIdentity("alice", suiteId, [suiteId]);
-    const bobId = makeIdentity("bob", suiteId, [suiteId]);
+    const aliceId = await makeIdentity("alice", suiteId, [suiteId]);
+    const bobId = await makeIdentity("bob", suiteId, [suiteId]);
     DIRECTORY.publish(aliceId.record);
     DIRECTORY.publish(bobId.record);
     // A short hybrid KEM interval so the model also exercises offers and answers.

@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import { blake2b } from "@noble/hashes/blake2.js";
 import fc from "fast-check";
 import { toHex } from "../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import type { ErrorCode } from "../../src/errors/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import {
@@ -63,47 +64,47 @@ function nobleDigits(fingerprint: Uint8Array): string {
 
 describe("computing", () => {
   test("golden value: fixed inputs give a fixed number and QR payload", () => {
-    const number = computeSafetyNumber(alice, bob);
+    const number = computeSafetyNumber(provider, alice, bob);
     assert.equal(number.version, 1);
     assert.equal(number.digits, GOLDEN_DIGITS);
     assert.equal(toHex(number.qrPayload), GOLDEN_QR);
   });
 
   test("an independent implementation of the spec agrees", () => {
-    const ours = safetyNumberFingerprint(alice);
+    const ours = safetyNumberFingerprint(provider, alice);
     assert.deepEqual(ours, nobleFingerprint(alice));
     const halves = [nobleDigits(nobleFingerprint(alice)), nobleDigits(nobleFingerprint(bob))].sort();
     assert.equal(halves.join(""), GOLDEN_DIGITS);
   });
 
   test("symmetric: both sides see the same digits and QR payload", () => {
-    const one = computeSafetyNumber(alice, bob);
-    const two = computeSafetyNumber(bob, alice);
+    const one = computeSafetyNumber(provider, alice, bob);
+    const two = computeSafetyNumber(provider, bob, alice);
     assert.equal(one.digits, two.digits);
     assert.deepEqual(one.qrPayload, two.qrPayload);
     assert.match(one.digits, /^\d{60}$/);
   });
 
   test("changes when either record changes by one byte, or either username changes", () => {
-    const reference = computeSafetyNumber(alice, bob).digits;
+    const reference = computeSafetyNumber(provider, alice, bob).digits;
     const flipped = (party: SafetyNumberParty, index: number): SafetyNumberParty => {
       const identityRecord = party.identityRecord.slice();
       identityRecord[index]! ^= 0x01;
       return { ...party, identityRecord };
     };
     for (const index of [0, 50, 99])
-      assert.notEqual(computeSafetyNumber(flipped(alice, index), bob).digits, reference);
-    assert.notEqual(computeSafetyNumber(alice, flipped(bob, 199)).digits, reference);
-    assert.notEqual(computeSafetyNumber({ ...alice, username: "alicf" }, bob).digits, reference);
-    assert.notEqual(computeSafetyNumber(alice, { ...bob, username: "Bob" }).digits, reference);
+      assert.notEqual(computeSafetyNumber(provider, flipped(alice, index), bob).digits, reference);
+    assert.notEqual(computeSafetyNumber(provider, alice, flipped(bob, 199)).digits, reference);
+    assert.notEqual(computeSafetyNumber(provider, { ...alice, username: "alicf" }, bob).digits, reference);
+    assert.notEqual(computeSafetyNumber(provider, alice, { ...bob, username: "Bob" }).digits, reference);
     // Length prefixes: moving a byte from the username into the record is a different input.
     const moved = { username: "alic", identityRecord: new Uint8Array([0x65, ...alice.identityRecord]) };
-    assert.notEqual(computeSafetyNumber(moved, bob).digits, reference);
+    assert.notEqual(computeSafetyNumber(provider, moved, bob).digits, reference);
   });
 
   test("only the changed party's half moves", () => {
-    const before = computeSafetyNumber(alice, bob).digits;
-    const after = computeSafetyNumber(alice, { ...bob, identityRecord: record(200, 3) }).digits;
+    const before = computeSafetyNumber(provider, alice, bob).digits;
+    const after = computeSafetyNumber(provider, alice, { ...bob, identityRecord: record(200, 3) }).digits;
     const halves = (digits: string) => [digits.slice(0, 30), digits.slice(30)];
     const shared = halves(before).filter((half) => halves(after).includes(half));
     assert.equal(shared.length, 1);
@@ -117,8 +118,8 @@ describe("computing", () => {
     fc.assert(
       fc.property(party, party, (a, b) => {
         fc.pre(a.username.isWellFormed() && b.username.isWellFormed() && a.username.length > 0);
-        const one = computeSafetyNumber(a, b);
-        const two = computeSafetyNumber(b, a);
+        const one = computeSafetyNumber(provider, a, b);
+        const two = computeSafetyNumber(provider, b, a);
         assert.equal(one.digits, two.digits);
         assert.deepEqual(one.qrPayload, two.qrPayload);
         assert.match(one.digits, /^\d{60}$/);
@@ -140,15 +141,17 @@ describe("computing", () => {
       { username: "carol", identityRecord: "bytes" as unknown as Uint8Array },
     ];
     for (const party of bad) {
-      assertCode(() => computeSafetyNumber(party, bob), "safety_number_input_invalid");
-      assertCode(() => computeSafetyNumber(bob, party), "safety_number_input_invalid");
+      assertCode(() => computeSafetyNumber(provider, party, bob), "safety_number_input_invalid");
+      assertCode(() => computeSafetyNumber(provider, bob, party), "safety_number_input_invalid");
     }
-    assert.doesNotThrow(() => computeSafetyNumber({ username: "é", identityRecord: record(1, 0) }, bob));
+    assert.doesNotThrow(() =>
+      computeSafetyNumber(provider, { username: "é", identityRecord: record(1, 0) }, bob),
+    );
   });
 });
 
 describe("formatting and typed comparison", () => {
-  const number = computeSafetyNumber(alice, bob);
+  const number = computeSafetyNumber(provider, alice, bob);
 
   test("twelve groups of five, four per line by default", () => {
     const text = formatSafetyNumber(number.digits);
@@ -186,22 +189,25 @@ describe("formatting and typed comparison", () => {
 });
 
 describe("QR payload", () => {
-  const number = computeSafetyNumber(alice, bob);
+  const number = computeSafetyNumber(provider, alice, bob);
 
   test("decodes to the version and two ordered fingerprints", () => {
     const { version, fingerprints } = decodeSafetyNumberQr(number.qrPayload);
     assert.equal(version, 1);
     assert.equal(number.qrPayload.length, SAFETY_NUMBER.qrLength);
-    const expected = [safetyNumberFingerprint(alice), safetyNumberFingerprint(bob)].map((f) =>
-      f.subarray(0, 32),
+    const expected = [safetyNumberFingerprint(provider, alice), safetyNumberFingerprint(provider, bob)].map(
+      (f) => f.subarray(0, 32),
     );
     assert.deepEqual(fingerprints.map((f) => toHex(f)).sort(), expected.map((f) => toHex(f)).sort());
   });
 
   test("a scan of the same pair matches; another pair does not", () => {
-    assert.ok(safetyNumberQrMatches(number, computeSafetyNumber(bob, alice).qrPayload));
+    assert.ok(safetyNumberQrMatches(number, computeSafetyNumber(provider, bob, alice).qrPayload));
     const mallory = { username: "bob", identityRecord: record(200, 9) };
-    assert.equal(safetyNumberQrMatches(number, computeSafetyNumber(alice, mallory).qrPayload), false);
+    assert.equal(
+      safetyNumberQrMatches(number, computeSafetyNumber(provider, alice, mallory).qrPayload),
+      false,
+    );
   });
 
   test("hostile payloads are typed errors", () => {

@@ -17,16 +17,16 @@ function reset(party: Party): Party {
 }
 
 test("no_common_suite: a quantum-floored sender and a classical-only peer", async () => {
-  const alice = makeParty("alice", SUITE_IDS.quantum); // accepts quantum and hybrid
-  const bob = makeParty("bob", SUITE_IDS.classical, [SUITE_IDS.classical]);
+  const alice = await makeParty("alice", SUITE_IDS.quantum); // accepts quantum and hybrid
+  const bob = await makeParty("bob", SUITE_IDS.classical, [SUITE_IDS.classical]);
   const before = snapshot(alice);
   await assert.rejects(chooseSuite(alice.stores, bob.record), { code: "no_common_suite" });
   assert.equal(snapshot(alice), before);
 });
 
 test("explicit mode not accepted by the peer (or by us) is suite_not_accepted, never another suite", async () => {
-  const alice = makeParty("alice", SUITE_IDS.classical); // accepts every suite
-  const bob = makeParty("bob", SUITE_IDS.hybrid); // hybrid only
+  const alice = await makeParty("alice", SUITE_IDS.classical); // accepts every suite
+  const bob = await makeParty("bob", SUITE_IDS.hybrid); // hybrid only
   const before = snapshot(alice);
   await assert.rejects(chooseSuite(alice.stores, bob.record, SUITE_IDS.classical), {
     code: "suite_not_accepted",
@@ -45,8 +45,8 @@ test("explicit mode not accepted by the peer (or by us) is suite_not_accepted, n
 
 test("suite_below_pin on both sides: a reset never lowers the suite", async () => {
   const all = [...ALL_SUITES];
-  const alice = makeParty("alice", SUITE_IDS.hybrid, all);
-  const bob = makeParty("bob", SUITE_IDS.hybrid, all);
+  const alice = await makeParty("alice", SUITE_IDS.hybrid, all);
+  const bob = await makeParty("bob", SUITE_IDS.hybrid, all);
   const { suite, first } = await connect(alice, bob);
   assert.equal(suite, SUITE_IDS.hybrid);
   await receiveMessage(bob.stores, "alice", first, opts);
@@ -81,8 +81,8 @@ test("suite_below_pin on both sides: a reset never lowers the suite", async () =
 
 test("the pin rises with a higher suite and then holds", async () => {
   const all = [...ALL_SUITES];
-  const alice = makeParty("alice", SUITE_IDS.classical, all);
-  const bob = makeParty("bob", SUITE_IDS.classical, all);
+  const alice = await makeParty("alice", SUITE_IDS.classical, all);
+  const bob = await makeParty("bob", SUITE_IDS.classical, all);
   const low = await connect(alice, bob);
   assert.equal(low.suite, SUITE_IDS.classical);
   await receiveMessage(bob.stores, "alice", low.first, opts);

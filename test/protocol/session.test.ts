@@ -7,8 +7,8 @@ import { connect, makeParty, roundTrip } from "./_parties.ts";
 
 for (const suiteId of ALL_SUITES) {
   test(`round trip in suite ${suiteId}: first contact, replies, both directions, steps`, async () => {
-    const alice = makeParty("alice", suiteId, [suiteId]);
-    const bob = makeParty("bob", suiteId, [suiteId]);
+    const alice = await makeParty("alice", suiteId, [suiteId]);
+    const bob = await makeParty("bob", suiteId, [suiteId]);
     const { first } = await connect(alice, bob);
     const got = await receiveMessage(bob.stores, "alice", first, { now: NOW });
     assert.equal(got.peer, "alice");
@@ -22,8 +22,8 @@ for (const suiteId of ALL_SUITES) {
 }
 
 test("hybrid default: a classical-preferring sender meets a hybrid-only peer on hybrid", async () => {
-  const alice = makeParty("alice", SUITE_IDS.classical);
-  const bob = makeParty("bob", SUITE_IDS.hybrid);
+  const alice = await makeParty("alice", SUITE_IDS.classical);
+  const bob = await makeParty("bob", SUITE_IDS.hybrid);
   const { suite, first } = await connect(alice, bob);
   assert.equal(suite, SUITE_IDS.hybrid);
   const got = await receiveMessage(bob.stores, "alice", first, { now: NOW });

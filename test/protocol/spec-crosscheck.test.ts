@@ -62,8 +62,8 @@ class Cursor {
 }
 
 test("a from-the-spec classical responder (over @noble) interoperates with src/protocol", async () => {
-  const alice = makeParty("alice", SUITE_IDS.classical, [SUITE_IDS.classical]);
-  const bob = makeParty("bob", SUITE_IDS.classical, [SUITE_IDS.classical]);
+  const alice = await makeParty("alice", SUITE_IDS.classical, [SUITE_IDS.classical]);
+  const bob = await makeParty("bob", SUITE_IDS.classical, [SUITE_IDS.classical]);
   const { first } = await connect(alice, bob);
   const suite = SUITE_IDS.classical;
   const bobKeys = bob.keys.suites[0]!;
@@ -216,8 +216,8 @@ test("a from-the-spec classical responder (over @noble) interoperates with src/p
 });
 
 test("a from-the-spec quantum responder (over @noble/post-quantum) interoperates with src/protocol", async () => {
-  const alice = makeParty("alice", SUITE_IDS.quantum, [SUITE_IDS.quantum]);
-  const bob = makeParty("bob", SUITE_IDS.quantum, [SUITE_IDS.quantum]);
+  const alice = await makeParty("alice", SUITE_IDS.quantum, [SUITE_IDS.quantum]);
+  const bob = await makeParty("bob", SUITE_IDS.quantum, [SUITE_IDS.quantum]);
   const { first } = await connect(alice, bob);
   const suite = SUITE_IDS.quantum;
   const bobKeys = bob.keys.suites[0]!;
@@ -318,8 +318,8 @@ test("a from-the-spec quantum responder (over @noble/post-quantum) interoperates
 });
 
 test("a from-the-spec hybrid responder (over @noble) interoperates with src/protocol", async () => {
-  const alice = makeParty("alice", SUITE_IDS.hybrid, [SUITE_IDS.hybrid]);
-  const bob = makeParty("bob", SUITE_IDS.hybrid, [SUITE_IDS.hybrid]);
+  const alice = await makeParty("alice", SUITE_IDS.hybrid, [SUITE_IDS.hybrid]);
+  const bob = await makeParty("bob", SUITE_IDS.hybrid, [SUITE_IDS.hybrid]);
   const { first } = await connect(alice, bob);
   const suite = SUITE_IDS.hybrid;
   const bobKeys = bob.keys.suites[0]!;

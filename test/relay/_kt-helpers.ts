@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "smol-toml";
-import { getSuite, SUITE_IDS } from "../../src/crypto/index.ts";
+import { SUITE_IDS } from "../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { encodeBundle } from "../../src/protocol/bundle.ts";
 import { createDevice, signDeviceChallenge } from "../../src/protocol/device-certificate.ts";
 import {
@@ -127,9 +128,9 @@ export interface User {
 
 const HYBRID = SUITE_IDS.hybrid;
 
-export function makeUser(name: string): User {
-  const keys = generateIdentityKeys(name, [HYBRID]);
-  return { name, keys, record: createIdentityRecord(keys, HYBRID) };
+export async function makeUser(name: string): Promise<User> {
+  const keys = await generateIdentityKeys(provider, name, [HYBRID]);
+  return { name, keys, record: await createIdentityRecord(provider, keys, HYBRID) };
 }
 
 async function challenge(api: string, purpose: "claim" | "auth", username: string): Promise<Uint8Array> {
@@ -144,19 +145,19 @@ export async function claim(api: string, user: User): Promise<HttpResult> {
     username: user.name,
     identity_record: b64(user.record.encoded),
     challenge: b64(nonce),
-    signature: b64(signUsernameClaim(user.keys, user.record, nonce)),
+    signature: b64(await signUsernameClaim(user.keys, user.record, nonce)),
   });
 }
 
 export async function login(api: string, user: User): Promise<string> {
-  const suite = getSuite(HYBRID);
-  const { deviceKey, certificate } = createDevice(user.keys, suite);
+  const suite = provider.suite(HYBRID);
+  const { deviceKey, certificate } = await createDevice(provider, user.keys, suite);
   const nonce = await challenge(api, "auth", user.name);
   const result = await call(api, "POST", "/v1/auth/token", {
     username: user.name,
     challenge: b64(nonce),
     device_certificate: b64(certificate.encoded),
-    signature: b64(signDeviceChallenge(suite, deviceKey.seed, user.name, nonce)),
+    signature: b64(await signDeviceChallenge(suite, deviceKey.seed, user.name, nonce)),
   });
   if (result.status !== 200) throw new Error(`login: ${JSON.stringify(result.body)}`);
   user.token = result.body.token as string;
@@ -166,8 +167,12 @@ export async function login(api: string, user: User): Promise<string> {
 /** Publishes a base bundle (signed X25519 prekey + last-resort ML-KEM prekey) for the current record. */
 export async function publishBundle(api: string, user: User): Promise<void> {
   const created = Date.now() - 1000;
-  const dh = generatePrekey(user.keys, user.record, HYBRID, PREKEY_ROLES.signedDh, { created });
-  const pq = generatePrekey(user.keys, user.record, HYBRID, PREKEY_ROLES.pqLastResort, { created });
+  const dh = await generatePrekey(provider, user.keys, user.record, HYBRID, PREKEY_ROLES.signedDh, {
+    created,
+  });
+  const pq = await generatePrekey(provider, user.keys, user.record, HYBRID, PREKEY_ROLES.pqLastResort, {
+    created,
+  });
   const bundle = encodeBundle(HYBRID, user.record, dh.prekey, pq.prekey, null);
   const result = await call(api, "PUT", "/v1/prekeys", { bundle: b64(bundle) }, user.token);
   if (result.status !== 200) throw new Error(`upload: ${JSON.stringify(result.body)}`);
@@ -175,9 +180,11 @@ export async function publishBundle(api: string, user: User): Promise<void> {
 
 /** Rotates to fresh identity keys with the next record version, authorized by the current keys. */
 export async function updateIdentity(api: string, user: User): Promise<HttpResult> {
-  const nextKeys = generateIdentityKeys(user.name, [HYBRID]);
-  const next = createIdentityRecord(nextKeys, HYBRID, { recordVersion: user.record.recordVersion + 1 });
-  const signature = signIdentityUpdate(user.keys, user.record, next);
+  const nextKeys = await generateIdentityKeys(provider, user.name, [HYBRID]);
+  const next = await createIdentityRecord(provider, nextKeys, HYBRID, {
+    recordVersion: user.record.recordVersion + 1,
+  });
+  const signature = await signIdentityUpdate(user.keys, user.record, next);
   const result = await call(
     api,
     "PUT",

@@ -38,7 +38,7 @@ describe("an account deletes itself", () => {
     config = writeKtConfig(dir);
     relay = await startRelayProcess(config, dir);
     for (const name of ["alice", "bob"]) {
-      const user = makeUser(name);
+      const user = await makeUser(name);
       assert.equal((await claim(relay.api, user)).status, 201);
       await login(relay.api, user);
       if (name === "alice") alice = user;
@@ -73,7 +73,7 @@ describe("an account deletes itself", () => {
 
   it("refuses another account's token, other keys, a claim signature, a replayed challenge and a hold", async () => {
     let nonce = await challenge("alice");
-    const own = signAccountDeletion(alice.keys, alice.record, nonce);
+    const own = await signAccountDeletion(alice.keys, alice.record, nonce);
     const bobs = await remove("alice", bob.token!, nonce, own);
     assert.equal(bobs.status, 403, "bob's token cannot delete alice, even with her signature");
     assert.equal(code(bobs), "account_delete_unauthorized");
@@ -83,7 +83,7 @@ describe("an account deletes itself", () => {
       "alice",
       alice.token!,
       nonce,
-      signAccountDeletion(bob.keys, bob.record, nonce),
+      await signAccountDeletion(bob.keys, bob.record, nonce),
     );
     assert.equal(forged.status, 403, "alice's token with someone else's keys");
     nonce = await challenge("alice");
@@ -91,7 +91,7 @@ describe("an account deletes itself", () => {
       "alice",
       alice.token!,
       nonce,
-      signUsernameClaim(alice.keys, alice.record, nonce),
+      await signUsernameClaim(alice.keys, alice.record, nonce),
     );
     assert.equal(code(claimSig), "account_delete_unauthorized", "a claim signature is not a deletion");
 
@@ -99,7 +99,7 @@ describe("an account deletes itself", () => {
       "alice",
       alice.token!,
       nonce,
-      signAccountDeletion(alice.keys, alice.record, nonce),
+      await signAccountDeletion(alice.keys, alice.record, nonce),
     );
     assert.equal(code(replayed), "challenge_invalid", "each challenge is single-use");
 
@@ -109,7 +109,7 @@ describe("an account deletes itself", () => {
       "alice",
       alice.token!,
       nonce,
-      signAccountDeletion(alice.keys, alice.record, nonce),
+      await signAccountDeletion(alice.keys, alice.record, nonce),
     );
     assert.equal(held.status, 409);
     assert.equal(code(held), "account_on_hold");
@@ -127,12 +127,12 @@ describe("an account deletes itself", () => {
       "alice",
       alice.token!,
       nonce,
-      signAccountDeletion(alice.keys, alice.record, nonce),
+      await signAccountDeletion(alice.keys, alice.record, nonce),
     );
     assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
     assert.equal((await call(relay.api, "GET", "/v1/messages", undefined, alice.token)).status, 401);
     assert.equal((await call(relay.api, "GET", "/v1/accounts/alice", undefined, bob.token)).status, 404);
-    const again = await claim(relay.api, makeUser("alice"));
+    const again = await claim(relay.api, await makeUser("alice"));
     assert.equal(code(again), "username_cooling_off");
 
     const key = readLogKey(join(dir, "log-key.json"), "relay.test");

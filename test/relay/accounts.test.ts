@@ -24,7 +24,7 @@ describe("accounts: claims with proof of possession", () => {
     relay.app.inject({ method: "POST", url: "/v1/accounts", payload: fields });
 
   it("first claim wins; the same identity re-claiming is idempotent; another identity is refused", async () => {
-    const alice = new TestIdentity("alice");
+    const alice = await TestIdentity.create("alice");
     const first = await claim(relay.app, alice);
     assert.equal(first.statusCode, 201, first.body);
     assert.deepEqual(first.json(), {
@@ -35,21 +35,21 @@ describe("accounts: claims with proof of possession", () => {
     const again = await claim(relay.app, alice);
     assert.equal(again.statusCode, 200);
     assert.equal(again.json().created, false);
-    const mallory = await claim(relay.app, new TestIdentity("alice"));
+    const mallory = await claim(relay.app, await TestIdentity.create("alice"));
     assert.equal(mallory.statusCode, 409);
     assert.equal(errorCode(mallory), "username_taken");
     assert.equal(relay.audit.filter((e) => e.type === "account_claimed").length, 1);
   });
 
   it("normalizes: a fullwidth spelling is the same name; a confusable spelling is taken", async () => {
-    await claim(relay.app, new TestIdentity("bob"));
+    await claim(relay.app, await TestIdentity.create("bob"));
     const fullwidth = await relay.app.inject({
       method: "POST",
       url: "/v1/challenges",
       payload: { purpose: "claim", username: "ｂｏｂ" },
     });
     assert.equal(fullwidth.statusCode, 200, "NFKC folds fullwidth to ASCII");
-    const lookalike = await claim(relay.app, new TestIdentity("b0b"));
+    const lookalike = await claim(relay.app, await TestIdentity.create("b0b"));
     assert.equal(errorCode(lookalike), "username_taken");
     assert.match(lookalike.json().error.message, /too similar/);
   });
@@ -79,9 +79,9 @@ describe("accounts: claims with proof of possession", () => {
   }
 
   it("refuses a bad claim signature and burns the challenge", async () => {
-    const carol = new TestIdentity("carol");
+    const carol = await TestIdentity.create("carol");
     const c = await challenge(relay.app, "claim", "carol");
-    const forged = carol.claimSignature(c);
+    const forged = await carol.claimSignature(c);
     forged[0]! ^= 1;
     const payload = {
       username: "carol",
@@ -92,31 +92,31 @@ describe("accounts: claims with proof of possession", () => {
     const bad = await claimWith(payload);
     assert.equal(bad.statusCode, 401);
     assert.equal(errorCode(bad), "signature_invalid");
-    const replay = await claimWith({ ...payload, signature: b64(carol.claimSignature(c)) });
+    const replay = await claimWith({ ...payload, signature: b64(await carol.claimSignature(c)) });
     assert.equal(errorCode(replay), "challenge_invalid", "a used challenge cannot be answered again");
   });
 
   it("refuses a replayed challenge after a successful claim", async () => {
-    const dave = new TestIdentity("dave");
+    const dave = await TestIdentity.create("dave");
     const c = await challenge(relay.app, "claim", "dave");
     const payload = {
       username: "dave",
       identity_record: b64(dave.record),
       challenge: b64(c),
-      signature: b64(dave.claimSignature(c)),
+      signature: b64(await dave.claimSignature(c)),
     };
     assert.equal((await claimWith(payload)).statusCode, 201);
     assert.equal(errorCode(await claimWith(payload)), "challenge_invalid");
   });
 
   it("refuses a challenge issued for another username, purpose, or past its lifetime", async () => {
-    const erin = new TestIdentity("erin");
+    const erin = await TestIdentity.create("erin");
     const forOther = await challenge(relay.app, "claim", "frank");
     const r1 = await claimWith({
       username: "erin",
       identity_record: b64(erin.record),
       challenge: b64(forOther),
-      signature: b64(erin.claimSignature(forOther)),
+      signature: b64(await erin.claimSignature(forOther)),
     });
     assert.equal(errorCode(r1), "challenge_invalid");
     const forAuth = await challenge(relay.app, "auth", "erin");
@@ -124,7 +124,7 @@ describe("accounts: claims with proof of possession", () => {
       username: "erin",
       identity_record: b64(erin.record),
       challenge: b64(forAuth),
-      signature: b64(erin.claimSignature(forAuth)),
+      signature: b64(await erin.claimSignature(forAuth)),
     });
     assert.equal(errorCode(r2), "challenge_invalid");
     const stale = await challenge(relay.app, "claim", "erin");
@@ -133,24 +133,24 @@ describe("accounts: claims with proof of possession", () => {
       username: "erin",
       identity_record: b64(erin.record),
       challenge: b64(stale),
-      signature: b64(erin.claimSignature(stale)),
+      signature: b64(await erin.claimSignature(stale)),
     });
     assert.equal(errorCode(r3), "challenge_invalid");
   });
 
   it("refuses an identity record naming another user, a tampered record, and garbage bytes", async () => {
     // heidi's valid record and valid claim signature, offered for the name grace.
-    const heidi = new TestIdentity("heidi");
+    const heidi = await TestIdentity.create("heidi");
     const forGrace = await challenge(relay.app, "claim", "grace");
     const other = await claimWith({
       username: "grace",
       identity_record: b64(heidi.record),
       challenge: b64(forGrace),
-      signature: b64(heidi.claimSignature(forGrace)),
+      signature: b64(await heidi.claimSignature(forGrace)),
     });
     assert.equal(other.statusCode, 400, other.body);
     assert.equal(errorCode(other), "identity_record_invalid");
-    const ivan = new TestIdentity("ivan");
+    const ivan = await TestIdentity.create("ivan");
     const tampered = Uint8Array.from(ivan.record);
     tampered[15]! ^= 1; // inside the u64 `created` field
     const c = await challenge(relay.app, "claim", "ivan");
@@ -158,7 +158,7 @@ describe("accounts: claims with proof of possession", () => {
       username: "ivan",
       identity_record: b64(tampered),
       challenge: b64(c),
-      signature: b64(ivan.claimSignature(c)),
+      signature: b64(await ivan.claimSignature(c)),
     });
     assert.equal(r.statusCode, 400);
     // The byte is inside the signed body (docs/protocol.md §4.1): the record's own signature fails.
@@ -169,7 +169,7 @@ describe("accounts: claims with proof of possession", () => {
         username: "ivan",
         identity_record: b64(record),
         challenge: b64(c2),
-        signature: b64(ivan.claimSignature(c2)),
+        signature: b64(await ivan.claimSignature(c2)),
       });
       assert.equal(response.statusCode, 400, response.body);
       assert.ok(["unsupported_version", "trailing_bytes"].includes(errorCode(response)!), response.body);
@@ -234,8 +234,8 @@ describe("accounts: claims with proof of possession", () => {
 
   it("identity-record updates must be signed by the record they replace", async () => {
     const { user, auth } = await signUp(relay.app, "kate");
-    const { next, signature } = user.successor();
-    const forged = new TestIdentity("kate").successor();
+    const { next, signature } = await user.successor();
+    const forged = await (await TestIdentity.create("kate")).successor();
     const bad = await relay.app.inject({
       method: "PUT",
       url: "/v1/accounts/kate/identity",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { relayVerifier } from "../../src/protocol/relay-verifier.ts";
+import { relayVerifier } from "../../src/relay/protocol-verifier.ts";
 import {
   b64,
   buildTestRelay,
@@ -17,7 +17,7 @@ describe("auth: device-key challenge-response and tokens", () => {
   let alice: TestIdentity;
   before(async () => {
     relay = await buildTestRelay({ security: { token_lifetime_seconds: 60 } });
-    alice = new TestIdentity("alice");
+    alice = await TestIdentity.create("alice");
     assert.equal((await claim(relay.app, alice)).statusCode, 201);
   });
   after(async () => relay.close());
@@ -30,8 +30,8 @@ describe("auth: device-key challenge-response and tokens", () => {
       payload: {
         username: user.username,
         challenge: b64(c),
-        device_certificate: b64(user.deviceCertificate(Date.now() + 3_600_000)),
-        signature: b64(user.authSignature(c)),
+        device_certificate: b64(await user.deviceCertificate(Date.now() + 3_600_000)),
+        signature: b64(await user.authSignature(c)),
         ...fields,
       },
     });
@@ -54,8 +54,8 @@ describe("auth: device-key challenge-response and tokens", () => {
       payload: {
         username: "alice",
         challenge: b64(c),
-        device_certificate: b64(alice.deviceCertificate(Date.now() + 3_600_000)),
-        signature: b64(alice.authSignature(c, alice.identitySigningKey().seed)),
+        device_certificate: b64(await alice.deviceCertificate(Date.now() + 3_600_000)),
+        signature: b64(await alice.authSignature(c, alice.identitySigningKey().seed)),
       },
     });
     assert.equal(response.statusCode, 401);
@@ -71,11 +71,11 @@ describe("auth: device-key challenge-response and tokens", () => {
         username: "alice",
         challenge: b64(c),
         device_certificate: b64(
-          alice.deviceCertificate(Date.now() + 3_600_000, {
+          await alice.deviceCertificate(Date.now() + 3_600_000, {
             devicePublicKey: alice.identitySigningKey().publicKey,
           }),
         ),
-        signature: b64(alice.authSignature(c, alice.identitySigningKey().seed)),
+        signature: b64(await alice.authSignature(c, alice.identitySigningKey().seed)),
       },
     });
     // docs/protocol.md §4.3: the device key must differ from every identity key of the record.
@@ -84,7 +84,7 @@ describe("auth: device-key challenge-response and tokens", () => {
   });
 
   it("refuses a certificate from another identity, an expired one, and a bad signature", async () => {
-    const mallory = new TestIdentity("alice");
+    const mallory = await TestIdentity.create("alice");
     const c = await challenge(relay.app, "auth", "alice");
     const foreign = await relay.app.inject({
       method: "POST",
@@ -92,17 +92,19 @@ describe("auth: device-key challenge-response and tokens", () => {
       payload: {
         username: "alice",
         challenge: b64(c),
-        device_certificate: b64(mallory.deviceCertificate(Date.now() + 3_600_000)),
-        signature: b64(mallory.authSignature(c)),
+        device_certificate: b64(await mallory.deviceCertificate(Date.now() + 3_600_000)),
+        signature: b64(await mallory.authSignature(c)),
       },
     });
     // The certificate's identity-key hash names mallory's key, not the one in alice's record.
     assert.equal(foreign.statusCode, 401);
     assert.equal(errorCode(foreign), "certificate_mismatch");
-    const expired = await tokenRequest({ device_certificate: b64(alice.deviceCertificate(Date.now() - 1)) });
+    const expired = await tokenRequest({
+      device_certificate: b64(await alice.deviceCertificate(Date.now() - 1)),
+    });
     assert.equal(expired.statusCode, 401);
     assert.equal(errorCode(expired), "certificate_expired");
-    const forgedCertificate = alice.deviceCertificate(Date.now() + 3_600_000);
+    const forgedCertificate = await alice.deviceCertificate(Date.now() + 3_600_000);
     forgedCertificate[forgedCertificate.length - 1]! ^= 1;
     const forged = await tokenRequest({ device_certificate: b64(forgedCertificate) });
     assert.equal(forged.statusCode, 400);
@@ -118,8 +120,8 @@ describe("auth: device-key challenge-response and tokens", () => {
     const payload = {
       username: "alice",
       challenge: b64(c),
-      device_certificate: b64(alice.deviceCertificate(Date.now() + 3_600_000)),
-      signature: b64(alice.authSignature(c)),
+      device_certificate: b64(await alice.deviceCertificate(Date.now() + 3_600_000)),
+      signature: b64(await alice.authSignature(c)),
     };
     assert.equal(
       (await relay.app.inject({ method: "POST", url: "/v1/auth/token", payload })).statusCode,
@@ -131,7 +133,7 @@ describe("auth: device-key challenge-response and tokens", () => {
   });
 
   it("answers unknown users like bad signatures (no username oracle)", async () => {
-    const ghost = new TestIdentity("ghost");
+    const ghost = await TestIdentity.create("ghost");
     const response = await tokenRequest({}, ghost);
     assert.equal(errorCode(response), "signature_invalid");
   });
@@ -161,8 +163,8 @@ describe("auth: device-key challenge-response and tokens", () => {
       payload: {
         username: "alice",
         challenge: b64(c),
-        device_certificate: b64(alice.deviceCertificate(certExpiry)),
-        signature: b64(alice.authSignature(c)),
+        device_certificate: b64(await alice.deviceCertificate(certExpiry)),
+        signature: b64(await alice.authSignature(c)),
       },
     });
     assert.equal(response.json().expires_at, certExpiry);
@@ -191,9 +193,9 @@ describe("auth: device-key challenge-response and tokens", () => {
     assert.match(metrics.body, /nano_auth_failures_total\{reason="unauthenticated"\} [1-9]/);
   });
 
-  it("runs the protocol's real verifier with real hybrid (ML-DSA-65 + Ed25519) device signatures", () => {
+  it("runs the protocol's real verifier with real hybrid (ML-DSA-65 + Ed25519) device signatures", async () => {
     assert.equal(relay.context.verifier, relayVerifier);
-    const signature = alice.authSignature(new Uint8Array(32));
+    const signature = await alice.authSignature(new Uint8Array(32));
     assert.equal(signature.length, alice.suite.signature.lengths.signature);
     assert.ok(signature.length > 3000, "a composite signature, not a bare Ed25519 one");
   });

@@ -72,7 +72,7 @@ async function startLogged(config: string, dir: string, logFile: string): Promis
 }
 
 async function signUp(api: string, name: string): Promise<User> {
-  const user = makeUser(name);
+  const user = await makeUser(name);
   const claimed = await claim(api, user);
   assert.equal(claimed.status, 201, JSON.stringify(claimed.body));
   await login(api, user);
@@ -250,10 +250,14 @@ describe("nano-relay compliance erase", () => {
     );
     assert.equal((await call(relay.api, "GET", `/v1/prekeys/${ERASED}`, undefined, bob.token)).status, 404);
 
-    const again = await claim(relay.api, makeUser(ERASED));
+    const again = await claim(relay.api, await makeUser(ERASED));
     assert.equal(again.status, 409);
     assert.equal((again.body.error as { code: string }).code, "username_cooling_off");
-    assert.equal((await claim(relay.api, makeUser("someone-else"))).status, 201, "other names are free");
+    assert.equal(
+      (await claim(relay.api, await makeUser("someone-else"))).status,
+      201,
+      "other names are free",
+    );
 
     const twice = runRelayCli(["compliance", "erase", "--config", config, "--user", ERASED]);
     assert.equal(twice.status, 66, "nothing left to erase");

@@ -46,7 +46,7 @@ interface ExportFile {
 }
 
 async function signUp(api: string, name: string): Promise<User> {
-  const user = makeUser(name);
+  const user = await makeUser(name);
   const claimed = await claim(api, user);
   assert.equal(claimed.status, 201, JSON.stringify(claimed.body));
   await login(api, user);

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { getSuite } from "../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { decodeBundleExact } from "../../src/protocol/bundle.ts";
 import { createDevice, decodeDeviceCertificateExact } from "../../src/protocol/device-certificate.ts";
 import { decodeEnvelope, ENVELOPE_TYPES, maxEnvelopeLength } from "../../src/protocol/envelope.ts";
-import { relayVerifier } from "../../src/protocol/relay-verifier.ts";
+import { relayVerifier } from "../../src/relay/protocol-verifier.ts";
 import { envelopeMarker, TestIdentity, testEnvelope } from "./fixtures/identities.ts";
 
 /**
@@ -12,13 +12,14 @@ import { envelopeMarker, TestIdentity, testEnvelope } from "./fixtures/identitie
  * formats change, these fail before the relay's tests start testing a stale format.
  */
 describe("relay test fixtures are real protocol objects", () => {
-  it("certificates match createDevice's encoding for the same inputs", () => {
-    const user = new TestIdentity("fixture", { suites: [1, 2, 3], preferred: 2 });
+  it("certificates match createDevice's encoding for the same inputs", async () => {
+    const user = await TestIdentity.create("fixture", { suites: [1, 2, 3], preferred: 2 });
     const created = Date.now() - 10_000;
     const expires = created + 86_400_000;
-    const reference = createDevice(user.keys, user.suite, { created, expires, deviceId: 7 });
+    const reference = await createDevice(provider, user.keys, user.suite, { created, expires, deviceId: 7 });
     const ours = decodeDeviceCertificateExact(
-      user.deviceCertificate(expires, {
+      provider,
+      await user.deviceCertificate(expires, {
         devicePublicKey: reference.deviceKey.publicKey,
         created,
         deviceId: 7,
@@ -32,17 +33,17 @@ describe("relay test fixtures are real protocol objects", () => {
     );
   });
 
-  it("bundles are base bundles of the right shape in every suite", () => {
+  it("bundles are base bundles of the right shape in every suite", async () => {
     for (const suite of [1, 2, 3] as const) {
-      const user = new TestIdentity(`b${suite}`, { suites: [suite] });
-      const bundle = decodeBundleExact(user.bundle());
+      const user = await TestIdentity.create(`b${suite}`, { suites: [suite] });
+      const bundle = await decodeBundleExact(provider, await user.bundle());
       assert.equal(bundle.suite.id, suite);
-      assert.equal(bundle.signedDh !== null, getSuite(suite).agreement !== null);
-      assert.equal(bundle.pq?.lastResort ?? null, getSuite(suite).ratchetKem ? true : null);
+      assert.equal(bundle.signedDh !== null, provider.suite(suite).agreement !== null);
+      assert.equal(bundle.pq?.lastResort ?? null, provider.suite(suite).ratchetKem ? true : null);
       assert.equal(bundle.oneTimeDh, null);
-      const inspected = relayVerifier.inspectPrekeyUpload({
-        bundle: user.bundle(),
-        oneTimePrekeys: user.oneTimePrekeys(1),
+      const inspected = await relayVerifier.inspectPrekeyUpload({
+        bundle: await user.bundle(),
+        oneTimePrekeys: await user.oneTimePrekeys(1),
         identityRecord: user.record,
         now: Date.now(),
       });
@@ -59,10 +60,10 @@ describe("relay test fixtures are real protocol objects", () => {
     ] as const) {
       const small = testEnvelope("marker", { suite });
       assert.equal(small.length, overhead + 256);
-      assert.equal(decodeEnvelope(small).type, type);
+      assert.equal(decodeEnvelope(provider, small).type, type);
       assert.equal(envelopeMarker(small), "marker");
       const largest = testEnvelope(new Uint8Array(32_764), { suite });
-      assert.equal(largest.length, maxEnvelopeLength(getSuite(suite), type));
+      assert.equal(largest.length, maxEnvelopeLength(provider.suite(suite), type));
     }
     assert.deepEqual(testEnvelope("same"), testEnvelope("same"));
     assert.notDeepEqual(testEnvelope("one"), testEnvelope("two"));

@@ -95,9 +95,9 @@ describe("fuzz: every JSON endpoint answers garbage with a typed 4xx", () => {
 
   it("mutated real identity records, claims, certificates, bundles and envelopes", async () => {
     const record = alice.record;
-    const bundle = alice.bundle();
-    const oneTime = alice.oneTimePrekeys(1)[0]!;
-    const certificate = alice.deviceCertificate(Date.now() + 3_600_000);
+    const bundle = await alice.bundle();
+    const oneTime = (await alice.oneTimePrekeys(1))[0]!;
+    const certificate = await alice.deviceCertificate(Date.now() + 3_600_000);
     const envelope = testEnvelope("fuzz");
     const cases = fc.oneof(
       mutate(record).map((bytes) => ({ kind: "record" as const, bytes })),
@@ -130,7 +130,7 @@ describe("fuzz: every JSON endpoint answers garbage with a typed 4xx", () => {
               username: "alice",
               challenge: b64(c),
               device_certificate: b64(bytes),
-              signature: b64(alice.authSignature(c)),
+              signature: b64(await alice.authSignature(c)),
             },
           });
         } else if (kind === "bundle" || kind === "one-time") {

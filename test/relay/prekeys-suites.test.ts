@@ -3,6 +3,7 @@
 // keys of S only, so a suite the initiator did not choose never loses a one-time key.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { decodeBundleExact } from "../../src/protocol/bundle.ts";
 import { selectSuite } from "../../src/protocol/selection.ts";
 import { b64, buildTestRelay, errorCode, signUp, type TestRelay } from "./fixtures/harness.ts";
@@ -40,19 +41,19 @@ describe("prekeys per suite: one identity, several suites", () => {
     relay.app.inject({ method: "GET", url: `/v1/prekeys/${target}${query}`, headers: who.auth });
 
   it("stores each suite's bundle and one-time keys under that suite", async () => {
-    quantumKeys = dave.user.oneTimePrekeys(2, 3).map(b64);
-    hybridKeys = dave.user.oneTimePrekeys(2, 2).map(b64);
+    quantumKeys = (await dave.user.oneTimePrekeys(2, 3)).map(b64);
+    hybridKeys = (await dave.user.oneTimePrekeys(2, 2)).map(b64);
     const quantum = await upload(dave, {
-      bundle: b64(dave.user.bundle({ suite: 3 })),
+      bundle: b64(await dave.user.bundle({ suite: 3 })),
       one_time_prekeys: quantumKeys,
     });
     assert.equal(quantum.statusCode, 200, quantum.body);
     assert.deepEqual(quantum.json(), { one_time_count: 2, one_time_counts: { "3": 2 } });
-    const hybrid = await upload(dave, { bundle: b64(dave.user.bundle({ suite: 2 })) });
+    const hybrid = await upload(dave, { bundle: b64(await dave.user.bundle({ suite: 2 })) });
     assert.deepEqual(hybrid.json(), { one_time_count: 0, one_time_counts: { "2": 0 } });
     // Keys of both suites in one upload, each under its own suite.
     const both = await upload(dave, {
-      one_time_prekeys: [...hybridKeys, b64(dave.user.oneTimePrekeys(1, 3)[0]!)],
+      one_time_prekeys: [...hybridKeys, b64((await dave.user.oneTimePrekeys(1, 3))[0]!)],
     });
     assert.equal(both.statusCode, 200, both.body);
     assert.deepEqual(both.json(), { one_time_count: 5, one_time_counts: { "2": 2, "3": 3 } });
@@ -83,11 +84,11 @@ describe("prekeys per suite: one identity, several suites", () => {
     assert.equal(fetched.statusCode, 200, fetched.body);
     const body = fetched.json() as Fetched;
     assert.equal(body.suite, 2);
-    assert.equal(decodeBundleExact(Buffer.from(body.bundle, "base64")).suite.id, 2);
+    assert.equal((await decodeBundleExact(provider, Buffer.from(body.bundle, "base64"))).suite.id, 2);
     assert.ok(body.one_time_prekey !== null && hybridKeys.includes(body.one_time_prekey));
     assert.ok("transparency" in body, "the key-transparency proof still comes with the bundle");
     const quantum = (await fetchBundle(erin, "dave", "?suite=3")).json() as Fetched;
-    assert.equal(decodeBundleExact(Buffer.from(quantum.bundle, "base64")).suite.id, 3);
+    assert.equal((await decodeBundleExact(provider, Buffer.from(quantum.bundle, "base64"))).suite.id, 3);
     assert.ok(quantum.one_time_prekey !== null && !hybridKeys.includes(quantum.one_time_prekey));
     assert.deepEqual(quantum.transparency, body.transparency, "one identity, one binding");
   });
@@ -123,13 +124,13 @@ describe("prekeys per suite: one identity, several suites", () => {
     assert.equal(errorCode(await fetchBundle(erin, "dave", "?suite=-1")), "malformed_request");
     assert.equal(errorCode(await fetchBundle(erin, "dave", "?suite=99999999")), "malformed_request");
     // erin has a hybrid bundle only after this upload; quantum keys stay refused (and unstored).
-    await upload(erin, { bundle: b64(erin.user.bundle()) });
+    await upload(erin, { bundle: b64(await erin.user.bundle()) });
     const erinQuantum = await signUp(relay.app, "frank", { suites: [2, 3], preferred: 2 });
-    await upload(erinQuantum, { bundle: b64(erinQuantum.user.bundle({ suite: 2 })) });
+    await upload(erinQuantum, { bundle: b64(await erinQuantum.user.bundle({ suite: 2 })) });
     const refused = await upload(erinQuantum, {
       one_time_prekeys: [
-        ...erinQuantum.user.oneTimePrekeys(1, 2),
-        ...erinQuantum.user.oneTimePrekeys(1, 3),
+        ...(await erinQuantum.user.oneTimePrekeys(1, 2)),
+        ...(await erinQuantum.user.oneTimePrekeys(1, 3)),
       ].map(b64),
     });
     assert.equal(refused.statusCode, 400);
@@ -141,7 +142,7 @@ describe("prekeys per suite: one identity, several suites", () => {
   it("an identity update deletes every suite's prekeys (only the owner's)", async () => {
     const before = await relay.app.inject({ method: "GET", url: "/v1/prekeys", headers: dave.auth });
     assert.equal((before.json() as { suites: unknown[] }).suites.length, 2);
-    const { next, signature } = dave.user.successor();
+    const { next, signature } = await dave.user.successor();
     const updated = await relay.app.inject({
       method: "PUT",
       url: "/v1/accounts/dave/identity",

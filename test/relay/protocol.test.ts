@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { getSuite, type SuiteId, utf8 } from "../../src/crypto/index.ts";
+import { type SuiteId, utf8 } from "../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { assembleBundle, decodeBundleExact, encodeBundle } from "../../src/protocol/bundle.ts";
 import { maxEnvelopeLength } from "../../src/protocol/envelope.ts";
 import { generatePrekey, PREKEY_ROLES } from "../../src/protocol/prekey.ts";
-import { relayVerifier } from "../../src/protocol/relay-verifier.ts";
 import { selectSuite } from "../../src/protocol/selection.ts";
+import { relayVerifier } from "../../src/relay/protocol-verifier.ts";
 import { DIRECTORY, receiveMessage, sendMessage, startSession } from "../protocol/_driver.ts";
 import {
   b64,
@@ -79,21 +80,21 @@ describe("the real protocol through the relay, in every suite", () => {
 
   for (const suite of SUITES) {
     it(`${NAMES[suite]}: claim, device login, prekeys once then last resort, a real session`, async () => {
-      const bob = new TestIdentity(`bob-${suite}`, { suites: [suite] });
-      const alice = new TestIdentity(`alice-${suite}`, { suites: [suite] });
+      const bob = await TestIdentity.create(`bob-${suite}`, { suites: [suite] });
+      const alice = await TestIdentity.create(`alice-${suite}`, { suites: [suite] });
       for (const user of [bob, alice]) assert.equal((await claim(relay.app, user)).statusCode, 201);
       const bobAuth = { authorization: `Bearer ${await login(relay.app, bob)}` };
       const aliceAuth = { authorization: `Bearer ${await login(relay.app, alice)}` };
 
-      const base = bob.bundle();
-      const oneTime = bob.oneTimePrekeys(2);
+      const base = await bob.bundle();
+      const oneTime = await bob.oneTimePrekeys(2);
       const uploaded = await upload(bobAuth, { bundle: b64(base), one_time_prekeys: oneTime.map(b64) });
       assert.equal(uploaded.statusCode, 200, uploaded.body);
       await bob.storeSecrets();
 
       const handedOut: string[] = [];
       // The last-resort key is the base bundle's ML-KEM prekey (its signed X25519 prekey in classical).
-      const decodedBase = decodeBundleExact(base);
+      const decodedBase = await decodeBundleExact(provider, base);
       const lastResort = (decodedBase.pq ?? decodedBase.signedDh)!.encoded;
       let fetched:
         | { bundle: string; one_time_prekey: string | null; last_resort_prekey: string; suite: number }
@@ -110,7 +111,7 @@ describe("the real protocol through the relay, in every suite", () => {
 
       // A session over what the relay served: alice assembles the bundle with a one-time key she
       // was handed, the envelope goes through the relay's inspection, bob decrypts it.
-      const bundle = assembleBundle(base, [fromB64(handedOut[0]!)]).encoded;
+      const bundle = (await assembleBundle(provider, base, [fromB64(handedOut[0]!)])).encoded;
       const { selection } = selectSuite(alice.identityRecord, bob.identityRecord);
       await startSession(alice.stores, bundle, selection);
       const first = await sendMessage(alice.stores, bob.username, utf8(`hello in ${NAMES[suite]}`));
@@ -131,8 +132,8 @@ describe("the real protocol through the relay, in every suite", () => {
   }
 
   it("a record with every suite: every key must sign the record and the claim", async () => {
-    const carol = new TestIdentity("carol", { suites: [1, 2, 3] });
-    const quantumSignature = getSuite(3).signature.lengths.signature;
+    const carol = await TestIdentity.create("carol", { suites: [1, 2, 3] });
+    const quantumSignature = provider.suite(3).signature.lengths.signature;
 
     // The record with its last (ML-DSA-65) signature replaced: signed by only some of its keys.
     const partialRecord = Uint8Array.from(carol.record);
@@ -142,13 +143,13 @@ describe("the real protocol through the relay, in every suite", () => {
       username: "carol",
       identity_record: b64(partialRecord),
       challenge: b64(c1),
-      signature: b64(carol.claimSignature(c1)),
+      signature: b64(await carol.claimSignature(c1)),
     });
     refused(r1, "invalid_signature", 400);
 
     // A claim signed by the classical and hybrid keys but not the quantum key.
     const c2 = await challenge(relay.app, "claim", "carol");
-    const partialClaim = carol.claimSignature(c2);
+    const partialClaim = await carol.claimSignature(c2);
     partialClaim.fill(0, partialClaim.length - quantumSignature);
     const r2 = await claimWith({
       username: "carol",
@@ -163,13 +164,15 @@ describe("the real protocol through the relay, in every suite", () => {
       username: "carol",
       identity_record: b64(carol.record),
       challenge: b64(c3),
-      signature: b64(carol.claimSignature(c3).subarray(0, getSuite(1).signature.lengths.signature)),
+      signature: b64(
+        (await carol.claimSignature(c3)).subarray(0, provider.suite(1).signature.lengths.signature),
+      ),
     });
     refused(r3, "signature_invalid", 401);
 
     // A signature over an earlier challenge answers no other one.
     const old = await challenge(relay.app, "claim", "carol");
-    const oldSignature = carol.claimSignature(old);
+    const oldSignature = await carol.claimSignature(old);
     const c4 = await challenge(relay.app, "claim", "carol");
     const r4 = await claimWith({
       username: "carol",
@@ -184,7 +187,7 @@ describe("the real protocol through the relay, in every suite", () => {
       username: "carol",
       identity_record: b64(carol.record),
       challenge: b64(c5),
-      signature: b64(carol.claimSignature(c5)),
+      signature: b64(await carol.claimSignature(c5)),
     });
     assert.equal(good.statusCode, 201, good.body);
     // The device key certified by the preferred (quantum) identity key logs in.
@@ -201,9 +204,9 @@ describe("the real protocol through the relay, in every suite", () => {
         username: "dora",
         challenge: b64(c),
         device_certificate: b64(
-          user.deviceCertificate(Date.now() + 7_200_000, { created: Date.now() + 3_600_000 }),
+          await user.deviceCertificate(Date.now() + 7_200_000, { created: Date.now() + 3_600_000 }),
         ),
-        signature: b64(user.authSignature(c)),
+        signature: b64(await user.authSignature(c)),
       },
     });
     refused(future, "certificate_not_yet_valid", 401);
@@ -214,8 +217,8 @@ describe("the real protocol through the relay, in every suite", () => {
       payload: {
         username: "dora",
         challenge: b64(c2),
-        device_certificate: b64(user.deviceCertificate(Date.now() + 3_600_000).subarray(0, 40)),
-        signature: b64(user.authSignature(c2)),
+        device_certificate: b64((await user.deviceCertificate(Date.now() + 3_600_000)).subarray(0, 40)),
+        signature: b64(await user.authSignature(c2)),
       },
     });
     refused(garbage, "truncated", 400);
@@ -223,23 +226,29 @@ describe("the real protocol through the relay, in every suite", () => {
 
   it("refuses hostile bundles: a hybrid bundle without its ML-KEM prekey, one-time keys in the base", async () => {
     const { user, auth } = await signUp(relay.app, "emil");
-    const signedDh = generatePrekey(user.keys, user.identityRecord, 2, PREKEY_ROLES.signedDh).prekey;
-    const pqOneTime = generatePrekey(user.keys, user.identityRecord, 2, PREKEY_ROLES.pqOneTime).prekey;
-    const oneTimeDh = generatePrekey(user.keys, user.identityRecord, 2, PREKEY_ROLES.oneTimeDh).prekey;
+    const signedDh = (
+      await generatePrekey(provider, user.keys, user.identityRecord, 2, PREKEY_ROLES.signedDh)
+    ).prekey;
+    const pqOneTime = (
+      await generatePrekey(provider, user.keys, user.identityRecord, 2, PREKEY_ROLES.pqOneTime)
+    ).prekey;
+    const oneTimeDh = (
+      await generatePrekey(provider, user.keys, user.identityRecord, 2, PREKEY_ROLES.oneTimeDh)
+    ).prekey;
     const noPq = encodeBundle(2, user.identityRecord, signedDh, null, null);
     const r1 = await upload(auth, { bundle: b64(noPq) });
     assert.ok(r1.statusCode >= 400 && r1.statusCode < 500, r1.body);
     const withOneTime = encodeBundle(2, user.identityRecord, signedDh, pqOneTime, oneTimeDh);
     refused(await upload(auth, { bundle: b64(withOneTime) }), "prekey_mismatch", 400);
     // A signed (not one-time) prekey offered as a one-time key.
-    assert.equal((await upload(auth, { bundle: b64(user.bundle()) })).statusCode, 200);
+    assert.equal((await upload(auth, { bundle: b64(await user.bundle()) })).statusCode, 200);
     refused(await upload(auth, { one_time_prekeys: [b64(signedDh.encoded)] }), "prekey_mismatch", 400);
   });
 
   it("inspects envelope headers: version, suite, type, per-suite maximum, truncation", async () => {
     const { auth } = await signUp(relay.app, "finn");
     await signUp(relay.app, "gwen");
-    const hybrid = getSuite(2);
+    const hybrid = provider.suite(2);
     const valid = testEnvelope("fine");
     assert.equal((await send(auth, "gwen", "ok", valid)).statusCode, 201);
 
@@ -291,12 +300,12 @@ describe("oversized protocol objects", () => {
           username: "oscar",
           identity_record: b64(bigRecord),
           challenge: b64(c),
-          signature: b64(user.claimSignature(c)),
+          signature: b64(await user.claimSignature(c)),
         },
       });
       refused(claimed, "malformed", 400);
       const bigBundle = new Uint8Array(40_000);
-      bigBundle.set(user.bundle());
+      bigBundle.set(await user.bundle());
       const uploaded = await relay.app.inject({
         method: "PUT",
         url: "/v1/prekeys",
@@ -341,8 +350,8 @@ describe("prekey policy with real bundles", () => {
             headers: auth,
             payload: { bundle: b64(bundle) },
           });
-        refused(await put(user.bundle({ suite: 1 as SuiteId })), code, 400);
-        assert.equal((await put(user.bundle({ suite: 2 as SuiteId }))).statusCode, 200);
+        refused(await put(await user.bundle({ suite: 1 as SuiteId })), code, 400);
+        assert.equal((await put(await user.bundle({ suite: 2 as SuiteId }))).statusCode, 200);
         // Classical envelopes are refused by the same floor on a hybrid-minimum relay.
         if (relay === strict) {
           await signUp(relay.app, "ivo");

@@ -49,7 +49,7 @@ describe("rate limits: logins and bundle fetches per requester", () => {
     const issued = await authChallenge(user.username);
     assert.equal(issued.statusCode, 200, issued.body);
     const c = fromB64((issued.json() as { challenge: string }).challenge);
-    const signature = user.authSignature(c);
+    const signature = await user.authSignature(c);
     if (forged) signature[signature.length - 1]! ^= 1;
     return relay.app.inject({
       method: "POST",
@@ -58,7 +58,7 @@ describe("rate limits: logins and bundle fetches per requester", () => {
       payload: {
         username: user.username,
         challenge: b64(c),
-        device_certificate: b64(user.deviceCertificate(Date.now() + 86_400_000)),
+        device_certificate: b64(await user.deviceCertificate(Date.now() + 86_400_000)),
         signature: b64(signature),
       },
     });
@@ -67,7 +67,7 @@ describe("rate limits: logins and bundle fetches per requester", () => {
   const account = async (
     username: string,
   ): Promise<{ user: TestIdentity; auth: { authorization: string } }> => {
-    const user = new TestIdentity(username);
+    const user = await TestIdentity.create(username);
     assert.equal((await claim(relay.app, user)).statusCode, 201);
     const response = await attemptLogin(user, freshAddress());
     assert.equal(response.statusCode, 200, response.body);
@@ -75,8 +75,8 @@ describe("rate limits: logins and bundle fetches per requester", () => {
   };
 
   it("refuses the login after auth_per_minute attempts for one address and username", async () => {
-    const alice = new TestIdentity("alice");
-    const bob = new TestIdentity("bob");
+    const alice = await TestIdentity.create("alice");
+    const bob = await TestIdentity.create("bob");
     for (const user of [alice, bob]) assert.equal((await claim(relay.app, user)).statusCode, 201);
     const address = "10.1.0.1";
     for (let i = 0; i < AUTH_PER_MINUTE; i++)
@@ -89,7 +89,7 @@ describe("rate limits: logins and bundle fetches per requester", () => {
   });
 
   it("counts failed logins: guessing signatures exhausts the limit for that address", async () => {
-    const carol = new TestIdentity("carol");
+    const carol = await TestIdentity.create("carol");
     assert.equal((await claim(relay.app, carol)).statusCode, 201);
     const address = "10.2.0.1";
     for (let i = 0; i < AUTH_PER_MINUTE; i++) {
@@ -118,8 +118,8 @@ describe("rate limits: logins and bundle fetches per requester", () => {
         url: "/v1/prekeys",
         headers: owner.auth,
         payload: {
-          bundle: b64(owner.user.bundle()),
-          one_time_prekeys: owner.user.oneTimePrekeys(10).map(b64),
+          bundle: b64(await owner.user.bundle()),
+          one_time_prekeys: (await owner.user.oneTimePrekeys(10)).map(b64),
         },
       });
       assert.equal(upload.statusCode, 200, upload.body);

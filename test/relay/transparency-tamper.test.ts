@@ -60,7 +60,7 @@ describe("tampering with the stored logs", () => {
     const relay = await startRelayProcess(baseConfig, base);
     try {
       const pinned = await pinnedKtKey(relay.api);
-      const users = ["alice", "bob", "carol"].map(makeUser);
+      const users = await Promise.all(["alice", "bob", "carol"].map(makeUser));
       for (const user of users) {
         assert.equal((await claim(relay.api, user)).status, 201);
         await login(relay.api, user);
@@ -250,8 +250,8 @@ describe("tampering with the stored logs", () => {
     const relay = await startRelayProcess(config, dir);
     try {
       const pinned = await pinnedKtKey(relay.api);
-      const alice = makeUser("alice");
-      const dave = makeUser("dave");
+      const alice = await makeUser("alice");
+      const dave = await makeUser("dave");
       assert.equal((await claim(relay.api, dave)).status, 201);
       await login(relay.api, dave);
       const fetchAlice = async () =>
@@ -264,7 +264,7 @@ describe("tampering with the stored logs", () => {
           NanoError.is(error, "log_rollback_detected") && /size 3,.*size 1,/.test(error.message),
       );
       for (const name of ["erin", "frank", "grace"])
-        assert.equal((await claim(relay.api, makeUser(name))).status, 201);
+        assert.equal((await claim(relay.api, await makeUser(name))).status, 201);
       const issued = runRelayCli([
         "audit",
         "checkpoint",

@@ -33,13 +33,13 @@ import {
 const rejects = async (work: Promise<unknown>, code: string) =>
   assert.rejects(work, (error: unknown) => NanoError.is(error, code as never) || assert.fail(String(error)));
 
-describe("key transparency with a real relay", () => {
+describe("key transparency with a real relay", async () => {
   const dir = ktTempDir("kt");
   const config = writeKtConfig(dir);
   let relay: RelayProcess;
   let pinned: LogVerifierKey;
-  const alice = makeUser("alice");
-  const bob = makeUser("bob");
+  const alice = await makeUser("alice");
+  const bob = await makeUser("bob");
 
   before(async () => {
     relay = await startRelayProcess(config, dir);
@@ -197,7 +197,7 @@ describe("key transparency with a real relay", () => {
     const proof = (await fetchBundle(bob, alice)).transparency as Record<string, unknown>;
     await first.verify("bob", bob.record.encoded, proof, consistencyFetcher(relay.api));
     // A newer checkpoint exists after one more claim; then the relay "replays" the old one.
-    const carol = makeUser("carol");
+    const carol = await makeUser("carol");
     assert.equal((await claim(relay.api, carol)).status, 201);
     await login(relay.api, carol);
     await publishBundle(relay.api, carol);
@@ -226,7 +226,7 @@ describe("key transparency with a real relay", () => {
     );
     const grown: [User, unknown][] = [];
     for (const name of ["judy", "ivan"]) {
-      const user = makeUser(name);
+      const user = await makeUser(name);
       assert.equal((await claim(relay.api, user)).status, 201);
       await login(relay.api, user);
       await publishBundle(relay.api, user);
@@ -271,7 +271,7 @@ describe("key transparency with a real relay", () => {
   });
 
   it("the audit log records claims, updates, logins, auth failures and lifecycle events pseudonymously", async () => {
-    const stranger = makeUser("dave");
+    const stranger = await makeUser("dave");
     // A login for an account that does not exist: an authentication failure.
     const nonce = await call(relay.api, "POST", "/v1/challenges", { purpose: "auth", username: "dave" });
     const failed = await call(relay.api, "POST", "/v1/auth/token", {
@@ -416,7 +416,7 @@ describe("checkpoints on an interval, migrations and admin actions", () => {
     try {
       const before = await call(relay.api, "GET", "/v1/transparency/kt/checkpoint");
       assert.equal(before.body.tree_size, 0);
-      assert.equal((await claim(relay.api, makeUser("heidi"))).status, 201);
+      assert.equal((await claim(relay.api, await makeUser("heidi"))).status, 201);
       let size = 0;
       for (let i = 0; i < 200 && size === 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 25));

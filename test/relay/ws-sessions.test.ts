@@ -80,7 +80,7 @@ describe("websocket sessions end with their token", { timeout: 30_000 }, () => {
     const second = connect(url, await login(relay.app, dave.user));
     const bystander = connect(url, tokenOf(erin.auth));
     for (const session of [first, second, bystander]) await session.peer.waitFor((f) => f.type === "ready");
-    const { next, signature } = dave.user.successor();
+    const { next, signature } = await dave.user.successor();
     const updated = await relay.app.inject({
       method: "PUT",
       url: "/v1/accounts/dave/identity",

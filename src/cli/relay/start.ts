@@ -1,8 +1,8 @@
 import { NanoError } from "../../errors/index.ts";
-import { relayVerifier } from "../../protocol/relay-verifier.ts";
 import { loadConfigOrThrow, semanticProblems } from "../../relay/config/load.ts";
 import { type Environment, type RelayConfig, relayConfigSchema } from "../../relay/config/schema.ts";
 import type { ProtocolVerifier } from "../../relay/protocol-verifier.ts";
+import { relayVerifier } from "../../relay/protocol-verifier.ts";
 import { startRelay, trapSignals } from "../../relay/server.ts";
 import { RELAY_EXIT } from "./_exit.ts";
 

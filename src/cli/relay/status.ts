@@ -45,7 +45,7 @@ interface Sample {
 async function sample(endpoint: RelayEndpoint): Promise<Sample> {
   const get = async (path: string) => {
     const { status, body } = await requestRaw(endpoint, { method: "GET", path });
-    return { ok: status >= 200 && status < 300, text: body.toString("utf8") };
+    return { ok: status >= 200 && status < 300, text: new TextDecoder().decode(body) };
   };
   const [health, ready, metrics] = await Promise.all([get("/healthz"), get("/readyz"), get("/metrics")]);
   let readiness: Readiness = {};

@@ -1,30 +1,19 @@
-import { getSuite, type SuiteKeyPairs, utf8 } from "../../crypto/index.ts";
+import { utf8 } from "../../crypto/index.ts";
+import { nodeProvider } from "../../crypto/node-provider.ts";
 import { NanoError } from "../../errors/index.ts";
 import {
   createDevice,
   createIdentityRecord,
-  type DeviceCertificate,
   decodeDeviceCertificateExact,
   decodeIdentityRecordExact,
   type IdentityKeys,
-  type IdentityRecord,
+  type SuiteKeyPairs,
 } from "../../protocol/index.ts";
-import type { LocalTables } from "../local-store/local-store.ts";
+import type { LocalStore, LocalTables } from "../local-store/local-store.ts";
 import type { IdentitySeeds } from "./identity-seeds.ts";
+import type { OwnIdentity } from "./own-identity.ts";
 
-/**
- * The owner's protocol identity. The keystore holds the identity seeds from `init`; the identity
- * record names a username, so it is created (and signed by every identity key) when the username is
- * claimed, together with the device key the relay authenticates (DESIGN.md: an identity key that
- * signs relay challenges would be a signing oracle). Record, certificate and device seed live in one
- * sealed `meta` row of the local store: the device seed is secret, so it is never in the clear.
- */
-export interface OwnIdentity {
-  readonly keys: IdentityKeys;
-  readonly record: IdentityRecord;
-  readonly certificate: DeviceCertificate;
-  readonly deviceSeed: Uint8Array;
-}
+export type { OwnIdentity } from "./own-identity.ts";
 
 const META_NAME = "own-identity";
 /**
@@ -41,13 +30,17 @@ export function deviceValidFrom(now: number): number {
 /** A replacement identity staged by `init --replace` and not yet completed. */
 export const PENDING_IDENTITY = "pending-identity";
 
-/** The protocol's key pairs, recomputed from the seeds (public keys are derived, never stored). */
+/**
+ * The protocol's key pairs, recomputed from the seeds (public keys are derived, never stored). The
+ * home is Node-only (SQLite, the file system): its seeds expand with src/crypto synchronously and the
+ * pairs name the node provider's suites, which the protocol then uses.
+ */
 export function identityKeysFromSeeds(seeds: IdentitySeeds, username: string): IdentityKeys {
   return {
     username,
     suites: seeds.suites.map(
       (entry): SuiteKeyPairs => ({
-        suite: entry.suite,
+        suite: nodeProvider.suite(entry.suite.id),
         signature: { seed: entry.signature, publicKey: entry.suite.signature.publicKey(entry.signature) },
         agreement:
           entry.suite.agreement && entry.agreement
@@ -68,11 +61,11 @@ interface StoredIdentity {
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 const unb64 = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
 
-export function loadOwnIdentity(
+/** The stored row, read inside a transaction; decoding (signature checks, async) happens after it. */
+export function readStoredIdentity(
   tables: LocalTables,
-  seeds: IdentitySeeds,
   options: { allowStaged?: boolean } = {},
-): OwnIdentity | null {
+): StoredIdentity | null {
   if (options.allowStaged !== true && tables.getSecretMeta(PENDING_IDENTITY) !== null) {
     // The keystore may already hold the new keys while the stored record is the old one.
     throw new NanoError(
@@ -82,27 +75,62 @@ export function loadOwnIdentity(
   }
   const bytes = tables.getSecretMeta(META_NAME);
   if (bytes === null) return null;
-  const stored = JSON.parse(new TextDecoder().decode(bytes)) as StoredIdentity;
-  const record = decodeIdentityRecordExact(unb64(stored.record));
+  return JSON.parse(new TextDecoder().decode(bytes)) as StoredIdentity;
+}
+
+export async function openStoredIdentity(stored: StoredIdentity, seeds: IdentitySeeds): Promise<OwnIdentity> {
+  const record = await decodeIdentityRecordExact(nodeProvider, unb64(stored.record));
   return {
     keys: identityKeysFromSeeds(seeds, record.username),
     record,
-    certificate: decodeDeviceCertificateExact(unb64(stored.certificate)),
+    certificate: decodeDeviceCertificateExact(nodeProvider, unb64(stored.certificate)),
     deviceSeed: unb64(stored.deviceSeed),
   };
+}
+
+export async function loadOwnIdentity(
+  store: Pick<LocalStore, "read">,
+  seeds: IdentitySeeds,
+  options: { allowStaged?: boolean } = {},
+): Promise<OwnIdentity | null> {
+  const stored = await store.read((tables) => readStoredIdentity(tables, options));
+  return stored === null ? null : openStoredIdentity(stored, seeds);
+}
+
+/** A new record and device for `username` (not stored). */
+export async function createOwnIdentity(
+  seeds: IdentitySeeds,
+  username: string,
+  now: number,
+  recordVersion = 1,
+): Promise<OwnIdentity> {
+  const keys = identityKeysFromSeeds(seeds, username);
+  const preferred = nodeProvider.suite(seeds.preferred.id);
+  const record = await createIdentityRecord(nodeProvider, keys, preferred.id, {
+    recordVersion,
+    created: recordVersion === 1 ? seeds.createdAt : now,
+  });
+  const { deviceKey, certificate } = await createDevice(nodeProvider, keys, preferred, {
+    created: deviceValidFrom(now),
+  });
+  return { keys, record, certificate, deviceSeed: deviceKey.seed };
 }
 
 /**
  * Creates the record and the device for `username`, or returns the stored ones when they already
  * name it (a retried claim must present the same record, or the relay sees another identity).
+ * `claimed` is config.json's username: a home that claimed one and holds no identity lost its local
+ * database (`local_store_mismatch`).
  */
-export function ensureOwnIdentity(
-  tables: LocalTables,
+export async function ensureOwnIdentity(
+  store: Pick<LocalStore, "read" | "transaction">,
   seeds: IdentitySeeds,
   username: string,
   now: number,
-): OwnIdentity {
-  const existing = loadOwnIdentity(tables, seeds);
+  claimed: string | null = null,
+): Promise<OwnIdentity> {
+  const existing = await loadOwnIdentity(store, seeds);
+  if (existing === null && claimed !== null) throw localStoreLost(claimed);
   if (existing !== null) {
     if (existing.record.username !== username) {
       throw new NanoError(
@@ -112,13 +140,14 @@ export function ensureOwnIdentity(
     }
     return existing;
   }
-  const keys = identityKeysFromSeeds(seeds, username);
-  const preferred = getSuite(seeds.preferred.id);
-  const record = createIdentityRecord(keys, preferred.id, { created: seeds.createdAt });
-  const { deviceKey, certificate } = createDevice(keys, preferred, { created: deviceValidFrom(now) });
-  const own = { keys, record, certificate, deviceSeed: deviceKey.seed };
-  storeOwnIdentity(tables, own);
-  return own;
+  const own = await createOwnIdentity(seeds, username, now);
+  // Stored only if nothing was stored meanwhile; otherwise the stored one wins, as a retry would.
+  const raced = await store.transaction((tables) => {
+    const stored = readStoredIdentity(tables);
+    if (stored === null) storeOwnIdentity(tables, own);
+    return stored;
+  });
+  return raced === null ? own : ensureOwnIdentity(store, seeds, username, now);
 }
 
 /**
@@ -126,9 +155,18 @@ export function ensureOwnIdentity(
  * again as `init` left it. Never touches a record that names another username or a replacement in
  * progress.
  */
-export function forgetUnclaimedIdentity(tables: LocalTables, seeds: IdentitySeeds, username: string): void {
-  const own = loadOwnIdentity(tables, seeds);
-  if (own?.record.username === username) tables.deleteSecretMeta(META_NAME);
+export async function forgetUnclaimedIdentity(
+  store: Pick<LocalStore, "read" | "transaction">,
+  seeds: IdentitySeeds,
+  username: string,
+): Promise<void> {
+  const own = await loadOwnIdentity(store, seeds);
+  if (own?.record.username !== username) return;
+  const encoded = b64(own.record.encoded);
+  await store.transaction((tables) => {
+    // Only the record just read: a record stored meanwhile is not this claim's.
+    if (readStoredIdentity(tables)?.record === encoded) tables.deleteSecretMeta(META_NAME);
+  });
 }
 
 export function storeOwnIdentity(tables: LocalTables, own: OwnIdentity): void {

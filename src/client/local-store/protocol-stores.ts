@@ -1,4 +1,6 @@
-import { equalBytes, type SuiteId } from "../../crypto/index.ts";
+import { equalBytes } from "../../crypto/bytes.ts";
+import type { CryptoProvider } from "../../crypto/provider/index.ts";
+import type { SuiteId } from "../../crypto/suite-ids.ts";
 import {
   type Contact,
   decodeSignedPrekeyExact,
@@ -9,9 +11,10 @@ import {
   type ProtocolWrites,
   type SignedPrekey,
 } from "../../protocol/index.ts";
-import type { OwnIdentity } from "../home/local-identity.ts";
+import type { OwnIdentity } from "../home/own-identity.ts";
 import { VerifiedRecords } from "../trust/verified-records.ts";
-import type { ContactRecord, LocalTables } from "./local-store.ts";
+import type { ContactRecord } from "./local-records.ts";
+import type { LocalTables } from "./local-tables.ts";
 
 /** The prekey row key: u16 suite || u32 id. Ids are random per prekey, so the suite disambiguates. */
 export function prekeyRowId(suite: SuiteId, id: number): Uint8Array {
@@ -40,16 +43,18 @@ function unpackPrekey(packed: Uint8Array): { encoded: Uint8Array; seed: Uint8Arr
 
 const SESSION_ROW_PREFIX = "contact-sessions:";
 
-export function contactFromRecord(record: ContactRecord, records: VerifiedRecords): Contact {
+export async function contactFromRecord(record: ContactRecord, records: VerifiedRecords): Promise<Contact> {
   const changed = record.changedIdentityRecord;
   return {
-    record: records.verified(record.identityRecord),
+    record: await records.verified(record.identityRecord),
     pin: record.pinnedSuite,
-    ...(changed === undefined ? {} : { changed: records.verified(changed) }),
+    ...(changed === undefined ? {} : { changed: await records.verified(changed) }),
   };
 }
 
 export interface ProtocolStoresOptions {
+  /** The open client's crypto (ClientContext.provider): no default, so the browser store can use this. */
+  readonly provider: CryptoProvider;
   /** The open client's verified records (ClientContext.records); a fresh memory when absent. */
   readonly records?: VerifiedRecords;
 }
@@ -69,12 +74,14 @@ export class LocalProtocolStores implements ProtocolStore {
   readonly #own: OwnIdentity;
   readonly #now: number;
   readonly #records: VerifiedRecords;
+  readonly provider: CryptoProvider;
 
-  constructor(tables: LocalTables, own: OwnIdentity, now: number, options: ProtocolStoresOptions = {}) {
+  constructor(tables: LocalTables, own: OwnIdentity, now: number, options: ProtocolStoresOptions) {
     this.#tables = tables;
     this.#own = own;
     this.#now = now;
-    this.#records = options.records ?? new VerifiedRecords();
+    this.provider = options.provider;
+    this.#records = options.records ?? new VerifiedRecords(this.provider);
   }
 
   async ownIdentity(): Promise<{ keys: OwnIdentity["keys"]; record: IdentityRecord }> {
@@ -90,13 +97,13 @@ export class LocalProtocolStores implements ProtocolStore {
     const row = this.#tables.getPrekeySecret(prekeyRowId(suite, id));
     if (row === null) return undefined;
     const { encoded, seed } = unpackPrekey(row.secret);
-    return { prekey: decodeSignedPrekeyExact(encoded), seed };
+    return { prekey: decodeSignedPrekeyExact(this.provider, encoded), seed };
   }
 
   async listPrekeys(): Promise<readonly SignedPrekey[]> {
     return this.#tables
       .listPrekeySecrets()
-      .map((row) => decodeSignedPrekeyExact(unpackPrekey(row.secret).encoded));
+      .map((row) => decodeSignedPrekeyExact(this.provider, unpackPrekey(row.secret).encoded));
   }
 
   async loadSessions(username: string): Promise<Uint8Array | undefined> {

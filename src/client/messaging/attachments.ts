@@ -3,7 +3,7 @@ import { constants } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { toHex } from "../../crypto/index.ts";
-import { AttachmentOpener, type AttachmentReference, AttachmentSealer } from "../../protocol/attachment.ts";
+import { AttachmentOpener, type AttachmentReference, AttachmentSealer } from "../attachments/attachment.ts";
 import { MAX_ATTACHMENT_BYTES } from "../operations/send-limits.ts";
 import type { RelayApi } from "../transport/relay-api.ts";
 

@@ -74,8 +74,11 @@ export async function queueReceipt(
         messageId: new Uint8Array(randomBytes(MESSAGE_ID_BYTES)),
         sentAt: now,
       });
-      const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
-      const sent = await sendMessage(stores, { peer, content: body }, { now });
+      const stores = new LocalProtocolStores(tables, link.own, now, {
+        records: context.records,
+        provider: context.provider,
+      });
+      const sent = await sendMessage(stores.provider, stores, { peer, content: body }, { now });
       // A session that cannot send (blocked, below the pin, exhausted) sends no receipt.
       if (sent.kind !== "sent") return null;
       await stores.apply(sent.writes);

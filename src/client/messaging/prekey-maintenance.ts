@@ -1,4 +1,5 @@
-import { getSuite, type SuiteId } from "../../crypto/index.ts";
+import type { SuiteId } from "../../crypto/index.ts";
+import type { CryptoProvider, ProviderSuite } from "../../crypto/provider/index.ts";
 import {
   acceptedSuites,
   encodeBundle,
@@ -41,11 +42,12 @@ function newestSigned(held: readonly SignedPrekey[], suiteId: number, role: Prek
 }
 
 /** One-time role per suite: the relay hands out one key per fetch, so the PQ one is worth most. */
-function oneTimeRole(suiteId: number): PrekeyRole {
-  return getSuite(suiteId).ratchetKem ? PREKEY_ROLES.pqOneTime : PREKEY_ROLES.oneTimeDh;
+function oneTimeRole(suite: ProviderSuite): PrekeyRole {
+  return suite.ratchetKem ? PREKEY_ROLES.pqOneTime : PREKEY_ROLES.oneTimeDh;
 }
 
 export async function maintainPrekeys(
+  provider: CryptoProvider,
   store: LocalStoreApi,
   link: Pick<RelayLink, "own" | "api">,
   options: {
@@ -64,8 +66,8 @@ export async function maintainPrekeys(
   // Expired secrets and their replay entries go first (rotatePrekeys), then what is due is renewed,
   // for EVERY suite the identity accepts: an initiator asks for the suite its selection picked.
   const plans = await store.transaction(async (tables) => {
-    const stores = new LocalProtocolStores(tables, own, now);
-    const rotation = await rotatePrekeys(stores, { now });
+    const stores = new LocalProtocolStores(tables, own, now, { provider });
+    const rotation = await rotatePrekeys(stores.provider, stores, { now });
     await stores.apply(rotation.writes);
     const held = await stores.listPrekeys();
     const out: SuitePlan[] = [];
@@ -108,7 +110,8 @@ async function planSuite(
   now: number,
   options: { forceBundle?: boolean; topUp?: boolean },
 ): Promise<SuitePlan> {
-  const suite = getSuite(suiteId);
+  const { provider } = stores;
+  const suite = provider.suite(suiteId);
   const renewDue = rotation.renew.some((entry) => entry.suite === suite.id);
   const rotate = options.forceBundle === true || relay === null || relay.rotationDue || renewDue;
   let bundle: Uint8Array | null = null;
@@ -116,14 +119,23 @@ async function planSuite(
   let lastResort = suite.ratchetKem ? newestSigned(held, suite.id, PREKEY_ROLES.pqLastResort, now) : null;
   if (rotate || (suite.agreement && signedDh === null) || (suite.ratchetKem && lastResort === null)) {
     if (suite.agreement) {
-      const secret = generatePrekey(own.keys, own.record, suite.id, PREKEY_ROLES.signedDh, { created: now });
+      const secret = await generatePrekey(provider, own.keys, own.record, suite.id, PREKEY_ROLES.signedDh, {
+        created: now,
+      });
       await stores.putPrekey(secret);
       signedDh = secret.prekey;
     }
     if (suite.ratchetKem) {
-      const secret = generatePrekey(own.keys, own.record, suite.id, PREKEY_ROLES.pqLastResort, {
-        created: now,
-      });
+      const secret = await generatePrekey(
+        provider,
+        own.keys,
+        own.record,
+        suite.id,
+        PREKEY_ROLES.pqLastResort,
+        {
+          created: now,
+        },
+      );
       await stores.putPrekey(secret);
       lastResort = secret.prekey;
     }
@@ -133,7 +145,9 @@ async function planSuite(
   const stock = relay?.oneTimeCount ?? 0;
   if (stock < (options.topUp === true ? PREKEY_POLICY.target : PREKEY_POLICY.refillBelow)) {
     for (let i = stock; i < PREKEY_POLICY.target; i += 1) {
-      const secret = generatePrekey(own.keys, own.record, suite.id, oneTimeRole(suite.id), { created: now });
+      const secret = await generatePrekey(provider, own.keys, own.record, suite.id, oneTimeRole(suite), {
+        created: now,
+      });
       await stores.putPrekey(secret);
       oneTime.push(secret.prekey.encoded);
     }

@@ -1,12 +1,7 @@
 import { type ErrorCode, NanoError } from "../../errors/index.ts";
 import type { ClientContext } from "../context.ts";
 import { writeConfig } from "../home/home.ts";
-import {
-  ensureOwnIdentity,
-  forgetUnclaimedIdentity,
-  loadOwnIdentity,
-  localStoreLost,
-} from "../home/local-identity.ts";
+import { ensureOwnIdentity, forgetUnclaimedIdentity } from "../home/local-identity.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
 import { relayUrl } from "../transport/relay-link.ts";
 
@@ -59,12 +54,8 @@ export async function claimUsername(
   checkUsername(username);
   const home = context.home;
   const relay = relayUrl(home);
-  const own = await home.store.transaction((tables) => {
-    // A home that claimed a name and lost its local.db: a new claim would leave waiting mail unreadable.
-    if (home.config.username !== null && loadOwnIdentity(tables, home.seeds) === null)
-      throw localStoreLost(home.config.username);
-    return ensureOwnIdentity(tables, home.seeds, username, now);
-  });
+  // A home that claimed a name and lost its local.db: a new claim would leave waiting mail unreadable.
+  const own = await ensureOwnIdentity(home.store, home.seeds, username, now, home.config.username);
   const link = await context.linkAs(own);
   let created: boolean;
   try {
@@ -72,11 +63,11 @@ export async function claimUsername(
   } catch (error) {
     if (NanoError.is(error) && REFUSED_FOR_GOOD.has(error.code)) {
       context.retireLink();
-      await home.store.transaction((tables) => forgetUnclaimedIdentity(tables, home.seeds, username));
+      await forgetUnclaimedIdentity(home.store, home.seeds, username);
     }
     throw error;
   }
-  const prekeys = await maintainPrekeys(home.store, link, { now });
+  const prekeys = await maintainPrekeys(context.provider, home.store, link, { now });
   if (home.config.username !== username || home.config.relay !== relay) {
     await writeConfig(home.paths, { ...home.config, username, relay });
   }

@@ -45,8 +45,11 @@ export async function trustContact(
     // The record trusted here must be the one the relay logged (docs/client.md "Key transparency").
     const record = await fetchVerifiedAccount(context, link, username);
     await context.store.transaction(async (tables) => {
-      const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
-      const accepted = await acceptIdentity(stores, record);
+      const stores = new LocalProtocolStores(tables, link.own, now, {
+        records: context.records,
+        provider: context.provider,
+      });
+      const accepted = await acceptIdentity(stores.provider, stores, record);
       if (accepted.kind === "refused") throw accepted.error;
       await stores.apply(accepted.writes);
       for (const session of tables.getSessions(username)) tables.deleteSession(session.sessionId);

@@ -1,5 +1,6 @@
 import { NanoError } from "../../errors/index.ts";
 import type { ClientContext } from "../context.ts";
+import { loadOwnIdentity } from "../home/local-identity.ts";
 import { relayUrl } from "../transport/relay-link.ts";
 
 export interface DeleteAccountResult {
@@ -15,7 +16,10 @@ export interface DeleteAccountResult {
  * `confirm` must repeat the username: the deletion cannot be undone.
  */
 export async function deleteAccount(context: ClientContext, confirm: string): Promise<DeleteAccountResult> {
-  const username = context.home.config.username;
+  // The stored identity first, as status does: a client that claimed its name while open (the web app,
+  // an SDK user) still holds the config it was opened with, which names no user yet.
+  const own = await loadOwnIdentity(context.home.store, context.home.seeds);
+  const username = own?.record.username ?? context.home.config.username;
   if (username === null)
     throw new NanoError(
       "username_not_claimed",

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
-import { decodeIdentityRecordExact } from "../../protocol/identity-record.ts";
 import { computeSafetyNumber, formatSafetyNumber } from "../../protocol/safety-number.ts";
 import type { ClientContext } from "../context.ts";
 import { writeFileAtomic } from "../home/atomic-file.ts";
@@ -32,11 +31,13 @@ export async function exportHome(
   if (existsSync(options.output) && options.force !== true)
     throw new NanoError("output_exists", `${options.output} already exists; pass --force to replace it`);
   const { home } = context;
+  const own = await loadOwnIdentity(home.store, home.seeds);
+  const { provider } = context;
   const document = await home.store.transaction((tables) => {
-    const own = loadOwnIdentity(tables, home.seeds);
     const contacts = tables.listContacts().map((contact) => ({
       username: contact.username,
-      identity_hash: toHex(decodeIdentityRecordExact(contact.identityRecord).hash),
+      // H(IR): the stored record was decoded and verified when it was stored.
+      identity_hash: toHex(provider.primitives.blake2b(contact.identityRecord)),
       pinned_suite: contact.pinnedSuite,
       verified: contact.verified,
       safety_number_confirmed_at:
@@ -50,6 +51,7 @@ export async function exportHome(
           ? null
           : formatSafetyNumber(
               computeSafetyNumber(
+                provider,
                 { username: own.record.username, identityRecord: own.record.encoded },
                 { username: contact.username, identityRecord: contact.identityRecord },
               ).digits,

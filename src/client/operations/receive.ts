@@ -2,7 +2,10 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import { equalBytes, getSuite, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
-import { type AttachmentReference, decodeAttachmentReferenceExact } from "../../protocol/attachment.ts";
+import {
+  type AttachmentReference,
+  decodeAttachmentReferenceExact,
+} from "../../protocol/attachment-reference.ts";
 import {
   CONTENT_TYPES,
   decodeContentExact,
@@ -249,10 +252,14 @@ export async function processEnvelope(
       countDropped(tables, sender);
       return done({ kind: "blocked" });
     }
-    const envelope = decodeEnvelope(relayMessage.envelope);
+    const envelope = decodeEnvelope(context.provider, relayMessage.envelope);
     firstContact = envelope.type === ENVELOPE_TYPES.prekey;
-    const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+    const stores = new LocalProtocolStores(tables, link.own, now, {
+      records: context.records,
+      provider: context.provider,
+    });
     const decided = await receiveMessage(
+      stores.provider,
       stores,
       { relaySender: sender, envelope, ...(proven === undefined ? {} : { provenRecord: proven }) },
       { now },
@@ -702,7 +709,7 @@ async function maintainPrekeysQuietly(
   options: { topUp?: boolean } = {},
 ): Promise<void> {
   try {
-    await maintainPrekeys(context.store, link, options);
+    await maintainPrekeys(context.provider, context.store, link, options);
   } catch (error) {
     if (!NanoError.is(error)) throw error;
   }

@@ -22,16 +22,13 @@ export interface RenewDeviceResult {
  */
 export async function renewDevice(context: ClientContext, now = Date.now()): Promise<RenewDeviceResult> {
   const home = context.home;
-  const renewed = await home.store.transaction((tables) => {
-    const own = requireOwnIdentity(loadOwnIdentity(tables, home.seeds));
-    const { deviceKey, certificate } = createDevice(own.keys, own.certificate.suite, {
-      created: deviceValidFrom(now),
-      deviceId: own.certificate.deviceId,
-    });
-    const next = { ...own, certificate, deviceSeed: deviceKey.seed };
-    storeOwnIdentity(tables, next);
-    return next;
+  const own = requireOwnIdentity(await loadOwnIdentity(home.store, home.seeds));
+  const { deviceKey, certificate } = await createDevice(context.provider, own.keys, own.certificate.suite, {
+    created: deviceValidFrom(now),
+    deviceId: own.certificate.deviceId,
   });
+  const renewed = { ...own, certificate, deviceSeed: deviceKey.seed };
+  await home.store.transaction((tables) => storeOwnIdentity(tables, renewed));
   // The link holds the old device: the next command on this client logs in with the new one.
   context.retireLink();
   return {

@@ -1,8 +1,7 @@
-import { getSuite, type SuiteName, utf8 } from "../../crypto/index.ts";
+import { type SuiteName, utf8 } from "../../crypto/index.ts";
+import { nodeProvider } from "../../crypto/node-provider.ts";
 import { NanoError } from "../../errors/index.ts";
 import {
-  createDevice,
-  createIdentityRecord,
   decodeDeviceCertificateExact,
   decodeIdentityRecordExact,
   signIdentityUpdate,
@@ -11,7 +10,7 @@ import type { HomePaths } from "../home/home.ts";
 import { writeConfig } from "../home/home.ts";
 import { decodeIdentitySeeds, encodeIdentitySeeds, generateIdentitySeeds } from "../home/identity-seeds.ts";
 import {
-  deviceValidFrom,
+  createOwnIdentity,
   identityKeysFromSeeds,
   loadOwnIdentity,
   type OwnIdentity,
@@ -23,7 +22,6 @@ import { loadKeystore, type Passphrase, saveKeystore } from "../keystore/keystor
 import { decodeKeystoreContents, encodeKeystoreContents } from "../keystore/keystore-contents.ts";
 import type { LocalTables } from "../local-store/local-store.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
-import { fromB64 } from "../transport/relay-api.ts";
 import { requestJson } from "../transport/relay-http.ts";
 import { buildRelayLink, closeRelayLink } from "../transport/relay-link.ts";
 
@@ -59,7 +57,9 @@ interface Staged {
   readonly signature: string;
 }
 
+// The staged replacement is this home's own file (init --replace, Node only), never a relay answer.
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+const fromB64 = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
 
 function clearOldState(tables: LocalTables): void {
   for (const contact of tables.listContacts()) {
@@ -84,7 +84,7 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
   let staged: Staged;
   let username: string;
   try {
-    const old = await home.store.read((tables) => loadOwnIdentity(tables, home.seeds, { allowStaged: true }));
+    const old = await loadOwnIdentity(home.store, home.seeds, { allowStaged: true });
     if (old === null) {
       // Never claimed: nothing is published, so new keys simply replace the old ones.
       await home.store.transaction((tables) => clearOldState(tables));
@@ -97,39 +97,33 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
       return { username: null, mode: request.mode, recordVersion: null };
     }
     username = old.record.username;
-    staged = await home.store.transaction((tables) => {
+    staged = await home.store.transaction(async (tables) => {
       const existing = tables.getSecretMeta(PENDING_IDENTITY);
       if (existing !== null) return JSON.parse(new TextDecoder().decode(existing)) as Staged;
       const seeds = generateIdentitySeeds(request.mode, now);
-      const keys = identityKeysFromSeeds(seeds, username);
-      const preferred = getSuite(seeds.preferred.id);
-      const record = createIdentityRecord(keys, preferred.id, {
-        recordVersion: old.record.recordVersion + 1,
-        created: now,
-      });
-      const { deviceKey, certificate } = createDevice(keys, preferred, { created: deviceValidFrom(now) });
-      const fresh: Staged = {
+      const fresh = await createOwnIdentity(seeds, username, now, old.record.recordVersion + 1);
+      const staging: Staged = {
         seeds: b64(encodeIdentitySeeds(seeds)),
-        record: b64(record.encoded),
-        certificate: b64(certificate.encoded),
-        deviceSeed: b64(deviceKey.seed),
-        signature: b64(signIdentityUpdate(old.keys, old.record, record)),
+        record: b64(fresh.record.encoded),
+        certificate: b64(fresh.certificate.encoded),
+        deviceSeed: b64(fresh.deviceSeed),
+        signature: b64(await signIdentityUpdate(old.keys, old.record, fresh.record)),
       };
-      tables.putSecretMeta(PENDING_IDENTITY, utf8(JSON.stringify(fresh)));
-      return fresh;
+      tables.putSecretMeta(PENDING_IDENTITY, utf8(JSON.stringify(staging)));
+      return staging;
     });
     await publish(home, staged, username, old);
   } finally {
     await home.close();
   }
-  const record = decodeIdentityRecordExact(fromB64(staged.record));
+  const record = await decodeIdentityRecordExact(nodeProvider, fromB64(staged.record));
   await rewriteKeystore(request.paths, request.passphrase, fromB64(staged.seeds));
   const reopened = await unlockHome(request.paths, request.passphrase);
   try {
     const own = {
       keys: identityKeysFromSeeds(reopened.seeds, username),
       record,
-      certificate: decodeDeviceCertificateExact(fromB64(staged.certificate)),
+      certificate: decodeDeviceCertificateExact(nodeProvider, fromB64(staged.certificate)),
       deviceSeed: fromB64(staged.deviceSeed),
     };
     await reopened.store.transaction((tables) => {
@@ -140,7 +134,7 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
     await writeConfig(reopened.paths, { ...reopened.config, cryptoMode: request.mode });
     const link = await buildRelayLink(reopened, own);
     try {
-      await maintainPrekeys(reopened.store, link, { now, forceBundle: true });
+      await maintainPrekeys(nodeProvider, reopened.store, link, { now, forceBundle: true });
     } finally {
       closeRelayLink(link);
     }
@@ -162,8 +156,8 @@ async function publish(
 ): Promise<void> {
   const stagedOwn: OwnIdentity = {
     keys: identityKeysFromSeeds(decodeIdentitySeeds(fromB64(staged.seeds)), username),
-    record: decodeIdentityRecordExact(fromB64(staged.record)),
-    certificate: decodeDeviceCertificateExact(fromB64(staged.certificate)),
+    record: await decodeIdentityRecordExact(nodeProvider, fromB64(staged.record)),
+    certificate: decodeDeviceCertificateExact(nodeProvider, fromB64(staged.certificate)),
     deviceSeed: fromB64(staged.deviceSeed),
   };
   const staging = await buildRelayLink(home, stagedOwn);

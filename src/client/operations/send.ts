@@ -10,7 +10,7 @@ import {
   utf8,
 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
-import { encodeAttachmentReference } from "../../protocol/attachment.ts";
+import { encodeAttachmentReference } from "../../protocol/attachment-reference.ts";
 import {
   activeSessionSuite,
   assembleBundle,
@@ -186,7 +186,10 @@ async function encryptAndCommit(
     // The intent becomes this outbox entry in one commit; gone already means cancelled meanwhile.
     if (intent !== undefined && !tables.removeIntent(intent.clientMessageId))
       throw new NanoError("invalid_argument", `the queued message ${intent.clientMessageId} was cancelled`);
-    const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+    const stores = new LocalProtocolStores(tables, link.own, now, {
+      records: context.records,
+      provider: context.provider,
+    });
     let suite = current;
     let checkedRecord: Uint8Array | undefined;
     if (bundle !== null) {
@@ -199,7 +202,12 @@ async function encryptAndCommit(
           `${peer}'s prekeys at this relay are for the ${bundle.suite.name} mode, but this message needs ${chosen.suite.name}`,
         );
       }
-      const started = await startSession(stores, { bundle, selection: chosen.selection, peer }, { now });
+      const started = await startSession(
+        stores.provider,
+        stores,
+        { bundle, selection: chosen.selection, peer },
+        { now },
+      );
       if (started.kind === "blocked") return blockedBy(stores, started);
       if (started.kind === "refused") throw started.error;
       await stores.apply(started.writes);
@@ -209,7 +217,7 @@ async function encryptAndCommit(
       const pinned = tables.getContact(peer)?.identityRecord;
       if (pinned !== undefined && equalBytes(pinned, bundle.record.encoded)) checkedRecord = pinned;
     }
-    const sent = await sendMessage(stores, { peer, content: body }, { now });
+    const sent = await sendMessage(stores.provider, stores, { peer, content: body }, { now });
     if (sent.kind === "blocked") return blockedBy(stores, sent);
     if (sent.kind === "refused") throw sent.error;
     await stores.apply(sent.writes);
@@ -475,7 +483,10 @@ async function fetchChosenBundle(
   // Decoded (every self-signature verified) and proven by key transparency, once.
   const record = await fetchVerifiedAccount(context, link, peer);
   const chosen = await context.store.transaction(async (tables) => {
-    const stores = new LocalProtocolStores(tables, link.own, now, { records: context.records });
+    const stores = new LocalProtocolStores(tables, link.own, now, {
+      records: context.records,
+      provider: context.provider,
+    });
     const outcome = await chooseSuite(stores, record, explicit);
     // A differing record blocks the contact: the block commits, then the send fails.
     if (outcome.kind === "blocked") await stores.apply(outcome.writes);
@@ -486,7 +497,8 @@ async function fetchChosenBundle(
   const fetched = await link.api.fetchBundle(peer, chosen.suite.id);
   // The record inside the bundle is compared byte for byte with the one just proven (no second
   // verification of its signatures); only the prekeys are verified here.
-  const bundle = assembleBundle(
+  const bundle = await assembleBundle(
+    context.provider,
     fetched.bundle,
     fetched.oneTimePrekey === null ? [] : [fetched.oneTimePrekey],
     now,

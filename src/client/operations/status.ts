@@ -43,8 +43,8 @@ export async function status(context: ClientContext): Promise<StatusReport> {
     home.quarantine.read((tables) => tables.countQuarantine()),
     store.read((tables) => tables.listContacts()),
   ]);
-  const { own, prekeys, blocks } = await store.read((tables) => ({
-    own: loadOwnIdentity(tables, seeds),
+  const own = await loadOwnIdentity(store, seeds);
+  const { prekeys, blocks } = await store.read((tables) => ({
     prekeys: tables.listPrekeySecrets(),
     blocks: loadBlockList(tables),
   }));

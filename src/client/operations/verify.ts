@@ -8,7 +8,6 @@ import {
 } from "../../protocol/safety-number.ts";
 import type { ClientContext } from "../context.ts";
 import { loadOwnIdentity, requireOwnIdentity } from "../home/local-identity.ts";
-import type { UnlockedHome } from "../home/unlocked-home.ts";
 
 export interface VerifyResult {
   readonly username: string;
@@ -41,7 +40,7 @@ export async function verifyContact(
   confirm: boolean | string,
   now = Date.now(),
 ): Promise<VerifyResult> {
-  const local = await safetyNumberOf(context.home, username, confirm, now);
+  const local = await safetyNumberOf(context, username, confirm, now);
   const outcome = await proveInLog(context, username, local.identityRecord);
   if (NanoError.is(outcome, "log_fork_detected") || NanoError.is(outcome, "log_rollback_detected"))
     throw outcome; // Two histories from one relay: a hard error, never a line among others.
@@ -70,12 +69,14 @@ async function proveInLog(context: ClientContext, username: string, record: Uint
   }
 }
 
-function safetyNumberOf(
-  home: UnlockedHome,
+async function safetyNumberOf(
+  context: ClientContext,
   username: string,
   confirm: boolean | string,
   now: number,
 ): Promise<{ safetyNumber: string; qrPayload: string; verified: boolean; identityRecord: Uint8Array }> {
+  const { home, provider } = context;
+  const loaded = await loadOwnIdentity(home.store, home.seeds);
   return home.store.transaction((tables) => {
     const contact = tables.requireContact(username);
     if (contact.identityChanged && confirm !== false) {
@@ -84,8 +85,9 @@ function safetyNumberOf(
         `${username}'s identity changed; accept the new one with \`nano-client trust ${username}\`, then verify it`,
       );
     }
-    const own = requireOwnIdentity(loadOwnIdentity(tables, home.seeds), home.config.username);
+    const own = requireOwnIdentity(loaded, home.config.username);
     const number = computeSafetyNumber(
+      provider,
       { username: own.record.username, identityRecord: own.record.encoded },
       { username, identityRecord: contact.identityRecord },
     );

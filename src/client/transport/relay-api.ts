@@ -1,6 +1,7 @@
 import { NanoError } from "../../errors/index.ts";
 import { signAccountDeletion, signDeviceChallenge, signUsernameClaim } from "../../protocol/index.ts";
 import type { OwnIdentity } from "../home/local-identity.ts";
+import { type RelayBase64, relayBase64 } from "./base64.ts";
 import { explainCertificateRefusal } from "./relay-clock.ts";
 import {
   checkRawStatus,
@@ -9,15 +10,13 @@ import {
   requestRaw,
   requestStream,
   type StreamedAnswer,
-} from "./relay-http.ts";
+} from "./relay-request.ts";
 
 /**
  * The relay's HTTP API (docs/api.md) as typed calls. Binary values are standard base64. The bearer
  * token is obtained by the device key's challenge-response and kept in memory only: a token on disk
  * would be a credential in a stolen home.
  */
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
-export const fromB64 = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
 
 export interface RelayMessage {
   readonly id: number;
@@ -56,11 +55,14 @@ const CLOCK_REFUSALS: ReadonlySet<string> = new Set(["certificate_expired", "cer
 
 export class RelayApi {
   readonly endpoint: RelayEndpoint;
+  /** The API's binary values, in the transport's codec, strictly decoded. */
+  readonly #base64: RelayBase64;
   readonly #own: OwnIdentity;
   #token: { value: string; expiresAt: number } | null = null;
 
   constructor(endpoint: RelayEndpoint, own: OwnIdentity) {
     this.endpoint = endpoint;
+    this.#base64 = relayBase64(endpoint.transport.base64);
     this.#own = own;
   }
 
@@ -74,21 +76,21 @@ export class RelayApi {
       path: "/v1/challenges",
       body: { purpose, username: this.username },
     });
-    return fromB64(answer.challenge);
+    return this.#base64.decode(answer.challenge);
   }
 
   /** Claims the username with proof of possession of every identity key. Idempotent for the same IR. */
   async claim(): Promise<{ created: boolean }> {
     const challenge = await this.#challenge("claim");
-    const signature = signUsernameClaim(this.#own.keys, this.#own.record, challenge);
+    const signature = await signUsernameClaim(this.#own.keys, this.#own.record, challenge);
     return requestJson<{ created: boolean }>(this.endpoint, {
       method: "POST",
       path: "/v1/accounts",
       body: {
         username: this.username,
-        identity_record: b64(this.#own.record.encoded),
-        challenge: b64(challenge),
-        signature: b64(signature),
+        identity_record: this.#base64.encode(this.#own.record.encoded),
+        challenge: this.#base64.encode(challenge),
+        signature: this.#base64.encode(signature),
       },
     });
   }
@@ -103,7 +105,7 @@ export class RelayApi {
     if (this.#token !== null && this.#token.expiresAt - 60_000 > now) return this.#token.value;
     const challenge = await this.#challenge("auth");
     const { certificate, deviceSeed } = this.#own;
-    const signature = signDeviceChallenge(certificate.suite, deviceSeed, this.username, challenge);
+    const signature = await signDeviceChallenge(certificate.suite, deviceSeed, this.username, challenge);
     let answer: { token: string; expires_at: number };
     try {
       answer = await requestJson<{ token: string; expires_at: number }>(this.endpoint, {
@@ -111,9 +113,9 @@ export class RelayApi {
         path: "/v1/auth/token",
         body: {
           username: this.username,
-          challenge: b64(challenge),
-          device_certificate: b64(certificate.encoded),
-          signature: b64(signature),
+          challenge: this.#base64.encode(challenge),
+          device_certificate: this.#base64.encode(certificate.encoded),
+          signature: this.#base64.encode(signature),
         },
       });
     } catch (error) {
@@ -155,20 +157,20 @@ export class RelayApi {
   async deleteAccount(): Promise<void> {
     const token = await this.token();
     const challenge = await this.#challenge("auth");
-    const signature = signAccountDeletion(this.#own.keys, this.#own.record, challenge);
+    const signature = await signAccountDeletion(this.#own.keys, this.#own.record, challenge);
     await requestJson<null>(this.endpoint, {
       method: "DELETE",
       path: `/v1/accounts/${encodeURIComponent(this.username)}`,
       token,
-      body: { challenge: b64(challenge), signature: b64(signature) },
+      body: { challenge: this.#base64.encode(challenge), signature: this.#base64.encode(signature) },
     });
     this.#token = null;
   }
 
   async uploadPrekeys(bundle: Uint8Array | null, oneTime: readonly Uint8Array[]): Promise<number> {
     const answer = await this.#authed<{ one_time_count: number }>("PUT", "/v1/prekeys", {
-      ...(bundle === null ? {} : { bundle: b64(bundle) }),
-      ...(oneTime.length === 0 ? {} : { one_time_prekeys: oneTime.map(b64) }),
+      ...(bundle === null ? {} : { bundle: this.#base64.encode(bundle) }),
+      ...(oneTime.length === 0 ? {} : { one_time_prekeys: oneTime.map(this.#base64.encode) }),
     });
     return answer.one_time_count;
   }
@@ -203,8 +205,8 @@ export class RelayApi {
     }>("GET", `/v1/prekeys/${encodeURIComponent(username)}${query}`);
     return {
       suite: answer.suite,
-      bundle: fromB64(answer.bundle),
-      oneTimePrekey: answer.one_time_prekey === null ? null : fromB64(answer.one_time_prekey),
+      bundle: this.#base64.decode(answer.bundle),
+      oneTimePrekey: answer.one_time_prekey === null ? null : this.#base64.decode(answer.one_time_prekey),
       transparency: answer.transparency ?? null,
     };
   }
@@ -219,7 +221,10 @@ export class RelayApi {
       "GET",
       `/v1/accounts/${encodeURIComponent(username)}`,
     );
-    return { identityRecord: fromB64(answer.identity_record), transparency: answer.transparency ?? null };
+    return {
+      identityRecord: this.#base64.decode(answer.identity_record),
+      transparency: answer.transparency ?? null,
+    };
   }
 
   /** The key-transparency log's signed-note verifier keys (public; docs/api.md "Transparency"). */
@@ -249,7 +254,7 @@ export class RelayApi {
     const proof = answer.proof;
     if (!Array.isArray(proof) || proof.length > 64 || !proof.every((hash) => typeof hash === "string"))
       throw new NanoError("kt_proof_missing", "the relay's consistency proof is not a list of hashes");
-    return proof.map((hash) => fromB64(hash as string));
+    return proof.map((hash) => this.#base64.decode(hash as string));
   }
 
   /** Resolves only after the relay durably stored the message (docs/api.md). */
@@ -257,7 +262,7 @@ export class RelayApi {
     const answer = await this.#authed<{ server_id: number }>("POST", "/v1/messages", {
       to,
       client_message_id: clientMessageId,
-      envelope: b64(envelope),
+      envelope: this.#base64.encode(envelope),
     });
     return { serverId: answer.server_id };
   }
@@ -269,7 +274,7 @@ export class RelayApi {
     return answer.messages.map((message) => ({
       id: message.id,
       from: message.from,
-      envelope: fromB64(message.envelope),
+      envelope: this.#base64.decode(message.envelope),
       sentAt: message.sent_at,
     }));
   }

@@ -1,8 +1,9 @@
-import WebSocket from "ws";
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
 import { MAX_ENVELOPE_BYTES } from "../../protocol/envelope.ts";
-import { fromB64, type RelayApi, type RelayMessage } from "./relay-api.ts";
-import { websocketUrl } from "./relay-http.ts";
+import { type RelayBase64, relayBase64 } from "./base64.ts";
+import { type ChannelSocket, unrefTimer } from "./channel-socket.ts";
+import type { RelayApi, RelayMessage } from "./relay-api.ts";
+import { websocketUrl } from "./relay-request.ts";
 
 /**
  * The relay channel: ONE authenticated WebSocket per open home (docs/api.md "WebSocket /v1/ws") that
@@ -115,16 +116,16 @@ interface Outstanding {
 }
 
 interface Connection {
-  readonly socket: WebSocket;
+  readonly socket: ChannelSocket;
   ready: boolean;
   /** Why the client ended this connection (a deadline passed), for the rejections it causes. */
   endedBecause: string | null;
   /** Armed while written frames are unanswered: fires at the earliest one's deadline. */
-  answerTimer: NodeJS.Timeout | undefined;
+  answerTimer: ReturnType<typeof setTimeout> | undefined;
   /** The next ping, or the deadline of the ping written. */
-  livenessTimer: NodeJS.Timeout | undefined;
+  livenessTimer: ReturnType<typeof setTimeout> | undefined;
   /** Resets the reconnect backoff once the connection has stayed up for a while. */
-  stableTimer: NodeJS.Timeout | undefined;
+  stableTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 const unreachable = (why: string) => new NanoError("relay_unreachable", why);
@@ -138,6 +139,7 @@ function relayCode(code: unknown): ErrorCode {
 
 export class RelayChannel {
   readonly #api: ChannelAuth;
+  readonly #base64: RelayBase64;
   readonly #limits: Required<Omit<ChannelOptions, "reconnect">>;
   readonly #reconnect: ReconnectPolicy;
   #connection: Connection | null = null;
@@ -154,11 +156,12 @@ export class RelayChannel {
   #closed = false;
   #refusedUntil = 0;
   #failures = 0;
-  #reconnectTimer: NodeJS.Timeout | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #paused = false;
 
   constructor(api: ChannelAuth, options: ChannelOptions = {}) {
     this.#api = api;
+    this.#base64 = relayBase64(api.endpoint.transport.base64);
     this.#limits = {
       answerTimeoutMs: options.answerTimeoutMs ?? CHANNEL_LIMITS.answerTimeoutMs,
       pingIntervalMs: options.pingIntervalMs ?? CHANNEL_LIMITS.pingIntervalMs,
@@ -212,7 +215,7 @@ export class RelayChannel {
           type: "send",
           id: clientMessageId,
           to,
-          envelope: Buffer.from(envelope).toString("base64"),
+          envelope: this.#base64.encode(envelope),
         }),
         resolve: resolve as (value: unknown) => void,
         reject,
@@ -359,7 +362,7 @@ export class RelayChannel {
       },
       Math.max(0, this.#earliestDue() - Date.now()),
     );
-    connection.answerTimer.unref();
+    unrefTimer(connection.answerTimer);
   }
 
   #earliestDue(): number {
@@ -376,15 +379,16 @@ export class RelayChannel {
     connection.livenessTimer = undefined;
     if (this.#paused) return;
     connection.livenessTimer = setTimeout(() => {
-      if (this.#connection !== connection || connection.socket.readyState !== WebSocket.OPEN) return;
-      connection.socket.ping();
+      if (this.#connection !== connection || !connection.socket.open) return;
+      // A runtime without pings (the browser): the relay's pings and the close event tell instead.
+      if (!connection.socket.ping()) return;
       connection.livenessTimer = setTimeout(
         () => this.#end(connection, "the relay did not answer a ping in time"),
         this.#limits.answerTimeoutMs,
       );
-      connection.livenessTimer.unref();
+      unrefTimer(connection.livenessTimer);
     }, this.#limits.pingIntervalMs);
-    connection.livenessTimer.unref();
+    unrefTimer(connection.livenessTimer);
   }
 
   /**
@@ -425,14 +429,58 @@ export class RelayChannel {
     if (Date.now() < this.#refusedUntil) throw unreachable("the relay refused the WebSocket upgrade");
     const token = await this.#api.token();
     if (this.#closed) throw unreachable("the relay channel is closed");
-    const { ca } = this.#api.endpoint;
-    const socket = new WebSocket(websocketUrl(this.#api.endpoint), {
-      headers: { authorization: `Bearer ${token}` },
-      ...(ca === null ? {} : { ca }),
-      handshakeTimeout: CHANNEL_LIMITS.connectTimeoutMs,
-      maxPayload: CHANNEL_LIMITS.maxFrameBytes,
+    // Made once the socket exists; its events arrive asynchronously, after that.
+    let connection!: Connection;
+    let settle!: (outcome: NanoError | null) => void;
+    const settled = new Promise<NanoError | null>((resolve) => {
+      settle = resolve;
     });
-    const connection: Connection = {
+    let failure: string | null = null;
+    const { endpoint } = this.#api;
+    const socket = endpoint.transport.openSocket(
+      {
+        url: websocketUrl(endpoint),
+        token,
+        ca: endpoint.ca,
+        connectTimeoutMs: CHANNEL_LIMITS.connectTimeoutMs,
+        maxFrameBytes: CHANNEL_LIMITS.maxFrameBytes,
+      },
+      {
+        onOpen: () => {},
+        onPong: () => {
+          if (connection.ready && connection.endedBecause === null) this.#schedulePing(connection);
+        },
+        onBinary: () => this.#emitError(rejected("the relay sent a binary frame")),
+        onText: (text) => {
+          if (this.#onFrame(connection, text)) {
+            clearTimeout(timer);
+            settle(null);
+          }
+        },
+        onError: (error) => {
+          failure = error.message;
+          // Not a WebSocket endpoint (a proxy, an old relay): HTTP carries the sends for a while.
+          if (error.refused) this.#refusedUntil = Date.now() + CHANNEL_LIMITS.refusedCooldownMs;
+          else if (error.tooLarge)
+            this.#emitError(rejected("the relay sent a frame larger than the client accepts"));
+        },
+        onClose: (code) => {
+          clearTimeout(timer);
+          this.#clearTimers(connection);
+          if (code === CLOSE_UNAUTHENTICATED) this.#api.forgetToken();
+          settle(
+            code === CLOSE_UNAUTHENTICATED && !connection.ready
+              ? new NanoError("unauthenticated", "the relay refused the token")
+              : unreachable(
+                  connection.endedBecause ??
+                    (failure === null ? "the relay closed the connection" : "the relay connection failed"),
+                ),
+          );
+          this.#onClose(connection, code);
+        },
+      },
+    );
+    connection = {
       socket,
       ready: false,
       endedBecause: null,
@@ -441,52 +489,10 @@ export class RelayChannel {
       stableTimer: undefined,
     };
     this.#connection = connection;
-    let settle!: (outcome: NanoError | null) => void;
-    const settled = new Promise<NanoError | null>((resolve) => {
-      settle = resolve;
-    });
     const timer = setTimeout(() => {
       settle(unreachable("the relay did not authenticate the WebSocket in time"));
       socket.terminate();
     }, CHANNEL_LIMITS.connectTimeoutMs);
-    let failure: Error | null = null;
-    socket.on("pong", () => {
-      if (connection.ready && connection.endedBecause === null) this.#schedulePing(connection);
-    });
-    socket.on("message", (data, binary) => {
-      if (binary) {
-        this.#emitError(rejected("the relay sent a binary frame"));
-        return;
-      }
-      if (this.#onFrame(connection, data.toString())) {
-        clearTimeout(timer);
-        settle(null);
-      }
-    });
-    socket.on("error", (error) => {
-      failure = error;
-      const status = /Unexpected server response: (\d+)/.exec(error.message)?.[1];
-      if (status !== undefined) {
-        // Not a WebSocket endpoint (a proxy, an old relay): HTTP carries the sends for a while.
-        this.#refusedUntil = Date.now() + CHANNEL_LIMITS.refusedCooldownMs;
-      } else if (/max payload/i.test(error.message)) {
-        this.#emitError(rejected("the relay sent a frame larger than the client accepts"));
-      }
-    });
-    socket.on("close", (code) => {
-      clearTimeout(timer);
-      this.#clearTimers(connection);
-      if (code === CLOSE_UNAUTHENTICATED) this.#api.forgetToken();
-      settle(
-        code === CLOSE_UNAUTHENTICATED && !connection.ready
-          ? new NanoError("unauthenticated", "the relay refused the token")
-          : unreachable(
-              connection.endedBecause ??
-                (failure === null ? "the relay closed the connection" : "the relay connection failed"),
-            ),
-      );
-      this.#onClose(connection, code);
-    });
     const outcome = await settled;
     if (outcome === null) return;
     // A token the relay no longer knows (restart with a fresh store, revoked): log in once more.
@@ -515,7 +521,7 @@ export class RelayChannel {
         connection.stableTimer = setTimeout(() => {
           if (this.#connection === connection) this.#failures = 0;
         }, this.#limits.stableAfterMs);
-        connection.stableTimer.unref();
+        unrefTimer(connection.stableTimer);
         this.#schedulePing(connection);
         if (this.#paused) connection.socket.pause();
         this.#pump();
@@ -571,7 +577,7 @@ export class RelayChannel {
     const message: RelayMessage = {
       id: id as number,
       from,
-      envelope: fromB64(envelope),
+      envelope: this.#base64.decode(envelope),
       sentAt: typeof frame.sent_at === "number" ? frame.sent_at : 0,
     };
     for (const listener of this.#listeners) listener.onMessage?.(message);

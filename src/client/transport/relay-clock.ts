@@ -1,7 +1,6 @@
 import { NanoError } from "../../errors/index.ts";
-import type { DeviceCertificate } from "../../protocol/index.ts";
 import { humanDuration } from "../../text/human-duration.ts";
-import { type RelayEndpoint, requestRaw } from "./relay-http.ts";
+import { type RelayEndpoint, requestRaw } from "./relay-request.ts";
 
 /**
  * Whether this computer's clock is why the relay refused the device certificate (issue 14: a home
@@ -9,12 +8,22 @@ import { type RelayEndpoint, requestRaw } from "./relay-http.ts";
  * time comes from the Date header of its health endpoint (one-second resolution, no authentication);
  * beyond CLOCK_TOLERANCE_MS apart, the clock is named as the cause.
  */
+/**
+ * What the explanation reads of a device certificate (protocol/device-certificate.ts): its validity,
+ * by structure, so this module — which the browser app bundles — does not reach src/protocol.
+ */
+export interface CertificateValidity {
+  readonly created: number;
+  readonly expires: number;
+}
+
 export const CLOCK_TOLERANCE_MS = 5 * 60_000;
 
 /** The relay's clock as its Date header states it, or null when it sent none that parses. */
 export async function relayTime(endpoint: RelayEndpoint): Promise<number | null> {
   const { headers } = await requestRaw(endpoint, { method: "GET", path: "/healthz" });
-  const date = Date.parse(headers.date ?? "");
+  const header = headers.date;
+  const date = Date.parse(typeof header === "string" ? header : "");
   return Number.isFinite(date) ? date : null;
 }
 
@@ -37,7 +46,7 @@ const minute = (time: number) => new Date(time).toISOString().replace(/:\d\d\.\d
  */
 export async function explainCertificateRefusal(
   endpoint: RelayEndpoint,
-  certificate: DeviceCertificate,
+  certificate: CertificateValidity,
   refused: NanoError,
 ): Promise<NanoError> {
   let clocks: Awaited<ReturnType<typeof readClocks>>;

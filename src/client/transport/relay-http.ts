@@ -1,5 +1,19 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
-import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
+import { NanoError } from "../../errors/index.ts";
+import { NODE_BASE64 } from "../local-store/node-record-codec.ts";
+import { openNodeChannelSocket } from "./channel-socket-node.ts";
+import {
+  checkRawStatus,
+  MAX_ERROR_BODY,
+  MAX_RESPONSE_BYTES,
+  type RawRequest,
+  REQUEST_TIMEOUT_MS,
+  type RelayEndpoint,
+  type RelayTransport,
+  relayBase,
+  relayUnreachable,
+  type StreamedAnswer,
+} from "./relay-request.ts";
 
 // Taken without `import`: node:http's ESM facade reads every export, and its lazy WebSocket,
 // CloseEvent and MessageEvent getters load Node's bundled undici — 70-290 ms of every CLI command on
@@ -8,82 +22,26 @@ const { request: httpRequest } = process.getBuiltinModule("node:http");
 const { request: httpsRequest } = process.getBuiltinModule("node:https");
 
 /**
- * JSON over HTTP(S) to the relay (docs/api.md). node:https rather than fetch because a relay with a
- * private CA (`--ca FILE`) must be trusted for this connection only, never process-wide. Relay
- * errors arrive as `{"error": {"code", "message"}}` and are rethrown as the same NanoError code, so
- * callers branch on the relay's stable codes; a connection that cannot be made is
- * `relay_unreachable` (the outbox keeps the message and retries).
+ * The Node transport of the relay API (relay-request.ts): node:https rather than fetch because a relay
+ * with a private CA (`--ca FILE`) must be trusted for this connection only, never process-wide.
+ * The runtime-independent pieces are re-exported, so Node callers keep one import.
  */
-export interface RelayEndpoint {
-  /** http(s)://host:port of the API (a ws(s):// relay URL maps to the same host). */
-  readonly base: URL;
-  /** PEM of a private CA to trust for this relay only. */
-  readonly ca: string | null;
-}
+export {
+  checkRawStatus,
+  type JsonRequest,
+  type RawRequest,
+  REQUEST_TIMEOUT_MS,
+  type RelayEndpoint,
+  requestJson,
+  requestRaw,
+  requestStream,
+  type StreamedAnswer,
+  websocketUrl,
+} from "./relay-request.ts";
 
-export const REQUEST_TIMEOUT_MS = 15_000;
-/** A relay answer is at most a page of envelopes (~8 MiB, docs/api.md); refuse anything far larger. */
-const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
-
+/** An endpoint for a relay URL over node:http(s), with `ca` trusted for it alone. */
 export function endpointFromUrl(relay: string, ca: string | null): RelayEndpoint {
-  const url = new URL(relay);
-  const protocol = url.protocol === "wss:" || url.protocol === "https:" ? "https:" : "http:";
-  return { base: new URL(`${protocol}//${url.host}`), ca };
-}
-
-export function websocketUrl(endpoint: RelayEndpoint): URL {
-  const scheme = endpoint.base.protocol === "https:" ? "wss:" : "ws:";
-  return new URL(`${scheme}//${endpoint.base.host}/v1/ws`);
-}
-
-function relayError(status: number, body: unknown): NanoError {
-  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  const code = typeof error?.code === "string" ? error.code : "";
-  const message = typeof error?.message === "string" ? error.message : `relay answered HTTP ${status}`;
-  if (Object.hasOwn(ERROR_CATALOGUE, code)) return new NanoError(code as ErrorCode, message);
-  return new NanoError("relay_rejected", `relay answered HTTP ${status}${code ? ` (${code})` : ""}`);
-}
-
-export interface JsonRequest {
-  readonly method: "GET" | "POST" | "PUT" | "DELETE";
-  readonly path: string;
-  readonly body?: unknown;
-  readonly token?: string;
-}
-
-export async function requestJson<T>(endpoint: RelayEndpoint, request: JsonRequest): Promise<T> {
-  const payload = request.body === undefined ? null : Buffer.from(JSON.stringify(request.body));
-  const { status, body } = await requestRaw(endpoint, {
-    method: request.method,
-    path: request.path,
-    ...(request.token === undefined ? {} : { token: request.token }),
-    ...(payload === null ? {} : { body: payload, contentType: "application/json" }),
-  });
-  const text = body.toString("utf8");
-  let parsed: unknown = null;
-  if (text.length > 0) {
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new NanoError("relay_rejected", `relay answered HTTP ${status} with a non-JSON body`);
-    }
-  }
-  if (status >= 200 && status < 300) return parsed as T;
-  throw relayError(status, parsed);
-}
-
-export interface RawRequest {
-  readonly method: "GET" | "POST" | "PUT" | "DELETE";
-  readonly path: string;
-  readonly token?: string;
-  /** The body, whole or as pieces sent in order (an attachment's chunks, never concatenated). */
-  readonly body?: Uint8Array | readonly Uint8Array[];
-  readonly contentType?: string;
-  /** Upload progress: bytes of `body` handed to the socket so far. */
-  readonly onUpload?: (sent: number, total: number) => void;
-  /** Download progress: bytes received so far, and Content-Length when known. */
-  readonly onDownload?: (received: number, total: number | null) => void;
-  readonly maxResponseBytes?: number;
+  return { base: relayBase(relay), ca, transport: nodeTransport };
 }
 
 /** Upload pieces: big bodies go out in slices so progress can be shown and memory stays flat. */
@@ -100,11 +58,7 @@ function slices(body: Uint8Array | readonly Uint8Array[]): Uint8Array[] {
 }
 
 function unreachable(endpoint: RelayEndpoint, cause: NodeJS.ErrnoException): NanoError {
-  return new NanoError(
-    "relay_unreachable",
-    `cannot reach the relay at ${endpoint.base.origin}${cause.code ? ` (${cause.code})` : ""}`,
-    { cause },
-  );
+  return relayUnreachable(endpoint, cause.code, cause);
 }
 
 /**
@@ -161,7 +115,7 @@ function send(
   pump();
 }
 
-export function requestRaw(
+function nodeRaw(
   endpoint: RelayEndpoint,
   request: RawRequest,
 ): Promise<{ status: number; body: Buffer; headers: IncomingHttpHeaders }> {
@@ -200,27 +154,7 @@ export function requestRaw(
   });
 }
 
-/** A 2xx answer whose body is read as it arrives. */
-export interface StreamedAnswer {
-  readonly status: number;
-  /** Content-Length as announced (unverified: the consumer checks what actually arrives). */
-  readonly length: number | null;
-  /**
-   * The body in the pieces the socket delivered. A connection that breaks or times out before the
-   * announced length arrived throws `relay_unreachable`; leaving the loop early closes the response.
-   */
-  readonly body: AsyncIterable<Buffer>;
-}
-
-/** Bytes of a non-2xx answer read to learn the relay's error code. */
-const MAX_ERROR_BODY = 64 * 1024;
-
-/**
- * A request whose answer is consumed as a stream (attachment downloads: verified and decrypted as
- * they arrive, never held whole). A non-2xx answer is read (bounded) and thrown as the relay's typed
- * error, as `checkRawStatus` does.
- */
-export function requestStream(endpoint: RelayEndpoint, request: RawRequest): Promise<StreamedAnswer> {
+function nodeStream(endpoint: RelayEndpoint, request: RawRequest): Promise<StreamedAnswer> {
   return new Promise((resolve, reject) => {
     send(
       endpoint,
@@ -284,14 +218,9 @@ async function readBounded(response: IncomingMessage, limit: number): Promise<Bu
   return Buffer.concat(chunks);
 }
 
-/** Throws the relay's typed error for a non-2xx raw answer. */
-export function checkRawStatus(answer: { status: number; body: Buffer }): Buffer {
-  if (answer.status >= 200 && answer.status < 300) return answer.body;
-  let parsed: unknown = null;
-  try {
-    parsed = JSON.parse(answer.body.toString("utf8"));
-  } catch {
-    // A non-JSON error body: reported by status alone.
-  }
-  throw relayError(answer.status, parsed);
-}
+export const nodeTransport: RelayTransport = Object.freeze({
+  raw: nodeRaw,
+  stream: nodeStream,
+  openSocket: openNodeChannelSocket,
+  base64: NODE_BASE64,
+});

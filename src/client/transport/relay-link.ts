@@ -45,11 +45,7 @@ export async function readCa(path: string | null): Promise<string | null> {
 /** A link for `own`, or for the identity stored in the home (username_not_claimed before a claim). */
 export async function buildRelayLink(home: UnlockedHome, own?: OwnIdentity): Promise<RelayLink> {
   const identity =
-    own ??
-    requireOwnIdentity(
-      await home.store.read((tables) => loadOwnIdentity(tables, home.seeds)),
-      home.config.username,
-    );
+    own ?? requireOwnIdentity(await loadOwnIdentity(home.store, home.seeds), home.config.username);
   const endpoint = endpointFromUrl(relayUrl(home), await readCa(home.config.ca));
   const api = new RelayApi(endpoint, identity);
   return { own: identity, api, channel: new RelayChannel(api) };

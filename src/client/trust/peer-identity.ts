@@ -56,7 +56,7 @@ export async function fetchVerifiedAccount(
   peer: string,
 ): Promise<IdentityRecord> {
   const account = await link.api.account(peer);
-  const record = decodeIdentityRecordExact(account.identityRecord);
+  const record = await decodeIdentityRecordExact(context.provider, account.identityRecord);
   if (record.username !== peer)
     throw new NanoError("certificate_mismatch", `the relay returned ${record.username}'s record`);
   await context.transparency.verify(link.api, peer, record.encoded, account.transparency);

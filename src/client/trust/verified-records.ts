@@ -1,4 +1,5 @@
-import { blake2b, toHex } from "../../crypto/index.ts";
+import { toHex } from "../../crypto/bytes.ts";
+import type { CryptoProvider } from "../../crypto/provider/index.ts";
 import { decodeIdentityRecordExact, type IdentityRecord } from "../../protocol/index.ts";
 
 /** Distinct identity records one open client remembers as verified. */
@@ -15,21 +16,23 @@ export const VERIFIED_RECORD_CACHE_SIZE = 256;
 export class VerifiedRecords {
   readonly #records = new Map<string, IdentityRecord>();
   readonly #capacity: number;
+  readonly #provider: CryptoProvider;
 
-  constructor(capacity = VERIFIED_RECORD_CACHE_SIZE) {
+  constructor(provider: CryptoProvider, capacity = VERIFIED_RECORD_CACHE_SIZE) {
+    this.#provider = provider;
     this.#capacity = capacity;
   }
 
   /** `decodeIdentityRecordExact`, verified once per distinct record bytes. A failure is never kept. */
-  verified(bytes: Uint8Array): IdentityRecord {
-    const key = toHex(blake2b(bytes));
+  async verified(bytes: Uint8Array): Promise<IdentityRecord> {
+    const key = toHex(this.#provider.primitives.blake2b(bytes));
     const hit = this.#records.get(key);
     if (hit !== undefined) {
       this.#records.delete(key);
       this.#records.set(key, hit);
       return hit;
     }
-    const record = decodeIdentityRecordExact(bytes); // throws: nothing is kept
+    const record = await decodeIdentityRecordExact(this.#provider, bytes); // throws: nothing is kept
     this.#records.set(key, record);
     if (this.#records.size > this.#capacity) {
       const oldest = this.#records.keys().next().value;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isWebOrigin } from "../cors.ts";
 
 /**
  * The relay's configuration schema. Every key is declared here with its default and bounds; objects are
@@ -262,6 +263,11 @@ const webSchema = z.strictObject({
   enabled: z.boolean().default(false),
   /** The built app (`npm run build:web`); default: the package's dist/web. */
   static_dir: z.string().min(1).optional(),
+  /** Origins of local copies of the app that may call the API (CORS; docs/web.md). */
+  allowed_origins: z
+    .array(z.string().refine(isWebOrigin, "an origin: http(s)://host[:port], no path or trailing slash"))
+    .max(32)
+    .default([]),
 });
 
 const monitoringSchema = z.strictObject({

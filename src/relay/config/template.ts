@@ -379,5 +379,7 @@ metrics_enabled = true
 # Serve the browser app (build it first: npm run build:web) from this relay's origin; see docs/web.md.
 enabled = false
 # static_dir = "/path/to/dist/web"   # default: the package's dist/web
+# Local copies of the app allowed to call this relay's API (CORS), e.g. ["http://127.0.0.1:8000"].
+# allowed_origins = []
 `;
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { getSuite, toHex } from "../../crypto/index.ts";
+import { nodeProvider } from "../../crypto/node-provider.ts";
 import { NanoError } from "../../errors/index.ts";
 import { decodeIdentityRecordExact } from "../../protocol/identity-record.ts";
 import { verifyAccountDeletion } from "../../protocol/username-claim.ts";
@@ -301,12 +302,12 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
         const account = await context.store.accounts.get(username);
         if (account === null) throw new NanoError("account_not_found", "no account has this username");
         if (
-          !verifyAccountDeletion(
-            decodeIdentityRecordExact(account.identityRecord),
+          !(await verifyAccountDeletion(
+            await decodeIdentityRecordExact(nodeProvider, account.identityRecord),
             username,
             challenge,
             signature,
-          )
+          ))
         )
           throw new NanoError(
             "account_delete_unauthorized",

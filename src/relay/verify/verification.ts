@@ -1,11 +1,11 @@
-import { relayVerifier } from "../../protocol/relay-verifier.ts";
 import type { RelayConfig } from "../config/schema.ts";
 import type { RelayMetrics } from "../metrics.ts";
 import type { ProtocolVerifier } from "../protocol-verifier.ts";
+import { relayVerifier } from "../protocol-verifier.ts";
 import { InlineVerifier } from "./inline-verifier.ts";
 import { WorkerVerifier } from "./worker-verifier.ts";
 
-/** The signature-checking methods of ProtocolVerifier: milliseconds each, hundreds per prekey upload. */
+/** The signature-checking (asynchronous) methods of ProtocolVerifier: milliseconds each, hundreds per upload. */
 export const EXPENSIVE_METHODS = [
   "verifyIdentityRecord",
   "verifyUsernameClaim",
@@ -25,7 +25,7 @@ export type ExpensiveMethod = (typeof EXPENSIVE_METHODS)[number];
 export type AsyncVerifier = {
   readonly [M in ExpensiveMethod]: (
     ...args: Parameters<ProtocolVerifier[M]>
-  ) => Promise<ReturnType<ProtocolVerifier[M]>>;
+  ) => ReturnType<ProtocolVerifier[M]>;
 } & {
   /** Verifications admitted and not finished (for the metrics gauge). */
   readonly pending: number;
@@ -53,7 +53,7 @@ export function createVerification(
 }
 
 type UploadInput = Parameters<ProtocolVerifier["inspectPrekeyUpload"]>[0];
-type UploadInspection = ReturnType<ProtocolVerifier["inspectPrekeyUpload"]>;
+type UploadInspection = Awaited<ReturnType<ProtocolVerifier["inspectPrekeyUpload"]>>;
 
 /**
  * An upload's keys checked a slice at a time (the bundle with the first slice), one slice after

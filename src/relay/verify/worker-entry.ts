@@ -2,7 +2,7 @@
 // what the relay thread posts, and posts back the result or the typed error. No I/O, no state.
 import { parentPort } from "node:worker_threads";
 import { NanoError } from "../../errors/index.ts";
-import { relayVerifier } from "../../protocol/relay-verifier.ts";
+import { relayVerifier } from "../protocol-verifier.ts";
 import type { ExpensiveMethod } from "./verification.ts";
 
 export interface VerifyTask {
@@ -17,12 +17,12 @@ export type VerifyAnswer =
 
 const port = parentPort;
 if (port !== null) {
-  port.on("message", (task: VerifyTask) => {
+  port.on("message", async (task: VerifyTask) => {
     let answer: VerifyAnswer;
     try {
       // The method name comes from the relay thread's own code, never from a client.
-      const method = relayVerifier[task.method] as (...args: unknown[]) => unknown;
-      answer = { id: task.id, ok: method.apply(relayVerifier, [...task.args]) };
+      const method = relayVerifier[task.method] as (...args: unknown[]) => Promise<unknown>;
+      answer = { id: task.id, ok: await method.apply(relayVerifier, [...task.args]) };
     } catch (error) {
       // Hostile input gets typed errors (ProtocolVerifier's contract); anything else is a bug, reported
       // without its message (it could quote input).

@@ -62,7 +62,7 @@ export class WorkerVerifier implements AsyncVerifier {
   #task<M extends ExpensiveMethod>(
     method: M,
     args: Parameters<ProtocolVerifier[M]>,
-  ): Promise<ReturnType<ProtocolVerifier[M]>> {
+  ): Promise<Awaited<ReturnType<ProtocolVerifier[M]>>> {
     return new Promise((resolve, reject) => {
       if (this.#closed) {
         reject(new NanoError("relay_draining", "the relay is shutting down"));

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { getSuite, SUITE_IDS, type SuiteId, utf8 } from "../../../src/crypto/index.ts";
+import { SUITE_IDS, type SuiteId, utf8 } from "../../../src/crypto/index.ts";
 import { label, SIGNATURE_CONTEXTS } from "../../../src/crypto/labels.ts";
+import { nodeProvider as provider } from "../../../src/crypto/node-provider.ts";
 import { NanoError } from "../../../src/errors/index.ts";
 import { decodeEnvelope, encodeEnvelope, envelopePrefix } from "../../../src/protocol/envelope.ts";
 import {
@@ -35,7 +36,7 @@ import { connect, makeParty, type Party, roundTrip, snapshot } from "../_parties
  * cannot make is Alice's handshake signature. The responder therefore accepts on chain 0 only signed
  * type-1 envelopes, at any time: honest initiators send nothing else on chain 0.
  */
-const opts = { now: NOW, limits: DEFAULT_LIMITS };
+const opts = { provider, now: NOW, limits: DEFAULT_LIMITS };
 
 /** What the attacker takes from Bob before he processes Alice's first contact (and her public record). */
 interface Loot {
@@ -55,17 +56,32 @@ function steal(bob: Party, alice: Party): Loot {
  * The attacker's sender on Alice's chain 0, at message number `n`: Bob's own responder derivation run
  * with the stolen secrets over Alice's genuine first contact, turned around.
  */
-function chainZeroSender(bob: Party, stolen: Loot, first: Uint8Array, n: number): RatchetState {
-  const envelope = decodeEnvelope(first);
+async function chainZeroSender(
+  bob: Party,
+  stolen: Loot,
+  first: Uint8Array,
+  n: number,
+): Promise<RatchetState> {
+  const envelope = decodeEnvelope(provider, first);
   if (envelope.type !== 1) throw new Error("not a first contact");
   const suite = envelope.suite;
-  const contact = trustFirstContact(openFirstContact(bob.keys, bob.record, envelope), stolen.alice);
-  const context = analyzeFirstContact(suite, bob.record, contact, (_s, id) => stolen.prekeys.get(id), NOW);
-  const bobs = respond(bob.keys, bob.record, contact, context, NOW);
+  const contact = trustFirstContact(
+    await openFirstContact(provider, bob.keys, bob.record, envelope),
+    stolen.alice,
+  );
+  const context = analyzeFirstContact(
+    provider,
+    suite,
+    bob.record,
+    contact,
+    (_s, id) => stolen.prekeys.get(id),
+    NOW,
+  );
+  const bobs = await respond(provider, bob.keys, bob.record, contact, context, NOW);
   let chainKey = bobs.recvChainKey!;
-  for (let i = 0; i < n; i++) chainKey = chainStep(chainKey, suite.id).chainKey;
+  for (let i = 0; i < n; i++) chainKey = chainStep(provider, chainKey, suite.id).chainKey;
   // Quantum has no type-2 envelopes: the forger adds a KEM offer so its message is a legal type 3.
-  const offer = suite.agreement ? null : suite.ratchetKem!.keygen().publicKey;
+  const offer = suite.agreement ? null : (await suite.ratchetKem!.keygen()).publicKey;
   return {
     ...bobs,
     role: ROLES.initiator,
@@ -80,36 +96,46 @@ function chainZeroSender(bob: Party, stolen: Loot, first: Uint8Array, n: number)
   };
 }
 
-function forge(bob: Party, stolen: Loot, first: Uint8Array, n: number, text: string) {
-  const state = chainZeroSender(bob, stolen, first, n);
-  return encryptContent(state, bob.keys, utf8(text), opts).envelope;
+async function forge(bob: Party, stolen: Loot, first: Uint8Array, n: number, text: string) {
+  const state = await chainZeroSender(bob, stolen, first, n);
+  return (await encryptContent(state, bob.keys, utf8(text), opts)).envelope;
 }
 
 /**
  * The other way onto chain 0: a type-1 envelope repeating Alice's handshake fields (anyone can seal to
  * Bob) around the forger's chain-0 message, signed with the best key the forger has: Bob's own.
  */
-function forgeFirstContact(bob: Party, stolen: Loot, first: Uint8Array, n: number) {
-  const envelope = decodeEnvelope(first);
+async function forgeFirstContact(bob: Party, stolen: Loot, first: Uint8Array, n: number) {
+  const envelope = decodeEnvelope(provider, first);
   if (envelope.type !== 1) throw new Error("not a first contact");
   const suite = envelope.suite;
-  const contact = trustFirstContact(openFirstContact(bob.keys, bob.record, envelope), stolen.alice);
-  const context = analyzeFirstContact(suite, bob.record, contact, (_s, id) => stolen.prekeys.get(id), NOW);
+  const contact = trustFirstContact(
+    await openFirstContact(provider, bob.keys, bob.record, envelope),
+    stolen.alice,
+  );
+  const context = analyzeFirstContact(
+    provider,
+    suite,
+    bob.record,
+    contact,
+    (_s, id) => stolen.prekeys.get(id),
+    NOW,
+  );
   const state = {
-    ...chainZeroSender(bob, stolen, first, n),
+    ...(await chainZeroSender(bob, stolen, first, n)),
     sendStep: { dh: contact.ratchetKey, ct: null, ek: null },
   };
   const padded = pad(utf8("forged first contact"));
   let body = padded;
   if (suite.postQuantum) {
-    const signature = suite.signature.sign(
+    const signature = await suite.signature.sign(
       identityKeysFor(bob.keys, suite).signature.seed,
-      initiatorSignedMessage(context.transcript, padded),
+      initiatorSignedMessage(provider, context.transcript, padded),
       label(SIGNATURE_CONTEXTS.handshakeInit),
     );
     body = new Uint8Array([...signature, ...padded]);
   }
-  const { message } = ratchetEncrypt(
+  const { message } = await ratchetEncrypt(
     {
       ...state,
       pending: {
@@ -123,10 +149,11 @@ function forgeFirstContact(bob: Party, stolen: Loot, first: Uint8Array, n: numbe
     opts,
   );
   const plaintext = encodeFirstContact(encodeHandshakeFields(suite, contact), message);
-  const sealed = seal(
+  const sealed = await seal(
+    provider,
     suite,
     identityKeysFor(bob.keys, suite).kem.publicKey,
-    sealContext(suite.id, bob.record.hash),
+    sealContext(suite, bob.record.hash),
     plaintext,
     envelopePrefix(suite, 1),
   );
@@ -144,28 +171,28 @@ async function refused(bob: Party, envelope: Uint8Array): Promise<void> {
 }
 
 async function pair(suiteId: SuiteId) {
-  const alice = makeParty("alice", suiteId, [suiteId]);
-  const bob = makeParty("bob", suiteId, [suiteId]);
+  const alice = await makeParty("alice", suiteId, [suiteId]);
+  const bob = await makeParty("bob", suiteId, [suiteId]);
   const { first } = await connect(alice, bob);
-  return { alice, bob, first, stolen: steal(bob, alice) };
+  return { alice, bob, first, stolen: await steal(bob, alice) };
 }
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 for (const suiteId of ALL_SUITES) {
-  const name = getSuite(suiteId).name;
+  const name = provider.suite(suiteId).name;
 
   test(`${name}: after Alice's signed first contact, an unsigned message on her chain 0 is refused`, async () => {
     const { bob, first, stolen } = await pair(suiteId);
     assert.equal(text((await receiveMessage(bob.stores, "alice", first, opts)).content), "hello");
-    await refused(bob, forge(bob, stolen, first, 1, "send the money to mallory"));
+    await refused(bob, await forge(bob, stolen, first, 1, "send the money to mallory"));
   });
 
   test(`${name}: still refused after Bob replied, while Alice's chain 0 is his receiving chain`, async () => {
     const { alice, bob, first, stolen } = await pair(suiteId);
     await receiveMessage(bob.stores, "alice", first, opts);
     await sendMessage(bob.stores, "alice", utf8("reply, not yet delivered"), opts);
-    await refused(bob, forge(bob, stolen, first, 5, "forged after the reply"));
+    await refused(bob, await forge(bob, stolen, first, 5, "forged after the reply"));
     // Alice's real conversation is untouched.
     assert.equal(await roundTrip(bob, alice, "hi"), "hi");
     assert.equal(await roundTrip(alice, bob, "hello again"), "hello again");
@@ -178,7 +205,7 @@ for (const suiteId of ALL_SUITES) {
     await receiveMessage(bob.stores, "alice", first, opts);
     assert.equal(text((await receiveMessage(bob.stores, "alice", third, opts)).content), "third");
     // Key n = 1 of chain 0 is stored as skipped: the forger encrypts exactly there.
-    await refused(bob, forge(bob, stolen, first, 1, "forged into the gap"));
+    await refused(bob, await forge(bob, stolen, first, 1, "forged into the gap"));
     assert.equal(text((await receiveMessage(bob.stores, "alice", second, opts)).content), "second");
   });
 
@@ -189,19 +216,19 @@ for (const suiteId of ALL_SUITES) {
     assert.equal(await roundTrip(bob, alice, "reply"), "reply");
     assert.equal(await roundTrip(alice, bob, "alice steps"), "alice steps");
     // Chain 0 is retired (n = 0 is still a stored skipped key); a forgery there is refused...
-    await refused(bob, forge(bob, stolen, first, 0, "forged into the old chain"));
+    await refused(bob, await forge(bob, stolen, first, 0, "forged into the old chain"));
     // ...and Alice's genuine first message, late, still opens with that key.
     assert.equal(text((await receiveMessage(bob.stores, "alice", first, opts)).content), "hello");
   });
 }
 
 for (const suiteId of [SUITE_IDS.hybrid, SUITE_IDS.quantum]) {
-  test(`${getSuite(suiteId).name}: a type-1 forgery on chain 0 fails the initiator signature (invalid_signature)`, async () => {
+  test(`${provider.suite(suiteId).name}: a type-1 forgery on chain 0 fails the initiator signature (invalid_signature)`, async () => {
     const { bob, first, stolen } = await pair(suiteId);
     await receiveMessage(bob.stores, "alice", first, opts);
     const before = snapshot(bob);
     await assert.rejects(
-      receiveMessage(bob.stores, "alice", forgeFirstContact(bob, stolen, first, 1), opts),
+      receiveMessage(bob.stores, "alice", await forgeFirstContact(bob, stolen, first, 1), opts),
       {
         code: "invalid_signature",
       },
@@ -216,7 +243,7 @@ test("classical boundary (§15.1): with Bob's signed-prekey secret the forger ca
   // type-1 path stays open to this attacker, as it would for a forged first contact.
   const { bob, first, stolen } = await pair(SUITE_IDS.classical);
   await receiveMessage(bob.stores, "alice", first, opts);
-  const got = await receiveMessage(bob.stores, "alice", forgeFirstContact(bob, stolen, first, 1), opts);
+  const got = await receiveMessage(bob.stores, "alice", await forgeFirstContact(bob, stolen, first, 1), opts);
   assert.equal(text(got.content), "forged first contact");
 });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { getSuite, SUITE_IDS, type SuiteId } from "../../../src/crypto/index.ts";
+import { SUITE_IDS, type SuiteId } from "../../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../../src/crypto/node-provider.ts";
 import { IDENTITY_RECORD_SLOT_BYTES } from "../../../src/protocol/identity-record.ts";
 import { NOW } from "../_fixtures.ts";
 import { connect, makeParty } from "../_parties.ts";
@@ -19,7 +20,7 @@ function senders(suiteId: SuiteId) {
   const longest = "a".repeat(64);
   const suites: SuiteId[][] = [
     [suiteId],
-    ALL.filter((id) => getSuite(id).rank >= getSuite(suiteId).rank),
+    ALL.filter((id) => provider.suite(id).rank >= provider.suite(suiteId).rank),
     ALL,
   ];
   return [
@@ -30,13 +31,13 @@ function senders(suiteId: SuiteId) {
 }
 
 for (const suiteId of ALL) {
-  const name = getSuite(suiteId).name;
+  const name = provider.suite(suiteId).name;
   test(`${name}: first contacts of one content size have one length, whoever sends them`, async () => {
     const lengths = new Set<number>();
     for (const sender of senders(suiteId)) {
       for (const oneTimeDh of [true, false]) {
-        const alice = makeParty(sender.name, suiteId, sender.suites);
-        const bob = makeParty("bob", suiteId, ALL);
+        const alice = await makeParty(sender.name, suiteId, sender.suites);
+        const bob = await makeParty("bob", suiteId, ALL);
         const { first } = await connect(alice, bob, { explicit: suiteId, oneTimeDh, now: NOW });
         lengths.add(first.length);
       }
@@ -45,7 +46,7 @@ for (const suiteId of ALL) {
   });
 }
 
-test("the record slot is exactly the largest possible record", () => {
-  const longest = makeParty("a".repeat(64), SUITE_IDS.classical, ALL);
+test("the record slot is exactly the largest possible record", async () => {
+  const longest = await makeParty("a".repeat(64), SUITE_IDS.classical, ALL);
   assert.equal(longest.record.encoded.length, IDENTITY_RECORD_SLOT_BYTES);
 });

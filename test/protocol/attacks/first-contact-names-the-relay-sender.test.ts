@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { getSuite, type SuiteId, utf8 } from "../../../src/crypto/index.ts";
+import { type SuiteId, utf8 } from "../../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../../src/crypto/node-provider.ts";
 import { NanoError } from "../../../src/errors/index.ts";
 import { decodeEnvelope } from "../../../src/protocol/envelope.ts";
 import { DEFAULT_LIMITS } from "../../../src/protocol/limits.ts";
@@ -17,13 +18,13 @@ import { connect, makeParty, roundTrip, snapshot } from "../_parties.ts";
  * and pinned "alice" to Mallory's keys. A first contact is accepted only if its record names the relay
  * sender AND is byte-equal to the record key transparency proves for that name (or the one pinned).
  */
-const opts = { now: NOW, limits: DEFAULT_LIMITS };
+const opts = { provider, now: NOW, limits: DEFAULT_LIMITS };
 
 /** Mallory, registered under her own name, and her self-signed record for "alice" (never in the log). */
-function mallory(suiteId: SuiteId) {
+async function mallory(suiteId: SuiteId) {
   return {
-    account: makeParty("mallory", suiteId, [suiteId]),
-    posingAsAlice: makeParty("alice", suiteId, [suiteId], { publish: false }),
+    account: await makeParty("mallory", suiteId, [suiteId]),
+    posingAsAlice: await makeParty("alice", suiteId, [suiteId], { publish: false }),
   };
 }
 
@@ -32,11 +33,11 @@ async function refusedWith(run: Promise<unknown>, code: string) {
 }
 
 for (const suiteId of ALL_SUITES) {
-  const name = getSuite(suiteId).name;
+  const name = provider.suite(suiteId).name;
 
   test(`${name}: a first contact sent by mallory with a record for "alice" is refused, nothing stored`, async () => {
-    const bob = makeParty("bob", suiteId, [suiteId]);
-    const { posingAsAlice } = mallory(suiteId);
+    const bob = await makeParty("bob", suiteId, [suiteId]);
+    const { posingAsAlice } = await mallory(suiteId);
     const { first } = await connect(posingAsAlice, bob);
     const before = snapshot(bob);
     // The relay authenticated the sender as mallory; the sealed record says alice.
@@ -51,9 +52,9 @@ for (const suiteId of ALL_SUITES) {
   });
 
   test(`${name}: the same forgery through a relay that claims the sender is alice: not the proven record`, async () => {
-    const bob = makeParty("bob", suiteId, [suiteId]);
-    const alice = makeParty("alice", suiteId, [suiteId]);
-    const { posingAsAlice } = mallory(suiteId);
+    const bob = await makeParty("bob", suiteId, [suiteId]);
+    const alice = await makeParty("alice", suiteId, [suiteId]);
+    const { posingAsAlice } = await mallory(suiteId);
     const { first } = await connect(posingAsAlice, bob);
     const before = snapshot(bob);
     await refusedWith(receiveMessage(bob.stores, "alice", first, opts), "identity_not_proven");
@@ -67,18 +68,24 @@ for (const suiteId of ALL_SUITES) {
   });
 
   test(`${name}: an honest first contact asks for the proven record once the cheap checks passed`, async () => {
-    const bob = makeParty("bob", suiteId, [suiteId]);
-    const alice = makeParty("alice", suiteId, [suiteId]);
+    const bob = await makeParty("bob", suiteId, [suiteId]);
+    const alice = await makeParty("alice", suiteId, [suiteId]);
     const { first } = await connect(alice, bob);
     const outcome = await decideWithDirectory(bob.stores, "alice", first, opts);
     assert.equal(outcome.kind, "delivered");
     // Without the proven record the decision cannot accept it: it asks, and writes nothing.
-    const asked = await decide(bob.stores, { relaySender: "alice", envelope: decodeEnvelope(first) }, opts);
+    const asked = await decide(
+      provider,
+      bob.stores,
+      { relaySender: "alice", envelope: decodeEnvelope(provider, first) },
+      opts,
+    );
     assert.deepEqual(asked, { kind: "needs_record", username: "alice" });
     // A directory that proves nothing for "alice" (no such account in the log) refuses it.
     const none = await decide(
+      provider,
       bob.stores,
-      { relaySender: "alice", envelope: decodeEnvelope(first), provenRecord: null },
+      { relaySender: "alice", envelope: decodeEnvelope(provider, first), provenRecord: null },
       opts,
     );
     assert.equal(none.kind === "refused" && none.error.code, "identity_not_proven");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { getSuite, utf8 } from "../../../src/crypto/index.ts";
+import { utf8 } from "../../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../../src/crypto/node-provider.ts";
 import { NanoError } from "../../../src/errors/index.ts";
 import { DEFAULT_LIMITS } from "../../../src/protocol/limits.ts";
 import { decideWithDirectory, receiveMessage, sendMessage } from "../_driver.ts";
@@ -16,11 +17,11 @@ import { connect, makeParty, roundTrip, snapshot } from "../_parties.ts";
  * sender AND key transparency proves the new record; anything else is refused (acknowledged) and the
  * contact stays as it was. (The per-sender cap on held messages is the client's: test/e2e.)
  */
-const opts = { now: NOW, limits: DEFAULT_LIMITS };
+const opts = { provider, now: NOW, limits: DEFAULT_LIMITS };
 
 async function established(suiteId: (typeof ALL_SUITES)[number]) {
-  const alice = makeParty("alice", suiteId, [suiteId]);
-  const bob = makeParty("bob", suiteId, [suiteId]);
+  const alice = await makeParty("alice", suiteId, [suiteId]);
+  const bob = await makeParty("bob", suiteId, [suiteId]);
   const { first } = await connect(alice, bob);
   await receiveMessage(bob.stores, "alice", first, opts);
   assert.equal(await roundTrip(bob, alice, "reply"), "reply");
@@ -28,12 +29,12 @@ async function established(suiteId: (typeof ALL_SUITES)[number]) {
 }
 
 for (const suiteId of ALL_SUITES) {
-  const name = getSuite(suiteId).name;
+  const name = provider.suite(suiteId).name;
 
   test(`${name}: forged "alice" first contacts are refused, never held; the real pair is untouched`, async () => {
     const { alice, bob } = await established(suiteId);
-    const posingAsAlice = makeParty("alice", suiteId, [suiteId], { publish: false });
-    makeParty("mallory", suiteId, [suiteId]);
+    const posingAsAlice = await makeParty("alice", suiteId, [suiteId], { publish: false });
+    await makeParty("mallory", suiteId, [suiteId]);
     const { first } = await connect(posingAsAlice, bob);
     const before = snapshot(bob);
     for (const [sender, code] of [
@@ -54,7 +55,7 @@ for (const suiteId of ALL_SUITES) {
 
   test(`${name}: a real identity change (proven by the directory) is held and names alice`, async () => {
     const { bob } = await established(suiteId);
-    const alice2 = makeParty("alice", suiteId, [suiteId]); // reinstalled; the log now proves this record
+    const alice2 = await makeParty("alice", suiteId, [suiteId]); // reinstalled; the log now proves this record
     const { first } = await connect(alice2, bob);
     const outcome = await decideWithDirectory(bob.stores, "alice", first, opts);
     assert.equal(outcome.kind, "held");
@@ -68,12 +69,12 @@ for (const suiteId of ALL_SUITES) {
 
   test(`${name}: once blocked, an unproven record from the relay sender is refused, not held`, async () => {
     const { bob } = await established(suiteId);
-    const alice2 = makeParty("alice", suiteId, [suiteId]);
+    const alice2 = await makeParty("alice", suiteId, [suiteId]);
     await assert.rejects(receiveMessage(bob.stores, "alice", (await connect(alice2, bob)).first, opts), {
       code: "identity_changed",
     });
     assert.ok(bob.stores.contacts.get("alice")?.changed, "the proven change is stored");
-    const posingAsAlice = makeParty("alice", suiteId, [suiteId], { publish: false });
+    const posingAsAlice = await makeParty("alice", suiteId, [suiteId], { publish: false });
     const forged = (await connect(posingAsAlice, bob)).first;
     await assert.rejects(receiveMessage(bob.stores, "alice", forged, opts), (error: unknown) =>
       NanoError.is(error, "identity_not_proven"),

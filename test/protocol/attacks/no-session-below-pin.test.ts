@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SUITE_IDS, utf8 } from "../../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../../src/crypto/node-provider.ts";
 import { NanoError } from "../../../src/errors/index.ts";
 import { decodeEnvelope } from "../../../src/protocol/envelope.ts";
 import { DEFAULT_LIMITS } from "../../../src/protocol/limits.ts";
@@ -17,18 +18,18 @@ import { connect, makeParty, type Party, publishBundle, roundTrip, snapshot } fr
  * decrypt on, promote or send on a session below the contact's pin, and delete lower sessions (their
  * keys wiped) when the pin rises.
  */
-const opts = { now: NOW, limits: DEFAULT_LIMITS };
+const opts = { provider, now: NOW, limits: DEFAULT_LIMITS };
 const all = [SUITE_IDS.classical, SUITE_IDS.hybrid, SUITE_IDS.quantum];
 
 function sessionSuites(party: Party, peer: string): number[] {
-  const sessions = decodeContactSessions(party.stores.sessionMap.get(peer)!);
+  const sessions = decodeContactSessions(provider, party.stores.sessionMap.get(peer)!);
   return [sessions.active, ...sessions.archived].filter((s) => s !== null).map((s) => s.suiteId);
 }
 
 /** A classical conversation, one classical message from each side held back by the relay, then hybrid. */
 async function upgradedPair() {
-  const alice = makeParty("alice", SUITE_IDS.classical, all);
-  const bob = makeParty("bob", SUITE_IDS.classical, all);
+  const alice = await makeParty("alice", SUITE_IDS.classical, all);
+  const bob = await makeParty("bob", SUITE_IDS.classical, all);
   const { suite, first } = await connect(alice, bob);
   assert.equal(suite, SUITE_IDS.classical);
   await receiveMessage(bob.stores, "alice", first, opts);
@@ -60,13 +61,13 @@ async function refusedBelowPin(party: Party, from: string, envelope: Uint8Array)
 
 test("a replayed classical message after the upgrade to hybrid is refused on both sides; sending stays hybrid", async () => {
   const { alice, bob, heldFromBob, heldFromAlice } = await upgradedPair();
-  assert.equal(decodeEnvelope(heldFromBob).suite.id, SUITE_IDS.classical);
+  assert.equal(decodeEnvelope(provider, heldFromBob).suite.id, SUITE_IDS.classical);
   await refusedBelowPin(alice, "bob", heldFromBob);
   await refusedBelowPin(bob, "alice", heldFromAlice);
   const next = await sendMessage(alice.stores, "bob", utf8("still hybrid?"), opts);
-  assert.equal(decodeEnvelope(next).suite.id, SUITE_IDS.hybrid);
+  assert.equal(decodeEnvelope(provider, next).suite.id, SUITE_IDS.hybrid);
   const back = await sendMessage(bob.stores, "alice", utf8("and you?"), opts);
-  assert.equal(decodeEnvelope(back).suite.id, SUITE_IDS.hybrid);
+  assert.equal(decodeEnvelope(provider, back).suite.id, SUITE_IDS.hybrid);
 });
 
 test("when the pin rises, the lower-suite sessions are deleted on both sides", async () => {
@@ -76,8 +77,8 @@ test("when the pin rises, the lower-suite sessions are deleted on both sides", a
 });
 
 test("sendMessage refuses an active session below the pin (suite_below_pin, nothing changes)", async () => {
-  const alice = makeParty("alice", SUITE_IDS.classical, all);
-  const bob = makeParty("bob", SUITE_IDS.classical, all);
+  const alice = await makeParty("alice", SUITE_IDS.classical, all);
+  const bob = await makeParty("bob", SUITE_IDS.classical, all);
   await connect(alice, bob);
   // A store whose pin rose without its sessions being pruned (an older client, a restored backup).
   const contact = alice.stores.contacts.get("bob")!;

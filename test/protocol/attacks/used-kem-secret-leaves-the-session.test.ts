@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { getSuite, SUITE_IDS, toHex } from "../../../src/crypto/index.ts";
+import { SUITE_IDS, toHex } from "../../../src/crypto/index.ts";
+import { nodeProvider as provider } from "../../../src/crypto/node-provider.ts";
 import { DEFAULT_LIMITS } from "../../../src/protocol/limits.ts";
 import { encodeRatchetState } from "../../../src/protocol/session-record.ts";
 import { receiveMessage } from "../_driver.ts";
@@ -15,14 +16,14 @@ import { activeState, connect, deliver, makeParty, roundTrip, send } from "../_p
  * undoing the post-compromise security the KEM step paid for. It must be wiped after use, with only a
  * hash of its public key kept.
  */
-const opts = { now: NOW, limits: DEFAULT_LIMITS };
+const opts = { provider, now: NOW, limits: DEFAULT_LIMITS };
 
 for (const suiteId of [SUITE_IDS.hybrid, SUITE_IDS.quantum]) {
-  const name = getSuite(suiteId).name;
+  const name = provider.suite(suiteId).name;
 
   test(`${name}: the initiator's ek_0 decapsulation key is gone from the stored session once answered`, async () => {
-    const alice = makeParty("alice", suiteId, [suiteId]);
-    const bob = makeParty("bob", suiteId, [suiteId]);
+    const alice = await makeParty("alice", suiteId, [suiteId]);
+    const bob = await makeParty("bob", suiteId, [suiteId]);
     const { first } = await connect(alice, bob);
     const seed = activeState(alice, "bob").ourOffer!.seed.slice();
     await receiveMessage(bob.stores, "alice", first, opts);
@@ -35,8 +36,8 @@ for (const suiteId of [SUITE_IDS.hybrid, SUITE_IDS.quantum]) {
   });
 
   test(`${name}: no state ever holds more than the one open decapsulation key, over many steps`, async () => {
-    const alice = makeParty("alice", suiteId, [suiteId]);
-    const bob = makeParty("bob", suiteId, [suiteId]);
+    const alice = await makeParty("alice", suiteId, [suiteId]);
+    const bob = await makeParty("bob", suiteId, [suiteId]);
     const { first } = await connect(alice, bob);
     await receiveMessage(bob.stores, "alice", first, opts);
     await roundTrip(bob, alice, "reply");
@@ -45,14 +46,14 @@ for (const suiteId of [SUITE_IDS.hybrid, SUITE_IDS.quantum]) {
     const used: string[] = [];
     const limits = { ...DEFAULT_LIMITS, hybridKemMessages: 1 };
     for (let i = 0; i < 6; i++) {
-      const m = send(a, alice, `a${i}`, limits);
+      const m = await send(a, alice, `a${i}`, limits);
       a = m.state;
       if (a.ourOffer) used.push(toHex(a.ourOffer.seed));
-      b = deliver(b, m.envelope, limits).state;
-      const r = send(b, bob, `b${i}`, limits);
+      b = (await deliver(b, m.envelope, limits)).state;
+      const r = await send(b, bob, `b${i}`, limits);
       b = r.state;
       if (b.ourOffer) used.push(toHex(b.ourOffer.seed));
-      a = deliver(a, r.envelope, limits).state;
+      a = (await deliver(a, r.envelope, limits)).state;
     }
     assert.ok(used.length >= 6, "the exchange made KEM offers on both sides");
     const records = toHex(alice.stores.sessionMap.get("bob")!) + toHex(bob.stores.sessionMap.get("alice")!);

@@ -24,8 +24,8 @@ interface Account {
 
 async function upload(relay: RelayProcess, owner: Account, keys: number, bundle: boolean) {
   const body = {
-    ...(bundle ? { bundle: b64(owner.user.bundle()) } : {}),
-    one_time_prekeys: owner.user.oneTimePrekeys(keys).map(b64),
+    ...(bundle ? { bundle: b64(await owner.user.bundle()) } : {}),
+    one_time_prekeys: (await owner.user.oneTimePrekeys(keys)).map(b64),
   };
   return http(relay.url, "PUT", "/v1/prekeys", body, owner.token);
 }

@@ -30,8 +30,8 @@ describe("abuse: prekey uploads cannot stall the relay", () => {
       const account = await signUpOver(relay.url, `uploader${i}`);
       // The same real keys every time: each upload is verified in full again (a retry is harmless).
       const body = {
-        bundle: b64(account.user.bundle()),
-        one_time_prekeys: account.user.oneTimePrekeys(KEYS).map(b64),
+        bundle: b64(await account.user.bundle()),
+        one_time_prekeys: (await account.user.oneTimePrekeys(KEYS)).map(b64),
       };
       uploaders.push({ ...account, body });
     }

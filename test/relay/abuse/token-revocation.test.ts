@@ -16,8 +16,8 @@ async function login(
   base: string,
   user: {
     username: string;
-    deviceCertificate(expiresAt: number): Uint8Array;
-    authSignature(c: Uint8Array): Uint8Array;
+    deviceCertificate(expiresAt: number): Promise<Uint8Array>;
+    authSignature(c: Uint8Array): Promise<Uint8Array>;
   },
 ): Promise<{ status: number; token: string; code?: string }> {
   const issued = await http(base, "POST", "/v1/challenges", { purpose: "auth", username: user.username });
@@ -25,8 +25,8 @@ async function login(
   const answer = await http(base, "POST", "/v1/auth/token", {
     username: user.username,
     challenge: b64(challenge),
-    device_certificate: b64(user.deviceCertificate(Date.now() + 86_400_000)),
-    signature: b64(user.authSignature(challenge)),
+    device_certificate: b64(await user.deviceCertificate(Date.now() + 86_400_000)),
+    signature: b64(await user.authSignature(challenge)),
   });
   return {
     status: answer.status,
@@ -58,7 +58,7 @@ describe("abuse: tokens do not survive an identity replacement", () => {
     await push.waitFor((frame) => frame.type === "ready");
 
     // The owner replaces the identity (authorized by the old keys) with one token...
-    const { next, signature } = alice.successor();
+    const { next, signature } = await alice.successor();
     const replaced = await http(
       relay.url,
       "PUT",
@@ -104,17 +104,17 @@ describe("abuse: tokens do not survive an identity replacement", () => {
         http(relay.url, "POST", "/v1/challenges", { purpose: "auth", username: "carol" }),
       ),
     );
-    const answers = issued.map((challenge) => {
+    const answers = issued.map(async (challenge) => {
       const bytes = new Uint8Array(Buffer.from(String(challenge.json.challenge), "base64"));
       return {
         username: "carol",
         challenge: b64(bytes),
-        device_certificate: b64(carol.deviceCertificate(Date.now() + 86_400_000)),
-        signature: b64(carol.authSignature(bytes)),
+        device_certificate: b64(await carol.deviceCertificate(Date.now() + 86_400_000)),
+        signature: b64(await carol.authSignature(bytes)),
       };
     });
     const { token } = await login(relay.url, carol);
-    const { next, signature } = carol.successor();
+    const { next, signature } = await carol.successor();
     const [replaced, ...logins] = await Promise.all([
       http(
         relay.url,

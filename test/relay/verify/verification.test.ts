@@ -4,18 +4,23 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { NanoError } from "../../../src/errors/index.ts";
-import { relayVerifier } from "../../../src/protocol/relay-verifier.ts";
 import { RelayBusyError } from "../../../src/relay/limits/busy.ts";
 import { RelayMetrics } from "../../../src/relay/metrics.ts";
+import { relayVerifier } from "../../../src/relay/protocol-verifier.ts";
 import { InlineVerifier } from "../../../src/relay/verify/inline-verifier.ts";
 import { type AsyncVerifier, createVerification } from "../../../src/relay/verify/verification.ts";
 import { WorkerVerifier } from "../../../src/relay/verify/worker-verifier.ts";
 import { testConfig } from "../fixtures/harness.ts";
 import { TestIdentity } from "../fixtures/identities.ts";
 
-const dave = new TestIdentity("dave");
-const keys = dave.oneTimePrekeys(40);
-const upload = { bundle: dave.bundle(), oneTimePrekeys: keys, identityRecord: dave.record, now: Date.now() };
+const dave = await TestIdentity.create("dave");
+const keys = await dave.oneTimePrekeys(40);
+const upload = {
+  bundle: await dave.bundle(),
+  oneTimePrekeys: keys,
+  identityRecord: dave.record,
+  now: Date.now(),
+};
 
 async function code(work: Promise<unknown>): Promise<string> {
   try {
@@ -38,16 +43,19 @@ for (const [name, make] of [
     after(() => verify.close());
 
     it("gives the protocol verifier's results, an upload split in slices included", async () => {
-      assert.deepEqual(await verify.inspectPrekeyUpload(upload), relayVerifier.inspectPrekeyUpload(upload));
+      assert.deepEqual(
+        await verify.inspectPrekeyUpload(upload),
+        await relayVerifier.inspectPrekeyUpload(upload),
+      );
       assert.deepEqual(
         await verify.verifyIdentityRecord(dave.record),
-        relayVerifier.verifyIdentityRecord(dave.record),
+        await relayVerifier.verifyIdentityRecord(dave.record),
       );
-      const certificate = dave.deviceCertificate(Date.now() + 60_000);
+      const certificate = await dave.deviceCertificate(Date.now() + 60_000);
       const input = { certificate, identityRecord: dave.record, username: "dave", now: Date.now() };
       assert.deepEqual(
         await verify.verifyDeviceCertificate(input),
-        relayVerifier.verifyDeviceCertificate(input),
+        await relayVerifier.verifyDeviceCertificate(input),
       );
     });
 

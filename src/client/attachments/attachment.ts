@@ -11,8 +11,8 @@
  * - `decryptAttachmentToFile`, which only makes a file appear once the whole attachment verified.
  */
 import { Transform, type TransformCallback } from "node:stream";
-import { NanoError } from "../errors/index.ts";
-import type { AttachmentReference } from "./attachment-reference.ts";
+import { NanoError } from "../../errors/index.ts";
+import type { AttachmentReference } from "../../protocol/attachment-reference.ts";
 import {
   AttachmentOpener,
   type AttachmentOpenOptions,
@@ -21,7 +21,6 @@ import {
   attachmentCiphertextLength,
 } from "./attachment-stream.ts";
 
-export { decryptAttachmentToFile } from "./attachment-file.ts";
 export {
   ATTACHMENT_REFERENCE,
   ATTACHMENT_REFERENCE_MAX_LENGTH,
@@ -30,7 +29,8 @@ export {
   decodeAttachmentReference,
   decodeAttachmentReferenceExact,
   encodeAttachmentReference,
-} from "./attachment-reference.ts";
+} from "../../protocol/attachment-reference.ts";
+export { decryptAttachmentToFile } from "./attachment-file.ts";
 export {
   ATTACHMENT_FORMAT,
   AttachmentOpener,

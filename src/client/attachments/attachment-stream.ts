@@ -8,7 +8,7 @@
  * chunk_i    = ChaCha20-Poly1305(payload key, nonce = u88be(i) || last, plaintext_i, ad = "")
  */
 
-import { blake2bIncremental, type IncrementalHash } from "../crypto/hash.ts";
+import { blake2bIncremental, type IncrementalHash } from "../../crypto/hash.ts";
 import {
   aeadOpen,
   aeadSeal,
@@ -19,16 +19,16 @@ import {
   randomBytes,
   utf8,
   wipe,
-} from "../crypto/index.ts";
-import { KDF_LABELS } from "../crypto/labels.ts";
-import { NanoError } from "../errors/index.ts";
+} from "../../crypto/index.ts";
+import { KDF_LABELS } from "../../crypto/labels.ts";
+import { NanoError } from "../../errors/index.ts";
 import {
   ATTACHMENT_REFERENCE,
   type AttachmentReference,
   checkAttachmentReference,
   checkContentType,
   checkFilename,
-} from "./attachment-reference.ts";
+} from "../../protocol/attachment-reference.ts";
 
 export const ATTACHMENT_FORMAT = Object.freeze({
   version: 0x01,

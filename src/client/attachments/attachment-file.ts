@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { AttachmentReference } from "./attachment-reference.ts";
+import type { AttachmentReference } from "../../protocol/attachment-reference.ts";
 import { AttachmentOpener, type AttachmentOpenOptions } from "./attachment-stream.ts";
 
 async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {

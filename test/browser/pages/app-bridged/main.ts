@@ -1,0 +1,15 @@
+// The app's screens over the real client running in Node (bridged-messenger.ts), for
+// test/browser/app-with-node-client.test.ts.
+import { startApp } from "../../../../src/web/app-shell.ts";
+import { relaySetting } from "../../../../src/web/relay-setting.ts";
+import { BridgedMessenger } from "./bridged-messenger.ts";
+
+const app = startApp({
+  root: document.getElementById("app")!,
+  messenger: new BridgedMessenger(),
+  relay: relaySetting(localStorage, location.origin),
+  crypto: { implementations: {}, steps: [] },
+});
+void app.render().then(() => {
+  document.body.dataset.ready = "true";
+});
