@@ -98,6 +98,8 @@ function numberOf(value: SQLInputValue | undefined): number {
  * as one durable commit (DESIGN.md "First-message replay").
  */
 export class SqliteTables implements LocalTables {
+  /** For the one-off statements of opening (`#holdsRows`): not worth a place in the cache. */
+  readonly #db: DatabaseSync;
   readonly #keys: LocalKeys;
   readonly #statements: StatementCache;
   /** Blind indexes computed so far (an HKDF each), by table and value. Memory only, bounded. */
@@ -109,6 +111,7 @@ export class SqliteTables implements LocalTables {
   #counterRaised = false;
 
   constructor(db: DatabaseSync, keys: LocalKeys) {
+    this.#db = db;
     this.#statements = new StatementCache(db);
     this.#keys = keys;
   }

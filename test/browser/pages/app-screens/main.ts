@@ -1,5 +1,5 @@
 // The app's screens over a scripted Messenger (scripted-messenger.ts), for test/browser/app-screens.test.ts.
-// First: the wire contract's schemas are built without code generation under the CSP.
+// First: zod builds its schemas (the wire contract's among them) without generating code, as the app's CSP requires.
 import "../../../../src/web/jitless-parsing.ts";
 import { startApp } from "../../../../src/web/app-shell.ts";
 import { relaySetting } from "../../../../src/web/relay-setting.ts";

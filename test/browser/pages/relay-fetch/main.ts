@@ -2,7 +2,7 @@
 // test/browser/relay-fetch.test.ts calls `nanoRelayFetch.*` and compares the outcomes with what the
 // Node transport gets for the same requests. Errors come back as {code, message} (a NanoError's code).
 
-// First: the wire contract's schemas are built without code generation under the CSP.
+// First: zod builds its schemas (the wire contract's among them) without generating code, as the app's CSP requires.
 import "../../../../src/web/jitless-parsing.ts";
 import { z } from "zod";
 import type { ChannelSocket } from "../../../../src/client/transport/channel-socket.ts";
