@@ -49,7 +49,7 @@ export const CLIENT_ERRORS = {
     kind: "crypto",
     status: 400,
     meaning:
-      "The passphrase is right but the sealed contents fail authentication: the file was modified deliberately.",
+      "The passphrase is right but the sealed contents fail authentication: the file was modified deliberately. In the browser: the stored blob or its wrapping key was changed or removed, or the keystore's database was made again without them.",
     fix: "Treat the home directory as compromised; restore from a trusted backup.",
   },
   keystore_payload_too_large: {
@@ -169,8 +169,8 @@ export const CLIENT_ERRORS = {
     kind: "codec",
     status: 422,
     meaning:
-      "The home's local.db is damaged (SQLite finds a malformed page, or the file is not a database): sessions and history in it cannot be read.",
-    fix: "Restore the home from a backup; keep the damaged file for diagnosis.",
+      "The home's local.db is damaged (SQLite finds a malformed page, or the file is not a database), or the browser's local store database lacks its object stores (it was deleted and made again by other code of the origin): sessions and history in it cannot be read.",
+    fix: "Restore the home from a backup; keep the damaged file for diagnosis. In the browser, the store cannot be repaired: delete it (IdbLocalStore.destroy) and start over.",
   },
   local_store_busy: {
     kind: "usage",
@@ -220,6 +220,13 @@ export const CLIENT_ERRORS = {
     meaning:
       "A file given to `nano-client open-export` opened with the passphrase but does not hold a nano-client export (nano-client-export/v1): another sealed file, such as a home's keystore. Nothing was written.",
     fix: "Name the file `nano-client export --encrypt` wrote; a keystore is opened by `nano-client` itself, never written out.",
+  },
+  relay_answer_malformed: {
+    kind: "codec",
+    status: 502,
+    meaning:
+      "The relay answered a request or sent a WebSocket frame that does not match the wire contract (src/wire, docs/api.md): not JSON, a field missing or of the wrong type, a list longer than the API allows. The client ignores it; nothing is stored from it.",
+    fix: "Check that the relay and client versions match and that no proxy rewrites the relay's answers; a relay that keeps doing this is faulty or hostile.",
   },
   output_exists: {
     kind: "usage",

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
+import { CLOSE, CLOSE_REASONS } from "../wire/index.ts";
 import type { ComplianceStore } from "./compliance/compliance-store.ts";
 import type { DeliveryHub } from "./delivery-hub.ts";
-import { CLOSE_UNAUTHENTICATED } from "./ws-connection.ts";
 
 /**
  * Push sessions of accounts an operator erased (`nano-relay compliance erase`, docs/compliance.md
@@ -23,7 +23,7 @@ export const ERASURE_POLL_MS = 1000;
  */
 export const ERASURE_RECHECK_LOOKS = 5;
 
-export const ACCOUNT_ERASED = "account_erased";
+export const ACCOUNT_ERASED = CLOSE_REASONS.accountErased;
 
 export interface ErasureWatchDeps {
   readonly compliance: Pick<ComplianceStore, "account" | "latestErasure">;
@@ -50,7 +50,7 @@ export async function checkErasures(deps: ErasureWatchDeps, seen: number | null)
     // second later) asks again.
     const account = await deps.compliance.account(username).catch(() => undefined);
     if (account === undefined) unsure = true;
-    else if (account === null) closed += deps.hub.closeUser(username, CLOSE_UNAUTHENTICATED, ACCOUNT_ERASED);
+    else if (account === null) closed += deps.hub.closeUser(username, CLOSE.UNAUTHENTICATED, ACCOUNT_ERASED);
     else
       closed += await closeEarlierHolders(deps, username, account.createdAt).catch(() => {
         unsure = true;
@@ -75,7 +75,7 @@ async function closeEarlierHolders(
   for (const { target, tokenId, authenticatedAt } of deps.hub.sessionsOf(username)) {
     if (authenticatedAt === undefined || authenticatedAt >= accountCreatedAt) continue;
     if (await deps.tokenAlive(tokenId)) continue;
-    target.close(CLOSE_UNAUTHENTICATED, ACCOUNT_ERASED);
+    target.close(CLOSE.UNAUTHENTICATED, ACCOUNT_ERASED);
     closed += 1;
   }
   return closed;

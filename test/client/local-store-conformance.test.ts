@@ -35,6 +35,10 @@ function sqliteSubject(path: string): StoreSubject {
           db.exec(`UPDATE ${table} SET expires_at = NULL`);
           return;
         }
+        if (action === "delete-key-check") {
+          db.prepare("DELETE FROM meta WHERE name = 'key-check'").run();
+          return;
+        }
         const keyColumn = KEY_COLUMN[table];
         const rows = db
           .prepare(`SELECT ${keyColumn} AS k, record FROM ${table} ORDER BY ${keyColumn}`)

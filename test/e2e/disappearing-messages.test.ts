@@ -197,7 +197,10 @@ test("a hostile peer's absurd timer is refused (expiry_out_of_range) and quarant
         new DataView(content.buffer, content.byteOffset).setUint32(26, seconds);
         const now = Date.now();
         await alice.context.store.transaction(async (tables) => {
-          const stores = new LocalProtocolStores(tables, link.own, now, { records: alice.context.records });
+          const stores = new LocalProtocolStores(tables, link.own, now, {
+            records: alice.context.records,
+            provider: alice.context.provider,
+          });
           const sent = await sendMessage(stores.provider, stores, { peer: "bob", content }, { now });
           assert.equal(sent.kind, "sent");
           if (sent.kind !== "sent") return;

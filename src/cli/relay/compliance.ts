@@ -42,6 +42,7 @@ import { COMPLIANCE_MIGRATION } from "../../store/sqlite/compliance.ts";
 import { schemaVersion } from "../../store/sqlite/migrations.ts";
 import { openDatabase } from "../../store/sqlite/sqlite-store.ts";
 import type { ErasureResult } from "../../store/types.ts";
+import { CLOSE_REASONS } from "../../wire/index.ts";
 import { syncPath } from "./_durable-files.ts";
 import { CommandFailure, RELAY_EXIT } from "./_exit.ts";
 import { operatorName } from "./_operator.ts";
@@ -278,7 +279,7 @@ async function clearClusterCaches(config: RelayConfig, username: string): Promis
         // account_erased) now, not only at its next erasure-watch look (src/relay/erasure-watch.ts).
         await redis.sPublish(
           userChannel(config.cluster.key_prefix, username),
-          sessionsEndedSignal("account_erased"),
+          sessionsEndedSignal(CLOSE_REASONS.accountErased),
         );
       })(),
       deadline,

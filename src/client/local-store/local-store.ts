@@ -4,6 +4,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlit
 import { copyBytes, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { noSpaceLeft } from "../../store/sqlite/sqlite-errors.ts";
+import { StatementCache } from "../../store/sqlite/statement-cache.ts";
 import { assertPrivate, PRIVATE_FILE_MODE } from "../home/atomic-file.ts";
 import { type CommitStats, LocalCommitQueue } from "./local-commit-queue.ts";
 import type {
@@ -124,10 +125,10 @@ function numberOf(value: SQLInputValue | undefined): number {
  * as one durable commit (DESIGN.md "First-message replay").
  */
 export class SqliteTables implements LocalTables {
+  /** For the one-off statements of opening (`#holdsRows`): not worth a place in the cache. */
   readonly #db: DatabaseSync;
   readonly #keys: LocalKeys;
-  /** Prepared once per SQL text: compiling a statement cost more than running it. */
-  readonly #statements = new Map<string, StatementSync>();
+  readonly #statements: StatementCache;
   /** Blind indexes computed so far (an HKDF each), by table and value. Memory only, bounded. */
   readonly #blinded = new Map<string, Uint8Array>();
   /** Rows opened or written by this process, reused while their sealed bytes are unchanged. */
@@ -138,16 +139,12 @@ export class SqliteTables implements LocalTables {
 
   constructor(db: DatabaseSync, keys: LocalKeys) {
     this.#db = db;
+    this.#statements = new StatementCache(db);
     this.#keys = keys;
   }
 
   #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
+    return this.#statements.prepared(sql);
   }
 
   #all(sql: string, ...params: SQLInputValue[]): Row[] {
@@ -856,10 +853,32 @@ export class SqliteTables implements LocalTables {
     this.#run("DELETE FROM meta WHERE name = ?", name);
   }
 
+  /**
+   * A new database gets its key-check row; an existing one must open it under this key. One that holds
+   * rows but no key-check had it deleted: refused, not taken as new — sealing a key-check under the key
+   * this open was given (another home's keystore) would make it refuse its own key from then on.
+   */
+  /** Whether any table of the database has a row (a new database has none before its key-check). */
+  #holdsRows(): boolean {
+    const tables = this.#db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+      .all() as { name: string }[];
+    return tables.some(
+      ({ name }) =>
+        this.#db.prepare(`SELECT 1 FROM "${name.replaceAll('"', '""')}" LIMIT 1`).get() !== undefined,
+    );
+  }
+
   checkKey(): void {
     const row = this.#get("SELECT record FROM meta WHERE name = ?", KEY_CHECK);
     const rowKey = utf8(KEY_CHECK);
     if (row === undefined) {
+      if (this.#holdsRows()) {
+        throw new NanoError(
+          "local_record_tampered",
+          "the local database holds rows but not its key-check row: it was deleted",
+        );
+      }
       this.#run(
         "INSERT INTO meta (name, record) VALUES (?, ?)",
         KEY_CHECK,

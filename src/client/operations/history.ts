@@ -6,7 +6,7 @@ import type { ClientContext } from "../context.ts";
 import { DEFAULT_HISTORY_RETENTION_DAYS } from "../home/home.ts";
 import type { StoredConversation, StoredHistoryEntry } from "../local-store/local-store.ts";
 import { expirySeconds } from "../messaging/disappearing.ts";
-import { checkUsername } from "./claim-username.ts";
+import { checkUsernameArgument } from "./claim-username.ts";
 import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "./history-limits.ts";
 
 export { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT };
@@ -138,7 +138,7 @@ function checkLimit(limit: number): number {
 
 /** Messages kept in the sealed local store, oldest first (docs/sdk.md "History"). */
 export async function history(context: ClientContext, options: HistoryOptions = {}): Promise<HistoryEntry[]> {
-  if (options.peer !== undefined) checkUsername(options.peer);
+  if (options.peer !== undefined) checkUsernameArgument(options.peer);
   const limit = checkLimit(options.limit ?? DEFAULT_HISTORY_LIMIT);
   const since = options.since === undefined ? undefined : Number(options.since);
   if (since !== undefined && !Number.isFinite(since))
@@ -176,7 +176,7 @@ export async function setConversationExpiry(
   expireAfterMs: number | null,
   now = Date.now(),
 ): Promise<number | null> {
-  checkUsername(peer);
+  checkUsernameArgument(peer);
   const seconds = expireAfterMs === null ? null : expirySeconds(expireAfterMs);
   // No contact needed: a timer may be set before the first message to a peer.
   await context.store.transaction((tables) =>
@@ -187,6 +187,6 @@ export async function setConversationExpiry(
 
 /** Marks a conversation read; returns how many messages were unread. */
 export async function markRead(context: ClientContext, peer: string): Promise<number> {
-  checkUsername(peer);
+  checkUsernameArgument(peer);
   return context.store.transaction((tables) => tables.markRead(peer));
 }

@@ -25,15 +25,13 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import { CLOSE, CLOSE_REASONS } from "../../wire/index.ts";
 import type { TokenUseLedger } from "../auth.ts";
 import type { RelayConfig } from "../config/schema.ts";
 import type { DeliveryHub, PushTarget } from "../delivery-hub.ts";
 import type { RelayMetrics } from "../metrics.ts";
-import { CLOSE_REPLACED, CLOSE_UNAUTHENTICATED } from "../ws-connection.ts";
 import { createRedisClient, type RedisClient } from "./redis-clients.ts";
 
-/** WebSocket close code for a connection replaced by a newer login of the same device. */
-export const CLOSE_SESSION_REPLACED = CLOSE_REPLACED;
 const DEGRADED_POLL_MS = 1000;
 /**
  * A new generation for KEYS[1]: Redis's clock in microseconds, or one above the newest recorded if that
@@ -83,8 +81,15 @@ export interface RelayPresence {
  * Why sessions were ended elsewhere: the close reason their connections get (docs/api.md, 4401).
  * `account_erased` comes from `nano-relay compliance erase`, a process outside the cluster.
  */
-export type SessionsEnded = "token_revoked" | "identity_updated" | "account_erased";
-const SESSIONS_ENDED: ReadonlySet<string> = new Set(["token_revoked", "identity_updated", "account_erased"]);
+export type SessionsEnded =
+  | typeof CLOSE_REASONS.tokenRevoked
+  | typeof CLOSE_REASONS.identityUpdated
+  | typeof CLOSE_REASONS.accountErased;
+const SESSIONS_ENDED: ReadonlySet<string> = new Set([
+  CLOSE_REASONS.tokenRevoked,
+  CLOSE_REASONS.identityUpdated,
+  CLOSE_REASONS.accountErased,
+]);
 
 /** The sharded channel of one user's signals (wake-ups, logins, sessions ended). */
 export function userChannel(prefix: string, username: string): string {
@@ -256,7 +261,7 @@ export class ClusterLink {
     }
     if ((this.#newestRemote.get(username) ?? 0) > generation) {
       this.#metrics.sessionsReplaced.inc();
-      target.close(CLOSE_SESSION_REPLACED, "session_replaced");
+      target.close(CLOSE.REPLACED, CLOSE_REASONS.sessionReplaced);
       return;
     }
     this.#generations.set(target, { username, generation });
@@ -292,7 +297,7 @@ export class ClusterLink {
       if (newest > held.generation) {
         this.#generations.delete(target);
         this.#metrics.sessionsReplaced.inc();
-        target.close(CLOSE_SESSION_REPLACED, "session_replaced");
+        target.close(CLOSE.REPLACED, CLOSE_REASONS.sessionReplaced);
       } else {
         this.#publish(held.username, { kind: "login", generation: held.generation, node: this.node });
       }
@@ -318,7 +323,7 @@ export class ClusterLink {
     for (const { target, tokenId } of this.#hub.sessionsOf(username)) {
       if (this.#closed) return;
       const kept = await alive(tokenId).catch(() => true);
-      if (!kept) target.close(CLOSE_UNAUTHENTICATED, reason);
+      if (!kept) target.close(CLOSE.UNAUTHENTICATED, reason);
     }
   }
 
@@ -330,7 +335,7 @@ export class ClusterLink {
       if (keep !== null || held.generation < generation) {
         this.#generations.delete(target);
         this.#metrics.sessionsReplaced.inc();
-        target.close(CLOSE_SESSION_REPLACED, "session_replaced");
+        target.close(CLOSE.REPLACED, CLOSE_REASONS.sessionReplaced);
       }
     }
   }
@@ -403,7 +408,7 @@ export class ClusterLink {
     this.#hub.notifyAll();
     // Which tokens went while the subscription was down is not known: "revoked" covers both reasons
     // (an identity update deletes every token of the account).
-    void this.#checkSessions(null, "token_revoked");
+    void this.#checkSessions(null, CLOSE_REASONS.tokenRevoked);
   }
 
   #onLost(reason: string): void {

@@ -1,6 +1,8 @@
 // The browser store in the page: test/browser/idb-store.test.ts runs the local store conformance suite
 // against IdbLocalStore (`nanoStore.run`), a commit loop it interrupts by reloading the page
 // (`commitLoop` / `verifyLoop`), and the browser keystore (`nanoStore.keystore*`).
+// First: zod builds its schemas (the wire contract's among them) without generating code, as the app's CSP requires.
+import "../../../../src/web/jitless-parsing.ts";
 import {
   BROWSER_ARGON2ID,
   changeBrowserKeystorePassphrase,
@@ -55,6 +57,18 @@ function idbSubject(name: string, primitives: CryptoProvider["primitives"]): Sto
   return {
     open: (databaseKey) => IdbLocalStore.open({ name, databaseKey: databaseKey ?? key, primitives }),
     async tamper(table, action) {
+      if (action === "delete-key-check") {
+        const db = await openRaw(name);
+        try {
+          const transaction = db.transaction("meta", "readwrite");
+          const done = transactionDone(transaction);
+          transaction.objectStore("meta").delete("key-check");
+          await done;
+        } finally {
+          db.close();
+        }
+        return;
+      }
       const db = await openRaw(name);
       // Sealing is asynchronous: the foreign record is sealed before the transaction that writes it.
       let foreign: Uint8Array | null = null;
