@@ -45,6 +45,25 @@ import {
  * missing; the expiry columns are optional values of the existing stores).
  */
 export const IDB_SCHEMA_VERSION = 2;
+/**
+ * The schema version that added each object store. An upgrade from version N creates only the stores
+ * added after N: a database at N that lacks one of N's own stores was damaged (deleted and made again
+ * by other code of the origin) and must be refused as such, not quietly given empty tables.
+ */
+const TABLE_ADDED_IN: Readonly<Record<TableName, number>> = {
+  meta: 1,
+  contacts: 1,
+  sessions: 1,
+  replay_cache: 1,
+  prekey_secrets: 1,
+  outbox: 1,
+  received: 1,
+  sent: 1,
+  intents: 1,
+  quarantine: 1,
+  expired_received: 2,
+  conversation_settings: 2,
+};
 const ANCHOR_STORE = "anchor";
 const ANCHOR_KEY = "state-version";
 /** Blind indexes remembered; the memory starts over when full (as in the SQLite store). */
@@ -199,9 +218,10 @@ export class IdbLocalStore implements LocalStoreApi {
         factory,
         options.name,
         IDB_SCHEMA_VERSION,
-        (db) => {
+        (db, oldVersion) => {
           for (const table of TABLE_NAMES)
-            if (!db.objectStoreNames.contains(table)) db.createObjectStore(table);
+            if (TABLE_ADDED_IN[table] > oldVersion && !db.objectStoreNames.contains(table))
+              db.createObjectStore(table);
         },
         versionTooNew,
       );
@@ -291,18 +311,27 @@ export class IdbLocalStore implements LocalStoreApi {
     return this.read((tables) => tables.nextExpiry());
   }
 
-  /** Every call returns the one closing (a second caller must not close the connections again). */
+  /**
+   * Every call returns the one closing (a second caller must not close the connections again). Works
+   * queued before it still run and commit; one asked for from the moment close is called is refused.
+   */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    if (this.#closing === null) {
+      this.#closed = true;
+      this.#closing = this.#close();
+    }
     return this.#closing;
   }
 
   async #close(): Promise<void> {
-    // What came due while the page had the store open goes now (best effort: the next open sweeps).
+    // What came due while the page had the store open goes now, after the queued works and in one
+    // transaction (best effort: the next open sweeps). Scheduled past the closed check: the store
+    // refuses every other work from here on.
     const now = Date.now();
-    const next = await this.nextExpiry().catch(() => null);
-    if (next !== null && next <= now) await this.sweepExpired(now).catch(() => 0);
-    this.#closed = true;
+    await this.#schedule((tables) => {
+      const next = tables.nextExpiry();
+      return next !== null && next <= now ? tables.sweepExpired(now).deleted : 0;
+    }, "strict").catch(() => 0);
     await this.#tail.catch(() => {});
     this.#anchorDue = false;
     await this.#anchoring;
@@ -334,6 +363,14 @@ export class IdbLocalStore implements LocalStoreApi {
         ),
       );
     }
+    return this.#schedule(work, durability);
+  }
+
+  /** Queues a work after every one before it (the closed and re-entrancy checks are the caller's). */
+  #schedule<T>(
+    work: (tables: LocalTables) => T | Promise<T>,
+    durability: IDBTransactionDurability,
+  ): Promise<T> {
     const run = this.#tail.then(() => this.#run(work, durability));
     this.#tail = run.catch(() => {});
     return run;

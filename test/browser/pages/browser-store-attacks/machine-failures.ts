@@ -1,6 +1,6 @@
 // The machine failing under the store: a commit loop interrupted, quota, a request failing after it
 // was made, a connection closed by another page or by the browser, very large rows, thousands of rows.
-import { IdbLocalStore } from "../../../../src/client/browser-store/idb-local-store.ts";
+import { IDB_SCHEMA_VERSION, IdbLocalStore } from "../../../../src/client/browser-store/idb-local-store.ts";
 import type { LocalTables } from "../../../../src/client/local-store/local-tables.ts";
 import {
   attack,
@@ -168,7 +168,8 @@ export async function connectionClosedMidLoop(
   try {
     const loop = commitLoop(name, keyHex);
     while ((state.loop?.committed ?? 0) < 5) await new Promise((resolve) => setTimeout(resolve, 5));
-    if (how === "upgrade") (await openRaw(name, 2)).close();
+    // One past the store's own schema, whatever that is now: the store's connection must be asked to close.
+    if (how === "upgrade") (await openRaw(name, IDB_SCHEMA_VERSION + 1)).close();
     else await deleteRaw(name);
     await loop;
     const { committed, ended, memory } = state.loop!;

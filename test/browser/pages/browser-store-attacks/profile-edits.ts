@@ -1,6 +1,6 @@
 // Attacks by someone with the profile's IndexedDB: rows moved, copied, keyed oddly, their clear columns
 // edited; the key-check row deleted; a database made again without its object stores; the anchor.
-import { IdbLocalStore } from "../../../../src/client/browser-store/idb-local-store.ts";
+import { IDB_SCHEMA_VERSION, IdbLocalStore } from "../../../../src/client/browser-store/idb-local-store.ts";
 import {
   attack,
   codeOf,
@@ -218,22 +218,26 @@ export async function keyCheckDeleted(): Promise<Outcome> {
 }
 
 /**
- * The database replaced by one of the same version without the store's object stores (deleted and
- * made again by a script, or by another app on the origin): a typed refusal, not a DOMException, and
- * the lock released (a second try gives the same answer, not `local_store_busy`).
+ * The database replaced by one without the store's object stores (deleted and made again by a script,
+ * or by another app on the origin), at the store's own version or at the first one (whose upgrade
+ * must add only the later schema's stores, not empty tables in place of the missing ones): a typed
+ * refusal, not a DOMException, and the lock released (a second try gives the same answer, not
+ * `local_store_busy`).
  */
 export async function missingObjectStores(): Promise<Outcome> {
   return attack(async (checks) => {
     const { name, key } = await populated("schema");
     try {
-      await deleteRaw(name);
-      (await openRaw(name, 1, (db) => db.createObjectStore("meta"))).close();
-      checks.equal(
-        "store database without its tables",
-        await openAndReadAll(name, key),
-        "open: local_store_damaged",
-      );
-      checks.equal("again", await openAndReadAll(name, key), "open: local_store_damaged");
+      for (const version of new Set([IDB_SCHEMA_VERSION, 1])) {
+        await deleteRaw(name);
+        (await openRaw(name, version, (db) => db.createObjectStore("meta"))).close();
+        checks.equal(
+          `store database of version ${version} without its tables`,
+          await openAndReadAll(name, key),
+          "open: local_store_damaged",
+        );
+        checks.equal("again", await openAndReadAll(name, key), "open: local_store_damaged");
+      }
       await IdbLocalStore.destroy(name);
       // The anchor database without its object store.
       await (await openStore(name, key)).close();
