@@ -222,12 +222,33 @@ export async function keyCheckDeleted(): Promise<Outcome> {
  * or by another app on the origin), at the store's own version or at the first one (whose upgrade
  * must add only the later schema's stores, not empty tables in place of the missing ones): a typed
  * refusal, not a DOMException, and the lock released (a second try gives the same answer, not
- * `local_store_busy`).
+ * `local_store_busy`). The honest case beside them: a database as schema 1 left it (its ten stores,
+ * with rows) upgrades in place, every row opening as before.
  */
 export async function missingObjectStores(): Promise<Outcome> {
   return attack(async (checks) => {
     const { name, key } = await populated("schema");
     try {
+      const honest = await openAndReadAll(name, key);
+      const saved = await snapshot(name);
+      const addedBySchema2 = new Set(["expired_received", "conversation_settings"]);
+      const schema1 = new Map([...saved].filter(([table]) => !addedBySchema2.has(table)));
+      await deleteRaw(name);
+      (
+        await openRaw(name, 1, (db) => {
+          for (const table of schema1.keys()) db.createObjectStore(table);
+        })
+      ).close();
+      await restore(name, schema1);
+      checks.equal("a schema-1 database upgraded", await openAndReadAll(name, key), honest);
+      const upgraded = await openRaw(name);
+      checks.equal("upgraded to", upgraded.version, IDB_SCHEMA_VERSION);
+      checks.equal(
+        "stores added",
+        [...addedBySchema2].filter((t) => upgraded.objectStoreNames.contains(t)),
+        [...addedBySchema2],
+      );
+      upgraded.close();
       for (const version of new Set([IDB_SCHEMA_VERSION, 1])) {
         await deleteRaw(name);
         (await openRaw(name, version, (db) => db.createObjectStore("meta"))).close();
