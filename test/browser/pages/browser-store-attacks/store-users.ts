@@ -9,6 +9,7 @@ import {
   type Outcome,
   openStore,
   randomKey,
+  rawKeys,
   settled,
   uniqueName,
 } from "./_attack-kit.ts";
@@ -58,7 +59,8 @@ export async function concurrentWorks(): Promise<Outcome> {
 /**
  * Two opens of one store from the same page at once: one gets it, the other `local_store_busy`.
  * Close called while works are queued: they all run and commit first; a work asked for after close
- * is refused.
+ * is refused. Close still sweeps what came due by the time it was called (a queued work's message),
+ * after the queued works and before the connection goes: on disk the message is gone, its handle kept.
  */
 export async function opensAndClose(): Promise<Outcome> {
   return attack(async (checks) => {
@@ -72,10 +74,22 @@ export async function opensAndClose(): Promise<Outcome> {
         ["local_store_busy", "opened"],
       );
       const store = opens.find((open) => open.status === "fulfilled")!.value;
+      const due = Date.now();
       const queued = [1, 2, 3].map((i) =>
         store.transaction(async (tables) => {
           await new Promise((resolve) => setTimeout(resolve, 5));
           tables.putContact(contact(`queued-${i}`));
+          if (i === 3) {
+            tables.insertReceived({
+              messageId: "due-at-close",
+              sender: "queued-1",
+              contentType: "text",
+              body: new Uint8Array(4).fill(9),
+              receivedAt: due,
+              expireAfterSeconds: 1,
+              expiresAt: due,
+            });
+          }
         }),
       );
       const closing = store.close();
@@ -87,6 +101,8 @@ export async function opensAndClose(): Promise<Outcome> {
       ]);
       await closing;
       checks.equal("a work asked for after close", late, "Error");
+      checks.equal("swept at close: received rows on disk", (await rawKeys(name, "received")).length, 0);
+      checks.equal("swept at close: handles kept", (await rawKeys(name, "expired_received")).length, 1);
       const reopened = await openStore(name, key);
       const names = await reopened.read((tables) => tables.listContacts().map((c) => c.username));
       await reopened.close();
