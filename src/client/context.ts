@@ -1,4 +1,3 @@
-import { nodeProvider } from "../crypto/node-provider.ts";
 import type { CryptoProvider } from "../crypto/provider/index.ts";
 import type { OwnIdentity } from "./home/local-identity.ts";
 import type { UnlockedHome } from "./home/unlocked-home.ts";
@@ -6,9 +5,21 @@ import type { LocalStoreApi } from "./local-store/local-tables.ts";
 import { SessionStarts } from "./messaging/session-starts.ts";
 import { OutboxState } from "./outbox/outbox-state.ts";
 import { buildRelayLink, closeRelayLink, type RelayLink } from "./transport/relay-link.ts";
+import type { RelayEndpoint } from "./transport/relay-request.ts";
 import { TransparencyClient } from "./trust/kt-client.ts";
 import { PeerChecks } from "./trust/peer-checks.ts";
 import { VerifiedRecords } from "./trust/verified-records.ts";
+
+/**
+ * What differs between the runtimes a client runs in, handed in by whoever opens the client: the crypto
+ * (nodeProvider in Node, createWebProvider() in the page) and how the relay is reached (node:https with
+ * the config's CA in Node, fetch in the page). NanoClient passes NODE_CLIENT_RUNTIME (node-runtime.ts).
+ */
+export interface ClientRuntime {
+  readonly provider: CryptoProvider;
+  /** The endpoint of the home's configured relay (`invalid_argument` when none is configured). */
+  relayEndpoint(home: UnlockedHome): Promise<RelayEndpoint>;
+}
 
 /**
  * Everything one open client holds in memory besides its unlocked home: the relay link, the outbox's
@@ -37,10 +48,13 @@ export class ClientContext {
   readonly #retired: Promise<RelayLink>[] = [];
   #closed = false;
 
-  constructor(home: UnlockedHome, provider: CryptoProvider = nodeProvider) {
+  readonly #runtime: ClientRuntime;
+
+  constructor(home: UnlockedHome, runtime: ClientRuntime) {
     this.home = home;
-    this.provider = provider;
-    this.records = new VerifiedRecords(provider);
+    this.#runtime = runtime;
+    this.provider = runtime.provider;
+    this.records = new VerifiedRecords(runtime.provider);
     this.transparency = new TransparencyClient(home.store);
   }
 
@@ -52,7 +66,7 @@ export class ClientContext {
   /** The relay link of the stored identity, built on first use; a failed build is tried again next time. */
   link(): Promise<RelayLink> {
     if (this.#link !== null) return this.#link;
-    const building = buildRelayLink(this.home);
+    const building = buildRelayLink(this.home, (home) => this.#runtime.relayEndpoint(home));
     this.#link = building;
     // A failure (no username yet, unreadable CA) is not kept: the next command tries again.
     building.catch(() => {
@@ -67,7 +81,7 @@ export class ClientContext {
    */
   linkAs(own: OwnIdentity): Promise<RelayLink> {
     if (this.#link !== null) this.#retired.push(this.#link);
-    const building = buildRelayLink(this.home, own);
+    const building = buildRelayLink(this.home, (home) => this.#runtime.relayEndpoint(home), own);
     this.#link = building;
     return building;
   }

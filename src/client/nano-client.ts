@@ -5,6 +5,7 @@ import { checkRelayUrl, resolveHome } from "./home/home.ts";
 import { type UnlockedHome, unlockHome } from "./home/unlocked-home.ts";
 import { changeKeystorePassphrase, type Passphrase } from "./keystore/keystore.ts";
 import type { DeliveryReceipt } from "./messaging/delivery-receipts.ts";
+import { NODE_CLIENT_RUNTIME } from "./node-runtime.ts";
 import { type ClaimUsernameResult, claimUsername } from "./operations/claim-username.ts";
 import { type BlockResult, setBlocked } from "./operations/contact-blocks.ts";
 import {
@@ -93,7 +94,7 @@ export class NanoClient {
   readonly outbox: Outbox;
 
   private constructor(home: UnlockedHome) {
-    this.#context = new ClientContext(home);
+    this.#context = new ClientContext(home, NODE_CLIENT_RUNTIME);
     this.outbox = new Outbox(home.store, { state: this.#context.outbox });
   }
 

@@ -22,6 +22,7 @@ import { loadKeystore, type Passphrase, saveKeystore } from "../keystore/keystor
 import { decodeKeystoreContents, encodeKeystoreContents } from "../keystore/keystore-contents.ts";
 import type { LocalTables } from "../local-store/local-store.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
+import { nodeRelayEndpoint } from "../transport/relay-endpoint-node.ts";
 import { requestJson } from "../transport/relay-http.ts";
 import { buildRelayLink, closeRelayLink } from "../transport/relay-link.ts";
 
@@ -132,7 +133,7 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
       tables.deleteSecretMeta(PENDING_IDENTITY);
     });
     await writeConfig(reopened.paths, { ...reopened.config, cryptoMode: request.mode });
-    const link = await buildRelayLink(reopened, own);
+    const link = await buildRelayLink(reopened, nodeRelayEndpoint, own);
     try {
       await maintainPrekeys(reopened.store, link, { now, forceBundle: true });
     } finally {
@@ -160,7 +161,7 @@ async function publish(
     certificate: decodeDeviceCertificateExact(nodeProvider, fromB64(staged.certificate)),
     deviceSeed: fromB64(staged.deviceSeed),
   };
-  const staging = await buildRelayLink(home, stagedOwn);
+  const staging = await buildRelayLink(home, nodeRelayEndpoint, stagedOwn);
   try {
     await staging.api.token();
     return;
@@ -171,7 +172,7 @@ async function publish(
   } finally {
     closeRelayLink(staging);
   }
-  const link = await buildRelayLink(home, old);
+  const link = await buildRelayLink(home, nodeRelayEndpoint, old);
   try {
     await requestJson(link.api.endpoint, {
       method: "PUT",

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import {
   equalBytes,
   fromHex,
@@ -26,6 +25,7 @@ import {
   wipeConsumed,
 } from "../../protocol/index.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
+import { utf8Length } from "../../text/utf8-length.ts";
 import type { ClientContext } from "../context.ts";
 import type { ContactRecord, LocalTables } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
@@ -96,7 +96,7 @@ export function checkSendRequest(request: SendRequest): void {
   if (request.text !== null && request.text !== "" && request.file !== null) {
     throw new NanoError("invalid_argument", TEXT_WITH_FILE);
   }
-  if (request.text !== null && Buffer.byteLength(request.text) > MAX_TEXT_BYTES) {
+  if (request.text !== null && utf8Length(request.text) > MAX_TEXT_BYTES) {
     throw new NanoError(
       "invalid_argument",
       `text is longer than ${humanBytes(MAX_TEXT_BYTES)}; send it with --file`,
@@ -148,7 +148,7 @@ async function encryptAndCommit(
   if (needsSession) bundle = await fetchChosenBundle(context, link, peer, explicit, now);
   else if (contact !== null && !context.peerChecks.recent(peer, contact.identityRecord, now))
     await checkPeerIdentity(context, link, peer, contact.identityRecord, now);
-  const messageId = intent?.messageId ?? new Uint8Array(randomBytes(MESSAGE_ID_BYTES));
+  const messageId = intent?.messageId ?? context.provider.primitives.randomBytes(MESSAGE_ID_BYTES);
   let content: Uint8Array | null = null;
   let upload: { bytes: Uint8Array; contentType: string; filename?: string } | null = null;
   if (request.file !== null) {
@@ -160,7 +160,7 @@ async function encryptAndCommit(
   } else {
     const text = request.text ?? "";
     // Above the largest padding bucket the text cannot be an envelope: it goes as an attachment.
-    if (Buffer.byteLength(text) + INLINE_OVERHEAD <= MAX_PADDED_CONTENT) {
+    if (utf8Length(text) + INLINE_OVERHEAD <= MAX_PADDED_CONTENT) {
       content = encodeContent({ type: CONTENT_TYPES.text, text, messageId, sentAt: now });
     } else {
       upload = { bytes: utf8(text), contentType: LONG_TEXT_TYPE };
@@ -380,7 +380,7 @@ async function queueIntent(
   because: string | null,
 ): Promise<SendResult> {
   const clientMessageId = newClientMessageId();
-  const contentId = toHex(randomBytes(MESSAGE_ID_BYTES));
+  const contentId = toHex(context.provider.primitives.randomBytes(MESSAGE_ID_BYTES));
   await context.store.transaction((tables) =>
     tables.insertIntent({
       clientMessageId,

@@ -1,5 +1,5 @@
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
-import type { Base64Codec } from "../local-store/record-base64.ts";
+import type { Base64Codec } from "../../text/base64.ts";
 import type { OpenChannelSocket } from "./channel-socket.ts";
 
 /**
