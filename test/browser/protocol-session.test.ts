@@ -124,6 +124,20 @@ describe("src/protocol in Chromium", () => {
         );
         const bobRecord = await importRecord(nodeProvider, bob.record);
         const alice = await makeParty(nodeProvider, "alice", suiteId, now);
+        // A record node:crypto signed verifies in the page; one flipped signature byte is refused there.
+        assert.equal(await inPage<string>("checkRecord", variant, toHex(alice.record.encoded)), "alice");
+        const forged = alice.record.encoded.slice();
+        forged[forged.length - 1]! ^= 1;
+        const refusal = await page!.evaluate(
+          ([v, hex]) =>
+            (
+              globalThis as unknown as {
+                nanoSession: { checkRecord(v: string, r: string): Promise<string | { error: string }> };
+              }
+            ).nanoSession.checkRecord(v, hex),
+          [variant, toHex(forged)] as const,
+        );
+        assert.deepEqual(refusal, { error: "invalid_signature" });
         await startWith(alice, Buffer.from(bob.bundle, "hex"), now);
         const aliceRecord = toHex(alice.record.encoded);
         const toPage = async (message: string) => {

@@ -72,7 +72,7 @@ test("prekey upkeep: a bundle and one-time keys for every accepted suite, refill
         .sort();
     const upkeep = (now: number) => {
       relay.now = now;
-      return maintainPrekeys(store, link, { now });
+      return maintainPrekeys(provider, store, link, { now });
     };
     try {
       let report = await upkeep(start);
@@ -129,7 +129,7 @@ test("prekey upkeep: a bundle and one-time keys for every accepted suite, refill
       });
       assert.equal((await upkeep(start + 2500)).uploadedOneTime, 0, "no top-up without the signal");
       relay.now = start + 2600;
-      report = await maintainPrekeys(store, link, { now: start + 2600, topUp: true });
+      report = await maintainPrekeys(provider, store, link, { now: start + 2600, topUp: true });
       assert.equal(report.uploadedOneTime, PREKEY_POLICY.target - (PREKEY_POLICY.refillBelow + 2));
       assert.deepEqual(
         relay.uploads.map((u) => u.suite),

@@ -48,7 +48,7 @@ async function party(dir: string, name: string, mode: SuiteName, key = randomByt
 /** A bundle with a one-time PQ prekey (hybrid), its secrets committed to the owner's store. */
 async function bundleOf(owner: Party): Promise<Uint8Array> {
   return owner.store.transaction(async (tables) => {
-    const stores = new LocalProtocolStores(tables, owner.own, Date.now());
+    const stores = new LocalProtocolStores(tables, owner.own, Date.now(), { provider });
     const { keys, record } = owner.own;
     const signed = await generatePrekey(provider, keys, record, record.preferred, PREKEY_ROLES.signedDh);
     const oneTime = await generatePrekey(provider, keys, record, record.preferred, PREKEY_ROLES.pqOneTime);
@@ -65,7 +65,7 @@ function text(value: string): Uint8Array {
 /** Decides and commits in one transaction, as the client does; a non-success is its typed error. */
 async function send(from: Party, to: string, value: string, bundle?: Uint8Array): Promise<Uint8Array> {
   return from.store.transaction(async (tables) => {
-    const stores = new LocalProtocolStores(tables, from.own, Date.now());
+    const stores = new LocalProtocolStores(tables, from.own, Date.now(), { provider });
     if (bundle !== undefined) {
       const decoded = await decodeBundleExact(provider, bundle);
       const chosen = await chooseSuite(stores, decoded.record);
@@ -90,7 +90,7 @@ async function send(from: Party, to: string, value: string, bundle?: Uint8Array)
 async function receive(at: Party, from: Party, envelope: Uint8Array): Promise<string> {
   const provenRecord: IdentityRecord = from.own.record;
   return at.store.transaction(async (tables) => {
-    const stores = new LocalProtocolStores(tables, at.own, Date.now());
+    const stores = new LocalProtocolStores(tables, at.own, Date.now(), { provider });
     const relaySender = from.own.record.username;
     const received = await receiveMessage(provider, stores, {
       relaySender,
@@ -184,7 +184,7 @@ test("a changed identity is a blocked outcome whose write survives a reopen seal
       const replaced = (await own(elsewhere, "bob")).record;
       // The decision returns the block as a write; committed in the same transaction, nothing undone.
       const outcome = await alice.store.transaction(async (tables) => {
-        const stores = new LocalProtocolStores(tables, alice.own, Date.now());
+        const stores = new LocalProtocolStores(tables, alice.own, Date.now(), { provider });
         const chosen = await chooseSuite(stores, replaced);
         if (chosen.kind === "blocked") await stores.apply(chosen.writes);
         return chosen;
@@ -203,7 +203,7 @@ test("a changed identity is a blocked outcome whose write survives a reopen seal
       );
 
       await alice.store.transaction(async (tables) => {
-        const stores = new LocalProtocolStores(tables, alice.own, Date.now());
+        const stores = new LocalProtocolStores(tables, alice.own, Date.now(), { provider });
         const accepted = await acceptIdentity(provider, stores, replaced);
         assert.equal(accepted.kind, "accepted");
         await stores.apply(accepted.writes);
@@ -258,7 +258,7 @@ test("a classical message the relay held back is refused after the pair upgraded
     const bob = await party(dir, "bob", "classical");
     const bundleFor = (owner: Party, suite: SuiteId) =>
       owner.store.transaction(async (tables) => {
-        const stores = new LocalProtocolStores(tables, owner.own, Date.now());
+        const stores = new LocalProtocolStores(tables, owner.own, Date.now(), { provider });
         const { keys, record } = owner.own;
         const signed = await generatePrekey(provider, keys, record, suite, PREKEY_ROLES.signedDh);
         const pq =
@@ -271,7 +271,7 @@ test("a classical message the relay held back is refused after the pair upgraded
       });
     const startWith = (from: Party, to: string, bundle: Uint8Array, suite: SuiteId) =>
       from.store.transaction(async (tables) => {
-        const stores = new LocalProtocolStores(tables, from.own, Date.now());
+        const stores = new LocalProtocolStores(tables, from.own, Date.now(), { provider });
         const decoded = await decodeBundleExact(provider, bundle);
         const chosen = await chooseSuite(stores, decoded.record, suite);
         if (chosen.kind !== "chosen") throw new Error(`unexpected ${chosen.kind}`);

@@ -15,9 +15,12 @@ const BROWSER_ROOTS = [
   "src/crypto/web",
   "src/web",
   "src/client/browser-store",
+  // The protocol's store over the local tables: what a browser client decides through, as the CLI does.
+  "src/client/local-store/protocol-stores.ts",
 ];
 
 function tsFiles(folder: string): string[] {
+  if (folder.endsWith(".ts")) return [join(ROOT, folder)];
   return readdirSync(join(ROOT, folder), { recursive: true, encoding: "utf8" })
     .filter((name) => name.endsWith(".ts"))
     .map((name) => join(ROOT, folder, name));

@@ -4,29 +4,16 @@ import { NanoError } from "../../errors/index.ts";
 import {
   createDevice,
   createIdentityRecord,
-  type DeviceCertificate,
   decodeDeviceCertificateExact,
   decodeIdentityRecordExact,
   type IdentityKeys,
-  type IdentityRecord,
   type SuiteKeyPairs,
 } from "../../protocol/index.ts";
 import type { LocalStore, LocalTables } from "../local-store/local-store.ts";
 import type { IdentitySeeds } from "./identity-seeds.ts";
+import type { OwnIdentity } from "./own-identity.ts";
 
-/**
- * The owner's protocol identity. The keystore holds the identity seeds from `init`; the identity
- * record names a username, so it is created (and signed by every identity key) when the username is
- * claimed, together with the device key the relay authenticates (DESIGN.md: an identity key that
- * signs relay challenges would be a signing oracle). Record, certificate and device seed live in one
- * sealed `meta` row of the local store: the device seed is secret, so it is never in the clear.
- */
-export interface OwnIdentity {
-  readonly keys: IdentityKeys;
-  readonly record: IdentityRecord;
-  readonly certificate: DeviceCertificate;
-  readonly deviceSeed: Uint8Array;
-}
+export type { OwnIdentity } from "./own-identity.ts";
 
 const META_NAME = "own-identity";
 /**

@@ -1,6 +1,6 @@
-import { equalBytes, type SuiteId } from "../../crypto/index.ts";
-import { nodeProvider } from "../../crypto/node-provider.ts";
+import { equalBytes } from "../../crypto/bytes.ts";
 import type { CryptoProvider } from "../../crypto/provider/index.ts";
+import type { SuiteId } from "../../crypto/suite-ids.ts";
 import {
   type Contact,
   decodeSignedPrekeyExact,
@@ -11,9 +11,10 @@ import {
   type ProtocolWrites,
   type SignedPrekey,
 } from "../../protocol/index.ts";
-import type { OwnIdentity } from "../home/local-identity.ts";
+import type { OwnIdentity } from "../home/own-identity.ts";
 import { VerifiedRecords } from "../trust/verified-records.ts";
-import type { ContactRecord, LocalTables } from "./local-store.ts";
+import type { ContactRecord } from "./local-records.ts";
+import type { LocalTables } from "./local-tables.ts";
 
 /** The prekey row key: u16 suite || u32 id. Ids are random per prekey, so the suite disambiguates. */
 export function prekeyRowId(suite: SuiteId, id: number): Uint8Array {
@@ -52,8 +53,8 @@ export async function contactFromRecord(record: ContactRecord, records: Verified
 }
 
 export interface ProtocolStoresOptions {
-  /** The open client's crypto (ClientContext.provider); the local store is Node's, so node by default. */
-  readonly provider?: CryptoProvider;
+  /** The open client's crypto (ClientContext.provider): no default, so the browser store can use this. */
+  readonly provider: CryptoProvider;
   /** The open client's verified records (ClientContext.records); a fresh memory when absent. */
   readonly records?: VerifiedRecords;
 }
@@ -75,11 +76,11 @@ export class LocalProtocolStores implements ProtocolStore {
   readonly #records: VerifiedRecords;
   readonly provider: CryptoProvider;
 
-  constructor(tables: LocalTables, own: OwnIdentity, now: number, options: ProtocolStoresOptions = {}) {
+  constructor(tables: LocalTables, own: OwnIdentity, now: number, options: ProtocolStoresOptions) {
     this.#tables = tables;
     this.#own = own;
     this.#now = now;
-    this.provider = options.provider ?? nodeProvider;
+    this.provider = options.provider;
     this.#records = options.records ?? new VerifiedRecords(this.provider);
   }
 

@@ -1,5 +1,5 @@
 import type { SuiteId } from "../../crypto/index.ts";
-import type { ProviderSuite } from "../../crypto/provider/index.ts";
+import type { CryptoProvider, ProviderSuite } from "../../crypto/provider/index.ts";
 import {
   acceptedSuites,
   encodeBundle,
@@ -47,6 +47,7 @@ function oneTimeRole(suite: ProviderSuite): PrekeyRole {
 }
 
 export async function maintainPrekeys(
+  provider: CryptoProvider,
   store: LocalStoreApi,
   link: Pick<RelayLink, "own" | "api">,
   options: {
@@ -65,7 +66,7 @@ export async function maintainPrekeys(
   // Expired secrets and their replay entries go first (rotatePrekeys), then what is due is renewed,
   // for EVERY suite the identity accepts: an initiator asks for the suite its selection picked.
   const plans = await store.transaction(async (tables) => {
-    const stores = new LocalProtocolStores(tables, own, now);
+    const stores = new LocalProtocolStores(tables, own, now, { provider });
     const rotation = await rotatePrekeys(stores.provider, stores, { now });
     await stores.apply(rotation.writes);
     const held = await stores.listPrekeys();

@@ -67,7 +67,7 @@ export async function claimUsername(
     }
     throw error;
   }
-  const prekeys = await maintainPrekeys(home.store, link, { now });
+  const prekeys = await maintainPrekeys(context.provider, home.store, link, { now });
   if (home.config.username !== username || home.config.relay !== relay) {
     await writeConfig(home.paths, { ...home.config, username, relay });
   }

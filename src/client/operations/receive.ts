@@ -709,7 +709,7 @@ async function maintainPrekeysQuietly(
   options: { topUp?: boolean } = {},
 ): Promise<void> {
   try {
-    await maintainPrekeys(context.store, link, options);
+    await maintainPrekeys(context.provider, context.store, link, options);
   } catch (error) {
     if (!NanoError.is(error)) throw error;
   }

@@ -135,7 +135,7 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
     await writeConfig(reopened.paths, { ...reopened.config, cryptoMode: request.mode });
     const link = await buildRelayLink(reopened, nodeRelayEndpoint, own);
     try {
-      await maintainPrekeys(reopened.store, link, { now, forceBundle: true });
+      await maintainPrekeys(nodeProvider, reopened.store, link, { now, forceBundle: true });
     } finally {
       closeRelayLink(link);
     }

@@ -128,6 +128,9 @@ async function guarded<T>(work: () => Promise<T>): Promise<T | { error: string }
     guarded(() => receiveAt(id, sender, envelope, record, now)),
   importInto: (v: Variant, id: string, exported: ExportedParty) => guarded(() => importInto(v, id, exported)),
   exportOf: (id: string) => guarded(async () => exportParty(party(id))),
+  /** Decodes (so verifies) a record made elsewhere: its username, or the code it is refused with. */
+  checkRecord: (v: Variant, record: string) =>
+    guarded(async () => (await importRecord(await provider(v), record)).username),
 };
 const status = document.getElementById("status");
 if (status) status.textContent = "ready";
