@@ -1,25 +1,15 @@
 import type { CryptoProvider } from "../crypto/provider/index.ts";
+import type { ClientRuntime } from "./client-runtime.ts";
 import type { OwnIdentity } from "./home/local-identity.ts";
 import type { UnlockedHome } from "./home/unlocked-home.ts";
 import type { LocalStoreApi } from "./local-store/local-tables.ts";
+import type { AttachmentSink } from "./messaging/attachment-sink.ts";
 import { SessionStarts } from "./messaging/session-starts.ts";
 import { OutboxState } from "./outbox/outbox-state.ts";
 import { buildRelayLink, closeRelayLink, type RelayLink } from "./transport/relay-link.ts";
-import type { RelayEndpoint } from "./transport/relay-request.ts";
 import { TransparencyClient } from "./trust/kt-client.ts";
 import { PeerChecks } from "./trust/peer-checks.ts";
 import { VerifiedRecords } from "./trust/verified-records.ts";
-
-/**
- * What differs between the runtimes a client runs in, handed in by whoever opens the client: the crypto
- * (nodeProvider in Node, createWebProvider() in the page) and how the relay is reached (node:https with
- * the config's CA in Node, fetch in the page). NanoClient passes NODE_CLIENT_RUNTIME (node-runtime.ts).
- */
-export interface ClientRuntime {
-  readonly provider: CryptoProvider;
-  /** The endpoint of the home's configured relay (`invalid_argument` when none is configured). */
-  relayEndpoint(home: UnlockedHome): Promise<RelayEndpoint>;
-}
 
 /**
  * Everything one open client holds in memory besides its unlocked home: the relay link, the outbox's
@@ -63,10 +53,15 @@ export class ClientContext {
     return this.home.store;
   }
 
+  /** Where this client keeps received attachments (`saveDir`: a folder, where the runtime has them). */
+  attachmentSink(saveDir: string | null): Promise<AttachmentSink> {
+    return this.#runtime.attachmentSink(this.home, saveDir);
+  }
+
   /** The relay link of the stored identity, built on first use; a failed build is tried again next time. */
   link(): Promise<RelayLink> {
     if (this.#link !== null) return this.#link;
-    const building = buildRelayLink(this.home, (home) => this.#runtime.relayEndpoint(home));
+    const building = buildRelayLink(this.home, this.#runtime);
     this.#link = building;
     // A failure (no username yet, unreadable CA) is not kept: the next command tries again.
     building.catch(() => {
@@ -81,7 +76,7 @@ export class ClientContext {
    */
   linkAs(own: OwnIdentity): Promise<RelayLink> {
     if (this.#link !== null) this.#retired.push(this.#link);
-    const building = buildRelayLink(this.home, (home) => this.#runtime.relayEndpoint(home), own);
+    const building = buildRelayLink(this.home, this.#runtime, own);
     this.#link = building;
     return building;
   }

@@ -55,7 +55,14 @@ export async function claimUsername(
   const home = context.home;
   const relay = relayUrl(home);
   // A home that claimed a name and lost its local.db: a new claim would leave waiting mail unreadable.
-  const own = await ensureOwnIdentity(home.store, home.seeds, username, now, home.config.username);
+  const own = await ensureOwnIdentity(
+    context.provider,
+    home.store,
+    home.seeds,
+    username,
+    now,
+    home.config.username,
+  );
   const link = await context.linkAs(own);
   let created: boolean;
   try {
@@ -63,7 +70,7 @@ export async function claimUsername(
   } catch (error) {
     if (NanoError.is(error) && REFUSED_FOR_GOOD.has(error.code)) {
       context.retireLink();
-      await forgetUnclaimedIdentity(home.store, home.seeds, username);
+      await forgetUnclaimedIdentity(context.provider, home.store, home.seeds, username);
     }
     throw error;
   }

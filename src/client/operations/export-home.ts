@@ -31,7 +31,7 @@ export async function exportHome(
   if (existsSync(options.output) && options.force !== true)
     throw new NanoError("output_exists", `${options.output} already exists; pass --force to replace it`);
   const { home } = context;
-  const own = await loadOwnIdentity(home.store, home.seeds);
+  const own = await loadOwnIdentity(context.provider, home.store, home.seeds);
   const { provider } = context;
   const document = await home.store.transaction((tables) => {
     const contacts = tables.listContacts().map((contact) => ({

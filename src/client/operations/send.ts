@@ -1,13 +1,5 @@
-import {
-  equalBytes,
-  fromHex,
-  getSuite,
-  getSuiteByName,
-  type SuiteId,
-  type SuiteName,
-  toHex,
-  utf8,
-} from "../../crypto/index.ts";
+import { equalBytes, fromHex, toHex, utf8 } from "../../crypto/bytes.ts";
+import { type SuiteId, type SuiteName, suiteIdByName } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
 import { encodeAttachmentReference } from "../../protocol/attachment-reference.ts";
 import {
@@ -230,7 +222,7 @@ async function encryptAndCommit(
       body: utf8(request.file === null ? (request.text ?? "") : JSON.stringify(attachment)),
       sentAt: now,
       contentId: toHex(messageId),
-      suite: getSuite(suite!).id,
+      suite: context.provider.suite(suite!).id,
     });
     return { kind: "sent", suite: suite!, envelope: sent.envelope, checkedRecord, consumed: sent.consumed };
   });
@@ -309,7 +301,7 @@ async function sendNow(
 ): Promise<SendResult | null> {
   const peer = request.recipient;
   const store = context.store;
-  const explicit = request.cryptoMode === null ? undefined : getSuiteByName(request.cryptoMode).id;
+  const explicit = request.cryptoMode === null ? undefined : suiteIdByName(request.cryptoMode);
   const wantsSession = (suite: number | null) =>
     suite === null || (explicit !== undefined && explicit !== suite);
   let current = await store.read((tables) => activeSuite(tables, peer));
@@ -358,7 +350,7 @@ async function sendNow(
     clientMessageId,
     contentId: toHex(messageId),
     recipient: peer,
-    suite: getSuite(committed.suite).name,
+    suite: context.provider.suite(committed.suite).name,
     queued,
     queuedBecause: queued ? attempt.code : null,
     envelopeBytes: committed.envelope.length,

@@ -43,7 +43,7 @@ export async function status(context: ClientContext): Promise<StatusReport> {
     home.quarantine.read((tables) => tables.countQuarantine()),
     store.read((tables) => tables.listContacts()),
   ]);
-  const own = await loadOwnIdentity(store, seeds);
+  const own = await loadOwnIdentity(context.provider, store, seeds);
   const { prekeys, blocks } = await store.read((tables) => ({
     prekeys: tables.listPrekeySecrets(),
     blocks: loadBlockList(tables),

@@ -1,10 +1,10 @@
-import { wipe } from "../../crypto/index.ts";
+import { wipe } from "../../crypto/bytes.ts";
 import { NanoError } from "../../errors/index.ts";
+import type { ClientRuntime } from "../client-runtime.ts";
 import { loadOwnIdentity, type OwnIdentity, requireOwnIdentity } from "../home/local-identity.ts";
 import type { UnlockedHome } from "../home/unlocked-home.ts";
 import { RelayApi } from "./relay-api.ts";
 import { RelayChannel } from "./relay-channel.ts";
-import type { RelayEndpoint } from "./relay-request.ts";
 
 /**
  * What every relay-backed command needs: the own identity (record, device) and an API client for the
@@ -35,12 +35,13 @@ export function relayUrl(home: UnlockedHome): string {
  */
 export async function buildRelayLink(
   home: UnlockedHome,
-  relayEndpoint: (home: UnlockedHome) => Promise<RelayEndpoint>,
+  runtime: ClientRuntime,
   own?: OwnIdentity,
 ): Promise<RelayLink> {
   const identity =
-    own ?? requireOwnIdentity(await loadOwnIdentity(home.store, home.seeds), home.config.username);
-  const endpoint = await relayEndpoint(home);
+    own ??
+    requireOwnIdentity(await loadOwnIdentity(runtime.provider, home.store, home.seeds), home.config.username);
+  const endpoint = await runtime.relayEndpoint(home);
   const api = new RelayApi(endpoint, identity);
   return { own: identity, api, channel: new RelayChannel(api) };
 }
