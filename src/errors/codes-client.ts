@@ -49,7 +49,7 @@ export const CLIENT_ERRORS = {
     kind: "crypto",
     status: 400,
     meaning:
-      "The passphrase is right but the sealed contents fail authentication: the file was modified deliberately.",
+      "The passphrase is right but the sealed contents fail authentication: the file was modified deliberately. In the browser: the stored blob or its wrapping key was changed or removed, or the keystore's database was made again without them.",
     fix: "Treat the home directory as compromised; restore from a trusted backup.",
   },
   keystore_payload_too_large: {
@@ -169,8 +169,8 @@ export const CLIENT_ERRORS = {
     kind: "codec",
     status: 422,
     meaning:
-      "The home's local.db is damaged (SQLite finds a malformed page, or the file is not a database): sessions and history in it cannot be read.",
-    fix: "Restore the home from a backup; keep the damaged file for diagnosis.",
+      "The home's local.db is damaged (SQLite finds a malformed page, or the file is not a database), or the browser's local store database lacks its object stores (it was deleted and made again by other code of the origin): sessions and history in it cannot be read.",
+    fix: "Restore the home from a backup; keep the damaged file for diagnosis. In the browser, the store cannot be repaired: delete it (IdbLocalStore.destroy) and start over.",
   },
   local_store_busy: {
     kind: "usage",

@@ -30,6 +30,10 @@ function sqliteSubject(path: string): StoreSubject {
     async tamper(table, action) {
       const db = new DatabaseSync(path);
       try {
+        if (action === "delete-key-check") {
+          db.prepare("DELETE FROM meta WHERE name = 'key-check'").run();
+          return;
+        }
         const keyColumn = KEY_COLUMN[table];
         const rows = db
           .prepare(`SELECT ${keyColumn} AS k, record FROM ${table} ORDER BY ${keyColumn}`)

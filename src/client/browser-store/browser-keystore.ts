@@ -96,8 +96,8 @@ function subtleOf(options: BrowserKeystoreOptions): SubtleCrypto {
   return subtle;
 }
 
-function openKeystoreDatabase(options: BrowserKeystoreOptions): Promise<IDBDatabase> {
-  return openDatabase(
+async function openKeystoreDatabase(options: BrowserKeystoreOptions): Promise<IDBDatabase> {
+  const db = await openDatabase(
     indexedDbFactory(options.indexedDB),
     options.name ?? DEFAULT_BROWSER_KEYSTORE_NAME,
     1,
@@ -106,6 +106,17 @@ function openKeystoreDatabase(options: BrowserKeystoreOptions): Promise<IDBDatab
     },
     () => new NanoError("keystore_version_unsupported", "the browser keystore was written by a newer app"),
   );
+  // At this version without its object store, the database was deleted and made again by other code of
+  // the origin: a typed refusal, not the NotFoundError of a transaction over it (and not "no keystore":
+  // one was there).
+  if (!db.objectStoreNames.contains(STORE)) {
+    db.close();
+    throw new NanoError(
+      "keystore_tampered",
+      "the browser keystore's database lacks its object store: it was deleted and made again",
+    );
+  }
+  return db;
 }
 
 function aesGcm(nonce: Uint8Array, header: Uint8Array): AesGcmParams {

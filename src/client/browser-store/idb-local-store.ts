@@ -19,7 +19,13 @@ import {
   rolledBack,
   STATE_COUNTER_META,
 } from "../local-store/state-counter.ts";
-import { indexedDbFactory, openDatabase, requestResult, transactionDone } from "./idb-requests.ts";
+import {
+  ConnectionClosedError,
+  indexedDbFactory,
+  openDatabase,
+  requestResult,
+  transactionDone,
+} from "./idb-requests.ts";
 import { ImageTables, KEY_CHECK, KEY_CHECK_PLAINTEXT } from "./image-tables.ts";
 import {
   Draft,
@@ -193,6 +199,8 @@ export class IdbLocalStore implements LocalStoreApi {
         },
         versionTooNew,
       );
+      requireObjectStores(database, TABLE_NAMES);
+      requireObjectStores(anchorDatabase, [ANCHOR_STORE]);
       const store = new IdbLocalStore(
         options.name,
         database,
@@ -293,14 +301,19 @@ export class IdbLocalStore implements LocalStoreApi {
   ): Promise<T> {
     const draft = new Draft(this.#image);
     const tables = new ImageTables(draft, (table, value) => this.#blind(table, value));
-    let pending: T | Promise<T>;
-    this.#inWork = true;
+    let result: T;
     try {
-      pending = work(tables);
+      let pending: T | Promise<T>;
+      this.#inWork = true;
+      try {
+        pending = work(tables);
+      } finally {
+        this.#inWork = false;
+      }
+      result = await pending;
     } finally {
-      this.#inWork = false;
+      draft.finish();
     }
-    const result = await pending;
     if (!draft.empty) {
       await this.#commit(draft, durability);
       if (tables.counterRaised) this.#raiseAnchor();
@@ -346,14 +359,7 @@ export class IdbLocalStore implements LocalStoreApi {
       }
       await done;
     } catch (cause) {
-      const quota = cause instanceof DOMException && cause.name === "QuotaExceededError";
-      throw new NanoError(
-        "browser_storage_unavailable",
-        quota
-          ? "the browser's storage quota is full: nothing of this transaction was written"
-          : "an IndexedDB commit failed: nothing of it was written",
-        { cause },
-      );
+      throw new NanoError("browser_storage_unavailable", commitFailure(cause), { cause });
     }
     draft.publish(changes, sealed);
   }
@@ -401,6 +407,9 @@ export class IdbLocalStore implements LocalStoreApi {
     // The clear columns still select a broken row (as SQLite selects it and fails to open it), so a
     // listing that would have shown it throws instead of leaving it out silently.
     let columns: RowColumns = {};
+    // A broken row keeps the bytes it is stored with: a column update (markShown, a retry counter)
+    // writes them back as they are, as SQLite's UPDATE of a clear column does, not a row without them.
+    let storedBytes: Uint8Array | null = null;
     try {
       if (rowKey === null) throw tampered(`a row key of ${table} is not a blind index`);
       if (value === null || typeof value !== "object") throw tampered(`a row of ${table} is not a record`);
@@ -410,6 +419,7 @@ export class IdbLocalStore implements LocalStoreApi {
       if (kind === "none") return { rowKey, columns, record: RowRecord.decoded(null), sealed: null };
       const sealed = stored.record;
       if (!(sealed instanceof Uint8Array)) throw tampered(`a sealed column of ${table} is not bytes`);
+      storedBytes = sealed;
       const plain = await openRowWith(this.#primitives, this.#keys, table, rowKey, sealed);
       const record =
         kind === "raw"
@@ -418,14 +428,22 @@ export class IdbLocalStore implements LocalStoreApi {
       return { rowKey, columns, record: record as ImageRow["record"], sealed };
     } catch (error) {
       const broken = error instanceof NanoError ? error : tampered(`a row of ${table} cannot be read`, error);
-      return { rowKey: rowKey ?? new Uint8Array(0), columns, broken, sealed: null };
+      return { rowKey: rowKey ?? new Uint8Array(0), columns, broken, sealed: storedBytes };
     }
   }
 
-  /** A new store gets its key-check row; an existing one must open it under this key. */
+  /**
+   * A new store gets its key-check row; an existing one must open it under this key. A store that
+   * holds rows but no key-check had it deleted: it is refused, not taken as new — writing a key-check
+   * under whatever key this open was given (another identity's keystore) would make the store refuse
+   * its own key from then on.
+   */
   async #checkKey(): Promise<void> {
     const row = this.#image.rows("meta").get(KEY_CHECK);
     if (row === undefined) {
+      if ([...this.#image.tables.values()].some((rows) => rows.size > 0)) {
+        throw tampered("the local store holds rows but not its key-check row: it was deleted");
+      }
       const draft = new Draft(this.#image);
       new ImageTables(draft, (table, value) => this.#blind(table, value)).putKeyCheck();
       await this.#commit(draft, "strict");
@@ -489,6 +507,32 @@ export class IdbLocalStore implements LocalStoreApi {
       .finally(() => {
         this.#anchoring = null;
       });
+  }
+}
+
+/** What a failed commit's error says: whether it is known that nothing of it was written. */
+function commitFailure(cause: unknown): string {
+  if (cause instanceof ConnectionClosedError) {
+    // Memory keeps the state before this commit; the disk has that state or this commit's, whole.
+    return "the browser closed the local store's database during a commit (site data cleared, or a storage failure): the commit is on disk whole or not at all; open the store again to see which";
+  }
+  if (cause instanceof DOMException && cause.name === "QuotaExceededError")
+    return "the browser's storage quota is full: nothing of this transaction was written";
+  return "an IndexedDB commit failed: nothing of it was written";
+}
+
+/**
+ * A database at this schema's version lacks an object store only when it was deleted and made again
+ * by other code of the origin (a script, another app on the same origin): a typed refusal instead of
+ * the NotFoundError a transaction over it would throw.
+ */
+function requireObjectStores(database: IDBDatabase, names: readonly string[]): void {
+  const missing = names.filter((name) => !database.objectStoreNames.contains(name));
+  if (missing.length > 0) {
+    throw new NanoError(
+      "local_store_damaged",
+      `the browser's local store database ${database.name} lacks its object stores ${missing.join(", ")}`,
+    );
   }
 }
 

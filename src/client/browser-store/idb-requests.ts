@@ -27,17 +27,45 @@ export function requestResult<T>(request: IDBRequest<T>): Promise<T> {
   });
 }
 
-/** Resolves on `complete` (with durability "strict": on disk), rejects on `abort` or `error`. */
+/**
+ * Resolves on `complete` (with durability "strict": on disk), rejects on `abort`. A request that fails
+ * (an `add` over an existing key: ConstraintError) fires `error`, which bubbles to the transaction
+ * and then aborts it: it settles once, on abort. The error event is NOT cancelled: `preventDefault`
+ * on it tells IndexedDB the failure was handled, and the transaction would go on and commit the other
+ * requests without the failed one — half a commit, reported as complete.
+ */
 export function transactionDone(transaction: IDBTransaction): Promise<void> {
   return new Promise((resolve, reject) => {
-    transaction.oncomplete = () => resolve();
-    transaction.onabort = () =>
+    const database = transaction.db;
+    // Chromium closes a connection by force when the origin's data is cleared ("Clear site data", the
+    // DevTools) or its storage fails, and then fires `close` on the connection and NEITHER `complete`
+    // NOR `abort` on a transaction in flight: without this, its commit would wait forever.
+    const closed = (): void => {
+      settle();
+      reject(new ConnectionClosedError());
+    };
+    const settle = (): void => database.removeEventListener("close", closed);
+    database.addEventListener("close", closed);
+    transaction.oncomplete = () => {
+      settle();
+      resolve();
+    };
+    transaction.onabort = () => {
+      settle();
       reject(transaction.error ?? new DOMException("transaction aborted", "AbortError"));
-    transaction.onerror = (event) => {
-      // The error bubbles to the transaction, which then aborts: settle once, on abort.
-      event.preventDefault?.();
     };
   });
+}
+
+/**
+ * The browser closed the connection while a transaction was in flight: whether that transaction
+ * reached the disk is unknown (the connection is gone, so nothing more can be written through it).
+ */
+export class ConnectionClosedError extends Error {
+  constructor() {
+    super("the browser closed the IndexedDB connection before the transaction completed");
+    this.name = "ConnectionClosedError";
+  }
 }
 
 /**

@@ -154,7 +154,10 @@ export interface ImageRow<K extends TableName = TableName> {
   readonly record?: RowRecord<TableRecords[K]>;
   /** Why the stored row is unusable: thrown when a work reads it, as the SQLite store throws on open. */
   readonly broken?: NanoError;
-  /** The stored sealed bytes; null while the record is new or changed and not sealed yet. */
+  /**
+   * The stored sealed bytes (a broken row's too, so that a column update writes them back unchanged);
+   * null while the record is new or changed and not sealed yet.
+   */
   readonly sealed: Uint8Array | null;
   /** The record's encoding, kept only until the commit seals it. */
   readonly encoded?: Uint8Array;
@@ -189,27 +192,47 @@ export type RowChange = { readonly table: TableName; readonly key: string; reado
 
 /**
  * A transaction's view: reads see the draft's own changes over the image; writes go to the draft only.
+ * Once its work has settled the draft is finished and refuses every read and write: a write then
+ * (through tables the work kept, or from a task it left running) would belong to no transaction —
+ * lost without a word, or, made while the commit seals, in the draft but not in what is written.
  */
 export class Draft {
   readonly #image: StoreImage;
   readonly #changes = new Map<TableName, Map<string, ImageRow | null>>();
   readonly #sequences = new Map<TableName, number>();
+  #finished = false;
 
   constructor(image: StoreImage) {
     this.#image = image;
   }
 
+  /** The work settled: from now on only the commit reads the draft (changes, publish). */
+  finish(): void {
+    this.#finished = true;
+  }
+
+  #usable(): void {
+    if (this.#finished) {
+      throw new Error(
+        "the tables of a finished local store transaction were used: a work must make all of its reads and writes before it settles",
+      );
+    }
+  }
+
   get(table: TableName, key: string): ImageRow | undefined {
+    this.#usable();
     const changed = this.#changes.get(table);
     if (changed?.has(key)) return changed.get(key) ?? undefined;
     return this.#image.rows(table).get(key);
   }
 
   put(table: TableName, key: string, row: ImageRow): void {
+    this.#usable();
     this.#tableChanges(table).set(key, row);
   }
 
   delete(table: TableName, key: string): boolean {
+    this.#usable();
     const existed = this.get(table, key) !== undefined;
     if (existed) this.#tableChanges(table).set(key, null);
     return existed;
@@ -217,6 +240,7 @@ export class Draft {
 
   /** Every row of `table` as the draft sees it, as [key, row] pairs (in no particular order). */
   *entries(table: TableName): Generator<[string, ImageRow]> {
+    this.#usable();
     const changed = this.#changes.get(table);
     for (const [key, row] of this.#image.rows(table)) {
       if (changed?.has(key)) continue;
@@ -228,6 +252,7 @@ export class Draft {
 
   /** The next sequence number of an AUTOINCREMENT-like table (never one the image handed out). */
   nextSequence(table: TableName): number {
+    this.#usable();
     const next = (this.#sequences.get(table) ?? this.#image.sequences.get(table) ?? 0) + 1;
     this.#sequences.set(table, next);
     return next;

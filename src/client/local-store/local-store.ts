@@ -716,10 +716,32 @@ export class SqliteTables implements LocalTables {
     this.#run("DELETE FROM meta WHERE name = ?", name);
   }
 
+  /**
+   * A new database gets its key-check row; an existing one must open it under this key. One that holds
+   * rows but no key-check had it deleted: refused, not taken as new — sealing a key-check under the key
+   * this open was given (another home's keystore) would make it refuse its own key from then on.
+   */
+  /** Whether any table of the database has a row (a new database has none before its key-check). */
+  #holdsRows(): boolean {
+    const tables = this.#db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+      .all() as { name: string }[];
+    return tables.some(
+      ({ name }) =>
+        this.#db.prepare(`SELECT 1 FROM "${name.replaceAll('"', '""')}" LIMIT 1`).get() !== undefined,
+    );
+  }
+
   checkKey(): void {
     const row = this.#get("SELECT record FROM meta WHERE name = ?", KEY_CHECK);
     const rowKey = utf8(KEY_CHECK);
     if (row === undefined) {
+      if (this.#holdsRows()) {
+        throw new NanoError(
+          "local_record_tampered",
+          "the local database holds rows but not its key-check row: it was deleted",
+        );
+      }
       this.#run(
         "INSERT INTO meta (name, record) VALUES (?, ?)",
         KEY_CHECK,

@@ -18,7 +18,13 @@ import { equal, ok, rejectsWith } from "./_check.ts";
 
 /** Tables a subject can tamper with, and how. */
 export type TamperTable = "contacts" | "sessions" | "outbox" | "received" | "meta";
-export type TamperAction = "flip-byte" | "swap-records" | "truncate" | "reseal-foreign";
+export type TamperAction =
+  | "flip-byte"
+  | "swap-records"
+  | "truncate"
+  | "reseal-foreign"
+  /** Deletes the store's key-check row (table "meta" only). */
+  | "delete-key-check";
 
 /**
  * What "reseal-foreign" seals, under the right key, table and row key: valid JSON that is no record of
@@ -658,6 +664,35 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = Object.freeze([
       const again = await subject.open();
       await expectFilled(again, "the right key still opens it");
       await again.close();
+    },
+  },
+  {
+    name: "a store with rows whose key-check row was deleted is refused under any key, and nothing is written",
+    async run(subject) {
+      const store = await subject.open();
+      await fill(store);
+      await store.close();
+      await subject.tamper("meta", "delete-key-check");
+      // Taken as new, it would get a key-check sealed under whatever key opened it (another identity's)
+      // and refuse its own from then on. Its own key first: a store that took it as new would open.
+      for (const [label, key] of [
+        ["its own key", undefined],
+        ["its own key, again (the first refusal wrote nothing)", undefined],
+        ["another key", filled(32, 0xee)],
+      ] as const) {
+        await rejectsWith(
+          async () => {
+            const opened = await subject.open(key);
+            try {
+              await opened.read((tables) => tables.listContacts());
+            } finally {
+              await opened.close();
+            }
+          },
+          "local_record_tampered",
+          label,
+        );
+      }
     },
   },
   {

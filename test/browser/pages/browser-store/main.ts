@@ -55,6 +55,18 @@ function idbSubject(name: string, primitives: CryptoProvider["primitives"]): Sto
   return {
     open: (databaseKey) => IdbLocalStore.open({ name, databaseKey: databaseKey ?? key, primitives }),
     async tamper(table, action) {
+      if (action === "delete-key-check") {
+        const db = await openRaw(name);
+        try {
+          const transaction = db.transaction("meta", "readwrite");
+          const done = transactionDone(transaction);
+          transaction.objectStore("meta").delete("key-check");
+          await done;
+        } finally {
+          db.close();
+        }
+        return;
+      }
       const db = await openRaw(name);
       // Sealing is asynchronous: the foreign record is sealed before the transaction that writes it.
       let foreign: Uint8Array | null = null;
