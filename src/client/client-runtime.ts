@@ -1,5 +1,5 @@
 import type { CryptoProvider } from "../crypto/provider/index.ts";
-import type { UnlockedHome } from "./home/unlocked-home.ts";
+import type { UnlockedHome } from "./home/open-home.ts";
 import type { AttachmentSink } from "./messaging/attachment-sink.ts";
 import type { RelayEndpoint } from "./transport/relay-request.ts";
 

@@ -1,7 +1,7 @@
 import type { CryptoProvider } from "../crypto/provider/index.ts";
 import type { ClientRuntime } from "./client-runtime.ts";
 import type { OwnIdentity } from "./home/local-identity.ts";
-import type { UnlockedHome } from "./home/unlocked-home.ts";
+import type { UnlockedHome } from "./home/open-home.ts";
 import type { LocalStoreApi } from "./local-store/local-tables.ts";
 import type { AttachmentSink } from "./messaging/attachment-sink.ts";
 import { SessionStarts } from "./messaging/session-starts.ts";

@@ -2,7 +2,7 @@ import { resolve as resolvePath } from "node:path";
 import type { Argon2idParameters, SuiteName } from "../crypto/index.ts";
 import { ClientContext } from "./context.ts";
 import { checkRelayUrl, resolveHome } from "./home/home.ts";
-import { type UnlockedHome, unlockHome } from "./home/unlocked-home.ts";
+import { type NodeUnlockedHome, unlockHome } from "./home/unlocked-home.ts";
 import { changeKeystorePassphrase, type Passphrase } from "./keystore/keystore.ts";
 import type { DeliveryReceipt } from "./messaging/delivery-receipts.ts";
 import { NODE_CLIENT_RUNTIME } from "./node-runtime.ts";
@@ -93,7 +93,10 @@ export class NanoClient {
   /** Messages committed locally and not yet acknowledged by the relay. */
   readonly outbox: Outbox;
 
-  private constructor(home: UnlockedHome) {
+  readonly #home: NodeUnlockedHome;
+
+  private constructor(home: NodeUnlockedHome) {
+    this.#home = home;
     this.#context = new ClientContext(home, NODE_CLIENT_RUNTIME);
     this.outbox = new Outbox(home.store, { state: this.#context.outbox });
   }
@@ -161,8 +164,8 @@ export class NanoClient {
   }
 
   /** The unlocked home, for the protocol wiring (identity seeds, local store, config). */
-  get home(): UnlockedHome {
-    return this.#context.home;
+  get home(): NodeUnlockedHome {
+    return this.#home;
   }
 
   /** This client's in-memory state (relay link, outbox bookkeeping, caches): tests and tools. */

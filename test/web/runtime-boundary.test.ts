@@ -91,6 +91,8 @@ test("the walk finds a node: import behind a re-export (the guard can fail)", ()
 const CLEARED_FOR_THE_PAGE = [
   "src/client/context.ts",
   "src/client/client-runtime.ts",
+  "src/client/home/open-home.ts",
+  "src/client/operations/claim-username.ts",
   "src/client/home/local-identity.ts",
   "src/client/transport/relay-link.ts",
   "src/client/transport/relay-api.ts",

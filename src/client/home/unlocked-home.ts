@@ -5,24 +5,21 @@ import { loadKeystore, type Passphrase } from "../keystore/keystore.ts";
 import { decodeKeystoreContents, type KeystoreContents } from "../keystore/keystore-contents.ts";
 import { LocalStore } from "../local-store/local-store.ts";
 import { assertNotWritableByOthers } from "./atomic-file.ts";
-import { type ClientConfig, type HomePaths, readConfig } from "./home.ts";
+import { type HomePaths, readConfig, writeConfig } from "./home.ts";
 import { decodeIdentitySeeds, type IdentitySeeds } from "./identity-seeds.ts";
+import type { UnlockedHome } from "./open-home.ts";
+
+export type { UnlockedHome } from "./open-home.ts";
 
 /**
- * A home opened with its passphrase: the config, the decrypted identity seeds and the open local store.
- * Every command but `init` starts here. `close()` wipes the key material it holds (best effort).
+ * The Node home opened with its passphrase (open-home.ts): its folder's paths, and the SQLite store and
+ * quarantine (local.db, quarantine.db) as themselves, for the Node-only commands and the tests.
+ * Every command but `init` starts here.
  */
-export interface UnlockedHome {
+export interface NodeUnlockedHome extends UnlockedHome {
   readonly paths: HomePaths;
-  readonly config: ClientConfig;
-  readonly seeds: IdentitySeeds;
   readonly store: LocalStore;
-  /**
-   * The quarantine (issue 13, loss 4): its own file under the same database key, so that putting a
-   * backup of local.db back — the way to open what is in it — does not throw the quarantine away.
-   */
   readonly quarantine: LocalStore;
-  close(): Promise<void>;
 }
 
 /**
@@ -36,7 +33,7 @@ export async function unlockHome(
   paths: HomePaths,
   passphrase: Passphrase,
   opening: Promise<Uint8Array> | null = null,
-): Promise<UnlockedHome> {
+): Promise<NodeUnlockedHome> {
   try {
     await access(paths.keystore);
   } catch {
@@ -67,10 +64,12 @@ export async function unlockHome(
   }
   return {
     paths,
+    location: paths.root,
     config,
     seeds,
     store,
     quarantine,
+    saveConfig: (next) => writeConfig(paths, next),
     async close() {
       await Promise.all([store.close(), quarantine.close()]);
       for (const entry of seeds.suites)

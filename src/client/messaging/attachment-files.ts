@@ -3,7 +3,7 @@ import { constants } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AttachmentOpener, type AttachmentReference } from "../attachments/attachment.ts";
-import type { UnlockedHome } from "../home/unlocked-home.ts";
+import type { UnlockedHome } from "../home/open-home.ts";
 import { MAX_ATTACHMENT_BYTES } from "../operations/send-limits.ts";
 import type { AttachmentSink } from "./attachment-sink.ts";
 import { type AttachmentLink, downloadVerified, type Progress } from "./attachments.ts";
@@ -23,7 +23,7 @@ export async function fileAttachmentSink(
   home: UnlockedHome,
   saveDir: string | null,
 ): Promise<AttachmentSink> {
-  const dir = resolve(saveDir ?? join(home.paths.root, DEFAULT_DOWNLOADS_DIR));
+  const dir = resolve(saveDir ?? join(home.location, DEFAULT_DOWNLOADS_DIR));
   await sweepStalePartials(dir).catch(() => {});
   return {
     save: (link, reference, name, onProgress) =>

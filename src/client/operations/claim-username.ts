@@ -1,6 +1,5 @@
 import { type ErrorCode, NanoError } from "../../errors/index.ts";
 import type { ClientContext } from "../context.ts";
-import { writeConfig } from "../home/home.ts";
 import { ensureOwnIdentity, forgetUnclaimedIdentity } from "../home/local-identity.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
 import { relayUrl } from "../transport/relay-link.ts";
@@ -76,7 +75,7 @@ export async function claimUsername(
   }
   const prekeys = await maintainPrekeys(context.provider, home.store, link, { now });
   if (home.config.username !== username || home.config.relay !== relay) {
-    await writeConfig(home.paths, { ...home.config, username, relay });
+    await home.saveConfig({ ...home.config, username, relay });
   }
   return { username, relay, created, oneTimePrekeys: prekeys.oneTimeCount };
 }

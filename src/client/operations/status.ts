@@ -62,7 +62,7 @@ export async function status(context: ClientContext): Promise<StatusReport> {
     }
   }
   return {
-    home: home.paths.root,
+    home: home.location,
     mode: seeds.preferred.name,
     acceptedSuites: seeds.suites.map((entry) => entry.suite.name),
     identityFingerprint: identityFingerprint(seeds),

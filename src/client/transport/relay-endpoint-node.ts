@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { NanoError } from "../../errors/index.ts";
-import type { UnlockedHome } from "../home/unlocked-home.ts";
+import type { UnlockedHome } from "../home/open-home.ts";
 import { endpointFromUrl } from "./relay-http.ts";
 import { relayUrl } from "./relay-link.ts";
 import type { RelayEndpoint } from "./relay-request.ts";

@@ -2,7 +2,7 @@ import { wipe } from "../../crypto/bytes.ts";
 import { NanoError } from "../../errors/index.ts";
 import type { ClientRuntime } from "../client-runtime.ts";
 import { loadOwnIdentity, type OwnIdentity, requireOwnIdentity } from "../home/local-identity.ts";
-import type { UnlockedHome } from "../home/unlocked-home.ts";
+import type { UnlockedHome } from "../home/open-home.ts";
 import { RelayApi } from "./relay-api.ts";
 import { RelayChannel } from "./relay-channel.ts";
 
