@@ -18,6 +18,7 @@ import { nodeProvider } from "../crypto/node-provider.ts";
 import type { CryptoProvider } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import { decodeIdentityRecordExact } from "../protocol/identity-record.ts";
+import { describeIssue, TransparencyProof } from "../wire/index.ts";
 import { type Checkpoint, describeCheckpoint } from "./checkpoint.ts";
 import { CheckpointTracker } from "./checkpoint-tracker.ts";
 import { checkKtUsername, decodeKtLeaf } from "./kt-leaf.ts";
@@ -25,15 +26,8 @@ import type { LogVerifierKey } from "./log-key.ts";
 import { hashLeaf } from "./merkle-hash.ts";
 import { decodeBase64Strict } from "./signed-note.ts";
 
-/** The `transparency` object of a bundle or account response, as received (JSON). */
-export interface TransparencyResponse {
-  readonly log_index: number;
-  readonly leaf: string;
-  readonly username_salt: string;
-  readonly inclusion_proof: readonly string[];
-  readonly tree_size: number;
-  readonly checkpoint: string;
-}
+/** The `transparency` object of a bundle or account response (src/wire/answers.ts TransparencyProof). */
+export type TransparencyResponse = TransparencyProof;
 
 /** Fetches PROOF(from, to) of the key-transparency log (GET /v1/transparency/kt/consistency). */
 export type ConsistencyFetcher = (from: number, to: number) => Promise<readonly Uint8Array[]>;
@@ -46,8 +40,6 @@ export interface KtVerification {
   readonly recordVersion: number;
 }
 
-const MAX_PROOF_HASHES = 64;
-
 function missing(message: string): NanoError {
   return new NanoError("kt_proof_missing", message);
 }
@@ -59,32 +51,13 @@ function bytesField(value: unknown, what: string): Uint8Array {
   return bytes;
 }
 
-/** Shape checks of untrusted JSON before any cryptography runs. */
+/** Shape checks of untrusted JSON (the wire contract's TransparencyProof) before any cryptography runs. */
 export function parseTransparencyResponse(value: unknown): TransparencyResponse {
   if (typeof value !== "object" || value === null)
     throw missing("the response carries no transparency proof");
-  const record = value as Record<string, unknown>;
-  const index = record.log_index;
-  const size = record.tree_size;
-  if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0)
-    throw missing("log_index is not a non-negative integer");
-  if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= index)
-    throw missing("tree_size does not cover log_index");
-  const proof = record.inclusion_proof;
-  if (!Array.isArray(proof) || proof.length > MAX_PROOF_HASHES || !proof.every((p) => typeof p === "string"))
-    throw missing("inclusion_proof is not a list of base64 hashes");
-  if (typeof record.checkpoint !== "string" || record.checkpoint.length > 131_072)
-    throw missing("checkpoint is missing or too long");
-  if (typeof record.leaf !== "string" || typeof record.username_salt !== "string")
-    throw missing("leaf or username_salt is missing");
-  return {
-    log_index: index,
-    tree_size: size,
-    leaf: record.leaf,
-    username_salt: record.username_salt,
-    inclusion_proof: proof as string[],
-    checkpoint: record.checkpoint,
-  };
+  const parsed = TransparencyProof.safeParse(value);
+  if (!parsed.success) throw missing(`the transparency proof is malformed (${describeIssue(parsed.error)})`);
+  return parsed.data;
 }
 
 export class KeyTransparencyVerifier {

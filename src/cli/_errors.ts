@@ -30,6 +30,8 @@ export const EXIT_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
   insecure_permissions: EXIT.permission,
   relay_unreachable: EXIT.unavailable,
   relay_rejected: EXIT.unavailable,
+  // A relay answering outside the wire contract is a relay problem, not bad input from the user.
+  relay_answer_malformed: EXIT.unavailable,
   account_not_found: EXIT.noInput,
   username_not_claimed: EXIT.usage,
   passphrase_required: EXIT.usage,

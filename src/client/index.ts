@@ -1,7 +1,7 @@
 /** The client SDK: NanoClient and the pieces it is built from (keystore, local store, outbox). */
 export { ensurePrivateDirectory, sweepTemporaryFiles, writeFileAtomic } from "./home/atomic-file.ts";
 export { type ClientConfig, type HomePaths, resolveHome } from "./home/home.ts";
-export { acceptedSuites, type IdentitySeeds } from "./home/identity-seeds.ts";
+export { type IdentitySeeds, suitesAcceptedByMode } from "./home/identity-seeds.ts";
 export type { NodeUnlockedHome, UnlockedHome } from "./home/unlocked-home.ts";
 export {
   changeKeystorePassphrase,

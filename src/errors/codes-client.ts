@@ -207,6 +207,13 @@ export const CLIENT_ERRORS = {
     meaning: "The relay answered with an error this client does not know, or with a malformed body.",
     fix: "Check that the relay and client versions match; run with NANO_DEBUG=1 for details.",
   },
+  relay_answer_malformed: {
+    kind: "codec",
+    status: 502,
+    meaning:
+      "The relay answered a request or sent a WebSocket frame that does not match the wire contract (src/wire, docs/api.md): not JSON, a field missing or of the wrong type, a list longer than the API allows. The client ignores it; nothing is stored from it.",
+    fix: "Check that the relay and client versions match and that no proxy rewrites the relay's answers; a relay that keeps doing this is faulty or hostile.",
+  },
   output_exists: {
     kind: "usage",
     status: 409,

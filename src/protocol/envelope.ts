@@ -26,8 +26,17 @@ export interface RatchetMessage {
 }
 
 export type Envelope =
-  | { readonly type: 1; readonly suite: ProviderSuite; readonly enc: Uint8Array; readonly sealed: Uint8Array }
-  | { readonly type: 2 | 3; readonly suite: ProviderSuite; readonly message: RatchetMessage };
+  | {
+      readonly type: typeof ENVELOPE_TYPES.prekey;
+      readonly suite: ProviderSuite;
+      readonly enc: Uint8Array;
+      readonly sealed: Uint8Array;
+    }
+  | {
+      readonly type: typeof ENVELOPE_TYPES.message | typeof ENVELOPE_TYPES.messageKem;
+      readonly suite: ProviderSuite;
+      readonly message: RatchetMessage;
+    };
 
 /** Bytes of a first-contact body before the padded payload: the initiator signature in PQ suites. */
 export function prekeyBodyPrefix(suite: ProviderSuite): number {
@@ -37,7 +46,9 @@ export function prekeyBodyPrefix(suite: ProviderSuite): number {
 /** The fixed per-suite maximum of each envelope type (listed in docs/protocol.md §9.3). */
 export function maxEnvelopeLength(suite: ProviderSuite, type: EnvelopeType): number {
   if (type === ENVELOPE_TYPES.prekey) return MAX_ENVELOPE_BYTES;
-  return PREFIX + NONCE + headerLength(suite, type === 3) + TAG + 4 + MAX_BUCKET + TAG;
+  return (
+    PREFIX + NONCE + headerLength(suite, type === ENVELOPE_TYPES.messageKem) + TAG + 4 + MAX_BUCKET + TAG
+  );
 }
 
 export function encodeRatchetMessage(writer: Writer, message: RatchetMessage): Writer {
@@ -88,11 +99,12 @@ export function decodeEnvelope(provider: CryptoProvider, bytes: Uint8Array): Env
   if (version !== PROTOCOL_VERSION) throw new NanoError("unsupported_version", `envelope version ${version}`);
   const suite = provider.suite(reader.u16("envelope suite"));
   const type = reader.u8("envelope type");
-  if (type !== 1 && type !== 2 && type !== 3)
+  if (type !== ENVELOPE_TYPES.prekey && type !== ENVELOPE_TYPES.message && type !== ENVELOPE_TYPES.messageKem)
     throw new NanoError("malformed", `unknown envelope type ${type}`);
-  if (type === 3 && !suite.ratchetKem) throw new NanoError("malformed", "classical envelopes carry no KEM");
+  if (type === ENVELOPE_TYPES.messageKem && !suite.ratchetKem)
+    throw new NanoError("malformed", "classical envelopes carry no KEM");
   // Every quantum step carries an answer and an offer, so quantum has no type-2 envelopes.
-  if (type === 2 && !suite.agreement)
+  if (type === ENVELOPE_TYPES.message && !suite.agreement)
     throw new NanoError("malformed", "quantum messages always carry KEM slots");
   if (bytes.length > maxEnvelopeLength(suite, type))
     throw new NanoError("envelope_size_invalid", "envelope too large");
@@ -102,7 +114,7 @@ export function decodeEnvelope(provider: CryptoProvider, bytes: Uint8Array): Env
     reader.end("envelope");
     return { type, suite, enc, sealed };
   }
-  const message = readRatchetMessage(reader, suite, type === 3, 0);
+  const message = readRatchetMessage(reader, suite, type === ENVELOPE_TYPES.messageKem, 0);
   reader.end("envelope");
   return { type, suite, message };
 }

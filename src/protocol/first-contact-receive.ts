@@ -44,7 +44,7 @@ import { type Contact, NO_WRITES, type PrekeyRef, type ProtocolView, writes } fr
  */
 export interface FirstContactInput {
   readonly relaySender: string;
-  readonly envelope: Extract<Envelope, { type: 1 }>;
+  readonly envelope: Extract<Envelope, { type: typeof ENVELOPE_TYPES.prekey }>;
   readonly provenRecord?: IdentityRecord | null;
 }
 

@@ -212,7 +212,7 @@ async function tryHeader(
   );
   if (plain === null) return null;
   // An authenticated header that does not parse is corruption by the key holder: a typed codec error.
-  return decodeHeader(suite, type === 3, plain);
+  return decodeHeader(suite, type === ENVELOPE_TYPES.messageKem, plain);
 }
 
 function checkSkip(from: number, to: number, limits: ProtocolLimits): void {
@@ -412,7 +412,8 @@ export async function ratchetDecrypt(
     // message of an old one, and each failed trial costs a full AEAD attempt (docs/protocol.md §8.6).
     header = await tryHeader(provider, state.nextRecvHeaderKey, suite, type, message);
     if (header) {
-      if (type === 1) throw new NanoError("malformed", "a first-contact message cannot open a new chain");
+      if (type === ENVELOPE_TYPES.prekey)
+        throw new NanoError("malformed", "a first-contact message cannot open a new chain");
       checkSkip(state.recvN, header.pn, options.limits);
       checkSkip(0, header.n, options.limits);
       skipKeys(provider, state, header.pn, options.limits);

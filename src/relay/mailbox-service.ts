@@ -1,13 +1,12 @@
 import { blake2b, getSuite } from "../crypto/index.ts";
 import { NanoError } from "../errors/index.ts";
 import type { EnqueueResult, StoredMessage } from "../store/types.ts";
+import { CLIENT_MESSAGE_ID, type WireMessage } from "../wire/index.ts";
 import type { CryptoMode } from "./config/schema.ts";
 import type { RelayContext } from "./context.ts";
 import { requireModeFloor } from "./mode-floor.ts";
 
 const DAY_MS = 86_400_000;
-/** Client message ids are opaque to the relay but bounded: they are stored for the message's TTL. */
-const CLIENT_MESSAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface SendRequest {
   readonly to: string;
@@ -132,13 +131,6 @@ async function finishSend(
     context.siblings?.announceMessage(recipient);
   }
   return { serverId: result.serverId, duplicate: result.duplicate };
-}
-
-export interface WireMessage {
-  readonly id: number;
-  readonly from: string;
-  readonly envelope: string;
-  readonly sent_at: number;
 }
 
 export function toWire(message: StoredMessage): WireMessage {

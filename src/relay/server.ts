@@ -6,6 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { type DestinationStream, type Logger, pino } from "pino";
 import { fromHex } from "../crypto/index.ts";
 import type { RelayStore } from "../store/types.ts";
+import { CLOSE } from "../wire/index.ts";
 import { buildRelayApp } from "./app.ts";
 import { attachTransparency, transparencyHook } from "./audit-relay.ts";
 import type { ChallengeKeeper } from "./auth.ts";
@@ -22,7 +23,6 @@ import { loggerOptions } from "./logger.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
 import { openRelayStorage } from "./storage-backend.ts";
 import { startSweeper } from "./sweeper.ts";
-import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART } from "./ws-connection.ts";
 
 /**
  * WebSockets are closed in this many batches over `drain_close_period_seconds`: enough to spread the
@@ -219,14 +219,14 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
       for (const app of apps) app.server.close();
       await withinGrace(
         context.hub.drainAll(
-          CLOSE_SERVICE_RESTART,
+          CLOSE.SERVICE_RESTART,
           "relay restarting",
           periodSeconds * 1000,
           DRAIN_CLOSE_BATCHES,
         ),
       );
       // Whatever is left when the grace ran out.
-      context.hub.closeAll(CLOSE_GOING_AWAY, "relay shutting down");
+      context.hub.closeAll(CLOSE.GOING_AWAY, "relay shutting down");
       await withinGrace(Promise.all(apps.map((app) => app.close())));
       // The refusal counts of the open window go into the audit log before it records the stop.
       await context.bounds.refusals.stop();

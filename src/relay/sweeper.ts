@@ -1,6 +1,6 @@
+import { CLOSE, CLOSE_REASONS } from "../wire/index.ts";
 import type { RelayContext } from "./context.ts";
 import { removeBlob } from "./routes/attachments.ts";
-import { CLOSE_UNAUTHENTICATED } from "./ws-connection.ts";
 
 /** Temporary upload files older than this are leftovers of interrupted uploads or crashes. */
 const ORPHAN_AGE_MS = 3_600_000;
@@ -21,10 +21,10 @@ export async function sweepOnce(
   context.metrics.messagesExpired.inc(messages);
   await context.store.accounts.deleteExpiredTokens(now);
   // Push sessions end with their token (each also has a timer; this catches a moved clock).
-  context.hub.closeExpired(now, CLOSE_UNAUTHENTICATED, "token_expired");
+  context.hub.closeExpired(now, CLOSE.UNAUTHENTICATED, CLOSE_REASONS.tokenExpired);
   // Automatic logoff: tokens unused for security.token_idle_timeout_seconds, and their sessions.
   for (const tokenId of await context.tokens.expireIdle())
-    context.hub.closeToken(tokenId, CLOSE_UNAUTHENTICATED, "token_idle");
+    context.hub.closeToken(tokenId, CLOSE.UNAUTHENTICATED, CLOSE_REASONS.tokenIdle);
   await context.challenges.sweep();
   const hashes = await context.store.attachments.expire(now);
   for (const hash of hashes) await removeBlob(context, hash);

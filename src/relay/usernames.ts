@@ -1,4 +1,5 @@
 import { NanoError } from "../errors/index.ts";
+import { USERNAME, USERNAME_INPUT_MAX } from "../wire/index.ts";
 
 /**
  * Username rules (docs/relay.md "Usernames"). A username is what people type and compare by eye, so
@@ -12,10 +13,7 @@ import { NanoError } from "../errors/index.ts";
  *   (0/o, 1/l/i, 5/s, rn/m, vv/w, and the separators) so "alice" and "al1ce" cannot both exist.
  */
 
-export const USERNAME_MIN = 3;
-export const USERNAME_MAX = 32;
-/** Longest raw input accepted before normalization: NFKC can expand, so bound the work first. */
-const RAW_MAX = 128;
+// The shape and lengths are the wire contract's (src/wire/limits.ts USERNAME): clients check the same.
 
 export const BUILT_IN_RESERVED: readonly string[] = Object.freeze([
   "abuse",
@@ -42,15 +40,14 @@ export const BUILT_IN_RESERVED: readonly string[] = Object.freeze([
   "www",
 ]);
 
-const SHAPE = /^[a-z][a-z0-9]*(?:[._-][a-z0-9]+)*$/;
-
 export function normalizeUsername(input: string): string {
-  if (typeof input !== "string" || input.length === 0 || input.length > RAW_MAX) {
-    throw new NanoError("username_invalid", "username must be 3-32 characters");
+  // The raw input is bounded before normalizing: NFKC can expand, so bound the work first.
+  if (typeof input !== "string" || input.length === 0 || input.length > USERNAME_INPUT_MAX) {
+    throw new NanoError("username_invalid", `username must be ${USERNAME.min}-${USERNAME.max} characters`);
   }
   const normalized = input.normalize("NFKC").toLowerCase();
-  if (normalized.length < USERNAME_MIN || normalized.length > USERNAME_MAX) {
-    throw new NanoError("username_invalid", `username must be ${USERNAME_MIN}-${USERNAME_MAX} characters`);
+  if (normalized.length < USERNAME.min || normalized.length > USERNAME.max) {
+    throw new NanoError("username_invalid", `username must be ${USERNAME.min}-${USERNAME.max} characters`);
   }
   if (!/^[\x21-\x7e]+$/.test(normalized)) {
     throw new NanoError(
@@ -58,7 +55,7 @@ export function normalizeUsername(input: string): string {
       "username may only use a-z, 0-9 and . _ - (no other scripts, spaces or symbols)",
     );
   }
-  if (!SHAPE.test(normalized)) {
+  if (!USERNAME.pattern.test(normalized)) {
     throw new NanoError(
       "username_invalid",
       "username must start with a letter and use a-z, 0-9 with single . _ - between them",

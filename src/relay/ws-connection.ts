@@ -1,5 +1,16 @@
 import type { WebSocket } from "ws";
 import { NanoError } from "../errors/index.ts";
+import {
+  type AckFrame,
+  CLOSE,
+  CLOSE_REASONS,
+  ClientFrame,
+  FRAME,
+  MAX_AUTH_FRAME_CHARS,
+  type RelayFrame,
+  readFrame,
+  type SendFrame,
+} from "../wire/index.ts";
 import type { RelayContext } from "./context.ts";
 import type { PushTarget } from "./delivery-hub.ts";
 import { SocketFlow } from "./limits/socket-flow.ts";
@@ -7,81 +18,17 @@ import { acknowledgeMessages, type SubmittedSend, submitMessage, toWire } from "
 import { decodeBase64 } from "./routes/_http.ts";
 import { normalizeUsername } from "./usernames.ts";
 
-/**
- * Close codes: 1012 = service restart (the relay drains: clients reconnect at once, with jitter, and
- * resume from their cursor), 1001 = going away (the rest of a drain that ran out of grace), 4401 = authentication failed or ended
- * (the reason says which: the auth error code, `token_expired`, `token_revoked`, `identity_updated`),
- * 1008 = policy: a malformed frame before authentication, or too many after it, 1013 = try again
- * later (too many unauthenticated connections from the address, or the relay is over its memory
- * budget), 4409 = a newer connection of the account took over: `connection_limit` (the account opened
- * more than limits.websocket.max_connections_per_account here and this was its oldest) or
- * `session_replaced` (a cluster keeps one connection per device: src/relay/cluster/cluster-link.ts).
- */
-export const CLOSE_GOING_AWAY = 1001;
-export const CLOSE_SERVICE_RESTART = 1012;
-export const CLOSE_UNAUTHENTICATED = 4401;
-export const CLOSE_PROTOCOL = 1008;
-export const CLOSE_TRY_AGAIN_LATER = 1013;
-export const CLOSE_REPLACED = 4409;
-/** The relay could not do what was asked (a send's store failed); clients reconnect and resend. */
-export const CLOSE_INTERNAL_ERROR = 1011;
-
-/** The only frame accepted before authentication is an auth frame: a token and a little JSON. */
-const MAX_AUTH_FRAME = 1024;
-const MAX_ACK_IDS = 1000;
-/** Relay -> client: the account's one-time prekeys of a suite run low (docs/api.md "WebSocket"). */
-export const LOW_PREKEYS_FRAME = "low_prekeys";
 const LOW_PREKEYS_EVERY_MS = 60_000;
 /** How long a closed connection may take to answer the close frame before it is cut. */
 const CLOSE_GRACE_MS = 2000;
 /** Pushed messages fetched per store read, at most (fewer when they are large: see #batchSize). */
 const MAX_FETCH_BATCH = 100;
 
-type ClientFrame =
-  | { type: "auth"; token: string }
-  | { type: "send"; id: string; to: string; envelope: string }
-  | { type: "ack"; ids: number[]; ref?: string };
-
+/** A client frame read with the wire contract's schema (src/wire/frames.ts), or `malformed_request`. */
 function parseFrame(data: string): ClientFrame {
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    throw new NanoError("malformed_request", "frame is not valid JSON");
-  }
-  if (typeof value !== "object" || value === null)
-    throw new NanoError("malformed_request", "frame must be an object");
-  const frame = value as Record<string, unknown>;
-  switch (frame.type) {
-    case "auth":
-      if (typeof frame.token === "string") return { type: "auth", token: frame.token };
-      break;
-    case "send":
-      if (
-        typeof frame.id === "string" &&
-        typeof frame.to === "string" &&
-        typeof frame.envelope === "string"
-      ) {
-        return { type: "send", id: frame.id, to: frame.to, envelope: frame.envelope };
-      }
-      break;
-    case "ack":
-      if (
-        Array.isArray(frame.ids) &&
-        frame.ids.length > 0 &&
-        frame.ids.length <= MAX_ACK_IDS &&
-        frame.ids.every((id) => Number.isSafeInteger(id) && (id as number) > 0) &&
-        (frame.ref === undefined || typeof frame.ref === "string")
-      ) {
-        return {
-          type: "ack",
-          ids: frame.ids as number[],
-          ...(typeof frame.ref === "string" ? { ref: frame.ref } : {}),
-        };
-      }
-      break;
-  }
-  throw new NanoError("malformed_request", "unknown frame type or missing fields (see docs/api.md)");
+  const reading = readFrame(ClientFrame, data);
+  if (reading.ok) return reading.frame;
+  throw new NanoError("malformed_request", `malformed frame: ${reading.why} (see docs/api.md)`);
 }
 
 /**
@@ -140,7 +87,7 @@ export class WsConnection implements PushTarget {
       onSlowConsumer: () => this.#drop("slow_consumer"),
     });
     this.#authTimer = setTimeout(
-      () => this.close(CLOSE_UNAUTHENTICATED, "authentication timeout"),
+      () => this.close(CLOSE.UNAUTHENTICATED, "authentication timeout"),
       websocket.auth_timeout_seconds * 1000,
     );
     context.hub.attach(this);
@@ -162,7 +109,7 @@ export class WsConnection implements PushTarget {
     else this.#holdsUnauthenticatedSlot = true;
     if (refusal === null) return true;
     metrics.websocketLimitCloses.inc({ reason: refusal });
-    this.close(CLOSE_TRY_AGAIN_LATER, refusal);
+    this.close(CLOSE.TRY_AGAIN_LATER, refusal);
     return false;
   }
 
@@ -184,7 +131,7 @@ export class WsConnection implements PushTarget {
         } catch (error) {
           this.#writeError(error);
           this.#context.metrics.websocketLimitCloses.inc({ reason: "connect_rate" });
-          this.close(CLOSE_TRY_AGAIN_LATER, "rate_limited");
+          this.close(CLOSE.TRY_AGAIN_LATER, "rate_limited");
           return;
         }
         if (this.#closed) return;
@@ -204,13 +151,13 @@ export class WsConnection implements PushTarget {
         const trimmed = hub.trim(
           session.username,
           config.limits.websocket.max_connections_per_account,
-          CLOSE_REPLACED,
-          "connection_limit",
+          CLOSE.REPLACED,
+          CLOSE_REASONS.connectionLimit,
         );
-        if (trimmed > 0) metrics.websocketLimitCloses.inc({ reason: "connection_limit" }, trimmed);
+        if (trimmed > 0) metrics.websocketLimitCloses.inc({ reason: CLOSE_REASONS.connectionLimit }, trimmed);
         this.#scheduleExpiry();
         metrics.websocketConnections.inc();
-        this.#write({ type: "ready", username: session.username });
+        this.#write({ type: FRAME.ready, username: session.username });
         this.notify();
         this.#signalLowStock(session.username).catch((error: unknown) =>
           this.#context.log.error({ err: error }, "prekey stock check failed"),
@@ -219,8 +166,8 @@ export class WsConnection implements PushTarget {
       (error: unknown) => {
         const code = NanoError.is(error) ? error.code : "unauthenticated";
         this.#context.metrics.authFailures.inc({ reason: code });
-        this.#write({ type: "error", code, message: "authentication failed" });
-        this.close(CLOSE_UNAUTHENTICATED, code);
+        this.#write({ type: FRAME.error, code, message: "authentication failed" });
+        this.close(CLOSE.UNAUTHENTICATED, code);
       },
     );
   }
@@ -239,7 +186,7 @@ export class WsConnection implements PushTarget {
   expireIfDue(now: number): boolean {
     if (this.#username === null || this.#closed || now < this.#expiresAt) return false;
     this.#writeError(new NanoError("token_expired", "the token has expired; log in again"));
-    this.close(CLOSE_UNAUTHENTICATED, "token_expired");
+    this.close(CLOSE.UNAUTHENTICATED, CLOSE_REASONS.tokenExpired);
     return true;
   }
 
@@ -258,17 +205,17 @@ export class WsConnection implements PushTarget {
       if (isBinary) throw new NanoError("malformed_request", "frames are JSON text");
       frame = parseFrame(data);
       // A second auth frame is a protocol violation like any other malformed frame.
-      if (frame.type === "auth") throw new NanoError("malformed_request", "already authenticated");
+      if (frame.type === FRAME.auth) throw new NanoError("malformed_request", "already authenticated");
     } catch (error) {
       this.#context.metrics.websocketFrames.inc({ type: "malformed" });
       this.#writeError(error, undefined);
       if (++this.#malformed > this.#context.config.limits.websocket.max_malformed_frames) {
-        this.close(CLOSE_PROTOCOL, "too many malformed frames");
+        this.close(CLOSE.PROTOCOL, "too many malformed frames");
       }
       return;
     }
     this.#context.metrics.websocketFrames.inc({ type: frame.type });
-    if (frame.type === "send") this.#onSend(this.#username, frame);
+    if (frame.type === FRAME.send) this.#onSend(this.#username, frame);
     else this.#onAck(this.#username, frame);
   }
 
@@ -279,7 +226,7 @@ export class WsConnection implements PushTarget {
    */
   #onUnauthenticatedFrame(data: string, isBinary: boolean): void {
     let frame: ClientFrame | null = null;
-    if (!isBinary && data.length <= MAX_AUTH_FRAME && !this.#authenticating) {
+    if (!isBinary && data.length <= MAX_AUTH_FRAME_CHARS && !this.#authenticating) {
       try {
         frame = parseFrame(data);
       } catch {
@@ -289,13 +236,13 @@ export class WsConnection implements PushTarget {
     if (frame === null) {
       this.#context.metrics.websocketFrames.inc({ type: "malformed" });
       this.#writeError(new NanoError("malformed_request", "the first frame must be a small auth frame"));
-      this.close(CLOSE_PROTOCOL, "malformed frame before authentication");
+      this.close(CLOSE.PROTOCOL, "malformed frame before authentication");
       return;
     }
     this.#context.metrics.websocketFrames.inc({ type: frame.type });
-    if (frame.type !== "auth") {
+    if (frame.type !== FRAME.auth) {
       this.#writeError(new NanoError("unauthenticated", "send an auth frame first"));
-      this.close(CLOSE_UNAUTHENTICATED, "unauthenticated");
+      this.close(CLOSE.UNAUTHENTICATED, "unauthenticated");
       return;
     }
     this.#authenticate(frame.token);
@@ -311,7 +258,7 @@ export class WsConnection implements PushTarget {
       throw new NanoError("store_unavailable", "an earlier send failed; reconnect and resend in order");
   }
 
-  #onSend(username: string, frame: { id: string; to: string; envelope: string }): void {
+  #onSend(username: string, frame: SendFrame): void {
     const submitted = this.#sendChain.then((): Promise<SubmittedSend> => {
       this.#sendsBroken();
       const envelope = decodeBase64(frame.envelope, "envelope");
@@ -329,7 +276,7 @@ export class WsConnection implements PushTarget {
         .then(
           (receipt) =>
             this.#write({
-              type: "sent",
+              type: FRAME.sent,
               id: frame.id,
               server_id: receipt.serverId,
               duplicate: receipt.duplicate,
@@ -338,7 +285,7 @@ export class WsConnection implements PushTarget {
             this.#writeError(error, frame.id);
             if (NanoError.is(error, "store_unavailable") && !this.#storeFailed) {
               this.#storeFailed = true;
-              this.close(CLOSE_INTERNAL_ERROR, "store_unavailable");
+              this.close(CLOSE.INTERNAL_ERROR, "store_unavailable");
             }
           },
         ),
@@ -360,11 +307,16 @@ export class WsConnection implements PushTarget {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  #onAck(username: string, frame: { ids: number[]; ref?: string }): void {
+  #onAck(username: string, frame: AckFrame): void {
     this.#track(
       acknowledgeMessages(this.#context, username, frame.ids).then(
         (deleted) =>
-          this.#write({ type: "acked", ids: frame.ids, deleted, ...(frame.ref ? { ref: frame.ref } : {}) }),
+          this.#write({
+            type: FRAME.acked,
+            ids: frame.ids,
+            deleted,
+            ...(frame.ref ? { ref: frame.ref } : {}),
+          }),
         (error: unknown) => this.#writeError(error, frame.ref),
       ),
     );
@@ -381,7 +333,7 @@ export class WsConnection implements PushTarget {
     const last = this.#lowPrekeysAt.get(suite);
     if (last !== undefined && now - last < LOW_PREKEYS_EVERY_MS) return;
     this.#lowPrekeysAt.set(suite, now);
-    this.#write({ type: LOW_PREKEYS_FRAME, suite, count });
+    this.#write({ type: FRAME.lowPrekeys, suite, count });
   }
 
   /** On connect: every suite whose stock is already low is signalled at once. */
@@ -430,7 +382,7 @@ export class WsConnection implements PushTarget {
           let largest = 1024;
           let pushed = 0;
           for (const message of batch) {
-            const text = JSON.stringify({ type: "message", ...toWire(message) });
+            const text = JSON.stringify({ type: FRAME.message, ...toWire(message) } satisfies RelayFrame);
             largest = Math.max(largest, text.length);
             this.#flow.write(text);
             this.#cursor = message.id;
@@ -451,13 +403,13 @@ export class WsConnection implements PushTarget {
       }
     } catch (error) {
       this.#context.log.error({ err: error }, "push delivery failed");
-      this.close(CLOSE_INTERNAL_ERROR, "internal error");
+      this.close(CLOSE.INTERNAL_ERROR, "internal error");
     } finally {
       this.#pumping = false;
     }
   }
 
-  #write(frame: Record<string, unknown>): void {
+  #write(frame: RelayFrame): void {
     if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) return;
     this.#flow.write(JSON.stringify(frame));
   }
@@ -466,7 +418,7 @@ export class WsConnection implements PushTarget {
     const typed = NanoError.is(error) ? error : new NanoError("internal_error", "internal error");
     if (!NanoError.is(error)) this.#context.log.error({ err: error }, "websocket frame failed");
     this.#write({
-      type: "error",
+      type: FRAME.error,
       code: typed.code,
       message: typed.message,
       ...(id === undefined ? {} : { id }),
@@ -496,7 +448,7 @@ export class WsConnection implements PushTarget {
     this.#socket.close(code, reason);
     // A peer closed for breaking the protocol is not read any further (a flood already on the wire
     // stays in the kernel); its close frame still goes out, and the grace below cuts the connection.
-    if (code === CLOSE_PROTOCOL) this.#socket.pause();
+    if (code === CLOSE.PROTOCOL) this.#socket.pause();
     // A peer that does not read never answers the close frame, and ws would keep the socket (and what
     // is buffered for it) for its 30 s closing timeout: cut it sooner.
     const socket = this.#socket;

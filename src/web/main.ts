@@ -1,6 +1,7 @@
 // The web app's entry (docs/web.md). The browser's crypto provider is loaded and checked first: a
 // browser whose crypto fails the self-test gets the report and nothing else, never a messenger. Then
 // the app shell shows the screen for the URL's fragment.
+import "./jitless-parsing.ts";
 import { createWebProvider } from "../crypto/web/index.ts";
 import { startApp } from "./app-shell.ts";
 import { relaySetting } from "./relay-setting.ts";

@@ -8,8 +8,10 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import { z } from "zod";
 import { writeChecksums } from "../../scripts/web/checksums.ts";
 import { endpointFromUrl, requestJson } from "../../src/client/transport/relay-http.ts";
+import { MessagesAnswer, SendAnswer } from "../../src/wire/index.ts";
 import { tempDir, testConfig } from "../relay/fixtures/harness.ts";
 import { testEnvelope } from "../relay/fixtures/identities.ts";
 import { RelayProcess, signUpOver } from "../relay/fixtures/processes.ts";
@@ -30,6 +32,8 @@ describe("the fetch transport in Chromium, against a real relay", () => {
   let browser: Browser | undefined;
   let page: Page | undefined;
   let available = false;
+  /** Content-Security-Policy violations the page reported (none expected: zod runs jitless). */
+  const violations: string[] = [];
 
   before(async (t) => {
     if (!needChromium(t as unknown as Parameters<typeof needChromium>[0])) return;
@@ -41,6 +45,14 @@ describe("the fetch transport in Chromium, against a real relay", () => {
     browser = await launchChromium();
     page = await browser.newPage();
     page.on("pageerror", (error) => process.stderr.write(`page error: ${error.message}\n`));
+    await page.exposeFunction("nanoReportViolation", (text: string) => violations.push(text));
+    await page.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (event) => {
+        (globalThis as unknown as { nanoReportViolation(text: string): void }).nanoReportViolation(
+          `${event.violatedDirective} ${event.blockedURI}`,
+        );
+      });
+    });
     await page.goto(`${relay.url}/`);
     await page.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
     available = true;
@@ -62,12 +74,16 @@ describe("the fetch transport in Chromium, against a real relay", () => {
   /** The Node transport's outcome for the same JSON request. */
   const viaNode = async (method: "GET" | "POST", path: string, body?: unknown, token?: string) => {
     try {
-      const value = await requestJson<unknown>(endpointFromUrl(relay!.url, null), {
-        method,
-        path,
-        ...(body === undefined ? {} : { body }),
-        ...(token === undefined ? {} : { token }),
-      });
+      const value = await requestJson(
+        endpointFromUrl(relay!.url, null),
+        {
+          method,
+          path,
+          ...(body === undefined ? {} : { body }),
+          ...(token === undefined ? {} : { token }),
+        },
+        z.unknown(),
+      );
       return { ok: true as const, value };
     } catch (error) {
       return { ok: false as const, code: (error as { code: string }).code };
@@ -97,6 +113,38 @@ describe("the fetch transport in Chromium, against a real relay", () => {
         assert.deepEqual(browserSide.value, nodeSide.value, name);
       }
     }
+  });
+
+  it("a 2xx answer the wire contract refuses is relay_answer_malformed in the page too, with no CSP violation", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const real = await call<{ challenge: string }>("challenge", relay!.url, "fetchcarol");
+    assert.ok(real.ok && real.value.challenge.length > 0, JSON.stringify(real));
+    // The relay's answer replaced on the way: a hostile or broken relay (or a proxy) answering 200.
+    const hostile: [string, string][] = [
+      ["a mistyped field", JSON.stringify({ challenge: 5, expires_at: Date.now() + 60_000 })],
+      ["a missing field", JSON.stringify({ expires_at: Date.now() + 60_000 })],
+      ["a body that is not JSON", "<html>maintenance</html>"],
+      ["null", "null"],
+    ];
+    try {
+      for (const [name, body] of hostile) {
+        await page!.route("**/v1/challenges", (route) =>
+          route.fulfill({ status: 200, contentType: "application/json", body }),
+        );
+        const refused = await call("challenge", relay!.url, "fetchcarol");
+        assert.equal(
+          !refused.ok && refused.code,
+          "relay_answer_malformed",
+          `${name}: ${JSON.stringify(refused)}`,
+        );
+        await page!.unroute("**/v1/challenges");
+      }
+    } finally {
+      await page!.unroute("**/v1/challenges");
+    }
+    // The schemas ran (here and in every test before) under the relay's strict CSP without asking
+    // for code generation: jitless-parsing.ts is the page's first import.
+    assert.deepEqual(violations, []);
   });
 
   it("an answer over the size limit is relay_rejected; the relay's clock is read from its Date header", async (t) => {
@@ -198,16 +246,20 @@ describe("the fetch transport in Chromium, against a real relay", () => {
     await channel("pause", "alice");
     const endpoint = endpointFromUrl(relay!.url, null);
     for (const marker of ["one", "two", "three"]) {
-      await requestJson(endpoint, {
-        method: "POST",
-        path: "/v1/messages",
-        token: bob.token,
-        body: {
-          to: "wsalice",
-          client_message_id: `ws-${marker}`,
-          envelope: Buffer.from(testEnvelope(marker)).toString("base64"),
+      await requestJson(
+        endpoint,
+        {
+          method: "POST",
+          path: "/v1/messages",
+          token: bob.token,
+          body: {
+            to: "wsalice",
+            client_message_id: `ws-${marker}`,
+            envelope: Buffer.from(testEnvelope(marker)).toString("base64"),
+          },
         },
-      });
+        SendAnswer,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(
@@ -270,16 +322,20 @@ describe("the fetch transport in Chromium, against a real relay", () => {
     await sdk("open", "carol", relay!.url, carol.token);
     const envelopes = ["first", "second"].map((marker) => testEnvelope(marker));
     for (const [i, envelope] of envelopes.entries()) {
-      await requestJson(endpoint, {
-        method: "POST",
-        path: "/v1/messages",
-        token: dave.token,
-        body: {
-          to: "chcarol",
-          client_message_id: `ch-${i}`,
-          envelope: Buffer.from(envelope).toString("base64"),
+      await requestJson(
+        endpoint,
+        {
+          method: "POST",
+          path: "/v1/messages",
+          token: dave.token,
+          body: {
+            to: "chcarol",
+            client_message_id: `ch-${i}`,
+            envelope: Buffer.from(envelope).toString("base64"),
+          },
         },
-      });
+        SendAnswer,
+      );
     }
     let state = { pushed: [] as string[], ready: 0 };
     for (let i = 0; i < 200 && state.pushed.length < 2; i++) {
@@ -293,11 +349,15 @@ describe("the fetch transport in Chromium, against a real relay", () => {
     );
     const ids = state.pushed.map((line) => Number(line.split(":")[0]));
     assert.equal(((await sdk("ack", "carol", ids)) as { ok: boolean }).ok, true);
-    const left = await requestJson<{ messages: unknown[] }>(endpoint, {
-      method: "GET",
-      path: "/v1/messages?after=0",
-      token: carol.token,
-    });
+    const left = await requestJson(
+      endpoint,
+      {
+        method: "GET",
+        path: "/v1/messages?after=0",
+        token: carol.token,
+      },
+      MessagesAnswer,
+    );
     assert.deepEqual(left.messages, [], "acknowledged from the page: deleted at the relay");
 
     const reply = testEnvelope("reply from the page");
@@ -306,11 +366,15 @@ describe("the fetch transport in Chromium, against a real relay", () => {
       value: { serverId: number };
     };
     assert.ok(sent.ok && sent.value.serverId > 0, JSON.stringify(sent));
-    const inbox = await requestJson<{ messages: { from: string; envelope: string }[] }>(endpoint, {
-      method: "GET",
-      path: "/v1/messages?after=0",
-      token: dave.token,
-    });
+    const inbox = await requestJson(
+      endpoint,
+      {
+        method: "GET",
+        path: "/v1/messages?after=0",
+        token: dave.token,
+      },
+      MessagesAnswer,
+    );
     assert.deepEqual(
       inbox.messages.map((message) => [message.from, message.envelope]),
       [["chcarol", Buffer.from(reply).toString("base64")]],

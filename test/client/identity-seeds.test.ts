@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  acceptedSuites,
   decodeIdentitySeeds,
   encodeIdentitySeeds,
   generateIdentitySeeds,
+  suitesAcceptedByMode,
 } from "../../src/client/home/identity-seeds.ts";
 import { deviceFingerprint, identityFingerprint } from "../../src/client/home/unlocked-home.ts";
 import {
@@ -16,12 +16,13 @@ import { concatBytes, randomBytes, u8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 
 test("mode M accepts M and the suites ranked above it (hybrid > quantum > classical)", () => {
-  const names = (mode: "classical" | "hybrid" | "quantum") => acceptedSuites(mode).map((suite) => suite.name);
+  const names = (mode: "classical" | "hybrid" | "quantum") =>
+    suitesAcceptedByMode(mode).map((suite) => suite.name);
   assert.deepEqual(names("hybrid"), ["hybrid"]);
   assert.deepEqual(names("quantum"), ["quantum", "hybrid"]);
   assert.deepEqual(names("classical"), ["classical", "hybrid", "quantum"]);
   assert.throws(
-    () => acceptedSuites("fast" as "hybrid"),
+    () => suitesAcceptedByMode("fast" as "hybrid"),
     (error: unknown) => NanoError.is(error, "unknown_suite"),
   );
 });
@@ -35,7 +36,7 @@ for (const mode of ["classical", "hybrid", "quantum"] as const) {
     assert.equal(decoded.createdAt, 1_700_000_000_123);
     assert.deepEqual(
       decoded.suites.map((entry) => entry.suite.name),
-      acceptedSuites(mode).map((suite) => suite.name),
+      suitesAcceptedByMode(mode).map((suite) => suite.name),
     );
     assert.deepEqual(decoded, seeds);
     assert.equal(identityFingerprint(decoded), identityFingerprint(seeds));

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CHANNEL_LIMITS, MAX_ENVELOPE_BASE64 } from "../../src/client/transport/relay-channel.ts";
+import { CHANNEL_LIMITS } from "../../src/client/transport/relay-channel.ts";
 import { NanoError } from "../../src/errors/index.ts";
+import { MAX_ENVELOPE_BASE64 } from "../../src/wire/index.ts";
 import { collect, sendReady, until, withFakeRelay } from "./_fake-relay.ts";
 
 /**
@@ -35,12 +36,55 @@ test("hostile frames: malformed JSON, non-objects, unknown types, answers to not
       const seen = collect(channel);
       const answer = await channel.send("bob", "m1", envelope);
       assert.deepEqual(answer, { serverId: 41, duplicate: true });
-      assert.equal(seen.errors.length, 9);
-      assert.ok(seen.errors.every((error) => NanoError.is(error, "relay_rejected")));
+      // Not the contract's shape (not JSON, not an object, unknown type, bad pushes): malformed; a
+      // well-formed answer to nothing of ours, or a binary frame: rejected.
+      assert.deepEqual(
+        seen.errors.map((error) => error.code),
+        [
+          ...Array(4).fill("relay_answer_malformed"),
+          "relay_rejected",
+          "relay_rejected",
+          "relay_answer_malformed",
+          "relay_answer_malformed",
+          "relay_rejected",
+        ],
+      );
       assert.deepEqual(seen.messages, [
         { id: 9, from: "bob", envelope: new Uint8Array([1, 2, 3]), sentAt: 5 },
       ]);
       seen.stop();
+    },
+  ));
+
+test("a malformed answer to a frame of ours rejects that frame at once (relay_answer_malformed); a malformed push naming it does not", () =>
+  withFakeRelay(
+    (socket, frame) => {
+      if (frame.type === "ack") {
+        socket.send(JSON.stringify({ type: "acked", ids: frame.ids, deleted: "all", ref: frame.ref }));
+        return;
+      }
+      // A push that happens to carry the send's id as a string is no answer to it.
+      socket.send(
+        JSON.stringify({ type: "message", id: frame.id, from: "bob", envelope: "AA==", sent_at: 1 }),
+      );
+      if (frame.id === "bad-id")
+        socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: -3, duplicate: false }));
+      else if (frame.id === "bad-error")
+        socket.send(JSON.stringify({ type: "error", id: frame.id, code: 7 }));
+      else socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: 3, duplicate: "no" }));
+    },
+    async (channel) => {
+      const started = Date.now();
+      const outcomes = await Promise.allSettled([
+        channel.send("bob", "bad-id", envelope),
+        channel.send("bob", "bad-error", envelope),
+        channel.send("bob", "bad-duplicate", envelope),
+        channel.ack([1, 2]),
+      ]);
+      for (const outcome of outcomes)
+        assert.ok(outcome.status === "rejected" && NanoError.is(outcome.reason, "relay_answer_malformed"));
+      assert.ok(Date.now() - started < CHANNEL_LIMITS.answerTimeoutMs, "not left to the answer deadline");
+      assert.equal(channel.outstanding, 0);
     },
   ));
 
@@ -196,7 +240,7 @@ test("a pushed envelope longer than the protocol allows is refused before decodi
       const seen = collect(channel);
       await channel.send("bob", "m1", envelope);
       assert.equal(seen.errors.length, 1);
-      assert.ok(NanoError.is(seen.errors[0], "relay_rejected"));
+      assert.ok(NanoError.is(seen.errors[0], "relay_answer_malformed"));
       assert.deepEqual(
         seen.messages.map((message) => [message.id, message.envelope.length]),
         [[2, 65_536]],
@@ -236,7 +280,7 @@ test("low_prekeys reaches every listener; a malformed one is a typed error, not 
       await until(() => channel.ready, "ready");
       await until(() => signals.length === 1 && errors.length === 1, "the signal and the error");
       assert.deepEqual(signals, [[2, 7]]);
-      assert.ok(NanoError.is(errors[0], "relay_rejected"));
+      assert.ok(NanoError.is(errors[0], "relay_answer_malformed"));
       stop();
     },
     {
@@ -245,5 +289,32 @@ test("low_prekeys reaches every listener; a malformed one is a typed error, not 
         socket.send(JSON.stringify({ type: "low_prekeys", suite: "two", count: 7 }));
         socket.send(JSON.stringify({ type: "low_prekeys", suite: 2, count: 7 }));
       },
+    },
+  ));
+
+test("a pushed envelope that is not canonical base64 is a typed error, not a crash; the next push is delivered", () =>
+  withFakeRelay(
+    (socket, frame) => {
+      const push = (id: number, envelope: string) =>
+        socket.send(JSON.stringify({ type: "message", id, from: "bob", envelope, sent_at: 1 }));
+      // Characters outside the alphabet, and a last character with bits the decoder would drop.
+      push(1, "!!!!");
+      push(2, "AQJ=");
+      push(3, "AQID");
+      socket.send(JSON.stringify({ type: "sent", id: frame.id, server_id: 1, duplicate: false }));
+    },
+    async (channel) => {
+      const seen = collect(channel);
+      await channel.send("bob", "m1", envelope);
+      await until(() => seen.messages.length === 1, "the canonical push");
+      assert.deepEqual(
+        seen.errors.map((error) => error.code),
+        ["relay_rejected", "relay_rejected"],
+      );
+      assert.deepEqual(
+        seen.messages.map((message) => [message.id, message.envelope]),
+        [[3, new Uint8Array([1, 2, 3])]],
+      );
+      seen.stop();
     },
   ));

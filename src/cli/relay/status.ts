@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { endpointFromUrl, type RelayEndpoint, requestRaw } from "../../client/transport/relay-http.ts";
 import { NanoError } from "../../errors/index.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
+import { describeIssue, ReadinessAnswer } from "../../wire/index.ts";
 import { type Feedback, silentFeedback } from "../_spinner.ts";
 import { CommandFailure, RELAY_EXIT } from "./_exit.ts";
 
@@ -17,13 +18,6 @@ export function parseMetrics(text: string): Map<string, number> {
     totals.set(match[1]!, (totals.get(match[1]!) ?? 0) + value);
   }
   return totals;
-}
-
-interface Readiness {
-  readonly ready?: boolean;
-  readonly draining?: boolean;
-  readonly store?: unknown;
-  readonly store_problem?: unknown;
 }
 
 interface Sample {
@@ -48,22 +42,29 @@ async function sample(endpoint: RelayEndpoint): Promise<Sample> {
     return { ok: status >= 200 && status < 300, text: new TextDecoder().decode(body) };
   };
   const [health, ready, metrics] = await Promise.all([get("/healthz"), get("/readyz"), get("/metrics")]);
-  let readiness: Readiness = {};
+  let json: unknown;
   try {
-    readiness = JSON.parse(ready.text) as Readiness;
+    json = JSON.parse(ready.text);
   } catch {
     throw new NanoError(
       "relay_rejected",
       `${endpoint.base.origin}/readyz did not answer JSON: is this a nano-relay?`,
     );
   }
+  const parsed = ReadinessAnswer.safeParse(json);
+  if (!parsed.success)
+    throw new NanoError(
+      "relay_answer_malformed",
+      `${endpoint.base.origin}/readyz answered a malformed body (${describeIssue(parsed.error)})`,
+    );
+  const readiness = parsed.data;
   return {
     at: Date.now(),
     alive: health.ok,
-    ready: readiness.ready === true,
-    draining: readiness.draining === true,
-    store: typeof readiness.store === "string" ? readiness.store : "unknown",
-    ...(typeof readiness.store_problem === "string" ? { storeProblem: readiness.store_problem } : {}),
+    ready: readiness.ready,
+    draining: readiness.draining,
+    store: readiness.store,
+    ...(readiness.store_problem === undefined ? {} : { storeProblem: readiness.store_problem }),
     metrics: parseMetrics(metrics.ok ? metrics.text : ""),
   };
 }

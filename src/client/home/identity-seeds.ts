@@ -47,7 +47,7 @@ export interface IdentitySeeds {
  * Mode M accepts M and every suite ranked above it (hybrid > quantum > classical): the floor that
  * protects the user. Classical is accepted only when chosen explicitly.
  */
-export function acceptedSuites(mode: SuiteName): readonly Suite[] {
+export function suitesAcceptedByMode(mode: SuiteName): readonly Suite[] {
   const preferred = getSuiteByName(mode);
   const above = SUITES.filter((suite) => suite.rank > preferred.rank).sort((a, b) => b.rank - a.rank);
   return [preferred, ...above];
@@ -58,7 +58,7 @@ function seedsOf(pair: SeedKeyPair | null): Uint8Array | null {
 }
 
 export function generateIdentitySeeds(mode: SuiteName, now: number = Date.now()): IdentitySeeds {
-  const suites = acceptedSuites(mode).map((suite) => {
+  const suites = suitesAcceptedByMode(mode).map((suite) => {
     const keys = generateSuiteKeys(suite);
     return { suite, signature: keys.signature.seed, agreement: seedsOf(keys.agreement), kem: keys.kem.seed };
   });

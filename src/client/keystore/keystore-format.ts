@@ -6,6 +6,7 @@ import {
   checkArgon2idParameters,
   concatBytes,
   constantTimeEqual,
+  equalBytes,
   u8,
   u16,
   u32,
@@ -104,10 +105,10 @@ function checksum(body: Uint8Array): Uint8Array {
   return blake2b(body).subarray(0, CHECKSUM_LENGTH);
 }
 
+/** True when `bytes` (possibly shorter than the magic: a truncated file) begins like a keystore. */
 function startsWithMagic(bytes: Uint8Array): boolean {
   const length = Math.min(bytes.length, KEYSTORE_MAGIC.length);
-  for (let i = 0; i < length; i += 1) if (bytes[i] !== KEYSTORE_MAGIC[i]) return false;
-  return true;
+  return equalBytes(bytes.subarray(0, length), KEYSTORE_MAGIC.subarray(0, length));
 }
 
 /**

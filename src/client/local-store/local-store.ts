@@ -2,6 +2,7 @@ import { closeSync, constants, openSync } from "node:fs";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { copyBytes, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { StatementCache } from "../../store/sqlite/statement-cache.ts";
 import { assertPrivate, PRIVATE_FILE_MODE } from "../home/atomic-file.ts";
 import { type CommitStats, LocalCommitQueue } from "./local-commit-queue.ts";
 import type {
@@ -97,10 +98,10 @@ function numberOf(value: SQLInputValue | undefined): number {
  * as one durable commit (DESIGN.md "First-message replay").
  */
 export class SqliteTables implements LocalTables {
+  /** For the one-off statements of opening (`#holdsRows`): not worth a place in the cache. */
   readonly #db: DatabaseSync;
   readonly #keys: LocalKeys;
-  /** Prepared once per SQL text: compiling a statement cost more than running it. */
-  readonly #statements = new Map<string, StatementSync>();
+  readonly #statements: StatementCache;
   /** Blind indexes computed so far (an HKDF each), by table and value. Memory only, bounded. */
   readonly #blinded = new Map<string, Uint8Array>();
   /** Rows opened or written by this process, reused while their sealed bytes are unchanged. */
@@ -111,16 +112,12 @@ export class SqliteTables implements LocalTables {
 
   constructor(db: DatabaseSync, keys: LocalKeys) {
     this.#db = db;
+    this.#statements = new StatementCache(db);
     this.#keys = keys;
   }
 
   #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
+    return this.#statements.prepared(sql);
   }
 
   #all(sql: string, ...params: SQLInputValue[]): Row[] {

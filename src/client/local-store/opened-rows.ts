@@ -1,3 +1,5 @@
+import { constantTimeEqual } from "../../crypto/index.ts";
+
 /**
  * Memory of sealed rows this process already opened or wrote, so that reading the same row again
  * costs a comparison instead of an AEAD open, a JSON parse and a schema check. Every message sent or
@@ -26,7 +28,9 @@ export class OpenedRows<T> {
   get(key: string, sealed: Uint8Array): T | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    if (!sameBytes(entry.sealed, sealed)) {
+    // constantTimeEqual, not equalBytes: sealed rows of up to megabytes are compared on every read,
+    // and the native compare is several times faster than equalBytes's browser-safe JS loop.
+    if (!constantTimeEqual(entry.sealed, sealed)) {
       this.delete(key);
       return undefined;
     }
@@ -74,17 +78,6 @@ function withoutUndefined<T>(record: T): T {
     }
   }
   return record;
-}
-
-/**
- * Not crypto's `equalBytes` (a JS loop, kept so for the browser): this compares sealed rows of up to
- * megabytes on every read, and Buffer#equals is a memcmp. Node only, like the rest of the local store.
- */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return (
-    a.length === b.length &&
-    Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))
-  );
 }
 
 function zeroBytes(value: unknown): void {

@@ -1,17 +1,21 @@
 import { type ErrorCode, NanoError } from "../../errors/index.ts";
+import { isUsername, USERNAME } from "../../wire/index.ts";
 import type { ClientContext } from "../context.ts";
 import { ensureOwnIdentity, forgetUnclaimedIdentity } from "../home/local-identity.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
 import { relayUrl } from "../transport/relay-link.ts";
 
-/** Usernames as the CLI accepts them; the relay's rules may be stricter and have the last word. */
-export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{1,31}$/;
-
-export function checkUsername(username: string): string {
-  if (!USERNAME_PATTERN.test(username)) {
+/**
+ * A username given to the SDK (to claim, to send to, to list): the relay's normalized shape from the
+ * wire contract (src/wire/limits.ts USERNAME), so a name the relay would refuse fails here, before a
+ * session or an outbox entry is made for it. Not the protocol's `checkUsername`, which only bounds
+ * what an identity record may encode.
+ */
+export function checkUsernameArgument(username: string): string {
+  if (!isUsername(username)) {
     throw new NanoError(
       "invalid_argument",
-      `username "${username}" must be 2-32 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit`,
+      `username "${username.slice(0, USERNAME.max + 8)}" must be ${USERNAME.min}-${USERNAME.max} characters of a-z, 0-9 and single ".", "_" or "-" between them, starting with a letter`,
     );
   }
   return username;
@@ -50,7 +54,7 @@ export async function claimUsername(
   username: string,
   now = Date.now(),
 ): Promise<ClaimUsernameResult> {
-  checkUsername(username);
+  checkUsernameArgument(username);
   const home = context.home;
   const relay = relayUrl(home);
   // A home that claimed a name and lost its local.db: a new claim would leave waiting mail unreadable.

@@ -1,7 +1,7 @@
 import { utf8 } from "../../crypto/index.ts";
 import type { ClientContext } from "../context.ts";
 import type { LocalTables } from "../local-store/local-store.ts";
-import { checkUsername } from "./claim-username.ts";
+import { checkUsernameArgument } from "./claim-username.ts";
 
 /**
  * `block NAME` / `unblock NAME` (docs/client.md "Contacts"). A blocked sender's messages are
@@ -59,7 +59,7 @@ export async function setBlocked(
   username: string,
   blocked: boolean,
 ): Promise<BlockResult> {
-  checkUsername(username);
+  checkUsernameArgument(username);
   return context.store.transaction((tables) => {
     const list = loadBlockList(tables);
     const present = list.usernames.includes(username);

@@ -5,7 +5,7 @@ import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
 import { DEFAULT_HISTORY_RETENTION_DAYS } from "../home/home.ts";
 import type { StoredConversation, StoredHistoryEntry } from "../local-store/local-store.ts";
-import { checkUsername } from "./claim-username.ts";
+import { checkUsernameArgument } from "./claim-username.ts";
 import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "./history-limits.ts";
 
 export { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT };
@@ -129,7 +129,7 @@ function checkLimit(limit: number): number {
 
 /** Messages kept in the sealed local store, oldest first (docs/sdk.md "History"). */
 export async function history(context: ClientContext, options: HistoryOptions = {}): Promise<HistoryEntry[]> {
-  if (options.peer !== undefined) checkUsername(options.peer);
+  if (options.peer !== undefined) checkUsernameArgument(options.peer);
   const limit = checkLimit(options.limit ?? DEFAULT_HISTORY_LIMIT);
   const since = options.since === undefined ? undefined : Number(options.since);
   if (since !== undefined && !Number.isFinite(since))
@@ -148,6 +148,6 @@ export async function conversations(context: ClientContext): Promise<Conversatio
 
 /** Marks a conversation read; returns how many messages were unread. */
 export async function markRead(context: ClientContext, peer: string): Promise<number> {
-  checkUsername(peer);
+  checkUsernameArgument(peer);
   return context.store.transaction((tables) => tables.markRead(peer));
 }

@@ -4,7 +4,7 @@ import { type Argon2idParameters, checkArgon2idParameters, type SuiteName } from
 import { NanoError } from "../../errors/index.ts";
 import { ensurePrivateDirectory } from "../home/atomic-file.ts";
 import { checkRelayUrl, type HomePaths, writeConfig } from "../home/home.ts";
-import { acceptedSuites, encodeIdentitySeeds, generateIdentitySeeds } from "../home/identity-seeds.ts";
+import { encodeIdentitySeeds, generateIdentitySeeds, suitesAcceptedByMode } from "../home/identity-seeds.ts";
 import { deviceFingerprint, identityFingerprint } from "../home/unlocked-home.ts";
 import { checkNewPassphrase, type Passphrase, saveKeystore } from "../keystore/keystore.ts";
 import { encodeKeystoreContents, newKeystoreContents } from "../keystore/keystore-contents.ts";
@@ -71,7 +71,7 @@ export async function initHome(request: InitRequest): Promise<InitResult> {
   return {
     home: paths.root,
     mode,
-    acceptedSuites: acceptedSuites(mode).map((suite) => suite.name),
+    acceptedSuites: suitesAcceptedByMode(mode).map((suite) => suite.name),
     identityFingerprint: identityFingerprint(seeds),
     deviceFingerprint: deviceFingerprint(seeds),
     relay,

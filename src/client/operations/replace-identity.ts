@@ -6,6 +6,7 @@ import {
   decodeIdentityRecordExact,
   signIdentityUpdate,
 } from "../../protocol/index.ts";
+import { IdentityUpdateAnswer, type IdentityUpdateRequest } from "../../wire/index.ts";
 import type { HomePaths } from "../home/home.ts";
 import { writeConfig } from "../home/home.ts";
 import { decodeIdentitySeeds, encodeIdentitySeeds, generateIdentitySeeds } from "../home/identity-seeds.ts";
@@ -174,12 +175,17 @@ async function publish(
   }
   const link = await buildRelayLink(home, NODE_CLIENT_RUNTIME, old);
   try {
-    await requestJson(link.api.endpoint, {
-      method: "PUT",
-      path: `/v1/accounts/${encodeURIComponent(username)}/identity`,
-      token: await link.api.token(),
-      body: { identity_record: staged.record, signature: staged.signature },
-    });
+    const body: IdentityUpdateRequest = { identity_record: staged.record, signature: staged.signature };
+    await requestJson(
+      link.api.endpoint,
+      {
+        method: "PUT",
+        path: `/v1/accounts/${encodeURIComponent(username)}/identity`,
+        token: await link.api.token(),
+        body,
+      },
+      IdentityUpdateAnswer,
+    );
   } finally {
     closeRelayLink(link);
   }

@@ -26,7 +26,7 @@ import { newClientMessageId } from "../outbox/outbox.ts";
 import { deliverCommitted, flushOutbox } from "../outbox/outbox-flush.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import { checkPeerIdentity, fetchVerifiedAccount, identityChangedError } from "../trust/peer-identity.ts";
-import { checkUsername } from "./claim-username.ts";
+import { checkUsernameArgument } from "./claim-username.ts";
 import { findPendingCopy, listPending, type PendingMessage } from "./pending.ts";
 import { MAX_FILE_BYTES, MAX_TEXT_BYTES, TEXT_WITH_FILE } from "./send-limits.ts";
 
@@ -78,7 +78,7 @@ export interface SendResult {
 }
 
 export function checkSendRequest(request: SendRequest): void {
-  checkUsername(request.recipient);
+  checkUsernameArgument(request.recipient);
   if ((request.text === null || request.text === "") && request.file === null) {
     throw new NanoError(
       "invalid_argument",

@@ -1,7 +1,9 @@
 import { randomBytes, toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { CLIENT_MESSAGE_ID } from "../../wire/index.ts";
 import type { OutboxEntry } from "../local-store/local-records.ts";
 import type { LocalStoreApi } from "../local-store/local-tables.ts";
+import { type BackoffPolicy, backoffDelay } from "../transport/backoff.ts";
 import { OutboxState } from "./outbox-state.ts";
 
 /**
@@ -25,14 +27,9 @@ export interface OutboxAck {
 /** The relay send (outbox-flush.ts): resolves only after the relay durably committed. */
 export type SendTransport = (pending: OutboxEntry) => Promise<OutboxAck>;
 
-export interface BackoffPolicy {
-  readonly baseMs: number;
-  readonly maxMs: number;
-  readonly factor: number;
-  /** Fraction of the delay randomized, so many clients that failed together do not retry together. */
-  readonly jitter: number;
-}
+export { type BackoffPolicy, backoffDelay } from "../transport/backoff.ts";
 
+/** The outbox's resend timing: a second, doubling up to five minutes. */
 export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({
   baseMs: 1_000,
   maxMs: 5 * 60_000,
@@ -40,24 +37,10 @@ export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({
   jitter: 0.2,
 });
 
-/** Delay before attempt `attempts + 1`, after `attempts` failures (attempts >= 1). */
-export function backoffDelay(
-  attempts: number,
-  policy: BackoffPolicy = DEFAULT_BACKOFF,
-  random = Math.random,
-): number {
-  const exponent = Math.max(0, attempts - 1);
-  const raw = Math.min(policy.maxMs, policy.baseMs * policy.factor ** exponent);
-  const spread = raw * policy.jitter;
-  return Math.max(0, Math.round(raw - spread + 2 * spread * random()));
-}
-
 /** Client message ids: 128 random bits, hex. Public (the relay sees them), unique per message. */
 export function newClientMessageId(): string {
   return toHex(randomBytes(16));
 }
-
-const CLIENT_MESSAGE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface OutboxOptions {
   /** The open client's outbox state (ClientContext.outbox); a fresh one when absent. */

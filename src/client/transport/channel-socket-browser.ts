@@ -1,3 +1,4 @@
+import { type AuthFrame, CLOSE, FRAME } from "../../wire/index.ts";
 import type { ChannelSocket, ChannelSocketEvents, ChannelSocketOptions } from "./channel-socket.ts";
 
 /**
@@ -8,9 +9,9 @@ import type { ChannelSocket, ChannelSocketEvents, ChannelSocketOptions } from ".
  * `pause` holds frames in order and `resume` hands them over — bounded by what the relay may push
  * (its mailbox and send window). A frame over `maxFrameBytes` closes the socket (1009), as `ws` does.
  */
-const CLOSE_TOO_LARGE = 1009;
 /** The only codes a page may close with (RFC 6455 §7.4; WebSocket.close throws for others). */
-const closeCode = (code: number) => (code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000);
+const closeCode = (code: number) =>
+  code === CLOSE.NORMAL || (code >= 3000 && code <= 4999) ? code : CLOSE.NORMAL;
 
 export function openBrowserChannelSocket(
   options: ChannelSocketOptions,
@@ -28,7 +29,7 @@ export function openBrowserChannelSocket(
     events.onClose(code);
   };
   socket.addEventListener("open", () => {
-    socket.send(JSON.stringify({ type: "auth", token: options.token }));
+    socket.send(JSON.stringify({ type: FRAME.auth, token: options.token } satisfies AuthFrame));
     events.onOpen();
   });
   socket.addEventListener("message", (event: MessageEvent) => {
@@ -38,8 +39,8 @@ export function openBrowserChannelSocket(
     }
     if (event.data.length > options.maxFrameBytes) {
       events.onError({ message: "max payload size exceeded", refused: false, tooLarge: true });
-      socket.close(1000, "frame too large");
-      finish(CLOSE_TOO_LARGE);
+      socket.close(CLOSE.NORMAL, "frame too large");
+      finish(CLOSE.MESSAGE_TOO_BIG);
       return;
     }
     if (paused) held.push(event.data);
@@ -57,9 +58,9 @@ export function openBrowserChannelSocket(
     send: (text) => socket.send(text),
     close: (code, reason) => socket.close(closeCode(code), reason),
     terminate: () => {
-      socket.close(1000, "terminated");
+      socket.close(CLOSE.NORMAL, "terminated");
       // No close handshake to wait for: the channel hears the close now.
-      finish(1006);
+      finish(CLOSE.ABNORMAL);
     },
     pause: () => {
       paused = true;

@@ -1,11 +1,39 @@
+import type { z } from "zod";
 import { NanoError } from "../../errors/index.ts";
 import { signAccountDeletion, signDeviceChallenge, signUsernameClaim } from "../../protocol/index.ts";
+import {
+  AccountAnswer,
+  type AccountDeleteRequest,
+  AckAnswer,
+  type AckRequest,
+  AttachmentUploadAnswer,
+  BundleAnswer,
+  ChallengeAnswer,
+  type ChallengeRequest,
+  ClaimAnswer,
+  type ClaimRequest,
+  ConsistencyAnswer,
+  LogKeysAnswer,
+  MAX_ACK_IDS,
+  MESSAGE_PAGE,
+  MessagesAnswer,
+  NoContent,
+  PrekeyCountAnswer,
+  PrekeyUploadAnswer,
+  type PrekeyUploadRequest,
+  SendAnswer,
+  type SendRequest,
+  TokenAnswer,
+  type TokenRequest,
+  type WireMessage,
+} from "../../wire/index.ts";
 import type { OwnIdentity } from "../home/local-identity.ts";
 import { type RelayBase64, relayBase64 } from "./base64.ts";
 import { explainCertificateRefusal } from "./relay-clock.ts";
 import {
-  checkRawStatus,
+  malformedAnswer,
   type RelayEndpoint,
+  readAnswer,
   requestJson,
   requestRaw,
   requestStream,
@@ -13,9 +41,11 @@ import {
 } from "./relay-request.ts";
 
 /**
- * The relay's HTTP API (docs/api.md) as typed calls. Binary values are standard base64. The bearer
- * token is obtained by the device key's challenge-response and kept in memory only: a token on disk
- * would be a credential in a stolen home.
+ * The relay's HTTP API (docs/api.md) as typed calls. Binary values are standard base64. Request
+ * bodies are built as the wire contract's types and every answer is parsed with its schema
+ * (src/wire): what reaches the caller has the shape the contract says. The bearer token is obtained
+ * by the device key's challenge-response and kept in memory only: a token on disk would be a
+ * credential in a stolen home.
  */
 
 export interface RelayMessage {
@@ -23,6 +53,16 @@ export interface RelayMessage {
   readonly from: string;
   readonly envelope: Uint8Array;
   readonly sentAt: number;
+}
+
+/** A message as the wire carries it (push or poll), with its envelope strictly decoded. */
+export function fromWireMessage(message: WireMessage, base64: RelayBase64): RelayMessage {
+  return {
+    id: message.id,
+    from: message.from,
+    envelope: base64.decode(message.envelope),
+    sentAt: message.sent_at,
+  };
 }
 
 export interface FetchedBundle {
@@ -71,11 +111,12 @@ export class RelayApi {
   }
 
   async #challenge(purpose: "claim" | "auth"): Promise<Uint8Array> {
-    const answer = await requestJson<{ challenge: string }>(this.endpoint, {
-      method: "POST",
-      path: "/v1/challenges",
-      body: { purpose, username: this.username },
-    });
+    const body: ChallengeRequest = { purpose, username: this.username };
+    const answer = await requestJson(
+      this.endpoint,
+      { method: "POST", path: "/v1/challenges", body },
+      ChallengeAnswer,
+    );
     return this.#base64.decode(answer.challenge);
   }
 
@@ -83,16 +124,18 @@ export class RelayApi {
   async claim(): Promise<{ created: boolean }> {
     const challenge = await this.#challenge("claim");
     const signature = await signUsernameClaim(this.#own.keys, this.#own.record, challenge);
-    return requestJson<{ created: boolean }>(this.endpoint, {
-      method: "POST",
-      path: "/v1/accounts",
-      body: {
-        username: this.username,
-        identity_record: this.#base64.encode(this.#own.record.encoded),
-        challenge: this.#base64.encode(challenge),
-        signature: this.#base64.encode(signature),
-      },
-    });
+    const body: ClaimRequest = {
+      username: this.username,
+      identity_record: this.#base64.encode(this.#own.record.encoded),
+      challenge: this.#base64.encode(challenge),
+      signature: this.#base64.encode(signature),
+    };
+    const answer = await requestJson(
+      this.endpoint,
+      { method: "POST", path: "/v1/accounts", body },
+      ClaimAnswer,
+    );
+    return { created: answer.created };
   }
 
   /** Drops the cached token (the relay refused it: restarted, revoked), so the next call logs in again. */
@@ -106,18 +149,19 @@ export class RelayApi {
     const challenge = await this.#challenge("auth");
     const { certificate, deviceSeed } = this.#own;
     const signature = await signDeviceChallenge(certificate.suite, deviceSeed, this.username, challenge);
-    let answer: { token: string; expires_at: number };
+    let answer: TokenAnswer;
+    const body: TokenRequest = {
+      username: this.username,
+      challenge: this.#base64.encode(challenge),
+      device_certificate: this.#base64.encode(certificate.encoded),
+      signature: this.#base64.encode(signature),
+    };
     try {
-      answer = await requestJson<{ token: string; expires_at: number }>(this.endpoint, {
-        method: "POST",
-        path: "/v1/auth/token",
-        body: {
-          username: this.username,
-          challenge: this.#base64.encode(challenge),
-          device_certificate: this.#base64.encode(certificate.encoded),
-          signature: this.#base64.encode(signature),
-        },
-      });
+      answer = await requestJson(
+        this.endpoint,
+        { method: "POST", path: "/v1/auth/token", body },
+        TokenAnswer,
+      );
     } catch (error) {
       // The relay judged the certificate by its clock: say whether ours is the cause.
       if (NanoError.is(error) && CLOCK_REFUSALS.has(error.code))
@@ -128,25 +172,28 @@ export class RelayApi {
     return answer.token;
   }
 
-  async #authed<T>(method: "GET" | "POST" | "PUT", path: string, body?: unknown): Promise<T> {
+  async #authed<T>(
+    method: "GET" | "POST" | "PUT",
+    path: string,
+    answer: z.ZodType<T>,
+    body?: unknown,
+  ): Promise<T> {
     const token = await this.token();
     try {
-      return await requestJson<T>(this.endpoint, {
-        method,
-        path,
-        token,
-        ...(body === undefined ? {} : { body }),
-      });
+      return await requestJson(
+        this.endpoint,
+        { method, path, token, ...(body === undefined ? {} : { body }) },
+        answer,
+      );
     } catch (error) {
       // A relay restart or a revoked token: log in once more, then give up with the relay's error.
       if (!NanoError.is(error, "unauthenticated") && !NanoError.is(error, "token_expired")) throw error;
       this.#token = null;
-      return requestJson<T>(this.endpoint, {
-        method,
-        path,
-        token: await this.token(),
-        ...(body === undefined ? {} : { body }),
-      });
+      return requestJson(
+        this.endpoint,
+        { method, path, token: await this.token(), ...(body === undefined ? {} : { body }) },
+        answer,
+      );
     }
   }
 
@@ -158,30 +205,29 @@ export class RelayApi {
     const token = await this.token();
     const challenge = await this.#challenge("auth");
     const signature = await signAccountDeletion(this.#own.keys, this.#own.record, challenge);
-    await requestJson<null>(this.endpoint, {
-      method: "DELETE",
-      path: `/v1/accounts/${encodeURIComponent(this.username)}`,
-      token,
-      body: { challenge: this.#base64.encode(challenge), signature: this.#base64.encode(signature) },
-    });
+    const body: AccountDeleteRequest = {
+      challenge: this.#base64.encode(challenge),
+      signature: this.#base64.encode(signature),
+    };
+    await requestJson(
+      this.endpoint,
+      { method: "DELETE", path: `/v1/accounts/${encodeURIComponent(this.username)}`, token, body },
+      NoContent,
+    );
     this.#token = null;
   }
 
   async uploadPrekeys(bundle: Uint8Array | null, oneTime: readonly Uint8Array[]): Promise<number> {
-    const answer = await this.#authed<{ one_time_count: number }>("PUT", "/v1/prekeys", {
+    const body: PrekeyUploadRequest = {
       ...(bundle === null ? {} : { bundle: this.#base64.encode(bundle) }),
       ...(oneTime.length === 0 ? {} : { one_time_prekeys: oneTime.map(this.#base64.encode) }),
-    });
+    };
+    const answer = await this.#authed("PUT", "/v1/prekeys", PrekeyUploadAnswer, body);
     return answer.one_time_count;
   }
 
   async prekeyCount(): Promise<PrekeyCount> {
-    const answer = await this.#authed<{
-      has_bundle: boolean;
-      one_time_count: number;
-      rotation_due: boolean;
-      suites?: { suite: number; one_time_count: number; rotation_due: boolean }[];
-    }>("GET", "/v1/prekeys");
+    const answer = await this.#authed("GET", "/v1/prekeys", PrekeyCountAnswer);
     return {
       hasBundle: answer.has_bundle,
       oneTimeCount: answer.one_time_count,
@@ -197,12 +243,11 @@ export class RelayApi {
   /** `suite`: the id chooseSuite picked; without it the relay serves the owner's highest-ranked bundle. */
   async fetchBundle(username: string, suite?: number): Promise<FetchedBundle> {
     const query = suite === undefined ? "" : `?suite=${suite}`;
-    const answer = await this.#authed<{
-      suite: number;
-      bundle: string;
-      one_time_prekey: string | null;
-      transparency?: unknown;
-    }>("GET", `/v1/prekeys/${encodeURIComponent(username)}${query}`);
+    const answer = await this.#authed(
+      "GET",
+      `/v1/prekeys/${encodeURIComponent(username)}${query}`,
+      BundleAnswer,
+    );
     return {
       suite: answer.suite,
       bundle: this.#base64.decode(answer.bundle),
@@ -217,10 +262,7 @@ export class RelayApi {
 
   /** The current identity record and its key-transparency proof (untrusted until verified). */
   async account(username: string): Promise<{ identityRecord: Uint8Array; transparency: unknown }> {
-    const answer = await this.#authed<{ identity_record: string; transparency?: unknown }>(
-      "GET",
-      `/v1/accounts/${encodeURIComponent(username)}`,
-    );
+    const answer = await this.#authed("GET", `/v1/accounts/${encodeURIComponent(username)}`, AccountAnswer);
     return {
       identityRecord: this.#base64.decode(answer.identity_record),
       transparency: answer.transparency ?? null,
@@ -229,59 +271,51 @@ export class RelayApi {
 
   /** The key-transparency log's signed-note verifier keys (public; docs/api.md "Transparency"). */
   async ktLogKeys(): Promise<{ origin: string; ed25519: string; mlDsa65: string }> {
-    const answer = await requestJson<{ kt?: { origin?: unknown; verifier_keys?: unknown } }>(this.endpoint, {
-      method: "GET",
-      path: "/v1/transparency/log-keys",
-    });
-    const kt = answer.kt;
-    const keys = kt?.verifier_keys;
-    if (
-      typeof kt?.origin !== "string" ||
-      !Array.isArray(keys) ||
-      keys.length !== 2 ||
-      !keys.every((key) => typeof key === "string")
-    )
+    const { kt } = await requestJson(
+      this.endpoint,
+      { method: "GET", path: "/v1/transparency/log-keys" },
+      LogKeysAnswer,
+    );
+    if (kt === undefined)
       throw new NanoError("kt_proof_missing", "the relay publishes no key-transparency log keys");
-    return { origin: kt.origin, ed25519: keys[0] as string, mlDsa65: keys[1] as string };
+    return { origin: kt.origin, ed25519: kt.verifier_keys[0], mlDsa65: kt.verifier_keys[1] };
   }
 
   /** PROOF(from, to) of the key-transparency log (RFC 9162), as raw 32-byte hashes. */
   async ktConsistency(from: number, to: number): Promise<Uint8Array[]> {
-    const answer = await requestJson<{ proof?: unknown }>(this.endpoint, {
-      method: "GET",
-      path: `/v1/transparency/kt/consistency?from=${from}&to=${to}`,
-    });
-    const proof = answer.proof;
-    if (!Array.isArray(proof) || proof.length > 64 || !proof.every((hash) => typeof hash === "string"))
-      throw new NanoError("kt_proof_missing", "the relay's consistency proof is not a list of hashes");
-    return proof.map((hash) => this.#base64.decode(hash as string));
+    const { proof } = await requestJson(
+      this.endpoint,
+      { method: "GET", path: `/v1/transparency/kt/consistency?from=${from}&to=${to}` },
+      ConsistencyAnswer,
+    );
+    return proof.map(this.#base64.decode);
   }
 
   /** Resolves only after the relay durably stored the message (docs/api.md). */
   async send(to: string, clientMessageId: string, envelope: Uint8Array): Promise<{ serverId: number }> {
-    const answer = await this.#authed<{ server_id: number }>("POST", "/v1/messages", {
+    const body: SendRequest = {
       to,
       client_message_id: clientMessageId,
       envelope: this.#base64.encode(envelope),
-    });
+    };
+    const answer = await this.#authed("POST", "/v1/messages", SendAnswer, body);
     return { serverId: answer.server_id };
   }
 
-  async fetchMessages(after: number, limit = 100): Promise<RelayMessage[]> {
-    const answer = await this.#authed<{
-      messages: { id: number; from: string; envelope: string; sent_at: number }[];
-    }>("GET", `/v1/messages?after=${after}&limit=${limit}`);
-    return answer.messages.map((message) => ({
-      id: message.id,
-      from: message.from,
-      envelope: this.#base64.decode(message.envelope),
-      sentAt: message.sent_at,
-    }));
+  async fetchMessages(after: number, limit: number = MESSAGE_PAGE.default): Promise<RelayMessage[]> {
+    const answer = await this.#authed("GET", `/v1/messages?after=${after}&limit=${limit}`, MessagesAnswer);
+    // More than asked for is a relay that ignores the request: refused like any malformed answer.
+    if (answer.messages.length > limit)
+      throw malformedAnswer("/v1/messages", `${answer.messages.length} messages for a limit of ${limit}`);
+    return answer.messages.map((message) => fromWireMessage(message, this.#base64));
   }
 
+  /** Acknowledges relay message ids, MAX_ACK_IDS per request. */
   async ack(ids: readonly number[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.#authed("POST", "/v1/messages/ack", { ids });
+    for (let start = 0; start < ids.length; start += MAX_ACK_IDS) {
+      const body: AckRequest = { ids: ids.slice(start, start + MAX_ACK_IDS) };
+      await this.#authed("POST", "/v1/messages/ack", AckAnswer, body);
+    }
   }
 
   /** Uploads an encrypted blob under the hex BLAKE2b-512 of its bytes; only `recipients` may fetch it. */
@@ -293,15 +327,17 @@ export class RelayApi {
     onProgress?: (sent: number, total: number) => void,
   ): Promise<void> {
     const query = recipients.map(encodeURIComponent).join(",");
-    checkRawStatus(
-      await requestRaw(this.endpoint, {
-        method: "PUT",
-        path: `/v1/attachments/${hashHex}?recipients=${query}`,
-        token: await this.token(),
-        body: ciphertext,
-        ...(onProgress === undefined ? {} : { onUpload: onProgress }),
-      }),
-    );
+    const path = `/v1/attachments/${hashHex}?recipients=${query}`;
+    const raw = await requestRaw(this.endpoint, {
+      method: "PUT",
+      path,
+      token: await this.token(),
+      body: ciphertext,
+      ...(onProgress === undefined ? {} : { onUpload: onProgress }),
+    });
+    const stored = readAnswer(path, raw, AttachmentUploadAnswer);
+    if (stored.hash !== hashHex)
+      throw malformedAnswer(path, "the relay stored the upload under another hash");
   }
 
   /**

@@ -1,9 +1,23 @@
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
-import { MAX_ENVELOPE_BYTES } from "../../protocol/envelope.ts";
+import {
+  type AckedFrame,
+  type AckFrame,
+  CLOSE,
+  type ErrorFrame,
+  FRAME,
+  MAX_ACK_IDS,
+  MAX_ENVELOPE_BASE64,
+  type MessageFrame,
+  RelayFrame,
+  readFrame,
+  type SendFrame,
+  type SentFrame,
+} from "../../wire/index.ts";
+import { type BackoffPolicy, backoffDelay } from "./backoff.ts";
 import { type RelayBase64, relayBase64 } from "./base64.ts";
 import { type ChannelSocket, unrefTimer } from "./channel-socket.ts";
-import type { RelayApi, RelayMessage } from "./relay-api.ts";
-import { websocketUrl } from "./relay-request.ts";
+import { fromWireMessage, type RelayApi, type RelayMessage } from "./relay-api.ts";
+import { MAX_ERROR_MESSAGE, websocketUrl } from "./relay-request.ts";
 
 /**
  * The relay channel: ONE authenticated WebSocket per open home (docs/api.md "WebSocket /v1/ws") that
@@ -19,16 +33,15 @@ import { websocketUrl } from "./relay-request.ts";
  * with `relay_unreachable` at once. A half-open TCP connection or a silent relay thus costs one
  * deadline, like the HTTP path's request timeout.
  *
- * Whatever the relay sends is untrusted input: a frame that does not parse, has an unknown type,
- * answers nothing outstanding or pushes an envelope longer than the protocol allows is reported to
- * the listeners' onError as `relay_rejected` and ignored.
+ * Whatever the relay sends is untrusted input, read with the wire contract's schema (src/wire/frames.ts):
+ * a frame that does not match it (not JSON, an unknown type, a field missing or mistyped, an envelope
+ * longer than the protocol allows) is reported to the listeners' onError as `relay_answer_malformed`
+ * and ignored — except that a malformed answer naming a frame of ours rejects that frame at once
+ * rather than leaving it to its deadline. A well-formed answer to nothing outstanding is
+ * `relay_rejected`.
  */
 
-export interface ReconnectPolicy {
-  readonly baseMs: number;
-  readonly maxMs: number;
-  readonly factor: number;
-  readonly jitter: number;
+export interface ReconnectPolicy extends BackoffPolicy {
   /**
    * After a 1012 (the relay is restarting: its work is answered, it serves no more) the reconnect
    * waits a random time below this, with no backoff: the relays left are healthy, and the jitter
@@ -46,9 +59,6 @@ export const RECONNECT: ReconnectPolicy = Object.freeze({
   restartJitterMs: 1000,
 });
 
-/** The base64 length of the largest envelope the protocol allows (docs/protocol.md §9.2). */
-export const MAX_ENVELOPE_BASE64 = Math.ceil(MAX_ENVELOPE_BYTES / 3) * 4;
-
 export const CHANNEL_LIMITS = Object.freeze({
   /** Frames written and not yet answered; further frames wait (in order) until answers arrive. */
   maxOutstanding: 1024,
@@ -62,8 +72,6 @@ export const CHANNEL_LIMITS = Object.freeze({
   connectTimeoutMs: 10_000,
   /** After the relay (or a proxy) refused the upgrade, callers use HTTP for this long. */
   refusedCooldownMs: 30_000,
-  /** The relay's limit of ids per `ack` frame (docs/api.md). */
-  maxAckIds: 1000,
   /** A written frame unanswered, or a ping without pong, this long terminates the socket (as HTTP's 15 s). */
   answerTimeoutMs: 15_000,
   /** A ping is written this long after the last pong, so a silent connection is found while idle. */
@@ -80,11 +88,6 @@ export interface ChannelOptions {
   readonly maxOutstanding?: number;
   readonly reconnect?: Partial<ReconnectPolicy>;
 }
-
-/** Close codes of the relay (src/relay/ws-connection.ts). */
-const CLOSE_UNAUTHENTICATED = 4401;
-const CLOSE_NORMAL = 1000;
-const CLOSE_SERVICE_RESTART = 1012;
 
 export interface SendAnswer {
   readonly serverId: number;
@@ -130,6 +133,8 @@ interface Connection {
 
 const unreachable = (why: string) => new NanoError("relay_unreachable", why);
 const rejected = (why: string) => new NanoError("relay_rejected", why);
+const malformed = (why: string) =>
+  new NanoError("relay_answer_malformed", `the relay sent a malformed frame (${why})`);
 
 function relayCode(code: unknown): ErrorCode {
   return typeof code === "string" && Object.hasOwn(ERROR_CATALOGUE, code)
@@ -212,11 +217,11 @@ export class RelayChannel {
       entry = {
         key: clientMessageId,
         frame: JSON.stringify({
-          type: "send",
+          type: FRAME.send,
           id: clientMessageId,
           to,
           envelope: this.#base64.encode(envelope),
-        }),
+        } satisfies SendFrame),
         resolve: resolve as (value: unknown) => void,
         reject,
         written: false,
@@ -233,15 +238,15 @@ export class RelayChannel {
   async ack(ids: readonly number[]): Promise<void> {
     if (this.#closed) throw unreachable("the relay channel is closed");
     const frames: Promise<unknown>[] = [];
-    for (let start = 0; start < ids.length; start += CHANNEL_LIMITS.maxAckIds) {
+    for (let start = 0; start < ids.length; start += MAX_ACK_IDS) {
       // A '.' never occurs in a client message id, so an `error` frame's id names one or the other.
       const ref = `ack.${++this.#nextRef}`;
-      const chunk = ids.slice(start, start + CHANNEL_LIMITS.maxAckIds);
+      const chunk = ids.slice(start, start + MAX_ACK_IDS);
       frames.push(
         new Promise((resolve, reject) => {
           const entry: Outstanding = {
             key: ref,
-            frame: JSON.stringify({ type: "ack", ids: chunk, ref }),
+            frame: JSON.stringify({ type: FRAME.ack, ids: chunk, ref } satisfies AckFrame),
             resolve,
             reject,
             written: false,
@@ -312,7 +317,7 @@ export class RelayChannel {
     this.#connection = null;
     if (connection !== null) {
       this.#clearTimers(connection);
-      connection.socket.close(CLOSE_NORMAL, "client closed");
+      connection.socket.close(CLOSE.NORMAL, "client closed");
       // The close frame is written, but nothing waits for the relay's answer: a silent relay would
       // hold the socket, and so the process, for ws's 30 s close timeout.
       connection.socket.terminate();
@@ -467,9 +472,9 @@ export class RelayChannel {
         onClose: (code) => {
           clearTimeout(timer);
           this.#clearTimers(connection);
-          if (code === CLOSE_UNAUTHENTICATED) this.#api.forgetToken();
+          if (code === CLOSE.UNAUTHENTICATED) this.#api.forgetToken();
           settle(
-            code === CLOSE_UNAUTHENTICATED && !connection.ready
+            code === CLOSE.UNAUTHENTICATED && !connection.ready
               ? new NanoError("unauthenticated", "the relay refused the token")
               : unreachable(
                   connection.endedBecause ??
@@ -502,18 +507,14 @@ export class RelayChannel {
 
   /** Handles one text frame; returns true when it was this connection's `ready`. */
   #onFrame(connection: Connection, text: string): boolean {
-    let frame: Record<string, unknown>;
-    try {
-      const value: unknown = JSON.parse(text);
-      if (typeof value !== "object" || value === null || Array.isArray(value))
-        throw new Error("not an object");
-      frame = value as Record<string, unknown>;
-    } catch {
-      this.#emitError(rejected("the relay sent a frame that is not a JSON object"));
+    const reading = readFrame(RelayFrame, text);
+    if (!reading.ok) {
+      this.#onMalformed(reading.value, reading.why);
       return false;
     }
+    const frame = reading.frame;
     switch (frame.type) {
-      case "ready":
+      case FRAME.ready:
         if (connection.ready) return false;
         connection.ready = true;
         // Not reset here: a relay that accepts and closes at once would get reconnects at the base
@@ -527,59 +528,62 @@ export class RelayChannel {
         this.#pump();
         for (const listener of this.#listeners) listener.onReady?.();
         return true;
-      case "message":
+      case FRAME.message:
         this.#onPushed(frame);
         return false;
-      case "sent":
+      case FRAME.sent:
         this.#onSent(frame);
         return false;
-      case "acked":
+      case FRAME.acked:
         this.#onAcked(frame);
         return false;
-      case "error":
+      case FRAME.error:
         this.#onError(frame);
         return false;
-      case "low_prekeys":
-        this.#onLowPrekeys(frame);
-        return false;
-      default:
-        this.#emitError(rejected("the relay sent a frame of an unknown type"));
+      case FRAME.lowPrekeys:
+        for (const listener of this.#listeners) listener.onLowPrekeys?.(frame.suite, frame.count);
         return false;
     }
   }
 
-  #onLowPrekeys(frame: Record<string, unknown>): void {
-    const { suite, count } = frame;
-    if (!Number.isInteger(suite) || !Number.isInteger(count)) {
-      this.#emitError(rejected("the relay sent a malformed low_prekeys frame"));
+  /**
+   * A frame that does not match the contract is reported and ignored; an answer that names a frame
+   * of ours written on this connection (a `sent` or `error` by id, an `acked` by ref) rejects that
+   * frame now: its caller learns at once instead of at the answer deadline, and the outbox resends.
+   */
+  #onMalformed(value: unknown, why: string): void {
+    const error = malformed(why);
+    const fields = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+    const named =
+      fields.type === FRAME.sent || fields.type === FRAME.error
+        ? fields.id
+        : fields.type === FRAME.acked
+          ? fields.ref
+          : undefined;
+    const key = typeof named === "string" ? named : null;
+    const send = key === null || fields.type === FRAME.acked ? undefined : this.#sends.get(key);
+    const ack = key === null || fields.type === FRAME.sent ? undefined : this.#acks.get(key);
+    const entry = send?.entry.written ? send.entry : ack?.written ? ack : undefined;
+    if (entry === undefined) {
+      this.#emitError(error);
       return;
     }
-    for (const listener of this.#listeners) listener.onLowPrekeys?.(suite as number, count as number);
+    if (send?.entry === entry) this.#sends.delete(entry.key);
+    else this.#acks.delete(entry.key);
+    this.#settle(entry);
+    entry.reject(error);
   }
 
-  #onPushed(frame: Record<string, unknown>): void {
-    const { id, from, envelope } = frame;
-    if (
-      !Number.isSafeInteger(id) ||
-      (id as number) <= 0 ||
-      typeof from !== "string" ||
-      from.length > 256 ||
-      typeof envelope !== "string"
-    ) {
-      this.#emitError(rejected("the relay pushed a malformed message frame"));
+  #onPushed(frame: MessageFrame): void {
+    let message: RelayMessage;
+    try {
+      message = fromWireMessage(frame, this.#base64);
+    } catch (error) {
+      // An envelope that is not canonical base64 (relay_rejected): thrown here it would escape the
+      // socket's event handler and end the process; it is reported and ignored like any bad frame.
+      this.#emitError(NanoError.is(error) ? error : rejected("the relay pushed an undecodable envelope"));
       return;
     }
-    // Measured before decoding: nothing longer is a legal envelope, whatever the relay's own limit.
-    if (envelope.length > MAX_ENVELOPE_BASE64) {
-      this.#emitError(rejected("the relay pushed an envelope larger than the protocol allows"));
-      return;
-    }
-    const message: RelayMessage = {
-      id: id as number,
-      from,
-      envelope: this.#base64.decode(envelope),
-      sentAt: typeof frame.sent_at === "number" ? frame.sent_at : 0,
-    };
     for (const listener of this.#listeners) listener.onMessage?.(message);
   }
 
@@ -589,23 +593,19 @@ export class RelayChannel {
     if (this.#connection !== null) this.#armAnswerDeadline(this.#connection);
   }
 
-  #onSent(frame: Record<string, unknown>): void {
-    const running = typeof frame.id === "string" ? this.#sends.get(frame.id) : undefined;
+  #onSent(frame: SentFrame): void {
+    const running = this.#sends.get(frame.id);
     if (running === undefined || !running.entry.written) {
       this.#emitError(rejected("the relay answered a send that was not made on this connection"));
       return;
     }
     this.#sends.delete(running.entry.key);
     this.#settle(running.entry);
-    if (!Number.isSafeInteger(frame.server_id) || typeof frame.duplicate !== "boolean") {
-      running.entry.reject(rejected("the relay's answer to a send is malformed"));
-      return;
-    }
-    running.entry.resolve({ serverId: frame.server_id as number, duplicate: frame.duplicate });
+    running.entry.resolve({ serverId: frame.server_id, duplicate: frame.duplicate });
   }
 
-  #onAcked(frame: Record<string, unknown>): void {
-    const entry = typeof frame.ref === "string" ? this.#acks.get(frame.ref) : undefined;
+  #onAcked(frame: AckedFrame): void {
+    const entry = frame.ref === undefined ? undefined : this.#acks.get(frame.ref);
     if (entry === undefined || !entry.written) {
       this.#emitError(rejected("the relay answered an ack that was not made on this connection"));
       return;
@@ -615,12 +615,11 @@ export class RelayChannel {
     entry.resolve(undefined);
   }
 
-  #onError(frame: Record<string, unknown>): void {
-    const message = typeof frame.message === "string" ? frame.message.slice(0, 500) : "the relay refused it";
-    const error = new NanoError(relayCode(frame.code), message);
+  #onError(frame: ErrorFrame): void {
+    const error = new NanoError(relayCode(frame.code), frame.message.slice(0, MAX_ERROR_MESSAGE));
     const id = frame.id;
-    const send = typeof id === "string" ? this.#sends.get(id) : undefined;
-    const ack = typeof id === "string" ? this.#acks.get(id) : undefined;
+    const send = id === undefined ? undefined : this.#sends.get(id);
+    const ack = id === undefined ? undefined : this.#acks.get(id);
     const entry = send?.entry.written ? send.entry : ack?.written ? ack : undefined;
     if (entry === undefined) {
       // Not about a frame of ours (e.g. `token_expired` before the 4401 close): report, go on.
@@ -645,8 +644,8 @@ export class RelayChannel {
       true,
     );
     if (this.#closed) return;
-    if (code !== CLOSE_NORMAL || this.#listeners.size > 0)
-      this.#scheduleReconnect(code === CLOSE_SERVICE_RESTART);
+    if (code !== CLOSE.NORMAL || this.#listeners.size > 0)
+      this.#scheduleReconnect(code === CLOSE.SERVICE_RESTART);
   }
 
   /** Rejects written frames (and, with `queued`, the unwritten ones too). */
@@ -680,8 +679,7 @@ export class RelayChannel {
       wait = Math.random() * backoff.restartJitterMs;
     } else {
       this.#failures++;
-      const raw = Math.min(backoff.maxMs, backoff.baseMs * backoff.factor ** (this.#failures - 1));
-      wait = raw * (1 - backoff.jitter + Math.random() * 2 * backoff.jitter);
+      wait = backoffDelay(this.#failures, backoff);
     }
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;

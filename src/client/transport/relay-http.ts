@@ -29,9 +29,12 @@ const { request: httpsRequest } = process.getBuiltinModule("node:https");
 export {
   checkRawStatus,
   type JsonRequest,
+  MAX_ERROR_MESSAGE,
+  malformedAnswer,
   type RawRequest,
   REQUEST_TIMEOUT_MS,
   type RelayEndpoint,
+  readAnswer,
   requestJson,
   requestRaw,
   requestStream,

@@ -1,4 +1,6 @@
+import type { z } from "zod";
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
+import { describeIssue, ErrorAnswer } from "../../wire/index.ts";
 import type { Base64Codec } from "../../text/base64.ts";
 import type { OpenChannelSocket } from "./channel-socket.ts";
 
@@ -8,7 +10,10 @@ import type { OpenChannelSocket } from "./channel-socket.ts";
  * private CA trusted for one connection only), fetch in the page (relay-fetch.ts) — so RelayApi and the
  * operations above it are the same code in both runtimes. Relay errors arrive as
  * `{"error": {"code", "message"}}` and are rethrown as the same NanoError code; a connection that cannot
- * be made is `relay_unreachable` (the outbox keeps the message and retries).
+ * be made is `relay_unreachable` (the outbox keeps the message and retries). A 2xx answer is parsed
+ * here, whatever the transport, with the wire contract's schema of that answer (src/wire/answers.ts):
+ * one that does not match is `relay_answer_malformed`, so nothing the relay sends reaches the client
+ * unchecked, in Node or in the page.
  */
 export interface RelayEndpoint {
   /** http(s)://host:port of the API (a ws(s):// relay URL maps to the same host). */
@@ -90,12 +95,28 @@ export function relayBase(relay: string): URL {
   return new URL(`${protocol}//${url.host}`);
 }
 
+/** Bounded: a relay's error message is shown to the user, and a hostile one could be megabytes. */
+export const MAX_ERROR_MESSAGE = 500;
+
 export function relayError(status: number, body: unknown): NanoError {
-  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  const code = typeof error?.code === "string" ? error.code : "";
-  const message = typeof error?.message === "string" ? error.message : `relay answered HTTP ${status}`;
+  const parsed = ErrorAnswer.safeParse(body);
+  const code = parsed.success ? parsed.data.error.code : "";
+  const message = parsed.success
+    ? parsed.data.error.message.slice(0, MAX_ERROR_MESSAGE)
+    : `relay answered HTTP ${status}`;
   if (Object.hasOwn(ERROR_CATALOGUE, code)) return new NanoError(code as ErrorCode, message);
-  return new NanoError("relay_rejected", `relay answered HTTP ${status}${code ? ` (${code})` : ""}`);
+  return new NanoError(
+    "relay_rejected",
+    `relay answered HTTP ${status}${code ? ` (${code.slice(0, 64)})` : ""}`,
+  );
+}
+
+/** A 2xx answer that is not what the wire contract says this endpoint answers. */
+export function malformedAnswer(path: string, why: string): NanoError {
+  return new NanoError(
+    "relay_answer_malformed",
+    `the relay's answer to ${path.split("?")[0]} is malformed (${why})`,
+  );
 }
 
 export function relayUnreachable(
@@ -126,24 +147,46 @@ const encoder = new TextEncoder();
 /** fatal: a relay answer that is not UTF-8 is not JSON either. */
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-export async function requestJson<T>(endpoint: RelayEndpoint, request: JsonRequest): Promise<T> {
+/** Sends a JSON request; a 2xx answer must match `answer` (the wire contract's schema), or it throws. */
+export async function requestJson<T>(
+  endpoint: RelayEndpoint,
+  request: JsonRequest,
+  answer: z.ZodType<T>,
+): Promise<T> {
   const payload = request.body === undefined ? null : encoder.encode(JSON.stringify(request.body));
-  const { status, body } = await requestRaw(endpoint, {
+  const raw = await requestRaw(endpoint, {
     method: request.method,
     path: request.path,
     ...(request.token === undefined ? {} : { token: request.token }),
     ...(payload === null ? {} : { body: payload, contentType: "application/json" }),
   });
+  return readAnswer(request.path, raw, answer);
+}
+
+/**
+ * A relay's JSON answer to `path`: the relay's typed error for a non-2xx status, else the body parsed
+ * with `answer`, the wire contract's schema of it (`relay_answer_malformed` when it does not match).
+ */
+export function readAnswer<T>(
+  path: string,
+  raw: { status: number; body: Uint8Array },
+  answer: z.ZodType<T>,
+): T {
+  const { status, body } = raw;
+  const ok = status >= 200 && status < 300;
   let parsed: unknown = null;
   if (body.length > 0) {
     try {
       parsed = JSON.parse(decoder.decode(body));
     } catch {
+      if (ok) throw malformedAnswer(path, `HTTP ${status} with a body that is not JSON`);
       throw new NanoError("relay_rejected", `relay answered HTTP ${status} with a non-JSON body`);
     }
   }
-  if (status >= 200 && status < 300) return parsed as T;
-  throw relayError(status, parsed);
+  if (!ok) throw relayError(status, parsed);
+  const result = answer.safeParse(parsed);
+  if (!result.success) throw malformedAnswer(path, describeIssue(result.error));
+  return result.data;
 }
 
 /** Throws the relay's typed error for a non-2xx raw answer. */

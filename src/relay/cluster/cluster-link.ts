@@ -25,15 +25,13 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import { CLOSE, CLOSE_REASONS } from "../../wire/index.ts";
 import type { TokenUseLedger } from "../auth.ts";
 import type { RelayConfig } from "../config/schema.ts";
 import type { DeliveryHub, PushTarget } from "../delivery-hub.ts";
 import type { RelayMetrics } from "../metrics.ts";
-import { CLOSE_REPLACED, CLOSE_UNAUTHENTICATED } from "../ws-connection.ts";
 import { createRedisClient, type RedisClient } from "./redis-clients.ts";
 
-/** WebSocket close code for a connection replaced by a newer login of the same device. */
-export const CLOSE_SESSION_REPLACED = CLOSE_REPLACED;
 const DEGRADED_POLL_MS = 1000;
 /**
  * A new generation for KEYS[1]: Redis's clock in microseconds, or one above the newest recorded if that
@@ -80,7 +78,7 @@ export interface RelayPresence {
 }
 
 /** Why sessions were ended elsewhere: the close reason their connections get (docs/api.md, 4401). */
-export type SessionsEnded = "token_revoked" | "identity_updated";
+export type SessionsEnded = typeof CLOSE_REASONS.tokenRevoked | typeof CLOSE_REASONS.identityUpdated;
 
 type Signal =
   | { readonly kind: "wake" }
@@ -242,7 +240,7 @@ export class ClusterLink {
     }
     if ((this.#newestRemote.get(username) ?? 0) > generation) {
       this.#metrics.sessionsReplaced.inc();
-      target.close(CLOSE_SESSION_REPLACED, "session_replaced");
+      target.close(CLOSE.REPLACED, CLOSE_REASONS.sessionReplaced);
       return;
     }
     this.#generations.set(target, { username, generation });
@@ -278,7 +276,7 @@ export class ClusterLink {
       if (newest > held.generation) {
         this.#generations.delete(target);
         this.#metrics.sessionsReplaced.inc();
-        target.close(CLOSE_SESSION_REPLACED, "session_replaced");
+        target.close(CLOSE.REPLACED, CLOSE_REASONS.sessionReplaced);
       } else {
         this.#publish(held.username, { kind: "login", generation: held.generation, node: this.node });
       }
@@ -304,7 +302,7 @@ export class ClusterLink {
     for (const { target, tokenId } of this.#hub.sessionsOf(username)) {
       if (this.#closed) return;
       const kept = await alive(tokenId).catch(() => true);
-      if (!kept) target.close(CLOSE_UNAUTHENTICATED, reason);
+      if (!kept) target.close(CLOSE.UNAUTHENTICATED, reason);
     }
   }
 
@@ -316,7 +314,7 @@ export class ClusterLink {
       if (keep !== null || held.generation < generation) {
         this.#generations.delete(target);
         this.#metrics.sessionsReplaced.inc();
-        target.close(CLOSE_SESSION_REPLACED, "session_replaced");
+        target.close(CLOSE.REPLACED, CLOSE_REASONS.sessionReplaced);
       }
     }
   }
@@ -389,7 +387,7 @@ export class ClusterLink {
     this.#hub.notifyAll();
     // Which tokens went while the subscription was down is not known: "revoked" covers both reasons
     // (an identity update deletes every token of the account).
-    void this.#checkSessions(null, "token_revoked");
+    void this.#checkSessions(null, CLOSE_REASONS.tokenRevoked);
   }
 
   #onLost(reason: string): void {

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { z } from "zod";
 import { NanoError } from "../../errors/index.ts";
 import { MAX_ENVELOPE_BYTES } from "../../protocol/envelope.ts";
+import { base64Length, describeIssue } from "../../wire/index.ts";
 import { bearerToken } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
 import { RelayBusyError } from "../limits/busy.ts";
@@ -23,9 +25,14 @@ export function encodeBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }
 
-/** Base64 of `bytes` bytes is at most this long; used to size JSON body limits. */
-export function base64Length(bytes: number): number {
-  return Math.ceil(bytes / 3) * 4;
+/**
+ * A request body read with its wire schema (src/wire/requests.ts), the same one the client builds
+ * its requests by; anything else is `malformed_request` naming the field, never the value.
+ */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  throw new NanoError("malformed_request", `body ${describeIssue(result.error)}`);
 }
 
 /**

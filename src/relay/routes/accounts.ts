@@ -4,42 +4,34 @@ import { nodeProvider } from "../../crypto/node-provider.ts";
 import { NanoError } from "../../errors/index.ts";
 import { decodeIdentityRecordExact } from "../../protocol/identity-record.ts";
 import { verifyAccountDeletion } from "../../protocol/username-claim.ts";
+import {
+  type AccountAnswer,
+  AccountDeleteRequest,
+  type ChallengeAnswer,
+  ChallengeRequest,
+  CLOSE,
+  CLOSE_REASONS,
+  type ClaimAnswer,
+  ClaimRequest,
+  type IdentityUpdateAnswer,
+  IdentityUpdateRequest,
+} from "../../wire/index.ts";
 import { tombstoneKey } from "../audit-log-key.ts";
 import type { ChallengePurpose } from "../auth.ts";
 import type { RelayContext } from "../context.ts";
 import { requireModeFloor } from "../mode-floor.ts";
 import type { VerifiedIdentity } from "../protocol-verifier.ts";
 import { normalizeUsername } from "../usernames.ts";
-import { CLOSE_UNAUTHENTICATED } from "../ws-connection.ts";
 import {
   accountNameOrNone,
   authenticate,
   clientKey,
   decodeBase64,
   encodeBase64,
+  parseBody,
   recordAuthFailure,
 } from "./_http.ts";
 import { transparencyFields } from "./transparency.ts";
-
-const b64 = (maxLength: number) => ({ type: "string", minLength: 1, maxLength }) as const;
-/** Identity records carry every suite's keys (ML-DSA, ML-KEM, X-Wing...) and signatures: ~16 KiB is ample. */
-const MAX_RECORD_B64 = 65_536;
-const MAX_SIGNATURE_B64 = 16_384;
-
-interface ChallengeBody {
-  purpose: ChallengePurpose;
-  username: string;
-}
-interface ClaimBody {
-  username: string;
-  identity_record: string;
-  challenge: string;
-  signature: string;
-}
-interface UpdateBody {
-  identity_record: string;
-  signature: string;
-}
 
 async function verifyRecordFor(
   context: RelayContext,
@@ -92,56 +84,31 @@ async function verifyUpdateAuthority(
 }
 
 export function accountRoutes(app: FastifyInstance, context: RelayContext): void {
-  app.post<{ Body: ChallengeBody }>(
-    "/v1/challenges",
-    {
-      config: { public: true },
-      schema: {
-        body: {
-          type: "object",
-          required: ["purpose", "username"],
-          additionalProperties: false,
-          properties: { purpose: { enum: ["claim", "auth"] }, username: { type: "string", maxLength: 128 } },
-        },
-      },
-    },
-    async (request) => {
-      const { purpose } = request.body;
-      await context.limits.consume(purpose === "claim" ? "claim" : "auth", clientKey(request));
-      const username =
-        purpose === "claim"
-          ? context.usernames.checkClaimable(request.body.username).username
-          : normalizeUsername(request.body.username);
-      const { challenge, expiresAt } = await context.challenges.issue(purpose, username);
-      return { challenge: encodeBase64(challenge), expires_at: expiresAt };
-    },
-  );
+  app.post("/v1/challenges", { config: { public: true } }, async (request): Promise<ChallengeAnswer> => {
+    const body = parseBody(ChallengeRequest, request.body);
+    const purpose: ChallengePurpose = body.purpose;
+    await context.limits.consume(purpose === "claim" ? "claim" : "auth", clientKey(request));
+    const username =
+      purpose === "claim"
+        ? context.usernames.checkClaimable(body.username).username
+        : normalizeUsername(body.username);
+    const { challenge, expiresAt } = await context.challenges.issue(purpose, username);
+    return { challenge: encodeBase64(challenge), expires_at: expiresAt };
+  });
 
-  app.post<{ Body: ClaimBody }>(
+  app.post(
     "/v1/accounts",
     {
       config: { public: true },
       // An address that failed too often is refused before its body is read or verified.
       onRequest: async (request) => context.limits.check("failed_auth", clientKey(request)),
-      schema: {
-        body: {
-          type: "object",
-          required: ["username", "identity_record", "challenge", "signature"],
-          additionalProperties: false,
-          properties: {
-            username: { type: "string", maxLength: 128 },
-            identity_record: b64(MAX_RECORD_B64),
-            challenge: b64(64),
-            signature: b64(MAX_SIGNATURE_B64),
-          },
-        },
-      },
     },
     async (request, reply) => {
-      const { username, skeleton } = context.usernames.checkClaimable(request.body.username);
-      const record = decodeBase64(request.body.identity_record, "identity_record");
-      const challenge = decodeBase64(request.body.challenge, "challenge");
-      const signature = decodeBase64(request.body.signature, "signature");
+      const body = parseBody(ClaimRequest, request.body);
+      const { username, skeleton } = context.usernames.checkClaimable(body.username);
+      const record = decodeBase64(body.identity_record, "identity_record");
+      const challenge = decodeBase64(body.challenge, "challenge");
+      const signature = decodeBase64(body.signature, "signature");
       try {
         // Consumed before verifying: a failed answer burns the challenge, so guesses cannot be retried.
         await context.challenges.take(challenge, "claim", username);
@@ -192,7 +159,7 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
           username,
           identity_hash: toHex(account.identityHash),
           created: outcome === "created",
-        });
+        } satisfies ClaimAnswer);
       } catch (error) {
         recordAuthFailure(context, error, await accountNameOrNone(context, username), request);
         throw error;
@@ -200,22 +167,25 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
     },
   );
 
-  app.get<{ Params: { username: string } }>("/v1/accounts/:username", async (request) => {
-    const requester = await authenticate(context, request);
-    // Enumeration of usernames costs a lookup each, per requesting account.
-    await context.limits.consume("lookup", requester);
-    const account = await context.store.accounts.get(normalizeUsername(request.params.username));
-    if (account === null) throw new NanoError("account_not_found", "no account has this username");
-    return {
-      username: account.username,
-      identity_record: encodeBase64(account.identityRecord),
-      identity_hash: toHex(account.identityHash),
-      updated_at: account.updatedAt,
-      transparency: await transparencyFields(context, account.username),
-    };
-  });
+  app.get<{ Params: { username: string } }>(
+    "/v1/accounts/:username",
+    async (request): Promise<AccountAnswer> => {
+      const requester = await authenticate(context, request);
+      // Enumeration of usernames costs a lookup each, per requesting account.
+      await context.limits.consume("lookup", requester);
+      const account = await context.store.accounts.get(normalizeUsername(request.params.username));
+      if (account === null) throw new NanoError("account_not_found", "no account has this username");
+      return {
+        username: account.username,
+        identity_record: encodeBase64(account.identityRecord),
+        identity_hash: toHex(account.identityHash),
+        updated_at: account.updatedAt,
+        transparency: await transparencyFields(context, account.username),
+      };
+    },
+  );
 
-  app.put<{ Params: { username: string }; Body: UpdateBody }>(
+  app.put<{ Params: { username: string } }>(
     "/v1/accounts/:username/identity",
     {
       // Each update's signatures are verified: limited per account before the body is read.
@@ -223,24 +193,17 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
         if (request.nanoUsername !== null)
           await context.limits.consume("identity_update", request.nanoUsername);
       },
-      schema: {
-        body: {
-          type: "object",
-          required: ["identity_record", "signature"],
-          additionalProperties: false,
-          properties: { identity_record: b64(MAX_RECORD_B64), signature: b64(MAX_SIGNATURE_B64) },
-        },
-      },
     },
-    async (request) => {
+    async (request): Promise<IdentityUpdateAnswer> => {
+      const body = parseBody(IdentityUpdateRequest, request.body);
       const caller = await authenticate(context, request);
       const username = normalizeUsername(request.params.username);
       if (caller !== username)
         throw new NanoError("identity_update_unauthorized", "you can only update your own record");
       const current = await context.store.accounts.get(username);
       if (current === null) throw new NanoError("account_not_found", "no account has this username");
-      const next = decodeBase64(request.body.identity_record, "identity_record");
-      const signature = decodeBase64(request.body.signature, "signature");
+      const next = decodeBase64(body.identity_record, "identity_record");
+      const signature = decodeBase64(body.signature, "signature");
       // The new record is checked on its own first, so its defects keep their protocol codes; after
       // that, a failure of the update itself means "not authorized by the current keys".
       await verifyRecordFor(context, next, username);
@@ -262,8 +225,8 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
       // The store deleted every token of the account with the swap (a replacement is what a user does
       // after a suspected key compromise): end the push sessions those tokens opened, too. Clients log
       // in again with a device certified by the new record.
-      context.hub.closeUser(username, CLOSE_UNAUTHENTICATED, "identity_updated");
-      context.cluster?.announceSessionsEnded(username, "identity_updated");
+      context.hub.closeUser(username, CLOSE.UNAUTHENTICATED, CLOSE_REASONS.identityUpdated);
+      context.cluster?.announceSessionsEnded(username, CLOSE_REASONS.identityUpdated);
       context.audit.record({
         type: "identity_updated",
         username,
@@ -277,27 +240,18 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
   // The owner deletes its own account (docs/api.md, docs/compliance.md "Erasure"): a valid token of the
   // account AND every identity key's signature over a fresh auth challenge, so a stolen token alone
   // cannot delete anyone. The same erasure as `nano-relay compliance erase`, holds included.
-  app.delete<{ Params: { username: string }; Body: { challenge: string; signature: string } }>(
+  app.delete<{ Params: { username: string } }>(
     "/v1/accounts/:username",
-    {
-      onRequest: async (request) => context.limits.check("failed_auth", clientKey(request)),
-      schema: {
-        body: {
-          type: "object",
-          required: ["challenge", "signature"],
-          additionalProperties: false,
-          properties: { challenge: b64(64), signature: b64(MAX_SIGNATURE_B64) },
-        },
-      },
-    },
+    { onRequest: async (request) => context.limits.check("failed_auth", clientKey(request)) },
     async (request, reply) => {
+      const body = parseBody(AccountDeleteRequest, request.body);
       const caller = await authenticate(context, request);
       const username = normalizeUsername(request.params.username);
       try {
         if (caller !== username)
           throw new NanoError("account_delete_unauthorized", "you can only delete your own account");
-        const challenge = decodeBase64(request.body.challenge, "challenge");
-        const signature = decodeBase64(request.body.signature, "signature");
+        const challenge = decodeBase64(body.challenge, "challenge");
+        const signature = decodeBase64(body.signature, "signature");
         await context.challenges.take(challenge, "auth", username);
         const account = await context.store.accounts.get(username);
         if (account === null) throw new NanoError("account_not_found", "no account has this username");
@@ -333,7 +287,7 @@ export function accountRoutes(app: FastifyInstance, context: RelayContext): void
         );
         for (const hash of erased.blobs) await context.blobs.remove(hash);
         context.cluster?.announceInvalidation(username);
-        context.hub.closeUser(username, CLOSE_UNAUTHENTICATED, "account_deleted");
+        context.hub.closeUser(username, CLOSE.UNAUTHENTICATED, CLOSE_REASONS.accountDeleted);
         return reply.status(204).send();
       } catch (error) {
         recordAuthFailure(context, error, await accountNameOrNone(context, username), request);

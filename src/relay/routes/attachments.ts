@@ -3,18 +3,17 @@ import type { FastifyInstance } from "fastify";
 import { blake2bIncremental } from "../../crypto/hash.ts";
 import { toHex } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
+import { ATTACHMENT_HASH, type AttachmentUploadAnswer, MAX_ATTACHMENT_RECIPIENTS } from "../../wire/index.ts";
 import { blobFile } from "../blob-files.ts";
 import type { ReceivedBlob } from "../blobs/blob-store.ts";
 import type { RelayContext } from "../context.ts";
 import { normalizeUsername } from "../usernames.ts";
 import { authenticate } from "./_http.ts";
 
-const HASH = /^[0-9a-f]{128}$/;
-const MAX_RECIPIENTS = 100;
 const DAY_MS = 86_400_000;
 
 function checkHash(hash: string): string {
-  if (!HASH.test(hash))
+  if (!ATTACHMENT_HASH.test(hash))
     throw new NanoError("malformed_request", "the address is the lowercase hex BLAKE2b-512 of the blob");
   return hash;
 }
@@ -70,8 +69,11 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
         const recipients = [
           ...new Set((request.query.recipients ?? "").split(",").filter((name) => name.length > 0)),
         ].map(normalizeUsername);
-        if (recipients.length === 0 || recipients.length > MAX_RECIPIENTS) {
-          throw new NanoError("malformed_request", `name 1-${MAX_RECIPIENTS} recipients in ?recipients=a,b`);
+        if (recipients.length === 0 || recipients.length > MAX_ATTACHMENT_RECIPIENTS) {
+          throw new NanoError(
+            "malformed_request",
+            `name 1-${MAX_ATTACHMENT_RECIPIENTS} recipients in ?recipients=a,b`,
+          );
         }
         for (const username of recipients) {
           if ((await context.store.accounts.get(username)) === null) {
@@ -138,7 +140,7 @@ export function attachmentRoutes(app: FastifyInstance, context: RelayContext): v
               "this upload would exceed your attachment quota",
             );
           }
-          return reply.status(201).send({ hash, size });
+          return reply.status(201).send({ hash, size } satisfies AttachmentUploadAnswer);
         } catch (error) {
           // Refused mid-stream (too large, interrupted): the rest of the body would only be read and
           // discarded, and a half-read connection held the drain open for the whole grace period.

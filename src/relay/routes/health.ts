@@ -1,11 +1,12 @@
 import type { FastifyInstance } from "fastify";
+import type { HealthAnswer, ReadinessAnswer } from "../../wire/index.ts";
 import type { RelayContext } from "../context.ts";
 
 const started = Date.now();
 
 export interface Readiness {
   readonly ready: boolean;
-  readonly body: Record<string, unknown>;
+  readonly body: ReadinessAnswer;
 }
 
 /**
@@ -35,10 +36,13 @@ export async function readiness(context: RelayContext): Promise<Readiness> {
 
 /** Liveness, readiness and metrics: unauthenticated, never refused while draining. */
 export function healthRoutes(app: FastifyInstance, context: RelayContext): void {
-  app.get("/healthz", async () => ({
-    status: "alive",
-    uptime_seconds: Math.round((Date.now() - started) / 1000),
-  }));
+  app.get(
+    "/healthz",
+    async (): Promise<HealthAnswer> => ({
+      status: "alive",
+      uptime_seconds: Math.round((Date.now() - started) / 1000),
+    }),
+  );
   // Readiness fails while draining so a load balancer stops sending new clients here first.
   // It also fails when the store cannot write (a full disk, a read-only or failing disk: every send
   // would fail), with the reason in store_problem (store-health.ts).

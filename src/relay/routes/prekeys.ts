@@ -2,21 +2,23 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { getSuite } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import type { OneTimePrekey, StoredBundle } from "../../store/types.ts";
+import {
+  type BundleAnswer,
+  type PrekeyCountAnswer,
+  type PrekeyUploadAnswer,
+  prekeyUploadRequest,
+  SUITE_ID_MAX,
+} from "../../wire/index.ts";
 import { CRYPTO_MODE_RANK } from "../config/schema.ts";
 import type { RelayContext } from "../context.ts";
 import { oneTimeAllowance } from "../limits/prekey-fairness.ts";
 import { requireModeFloor } from "../mode-floor.ts";
 import { RateLimitedError } from "../rate-limits.ts";
 import { normalizeUsername } from "../usernames.ts";
-import { authenticate, decodeBase64, encodeBase64 } from "./_http.ts";
+import { authenticate, decodeBase64, encodeBase64, parseBody } from "./_http.ts";
 import { transparencyFields } from "./transparency.ts";
 
 const DAY_MS = 86_400_000;
-
-interface UploadBody {
-  bundle?: string;
-  one_time_prekeys?: string[];
-}
 
 function checkSuitePolicy(context: RelayContext, suiteId: number, postQuantum: boolean): void {
   const { security } = context.config;
@@ -136,7 +138,8 @@ async function takeFairly(
 export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void {
   app.decorateRequest("nanoUploadSlot", null);
   const maxKeys = context.config.limits.max_prekeys_per_upload;
-  app.put<{ Body: UploadBody }>(
+  const UploadRequest = prekeyUploadRequest(maxKeys);
+  app.put(
     "/v1/prekeys",
     {
       // Every upload's signatures are verified: limited per account, and refused while the relay is
@@ -148,28 +151,14 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
       onResponse: async (request) => releaseUploadSlot(context, request),
       // Many one-time PQ prekeys with their signatures: sized for max_prekeys_per_upload ML-KEM keys.
       bodyLimit: 64_000 + maxKeys * 16_384,
-      schema: {
-        body: {
-          type: "object",
-          additionalProperties: false,
-          minProperties: 1,
-          properties: {
-            bundle: { type: "string", minLength: 1, maxLength: 65_536 },
-            one_time_prekeys: {
-              type: "array",
-              maxItems: maxKeys,
-              items: { type: "string", minLength: 1, maxLength: 16_384 },
-            },
-          },
-        },
-      },
     },
-    async (request) => {
+    async (request): Promise<PrekeyUploadAnswer> => {
+      const body = parseBody(UploadRequest, request.body);
       const username = await authenticate(context, request);
       const account = await context.store.accounts.get(username);
       if (account === null) throw new NanoError("account_not_found", "your account no longer exists");
-      const bundle = request.body.bundle === undefined ? null : decodeBase64(request.body.bundle, "bundle");
-      const oneTime = (request.body.one_time_prekeys ?? []).map((key, i) =>
+      const bundle = body.bundle === undefined ? null : decodeBase64(body.bundle, "bundle");
+      const oneTime = (body.one_time_prekeys ?? []).map((key, i) =>
         decodeBase64(key, `one_time_prekeys[${i}]`),
       );
       // The stock cap is checked before a single signature is: counting rows is cheap, verifying
@@ -231,7 +220,7 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
     },
   );
 
-  app.get("/v1/prekeys", async (request) => {
+  app.get("/v1/prekeys", async (request): Promise<PrekeyCountAnswer> => {
     const username = await authenticate(context, request);
     const now = context.clock.now();
     const bundles = await context.store.prekeys.listBundles(username);
@@ -266,11 +255,11 @@ export function prekeyRoutes(app: FastifyInstance, context: RelayContext): void 
       schema: {
         querystring: {
           type: "object",
-          properties: { suite: { type: "integer", minimum: 0, maximum: 65_535 } },
+          properties: { suite: { type: "integer", minimum: 0, maximum: SUITE_ID_MAX } },
         },
       },
     },
-    async (request) => {
+    async (request): Promise<BundleAnswer> => {
       const requester = await authenticate(context, request);
       const target = normalizeUsername(request.params.username);
       const asked = request.query.suite;

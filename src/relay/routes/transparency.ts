@@ -1,18 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import { NanoError } from "../../errors/index.ts";
+import type { ConsistencyAnswer, LogKeysAnswer, TransparencyProof } from "../../wire/index.ts";
 import { LOG_IDS, type LogId, publishedVerifierKeys } from "../audit-log-key.ts";
 import type { RelayContext } from "../context.ts";
 import { encodeBase64 } from "./_http.ts";
-
-/** The `transparency` object of bundle and account responses (docs/api.md). */
-export interface TransparencyFields {
-  readonly log_index: number;
-  readonly leaf: string;
-  readonly username_salt: string;
-  readonly inclusion_proof: string[];
-  readonly tree_size: number;
-  readonly checkpoint: string;
-}
 
 /**
  * The proof that `username`'s newest binding is in the key-transparency log, at a signed checkpoint
@@ -22,7 +13,7 @@ export interface TransparencyFields {
 export async function transparencyFields(
   context: RelayContext,
   username: string,
-): Promise<TransparencyFields | null> {
+): Promise<TransparencyProof | null> {
   const proof = await context.transparency?.ktProof(username);
   if (proof === undefined) return null;
   return {
@@ -53,7 +44,7 @@ function logParam(value: string): LogId {
 export function transparencyRoutes(app: FastifyInstance, context: RelayContext): void {
   const transparency = context.transparency;
   if (transparency === undefined) return;
-  app.get("/v1/transparency/log-keys", async () => {
+  app.get("/v1/transparency/log-keys", async (): Promise<LogKeysAnswer> => {
     const vkeys = publishedVerifierKeys(transparency.key);
     return {
       audit: { origin: transparency.key.verifier.audit.name, verifier_keys: vkeys.audit },
@@ -82,7 +73,7 @@ export function transparencyRoutes(app: FastifyInstance, context: RelayContext):
         },
       },
     },
-    async (request) => {
+    async (request): Promise<ConsistencyAnswer> => {
       const logId = logParam(request.params.log);
       const from = Number(request.query.from);
       const to = Number(request.query.to);

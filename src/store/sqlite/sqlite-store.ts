@@ -23,6 +23,7 @@ import type {
 import { SqliteCompliance } from "./compliance.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { migrate } from "./migrations.ts";
+import { StatementCache } from "./statement-cache.ts";
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:" (tests of the logic only; not durable). */
@@ -67,10 +68,11 @@ export class SqliteStore implements RelayStore {
   /** Audit and key-transparency entries written inside account-change transactions (types.ts). */
   journal: StoreJournal | null = null;
   #closed = false;
-  readonly #cache = new Map<string, StatementSync>();
+  readonly #statements: StatementCache;
 
   constructor(options: SqliteStoreOptions) {
     this.db = openDatabase(options.path, options.busyTimeoutMs);
+    this.#statements = new StatementCache(this.db);
     if (options.migrate !== false) migrate(this.db);
     this.writer = new GroupCommit(this.db, options.maxBatch ?? 512);
     this.accounts = this.#accountStore();
@@ -86,12 +88,7 @@ export class SqliteStore implements RelayStore {
   }
 
   #stmt(sql: string): StatementSync {
-    let statement = this.#cache.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql);
-      this.#cache.set(sql, statement);
-    }
-    return statement;
+    return this.#statements.prepared(sql);
   }
 
   #get(sql: string, ...params: SQLInputValue[]): Row | undefined {

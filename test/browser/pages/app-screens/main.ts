@@ -1,4 +1,6 @@
 // The app's screens over a scripted Messenger (scripted-messenger.ts), for test/browser/app-screens.test.ts.
+// First: zod builds its schemas (the wire contract's among them) without generating code, as the app's CSP requires.
+import "../../../../src/web/jitless-parsing.ts";
 import { startApp } from "../../../../src/web/app-shell.ts";
 import { relaySetting } from "../../../../src/web/relay-setting.ts";
 import { ScriptedMessenger } from "./scripted-messenger.ts";

@@ -1,6 +1,8 @@
 // The browser store in the page: test/browser/idb-store.test.ts runs the local store conformance suite
 // against IdbLocalStore (`nanoStore.run`), a commit loop it interrupts by reloading the page
 // (`commitLoop` / `verifyLoop`), and the browser keystore (`nanoStore.keystore*`).
+// First: zod builds its schemas (the wire contract's among them) without generating code, as the app's CSP requires.
+import "../../../../src/web/jitless-parsing.ts";
 import {
   BROWSER_ARGON2ID,
   changeBrowserKeystorePassphrase,

@@ -2,6 +2,9 @@
 // test/browser/relay-fetch.test.ts calls `nanoRelayFetch.*` and compares the outcomes with what the
 // Node transport gets for the same requests. Errors come back as {code, message} (a NanoError's code).
 
+// First: zod builds its schemas (the wire contract's among them) without generating code, as the app's CSP requires.
+import "../../../../src/web/jitless-parsing.ts";
+import { z } from "zod";
 import type { ChannelSocket } from "../../../../src/client/transport/channel-socket.ts";
 import { openBrowserChannelSocket } from "../../../../src/client/transport/channel-socket-browser.ts";
 import { RelayChannel } from "../../../../src/client/transport/relay-channel.ts";
@@ -13,6 +16,7 @@ import {
   requestStream,
   websocketUrl,
 } from "../../../../src/client/transport/relay-request.ts";
+import { ChallengeAnswer } from "../../../../src/wire/index.ts";
 
 /** Open channel sockets by name, with what each saw (frames as text, "binary", "error:…", "close:N"). */
 const sockets = new Map<string, { socket: ChannelSocket; seen: string[] }>();
@@ -36,15 +40,31 @@ async function outcome<T>(work: () => Promise<T>): Promise<Outcome<T>> {
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 
+/** Any JSON: these requests compare statuses and bodies with Node's, whatever the endpoint answers. */
+const ANY_JSON = z.unknown();
+
 const api = {
   json: (relay: string, method: "GET" | "POST", path: string, body?: unknown, token?: string) =>
     outcome(() =>
-      requestJson<unknown>(fetchEndpoint(relay), {
-        method,
-        path,
-        ...(body === undefined ? {} : { body }),
-        ...(token === undefined ? {} : { token }),
-      }),
+      requestJson(
+        fetchEndpoint(relay),
+        {
+          method,
+          path,
+          ...(body === undefined ? {} : { body }),
+          ...(token === undefined ? {} : { token }),
+        },
+        ANY_JSON,
+      ),
+    ),
+  /** A challenge read with the wire contract's schema of the answer, as RelayApi reads it. */
+  challenge: (relay: string, username: string) =>
+    outcome(() =>
+      requestJson(
+        fetchEndpoint(relay),
+        { method: "POST", path: "/v1/challenges", body: { purpose: "auth", username } },
+        ChallengeAnswer,
+      ),
     ),
   limited: (relay: string, path: string, maxResponseBytes: number) =>
     outcome(
