@@ -1,12 +1,12 @@
 import { access } from "node:fs/promises";
-import { blake2b, concatBytes, encodeSuitePublicKeys, toHex, wipe } from "../../crypto/index.ts";
+import { wipe } from "../../crypto/bytes.ts";
 import { NanoError } from "../../errors/index.ts";
 import { loadKeystore, type Passphrase } from "../keystore/keystore.ts";
 import { decodeKeystoreContents, type KeystoreContents } from "../keystore/keystore-contents.ts";
 import { LocalStore } from "../local-store/local-store.ts";
 import { assertNotWritableByOthers } from "./atomic-file.ts";
 import { type HomePaths, readConfig, writeConfig } from "./home.ts";
-import { decodeIdentitySeeds, type IdentitySeeds } from "./identity-seeds.ts";
+import { decodeIdentitySeeds } from "./identity-seeds.ts";
 import type { UnlockedHome } from "./open-home.ts";
 
 export type { UnlockedHome } from "./open-home.ts";
@@ -77,30 +77,4 @@ export async function unlockHome(
       wipe(seeds.device);
     },
   };
-}
-
-/** Groups of four hex digits, for people comparing fingerprints aloud. */
-function grouped(bytes: Uint8Array): string {
-  return (toHex(bytes).match(/.{4}/g) ?? []).join(" ");
-}
-
-/**
- * A fingerprint of the identity public keys (BLAKE2b-512 over every accepted suite's encoded public
- * keys, first 16 bytes). For display and debugging only: the protocol's safety number replaces it.
- */
-export function identityFingerprint(seeds: IdentitySeeds): string {
-  const encoded = seeds.suites.map((entry) =>
-    encodeSuitePublicKeys({
-      suite: entry.suite,
-      signature: entry.suite.signature.publicKey(entry.signature),
-      agreement:
-        entry.suite.agreement && entry.agreement ? entry.suite.agreement.publicKey(entry.agreement) : null,
-      kem: entry.suite.kem.publicKey(entry.kem),
-    }),
-  );
-  return grouped(blake2b(concatBytes(...encoded)).subarray(0, 16));
-}
-
-export function deviceFingerprint(seeds: IdentitySeeds): string {
-  return grouped(blake2b(seeds.preferred.signature.publicKey(seeds.device)).subarray(0, 16));
 }

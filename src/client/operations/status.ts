@@ -1,8 +1,8 @@
 import type { SuiteName } from "../../crypto/index.ts";
 import { PREKEY_ROLES } from "../../protocol/index.ts";
 import type { ClientContext } from "../context.ts";
+import { deviceFingerprint, identityFingerprint } from "../home/fingerprints.ts";
 import { loadOwnIdentity } from "../home/local-identity.ts";
-import { deviceFingerprint, identityFingerprint } from "../home/unlocked-home.ts";
 import { type BlockSummary, loadBlockList, summarizeBlocks } from "./contact-blocks.ts";
 
 export interface PrekeyStock {
