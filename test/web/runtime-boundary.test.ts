@@ -92,6 +92,8 @@ const CLEARED_FOR_THE_PAGE = [
   "src/client/context.ts",
   "src/client/client-runtime.ts",
   "src/client/home/open-home.ts",
+  "src/client/home/client-config.ts",
+  "src/client/operations/history.ts",
   "src/client/operations/claim-username.ts",
   "src/client/home/local-identity.ts",
   "src/client/transport/relay-link.ts",

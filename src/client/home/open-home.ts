@@ -1,5 +1,5 @@
 import type { LocalStoreApi } from "../local-store/local-tables.ts";
-import type { ClientConfig } from "./home.ts";
+import type { ClientConfig } from "./client-config.ts";
 import type { IdentitySeeds } from "./identity-seeds.ts";
 
 /**

@@ -18,7 +18,8 @@ import {
 import { CLOCK_SKEW_TOLERANCE_MS, NOT_YET_VALID_CODES } from "../../protocol/validity.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
-import { type LocalTables, RECEIPT_CONTENT, type ReceivedMessage } from "../local-store/local-store.ts";
+import type { ReceivedMessage } from "../local-store/local-records.ts";
+import { type LocalTables, RECEIPT_CONTENT } from "../local-store/local-tables.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
 import type { AttachmentSink } from "../messaging/attachment-sink.ts";
 import { fetchAttachment, LONG_TEXT_TYPE, type Progress } from "../messaging/attachments.ts";
