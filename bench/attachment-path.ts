@@ -8,12 +8,8 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { decryptAttachment, encryptAttachment } from "../src/client/attachments/attachment.ts";
 import { LocalStore } from "../src/client/local-store/local-store.ts";
-import {
-  type AttachmentLink,
-  fetchAttachment,
-  fetchAttachmentToFile,
-  sendAttachment,
-} from "../src/client/messaging/attachments.ts";
+import { fetchAttachmentToFile } from "../src/client/messaging/attachment-files.ts";
+import { type AttachmentLink, fetchAttachment, sendAttachment } from "../src/client/messaging/attachments.ts";
 import {
   checkRawStatus,
   endpointFromUrl,

@@ -15,6 +15,7 @@ import { constantTimeEqual } from "../crypto/constant-time.ts";
 import { ed25519, ed25519SignRaw, ed25519VerifyRaw } from "../crypto/ed25519.ts";
 import { mlDsa65 } from "../crypto/ml-dsa.ts";
 import { NanoError } from "../errors/index.ts";
+import { utf8Length } from "../text/utf8-length.ts";
 import {
   CHECKPOINT_ML_DSA_CONTEXT,
   ed25519KeyId,
@@ -87,7 +88,7 @@ export function parseCheckpointBody(text: string): Checkpoint {
   if (lines.length < 3) throw malformed("checkpoint needs an origin, a tree size and a root hash line");
   const [origin, sizeLine, rootLine, ...extensions] = lines as [string, string, string, ...string[]];
   if (origin.length === 0) throw malformed("checkpoint origin line is empty");
-  if (Buffer.byteLength(origin, "utf8") > CHECKPOINT_LIMITS.maxOriginBytes)
+  if (utf8Length(origin) > CHECKPOINT_LIMITS.maxOriginBytes)
     throw malformed(`checkpoint origin exceeds ${CHECKPOINT_LIMITS.maxOriginBytes} bytes`);
   if (!DECIMAL.test(sizeLine)) throw malformed("checkpoint tree size is not a decimal without leading zeros");
   const size = Number(sizeLine);
@@ -102,7 +103,7 @@ export function parseCheckpointBody(text: string): Checkpoint {
     throw malformed(`checkpoint has more than ${CHECKPOINT_LIMITS.maxExtensionLines} extension lines`);
   for (const line of extensions) {
     if (line.length === 0) throw malformed("checkpoint extension lines must be non-empty");
-    if (Buffer.byteLength(line, "utf8") > CHECKPOINT_LIMITS.maxExtensionLineBytes)
+    if (utf8Length(line) > CHECKPOINT_LIMITS.maxExtensionLineBytes)
       throw malformed(`a checkpoint extension line exceeds ${CHECKPOINT_LIMITS.maxExtensionLineBytes} bytes`);
   }
   return Object.freeze({ origin, size, rootHash, extensions: Object.freeze(extensions) });

@@ -19,6 +19,8 @@ import { sha256 } from "../crypto/hash.ts";
 import { KDF_LABELS, label, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
 import { mlDsa65 } from "../crypto/ml-dsa.ts";
 import { NanoError } from "../errors/index.ts";
+import { PORTABLE_BASE64 } from "../text/base64.ts";
+import { utf8Length } from "../text/utf8-length.ts";
 
 export const ED25519_NOTE_SIGNATURE_TYPE: Uint8Array = Uint8Array.of(0x01);
 export const ML_DSA_65_NOTE_SIGNATURE_TYPE: Uint8Array = concatBytes(
@@ -48,7 +50,7 @@ export interface LogVerifierKey {
  * control characters (the note may not contain them) and bound the length.
  */
 export function checkKeyName(name: string): void {
-  const bytes = Buffer.byteLength(name, "utf8");
+  const bytes = utf8Length(name);
   if (bytes === 0 || bytes > MAX_KEY_NAME_BYTES || !name.isWellFormed() || /[\s+\p{Cc}]/u.test(name))
     throw new NanoError(
       "note_key_name_invalid",
@@ -116,7 +118,7 @@ export function generateLogKey(name: string): { signing: LogSigningKey; verifier
  */
 export function formatVerifierKeys(key: LogVerifierKey): [ed25519: string, mlDsa65: string] {
   const vkey = (id: number, type: Uint8Array, publicKey: Uint8Array): string =>
-    `${key.name}+${id.toString(16).padStart(8, "0")}+${Buffer.from(concatBytes(type, publicKey)).toString("base64")}`;
+    `${key.name}+${id.toString(16).padStart(8, "0")}+${PORTABLE_BASE64.encode(concatBytes(type, publicKey))}`;
   return [
     vkey(ed25519KeyId(key), ED25519_NOTE_SIGNATURE_TYPE, key.ed25519PublicKey),
     vkey(mlDsa65KeyId(key), ML_DSA_65_NOTE_SIGNATURE_TYPE, key.mlDsa65PublicKey),
@@ -143,8 +145,13 @@ function parseVkey(
     throw malformed("invalid key name");
   }
   if (!/^[0-9a-f]{8}$/.test(idHex)) throw malformed("key ID is not 8 lowercase hex digits");
-  const raw = new Uint8Array(Buffer.from(encoded, "base64"));
-  if (Buffer.from(raw).toString("base64") !== encoded) throw malformed("key is not canonical base64");
+  let raw: Uint8Array;
+  try {
+    raw = PORTABLE_BASE64.decode(encoded);
+  } catch {
+    throw malformed("key is not canonical base64");
+  }
+  if (PORTABLE_BASE64.encode(raw) !== encoded) throw malformed("key is not canonical base64");
   if (
     raw.length !== type.length + keyLength ||
     !raw.subarray(0, type.length).every((byte, i) => byte === type[i])

@@ -9,6 +9,8 @@
  * note; which lines count is the verifier's decision (src/audit/checkpoint.ts).
  */
 import { NanoError } from "../errors/index.ts";
+import { PORTABLE_BASE64 } from "../text/base64.ts";
+import { utf8Length } from "../text/utf8-length.ts";
 import { checkKeyName } from "./log-key.ts";
 
 export const NOTE_LIMITS = Object.freeze({
@@ -49,18 +51,24 @@ function tooLarge(message: string): NanoError {
 /** Standard base64 with padding, and only the canonical encoding of its bytes. */
 export function decodeBase64Strict(text: string): Uint8Array | undefined {
   if (text.length === 0 || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
-  const bytes = Buffer.from(text, "base64");
-  if (bytes.toString("base64") !== text) return undefined;
-  return new Uint8Array(bytes);
+  let bytes: Uint8Array;
+  try {
+    bytes = PORTABLE_BASE64.decode(text);
+  } catch {
+    return undefined;
+  }
+  // Canonical: the bytes encode back to the same text (no non-zero trailing bits).
+  if (PORTABLE_BASE64.encode(bytes) !== text) return undefined;
+  return bytes;
 }
 
 export function encodeBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64");
+  return PORTABLE_BASE64.encode(bytes);
 }
 
 /** Text rules shared by parse and format: UTF-8, no control characters but "\n", bounded lines. */
 function checkText(text: string): void {
-  if (Buffer.byteLength(text, "utf8") > NOTE_LIMITS.maxTextBytes)
+  if (utf8Length(text) > NOTE_LIMITS.maxTextBytes)
     throw tooLarge(`note text exceeds ${NOTE_LIMITS.maxTextBytes} bytes`);
   if (text.length === 0 || !text.endsWith("\n"))
     throw malformed("note text must be non-empty and end in a newline");
@@ -68,12 +76,12 @@ function checkText(text: string): void {
   if (lines.length > NOTE_LIMITS.maxTextLines)
     throw tooLarge(`note text has more than ${NOTE_LIMITS.maxTextLines} lines`);
   for (const line of lines)
-    if (Buffer.byteLength(line, "utf8") > NOTE_LIMITS.maxTextLineBytes)
+    if (utf8Length(line) > NOTE_LIMITS.maxTextLineBytes)
       throw tooLarge(`a note text line exceeds ${NOTE_LIMITS.maxTextLineBytes} bytes`);
 }
 
 function decodeInput(input: string | Uint8Array): string {
-  const bytes = typeof input === "string" ? Buffer.byteLength(input, "utf8") : input.length;
+  const bytes = typeof input === "string" ? utf8Length(input) : input.length;
   if (bytes > NOTE_LIMITS.maxNoteBytes) throw tooLarge(`note exceeds ${NOTE_LIMITS.maxNoteBytes} bytes`);
   if (typeof input === "string") {
     if (!input.isWellFormed()) throw malformed("note is not valid Unicode (lone surrogate)");

@@ -1,8 +1,9 @@
-import { nodeProvider } from "../crypto/node-provider.ts";
 import type { CryptoProvider } from "../crypto/provider/index.ts";
+import type { ClientRuntime } from "./client-runtime.ts";
 import type { OwnIdentity } from "./home/local-identity.ts";
-import type { UnlockedHome } from "./home/unlocked-home.ts";
+import type { UnlockedHome } from "./home/open-home.ts";
 import type { LocalStoreApi } from "./local-store/local-tables.ts";
+import type { AttachmentSink } from "./messaging/attachment-sink.ts";
 import { SessionStarts } from "./messaging/session-starts.ts";
 import { OutboxState } from "./outbox/outbox-state.ts";
 import { buildRelayLink, closeRelayLink, type RelayLink } from "./transport/relay-link.ts";
@@ -37,10 +38,13 @@ export class ClientContext {
   readonly #retired: Promise<RelayLink>[] = [];
   #closed = false;
 
-  constructor(home: UnlockedHome, provider: CryptoProvider = nodeProvider) {
+  readonly #runtime: ClientRuntime;
+
+  constructor(home: UnlockedHome, runtime: ClientRuntime) {
     this.home = home;
-    this.provider = provider;
-    this.records = new VerifiedRecords(provider);
+    this.#runtime = runtime;
+    this.provider = runtime.provider;
+    this.records = new VerifiedRecords(runtime.provider);
     this.transparency = new TransparencyClient(home.store);
   }
 
@@ -49,10 +53,15 @@ export class ClientContext {
     return this.home.store;
   }
 
+  /** Where this client keeps received attachments (`saveDir`: a folder, where the runtime has them). */
+  attachmentSink(saveDir: string | null): Promise<AttachmentSink> {
+    return this.#runtime.attachmentSink(this.home, saveDir);
+  }
+
   /** The relay link of the stored identity, built on first use; a failed build is tried again next time. */
   link(): Promise<RelayLink> {
     if (this.#link !== null) return this.#link;
-    const building = buildRelayLink(this.home);
+    const building = buildRelayLink(this.home, this.#runtime);
     this.#link = building;
     // A failure (no username yet, unreadable CA) is not kept: the next command tries again.
     building.catch(() => {
@@ -67,7 +76,7 @@ export class ClientContext {
    */
   linkAs(own: OwnIdentity): Promise<RelayLink> {
     if (this.#link !== null) this.#retired.push(this.#link);
-    const building = buildRelayLink(this.home, own);
+    const building = buildRelayLink(this.home, this.#runtime, own);
     this.#link = building;
     return building;
   }

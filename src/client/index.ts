@@ -2,7 +2,7 @@
 export { ensurePrivateDirectory, sweepTemporaryFiles, writeFileAtomic } from "./home/atomic-file.ts";
 export { type ClientConfig, type HomePaths, resolveHome } from "./home/home.ts";
 export { type IdentitySeeds, suitesAcceptedByMode } from "./home/identity-seeds.ts";
-export type { UnlockedHome } from "./home/unlocked-home.ts";
+export type { NodeUnlockedHome, UnlockedHome } from "./home/unlocked-home.ts";
 export {
   changeKeystorePassphrase,
   loadKeystore,

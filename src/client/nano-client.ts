@@ -2,9 +2,10 @@ import { resolve as resolvePath } from "node:path";
 import type { Argon2idParameters, SuiteName } from "../crypto/index.ts";
 import { ClientContext } from "./context.ts";
 import { checkRelayUrl, resolveHome } from "./home/home.ts";
-import { type UnlockedHome, unlockHome } from "./home/unlocked-home.ts";
+import { type NodeUnlockedHome, unlockHome } from "./home/unlocked-home.ts";
 import { changeKeystorePassphrase, type Passphrase } from "./keystore/keystore.ts";
 import type { DeliveryReceipt } from "./messaging/delivery-receipts.ts";
+import { NODE_CLIENT_RUNTIME } from "./node-runtime.ts";
 import { type ClaimUsernameResult, claimUsername } from "./operations/claim-username.ts";
 import { type BlockResult, setBlocked } from "./operations/contact-blocks.ts";
 import {
@@ -106,8 +107,11 @@ export class NanoClient {
   /** Messages committed locally and not yet acknowledged by the relay. */
   readonly outbox: Outbox;
 
-  private constructor(home: UnlockedHome) {
-    this.#context = new ClientContext(home);
+  readonly #home: NodeUnlockedHome;
+
+  private constructor(home: NodeUnlockedHome) {
+    this.#home = home;
+    this.#context = new ClientContext(home, NODE_CLIENT_RUNTIME);
     this.outbox = new Outbox(home.store, { state: this.#context.outbox });
   }
 
@@ -184,8 +188,8 @@ export class NanoClient {
   }
 
   /** The unlocked home, for the protocol wiring (identity seeds, local store, config). */
-  get home(): UnlockedHome {
-    return this.#context.home;
+  get home(): NodeUnlockedHome {
+    return this.#home;
   }
 
   /** This client's in-memory state (relay link, outbox bookkeeping, caches): tests and tools. */

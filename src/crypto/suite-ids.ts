@@ -1,3 +1,5 @@
+import { NanoError } from "../errors/index.ts";
+
 /**
  * The suites' wire ids and ranks, with no runtime dependency: src/crypto/suites.ts (node:crypto) and
  * the crypto provider's suites (every runtime) both build on these, so the numbers have one definition.
@@ -24,8 +26,21 @@ export function isSuiteId(id: number): id is SuiteId {
   return Object.hasOwn(NAMES_BY_ID, id);
 }
 
+/** The id of a crypto mode's name as a user types it (`unknown_suite` for anything else). */
+export function suiteIdByName(name: string): SuiteId {
+  if (!Object.hasOwn(SUITE_IDS, name))
+    throw new NanoError("unknown_suite", `unknown crypto mode "${name}" (use classical, hybrid or quantum)`);
+  return SUITE_IDS[name as SuiteName];
+}
+
 /** The name of a known suite id (a wire id must pass `isSuiteId` first). */
 export function suiteName(id: SuiteId): SuiteName {
+  return NAMES_BY_ID[id];
+}
+
+/** The name of any id, as a stored or received value: `unknown_suite` when it names no suite. */
+export function suiteNameOf(id: number): SuiteName {
+  if (!isSuiteId(id)) throw new NanoError("unknown_suite", `unknown suite id ${id}`);
   return NAMES_BY_ID[id];
 }
 

@@ -5,7 +5,7 @@ import { mlDsa65Ed25519 } from "./composite-signature.ts";
 import { ed25519 } from "./ed25519.ts";
 import { mlDsa65 } from "./ml-dsa.ts";
 import { mlKem768 } from "./ml-kem.ts";
-import { SUITE_IDS, SUITE_RANKS, type SuiteId, type SuiteName } from "./suite-ids.ts";
+import { SUITE_IDS, SUITE_RANKS, type SuiteId, type SuiteName, suiteIdByName } from "./suite-ids.ts";
 import {
   decodeSuitePublicKeysWith,
   encodeSuitePublicKeys,
@@ -95,11 +95,7 @@ export function getSuite(id: number): Suite {
 }
 
 export function getSuiteByName(name: string): Suite {
-  const suite = SUITES.find((candidate) => candidate.name === name);
-  if (suite === undefined) {
-    throw new NanoError("unknown_suite", `unknown crypto mode "${name}" (use classical, hybrid or quantum)`);
-  }
-  return suite;
+  return getSuite(suiteIdByName(name));
 }
 
 /** A suite's identity public keys (the codec is src/crypto/suite-keys.ts, shared with the provider). */

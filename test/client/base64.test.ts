@@ -6,11 +6,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { NODE_BASE64 } from "../../src/client/local-store/node-record-codec.ts";
-import { PORTABLE_BASE64, TABLE_BASE64 } from "../../src/client/local-store/record-base64.ts";
 import { relayBase64 } from "../../src/client/transport/base64.ts";
 import { fetchTransport } from "../../src/client/transport/relay-fetch.ts";
 import { nodeTransport } from "../../src/client/transport/relay-http.ts";
 import { NanoError } from "../../src/errors/index.ts";
+import { PORTABLE_BASE64, TABLE_BASE64 } from "../../src/text/base64.ts";
 
 const CODECS = { node: NODE_BASE64, portable: PORTABLE_BASE64, tables: TABLE_BASE64 };
 

@@ -6,6 +6,7 @@ import { generateIdentitySeeds } from "../../src/client/home/identity-seeds.ts";
 import { createOwnIdentity, type OwnIdentity } from "../../src/client/home/local-identity.ts";
 import { RelayApi } from "../../src/client/transport/relay-api.ts";
 import { endpointFromUrl } from "../../src/client/transport/relay-http.ts";
+import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { MAX_ENVELOPE_BASE64, MAX_PROOF_HASHES, MESSAGE_PAGE } from "../../src/wire/index.ts";
 
@@ -52,7 +53,7 @@ function answer(request: IncomingMessage, response: ServerResponse): void {
 }
 
 function ownIdentity(): Promise<OwnIdentity> {
-  return createOwnIdentity(generateIdentitySeeds("classical"), "alice", Date.now());
+  return createOwnIdentity(nodeProvider, generateIdentitySeeds("classical"), "alice", Date.now());
 }
 
 /** Runs `call` against `answers` and returns what it rejected with (a NanoError is required). */

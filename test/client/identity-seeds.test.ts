@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { deviceFingerprint, identityFingerprint } from "../../src/client/home/fingerprints.ts";
 import {
   decodeIdentitySeeds,
   encodeIdentitySeeds,
   generateIdentitySeeds,
   suitesAcceptedByMode,
 } from "../../src/client/home/identity-seeds.ts";
-import { deviceFingerprint, identityFingerprint } from "../../src/client/home/unlocked-home.ts";
 import {
   decodeKeystoreContents,
   encodeKeystoreContents,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readdir, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { STALE_PARTIAL_MS, sweepStalePartials } from "../../src/client/messaging/attachments.ts";
+import { STALE_PARTIAL_MS, sweepStalePartials } from "../../src/client/messaging/attachment-files.ts";
 import { withTempDir } from "./_helpers.ts";
 
 test("receive sweeps partial downloads a crash left (old ones only), and nothing else", () =>

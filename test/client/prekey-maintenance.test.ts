@@ -62,7 +62,7 @@ test("prekey upkeep: a bundle and one-time keys for every accepted suite, refill
     // Classical accepts every suite ranked at or above it: classical, quantum and hybrid.
     const seeds = generateIdentitySeeds("classical", 0);
     const start = Date.now();
-    const own = await ensureOwnIdentity(store, seeds, "pat", start);
+    const own = await ensureOwnIdentity(provider, store, seeds, "pat", start);
     const relay = new FakeRelay();
     const link = { own, api: relay.asApi() };
     const roles = async (suite: number) =>

@@ -8,7 +8,6 @@ import {
   decodeRecord as decodeNode,
   encodeRecord as encodeNode,
 } from "../../src/client/local-store/node-record-codec.ts";
-import { PORTABLE_BASE64, TABLE_BASE64 } from "../../src/client/local-store/record-base64.ts";
 import { blindIndex, deriveLocalKeys, openRow, sealRow } from "../../src/client/local-store/record-seal.ts";
 import {
   blindIndexWith,
@@ -21,6 +20,7 @@ import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import type { CryptoProvider } from "../../src/crypto/provider/index.ts";
 import { createWebProvider } from "../../src/crypto/web/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
+import { PORTABLE_BASE64, TABLE_BASE64 } from "../../src/text/base64.ts";
 
 const tampered = (error: unknown) => NanoError.is(error, "local_record_tampered");
 

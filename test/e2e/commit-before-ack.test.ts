@@ -24,7 +24,7 @@ test("a message committed but not taken (crash before the show and the ack) is s
       const link = await client.context.link();
       const [first] = await link.api.fetchMessages(0);
       assert.ok(first !== undefined);
-      const options = { saveDir: dir };
+      const options = { sink: await client.context.attachmentSink(dir) };
       const committed = await processEnvelope(client.context, link, first, options);
       assert.equal(committed.kind, "message");
       // "Crash": no acknowledgement was sent; the relay still holds the message and redelivers it.

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { loadOwnIdentity } from "../../src/client/home/local-identity.ts";
 import { NanoClient } from "../../src/client/nano-client.ts";
+import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { cli, errorOf, PASSPHRASE, REPO_ROOT, User, withRelay } from "./_harness.ts";
 
 function filesUnder(dir: string): string[] {
@@ -126,7 +127,7 @@ test("a stolen home directory holds no key bytes and no plaintext", () =>
           for (const seed of [entry.signature, entry.kem, entry.agreement])
             if (seed) secrets.push(seed.slice());
         }
-        const own = await loadOwnIdentity(client.home.store, client.home.seeds);
+        const own = await loadOwnIdentity(nodeProvider, client.home.store, client.home.seeds);
         assert.ok(own !== null);
         secrets.push(own.deviceSeed.slice());
         const prekeys = await client.home.store.read((tables) => tables.listPrekeySecrets());

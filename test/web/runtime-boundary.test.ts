@@ -84,23 +84,93 @@ test("the walk finds a node: import behind a re-export (the guard can fail)", ()
 });
 
 /**
+ * Client and audit modules already cleared for the page (docs/web.md "Plan for the browser client",
+ * steps 1, 3 and 4): each must stay free of node:, Buffer and process itself. What they import is
+ * reported by the next test until the whole client path is clear and joins BROWSER_ROOTS.
+ */
+const CLEARED_FOR_THE_PAGE = [
+  "src/client/context.ts",
+  "src/client/client-runtime.ts",
+  "src/client/home/open-home.ts",
+  "src/client/home/client-config.ts",
+  "src/client/operations/history.ts",
+  "src/client/operations/claim-username.ts",
+  "src/client/home/local-identity.ts",
+  "src/client/transport/relay-link.ts",
+  "src/client/transport/relay-api.ts",
+  "src/client/transport/relay-channel.ts",
+  "src/client/transport/relay-fetch.ts",
+  "src/client/operations/send.ts",
+  "src/client/operations/receive.ts",
+  "src/client/operations/quarantine.ts",
+  "src/client/messaging/attachments.ts",
+  "src/client/messaging/attachment-sink.ts",
+  "src/audit/signed-note.ts",
+  "src/text/base64.ts",
+  "src/text/utf8-length.ts",
+];
+
+/** Relative value imports (a type-only import is erased from the bundle). */
+function valueImports(file: string): string[] {
+  return [...code(file).matchAll(/^import\s+(?!type\s)[^;]*?from\s+"(\.{1,2}\/[^"]+)"/gm)].map((match) =>
+    resolve(dirname(file), match[1]!),
+  );
+}
+
+/**
+ * The key-transparency verifier lost its Buffer uses (step 4); its signatures still come from
+ * src/crypto's node:crypto modules until it takes the client's provider.
+ */
+const BUFFER_FREE_AUDIT = ["src/audit/checkpoint.ts", "src/audit/log-key.ts", "src/audit/kt-verifier.ts"];
+
+test("the key-transparency verifier's modules use no Buffer and no node: import themselves", () => {
+  const findings = BUFFER_FREE_AUDIT.flatMap((path) =>
+    problems(join(ROOT, path)).map((problem) => `${path}: ${problem}`),
+  );
+  assert.deepEqual(findings, []);
+});
+
+test("the client and audit modules cleared for the page use no node:, Buffer or process, nor import src/crypto's node modules", () => {
+  const findings = CLEARED_FOR_THE_PAGE.flatMap((path) => {
+    const file = join(ROOT, path);
+    const own = problems(file).map((problem) => `${path}: ${problem}`);
+    // src/crypto/index.ts re-exports the node:crypto core: `utf8` from there pulls it into the page.
+    const crypto = valueImports(file)
+      .map((target) => relative(ROOT, target))
+      .filter((target) => target.startsWith("src/crypto/") && !target.startsWith("src/crypto/provider/"))
+      .filter((target) => walk([join(ROOT, target)]).findings.length > 0)
+      .map((target) => `${path}: imports ${target}`);
+    return [...own, ...crypto];
+  });
+  assert.deepEqual(findings, []);
+});
+
+/**
  * The browser client's side (docs/web.md "Limits"): what the web app's Messenger over the SDK
  * (src/client/messenger) reaches through the operations it runs, outside src/protocol and src/crypto
  * (listed above). Value imports only: a type-only import is erased from the bundle. Reported, not
  * failed, until the page runs the client; then it joins BROWSER_ROOTS.
  */
+/**
+ * Operations of the Node home alone: the page creates, exports and replaces its identity through its
+ * own runtime (docs/web.md "Plan for the browser client", step 5), so these are not on its path.
+ */
+const NODE_ONLY_OPERATIONS = new Set(["init.ts", "export-home.ts", "replace-identity.ts"]);
+
 test("what src/client still has to lose before the web app runs it (reported, not failed)", (t) => {
-  const valueImports = (file: string): string[] =>
-    [...code(file).matchAll(/^import\s+(?!type\s)[^;]*?from\s+"(\.{1,2}\/[^"]+)"/gm)].map((match) =>
-      resolve(dirname(file), match[1]!),
-    );
   const seen = new Set<string>();
-  const queue = [join(ROOT, "src/client/messenger/client-messenger.ts"), ...tsFiles("src/client/operations")];
+  const operations = tsFiles("src/client/operations").filter(
+    (file) => !NODE_ONLY_OPERATIONS.has(file.slice(file.lastIndexOf("/") + 1)),
+  );
+  assert.ok(operations.length > 10, "the operations the page runs are walked");
+  const queue = [join(ROOT, "src/client/messenger/client-messenger.ts"), ...operations];
   const left: string[] = [];
   while (queue.length > 0) {
     const file = queue.pop()!;
     const path = relative(ROOT, file);
-    if (seen.has(file) || path.startsWith("src/protocol") || path.startsWith("src/crypto")) continue;
+    // src/protocol and the browser provider are guarded above; src/crypto's node:crypto core is not,
+    // and a client module importing it (for utf8 or toHex too) would pull node:crypto into the page.
+    if (seen.has(file) || path.startsWith("src/protocol") || path.startsWith("src/crypto/provider")) continue;
     seen.add(file);
     for (const problem of problems(file)) left.push(`${path}: ${problem}`);
     queue.push(...valueImports(file));

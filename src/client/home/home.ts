@@ -1,58 +1,18 @@
 import { readFile, stat } from "node:fs/promises";
-import { z } from "zod";
 import { utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { assertPrivate, writeFileAtomic } from "./atomic-file.ts";
+import { type ClientConfig, CONFIG } from "./client-config.ts";
 import type { HomePaths } from "./home-paths.ts";
 
+export {
+  type ClientConfig,
+  checkRelayUrl,
+  DEFAULT_HISTORY_RETENTION_DAYS,
+} from "./client-config.ts";
 export { DEFAULT_HOME_NAME, type HomePaths, resolveHome } from "./home-paths.ts";
 
 const MAX_CONFIG_BYTES = 64 * 1024;
-
-const CRYPTO_MODE = z.enum(["classical", "hybrid", "quantum"]);
-
-const CONFIG = z.strictObject({
-  version: z.literal(1),
-  cryptoMode: CRYPTO_MODE,
-  relay: z.string().nullable(),
-  ca: z.string().nullable(),
-  username: z.string().nullable(),
-  createdAt: z.number().int().nonnegative(),
-  /**
-   * How long history (client.history, `nano-client history`) keeps messages, in days; null keeps them
-   * forever. Absent: DEFAULT_HISTORY_RETENTION_DAYS.
-   */
-  historyRetentionDays: z.number().int().min(1).max(36_500).nullable().optional(),
-});
-
-/** A year: long enough to scroll back, short enough that a lost laptop does not hold everything. */
-export const DEFAULT_HISTORY_RETENTION_DAYS = 365;
-
-export type ClientConfig = z.infer<typeof CONFIG>;
-
-const LOOPBACK: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-/**
- * Relay URLs are https or wss; plain http/ws only to loopback (tests, a relay behind a local proxy).
- * The transport is end-to-end encrypted either way, but tokens and metadata are not.
- */
-export function checkRelayUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new NanoError("invalid_argument", `relay url "${text}" is not a url`);
-  }
-  const secure = url.protocol === "https:" || url.protocol === "wss:";
-  const plain = url.protocol === "http:" || url.protocol === "ws:";
-  if (!secure && !(plain && LOOPBACK.has(url.hostname))) {
-    throw new NanoError(
-      "invalid_argument",
-      `relay url must use https or wss (http only to localhost), got ${url.protocol}//${url.host}`,
-    );
-  }
-  return url.toString();
-}
 
 export async function writeConfig(paths: HomePaths, config: ClientConfig): Promise<void> {
   await writeFileAtomic(paths.config, utf8(`${JSON.stringify(CONFIG.parse(config), null, 2)}\n`));

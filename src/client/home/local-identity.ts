@@ -1,5 +1,5 @@
-import { utf8 } from "../../crypto/index.ts";
-import { nodeProvider } from "../../crypto/node-provider.ts";
+import { utf8 } from "../../crypto/bytes.ts";
+import type { CryptoProvider } from "../../crypto/provider/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import {
   createDevice,
@@ -9,6 +9,7 @@ import {
   type IdentityKeys,
   type SuiteKeyPairs,
 } from "../../protocol/index.ts";
+import { PORTABLE_BASE64 } from "../../text/base64.ts";
 import type { LocalStore, LocalTables } from "../local-store/local-store.ts";
 import type { IdentitySeeds } from "./identity-seeds.ts";
 import type { OwnIdentity } from "./own-identity.ts";
@@ -31,25 +32,32 @@ export function deviceValidFrom(now: number): number {
 export const PENDING_IDENTITY = "pending-identity";
 
 /**
- * The protocol's key pairs, recomputed from the seeds (public keys are derived, never stored). The
- * home is Node-only (SQLite, the file system): its seeds expand with src/crypto synchronously and the
- * pairs name the node provider's suites, which the protocol then uses.
+ * The protocol's key pairs, recomputed from the seeds (public keys are derived, never stored) with the
+ * client's provider, whose suites the pairs then name: node:crypto in Node, WebCrypto/@noble in the page.
  */
-export function identityKeysFromSeeds(seeds: IdentitySeeds, username: string): IdentityKeys {
-  return {
-    username,
-    suites: seeds.suites.map(
-      (entry): SuiteKeyPairs => ({
-        suite: nodeProvider.suite(entry.suite.id),
-        signature: { seed: entry.signature, publicKey: entry.suite.signature.publicKey(entry.signature) },
+export async function identityKeysFromSeeds(
+  provider: CryptoProvider,
+  seeds: IdentitySeeds,
+  username: string,
+): Promise<IdentityKeys> {
+  const suites = await Promise.all(
+    seeds.suites.map(async (entry): Promise<SuiteKeyPairs> => {
+      const suite = provider.suite(entry.suite.id);
+      const [signature, agreement, kem] = await Promise.all([
+        suite.signature.publicKey(entry.signature),
+        suite.agreement && entry.agreement ? suite.agreement.publicKey(entry.agreement) : null,
+        suite.kem.publicKey(entry.kem),
+      ]);
+      return {
+        suite,
+        signature: { seed: entry.signature, publicKey: signature },
         agreement:
-          entry.suite.agreement && entry.agreement
-            ? { seed: entry.agreement, publicKey: entry.suite.agreement.publicKey(entry.agreement) }
-            : null,
-        kem: { seed: entry.kem, publicKey: entry.suite.kem.publicKey(entry.kem) },
-      }),
-    ),
-  };
+          agreement !== null && entry.agreement ? { seed: entry.agreement, publicKey: agreement } : null,
+        kem: { seed: entry.kem, publicKey: kem },
+      };
+    }),
+  );
+  return { username, suites };
 }
 
 interface StoredIdentity {
@@ -58,8 +66,8 @@ interface StoredIdentity {
   readonly deviceSeed: string;
 }
 
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
-const unb64 = (text: string) => new Uint8Array(Buffer.from(text, "base64"));
+const b64 = PORTABLE_BASE64.encode;
+const unb64 = PORTABLE_BASE64.decode;
 
 /** The stored row, read inside a transaction; decoding (signature checks, async) happens after it. */
 export function readStoredIdentity(
@@ -78,39 +86,45 @@ export function readStoredIdentity(
   return JSON.parse(new TextDecoder().decode(bytes)) as StoredIdentity;
 }
 
-export async function openStoredIdentity(stored: StoredIdentity, seeds: IdentitySeeds): Promise<OwnIdentity> {
-  const record = await decodeIdentityRecordExact(nodeProvider, unb64(stored.record));
+export async function openStoredIdentity(
+  provider: CryptoProvider,
+  stored: StoredIdentity,
+  seeds: IdentitySeeds,
+): Promise<OwnIdentity> {
+  const record = await decodeIdentityRecordExact(provider, unb64(stored.record));
   return {
-    keys: identityKeysFromSeeds(seeds, record.username),
+    keys: await identityKeysFromSeeds(provider, seeds, record.username),
     record,
-    certificate: decodeDeviceCertificateExact(nodeProvider, unb64(stored.certificate)),
+    certificate: decodeDeviceCertificateExact(provider, unb64(stored.certificate)),
     deviceSeed: unb64(stored.deviceSeed),
   };
 }
 
 export async function loadOwnIdentity(
+  provider: CryptoProvider,
   store: Pick<LocalStore, "read">,
   seeds: IdentitySeeds,
   options: { allowStaged?: boolean } = {},
 ): Promise<OwnIdentity | null> {
   const stored = await store.read((tables) => readStoredIdentity(tables, options));
-  return stored === null ? null : openStoredIdentity(stored, seeds);
+  return stored === null ? null : openStoredIdentity(provider, stored, seeds);
 }
 
 /** A new record and device for `username` (not stored). */
 export async function createOwnIdentity(
+  provider: CryptoProvider,
   seeds: IdentitySeeds,
   username: string,
   now: number,
   recordVersion = 1,
 ): Promise<OwnIdentity> {
-  const keys = identityKeysFromSeeds(seeds, username);
-  const preferred = nodeProvider.suite(seeds.preferred.id);
-  const record = await createIdentityRecord(nodeProvider, keys, preferred.id, {
+  const keys = await identityKeysFromSeeds(provider, seeds, username);
+  const preferred = provider.suite(seeds.preferred.id);
+  const record = await createIdentityRecord(provider, keys, preferred.id, {
     recordVersion,
     created: recordVersion === 1 ? seeds.createdAt : now,
   });
-  const { deviceKey, certificate } = await createDevice(nodeProvider, keys, preferred, {
+  const { deviceKey, certificate } = await createDevice(provider, keys, preferred, {
     created: deviceValidFrom(now),
   });
   return { keys, record, certificate, deviceSeed: deviceKey.seed };
@@ -123,13 +137,14 @@ export async function createOwnIdentity(
  * database (`local_store_mismatch`).
  */
 export async function ensureOwnIdentity(
+  provider: CryptoProvider,
   store: Pick<LocalStore, "read" | "transaction">,
   seeds: IdentitySeeds,
   username: string,
   now: number,
   claimed: string | null = null,
 ): Promise<OwnIdentity> {
-  const existing = await loadOwnIdentity(store, seeds);
+  const existing = await loadOwnIdentity(provider, store, seeds);
   if (existing === null && claimed !== null) throw localStoreLost(claimed);
   if (existing !== null) {
     if (existing.record.username !== username) {
@@ -140,14 +155,14 @@ export async function ensureOwnIdentity(
     }
     return existing;
   }
-  const own = await createOwnIdentity(seeds, username, now);
+  const own = await createOwnIdentity(provider, seeds, username, now);
   // Stored only if nothing was stored meanwhile; otherwise the stored one wins, as a retry would.
   const raced = await store.transaction((tables) => {
     const stored = readStoredIdentity(tables);
     if (stored === null) storeOwnIdentity(tables, own);
     return stored;
   });
-  return raced === null ? own : ensureOwnIdentity(store, seeds, username, now);
+  return raced === null ? own : ensureOwnIdentity(provider, store, seeds, username, now);
 }
 
 /**
@@ -156,11 +171,12 @@ export async function ensureOwnIdentity(
  * progress.
  */
 export async function forgetUnclaimedIdentity(
+  provider: CryptoProvider,
   store: Pick<LocalStore, "read" | "transaction">,
   seeds: IdentitySeeds,
   username: string,
 ): Promise<void> {
-  const own = await loadOwnIdentity(store, seeds);
+  const own = await loadOwnIdentity(provider, store, seeds);
   if (own?.record.username !== username) return;
   const encoded = b64(own.record.encoded);
   await store.transaction((tables) => {

@@ -1,28 +1,25 @@
 import { access } from "node:fs/promises";
-import { blake2b, concatBytes, encodeSuitePublicKeys, toHex, wipe } from "../../crypto/index.ts";
+import { wipe } from "../../crypto/bytes.ts";
 import { NanoError } from "../../errors/index.ts";
 import { loadKeystore, type Passphrase } from "../keystore/keystore.ts";
 import { decodeKeystoreContents, type KeystoreContents } from "../keystore/keystore-contents.ts";
 import { LocalStore } from "../local-store/local-store.ts";
 import { assertNotWritableByOthers } from "./atomic-file.ts";
-import { type ClientConfig, type HomePaths, readConfig } from "./home.ts";
-import { decodeIdentitySeeds, type IdentitySeeds } from "./identity-seeds.ts";
+import { type HomePaths, readConfig, writeConfig } from "./home.ts";
+import { decodeIdentitySeeds } from "./identity-seeds.ts";
+import type { UnlockedHome } from "./open-home.ts";
+
+export type { UnlockedHome } from "./open-home.ts";
 
 /**
- * A home opened with its passphrase: the config, the decrypted identity seeds and the open local store.
- * Every command but `init` starts here. `close()` wipes the key material it holds (best effort).
+ * The Node home opened with its passphrase (open-home.ts): its folder's paths, and the SQLite store and
+ * quarantine (local.db, quarantine.db) as themselves, for the Node-only commands and the tests.
+ * Every command but `init` starts here.
  */
-export interface UnlockedHome {
+export interface NodeUnlockedHome extends UnlockedHome {
   readonly paths: HomePaths;
-  readonly config: ClientConfig;
-  readonly seeds: IdentitySeeds;
   readonly store: LocalStore;
-  /**
-   * The quarantine (issue 13, loss 4): its own file under the same database key, so that putting a
-   * backup of local.db back — the way to open what is in it — does not throw the quarantine away.
-   */
   readonly quarantine: LocalStore;
-  close(): Promise<void>;
 }
 
 /**
@@ -36,7 +33,7 @@ export async function unlockHome(
   paths: HomePaths,
   passphrase: Passphrase,
   opening: Promise<Uint8Array> | null = null,
-): Promise<UnlockedHome> {
+): Promise<NodeUnlockedHome> {
   try {
     await access(paths.keystore);
   } catch {
@@ -67,10 +64,12 @@ export async function unlockHome(
   }
   return {
     paths,
+    location: paths.root,
     config,
     seeds,
     store,
     quarantine,
+    saveConfig: (next) => writeConfig(paths, next),
     async close() {
       await Promise.all([store.close(), quarantine.close()]);
       for (const entry of seeds.suites)
@@ -78,30 +77,4 @@ export async function unlockHome(
       wipe(seeds.device);
     },
   };
-}
-
-/** Groups of four hex digits, for people comparing fingerprints aloud. */
-function grouped(bytes: Uint8Array): string {
-  return (toHex(bytes).match(/.{4}/g) ?? []).join(" ");
-}
-
-/**
- * A fingerprint of the identity public keys (BLAKE2b-512 over every accepted suite's encoded public
- * keys, first 16 bytes). For display and debugging only: the protocol's safety number replaces it.
- */
-export function identityFingerprint(seeds: IdentitySeeds): string {
-  const encoded = seeds.suites.map((entry) =>
-    encodeSuitePublicKeys({
-      suite: entry.suite,
-      signature: entry.suite.signature.publicKey(entry.signature),
-      agreement:
-        entry.suite.agreement && entry.agreement ? entry.suite.agreement.publicKey(entry.agreement) : null,
-      kem: entry.suite.kem.publicKey(entry.kem),
-    }),
-  );
-  return grouped(blake2b(concatBytes(...encoded)).subarray(0, 16));
-}
-
-export function deviceFingerprint(seeds: IdentitySeeds): string {
-  return grouped(blake2b(seeds.preferred.signature.publicKey(seeds.device)).subarray(0, 16));
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { SUITE_IDS, type SuiteId } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
 import { MAX_EXPIRE_SECONDS, MIN_EXPIRE_SECONDS } from "../../protocol/content.ts";
-import { type Base64Codec, PORTABLE_BASE64 } from "./record-base64.ts";
+import { type Base64Codec, PORTABLE_BASE64 } from "../../text/base64.ts";
 
 /**
  * The typed records the local store seals, and their plaintext encoding: JSON with bytes as base64,
@@ -344,7 +344,7 @@ export function recordCodec(codec: Base64Codec): RecordCodec {
 }
 
 /**
- * The portable codec (record-base64.ts): the browser store's, and any caller's that has no faster
+ * The portable codec (text/base64.ts): the browser store's, and any caller's that has no faster
  * base64. The SQLite store uses Node's (node-record-codec.ts).
  */
 const PORTABLE_RECORDS: RecordCodec = recordCodec(PORTABLE_BASE64);

@@ -1,11 +1,11 @@
 import { Buffer } from "node:buffer";
+import type { Base64Codec } from "../../text/base64.ts";
 import { type RecordCodec, recordCodec } from "./local-records.ts";
-import type { Base64Codec } from "./record-base64.ts";
 
 /**
  * The record codec of the SQLite store, over Node's Buffer base64: a 1 MiB message body encodes in
  * about 0.2 ms and decodes in 0.3 ms here, against 2 ms and 7 ms through the portable tables
- * (record-base64.ts; measured on this machine). The same bytes either way.
+ * (text/base64.ts; measured on this machine). The same bytes either way.
  */
 /** Node's Buffer base64 (also the relay transport's in Node, client/transport/relay-http.ts). */
 export const NODE_BASE64: Base64Codec = Object.freeze({

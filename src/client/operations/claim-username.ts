@@ -1,7 +1,6 @@
 import { type ErrorCode, NanoError } from "../../errors/index.ts";
 import { isUsername, USERNAME } from "../../wire/index.ts";
 import type { ClientContext } from "../context.ts";
-import { writeConfig } from "../home/home.ts";
 import { ensureOwnIdentity, forgetUnclaimedIdentity } from "../home/local-identity.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
 import { relayUrl } from "../transport/relay-link.ts";
@@ -59,7 +58,14 @@ export async function claimUsername(
   const home = context.home;
   const relay = relayUrl(home);
   // A home that claimed a name and lost its local.db: a new claim would leave waiting mail unreadable.
-  const own = await ensureOwnIdentity(home.store, home.seeds, username, now, home.config.username);
+  const own = await ensureOwnIdentity(
+    context.provider,
+    home.store,
+    home.seeds,
+    username,
+    now,
+    home.config.username,
+  );
   const link = await context.linkAs(own);
   let created: boolean;
   try {
@@ -67,13 +73,13 @@ export async function claimUsername(
   } catch (error) {
     if (NanoError.is(error) && REFUSED_FOR_GOOD.has(error.code)) {
       context.retireLink();
-      await forgetUnclaimedIdentity(home.store, home.seeds, username);
+      await forgetUnclaimedIdentity(context.provider, home.store, home.seeds, username);
     }
     throw error;
   }
   const prekeys = await maintainPrekeys(context.provider, home.store, link, { now });
   if (home.config.username !== username || home.config.relay !== relay) {
-    await writeConfig(home.paths, { ...home.config, username, relay });
+    await home.saveConfig({ ...home.config, username, relay });
   }
   return { username, relay, created, oneTimePrekeys: prekeys.oneTimeCount };
 }

@@ -18,7 +18,7 @@ export interface DeleteAccountResult {
 export async function deleteAccount(context: ClientContext, confirm: string): Promise<DeleteAccountResult> {
   // The stored identity first, as status does: a client that claimed its name while open (the web app,
   // an SDK user) still holds the config it was opened with, which names no user yet.
-  const own = await loadOwnIdentity(context.home.store, context.home.seeds);
+  const own = await loadOwnIdentity(context.provider, context.home.store, context.home.seeds);
   const username = own?.record.username ?? context.home.config.username;
   if (username === null)
     throw new NanoError(

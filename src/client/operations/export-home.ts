@@ -37,7 +37,7 @@ export async function exportHome(
     throw new NanoError("output_exists", `${options.output} already exists; pass --force to replace it`);
   const now = options.now ?? Date.now();
   const { home } = context;
-  const own = await loadOwnIdentity(home.store, home.seeds);
+  const own = await loadOwnIdentity(context.provider, home.store, home.seeds);
   const { provider } = context;
   const document = await home.store.transaction((tables) => {
     const contacts = tables.listContacts().map((contact) => ({

@@ -1,9 +1,9 @@
 import { z } from "zod";
-import { getSuite, type SuiteName } from "../../crypto/index.ts";
+import { type SuiteName, suiteNameOf } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
-import { DEFAULT_HISTORY_RETENTION_DAYS } from "../home/home.ts";
+import { DEFAULT_HISTORY_RETENTION_DAYS } from "../home/client-config.ts";
 import type { StoredConversation, StoredHistoryEntry } from "../local-store/local-store.ts";
 import { expirySeconds } from "../messaging/disappearing.ts";
 import { checkUsernameArgument } from "./claim-username.ts";
@@ -97,7 +97,7 @@ function entryOf(stored: StoredHistoryEntry): HistoryEntry {
       id: received.messageId,
       at: received.receivedAt,
       sentAt: received.sentAt ?? received.receivedAt,
-      suite: received.suite === undefined ? null : getSuite(received.suite).name,
+      suite: received.suite === undefined ? null : suiteNameOf(received.suite),
       contentId: received.contentId ?? null,
       unread: stored.unread,
     };
@@ -110,7 +110,7 @@ function entryOf(stored: StoredHistoryEntry): HistoryEntry {
     id: sent.clientMessageId,
     at: sent.sentAt,
     sentAt: sent.sentAt,
-    suite: getSuite(sent.suite).name,
+    suite: suiteNameOf(sent.suite),
     contentId: sent.contentId,
     unread: false,
   };

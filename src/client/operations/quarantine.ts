@@ -1,8 +1,6 @@
-import { join, resolve } from "node:path";
 import { NanoError } from "../../errors/index.ts";
 import type { ClientContext } from "../context.ts";
 import type { QuarantinedMessage } from "../local-store/local-store.ts";
-import { DEFAULT_DOWNLOADS_DIR } from "../messaging/attachments.ts";
 import { type IncomingMessage, processEnvelope } from "./receive.ts";
 
 /**
@@ -63,7 +61,7 @@ export async function retryQuarantined(
   },
 ): Promise<RetryResult> {
   const link = await context.link();
-  const saveDir = resolve(options.saveDir ?? join(context.home.paths.root, DEFAULT_DOWNLOADS_DIR));
+  const sink = await context.attachmentSink(options.saveDir ?? null);
   const all = await context.home.quarantine.read((tables) => tables.listQuarantine());
   const chosen = options.messageId === undefined ? all : all.filter((m) => m.messageId === options.messageId);
   if (options.messageId !== undefined && chosen.length === 0)
@@ -83,7 +81,7 @@ export async function retryQuarantined(
         envelope: quarantined.envelope,
         sentAt: quarantined.quarantinedAt,
       },
-      { saveDir },
+      { sink },
     );
     if (outcome.kind === "message") {
       await options.onMessage(outcome.message);

@@ -1,6 +1,6 @@
-import { join, resolve } from "node:path";
 import { z } from "zod";
-import { equalBytes, getSuite, type SuiteName, toHex, utf8 } from "../../crypto/index.ts";
+import { equalBytes, toHex, utf8 } from "../../crypto/bytes.ts";
+import { type SuiteName, suiteNameOf } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
 import {
   type AttachmentReference,
@@ -18,16 +18,11 @@ import {
 import { CLOCK_SKEW_TOLERANCE_MS, NOT_YET_VALID_CODES } from "../../protocol/validity.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
-import { type LocalTables, RECEIPT_CONTENT, type ReceivedMessage } from "../local-store/local-store.ts";
+import type { ReceivedMessage } from "../local-store/local-records.ts";
+import { type LocalTables, RECEIPT_CONTENT } from "../local-store/local-tables.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
-import {
-  DEFAULT_DOWNLOADS_DIR,
-  fetchAttachment,
-  fetchAttachmentToFile,
-  LONG_TEXT_TYPE,
-  type Progress,
-  sweepStalePartials,
-} from "../messaging/attachments.ts";
+import type { AttachmentSink } from "../messaging/attachment-sink.ts";
+import { fetchAttachment, LONG_TEXT_TYPE, type Progress } from "../messaging/attachments.ts";
 import { type DeliveryReceipt, ReceiptBatcher, receiptKindName } from "../messaging/delivery-receipts.ts";
 import { RelayClock, receivedExpiresAt, sweepWhileWatching } from "../messaging/disappearing.ts";
 import { maintainPrekeys, PREKEY_POLICY } from "../messaging/prekey-maintenance.ts";
@@ -223,7 +218,7 @@ export async function processEnvelope(
   context: ClientContext,
   link: RelayLink,
   relayMessage: RelayMessage,
-  options: { saveDir: string; onProgress?: Progress; clock?: RelayClock },
+  options: { sink: AttachmentSink; onProgress?: Progress; clock?: RelayClock },
   now = Date.now(),
 ): Promise<Outcome> {
   const clock = options.clock ?? new RelayClock(link.api.endpoint);
@@ -420,7 +415,7 @@ export async function processEnvelope(
         message: {
           messageId,
           sender: decided.peer,
-          suite: getSuite(envelope.suite.id).name,
+          suite: suiteNameOf(envelope.suite.id),
           contentType: attachment === null ? "text" : "attachment",
           text,
           attachment,
@@ -463,7 +458,7 @@ export function incomingFromStored(stored: ReceivedMessage): IncomingMessage {
   return {
     messageId: stored.messageId,
     sender: stored.sender,
-    suite: getSuite(stored.suite).name,
+    suite: suiteNameOf(stored.suite),
     contentType: attachment === null ? "text" : "attachment",
     text: attachment === null ? body : describeAttachment(attachment),
     attachment,
@@ -480,7 +475,7 @@ export function incomingFromStored(stored: ReceivedMessage): IncomingMessage {
 async function fetchAndSave(
   link: RelayLink,
   reference: AttachmentReference,
-  options: { saveDir: string; onProgress?: Progress },
+  options: { sink: AttachmentSink; onProgress?: Progress },
 ): Promise<Saved> {
   if (reference.contentType === LONG_TEXT_TYPE && reference.filename === undefined) {
     // A long text: shown like any text (strict UTF-8), never written as a file.
@@ -488,7 +483,7 @@ async function fetchAndSave(
     return { path: null, text: new TextDecoder("utf-8", { fatal: true }).decode(plaintext), reference };
   }
   const name = reference.filename ?? `attachment-${toHex(reference.hash).slice(0, 16)}`;
-  const path = await fetchAttachmentToFile(link, reference, options.saveDir, name, options.onProgress);
+  const path = await options.sink.save(link, reference, name, options.onProgress);
   return { path, text: null, reference };
 }
 
@@ -501,9 +496,7 @@ export const UPKEEP_INTERVAL_MS = 10 * 60_000;
 
 export async function receive(context: ClientContext, options: ReceiveOptions): Promise<ReceiveResult> {
   const link = await context.link();
-  const saveDir = resolve(options.saveDir ?? join(context.home.paths.root, DEFAULT_DOWNLOADS_DIR));
-  // A crash mid-download leaves a hidden partial file of unverified plaintext: clear old ones.
-  await sweepStalePartials(saveDir).catch(() => {});
+  const sink = await context.attachmentSink(options.saveDir);
   let received = 0;
   let rejected = 0;
   let expired = 0;
@@ -537,7 +530,7 @@ export async function receive(context: ClientContext, options: ReceiveOptions): 
   };
   const processOne = (message: RelayMessage) =>
     processEnvelope(context, link, message, {
-      saveDir,
+      sink,
       clock: relayClock,
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });

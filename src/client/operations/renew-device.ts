@@ -22,7 +22,7 @@ export interface RenewDeviceResult {
  */
 export async function renewDevice(context: ClientContext, now = Date.now()): Promise<RenewDeviceResult> {
   const home = context.home;
-  const own = requireOwnIdentity(await loadOwnIdentity(home.store, home.seeds));
+  const own = requireOwnIdentity(await loadOwnIdentity(context.provider, home.store, home.seeds));
   const { deviceKey, certificate } = await createDevice(context.provider, own.keys, own.certificate.suite, {
     created: deviceValidFrom(now),
     deviceId: own.certificate.deviceId,

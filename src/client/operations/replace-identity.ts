@@ -23,6 +23,7 @@ import { loadKeystore, type Passphrase, saveKeystore } from "../keystore/keystor
 import { decodeKeystoreContents, encodeKeystoreContents } from "../keystore/keystore-contents.ts";
 import type { LocalTables } from "../local-store/local-store.ts";
 import { maintainPrekeys } from "../messaging/prekey-maintenance.ts";
+import { NODE_CLIENT_RUNTIME } from "../node-runtime.ts";
 import { requestJson } from "../transport/relay-http.ts";
 import { buildRelayLink, closeRelayLink } from "../transport/relay-link.ts";
 
@@ -85,7 +86,7 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
   let staged: Staged;
   let username: string;
   try {
-    const old = await loadOwnIdentity(home.store, home.seeds, { allowStaged: true });
+    const old = await loadOwnIdentity(nodeProvider, home.store, home.seeds, { allowStaged: true });
     if (old === null) {
       // Never claimed: nothing is published, so new keys simply replace the old ones.
       await home.store.transaction((tables) => clearOldState(tables));
@@ -102,7 +103,7 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
       const existing = tables.getSecretMeta(PENDING_IDENTITY);
       if (existing !== null) return JSON.parse(new TextDecoder().decode(existing)) as Staged;
       const seeds = generateIdentitySeeds(request.mode, now);
-      const fresh = await createOwnIdentity(seeds, username, now, old.record.recordVersion + 1);
+      const fresh = await createOwnIdentity(nodeProvider, seeds, username, now, old.record.recordVersion + 1);
       const staging: Staged = {
         seeds: b64(encodeIdentitySeeds(seeds)),
         record: b64(fresh.record.encoded),
@@ -122,7 +123,7 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
   const reopened = await unlockHome(request.paths, request.passphrase);
   try {
     const own = {
-      keys: identityKeysFromSeeds(reopened.seeds, username),
+      keys: await identityKeysFromSeeds(nodeProvider, reopened.seeds, username),
       record,
       certificate: decodeDeviceCertificateExact(nodeProvider, fromB64(staged.certificate)),
       deviceSeed: fromB64(staged.deviceSeed),
@@ -133,7 +134,7 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
       tables.deleteSecretMeta(PENDING_IDENTITY);
     });
     await writeConfig(reopened.paths, { ...reopened.config, cryptoMode: request.mode });
-    const link = await buildRelayLink(reopened, own);
+    const link = await buildRelayLink(reopened, NODE_CLIENT_RUNTIME, own);
     try {
       await maintainPrekeys(nodeProvider, reopened.store, link, { now, forceBundle: true });
     } finally {
@@ -156,12 +157,12 @@ async function publish(
   old: OwnIdentity,
 ): Promise<void> {
   const stagedOwn: OwnIdentity = {
-    keys: identityKeysFromSeeds(decodeIdentitySeeds(fromB64(staged.seeds)), username),
+    keys: await identityKeysFromSeeds(nodeProvider, decodeIdentitySeeds(fromB64(staged.seeds)), username),
     record: await decodeIdentityRecordExact(nodeProvider, fromB64(staged.record)),
     certificate: decodeDeviceCertificateExact(nodeProvider, fromB64(staged.certificate)),
     deviceSeed: fromB64(staged.deviceSeed),
   };
-  const staging = await buildRelayLink(home, stagedOwn);
+  const staging = await buildRelayLink(home, NODE_CLIENT_RUNTIME, stagedOwn);
   try {
     await staging.api.token();
     return;
@@ -172,7 +173,7 @@ async function publish(
   } finally {
     closeRelayLink(staging);
   }
-  const link = await buildRelayLink(home, old);
+  const link = await buildRelayLink(home, NODE_CLIENT_RUNTIME, old);
   try {
     const body: IdentityUpdateRequest = { identity_record: staged.record, signature: staged.signature };
     await requestJson(

@@ -1,14 +1,5 @@
-import { randomBytes } from "node:crypto";
-import {
-  equalBytes,
-  fromHex,
-  getSuite,
-  getSuiteByName,
-  type SuiteId,
-  type SuiteName,
-  toHex,
-  utf8,
-} from "../../crypto/index.ts";
+import { equalBytes, fromHex, toHex, utf8 } from "../../crypto/bytes.ts";
+import { type SuiteId, type SuiteName, suiteIdByName } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
 import { encodeAttachmentReference } from "../../protocol/attachment-reference.ts";
 import {
@@ -26,6 +17,7 @@ import {
   wipeConsumed,
 } from "../../protocol/index.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
+import { utf8Length } from "../../text/utf8-length.ts";
 import type { ClientContext } from "../context.ts";
 import type { ContactRecord, LocalTables } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
@@ -110,7 +102,7 @@ export function checkSendRequest(request: SendRequest): void {
   if (request.text !== null && request.text !== "" && request.file !== null) {
     throw new NanoError("invalid_argument", TEXT_WITH_FILE);
   }
-  if (request.text !== null && Buffer.byteLength(request.text) > MAX_TEXT_BYTES) {
+  if (request.text !== null && utf8Length(request.text) > MAX_TEXT_BYTES) {
     throw new NanoError(
       "invalid_argument",
       `text is longer than ${humanBytes(MAX_TEXT_BYTES)}; send it with --file`,
@@ -180,7 +172,7 @@ async function encryptAndCommit(
   if (needsSession) bundle = await fetchChosenBundle(context, link, peer, explicit, now);
   else if (contact !== null && !context.peerChecks.recent(peer, contact.identityRecord, now))
     await checkPeerIdentity(context, link, peer, contact.identityRecord, now);
-  const messageId = intent?.messageId ?? new Uint8Array(randomBytes(MESSAGE_ID_BYTES));
+  const messageId = intent?.messageId ?? context.provider.primitives.randomBytes(MESSAGE_ID_BYTES);
   let content: Uint8Array | null = null;
   let upload: { bytes: Uint8Array; contentType: string; filename?: string } | null = null;
   if (request.file !== null) {
@@ -192,7 +184,7 @@ async function encryptAndCommit(
   } else {
     const text = request.text ?? "";
     // Above the largest padding bucket the text cannot be an envelope: it goes as an attachment.
-    if (Buffer.byteLength(text) + INLINE_OVERHEAD <= MAX_PADDED_CONTENT) {
+    if (utf8Length(text) + INLINE_OVERHEAD <= MAX_PADDED_CONTENT) {
       content = encodeContent({ type: CONTENT_TYPES.text, text, messageId, sentAt: now, ...expiry });
     } else {
       upload = { bytes: utf8(text), contentType: LONG_TEXT_TYPE };
@@ -263,7 +255,7 @@ async function encryptAndCommit(
       body: utf8(request.file === null ? (request.text ?? "") : JSON.stringify(attachment)),
       sentAt: now,
       contentId: toHex(messageId),
-      suite: getSuite(suite!).id,
+      suite: context.provider.suite(suite!).id,
       ...(timer === null ? {} : { ...expiry, expiresAt: timer.startedAt + timer.seconds * 1000 }),
     });
     return { kind: "sent", suite: suite!, envelope: sent.envelope, checkedRecord, consumed: sent.consumed };
@@ -345,7 +337,7 @@ async function sendNow(
 ): Promise<SendResult | null> {
   const peer = request.recipient;
   const store = context.store;
-  const explicit = request.cryptoMode === null ? undefined : getSuiteByName(request.cryptoMode).id;
+  const explicit = request.cryptoMode === null ? undefined : suiteIdByName(request.cryptoMode);
   const wantsSession = (suite: number | null) =>
     suite === null || (explicit !== undefined && explicit !== suite);
   let current = await store.read((tables) => activeSuite(tables, peer));
@@ -395,7 +387,7 @@ async function sendNow(
     clientMessageId,
     contentId: toHex(messageId),
     recipient: peer,
-    suite: getSuite(committed.suite).name,
+    suite: context.provider.suite(committed.suite).name,
     queued,
     queuedBecause: queued ? attempt.code : null,
     envelopeBytes: committed.envelope.length,
@@ -419,7 +411,7 @@ async function queueIntent(
   because: string | null,
 ): Promise<SendResult> {
   const clientMessageId = newClientMessageId();
-  const contentId = toHex(randomBytes(MESSAGE_ID_BYTES));
+  const contentId = toHex(context.provider.primitives.randomBytes(MESSAGE_ID_BYTES));
   await context.store.transaction((tables) =>
     tables.insertIntent({
       clientMessageId,

@@ -1,8 +1,8 @@
 import type { SuiteName } from "../../crypto/index.ts";
 import { PREKEY_ROLES } from "../../protocol/index.ts";
 import type { ClientContext } from "../context.ts";
+import { deviceFingerprint, identityFingerprint } from "../home/fingerprints.ts";
 import { loadOwnIdentity } from "../home/local-identity.ts";
-import { deviceFingerprint, identityFingerprint } from "../home/unlocked-home.ts";
 import { type BlockSummary, loadBlockList, summarizeBlocks } from "./contact-blocks.ts";
 
 export interface PrekeyStock {
@@ -43,7 +43,7 @@ export async function status(context: ClientContext): Promise<StatusReport> {
     home.quarantine.read((tables) => tables.countQuarantine()),
     store.read((tables) => tables.listContacts()),
   ]);
-  const own = await loadOwnIdentity(store, seeds);
+  const own = await loadOwnIdentity(context.provider, store, seeds);
   const { prekeys, blocks } = await store.read((tables) => ({
     prekeys: tables.listPrekeySecrets(),
     blocks: loadBlockList(tables),
@@ -62,7 +62,7 @@ export async function status(context: ClientContext): Promise<StatusReport> {
     }
   }
   return {
-    home: home.paths.root,
+    home: home.location,
     mode: seeds.preferred.name,
     acceptedSuites: seeds.suites.map((entry) => entry.suite.name),
     identityFingerprint: identityFingerprint(seeds),

@@ -76,7 +76,7 @@ async function safetyNumberOf(
   now: number,
 ): Promise<{ safetyNumber: string; qrPayload: string; verified: boolean; identityRecord: Uint8Array }> {
   const { home, provider } = context;
-  const loaded = await loadOwnIdentity(home.store, home.seeds);
+  const loaded = await loadOwnIdentity(context.provider, home.store, home.seeds);
   return home.store.transaction((tables) => {
     const contact = tables.requireContact(username);
     if (contact.identityChanged && confirm !== false) {

@@ -1,5 +1,5 @@
 import { NanoError } from "../../errors/index.ts";
-import { PORTABLE_BASE64 } from "../local-store/record-base64.ts";
+import { PORTABLE_BASE64 } from "../../text/base64.ts";
 import { openBrowserChannelSocket } from "./channel-socket-browser.ts";
 import {
   checkRawStatus,

@@ -1,12 +1,10 @@
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
-import { wipe } from "../../crypto/index.ts";
+import { wipe } from "../../crypto/bytes.ts";
 import { NanoError } from "../../errors/index.ts";
+import type { ClientRuntime } from "../client-runtime.ts";
 import { loadOwnIdentity, type OwnIdentity, requireOwnIdentity } from "../home/local-identity.ts";
-import type { UnlockedHome } from "../home/unlocked-home.ts";
+import type { UnlockedHome } from "../home/open-home.ts";
 import { RelayApi } from "./relay-api.ts";
 import { RelayChannel } from "./relay-channel.ts";
-import { endpointFromUrl } from "./relay-http.ts";
 
 /**
  * What every relay-backed command needs: the own identity (record, device) and an API client for the
@@ -30,23 +28,20 @@ export function relayUrl(home: UnlockedHome): string {
   return home.config.relay;
 }
 
-export async function readCa(path: string | null): Promise<string | null> {
-  if (path === null) return null;
-  try {
-    return await readFile(resolve(path), "utf8");
-  } catch (error) {
-    throw new NanoError(
-      "invalid_argument",
-      `cannot read the CA file ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
-    );
-  }
-}
-
-/** A link for `own`, or for the identity stored in the home (username_not_claimed before a claim). */
-export async function buildRelayLink(home: UnlockedHome, own?: OwnIdentity): Promise<RelayLink> {
+/**
+ * A link for `own`, or for the identity stored in the home (username_not_claimed before a claim, and
+ * before the relay is looked at). The endpoint comes from the client's runtime (context.ts: node:https
+ * with the config's CA in Node, fetch in the page), so this module is the same in both.
+ */
+export async function buildRelayLink(
+  home: UnlockedHome,
+  runtime: ClientRuntime,
+  own?: OwnIdentity,
+): Promise<RelayLink> {
   const identity =
-    own ?? requireOwnIdentity(await loadOwnIdentity(home.store, home.seeds), home.config.username);
-  const endpoint = endpointFromUrl(relayUrl(home), await readCa(home.config.ca));
+    own ??
+    requireOwnIdentity(await loadOwnIdentity(runtime.provider, home.store, home.seeds), home.config.username);
+  const endpoint = await runtime.relayEndpoint(home);
   const api = new RelayApi(endpoint, identity);
   return { own: identity, api, channel: new RelayChannel(api) };
 }

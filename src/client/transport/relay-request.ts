@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { ERROR_CATALOGUE, type ErrorCode, NanoError } from "../../errors/index.ts";
+import type { Base64Codec } from "../../text/base64.ts";
 import { describeIssue, ErrorAnswer } from "../../wire/index.ts";
-import type { Base64Codec } from "../local-store/record-base64.ts";
 import type { OpenChannelSocket } from "./channel-socket.ts";
 
 /**

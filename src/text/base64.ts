@@ -1,8 +1,9 @@
 /**
- * Base64 (RFC 4648 section 4, padded) for the byte fields of sealed records (local-records.ts) where
- * the runtime has no faster one to hand in: the browser store, and whatever else imports the portable
- * record codec. The SQLite store hands in Node's Buffer instead (node-record-codec.ts): ten to twenty
- * times faster than this on a 1 MiB body, measured. Both write the same text for the same bytes.
+ * Base64 (RFC 4648 section 4, padded) without Buffer, for code that runs in the page as well as in
+ * Node: the byte fields of sealed records (client/local-store/local-records.ts) where the runtime has no
+ * faster codec to hand in, the relay API in the page, and the key-transparency notes (audit/). The SQLite
+ * store hands in Node's Buffer instead (node-record-codec.ts): ten to twenty times faster than this on a
+ * 1 MiB body, measured. Both write the same text for the same bytes.
  *
  * The TC39 `Uint8Array.prototype.toBase64` / `Uint8Array.fromBase64` where the runtime has them
  * (Chromium does), else a table-driven encoder and decoder. Decoding expects canonical base64: the
