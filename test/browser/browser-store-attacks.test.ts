@@ -5,11 +5,9 @@
 // refusal, nothing committed lost, no half-commit ever shown.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, before, describe, test } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { type BuiltPage, bundlePage } from "./_bundle.ts";
-import { launchChromium, needChromium } from "./_chromium.ts";
-import { type StaticServer, serveStatic } from "./_static-server.ts";
+import { describe, test } from "node:test";
+import type { BrowserContext, Page } from "playwright-core";
+import { useBundledPage } from "./_bundled-page.ts";
 import type { Outcome } from "./pages/browser-store-attacks/main.ts";
 
 const PAGE = new URL("./pages/browser-store-attacks/", import.meta.url).pathname;
@@ -23,16 +21,7 @@ interface LoopState {
 type Attacks = Record<string, (...params: unknown[]) => Promise<unknown>>;
 
 describe("attacks on the browser store and keystore in Chromium", () => {
-  let built: BuiltPage | undefined;
-  let server: StaticServer | undefined;
-  let browser: Browser | undefined;
-  let page: Page | undefined;
-  let available = false;
-
-  const ready = async (target: Page): Promise<void> => {
-    await target.goto(`${server!.origin}/`);
-    await target.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
-  };
+  const bundled = useBundledPage(PAGE);
 
   const call = <T>(target: Page, method: string, ...params: unknown[]): Promise<T> =>
     target.evaluate(
@@ -58,23 +47,6 @@ describe("attacks on the browser store and keystore in Chromium", () => {
       { timeout: 60_000 },
     );
   };
-
-  before(async (t) => {
-    if (!needChromium(t as unknown as Parameters<typeof needChromium>[0])) return;
-    built = await bundlePage(PAGE);
-    server = await serveStatic(built.dir);
-    browser = await launchChromium();
-    page = await browser.newPage();
-    page.on("pageerror", (error) => process.stderr.write(`page error: ${error.message}\n`));
-    await ready(page);
-    available = true;
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await built?.remove();
-  });
 
   const cases: readonly [string, string, ...unknown[]][] = [
     ["sealed rows copied to another table or another row's key are local_record_tampered", "copiedRows"],
@@ -134,8 +106,8 @@ describe("attacks on the browser store and keystore in Chromium", () => {
 
   for (const [title, method, ...params] of cases) {
     test(title, async (t) => {
-      if (!available) return t.skip("Chromium is missing");
-      const outcome = await call<Outcome>(page!, method, ...params);
+      if (!bundled.available) return t.skip("Chromium is missing");
+      const outcome = await call<Outcome>(bundled.page, method, ...params);
       assert.ok(outcome.ok, outcome.detail);
       t.diagnostic(outcome.detail.slice(0, 600));
     });
@@ -143,23 +115,27 @@ describe("attacks on the browser store and keystore in Chromium", () => {
 
   for (const how of ["upgrade", "delete"] as const) {
     test(`another page ${how === "upgrade" ? "opening a newer schema" : "deleting the database"} mid-loop: typed refusals, memory at the last acknowledged round`, async (t) => {
-      if (!available) return t.skip("Chromium is missing");
-      const outcome = await call<Outcome & { committed: number }>(page!, "connectionClosedMidLoop", how);
+      if (!bundled.available) return t.skip("Chromium is missing");
+      const outcome = await call<Outcome & { committed: number }>(
+        bundled.page,
+        "connectionClosedMidLoop",
+        how,
+      );
       assert.ok(outcome.ok, outcome.detail);
       t.diagnostic(`${outcome.committed} rounds acknowledged; ${outcome.detail}`);
     });
   }
 
   test("over quota (a real QuotaExceededError, the origin's quota lowered through DevTools): refused whole", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
-    const context = await browser!.newContext();
+    if (!bundled.available) return t.skip("Chromium is missing");
+    const context = await bundled.browser.newContext();
     try {
       const target = await context.newPage();
-      await ready(target);
+      await bundled.ready(target);
       const usage = await target.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
       const cdp = await context.newCDPSession(target);
       await cdp.send("Storage.overrideQuotaForOrigin", {
-        origin: server!.origin,
+        origin: bundled.origin,
         quotaSize: usage + 4 * 1024 * 1024,
       });
       const outcome = await call<Outcome>(target, "overQuota", 16 * 1024 * 1024);
@@ -178,15 +154,15 @@ describe("attacks on the browser store and keystore in Chromium", () => {
   });
 
   test("a second tab is refused while the first commits; the first closed abruptly, the second has every acknowledged round", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
-    const context: BrowserContext = await browser!.newContext();
+    if (!bundled.available) return t.skip("Chromium is missing");
+    const context: BrowserContext = await bundled.browser.newContext();
     const name = `tabs-${randomBytes(6).toString("hex")}`;
     const keyHex = randomBytes(32).toString("hex");
     try {
       const first = await context.newPage();
       const second = await context.newPage();
-      await ready(first);
-      await ready(second);
+      await bundled.ready(first);
+      await bundled.ready(second);
       await startLoop(first, name, keyHex, 3);
       const refused = await call<Outcome & { rounds: number }>(second, "verifyLoop", name, keyHex);
       assert.match(refused.detail, /^local_store_busy/, "the second tab is refused while the first has it");
@@ -210,16 +186,16 @@ describe("attacks on the browser store and keystore in Chromium", () => {
   // Chromium fires `close` on a connection it closes by force and nothing on the transaction in flight:
   // before idb-requests.ts listened for it, the commit in flight (and every work queued behind it) hung.
   test("'Clear site data' (DevTools) mid-loop: the commit in flight and those after it are refused, none shown in memory", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
-    const context = await browser!.newContext();
+    if (!bundled.available) return t.skip("Chromium is missing");
+    const context = await bundled.browser.newContext();
     const name = `clear-${randomBytes(6).toString("hex")}`;
     const keyHex = randomBytes(32).toString("hex");
     try {
       const target = await context.newPage();
-      await ready(target);
+      await bundled.ready(target);
       await startLoop(target, name, keyHex, 3);
       const cdp = await context.newCDPSession(target);
-      await cdp.send("Storage.clearDataForOrigin", { origin: server!.origin, storageTypes: "indexeddb" });
+      await cdp.send("Storage.clearDataForOrigin", { origin: bundled.origin, storageTypes: "indexeddb" });
       await target.waitForFunction(() => (globalThis as { loop?: LoopState }).loop?.ended != null, null, {
         timeout: 30_000,
       });

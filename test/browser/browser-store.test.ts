@@ -10,15 +10,14 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { describe, test } from "node:test";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { decodeRecord } from "../../src/client/local-store/local-records.ts";
 import { blindIndex, deriveLocalKeys, openRow } from "../../src/client/local-store/record-seal.ts";
 import { toHex, utf8 } from "../../src/crypto/index.ts";
 import { CONFORMANCE_CASES } from "../client/local-store-conformance/_suite.ts";
-import { type BuiltPage, bundlePage } from "./_bundle.ts";
-import { CHROMIUM_FLAGS, chromiumPath, launchChromium, needChromium } from "./_chromium.ts";
-import { type StaticServer, serveStatic } from "./_static-server.ts";
+import { useBundledPage } from "./_bundled-page.ts";
+import { CHROMIUM_FLAGS, chromiumPath } from "./_chromium.ts";
 import type { Outcome } from "./pages/browser-store/main.ts";
 
 const PAGE = new URL("./pages/browser-store/", import.meta.url).pathname;
@@ -77,38 +76,12 @@ interface StorePage {
 }
 
 describe("the IndexedDB local store in Chromium", () => {
-  let built: BuiltPage | undefined;
-  let server: StaticServer | undefined;
-  let browser: Browser | undefined;
-  let page: Page | undefined;
-  let available = false;
-
-  const ready = async (target: Page): Promise<void> => {
-    await target.goto(`${server!.origin}/`);
-    await target.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
-  };
-
-  before(async (t) => {
-    if (!needChromium(t as unknown as Parameters<typeof needChromium>[0])) return;
-    built = await bundlePage(PAGE);
-    server = await serveStatic(built.dir);
-    browser = await launchChromium();
-    page = await browser.newPage();
-    page.on("pageerror", (error) => process.stderr.write(`page error: ${error.message}\n`));
-    await ready(page);
-    available = true;
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await built?.remove();
-  });
+  const bundled = useBundledPage(PAGE);
 
   for (const [index, conformance] of CONFORMANCE_CASES.entries()) {
     test(`IndexedDB local store: ${conformance.name}`, async (t) => {
-      if (!available) return t.skip("Chromium is missing");
-      const outcome = await page!.evaluate(
+      if (!bundled.available) return t.skip("Chromium is missing");
+      const outcome = await bundled.page.evaluate(
         (i) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.run(i),
         index,
       );
@@ -117,13 +90,13 @@ describe("the IndexedDB local store in Chromium", () => {
   }
 
   test("a page reloaded in the middle of a commit loop keeps every committed transaction whole", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
+    if (!bundled.available) return t.skip("Chromium is missing");
     const name = `fault-${randomBytes(6).toString("hex")}`;
     const keyHex = randomBytes(32).toString("hex");
-    const loader = await browser!.newPage();
+    const loader = await bundled.browser.newPage();
     try {
       for (let reload = 0; reload < 3; reload++) {
-        await ready(loader);
+        await bundled.ready(loader);
         const before = await loader.evaluate(
           ([n, k]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.verifyLoop(n, k),
           [name, keyHex] as const,
@@ -168,7 +141,7 @@ describe("the IndexedDB local store in Chromium", () => {
   });
 
   const pageCall = <T>(method: keyof StorePage, ...params: unknown[]): Promise<T> =>
-    page!.evaluate(
+    bundled.page.evaluate(
       ([m, p]) =>
         (globalThis as unknown as { nanoStore: Record<string, (...a: unknown[]) => Promise<T>> }).nanoStore[
           m as string
@@ -177,7 +150,7 @@ describe("the IndexedDB local store in Chromium", () => {
     ) as Promise<T>;
 
   test("Chromium SIGKILLed in the middle of a commit loop: every acknowledged transaction is there, whole", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
+    if (!bundled.available) return t.skip("Chromium is missing");
     // A profile of our own, so the store outlives the killed browser; the page's origin (this test's
     // static server) stays the same across the restart, and so does the origin's IndexedDB.
     const userDataDir = await mkdtemp(join(tmpdir(), "nano-chromium-profile-"));
@@ -197,7 +170,7 @@ describe("the IndexedDB local store in Chromium", () => {
       for (let kill = 1; kill <= 2; kill++) {
         context = await launchOnProfile(userDataDir);
         const target = await context.newPage();
-        await ready(target);
+        await bundled.ready(target);
         const before = await call<Outcome & { rounds: number }>(target, "verifyLoop", name, keyHex);
         assert.ok(before.ok, `before kill ${kill}: ${before.detail}`);
         assert.ok(
@@ -234,7 +207,7 @@ describe("the IndexedDB local store in Chromium", () => {
       }
       context = await launchOnProfile(userDataDir);
       const target = await context.newPage();
-      await ready(target);
+      await bundled.ready(target);
       const found = await call<Outcome & { rounds: number }>(target, "verifyLoop", name, keyHex);
       assert.ok(found.ok, `after the last kill: ${found.detail}`);
       assert.ok(found.rounds >= acknowledged, `${found.rounds} rounds found, ${acknowledged} acknowledged`);
@@ -247,7 +220,7 @@ describe("the IndexedDB local store in Chromium", () => {
 
   for (const how of ["throw", "abort"] as const) {
     test(`a commit that fails inside IndexedDB (a put that ${how}s) writes nothing and leaves memory as it was`, async (t) => {
-      if (!available) return t.skip("Chromium is missing");
+      if (!bundled.available) return t.skip("Chromium is missing");
       const outcome = await pageCall<Outcome>("failedCommit", how);
       assert.ok(outcome.ok, outcome.detail);
       t.diagnostic(outcome.detail);
@@ -255,20 +228,20 @@ describe("the IndexedDB local store in Chromium", () => {
   }
 
   test("a second tab opening the same store is refused with local_store_busy", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
+    if (!bundled.available) return t.skip("Chromium is missing");
     const outcome = await pageCall<Outcome>("secondTab");
     assert.ok(outcome.ok, outcome.detail);
   });
 
   test("the store put back from an older copy, or its counter row alone, is local_state_rolled_back", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
+    if (!bundled.available) return t.skip("Chromium is missing");
     const outcome = await pageCall<Outcome>("rollback");
     assert.ok(outcome.ok, outcome.detail);
     t.diagnostic(outcome.detail);
   });
 
   test("rows sealed by the browser store open in Node with the SQLite store's openRow (one format)", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
+    if (!bundled.available) return t.skip("Chromium is missing");
     const databaseKey = randomBytes(32);
     const rows = await pageCall<{ table: string; key: string; record: number[] }[]>(
       "sealedSample",
@@ -301,22 +274,22 @@ describe("the IndexedDB local store in Chromium", () => {
   const CHEAP = { memoryKiB: 19456, passes: 2, parallelism: 1 };
 
   test("browser keystore without a passphrase: created, reopened after a reload, key not extractable", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
+    if (!bundled.available) return t.skip("Chromium is missing");
     const name = `ks-${randomBytes(6).toString("hex")}`;
-    const created = await page!.evaluate(
+    const created = await bundled.page.evaluate(
       ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreCreate(n, null, null),
       [name] as const,
     );
-    await page!.reload();
-    await page!.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
-    const opened = await page!.evaluate(
+    await bundled.page.reload();
+    await bundled.page.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
+    const opened = await bundled.page.evaluate(
       ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreOpen(n, null),
       [name] as const,
     );
     assert.ok(!("code" in opened), code(opened));
     assert.equal(opened.localStoreKey, created.localStoreKey);
     assert.equal(opened.identity, created.identity);
-    const facts = await page!.evaluate(
+    const facts = await bundled.page.evaluate(
       ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreKeyFacts(n),
       [name] as const,
     );
@@ -326,7 +299,7 @@ describe("the IndexedDB local store in Chromium", () => {
       exportError: "InvalidAccessError",
       usages: ["encrypt", "decrypt"],
     });
-    const again = await page!.evaluate(
+    const again = await bundled.page.evaluate(
       ([n]) =>
         (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreCreate(n, null, null).then(
           () => "created",
@@ -335,11 +308,11 @@ describe("the IndexedDB local store in Chromium", () => {
       [name] as const,
     );
     assert.equal(again, "keystore_exists", "a second keystore does not replace the first");
-    await page!.evaluate(
+    await bundled.page.evaluate(
       ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreDelete(n),
       [name] as const,
     );
-    const gone = await page!.evaluate(
+    const gone = await bundled.page.evaluate(
       ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreOpen(n, null),
       [name] as const,
     );
@@ -347,7 +320,7 @@ describe("the IndexedDB local store in Chromium", () => {
   });
 
   test("browser keystore with a passphrase (the browser's argon2id parameters): the right one opens after a reload; wrong or none is a typed error", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
+    if (!bundled.available) return t.skip("Chromium is missing");
     const name = `ks-${randomBytes(6).toString("hex")}`;
     const created = await pageCall<{
       localStoreKey: string;
@@ -359,10 +332,10 @@ describe("the IndexedDB local store in Chromium", () => {
       created.progress.length > 0 && created.progress.at(-1)! >= 0.99,
       `progress reported: ${created.progress.length} calls`,
     );
-    await page!.reload();
-    await page!.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
+    await bundled.page.reload();
+    await bundled.page.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
     const open = (passphrase: string | null) =>
-      page!.evaluate(
+      bundled.page.evaluate(
         ([n, p]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreOpen(n, p),
         [name, passphrase] as const,
       );
@@ -377,14 +350,14 @@ describe("the IndexedDB local store in Chromium", () => {
     );
     assert.equal(code(await open("correct hors")), "wrong_passphrase");
     assert.equal(code(await open(null)), "passphrase_required");
-    await page!.evaluate(
+    await bundled.page.evaluate(
       ([n]) => (globalThis as unknown as { nanoStore: StorePage }).nanoStore.keystoreDelete(n),
       [name] as const,
     );
   });
 
   test("hasBrowserKeystore and requestPersistentStorage answer what the browser holds and granted", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
+    if (!bundled.available) return t.skip("Chromium is missing");
     const name = `ks-${randomBytes(6).toString("hex")}`;
     const before = await pageCall<{ exists: boolean; persisted: boolean; asked: boolean }>(
       "storageFacts",
@@ -401,7 +374,7 @@ describe("the IndexedDB local store in Chromium", () => {
   });
 
   test("browser keystore passphrase change: the old one stops working, the new one opens the same contents", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
+    if (!bundled.available) return t.skip("Chromium is missing");
     const name = `ks-${randomBytes(6).toString("hex")}`;
     const created = await pageCall<{ localStoreKey: string; identity: string }>(
       "keystoreCreate",
@@ -426,7 +399,7 @@ describe("the IndexedDB local store in Chromium", () => {
   });
 
   test("browser keystore: a changed byte anywhere in the stored blob is refused with a typed error", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
+    if (!bundled.available) return t.skip("Chromium is missing");
     // offset → expected code: magic, version, kdf id, a passes byte (still in bounds, but authenticated),
     // the memory field's top byte (out of bounds: refused before any argon2id work), the salt, the
     // inner nonce, the outer nonce, the ciphertext and the tag.

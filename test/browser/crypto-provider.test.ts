@@ -2,48 +2,23 @@
 // properties, typed errors) in Chromium, for both variants of the browser provider: WebCrypto by
 // feature detection, and @noble only. The vectors are served to the page from loopback.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import { describe, test } from "node:test";
 import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { PROVIDER_CHECKS } from "../crypto-provider/_all.ts";
 import { checkInteropSet, type InteropSet, makeInteropSet } from "../crypto-provider/_interop.ts";
 import { needVectors } from "../support/vectors.ts";
-import { type BuiltPage, bundlePage } from "./_bundle.ts";
-import { launchChromium, needChromium } from "./_chromium.ts";
-import { type StaticServer, serveStatic } from "./_static-server.ts";
+import { useBundledPage } from "./_bundled-page.ts";
 import type { CheckOutcome } from "./pages/provider-suite/main.ts";
 
 const PAGE = new URL("./pages/provider-suite/", import.meta.url).pathname;
 
 describe("the browser crypto provider in Chromium", () => {
-  let built: BuiltPage | undefined;
-  let server: StaticServer | undefined;
-  let browser: Browser | undefined;
-  let page: Page | undefined;
-  let available = false;
-
-  before(async (t) => {
-    const context = t as unknown as Parameters<typeof needChromium>[0];
-    if (!needChromium(context) || !needVectors(context, "wycheproof", "xwing", "composite-sigs", "blake2"))
-      return;
-    built = await bundlePage(PAGE);
-    server = await serveStatic(built.dir);
-    browser = await launchChromium();
-    page = await browser.newPage();
-    page.on("pageerror", (error) => process.stderr.write(`page error: ${error.message}\n`));
-    await page.goto(`${server.origin}/`);
-    await page.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
-    available = true;
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await built?.remove();
-  });
+  const bundled = useBundledPage(PAGE, (t) =>
+    needVectors(t, "wycheproof", "xwing", "composite-sigs", "blake2"),
+  );
 
   const runInPage = (variant: "detect" | "noble", index: number): Promise<CheckOutcome> =>
-    page!.evaluate(
+    bundled.page.evaluate(
       ([v, i]) =>
         (
           globalThis as unknown as {
@@ -54,7 +29,7 @@ describe("the browser crypto provider in Chromium", () => {
     );
 
   test("feature detection finds Chromium's WebCrypto ML-KEM-768, ML-DSA-65, X25519, Ed25519, ChaCha20-Poly1305", async (t) => {
-    if (!available) return t.skip("Chromium or the vectors are missing");
+    if (!bundled.available) return t.skip("Chromium or the vectors are missing");
     const { implementations } = await runInPage("detect", 0);
     t.diagnostic(JSON.stringify(implementations));
     for (const name of ["ml-kem-768", "ml-dsa-65", "x25519", "ed25519", "chacha20-poly1305"]) {
@@ -70,9 +45,9 @@ describe("the browser crypto provider in Chromium", () => {
 
   for (const variant of ["detect", "noble"] as const) {
     test(`${variant === "detect" ? "WebCrypto+noble" : "noble only"} and node:crypto interoperate both ways`, async (t) => {
-      if (!available) return t.skip("Chromium or the vectors are missing");
+      if (!bundled.available) return t.skip("Chromium or the vectors are missing");
       const fromNode = await makeInteropSet(nodeProvider);
-      const answer = await page!.evaluate(
+      const answer = await bundled.page.evaluate(
         ([v, set]) =>
           (
             globalThis as unknown as {
@@ -95,7 +70,7 @@ describe("the browser crypto provider in Chromium", () => {
 
     for (const [index, providerCheck] of PROVIDER_CHECKS.entries()) {
       test(`${variant === "detect" ? "WebCrypto+noble" : "noble only"}: ${providerCheck.name}`, async (t) => {
-        if (!available) return t.skip("Chromium or the vectors are missing");
+        if (!bundled.available) return t.skip("Chromium or the vectors are missing");
         const outcome = await runInPage(variant, index);
         assert.ok(outcome.ok, outcome.detail);
         t.diagnostic(outcome.detail);

@@ -3,8 +3,7 @@
 // @noble only) and runs whole sessions in every mode; then Node (node:crypto) and the page talk to
 // each other, and a session Node started continues in the page from its stored bytes alone.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import { describe, test } from "node:test";
 import { toHex, utf8 } from "../../src/crypto/bytes.ts";
 import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { SUITE_IDS, type SuiteId } from "../../src/crypto/suite-ids.ts";
@@ -17,9 +16,7 @@ import {
   send,
   startWith,
 } from "../support/conversation.ts";
-import { type BuiltPage, bundlePage } from "./_bundle.ts";
-import { launchChromium, needChromium } from "./_chromium.ts";
-import { type StaticServer, serveStatic } from "./_static-server.ts";
+import { useBundledPage } from "./_bundled-page.ts";
 import type { WholeSession } from "./pages/protocol-session/main.ts";
 
 const PAGE = new URL("./pages/protocol-session/", import.meta.url).pathname;
@@ -43,33 +40,11 @@ function ok<T>(value: T | Failure): T {
 }
 
 describe("src/protocol in Chromium", () => {
-  let built: BuiltPage | undefined;
-  let server: StaticServer | undefined;
-  let browser: Browser | undefined;
-  let page: Page | undefined;
-  let available = false;
-
-  before(async (t) => {
-    if (!needChromium(t as unknown as Parameters<typeof needChromium>[0])) return;
-    built = await bundlePage(PAGE);
-    server = await serveStatic(built.dir);
-    browser = await launchChromium();
-    page = await browser.newPage();
-    page.on("pageerror", (error) => process.stderr.write(`page error: ${error.message}\n`));
-    await page.goto(`${server.origin}/`);
-    await page.waitForFunction("document.getElementById('status')?.textContent === 'ready'");
-    available = true;
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    await built?.remove();
-  });
+  const bundled = useBundledPage(PAGE);
 
   /** Calls `nanoSession[method](...args)` in the page; a failure there fails the test with its code. */
   async function inPage<T>(method: string, ...args: unknown[]): Promise<T> {
-    const result = await page!.evaluate(
+    const result = await bundled.page.evaluate(
       ([name, values]) =>
         (
           (globalThis as unknown as { nanoSession: SessionApi }).nanoSession[name] as (
@@ -82,7 +57,7 @@ describe("src/protocol in Chromium", () => {
   }
 
   test("the protocol in the page runs on the page's own primitives, none of them node:crypto", async (t) => {
-    if (!available) return t.skip("Chromium is missing");
+    if (!bundled.available) return t.skip("Chromium is missing");
     for (const [variant] of VARIANTS) {
       const session = await inPage<WholeSession>("whole", variant, SUITE_IDS.classical, Date.now());
       const sources = Object.values(session.implementations);
@@ -95,7 +70,7 @@ describe("src/protocol in Chromium", () => {
   for (const [variant, label] of VARIANTS) {
     for (const [suiteId, mode] of SUITES) {
       test(`${label}, ${mode}: a whole session in the page, and a tampered envelope is refused`, async (t) => {
-        if (!available) return t.skip("Chromium is missing");
+        if (!bundled.available) return t.skip("Chromium is missing");
         const session = await inPage<WholeSession>("whole", variant, suiteId, Date.now());
         assert.deepEqual(session.received, [
           "first contact from alice",
@@ -109,7 +84,7 @@ describe("src/protocol in Chromium", () => {
       });
 
       test(`${label}, ${mode}: Node and the page talk both ways; a session Node started continues in the page`, async (t) => {
-        if (!available) return t.skip("Chromium is missing");
+        if (!bundled.available) return t.skip("Chromium is missing");
         const now = Date.now();
         const bobId = `bob-${variant}-${suiteId}`;
         const aliceId = `alice-${variant}-${suiteId}`;
@@ -128,7 +103,7 @@ describe("src/protocol in Chromium", () => {
         assert.equal(await inPage<string>("checkRecord", variant, toHex(alice.record.encoded)), "alice");
         const forged = alice.record.encoded.slice();
         forged[forged.length - 1]! ^= 1;
-        const refusal = await page!.evaluate(
+        const refusal = await bundled.page.evaluate(
           ([v, hex]) =>
             (
               globalThis as unknown as {
