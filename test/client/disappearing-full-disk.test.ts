@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
+import { tmpfsUnavailable } from "../support/tmpfs.ts";
 import { REPO_ROOT, withTempDir } from "./_helpers.ts";
 
 /**
@@ -13,23 +14,10 @@ import { REPO_ROOT, withTempDir } from "./_helpers.ts";
  * under CI.
  */
 
-function tmpfsRefused(): string | false {
-  const probe = spawnSync(
-    "unshare",
-    ["--mount", "--propagation", "private", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt && echo ok"],
-    { encoding: "utf8" },
-  );
-  if (probe.stdout.trim() === "ok") return false;
-  if (process.env.CI)
-    throw new Error(`the full-disk test needs unshare --mount and tmpfs under CI: ${probe.stderr}`);
-  process.stderr.write("FULL DISK TEST SKIPPED: cannot mount a tmpfs in a private mount namespace here\n");
-  return "unshare --mount / mount -t tmpfs not permitted";
-}
-
 test(
   "opening the store on a full disk: the due rows stay out of view and the rest opens; the sweep runs once there is space",
   {
-    skip: tmpfsRefused(),
+    skip: tmpfsUnavailable(),
   },
   () =>
     withTempDir(async (dir) => {

@@ -5,6 +5,7 @@ import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
+import { tmpfsUnavailable } from "../support/tmpfs.ts";
 import {
   cli,
   MIN_KDF,
@@ -35,22 +36,9 @@ function assertVoice(run: Run, code: number, message: RegExp, hint: RegExp): voi
   assert.doesNotMatch(run.stderr, /COMMAND/, "never a placeholder");
 }
 
-function canMountTmpfs(): string | false {
-  const probe = spawnSync(
-    "unshare",
-    ["--mount", "--propagation", "private", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt && echo ok"],
-    { encoding: "utf8" },
-  );
-  if (probe.stdout.trim() === "ok") return false;
-  if (process.env.CI)
-    throw new Error(`the full-disk test needs unshare --mount and tmpfs under CI: ${probe.stderr}`);
-  process.stderr.write("FULL DISK TEST SKIPPED: cannot mount a tmpfs in a private mount namespace here\n");
-  return "unshare --mount / mount -t tmpfs not permitted";
-}
-
 test(
   "a full disk: exit 74, 'no space left on device' with the path, and nothing lost",
-  { skip: canMountTmpfs() },
+  { skip: tmpfsUnavailable() },
   () =>
     withTempDir(async (dir) => {
       // One private mount namespace for the whole script: a 4 MiB tmpfs holds the home, a ballast

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { stringify } from "smol-toml";
+import { tmpfsUnavailable } from "../support/tmpfs.ts";
 import { buildTestRelay, tempDir, testConfig } from "./fixtures/harness.ts";
 import { testEnvelope } from "./fixtures/identities.ts";
 import { http, signUpOver } from "./fixtures/processes.ts";
@@ -17,19 +18,6 @@ import { http, signUpOver } from "./fixtures/processes.ts";
  */
 const BIN = new URL("../../bin/nano-relay.js", import.meta.url).pathname;
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
-
-function canMountTmpfs(): string | false {
-  const probe = spawnSync(
-    "unshare",
-    ["--mount", "--propagation", "private", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt && echo ok"],
-    { encoding: "utf8" },
-  );
-  if (probe.stdout.trim() === "ok") return false;
-  if (process.env.CI)
-    throw new Error(`the full-disk test needs unshare --mount and tmpfs under CI: ${probe.stderr}`);
-  process.stderr.write("FULL DISK TEST SKIPPED: cannot mount a tmpfs in a private mount namespace here\n");
-  return "unshare --mount / mount -t tmpfs not permitted";
-}
 
 function inNamespace(pid: number, command: string[]): ReturnType<typeof spawnSync> {
   return spawnSync("nsenter", ["--target", String(pid), "--mount", ...command], { encoding: "utf8" });
@@ -46,7 +34,7 @@ async function until<T>(what: string, attempt: () => Promise<T | null>, tries = 
 
 describe("a full disk", () => {
   it("fails sends with store_unavailable, turns /readyz not ready with the reason, and heals when space returns", {
-    skip: canMountTmpfs(),
+    skip: tmpfsUnavailable(),
   }, async () => {
     const dir = tempDir("full-disk");
     const data = join(dir, "data");
