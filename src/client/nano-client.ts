@@ -112,7 +112,10 @@ export class NanoClient {
   private constructor(home: NodeUnlockedHome) {
     this.#home = home;
     this.#context = new ClientContext(home, NODE_CLIENT_RUNTIME);
-    this.outbox = new Outbox(home.store, { state: this.#context.outbox });
+    this.outbox = new Outbox(home.store, {
+      state: this.#context.outbox,
+      randomBytes: this.#context.provider.primitives.randomBytes,
+    });
   }
 
   /** Creates a home (see docs/client.md "Home layout"); does not open it. */

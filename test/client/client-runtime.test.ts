@@ -34,7 +34,7 @@ async function withHome(work: (home: UnlockedHome, store: LocalStore) => Promise
       username: null,
       createdAt: 1,
     },
-    seeds: generateIdentitySeeds("hybrid"),
+    seeds: await generateIdentitySeeds(nodeProvider, "hybrid"),
     store,
     quarantine,
     saveConfig: () => Promise.reject(new Error("not in this test")),

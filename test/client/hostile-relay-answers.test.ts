@@ -52,8 +52,13 @@ function answer(request: IncomingMessage, response: ServerResponse): void {
   response.writeHead(scripted.status, { "content-type": "application/json" }).end(text);
 }
 
-function ownIdentity(): Promise<OwnIdentity> {
-  return createOwnIdentity(nodeProvider, generateIdentitySeeds("classical"), "alice", Date.now());
+async function ownIdentity(): Promise<OwnIdentity> {
+  return createOwnIdentity(
+    nodeProvider,
+    await generateIdentitySeeds(nodeProvider, "classical"),
+    "alice",
+    Date.now(),
+  );
 }
 
 /** Runs `call` against `answers` and returns what it rejected with (a NanoError is required). */

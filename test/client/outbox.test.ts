@@ -69,10 +69,32 @@ test("backoff grows exponentially, is capped, and jitters within its band", () =
 });
 
 test("client message ids are 128-bit hex and distinct", () => {
-  const ids = new Set(Array.from({ length: 100 }, newClientMessageId));
+  const ids = new Set(Array.from({ length: 100 }, () => newClientMessageId(randomBytes)));
   assert.equal(ids.size, 100);
   for (const id of ids) assert.match(id, /^[0-9a-f]{32}$/);
 });
+
+test("generated ids come from the outbox's random source (the runtime's provider), else WebCrypto", () =>
+  withTempDir(async (dir) => {
+    const store = await LocalStore.open(join(dir, "local.db"), randomBytes(32));
+    try {
+      const asked: number[] = [];
+      const fixed = new Outbox(store, {
+        randomBytes: (length) => {
+          asked.push(length);
+          return new Uint8Array(length).fill(0xab);
+        },
+      });
+      const entry = await fixed.enqueue({ recipient: "bob", envelope: utf8("a") });
+      assert.deepEqual(asked, [16]);
+      assert.equal(entry.clientMessageId, "ab".repeat(16));
+      const platform = await new Outbox(store).enqueue({ recipient: "bob", envelope: utf8("b") });
+      assert.match(platform.clientMessageId, /^[0-9a-f]{32}$/);
+      assert.notEqual(platform.clientMessageId, entry.clientMessageId);
+    } finally {
+      await store.close();
+    }
+  }));
 
 test("enqueue is durable and idempotent per client message id; the first envelope wins", () =>
   withOutbox(async (outbox) => {

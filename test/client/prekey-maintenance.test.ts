@@ -60,7 +60,7 @@ test("prekey upkeep: a bundle and one-time keys for every accepted suite, refill
   withTempDir(async (dir) => {
     const store = await LocalStore.open(join(dir, "p.db"), randomBytes(32));
     // Classical accepts every suite ranked at or above it: classical, quantum and hybrid.
-    const seeds = generateIdentitySeeds("classical", 0);
+    const seeds = await generateIdentitySeeds(provider, "classical", 0);
     const start = Date.now();
     const own = await ensureOwnIdentity(provider, store, seeds, "pat", start);
     const relay = new FakeRelay();

@@ -40,7 +40,7 @@ interface Party {
 
 async function party(dir: string, name: string, mode: SuiteName, key = randomBytes(32)): Promise<Party> {
   const store = await LocalStore.open(join(dir, `${name}.db`), key);
-  const seeds = generateIdentitySeeds(mode);
+  const seeds = await generateIdentitySeeds(provider, mode);
   const own = await ensureOwnIdentity(provider, store, seeds, name, Date.now());
   return { store, own };
 }
@@ -145,7 +145,7 @@ test("the own identity is sealed, reloads intact, and names one username", () =>
   withTempDir(async (dir) => {
     const key = randomBytes(32);
     const path = join(dir, "own.db");
-    const seeds = generateIdentitySeeds("quantum");
+    const seeds = await generateIdentitySeeds(provider, "quantum");
     let store = await LocalStore.open(path, key);
     const created = await ensureOwnIdentity(provider, store, seeds, "carol", 1_000);
     await assert.rejects(ensureOwnIdentity(provider, store, seeds, "dave", 1_000), (e: unknown) =>
@@ -173,7 +173,7 @@ test("a changed identity is a blocked outcome whose write survives a reopen seal
     const key = randomBytes(32);
     const path = join(dir, "alice.db");
     const own = async (store: LocalStore, name: string) =>
-      ensureOwnIdentity(provider, store, generateIdentitySeeds("hybrid"), name, Date.now());
+      ensureOwnIdentity(provider, store, await generateIdentitySeeds(provider, "hybrid"), name, Date.now());
     let alice: Party = { store: await LocalStore.open(path, key), own: null as unknown as OwnIdentity };
     alice.own = await own(alice.store, "alice");
     const bob = await party(dir, "bob", "hybrid");

@@ -206,7 +206,7 @@ test("a hostile peer's absurd timer is refused (expiry_out_of_range) and quarant
           if (sent.kind !== "sent") return;
           await stores.apply(sent.writes);
           tables.insertOutbox({
-            clientMessageId: newClientMessageId(),
+            clientMessageId: newClientMessageId(randomBytes),
             recipient: "bob",
             envelope: sent.envelope,
             createdAt: now,

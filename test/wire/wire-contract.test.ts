@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { newClientMessageId } from "../../src/client/outbox/outbox.ts";
+import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { MAX_ENVELOPE_BYTES } from "../../src/protocol/envelope.ts";
 import { normalizeUsername } from "../../src/relay/usernames.ts";
 import {
@@ -30,7 +31,8 @@ describe("wire constants agree with the code they bound", () => {
   });
 
   it("the client's message ids fit the pattern the relay checks", () => {
-    for (let i = 0; i < 50; i++) assert.match(newClientMessageId(), CLIENT_MESSAGE_ID);
+    for (let i = 0; i < 50; i++)
+      assert.match(newClientMessageId(nodeProvider.primitives.randomBytes), CLIENT_MESSAGE_ID);
   });
 
   it("a username the client accepts is exactly one the relay keeps as it is (property)", () => {

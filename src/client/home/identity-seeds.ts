@@ -1,18 +1,7 @@
-import {
-  concatBytes,
-  decodeTaggedKey,
-  encodeTaggedKey,
-  generateSuiteKeys,
-  getSuite,
-  getSuiteByName,
-  type SeedKeyPair,
-  SUITES,
-  type Suite,
-  type SuiteName,
-  u8,
-  u16,
-  u64,
-} from "../../crypto/index.ts";
+import { concatBytes, u8, u16, u64 } from "../../crypto/bytes.ts";
+import { decodeTaggedKey, encodeTaggedKey } from "../../crypto/key-encoding.ts";
+import type { CryptoProvider } from "../../crypto/provider/index.ts";
+import { SUITE_IDS, type SuiteId, type SuiteName, suiteIdByName, suiteRank } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
 
 /**
@@ -20,7 +9,9 @@ import { NanoError } from "../../errors/index.ts";
  * accepted suite its identity key seeds (signature, agreement when the suite has one, KEM), plus a
  * device signing key in the preferred suite's signature scheme (DESIGN.md: the relay authenticates the
  * device key, never the identity key, so a malicious relay cannot use the identity key as an oracle).
- * Only seeds are stored; public keys are re-derived.
+ * Only seeds are stored; public keys are re-derived. The seeds name their suites by wire id only:
+ * the schemes (generation, the seeds' algorithms and lengths) come from the runtime's provider, so the
+ * page decodes and generates with the same code as Node, to the same bytes.
  *
  *   version (u8, = 1) || preferred suite (u16) || created ms (u64) || count (u8)
  *   || count × [suite (u16) || tagged signature seed || [tagged agreement seed] || tagged KEM seed]
@@ -29,14 +20,14 @@ import { NanoError } from "../../errors/index.ts";
 export const IDENTITY_SEEDS_VERSION = 1;
 
 export interface SuiteSeeds {
-  readonly suite: Suite;
+  readonly suite: SuiteId;
   readonly signature: Uint8Array;
   readonly agreement: Uint8Array | null;
   readonly kem: Uint8Array;
 }
 
 export interface IdentitySeeds {
-  readonly preferred: Suite;
+  readonly preferred: SuiteId;
   readonly createdAt: number;
   /** Preferred first, then the higher-ranked suites it accepts. */
   readonly suites: readonly SuiteSeeds[];
@@ -47,34 +38,45 @@ export interface IdentitySeeds {
  * Mode M accepts M and every suite ranked above it (hybrid > quantum > classical): the floor that
  * protects the user. Classical is accepted only when chosen explicitly.
  */
-export function suitesAcceptedByMode(mode: SuiteName): readonly Suite[] {
-  const preferred = getSuiteByName(mode);
-  const above = SUITES.filter((suite) => suite.rank > preferred.rank).sort((a, b) => b.rank - a.rank);
+export function suitesAcceptedByMode(mode: SuiteName): readonly SuiteId[] {
+  const preferred = suiteIdByName(mode);
+  const above = Object.values(SUITE_IDS)
+    .filter((id) => suiteRank(id) > suiteRank(preferred))
+    .sort((a, b) => suiteRank(b) - suiteRank(a));
   return [preferred, ...above];
 }
 
-function seedsOf(pair: SeedKeyPair | null): Uint8Array | null {
-  return pair === null ? null : pair.seed;
+/** Fresh seeds from the provider's schemes (its CSPRNG). */
+export async function generateIdentitySeeds(
+  provider: CryptoProvider,
+  mode: SuiteName,
+  now: number = Date.now(),
+): Promise<IdentitySeeds> {
+  const suites = await Promise.all(
+    suitesAcceptedByMode(mode).map(async (id): Promise<SuiteSeeds> => {
+      const suite = provider.suite(id);
+      const [signature, agreement, kem] = await Promise.all([
+        suite.signature.keygen(),
+        suite.agreement === null ? null : suite.agreement.keygen(),
+        suite.kem.keygen(),
+      ]);
+      return { suite: id, signature: signature.seed, agreement: agreement?.seed ?? null, kem: kem.seed };
+    }),
+  );
+  const preferred = suiteIdByName(mode);
+  const device = await provider.suite(preferred).signature.keygen();
+  return { preferred, createdAt: now, suites, device: device.seed };
 }
 
-export function generateIdentitySeeds(mode: SuiteName, now: number = Date.now()): IdentitySeeds {
-  const suites = suitesAcceptedByMode(mode).map((suite) => {
-    const keys = generateSuiteKeys(suite);
-    return { suite, signature: keys.signature.seed, agreement: seedsOf(keys.agreement), kem: keys.kem.seed };
-  });
-  const preferred = getSuiteByName(mode);
-  return { preferred, createdAt: now, suites, device: preferred.signature.keygen().seed };
-}
-
-export function encodeIdentitySeeds(seeds: IdentitySeeds): Uint8Array {
+export function encodeIdentitySeeds(provider: CryptoProvider, seeds: IdentitySeeds): Uint8Array {
   const parts = [
     u8(IDENTITY_SEEDS_VERSION),
-    u16(seeds.preferred.id),
+    u16(seeds.preferred),
     u64(BigInt(seeds.createdAt)),
     u8(seeds.suites.length),
   ];
   for (const entry of seeds.suites) {
-    const { suite } = entry;
+    const suite = provider.suite(entry.suite);
     parts.push(u16(suite.id), encodeTaggedKey(suite.signature.alg, entry.signature));
     if (suite.agreement) {
       if (entry.agreement === null) throw new TypeError(`suite ${suite.name} needs an agreement seed`);
@@ -82,24 +84,24 @@ export function encodeIdentitySeeds(seeds: IdentitySeeds): Uint8Array {
     }
     parts.push(encodeTaggedKey(suite.kem.alg, entry.kem));
   }
-  parts.push(encodeTaggedKey(seeds.preferred.signature.alg, seeds.device));
+  parts.push(encodeTaggedKey(provider.suite(seeds.preferred).signature.alg, seeds.device));
   return concatBytes(...parts);
 }
 
-export function decodeIdentitySeeds(bytes: Uint8Array): IdentitySeeds {
+export function decodeIdentitySeeds(provider: CryptoProvider, bytes: Uint8Array): IdentitySeeds {
   if (bytes.length < 12) throw new NanoError("truncated", "identity seeds are truncated");
   if (bytes[0] !== IDENTITY_SEEDS_VERSION) {
     throw new NanoError("keystore_version_unsupported", `identity seeds version ${bytes[0]} is unknown`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const preferred = getSuite(view.getUint16(1));
+  const preferred = provider.suite(view.getUint16(1));
   const createdAt = Number(view.getBigUint64(3));
   const count = bytes[11]!;
   let cursor = 12;
   const suites: SuiteSeeds[] = [];
   for (let i = 0; i < count; i += 1) {
     if (cursor + 2 > bytes.length) throw new NanoError("truncated", "identity seeds are truncated");
-    const suite = getSuite(view.getUint16(cursor));
+    const suite = provider.suite(view.getUint16(cursor));
     cursor += 2;
     const [signature, a] = decodeTaggedKey(bytes, cursor, suite.signature.alg, suite.signature.lengths.seed);
     cursor += a;
@@ -111,7 +113,7 @@ export function decodeIdentitySeeds(bytes: Uint8Array): IdentitySeeds {
     }
     const [kem, c] = decodeTaggedKey(bytes, cursor, suite.kem.alg, suite.kem.lengths.seed);
     cursor += c;
-    suites.push({ suite, signature, agreement, kem });
+    suites.push({ suite: suite.id, signature, agreement, kem });
   }
   const [device, d] = decodeTaggedKey(
     bytes,
@@ -121,5 +123,5 @@ export function decodeIdentitySeeds(bytes: Uint8Array): IdentitySeeds {
   );
   cursor += d;
   if (cursor !== bytes.length) throw new NanoError("trailing_bytes", "bytes after the identity seeds");
-  return { preferred, createdAt, suites, device };
+  return { preferred: preferred.id, createdAt, suites, device };
 }

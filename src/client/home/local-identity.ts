@@ -42,7 +42,7 @@ export async function identityKeysFromSeeds(
 ): Promise<IdentityKeys> {
   const suites = await Promise.all(
     seeds.suites.map(async (entry): Promise<SuiteKeyPairs> => {
-      const suite = provider.suite(entry.suite.id);
+      const suite = provider.suite(entry.suite);
       const [signature, agreement, kem] = await Promise.all([
         suite.signature.publicKey(entry.signature),
         suite.agreement && entry.agreement ? suite.agreement.publicKey(entry.agreement) : null,
@@ -119,7 +119,7 @@ export async function createOwnIdentity(
   recordVersion = 1,
 ): Promise<OwnIdentity> {
   const keys = await identityKeysFromSeeds(provider, seeds, username);
-  const preferred = provider.suite(seeds.preferred.id);
+  const preferred = provider.suite(seeds.preferred);
   const record = await createIdentityRecord(provider, keys, preferred.id, {
     recordVersion,
     created: recordVersion === 1 ? seeds.createdAt : now,

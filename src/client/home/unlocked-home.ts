@@ -1,5 +1,6 @@
 import { access } from "node:fs/promises";
 import { wipe } from "../../crypto/bytes.ts";
+import { nodeProvider } from "../../crypto/node-provider.ts";
 import { NanoError } from "../../errors/index.ts";
 import { loadKeystore, type Passphrase } from "../keystore/keystore.ts";
 import { decodeKeystoreContents, type KeystoreContents } from "../keystore/keystore-contents.ts";
@@ -48,7 +49,7 @@ export async function unlockHome(
   } finally {
     wipe(payload);
   }
-  const seeds = decodeIdentitySeeds(contents.identity);
+  const seeds = decodeIdentitySeeds(nodeProvider, contents.identity);
   let store: LocalStore;
   let quarantine: LocalStore;
   try {

@@ -1,4 +1,3 @@
-import { randomBytes } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import {
   CONTENT_TYPES,
@@ -71,7 +70,7 @@ export async function queueReceipt(
         type: CONTENT_TYPES.receipt,
         kind: RECEIPT_KINDS.delivered,
         ids: contentIds,
-        messageId: new Uint8Array(randomBytes(MESSAGE_ID_BYTES)),
+        messageId: context.provider.primitives.randomBytes(MESSAGE_ID_BYTES),
         sentAt: now,
       });
       const stores = new LocalProtocolStores(tables, link.own, now, {
@@ -83,7 +82,7 @@ export async function queueReceipt(
       if (sent.kind !== "sent") return null;
       await stores.apply(sent.writes);
       tables.insertOutbox({
-        clientMessageId: newClientMessageId(),
+        clientMessageId: newClientMessageId(context.provider.primitives.randomBytes),
         recipient: peer,
         envelope: sent.envelope,
         createdAt: now,

@@ -1,4 +1,4 @@
-import { utf8 } from "../../crypto/index.ts";
+import { utf8 } from "../../crypto/bytes.ts";
 import type { ClientContext } from "../context.ts";
 import type { LocalTables } from "../local-store/local-store.ts";
 import { checkUsernameArgument } from "./claim-username.ts";

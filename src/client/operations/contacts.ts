@@ -1,4 +1,4 @@
-import { getSuite, type SuiteName } from "../../crypto/index.ts";
+import { type SuiteName, suiteNameOf } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
 import { acceptIdentity } from "../../protocol/index.ts";
 import type { ClientContext } from "../context.ts";
@@ -16,7 +16,7 @@ export interface ContactSummary {
 export async function listContacts(context: ClientContext): Promise<ContactSummary[]> {
   return (await context.store.read((tables) => tables.listContacts())).map((contact) => ({
     username: contact.username,
-    pinnedSuite: getSuite(contact.pinnedSuite).name,
+    pinnedSuite: suiteNameOf(contact.pinnedSuite),
     verified: contact.verified,
     identityChanged: contact.identityChanged,
     safetyNumberConfirmedAt:

@@ -1,6 +1,8 @@
 import { access, rename, stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { type Argon2idParameters, checkArgon2idParameters, type SuiteName } from "../../crypto/index.ts";
+import { type Argon2idParameters, checkArgon2idParameters } from "../../crypto/index.ts";
+import { nodeProvider } from "../../crypto/node-provider.ts";
+import { type SuiteName, suiteName } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
 import { ensurePrivateDirectory } from "../home/atomic-file.ts";
 import { deviceFingerprint, identityFingerprint } from "../home/fingerprints.ts";
@@ -56,8 +58,8 @@ export async function initHome(request: InitRequest): Promise<InitResult> {
 
   await ensurePrivateDirectory(paths.root);
   const now = request.now ?? Date.now();
-  const seeds = generateIdentitySeeds(mode, now);
-  const contents = newKeystoreContents(encodeIdentitySeeds(seeds));
+  const seeds = await generateIdentitySeeds(nodeProvider, mode, now);
+  const contents = newKeystoreContents(encodeIdentitySeeds(nodeProvider, seeds));
   await writeConfig(paths, { version: 1, cryptoMode: mode, relay, ca, username: null, createdAt: now });
   await setAsideOrphanedStore(paths, now);
   const store = await LocalStore.open(paths.localStore, contents.localStoreKey);
@@ -71,9 +73,9 @@ export async function initHome(request: InitRequest): Promise<InitResult> {
   return {
     home: paths.root,
     mode,
-    acceptedSuites: suitesAcceptedByMode(mode).map((suite) => suite.name),
-    identityFingerprint: identityFingerprint(seeds),
-    deviceFingerprint: deviceFingerprint(seeds),
+    acceptedSuites: suitesAcceptedByMode(mode).map(suiteName),
+    identityFingerprint: await identityFingerprint(nodeProvider, seeds),
+    deviceFingerprint: await deviceFingerprint(nodeProvider, seeds),
     relay,
   };
 }

@@ -1,4 +1,4 @@
-import { getSuite, type SuiteName } from "../../crypto/index.ts";
+import { type SuiteName, suiteNameOf } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
@@ -39,7 +39,7 @@ export function pendingOf(entry: OutboxEntry, sent: SentMessage | null): Pending
     recipient: entry.recipient,
     contentType: sent?.contentType ?? null,
     text: sent === null ? null : describe(sent),
-    suite: sent === null ? null : getSuite(sent.suite).name,
+    suite: sent === null ? null : suiteNameOf(sent.suite),
     contentId: sent?.contentId ?? null,
     createdAt: entry.createdAt,
     envelopeBytes: entry.envelope.length,

@@ -93,7 +93,7 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
       await rewriteKeystore(
         request.paths,
         request.passphrase,
-        encodeIdentitySeeds(generateIdentitySeeds(request.mode, now)),
+        encodeIdentitySeeds(nodeProvider, await generateIdentitySeeds(nodeProvider, request.mode, now)),
       );
       await writeConfig(home.paths, { ...home.config, cryptoMode: request.mode });
       return { username: null, mode: request.mode, recordVersion: null };
@@ -102,10 +102,10 @@ export async function replaceIdentity(request: ReplaceIdentityRequest): Promise<
     staged = await home.store.transaction(async (tables) => {
       const existing = tables.getSecretMeta(PENDING_IDENTITY);
       if (existing !== null) return JSON.parse(new TextDecoder().decode(existing)) as Staged;
-      const seeds = generateIdentitySeeds(request.mode, now);
+      const seeds = await generateIdentitySeeds(nodeProvider, request.mode, now);
       const fresh = await createOwnIdentity(nodeProvider, seeds, username, now, old.record.recordVersion + 1);
       const staging: Staged = {
-        seeds: b64(encodeIdentitySeeds(seeds)),
+        seeds: b64(encodeIdentitySeeds(nodeProvider, seeds)),
         record: b64(fresh.record.encoded),
         certificate: b64(fresh.certificate.encoded),
         deviceSeed: b64(fresh.deviceSeed),
@@ -157,7 +157,11 @@ async function publish(
   old: OwnIdentity,
 ): Promise<void> {
   const stagedOwn: OwnIdentity = {
-    keys: await identityKeysFromSeeds(nodeProvider, decodeIdentitySeeds(fromB64(staged.seeds)), username),
+    keys: await identityKeysFromSeeds(
+      nodeProvider,
+      decodeIdentitySeeds(nodeProvider, fromB64(staged.seeds)),
+      username,
+    ),
     record: await decodeIdentityRecordExact(nodeProvider, fromB64(staged.record)),
     certificate: decodeDeviceCertificateExact(nodeProvider, fromB64(staged.certificate)),
     deviceSeed: fromB64(staged.deviceSeed),

@@ -204,7 +204,8 @@ async function encryptAndCommit(
     attachment = { size: reference.size, filename: reference.filename ?? null };
   }
   const body = content!;
-  const clientMessageId = intent?.clientMessageId ?? newClientMessageId();
+  const clientMessageId =
+    intent?.clientMessageId ?? newClientMessageId(context.provider.primitives.randomBytes);
   // The decisions' writes commit with the outbox entry in ONE transaction; a changed identity commits
   // only its block, and the send fails after the commit (nothing written and then undone).
   const committed = await context.store.transaction(async (tables): Promise<Committed> => {
@@ -410,7 +411,7 @@ async function queueIntent(
   now: number,
   because: string | null,
 ): Promise<SendResult> {
-  const clientMessageId = newClientMessageId();
+  const clientMessageId = newClientMessageId(context.provider.primitives.randomBytes);
   const contentId = toHex(context.provider.primitives.randomBytes(MESSAGE_ID_BYTES));
   await context.store.transaction((tables) =>
     tables.insertIntent({

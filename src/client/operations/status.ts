@@ -1,4 +1,4 @@
-import type { SuiteName } from "../../crypto/index.ts";
+import { type SuiteName, suiteName } from "../../crypto/suite-ids.ts";
 import { PREKEY_ROLES } from "../../protocol/index.ts";
 import type { ClientContext } from "../context.ts";
 import { deviceFingerprint, identityFingerprint } from "../home/fingerprints.ts";
@@ -63,10 +63,10 @@ export async function status(context: ClientContext): Promise<StatusReport> {
   }
   return {
     home: home.location,
-    mode: seeds.preferred.name,
-    acceptedSuites: seeds.suites.map((entry) => entry.suite.name),
-    identityFingerprint: identityFingerprint(seeds),
-    deviceFingerprint: deviceFingerprint(seeds),
+    mode: suiteName(seeds.preferred),
+    acceptedSuites: seeds.suites.map((entry) => suiteName(entry.suite)),
+    identityFingerprint: await identityFingerprint(context.provider, seeds),
+    deviceFingerprint: await deviceFingerprint(context.provider, seeds),
     username: own?.record.username ?? config.username,
     relay: config.relay,
     ca: config.ca,

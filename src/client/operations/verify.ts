@@ -1,5 +1,5 @@
 import { describeKtOutcome } from "../../audit/kt-verifier.ts";
-import { toHex } from "../../crypto/index.ts";
+import { toHex } from "../../crypto/bytes.ts";
 import { NanoError } from "../../errors/index.ts";
 import {
   computeSafetyNumber,

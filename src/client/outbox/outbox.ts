@@ -1,4 +1,4 @@
-import { randomBytes, toHex } from "../../crypto/index.ts";
+import { toHex } from "../../crypto/bytes.ts";
 import { NanoError } from "../../errors/index.ts";
 import { CLIENT_MESSAGE_ID } from "../../wire/index.ts";
 import type { OutboxEntry } from "../local-store/local-records.ts";
@@ -37,8 +37,15 @@ export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({
   jitter: 0.2,
 });
 
+/** A runtime's CSPRNG: `context.provider.primitives.randomBytes` in the client. */
+export type RandomBytes = (length: number) => Uint8Array;
+
+/** The platform's WebCrypto CSPRNG (Node 20 and every page have it): an Outbox's default source. */
+const platformRandomBytes: RandomBytes = (length) =>
+  globalThis.crypto.getRandomValues(new Uint8Array(length));
+
 /** Client message ids: 128 random bits, hex. Public (the relay sees them), unique per message. */
-export function newClientMessageId(): string {
+export function newClientMessageId(randomBytes: RandomBytes): string {
   return toHex(randomBytes(16));
 }
 
@@ -48,6 +55,8 @@ export interface OutboxOptions {
   readonly now?: () => number;
   readonly backoff?: BackoffPolicy;
   readonly random?: () => number;
+  /** Where generated client message ids come from; the platform's WebCrypto when absent. */
+  readonly randomBytes?: RandomBytes;
 }
 
 export interface FlushResult {
@@ -70,6 +79,7 @@ export class Outbox {
   readonly #now: () => number;
   readonly #backoff: BackoffPolicy;
   readonly #random: () => number;
+  readonly #randomBytes: RandomBytes;
 
   constructor(store: LocalStoreApi, options: OutboxOptions = {}) {
     this.#store = store;
@@ -77,6 +87,7 @@ export class Outbox {
     this.#now = options.now ?? Date.now;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#random = options.random ?? Math.random;
+    this.#randomBytes = options.randomBytes ?? platformRandomBytes;
   }
 
   /**
@@ -84,7 +95,7 @@ export class Outbox {
    * entry unchanged (the first envelope wins), so a retried call never creates a second message.
    */
   async enqueue(request: EnqueueRequest): Promise<OutboxEntry> {
-    const clientMessageId = request.clientMessageId ?? newClientMessageId();
+    const clientMessageId = request.clientMessageId ?? newClientMessageId(this.#randomBytes);
     if (!CLIENT_MESSAGE_ID.test(clientMessageId)) {
       throw new NanoError("invalid_argument", "client message id must be 1-64 characters of [A-Za-z0-9_-]");
     }

@@ -1,6 +1,6 @@
 import { KeyTransparencyVerifier, type KtVerification } from "../../audit/kt-verifier.ts";
 import { parseVerifierKeys } from "../../audit/log-key.ts";
-import { utf8 } from "../../crypto/index.ts";
+import { utf8 } from "../../crypto/bytes.ts";
 import { NanoError } from "../../errors/index.ts";
 import type { LocalStoreApi } from "../local-store/local-tables.ts";
 import type { RelayApi } from "../transport/relay-api.ts";

@@ -1,4 +1,4 @@
-import { equalBytes } from "../../crypto/index.ts";
+import { equalBytes } from "../../crypto/bytes.ts";
 
 /**
  * How long an open client trusts its last check of a peer's record (the relay's current record equal

@@ -1,4 +1,4 @@
-import { equalBytes } from "../../crypto/index.ts";
+import { equalBytes } from "../../crypto/bytes.ts";
 import { NanoError } from "../../errors/index.ts";
 import { decodeIdentityRecordExact, type IdentityRecord } from "../../protocol/index.ts";
 import type { ClientContext } from "../context.ts";
