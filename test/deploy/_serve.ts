@@ -141,18 +141,33 @@ export class ServeProcess {
   }
 
   /** `status --control --watch --json` in the background; `stop()` ends it and returns what it printed. */
-  watchStatus(): { stop(): Promise<{ deploy: unknown; workers: { generation: number }[] }[]> } {
+  /**
+   * `status --watch --json` beside what the test does next. `started` resolves at its first report (or
+   * its exit): a deploy begun before the watch is up (a loaded machine takes seconds to start it) could
+   * finish unseen.
+   */
+  watchStatus(): {
+    readonly started: Promise<void>;
+    stop(): Promise<{ deploy: unknown; workers: { generation: number }[] }[]>;
+  } {
     const child = spawn(
       process.execPath,
       [BIN, "status", "--control", this.control, "--watch", "--interval", "0.5", "--json"],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let text = "";
+    let reported: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      reported = resolve;
+    });
     child.stdout.on("data", (chunk: Buffer) => {
       text += chunk.toString();
+      if (text.includes("\n")) reported();
     });
     const exited = new Promise((resolve) => child.on("exit", resolve));
+    void exited.then(() => reported());
     return {
+      started,
       async stop() {
         child.kill("SIGTERM");
         await exited;

@@ -48,13 +48,14 @@ async function talkThroughDeploys(t: TestContext, serve: ServeProcess, dir: stri
     const marks: Record<string, number> = { start: 0, rolling: now() };
     // `status --watch` beside the deploy, as an operator would run it.
     const watch = serve.watchStatus();
+    await watch.started;
     const rolling = await serve.deploy("rolling");
     assert.equal(rolling.code, 0, rolling.stderr);
     marks.rollingDone = now();
     const seen = await watch.stop();
     assert.ok(
       seen.some((s) => s.deploy !== null && new Set(s.workers.map((w) => w.generation)).size === 2),
-      "status --watch never showed the deploy with both generations",
+      `status --watch never showed the deploy with both generations: ${JSON.stringify(seen.map((s) => [s.deploy !== null, s.workers.map((w) => w.generation)]))}`,
     );
     const afterRolling = await serve.status();
     assert.equal(afterRolling.generation, 2);

@@ -59,6 +59,11 @@ const RESTART_RESET_AFTER_MS = 60_000;
 const GATE_POLL_MS = 200;
 /** A worker that does not answer a health question within this is "not answering". */
 const HEALTH_ANSWER_MS = 5_000;
+/**
+ * How long `status` waits for each worker's answer: a status view must keep coming during a deploy,
+ * while a draining worker may answer late or not at all (it is shown as not answering, ready null).
+ */
+const STATUS_HEALTH_ANSWER_MS = 1_000;
 /** Lines of a worker's stderr kept to explain why it failed. */
 const TAIL_LINES = 20;
 
@@ -98,7 +103,9 @@ class Worker {
   }
 
   /** What the worker's /readyz would say; null when it does not answer. */
-  async health(): Promise<{ ready: boolean; body: Record<string, unknown> } | null> {
+  async health(
+    answerWithinMs = HEALTH_ANSWER_MS,
+  ): Promise<{ ready: boolean; body: Record<string, unknown> } | null> {
     if (!this.child.connected) return null;
     const ref = ++this.#ref;
     let timer: NodeJS.Timeout | undefined;
@@ -108,7 +115,7 @@ class Worker {
         this.send({ type: "health", ref });
       }),
       new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), HEALTH_ANSWER_MS);
+        timer = setTimeout(() => resolve(null), answerWithinMs);
       }),
       this.exited.then(() => null),
     ]);
@@ -491,7 +498,7 @@ export class Supervisor {
   async status(): Promise<Record<string, unknown>> {
     const workers: WorkerView[] = await Promise.all(
       this.#workers.map(async (worker) => {
-        const health = worker.state === "exited" ? null : await worker.health();
+        const health = worker.state === "exited" ? null : await worker.health(STATUS_HEALTH_ANSWER_MS);
         const connections = health?.body.websocket_connections;
         return {
           id: worker.id,
