@@ -1,8 +1,8 @@
 import type { Command } from "commander";
-import type { NanoClient } from "../client/nano-client.ts";
 import type { Conversation, HistoryEntry } from "../client/operations/history.ts";
 import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "../client/operations/history-limits.ts";
 import { NanoError } from "../errors/index.ts";
+import type { ClientCommandDeps } from "./_command-deps.ts";
 import { formatExpire, parseExpire } from "./_expiry.ts";
 import { escapeControls } from "./_render.ts";
 
@@ -79,14 +79,7 @@ export function renderConversations(conversations: readonly Conversation[]): str
     .join("");
 }
 
-export interface HistoryCommandDeps {
-  readonly withClient: <T>(
-    command: Command,
-    doing: string,
-    work: (client: NanoClient) => Promise<T>,
-  ) => Promise<T>;
-  readonly print: (value: unknown, text: string) => void;
-}
+export type HistoryCommandDeps = ClientCommandDeps;
 
 export function registerHistoryCommands(program: Command, deps: HistoryCommandDeps): void {
   program

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
-import type { NanoClient } from "../client/nano-client.ts";
 import type { PendingMessage } from "../client/operations/pending.ts";
 import { NanoError } from "../errors/index.ts";
 import { humanBytes } from "../text/human-bytes.ts";
+import type { ClientCommandDeps } from "./_command-deps.ts";
 import { escapeControls } from "./_render.ts";
 
 /**
@@ -29,14 +29,7 @@ export function renderPending(pending: readonly PendingMessage[]): string {
   return `${lines.join("")}${pending.length} pending; they go out with the next command that reaches the relay (\`nano-client outbox cancel ID\` drops one)\n`;
 }
 
-export interface OutboxCommandDeps {
-  readonly withClient: <T>(
-    command: Command,
-    doing: string,
-    work: (client: NanoClient) => Promise<T>,
-  ) => Promise<T>;
-  readonly print: (value: unknown, text: string) => void;
-}
+export type OutboxCommandDeps = ClientCommandDeps;
 
 export function registerOutboxCommand(program: Command, deps: OutboxCommandDeps): void {
   program

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
-import type { NanoClient } from "../client/nano-client.ts";
 import type { QuarantineEntry } from "../client/operations/quarantine.ts";
 import type { IncomingMessage } from "../client/operations/receive.ts";
 import { NanoError } from "../errors/index.ts";
+import type { ClientCommandDeps } from "./_command-deps.ts";
 
 /**
  * `nano-client quarantine [list | retry [ID] | discard ID|--all]` (issue 13, loss 4): the messages
@@ -25,13 +25,7 @@ export function renderQuarantine(entries: readonly QuarantineEntry[]): string {
   return `${lines.join("")}${entries.length} message(s) could not be opened; \`nano-client quarantine retry\` tries again (after restoring the right local.db), \`quarantine discard ID\` drops one\n`;
 }
 
-export interface QuarantineCommandDeps {
-  readonly withClient: <T>(
-    command: Command,
-    doing: string,
-    work: (client: NanoClient) => Promise<T>,
-  ) => Promise<T>;
-  readonly print: (value: unknown, text: string) => void;
+export interface QuarantineCommandDeps extends ClientCommandDeps {
   readonly show: (message: IncomingMessage) => void;
 }
 
