@@ -161,6 +161,19 @@ function foreignKeyProblems(db: DatabaseSync): StoreProblem[] {
  * this function exists for.
  */
 export function checkStore(db: DatabaseSync, mode: "quick" | "full"): StoreCheckReport {
+  // One read transaction, so every count comes from one snapshot: at a deploy's start check, the old
+  // workers are still writing to the same file, and a message committed between two separate reads
+  // made the table scan and the index disagree ("-1 of 0 messages are not reachable").
+  const ownSnapshot = !db.isTransaction;
+  if (ownSnapshot) db.exec("BEGIN");
+  try {
+    return checkStoreInSnapshot(db, mode);
+  } finally {
+    if (ownSnapshot && db.isTransaction) db.exec("ROLLBACK");
+  }
+}
+
+function checkStoreInSnapshot(db: DatabaseSync, mode: "quick" | "full"): StoreCheckReport {
   const problems: StoreProblem[] = [];
   const attempt = <T>(check: string, work: () => T): T | undefined => {
     try {
