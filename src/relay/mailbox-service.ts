@@ -106,15 +106,17 @@ async function checkAndEnqueue(
     ],
     { maxMessages: config.limits.mailbox_max_messages, maxBytes: config.limits.mailbox_max_bytes },
   );
-  return { committed: finishSend(context, recipient.username, pending) };
+  return { committed: finishSend(context, recipient.username, pending, performance.now()) };
 }
 
 async function finishSend(
   context: RelayContext,
   recipient: string,
   pending: Promise<EnqueueResult[]>,
+  enqueuedAt: number,
 ): Promise<SendReceipt> {
   const [result] = (await pending) as [EnqueueResult];
+  const committedAt = context.stages.observe("commit", enqueuedAt);
   if (!result.ok) {
     throw new NanoError(
       result.code,
@@ -124,6 +126,7 @@ async function finishSend(
     );
   }
   if (!result.duplicate) {
+    context.stages.committed(result.serverId, committedAt);
     context.metrics.messagesStored.inc();
     context.hub.notify(recipient);
     // After COMMIT (this runs once the store resolved): a relay that wakes up reads a committed row.

@@ -25,8 +25,11 @@ export interface SocketFlowOptions {
   /** A socket whose window stays full this long does not read: `onSlowConsumer` drops it. */
   readonly slowConsumerMs: number;
   readonly receiveBytesPerSecond: number;
-  /** Handles one frame, in arrival order, after the read rate allowed it. Must not throw. */
-  readonly onFrame: (data: string, isBinary: boolean) => void;
+  /**
+   * Handles one frame, in arrival order, after the read rate allowed it; `receivedAt` is when it was
+   * read from the socket (performance.now() ms). Must not throw.
+   */
+  readonly onFrame: (data: string, isBinary: boolean, receivedAt: number) => void;
   readonly onSlowConsumer: () => void;
 }
 
@@ -56,7 +59,7 @@ export class SocketFlow {
   #outstanding = 0;
   #closed = false;
   readonly #paused = new Set<PauseReason>();
-  readonly #queue: { data: string; isBinary: boolean }[] = [];
+  readonly #queue: { data: string; isBinary: boolean; receivedAt: number }[] = [];
   #draining = false;
   #writableWaiters: (() => void)[] = [];
   #slowTimer: NodeJS.Timeout | undefined;
@@ -156,7 +159,7 @@ export class SocketFlow {
   /** Queues a frame read from the socket; frames are handled in order by `#drain`. */
   receive(data: string, isBinary: boolean): void {
     if (this.#closed) return;
-    this.#queue.push({ data, isBinary });
+    this.#queue.push({ data, isBinary, receivedAt: performance.now() });
     if (this.#queue.length >= QUEUE_HIGH) this.#pause("queue");
     if (!this.#draining) void this.#drain();
   }
@@ -179,7 +182,7 @@ export class SocketFlow {
         }
         this.#queue.shift();
         if (this.#queue.length <= QUEUE_LOW) this.#resume("queue");
-        if (!this.#closed) this.#options.onFrame(frame.data, frame.isBinary);
+        if (!this.#closed) this.#options.onFrame(frame.data, frame.isBinary, frame.receivedAt);
       }
     } finally {
       this.#draining = false;
