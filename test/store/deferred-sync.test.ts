@@ -71,34 +71,40 @@ function open(): { store: SqliteStore; held: () => HeldSync; path: string } {
 }
 
 describe("group commit with the fsync off the event loop", () => {
-  it("settles a write only after a sync begun after its COMMIT; later batches wait for the next sync", async () => {
+  it("settles a write only after a sync begun after its COMMIT; writes during a sync commit together after it", async () => {
     const { store, held, path } = open();
+    const rows = () => {
+      const reader = new DatabaseSync(path, { readOnly: true });
+      try {
+        return Number(reader.prepare("SELECT count(*) AS n FROM t").get()?.n);
+      } finally {
+        reader.close();
+      }
+    };
     try {
       let first = false;
-      let second = false;
+      let later = 0;
       void store.writer.submit(() => store.db.exec("CREATE TABLE t (x INTEGER)")).then(() => (first = true));
       await until(() => held().started.length === 1);
-      // The event loop is free while the disk works: another batch commits meanwhile...
-      void store.writer.submit(() => store.db.exec("INSERT INTO t VALUES (1)")).then(() => (second = true));
+      assert.equal(rows(), 0, "committed (visible) before its sync");
+      // The event loop is free while the disk works; writes arriving now wait for the running sync...
+      for (const x of [1, 2])
+        void store.writer.submit(() => store.db.exec(`INSERT INTO t VALUES (${x})`)).then(() => later++);
       await tick();
       await tick();
-      const reader = new DatabaseSync(path, { readOnly: true });
-      assert.equal(
-        reader.prepare("SELECT count(*) AS n FROM t").get()?.n,
-        1,
-        "committed (visible) before its sync",
-      );
-      reader.close();
+      assert.equal(rows(), 0, "not committed while the sync runs");
       assert.equal(first, false, "not resolved before its sync answered");
-      assert.equal(second, false);
+      const commits = store.writer.commits;
       held().started[0]!.release();
       await until(() => first);
-      // ...but it waits for a sync of its own, begun after its COMMIT, not the one already running.
-      await tick();
-      assert.equal(second, false, "a sync begun before its COMMIT does not cover it");
+      // ...then commit as one transaction, and wait for a sync of their own, begun after that COMMIT.
       await until(() => held().started.length === 2);
+      assert.equal(store.writer.commits, commits + 1, "one transaction for the writes of one sync");
+      assert.equal(rows(), 2);
+      await tick();
+      assert.equal(later, 0, "a sync begun before their COMMIT does not cover them");
       held().started[1]!.release();
-      await until(() => second);
+      await until(() => later === 2);
     } finally {
       for (const sync of held().started) sync.release();
       await store.close();

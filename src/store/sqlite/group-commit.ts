@@ -25,9 +25,9 @@ export interface Durability {
  * holding the event loop for the disk, and a write's promise settles right after it. With it
  * (synchronous = NORMAL, the relay's store), COMMIT only writes the WAL and the fsync runs off the
  * event loop; a write's promise settles only after a sync that began after its COMMIT returned, so
- * "resolved" still means "on disk". While one sync runs, later batches keep committing and share the
- * next one: the disk's latency no longer stops the relay from reading, checking and pushing, and the
- * batches grow with the load instead. A committed transaction is visible to readers before its sync
+ * "resolved" still means "on disk". While one sync runs, the relay goes on reading, checking and
+ * pushing; the writes submitted meanwhile commit as one transaction when it ends and share the next
+ * sync, so the batches grow with the disk's latency instead of the event loop waiting for it. A committed transaction is visible to readers before its sync
  * ends: `barrier()` is how a reader makes what it read durable before handing it out.
  */
 export class GroupCommit {
@@ -86,7 +86,11 @@ export class GroupCommit {
     // setImmediate, not a microtask: requests whose bytes arrived in the same poll phase join the batch.
     setImmediate(() => {
       this.#scheduled = false;
-      this.flush();
+      // While a sync runs, writes wait for it to end and then commit together: committed now they
+      // would wait for the next sync anyway, so one transaction per sync costs them nothing and saves
+      // rewriting the same hot pages (the mailbox's last leaf, its indexes, the quota row) into the
+      // WAL once per transaction, and the checkpoints that many WAL pages cause on the event loop.
+      if (this.#syncing === null) this.flush();
     });
   }
 
@@ -199,6 +203,9 @@ export class GroupCommit {
   #synced(waiting: readonly ((failure: NanoError | null) => void)[], failure: NanoError | null): void {
     this.#syncing = null;
     for (const settle of waiting) settle(failure);
+    // The writes that arrived during the sync: committed now, and the next sync (started by flush, or
+    // below for barriers alone) covers them.
+    if (!this.#closed) this.flush();
     this.#startSync();
   }
 
