@@ -439,16 +439,28 @@ export class SqliteStore implements RelayStore {
       },
       acknowledge: (recipient, ids) =>
         this.writer.submit(() => {
-          const rows: Row[] = [];
+          // One statement per acknowledged message and one quota update per ack: the ack path runs for
+          // every delivered message, and its SELECT-then-DELETE and per-message UPDATE showed in profiles.
+          let deleted = 0;
+          let bytes = 0;
           for (const id of new Set(ids)) {
             const row = this.#get(
-              "SELECT id, size, recipient FROM messages WHERE id = ? AND recipient = ?",
+              "DELETE FROM messages WHERE id = ? AND recipient = ? RETURNING size",
               id,
               recipient,
             );
-            if (row !== undefined) rows.push(row);
+            if (row === undefined) continue;
+            deleted++;
+            bytes += Number(row.size);
           }
-          return this.#deleteMessages(rows);
+          if (deleted > 0)
+            this.#run(
+              "UPDATE mailbox_usage SET messages = messages - ?, bytes = bytes - ? WHERE recipient = ?",
+              deleted,
+              bytes,
+              recipient,
+            );
+          return deleted;
         }),
       expire: (now) =>
         this.writer.submit(() => {
