@@ -10,6 +10,13 @@ export const FRAME_OVERHEAD_BYTES = 1024;
 /** Frames read but not yet handled before reading pauses, and the level at which it resumes. */
 const QUEUE_HIGH = 64;
 const QUEUE_LOW = 16;
+/**
+ * Frames of one socket handled per turn of the event loop before the others get theirs. ws hands over
+ * every frame of a read at once (one read of a flood of tiny frames can hold thousands): handled here
+ * in slices, a burst cannot hold the loop while every other client waits, while the frames of one
+ * read — a client's pipelined sends — still reach the same group commit together.
+ */
+export const FRAMES_PER_TURN = 32;
 
 export interface SocketFlowOptions {
   /** Unflushed bytes on this socket before pushes stop and reading pauses. */
@@ -166,8 +173,14 @@ export class SocketFlow {
 
   async #drain(): Promise<void> {
     this.#draining = true;
+    let handled = 0;
     try {
       while (!this.#closed && this.#queue.length > 0) {
+        if (handled === FRAMES_PER_TURN) {
+          handled = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
         const frame = this.#queue[0]!;
         const cost = Math.min(frame.data.length + FRAME_OVERHEAD_BYTES, this.#options.receiveBytesPerSecond);
         try {
@@ -181,6 +194,7 @@ export class SocketFlow {
           continue;
         }
         this.#queue.shift();
+        handled++;
         if (this.#queue.length <= QUEUE_LOW) this.#resume("queue");
         if (!this.#closed) this.#options.onFrame(frame.data, frame.isBinary, frame.receivedAt);
       }

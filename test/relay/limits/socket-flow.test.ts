@@ -7,7 +7,7 @@ import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
 import type { WebSocket } from "ws";
 import { OutboundBudget } from "../../../src/relay/limits/outbound-budget.ts";
-import { FRAME_OVERHEAD_BYTES, SocketFlow } from "../../../src/relay/limits/socket-flow.ts";
+import { FRAME_OVERHEAD_BYTES, FRAMES_PER_TURN, SocketFlow } from "../../../src/relay/limits/socket-flow.ts";
 
 /** A WebSocket stand-in: `send` queues; `flush` plays the kernel taking the bytes. */
 class HeldSocket extends EventEmitter {
@@ -204,5 +204,23 @@ describe("OutboundBudget", () => {
     budget.release(20);
     await tick();
     assert.equal(woken, 2);
+  });
+  it("handles a burst of frames from one read in slices of FRAMES_PER_TURN, letting the loop turn between them", async () => {
+    const socket = new HeldSocket();
+    const { flow, frames } = flowOn(socket, { rate: 100_000_000 });
+    // A flood of tiny frames as ws hands over one read: all at once, synchronously.
+    for (let i = 0; i < 100; i++) flow.receive(`f${i}`, false);
+    let turnedAfter = -1;
+    setImmediate(() => {
+      turnedAfter = frames.length;
+    });
+    await tick();
+    await tick();
+    await tick();
+    await tick();
+    await tick();
+    assert.equal(frames.length, 100, "every frame handled, in order");
+    assert.deepEqual(frames.slice(0, 3), ["f0", "f1", "f2"]);
+    assert.equal(turnedAfter, FRAMES_PER_TURN, "the loop turned after one slice, not after the whole burst");
   });
 });
