@@ -74,7 +74,13 @@ export class WsConnection implements PushTarget {
   /** Largest pushed frame lately, to size store reads to the socket's window. */
   #largestFrame: number;
 
-  constructor(socket: WebSocket, context: RelayContext, presetToken: string | null, address: string) {
+  constructor(
+    socket: WebSocket,
+    context: RelayContext,
+    presetToken: string | null,
+    address: string,
+    stream?: { cork(): void; uncork(): void },
+  ) {
     this.#socket = socket;
     this.#context = context;
     this.#address = address;
@@ -88,6 +94,7 @@ export class WsConnection implements PushTarget {
       receiveBytesPerSecond: websocket.receive_bytes_per_second,
       onFrame: (data, isBinary, receivedAt) => this.#onMessage(data, isBinary, receivedAt),
       onSlowConsumer: () => this.#drop("slow_consumer"),
+      ...(stream === undefined ? {} : { stream }),
     });
     this.#authTimer = setTimeout(
       () => this.close(CLOSE.UNAUTHENTICATED, "authentication timeout"),

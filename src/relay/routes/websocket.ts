@@ -34,6 +34,13 @@ export async function websocketRoutes(app: FastifyInstance, context: RelayContex
   app.get("/v1/ws", { websocket: true }, (socket, request) => {
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer ([^\s]+)$/i.exec(header);
-    new WsConnection(socket, context, match?.[1] ?? (header === undefined ? null : ""), request.ip);
+    new WsConnection(
+      socket,
+      context,
+      match?.[1] ?? (header === undefined ? null : ""),
+      request.ip,
+      // The upgraded request's socket is the one ws writes to: corked per burst of frames (socket-flow.ts).
+      request.raw.socket,
+    );
   });
 }

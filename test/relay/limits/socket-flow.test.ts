@@ -41,6 +41,7 @@ function flowOn(
     budget: OutboundBudget;
     slowMs: number;
     rate: number;
+    stream: { cork(): void; uncork(): void };
   }> = {},
 ) {
   const frames: string[] = [];
@@ -53,6 +54,7 @@ function flowOn(
     receiveBytesPerSecond: options.rate ?? 1_000_000,
     onFrame: (data) => frames.push(data),
     onSlowConsumer: () => dropped++,
+    ...(options.stream === undefined ? {} : { stream: options.stream }),
   });
   return { flow, frames, dropped: () => dropped };
 }
@@ -189,22 +191,7 @@ describe("SocketFlow", () => {
     while (dropped() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(socket.pings.length, 1);
   });
-});
 
-describe("OutboundBudget", () => {
-  it("wakes every waiter once the sum drops below the limit", async () => {
-    const budget = new OutboundBudget(100);
-    budget.add(150);
-    let woken = 0;
-    void budget.whenAvailable().then(() => woken++);
-    void budget.whenAvailable().then(() => woken++);
-    budget.release(40);
-    await tick();
-    assert.equal(woken, 0, "110 is still over");
-    budget.release(20);
-    await tick();
-    assert.equal(woken, 2);
-  });
   it("handles a burst of frames from one read in slices of FRAMES_PER_TURN, letting the loop turn between them", async () => {
     const socket = new HeldSocket();
     const { flow, frames } = flowOn(socket, { rate: 100_000_000 });
@@ -222,5 +209,40 @@ describe("OutboundBudget", () => {
     assert.equal(frames.length, 100, "every frame handled, in order");
     assert.deepEqual(frames.slice(0, 3), ["f0", "f1", "f2"]);
     assert.equal(turnedAfter, FRAMES_PER_TURN, "the loop turned after one slice, not after the whole burst");
+  });
+  it("corks the byte stream for a burst of frames and uncorks it once the burst has run", async () => {
+    const socket = new HeldSocket();
+    const calls: string[] = [];
+    const stream = {
+      cork: () => calls.push("cork"),
+      uncork: () => calls.push("uncork"),
+    };
+    const { flow } = flowOn(socket, { window: 1_000_000, stream });
+    flow.write("a");
+    await Promise.resolve();
+    flow.write("b");
+    flow.write("c");
+    assert.deepEqual(calls, ["cork"], "one cork for the burst, nothing written out yet");
+    await tick();
+    assert.deepEqual(calls, ["cork", "uncork"], "uncorked after the burst");
+    flow.write("d");
+    await tick();
+    assert.deepEqual(calls, ["cork", "uncork", "cork", "uncork"], "a later burst is corked again");
+  });
+});
+
+describe("OutboundBudget", () => {
+  it("wakes every waiter once the sum drops below the limit", async () => {
+    const budget = new OutboundBudget(100);
+    budget.add(150);
+    let woken = 0;
+    void budget.whenAvailable().then(() => woken++);
+    void budget.whenAvailable().then(() => woken++);
+    budget.release(40);
+    await tick();
+    assert.equal(woken, 0, "110 is still over");
+    budget.release(20);
+    await tick();
+    assert.equal(woken, 2);
   });
 });
