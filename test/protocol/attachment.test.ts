@@ -12,6 +12,7 @@ import {
 } from "../../src/client/attachments/attachment.ts";
 import { fromHex, randomBytes, toHex } from "../../src/crypto/index.ts";
 import { nodePrimitives } from "../../src/crypto/node-provider.ts";
+import { GOLDEN_EMPTY, GOLDEN_FILE_KEY, GOLDEN_HELLO, GOLDEN_NONCE } from "./_attachment-checks.ts";
 import {
   assertCode,
   assertRejectsCode,
@@ -28,8 +29,8 @@ import {
 
 const TYPE = { contentType: "application/octet-stream" };
 const LIMIT = { maxBytes: 1 << 30 };
-const fileKey = Uint8Array.from({ length: 32 }, (_, i) => i);
-const nonce = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+const fileKey = GOLDEN_FILE_KEY;
+const nonce = GOLDEN_NONCE;
 
 describe("round trips", () => {
   for (const size of [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 3 * CHUNK + 17, 10 * CHUNK - 5]) {
@@ -63,18 +64,15 @@ describe("round trips", () => {
 
 describe("known answers and an independent implementation", () => {
   test("golden vector: 'hello, nano' under fixed key material", async () => {
-    const { ciphertext, reference } = await encryptAttachment(new TextEncoder().encode("hello, nano"), {
-      contentType: "text/plain;charset=utf-8",
-      keyMaterial: { fileKey, nonce },
-    });
-    assert.equal(
-      toHex(ciphertext),
-      "6e617401a0a1a2a3a4a5a6a7a8a9aaabacadaeaf6749f1c562065028d4219a84fdea95570975b7c8c0ef934a797bc4",
+    const { ciphertext, reference } = await encryptAttachment(
+      new TextEncoder().encode(GOLDEN_HELLO.plaintext),
+      {
+        contentType: "text/plain;charset=utf-8",
+        keyMaterial: { fileKey, nonce },
+      },
     );
-    assert.equal(
-      toHex(reference.hash),
-      "c709df98634e65fce0aecc1049bed54ad5edb6b581d7dba620db8196bb4ce567f9c9d7a9438d70bb2685c90b25abb8d21e0f0ba656452c3ca9321e8805a3bc84",
-    );
+    assert.equal(toHex(ciphertext), GOLDEN_HELLO.ciphertext);
+    assert.equal(toHex(reference.hash), GOLDEN_HELLO.hash);
   });
 
   test("golden vector: the empty attachment is one empty final chunk", async () => {
@@ -82,10 +80,7 @@ describe("known answers and an independent implementation", () => {
       ...TYPE,
       keyMaterial: { fileKey, nonce },
     });
-    assert.deepEqual(
-      ciphertext,
-      fromHex("6e617401a0a1a2a3a4a5a6a7a8a9aaabacadaeaf01132fecda465937632b3c649f961c87"),
-    );
+    assert.deepEqual(ciphertext, fromHex(GOLDEN_EMPTY));
   });
 
   for (const size of [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 5]) {
