@@ -75,7 +75,10 @@ export class CheckpointTracker {
   /**
    * Verifies `note` and, if it extends the held checkpoint by `consistencyProof`
    * (PROOF(held.size, note.size)), makes it the held checkpoint. Returns the held checkpoint after the
-   * call. Signature and format errors leave the tracker unchanged.
+   * call. Signature and format errors leave the tracker unchanged. The held checkpoint is read after
+   * the signatures are verified, and decided on without a further await; a caller running several
+   * advances at once must serialize them (KeyTransparencyVerifier does), since each proof is for the
+   * size held when it was fetched.
    */
   async advance(note: string, consistencyProof: readonly Uint8Array[]): Promise<TrackedCheckpoint> {
     const next = await openCheckpoint(this.#provider, note, this.#key, this.#options);
