@@ -114,6 +114,7 @@ const CLEARED_FOR_THE_PAGE = [
   "src/client/operations/send.ts",
   "src/client/operations/receive.ts",
   "src/client/operations/quarantine.ts",
+  "src/client/attachments/attachment-stream.ts",
   "src/client/messaging/attachments.ts",
   "src/client/messaging/attachment-sink.ts",
   "src/client/messaging/delivery-receipts.ts",

@@ -80,6 +80,13 @@ export interface AsyncAead {
   open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Promise<Uint8Array | null>;
 }
 
+/** An incremental hash: feed any number of parts, then read the digest once. */
+export interface IncrementalHash {
+  update(data: Uint8Array): void;
+  /** Returns the digest; the hash cannot be updated or read again afterwards. */
+  digest(): Uint8Array;
+}
+
 /** The primitives a runtime supplies, and which implementation serves each (for diagnostics and benches). */
 export const PRIMITIVE_NAMES = Object.freeze([
   "random",
@@ -107,6 +114,11 @@ export interface CryptoPrimitives {
   randomBytes(length: number): Uint8Array;
   /** BLAKE2b-512 over the concatenation of `parts`. */
   blake2b(...parts: readonly Uint8Array[]): Uint8Array;
+  /**
+   * BLAKE2b-512 fed piece by piece, for data too large to hold at once (an attachment's ciphertext is
+   * hashed as it streams): the same digest as `blake2b` over the concatenation of every `update`.
+   */
+  blake2bIncremental(): IncrementalHash;
   sha512(...parts: readonly Uint8Array[]): Uint8Array;
   /** SHA-256: only where a standard fixes it (RFC 9162 Merkle trees, C2SP signed-note key IDs). */
   sha256(...parts: readonly Uint8Array[]): Uint8Array;

@@ -3,6 +3,7 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { sha3_256, shake256 } from "@noble/hashes/sha3.js";
 import { checkHkdfRequest } from "../kdf-limits.ts";
+import type { IncrementalHash } from "../provider/types.ts";
 
 /**
  * The hashes and the KDF in the browser, from @noble/hashes: WebCrypto has no BLAKE2b, SHA-3 or SHAKE,
@@ -21,6 +22,15 @@ function digestOf(
 
 export const nobleHashes = Object.freeze({
   blake2b: (...parts: readonly Uint8Array[]): Uint8Array => digestOf(blake2b, parts),
+  blake2bIncremental(): IncrementalHash {
+    const state = blake2b.create();
+    return {
+      update(data: Uint8Array): void {
+        state.update(data);
+      },
+      digest: (): Uint8Array => state.digest(),
+    };
+  },
   sha512: (...parts: readonly Uint8Array[]): Uint8Array => digestOf(sha512, parts),
   sha256: (...parts: readonly Uint8Array[]): Uint8Array => digestOf(sha256, parts),
   sha3_256: (...parts: readonly Uint8Array[]): Uint8Array => digestOf(sha3_256, parts),
