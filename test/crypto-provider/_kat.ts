@@ -100,6 +100,50 @@ const blake2b: ProviderCheck = {
   },
 };
 
+/**
+ * SHA-256 through the Merkle tree constants of transparency-dev/merkle (merkle/tree-constants.json):
+ * every leaf hash is SHA-256(0x00 || input), every interior node SHA-256(0x01 || left || right), and the
+ * root of every size; the empty string's hash is the empty tree's root (RFC 9162 2.1.1).
+ */
+const sha256: ProviderCheck = {
+  name: "SHA-256 (merkle/tree-constants.json: RFC 9162 leaf, node and root hashes)",
+  async run({ primitives: p }, load) {
+    const tally = new Tally();
+    const tree = (await load("merkle/tree-constants.json")) as {
+      leafInputsHex: string[];
+      nodeHashesByLevelHex: string[][];
+      rootHashesBySizeHex: string[];
+    };
+    equalBytes(
+      p.sha256(),
+      hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+      "SHA-256 of the empty string",
+    );
+    tally.count("empty");
+    for (const [i, input] of tree.leafInputsHex.entries()) {
+      equalBytes(p.sha256(Uint8Array.of(0), hex(input)), hex(tree.nodeHashesByLevelHex[0]![i]!), `leaf ${i}`);
+      tally.count("leaf");
+    }
+    for (let level = 1; level < tree.nodeHashesByLevelHex.length; level++) {
+      const below = tree.nodeHashesByLevelHex[level - 1]!;
+      for (const [i, node] of tree.nodeHashesByLevelHex[level]!.entries()) {
+        // One input split over three parts and the same bytes in one part must agree.
+        const parts = [Uint8Array.of(1), hex(below[2 * i]!), hex(below[2 * i + 1]!)];
+        equalBytes(p.sha256(...parts), hex(node), `node ${level}/${i}`);
+        equalBytes(p.sha256(concatBytes(...parts)), hex(node), `node ${level}/${i}, one part`);
+        tally.count("node");
+      }
+    }
+    const top = tree.nodeHashesByLevelHex.at(-1)!;
+    equalBytes(
+      hex(tree.rootHashesBySizeHex.at(-1)!),
+      hex(top[0]!),
+      "the complete tree's root is the top node",
+    );
+    return tally.require("empty", "leaf", "node");
+  },
+};
+
 const chacha: ProviderCheck = {
   name: "ChaCha20-Poly1305 (Wycheproof)",
   async run({ primitives: { aead } }, load) {
@@ -358,6 +402,7 @@ const composite: ProviderCheck = {
 /** Every known-answer check, in a fixed order. */
 export const KNOWN_ANSWER_CHECKS: readonly ProviderCheck[] = Object.freeze([
   blake2b,
+  sha256,
   chacha,
   x25519,
   ed25519,

@@ -92,6 +92,7 @@ export const PRIMITIVE_NAMES = Object.freeze([
   "random",
   "blake2b",
   "sha512",
+  "sha256",
   "sha3-256",
   "shake256",
   "hkdf-blake2b",
@@ -119,6 +120,8 @@ export interface CryptoPrimitives {
    */
   blake2bIncremental(): IncrementalHash;
   sha512(...parts: readonly Uint8Array[]): Uint8Array;
+  /** SHA-256: only where a standard fixes it (RFC 9162 Merkle trees, C2SP signed-note key IDs). */
+  sha256(...parts: readonly Uint8Array[]): Uint8Array;
   sha3_256(...parts: readonly Uint8Array[]): Uint8Array;
   shake256(data: Uint8Array, length: number): Uint8Array;
   /** HKDF (RFC 5869) over HMAC-BLAKE2b-512: the protocol's one KDF (src/crypto/kdf.ts has the limits). */
