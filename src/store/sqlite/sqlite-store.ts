@@ -359,16 +359,21 @@ export class SqliteStore implements RelayStore {
         ? { ok: true, serverId: Number(previous.server_id), duplicate: true }
         : { ok: false, code: "client_message_id_conflict" };
     }
-    const usage = this.#get(
-      "SELECT messages, bytes FROM mailbox_usage WHERE recipient = ?",
-      message.recipient,
-    );
     const size = message.envelope.length;
-    const messages = Number(usage?.messages ?? 0);
-    const used = Number(usage?.bytes ?? 0);
-    if (messages + 1 > quota.maxMessages || used + size > quota.maxBytes) {
-      return { ok: false, code: "mailbox_full" };
-    }
+    // The quota check and the count in one statement (a send runs it for every message): a first
+    // message creates the row if it fits alone; later ones update it only while they fit, and a
+    // row left unchanged means the mailbox is full. The savepoint undoes it if an insert below fails.
+    if (1 > quota.maxMessages || size > quota.maxBytes) return { ok: false, code: "mailbox_full" };
+    const counted = this.#run(
+      `INSERT INTO mailbox_usage (recipient, messages, bytes) VALUES (?, 1, ?)
+       ON CONFLICT (recipient) DO UPDATE SET messages = messages + 1, bytes = bytes + excluded.bytes
+       WHERE messages + 1 <= ? AND bytes + excluded.bytes <= ?`,
+      message.recipient,
+      size,
+      quota.maxMessages,
+      quota.maxBytes,
+    );
+    if (counted.changes === 0) return { ok: false, code: "mailbox_full" };
     const { lastInsertRowid: id } = this.#run(
       "INSERT INTO messages (recipient, sender, envelope, size, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
       message.recipient,
@@ -386,12 +391,6 @@ export class SqliteStore implements RelayStore {
       message.recipient,
       message.envelopeHash,
       message.expiresAt,
-    );
-    this.#run(
-      `INSERT INTO mailbox_usage (recipient, messages, bytes) VALUES (?, 1, ?)
-       ON CONFLICT (recipient) DO UPDATE SET messages = messages + 1, bytes = bytes + excluded.bytes`,
-      message.recipient,
-      size,
     );
     return { ok: true, serverId: id, duplicate: false };
   }
