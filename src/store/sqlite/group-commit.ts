@@ -27,8 +27,9 @@ export interface Durability {
  * event loop; a write's promise settles only after a sync that began after its COMMIT returned, so
  * "resolved" still means "on disk". While one sync runs, the relay goes on reading, checking and
  * pushing; the writes submitted meanwhile commit as one transaction when it ends and share the next
- * sync, so the batches grow with the disk's latency instead of the event loop waiting for it. A committed transaction is visible to readers before its sync
- * ends: `barrier()` is how a reader makes what it read durable before handing it out.
+ * sync, so the batches grow with the disk's latency instead of the event loop waiting for it. A
+ * committed transaction is visible to readers before its sync ends: `barrier()` is how a reader makes
+ * what it read durable before handing it out.
  */
 export class GroupCommit {
   readonly #db: DatabaseSync;
