@@ -6,7 +6,8 @@ import { NanoError } from "../../errors/index.ts";
 import { noSpaceLeft } from "../../store/sqlite/sqlite-errors.ts";
 import { StatementCache } from "../../store/sqlite/statement-cache.ts";
 import { assertPrivate, PRIVATE_FILE_MODE } from "../home/atomic-file.ts";
-import { type CommitStats, LocalCommitQueue } from "./local-commit-queue.ts";
+import { BatchSessions } from "./batch-sessions.ts";
+import { type BatchHooks, type CommitStats, LocalCommitQueue, MAX_BATCH } from "./local-commit-queue.ts";
 import type {
   ContactRecord,
   ConversationSettings,
@@ -134,6 +135,8 @@ export class SqliteTables implements LocalTables {
   /** Rows opened or written by this process, reused while their sealed bytes are unchanged. */
   readonly #contacts = new OpenedRows<ContactRecord>(OPENED_ROWS_PER_TABLE);
   readonly #sessions = new OpenedRows<SessionRecord>(OPENED_ROWS_PER_TABLE);
+  /** Sessions read and written within the current group commit (batch-sessions.ts). */
+  readonly #batch = new BatchSessions();
   #secretsDeleted = false;
   #counterRaised = false;
 
@@ -191,6 +194,7 @@ export class SqliteTables implements LocalTables {
   forget(): void {
     this.#contacts.clear();
     this.#sessions.clear();
+    this.#batch.end();
     this.#blinded.clear();
   }
 
@@ -244,8 +248,22 @@ export class SqliteTables implements LocalTables {
   }
 
   // ---- sessions: keyed by a blind index of the session id, grouped by a blind index of the peer
-  /** Stamped with the next state counter value, which is stored in the same transaction. */
+  /**
+   * Stamped with the next state counter value, which is stored in the same transaction. Inside a group
+   * commit the row is written once, with the batch's last state of the session, right before COMMIT
+   * (`batchHooks`); a read in between sees the held state.
+   */
   putSession(input: SessionRecord): void {
+    if (!this.#batch.active) {
+      this.#writeSession(input);
+      return;
+    }
+    // The peer's rows are loaded first, so the held list is all of the peer's sessions.
+    this.getSessions(input.peer);
+    this.#batch.put(input);
+  }
+
+  #writeSession(input: SessionRecord): void {
     const version = this.stateVersion() + 1;
     this.putSecretMeta(STATE_COUNTER_META, encodeCounter(version));
     this.#counterRaised = true;
@@ -265,6 +283,17 @@ export class SqliteTables implements LocalTables {
 
   /** The peer's sessions, most recently updated first (the one to send on). */
   getSessions(peer: string): SessionRecord[] {
+    if (this.#batch.active) {
+      const held = this.#batch.get(peer);
+      if (held !== undefined) return held.sort((a, b) => b.updatedAt - a.updatedAt);
+      const stored = this.#storedSessions(peer);
+      this.#batch.loaded(peer, stored);
+      return stored;
+    }
+    return this.#storedSessions(peer);
+  }
+
+  #storedSessions(peer: string): SessionRecord[] {
     const rows = this.#all(
       "SELECT handle, record FROM sessions WHERE peer = ?",
       this.#blind("contacts", peer),
@@ -293,9 +322,24 @@ export class SqliteTables implements LocalTables {
   deleteSession(sessionId: Uint8Array): boolean {
     const handle = this.#blind("sessions", sessionId);
     this.#sessions.delete(toHex(handle));
+    this.#batch.delete(sessionId);
     this.secretsDeleted();
     return this.#run("DELETE FROM sessions WHERE handle = ?", handle) > 0;
   }
+
+  /** Where the commit queue tells the held sessions about its batches, works and COMMIT. */
+  readonly batchHooks: BatchHooks = {
+    begin: () => this.#batch.begin(),
+    savepoint: () => this.#batch.savepoint(),
+    rollback: () => this.#batch.rollback(),
+    flush: () => {
+      for (const session of this.#batch.written()) {
+        this.#writeSession(session);
+        session.state.fill(0);
+      }
+    },
+    end: () => this.#batch.end(),
+  };
 
   /**
    * This transaction deleted or overwrote secrets (a consumed or expired prekey, a dropped session):
@@ -920,7 +964,7 @@ export class LocalStore implements LocalStoreApi {
     this.#db = db;
     this.#keys = keys;
     this.#tables = new SqliteTables(db, keys);
-    this.#queue = new LocalCommitQueue(db);
+    this.#queue = new LocalCommitQueue(db, MAX_BATCH, this.#tables.batchHooks);
     this.#path = path;
     this.#anchored = 0;
   }
