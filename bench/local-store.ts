@@ -6,6 +6,8 @@
 // makes each work shaped like a send instead: read the peer's session (a hybrid-sized ~2.6 KB state),
 // write it back advanced, insert the outbox entry and the `sent` row; it also prints the process's CPU
 // per transaction, the client's store cost per message without the protocol or the network.
+// `--long` stores a received 1 MiB long text per work instead (what a receiver commits for one; 1 and
+// 4 callers): the store's share of the 1 MiB receiver's CPU.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +16,16 @@ import { randomBytes } from "../src/crypto/index.ts";
 import { machineInfo, printMachine } from "./_harness.ts";
 
 const CONCURRENCY = [1, 4, 16, 64] as const;
+const LONG_CONCURRENCY = [1, 4] as const;
+/** The long text `--long` stores: the e2e benchmark's large size. */
+const LONG_TEXT_BYTES = 1 << 20;
+
+type Work = "outbox" | "send" | "long";
+const WORK_NAMES: Readonly<Record<Work, string>> = {
+  outbox: "outbox insert",
+  send: "send-shaped (session read + write, outbox, sent)",
+  long: "a received 1 MiB long text",
+};
 
 interface Round {
   readonly concurrency: number;
@@ -45,7 +57,13 @@ function sendShaped(tables: LocalTables, clientMessageId: string, at: number): v
   });
 }
 
-async function round(concurrency: number, durationMs: number, send: boolean): Promise<Round> {
+/** What a receiver stores for a long text: its UTF-8 as the received row's body. */
+function longReceived(tables: LocalTables, messageId: string, body: Uint8Array, at: number): void {
+  tables.insertReceived({ messageId, sender: "bob", contentType: "text", body, receivedAt: at, suite: 2 });
+}
+
+async function round(concurrency: number, durationMs: number, work: Work): Promise<Round> {
+  const body = new Uint8Array(LONG_TEXT_BYTES).fill(0x78);
   const dir = mkdtempSync(join(tmpdir(), "nano-bench-local-store-"));
   const store = await LocalStore.open(join(dir, "local.db"), randomBytes(32));
   try {
@@ -59,8 +77,12 @@ async function round(concurrency: number, durationMs: number, send: boolean): Pr
           const clientMessageId = `m-${next++}`;
           await store.transaction(async (tables) => {
             await Promise.resolve();
-            if (send) {
+            if (work === "send") {
               sendShaped(tables, clientMessageId, next);
+              return;
+            }
+            if (work === "long") {
+              longReceived(tables, clientMessageId, body, next);
               return;
             }
             tables.insertOutbox({
@@ -95,18 +117,19 @@ function median(values: readonly number[]): number {
 
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes("--quick");
-  const send = args.includes("--send");
+  const work: Work = args.includes("--long") ? "long" : args.includes("--send") ? "send" : "outbox";
+  const concurrencies = work === "long" ? LONG_CONCURRENCY : CONCURRENCY;
   const rounds = quick ? 3 : 5;
   const durationMs = quick ? 500 : 1500;
   const machine = machineInfo();
   printMachine(machine);
   // Interleaved rounds, median per concurrency: a shared machine's load drifts between them.
-  const measured = new Map<number, Round[]>(CONCURRENCY.map((c) => [c, []]));
+  const measured = new Map<number, Round[]>(concurrencies.map((c) => [c, []]));
   for (let index = 0; index < rounds; index += 1) {
-    for (const concurrency of CONCURRENCY)
-      measured.get(concurrency)!.push(await round(concurrency, durationMs, send));
+    for (const concurrency of concurrencies)
+      measured.get(concurrency)!.push(await round(concurrency, durationMs, work));
   }
-  const rows = CONCURRENCY.map((concurrency) => {
+  const rows = concurrencies.map((concurrency) => {
     const results = measured.get(concurrency)!;
     return {
       concurrency,
@@ -116,9 +139,7 @@ export async function run(args: string[]): Promise<void> {
     };
   });
   const baseline = rows[0]!.transactionsPerSec;
-  process.stdout.write(
-    `work: ${send ? "send-shaped (session read + write, outbox, sent)" : "outbox insert"}\n`,
-  );
+  process.stdout.write(`work: ${WORK_NAMES[work]}\n`);
   process.stdout.write("callers in flight  transactions/s  works/commit  ratio  CPU µs/transaction\n");
   for (const row of rows) {
     process.stdout.write(
@@ -130,7 +151,7 @@ export async function run(args: string[]): Promise<void> {
   const directory = new URL("./results/", import.meta.url);
   mkdirSync(directory, { recursive: true });
   writeFileSync(
-    new URL(send ? "local-store-send.json" : "local-store.json", directory),
-    `${JSON.stringify({ machine, work: send ? "send" : "outbox", rounds, durationMs, rows, at: new Date().toISOString() }, null, 2)}\n`,
+    new URL(work === "outbox" ? "local-store.json" : `local-store-${work}.json`, directory),
+    `${JSON.stringify({ machine, work, rounds, durationMs, rows, at: new Date().toISOString() }, null, 2)}\n`,
   );
 }

@@ -455,6 +455,57 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = Object.freeze([
     },
   },
   {
+    name: "long message bodies (a megabyte text) round-trip through every read of received and sent rows",
+    async run(subject) {
+      const store = await subject.open();
+      const long = (seed: number) => Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * seed) & 0x7f);
+      const inbound = { ...received("r-long", "bob", 40), body: long(3) };
+      const outbound = { ...sent("m-long", "bob", 50), body: long(5) };
+      await store.transaction((tables) => {
+        tables.insertReceived(inbound);
+        tables.insertReceived(received("r-short", "bob", 45));
+        tables.insertSent(outbound);
+        tables.insertOutbox({
+          clientMessageId: "m-long",
+          recipient: "bob",
+          envelope: filled(8, 1),
+          createdAt: 50,
+        });
+      });
+      const check = (opened: LocalStoreApi, what: string) =>
+        opened.read((tables) => {
+          const listed = tables.listReceived();
+          equal(
+            listed.map(({ seq: _seq, ...message }) => message),
+            [inbound, received("r-short", "bob", 45)],
+            `${what}: listReceived`,
+          );
+          equal(
+            tables.listUnshown().map((m) => m.body.length),
+            [1 << 20],
+            `${what}: listUnshown (the receipt-free text is unshown)`,
+          );
+          equal(
+            tables.history({ peer: "bob", limit: 10 }).map((entry) => entry.message.body),
+            [inbound.body, received("r-short", "bob", 45).body, outbound.body],
+            `${what}: history, oldest first`,
+          );
+          equal(
+            tables.listPendingSent()[0]?.sent,
+            outbound,
+            `${what}: the outbox joined with the long sent row`,
+          );
+          equal(tables.conversations()[0]?.last.message.body, outbound.body, `${what}: conversations`);
+        });
+      await store.transaction((tables) => tables.markShown("r-short", false));
+      await check(store, "in the open store");
+      await store.close();
+      const reopened = await subject.open();
+      await check(reopened, "after reopening");
+      await reopened.close();
+    },
+  },
+  {
     name: "outbox: idempotent insert, send order, backoff, failures, removal",
     async run(subject) {
       const store = await subject.open();
