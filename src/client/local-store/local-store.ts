@@ -1,7 +1,7 @@
 import { closeSync, constants, openSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { copyBytes, toHex, utf8 } from "../../crypto/index.ts";
+import { constantTimeEqual, copyBytes, toHex, utf8 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { noSpaceLeft } from "../../store/sqlite/sqlite-errors.ts";
 import { StatementCache } from "../../store/sqlite/statement-cache.ts";
@@ -144,6 +144,8 @@ export class SqliteTables implements LocalTables {
   /** Rows opened or written by this process, reused while their sealed bytes are unchanged. */
   readonly #contacts = new OpenedRows<ContactRecord>(OPENED_ROWS_PER_TABLE);
   readonly #sessions = new OpenedRows<SessionRecord>(OPENED_ROWS_PER_TABLE);
+  /** The state counter's sealed row as last read or written here, and its value (`stateVersion`). */
+  #counter: { readonly sealed: Uint8Array; readonly value: number } | null = null;
   /** Sessions read and written within the current group commit (batch-sessions.ts). */
   readonly #batch = new BatchSessions();
   #secretsDeleted = false;
@@ -204,6 +206,7 @@ export class SqliteTables implements LocalTables {
     this.#contacts.clear();
     this.#sessions.clear();
     this.#batch.end();
+    this.#counter = null;
     this.#blinded.clear();
   }
 
@@ -252,8 +255,22 @@ export class SqliteTables implements LocalTables {
   // ---- the local state counter (state-anchor.ts): raised by every session write
   /** The database's state counter (0 before the first session write). */
   stateVersion(): number {
-    const stored = this.getSecretMeta(STATE_COUNTER_META);
-    return stored === null ? 0 : decodeCounter(stored);
+    const row = this.#get("SELECT record FROM meta WHERE name = ?", STATE_COUNTER_META);
+    if (row === undefined) return 0;
+    const sealed = bytesOf(row.record);
+    // Read with every session read and write: the same sealed bytes (a fresh nonce per write, so any
+    // other write, a rolled-back one or an edit, differs) are the same value, without an AEAD open.
+    const known = this.#counter;
+    if (known !== null && constantTimeEqual(known.sealed, sealed)) return known.value;
+    const value = decodeCounter(openRow(this.#keys, "meta", utf8(STATE_COUNTER_META), sealed));
+    this.#counter = { sealed: Uint8Array.from(sealed), value };
+    return value;
+  }
+
+  #putCounter(value: number): void {
+    const sealed = sealRow(this.#keys, "meta", utf8(STATE_COUNTER_META), encodeCounter(value));
+    this.#run("INSERT OR REPLACE INTO meta (name, record) VALUES (?, ?)", STATE_COUNTER_META, sealed);
+    this.#counter = { sealed, value };
   }
 
   // ---- sessions: keyed by a blind index of the session id, grouped by a blind index of the peer
@@ -274,7 +291,7 @@ export class SqliteTables implements LocalTables {
 
   #writeSession(input: SessionRecord): void {
     const version = this.stateVersion() + 1;
-    this.putSecretMeta(STATE_COUNTER_META, encodeCounter(version));
+    this.#putCounter(version);
     this.#counterRaised = true;
     const session: SessionRecord = { ...input, stateVersion: version };
     const handle = this.#blind("sessions", session.sessionId);
