@@ -13,6 +13,7 @@ import {
   trustContact,
 } from "./operations/contacts.ts";
 import { type DeleteAccountResult, deleteAccount } from "./operations/delete-account.ts";
+import { type ExportDocument, exportDocument } from "./operations/export-document.ts";
 import {
   type Conversation,
   conversations,
@@ -123,6 +124,14 @@ export class ClientCore {
 
   claimUsername(username: string): Promise<ClaimUsernameResult> {
     return claimUsername(this.#context, username);
+  }
+
+  /**
+   * This home's account, contacts and decrypted history as one document (docs/client.md "Exporting
+   * your data"): what `nano-client export` writes to a file and the web app offers as a download.
+   */
+  exportDocument(): Promise<ExportDocument> {
+    return exportDocument(this.#context);
   }
 
   /**

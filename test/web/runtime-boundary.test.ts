@@ -117,6 +117,8 @@ const CLEARED_FOR_THE_PAGE = [
   "src/client/home/identity-seeds.ts",
   "src/client/home/fingerprints.ts",
   "src/client/operations/status.ts",
+  "src/client/operations/export-document.ts",
+  "src/client/client-core.ts",
   "src/audit/signed-note.ts",
   "src/text/base64.ts",
   "src/text/utf8-length.ts",
