@@ -17,6 +17,21 @@ const BROWSER_ROOTS = [
   "src/client/browser-store",
   // The protocol's store over the local tables: what a browser client decides through, as the CLI does.
   "src/client/local-store/protocol-stores.ts",
+  // The client the page runs (src/web/browser-runtime.ts opens it): the SDK's operations over any home.
+  "src/client/client-core.ts",
+  "src/client/messenger",
+];
+
+/**
+ * The modules of the client path whose move to the provider is under way elsewhere (docs/web.md "Plan
+ * for the browser client", steps 3 and 4: the attachment STREAM codec, the key-transparency verifier):
+ * the walk does not enter them until they land, and the last test below fails as soon as one of them
+ * reaches no node: module, so this list cannot outlive its reason.
+ */
+const NOT_YET_FOR_THE_PAGE: readonly string[] = [
+  "src/client/attachments/attachment.ts",
+  "src/audit/kt-verifier.ts",
+  "src/audit/log-key.ts",
 ];
 
 function tsFiles(folder: string): string[] {
@@ -50,7 +65,10 @@ function problems(file: string): string[] {
 }
 
 /** Every problem of every module reachable from `roots`, and how many modules were walked. */
-function walk(roots: readonly string[]): { findings: string[]; walked: number } {
+function walk(
+  roots: readonly string[],
+  skip: readonly string[] = [],
+): { findings: string[]; walked: number } {
   const seen = new Set<string>();
   const queue = [...roots];
   const findings: string[] = [];
@@ -58,6 +76,7 @@ function walk(roots: readonly string[]): { findings: string[]; walked: number } 
     const file = queue.pop()!;
     if (seen.has(file)) continue;
     seen.add(file);
+    if (skip.includes(relative(ROOT, file))) continue;
     assert.ok(existsSync(file), `${relative(ROOT, file)} is imported but does not exist`);
     for (const problem of problems(file)) findings.push(`${relative(ROOT, file)}: ${problem}`);
     queue.push(...relativeImports(file));
@@ -68,7 +87,7 @@ function walk(roots: readonly string[]): { findings: string[]; walked: number } 
 test("the protocol, the browser provider, the provider interface, the web app and the browser store reach no node: module and no Buffer", () => {
   const roots = BROWSER_ROOTS.flatMap(tsFiles);
   assert.ok(roots.length > 50, "the roots hold the protocol, the provider and the app");
-  const { findings, walked } = walk(roots);
+  const { findings, walked } = walk(roots, NOT_YET_FOR_THE_PAGE);
   assert.deepEqual(findings, []);
   assert.ok(walked > 70, `walked ${walked} modules`);
 });
@@ -190,4 +209,11 @@ test("what src/client still has to lose before the web app runs it (reported, no
     queue.push(...valueImports(file));
   }
   t.diagnostic(left.length === 0 ? "nothing: the client is runtime-neutral" : left.sort().join("; "));
+});
+
+test("the modules the guard does not enter yet still reach node: (else they leave NOT_YET_FOR_THE_PAGE)", () => {
+  for (const path of NOT_YET_FOR_THE_PAGE) {
+    const { findings } = walk([join(ROOT, path)]);
+    assert.ok(findings.length > 0, `${path} is clean now: remove it from NOT_YET_FOR_THE_PAGE`);
+  }
 });

@@ -10,7 +10,7 @@ import {
   type SuiteKeyPairs,
 } from "../../protocol/index.ts";
 import { PORTABLE_BASE64 } from "../../text/base64.ts";
-import type { LocalStore, LocalTables } from "../local-store/local-store.ts";
+import type { LocalStoreApi, LocalTables } from "../local-store/local-tables.ts";
 import type { IdentitySeeds } from "./identity-seeds.ts";
 import type { OwnIdentity } from "./own-identity.ts";
 
@@ -102,7 +102,7 @@ export async function openStoredIdentity(
 
 export async function loadOwnIdentity(
   provider: CryptoProvider,
-  store: Pick<LocalStore, "read">,
+  store: Pick<LocalStoreApi, "read">,
   seeds: IdentitySeeds,
   options: { allowStaged?: boolean } = {},
 ): Promise<OwnIdentity | null> {
@@ -138,7 +138,7 @@ export async function createOwnIdentity(
  */
 export async function ensureOwnIdentity(
   provider: CryptoProvider,
-  store: Pick<LocalStore, "read" | "transaction">,
+  store: Pick<LocalStoreApi, "read" | "transaction">,
   seeds: IdentitySeeds,
   username: string,
   now: number,
@@ -172,7 +172,7 @@ export async function ensureOwnIdentity(
  */
 export async function forgetUnclaimedIdentity(
   provider: CryptoProvider,
-  store: Pick<LocalStore, "read" | "transaction">,
+  store: Pick<LocalStoreApi, "read" | "transaction">,
   seeds: IdentitySeeds,
   username: string,
 ): Promise<void> {

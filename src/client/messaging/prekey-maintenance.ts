@@ -1,4 +1,4 @@
-import type { SuiteId } from "../../crypto/index.ts";
+import type { SuiteId } from "../../crypto/suite-ids.ts";
 import type { CryptoProvider, ProviderSuite } from "../../crypto/provider/index.ts";
 import {
   acceptedSuites,
