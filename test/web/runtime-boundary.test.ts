@@ -61,6 +61,8 @@ function problems(file: string): string[] {
   if (/from\s+"node:/.test(text) || /import\(\s*"node:/.test(text)) found.push("imports node:");
   if (/\bBuffer\b/.test(text)) found.push("uses Buffer");
   if (/\bprocess\./.test(text)) found.push("uses process");
+  // Node's alone: in a page it throws (src/client/next-turn.ts asks globalThis first).
+  if (/(?<!globalThis\.)\bsetImmediate\b/.test(text)) found.push("uses setImmediate");
   return found;
 }
 
