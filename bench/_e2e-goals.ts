@@ -97,15 +97,15 @@ export function measureLatencyFloor(samples: number): number[] {
 }
 
 /** CPU ms to verify and decrypt one attachment of `bytes` (the minimum of `samples`: the work, not the queue). */
-export function measureAttachmentCrypto(bytes: number, samples: number): number {
-  const { ciphertext, reference } = encryptAttachment(randomBytes(bytes), {
+export async function measureAttachmentCrypto(bytes: number, samples: number): Promise<number> {
+  const { ciphertext, reference } = await encryptAttachment(randomBytes(bytes), {
     contentType: "text/plain;charset=utf-8",
   });
-  decryptAttachment(ciphertext, reference, { maxBytes: bytes });
+  await decryptAttachment(ciphertext, reference, { maxBytes: bytes });
   let best = Number.POSITIVE_INFINITY;
   for (let i = 0; i < samples; i++) {
     const started = process.cpuUsage();
-    decryptAttachment(ciphertext, reference, { maxBytes: bytes });
+    await decryptAttachment(ciphertext, reference, { maxBytes: bytes });
     const used = process.cpuUsage(started);
     best = Math.min(best, (used.user + used.system) / 1000);
   }

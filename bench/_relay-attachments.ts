@@ -73,26 +73,30 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Attachments are encrypted before any clock starts: the load generator's AEAD work is not the relay's. */
-function prepare(scenario: AttachmentScenario): Transfer[][] {
+async function prepare(scenario: AttachmentScenario): Promise<Transfer[][]> {
   const plaintext = randomBytes(scenario.plaintextBytes);
-  return Array.from({ length: scenario.pairs }, () =>
-    Array.from({ length: scenario.perSender }, () => {
+  const all: Transfer[][] = [];
+  for (let pair = 0; pair < scenario.pairs; pair++) {
+    const transfers: Transfer[] = [];
+    for (let index = 0; index < scenario.perSender; index++) {
       // A fresh file key per call, so every ciphertext and hash differs though the plaintext repeats.
-      const { ciphertext, reference } = encryptAttachment(plaintext, { contentType: CONTENT_TYPE });
+      const { ciphertext, reference } = await encryptAttachment(plaintext, { contentType: CONTENT_TYPE });
       const marker = Buffer.from(encodeAttachmentReference(reference)).toString("base64");
-      return {
+      transfers.push({
         hash: toHex(reference.hash),
         ciphertext,
         reference,
         envelope: Buffer.from(testEnvelope(marker)).toString("base64"),
-      };
-    }),
-  );
+      });
+    }
+    all.push(transfers);
+  }
+  return all;
 }
 
 /** What the receiver does with the downloaded bytes: decrypt, which checks every chunk and the hash. */
-function verify(body: Uint8Array, reference: AttachmentReference): void {
-  const plaintext = decryptAttachment(body, reference, { maxBytes: reference.size });
+async function verify(body: Uint8Array, reference: AttachmentReference): Promise<void> {
+  const plaintext = await decryptAttachment(body, reference, { maxBytes: reference.size });
   if (plaintext.length !== reference.size) throw new Error("bench: attachment decrypted to a wrong size");
 }
 
@@ -179,7 +183,10 @@ async function baselineLoad(
       const started = performance.now();
       const url = `http://127.0.0.1:${port}/blobs/${item.hash}`;
       await expectStatus("baseline", "upload", call(agent, url, "PUT", {}, item.ciphertext), 201);
-      verify(await expectStatus("baseline", "download", call(agent, url, "GET", {}), 200), item.reference);
+      await verify(
+        await expectStatus("baseline", "download", call(agent, url, "GET", {}), 200),
+        item.reference,
+      );
       return performance.now() - started;
     });
   } finally {
@@ -236,8 +243,8 @@ async function relayLoad(
         call(agent, `${relay.url}/v1/attachments/${hash}`, "GET", auth(receiver)),
         200,
       )
-        .then((body) => {
-          verify(body, reference);
+        .then(async (body) => {
+          await verify(body, reference);
           const entry = waiting.get(hash);
           if (entry !== undefined) entry.latency = performance.now() - entry.started;
           socket.send(JSON.stringify({ type: "ack", ids: [frame.id], ref: hash }));
@@ -368,7 +375,7 @@ export async function runRelayAttachments(
   for (const { sender, receiver } of pairs) {
     for (const name of [sender, receiver]) tokens.set(name, (await signUpOver(relay.url, name)).token);
   }
-  const prepared = prepare(scenario);
+  const prepared = await prepare(scenario);
   const blobBytes = prepared[0]![0]!.ciphertext.length;
   const baseline = await startBlobBaseline(dir);
   const cleanup = () => baseline.child.kill("SIGKILL");
@@ -394,7 +401,7 @@ export async function runRelayAttachments(
  * transfers/s of `scenario` through a baseline server it starts in `dir` and stops.
  */
 export async function runBareAttachments(dir: string, scenario: AttachmentScenario): Promise<AttachmentRow> {
-  const prepared = prepare(scenario);
+  const prepared = await prepare(scenario);
   const blobBytes = prepared[0]![0]!.ciphertext.length;
   const baseline = await startBlobBaseline(dir);
   const cleanup = () => baseline.child.kill("SIGKILL");

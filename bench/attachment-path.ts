@@ -18,6 +18,7 @@ import {
   requestStream,
 } from "../src/client/transport/relay-http.ts";
 import { randomBytes, toHex, utf8 } from "../src/crypto/index.ts";
+import { nodePrimitives } from "../src/crypto/node-provider.ts";
 import { tempDir, testConfig } from "../test/relay/fixtures/harness.ts";
 import { RelayProcess, signUpOver } from "../test/relay/fixtures/processes.ts";
 import { processCpuSeconds } from "./_e2e-workers.ts";
@@ -105,8 +106,12 @@ export async function measureAttachmentPath(runs: number, size: number): Promise
     const receiverLink = tokenLink(endpoint, receiver.token);
     // Each recipient download deletes the blob (its last fetch), so every piece gets fresh uploads,
     // encrypted and uploaded outside the timed calls.
-    const prepare = () => Array.from({ length: runs + 1 }, () => encryptAttachment(plaintext, meta));
-    const uploadAll = async (blobs: ReturnType<typeof prepare>) => {
+    const prepare = async () => {
+      const blobs: Awaited<ReturnType<typeof encryptAttachment>>[] = [];
+      for (let i = 0; i <= runs; i++) blobs.push(await encryptAttachment(plaintext, meta));
+      return blobs;
+    };
+    const uploadAll = async (blobs: Awaited<ReturnType<typeof prepare>>) => {
       for (const { ciphertext, reference } of blobs) {
         await senderLink.api.uploadAttachment(toHex(reference.hash), ["pathreceiver"], ciphertext);
       }
@@ -116,11 +121,11 @@ export async function measureAttachmentPath(runs: number, size: number): Promise
     const pieces: Piece[] = [];
     pieces.push(
       await timed("sender: seal + upload (sendAttachment)", runs, async () => {
-        await sendAttachment(senderLink, "pathreceiver", plaintext, meta);
+        await sendAttachment(nodePrimitives, senderLink, "pathreceiver", plaintext, meta);
       }),
     );
     pieces.push(await timed("encrypt alone, in memory", runs, () => encryptAttachment(plaintext, meta)));
-    const uploads = prepare();
+    const uploads = await prepare();
     pieces.push(
       await timed(
         "upload alone: PUT -> durable store -> 201",
@@ -158,7 +163,7 @@ export async function measureAttachmentPath(runs: number, size: number): Promise
         new TextDecoder("utf-8", { fatal: true }).decode(plaintext),
       ),
     );
-    const whole = prepare();
+    const whole = await prepare();
     await uploadAll(whole);
     pieces.push(
       await timed("receiver, unstreamed: GET whole, then decrypt", runs, async (index) => {
@@ -170,17 +175,17 @@ export async function measureAttachmentPath(runs: number, size: number): Promise
             maxResponseBytes: 2 * size + MiB,
           }),
         );
-        decryptAttachment(body, at(whole, index).reference, { maxBytes: size });
+        await decryptAttachment(body, at(whole, index).reference, { maxBytes: size });
       }),
     );
-    const streamed = prepare();
+    const streamed = await prepare();
     await uploadAll(streamed);
     pieces.push(
       await timed("receiver: streamed into memory (fetchAttachment)", runs, (index) =>
-        fetchAttachment(receiverLink, at(streamed, index).reference),
+        fetchAttachment(nodePrimitives, receiverLink, at(streamed, index).reference),
       ),
     );
-    const files = prepare();
+    const files = await prepare();
     await uploadAll(files);
     pieces.push(
       await timed("receiver: streamed to a 0600 file (fetchAttachmentToFile)", runs, (index) =>

@@ -5,14 +5,17 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openCheckpoint, signCheckpoint } from "../src/audit/checkpoint.ts";
-import { generateLogKey } from "../src/audit/log-key.ts";
+import { openCheckpoint } from "../src/audit/checkpoint.ts";
+import { generateLogKey, signCheckpoint } from "../src/audit/log-signer.ts";
 import type { MerkleLogStore } from "../src/audit/log-store.ts";
 import { MemoryLogStore } from "../src/audit/memory-log-store.ts";
 import { hashChildren, hashLeaf } from "../src/audit/merkle-hash.ts";
 import { MerkleLog } from "../src/audit/merkle-log.ts";
 import { verifyConsistency, verifyInclusion } from "../src/audit/merkle-verify.ts";
 import { SqliteLogStore } from "../src/audit/sqlite-log-store.ts";
+import { sha256 } from "../src/crypto/hash.ts";
+import { nodeProvider } from "../src/crypto/node-provider.ts";
+import { createWebProvider } from "../src/crypto/web/index.ts";
 import { type BenchRow, measure, printTable, writeResults } from "./_audit-table.ts";
 
 const BATCH = 10_000;
@@ -40,9 +43,9 @@ export async function run(args: string[]): Promise<void> {
   const sizes = quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000];
   const dir = mkdtempSync(join(tmpdir(), "nano-bench-audit-"));
   const rows: BenchRow[] = [];
-  const a = hashLeaf(new Uint8Array(8));
-  const b = hashLeaf(new Uint8Array(9));
-  const baseline = await measure(() => hashChildren(a, b), 500, 1000);
+  const a = hashLeaf(sha256, new Uint8Array(8));
+  const b = hashLeaf(sha256, new Uint8Array(9));
+  const baseline = await measure(() => hashChildren(sha256, a, b), 500, 1000);
   const add = (operation: string, store: string, size: number, opsPerSecond: number): void => {
     rows.push({ operation, store, size, opsPerSecond, baselineRatio: baseline / opsPerSecond });
   };
@@ -86,7 +89,9 @@ export async function run(args: string[]): Promise<void> {
           "inclusion proof: verify",
           storeName,
           n,
-          await measure(() => verifyInclusion({ leafHash, index, treeSize: size, proof, rootHash: root })),
+          await measure(() =>
+            verifyInclusion(sha256, { leafHash, index, treeSize: size, proof, rootHash: root }),
+          ),
         );
         const old = Math.max(1, Math.floor(size / 3) + 7);
         add(
@@ -102,7 +107,13 @@ export async function run(args: string[]): Promise<void> {
           storeName,
           n,
           await measure(() =>
-            verifyConsistency({ size1: old, size2: size, root1: oldRoot, root2: root, proof: consistency }),
+            verifyConsistency(sha256, {
+              size1: old,
+              size2: size,
+              root1: oldRoot,
+              root2: root,
+              proof: consistency,
+            }),
           ),
         );
         add("root at the current size", storeName, n, await measure(() => log.rootHash(size)));
@@ -113,7 +124,7 @@ export async function run(args: string[]): Promise<void> {
     const checkpoint = {
       origin: "bench.example.com/log",
       size: 1_000_000,
-      rootHash: hashLeaf(new Uint8Array(1)),
+      rootHash: hashLeaf(sha256, new Uint8Array(1)),
       extensions: [],
     };
     add(
@@ -123,7 +134,22 @@ export async function run(args: string[]): Promise<void> {
       await measure(() => signCheckpoint(checkpoint, key.signing)),
     );
     const note = signCheckpoint(checkpoint, key.signing);
-    add("checkpoint: parse + verify both", "-", 0, await measure(() => openCheckpoint(note, key.verifier)));
+    add(
+      "checkpoint: parse + verify both",
+      "-",
+      0,
+      await measure(() => openCheckpoint(nodeProvider, note, key.verifier)),
+    );
+    // What a browser client pays (WebCrypto where Node 24 has it, else @noble), and @noble alone.
+    for (const use of ["detect", "noble"] as const) {
+      const web = await createWebProvider({ use });
+      add(
+        `checkpoint: parse + verify both (${web.name})`,
+        "-",
+        0,
+        await measure(() => openCheckpoint(web, note, key.verifier)),
+      );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -397,7 +397,7 @@ export async function runE2e(
     );
   const large = options.sizes.find((size) => size.bytes > 32 * KiB);
   const attachmentCryptoMs =
-    large === undefined ? null : measureAttachmentCrypto(large.bytes, work.cryptoSamples);
+    large === undefined ? null : await measureAttachmentCrypto(large.bytes, work.cryptoSamples);
   const floorSamples: number[] = [];
   const bareKibRuns = [await bareKib(options, dir, "a")];
   const bareMibRuns = large === undefined ? [] : [await bareMib(options, dir, large.bytes)];

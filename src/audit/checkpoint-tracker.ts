@@ -13,9 +13,13 @@
  * - Nothing held yet: the first verified checkpoint is trusted on first use.
  * Both conflict errors name both checkpoints (origin, size, root) so the user or a monitor can publish
  * the pair as evidence; callers should persist `note` of both.
+ *
+ * Runtime-free: signatures and hashes come from the CryptoProvider it is opened with, so opening and
+ * advancing are asynchronous (WebCrypto verifies asynchronously).
  */
-import { constantTimeEqual } from "../crypto/constant-time.ts";
+import type { CryptoProvider } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
+import { constantTimeEqual } from "../protocol/_constant-time.ts";
 import {
   type Checkpoint,
   describeCheckpoint,
@@ -32,19 +36,35 @@ export interface TrackedCheckpoint {
 }
 
 export class CheckpointTracker {
+  readonly #provider: CryptoProvider;
   readonly #key: LogVerifierKey;
   readonly #options: OpenCheckpointOptions;
   #current: TrackedCheckpoint | undefined;
 
-  /** `trusted`: a signed note persisted from an earlier session (verified again here). */
-  constructor(key: LogVerifierKey, options: OpenCheckpointOptions & { readonly trusted?: string } = {}) {
+  private constructor(
+    provider: CryptoProvider,
+    key: LogVerifierKey,
+    options: OpenCheckpointOptions,
+    current: TrackedCheckpoint | undefined,
+  ) {
+    this.#provider = provider;
     this.#key = key;
-    this.#options = { origin: options.origin, allowExtensions: options.allowExtensions };
-    if (options.trusted !== undefined)
-      this.#current = {
-        checkpoint: openCheckpoint(options.trusted, key, this.#options),
-        note: options.trusted,
-      };
+    this.#options = options;
+    this.#current = current;
+  }
+
+  /** `trusted`: a signed note persisted from an earlier session (verified again here). */
+  static async open(
+    provider: CryptoProvider,
+    key: LogVerifierKey,
+    options: OpenCheckpointOptions & { readonly trusted?: string } = {},
+  ): Promise<CheckpointTracker> {
+    const open: OpenCheckpointOptions = { origin: options.origin, allowExtensions: options.allowExtensions };
+    const current =
+      options.trusted === undefined
+        ? undefined
+        : { checkpoint: await openCheckpoint(provider, options.trusted, key, open), note: options.trusted };
+    return new CheckpointTracker(provider, key, open, current);
   }
 
   /** The newest verified checkpoint, or undefined before the first one. */
@@ -55,10 +75,13 @@ export class CheckpointTracker {
   /**
    * Verifies `note` and, if it extends the held checkpoint by `consistencyProof`
    * (PROOF(held.size, note.size)), makes it the held checkpoint. Returns the held checkpoint after the
-   * call. Signature and format errors leave the tracker unchanged.
+   * call. Signature and format errors leave the tracker unchanged. The held checkpoint is read after
+   * the signatures are verified, and decided on without a further await; a caller running several
+   * advances at once must serialize them (KeyTransparencyVerifier does), since each proof is for the
+   * size held when it was fetched.
    */
-  advance(note: string, consistencyProof: readonly Uint8Array[]): TrackedCheckpoint {
-    const next = openCheckpoint(note, this.#key, this.#options);
+  async advance(note: string, consistencyProof: readonly Uint8Array[]): Promise<TrackedCheckpoint> {
+    const next = await openCheckpoint(this.#provider, note, this.#key, this.#options);
     const held = this.#current;
     const accepted: TrackedCheckpoint = { checkpoint: next, note };
     if (held === undefined || held.checkpoint.size === 0) {
@@ -74,7 +97,7 @@ export class CheckpointTracker {
       return held;
     }
     try {
-      verifyConsistency({
+      verifyConsistency(this.#provider.primitives.sha256, {
         size1: old.size,
         size2: next.size,
         root1: old.rootHash,
@@ -99,7 +122,7 @@ export class CheckpointTracker {
     const held = this.#current;
     if (held === undefined)
       throw new NanoError("log_index_out_of_range", "no checkpoint is held yet; advance to one first");
-    verifyInclusion({
+    verifyInclusion(this.#provider.primitives.sha256, {
       leafHash,
       index,
       treeSize: held.checkpoint.size,

@@ -8,30 +8,20 @@
  * hostile body is never parsed beyond the note's own framing before its signatures have been checked.
  * Signature lines from unknown keys are ignored (the spec requires it: witnesses add cosignatures), but
  * both the Ed25519 and the ML-DSA-65 line of the expected key must be present and valid.
+ *
+ * Verifying is runtime-free: the signatures and key IDs come from the caller's CryptoProvider (the
+ * browser's in the page), so it is asynchronous. Signing is the relay's (log-signer.ts).
  */
 
 import { utf8 } from "../crypto/bytes.ts";
-import { constantTimeEqual } from "../crypto/constant-time.ts";
-import { ed25519, ed25519SignRaw, ed25519VerifyRaw } from "../crypto/ed25519.ts";
-import { mlDsa65 } from "../crypto/ml-dsa.ts";
+import { ED25519_LENGTHS } from "../crypto/parameters.ts";
+import type { CryptoProvider } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
+import { constantTimeEqual } from "../protocol/_constant-time.ts";
 import { utf8Length } from "../text/utf8-length.ts";
-import {
-  CHECKPOINT_ML_DSA_CONTEXT,
-  ed25519KeyId,
-  type LogSigningKey,
-  type LogVerifierKey,
-  logVerifierKey,
-  mlDsa65KeyId,
-} from "./log-key.ts";
+import { CHECKPOINT_ML_DSA_CONTEXT, ed25519KeyId, type LogVerifierKey, mlDsa65KeyId } from "./log-key.ts";
 import { EMPTY_ROOT, HASH_SIZE } from "./merkle-hash.ts";
-import {
-  decodeBase64Strict,
-  encodeBase64,
-  formatSignedNote,
-  type NoteSignature,
-  parseSignedNote,
-} from "./signed-note.ts";
+import { decodeBase64Strict, encodeBase64, parseSignedNote } from "./signed-note.ts";
 
 export const CHECKPOINT_LIMITS = Object.freeze({
   maxOriginBytes: 256,
@@ -109,35 +99,21 @@ export function parseCheckpointBody(text: string): Checkpoint {
   return Object.freeze({ origin, size, rootHash, extensions: Object.freeze(extensions) });
 }
 
-/** Signs a checkpoint with both halves of the log key; returns the signed note text. */
-export function signCheckpoint(checkpoint: Checkpoint, key: LogSigningKey): string {
-  const text = formatCheckpointBody(checkpoint);
-  const message = utf8(text);
-  const verifier = logVerifierKey(key);
-  const signatures: NoteSignature[] = [
-    { keyName: key.name, keyId: ed25519KeyId(verifier), signature: ed25519SignRaw(key.ed25519Seed, message) },
-    {
-      keyName: key.name,
-      keyId: mlDsa65KeyId(verifier),
-      signature: mlDsa65.sign(key.mlDsa65Seed, message, CHECKPOINT_ML_DSA_CONTEXT),
-    },
-  ];
-  return formatSignedNote({ text, signatures });
-}
-
 /**
  * Verifies both signatures of the expected key, then parses and checks the body. Throws
  * signed_note_malformed / signed_note_too_large (framing), checkpoint_signature_missing,
  * checkpoint_signature_invalid, checkpoint_malformed or checkpoint_origin_mismatch.
  */
-export function openCheckpoint(
+export async function openCheckpoint(
+  provider: CryptoProvider,
   note: string | Uint8Array,
   key: LogVerifierKey,
   options: OpenCheckpointOptions = {},
-): Checkpoint {
+): Promise<Checkpoint> {
   const { text, signatures } = parseSignedNote(note);
-  const edId = ed25519KeyId(key);
-  const mlId = mlDsa65KeyId(key);
+  const { sha256, ed25519 } = provider.primitives;
+  const edId = ed25519KeyId(sha256, key);
+  const mlId = mlDsa65KeyId(sha256, key);
   // A line is ours only when both name and ID match; anything else is some other signer's (ignored).
   const ours = (id: number) => signatures.filter((s) => s.keyName === key.name && s.keyId === id);
   const edLines = ours(edId);
@@ -155,14 +131,21 @@ export function openCheckpoint(
   }
   const message = utf8(text);
   if (
-    edLine.signature.length !== ed25519.lengths.signature ||
-    !ed25519VerifyRaw(key.ed25519PublicKey, message, edLine.signature)
+    edLine.signature.length !== ED25519_LENGTHS.signature ||
+    !(await ed25519.verify(key.ed25519PublicKey, message, edLine.signature))
   )
     throw new NanoError(
       "checkpoint_signature_invalid",
       `the Ed25519 signature of log key ${key.name} does not verify`,
     );
-  if (!mlDsa65.verify(key.mlDsa65PublicKey, message, mlLine.signature, CHECKPOINT_ML_DSA_CONTEXT))
+  if (
+    !(await provider.mlDsa65.verify(
+      key.mlDsa65PublicKey,
+      message,
+      mlLine.signature,
+      CHECKPOINT_ML_DSA_CONTEXT,
+    ))
+  )
     throw new NanoError(
       "checkpoint_signature_invalid",
       `the ML-DSA-65 signature of log key ${key.name} does not verify`,

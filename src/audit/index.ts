@@ -1,5 +1,7 @@
 /**
  * The audit layer: an RFC 9162 Merkle log with C2SP signed checkpoints, used by relay and client.
+ * The verifying half takes its primitives from a CryptoProvider and runs in any runtime; the log, its
+ * stores and log-signer.ts are the relay's (node:crypto).
  * The SQLite store is imported from ./sqlite-log-store.ts directly, so that clients importing this
  * index never load node:sqlite.
  */
@@ -11,7 +13,6 @@ export {
   type OpenCheckpointOptions,
   openCheckpoint,
   parseCheckpointBody,
-  signCheckpoint,
   type TreeHead,
 } from "./checkpoint.ts";
 export { CheckpointTracker, type TrackedCheckpoint } from "./checkpoint-tracker.ts";
@@ -21,19 +22,24 @@ export {
   ED25519_NOTE_SIGNATURE_TYPE,
   ed25519KeyId,
   formatVerifierKeys,
-  generateLogKey,
-  type LogSigningKey,
   type LogVerifierKey,
-  logVerifierKey,
   ML_DSA_65_NOTE_SIGNATURE_TYPE,
   makeVerifierKey,
   mlDsa65KeyId,
   noteKeyId,
   parseVerifierKeys,
 } from "./log-key.ts";
+export { generateLogKey, type LogSigningKey, logVerifierKey, signCheckpoint } from "./log-signer.ts";
 export type { LogAppendBatch, MerkleLogStore, StoredEntry, SubtreeNode } from "./log-store.ts";
 export { MemoryLogStore } from "./memory-log-store.ts";
-export { EMPTY_ROOT, HASH_SIZE, hashChildren, hashLeaf, rootFromLeafHashes } from "./merkle-hash.ts";
+export {
+  EMPTY_ROOT,
+  HASH_SIZE,
+  hashChildren,
+  hashLeaf,
+  rootFromLeafHashes,
+  type Sha256,
+} from "./merkle-hash.ts";
 export { type AppendResult, MAX_ENTRY_BYTES, MerkleLog } from "./merkle-log.ts";
 export {
   type ConsistencyClaim,
@@ -44,6 +50,7 @@ export {
 } from "./merkle-verify.ts";
 export {
   COMMITMENT_SALT_LENGTH,
+  type CommitmentPrimitives,
   commitPersonalData,
   type SaltedCommitment,
   verifyPersonalData,

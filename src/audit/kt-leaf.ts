@@ -15,7 +15,13 @@
  */
 
 import { LeafReader, LeafWriter, leafMalformed } from "./_leaf-codec.ts";
-import { COMMITMENT_SALT_LENGTH, commitPersonalData, verifyPersonalData } from "./salted-commitment.ts";
+import type { Sha256 } from "./merkle-hash.ts";
+import {
+  COMMITMENT_SALT_LENGTH,
+  type CommitmentPrimitives,
+  commitPersonalData,
+  verifyPersonalData,
+} from "./salted-commitment.ts";
 
 export const KT_LEAF_VERSION = 1;
 export const KT_IDENTITY_HASH_BYTES = 64;
@@ -58,18 +64,24 @@ export function decodeKtLeaf(bytes: Uint8Array): KtBindingLeaf {
 
 /** A fresh binding leaf for `username` (normalized) and its salt for the side table. */
 export function ktBinding(
+  primitives: CommitmentPrimitives,
   username: string,
   identityHash: Uint8Array,
   recordVersion: number,
   time: number,
 ): { leaf: Uint8Array; salt: Uint8Array } {
-  const { commitment, salt } = commitPersonalData(new TextEncoder().encode(username));
+  const { commitment, salt } = commitPersonalData(primitives, new TextEncoder().encode(username));
   return { leaf: encodeKtLeaf({ time, usernameCommitment: commitment, identityHash, recordVersion }), salt };
 }
 
 /** Throws salted_commitment_mismatch unless the leaf's commitment opens to `username` with `salt`. */
-export function checkKtUsername(leaf: KtBindingLeaf, username: string, salt: Uint8Array): void {
+export function checkKtUsername(
+  sha256: Sha256,
+  leaf: KtBindingLeaf,
+  username: string,
+  salt: Uint8Array,
+): void {
   if (salt.length !== COMMITMENT_SALT_LENGTH)
     throw leafMalformed(`the username salt must be ${COMMITMENT_SALT_LENGTH} bytes`);
-  verifyPersonalData(leaf.usernameCommitment, salt, new TextEncoder().encode(username));
+  verifyPersonalData(sha256, leaf.usernameCommitment, salt, new TextEncoder().encode(username));
 }

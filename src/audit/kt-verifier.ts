@@ -10,13 +10,13 @@
  *   4. checks that the leaf binds exactly this username (salted commitment) to exactly H(IR) and the
  *      record's version.
  * Pure apart from the consistency-proof callback: no storage, no clock. The tracker's state is one
- * signed note (`state()`), which the caller persists and passes back on the next start.
+ * signed note (`state()`), which the caller persists and passes back on the next start. Every
+ * primitive comes from the client's CryptoProvider, so the verifier runs in Node and in the page alike.
  */
 
-import { constantTimeEqual } from "../crypto/constant-time.ts";
-import { nodeProvider } from "../crypto/node-provider.ts";
 import type { CryptoProvider } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
+import { constantTimeEqual } from "../protocol/_constant-time.ts";
 import { decodeIdentityRecordExact } from "../protocol/identity-record.ts";
 import { describeIssue, TransparencyProof } from "../wire/index.ts";
 import { type Checkpoint, describeCheckpoint } from "./checkpoint.ts";
@@ -65,13 +65,27 @@ export class KeyTransparencyVerifier {
   readonly #provider: CryptoProvider;
   #tail: Promise<unknown> = Promise.resolve();
 
-  /**
-   * `state`: the note returned by `state()` in an earlier session (verified again here); `provider`
-   * decodes the identity records (the client's, ClientContext.provider).
-   */
-  constructor(pinned: LogVerifierKey, state?: string, provider: CryptoProvider = nodeProvider) {
+  private constructor(provider: CryptoProvider, tracker: CheckpointTracker) {
     this.#provider = provider;
-    this.#tracker = new CheckpointTracker(pinned, state === undefined ? {} : { trusted: state });
+    this.#tracker = tracker;
+  }
+
+  /**
+   * `provider`: the client's (ClientContext.provider): it verifies the checkpoints' signatures, hashes
+   * the Merkle proofs and decodes the identity records. `state`: the note returned by `state()` in an
+   * earlier session (verified again here).
+   */
+  static async open(
+    provider: CryptoProvider,
+    pinned: LogVerifierKey,
+    state?: string,
+  ): Promise<KeyTransparencyVerifier> {
+    const tracker = await CheckpointTracker.open(
+      provider,
+      pinned,
+      state === undefined ? {} : { trusted: state },
+    );
+    return new KeyTransparencyVerifier(provider, tracker);
   }
 
   /** The newest checkpoint this client has verified, as a signed note to persist; undefined before any. */
@@ -115,15 +129,16 @@ export class KeyTransparencyVerifier {
     let consistency: readonly Uint8Array[] = [];
     if (held !== undefined && held.size > 0 && fields.tree_size > held.size)
       consistency = await fetchConsistency(held.size, fields.tree_size);
-    this.#tracker.advance(fields.checkpoint, consistency);
+    await this.#tracker.advance(fields.checkpoint, consistency);
     const checkpoint = this.#tracker.current!.checkpoint;
     if (checkpoint.size !== fields.tree_size)
       throw missing(`tree_size ${fields.tree_size} is not the checkpoint's size ${checkpoint.size}`);
     const leaf = bytesField(fields.leaf, "leaf");
     const proof = fields.inclusion_proof.map((hash, i) => bytesField(hash, `inclusion_proof[${i}]`));
-    this.#tracker.verifyInclusion(hashLeaf(leaf), fields.log_index, proof);
+    const { sha256 } = this.#provider.primitives;
+    this.#tracker.verifyInclusion(hashLeaf(sha256, leaf), fields.log_index, proof);
     const binding = decodeKtLeaf(leaf);
-    checkKtUsername(binding, username, bytesField(fields.username_salt, "username_salt"));
+    checkKtUsername(sha256, binding, username, bytesField(fields.username_salt, "username_salt"));
     const record = await decodeIdentityRecordExact(this.#provider, identityRecord);
     if (record.username !== username)
       throw new NanoError("kt_binding_mismatch", "the identity record names a different user");

@@ -11,16 +11,18 @@
  *   identifier that is unlikely to collide", so our type is 0xff || ASCII "nano/v1/note/ml-dsa-65".
  *   The signature is FIPS 204 ML-DSA-65 (pure, hedged) over the note text with the context string
  *   "nano/v1/sig/checkpoint", so a log key signature can never be replayed as any other nano signature.
+ *
+ * This file is the public side, runtime-free (the client verifies in the page): key IDs take SHA-256
+ * from the caller. Generating the key and signing with it is the relay's (log-signer.ts).
  */
 
 import { concatBytes, utf8 } from "../crypto/bytes.ts";
-import { ed25519 } from "../crypto/ed25519.ts";
-import { sha256 } from "../crypto/hash.ts";
 import { KDF_LABELS, label, SIGNATURE_CONTEXTS } from "../crypto/labels.ts";
-import { mlDsa65 } from "../crypto/ml-dsa.ts";
+import { ED25519_LENGTHS, ML_DSA_65_LENGTHS } from "../crypto/parameters.ts";
 import { NanoError } from "../errors/index.ts";
 import { PORTABLE_BASE64 } from "../text/base64.ts";
 import { utf8Length } from "../text/utf8-length.ts";
+import type { Sha256 } from "./merkle-hash.ts";
 
 export const ED25519_NOTE_SIGNATURE_TYPE: Uint8Array = Uint8Array.of(0x01);
 export const ML_DSA_65_NOTE_SIGNATURE_TYPE: Uint8Array = concatBytes(
@@ -31,13 +33,6 @@ export const ML_DSA_65_NOTE_SIGNATURE_TYPE: Uint8Array = concatBytes(
 export const CHECKPOINT_ML_DSA_CONTEXT: Uint8Array = label(SIGNATURE_CONTEXTS.checkpoint);
 
 export const MAX_KEY_NAME_BYTES = 256;
-
-export interface LogSigningKey {
-  /** The key name on signature lines; by convention (tlog-checkpoint) also the checkpoint origin. */
-  readonly name: string;
-  readonly ed25519Seed: Uint8Array;
-  readonly mlDsa65Seed: Uint8Array;
-}
 
 export interface LogVerifierKey {
   readonly name: string;
@@ -59,56 +54,41 @@ export function checkKeyName(name: string): void {
 }
 
 /** The 4-byte key ID as a big-endian uint32. */
-export function noteKeyId(name: string, signatureType: Uint8Array, publicKey: Uint8Array): number {
+export function noteKeyId(
+  sha256: Sha256,
+  name: string,
+  signatureType: Uint8Array,
+  publicKey: Uint8Array,
+): number {
   const digest = sha256(utf8(name), Uint8Array.of(0x0a), signatureType, publicKey);
   return new DataView(digest.buffer, digest.byteOffset, 4).getUint32(0);
 }
 
-export function ed25519KeyId(key: LogVerifierKey): number {
-  return noteKeyId(key.name, ED25519_NOTE_SIGNATURE_TYPE, key.ed25519PublicKey);
+export function ed25519KeyId(sha256: Sha256, key: LogVerifierKey): number {
+  return noteKeyId(sha256, key.name, ED25519_NOTE_SIGNATURE_TYPE, key.ed25519PublicKey);
 }
 
-export function mlDsa65KeyId(key: LogVerifierKey): number {
-  return noteKeyId(key.name, ML_DSA_65_NOTE_SIGNATURE_TYPE, key.mlDsa65PublicKey);
+export function mlDsa65KeyId(sha256: Sha256, key: LogVerifierKey): number {
+  return noteKeyId(sha256, key.name, ML_DSA_65_NOTE_SIGNATURE_TYPE, key.mlDsa65PublicKey);
 }
 
-/** The public half; checks the name and that the two key IDs differ (else lines would be ambiguous). */
-export function logVerifierKey(key: LogSigningKey): LogVerifierKey {
-  return makeVerifierKey(key.name, ed25519.publicKey(key.ed25519Seed), mlDsa65.publicKey(key.mlDsa65Seed));
-}
-
+/** A verifier key; checks the name and that the two key IDs differ (else lines would be ambiguous). */
 export function makeVerifierKey(
+  sha256: Sha256,
   name: string,
   ed25519PublicKey: Uint8Array,
   mlDsa65PublicKey: Uint8Array,
 ): LogVerifierKey {
   checkKeyName(name);
   if (
-    ed25519PublicKey.length !== ed25519.lengths.publicKey ||
-    mlDsa65PublicKey.length !== mlDsa65.lengths.publicKey
+    ed25519PublicKey.length !== ED25519_LENGTHS.publicKey ||
+    mlDsa65PublicKey.length !== ML_DSA_65_LENGTHS.publicKey
   )
     throw new NanoError("invalid_length", "log verifier key: wrong public key length");
   const key = { name, ed25519PublicKey, mlDsa65PublicKey };
-  if (ed25519KeyId(key) === mlDsa65KeyId(key))
+  if (ed25519KeyId(sha256, key) === mlDsa65KeyId(sha256, key))
     throw new NanoError("note_key_name_invalid", "the two halves of the log key have the same key ID");
   return Object.freeze(key);
-}
-
-/** A fresh log key; regenerates in the 2^-32 case where both halves would share a key ID. */
-export function generateLogKey(name: string): { signing: LogSigningKey; verifier: LogVerifierKey } {
-  checkKeyName(name);
-  for (;;) {
-    const signing = Object.freeze({
-      name,
-      ed25519Seed: ed25519.keygen().seed,
-      mlDsa65Seed: mlDsa65.keygen().seed,
-    });
-    try {
-      return { signing, verifier: logVerifierKey(signing) };
-    } catch (error) {
-      if (!NanoError.is(error, "note_key_name_invalid")) throw error;
-    }
-  }
 }
 
 /**
@@ -116,16 +96,17 @@ export function generateLogKey(name: string): { signing: LogSigningKey; verifier
  *   <name>+<key ID, 8 lowercase hex digits>+<base64(signature type || public key)>
  * The log key is published as two vkeys, Ed25519 first, so clients can pin it in a config file.
  */
-export function formatVerifierKeys(key: LogVerifierKey): [ed25519: string, mlDsa65: string] {
+export function formatVerifierKeys(sha256: Sha256, key: LogVerifierKey): [ed25519: string, mlDsa65: string] {
   const vkey = (id: number, type: Uint8Array, publicKey: Uint8Array): string =>
     `${key.name}+${id.toString(16).padStart(8, "0")}+${PORTABLE_BASE64.encode(concatBytes(type, publicKey))}`;
   return [
-    vkey(ed25519KeyId(key), ED25519_NOTE_SIGNATURE_TYPE, key.ed25519PublicKey),
-    vkey(mlDsa65KeyId(key), ML_DSA_65_NOTE_SIGNATURE_TYPE, key.mlDsa65PublicKey),
+    vkey(ed25519KeyId(sha256, key), ED25519_NOTE_SIGNATURE_TYPE, key.ed25519PublicKey),
+    vkey(mlDsa65KeyId(sha256, key), ML_DSA_65_NOTE_SIGNATURE_TYPE, key.mlDsa65PublicKey),
   ];
 }
 
 function parseVkey(
+  sha256: Sha256,
   text: string,
   type: Uint8Array,
   keyLength: number,
@@ -158,16 +139,16 @@ function parseVkey(
   )
     throw malformed("wrong signature type or key length");
   const publicKey = raw.slice(type.length);
-  if (noteKeyId(name, type, publicKey) !== Number.parseInt(idHex, 16))
+  if (noteKeyId(sha256, name, type, publicKey) !== Number.parseInt(idHex, 16))
     throw malformed("key ID does not match the key");
   return { name, publicKey };
 }
 
 /** Parses the two published vkeys of a log key; both must name the same log. */
-export function parseVerifierKeys(ed25519Vkey: string, mlDsa65Vkey: string): LogVerifierKey {
-  const ed = parseVkey(ed25519Vkey, ED25519_NOTE_SIGNATURE_TYPE, ed25519.lengths.publicKey);
-  const ml = parseVkey(mlDsa65Vkey, ML_DSA_65_NOTE_SIGNATURE_TYPE, mlDsa65.lengths.publicKey);
+export function parseVerifierKeys(sha256: Sha256, ed25519Vkey: string, mlDsa65Vkey: string): LogVerifierKey {
+  const ed = parseVkey(sha256, ed25519Vkey, ED25519_NOTE_SIGNATURE_TYPE, ED25519_LENGTHS.publicKey);
+  const ml = parseVkey(sha256, mlDsa65Vkey, ML_DSA_65_NOTE_SIGNATURE_TYPE, ML_DSA_65_LENGTHS.publicKey);
   if (ed.name !== ml.name)
     throw new NanoError("verifier_key_malformed", "the two verifier keys name different logs");
-  return makeVerifierKey(ed.name, ed.publicKey, ml.publicKey);
+  return makeVerifierKey(sha256, ed.name, ed.publicKey, ml.publicKey);
 }

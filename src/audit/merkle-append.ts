@@ -8,6 +8,7 @@
  * calling a synchronous one) and only when needed: it yields the position of an existing subtree hash it
  * must read, and is resumed with that hash.
  */
+import { sha256 } from "../crypto/hash.ts";
 import { NanoError } from "../errors/index.ts";
 import type { SubtreeNode } from "./log-store.ts";
 import { hashChildren, hashLeaf } from "./merkle-hash.ts";
@@ -47,7 +48,7 @@ export function* appendedNodes(
   for (const [offset, entry] of entries.entries()) {
     let index = start + offset;
     let level = 0;
-    let hash = hashLeaf(entry);
+    let hash = hashLeaf(sha256, entry);
     record(level, index, hash);
     // A right child completes its parent: climb while the new node is the right one of a pair.
     while (index % 2 === 1) {
@@ -57,7 +58,7 @@ export function* appendedNodes(
           "log_store_inconsistent",
           `the store has no subtree hash at level ${level} index ${index - 1}`,
         );
-      hash = hashChildren(left, hash);
+      hash = hashChildren(sha256, left, hash);
       level += 1;
       index = (index - 1) / 2;
       record(level, index, hash);

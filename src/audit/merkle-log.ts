@@ -7,6 +7,7 @@
  * whatever the size: in RFC 9162's decomposition every left subtree is a complete, aligned power-of-two
  * range (one stored node), and only the right edge is recomputed.
  */
+import { sha256 } from "../crypto/hash.ts";
 import { NanoError } from "../errors/index.ts";
 import type { LogAppendBatch, MerkleLogStore } from "./log-store.ts";
 import { appendedNodes, checkEntrySizes } from "./merkle-append.ts";
@@ -112,7 +113,7 @@ export class MerkleLog {
     const k = splitPoint(width);
     const left = await this.#rangeHash(lo, lo + k);
     const right = await this.#rangeHash(lo + k, hi);
-    return hashChildren(left, right);
+    return hashChildren(sha256, left, right);
   }
 
   async #checkSize(treeSize: number, what: string): Promise<void> {

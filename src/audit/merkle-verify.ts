@@ -4,11 +4,18 @@
  * Failure is reported by throwing a NanoError, never by returning false: callers are security checks
  * (key transparency, `nano-relay audit verify`) where a forgotten `if` would silently accept a forged
  * view, and the code tells them why (index out of range vs. a proof that does not verify). Success
- * returns nothing.
+ * returns nothing. SHA-256 is the caller's (merkle-hash.ts): the verifiers run in the relay and the page.
  */
-import { constantTimeEqual } from "../crypto/constant-time.ts";
 import { NanoError } from "../errors/index.ts";
-import { checkTreeSize, EMPTY_ROOT, HASH_SIZE, hashChildren, isPowerOfTwo } from "./merkle-hash.ts";
+import { constantTimeEqual } from "../protocol/_constant-time.ts";
+import {
+  checkTreeSize,
+  EMPTY_ROOT,
+  HASH_SIZE,
+  hashChildren,
+  isPowerOfTwo,
+  type Sha256,
+} from "./merkle-hash.ts";
 
 export interface InclusionClaim {
   /** The leaf hash, SHA-256(0x00 || entry). */
@@ -47,6 +54,7 @@ function lsb(value: number): boolean {
  * that hold roots by size; hash lengths are the caller's to check (verifyInclusion does).
  */
 export function rootFromInclusionProof(
+  sha256: Sha256,
   leafHash: Uint8Array,
   index: number,
   treeSize: number,
@@ -60,13 +68,13 @@ export function rootFromInclusionProof(
   for (const p of proof) {
     if (sn === 0) return undefined;
     if (lsb(fn) || fn === sn) {
-      r = hashChildren(p, r);
+      r = hashChildren(sha256, p, r);
       while (!lsb(fn) && fn !== 0) {
         fn = half(fn);
         sn = half(sn);
       }
     } else {
-      r = hashChildren(r, p);
+      r = hashChildren(sha256, r, p);
     }
     fn = half(fn);
     sn = half(sn);
@@ -75,7 +83,7 @@ export function rootFromInclusionProof(
 }
 
 /** Throws `log_index_out_of_range`, `tree_size_invalid` or `inclusion_proof_invalid`. */
-export function verifyInclusion(claim: InclusionClaim): void {
+export function verifyInclusion(sha256: Sha256, claim: InclusionClaim): void {
   const { leafHash, index, treeSize, proof, rootHash } = claim;
   checkTreeSize(treeSize, "tree size");
   checkTreeSize(index, "leaf index");
@@ -86,7 +94,7 @@ export function verifyInclusion(claim: InclusionClaim): void {
   // padded proof element can never be absorbed.
   if (!isHash(leafHash) || !isHash(rootHash) || !proof.every(isHash))
     throw new NanoError("inclusion_proof_invalid", "a hash in the inclusion claim is not 32 bytes");
-  const computed = rootFromInclusionProof(leafHash, index, treeSize, proof);
+  const computed = rootFromInclusionProof(sha256, leafHash, index, treeSize, proof);
   if (computed === undefined)
     throw new NanoError(
       "inclusion_proof_invalid",
@@ -107,7 +115,7 @@ export function verifyInclusion(claim: InclusionClaim): void {
  * SHA-256("")); a proof from size 0 is rejected as meaningless — a tracker that starts from the empty
  * tree needs no proof and checks that case itself.
  */
-export function verifyConsistency(claim: ConsistencyClaim): void {
+export function verifyConsistency(sha256: Sha256, claim: ConsistencyClaim): void {
   const { size1, size2, root1, root2, proof } = claim;
   checkTreeSize(size1, "first tree size");
   checkTreeSize(size2, "second tree size");
@@ -151,14 +159,14 @@ export function verifyConsistency(claim: ConsistencyClaim): void {
   for (const c of path.slice(1)) {
     if (sn === 0) throw new NanoError("consistency_proof_invalid", "consistency proof is too long");
     if (lsb(fn) || fn === sn) {
-      fr = hashChildren(c, fr);
-      sr = hashChildren(c, sr);
+      fr = hashChildren(sha256, c, fr);
+      sr = hashChildren(sha256, c, sr);
       while (!lsb(fn) && fn !== 0) {
         fn = half(fn);
         sn = half(sn);
       }
     } else {
-      sr = hashChildren(sr, c);
+      sr = hashChildren(sha256, sr, c);
     }
     fn = half(fn);
     sn = half(sn);

@@ -10,12 +10,18 @@
  * for low-entropy data such as a username). While the row exists, anyone holding it can show that the
  * logged commitment is exactly that data. A fresh salt per entry also keeps two entries about the same
  * person unlinkable once erased.
+ *
+ * Runtime-free: SHA-256 and the salt's randomness come from the caller (the relay's node:crypto, a
+ * client's provider), since a client in the page opens commitments too (key transparency).
  */
 
-import { constantTimeEqual } from "../crypto/constant-time.ts";
-import { sha256 } from "../crypto/hash.ts";
-import { randomBytes } from "../crypto/random.ts";
+import type { CryptoPrimitives } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
+import { constantTimeEqual } from "../protocol/_constant-time.ts";
+import type { Sha256 } from "./merkle-hash.ts";
+
+/** What committing needs: the hash, and randomness for a fresh salt. */
+export type CommitmentPrimitives = Pick<CryptoPrimitives, "sha256" | "randomBytes">;
 
 export const COMMITMENT_SALT_LENGTH = 32;
 
@@ -26,7 +32,7 @@ export interface SaltedCommitment {
   readonly salt: Uint8Array;
 }
 
-function digest(salt: Uint8Array, data: Uint8Array): Uint8Array {
+function digest(sha256: Sha256, salt: Uint8Array, data: Uint8Array): Uint8Array {
   if (salt.length !== COMMITMENT_SALT_LENGTH)
     throw new NanoError("invalid_length", `commitment salt must be ${COMMITMENT_SALT_LENGTH} bytes`);
   // Fixed-length salt first, so (salt, data) splits one way only.
@@ -35,14 +41,20 @@ function digest(salt: Uint8Array, data: Uint8Array): Uint8Array {
 
 /** Commits to `data` with a fresh random salt (or a given one, for tests and re-derivation). */
 export function commitPersonalData(
+  primitives: CommitmentPrimitives,
   data: Uint8Array,
-  salt: Uint8Array = randomBytes(COMMITMENT_SALT_LENGTH),
+  salt: Uint8Array = primitives.randomBytes(COMMITMENT_SALT_LENGTH),
 ): SaltedCommitment {
-  return { commitment: digest(salt, data), salt };
+  return { commitment: digest(primitives.sha256, salt, data), salt };
 }
 
 /** Throws salted_commitment_mismatch unless (salt, data) opens `commitment`. */
-export function verifyPersonalData(commitment: Uint8Array, salt: Uint8Array, data: Uint8Array): void {
-  if (!constantTimeEqual(digest(salt, data), commitment))
+export function verifyPersonalData(
+  sha256: Sha256,
+  commitment: Uint8Array,
+  salt: Uint8Array,
+  data: Uint8Array,
+): void {
+  if (!constantTimeEqual(digest(sha256, salt, data), commitment))
     throw new NanoError("salted_commitment_mismatch", "side-table data does not match the logged commitment");
 }

@@ -12,7 +12,9 @@
  *   e.g. truncated and regrown): the first bad index is at or after the last checkpoint that matched;
  *   exact only when the failing checkpoint is one entry later.
  */
+
 import { constantTimeEqual } from "../crypto/constant-time.ts";
+import { sha256 } from "../crypto/hash.ts";
 import { NanoError } from "../errors/index.ts";
 import type { TreeHead } from "./checkpoint.ts";
 import type { MerkleLogStore, SubtreeNode } from "./log-store.ts";
@@ -65,7 +67,7 @@ interface Peak {
 function rootOf(peaks: readonly Peak[]): Uint8Array {
   if (peaks.length === 0) return EMPTY_ROOT;
   let root = peaks[peaks.length - 1]!.hash;
-  for (let i = peaks.length - 2; i >= 0; i--) root = hashChildren(peaks[i]!.hash, root);
+  for (let i = peaks.length - 2; i >= 0; i--) root = hashChildren(sha256, peaks[i]!.hash, root);
   return root;
 }
 
@@ -160,7 +162,7 @@ export async function verifyLog(
           message: `entry ${index} is missing`,
         });
       cursor++;
-      let hash = hashLeaf(entry.data);
+      let hash = hashLeaf(sha256, entry.data);
       const storedLeaf = levels[0]!.get(index);
       if (storedLeaf === undefined)
         return fail({
@@ -179,7 +181,7 @@ export async function verifyLog(
       // Merge equal-level peaks: each merge completes the subtree (level, index >> level).
       let level = 0;
       while (peaks.length > 0 && peaks[peaks.length - 1]!.level === level) {
-        hash = hashChildren(peaks.pop()!.hash, hash);
+        hash = hashChildren(sha256, peaks.pop()!.hash, hash);
         level++;
         const nodeIndex = Math.floor(index / 2 ** level);
         const first = nodeIndex * 2 ** level;

@@ -45,7 +45,7 @@ export class ClientContext {
     this.#runtime = runtime;
     this.provider = runtime.provider;
     this.records = new VerifiedRecords(runtime.provider);
-    this.transparency = new TransparencyClient(home.store);
+    this.transparency = new TransparencyClient(home.store, runtime.provider);
   }
 
   /** The local store through its runtime-free interface (local-tables.ts): the operations need no more. */

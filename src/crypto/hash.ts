@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto";
 import { copyBytes } from "./bytes.ts";
+import type { IncrementalHash } from "./provider/types.ts";
+
+export type { IncrementalHash } from "./provider/types.ts";
 
 export const BLAKE2B_LENGTH = 64;
 
@@ -34,13 +37,6 @@ export function sha512(...parts: readonly Uint8Array[]): Uint8Array {
 /** SHA-256: only for RFC 9162 Merkle trees, whose standard fixes it. */
 export function sha256(...parts: readonly Uint8Array[]): Uint8Array {
   return digest("sha256", parts);
-}
-
-/** An incremental hash: feed any number of parts, then read the digest once. */
-export interface IncrementalHash {
-  update(data: Uint8Array): void;
-  /** Returns the digest; the hash cannot be updated or read again afterwards. */
-  digest(): Uint8Array;
 }
 
 /**

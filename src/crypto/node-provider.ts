@@ -1,7 +1,7 @@
 import { aeadSeal, aeadTryOpen } from "./aead.ts";
 import type { SeedKeyPair } from "./algorithms.ts";
 import { ed25519, ed25519SignRaw, ed25519VerifyRaw } from "./ed25519.ts";
-import { blake2b, sha3_256, sha512, shake256 } from "./hash.ts";
+import { blake2b, blake2bIncremental, sha3_256, sha256, sha512, shake256 } from "./hash.ts";
 import { hkdf } from "./kdf.ts";
 import { mlDsa65 } from "./ml-dsa.ts";
 import { mlKem768 } from "./ml-kem.ts";
@@ -29,7 +29,9 @@ export const nodePrimitives: CryptoPrimitives = Object.freeze({
   implementations,
   randomBytes,
   blake2b,
+  blake2bIncremental,
   sha512,
+  sha256,
   sha3_256,
   shake256,
   hkdf,

@@ -186,6 +186,13 @@ export const CLIENT_ERRORS = {
       "The browser gave the app no usable IndexedDB: it is missing (some private modes and sandboxed frames), refused to open the database, or is out of quota.",
     fix: "Open the app in a normal window of a current browser, allow site storage for its origin, and free storage space if the browser says it is full.",
   },
+  received_file_gone: {
+    kind: "usage",
+    status: 404,
+    meaning:
+      "A received file is no longer kept in this browser: it was deleted with its message (deleted, or expired by its timer), or the site's storage was cleared.",
+    fix: "Ask the sender to send the file again.",
+  },
   no_space_left: {
     kind: "internal",
     status: 507,

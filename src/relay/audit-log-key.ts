@@ -8,6 +8,7 @@
  * Both logs share the seeds but are signed under different key names ("<origin>/audit",
  * "<origin>/kt"), so their key IDs differ and a checkpoint of one log can never pass for the other's.
  */
+
 import {
   closeSync,
   fsyncSync,
@@ -20,13 +21,9 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import {
-  checkKeyName,
-  formatVerifierKeys,
-  type LogSigningKey,
-  type LogVerifierKey,
-  logVerifierKey,
-} from "../audit/log-key.ts";
+import { checkKeyName, formatVerifierKeys, type LogVerifierKey } from "../audit/log-key.ts";
+import { type LogSigningKey, logVerifierKey } from "../audit/log-signer.ts";
+import { sha256 } from "../crypto/hash.ts";
 import { ed25519, hkdf, mlDsa65, randomBytes, toHex, utf8 } from "../crypto/index.ts";
 import { KDF_LABELS, label } from "../crypto/labels.ts";
 import { NanoError } from "../errors/index.ts";
@@ -173,7 +170,10 @@ export function loadOrCreateLogKey(path: string, origin: string): { key: RelayLo
 
 /** The published form clients pin: two signed-note vkeys per log. */
 export function publishedVerifierKeys(key: RelayLogKey): Record<LogId, [string, string]> {
-  return { audit: formatVerifierKeys(key.verifier.audit), kt: formatVerifierKeys(key.verifier.kt) };
+  return {
+    audit: formatVerifierKeys(sha256, key.verifier.audit),
+    kt: formatVerifierKeys(sha256, key.verifier.kt),
+  };
 }
 
 /**

@@ -6,6 +6,7 @@
  *   the claim's or update's own transaction, so no binding is ever served that is not logged.
  * Checkpoints are signed on an interval and on demand and every one is stored.
  */
+
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import {
   type AuditEventType,
@@ -13,14 +14,15 @@ import {
   type DetailValue,
   encodeAuditEvent,
 } from "../audit/audit-event.ts";
-import { signCheckpoint } from "../audit/checkpoint.ts";
 import { ktBinding } from "../audit/kt-leaf.ts";
+import { signCheckpoint } from "../audit/log-signer.ts";
 import type { MerkleLogStore } from "../audit/log-store.ts";
 import { MerkleLog } from "../audit/merkle-log.ts";
 import { commitPersonalData } from "../audit/salted-commitment.ts";
 import { SqliteLogStore } from "../audit/sqlite-log-store.ts";
 import { appendSync } from "../audit/sqlite-sync-append.ts";
 import { utf8 } from "../crypto/index.ts";
+import { nodePrimitives } from "../crypto/node-provider.ts";
 import { NanoError } from "../errors/index.ts";
 import type { AccountRecord, StoreJournal, WriteContext } from "../store/types.ts";
 import { actorPseudonym, LOG_IDS, type LogId, type RelayLogKey } from "./audit-log-key.ts";
@@ -113,7 +115,7 @@ export function auditLeaf(
   const commitments: Record<string, Uint8Array> = {};
   const salts: [string, Uint8Array, Uint8Array][] = [];
   for (const [field, data] of personal) {
-    const { commitment, salt } = commitPersonalData(data);
+    const { commitment, salt } = commitPersonalData(nodePrimitives, data);
     commitments[field] = commitment;
     salts.push([field, salt, data]);
   }
@@ -200,7 +202,7 @@ export class RelayTransparency implements TransparencyService {
 
   /** Appends the binding username -> H(IR); call inside the claim's or update's transaction. */
   bindSync(username: string, identityHash: Uint8Array, recordVersion: number, time: number): number {
-    const { leaf, salt } = ktBinding(username, identityHash, recordVersion, time);
+    const { leaf, salt } = ktBinding(nodePrimitives, username, identityHash, recordVersion, time);
     const { start } = appendSync(this.stores.kt, [leaf]);
     this.#sql.personal.run("kt", start, "username", salt, utf8(username));
     this.#sql.setBinding.run(username, start);

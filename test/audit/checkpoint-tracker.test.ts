@@ -2,13 +2,14 @@
 // turns any rollback or fork into a hard error naming both checkpoints.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type Checkpoint, signCheckpoint } from "../../src/audit/checkpoint.ts";
+import type { Checkpoint } from "../../src/audit/checkpoint.ts";
 import { CheckpointTracker } from "../../src/audit/checkpoint-tracker.ts";
-import { generateLogKey } from "../../src/audit/log-key.ts";
+import { generateLogKey, signCheckpoint } from "../../src/audit/log-signer.ts";
 import { MemoryLogStore } from "../../src/audit/memory-log-store.ts";
 import { EMPTY_ROOT } from "../../src/audit/merkle-hash.ts";
 import { MerkleLog } from "../../src/audit/merkle-log.ts";
 import { utf8 } from "../../src/crypto/bytes.ts";
+import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { NanoError } from "../../src/errors/index.ts";
 
 const NAME = "relay.example.com/kt";
@@ -36,10 +37,10 @@ function rejectsWithBoth(code: "log_fork_detected" | "log_rollback_detected", si
 
 test("trust on first use, then advance only along consistency proofs", async () => {
   const log = await logOf(50);
-  const tracker = new CheckpointTracker(key.verifier);
+  const tracker = await CheckpointTracker.open(nodeProvider, key.verifier);
   const heldSize = (): number | undefined => tracker.current?.checkpoint.size;
   assert.equal(heldSize(), undefined);
-  tracker.advance(await noteAt(log, 7), []);
+  await tracker.advance(await noteAt(log, 7), []);
   assert.equal(heldSize(), 7);
   for (const [from, to] of [
     [7, 8],
@@ -47,12 +48,12 @@ test("trust on first use, then advance only along consistency proofs", async () 
     [16, 33],
     [33, 50],
   ] as const) {
-    const held = tracker.advance(await noteAt(log, to), await log.consistencyProof(from, to));
+    const held = await tracker.advance(await noteAt(log, to), await log.consistencyProof(from, to));
     assert.equal(held.checkpoint.size, to);
     assert.ok(held.note.startsWith(`${NAME}\n${to}\n`), "keeps the note as received");
   }
   // The same checkpoint again is a no-op.
-  assert.equal(tracker.advance(await noteAt(log, 50), []).checkpoint.size, 50);
+  assert.equal((await tracker.advance(await noteAt(log, 50), [])).checkpoint.size, 50);
   for (const index of [0, 17, 49])
     tracker.verifyInclusion(await log.leafHash(index), index, await log.inclusionProof(index, 50));
   assert.throws(
@@ -64,54 +65,66 @@ test("trust on first use, then advance only along consistency proofs", async () 
 test("from the empty tree any checkpoint extends, without a proof", async () => {
   const log = await logOf(5);
   const empty = signCheckpoint({ origin: NAME, size: 0, rootHash: EMPTY_ROOT, extensions: [] }, key.signing);
-  const tracker = new CheckpointTracker(key.verifier, { trusted: empty });
+  const tracker = await CheckpointTracker.open(nodeProvider, key.verifier, { trusted: empty });
   assert.equal(tracker.current?.checkpoint.size, 0);
-  assert.equal(tracker.advance(await noteAt(log, 5), []).checkpoint.size, 5);
+  assert.equal((await tracker.advance(await noteAt(log, 5), [])).checkpoint.size, 5);
 });
 
 test("a smaller checkpoint is a rollback naming both", async () => {
   const log = await logOf(30);
-  const tracker = new CheckpointTracker(key.verifier, { trusted: await noteAt(log, 30) });
+  const tracker = await CheckpointTracker.open(nodeProvider, key.verifier, {
+    trusted: await noteAt(log, 30),
+  });
   const older = await noteAt(log, 20);
-  assert.throws(() => tracker.advance(older, []), rejectsWithBoth("log_rollback_detected", [30, 20]));
+  await assert.rejects(
+    async () => await tracker.advance(older, []),
+    rejectsWithBoth("log_rollback_detected", [30, 20]),
+  );
   assert.equal(tracker.current?.checkpoint.size, 30);
 });
 
 test("a second root for the same size is a fork naming both", async () => {
   const honest = await logOf(30);
   const forked = await logOf(30, "forged");
-  const tracker = new CheckpointTracker(key.verifier, { trusted: await noteAt(honest, 30) });
+  const tracker = await CheckpointTracker.open(nodeProvider, key.verifier, {
+    trusted: await noteAt(honest, 30),
+  });
   const other = await noteAt(forked, 30);
-  assert.throws(() => tracker.advance(other, []), rejectsWithBoth("log_fork_detected", [30, 30]));
+  await assert.rejects(
+    async () => await tracker.advance(other, []),
+    rejectsWithBoth("log_fork_detected", [30, 30]),
+  );
 });
 
 test("a newer checkpoint that the proof does not connect is a fork", async () => {
   const honest = await logOf(40);
-  const tracker = new CheckpointTracker(key.verifier, { trusted: await noteAt(honest, 30) });
+  const tracker = await CheckpointTracker.open(nodeProvider, key.verifier, {
+    trusted: await noteAt(honest, 30),
+  });
   const next = await noteAt(honest, 40);
   const proof = await honest.consistencyProof(30, 40);
   const fork = rejectsWithBoth("log_fork_detected", [30, 40]);
-  assert.throws(() => tracker.advance(next, []), fork, "empty proof");
-  assert.throws(() => tracker.advance(next, proof.slice(1)), fork, "truncated proof");
-  assert.throws(() => tracker.advance(next, [...proof, proof[0]!]), fork, "padded proof");
+  await assert.rejects(async () => await tracker.advance(next, []), fork, "empty proof");
+  await assert.rejects(async () => await tracker.advance(next, proof.slice(1)), fork, "truncated proof");
+  await assert.rejects(async () => await tracker.advance(next, [...proof, proof[0]!]), fork, "padded proof");
   const flipped = proof.map((p) => p.slice());
   flipped[1]![5]! ^= 0x10;
-  assert.throws(() => tracker.advance(next, flipped), fork, "flipped bit");
+  await assert.rejects(async () => await tracker.advance(next, flipped), fork, "flipped bit");
   // A history rewritten after entry 30: its own proof from 30 fails against the held root.
   const rewritten = await logOf(40, "rewritten");
   const rewrittenNote = await noteAt(rewritten, 40);
   const rewrittenProof = await rewritten.consistencyProof(30, 40);
-  assert.throws(() => tracker.advance(rewrittenNote, rewrittenProof), fork);
+  await assert.rejects(async () => await tracker.advance(rewrittenNote, rewrittenProof), fork);
   assert.equal(tracker.current?.checkpoint.size, 30);
-  assert.equal(tracker.advance(next, proof).checkpoint.size, 40, "the honest proof still works");
+  assert.equal((await tracker.advance(next, proof)).checkpoint.size, 40, "the honest proof still works");
 });
 
 test("bad notes leave the tracker unchanged; a bad trusted note is refused", async () => {
   const log = await logOf(10);
-  const tracker = new CheckpointTracker(key.verifier, { trusted: await noteAt(log, 5) });
+  const tracker = await CheckpointTracker.open(nodeProvider, key.verifier, { trusted: await noteAt(log, 5) });
   const good = await noteAt(log, 10);
-  assert.throws(
-    () => tracker.advance(good.replace("\n10\n", "\n11\n"), []),
+  await assert.rejects(
+    async () => await tracker.advance(good.replace("\n10\n", "\n11\n"), []),
     (e: unknown) => NanoError.is(e, "checkpoint_signature_invalid"),
   );
   const stranger = generateLogKey(NAME);
@@ -119,13 +132,13 @@ test("bad notes leave the tracker unchanged; a bad trusted note is refused", asy
     { origin: NAME, size: 10, rootHash: await log.rootHash(10), extensions: [] },
     stranger.signing,
   );
-  assert.throws(
-    () => tracker.advance(foreign, []),
+  await assert.rejects(
+    async () => await tracker.advance(foreign, []),
     (e: unknown) => NanoError.is(e, "checkpoint_signature_missing"),
   );
   assert.equal(tracker.current?.checkpoint.size, 5);
-  assert.throws(
-    () => new CheckpointTracker(key.verifier, { trusted: foreign }),
+  await assert.rejects(
+    async () => await CheckpointTracker.open(nodeProvider, key.verifier, { trusted: foreign }),
     (e: unknown) => NanoError.is(e, "checkpoint_signature_missing"),
   );
 });

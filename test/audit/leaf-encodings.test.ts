@@ -11,6 +11,8 @@ import {
   encodeAuditEvent,
 } from "../../src/audit/audit-event.ts";
 import { checkKtUsername, decodeKtLeaf, encodeKtLeaf, ktBinding } from "../../src/audit/kt-leaf.ts";
+import { sha256 } from "../../src/crypto/hash.ts";
+import { nodePrimitives } from "../../src/crypto/node-provider.ts";
 import { NanoError } from "../../src/errors/index.ts";
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
@@ -159,16 +161,16 @@ test("KT leaf v1: the documented byte layout; the commitment opens to the userna
     identityHash: fill(64, 0x44),
     recordVersion: 7,
   });
-  const { leaf: bound, salt } = ktBinding("alice", fill(64, 1), 1, 5);
-  checkKtUsername(decodeKtLeaf(bound), "alice", salt);
+  const { leaf: bound, salt } = ktBinding(nodePrimitives, "alice", fill(64, 1), 1, 5);
+  checkKtUsername(sha256, decodeKtLeaf(bound), "alice", salt);
   assert.throws(
-    () => checkKtUsername(decodeKtLeaf(bound), "alicf", salt),
+    () => checkKtUsername(sha256, decodeKtLeaf(bound), "alicf", salt),
     (e: unknown) => NanoError.is(e, "salted_commitment_mismatch"),
   );
-  assert.throws(() => checkKtUsername(decodeKtLeaf(bound), "alice", salt.subarray(1)), malformed);
+  assert.throws(() => checkKtUsername(sha256, decodeKtLeaf(bound), "alice", salt.subarray(1)), malformed);
   // Two bindings of one name are unlinkable (fresh salts).
   assert.notDeepEqual(
-    decodeKtLeaf(ktBinding("alice", fill(64, 1), 1, 5).leaf).usernameCommitment,
+    decodeKtLeaf(ktBinding(nodePrimitives, "alice", fill(64, 1), 1, 5).leaf).usernameCommitment,
     decodeKtLeaf(bound).usernameCommitment,
   );
 });

@@ -9,6 +9,7 @@ import { hashLeaf, rootFromLeafHashes } from "../../src/audit/merkle-hash.ts";
 import { MerkleLog } from "../../src/audit/merkle-log.ts";
 import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from "../../src/audit/merkle-verify.ts";
 import { utf8 } from "../../src/crypto/bytes.ts";
+import { sha256 } from "../../src/crypto/hash.ts";
 import { NanoError } from "../../src/errors/index.ts";
 
 const MAX = 3000;
@@ -23,7 +24,7 @@ before(async () => {
     await log.append(entries.slice(start, start + count));
     start += count;
   }
-  leafHashes.push(...entries.map(hashLeaf));
+  leafHashes.push(...entries.map((item) => hashLeaf(sha256, item)));
 });
 
 function flipped(bytes: Uint8Array, bit: number): Uint8Array {
@@ -49,7 +50,7 @@ const sizeAndIndex = fc
 test("roots at random sizes equal the reference MTH", async () => {
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 0, max: MAX }), async (size) => {
-      assert.deepEqual(await log.rootHash(size), rootFromLeafHashes(leafHashes.slice(0, size)));
+      assert.deepEqual(await log.rootHash(size), rootFromLeafHashes(sha256, leafHashes.slice(0, size)));
     }),
     { numRuns: 40 },
   );
@@ -62,14 +63,14 @@ test("inclusion proofs verify; any bit flip in proof, root, leaf or index fails"
       const proof = await log.inclusionProof(index, treeSize);
       const leafHash = leafHashes[index]!;
       const claim = { leafHash, index, treeSize, proof, rootHash };
-      verifyInclusion(claim);
+      verifyInclusion(sha256, claim);
       for (let bit = 0; bit < 256; bit++) {
         assert.ok(
-          fails(() => verifyInclusion({ ...claim, rootHash: flipped(rootHash, bit) })),
+          fails(() => verifyInclusion(sha256, { ...claim, rootHash: flipped(rootHash, bit) })),
           `root bit ${bit}`,
         );
         assert.ok(
-          fails(() => verifyInclusion({ ...claim, leafHash: flipped(leafHash, bit) })),
+          fails(() => verifyInclusion(sha256, { ...claim, leafHash: flipped(leafHash, bit) })),
           `leaf bit ${bit}`,
         );
       }
@@ -77,14 +78,14 @@ test("inclusion proofs verify; any bit flip in proof, root, leaf or index fails"
         for (let bit = 0; bit < 256; bit++) {
           const bad = proof.map((p, i) => (i === position ? flipped(element, bit) : p));
           assert.ok(
-            fails(() => verifyInclusion({ ...claim, proof: bad })),
+            fails(() => verifyInclusion(sha256, { ...claim, proof: bad })),
             `proof[${position}] bit ${bit}`,
           );
         }
       for (let bit = 0; 2 ** bit <= 2 * MAX; bit++) {
         const other = index ^ (2 ** bit);
         assert.ok(
-          fails(() => verifyInclusion({ ...claim, index: other })),
+          fails(() => verifyInclusion(sha256, { ...claim, index: other })),
           `index bit ${bit}`,
         );
       }
@@ -103,14 +104,14 @@ test("consistency proofs verify for m <= n; any bit flip in proof or either root
       const root2 = await log.rootHash(size2);
       const proof = await log.consistencyProof(size1, size2);
       const claim = { size1, size2, root1, root2, proof };
-      verifyConsistency(claim);
+      verifyConsistency(sha256, claim);
       for (let bit = 0; bit < 256; bit++) {
         assert.ok(
-          fails(() => verifyConsistency({ ...claim, root1: flipped(root1, bit) })),
+          fails(() => verifyConsistency(sha256, { ...claim, root1: flipped(root1, bit) })),
           `root1 bit ${bit}`,
         );
         assert.ok(
-          fails(() => verifyConsistency({ ...claim, root2: flipped(root2, bit) })),
+          fails(() => verifyConsistency(sha256, { ...claim, root2: flipped(root2, bit) })),
           `root2 bit ${bit}`,
         );
       }
@@ -118,21 +119,21 @@ test("consistency proofs verify for m <= n; any bit flip in proof or either root
         for (let bit = 0; bit < 256; bit++) {
           const bad = proof.map((p, i) => (i === position ? flipped(element, bit) : p));
           assert.ok(
-            fails(() => verifyConsistency({ ...claim, proof: bad })),
+            fails(() => verifyConsistency(sha256, { ...claim, proof: bad })),
             `proof[${position}] bit ${bit}`,
           );
         }
       if (proof.length > 0) {
         assert.ok(
-          fails(() => verifyConsistency({ ...claim, proof: proof.slice(1) })),
+          fails(() => verifyConsistency(sha256, { ...claim, proof: proof.slice(1) })),
           "dropped first element",
         );
         assert.ok(
-          fails(() => verifyConsistency({ ...claim, proof: proof.slice(0, -1) })),
+          fails(() => verifyConsistency(sha256, { ...claim, proof: proof.slice(0, -1) })),
           "dropped last element",
         );
         assert.ok(
-          fails(() => verifyConsistency({ ...claim, proof: [...proof, proof[0]!] })),
+          fails(() => verifyConsistency(sha256, { ...claim, proof: [...proof, proof[0]!] })),
           "appended element",
         );
       }
@@ -143,7 +144,7 @@ test("consistency proofs verify for m <= n; any bit flip in proof or either root
 
 test("the empty tree: root, and no proofs from it", async () => {
   const empty = new MerkleLog(new MemoryLogStore());
-  assert.deepEqual(await empty.rootHash(), rootFromLeafHashes([]));
+  assert.deepEqual(await empty.rootHash(), rootFromLeafHashes(sha256, []));
   assert.deepEqual(await log.consistencyProof(0, 10), []);
 });
 
@@ -195,13 +196,16 @@ test("mutating returned proofs and roots never changes later answers (cached sub
   assert.deepEqual(await small.inclusionProof(3, 256), expected);
   assert.deepEqual(
     await small.rootHash(256),
-    rootFromLeafHashes(Array.from({ length: 256 }, (_, i) => hashLeaf(utf8(`m${i}`)))),
+    rootFromLeafHashes(
+      sha256,
+      Array.from({ length: 256 }, (_, i) => hashLeaf(sha256, utf8(`m${i}`))),
+    ),
   );
 });
 
 test("rootFromInclusionProof gives no root for an index outside the tree", async () => {
   const proof = await log.inclusionProof(2, 3);
-  assert.deepEqual(rootFromInclusionProof(leafHashes[2]!, 2, 3, proof), await log.rootHash(3));
+  assert.deepEqual(rootFromInclusionProof(sha256, leafHashes[2]!, 2, 3, proof), await log.rootHash(3));
   for (const [index, size] of [
     [3, 3],
     [5, 3],
@@ -209,5 +213,9 @@ test("rootFromInclusionProof gives no root for an index outside the tree", async
     [0, 0],
     [1.5, 3],
   ] as const)
-    assert.equal(rootFromInclusionProof(leafHashes[2]!, index, size, proof), undefined, `${index}/${size}`);
+    assert.equal(
+      rootFromInclusionProof(sha256, leafHashes[2]!, index, size, proof),
+      undefined,
+      `${index}/${size}`,
+    );
 });

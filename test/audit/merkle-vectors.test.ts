@@ -10,6 +10,7 @@ import { EMPTY_ROOT, hashChildren, hashLeaf, rootFromLeafHashes } from "../../sr
 import { MerkleLog } from "../../src/audit/merkle-log.ts";
 import { verifyConsistency, verifyInclusion } from "../../src/audit/merkle-verify.ts";
 import { fromHex, toHex } from "../../src/crypto/bytes.ts";
+import { sha256 } from "../../src/crypto/hash.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { jsonFiles, vectorFolder } from "../support/vectors.ts";
 
@@ -80,10 +81,10 @@ test("inclusion probes: happy paths verify, wantErr probes fail with a NanoError
       rootHash: b64(probe.root, name),
     };
     if (flag(probe.wantErr, name)) {
-      assert.throws(() => verifyInclusion(claim), NanoError, `${name} must fail`);
+      assert.throws(() => verifyInclusion(sha256, claim), NanoError, `${name} must fail`);
       failing++;
     } else {
-      assert.doesNotThrow(() => verifyInclusion(claim), `${name} must verify`);
+      assert.doesNotThrow(() => verifyInclusion(sha256, claim), `${name} must verify`);
       happy++;
     }
   }
@@ -105,10 +106,10 @@ test("consistency probes: happy paths verify, wantErr probes fail with a NanoErr
       proof: b64List(probe.proof, name),
     };
     if (flag(probe.wantErr, name)) {
-      assert.throws(() => verifyConsistency(claim), NanoError, `${name} must fail`);
+      assert.throws(() => verifyConsistency(sha256, claim), NanoError, `${name} must fail`);
       failing++;
     } else {
-      assert.doesNotThrow(() => verifyConsistency(claim), `${name} must verify`);
+      assert.doesNotThrow(() => verifyConsistency(sha256, claim), `${name} must verify`);
       happy++;
     }
   }
@@ -144,12 +145,12 @@ test("tree constants: leaf hashes, node hashes by level and roots for sizes 0..8
   const { leafInputsHex, nodeHashesByLevelHex, rootHashesBySizeHex } = constants();
   assert.equal(leafInputsHex.length, 8);
   assert.equal(toHex(EMPTY_ROOT), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  const leafHashes = leafInputsHex.map((hex) => hashLeaf(fromHex(hex)));
+  const leafHashes = leafInputsHex.map((hex) => hashLeaf(sha256, fromHex(hex)));
   assert.deepEqual(leafHashes.map(toHex), nodeHashesByLevelHex[0]);
   let level = leafHashes;
   for (let l = 1; l < nodeHashesByLevelHex.length; l++) {
     const next: Uint8Array[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(hashChildren(level[i]!, level[i + 1]!));
+    for (let i = 0; i + 1 < level.length; i += 2) next.push(hashChildren(sha256, level[i]!, level[i + 1]!));
     assert.deepEqual(next.map(toHex), nodeHashesByLevelHex[l], `level ${l}`);
     level = next;
   }
@@ -157,7 +158,11 @@ test("tree constants: leaf hashes, node hashes by level and roots for sizes 0..8
   assert.equal(toHex(await log.rootHash(0)), toHex(EMPTY_ROOT));
   for (let size = 1; size <= 8; size++) {
     const expected = rootHashesBySizeHex[size - 1];
-    assert.equal(toHex(rootFromLeafHashes(leafHashes.slice(0, size))), expected, `reference root ${size}`);
+    assert.equal(
+      toHex(rootFromLeafHashes(sha256, leafHashes.slice(0, size))),
+      expected,
+      `reference root ${size}`,
+    );
     assert.equal(toHex(await log.rootHash(size)), expected, `log root ${size}`);
   }
   for (let l = 0; l < nodeHashesByLevelHex.length; l++)

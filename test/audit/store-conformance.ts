@@ -7,6 +7,7 @@ import { EMPTY_ROOT, hashLeaf, rootFromLeafHashes } from "../../src/audit/merkle
 import { MerkleLog } from "../../src/audit/merkle-log.ts";
 import { verifyConsistency, verifyInclusion } from "../../src/audit/merkle-verify.ts";
 import { toHex, utf8 } from "../../src/crypto/bytes.ts";
+import { sha256 } from "../../src/crypto/hash.ts";
 import { NanoError } from "../../src/errors/index.ts";
 
 export interface StoreFactory {
@@ -51,9 +52,12 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         all.push(...next);
       }
       assert.equal(await store.size(), all.length);
-      const leafHashes = all.map(hashLeaf);
+      const leafHashes = all.map((item) => hashLeaf(sha256, item));
       for (let size = 0; size <= all.length; size++)
-        assert.equal(toHex(await log.rootHash(size)), toHex(rootFromLeafHashes(leafHashes.slice(0, size))));
+        assert.equal(
+          toHex(await log.rootHash(size)),
+          toHex(rootFromLeafHashes(sha256, leafHashes.slice(0, size))),
+        );
       for (const [i, data] of all.entries()) {
         assert.deepEqual(await store.entry(i), data);
         assert.equal(toHex((await store.node(0, i))!), toHex(leafHashes[i]!));
@@ -91,7 +95,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         store.append({
           start: 2,
           entries: [utf8("x")],
-          nodes: [{ level: 0, index: 2, hash: hashLeaf(utf8("x")) }],
+          nodes: [{ level: 0, index: 2, hash: hashLeaf(sha256, utf8("x")) }],
         }),
         (error: unknown) => NanoError.is(error, "log_append_conflict"),
       );
@@ -113,7 +117,15 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         [0, 3, 7],
       );
       assert.equal(await store.size(), 8);
-      assert.equal(toHex(await log.rootHash()), toHex(rootFromLeafHashes(entries(8).map(hashLeaf))));
+      assert.equal(
+        toHex(await log.rootHash()),
+        toHex(
+          rootFromLeafHashes(
+            sha256,
+            entries(8).map((item) => hashLeaf(sha256, item)),
+          ),
+        ),
+      );
     }));
 
   test(`${name}: proofs from the stored log verify at every index and size pair`, () =>
@@ -124,11 +136,23 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         const rootHash = await log.rootHash(size);
         for (let index = 0; index < size; index++) {
           const proof = await log.inclusionProof(index, size);
-          verifyInclusion({ leafHash: await log.leafHash(index), index, treeSize: size, proof, rootHash });
+          verifyInclusion(sha256, {
+            leafHash: await log.leafHash(index),
+            index,
+            treeSize: size,
+            proof,
+            rootHash,
+          });
         }
         for (let size1 = 1; size1 <= size; size1++) {
           const proof = await log.consistencyProof(size1, size);
-          verifyConsistency({ size1, size2: size, root1: await log.rootHash(size1), root2: rootHash, proof });
+          verifyConsistency(sha256, {
+            size1,
+            size2: size,
+            root1: await log.rootHash(size1),
+            root2: rootHash,
+            proof,
+          });
         }
       }
     }));

@@ -7,13 +7,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
-import { type Checkpoint, signCheckpoint, type TreeHead } from "../../src/audit/checkpoint.ts";
+import type { Checkpoint, TreeHead } from "../../src/audit/checkpoint.ts";
 import { CheckpointTracker } from "../../src/audit/checkpoint-tracker.ts";
-import { generateLogKey } from "../../src/audit/log-key.ts";
+import { generateLogKey, signCheckpoint } from "../../src/audit/log-signer.ts";
 import { MerkleLog } from "../../src/audit/merkle-log.ts";
 import { SqliteLogStore } from "../../src/audit/sqlite-log-store.ts";
 import { assertLogIntact, type LogFaultKind, verifyLog } from "../../src/audit/verify-log.ts";
 import { utf8 } from "../../src/crypto/bytes.ts";
+import { sha256 } from "../../src/crypto/hash.ts";
+import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { NanoError } from "../../src/errors/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nano-audit-tamper-"));
@@ -101,7 +103,7 @@ test("a changed entry with its leaf hash rewritten is caught by the subtree hash
   tamper(
     path,
     ["UPDATE merkle_log_entries SET data = ? WHERE idx = 17", forged],
-    ["UPDATE merkle_log_nodes SET hash = ? WHERE level = 0 AND idx = 17", hashLeaf(forged)],
+    ["UPDATE merkle_log_nodes SET hash = ? WHERE level = 0 AND idx = 17", hashLeaf(sha256, forged)],
   );
   // The pair [16, 18) no longer hashes to its stored parent: the edit is at 16 or later.
   await expectFault(store, heads, "subtree_hash_mismatch", 16, false);
@@ -181,12 +183,12 @@ test("truncate and regrow with different entries: only the checkpoints know, and
   await expectFault(store, everyTen, "checkpoint_root_mismatch", 20, false);
 
   // A client holding the old checkpoint at 30 meets the rewritten log's new checkpoint.
-  const tracker = new CheckpointTracker(key.verifier, { trusted: held });
+  const tracker = await CheckpointTracker.open(nodeProvider, key.verifier, { trusted: held });
   const newSize = await log.size();
   const forged = signedCheckpoint({ size: newSize, rootHash: await log.rootHash() });
   const proof = await log.consistencyProof(30, newSize);
-  assert.throws(
-    () => tracker.advance(forged, proof),
+  await assert.rejects(
+    async () => await tracker.advance(forged, proof),
     (error: unknown) => {
       assert.ok(NanoError.is(error, "log_fork_detected"));
       assert.match(error.message, /size 30/);
@@ -207,7 +209,7 @@ test("conflicting or malformed checkpoints given to verifyLog", async () => {
   const { store, heads } = await buildLog();
   const { EMPTY_ROOT, hashLeaf } = await import("../../src/audit/merkle-hash.ts");
   // Two signed roots for size 20: the store matches one; the other is a fork of the log itself.
-  const fork = { size: 20, rootHash: hashLeaf(utf8("fork")) };
+  const fork = { size: 20, rootHash: hashLeaf(sha256, utf8("fork")) };
   const result = await verifyLog(store, [heads[9]!, heads[19]!, fork]);
   assert.ok(!result.ok);
   if (!result.ok) {
@@ -217,7 +219,7 @@ test("conflicting or malformed checkpoints given to verifyLog", async () => {
   }
   await expectFault(
     store,
-    [{ size: 0, rootHash: hashLeaf(utf8("x")) }],
+    [{ size: 0, rootHash: hashLeaf(sha256, utf8("x")) }],
     "checkpoint_root_mismatch",
     0,
     false,

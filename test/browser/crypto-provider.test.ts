@@ -14,7 +14,7 @@ const PAGE = new URL("./pages/provider-suite/", import.meta.url).pathname;
 
 describe("the browser crypto provider in Chromium", () => {
   const bundled = useBundledPage(PAGE, (t) =>
-    needVectors(t, "wycheproof", "xwing", "composite-sigs", "blake2"),
+    needVectors(t, "wycheproof", "xwing", "composite-sigs", "blake2", "merkle"),
   );
 
   const runInPage = (variant: "detect" | "noble", index: number): Promise<CheckOutcome> =>
@@ -35,7 +35,7 @@ describe("the browser crypto provider in Chromium", () => {
     for (const name of ["ml-kem-768", "ml-dsa-65", "x25519", "ed25519", "chacha20-poly1305"]) {
       assert.equal(implementations[name], "webcrypto", name);
     }
-    for (const name of ["blake2b", "hkdf-blake2b", "sha3-256", "shake256", "argon2id"]) {
+    for (const name of ["blake2b", "sha256", "hkdf-blake2b", "sha3-256", "shake256", "argon2id"]) {
       assert.equal(implementations[name], "noble", name);
     }
     const noble = await runInPage("noble", 0);

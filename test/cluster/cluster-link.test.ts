@@ -91,6 +91,32 @@ describe("cluster link: nothing published before a subscription took effect is l
     await sleep(200);
     assert.equal(newer.closed, null, "the newer one stays");
   });
+
+  it("a token revoked before the subscription took effect still ends its session", async () => {
+    const [a, b] = relays as [(typeof relays)[0], (typeof relays)[0]];
+    // The store's answer: kate's token was deleted (relay B revoked it) after relay A authenticated the
+    // connection, and B announced it before A's SSUBSCRIBE reached Redis, so A never hears it.
+    const revoked = new Set(["kate-token"]);
+    a.link.tokenAlive = async (tokenId) => !revoked.has(tokenId);
+    b.link.announceSessionsEnded("kate", "token_revoked");
+    await sleep(100);
+    const session = new Recorder();
+    const bystander = new Recorder();
+    a.hub.add("kate", session, {
+      tokenId: "kate-token",
+      expiresAt: Date.now() + 60_000,
+      authenticatedAt: Date.now(),
+    });
+    a.hub.add("kate", bystander, {
+      tokenId: "kate-other-token",
+      expiresAt: Date.now() + 60_000,
+      authenticatedAt: Date.now(),
+    });
+    await until(() => session.closed !== null, "the revoked token's session closed");
+    assert.deepEqual(session.closed, { code: 4401, reason: "token_revoked" });
+    assert.equal(bystander.closed, null, "a live token's session stays");
+    a.link.tokenAlive = null;
+  });
 });
 
 describe("cluster link: reconnections do not multiply listeners", () => {

@@ -3,6 +3,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { hashLeaf, verifyInclusion } from "../../src/audit/index.ts";
+import { sha256 } from "../../src/crypto/hash.ts";
 import { blake2b, utf8 } from "../../src/crypto/index.ts";
 import { loadOrCreateLogKey } from "../../src/relay/audit-log-key.ts";
 import { PostgresTransparency } from "../../src/relay/cluster/postgres-transparency.ts";
@@ -66,8 +67,8 @@ describe("cluster: inclusion proof caches (L1 LRU, L2 Redis, L3 PostgreSQL)", ()
   async function verified(relay: (typeof relays)[0], username: string) {
     const proof = await relay.kt.ktProof(username);
     assert.ok(proof !== undefined, `${username} has a proof`);
-    verifyInclusion({
-      leafHash: hashLeaf(proof.leaf),
+    verifyInclusion(sha256, {
+      leafHash: hashLeaf(sha256, proof.leaf),
       index: proof.index,
       treeSize: proof.checkpoint.size,
       proof: proof.inclusionProof,

@@ -25,6 +25,7 @@ export interface InteropSet {
   readonly sealed: string;
   readonly hkdf: string;
   readonly blake2b: string;
+  readonly sha256: string;
 }
 
 const MESSAGE = utf8("nano interop: the same bytes in every runtime");
@@ -77,6 +78,7 @@ export async function makeInteropSet(provider: CryptoProvider): Promise<InteropS
     sealed: toHex(await p.aead.seal(key(provider), nonce(provider), MESSAGE, CONTEXT)),
     hkdf: toHex(p.hkdf(key(provider), nonce(provider), CONTEXT, 100)),
     blake2b: toHex(p.blake2b(MESSAGE, CONTEXT)),
+    sha256: toHex(p.sha256(MESSAGE, CONTEXT)),
   };
 }
 
@@ -127,5 +129,6 @@ export async function checkInteropSet(provider: CryptoProvider, other: InteropSe
   equalBytes(opened, MESSAGE, `AEAD open from ${other.by}`);
   equalBytes(fromHex(other.hkdf), fromHex(ours.hkdf), `HKDF from ${other.by}`);
   equalBytes(fromHex(other.blake2b), fromHex(ours.blake2b), `BLAKE2b from ${other.by}`);
-  return checked + 4;
+  equalBytes(fromHex(other.sha256), fromHex(ours.sha256), `SHA-256 from ${other.by}`);
+  return checked + 5;
 }

@@ -66,7 +66,7 @@ async function cases<T extends WycheproofTest, G extends WycheproofGroup<T>>(
 }
 
 const blake2b: ProviderCheck = {
-  name: "BLAKE2b-512 (blake2/blake2b-kat.json, unkeyed)",
+  name: "BLAKE2b-512, one-shot and incremental (blake2/blake2b-kat.json, unkeyed)",
   async run(provider, load) {
     const tally = new Tally();
     const entries = (await load("blake2/blake2b-kat.json")) as {
@@ -77,10 +77,70 @@ const blake2b: ProviderCheck = {
     }[];
     for (const [index, entry] of entries.entries()) {
       if (entry.hash !== "blake2b" || entry.key !== "") continue;
-      equalBytes(provider.primitives.blake2b(hex(entry.in)), hex(entry.out), `blake2b #${index}`);
+      const input = hex(entry.in);
+      equalBytes(provider.primitives.blake2b(input), hex(entry.out), `blake2b #${index}`);
       tally.count("unkeyed");
+      // The incremental form, fed in pieces that cross BLAKE2b's 128-byte blocks at varying points
+      // (an empty piece included), must give the same known answer.
+      const incremental = provider.primitives.blake2bIncremental();
+      const step = 1 + (index % 7);
+      incremental.update(new Uint8Array(0));
+      for (let at = 0; at < input.length; at += step) incremental.update(input.subarray(at, at + step));
+      equalBytes(incremental.digest(), hex(entry.out), `incremental blake2b #${index}`);
+      tally.count("incremental");
     }
-    return tally.require("unkeyed");
+    // Past the vectors' 255 bytes: a megabyte in uneven pieces equals the one-shot digest.
+    const large = new Uint8Array(1 << 20).map((_, i) => (i * 131 + (i >> 9)) & 0xff);
+    const pieces = provider.primitives.blake2bIncremental();
+    for (let at = 0, size = 1; at < large.length; at += size, size = 1 + ((size * 3 + 17) % 70_001))
+      pieces.update(large.subarray(at, at + size));
+    equalBytes(pieces.digest(), provider.primitives.blake2b(large), "incremental blake2b over 1 MiB");
+    tally.count("incremental 1 MiB");
+    return tally.require("unkeyed", "incremental", "incremental 1 MiB");
+  },
+};
+
+/**
+ * SHA-256 through the Merkle tree constants of transparency-dev/merkle (merkle/tree-constants.json):
+ * every leaf hash is SHA-256(0x00 || input), every interior node SHA-256(0x01 || left || right), and the
+ * root of every size; the empty string's hash is the empty tree's root (RFC 9162 2.1.1).
+ */
+const sha256: ProviderCheck = {
+  name: "SHA-256 (merkle/tree-constants.json: RFC 9162 leaf, node and root hashes)",
+  async run({ primitives: p }, load) {
+    const tally = new Tally();
+    const tree = (await load("merkle/tree-constants.json")) as {
+      leafInputsHex: string[];
+      nodeHashesByLevelHex: string[][];
+      rootHashesBySizeHex: string[];
+    };
+    equalBytes(
+      p.sha256(),
+      hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+      "SHA-256 of the empty string",
+    );
+    tally.count("empty");
+    for (const [i, input] of tree.leafInputsHex.entries()) {
+      equalBytes(p.sha256(Uint8Array.of(0), hex(input)), hex(tree.nodeHashesByLevelHex[0]![i]!), `leaf ${i}`);
+      tally.count("leaf");
+    }
+    for (let level = 1; level < tree.nodeHashesByLevelHex.length; level++) {
+      const below = tree.nodeHashesByLevelHex[level - 1]!;
+      for (const [i, node] of tree.nodeHashesByLevelHex[level]!.entries()) {
+        // One input split over three parts and the same bytes in one part must agree.
+        const parts = [Uint8Array.of(1), hex(below[2 * i]!), hex(below[2 * i + 1]!)];
+        equalBytes(p.sha256(...parts), hex(node), `node ${level}/${i}`);
+        equalBytes(p.sha256(concatBytes(...parts)), hex(node), `node ${level}/${i}, one part`);
+        tally.count("node");
+      }
+    }
+    const top = tree.nodeHashesByLevelHex.at(-1)!;
+    equalBytes(
+      hex(tree.rootHashesBySizeHex.at(-1)!),
+      hex(top[0]!),
+      "the complete tree's root is the top node",
+    );
+    return tally.require("empty", "leaf", "node");
   },
 };
 
@@ -342,6 +402,7 @@ const composite: ProviderCheck = {
 /** Every known-answer check, in a fixed order. */
 export const KNOWN_ANSWER_CHECKS: readonly ProviderCheck[] = Object.freeze([
   blake2b,
+  sha256,
   chacha,
   x25519,
   ed25519,

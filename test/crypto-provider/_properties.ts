@@ -10,6 +10,7 @@ import { chacha20poly1305 as nobleChacha } from "@noble/ciphers/chacha.js";
 import { ed25519 as nobleEd, x25519 as nobleX } from "@noble/curves/ed25519.js";
 import { blake2b as nobleBlake2b } from "@noble/hashes/blake2.js";
 import { hkdf as nobleHkdf } from "@noble/hashes/hkdf.js";
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { ml_kem768_x25519 as nobleXWing } from "@noble/post-quantum/hybrid.js";
 import { ml_dsa65 as nobleMlDsa } from "@noble/post-quantum/ml-dsa.js";
 import { ml_kem768 as nobleMlKem } from "@noble/post-quantum/ml-kem.js";
@@ -38,7 +39,7 @@ const againstNoble: ProviderCheck = {
     const tally = new Tally();
     await property(
       tally,
-      "blake2b + hkdf",
+      "blake2b + sha256 + hkdf",
       50,
       fc.asyncProperty(
         anyBytes(300),
@@ -47,6 +48,7 @@ const againstNoble: ProviderCheck = {
         fc.integer({ min: 1, max: 200 }),
         async (data, ikm, info, length) => {
           equalBytes(p.blake2b(data), nobleBlake2b(data), "blake2b");
+          equalBytes(p.sha256(info, data), nobleSha256(new Uint8Array([...info, ...data])), "sha256");
           equalBytes(
             p.hkdf(ikm, data, info, length),
             nobleHkdf(nobleBlake2b, ikm, data, info, length),

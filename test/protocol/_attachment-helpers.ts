@@ -1,70 +1,19 @@
-// Shared by the attachment tests: deterministic inputs, an independent implementation of
-// docs/attachments.md over @noble (so the spec, not just our code, is what the tests check), and
-// helpers to cut a ciphertext into its chunks.
+// Shared by the Node attachment tests: the runtime-neutral spec helpers (./_attachment-spec.ts, which
+// the page's tests use too) and node:assert forms of the checks.
 import assert from "node:assert/strict";
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { blake2b } from "@noble/hashes/blake2.js";
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { ATTACHMENT_FORMAT, attachmentChunkCount } from "../../src/client/attachments/attachment.ts";
 import type { ErrorCode } from "../../src/errors/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 
-export const CHUNK = ATTACHMENT_FORMAT.chunkSize;
-export const SEALED = CHUNK + ATTACHMENT_FORMAT.tagLength;
-export const HEADER = ATTACHMENT_FORMAT.headerLength;
-
-/** Bytes that differ at every position and between seeds, without a random source. */
-export function pattern(length: number, seed = 0): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = (i * 31 + seed * 7 + (i >>> 8)) & 0xff;
-  return out;
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-/** Splits a ciphertext into its header and sealed chunks (by the spec's lengths). */
-export function splitChunks(
-  ciphertext: Uint8Array,
-  size: number,
-): { header: Uint8Array; chunks: Uint8Array[] } {
-  const chunks: Uint8Array[] = [];
-  let offset = HEADER;
-  for (let i = 0; i < attachmentChunkCount(size); i++) {
-    const length = Math.min(SEALED, ciphertext.length - offset);
-    chunks.push(ciphertext.slice(offset, offset + length));
-    offset += length;
-  }
-  return { header: ciphertext.slice(0, HEADER), chunks };
-}
-
-/** docs/attachments.md implemented a second time, over @noble/ciphers and @noble/hashes. */
-export function nobleSeal(fileKey: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  const info = concat(new TextEncoder().encode("nano/v1/attachment"), Uint8Array.of(1));
-  const payloadKey = hkdf(blake2b, fileKey, nonce, info, 32);
-  const count = plaintext.length === 0 ? 1 : Math.ceil(plaintext.length / CHUNK);
-  const parts: Uint8Array[] = [Uint8Array.of(0x6e, 0x61, 0x74, 0x01), nonce];
-  for (let i = 0; i < count; i++) {
-    const chunkNonce = new Uint8Array(12);
-    new DataView(chunkNonce.buffer).setBigUint64(3, BigInt(i));
-    chunkNonce[11] = i === count - 1 ? 1 : 0;
-    parts.push(
-      chacha20poly1305(payloadKey, chunkNonce).encrypt(plaintext.subarray(i * CHUNK, (i + 1) * CHUNK)),
-    );
-  }
-  return concat(...parts);
-}
-
-export function nobleHash(ciphertext: Uint8Array): Uint8Array {
-  return blake2b(ciphertext);
-}
+export {
+  CHUNK,
+  concat,
+  HEADER,
+  nobleHash,
+  nobleSeal,
+  pattern,
+  SEALED,
+  splitChunks,
+} from "./_attachment-spec.ts";
 
 /** Asserts that `run` throws a NanoError with exactly `code` (sync or async). */
 export function assertCode(run: () => unknown, code: ErrorCode): void {

@@ -8,8 +8,9 @@ import {
   decryptAttachment,
   encryptAttachment,
 } from "../../src/client/attachments/attachment.ts";
+import { nodePrimitives } from "../../src/crypto/node-provider.ts";
 import type { ErrorCode } from "../../src/errors/index.ts";
-import { assertCode, assertSameBytes, CHUNK, concat, pattern } from "./_attachment-helpers.ts";
+import { assertRejectsCode, assertSameBytes, CHUNK, concat, pattern } from "./_attachment-helpers.ts";
 
 const TYPE = { contentType: "application/octet-stream" };
 const LIMIT = { maxBytes: 1 << 30 };
@@ -31,20 +32,22 @@ function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
   return pieces;
 }
 
-test("round trip at random sizes under random splits of plaintext and ciphertext", () => {
-  fc.assert(
-    fc.property(
+test("round trip at random sizes under random splits of plaintext and ciphertext", async () => {
+  await fc.assert(
+    fc.asyncProperty(
       size,
       fc.array(fc.nat(), { maxLength: 6 }),
       fc.array(fc.nat(), { maxLength: 6 }),
-      (n, cutsIn, cutsOut) => {
+      async (n, cutsIn, cutsOut) => {
         const plaintext = pattern(n, n & 0xff);
-        const sealer = new AttachmentSealer(TYPE);
-        const pieces = split(plaintext, cutsIn).flatMap((piece) => sealer.push(piece));
-        const { ciphertext: tail, reference } = sealer.finish();
+        const sealer = new AttachmentSealer(nodePrimitives, TYPE);
+        const pieces: Uint8Array[] = [];
+        for (const piece of split(plaintext, cutsIn)) pieces.push(...(await sealer.push(piece)));
+        const { ciphertext: tail, reference } = await sealer.finish();
         const ciphertext = concat(...pieces, ...tail);
-        const opener = new AttachmentOpener(reference, LIMIT);
-        const opened = split(ciphertext, cutsOut).flatMap((piece) => opener.push(piece));
+        const opener = new AttachmentOpener(nodePrimitives, reference, LIMIT);
+        const opened: Uint8Array[] = [];
+        for (const piece of split(ciphertext, cutsOut)) opened.push(...(await opener.push(piece)));
         opener.finish();
         assertSameBytes(concat(...opened), plaintext);
       },
@@ -53,35 +56,40 @@ test("round trip at random sizes under random splits of plaintext and ciphertext
   );
 });
 
-test("a single changed byte anywhere fails with the code for its position", () => {
-  fc.assert(
-    fc.property(size, fc.nat(), fc.integer({ min: 1, max: 255 }), (n, at, xor) => {
-      const { ciphertext, reference } = encryptAttachment(pattern(n), TYPE);
+test("a single changed byte anywhere fails with the code for its position", async () => {
+  await fc.assert(
+    fc.asyncProperty(size, fc.nat(), fc.integer({ min: 1, max: 255 }), async (n, at, xor) => {
+      const { ciphertext, reference } = await encryptAttachment(pattern(n), TYPE);
       const position = at % ciphertext.length;
       const tampered = ciphertext.slice();
       tampered[position]! ^= xor;
       // Magic and version: not an attachment. Nonce: another payload key. Anything later: a chunk.
       const code: ErrorCode = position < 4 ? "attachment_version_unsupported" : "attachment_chunk_invalid";
-      assertCode(() => decryptAttachment(tampered, reference, LIMIT), code);
+      await assertRejectsCode(() => decryptAttachment(tampered, reference, LIMIT), code);
     }),
     { numRuns: 400 },
   );
 });
 
-test("a shortened or lengthened ciphertext fails as truncated or trailing", () => {
-  fc.assert(
-    fc.property(size, fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 40 }), (n, cut, extra) => {
-      const { ciphertext, reference } = encryptAttachment(pattern(n), TYPE);
-      const keep = cut % ciphertext.length;
-      assertCode(
-        () => decryptAttachment(ciphertext.subarray(0, keep), reference, LIMIT),
-        "attachment_truncated",
-      );
-      assertCode(
-        () => decryptAttachment(concat(ciphertext, extra), reference, LIMIT),
-        "attachment_trailing_data",
-      );
-    }),
+test("a shortened or lengthened ciphertext fails as truncated or trailing", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      size,
+      fc.nat(),
+      fc.uint8Array({ minLength: 1, maxLength: 40 }),
+      async (n, cut, extra) => {
+        const { ciphertext, reference } = await encryptAttachment(pattern(n), TYPE);
+        const keep = cut % ciphertext.length;
+        await assertRejectsCode(
+          () => decryptAttachment(ciphertext.subarray(0, keep), reference, LIMIT),
+          "attachment_truncated",
+        );
+        await assertRejectsCode(
+          () => decryptAttachment(concat(ciphertext, extra), reference, LIMIT),
+          "attachment_trailing_data",
+        );
+      },
+    ),
     { numRuns: 200 },
   );
 });

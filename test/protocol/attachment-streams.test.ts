@@ -27,6 +27,7 @@ import {
   openAttachmentChunks,
   sealAttachmentChunks,
 } from "../../src/client/attachments/attachment.ts";
+import { nodePrimitives } from "../../src/crypto/node-provider.ts";
 import {
   assertRejectsCode,
   assertSameBytes,
@@ -72,18 +73,21 @@ describe("async iterables", () => {
     const plaintext = pattern(5 * CHUNK + 123, 4);
     let reference: AttachmentReference | undefined;
     const ciphertext = await collect(
-      sealAttachmentChunks(irregular(plaintext), TYPE, (r) => (reference = r)),
+      sealAttachmentChunks(nodePrimitives, irregular(plaintext), TYPE, (r) => (reference = r)),
     );
     assert.ok(reference);
-    const opened = await collect(openAttachmentChunks(irregular(ciphertext), reference, LIMIT));
+    const opened = await collect(
+      openAttachmentChunks(nodePrimitives, irregular(ciphertext), reference, LIMIT),
+    );
     assertSameBytes(opened, plaintext);
   });
 
   test("an opening generator fails with the attachment code and yields nothing after", async () => {
-    const { ciphertext, reference } = encryptAttachment(pattern(3 * CHUNK), TYPE);
+    const { ciphertext, reference } = await encryptAttachment(pattern(3 * CHUNK), TYPE);
     const released: Uint8Array[] = [];
     await assertRejectsCode(async () => {
       for await (const piece of openAttachmentChunks(
+        nodePrimitives,
         [ciphertext.subarray(0, HEADER + 2 * SEALED)],
         reference,
         LIMIT,
@@ -119,7 +123,7 @@ describe("Node Transform streams", () => {
   });
 
   test("tampering rejects the pipeline with the attachment code", async () => {
-    const { ciphertext, reference } = encryptAttachment(pattern(2 * CHUNK + 9), TYPE);
+    const { ciphertext, reference } = await encryptAttachment(pattern(2 * CHUNK + 9), TYPE);
     const tampered = ciphertext.slice();
     tampered[HEADER + SEALED + 5]! ^= 1;
     await assertRejectsCode(
@@ -195,7 +199,7 @@ describe("decryptAttachmentToFile", () => {
 
   test("writes the plaintext with mode 0600 once verified", async () => {
     const plaintext = pattern(2 * CHUNK + 77, 7);
-    const { ciphertext, reference } = encryptAttachment(plaintext, TYPE);
+    const { ciphertext, reference } = await encryptAttachment(plaintext, TYPE);
     const path = join(directory, "ok.bin");
     await decryptAttachmentToFile(Readable.from(irregular(ciphertext)), reference, path, LIMIT);
     assertSameBytes(new Uint8Array(readFileSync(path)), plaintext);
@@ -204,7 +208,7 @@ describe("decryptAttachmentToFile", () => {
   });
 
   test("a failed attachment leaves no file and keeps the old one", async () => {
-    const { ciphertext, reference } = encryptAttachment(pattern(2 * CHUNK + 77), TYPE);
+    const { ciphertext, reference } = await encryptAttachment(pattern(2 * CHUNK + 77), TYPE);
     const path = join(directory, "existing.bin");
     writeFileSync(path, "previous content");
     const tampered = ciphertext.slice();
@@ -224,7 +228,7 @@ describe("decryptAttachmentToFile", () => {
   });
 
   test("the size limit is checked before any file is created", async () => {
-    const { ciphertext, reference } = encryptAttachment(pattern(1000), TYPE);
+    const { ciphertext, reference } = await encryptAttachment(pattern(1000), TYPE);
     const before = readdirSync(directory).length;
     await assertRejectsCode(
       () => decryptAttachmentToFile([ciphertext], reference, join(directory, "big.bin"), { maxBytes: 999 }),
@@ -234,7 +238,7 @@ describe("decryptAttachmentToFile", () => {
   });
 
   test("a source yielding non-bytes is refused and cleaned up", async () => {
-    const { reference } = encryptAttachment(pattern(10), TYPE);
+    const { reference } = await encryptAttachment(pattern(10), TYPE);
     await assert.rejects(
       () =>
         decryptAttachmentToFile(

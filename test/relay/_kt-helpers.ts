@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "smol-toml";
+import { sha256 } from "../../src/crypto/hash.ts";
 import { SUITE_IDS } from "../../src/crypto/index.ts";
 import { nodeProvider as provider } from "../../src/crypto/node-provider.ts";
 import { encodeBundle } from "../../src/protocol/bundle.ts";
@@ -206,7 +207,7 @@ export async function pinnedKtKey(api: string) {
   const { parseVerifierKeys } = await import("../../src/audit/log-key.ts");
   const keys = await call(api, "GET", "/v1/transparency/log-keys");
   const [ed, ml] = (keys.body.kt as { verifier_keys: [string, string] }).verifier_keys;
-  return parseVerifierKeys(ed, ml);
+  return parseVerifierKeys(sha256, ed, ml);
 }
 
 /** The consistency-proof callback of KeyTransparencyVerifier over HTTP. */

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "smol-toml";
-import { type LogSigningKey, logVerifierKey } from "../../src/audit/log-key.ts";
+import { type LogSigningKey, logVerifierKey } from "../../src/audit/log-signer.ts";
 import { ed25519, mlDsa65 } from "../../src/crypto/index.ts";
 import {
   changeHash,

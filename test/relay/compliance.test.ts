@@ -9,6 +9,8 @@ import { decodeAuditEvent } from "../../src/audit/audit-event.ts";
 import { openCheckpoint } from "../../src/audit/checkpoint.ts";
 import { hashLeaf } from "../../src/audit/merkle-hash.ts";
 import { verifyInclusion } from "../../src/audit/merkle-verify.ts";
+import { sha256 } from "../../src/crypto/hash.ts";
+import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { actorPseudonym, loadOrCreateLogKey, readLogKey } from "../../src/relay/audit-log-key.ts";
 import { RelayTransparency, transactionRunner } from "../../src/relay/transparency.ts";
 import { openDatabase } from "../../src/store/sqlite/sqlite-store.ts";
@@ -142,10 +144,10 @@ describe("nano-relay compliance export, verify-export, access-log", () => {
     const file = JSON.parse(readFileSync(exportTo("bob-kt.json", "--force"), "utf8")) as ExportFile;
     const kt = file.payload.key_transparency;
     assert.equal(kt.bindings.length, 1);
-    const checkpoint = openCheckpoint(kt.checkpoint, await pinnedKtKey(relay.api));
+    const checkpoint = await openCheckpoint(nodeProvider, kt.checkpoint, await pinnedKtKey(relay.api));
     for (const binding of kt.bindings)
-      verifyInclusion({
-        leafHash: hashLeaf(fromB64(binding.leaf)),
+      verifyInclusion(sha256, {
+        leafHash: hashLeaf(sha256, fromB64(binding.leaf)),
         index: binding.log_index,
         treeSize: checkpoint.size,
         proof: binding.inclusion_proof.map(fromB64),

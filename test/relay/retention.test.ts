@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openCheckpoint } from "../../src/audit/checkpoint.ts";
 import { verifyLog } from "../../src/audit/verify-log.ts";
+import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { loadOrCreateLogKey } from "../../src/relay/audit-log-key.ts";
 import { sweepOnce } from "../../src/relay/sweeper.ts";
 import { RelayTransparency } from "../../src/relay/transparency.ts";
@@ -72,7 +73,7 @@ describe("retention: compliance.retention_audit_days, enforced by the sweeper", 
 
     // The entries themselves stay: a Merkle log cannot drop them, and they name no one.
     const checkpoint = await transparency.checkpoint("audit");
-    const head = openCheckpoint(checkpoint.note, transparency.key.verifier.audit);
+    const head = await openCheckpoint(nodeProvider, checkpoint.note, transparency.key.verifier.audit);
     const verified = await verifyLog(transparency.stores.audit, [head]);
     assert.ok(verified.ok);
     assert.equal(verified.size, 4);
@@ -80,7 +81,7 @@ describe("retention: compliance.retention_audit_days, enforced by the sweeper", 
     // Released, dave's old data goes at the next sweep; a month later so does carol's recent one.
     relay.store.db.prepare("DELETE FROM legal_holds").run();
     assert.equal((await sweepOnce(relay.context)).auditPersonalData, 2);
-    relay.clock.advance(2 * DAY);
+    await relay.clock.advance(2 * DAY);
     assert.equal((await sweepOnce(relay.context)).auditPersonalData, 2);
     assert.deepEqual(personal(recentCarol), []);
   });

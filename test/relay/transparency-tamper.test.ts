@@ -8,6 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import { before, describe, it } from "node:test";
 import { CheckpointTracker } from "../../src/audit/checkpoint-tracker.ts";
 import { KeyTransparencyVerifier } from "../../src/audit/kt-verifier.ts";
+import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { readLogKey } from "../../src/relay/audit-log-key.ts";
 import { RelayTransparency, transactionRunner } from "../../src/relay/transparency.ts";
@@ -66,7 +67,7 @@ describe("tampering with the stored logs", () => {
         await login(relay.api, user);
         await publishBundle(relay.api, user);
       }
-      const client = new KeyTransparencyVerifier(pinned);
+      const client = await KeyTransparencyVerifier.open(nodeProvider, pinned);
       const body = await call(relay.api, "GET", "/v1/prekeys/alice", undefined, users[1]!.token);
       await client.verify(
         "alice",
@@ -76,10 +77,10 @@ describe("tampering with the stored logs", () => {
       );
       // The relay's on-demand checkpoint covers alice's leaf (index 0); the client asks for the newest.
       const latest = await call(relay.api, "GET", "/v1/transparency/kt/checkpoint");
-      const tracker = new CheckpointTracker(pinned, { trusted: client.state()! });
+      const tracker = await CheckpointTracker.open(nodeProvider, pinned, { trusted: client.state()! });
       const held = tracker.current!.checkpoint.size;
       const to = latest.body.tree_size as number;
-      tracker.advance(
+      await tracker.advance(
         latest.body.checkpoint as string,
         to > held && held > 0 ? await consistencyFetcher(relay.api)(held, to) : [],
       );
@@ -226,9 +227,11 @@ describe("tampering with the stored logs", () => {
     assert.equal(result.log?.first_bad_index, k);
     assert.equal(result.log?.exact, true);
     // A monitor that held the last honest checkpoint: the regrown log's new checkpoint is a fork.
-    const tracker = new CheckpointTracker(logs.key.verifier.audit, { trusted: heldAuditNote });
-    assert.throws(
-      () => tracker.advance(forked.note, proof),
+    const tracker = await CheckpointTracker.open(nodeProvider, logs.key.verifier.audit, {
+      trusted: heldAuditNote,
+    });
+    await assert.rejects(
+      async () => await tracker.advance(forked.note, proof),
       (error: unknown) =>
         NanoError.is(error, "log_fork_detected") &&
         error.message.includes(`size ${auditSize},`) &&
@@ -257,7 +260,7 @@ describe("tampering with the stored logs", () => {
       const fetchAlice = async () =>
         (await call(relay.api, "GET", "/v1/prekeys/alice", undefined, dave.token)).body.transparency;
       // Alice's record bytes are not needed to reach the log checks: they fail first.
-      const client = new KeyTransparencyVerifier(pinned, ktState);
+      const client = await KeyTransparencyVerifier.open(nodeProvider, pinned, ktState);
       await assert.rejects(
         client.verify("alice", alice.record.encoded, await fetchAlice(), consistencyFetcher(relay.api)),
         (error: unknown) =>

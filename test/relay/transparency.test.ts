@@ -1,6 +1,7 @@
 // Key transparency against a REAL relay process (port 0) with real protocol identities: every bundle
 // carries a proof the client verifies, the client's checkpoint only moves forward, and the transparency
 // endpoints refuse hostile input with typed errors.
+
 import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import { decodeAuditEvent } from "../../src/audit/audit-event.ts";
 import { decodeKtLeaf, encodeKtLeaf } from "../../src/audit/kt-leaf.ts";
 import { describeKtOutcome, KeyTransparencyVerifier } from "../../src/audit/kt-verifier.ts";
 import type { LogVerifierKey } from "../../src/audit/log-key.ts";
+import { nodeProvider } from "../../src/crypto/node-provider.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { loadMigrations } from "../../src/store/sqlite/migrations.ts";
 import {
@@ -71,7 +73,7 @@ describe("key transparency with a real relay", async () => {
 
   it("a bundle proves its owner's binding; the client verifies it and tracks the checkpoint", async () => {
     const body = await fetchBundle(alice, bob);
-    const client = new KeyTransparencyVerifier(pinned);
+    const client = await KeyTransparencyVerifier.open(nodeProvider, pinned);
     const result = await client.verify(
       "alice",
       alice.record.encoded,
@@ -100,7 +102,7 @@ describe("key transparency with a real relay", async () => {
   });
 
   it("after an identity update the new record is proven and the persisted tracker advances by a consistency proof", async () => {
-    const client = new KeyTransparencyVerifier(pinned);
+    const client = await KeyTransparencyVerifier.open(nodeProvider, pinned);
     await client.verify(
       "bob",
       bob.record.encoded,
@@ -111,7 +113,7 @@ describe("key transparency with a real relay", async () => {
     const old = alice.record;
     assert.equal((await updateIdentity(relay.api, alice)).status, 200);
     await publishBundle(relay.api, alice);
-    const restored = new KeyTransparencyVerifier(pinned, saved);
+    const restored = await KeyTransparencyVerifier.open(nodeProvider, pinned, saved);
     const asked: [number, number][] = [];
     const fetcher = consistencyFetcher(relay.api);
     const body = await fetchBundle(alice, bob);
@@ -121,10 +123,18 @@ describe("key transparency with a real relay", async () => {
     });
     assert.equal(result.recordVersion, 2);
     assert.equal(asked.length, 1);
-    assert.ok(restored.checkpoint!.size > new KeyTransparencyVerifier(pinned, saved).checkpoint!.size);
+    assert.ok(
+      restored.checkpoint!.size >
+        (await KeyTransparencyVerifier.open(nodeProvider, pinned, saved)).checkpoint!.size,
+    );
     // The old record is no longer what the log binds: a relay serving it is caught.
     await rejects(
-      new KeyTransparencyVerifier(pinned).verify("alice", old.encoded, body.transparency, fetcher),
+      (await KeyTransparencyVerifier.open(nodeProvider, pinned)).verify(
+        "alice",
+        old.encoded,
+        body.transparency,
+        fetcher,
+      ),
       "kt_binding_mismatch",
     );
   });
@@ -132,19 +142,19 @@ describe("key transparency with a real relay", async () => {
   it("rejects a proof for another user, a forged leaf, a bad proof and a missing or malformed object", async () => {
     const fetcher = consistencyFetcher(relay.api);
     const proof = (await fetchBundle(bob, alice)).transparency as Record<string, unknown>;
-    const fresh = () => new KeyTransparencyVerifier(pinned);
+    const fresh = () => KeyTransparencyVerifier.open(nodeProvider, pinned);
     // Bob's proof offered for alice's name: the salted commitment does not open.
     await rejects(
-      fresh().verify("alice", alice.record.encoded, proof, fetcher),
+      (await fresh()).verify("alice", alice.record.encoded, proof, fetcher),
       "salted_commitment_mismatch",
     );
     // Bob's proof with alice's record: the identity hash differs.
-    await rejects(fresh().verify("bob", alice.record.encoded, proof, fetcher), "kt_binding_mismatch");
+    await rejects((await fresh()).verify("bob", alice.record.encoded, proof, fetcher), "kt_binding_mismatch");
     // A leaf rewritten to bind another identity no longer hashes into the signed tree.
     const leaf = decodeKtLeaf(fromB64(proof.leaf as string));
     const forged = encodeKtLeaf({ ...leaf, identityHash: alice.record.hash });
     await rejects(
-      fresh().verify("bob", alice.record.encoded, { ...proof, leaf: b64(forged) }, fetcher),
+      (await fresh()).verify("bob", alice.record.encoded, { ...proof, leaf: b64(forged) }, fetcher),
       "inclusion_proof_invalid",
     );
     const path = proof.inclusion_proof as string[];
@@ -152,7 +162,7 @@ describe("key transparency with a real relay", async () => {
       const flipped = fromB64(path[0]!);
       flipped[0]! ^= 1;
       await rejects(
-        fresh().verify(
+        (await fresh()).verify(
           "bob",
           bob.record.encoded,
           { ...proof, inclusion_proof: [b64(flipped), ...path.slice(1)] },
@@ -162,16 +172,16 @@ describe("key transparency with a real relay", async () => {
       );
     }
     await rejects(
-      fresh().verify("bob", bob.record.encoded, { ...proof, log_index: 10_000 }, fetcher),
+      (await fresh()).verify("bob", bob.record.encoded, { ...proof, log_index: 10_000 }, fetcher),
       "kt_proof_missing",
     );
-    await rejects(fresh().verify("bob", bob.record.encoded, null, fetcher), "kt_proof_missing");
+    await rejects((await fresh()).verify("bob", bob.record.encoded, null, fetcher), "kt_proof_missing");
     await rejects(
-      fresh().verify("bob", bob.record.encoded, { ...proof, leaf: "%%%" }, fetcher),
+      (await fresh()).verify("bob", bob.record.encoded, { ...proof, leaf: "%%%" }, fetcher),
       "kt_proof_missing",
     );
     await rejects(
-      fresh().verify(
+      (await fresh()).verify(
         "bob",
         bob.record.encoded,
         { ...proof, inclusion_proof: Array(65).fill("AA==") },
@@ -182,18 +192,18 @@ describe("key transparency with a real relay", async () => {
     const note = proof.checkpoint as string;
     const tampered = note.replace(/\n(\d+)\n/, (_m, size: string) => `\n${Number(size) + 1}\n`);
     await rejects(
-      fresh().verify("bob", bob.record.encoded, { ...proof, checkpoint: tampered }, fetcher),
+      (await fresh()).verify("bob", bob.record.encoded, { ...proof, checkpoint: tampered }, fetcher),
       "checkpoint_signature_invalid",
     );
     const unsigned = note.split("\n\n")[0]!;
     await rejects(
-      fresh().verify("bob", bob.record.encoded, { ...proof, checkpoint: `${unsigned}\n\n` }, fetcher),
+      (await fresh()).verify("bob", bob.record.encoded, { ...proof, checkpoint: `${unsigned}\n\n` }, fetcher),
       "signed_note_malformed",
     );
   });
 
   it("a checkpoint older than the one held is a rollback naming both", async () => {
-    const first = new KeyTransparencyVerifier(pinned);
+    const first = await KeyTransparencyVerifier.open(nodeProvider, pinned);
     const proof = (await fetchBundle(bob, alice)).transparency as Record<string, unknown>;
     await first.verify("bob", bob.record.encoded, proof, consistencyFetcher(relay.api));
     // A newer checkpoint exists after one more claim; then the relay "replays" the old one.
@@ -201,7 +211,7 @@ describe("key transparency with a real relay", async () => {
     assert.equal((await claim(relay.api, carol)).status, 201);
     await login(relay.api, carol);
     await publishBundle(relay.api, carol);
-    const newer = new KeyTransparencyVerifier(pinned);
+    const newer = await KeyTransparencyVerifier.open(nodeProvider, pinned);
     await newer.verify(
       "carol",
       carol.record.encoded,
@@ -217,7 +227,7 @@ describe("key transparency with a real relay", async () => {
   });
 
   it("concurrent verifications against a growing log do not look like a fork", async () => {
-    const client = new KeyTransparencyVerifier(pinned);
+    const client = await KeyTransparencyVerifier.open(nodeProvider, pinned);
     await client.verify(
       "bob",
       bob.record.encoded,
@@ -358,7 +368,7 @@ describe("key transparency with a real relay", async () => {
     const body = await fetchBundle(alice, bob);
     assert.equal(body.transparency, null);
     await rejects(
-      new KeyTransparencyVerifier(pinned).verify(
+      (await KeyTransparencyVerifier.open(nodeProvider, pinned)).verify(
         "alice",
         alice.record.encoded,
         body.transparency,

@@ -8,6 +8,7 @@
  *   export --since T    audit events since T as JSON lines (SIEM ingestion)
  *   log-keys            print the verifier keys clients pin
  */
+
 import { resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { decodeAuditEvent } from "../../audit/audit-event.ts";
@@ -17,7 +18,9 @@ import { hashLeaf } from "../../audit/merkle-hash.ts";
 import { verifyConsistency } from "../../audit/merkle-verify.ts";
 import { encodeBase64 } from "../../audit/signed-note.ts";
 import { verifyLog } from "../../audit/verify-log.ts";
+import { sha256 } from "../../crypto/hash.ts";
 import { toHex } from "../../crypto/index.ts";
+import { nodeProvider } from "../../crypto/node-provider.ts";
 import { NanoError } from "../../errors/index.ts";
 import {
   LOG_IDS,
@@ -115,7 +118,7 @@ export async function verifyOneLog(
   const heads = [];
   for (const checkpoint of stored) {
     try {
-      const opened = openCheckpoint(checkpoint.note, transparency.key.verifier[log]);
+      const opened = await openCheckpoint(nodeProvider, checkpoint.note, transparency.key.verifier[log]);
       if (opened.size !== checkpoint.size)
         throw new NanoError("checkpoint_malformed", "stored size differs from the note");
       heads.push(opened);
@@ -154,7 +157,7 @@ export async function verifyOneLog(
     if (older.size < anchor) continue;
     try {
       if (older.size > 0)
-        verifyConsistency({
+        verifyConsistency(sha256, {
           size1: older.size,
           size2: newer.size,
           root1: older.rootHash,
@@ -251,7 +254,7 @@ export async function auditProveCommand(
       index: options.entry,
       tree_size: checkpoint.size,
       leaf: encodeBase64(leaf),
-      leaf_hash: toHex(hashLeaf(leaf)),
+      leaf_hash: toHex(hashLeaf(sha256, leaf)),
       inclusion_proof: proof.map(encodeBase64),
       checkpoint: checkpoint.note,
     };
@@ -284,7 +287,11 @@ export async function exportEvents(
   let count = 0;
   for (let start = 0; start < size; start += 1024) {
     for (const { index, data } of await store.entries(start, Math.min(size, start + 1024))) {
-      const base: Record<string, unknown> = { log: options.log, index, leaf_hash: toHex(hashLeaf(data)) };
+      const base: Record<string, unknown> = {
+        log: options.log,
+        index,
+        leaf_hash: toHex(hashLeaf(sha256, data)),
+      };
       let time: number;
       if (options.log === "audit") {
         const event = decodeAuditEvent(data);

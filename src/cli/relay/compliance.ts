@@ -4,12 +4,15 @@
  * the operator (OS user), the command, the target and the reason (the last three people-naming fields
  * as salted commitments, the target also as its actor pseudonym), in the same transaction as the change.
  */
+
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { decodeAuditEvent } from "../../audit/audit-event.ts";
-import { checkKeyName, formatVerifierKeys, type LogSigningKey, logVerifierKey } from "../../audit/log-key.ts";
+import { checkKeyName, formatVerifierKeys } from "../../audit/log-key.ts";
+import { type LogSigningKey, logVerifierKey } from "../../audit/log-signer.ts";
+import { sha256 } from "../../crypto/hash.ts";
 import { constantTimeEqual, ed25519, mlDsa65 } from "../../crypto/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import { actorPseudonym, keyFileModeProblem, readLogKey, tombstoneKey } from "../../relay/audit-log-key.ts";
@@ -504,7 +507,7 @@ export async function adminKeyCommand(options: {
     `${JSON.stringify({ version: ADMIN_KEY_VERSION, name: key.name, ed25519_seed: b64(key.ed25519Seed), ml_dsa_65_seed: b64(key.mlDsa65Seed) })}\n`,
     options.force === true,
   );
-  const [ed, ml] = formatVerifierKeys(verifier);
+  const [ed, ml] = formatVerifierKeys(sha256, verifier);
   out(
     `# ${options.name}'s approval key (the secret half is in ${options.output}); add to the relay's configuration:`,
   );

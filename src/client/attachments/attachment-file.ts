@@ -1,12 +1,14 @@
 /**
  * Decrypting an attachment to a file so that a partial or forged attachment never appears under its
  * name: plaintext goes to a 0600 temporary file in the same directory, which is synced and renamed
- * over `path` only after the last chunk and the hash verified, and deleted on any failure. The only
- * file I/O in src/protocol; it exists here so every caller gets the misuse-resistant form.
+ * over `path` only after the last chunk and the hash verified, and deleted on any failure. Node only
+ * (the page keeps attachments in IndexedDB: browser-store/idb-attachment-sink.ts); it exists so every
+ * Node caller gets the misuse-resistant form.
  */
 import { randomBytes } from "node:crypto";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { nodePrimitives } from "../../crypto/node-provider.ts";
 import type { AttachmentReference } from "../../protocol/attachment-reference.ts";
 import { AttachmentOpener, type AttachmentOpenOptions } from "./attachment-stream.ts";
 
@@ -43,7 +45,7 @@ export async function decryptAttachmentToFile(
   path: string,
   options: AttachmentOpenOptions,
 ): Promise<void> {
-  const opener = new AttachmentOpener(reference, options);
+  const opener = new AttachmentOpener(nodePrimitives, reference, options);
   const directory = dirname(path);
   const temporary = join(directory, `.${basename(path)}.${randomBytes(8).toString("hex")}.partial`);
   // "wx": never follow or reuse an existing file at the temporary name.
@@ -53,7 +55,7 @@ export async function decryptAttachmentToFile(
     await handle.chmod(0o600);
     for await (const piece of source) {
       if (!(piece instanceof Uint8Array)) throw new TypeError("attachment source must yield bytes");
-      for (const plaintext of opener.push(piece)) await writeAll(handle, plaintext);
+      for (const plaintext of await opener.push(piece)) await writeAll(handle, plaintext);
     }
     opener.finish();
     await handle.sync();

@@ -1,27 +1,22 @@
 /**
  * The attachment STREAM construction (docs/attachments.md, "Ciphertext format"): age's payload format
- * with nano's KDF. Pure and synchronous: bytes in, bytes out, constant memory per chunk; the I/O
- * wrappers live in attachment.ts.
+ * with nano's KDF. The one definition of the format for both runtimes: it seals and opens chunks with
+ * a CryptoProvider's (asynchronous) AEAD and hashes the ciphertext with the provider's incremental
+ * BLAKE2b, so the page (createWebProvider) and Node (nodePrimitives) write the same bytes. Bytes in,
+ * bytes out, constant memory per chunk; no `node:` import and no Buffer (the page bundles it). Node's
+ * streams and files wrap it in attachment.ts and attachment-file.ts.
  *
  * ciphertext = magic "nat" || version 0x01 || nonce (16) || chunk_0 || ... || chunk_{n-1}
  * payload key = HKDF-BLAKE2b(ikm = file key, salt = nonce, info = "nano/v1/attachment" || version, 32)
  * chunk_i    = ChaCha20-Poly1305(payload key, nonce = u88be(i) || last, plaintext_i, ad = "")
  */
 
-import { blake2bIncremental, type IncrementalHash } from "../../crypto/hash.ts";
-import {
-  aeadOpen,
-  aeadSeal,
-  CHACHA20_POLY1305,
-  constantTimeEqual,
-  copyBytes,
-  hkdf,
-  randomBytes,
-  utf8,
-  wipe,
-} from "../../crypto/index.ts";
+import { copyBytes, utf8, wipe } from "../../crypto/bytes.ts";
 import { KDF_LABELS } from "../../crypto/labels.ts";
+import { CHACHA20_POLY1305 } from "../../crypto/parameters.ts";
+import type { CryptoPrimitives, IncrementalHash } from "../../crypto/provider/types.ts";
 import { NanoError } from "../../errors/index.ts";
+import { constantTimeEqual } from "../../protocol/_constant-time.ts";
 import {
   ATTACHMENT_REFERENCE,
   type AttachmentReference,
@@ -29,6 +24,12 @@ import {
   checkContentType,
   checkFilename,
 } from "../../protocol/attachment-reference.ts";
+
+/** What the codec needs of a runtime: randomness, HKDF and the incremental hash (sync), the AEAD (async). */
+export type AttachmentPrimitives = Pick<
+  CryptoPrimitives,
+  "randomBytes" | "hkdf" | "blake2bIncremental" | "aead"
+>;
 
 export const ATTACHMENT_FORMAT = Object.freeze({
   version: 0x01,
@@ -54,9 +55,21 @@ export function attachmentCiphertextLength(size: number): number {
   return ATTACHMENT_FORMAT.headerLength + size + attachmentChunkCount(size) * ATTACHMENT_FORMAT.tagLength;
 }
 
-function derivePayloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
+function derivePayloadKey(
+  primitives: AttachmentPrimitives,
+  fileKey: Uint8Array,
+  nonce: Uint8Array,
+): Uint8Array {
   const info = new Uint8Array([...utf8(ATTACHMENT_FORMAT.label), ATTACHMENT_FORMAT.version]);
-  return hkdf(fileKey, nonce, info, CHACHA20_POLY1305.keyLength);
+  return primitives.hkdf(fileKey, nonce, info, CHACHA20_POLY1305.keyLength);
+}
+
+/**
+ * Refuses a second call while one is pending: chunks must be sealed, hashed and opened in order, and an
+ * unawaited `push` followed by another would interleave them.
+ */
+function busy(kind: string): TypeError {
+  return new TypeError(`attachment ${kind} is still working on the previous call: await it first`);
 }
 
 /** STREAM nonce: 11-byte big-endian chunk counter, then 0x01 on the last chunk and 0x00 otherwise. */
@@ -94,15 +107,17 @@ export interface AttachmentSealOptions {
 }
 
 /**
- * Encrypts one attachment incrementally. `push` returns the ciphertext pieces that are final so far;
- * `finish` returns the rest and the reference. A full chunk is held back until more input arrives,
- * because only then is it known not to be the last (the last-chunk flag is in its nonce).
+ * Encrypts one attachment incrementally. `push` resolves to the ciphertext pieces that are final so
+ * far; `finish` to the rest and the reference. A full chunk is held back until more input arrives,
+ * because only then is it known not to be the last (the last-chunk flag is in its nonce). One call at
+ * a time: each must be awaited before the next.
  */
 export class AttachmentSealer {
+  readonly #primitives: AttachmentPrimitives;
   readonly #fileKey: Uint8Array;
   readonly #payloadKey: Uint8Array;
   readonly #header: Uint8Array;
-  readonly #hash: IncrementalHash = blake2bIncremental();
+  readonly #hash: IncrementalHash;
   readonly #buffer = new Uint8Array(ATTACHMENT_FORMAT.chunkSize);
   readonly #contentType: string;
   readonly #filename: string | undefined;
@@ -113,8 +128,9 @@ export class AttachmentSealer {
   #headerEmitted = false;
   #reference: AttachmentReference | undefined;
   #failure: NanoError | undefined;
+  #working = false;
 
-  constructor(options: AttachmentSealOptions) {
+  constructor(primitives: AttachmentPrimitives, options: AttachmentSealOptions) {
     checkContentType(options.contentType);
     if (options.filename !== undefined) checkFilename(options.filename);
     checkLimit(options.maxBytes);
@@ -128,9 +144,15 @@ export class AttachmentSealer {
       if (material.nonce.length !== ATTACHMENT_FORMAT.nonceLength)
         throw new RangeError("nonce must be 16 bytes");
     }
-    this.#fileKey = material ? copyBytes(material.fileKey) : randomBytes(ATTACHMENT_REFERENCE.keyLength);
-    const nonce = material ? copyBytes(material.nonce) : randomBytes(ATTACHMENT_FORMAT.nonceLength);
-    this.#payloadKey = derivePayloadKey(this.#fileKey, nonce);
+    this.#primitives = primitives;
+    this.#hash = primitives.blake2bIncremental();
+    this.#fileKey = material
+      ? copyBytes(material.fileKey)
+      : primitives.randomBytes(ATTACHMENT_REFERENCE.keyLength);
+    const nonce = material
+      ? copyBytes(material.nonce)
+      : primitives.randomBytes(ATTACHMENT_FORMAT.nonceLength);
+    this.#payloadKey = derivePayloadKey(primitives, this.#fileKey, nonce);
     this.#header = new Uint8Array([...ATTACHMENT_FORMAT.magic, ATTACHMENT_FORMAT.version, ...nonce]);
   }
 
@@ -144,18 +166,29 @@ export class AttachmentSealer {
     out.push(piece);
   }
 
-  #seal(out: Uint8Array[], plaintext: Uint8Array, last: boolean): void {
-    const sealed = aeadSeal(this.#payloadKey, chunkNonce(this.#counter, last), plaintext, new Uint8Array(0));
+  async #seal(out: Uint8Array[], plaintext: Uint8Array, last: boolean): Promise<void> {
+    const nonce = chunkNonce(this.#counter, last);
     this.#counter += 1;
+    const sealed = await this.#primitives.aead.seal(this.#payloadKey, nonce, plaintext, new Uint8Array(0));
     this.#emit(out, sealed);
   }
 
-  #sealBuffered(out: Uint8Array[], last: boolean): void {
-    this.#seal(out, this.#buffer.subarray(0, this.#filled), last);
+  async #sealBuffered(out: Uint8Array[], last: boolean): Promise<void> {
+    await this.#seal(out, this.#buffer.subarray(0, this.#filled), last);
     this.#filled = 0;
   }
 
-  push(plaintext: Uint8Array): Uint8Array[] {
+  async push(plaintext: Uint8Array): Promise<Uint8Array[]> {
+    if (this.#working) throw busy("sealer");
+    this.#working = true;
+    try {
+      return await this.#push(plaintext);
+    } finally {
+      this.#working = false;
+    }
+  }
+
+  async #push(plaintext: Uint8Array): Promise<Uint8Array[]> {
     if (this.#reference !== undefined) throw new TypeError("attachment sealer is already finished");
     if (!(plaintext instanceof Uint8Array)) throw new TypeError("attachment plaintext must be a Uint8Array");
     if (this.#failure !== undefined) throw this.#failure;
@@ -175,10 +208,10 @@ export class AttachmentSealer {
     }
     let position = 0;
     while (position < plaintext.length) {
-      if (this.#filled === ATTACHMENT_FORMAT.chunkSize) this.#sealBuffered(out, false);
+      if (this.#filled === ATTACHMENT_FORMAT.chunkSize) await this.#sealBuffered(out, false);
       // Fast path without the copy: a whole chunk with more input after it in this call is not last.
       if (this.#filled === 0 && plaintext.length - position > ATTACHMENT_FORMAT.chunkSize) {
-        this.#seal(out, plaintext.subarray(position, position + ATTACHMENT_FORMAT.chunkSize), false);
+        await this.#seal(out, plaintext.subarray(position, position + ATTACHMENT_FORMAT.chunkSize), false);
         position += ATTACHMENT_FORMAT.chunkSize;
         continue;
       }
@@ -191,11 +224,21 @@ export class AttachmentSealer {
   }
 
   /** Seals the last chunk (empty only when the whole attachment is empty) and returns the reference. */
-  finish(): { ciphertext: Uint8Array[]; reference: AttachmentReference } {
+  async finish(): Promise<{ ciphertext: Uint8Array[]; reference: AttachmentReference }> {
+    if (this.#working) throw busy("sealer");
+    this.#working = true;
+    try {
+      return await this.#finish();
+    } finally {
+      this.#working = false;
+    }
+  }
+
+  async #finish(): Promise<{ ciphertext: Uint8Array[]; reference: AttachmentReference }> {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#reference !== undefined) throw new TypeError("attachment sealer is already finished");
-    const out = this.push(new Uint8Array(0));
-    this.#sealBuffered(out, true);
+    const out = await this.#push(new Uint8Array(0));
+    await this.#sealBuffered(out, true);
     const base = {
       key: this.#fileKey,
       hash: this.#hash.digest(),
@@ -221,8 +264,9 @@ export interface AttachmentOpenOptions {
  * After any error the opener is dead and rethrows that error.
  */
 export class AttachmentOpener {
+  readonly #primitives: AttachmentPrimitives;
   readonly #reference: AttachmentReference;
-  readonly #hash: IncrementalHash = blake2bIncremental();
+  readonly #hash: IncrementalHash;
   readonly #chunks: number;
   readonly #expectedLength: number;
   readonly #header = new Uint8Array(ATTACHMENT_FORMAT.headerLength);
@@ -233,11 +277,18 @@ export class AttachmentOpener {
   #counter = 0;
   #done = false;
   #failure: unknown;
+  #working = false;
 
-  constructor(reference: AttachmentReference, options: AttachmentOpenOptions) {
+  constructor(
+    primitives: AttachmentPrimitives,
+    reference: AttachmentReference,
+    options: AttachmentOpenOptions,
+  ) {
     checkLimit(options.maxBytes);
     checkAttachmentReference(reference);
     if (reference.size > options.maxBytes) throw tooLarge(reference.size, options.maxBytes);
+    this.#primitives = primitives;
+    this.#hash = primitives.blake2bIncremental();
     this.#reference = reference;
     this.#chunks = attachmentChunkCount(reference.size);
     this.#expectedLength = attachmentCiphertextLength(reference.size);
@@ -248,18 +299,23 @@ export class AttachmentOpener {
     return this.#done;
   }
 
-  push(ciphertext: Uint8Array): Uint8Array[] {
+  async push(ciphertext: Uint8Array): Promise<Uint8Array[]> {
+    if (this.#working) throw busy("opener");
     if (this.#failure !== undefined) throw this.#failure;
+    this.#working = true;
     try {
-      return this.#push(ciphertext);
+      return await this.#push(ciphertext);
     } catch (error) {
       this.#fail(error);
       throw error;
+    } finally {
+      this.#working = false;
     }
   }
 
   /** Throws `attachment_truncated` unless the final chunk arrived and verified. */
   finish(): void {
+    if (this.#working) throw busy("opener");
     if (this.#failure !== undefined) throw this.#failure;
     if (!this.#done) {
       const error = new NanoError(
@@ -277,7 +333,7 @@ export class AttachmentOpener {
     if (this.#buffer !== undefined) wipe(this.#buffer);
   }
 
-  #push(ciphertext: Uint8Array): Uint8Array[] {
+  async #push(ciphertext: Uint8Array): Promise<Uint8Array[]> {
     if (!(ciphertext instanceof Uint8Array))
       throw new TypeError("attachment ciphertext must be a Uint8Array");
     // Checked before buffering: a hostile source cannot make the opener hold more than one chunk.
@@ -306,7 +362,7 @@ export class AttachmentOpener {
       const want = this.#sealedChunkLength(this.#counter);
       // Fast path without the copy when the whole chunk is in this call's input.
       if (this.#filled === 0 && ciphertext.length - position >= want) {
-        this.#openChunk(out, ciphertext.subarray(position, position + want));
+        await this.#openChunk(out, ciphertext.subarray(position, position + want));
         position += want;
         continue;
       }
@@ -314,7 +370,7 @@ export class AttachmentOpener {
       buffer.set(ciphertext.subarray(position, position + take), this.#filled);
       this.#filled += take;
       position += take;
-      if (this.#filled === want) this.#openChunk(out, buffer.subarray(0, want));
+      if (this.#filled === want) await this.#openChunk(out, buffer.subarray(0, want));
     }
     return out;
   }
@@ -335,22 +391,19 @@ export class AttachmentOpener {
         "attachment ciphertext does not start with the nano v1 attachment header",
       );
     }
-    this.#payloadKey = derivePayloadKey(this.#reference.key, header.subarray(4));
+    this.#payloadKey = derivePayloadKey(this.#primitives, this.#reference.key, header.subarray(4));
     this.#buffer = new Uint8Array(Math.min(SEALED_CHUNK, this.#sealedChunkLength(0)));
     this.#filled = 0;
   }
 
-  #openChunk(out: Uint8Array[], sealed: Uint8Array): void {
+  async #openChunk(out: Uint8Array[], sealed: Uint8Array): Promise<void> {
     const last = this.#counter === this.#chunks - 1;
-    let plaintext: Uint8Array;
-    try {
-      plaintext = aeadOpen(this.#payloadKey!, chunkNonce(this.#counter, last), sealed, new Uint8Array(0));
-    } catch (cause) {
-      if (!NanoError.is(cause, "decryption_failed")) throw cause;
+    const nonce = chunkNonce(this.#counter, last);
+    const plaintext = await this.#primitives.aead.open(this.#payloadKey!, nonce, sealed, new Uint8Array(0));
+    if (plaintext === null) {
       throw new NanoError(
         "attachment_chunk_invalid",
         `attachment chunk ${this.#counter} of ${this.#chunks} failed authentication`,
-        { cause },
       );
     }
     this.#counter += 1;
@@ -370,4 +423,89 @@ export class AttachmentOpener {
     }
     out.push(plaintext);
   }
+}
+
+type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+function joined(pieces: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return out;
+}
+
+/** Encrypts bytes held in memory. For large files use the sealer or `sealAttachmentChunks`. */
+export async function sealAttachment(
+  primitives: AttachmentPrimitives,
+  plaintext: Uint8Array,
+  options: AttachmentSealOptions,
+): Promise<{ ciphertext: Uint8Array; reference: AttachmentReference }> {
+  const sealer = new AttachmentSealer(primitives, options);
+  const pieces = await sealer.push(plaintext);
+  const { ciphertext: tail, reference } = await sealer.finish();
+  pieces.push(...tail);
+  return { ciphertext: joined(pieces, attachmentCiphertextLength(reference.size)), reference };
+}
+
+/**
+ * Decrypts and verifies a whole ciphertext held in memory. Resolves to plaintext only when every chunk,
+ * the last-chunk flag, the length and the hash verified; the size limit is checked before allocating.
+ */
+export async function openAttachment(
+  primitives: AttachmentPrimitives,
+  ciphertext: Uint8Array,
+  reference: AttachmentReference,
+  options: AttachmentOpenOptions,
+): Promise<Uint8Array> {
+  const opener = new AttachmentOpener(primitives, reference, options);
+  const pieces = await opener.push(ciphertext);
+  opener.finish();
+  return joined(pieces, reference.size);
+}
+
+/**
+ * Yields ciphertext for plaintext read from `source`. The reference is `sealer.finish()`'s, available
+ * from `onReference` once the generator has completed.
+ */
+export async function* sealAttachmentChunks(
+  primitives: AttachmentPrimitives,
+  source: ByteSource,
+  options: AttachmentSealOptions,
+  onReference: (reference: AttachmentReference) => void,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const sealer = new AttachmentSealer(primitives, options);
+  for await (const piece of source) yield* await sealer.push(piece);
+  const { ciphertext, reference } = await sealer.finish();
+  yield* ciphertext;
+  onReference(reference);
+}
+
+/**
+ * Yields verified plaintext chunks for ciphertext read from `source`. Normal completion of the
+ * generator is the only signal that the attachment is whole and authentic; bytes yielded before an
+ * error must be discarded by the consumer (decryptAttachmentToFile does this for files).
+ */
+export async function* openAttachmentChunks(
+  primitives: AttachmentPrimitives,
+  source: ByteSource,
+  reference: AttachmentReference,
+  options: AttachmentOpenOptions,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const opener = new AttachmentOpener(primitives, reference, options);
+  for await (const piece of source) yield* await opener.push(piece);
+  opener.finish();
+}
+
+/** True when `error` is one of the failures that mean "this attachment must be discarded". */
+export function isAttachmentFailure(error: unknown): error is NanoError {
+  return (
+    NanoError.is(error, "attachment_truncated") ||
+    NanoError.is(error, "attachment_trailing_data") ||
+    NanoError.is(error, "attachment_chunk_invalid") ||
+    NanoError.is(error, "attachment_hash_mismatch") ||
+    NanoError.is(error, "attachment_version_unsupported")
+  );
 }

@@ -1,24 +1,27 @@
 /**
- * Attachments: content too large for a 64 KiB envelope (files, long texts), encrypted under a fresh
- * random key with the STREAM construction in attachment-stream.ts and addressed by the BLAKE2b-512 hash
- * of the ciphertext. The envelope carries the reference (key, hash, size, content type, filename).
+ * Attachments in Node: content too large for a 64 KiB envelope (files, long texts), encrypted under a
+ * fresh random key with the STREAM construction and addressed by the BLAKE2b-512 hash of the
+ * ciphertext. The envelope carries the reference (key, hash, size, content type, filename).
  * Spec: docs/attachments.md.
  *
- * Three ways in, all on the same core so they fail with the same codes:
+ * The format is attachment-stream.ts, runtime-neutral (the page runs it over its own provider); this
+ * file is its Node face, over nodePrimitives, so every Node caller fails with the same codes:
  * - `encryptAttachment` / `decryptAttachment` for bytes already in memory;
- * - `sealAttachmentChunks` / `openAttachmentChunks` over (async) iterables, and the Node `Transform`s
- *   `AttachmentEncryptStream` / `AttachmentDecryptStream`, in constant memory per chunk;
- * - `decryptAttachmentToFile`, which only makes a file appear once the whole attachment verified.
+ * - the Node `Transform`s `AttachmentEncryptStream` / `AttachmentDecryptStream`, in constant memory
+ *   per chunk;
+ * - `decryptAttachmentToFile` (attachment-file.ts), which only makes a file appear once the whole
+ *   attachment verified.
  */
 import { Transform, type TransformCallback } from "node:stream";
-import { NanoError } from "../../errors/index.ts";
+import { nodePrimitives } from "../../crypto/node-provider.ts";
 import type { AttachmentReference } from "../../protocol/attachment-reference.ts";
 import {
   AttachmentOpener,
   type AttachmentOpenOptions,
   AttachmentSealer,
   type AttachmentSealOptions,
-  attachmentCiphertextLength,
+  openAttachment,
+  sealAttachment,
 } from "./attachment-stream.ts";
 
 export {
@@ -35,87 +38,59 @@ export {
   ATTACHMENT_FORMAT,
   AttachmentOpener,
   type AttachmentOpenOptions,
+  type AttachmentPrimitives,
   AttachmentSealer,
   type AttachmentSealOptions,
   attachmentChunkCount,
   attachmentCiphertextLength,
+  isAttachmentFailure,
+  openAttachment,
+  openAttachmentChunks,
+  sealAttachment,
+  sealAttachmentChunks,
 } from "./attachment-stream.ts";
 
-type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
-
-/** Encrypts bytes held in memory. For files use the streaming forms. */
+/** Encrypts bytes held in memory with node:crypto. For files use the streams. */
 export function encryptAttachment(
   plaintext: Uint8Array,
   options: AttachmentSealOptions,
-): { ciphertext: Uint8Array; reference: AttachmentReference } {
-  const sealer = new AttachmentSealer(options);
-  const pieces = sealer.push(plaintext);
-  const { ciphertext: tail, reference } = sealer.finish();
-  pieces.push(...tail);
-  const ciphertext = new Uint8Array(attachmentCiphertextLength(reference.size));
-  let offset = 0;
-  for (const piece of pieces) {
-    ciphertext.set(piece, offset);
-    offset += piece.length;
-  }
-  return { ciphertext, reference };
+): Promise<{ ciphertext: Uint8Array; reference: AttachmentReference }> {
+  return sealAttachment(nodePrimitives, plaintext, options);
 }
 
-/**
- * Decrypts and verifies a whole ciphertext held in memory. Returns plaintext only when every chunk,
- * the last-chunk flag, the length and the hash verified; the size limit is checked before allocating.
- */
+/** Decrypts and verifies a whole ciphertext held in memory with node:crypto (see openAttachment). */
 export function decryptAttachment(
   ciphertext: Uint8Array,
   reference: AttachmentReference,
   options: AttachmentOpenOptions,
-): Uint8Array {
-  const opener = new AttachmentOpener(reference, options);
-  const pieces = opener.push(ciphertext);
-  opener.finish();
-  const plaintext = new Uint8Array(reference.size);
-  let offset = 0;
-  for (const piece of pieces) {
-    plaintext.set(piece, offset);
-    offset += piece.length;
-  }
-  return plaintext;
-}
-
-/**
- * Yields ciphertext for plaintext read from `source`. The reference is `sealer.finish()`'s, available
- * from `onReference` once the generator has completed.
- */
-export async function* sealAttachmentChunks(
-  source: ByteSource,
-  options: AttachmentSealOptions,
-  onReference: (reference: AttachmentReference) => void,
-): AsyncGenerator<Uint8Array, void, undefined> {
-  const sealer = new AttachmentSealer(options);
-  for await (const piece of source) yield* sealer.push(piece);
-  const { ciphertext, reference } = sealer.finish();
-  yield* ciphertext;
-  onReference(reference);
-}
-
-/**
- * Yields verified plaintext chunks for ciphertext read from `source`. Normal completion of the
- * generator is the only signal that the attachment is whole and authentic; bytes yielded before an
- * error must be discarded by the consumer (decryptAttachmentToFile does this for files).
- */
-export async function* openAttachmentChunks(
-  source: ByteSource,
-  reference: AttachmentReference,
-  options: AttachmentOpenOptions,
-): AsyncGenerator<Uint8Array, void, undefined> {
-  const opener = new AttachmentOpener(reference, options);
-  for await (const piece of source) yield* opener.push(piece);
-  opener.finish();
+): Promise<Uint8Array> {
+  return openAttachment(nodePrimitives, ciphertext, reference, options);
 }
 
 function asBytes(chunk: unknown): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
   throw new TypeError("attachment streams take bytes (Buffer or Uint8Array)");
+}
+
+/**
+ * Runs one step of a Transform: the stream calls `_transform` again only after `callback`, so the
+ * codec's one-call-at-a-time rule holds without a queue here.
+ */
+function step(stream: Transform, work: () => Promise<Uint8Array[]>, callback: TransformCallback): void {
+  let running: Promise<Uint8Array[]>;
+  try {
+    running = work();
+  } catch (error) {
+    callback(error as Error);
+    return;
+  }
+  running.then(
+    (pieces) => {
+      for (const piece of pieces) stream.push(piece);
+      callback();
+    },
+    (error: unknown) => callback(error as Error),
+  );
 }
 
 /** Node Transform: plaintext in, ciphertext out; `reference` is readable after the stream ends. */
@@ -125,7 +100,7 @@ export class AttachmentEncryptStream extends Transform {
 
   constructor(options: AttachmentSealOptions) {
     super();
-    this.#sealer = new AttachmentSealer(options);
+    this.#sealer = new AttachmentSealer(nodePrimitives, options);
   }
 
   get reference(): AttachmentReference {
@@ -135,23 +110,19 @@ export class AttachmentEncryptStream extends Transform {
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      for (const piece of this.#sealer.push(asBytes(chunk))) this.push(piece);
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
+    step(this, () => this.#sealer.push(asBytes(chunk)), callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    try {
-      const { ciphertext, reference } = this.#sealer.finish();
-      for (const piece of ciphertext) this.push(piece);
-      this.#reference = reference;
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
+    step(
+      this,
+      async () => {
+        const { ciphertext, reference } = await this.#sealer.finish();
+        this.#reference = reference;
+        return ciphertext;
+      },
+      callback,
+    );
   }
 }
 
@@ -165,35 +136,21 @@ export class AttachmentDecryptStream extends Transform {
 
   constructor(reference: AttachmentReference, options: AttachmentOpenOptions) {
     super();
-    this.#opener = new AttachmentOpener(reference, options);
+    this.#opener = new AttachmentOpener(nodePrimitives, reference, options);
   }
 
   override _transform(chunk: unknown, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      for (const piece of this.#opener.push(asBytes(chunk))) this.push(piece);
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
+    step(this, () => this.#opener.push(asBytes(chunk)), callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    try {
-      this.#opener.finish();
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
+    step(
+      this,
+      async () => {
+        this.#opener.finish();
+        return [];
+      },
+      callback,
+    );
   }
-}
-
-/** True when `error` is one of the failures that mean "this attachment must be discarded". */
-export function isAttachmentFailure(error: unknown): error is NanoError {
-  return (
-    NanoError.is(error, "attachment_truncated") ||
-    NanoError.is(error, "attachment_trailing_data") ||
-    NanoError.is(error, "attachment_chunk_invalid") ||
-    NanoError.is(error, "attachment_hash_mismatch") ||
-    NanoError.is(error, "attachment_version_unsupported")
-  );
 }

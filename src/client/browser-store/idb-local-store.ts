@@ -94,6 +94,12 @@ export interface IdbLocalStoreOptions {
    * default); null only where there is none, and then only one page may open the store at a time.
    */
   readonly locks?: LockManager | null;
+  /**
+   * Removes what the store keeps of expired attachments outside its rows: the received files' locations
+   * (an IdbAttachmentSink's `removeAll`), called after each sweep's commit. Best effort, as Node's file
+   * removal: a failure must not keep the rows from going (a later `prune` catches what is left).
+   */
+  readonly removeFiles?: (locations: readonly string[]) => Promise<unknown>;
 }
 
 /** What one object store row holds: the sealed record (absent for the replay cache) and the columns. */
@@ -176,6 +182,7 @@ export class IdbLocalStore implements LocalStoreApi {
   readonly #image = new StoreImage();
   readonly #blinded = new Map<string, Uint8Array>();
   readonly #releaseLock: () => void;
+  readonly #removeFiles: ((locations: readonly string[]) => Promise<unknown>) | undefined;
   #tail: Promise<unknown> = Promise.resolve();
   /** True while a work's synchronous part runs: a store call made then would wait for itself. */
   #inWork = false;
@@ -192,7 +199,9 @@ export class IdbLocalStore implements LocalStoreApi {
     keys: LocalKeys,
     primitives: RowSealPrimitives,
     releaseLock: () => void,
+    removeFiles: ((locations: readonly string[]) => Promise<unknown>) | undefined,
   ) {
+    this.#removeFiles = removeFiles;
     this.#name = name;
     this.#database = database;
     this.#anchorDatabase = anchorDatabase;
@@ -243,6 +252,7 @@ export class IdbLocalStore implements LocalStoreApi {
         keys,
         options.primitives,
         releaseLock,
+        options.removeFiles,
       );
       await store.#load();
       await store.#checkKey();
@@ -299,11 +309,13 @@ export class IdbLocalStore implements LocalStoreApi {
   }
 
   /**
-   * Deletes the messages whose timer ran out by `now` in one IndexedDB transaction; returns how many
-   * rows went. A browser saves no attachment files, so there is nothing else to remove.
+   * Deletes the messages whose timer ran out by `now` in one IndexedDB transaction, then their received
+   * files through `removeFiles` (best effort); returns how many rows went.
    */
   async sweepExpired(now = Date.now()): Promise<number> {
     const swept = await this.transaction((tables) => tables.sweepExpired(now));
+    if (swept.files.length > 0 && this.#removeFiles !== undefined)
+      await this.#removeFiles(swept.files).catch(() => {});
     return swept.deleted;
   }
 

@@ -20,4 +20,12 @@ export {
   openBrowserKeystore,
   requestPersistentStorage,
 } from "./browser-keystore.ts";
+export {
+  type AttachmentSinkPrimitives,
+  BROWSER_FILE_PREFIX,
+  IdbAttachmentSink,
+  type IdbAttachmentSinkOptions,
+  type KeptFile,
+  RECEIVED_FILES_SCHEMA_VERSION,
+} from "./idb-attachment-sink.ts";
 export { IDB_SCHEMA_VERSION, IdbLocalStore, type IdbLocalStoreOptions } from "./idb-local-store.ts";

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { nodePrimitives } from "../../crypto/node-provider.ts";
 import { AttachmentOpener, type AttachmentReference } from "../attachments/attachment.ts";
 import type { UnlockedHome } from "../home/open-home.ts";
 import { MAX_ATTACHMENT_BYTES } from "../operations/send-limits.ts";
@@ -78,7 +79,7 @@ export async function fetchAttachmentToFile(
   name: string,
   onProgress?: Progress,
 ): Promise<string> {
-  const opener = new AttachmentOpener(reference, { maxBytes: MAX_ATTACHMENT_BYTES });
+  const opener = new AttachmentOpener(nodePrimitives, reference, { maxBytes: MAX_ATTACHMENT_BYTES });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const temporary = join(dir, `.${randomBytes(8).toString("hex")}.partial`);
   const handle = await open(temporary, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);

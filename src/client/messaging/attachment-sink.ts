@@ -1,4 +1,4 @@
-import type { AttachmentReference } from "../attachments/attachment.ts";
+import type { AttachmentReference } from "../../protocol/attachment-reference.ts";
 import type { AttachmentLink, Progress } from "./attachments.ts";
 
 /**

@@ -1,5 +1,10 @@
 import { toHex } from "../../crypto/bytes.ts";
-import { AttachmentOpener, type AttachmentReference, AttachmentSealer } from "../attachments/attachment.ts";
+import type { AttachmentReference } from "../../protocol/attachment-reference.ts";
+import {
+  AttachmentOpener,
+  type AttachmentPrimitives,
+  AttachmentSealer,
+} from "../attachments/attachment-stream.ts";
 import { MAX_ATTACHMENT_BYTES } from "../operations/send-limits.ts";
 import type { RelayApi } from "../transport/relay-api.ts";
 
@@ -23,21 +28,22 @@ export interface AttachmentLink {
 }
 
 export async function sendAttachment(
+  primitives: AttachmentPrimitives,
   link: AttachmentLink,
   peer: string,
   bytes: Uint8Array,
   meta: { contentType: string; filename?: string },
   onProgress?: Progress,
 ): Promise<AttachmentReference> {
-  const sealer = new AttachmentSealer({
+  const sealer = new AttachmentSealer(primitives, {
     contentType: meta.contentType,
     ...(meta.filename === undefined ? {} : { filename: meta.filename }),
     maxBytes: MAX_ATTACHMENT_BYTES,
   });
   // The sealed chunks go out as they are: the upload names the ciphertext hash, known only once the
   // last chunk is sealed, so sealing cannot overlap the upload, but nothing is copied into one blob.
-  const pieces = sealer.push(bytes);
-  const { ciphertext: tail, reference } = sealer.finish();
+  const pieces = await sealer.push(bytes);
+  const { ciphertext: tail, reference } = await sealer.finish();
   pieces.push(...tail);
   await link.api.uploadAttachment(toHex(reference.hash), [peer], pieces, onProgress);
   return reference;
@@ -62,7 +68,7 @@ export async function downloadVerified(
     onProgress === undefined ? undefined : (done, total) => onProgress(done, total ?? reference.size),
   );
   for await (const piece of answer.body) {
-    const plaintext = opener.push(piece);
+    const plaintext = await opener.push(piece);
     if (plaintext.length > 0) await consume(plaintext);
   }
   opener.finish();
@@ -70,12 +76,13 @@ export async function downloadVerified(
 
 /** Fetches an attachment into memory (a long text, shown as text): the plaintext exists only verified. */
 export async function fetchAttachment(
+  primitives: AttachmentPrimitives,
   link: AttachmentLink,
   reference: AttachmentReference,
   onProgress?: Progress,
 ): Promise<Uint8Array> {
   // Refuses a reference above the limit before anything is allocated or downloaded.
-  const opener = new AttachmentOpener(reference, { maxBytes: MAX_ATTACHMENT_BYTES });
+  const opener = new AttachmentOpener(primitives, reference, { maxBytes: MAX_ATTACHMENT_BYTES });
   const plaintext = new Uint8Array(reference.size);
   let filled = 0;
   await downloadVerified(

@@ -266,7 +266,7 @@ export async function processEnvelope(
       continue;
     }
     try {
-      saved = await fetchAndSave(link, step.reference, options);
+      saved = await fetchAndSave(context, link, step.reference, options);
     } catch (failure) {
       if (NanoError.is(failure, "relay_unreachable")) return { kind: "keep" };
       // Not the attachment's fault (a full disk, an unwritable save folder): the message stays at
@@ -473,13 +473,14 @@ export function incomingFromStored(stored: ReceivedMessage): IncomingMessage {
 }
 
 async function fetchAndSave(
+  context: ClientContext,
   link: RelayLink,
   reference: AttachmentReference,
   options: { sink: AttachmentSink; onProgress?: Progress },
 ): Promise<Saved> {
   if (reference.contentType === LONG_TEXT_TYPE && reference.filename === undefined) {
     // A long text: shown like any text (strict UTF-8), never written as a file.
-    const plaintext = await fetchAttachment(link, reference, options.onProgress);
+    const plaintext = await fetchAttachment(context.provider.primitives, link, reference, options.onProgress);
     return { path: null, text: new TextDecoder("utf-8", { fatal: true }).decode(plaintext), reference };
   }
   const name = reference.filename ?? `attachment-${toHex(reference.hash).slice(0, 16)}`;

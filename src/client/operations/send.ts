@@ -194,7 +194,14 @@ async function encryptAndCommit(
   let attachment: SendResult["attachment"] = null;
   if (upload !== null) {
     const { bytes, ...meta } = upload;
-    const reference = await sendAttachment(link, peer, bytes, meta, request.onProgress);
+    const reference = await sendAttachment(
+      context.provider.primitives,
+      link,
+      peer,
+      bytes,
+      meta,
+      request.onProgress,
+    );
     content = encodeContent({
       type: CONTENT_TYPES.attachment,
       reference: encodeAttachmentReference(reference),

@@ -1,6 +1,7 @@
 import { KeyTransparencyVerifier, type KtVerification } from "../../audit/kt-verifier.ts";
 import { parseVerifierKeys } from "../../audit/log-key.ts";
 import { utf8 } from "../../crypto/bytes.ts";
+import type { CryptoProvider } from "../../crypto/provider/index.ts";
 import { NanoError } from "../../errors/index.ts";
 import type { LocalStoreApi } from "../local-store/local-tables.ts";
 import type { RelayApi } from "../transport/relay-api.ts";
@@ -41,16 +42,19 @@ function parsePinned(bytes: Uint8Array): PinnedKeys {
  */
 export class TransparencyClient {
   readonly #store: LocalStoreApi;
+  readonly #provider: CryptoProvider;
   #verifier: Promise<KeyTransparencyVerifier> | null = null;
 
-  constructor(store: LocalStoreApi) {
+  /** `provider`: the client's (ClientContext.provider); the verifier takes every primitive from it. */
+  constructor(store: LocalStoreApi, provider: CryptoProvider) {
     this.#store = store;
+    this.#provider = provider;
   }
 
   #verifierFor(api: RelayApi): Promise<KeyTransparencyVerifier> {
     let verifier = this.#verifier;
     if (verifier === null) {
-      verifier = loadVerifier(this.#store, api);
+      verifier = loadVerifier(this.#store, this.#provider, api);
       this.#verifier = verifier;
       // A failed load (relay down on first use) is retried on the next call, not kept.
       verifier.catch(() => {
@@ -84,7 +88,11 @@ export class TransparencyClient {
   }
 }
 
-async function loadVerifier(store: LocalStoreApi, api: RelayApi): Promise<KeyTransparencyVerifier> {
+async function loadVerifier(
+  store: LocalStoreApi,
+  provider: CryptoProvider,
+  api: RelayApi,
+): Promise<KeyTransparencyVerifier> {
   const stored = await store.read((tables) => ({
     keys: tables.getSecretMeta(PINNED_KEYS),
     state: tables.getSecretMeta(TRACKER_STATE),
@@ -93,7 +101,7 @@ async function loadVerifier(store: LocalStoreApi, api: RelayApi): Promise<KeyTra
   if (stored.keys === null) {
     // Trust on first use (docs/api.md "GET /v1/transparency/log-keys"); pin out of band where it matters.
     pinned = await api.ktLogKeys();
-    parseVerifierKeys(pinned.ed25519, pinned.mlDsa65);
+    parseVerifierKeys(provider.primitives.sha256, pinned.ed25519, pinned.mlDsa65);
     await store.transaction((tables) => {
       if (tables.getSecretMeta(PINNED_KEYS) === null)
         tables.putSecretMeta(PINNED_KEYS, utf8(JSON.stringify(pinned)));
@@ -101,6 +109,6 @@ async function loadVerifier(store: LocalStoreApi, api: RelayApi): Promise<KeyTra
   } else {
     pinned = parsePinned(stored.keys);
   }
-  const key = parseVerifierKeys(pinned.ed25519, pinned.mlDsa65);
-  return new KeyTransparencyVerifier(key, stored.state === null ? undefined : text(stored.state));
+  const key = parseVerifierKeys(provider.primitives.sha256, pinned.ed25519, pinned.mlDsa65);
+  return KeyTransparencyVerifier.open(provider, key, stored.state === null ? undefined : text(stored.state));
 }

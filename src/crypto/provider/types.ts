@@ -80,11 +80,19 @@ export interface AsyncAead {
   open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Promise<Uint8Array | null>;
 }
 
+/** An incremental hash: feed any number of parts, then read the digest once. */
+export interface IncrementalHash {
+  update(data: Uint8Array): void;
+  /** Returns the digest; the hash cannot be updated or read again afterwards. */
+  digest(): Uint8Array;
+}
+
 /** The primitives a runtime supplies, and which implementation serves each (for diagnostics and benches). */
 export const PRIMITIVE_NAMES = Object.freeze([
   "random",
   "blake2b",
   "sha512",
+  "sha256",
   "sha3-256",
   "shake256",
   "hkdf-blake2b",
@@ -106,7 +114,14 @@ export interface CryptoPrimitives {
   randomBytes(length: number): Uint8Array;
   /** BLAKE2b-512 over the concatenation of `parts`. */
   blake2b(...parts: readonly Uint8Array[]): Uint8Array;
+  /**
+   * BLAKE2b-512 fed piece by piece, for data too large to hold at once (an attachment's ciphertext is
+   * hashed as it streams): the same digest as `blake2b` over the concatenation of every `update`.
+   */
+  blake2bIncremental(): IncrementalHash;
   sha512(...parts: readonly Uint8Array[]): Uint8Array;
+  /** SHA-256: only where a standard fixes it (RFC 9162 Merkle trees, C2SP signed-note key IDs). */
+  sha256(...parts: readonly Uint8Array[]): Uint8Array;
   sha3_256(...parts: readonly Uint8Array[]): Uint8Array;
   shake256(data: Uint8Array, length: number): Uint8Array;
   /** HKDF (RFC 5869) over HMAC-BLAKE2b-512: the protocol's one KDF (src/crypto/kdf.ts has the limits). */

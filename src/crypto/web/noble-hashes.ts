@@ -1,17 +1,18 @@
 import { blake2b } from "@noble/hashes/blake2.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
-import { sha512 } from "@noble/hashes/sha2.js";
+import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { sha3_256, shake256 } from "@noble/hashes/sha3.js";
 import { checkHkdfRequest } from "../kdf-limits.ts";
+import type { IncrementalHash } from "../provider/types.ts";
 
 /**
  * The hashes and the KDF in the browser, from @noble/hashes: WebCrypto has no BLAKE2b, SHA-3 or SHAKE,
- * and its SHA-512 is asynchronous where the provider's hashes are synchronous (docs/web.md).
+ * and its SHA-512 and SHA-256 are asynchronous where the provider's hashes are synchronous (docs/web.md).
  */
 const BLAKE2B_LENGTH = 64;
 
 function digestOf(
-  hash: typeof blake2b | typeof sha512 | typeof sha3_256,
+  hash: typeof blake2b | typeof sha512 | typeof sha256 | typeof sha3_256,
   parts: readonly Uint8Array[],
 ): Uint8Array {
   const state = hash.create();
@@ -21,7 +22,17 @@ function digestOf(
 
 export const nobleHashes = Object.freeze({
   blake2b: (...parts: readonly Uint8Array[]): Uint8Array => digestOf(blake2b, parts),
+  blake2bIncremental(): IncrementalHash {
+    const state = blake2b.create();
+    return {
+      update(data: Uint8Array): void {
+        state.update(data);
+      },
+      digest: (): Uint8Array => state.digest(),
+    };
+  },
   sha512: (...parts: readonly Uint8Array[]): Uint8Array => digestOf(sha512, parts),
+  sha256: (...parts: readonly Uint8Array[]): Uint8Array => digestOf(sha256, parts),
   sha3_256: (...parts: readonly Uint8Array[]): Uint8Array => digestOf(sha3_256, parts),
   shake256(data: Uint8Array, length: number): Uint8Array {
     if (!Number.isSafeInteger(length) || length < 0)

@@ -60,6 +60,7 @@ export async function createWebProvider(options: WebProviderOptions = {}): Promi
     random: "webcrypto",
     blake2b: "noble",
     sha512: "noble",
+    sha256: "noble",
     "sha3-256": "noble",
     shake256: "noble",
     "hkdf-blake2b": "noble",

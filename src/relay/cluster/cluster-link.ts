@@ -371,11 +371,13 @@ export class ClusterLink {
       this.#listeners.set(username, listener);
     }
     // Whatever was published on the channel before the subscription took effect was missed: a wake-up
-    // (so the user's connections re-read) or a newer login elsewhere (so their generations are checked).
+    // (so the user's connections re-read), a newer login elsewhere (so their generations are checked),
+    // or a revoked token (so their tokens are looked up: the token was deleted before it was announced).
     this.#subscriber.sSubscribe(this.channel(username), listener).then(
       () => {
         this.#hub.notify(username);
         void this.#reassert(username);
+        void this.#checkSessions(username, CLOSE_REASONS.tokenRevoked);
       },
       () => {},
     );

@@ -5,11 +5,13 @@
  * src/audit/postgres-log-store.ts). Claims and identity updates log their binding and event inside
  * their own transaction (the journal); other events are their own transaction.
  */
-import { signCheckpoint } from "../../audit/checkpoint.ts";
+
 import { ktBinding } from "../../audit/kt-leaf.ts";
+import { signCheckpoint } from "../../audit/log-signer.ts";
 import { MerkleLog } from "../../audit/merkle-log.ts";
 import { appendInTransaction, PostgresLogStore } from "../../audit/postgres-log-store.ts";
 import { utf8 } from "../../crypto/index.ts";
+import { nodePrimitives } from "../../crypto/node-provider.ts";
 import { NanoError } from "../../errors/index.ts";
 import {
   bytes,
@@ -78,7 +80,7 @@ export class PostgresTransparency implements TransparencyService {
     recordVersion: number,
     time: number,
   ): Promise<number> {
-    const { leaf, salt } = ktBinding(username, identityHash, recordVersion, time);
+    const { leaf, salt } = ktBinding(nodePrimitives, username, identityHash, recordVersion, time);
     const { start } = await appendInTransaction(tx, "kt", [leaf]);
     await query(
       tx,

@@ -16,11 +16,10 @@ import { decodeAuditEvent } from "../../audit/audit-event.ts";
 import {
   ed25519KeyId,
   formatVerifierKeys,
-  type LogSigningKey,
   type LogVerifierKey,
-  logVerifierKey,
   parseVerifierKeys,
 } from "../../audit/log-key.ts";
+import { type LogSigningKey, logVerifierKey } from "../../audit/log-signer.ts";
 import { constantTimeEqual, ed25519, mlDsa65, sha256, toHex, utf8 } from "../../crypto/index.ts";
 import { label, SIGNATURE_CONTEXTS } from "../../crypto/labels.ts";
 import { NanoError } from "../../errors/index.ts";
@@ -127,7 +126,7 @@ export function weakenings(previous: RelayConfig, next: RelayConfig): Weakening[
 
 /** An administrator's verifier keys from the configuration (`compliance.approvers`). */
 export function approverKey(entry: { ed25519: string; ml_dsa_65: string }): LogVerifierKey {
-  return parseVerifierKeys(entry.ed25519, entry.ml_dsa_65);
+  return parseVerifierKeys(sha256, entry.ed25519, entry.ml_dsa_65);
 }
 
 function approvalMessage(fromHash: string, toHash: string): Uint8Array {
@@ -146,7 +145,7 @@ export function signApproval(fromHash: string, toHash: string, key: LogSigningKe
       format: APPROVAL_FORMAT,
       from_hash: fromHash,
       to_hash: toHash,
-      approver: formatVerifierKeys(verifier),
+      approver: formatVerifierKeys(sha256, verifier),
       ed25519: b64(ed25519.sign(key.ed25519Seed, message, CONTEXT())),
       ml_dsa_65: b64(mlDsa65.sign(key.mlDsa65Seed, message, CONTEXT())),
     },
@@ -171,7 +170,7 @@ function approverOf(text: string, fromHash: string, toHash: string, approvers: r
     if (file.format !== APPROVAL_FORMAT || file.from_hash !== fromHash || file.to_hash !== toHash)
       return null;
     const keys = file.approver as [string, string];
-    const signer = parseVerifierKeys(keys[0], keys[1]);
+    const signer = parseVerifierKeys(sha256, keys[0], keys[1]);
     const known = approvers.find((approver) => sameKey(approver, signer));
     if (known === undefined) return null;
     const message = approvalMessage(fromHash, toHash);
@@ -210,7 +209,7 @@ export function validApprovals(
     }
     const key = approverOf(text, fromHash, toHash, approvers);
     if (key === null) continue;
-    const id = `${key.name}+${ed25519KeyId(key).toString(16).padStart(8, "0")}`;
+    const id = `${key.name}+${ed25519KeyId(sha256, key).toString(16).padStart(8, "0")}`;
     found.set(id, id);
   }
   return [...found.keys()];

@@ -12,12 +12,10 @@
  * of how a reader re-serializes the file. A verifier needs both signatures (forging one needs breaking
  * both algorithms) and, to know the export is from a given relay, that relay's published keys.
  */
-import {
-  formatVerifierKeys,
-  type LogSigningKey,
-  type LogVerifierKey,
-  parseVerifierKeys,
-} from "../../audit/log-key.ts";
+
+import { formatVerifierKeys, type LogVerifierKey, parseVerifierKeys } from "../../audit/log-key.ts";
+import type { LogSigningKey } from "../../audit/log-signer.ts";
+import { sha256 } from "../../crypto/hash.ts";
 import { constantTimeEqual, ed25519, mlDsa65, utf8 } from "../../crypto/index.ts";
 import { label, SIGNATURE_CONTEXTS } from "../../crypto/labels.ts";
 import { NanoError } from "../../errors/index.ts";
@@ -59,7 +57,7 @@ export function signExport(payload: JsonObject, key: LogSigningKey, verifier: Lo
     payload,
     signature: {
       key_name: verifier.name,
-      verifier_keys: formatVerifierKeys(verifier),
+      verifier_keys: formatVerifierKeys(sha256, verifier),
       ed25519: b64(ed25519.sign(key.ed25519Seed, message, CONTEXT())),
       ml_dsa_65: b64(mlDsa65.sign(key.mlDsa65Seed, message, CONTEXT())),
     },
@@ -107,7 +105,7 @@ export function verifyExport(text: string, expected?: LogVerifierKey): VerifiedE
     throw invalid("signature.verifier_keys must be two verifier keys");
   let signer: LogVerifierKey;
   try {
-    signer = parseVerifierKeys(vkeys[0] as string, vkeys[1] as string);
+    signer = parseVerifierKeys(sha256, vkeys[0] as string, vkeys[1] as string);
   } catch (error) {
     throw invalid(`signature.verifier_keys: ${(error as Error).message}`);
   }

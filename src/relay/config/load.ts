@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { parseVerifierKeys } from "../../audit/log-key.ts";
+import { sha256 } from "../../crypto/hash.ts";
 import { NanoError } from "../../errors/index.ts";
 import {
   AUDIT_RETENTION_MINIMUM_DAYS,
@@ -142,7 +143,7 @@ export function semanticProblems(config: RelayConfig, baseDir = process.cwd()): 
   }
   config.compliance.approvers.forEach((entry, i) => {
     try {
-      parseVerifierKeys(entry.ed25519, entry.ml_dsa_65);
+      parseVerifierKeys(sha256, entry.ed25519, entry.ml_dsa_65);
     } catch (error) {
       problems.push({ path: `compliance.approvers.${i}`, message: (error as Error).message });
     }
