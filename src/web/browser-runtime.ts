@@ -3,7 +3,8 @@
  * `MessengerRuntime` over the browser home (IndexedDB store and quarantine, the browser keystore with
  * an optional passphrase) and the SDK's ClientCore — the same operations the CLI runs — on the page's
  * ClientRuntime: the browser's crypto provider, the relay over fetch and the browser's WebSocket, and
- * received files kept sealed in IndexedDB. Nothing here talks to the relay itself.
+ * received files kept sealed in the home's IndexedDB (idb-attachment-sink.ts). Nothing here talks to
+ * the relay itself.
  */
 
 import {
@@ -17,7 +18,6 @@ import {
 import { ClientCore } from "../client/client-core.ts";
 import type { ClientRuntime } from "../client/client-runtime.ts";
 import type { UnlockedHome } from "../client/home/open-home.ts";
-import type { AttachmentSink } from "../client/messaging/attachment-sink.ts";
 import type { MessengerRuntime } from "../client/messenger/client-messenger.ts";
 import type { HistoryEntry } from "../client/operations/history.ts";
 import { fetchEndpoint } from "../client/transport/relay-fetch.ts";
@@ -28,18 +28,10 @@ import type { CryptoProvider } from "../crypto/provider/index.ts";
 import { NanoError } from "../errors/index.ts";
 import type { NewIdentity, OutgoingFile } from "./messenger.ts";
 
-/** Where the page keeps received files: a sink for receive, and the bytes back for "save". */
-export interface PageAttachments {
-  sink(home: UnlockedHome): Promise<AttachmentSink>;
-  /** The file a history entry names (its `attachment.path`, what the sink returned). */
-  open(home: UnlockedHome, entry: HistoryEntry): Promise<OutgoingFile>;
-}
-
 export interface BrowserRuntimeOptions {
   readonly provider: CryptoProvider;
   /** The relay a new identity is made for (the relay setting: the page's origin by default). */
   readonly relay: () => string;
-  readonly attachments: PageAttachments;
   /** The home's database prefix (DEFAULT_BROWSER_HOME). */
   readonly name?: string;
   readonly indexedDB?: IDBFactory;
@@ -65,7 +57,8 @@ export class BrowserRuntime implements MessengerRuntime {
     this.#clientRuntime = Object.freeze({
       provider: options.provider,
       relayEndpoint: async (home: UnlockedHome) => fetchEndpoint(relayUrl(home)),
-      attachmentSink: (home: UnlockedHome) => options.attachments.sink(home),
+      // The home's own received files (browser-home.ts): the home passed is always this runtime's.
+      attachmentSink: async () => this.#openHome().files,
     });
   }
 
@@ -137,9 +130,18 @@ export class BrowserRuntime implements MessengerRuntime {
     return this.#home?.config.relay ?? this.#options.relay();
   }
 
-  openFile(entry: HistoryEntry): Promise<OutgoingFile> {
+  #openHome(): BrowserUnlockedHome {
     if (this.#home === null) throw new NanoError("username_not_claimed", "create an identity first");
-    return this.#options.attachments.open(this.#home, entry);
+    return this.#home;
+  }
+
+  /** A received file, from the sealed copy the sink kept (`received_file_gone` once deleted). */
+  async openFile(entry: HistoryEntry): Promise<OutgoingFile> {
+    const location = entry.attachment?.path ?? null;
+    if (location === null)
+      throw new NanoError("received_file_gone", "this message's file is not kept in this browser");
+    const kept = await this.#openHome().files.open(location);
+    return { name: kept.name, bytes: kept.bytes };
   }
 
   /** The export document as a JSON file to save (plain: the browser's download is the user's to keep). */

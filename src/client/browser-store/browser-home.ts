@@ -13,13 +13,15 @@ import {
   hasBrowserKeystore,
   openBrowserKeystore,
 } from "./browser-keystore.ts";
+import { IdbAttachmentSink } from "./idb-attachment-sink.ts";
 import { IdbLocalStore } from "./idb-local-store.ts";
+import { indexedDbFactory, requestResult } from "./idb-requests.ts";
 
 /**
- * The client's home in the browser (docs/web.md "Browser home"): what a folder is in Node, as three
+ * The client's home in the browser (docs/web.md "Browser home"): what a folder is in Node, as four
  * IndexedDB databases of this origin — the browser keystore (`<name>-keystore`: the identity seeds and
- * the local store key), the local store (`<name>-local`) and the quarantine (`<name>-quarantine`,
- * apart from the store as in Node). The config (relay, username, mode, retention) is a sealed meta row
+ * the local store key), the local store (`<name>-local`), the quarantine (`<name>-quarantine`, apart
+ * from the store as in Node) and the received files (`<name>-files`, idb-attachment-sink.ts). The config (relay, username, mode, retention) is a sealed meta row
  * of the store (`client-config`), so nothing of it is in the clear. It implements the runtime-free
  * `UnlockedHome`, so every operation of the SDK runs on it unchanged.
  */
@@ -43,10 +45,16 @@ export interface BrowserHomeNames {
   readonly keystore: string;
   readonly store: string;
   readonly quarantine: string;
+  readonly files: string;
 }
 
 export function browserHomeNames(name: string = DEFAULT_BROWSER_HOME): BrowserHomeNames {
-  return { keystore: `${name}-keystore`, store: `${name}-local`, quarantine: `${name}-quarantine` };
+  return {
+    keystore: `${name}-keystore`,
+    store: `${name}-local`,
+    quarantine: `${name}-quarantine`,
+    files: `${name}-files`,
+  };
 }
 
 export interface CreateBrowserHomeOptions extends BrowserHomeOptions {
@@ -71,6 +79,19 @@ export interface BrowserUnlockedHome extends UnlockedHome {
   readonly names: BrowserHomeNames;
   readonly store: IdbLocalStore;
   readonly quarantine: IdbLocalStore;
+  /** Received files, sealed under the store's key: the page's AttachmentSink, and what openFile reads. */
+  readonly files: IdbAttachmentSink;
+}
+
+interface OpenStores {
+  readonly store: IdbLocalStore;
+  readonly quarantine: IdbLocalStore;
+  readonly files: IdbAttachmentSink;
+}
+
+async function closeStores(stores: OpenStores): Promise<void> {
+  await Promise.all([stores.store.close(), stores.quarantine.close()]);
+  stores.files.close();
 }
 
 /** Whether a home (its keystore) exists under `options.name`. */
@@ -111,19 +132,36 @@ async function openStores(
   options: BrowserHomeOptions,
   names: BrowserHomeNames,
   key: Uint8Array,
-): Promise<{ store: IdbLocalStore; quarantine: IdbLocalStore }> {
+): Promise<OpenStores> {
+  const indexedDB = options.indexedDB === undefined ? {} : { indexedDB: options.indexedDB };
+  const files = await IdbAttachmentSink.open({
+    name: names.files,
+    databaseKey: key,
+    primitives: options.provider.primitives,
+    ...indexedDB,
+  });
   const common = {
     databaseKey: key,
     primitives: options.provider.primitives,
-    ...(options.indexedDB === undefined ? {} : { indexedDB: options.indexedDB }),
+    ...indexedDB,
     ...(options.locks === undefined ? {} : { locks: options.locks }),
   };
-  const store = await IdbLocalStore.open({ ...common, name: names.store });
   try {
-    const quarantine = await IdbLocalStore.open({ ...common, name: names.quarantine });
-    return { store, quarantine };
+    // A message's file goes with it when its timer runs out (the store's sweep names them).
+    const store = await IdbLocalStore.open({
+      ...common,
+      name: names.store,
+      removeFiles: (locations) => files.removeAll(locations),
+    });
+    try {
+      const quarantine = await IdbLocalStore.open({ ...common, name: names.quarantine });
+      return { store, quarantine, files };
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
   } catch (error) {
-    await store.close();
+    files.close();
     throw error;
   }
 }
@@ -132,11 +170,11 @@ function homeOf(
   options: BrowserHomeOptions,
   names: BrowserHomeNames,
   contents: KeystoreContents,
-  stores: { store: IdbLocalStore; quarantine: IdbLocalStore },
+  stores: OpenStores,
   config: ClientConfig,
 ): BrowserUnlockedHome {
   const seeds = decodeIdentitySeeds(options.provider, contents.identity);
-  const { store, quarantine } = stores;
+  const { store, quarantine, files } = stores;
   return {
     names,
     location: `this browser (IndexedDB "${names.store}")`,
@@ -144,12 +182,13 @@ function homeOf(
     seeds,
     store,
     quarantine,
+    files,
     saveConfig: async (next) => {
       const bytes = encodeConfig(next);
       await store.transaction((tables) => tables.putSecretMeta(CONFIG_META, bytes));
     },
     async close() {
-      await Promise.all([store.close(), quarantine.close()]);
+      await closeStores(stores);
       for (const entry of seeds.suites) {
         entry.signature.fill(0);
         entry.kem.fill(0);
@@ -174,8 +213,7 @@ export async function createBrowserHome(options: CreateBrowserHomeOptions): Prom
   const now = options.now ?? Date.now();
   const seeds = await generateIdentitySeeds(options.provider, options.mode, now);
   const contents = newKeystoreContents(encodeIdentitySeeds(options.provider, seeds));
-  await IdbLocalStore.destroy(names.store, options.indexedDB);
-  await IdbLocalStore.destroy(names.quarantine, options.indexedDB);
+  await destroyStores(names, options.indexedDB);
   const config: ClientConfig = {
     version: 1,
     cryptoMode: options.mode,
@@ -197,7 +235,7 @@ export async function createBrowserHome(options: CreateBrowserHomeOptions): Prom
     });
     return homeOf(options, names, contents, stores, config);
   } catch (error) {
-    await Promise.all([stores.store.close(), stores.quarantine.close()]);
+    await closeStores(stores);
     throw error;
   } finally {
     contents.localStoreKey.fill(0);
@@ -224,7 +262,7 @@ export async function openBrowserHome(options: OpenBrowserHomeOptions): Promise<
       const config = await readConfig(stores.store);
       return homeOf(options, names, contents, stores, config);
     } catch (error) {
-      await Promise.all([stores.store.close(), stores.quarantine.close()]);
+      await closeStores(stores);
       throw error;
     }
   } finally {
@@ -235,7 +273,7 @@ export async function openBrowserHome(options: OpenBrowserHomeOptions): Promise<
 
 /**
  * Deletes the home (after the relay deleted the account, or to start over): the keystore first — its
- * wrapping key is what makes the rest readable — then the store and the quarantine. The home must be
+ * wrapping key is what makes the rest readable — then the store, the quarantine and the files. The home must be
  * closed (an open store holds its databases).
  */
 export async function deleteBrowserHome(options: Omit<BrowserHomeOptions, "provider">): Promise<void> {
@@ -244,6 +282,11 @@ export async function deleteBrowserHome(options: Omit<BrowserHomeOptions, "provi
     name: names.keystore,
     ...(options.indexedDB === undefined ? {} : { indexedDB: options.indexedDB }),
   });
-  await IdbLocalStore.destroy(names.store, options.indexedDB);
-  await IdbLocalStore.destroy(names.quarantine, options.indexedDB);
+  await destroyStores(names, options.indexedDB);
+}
+
+async function destroyStores(names: BrowserHomeNames, indexedDB: IDBFactory | undefined): Promise<void> {
+  await IdbLocalStore.destroy(names.store, indexedDB);
+  await IdbLocalStore.destroy(names.quarantine, indexedDB);
+  await requestResult(indexedDbFactory(indexedDB).deleteDatabase(names.files));
 }
