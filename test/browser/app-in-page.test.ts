@@ -10,7 +10,8 @@
 // then accepted and the held message shown); the relay SIGKILLed, a message shown waiting and listed in
 // the outbox, delivered after the restart; the page reloaded and the history still there. Then an
 // identity behind a passphrase: reloaded, only the unlock screen; a wrong passphrase refused; the right
-// one opens the same history. No CSP violation and no page error all along.
+// one opens the same history; its export downloaded with that history; the account deleted at the relay
+// and every database of it gone from the browser. No CSP violation and no page error all along.
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +20,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import decodeQR from "qr/decode.js";
 import { toHex } from "../../src/crypto/bytes.ts";
 import type { SuiteName } from "../../src/crypto/suite-ids.ts";
-import { Relay, setUpUsers, type User, withTempDir } from "../e2e/_harness.ts";
+import { MIN_KDF, Relay, setUpUsers, User, withTempDir } from "../e2e/_harness.ts";
 import { temporaryWebBuild } from "../support/web-build.ts";
 import { launchChromium, needChromium } from "./_chromium.ts";
 
@@ -321,7 +322,7 @@ describe("the web app with the client in the page, a real relay serving it, and 
     assert.deepEqual(web.problems, []);
   });
 
-  it("behind a passphrase: after a reload only the unlock screen; a wrong passphrase refused; the right one opens the same history", async (t) => {
+  it("behind a passphrase: after a reload only the unlock screen; a wrong passphrase refused; the right one opens the same history; exported; deleted", async (t) => {
     if (!available) return t.skip("Chromium is missing");
     const web = await openApp("web-locked");
     await register(web, "hybrid", "correct horse battery staple");
@@ -342,6 +343,40 @@ describe("the web app with the client in the page, a real relay serving it, and 
     await waitScreen(web.page, "conversations");
     await openConversation(web, peer.name);
     await web.page.waitForSelector("li.in >> text=kept behind a passphrase", { timeout: WAIT_MS });
+
+    // Export: the SDK's export document, as a download, with the decrypted history in it.
+    await web.page.click("nav >> text=Settings");
+    await waitScreen(web.page, "settings");
+    const download = web.page.waitForEvent("download");
+    await web.page.click("text=Export my data");
+    const exported = JSON.parse(readFileSync((await (await download).path())!, "utf8")) as {
+      format: string;
+      account: { username: string };
+      messages: { from: string; text?: string }[];
+    };
+    assert.equal(exported.format, "nano-client-export/v1");
+    assert.equal(exported.account.username, web.name);
+    assert.deepEqual(
+      exported.messages.map((m) => [m.from, m.text]),
+      [[peer.name, "kept behind a passphrase"]],
+    );
+
+    // Deleting the account: gone at the relay, and every database of it gone from this browser.
+    await web.page.fill("#delete-confirm", web.name);
+    await web.page.click("text=Delete my account");
+    await waitScreen(web.page, "create-identity");
+    await web.page.reload();
+    await waitScreen(web.page, "create-identity");
+    const left = await web.page.evaluate(async () =>
+      (await indexedDB.databases()).map((db) => db.name ?? "").filter((name) => name.startsWith("nano-")),
+    );
+    assert.deepEqual(left, []);
+    // At the relay the name is now in its cooling-off period: the account is gone, not just forgotten here.
+    const newcomer = new User(dir, "newcomer");
+    await newcomer.json(["--relay", relay.url, "init", "--crypto-mode", "hybrid", ...MIN_KDF]);
+    const claim = await newcomer.run(["claim-username", web.name]);
+    assert.notEqual(claim.code, 0);
+    assert.match(claim.stdout + claim.stderr, /username_cooling_off/);
     assert.deepEqual(web.problems, []);
   });
 });

@@ -94,9 +94,18 @@ async function closeStores(stores: OpenStores): Promise<void> {
   stores.files.close();
 }
 
-/** Whether a home (its keystore) exists under `options.name`. */
-export function hasBrowserHome(options: Omit<BrowserHomeOptions, "provider">): Promise<boolean> {
+/**
+ * Whether a home (its keystore) exists under `options.name`. Asked at every start of the app: where the
+ * browser lists its databases, a missing keystore is answered from the list, because opening it to
+ * look would create it (empty), and a deleted home would leave a database behind at each reload.
+ */
+export async function hasBrowserHome(options: Omit<BrowserHomeOptions, "provider">): Promise<boolean> {
   const names = browserHomeNames(options.name);
+  const factory = indexedDbFactory(options.indexedDB);
+  if (typeof factory.databases === "function") {
+    const listed = await factory.databases();
+    if (!listed.some((database) => database.name === names.keystore)) return false;
+  }
   return hasBrowserKeystore({
     name: names.keystore,
     ...(options.indexedDB === undefined ? {} : { indexedDB: options.indexedDB }),
