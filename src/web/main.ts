@@ -5,10 +5,13 @@
 import "./jitless-parsing.ts";
 import { ClientMessenger } from "../client/messenger/client-messenger.ts";
 import { createWebProvider } from "../crypto/web/index.ts";
+import { NanoError } from "../errors/index.ts";
 import { startApp } from "./app-shell.ts";
 import { BrowserRuntime } from "./browser-runtime.ts";
+import { el } from "./elements.ts";
 import { relaySetting } from "./relay-setting.ts";
 import { aboutScreen, type CryptoReport } from "./screens/about.ts";
+import { storeBusyScreen } from "./screens/store-busy.ts";
 import { RELAY_META_NAME } from "./security-policy.ts";
 import { runSelfTest } from "./self-test.ts";
 
@@ -44,6 +47,13 @@ async function start(root: HTMLElement): Promise<void> {
 const root = document.getElementById("app");
 if (root === null) throw new Error("#app is missing from index.html");
 start(root).catch((error: unknown) => {
+  if (NanoError.is(error, "local_store_busy")) {
+    // Not a failure: another tab has the messenger. Say so, with the way to move it here.
+    const screen = storeBusyScreen(() => location.reload());
+    root.replaceChildren(el("h1", { text: screen.title }), screen.element);
+    document.body.dataset.screen = "store-busy";
+    return;
+  }
   const message = document.createElement("p");
   message.setAttribute("role", "alert");
   message.textContent = `The page could not start: ${error instanceof Error ? error.message : String(error)}`;

@@ -322,6 +322,39 @@ describe("the web app with the client in the page, a real relay serving it, and 
     assert.deepEqual(web.problems, []);
   });
 
+  it("two tabs on one identity: the second shows the busy screen, the first keeps working, closing the first lets the second start", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const web = await openApp("web-tabs");
+    await register(web, "classical");
+    const peer = cli.get("classical")!;
+    // The same browser profile, a second tab: the store's Web Lock is held by the first.
+    const second = await web.context.newPage();
+    second.on("pageerror", (error) => web.problems.push(`second tab: ${error.message}`));
+    await second.goto(`${relay.url}/#/chats`);
+    await waitScreen(second, "store-busy");
+    assert.match((await second.textContent("[role=alert]")) ?? "", /already open in another tab/);
+    assert.equal(await second.isVisible("#store-busy-retry"), true);
+    // Pressed while the first tab is still open: still busy, nothing else opened.
+    await second.click("#store-busy-retry");
+    await waitScreen(second, "store-busy");
+
+    // The first tab is unharmed: it sends and the CLI user receives.
+    await openConversation(web, peer.name);
+    await sendInScreen(web, "from the first tab");
+    assert.ok((await peer.receive()).some((m) => m.text === "from the first tab"));
+
+    // The first tab closed: the second takes over, with the first's history.
+    await web.page.close();
+    await second.click("#store-busy-retry");
+    await waitScreen(second, "conversations");
+    await second.evaluate((name) => {
+      location.hash = `#/chat/${encodeURIComponent(name)}`;
+    }, peer.name);
+    await waitScreen(second, "conversation");
+    await second.waitForSelector("li.out .text >> text=from the first tab", { timeout: WAIT_MS });
+    assert.deepEqual(web.problems, []);
+  });
+
   it("behind a passphrase: after a reload only the unlock screen; a wrong passphrase refused; the right one opens the same history; exported; deleted", async (t) => {
     if (!available) return t.skip("Chromium is missing");
     const web = await openApp("web-locked");
