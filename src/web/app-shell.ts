@@ -19,12 +19,15 @@ import type { Screen, ScreenContext } from "./screens/screen.ts";
 import { settingsScreen } from "./screens/settings.ts";
 import { unlockScreen } from "./screens/unlock.ts";
 import { verifyScreen } from "./screens/verify.ts";
+import type { StorageGuard } from "./storage-durability.ts";
 
 export interface AppOptions {
   readonly root: HTMLElement;
   readonly messenger: Messenger;
   readonly relay: RelaySetting;
   readonly crypto: CryptoReport;
+  /** Whether the browser may evict this origin's storage (shown in the settings). */
+  readonly storage: StorageGuard;
 }
 
 export interface RunningApp {
@@ -121,7 +124,7 @@ export function startApp(options: AppOptions): RunningApp {
       case "outbox":
         return outboxScreen(ctx);
       case "settings":
-        return settingsScreen(ctx, options.relay);
+        return settingsScreen(ctx, options.relay, options.storage);
       case "about":
         return aboutScreen(options.crypto);
     }

@@ -15,6 +15,7 @@ import {
   hasBrowserHome,
   openBrowserHome,
 } from "../client/browser-store/browser-home.ts";
+import { requestPersistentStorage } from "../client/browser-store/browser-keystore.ts";
 import { ClientCore } from "../client/client-core.ts";
 import type { ClientRuntime } from "../client/client-runtime.ts";
 import type { UnlockedHome } from "../client/home/open-home.ts";
@@ -109,6 +110,9 @@ export class BrowserRuntime implements MessengerRuntime {
       ...(identity.onProgress === undefined ? {} : { onProgress: identity.onProgress }),
       ...(this.#options.argon2id === undefined ? {} : { argon2id: this.#options.argon2id }),
     });
+    // The identity now lives only in this origin's storage: ask the browser not to evict it. Its answer
+    // is the settings screen's to show (storage-durability.ts); a refusal does not stop the identity.
+    await requestPersistentStorage();
     return this.#opened(home);
   }
 

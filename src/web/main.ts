@@ -14,6 +14,7 @@ import { aboutScreen, type CryptoReport } from "./screens/about.ts";
 import { storeBusyScreen } from "./screens/store-busy.ts";
 import { RELAY_META_NAME } from "./security-policy.ts";
 import { runSelfTest } from "./self-test.ts";
+import { storageGuard } from "./storage-durability.ts";
 
 async function start(root: HTMLElement): Promise<void> {
   const provider = await createWebProvider();
@@ -40,7 +41,7 @@ async function start(root: HTMLElement): Promise<void> {
   const messenger = new ClientMessenger(runtime);
   // A home without a passphrase opened at start: its watch starts now (an unlock starts its own).
   if ((await messenger.account())?.username != null) messenger.start();
-  const app = startApp({ root, messenger, relay, crypto: report });
+  const app = startApp({ root, messenger, relay, crypto: report, storage: storageGuard(navigator.storage) });
   await app.render();
 }
 

@@ -355,6 +355,65 @@ describe("the web app with the client in the page, a real relay serving it, and 
     assert.deepEqual(web.problems, []);
   });
 
+  it("storage: creating an identity asks the browser to keep the data; the settings say whether it may evict it, with the export as the advice", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const web = await openApp("web-kept");
+    // Counts the page's calls to the browser's own persist() (which still answers): headless Chromium
+    // grants by site engagement and refuses here, so its answer alone cannot show that the app asked.
+    await web.page.addInitScript(() => {
+      const asked = globalThis as unknown as { nanoPersistAsked: number };
+      asked.nanoPersistAsked = 0;
+      const persist = StorageManager.prototype.persist;
+      StorageManager.prototype.persist = function (this: StorageManager) {
+        asked.nanoPersistAsked += 1;
+        return persist.call(this);
+      };
+    });
+    await web.page.reload();
+    const askedCount = () =>
+      web.page.evaluate(() => (globalThis as unknown as { nanoPersistAsked: number }).nanoPersistAsked);
+    // The settings built anew each time (from another screen: the same fragment would not navigate).
+    const durability = async () => {
+      await web.page.evaluate(() => {
+        location.hash = "#/about";
+      });
+      await waitScreen(web.page, "about");
+      await web.page.evaluate(() => {
+        location.hash = "#/settings";
+      });
+      await waitScreen(web.page, "settings");
+      await web.page.waitForSelector("#storage-durability[data-state]");
+      return web.page.getAttribute("#storage-durability", "data-state");
+    };
+    assert.equal(await durability(), "evictable");
+    assert.equal(await askedCount(), 0);
+    await web.page.evaluate(() => {
+      location.hash = "#/new";
+    });
+    await register(web, "classical");
+    assert.equal(await askedCount(), 1, "creating the identity asks for persistent storage");
+    // Refused: the settings say the browser may delete the data, advise the export, offer to ask again.
+    assert.equal(await durability(), "evictable");
+    assert.match((await web.page.textContent("#storage-durability")) ?? "", /may delete.*Export your data/);
+    await web.page.click("#storage-keep");
+    await until("the second ask", async () => (await askedCount()) === 2);
+    // A browser that keeps the data (the permission granted, as for an installed app): the settings say so.
+    const tab = await web.context.newCDPSession(web.page);
+    const { targetInfo } = await tab.send("Target.getTargetInfo");
+    await tab.detach();
+    const chromium = await browser!.newBrowserCDPSession();
+    // (The grant lasts while this session is attached.)
+    await chromium.send("Browser.grantPermissions", {
+      origin: relay.url,
+      browserContextId: targetInfo.browserContextId,
+      permissions: ["durableStorage"],
+    });
+    assert.equal(await durability(), "persistent");
+    assert.equal(await web.page.isVisible("#storage-keep"), false);
+    await chromium.detach();
+    assert.deepEqual(web.problems, []);
+  });
+
   it("behind a passphrase: after a reload only the unlock screen; a wrong passphrase refused; the right one opens the same history; exported; deleted", async (t) => {
     if (!available) return t.skip("Chromium is missing");
     const web = await openApp("web-locked");

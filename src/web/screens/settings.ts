@@ -1,11 +1,12 @@
 import { describeError, el, field, offerDownload } from "../elements.ts";
 import type { RelaySetting } from "../relay-setting.ts";
 import { routeHash } from "../routes.ts";
+import type { StorageDurability, StorageGuard } from "../storage-durability.ts";
 import { MODE_EXPLANATIONS } from "./create-identity.ts";
 import type { Screen, ScreenContext } from "./screen.ts";
 
 /** The account, the relay, exporting the data, deleting the account. */
-export function settingsScreen(context: ScreenContext, relay: RelaySetting): Screen {
+export function settingsScreen(context: ScreenContext, relay: RelaySetting, storage: StorageGuard): Screen {
   const { messenger, account } = context;
   const status = el("p", { className: "status", attrs: { role: "status" } });
 
@@ -95,6 +96,26 @@ export function settingsScreen(context: ScreenContext, relay: RelaySetting): Scr
     );
   });
 
+  // Whether this browser may delete the data: the export is the backup either way.
+  const durability = el("p", { id: "storage-durability", attrs: { "aria-live": "polite" } });
+  const keepButton = el("button", {
+    id: "storage-keep",
+    attrs: { type: "button", hidden: "" },
+    text: "Ask the browser to keep it",
+    on: { click: () => void storage.request().then(showDurability) },
+  });
+  function showDurability(state: StorageDurability): void {
+    durability.dataset.state = state;
+    durability.textContent =
+      state === "persistent"
+        ? "This browser keeps this app's data (persistent storage): it is not deleted when space runs low. Clearing the site's data still deletes it, so keep an export."
+        : state === "evictable"
+          ? "This browser may delete this app's data — your identity and history — when space runs low. Export your data as a backup; installing or bookmarking the app makes the browser more likely to keep it."
+          : "This browser does not say whether it keeps this app's data. Export your data as a backup.";
+    keepButton.hidden = state !== "evictable";
+  }
+  void storage.state().then(showDurability);
+
   const identity =
     account === null
       ? el("p", { text: "No identity in this browser yet." })
@@ -112,6 +133,9 @@ export function settingsScreen(context: ScreenContext, relay: RelaySetting): Scr
       el("h2", { text: "Relay" }),
       relayForm,
       el("h2", { text: "Your data" }),
+      durability,
+      keepButton,
+      " ",
       exportButton,
       el("h2", { text: "Delete account" }),
       deleteForm,

@@ -3,6 +3,7 @@
 import "../../../../src/web/jitless-parsing.ts";
 import { startApp } from "../../../../src/web/app-shell.ts";
 import { relaySetting } from "../../../../src/web/relay-setting.ts";
+import { storageGuard } from "../../../../src/web/storage-durability.ts";
 import { ScriptedMessenger } from "./scripted-messenger.ts";
 
 const messenger = new ScriptedMessenger();
@@ -10,6 +11,7 @@ const app = startApp({
   root: document.getElementById("app")!,
   messenger,
   relay: relaySetting(localStorage, location.origin),
+  storage: storageGuard(navigator.storage),
   crypto: {
     implementations: { "ml-kem-768": "webcrypto" },
     steps: [{ name: "scripted", ok: true, detail: "" }],
