@@ -414,6 +414,54 @@ describe("the web app with the client in the page, a real relay serving it, and 
     assert.deepEqual(web.problems, []);
   });
 
+  it("a hostile peer: markup, bidirectional overrides, zero-width characters, a 10,000-character line and an HTML file are shown as text, nothing runs, the page does not widen", async (t) => {
+    if (!available) return t.skip("Chromium is missing");
+    const web = await openApp("web-hostile");
+    await register(web, "classical");
+    const peer = cli.get("classical")!;
+    const hostile = [
+      `<img src=x onerror="document.body.dataset.pwned='img'"><script>document.body.dataset.pwned='script'</script>`,
+      "invoice\u202Egnp.exe and \u2066isolated\u2069 text",
+      "zero\u200Bwidth\u200Djoin\uFEFFbom",
+      "W".repeat(10_000),
+    ];
+    for (const text of hostile) await peer.send(web.name, text);
+    const html = join(dir, "payload.html");
+    writeFileSync(html, `<script>document.body.dataset.pwned='file'</script><svg onload="alert(1)"/>`);
+    await peer.json(["send", web.name, "--file", html]);
+    await openConversation(web, peer.name);
+    await web.page.waitForSelector("li.in .file button", { timeout: WAIT_MS });
+    await until("every hostile text", async () => (await texts(web)).length >= hostile.length);
+    // Each text exactly as sent, as text: no element was made from it, nothing ran.
+    assert.deepEqual(
+      (await texts(web)).filter((text) => hostile.includes(text)),
+      hostile,
+    );
+    assert.equal(
+      await web.page.$$eval("main img, main script, main svg:not(.qr)", (nodes) => nodes.length),
+      0,
+    );
+    assert.equal(await web.page.evaluate(() => document.body.dataset.pwned ?? null), null);
+    // A phone-width screen: the 10,000-character line wraps, the page never scrolls sideways.
+    await web.page.setViewportSize({ width: 390, height: 844 });
+    assert.equal(
+      await web.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+      true,
+      "the page scrolls sideways",
+    );
+    await web.page.setViewportSize({ width: 1000, height: 760 });
+    // The HTML file is a download under its own name, never a page of this origin.
+    const at = web.page.url();
+    const download = web.page.waitForEvent("download");
+    await web.page.click("li.in .file button");
+    const file = await download;
+    assert.equal(file.suggestedFilename(), "payload.html");
+    assert.equal(web.page.url(), at);
+    assert.equal(web.context.pages().length, 1);
+    assert.equal(await web.page.evaluate(() => document.body.dataset.pwned ?? null), null);
+    assert.deepEqual(web.problems, []);
+  });
+
   it("behind a passphrase: after a reload only the unlock screen; a wrong passphrase refused; the right one opens the same history; exported; deleted", async (t) => {
     if (!available) return t.skip("Chromium is missing");
     const web = await openApp("web-locked");
