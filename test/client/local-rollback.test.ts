@@ -138,6 +138,17 @@ test("the counter and session rows both put back under an open store are refused
       store.transaction((tables) => tables.putSession(session("bob", "chain position 2 again", 3))),
       rolledBack,
     );
+    // Nor is a counter row deleted outright (the state of a home before its first session write).
+    const deleting = new DatabaseSync(path);
+    try {
+      deleting.prepare("DELETE FROM meta WHERE name = 'state-version'").run();
+    } finally {
+      deleting.close();
+    }
+    await assert.rejects(
+      store.read((tables) => tables.stateVersion()),
+      rolledBack,
+    );
     // Closing must not launder the rollback by anchoring the older counter.
     await store.close();
     await assert.rejects(LocalStore.open(path, key), rolledBack);

@@ -265,7 +265,11 @@ export class SqliteTables implements LocalTables {
   /** The database's state counter (0 before the first session write). */
   stateVersion(): number {
     const row = this.#get("SELECT record FROM meta WHERE name = ?", STATE_COUNTER_META);
-    if (row === undefined) return 0;
+    if (row === undefined) {
+      // A deleted counter row is the oldest copy of all (a home before its first session write).
+      if (this.#committedCounter > 0) throw rolledBack(0, this.#committedCounter);
+      return 0;
+    }
     const sealed = bytesOf(row.record);
     // Read with every session read and write: the same sealed bytes (a fresh nonce per write, so any
     // other write, a rolled-back one or an edit, differs) are the same value, without an AEAD open.
