@@ -82,6 +82,35 @@ export class CheckpointTracker {
    */
   async advance(note: string, consistencyProof: readonly Uint8Array[]): Promise<TrackedCheckpoint> {
     const next = await openCheckpoint(this.#provider, note, this.#key, this.#options);
+    return this.#decide(next, note, consistencyProof);
+  }
+
+  /**
+   * As `advance`, but PROOF(held.size, next.size) is fetched only after the note's signatures verified,
+   * only when a proof is needed, and for the size the signed note carries: never for a size the relay
+   * states beside it, which would turn a lie about the size into a false fork. `check` sees the opened
+   * checkpoint before anything is fetched or changed (a caller's own consistency checks).
+   */
+  async advanceFetching(
+    note: string,
+    fetchProof: (from: number, to: number) => Promise<readonly Uint8Array[]>,
+    check: (checkpoint: Checkpoint) => void = () => undefined,
+  ): Promise<TrackedCheckpoint> {
+    const next = await openCheckpoint(this.#provider, note, this.#key, this.#options);
+    check(next);
+    const held = this.#current;
+    const heldSize = held?.checkpoint.size ?? 0;
+    const proof = heldSize > 0 && next.size > heldSize ? await fetchProof(heldSize, next.size) : [];
+    this.#checkSerialized(held);
+    return this.#decide(next, note, proof);
+  }
+
+  /** The proof was fetched for the size held then; a concurrent advance would make it a false fork. */
+  #checkSerialized(held: TrackedCheckpoint | undefined): void {
+    if (this.#current !== held) throw new TypeError("checkpoint tracker: advances must be serialized");
+  }
+
+  #decide(next: Checkpoint, note: string, consistencyProof: readonly Uint8Array[]): TrackedCheckpoint {
     const held = this.#current;
     const accepted: TrackedCheckpoint = { checkpoint: next, note };
     if (held === undefined || held.checkpoint.size === 0) {
@@ -119,15 +148,15 @@ export class CheckpointTracker {
 
   /** Checks that `leafHash` is entry `index` of the held checkpoint's tree. */
   verifyInclusion(leafHash: Uint8Array, index: number, proof: readonly Uint8Array[]): void {
-    const held = this.#current;
-    if (held === undefined)
+    const at = this.#current?.checkpoint;
+    if (at === undefined)
       throw new NanoError("log_index_out_of_range", "no checkpoint is held yet; advance to one first");
     verifyInclusion(this.#provider.primitives.sha256, {
       leafHash,
       index,
-      treeSize: held.checkpoint.size,
+      treeSize: at.size,
       proof,
-      rootHash: held.checkpoint.rootHash,
+      rootHash: at.rootHash,
     });
   }
 }
