@@ -259,7 +259,8 @@ export class IdbAttachmentSink implements AttachmentSink {
   /**
    * Deletes every kept file whose location is not in `keep` (the locations the history still names):
    * what a deleted or expired message, or a crash between keeping a file and committing its message,
-   * left behind. Returns how many were deleted.
+   * left behind. Returns how many were deleted. Run it when no receive is under way: a file kept by a
+   * receive whose message has not committed yet is named by no history row and would go too.
    */
   async prune(keep: Iterable<string>): Promise<number> {
     const kept = new Set<string>();
