@@ -133,7 +133,7 @@ export class KeyTransparencyVerifier {
     const before = this.#tracker.current;
     // The size beside the checkpoint is the relay's word; it must be the signed one before any proof is
     // fetched, or a wrong tree_size would fetch PROOF(held, wrong size) and report a fork that is not.
-    await this.#tracker.advanceFetching(fields.checkpoint, fetchConsistency, (signed) => {
+    const shown = await this.#tracker.advanceFetching(fields.checkpoint, fetchConsistency, (signed) => {
       if (signed.size !== fields.tree_size)
         throw missing(`tree_size ${fields.tree_size} is not the checkpoint's size ${signed.size}`);
     });
@@ -142,11 +142,12 @@ export class KeyTransparencyVerifier {
     // view even when the binding shown with it then fails, and a restart must not forget it (else the
     // relay could roll back to a smaller tree once the client restarted).
     if (current !== before) await this.#persist(current.note);
-    const checkpoint = current.checkpoint;
+    // The checkpoint shown: the held one, or an older one proven to be a prefix of it (a stale answer).
+    const checkpoint = shown.checkpoint;
     const leaf = bytesField(fields.leaf, "leaf");
     const proof = fields.inclusion_proof.map((hash, i) => bytesField(hash, `inclusion_proof[${i}]`));
     const { sha256 } = this.#provider.primitives;
-    this.#tracker.verifyInclusion(hashLeaf(sha256, leaf), fields.log_index, proof);
+    this.#tracker.verifyInclusion(hashLeaf(sha256, leaf), fields.log_index, proof, checkpoint);
     const binding = decodeKtLeaf(leaf);
     checkKtUsername(sha256, binding, username, bytesField(fields.username_salt, "username_salt"));
     const record = await decodeIdentityRecordExact(this.#provider, identityRecord);
