@@ -29,6 +29,8 @@ export interface Result {
   readonly megabytesPerSecond: number;
   readonly p50ms: number;
   readonly p99ms: number;
+  /** CPU of this (load-generating) process per message: when it nears 1 core / msg/s, the load is the limit. */
+  readonly loadCpuMsPerMessage: number;
 }
 
 export interface Endpoint {
@@ -102,6 +104,7 @@ export async function runLoad(
   // Client message ids unique per call: the relay refuses an id reused with another envelope.
   const run = toHex(randomBytes(4));
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   senders.forEach((socket, s) => {
     const to = names[s]![1]!;
     let next = 0;
@@ -135,6 +138,7 @@ export async function runLoad(
   });
   await done;
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   for (const socket of [...senders, ...receivers]) socket.close();
   latencies.sort((a, b) => a - b);
   return {
@@ -146,6 +150,7 @@ export async function runLoad(
     megabytesPerSecond: Math.round((bytes / 1_048_576 / seconds) * 10) / 10,
     p50ms: Math.round(percentile(latencies, 50) * 100) / 100,
     p99ms: Math.round(percentile(latencies, 99) * 100) / 100,
+    loadCpuMsPerMessage: Math.round(((cpu.user + cpu.system) / 1000 / total) * 1000) / 1000,
   };
 }
 

@@ -6,17 +6,20 @@ import { writeFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { type WebSocket, WebSocketServer } from "ws";
 import { GroupCommit } from "../src/store/sqlite/group-commit.ts";
+import { WalSync } from "../src/store/sqlite/wal-sync.ts";
 
 const [path, portFile] = process.argv.slice(2);
 const db = new DatabaseSync(path!);
 db.exec("PRAGMA journal_mode = WAL");
-db.exec("PRAGMA synchronous = FULL");
+// The relay's store's durability (src/store/sqlite/sqlite-store.ts): COMMIT writes the WAL, the group
+// commit fsyncs it off the event loop and settles a write only after that.
+db.exec("PRAGMA synchronous = NORMAL");
 db.exec(
   "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, recipient TEXT, envelope BLOB)",
 );
 const insert = db.prepare("INSERT INTO messages (recipient, envelope) VALUES (?, ?)");
 const remove = db.prepare("DELETE FROM messages WHERE id = ?");
-const writer = new GroupCommit(db, 512);
+const writer = new GroupCommit(db, 512, new WalSync(path!));
 const online = new Map<string, WebSocket>();
 
 const server = new WebSocketServer({ host: "127.0.0.1", port: 0, maxPayload: 4 * 1024 * 1024 });

@@ -22,6 +22,7 @@ import {
   formatAttachmentRows,
   runRelayAttachments,
 } from "./_relay-attachments.ts";
+import { cpuMs, formatStageReport, type StageReport, sampleRelay, stageReport } from "./_relay-stages.ts";
 
 /** Issue 17, goal 3: the relay at 80% of the bare baseline for 1 KiB, 32 KiB and 1 MiB attachments. */
 const GOAL_RELAY_RATIO = 0.8;
@@ -76,6 +77,7 @@ export async function run(args: string[]): Promise<void> {
     relay.kill("SIGKILL");
   });
   const results: Result[] = [];
+  const stages: { scenario: string; relay: StageReport; baselineCpuMsPerMessage: number | null }[] = [];
   let attachments: AttachmentRow[] = [];
   try {
     for (const [index, scenario] of scenarios.entries()) {
@@ -88,8 +90,20 @@ export async function run(args: string[]): Promise<void> {
       const baselineEndpoint = bareEndpoint(baseline.port);
       // Baseline first, then the relay, then the baseline again: the mean of the two baseline runs
       // cancels drift on a shared machine.
+      const baselineCpu = cpuMs(baseline.child.pid!);
       const b1 = await runLoad("baseline", baselineEndpoint, scenario, names);
+      const baselineCpuAfter = cpuMs(baseline.child.pid!);
+      const before = await sampleRelay(relay.url, relay.ports!.pid);
       const r = await runLoad("relay", relayEndpoint, scenario, names);
+      const after = await sampleRelay(relay.url, relay.ports!.pid);
+      stages.push({
+        scenario: scenario.name,
+        relay: stageReport(before, after, r.messages, r.seconds),
+        baselineCpuMsPerMessage:
+          baselineCpu === null || baselineCpuAfter === null
+            ? null
+            : Math.round(((baselineCpuAfter - baselineCpu) / b1.messages) * 1000) / 1000,
+      });
       const b2 = await runLoad("baseline", baselineEndpoint, scenario, names);
       const base: Result = {
         ...b1,
@@ -97,6 +111,8 @@ export async function run(args: string[]): Promise<void> {
         megabytesPerSecond: Math.round(((b1.megabytesPerSecond + b2.megabytesPerSecond) / 2) * 10) / 10,
         p50ms: Math.round(((b1.p50ms + b2.p50ms) / 2) * 100) / 100,
         p99ms: Math.round(((b1.p99ms + b2.p99ms) / 2) * 100) / 100,
+        loadCpuMsPerMessage:
+          Math.round(((b1.loadCpuMsPerMessage + b2.loadCpuMsPerMessage) / 2) * 1000) / 1000,
       };
       results.push(base, r);
     }
@@ -116,7 +132,18 @@ export async function run(args: string[]): Promise<void> {
           : 1,
     };
   });
-  const header = ["scenario", "pairs", "target", "msgs", "msg/s", "MB/s", "p50 ms", "p99 ms", "vs baseline"];
+  const header = [
+    "scenario",
+    "pairs",
+    "target",
+    "msgs",
+    "msg/s",
+    "MB/s",
+    "p50 ms",
+    "p99 ms",
+    "load CPU ms/msg",
+    "vs baseline",
+  ];
   const table = [
     header,
     ...rows.map((row) => [
@@ -128,6 +155,7 @@ export async function run(args: string[]): Promise<void> {
       String(row.megabytesPerSecond),
       String(row.p50ms),
       String(row.p99ms),
+      String(row.loadCpuMsPerMessage),
       row.target === "relay" ? `${row.ratio}x` : "1x",
     ]),
   ];
@@ -138,6 +166,10 @@ export async function run(args: string[]): Promise<void> {
     "relay = durable ack after group commit, auth, validation, idempotency, quotas, metrics; " +
       "baseline = ws + the same SQLite group commit only. Latency is send -> delivery at the receiver.\n",
   );
+  for (const stage of stages)
+    process.stdout.write(
+      `${formatStageReport(stage.scenario, stage.relay).trimEnd()}; baseline CPU ${stage.baselineCpuMsPerMessage ?? "?"} ms/msg\n`,
+    );
   process.stdout.write(formatAttachmentRows(attachments));
   const ratios = [
     ...rows
@@ -162,7 +194,7 @@ export async function run(args: string[]): Promise<void> {
   const file = join(resultsDir, `relay-${new Date().toISOString().replaceAll(":", "-")}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ benchmark: "relay", date: new Date().toISOString(), machine: machineInfo(), node: process.version, quick, rows, attachments, goals }, null, 2)}\n`,
+    `${JSON.stringify({ benchmark: "relay", date: new Date().toISOString(), machine: machineInfo(), node: process.version, quick, rows, stages, attachments, goals }, null, 2)}\n`,
   );
   process.stdout.write(`wrote ${file}\n`);
 }

@@ -10,6 +10,7 @@ import type { ComplianceStore } from "./compliance/compliance-store.ts";
 import type { RelayConfig } from "./config/schema.ts";
 import { DeliveryHub } from "./delivery-hub.ts";
 import { createRelayBounds, type RelayBounds } from "./limits/bounds.ts";
+import { MessageStages } from "./message-stages.ts";
 import { RelayMetrics } from "./metrics.ts";
 import type { ProtocolVerifier } from "./protocol-verifier.ts";
 import { type LimiterFactory, RelayRateLimits } from "./rate-limits.ts";
@@ -27,6 +28,8 @@ export interface RelayContext {
   readonly verify: AsyncVerifier;
   readonly clock: Clock;
   readonly metrics: RelayMetrics;
+  /** Per-stage timing of messages (message-stages.ts). */
+  readonly stages: MessageStages;
   readonly limits: RelayRateLimits;
   /** Connection, memory and audit bounds of this process (src/relay/limits). */
   readonly bounds: RelayBounds;
@@ -118,6 +121,7 @@ export function createRelayContext(options: ContextOptions): RelayContext {
     verify: createVerification(options.verifier, config, metrics),
     clock,
     metrics,
+    stages: new MessageStages(metrics.messageStageSeconds),
     limits: new RelayRateLimits(config, metrics, options.limiterFactory),
     bounds,
     hub: new DeliveryHub(),

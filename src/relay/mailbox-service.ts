@@ -5,6 +5,7 @@ import { CLIENT_MESSAGE_ID, type WireMessage } from "../wire/index.ts";
 import type { CryptoMode } from "./config/schema.ts";
 import type { RelayContext } from "./context.ts";
 import { requireModeFloor } from "./mode-floor.ts";
+import { encodeBase64 } from "./routes/_http.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -106,15 +107,17 @@ async function checkAndEnqueue(
     ],
     { maxMessages: config.limits.mailbox_max_messages, maxBytes: config.limits.mailbox_max_bytes },
   );
-  return { committed: finishSend(context, recipient.username, pending) };
+  return { committed: finishSend(context, recipient.username, pending, performance.now()) };
 }
 
 async function finishSend(
   context: RelayContext,
   recipient: string,
   pending: Promise<EnqueueResult[]>,
+  enqueuedAt: number,
 ): Promise<SendReceipt> {
   const [result] = (await pending) as [EnqueueResult];
+  const committedAt = context.stages.observe("commit", enqueuedAt);
   if (!result.ok) {
     throw new NanoError(
       result.code,
@@ -124,6 +127,7 @@ async function finishSend(
     );
   }
   if (!result.duplicate) {
+    context.stages.committed(result.serverId, committedAt);
     context.metrics.messagesStored.inc();
     context.hub.notify(recipient);
     // After COMMIT (this runs once the store resolved): a relay that wakes up reads a committed row.
@@ -137,7 +141,8 @@ export function toWire(message: StoredMessage): WireMessage {
   return {
     id: message.id,
     from: message.sender,
-    envelope: Buffer.from(message.envelope).toString("base64"),
+    // A view, not Buffer.from(bytes), which copies the envelope once more per push.
+    envelope: encodeBase64(message.envelope),
     sent_at: message.createdAt,
   };
 }

@@ -83,6 +83,20 @@ export class RelayMetrics {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     registers: [this.registry],
   });
+  readonly groupCommitSeconds = new Histogram({
+    name: "nano_group_commit_seconds",
+    help: "Time from BEGIN to a durable COMMIT per transaction (on SQLite the event loop is held that long)",
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  /** src/relay/message-stages.ts: where a message's time goes inside the relay. */
+  readonly messageStageSeconds = new Histogram({
+    name: "nano_message_stage_seconds",
+    help: "Time a message spends in each stage inside the relay: check, commit, push, ack, delete",
+    labelNames: ["stage"] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
   readonly redisUp = new Gauge({
     name: "nano_cluster_redis_up",
     help: "1 while this relay's Redis subscription is live, 0 while it polls PostgreSQL instead",

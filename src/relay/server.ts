@@ -136,7 +136,10 @@ export async function startRelay(config: RelayConfig, options: StartOptions): Pr
         : {}),
     ...(storage.blobs === undefined ? {} : { blobs: storage.blobs }),
   });
-  storage.observeCommits((writes) => context.metrics.groupCommitBatch.observe(writes));
+  storage.observeCommits((writes, seconds) => {
+    context.metrics.groupCommitBatch.observe(writes);
+    context.metrics.groupCommitSeconds.observe(seconds);
+  });
   context.metrics.attachRoundTrips(() => storage.roundTrips());
   if (redis !== undefined) {
     const link = new ClusterLink({ url: redis, config, hub: context.hub, log, metrics: context.metrics });

@@ -35,8 +35,8 @@ export interface RelayStorage {
   readonly shippedSchema: number;
   /** Writes waiting for the next group commit (a gauge). */
   pendingWrites(): number;
-  /** Called after each group commit with the number of writes in it (a histogram). */
-  observeCommits(observer: (writes: number) => void): void;
+  /** Called after each group commit with the number of writes in it and its duration (histograms). */
+  observeCommits(observer: (writes: number, seconds: number) => void): void;
   /**
    * Called once per group commit with null, or the storage failure (full disk, I/O error) that failed
    * it or one of its writes: readiness (store-health.ts). SQLite only so far.

@@ -15,6 +15,7 @@ import type { RelayContext } from "./context.ts";
 import type { PushTarget } from "./delivery-hub.ts";
 import { SocketFlow } from "./limits/socket-flow.ts";
 import { acknowledgeMessages, type SubmittedSend, submitMessage, toWire } from "./mailbox-service.ts";
+import { remember } from "./message-stages.ts";
 import { decodeBase64 } from "./routes/_http.ts";
 import { normalizeUsername } from "./usernames.ts";
 
@@ -68,10 +69,18 @@ export class WsConnection implements PushTarget {
   #expiryTimer: NodeJS.Timeout | undefined;
   /** When each suite's low_prekeys was last sent on this connection. */
   readonly #lowPrekeysAt = new Map<number, number>();
+  /** server id -> when it was pushed on this connection, for the `ack` stage (message-stages.ts). */
+  readonly #pushedAt = new Map<number, number>();
   /** Largest pushed frame lately, to size store reads to the socket's window. */
   #largestFrame: number;
 
-  constructor(socket: WebSocket, context: RelayContext, presetToken: string | null, address: string) {
+  constructor(
+    socket: WebSocket,
+    context: RelayContext,
+    presetToken: string | null,
+    address: string,
+    stream?: { cork(): void; uncork(): void },
+  ) {
     this.#socket = socket;
     this.#context = context;
     this.#address = address;
@@ -83,8 +92,9 @@ export class WsConnection implements PushTarget {
       budget: context.bounds.outbound,
       slowConsumerMs: websocket.slow_consumer_seconds * 1000,
       receiveBytesPerSecond: websocket.receive_bytes_per_second,
-      onFrame: (data, isBinary) => this.#onMessage(data, isBinary),
+      onFrame: (data, isBinary, receivedAt) => this.#onMessage(data, isBinary, receivedAt),
       onSlowConsumer: () => this.#drop("slow_consumer"),
+      ...(stream === undefined ? {} : { stream }),
     });
     this.#authTimer = setTimeout(
       () => this.close(CLOSE.UNAUTHENTICATED, "authentication timeout"),
@@ -197,7 +207,7 @@ export class WsConnection implements PushTarget {
     return true;
   }
 
-  #onMessage(data: string, isBinary: boolean): void {
+  #onMessage(data: string, isBinary: boolean, receivedAt: number): void {
     if (this.#closed || this.#draining) return;
     if (this.#username === null) {
       this.#onUnauthenticatedFrame(data, isBinary);
@@ -222,8 +232,8 @@ export class WsConnection implements PushTarget {
       return;
     }
     this.#context.metrics.websocketFrames.inc({ type: frame.type });
-    if (frame.type === FRAME.send) this.#onSend(this.#username, frame);
-    else this.#onAck(this.#username, frame);
+    if (frame.type === FRAME.send) this.#onSend(this.#username, frame, receivedAt);
+    else this.#onAck(this.#username, frame, receivedAt);
   }
 
   /**
@@ -265,7 +275,7 @@ export class WsConnection implements PushTarget {
       throw new NanoError("store_unavailable", "an earlier send failed; reconnect and resend in order");
   }
 
-  #onSend(username: string, frame: SendFrame): void {
+  #onSend(username: string, frame: SendFrame, receivedAt: number): void {
     const submitted = this.#sendChain.then((): Promise<SubmittedSend> => {
       this.#sendsBroken();
       const envelope = decodeBase64(frame.envelope, "envelope");
@@ -279,7 +289,10 @@ export class WsConnection implements PushTarget {
     this.#sendChain = submitted.catch(() => undefined);
     this.#track(
       submitted
-        .then((box) => box.committed)
+        .then((box) => {
+          this.#context.stages.observe("check", receivedAt);
+          return box.committed;
+        })
         .then(
           (receipt) =>
             this.#write({
@@ -314,16 +327,25 @@ export class WsConnection implements PushTarget {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  #onAck(username: string, frame: AckFrame): void {
+  #onAck(username: string, frame: AckFrame, receivedAt: number): void {
+    const { stages } = this.#context;
+    for (const id of frame.ids) {
+      const pushedAt = this.#pushedAt.get(id);
+      if (pushedAt === undefined) continue;
+      this.#pushedAt.delete(id);
+      stages.observe("ack", pushedAt);
+    }
     this.#track(
       acknowledgeMessages(this.#context, username, frame.ids).then(
-        (deleted) =>
+        (deleted) => {
+          stages.observe("delete", receivedAt);
           this.#write({
             type: FRAME.acked,
             ids: frame.ids,
             deleted,
             ...(frame.ref ? { ref: frame.ref } : {}),
-          }),
+          });
+        },
         (error: unknown) => this.#writeError(error, frame.ref),
       ),
     );
@@ -392,6 +414,7 @@ export class WsConnection implements PushTarget {
             const text = JSON.stringify({ type: FRAME.message, ...toWire(message) } satisfies RelayFrame);
             largest = Math.max(largest, text.length);
             this.#flow.write(text);
+            remember(this.#pushedAt, message.id, this.#context.stages.pushed(message.id));
             this.#cursor = message.id;
             pushed++;
             if (this.#flow.full) break;

@@ -10,6 +10,13 @@ export const FRAME_OVERHEAD_BYTES = 1024;
 /** Frames read but not yet handled before reading pauses, and the level at which it resumes. */
 const QUEUE_HIGH = 64;
 const QUEUE_LOW = 16;
+/**
+ * Frames of one socket handled per turn of the event loop before the others get theirs. ws hands over
+ * every frame of a read at once (one read of a flood of tiny frames can hold thousands): handled here
+ * in slices, a burst cannot hold the loop while every other client waits, while the frames of one
+ * read — a client's pipelined sends — still reach the same group commit together.
+ */
+export const FRAMES_PER_TURN = 32;
 
 export interface SocketFlowOptions {
   /** Unflushed bytes on this socket before pushes stop and reading pauses. */
@@ -25,9 +32,18 @@ export interface SocketFlowOptions {
   /** A socket whose window stays full this long does not read: `onSlowConsumer` drops it. */
   readonly slowConsumerMs: number;
   readonly receiveBytesPerSecond: number;
-  /** Handles one frame, in arrival order, after the read rate allowed it. Must not throw. */
-  readonly onFrame: (data: string, isBinary: boolean) => void;
+  /**
+   * Handles one frame, in arrival order, after the read rate allowed it; `receivedAt` is when it was
+   * read from the socket (performance.now() ms). Must not throw.
+   */
+  readonly onFrame: (data: string, isBinary: boolean, receivedAt: number) => void;
   readonly onSlowConsumer: () => void;
+  /**
+   * The connection's byte stream (the net or TLS socket under the WebSocket), corked while frames are
+   * written in one burst: the `sent` answers of one commit, or a push round, leave in one write
+   * instead of one system call per frame. Absent, every frame is written at once.
+   */
+  readonly stream?: { cork(): void; uncork(): void };
 }
 
 type PauseReason = "window" | "rate" | "queue";
@@ -56,7 +72,7 @@ export class SocketFlow {
   #outstanding = 0;
   #closed = false;
   readonly #paused = new Set<PauseReason>();
-  readonly #queue: { data: string; isBinary: boolean }[] = [];
+  readonly #queue: { data: string; isBinary: boolean; receivedAt: number }[] = [];
   #draining = false;
   #writableWaiters: (() => void)[] = [];
   #slowTimer: NodeJS.Timeout | undefined;
@@ -65,6 +81,7 @@ export class SocketFlow {
   /** The payload of the ping awaiting its pong, while pushes wait for it. */
   #pingPayload: Buffer | null = null;
   #pongTimer: NodeJS.Timeout | undefined;
+  #corked = false;
 
   constructor(socket: WebSocket, options: SocketFlowOptions) {
     this.#socket = socket;
@@ -95,7 +112,20 @@ export class SocketFlow {
     this.#unconfirmed += bytes;
     this.#options.budget.add(bytes);
     if (this.#outstanding >= this.#options.windowBytes) this.#pause("window");
+    this.#cork();
     this.#socket.send(text, () => this.#flushed(bytes));
+  }
+
+  /** Corks the stream until the current burst of callbacks and promise reactions has run. */
+  #cork(): void {
+    const stream = this.#options.stream;
+    if (stream === undefined || this.#corked) return;
+    this.#corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      stream.uncork();
+    });
   }
 
   #flushed(bytes: number): void {
@@ -156,15 +186,21 @@ export class SocketFlow {
   /** Queues a frame read from the socket; frames are handled in order by `#drain`. */
   receive(data: string, isBinary: boolean): void {
     if (this.#closed) return;
-    this.#queue.push({ data, isBinary });
+    this.#queue.push({ data, isBinary, receivedAt: performance.now() });
     if (this.#queue.length >= QUEUE_HIGH) this.#pause("queue");
     if (!this.#draining) void this.#drain();
   }
 
   async #drain(): Promise<void> {
     this.#draining = true;
+    let handled = 0;
     try {
       while (!this.#closed && this.#queue.length > 0) {
+        if (handled === FRAMES_PER_TURN) {
+          handled = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
         const frame = this.#queue[0]!;
         const cost = Math.min(frame.data.length + FRAME_OVERHEAD_BYTES, this.#options.receiveBytesPerSecond);
         try {
@@ -178,8 +214,9 @@ export class SocketFlow {
           continue;
         }
         this.#queue.shift();
+        handled++;
         if (this.#queue.length <= QUEUE_LOW) this.#resume("queue");
-        if (!this.#closed) this.#options.onFrame(frame.data, frame.isBinary);
+        if (!this.#closed) this.#options.onFrame(frame.data, frame.isBinary, frame.receivedAt);
       }
     } finally {
       this.#draining = false;

@@ -32,7 +32,8 @@ export class EnqueueBatcher {
   writes = 0;
   /** Database round trips spent on sends (retries included), for the cluster benchmark. */
   roundTrips = 0;
-  onCommit: ((writes: number) => void) | null = null;
+  /** Called after each durable batch with its messages and the seconds its call took. */
+  onCommit: ((writes: number, seconds: number) => void) | null = null;
 
   constructor(pool: Pool, maxBatch: number) {
     this.#pool = pool;
@@ -85,6 +86,7 @@ export class EnqueueBatcher {
 
   async #commit(batch: readonly Pending[]): Promise<void> {
     let results: EnqueueResult[];
+    const began = performance.now();
     try {
       results = await this.#call(batch);
     } catch (error) {
@@ -98,7 +100,7 @@ export class EnqueueBatcher {
     }
     this.commits++;
     this.writes += batch.length;
-    this.onCommit?.(batch.length);
+    this.onCommit?.(batch.length, (performance.now() - began) / 1000);
     for (const [index, item] of batch.entries()) item.resolve(results[index]!);
   }
 

@@ -8,15 +8,36 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** How committed transactions reach the disk. */
+export interface Durability {
+  /** Resolves once everything committed before the call is on disk (wal-sync.ts). */
+  sync(): Promise<void>;
+  /** The same, blocking, for close(). */
+  syncNow(): void;
+}
+
 /**
  * Group commit over one SQLite connection: writes submitted during one turn of the event loop share a
- * transaction and therefore one fsync (synchronous = FULL), which is what makes durable acks cheap. A
- * write's promise settles only after COMMIT returned, so "resolved" means "on disk". Each write runs in
- * its own SAVEPOINT: one failing write is rolled back alone and cannot take its batch-mates with it.
+ * transaction and therefore one fsync, which is what makes durable acks cheap. Each write runs in its
+ * own SAVEPOINT: one failing write is rolled back alone and cannot take its batch-mates with it.
+ *
+ * Without `durability` the connection runs with synchronous = FULL: COMMIT fsyncs before it returns,
+ * holding the event loop for the disk, and a write's promise settles right after it. With it
+ * (synchronous = NORMAL, the relay's store), COMMIT only writes the WAL and the fsync runs off the
+ * event loop; a write's promise settles only after a sync that began after its COMMIT returned, so
+ * "resolved" still means "on disk". While one sync runs, the relay goes on reading, checking and
+ * pushing; the writes submitted meanwhile commit as one transaction when it ends and share the next
+ * sync, so the batches grow with the disk's latency instead of the event loop waiting for it. A
+ * committed transaction is visible to readers before its sync ends: `barrier()` is how a reader makes
+ * what it read durable before handing it out.
  */
 export class GroupCommit {
   readonly #db: DatabaseSync;
   readonly #maxBatch: number;
+  readonly #durability: Durability | null;
+  /** Batches committed and waiting for the next sync, settled by it in commit order. */
+  #unsynced: ((failure: NanoError | null) => void)[] = [];
+  #syncing: Promise<void> | null = null;
   #queue: Pending[] = [];
   #scheduled = false;
   #closed = false;
@@ -27,8 +48,11 @@ export class GroupCommit {
   /** Number of transactions and writes committed, for metrics and tests of the batching itself. */
   commits = 0;
   writes = 0;
-  /** Observer for the batch-size metric; called after each durable COMMIT with the number of writes. */
-  onCommit: ((writes: number) => void) | null = null;
+  /**
+   * Observer for the batch metrics; called after each durable COMMIT with the number of writes and the
+   * seconds from BEGIN to COMMIT's return (all of it synchronous: the event loop was held that long).
+   */
+  onCommit: ((writes: number, seconds: number) => void) | null = null;
   /**
    * Observer for the store's write health (src/relay/store-health.ts): called once per batch with null
    * when it committed cleanly, or with the storage failure (a full disk, an I/O error, a damaged
@@ -36,9 +60,10 @@ export class GroupCommit {
    */
   onOutcome: ((failure: NanoError | null) => void) | null = null;
 
-  constructor(db: DatabaseSync, maxBatch: number) {
+  constructor(db: DatabaseSync, maxBatch: number, durability: Durability | null = null) {
     this.#db = db;
     this.#maxBatch = maxBatch;
+    this.#durability = durability;
     this.#savepoint = db.prepare("SAVEPOINT w");
     this.#release = db.prepare("RELEASE w");
     this.#rollbackTo = db.prepare("ROLLBACK TO w");
@@ -62,7 +87,11 @@ export class GroupCommit {
     // setImmediate, not a microtask: requests whose bytes arrived in the same poll phase join the batch.
     setImmediate(() => {
       this.#scheduled = false;
-      this.flush();
+      // While a sync runs, writes wait for it to end and then commit together: committed now they
+      // would wait for the next sync anyway, so one transaction per sync costs them nothing and saves
+      // rewriting the same hot pages (the mailbox's last leaf, its indexes, the quota row) into the
+      // WAL once per transaction, and the checkpoints that many WAL pages cause on the event loop.
+      if (this.#syncing === null) this.flush();
     });
   }
 
@@ -71,6 +100,7 @@ export class GroupCommit {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#maxBatch);
       const outcomes: { ok: boolean; value: unknown }[] = [];
+      const began = performance.now();
       try {
         this.#db.exec("BEGIN IMMEDIATE");
       } catch (error) {
@@ -128,20 +158,79 @@ export class GroupCommit {
       }
       this.commits++;
       this.writes += batch.length;
-      this.onCommit?.(batch.length);
-      this.onOutcome?.(storageFailure);
-      batch.forEach((item, index) => {
-        const outcome = outcomes[index]!;
-        if (outcome.ok) item.resolve(outcome.value);
-        else item.reject(outcome.value);
-      });
+      this.onCommit?.(batch.length, (performance.now() - began) / 1000);
+      const settle = (syncFailure: NanoError | null) => {
+        this.onOutcome?.(syncFailure ?? storageFailure);
+        batch.forEach((item, index) => {
+          const outcome = outcomes[index]!;
+          // Not known to be on disk: no write of the batch may be reported as stored. A retry under
+          // the same client message id finds the row and answers once a later sync succeeded.
+          if (syncFailure !== null) item.reject(syncFailure);
+          else if (outcome.ok) item.resolve(outcome.value);
+          else item.reject(outcome.value);
+        });
+      };
+      if (this.#durability === null) settle(null);
+      else {
+        this.#unsynced.push(settle);
+        this.#startSync();
+      }
     }
   }
 
-  /** Flushes what is queued and refuses further writes. */
+  /**
+   * Resolves once everything committed before the call (by this connection or any other) is on disk:
+   * a reader calls it after reading rows it may not hand out before they are durable. Immediate
+   * without `durability`, where COMMIT itself fsyncs.
+   */
+  barrier(): Promise<void> {
+    if (this.#durability === null) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#unsynced.push((failure) => (failure === null ? resolve() : reject(failure)));
+      this.#startSync();
+    });
+  }
+
+  /** One sync at a time; what committed while it ran waits for the next, which starts when it ends. */
+  #startSync(): void {
+    if (this.#syncing !== null || this.#unsynced.length === 0) return;
+    const waiting = this.#unsynced.splice(0);
+    this.#syncing = this.#durability!.sync().then(
+      () => this.#synced(waiting, null),
+      (error: unknown) => this.#synced(waiting, storeError(error)),
+    );
+  }
+
+  #synced(waiting: readonly ((failure: NanoError | null) => void)[], failure: NanoError | null): void {
+    this.#syncing = null;
+    for (const settle of waiting) settle(failure);
+    // The writes that arrived during the sync: committed now, and the next sync (started by flush, or
+    // below for barriers alone) covers them.
+    if (!this.#closed) this.flush();
+    this.#startSync();
+  }
+
+  /** Resolves when no committed write is waiting for its sync (close() waits for it). */
+  async settled(): Promise<void> {
+    while (this.#syncing !== null) await this.#syncing;
+  }
+
+  /**
+   * Flushes what is queued, makes it durable and refuses further writes. A sync already running
+   * settles its own batches; `settled()` waits for it.
+   */
   close(): void {
     this.flush();
     this.#closed = true;
+    const waiting = this.#unsynced.splice(0);
+    if (waiting.length === 0) return;
+    let failure: NanoError | null = null;
+    try {
+      this.#durability!.syncNow();
+    } catch (error) {
+      failure = storeError(error);
+    }
+    for (const settle of waiting) settle(failure);
   }
 }
 

@@ -21,9 +21,10 @@ import type {
   TokenRecord,
 } from "../types.ts";
 import { SqliteCompliance } from "./compliance.ts";
-import { GroupCommit } from "./group-commit.ts";
+import { type Durability, GroupCommit } from "./group-commit.ts";
 import { migrate } from "./migrations.ts";
 import { StatementCache } from "./statement-cache.ts";
+import { WalSync } from "./wal-sync.ts";
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:" (tests of the logic only; not durable). */
@@ -32,6 +33,11 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Apply pending migrations on open (the server does; `nano-relay migrate` manages them explicitly). */
   readonly migrate?: boolean;
+  /**
+   * How commits reach the disk when the file is in WAL mode; by default the WAL's fsync off the event
+   * loop (wal-sync.ts). Given the default, a caller may wrap it (tests hold syncs back with it).
+   */
+  readonly durability?: (walSync: WalSync) => Durability;
 }
 
 type Row = Record<string, SQLInputValue>;
@@ -69,12 +75,26 @@ export class SqliteStore implements RelayStore {
   journal: StoreJournal | null = null;
   #closed = false;
   readonly #statements: StatementCache;
+  /** The fsync off the event loop (wal-sync.ts); null for ":memory:" or a database not in WAL mode. */
+  readonly #walSync: WalSync | null;
+  /**
+   * The largest message id this process knows to be durable: its own enqueues resolve only after
+   * their sync, and a smaller id was committed earlier (AUTOINCREMENT under the write lock), so that
+   * sync covered it too, whichever process wrote it.
+   */
+  #durableMessageId = 0;
 
   constructor(options: SqliteStoreOptions) {
     this.db = openDatabase(options.path, options.busyTimeoutMs);
     this.#statements = new StatementCache(this.db);
     if (options.migrate !== false) migrate(this.db);
-    this.writer = new GroupCommit(this.db, options.maxBatch ?? 512);
+    const wal = options.path !== ":memory:" && this.#get("PRAGMA journal_mode")?.journal_mode === "wal";
+    // synchronous = NORMAL only together with the group commit's own fsync after every COMMIT: see
+    // group-commit.ts. Tools that open the file with openDatabase alone keep FULL.
+    if (wal) this.db.exec("PRAGMA synchronous = NORMAL");
+    this.#walSync = wal ? new WalSync(options.path) : null;
+    const durability = this.#walSync === null ? null : (options.durability?.(this.#walSync) ?? this.#walSync);
+    this.writer = new GroupCommit(this.db, options.maxBatch ?? 512, durability);
     this.accounts = this.#accountStore();
     this.prekeys = this.#prekeyStore();
     this.mailboxes = this.#mailboxStore();
@@ -130,7 +150,9 @@ export class SqliteStore implements RelayStore {
     if (this.#closed) return;
     this.writer.close();
     this.#closed = true;
+    await this.writer.settled();
     this.db.close();
+    this.#walSync?.close();
   }
 
   #account(row: Row): AccountRecord {
@@ -337,16 +359,21 @@ export class SqliteStore implements RelayStore {
         ? { ok: true, serverId: Number(previous.server_id), duplicate: true }
         : { ok: false, code: "client_message_id_conflict" };
     }
-    const usage = this.#get(
-      "SELECT messages, bytes FROM mailbox_usage WHERE recipient = ?",
-      message.recipient,
-    );
     const size = message.envelope.length;
-    const messages = Number(usage?.messages ?? 0);
-    const used = Number(usage?.bytes ?? 0);
-    if (messages + 1 > quota.maxMessages || used + size > quota.maxBytes) {
-      return { ok: false, code: "mailbox_full" };
-    }
+    // The quota check and the count in one statement (a send runs it for every message): a first
+    // message creates the row if it fits alone; later ones update it only while they fit, and a
+    // row left unchanged means the mailbox is full. The savepoint undoes it if an insert below fails.
+    if (1 > quota.maxMessages || size > quota.maxBytes) return { ok: false, code: "mailbox_full" };
+    const counted = this.#run(
+      `INSERT INTO mailbox_usage (recipient, messages, bytes) VALUES (?, 1, ?)
+       ON CONFLICT (recipient) DO UPDATE SET messages = messages + 1, bytes = bytes + excluded.bytes
+       WHERE messages + 1 <= ? AND bytes + excluded.bytes <= ?`,
+      message.recipient,
+      size,
+      quota.maxMessages,
+      quota.maxBytes,
+    );
+    if (counted.changes === 0) return { ok: false, code: "mailbox_full" };
     const { lastInsertRowid: id } = this.#run(
       "INSERT INTO messages (recipient, sender, envelope, size, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
       message.recipient,
@@ -364,12 +391,6 @@ export class SqliteStore implements RelayStore {
       message.recipient,
       message.envelopeHash,
       message.expiresAt,
-    );
-    this.#run(
-      `INSERT INTO mailbox_usage (recipient, messages, bytes) VALUES (?, 1, ?)
-       ON CONFLICT (recipient) DO UPDATE SET messages = messages + 1, bytes = bytes + excluded.bytes`,
-      message.recipient,
-      size,
     );
     return { ok: true, serverId: id, duplicate: false };
   }
@@ -390,27 +411,55 @@ export class SqliteStore implements RelayStore {
     return {
       enqueue: (messages, quota) =>
         // One submission per message: each commits (and can fail) independently but shares the batch.
-        Promise.all(messages.map((message) => this.writer.submit(() => this.#enqueueOne(message, quota)))),
-      fetch: async (recipient, afterId, limit, now) =>
-        this.#all(
+        Promise.all(
+          messages.map(async (message) => {
+            const result = await this.writer.submit(() => this.#enqueueOne(message, quota));
+            if (result.ok) this.#durableMessageId = Math.max(this.#durableMessageId, result.serverId);
+            return result;
+          }),
+        ),
+      fetch: async (recipient, afterId, limit, now) => {
+        const rows = this.#all(
           "SELECT * FROM messages WHERE recipient = ? AND id > ? AND expires_at > ? ORDER BY id LIMIT ?",
           recipient,
           afterId,
           now,
           limit,
-        ).map((row) => this.#message(row)),
+        ).map((row) => this.#message(row));
+        // A message is handed out only once durable (group-commit.ts: a commit is visible before its
+        // sync ends). Those up to the known-durable id go now; the rest, when they lead, wait for a
+        // sync begun after this read — another worker's messages, or ones from before a restart.
+        if (this.#walSync === null) return rows;
+        const known = rows.findIndex((message) => message.id > this.#durableMessageId);
+        if (known === -1) return rows;
+        if (known > 0) return rows.slice(0, known);
+        await this.writer.barrier();
+        return rows;
+      },
       acknowledge: (recipient, ids) =>
         this.writer.submit(() => {
-          const rows: Row[] = [];
+          // One statement per acknowledged message and one quota update per ack: the ack path runs for
+          // every delivered message, and its SELECT-then-DELETE and per-message UPDATE showed in profiles.
+          let deleted = 0;
+          let bytes = 0;
           for (const id of new Set(ids)) {
             const row = this.#get(
-              "SELECT id, size, recipient FROM messages WHERE id = ? AND recipient = ?",
+              "DELETE FROM messages WHERE id = ? AND recipient = ? RETURNING size",
               id,
               recipient,
             );
-            if (row !== undefined) rows.push(row);
+            if (row === undefined) continue;
+            deleted++;
+            bytes += Number(row.size);
           }
-          return this.#deleteMessages(rows);
+          if (deleted > 0)
+            this.#run(
+              "UPDATE mailbox_usage SET messages = messages - ?, bytes = bytes - ? WHERE recipient = ?",
+              deleted,
+              bytes,
+              recipient,
+            );
+          return deleted;
         }),
       expire: (now) =>
         this.writer.submit(() => {

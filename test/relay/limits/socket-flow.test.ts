@@ -7,7 +7,7 @@ import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
 import type { WebSocket } from "ws";
 import { OutboundBudget } from "../../../src/relay/limits/outbound-budget.ts";
-import { FRAME_OVERHEAD_BYTES, SocketFlow } from "../../../src/relay/limits/socket-flow.ts";
+import { FRAME_OVERHEAD_BYTES, FRAMES_PER_TURN, SocketFlow } from "../../../src/relay/limits/socket-flow.ts";
 
 /** A WebSocket stand-in: `send` queues; `flush` plays the kernel taking the bytes. */
 class HeldSocket extends EventEmitter {
@@ -41,6 +41,7 @@ function flowOn(
     budget: OutboundBudget;
     slowMs: number;
     rate: number;
+    stream: { cork(): void; uncork(): void };
   }> = {},
 ) {
   const frames: string[] = [];
@@ -53,6 +54,7 @@ function flowOn(
     receiveBytesPerSecond: options.rate ?? 1_000_000,
     onFrame: (data) => frames.push(data),
     onSlowConsumer: () => dropped++,
+    ...(options.stream === undefined ? {} : { stream: options.stream }),
   });
   return { flow, frames, dropped: () => dropped };
 }
@@ -188,6 +190,44 @@ describe("SocketFlow", () => {
     void flow.whenWritable();
     while (dropped() === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(socket.pings.length, 1);
+  });
+
+  it("handles a burst of frames from one read in slices of FRAMES_PER_TURN, letting the loop turn between them", async () => {
+    const socket = new HeldSocket();
+    const { flow, frames } = flowOn(socket, { rate: 100_000_000 });
+    // A flood of tiny frames as ws hands over one read: all at once, synchronously.
+    for (let i = 0; i < 100; i++) flow.receive(`f${i}`, false);
+    let turnedAfter = -1;
+    setImmediate(() => {
+      turnedAfter = frames.length;
+    });
+    await tick();
+    await tick();
+    await tick();
+    await tick();
+    await tick();
+    assert.equal(frames.length, 100, "every frame handled, in order");
+    assert.deepEqual(frames.slice(0, 3), ["f0", "f1", "f2"]);
+    assert.equal(turnedAfter, FRAMES_PER_TURN, "the loop turned after one slice, not after the whole burst");
+  });
+  it("corks the byte stream for a burst of frames and uncorks it once the burst has run", async () => {
+    const socket = new HeldSocket();
+    const calls: string[] = [];
+    const stream = {
+      cork: () => calls.push("cork"),
+      uncork: () => calls.push("uncork"),
+    };
+    const { flow } = flowOn(socket, { window: 1_000_000, stream });
+    flow.write("a");
+    await Promise.resolve();
+    flow.write("b");
+    flow.write("c");
+    assert.deepEqual(calls, ["cork"], "one cork for the burst, nothing written out yet");
+    await tick();
+    assert.deepEqual(calls, ["cork", "uncork"], "uncorked after the burst");
+    flow.write("d");
+    await tick();
+    assert.deepEqual(calls, ["cork", "uncork", "cork", "uncork"], "a later burst is corked again");
   });
 });
 
