@@ -49,7 +49,7 @@ function cofactorless(key: Uint8Array, message: Uint8Array, signature: Uint8Arra
   const k = Point.Fn.create(bytesToNumberLE(sha512(concatBytes(encodedR, key, message))));
   const s = bytesToNumberLE(signature.subarray(ED25519_LENGTHS.publicKey));
   const rkA = Point.fromBytes(encodedR).add(Point.fromBytes(key).multiplyUnsafe(k));
-  return Point.BASE.multiply(s).equals(rkA);
+  return Point.BASE.multiplyUnsafe(s).equals(rkA);
 }
 
 export function nobleEd25519(randomBytes: (length: number) => Uint8Array): RawSignatureScheme {
