@@ -9,7 +9,7 @@
  * - A and R are canonical encodings (y < p),
  * - neither is one of the eight points of small order (any sign bit),
  * - S < L.
- * Pure byte comparisons, no curve arithmetic: with these, OpenSSL and BoringSSL agree, and the @noble
+ * Byte comparisons, no curve arithmetic: with these, OpenSSL and BoringSSL agree, and the @noble
  * fallback adds the cofactorless equation (src/crypto/web/noble-curves.ts).
  */
 import { ED25519_LENGTHS } from "./parameters.ts";
@@ -28,16 +28,38 @@ const FIELD_P = 2n ** 255n - 19n;
 /** The order of the base point. */
 const GROUP_L = 2n ** 252n + 27742317777372353535851937790883648493n;
 
-function littleEndian(bytes: Uint8Array): bigint {
-  let value = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]!);
-  return value;
+function littleEndianBytes(value: bigint): Uint8Array {
+  const out = new Uint8Array(POINT);
+  let rest = value;
+  for (let i = 0; i < POINT; i++) {
+    out[i] = Number(rest & 0xffn);
+    rest >>= 8n;
+  }
+  return out;
+}
+
+/** Byte comparisons, no BigInt per call: the rule runs before every signature check. */
+const SMALL_ORDER = SMALL_ORDER_Y.map(littleEndianBytes);
+const P_BYTES = littleEndianBytes(FIELD_P);
+const L_BYTES = littleEndianBytes(GROUP_L);
+
+/** a < b for 32-byte little-endian numbers; `topMask` clears the sign bit of a's last byte. */
+function below(a: Uint8Array, b: Uint8Array, topMask = 0xff): boolean {
+  for (let i = POINT - 1; i >= 0; i--) {
+    const byte = i === POINT - 1 ? a[i]! & topMask : a[i]!;
+    if (byte !== b[i]!) return byte < b[i]!;
+  }
+  return false;
+}
+
+function sameY(encoded: Uint8Array, y: Uint8Array): boolean {
+  for (let i = 0; i < POINT - 1; i++) if (encoded[i] !== y[i]) return false;
+  return (encoded[POINT - 1]! & 0x7f) === y[POINT - 1];
 }
 
 /** Canonical (y < p) and not of small order. */
 function acceptablePoint(encoded: Uint8Array): boolean {
-  const y = littleEndian(encoded) & (2n ** 255n - 1n);
-  return y < FIELD_P && !SMALL_ORDER_Y.includes(y);
+  return below(encoded, P_BYTES, 0x7f) && !SMALL_ORDER.some((y) => sameY(encoded, y));
 }
 
 /**
@@ -49,6 +71,6 @@ export function ed25519EncodingsAcceptable(publicKey: Uint8Array, signature: Uin
   return (
     acceptablePoint(publicKey) &&
     acceptablePoint(signature.subarray(0, POINT)) &&
-    littleEndian(signature.subarray(POINT)) < GROUP_L
+    below(signature.subarray(POINT), L_BYTES)
   );
 }
