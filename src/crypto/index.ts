@@ -1,5 +1,5 @@
 /** The crypto core: every primitive over node:crypto, the standard constructions, and the three suites. */
-export { aeadOpen, aeadSeal, aeadTryOpen, CHACHA20_POLY1305 } from "./aead.ts";
+export { aeadOpen, aeadSeal, aeadSealAfterNonce, aeadTryOpen, CHACHA20_POLY1305 } from "./aead.ts";
 export {
   ALG,
   ALG_NAMES,

@@ -5,6 +5,7 @@ import { CLIENT_MESSAGE_ID, type WireMessage } from "../wire/index.ts";
 import type { CryptoMode } from "./config/schema.ts";
 import type { RelayContext } from "./context.ts";
 import { requireModeFloor } from "./mode-floor.ts";
+import { encodeBase64 } from "./routes/_http.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -140,7 +141,8 @@ export function toWire(message: StoredMessage): WireMessage {
   return {
     id: message.id,
     from: message.sender,
-    envelope: Buffer.from(message.envelope).toString("base64"),
+    // A view, not Buffer.from(bytes), which copies the envelope once more per push.
+    envelope: encodeBase64(message.envelope),
     sent_at: message.createdAt,
   };
 }

@@ -19,3 +19,14 @@ export function utf8Length(text: string): number {
   }
   return bytes;
 }
+
+/**
+ * Whether `utf8Length(text) > limit`, without the pass over the text when its length decides it: every
+ * UTF-16 code unit is 1 to 3 bytes of UTF-8 (a surrogate pair, two units, is 4). A sender checks a
+ * megabyte text against its limits twice; the pass cost ~2 ms each (e2e 1 MiB sender profile).
+ */
+export function utf8LengthExceeds(text: string, limit: number): boolean {
+  if (text.length > limit) return true;
+  if (text.length * 3 <= limit) return false;
+  return utf8Length(text) > limit;
+}

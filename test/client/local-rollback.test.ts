@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { copyFile, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import { LocalStore, type SessionRecord } from "../../src/client/local-store/local-store.ts";
 import { randomBytes, toHex, utf8 } from "../../src/crypto/index.ts";
@@ -82,6 +83,27 @@ test("a session row newer than its database's counter (a partial restore) is ref
       store.read((tables) => tables.getSessions("bob")),
       rolledBack,
     );
+  }));
+
+test("the counter row's exact older bytes put back under an open store are read afresh, not from memory", () =>
+  withLocalStore(async (store, path) => {
+    await store.transaction((tables) => tables.putSession(session("bob", "v1", 1)));
+    const raw = new DatabaseSync(path);
+    try {
+      const read = raw.prepare("SELECT record FROM meta WHERE name = 'state-version'");
+      const older = (read.get() as { record: Uint8Array }).record;
+      await store.transaction((tables) => tables.putSession(session("bob", "v2", 2)));
+      assert.equal(await store.read((tables) => tables.stateVersion()), 2);
+      // Another process (a sync client) writes the older sealed row back, byte for byte.
+      raw.prepare("UPDATE meta SET record = ? WHERE name = 'state-version'").run(older);
+      assert.equal(await store.read((tables) => tables.stateVersion()), 1);
+      await assert.rejects(
+        store.read((tables) => tables.getSessions("bob")),
+        rolledBack,
+      );
+    } finally {
+      raw.close();
+    }
   }));
 
 test("the counter only rises; an untouched database reopens; the anchor is private and sealed", () =>

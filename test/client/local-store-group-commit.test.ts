@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
@@ -9,8 +10,11 @@ import {
   type LocalTables,
   LocalStore as Store,
 } from "../../src/client/local-store/local-store.ts";
-import { randomBytes, SUITE_IDS } from "../../src/crypto/index.ts";
+import { randomBytes, SUITE_IDS, toHex } from "../../src/crypto/index.ts";
+import { ChildProgress } from "./_child-progress.ts";
 import { withLocalStore, withTempDir } from "./_helpers.ts";
+
+const BATCH_WRITER = new URL("./fixtures/batch-session-writer.ts", import.meta.url).pathname;
 
 // Group commit of the client's local store (docs/client.md "Local store sealing", last paragraphs):
 // transactions queued together share one BEGIN IMMEDIATE ... COMMIT, each work in its own savepoint.
@@ -364,3 +368,114 @@ test("property: random transactions that succeed or throw leave exactly the succ
     { numRuns: 40 },
   );
 });
+
+// Sessions within a batch (batch-sessions.ts): read once, written once, with the batch's last state.
+const BOB_SESSION = new TextEncoder().encode("contact-sessions:bob");
+
+function advance(tables: LocalTables, id: string): number {
+  const state = tables.getSessions("bob")[0]?.state;
+  const next = (state === undefined ? 0 : Number(new TextDecoder().decode(state))) + 1;
+  tables.putSession({
+    sessionId: BOB_SESSION,
+    peer: "bob",
+    state: new TextEncoder().encode(String(next)),
+    updatedAt: next,
+    archived: false,
+  });
+  insert(tables, id);
+  return next;
+}
+
+test("a session every work of a batch advances is written once, with the last state, beside every entry", () =>
+  withStore(async (store, path, key) => {
+    await store.transaction((tables) => advance(tables, "m-1"));
+    const counter = await store.read((tables) => tables.stateVersion());
+    const before = store.commitStats();
+    const ids = Array.from({ length: 8 }, (_, index) => `m-${index + 2}`);
+    const positions = await Promise.all(ids.map((id) => store.transaction((tables) => advance(tables, id))));
+    assert.deepEqual(positions, [2, 3, 4, 5, 6, 7, 8, 9], "each work read the state the one before wrote");
+    assert.deepEqual(delta(store, before), { commits: 1, works: 8 });
+    assert.equal(
+      await store.read((tables) => tables.stateVersion()),
+      counter + 1,
+      "the session row was written once for the batch (one raise of the state counter), not per work",
+    );
+    assert.deepEqual(idsOnDisk(path), ["m-1", ...ids]);
+    await store.close();
+    const reopened = await Store.open(path, key);
+    try {
+      const [session] = await reopened.read((tables) => tables.getSessions("bob"));
+      assert.equal(new TextDecoder().decode(session?.state), "9");
+    } finally {
+      await reopened.close();
+    }
+  }));
+
+test("a batch whose COMMIT fails keeps none of its session writes, in memory or on disk", () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, "local.db");
+    const key = randomBytes(32);
+    await (await Store.open(path, key)).close();
+    // As above: an outbox row named "poison" makes the shared COMMIT fail after the works succeeded.
+    const raw = new DatabaseSync(path);
+    raw.exec(`
+      CREATE TABLE poison_parent (id INTEGER PRIMARY KEY);
+      CREATE TABLE poison_child (parent INTEGER REFERENCES poison_parent (id) DEFERRABLE INITIALLY DEFERRED);
+      CREATE TRIGGER poison AFTER INSERT ON outbox WHEN NEW.client_message_id = 'poison'
+        BEGIN INSERT INTO poison_child VALUES (42); END;
+    `);
+    raw.close();
+    const store = await Store.open(path, key);
+    try {
+      await store.transaction((tables) => advance(tables, "m-1"));
+      const settled = await Promise.allSettled([
+        store.transaction((tables) => advance(tables, "m-2")),
+        store.transaction((tables) => advance(tables, "poison")),
+      ]);
+      assert.deepEqual(
+        settled.map((outcome) => outcome.status),
+        ["rejected", "rejected"],
+      );
+      // Alone at the head, outside any batch: what it reads is the rows, not a lost batch's memory.
+      const state = await store.read((tables) => tables.getSessions("bob")[0]?.state);
+      assert.equal(new TextDecoder().decode(state), "1");
+      assert.equal(await store.transaction((tables) => advance(tables, "m-2")), 2);
+    } finally {
+      await store.close();
+    }
+  }));
+
+test("SIGKILL during batches of session-advancing works, 10 times: every chain position used by exactly one committed entry", () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, "local.db");
+    const key = randomBytes(32);
+    let reported = 0;
+    for (let iteration = 0; iteration < 10; iteration += 1) {
+      const child = spawn(process.execPath, [BATCH_WRITER, path, toHex(key)], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      const progress = new ChildProgress(child, (line) => {
+        if (line !== "ready") reported = Math.max(reported, Number(line));
+      });
+      await progress.killWithinNextStep(child, 3);
+    }
+    const store = await Store.open(path, key);
+    try {
+      const { position, ids } = await store.read((tables) => ({
+        position: Number(new TextDecoder().decode(tables.getSessions("bob")[0]?.state)),
+        ids: outboxIds(tables),
+      }));
+      assert.ok(reported >= 30, `each run committed rounds before it was killed (reported ${reported})`);
+      assert.ok(
+        position >= reported,
+        `position ${position} is behind the reported ${reported}: a commit was lost`,
+      );
+      // No chain position was used twice or skipped: each committed entry has its own, in order.
+      assert.deepEqual(
+        ids,
+        Array.from({ length: position }, (_, index) => `m-${index + 1}`),
+      );
+    } finally {
+      await store.close();
+    }
+  }));

@@ -11,7 +11,11 @@ import {
   SCHEMA_VERSION,
   schemaVersion,
 } from "../../src/client/local-store/local-schema.ts";
-import { type ContactRecord, LocalStore } from "../../src/client/local-store/local-store.ts";
+import {
+  BODY_APART_BYTES,
+  type ContactRecord,
+  LocalStore,
+} from "../../src/client/local-store/local-store.ts";
 import { randomBytes, SUITE_IDS, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { TEST_ARGON2ID, withLocalStore, withTempDir } from "./_helpers.ts";
@@ -270,6 +274,87 @@ test("swapping, moving or editing sealed rows is detected as local_record_tamper
         store.read((t) => t.getOutbox("b")),
         isTampered,
       );
+    } finally {
+      raw.close();
+    }
+  }));
+
+test("a long body is sealed as bytes in its own column; clearing, moving or adding one is local_record_tampered", () =>
+  withStore(async (store, path) => {
+    const long = (fill: number) => new Uint8Array(BODY_APART_BYTES + 1000).fill(fill);
+    const message = (messageId: string, body: Uint8Array) => ({
+      messageId,
+      sender: "bob",
+      contentType: "text",
+      body,
+      receivedAt: 1,
+    });
+    await store.read((t) => t.insertReceived(message("long-1", long(0x61))));
+    await store.read((t) => t.insertReceived(message("long-2", long(0x62))));
+    await store.read((t) => t.insertReceived(message("short", utf8("hello"))));
+    await store.read((t) =>
+      t.insertSent({
+        clientMessageId: "s-long",
+        recipient: "bob",
+        contentType: "text",
+        body: long(0x63),
+        sentAt: 2,
+        contentId: "00",
+        suite: SUITE_IDS.hybrid,
+      }),
+    );
+    const raw = new DatabaseSync(path);
+    try {
+      const rows = raw.prepare("SELECT seq, record, body FROM received ORDER BY seq").all() as {
+        seq: number;
+        record: Uint8Array;
+        body: Uint8Array | null;
+      }[];
+      const sentRow = raw.prepare("SELECT record, body FROM sent").get() as {
+        record: Uint8Array;
+        body: Uint8Array | null;
+      };
+      // The body is not in the record (no base64 of it), and its column is the bytes plus nonce and tag.
+      for (const row of [rows[0]!, rows[1]!, sentRow]) {
+        assert.ok(row.record.length < 1000, `record of ${row.record.length} bytes`);
+        assert.equal(row.body?.length, BODY_APART_BYTES + 1000 + 28);
+      }
+      assert.equal(rows[2]!.body, null, "a short body stays in its record");
+      assert.deepEqual(
+        (await store.read((t) => t.listReceived())).map((m) => m.body),
+        [long(0x61), long(0x62), utf8("hello")],
+      );
+      assert.deepEqual((await store.read((t) => t.history({ limit: 10 })))[3]?.message.body, long(0x63));
+
+      const update = raw.prepare("UPDATE received SET body = ? WHERE seq = ?");
+      update.run(rows[1]!.body, rows[0]!.seq);
+      await assert.rejects(
+        store.read((t) => t.listReceived()),
+        isTampered,
+        "another row's body",
+      );
+      update.run(null, rows[0]!.seq);
+      await assert.rejects(
+        store.read((t) => t.listReceived()),
+        isTampered,
+        "a cleared body column does not read as an empty message",
+      );
+      update.run(rows[0]!.body, rows[0]!.seq);
+      update.run(rows[0]!.body, rows[2]!.seq);
+      await assert.rejects(
+        store.read((t) => t.listReceived()),
+        isTampered,
+        "a body on a row whose record holds its own",
+      );
+      update.run(null, rows[2]!.seq);
+      raw.prepare("UPDATE sent SET body = ?").run(rows[0]!.body);
+      await assert.rejects(
+        store.read((t) => t.history({ limit: 10 })),
+        isTampered,
+        "a received body in a sent row (the table is in the seal)",
+      );
+      raw.prepare("UPDATE sent SET body = ?").run(sentRow.body);
+      assert.equal((await store.read((t) => t.listReceived())).length, 3, "restored, all reads again");
     } finally {
       raw.close();
     }

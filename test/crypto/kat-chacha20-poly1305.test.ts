@@ -1,9 +1,10 @@
-// Wycheproof ChaCha20-Poly1305 (chacha20_poly1305_test.json) through aeadSeal / aeadOpen. Only the
+// Wycheproof ChaCha20-Poly1305 (chacha20_poly1305_test.json) through aeadSeal (and aeadSealAfterNonce,
+// the same with the nonce in front) / aeadOpen. Only the
 // RFC 8439 shape exists in the project (32-byte key, 12-byte nonce, 16-byte tag); vectors with other
 // nonce or key sizes must be refused with `invalid_length` by both functions, and are counted apart.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { aeadOpen, aeadSeal, concatBytes } from "../../src/crypto/index.ts";
+import { aeadOpen, aeadSeal, aeadSealAfterNonce, concatBytes } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import { hexBytes, needVectors, VectorTally } from "../support/vectors.ts";
 import { type AeadGroup, type AeadTest, wycheproofCases } from "../support/wycheproof.ts";
@@ -26,10 +27,12 @@ test("Wycheproof ChaCha20-Poly1305: exact seal, open, tamper and size rejection"
     if (key.length !== 32 || nonce.length !== 12) {
       assert.equal(v.result, "invalid", `${name}: a non-RFC 8439 size marked valid`);
       assert.throws(() => aeadSeal(key, nonce, msg, aad), isCode("invalid_length"), name);
+      assert.throws(() => aeadSealAfterNonce(key, nonce, msg, aad), isCode("invalid_length"), name);
       assert.throws(() => aeadOpen(key, nonce, sealed, aad), isCode("invalid_length"), name);
       tally.count("other-size-invalid_length");
     } else if (v.result === "valid") {
       assert.deepEqual(aeadSeal(key, nonce, msg, aad), sealed, name);
+      assert.deepEqual(aeadSealAfterNonce(key, nonce, msg, aad), concatBytes(nonce, sealed), name);
       assert.deepEqual(aeadOpen(key, nonce, sealed, aad), msg, name);
       tally.count("valid");
     } else {

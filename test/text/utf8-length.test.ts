@@ -3,7 +3,7 @@
 // a note within the limit in Node would be refused in the page, or the other way round.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { utf8Length } from "../../src/text/utf8-length.ts";
+import { utf8Length, utf8LengthExceeds } from "../../src/text/utf8-length.ts";
 
 const CASES = [
   "",
@@ -41,5 +41,20 @@ test("utf8Length agrees with Buffer on random UTF-16 (every code unit class)", (
       ...Array.from({ length: next() % 12 }, () => units[next() % units.length]!),
     );
     assert.equal(utf8Length(text), Buffer.byteLength(text, "utf8"), JSON.stringify(text));
+  }
+});
+
+test("utf8LengthExceeds(text, limit) is utf8Length(text) > limit at every limit from 0 to 3x the length", () => {
+  for (const text of [
+    ...CASES,
+    "x".repeat(100),
+    "日本語".repeat(30),
+    "😀".repeat(20),
+    "a€😀\uD800".repeat(9),
+  ]) {
+    const bytes = utf8Length(text);
+    for (let limit = 0; limit <= text.length * 3 + 1; limit++) {
+      assert.equal(utf8LengthExceeds(text, limit), bytes > limit, `${JSON.stringify(text)} at ${limit}`);
+    }
   }
 });

@@ -29,6 +29,32 @@ export interface CommitStats {
  */
 export const MAX_BATCH = 64;
 
+/**
+ * What the tables keep in memory for the length of one batch (batch-sessions.ts), told where the batch
+ * and each work begin and end. `flush` writes what was held back, inside the transaction, right before
+ * COMMIT; if it throws, the batch is lost like a failed COMMIT (every work rejects).
+ */
+export interface BatchHooks {
+  /** The batch's transaction began. */
+  begin(): void;
+  /** A work is about to run in its savepoint. */
+  savepoint(): void;
+  /** That work failed and was rolled back to its savepoint. */
+  rollback(): void;
+  /** Write what the batch held back (only when at least one work succeeded). */
+  flush(): void;
+  /** The batch's transaction ended, committed or not. */
+  end(): void;
+}
+
+const NO_HOOKS: BatchHooks = {
+  begin() {},
+  savepoint() {},
+  rollback() {},
+  flush() {},
+  end() {},
+};
+
 interface Operation {
   readonly kind: OperationKind;
   readonly work: () => unknown;
@@ -64,6 +90,7 @@ function settle(operation: Operation, outcome: Outcome): void {
 export class LocalCommitQueue {
   readonly #db: DatabaseSync;
   readonly #maxBatch: number;
+  readonly #hooks: BatchHooks;
   readonly #operations: Operation[] = [];
   /** Which operation's work the current async context belongs to: detects nested use. */
   readonly #inside = new AsyncLocalStorage<Operation>();
@@ -79,11 +106,12 @@ export class LocalCommitQueue {
   readonly #release: StatementSync;
   readonly #rollbackTo: StatementSync;
 
-  constructor(db: DatabaseSync, maxBatch = MAX_BATCH) {
+  constructor(db: DatabaseSync, maxBatch = MAX_BATCH, hooks: BatchHooks = NO_HOOKS) {
     if (!Number.isInteger(maxBatch) || maxBatch < 1)
       throw new RangeError("maxBatch must be a positive integer");
     this.#db = db;
     this.#maxBatch = maxBatch;
+    this.#hooks = hooks;
     this.#begin = db.prepare("BEGIN IMMEDIATE");
     this.#commit = db.prepare("COMMIT");
     this.#savepoint = db.prepare("SAVEPOINT work");
@@ -202,6 +230,16 @@ export class LocalCommitQueue {
       head.reject(error);
       return;
     }
+    this.#hooks.begin();
+    try {
+      await this.#membersOf(head, durable);
+    } finally {
+      this.#hooks.end();
+    }
+  }
+
+  /** Runs the batch's works and commits them; the transaction is open. */
+  async #membersOf(head: Operation, durable: boolean): Promise<void> {
     const members: Operation[] = [];
     const outcomes: Outcome[] = [];
     for (let member: Operation | undefined = head; member !== undefined; ) {
@@ -209,8 +247,12 @@ export class LocalCommitQueue {
       let outcome: Outcome | undefined;
       try {
         this.#savepoint.run();
+        this.#hooks.savepoint();
         outcome = await this.#run(member);
-        if (!outcome.ok) this.#rollbackTo.run();
+        if (!outcome.ok) {
+          this.#rollbackTo.run();
+          this.#hooks.rollback();
+        }
         this.#release.run();
       } catch (error) {
         // A savepoint statement failed: SQLite already rolled the whole transaction back (a full disk,
@@ -223,8 +265,10 @@ export class LocalCommitQueue {
       member = this.#nextMember(durable, members.length);
     }
     try {
-      if (outcomes.some((outcome) => outcome.ok)) this.#commit.run();
-      else this.#db.exec("ROLLBACK");
+      if (outcomes.some((outcome) => outcome.ok)) {
+        this.#hooks.flush();
+        this.#commit.run();
+      } else this.#db.exec("ROLLBACK");
     } catch (error) {
       this.#abandon(members, outcomes, error);
       return;

@@ -203,6 +203,8 @@ function recordSchemas(codec: Base64Codec) {
       sender: z.string().min(1),
       contentType: z.string(),
       body: base64,
+      // The body is sealed in the row's own column (the SQLite store's long bodies); `body` is empty.
+      bodyApart: z.literal(true).optional(),
       receivedAt: time,
       suite: suiteId.optional(),
       sentAt: time.optional(),
@@ -242,6 +244,7 @@ function recordSchemas(codec: Base64Codec) {
       recipient: z.string().min(1),
       contentType: z.enum(["text", "attachment"]),
       body: base64,
+      bodyApart: z.literal(true).optional(),
       sentAt: time,
       contentId: z.string().regex(/^[0-9a-f]+$/),
       suite: suiteId,

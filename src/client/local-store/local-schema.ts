@@ -97,6 +97,12 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE TABLE expired_received (handle BLOB PRIMARY KEY, forget_at INTEGER NOT NULL) STRICT;
   CREATE TABLE conversation_settings (peer BLOB PRIMARY KEY, record BLOB NOT NULL) STRICT;
   `,
+  // 6: long message bodies (a long text, up to megabytes) sealed as bytes in their own column instead of
+  // base64 inside the JSON record (local-store.ts BODY_APART_BYTES); NULL for every other row.
+  `
+  ALTER TABLE received ADD COLUMN body BLOB;
+  ALTER TABLE sent ADD COLUMN body BLOB;
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

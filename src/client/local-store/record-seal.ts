@@ -1,8 +1,7 @@
 import {
   aeadOpen,
-  aeadSeal,
+  aeadSealAfterNonce,
   CHACHA20_POLY1305,
-  concatBytes,
   hkdf,
   randomBytes,
   wipe,
@@ -45,7 +44,7 @@ export function sealRow(
   plaintext: Uint8Array,
 ): Uint8Array {
   const nonce = randomBytes(CHACHA20_POLY1305.nonceLength);
-  return concatBytes(nonce, aeadSeal(keys.recordKey, nonce, plaintext, rowAssociatedData(table, rowKey)));
+  return aeadSealAfterNonce(keys.recordKey, nonce, plaintext, rowAssociatedData(table, rowKey));
 }
 
 export function openRow(keys: LocalKeys, table: string, rowKey: Uint8Array, sealed: Uint8Array): Uint8Array {

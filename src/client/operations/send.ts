@@ -17,7 +17,7 @@ import {
   wipeConsumed,
 } from "../../protocol/index.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
-import { utf8Length } from "../../text/utf8-length.ts";
+import { utf8LengthExceeds } from "../../text/utf8-length.ts";
 import type { ClientContext } from "../context.ts";
 import type { ContactRecord, LocalTables } from "../local-store/local-store.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
@@ -102,7 +102,7 @@ export function checkSendRequest(request: SendRequest): void {
   if (request.text !== null && request.text !== "" && request.file !== null) {
     throw new NanoError("invalid_argument", TEXT_WITH_FILE);
   }
-  if (request.text !== null && utf8Length(request.text) > MAX_TEXT_BYTES) {
+  if (request.text !== null && utf8LengthExceeds(request.text, MAX_TEXT_BYTES)) {
     throw new NanoError(
       "invalid_argument",
       `text is longer than ${humanBytes(MAX_TEXT_BYTES)}; send it with --file`,
@@ -184,7 +184,7 @@ async function encryptAndCommit(
   } else {
     const text = request.text ?? "";
     // Above the largest padding bucket the text cannot be an envelope: it goes as an attachment.
-    if (utf8Length(text) + INLINE_OVERHEAD <= MAX_PADDED_CONTENT) {
+    if (!utf8LengthExceeds(text, MAX_PADDED_CONTENT - INLINE_OVERHEAD)) {
       content = encodeContent({ type: CONTENT_TYPES.text, text, messageId, sentAt: now, ...expiry });
     } else {
       upload = { bytes: utf8(text), contentType: LONG_TEXT_TYPE };

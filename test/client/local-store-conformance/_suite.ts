@@ -52,6 +52,8 @@ export interface ConformanceCase {
   run(subject: StoreSubject): Promise<void>;
 }
 
+type TablesOf = Parameters<Parameters<LocalStoreApi["read"]>[0]>[0];
+
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
 const filled = (length: number, value: number): Uint8Array => new Uint8Array(length).fill(value);
 
@@ -332,6 +334,175 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = Object.freeze([
       const [again] = await store.read((tables) => tables.getSessions("bob"));
       equal(again?.state, filled(300, 2), "a second read is not the wiped copy");
       await store.close();
+    },
+  },
+  {
+    name: "works committed together: each reads the session state the one before wrote; a failed one is undone exactly",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => {
+        tables.putSession(session(1, "bob", 10));
+        tables.putSession(session(3, "alice", 10));
+      });
+      const at = (n: number, peer: string, updatedAt: number): SessionRecord => ({
+        ...session(peer === "bob" ? 1 : 3, peer, updatedAt),
+        state: filled(300, n),
+      });
+      const stateOf = (tables: TablesOf, peer: string) => tables.getSessions(peer).map((s) => s.state);
+      const failure = new Error("the third work fails after writing both sessions");
+      // Asked for together: a store with group commit runs them as one batch (one COMMIT).
+      const settled = await Promise.allSettled([
+        store.transaction((tables) => {
+          equal(stateOf(tables, "bob"), [filled(300, 2)], "work 1 reads the committed state");
+          tables.putSession(at(20, "bob", 11));
+        }),
+        store.transaction((tables) => {
+          equal(stateOf(tables, "bob"), [filled(300, 20)], "work 2 reads work 1's state");
+          tables.putSession(at(21, "bob", 12));
+          tables.putSession(at(40, "alice", 12));
+        }),
+        store.transaction(async (tables) => {
+          equal(stateOf(tables, "alice"), [filled(300, 40)], "work 3 reads work 2's second session");
+          tables.putSession(at(22, "bob", 13));
+          tables.deleteSession(filled(16, 3));
+          await Promise.resolve();
+          throw failure;
+        }),
+        store.transaction((tables) => {
+          equal(stateOf(tables, "bob"), [filled(300, 21)], "work 4 reads work 2's state: work 3 is undone");
+          equal(stateOf(tables, "alice"), [filled(300, 40)], "work 3's deletion is undone");
+          tables.putSession(at(23, "bob", 14));
+        }),
+        store.read((tables) => [stateOf(tables, "bob"), stateOf(tables, "alice")]),
+      ]);
+      const unexpected = settled.find(
+        (outcome, index) => outcome.status === "rejected" && (index !== 2 || outcome.reason !== failure),
+      );
+      if (unexpected?.status === "rejected") throw unexpected.reason;
+      equal(
+        settled.map((outcome) => outcome.status),
+        ["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"],
+        "only the failing work rejects",
+      );
+      const last = settled[4];
+      equal(
+        last?.status === "fulfilled" ? last.value : null,
+        [[filled(300, 23)], [filled(300, 40)]],
+        "a read after the works sees the last successful state of each session",
+      );
+      const check = (opened: LocalStoreApi, what: string) =>
+        opened.read((tables) => {
+          equal(stateOf(tables, "bob"), [filled(300, 23)], `${what}: bob's last state`);
+          equal(stateOf(tables, "alice"), [filled(300, 40)], `${what}: alice's last state`);
+          const counter = tables.stateVersion();
+          for (const peer of ["bob", "alice"]) {
+            const stamped = tables.getSessions(peer)[0]?.stateVersion ?? 0;
+            ok(stamped > 0 && stamped <= counter, `${what}: ${peer}'s row is stamped within the counter`);
+          }
+        });
+      await check(store, "in the open store");
+      await store.close();
+      const reopened = await subject.open();
+      await check(reopened, "after reopening");
+      await reopened.close();
+    },
+  },
+  {
+    name: "works committed together: deleting and writing sessions again, and handing out copies",
+    async run(subject) {
+      const store = await subject.open();
+      await store.transaction((tables) => tables.putSession(session(1, "bob", 10)));
+      const written = session(5, "bob", 20);
+      const failure = new Error("fails after deleting the new session");
+      const settled = await Promise.allSettled([
+        store.transaction((tables) => {
+          ok(tables.deleteSession(filled(16, 1)), "work 1 deletes bob's session");
+          equal(tables.getSessions("bob"), [], "and no longer reads it");
+          tables.putSession(written);
+          written.state.fill(0);
+        }),
+        store.transaction((tables) => {
+          const [read] = tables.getSessions("bob");
+          equal(read?.state, filled(300, 6), "work 2 reads what work 1 wrote, not its wiped array");
+          read?.state.fill(0);
+        }),
+        store.transaction((tables) => {
+          tables.deleteSession(filled(16, 5));
+          throw failure;
+        }),
+        store.transaction((tables) => tables.getSessions("bob").map((s) => s.sessionId)),
+      ]);
+      const unexpected = settled.find(
+        (outcome, index) => outcome.status === "rejected" && (index !== 2 || outcome.reason !== failure),
+      );
+      if (unexpected?.status === "rejected") throw unexpected.reason;
+      const ids = settled[3];
+      equal(
+        ids?.status === "fulfilled" ? ids.value : null,
+        [filled(16, 5)],
+        "work 4: the deletion is undone",
+      );
+      await store.close();
+      const reopened = await subject.open();
+      await reopened.read((tables) => {
+        equal(
+          tables.getSessions("bob").map((s) => [s.sessionId, s.state]),
+          [[filled(16, 5), filled(300, 6)]],
+          "after reopening: only the new session, intact",
+        );
+      });
+      await reopened.close();
+    },
+  },
+  {
+    name: "long message bodies (a megabyte text) round-trip through every read of received and sent rows",
+    async run(subject) {
+      const store = await subject.open();
+      const long = (seed: number) => Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * seed) & 0x7f);
+      const inbound = { ...received("r-long", "bob", 40), body: long(3) };
+      const outbound = { ...sent("m-long", "bob", 50), body: long(5) };
+      await store.transaction((tables) => {
+        tables.insertReceived(inbound);
+        tables.insertReceived(received("r-short", "bob", 45));
+        tables.insertSent(outbound);
+        tables.insertOutbox({
+          clientMessageId: "m-long",
+          recipient: "bob",
+          envelope: filled(8, 1),
+          createdAt: 50,
+        });
+      });
+      const check = (opened: LocalStoreApi, what: string) =>
+        opened.read((tables) => {
+          const listed = tables.listReceived();
+          equal(
+            listed.map(({ seq: _seq, ...message }) => message),
+            [inbound, received("r-short", "bob", 45)],
+            `${what}: listReceived`,
+          );
+          equal(
+            tables.listUnshown().map((m) => m.body.length),
+            [1 << 20],
+            `${what}: listUnshown (the receipt-free text is unshown)`,
+          );
+          equal(
+            tables.history({ peer: "bob", limit: 10 }).map((entry) => entry.message.body),
+            [inbound.body, received("r-short", "bob", 45).body, outbound.body],
+            `${what}: history, oldest first`,
+          );
+          equal(
+            tables.listPendingSent()[0]?.sent,
+            outbound,
+            `${what}: the outbox joined with the long sent row`,
+          );
+          equal(tables.conversations()[0]?.last.message.body, outbound.body, `${what}: conversations`);
+        });
+      await store.transaction((tables) => tables.markShown("r-short", false));
+      await check(store, "in the open store");
+      await store.close();
+      const reopened = await subject.open();
+      await check(reopened, "after reopening");
+      await reopened.close();
     },
   },
   {
