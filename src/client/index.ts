@@ -1,4 +1,6 @@
 /** The client SDK: NanoClient and the pieces it is built from (keystore, local store, outbox). */
+
+export { ClientCore } from "./client-core.ts";
 export { ensurePrivateDirectory, sweepTemporaryFiles, writeFileAtomic } from "./home/atomic-file.ts";
 export { type ClientConfig, type HomePaths, resolveHome } from "./home/home.ts";
 export { type IdentitySeeds, suitesAcceptedByMode } from "./home/identity-seeds.ts";

@@ -1,8 +1,8 @@
 /**
  * The web app's Messenger over the real client in Node (ClientMessenger over NanoClient): a home under
  * `dir`, the cheapest keystore work factor the bounds allow (the tests exercise behaviour, not
- * argon2id), received files saved under the home. Used by test/e2e/client-messenger.test.ts and by the
- * browser test that drives the screens over it (test/browser/app-with-node-client.test.ts).
+ * argon2id), received files saved under the home. Used by test/e2e/client-messenger.test.ts (the page
+ * runs the same ClientMessenger over its own runtime: test/browser/app-in-page.test.ts).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

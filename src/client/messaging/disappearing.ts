@@ -4,7 +4,7 @@ import { CLOCK_SKEW_TOLERANCE_MS } from "../../protocol/validity.ts";
 import { humanDuration } from "../../text/human-duration.ts";
 import type { LocalStoreApi } from "../local-store/local-tables.ts";
 import { relayClockSkew } from "../transport/relay-clock.ts";
-import type { RelayEndpoint } from "../transport/relay-http.ts";
+import type { RelayEndpoint } from "../transport/relay-request.ts";
 
 /**
  * Disappearing messages (docs/client.md "Disappearing messages"): the timer travels inside the

@@ -1,5 +1,5 @@
-import type { SuiteId } from "../../crypto/index.ts";
 import type { CryptoProvider, ProviderSuite } from "../../crypto/provider/index.ts";
+import type { SuiteId } from "../../crypto/suite-ids.ts";
 import {
   acceptedSuites,
   encodeBundle,

@@ -1,6 +1,6 @@
 import { utf8 } from "../../crypto/bytes.ts";
 import type { ClientContext } from "../context.ts";
-import type { LocalTables } from "../local-store/local-store.ts";
+import type { LocalTables } from "../local-store/local-tables.ts";
 import { checkUsernameArgument } from "./claim-username.ts";
 
 /**

@@ -2,17 +2,15 @@ import { constants, lstatSync } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { z } from "zod";
-import { toHex, utf8 } from "../../crypto/index.ts";
+import { utf8 } from "../../crypto/bytes.ts";
 import { NanoError } from "../../errors/index.ts";
-import { computeSafetyNumber, formatSafetyNumber } from "../../protocol/safety-number.ts";
 import type { ClientContext } from "../context.ts";
 import { sweepTemporaryFiles, writeFileAtomic } from "../home/atomic-file.ts";
-import { loadOwnIdentity } from "../home/local-identity.ts";
 import { openKeystore, type Passphrase, sealKeystore } from "../keystore/keystore.ts";
 import { keystoreLength, MAX_KEYSTORE_PAYLOAD } from "../keystore/keystore-format.ts";
+import { CLIENT_EXPORT_FORMAT, exportDocument } from "./export-document.ts";
 
-export const CLIENT_EXPORT_FORMAT = "nano-client-export/v1";
-const PAGE = 1000;
+export { CLIENT_EXPORT_FORMAT } from "./export-document.ts";
 
 export interface ExportHomeResult {
   readonly output: string;
@@ -35,74 +33,7 @@ export async function exportHome(
   // lstat, not existsSync: a dangling symlink is an entry too (following it would write elsewhere).
   if (options.force !== true && lstatSync(options.output, { throwIfNoEntry: false }) !== undefined)
     throw new NanoError("output_exists", `${options.output} already exists; pass --force to replace it`);
-  const now = options.now ?? Date.now();
-  const { home } = context;
-  const own = await loadOwnIdentity(context.provider, home.store, home.seeds);
-  const { provider } = context;
-  const document = await home.store.transaction((tables) => {
-    const contacts = tables.listContacts().map((contact) => ({
-      username: contact.username,
-      // H(IR): the stored record was decoded and verified when it was stored.
-      identity_hash: toHex(provider.primitives.blake2b(contact.identityRecord)),
-      pinned_suite: contact.pinnedSuite,
-      verified: contact.verified,
-      safety_number_confirmed_at:
-        contact.safetyNumberConfirmedAt === null
-          ? null
-          : new Date(contact.safetyNumberConfirmedAt).toISOString(),
-      identity_changed: contact.identityChanged,
-      added_at: new Date(contact.addedAt).toISOString(),
-      safety_number:
-        own === null
-          ? null
-          : formatSafetyNumber(
-              computeSafetyNumber(
-                provider,
-                { username: own.record.username, identityRecord: own.record.encoded },
-                { username: contact.username, identityRecord: contact.identityRecord },
-              ).digits,
-              12,
-            ),
-    }));
-    const messages: Record<string, unknown>[] = [];
-    for (let after = 0; ; ) {
-      const page = tables.listReceived(after, PAGE, now);
-      for (const message of page) {
-        // By the sealed deadline too: the `expires_at` column that listReceived selects on is not
-        // authenticated, and a row whose column was damaged to NULL must not reach a plaintext file.
-        if (message.expiresAt !== undefined && message.expiresAt <= now) continue;
-        // "text" messages (and text/* attachments' types) as text; anything else as base64.
-        const text = message.contentType === "text" || message.contentType.startsWith("text/");
-        messages.push({
-          id: message.messageId,
-          from: message.sender,
-          received_at: new Date(message.receivedAt).toISOString(),
-          content_type: message.contentType,
-          // A disappearing message says so: the copy in the export outlives it (docs/compliance.md).
-          ...(message.expiresAt === undefined
-            ? {}
-            : { expires_at: new Date(message.expiresAt).toISOString() }),
-          ...(text
-            ? { text: Buffer.from(message.body).toString("utf8") }
-            : { body: Buffer.from(message.body).toString("base64") }),
-        });
-      }
-      if (page.length < PAGE) break;
-      after = page[page.length - 1]!.seq;
-    }
-    return {
-      format: CLIENT_EXPORT_FORMAT,
-      exported_at: new Date(now).toISOString(),
-      account: {
-        username: home.config.username,
-        relay: home.config.relay,
-        crypto_mode: home.config.cryptoMode,
-        identity_hash: own === null ? null : toHex(own.record.hash),
-      },
-      contacts,
-      messages,
-    };
-  });
+  const document = await exportDocument(context, options.now ?? Date.now());
   const bytes = utf8(`${JSON.stringify(document, null, 2)}\n`);
   // A plain export killed before its rename left its history in the clear in a temporary file.
   await sweepTemporaryFiles(dirname(options.output), basename(options.output));

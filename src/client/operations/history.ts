@@ -4,7 +4,7 @@ import { NanoError } from "../../errors/index.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
 import { DEFAULT_HISTORY_RETENTION_DAYS } from "../home/client-config.ts";
-import type { StoredConversation, StoredHistoryEntry } from "../local-store/local-store.ts";
+import type { StoredConversation, StoredHistoryEntry } from "../local-store/local-tables.ts";
 import { expirySeconds } from "../messaging/disappearing.ts";
 import { checkUsernameArgument } from "./claim-username.ts";
 import { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "./history-limits.ts";

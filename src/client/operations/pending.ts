@@ -2,7 +2,7 @@ import { type SuiteName, suiteNameOf } from "../../crypto/suite-ids.ts";
 import { NanoError } from "../../errors/index.ts";
 import { humanBytes } from "../../text/human-bytes.ts";
 import type { ClientContext } from "../context.ts";
-import type { OutboxEntry, PendingIntent, SentMessage } from "../local-store/local-store.ts";
+import type { OutboxEntry, PendingIntent, SentMessage } from "../local-store/local-records.ts";
 
 /**
  * The outbox as a person sees it (issue 13, loss 5): which messages are committed and not yet

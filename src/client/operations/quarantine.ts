@@ -1,6 +1,6 @@
 import { NanoError } from "../../errors/index.ts";
 import type { ClientContext } from "../context.ts";
-import type { QuarantinedMessage } from "../local-store/local-store.ts";
+import type { QuarantinedMessage } from "../local-store/local-records.ts";
 import { type IncomingMessage, processEnvelope } from "./receive.ts";
 
 /**

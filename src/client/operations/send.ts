@@ -19,7 +19,8 @@ import {
 import { humanBytes } from "../../text/human-bytes.ts";
 import { utf8LengthExceeds } from "../../text/utf8-length.ts";
 import type { ClientContext } from "../context.ts";
-import type { ContactRecord, LocalTables } from "../local-store/local-store.ts";
+import type { ContactRecord } from "../local-store/local-records.ts";
+import type { LocalTables } from "../local-store/local-tables.ts";
 import { LocalProtocolStores } from "../local-store/protocol-stores.ts";
 import { LONG_TEXT_TYPE, type Progress, sendAttachment } from "../messaging/attachments.ts";
 import { expirySeconds } from "../messaging/disappearing.ts";

@@ -1,6 +1,7 @@
 import { NanoError } from "../../errors/index.ts";
 import type { OutboxEntry } from "../local-store/local-records.ts";
 import type { LocalStoreApi } from "../local-store/local-tables.ts";
+import { nextTurn } from "../next-turn.ts";
 import { type BackoffPolicy, backoffDelay, Outbox, type SendTransport } from "./outbox.ts";
 import type { OutboxState } from "./outbox-state.ts";
 
@@ -223,7 +224,7 @@ export class OutboxDispatcher {
     }
     const ids = [id];
     const done = new Promise<void>((resolve, reject) => {
-      setImmediate(() => {
+      nextTurn(() => {
         state.removals = null;
         this.#store
           .relaxed((tables) => {

@@ -1,5 +1,5 @@
 import type { ClientContext } from "../context.ts";
-import type { OutboxEntry } from "../local-store/local-store.ts";
+import type { OutboxEntry } from "../local-store/local-records.ts";
 import type { RelayLink } from "../transport/relay-link.ts";
 import type { BackoffPolicy } from "./outbox.ts";
 import { type Attempt, OutboxDispatcher, type Transports } from "./outbox-dispatch.ts";

@@ -1,3 +1,4 @@
+import { nextTurn } from "../next-turn.ts";
 import type { RelayMessage } from "./relay-api.ts";
 import type { RelayChannel } from "./relay-channel.ts";
 
@@ -65,7 +66,7 @@ export function watchRelay(channel: RelayChannel, options: WatchOptions): Promis
   const drain = async () => {
     await options.startAfter;
     // One turn later, so frames that arrived in the same read join the batch.
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => nextTurn(resolve));
     while (pending.length > 0 && !options.signal.aborted) {
       const batch = pending.splice(0, limits.maxBatch);
       try {

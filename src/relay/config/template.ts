@@ -36,6 +36,8 @@ interface Profile {
   readonly auditRetentionDays: number;
   /** security.token_idle_timeout_seconds: 15 minutes where real people's data is, off in development. */
   readonly idleTimeout: number;
+  /** web.enabled: the development relay serves the app (`npm start` builds it first). */
+  readonly webApp: boolean;
 }
 
 const PROFILES: Readonly<Record<Environment, Profile>> = {
@@ -62,6 +64,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     drainDelay: 5,
     auditRetentionDays: 2192,
     idleTimeout: 900,
+    webApp: false,
   },
   staging: {
     bind: "0.0.0.0",
@@ -86,6 +89,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     drainDelay: 5,
     auditRetentionDays: 2192,
     idleTimeout: 900,
+    webApp: false,
   },
   development: {
     bind: "127.0.0.1",
@@ -110,6 +114,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     drainDelay: 0,
     auditRetentionDays: 90,
     idleTimeout: 0,
+    webApp: true,
   },
   testing: {
     bind: "127.0.0.1",
@@ -134,6 +139,7 @@ const PROFILES: Readonly<Record<Environment, Profile>> = {
     drainDelay: 0,
     auditRetentionDays: 30,
     idleTimeout: 0,
+    webApp: false,
   },
 };
 
@@ -376,8 +382,14 @@ log_level = "${p.logLevel}"
 metrics_enabled = true
 
 [web]
-# Serve the browser app (build it first: npm run build:web) from this relay's origin; see docs/web.md.
-enabled = false
+${
+  p.webApp
+    ? `# Serve the browser app from this relay's origin (docs/web.md): \`npm start\` builds it into dist/web
+# first; \`nano-relay start --environment development\` alone needs \`npm run build:web\` once.
+enabled = true`
+    : `# Serve the browser app (build it first: npm run build:web) from this relay's origin; see docs/web.md.
+enabled = false`
+}
 # static_dir = "/path/to/dist/web"   # default: the package's dist/web
 # Local copies of the app allowed to call this relay's API (CORS), e.g. ["http://127.0.0.1:8000"].
 # allowed_origins = []
