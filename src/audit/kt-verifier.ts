@@ -32,6 +32,9 @@ export type TransparencyResponse = TransparencyProof;
 /** Fetches PROOF(from, to) of the key-transparency log (GET /v1/transparency/kt/consistency). */
 export type ConsistencyFetcher = (from: number, to: number) => Promise<readonly Uint8Array[]>;
 
+/** Stores the tracker's state (`state()`) durably; the next session passes it to `open`. */
+export type PersistState = (state: string) => Promise<void>;
+
 export interface KtVerification {
   /** The username is bound to this record in the log at `checkpoint`. */
   readonly proven: true;
@@ -63,29 +66,33 @@ export function parseTransparencyResponse(value: unknown): TransparencyResponse 
 export class KeyTransparencyVerifier {
   readonly #tracker: CheckpointTracker;
   readonly #provider: CryptoProvider;
+  readonly #persist: PersistState;
   #tail: Promise<unknown> = Promise.resolve();
 
-  private constructor(provider: CryptoProvider, tracker: CheckpointTracker) {
+  private constructor(provider: CryptoProvider, tracker: CheckpointTracker, persist: PersistState) {
     this.#provider = provider;
     this.#tracker = tracker;
+    this.#persist = persist;
   }
 
   /**
    * `provider`: the client's (ClientContext.provider): it verifies the checkpoints' signatures, hashes
    * the Merkle proofs and decodes the identity records. `state`: the note returned by `state()` in an
-   * earlier session (verified again here).
+   * earlier session (verified again here). `persist`: called with the new state each time the tracker
+   * moves, before the verification that moved it goes on (so also when it then fails), and awaited.
    */
   static async open(
     provider: CryptoProvider,
     pinned: LogVerifierKey,
     state?: string,
+    persist: PersistState = async () => undefined,
   ): Promise<KeyTransparencyVerifier> {
     const tracker = await CheckpointTracker.open(
       provider,
       pinned,
       state === undefined ? {} : { trusted: state },
     );
-    return new KeyTransparencyVerifier(provider, tracker);
+    return new KeyTransparencyVerifier(provider, tracker, persist);
   }
 
   /** The newest checkpoint this client has verified, as a signed note to persist; undefined before any. */
@@ -123,20 +130,24 @@ export class KeyTransparencyVerifier {
     fetchConsistency: ConsistencyFetcher,
   ): Promise<KtVerification> {
     const fields = parseTransparencyResponse(response);
-    const held = this.#tracker.current?.checkpoint;
-    // The proof is only fetched for a strictly larger tree; equal and smaller sizes need none
-    // (same size: roots must match; smaller: rollback), which the tracker decides.
-    let consistency: readonly Uint8Array[] = [];
-    if (held !== undefined && held.size > 0 && fields.tree_size > held.size)
-      consistency = await fetchConsistency(held.size, fields.tree_size);
-    await this.#tracker.advance(fields.checkpoint, consistency);
-    const checkpoint = this.#tracker.current!.checkpoint;
-    if (checkpoint.size !== fields.tree_size)
-      throw missing(`tree_size ${fields.tree_size} is not the checkpoint's size ${checkpoint.size}`);
+    const before = this.#tracker.current;
+    // The size beside the checkpoint is the relay's word; it must be the signed one before any proof is
+    // fetched, or a wrong tree_size would fetch PROOF(held, wrong size) and report a fork that is not.
+    const shown = await this.#tracker.advanceFetching(fields.checkpoint, fetchConsistency, (signed) => {
+      if (signed.size !== fields.tree_size)
+        throw missing(`tree_size ${fields.tree_size} is not the checkpoint's size ${signed.size}`);
+    });
+    const current = this.#tracker.current!;
+    // Kept before anything else is checked: a signed, consistent checkpoint is part of this client's
+    // view even when the binding shown with it then fails, and a restart must not forget it (else the
+    // relay could roll back to a smaller tree once the client restarted).
+    if (current !== before) await this.#persist(current.note);
+    // The checkpoint shown: the held one, or an older one proven to be a prefix of it (a stale answer).
+    const checkpoint = shown.checkpoint;
     const leaf = bytesField(fields.leaf, "leaf");
     const proof = fields.inclusion_proof.map((hash, i) => bytesField(hash, `inclusion_proof[${i}]`));
     const { sha256 } = this.#provider.primitives;
-    this.#tracker.verifyInclusion(hashLeaf(sha256, leaf), fields.log_index, proof);
+    this.#tracker.verifyInclusion(hashLeaf(sha256, leaf), fields.log_index, proof, checkpoint);
     const binding = decodeKtLeaf(leaf);
     checkKtUsername(sha256, binding, username, bytesField(fields.username_salt, "username_salt"));
     const record = await decodeIdentityRecordExact(this.#provider, identityRecord);

@@ -2,6 +2,7 @@ import { sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { checkLength, nativeKeyGeneration, privateKeyFromSeed, publicKeyFromRaw } from "./_key-objects.ts";
 import { ALG, type SignatureScheme } from "./algorithms.ts";
 import { concatBytes, copyBytes, u8 } from "./bytes.ts";
+import { ed25519EncodingsAcceptable } from "./ed25519-encodings.ts";
 import { ED25519_LENGTHS, MAX_SIGNATURE_CONTEXT } from "./parameters.ts";
 
 const LENGTHS = ED25519_LENGTHS;
@@ -18,7 +19,8 @@ export function ed25519SignRaw(seed: Uint8Array, message: Uint8Array): Uint8Arra
 /** Verifies pure Ed25519; false for any malformed or non-canonical signature (OpenSSL checks S < L). */
 export function ed25519VerifyRaw(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   checkLength("Ed25519 public key", publicKey, LENGTHS.publicKey);
-  if (signature.length !== LENGTHS.signature) return false;
+  // OpenSSL refuses these itself; the rule is checked here too so every runtime applies the same one.
+  if (!ed25519EncodingsAcceptable(publicKey, signature)) return false;
   let key: ReturnType<typeof publicKeyFromRaw>;
   try {
     key = publicKeyFromRaw("ed25519", publicKey);

@@ -261,6 +261,13 @@ describe("attachments in Chromium, against a real relay", () => {
     assert.equal(await code("open", expiring), "received_file_gone");
     await value("move", sinkName, moved.slice("browser:".length), expiring.slice("browser:".length));
     assert.equal((await value<{ name: string }>("open", expiring)).name, "expiring.txt");
+    // The same records read with another identity's store key (another identity's sink on this
+    // database, or this one's records copied into another's) do not open either.
+    await value("openSink", sinkName, randomBytes(32).toString("hex"));
+    assert.equal(await code("open", expiring), "local_record_tampered");
+    assert.equal(await code("open", keep), "local_record_tampered");
+    await value("openSink", sinkName, databaseKey);
+    assert.equal((await value<{ name: string }>("open", expiring)).name, "expiring.txt");
     // The store's sweep hands over the locations of the messages that expired (removeFiles).
     assert.equal(await value<number>("removeAll", [expiring, "/home/someone/file.txt"]), 1);
     assert.equal(await code("open", expiring), "received_file_gone");

@@ -83,6 +83,7 @@ describe("the key-transparency verifier in Chromium, on a real relay's proofs", 
     assert.deepEqual(outcomes, {
       older: { proven: { logIndex: 0, size: from } },
       newer: { proven: { logIndex: 2, size: to } },
+      stale: { proven: { logIndex: 0, size: from } },
       rollback: { error: "log_rollback_detected" },
       tamperedCheckpoint: { error: "checkpoint_signature_invalid" },
       tamperedInclusion: { error: "inclusion_proof_invalid" },

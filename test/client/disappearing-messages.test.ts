@@ -138,6 +138,55 @@ test("the sweep deletes expired rows (sent and received, shown or not) and their
     assert.equal(await store.sweepExpired(T0 + 1000), 0, "nothing twice");
   }));
 
+test("a long body's own column (overflow pages) leaves local.db and the WAL with its swept row", () =>
+  withLocalStore(async (store, path) => {
+    // Long enough for many overflow pages: the body column is sealed apart (BODY_APART_BYTES).
+    const long = (fill: string) => fill.repeat(200 * 1024);
+    await store.transaction((tables) => {
+      tables.insertReceived(received("keep", long("k")));
+      tables.insertReceived(received("in", long("r"), T0 + 1000));
+      tables.insertSent(sent("c-out", long("s"), T0 + 1000));
+    });
+    const bodies = (): Uint8Array[] => {
+      const db = new DatabaseSync(path, { readOnly: true });
+      try {
+        return (
+          db.prepare("SELECT body FROM received UNION ALL SELECT body FROM sent").all() as {
+            body: Uint8Array | null;
+          }[]
+        ).map((row) => Uint8Array.from(row.body ?? new Uint8Array(0)));
+      } finally {
+        db.close();
+      }
+    };
+    const doomed = bodies();
+    assert.equal(doomed.length, 3);
+    // Short slices all along each sealed body: an overflow page's 4-byte link splits the column on
+    // disk, so most slices (not all) are found before, and none of any page may remain after.
+    const slices = (body: Uint8Array) => {
+      const out: Uint8Array[] = [];
+      for (let at = 0; at + 32 <= body.length; at += 1009) out.push(body.subarray(at, at + 32));
+      return out;
+    };
+    const found = async (slice: Uint8Array) =>
+      (await fileHolds(`${path}-wal`, slice)) || (await fileHolds(path, slice));
+    for (const body of doomed) {
+      assert.ok(body.length > 200 * 1024, "sealed apart");
+      let onDisk = 0;
+      for (const slice of slices(body)) if (await found(slice)) onDisk += 1;
+      assert.ok(onDisk > slices(body).length * 0.9, `on disk before: ${onDisk}/${slices(body).length}`);
+    }
+    assert.equal(await store.sweepExpired(T0 + 1000), 2);
+    const left = bodies();
+    assert.equal(left.length, 1);
+    for (const body of doomed) {
+      if (Buffer.from(left[0]!).equals(Buffer.from(body))) continue;
+      for (const slice of slices(body))
+        assert.equal(await found(slice), false, "in neither local.db-wal nor local.db (secure_delete)");
+    }
+    assert.equal(new TextDecoder().decode((await store.read((t) => t.listReceived()))[0]?.body), long("k"));
+  }));
+
 test("opening the store sweeps what came due while no client ran; an expired attachment's saved file goes too", () =>
   withTempDir(async (dir) => {
     const path = join(dir, "local.db");

@@ -96,7 +96,10 @@ test("the counter row's exact older bytes put back under an open store are read 
       assert.equal(await store.read((tables) => tables.stateVersion()), 2);
       // Another process (a sync client) writes the older sealed row back, byte for byte.
       raw.prepare("UPDATE meta SET record = ? WHERE name = 'state-version'").run(older);
-      assert.equal(await store.read((tables) => tables.stateVersion()), 1);
+      await assert.rejects(
+        store.read((tables) => tables.stateVersion()),
+        rolledBack,
+      );
       await assert.rejects(
         store.read((tables) => tables.getSessions("bob")),
         rolledBack,
@@ -104,6 +107,51 @@ test("the counter row's exact older bytes put back under an open store are read 
     } finally {
       raw.close();
     }
+  }));
+
+test("the counter and session rows both put back under an open store are refused, and close does not move the anchor down", () =>
+  withLocalStore(async (store, path, key) => {
+    await store.transaction((tables) => tables.putSession(session("bob", "chain position 1", 1)));
+    const raw = new DatabaseSync(path);
+    try {
+      // The older copy, consistent in itself: the counter and the session row it stamped.
+      const counter = raw.prepare("SELECT record FROM meta WHERE name = 'state-version'");
+      const rows = raw.prepare("SELECT handle, record FROM sessions");
+      const olderCounter = (counter.get() as { record: Uint8Array }).record;
+      const olderSessions = rows.all() as { handle: Uint8Array; record: Uint8Array }[];
+      await store.transaction((tables) => tables.putSession(session("bob", "chain position 2", 2)));
+      assert.equal(await store.read((tables) => tables.stateVersion()), 2);
+      // Another process (a sync client, an attacker with the file) writes the whole older state back.
+      raw.prepare("UPDATE meta SET record = ? WHERE name = 'state-version'").run(olderCounter);
+      const put = raw.prepare("UPDATE sessions SET record = ? WHERE handle = ?");
+      for (const row of olderSessions) put.run(row.record, row.handle);
+    } finally {
+      raw.close();
+    }
+    // Every session row is consistent with the counter now: only the store's memory of what it
+    // committed (counter 2) can tell that chain position 1 was already used.
+    await assert.rejects(
+      store.read((tables) => tables.getSessions("bob")),
+      rolledBack,
+    );
+    await assert.rejects(
+      store.transaction((tables) => tables.putSession(session("bob", "chain position 2 again", 3))),
+      rolledBack,
+    );
+    // Nor is a counter row deleted outright (the state of a home before its first session write).
+    const deleting = new DatabaseSync(path);
+    try {
+      deleting.prepare("DELETE FROM meta WHERE name = 'state-version'").run();
+    } finally {
+      deleting.close();
+    }
+    await assert.rejects(
+      store.read((tables) => tables.stateVersion()),
+      rolledBack,
+    );
+    // Closing must not launder the rollback by anchoring the older counter.
+    await store.close();
+    await assert.rejects(LocalStore.open(path, key), rolledBack);
   }));
 
 test("the counter only rises; an untouched database reopens; the anchor is private and sealed", () =>

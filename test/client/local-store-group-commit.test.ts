@@ -479,3 +479,175 @@ test("SIGKILL during batches of session-advancing works, 10 times: every chain p
       await store.close();
     }
   }));
+
+test("two processes batching on one home, SIGKILLed together 4 times: no chain position used by both, none lost", () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, "local.db");
+    const key = randomBytes(32);
+    await (await Store.open(path, key)).close();
+    for (let iteration = 0; iteration < 4; iteration += 1) {
+      // Each batch reads the session once, under its BEGIN IMMEDIATE lock: the other process's
+      // commits in between must be seen, never a held or remembered older state.
+      const children = ["a", "b"].map((tag) => {
+        const child = spawn(process.execPath, [BATCH_WRITER, path, toHex(key), tag], {
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        return { child, progress: new ChildProgress(child) };
+      });
+      await Promise.all(children.map(({ child, progress }) => progress.killWithinNextStep(child, 4)));
+    }
+    const store = await Store.open(path, key);
+    try {
+      const { position, ids } = await store.read((tables) => ({
+        position: Number(new TextDecoder().decode(tables.getSessions("bob")[0]?.state)),
+        ids: outboxIds(tables),
+      }));
+      const positions = ids.map((id) => Number(id.split("-")[1])).sort((a, b) => a - b);
+      assert.ok(new Set(ids.map((id) => id.split("-")[0])).size === 2, "both processes committed");
+      assert.deepEqual(
+        positions,
+        Array.from({ length: position }, (_, index) => index + 1),
+        "each chain position used by exactly one committed entry of either process",
+      );
+    } finally {
+      await store.close();
+    }
+  }));
+
+// The attack on batch-sessions.ts: sends, session restarts (a new first contact), removals of every
+// session of the peer (contacts remove, an identity change) and reads, some of them failing after
+// their writes, interleaved in batches on one peer, with close() called while the last batch is queued.
+// A model applies only the works that succeeded, in call order: every send's chain position, what each
+// read saw, and what the reopened file holds must match it (no position used twice, none lost).
+type SessionOp = { readonly kind: "send" | "restart" | "remove" | "read"; readonly fails: boolean };
+
+const sessionOp: fc.Arbitrary<SessionOp> = fc.record({
+  kind: fc.constantFrom("send", "send", "restart", "remove", "read"),
+  fails: fc.boolean(),
+});
+
+interface ModelSession {
+  readonly id: string;
+  readonly position: number;
+  readonly updatedAt: number;
+}
+
+function current(sessions: readonly ModelSession[]): ModelSession | undefined {
+  return [...sessions].sort((a, b) => b.updatedAt - a.updatedAt)[0];
+}
+
+test("property: sends, restarts, removals and reads of one peer, some failing, in batches and across close(), match a model", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.array(sessionOp, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 4 }),
+      async (batches) => {
+        await withTempDir(async (dir) => {
+          const path = join(dir, "local.db");
+          const key = randomBytes(32);
+          const store = await Store.open(path, key);
+          let model: ModelSession[] = [];
+          let tick = 0;
+          let closed: Promise<void> | null = null;
+          try {
+            for (const [index, ops] of batches.entries()) {
+              const works = ops.map((op) => {
+                tick += 1;
+                const at = tick;
+                const restartId = toHex(randomBytes(8));
+                const messageId = `m-${at}`;
+                const work = (tables: LocalTables): string => {
+                  const sessions = tables.getSessions("bob");
+                  let seen: string;
+                  if (op.kind === "send") {
+                    const session = sessions[0];
+                    if (session === undefined) seen = "none";
+                    else {
+                      const position = Number(new TextDecoder().decode(session.state)) + 1;
+                      tables.putSession({
+                        ...session,
+                        state: new TextEncoder().encode(String(position)),
+                        updatedAt: at,
+                      });
+                      insert(tables, messageId);
+                      seen = `${toHex(session.sessionId)}:${position}`;
+                    }
+                  } else if (op.kind === "restart") {
+                    tables.putSession({
+                      sessionId: new TextEncoder().encode(restartId),
+                      peer: "bob",
+                      state: new TextEncoder().encode("1"),
+                      updatedAt: at,
+                      archived: false,
+                    });
+                    seen = "restarted";
+                  } else if (op.kind === "remove") {
+                    for (const session of sessions) tables.deleteSession(session.sessionId);
+                    seen = `removed ${sessions.length}`;
+                  } else {
+                    const session = sessions[0];
+                    seen =
+                      session === undefined
+                        ? "none"
+                        : `${toHex(session.sessionId)}:${new TextDecoder().decode(session.state)}`;
+                  }
+                  if (op.fails) throw new Error("the work failed after its writes");
+                  return seen;
+                };
+                // What the model says this work sees, applied only if it succeeds.
+                const expect = (): string => {
+                  if (op.kind === "send") {
+                    const session = current(model);
+                    if (session === undefined) return "none";
+                    const next = { ...session, position: session.position + 1, updatedAt: at };
+                    if (!op.fails) model = [...model.filter((s) => s.id !== session.id), next];
+                    return `${toHex(new TextEncoder().encode(session.id))}:${next.position}`;
+                  }
+                  if (op.kind === "restart") {
+                    if (!op.fails) model = [...model, { id: restartId, position: 1, updatedAt: at }];
+                    return "restarted";
+                  }
+                  if (op.kind === "remove") {
+                    const count = model.length;
+                    if (!op.fails) model = [];
+                    return `removed ${count}`;
+                  }
+                  const session = current(model);
+                  return session === undefined
+                    ? "none"
+                    : `${toHex(new TextEncoder().encode(session.id))}:${session.position}`;
+                };
+                const expected = expect();
+                const promise =
+                  op.kind === "read" ? store.read(work) : store.transaction((tables) => work(tables));
+                return { op, expected, promise, messageId };
+              });
+              // The last batch is still queued when close() is called: it must commit, not vanish.
+              if (index === batches.length - 1) closed = store.close();
+              const settled = await Promise.allSettled(works.map((w) => w.promise));
+              settled.forEach((outcome, at) => {
+                const { op, expected } = works[at]!;
+                if (op.fails) assert.equal(outcome.status, "rejected");
+                else assert.deepEqual(outcome, { status: "fulfilled", value: expected });
+              });
+            }
+          } finally {
+            await (closed ?? store.close());
+          }
+          const reopened = await Store.open(path, key);
+          try {
+            const onDisk = await reopened.read((tables) =>
+              tables
+                .getSessions("bob")
+                .map((s) => `${new TextDecoder().decode(s.sessionId)}:${new TextDecoder().decode(s.state)}`)
+                .sort(),
+            );
+            assert.deepEqual(onDisk, model.map((s) => `${s.id}:${s.position}`).sort());
+          } finally {
+            await reopened.close();
+          }
+        });
+      },
+    ),
+    { numRuns: 25 },
+  );
+});

@@ -360,6 +360,77 @@ test("a long body is sealed as bytes in its own column; clearing, moving or addi
     }
   }));
 
+test("bodies of BODY_APART_BYTES -1, 0 and +1 (and empty) round-trip; an empty or truncated body column is local_record_tampered", () =>
+  withStore(async (store, path) => {
+    const lengths = [0, BODY_APART_BYTES - 1, BODY_APART_BYTES, BODY_APART_BYTES + 1];
+    const bodyOf = (length: number) => new Uint8Array(length).fill(0x41 + (length % 26));
+    for (const length of lengths) {
+      await store.read((t) =>
+        t.insertReceived({
+          messageId: `in-${length}`,
+          sender: "bob",
+          contentType: "text",
+          body: bodyOf(length),
+          receivedAt: length,
+        }),
+      );
+      await store.read((t) =>
+        t.insertSent({
+          clientMessageId: `out-${length}`,
+          recipient: "bob",
+          contentType: "text",
+          body: bodyOf(length),
+          sentAt: length,
+          contentId: "00",
+          suite: SUITE_IDS.hybrid,
+        }),
+      );
+    }
+    const raw = new DatabaseSync(path);
+    try {
+      // Exactly at BODY_APART_BYTES the body leaves the record; one byte less stays in it.
+      const apart = (table: string) =>
+        (raw.prepare(`SELECT body FROM ${table} ORDER BY at`).all() as { body: Uint8Array | null }[]).map(
+          (row) => row.body !== null,
+        );
+      assert.deepEqual(apart("received"), [false, false, true, true]);
+      assert.deepEqual(apart("sent"), [false, false, true, true]);
+      assert.deepEqual(
+        (await store.read((t) => t.listReceived())).map((m) => m.body),
+        lengths.map(bodyOf),
+      );
+      assert.deepEqual(
+        (await store.read((t) => t.history({ limit: 20 })))
+          .filter((entry) => entry.direction === "out")
+          .map((entry) => entry.message.body.length)
+          .sort((a, b) => a - b),
+        lengths,
+      );
+      const sealed = (
+        raw.prepare("SELECT body FROM received WHERE body IS NOT NULL ORDER BY at LIMIT 1").get() as {
+          body: Uint8Array;
+        }
+      ).body;
+      const update = raw.prepare("UPDATE received SET body = ? WHERE body IS NOT NULL AND at = ?");
+      for (const [bytes, why] of [
+        [new Uint8Array(0), "an empty (not NULL) column is not an empty message"],
+        [sealed.subarray(0, sealed.length - 1), "one byte short"],
+        [sealed.subarray(0, 27), "shorter than nonce and tag"],
+      ] as const) {
+        update.run(bytes, BODY_APART_BYTES);
+        await assert.rejects(
+          store.read((t) => t.listReceived()),
+          isTampered,
+          why,
+        );
+      }
+      update.run(sealed, BODY_APART_BYTES);
+      assert.equal((await store.read((t) => t.listReceived())).length, lengths.length, "restored");
+    } finally {
+      raw.close();
+    }
+  }));
+
 test("opening with another database key is refused, not read as garbage", () =>
   withStore(async (store, path) => {
     await store.putContact(contact("alice"));

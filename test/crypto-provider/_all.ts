@@ -1,3 +1,4 @@
+import { ed25519Edges } from "./_ed25519-edges.ts";
 import { KNOWN_ANSWER_CHECKS, type ProviderCheck } from "./_kat.ts";
 import { PROPERTY_CHECKS } from "./_properties.ts";
 
@@ -5,5 +6,6 @@ import { PROPERTY_CHECKS } from "./_properties.ts";
 export const PROVIDER_CHECKS: readonly ProviderCheck[] = Object.freeze([
   ...KNOWN_ANSWER_CHECKS,
   ...PROPERTY_CHECKS,
+  ed25519Edges,
 ]);
 export type { ProviderCheck, VectorLoader } from "./_kat.ts";

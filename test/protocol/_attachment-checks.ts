@@ -22,6 +22,7 @@ import {
   HEADER,
   nobleHash,
   nobleSeal,
+  nobleSealCrafted,
   pattern,
   SEALED,
   splitChunks,
@@ -176,4 +177,149 @@ const attacks: AttachmentCheck = {
   },
 };
 
-export const ATTACHMENT_CHECKS: readonly AttachmentCheck[] = Object.freeze([golden, roundTrips, attacks]);
+/**
+ * A malicious sender holds the file key and writes the reference, so the hash always matches what it
+ * uploads: only the chunk framing (count, lengths, last-chunk flags) against the reference's size can
+ * catch a crafted ciphertext. And a network cut at any chunk or header boundary, opened in one piece or
+ * streamed in pieces cut at that boundary, never completes or releases the final chunk's plaintext.
+ */
+const craftedBySender: AttachmentCheck = {
+  name: "a key-holding sender's crafted framing and cuts at every boundary fail with their codes",
+  async run(primitives) {
+    const tally = new Tally();
+    const key = GOLDEN_FILE_KEY;
+    const nonce = GOLDEN_NONCE;
+    const piece = (length: number, seed: number, last: boolean) => ({
+      plaintext: pattern(length, seed),
+      last,
+    });
+    const referenceFor = (ciphertext: Uint8Array, size: number) => ({
+      key,
+      hash: nobleHash(ciphertext),
+      size,
+      contentType: TYPE.contentType,
+    });
+    const expect = async (
+      chunks: Parameters<typeof nobleSealCrafted>[2],
+      size: number,
+      code: ErrorCode | null,
+      what: string,
+    ) => {
+      const ciphertext = nobleSealCrafted(key, nonce, chunks);
+      const open = () => openAttachment(primitives, ciphertext, referenceFor(ciphertext, size), LIMIT);
+      if (code === null) {
+        const plaintext = await open();
+        check(plaintext.length === size, `${what}: opens to ${size} bytes`);
+        tally.count("opens");
+        return;
+      }
+      await rejectsWith(open, code, what);
+      tally.count(code);
+    };
+    // The crafter itself is faithful: correct framing opens (0 bytes, exactly one chunk, three).
+    await expect([piece(0, 1, true)], 0, null, "empty file, one empty final chunk");
+    await expect([piece(CHUNK, 1, true)], CHUNK, null, "exactly one chunk");
+    await expect(
+      [piece(CHUNK, 1, false), piece(CHUNK, 2, false), piece(9, 3, true)],
+      2 * CHUNK + 9,
+      null,
+      "3",
+    );
+    // Last-chunk flags early, missing, everywhere.
+    const three = 2 * CHUNK + 100;
+    await expect(
+      [piece(CHUNK, 1, true), piece(CHUNK, 2, false), piece(100, 3, true)],
+      three,
+      "attachment_chunk_invalid",
+      "final flag on chunk 0",
+    );
+    await expect(
+      [piece(CHUNK, 1, false), piece(CHUNK, 2, true), piece(100, 3, true)],
+      three,
+      "attachment_chunk_invalid",
+      "final flag on chunk 1",
+    );
+    await expect(
+      [piece(CHUNK, 1, false), piece(CHUNK, 2, false), piece(100, 3, false)],
+      three,
+      "attachment_chunk_invalid",
+      "no final flag",
+    );
+    await expect([piece(0, 1, false)], 0, "attachment_chunk_invalid", "empty file without the flag");
+    // An attachment that ends early with a final flag, under a reference that names the whole size.
+    await expect(
+      [piece(CHUNK, 1, false), piece(CHUNK, 2, true)],
+      three,
+      "attachment_chunk_invalid",
+      "ends at chunk 1 flagged final",
+    );
+    // A size that lies about the ciphertext, by a byte or by a chunk (a big file announced small).
+    await expect(
+      [piece(CHUNK, 1, false), piece(100, 2, true)],
+      CHUNK + 99,
+      "attachment_trailing_data",
+      "size one byte short",
+    );
+    await expect(
+      [piece(CHUNK, 1, false), piece(100, 2, true)],
+      CHUNK + 101,
+      "attachment_truncated",
+      "size one byte long",
+    );
+    await expect(
+      [piece(CHUNK, 1, false), piece(CHUNK, 2, true)],
+      CHUNK,
+      "attachment_trailing_data",
+      "two chunks announced as one",
+    );
+    // Exactly one chunk, then an empty final chunk (age forbids it): longer than the size allows.
+    await expect(
+      [piece(CHUNK, 1, false), piece(0, 2, true)],
+      CHUNK,
+      "attachment_trailing_data",
+      "empty final chunk after a full one",
+    );
+    // A short chunk before the last, with the total length right: the framing puts the cut elsewhere.
+    await expect(
+      [piece(CHUNK - 1, 1, false), piece(101, 2, true)],
+      CHUNK + 100,
+      "attachment_chunk_invalid",
+      "short middle chunk",
+    );
+
+    // Cuts at every header and chunk boundary (and one byte either side), whole and streamed.
+    const size = 2 * CHUNK + 100;
+    const { ciphertext, reference } = await sealAttachment(primitives, pattern(size, 4), TYPE);
+    const boundaries = [HEADER, HEADER + SEALED, HEADER + 2 * SEALED, ciphertext.length];
+    const cuts = new Set<number>([0, 1]);
+    for (const boundary of boundaries) for (const delta of [-1, 0, 1]) cuts.add(boundary + delta);
+    for (const cut of [...cuts].filter((c) => c > 0 && c < ciphertext.length)) {
+      await rejectsWith(
+        () => openAttachment(primitives, ciphertext.subarray(0, cut), reference, LIMIT),
+        "attachment_truncated",
+        `cut at ${cut}`,
+      );
+      const opener = new AttachmentOpener(primitives, reference, LIMIT);
+      let released = 0;
+      for (const part of [ciphertext.subarray(0, Math.min(cut, HEADER)), ciphertext.subarray(HEADER, cut)])
+        for (const plaintext of await opener.push(part)) released += plaintext.length;
+      check(released <= 2 * CHUNK && !opener.done, `cut at ${cut}: the final chunk's plaintext was released`);
+      await rejectsWith(async () => opener.finish(), "attachment_truncated", `streamed, cut at ${cut}`);
+      tally.count("cut");
+    }
+    return tally.require(
+      "opens",
+      "cut",
+      "attachment_chunk_invalid",
+      "attachment_truncated",
+      "attachment_trailing_data",
+    );
+  },
+};
+
+export const ATTACHMENT_CHECKS: readonly AttachmentCheck[] = Object.freeze([
+  golden,
+  roundTrips,
+  attacks,
+  craftedBySender,
+]);

@@ -59,6 +59,27 @@ export function nobleSeal(fileKey: Uint8Array, nonce: Uint8Array, plaintext: Uin
   return concat(...parts);
 }
 
+/**
+ * What a sender holding the file key can write instead: the same construction with every chunk's
+ * plaintext and last-chunk flag chosen freely (flags early, late or missing, empty or short chunks).
+ */
+export function nobleSealCrafted(
+  fileKey: Uint8Array,
+  nonce: Uint8Array,
+  chunks: readonly { readonly plaintext: Uint8Array; readonly last: boolean }[],
+): Uint8Array {
+  const info = concat(new TextEncoder().encode("nano/v1/attachment"), Uint8Array.of(1));
+  const payloadKey = hkdf(blake2b, fileKey, nonce, info, 32);
+  const parts: Uint8Array[] = [Uint8Array.of(0x6e, 0x61, 0x74, 0x01), nonce];
+  for (const [i, chunk] of chunks.entries()) {
+    const chunkNonce = new Uint8Array(12);
+    new DataView(chunkNonce.buffer).setBigUint64(3, BigInt(i));
+    chunkNonce[11] = chunk.last ? 1 : 0;
+    parts.push(chacha20poly1305(payloadKey, chunkNonce).encrypt(chunk.plaintext));
+  }
+  return concat(...parts);
+}
+
 export function nobleHash(ciphertext: Uint8Array): Uint8Array {
   return blake2b(ciphertext);
 }

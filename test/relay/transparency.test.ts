@@ -202,7 +202,7 @@ describe("key transparency with a real relay", async () => {
     );
   });
 
-  it("a checkpoint older than the one held is a rollback naming both", async () => {
+  it("a checkpoint older than the one held: proven a prefix it is a stale answer, unproven a rollback naming both", async () => {
     const first = await KeyTransparencyVerifier.open(nodeProvider, pinned);
     const proof = (await fetchBundle(bob, alice)).transparency as Record<string, unknown>;
     await first.verify("bob", bob.record.encoded, proof, consistencyFetcher(relay.api));
@@ -218,8 +218,17 @@ describe("key transparency with a real relay", async () => {
       (await fetchBundle(carol, bob)).transparency,
       consistencyFetcher(relay.api),
     );
+    // The relay proves the older tree a prefix of the newer (PROOF(old, new)): a stale answer, verified
+    // at its own checkpoint, the tracker keeping the newer.
+    const held = newer.checkpoint?.size;
+    const stale = await newer.verify("bob", bob.record.encoded, proof, consistencyFetcher(relay.api));
+    assert.ok(held !== undefined && stale.checkpoint.size < held);
+    assert.equal(newer.checkpoint?.size, held);
+    // A relay that cannot show that proof has rolled back.
     await assert.rejects(
-      newer.verify("bob", bob.record.encoded, proof, consistencyFetcher(relay.api)),
+      newer.verify("bob", bob.record.encoded, proof, async () => {
+        throw new NanoError("relay_unreachable", "no proof");
+      }),
       (error: unknown) =>
         NanoError.is(error, "log_rollback_detected") &&
         /held \(origin relay\.test\/kt, size \d+.*received \(origin/.test(error.message),

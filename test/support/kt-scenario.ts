@@ -83,9 +83,16 @@ export async function runKtScenario(
   results.older = await outcome(() => verify(client, older));
   const held = client.state()!;
   results.newer = await outcome(() => verify(client, newer));
-  // A restarted client holding the newer tree is shown the older one: the log would have shrunk.
+  // A restarted client holding the newer tree is shown the older one: with PROOF(older, newer) it is a
+  // stale answer (proven a prefix, verified at its own checkpoint); a relay that cannot show that proof
+  // has shrunk its log.
   const restarted = await KeyTransparencyVerifier.open(provider, key, client.state());
-  results.rollback = await outcome(() => verify(restarted, older));
+  results.stale = await outcome(() => verify(restarted, older));
+  results.rollback = await outcome(() =>
+    restarted.verify(older.username, bytes(older.record), older.transparency, async () => {
+      throw new Error("the relay no longer has the newer tree");
+    }),
+  );
 
   const fresh = () => KeyTransparencyVerifier.open(provider, key);
   const checkpoint = tamperedCheckpoint(older.transparency.checkpoint as string);

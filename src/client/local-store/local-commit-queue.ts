@@ -43,6 +43,8 @@ export interface BatchHooks {
   rollback(): void;
   /** Write what the batch held back (only when at least one work succeeded). */
   flush(): void;
+  /** The batch's COMMIT returned: what `flush` wrote is on disk. */
+  committed(): void;
   /** The batch's transaction ended, committed or not. */
   end(): void;
 }
@@ -52,6 +54,7 @@ const NO_HOOKS: BatchHooks = {
   savepoint() {},
   rollback() {},
   flush() {},
+  committed() {},
   end() {},
 };
 
@@ -268,6 +271,7 @@ export class LocalCommitQueue {
       if (outcomes.some((outcome) => outcome.ok)) {
         this.#hooks.flush();
         this.#commit.run();
+        this.#hooks.committed();
       } else this.#db.exec("ROLLBACK");
     } catch (error) {
       this.#abandon(members, outcomes, error);

@@ -146,6 +146,15 @@ export class SqliteTables implements LocalTables {
   readonly #sessions = new OpenedRows<SessionRecord>(OPENED_ROWS_PER_TABLE);
   /** The state counter's sealed row as last read or written here, and its value (`stateVersion`). */
   #counter: { readonly sealed: Uint8Array; readonly value: number } | null = null;
+  /**
+   * The highest counter this process knows committed (read at open or outside a transaction, or
+   * written by a commit that returned). The counter only rises, so a lower one read later is an older
+   * copy put back under the open store — counter and session rows together, which no row check can
+   * tell — and is refused: its sessions' chain positions were already used.
+   */
+  #committedCounter = 0;
+  /** The counter the running transaction raised, committed once its COMMIT returns. */
+  #raisedInTransaction: number | null = null;
   /** Sessions read and written within the current group commit (batch-sessions.ts). */
   readonly #batch = new BatchSessions();
   #secretsDeleted = false;
@@ -256,21 +265,39 @@ export class SqliteTables implements LocalTables {
   /** The database's state counter (0 before the first session write). */
   stateVersion(): number {
     const row = this.#get("SELECT record FROM meta WHERE name = ?", STATE_COUNTER_META);
-    if (row === undefined) return 0;
+    if (row === undefined) {
+      // A deleted counter row is the oldest copy of all (a home before its first session write).
+      if (this.#committedCounter > 0) throw rolledBack(0, this.#committedCounter);
+      return 0;
+    }
     const sealed = bytesOf(row.record);
     // Read with every session read and write: the same sealed bytes (a fresh nonce per write, so any
     // other write, a rolled-back one or an edit, differs) are the same value, without an AEAD open.
     const known = this.#counter;
-    if (known !== null && constantTimeEqual(known.sealed, sealed)) return known.value;
-    const value = decodeCounter(openRow(this.#keys, "meta", utf8(STATE_COUNTER_META), sealed));
-    this.#counter = { sealed: Uint8Array.from(sealed), value };
+    let value: number;
+    if (known !== null && constantTimeEqual(known.sealed, sealed)) value = known.value;
+    else {
+      value = decodeCounter(openRow(this.#keys, "meta", utf8(STATE_COUNTER_META), sealed));
+      this.#counter = { sealed: Uint8Array.from(sealed), value };
+    }
+    // Checked on the remembered path too: the exact bytes of an older row are remembered only while
+    // they are the newest this process saw.
+    if (value < this.#committedCounter) throw rolledBack(value, this.#committedCounter);
+    if (!this.#db.isTransaction) this.#committedCounter = value;
     return value;
+  }
+
+  /** The highest counter this process knows committed (what `close` anchors). */
+  committedCounter(): number {
+    return this.#committedCounter;
   }
 
   #putCounter(value: number): void {
     const sealed = sealRow(this.#keys, "meta", utf8(STATE_COUNTER_META), encodeCounter(value));
     this.#run("INSERT OR REPLACE INTO meta (name, record) VALUES (?, ?)", STATE_COUNTER_META, sealed);
     this.#counter = { sealed, value };
+    if (this.#db.isTransaction) this.#raisedInTransaction = value;
+    else this.#committedCounter = Math.max(this.#committedCounter, value);
   }
 
   // ---- sessions: keyed by a blind index of the session id, grouped by a blind index of the peer
@@ -364,7 +391,14 @@ export class SqliteTables implements LocalTables {
         session.state.fill(0);
       }
     },
-    end: () => this.#batch.end(),
+    committed: () => {
+      const raised = this.#raisedInTransaction;
+      if (raised !== null) this.#committedCounter = Math.max(this.#committedCounter, raised);
+    },
+    end: () => {
+      this.#raisedInTransaction = null;
+      this.#batch.end();
+    },
   };
 
   /**
@@ -1259,7 +1293,15 @@ export class LocalStore implements LocalStoreApi {
       // Every commit is durable by now: the anchor may move up to the database's counter. A failed
       // write (a full disk, a home being removed) keeps the previous, lower anchor: less strict, never
       // wrong, and no reason to fail a command whose work is committed.
-      await writeAnchor(this.#path, this.#keys, this.#tables.stateVersion()).catch(() => {});
+      // The highest counter this process knows committed: the database's, or — when an older copy was
+      // put back under the open store (stateVersion refuses it) — the one it had before, so the next
+      // open refuses that copy instead of adopting it.
+      try {
+        this.#tables.stateVersion();
+      } catch {
+        // local_state_rolled_back: committedCounter() still holds the value before the copy.
+      }
+      await writeAnchor(this.#path, this.#keys, this.#tables.committedCounter()).catch(() => {});
     } finally {
       this.#tables.forget();
       this.#db.close();

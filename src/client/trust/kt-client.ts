@@ -76,15 +76,7 @@ export class TransparencyClient {
     transparency: unknown,
   ): Promise<KtVerification> {
     const verifier = await this.#verifierFor(api);
-    const outcome = await verifier.verify(username, identityRecord, transparency, (from, to) =>
-      api.ktConsistency(from, to),
-    );
-    // Read at write time: the tracker only moves forward, so the newest state is always the one stored.
-    await this.#store.transaction((tables) => {
-      const state = verifier.state();
-      if (state !== undefined) tables.putSecretMeta(TRACKER_STATE, utf8(state));
-    });
-    return outcome;
+    return verifier.verify(username, identityRecord, transparency, (from, to) => api.ktConsistency(from, to));
   }
 }
 
@@ -110,5 +102,12 @@ async function loadVerifier(
     pinned = parsePinned(stored.keys);
   }
   const key = parseVerifierKeys(provider.primitives.sha256, pinned.ed25519, pinned.mlDsa65);
-  return KeyTransparencyVerifier.open(provider, key, stored.state === null ? undefined : text(stored.state));
+  // The verifier persists each state as its tracker moves (also when the verification that moved it
+  // then fails), so a restart resumes from the newest checkpoint this client has seen.
+  return KeyTransparencyVerifier.open(
+    provider,
+    key,
+    stored.state === null ? undefined : text(stored.state),
+    (state) => store.transaction((tables) => tables.putSecretMeta(TRACKER_STATE, utf8(state))),
+  );
 }

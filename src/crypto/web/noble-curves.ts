@@ -1,8 +1,12 @@
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
+import { bytesToNumberLE } from "@noble/curves/utils.js";
+import { sha512 } from "@noble/hashes/sha2.js";
 import { NanoError } from "../../errors/index.ts";
 import { checkLength } from "../_checks.ts";
 import { ALG, type SeedKeyPair } from "../algorithms.ts";
 import { isAllZero } from "../all-zero.ts";
+import { concatBytes } from "../bytes.ts";
+import { ed25519EncodingsAcceptable } from "../ed25519-encodings.ts";
 import { ED25519_LENGTHS, X25519_LENGTHS } from "../parameters.ts";
 import type { AsyncKeyAgreement, RawSignatureScheme } from "../provider/types.ts";
 
@@ -38,6 +42,16 @@ export function nobleX25519(randomBytes: (length: number) => Uint8Array): AsyncK
   });
 }
 
+/** [S]B = R + [k]A with k = SHA-512(R || A || M) mod L, for a signature the cofactored check accepted. */
+function cofactorless(key: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  const { Point } = ed25519;
+  const encodedR = signature.subarray(0, ED25519_LENGTHS.publicKey);
+  const k = Point.Fn.create(bytesToNumberLE(sha512(concatBytes(encodedR, key, message))));
+  const s = bytesToNumberLE(signature.subarray(ED25519_LENGTHS.publicKey));
+  const rkA = Point.fromBytes(encodedR).add(Point.fromBytes(key).multiplyUnsafe(k));
+  return Point.BASE.multiplyUnsafe(s).equals(rkA);
+}
+
 export function nobleEd25519(randomBytes: (length: number) => Uint8Array): RawSignatureScheme {
   const publicKey = async (seed: Uint8Array): Promise<Uint8Array> => {
     checkLength("Ed25519 private key", seed, ED25519_LENGTHS.seed);
@@ -56,12 +70,18 @@ export function nobleEd25519(randomBytes: (length: number) => Uint8Array): RawSi
       checkLength("Ed25519 private key", seed, ED25519_LENGTHS.seed);
       return ed25519.sign(message, seed);
     },
-    /** RFC 8032 verification (zip215 off): S < L and canonical encodings, as OpenSSL and BoringSSL check. */
+    /**
+     * The shared encoding rule (ed25519-encodings.ts), then RFC 8032 verification with zip215 off, then
+     * the cofactorless equation [S]B = R + [k]A: @noble checks only the cofactored one, which also
+     * holds when R or A carries a small-order component, and OpenSSL and BoringSSL refuse those.
+     */
     async verify(key: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
       checkLength("Ed25519 public key", key, ED25519_LENGTHS.publicKey);
-      if (signature.length !== ED25519_LENGTHS.signature) return false;
+      if (!ed25519EncodingsAcceptable(key, signature)) return false;
       try {
-        return ed25519.verify(signature, message, key, { zip215: false });
+        return (
+          ed25519.verify(signature, message, key, { zip215: false }) && cofactorless(key, message, signature)
+        );
       } catch {
         return false;
       }

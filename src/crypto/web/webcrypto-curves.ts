@@ -3,6 +3,7 @@ import { checkLength } from "../_checks.ts";
 import { ALG, type SeedKeyPair } from "../algorithms.ts";
 import { isAllZero } from "../all-zero.ts";
 import { concatBytes } from "../bytes.ts";
+import { ed25519EncodingsAcceptable } from "../ed25519-encodings.ts";
 import { ED25519_LENGTHS, X25519_LENGTHS } from "../parameters.ts";
 import type { AsyncKeyAgreement, RawSignatureScheme } from "../provider/types.ts";
 import { bytesOf, fromBase64Url, type ModernSubtle, type WebKey } from "./subtle.ts";
@@ -159,7 +160,8 @@ export function webEd25519(
     },
     async verify(key: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
       checkLength("Ed25519 public key", key, ED25519_LENGTHS.publicKey);
-      if (signature.length !== ED25519_LENGTHS.signature) return false;
+      // BoringSSL accepts a small-order or non-canonical A and the identity as R (ed25519-encodings.ts).
+      if (!ed25519EncodingsAcceptable(key, signature)) return false;
       let imported: WebKey;
       try {
         imported = await subtle.importKey("raw", key, { name: "Ed25519" }, false, ["verify"]);
