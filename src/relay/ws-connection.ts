@@ -13,7 +13,7 @@ import {
 } from "../wire/index.ts";
 import type { RelayContext } from "./context.ts";
 import type { PushTarget } from "./delivery-hub.ts";
-import { SocketFlow } from "./limits/socket-flow.ts";
+import { MAX_UNANSWERED_FRAMES, SocketFlow } from "./limits/socket-flow.ts";
 import { acknowledgeMessages, type SubmittedSend, submitMessage, toWire } from "./mailbox-service.ts";
 import { remember } from "./message-stages.ts";
 import { decodeBase64 } from "./routes/_http.ts";
@@ -315,8 +315,11 @@ export class WsConnection implements PushTarget {
   /** Counts work whose answer is still owed to the client, so shutdown can wait for it. */
   #track(work: Promise<unknown>): void {
     this.#inflight++;
+    if (this.#inflight >= MAX_UNANSWERED_FRAMES) this.#flow.holdFrames();
     void work.finally(() => {
       this.#inflight--;
+      // Half the bound, so a client at the limit is not paused and resumed once per answer.
+      if (this.#inflight <= MAX_UNANSWERED_FRAMES / 2) this.#flow.releaseFrames();
       if (this.#inflight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
     });
   }

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { tmpfsUnavailable } from "../support/tmpfs.ts";
+import { runFixtureOnSmallTmpfs, tmpfsUnavailable } from "../support/tmpfs.ts";
 import { REPO_ROOT, withTempDir } from "./_helpers.ts";
 
 /**
@@ -23,32 +22,13 @@ test(
     withTempDir(async (dir) => {
       const mount = join(dir, "small");
       const fixture = join(REPO_ROOT, "test/client/fixtures/full-disk-sweep.ts");
-      const run = spawnSync(
-        "unshare",
-        [
-          "--mount",
-          "--propagation",
-          "private",
-          "sh",
-          "-c",
-          `mkdir -p '${mount}' && mount -t tmpfs -o size=1m tmpfs '${mount}' && exec '${process.execPath}' '${fixture}' '${mount}'`,
-        ],
-        { encoding: "utf8", timeout: 60_000 },
-      );
-      assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
-      const steps = run.stdout
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map(
-          (line) =>
-            JSON.parse(line) as {
-              step: string;
-              opened?: boolean;
-              shown?: string[];
-              rows?: number;
-              error?: string;
-            },
-        );
+      const steps = runFixtureOnSmallTmpfs(fixture, mount, 1, 60_000) as {
+        step: string;
+        opened?: boolean;
+        shown?: string[];
+        rows?: number;
+        error?: string;
+      }[];
       const full = steps.find((step) => step.step === "full");
       assert.equal(full?.opened, true, `the store did not open on a full disk: ${full?.error}`);
       assert.deepEqual(full.shown, ["live"], "the due rows are out of view");

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { tmpfsUnavailable } from "../support/tmpfs.ts";
+import { runFixtureOnSmallTmpfs, tmpfsUnavailable } from "../support/tmpfs.ts";
 import { REPO_ROOT, withTempDir } from "./_helpers.ts";
 
 /**
@@ -31,23 +30,7 @@ test(
     withTempDir(async (dir) => {
       const mount = join(dir, "small");
       const fixture = join(REPO_ROOT, "test/client/fixtures/full-disk-batch.ts");
-      const run = spawnSync(
-        "unshare",
-        [
-          "--mount",
-          "--propagation",
-          "private",
-          "sh",
-          "-c",
-          `mkdir -p '${mount}' && mount -t tmpfs -o size=4m tmpfs '${mount}' && exec '${process.execPath}' '${fixture}' '${mount}'`,
-        ],
-        { encoding: "utf8", timeout: 120_000 },
-      );
-      assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
-      const steps = run.stdout
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line) as Step);
+      const steps = runFixtureOnSmallTmpfs(fixture, mount, 4, 120_000) as Step[];
       const rounds = steps.filter((step) => step.step === "round" || step.step === "freed");
       assert.ok(
         rounds.some((round) => (round.errors ?? []).length > 0),

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CHECKSUM_LENGTH } from "../../src/client/keystore/keystore-format.ts";
+import {
+  CHECKSUM_LENGTH,
+  keystoreLength,
+  MAX_SEALED_EXPORT_PAYLOAD,
+} from "../../src/client/keystore/keystore-format.ts";
 import { blake2b } from "../../src/crypto/index.ts";
 import { errorOf, PASSPHRASE, setUpUsers, withRelay } from "./_harness.ts";
 
@@ -98,5 +102,38 @@ test("open-export: the right passphrase opens it; wrong, truncated, damaged, tam
     });
     await refused(join(dir, "missing.sealed"), "input_unreadable", 66);
     // A file far larger than any sealed export is refused before it is read into memory.
-    await refused(await variant("huge.sealed", Buffer.alloc(3 << 20, 1)), "keystore_payload_too_large", 65);
+    // (Sparse: its size is all that is read.)
+    const huge = join(dir, "huge.sealed");
+    await writeFile(huge, "NANOKS");
+    await truncate(huge, keystoreLength(MAX_SEALED_EXPORT_PAYLOAD) + 1);
+    await refused(huge, "keystore_payload_too_large", 65);
+  }));
+
+/**
+ * A sealed export holds a whole history, far more than a keystore: one received text of 1.5 MiB (texts
+ * go up to 100 MiB) made `export --encrypt` fail with keystore_payload_too_large when the export used
+ * the keystore's 1 MiB cap. It seals and opens under the export's own cap (MAX_SEALED_EXPORT_PAYLOAD).
+ */
+test("a sealed export larger than a keystore (a 1.5 MiB text) seals and opens byte for byte", () =>
+  withRelay(async (relay, dir) => {
+    const [alice, bob] = await setUpUsers(relay, dir, "hybrid", "alice", "bob");
+    const long = `${"long words ".repeat(150_000)}end`;
+    const sent = await bob!.run(["--json", "send", "alice"], { input: long });
+    assert.equal(sent.code, 0, sent.stderr);
+    const received = await alice!.receive();
+    assert.equal(received.length, 1);
+    assert.equal(received[0]!.text.length, long.length);
+    const sealed = join(dir, "alice-long.sealed");
+    const exportPassphrase = "export passphrase for the long test";
+    await alice!.json(["export", "--output", sealed, "--encrypt"], {
+      env: { NANO_NEW_PASSPHRASE: exportPassphrase },
+    });
+    assert.ok((await stat(sealed)).size > 1 << 20, "the sealed export is larger than a keystore's cap");
+    const out = join(dir, "opened-long.json");
+    await alice!.json(["open-export", sealed, "--output", out], {
+      env: { NANO_EXPORT_PASSPHRASE: exportPassphrase, NANO_PASSPHRASE: undefined },
+    });
+    const document = JSON.parse(await readFile(out, "utf8")) as { messages: { text: string }[] };
+    assert.equal(document.messages.length, 1);
+    assert.equal(document.messages[0]!.text, long);
   }));

@@ -123,6 +123,43 @@ describe("group commit with the fsync off the event loop", () => {
     }
   });
 
+  it("after a failed sync reports nothing stored and hands nothing out, however the next sync ends", async () => {
+    // Linux may drop the pages a failed fdatasync could not write and answer the next one with
+    // success; WAL recovery then stops at the lost frame and takes every later commit with it.
+    const { store, held } = open();
+    const outcomes: (string | null)[] = [];
+    store.writer.onOutcome = (failure) => outcomes.push(failure?.code ?? null);
+    try {
+      const first = store.mailboxes.enqueue([message("m1")], QUOTA);
+      await until(() => held().started.length === 1);
+      held().started[0]!.release(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+      await assert.rejects(first, (error: unknown) => NanoError.is(error, "store_unavailable"));
+      const later = store.mailboxes.enqueue([message("m2")], QUOTA);
+      const read = store.mailboxes.fetch("b", 0, 10, 0);
+      let settled = 0;
+      for (const promise of [later, read])
+        promise.then(
+          () => settled++,
+          () => settled++,
+        );
+      // A broken writer would commit m2 and, once a later sync succeeds, call m1 and m2 durable: every
+      // later sync is let through with success.
+      let released = 1;
+      await until(() => {
+        for (const sync of held().started.slice(released)) sync.release();
+        released = held().started.length;
+        return settled === 2;
+      });
+      await assert.rejects(later, (error: unknown) => NanoError.is(error, "store_unavailable"));
+      await assert.rejects(read, (error: unknown) => NanoError.is(error, "store_unavailable"));
+      await assert.rejects(store.probeWrite(), (error: unknown) => NanoError.is(error, "store_unavailable"));
+      assert.equal(outcomes.at(-1), "store_unavailable", "the store's health must not heal by itself");
+    } finally {
+      for (const sync of held().started) sync.release();
+      await store.close();
+    }
+  });
+
   it("hands a committed message out of the mailbox only once it is durable", async () => {
     const { store, held } = open();
     try {

@@ -18,3 +18,41 @@ export function tmpfsUnavailable(): string | false {
   process.stderr.write("FULL DISK TEST SKIPPED: cannot mount a tmpfs in a private mount namespace here\n");
   return "unshare --mount / mount -t tmpfs not permitted";
 }
+
+/**
+ * Runs a Node fixture (`node FIXTURE MOUNT`) with MOUNT a tmpfs of `sizeMiB` in the child's own mount
+ * namespace, and returns the JSON lines it printed (its steps), in order. Fails the test with the
+ * child's output when it exits non-zero.
+ */
+export function runFixtureOnSmallTmpfs(
+  fixture: string,
+  mount: string,
+  sizeMiB: number,
+  timeoutMs: number,
+): unknown[] {
+  const run = spawnSync(
+    "unshare",
+    [
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      'mkdir -p "$1" && mount -t tmpfs -o "size=$2m" tmpfs "$1" && exec "$3" "$4" "$1"',
+      "sh",
+      mount,
+      String(sizeMiB),
+      process.execPath,
+      fixture,
+    ],
+    { encoding: "utf8", timeout: timeoutMs },
+  );
+  if (run.status !== 0)
+    throw new Error(
+      `the fixture on a ${sizeMiB} MiB tmpfs failed (${run.status}): ${run.stdout}\n${run.stderr}`,
+    );
+  return run.stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as unknown);
+}

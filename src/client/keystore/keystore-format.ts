@@ -29,7 +29,7 @@ import { NanoError } from "../../errors/index.ts";
  *       33    1 aead id (1 = ChaCha20-Poly1305)
  *       34   12 nonce
  *       46   16 passphrase check value
- *       62    4 plaintext length n (u32, at most MAX_KEYSTORE_PAYLOAD)
+ *       62    4 plaintext length n (u32, at most MAX_KEYSTORE_PAYLOAD; a sealed export: MAX_SEALED_EXPORT_PAYLOAD)
  *       66  n+16 ciphertext || tag          (AD = bytes 0..66)
  *   82+n   32 checksum = BLAKE2b-512(bytes 0..82+n)[0..32]
  */
@@ -43,6 +43,12 @@ export const CHECK_VALUE_LENGTH = 16;
 export const CHECKSUM_LENGTH = 32;
 /** Keystores hold keys: a few KiB today. The cap stops a hostile length field from sizing allocations. */
 export const MAX_KEYSTORE_PAYLOAD = 1 << 20;
+/**
+ * `export --encrypt` seals a whole history in the same format: a long history (or one long text) is
+ * far more than a keystore. Bounded well below the u32 field so a hostile header still cannot size a
+ * huge allocation, and so the export, built in memory, stays within a laptop's memory.
+ */
+export const MAX_SEALED_EXPORT_PAYLOAD = 256 << 20;
 
 const PREFIX_LENGTH = KEYSTORE_MAGIC.length + 2;
 
@@ -67,15 +73,18 @@ export function keystoreLength(payloadLength: number): number {
   return KEYSTORE_HEADER_LENGTH + payloadLength + CHACHA20_POLY1305.tagLength + CHECKSUM_LENGTH;
 }
 
-export function encodeKeystoreHeader(fields: Omit<KeystoreHeader, "bytes" | "version">): Uint8Array {
+export function encodeKeystoreHeader(
+  fields: Omit<KeystoreHeader, "bytes" | "version">,
+  maxPayload: number = MAX_KEYSTORE_PAYLOAD,
+): Uint8Array {
   const { argon2id, salt, nonce, checkValue, payloadLength } = fields;
   if (salt.length !== ARGON2ID_SALT_LENGTH) throw new RangeError("keystore salt must be 16 bytes");
   if (nonce.length !== CHACHA20_POLY1305.nonceLength) throw new RangeError("keystore nonce must be 12 bytes");
   if (checkValue.length !== CHECK_VALUE_LENGTH) throw new RangeError("check value must be 16 bytes");
-  if (payloadLength > MAX_KEYSTORE_PAYLOAD) {
+  if (payloadLength > maxPayload) {
     throw new NanoError(
       "keystore_payload_too_large",
-      `keystore payload of ${payloadLength} bytes exceeds 1 MiB`,
+      `keystore payload of ${payloadLength} bytes exceeds ${maxPayload}`,
     );
   }
   const header = concatBytes(
@@ -115,7 +124,7 @@ function startsWithMagic(bytes: Uint8Array): boolean {
  * Parses and checks everything that can be checked without the passphrase. Never throws anything but
  * a NanoError, whatever the input.
  */
-export function parseKeystore(bytes: Uint8Array): ParsedKeystore {
+export function parseKeystore(bytes: Uint8Array, maxPayload: number = MAX_KEYSTORE_PAYLOAD): ParsedKeystore {
   if (!startsWithMagic(bytes) || bytes.length === 0) {
     throw new NanoError("keystore_unrecognized", "the file is not a nano-client keystore (bad magic bytes)");
   }
@@ -134,10 +143,10 @@ export function parseKeystore(bytes: Uint8Array): ParsedKeystore {
     throw new NanoError("keystore_truncated", `keystore file is only ${bytes.length} bytes`);
   }
   const payloadLength = view.getUint32(62);
-  if (payloadLength > MAX_KEYSTORE_PAYLOAD) {
+  if (payloadLength > maxPayload) {
     throw new NanoError(
       "keystore_payload_too_large",
-      `keystore header claims a ${payloadLength}-byte payload; the cap is ${MAX_KEYSTORE_PAYLOAD}`,
+      `keystore header claims a ${payloadLength}-byte payload; the cap is ${maxPayload}`,
     );
   }
   const expected = keystoreLength(payloadLength);

@@ -51,6 +51,8 @@ export type PasswordKdf = (
 export interface KeystoreOptions {
   readonly argon2id?: Argon2idParameters;
   readonly kdf?: PasswordKdf;
+  /** The largest payload sealed or opened: MAX_KEYSTORE_PAYLOAD unless the file is a sealed export. */
+  readonly maxPayload?: number;
 }
 
 /** NFC so the same passphrase typed on two systems gives the same bytes. */
@@ -92,22 +94,26 @@ export async function sealKeystore(
 ): Promise<Uint8Array> {
   const parameters = options.argon2id ?? DEFAULT_ARGON2ID;
   checkArgon2idParameters(parameters);
-  if (payload.length > MAX_KEYSTORE_PAYLOAD) {
+  const maxPayload = options.maxPayload ?? MAX_KEYSTORE_PAYLOAD;
+  if (payload.length > maxPayload) {
     throw new NanoError(
       "keystore_payload_too_large",
-      `keystore payload of ${payload.length} bytes exceeds 1 MiB`,
+      `keystore payload of ${payload.length} bytes exceeds ${maxPayload}`,
     );
   }
   const salt = randomBytes(ARGON2ID_SALT_LENGTH);
   const nonce = randomBytes(CHACHA20_POLY1305.nonceLength);
   const { sealKey, checkValue } = await deriveKeys(passphrase, salt, parameters, options.kdf ?? argon2id);
-  const header = encodeKeystoreHeader({
-    argon2id: parameters,
-    salt,
-    nonce,
-    checkValue,
-    payloadLength: payload.length,
-  });
+  const header = encodeKeystoreHeader(
+    {
+      argon2id: parameters,
+      salt,
+      nonce,
+      checkValue,
+      payloadLength: payload.length,
+    },
+    maxPayload,
+  );
   const sealed = aeadSeal(sealKey, nonce, payload, header);
   wipe(sealKey);
   return assembleKeystore(header, sealed);
@@ -117,9 +123,9 @@ export async function sealKeystore(
 export async function openKeystore(
   bytes: Uint8Array,
   passphrase: Passphrase,
-  options: Pick<KeystoreOptions, "kdf"> = {},
+  options: Pick<KeystoreOptions, "kdf" | "maxPayload"> = {},
 ): Promise<Uint8Array> {
-  const { header, sealed } = parseKeystore(bytes);
+  const { header, sealed } = parseKeystore(bytes, options.maxPayload);
   const { sealKey, checkValue } = await deriveKeys(
     passphrase,
     header.salt,

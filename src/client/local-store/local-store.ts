@@ -1084,11 +1084,13 @@ export class LocalStore implements LocalStoreApi {
     // Create the file ourselves so it is 0600 from its first byte; SQLite gives -wal/-shm the same mode.
     closeSync(openSync(path, constants.O_CREAT | constants.O_RDWR | constants.O_NOFOLLOW, PRIVATE_FILE_MODE));
     await assertPrivate(path, "local database");
-    const db = new DatabaseSync(path);
+    // The busy timeout from the first statement: switching to WAL takes a lock, and a second process
+    // opening the same home at that moment must wait for it, not fail with SQLITE_BUSY at once.
+    const db = new DatabaseSync(path, { timeout: 5000 });
     const keys = deriveLocalKeys(copyBytes(databaseKey));
     try {
       db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;");
-      db.exec("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+      db.exec("PRAGMA foreign_keys = ON;");
       migrate(db);
       const store = new LocalStore(db, keys, path);
       store.#tables.checkKey();

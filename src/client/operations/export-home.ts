@@ -7,7 +7,7 @@ import { NanoError } from "../../errors/index.ts";
 import type { ClientContext } from "../context.ts";
 import { sweepTemporaryFiles, writeFileAtomic } from "../home/atomic-file.ts";
 import { openKeystore, type Passphrase, sealKeystore } from "../keystore/keystore.ts";
-import { keystoreLength, MAX_KEYSTORE_PAYLOAD } from "../keystore/keystore-format.ts";
+import { keystoreLength, MAX_SEALED_EXPORT_PAYLOAD } from "../keystore/keystore-format.ts";
 import { CLIENT_EXPORT_FORMAT, exportDocument } from "./export-document.ts";
 
 export { CLIENT_EXPORT_FORMAT } from "./export-document.ts";
@@ -40,7 +40,12 @@ export async function exportHome(
   // Never replace without --force, even a file that appeared while the history was read.
   const noReplace = options.force !== true;
   if (options.passphrase === undefined) await writeFileAtomic(options.output, bytes, { noReplace });
-  else await writeFileAtomic(options.output, await sealKeystore(bytes, options.passphrase), { noReplace });
+  else
+    await writeFileAtomic(
+      options.output,
+      await sealKeystore(bytes, options.passphrase, { maxPayload: MAX_SEALED_EXPORT_PAYLOAD }),
+      { noReplace },
+    );
   return {
     output: options.output,
     contacts: document.contacts.length,
@@ -87,9 +92,13 @@ async function readBoundedRegularFile(path: string, cap: number): Promise<Uint8A
   // O_NONBLOCK: a FIFO put in the file's place after the check must not make the open wait for a writer.
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    if (!(await handle.stat()).isFile())
+    const opened = await handle.stat();
+    if (!opened.isFile())
       throw new NanoError("input_unreadable", `${path} is not a regular file; a sealed export is one`);
-    const buffer = new Uint8Array(cap + 1);
+    // Sized by the file, not the cap (a sealed export may be 256 MiB; most are kilobytes): one byte
+    // more than expected shows a file that grew while it was read.
+    const expected = Math.min(opened.size, cap);
+    const buffer = new Uint8Array(expected + 1);
     let length = 0;
     while (length < buffer.length) {
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
@@ -98,6 +107,8 @@ async function readBoundedRegularFile(path: string, cap: number): Promise<Uint8A
     }
     if (length > cap)
       throw new NanoError("keystore_payload_too_large", `${path} is larger than any sealed export`);
+    if (length > expected)
+      throw new NanoError("input_unreadable", `${path} changed while it was read; try again`);
     return buffer.slice(0, length);
   } finally {
     await handle.close();
@@ -115,7 +126,7 @@ async function readBoundedRegularFile(path: string, cap: number): Promise<Uint8A
 export async function openExport(path: string, passphrase: Passphrase): Promise<OpenedExport> {
   let bytes: Uint8Array;
   try {
-    bytes = await readBoundedRegularFile(path, keystoreLength(MAX_KEYSTORE_PAYLOAD));
+    bytes = await readBoundedRegularFile(path, keystoreLength(MAX_SEALED_EXPORT_PAYLOAD));
   } catch (error) {
     if (NanoError.is(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? "unknown";
@@ -123,7 +134,7 @@ export async function openExport(path: string, passphrase: Passphrase): Promise<
   }
   let payload: Uint8Array;
   try {
-    payload = await openKeystore(bytes, passphrase);
+    payload = await openKeystore(bytes, passphrase, { maxPayload: MAX_SEALED_EXPORT_PAYLOAD });
   } catch (error) {
     if (!NanoError.is(error)) throw error;
     throw new NanoError(error.code, `${path}: ${EXPORT_FAILURES[error.code] ?? error.message}`, {

@@ -17,6 +17,14 @@ const QUEUE_LOW = 16;
  * read — a client's pipelined sends — still reach the same group commit together.
  */
 export const FRAMES_PER_TURN = 32;
+/**
+ * Frames of one connection handed over and not answered yet (sends waiting for their commit and its
+ * fsync, acks for theirs) before handling and reading stop until some are answered. The read rate
+ * alone does not bound them: the fsync runs off the event loop, so while a slow or stalled disk holds
+ * one, the relay goes on reading, and a pipelining client would pile its envelopes up in memory at
+ * receive_bytes_per_second for as long as the disk stalls.
+ */
+export const MAX_UNANSWERED_FRAMES = 256;
 
 export interface SocketFlowOptions {
   /** Unflushed bytes on this socket before pushes stop and reading pauses. */
@@ -46,7 +54,7 @@ export interface SocketFlowOptions {
   readonly stream?: { cork(): void; uncork(): void };
 }
 
-type PauseReason = "window" | "rate" | "queue";
+type PauseReason = "window" | "rate" | "queue" | "answers";
 
 /**
  * Flow control of one WebSocket, both ways (issue 12, findings 2 and 3).
@@ -82,6 +90,9 @@ export class SocketFlow {
   #pingPayload: Buffer | null = null;
   #pongTimer: NodeJS.Timeout | undefined;
   #corked = false;
+  /** Set while the connection owes MAX_UNANSWERED_FRAMES answers: frames wait in the queue. */
+  #held = false;
+  #unhold: (() => void) | null = null;
 
   constructor(socket: WebSocket, options: SocketFlowOptions) {
     this.#socket = socket;
@@ -183,6 +194,24 @@ export class SocketFlow {
     for (const wake of this.#writableWaiters.splice(0)) wake();
   }
 
+  /**
+   * The connection owes too many answers (MAX_UNANSWERED_FRAMES): no frame is handed over and the
+   * socket is not read until `releaseFrames`, so TCP pushes back on the sender.
+   */
+  holdFrames(): void {
+    if (this.#held || this.#closed) return;
+    this.#held = true;
+    this.#pause("answers");
+  }
+
+  releaseFrames(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#resume("answers");
+    this.#unhold?.();
+    this.#unhold = null;
+  }
+
   /** Queues a frame read from the socket; frames are handled in order by `#drain`. */
   receive(data: string, isBinary: boolean): void {
     if (this.#closed) return;
@@ -196,6 +225,10 @@ export class SocketFlow {
     let handled = 0;
     try {
       while (!this.#closed && this.#queue.length > 0) {
+        if (this.#held) {
+          await new Promise<void>((resolve) => (this.#unhold = resolve));
+          continue;
+        }
         if (handled === FRAMES_PER_TURN) {
           handled = 0;
           await new Promise((resolve) => setImmediate(resolve));
@@ -240,6 +273,8 @@ export class SocketFlow {
     clearTimeout(this.#slowTimer);
     clearTimeout(this.#pongTimer);
     this.#queue.length = 0;
+    this.#unhold?.();
+    this.#unhold = null;
     this.#options.budget.release(this.#outstanding);
     this.#outstanding = 0;
     this.#wakeWriters();

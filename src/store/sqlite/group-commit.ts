@@ -41,6 +41,11 @@ export class GroupCommit {
   #queue: Pending[] = [];
   #scheduled = false;
   #closed = false;
+  /**
+   * Set by the first failed sync, for good: see `#synced`. Every later write and barrier is refused
+   * with it, so nothing committed after the failure is reported stored or handed out.
+   */
+  #broken: NanoError | null = null;
   /** Prepared once: these run for every write, and re-parsing them showed up in profiles. */
   readonly #savepoint: StatementSync;
   readonly #release: StatementSync;
@@ -75,6 +80,10 @@ export class GroupCommit {
 
   submit<T>(work: () => T): Promise<T> {
     if (this.#closed) return Promise.reject(new NanoError("store_unavailable", "the store is closed"));
+    if (this.#broken !== null) {
+      this.onOutcome?.(this.#broken);
+      return Promise.reject(this.#broken);
+    }
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       this.#schedule();
@@ -97,6 +106,10 @@ export class GroupCommit {
 
   /** Commits everything queued now, in batches of at most maxBatch. Synchronous: no write interleaves. */
   flush(): void {
+    if (this.#broken !== null && this.#queue.length > 0) {
+      for (const item of this.#queue.splice(0)) item.reject(this.#broken);
+      this.onOutcome?.(this.#broken);
+    }
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#maxBatch);
       const outcomes: { ok: boolean; value: unknown }[] = [];
@@ -163,8 +176,8 @@ export class GroupCommit {
         this.onOutcome?.(syncFailure ?? storageFailure);
         batch.forEach((item, index) => {
           const outcome = outcomes[index]!;
-          // Not known to be on disk: no write of the batch may be reported as stored. A retry under
-          // the same client message id finds the row and answers once a later sync succeeded.
+          // Not known to be on disk: no write of the batch may be reported as stored (nor any later
+          // one: `#synced` breaks the writer).
           if (syncFailure !== null) item.reject(syncFailure);
           else if (outcome.ok) item.resolve(outcome.value);
           else item.reject(outcome.value);
@@ -185,6 +198,7 @@ export class GroupCommit {
    */
   barrier(): Promise<void> {
     if (this.#durability === null) return Promise.resolve();
+    if (this.#broken !== null) return Promise.reject(this.#broken);
     return new Promise((resolve, reject) => {
       this.#unsynced.push((failure) => (failure === null ? resolve() : reject(failure)));
       this.#startSync();
@@ -203,6 +217,18 @@ export class GroupCommit {
 
   #synced(waiting: readonly ((failure: NanoError | null) => void)[], failure: NanoError | null): void {
     this.#syncing = null;
+    // A failed fsync is not retried, and no later one is trusted (PostgreSQL's "fsyncgate" lesson):
+    // Linux may drop the dirty pages it could not write and mark them clean, so the next fdatasync
+    // succeeds without them. The WAL's frames are checksummed in a chain, and recovery after a power
+    // cut stops at the first frame that is not intact: every transaction after the lost one would be
+    // gone too, though its own sync "succeeded". So the writer refuses everything from here on;
+    // /readyz says not ready (store-health.ts) and the operator restarts the relay (docs/relay.md).
+    if (failure !== null && this.#broken === null)
+      this.#broken = new NanoError(
+        "store_unavailable",
+        "a sync of the write-ahead log failed: the store refuses writes until the relay restarts",
+        { cause: failure },
+      );
     for (const settle of waiting) settle(failure);
     // The writes that arrived during the sync: committed now, and the next sync (started by flush, or
     // below for barriers alone) covers them.
@@ -224,12 +250,13 @@ export class GroupCommit {
     this.#closed = true;
     const waiting = this.#unsynced.splice(0);
     if (waiting.length === 0) return;
-    let failure: NanoError | null = null;
-    try {
-      this.#durability!.syncNow();
-    } catch (error) {
-      failure = storeError(error);
-    }
+    let failure: NanoError | null = this.#broken;
+    if (failure === null)
+      try {
+        this.#durability!.syncNow();
+      } catch (error) {
+        failure = storeError(error);
+      }
     for (const settle of waiting) settle(failure);
   }
 }

@@ -12,6 +12,8 @@ import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync, statSync } fr
 export class WalSync {
   readonly #path: string;
   #fd: number | null = null;
+  /** The file `#fd` was opened on: its number alone could name another file once closed under us. */
+  #identity: { dev: number; ino: number } | null = null;
   #inFlight = 0;
   /** Files replaced while a sync ran on them: closed once none runs. */
   #stale: number[] = [];
@@ -61,18 +63,38 @@ export class WalSync {
    * Read-only: fdatasync needs no write access, and this never creates the file.
    */
   #open(): number {
-    if (this.#fd !== null && statSync(this.#path).ino === fstatSync(this.#fd).ino) return this.#fd;
     if (this.#fd !== null) {
-      if (this.#inFlight === 0) closeSync(this.#fd);
-      else this.#stale.push(this.#fd);
+      const current = statSync(this.#path);
+      const ours = this.#stillOurs(this.#fd);
+      if (ours && same(current, this.#identity)) return this.#fd;
+      // A number no longer ours (closed under us, maybe reused by another file) is forgotten, never
+      // closed: closing it would close someone else's file.
+      if (ours && this.#inFlight === 0) closeSync(this.#fd);
+      else if (ours) this.#stale.push(this.#fd);
+      this.#fd = null;
     }
-    this.#fd = openSync(this.#path, "r");
-    return this.#fd;
+    const fd = openSync(this.#path, "r");
+    const { dev, ino } = fstatSync(fd);
+    this.#fd = fd;
+    this.#identity = { dev, ino };
+    return fd;
+  }
+
+  #stillOurs(fd: number): boolean {
+    try {
+      return same(fstatSync(fd), this.#identity);
+    } catch {
+      return false;
+    }
   }
 
   #release(): void {
     if (this.#fd === null) return;
-    closeSync(this.#fd);
+    if (this.#stillOurs(this.#fd)) closeSync(this.#fd);
     this.#fd = null;
   }
+}
+
+function same(stats: { dev: number; ino: number }, identity: { dev: number; ino: number } | null): boolean {
+  return identity !== null && stats.dev === identity.dev && stats.ino === identity.ino;
 }
