@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { ClientMessenger } from "../../src/client/messenger/client-messenger.ts";
 import { NanoError } from "../../src/errors/index.ts";
 import type { MessengerEvent } from "../../src/web/messenger.ts";
 import { nodeMessenger } from "../support/node-messenger.ts";
@@ -144,6 +145,42 @@ test("the Messenger over the real client talks to a CLI user through a real rela
       assert.equal(await messenger.account(), null);
       const gone = await bob.run(["send", "alice", "anyone there?"]);
       assert.notEqual(gone.code, 0);
+    } finally {
+      await close();
+    }
+  }));
+
+/**
+ * A page reopened over what a closed tab left in the outbox: the watch flushes it when it connects and
+ * says nothing, so the screens (the outbox list, the ticks) learn that it went only because the
+ * messenger looks at the outbox from its start. Without that look, the outbox screen went on listing
+ * delivered messages ("4 attempts · last: relay_unreachable").
+ */
+test("a reopened messenger tells the screens that what an earlier one left in the outbox went out", () =>
+  withRelay(async (relay, dir) => {
+    const { messenger, runtime, close } = nodeMessenger(relay.url, join(dir, "web-carol"));
+    try {
+      await messenger.createIdentity({ mode: "classical", passphrase: null });
+      await messenger.claimUsername("carol");
+      const [dave] = (await setUpUsers(relay, dir, "classical", "dave")) as [User];
+      // A session first (a first message needs the relay for the peer's keys).
+      assert.deepEqual(await messenger.sendText("dave", "before"), { queued: false });
+      await relay.kill();
+      assert.deepEqual(await messenger.sendText("dave", "left in the outbox"), { queued: true });
+      // The tab closes; another opens over the same home once the relay is back.
+      await messenger.stop();
+      const reopened = new ClientMessenger(runtime);
+      const events: MessengerEvent[] = [];
+      reopened.subscribe((event) => events.push(event));
+      await relay.start();
+      reopened.start();
+      try {
+        await until("the outbox to drain", async () => (await reopened.pending()).length === 0);
+        await until("an outbox event for the screens", async () => events.some((e) => e.kind === "outbox"));
+        assert.ok((await dave.receive()).some((m) => m.text === "left in the outbox"));
+      } finally {
+        await reopened.stop();
+      }
     } finally {
       await close();
     }

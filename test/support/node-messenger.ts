@@ -15,6 +15,8 @@ export const DEFAULT_TEST_PASSPHRASE = "e2e correct horse battery";
 
 export interface NodeMessenger {
   readonly messenger: ClientMessenger;
+  /** The runtime under it: a second ClientMessenger over it is a reopened page over the same home. */
+  readonly runtime: MessengerRuntime;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export function nodeMessenger(relayUrl: string, home: string): NodeMessenger {
   const messenger = new ClientMessenger(runtime);
   return {
     messenger,
+    runtime,
     close: async () => {
       await messenger.stop();
       await client?.close();

@@ -192,8 +192,8 @@ export class ClientMessenger implements Messenger {
           : { name: entry.attachment.filename ?? "(unnamed)", size: entry.attachment.size },
       at: entry.at,
       delivery,
-      // The compliance issue's disappearing timer reports expiries here once it lands.
-      expiresAt: null,
+      // A disappearing message's deadline (docs/client.md "Disappearing messages"): the screen shows it.
+      expiresAt: entry.expiresAt,
     };
   }
 
@@ -234,6 +234,10 @@ export class ClientMessenger implements Messenger {
           for (const peer of new Set(gone.map(([, recipient]) => recipient)))
             this.#emit({ kind: "message", peer });
         }
+      } else if (now.size === 0) {
+        // The first look, from start(): what an earlier page left in the outbox may have gone out with
+        // the watch's first flush already; whatever the screens show of it is refreshed.
+        this.#emit({ kind: "outbox" });
       }
       last = now;
       if (now.size === 0) {
@@ -388,6 +392,9 @@ export class ClientMessenger implements Messenger {
       }
     };
     this.#loop = { controller, done: run() };
+    // What an earlier page (a tab closed while the relay was down) left in the outbox is flushed by
+    // the watch when it connects, which says nothing: the look is how the screens learn it went.
+    this.#watchOutbox();
   }
 
   async stop(): Promise<void> {
