@@ -1,39 +1,16 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import { checkStore } from "../../src/store/sqlite/integrity.ts";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
-import { tempDir } from "../relay/fixtures/harness.ts";
+import { filledStore } from "./_filled-store.ts";
 
 /**
  * The relay database's start check while other processes write the same file, as a deploy's old
  * workers do while a new worker starts (test/deploy/no-loss.test.ts once caught it): every count the
  * check compares must come from one snapshot. In a file of its own: it starts a process (full tier).
  */
-const QUOTA = { maxMessages: 10_000, maxBytes: 1 << 30 };
-
-async function filledStore(messages: number): Promise<string> {
-  const path = join(tempDir("integrity-concurrent"), "relay.sqlite");
-  const store = new SqliteStore({ path });
-  await store.mailboxes.enqueue(
-    Array.from({ length: messages }, (_, i) => ({
-      sender: "alice",
-      recipient: i % 2 === 0 ? "bob" : "carol",
-      clientMessageId: `m-${i}`,
-      envelope: new Uint8Array(3000).fill(i),
-      envelopeHash: new Uint8Array(64).fill(i),
-      createdAt: Date.now(),
-      expiresAt: Date.now() + 86_400_000,
-    })),
-    QUOTA,
-  );
-  await store.close();
-  return path;
-}
-
 test("the start check reads one snapshot while another process keeps writing (a deploy's old workers)", async () => {
   const path = await filledStore(4000);
   // A second process commits messages and their usage together, as the old workers do, until it is

@@ -1,40 +1,17 @@
 import assert from "node:assert/strict";
 import { closeSync, openSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
-import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, it } from "node:test";
 import { NanoError } from "../../src/errors/index.ts";
 import { checkStore } from "../../src/store/sqlite/integrity.ts";
 import { openCheckedStore, storeFailure } from "../../src/store/sqlite/open-checked.ts";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
-import { tempDir } from "../relay/fixtures/harness.ts";
+import { filledStore } from "./_filled-store.ts";
 
 /**
  * The relay database's integrity check against the damage the outside review found: flipped bytes,
  * a truncated or empty file, garbage, and index damage that hides messages while every query
  * succeeds. Each damaged file must be refused by the start path with `store_damaged`, never opened.
  */
-const QUOTA = { maxMessages: 1000, maxBytes: 1 << 30 };
-
-async function filledStore(messages = 40): Promise<string> {
-  const path = join(tempDir("integrity"), "relay.sqlite");
-  const store = new SqliteStore({ path });
-  await store.mailboxes.enqueue(
-    Array.from({ length: messages }, (_, i) => ({
-      sender: "alice",
-      recipient: i % 2 === 0 ? "bob" : "carol",
-      clientMessageId: `m-${i}`,
-      envelope: new Uint8Array(3000).fill(i),
-      envelopeHash: new Uint8Array(64).fill(i),
-      createdAt: Date.now(),
-      expiresAt: Date.now() + 86_400_000,
-    })),
-    QUOTA,
-  );
-  await store.close();
-  return path;
-}
-
 /**
  * Index damage as a failing disk or a buggy tool leaves it: rows written while SQLite did not know
  * the index, so the index misses them. Done through SQLite's writable_schema, the documented way to
