@@ -17,6 +17,7 @@ import {
 } from "../../src/client/messaging/disappearing.ts";
 import { randomBytes, SUITE_IDS, toHex, utf8 } from "../../src/crypto/index.ts";
 import { NanoError } from "../../src/errors/index.ts";
+import { fileHolds } from "../support/file-holds.ts";
 import { ChildProgress } from "./_child-progress.ts";
 import { REPO_ROOT, withLocalStore, withTempDir } from "./_helpers.ts";
 
@@ -65,14 +66,6 @@ function sealedRows(path: string): Uint8Array[] {
     ).map((row) => Uint8Array.from(row.record));
   } finally {
     db.close();
-  }
-}
-
-async function fileHolds(path: string, needle: Uint8Array): Promise<boolean> {
-  try {
-    return (await readFile(path)).includes(Buffer.from(needle));
-  } catch {
-    return false;
   }
 }
 

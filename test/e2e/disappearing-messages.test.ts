@@ -13,6 +13,7 @@ import { flushOutbox } from "../../src/client/outbox/outbox-flush.ts";
 import { randomBytes } from "../../src/crypto/index.ts";
 import { CONTENT_EXPIRES_FLAG, encodeContent, MAX_EXPIRE_SECONDS } from "../../src/protocol/content.ts";
 import { sendMessage } from "../../src/protocol/index.ts";
+import { fileHolds } from "../support/file-holds.ts";
 import { cli, PASSPHRASE, REPO_ROOT, type Run, setUpUsers, withRelay } from "./_harness.ts";
 
 /**
@@ -45,14 +46,6 @@ function sealedReceivedRows(path: string): Uint8Array[] {
     ).map((row) => Uint8Array.from(row.record));
   } finally {
     db.close();
-  }
-}
-
-async function fileHolds(path: string, needle: Uint8Array): Promise<boolean> {
-  try {
-    return (await readFile(path)).includes(Buffer.from(needle));
-  } catch {
-    return false;
   }
 }
 
